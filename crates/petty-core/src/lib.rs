@@ -1,0 +1,13 @@
+//! Petty's domain: the types every other crate speaks, and the pure rules that decide things.
+//!
+//! Architecture invariant: nothing here does I/O, spawns, awaits or knows about HTTP, SQL or JSON.
+//! Every decision is a function of plain values, so it is tested with plain values. Inputs from the
+//! outside world are parsed into the types here once, at the edge ("parse, don't validate").
+
+pub mod accounts;
+pub mod ids;
+pub mod paging;
+pub mod pets;
+pub mod validation;
+
+pub use validation::{FieldError, Invalid};

@@ -1,0 +1,48 @@
+//! The canonical REST API under `/api/v1`: snake_case JSON, lists as
+//! `{items, total, page, page_size, has_next}`, errors from [`crate::error`].
+//! Each resource module owns its router; [`crate::routes`] merges them.
+
+pub mod api_keys;
+pub mod auth;
+pub mod health;
+pub mod households;
+pub mod pets;
+
+use petty_core::paging::Page;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One page of a list.
+#[derive(Serialize, ToSchema)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    /// Items across all pages.
+    pub total: u64,
+    pub page: u32,
+    pub page_size: u32,
+    pub has_next: bool,
+}
+
+impl<T> Paged<T> {
+    pub fn from_page<U>(page: Page<U>, f: impl FnMut(U) -> T) -> Self {
+        let has_next = page.has_next();
+        let request = page.request;
+        let total = page.total;
+        Self {
+            items: page.items.into_iter().map(f).collect(),
+            total,
+            page: request.page,
+            page_size: request.page_size,
+            has_next,
+        }
+    }
+}
+
+/// Reads a field that may be absent (leave as is), `null` (clear) or a value (set), for PATCH.
+pub fn patch_field<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}

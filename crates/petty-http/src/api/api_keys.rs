@@ -1,0 +1,127 @@
+//! `/api/v1/api-keys`: keys for integrations (`pk_...`), shown once, stored hashed, scoped
+//! read / write / admin, revocable, with their last use.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use petty_core::accounts::{ApiKeyScope, Permission};
+use petty_core::ids::ApiKeyId;
+use petty_core::validation::required_text;
+use petty_store::{ApiKey, NewApiKey};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::{CurrentActor, new_secret};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_api_keys, create_api_key)).routes(routes!(revoke_api_key))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyIn {
+    /// What the key is for (1–80 characters).
+    pub name: String,
+    /// read, write or admin.
+    pub scope: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiKeyOut {
+    pub id: Uuid,
+    pub name: String,
+    /// The key's first characters, to tell keys apart.
+    pub prefix: String,
+    pub scope: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    /// The key itself: in the answer to its creation and never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl ApiKeyOut {
+    fn new(k: ApiKey, key: Option<String>) -> Self {
+        Self {
+            id: k.id.0,
+            name: k.name,
+            prefix: k.prefix,
+            scope: k.scope.as_str().to_owned(),
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+            key,
+        }
+    }
+}
+
+/// The household's API keys, newest first (revoked ones included).
+#[utoipa::path(get, path = "/api-keys", tag = "api keys",
+    responses((status = 200, body = Vec<ApiKeyOut>), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_api_keys(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Vec<ApiKeyOut>>, ApiError> {
+    let actor = actor.require(Permission::ManageHousehold)?;
+    let keys = state.store.list_api_keys(actor.household_id).await?;
+    Ok(Json(keys.into_iter().map(|k| ApiKeyOut::new(k, None)).collect()))
+}
+
+/// Make a key. Send it as `Authorization: Bearer pk_...` or `X-API-Key: pk_...`.
+#[utoipa::path(post, path = "/api-keys", tag = "api keys", request_body = ApiKeyIn,
+    responses((status = 201, body = ApiKeyOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_api_key(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiJson(body): ApiJson<ApiKeyIn>,
+) -> Result<(StatusCode, Json<ApiKeyOut>), ApiError> {
+    let checked = actor.require(Permission::ManageHousehold)?;
+    let name = required_text("name", &body.name, 80)?;
+    let scope: ApiKeyScope = body.scope.parse()?;
+    let (key, key_hash) = new_secret("pk_");
+    let created = state
+        .store
+        .create_api_key(
+            &NewApiKey {
+                household_id: checked.household_id,
+                created_by: checked.user_id(),
+                name,
+                prefix: key.chars().take(10).collect(),
+                key_hash,
+                scope,
+            },
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(ApiKeyOut::new(created, Some(key)))))
+}
+
+/// Revoke a key; it stops working at once.
+#[utoipa::path(delete, path = "/api-keys/{id}", tag = "api keys",
+    params(("id" = Uuid, Path, description = "The key's id")),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    let actor = actor.require(Permission::ManageHousehold)?;
+    state.store.revoke_api_key(actor.household_id, ApiKeyId(id), OffsetDateTime::now_utc()).await.map_err(
+        |e| match e {
+            petty_store::StoreError::NotFound => ApiError::not_found("live API key"),
+            other => other.into(),
+        },
+    )?;
+    Ok(StatusCode::NO_CONTENT)
+}

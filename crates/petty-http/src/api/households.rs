@@ -1,0 +1,234 @@
+//! `/api/v1/household`: the caller's household, its members and invitations; and
+//! `/api/v1/invitations/accept` for an existing user joining another household.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use petty_core::accounts::{Email, Permission, Role, check_membership_end};
+use petty_core::ids::{InvitationId, UserId};
+use petty_store::{Invitation, Member, NewInvitation};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::api::auth::{MembershipOut, UserOut};
+use crate::auth::{CurrentActor, new_secret, secret_hash};
+use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_members))
+        .routes(routes!(remove_member))
+        .routes(routes!(list_invitations, create_invitation))
+        .routes(routes!(revoke_invitation))
+        .routes(routes!(accept_invitation))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberOut {
+    pub user: UserOut,
+    pub role: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ends_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub joined_at: OffsetDateTime,
+    /// False once a sitter's time has ended.
+    pub active: bool,
+}
+
+impl MemberOut {
+    fn new(m: Member, now: OffsetDateTime) -> Self {
+        Self {
+            active: m.ends_at.is_none_or(|e| e > now),
+            user: m.user.into(),
+            role: m.role.as_str().to_owned(),
+            ends_at: m.ends_at,
+            joined_at: m.joined_at,
+        }
+    }
+}
+
+/// Everyone in the household.
+#[utoipa::path(get, path = "/household/members", tag = "household",
+    responses((status = 200, body = Vec<MemberOut>), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_members(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Vec<MemberOut>>, ApiError> {
+    let actor = actor.require(Permission::Read)?;
+    let now = OffsetDateTime::now_utc();
+    let members = state.store.list_members(actor.household_id).await?;
+    Ok(Json(members.into_iter().map(|m| MemberOut::new(m, now)).collect()))
+}
+
+/// Remove someone from the household (owners only; the last owner stays).
+#[utoipa::path(delete, path = "/household/members/{user_id}", tag = "household",
+    params(("user_id" = Uuid, Path, description = "The member's user id")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn remove_member(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(user_id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    let actor = actor.require(Permission::ManageHousehold)?;
+    state.store.remove_member(actor.household_id, UserId(user_id), OffsetDateTime::now_utc()).await.map_err(
+        |e| match e {
+            petty_store::StoreError::NotFound => ApiError::not_found("member"),
+            petty_store::StoreError::Conflict(_) => ApiError::new(
+                ErrorCode::Conflict,
+                "a household keeps at least one owner; make someone else owner first",
+            ),
+            other => other.into(),
+        },
+    )?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationIn {
+    /// owner, member, sitter or vet.
+    pub role: String,
+    /// Required for a sitter: when their access ends (RFC 3339, within a year).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub ends_at: Option<OffsetDateTime>,
+    /// Who it is for, as a reminder; the token works for whoever holds it.
+    pub email: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitationOut {
+    pub id: Uuid,
+    pub role: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ends_at: Option<OffsetDateTime>,
+    pub email: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Shown once, when the invitation is made. Give it to the person invited: they register
+    /// with it, or accept it at `/api/v1/invitations/accept` if they have an account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl InvitationOut {
+    fn new(i: Invitation, token: Option<String>) -> Self {
+        Self {
+            id: i.id.0,
+            role: i.role.as_str().to_owned(),
+            ends_at: i.ends_at,
+            email: i.email,
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+            token,
+        }
+    }
+}
+
+/// Invite someone with a role. The single-use token is in the answer, and only there.
+#[utoipa::path(post, path = "/household/invitations", tag = "household", request_body = InvitationIn,
+    responses((status = 201, body = InvitationOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_invitation(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiJson(body): ApiJson<InvitationIn>,
+) -> Result<(StatusCode, Json<InvitationOut>), ApiError> {
+    let actor_checked = actor.require(Permission::ManageHousehold)?;
+    let (user_id, _) = actor.user()?;
+    let now = OffsetDateTime::now_utc();
+    let role: Role = body.role.parse()?;
+    check_membership_end(role, body.ends_at, now)?;
+    let email = body.email.as_deref().filter(|e| !e.trim().is_empty()).map(|e| Email::parse("email", e)).transpose()?;
+    let (token, token_hash) = new_secret("inv_");
+    let invitation = state
+        .store
+        .create_invitation(
+            &NewInvitation {
+                household_id: actor_checked.household_id,
+                token_hash,
+                role,
+                ends_at: body.ends_at,
+                email,
+                created_by: user_id,
+                expires_at: now + state.config.invitation_ttl,
+            },
+            now,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(InvitationOut::new(invitation, Some(token)))))
+}
+
+/// Invitations not yet used, revoked or expired.
+#[utoipa::path(get, path = "/household/invitations", tag = "household",
+    responses((status = 200, body = Vec<InvitationOut>), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_invitations(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+) -> Result<Json<Vec<InvitationOut>>, ApiError> {
+    let actor = actor.require(Permission::ManageHousehold)?;
+    let list = state.store.list_pending_invitations(actor.household_id, OffsetDateTime::now_utc()).await?;
+    Ok(Json(list.into_iter().map(|i| InvitationOut::new(i, None)).collect()))
+}
+
+/// Withdraw an invitation before it is used.
+#[utoipa::path(delete, path = "/household/invitations/{id}", tag = "household",
+    params(("id" = Uuid, Path, description = "The invitation's id")),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn revoke_invitation(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    let actor = actor.require(Permission::ManageHousehold)?;
+    state.store.revoke_invitation(actor.household_id, InvitationId(id), OffsetDateTime::now_utc()).await.map_err(
+        |e| match e {
+            petty_store::StoreError::NotFound => ApiError::not_found("pending invitation"),
+            other => other.into(),
+        },
+    )?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptIn {
+    pub token: String,
+}
+
+/// Join another household with an invitation token. Sign in again with its `household_id` to act there.
+#[utoipa::path(post, path = "/invitations/accept", tag = "household", request_body = AcceptIn,
+    responses((status = 201, body = MembershipOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn accept_invitation(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiJson(body): ApiJson<AcceptIn>,
+) -> Result<(StatusCode, Json<MembershipOut>), ApiError> {
+    let (user_id, _) = actor.user()?;
+    let membership = state
+        .store
+        .accept_invitation(user_id, &secret_hash(body.token.trim()), OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| match e {
+            petty_store::StoreError::NotFound => ApiError::field(
+                ErrorCode::ValidationFailed,
+                "token",
+                "invalid",
+                "the invitation is unknown, already used, revoked or expired",
+            ),
+            petty_store::StoreError::Conflict(_) => {
+                ApiError::new(ErrorCode::Conflict, "you are already a member of that household")
+            }
+            other => other.into(),
+        })?;
+    Ok((StatusCode::CREATED, Json(membership.into())))
+}

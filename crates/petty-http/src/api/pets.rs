@@ -1,0 +1,263 @@
+//! `/api/v1/pets`: a household's pets.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use petty_core::accounts::Permission;
+use petty_core::ids::PetId;
+use petty_core::paging::PageRequest;
+use petty_core::pets::{Pet, PetProfile, RawPetProfile, format_date};
+use petty_store::PetFilter;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::api::{Paged, patch_field};
+use crate::auth::CurrentActor;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_pets, create_pet)).routes(routes!(get_pet, update_pet, delete_pet))
+}
+
+/// A pet as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct PetOut {
+    pub id: Uuid,
+    pub household_id: Uuid,
+    pub name: String,
+    /// dog, cat, bird, rabbit, rodent, fish, reptile, horse or other.
+    pub species: String,
+    pub breed: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+    /// male, female or unknown.
+    pub sex: String,
+    pub weight_kg: Option<f64>,
+    pub microchip_id: Option<String>,
+    pub photo_url: Option<String>,
+    pub notes: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<Pet> for PetOut {
+    fn from(p: Pet) -> Self {
+        Self {
+            id: p.id.0,
+            household_id: p.household_id.0,
+            name: p.profile.name,
+            species: p.profile.species.as_str().to_owned(),
+            breed: p.profile.breed,
+            date_of_birth: p.profile.date_of_birth.map(format_date),
+            sex: p.profile.sex.as_str().to_owned(),
+            weight_kg: p.profile.weight_kg,
+            microchip_id: p.profile.microchip_id,
+            photo_url: p.profile.photo_url,
+            notes: p.profile.notes,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// A new pet. Only `name` and `species` are required.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PetIn {
+    /// 1–80 characters.
+    pub name: String,
+    /// dog, cat, bird, rabbit, rodent, fish, reptile, horse or other.
+    pub species: String,
+    /// Up to 80 characters.
+    pub breed: Option<String>,
+    /// `YYYY-MM-DD`, not in the future.
+    pub date_of_birth: Option<String>,
+    /// male, female or unknown (the default).
+    pub sex: Option<String>,
+    /// More than 0, at most 1500.
+    pub weight_kg: Option<f64>,
+    /// 15 digits (ISO 11784) or 9–10 letters and digits.
+    pub microchip_id: Option<String>,
+    /// An http(s) URL or a path starting with `/`.
+    pub photo_url: Option<String>,
+    /// Up to 4000 characters.
+    pub notes: Option<String>,
+}
+
+impl From<PetIn> for RawPetProfile {
+    fn from(p: PetIn) -> Self {
+        RawPetProfile {
+            name: p.name,
+            species: p.species,
+            breed: p.breed,
+            date_of_birth: p.date_of_birth,
+            sex: p.sex,
+            weight_kg: p.weight_kg,
+            microchip_id: p.microchip_id,
+            photo_url: p.photo_url,
+            notes: p.notes,
+        }
+    }
+}
+
+/// Changes to a pet: a field left out stays as it is; `null` clears it.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PetPatch {
+    pub name: Option<String>,
+    pub species: Option<String>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub breed: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub date_of_birth: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub sex: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<f64>)]
+    pub weight_kg: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub microchip_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub photo_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+}
+
+impl PetPatch {
+    fn apply(self, mut raw: RawPetProfile) -> RawPetProfile {
+        if let Some(v) = self.name {
+            raw.name = v;
+        }
+        if let Some(v) = self.species {
+            raw.species = v;
+        }
+        macro_rules! nullable {
+            ($($f:ident),*) => { $(if let Some(v) = self.$f { raw.$f = v; })* };
+        }
+        nullable!(breed, date_of_birth, sex, weight_kg, microchip_id, photo_url, notes);
+        raw
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListPetsQuery {
+    /// 1-based page number (default 1).
+    pub page: Option<u32>,
+    /// Items per page, 1–500 (default 50).
+    pub page_size: Option<u32>,
+    /// Only pets of this species.
+    pub species: Option<String>,
+    /// Only pets whose name contains this text (any case).
+    pub q: Option<String>,
+}
+
+fn today() -> time::Date {
+    OffsetDateTime::now_utc().date()
+}
+
+/// List the household's pets, by name.
+#[utoipa::path(get, path = "/pets", tag = "pets", params(ListPetsQuery),
+    responses((status = 200, body = Paged<PetOut>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_pets(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiQuery(query): ApiQuery<ListPetsQuery>,
+) -> Result<Json<Paged<PetOut>>, ApiError> {
+    let actor = actor.require(Permission::Read)?;
+    let page = PageRequest::parse(query.page, query.page_size)?;
+    let species = query.species.as_deref().filter(|s| !s.is_empty()).map(str::parse).transpose()?;
+    let name_contains = query.q.filter(|q| !q.trim().is_empty()).map(|q| q.trim().chars().take(80).collect());
+    let filter = PetFilter { species, name_contains };
+    let pets = state.store.list_pets(actor.household_id, &filter, page).await?;
+    Ok(Json(Paged::from_page(pets, PetOut::from)))
+}
+
+/// Add a pet to the household.
+#[utoipa::path(post, path = "/pets", tag = "pets", request_body = PetIn,
+    responses((status = 201, body = PetOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_pet(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiJson(body): ApiJson<PetIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = actor.require(Permission::ManagePets)?;
+    let profile = PetProfile::parse(&body.into(), today())?;
+    let pet = state.store.create_pet(actor.household_id, &profile, OffsetDateTime::now_utc()).await?;
+    let location = format!("/api/v1/pets/{}", pet.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(PetOut::from(pet))))
+}
+
+/// One pet.
+#[utoipa::path(get, path = "/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
+    responses((status = 200, body = PetOut), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_pet(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<PetOut>, ApiError> {
+    let actor = actor.require(Permission::Read)?;
+    let pet = state.store.get_pet(actor.household_id, PetId(id)).await.map_err(not_found)?;
+    Ok(Json(pet.into()))
+}
+
+/// Change some of a pet's fields.
+#[utoipa::path(patch, path = "/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
+    request_body = PetPatch,
+    responses((status = 200, body = PetOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn update_pet(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(patch): ApiJson<PetPatch>,
+) -> Result<Json<PetOut>, ApiError> {
+    let actor = actor.require(Permission::ManagePets)?;
+    let current = state.store.get_pet(actor.household_id, PetId(id)).await.map_err(not_found)?;
+    let profile = PetProfile::parse(&patch.apply(current.profile.to_raw()), today())?;
+    let pet = state
+        .store
+        .update_pet(actor.household_id, PetId(id), &profile, OffsetDateTime::now_utc())
+        .await
+        .map_err(not_found)?;
+    Ok(Json(pet.into()))
+}
+
+/// Remove a pet.
+#[utoipa::path(delete, path = "/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn delete_pet(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    let actor = actor.require(Permission::ManagePets)?;
+    state.store.delete_pet(actor.household_id, PetId(id)).await.map_err(not_found)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn not_found(e: petty_store::StoreError) -> ApiError {
+    match e {
+        petty_store::StoreError::NotFound => ApiError::not_found("pet"),
+        other => other.into(),
+    }
+}

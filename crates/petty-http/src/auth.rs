@@ -1,0 +1,301 @@
+//! Credentials: argon2id password hashes, HS256 access tokens, opaque secrets (refresh tokens,
+//! API keys, invitations, sessions) stored only as SHA-256 hashes, and the layer that turns an
+//! `Authorization` header into an [`Actor`].
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use petty_core::accounts::{Actor, ActorKind, Permission, Role};
+use petty_core::ids::{HouseholdId, UserId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::config::HttpConfig;
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// Signing and checking of access tokens.
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    access_ttl: Duration,
+}
+
+/// The claims in an access token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user.
+    pub sub: uuid::Uuid,
+    /// The household the token acts in.
+    pub hid: uuid::Uuid,
+    pub role: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// When the membership ends (a sitter's), in Unix seconds: the token stops working then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mex: Option<i64>,
+    pub typ: String,
+}
+
+impl Keys {
+    pub fn new(config: &HttpConfig) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(&config.jwt_secret),
+            decoding: DecodingKey::from_secret(&config.jwt_secret),
+            validation,
+            access_ttl: config.access_token_ttl,
+        }
+    }
+
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
+    /// A signed access token for this user acting in this household.
+    pub fn issue_access_token(
+        &self,
+        user_id: UserId,
+        household_id: HouseholdId,
+        role: Role,
+        membership_ends: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<String, ApiError> {
+        let iat = now.unix_timestamp();
+        let mut exp = iat + self.access_ttl.as_secs() as i64;
+        let mex = membership_ends.map(|t| t.unix_timestamp());
+        if let Some(mex) = mex {
+            exp = exp.min(mex);
+        }
+        let claims = Claims {
+            sub: user_id.0,
+            hid: household_id.0,
+            role: role.as_str().to_owned(),
+            iat,
+            exp,
+            mex,
+            typ: "access".to_owned(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
+    }
+
+    /// Checks signature, expiry and shape; says which of those failed.
+    pub fn verify_access_token(&self, token: &str) -> Result<Actor, ApiError> {
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ApiError::new(ErrorCode::TokenExpired, "the access token has expired; use your refresh token")
+                }
+                _ => ApiError::unauthenticated("the access token is not valid"),
+            })?;
+        let claims = data.claims;
+        if claims.typ != "access" {
+            return Err(ApiError::unauthenticated("the access token is not valid"));
+        }
+        let role: Role = claims.role.parse().map_err(|_| ApiError::unauthenticated("the access token is not valid"))?;
+        Ok(Actor { household_id: HouseholdId(claims.hid), kind: ActorKind::User { user_id: UserId(claims.sub), role } })
+    }
+}
+
+fn hasher() -> Argon2<'static> {
+    // argon2id, 19 MiB, 2 passes, 1 lane: OWASP's recommended minimum.
+    Argon2::default()
+}
+
+/// An argon2id PHC string for the password.
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    hasher().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(ApiError::internal)
+}
+
+/// Whether the password matches the stored hash. A malformed hash never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    hasher().verify_password(password.as_bytes(), hash).is_ok()
+}
+
+/// A hash of a password nobody has, so that signing in as an unknown email costs the same
+/// time as signing in with a wrong password.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password("petty decoy password, never valid").unwrap_or_default())
+}
+
+/// Runs argon2 off the async workers.
+pub async fn hash_password_async(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(ApiError::internal)?
+}
+
+pub async fn verify_password_async(password: String, hash: String) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(ApiError::internal)
+}
+
+/// A new random secret with a readable prefix (`pk_`, `rt_`, `inv_`, `ps_`), and the hash
+/// under which it is stored.
+pub fn new_secret(prefix: &str) -> (String, Vec<u8>) {
+    let bytes: [u8; 32] = rand::random();
+    let token = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let hash = secret_hash(&token);
+    (token, hash)
+}
+
+/// How a presented secret is looked up. SHA-256 is enough: the secrets are 256 random bits.
+pub fn secret_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// The outcome of reading the request's credentials, left in its extensions by [`authenticate`].
+#[derive(Clone, Debug)]
+pub enum Authentication {
+    Anonymous,
+    Authenticated(Actor),
+    /// Credentials were sent but are not valid; protected routes answer with this error.
+    Failed {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+/// Reads `Authorization: Bearer <access token or API key>` (or `X-API-Key`) once per request.
+/// Routes decide whether they need an actor through the [`CurrentActor`] extractor.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let authentication = match credentials(req.headers()) {
+        None => Authentication::Anonymous,
+        Some(Credential::ApiKey(key)) => match authenticate_api_key(&state, &key).await {
+            Ok(actor) => Authentication::Authenticated(actor),
+            Err(e) => Authentication::Failed { code: e.code, message: e.message },
+        },
+        Some(Credential::Bearer(token)) => match state.keys.verify_access_token(&token) {
+            Ok(actor) => Authentication::Authenticated(actor),
+            Err(e) => Authentication::Failed { code: e.code, message: e.message },
+        },
+    };
+    req.extensions_mut().insert(authentication);
+    next.run(req).await
+}
+
+enum Credential {
+    Bearer(String),
+    ApiKey(String),
+}
+
+fn credentials(headers: &axum::http::HeaderMap) -> Option<Credential> {
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(Credential::ApiKey(key.trim().to_owned()));
+    }
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim();
+    if token.starts_with("pk_") {
+        Some(Credential::ApiKey(token.to_owned()))
+    } else {
+        Some(Credential::Bearer(token.to_owned()))
+    }
+}
+
+async fn authenticate_api_key(state: &AppState, key: &str) -> Result<Actor, ApiError> {
+    if !key.starts_with("pk_") || key.len() > 100 {
+        return Err(ApiError::unauthenticated("the API key is not valid"));
+    }
+    let found = state.store.find_api_key(&secret_hash(key)).await?;
+    let Some(found) = found else {
+        return Err(ApiError::unauthenticated("the API key is not valid or has been revoked"));
+    };
+    state.store.touch_api_key(found.id, OffsetDateTime::now_utc()).await?;
+    Ok(Actor { household_id: found.household_id, kind: ActorKind::ApiKey { key_id: found.id, scope: found.scope } })
+}
+
+/// The authenticated caller; answers 401 when there is none.
+pub struct CurrentActor(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Authentication>() {
+            Some(Authentication::Authenticated(actor)) => Ok(CurrentActor(*actor)),
+            Some(Authentication::Failed { code, message }) => Err(ApiError::new(*code, message.clone())),
+            _ => Err(ApiError::unauthenticated("sign in first: send Authorization: Bearer <access token or API key>")),
+        }
+    }
+}
+
+impl CurrentActor {
+    /// 403 unless the caller's role or key scope allows `permission`.
+    pub fn require(&self, permission: Permission) -> Result<Actor, ApiError> {
+        if self.0.can(permission) {
+            Ok(self.0)
+        } else {
+            let what = match permission {
+                Permission::Read => "read this household's data",
+                Permission::WriteCare => "record care in this household",
+                Permission::ManagePets => "add, change or remove pets",
+                Permission::ManageHousehold => "manage this household",
+            };
+            Err(ApiError::forbidden(format!("your role or key scope does not allow you to {what}")))
+        }
+    }
+
+    /// The signed-in user; 403 for API keys, which act for a household, not a person.
+    pub fn user(&self) -> Result<(UserId, Role), ApiError> {
+        match self.0.kind {
+            ActorKind::User { user_id, role } => Ok((user_id, role)),
+            ActorKind::ApiKey { .. } => Err(ApiError::forbidden("this needs a signed-in user, not an API key")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_hashes_verify_and_differ() {
+        let a = hash_password("correct horse battery").unwrap();
+        let b = hash_password("correct horse battery").unwrap();
+        assert!(a.starts_with("$argon2id$"));
+        assert_ne!(a, b, "each hash has its own salt");
+        assert!(verify_password("correct horse battery", &a));
+        assert!(!verify_password("correct horse batterx", &a));
+        assert!(!verify_password("anything", "not a hash"));
+    }
+
+    #[test]
+    fn access_tokens_round_trip_and_resist_tampering() {
+        let keys = Keys::new(&HttpConfig::for_tests());
+        let now = OffsetDateTime::now_utc();
+        let token = keys.issue_access_token(UserId::new(), HouseholdId::new(), Role::Member, None, now).unwrap();
+        assert!(keys.verify_access_token(&token).is_ok());
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[1] = URL_SAFE_NO_PAD.encode(br#"{"sub":"00000000-0000-0000-0000-000000000000","hid":"00000000-0000-0000-0000-000000000000","role":"owner","iat":0,"exp":9999999999,"typ":"access"}"#);
+        let err = keys.verify_access_token(&parts.join(".")).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Unauthenticated);
+        let old = keys
+            .issue_access_token(UserId::new(), HouseholdId::new(), Role::Member, None, now - time::Duration::hours(1))
+            .unwrap();
+        assert_eq!(keys.verify_access_token(&old).unwrap_err().code, ErrorCode::TokenExpired);
+    }
+
+    #[test]
+    fn secrets_are_prefixed_and_hashed() {
+        let (token, hash) = new_secret("pk_");
+        assert!(token.starts_with("pk_") && token.len() > 40);
+        assert_eq!(secret_hash(&token), hash);
+        assert_ne!(new_secret("pk_").0, token);
+    }
+}

@@ -1,0 +1,68 @@
+//! The settings the HTTP edge runs with. The binary builds this from its layered configuration.
+
+use std::time::Duration;
+
+use petty_core::accounts::LockoutPolicy;
+
+/// Everything the HTTP edge needs to know about its deployment.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Signs access tokens (HS256). At least 32 bytes.
+    pub jwt_secret: Vec<u8>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// How long a dashboard sign-in lasts.
+    pub session_ttl: Duration,
+    pub invitation_ttl: Duration,
+    pub lockout: LockoutPolicy,
+    pub rate_limit: RateLimitConfig,
+    /// Origins allowed to call the API from a browser; empty means same-origin only.
+    pub cors_allowed_origins: Vec<String>,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    /// Mark cookies `Secure` (on whenever Petty is reached over HTTPS).
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+/// Requests allowed per minute, with bursts up to the same number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    /// Per client address, before authentication.
+    pub per_ip_per_minute: u32,
+    /// Per signed-in user or API key.
+    pub per_principal_per_minute: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self { enabled: true, per_ip_per_minute: 1200, per_principal_per_minute: 600 }
+    }
+}
+
+impl HttpConfig {
+    /// Settings for tests and examples: a fixed secret and the production defaults otherwise.
+    pub fn for_tests() -> Self {
+        Self { jwt_secret: b"petty-test-secret-petty-test-secret-0123456789".to_vec(), ..Self::with_secret(Vec::new()) }
+    }
+
+    /// The defaults, signing with `jwt_secret`.
+    pub fn with_secret(jwt_secret: Vec<u8>) -> Self {
+        Self {
+            jwt_secret,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
+            session_ttl: Duration::from_secs(7 * 24 * 3600),
+            invitation_ttl: Duration::from_secs(7 * 24 * 3600),
+            lockout: LockoutPolicy::default(),
+            rate_limit: RateLimitConfig::default(),
+            cors_allowed_origins: Vec::new(),
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            secure_cookies: false,
+            trust_forwarded_for: false,
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Petty's HTTP edge: the REST API under `/api/v1`, the dashboard pages, the OpenAPI document
+//! and docs page, health and metrics, and the cross-cutting layers (request ids, rate limits,
+//! body limits, CORS, security headers, tracing).
+//!
+//! Architecture invariant: this is the only crate that knows HTTP. Handlers are thin: they
+//! extract, call `petty-core` to decide and `petty-store` to keep, and map the result. No SQL
+//! here, and no HTTP status codes anywhere else.
+//!
+//! API boundary: [`HttpConfig`], [`AppState`], [`router`] and [`serve`].
+
+mod accounts;
+mod api;
+mod auth;
+mod config;
+mod error;
+mod extract;
+mod observability;
+mod pages;
+mod ratelimit;
+mod routes;
+mod serve;
+mod state;
+
+pub use config::{HttpConfig, RateLimitConfig};
+pub use error::{ApiError, ErrorCode};
+pub use routes::{openapi, router};
+pub use serve::serve;
+pub use state::AppState;
+
+/// Hashes a password the way sign-in expects it (argon2id). For seeding accounts from the CLI.
+pub fn hash_password(password: &petty_core::accounts::NewPassword) -> Result<String, ApiError> {
+    auth::hash_password(password.expose())
+}

@@ -1,0 +1,161 @@
+//! Rate limits per client address and per signed-in user or API key (GCRA, via `governor`),
+//! with `X-RateLimit-*` headers on every limited response and `Retry-After` on a 429.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use petty_core::accounts::ActorKind;
+
+use crate::auth::Authentication;
+use crate::config::RateLimitConfig;
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+type Limiter<K> = DefaultKeyedRateLimiter<K, StateInformationMiddleware>;
+
+pub struct RateLimiters {
+    config: RateLimitConfig,
+    per_ip: Limiter<IpAddr>,
+    per_principal: Limiter<uuid::Uuid>,
+    clock: DefaultClock,
+}
+
+/// What one check decided, ready to become headers.
+struct Decision {
+    limit: u32,
+    remaining: u32,
+    reset: Duration,
+    allowed: bool,
+}
+
+static LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+static RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Limiter<K> {
+    let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::keyed(Quota::per_minute(n)).with_middleware::<StateInformationMiddleware>()
+}
+
+impl RateLimiters {
+    pub fn new(config: RateLimitConfig) -> Self {
+        Self {
+            config,
+            per_ip: limiter(config.per_ip_per_minute),
+            per_principal: limiter(config.per_principal_per_minute),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Forgets keys that are back to a full allowance, so memory follows active clients only.
+    pub fn prune(&self) {
+        self.per_ip.retain_recent();
+        self.per_principal.retain_recent();
+    }
+
+    fn check<K: std::hash::Hash + Eq + Clone>(&self, limiter: &Limiter<K>, key: &K, per_minute: u32) -> Decision {
+        let period = Duration::from_secs(60) / per_minute.max(1);
+        match limiter.check_key(key) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                Decision {
+                    limit: per_minute,
+                    remaining,
+                    reset: period * per_minute.saturating_sub(remaining),
+                    allowed: true,
+                }
+            }
+            Err(not_until) => Decision {
+                limit: per_minute,
+                remaining: 0,
+                reset: not_until.wait_time_from(self.clock.now()),
+                allowed: false,
+            },
+        }
+    }
+}
+
+/// The client's address: the socket peer, or the last `X-Forwarded-For` hop when Petty is told
+/// to trust its proxy.
+fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
+    if trust_forwarded_for
+        && let Some(ip) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok())
+    {
+        return ip;
+    }
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+fn write_headers(headers: &mut HeaderMap, d: &Decision) {
+    let secs = d.reset.as_secs_f64().ceil() as u64;
+    for (name, value) in [(&LIMIT, d.limit as u64), (&REMAINING, d.remaining as u64), (&RESET, secs)] {
+        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+            headers.insert(name.clone(), v);
+        }
+    }
+}
+
+fn reject(d: &Decision, who: &str) -> Response {
+    let secs = (d.reset.as_secs_f64().ceil() as u64).max(1);
+    let mut response = ApiError::new(
+        ErrorCode::RateLimited,
+        format!("too many requests from this {who}: at most {} a minute; try again in {secs} s", d.limit),
+    )
+    .with_retry_after(secs)
+    .into_response();
+    write_headers(response.headers_mut(), d);
+    response
+}
+
+/// Limits by client address; runs before authentication so bad credentials are limited too.
+pub async fn limit_by_ip(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limits = &state.limits;
+    if !limits.config.enabled {
+        return next.run(req).await;
+    }
+    let ip = client_ip(&req, state.config.trust_forwarded_for);
+    let decision = limits.check(&limits.per_ip, &ip, limits.config.per_ip_per_minute);
+    if !decision.allowed {
+        return reject(&decision, "address");
+    }
+    let mut response = next.run(req).await;
+    if !response.headers().contains_key(&LIMIT) {
+        write_headers(response.headers_mut(), &decision);
+    }
+    response
+}
+
+/// Limits by user or API key, once authentication has named one.
+pub async fn limit_by_principal(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limits = &state.limits;
+    let principal = match req.extensions().get::<Authentication>() {
+        Some(Authentication::Authenticated(actor)) => Some(match actor.kind {
+            ActorKind::User { user_id, .. } => user_id.0,
+            ActorKind::ApiKey { key_id, .. } => key_id.0,
+        }),
+        _ => None,
+    };
+    let (true, Some(principal)) = (limits.config.enabled, principal) else {
+        return next.run(req).await;
+    };
+    let decision = limits.check(&limits.per_principal, &principal, limits.config.per_principal_per_minute);
+    if !decision.allowed {
+        return reject(&decision, "account or key");
+    }
+    let mut response = next.run(req).await;
+    write_headers(response.headers_mut(), &decision);
+    response
+}

@@ -1,0 +1,130 @@
+//! `spawn_app()`: a Petty server on 127.0.0.1:0 with a fresh SQLite database (or, with
+//! `PETTY_TEST_BACKEND=postgres` and `PETTY_TEST_POSTGRES_URL`, a fresh PostgreSQL database),
+//! plus typed helpers for the calls most tests make.
+
+use std::path::PathBuf;
+
+use petty_http::{AppState, HttpConfig};
+use petty_store::Store;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: Client,
+    pub store: Store,
+    dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A test's own server with the default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A test's own server, with settings adjusted by `configure`.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp {
+    let dir = std::env::temp_dir().join(format!("petty-it-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let store = Store::open_sqlite(&dir.join("petty.db")).await.expect("open sqlite");
+    store.migrate().await.expect("migrate");
+    let mut config = HttpConfig::for_tests();
+    configure(&mut config);
+    let state = AppState::new(store.clone(), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(petty_http::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    TestApp { address, client, store, dir, stop: Some(stop) }
+}
+
+/// A registered owner and their tokens.
+pub struct Account {
+    pub email: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub user_id: String,
+    pub household_id: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// Registers a new owner (a new household) with a unique email.
+    pub async fn register(&self, name: &str) -> Account {
+        let email = format!("{}-{}@example.org", name.to_lowercase(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let password = "correct horse battery staple".to_owned();
+        let res = self
+            .post_json(
+                "/api/v1/auth/register",
+                &json!({"email": email, "password": password, "display_name": name}),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "register {name}");
+        let body: Value = res.json().await.expect("json");
+        account(email, password, &body)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_json("/api/v1/auth/login", &json!({"email": email, "password": password}), None).await
+    }
+
+    /// Creates a pet and returns its JSON.
+    pub async fn create_pet(&self, token: &str, body: Value) -> Value {
+        let res = self.post_json("/api/v1/pets", &body, Some(token)).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "create pet");
+        res.json().await.expect("json")
+    }
+}
+
+/// Reads an account out of a session answer.
+pub fn account(email: String, password: String, body: &Value) -> Account {
+    Account {
+        email,
+        password,
+        access_token: body["access_token"].as_str().expect("access_token").to_owned(),
+        refresh_token: body["refresh_token"].as_str().expect("refresh_token").to_owned(),
+        user_id: body["user"]["id"].as_str().expect("user id").to_owned(),
+        household_id: body["membership"]["household_id"].as_str().expect("household id").to_owned(),
+    }
+}
+
+/// The error code of an error answer.
+pub async fn error_code(res: Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let body: Value = res.json().await.expect("error body is JSON");
+    (status, body["error"].clone())
+}

@@ -1,0 +1,212 @@
+//! All of Petty's SQL: one domain-shaped [`Store`] over SQLite (embedded, the default) and
+//! PostgreSQL (for several nodes).
+//!
+//! Architecture invariant: no other crate writes SQL or names a table. Every method that reads
+//! household data takes the caller's [`HouseholdId`](petty_core::ids::HouseholdId) and puts it in
+//! the `WHERE` clause, so another household's row is never loaded and filtered later.
+//!
+//! API boundary: [`Store`] and the record types of its modules; sqlx never leaks out.
+//! The SQL is written once where both engines agree (they do for everything so far: `$n`
+//! placeholders, `RETURNING`, `ON CONFLICT`), and per backend where they do not.
+
+mod accounts;
+mod pets;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use time::OffsetDateTime;
+
+pub use accounts::*;
+pub use pets::*;
+
+/// What can go wrong in the store, in terms callers act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist (or belongs to another household, which is the same to the caller).
+    #[error("not found")]
+    NotFound,
+    /// A unique rule would be broken; the string names what already exists.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// A row holds a value the code cannot read: a bug or a hand-edited database.
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database URL is not valid: {0}")]
+    BadUrl(String),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("a row with that key"),
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which engine holds the data. Chosen once, from the URL scheme, at start-up.
+#[derive(Clone, Debug)]
+enum Backend {
+    /// Readers share a pool; every write goes through a single connection, so writers queue in
+    /// process instead of fighting over SQLite's lock.
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// Runs the same body against whichever pool the store has. The body is written once and
+/// compiled twice, once per engine.
+macro_rules! on_pool {
+    ($store:expr, read |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::Backend::Sqlite { read: $pool, .. } => $body,
+            $crate::Backend::Postgres($pool) => $body,
+        }
+    };
+    ($store:expr, write |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::Backend::Sqlite { write: $pool, .. } => $body,
+            $crate::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// The system of record. Cheap to clone; clones share the pools.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+/// Connection counts, for `/metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+}
+
+impl Store {
+    /// Opens `sqlite://PATH` (created if missing) or `postgres://...`. Does not migrate.
+    pub async fn connect(url: &str) -> Result<Self> {
+        if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            Self::open_sqlite(Path::new(rest.split('?').next().unwrap_or(rest))).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.application_name("petty"))
+                .await?;
+            Ok(Self { backend: Backend::Postgres(pool) })
+        } else {
+            Err(StoreError::BadUrl(format!("{url:?}: use sqlite://PATH or postgres://USER@HOST/DB")))
+        }
+    }
+
+    /// Opens (creating if needed) the SQLite file at `path` in WAL mode.
+    ///
+    /// `synchronous = NORMAL` in WAL mode keeps every committed transaction across a crash or
+    /// `kill -9` of the process; only a power cut can lose the last few, which is the usual
+    /// trade for an embedded server.
+    pub async fn open_sqlite(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-16000");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { backend: Backend::Sqlite { read, write } })
+    }
+
+    /// Brings the schema up to date. Safe to run on every start and from several nodes.
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
+            Backend::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Answers when the database does; used by `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        on_pool!(
+            self,
+            read | pool | {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        );
+        Ok(())
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        match &self.backend {
+            Backend::Sqlite { read, write } => {
+                PoolStats { size: read.size() + write.size(), idle: (read.num_idle() + write.num_idle()) as u32 }
+            }
+            Backend::Postgres(pool) => PoolStats { size: pool.size(), idle: pool.num_idle() as u32 },
+        }
+    }
+
+    /// Waits for open connections to finish and closes them. On SQLite the last connection to
+    /// close checkpoints the WAL into the main file.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Times are stored as Unix epoch milliseconds on both engines.
+pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub(crate) fn from_ms(ms: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|_| StoreError::Corrupt(format!("timestamp {ms} is out of range")))
+}
+
+pub(crate) fn from_ms_opt(ms: Option<i64>) -> Result<Option<OffsetDateTime>> {
+    ms.map(from_ms).transpose()
+}

@@ -1,0 +1,250 @@
+//! Pets, always read and written within one household.
+
+use petty_core::ids::{HouseholdId, PetId};
+use petty_core::paging::{Page, PageRequest};
+use petty_core::pets::{Pet, PetProfile, format_date, parse_date};
+use sqlx::FromRow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Result, Store, StoreError, from_ms, on_pool, to_ms};
+
+/// Narrows a household's pet list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PetFilter {
+    /// Only this species.
+    pub species: Option<petty_core::pets::Species>,
+    /// Name contains this text, ignoring case.
+    pub name_contains: Option<String>,
+}
+
+#[derive(FromRow)]
+struct PetRow {
+    id: Uuid,
+    household_id: Uuid,
+    name: String,
+    species: String,
+    breed: Option<String>,
+    date_of_birth: Option<String>,
+    sex: String,
+    weight_kg: Option<f64>,
+    microchip_id: Option<String>,
+    photo_url: Option<String>,
+    notes: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl PetRow {
+    fn into_pet(self) -> Result<Pet> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("pet {}: {what}", self.id));
+        Ok(Pet {
+            id: PetId(self.id),
+            household_id: HouseholdId(self.household_id),
+            profile: PetProfile {
+                species: self.species.parse().map_err(|_| corrupt("species"))?,
+                sex: self.sex.parse().map_err(|_| corrupt("sex"))?,
+                date_of_birth: self
+                    .date_of_birth
+                    .as_deref()
+                    .map(|d| parse_date("date_of_birth", d))
+                    .transpose()
+                    .map_err(|_| corrupt("date_of_birth"))?,
+                name: self.name,
+                breed: self.breed,
+                weight_kg: self.weight_kg,
+                microchip_id: self.microchip_id,
+                photo_url: self.photo_url,
+                notes: self.notes,
+            },
+            created_at: from_ms(self.created_at)?,
+            updated_at: from_ms(self.updated_at)?,
+        })
+    }
+}
+
+macro_rules! pet_columns {
+    () => {
+        "id, household_id, name, species, breed, date_of_birth, sex, weight_kg, microchip_id, \
+                           photo_url, notes, created_at, updated_at"
+    };
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// The `WHERE` clause of a pet listing: household, then optional species and name filters.
+macro_rules! pet_condition {
+    () => {
+        "household_id = $1 AND ($2 IS NULL OR species = $2) AND ($3 IS NULL OR LOWER(name) LIKE $3 ESCAPE '\\')"
+    };
+}
+
+impl Store {
+    #[tracing::instrument(skip_all, fields(household_id = %household_id))]
+    pub async fn create_pet(
+        &self,
+        household_id: HouseholdId,
+        profile: &PetProfile,
+        now: OffsetDateTime,
+    ) -> Result<Pet> {
+        let id = PetId::new();
+        let at = to_ms(now);
+        on_pool!(
+            self,
+            write | pool | {
+                sqlx::query(concat!(
+                    "INSERT INTO pets (",
+                    pet_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)"
+                ))
+                .bind(id.0)
+                .bind(household_id.0)
+                .bind(&profile.name)
+                .bind(profile.species.as_str())
+                .bind(&profile.breed)
+                .bind(profile.date_of_birth.map(format_date))
+                .bind(profile.sex.as_str())
+                .bind(profile.weight_kg)
+                .bind(&profile.microchip_id)
+                .bind(&profile.photo_url)
+                .bind(&profile.notes)
+                .bind(at)
+                .execute(pool)
+                .await?;
+            }
+        );
+        Ok(Pet { id, household_id, profile: profile.clone(), created_at: from_ms(at)?, updated_at: from_ms(at)? })
+    }
+
+    /// The pet, if it belongs to this household; `NotFound` otherwise.
+    #[tracing::instrument(skip_all, fields(household_id = %household_id, pet_id = %id))]
+    pub async fn get_pet(&self, household_id: HouseholdId, id: PetId) -> Result<Pet> {
+        let row: PetRow = on_pool!(
+            self,
+            read | pool | {
+                sqlx::query_as(concat!("SELECT ", pet_columns!(), " FROM pets WHERE household_id = $1 AND id = $2"))
+                    .bind(household_id.0)
+                    .bind(id.0)
+                    .fetch_one(pool)
+                    .await?
+            }
+        );
+        row.into_pet()
+    }
+
+    /// One page of the household's pets, by name.
+    #[tracing::instrument(skip_all, fields(household_id = %household_id))]
+    pub async fn list_pets(
+        &self,
+        household_id: HouseholdId,
+        filter: &PetFilter,
+        page: PageRequest,
+    ) -> Result<Page<Pet>> {
+        let species = filter.species.map(|s| s.as_str());
+        let name = filter.name_contains.as_deref().map(like_pattern);
+        let (total, rows): (i64, Vec<PetRow>) = on_pool!(
+            self,
+            read | pool | {
+                let total = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM pets WHERE ", pet_condition!()))
+                    .bind(household_id.0)
+                    .bind(species)
+                    .bind(name.as_deref())
+                    .fetch_one(pool)
+                    .await?;
+                let rows = sqlx::query_as(concat!(
+                    "SELECT ",
+                    pet_columns!(),
+                    " FROM pets WHERE ",
+                    pet_condition!(),
+                    " ORDER BY LOWER(name), id LIMIT $4 OFFSET $5"
+                ))
+                .bind(household_id.0)
+                .bind(species)
+                .bind(name.as_deref())
+                .bind(page.limit())
+                .bind(page.offset())
+                .fetch_all(pool)
+                .await?;
+                (total, rows)
+            }
+        );
+        Ok(Page {
+            items: rows.into_iter().map(PetRow::into_pet).collect::<Result<_>>()?,
+            total: total as u64,
+            request: page,
+        })
+    }
+
+    /// Replaces the pet's profile; `NotFound` if it is not this household's.
+    #[tracing::instrument(skip_all, fields(household_id = %household_id, pet_id = %id))]
+    pub async fn update_pet(
+        &self,
+        household_id: HouseholdId,
+        id: PetId,
+        profile: &PetProfile,
+        now: OffsetDateTime,
+    ) -> Result<Pet> {
+        let row: PetRow = on_pool!(
+            self,
+            write
+                | pool
+                | {
+                    sqlx::query_as(concat!("UPDATE pets SET name = $3, species = $4, breed = $5, date_of_birth = $6, sex = $7, weight_kg = $8, \
+                 microchip_id = $9, photo_url = $10, notes = $11, updated_at = $12 \
+                 WHERE household_id = $1 AND id = $2 RETURNING ", pet_columns!()))
+            .bind(household_id.0)
+            .bind(id.0)
+            .bind(&profile.name)
+            .bind(profile.species.as_str())
+            .bind(&profile.breed)
+            .bind(profile.date_of_birth.map(format_date))
+            .bind(profile.sex.as_str())
+            .bind(profile.weight_kg)
+            .bind(&profile.microchip_id)
+            .bind(&profile.photo_url)
+            .bind(&profile.notes)
+            .bind(to_ms(now))
+            .fetch_one(pool)
+            .await?
+                }
+        );
+        row.into_pet()
+    }
+
+    /// Deletes the pet; `NotFound` if it is not this household's.
+    #[tracing::instrument(skip_all, fields(household_id = %household_id, pet_id = %id))]
+    pub async fn delete_pet(&self, household_id: HouseholdId, id: PetId) -> Result<()> {
+        let done = on_pool!(
+            self,
+            write | pool | {
+                sqlx::query("DELETE FROM pets WHERE household_id = $1 AND id = $2")
+                    .bind(household_id.0)
+                    .bind(id.0)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+        );
+        if done == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(super::like_pattern("Be%l_a\\"), "%be\\%l\\_a\\\\%");
+    }
+}

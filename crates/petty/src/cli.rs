@@ -1,0 +1,126 @@
+//! The command line: `petty serve`, `petty migrate`, `petty config ...`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Overrides};
+use crate::{logging, server};
+
+#[derive(Parser)]
+#[command(name = "petty", version, about = "Petty: a self-hosted home for a household's pets, people and air")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first).
+    Serve(ServeArgs),
+    /// Bring the database schema up to date, then exit.
+    Migrate(CommonArgs),
+    /// Show or generate configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print an annotated petty.toml with every setting at its default.
+    Default,
+    /// Print the configuration in effect (file, environment and flags merged), secrets hidden.
+    Show(CommonArgs),
+    /// Print a new random secret, suitable for PETTY_AUTH__JWT_SECRET.
+    Secret,
+}
+
+/// Settings every command that touches the database shares.
+#[derive(Args, Clone, Default)]
+pub struct CommonArgs {
+    /// Configuration file [default: ./petty.toml if present; env: PETTY_CONFIG]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Folder for the embedded database, its secret and files [default: ./petty-data]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of the embedded SQLite: postgres://USER@HOST/DB
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Log as human-readable text or JSON lines.
+    #[arg(long, value_name = "text|json")]
+    pub log_format: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<String>,
+    /// Seed a demo household (a user and two pets) if it is not there yet.
+    #[arg(long)]
+    demo: bool,
+}
+
+impl CommonArgs {
+    fn overrides(&self, listen: Option<String>) -> Overrides {
+        Overrides {
+            config_file: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            log_format: self.log_format.clone(),
+            listen,
+        }
+    }
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", config::ANNOTATED_DEFAULT);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Secret) => {
+            println!("{}", config::new_secret());
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Show(args)) => config::load(&args.overrides(None)).and_then(|loaded| {
+            for warning in &loaded.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!("{}", loaded.config.redacted_toml()?);
+            Ok(())
+        }),
+        Command::Migrate(args) => with_runtime(args.overrides(None), |loaded| server::migrate(loaded)),
+        Command::Serve(args) => {
+            let demo = args.demo;
+            with_runtime(args.common.overrides(args.listen), move |loaded| server::serve(loaded, demo))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads configuration, starts logging and a tokio runtime, and runs `f` on it.
+fn with_runtime<F, Fut>(overrides: Overrides, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(config::Loaded) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let loaded = config::load(&overrides)?;
+    logging::init(&loaded.config.log)?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(f(loaded))
+}

@@ -1,0 +1,563 @@
+//! Layered configuration: defaults → `petty.toml` → `PETTY_*` environment (`__` nests,
+//! `_FILE` reads a secret from a file) → command-line flags. Unknown `PETTY_*` variables are
+//! warned about; unknown keys in the file are errors.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use base64::Engine as _;
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use petty_core::accounts::LockoutPolicy;
+use petty_http::{HttpConfig, RateLimitConfig};
+use serde::{Deserialize, Serialize};
+
+/// Where Petty runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// One machine, nothing else installed: a missing secret is generated and kept in the data folder.
+    Embedded,
+    /// Secrets must be given, and strong; cookies are `Secure`.
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub mode: Mode,
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Empty: the embedded SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    /// The address people use to reach Petty (for links in messages); `https://` turns on secure cookies.
+    pub public_url: Option<String>,
+    pub log: LogConfig,
+    pub auth: AuthConfig,
+    pub http: HttpSection,
+    pub rate_limit: RateLimitSection,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    pub jwt_secret: Option<String>,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_days: u64,
+    pub session_ttl_days: u64,
+    pub invitation_ttl_days: u64,
+    pub lockout_max_failures: u32,
+    pub lockout_window_secs: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSection {
+    pub max_body_bytes: usize,
+    pub request_timeout_secs: u64,
+    pub cors_allowed_origins: Vec<String>,
+    pub trust_forwarded_for: bool,
+    /// Default: on in production mode or when `public_url` is https.
+    pub secure_cookies: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSection {
+    pub enabled: bool,
+    pub per_ip_per_minute: u32,
+    pub per_principal_per_minute: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Embedded,
+            listen: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("./petty-data"),
+            database_url: None,
+            public_url: None,
+            log: LogConfig::default(),
+            auth: AuthConfig::default(),
+            http: HttpSection::default(),
+            rate_limit: RateLimitSection::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, level: "info,sqlx=warn".to_owned() }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        let lockout = LockoutPolicy::default();
+        Self {
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_days: 7,
+            session_ttl_days: 7,
+            invitation_ttl_days: 7,
+            lockout_max_failures: lockout.max_failures,
+            lockout_window_secs: lockout.window.whole_seconds() as u64,
+        }
+    }
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            cors_allowed_origins: Vec::new(),
+            trust_forwarded_for: false,
+            secure_cookies: None,
+        }
+    }
+}
+
+impl Default for RateLimitSection {
+    fn default() -> Self {
+        let d = RateLimitConfig::default();
+        Self {
+            enabled: d.enabled,
+            per_ip_per_minute: d.per_ip_per_minute,
+            per_principal_per_minute: d.per_principal_per_minute,
+        }
+    }
+}
+
+/// The annotated example printed by `petty config default`. A test keeps it equal to the defaults.
+pub const ANNOTATED_DEFAULT: &str = r#"# petty.toml — every setting at its default.
+# Each can also be set in the environment: PETTY_<KEY>, with "__" between section and key
+# (PETTY_AUTH__JWT_SECRET), and any of them read from a file with a _FILE suffix
+# (PETTY_AUTH__JWT_SECRET_FILE=/run/secrets/petty_jwt). Command-line flags win over both.
+
+# "embedded": one machine; a missing secret is generated once and kept in data_dir.
+# "production": secrets must be given and strong; cookies are Secure.
+mode = "embedded"
+# Address and port to serve on (--listen, PETTY_LISTEN).
+listen = "127.0.0.1:8080"
+# The embedded database, its secret and stored files live here (--data-dir, PETTY_DATA_DIR).
+data_dir = "./petty-data"
+# Run on PostgreSQL instead of the embedded SQLite (--database-url, PETTY_DATABASE_URL):
+# database_url = "postgres://petty@127.0.0.1:5432/petty"
+# How people reach Petty, for links in messages; https:// turns on Secure cookies.
+# public_url = "https://petty.example.org"
+
+[log]
+# "text" for people, "json" for log collectors (--log-format). RUST_LOG overrides the level.
+format = "text"
+level = "info,sqlx=warn"
+
+[auth]
+# Signs access tokens. At least 32 characters; make one with `petty config secret`.
+# jwt_secret = "..."
+access_token_ttl_secs = 900
+refresh_token_ttl_days = 7
+session_ttl_days = 7
+invitation_ttl_days = 7
+# This many failed sign-ins for one email within the window lock it until they age out.
+lockout_max_failures = 5
+lockout_window_secs = 900
+
+[http]
+max_body_bytes = 1048576
+request_timeout_secs = 30
+# Browser origins allowed to call the API, e.g. ["https://app.example.org"]; "*" for any.
+cors_allowed_origins = []
+# Take the client address from X-Forwarded-For: only behind a proxy you run.
+trust_forwarded_for = false
+# Default: on in production mode or when public_url is https.
+# secure_cookies = true
+
+[rate_limit]
+enabled = true
+per_ip_per_minute = 1200
+per_principal_per_minute = 600
+"#;
+
+/// What the command line asks for; wins over the file and the environment.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub log_format: Option<String>,
+    pub listen: Option<String>,
+}
+
+/// The configuration in effect, and what was odd about how it was given.
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+/// Merges the layers from the process environment.
+pub fn load(overrides: &Overrides) -> anyhow::Result<Loaded> {
+    load_from(overrides, std::env::vars().collect())
+}
+
+/// Merges the layers, with the environment given as a list (tests pass their own).
+pub fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> anyhow::Result<Loaded> {
+    let mut warnings = Vec::new();
+    let known = known_keys();
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+
+    let env_config = env.iter().find(|(k, _)| k == "PETTY_CONFIG").map(|(_, v)| PathBuf::from(v));
+    let file = overrides.config_file.clone().or(env_config);
+    match &file {
+        Some(path) if !path.exists() => bail!("the configuration file {} does not exist", path.display()),
+        Some(path) => figment = figment.merge(Toml::file_exact(path)),
+        None if Path::new("petty.toml").exists() => figment = figment.merge(Toml::file_exact("petty.toml")),
+        None => {}
+    }
+
+    for (name, value) in &env {
+        let Some(rest) = name.strip_prefix("PETTY_") else { continue };
+        if rest == "CONFIG" || rest.starts_with("TEST_") {
+            continue;
+        }
+        let (key, from_file) = match rest.strip_suffix("_FILE") {
+            Some(base) if known.contains(&env_key(base)) => (env_key(base), true),
+            _ => (env_key(rest), false),
+        };
+        if !known.contains(&key) {
+            warnings.push(format!("{name} is not a Petty setting and is ignored (see `petty config default`)"));
+            continue;
+        }
+        let value = if from_file {
+            let raw = std::fs::read_to_string(value).with_context(|| format!("{name}: could not read {value}"))?;
+            figment::value::Value::from(raw.trim_end_matches(['\n', '\r']).to_owned())
+        } else {
+            parse_env_value(value)
+        };
+        figment = figment.merge(Serialized::default(&key, value));
+    }
+
+    if let Some(v) = &overrides.data_dir {
+        figment = figment.merge(Serialized::default("data_dir", v));
+    }
+    if let Some(v) = &overrides.database_url {
+        figment = figment.merge(Serialized::default("database_url", v));
+    }
+    if let Some(v) = &overrides.log_format {
+        figment = figment.merge(Serialized::default("log.format", v));
+    }
+    if let Some(v) = &overrides.listen {
+        figment = figment.merge(Serialized::default("listen", v));
+    }
+    let mut config: Config = figment.extract().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    if config.database_url.as_deref().is_some_and(|u| u.trim().is_empty()) {
+        config.database_url = None;
+    }
+    config.check()?;
+    Ok(Loaded { config, warnings })
+}
+
+/// `AUTH__JWT_SECRET` → `auth.jwt_secret`.
+fn env_key(name: &str) -> String {
+    name.to_lowercase().replace("__", ".")
+}
+
+/// Environment values are TOML values when they parse as one (`true`, `8080`, `["a", "b"]`),
+/// and plain strings otherwise.
+fn parse_env_value(raw: &str) -> figment::value::Value {
+    let looks_structured = raw.starts_with('[') || raw == "true" || raw == "false" || raw.parse::<i64>().is_ok();
+    if looks_structured && let Ok(v) = raw.parse::<figment::value::Value>() {
+        return v;
+    }
+    figment::value::Value::from(raw.to_owned())
+}
+
+/// Every dotted key the configuration has, from the defaults (optional ones included).
+fn known_keys() -> BTreeSet<String> {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut BTreeSet<String>) {
+        if let serde_json::Value::Object(map) = value {
+            for (k, v) in map {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                if v.is_object() {
+                    walk(&key, v, out);
+                } else {
+                    out.insert(key);
+                }
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    if let Ok(v) = serde_json::to_value(Config::default()) {
+        walk("", &v, &mut out);
+    }
+    out
+}
+
+/// A new random secret: 48 random bytes, base64.
+pub fn new_secret() -> String {
+    let bytes: [u8; 48] = rand::random();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+const SECRET_HELP: &str = "set PETTY_AUTH__JWT_SECRET (or PETTY_AUTH__JWT_SECRET_FILE, or jwt_secret under [auth] in petty.toml) \
+     to a random string of at least 32 characters; `petty config secret` prints one";
+
+/// Why a secret is too weak to sign tokens with, if it is.
+fn weakness(secret: &str) -> Option<String> {
+    let distinct = secret.chars().collect::<BTreeSet<_>>().len();
+    if secret.chars().count() < 32 {
+        Some(format!("auth.jwt_secret is too short ({} characters, at least 32 needed)", secret.chars().count()))
+    } else if distinct < 10 {
+        Some(format!("auth.jwt_secret is too predictable (only {distinct} different characters)"))
+    } else {
+        None
+    }
+}
+
+impl Config {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            bail!("listen = {:?} is not an ADDR:PORT like 127.0.0.1:8080", self.listen);
+        }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
+        {
+            bail!("database_url must start with postgres:// (or sqlite:), got {:?}", redact_url(url));
+        }
+        if self.mode == Mode::Production {
+            match &self.auth.jwt_secret {
+                None => bail!("production mode needs a signing secret: {SECRET_HELP}"),
+                Some(s) => {
+                    if let Some(why) = weakness(s) {
+                        bail!("{why}: {SECRET_HELP}");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The database to open: the configured URL, or the SQLite file in the data folder.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("petty.db").display()),
+        }
+    }
+
+    /// The signing secret: configured, or (embedded mode) kept in `data_dir/secret.key`,
+    /// generated on first start.
+    pub fn jwt_secret(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(secret) = &self.auth.jwt_secret {
+            if let Some(why) = weakness(secret) {
+                tracing::warn!("{why}; {SECRET_HELP}");
+            }
+            return Ok(secret.as_bytes().to_vec());
+        }
+        let path = self.data_dir.join("secret.key");
+        match std::fs::read_to_string(&path) {
+            Ok(s) if s.trim().len() >= 32 => Ok(s.trim().as_bytes().to_vec()),
+            Ok(_) => bail!("{} is too short to be a secret; delete it to have a new one made", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let secret = new_secret();
+                write_private(&path, &secret).with_context(|| format!("could not write {}", path.display()))?;
+                tracing::info!(path = %path.display(), "generated a signing secret");
+                Ok(secret.into_bytes())
+            }
+            Err(e) => Err(e).with_context(|| format!("could not read {}", path.display())),
+        }
+    }
+
+    /// The HTTP edge's settings.
+    pub fn http(&self, jwt_secret: Vec<u8>) -> HttpConfig {
+        let days = |d: u64| Duration::from_secs(d * 24 * 3600);
+        let mut http = HttpConfig::with_secret(jwt_secret);
+        http.access_token_ttl = Duration::from_secs(self.auth.access_token_ttl_secs);
+        http.refresh_token_ttl = days(self.auth.refresh_token_ttl_days);
+        http.session_ttl = days(self.auth.session_ttl_days);
+        http.invitation_ttl = days(self.auth.invitation_ttl_days);
+        http.lockout = LockoutPolicy {
+            max_failures: self.auth.lockout_max_failures.max(1),
+            window: time::Duration::seconds(self.auth.lockout_window_secs as i64),
+        };
+        http.rate_limit = RateLimitConfig {
+            enabled: self.rate_limit.enabled,
+            per_ip_per_minute: self.rate_limit.per_ip_per_minute,
+            per_principal_per_minute: self.rate_limit.per_principal_per_minute,
+        };
+        http.cors_allowed_origins = self.http.cors_allowed_origins.clone();
+        http.max_body_bytes = self.http.max_body_bytes;
+        http.request_timeout = Duration::from_secs(self.http.request_timeout_secs);
+        http.trust_forwarded_for = self.http.trust_forwarded_for;
+        http.secure_cookies = self.http.secure_cookies.unwrap_or(
+            self.mode == Mode::Production || self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+        );
+        http
+    }
+
+    /// The configuration as TOML with secrets and passwords replaced.
+    pub fn redacted_toml(&self) -> anyhow::Result<String> {
+        let mut copy = self.clone();
+        if copy.auth.jwt_secret.is_some() {
+            copy.auth.jwt_secret = Some("(hidden)".to_owned());
+        }
+        copy.database_url = copy.database_url.as_deref().map(redact_url);
+        Ok(toml::to_string_pretty(&copy)?)
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((userinfo, host)) = rest.split_once('@')
+        && let Some((user, _)) = userinfo.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_owned()
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn annotated_default_is_the_default() {
+        let parsed: Config = toml::from_str(ANNOTATED_DEFAULT).expect("annotated default parses");
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = std::env::temp_dir().join(format!("petty-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("petty.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\n[auth]\naccess_token_ttl_secs = 60\n[rate_limit]\nper_ip_per_minute = 7\n",
+        )
+        .unwrap();
+        let secret_file = dir.join("jwt");
+        std::fs::write(&secret_file, "s3cr3t-from-a-file-0123456789abcdefghij\n").unwrap();
+        let overrides =
+            Overrides { config_file: Some(file), listen: Some("127.0.0.1:9100".into()), ..Default::default() };
+        let loaded = load_from(
+            &overrides,
+            env(&[
+                ("PETTY_LISTEN", "127.0.0.1:9001"),
+                ("PETTY_AUTH__ACCESS_TOKEN_TTL_SECS", "120"),
+                ("PETTY_AUTH__JWT_SECRET_FILE", secret_file.to_str().unwrap()),
+                ("PETTY_HTTP__CORS_ALLOWED_ORIGINS", "[\"https://a.example\"]"),
+                ("PETTY_DATA_DIR", "/tmp/petty-x"),
+                ("PETTY_LISTN", "typo"),
+                ("PETTY_TEST_POSTGRES_URL", "postgres://x"),
+            ]),
+        )
+        .unwrap();
+        let c = loaded.config;
+        assert_eq!(c.listen, "127.0.0.1:9100", "flag beats env and file");
+        assert_eq!(c.auth.access_token_ttl_secs, 120, "env beats file");
+        assert_eq!(c.rate_limit.per_ip_per_minute, 7, "file beats default");
+        assert_eq!(c.auth.jwt_secret.as_deref(), Some("s3cr3t-from-a-file-0123456789abcdefghij"));
+        assert_eq!(c.http.cors_allowed_origins, vec!["https://a.example".to_owned()]);
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/petty-x"));
+        assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+        assert!(loaded.warnings[0].contains("PETTY_LISTN"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors() {
+        let dir = std::env::temp_dir().join(format!("petty-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("petty.toml");
+        std::fs::write(&file, "[auth]\njwt_secrt = \"x\"\n").unwrap();
+        let err = load_from(&Overrides { config_file: Some(file), ..Default::default() }, vec![]).err().unwrap();
+        assert!(format!("{err:#}").contains("jwt_secrt"), "{err:#}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn production_needs_a_strong_secret() {
+        let err = load_from(&Overrides::default(), env(&[("PETTY_MODE", "production")])).err().unwrap();
+        let text = format!("{err:#}");
+        assert!(text.contains("PETTY_AUTH__JWT_SECRET") && text.contains("petty config secret"), "{text}");
+        let err =
+            load_from(&Overrides::default(), env(&[("PETTY_MODE", "production"), ("PETTY_AUTH__JWT_SECRET", "short")]))
+                .err()
+                .unwrap();
+        assert!(format!("{err:#}").contains("too short"));
+        let weak = "a".repeat(40);
+        let err =
+            load_from(&Overrides::default(), env(&[("PETTY_MODE", "production"), ("PETTY_AUTH__JWT_SECRET", &weak)]))
+                .err()
+                .unwrap();
+        assert!(format!("{err:#}").contains("predictable"));
+        let ok = load_from(
+            &Overrides::default(),
+            env(&[("PETTY_MODE", "production"), ("PETTY_AUTH__JWT_SECRET", &new_secret())]),
+        )
+        .unwrap();
+        assert!(ok.config.http(vec![]).secure_cookies);
+    }
+
+    #[test]
+    fn embedded_secret_is_generated_once() {
+        let dir = std::env::temp_dir().join(format!("petty-config-{}", uuid::Uuid::now_v7()));
+        let config = Config { data_dir: dir.clone(), ..Config::default() };
+        let first = config.jwt_secret().unwrap();
+        let second = config.jwt_secret().unwrap();
+        assert_eq!(first, second);
+        assert!(first.len() >= 32);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("secret.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("postgres://petty:hunter2@db/petty"), "postgres://petty:***@db/petty");
+        assert_eq!(redact_url("postgres://petty@db/petty"), "postgres://petty@db/petty");
+    }
+}
