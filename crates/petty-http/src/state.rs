@@ -19,6 +19,8 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, config: HttpConfig) -> Self {
+        // Install the metrics recorder before the first request, so no request goes uncounted.
+        crate::observability::prometheus();
         let keys = Arc::new(Keys::new(&config));
         let limits = Arc::new(RateLimiters::new(config.rate_limit));
         Self { store, config: Arc::new(config), keys, limits }

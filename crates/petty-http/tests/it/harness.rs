@@ -57,7 +57,6 @@ pub struct Account {
     pub password: String,
     pub access_token: String,
     pub refresh_token: String,
-    pub user_id: String,
     pub household_id: String,
 }
 
@@ -117,7 +116,6 @@ pub fn account(email: String, password: String, body: &Value) -> Account {
         password,
         access_token: body["access_token"].as_str().expect("access_token").to_owned(),
         refresh_token: body["refresh_token"].as_str().expect("refresh_token").to_owned(),
-        user_id: body["user"]["id"].as_str().expect("user id").to_owned(),
         household_id: body["membership"]["household_id"].as_str().expect("household id").to_owned(),
     }
 }

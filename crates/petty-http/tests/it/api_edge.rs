@@ -1,0 +1,161 @@
+//! The edge every request crosses: error shape, malformed bodies, body limits, request ids,
+//! security headers, rate limits, health, metrics, the OpenAPI document and the docs page.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{error_code, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn malformed_bodies_name_the_field_and_change_nothing() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let post = |body: &'static str, content_type: &'static str| {
+        app.client.post(app.url("/api/v1/pets")).bearer_auth(&ana.access_token).header("content-type", content_type).body(body).send()
+    };
+
+    let (status, error) = error_code(post(r#"{"name": "Bella", "species": "dog",}"#, "application/json").await.unwrap()).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed_request")));
+
+    let (status, error) = error_code(post(r#"{"name": "Bella", "species": "dog", "weight_kg": "heavy"}"#, "application/json").await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!((error["details"][0]["field"].as_str(), error["details"][0]["rule"].as_str()), (Some("weight_kg"), Some("type")));
+
+    let (status, error) = error_code(post(r#"{"species": "dog"}"#, "application/json").await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!((error["details"][0]["field"].as_str(), error["details"][0]["rule"].as_str()), (Some("name"), Some("required")));
+
+    let (status, error) = error_code(post(r#"{"name": "Bella", "species": "dog", "wieght_kg": 3}"#, "application/json").await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["details"][0]["rule"], "unknown_field");
+
+    let (status, error) = error_code(post(r#"{"name": "Bella", "species": "dragon"}"#, "application/json").await.unwrap()).await;
+    assert_eq!((status, error["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("species")));
+
+    let (status, _) = error_code(post(r#"name=Bella"#, "application/x-www-form-urlencoded").await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let list: Value = app.get("/api/v1/pets", Some(&ana.access_token)).await.json().await.unwrap();
+    assert_eq!(list["total"], 0, "no bad request created anything");
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_refused() {
+    let app = spawn_app_with(|c| c.max_body_bytes = 1024).await;
+    let ana = app.register("Ana").await;
+    let notes = "x".repeat(4096);
+    let res = app.post_json("/api/v1/pets", &json!({"name": "Bella", "species": "dog", "notes": notes}), Some(&ana.access_token)).await;
+    let (status, error) = error_code(res).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
+}
+
+#[tokio::test]
+async fn every_answer_has_a_request_id_and_errors_carry_it() {
+    let app = spawn_app().await;
+    let res = app.get("/api/v1/nothing-here", None).await;
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(!id.is_empty());
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+    assert!(res.headers().contains_key("content-security-policy"));
+    let (status, error) = error_code(res).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error["request_id"], id.as_str());
+
+    // A caller's own id is kept, so logs line up across services.
+    let res = app.client.get(app.url("/healthz")).header("x-request-id", "trace-abc-123").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "trace-abc-123");
+
+    let res = app.client.put(app.url("/api/v1/pets")).send().await.unwrap();
+    let (status, error) = error_code(res).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
+}
+
+#[tokio::test]
+async fn a_burst_gets_429_with_rate_limit_headers() {
+    let app = spawn_app_with(|c| {
+        c.rate_limit.per_ip_per_minute = 1000;
+        c.rate_limit.per_principal_per_minute = 10;
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let mut statuses = Vec::new();
+    let mut last_ok_remaining = None;
+    for _ in 0..15 {
+        let res = app.get("/api/v1/pets", Some(&ana.access_token)).await;
+        if res.status() == StatusCode::OK {
+            assert_eq!(res.headers()["x-ratelimit-limit"], "10");
+            last_ok_remaining = Some(res.headers()["x-ratelimit-remaining"].to_str().unwrap().to_owned());
+        } else {
+            assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(res.headers()["x-ratelimit-remaining"], "0");
+            let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=60).contains(&retry));
+            assert!(res.headers().contains_key("x-ratelimit-reset"));
+            let (_, error) = error_code(res).await;
+            assert_eq!(error["code"], "rate_limited");
+            statuses.push(429);
+            continue;
+        }
+        statuses.push(200);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10, "{statuses:?}");
+    assert_eq!(last_ok_remaining.as_deref(), Some("0"));
+
+    // Per-address limit, before authentication.
+    let app = spawn_app_with(|c| c.rate_limit.per_ip_per_minute = 3).await;
+    let codes: Vec<u16> = futures_statuses(&app, 5).await;
+    assert_eq!(codes, [200, 200, 200, 429, 429]);
+}
+
+async fn futures_statuses(app: &crate::harness::TestApp, n: usize) -> Vec<u16> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(app.get("/healthz", None).await.status().as_u16());
+    }
+    out
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app = spawn_app().await;
+    let health: Value = app.get("/healthz", None).await.json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    let ready: Value = app.get("/readyz", None).await.json().await.unwrap();
+    assert_eq!((ready["status"].as_str(), ready["database"].as_str()), (Some("ready"), Some("sqlite")));
+    app.get("/api/v1/pets", None).await;
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(metrics.contains("petty_http_requests_total"), "{metrics}");
+    assert!(metrics.contains(r#"route="/api/v1/pets""#));
+    assert!(metrics.contains(r#"status="401""#));
+    assert!(metrics.contains("petty_http_request_duration_seconds_bucket"));
+    assert!(metrics.contains("petty_db_pool_connections"));
+
+    // Once the database is gone, the node is not ready.
+    app.store.close().await;
+    let (status, error) = error_code(app.get("/readyz", None).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")));
+}
+
+#[tokio::test]
+async fn openapi_document_and_docs_page_are_served_offline() {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/api/v1/openapi.json", None).await.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in ["/api/v1/pets", "/api/v1/pets/{id}", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/me", "/api/v1/api-keys", "/healthz"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    }
+    assert!(doc["components"]["schemas"].get("PetOut").is_some());
+    assert!(doc["components"]["securitySchemes"].get("bearer").is_some());
+
+    let page = app.client.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("https://"), "the docs page must not load anything from the internet");
+    for asset in ["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/docs/swagger-initializer.js"] {
+        let res = app.client.get(app.url(asset)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{asset}");
+    }
+    let init = app.client.get(app.url("/docs/swagger-initializer.js")).send().await.unwrap().text().await.unwrap();
+    assert!(init.contains("/api/v1/openapi.json"));
+}
