@@ -1,0 +1,271 @@
+//! End-to-end tests of the `petty` binary: the real executable, its flags, configuration and
+//! signals, on SQLite and (when `PETTY_TEST_POSTGRES_URL` is set) PostgreSQL.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `petty serve`, killed on drop if a test fails.
+struct Server {
+    child: Child,
+    address: String,
+    logs: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("petty-bin-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `petty` with a clean environment: no PETTY_* from the developer's shell leaks in.
+fn petty(dir: &PathBuf) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_petty"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PETTY_") || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(dir);
+    cmd
+}
+
+fn start(mut cmd: Command) -> Server {
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn petty");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    loop {
+        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("petty did not start: {seen:#?}"));
+        seen.push(line.clone());
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            let address = rest.split_whitespace().next().unwrap().to_owned();
+            return Server { child, address, logs: rx, seen };
+        }
+    }
+}
+
+impl Server {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    fn terminate(&mut self) {
+        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit and returns everything it logged.
+    fn wait_exit(&mut self) -> (bool, Vec<String>) {
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                self.seen.extend(self.logs.try_iter());
+                std::thread::sleep(Duration::from_millis(50));
+                self.seen.extend(self.logs.try_iter());
+                return (status.success(), self.seen.clone());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("petty did not exit within 10 s after SIGTERM");
+    }
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+#[tokio::test]
+async fn serve_answers_then_stops_cleanly_on_sigterm() {
+    let dir = temp_dir("serve");
+    let mut cmd = petty(&dir);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--demo"]).env("PETTY_NOT_A_SETTING", "1");
+    let mut server = start(cmd);
+    assert!(server.seen.iter().any(|l| l.contains("PETTY_NOT_A_SETTING")), "unknown variables are warned about");
+    let client = http_client();
+    let health = client.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(client.get(server.url("/docs/")).send().await.unwrap().status(), 200);
+
+    // The demo household is there.
+    let login: serde_json::Value = client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "demo@petty.local", "password": "petty-demo-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().expect("demo login works");
+    let pets: serde_json::Value =
+        client.get(server.url("/api/v1/pets")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(pets["total"], 2);
+
+    // Embedded mode: the database and a generated secret live in ./petty-data.
+    assert!(dir.join("petty-data/petty.db").exists());
+    assert!(dir.join("petty-data/secret.key").exists());
+
+    server.terminate();
+    let (ok, logs) = server.wait_exit();
+    assert!(ok, "exit status after SIGTERM: {logs:#?}");
+    assert!(logs.iter().any(|l| l.contains("stopped")), "{logs:#?}");
+    // A clean close checkpoints the write-ahead log into the database file.
+    let wal = dir.join("petty-data/petty.db-wal");
+    assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0, "WAL left behind");
+
+    // Same data folder, same secret: the old token still works after a restart.
+    let mut cmd = petty(&dir);
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    let server = start(cmd);
+    let res = client.get(server.url("/api/v1/pets")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_request_in_flight_finishes_during_shutdown() {
+    let dir = temp_dir("inflight");
+    let mut cmd = petty(&dir);
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    let mut server = start(cmd);
+    let mut stream = TcpStream::connect(&server.address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let body = br#"{"email":"late@example.org","password":"a fine long password","display_name":"Late"}"#;
+    let head = format!(
+        "POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    // Half the request, then SIGTERM, then the rest: the server must still answer it.
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body[..20]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    server.terminate();
+    std::thread::sleep(Duration::from_millis(300));
+    stream.write_all(&body[20..]).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 201"), "in-flight request was cut off: {answer:?}");
+    let (ok, logs) = server.wait_exit();
+    assert!(ok, "{logs:#?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn production_mode_without_a_secret_refuses_to_start_and_says_how() {
+    let dir = temp_dir("prod");
+    let out = petty(&dir).args(["serve"]).env("PETTY_MODE", "production").output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PETTY_AUTH__JWT_SECRET") && stderr.contains("petty config secret"), "{stderr}");
+    assert!(!dir.join("petty-data").exists(), "nothing is created when start-up is refused");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn config_commands_and_migrate() {
+    let dir = temp_dir("config");
+    let out = petty(&dir).args(["config", "default"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("listen = \"127.0.0.1:8080\"") && text.contains("[rate_limit]"));
+
+    let out = petty(&dir).args(["config", "secret"]).output().unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().trim().len() >= 32);
+
+    let out = petty(&dir)
+        .args(["config", "show", "--database-url", "postgres://petty:hunter2@db.example/petty"])
+        .env("PETTY_AUTH__JWT_SECRET", "a-very-secret-value-that-is-long-enough-0123")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!shown.contains("hunter2") && !shown.contains("a-very-secret-value"), "secrets are hidden: {shown}");
+
+    let out = petty(&dir).args(["migrate", "--data-dir", "data"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.join("data/petty.db").exists());
+
+    let out = petty(&dir).args(["serve", "--listen", "not-an-address"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ADDR:PORT"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A fresh PostgreSQL database for one test, dropped afterwards.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    fn create() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("PETTY_TEST_POSTGRES_URL") else {
+            if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
+                panic!("CI must set PETTY_TEST_POSTGRES_URL so the PostgreSQL tests run");
+            }
+            eprintln!("skipped: petty serve on PostgreSQL (PETTY_TEST_POSTGRES_URL not set)");
+            return None;
+        };
+        let name = format!("petty_test_bin_{}", std::process::id());
+        let status = Command::new("psql").args([&admin_url, "-qc", &format!("CREATE DATABASE {name}")]).status().unwrap();
+        assert!(status.success(), "could not create {name}");
+        Some(Self { admin_url, name })
+    }
+
+    fn url(&self) -> String {
+        let base = self.admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&self.admin_url);
+        format!("{base}/{}", self.name)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([&self.admin_url, "-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn serve_runs_on_postgresql() {
+    let Some(db) = PgDatabase::create() else { return };
+    let dir = temp_dir("pg");
+    let mut cmd = petty(&dir);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--demo"]).env("PETTY_DATABASE_URL", db.url());
+    let mut server = start(cmd);
+    let client = http_client();
+    let ready: serde_json::Value = client.get(server.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["database"], "postgres");
+    let res = client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "demo@petty.local", "password": "petty-demo-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(!dir.join("petty-data/petty.db").exists(), "no SQLite file when running on PostgreSQL");
+    server.terminate();
+    let (ok, logs) = server.wait_exit();
+    assert!(ok, "{logs:#?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
