@@ -32,8 +32,19 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Server logs go to the test output when `TEST_LOG` is set (`TEST_LOG=1 cargo test -- --nocapture`).
+fn init_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt().with_env_filter("debug,sqlx=info").with_test_writer().try_init();
+        }
+    });
+}
+
 /// A test's own server, with settings adjusted by `configure`.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp {
+    init_logs();
     let dir = std::env::temp_dir().join(format!("petty-it-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let store = Store::open_sqlite(&dir.join("petty.db")).await.expect("open sqlite");

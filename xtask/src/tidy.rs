@@ -1,0 +1,131 @@
+//! Tidy checks, run by `cargo test`: rules of the codebase that a reviewer would otherwise
+//! have to remember. Each failure says what to fix.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace root").to_path_buf()
+}
+
+fn crate_dirs() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("crates"))
+        .expect("crates/ exists")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "target") {
+                rust_files(&path, out);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_crate_is_in_the_codemap() {
+    let architecture = std::fs::read_to_string(root().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md exists");
+    let mut missing: Vec<String> = crate_dirs().into_iter().filter(|c| !architecture.contains(&format!("`crates/{c}`"))).collect();
+    if !architecture.contains("`xtask`") {
+        missing.push("xtask".to_owned());
+    }
+    assert!(missing.is_empty(), "add these to ARCHITECTURE.md's codemap (as `crates/NAME`): {missing:?}");
+}
+
+/// `name -> dependency names`, from Cargo.lock.
+fn lockfile_graph() -> BTreeMap<String, Vec<String>> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).expect("Cargo.lock exists");
+    let mut graph = BTreeMap::new();
+    for block in lock.split("[[package]]").skip(1) {
+        let mut name = None;
+        let mut deps = Vec::new();
+        let mut in_deps = false;
+        for line in block.lines().map(str::trim) {
+            if let Some(v) = line.strip_prefix("name = ") {
+                name = Some(v.trim_matches('"').to_owned());
+            } else if line.starts_with("dependencies = [") {
+                in_deps = true;
+            } else if in_deps && line.starts_with(']') {
+                in_deps = false;
+            } else if in_deps {
+                // `"name"` or `"name 1.2.3"`.
+                if let Some(dep) = line.trim_matches(|c| c == '"' || c == ',').split(' ').next() {
+                    deps.push(dep.to_owned());
+                }
+            }
+        }
+        if let Some(name) = name {
+            graph.entry(name).or_insert_with(Vec::new).extend(deps);
+        }
+    }
+    graph
+}
+
+#[test]
+fn the_core_depends_on_no_io_crate() {
+    const IO_CRATES: &[&str] = &[
+        "tokio", "mio", "async-std", "smol", "futures", "futures-util", "hyper", "axum", "reqwest", "sqlx", "sqlx-core",
+        "libsqlite3-sys", "rustls", "socket2", "tower", "async-nats", "rumqttc", "serde_json", "serde",
+    ];
+    let graph = lockfile_graph();
+    let mut seen = BTreeSet::new();
+    let mut stack = vec!["petty-core".to_owned()];
+    while let Some(name) = stack.pop() {
+        if seen.insert(name.clone()) {
+            stack.extend(graph.get(&name).cloned().unwrap_or_default());
+        }
+    }
+    let direct: BTreeSet<&str> = graph["petty-core"].iter().map(String::as_str).collect();
+    let forbidden_direct: Vec<_> = direct.iter().filter(|d| IO_CRATES.contains(d)).collect();
+    assert!(forbidden_direct.is_empty(), "petty-core must stay pure: remove {forbidden_direct:?} from its dependencies");
+    let io: Vec<_> = seen.iter().filter(|d| IO_CRATES.contains(&d.as_str()) && !["serde", "serde_json"].contains(&d.as_str())).collect();
+    assert!(io.is_empty(), "petty-core pulls in I/O crates through {io:?}");
+
+    let mut files = Vec::new();
+    rust_files(&root().join("crates/petty-core/src"), &mut files);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for needle in ["std::fs", "std::net", "std::process", "std::env", "async fn", ".await", "tokio::"] {
+            assert!(!text.contains(needle), "{} uses `{needle}`: petty-core does no I/O", file.display());
+        }
+    }
+}
+
+#[test]
+fn every_rust_file_says_what_it_holds_and_no_mod_rs() {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates"), &mut files);
+    rust_files(&root().join("xtask"), &mut files);
+    let mut missing = Vec::new();
+    for file in &files {
+        assert!(file.file_name().is_none_or(|n| n != "mod.rs"), "{}: use `name.rs` beside `name/`, not mod.rs", file.display());
+        let text = std::fs::read_to_string(file).unwrap();
+        if !text.trim_start().starts_with("//!") {
+            missing.push(file.strip_prefix(root()).unwrap_or(file).display().to_string());
+        }
+    }
+    assert!(missing.is_empty(), "start these files with a `//!` comment saying what lives there: {missing:?}");
+}
+
+#[test]
+fn sql_lives_only_in_the_store() {
+    let mut files = Vec::new();
+    for c in crate_dirs().iter().filter(|c| *c != "petty-store") {
+        rust_files(&root().join("crates").join(c).join("src"), &mut files);
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains("sqlx::"), "{} uses sqlx: all SQL lives in petty-store", file.display());
+    }
+}
