@@ -373,28 +373,23 @@ impl Store {
         let household_id = HouseholdId::new();
         let user_id = UserId::new();
         let at = to_ms(now);
-        on_pool!(
-            self,
-            write
-                | pool
-                | {
-                    let mut tx = pool.begin().await?;
-                    sqlx::query("INSERT INTO households (id, name, created_at) VALUES ($1, $2, $3)")
-                        .bind(household_id.0)
-                        .bind(household_name)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                    insert_user!(tx, user_id, user, at);
-                    sqlx::query("INSERT INTO memberships (household_id, user_id, role, ends_at, created_at) VALUES ($1, $2, 'owner', NULL, $3)")
+        on_pool!(write, self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO households (id, name, created_at) VALUES ($1, $2, $3)")
+                .bind(household_id.0)
+                .bind(household_name)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            insert_user!(tx, user_id, user, at);
+            sqlx::query("INSERT INTO memberships (household_id, user_id, role, ends_at, created_at) VALUES ($1, $2, 'owner', NULL, $3)")
                 .bind(household_id.0)
                 .bind(user_id.0)
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
-                    tx.commit().await?;
-                }
-        );
+            tx.commit().await?;
+        });
         let created = User {
             id: user_id,
             email: user.email.as_str().to_owned(),
@@ -423,16 +418,13 @@ impl Store {
     ) -> Result<(User, Membership)> {
         let user_id = UserId::new();
         let at = to_ms(now);
-        let membership_row = on_pool!(
-            self,
-            write | pool | {
-                let mut tx = pool.begin().await?;
-                insert_user!(tx, user_id, user, at);
-                let row = accept_invitation!(tx, invitation_hash, user_id, at);
-                tx.commit().await?;
-                row
-            }
-        );
+        let membership_row = on_pool!(write, self, |pool| {
+            let mut tx = pool.begin().await?;
+            insert_user!(tx, user_id, user, at);
+            let row = accept_invitation!(tx, invitation_hash, user_id, at);
+            tx.commit().await?;
+            row
+        });
         let created = User {
             id: user_id,
             email: user.email.as_str().to_owned(),
@@ -451,26 +443,19 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Membership> {
         let at = to_ms(now);
-        let row = on_pool!(
-            self,
-            write | pool | {
-                let mut tx = pool.begin().await?;
-                let row = accept_invitation!(tx, invitation_hash, user_id, at);
-                tx.commit().await?;
-                row
-            }
-        );
+        let row = on_pool!(write, self, |pool| {
+            let mut tx = pool.begin().await?;
+            let row = accept_invitation!(tx, invitation_hash, user_id, at);
+            tx.commit().await?;
+            row
+        });
         row.into_membership()
     }
 
     pub async fn create_invitation(&self, new: &NewInvitation, now: OffsetDateTime) -> Result<Invitation> {
         let id = InvitationId::new();
-        let row: InvitationRow = on_pool!(
-            self,
-            write
-                | pool
-                | {
-                    sqlx::query_as(concat!("INSERT INTO invitations (id, household_id, token_hash, role, ends_at, email, created_by, created_at, expires_at) \
+        let row: InvitationRow = on_pool!(write, self, |pool| {
+            sqlx::query_as(concat!("INSERT INTO invitations (id, household_id, token_hash, role, ends_at, email, created_by, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ", invitation_columns!()))
             .bind(id.0)
             .bind(new.household_id.0)
@@ -483,8 +468,7 @@ impl Store {
             .bind(to_ms(new.expires_at))
             .fetch_one(pool)
             .await?
-                }
-        );
+        });
         row.into_invitation()
     }
 
@@ -494,22 +478,19 @@ impl Store {
         household_id: HouseholdId,
         now: OffsetDateTime,
     ) -> Result<Vec<Invitation>> {
-        let rows: Vec<InvitationRow> = on_pool!(
-            self,
-            read | pool | {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    invitation_columns!(),
-                    " FROM invitations \
+        let rows: Vec<InvitationRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                invitation_columns!(),
+                " FROM invitations \
                  WHERE household_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
                  ORDER BY created_at DESC"
-                ))
-                .bind(household_id.0)
-                .bind(to_ms(now))
-                .fetch_all(pool)
-                .await?
-            }
-        );
+            ))
+            .bind(household_id.0)
+            .bind(to_ms(now))
+            .fetch_all(pool)
+            .await?
+        });
         rows.into_iter().map(InvitationRow::into_invitation).collect()
     }
 
@@ -519,60 +500,48 @@ impl Store {
         id: InvitationId,
         now: OffsetDateTime,
     ) -> Result<()> {
-        let done = on_pool!(
-            self,
-            write | pool | {
-                sqlx::query(
-                    "UPDATE invitations SET revoked_at = $3 \
+        let done = on_pool!(write, self, |pool| {
+            sqlx::query(
+                "UPDATE invitations SET revoked_at = $3 \
                  WHERE household_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
-                )
-                .bind(household_id.0)
-                .bind(id.0)
-                .bind(to_ms(now))
-                .execute(pool)
-                .await?
-                .rows_affected()
-            }
-        );
+            )
+            .bind(household_id.0)
+            .bind(id.0)
+            .bind(to_ms(now))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
         if done == 1 { Ok(()) } else { Err(StoreError::NotFound) }
     }
 
     pub async fn user_credentials_by_email(&self, email: &Email) -> Result<Option<UserCredentials>> {
-        let row: Option<CredentialsRow> = on_pool!(
-            self,
-            read | pool | {
-                sqlx::query_as(concat!("SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.email = $1"))
-                    .bind(email.as_str())
-                    .fetch_optional(pool)
-                    .await?
-            }
-        );
+        let row: Option<CredentialsRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!("SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.email = $1"))
+                .bind(email.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
         row.map(|r| Ok(UserCredentials { user: r.user.into_user()?, password_hash: r.password_hash })).transpose()
     }
 
     pub async fn user_credentials(&self, user_id: UserId) -> Result<UserCredentials> {
-        let row: CredentialsRow = on_pool!(
-            self,
-            read | pool | {
-                sqlx::query_as(concat!("SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.id = $1"))
-                    .bind(user_id.0)
-                    .fetch_one(pool)
-                    .await?
-            }
-        );
+        let row: CredentialsRow = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!("SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.id = $1"))
+                .bind(user_id.0)
+                .fetch_one(pool)
+                .await?
+        });
         Ok(UserCredentials { user: row.user.into_user()?, password_hash: row.password_hash })
     }
 
     pub async fn get_user(&self, user_id: UserId) -> Result<User> {
-        let row: UserRow = on_pool!(
-            self,
-            read | pool | {
-                sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
-                    .bind(user_id.0)
-                    .fetch_one(pool)
-                    .await?
-            }
-        );
+        let row: UserRow = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
+                .bind(user_id.0)
+                .fetch_one(pool)
+                .await?
+        });
         row.into_user()
     }
 
@@ -581,49 +550,45 @@ impl Store {
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn set_password_hash(&self, user_id: UserId, password_hash: &str, now: OffsetDateTime) -> Result<()> {
         let at = to_ms(now);
-        on_pool!(
-            self,
-            write | pool | {
-                let mut tx = pool.begin().await?;
-                let done = sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1")
-                    .bind(user_id.0)
-                    .bind(password_hash)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if done != 1 {
-                    return Err(StoreError::NotFound);
-                }
-                sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                    .bind(user_id.0)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("UPDATE web_sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                    .bind(user_id.0)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
+        on_pool!(write, self, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1")
+                .bind(user_id.0)
+                .bind(password_hash)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done != 1 {
+                return Err(StoreError::NotFound);
             }
-        );
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(user_id.0)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE web_sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(user_id.0)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 
     /// The user's memberships that are in force at `now` (a sitter's ends), oldest first.
     pub async fn active_memberships(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Membership>> {
-        let rows: Vec<MembershipRow> = on_pool!(
-            self,
-            read | pool
-                | {
-                    sqlx::query_as(concat!(membership_select!(), " WHERE m.user_id = $1 AND (m.ends_at IS NULL OR m.ends_at > $2) ORDER BY m.created_at, m.household_id"))
+        let rows: Vec<MembershipRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!(
+                membership_select!(),
+                " WHERE m.user_id = $1 AND (m.ends_at IS NULL OR m.ends_at > $2) ORDER BY m.created_at, m.household_id"
+            ))
             .bind(user_id.0)
             .bind(to_ms(now))
             .fetch_all(pool)
             .await?
-                }
-        );
+        });
         rows.into_iter().map(MembershipRow::into_membership).collect()
     }
 
@@ -634,39 +599,33 @@ impl Store {
         household_id: HouseholdId,
         now: OffsetDateTime,
     ) -> Result<Option<Membership>> {
-        let row: Option<MembershipRow> = on_pool!(
-            self,
-            read | pool | {
-                sqlx::query_as(concat!(
-                    membership_select!(),
-                    " WHERE m.user_id = $1 AND m.household_id = $2 AND (m.ends_at IS NULL OR m.ends_at > $3)"
-                ))
-                .bind(user_id.0)
-                .bind(household_id.0)
-                .bind(to_ms(now))
-                .fetch_optional(pool)
-                .await?
-            }
-        );
+        let row: Option<MembershipRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!(
+                membership_select!(),
+                " WHERE m.user_id = $1 AND m.household_id = $2 AND (m.ends_at IS NULL OR m.ends_at > $3)"
+            ))
+            .bind(user_id.0)
+            .bind(household_id.0)
+            .bind(to_ms(now))
+            .fetch_optional(pool)
+            .await?
+        });
         row.map(MembershipRow::into_membership).transpose()
     }
 
     /// Everyone in the household, including sitters whose time has ended.
     pub async fn list_members(&self, household_id: HouseholdId) -> Result<Vec<Member>> {
-        let rows: Vec<MemberRow> = on_pool!(
-            self,
-            read | pool | {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    ", m.role, m.ends_at, m.created_at AS joined_at \
+        let rows: Vec<MemberRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                user_columns!(),
+                ", m.role, m.ends_at, m.created_at AS joined_at \
                  FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.household_id = $1 ORDER BY m.created_at"
-                ))
-                .bind(household_id.0)
-                .fetch_all(pool)
-                .await?
-            }
-        );
+            ))
+            .bind(household_id.0)
+            .fetch_all(pool)
+            .await?
+        });
         rows.into_iter()
             .map(|r| {
                 Ok(Member {
@@ -682,32 +641,28 @@ impl Store {
     /// Removes a member and revokes the sessions they hold for this household. The last owner
     /// cannot be removed (`Conflict`).
     pub async fn remove_member(&self, household_id: HouseholdId, user_id: UserId, now: OffsetDateTime) -> Result<()> {
-        on_pool!(
-            self,
-            write
-                | pool
-                | {
-                    let mut tx = pool.begin().await?;
-                    let owners: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM memberships WHERE household_id = $1 AND role = 'owner' AND user_id <> $2",
-                    )
-                    .bind(household_id.0)
-                    .bind(user_id.0)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if owners == 0 {
-                        return Err(StoreError::Conflict("the household's last owner"));
-                    }
-                    let done = sqlx::query("DELETE FROM memberships WHERE household_id = $1 AND user_id = $2")
-                        .bind(household_id.0)
-                        .bind(user_id.0)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    if done != 1 {
-                        return Err(StoreError::NotFound);
-                    }
-                    sqlx::query(
+        on_pool!(write, self, |pool| {
+            let mut tx = pool.begin().await?;
+            let owners: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM memberships WHERE household_id = $1 AND role = 'owner' AND user_id <> $2",
+            )
+            .bind(household_id.0)
+            .bind(user_id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+            if owners == 0 {
+                return Err(StoreError::Conflict("the household's last owner"));
+            }
+            let done = sqlx::query("DELETE FROM memberships WHERE household_id = $1 AND user_id = $2")
+                .bind(household_id.0)
+                .bind(user_id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done != 1 {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query(
                 "UPDATE refresh_tokens SET revoked_at = $3 WHERE household_id = $1 AND user_id = $2 AND revoked_at IS NULL",
             )
             .bind(household_id.0)
@@ -715,7 +670,7 @@ impl Store {
             .bind(to_ms(now))
             .execute(&mut *tx)
             .await?;
-                    sqlx::query(
+            sqlx::query(
                 "UPDATE web_sessions SET revoked_at = $3 WHERE household_id = $1 AND user_id = $2 AND revoked_at IS NULL",
             )
             .bind(household_id.0)
@@ -723,9 +678,8 @@ impl Store {
             .bind(to_ms(now))
             .execute(&mut *tx)
             .await?;
-                    tx.commit().await?;
-                }
-        );
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -737,55 +691,44 @@ impl Store {
         at: OffsetDateTime,
         forget_before: OffsetDateTime,
     ) -> Result<()> {
-        on_pool!(
-            self,
-            write | pool | {
-                let mut tx = pool.begin().await?;
-                sqlx::query("DELETE FROM login_failures WHERE email = $1 AND at < $2")
-                    .bind(email.as_str())
-                    .bind(to_ms(forget_before))
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
-                    .bind(email.as_str())
-                    .bind(to_ms(at))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-            }
-        );
+        on_pool!(write, self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM login_failures WHERE email = $1 AND at < $2")
+                .bind(email.as_str())
+                .bind(to_ms(forget_before))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
+                .bind(email.as_str())
+                .bind(to_ms(at))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 
     pub async fn login_failures_since(&self, email: &Email, since: OffsetDateTime) -> Result<Vec<OffsetDateTime>> {
-        let rows: Vec<i64> = on_pool!(
-            self,
-            read | pool | {
-                sqlx::query_scalar("SELECT at FROM login_failures WHERE email = $1 AND at > $2 ORDER BY at")
-                    .bind(email.as_str())
-                    .bind(to_ms(since))
-                    .fetch_all(pool)
-                    .await?
-            }
-        );
+        let rows: Vec<i64> = on_pool!(read, self, |pool| {
+            sqlx::query_scalar("SELECT at FROM login_failures WHERE email = $1 AND at > $2 ORDER BY at")
+                .bind(email.as_str())
+                .bind(to_ms(since))
+                .fetch_all(pool)
+                .await?
+        });
         rows.into_iter().map(from_ms).collect()
     }
 
     pub async fn clear_login_failures(&self, email: &Email) -> Result<()> {
-        on_pool!(
-            self,
-            write | pool | {
-                sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(email.as_str()).execute(pool).await?;
-            }
-        );
+        on_pool!(write, self, |pool| {
+            sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(email.as_str()).execute(pool).await?;
+        });
         Ok(())
     }
 
     pub async fn insert_refresh_token(&self, token: &NewRefreshToken, now: OffsetDateTime) -> Result<()> {
-        on_pool!(
-            self,
-            write | pool | {
-                sqlx::query(
+        on_pool!(write, self, |pool| {
+            sqlx::query(
                 "INSERT INTO refresh_tokens (id, family_id, user_id, household_id, token_hash, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
@@ -798,8 +741,7 @@ impl Store {
             .bind(to_ms(token.expires_at))
             .execute(pool)
             .await?;
-            }
-        );
+        });
         Ok(())
     }
 
@@ -815,48 +757,42 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<RefreshOutcome> {
         let at = to_ms(now);
-        on_pool!(
-            self,
-            write
-                | pool
-                | {
-                    let mut tx = pool.begin().await?;
-                    let row: Option<RefreshRow> = sqlx::query_as(
+        on_pool!(write, self, |pool| {
+            let mut tx = pool.begin().await?;
+            let row: Option<RefreshRow> = sqlx::query_as(
                 "SELECT id, family_id, user_id, household_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
             )
             .bind(presented)
             .fetch_optional(&mut *tx)
             .await?;
-                    let Some(row) = row else { return Ok(RefreshOutcome::Rejected) };
-                    let reused = if row.revoked_at.is_some() || row.expires_at <= at {
-                        return Ok(RefreshOutcome::Rejected);
-                    } else if row.rotated_at.is_some() {
-                        true
-                    } else {
-                        // Two clients racing with the same token: only one of them spends it.
-                        sqlx::query("UPDATE refresh_tokens SET rotated_at = $2 WHERE id = $1 AND rotated_at IS NULL")
-                            .bind(row.id)
-                            .bind(at)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected()
-                            == 0
-                    };
-                    if reused {
-                        sqlx::query(
-                            "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
-                        )
-                        .bind(row.family_id)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                        tx.commit().await?;
-                        return Ok(RefreshOutcome::Reused {
-                            user_id: UserId(row.user_id),
-                            family_id: TokenFamilyId(row.family_id),
-                        });
-                    }
-                    sqlx::query(
+            let Some(row) = row else { return Ok(RefreshOutcome::Rejected) };
+            let reused = if row.revoked_at.is_some() || row.expires_at <= at {
+                return Ok(RefreshOutcome::Rejected);
+            } else if row.rotated_at.is_some() {
+                true
+            } else {
+                // Two clients racing with the same token: only one of them spends it.
+                sqlx::query("UPDATE refresh_tokens SET rotated_at = $2 WHERE id = $1 AND rotated_at IS NULL")
+                    .bind(row.id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 0
+            };
+            if reused {
+                sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
+                    .bind(row.family_id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                return Ok(RefreshOutcome::Reused {
+                    user_id: UserId(row.user_id),
+                    family_id: TokenFamilyId(row.family_id),
+                });
+            }
+            sqlx::query(
                 "INSERT INTO refresh_tokens (id, family_id, user_id, household_id, token_hash, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
@@ -869,110 +805,94 @@ impl Store {
             .bind(to_ms(successor_expires_at))
             .execute(&mut *tx)
             .await?;
-                    tx.commit().await?;
-                    Ok(RefreshOutcome::Rotated {
-                        user_id: UserId(row.user_id),
-                        household_id: HouseholdId(row.household_id),
-                        family_id: TokenFamilyId(row.family_id),
-                    })
-                }
-        )
+            tx.commit().await?;
+            Ok(RefreshOutcome::Rotated {
+                user_id: UserId(row.user_id),
+                household_id: HouseholdId(row.household_id),
+                family_id: TokenFamilyId(row.family_id),
+            })
+        })
     }
 
     /// Revokes the family that the token with this hash belongs to (sign-out). Returns whether a
     /// live family was found.
     pub async fn revoke_refresh_family_of(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<bool> {
-        let done = on_pool!(
-            self,
-            write | pool | {
-                sqlx::query(
-                    "UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND family_id = \
+        let done = on_pool!(write, self, |pool| {
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND family_id = \
                  (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)",
-                )
-                .bind(token_hash)
-                .bind(to_ms(now))
-                .execute(pool)
-                .await?
-                .rows_affected()
-            }
-        );
+            )
+            .bind(token_hash)
+            .bind(to_ms(now))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
         Ok(done > 0)
     }
 
     pub async fn create_api_key(&self, new: &NewApiKey, now: OffsetDateTime) -> Result<ApiKey> {
-        let row: ApiKeyRow = on_pool!(
-            self,
-            write | pool | {
-                sqlx::query_as(concat!(
-                    "INSERT INTO api_keys (id, household_id, created_by, name, prefix, key_hash, scope, created_at) \
+        let row: ApiKeyRow = on_pool!(write, self, |pool| {
+            sqlx::query_as(concat!(
+                "INSERT INTO api_keys (id, household_id, created_by, name, prefix, key_hash, scope, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
-                    api_key_columns!()
-                ))
-                .bind(Uuid::now_v7())
-                .bind(new.household_id.0)
-                .bind(new.created_by.map(|u| u.0))
-                .bind(&new.name)
-                .bind(&new.prefix)
-                .bind(&new.key_hash)
-                .bind(new.scope.as_str())
-                .bind(to_ms(now))
-                .fetch_one(pool)
-                .await?
-            }
-        );
+                api_key_columns!()
+            ))
+            .bind(Uuid::now_v7())
+            .bind(new.household_id.0)
+            .bind(new.created_by.map(|u| u.0))
+            .bind(&new.name)
+            .bind(&new.prefix)
+            .bind(&new.key_hash)
+            .bind(new.scope.as_str())
+            .bind(to_ms(now))
+            .fetch_one(pool)
+            .await?
+        });
         row.into_api_key()
     }
 
     pub async fn list_api_keys(&self, household_id: HouseholdId) -> Result<Vec<ApiKey>> {
-        let rows: Vec<ApiKeyRow> = on_pool!(
-            self,
-            read | pool | {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    api_key_columns!(),
-                    " FROM api_keys WHERE household_id = $1 ORDER BY created_at DESC"
-                ))
-                .bind(household_id.0)
-                .fetch_all(pool)
-                .await?
-            }
-        );
+        let rows: Vec<ApiKeyRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                api_key_columns!(),
+                " FROM api_keys WHERE household_id = $1 ORDER BY created_at DESC"
+            ))
+            .bind(household_id.0)
+            .fetch_all(pool)
+            .await?
+        });
         rows.into_iter().map(ApiKeyRow::into_api_key).collect()
     }
 
     pub async fn revoke_api_key(&self, household_id: HouseholdId, id: ApiKeyId, now: OffsetDateTime) -> Result<()> {
-        let done = on_pool!(
-            self,
-            write | pool | {
-                sqlx::query(
-                    "UPDATE api_keys SET revoked_at = $3 WHERE household_id = $1 AND id = $2 AND revoked_at IS NULL",
-                )
-                .bind(household_id.0)
-                .bind(id.0)
-                .bind(to_ms(now))
-                .execute(pool)
-                .await?
-                .rows_affected()
-            }
-        );
+        let done = on_pool!(write, self, |pool| {
+            sqlx::query(
+                "UPDATE api_keys SET revoked_at = $3 WHERE household_id = $1 AND id = $2 AND revoked_at IS NULL",
+            )
+            .bind(household_id.0)
+            .bind(id.0)
+            .bind(to_ms(now))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
         if done == 1 { Ok(()) } else { Err(StoreError::NotFound) }
     }
 
     /// The live (not revoked) key with this hash, if any.
     pub async fn find_api_key(&self, key_hash: &[u8]) -> Result<Option<ApiKey>> {
-        let row: Option<ApiKeyRow> = on_pool!(
-            self,
-            read | pool | {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    api_key_columns!(),
-                    " FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
-                ))
-                .bind(key_hash)
-                .fetch_optional(pool)
-                .await?
-            }
-        );
+        let row: Option<ApiKeyRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                api_key_columns!(),
+                " FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+            ))
+            .bind(key_hash)
+            .fetch_optional(pool)
+            .await?
+        });
         row.map(ApiKeyRow::into_api_key).transpose()
     }
 
@@ -980,19 +900,16 @@ impl Store {
     /// every read into a write.
     pub async fn touch_api_key(&self, id: ApiKeyId, now: OffsetDateTime) -> Result<()> {
         let at = to_ms(now);
-        on_pool!(
-            self,
-            write
-                | pool
-                | {
-                    sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)")
-                .bind(id.0)
-                .bind(at)
-                .bind(at - 60_000)
-                .execute(pool)
-                .await?;
-                }
-        );
+        on_pool!(write, self, |pool| {
+            sqlx::query(
+                "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
+            )
+            .bind(id.0)
+            .bind(at)
+            .bind(at - 60_000)
+            .execute(pool)
+            .await?;
+        });
         Ok(())
     }
 
@@ -1005,12 +922,8 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<WebSession> {
         let id = SessionId::new();
-        on_pool!(
-            self,
-            write
-                | pool
-                | {
-                    sqlx::query(
+        on_pool!(write, self, |pool| {
+            sqlx::query(
                 "INSERT INTO web_sessions (id, token_hash, user_id, household_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(id.0)
@@ -1021,18 +934,14 @@ impl Store {
             .bind(to_ms(expires_at))
             .execute(pool)
             .await?;
-                }
-        );
+        });
         Ok(WebSession { id, user_id, household_id, expires_at })
     }
 
     /// The live session with this token hash, if its user is still a member of its household.
     pub async fn find_web_session(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<Option<WebSession>> {
-        let row: Option<(Uuid, Uuid, Uuid, i64)> = on_pool!(
-            self,
-            read | pool
-                | {
-                    sqlx::query_as(
+        let row: Option<(Uuid, Uuid, Uuid, i64)> = on_pool!(read, self, |pool| {
+            sqlx::query_as(
                 "SELECT s.id, s.user_id, s.household_id, s.expires_at FROM web_sessions s \
                  JOIN memberships m ON m.household_id = s.household_id AND m.user_id = s.user_id \
                  WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND (m.ends_at IS NULL OR m.ends_at > $2)",
@@ -1041,8 +950,7 @@ impl Store {
             .bind(to_ms(now))
             .fetch_optional(pool)
             .await?
-                }
-        );
+        });
         row.map(|(id, user_id, household_id, expires_at)| {
             Ok(WebSession {
                 id: SessionId(id),
@@ -1055,16 +963,13 @@ impl Store {
     }
 
     pub async fn revoke_web_session(&self, id: SessionId, now: OffsetDateTime) -> Result<()> {
-        on_pool!(
-            self,
-            write | pool | {
-                sqlx::query("UPDATE web_sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-                    .bind(id.0)
-                    .bind(to_ms(now))
-                    .execute(pool)
-                    .await?;
-            }
-        );
+        on_pool!(write, self, |pool| {
+            sqlx::query("UPDATE web_sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id.0)
+                .bind(to_ms(now))
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 }

@@ -70,13 +70,13 @@ enum Backend {
 /// Runs the same body against whichever pool the store has. The body is written once and
 /// compiled twice, once per engine.
 macro_rules! on_pool {
-    ($store:expr, read |$pool:ident| $body:expr) => {
+    (read, $store:expr, |$pool:ident| $body:expr) => {
         match &$store.backend {
             $crate::Backend::Sqlite { read: $pool, .. } => $body,
             $crate::Backend::Postgres($pool) => $body,
         }
     };
-    ($store:expr, write |$pool:ident| $body:expr) => {
+    (write, $store:expr, |$pool:ident| $body:expr) => {
         match &$store.backend {
             $crate::Backend::Sqlite { write: $pool, .. } => $body,
             $crate::Backend::Postgres($pool) => $body,
@@ -166,12 +166,9 @@ impl Store {
 
     /// Answers when the database does; used by `/readyz`.
     pub async fn ping(&self) -> Result<()> {
-        on_pool!(
-            self,
-            read | pool | {
-                sqlx::query("SELECT 1").execute(pool).await?;
-            }
-        );
+        on_pool!(read, self, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
         Ok(())
     }
 

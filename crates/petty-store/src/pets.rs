@@ -70,6 +70,12 @@ macro_rules! pet_columns {
     };
 }
 
+/// The name as stored for search and ordering: lower-cased here, in Rust, because SQLite's
+/// `LOWER()` only knows A–Z.
+fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
 fn like_pattern(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -87,7 +93,7 @@ fn like_pattern(text: &str) -> String {
 /// The `WHERE` clause of a pet listing: household, then optional species and name filters.
 macro_rules! pet_condition {
     () => {
-        "household_id = $1 AND ($2 IS NULL OR species = $2) AND ($3 IS NULL OR LOWER(name) LIKE $3 ESCAPE '\\')"
+        "household_id = $1 AND ($2 IS NULL OR species = $2) AND ($3 IS NULL OR name_key LIKE $3 ESCAPE '\\')"
     };
 }
 
@@ -101,46 +107,41 @@ impl Store {
     ) -> Result<Pet> {
         let id = PetId::new();
         let at = to_ms(now);
-        on_pool!(
-            self,
-            write | pool | {
-                sqlx::query(concat!(
-                    "INSERT INTO pets (",
-                    pet_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)"
-                ))
-                .bind(id.0)
-                .bind(household_id.0)
-                .bind(&profile.name)
-                .bind(profile.species.as_str())
-                .bind(&profile.breed)
-                .bind(profile.date_of_birth.map(format_date))
-                .bind(profile.sex.as_str())
-                .bind(profile.weight_kg)
-                .bind(&profile.microchip_id)
-                .bind(&profile.photo_url)
-                .bind(&profile.notes)
-                .bind(at)
-                .execute(pool)
-                .await?;
-            }
-        );
+        on_pool!(write, self, |pool| {
+            sqlx::query(concat!(
+                "INSERT INTO pets (",
+                pet_columns!(),
+                ", name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)"
+            ))
+            .bind(id.0)
+            .bind(household_id.0)
+            .bind(&profile.name)
+            .bind(profile.species.as_str())
+            .bind(&profile.breed)
+            .bind(profile.date_of_birth.map(format_date))
+            .bind(profile.sex.as_str())
+            .bind(profile.weight_kg)
+            .bind(&profile.microchip_id)
+            .bind(&profile.photo_url)
+            .bind(&profile.notes)
+            .bind(at)
+            .bind(name_key(&profile.name))
+            .execute(pool)
+            .await?;
+        });
         Ok(Pet { id, household_id, profile: profile.clone(), created_at: from_ms(at)?, updated_at: from_ms(at)? })
     }
 
     /// The pet, if it belongs to this household; `NotFound` otherwise.
     #[tracing::instrument(skip_all, fields(household_id = %household_id, pet_id = %id))]
     pub async fn get_pet(&self, household_id: HouseholdId, id: PetId) -> Result<Pet> {
-        let row: PetRow = on_pool!(
-            self,
-            read | pool | {
-                sqlx::query_as(concat!("SELECT ", pet_columns!(), " FROM pets WHERE household_id = $1 AND id = $2"))
-                    .bind(household_id.0)
-                    .bind(id.0)
-                    .fetch_one(pool)
-                    .await?
-            }
-        );
+        let row: PetRow = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!("SELECT ", pet_columns!(), " FROM pets WHERE household_id = $1 AND id = $2"))
+                .bind(household_id.0)
+                .bind(id.0)
+                .fetch_one(pool)
+                .await?
+        });
         row.into_pet()
     }
 
@@ -154,32 +155,29 @@ impl Store {
     ) -> Result<Page<Pet>> {
         let species = filter.species.map(|s| s.as_str());
         let name = filter.name_contains.as_deref().map(like_pattern);
-        let (total, rows): (i64, Vec<PetRow>) = on_pool!(
-            self,
-            read | pool | {
-                let total = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM pets WHERE ", pet_condition!()))
-                    .bind(household_id.0)
-                    .bind(species)
-                    .bind(name.as_deref())
-                    .fetch_one(pool)
-                    .await?;
-                let rows = sqlx::query_as(concat!(
-                    "SELECT ",
-                    pet_columns!(),
-                    " FROM pets WHERE ",
-                    pet_condition!(),
-                    " ORDER BY LOWER(name), id LIMIT $4 OFFSET $5"
-                ))
+        let (total, rows): (i64, Vec<PetRow>) = on_pool!(read, self, |pool| {
+            let total = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM pets WHERE ", pet_condition!()))
                 .bind(household_id.0)
                 .bind(species)
                 .bind(name.as_deref())
-                .bind(page.limit())
-                .bind(page.offset())
-                .fetch_all(pool)
+                .fetch_one(pool)
                 .await?;
-                (total, rows)
-            }
-        );
+            let rows = sqlx::query_as(concat!(
+                "SELECT ",
+                pet_columns!(),
+                " FROM pets WHERE ",
+                pet_condition!(),
+                " ORDER BY name_key, id LIMIT $4 OFFSET $5"
+            ))
+            .bind(household_id.0)
+            .bind(species)
+            .bind(name.as_deref())
+            .bind(page.limit())
+            .bind(page.offset())
+            .fetch_all(pool)
+            .await?;
+            (total, rows)
+        });
         Ok(Page {
             items: rows.into_iter().map(PetRow::into_pet).collect::<Result<_>>()?,
             total: total as u64,
@@ -196,14 +194,13 @@ impl Store {
         profile: &PetProfile,
         now: OffsetDateTime,
     ) -> Result<Pet> {
-        let row: PetRow = on_pool!(
-            self,
-            write
-                | pool
-                | {
-                    sqlx::query_as(concat!("UPDATE pets SET name = $3, species = $4, breed = $5, date_of_birth = $6, sex = $7, weight_kg = $8, \
-                 microchip_id = $9, photo_url = $10, notes = $11, updated_at = $12 \
-                 WHERE household_id = $1 AND id = $2 RETURNING ", pet_columns!()))
+        let row: PetRow = on_pool!(write, self, |pool| {
+            sqlx::query_as(concat!(
+                "UPDATE pets SET name = $3, species = $4, breed = $5, date_of_birth = $6, sex = $7, weight_kg = $8, \
+                 microchip_id = $9, photo_url = $10, notes = $11, updated_at = $12, name_key = $13 \
+                 WHERE household_id = $1 AND id = $2 RETURNING ",
+                pet_columns!()
+            ))
             .bind(household_id.0)
             .bind(id.0)
             .bind(&profile.name)
@@ -216,27 +213,24 @@ impl Store {
             .bind(&profile.photo_url)
             .bind(&profile.notes)
             .bind(to_ms(now))
+            .bind(name_key(&profile.name))
             .fetch_one(pool)
             .await?
-                }
-        );
+        });
         row.into_pet()
     }
 
     /// Deletes the pet; `NotFound` if it is not this household's.
     #[tracing::instrument(skip_all, fields(household_id = %household_id, pet_id = %id))]
     pub async fn delete_pet(&self, household_id: HouseholdId, id: PetId) -> Result<()> {
-        let done = on_pool!(
-            self,
-            write | pool | {
-                sqlx::query("DELETE FROM pets WHERE household_id = $1 AND id = $2")
-                    .bind(household_id.0)
-                    .bind(id.0)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }
-        );
+        let done = on_pool!(write, self, |pool| {
+            sqlx::query("DELETE FROM pets WHERE household_id = $1 AND id = $2")
+                .bind(household_id.0)
+                .bind(id.0)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
         if done == 1 { Ok(()) } else { Err(StoreError::NotFound) }
     }
 }

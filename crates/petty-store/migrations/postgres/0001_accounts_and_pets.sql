@@ -91,6 +91,8 @@ CREATE TABLE pets (
     id            UUID PRIMARY KEY,
     household_id  UUID NOT NULL REFERENCES households(id) ON DELETE CASCADE,
     name          TEXT NOT NULL,
+    -- The name lower-cased by Petty (Unicode-aware), for search and ordering on both engines.
+    name_key      TEXT NOT NULL,
     species       TEXT NOT NULL,
     breed         TEXT,
     date_of_birth TEXT,
@@ -102,4 +104,4 @@ CREATE TABLE pets (
     created_at    BIGINT NOT NULL,
     updated_at    BIGINT NOT NULL
 );
-CREATE INDEX pets_by_household ON pets (household_id, name);
+CREATE INDEX pets_by_household ON pets (household_id, name_key);

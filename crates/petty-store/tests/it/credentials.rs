@@ -1,0 +1,319 @@
+//! Credentials other than the password itself: refresh-token rotation and replay detection,
+//! signing out, password changes, failed sign-ins (lockout input), API keys and dashboard sessions.
+
+use petty_core::accounts::{ApiKeyScope, Role};
+use petty_core::ids::{ApiKeyId, HouseholdId, SessionId, TokenFamilyId, UserId};
+use petty_store::{NewApiKey, NewInvitation, NewRefreshToken, RefreshOutcome, Store, StoreError};
+use time::{Duration, OffsetDateTime};
+
+use crate::fixtures::{T0, at, email, invitation, member, new_user, owner, secret};
+use crate::harness::store_test;
+
+/// Stores a refresh token valid for a day from `T0` and returns its hash.
+async fn refresh_token(store: &Store, user_id: UserId, household_id: HouseholdId, family_id: TokenFamilyId) -> Vec<u8> {
+    let token_hash = secret();
+    let token =
+        NewRefreshToken { family_id, user_id, household_id, token_hash: token_hash.clone(), expires_at: at(24 * 60) };
+    store.insert_refresh_token(&token, T0).await.unwrap();
+    token_hash
+}
+
+/// Presents `presented` at `now`, asking for a successor valid for a day.
+async fn rotate(store: &Store, presented: &[u8], successor: &[u8], now: OffsetDateTime) -> RefreshOutcome {
+    store.rotate_refresh_token(presented, successor, now + Duration::days(1), now).await.unwrap()
+}
+
+fn api_key(
+    household_id: HouseholdId,
+    created_by: Option<UserId>,
+    name: &str,
+    scope: ApiKeyScope,
+) -> (NewApiKey, Vec<u8>) {
+    let key_hash = secret();
+    let new = NewApiKey {
+        household_id,
+        created_by,
+        name: name.to_owned(),
+        prefix: format!("pty_{}", &name[..3]),
+        key_hash: key_hash.clone(),
+        scope,
+    };
+    (new, key_hash)
+}
+
+store_test!(a_refresh_token_rotates_within_its_family, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let family = TokenFamilyId::new();
+    let first = refresh_token(&store, ana.id, home.household_id, family).await;
+
+    let second = secret();
+    let rotated = RefreshOutcome::Rotated { user_id: ana.id, household_id: home.household_id, family_id: family };
+    assert_eq!(rotate(&store, &first, &second, at(1)).await, rotated);
+    // The successor works in turn, and stays in the family.
+    let third = secret();
+    assert_eq!(rotate(&store, &second, &third, at(2)).await, rotated);
+    assert_eq!(rotate(&store, &third, &secret(), at(3)).await, rotated);
+});
+
+store_test!(replaying_a_spent_refresh_token_revokes_its_family, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let family = TokenFamilyId::new();
+    let first = refresh_token(&store, ana.id, home.household_id, family).await;
+    // Ana is also signed in elsewhere, in another family.
+    let other_family = TokenFamilyId::new();
+    let elsewhere = refresh_token(&store, ana.id, home.household_id, other_family).await;
+
+    let second = secret();
+    assert!(matches!(rotate(&store, &first, &second, at(1)).await, RefreshOutcome::Rotated { .. }));
+
+    // Someone presents the spent token again.
+    let stolen_successor = secret();
+    assert_eq!(
+        rotate(&store, &first, &stolen_successor, at(2)).await,
+        RefreshOutcome::Reused { user_id: ana.id, family_id: family }
+    );
+    // Now the legitimate successor is dead too, and the thief got nothing.
+    assert_eq!(rotate(&store, &second, &secret(), at(3)).await, RefreshOutcome::Rejected);
+    assert_eq!(rotate(&store, &stolen_successor, &secret(), at(3)).await, RefreshOutcome::Rejected);
+    // Presenting the spent token once more stays rejected: the family is revoked.
+    assert_eq!(rotate(&store, &first, &secret(), at(4)).await, RefreshOutcome::Rejected);
+
+    // The other sign-in is unaffected.
+    assert_eq!(
+        rotate(&store, &elsewhere, &secret(), at(5)).await,
+        RefreshOutcome::Rotated { user_id: ana.id, household_id: home.household_id, family_id: other_family }
+    );
+});
+
+store_test!(unknown_and_expired_refresh_tokens_are_rejected, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    assert_eq!(rotate(&store, &secret(), &secret(), at(1)).await, RefreshOutcome::Rejected);
+
+    let expiring = secret();
+    let token = NewRefreshToken {
+        family_id: TokenFamilyId::new(),
+        user_id: ana.id,
+        household_id: home.household_id,
+        token_hash: expiring.clone(),
+        expires_at: at(10),
+    };
+    store.insert_refresh_token(&token, T0).await.unwrap();
+    let successor = secret();
+    assert_eq!(rotate(&store, &expiring, &successor, at(10)).await, RefreshOutcome::Rejected);
+    assert_eq!(rotate(&store, &expiring, &successor, at(11)).await, RefreshOutcome::Rejected);
+    // No successor was stored for the expired token.
+    assert_eq!(rotate(&store, &successor, &secret(), at(12)).await, RefreshOutcome::Rejected);
+
+    // The same token a minute before its expiry is fine.
+    let live = secret();
+    store.insert_refresh_token(&NewRefreshToken { token_hash: live.clone(), ..token }, T0).await.unwrap();
+    assert!(matches!(rotate(&store, &live, &secret(), at(9)).await, RefreshOutcome::Rotated { .. }));
+});
+
+store_test!(signing_out_revokes_the_refresh_family, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let first = refresh_token(&store, ana.id, home.household_id, TokenFamilyId::new()).await;
+    let elsewhere = refresh_token(&store, ana.id, home.household_id, TokenFamilyId::new()).await;
+    let second = secret();
+    assert!(matches!(rotate(&store, &first, &second, at(1)).await, RefreshOutcome::Rotated { .. }));
+
+    // Signing out with the spent first token still finds (and ends) the family.
+    assert!(store.revoke_refresh_family_of(&first, at(2)).await.unwrap());
+    assert_eq!(rotate(&store, &second, &secret(), at(3)).await, RefreshOutcome::Rejected);
+    assert!(!store.revoke_refresh_family_of(&second, at(4)).await.unwrap());
+    assert!(!store.revoke_refresh_family_of(&secret(), at(4)).await.unwrap());
+
+    assert!(matches!(rotate(&store, &elsewhere, &secret(), at(5)).await, RefreshOutcome::Rotated { .. }));
+});
+
+store_test!(changing_the_password_signs_the_user_out_everywhere, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let (bob, bobs_home) = owner(&store, "bob@example.org").await;
+    let phone = refresh_token(&store, ana.id, home.household_id, TokenFamilyId::new()).await;
+    let laptop = refresh_token(&store, ana.id, home.household_id, TokenFamilyId::new()).await;
+    let anas_session = secret();
+    store.create_web_session(&anas_session, ana.id, home.household_id, at(60), T0).await.unwrap();
+    let bobs_token = refresh_token(&store, bob.id, bobs_home.household_id, TokenFamilyId::new()).await;
+    let bobs_session = secret();
+    store.create_web_session(&bobs_session, bob.id, bobs_home.household_id, at(60), T0).await.unwrap();
+
+    store.set_password_hash(ana.id, "$argon2id$v=19$new", at(1)).await.unwrap();
+    assert_eq!(store.user_credentials(ana.id).await.unwrap().password_hash, "$argon2id$v=19$new");
+    let by_email = store.user_credentials_by_email(&email("ana@example.org")).await.unwrap().unwrap();
+    assert_eq!(by_email.password_hash, "$argon2id$v=19$new");
+
+    assert_eq!(rotate(&store, &phone, &secret(), at(2)).await, RefreshOutcome::Rejected);
+    assert_eq!(rotate(&store, &laptop, &secret(), at(2)).await, RefreshOutcome::Rejected);
+    assert_eq!(store.find_web_session(&anas_session, at(2)).await.unwrap(), None);
+
+    // Bob was not signed out.
+    assert!(matches!(rotate(&store, &bobs_token, &secret(), at(2)).await, RefreshOutcome::Rotated { .. }));
+    assert!(store.find_web_session(&bobs_session, at(2)).await.unwrap().is_some());
+    assert_ne!(store.user_credentials(bob.id).await.unwrap().password_hash, "$argon2id$v=19$new");
+});
+
+store_test!(login_failures_are_counted_and_cleared, |store| async move {
+    let ana = email("ana@example.org");
+    let bob = email("bob@example.org");
+    let long_ago = T0 - Duration::days(1);
+    for minute in 1..=3 {
+        store.record_login_failure(&ana, at(minute), long_ago).await.unwrap();
+    }
+    // The email is normalised before it gets here, so case does not open a new count.
+    store.record_login_failure(&email("ANA@Example.org"), at(4), long_ago).await.unwrap();
+    store.record_login_failure(&bob, at(4), long_ago).await.unwrap();
+
+    assert_eq!(store.login_failures_since(&ana, T0).await.unwrap(), [at(1), at(2), at(3), at(4)]);
+    assert_eq!(store.login_failures_since(&ana, at(2)).await.unwrap(), [at(3), at(4)]);
+    assert!(store.login_failures_since(&email("cat@example.org"), T0).await.unwrap().is_empty());
+
+    store.clear_login_failures(&ana).await.unwrap();
+    assert!(store.login_failures_since(&ana, long_ago).await.unwrap().is_empty());
+    assert_eq!(store.login_failures_since(&bob, long_ago).await.unwrap(), [at(4)]);
+});
+
+store_test!(old_login_failures_are_forgotten, |store| async move {
+    let ana = email("ana@example.org");
+    let bob = email("bob@example.org");
+    let long_ago = T0 - Duration::days(1);
+    store.record_login_failure(&ana, at(0), long_ago).await.unwrap();
+    store.record_login_failure(&ana, at(10), long_ago).await.unwrap();
+    store.record_login_failure(&bob, at(0), long_ago).await.unwrap();
+
+    // A failure at minute 30 that forgets everything before minute 5.
+    store.record_login_failure(&ana, at(30), at(5)).await.unwrap();
+    assert_eq!(store.login_failures_since(&ana, long_ago).await.unwrap(), [at(10), at(30)]);
+    // Only Ana's history was pruned.
+    assert_eq!(store.login_failures_since(&bob, long_ago).await.unwrap(), [at(0)]);
+});
+
+store_test!(api_keys_are_created_listed_newest_first_and_found_by_hash, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let (_, bobs_home) = owner(&store, "bob@example.org").await;
+
+    let (new, feeder_hash) = api_key(home.household_id, Some(ana.id), "feeder", ApiKeyScope::Write);
+    let feeder = store.create_api_key(&new, at(1)).await.unwrap();
+    assert_eq!(feeder.household_id, home.household_id);
+    assert_eq!(feeder.created_by, Some(ana.id));
+    assert_eq!((feeder.name.as_str(), feeder.prefix.as_str()), ("feeder", "pty_fee"));
+    assert_eq!(feeder.scope, ApiKeyScope::Write);
+    assert_eq!((feeder.created_at, feeder.last_used_at, feeder.revoked_at), (at(1), None, None));
+
+    let (new, _) = api_key(home.household_id, None, "grafana", ApiKeyScope::Read);
+    let grafana = store.create_api_key(&new, at(2)).await.unwrap();
+    let (new, admin_hash) = api_key(home.household_id, Some(ana.id), "admin-tool", ApiKeyScope::Admin);
+    let admin = store.create_api_key(&new, at(3)).await.unwrap();
+    let (new, _) = api_key(bobs_home.household_id, None, "bobs-key", ApiKeyScope::Read);
+    let bobs = store.create_api_key(&new, at(4)).await.unwrap();
+
+    assert_eq!(store.list_api_keys(home.household_id).await.unwrap(), vec![admin.clone(), grafana, feeder.clone()]);
+    assert_eq!(store.list_api_keys(bobs_home.household_id).await.unwrap(), vec![bobs]);
+    assert!(store.list_api_keys(HouseholdId::new()).await.unwrap().is_empty());
+
+    assert_eq!(store.find_api_key(&feeder_hash).await.unwrap(), Some(feeder));
+    assert_eq!(store.find_api_key(&admin_hash).await.unwrap(), Some(admin));
+    assert_eq!(store.find_api_key(&secret()).await.unwrap(), None);
+});
+
+store_test!(a_revoked_api_key_is_not_found, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let (_, bobs_home) = owner(&store, "bob@example.org").await;
+    let (new, hash) = api_key(home.household_id, Some(ana.id), "feeder", ApiKeyScope::Write);
+    let key = store.create_api_key(&new, at(1)).await.unwrap();
+
+    // Another household cannot revoke it.
+    assert!(matches!(store.revoke_api_key(bobs_home.household_id, key.id, at(2)).await, Err(StoreError::NotFound)));
+    assert!(store.find_api_key(&hash).await.unwrap().is_some());
+
+    store.revoke_api_key(home.household_id, key.id, at(3)).await.unwrap();
+    assert_eq!(store.find_api_key(&hash).await.unwrap(), None);
+    // It stays listed, marked as revoked.
+    let listed = store.list_api_keys(home.household_id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].revoked_at, Some(at(3)));
+
+    assert!(matches!(store.revoke_api_key(home.household_id, key.id, at(4)).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.revoke_api_key(home.household_id, ApiKeyId::new(), at(4)).await, Err(StoreError::NotFound)));
+    assert_eq!(store.list_api_keys(home.household_id).await.unwrap()[0].revoked_at, Some(at(3)));
+});
+
+store_test!(using_an_api_key_is_recorded_at_most_once_a_minute, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let (new, hash) = api_key(home.household_id, Some(ana.id), "feeder", ApiKeyScope::Write);
+    store.create_api_key(&new, T0).await.unwrap();
+    let (new, other_hash) = api_key(home.household_id, Some(ana.id), "other", ApiKeyScope::Write);
+    store.create_api_key(&new, T0).await.unwrap();
+    let last_used = |hash: Vec<u8>| {
+        let store = store.clone();
+        async move { store.find_api_key(&hash).await.unwrap().expect("the key is live").last_used_at }
+    };
+    let key = store.find_api_key(&hash).await.unwrap().unwrap();
+
+    store.touch_api_key(key.id, at(10)).await.unwrap();
+    assert_eq!(last_used(hash.clone()).await, Some(at(10)));
+    assert_eq!(last_used(other_hash.clone()).await, None);
+
+    store.touch_api_key(key.id, at(10) + Duration::seconds(59)).await.unwrap();
+    assert_eq!(last_used(hash.clone()).await, Some(at(10)));
+
+    store.touch_api_key(key.id, at(11) + Duration::seconds(1)).await.unwrap();
+    assert_eq!(last_used(hash.clone()).await, Some(at(11) + Duration::seconds(1)));
+    assert_eq!(last_used(other_hash).await, None);
+});
+
+store_test!(a_web_session_is_found_until_it_expires, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let hash = secret();
+    let session = store.create_web_session(&hash, ana.id, home.household_id, at(60), at(1)).await.unwrap();
+    assert_eq!((session.user_id, session.household_id, session.expires_at), (ana.id, home.household_id, at(60)));
+
+    assert_eq!(store.find_web_session(&hash, at(2)).await.unwrap(), Some(session.clone()));
+    assert_eq!(store.find_web_session(&hash, at(59)).await.unwrap(), Some(session));
+    assert_eq!(store.find_web_session(&hash, at(60)).await.unwrap(), None);
+    assert_eq!(store.find_web_session(&hash, at(61)).await.unwrap(), None);
+    assert_eq!(store.find_web_session(&secret(), at(2)).await.unwrap(), None);
+});
+
+store_test!(a_revoked_web_session_is_not_found, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let (phone, laptop) = (secret(), secret());
+    let session = store.create_web_session(&phone, ana.id, home.household_id, at(60), T0).await.unwrap();
+    store.create_web_session(&laptop, ana.id, home.household_id, at(60), T0).await.unwrap();
+
+    store.revoke_web_session(session.id, at(1)).await.unwrap();
+    assert_eq!(store.find_web_session(&phone, at(2)).await.unwrap(), None);
+    assert!(store.find_web_session(&laptop, at(2)).await.unwrap().is_some());
+    // Revoking again, or an unknown session, is harmless.
+    store.revoke_web_session(session.id, at(3)).await.unwrap();
+    store.revoke_web_session(SessionId::new(), at(3)).await.unwrap();
+    assert_eq!(store.find_web_session(&phone, at(4)).await.unwrap(), None);
+});
+
+store_test!(a_removed_member_is_signed_out_of_that_household, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let cat = member(&store, home.household_id, ana.id, "cat@example.org", Role::Member).await;
+    let cats_session = secret();
+    store.create_web_session(&cats_session, cat.id, home.household_id, at(60), at(2)).await.unwrap();
+    let cats_token = refresh_token(&store, cat.id, home.household_id, TokenFamilyId::new()).await;
+    let anas_session = secret();
+    store.create_web_session(&anas_session, ana.id, home.household_id, at(60), at(2)).await.unwrap();
+    assert!(store.find_web_session(&cats_session, at(3)).await.unwrap().is_some());
+
+    store.remove_member(home.household_id, cat.id, at(4)).await.unwrap();
+    assert_eq!(store.find_web_session(&cats_session, at(5)).await.unwrap(), None);
+    assert_eq!(rotate(&store, &cats_token, &secret(), at(5)).await, RefreshOutcome::Rejected);
+    assert!(store.find_web_session(&anas_session, at(5)).await.unwrap().is_some());
+});
+
+store_test!(a_sitters_web_session_ends_with_the_membership, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let hash = secret();
+    let sitting = NewInvitation { ends_at: Some(at(30)), ..invitation(home.household_id, ana.id, Role::Sitter, &hash) };
+    store.create_invitation(&sitting, T0).await.unwrap();
+    let (sitter, _) = store.register_with_invitation(&new_user("sam@example.org"), &hash, at(1)).await.unwrap();
+    let session = secret();
+    store.create_web_session(&session, sitter.id, home.household_id, at(120), at(2)).await.unwrap();
+
+    assert!(store.find_web_session(&session, at(29)).await.unwrap().is_some());
+    assert_eq!(store.find_web_session(&session, at(31)).await.unwrap(), None);
+});
