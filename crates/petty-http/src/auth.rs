@@ -216,8 +216,26 @@ async fn authenticate_api_key(state: &AppState, key: &str) -> Result<Actor, ApiE
     let Some(found) = found else {
         return Err(ApiError::unauthenticated("the API key is not valid or has been revoked"));
     };
-    state.store.touch_api_key(found.id, OffsetDateTime::now_utc()).await?;
+    if should_touch(state, found.id) {
+        state.store.touch_api_key(found.id, OffsetDateTime::now_utc()).await?;
+    }
     Ok(Actor { household_id: found.household_id, kind: ActorKind::ApiKey { key_id: found.id, scope: found.scope } })
+}
+
+/// Whether this node should record the key's use now: at most once a minute per key.
+fn should_touch(state: &AppState, id: petty_core::ids::ApiKeyId) -> bool {
+    let now = std::time::Instant::now();
+    let Ok(mut touches) = state.api_key_touches.lock() else { return true };
+    match touches.get(&id) {
+        Some(last) if now.duration_since(*last) < Duration::from_secs(60) => false,
+        _ => {
+            if touches.len() > 10_000 {
+                touches.retain(|_, last| now.duration_since(*last) < Duration::from_secs(60));
+            }
+            touches.insert(id, now);
+            true
+        }
+    }
 }
 
 /// The authenticated caller; answers 401 when there is none.

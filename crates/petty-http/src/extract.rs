@@ -69,7 +69,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 let (field, rule) = if let Some(name) = between(&message, "missing field `", "`") {
                     (join_path(&path, name), "required")
                 } else if let Some(name) = between(&message, "unknown field `", "`") {
-                    (join_path(&path, name), "unknown_field")
+                    // The path already ends at the unknown key.
+                    let field = if path.ends_with(name) { path.clone() } else { join_path(&path, name) };
+                    (field, "unknown_field")
                 } else {
                     (if path == "." { "body".to_owned() } else { path }, "type")
                 };

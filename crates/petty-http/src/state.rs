@@ -1,6 +1,10 @@
 //! What every handler can reach: the store, the settings, the signing keys and rate limiters.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use petty_core::ids::ApiKeyId;
 
 use petty_store::Store;
 
@@ -15,6 +19,8 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     pub(crate) keys: Arc<Keys>,
     pub(crate) limits: Arc<RateLimiters>,
+    /// When this node last recorded each API key's use, so a busy key costs one write a minute.
+    pub(crate) api_key_touches: Arc<Mutex<HashMap<ApiKeyId, Instant>>>,
 }
 
 impl AppState {
@@ -23,6 +29,6 @@ impl AppState {
         crate::observability::prometheus();
         let keys = Arc::new(Keys::new(&config));
         let limits = Arc::new(RateLimiters::new(config.rate_limit));
-        Self { store, config: Arc::new(config), keys, limits }
+        Self { store, config: Arc::new(config), keys, limits, api_key_touches: Arc::default() }
     }
 }

@@ -51,43 +51,40 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("could not listen on {} (is another server using it? try --listen)", config.listen))?;
     let address = listener.local_addr()?;
+    let shutdown = shutdown_signal()?;
     tracing::info!(
         database = %store_label(&loaded),
         startup_ms = started.elapsed().as_millis() as u64,
         "Petty is listening on http://{address} (API docs at http://{address}/docs)"
     );
     let state = AppState::new(store.clone(), http);
-    petty_http::serve(listener, state, shutdown_signal()).await.context("the server stopped with an error")?;
+    petty_http::serve(listener, state, shutdown).await.context("the server stopped with an error")?;
     tracing::info!("requests finished; closing the database");
     store.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "could not listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// A future that resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed now, before
+/// the server announces itself, so a signal that arrives at once is not lost.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("could not listen for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("could not listen for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("Ctrl-C received; shutting down"),
+            _ = terminate.recv() => tracing::info!("SIGTERM received; shutting down"),
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "could not listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    Ok(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("Ctrl-C received; shutting down");
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received; shutting down"),
-        () = terminate => tracing::info!("SIGTERM received; shutting down"),
-    }
+    })
 }

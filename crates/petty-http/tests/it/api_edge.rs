@@ -159,3 +159,25 @@ async fn openapi_document_and_docs_page_are_served_offline() {
     let init = app.client.get(app.url("/docs/swagger-initializer.js")).send().await.unwrap().text().await.unwrap();
     assert!(init.contains("/api/v1/openapi.json"));
 }
+
+#[tokio::test]
+async fn cors_allows_only_configured_origins() {
+    let app = spawn_app_with(|c| c.cors_allowed_origins = vec!["https://app.example.org".to_owned()]).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/pets"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization,content-type")
+            .send()
+    };
+    let ok = preflight("https://app.example.org").await.unwrap();
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://app.example.org");
+    let evil = preflight("https://evil.example").await.unwrap();
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+
+    // Without configuration, no cross-origin access at all.
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/healthz")).header("origin", "https://app.example.org").send().await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}

@@ -171,6 +171,23 @@ fn a_request_in_flight_finishes_during_shutdown() {
 }
 
 #[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = temp_dir("json");
+    let mut cmd = petty(&dir);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"]);
+    let mut server = start(cmd);
+    server.terminate();
+    let (ok, logs) = server.wait_exit();
+    assert!(ok);
+    assert!(logs.len() >= 3, "{logs:#?}");
+    for line in &logs {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(value.get("level").is_some() && value.get("timestamp").is_some(), "{line}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn production_mode_without_a_secret_refuses_to_start_and_says_how() {
     let dir = temp_dir("prod");
     let out = petty(&dir).args(["serve"]).env("PETTY_MODE", "production").output().unwrap();
