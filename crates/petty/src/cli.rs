@@ -95,7 +95,7 @@ pub fn run() -> ExitCode {
             println!("{}", loaded.config.redacted_toml()?);
             Ok(())
         }),
-        Command::Migrate(args) => with_runtime(args.overrides(None), |loaded| server::migrate(loaded)),
+        Command::Migrate(args) => with_runtime(args.overrides(None), server::migrate),
         Command::Serve(args) => {
             let demo = args.demo;
             with_runtime(args.common.overrides(args.listen), move |loaded| server::serve(loaded, demo))

@@ -55,7 +55,11 @@ fn start(mut cmd: Command) -> Server {
     });
     let mut seen = Vec::new();
     loop {
-        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("petty did not start: {seen:#?}"));
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("petty did not start: {seen:#?}");
+        };
         seen.push(line.clone());
         if let Some(rest) = line.split("listening on http://").nth(1) {
             let address = rest.split_whitespace().next().unwrap().to_owned();
