@@ -1,9 +1,101 @@
-//! The dashboard: server-rendered pages.
+//! The dashboard: server-rendered HTML for people in a browser, signed in with a session
+//! cookie rather than a bearer token. No JavaScript; one stylesheet served from this crate.
+//!
+//! Every POST form carries a CSRF token (see `csrf`), and every page that needs a person
+//! extracts a `session::SignedIn`, which sends anyone without a live session to `/login`.
+//! Pages call the same account flows (`crate::accounts`) and the same core parsers as the API,
+//! so a rule is never checked in two ways.
+//!
+//! Codemap: `session` (cookie ↔ signed-in person), `csrf`, `layout` (page shell, form widgets),
+//! `assets` (stylesheet, icon), then one module per group of pages: `sign_in`, `registration`,
+//! `household`, `pets`.
+
+mod assets;
+mod csrf;
+mod household;
+mod layout;
+mod pets;
+mod registration;
+mod session;
+mod sign_in;
 
 use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use petty_store::StoreError;
 
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(sign_in::home))
+        .route("/login", get(sign_in::login_page).post(sign_in::login))
+        .route("/logout", post(sign_in::logout))
+        .route("/register", get(registration::register_page).post(registration::register))
+        .route("/household", get(household::household_page))
+        .route("/pets/new", get(pets::new_pet_page).post(pets::create_pet))
+        .route("/pets/{id}/edit", get(pets::edit_pet_page).post(pets::update_pet))
+        .route("/pets/{id}/delete", post(pets::delete_pet))
+        .route(assets::STYLESHEET_PATH, get(assets::stylesheet))
+        .route(assets::ICON_PATH, get(assets::icon))
+}
+
+/// Why a page could not be shown; answered with a small HTML page, never with JSON.
+#[derive(Debug)]
+pub enum PageError {
+    NotFound,
+    /// The person's role does not allow this; the text says what they cannot do.
+    Forbidden(String),
+    /// A form arrived without the token it was given, or with someone else's.
+    CsrfRejected,
+    /// Already logged where it happened.
+    Internal,
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        match e.code {
+            ErrorCode::NotFound => PageError::NotFound,
+            ErrorCode::Forbidden => PageError::Forbidden(e.message),
+            // `ApiError::internal` logged the cause; anything else reaching here is a bug.
+            ErrorCode::Internal => PageError::Internal,
+            other => {
+                tracing::error!(code = other.as_str(), message = %e.message, "unexpected error on a page");
+                PageError::Internal
+            }
+        }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match self {
+            PageError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "There is nothing at this address. It may have been removed, or the link is wrong.".to_owned(),
+            ),
+            PageError::Forbidden(message) => (StatusCode::FORBIDDEN, "Not allowed", message),
+            PageError::CsrfRejected => (
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form could not be accepted, so nothing was changed. Go back, reload the page and try again."
+                    .to_owned(),
+            ),
+            PageError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Something went wrong on our side and nothing was changed. Please try again in a moment.".to_owned(),
+            ),
+        };
+        layout::html(status, layout::error_page(title, &message))
+    }
 }

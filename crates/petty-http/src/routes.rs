@@ -5,8 +5,9 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -126,8 +127,15 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-async fn not_found() -> ApiError {
+/// Browsers asking for a page get the dashboard's 404 page; everything else gets the API's JSON.
+async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
+    let wants_html =
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/api/") {
+        return pages::PageError::NotFound.into_response();
+    }
     ApiError::new(ErrorCode::NotFound, "there is nothing at this address; the API lives under /api/v1 (see /docs)")
+        .into_response()
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -11,25 +11,43 @@ async fn malformed_bodies_name_the_field_and_change_nothing() {
     let app = spawn_app().await;
     let ana = app.register("Ana").await;
     let post = |body: &'static str, content_type: &'static str| {
-        app.client.post(app.url("/api/v1/pets")).bearer_auth(&ana.access_token).header("content-type", content_type).body(body).send()
+        app.client
+            .post(app.url("/api/v1/pets"))
+            .bearer_auth(&ana.access_token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
     };
 
-    let (status, error) = error_code(post(r#"{"name": "Bella", "species": "dog",}"#, "application/json").await.unwrap()).await;
+    let (status, error) =
+        error_code(post(r#"{"name": "Bella", "species": "dog",}"#, "application/json").await.unwrap()).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed_request")));
 
-    let (status, error) = error_code(post(r#"{"name": "Bella", "species": "dog", "weight_kg": "heavy"}"#, "application/json").await.unwrap()).await;
+    let (status, error) = error_code(
+        post(r#"{"name": "Bella", "species": "dog", "weight_kg": "heavy"}"#, "application/json").await.unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!((error["details"][0]["field"].as_str(), error["details"][0]["rule"].as_str()), (Some("weight_kg"), Some("type")));
+    assert_eq!(
+        (error["details"][0]["field"].as_str(), error["details"][0]["rule"].as_str()),
+        (Some("weight_kg"), Some("type"))
+    );
 
     let (status, error) = error_code(post(r#"{"species": "dog"}"#, "application/json").await.unwrap()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!((error["details"][0]["field"].as_str(), error["details"][0]["rule"].as_str()), (Some("name"), Some("required")));
+    assert_eq!(
+        (error["details"][0]["field"].as_str(), error["details"][0]["rule"].as_str()),
+        (Some("name"), Some("required"))
+    );
 
-    let (status, error) = error_code(post(r#"{"name": "Bella", "species": "dog", "wieght_kg": 3}"#, "application/json").await.unwrap()).await;
+    let (status, error) =
+        error_code(post(r#"{"name": "Bella", "species": "dog", "wieght_kg": 3}"#, "application/json").await.unwrap())
+            .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["details"][0]["rule"], "unknown_field");
 
-    let (status, error) = error_code(post(r#"{"name": "Bella", "species": "dragon"}"#, "application/json").await.unwrap()).await;
+    let (status, error) =
+        error_code(post(r#"{"name": "Bella", "species": "dragon"}"#, "application/json").await.unwrap()).await;
     assert_eq!((status, error["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("species")));
 
     let (status, _) = error_code(post(r#"name=Bella"#, "application/x-www-form-urlencoded").await.unwrap()).await;
@@ -44,7 +62,9 @@ async fn bodies_over_the_limit_are_refused() {
     let app = spawn_app_with(|c| c.max_body_bytes = 1024).await;
     let ana = app.register("Ana").await;
     let notes = "x".repeat(4096);
-    let res = app.post_json("/api/v1/pets", &json!({"name": "Bella", "species": "dog", "notes": notes}), Some(&ana.access_token)).await;
+    let res = app
+        .post_json("/api/v1/pets", &json!({"name": "Bella", "species": "dog", "notes": notes}), Some(&ana.access_token))
+        .await;
     let (status, error) = error_code(res).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
 }
@@ -142,7 +162,15 @@ async fn openapi_document_and_docs_page_are_served_offline() {
     let app = spawn_app().await;
     let doc: Value = app.get("/api/v1/openapi.json", None).await.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in ["/api/v1/pets", "/api/v1/pets/{id}", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/me", "/api/v1/api-keys", "/healthz"] {
+    for path in [
+        "/api/v1/pets",
+        "/api/v1/pets/{id}",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/me",
+        "/api/v1/api-keys",
+        "/healthz",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
     assert!(doc["components"]["schemas"].get("PetOut").is_some());
@@ -180,4 +208,15 @@ async fn cors_allows_only_configured_origins() {
     let app = spawn_app().await;
     let res = app.client.get(app.url("/healthz")).header("origin", "https://app.example.org").send().await.unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn browsers_get_a_page_for_unknown_addresses_and_clients_get_json() {
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/no-such-page")).header("accept", "text/html,*/*").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let res = app.client.get(app.url("/api/v1/no-such-thing")).header("accept", "text/html").send().await.unwrap();
+    let (status, error) = error_code(res).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 }

@@ -1,0 +1,92 @@
+//! The dashboard's static files, compiled into the binary. Pages link them with a hash of
+//! their content in the query (`/assets/petty.css?v=…`), so a link to the current file may be
+//! cached for a year while a deploy with new content is fetched at once.
+
+use std::sync::OnceLock;
+
+use axum::extract::Query;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+pub const STYLESHEET_PATH: &str = "/assets/petty.css";
+pub const ICON_PATH: &str = "/assets/petty.svg";
+
+const STYLESHEET: &str = include_str!("../../assets/petty.css");
+const ICON: &str = include_str!("../../assets/petty.svg");
+
+struct Asset {
+    content_type: &'static str,
+    body: &'static str,
+}
+
+const STYLESHEET_ASSET: Asset = Asset { content_type: "text/css; charset=utf-8", body: STYLESHEET };
+const ICON_ASSET: Asset = Asset { content_type: "image/svg+xml", body: ICON };
+
+impl Asset {
+    /// The first 16 hex digits of the content's SHA-256.
+    fn version(&self) -> String {
+        Sha256::digest(self.body.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn respond(&self, asked_version: Option<&str>, current_version: &str) -> Response {
+        // Only a link to this exact content is immutable; any other may change on the next deploy.
+        let cache = if asked_version == Some(current_version) {
+            "public, max-age=31536000, immutable"
+        } else {
+            "public, max-age=300, must-revalidate"
+        };
+        ([(header::CONTENT_TYPE, self.content_type), (header::CACHE_CONTROL, cache)], self.body).into_response()
+    }
+}
+
+fn stylesheet_version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| STYLESHEET_ASSET.version())
+}
+
+fn icon_version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| ICON_ASSET.version())
+}
+
+pub fn stylesheet_url() -> String {
+    format!("{STYLESHEET_PATH}?v={}", stylesheet_version())
+}
+
+pub fn icon_url() -> String {
+    format!("{ICON_PATH}?v={}", icon_version())
+}
+
+#[derive(Deserialize)]
+pub struct VersionQuery {
+    v: Option<String>,
+}
+
+pub async fn stylesheet(Query(query): Query<VersionQuery>) -> Response {
+    STYLESHEET_ASSET.respond(query.v.as_deref(), stylesheet_version())
+}
+
+pub async fn icon(Query(query): Query<VersionQuery>) -> Response {
+    ICON_ASSET.respond(query.v.as_deref(), icon_version())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_carry_the_content_hash() {
+        assert_eq!(stylesheet_url(), format!("{STYLESHEET_PATH}?v={}", STYLESHEET_ASSET.version()));
+        assert!(stylesheet_url().starts_with("/assets/petty.css?v="));
+        assert_eq!(stylesheet_version().len(), 16);
+    }
+
+    #[test]
+    fn the_stylesheet_obeys_the_content_security_policy() {
+        // `style-src 'self'` allows the file itself, but not `@import` from elsewhere.
+        assert!(!STYLESHEET.contains("@import"));
+        assert!(!STYLESHEET.contains("url(http"));
+    }
+}

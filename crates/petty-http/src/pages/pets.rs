@@ -1,0 +1,388 @@
+//! `/pets/new`, `/pets/{id}/edit`, `/pets/{id}/delete`: one pet's form. People whose role may
+//! not manage pets (sitters, vets) see the pet read-only and get a 403 page for any change.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use petty_core::accounts::Permission;
+use petty_core::ids::PetId;
+use petty_core::pets::{self, Pet, PetProfile, RawPetProfile, Sex, Species};
+use petty_core::validation::Collector;
+use petty_core::{FieldError, Invalid};
+use serde::Deserialize;
+use time::{Date, OffsetDateTime};
+
+use super::PageError;
+use super::layout::{self, FormErrors, Header, Input, Select, TextArea};
+use super::session::SignedIn;
+use crate::state::AppState;
+
+/// The pet form as posted. Every field is text, so that a bad value is explained beside its
+/// field rather than refused by the extractor.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PetForm {
+    csrf: String,
+    name: String,
+    species: String,
+    breed: String,
+    date_of_birth: String,
+    sex: String,
+    weight_kg: String,
+    microchip_id: String,
+    photo_url: String,
+    notes: String,
+}
+
+impl PetForm {
+    fn from_profile(profile: &PetProfile) -> Self {
+        let raw = profile.to_raw();
+        Self {
+            csrf: String::new(),
+            name: raw.name,
+            species: raw.species,
+            breed: raw.breed.unwrap_or_default(),
+            date_of_birth: raw.date_of_birth.unwrap_or_default(),
+            sex: raw.sex.unwrap_or_default(),
+            weight_kg: raw.weight_kg.map(weight_text).unwrap_or_default(),
+            microchip_id: raw.microchip_id.unwrap_or_default(),
+            photo_url: raw.photo_url.unwrap_or_default(),
+            notes: raw.notes.unwrap_or_default(),
+        }
+    }
+
+    /// Every problem at once: the weight's own (it arrives as text) and the profile's rules.
+    fn parse(&self, today: Date) -> Result<PetProfile, Invalid> {
+        let mut collector = Collector::new();
+        let weight_kg = collector.take(parse_weight(&self.weight_kg)).flatten();
+        let raw = RawPetProfile {
+            name: self.name.clone(),
+            species: self.species.clone(),
+            breed: Some(self.breed.clone()),
+            date_of_birth: Some(self.date_of_birth.clone()),
+            sex: Some(self.sex.clone()),
+            weight_kg,
+            microchip_id: Some(self.microchip_id.clone()),
+            photo_url: Some(self.photo_url.clone()),
+            notes: Some(self.notes.clone()),
+        };
+        let profile = collector.take(PetProfile::parse(&raw, today).map_err(|invalid| self.explain(invalid)));
+        collector.finish()?;
+        profile.ok_or_else(|| Invalid::one("body", "invalid", "the pet could not be read"))
+    }
+
+    /// A species left unchosen is a missing answer, not a wrong one: say so.
+    fn explain(&self, mut invalid: Invalid) -> Invalid {
+        for error in &mut invalid.0 {
+            if error.field == "species" && self.species.trim().is_empty() {
+                *error = FieldError::new("species", "required", "Choose the pet's species");
+            }
+        }
+        invalid
+    }
+}
+
+/// Kilograms as typed: `4.5`, `4,5` and `4.5 kg` all mean the same; empty means unknown.
+fn parse_weight(raw: &str) -> Result<Option<f64>, Invalid> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let number = text.strip_suffix("kg").unwrap_or(text).trim().replace(',', ".");
+    number
+        .parse::<f64>()
+        .map(Some)
+        .map_err(|_| Invalid::one("weight_kg", "type", "weight_kg must be a number of kilograms, like 4.5"))
+}
+
+/// `4.5`, `30`: as short as the number allows.
+pub fn weight_text(kg: f64) -> String {
+    format!("{kg}")
+}
+
+pub fn species_label(species: Species) -> &'static str {
+    match species {
+        Species::Dog => "Dog",
+        Species::Cat => "Cat",
+        Species::Bird => "Bird",
+        Species::Rabbit => "Rabbit",
+        Species::Rodent => "Rodent",
+        Species::Fish => "Fish",
+        Species::Reptile => "Reptile",
+        Species::Horse => "Horse",
+        Species::Other => "Other",
+    }
+}
+
+fn sex_label(sex: Sex) -> &'static str {
+    match sex {
+        Sex::Male => "Male",
+        Sex::Female => "Female",
+        Sex::Unknown => "Not known",
+    }
+}
+
+/// An id from the URL; one that cannot be a pet is simply not found.
+fn pet_id(raw: &str) -> Result<PetId, PageError> {
+    raw.parse().map_err(|_| PageError::NotFound)
+}
+
+fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+pub async fn new_pet_page(signed_in: SignedIn) -> Result<Response, PageError> {
+    signed_in.require(Permission::ManagePets)?;
+    Ok(layout::html(StatusCode::OK, form_view(&signed_in, None, &PetForm::default(), &FormErrors::none())))
+}
+
+#[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id))]
+pub async fn create_pet(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Form(form): Form<PetForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    signed_in.require(Permission::ManagePets)?;
+    let profile = match form.parse(today()) {
+        Ok(profile) => profile,
+        Err(invalid) => {
+            let errors = FormErrors::from_invalid(invalid);
+            return Ok(layout::html(StatusCode::UNPROCESSABLE_ENTITY, form_view(&signed_in, None, &form, &errors)));
+        }
+    };
+    let pet = state.store.create_pet(signed_in.membership.household_id, &profile, OffsetDateTime::now_utc()).await?;
+    tracing::info!(pet_id = %pet.id, "pet added from the dashboard");
+    Ok(Redirect::to("/household").into_response())
+}
+
+#[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id))]
+pub async fn edit_pet_page(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let pet = state.store.get_pet(signed_in.membership.household_id, pet_id(&id)?).await?;
+    let view = if signed_in.can(Permission::ManagePets) {
+        form_view(&signed_in, Some(&pet), &PetForm::from_profile(&pet.profile), &FormErrors::none())
+    } else {
+        read_only_view(&signed_in, &pet)
+    };
+    Ok(layout::html(StatusCode::OK, view))
+}
+
+#[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, pet_id = %id))]
+pub async fn update_pet(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<PetForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    signed_in.require(Permission::ManagePets)?;
+    let household_id = signed_in.membership.household_id;
+    let pet = state.store.get_pet(household_id, pet_id(&id)?).await?;
+    let profile = match form.parse(today()) {
+        Ok(profile) => profile,
+        Err(invalid) => {
+            let errors = FormErrors::from_invalid(invalid);
+            let view = form_view(&signed_in, Some(&pet), &form, &errors);
+            return Ok(layout::html(StatusCode::UNPROCESSABLE_ENTITY, view));
+        }
+    };
+    state.store.update_pet(household_id, pet.id, &profile, OffsetDateTime::now_utc()).await?;
+    Ok(Redirect::to("/household").into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DeleteForm {
+    csrf: String,
+}
+
+#[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, pet_id = %id))]
+pub async fn delete_pet(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<DeleteForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    signed_in.require(Permission::ManagePets)?;
+    state.store.delete_pet(signed_in.membership.household_id, pet_id(&id)?).await?;
+    tracing::info!("pet deleted from the dashboard");
+    Ok(Redirect::to("/household").into_response())
+}
+
+const FIELDS: [(&str, &str); 9] = [
+    ("name", "Name"),
+    ("species", "Species"),
+    ("sex", "Sex"),
+    ("breed", "Breed"),
+    ("date_of_birth", "Date of birth"),
+    ("weight_kg", "Weight (kg)"),
+    ("microchip_id", "Microchip number"),
+    ("photo_url", "Photo URL"),
+    ("notes", "Notes"),
+];
+
+/// The add form (`pet` is `None`) or the edit form, with what was typed and what is wrong.
+fn form_view(signed_in: &SignedIn, pet: Option<&Pet>, form: &PetForm, errors: &FormErrors) -> Markup {
+    let species: Vec<(&str, &str)> = Species::ALL.iter().map(|s| (s.as_str(), species_label(*s))).collect();
+    let sexes: Vec<(&str, &str)> = Sex::ALL.iter().map(|s| (s.as_str(), sex_label(*s))).collect();
+    let today = pets::format_date(today());
+    let (title, action, submit) = match pet {
+        None => ("Add a pet".to_owned(), "/pets/new".to_owned(), "Add pet"),
+        Some(pet) => (format!("Edit {}", pet.profile.name), format!("/pets/{}/edit", pet.id), "Save changes"),
+    };
+    let chrome = signed_in.chrome();
+    let label = |name: &str| FIELDS.iter().find(|(n, _)| *n == name).map_or("", |(_, l)| *l);
+    layout::page(
+        &title,
+        Header::SignedIn(&chrome),
+        html! {
+            a.back href="/household" { "← Back to " (signed_in.membership.household_name) }
+            h1 { (title) }
+            (layout::error_summary(errors, &FIELDS))
+            form.form method="post" action=(action) novalidate {
+                (layout::csrf_field(&signed_in.csrf))
+                (layout::input(&Input {
+                    name: "name", label: label("name"), value: &form.name, autocomplete: Some("off"),
+                    maxlength: Some(pets::NAME_MAX), required: true, ..Input::default()
+                }, errors))
+                div.form-row {
+                    (layout::select(&Select {
+                        name: "species", label: label("species"), hint: None, options: &species,
+                        selected: &form.species, placeholder: Some("Choose a species"), required: true,
+                    }, errors))
+                    (layout::select(&Select {
+                        name: "sex", label: label("sex"), hint: None, options: &sexes,
+                        selected: if form.sex.is_empty() { "unknown" } else { &form.sex },
+                        placeholder: None, required: false,
+                    }, errors))
+                }
+                (layout::input(&Input {
+                    name: "breed", label: label("breed"), value: &form.breed, autocomplete: Some("off"),
+                    maxlength: Some(pets::BREED_MAX), ..Input::default()
+                }, errors))
+                div.form-row {
+                    (layout::input(&Input {
+                        name: "date_of_birth", label: label("date_of_birth"), kind: "date",
+                        value: &form.date_of_birth, hint: Some("A guess is fine."), max: Some(&today),
+                        ..Input::default()
+                    }, errors))
+                    (layout::input(&Input {
+                        name: "weight_kg", label: label("weight_kg"), value: &form.weight_kg,
+                        hint: Some("In kilograms, for example 4.5."), inputmode: Some("decimal"),
+                        autocomplete: Some("off"), ..Input::default()
+                    }, errors))
+                }
+                (layout::input(&Input {
+                    name: "microchip_id", label: label("microchip_id"), value: &form.microchip_id,
+                    hint: Some("15 digits, or 9 to 10 letters and digits on older chips."),
+                    autocomplete: Some("off"), ..Input::default()
+                }, errors))
+                (layout::input(&Input {
+                    name: "photo_url", label: label("photo_url"), kind: "url", value: &form.photo_url,
+                    hint: Some("A link to a photo, starting with https://"), autocomplete: Some("off"),
+                    maxlength: Some(pets::PHOTO_URL_MAX), ..Input::default()
+                }, errors))
+                (layout::textarea(&TextArea {
+                    name: "notes", label: label("notes"), value: &form.notes,
+                    hint: Some("Feeding, medicines, habits: anything a sitter should know."),
+                    maxlength: pets::NOTES_MAX,
+                }, errors))
+                div.actions {
+                    button.button type="submit" { (submit) }
+                    a href="/household" { "Cancel" }
+                }
+            }
+            @if let Some(pet) = pet {
+                section.danger-zone aria-labelledby="delete-title" {
+                    h2 #delete-title { "Delete " (pet.profile.name) }
+                    p { "This removes " (pet.profile.name) " and their details for everyone in the household. It cannot be undone." }
+                    form method="post" action={ "/pets/" (pet.id) "/delete" } {
+                        (layout::csrf_field(&signed_in.csrf))
+                        button.button.button-danger type="submit" { "Delete " (pet.profile.name) }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// What sitters and vets see: every detail, nothing to change.
+fn read_only_view(signed_in: &SignedIn, pet: &Pet) -> Markup {
+    let profile = &pet.profile;
+    let chrome = signed_in.chrome();
+    let unknown = "Not known";
+    layout::page(
+        &profile.name,
+        Header::SignedIn(&chrome),
+        html! {
+            a.back href="/household" { "← Back to " (signed_in.membership.household_name) }
+            h1 { (profile.name) }
+            p.lead { "As a " (signed_in.membership.role) " you can see this pet's details but not change them." }
+            dl.details.panel {
+                dt { "Species" } dd { (species_label(profile.species)) }
+                dt { "Sex" } dd { (sex_label(profile.sex)) }
+                dt { "Breed" } dd { (profile.breed.as_deref().unwrap_or(unknown)) }
+                dt { "Date of birth" }
+                dd { (profile.date_of_birth.map(pets::format_date).as_deref().unwrap_or(unknown)) }
+                dt { "Weight" }
+                dd { (profile.weight_kg.map(|kg| format!("{} kg", weight_text(kg))).as_deref().unwrap_or(unknown)) }
+                dt { "Microchip number" } dd { (profile.microchip_id.as_deref().unwrap_or(unknown)) }
+                @if let Some(photo) = &profile.photo_url {
+                    dt { "Photo" }
+                    dd { img.pet-avatar src=(photo) alt={ "Photo of " (profile.name) } loading="lazy" width="56" height="56"; }
+                }
+                dt { "Notes" } dd { (profile.notes.as_deref().unwrap_or("None")) }
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+
+    fn form(name: &str, species: &str, weight: &str) -> PetForm {
+        PetForm { name: name.into(), species: species.into(), weight_kg: weight.into(), ..PetForm::default() }
+    }
+
+    #[test]
+    fn weights_are_read_as_people_type_them() {
+        assert_eq!(parse_weight("4.5").unwrap(), Some(4.5));
+        assert_eq!(parse_weight(" 4,5 kg ").unwrap(), Some(4.5));
+        assert_eq!(parse_weight("").unwrap(), None);
+        assert_eq!(parse_weight("heavy").unwrap_err().0[0].rule, "type");
+        assert_eq!(weight_text(30.0), "30");
+        assert_eq!(weight_text(4.25), "4.25");
+    }
+
+    #[test]
+    fn a_bad_form_reports_every_field() {
+        let err = form(" ", "dog", "heavy").parse(date!(2026 - 01 - 01)).unwrap_err();
+        let mut fields: Vec<_> = err.0.iter().map(|e| (e.field.as_str(), e.rule)).collect();
+        fields.sort();
+        assert_eq!(fields, [("name", "required"), ("weight_kg", "type")]);
+        let err = form("Bella", "", "").parse(date!(2026 - 01 - 01)).unwrap_err();
+        assert_eq!((err.0[0].field.as_str(), err.0[0].rule), ("species", "required"));
+        let err = form("Bella", "dragon", "").parse(date!(2026 - 01 - 01)).unwrap_err();
+        assert_eq!(err.0[0].rule, "one_of");
+        let err = form("Bella", "dog", "-3").parse(date!(2026 - 01 - 01)).unwrap_err();
+        assert_eq!(err.0[0].rule, "out_of_range");
+    }
+
+    #[test]
+    fn a_profile_survives_the_form() {
+        let profile = form("Bella", "dog", "21.5").parse(date!(2026 - 01 - 01)).unwrap();
+        assert_eq!(profile.weight_kg, Some(21.5));
+        assert_eq!(profile.sex, Sex::Unknown);
+        assert_eq!(PetForm::from_profile(&profile).parse(date!(2026 - 01 - 01)).unwrap(), profile);
+    }
+}

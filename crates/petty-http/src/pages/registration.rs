@@ -1,0 +1,129 @@
+//! `/register`: a new account with its own household, or one that joins a household through an
+//! invitation (`/register?invitation=inv_…` fills the token in).
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::PageError;
+use super::csrf;
+use super::layout::{self, FormErrors, Header, Input};
+use super::session;
+use crate::accounts::{self, Registration};
+use crate::error::ErrorCode;
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RegisterQuery {
+    invitation: Option<String>,
+}
+
+/// Every field is text, so that nothing is rejected before the handler can explain it.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RegisterForm {
+    csrf: String,
+    display_name: String,
+    email: String,
+    password: String,
+    household_name: String,
+    invitation_token: String,
+}
+
+pub async fn register_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(query): Query<RegisterQuery>,
+) -> Response {
+    let (jar, token) = csrf::anonymous_token(jar, state.config.secure_cookies);
+    let form = RegisterForm { invitation_token: query.invitation.unwrap_or_default(), ..RegisterForm::default() };
+    (jar, layout::html(StatusCode::OK, register_view(&token, &form, &FormErrors::none()))).into_response()
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn register(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<RegisterForm>,
+) -> Result<Response, PageError> {
+    if !csrf::verify_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf) {
+        tracing::warn!("registration form rejected: bad CSRF token");
+        return Err(PageError::CsrfRejected);
+    }
+    let registration = Registration {
+        email: form.email.clone(),
+        password: form.password.clone(),
+        display_name: form.display_name.clone(),
+        household_name: Some(form.household_name.clone()),
+        invitation_token: Some(form.invitation_token.clone()),
+    };
+    match accounts::register(&state, registration).await {
+        Ok((_, membership)) => {
+            let jar = session::start(&state, jar, &membership).await?;
+            Ok((jar, Redirect::to("/household")).into_response())
+        }
+        Err(e) if matches!(e.code, ErrorCode::Internal | ErrorCode::Unavailable) => Err(e.into()),
+        Err(e) => Ok(layout::html(e.code.status(), register_view(&form.csrf, &form, &FormErrors::from_api(&e)))),
+    }
+}
+
+const FIELDS: [(&str, &str); 5] = [
+    ("display_name", "Your name"),
+    ("email", "Email"),
+    ("password", "Password"),
+    ("household_name", "Household name"),
+    ("invitation_token", "Invitation code"),
+];
+
+fn register_view(csrf: &str, form: &RegisterForm, errors: &FormErrors) -> Markup {
+    let invited = !form.invitation_token.trim().is_empty();
+    layout::page(
+        "Create an account",
+        Header::SignedOut,
+        html! {
+            section.panel.narrow aria-labelledby="page-title" {
+                h1 #page-title { "Create an account" }
+                p.lead {
+                    @if invited { "You have been invited to a household. Create your account to join it." }
+                    @else { "Start a household for your pets, or join one with an invitation." }
+                }
+                (layout::error_summary(errors, &FIELDS))
+                form.form method="post" action="/register" novalidate {
+                    (layout::csrf_field(csrf))
+                    (layout::input(&Input {
+                        name: "display_name", label: "Your name", value: &form.display_name,
+                        hint: Some("How the rest of your household sees you."),
+                        autocomplete: Some("name"), maxlength: Some(100), required: true, ..Input::default()
+                    }, errors))
+                    (layout::input(&Input {
+                        name: "email", label: "Email", kind: "email", value: &form.email,
+                        autocomplete: Some("email"), required: true, ..Input::default()
+                    }, errors))
+                    (layout::input(&Input {
+                        name: "password", label: "Password", kind: "password",
+                        hint: Some("At least 10 characters. A few unrelated words work well."),
+                        autocomplete: Some("new-password"), maxlength: Some(256), required: true, ..Input::default()
+                    }, errors))
+                    (layout::input(&Input {
+                        name: "household_name", label: "Household name", value: &form.household_name,
+                        hint: Some("For example “The Garcias”. Leave it empty to name it after you; \
+                                    it is not used when you join with an invitation."),
+                        autocomplete: Some("off"), maxlength: Some(100), ..Input::default()
+                    }, errors))
+                    (layout::input(&Input {
+                        name: "invitation_token", label: "Invitation code", value: &form.invitation_token,
+                        hint: Some("Only if someone invited you to their household."),
+                        autocomplete: Some("off"), ..Input::default()
+                    }, errors))
+                    div.actions { button.button type="submit" { "Create account" } }
+                }
+                p.switch { "Already have an account? " a href="/login" { "Sign in" } }
+            }
+        },
+    )
+}

@@ -1,0 +1,130 @@
+//! Dashboard sessions: the `petty_session` cookie holds a random token whose SHA-256 hash the
+//! store keeps, so a leaked database does not hand out sessions. [`SignedIn`] turns the cookie
+//! into a person, their household and their role, or sends the browser to `/login`.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use petty_core::accounts::Permission;
+use petty_store::{Membership, User, WebSession};
+use time::OffsetDateTime;
+
+use super::PageError;
+use super::csrf;
+use super::layout::Chrome;
+use crate::auth::{new_secret, secret_hash};
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "petty_session";
+
+/// A person signed in to the dashboard, acting in one household.
+pub struct SignedIn {
+    pub session: WebSession,
+    pub membership: Membership,
+    pub user: User,
+    /// The token this session's forms carry.
+    pub csrf: String,
+}
+
+impl SignedIn {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.membership.role.allows(permission)
+    }
+
+    /// A 403 page unless the person's role allows `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), PageError> {
+        if self.can(permission) {
+            return Ok(());
+        }
+        let what = match permission {
+            Permission::Read => "see this household",
+            Permission::WriteCare => "record care in this household",
+            Permission::ManagePets => "add, change or remove pets",
+            Permission::ManageHousehold => "manage this household",
+        };
+        Err(PageError::Forbidden(format!(
+            "You are a {} in {}, which does not let you {what}. Ask the household's owner if you need to.",
+            self.membership.role, self.membership.household_name
+        )))
+    }
+
+    /// A 403 page unless `presented` is this session's CSRF token.
+    pub fn check_csrf(&self, state: &AppState, presented: &str) -> Result<(), PageError> {
+        if csrf::verify_session_token(&state.config.jwt_secret, self.session.id, presented) {
+            Ok(())
+        } else {
+            tracing::warn!(session_id = %self.session.id, "dashboard form rejected: bad CSRF token");
+            Err(PageError::CsrfRejected)
+        }
+    }
+
+    /// What the page header shows about the person.
+    pub fn chrome(&self) -> Chrome<'_> {
+        Chrome {
+            display_name: &self.user.display_name,
+            household_name: &self.membership.household_name,
+            role: self.membership.role,
+            csrf: &self.csrf,
+        }
+    }
+}
+
+/// The signed-in person, or a redirect (303) to `/login` that also drops a dead cookie.
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        match current(state, &jar).await {
+            Ok(Some(signed_in)) => Ok(signed_in),
+            Ok(None) if jar.get(SESSION_COOKIE).is_some() => Err((end(jar), Redirect::to("/login")).into_response()),
+            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// The live session named by the cookie, if there is one and its membership still holds.
+pub async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<SignedIn>, PageError> {
+    let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value()).filter(|t| t.starts_with("ps_") && t.len() < 100)
+    else {
+        return Ok(None);
+    };
+    let now = OffsetDateTime::now_utc();
+    let Some(session) = state.store.find_web_session(&secret_hash(token), now).await? else {
+        return Ok(None);
+    };
+    let Some(membership) = state.store.active_membership(session.user_id, session.household_id, now).await? else {
+        return Ok(None);
+    };
+    let user = state.store.get_user(session.user_id).await?;
+    let csrf = csrf::session_token(&state.config.jwt_secret, session.id);
+    Ok(Some(SignedIn { session, membership, user, csrf }))
+}
+
+/// Starts a session for `membership` and adds its cookie to the jar. Any session the browser
+/// already had is revoked, so one browser holds one session.
+#[tracing::instrument(skip_all, fields(user_id = %membership.user_id, household_id = %membership.household_id))]
+pub async fn start(state: &AppState, jar: CookieJar, membership: &Membership) -> Result<CookieJar, PageError> {
+    let now = OffsetDateTime::now_utc();
+    if let Some(previous) = current(state, &jar).await? {
+        state.store.revoke_web_session(previous.session.id, now).await?;
+    }
+    let (token, hash) = new_secret("ps_");
+    let ttl = state.config.session_ttl;
+    state.store.create_web_session(&hash, membership.user_id, membership.household_id, now + ttl, now).await?;
+    let cookie = Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(time::Duration::seconds(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)))
+        .secure(state.config.secure_cookies);
+    tracing::info!("dashboard session started");
+    Ok(jar.add(cookie))
+}
+
+/// Tells the browser to forget the session cookie.
+pub fn end(jar: CookieJar) -> CookieJar {
+    jar.remove(Cookie::build(SESSION_COOKIE).path("/"))
+}

@@ -1,0 +1,124 @@
+//! `/`, `/login` and `/logout`: getting into the dashboard and out again.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use maud::{Markup, html};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::PageError;
+use super::csrf;
+use super::layout::{self, FormErrors, Header, Input};
+use super::session::{self, SignedIn};
+use crate::accounts;
+use crate::error::ErrorCode;
+use crate::state::AppState;
+
+/// To the household when signed in, else to the sign-in form.
+pub async fn home(State(state): State<AppState>, jar: CookieJar) -> Result<Response, PageError> {
+    Ok(match session::current(&state, &jar).await? {
+        Some(_) => Redirect::to("/household").into_response(),
+        None => Redirect::to("/login").into_response(),
+    })
+}
+
+/// Every field is text, so that nothing is rejected before the handler can explain it.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+pub async fn login_page(State(state): State<AppState>, jar: CookieJar) -> Result<Response, PageError> {
+    if session::current(&state, &jar).await?.is_some() {
+        return Ok(Redirect::to("/household").into_response());
+    }
+    let (jar, token) = csrf::anonymous_token(jar, state.config.secure_cookies);
+    Ok((jar, layout::html(StatusCode::OK, login_view(&token, "", &FormErrors::none()))).into_response())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn login(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    if !csrf::verify_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf) {
+        tracing::warn!("sign-in form rejected: bad CSRF token");
+        return Err(PageError::CsrfRejected);
+    }
+    match accounts::sign_in(&state, &form.email, &form.password, None).await {
+        Ok((_, membership)) => {
+            let jar = session::start(&state, jar, &membership).await?;
+            Ok((jar, Redirect::to("/household")).into_response())
+        }
+        Err(e) if matches!(e.code, ErrorCode::Internal | ErrorCode::Unavailable) => Err(e.into()),
+        Err(e) => {
+            let errors = match e.code {
+                ErrorCode::InvalidCredentials => FormErrors::general("The email or password is wrong."),
+                _ => FormErrors::from_api(&e),
+            };
+            let mut response = layout::html(e.code.status(), login_view(&form.csrf, &form.email, &errors));
+            if let Some(secs) = e.retry_after
+                && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+            {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Ok(response)
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LogoutForm {
+    csrf: String,
+}
+
+/// Revokes the session (so the cookie is worthless even if kept) and drops the cookie.
+#[tracing::instrument(skip_all, fields(session_id = %signed_in.session.id))]
+pub async fn logout(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    jar: CookieJar,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    state.store.revoke_web_session(signed_in.session.id, OffsetDateTime::now_utc()).await?;
+    tracing::info!("dashboard session ended");
+    Ok((session::end(jar), Redirect::to("/login")).into_response())
+}
+
+const FIELDS: [(&str, &str); 2] = [("email", "Email"), ("password", "Password")];
+
+fn login_view(csrf: &str, email: &str, errors: &FormErrors) -> Markup {
+    layout::page(
+        "Sign in",
+        Header::SignedOut,
+        html! {
+            section.panel.narrow aria-labelledby="page-title" {
+                h1 #page-title { "Sign in" }
+                p.lead { "Welcome back. Sign in to see your household's pets." }
+                (layout::error_summary(errors, &FIELDS))
+                form.form method="post" action="/login" novalidate {
+                    (layout::csrf_field(csrf))
+                    (layout::input(&Input {
+                        name: "email", label: "Email", kind: "email", value: email,
+                        autocomplete: Some("username"), required: true, ..Input::default()
+                    }, errors))
+                    (layout::input(&Input {
+                        name: "password", label: "Password", kind: "password",
+                        autocomplete: Some("current-password"), required: true, ..Input::default()
+                    }, errors))
+                    div.actions { button.button type="submit" { "Sign in" } }
+                }
+                p.switch { "New to Petty? " a href="/register" { "Create an account" } }
+            }
+        },
+    )
+}

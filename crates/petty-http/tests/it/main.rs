@@ -1,0 +1,10 @@
+//! Integration tests of the HTTP edge: the real application on a real socket (port 0), each
+//! test with its own database. One binary, so the crate links once.
+
+mod harness;
+
+mod api_auth;
+mod api_edge;
+mod api_pets;
+mod browser;
+mod pages;
