@@ -405,7 +405,9 @@ fn start_lab(tools: &Tools, o: &Opts, run_dir: &Path) -> anyhow::Result<Lab> {
     let mut cmd = petty_command(tools, o, &data_dir, port, true);
     cmd.env("PETTY_RATE_LIMIT__PER_IP_PER_MINUTE", RATE_LIMIT)
         .env("PETTY_RATE_LIMIT__PER_PRINCIPAL_PER_MINUTE", RATE_LIMIT)
-        .env("PETTY_AUTH__ACCESS_TOKEN_TTL_SECS", "86400");
+        .env("PETTY_AUTH__ACCESS_TOKEN_TTL_SECS", "86400")
+        // One tokio worker, as the anchor runs (`server PORT 1`): both are pinned to one core.
+        .env("TOKIO_WORKER_THREADS", "1");
     for (k, v) in &o.petty_env {
         cmd.env(k, v);
     }

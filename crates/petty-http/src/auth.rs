@@ -2,7 +2,8 @@
 //! API keys, invitations, sessions) stored only as SHA-256 hashes, and the layer that turns an
 //! `Authorization` header into an [`Actor`].
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use argon2::Argon2;
@@ -31,7 +32,13 @@ pub struct Keys {
     decoding: DecodingKey,
     validation: Validation,
     access_ttl: Duration,
+    /// Tokens already verified, with what they said and when they expire: a client sends the
+    /// same token for up to 15 minutes, and decoding it each time costs more than the lookup.
+    verified: Mutex<HashMap<String, (Actor, i64)>>,
 }
+
+/// More verified tokens than this and the cache starts over.
+const VERIFIED_CACHE_MAX: usize = 10_000;
 
 /// The claims in an access token.
 #[derive(Debug, Serialize, Deserialize)]
@@ -59,6 +66,7 @@ impl Keys {
             decoding: DecodingKey::from_secret(&config.jwt_secret),
             validation,
             access_ttl: config.access_token_ttl,
+            verified: Mutex::new(HashMap::new()),
         }
     }
 
@@ -93,8 +101,30 @@ impl Keys {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
     }
 
-    /// Checks signature, expiry and shape; says which of those failed.
+    /// Checks signature, expiry and shape; says which of those failed. A token verified before
+    /// is answered from memory until its expiry.
     pub fn verify_access_token(&self, token: &str) -> Result<Actor, ApiError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        if let Ok(cache) = self.verified.lock()
+            && let Some((actor, exp)) = cache.get(token)
+            && now < *exp
+        {
+            return Ok(*actor);
+        }
+        let (actor, exp) = self.decode_access_token(token)?;
+        if let Ok(mut cache) = self.verified.lock() {
+            if cache.len() >= VERIFIED_CACHE_MAX {
+                cache.retain(|_, (_, exp)| now < *exp);
+                if cache.len() >= VERIFIED_CACHE_MAX {
+                    cache.clear();
+                }
+            }
+            cache.insert(token.to_owned(), (actor, exp));
+        }
+        Ok(actor)
+    }
+
+    fn decode_access_token(&self, token: &str) -> Result<(Actor, i64), ApiError> {
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
@@ -107,7 +137,11 @@ impl Keys {
             return Err(ApiError::unauthenticated("the access token is not valid"));
         }
         let role: Role = claims.role.parse().map_err(|_| ApiError::unauthenticated("the access token is not valid"))?;
-        Ok(Actor { household_id: HouseholdId(claims.hid), kind: ActorKind::User { user_id: UserId(claims.sub), role } })
+        let actor = Actor {
+            household_id: HouseholdId(claims.hid),
+            kind: ActorKind::User { user_id: UserId(claims.sub), role },
+        };
+        Ok((actor, claims.exp))
     }
 }
 

@@ -47,11 +47,16 @@ pub async fn track_request(req: Request, next: Next) -> Response {
     let mut response = REQUEST_ID.scope(request_id.clone(), next.run(req).instrument(span.clone())).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
+    // Successes are logged at debug (they are counted in /metrics); failures and slow requests
+    // at info or above, so the default log says what went wrong without a line per request.
     span.in_scope(|| {
-        if route == "/healthz" || route == "/metrics" {
-            tracing::debug!(status, elapsed_ms = elapsed.as_secs_f64() * 1e3, "done");
+        let elapsed_ms = elapsed.as_secs_f64() * 1e3;
+        if status >= 500 {
+            tracing::warn!(status, elapsed_ms, "done");
+        } else if status >= 400 || elapsed_ms > 1000.0 {
+            tracing::info!(status, elapsed_ms, "done");
         } else {
-            tracing::info!(status, elapsed_ms = elapsed.as_secs_f64() * 1e3, "done");
+            tracing::debug!(status, elapsed_ms, "done");
         }
     });
     let labels = [("method", method.to_string()), ("route", route), ("status", status.to_string())];

@@ -18,12 +18,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.limits.clone();
-    // Rate-limit state for clients that went quiet is dropped once a minute.
+    // Housekeeping: rate-limit state for clients that went quiet is dropped once a minute, and
+    // the metrics recorder drains its histogram buckets every few seconds (without that they
+    // grow with every request until someone scrapes /metrics).
     let pruner = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut ticks: u64 = 0;
         loop {
             tick.tick().await;
-            limits.prune();
+            ticks += 1;
+            crate::observability::prometheus().run_upkeep();
+            if ticks % 12 == 0 {
+                limits.prune();
+            }
         }
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -363,7 +363,7 @@ macro_rules! accept_invitation {
 
 impl Store {
     /// Creates a household with `user` as its owner: the first registration.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn register_owner(
         &self,
         user: &NewUser,
@@ -409,7 +409,7 @@ impl Store {
 
     /// Creates an account that joins the household of a pending invitation, spending it.
     /// `NotFound` if the invitation is unknown, spent, revoked or expired.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn register_with_invitation(
         &self,
         user: &NewUser,
@@ -435,7 +435,7 @@ impl Store {
     }
 
     /// An existing user joins the household of a pending invitation, spending it.
-    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user_id))]
     pub async fn accept_invitation(
         &self,
         user_id: UserId,
@@ -547,7 +547,7 @@ impl Store {
 
     /// Replaces the password hash and signs the user out everywhere else: every refresh-token
     /// family and dashboard session is revoked.
-    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user_id))]
     pub async fn set_password_hash(&self, user_id: UserId, password_hash: &str, now: OffsetDateTime) -> Result<()> {
         let at = to_ms(now);
         on_pool!(write, self, |pool| {
@@ -748,7 +748,7 @@ impl Store {
     /// Spends the refresh token whose hash is `presented` and stores `successor_hash` in its
     /// family. A token that was already spent revokes the whole family: whoever holds a copy of
     /// an old token is not the legitimate client.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn rotate_refresh_token(
         &self,
         presented: &[u8],

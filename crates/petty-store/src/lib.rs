@@ -10,6 +10,7 @@
 //! placeholders, `RETURNING`, `ON CONFLICT`), and per backend where they do not.
 
 mod accounts;
+mod cache;
 mod pets;
 
 use std::path::Path;
@@ -89,6 +90,8 @@ pub(crate) use on_pool;
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    /// Hot rows kept in memory; only on SQLite, where this process is the only writer.
+    cache: Option<std::sync::Arc<cache::ReadCache>>,
 }
 
 /// Connection counts, for `/metrics`.
@@ -111,7 +114,7 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options.application_name("petty"))
                 .await?;
-            Ok(Self { backend: Backend::Postgres(pool) })
+            Ok(Self { backend: Backend::Postgres(pool), cache: None })
         } else {
             Err(StoreError::BadUrl(format!("{url:?}: use sqlite://PATH or postgres://USER@HOST/DB")))
         }
@@ -144,7 +147,7 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { backend: Backend::Sqlite { read, write } })
+        Ok(Self { backend: Backend::Sqlite { read, write }, cache: Some(Default::default()) })
     }
 
     /// Brings the schema up to date. Safe to run on every start and from several nodes.

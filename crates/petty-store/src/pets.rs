@@ -98,7 +98,7 @@ macro_rules! pet_condition {
 }
 
 impl Store {
-    #[tracing::instrument(skip_all, fields(household_id = %household_id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id))]
     pub async fn create_pet(
         &self,
         household_id: HouseholdId,
@@ -133,8 +133,13 @@ impl Store {
     }
 
     /// The pet, if it belongs to this household; `NotFound` otherwise.
-    #[tracing::instrument(skip_all, fields(household_id = %household_id, pet_id = %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, pet_id = %id))]
     pub async fn get_pet(&self, household_id: HouseholdId, id: PetId) -> Result<Pet> {
+        let generation = match self.cache.as_ref().map(|c| c.pet(household_id, id)) {
+            Some(Ok(pet)) => return Ok(pet),
+            Some(Err(generation)) => Some(generation),
+            None => None,
+        };
         let row: PetRow = on_pool!(read, self, |pool| {
             sqlx::query_as(concat!("SELECT ", pet_columns!(), " FROM pets WHERE household_id = $1 AND id = $2"))
                 .bind(household_id.0)
@@ -142,11 +147,15 @@ impl Store {
                 .fetch_one(pool)
                 .await?
         });
-        row.into_pet()
+        let pet = row.into_pet()?;
+        if let (Some(cache), Some(generation)) = (&self.cache, generation) {
+            cache.put_pet_read(&pet, generation);
+        }
+        Ok(pet)
     }
 
     /// One page of the household's pets, by name.
-    #[tracing::instrument(skip_all, fields(household_id = %household_id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id))]
     pub async fn list_pets(
         &self,
         household_id: HouseholdId,
@@ -186,7 +195,7 @@ impl Store {
     }
 
     /// Replaces the pet's profile; `NotFound` if it is not this household's.
-    #[tracing::instrument(skip_all, fields(household_id = %household_id, pet_id = %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, pet_id = %id))]
     pub async fn update_pet(
         &self,
         household_id: HouseholdId,
@@ -217,11 +226,14 @@ impl Store {
             .fetch_one(pool)
             .await?
         });
+        if let Some(cache) = &self.cache {
+            cache.forget_pet(household_id, id);
+        }
         row.into_pet()
     }
 
     /// Deletes the pet; `NotFound` if it is not this household's.
-    #[tracing::instrument(skip_all, fields(household_id = %household_id, pet_id = %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, pet_id = %id))]
     pub async fn delete_pet(&self, household_id: HouseholdId, id: PetId) -> Result<()> {
         let done = on_pool!(write, self, |pool| {
             sqlx::query("DELETE FROM pets WHERE household_id = $1 AND id = $2")
@@ -231,6 +243,9 @@ impl Store {
                 .await?
                 .rows_affected()
         });
+        if let Some(cache) = &self.cache {
+            cache.forget_pet(household_id, id);
+        }
         if done == 1 { Ok(()) } else { Err(StoreError::NotFound) }
     }
 }

@@ -1,0 +1,56 @@
+//! A read-through cache of hot rows for the embedded (SQLite) backend.
+//!
+//! In embedded mode this process is the only writer of the database file, and every write goes
+//! through the [`Store`](crate::Store), which updates the cache in the same call, so the cache
+//! can never be stale. On PostgreSQL other nodes write too, so there is no cache there.
+//! Entries are keyed by household as well as id: a lookup is scoped like the SQL it replaces.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use petty_core::ids::{HouseholdId, PetId};
+use petty_core::pets::Pet;
+
+/// Enough for every pet of a few thousand households; past it the cache starts over.
+const MAX_ENTRIES: usize = 20_000;
+
+#[derive(Debug, Default)]
+pub(crate) struct ReadCache {
+    inner: Mutex<Pets>,
+}
+
+#[derive(Debug, Default)]
+struct Pets {
+    rows: HashMap<(HouseholdId, PetId), Pet>,
+    /// Bumped by every change, so a read that started before a change cannot put the old row
+    /// back after the change forgot it.
+    generation: u64,
+}
+
+impl ReadCache {
+    /// The cached pet, or the generation to hand back to [`ReadCache::put_pet_read`].
+    pub(crate) fn pet(&self, household_id: HouseholdId, id: PetId) -> Result<Pet, u64> {
+        let Ok(pets) = self.inner.lock() else { return Err(u64::MAX) };
+        pets.rows.get(&(household_id, id)).cloned().ok_or(pets.generation)
+    }
+
+    /// Keeps a pet read from the database, unless something changed since the read began.
+    pub(crate) fn put_pet_read(&self, pet: &Pet, generation: u64) {
+        if let Ok(mut pets) = self.inner.lock()
+            && pets.generation == generation
+        {
+            if pets.rows.len() >= MAX_ENTRIES {
+                pets.rows.clear();
+            }
+            pets.rows.insert((pet.household_id, pet.id), pet.clone());
+        }
+    }
+
+    /// Called after a committed change to the pet.
+    pub(crate) fn forget_pet(&self, household_id: HouseholdId, id: PetId) {
+        if let Ok(mut pets) = self.inner.lock() {
+            pets.rows.remove(&(household_id, id));
+            pets.generation += 1;
+        }
+    }
+}
