@@ -35,7 +35,11 @@ async fn register_creates_an_owned_household_and_me_reports_it() {
 async fn weak_passwords_and_bad_emails_are_named() {
     let app = spawn_app().await;
     let res = app
-        .post_json("/api/v1/auth/register", &json!({"email": "not-an-email", "password": "short", "display_name": ""}), None)
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({"email": "not-an-email", "password": "short", "display_name": ""}),
+            None,
+        )
         .await;
     let (status, error) = error_code(res).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -172,13 +176,23 @@ async fn expired_and_tampered_tokens_get_401() {
     let claims = json!({"sub": me["user"]["id"], "hid": ana.household_id, "role": "owner",
                         "iat": now - 960, "exp": now - 60, "typ": "access"});
     let secret = petty_http::HttpConfig::for_tests().jwt_secret;
-    let expired = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(&secret)).unwrap();
+    let expired = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(&secret),
+    )
+    .unwrap();
     let (status, error) = error_code(app.get("/api/v1/pets", Some(&expired)).await).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_expired")));
     // The same claims with a future expiry are accepted, so it is the expiry that was refused.
     let claims = json!({"sub": me["user"]["id"], "hid": ana.household_id, "role": "owner",
                         "iat": now, "exp": now + 60, "typ": "access"});
-    let fresh = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(&secret)).unwrap();
+    let fresh = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(&secret),
+    )
+    .unwrap();
     assert_eq!(app.get("/api/v1/pets", Some(&fresh)).await.status(), StatusCode::OK);
 }
 
@@ -224,25 +238,35 @@ async fn invitations_bring_members_with_roles() {
     let res = app.post_json("/api/v1/pets", &json!({"name": "Rex", "species": "dog"}), Some(vet_token)).await;
     let (status, error) = error_code(res).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
-    assert_eq!(app.post_json("/api/v1/household/invitations", &json!({"role": "member"}), Some(vet_token)).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.post_json("/api/v1/household/invitations", &json!({"role": "member"}), Some(vet_token)).await.status(),
+        StatusCode::FORBIDDEN
+    );
 
     // A sitter needs an end date.
-    let res = app.post_json("/api/v1/household/invitations", &json!({"role": "sitter"}), Some(&owner.access_token)).await;
+    let res =
+        app.post_json("/api/v1/household/invitations", &json!({"role": "sitter"}), Some(&owner.access_token)).await;
     let (status, error) = error_code(res).await;
     assert_eq!((status, error["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("ends_at")));
     let ends_at = (time::OffsetDateTime::now_utc() + time::Duration::days(3))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     let res = app
-        .post_json("/api/v1/household/invitations", &json!({"role": "sitter", "ends_at": ends_at}), Some(&owner.access_token))
+        .post_json(
+            "/api/v1/household/invitations",
+            &json!({"role": "sitter", "ends_at": ends_at}),
+            Some(&owner.access_token),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
 
     // An existing user from another household accepts an invitation.
     let neighbour = app.register("Neighbour").await;
-    let res = app.post_json("/api/v1/household/invitations", &json!({"role": "member"}), Some(&owner.access_token)).await;
+    let res =
+        app.post_json("/api/v1/household/invitations", &json!({"role": "member"}), Some(&owner.access_token)).await;
     let token = res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-    let res = app.post_json("/api/v1/invitations/accept", &json!({"token": token}), Some(&neighbour.access_token)).await;
+    let res =
+        app.post_json("/api/v1/invitations/accept", &json!({"token": token}), Some(&neighbour.access_token)).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let me: Value = app.get("/api/v1/me", Some(&neighbour.access_token)).await.json().await.unwrap();
     assert_eq!(me["memberships"].as_array().unwrap().len(), 2);
@@ -250,7 +274,8 @@ async fn invitations_bring_members_with_roles() {
     let members: Value = app.get("/api/v1/household/members", Some(&owner.access_token)).await.json().await.unwrap();
     let roles: Vec<&str> = members.as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["owner", "vet", "member"]);
-    let pending: Value = app.get("/api/v1/household/invitations", Some(&owner.access_token)).await.json().await.unwrap();
+    let pending: Value =
+        app.get("/api/v1/household/invitations", Some(&owner.access_token)).await.json().await.unwrap();
     assert_eq!(pending.as_array().unwrap().len(), 1, "only the sitter invitation is still pending");
     assert!(pending[0].get("token").is_none(), "tokens are shown only once");
 }
@@ -261,7 +286,9 @@ async fn api_keys_are_shown_once_scoped_and_revocable() {
     let owner = app.register("Owner").await;
     app.create_pet(&owner.access_token, json!({"name": "Bella", "species": "dog"})).await;
 
-    let res = app.post_json("/api/v1/api-keys", &json!({"name": "Home Assistant", "scope": "read"}), Some(&owner.access_token)).await;
+    let res = app
+        .post_json("/api/v1/api-keys", &json!({"name": "Home Assistant", "scope": "read"}), Some(&owner.access_token))
+        .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let created: Value = res.json().await.unwrap();
     let key = created["key"].as_str().unwrap().to_owned();
@@ -280,7 +307,13 @@ async fn api_keys_are_shown_once_scoped_and_revocable() {
     assert!(listed[0]["last_used_at"].is_string(), "last use is recorded");
 
     let id = created["id"].as_str().unwrap();
-    let res = app.client.delete(app.url(&format!("/api/v1/api-keys/{id}"))).bearer_auth(&owner.access_token).send().await.unwrap();
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/api-keys/{id}")))
+        .bearer_auth(&owner.access_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.get("/api/v1/pets", Some(&key)).await.status(), StatusCode::UNAUTHORIZED);
 }

@@ -30,21 +30,36 @@ async fn a_pet_round_trips() {
 async fn patch_changes_only_what_it_names_and_null_clears() {
     let app = spawn_app().await;
     let ana = app.register("Ana").await;
-    let pet = app.create_pet(&ana.access_token, json!({"name": "Bella", "species": "dog", "breed": "Collie", "weight_kg": 20})).await;
+    let pet = app
+        .create_pet(&ana.access_token, json!({"name": "Bella", "species": "dog", "breed": "Collie", "weight_kg": 20}))
+        .await;
     let url = app.url(&format!("/api/v1/pets/{}", pet["id"].as_str().unwrap()));
-    let res = app.client.patch(&url).bearer_auth(&ana.access_token).json(&json!({"weight_kg": 21.5, "breed": null})).send().await.unwrap();
+    let res = app
+        .client
+        .patch(&url)
+        .bearer_auth(&ana.access_token)
+        .json(&json!({"weight_kg": 21.5, "breed": null}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let updated: Value = res.json().await.unwrap();
     assert_eq!(updated["weight_kg"], 21.5);
     assert_eq!(updated["breed"], Value::Null);
     assert_eq!(updated["name"], "Bella");
 
-    let res = app.client.patch(&url).bearer_auth(&ana.access_token).json(&json!({"weight_kg": -1})).send().await.unwrap();
+    let res =
+        app.client.patch(&url).bearer_auth(&ana.access_token).json(&json!({"weight_kg": -1})).send().await.unwrap();
     let (status, error) = error_code(res).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["details"][0]["field"], "weight_kg");
     assert_eq!(error["details"][0]["rule"], "out_of_range");
-    let unchanged: Value = app.get(&format!("/api/v1/pets/{}", pet["id"].as_str().unwrap()), Some(&ana.access_token)).await.json().await.unwrap();
+    let unchanged: Value = app
+        .get(&format!("/api/v1/pets/{}", pet["id"].as_str().unwrap()), Some(&ana.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(unchanged["weight_kg"], 21.5, "a rejected change changes nothing");
 }
 
@@ -56,7 +71,10 @@ async fn lists_page_and_filter() {
         app.create_pet(&ana.access_token, json!({"name": name, "species": species})).await;
     }
     let page: Value = app.get("/api/v1/pets?page=1&page_size=2", Some(&ana.access_token)).await.json().await.unwrap();
-    assert_eq!((page["total"].as_u64(), page["has_next"].as_bool(), page["page_size"].as_u64()), (Some(5), Some(true), Some(2)));
+    assert_eq!(
+        (page["total"].as_u64(), page["has_next"].as_bool(), page["page_size"].as_u64()),
+        (Some(5), Some(true), Some(2))
+    );
     let names: Vec<&str> = page["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Bella", "Luna"]);
     let last: Value = app.get("/api/v1/pets?page=3&page_size=2", Some(&ana.access_token)).await.json().await.unwrap();
@@ -84,7 +102,14 @@ async fn another_households_pet_is_not_found() {
 
     let (status, error) = error_code(app.get(&path, Some(&bob.access_token)).await).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
-    let res = app.client.patch(app.url(&path)).bearer_auth(&bob.access_token).json(&json!({"name": "Mine"})).send().await.unwrap();
+    let res = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&bob.access_token)
+        .json(&json!({"name": "Mine"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let res = app.client.delete(app.url(&path)).bearer_auth(&bob.access_token).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);

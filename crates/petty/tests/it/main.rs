@@ -248,7 +248,8 @@ impl PgDatabase {
             return None;
         };
         let name = format!("petty_test_bin_{}", std::process::id());
-        let status = Command::new("psql").args([&admin_url, "-qc", &format!("CREATE DATABASE {name}")]).status().unwrap();
+        let status =
+            Command::new("psql").args([&admin_url, "-qc", &format!("CREATE DATABASE {name}")]).status().unwrap();
         assert!(status.success(), "could not create {name}");
         Some(Self { admin_url, name })
     }
