@@ -90,6 +90,22 @@ fn like_pattern(text: &str) -> String {
     out
 }
 
+/// Binds the profile's fields as `$3`..`$11`, in `pet_columns!` order (insert and update share it).
+macro_rules! bind_profile {
+    ($query:expr, $profile:expr) => {
+        $query
+            .bind(&$profile.name)
+            .bind($profile.species.as_str())
+            .bind(&$profile.breed)
+            .bind($profile.date_of_birth.map(format_date))
+            .bind($profile.sex.as_str())
+            .bind($profile.weight_kg)
+            .bind(&$profile.microchip_id)
+            .bind(&$profile.photo_url)
+            .bind(&$profile.notes)
+    };
+}
+
 /// The `WHERE` clause of a pet listing: household, then optional species and name filters.
 macro_rules! pet_condition {
     () => {
@@ -108,26 +124,14 @@ impl Store {
         let id = PetId::new();
         let at = to_ms(now);
         on_pool!(write, self, |pool| {
-            sqlx::query(concat!(
+            let query = sqlx::query(concat!(
                 "INSERT INTO pets (",
                 pet_columns!(),
                 ", name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)"
             ))
             .bind(id.0)
-            .bind(household_id.0)
-            .bind(&profile.name)
-            .bind(profile.species.as_str())
-            .bind(&profile.breed)
-            .bind(profile.date_of_birth.map(format_date))
-            .bind(profile.sex.as_str())
-            .bind(profile.weight_kg)
-            .bind(&profile.microchip_id)
-            .bind(&profile.photo_url)
-            .bind(&profile.notes)
-            .bind(at)
-            .bind(name_key(&profile.name))
-            .execute(pool)
-            .await?;
+            .bind(household_id.0);
+            bind_profile!(query, profile).bind(at).bind(name_key(&profile.name)).execute(pool).await?;
         });
         Ok(Pet { id, household_id, profile: profile.clone(), created_at: from_ms(at)?, updated_at: from_ms(at)? })
     }
@@ -204,27 +208,15 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Pet> {
         let row: PetRow = on_pool!(write, self, |pool| {
-            sqlx::query_as(concat!(
+            let query = sqlx::query_as(concat!(
                 "UPDATE pets SET name = $3, species = $4, breed = $5, date_of_birth = $6, sex = $7, weight_kg = $8, \
                  microchip_id = $9, photo_url = $10, notes = $11, updated_at = $12, name_key = $13 \
                  WHERE household_id = $1 AND id = $2 RETURNING ",
                 pet_columns!()
             ))
             .bind(household_id.0)
-            .bind(id.0)
-            .bind(&profile.name)
-            .bind(profile.species.as_str())
-            .bind(&profile.breed)
-            .bind(profile.date_of_birth.map(format_date))
-            .bind(profile.sex.as_str())
-            .bind(profile.weight_kg)
-            .bind(&profile.microchip_id)
-            .bind(&profile.photo_url)
-            .bind(&profile.notes)
-            .bind(to_ms(now))
-            .bind(name_key(&profile.name))
-            .fetch_one(pool)
-            .await?
+            .bind(id.0);
+            bind_profile!(query, profile).bind(to_ms(now)).bind(name_key(&profile.name)).fetch_one(pool).await?
         });
         if let Some(cache) = &self.cache {
             cache.forget_pet(household_id, id);
