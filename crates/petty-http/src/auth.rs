@@ -8,11 +8,9 @@ use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header;
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -34,7 +32,14 @@ pub struct Keys {
     access_ttl: Duration,
     /// Tokens already verified, with what they said and when they expire: a client sends the
     /// same token for up to 15 minutes, and decoding it each time costs more than the lookup.
-    verified: Mutex<HashMap<String, (Actor, i64)>>,
+    /// Keyed by the signature (short, and unique per token); the whole token is compared on a hit.
+    verified: Mutex<HashMap<Box<str>, Verified>>,
+}
+
+struct Verified {
+    token: Box<str>,
+    actor: Actor,
+    exp: i64,
 }
 
 /// More verified tokens than this and the cache starts over.
@@ -105,21 +110,23 @@ impl Keys {
     /// is answered from memory until its expiry.
     pub fn verify_access_token(&self, token: &str) -> Result<Actor, ApiError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
+        let signature = token.rsplit('.').next().unwrap_or(token);
         if let Ok(cache) = self.verified.lock()
-            && let Some((actor, exp)) = cache.get(token)
-            && now < *exp
+            && let Some(hit) = cache.get(signature)
+            && *hit.token == *token
+            && now < hit.exp
         {
-            return Ok(*actor);
+            return Ok(hit.actor);
         }
         let (actor, exp) = self.decode_access_token(token)?;
         if let Ok(mut cache) = self.verified.lock() {
             if cache.len() >= VERIFIED_CACHE_MAX {
-                cache.retain(|_, (_, exp)| now < *exp);
+                cache.retain(|_, hit| now < hit.exp);
                 if cache.len() >= VERIFIED_CACHE_MAX {
                     cache.clear();
                 }
             }
-            cache.insert(token.to_owned(), (actor, exp));
+            cache.insert(signature.into(), Verified { token: token.into(), actor, exp });
         }
         Ok(actor)
     }
@@ -202,32 +209,29 @@ pub enum Authentication {
     },
 }
 
-/// Reads `Authorization: Bearer <access token or API key>` (or `X-API-Key`) once per request.
-/// Routes decide whether they need an actor through the [`CurrentActor`] extractor.
-pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let authentication = match credentials(req.headers()) {
-        None => Authentication::Anonymous,
-        Some(Credential::ApiKey(key)) => match authenticate_api_key(&state, &key).await {
-            Ok(actor) => Authentication::Authenticated(actor),
-            Err(e) => Authentication::Failed { code: e.code, message: e.message },
-        },
-        Some(Credential::Bearer(token)) => match state.keys.verify_access_token(&token) {
-            Ok(actor) => Authentication::Authenticated(actor),
-            Err(e) => Authentication::Failed { code: e.code, message: e.message },
-        },
+/// Reads `Authorization: Bearer <access token or API key>` (or `X-API-Key`) once per request;
+/// the edge layer leaves the outcome in the request's extensions. Routes decide whether they
+/// need an actor through the [`CurrentActor`] extractor.
+pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Authentication {
+    let outcome = match credentials(headers) {
+        None => return Authentication::Anonymous,
+        Some(Credential::ApiKey(key)) => authenticate_api_key(state, key).await,
+        Some(Credential::Bearer(token)) => state.keys.verify_access_token(token),
     };
-    req.extensions_mut().insert(authentication);
-    next.run(req).await
+    match outcome {
+        Ok(actor) => Authentication::Authenticated(actor),
+        Err(e) => Authentication::Failed { code: e.code, message: e.message },
+    }
 }
 
-enum Credential {
-    Bearer(String),
-    ApiKey(String),
+enum Credential<'a> {
+    Bearer(&'a str),
+    ApiKey(&'a str),
 }
 
-fn credentials(headers: &axum::http::HeaderMap) -> Option<Credential> {
+fn credentials(headers: &HeaderMap) -> Option<Credential<'_>> {
     if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        return Some(Credential::ApiKey(key.trim().to_owned()));
+        return Some(Credential::ApiKey(key.trim()));
     }
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -235,11 +239,7 @@ fn credentials(headers: &axum::http::HeaderMap) -> Option<Credential> {
         return None;
     }
     let token = token.trim();
-    if token.starts_with("pk_") {
-        Some(Credential::ApiKey(token.to_owned()))
-    } else {
-        Some(Credential::Bearer(token.to_owned()))
-    }
+    if token.starts_with("pk_") { Some(Credential::ApiKey(token)) } else { Some(Credential::Bearer(token)) }
 }
 
 async fn authenticate_api_key(state: &AppState, key: &str) -> Result<Actor, ApiError> {

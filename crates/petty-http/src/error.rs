@@ -149,7 +149,7 @@ impl ApiError {
 
     /// A 500 whose cause is logged here and hidden from the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
+        tracing::error!(error = %cause, request_id = current_request_id().as_deref(), "internal error");
         Self::new(ErrorCode::Internal, "something went wrong on our side; the request id helps us find it")
     }
 
@@ -198,7 +198,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, status) = self.code.parts();
         if status.is_server_error() {
-            tracing::warn!(code, "answered with a server error");
+            tracing::warn!(code, request_id = current_request_id().as_deref(), "answered with a server error");
         }
         let body = ErrorBody {
             error: ErrorObject { code, message: self.message, details: self.details, request_id: current_request_id() },

@@ -1,16 +1,13 @@
 //! Request ids, the per-request span and log line, Prometheus metrics, and security headers.
 
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tracing::Instrument;
-
-use crate::state::AppState;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -24,7 +21,7 @@ pub fn current_request_id() -> Option<String> {
 }
 
 /// Keeps a sane `X-Request-ID` from the client (or a proxy), or makes one.
-fn request_id_for(req: &Request) -> String {
+pub(crate) fn request_id_for(req: &Request) -> String {
     req.headers()
         .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
@@ -35,59 +32,122 @@ fn request_id_for(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string())
 }
 
-/// The outermost layer: one span per request carrying its id, a log line when it ends, the
-/// request metrics, and `X-Request-ID` on every response.
-pub async fn track_request(req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let request_id = request_id_for(&req);
-    let method = req.method().clone();
-    let route =
-        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
-    let span = tracing::info_span!("request", %method, route = %route, request_id = %request_id);
-    let mut response = REQUEST_ID.scope(request_id.clone(), next.run(req).instrument(span.clone())).await;
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    // Successes are logged at debug (they are counted in /metrics); failures and slow requests
-    // at info or above, so the default log says what went wrong without a line per request.
-    span.in_scope(|| {
-        let elapsed_ms = elapsed.as_secs_f64() * 1e3;
-        if status >= 500 {
-            tracing::warn!(status, elapsed_ms, "done");
-        } else if status >= 400 || elapsed_ms > 1000.0 {
-            tracing::info!(status, elapsed_ms, "done");
-        } else {
-            tracing::debug!(status, elapsed_ms, "done");
-        }
-    });
-    let labels = [("method", method.to_string()), ("route", route), ("status", status.to_string())];
-    metrics::counter!("petty_http_requests_total", &labels).increment(1);
-    metrics::histogram!("petty_http_request_duration_seconds", &labels[..2]).record(elapsed.as_secs_f64());
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(X_REQUEST_ID.clone(), v);
-    }
-    response
+/// Runs `fut` with `request_id` readable through [`current_request_id`]; hands the id back.
+pub(crate) async fn with_request_id<F: Future>(request_id: String, fut: F) -> (String, F::Output) {
+    let mut scoped = std::pin::pin!(REQUEST_ID.scope(request_id, fut));
+    let output = (&mut scoped).await;
+    let request_id = scoped.as_mut().take_value().unwrap_or_default();
+    (request_id, output)
 }
 
-/// Headers that keep browsers from sniffing, framing or leaking.
-pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let is_docs = req.uri().path().starts_with("/docs");
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
-    headers.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
-    // The docs page (Swagger UI) styles itself inline; everything else is served from files.
-    let csp = if is_docs {
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"
+/// The line logged when a request ends: successes at debug (they are counted in /metrics);
+/// failures and slow requests at info or above, so the default log says what went wrong
+/// without a line per request. It names the request id itself, because the request's span is
+/// a debug span (see `edge.rs`).
+pub(crate) fn log_done(request_id: &str, method: &Method, route: &str, status: u16, elapsed: Duration) {
+    let elapsed_ms = elapsed.as_secs_f64() * 1e3;
+    if status >= 500 {
+        tracing::warn!(request_id, %method, route, status, elapsed_ms, "done");
+    } else if status >= 400 || elapsed_ms > 1000.0 {
+        tracing::info!(request_id, %method, route, status, elapsed_ms, "done");
     } else {
-        "default-src 'self'; img-src 'self' data: https: http:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-    };
-    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(csp));
-    if state.config.secure_cookies {
-        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+        tracing::debug!(request_id, %method, route, status, elapsed_ms, "done");
     }
-    response
+}
+
+/// `petty_http_requests_total{method,route,status}` and
+/// `petty_http_request_duration_seconds{method,route}`, with each series' handle looked up once
+/// and kept, so counting a request costs a hash of its route and no allocation.
+#[derive(Default)]
+pub(crate) struct RequestMetrics {
+    routes: RwLock<HashMap<Box<str>, RouteSeries>>,
+}
+
+#[derive(Default)]
+struct RouteSeries {
+    counters: Vec<(Method, u16, Counter)>,
+    histograms: Vec<(Method, Histogram)>,
+}
+
+impl RouteSeries {
+    fn record(&self, method: &Method, status: u16, seconds: f64) -> bool {
+        let counter = self.counters.iter().find(|(m, s, _)| m == method && *s == status);
+        let histogram = self.histograms.iter().find(|(m, _)| m == method);
+        match (counter, histogram) {
+            (Some((_, _, c)), Some((_, h))) => {
+                c.increment(1);
+                h.record(seconds);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl RequestMetrics {
+    pub(crate) fn record(&self, method: &Method, route: &str, status: u16, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        if let Ok(routes) = self.routes.read()
+            && routes.get(route).is_some_and(|series| series.record(method, status, seconds))
+        {
+            return;
+        }
+        let Ok(mut routes) = self.routes.write() else { return };
+        let series = routes.entry(route.into()).or_default();
+        if !series.counters.iter().any(|(m, s, _)| m == method && *s == status) {
+            let labels = [("method", method.to_string()), ("route", route.to_owned()), ("status", status.to_string())];
+            series.counters.push((method.clone(), status, metrics::counter!("petty_http_requests_total", &labels)));
+        }
+        if !series.histograms.iter().any(|(m, _)| m == method) {
+            let labels = [("method", method.to_string()), ("route", route.to_owned())];
+            series
+                .histograms
+                .push((method.clone(), metrics::histogram!("petty_http_request_duration_seconds", &labels)));
+        }
+        series.record(method, status, seconds);
+    }
+}
+
+static COOP: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
+static NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
+static DENY: HeaderValue = HeaderValue::from_static("DENY");
+static REFERRER: HeaderValue = HeaderValue::from_static("strict-origin-when-cross-origin");
+static SAME_ORIGIN: HeaderValue = HeaderValue::from_static("same-origin");
+static HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
+/// The docs page (Swagger UI) styles itself inline; the dashboard is served from files.
+static CSP_DOCS: HeaderValue = HeaderValue::from_static(
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'",
+);
+static CSP_PAGE: HeaderValue = HeaderValue::from_static(
+    "default-src 'self'; img-src 'self' data: https: http:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+);
+/// Anything that is not an HTML page (JSON, CSS, SVG, metrics) may load and run nothing.
+static CSP_NONE: HeaderValue = HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'");
+
+/// Headers that keep browsers from sniffing, framing or leaking. HTML pages get the document
+/// set (a CSP for the page, Referrer-Policy, Cross-Origin-Opener-Policy); every other answer
+/// gets the short API set OWASP recommends (nosniff, no framing, a CSP that allows nothing),
+/// which keeps a small JSON answer small. The values are statics: `from_static` checks every
+/// byte, which for a CSP is not free on every response.
+pub(crate) fn security_headers(headers: &mut HeaderMap, is_docs: bool, hsts: bool) {
+    let is_html = headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF.clone());
+    headers.insert(header::X_FRAME_OPTIONS, DENY.clone());
+    let csp = if !is_html {
+        &CSP_NONE
+    } else if is_docs {
+        &CSP_DOCS
+    } else {
+        &CSP_PAGE
+    };
+    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert_with(|| csp.clone());
+    if is_html {
+        headers.insert(header::REFERRER_POLICY, REFERRER.clone());
+        headers.insert(COOP.clone(), SAME_ORIGIN.clone());
+    }
+    if hsts {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HSTS.clone());
+    }
 }
 
 /// The process-wide Prometheus recorder, installed on first use.

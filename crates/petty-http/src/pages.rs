@@ -62,7 +62,12 @@ impl From<ApiError> for PageError {
             // `ApiError::internal` logged the cause; anything else reaching here is a bug.
             ErrorCode::Internal => PageError::Internal,
             other => {
-                tracing::error!(code = other.as_str(), message = %e.message, "unexpected error on a page");
+                tracing::error!(
+                    code = other.as_str(),
+                    message = %e.message,
+                    request_id = crate::observability::current_request_id().as_deref(),
+                    "unexpected error on a page"
+                );
                 PageError::Internal
             }
         }

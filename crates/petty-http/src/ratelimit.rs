@@ -5,9 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
@@ -17,7 +16,6 @@ use petty_core::accounts::ActorKind;
 use crate::auth::Authentication;
 use crate::config::RateLimitConfig;
 use crate::error::{ApiError, ErrorCode};
-use crate::state::AppState;
 
 type Limiter<K> = DefaultKeyedRateLimiter<K, StateInformationMiddleware>;
 
@@ -29,7 +27,7 @@ pub struct RateLimiters {
 }
 
 /// What one check decided, ready to become headers.
-struct Decision {
+pub(crate) struct Decision {
     limit: u32,
     remaining: u32,
     reset: Duration,
@@ -85,7 +83,7 @@ impl RateLimiters {
 
 /// The client's address: the socket peer, or the last `X-Forwarded-For` hop when Petty is told
 /// to trust its proxy.
-fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
+pub(crate) fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
     if trust_forwarded_for
         && let Some(ip) = req
             .headers()
@@ -99,63 +97,50 @@ fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
     req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-fn write_headers(headers: &mut HeaderMap, d: &Decision) {
-    let secs = d.reset.as_secs_f64().ceil() as u64;
-    for (name, value) in [(&LIMIT, d.limit as u64), (&REMAINING, d.remaining as u64), (&RESET, secs)] {
-        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
-            headers.insert(name.clone(), v);
-        }
+impl RateLimiters {
+    /// The per-address check; runs before authentication so bad credentials are limited too.
+    /// `None` when limits are off.
+    pub(crate) fn by_ip(&self, ip: IpAddr) -> Option<Decision> {
+        self.config.enabled.then(|| self.check(&self.per_ip, &ip, self.config.per_ip_per_minute))
     }
-}
 
-fn reject(d: &Decision, who: &str) -> Response {
-    let secs = (d.reset.as_secs_f64().ceil() as u64).max(1);
-    let mut response = ApiError::new(
-        ErrorCode::RateLimited,
-        format!("too many requests from this {who}: at most {} a minute; try again in {secs} s", d.limit),
-    )
-    .with_retry_after(secs)
-    .into_response();
-    write_headers(response.headers_mut(), d);
-    response
-}
-
-/// Limits by client address; runs before authentication so bad credentials are limited too.
-pub async fn limit_by_ip(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limits = &state.limits;
-    if !limits.config.enabled {
-        return next.run(req).await;
-    }
-    let ip = client_ip(&req, state.config.trust_forwarded_for);
-    let decision = limits.check(&limits.per_ip, &ip, limits.config.per_ip_per_minute);
-    if !decision.allowed {
-        return reject(&decision, "address");
-    }
-    let mut response = next.run(req).await;
-    if !response.headers().contains_key(&LIMIT) {
-        write_headers(response.headers_mut(), &decision);
-    }
-    response
-}
-
-/// Limits by user or API key, once authentication has named one.
-pub async fn limit_by_principal(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limits = &state.limits;
-    let principal = match req.extensions().get::<Authentication>() {
-        Some(Authentication::Authenticated(actor)) => Some(match actor.kind {
+    /// The per-user or per-key check, once authentication has named one.
+    pub(crate) fn by_principal(&self, authentication: &Authentication) -> Option<Decision> {
+        let Authentication::Authenticated(actor) = authentication else { return None };
+        let principal = match actor.kind {
             ActorKind::User { user_id, .. } => user_id.0,
             ActorKind::ApiKey { key_id, .. } => key_id.0,
-        }),
-        _ => None,
-    };
-    let (true, Some(principal)) = (limits.config.enabled, principal) else {
-        return next.run(req).await;
-    };
-    let decision = limits.check(&limits.per_principal, &principal, limits.config.per_principal_per_minute);
-    if !decision.allowed {
-        return reject(&decision, "account or key");
+        };
+        self.config.enabled.then(|| self.check(&self.per_principal, &principal, self.config.per_principal_per_minute))
     }
-    let mut response = next.run(req).await;
-    write_headers(response.headers_mut(), &decision);
-    response
+}
+
+impl Decision {
+    pub(crate) fn allowed(&self) -> bool {
+        self.allowed
+    }
+
+    /// `X-RateLimit-Limit/Remaining/Reset` for this decision, unless a response has them.
+    pub(crate) fn write_headers(&self, headers: &mut HeaderMap) {
+        if headers.contains_key(&LIMIT) {
+            return;
+        }
+        let secs = self.reset.as_secs_f64().ceil() as u64;
+        headers.insert(LIMIT.clone(), HeaderValue::from(self.limit));
+        headers.insert(REMAINING.clone(), HeaderValue::from(self.remaining));
+        headers.insert(RESET.clone(), HeaderValue::from(secs));
+    }
+
+    /// The 429 answer, saying whose allowance ran out (`"address"`, `"account or key"`).
+    pub(crate) fn reject(&self, who: &str) -> Response {
+        let secs = (self.reset.as_secs_f64().ceil() as u64).max(1);
+        let mut response = ApiError::new(
+            ErrorCode::RateLimited,
+            format!("too many requests from this {who}: at most {} a minute; try again in {secs} s", self.limit),
+        )
+        .with_retry_after(secs)
+        .into_response();
+        self.write_headers(response.headers_mut());
+        response
+    }
 }

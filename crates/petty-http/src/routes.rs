@@ -1,12 +1,12 @@
 //! The whole URL space in one place: the API under `/api/v1`, operations endpoints, the docs
 //! page, the dashboard; and the layers every request passes through, outermost first:
-//! request id and metrics → security headers → CORS → timeout → body limit → per-address rate
-//! limit → authentication → per-user rate limit → handler.
+//! CORS (when configured) → the edge layer (request id, rate limits, authentication, security
+//! headers, metrics; see `edge.rs`) → timeout → body limit → handler.
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -18,7 +18,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
-use crate::{api, auth, observability, pages, ratelimit};
+use crate::{api, edge, observability, pages};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -60,12 +60,14 @@ impl Modify for SecuritySchemes {
 }
 
 fn api_routes() -> OpenApiRouter<AppState> {
-    let v1 = OpenApiRouter::new()
+    // Paths are written out in full (`/api/v1/...`) rather than nested: a nested router strips
+    // and rebuilds every request's URI.
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::auth::router())
         .merge(api::households::router())
         .merge(api::api_keys::router())
-        .merge(api::pets::router());
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(api::health::router())
+        .merge(api::pets::router())
+        .merge(api::health::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers' annotations.
@@ -76,24 +78,21 @@ pub fn openapi() -> OpenApiDoc {
 /// The complete application with its layers.
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api_routes().split_for_parts();
-    let config = state.config.clone();
+    let config = &state.config;
     let mut app = Router::new()
         .merge(api)
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .merge(pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(from_fn_with_state(state.clone(), ratelimit::limit_by_principal))
-        .layer(from_fn_with_state(state.clone(), auth::authenticate))
-        .layer(from_fn_with_state(state.clone(), ratelimit::limit_by_ip))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout));
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
+        .layer(from_fn_with_state(state.clone(), edge::edge));
+    // Outside the edge layer, so that its 429s carry the CORS headers a browser needs to read them.
     if let Some(cors) = cors(&config.cors_allowed_origins) {
         app = app.layer(cors);
     }
-    app.layer(from_fn_with_state(state.clone(), observability::security_headers))
-        .layer(from_fn(observability::track_request))
-        .with_state(state)
+    app.with_state(state)
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {

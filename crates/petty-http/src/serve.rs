@@ -17,7 +17,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let limits = state.limits.clone();
+    let housekeeping = state.clone();
     // Housekeeping: rate-limit state for clients that went quiet is dropped once a minute, and
     // the metrics recorder drains its histogram buckets every few seconds (without that they
     // grow with every request until someone scrapes /metrics).
@@ -29,7 +29,7 @@ pub async fn serve(
             ticks += 1;
             crate::observability::prometheus().run_upkeep();
             if ticks % 12 == 0 {
-                limits.prune();
+                housekeeping.limits.prune();
             }
         }
     });

@@ -1,34 +1,60 @@
 //! What every handler can reach: the store, the settings, the signing keys and rate limiters.
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use petty_core::ids::ApiKeyId;
+use petty_core::ids::{ApiKeyId, HouseholdId, PetId};
+use petty_core::pets::Pet;
 
 use petty_store::Store;
 
 use crate::auth::Keys;
 use crate::config::HttpConfig;
+use crate::observability::RequestMetrics;
 use crate::ratelimit::RateLimiters;
+use crate::render::BodyMemo;
 
-/// Shared by all requests; cheap to clone.
+/// Shared by all requests. One pointer, so the per-request clones axum makes cost one atomic
+/// increment; fields are reached through `Deref` (`state.store`, `state.config`, ...).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub store: Store,
-    pub config: Arc<HttpConfig>,
-    pub(crate) keys: Arc<Keys>,
-    pub(crate) limits: Arc<RateLimiters>,
+    pub config: HttpConfig,
+    pub(crate) keys: Keys,
+    pub(crate) limits: RateLimiters,
+    pub(crate) metrics: RequestMetrics,
+    /// `GET /api/v1/pets/{id}` bodies, reused while the pet is unchanged.
+    pub(crate) pet_bodies: BodyMemo<(HouseholdId, PetId), Pet>,
     /// When this node last recorded each API key's use, so a busy key costs one write a minute.
-    pub(crate) api_key_touches: Arc<Mutex<HashMap<ApiKeyId, Instant>>>,
+    pub(crate) api_key_touches: Mutex<HashMap<ApiKeyId, Instant>>,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
     pub fn new(store: Store, config: HttpConfig) -> Self {
         // Install the metrics recorder before the first request, so no request goes uncounted.
         crate::observability::prometheus();
-        let keys = Arc::new(Keys::new(&config));
-        let limits = Arc::new(RateLimiters::new(config.rate_limit));
-        Self { store, config: Arc::new(config), keys, limits, api_key_touches: Arc::default() }
+        let keys = Keys::new(&config);
+        let limits = RateLimiters::new(config.rate_limit);
+        Self(Arc::new(Shared {
+            store,
+            config,
+            keys,
+            limits,
+            metrics: RequestMetrics::default(),
+            pet_bodies: BodyMemo::default(),
+            api_key_touches: Mutex::default(),
+        }))
     }
 }

@@ -6,7 +6,7 @@
 //! Entries are keyed by household as well as id: a lookup is scoped like the SQL it replaces.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use petty_core::ids::{HouseholdId, PetId};
 use petty_core::pets::Pet;
@@ -21,7 +21,7 @@ pub(crate) struct ReadCache {
 
 #[derive(Debug, Default)]
 struct Pets {
-    rows: HashMap<(HouseholdId, PetId), Pet>,
+    rows: HashMap<(HouseholdId, PetId), Arc<Pet>>,
     /// Bumped by every change, so a read that started before a change cannot put the old row
     /// back after the change forgot it.
     generation: u64,
@@ -29,20 +29,20 @@ struct Pets {
 
 impl ReadCache {
     /// The cached pet, or the generation to hand back to [`ReadCache::put_pet_read`].
-    pub(crate) fn pet(&self, household_id: HouseholdId, id: PetId) -> Result<Pet, u64> {
+    pub(crate) fn pet(&self, household_id: HouseholdId, id: PetId) -> Result<Arc<Pet>, u64> {
         let Ok(pets) = self.inner.lock() else { return Err(u64::MAX) };
         pets.rows.get(&(household_id, id)).cloned().ok_or(pets.generation)
     }
 
     /// Keeps a pet read from the database, unless something changed since the read began.
-    pub(crate) fn put_pet_read(&self, pet: &Pet, generation: u64) {
+    pub(crate) fn put_pet_read(&self, pet: &Arc<Pet>, generation: u64) {
         if let Ok(mut pets) = self.inner.lock()
             && pets.generation == generation
         {
             if pets.rows.len() >= MAX_ENTRIES {
                 pets.rows.clear();
             }
-            pets.rows.insert((pet.household_id, pet.id), pet.clone());
+            pets.rows.insert((pet.household_id, pet.id), Arc::clone(pet));
         }
     }
 

@@ -167,6 +167,12 @@ impl Store {
         }
     }
 
+    /// Whether reads of an unchanged row return the same shared snapshot (SQLite, where this
+    /// process is the only writer and keeps a read cache).
+    pub fn shares_snapshots(&self) -> bool {
+        self.cache.is_some()
+    }
+
     /// Answers when the database does; used by `/readyz`.
     pub async fn ping(&self) -> Result<()> {
         on_pool!(read, self, |pool| {

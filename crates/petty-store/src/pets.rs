@@ -1,5 +1,7 @@
 //! Pets, always read and written within one household.
 
+use std::sync::Arc;
+
 use petty_core::ids::{HouseholdId, PetId};
 use petty_core::paging::{Page, PageRequest};
 use petty_core::pets::{Pet, PetProfile, format_date, parse_date};
@@ -137,8 +139,12 @@ impl Store {
     }
 
     /// The pet, if it belongs to this household; `NotFound` otherwise.
+    ///
+    /// A shared snapshot: on SQLite, reads of an unchanged pet return the same `Arc`, so a
+    /// caller may keep work derived from it (a rendered body) and reuse it while
+    /// `Arc::ptr_eq` says the pet is still the one it was derived from.
     #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, pet_id = %id))]
-    pub async fn get_pet(&self, household_id: HouseholdId, id: PetId) -> Result<Pet> {
+    pub async fn get_pet(&self, household_id: HouseholdId, id: PetId) -> Result<Arc<Pet>> {
         let generation = match self.cache.as_ref().map(|c| c.pet(household_id, id)) {
             Some(Ok(pet)) => return Ok(pet),
             Some(Err(generation)) => Some(generation),
@@ -151,7 +157,7 @@ impl Store {
                 .fetch_one(pool)
                 .await?
         });
-        let pet = row.into_pet()?;
+        let pet = Arc::new(row.into_pet()?);
         if let (Some(cache), Some(generation)) = (&self.cache, generation) {
             cache.put_pet_read(&pet, generation);
         }

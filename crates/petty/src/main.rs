@@ -6,6 +6,11 @@ mod demo;
 mod logging;
 mod server;
 
+/// mimalloc instead of glibc's malloc: a request makes dozens of short-lived allocations, and
+/// glibc's free/malloc pair cost a quarter of a cached read's CPU (BENCHMARKS.md, run D).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     cli::run()
 }

@@ -40,11 +40,11 @@ pub struct ApiKeyOut {
     /// The key's first characters, to tell keys apart.
     pub prefix: String,
     pub scope: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
     /// The key itself: in the answer to its creation and never again.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,7 +67,7 @@ impl ApiKeyOut {
 }
 
 /// The household's API keys, newest first (revoked ones included).
-#[utoipa::path(get, path = "/api-keys", tag = "api keys",
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api keys",
     responses((status = 200, body = Vec<ApiKeyOut>), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_api_keys(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Vec<ApiKeyOut>>, ApiError> {
@@ -77,7 +77,7 @@ async fn list_api_keys(State(state): State<AppState>, actor: CurrentActor) -> Re
 }
 
 /// Make a key. Send it as `Authorization: Bearer pk_...` or `X-API-Key: pk_...`.
-#[utoipa::path(post, path = "/api-keys", tag = "api keys", request_body = ApiKeyIn,
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api keys", request_body = ApiKeyIn,
     responses((status = 201, body = ApiKeyOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_api_key(
@@ -107,7 +107,7 @@ async fn create_api_key(
 }
 
 /// Revoke a key; it stops working at once.
-#[utoipa::path(delete, path = "/api-keys/{id}", tag = "api keys",
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api keys",
     params(("id" = Uuid, Path, description = "The key's id")),
     responses((status = 204), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]

@@ -71,7 +71,7 @@ pub struct UserOut {
     pub id: Uuid,
     pub email: String,
     pub display_name: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub created_at: OffsetDateTime,
 }
 
@@ -88,7 +88,7 @@ pub struct MembershipOut {
     /// owner, member, sitter or vet.
     pub role: String,
     /// When a sitter's access ends.
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::rfc3339::option")]
     pub ends_at: Option<OffsetDateTime>,
 }
 
@@ -131,7 +131,7 @@ fn session(tokens: TokenPair, user: User, membership: Membership) -> SessionOut 
 }
 
 /// Create an account. Without an invitation it creates a household owned by the new user.
-#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterIn,
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterIn,
     responses((status = 201, body = SessionOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
@@ -154,7 +154,7 @@ async fn register(
 
 /// Sign in with email and password. Five failures within 15 minutes lock the email for a while
 /// (429 `account_locked` with `Retry-After`), whether or not an account exists.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginIn,
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
     responses((status = 200, body = SessionOut), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginIn>) -> Result<Json<SessionOut>, ApiError> {
     let (user, membership) =
@@ -165,7 +165,7 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginIn>) -
 
 /// Exchange a refresh token for a new pair. Each refresh token works once; presenting a spent
 /// one revokes every token of that sign-in (401 `refresh_token_reused`).
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshIn,
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshIn,
     responses((status = 200, body = SessionOut), (status = 401, body = ErrorBody)))]
 async fn refresh(
     State(state): State<AppState>,
@@ -177,7 +177,7 @@ async fn refresh(
 }
 
 /// Sign out: revokes the refresh token and every token of the same sign-in.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshIn,
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshIn,
     responses((status = 204), (status = 422, body = ErrorBody)))]
 async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshIn>) -> Result<StatusCode, ApiError> {
     state.store.revoke_refresh_family_of(&secret_hash(body.refresh_token.trim()), OffsetDateTime::now_utc()).await?;
@@ -185,7 +185,7 @@ async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshIn>
 }
 
 /// Change your password. Signs you out everywhere else and returns a fresh pair of tokens.
-#[utoipa::path(post, path = "/auth/password", tag = "auth", request_body = ChangePasswordIn,
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = ChangePasswordIn,
     responses((status = 200, body = SessionOut), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn change_password(
@@ -231,7 +231,7 @@ pub struct MeOut {
 }
 
 /// Who the caller is, and in which household they act.
-#[utoipa::path(get, path = "/me", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
     responses((status = 200, body = MeOut), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn me(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<MeOut>, ApiError> {

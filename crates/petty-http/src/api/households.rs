@@ -33,9 +33,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct MemberOut {
     pub user: UserOut,
     pub role: String,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::rfc3339::option")]
     pub ends_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub joined_at: OffsetDateTime,
     /// False once a sitter's time has ended.
     pub active: bool,
@@ -54,7 +54,7 @@ impl MemberOut {
 }
 
 /// Everyone in the household.
-#[utoipa::path(get, path = "/household/members", tag = "household",
+#[utoipa::path(get, path = "/api/v1/household/members", tag = "household",
     responses((status = 200, body = Vec<MemberOut>), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_members(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Vec<MemberOut>>, ApiError> {
@@ -65,7 +65,7 @@ async fn list_members(State(state): State<AppState>, actor: CurrentActor) -> Res
 }
 
 /// Remove someone from the household (owners only; the last owner stays).
-#[utoipa::path(delete, path = "/household/members/{user_id}", tag = "household",
+#[utoipa::path(delete, path = "/api/v1/household/members/{user_id}", tag = "household",
     params(("user_id" = Uuid, Path, description = "The member's user id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -94,7 +94,7 @@ pub struct InvitationIn {
     /// owner, member, sitter or vet.
     pub role: String,
     /// Required for a sitter: when their access ends (RFC 3339, within a year).
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, with = "crate::rfc3339::option")]
     pub ends_at: Option<OffsetDateTime>,
     /// Who it is for, as a reminder; the token works for whoever holds it.
     pub email: Option<String>,
@@ -104,12 +104,12 @@ pub struct InvitationIn {
 pub struct InvitationOut {
     pub id: Uuid,
     pub role: String,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::rfc3339::option")]
     pub ends_at: Option<OffsetDateTime>,
     pub email: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub expires_at: OffsetDateTime,
     /// Shown once, when the invitation is made. Give it to the person invited: they register
     /// with it, or accept it at `/api/v1/invitations/accept` if they have an account.
@@ -132,7 +132,7 @@ impl InvitationOut {
 }
 
 /// Invite someone with a role. The single-use token is in the answer, and only there.
-#[utoipa::path(post, path = "/household/invitations", tag = "household", request_body = InvitationIn,
+#[utoipa::path(post, path = "/api/v1/household/invitations", tag = "household", request_body = InvitationIn,
     responses((status = 201, body = InvitationOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_invitation(
@@ -166,7 +166,7 @@ async fn create_invitation(
 }
 
 /// Invitations not yet used, revoked or expired.
-#[utoipa::path(get, path = "/household/invitations", tag = "household",
+#[utoipa::path(get, path = "/api/v1/household/invitations", tag = "household",
     responses((status = 200, body = Vec<InvitationOut>), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_invitations(
@@ -179,7 +179,7 @@ async fn list_invitations(
 }
 
 /// Withdraw an invitation before it is used.
-#[utoipa::path(delete, path = "/household/invitations/{id}", tag = "household",
+#[utoipa::path(delete, path = "/api/v1/household/invitations/{id}", tag = "household",
     params(("id" = Uuid, Path, description = "The invitation's id")),
     responses((status = 204), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -205,7 +205,7 @@ pub struct AcceptIn {
 }
 
 /// Join another household with an invitation token. Sign in again with its `household_id` to act there.
-#[utoipa::path(post, path = "/invitations/accept", tag = "household", request_body = AcceptIn,
+#[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "household", request_body = AcceptIn,
     responses((status = 201, body = MembershipOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn accept_invitation(

@@ -20,6 +20,7 @@ use crate::api::{Paged, patch_field};
 use crate::auth::CurrentActor;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::render::JsonBody;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -33,36 +34,37 @@ pub struct PetOut {
     pub household_id: Uuid,
     pub name: String,
     /// dog, cat, bird, rabbit, rodent, fish, reptile, horse or other.
-    pub species: String,
+    pub species: &'static str,
     pub breed: Option<String>,
     /// `YYYY-MM-DD`.
     pub date_of_birth: Option<String>,
     /// male, female or unknown.
-    pub sex: String,
+    pub sex: &'static str,
     pub weight_kg: Option<f64>,
     pub microchip_id: Option<String>,
     pub photo_url: Option<String>,
     pub notes: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub updated_at: OffsetDateTime,
 }
 
-impl From<Pet> for PetOut {
-    fn from(p: Pet) -> Self {
+impl From<&Pet> for PetOut {
+    fn from(p: &Pet) -> Self {
+        let profile = &p.profile;
         Self {
             id: p.id.0,
             household_id: p.household_id.0,
-            name: p.profile.name,
-            species: p.profile.species.as_str().to_owned(),
-            breed: p.profile.breed,
-            date_of_birth: p.profile.date_of_birth.map(format_date),
-            sex: p.profile.sex.as_str().to_owned(),
-            weight_kg: p.profile.weight_kg,
-            microchip_id: p.profile.microchip_id,
-            photo_url: p.profile.photo_url,
-            notes: p.profile.notes,
+            name: profile.name.clone(),
+            species: profile.species.as_str(),
+            breed: profile.breed.clone(),
+            date_of_birth: profile.date_of_birth.map(format_date),
+            sex: profile.sex.as_str(),
+            weight_kg: profile.weight_kg,
+            microchip_id: profile.microchip_id.clone(),
+            photo_url: profile.photo_url.clone(),
+            notes: profile.notes.clone(),
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -172,7 +174,7 @@ fn today() -> time::Date {
 }
 
 /// List the household's pets, by name.
-#[utoipa::path(get, path = "/pets", tag = "pets", params(ListPetsQuery),
+#[utoipa::path(get, path = "/api/v1/pets", tag = "pets", params(ListPetsQuery),
     responses((status = 200, body = Paged<PetOut>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_pets(
@@ -186,11 +188,11 @@ async fn list_pets(
     let name_contains = query.q.filter(|q| !q.trim().is_empty()).map(|q| q.trim().chars().take(80).collect());
     let filter = PetFilter { species, name_contains };
     let pets = state.store.list_pets(actor.household_id, &filter, page).await?;
-    Ok(Json(Paged::from_page(pets, PetOut::from)))
+    Ok(Json(Paged::from_page(pets, |p| PetOut::from(&p))))
 }
 
 /// Add a pet to the household.
-#[utoipa::path(post, path = "/pets", tag = "pets", request_body = PetIn,
+#[utoipa::path(post, path = "/api/v1/pets", tag = "pets", request_body = PetIn,
     responses((status = 201, body = PetOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_pet(
@@ -202,25 +204,27 @@ async fn create_pet(
     let profile = PetProfile::parse(&body.into(), today())?;
     let pet = state.store.create_pet(actor.household_id, &profile, OffsetDateTime::now_utc()).await?;
     let location = format!("/api/v1/pets/{}", pet.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(PetOut::from(pet))))
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(PetOut::from(&pet))))
 }
 
 /// One pet.
-#[utoipa::path(get, path = "/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
+#[utoipa::path(get, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
     responses((status = 200, body = PetOut), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn get_pet(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<PetOut>, ApiError> {
+) -> Result<JsonBody, ApiError> {
     let actor = actor.require(Permission::Read)?;
-    let pet = state.store.get_pet(actor.household_id, PetId(id)).await.map_err(not_found)?;
-    Ok(Json(pet.into()))
+    let key = (actor.household_id, PetId(id));
+    let pet = state.store.get_pet(key.0, key.1).await.map_err(not_found)?;
+    let body = state.pet_bodies.json(key, &pet, state.store.shares_snapshots(), |p: &Pet| PetOut::from(p))?;
+    Ok(JsonBody(body))
 }
 
 /// Change some of a pet's fields.
-#[utoipa::path(patch, path = "/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
+#[utoipa::path(patch, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
     request_body = PetPatch,
     responses((status = 200, body = PetOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -238,11 +242,11 @@ async fn update_pet(
         .update_pet(actor.household_id, PetId(id), &profile, OffsetDateTime::now_utc())
         .await
         .map_err(not_found)?;
-    Ok(Json(pet.into()))
+    Ok(Json(PetOut::from(&pet)))
 }
 
 /// Remove a pet.
-#[utoipa::path(delete, path = "/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
+#[utoipa::path(delete, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
     responses((status = 204), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn delete_pet(

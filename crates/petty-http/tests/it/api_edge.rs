@@ -77,7 +77,8 @@ async fn every_answer_has_a_request_id_and_errors_carry_it() {
     assert!(!id.is_empty());
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert_eq!(res.headers()["x-frame-options"], "DENY");
-    assert!(res.headers().contains_key("content-security-policy"));
+    assert_eq!(res.headers()["content-security-policy"], "default-src 'none'; frame-ancestors 'none'");
+    assert!(!res.headers().contains_key("referrer-policy"), "document-only headers stay off API answers");
     let (status, error) = error_code(res).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error["request_id"], id.as_str());

@@ -63,6 +63,41 @@ async fn patch_changes_only_what_it_names_and_null_clears() {
     assert_eq!(unchanged["weight_kg"], 21.5, "a rejected change changes nothing");
 }
 
+/// Reads of an unchanged pet are served from a cached snapshot and a reused body; a change,
+/// a deletion or another household must never see the old one.
+#[tokio::test]
+async fn repeated_reads_follow_every_change() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let bo = app.register("Bo").await;
+    let pet = app.create_pet(&ana.access_token, json!({"name": "Bella", "species": "dog"})).await;
+    let path = format!("/api/v1/pets/{}", pet["id"].as_str().unwrap());
+    let read = |token: String| {
+        let app = &app;
+        let path = path.clone();
+        async move {
+            let res = app.get(&path, Some(&token)).await;
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(read(ana.access_token.clone()).await, (StatusCode::OK, pet.clone()));
+    }
+    assert_eq!(read(bo.access_token.clone()).await.0, StatusCode::NOT_FOUND, "the reused body is not shared");
+    let created_at = pet["created_at"].as_str().unwrap();
+    assert!(created_at.ends_with('Z') && created_at.len() == 24, "RFC 3339 in UTC with milliseconds: {created_at}");
+
+    let res = app.client.patch(app.url(&path)).bearer_auth(&ana.access_token).json(&json!({"name": "Belle"})).send();
+    let updated: Value = res.await.unwrap().json().await.unwrap();
+    assert_eq!(updated["name"], "Belle");
+    assert_eq!(read(ana.access_token.clone()).await, (StatusCode::OK, updated));
+
+    let res = app.client.delete(app.url(&path)).bearer_auth(&ana.access_token).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(read(ana.access_token.clone()).await.0, StatusCode::NOT_FOUND);
+}
+
 #[tokio::test]
 async fn lists_page_and_filter() {
     let app = spawn_app().await;

@@ -88,6 +88,8 @@ async fn the_sign_in_page_is_accessible_html_with_a_csrf_field() {
     assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
     let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
     assert!(csp.contains("style-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(res.headers()["referrer-policy"], "strict-origin-when-cross-origin");
+    assert_eq!(res.headers()["cross-origin-opener-policy"], "same-origin");
     let cookie = set_cookies(&res, "petty_csrf").pop().expect("a petty_csrf cookie");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
     let html = res.text().await.unwrap();

@@ -22,7 +22,7 @@ store_test!(migrating_twice_is_harmless, |store| async move {
     store.migrate().await.unwrap();
 
     store.ping().await.unwrap();
-    assert_eq!(store.get_pet(home.household_id, bella.id).await.unwrap(), bella);
+    assert_eq!(*store.get_pet(home.household_id, bella.id).await.unwrap(), bella);
     assert_eq!(store.active_memberships(ana.id, at(2)).await.unwrap(), vec![home.clone()]);
     let listed = store.list_pets(home.household_id, &PetFilter::default(), PageRequest::default()).await.unwrap();
     assert_eq!(listed.total, 1);

@@ -53,14 +53,14 @@ store_test!(a_pet_is_created_read_updated_and_deleted, |store| async move {
     assert_eq!(created.household_id, home.household_id);
     assert_eq!(created.profile, profile);
     assert_eq!((created.created_at, created.updated_at), (at(1), at(1)));
-    assert_eq!(store.get_pet(home.household_id, created.id).await.unwrap(), created);
+    assert_eq!(*store.get_pet(home.household_id, created.id).await.unwrap(), created);
 
     let changed = PetProfile { name: "Bella Rose".to_owned(), weight_kg: Some(22.25), ..pet("ignored", Species::Cat) };
     let updated = store.update_pet(home.household_id, created.id, &changed, at(5)).await.unwrap();
     assert_eq!(updated.id, created.id);
     assert_eq!(updated.profile, changed);
     assert_eq!((updated.created_at, updated.updated_at), (at(1), at(5)));
-    assert_eq!(store.get_pet(home.household_id, created.id).await.unwrap(), updated);
+    assert_eq!(*store.get_pet(home.household_id, created.id).await.unwrap(), updated);
 
     store.delete_pet(home.household_id, created.id).await.unwrap();
     assert!(matches!(store.get_pet(home.household_id, created.id).await, Err(StoreError::NotFound)));
@@ -202,6 +202,6 @@ store_test!(a_household_cannot_reach_another_households_pets, |store| async move
     assert!(listed(&store, other.household_id, &dogs).await.is_empty());
 
     // Bella is untouched.
-    assert_eq!(store.get_pet(home.household_id, bella.id).await.unwrap(), bella);
+    assert_eq!(*store.get_pet(home.household_id, bella.id).await.unwrap(), bella);
     assert_eq!(listed(&store, home.household_id, &everything).await, ["Bella"]);
 });
