@@ -74,3 +74,7 @@ define_id!(
     /// A dashboard (cookie) session.
     SessionId
 );
+define_id!(
+    /// A collar, air monitor or other sensor.
+    DeviceId
+);

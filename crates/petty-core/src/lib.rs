@@ -5,9 +5,11 @@
 //! outside world are parsed into the types here once, at the edge ("parse, don't validate").
 
 pub mod accounts;
+pub mod devices;
 pub mod ids;
 pub mod paging;
 pub mod pets;
+pub mod readings;
 pub mod validation;
 
 pub use validation::{FieldError, Invalid};

@@ -4,8 +4,10 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod devices;
 pub mod health;
 pub mod households;
+pub mod ingest;
 pub mod pets;
 
 use petty_core::paging::Page;

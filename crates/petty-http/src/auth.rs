@@ -202,6 +202,8 @@ pub fn secret_hash(token: &str) -> Vec<u8> {
 pub enum Authentication {
     Anonymous,
     Authenticated(Actor),
+    /// A device token (`dk_...`): good for sending that device's readings and nothing else.
+    Device(petty_store::DeviceCredential),
     /// Credentials were sent but are not valid; protected routes answer with this error.
     Failed {
         code: ErrorCode,
@@ -217,6 +219,19 @@ pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Authe
         None => return Authentication::Anonymous,
         Some(Credential::ApiKey(key)) => authenticate_api_key(state, key).await,
         Some(Credential::Bearer(token)) => state.keys.verify_access_token(token),
+        Some(Credential::Device(token)) => {
+            return match state.store.find_device_token(&secret_hash(token)).await {
+                Ok(Some(device)) => Authentication::Device(device),
+                Ok(None) => Authentication::Failed {
+                    code: ErrorCode::Unauthenticated,
+                    message: "the device token is not valid or has been revoked".into(),
+                },
+                Err(e) => {
+                    let e = ApiError::from(e);
+                    Authentication::Failed { code: e.code, message: e.message }
+                }
+            };
+        }
     };
     match outcome {
         Ok(actor) => Authentication::Authenticated(actor),
@@ -227,6 +242,7 @@ pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Authe
 enum Credential<'a> {
     Bearer(&'a str),
     ApiKey(&'a str),
+    Device(&'a str),
 }
 
 fn credentials(headers: &HeaderMap) -> Option<Credential<'_>> {
@@ -239,7 +255,13 @@ fn credentials(headers: &HeaderMap) -> Option<Credential<'_>> {
         return None;
     }
     let token = token.trim();
-    if token.starts_with("pk_") { Some(Credential::ApiKey(token)) } else { Some(Credential::Bearer(token)) }
+    if token.starts_with("pk_") {
+        Some(Credential::ApiKey(token))
+    } else if token.starts_with("dk_") && token.len() <= 100 {
+        Some(Credential::Device(token))
+    } else {
+        Some(Credential::Bearer(token))
+    }
 }
 
 async fn authenticate_api_key(state: &AppState, key: &str) -> Result<Actor, ApiError> {
@@ -282,6 +304,9 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentActor {
         match parts.extensions.get::<Authentication>() {
             Some(Authentication::Authenticated(actor)) => Ok(CurrentActor(*actor)),
             Some(Authentication::Failed { code, message }) => Err(ApiError::new(*code, message.clone())),
+            Some(Authentication::Device(_)) => {
+                Err(ApiError::forbidden("a device token can only send readings (POST /api/v1/ingest)"))
+            }
             _ => Err(ApiError::unauthenticated("sign in first: send Authorization: Bearer <access token or API key>")),
         }
     }

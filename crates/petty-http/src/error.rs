@@ -189,6 +189,13 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::not_found("resource"),
             StoreError::Conflict(what) => ApiError::new(ErrorCode::Conflict, format!("{what} already exists")),
+            StoreError::Unavailable(why) => {
+                tracing::warn!(%why, "database unavailable");
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "the database could not take this right now; nothing was stored, try again",
+                )
+            }
             other => ApiError::internal(other),
         }
     }

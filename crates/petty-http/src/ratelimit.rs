@@ -106,10 +106,13 @@ impl RateLimiters {
 
     /// The per-user or per-key check, once authentication has named one.
     pub(crate) fn by_principal(&self, authentication: &Authentication) -> Option<Decision> {
-        let Authentication::Authenticated(actor) = authentication else { return None };
-        let principal = match actor.kind {
-            ActorKind::User { user_id, .. } => user_id.0,
-            ActorKind::ApiKey { key_id, .. } => key_id.0,
+        let principal = match authentication {
+            Authentication::Authenticated(actor) => match actor.kind {
+                ActorKind::User { user_id, .. } => user_id.0,
+                ActorKind::ApiKey { key_id, .. } => key_id.0,
+            },
+            Authentication::Device(device) => device.device_id.0,
+            Authentication::Anonymous | Authentication::Failed { .. } => return None,
         };
         self.config.enabled.then(|| self.check(&self.per_principal, &principal, self.config.per_principal_per_minute))
     }

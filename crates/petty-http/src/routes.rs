@@ -35,6 +35,8 @@ use crate::{api, edge, observability, pages};
         (name = "household", description = "Members and invitations"),
         (name = "api keys", description = "Keys for integrations"),
         (name = "pets", description = "Pet profiles"),
+        (name = "devices", description = "Collars, air monitors and their readings"),
+        (name = "readings", description = "Sending readings"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -67,6 +69,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::households::router())
         .merge(api::api_keys::router())
         .merge(api::pets::router())
+        .merge(api::devices::router())
+        .merge(api::ingest::router())
         .merge(api::health::router())
 }
 

@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use petty_core::ids::{HouseholdId, PetId};
+
+use crate::devices::DeviceCredential;
 use petty_core::pets::Pet;
 
 /// Enough for every pet of a few thousand households; past it the cache starts over.
@@ -17,6 +19,15 @@ const MAX_ENTRIES: usize = 20_000;
 #[derive(Debug, Default)]
 pub(crate) struct ReadCache {
     inner: Mutex<Pets>,
+    devices: Mutex<DeviceTokens>,
+}
+
+/// Device tokens that were looked up, by hash: every reading a device sends is authenticated
+/// by its token, so the lookup is on the ingest path.
+#[derive(Debug, Default)]
+struct DeviceTokens {
+    by_hash: HashMap<Vec<u8>, DeviceCredential>,
+    generation: u64,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +62,35 @@ impl ReadCache {
         if let Ok(mut pets) = self.inner.lock() {
             pets.rows.remove(&(household_id, id));
             pets.generation += 1;
+        }
+    }
+
+    pub(crate) fn device_token(&self, hash: &[u8]) -> Option<DeviceCredential> {
+        self.devices.lock().ok()?.by_hash.get(hash).copied()
+    }
+
+    pub(crate) fn device_generation(&self) -> u64 {
+        self.devices.lock().map(|d| d.generation).unwrap_or(u64::MAX)
+    }
+
+    /// Keeps a token read from the database, unless any device changed since the read began.
+    pub(crate) fn put_device_token(&self, hash: &[u8], found: DeviceCredential, generation: u64) {
+        if let Ok(mut devices) = self.devices.lock()
+            && devices.generation == generation
+        {
+            if devices.by_hash.len() >= MAX_ENTRIES {
+                devices.by_hash.clear();
+            }
+            devices.by_hash.insert(hash.to_vec(), found);
+        }
+    }
+
+    /// Called after any committed change to a device's token or existence. Devices change
+    /// rarely, so forgetting all of them keeps this simple and obviously right.
+    pub(crate) fn forget_device_tokens(&self) {
+        if let Ok(mut devices) = self.devices.lock() {
+            devices.by_hash.clear();
+            devices.generation += 1;
         }
     }
 }

@@ -11,7 +11,9 @@
 
 mod accounts;
 mod cache;
+mod devices;
 mod pets;
+mod readings;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -22,7 +24,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use time::OffsetDateTime;
 
 pub use accounts::*;
+pub use devices::*;
 pub use pets::*;
+pub use readings::*;
 
 /// What can go wrong in the store, in terms callers act on.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +46,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Database(sqlx::Error),
+    /// The database could not take the write; nothing of it was stored.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -92,6 +99,8 @@ pub struct Store {
     backend: Backend,
     /// Hot rows kept in memory; only on SQLite, where this process is the only writer.
     cache: Option<std::sync::Arc<cache::ReadCache>>,
+    /// The group-commit writer for readings.
+    ingest: std::sync::Arc<readings::IngestQueue>,
 }
 
 /// Connection counts, for `/metrics`.
@@ -114,7 +123,9 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options.application_name("petty"))
                 .await?;
-            Ok(Self { backend: Backend::Postgres(pool), cache: None })
+            let backend = Backend::Postgres(pool);
+            let ingest = std::sync::Arc::new(readings::IngestQueue::start(backend.clone()));
+            Ok(Self { backend, cache: None, ingest })
         } else {
             Err(StoreError::BadUrl(format!("{url:?}: use sqlite://PATH or postgres://USER@HOST/DB")))
         }
@@ -147,7 +158,9 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { backend: Backend::Sqlite { read, write }, cache: Some(Default::default()) })
+        let backend = Backend::Sqlite { read, write };
+        let ingest = std::sync::Arc::new(readings::IngestQueue::start(backend.clone()));
+        Ok(Self { backend, cache: Some(Default::default()), ingest })
     }
 
     /// Brings the schema up to date. Safe to run on every start and from several nodes.
@@ -193,6 +206,8 @@ impl Store {
     /// Waits for open connections to finish and closes them. On SQLite the last connection to
     /// close checkpoints the WAL into the main file.
     pub async fn close(&self) {
+        // Readings handed to the writer are committed (and their callers answered) first.
+        self.flush_ingest().await;
         match &self.backend {
             Backend::Sqlite { read, write } => {
                 read.close().await;

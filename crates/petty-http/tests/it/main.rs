@@ -4,6 +4,7 @@
 mod harness;
 
 mod api_auth;
+mod api_devices;
 mod api_edge;
 mod api_pets;
 mod browser;

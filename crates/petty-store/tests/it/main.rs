@@ -14,3 +14,4 @@ mod fixtures;
 mod invitations;
 mod lifecycle;
 mod pets;
+mod readings;

@@ -93,6 +93,8 @@ impl Server {
     }
 }
 
+mod crash;
+
 fn http_client() -> reqwest::Client {
     reqwest::Client::new()
 }
@@ -247,7 +249,9 @@ impl PgDatabase {
             eprintln!("skipped: petty serve on PostgreSQL (PETTY_TEST_POSTGRES_URL not set)");
             return None;
         };
-        let name = format!("petty_test_bin_{}", std::process::id());
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("petty_test_bin_{}_{n}", std::process::id());
         let status =
             Command::new("psql").args([&admin_url, "-qc", &format!("CREATE DATABASE {name}")]).status().unwrap();
         assert!(status.success(), "could not create {name}");

@@ -1,0 +1,197 @@
+//! Devices and ingest through the API: device tokens, single readings and batches, duplicates,
+//! the field-and-rule answers to bad readings, API keys that name a device, and reading pages.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::harness::{TestApp, error_code, spawn_app};
+
+/// Creates a collar and returns (its JSON, its token).
+async fn collar(app: &TestApp, token: &str, name: &str) -> (Value, String) {
+    let res = app
+        .post_json(
+            "/api/v1/devices",
+            &json!({"name": name, "kind": "collar", "expected_interval_secs": 60}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert!(res.headers()["location"].to_str().unwrap().starts_with("/api/v1/devices/"));
+    let body: Value = res.json().await.unwrap();
+    let device_token = body["token"].as_str().unwrap().to_owned();
+    assert!(device_token.starts_with("dk_"));
+    (body["device"].clone(), device_token)
+}
+
+fn now_ms(offset_secs: i64) -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp() + offset_secs) * 1000
+}
+
+async fn ingest(app: &TestApp, token: &str, body: &Value) -> (StatusCode, Value) {
+    let res = app.post_json("/api/v1/ingest", body, Some(token)).await;
+    let status = res.status();
+    (status, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_device_sends_readings_with_its_token_and_resends_are_duplicates() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (device, token) = collar(&app, &ana.access_token, "Bella's collar").await;
+    assert_eq!(device["status"], "never_seen");
+    assert_eq!(device["has_token"], true);
+    let id = device["id"].as_str().unwrap();
+
+    let ts = now_ms(-30);
+    let reading =
+        json!({"ts": ts, "seq": 7, "heart_rate": 92, "battery_pct": 15, "location": {"lat": 52.37, "lon": 4.89}});
+    assert_eq!(ingest(&app, &token, &reading).await, (StatusCode::CREATED, json!({"status": "accepted"})));
+    assert_eq!(ingest(&app, &token, &reading).await, (StatusCode::OK, json!({"status": "duplicate"})));
+
+    let latest: Value =
+        app.get(&format!("/api/v1/devices/{id}/readings/latest"), Some(&ana.access_token)).await.json().await.unwrap();
+    assert_eq!(latest["heart_rate"], 92.0);
+    assert_eq!(latest["seq"], 7);
+    assert_eq!(latest["location"]["lat"], 52.37);
+    let seen: Value = app.get(&format!("/api/v1/devices/{id}"), Some(&ana.access_token)).await.json().await.unwrap();
+    assert_eq!(seen["status"], "online");
+    assert_eq!(seen["battery_low"], true);
+
+    // A device token is for readings only.
+    let res = app.get("/api/v1/pets", Some(&token)).await;
+    assert_eq!(error_code(res).await.0, StatusCode::FORBIDDEN);
+
+    // Rotation: the old token stops at once, the new one works.
+    let res = app.post_json(&format!("/api/v1/devices/{id}/token"), &json!({}), Some(&ana.access_token)).await;
+    let rotated: Value = res.json().await.unwrap();
+    let new_token = rotated["token"].as_str().unwrap();
+    let (status, error) = ingest(&app, &token, &json!({"ts": now_ms(0), "heart_rate": 90})).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+    assert_eq!(ingest(&app, new_token, &json!({"ts": now_ms(0), "heart_rate": 90})).await.0, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_bad_reading_is_refused_with_the_field_and_rule_and_changes_nothing() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (device, token) = collar(&app, &ana.access_token, "collar").await;
+    let id = device["id"].as_str().unwrap();
+
+    let (status, body) =
+        ingest(&app, &token, &json!({"ts": now_ms(0), "heart_rate": 1000, "activity_level": 1.5})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let details: Vec<(String, String)> = body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["field"].as_str().unwrap().to_owned(), d["rule"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(details.contains(&("heart_rate".into(), "out_of_range".into())), "{details:?}");
+    assert!(details.contains(&("activity_level".into(), "not_integer".into())), "{details:?}");
+
+    let (status, body) = ingest(&app, &token, &json!({"ts": now_ms(3600), "heart_rate": 80})).await;
+    assert_eq!(
+        (status, body["error"]["details"][0]["rule"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("in_future"))
+    );
+    let (status, body) = ingest(&app, &token, &json!({"ts": now_ms(0), "heart_rate": "fast"})).await;
+    assert_eq!(
+        (status, body["error"]["details"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("heart_rate"))
+    );
+    let (status, body) = ingest(&app, &token, &json!({"ts": now_ms(0), "hart_rate": 80})).await;
+    assert_eq!(
+        (status, body["error"]["details"][0]["rule"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_field"))
+    );
+
+    let res = app.get(&format!("/api/v1/devices/{id}/readings/latest"), Some(&ana.access_token)).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "nothing was stored");
+}
+
+#[tokio::test]
+async fn a_batch_answers_reading_by_reading() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (device, token) = collar(&app, &ana.access_token, "collar").await;
+    let id = device["id"].as_str().unwrap();
+    let t = now_ms(-600);
+    assert_eq!(ingest(&app, &token, &json!({"ts": t, "heart_rate": 80})).await.0, StatusCode::CREATED);
+
+    let batch = json!({"readings": [
+        {"ts": t, "heart_rate": 80},
+        {"ts": t + 1000, "heart_rate": 81},
+        {"ts": t + 2000, "heart_rate": -5},
+        {"ts": t + 3000, "co_ppm": 12.5, "extra": {"lick_seconds": 4}},
+    ]});
+    let (status, body) = ingest(&app, &token, &batch).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (body["accepted"].as_u64(), body["duplicates"].as_u64(), body["rejected"].as_u64()),
+        (Some(2), Some(1), Some(1))
+    );
+    let statuses: Vec<&str> =
+        body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["duplicate", "accepted", "rejected", "accepted"]);
+    assert_eq!(body["results"][2]["errors"][0]["field"], "readings[2].heart_rate");
+
+    let (status, body) = ingest(&app, &token, &json!({"ts": t, "heart_rate": 80, "readings": []})).await;
+    assert_eq!(
+        (status, body["error"]["details"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("readings"))
+    );
+
+    // Pages of two, oldest first, following next_cursor to the end.
+    let mut url = format!("/api/v1/devices/{id}/readings?from={}&limit=2", t - 1);
+    let mut seen = Vec::new();
+    loop {
+        let page: Value = app.get(&url, Some(&ana.access_token)).await.json().await.unwrap();
+        seen.extend(page["items"].as_array().unwrap().iter().map(|r| r["ts"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => url = format!("/api/v1/devices/{id}/readings?from={}&limit=2&cursor={cursor}", t - 1),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 3);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+}
+
+#[tokio::test]
+async fn an_api_key_names_the_device_and_households_stay_apart() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let bo = app.register("Bo").await;
+    let (device, _) = collar(&app, &ana.access_token, "collar").await;
+    let id = device["id"].as_str().unwrap();
+    let key = |scope: &'static str| {
+        let app = &app;
+        let token = ana.access_token.clone();
+        async move {
+            let res = app
+                .post_json("/api/v1/api-keys", &json!({"name": format!("{scope} key"), "scope": scope}), Some(&token))
+                .await;
+            res.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned()
+        }
+    };
+    let writer = key("write").await;
+    let reader = key("read").await;
+    let reading = json!({"device_id": id, "ts": now_ms(0), "heart_rate": 70});
+    assert_eq!(ingest(&app, &writer, &reading).await.0, StatusCode::CREATED);
+    assert_eq!(ingest(&app, &reader, &reading).await.0, StatusCode::FORBIDDEN);
+    let (status, body) = ingest(&app, &writer, &json!({"ts": now_ms(0), "heart_rate": 70})).await;
+    assert_eq!(
+        (status, body["error"]["details"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("device_id"))
+    );
+    // Bo cannot send to, see, or read Ana's device.
+    assert_eq!(ingest(&app, &bo.access_token, &reading).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/api/v1/devices/{id}"), Some(&bo.access_token)).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/api/v1/devices/{id}/readings"), Some(&bo.access_token)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let list: Value = app.get("/api/v1/devices", Some(&bo.access_token)).await.json().await.unwrap();
+    assert_eq!(list["total"], 0);
+    assert_eq!(ingest(&app, "dk_not-a-real-token", &reading).await.0, StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,283 @@
+//! Devices: their profiles, their secret tokens (stored hashed) and what the store knows of
+//! their liveness (last arrival, newest event time, battery).
+
+use std::collections::BTreeMap;
+
+use petty_core::devices::DeviceProfile;
+use petty_core::ids::{DeviceId, HouseholdId, PetId};
+use sqlx::FromRow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
+
+/// A device as the household sees it. The token itself is never stored, only its hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Device {
+    pub id: DeviceId,
+    pub household_id: HouseholdId,
+    pub profile: DeviceProfile,
+    /// Whether a token is current (false after revocation).
+    pub has_token: bool,
+    pub token_created_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    /// When a reading last arrived.
+    pub last_seen_at: Option<OffsetDateTime>,
+    /// The newest event time among its readings.
+    pub latest_ts: Option<OffsetDateTime>,
+    /// The battery level of the newest reading that reported one.
+    pub battery_pct: Option<f64>,
+}
+
+/// Who a device token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceCredential {
+    pub device_id: DeviceId,
+    pub household_id: HouseholdId,
+}
+
+#[derive(FromRow)]
+struct DeviceRow {
+    id: Uuid,
+    household_id: Uuid,
+    pet_id: Option<Uuid>,
+    kind: String,
+    name: String,
+    model: Option<String>,
+    firmware: Option<String>,
+    expected_interval_secs: i64,
+    calibration: String,
+    has_token: bool,
+    token_created_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    last_seen_at: Option<i64>,
+    latest_ts: Option<i64>,
+    battery_pct: Option<f64>,
+}
+
+macro_rules! device_columns {
+    () => {
+        "id, household_id, pet_id, kind, name, model, firmware, expected_interval_secs, calibration, \
+         token_hash IS NOT NULL AS has_token, token_created_at, created_at, updated_at, last_seen_at, latest_ts, \
+         battery_pct"
+    };
+}
+
+impl DeviceRow {
+    fn into_device(self) -> Result<Device> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("device {}: {what}", self.id));
+        let calibration: BTreeMap<String, f64> =
+            serde_json::from_str(&self.calibration).map_err(|_| corrupt("calibration"))?;
+        Ok(Device {
+            id: DeviceId(self.id),
+            household_id: HouseholdId(self.household_id),
+            profile: DeviceProfile {
+                name: self.name,
+                kind: self.kind.parse().map_err(|_| corrupt("kind"))?,
+                pet_id: self.pet_id.map(PetId),
+                model: self.model,
+                firmware: self.firmware,
+                expected_interval_secs: u32::try_from(self.expected_interval_secs)
+                    .map_err(|_| corrupt("expected_interval_secs"))?,
+                calibration,
+            },
+            has_token: self.has_token,
+            token_created_at: from_ms_opt(self.token_created_at)?,
+            created_at: from_ms(self.created_at)?,
+            updated_at: from_ms(self.updated_at)?,
+            last_seen_at: from_ms_opt(self.last_seen_at)?,
+            latest_ts: from_ms_opt(self.latest_ts)?,
+            battery_pct: self.battery_pct,
+        })
+    }
+}
+
+/// Binds the profile's fields in `device_columns!` order after the two keys (insert and update
+/// share it).
+macro_rules! bind_device_profile {
+    ($query:expr, $profile:expr, $calibration:expr) => {
+        $query
+            .bind($profile.pet_id.map(|p| p.0))
+            .bind($profile.kind.as_str())
+            .bind(&$profile.name)
+            .bind(&$profile.model)
+            .bind(&$profile.firmware)
+            .bind(i64::from($profile.expected_interval_secs))
+            .bind($calibration)
+    };
+}
+
+fn calibration_json(profile: &DeviceProfile) -> Result<String> {
+    serde_json::to_string(&profile.calibration).map_err(|e| StoreError::Corrupt(format!("calibration: {e}")))
+}
+
+impl Store {
+    /// A new device with its first token (already hashed by the caller).
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id))]
+    pub async fn create_device(
+        &self,
+        household_id: HouseholdId,
+        profile: &DeviceProfile,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Device> {
+        let calibration = calibration_json(profile)?;
+        let row: DeviceRow = on_pool!(write, self, |pool| {
+            let query = sqlx::query_as(concat!(
+                "INSERT INTO devices (id, household_id, pet_id, kind, name, model, firmware, expected_interval_secs, \
+                 calibration, token_hash, token_created_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING ",
+                device_columns!()
+            ))
+            .bind(DeviceId::new().0)
+            .bind(household_id.0);
+            bind_device_profile!(query, profile, &calibration).bind(token_hash).bind(to_ms(now)).fetch_one(pool).await?
+        });
+        row.into_device()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %id))]
+    pub async fn get_device(&self, household_id: HouseholdId, id: DeviceId) -> Result<Device> {
+        let row: DeviceRow = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!("SELECT ", device_columns!(), " FROM devices WHERE household_id = $1 AND id = $2"))
+                .bind(household_id.0)
+                .bind(id.0)
+                .fetch_one(pool)
+                .await?
+        });
+        row.into_device()
+    }
+
+    /// Every device of the household, by name.
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id))]
+    pub async fn list_devices(&self, household_id: HouseholdId) -> Result<Vec<Device>> {
+        let rows: Vec<DeviceRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                device_columns!(),
+                " FROM devices WHERE household_id = $1 ORDER BY name, id"
+            ))
+            .bind(household_id.0)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(DeviceRow::into_device).collect()
+    }
+
+    /// Replaces the device's profile; `NotFound` if it is not this household's.
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %id))]
+    pub async fn update_device(
+        &self,
+        household_id: HouseholdId,
+        id: DeviceId,
+        profile: &DeviceProfile,
+        now: OffsetDateTime,
+    ) -> Result<Device> {
+        let calibration = calibration_json(profile)?;
+        let row: DeviceRow = on_pool!(write, self, |pool| {
+            let query = sqlx::query_as(concat!(
+                "UPDATE devices SET pet_id = $3, kind = $4, name = $5, model = $6, firmware = $7, \
+                 expected_interval_secs = $8, calibration = $9, updated_at = $10 \
+                 WHERE household_id = $1 AND id = $2 RETURNING ",
+                device_columns!()
+            ))
+            .bind(household_id.0)
+            .bind(id.0);
+            bind_device_profile!(query, profile, &calibration).bind(to_ms(now)).fetch_one(pool).await?
+        });
+        self.forget_device_tokens();
+        row.into_device()
+    }
+
+    /// Deletes the device and its readings; `NotFound` if it is not this household's.
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %id))]
+    pub async fn delete_device(&self, household_id: HouseholdId, id: DeviceId) -> Result<()> {
+        let done = on_pool!(write, self, |pool| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM devices WHERE household_id = $1 AND id = $2")
+                .bind(household_id.0)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done == 1 {
+                sqlx::query("DELETE FROM readings WHERE household_id = $1 AND device_id = $2")
+                    .bind(household_id.0)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            done
+        });
+        self.forget_device_tokens();
+        if done == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+    }
+
+    /// Replaces the device's token (`Some`) or revokes it (`None`); the old one stops working
+    /// at once.
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %id))]
+    pub async fn set_device_token(
+        &self,
+        household_id: HouseholdId,
+        id: DeviceId,
+        token_hash: Option<&[u8]>,
+        now: OffsetDateTime,
+    ) -> Result<Device> {
+        let row: DeviceRow = on_pool!(write, self, |pool| {
+            sqlx::query_as(concat!(
+                "UPDATE devices SET token_hash = $3, token_created_at = $4, updated_at = $5 \
+                 WHERE household_id = $1 AND id = $2 RETURNING ",
+                device_columns!()
+            ))
+            .bind(household_id.0)
+            .bind(id.0)
+            .bind(token_hash)
+            .bind(token_hash.map(|_| to_ms(now)))
+            .bind(to_ms(now))
+            .fetch_one(pool)
+            .await?
+        });
+        self.forget_device_tokens();
+        row.into_device()
+    }
+
+    /// The device a token belongs to, if the token is current.
+    pub async fn find_device_token(&self, token_hash: &[u8]) -> Result<Option<DeviceCredential>> {
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.device_token(token_hash)) {
+            return Ok(Some(hit));
+        }
+        let generation = self.cache.as_ref().map(|c| c.device_generation());
+        let row: Option<(Uuid, Uuid)> = on_pool!(read, self, |pool| {
+            sqlx::query_as("SELECT id, household_id FROM devices WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await?
+        });
+        let found = row.map(|(id, hid)| DeviceCredential { device_id: DeviceId(id), household_id: HouseholdId(hid) });
+        if let (Some(cache), Some(generation), Some(found)) = (&self.cache, generation, found) {
+            cache.put_device_token(token_hash, found, generation);
+        }
+        Ok(found)
+    }
+
+    /// Whether the device exists in this household (for API keys that name a device).
+    pub async fn device_in_household(&self, household_id: HouseholdId, id: DeviceId) -> Result<bool> {
+        let found: Option<(Uuid,)> = on_pool!(read, self, |pool| {
+            sqlx::query_as("SELECT id FROM devices WHERE household_id = $1 AND id = $2")
+                .bind(household_id.0)
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(found.is_some())
+    }
+
+    fn forget_device_tokens(&self) {
+        if let Some(cache) = &self.cache {
+            cache.forget_device_tokens();
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Devices and readings: token lookup, rotation and revocation; ingest with duplicates, late
+//! and out-of-order data; what "latest" means; range reads with cursor paging; tenancy; and
+//! many concurrent callers sharing commits without losing a reading.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use petty_core::devices::{DeviceKind, DeviceProfile};
+use petty_core::ids::{DeviceId, HouseholdId};
+use petty_core::readings::{METRIC_COUNT, Metric, Reading};
+use petty_store::{IngestOutcome, ReadingCursor, Store, StoreError};
+use time::{Duration, OffsetDateTime};
+
+use crate::fixtures::{T0, at, owner, secret};
+use crate::harness::store_test;
+
+fn collar(name: &str) -> DeviceProfile {
+    DeviceProfile {
+        name: name.to_owned(),
+        kind: DeviceKind::Collar,
+        pet_id: None,
+        model: Some("PettyTag 2".to_owned()),
+        firmware: Some("1.4.2".to_owned()),
+        expected_interval_secs: 60,
+        calibration: BTreeMap::from([("r0".to_owned(), 10.5)]),
+    }
+}
+
+/// A reading at `T0 + minutes`, with a heart rate and optionally a battery level.
+fn reading(minutes: i64, seq: Option<i64>, heart_rate: f64, battery: Option<f64>) -> Reading {
+    let mut values = [None; METRIC_COUNT];
+    values[Metric::HeartRate.index()] = Some(heart_rate);
+    values[Metric::BatteryPct.index()] = battery;
+    Reading { ts: at(minutes), seq, values, location: None, extra: BTreeMap::new() }
+}
+
+async fn device(store: &Store, household_id: HouseholdId, name: &str) -> (DeviceId, Vec<u8>) {
+    let hash = secret();
+    let device = store.create_device(household_id, &collar(name), &hash, T0).await.unwrap();
+    (device.id, hash)
+}
+
+store_test!(a_device_is_created_found_by_its_token_rotated_and_revoked, |store| async move {
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let (_, other) = owner(&store, "bo@example.org").await;
+    let (id, first) = device(&store, home.household_id, "Bella's collar").await;
+
+    let found = store.get_device(home.household_id, id).await.unwrap();
+    assert_eq!(found.profile, collar("Bella's collar"));
+    assert!(found.has_token);
+    assert_eq!(found.last_seen_at, None);
+    let by_token = store.find_device_token(&first).await.unwrap().unwrap();
+    assert_eq!((by_token.device_id, by_token.household_id), (id, home.household_id));
+    assert!(matches!(store.get_device(other.household_id, id).await, Err(StoreError::NotFound)));
+    assert!(store.list_devices(other.household_id).await.unwrap().is_empty());
+
+    let second = secret();
+    store.set_device_token(home.household_id, id, Some(&second), at(1)).await.unwrap();
+    assert_eq!(store.find_device_token(&first).await.unwrap(), None, "the old token stops at once");
+    assert_eq!(store.find_device_token(&second).await.unwrap().map(|c| c.device_id), Some(id));
+    let revoked = store.set_device_token(home.household_id, id, None, at(2)).await.unwrap();
+    assert!(!revoked.has_token);
+    assert_eq!(store.find_device_token(&second).await.unwrap(), None);
+    assert!(matches!(
+        store.set_device_token(other.household_id, id, Some(&first), at(3)).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let mut renamed = collar("Miso's collar");
+    renamed.expected_interval_secs = 300;
+    let updated = store.update_device(home.household_id, id, &renamed, at(4)).await.unwrap();
+    assert_eq!(updated.profile, renamed);
+    assert_eq!(store.list_devices(home.household_id).await.unwrap().len(), 1);
+    store.delete_device(home.household_id, id).await.unwrap();
+    assert!(matches!(store.get_device(home.household_id, id).await, Err(StoreError::NotFound)));
+});
+
+store_test!(resent_readings_are_stored_once_and_late_ones_are_kept, |store| async move {
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let (id, _) = device(&store, home.household_id, "collar").await;
+    let hid = home.household_id;
+    let first = store
+        .ingest(hid, id, vec![reading(10, Some(1), 80.0, Some(90.0)), reading(11, None, 82.0, None)], at(11))
+        .await;
+    assert_eq!(first.unwrap(), vec![IngestOutcome::Accepted, IngestOutcome::Accepted]);
+    // The same (ts, seq) again, a new seq at the same time, and the same reading twice in one call.
+    let again = store
+        .ingest(
+            hid,
+            id,
+            vec![reading(10, Some(1), 99.0, None), reading(10, Some(2), 81.0, None), reading(11, None, 82.0, None)],
+            at(12),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, vec![IngestOutcome::Duplicate, IngestOutcome::Accepted, IngestOutcome::Duplicate]);
+    // A late reading from before everything else, carrying an old battery level.
+    let late = store.ingest(hid, id, vec![reading(1, None, 70.0, Some(40.0))], at(13)).await.unwrap();
+    assert_eq!(late, vec![IngestOutcome::Accepted]);
+
+    let latest = store.latest_reading(hid, id).await.unwrap().unwrap();
+    assert_eq!(latest.reading.ts, at(11), "latest is the newest event time, not the last arrival");
+    assert_eq!(latest.received_at, at(11));
+    let device = store.get_device(hid, id).await.unwrap();
+    assert_eq!(device.last_seen_at, Some(at(13)));
+    assert_eq!(device.latest_ts, Some(at(11)));
+    assert_eq!(device.battery_pct, Some(90.0), "a late reading does not overwrite a newer battery level");
+
+    let (all, next) = store.readings(hid, id, at(0), at(60), None, 100).await.unwrap();
+    assert_eq!(next, None);
+    let seen: Vec<(OffsetDateTime, Option<i64>, Option<f64>)> =
+        all.iter().map(|r| (r.reading.ts, r.reading.seq, r.reading.value(Metric::HeartRate))).collect();
+    assert_eq!(
+        seen,
+        vec![
+            (at(1), None, Some(70.0)),
+            (at(10), Some(1), Some(80.0)),
+            (at(10), Some(2), Some(81.0)),
+            (at(11), None, Some(82.0))
+        ],
+        "the first copy is kept; ordered by event time"
+    );
+});
+
+store_test!(readings_page_by_cursor_within_a_range_and_stay_in_their_household, |store| async move {
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let (_, other) = owner(&store, "bo@example.org").await;
+    let (id, _) = device(&store, home.household_id, "collar").await;
+    let mut batch: Vec<Reading> = (0..25).map(|m| reading(m, None, 60.0 + m as f64, None)).collect();
+    batch[3].location = Some(petty_core::readings::Location { lat: 52.37, lon: 4.89, accuracy_m: Some(8.0) });
+    batch[4].extra.insert("lick_seconds".to_owned(), 12.5);
+    store.ingest(home.household_id, id, batch.clone(), at(30)).await.unwrap();
+
+    let mut cursor: Option<ReadingCursor> = None;
+    let mut got = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (items, next) = store.readings(home.household_id, id, at(5), at(20), cursor, 4).await.unwrap();
+        pages += 1;
+        got.extend(items.into_iter().map(|r| r.reading));
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 4, "15 readings in pages of 4");
+    assert_eq!(got, batch[5..20].to_vec(), "from is inclusive, to exclusive, nothing skipped or repeated");
+
+    let (near, _) = store.readings(home.household_id, id, at(3), at(5), None, 10).await.unwrap();
+    assert_eq!(
+        near.iter().map(|r| r.reading.clone()).collect::<Vec<_>>(),
+        batch[3..5].to_vec(),
+        "location and extra round-trip"
+    );
+
+    let (theirs, _) = store.readings(other.household_id, id, at(0), at(60), None, 100).await.unwrap();
+    assert!(theirs.is_empty());
+    assert_eq!(store.latest_reading(other.household_id, id).await.unwrap(), None);
+
+    store.delete_device(home.household_id, id).await.unwrap();
+    let (gone, _) = store.readings(home.household_id, id, at(0), at(60), None, 100).await.unwrap();
+    assert!(gone.is_empty(), "deleting a device deletes its readings");
+});
+
+store_test!(concurrent_callers_share_commits_and_every_acknowledged_reading_is_stored, |store| async move {
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let mut devices = Vec::new();
+    for n in 0..4 {
+        devices.push(device(&store, home.household_id, &format!("collar {n}")).await.0);
+    }
+    let mut calls = tokio::task::JoinSet::new();
+    for call in 0..60 {
+        let store = store.clone();
+        let device = devices[call % devices.len()];
+        calls.spawn(async move {
+            let readings = (0..20).map(|i| reading(0, Some((call * 100 + i) as i64), 70.0, None)).collect();
+            store.ingest(home.household_id, device, readings, T0 + Duration::seconds(call as i64)).await
+        });
+    }
+    let mut acknowledged = 0;
+    while let Some(answer) = calls.join_next().await {
+        let outcomes = answer.unwrap().unwrap();
+        assert!(outcomes.iter().all(|o| *o == IngestOutcome::Accepted));
+        acknowledged += outcomes.len();
+    }
+    assert_eq!(acknowledged, 1200);
+    let mut stored = BTreeSet::new();
+    for device in &devices {
+        let (items, next) = store.readings(home.household_id, *device, at(-1), at(1), None, 5000).await.unwrap();
+        assert_eq!(next, None);
+        stored.extend(items.into_iter().map(|r| (*device, r.reading.seq)));
+    }
+    assert_eq!(stored.len(), 1200);
+});
