@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod auth;
 pub mod devices;
+pub mod exchange;
 pub mod health;
 pub mod households;
 pub mod ingest;

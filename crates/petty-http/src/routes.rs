@@ -71,6 +71,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::pets::router())
         .merge(api::devices::router())
         .merge(api::ingest::router())
+        .merge(api::exchange::router())
         .merge(api::health::router())
 }
 

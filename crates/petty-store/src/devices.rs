@@ -203,11 +203,12 @@ impl Store {
                 .await?
                 .rows_affected();
             if done == 1 {
-                sqlx::query("DELETE FROM readings WHERE household_id = $1 AND device_id = $2")
-                    .bind(household_id.0)
-                    .bind(id.0)
-                    .execute(&mut *tx)
-                    .await?;
+                for sql in [
+                    "DELETE FROM readings WHERE household_id = $1 AND device_id = $2",
+                    "DELETE FROM rollups WHERE household_id = $1 AND device_id = $2",
+                ] {
+                    sqlx::query(sql).bind(household_id.0).bind(id.0).execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
             done

@@ -128,9 +128,14 @@ impl Writer {
 
     /// Writes every job in one transaction; the outcome of each reading, job by job.
     async fn write(&self, jobs: &[Job]) -> Result<Vec<Vec<IngestOutcome>>> {
+        let upsert_rollup = match self.backend {
+            Backend::Sqlite { .. } => UPSERT_ROLLUP_SQLITE,
+            Backend::Postgres(_) => UPSERT_ROLLUP_POSTGRES,
+        };
         on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
             let mut all = Vec::with_capacity(jobs.len());
+            let mut rollups = Rollups::default();
             for job in jobs {
                 let mut outcomes = Vec::with_capacity(job.readings.len());
                 let mut newest: Option<i64> = None;
@@ -157,6 +162,7 @@ impl Writer {
                         .rows_affected();
                     if inserted == 1 {
                         outcomes.push(IngestOutcome::Accepted);
+                        rollups.add(job, reading);
                         let ts = reading.ts_ms();
                         newest = newest.max(Some(ts));
                         if let Some(level) = reading.value(Metric::BatteryPct)
@@ -189,6 +195,20 @@ impl Writer {
                 .await?;
                 all.push(outcomes);
             }
+            for ((device_id, resolution, metric, bucket), summary) in &rollups.0 {
+                sqlx::query(upsert_rollup)
+                    .bind(device_id)
+                    .bind(resolution)
+                    .bind(metric)
+                    .bind(bucket)
+                    .bind(summary.household_id.0)
+                    .bind(summary.n)
+                    .bind(summary.total)
+                    .bind(summary.lo)
+                    .bind(summary.hi)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(all)
         })
@@ -200,6 +220,65 @@ const INSERT_READING: &str = "INSERT INTO readings (device_id, ts, seq, househol
      co_ppm, co_raw, humidity_pct, ambient_temp_c, lat, lon, accuracy_m, extra) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
      ON CONFLICT DO NOTHING";
+
+/// The periods rollups summarise, in seconds: a minute, an hour, a day.
+pub const ROLLUP_RESOLUTIONS: [i64; 3] = [60, 3_600, 86_400];
+
+/// Summaries of one transaction's accepted readings, merged into the table at the end of it.
+#[derive(Default)]
+struct Rollups(BTreeMap<(Uuid, i64, &'static str, i64), Summary>);
+
+struct Summary {
+    household_id: HouseholdId,
+    n: i64,
+    total: f64,
+    lo: f64,
+    hi: f64,
+}
+
+impl Rollups {
+    fn add(&mut self, job: &Job, reading: &Reading) {
+        let ts = reading.ts_ms();
+        for metric in Metric::ALL {
+            let Some(value) = reading.value(metric) else { continue };
+            for resolution in ROLLUP_RESOLUTIONS {
+                let bucket = ts - ts.rem_euclid(resolution * 1000);
+                let summary = self.0.entry((job.device_id.0, resolution, metric.name(), bucket)).or_insert(Summary {
+                    household_id: job.household_id,
+                    n: 0,
+                    total: 0.0,
+                    lo: value,
+                    hi: value,
+                });
+                summary.n += 1;
+                summary.total += value;
+                summary.lo = summary.lo.min(value);
+                summary.hi = summary.hi.max(value);
+            }
+        }
+    }
+}
+
+/// The two engines agree on upserts but not on the two-argument minimum and maximum.
+const UPSERT_ROLLUP_SQLITE: &str = "INSERT INTO rollups (device_id, resolution, metric, bucket, household_id, n, total, lo, hi) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (device_id, resolution, metric, bucket) DO UPDATE SET \
+     n = rollups.n + excluded.n, total = rollups.total + excluded.total, \
+     lo = min(rollups.lo, excluded.lo), hi = max(rollups.hi, excluded.hi)";
+const UPSERT_ROLLUP_POSTGRES: &str = "INSERT INTO rollups (device_id, resolution, metric, bucket, household_id, n, total, lo, hi) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (device_id, resolution, metric, bucket) DO UPDATE SET \
+     n = rollups.n + excluded.n, total = rollups.total + excluded.total, \
+     lo = LEAST(rollups.lo, excluded.lo), hi = GREATEST(rollups.hi, excluded.hi)";
+
+/// One period's summary of one metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rollup {
+    /// The start of the period.
+    pub bucket: OffsetDateTime,
+    pub count: u64,
+    pub min: f64,
+    pub max: f64,
+    pub avg: f64,
+}
 
 macro_rules! reading_columns {
     () => {
@@ -312,6 +391,42 @@ impl Store {
         if self.ingest.tx.send(Message::Flush(done)).await.is_ok() {
             let _ = wait.await;
         }
+    }
+
+    /// Summaries of `metric` per `resolution_secs` (one of [`ROLLUP_RESOLUTIONS`]) from the
+    /// period that holds `from` to the last one starting before `to`, oldest first, at most
+    /// `limit`.
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %device_id))]
+    pub async fn rollups(
+        &self,
+        household_id: HouseholdId,
+        device_id: DeviceId,
+        metric: Metric,
+        resolution_secs: i64,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Rollup>> {
+        let rows: Vec<(i64, i64, f64, f64, f64)> = on_pool!(read, self, |pool| {
+            sqlx::query_as(
+                "SELECT bucket, n, total, lo, hi FROM rollups WHERE device_id = $1 AND resolution = $2 AND metric = $3 \
+                 AND household_id = $4 AND bucket >= $5 AND bucket < $6 ORDER BY bucket LIMIT $7",
+            )
+            .bind(device_id.0)
+            .bind(resolution_secs)
+            .bind(metric.name())
+            .bind(household_id.0)
+            .bind(to_ms(from) - to_ms(from).rem_euclid(resolution_secs * 1000))
+            .bind(to_ms(to))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(bucket, n, total, lo, hi)| {
+                Ok(Rollup { bucket: from_ms(bucket)?, count: n as u64, min: lo, max: hi, avg: total / n.max(1) as f64 })
+            })
+            .collect()
     }
 
     /// The reading with the newest event time.

@@ -11,7 +11,7 @@ use petty_core::accounts::Permission;
 use petty_core::devices::{DeviceProfile, RawDeviceProfile, battery_low, device_status};
 use petty_core::ids::{DeviceId, HouseholdId};
 use petty_core::readings::{Metric, from_epoch_ms};
-use petty_store::{Device, ReadingCursor, StoreError, StoredReading};
+use petty_store::{Device, ReadingCursor, Rollup, StoreError, StoredReading};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(rotate_token, revoke_token))
         .routes(routes!(list_readings))
         .routes(routes!(latest_reading))
+        .routes(routes!(list_rollups))
 }
 
 /// A device as the API shows it; `status` and `battery_low` are computed when asked.
@@ -396,7 +397,7 @@ pub struct ReadingsPage {
     pub next_cursor: Option<String>,
 }
 
-fn query_time(field: &str, raw: &str) -> Result<OffsetDateTime, ApiError> {
+pub(crate) fn query_time(field: &str, raw: &str) -> Result<OffsetDateTime, ApiError> {
     let parsed = match raw.parse::<i64>() {
         Ok(ms) => from_epoch_ms(ms),
         Err(_) => OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).ok(),
@@ -475,4 +476,86 @@ async fn latest_reading(
     state.store.get_device(actor.household_id, device_id).await.map_err(not_found)?;
     let latest = state.store.latest_reading(actor.household_id, device_id).await?;
     latest.map(|r| Json(r.into())).ok_or_else(|| ApiError::not_found("reading (the device has sent none yet)"))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RollupsQuery {
+    /// heart_rate, respiration_rate, activity_level, activity_counts, steps, temperature_c,
+    /// battery_pct, rssi, co_ppm, co_raw, humidity_pct or ambient_temp_c.
+    pub metric: String,
+    /// 1m, 1h or 1d.
+    pub resolution: String,
+    /// Start (RFC 3339 or epoch milliseconds); the period holding it is included. Default: 24 hours ago.
+    pub from: Option<String>,
+    /// End, exclusive. Default: now.
+    pub to: Option<String>,
+    /// Periods per answer, 1–10,000 (default 1,440).
+    pub limit: Option<u32>,
+}
+
+/// One period's summary.
+#[derive(Serialize, ToSchema)]
+pub struct RollupOut {
+    /// The start of the period.
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    pub bucket: OffsetDateTime,
+    pub count: u64,
+    pub min: f64,
+    pub max: f64,
+    pub avg: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RollupsOut {
+    pub metric: &'static str,
+    pub unit: &'static str,
+    pub resolution: String,
+    pub items: Vec<RollupOut>,
+}
+
+/// Minimum, maximum, average and count of one metric per minute, hour or day, kept up to date
+/// as readings arrive (late ones included).
+#[utoipa::path(get, path = "/api/v1/devices/{id}/rollups", tag = "devices",
+    params(("id" = Uuid, Path, description = "The device's id"), RollupsQuery),
+    responses((status = 200, body = RollupsOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_rollups(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<RollupsQuery>,
+) -> Result<Json<RollupsOut>, ApiError> {
+    let actor = actor.require(Permission::Read)?;
+    let invalid = |field: &str, rule: &str, message: &str| {
+        ApiError::field(ErrorCode::ValidationFailed, field, rule, format!("{field} {message}"))
+    };
+    let metric = Metric::from_name(&query.metric)
+        .ok_or_else(|| invalid("metric", "one_of", "must be one of the reading metrics, like heart_rate or co_ppm"))?;
+    let resolution_secs = match query.resolution.as_str() {
+        "1m" => 60,
+        "1h" => 3_600,
+        "1d" => 86_400,
+        _ => return Err(invalid("resolution", "one_of", "must be 1m, 1h or 1d")),
+    };
+    let now = OffsetDateTime::now_utc();
+    let from =
+        query.from.as_deref().map(|v| query_time("from", v)).transpose()?.unwrap_or(now - time::Duration::days(1));
+    let to = query.to.as_deref().map(|v| query_time("to", v)).transpose()?.unwrap_or(now);
+    let limit = query.limit.unwrap_or(1_440);
+    if !(1..=10_000).contains(&limit) {
+        return Err(invalid("limit", "out_of_range", "must be between 1 and 10000"));
+    }
+    let device_id = DeviceId(id);
+    state.store.get_device(actor.household_id, device_id).await.map_err(not_found)?;
+    let items = state.store.rollups(actor.household_id, device_id, metric, resolution_secs, from, to, limit).await?;
+    Ok(Json(RollupsOut {
+        metric: metric.name(),
+        unit: metric.unit(),
+        resolution: query.resolution,
+        items: items
+            .into_iter()
+            .map(|r: Rollup| RollupOut { bucket: r.bucket, count: r.count, min: r.min, max: r.max, avg: r.avg })
+            .collect(),
+    }))
 }

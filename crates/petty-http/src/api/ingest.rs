@@ -100,7 +100,7 @@ macro_rules! reading_struct {
         }
 
         impl $name {
-            fn raw(&self) -> RawReading {
+            pub(crate) fn raw(&self) -> RawReading {
                 let mut values = [None; METRIC_COUNT];
                 for (metric, value) in [
                     (Metric::HeartRate, self.heart_rate),
@@ -136,6 +136,17 @@ macro_rules! reading_struct {
 reading_struct!(
     /// One reading in a batch.
     ReadingIn {}
+);
+
+reading_struct!(
+    /// One line of a JSON-lines import: a reading as the API takes it, or as the JSON-lines
+    /// export writes it (its `received_at` is ignored: arrival is now).
+    ImportLine {
+        /// Ignored (the export writes it; arrival is now).
+        #[serde(rename = "received_at")]
+        #[schema(value_type = Option<String>)]
+        pub _received_at: Option<serde::de::IgnoredAny>,
+    }
 );
 
 reading_struct!(
@@ -183,12 +194,12 @@ fn outcome_name(outcome: IngestOutcome) -> &'static str {
 }
 
 /// Who is sending, resolved to one device of one household.
-struct Sender {
-    household_id: HouseholdId,
-    device_id: DeviceId,
+pub(crate) struct Sender {
+    pub(crate) household_id: HouseholdId,
+    pub(crate) device_id: DeviceId,
 }
 
-struct Caller(Authentication);
+pub(crate) struct Caller(pub(crate) Authentication);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
@@ -198,7 +209,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-async fn sender(state: &AppState, caller: Authentication, device_id: Option<Uuid>) -> Result<Sender, ApiError> {
+pub(crate) async fn sender(
+    state: &AppState,
+    caller: Authentication,
+    device_id: Option<Uuid>,
+) -> Result<Sender, ApiError> {
     match caller {
         Authentication::Device(device) => {
             if device_id.is_some_and(|id| id != device.device_id.0) {
@@ -244,7 +259,7 @@ fn has_reading_fields(body: &IngestIn) -> bool {
         || !raw.extra.is_empty()
 }
 
-fn field_details(invalid: petty_core::validation::Invalid, prefix: &str) -> Vec<FieldDetail> {
+pub(crate) fn field_details(invalid: petty_core::validation::Invalid, prefix: &str) -> Vec<FieldDetail> {
     invalid
         .0
         .into_iter()

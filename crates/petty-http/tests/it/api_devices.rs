@@ -155,6 +155,24 @@ async fn a_batch_answers_reading_by_reading() {
     }
     assert_eq!(seen.len(), 3);
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+
+    // The accepted heart rates (80, 81; not the duplicate, not the rejected -5) in one day's summary.
+    let day: Value = app
+        .get(
+            &format!("/api/v1/devices/{id}/rollups?metric=heart_rate&resolution=1d&from={}", t - 1),
+            Some(&ana.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let total: u64 = day["items"].as_array().unwrap().iter().map(|r| r["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 2, "{day}");
+    assert_eq!(day["unit"], "beats per minute");
+    let res =
+        app.get(&format!("/api/v1/devices/{id}/rollups?metric=pulse&resolution=1d"), Some(&ana.access_token)).await;
+    let (status, error) = error_code(res).await;
+    assert_eq!((status, error["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("metric")));
 }
 
 #[tokio::test]
@@ -194,4 +212,84 @@ async fn an_api_key_names_the_device_and_households_stay_apart() {
     let list: Value = app.get("/api/v1/devices", Some(&bo.access_token)).await.json().await.unwrap();
     assert_eq!(list["total"], 0);
     assert_eq!(ingest(&app, "dk_not-a-real-token", &reading).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn export_streams_csv_and_json_lines_that_import_back_idempotently() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (source, token) = collar(&app, &ana.access_token, "old collar").await;
+    let (target, target_token) = collar(&app, &ana.access_token, "new collar").await;
+    let t = now_ms(-3600);
+    let readings: Vec<Value> = (0..2500)
+        .map(|i| json!({"ts": t + i * 1000, "seq": i, "heart_rate": 60 + i % 40, "extra": {"lick_seconds": i % 7}}))
+        .collect();
+    let (status, body) = ingest(&app, &token, &json!({"readings": readings})).await;
+    assert_eq!((status, body["accepted"].as_u64()), (StatusCode::OK, Some(2500)));
+    let source_id = source["id"].as_str().unwrap();
+    let target_id = target["id"].as_str().unwrap();
+
+    let res = app.get(&format!("/api/v1/devices/{source_id}/export?format=csv"), Some(&ana.access_token)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2501, "a header and every reading, across several pages");
+    assert!(lines[0].starts_with("ts,seq,received_at,heart_rate,"), "{}", lines[0]);
+
+    let jsonl = app.get(&format!("/api/v1/devices/{source_id}/export?format=jsonl"), Some(&ana.access_token)).await;
+    let jsonl = jsonl.text().await.unwrap();
+    assert_eq!(jsonl.lines().count(), 2500);
+    let first: Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
+    assert_eq!((first["seq"].as_u64(), first["heart_rate"].as_f64()), (Some(0), Some(60.0)));
+
+    let import = |body: String, content_type: &'static str| {
+        let app = &app;
+        let token = target_token.clone();
+        async move {
+            let res = app
+                .client
+                .post(app.url("/api/v1/import"))
+                .bearer_auth(token)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, done) = import(csv.clone(), "text/csv").await;
+    assert_eq!(
+        (status, done["accepted"].as_u64(), done["rejected"].as_u64()),
+        (StatusCode::OK, Some(2500), Some(0)),
+        "{done}"
+    );
+    let (_, again) = import(jsonl, "application/x-ndjson").await;
+    assert_eq!(
+        (again["accepted"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(2500)),
+        "importing twice stores nothing twice"
+    );
+    let copied = app.get(&format!("/api/v1/devices/{target_id}/export?format=csv"), Some(&ana.access_token)).await;
+    let copied = copied.text().await.unwrap();
+    let without_arrival = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != 2).map(|(_, c)| c).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    assert_eq!(without_arrival(&copied), without_arrival(&csv), "the copy holds the same readings");
+
+    let bad = "ts,seq,heart_rate\n2026-01-01T00:00:00Z,1,fast\n2026-01-01T00:00:01Z,2,500\n2026-01-01T00:00:02Z,3,70\n";
+    let (status, report) = import(bad.to_owned(), "text/csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((report["accepted"].as_u64(), report["rejected"].as_u64()), (Some(1), Some(2)), "{report}");
+    assert_eq!((report["errors"][0]["line"].as_u64(), report["errors"][0]["rule"].as_str()), (Some(2), Some("type")));
+    assert_eq!(
+        (report["errors"][1]["line"].as_u64(), report["errors"][1]["rule"].as_str()),
+        (Some(3), Some("out_of_range"))
+    );
+    let (status, _) = import("ts,pulse\n1,2\n".to_owned(), "text/csv").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -52,3 +52,19 @@ CREATE TABLE readings (
     extra            TEXT,
     PRIMARY KEY (device_id, ts, seq)
 );
+
+-- Per-metric summaries of accepted readings per 1 minute, 1 hour and 1 day (resolution in
+-- seconds; bucket is the start of the period in epoch ms), updated in the transaction that
+-- stores the readings, late ones included. avg = total / n.
+CREATE TABLE rollups (
+    device_id    UUID NOT NULL,
+    resolution   BIGINT NOT NULL,
+    metric       TEXT NOT NULL,
+    bucket       BIGINT NOT NULL,
+    household_id UUID NOT NULL,
+    n            BIGINT NOT NULL,
+    total        DOUBLE PRECISION NOT NULL,
+    lo           DOUBLE PRECISION NOT NULL,
+    hi           DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (device_id, resolution, metric, bucket)
+);

@@ -52,3 +52,19 @@ CREATE TABLE readings (
     extra            TEXT,
     PRIMARY KEY (device_id, ts, seq)
 ) WITHOUT ROWID;
+
+-- Per-metric summaries of accepted readings per 1 minute, 1 hour and 1 day (resolution in
+-- seconds; bucket is the start of the period in epoch ms), updated in the transaction that
+-- stores the readings, late ones included. avg = total / n.
+CREATE TABLE rollups (
+    device_id    BLOB NOT NULL,
+    resolution   BIGINT NOT NULL,
+    metric       TEXT NOT NULL,
+    bucket       BIGINT NOT NULL,
+    household_id BLOB NOT NULL,
+    n            BIGINT NOT NULL,
+    total        REAL NOT NULL,
+    lo           REAL NOT NULL,
+    hi           REAL NOT NULL,
+    PRIMARY KEY (device_id, resolution, metric, bucket)
+) WITHOUT ROWID;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use petty_core::devices::{DeviceKind, DeviceProfile};
 use petty_core::ids::{DeviceId, HouseholdId};
 use petty_core::readings::{METRIC_COUNT, Metric, Reading};
-use petty_store::{IngestOutcome, ReadingCursor, Store, StoreError};
+use petty_store::{IngestOutcome, ReadingCursor, Rollup, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use crate::fixtures::{T0, at, owner, secret};
@@ -190,4 +190,35 @@ store_test!(concurrent_callers_share_commits_and_every_acknowledged_reading_is_s
         stored.extend(items.into_iter().map(|r| (*device, r.reading.seq)));
     }
     assert_eq!(stored.len(), 1200);
+});
+
+store_test!(rollups_summarise_accepted_readings_late_ones_included_duplicates_not, |store| async move {
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let (_, other) = owner(&store, "bo@example.org").await;
+    let (id, _) = device(&store, home.household_id, "collar").await;
+    let hid = home.household_id;
+    // T0 is 09:00. Two readings in the 09:00 minute, one in 09:01, one in 10:30.
+    let at_secs = |secs: i64| T0 + Duration::seconds(secs);
+    let r = |secs: i64, hr: f64| Reading { ts: at_secs(secs), ..reading(0, None, hr, None) };
+    store.ingest(hid, id, vec![r(5, 60.0), r(70, 90.0)], at(2)).await.unwrap();
+    store.ingest(hid, id, vec![r(5, 60.0), r(5400, 100.0)], at(91)).await.unwrap(); // a duplicate and a new one
+    store.ingest(hid, id, vec![r(30, 70.0)], at(92)).await.unwrap(); // late, into the first minute
+
+    let minutes = store.rollups(hid, id, Metric::HeartRate, 60, T0, at(120), 100).await.unwrap();
+    let expected = |bucket, count, min, max, avg| Rollup { bucket, count, min, max, avg };
+    assert_eq!(
+        minutes,
+        vec![
+            expected(T0, 2, 60.0, 70.0, 65.0),
+            expected(at(1), 1, 90.0, 90.0, 90.0),
+            expected(at(90), 1, 100.0, 100.0, 100.0)
+        ]
+    );
+    let hours = store.rollups(hid, id, Metric::HeartRate, 3600, T0, at(120), 100).await.unwrap();
+    assert_eq!(hours, vec![expected(T0, 3, 60.0, 90.0, 220.0 / 3.0), expected(at(60), 1, 100.0, 100.0, 100.0)]);
+    let days = store.rollups(hid, id, Metric::HeartRate, 86_400, at(30), at(120), 100).await.unwrap();
+    assert_eq!(days.len(), 1, "the period holding `from` is included");
+    assert_eq!((days[0].count, days[0].min, days[0].max), (4, 60.0, 100.0));
+    assert!(store.rollups(hid, id, Metric::CoPpm, 60, T0, at(120), 100).await.unwrap().is_empty());
+    assert!(store.rollups(other.household_id, id, Metric::HeartRate, 60, T0, at(120), 100).await.unwrap().is_empty());
 });
