@@ -269,6 +269,17 @@ const UPSERT_ROLLUP_POSTGRES: &str = "INSERT INTO rollups (device_id, resolution
      n = rollups.n + excluded.n, total = rollups.total + excluded.total, \
      lo = LEAST(rollups.lo, excluded.lo), hi = GREATEST(rollups.hi, excluded.hi)";
 
+/// Which summaries to read: `metric` per `resolution_secs` (one of [`ROLLUP_RESOLUTIONS`]),
+/// from the period that holds `from` to the last one starting before `to`, at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RollupQuery {
+    pub metric: Metric,
+    pub resolution_secs: i64,
+    pub from: OffsetDateTime,
+    pub to: OffsetDateTime,
+    pub limit: u32,
+}
+
 /// One period's summary of one metric.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rollup {
@@ -393,20 +404,15 @@ impl Store {
         }
     }
 
-    /// Summaries of `metric` per `resolution_secs` (one of [`ROLLUP_RESOLUTIONS`]) from the
-    /// period that holds `from` to the last one starting before `to`, oldest first, at most
-    /// `limit`.
+    /// Summaries of one metric per period, oldest first (see [`RollupQuery`]).
     #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %device_id))]
     pub async fn rollups(
         &self,
         household_id: HouseholdId,
         device_id: DeviceId,
-        metric: Metric,
-        resolution_secs: i64,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-        limit: u32,
+        query: &RollupQuery,
     ) -> Result<Vec<Rollup>> {
+        let RollupQuery { metric, resolution_secs, from, to, limit } = *query;
         let rows: Vec<(i64, i64, f64, f64, f64)> = on_pool!(read, self, |pool| {
             sqlx::query_as(
                 "SELECT bucket, n, total, lo, hi FROM rollups WHERE device_id = $1 AND resolution = $2 AND metric = $3 \

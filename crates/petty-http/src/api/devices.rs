@@ -11,7 +11,7 @@ use petty_core::accounts::Permission;
 use petty_core::devices::{DeviceProfile, RawDeviceProfile, battery_low, device_status};
 use petty_core::ids::{DeviceId, HouseholdId};
 use petty_core::readings::{Metric, from_epoch_ms};
-use petty_store::{Device, ReadingCursor, Rollup, StoreError, StoredReading};
+use petty_store::{Device, ReadingCursor, Rollup, RollupQuery, StoreError, StoredReading};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -548,7 +548,8 @@ async fn list_rollups(
     }
     let device_id = DeviceId(id);
     state.store.get_device(actor.household_id, device_id).await.map_err(not_found)?;
-    let items = state.store.rollups(actor.household_id, device_id, metric, resolution_secs, from, to, limit).await?;
+    let query_range = RollupQuery { metric, resolution_secs, from, to, limit };
+    let items = state.store.rollups(actor.household_id, device_id, &query_range).await?;
     Ok(Json(RollupsOut {
         metric: metric.name(),
         unit: metric.unit(),

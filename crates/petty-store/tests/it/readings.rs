@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use petty_core::devices::{DeviceKind, DeviceProfile};
 use petty_core::ids::{DeviceId, HouseholdId};
 use petty_core::readings::{METRIC_COUNT, Metric, Reading};
-use petty_store::{IngestOutcome, ReadingCursor, Rollup, Store, StoreError};
+use petty_store::{IngestOutcome, ReadingCursor, Rollup, RollupQuery, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use crate::fixtures::{T0, at, owner, secret};
@@ -204,7 +204,14 @@ store_test!(rollups_summarise_accepted_readings_late_ones_included_duplicates_no
     store.ingest(hid, id, vec![r(5, 60.0), r(5400, 100.0)], at(91)).await.unwrap(); // a duplicate and a new one
     store.ingest(hid, id, vec![r(30, 70.0)], at(92)).await.unwrap(); // late, into the first minute
 
-    let minutes = store.rollups(hid, id, Metric::HeartRate, 60, T0, at(120), 100).await.unwrap();
+    let minutes = store
+        .rollups(
+            hid,
+            id,
+            &RollupQuery { metric: Metric::HeartRate, resolution_secs: 60, from: T0, to: at(120), limit: 100 },
+        )
+        .await
+        .unwrap();
     let expected = |bucket, count, min, max, avg| Rollup { bucket, count, min, max, avg };
     assert_eq!(
         minutes,
@@ -214,11 +221,45 @@ store_test!(rollups_summarise_accepted_readings_late_ones_included_duplicates_no
             expected(at(90), 1, 100.0, 100.0, 100.0)
         ]
     );
-    let hours = store.rollups(hid, id, Metric::HeartRate, 3600, T0, at(120), 100).await.unwrap();
+    let hours = store
+        .rollups(
+            hid,
+            id,
+            &RollupQuery { metric: Metric::HeartRate, resolution_secs: 3600, from: T0, to: at(120), limit: 100 },
+        )
+        .await
+        .unwrap();
     assert_eq!(hours, vec![expected(T0, 3, 60.0, 90.0, 220.0 / 3.0), expected(at(60), 1, 100.0, 100.0, 100.0)]);
-    let days = store.rollups(hid, id, Metric::HeartRate, 86_400, at(30), at(120), 100).await.unwrap();
+    let days = store
+        .rollups(
+            hid,
+            id,
+            &RollupQuery { metric: Metric::HeartRate, resolution_secs: 86_400, from: at(30), to: at(120), limit: 100 },
+        )
+        .await
+        .unwrap();
     assert_eq!(days.len(), 1, "the period holding `from` is included");
     assert_eq!((days[0].count, days[0].min, days[0].max), (4, 60.0, 100.0));
-    assert!(store.rollups(hid, id, Metric::CoPpm, 60, T0, at(120), 100).await.unwrap().is_empty());
-    assert!(store.rollups(other.household_id, id, Metric::HeartRate, 60, T0, at(120), 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .rollups(
+                hid,
+                id,
+                &RollupQuery { metric: Metric::CoPpm, resolution_secs: 60, from: T0, to: at(120), limit: 100 }
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .rollups(
+                other.household_id,
+                id,
+                &RollupQuery { metric: Metric::HeartRate, resolution_secs: 60, from: T0, to: at(120), limit: 100 }
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
 });
