@@ -15,6 +15,7 @@ mod config;
 mod edge;
 mod error;
 mod extract;
+pub mod mqtt;
 mod observability;
 mod pages;
 mod ratelimit;

@@ -63,16 +63,20 @@ struct ServeArgs {
     /// Seed a demo household (a user and two pets) if it is not there yet.
     #[arg(long)]
     demo: bool,
+    /// Also take readings from this MQTT broker: mqtt://HOST:PORT
+    #[arg(long, value_name = "URL")]
+    mqtt_url: Option<String>,
 }
 
 impl CommonArgs {
-    fn overrides(&self, listen: Option<String>) -> Overrides {
+    fn overrides(&self, listen: Option<String>, mqtt_url: Option<String>) -> Overrides {
         Overrides {
             config_file: self.config.clone(),
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
             log_format: self.log_format.clone(),
             listen,
+            mqtt_url,
         }
     }
 }
@@ -88,17 +92,17 @@ pub fn run() -> ExitCode {
             println!("{}", config::new_secret());
             Ok(())
         }
-        Command::Config(ConfigCommand::Show(args)) => config::load(&args.overrides(None)).and_then(|loaded| {
+        Command::Config(ConfigCommand::Show(args)) => config::load(&args.overrides(None, None)).and_then(|loaded| {
             for warning in &loaded.warnings {
                 eprintln!("warning: {warning}");
             }
             println!("{}", loaded.config.redacted_toml()?);
             Ok(())
         }),
-        Command::Migrate(args) => with_runtime(args.overrides(None), server::migrate),
+        Command::Migrate(args) => with_runtime(args.overrides(None, None), server::migrate),
         Command::Serve(args) => {
             let demo = args.demo;
-            with_runtime(args.common.overrides(args.listen), move |loaded| server::serve(loaded, demo))
+            with_runtime(args.common.overrides(args.listen, args.mqtt_url), move |loaded| server::serve(loaded, demo))
         }
     };
     match result {

@@ -45,6 +45,24 @@ pub struct Config {
     pub auth: AuthConfig,
     pub http: HttpSection,
     pub rate_limit: RateLimitSection,
+    pub mqtt: MqttSection,
+}
+
+/// Readings over MQTT (off unless `url` is set).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttSection {
+    /// `mqtt://host:1883`; empty: no MQTT.
+    pub url: Option<String>,
+    /// The broker keeps this client's session (and unacknowledged messages) across restarts;
+    /// give each node its own.
+    pub client_id: String,
+}
+
+impl Default for MqttSection {
+    fn default() -> Self {
+        Self { url: None, client_id: "petty".to_owned() }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -97,6 +115,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             http: HttpSection::default(),
             rate_limit: RateLimitSection::default(),
+            mqtt: MqttSection::default(),
         }
     }
 }
@@ -193,6 +212,13 @@ trust_forwarded_for = false
 enabled = true
 per_ip_per_minute = 1200
 per_principal_per_minute = 600
+
+[mqtt]
+# Take readings from an MQTT broker too (--mqtt-url, PETTY_MQTT__URL): Petty subscribes to
+# petty/v1/devices/+/readings with QoS 1 and acknowledges each message after it is stored.
+# url = "mqtt://127.0.0.1:1883"
+# The broker keeps this client's session across restarts; give each node its own.
+client_id = "petty"
 "#;
 
 /// What the command line asks for; wins over the file and the environment.
@@ -203,6 +229,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub log_format: Option<String>,
     pub listen: Option<String>,
+    pub mqtt_url: Option<String>,
 }
 
 /// The configuration in effect, and what was odd about how it was given.
@@ -265,9 +292,15 @@ pub fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> anyhow::R
     if let Some(v) = &overrides.listen {
         figment = figment.merge(Serialized::default("listen", v));
     }
+    if let Some(v) = &overrides.mqtt_url {
+        figment = figment.merge(Serialized::default("mqtt.url", v));
+    }
     let mut config: Config = figment.extract().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     if config.database_url.as_deref().is_some_and(|u| u.trim().is_empty()) {
         config.database_url = None;
+    }
+    if config.mqtt.url.as_deref().is_some_and(|u| u.trim().is_empty()) {
+        config.mqtt.url = None;
     }
     config.check()?;
     Ok(Loaded { config, warnings })

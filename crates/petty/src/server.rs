@@ -58,7 +58,19 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
         "Petty is listening on http://{address} (API docs at http://{address}/docs)"
     );
     let state = AppState::new(store.clone(), http);
+    let mqtt = match &config.mqtt.url {
+        Some(url) => {
+            let options = petty_http::mqtt::options(url, &config.mqtt.client_id).map_err(anyhow::Error::msg)?;
+            tracing::info!(url = %url, topic = petty_http::mqtt::TOPIC, "taking readings over MQTT");
+            Some(tokio::spawn(petty_http::mqtt::run(state.clone(), options)))
+        }
+        None => None,
+    };
     petty_http::serve(listener, state, shutdown).await.context("the server stopped with an error")?;
+    if let Some(mqtt) = mqtt {
+        // Messages not yet committed are not acknowledged; the broker sends them again.
+        mqtt.abort();
+    }
     tracing::info!("requests finished; closing the database");
     store.close().await;
     tracing::info!("stopped");

@@ -139,6 +139,15 @@ reading_struct!(
 );
 
 reading_struct!(
+    /// An MQTT message: the ingest body with the device's token (see `crate::mqtt`).
+    MqttIn {
+        /// The device's `dk_...` token.
+        pub token: String,
+        pub readings: Option<Vec<ReadingIn>>,
+    }
+);
+
+reading_struct!(
     /// One line of a JSON-lines import: a reading as the API takes it, or as the JSON-lines
     /// export writes it (its `received_at` is ignored: arrival is now).
     ImportLine {

@@ -94,6 +94,7 @@ impl Server {
 }
 
 mod crash;
+mod mqtt;
 
 fn http_client() -> reqwest::Client {
     reqwest::Client::new()
