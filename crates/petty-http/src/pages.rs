@@ -8,10 +8,11 @@
 //!
 //! Codemap: `session` (cookie ↔ signed-in person), `csrf`, `layout` (page shell, form widgets),
 //! `assets` (stylesheet, icon), then one module per group of pages: `sign_in`, `registration`,
-//! `household`, `pets`.
+//! `household`, `pets`, `devices`.
 
 mod assets;
 mod csrf;
+mod devices;
 mod household;
 mod layout;
 mod pets;
@@ -38,6 +39,11 @@ pub fn router() -> Router<AppState> {
         .route("/pets/new", get(pets::new_pet_page).post(pets::create_pet))
         .route("/pets/{id}/edit", get(pets::edit_pet_page).post(pets::update_pet))
         .route("/pets/{id}/delete", post(pets::delete_pet))
+        .route("/devices", get(devices::devices_page).post(devices::create_device))
+        .route("/devices/{id}", get(devices::device_page))
+        .route("/devices/{id}/token", post(devices::rotate_token))
+        .route("/devices/{id}/token/revoke", post(devices::revoke_token))
+        .route("/devices/{id}/delete", post(devices::delete_device))
         .route(assets::STYLESHEET_PATH, get(assets::stylesheet))
         .route(assets::ICON_PATH, get(assets::icon))
 }

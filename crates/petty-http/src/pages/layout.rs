@@ -65,6 +65,10 @@ pub fn page(title: &str, header: Header<'_>, content: Markup) -> Markup {
                             span { "Petty" }
                         }
                         @if let Header::SignedIn(chrome) = header {
+                            nav.site-nav aria-label="Dashboard" {
+                                a href="/household" { "Household" }
+                                a href="/devices" { "Devices" }
+                            }
                             nav.account aria-label="Account" {
                                 p.who {
                                     span.who-name { (chrome.display_name) }

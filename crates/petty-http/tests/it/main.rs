@@ -9,3 +9,4 @@ mod api_edge;
 mod api_pets;
 mod browser;
 mod pages;
+mod pages_devices;

@@ -1,0 +1,814 @@
+//! `/devices` and `/devices/{id}`: the household's collars, air monitors and other sensors,
+//! how recently each was heard from, and what it last measured. People who may manage pets add
+//! devices here, rotate or revoke their tokens and delete them; a token is shown on the one page
+//! that answers the form that made it, and never again (Petty keeps only its hash). Everyone
+//! else sees the same pages without the forms, and gets a 403 page for any change.
+
+use std::collections::{HashMap, VecDeque};
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use petty_core::FieldError;
+use petty_core::Invalid;
+use petty_core::accounts::Permission;
+use petty_core::devices::{
+    self, DeviceKind, DeviceProfile, DeviceStatus, RawDeviceProfile, battery_low, device_status,
+};
+use petty_core::ids::{DeviceId, HouseholdId, PetId};
+use petty_core::paging::PageRequest;
+use petty_core::pets::{Pet, format_date};
+use petty_core::readings::{Metric, Reading};
+use petty_store::{Device, PetFilter, StoreError, StoredReading};
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime, UtcOffset};
+use uuid::Uuid;
+
+use super::PageError;
+use super::layout::{self, FormErrors, Header, Input, Select};
+use super::session::SignedIn;
+use crate::auth::new_secret;
+use crate::state::AppState;
+
+/// How many readings the device page lists.
+const RECENT_READINGS: usize = 20;
+
+/// The add-a-device form as posted. Every field is text, so that a bad value is explained
+/// beside its field rather than refused by the extractor.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DeviceForm {
+    csrf: String,
+    name: String,
+    kind: String,
+    pet_id: String,
+    expected_interval_secs: String,
+}
+
+impl DeviceForm {
+    /// Every problem at once. `pet_known` says whether the chosen pet (if any) is one of the
+    /// household's; the caller looks it up, since that needs the store.
+    fn parse(&self, pet_known: bool) -> Result<DeviceProfile, Invalid> {
+        let mut errors = Vec::new();
+        let pet_id = match self.pet_id.trim() {
+            "" => None,
+            text => match text.parse::<Uuid>() {
+                Ok(id) if pet_known => Some(id),
+                _ => {
+                    errors.push(FieldError::new(
+                        "pet_id",
+                        "not_found",
+                        "Choose one of this household's pets, or no pet",
+                    ));
+                    None
+                }
+            },
+        };
+        let interval = match self.expected_interval_secs.trim() {
+            "" => None,
+            text => match text.parse::<i64>() {
+                Ok(secs) => Some(secs),
+                Err(_) => {
+                    errors.push(FieldError::new(
+                        "expected_interval_secs",
+                        "type",
+                        "expected_interval_secs must be a whole number of seconds, like 60",
+                    ));
+                    None
+                }
+            },
+        };
+        let raw = RawDeviceProfile {
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            pet_id,
+            expected_interval_secs: interval,
+            ..RawDeviceProfile::default()
+        };
+        let parsed = DeviceProfile::parse(&raw);
+        if let Err(invalid) = &parsed {
+            for error in &invalid.0 {
+                // A kind left unchosen is a missing answer, not a wrong one.
+                if error.field == "kind" && self.kind.trim().is_empty() {
+                    errors.push(FieldError::new("kind", "required", "Choose what kind of device it is"));
+                } else {
+                    errors.push(error.clone());
+                }
+            }
+        }
+        match parsed {
+            Ok(profile) if errors.is_empty() => Ok(profile),
+            _ => Err(Invalid(errors)),
+        }
+    }
+}
+
+/// A form that carries nothing but its CSRF token: the token and delete buttons.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ActionForm {
+    csrf: String,
+}
+
+/// An id from the URL; one that cannot be a device is simply not found.
+fn device_id(raw: &str) -> Result<DeviceId, PageError> {
+    raw.parse().map_err(|_| PageError::NotFound)
+}
+
+/// A 403 page unless the person may add, change and remove devices (the pet managers).
+fn require_manage(signed_in: &SignedIn) -> Result<(), PageError> {
+    if signed_in.can(Permission::ManagePets) {
+        return Ok(());
+    }
+    Err(PageError::Forbidden(format!(
+        "You are a {} in {}, which does not let you add, change or remove devices. Ask the household's owner if you need to.",
+        signed_in.membership.role, signed_in.membership.household_name
+    )))
+}
+
+/// The household's pets, by name, for the pet choice and for naming each device's pet.
+async fn household_pets(state: &AppState, household_id: HouseholdId) -> Result<Vec<Pet>, PageError> {
+    let everything = PageRequest { page: 1, page_size: PageRequest::MAX_SIZE };
+    Ok(state.store.list_pets(household_id, &PetFilter::default(), everything).await?.items)
+}
+
+/// The pet's name, or `None` when the household has no such pet (any more).
+async fn pet_name(state: &AppState, household_id: HouseholdId, pet_id: PetId) -> Result<Option<String>, PageError> {
+    match state.store.get_pet(household_id, pet_id).await {
+        Ok(pet) => Ok(Some(pet.profile.name.clone())),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Everything the list page shows, whether or not the form on it is in error.
+async fn list_page(
+    state: &AppState,
+    signed_in: &SignedIn,
+    status: StatusCode,
+    form: &DeviceForm,
+    errors: &FormErrors,
+) -> Result<Response, PageError> {
+    let household_id = signed_in.membership.household_id;
+    let devices = state.store.list_devices(household_id).await?;
+    let pets = household_pets(state, household_id).await?;
+    let mut names: HashMap<PetId, String> = pets.iter().map(|p| (p.id, p.profile.name.clone())).collect();
+    // A household with more pets than one list holds: name the rest one by one.
+    for pet_id in devices.iter().filter_map(|d| d.profile.pet_id) {
+        if !names.contains_key(&pet_id)
+            && let Some(name) = pet_name(state, household_id, pet_id).await?
+        {
+            names.insert(pet_id, name);
+        }
+    }
+    let view = list_view(signed_in, &devices, &names, &pets, form, errors, OffsetDateTime::now_utc());
+    Ok(layout::html(status, view))
+}
+
+#[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id))]
+pub async fn devices_page(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, PageError> {
+    list_page(&state, &signed_in, StatusCode::OK, &DeviceForm::default(), &FormErrors::none()).await
+}
+
+#[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id))]
+pub async fn create_device(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Form(form): Form<DeviceForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    require_manage(&signed_in)?;
+    let household_id = signed_in.membership.household_id;
+    let pet_known = match form.pet_id.trim().parse::<Uuid>() {
+        Ok(id) => pet_name(&state, household_id, PetId(id)).await?.is_some(),
+        Err(_) => false,
+    };
+    let profile = match form.parse(pet_known) {
+        Ok(profile) => profile,
+        Err(invalid) => {
+            let errors = FormErrors::from_invalid(invalid);
+            return list_page(&state, &signed_in, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors).await;
+        }
+    };
+    let (token, hash) = new_secret("dk_");
+    let device = state.store.create_device(household_id, &profile, &hash, OffsetDateTime::now_utc()).await?;
+    tracing::info!(device_id = %device.id, "device added from the dashboard");
+    Ok(layout::html(StatusCode::CREATED, token_view(&signed_in, &device, &token, true)))
+}
+
+#[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, device_id = %id))]
+pub async fn device_page(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let household_id = signed_in.membership.household_id;
+    let device = state.store.get_device(household_id, device_id(&id)?).await?;
+    let pet = match device.profile.pet_id {
+        Some(pet_id) => pet_name(&state, household_id, pet_id).await?,
+        None => None,
+    };
+    let now = OffsetDateTime::now_utc();
+    let latest = state.store.latest_reading(household_id, device.id).await?;
+    let recent = recent_readings(&state, &device, now).await?;
+    let view = device_view(&signed_in, &device, pet.as_deref(), latest.as_ref(), &recent, now);
+    Ok(layout::html(StatusCode::OK, view))
+}
+
+/// Up to [`RECENT_READINGS`] of the device's readings from the last day, newest first.
+///
+/// The store pages oldest first, so this looks back from the newest event time through ever
+/// wider windows, and stops at the first window that holds enough: a chatty device costs a few
+/// minutes of readings, not a whole day of them.
+async fn recent_readings(
+    state: &AppState,
+    device: &Device,
+    now: OffsetDateTime,
+) -> Result<Vec<StoredReading>, PageError> {
+    let Some(newest) = device.latest_ts else {
+        return Ok(Vec::new());
+    };
+    let earliest = now - Duration::days(1);
+    let to = (newest + Duration::milliseconds(1)).min(now + Duration::minutes(5));
+    let mut recent = VecDeque::with_capacity(RECENT_READINGS + 1);
+    for span in [Duration::minutes(10), Duration::hours(1), Duration::hours(6), Duration::days(1)] {
+        let from = (to - span).max(earliest);
+        if from >= to {
+            break;
+        }
+        recent.clear();
+        let mut after = None;
+        loop {
+            let (page, next) = state.store.readings(device.household_id, device.id, from, to, after, 5000).await?;
+            for reading in page {
+                if recent.len() == RECENT_READINGS {
+                    recent.pop_front();
+                }
+                recent.push_back(reading);
+            }
+            match next {
+                Some(cursor) => after = Some(cursor),
+                None => break,
+            }
+        }
+        if recent.len() == RECENT_READINGS || from == earliest {
+            break;
+        }
+    }
+    Ok(recent.into_iter().rev().collect())
+}
+
+#[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, device_id = %id))]
+pub async fn rotate_token(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    require_manage(&signed_in)?;
+    let (token, hash) = new_secret("dk_");
+    let household_id = signed_in.membership.household_id;
+    let device =
+        state.store.set_device_token(household_id, device_id(&id)?, Some(&hash), OffsetDateTime::now_utc()).await?;
+    tracing::info!("device token rotated from the dashboard");
+    Ok(layout::html(StatusCode::OK, token_view(&signed_in, &device, &token, false)))
+}
+
+#[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, device_id = %id))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    require_manage(&signed_in)?;
+    let household_id = signed_in.membership.household_id;
+    let device = state.store.set_device_token(household_id, device_id(&id)?, None, OffsetDateTime::now_utc()).await?;
+    tracing::info!("device token revoked from the dashboard");
+    Ok(Redirect::to(&format!("/devices/{}", device.id)).into_response())
+}
+
+#[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, device_id = %id))]
+pub async fn delete_device(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    require_manage(&signed_in)?;
+    state.store.delete_device(signed_in.membership.household_id, device_id(&id)?).await?;
+    tracing::info!("device deleted from the dashboard");
+    Ok(Redirect::to("/devices").into_response())
+}
+
+const FIELDS: [(&str, &str); 4] =
+    [("name", "Name"), ("kind", "Kind"), ("pet_id", "Pet"), ("expected_interval_secs", "Reporting interval (seconds)")];
+
+fn kind_label(kind: DeviceKind) -> &'static str {
+    match kind {
+        DeviceKind::Collar => "Collar",
+        DeviceKind::AirMonitor => "Air monitor",
+        DeviceKind::Other => "Other",
+    }
+}
+
+/// The status in words, and the badge class that colours it (the words carry the meaning).
+fn status_label(status: DeviceStatus) -> (&'static str, &'static str) {
+    match status {
+        DeviceStatus::Online => ("Online", "badge-ok"),
+        DeviceStatus::Stale => ("Stale", "badge-warn"),
+        DeviceStatus::Offline => ("Offline", "badge-bad"),
+        DeviceStatus::NeverSeen => ("Never seen", "badge-none"),
+    }
+}
+
+fn metric_label(metric: Metric) -> &'static str {
+    match metric {
+        Metric::HeartRate => "Heart rate",
+        Metric::RespirationRate => "Respiration rate",
+        Metric::ActivityLevel => "Activity level",
+        Metric::ActivityCounts => "Activity counts",
+        Metric::Steps => "Steps",
+        Metric::TemperatureC => "Body temperature",
+        Metric::BatteryPct => "Battery",
+        Metric::Rssi => "Signal strength",
+        Metric::CoPpm => "Carbon monoxide",
+        Metric::CoRaw => "Carbon monoxide sensor",
+        Metric::HumidityPct => "Humidity",
+        Metric::AmbientTempC => "Air temperature",
+    }
+}
+
+/// `88 beats per minute`; units that describe a scale go in brackets: `1 (0 rest, 1 light, 2 active)`.
+fn with_unit(metric: Metric, value: f64) -> String {
+    match metric {
+        Metric::ActivityLevel | Metric::CoRaw => format!("{value} ({})", metric.unit()),
+        _ => format!("{value} {}", metric.unit()),
+    }
+}
+
+/// `2026-11-22T06:15:35Z` for `datetime`, and `2026-11-22 06:15:35 UTC` for people.
+fn utc(t: OffsetDateTime) -> (String, String) {
+    let t = t.to_offset(UtcOffset::UTC);
+    let (day, clock) = (format_date(t.date()), format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second()));
+    (format!("{day}T{clock}Z"), format!("{day} {clock} UTC"))
+}
+
+fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// How long ago, the way people say it. A time ahead of ours (clocks disagree) is "just now".
+fn ago(then: OffsetDateTime, now: OffsetDateTime) -> String {
+    let secs = (now - then).whole_seconds();
+    match secs {
+        ..10 => "just now".to_owned(),
+        10..60 => format!("{} ago", plural(secs, "second", "seconds")),
+        60..3_600 => format!("{} ago", plural(secs / 60, "minute", "minutes")),
+        3_600..86_400 => format!("{} ago", plural(secs / 3_600, "hour", "hours")),
+        _ => format!("{} ago", plural(secs / 86_400, "day", "days")),
+    }
+}
+
+/// A relative time, with the exact UTC time for machines and in the tooltip.
+fn when(t: OffsetDateTime, now: OffsetDateTime) -> Markup {
+    let (machine, human) = utc(t);
+    html! { time datetime=(machine) title=(human) { (ago(t, now)) } }
+}
+
+/// A relative time followed by the exact UTC time, for the device page.
+fn when_exactly(t: OffsetDateTime, now: OffsetDateTime) -> Markup {
+    let (machine, human) = utc(t);
+    html! { time datetime=(machine) { (ago(t, now)) " (" (human) ")" } }
+}
+
+fn battery(pct: Option<f64>) -> Markup {
+    html! {
+        @if let Some(pct) = pct {
+            (pct) "%"
+            @if battery_low(Some(pct)) { " " strong.badge.badge-bad { "Low battery" } }
+        } @else {
+            "Not reported"
+        }
+    }
+}
+
+fn status_badge(status: DeviceStatus) -> Markup {
+    let (label, class) = status_label(status);
+    html! { span.badge.(class) { (label) } }
+}
+
+fn list_view(
+    signed_in: &SignedIn,
+    devices: &[Device],
+    pet_names: &HashMap<PetId, String>,
+    pets: &[Pet],
+    form: &DeviceForm,
+    errors: &FormErrors,
+    now: OffsetDateTime,
+) -> Markup {
+    let can_manage = signed_in.can(Permission::ManagePets);
+    let chrome = signed_in.chrome();
+    let household = &signed_in.membership.household_name;
+    let count = plural(devices.len() as i64, "device", "devices");
+    layout::page(
+        "Devices",
+        Header::SignedIn(&chrome),
+        html! {
+            div.page-head {
+                div {
+                    h1 { "Devices" }
+                    p.lead { (count) " in " (household) }
+                }
+                @if can_manage && !devices.is_empty() { a.button href="#add-device" { "Add a device" } }
+            }
+            @if devices.is_empty() {
+                div.empty {
+                    h2 { "No devices yet" }
+                    @if can_manage {
+                        p { "Add a collar or an air monitor below, then give it the token Petty shows you." }
+                    } @else {
+                        p { "When someone in the household adds a device, it shows up here." }
+                    }
+                }
+            } @else {
+                div.table-scroll role="region" aria-labelledby="devices-caption" tabindex="0" {
+                    table.data-table {
+                        caption #devices-caption { "Devices in " (household) ", by name" }
+                        thead {
+                            tr {
+                                th scope="col" { "Name" }
+                                th scope="col" { "Kind" }
+                                th scope="col" { "Pet" }
+                                th scope="col" { "Status" }
+                                th scope="col" { "Battery" }
+                                th scope="col" { "Last seen" }
+                            }
+                        }
+                        tbody {
+                            @for device in devices {
+                                @let profile = &device.profile;
+                                tr {
+                                    th scope="row" { a href={ "/devices/" (device.id) } { (profile.name) } }
+                                    td { (kind_label(profile.kind)) }
+                                    td {
+                                        @match profile.pet_id.and_then(|id| pet_names.get(&id)) {
+                                            Some(name) => { (name) }
+                                            None => { span.visually-hidden { "No pet" } span aria-hidden="true" { "—" } }
+                                        }
+                                    }
+                                    td { (status_badge(device_status(device.last_seen_at, profile.expected_interval_secs, now))) }
+                                    td { (battery(device.battery_pct)) }
+                                    td {
+                                        @if let Some(seen) = device.last_seen_at { (when(seen, now)) } @else { "Never" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if can_manage {
+                section.section #add-device aria-labelledby="add-title" {
+                    h2 #add-title { "Add a device" }
+                    p.lead { "Petty then shows the device's token once, to put on the device." }
+                    (add_form(signed_in, pets, form, errors))
+                }
+            }
+        },
+    )
+}
+
+fn add_form(signed_in: &SignedIn, pets: &[Pet], form: &DeviceForm, errors: &FormErrors) -> Markup {
+    let kinds: Vec<(&str, &str)> = DeviceKind::ALL.iter().map(|k| (k.as_str(), kind_label(*k))).collect();
+    let pet_ids: Vec<String> = pets.iter().map(|p| p.id.to_string()).collect();
+    let pet_options: Vec<(&str, &str)> =
+        pet_ids.iter().zip(pets).map(|(id, pet)| (id.as_str(), pet.profile.name.as_str())).collect();
+    let label = |name: &str| FIELDS.iter().find(|(n, _)| *n == name).map_or("", |(_, l)| *l);
+    html! {
+        (layout::error_summary(errors, &FIELDS))
+        form.form method="post" action="/devices" novalidate {
+            (layout::csrf_field(&signed_in.csrf))
+            (layout::input(&Input {
+                name: "name", label: label("name"), value: &form.name, autocomplete: Some("off"),
+                hint: Some("For example “Bella's collar” or “Kitchen air”."),
+                maxlength: Some(devices::NAME_MAX), required: true, ..Input::default()
+            }, errors))
+            div.form-row {
+                (layout::select(&Select {
+                    name: "kind", label: label("kind"), hint: None, options: &kinds,
+                    selected: &form.kind, placeholder: Some("Choose a kind"), required: true,
+                }, errors))
+                (layout::select(&Select {
+                    name: "pet_id", label: label("pet_id"), hint: None, options: &pet_options,
+                    selected: &form.pet_id, placeholder: Some("No pet"), required: false,
+                }, errors))
+            }
+            (layout::input(&Input {
+                name: "expected_interval_secs", label: label("expected_interval_secs"),
+                value: &form.expected_interval_secs, inputmode: Some("numeric"), autocomplete: Some("off"),
+                hint: Some("How often the device sends a reading, from 1 to 86400. Leave empty for 60."),
+                ..Input::default()
+            }, errors))
+            div.actions {
+                button.button type="submit" { "Add device" }
+            }
+        }
+    }
+}
+
+/// The one page that shows a token: after adding a device (`fresh`) or rotating its token.
+fn token_view(signed_in: &SignedIn, device: &Device, token: &str, fresh: bool) -> Markup {
+    let name = &device.profile.name;
+    let title = if fresh { format!("{name} is added") } else { format!("New token for {name}") };
+    let chrome = signed_in.chrome();
+    layout::page(
+        &title,
+        Header::SignedIn(&chrome),
+        html! {
+            a.back href="/devices" { "← All devices" }
+            h1 { (title) }
+            section.panel aria-labelledby="token-title" {
+                h2 #token-title { "The device's token" }
+                p {
+                    strong { "Copy it now: it will not be shown again." }
+                    " Petty keeps only a fingerprint of it. If it is lost, rotate the token on the device's page to get a new one."
+                    @if !fresh { " The previous token has stopped working." }
+                }
+                p.token-value { code #device-token { (token) } }
+                h3 { "How the device uses it" }
+                p {
+                    "The device sends its readings to " code { "POST /api/v1/ingest" } " on this server, with the header "
+                    code { "Authorization: Bearer dk_…" } " (this token in place of " code { "dk_…" } ") and a JSON body such as:"
+                }
+                pre.code-block { code { r#"{"ts": 1763792135000, "heart_rate": 88, "battery_pct": 76}"# } }
+                p.hint { code { "ts" } " is when the reading was taken, in milliseconds since 1970 or as an RFC 3339 time." }
+            }
+            div.actions {
+                a.button href={ "/devices/" (device.id) } { "Go to " (name) }
+                a href="/devices" { "All devices" }
+            }
+        },
+    )
+}
+
+fn device_view(
+    signed_in: &SignedIn,
+    device: &Device,
+    pet: Option<&str>,
+    latest: Option<&StoredReading>,
+    recent: &[StoredReading],
+    now: OffsetDateTime,
+) -> Markup {
+    let profile = &device.profile;
+    let can_manage = signed_in.can(Permission::ManagePets);
+    let status = device_status(device.last_seen_at, profile.expected_interval_secs, now);
+    let chrome = signed_in.chrome();
+    layout::page(
+        &profile.name,
+        Header::SignedIn(&chrome),
+        html! {
+            a.back href="/devices" { "← All devices" }
+            h1 { (profile.name) }
+            p.lead {
+                (kind_label(profile.kind))
+                @if let Some(pet) = pet { " · " (pet) }
+            }
+            @if !can_manage {
+                p { "As a " (signed_in.membership.role) " you can see this device but not change it." }
+            }
+            dl.details.panel {
+                dt { "Status" }
+                dd {
+                    (status_badge(status))
+                    @if status != DeviceStatus::NeverSeen {
+                        " " span.unit { "(expected every " (plural(profile.expected_interval_secs.into(), "second", "seconds")) ")" }
+                    }
+                }
+                dt { "Battery" } dd { (battery(device.battery_pct)) }
+                dt { "Last seen" }
+                dd { @if let Some(t) = device.last_seen_at { (when_exactly(t, now)) } @else { "Never" } }
+                dt { "Newest reading taken" }
+                dd { @if let Some(t) = device.latest_ts { (when_exactly(t, now)) } @else { "None yet" } }
+                dt { "Kind" } dd { (kind_label(profile.kind)) }
+                dt { "Pet" } dd { (pet.unwrap_or("None")) }
+                dt { "Reporting interval" } dd { (plural(profile.expected_interval_secs.into(), "second", "seconds")) }
+                @if let Some(model) = &profile.model { dt { "Model" } dd { (model) } }
+                @if let Some(firmware) = &profile.firmware { dt { "Firmware" } dd { (firmware) } }
+                dt { "Token" }
+                dd {
+                    @if device.has_token {
+                        "Active"
+                        @if let Some(t) = device.token_created_at { ", made " (when_exactly(t, now)) }
+                    } @else {
+                        "Revoked: the device cannot send readings"
+                    }
+                }
+                dt { "Added" } dd { (when_exactly(device.created_at, now)) }
+            }
+            section.section aria-labelledby="latest-title" {
+                h2 #latest-title { "Latest reading" }
+                @if let Some(latest) = latest {
+                    p.lead { "Taken " (when_exactly(latest.reading.ts, now)) }
+                    (reading_details(&latest.reading))
+                } @else {
+                    p { "Nothing has arrived from this device yet." }
+                }
+            }
+            @if !recent.is_empty() {
+                section.section aria-labelledby="recent-caption" {
+                    (readings_table(recent))
+                }
+            }
+            @if can_manage { (manage_sections(signed_in, device)) }
+        },
+    )
+}
+
+/// Every value the reading carries: typed metrics with their units, location, extras.
+fn reading_details(reading: &Reading) -> Markup {
+    html! {
+        dl.details.panel {
+            @for metric in Metric::ALL {
+                @if let Some(value) = reading.value(metric) {
+                    dt { (metric_label(metric)) }
+                    dd { (with_unit(metric, value)) }
+                }
+            }
+            @if let Some(location) = &reading.location {
+                dt { "Location" }
+                dd {
+                    (location.lat) ", " (location.lon)
+                    @if let Some(accuracy) = location.accuracy_m { " (within " (accuracy) " m)" }
+                }
+            }
+            @for (key, value) in &reading.extra {
+                dt { code { (key) } }
+                dd { (value) }
+            }
+        }
+    }
+}
+
+/// The recent readings, newest first, with a column for each value any of them carries.
+fn readings_table(recent: &[StoredReading]) -> Markup {
+    let metrics: Vec<Metric> =
+        Metric::ALL.into_iter().filter(|m| recent.iter().any(|r| r.reading.value(*m).is_some())).collect();
+    let any_location = recent.iter().any(|r| r.reading.location.is_some());
+    let any_extra = recent.iter().any(|r| !r.reading.extra.is_empty());
+    html! {
+        div.table-scroll role="region" aria-labelledby="recent-caption" tabindex="0" {
+            table.data-table {
+                caption #recent-caption {
+                    "The " (plural(recent.len() as i64, "most recent reading", "most recent readings")) " of the last day, newest first"
+                }
+                thead {
+                    tr {
+                        th scope="col" { "Taken (UTC)" }
+                        @for metric in &metrics {
+                            th scope="col" { (metric_label(*metric)) br; span.unit { (metric.unit()) } }
+                        }
+                        @if any_location { th scope="col" { "Location" } }
+                        @if any_extra { th scope="col" { "Other values" } }
+                    }
+                }
+                tbody {
+                    @for stored in recent {
+                        @let reading = &stored.reading;
+                        @let (machine, human) = utc(reading.ts);
+                        tr {
+                            th scope="row" { time datetime=(machine) { (human) } }
+                            @for metric in &metrics {
+                                td {
+                                    @if let Some(value) = reading.value(*metric) { (value) }
+                                    @else { span.visually-hidden { "None" } span aria-hidden="true" { "—" } }
+                                }
+                            }
+                            @if any_location {
+                                td {
+                                    @if let Some(l) = &reading.location { (l.lat) ", " (l.lon) }
+                                    @else { span.visually-hidden { "None" } span aria-hidden="true" { "—" } }
+                                }
+                            }
+                            @if any_extra {
+                                td {
+                                    @for (i, (key, value)) in reading.extra.iter().enumerate() {
+                                        @if i > 0 { ", " }
+                                        code { (key) } " " (value)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Token and delete buttons, for people who may manage devices.
+fn manage_sections(signed_in: &SignedIn, device: &Device) -> Markup {
+    let name = &device.profile.name;
+    html! {
+        section.section aria-labelledby="token-title" {
+            h2 #token-title { "Token" }
+            @if device.has_token {
+                p { "Rotating gives the device a new token, shown once; the current one stops working at once." }
+            } @else {
+                p { "The token is revoked, so the device cannot send readings. Rotating gives it a new token, shown once." }
+            }
+            div.actions {
+                form method="post" action={ "/devices/" (device.id) "/token" } {
+                    (layout::csrf_field(&signed_in.csrf))
+                    button.button type="submit" { "Rotate token" }
+                }
+                @if device.has_token {
+                    form method="post" action={ "/devices/" (device.id) "/token/revoke" } {
+                        (layout::csrf_field(&signed_in.csrf))
+                        button.button.button-secondary type="submit" { "Revoke token" }
+                    }
+                }
+            }
+        }
+        section.danger-zone aria-labelledby="delete-title" {
+            h2 #delete-title { "Delete " (name) }
+            p { "This removes " (name) " and all its readings for everyone in the household. It cannot be undone." }
+            form method="post" action={ "/devices/" (device.id) "/delete" } {
+                (layout::csrf_field(&signed_in.csrf))
+                button.button.button-danger type="submit" { "Delete " (name) }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn form(name: &str, kind: &str, pet_id: &str, interval: &str) -> DeviceForm {
+        DeviceForm {
+            name: name.into(),
+            kind: kind.into(),
+            pet_id: pet_id.into(),
+            expected_interval_secs: interval.into(),
+            ..DeviceForm::default()
+        }
+    }
+
+    fn fields(invalid: &Invalid) -> Vec<(&str, &str)> {
+        invalid.0.iter().map(|e| (e.field.as_str(), e.rule)).collect()
+    }
+
+    #[test]
+    fn a_good_form_becomes_a_profile() {
+        let pet = Uuid::now_v7();
+        let profile = form(" Bella's collar ", "collar", &pet.to_string(), " 30 ").parse(true).unwrap();
+        assert_eq!(profile.name, "Bella's collar");
+        assert_eq!(profile.kind, DeviceKind::Collar);
+        assert_eq!(profile.pet_id, Some(PetId(pet)));
+        assert_eq!(profile.expected_interval_secs, 30);
+        let plain = form("Hall", "air_monitor", "", "").parse(false).unwrap();
+        assert_eq!((plain.pet_id, plain.expected_interval_secs), (None, devices::DEFAULT_INTERVAL_SECS));
+    }
+
+    #[test]
+    fn a_bad_form_reports_every_field() {
+        let err = form("", "", "not-a-pet", "soon").parse(false).unwrap_err();
+        let mut got = fields(&err);
+        got.sort();
+        assert_eq!(
+            got,
+            [("expected_interval_secs", "type"), ("kind", "required"), ("name", "required"), ("pet_id", "not_found")]
+        );
+        let err = form("Hall", "toaster", "", "0").parse(false).unwrap_err();
+        assert_eq!(fields(&err), [("kind", "one_of"), ("expected_interval_secs", "out_of_range")]);
+        let err = form("Hall", "collar", &Uuid::now_v7().to_string(), "").parse(false).unwrap_err();
+        assert_eq!(fields(&err), [("pet_id", "not_found")]);
+    }
+
+    #[test]
+    fn times_read_naturally() {
+        let now = datetime!(2026-11-22 06:15:35 UTC);
+        assert_eq!(ago(now + Duration::seconds(20), now), "just now");
+        assert_eq!(ago(now - Duration::seconds(9), now), "just now");
+        assert_eq!(ago(now - Duration::seconds(42), now), "42 seconds ago");
+        assert_eq!(ago(now - Duration::seconds(61), now), "1 minute ago");
+        assert_eq!(ago(now - Duration::minutes(150), now), "2 hours ago");
+        assert_eq!(ago(now - Duration::days(3), now), "3 days ago");
+        assert_eq!(utc(now), ("2026-11-22T06:15:35Z".to_owned(), "2026-11-22 06:15:35 UTC".to_owned()));
+    }
+
+    #[test]
+    fn values_carry_their_units() {
+        assert_eq!(with_unit(Metric::HeartRate, 88.0), "88 beats per minute");
+        assert_eq!(with_unit(Metric::ActivityLevel, 1.0), "1 (0 rest, 1 light, 2 active)");
+        assert_eq!(with_unit(Metric::TemperatureC, 38.5), "38.5 °C body temperature");
+    }
+}

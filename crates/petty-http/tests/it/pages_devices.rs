@@ -1,0 +1,332 @@
+//! The device pages as a person uses them in a browser without JavaScript: adding a device and
+//! copying its token, watching its readings arrive, rotating and revoking the token, and what
+//! vets and other households may not do.
+
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::harness::{Account, TestApp, spawn_app};
+
+/// Cookies kept as a browser keeps them; redirects shown, not followed.
+fn browser() -> Client {
+    Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+async fn open(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
+    let res = client.get(app.url(path)).send().await.expect("request");
+    (res.status(), res.text().await.expect("body"))
+}
+
+async fn submit(app: &TestApp, client: &Client, path: &str, fields: &[(&str, &str)]) -> Response {
+    client.post(app.url(path)).form(fields).send().await.expect("request")
+}
+
+/// What the page's hidden `csrf` input holds.
+fn csrf_of(html: &str) -> String {
+    let (_, rest) = html.split_once(r#"name="csrf" value=""#).unwrap_or_else(|| panic!("no CSRF field:\n{html}"));
+    rest.split('"').next().unwrap().to_owned()
+}
+
+/// Every whole device token (`dk_` and 43 base64url characters) on the page.
+fn tokens_on(html: &str) -> Vec<String> {
+    html.match_indices("dk_")
+        .map(|(at, _)| {
+            html[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect::<String>()
+        })
+        .filter(|t| t.len() == 3 + 43)
+        .collect()
+}
+
+/// The first `/devices/{uuid}` link on the page.
+fn device_path(html: &str) -> String {
+    html.split(r#"href=""#)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| href.strip_prefix("/devices/").is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()))
+        .unwrap_or_else(|| panic!("no link to a device in:\n{html}"))
+        .to_owned()
+}
+
+/// An account made through the API, signed in to the dashboard through `/login`.
+async fn signed_in(app: &TestApp, account: &Account) -> Client {
+    let client = browser();
+    let (_, form) = open(app, &client, "/login").await;
+    let res = submit(
+        app,
+        &client,
+        "/login",
+        &[("csrf", &csrf_of(&form)), ("email", &account.email), ("password", &account.password)],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "signed in");
+    client
+}
+
+/// Fills in the form on `/devices` and sends it.
+async fn add_device(app: &TestApp, client: &Client, fields: &[(&str, &str)]) -> Response {
+    let (status, html) = open(app, client, "/devices").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_of(&html);
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    submit(app, client, "/devices", &form).await
+}
+
+/// Adds a collar through the form; returns its page's path and the token shown.
+async fn add_collar(app: &TestApp, client: &Client, name: &str, pet_id: &str) -> (String, String) {
+    let res = add_device(
+        app,
+        client,
+        &[("name", name), ("kind", "collar"), ("pet_id", pet_id), ("expected_interval_secs", "60")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let html = res.text().await.unwrap();
+    let tokens = tokens_on(&html);
+    assert_eq!(tokens.len(), 1, "the token is on the page exactly once:\n{html}");
+    assert!(html.contains("will not be shown again"));
+    assert!(html.contains("Authorization: Bearer dk_") && html.contains("/api/v1/ingest"), "how to use it");
+    (device_path(&html), tokens[0].clone())
+}
+
+async fn ingest(app: &TestApp, token: &str, body: &Value) -> StatusCode {
+    app.post_json("/api/v1/ingest", body, Some(token)).await.status()
+}
+
+fn now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+#[tokio::test]
+async fn a_collar_is_added_its_token_shown_once_and_its_readings_appear() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let pet = app.create_pet(&ana.access_token, json!({"name": "Bella", "species": "dog"})).await;
+    let pet_id = pet["id"].as_str().unwrap();
+    let client = signed_in(&app, &ana).await;
+
+    let (status, html) = open(&app, &client, "/household").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"href="/devices""#), "the navigation leads to the devices");
+    let (_, html) = open(&app, &client, "/devices").await;
+    assert!(html.contains("No devices yet"));
+    assert!(html.contains(r#"<label for="f-name">"#) && html.contains(r#"<label for="f-expected_interval_secs">"#));
+    assert!(html.contains(&format!(r#"<option value="{pet_id}">Bella</option>"#)), "the household's pets to choose");
+
+    let (path, token) = add_collar(&app, &client, "Bella's collar", pet_id).await;
+
+    let (status, page) = open(&app, &client, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains(&token), "the token is never shown again");
+    assert!(tokens_on(&page).is_empty());
+    assert!(page.contains("Never seen") && page.contains("Nothing has arrived"));
+    assert!(page.contains("Bella"), "the pet it belongs to");
+
+    let (_, list) = open(&app, &client, "/devices").await;
+    assert!(list.contains(&format!(r#"<a href="{path}">Bella's collar</a>"#)), "the name links to its page:\n{list}");
+    assert!(list.contains("<caption"), "a captioned table");
+    assert!(list.contains("Never seen"));
+
+    let reading = json!({"ts": now_ms(), "heart_rate": 88, "battery_pct": 12});
+    assert_eq!(ingest(&app, &token, &reading).await, StatusCode::CREATED);
+
+    let (_, page) = open(&app, &client, &path).await;
+    assert!(page.contains("88 beats per minute"), "the latest reading with its unit:\n{page}");
+    assert!(page.contains("12 percent"));
+    assert!(page.contains("Low battery"), "low battery is said in words");
+    assert!(page.contains("The 1 most recent reading"), "the recent readings table");
+    assert!(page.contains("<td>88</td>"));
+    assert!(page.contains(">Online<"));
+
+    let (_, list) = open(&app, &client, "/devices").await;
+    assert!(list.contains(">Online<"), "the list shows it online:\n{list}");
+    assert!(list.contains("12%") && list.contains("Low battery"));
+    assert!(!list.contains("Never seen"));
+}
+
+#[tokio::test]
+async fn the_device_page_lists_the_twenty_newest_readings_of_the_last_day() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let client = signed_in(&app, &ana).await;
+    let (path, token) = add_collar(&app, &client, "Collar", "").await;
+    // Every four minutes for the last two hours, and one from two days ago.
+    let now = now_ms();
+    let mut readings: Vec<Value> =
+        (0..30).map(|i| json!({"ts": now - (29 - i) * 240_000, "heart_rate": 100 + i})).collect();
+    readings.push(json!({"ts": now - 2 * 86_400_000, "heart_rate": 42}));
+    assert_eq!(ingest(&app, &token, &json!({"readings": readings})).await, StatusCode::OK, "a batch is accepted");
+
+    let (_, page) = open(&app, &client, &path).await;
+    assert!(page.contains("The 20 most recent readings of the last day, newest first"), "{page}");
+    let newest = page.find("<td>129</td>").expect("the newest reading");
+    let twentieth = page.find("<td>110</td>").expect("the twentieth newest");
+    assert!(newest < twentieth, "newest first");
+    assert!(
+        !page.contains("<td>109</td>") && !page.contains("<td>42</td>"),
+        "no more than twenty, none older than a day"
+    );
+    assert!(page.contains("129 beats per minute"), "the latest reading");
+}
+
+#[tokio::test]
+async fn rotating_revoking_and_deleting_from_the_device_page() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let client = signed_in(&app, &ana).await;
+    let (path, old_token) = add_collar(&app, &client, "Hall sensor", "").await;
+    assert_eq!(ingest(&app, &old_token, &json!({"ts": now_ms(), "heart_rate": 70})).await, StatusCode::CREATED);
+
+    let (_, page) = open(&app, &client, &path).await;
+    let csrf = csrf_of(&page);
+    assert!(page.contains(&format!(r#"action="{path}/token""#)) && page.contains("Rotate token"));
+
+    // Without the form's token nothing changes.
+    let res = submit(&app, &client, &format!("{path}/token"), &[]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(ingest(&app, &old_token, &json!({"ts": now_ms(), "heart_rate": 71})).await, StatusCode::CREATED);
+
+    let res = submit(&app, &client, &format!("{path}/token"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    let tokens = tokens_on(&html);
+    assert_eq!(tokens.len(), 1, "the new token, once");
+    let new_token = &tokens[0];
+    assert_ne!(new_token, &old_token);
+    assert!(html.contains("will not be shown again"));
+    assert_eq!(ingest(&app, &old_token, &json!({"ts": now_ms(), "heart_rate": 72})).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(ingest(&app, new_token, &json!({"ts": now_ms(), "heart_rate": 73})).await, StatusCode::CREATED);
+    assert!(!open(&app, &client, &path).await.1.contains(new_token.as_str()));
+
+    let res = submit(&app, &client, &format!("{path}/token/revoke"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], path.as_str());
+    assert_eq!(ingest(&app, new_token, &json!({"ts": now_ms(), "heart_rate": 74})).await, StatusCode::UNAUTHORIZED);
+    let (_, page) = open(&app, &client, &path).await;
+    assert!(page.contains("Revoked: the device cannot send readings"));
+    assert!(!page.contains("Revoke token"), "nothing left to revoke");
+
+    let res = submit(&app, &client, &format!("{path}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/devices");
+    assert_eq!(open(&app, &client, &path).await.0, StatusCode::NOT_FOUND);
+    let (_, list) = open(&app, &client, "/devices").await;
+    assert!(list.contains("No devices yet") && !list.contains("Hall sensor"));
+}
+
+#[tokio::test]
+async fn a_bad_device_form_is_shown_again_with_its_errors_and_adds_nothing() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let client = signed_in(&app, &ana).await;
+
+    let res = add_device(
+        &app,
+        &client,
+        &[("name", "Kitchen air"), ("kind", "air_monitor"), ("pet_id", ""), ("expected_interval_secs", "0")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains(r#"id="f-expected_interval_secs-error""#), "{html}");
+    assert!(html.contains("Reporting interval (seconds) must be between 1 and 86400 seconds"));
+    assert!(html.contains(r##"href="#f-expected_interval_secs""##), "the summary links to the field");
+    assert!(html.contains(r#"value="Kitchen air""#), "what was typed stays");
+    assert!(html.contains(r#"<option value="air_monitor" selected>"#));
+
+    // Words where a number belongs, no kind, and a pet that is not the household's.
+    let bo = app.register("Bo").await;
+    let foreign_pet = app.create_pet(&bo.access_token, json!({"name": "Rex", "species": "dog"})).await;
+    let res = add_device(
+        &app,
+        &client,
+        &[
+            ("name", "Collar"),
+            ("kind", ""),
+            ("pet_id", foreign_pet["id"].as_str().unwrap()),
+            ("expected_interval_secs", "every minute"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Reporting interval (seconds) must be a whole number of seconds"), "{html}");
+    assert!(html.contains("Choose what kind of device it is"));
+    assert!(html.contains(r#"id="f-pet_id-error""#) && html.contains("Choose one of this household's pets"));
+    assert!(!html.contains("Rex"), "another household's pet is not named");
+    assert!(tokens_on(&html).is_empty());
+
+    let (_, list) = open(&app, &client, "/devices").await;
+    assert!(list.contains("No devices yet"), "nothing was added");
+}
+
+#[tokio::test]
+async fn a_vet_sees_devices_but_cannot_change_them_and_other_households_see_nothing() {
+    let app = spawn_app().await;
+    let owner = app.register("Owner").await;
+    let owner_client = signed_in(&app, &owner).await;
+    let (path, token) = add_collar(&app, &owner_client, "Bella's collar", "").await;
+
+    // A vet joins through an invitation.
+    let res = app.post_json("/api/v1/household/invitations", &json!({"role": "vet"}), Some(&owner.access_token)).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let invitation: Value = res.json().await.unwrap();
+    let vet = browser();
+    let (_, form) = open(&app, &vet, "/register").await;
+    let res = submit(
+        &app,
+        &vet,
+        "/register",
+        &[
+            ("csrf", &csrf_of(&form)),
+            ("display_name", "Dr Vet"),
+            ("email", "dr.vet.devices@example.org"),
+            ("password", "correct horse battery staple"),
+            ("invitation_token", invitation["token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    let (status, list) = open(&app, &vet, "/devices").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains(&format!(r#"href="{path}""#)), "the vet sees the device");
+    assert!(!list.contains(r#"action="/devices""#), "but no form to add one");
+    let (status, page) = open(&app, &vet, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("Rotate token") && !page.contains("/delete"), "no buttons to change it");
+    let csrf = csrf_of(&list);
+    for action in ["/token", "/token/revoke", "/delete"] {
+        let res = submit(&app, &vet, &format!("{path}{action}"), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{action}");
+        assert!(res.text().await.unwrap().contains("add, change or remove devices"));
+    }
+    let res = submit(&app, &vet, "/devices", &[("csrf", &csrf), ("name", "Mine"), ("kind", "other")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // Another household: the device does not exist for them.
+    let stranger = app.register("Stranger").await;
+    let stranger_client = signed_in(&app, &stranger).await;
+    let (status, html) = open(&app, &stranger_client, &path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!html.contains("Bella"));
+    let (_, list) = open(&app, &stranger_client, "/devices").await;
+    assert!(list.contains("No devices yet"));
+    let csrf = csrf_of(&list);
+    for action in ["/token", "/token/revoke", "/delete"] {
+        let res = submit(&app, &stranger_client, &format!("{path}{action}"), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{action}");
+    }
+    assert_eq!(open(&app, &stranger_client, "/devices/not-a-uuid").await.0, StatusCode::NOT_FOUND);
+
+    // Nothing they tried changed it: the token still works and the owner still sees it.
+    assert_eq!(ingest(&app, &token, &json!({"ts": now_ms(), "heart_rate": 90})).await, StatusCode::CREATED);
+    let (status, page) = open(&app, &owner_client, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("90 beats per minute"));
+
+    // Without a session, the pages send you to sign in.
+    let res = app.get(&path, None).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/login");
+}
