@@ -734,3 +734,72 @@ mod tests {
         assert_eq!(r.location, Some(Location { lat: 48.2, lon: 16.37, accuracy_m: Some(8.0) }));
     }
 }
+
+/// How long a household keeps its raw readings and its rollups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    pub readings_days: u32,
+    pub rollups_days: u32,
+}
+
+impl Default for RetentionPolicy {
+    /// Three months of raw readings, five years of summaries.
+    fn default() -> Self {
+        Self { readings_days: 90, rollups_days: 1_825 }
+    }
+}
+
+impl RetentionPolicy {
+    pub const MAX_READINGS_DAYS: u32 = 3_650;
+    pub const MAX_ROLLUPS_DAYS: u32 = 36_500;
+
+    /// Both periods in whole days: raw readings 1–3,650, rollups 1–36,500 and no shorter than
+    /// the raw readings (a summary outliving its readings is the point of keeping it).
+    pub fn parse(readings_days: i64, rollups_days: i64) -> Result<RetentionPolicy, Invalid> {
+        let mut errors = Vec::new();
+        let readings = u32::try_from(readings_days).ok().filter(|d| (1..=Self::MAX_READINGS_DAYS).contains(d));
+        if readings.is_none() {
+            errors.push(FieldError::new(
+                "readings_days",
+                "out_of_range",
+                format!("readings_days must be between 1 and {} days", Self::MAX_READINGS_DAYS),
+            ));
+        }
+        let rollups = u32::try_from(rollups_days).ok().filter(|d| (1..=Self::MAX_ROLLUPS_DAYS).contains(d));
+        if rollups.is_none() {
+            errors.push(FieldError::new(
+                "rollups_days",
+                "out_of_range",
+                format!("rollups_days must be between 1 and {} days", Self::MAX_ROLLUPS_DAYS),
+            ));
+        }
+        match (readings, rollups) {
+            (Some(readings_days), Some(rollups_days)) if rollups_days >= readings_days => {
+                Ok(RetentionPolicy { readings_days, rollups_days })
+            }
+            (Some(_), Some(_)) => Err(Invalid::one(
+                "rollups_days",
+                "out_of_range",
+                "rollups_days must be at least readings_days: summaries outlive the readings they summarise",
+            )),
+            _ => Err(Invalid(errors)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    #[test]
+    fn retention_periods_are_bounded_and_summaries_outlive_readings() {
+        assert_eq!(RetentionPolicy::parse(30, 365), Ok(RetentionPolicy { readings_days: 30, rollups_days: 365 }));
+        assert!(RetentionPolicy::parse(30, 30).is_ok());
+        let fields = |r: Result<RetentionPolicy, Invalid>| -> Vec<String> {
+            r.unwrap_err().0.into_iter().map(|e| e.field).collect()
+        };
+        assert_eq!(fields(RetentionPolicy::parse(0, 36_501)), ["readings_days", "rollups_days"]);
+        assert_eq!(fields(RetentionPolicy::parse(90, 30)), ["rollups_days"]);
+        assert_eq!(fields(RetentionPolicy::parse(-1, 30)), ["readings_days"]);
+    }
+}

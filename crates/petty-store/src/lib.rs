@@ -14,6 +14,7 @@ mod cache;
 mod devices;
 mod pets;
 mod readings;
+mod retention;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -27,6 +28,7 @@ pub use accounts::*;
 pub use devices::*;
 pub use pets::*;
 pub use readings::*;
+pub use retention::*;
 
 /// What can go wrong in the store, in terms callers act on.
 #[derive(Debug, thiserror::Error)]

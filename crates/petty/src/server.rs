@@ -58,6 +58,7 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
         "Petty is listening on http://{address} (API docs at http://{address}/docs)"
     );
     let state = AppState::new(store.clone(), http);
+    let retention = tokio::spawn(retention_job(store.clone()));
     let mqtt = match &config.mqtt.url {
         Some(url) => {
             let options = petty_http::mqtt::options(url, &config.mqtt.client_id).map_err(anyhow::Error::msg)?;
@@ -71,10 +72,41 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
         // Messages not yet committed are not acknowledged; the broker sends them again.
         mqtt.abort();
     }
+    retention.abort();
     tracing::info!("requests finished; closing the database");
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Removes readings and rollups older than their household keeps them: shortly after start,
+/// then every hour. Says what it removed; a failed pass is logged and tried again next hour.
+async fn retention_job(store: petty_store::Store) {
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + std::time::Duration::from_secs(30),
+        std::time::Duration::from_secs(3600),
+    );
+    loop {
+        tick.tick().await;
+        match store.enforce_retention(time::OffsetDateTime::now_utc()).await {
+            Ok(report) => {
+                metrics::counter!("petty_retention_removed_total", "kind" => "readings")
+                    .increment(report.readings_removed);
+                metrics::counter!("petty_retention_removed_total", "kind" => "rollups")
+                    .increment(report.rollups_removed);
+                if report.readings_removed + report.rollups_removed > 0 {
+                    tracing::info!(
+                        readings = report.readings_removed,
+                        rollups = report.rollups_removed,
+                        "retention removed readings and rollups past their households' periods"
+                    );
+                } else {
+                    tracing::debug!("retention: nothing to remove");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "retention pass failed; trying again in an hour"),
+        }
+    }
 }
 
 /// A future that resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed now, before

@@ -22,6 +22,7 @@ use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(get_retention, set_retention))
         .routes(routes!(list_members))
         .routes(routes!(remove_member))
         .routes(routes!(list_invitations, create_invitation))
@@ -231,4 +232,40 @@ async fn accept_invitation(
             other => other.into(),
         })?;
     Ok((StatusCode::CREATED, Json(membership.into())))
+}
+
+/// How long the household keeps its devices' data.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionIo {
+    /// Raw readings, 1–3,650 days (default 90).
+    pub readings_days: i64,
+    /// Per-minute, hour and day summaries, 1–36,500 days and at least `readings_days`
+    /// (default 1,825).
+    pub rollups_days: i64,
+}
+
+/// How long raw readings and their summaries are kept; a background job removes older ones.
+#[utoipa::path(get, path = "/api/v1/household/retention", tag = "household",
+    responses((status = 200, body = RetentionIo), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_retention(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<RetentionIo>, ApiError> {
+    let actor = actor.require(Permission::Read)?;
+    let policy = state.store.retention_policy(actor.household_id).await?;
+    Ok(Json(RetentionIo { readings_days: policy.readings_days.into(), rollups_days: policy.rollups_days.into() }))
+}
+
+/// Change how long raw readings and their summaries are kept.
+#[utoipa::path(put, path = "/api/v1/household/retention", tag = "household", request_body = RetentionIo,
+    responses((status = 200, body = RetentionIo), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn set_retention(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiJson(body): ApiJson<RetentionIo>,
+) -> Result<Json<RetentionIo>, ApiError> {
+    let actor = actor.require(Permission::ManageHousehold)?;
+    let policy = petty_core::readings::RetentionPolicy::parse(body.readings_days, body.rollups_days)?;
+    state.store.set_retention_policy(actor.household_id, policy).await?;
+    Ok(Json(body))
 }

@@ -293,3 +293,26 @@ async fn export_streams_csv_and_json_lines_that_import_back_idempotently() {
     let (status, _) = import("ts,pulse\n1,2\n".to_owned(), "text/csv").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_household_chooses_how_long_readings_are_kept() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let got: Value = app.get("/api/v1/household/retention", Some(&ana.access_token)).await.json().await.unwrap();
+    assert_eq!(got, json!({"readings_days": 90, "rollups_days": 1825}));
+    let put = |body: Value| {
+        let app = &app;
+        let token = ana.access_token.clone();
+        async move {
+            app.client.put(app.url("/api/v1/household/retention")).bearer_auth(token).json(&body).send().await.unwrap()
+        }
+    };
+    assert_eq!(put(json!({"readings_days": 30, "rollups_days": 365})).await.status(), StatusCode::OK);
+    let (status, error) = error_code(put(json!({"readings_days": 30, "rollups_days": 7})).await).await;
+    assert_eq!(
+        (status, error["details"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("rollups_days"))
+    );
+    let got: Value = app.get("/api/v1/household/retention", Some(&ana.access_token)).await.json().await.unwrap();
+    assert_eq!(got, json!({"readings_days": 30, "rollups_days": 365}), "a refused change changed nothing");
+}

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use petty_core::devices::{DeviceKind, DeviceProfile};
 use petty_core::ids::{DeviceId, HouseholdId};
+use petty_core::readings::RetentionPolicy;
 use petty_core::readings::{METRIC_COUNT, Metric, Reading};
-use petty_store::{IngestOutcome, ReadingCursor, Rollup, RollupQuery, Store, StoreError};
+use petty_store::{IngestOutcome, ReadingCursor, RetentionReport, Rollup, RollupQuery, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use crate::fixtures::{T0, at, owner, secret};
@@ -262,4 +263,43 @@ store_test!(rollups_summarise_accepted_readings_late_ones_included_duplicates_no
             .unwrap()
             .is_empty()
     );
+});
+
+store_test!(retention_removes_what_each_household_no_longer_keeps, |store| async move {
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let (_, other) = owner(&store, "bo@example.org").await;
+    assert_eq!(store.retention_policy(home.household_id).await.unwrap(), RetentionPolicy::default());
+    let policy = RetentionPolicy::parse(10, 30).unwrap();
+    store.set_retention_policy(home.household_id, policy).await.unwrap();
+    assert_eq!(store.retention_policy(home.household_id).await.unwrap(), policy);
+
+    let (mine, _) = device(&store, home.household_id, "collar").await;
+    let (theirs, _) = device(&store, other.household_id, "collar").await;
+    let day = |d: i64| Reading { ts: T0 - Duration::days(d), ..reading(0, None, 70.0, None) };
+    let old = vec![day(40), day(20), day(5), day(0)];
+    store.ingest(home.household_id, mine, old.clone(), T0).await.unwrap();
+    store.ingest(other.household_id, theirs, old, T0).await.unwrap();
+
+    let report = store.enforce_retention(T0).await.unwrap();
+    // Mine: readings older than 10 days (40 and 20) go; rollups of day 40 go (3 resolutions).
+    // Theirs keep the defaults (90 days of readings, 5 years of rollups): nothing goes.
+    assert_eq!(report, RetentionReport { readings_removed: 2, rollups_removed: 3 });
+    let (left, _) = store.readings(home.household_id, mine, T0 - Duration::days(100), at(1), None, 100).await.unwrap();
+    assert_eq!(left.iter().map(|r| r.reading.ts).collect::<Vec<_>>(), [T0 - Duration::days(5), T0]);
+    let (kept, _) =
+        store.readings(other.household_id, theirs, T0 - Duration::days(100), at(1), None, 100).await.unwrap();
+    assert_eq!(kept.len(), 4);
+    let days = RollupQuery {
+        metric: Metric::HeartRate,
+        resolution_secs: 86_400,
+        from: T0 - Duration::days(100),
+        to: at(1),
+        limit: 100,
+    };
+    assert_eq!(
+        store.rollups(home.household_id, mine, &days).await.unwrap().len(),
+        3,
+        "day 20's summary outlives its readings"
+    );
+    assert_eq!(store.enforce_retention(T0).await.unwrap(), RetentionReport::default(), "a second pass finds nothing");
 });
