@@ -10,6 +10,7 @@ pub mod health;
 pub mod households;
 pub mod ingest;
 pub mod pets;
+pub mod ws;
 
 use petty_core::paging::Page;
 use serde::Serialize;

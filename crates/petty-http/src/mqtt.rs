@@ -179,8 +179,12 @@ async fn handle(state: &AppState, topic: &str, payload: &[u8]) -> Outcome {
     if readings.is_empty() {
         return Outcome::Rejected;
     }
+    let watched = crate::api::ingest::watched(state, device.device_id, &readings);
     match state.store.ingest(device.household_id, device.device_id, readings, now).await {
-        Ok(_) => Outcome::Stored,
+        Ok(outcomes) => {
+            crate::api::ingest::announce(state, device.device_id, watched, &outcomes, now);
+            Outcome::Stored
+        }
         Err(e) => {
             tracing::error!(error = %e, "MQTT readings not stored; the broker will send them again");
             Outcome::Failed

@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
     let config = &state.config;
     let mut app = Router::new()
         .merge(api)
+        .route("/api/v1/ws", axum::routing::get(api::ws::connect))
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .merge(pages::router())
         .fallback(not_found)

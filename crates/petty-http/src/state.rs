@@ -8,6 +8,7 @@ use std::time::Instant;
 use petty_core::ids::{ApiKeyId, HouseholdId, PetId};
 use petty_core::pets::Pet;
 
+use petty_bus::Bus;
 use petty_store::Store;
 
 use crate::auth::Keys;
@@ -23,6 +24,8 @@ pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
     pub store: Store,
+    /// Live events for WebSocket subscribers (readings on `device:{id}`, ...).
+    pub bus: Bus,
     pub config: HttpConfig,
     pub(crate) keys: Keys,
     pub(crate) limits: RateLimiters,
@@ -43,12 +46,18 @@ impl Deref for AppState {
 
 impl AppState {
     pub fn new(store: Store, config: HttpConfig) -> Self {
+        Self::with_bus(store, config, Bus::local())
+    }
+
+    /// With a given bus (shared with other parts of the process, or spanning nodes).
+    pub fn with_bus(store: Store, config: HttpConfig, bus: Bus) -> Self {
         // Install the metrics recorder before the first request, so no request goes uncounted.
         crate::observability::prometheus();
         let keys = Keys::new(&config);
         let limits = RateLimiters::new(config.rate_limit);
         Self(Arc::new(Shared {
             store,
+            bus,
             config,
             keys,
             limits,

@@ -10,3 +10,4 @@ mod api_pets;
 mod browser;
 mod pages;
 mod pages_devices;
+mod ws;

@@ -1,0 +1,255 @@
+//! `GET /api/v1/ws`: live events over one WebSocket.
+//!
+//! **Signing in**: an `Authorization: Bearer` header (access token or API key), the dashboard's
+//! session cookie (only from a same-origin page), or, for clients that cannot set headers, a
+//! first message `{"type":"auth","token":"..."}` within 10 seconds.
+//!
+//! **Messages from the client**: `{"type":"subscribe","topic":"device:<id>"}`,
+//! `{"type":"unsubscribe","topic":...}`, `{"type":"ping"}`. Topics: `device:{id}`, `pet:{id}`,
+//! `household:{id}:alarms`, `user:{id}:events`, `user:{id}:predictions`, `user:{id}:insights`;
+//! a topic the caller may not see is refused with an `error` message.
+//!
+//! **Messages from Petty**: `{"type":"subscribed","topic"}`, `{"type":"unsubscribed","topic"}`,
+//! `{"type":"event","topic","data":{...}}`, `{"type":"pong"}`, `{"type":"error","code","message"}`
+//! and `{"type":"dropped","count":N}` when the client read too slowly and N events were dropped
+//! for it (its queue holds 256; memory never grows with a slow client). A WebSocket ping goes
+//! out every 30 seconds; a client that has not answered the previous one is disconnected.
+
+use std::time::Duration;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use petty_core::accounts::{Actor, Permission};
+use petty_core::ids::{DeviceId, PetId};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Authentication;
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// Undelivered events a connection may hold before they are dropped for it.
+const QUEUE: usize = 256;
+const HEARTBEAT: Duration = Duration::from_secs(30);
+const AUTH_WAIT: Duration = Duration::from_secs(10);
+/// Topics one connection may hold.
+const MAX_TOPICS: usize = 256;
+
+pub async fn connect(
+    State(state): State<AppState>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    req: Request,
+) -> Response {
+    let headers = req.headers();
+    let actor = match req.extensions().get::<Authentication>() {
+        Some(Authentication::Authenticated(actor)) => Some(*actor),
+        Some(Authentication::Failed { code, message }) => return ApiError::new(*code, message.clone()).into_response(),
+        Some(Authentication::Device(_)) => {
+            return ApiError::forbidden("a device token can only send readings").into_response();
+        }
+        _ => match crate::pages::cookie_actor(&state, headers).await {
+            Some(actor) if same_origin(headers) => Some(actor),
+            Some(_) => {
+                return ApiError::forbidden("a session cookie is accepted only from Petty's own pages (Origin)")
+                    .into_response();
+            }
+            None => None,
+        },
+    };
+    // Credentials are checked first: a bad token is a 401 whatever else is wrong.
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(e) => {
+            return ApiError::new(ErrorCode::MalformedRequest, format!("this address speaks WebSocket only: {e}"))
+                .into_response();
+        }
+    };
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| session(socket, state, actor))
+}
+
+/// Whether the browser says the page that opened the socket is Petty's own (no Origin: not a
+/// browser, so no cross-site request to forge).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    origin.split_once("://").is_some_and(|(_, rest)| rest == host)
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Command {
+    Auth { token: String },
+    Subscribe { topic: String },
+    Unsubscribe { topic: String },
+    Ping,
+}
+
+fn frame(value: serde_json::Value) -> Message {
+    Message::Text(Utf8Bytes::from(value.to_string()))
+}
+
+fn error_frame(code: ErrorCode, message: &str, topic: Option<&str>) -> Message {
+    frame(json!({"type": "error", "code": code.as_str(), "message": message, "topic": topic}))
+}
+
+async fn session(mut socket: WebSocket, state: AppState, actor: Option<Actor>) {
+    let actor = match actor {
+        Some(actor) => actor,
+        None => match first_message_auth(&mut socket, &state).await {
+            Some(actor) => actor,
+            None => return,
+        },
+    };
+    metrics::gauge!("petty_ws_connections").increment(1.0);
+    let mut subscriber = state.bus.subscriber(QUEUE);
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    let mut awaiting_pong = false;
+    loop {
+        let outgoing = tokio::select! {
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => command(&state, &actor, &mut subscriber, &text).await,
+                Some(Ok(Message::Pong(_))) => {
+                    awaiting_pong = false;
+                    continue;
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => continue,
+            },
+            event = subscriber.recv() => {
+                let Some(event) = event else { break };
+                let dropped = subscriber.take_dropped();
+                if dropped > 0 && socket.send(frame(json!({"type": "dropped", "count": dropped}))).await.is_err() {
+                    break;
+                }
+                let mut text = String::with_capacity(event.payload.len() + event.topic.len() + 40);
+                text.push_str(r#"{"type":"event","topic":"#);
+                text.push_str(&serde_json::to_string(&*event.topic).unwrap_or_default());
+                text.push_str(r#","data":"#);
+                text.push_str(std::str::from_utf8(&event.payload).unwrap_or("null"));
+                text.push('}');
+                Message::Text(Utf8Bytes::from(text))
+            }
+            _ = heartbeat.tick() => {
+                if awaiting_pong {
+                    tracing::debug!("WebSocket client missed a heartbeat; closing");
+                    break;
+                }
+                awaiting_pong = true;
+                Message::Ping(Default::default())
+            }
+        };
+        if socket.send(outgoing).await.is_err() {
+            break;
+        }
+    }
+    metrics::gauge!("petty_ws_connections").decrement(1.0);
+}
+
+/// Says why and closes with 1008 (policy violation).
+async fn refuse(socket: &mut WebSocket, message: &str) {
+    let _ = socket.send(error_frame(ErrorCode::Unauthenticated, message, None)).await;
+    let close = CloseFrame { code: 1008, reason: Utf8Bytes::from_static("not signed in") };
+    let _ = socket.send(Message::Close(Some(close))).await;
+}
+
+/// Waits for `{"type":"auth","token":...}`; tells the client and closes if it does not come.
+async fn first_message_auth(socket: &mut WebSocket, state: &AppState) -> Option<Actor> {
+    let first = tokio::time::timeout(AUTH_WAIT, socket.recv()).await;
+    let token = match first {
+        Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<Command>(&text) {
+            Ok(Command::Auth { token }) => token,
+            _ => {
+                refuse(socket, "the first message must be {\"type\":\"auth\",\"token\":\"...\"}").await;
+                return None;
+            }
+        },
+        _ => {
+            refuse(socket, "sign in within 10 seconds").await;
+            return None;
+        }
+    };
+    let mut headers = HeaderMap::new();
+    let bearer = HeaderValue::from_str(&format!("Bearer {}", token.trim())).ok()?;
+    headers.insert(header::AUTHORIZATION, bearer);
+    match crate::auth::authenticate(state, &headers).await {
+        Authentication::Authenticated(actor) => {
+            let _ = socket.send(frame(json!({"type": "authenticated"}))).await;
+            Some(actor)
+        }
+        _ => {
+            refuse(socket, "the token is not valid").await;
+            None
+        }
+    }
+}
+
+async fn command(state: &AppState, actor: &Actor, subscriber: &mut petty_bus::Subscriber, text: &str) -> Message {
+    match serde_json::from_str::<Command>(text) {
+        Ok(Command::Subscribe { topic }) => {
+            if subscriber.is_subscribed(&topic) {
+                return frame(json!({"type": "subscribed", "topic": topic}));
+            }
+            if subscriber.topic_count() >= MAX_TOPICS {
+                return error_frame(ErrorCode::ValidationFailed, "at most 256 topics per connection", Some(&topic));
+            }
+            match may_see(state, actor, &topic).await {
+                Ok(()) => {
+                    subscriber.subscribe(&topic);
+                    frame(json!({"type": "subscribed", "topic": topic}))
+                }
+                Err(e) => error_frame(e.code, &e.message, Some(&topic)),
+            }
+        }
+        Ok(Command::Unsubscribe { topic }) => {
+            subscriber.unsubscribe(&topic);
+            frame(json!({"type": "unsubscribed", "topic": topic}))
+        }
+        Ok(Command::Ping) => frame(json!({"type": "pong"})),
+        Ok(Command::Auth { .. }) => error_frame(ErrorCode::ValidationFailed, "already signed in", None),
+        Err(e) => error_frame(ErrorCode::ValidationFailed, &format!("not a command Petty knows: {e}"), None),
+    }
+}
+
+/// Whether the caller may hear `topic`; the same answer the REST API would give for the thing
+/// the topic is about (another household's device is simply not found).
+async fn may_see(state: &AppState, actor: &Actor, topic: &str) -> Result<(), ApiError> {
+    if !actor.can(Permission::Read) {
+        return Err(ApiError::forbidden("your role or key scope does not allow reading"));
+    }
+    let not_found = || ApiError::not_found("topic subject");
+    let parts: Vec<&str> = topic.split(':').collect();
+    let id = |s: &str| Uuid::parse_str(s).map_err(|_| not_found());
+    match parts.as_slice() {
+        ["device", device] => {
+            if state.store.device_in_household(actor.household_id, DeviceId(id(device)?)).await? {
+                Ok(())
+            } else {
+                Err(not_found())
+            }
+        }
+        ["pet", pet] => {
+            state.store.get_pet(actor.household_id, PetId(id(pet)?)).await.map(|_| ()).map_err(|e| match e {
+                petty_store::StoreError::NotFound => not_found(),
+                other => other.into(),
+            })
+        }
+        ["household", household, "alarms"] if id(household)? == actor.household_id.0 => Ok(()),
+        ["user", user, "events" | "predictions" | "insights"] if Some(id(user)?) == actor.user_id().map(|u| u.0) => {
+            Ok(())
+        }
+        ["household", _, "alarms"] | ["user", _, "events" | "predictions" | "insights"] => {
+            Err(ApiError::forbidden("this topic belongs to someone else"))
+        }
+        _ => Err(ApiError::new(
+            ErrorCode::ValidationFailed,
+            "unknown topic: use device:{id}, pet:{id}, household:{id}:alarms or user:{id}:events|predictions|insights",
+        )),
+    }
+}
