@@ -5,6 +5,11 @@
 //! a publisher.** Each subscriber has a bounded queue; when it is full, the message is dropped
 //! for that subscriber only, and counted so the subscriber can be told. Publishing never waits.
 //!
+//! **Across nodes**: [`Bus::nats`] publishes every message to NATS as `petty.events.<topic>` and
+//! delivers to local subscribers what it hears back on `petty.events.>`, so a reading ingested
+//! on one node reaches a WebSocket on another. Live events are ephemeral (core NATS, no
+//! JetStream): a node that is down misses them, as a disconnected browser would.
+//!
 //! API boundary: [`Bus`] (cheap to clone), [`Subscriber`], [`Message`]. Who may subscribe to
 //! what is decided by the caller (the WebSocket endpoint), not here.
 
@@ -13,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 /// One published message: its topic and its JSON payload, shared by every subscriber.
@@ -32,7 +38,12 @@ pub struct Bus {
 struct Inner {
     topics: RwLock<HashMap<Arc<str>, Vec<Registration>>>,
     next_id: AtomicU64,
+    /// Set when the bus spans nodes.
+    nats: Option<async_nats::Client>,
 }
+
+/// The NATS subject prefix of Petty's events.
+pub const SUBJECT_PREFIX: &str = "petty.events.";
 
 struct Registration {
     id: u64,
@@ -46,9 +57,51 @@ impl Bus {
         Self::default()
     }
 
-    /// Delivers to every subscriber of `topic` now, without waiting: a subscriber whose queue is
-    /// full misses this message (and its drop count grows).
-    pub fn publish(&self, topic: &str, payload: Bytes) {
+    /// A bus that spans every node connected to the NATS server at `url` (`nats://host:4222`).
+    pub async fn nats(url: &str) -> Result<Self, String> {
+        let client = async_nats::connect(url).await.map_err(|e| format!("could not connect to NATS at {url}: {e}"))?;
+        let mut incoming = client
+            .subscribe(format!("{SUBJECT_PREFIX}>"))
+            .await
+            .map_err(|e| format!("could not subscribe on NATS: {e}"))?;
+        // The subscription is in place at the server before anything is published through us.
+        client.flush().await.map_err(|e| format!("NATS did not answer: {e}"))?;
+        let bus = Self { inner: Arc::new(Inner { nats: Some(client), ..Inner::default() }) };
+        // The relay holds only a weak handle, so dropping every clone of the bus ends it.
+        let relay = Arc::downgrade(&bus.inner);
+        tokio::spawn(async move {
+            while let Some(message) = incoming.next().await {
+                let Some(inner) = relay.upgrade() else { break };
+                if let Some(topic) = message.subject.as_str().strip_prefix(SUBJECT_PREFIX) {
+                    Bus { inner }.deliver(topic, message.payload);
+                }
+            }
+        });
+        Ok(bus)
+    }
+
+    /// Whether publishing to `topic` can reach anyone (always, when other nodes may listen).
+    pub fn has_listeners(&self, topic: &str) -> bool {
+        self.inner.nats.is_some() || self.subscribers(topic) > 0
+    }
+
+    /// Sends a message to every subscriber of `topic`, on every node. Never waits for a
+    /// subscriber: one whose queue is full misses this message (and its drop count grows).
+    pub async fn publish(&self, topic: &str, payload: Bytes) {
+        metrics::counter!("petty_bus_published_total").increment(1);
+        match &self.inner.nats {
+            Some(client) if is_subject_token(topic) => {
+                // Our own subscription brings it back to local subscribers.
+                if let Err(e) = client.publish(format!("{SUBJECT_PREFIX}{topic}"), payload).await {
+                    tracing::warn!(error = %e, topic, "could not publish to NATS; the event is lost");
+                }
+            }
+            _ => self.deliver(topic, payload),
+        }
+    }
+
+    /// Hands the message to this node's subscribers of `topic`.
+    fn deliver(&self, topic: &str, payload: Bytes) {
         let Ok(topics) = self.inner.topics.read() else { return };
         let Some((key, subscribers)) = topics.get_key_value(topic) else { return };
         let message = Arc::new(Message { topic: Arc::clone(key), payload });
@@ -58,7 +111,6 @@ impl Bus {
                 metrics::counter!("petty_bus_dropped_total").increment(1);
             }
         }
-        metrics::counter!("petty_bus_published_total").increment(1);
     }
 
     /// A new subscriber with room for `capacity` undelivered messages; it hears nothing until
@@ -79,6 +131,11 @@ impl Bus {
     pub fn subscribers(&self, topic: &str) -> usize {
         self.inner.topics.read().map(|t| t.get(topic).map_or(0, Vec::len)).unwrap_or(0)
     }
+}
+
+/// Whether `topic` can be the last part of a NATS subject (no dots, wildcards or spaces).
+fn is_subject_token(topic: &str) -> bool {
+    !topic.is_empty() && !topic.bytes().any(|b| matches!(b, b'.' | b'*' | b'>') || b.is_ascii_whitespace())
 }
 
 /// One listener (a WebSocket connection, say) with its own bounded queue and topic set.
@@ -166,9 +223,9 @@ mod tests {
         a.subscribe("device:1");
         b.subscribe("device:2");
         b.subscribe("device:1");
-        bus.publish("device:1", Bytes::from_static(b"one"));
-        bus.publish("device:2", Bytes::from_static(b"two"));
-        bus.publish("device:3", Bytes::from_static(b"nobody"));
+        bus.publish("device:1", Bytes::from_static(b"one")).await;
+        bus.publish("device:2", Bytes::from_static(b"two")).await;
+        bus.publish("device:3", Bytes::from_static(b"nobody")).await;
         assert_eq!(&a.recv().await.unwrap().payload[..], b"one");
         let got: Vec<String> = [b.recv().await.unwrap(), b.recv().await.unwrap()]
             .iter()
@@ -176,7 +233,7 @@ mod tests {
             .collect();
         assert_eq!(got, ["device:1=one", "device:2=two"]);
         b.unsubscribe("device:1");
-        bus.publish("device:1", Bytes::from_static(b"again"));
+        bus.publish("device:1", Bytes::from_static(b"again")).await;
         assert_eq!(&a.recv().await.unwrap().payload[..], b"again");
         assert!(b.messages.try_recv().is_err(), "b left device:1");
     }
@@ -189,7 +246,7 @@ mod tests {
         slow.subscribe("t");
         fast.subscribe("t");
         for i in 0..100u8 {
-            bus.publish("t", Bytes::from(vec![i]));
+            bus.publish("t", Bytes::from(vec![i])).await;
         }
         assert_eq!(slow.take_dropped(), 96);
         assert_eq!(slow.take_dropped(), 0, "the count restarts once read");
@@ -210,5 +267,40 @@ mod tests {
         assert_eq!(bus.subscribers("x"), 1);
         drop(s);
         assert_eq!(bus.subscribers("x"), 0);
+    }
+}
+
+/// Across nodes through the local NATS server (skipped, and says so, when there is none
+/// outside CI; CI makes sure there is one).
+#[cfg(test)]
+mod nats_tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn nats_url() -> Option<String> {
+        if std::net::TcpStream::connect("127.0.0.1:4222").is_ok() {
+            return Some("nats://127.0.0.1:4222".to_owned());
+        }
+        assert!(std::env::var("CI").map_or(true, |v| v.is_empty()), "CI needs NATS on 127.0.0.1:4222");
+        eprintln!("skipped: the bus across nodes (no NATS on 127.0.0.1:4222)");
+        None
+    }
+
+    #[tokio::test]
+    async fn a_message_published_on_one_node_reaches_subscribers_on_both() {
+        let Some(url) = nats_url() else { return };
+        let (a, b) = (Bus::nats(&url).await.unwrap(), Bus::nats(&url).await.unwrap());
+        let topic = format!("device:test-{}", std::process::id());
+        let mut on_a = a.subscriber(8);
+        let mut on_b = b.subscriber(8);
+        on_a.subscribe(&topic);
+        on_b.subscribe(&topic);
+        assert!(a.has_listeners("device:anything"), "other nodes may listen");
+        a.publish(&topic, Bytes::from_static(b"{\"heart_rate\":90}")).await;
+        for subscriber in [&mut on_a, &mut on_b] {
+            let message = tokio::time::timeout(Duration::from_secs(5), subscriber.recv()).await.unwrap().unwrap();
+            assert_eq!((&*message.topic, &message.payload[..]), (topic.as_str(), &b"{\"heart_rate\":90}"[..]));
+        }
     }
 }

@@ -182,7 +182,7 @@ async fn handle(state: &AppState, topic: &str, payload: &[u8]) -> Outcome {
     let watched = crate::api::ingest::watched(state, device.device_id, &readings);
     match state.store.ingest(device.household_id, device.device_id, readings, now).await {
         Ok(outcomes) => {
-            crate::api::ingest::announce(state, device.device_id, watched, &outcomes, now);
+            crate::api::ingest::announce(state, device.device_id, watched, &outcomes, now).await;
             Outcome::Stored
         }
         Err(e) => {

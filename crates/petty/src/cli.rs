@@ -66,10 +66,13 @@ struct ServeArgs {
     /// Also take readings from this MQTT broker: mqtt://HOST:PORT
     #[arg(long, value_name = "URL")]
     mqtt_url: Option<String>,
+    /// Fan live events out to other nodes through NATS: nats://HOST:PORT
+    #[arg(long, value_name = "URL")]
+    nats_url: Option<String>,
 }
 
 impl CommonArgs {
-    fn overrides(&self, listen: Option<String>, mqtt_url: Option<String>) -> Overrides {
+    fn overrides(&self, listen: Option<String>, mqtt_url: Option<String>, nats_url: Option<String>) -> Overrides {
         Overrides {
             config_file: self.config.clone(),
             data_dir: self.data_dir.clone(),
@@ -77,6 +80,7 @@ impl CommonArgs {
             log_format: self.log_format.clone(),
             listen,
             mqtt_url,
+            nats_url,
         }
     }
 }
@@ -92,17 +96,21 @@ pub fn run() -> ExitCode {
             println!("{}", config::new_secret());
             Ok(())
         }
-        Command::Config(ConfigCommand::Show(args)) => config::load(&args.overrides(None, None)).and_then(|loaded| {
-            for warning in &loaded.warnings {
-                eprintln!("warning: {warning}");
-            }
-            println!("{}", loaded.config.redacted_toml()?);
-            Ok(())
-        }),
-        Command::Migrate(args) => with_runtime(args.overrides(None, None), server::migrate),
+        Command::Config(ConfigCommand::Show(args)) => {
+            config::load(&args.overrides(None, None, None)).and_then(|loaded| {
+                for warning in &loaded.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                println!("{}", loaded.config.redacted_toml()?);
+                Ok(())
+            })
+        }
+        Command::Migrate(args) => with_runtime(args.overrides(None, None, None), server::migrate),
         Command::Serve(args) => {
             let demo = args.demo;
-            with_runtime(args.common.overrides(args.listen, args.mqtt_url), move |loaded| server::serve(loaded, demo))
+            with_runtime(args.common.overrides(args.listen, args.mqtt_url, args.nats_url), move |loaded| {
+                server::serve(loaded, demo)
+            })
         }
     };
     match result {

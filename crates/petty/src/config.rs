@@ -46,6 +46,15 @@ pub struct Config {
     pub http: HttpSection,
     pub rate_limit: RateLimitSection,
     pub mqtt: MqttSection,
+    pub nats: NatsSection,
+}
+
+/// Live events across nodes through NATS (off unless `url` is set: events stay in this process).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NatsSection {
+    /// `nats://host:4222`.
+    pub url: Option<String>,
 }
 
 /// Readings over MQTT (off unless `url` is set).
@@ -116,6 +125,7 @@ impl Default for Config {
             http: HttpSection::default(),
             rate_limit: RateLimitSection::default(),
             mqtt: MqttSection::default(),
+            nats: NatsSection::default(),
         }
     }
 }
@@ -219,6 +229,11 @@ per_principal_per_minute = 600
 # url = "mqtt://127.0.0.1:1883"
 # The broker keeps this client's session across restarts; give each node its own.
 client_id = "petty"
+
+[nats]
+# Fan live events (readings, alarms) out to every node through NATS (--nats-url,
+# PETTY_NATS__URL); without it, events stay in this process.
+# url = "nats://127.0.0.1:4222"
 "#;
 
 /// What the command line asks for; wins over the file and the environment.
@@ -230,6 +245,7 @@ pub struct Overrides {
     pub log_format: Option<String>,
     pub listen: Option<String>,
     pub mqtt_url: Option<String>,
+    pub nats_url: Option<String>,
 }
 
 /// The configuration in effect, and what was odd about how it was given.
@@ -295,12 +311,18 @@ pub fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> anyhow::R
     if let Some(v) = &overrides.mqtt_url {
         figment = figment.merge(Serialized::default("mqtt.url", v));
     }
+    if let Some(v) = &overrides.nats_url {
+        figment = figment.merge(Serialized::default("nats.url", v));
+    }
     let mut config: Config = figment.extract().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     if config.database_url.as_deref().is_some_and(|u| u.trim().is_empty()) {
         config.database_url = None;
     }
     if config.mqtt.url.as_deref().is_some_and(|u| u.trim().is_empty()) {
         config.mqtt.url = None;
+    }
+    if config.nats.url.as_deref().is_some_and(|u| u.trim().is_empty()) {
+        config.nats.url = None;
     }
     config.check()?;
     Ok(Loaded { config, warnings })

@@ -57,7 +57,15 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
         startup_ms = started.elapsed().as_millis() as u64,
         "Petty is listening on http://{address} (API docs at http://{address}/docs)"
     );
-    let state = AppState::new(store.clone(), http);
+    let bus = match &config.nats.url {
+        Some(url) => {
+            let bus = petty_bus::Bus::nats(url).await.map_err(anyhow::Error::msg)?;
+            tracing::info!(url = %url, "live events fan out through NATS");
+            bus
+        }
+        None => petty_bus::Bus::local(),
+    };
+    let state = AppState::with_bus(store.clone(), http, bus);
     let retention = tokio::spawn(retention_job(store.clone()));
     let mqtt = match &config.mqtt.url {
         Some(url) => {

@@ -278,7 +278,7 @@ pub(crate) fn field_details(invalid: petty_core::validation::Invalid, prefix: &s
 
 /// Publishes the accepted readings on `device:{id}` for live subscribers, once committed.
 /// `watched` is the copy of the readings kept only when someone listens.
-pub(crate) fn announce(
+pub(crate) async fn announce(
     state: &AppState,
     device_id: DeviceId,
     watched: Option<Vec<Reading>>,
@@ -293,7 +293,7 @@ pub(crate) fn announce(
         }
         let out = crate::api::devices::ReadingOut::from(petty_store::StoredReading { device_id, reading, received_at });
         if let Ok(json) = serde_json::to_vec(&out) {
-            state.bus.publish(&topic, json.into());
+            state.bus.publish(&topic, json.into()).await;
         }
     }
 }
@@ -304,7 +304,7 @@ pub(crate) fn device_topic(device_id: DeviceId) -> String {
 
 /// A copy of the readings for [`announce`], only when the device's topic has listeners.
 pub(crate) fn watched(state: &AppState, device_id: DeviceId, readings: &[Reading]) -> Option<Vec<Reading>> {
-    (state.bus.subscribers(&device_topic(device_id)) > 0).then(|| readings.to_vec())
+    state.bus.has_listeners(&device_topic(device_id)).then(|| readings.to_vec())
 }
 
 /// Send readings. One reading answers 201 (accepted) or 200 (duplicate); a batch answers 200
@@ -329,7 +329,7 @@ async fn ingest(
             let readings = vec![Reading::parse(&body.raw(), now)?];
             let watched = watched(&state, sender.device_id, &readings);
             let outcome = state.store.ingest(sender.household_id, sender.device_id, readings, now).await?;
-            announce(&state, sender.device_id, watched, &outcome, now);
+            announce(&state, sender.device_id, watched, &outcome, now).await;
             let outcome = outcome.first().copied().unwrap_or(IngestOutcome::Duplicate);
             let status = if outcome == IngestOutcome::Accepted { StatusCode::CREATED } else { StatusCode::OK };
             Ok((status, Json(IngestOne { status: outcome_name(outcome) })).into_response())
@@ -370,7 +370,7 @@ async fn ingest(
             }
             let watched = watched(&state, sender.device_id, &valid);
             let outcomes = state.store.ingest(sender.household_id, sender.device_id, valid, now).await?;
-            announce(&state, sender.device_id, watched, &outcomes, now);
+            announce(&state, sender.device_id, watched, &outcomes, now).await;
             for (index, outcome) in valid_index.into_iter().zip(outcomes) {
                 results[index].status = outcome_name(outcome);
             }

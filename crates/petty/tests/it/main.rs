@@ -95,6 +95,7 @@ impl Server {
 
 mod crash;
 mod mqtt;
+mod nodes;
 
 fn http_client() -> reqwest::Client {
     reqwest::Client::new()
