@@ -216,6 +216,76 @@ pub fn battery_low(battery_pct: Option<f64>) -> bool {
     battery_pct.is_some_and(|p| p < LOW_BATTERY_PCT)
 }
 
+/// A change in a device's liveness or battery worth telling people about (later turned into
+/// alarms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceEventKind {
+    /// Heard from again after being stale or offline.
+    BackOnline,
+    Stale,
+    Offline,
+    BatteryLow,
+    /// The battery is above the low mark again (charged or replaced).
+    BatteryOk,
+}
+
+impl DeviceEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceEventKind::BackOnline => "back_online",
+            DeviceEventKind::Stale => "stale",
+            DeviceEventKind::Offline => "offline",
+            DeviceEventKind::BatteryLow => "battery_low",
+            DeviceEventKind::BatteryOk => "battery_ok",
+        }
+    }
+}
+
+impl FromStr for DeviceEventKind {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        [Self::BackOnline, Self::Stale, Self::Offline, Self::BatteryLow, Self::BatteryOk]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// What changed between the liveness and battery state last noted and the state now. A device
+/// that has never reported says nothing; one that goes from online straight to offline is
+/// reported offline (not stale, then offline).
+pub fn liveness_changes(
+    noted: DeviceStatus,
+    now: DeviceStatus,
+    battery_low_noted: bool,
+    battery_low_now: bool,
+) -> Vec<DeviceEventKind> {
+    let mut events = Vec::new();
+    match (noted, now) {
+        (a, b) if a == b => {}
+        (_, DeviceStatus::Stale) => events.push(DeviceEventKind::Stale),
+        (_, DeviceStatus::Offline) => events.push(DeviceEventKind::Offline),
+        (DeviceStatus::Stale | DeviceStatus::Offline, DeviceStatus::Online) => events.push(DeviceEventKind::BackOnline),
+        _ => {}
+    }
+    match (battery_low_noted, battery_low_now) {
+        (false, true) => events.push(DeviceEventKind::BatteryLow),
+        (true, false) => events.push(DeviceEventKind::BatteryOk),
+        _ => {}
+    }
+    events
+}
+
+impl FromStr for DeviceStatus {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        [DeviceStatus::Online, DeviceStatus::Stale, DeviceStatus::Offline, DeviceStatus::NeverSeen]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,5 +511,19 @@ mod tests {
         assert!(!battery_low(Some(20.0)));
         assert!(!battery_low(Some(87.0)));
         assert!(!battery_low(Some(f64::NAN)));
+    }
+
+    #[test]
+    fn liveness_changes_are_reported_once_each() {
+        use DeviceEventKind as E;
+        use DeviceStatus as S;
+        assert_eq!(liveness_changes(S::NeverSeen, S::Online, false, false), []);
+        assert_eq!(liveness_changes(S::Online, S::Online, false, false), []);
+        assert_eq!(liveness_changes(S::Online, S::Stale, false, false), [E::Stale]);
+        assert_eq!(liveness_changes(S::Online, S::Offline, false, false), [E::Offline], "straight to offline");
+        assert_eq!(liveness_changes(S::Stale, S::Offline, false, false), [E::Offline]);
+        assert_eq!(liveness_changes(S::Offline, S::Online, false, true), [E::BackOnline, E::BatteryLow]);
+        assert_eq!(liveness_changes(S::Online, S::Online, true, true), [], "a low battery is noted once");
+        assert_eq!(liveness_changes(S::Online, S::Online, true, false), [E::BatteryOk]);
     }
 }

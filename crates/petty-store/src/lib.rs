@@ -12,6 +12,7 @@
 mod accounts;
 mod cache;
 mod devices;
+mod liveness;
 mod pets;
 mod readings;
 mod retention;
@@ -26,6 +27,7 @@ use time::OffsetDateTime;
 
 pub use accounts::*;
 pub use devices::*;
+pub use liveness::*;
 pub use pets::*;
 pub use readings::*;
 pub use retention::*;

@@ -65,6 +65,7 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
         }
         None => petty_bus::Bus::local(),
     };
+    let liveness = tokio::spawn(liveness_job(store.clone(), bus.clone()));
     let state = AppState::with_bus(store.clone(), http, bus);
     let retention = tokio::spawn(retention_job(store.clone()));
     let mqtt = match &config.mqtt.url {
@@ -81,6 +82,7 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
         mqtt.abort();
     }
     retention.abort();
+    liveness.abort();
     tracing::info!("requests finished; closing the database");
     store.close().await;
     tracing::info!("stopped");
@@ -113,6 +115,34 @@ async fn retention_job(store: petty_store::Store) {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "retention pass failed; trying again in an hour"),
+        }
+    }
+}
+
+/// Every 15 s, notes which devices went stale or offline, came back, or ran low on battery;
+/// each change is recorded (`GET /api/v1/devices/{id}/events`) and published on the household's
+/// `household:{id}:alarms` topic for live dashboards (and, later, alarm rules).
+async fn liveness_job(store: petty_store::Store, bus: petty_bus::Bus) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+    loop {
+        tick.tick().await;
+        let events = match store.liveness_pass(time::OffsetDateTime::now_utc()).await {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!(error = %e, "liveness pass failed; trying again shortly");
+                continue;
+            }
+        };
+        for event in events {
+            tracing::info!(device_id = %event.device_id, kind = event.kind.as_str(), "{}", event.detail);
+            let payload = serde_json::json!({
+                "source": "device",
+                "device_id": event.device_id.0,
+                "kind": event.kind.as_str(),
+                "at": event.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                "detail": event.detail,
+            });
+            bus.publish(&format!("household:{}:alarms", event.household_id), payload.to_string().into()).await;
         }
     }
 }

@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_readings))
         .routes(routes!(latest_reading))
         .routes(routes!(list_rollups))
+        .routes(routes!(list_events))
 }
 
 /// A device as the API shows it; `status` and `battery_low` are computed when asked.
@@ -559,4 +560,31 @@ async fn list_rollups(
             .map(|r: Rollup| RollupOut { bucket: r.bucket, count: r.count, min: r.min, max: r.max, avg: r.avg })
             .collect(),
     }))
+}
+
+/// A change in the device's liveness or battery.
+#[derive(Serialize, ToSchema)]
+pub struct DeviceEventOut {
+    /// stale, offline, back_online, battery_low or battery_ok.
+    pub kind: &'static str,
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    pub at: OffsetDateTime,
+    pub detail: String,
+}
+
+/// The device's liveness and battery events, newest first (the last 100).
+#[utoipa::path(get, path = "/api/v1/devices/{id}/events", tag = "devices",
+    params(("id" = Uuid, Path, description = "The device's id")),
+    responses((status = 200, body = Vec<DeviceEventOut>), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_events(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Vec<DeviceEventOut>>, ApiError> {
+    let actor = actor.require(Permission::Read)?;
+    let device_id = DeviceId(id);
+    state.store.get_device(actor.household_id, device_id).await.map_err(not_found)?;
+    let events = state.store.device_events(actor.household_id, device_id, 100).await?;
+    Ok(Json(events.into_iter().map(|e| DeviceEventOut { kind: e.kind.as_str(), at: e.at, detail: e.detail }).collect()))
 }

@@ -316,3 +316,26 @@ async fn the_household_chooses_how_long_readings_are_kept() {
     let got: Value = app.get("/api/v1/household/retention", Some(&ana.access_token)).await.json().await.unwrap();
     assert_eq!(got, json!({"readings_days": 30, "rollups_days": 365}), "a refused change changed nothing");
 }
+
+#[tokio::test]
+async fn liveness_and_battery_changes_are_listed_as_device_events() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let bo = app.register("Bo").await;
+    let (device, token) = collar(&app, &ana.access_token, "Bella's collar").await;
+    let id = device["id"].as_str().unwrap();
+    assert_eq!(ingest(&app, &token, &json!({"ts": now_ms(0), "battery_pct": 9})).await.0, StatusCode::CREATED);
+    // The job's pass, as the server runs it every 15 s: now, and 20 minutes on.
+    let now = OffsetDateTime::now_utc();
+    app.store.liveness_pass(now).await.unwrap();
+    app.store.liveness_pass(now + time::Duration::minutes(20)).await.unwrap();
+    let events: Value =
+        app.get(&format!("/api/v1/devices/{id}/events"), Some(&ana.access_token)).await.json().await.unwrap();
+    let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["offline", "battery_low"], "{events}");
+    assert!(events[1]["detail"].as_str().unwrap().contains("9%"), "{events}");
+    assert_eq!(
+        app.get(&format!("/api/v1/devices/{id}/events"), Some(&bo.access_token)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

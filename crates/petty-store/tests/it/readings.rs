@@ -303,3 +303,28 @@ store_test!(retention_removes_what_each_household_no_longer_keeps, |store| async
     );
     assert_eq!(store.enforce_retention(T0).await.unwrap(), RetentionReport::default(), "a second pass finds nothing");
 });
+
+store_test!(the_liveness_pass_records_each_change_once, |store| async move {
+    use petty_core::devices::DeviceEventKind as E;
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let (_, other) = owner(&store, "bo@example.org").await;
+    let hid = home.household_id;
+    let (id, _) = device(&store, hid, "collar").await; // reports every 60 s
+    let kinds = |events: Vec<petty_store::DeviceEvent>| events.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+    assert_eq!(kinds(store.liveness_pass(at(1)).await.unwrap()), [], "never seen: nothing to say");
+
+    store.ingest(hid, id, vec![reading(0, None, 80.0, Some(15.0))], T0).await.unwrap();
+    assert_eq!(kinds(store.liveness_pass(at(1)).await.unwrap()), [E::BatteryLow]);
+    assert_eq!(kinds(store.liveness_pass(at(2)).await.unwrap()), [], "nothing new");
+    assert_eq!(kinds(store.liveness_pass(at(4)).await.unwrap()), [E::Stale], "over 3 intervals quiet");
+    assert_eq!(kinds(store.liveness_pass(at(11)).await.unwrap()), [E::Offline], "over 10");
+    assert_eq!(kinds(store.liveness_pass(at(12)).await.unwrap()), []);
+    store.ingest(hid, id, vec![reading(13, None, 80.0, Some(95.0))], at(13)).await.unwrap();
+    assert_eq!(kinds(store.liveness_pass(at(13)).await.unwrap()), [E::BackOnline, E::BatteryOk]);
+
+    let recorded = store.device_events(hid, id, 10).await.unwrap();
+    // Newest first; the two events of one pass in reverse order of recording.
+    assert_eq!(kinds(recorded.clone()), [E::BatteryOk, E::BackOnline, E::Offline, E::Stale, E::BatteryLow]);
+    assert!(recorded.iter().any(|e| e.detail.contains("collar is offline")), "{recorded:?}");
+    assert!(store.device_events(other.household_id, id, 10).await.unwrap().is_empty());
+});
