@@ -1,4 +1,4 @@
-//! The command line: `petty serve`, `petty migrate`, `petty config ...`.
+//! The command line: `petty serve`, `petty migrate`, `petty config ...`, `petty simulate`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Overrides};
+use crate::simulate;
 use crate::{logging, server};
 
 #[derive(Parser)]
@@ -24,6 +25,8 @@ enum Command {
     /// Show or generate configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Simulate collars and air monitors sending readings to a running Petty.
+    Simulate(simulate::SimulateArgs),
 }
 
 #[derive(Subcommand)]
@@ -105,6 +108,7 @@ pub fn run() -> ExitCode {
                 Ok(())
             })
         }
+        Command::Simulate(args) => simulate::run(args),
         Command::Migrate(args) => with_runtime(args.overrides(None, None, None), server::migrate),
         Command::Serve(args) => {
             let demo = args.demo;

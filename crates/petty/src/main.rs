@@ -5,6 +5,7 @@ mod config;
 mod demo;
 mod logging;
 mod server;
+mod simulate;
 
 /// mimalloc instead of glibc's malloc: a request makes dozens of short-lived allocations, and
 /// glibc's free/malloc pair cost a quarter of a cached read's CPU (BENCHMARKS.md, run D).

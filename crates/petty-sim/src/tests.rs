@@ -1,0 +1,180 @@
+//! Tests of the device models: determinism, Petty's ranges, and the shape of a day.
+
+use petty_core::readings::{METRIC_COUNT, Metric, RawLocation, RawReading, RawTime, Reading};
+use serde_json::Value;
+
+use crate::util::{DAY_MS, HOUR_MS, distance_m, local_day};
+use crate::{DeviceKind, Fleet, Sample};
+
+/// 2026-11-22T00:00:00Z, a local midnight in UTC.
+const START: i64 = 1_795_305_600_000;
+
+/// A reading in the ingest format as the server reads it (every field is known).
+fn raw(reading: &Value) -> RawReading {
+    let obj = reading.as_object().expect("an object");
+    let mut values = [None; METRIC_COUNT];
+    for (key, value) in obj {
+        match key.as_str() {
+            "ts" | "seq" | "location" => {}
+            name => {
+                let metric = Metric::from_name(name).unwrap_or_else(|| panic!("unknown field {name}"));
+                values[metric.index()] = Some(value.as_f64().expect("a number"));
+            }
+        }
+    }
+    RawReading {
+        ts: Some(RawTime::EpochMs(obj["ts"].as_i64().expect("ts"))),
+        seq: obj["seq"].as_i64(),
+        values,
+        location: obj.get("location").map(|l| RawLocation {
+            lat: l["lat"].as_f64(),
+            lon: l["lon"].as_f64(),
+            accuracy_m: l["accuracy_m"].as_f64(),
+        }),
+        extra: Vec::new(),
+    }
+}
+
+fn value(s: &Sample, key: &str) -> f64 {
+    s.reading[key].as_f64().unwrap_or_else(|| panic!("{key} missing"))
+}
+
+#[test]
+fn every_reading_of_a_day_parses_for_several_seeds() {
+    let now = petty_core::readings::from_epoch_ms(START + 2 * DAY_MS).unwrap();
+    for seed in [0, 1, 2, 42, 1234, u64::MAX] {
+        let mut fleet = Fleet::new(seed, 4, 3, START);
+        for (device, samples) in fleet.until(START + DAY_MS).into_iter().enumerate() {
+            assert!(samples.len() >= 1400, "a day at 60 s or 30 s intervals");
+            for (i, s) in samples.iter().enumerate() {
+                let parsed = Reading::parse(&raw(&s.reading), now)
+                    .unwrap_or_else(|e| panic!("seed {seed} device {device}: {e} in {}", s.reading));
+                assert_eq!(parsed.ts_ms(), s.ts_ms);
+                assert_eq!(parsed.seq, Some(i as i64));
+                // Collars stay within the ranges of a healthy dog.
+                if let Some(t) = parsed.value(Metric::TemperatureC) {
+                    assert!((38.0..=39.2).contains(&t), "{t}");
+                }
+                let rssi = parsed.value(Metric::Rssi).unwrap();
+                assert!((-90.0..=-40.0).contains(&rssi), "{rssi}");
+                if let Some(l) = parsed.location {
+                    assert!((3.0..=15.0).contains(&l.accuracy_m.unwrap()));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_readings_however_the_span_is_cut() {
+    let mut a = Fleet::new(7, 3, 2, START);
+    let mut b = Fleet::new(7, 3, 2, START);
+    let whole = a.until(START + 6 * HOUR_MS);
+    let mut pieces: Vec<Vec<Sample>> = b.until(START + HOUR_MS);
+    for (i, more) in b.until(START + 6 * HOUR_MS).into_iter().enumerate() {
+        pieces[i].extend(more);
+    }
+    assert_eq!(whole, pieces);
+    let names: Vec<_> = a.devices().iter().map(|d| (d.name().to_owned(), d.kind())).collect();
+    assert_eq!(names[0], ("sim-collar-001".to_owned(), DeviceKind::Collar));
+    assert_eq!(names[4], ("sim-air-002".to_owned(), DeviceKind::AirMonitor));
+
+    let mut c = Fleet::new(8, 3, 2, START);
+    assert_ne!(whole, c.until(START + 6 * HOUR_MS), "another seed, other readings");
+}
+
+#[test]
+fn intervals_are_sixty_and_thirty_seconds() {
+    let mut fleet = Fleet::new(3, 1, 1, START);
+    let all = fleet.until(START + HOUR_MS);
+    for (samples, step) in all.iter().zip([60_000, 30_000]) {
+        assert!(samples[0].ts_ms >= START && samples[0].ts_ms < START + step);
+        assert!(samples.windows(2).all(|w| w[1].ts_ms - w[0].ts_ms == step));
+        assert!(samples.last().unwrap().ts_ms <= START + HOUR_MS);
+    }
+    assert!((fleet.readings_per_sec() - (1.0 / 60.0 + 1.0 / 30.0)).abs() < 1e-9);
+}
+
+#[test]
+fn a_collar_sleeps_at_night_and_walks_away_from_home_twice_a_day() {
+    for seed in [1, 5, 9] {
+        let mut fleet = Fleet::new(seed, 1, 0, START);
+        let home = fleet.devices()[0].home().unwrap();
+        let day = fleet.until(START + DAY_MS).remove(0);
+        let at_hour = |h: i64| day.iter().filter(move |s| local_day(s.ts_ms, 0).1 / HOUR_MS == h);
+
+        for s in at_hour(0).chain(at_hour(2)).chain(at_hour(4)) {
+            assert_eq!(s.label, "sleep");
+            assert_eq!(value(s, "activity_level"), 0.0);
+            assert!((60.0..=70.0).contains(&value(s, "heart_rate")));
+            assert!((15.0..=20.0).contains(&value(s, "respiration_rate")));
+            assert_eq!(value(s, "steps"), 0.0);
+        }
+
+        let walks: Vec<&Sample> = day.iter().filter(|s| s.label == "walk").collect();
+        assert!(walks.len() >= 55, "two walks of 25 minutes or more: {}", walks.len());
+        let morning = walks.iter().filter(|s| local_day(s.ts_ms, 0).1 < 12 * HOUR_MS).count();
+        assert!(morning > 0 && morning < walks.len(), "a morning and an evening walk");
+        let mut furthest = 0f64;
+        for s in &walks {
+            assert_eq!(value(s, "activity_level"), 2.0);
+            assert!(value(s, "steps") > 50.0);
+            assert!((110.0..=140.0).contains(&value(s, "heart_rate")));
+            let l = &s.reading["location"];
+            furthest = furthest.max(distance_m(home, (l["lat"].as_f64().unwrap(), l["lon"].as_f64().unwrap())));
+        }
+        assert!(furthest > 300.0, "a walk goes out and around: {furthest} m");
+
+        for s in day.iter().filter(|s| s.label != "walk") {
+            let l = &s.reading["location"];
+            let d = distance_m(home, (l["lat"].as_f64().unwrap(), l["lon"].as_f64().unwrap()));
+            assert!(d < 60.0, "{} {d} m from home", s.label);
+        }
+        let plays = day.iter().filter(|s| s.label == "play").count();
+        assert!(plays >= 10, "play bursts: {plays}");
+        let mean_hr = |label: &str| {
+            let hr: Vec<f64> = day.iter().filter(|s| s.label == label).map(|s| value(s, "heart_rate")).collect();
+            hr.iter().sum::<f64>() / hr.len() as f64
+        };
+        assert!(mean_hr("sleep") < mean_hr("rest") && mean_hr("rest") < mean_hr("walk"));
+        assert!(mean_hr("walk") < mean_hr("play"));
+    }
+}
+
+#[test]
+fn a_collar_battery_drains_about_one_percent_an_hour_and_recharges_overnight() {
+    let mut fleet = Fleet::new(11, 1, 0, START);
+    let week = fleet.until(START + 7 * DAY_MS).remove(0);
+    let battery: Vec<f64> = week.iter().map(|s| value(s, "battery_pct")).collect();
+    let first_hour = battery[0] - battery[59];
+    assert!((0.5..=2.0).contains(&first_hour), "{first_hour}");
+    let charges: Vec<&Sample> =
+        week.windows(2).filter(|w| value(&w[1], "battery_pct") > value(&w[0], "battery_pct")).map(|w| &w[1]).collect();
+    assert!(!charges.is_empty(), "charged within a week");
+    assert!(charges.iter().all(|s| s.label == "sleep"));
+    assert!(battery.iter().all(|b| *b >= 10.0), "never runs flat");
+    assert!(battery.contains(&100.0));
+}
+
+#[test]
+fn a_monitor_has_a_carbon_monoxide_incident_within_a_week() {
+    let mut fleet = Fleet::new(1, 0, 1, START);
+    let week = fleet.until(START + 7 * DAY_MS).remove(0);
+    let peak = week.iter().map(|s| value(s, "co_ppm")).fold(0.0, f64::max);
+    assert!(peak > 50.0, "{peak}");
+    let incidents = week.windows(2).filter(|w| w[0].label == "normal" && w[1].label != "normal").count();
+    assert!((1..=20).contains(&incidents), "{incidents}");
+    for s in &week {
+        let co = value(s, "co_ppm");
+        if s.label == "normal" {
+            assert!(co <= 3.0, "{co}");
+            let t = value(s, "ambient_temp_c");
+            assert!((18.0..=24.0).contains(&t), "{t}");
+        } else {
+            assert!(co <= 420.0, "{co}");
+        }
+        assert!((35.0..=60.0).contains(&value(s, "humidity_pct")));
+    }
+    // Rising takes at least ten minutes: no jump from the baseline to 50 ppm in one step.
+    assert!(week.windows(2).all(|w| value(&w[1], "co_ppm") - value(&w[0], "co_ppm") < 50.0));
+}
