@@ -276,7 +276,8 @@ pub fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> anyhow::R
 
     for (name, value) in &env {
         let Some(rest) = name.strip_prefix("PETTY_") else { continue };
-        if rest == "CONFIG" || rest.starts_with("TEST_") {
+        // PETTY_SIM_* belong to `petty simulate`, PETTY_TEST_* to the test suites.
+        if rest == "CONFIG" || rest.starts_with("TEST_") || rest.starts_with("SIM_") {
             continue;
         }
         let (key, from_file) = match rest.strip_suffix("_FILE") {

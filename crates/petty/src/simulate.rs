@@ -11,12 +11,12 @@ use petty_sim::send::{self, Pace, RunOptions, Transport};
 #[derive(Args)]
 pub struct SimulateArgs {
     /// Petty's address.
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080", env = "PETTY_URL")]
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080", env = "PETTY_SIM_URL")]
     url: String,
     /// Sign in as this member (the devices are created in their household).
-    #[arg(long, env = "PETTY_EMAIL")]
+    #[arg(long, env = "PETTY_SIM_EMAIL")]
     email: Option<String>,
-    #[arg(long, env = "PETTY_PASSWORD", hide_env_values = true)]
+    #[arg(long, env = "PETTY_SIM_PASSWORD", hide_env_values = true)]
     password: Option<String>,
     /// How many collars (a reading every 60 s).
     #[arg(long, default_value_t = 100)]
