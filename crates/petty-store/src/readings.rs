@@ -136,6 +136,8 @@ impl Writer {
             let mut tx = pool.begin().await?;
             let mut all = Vec::with_capacity(jobs.len());
             let mut rollups = Rollups::default();
+            // One device-row update per device per transaction, however many callers it had.
+            let mut touched: BTreeMap<Uuid, Touch> = BTreeMap::new();
             for job in jobs {
                 let mut outcomes = Vec::with_capacity(job.readings.len());
                 let mut newest: Option<i64> = None;
@@ -174,6 +176,20 @@ impl Writer {
                         outcomes.push(IngestOutcome::Duplicate);
                     }
                 }
+                let touch = touched.entry(job.device_id.0).or_insert(Touch {
+                    household_id: job.household_id,
+                    received_at: job.received_at,
+                    newest: None,
+                    battery: None,
+                });
+                touch.received_at = touch.received_at.max(job.received_at);
+                touch.newest = touch.newest.max(newest);
+                if battery.is_some_and(|(ts, _)| touch.battery.is_none_or(|(at, _)| ts > at)) {
+                    touch.battery = battery;
+                }
+                all.push(outcomes);
+            }
+            for (device_id, touch) in &touched {
                 // Arrival time always; the newest event time and the newest battery level only
                 // when these readings are newer than what the device row already has.
                 sqlx::query(
@@ -185,15 +201,14 @@ impl Writer {
                          THEN $5 ELSE battery_ts END \
                      WHERE household_id = $1 AND id = $2",
                 )
-                .bind(job.household_id.0)
-                .bind(job.device_id.0)
-                .bind(to_ms(job.received_at))
-                .bind(newest)
-                .bind(battery.map(|(ts, _)| ts))
-                .bind(battery.map(|(_, level)| level))
+                .bind(touch.household_id.0)
+                .bind(device_id)
+                .bind(to_ms(touch.received_at))
+                .bind(touch.newest)
+                .bind(touch.battery.map(|(ts, _)| ts))
+                .bind(touch.battery.map(|(_, level)| level))
                 .execute(&mut *tx)
                 .await?;
-                all.push(outcomes);
             }
             for ((device_id, resolution, metric, bucket), summary) in &rollups.0 {
                 sqlx::query(upsert_rollup)
@@ -223,6 +238,15 @@ const INSERT_READING: &str = "INSERT INTO readings (device_id, ts, seq, househol
 
 /// The periods rollups summarise, in seconds: a minute, an hour, a day.
 pub const ROLLUP_RESOLUTIONS: [i64; 3] = [60, 3_600, 86_400];
+
+/// What one transaction tells a device row: when it last heard, the newest event time, and the
+/// newest battery level with its event time.
+struct Touch {
+    household_id: HouseholdId,
+    received_at: OffsetDateTime,
+    newest: Option<i64>,
+    battery: Option<(i64, f64)>,
+}
 
 /// Summaries of one transaction's accepted readings, merged into the table at the end of it.
 #[derive(Default)]
