@@ -205,14 +205,12 @@ store_test!(rollups_summarise_accepted_readings_late_ones_included_duplicates_no
     store.ingest(hid, id, vec![r(5, 60.0), r(5400, 100.0)], at(91)).await.unwrap(); // a duplicate and a new one
     store.ingest(hid, id, vec![r(30, 70.0)], at(92)).await.unwrap(); // late, into the first minute
 
-    let minutes = store
-        .rollups(
-            hid,
-            id,
-            &RollupQuery { metric: Metric::HeartRate, resolution_secs: 60, from: T0, to: at(120), limit: 100 },
-        )
-        .await
-        .unwrap();
+    let summaries = |household_id, resolution_secs, from| {
+        let query = RollupQuery { metric: Metric::HeartRate, resolution_secs, from, to: at(120), limit: 100 };
+        let store = &store;
+        async move { store.rollups(household_id, id, &query).await.unwrap() }
+    };
+    let minutes = summaries(hid, 60, T0).await;
     let expected = |bucket, count, min, max, avg| Rollup { bucket, count, min, max, avg };
     assert_eq!(
         minutes,
@@ -222,23 +220,9 @@ store_test!(rollups_summarise_accepted_readings_late_ones_included_duplicates_no
             expected(at(90), 1, 100.0, 100.0, 100.0)
         ]
     );
-    let hours = store
-        .rollups(
-            hid,
-            id,
-            &RollupQuery { metric: Metric::HeartRate, resolution_secs: 3600, from: T0, to: at(120), limit: 100 },
-        )
-        .await
-        .unwrap();
+    let hours = summaries(hid, 3600, T0).await;
     assert_eq!(hours, vec![expected(T0, 3, 60.0, 90.0, 220.0 / 3.0), expected(at(60), 1, 100.0, 100.0, 100.0)]);
-    let days = store
-        .rollups(
-            hid,
-            id,
-            &RollupQuery { metric: Metric::HeartRate, resolution_secs: 86_400, from: at(30), to: at(120), limit: 100 },
-        )
-        .await
-        .unwrap();
+    let days = summaries(hid, 86_400, at(30)).await;
     assert_eq!(days.len(), 1, "the period holding `from` is included");
     assert_eq!((days[0].count, days[0].min, days[0].max), (4, 60.0, 100.0));
     assert!(
@@ -252,17 +236,7 @@ store_test!(rollups_summarise_accepted_readings_late_ones_included_duplicates_no
             .unwrap()
             .is_empty()
     );
-    assert!(
-        store
-            .rollups(
-                other.household_id,
-                id,
-                &RollupQuery { metric: Metric::HeartRate, resolution_secs: 60, from: T0, to: at(120), limit: 100 }
-            )
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(summaries(other.household_id, 60, T0).await.is_empty());
 });
 
 store_test!(retention_removes_what_each_household_no_longer_keeps, |store| async move {
