@@ -6,7 +6,8 @@
 //! extract, call `petty-core` to decide and `petty-store` to keep, and map the result. No SQL
 //! here, and no HTTP status codes anywhere else.
 //!
-//! API boundary: [`HttpConfig`], [`AppState`], [`router`] and [`serve`].
+//! API boundary: [`HttpConfig`], [`AppState`], [`router`] and [`serve`]; and [`import`], the
+//! import files' reader that `petty import` shares with `POST /api/v1/import`.
 
 mod accounts;
 mod api;
@@ -24,6 +25,13 @@ mod rfc3339;
 mod routes;
 mod serve;
 mod state;
+
+/// Reading CSV and JSON-lines import files line by line, and counting what became of each line,
+/// exactly as `POST /api/v1/import` does (for `petty import`, which writes to the database
+/// directly).
+pub mod import {
+    pub use crate::api::exchange::{CHUNK, Format, ImportError, ImportItem, ImportOut, ImportReader, MAX_REPORTED};
+}
 
 pub use config::{HttpConfig, RateLimitConfig};
 pub use error::{ApiError, ErrorCode};

@@ -18,6 +18,7 @@
 //! device, carries a wrong token or holds invalid readings is logged, counted in
 //! `petty_mqtt_messages_total{outcome}`, and acknowledged (so it is not sent again forever).
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use petty_core::ids::DeviceId;
@@ -83,18 +84,38 @@ impl Outcome {
 
 /// Subscribes and ingests until the process stops. Connection errors are logged and retried
 /// every second; they never end the loop.
+///
+/// Three tasks, so that none waits on another in a circle: one polls the broker connection
+/// (reading messages, writing queued acknowledgements), this one starts each message's work in
+/// arrival order, and one acknowledges in that order as the work finishes. When Petty falls
+/// behind, the polling task waits for room and stops reading, so the broker and the devices
+/// slow down (TCP's own back-pressure) and nothing is dropped. The acknowledging task never
+/// waits for the connection: an acknowledgement that finds the client's request queue full is
+/// kept, in order, and handed over as soon as the queue has room. (Waiting there once stalled
+/// the subscriber for good: the acknowledgements waited for a poll that waited for them.)
 pub async fn run(state: AppState, options: MqttOptions) {
-    let (client, mut events) = AsyncClient::new(options, IN_FLIGHT);
+    let (client, events) = AsyncClient::new(options, IN_FLIGHT);
+    let (received, mut incoming) = mpsc::channel::<Publish>(IN_FLIGHT);
+    tokio::spawn(poll(client.clone(), events, received));
     let (pending, acks) = mpsc::channel::<(Publish, JoinHandle<Outcome>)>(IN_FLIGHT);
-    tokio::spawn(acknowledge_in_order(client.clone(), acks));
+    tokio::spawn(acknowledge_in_order(client, acks));
+    while let Some(publish) = incoming.recv().await {
+        let state = state.clone();
+        let payload = publish.payload.clone();
+        let topic = publish.topic.clone();
+        let work = tokio::spawn(async move { handle(&state, &topic, &payload).await });
+        if pending.send((publish, work)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Polls the connection and hands each message on, waiting for room when Petty is behind.
+async fn poll(client: AsyncClient, mut events: EventLoop, received: mpsc::Sender<Publish>) {
     loop {
         match next_publish(&client, &mut events).await {
             Some(publish) => {
-                let state = state.clone();
-                let payload = publish.payload.clone();
-                let topic = publish.topic.clone();
-                let work = tokio::spawn(async move { handle(&state, &topic, &payload).await });
-                if pending.send((publish, work)).await.is_err() {
+                if received.send(publish).await.is_err() {
                     return;
                 }
             }
@@ -110,7 +131,9 @@ async fn next_publish(client: &AsyncClient, events: &mut EventLoop) -> Option<Pu
             Ok(Event::Incoming(Packet::Publish(publish))) => return Some(publish),
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 tracing::info!(topic = TOPIC, "MQTT connected; subscribing");
-                if let Err(e) = client.subscribe(TOPIC, QoS::AtLeastOnce).await {
+                // Queued without waiting: the request is written by the very polling that
+                // waiting here would stop.
+                if let Err(e) = client.try_subscribe(TOPIC, QoS::AtLeastOnce) {
                     tracing::warn!(error = %e, "MQTT subscribe failed");
                 }
             }
@@ -125,16 +148,36 @@ async fn next_publish(client: &AsyncClient, events: &mut EventLoop) -> Option<Pu
 
 /// PUBACKs go out in arrival order, each once its message is committed (or refused for good).
 async fn acknowledge_in_order(client: AsyncClient, mut acks: mpsc::Receiver<(Publish, JoinHandle<Outcome>)>) {
-    while let Some((publish, work)) = acks.recv().await {
+    // Acknowledgements the client's request queue had no room for yet, oldest first. Only
+    // QoS 1 messages have one, so the broker's in-flight window bounds this.
+    let mut unsent: VecDeque<Publish> = VecDeque::new();
+    loop {
+        while let Some(publish) = unsent.front() {
+            match client.try_ack(publish) {
+                Ok(()) => _ = unsent.pop_front(),
+                Err(rumqttc::ClientError::TryRequest(_)) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "MQTT acknowledgement failed; the broker will send the message again");
+                    unsent.pop_front();
+                }
+            }
+        }
+        let next = if unsent.is_empty() {
+            acks.recv().await
+        } else {
+            tokio::select! {
+                next = acks.recv() => next,
+                () = tokio::time::sleep(Duration::from_millis(2)) => continue,
+            }
+        };
+        let Some((publish, work)) = next else { return };
         let outcome = work.await.unwrap_or(Outcome::Failed);
         metrics::counter!("petty_mqtt_messages_total", "outcome" => outcome.label()).increment(1);
         if outcome == Outcome::Failed {
             // Not acknowledged: the broker redelivers after the next reconnect.
             continue;
         }
-        if let Err(e) = client.ack(&publish).await {
-            tracing::warn!(error = %e, "MQTT acknowledgement failed; the broker will send the message again");
-        }
+        unsent.push_back(publish);
     }
 }
 

@@ -1,5 +1,7 @@
 //! The dashboard: server-rendered HTML for people in a browser, signed in with a session
-//! cookie rather than a bearer token. No JavaScript; one stylesheet served from this crate.
+//! cookie rather than a bearer token. Every page works without JavaScript; one stylesheet is
+//! served from this crate, and the device pages add one small script of their own
+//! (`assets/petty-live.js`) that keeps them current over the WebSocket.
 //!
 //! Every POST form carries a CSRF token (see `csrf`), and every page that needs a person
 //! extracts a `session::SignedIn`, which sends anyone without a live session to `/login`.
@@ -7,7 +9,7 @@
 //! so a rule is never checked in two ways.
 //!
 //! Codemap: `session` (cookie ↔ signed-in person), `csrf`, `layout` (page shell, form widgets),
-//! `assets` (stylesheet, icon), then one module per group of pages: `sign_in`, `registration`,
+//! `assets` (stylesheet, icon, live script), then one module per group of pages: `sign_in`, `registration`,
 //! `household`, `pets`, `devices`.
 
 mod assets;
@@ -60,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/devices/{id}/delete", post(devices::delete_device))
         .route(assets::STYLESHEET_PATH, get(assets::stylesheet))
         .route(assets::ICON_PATH, get(assets::icon))
+        .route(assets::LIVE_SCRIPT_PATH, get(assets::live_script))
 }
 
 /// Why a page could not be shown; answered with a small HTML page, never with JSON.

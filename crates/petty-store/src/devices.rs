@@ -9,7 +9,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
+use crate::{Backend, Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
 
 /// A device as the household sees it. The token itself is never stored, only its hash.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,7 +187,7 @@ impl Store {
             .bind(id.0);
             bind_device_profile!(query, profile, &calibration).bind(to_ms(now)).fetch_one(pool).await?
         });
-        self.forget_device_tokens();
+        self.forget_device_tokens().await;
         row.into_device()
     }
 
@@ -213,7 +213,7 @@ impl Store {
             tx.commit().await?;
             done
         });
-        self.forget_device_tokens();
+        self.forget_device_tokens().await;
         if done == 1 { Ok(()) } else { Err(StoreError::NotFound) }
     }
 
@@ -241,16 +241,16 @@ impl Store {
             .fetch_one(pool)
             .await?
         });
-        self.forget_device_tokens();
+        self.forget_device_tokens().await;
         row.into_device()
     }
 
     /// The device a token belongs to, if the token is current.
     pub async fn find_device_token(&self, token_hash: &[u8]) -> Result<Option<DeviceCredential>> {
-        if let Some(hit) = self.cache.as_ref().and_then(|c| c.device_token(token_hash)) {
+        if let Some(hit) = self.device_tokens.get(token_hash) {
             return Ok(Some(hit));
         }
-        let generation = self.cache.as_ref().map(|c| c.device_generation());
+        let generation = self.device_tokens.generation();
         let row: Option<(Uuid, Uuid)> = on_pool!(read, self, |pool| {
             sqlx::query_as("SELECT id, household_id FROM devices WHERE token_hash = $1")
                 .bind(token_hash)
@@ -258,8 +258,8 @@ impl Store {
                 .await?
         });
         let found = row.map(|(id, hid)| DeviceCredential { device_id: DeviceId(id), household_id: HouseholdId(hid) });
-        if let (Some(cache), Some(generation), Some(found)) = (&self.cache, generation, found) {
-            cache.put_device_token(token_hash, found, generation);
+        if let (Some(generation), Some(found)) = (generation, found) {
+            self.device_tokens.put(token_hash, found, generation);
         }
         Ok(found)
     }
@@ -276,9 +276,17 @@ impl Store {
         Ok(found.is_some())
     }
 
-    fn forget_device_tokens(&self) {
-        if let Some(cache) = &self.cache {
-            cache.forget_device_tokens();
+    /// After a committed change to a device: forget cached tokens here and, on PostgreSQL,
+    /// tell the other nodes to do the same.
+    async fn forget_device_tokens(&self) {
+        self.device_tokens.forget();
+        if let Backend::Postgres(pool) = &self.backend
+            && let Err(e) =
+                sqlx::query("SELECT pg_notify($1, '')").bind(crate::cache::DEVICE_CHANNEL).execute(pool).await
+        {
+            // The change is committed; a node that misses this has lost its listening
+            // connection too, and does not use its cache until it listens again.
+            tracing::error!(error = %e, "could not announce a device change to the other nodes");
         }
     }
 }

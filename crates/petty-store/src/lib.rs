@@ -12,6 +12,7 @@
 mod accounts;
 mod cache;
 mod devices;
+mod ingest;
 mod liveness;
 mod pets;
 mod readings;
@@ -27,6 +28,7 @@ use time::OffsetDateTime;
 
 pub use accounts::*;
 pub use devices::*;
+pub use ingest::{IngestOutcome, ROLLUP_RESOLUTIONS};
 pub use liveness::*;
 pub use pets::*;
 pub use readings::*;
@@ -70,8 +72,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Which engine holds the data. Chosen once, from the URL scheme, at start-up.
 #[derive(Clone, Debug)]
 enum Backend {
-    /// Readers share a pool; every write goes through a single connection, so writers queue in
-    /// process instead of fighting over SQLite's lock.
+    /// Readers share a pool; other writes go through a single connection, so they queue in
+    /// process instead of fighting over SQLite's lock. Readings have their own writer thread
+    /// and connection (`ingest.rs`).
     Sqlite {
         read: SqlitePool,
         write: SqlitePool,
@@ -103,8 +106,51 @@ pub struct Store {
     backend: Backend,
     /// Hot rows kept in memory; only on SQLite, where this process is the only writer.
     cache: Option<std::sync::Arc<cache::ReadCache>>,
+    /// Device tokens found by hash (see `cache::DeviceTokenCache`).
+    device_tokens: std::sync::Arc<cache::DeviceTokenCache>,
+    /// On PostgreSQL, the task that listens for other nodes' device changes; stopped when the
+    /// last clone of the store goes or it is closed.
+    listener: Option<std::sync::Arc<AbortOnDrop>>,
     /// The group-commit writer for readings.
-    ingest: std::sync::Arc<readings::IngestQueue>,
+    ingest: std::sync::Arc<ingest::IngestQueue>,
+}
+
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Keeps `tokens` in use while a connection listens for device changes on
+/// [`cache::DEVICE_CHANNEL`]; switches it off whenever that connection is lost.
+async fn listen_for_device_changes(pool: PgPool, tokens: std::sync::Weak<cache::DeviceTokenCache>) {
+    loop {
+        if let Ok(mut listener) = sqlx::postgres::PgListener::connect_with(&pool).await
+            && listener.listen(cache::DEVICE_CHANNEL).await.is_ok()
+        {
+            let Some(cache) = tokens.upgrade() else { return };
+            cache.set_live(true);
+            drop(cache);
+            // `None` means the connection was lost (notifications may have been missed).
+            while let Ok(Some(_)) = listener.try_recv().await {
+                let Some(cache) = tokens.upgrade() else { return };
+                cache.forget();
+            }
+        }
+        let Some(cache) = tokens.upgrade() else { return };
+        cache.set_live(false);
+        drop(cache);
+        if pool.is_closed() {
+            return;
+        }
+        tracing::warn!(
+            "not listening for device changes on PostgreSQL; device tokens are looked up every time until it is back"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// Connection counts, for `/metrics`.
@@ -127,9 +173,12 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options.application_name("petty"))
                 .await?;
+            let ingest = std::sync::Arc::new(ingest::IngestQueue::start_postgres(pool.clone()));
+            let device_tokens = std::sync::Arc::new(cache::DeviceTokenCache::new(false));
+            let task = tokio::spawn(listen_for_device_changes(pool.clone(), std::sync::Arc::downgrade(&device_tokens)));
+            let listener = Some(std::sync::Arc::new(AbortOnDrop(task.abort_handle())));
             let backend = Backend::Postgres(pool);
-            let ingest = std::sync::Arc::new(readings::IngestQueue::start(backend.clone()));
-            Ok(Self { backend, cache: None, ingest })
+            Ok(Self { backend, cache: None, device_tokens, listener, ingest })
         } else {
             Err(StoreError::BadUrl(format!("{url:?}: use sqlite://PATH or postgres://USER@HOST/DB")))
         }
@@ -148,6 +197,8 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
+            // Only the checkpointer thread checkpoints (see `ingest.rs`), never a request.
+            .pragma("wal_autocheckpoint", "0")
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-16000");
         let write = SqlitePoolOptions::new()
@@ -163,8 +214,9 @@ impl Store {
             .connect_with(options.read_only(true))
             .await?;
         let backend = Backend::Sqlite { read, write };
-        let ingest = std::sync::Arc::new(readings::IngestQueue::start(backend.clone()));
-        Ok(Self { backend, cache: Some(Default::default()), ingest })
+        let ingest = std::sync::Arc::new(ingest::IngestQueue::start_sqlite(path)?);
+        let device_tokens = std::sync::Arc::new(cache::DeviceTokenCache::new(true));
+        Ok(Self { backend, cache: Some(Default::default()), device_tokens, listener: None, ingest })
     }
 
     /// Brings the schema up to date. Safe to run on every start and from several nodes.
@@ -211,7 +263,10 @@ impl Store {
     /// close checkpoints the WAL into the main file.
     pub async fn close(&self) {
         // Readings handed to the writer are committed (and their callers answered) first.
-        self.flush_ingest().await;
+        self.ingest.close().await;
+        if let Some(listener) = &self.listener {
+            listener.0.abort();
+        }
         match &self.backend {
             Backend::Sqlite { read, write } => {
                 read.close().await;

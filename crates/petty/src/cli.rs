@@ -1,4 +1,5 @@
-//! The command line: `petty serve`, `petty migrate`, `petty config ...`, `petty simulate`.
+//! The command line: `petty serve`, `petty migrate`, `petty config ...`, `petty simulate`,
+//! `petty import`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Overrides};
-use crate::simulate;
+use crate::{import, simulate};
 use crate::{logging, server};
 
 #[derive(Parser)]
@@ -27,6 +28,9 @@ enum Command {
     Config(ConfigCommand),
     /// Simulate collars and air monitors sending readings to a running Petty.
     Simulate(simulate::SimulateArgs),
+    /// Import a device's readings from CSV or JSON-lines files into the database (again is
+    /// harmless: readings already stored are counted as duplicates).
+    Import(import::ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -109,6 +113,10 @@ pub fn run() -> ExitCode {
             })
         }
         Command::Simulate(args) => simulate::run(args),
+        Command::Import(args) => {
+            let overrides = args.common.overrides(None, None, None);
+            with_runtime(overrides, move |loaded| import::run(loaded, args))
+        }
         Command::Migrate(args) => with_runtime(args.overrides(None, None, None), server::migrate),
         Command::Serve(args) => {
             let demo = args.demo;

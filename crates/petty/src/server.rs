@@ -10,7 +10,8 @@ use petty_store::Store;
 use crate::config::Loaded;
 use crate::demo;
 
-async fn open_store(loaded: &Loaded) -> anyhow::Result<Store> {
+/// Opens the configured database (creating the data folder for SQLite) and migrates it.
+pub(crate) async fn open_store(loaded: &Loaded) -> anyhow::Result<Store> {
     let config = &loaded.config;
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir)

@@ -3,6 +3,13 @@
 //! `POST /api/v1/import` takes the same formats back. Import is idempotent: a reading already
 //! stored (same device, time and sequence number) is counted as a duplicate, so a file can be
 //! sent again after an interruption.
+//!
+//! Reading an import is shared with `petty import` (the CLI writes into the database
+//! directly): [`ImportReader`] turns any byte source into readings or rejected lines one line
+//! at a time, and [`ImportOut`] counts them the same way for both.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -37,7 +44,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The largest import file one request may carry; larger files go in several requests.
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 /// Readings fetched per page while exporting, and stored per transaction while importing.
-const CHUNK: usize = 2_000;
+pub const CHUNK: usize = 2_000;
+/// The longest JSON line an import takes; a reading with every field is well under 4 KiB.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -50,10 +59,29 @@ pub struct ExportQuery {
     pub to: Option<String>,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Format {
+/// The two formats readings travel in, out (export) and back in (import).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// A header row naming the columns, then one reading per row.
     Csv,
+    /// One JSON object per line.
     JsonLines,
+}
+
+impl Format {
+    /// `csv` or `jsonl`, as `?format=` and `petty import --format` name them.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "jsonl" | "ndjson" => Some(Format::JsonLines),
+            _ => None,
+        }
+    }
+
+    /// From a file's extension: `.csv`, or `.jsonl` / `.ndjson`.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        path.extension().and_then(|e| e.to_str()).and_then(Self::from_name)
+    }
 }
 
 /// The CSV columns, in order: the reading's times, its typed metrics, its location and its
@@ -211,7 +239,7 @@ pub struct ImportQuery {
 }
 
 /// What an import did.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, ToSchema, Default, Debug)]
 pub struct ImportOut {
     pub accepted: usize,
     pub duplicates: usize,
@@ -220,7 +248,7 @@ pub struct ImportOut {
     pub errors: Vec<ImportError>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, ToSchema, Debug, Clone, PartialEq, Eq)]
 pub struct ImportError {
     pub line: usize,
     pub field: String,
@@ -228,68 +256,202 @@ pub struct ImportError {
     pub message: String,
 }
 
-const MAX_REPORTED: usize = 100;
+/// How many rejected lines an import lists (all are counted).
+pub const MAX_REPORTED: usize = 100;
 
-/// The body's lines as raw readings (with their line numbers), or why a line is unreadable.
-type Parsed = Vec<(usize, Result<RawReading, ImportError>)>;
+impl ImportOut {
+    /// Counts a rejected line; the first [`MAX_REPORTED`] are listed.
+    pub fn reject(&mut self, error: ImportError) {
+        self.rejected += 1;
+        if self.errors.len() < MAX_REPORTED {
+            self.errors.push(error);
+        }
+    }
+
+    /// Counts what the store did with a chunk of readings.
+    pub fn count(&mut self, outcomes: &[IngestOutcome]) {
+        for outcome in outcomes {
+            match outcome {
+                IngestOutcome::Accepted => self.accepted += 1,
+                IngestOutcome::Duplicate => self.duplicates += 1,
+            }
+        }
+    }
+
+    /// Adds another file's counts to these (its listed errors too, up to the limit).
+    pub fn add(&mut self, other: &ImportOut) {
+        self.accepted += other.accepted;
+        self.duplicates += other.duplicates;
+        self.rejected += other.rejected;
+        let room = MAX_REPORTED.saturating_sub(self.errors.len());
+        self.errors.extend(other.errors.iter().take(room).cloned());
+    }
+}
 
 fn line_error(line: usize, field: &str, rule: &str, message: String) -> ImportError {
     ImportError { line, field: field.to_owned(), rule: rule.to_owned(), message }
 }
 
-fn parse_jsonl(body: &[u8]) -> Parsed {
-    let mut out = Vec::new();
-    for (i, line) in body.split(|b| *b == b'\n').enumerate() {
-        let line_no = i + 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let parsed = crate::extract::parse_json::<ImportLine>(line).map(|l| l.raw()).map_err(|e| {
-            let detail = e.details.first();
-            line_error(
-                line_no,
-                detail.map_or("line", |d| d.field.as_str()),
-                detail.map_or("format", |d| d.rule.as_str()),
-                e.message,
-            )
-        });
-        out.push((line_no, parsed));
-    }
-    out
+/// A source that failed while being read: the import stops there (what was stored stays
+/// stored; sending the file again stores nothing twice).
+fn unreadable(after_line: usize, e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorCode::MalformedRequest, format!("the file could not be read after line {after_line}: {e}"))
 }
 
-fn parse_csv(body: &[u8]) -> Result<Parsed, ApiError> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(body);
-    let header = reader.headers().map_err(|e| {
-        ApiError::field(
-            ErrorCode::ValidationFailed,
-            "header",
-            "format",
-            format!("the CSV header could not be read: {e}"),
-        )
-    })?;
-    let columns: Vec<String> = header.iter().map(|c| c.trim().to_owned()).collect();
-    if let Some(unknown) = columns.iter().find(|c| !csv_header().contains(&c.as_str())) {
-        return Err(ApiError::field(
-            ErrorCode::ValidationFailed,
-            unknown,
-            "unknown_field",
-            format!("the CSV column {unknown:?} is not one Petty knows; the columns are {}", csv_header().join(",")),
-        ));
-    }
-    let mut out = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line_no = i + 2;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                out.push((line_no, Err(line_error(line_no, "line", "format", format!("line {line_no}: {e}")))));
-                continue;
+/// One line of an import: its number (1 is the first line, a CSV file's header) and the
+/// reading on it, or why it was rejected.
+pub type ImportItem = (usize, Result<Reading, ImportError>);
+
+/// Reads an import from any byte source (a request body, a file) one line at a time, so a file
+/// of any size costs one line of memory: each line becomes a reading checked by the same rules
+/// as `POST /api/v1/ingest` (as of `now`), or a rejection naming its line, field and rule.
+pub struct ImportReader<R: Read> {
+    source: Source<R>,
+    now: OffsetDateTime,
+}
+
+enum Source<R: Read> {
+    Csv { reader: csv::Reader<R>, columns: Vec<String>, record: csv::StringRecord, records: usize },
+    JsonLines { reader: BufReader<R>, line: Vec<u8>, line_no: usize },
+}
+
+impl<R: Read> ImportReader<R> {
+    /// For CSV, reads the header row first: a file whose header Petty cannot use is refused
+    /// whole (422, naming the column), before anything is stored.
+    pub fn new(source: R, format: Format, now: OffsetDateTime) -> Result<Self, ApiError> {
+        let source = match format {
+            Format::Csv => {
+                let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(source);
+                let header = reader.headers().map_err(|e| {
+                    if let csv::ErrorKind::Io(io) = e.kind() {
+                        return unreadable(0, io);
+                    }
+                    ApiError::field(
+                        ErrorCode::ValidationFailed,
+                        "header",
+                        "format",
+                        format!("the CSV header could not be read: {e}"),
+                    )
+                })?;
+                let columns: Vec<String> = header.iter().map(|c| c.trim().to_owned()).collect();
+                if let Some(unknown) = columns.iter().find(|c| !csv_header().contains(&c.as_str())) {
+                    return Err(ApiError::field(
+                        ErrorCode::ValidationFailed,
+                        unknown,
+                        "unknown_field",
+                        format!(
+                            "the CSV column {unknown:?} is not one Petty knows; the columns are {}",
+                            csv_header().join(",")
+                        ),
+                    ));
+                }
+                Source::Csv { reader, columns, record: csv::StringRecord::new(), records: 0 }
             }
+            Format::JsonLines => Source::JsonLines { reader: BufReader::new(source), line: Vec::new(), line_no: 0 },
         };
-        out.push((line_no, csv_row(line_no, &columns, &record)));
+        Ok(Self { source, now })
     }
-    Ok(out)
+
+    /// The next line with a reading or a rejection; `None` at the end of the source, and an
+    /// error when the source itself fails (the rest of it is not read).
+    pub fn next_item(&mut self) -> Result<Option<ImportItem>, ApiError> {
+        let now = self.now;
+        let checked = |line: usize, raw: Result<RawReading, ImportError>| -> ImportItem {
+            let reading = raw.and_then(|raw| {
+                Reading::parse(&raw, now).map_err(|invalid| match invalid.0.into_iter().next() {
+                    Some(e) => line_error(line, &e.field, e.rule, format!("line {line}: {}", e.message)),
+                    None => line_error(line, "line", "invalid", format!("line {line}: not a valid reading")),
+                })
+            });
+            (line, reading)
+        };
+        match &mut self.source {
+            Source::Csv { reader, columns, record, records } => {
+                *records += 1;
+                // After the header: the line the record starts on, when the reader knows it.
+                let fallback = *records + 1;
+                match reader.read_record(record) {
+                    Ok(false) => Ok(None),
+                    Ok(true) => {
+                        let line = record.position().map_or(fallback, |p| p.line() as usize);
+                        Ok(Some(checked(line, csv_row(line, columns, record))))
+                    }
+                    Err(e) => {
+                        if let csv::ErrorKind::Io(io) = e.kind() {
+                            return Err(unreadable(fallback.saturating_sub(1), io));
+                        }
+                        let line = e.position().map_or(fallback, |p| p.line() as usize);
+                        Ok(Some((line, Err(line_error(line, "line", "format", format!("line {line}: {e}"))))))
+                    }
+                }
+            }
+            Source::JsonLines { reader, line, line_no } => loop {
+                let Some(too_long) = read_line(reader, line).map_err(|e| unreadable(*line_no, e))? else {
+                    return Ok(None);
+                };
+                *line_no += 1;
+                let n = *line_no;
+                if too_long {
+                    return Ok(Some((
+                        n,
+                        Err(line_error(
+                            n,
+                            "line",
+                            "too_long",
+                            format!("line {n}: longer than {MAX_LINE_BYTES} bytes, which no reading is"),
+                        )),
+                    )));
+                }
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let raw = crate::extract::parse_json::<ImportLine>(line).map(|l| l.raw()).map_err(|e| {
+                    let detail = e.details.first();
+                    line_error(
+                        n,
+                        detail.map_or("line", |d| d.field.as_str()),
+                        detail.map_or("format", |d| d.rule.as_str()),
+                        format!("line {n}: {}", e.message.replacen("the body", "the line", 1)),
+                    )
+                });
+                return Ok(Some(checked(n, raw)));
+            },
+        }
+    }
+}
+
+/// Reads one line (without its `\n`) into `line`; `None` at the end, `Some(true)` for a line
+/// longer than [`MAX_LINE_BYTES`] (skipped to its end, never held whole).
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    line.clear();
+    let mut read_any = false;
+    let mut too_long = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(read_any.then_some(too_long));
+        }
+        read_any = true;
+        let end = available.iter().position(|b| *b == b'\n');
+        let part = &available[..end.unwrap_or(available.len())];
+        if !too_long {
+            if line.len() + part.len() > MAX_LINE_BYTES {
+                too_long = true;
+                line.clear();
+            } else {
+                line.extend_from_slice(part);
+            }
+        }
+        let used = part.len() + usize::from(end.is_some());
+        reader.consume(used);
+        if end.is_some() {
+            return Ok(Some(too_long));
+        }
+    }
 }
 
 fn csv_row(line: usize, columns: &[String], record: &csv::StringRecord) -> Result<RawReading, ImportError> {
@@ -357,9 +519,9 @@ async fn import(
     let sender = sender(&state, caller, query.device_id).await?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let parsed = match mime.as_str() {
-        "text/csv" => parse_csv(&body)?,
-        "application/x-ndjson" | "application/jsonl" | "application/jsonlines" => parse_jsonl(&body),
+    let format = match mime.as_str() {
+        "text/csv" => Format::Csv,
+        "application/x-ndjson" | "application/jsonl" | "application/jsonlines" => Format::JsonLines,
         _ => {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,
@@ -368,44 +530,157 @@ async fn import(
         }
     };
     let now = OffsetDateTime::now_utc();
-    let mut answer = ImportOut { accepted: 0, duplicates: 0, rejected: 0, errors: Vec::new() };
+    let mut lines = ImportReader::new(&body[..], format, now)?;
+    let mut answer = ImportOut::default();
     let mut batch: Vec<Reading> = Vec::with_capacity(CHUNK);
-    let report = |answer: &mut ImportOut, error: ImportError| {
-        answer.rejected += 1;
-        if answer.errors.len() < MAX_REPORTED {
-            answer.errors.push(error);
-        }
-    };
-    for (line, raw) in parsed {
-        match raw.map(|raw| Reading::parse(&raw, now)) {
-            Ok(Ok(reading)) => batch.push(reading),
-            Ok(Err(invalid)) => {
-                for e in invalid.0.into_iter().take(1) {
-                    report(&mut answer, line_error(line, &e.field, e.rule, format!("line {line}: {}", e.message)));
-                }
-            }
-            Err(error) => report(&mut answer, error),
+    while let Some((_, item)) = lines.next_item()? {
+        match item {
+            Ok(reading) => batch.push(reading),
+            Err(error) => answer.reject(error),
         }
         if batch.len() == CHUNK {
-            store_batch(&state, &sender, std::mem::take(&mut batch), now, &mut answer).await?;
+            let outcomes =
+                state.store.ingest(sender.household_id, sender.device_id, std::mem::take(&mut batch), now).await?;
+            answer.count(&outcomes);
         }
     }
-    store_batch(&state, &sender, batch, now, &mut answer).await?;
+    let outcomes = state.store.ingest(sender.household_id, sender.device_id, batch, now).await?;
+    answer.count(&outcomes);
     Ok(Json(answer))
 }
 
-async fn store_batch(
-    state: &AppState,
-    sender: &crate::api::ingest::Sender,
-    batch: Vec<Reading>,
-    now: OffsetDateTime,
-    answer: &mut ImportOut,
-) -> Result<(), ApiError> {
-    for outcome in state.store.ingest(sender.household_id, sender.device_id, batch, now).await? {
-        match outcome {
-            IngestOutcome::Accepted => answer.accepted += 1,
-            IngestOutcome::Duplicate => answer.duplicates += 1,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    /// A line's heart rate, or the field and rule that rejected it.
+    type Outcome = Result<Option<f64>, (String, String)>;
+
+    /// Every line of `text` with its number.
+    fn read_all(text: &[u8], format: Format) -> Vec<(usize, Outcome)> {
+        let mut reader = ImportReader::new(text, format, now()).unwrap();
+        let mut out = Vec::new();
+        while let Some((line, item)) = reader.next_item().unwrap() {
+            out.push((line, item.map(|r| r.value(Metric::HeartRate)).map_err(|e| (e.field, e.rule))));
+        }
+        out
+    }
+
+    fn err(field: &str, rule: &str) -> Outcome {
+        Err((field.to_owned(), rule.to_owned()))
+    }
+
+    #[test]
+    fn json_lines_are_numbered_as_an_editor_numbers_them() {
+        let text = b"{\"ts\": 1700000000000, \"heart_rate\": 80}\n\n  \r\n{\"ts\": 1700000000001, \"pulse\": 3}\r\n\
+            {\"ts\": 1700000000002, \"heart_rate\": 500}\nnot json\n{\"ts\": 1700000000003, \"heart_rate\": 81}";
+        assert_eq!(
+            read_all(text, Format::JsonLines),
+            vec![
+                (1, Ok(Some(80.0))),
+                (4, err("pulse", "unknown_field")),
+                (5, err("heart_rate", "out_of_range")),
+                (6, err("line", "format")),
+                (7, Ok(Some(81.0))),
+            ]
+        );
+        let mut reader =
+            ImportReader::new(&b"{\"ts\": 1700000000000, \"heart_rate\": 500}\n"[..], Format::JsonLines, now())
+                .unwrap();
+        let (_, item) = reader.next_item().unwrap().unwrap();
+        assert!(item.unwrap_err().message.starts_with("line 1: heart_rate"), "messages name their line");
+    }
+
+    #[test]
+    fn an_overlong_line_is_rejected_without_being_held_and_the_next_one_still_counts() {
+        let mut text = Vec::new();
+        text.extend_from_slice(b"{\"ts\": 1700000000000, \"extra\": {\"x\": \"");
+        text.resize(MAX_LINE_BYTES + 100, b'a');
+        text.extend_from_slice(b"\"}}\n{\"ts\": 1700000000001, \"heart_rate\": 70}\n");
+        assert_eq!(read_all(&text, Format::JsonLines), vec![(1, err("line", "too_long")), (2, Ok(Some(70.0)))]);
+    }
+
+    #[test]
+    fn csv_rows_are_numbered_after_the_header_and_broken_rows_are_rejected() {
+        let text = b"ts,seq,heart_rate,extra\n1700000000000,1,80,\n1700000000001,2,fast,\n1700000000002,3\n\
+            1700000000003,4,82,\"{\"\"a\"\":\n1}\"\n1700000000004,5,83,\n";
+        assert_eq!(
+            read_all(text, Format::Csv),
+            vec![
+                (2, Ok(Some(80.0))),
+                (3, err("heart_rate", "type")),
+                (4, err("line", "format")),
+                (5, Ok(Some(82.0))),
+                (7, Ok(Some(83.0))),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_csv_header_petty_cannot_use_refuses_the_whole_file() {
+        let refused = ImportReader::new(&b"ts,pulse\n1,2\n"[..], Format::Csv, now()).err().unwrap();
+        assert_eq!((refused.details[0].field.as_str(), refused.details[0].rule.as_str()), ("pulse", "unknown_field"));
+    }
+
+    /// Gives `good` bytes, then fails.
+    struct Failing(&'static [u8]);
+
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
         }
     }
-    Ok(())
+
+    #[test]
+    fn a_source_that_fails_stops_the_import_with_a_message() {
+        for format in [Format::JsonLines, Format::Csv] {
+            let text: &'static [u8] = if format == Format::Csv {
+                b"ts,heart_rate\n1700000000000,80\n"
+            } else {
+                b"{\"ts\": 1700000000000, \"heart_rate\": 80}\n"
+            };
+            let mut reader = ImportReader::new(Failing(text), format, now()).unwrap();
+            assert!(reader.next_item().unwrap().unwrap().1.is_ok());
+            let failed = reader.next_item().unwrap_err();
+            assert!(
+                failed.message.contains("could not be read after line") && failed.message.contains("disk on fire"),
+                "{}",
+                failed.message
+            );
+        }
+    }
+
+    #[test]
+    fn formats_come_from_names_and_extensions() {
+        assert_eq!(Format::from_path(Path::new("a/b.CSV")), Some(Format::Csv));
+        assert_eq!(Format::from_path(Path::new("collar-1.jsonl")), Some(Format::JsonLines));
+        assert_eq!(Format::from_path(Path::new("x.ndjson")), Some(Format::JsonLines));
+        assert_eq!(Format::from_path(Path::new("readings.txt")), None);
+        assert_eq!(Format::from_path(Path::new("readings")), None);
+        assert_eq!(Format::from_name("jsonl"), Some(Format::JsonLines));
+    }
+
+    #[test]
+    fn counts_add_up_and_the_list_stays_bounded() {
+        let mut one = ImportOut::default();
+        for line in 0..150 {
+            one.reject(line_error(line, "ts", "required", String::new()));
+        }
+        one.count(&[IngestOutcome::Accepted, IngestOutcome::Duplicate, IngestOutcome::Accepted]);
+        assert_eq!((one.accepted, one.duplicates, one.rejected, one.errors.len()), (2, 1, 150, MAX_REPORTED));
+        let mut total = ImportOut::default();
+        total.add(&one);
+        total.add(&one);
+        assert_eq!((total.accepted, total.duplicates, total.rejected, total.errors.len()), (4, 2, 300, MAX_REPORTED));
+    }
 }

@@ -1,6 +1,7 @@
-//! The dashboard's static files, compiled into the binary. Pages link them with a hash of
-//! their content in the query (`/assets/petty.css?v=…`), so a link to the current file may be
-//! cached for a year while a deploy with new content is fetched at once.
+//! The dashboard's static files (stylesheet, icon, the device pages' script), compiled into
+//! the binary. Pages link them with a hash of their content in the query
+//! (`/assets/petty.css?v=…`), so a link to the current file may be cached for a year while a
+//! deploy with new content is fetched at once.
 
 use std::sync::OnceLock;
 
@@ -12,9 +13,12 @@ use sha2::{Digest, Sha256};
 
 pub const STYLESHEET_PATH: &str = "/assets/petty.css";
 pub const ICON_PATH: &str = "/assets/petty.svg";
+pub const LIVE_SCRIPT_PATH: &str = "/assets/petty-live.js";
 
 const STYLESHEET: &str = include_str!("../../assets/petty.css");
 const ICON: &str = include_str!("../../assets/petty.svg");
+/// The device pages' live updates: hand-written, no dependencies, loaded only by those pages.
+const LIVE_SCRIPT: &str = include_str!("../../assets/petty-live.js");
 
 struct Asset {
     content_type: &'static str,
@@ -23,6 +27,7 @@ struct Asset {
 
 const STYLESHEET_ASSET: Asset = Asset { content_type: "text/css; charset=utf-8", body: STYLESHEET };
 const ICON_ASSET: Asset = Asset { content_type: "image/svg+xml", body: ICON };
+const LIVE_SCRIPT_ASSET: Asset = Asset { content_type: "text/javascript; charset=utf-8", body: LIVE_SCRIPT };
 
 impl Asset {
     /// The first 16 hex digits of the content's SHA-256.
@@ -51,12 +56,21 @@ fn icon_version() -> &'static str {
     VERSION.get_or_init(|| ICON_ASSET.version())
 }
 
+fn live_script_version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| LIVE_SCRIPT_ASSET.version())
+}
+
 pub fn stylesheet_url() -> String {
     format!("{STYLESHEET_PATH}?v={}", stylesheet_version())
 }
 
 pub fn icon_url() -> String {
     format!("{ICON_PATH}?v={}", icon_version())
+}
+
+pub fn live_script_url() -> String {
+    format!("{LIVE_SCRIPT_PATH}?v={}", live_script_version())
 }
 
 #[derive(Deserialize)]
@@ -70,6 +84,10 @@ pub async fn stylesheet(Query(query): Query<VersionQuery>) -> Response {
 
 pub async fn icon(Query(query): Query<VersionQuery>) -> Response {
     ICON_ASSET.respond(query.v.as_deref(), icon_version())
+}
+
+pub async fn live_script(Query(query): Query<VersionQuery>) -> Response {
+    LIVE_SCRIPT_ASSET.respond(query.v.as_deref(), live_script_version())
 }
 
 #[cfg(test)]
@@ -88,5 +106,16 @@ mod tests {
         // `style-src 'self'` allows the file itself, but not `@import` from elsewhere.
         assert!(!STYLESHEET.contains("@import"));
         assert!(!STYLESHEET.contains("url(http"));
+    }
+
+    #[test]
+    fn the_live_script_needs_nothing_the_content_security_policy_forbids() {
+        assert!(live_script_url().starts_with("/assets/petty-live.js?v="));
+        // `script-src 'self'` without 'unsafe-eval', and nothing fetched from elsewhere.
+        for forbidden in ["eval(", "new Function", "innerHTML", "outerHTML", "document.write", "http://", "https://"] {
+            assert!(!LIVE_SCRIPT.contains(forbidden), "petty-live.js uses {forbidden}");
+        }
+        // Styles are classes: the page CSP has no 'unsafe-inline' for styles either.
+        assert!(!LIVE_SCRIPT.contains(".style."), "petty-live.js sets an inline style");
     }
 }

@@ -3,8 +3,16 @@
 //! devices here, rotate or revoke their tokens and delete them; a token is shown on the one page
 //! that answers the form that made it, and never again (Petty keeps only its hash). Everyone
 //! else sees the same pages without the forms, and gets a 403 page for any change.
+//!
+//! Both pages are live: `assets/petty-live.js` opens the WebSocket with the session cookie,
+//! subscribes to the devices shown and the household's alarms, and updates in place what the
+//! server rendered here. Everything it needs to say (labels, units, badge classes, the words of
+//! "3 minutes ago") comes from this module through `data-` attributes ([`live_labels`]); the
+//! elements it updates are marked `data-live-field` / `data-live-region`. Without JavaScript
+//! the pages are exactly what the server rendered.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::OnceLock;
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -23,6 +31,7 @@ use petty_core::pets::{Pet, format_date};
 use petty_core::readings::{Metric, Reading};
 use petty_store::{Device, PetFilter, StoreError, StoredReading};
 use serde::Deserialize;
+use serde_json::json;
 use time::{Duration, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
@@ -344,12 +353,18 @@ fn metric_label(metric: Metric) -> &'static str {
     }
 }
 
-/// `88 beats per minute`; units that describe a scale go in brackets: `1 (0 rest, 1 light, 2 active)`.
-fn with_unit(metric: Metric, value: f64) -> String {
+/// What follows a value: ` beats per minute`; units that describe a scale go in brackets:
+/// ` (0 rest, 1 light, 2 active)`.
+fn unit_suffix(metric: Metric) -> String {
     match metric {
-        Metric::ActivityLevel | Metric::CoRaw => format!("{value} ({})", metric.unit()),
-        _ => format!("{value} {}", metric.unit()),
+        Metric::ActivityLevel | Metric::CoRaw => format!(" ({})", metric.unit()),
+        _ => format!(" {}", metric.unit()),
     }
+}
+
+/// `88 beats per minute`, `1 (0 rest, 1 light, 2 active)`.
+fn with_unit(metric: Metric, value: f64) -> String {
+    format!("{value}{}", unit_suffix(metric))
 }
 
 /// `2026-11-22T06:15:35Z` for `datetime`, and `2026-11-22 06:15:35 UTC` for people.
@@ -363,35 +378,129 @@ fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Words the pages and the live script both write.
+const LOCATION: &str = "Location";
+const OTHER_VALUES: &str = "Other values";
+const NO_VALUE: &str = "None";
+const TAKEN: &str = "Taken ";
+const LOW_BATTERY: &str = "Low battery";
+/// Around a location's accuracy: `(within 8 m)`.
+const WITHIN: [&str; 2] = ["(within ", " m)"];
+
+/// Fewer seconds ago than this is "just now".
+const JUST_NOW_SECS: i64 = 10;
+
+/// How "ago" counts: below `limit` seconds (none: any), in units of `per` seconds.
+struct AgoStep {
+    limit: Option<i64>,
+    per: i64,
+    one: &'static str,
+    many: &'static str,
+}
+
+/// The one table of "ago" words; the live script gets it too ([`live_labels`]), so a time it
+/// updates reads as the server would have written it.
+const AGO_STEPS: [AgoStep; 4] = [
+    AgoStep { limit: Some(60), per: 1, one: "second", many: "seconds" },
+    AgoStep { limit: Some(3_600), per: 60, one: "minute", many: "minutes" },
+    AgoStep { limit: Some(86_400), per: 3_600, one: "hour", many: "hours" },
+    AgoStep { limit: None, per: 86_400, one: "day", many: "days" },
+];
+
 /// How long ago, the way people say it. A time ahead of ours (clocks disagree) is "just now".
 fn ago(then: OffsetDateTime, now: OffsetDateTime) -> String {
     let secs = (now - then).whole_seconds();
-    match secs {
-        ..10 => "just now".to_owned(),
-        10..60 => format!("{} ago", plural(secs, "second", "seconds")),
-        60..3_600 => format!("{} ago", plural(secs / 60, "minute", "minutes")),
-        3_600..86_400 => format!("{} ago", plural(secs / 3_600, "hour", "hours")),
-        _ => format!("{} ago", plural(secs / 86_400, "day", "days")),
+    if secs < JUST_NOW_SECS {
+        return "just now".to_owned();
     }
+    let step = AGO_STEPS.iter().find(|s| s.limit.is_none_or(|limit| secs < limit)).unwrap_or(&AGO_STEPS[3]);
+    format!("{} ago", plural(secs / step.per, step.one, step.many))
 }
 
-/// A relative time, with the exact UTC time for machines and in the tooltip.
+/// A relative time, with the exact UTC time for machines and in the tooltip. The live script
+/// keeps the words current (`data-ago`).
 fn when(t: OffsetDateTime, now: OffsetDateTime) -> Markup {
     let (machine, human) = utc(t);
-    html! { time datetime=(machine) title=(human) { (ago(t, now)) } }
+    html! { time datetime=(machine) title=(human) data-ago="relative" { (ago(t, now)) } }
 }
 
 /// A relative time followed by the exact UTC time, for the device page.
 fn when_exactly(t: OffsetDateTime, now: OffsetDateTime) -> Markup {
     let (machine, human) = utc(t);
-    html! { time datetime=(machine) { (ago(t, now)) " (" (human) ")" } }
+    html! { time datetime=(machine) data-ago="exact" { (ago(t, now)) " (" (human) ")" } }
 }
 
+fn epoch_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Everything the live script writes into the page, as the server writes it here: metric
+/// labels and units in column order, status words and badge classes, the low-battery mark,
+/// the "ago" table and the indicator's words. One JSON value, made once.
+fn live_labels() -> &'static str {
+    static LABELS: OnceLock<String> = OnceLock::new();
+    LABELS.get_or_init(|| {
+        let metrics: serde_json::Map<String, serde_json::Value> = Metric::ALL
+            .iter()
+            .map(|m| {
+                (m.name().to_owned(), json!({"label": metric_label(*m), "unit": m.unit(), "suffix": unit_suffix(*m)}))
+            })
+            .collect();
+        // A device never becomes "never seen" again, so the script needs no words for it.
+        let statuses: serde_json::Map<String, serde_json::Value> =
+            [DeviceStatus::Online, DeviceStatus::Stale, DeviceStatus::Offline]
+                .into_iter()
+                .map(|s| {
+                    let (label, class) = status_label(s);
+                    (s.as_str().to_owned(), json!({"label": label, "class": class}))
+                })
+                .collect();
+        let mut columns = vec!["ts"];
+        columns.extend(Metric::ALL.iter().map(|m| m.name()));
+        columns.extend(["location", "extra"]);
+        let steps: Vec<serde_json::Value> =
+            AGO_STEPS.iter().map(|s| json!({"limit": s.limit, "per": s.per, "one": s.one, "many": s.many})).collect();
+        json!({
+            "metrics": metrics,
+            "columns": columns,
+            "location": LOCATION,
+            "extra": OTHER_VALUES,
+            "within": WITHIN,
+            "none": NO_VALUE,
+            "taken": TAKEN,
+            "statuses": statuses,
+            "battery_low_below": devices::LOW_BATTERY_PCT,
+            "battery_low": LOW_BATTERY,
+            "ago": {"just_now_below": JUST_NOW_SECS, "just_now": "just now", "suffix": " ago", "steps": steps},
+            "recent_max": RECENT_READINGS,
+            "indicator": {"connecting": "Connecting…", "live": "Live", "reconnecting": "Reconnecting…"},
+        })
+        .to_string()
+    })
+}
+
+/// The "Live" / "Reconnecting…" indicator, and the live script's settings. Hidden until the
+/// script shows it: without JavaScript nothing on the page claims to be live.
+fn live_indicator(signed_in: &SignedIn, device: Option<DeviceId>) -> Markup {
+    html! {
+        p #live-status .live-status role="status" hidden
+            data-live-page=(if device.is_some() { "device" } else { "list" })
+            data-ws="/api/v1/ws"
+            data-household=(signed_in.membership.household_id)
+            data-device=[device]
+            data-labels=(live_labels()) {
+            span.live-dot aria-hidden="true" {}
+            span.live-text { "Connecting…" }
+        }
+    }
+}
+
+/// The battery level, with a badge in words when it is low.
 fn battery(pct: Option<f64>) -> Markup {
     html! {
         @if let Some(pct) = pct {
             (pct) "%"
-            @if battery_low(Some(pct)) { " " strong.badge.badge-bad { "Low battery" } }
+            @if battery_low(Some(pct)) { " " strong.badge.badge-bad { (LOW_BATTERY) } }
         } @else {
             "Not reported"
         }
@@ -416,7 +525,7 @@ fn list_view(
     let chrome = signed_in.chrome();
     let household = &signed_in.membership.household_name;
     let count = plural(devices.len() as i64, "device", "devices");
-    layout::page(
+    layout::live_page(
         "Devices",
         Header::SignedIn(&chrome),
         html! {
@@ -424,6 +533,7 @@ fn list_view(
                 div {
                     h1 { "Devices" }
                     p.lead { (count) " in " (household) }
+                    (live_indicator(signed_in, None))
                 }
                 @if can_manage && !devices.is_empty() { a.button href="#add-device" { "Add a device" } }
             }
@@ -437,7 +547,10 @@ fn list_view(
                     }
                 }
             } @else {
-                div.table-scroll role="region" aria-labelledby="devices-caption" tabindex="0" {
+                // Status changes are said here, once each (a reading every minute from a hundred
+                // collars would make the table itself too chatty a live region).
+                div #live-announcer .visually-hidden aria-live="polite" {}
+                div #device-table .table-scroll data-live-region role="region" aria-labelledby="devices-caption" tabindex="0" {
                     table.data-table {
                         caption #devices-caption { "Devices in " (household) ", by name" }
                         thead {
@@ -453,7 +566,7 @@ fn list_view(
                         tbody {
                             @for device in devices {
                                 @let profile = &device.profile;
-                                tr {
+                                tr data-device-id=(device.id) data-newest-ts=[device.latest_ts.map(epoch_ms)] {
                                     th scope="row" { a href={ "/devices/" (device.id) } { (profile.name) } }
                                     td { (kind_label(profile.kind)) }
                                     td {
@@ -462,9 +575,9 @@ fn list_view(
                                             None => { span.visually-hidden { "No pet" } span aria-hidden="true" { "—" } }
                                         }
                                     }
-                                    td { (status_badge(device_status(device.last_seen_at, profile.expected_interval_secs, now))) }
-                                    td { (battery(device.battery_pct)) }
-                                    td {
+                                    td data-live-field="status" { (status_badge(device_status(device.last_seen_at, profile.expected_interval_secs, now))) }
+                                    td data-live-field="battery" { (battery(device.battery_pct)) }
+                                    td data-live-field="last-seen" {
                                         @if let Some(seen) = device.last_seen_at { (when(seen, now)) } @else { "Never" }
                                     }
                                 }
@@ -569,7 +682,7 @@ fn device_view(
     let can_manage = signed_in.can(Permission::ManagePets);
     let status = device_status(device.last_seen_at, profile.expected_interval_secs, now);
     let chrome = signed_in.chrome();
-    layout::page(
+    layout::live_page(
         &profile.name,
         Header::SignedIn(&chrome),
         html! {
@@ -579,22 +692,23 @@ fn device_view(
                 (kind_label(profile.kind))
                 @if let Some(pet) = pet { " · " (pet) }
             }
+            (live_indicator(signed_in, Some(device.id)))
             @if !can_manage {
                 p { "As a " (signed_in.membership.role) " you can see this device but not change it." }
             }
-            dl.details.panel {
+            dl #device-details .details.panel data-live-region data-newest-ts=[device.latest_ts.map(epoch_ms)] {
                 dt { "Status" }
-                dd {
+                dd data-live-field="status" aria-live="polite" {
                     (status_badge(status))
-                    @if status != DeviceStatus::NeverSeen {
+                    span data-live-expected hidden[status == DeviceStatus::NeverSeen] {
                         " " span.unit { "(expected every " (plural(profile.expected_interval_secs.into(), "second", "seconds")) ")" }
                     }
                 }
-                dt { "Battery" } dd { (battery(device.battery_pct)) }
+                dt { "Battery" } dd data-live-field="battery" { (battery(device.battery_pct)) }
                 dt { "Last seen" }
-                dd { @if let Some(t) = device.last_seen_at { (when_exactly(t, now)) } @else { "Never" } }
+                dd data-live-field="last-seen" { @if let Some(t) = device.last_seen_at { (when_exactly(t, now)) } @else { "Never" } }
                 dt { "Newest reading taken" }
-                dd { @if let Some(t) = device.latest_ts { (when_exactly(t, now)) } @else { "None yet" } }
+                dd data-live-field="newest" { @if let Some(t) = device.latest_ts { (when_exactly(t, now)) } @else { "None yet" } }
                 dt { "Kind" } dd { (kind_label(profile.kind)) }
                 dt { "Pet" } dd { (pet.unwrap_or("None")) }
                 dt { "Reporting interval" } dd { (plural(profile.expected_interval_secs.into(), "second", "seconds")) }
@@ -611,19 +725,20 @@ fn device_view(
                 }
                 dt { "Added" } dd { (when_exactly(device.created_at, now)) }
             }
-            section.section aria-labelledby="latest-title" {
+            section #latest-reading .section data-live-region aria-labelledby="latest-title" aria-live="polite" {
                 h2 #latest-title { "Latest reading" }
-                @if let Some(latest) = latest {
-                    p.lead { "Taken " (when_exactly(latest.reading.ts, now)) }
-                    (reading_details(&latest.reading))
-                } @else {
-                    p { "Nothing has arrived from this device yet." }
+                div data-live-latest {
+                    @if let Some(latest) = latest {
+                        p.lead { (TAKEN) (when_exactly(latest.reading.ts, now)) }
+                        (reading_details(&latest.reading))
+                    } @else {
+                        p { "Nothing has arrived from this device yet." }
+                    }
                 }
             }
-            @if !recent.is_empty() {
-                section.section aria-labelledby="recent-caption" {
-                    (readings_table(recent))
-                }
+            // Always there, hidden while empty, so that the live script can fill it.
+            section #recent-readings .section data-live-region hidden[recent.is_empty()] aria-labelledby="recent-caption" {
+                (readings_table(recent))
             }
             @if can_manage { (manage_sections(signed_in, device)) }
         },
@@ -641,10 +756,10 @@ fn reading_details(reading: &Reading) -> Markup {
                 }
             }
             @if let Some(location) = &reading.location {
-                dt { "Location" }
+                dt { (LOCATION) }
                 dd {
                     (location.lat) ", " (location.lon)
-                    @if let Some(accuracy) = location.accuracy_m { " (within " (accuracy) " m)" }
+                    @if let Some(accuracy) = location.accuracy_m { " " (WITHIN[0]) (accuracy) (WITHIN[1]) }
                 }
             }
             @for (key, value) in &reading.extra {
@@ -653,6 +768,20 @@ fn reading_details(reading: &Reading) -> Markup {
             }
         }
     }
+}
+
+/// The table's caption, with `{n}` for the number of readings; the live script gets both
+/// forms (`data-one`, `data-many`) to count the rows it adds.
+fn caption_template(one: bool) -> &'static str {
+    if one {
+        "The {n} most recent reading of the last day, newest first"
+    } else {
+        "The {n} most recent readings of the last day, newest first"
+    }
+}
+
+fn caption(n: usize) -> String {
+    caption_template(n == 1).replace("{n}", &n.to_string())
 }
 
 /// The recent readings, newest first, with a column for each value any of them carries.
@@ -664,35 +793,33 @@ fn readings_table(recent: &[StoredReading]) -> Markup {
     html! {
         div.table-scroll role="region" aria-labelledby="recent-caption" tabindex="0" {
             table.data-table {
-                caption #recent-caption {
-                    "The " (plural(recent.len() as i64, "most recent reading", "most recent readings")) " of the last day, newest first"
-                }
+                caption #recent-caption data-one=(caption_template(true)) data-many=(caption_template(false)) { (caption(recent.len())) }
                 thead {
                     tr {
-                        th scope="col" { "Taken (UTC)" }
+                        th scope="col" data-col="ts" { "Taken (UTC)" }
                         @for metric in &metrics {
-                            th scope="col" { (metric_label(*metric)) br; span.unit { (metric.unit()) } }
+                            th scope="col" data-col=(metric.name()) { (metric_label(*metric)) br; span.unit { (metric.unit()) } }
                         }
-                        @if any_location { th scope="col" { "Location" } }
-                        @if any_extra { th scope="col" { "Other values" } }
+                        @if any_location { th scope="col" data-col="location" { (LOCATION) } }
+                        @if any_extra { th scope="col" data-col="extra" { (OTHER_VALUES) } }
                     }
                 }
                 tbody {
                     @for stored in recent {
                         @let reading = &stored.reading;
                         @let (machine, human) = utc(reading.ts);
-                        tr {
+                        tr data-ts=(epoch_ms(reading.ts)) data-seq=(reading.seq.unwrap_or(-1)) {
                             th scope="row" { time datetime=(machine) { (human) } }
                             @for metric in &metrics {
                                 td {
                                     @if let Some(value) = reading.value(*metric) { (value) }
-                                    @else { span.visually-hidden { "None" } span aria-hidden="true" { "—" } }
+                                    @else { span.visually-hidden { (NO_VALUE) } span aria-hidden="true" { "—" } }
                                 }
                             }
                             @if any_location {
                                 td {
                                     @if let Some(l) = &reading.location { (l.lat) ", " (l.lon) }
-                                    @else { span.visually-hidden { "None" } span aria-hidden="true" { "—" } }
+                                    @else { span.visually-hidden { (NO_VALUE) } span aria-hidden="true" { "—" } }
                                 }
                             }
                             @if any_extra {

@@ -3,7 +3,8 @@
 //! `aria-describedby` names the hint and the error, `aria-invalid` marks a field in error, and
 //! an error summary at the top links to each field.
 //!
-//! The Content-Security-Policy forbids inline styles, so markup here only ever sets classes.
+//! The Content-Security-Policy forbids inline styles and scripts, so markup here only ever sets
+//! classes, and the one script (on the device pages) is a file of its own.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -45,6 +46,16 @@ pub enum Header<'a> {
 
 /// A whole page: `title` names it in the tab, `content` fills `<main>`.
 pub fn page(title: &str, header: Header<'_>, content: Markup) -> Markup {
+    shell(title, header, content, false)
+}
+
+/// A page that keeps itself current over the WebSocket (`assets/petty-live.js`, deferred).
+/// It must read the same without the script: the script only updates what the server wrote.
+pub fn live_page(title: &str, header: Header<'_>, content: Markup) -> Markup {
+    shell(title, header, content, true)
+}
+
+fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -55,6 +66,7 @@ pub fn page(title: &str, header: Header<'_>, content: Markup) -> Markup {
                 title { (title) " · Petty" }
                 link rel="stylesheet" href=(assets::stylesheet_url());
                 link rel="icon" type="image/svg+xml" href=(assets::icon_url());
+                @if live { script src=(assets::live_script_url()) defer {} }
             }
             body {
                 a.skip-link href="#main" { "Skip to main content" }

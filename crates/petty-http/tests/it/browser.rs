@@ -1,5 +1,6 @@
 //! A real browser through the dashboard: Debian's Chromium, driven by chromedriver over
-//! WebDriver, registers, adds a pet, signs out and signs in again, as a person would.
+//! WebDriver, registers, adds a pet, signs out and signs in again, as a person would; and
+//! watches the device pages update themselves as readings and liveness events arrive.
 //!
 //! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` the test is skipped with a note,
 //! unless `CI` is set: CI must install them (`apt-get install chromium chromium-driver`).
@@ -15,7 +16,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
-use crate::harness::{TestApp, spawn_app};
+use crate::harness::{Account, TestApp, spawn_app};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -189,4 +190,211 @@ async fn wait_for_path(browser: &Client, path: &str) -> Result<(), CmdError> {
         assert!(Instant::now() < deadline, "expected to reach {path}, still at {url}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// How long a live page may take to show what was sent.
+const LIVE_WITHIN: Duration = Duration::from_secs(5);
+
+/// A device made through the API: its id and token.
+async fn api_device(app: &TestApp, account: &Account, name: &str, kind: &str) -> (String, String) {
+    let res = app.post_json("/api/v1/devices", &json!({"name": name, "kind": kind}), Some(&account.access_token)).await;
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED, "create {name}");
+    let body: serde_json::Value = res.json().await.expect("json");
+    (body["device"]["id"].as_str().expect("id").to_owned(), body["token"].as_str().expect("token").to_owned())
+}
+
+async fn send_reading(app: &TestApp, device_token: &str, reading: serde_json::Value) {
+    let res = app.post_json("/api/v1/ingest", &reading, Some(device_token)).await;
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED, "the reading is stored: {reading}");
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Signs in through the form, as a person would.
+async fn sign_in(app: &TestApp, browser: &Client, account: &Account) -> Result<(), CmdError> {
+    browser.set_window_size(1280, 900).await?;
+    browser.goto(&app.url("/login")).await?;
+    browser.find(Locator::Id("f-email")).await?.send_keys(&account.email).await?;
+    browser.find(Locator::Id("f-password")).await?.send_keys(&account.password).await?;
+    button(browser, "Sign in").await?.click().await?;
+    wait_for_path(browser, "/household").await
+}
+
+/// What the element at `css` shows, as the browser renders it (empty while hidden).
+async fn shown(browser: &Client, css: &str) -> Result<String, CmdError> {
+    browser.find(Locator::Css(css)).await?.text().await
+}
+
+/// Waits (up to [`LIVE_WITHIN`]) until the element at `css` shows `needle`; returns its text.
+async fn wait_for_text(browser: &Client, css: &str, needle: &str) -> Result<String, CmdError> {
+    let deadline = Instant::now() + LIVE_WITHIN;
+    loop {
+        let text = shown(browser, css).await?;
+        if text.contains(needle) {
+            return Ok(text);
+        }
+        assert!(Instant::now() < deadline, "{css} did not show {needle:?} within {LIVE_WITHIN:?}; it shows {text:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the page says it is live (subscribed to everything it shows).
+async fn wait_until_live(browser: &Client) -> Result<(), CmdError> {
+    wait_for_text(browser, "#live-status", "Live").await.map(|_| ())
+}
+
+/// Marks the loaded document; [`still_the_same_page`] then proves that nothing reloaded it.
+async fn mark_the_page(browser: &Client) -> Result<(), CmdError> {
+    browser.execute("window.pettyTestMark = 'unchanged'; return true;", vec![]).await.map(|_| ())
+}
+
+async fn still_the_same_page(browser: &Client) -> Result<(), CmdError> {
+    let mark = browser.execute("return window.pettyTestMark || null;", vec![]).await?;
+    assert_eq!(mark, json!("unchanged"), "the page was reloaded instead of updated in place");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_device_page_shows_new_readings_as_they_arrive() {
+    if !browser_installed() {
+        return;
+    }
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (device_id, device_token) = api_device(&app, &ana, "Bella's collar", "collar").await;
+    let driver = Chromedriver::start().await;
+    let browser = driver.browser().await;
+    let watched = watch_a_device_page(&app, &browser, &ana, &device_id, &device_token).await;
+    let closed = browser.close().await;
+    watched.expect("the device page updates itself");
+    closed.expect("close the browser");
+}
+
+async fn watch_a_device_page(
+    app: &TestApp,
+    browser: &Client,
+    ana: &Account,
+    device_id: &str,
+    device_token: &str,
+) -> Result<(), CmdError> {
+    sign_in(app, browser, ana).await?;
+    browser.goto(&app.url(&format!("/devices/{device_id}"))).await?;
+    assert!(shown(browser, "#latest-reading").await?.contains("Nothing has arrived"));
+    assert_eq!(shown(browser, "#recent-readings").await?, "", "no table while there is nothing to list");
+    wait_until_live(browser).await?;
+    mark_the_page(browser).await?;
+
+    let first = now_ms() - 2_000;
+    send_reading(
+        app,
+        device_token,
+        json!({"ts": first, "seq": 1, "heart_rate": 92, "battery_pct": 15,
+               "location": {"lat": 52.52, "lon": 13.405, "accuracy_m": 8}, "extra": {"lick_seconds": 3}}),
+    )
+    .await;
+    let latest = wait_for_text(browser, "#latest-reading", "92 beats per minute").await?;
+    assert!(latest.contains("15 percent"), "every value with its unit: {latest}");
+    assert!(latest.contains("52.52, 13.405 (within 8 m)"), "the location: {latest}");
+    assert!(latest.contains("lick_seconds") && latest.contains("Taken just now"), "{latest}");
+    let details = shown(browser, "#device-details").await?;
+    assert!(details.contains("Online"), "heard from, so online: {details}");
+    assert!(details.contains("expected every 60 seconds"), "{details}");
+    assert!(details.contains("15%") && details.contains("Low battery"), "{details}");
+    let table = shown(browser, "#recent-readings").await?;
+    assert!(table.contains("The 1 most recent reading of the last day"), "the table appears: {table}");
+    assert_eq!(shown(browser, "#recent-readings tbody tr:first-child td").await?, "92");
+
+    // A newer reading with a value no column held yet: it goes first, under a new column.
+    send_reading(app, device_token, json!({"ts": first + 1_000, "seq": 2, "heart_rate": 95, "respiration_rate": 31}))
+        .await;
+    wait_for_text(browser, "#latest-reading", "95 beats per minute").await?;
+    let latest = shown(browser, "#latest-reading").await?;
+    assert!(latest.contains("31 breaths per minute") && !latest.contains("92 beats"), "{latest}");
+    let table = wait_for_text(browser, "#recent-readings", "The 2 most recent readings").await?;
+    assert!(table.contains("Respiration rate"), "a column for the new value: {table}");
+    let rows = browser.find_all(Locator::Css("#recent-readings tbody tr")).await?;
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].text().await?.contains("95"), "newest first");
+    assert!(rows[1].text().await?.contains("92"));
+    // The older reading has no respiration rate: its cell says so (to screen readers) and
+    // shows a dash.
+    let older = browser
+        .execute(
+            "const cells = document.querySelectorAll('#recent-readings tbody tr:nth-child(2) td'); \
+             return Array.from(cells).map(c => c.textContent);",
+            vec![],
+        )
+        .await?;
+    assert!(older.as_array().is_some_and(|cells| cells.contains(&json!("None—"))), "{older}");
+
+    // An older reading (a backfill) joins the table in its place, but is not the latest.
+    send_reading(app, device_token, json!({"ts": first - 60_000, "seq": 0, "heart_rate": 77})).await;
+    wait_for_text(browser, "#recent-readings", "The 3 most recent readings").await?;
+    let rows = browser.find_all(Locator::Css("#recent-readings tbody tr")).await?;
+    assert!(rows[2].text().await?.contains("77"), "ordered by when it was taken");
+    assert!(shown(browser, "#latest-reading").await?.contains("95 beats per minute"), "the latest stays the latest");
+
+    still_the_same_page(browser).await
+}
+
+#[tokio::test]
+async fn the_device_list_shows_status_battery_and_last_seen_as_they_change() {
+    if !browser_installed() {
+        return;
+    }
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (collar, collar_token) = api_device(&app, &ana, "Bella's collar", "collar").await;
+    let (monitor, _) = api_device(&app, &ana, "Kitchen air", "air_monitor").await;
+    let driver = Chromedriver::start().await;
+    let browser = driver.browser().await;
+    let watched = watch_the_list(&app, &browser, &ana, &collar, &collar_token, &monitor).await;
+    let closed = browser.close().await;
+    watched.expect("the device list updates itself");
+    closed.expect("close the browser");
+}
+
+async fn watch_the_list(
+    app: &TestApp,
+    browser: &Client,
+    ana: &Account,
+    collar: &str,
+    collar_token: &str,
+    monitor: &str,
+) -> Result<(), CmdError> {
+    sign_in(app, browser, ana).await?;
+    browser.goto(&app.url("/devices")).await?;
+    let cell = |device: &str, field: &str| format!(r#"tr[data-device-id="{device}"] td[data-live-field="{field}"]"#);
+    assert_eq!(shown(browser, &cell(collar, "status")).await?, "Never seen");
+    assert_eq!(shown(browser, &cell(collar, "last-seen")).await?, "Never");
+    wait_until_live(browser).await?;
+    mark_the_page(browser).await?;
+
+    send_reading(app, collar_token, json!({"ts": now_ms(), "heart_rate": 80, "battery_pct": 15})).await;
+    wait_for_text(browser, &cell(collar, "status"), "Online").await?;
+    assert_eq!(shown(browser, &cell(collar, "last-seen")).await?, "just now");
+    assert_eq!(shown(browser, &cell(collar, "battery")).await?, "15% Low battery");
+    assert_eq!(shown(browser, &cell(monitor, "status")).await?, "Never seen", "the other device is unchanged");
+    let said = browser.execute("return document.getElementById('live-announcer').textContent;", vec![]).await?;
+    assert_eq!(said, json!("Bella's collar: Online"), "the change is announced");
+
+    // Liveness events, as the server's 15-second pass publishes them.
+    let alarm = |kind: &str| json!({"source": "device", "device_id": collar, "kind": kind, "at": "2026-11-22T06:15:35Z", "detail": kind});
+    let topic = format!("household:{}:alarms", ana.household_id);
+    app.bus.publish(&topic, alarm("offline").to_string().into()).await;
+    wait_for_text(browser, &cell(collar, "status"), "Offline").await?;
+    app.bus.publish(&topic, alarm("battery_ok").to_string().into()).await;
+    wait_for_text(browser, &cell(collar, "battery"), "15%").await?;
+    let deadline = Instant::now() + LIVE_WITHIN;
+    while shown(browser, &cell(collar, "battery")).await?.contains("Low battery") {
+        assert!(Instant::now() < deadline, "battery_ok did not clear the low-battery mark");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.bus.publish(&topic, alarm("back_online").to_string().into()).await;
+    wait_for_text(browser, &cell(collar, "status"), "Online").await?;
+    assert_eq!(shown(browser, &cell(monitor, "status")).await?, "Never seen");
+
+    still_the_same_page(browser).await
 }

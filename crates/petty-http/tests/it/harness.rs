@@ -14,6 +14,8 @@ pub struct TestApp {
     pub address: String,
     pub client: Client,
     pub store: Store,
+    /// The server's event bus, to publish what the binary's jobs would (liveness events).
+    pub bus: petty_bus::Bus,
     dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -52,6 +54,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp 
     let mut config = HttpConfig::for_tests();
     configure(&mut config);
     let state = AppState::new(store.clone(), config);
+    let bus = state.bus.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = oneshot::channel::<()>();
@@ -59,7 +62,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp 
         let _ = stopped.await;
     }));
     let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { address, client, store, dir, stop: Some(stop) }
+    TestApp { address, client, store, bus, dir, stop: Some(stop) }
 }
 
 /// A registered owner and their tokens.

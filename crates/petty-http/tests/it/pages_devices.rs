@@ -133,14 +133,14 @@ async fn a_collar_is_added_its_token_shown_once_and_its_readings_appear() {
     let (_, page) = open(&app, &client, &path).await;
     assert!(page.contains("88 beats per minute"), "the latest reading with its unit:\n{page}");
     assert!(page.contains("12 percent"));
-    assert!(page.contains("Low battery"), "low battery is said in words");
+    assert!(page.contains(">Low battery<"), "low battery is said in words");
     assert!(page.contains("The 1 most recent reading"), "the recent readings table");
     assert!(page.contains("<td>88</td>"));
     assert!(page.contains(">Online<"));
 
     let (_, list) = open(&app, &client, "/devices").await;
     assert!(list.contains(">Online<"), "the list shows it online:\n{list}");
-    assert!(list.contains("12%") && list.contains("Low battery"));
+    assert!(list.contains("12%") && list.contains(">Low battery<"));
     assert!(!list.contains("Never seen"));
 }
 
@@ -329,4 +329,89 @@ async fn a_vet_sees_devices_but_cannot_change_them_and_other_households_see_noth
     let res = app.get(&path, None).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/login");
+}
+
+/// The value of the first `name="..."` attribute after `after` on the page, unescaped.
+fn attribute_after(html: &str, after: &str, name: &str) -> String {
+    let (_, rest) = html.split_once(after).unwrap_or_else(|| panic!("no {after} on the page:\n{html}"));
+    let (_, rest) = rest.split_once(&format!(r#" {name}=""#)).unwrap_or_else(|| panic!("no {name} after {after}"));
+    let raw = rest.split('"').next().unwrap();
+    raw.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn the_device_pages_load_the_live_script_and_mark_what_it_updates() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let client = signed_in(&app, &ana).await;
+    let (path, token) = add_collar(&app, &client, "Bella's collar", "").await;
+    let device_id = path.trim_start_matches("/devices/");
+
+    // The device page, before anything arrived.
+    let res = client.get(app.url(&path)).send().await.unwrap();
+    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let page = res.text().await.unwrap();
+    let script_src = attribute_after(&page, "<script", "src");
+    assert!(script_src.starts_with("/assets/petty-live.js?v="), "{script_src}");
+    assert!(page.contains(r#"defer></script>"#), "the script waits for the page");
+    let script_policy = csp.split(';').map(str::trim).find(|d| d.starts_with("script-src")).unwrap();
+    assert_eq!(script_policy, "script-src 'self'", "the file is allowed, inline scripts are not");
+    // Nothing claims to be live until the script runs.
+    assert!(page.contains(r#"<p class="live-status" id="live-status" role="status" hidden"#), "{page}");
+    assert_eq!(attribute_after(&page, r#"id="live-status""#, "data-live-page"), "device");
+    assert_eq!(attribute_after(&page, r#"id="live-status""#, "data-device"), device_id);
+    assert_eq!(attribute_after(&page, r#"id="live-status""#, "data-household"), ana.household_id);
+    assert_eq!(attribute_after(&page, r#"id="live-status""#, "data-ws"), "/api/v1/ws");
+    let labels: Value = serde_json::from_str(&attribute_after(&page, r#"id="live-status""#, "data-labels")).unwrap();
+    assert_eq!(labels["metrics"]["heart_rate"]["label"], "Heart rate", "the server's labels: {labels}");
+    assert_eq!(labels["metrics"]["heart_rate"]["suffix"], " beats per minute");
+    assert_eq!(labels["metrics"]["activity_level"]["suffix"], " (0 rest, 1 light, 2 active)");
+    assert_eq!(labels["statuses"]["online"], json!({"label": "Online", "class": "badge-ok"}));
+    assert_eq!(labels["battery_low_below"], 20.0);
+    assert_eq!(labels["columns"][0], "ts");
+    assert_eq!(labels["recent_max"], 20);
+    for field in ["status", "battery", "last-seen", "newest"] {
+        assert!(page.contains(&format!(r#"data-live-field="{field}""#)), "{field} is marked");
+    }
+    assert!(page.contains(r#"<section class="section" id="latest-reading" data-live-region aria-labelledby="latest-title" aria-live="polite">"#), "{page}");
+    assert!(page.contains("<div data-live-latest><p>Nothing has arrived"));
+    assert!(
+        page.contains(r#"<section class="section" id="recent-readings" data-live-region hidden"#),
+        "an empty table waits, hidden, for the script"
+    );
+    assert!(page.contains(r#"data-many="The {n} most recent readings of the last day, newest first""#));
+
+    // With a reading, the table's rows and columns say what they hold.
+    let ts = now_ms() - 1000;
+    assert_eq!(ingest(&app, &token, &json!({"ts": ts, "seq": 4, "heart_rate": 91})).await, StatusCode::CREATED);
+    let (_, page) = open(&app, &client, &path).await;
+    assert_eq!(attribute_after(&page, r#"id="device-details""#, "data-newest-ts"), ts.to_string());
+    assert!(page.contains(&format!(r#"<tr data-ts="{ts}" data-seq="4">"#)), "{page}");
+    assert!(page.contains(r#"<th scope="col" data-col="heart_rate">Heart rate"#));
+    assert!(page.contains(r#"data-ago="exact""#), "times the script keeps current");
+    assert!(!page.contains(r#"id="recent-readings" data-live-region hidden"#));
+
+    // The list: one row per device, its fields marked, status changes said aloud.
+    let (_, list) = open(&app, &client, "/devices").await;
+    assert!(attribute_after(&list, "<script", "src").starts_with("/assets/petty-live.js?v="));
+    assert_eq!(attribute_after(&list, r#"id="live-status""#, "data-live-page"), "list");
+    assert!(list.contains(&format!(r#"<tr data-device-id="{device_id}" data-newest-ts="{ts}">"#)), "{list}");
+    for field in ["status", "battery", "last-seen"] {
+        assert!(list.contains(&format!(r#"<td data-live-field="{field}">"#)), "{field} is marked");
+    }
+    assert!(list.contains(r#"<div class="visually-hidden" id="live-announcer" aria-live="polite">"#));
+    assert!(list.contains(r#"data-ago="relative""#));
+
+    // Other pages do without it.
+    let (_, household) = open(&app, &client, "/household").await;
+    assert!(!household.contains("<script"), "only the device pages are live");
+
+    // The script itself: JavaScript, cacheable by its hash, free of anything from elsewhere.
+    let res = client.get(app.url(&script_src)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert!(res.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+    let script = res.text().await.unwrap();
+    assert!(script.contains("/api/v1/ws") && script.contains("subscribe"));
+    assert!(!script.contains("http://") && !script.contains("https://"), "nothing is loaded from elsewhere");
 }

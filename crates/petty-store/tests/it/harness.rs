@@ -89,6 +89,26 @@ where
     // `database` is dropped here, or during unwinding if the body panicked.
 }
 
+/// Runs `body` on two stores over one new PostgreSQL database, as two nodes would be.
+pub async fn run_postgres_nodes<F, Fut>(test: &str, body: F)
+where
+    F: FnOnce(Store, Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(server_url) = postgres_url() else {
+        let _ = writeln!(std::io::stderr().lock(), "skipped: {test} on PostgreSQL ({POSTGRES_URL_VAR} not set)");
+        return;
+    };
+    let _slot = POSTGRES_SLOTS.acquire().await.expect("the semaphore is never closed");
+    let database = TestDatabase::create(&server_url).await;
+    let a = Store::connect(&database.url).await.unwrap_or_else(|e| panic!("{test}: connecting node A: {e}"));
+    a.migrate().await.unwrap_or_else(|e| panic!("{test}: migrating PostgreSQL: {e}"));
+    let b = Store::connect(&database.url).await.unwrap_or_else(|e| panic!("{test}: connecting node B: {e}"));
+    body(a.clone(), b.clone()).await;
+    a.close().await;
+    b.close().await;
+}
+
 /// The server URL to test against, if any. On CI (`CI` set and not empty) a missing URL is a
 /// failure: a green run there must mean PostgreSQL was tested.
 fn postgres_url() -> Option<String> {

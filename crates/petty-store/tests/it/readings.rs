@@ -75,6 +75,39 @@ store_test!(a_device_is_created_found_by_its_token_rotated_and_revoked, |store| 
     assert!(matches!(store.get_device(home.household_id, id).await, Err(StoreError::NotFound)));
 });
 
+/// Device tokens are cached on PostgreSQL too; a change on one node reaches the other's cache
+/// through NOTIFY, so a revoked or rotated token stops working everywhere.
+#[tokio::test]
+async fn a_token_revoked_on_one_node_stops_working_on_the_other() {
+    crate::harness::run_postgres_nodes(
+        "readings::a_token_revoked_on_one_node_stops_working_on_the_other",
+        |a, b| async move {
+            let (_, home) = owner(&a, "ana@example.org").await;
+            let hid = home.household_id;
+            let (id, hash) = device(&a, hid, "collar").await;
+            // Give node B's listener a moment to start, so that its lookups below are cached.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            for _ in 0..3 {
+                assert_eq!(b.find_device_token(&hash).await.unwrap().map(|c| c.device_id), Some(id));
+            }
+            let fresh = secret();
+            a.set_device_token(hid, id, Some(&fresh), at(1)).await.unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while b.find_device_token(&hash).await.unwrap().is_some() {
+                assert!(std::time::Instant::now() < deadline, "node B still honours a token node A replaced");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            assert_eq!(b.find_device_token(&fresh).await.unwrap().map(|c| c.device_id), Some(id));
+            a.set_device_token(hid, id, None, at(2)).await.unwrap();
+            while b.find_device_token(&fresh).await.unwrap().is_some() {
+                assert!(std::time::Instant::now() < deadline, "node B still honours a token node A revoked");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        },
+    )
+    .await;
+}
+
 store_test!(resent_readings_are_stored_once_and_late_ones_are_kept, |store| async move {
     let (_, home) = owner(&store, "ana@example.org").await;
     let (id, _) = device(&store, home.household_id, "collar").await;
@@ -83,17 +116,26 @@ store_test!(resent_readings_are_stored_once_and_late_ones_are_kept, |store| asyn
         .ingest(hid, id, vec![reading(10, Some(1), 80.0, Some(90.0)), reading(11, None, 82.0, None)], at(11))
         .await;
     assert_eq!(first.unwrap(), vec![IngestOutcome::Accepted, IngestOutcome::Accepted]);
-    // The same (ts, seq) again, a new seq at the same time, and the same reading twice in one call.
+    // The same (ts, seq) again, a new seq at the same time, a resent reading, and one key twice in one call.
     let again = store
         .ingest(
             hid,
             id,
-            vec![reading(10, Some(1), 99.0, None), reading(10, Some(2), 81.0, None), reading(11, None, 82.0, None)],
+            vec![
+                reading(10, Some(1), 99.0, None),
+                reading(10, Some(2), 81.0, None),
+                reading(11, None, 82.0, None),
+                reading(10, Some(2), 85.0, None),
+            ],
             at(12),
         )
         .await
         .unwrap();
-    assert_eq!(again, vec![IngestOutcome::Duplicate, IngestOutcome::Accepted, IngestOutcome::Duplicate]);
+    assert_eq!(
+        again,
+        vec![IngestOutcome::Duplicate, IngestOutcome::Accepted, IngestOutcome::Duplicate, IngestOutcome::Duplicate],
+        "within one call the first of two equal keys is stored"
+    );
     // A late reading from before everything else, carrying an old battery level.
     let late = store.ingest(hid, id, vec![reading(1, None, 70.0, Some(40.0))], at(13)).await.unwrap();
     assert_eq!(late, vec![IngestOutcome::Accepted]);
@@ -162,6 +204,42 @@ store_test!(readings_page_by_cursor_within_a_range_and_stay_in_their_household, 
     assert!(gone.is_empty(), "deleting a device deletes its readings");
 });
 
+store_test!(the_same_readings_resent_concurrently_are_stored_once_and_counted_once, |store| async move {
+    // A device retrying while its first attempts are still in flight: 30 calls at once, each
+    // carrying the same 40 readings in its own order, over two devices. Every call is answered
+    // (no deadlock between concurrent transactions), each reading is accepted exactly once, and
+    // the rollups count it once.
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let hid = home.household_id;
+    let devices = [device(&store, hid, "collar a").await.0, device(&store, hid, "collar b").await.0];
+    let mut calls = tokio::task::JoinSet::new();
+    for call in 0..30usize {
+        let store = store.clone();
+        calls.spawn(async move {
+            let mut readings: Vec<Reading> = (0..40).map(|i| reading(0, Some(i), 60.0 + i as f64, None)).collect();
+            readings.rotate_left(call % 40);
+            if call % 2 == 1 {
+                readings.reverse();
+            }
+            store.ingest(hid, devices[call % 2], readings, T0).await
+        });
+    }
+    let mut accepted = 0;
+    while let Some(answer) = calls.join_next().await {
+        let outcomes = answer.unwrap().unwrap_or_else(|e| panic!("a concurrent resend failed: {e}"));
+        accepted += outcomes.iter().filter(|o| **o == IngestOutcome::Accepted).count();
+    }
+    assert_eq!(accepted, 80, "40 readings per device, each accepted once");
+    for device in devices {
+        let (items, _) = store.readings(hid, device, at(-1), at(1), None, 1000).await.unwrap();
+        assert_eq!(items.len(), 40);
+        let query = RollupQuery { metric: Metric::HeartRate, resolution_secs: 60, from: T0, to: at(1), limit: 10 };
+        let minutes = store.rollups(hid, device, &query).await.unwrap();
+        assert_eq!(minutes.len(), 1);
+        assert_eq!((minutes[0].count, minutes[0].min, minutes[0].max), (40, 60.0, 99.0));
+    }
+});
+
 store_test!(concurrent_callers_share_commits_and_every_acknowledged_reading_is_stored, |store| async move {
     let (_, home) = owner(&store, "ana@example.org").await;
     let mut devices = Vec::new();
@@ -204,6 +282,16 @@ store_test!(rollups_summarise_accepted_readings_late_ones_included_duplicates_no
     store.ingest(hid, id, vec![r(5, 60.0), r(70, 90.0)], at(2)).await.unwrap();
     store.ingest(hid, id, vec![r(5, 60.0), r(5400, 100.0)], at(91)).await.unwrap(); // a duplicate and a new one
     store.ingest(hid, id, vec![r(30, 70.0)], at(92)).await.unwrap(); // late, into the first minute
+    // A reading in the first minute with steps only, and one in 09:01 with both: each metric's
+    // summary counts the readings that carried it, not every reading of the period.
+    let steps_only = Reading {
+        ts: at_secs(40),
+        values: std::array::from_fn(|i| (i == Metric::Steps.index()).then_some(12.0)),
+        ..reading(0, None, 0.0, None)
+    };
+    let mut both = r(80, 95.0);
+    both.values[Metric::Steps.index()] = Some(30.0);
+    store.ingest(hid, id, vec![steps_only, both], at(93)).await.unwrap();
 
     let summaries = |household_id, resolution_secs, from| {
         let query = RollupQuery { metric: Metric::HeartRate, resolution_secs, from, to: at(120), limit: 100 };
@@ -216,15 +304,24 @@ store_test!(rollups_summarise_accepted_readings_late_ones_included_duplicates_no
         minutes,
         vec![
             expected(T0, 2, 60.0, 70.0, 65.0),
-            expected(at(1), 1, 90.0, 90.0, 90.0),
+            expected(at(1), 2, 90.0, 95.0, 92.5),
             expected(at(90), 1, 100.0, 100.0, 100.0)
         ]
     );
     let hours = summaries(hid, 3600, T0).await;
-    assert_eq!(hours, vec![expected(T0, 3, 60.0, 90.0, 220.0 / 3.0), expected(at(60), 1, 100.0, 100.0, 100.0)]);
+    assert_eq!(hours, vec![expected(T0, 4, 60.0, 95.0, 315.0 / 4.0), expected(at(60), 1, 100.0, 100.0, 100.0)]);
     let days = summaries(hid, 86_400, at(30)).await;
     assert_eq!(days.len(), 1, "the period holding `from` is included");
-    assert_eq!((days[0].count, days[0].min, days[0].max), (4, 60.0, 100.0));
+    assert_eq!((days[0].count, days[0].min, days[0].max), (5, 60.0, 100.0));
+    let steps = store
+        .rollups(
+            hid,
+            id,
+            &RollupQuery { metric: Metric::Steps, resolution_secs: 60, from: T0, to: at(120), limit: 100 },
+        )
+        .await
+        .unwrap();
+    assert_eq!(steps, vec![expected(T0, 1, 12.0, 12.0, 12.0), expected(at(1), 1, 30.0, 30.0, 30.0)]);
     assert!(
         store
             .rollups(

@@ -94,6 +94,7 @@ impl Server {
 }
 
 mod crash;
+mod import;
 mod mqtt;
 mod nodes;
 

@@ -1,0 +1,699 @@
+//! The readings writer: durable ingest with group commit.
+//!
+//! Callers hand their readings to one writer per store and wait. The writer takes everything
+//! that queued up while it was busy and writes it in one transaction ("group commit"), then
+//! answers each caller. A caller hears "accepted" only after the commit that holds its
+//! readings, so nothing acknowledged is lost, and many concurrent requests share one commit.
+//!
+//! One transaction stores the new readings, merges their summaries into the rollups (one row
+//! per device and period, every metric in it) and updates each device's row once.
+//!
+//! - **SQLite**: the writer is an OS thread with its own connection and cached prepared
+//!   statements (no async hop per statement). It never checkpoints the WAL: a checkpointer
+//!   thread does, so a checkpoint never sits in front of a commit and its callers.
+//! - **PostgreSQL**: a task that writes each transaction as three set-based statements
+//!   (`UNNEST` arrays), so a commit of 10,000 readings is three round trips, not 10,000.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use petty_core::ids::{DeviceId, HouseholdId};
+use petty_core::readings::{METRIC_COUNT, Metric, Reading};
+use sqlx::{AssertSqlSafe, PgPool};
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::{Result, StoreError, to_ms};
+
+/// What happened to one reading of an ingest call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// Newly stored.
+    Accepted,
+    /// Already stored (same device, event time and sequence number); not stored again.
+    Duplicate,
+}
+
+/// The periods rollups summarise, in seconds: a minute, an hour, a day.
+pub const ROLLUP_RESOLUTIONS: [i64; 3] = [60, 3_600, 86_400];
+
+/// At most this many readings go into one transaction.
+const MAX_ROWS_PER_COMMIT: usize = 20_000;
+/// Callers waiting for the writer; past this, `ingest` waits for room.
+const QUEUE_DEPTH: usize = 1024;
+/// How often the checkpointer looks at the WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// How long the writer waits for more callers before a transaction when the previous one was
+/// shared by several: a fraction of a commit's cost, and many more readings per commit.
+const GROUP_LINGER: Duration = Duration::from_micros(200);
+/// Transactions the PostgreSQL writer keeps going at once.
+const PG_GROUPS_IN_FLIGHT: usize = 4;
+/// WAL pages (4 KiB each: 64 MiB) past which the checkpointer starts the WAL over.
+const WAL_RESTART_PAGES: i64 = 16_384;
+
+pub(crate) struct Job {
+    pub(crate) household_id: HouseholdId,
+    pub(crate) device_id: DeviceId,
+    pub(crate) received_at: OffsetDateTime,
+    pub(crate) readings: Vec<Reading>,
+    pub(crate) reply: oneshot::Sender<Result<Vec<IngestOutcome>, String>>,
+}
+
+pub(crate) enum Message {
+    Ingest(Job),
+    /// Answered once everything queued before it is committed.
+    Flush(oneshot::Sender<()>),
+    /// Like `Flush`, then the writer stops and closes its connection before answering.
+    Close(oneshot::Sender<()>),
+}
+
+/// The sending side of the writer.
+#[derive(Debug)]
+pub(crate) struct IngestQueue {
+    pub(crate) tx: mpsc::Sender<Message>,
+    /// The checkpointer thread (SQLite only) and the sender whose drop stops it.
+    checkpointer: std::sync::Mutex<Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
+}
+
+impl IngestQueue {
+    /// Starts the writer thread and the checkpointer thread for the SQLite file at `path`.
+    pub(crate) fn start_sqlite(path: &Path) -> Result<Self> {
+        let writer = SqliteWriter::open(path)?;
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        std::thread::Builder::new()
+            .name("petty-ingest".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the ingest writer: {e}")))?;
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let path = path.to_path_buf();
+        let handle = std::thread::Builder::new()
+            .name("petty-checkpoint".into())
+            .spawn(move || checkpointer(&path, stopped))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the WAL checkpointer: {e}")))?;
+        Ok(Self { tx, checkpointer: std::sync::Mutex::new(Some((stop, handle))) })
+    }
+
+    /// Commits what is queued, then stops the writer and the checkpointer and closes their
+    /// connections, so that the store's last connection can fold the WAL into the file.
+    /// Readings sent after this are refused.
+    pub(crate) async fn close(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Message::Close(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+        let checkpointer = self.checkpointer.lock().map(|mut c| c.take()).unwrap_or_default();
+        if let Some((stop, handle)) = checkpointer {
+            drop(stop);
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+
+    /// Starts the writer task for PostgreSQL on the current tokio runtime.
+    pub(crate) fn start_postgres(pool: PgPool) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        tokio::spawn(PgWriter { pool }.run(rx));
+        Self { tx, checkpointer: std::sync::Mutex::new(None) }
+    }
+}
+
+/// One group: the jobs to write in one transaction and the flushes to answer after it.
+struct Group {
+    jobs: Vec<Job>,
+    flushes: Vec<oneshot::Sender<()>>,
+    /// Set when the group ends with a `Close`: the writer stops after it.
+    close: Option<oneshot::Sender<()>>,
+    rows: usize,
+}
+
+impl Group {
+    /// `first` and whatever else is already waiting, up to the row limit.
+    fn gather(first: Message, rx: &mut mpsc::Receiver<Message>) -> Self {
+        let mut group = Group { jobs: Vec::new(), flushes: Vec::new(), close: None, rows: 0 };
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Ingest(job) => {
+                    group.rows += job.readings.len();
+                    group.jobs.push(job);
+                }
+                Message::Flush(done) => group.flushes.push(done),
+                Message::Close(done) => {
+                    group.close = Some(done);
+                    break;
+                }
+            }
+            if group.rows < MAX_ROWS_PER_COMMIT {
+                next = rx.try_recv().ok();
+            }
+        }
+        group
+    }
+
+    /// Answers every caller with the transaction's result; the `Close` request, if any, is
+    /// handed back to be answered once the writer has stopped.
+    fn answer(self, written: Result<Vec<Vec<IngestOutcome>>>) -> Option<oneshot::Sender<()>> {
+        match written {
+            Ok(outcomes) => {
+                for (job, outcome) in self.jobs.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, readings = self.rows, "ingest transaction failed; nothing of it was acknowledged");
+                let message = e.to_string();
+                for job in self.jobs {
+                    let _ = job.reply.send(Err(message.clone()));
+                }
+            }
+        }
+        for done in self.flushes {
+            let _ = done.send(());
+        }
+        self.close
+    }
+}
+
+/// A reading's key: device, event time (epoch ms), sequence number (-1 for none).
+type Key = (Uuid, i64, i64);
+
+fn key(job: &Job, reading: &Reading) -> Key {
+    (job.device_id.0, reading.ts_ms(), reading.seq.unwrap_or(-1))
+}
+
+/// Every reading of the group as (key, job, index in the job), in key order; equal keys keep
+/// their arrival order, so the first one sent is the one stored.
+fn sorted_keys(jobs: &[Job]) -> Vec<(Key, usize, usize)> {
+    let mut order: Vec<(Key, usize, usize)> = Vec::with_capacity(jobs.iter().map(|j| j.readings.len()).sum());
+    for (j, job) in jobs.iter().enumerate() {
+        for (r, reading) in job.readings.iter().enumerate() {
+            order.push((key(job, reading), j, r));
+        }
+    }
+    order.sort_unstable();
+    order
+}
+
+/// What one transaction tells a device row: when it last heard, the newest event time, and the
+/// newest battery level with its event time.
+struct Touch {
+    household_id: HouseholdId,
+    received_at: i64,
+    newest: Option<i64>,
+    battery: Option<(i64, f64)>,
+}
+
+/// Everything a transaction writes besides the readings, computed from the accepted ones.
+#[derive(Default)]
+struct Derived {
+    /// Per (device, resolution, bucket start in epoch ms).
+    rollups: BTreeMap<(Uuid, i64, i64), Period>,
+    touched: BTreeMap<Uuid, Touch>,
+}
+
+/// One period's summary of every metric: count, sum, minimum, maximum.
+struct Period {
+    household_id: HouseholdId,
+    metrics: [MetricSummary; METRIC_COUNT],
+}
+
+#[derive(Clone, Copy, Default)]
+struct MetricSummary {
+    n: i64,
+    sum: f64,
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+impl Derived {
+    /// Every device of the group is touched (arrival time), accepted readings or not.
+    fn new(jobs: &[Job]) -> Self {
+        let mut derived = Derived::default();
+        for job in jobs {
+            let received_at = to_ms(job.received_at);
+            let touch = derived.touched.entry(job.device_id.0).or_insert(Touch {
+                household_id: job.household_id,
+                received_at,
+                newest: None,
+                battery: None,
+            });
+            touch.received_at = touch.received_at.max(received_at);
+        }
+        derived
+    }
+
+    fn accept(&mut self, job: &Job, reading: &Reading) {
+        let ts = reading.ts_ms();
+        if let Some(touch) = self.touched.get_mut(&job.device_id.0) {
+            touch.newest = touch.newest.max(Some(ts));
+            if let Some(level) = reading.value(Metric::BatteryPct)
+                && touch.battery.is_none_or(|(at, _)| ts > at)
+            {
+                touch.battery = Some((ts, level));
+            }
+        }
+        if reading.values.iter().all(Option::is_none) {
+            return;
+        }
+        for resolution in ROLLUP_RESOLUTIONS {
+            let bucket = ts - ts.rem_euclid(resolution * 1000);
+            let period = self.rollups.entry((job.device_id.0, resolution, bucket)).or_insert(Period {
+                household_id: job.household_id,
+                metrics: [MetricSummary::default(); METRIC_COUNT],
+            });
+            for (summary, value) in period.metrics.iter_mut().zip(reading.values) {
+                let Some(value) = value else { continue };
+                summary.n += 1;
+                summary.sum += value;
+                summary.min = Some(summary.min.map_or(value, |m| m.min(value)));
+                summary.max = Some(summary.max.map_or(value, |m| m.max(value)));
+            }
+        }
+    }
+}
+
+fn extra_json(reading: &Reading) -> Result<Option<String>> {
+    if reading.extra.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(&reading.extra).map(Some).map_err(|e| StoreError::Corrupt(format!("extra: {e}")))
+}
+
+/// The columns of a reading row, in the order both writers bind them.
+const READING_COLUMNS: &str = "device_id, ts, seq, household_id, received_at, heart_rate, respiration_rate, \
+     activity_level, activity_counts, steps, temperature_c, battery_pct, rssi, co_ppm, co_raw, humidity_pct, \
+     ambient_temp_c, lat, lon, accuracy_m, extra";
+
+/// `m_n, m_sum, m_min, m_max` for every metric, in `Metric::ALL` order.
+fn rollup_metric_columns() -> Vec<String> {
+    Metric::ALL
+        .iter()
+        .flat_map(|m| {
+            let m = m.name();
+            [format!("{m}_n"), format!("{m}_sum"), format!("{m}_min"), format!("{m}_max")]
+        })
+        .collect()
+}
+
+/// How an upsert merges a period's new summary into the stored one. `least`/`greatest` are the
+/// engine's NULL-skipping two-argument minimum and maximum.
+fn rollup_merge(least: &str, greatest: &str) -> String {
+    Metric::ALL
+        .iter()
+        .map(|m| {
+            let m = m.name();
+            format!(
+                "{m}_n = rollups.{m}_n + excluded.{m}_n, {m}_sum = rollups.{m}_sum + excluded.{m}_sum, \
+                 {m}_min = {least}(rollups.{m}_min, excluded.{m}_min), {m}_max = {greatest}(rollups.{m}_max, excluded.{m}_max)"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The device row update: arrival time always; the newest event time and the newest battery
+/// level only when these readings are newer than what the row already has.
+const TOUCH_SET: &str = "last_seen_at = $3, \
+     latest_ts = CASE WHEN latest_ts IS NULL OR latest_ts < $4 THEN $4 ELSE latest_ts END, \
+     battery_pct = CASE WHEN $5 IS NOT NULL AND (battery_ts IS NULL OR battery_ts <= $5) THEN $6 ELSE battery_pct END, \
+     battery_ts = CASE WHEN $5 IS NOT NULL AND (battery_ts IS NULL OR battery_ts <= $5) THEN $5 ELSE battery_ts END";
+
+// ---------------------------------------------------------------------------------------------
+// SQLite
+
+static SQLITE_INSERT_READING: LazyLock<String> = LazyLock::new(|| {
+    let params = (1..=21).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    format!("INSERT INTO readings ({READING_COLUMNS}) VALUES ({params}) ON CONFLICT DO NOTHING")
+});
+
+static SQLITE_UPSERT_ROLLUP: LazyLock<String> = LazyLock::new(|| {
+    let columns = rollup_metric_columns();
+    let params = (1..=4 + columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    // SQLite's two-argument min() and max() are NULL when either side is; coalesce keeps the other.
+    let merge = Metric::ALL
+        .iter()
+        .map(|m| {
+            let m = m.name();
+            format!(
+                "{m}_n = rollups.{m}_n + excluded.{m}_n, {m}_sum = rollups.{m}_sum + excluded.{m}_sum, \
+                 {m}_min = coalesce(min(rollups.{m}_min, excluded.{m}_min), rollups.{m}_min, excluded.{m}_min), \
+                 {m}_max = coalesce(max(rollups.{m}_max, excluded.{m}_max), rollups.{m}_max, excluded.{m}_max)"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO rollups (device_id, resolution, bucket, household_id, {}) VALUES ({params}) \
+         ON CONFLICT (device_id, resolution, bucket) DO UPDATE SET {merge}",
+        columns.join(", ")
+    )
+});
+
+static SQLITE_TOUCH: LazyLock<String> =
+    LazyLock::new(|| format!("UPDATE devices SET {} WHERE household_id = ?1 AND id = ?2", TOUCH_SET.replace('$', "?")));
+
+fn open_sqlite(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // The WAL is checkpointed by the checkpointer thread only; see `checkpointer`.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; \
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;",
+    )?;
+    Ok(conn)
+}
+
+struct SqliteWriter {
+    conn: rusqlite::Connection,
+}
+
+impl SqliteWriter {
+    fn open(path: &Path) -> Result<Self> {
+        let conn = open_sqlite(path).map_err(sqlite_error)?;
+        conn.set_prepared_statement_cache_capacity(8);
+        Ok(Self { conn })
+    }
+
+    fn run(mut self, mut rx: mpsc::Receiver<Message>) {
+        let mut last_group = 0;
+        while let Some(first) = rx.blocking_recv() {
+            // When the last transaction was shared, others are sending too: let their requests
+            // arrive so that one commit serves them all (PostgreSQL's commit_delay, for the
+            // same reason). A lone device is never held back.
+            if last_group > 1 {
+                std::thread::sleep(GROUP_LINGER);
+            }
+            let group = Group::gather(first, &mut rx);
+            last_group = group.jobs.len();
+            let written = if group.jobs.is_empty() { Ok(Vec::new()) } else { self.write(&group.jobs) };
+            if let Some(close) = group.answer(written) {
+                drop(self);
+                let _ = close.send(());
+                return;
+            }
+        }
+    }
+
+    fn write(&mut self, jobs: &[Job]) -> Result<Vec<Vec<IngestOutcome>>> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sqlite_error)?;
+        let mut outcomes: Vec<Vec<IngestOutcome>> =
+            jobs.iter().map(|job| vec![IngestOutcome::Duplicate; job.readings.len()]).collect();
+        // Rows go in in key order: neighbours in the index are written together.
+        let order = sorted_keys(jobs);
+        let mut derived = Derived::new(jobs);
+        {
+            let mut insert = tx.prepare_cached(&SQLITE_INSERT_READING).map_err(sqlite_error)?;
+            let mut previous: Option<Key> = None;
+            for (key, j, r) in order {
+                // The same key twice in one group: the first one is stored, the rest are duplicates.
+                if previous == Some(key) {
+                    continue;
+                }
+                previous = Some(key);
+                let (job, reading) = (&jobs[j], &jobs[j].readings[r]);
+                bind_reading(&mut insert, job, reading)?;
+                if insert.raw_execute().map_err(sqlite_error)? == 1 {
+                    outcomes[j][r] = IngestOutcome::Accepted;
+                    derived.accept(job, reading);
+                }
+            }
+            let mut upsert = tx.prepare_cached(&SQLITE_UPSERT_ROLLUP).map_err(sqlite_error)?;
+            for ((device_id, resolution, bucket), period) in &derived.rollups {
+                upsert.raw_bind_parameter(1, &device_id.as_bytes()[..]).map_err(sqlite_error)?;
+                upsert.raw_bind_parameter(2, resolution).map_err(sqlite_error)?;
+                upsert.raw_bind_parameter(3, bucket).map_err(sqlite_error)?;
+                upsert.raw_bind_parameter(4, &period.household_id.0.as_bytes()[..]).map_err(sqlite_error)?;
+                for (i, summary) in period.metrics.iter().enumerate() {
+                    let at = 5 + 4 * i;
+                    upsert.raw_bind_parameter(at, summary.n).map_err(sqlite_error)?;
+                    upsert.raw_bind_parameter(at + 1, summary.sum).map_err(sqlite_error)?;
+                    upsert.raw_bind_parameter(at + 2, summary.min).map_err(sqlite_error)?;
+                    upsert.raw_bind_parameter(at + 3, summary.max).map_err(sqlite_error)?;
+                }
+                upsert.raw_execute().map_err(sqlite_error)?;
+            }
+            let mut touch = tx.prepare_cached(&SQLITE_TOUCH).map_err(sqlite_error)?;
+            for (device_id, t) in &derived.touched {
+                touch.raw_bind_parameter(1, &t.household_id.0.as_bytes()[..]).map_err(sqlite_error)?;
+                touch.raw_bind_parameter(2, &device_id.as_bytes()[..]).map_err(sqlite_error)?;
+                touch.raw_bind_parameter(3, t.received_at).map_err(sqlite_error)?;
+                touch.raw_bind_parameter(4, t.newest).map_err(sqlite_error)?;
+                touch.raw_bind_parameter(5, t.battery.map(|(ts, _)| ts)).map_err(sqlite_error)?;
+                touch.raw_bind_parameter(6, t.battery.map(|(_, level)| level)).map_err(sqlite_error)?;
+                touch.raw_execute().map_err(sqlite_error)?;
+            }
+        }
+        tx.commit().map_err(sqlite_error)?;
+        Ok(outcomes)
+    }
+}
+
+fn bind_reading(statement: &mut rusqlite::CachedStatement<'_>, job: &Job, reading: &Reading) -> Result<()> {
+    let s = statement;
+    let location = reading.location;
+    let go = |e| sqlite_error(e);
+    s.raw_bind_parameter(1, &job.device_id.0.as_bytes()[..]).map_err(go)?;
+    s.raw_bind_parameter(2, reading.ts_ms()).map_err(go)?;
+    s.raw_bind_parameter(3, reading.seq.unwrap_or(-1)).map_err(go)?;
+    s.raw_bind_parameter(4, &job.household_id.0.as_bytes()[..]).map_err(go)?;
+    s.raw_bind_parameter(5, to_ms(job.received_at)).map_err(go)?;
+    for (i, value) in reading.values.iter().enumerate() {
+        s.raw_bind_parameter(6 + i, value).map_err(go)?;
+    }
+    s.raw_bind_parameter(18, location.map(|l| l.lat)).map_err(go)?;
+    s.raw_bind_parameter(19, location.map(|l| l.lon)).map_err(go)?;
+    s.raw_bind_parameter(20, location.and_then(|l| l.accuracy_m)).map_err(go)?;
+    s.raw_bind_parameter(21, extra_json(reading)?).map_err(go)?;
+    Ok(())
+}
+
+fn sqlite_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(format!("SQLite: {e}"))
+}
+
+/// Copies committed pages from the WAL back into the database file, on its own thread and
+/// connection, so that no commit waits for it. A passive checkpoint never blocks the writer;
+/// once everything is copied the next commit starts the WAL over from its beginning, and
+/// `journal_size_limit` trims the file.
+///
+/// Under a steady stream of commits the writer may never find everything copied, and the WAL
+/// would grow without end. Past [`WAL_RESTART_PAGES`] the checkpointer therefore asks for a
+/// restart: it waits for the transaction in progress, copies what is left (little, after the
+/// passive pass) and starts the WAL over, holding commits back for that moment only.
+/// Stops when its store's queue is dropped.
+fn checkpointer(path: &Path, stop: std::sync::mpsc::Receiver<()>) {
+    let conn = match open_sqlite(path)
+        .and_then(|c| c.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024).map(|_| c))
+    {
+        Ok(conn) => conn,
+        Err(e) => {
+            tracing::error!(error = %e, "the WAL checkpointer cannot open the database; the WAL will grow until restart");
+            return;
+        }
+    };
+    let checkpoint = |mode: &str| {
+        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+        })
+    };
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        match checkpoint("PASSIVE") {
+            Ok((_, log, _)) if log >= WAL_RESTART_PAGES => match checkpoint("RESTART") {
+                Ok((busy, log, copied)) => tracing::debug!(busy, wal_pages = log, copied, "WAL restart checkpoint"),
+                Err(e) => tracing::warn!(error = %e, "WAL restart checkpoint failed; trying again shortly"),
+            },
+            Ok((_, log, copied)) => tracing::trace!(wal_pages = log, copied, "checkpoint"),
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; trying again shortly"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL
+
+static PG_INSERT_READINGS: LazyLock<String> = LazyLock::new(|| {
+    let types = ["uuid", "int8", "int8", "uuid", "int8"]
+        .into_iter()
+        .chain(std::iter::repeat_n("float8", METRIC_COUNT + 3))
+        .chain(["text"])
+        .enumerate()
+        .map(|(i, t)| format!("${}::{t}[]", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO readings ({READING_COLUMNS}) SELECT * FROM UNNEST({types}) \
+         ON CONFLICT DO NOTHING RETURNING device_id, ts, seq"
+    )
+});
+
+static PG_UPSERT_ROLLUPS: LazyLock<String> = LazyLock::new(|| {
+    let columns = rollup_metric_columns();
+    let types = ["uuid", "int8", "int8", "uuid"]
+        .into_iter()
+        .chain(Metric::ALL.iter().flat_map(|_| ["int8", "float8", "float8", "float8"]))
+        .enumerate()
+        .map(|(i, t)| format!("${}::{t}[]", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO rollups (device_id, resolution, bucket, household_id, {}) SELECT * FROM UNNEST({types}) \
+         ON CONFLICT (device_id, resolution, bucket) DO UPDATE SET {}",
+        columns.join(", "),
+        rollup_merge("LEAST", "GREATEST")
+    )
+});
+
+/// [`TOUCH_SET`] for many devices at once, from the unnested rows `t`.
+const PG_TOUCH: &str = "UPDATE devices d SET last_seen_at = t.received_at, \
+     latest_ts = CASE WHEN d.latest_ts IS NULL OR d.latest_ts < t.newest THEN t.newest ELSE d.latest_ts END, \
+     battery_pct = CASE WHEN t.battery_ts IS NOT NULL AND (d.battery_ts IS NULL OR d.battery_ts <= t.battery_ts) \
+         THEN t.battery_pct ELSE d.battery_pct END, \
+     battery_ts = CASE WHEN t.battery_ts IS NOT NULL AND (d.battery_ts IS NULL OR d.battery_ts <= t.battery_ts) \
+         THEN t.battery_ts ELSE d.battery_ts END \
+     FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::int8[], $6::float8[]) \
+     AS t(household_id, id, received_at, newest, battery_ts, battery_pct) \
+     WHERE d.household_id = t.household_id AND d.id = t.id";
+
+#[derive(Clone)]
+struct PgWriter {
+    pool: PgPool,
+}
+
+impl PgWriter {
+    /// Up to [`PG_GROUPS_IN_FLIGHT`] transactions at once: a commit waits for a round trip and
+    /// an fsync, and the next group is written meanwhile. Two groups may hold the same device;
+    /// PostgreSQL orders them (the second waits on the first's rows, and a key both insert is
+    /// the second's duplicate). Rollup and device rows are written in key order, so they cannot
+    /// deadlock. A flush or close waits for every transaction before it.
+    async fn run(self, mut rx: mpsc::Receiver<Message>) {
+        let mut in_flight = tokio::task::JoinSet::new();
+        while let Some(first) = rx.recv().await {
+            while in_flight.len() >= PG_GROUPS_IN_FLIGHT {
+                let _ = in_flight.join_next().await;
+            }
+            let mut group = Group::gather(first, &mut rx);
+            let flushes = std::mem::take(&mut group.flushes);
+            let close = group.close.take();
+            if !group.jobs.is_empty() {
+                let writer = self.clone();
+                in_flight.spawn(async move {
+                    let written = writer.write(&group.jobs).await;
+                    group.answer(written);
+                });
+            }
+            if !flushes.is_empty() || close.is_some() {
+                while in_flight.join_next().await.is_some() {}
+                for done in flushes {
+                    let _ = done.send(());
+                }
+            }
+            if let Some(close) = close {
+                let _ = close.send(());
+                return;
+            }
+        }
+        while in_flight.join_next().await.is_some() {}
+    }
+
+    async fn write(&self, jobs: &[Job]) -> Result<Vec<Vec<IngestOutcome>>> {
+        let mut outcomes: Vec<Vec<IngestOutcome>> =
+            jobs.iter().map(|job| vec![IngestOutcome::Duplicate; job.readings.len()]).collect();
+        // Column arrays for UNNEST, in key order (so that concurrent transactions take row
+        // locks in the same order); a key seen earlier in the group is left out (a duplicate).
+        let mut order = sorted_keys(jobs);
+        order.dedup_by_key(|(key, _, _)| *key);
+        let rows = order.len();
+        let mut sent: Vec<(usize, usize)> = Vec::with_capacity(rows);
+        let mut device_ids = Vec::with_capacity(rows);
+        let mut ts = Vec::with_capacity(rows);
+        let mut seqs = Vec::with_capacity(rows);
+        let mut household_ids = Vec::with_capacity(rows);
+        let mut received = Vec::with_capacity(rows);
+        let mut values: Vec<Vec<Option<f64>>> = (0..METRIC_COUNT + 3).map(|_| Vec::with_capacity(rows)).collect();
+        let mut extras: Vec<Option<String>> = Vec::with_capacity(rows);
+        for (k, j, r) in order {
+            let (job, reading) = (&jobs[j], &jobs[j].readings[r]);
+            sent.push((j, r));
+            device_ids.push(k.0);
+            ts.push(k.1);
+            seqs.push(k.2);
+            household_ids.push(job.household_id.0);
+            received.push(to_ms(job.received_at));
+            for (column, value) in values.iter_mut().zip(reading.values) {
+                column.push(value);
+            }
+            let location = reading.location;
+            values[METRIC_COUNT].push(location.map(|l| l.lat));
+            values[METRIC_COUNT + 1].push(location.map(|l| l.lon));
+            values[METRIC_COUNT + 2].push(location.and_then(|l| l.accuracy_m));
+            extras.push(extra_json(reading)?);
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut insert = sqlx::query_as::<_, (Uuid, i64, i64)>(AssertSqlSafe(PG_INSERT_READINGS.as_str()))
+            .bind(device_ids)
+            .bind(ts)
+            .bind(seqs)
+            .bind(household_ids)
+            .bind(received);
+        for column in values {
+            insert = insert.bind(column);
+        }
+        let inserted: HashSet<Key> = insert.bind(extras).fetch_all(&mut *tx).await?.into_iter().collect();
+        let mut derived = Derived::new(jobs);
+        for (j, r) in sent {
+            let (job, reading) = (&jobs[j], &jobs[j].readings[r]);
+            if inserted.contains(&key(job, reading)) {
+                outcomes[j][r] = IngestOutcome::Accepted;
+                derived.accept(job, reading);
+            }
+        }
+        if !derived.rollups.is_empty() {
+            let rows = derived.rollups.len();
+            let (mut device_ids, mut resolutions, mut buckets, mut household_ids) = (
+                Vec::with_capacity(rows),
+                Vec::with_capacity(rows),
+                Vec::with_capacity(rows),
+                Vec::with_capacity(rows),
+            );
+            let mut counts: Vec<Vec<i64>> = (0..METRIC_COUNT).map(|_| Vec::with_capacity(rows)).collect();
+            let mut sums: Vec<Vec<f64>> = (0..METRIC_COUNT).map(|_| Vec::with_capacity(rows)).collect();
+            let mut mins: Vec<Vec<Option<f64>>> = (0..METRIC_COUNT).map(|_| Vec::with_capacity(rows)).collect();
+            let mut maxes: Vec<Vec<Option<f64>>> = (0..METRIC_COUNT).map(|_| Vec::with_capacity(rows)).collect();
+            for ((device_id, resolution, bucket), period) in &derived.rollups {
+                device_ids.push(*device_id);
+                resolutions.push(*resolution);
+                buckets.push(*bucket);
+                household_ids.push(period.household_id.0);
+                for (i, summary) in period.metrics.iter().enumerate() {
+                    counts[i].push(summary.n);
+                    sums[i].push(summary.sum);
+                    mins[i].push(summary.min);
+                    maxes[i].push(summary.max);
+                }
+            }
+            let mut upsert = sqlx::query(AssertSqlSafe(PG_UPSERT_ROLLUPS.as_str()))
+                .bind(device_ids)
+                .bind(resolutions)
+                .bind(buckets)
+                .bind(household_ids);
+            for (((n, sum), min), max) in counts.into_iter().zip(sums).zip(mins).zip(maxes) {
+                upsert = upsert.bind(n).bind(sum).bind(min).bind(max);
+            }
+            upsert.execute(&mut *tx).await?;
+        }
+        let touched = &derived.touched;
+        sqlx::query(PG_TOUCH)
+            .bind(touched.values().map(|t| t.household_id.0).collect::<Vec<_>>())
+            .bind(touched.keys().copied().collect::<Vec<_>>())
+            .bind(touched.values().map(|t| t.received_at).collect::<Vec<_>>())
+            .bind(touched.values().map(|t| t.newest).collect::<Vec<_>>())
+            .bind(touched.values().map(|t| t.battery.map(|(ts, _)| ts)).collect::<Vec<_>>())
+            .bind(touched.values().map(|t| t.battery.map(|(_, level)| level)).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}

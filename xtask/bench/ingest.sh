@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Single-reading HTTP ingest on SQLite: Petty's POST /api/v1/ingest (device token, validation,
+# group commit, 201 only after the commit) against the bare-axum anchor's POST /json (parse,
+# answer 201, store nothing) and POST /ingest (its own SQLite group commit) and, unless
+# NO_FASTAPI=1, the FastAPI peer's POST /json; interleaved rounds, servers on core 0, wrk on
+# core 1 (the method of /work/shared/bench/README.md).
+#
+#   xtask/bench/ingest.sh [ROUNDS] [SECONDS]            # throughput rounds (default 3 x 10 s)
+#   PHASE=latency xtask/bench/ingest.sh                  # p99 at half of Petty's max, 30 s
+#   PHASE=long xtask/bench/ingest.sh                     # 60 s at half max: any request over 100 ms?
+#   RATE=N                                               # offer N req/s instead of half the max
+#   PHASE=postgres xtask/bench/ingest.sh [ROUNDS] [SECONDS]
+#       Petty on PostgreSQL (127.0.0.1:5432, database petty_bench, recreated) against pgbench's
+#       one-row-per-transaction INSERTs with 8 clients into a (device_id, ts)-indexed table in
+#       the same server, interleaved. PostgreSQL itself is not pinned (it is the machine's).
+#
+# Needs: wrk (Debian), the release builds (cargo build --release -p petty; the anchors in
+# $HOME/.cache/petty-anchors-target, see BENCHMARKS.md), and for FastAPI the venv that
+# `cargo xtask bench` makes in $HOME/.cache/petty-bench-venv.
+set -euo pipefail
+ROUNDS=${1:-3}; SECS=${2:-10}; CONNS=${CONNS:-50}; PHASE=${PHASE:-throughput}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PETTY=${PETTY:-$HOME/.cache/petty-target/release/petty}
+ANCHOR=${ANCHOR:-$HOME/.cache/petty-anchors-target/release/server}
+ANCHOR_LUA=/work/shared/bench/anchors/wrk/post_one.lua
+VENV=$HOME/.cache/petty-bench-venv
+DIR=$(mktemp -d /tmp/petty-ingest-bench.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; cp "$DIR/petty.log" /tmp/petty-ingest-bench.log 2>/dev/null || true; rm -rf "$DIR"; }
+trap cleanup EXIT
+
+wait_port() { for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+
+DB_ARGS=()
+if [ "$PHASE" = postgres ]; then
+  PG=postgres://postgres@127.0.0.1:5432
+  psql -qAt "$PG/postgres" -c 'DROP DATABASE IF EXISTS petty_bench' -c 'CREATE DATABASE petty_bench' >/dev/null
+  DB_ARGS=(--database-url "$PG/petty_bench")
+fi
+PETTY_RATE_LIMIT__ENABLED=false TOKIO_WORKER_THREADS=1 RUST_LOG=warn \
+  taskset -c 0 "$PETTY" serve --data-dir "$DIR/petty" --listen 127.0.0.1:18190 "${DB_ARGS[@]}" >"$DIR/petty.log" 2>&1 &
+PETTY_PID=$!; PIDS+=("$PETTY_PID")
+taskset -c 0 "$ANCHOR" 18191 1 "$DIR/anchor.db" >/dev/null 2>&1 &
+ANCHOR_PID=$!; PIDS+=("$ANCHOR_PID")
+FASTAPI_PID=""
+if [ "${NO_FASTAPI:-0}" != 1 ] && [ -x "$VENV/bin/uvicorn" ]; then
+  (cd /work/shared/bench/anchors/py && PYTHONDONTWRITEBYTECODE=1 exec taskset -c 0 "$VENV/bin/uvicorn" fastapi_app:app --host 127.0.0.1 --port 18192 --workers 1 --log-level warning >/dev/null 2>&1) &
+  FASTAPI_PID=$!; PIDS+=("$FASTAPI_PID")
+  wait_port 18192
+fi
+wait_port 18190; wait_port 18191
+
+session=$(curl -sf -H 'content-type: application/json' \
+  -d '{"email":"bench@example.org","password":"correct horse battery staple","display_name":"Bench"}' \
+  http://127.0.0.1:18190/api/v1/auth/register)
+access=$(printf '%s' "$session" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+created=$(curl -sf -H 'content-type: application/json' -H "authorization: Bearer $access" \
+  -d '{"name":"Bench collar","kind":"collar","expected_interval_secs":60}' http://127.0.0.1:18190/api/v1/devices)
+export DK=$(printf '%s' "$created" | sed -E 's/.*"token":"([^"]+)".*/\1/')
+# Event times start an hour back, one millisecond apart: every request is a new reading.
+export BASE=$(( $(date +%s) * 1000 - 3600000 ))
+
+# run NAME URL LUA [extra wrk args...] -> prints "req/s cpu_us_per_req p99 max non2xx"
+run() {
+  local name=$1 url=$2 lua=$3 pid=$4; shift 4
+  taskset -c 1 wrk -t1 -c"$CONNS" -d2s -s "$lua" "$url" >/dev/null
+  local c0; c0=$(cpu_ticks "$pid")
+  local out; out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$lua" "$@" "$url")
+  local c1; c1=$(cpu_ticks "$pid")
+  echo "$out" > "$DIR/$name.last"
+  local rps p99 max non2xx
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  max=$(echo "$out" | awk '$1 == "Latency" {print $4}')
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}'); non2xx=${non2xx:-0}
+  local total; total=$(echo "$out" | awk '/requests in/ {print $1}')
+  local cpu_us; cpu_us=$(awk -v t="$TICK" -v a="$c0" -v b="$c1" -v n="$total" 'BEGIN {printf "%.1f", (b - a) / t * 1e6 / n}')
+  echo "$rps $cpu_us $p99 $max $non2xx"
+}
+
+if [ "$PHASE" = postgres ]; then
+  psql -qAt "$PG/petty_bench" -c "CREATE TABLE one_row (id bigserial PRIMARY KEY, device_id text NOT NULL, ts bigint NOT NULL,
+    heart_rate float8, payload text NOT NULL); CREATE INDEX ON one_row (device_id, ts);" >/dev/null
+  cat > "$DIR/one.sql" <<'SQL'
+\set d random(0, 999)
+INSERT INTO one_row (device_id, ts, heart_rate, payload) VALUES ('device-' || :d, (extract(epoch from clock_timestamp()) * 1000)::bigint, 92.5, 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx');
+SQL
+  printf '| round | pgbench one row per transaction, 8 clients, rows/s | Petty single-reading ingest req/s | Petty p99 | Petty non-2xx | ratio |\n|---:|---:|---:|---:|---:|---:|\n'
+  for r in $(seq 1 "$ROUNDS"); do
+    tps=$(taskset -c 1 pgbench -h 127.0.0.1 -U postgres -n -f "$DIR/one.sql" -c 8 -j 1 -T "$SECS" petty_bench 2>/dev/null | awk '/^tps/ {print $3}')
+    read -r p_rps _ p_p99 _ p_bad < <(run petty http://127.0.0.1:18190/api/v1/ingest "$HERE/petty_ingest.lua" "$PETTY_PID")
+    printf '| %s | %.0f | %s | %s | %s | %.1f |\n' "$r" "$tps" "$p_rps" "$p_p99" "$p_bad" "$(awk -v p="$p_rps" -v t="$tps" 'BEGIN {print p / t}')"
+  done
+elif [ "$PHASE" = throughput ]; then
+  printf '| round | anchor /json req/s | anchor /ingest req/s | FastAPI /json req/s | Petty ingest req/s | Petty CPU µs/req | anchor /json CPU µs/req | Petty p99 | Petty max | Petty non-2xx | Petty ÷ /json | Petty ÷ FastAPI |\n'
+  printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+  for r in $(seq 1 "$ROUNDS"); do
+    read -r a_rps a_cpu _ _ _ < <(run anchor-json http://127.0.0.1:18191/json "$ANCHOR_LUA" "$ANCHOR_PID")
+    read -r g_rps _ _ _ _ < <(run anchor-ingest http://127.0.0.1:18191/ingest "$ANCHOR_LUA" "$ANCHOR_PID")
+    f_rps="-"
+    if [ -n "$FASTAPI_PID" ]; then read -r f_rps _ _ _ _ < <(run fastapi http://127.0.0.1:18192/json "$ANCHOR_LUA" "$FASTAPI_PID"); fi
+    read -r p_rps p_cpu p_p99 p_max p_bad < <(run petty http://127.0.0.1:18190/api/v1/ingest "$HERE/petty_ingest.lua" "$PETTY_PID")
+    ratio=$(awk -v p="$p_rps" -v a="$a_rps" 'BEGIN {printf "%.3f", p / a}')
+    fratio=$( [ "$f_rps" = "-" ] && echo "-" || awk -v p="$p_rps" -v f="$f_rps" 'BEGIN {printf "%.1f", p / f}')
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$r" "$a_rps" "$g_rps" "$f_rps" "$p_rps" "$p_cpu" "$a_cpu" "$p_p99" "$p_max" "$p_bad" "$ratio" "$fratio"
+  done
+else
+  # Petty's own maximum first, then a fixed rate at half of it: each of CONNS connections waits
+  # CONNS/rate seconds between requests (wrk's delay()), so the offered load is the rate.
+  read -r max_rps _ _ _ _ < <(run petty-max http://127.0.0.1:18190/api/v1/ingest "$HERE/petty_ingest.lua" "$PETTY_PID")
+  rate=${RATE:-$(awk -v m="$max_rps" 'BEGIN {printf "%d", m / 2}')}
+  [ "$PHASE" = long ] && SECS=60 || SECS=${SECS_LATENCY:-30}
+  export DELAY_MS=$(awk -v c="$CONNS" -v r="$rate" 'BEGIN {printf "%.3f", c / r * 1000}')
+  read -r rps cpu p99 max bad < <(run petty-rate http://127.0.0.1:18190/api/v1/ingest "$HERE/petty_ingest.lua" "$PETTY_PID")
+  echo "petty max ${max_rps} req/s; offered ${rate} req/s for ${SECS} s: achieved ${rps} req/s, p99 ${p99}, max ${max}, non-2xx ${bad}, CPU ${cpu} µs/req"
+  grep -A8 'Latency Distribution' "$DIR/petty-rate.last"
+fi
+grep -ciE 'error|panic' "$DIR/petty.log" | sed 's/^/petty log lines with error or panic: /'
