@@ -10,6 +10,7 @@ pub mod ids;
 pub mod paging;
 pub mod pets;
 pub mod readings;
+pub mod seed_rules;
 pub mod validation;
 
 pub use validation::{FieldError, Invalid};
