@@ -297,16 +297,21 @@ fn rollup_metric_columns() -> Vec<String> {
         .collect()
 }
 
-/// How an upsert merges a period's new summary into the stored one. `least`/`greatest` are the
-/// engine's NULL-skipping two-argument minimum and maximum.
-fn rollup_merge(least: &str, greatest: &str) -> String {
+/// How an upsert merges a period's new summary into the stored one. `bound("min" | "max", a, b)`
+/// writes the engine's two-argument minimum or maximum that keeps the other side when one is
+/// NULL (a metric absent from one of the two summaries).
+fn rollup_merge(bound: impl Fn(&str, &str, &str) -> String) -> String {
     Metric::ALL
         .iter()
         .map(|m| {
             let m = m.name();
+            let (old_min, new_min) = (format!("rollups.{m}_min"), format!("excluded.{m}_min"));
+            let (old_max, new_max) = (format!("rollups.{m}_max"), format!("excluded.{m}_max"));
             format!(
                 "{m}_n = rollups.{m}_n + excluded.{m}_n, {m}_sum = rollups.{m}_sum + excluded.{m}_sum, \
-                 {m}_min = {least}(rollups.{m}_min, excluded.{m}_min), {m}_max = {greatest}(rollups.{m}_max, excluded.{m}_max)"
+                 {m}_min = {}, {m}_max = {}",
+                bound("min", &old_min, &new_min),
+                bound("max", &old_max, &new_max)
             )
         })
         .collect::<Vec<_>>()
@@ -332,18 +337,7 @@ static SQLITE_UPSERT_ROLLUP: LazyLock<String> = LazyLock::new(|| {
     let columns = rollup_metric_columns();
     let params = (1..=4 + columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
     // SQLite's two-argument min() and max() are NULL when either side is; coalesce keeps the other.
-    let merge = Metric::ALL
-        .iter()
-        .map(|m| {
-            let m = m.name();
-            format!(
-                "{m}_n = rollups.{m}_n + excluded.{m}_n, {m}_sum = rollups.{m}_sum + excluded.{m}_sum, \
-                 {m}_min = coalesce(min(rollups.{m}_min, excluded.{m}_min), rollups.{m}_min, excluded.{m}_min), \
-                 {m}_max = coalesce(max(rollups.{m}_max, excluded.{m}_max), rollups.{m}_max, excluded.{m}_max)"
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let merge = rollup_merge(|f, a, b| format!("coalesce({f}({a}, {b}), {a}, {b})"));
     format!(
         "INSERT INTO rollups (device_id, resolution, bucket, household_id, {}) VALUES ({params}) \
          ON CONFLICT (device_id, resolution, bucket) DO UPDATE SET {merge}",
@@ -541,7 +535,7 @@ static PG_UPSERT_ROLLUPS: LazyLock<String> = LazyLock::new(|| {
         "INSERT INTO rollups (device_id, resolution, bucket, household_id, {}) SELECT * FROM UNNEST({types}) \
          ON CONFLICT (device_id, resolution, bucket) DO UPDATE SET {}",
         columns.join(", "),
-        rollup_merge("LEAST", "GREATEST")
+        rollup_merge(|f, a, b| format!("{}({a}, {b})", if f == "min" { "LEAST" } else { "GREATEST" }))
     )
 });
 

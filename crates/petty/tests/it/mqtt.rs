@@ -122,6 +122,12 @@ async fn setup(name: &str, kind: &str, device_inflight: u16) -> Setup {
 }
 
 impl Setup {
+    /// The device's latest reading, through the API.
+    async fn latest(&self) -> Value {
+        let url = self.server.url(&format!("/api/v1/devices/{}/readings/latest", self.id));
+        self.http.get(url).bearer_auth(&self.access).send().await.unwrap().json().await.unwrap()
+    }
+
     /// Stops the device and Petty (which must exit cleanly) and ends Petty's broker session.
     async fn finish(self) {
         let Setup { dir, client_id, mut server, device_client, driver, .. } = self;
@@ -169,15 +175,7 @@ async fn readings_arrive_over_mqtt_and_bad_messages_do_not_stop_the_stream() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(stored, 52, "1 + 50 + 1 readings stored; the bad messages in between stopped nothing");
-    let latest: Value = http
-        .get(server.url(&format!("/api/v1/devices/{id}/readings/latest")))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let latest = run.latest().await;
     assert_eq!(latest["co_ppm"], 3.0);
     // Messages are counted as they are acknowledged, in order, just after their commit.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -206,8 +204,7 @@ async fn a_burst_of_qos1_messages_is_stored_and_acknowledged_in_full() {
     let _turn = BROKER.lock().await;
     const MESSAGES: i64 = 3_000;
     let run = setup("burst", "collar", 1_000).await;
-    let (server, http, access, id, token, device_client) =
-        (&run.server, &run.http, &run.access, &run.id, &run.token, &run.device_client);
+    let (server, http, id, token, device_client) = (&run.server, &run.http, &run.id, &run.token, &run.device_client);
     let topic = format!("petty/v1/devices/{id}/readings");
     let t = now_ms() - 3_600_000;
     for i in 0..MESSAGES {
@@ -234,15 +231,7 @@ async fn a_burst_of_qos1_messages_is_stored_and_acknowledged_in_full() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let latest: Value = http
-        .get(server.url(&format!("/api/v1/devices/{id}/readings/latest")))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let latest = run.latest().await;
     assert_eq!(latest["seq"], MESSAGES - 1);
 
     run.finish().await;
