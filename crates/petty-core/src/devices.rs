@@ -64,6 +64,7 @@ pub struct RawDeviceProfile {
     pub firmware: Option<String>,
     pub expected_interval_secs: Option<i64>,
     pub calibration: Vec<(String, f64)>,
+    pub serial: Option<String>,
 }
 
 /// Everything about a device that its people can edit, already checked.
@@ -82,8 +83,12 @@ pub struct DeviceProfile {
     pub expected_interval_secs: u32,
     /// Named constants the device's readings are corrected with (at most [`CALIBRATION_MAX`]).
     pub calibration: BTreeMap<String, f64>,
+    /// The serial printed on the device (a Petty collar's `SN-123456`), unique across the
+    /// installation: [`SERIAL_MAX`] characters at most, letters, digits and `-_.:`.
+    pub serial: Option<String>,
 }
 
+pub const SERIAL_MAX: usize = 64;
 pub const NAME_MAX: usize = 80;
 pub const MODEL_MAX: usize = 80;
 pub const FIRMWARE_MAX: usize = 40;
@@ -103,19 +108,27 @@ impl DeviceProfile {
         let firmware = c.take(optional_text("firmware", raw.firmware.as_deref(), FIRMWARE_MAX));
         let interval = c.take(parse_interval(raw.expected_interval_secs));
         let calibration = c.take(parse_calibration(&raw.calibration));
+        let serial = c.take(parse_serial(raw.serial.as_deref()));
         c.finish()?;
-        match (name, kind, model, firmware, interval, calibration) {
-            (Some(name), Some(kind), Some(model), Some(firmware), Some(expected_interval_secs), Some(calibration)) => {
-                Ok(DeviceProfile {
-                    name,
-                    kind,
-                    pet_id: raw.pet_id.map(PetId),
-                    model,
-                    firmware,
-                    expected_interval_secs,
-                    calibration,
-                })
-            }
+        match (name, kind, model, firmware, interval, calibration, serial) {
+            (
+                Some(name),
+                Some(kind),
+                Some(model),
+                Some(firmware),
+                Some(expected_interval_secs),
+                Some(calibration),
+                Some(serial),
+            ) => Ok(DeviceProfile {
+                name,
+                kind,
+                pet_id: raw.pet_id.map(PetId),
+                model,
+                firmware,
+                expected_interval_secs,
+                calibration,
+                serial,
+            }),
             _ => Err(Invalid::one("body", "invalid", "the device could not be read")),
         }
     }
@@ -130,8 +143,25 @@ impl DeviceProfile {
             firmware: self.firmware.clone(),
             expected_interval_secs: Some(i64::from(self.expected_interval_secs)),
             calibration: self.calibration.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            serial: self.serial.clone(),
         }
     }
+}
+
+/// A serial is optional; when given it is 1 to [`SERIAL_MAX`] of `A-Z a-z 0-9 - _ . :`, trimmed.
+fn parse_serial(raw: Option<&str>) -> Result<Option<String>, Invalid> {
+    let Some(serial) = raw.map(str::trim) else { return Ok(None) };
+    if serial.is_empty() {
+        return Ok(None);
+    }
+    if serial.len() > SERIAL_MAX || !serial.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) {
+        return Err(Invalid::one(
+            "serial",
+            "format",
+            format!("serial must be at most {SERIAL_MAX} letters, digits, '-', '_', '.' or ':'"),
+        ));
+    }
+    Ok(Some(serial.to_owned()))
 }
 
 fn parse_interval(raw: Option<i64>) -> Result<u32, Invalid> {
@@ -301,6 +331,15 @@ mod tests {
     }
 
     #[test]
+    fn serials_are_optional_trimmed_and_plain() {
+        let with = |s: &str| DeviceProfile::parse(&RawDeviceProfile { serial: Some(s.into()), ..raw() });
+        assert_eq!(with(" SN-123456 ").unwrap().serial.as_deref(), Some("SN-123456"));
+        assert_eq!(with("").unwrap().serial, None);
+        assert_eq!(fields(&with("SN 1").unwrap_err()), [("serial", "format")]);
+        assert_eq!(fields(&with(&"A".repeat(65)).unwrap_err()), [("serial", "format")]);
+    }
+
+    #[test]
     fn kinds_read_their_own_names_loosely() {
         for kind in DeviceKind::ALL {
             assert_eq!(kind.as_str().parse::<DeviceKind>().unwrap(), kind);
@@ -432,6 +471,7 @@ mod tests {
             firmware: Some("f".repeat(41)),
             expected_interval_secs: Some(0),
             calibration: vec![("Bad Key".into(), 1.0)],
+            serial: None,
         };
         let err = DeviceProfile::parse(&bad).unwrap_err();
         assert_eq!(
@@ -458,6 +498,7 @@ mod tests {
             firmware: Some("1.4.2".into()),
             expected_interval_secs: Some(300),
             calibration: vec![("r0".into(), 10.5), ("offset".into(), -0.25)],
+            serial: None,
         };
         let p = DeviceProfile::parse(&r).unwrap();
         assert_eq!(p.pet_id, Some(pet));

@@ -5,12 +5,19 @@
 //! outside world are parsed into the types here once, at the edge ("parse, don't validate").
 
 pub mod accounts;
+pub mod anomalies;
+pub mod baselines;
+pub mod behaviour;
 pub mod devices;
+pub mod geofence;
 pub mod ids;
+pub mod nutrition;
 pub mod paging;
 pub mod pets;
+pub mod plan;
 pub mod readings;
 pub mod seed_rules;
 pub mod validation;
+pub mod wellness;
 
 pub use validation::{FieldError, Invalid};

@@ -183,6 +183,18 @@ pub struct RawReading {
     pub location: Option<RawLocation>,
     /// Named numbers the typed metrics do not cover, in the order sent.
     pub extra: Vec<(String, f64)>,
+    /// A raw 3-axis accelerometer window; it is reduced to its features (kept as the extra
+    /// numbers named `accel_*`) and not stored itself.
+    pub accel: Option<RawAccel>,
+}
+
+/// A raw accelerometer window as a collar sends it: `{hz, x[], y[], z[]}` in g.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawAccel {
+    pub hz: Option<f64>,
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+    pub z: Vec<f64>,
 }
 
 /// Where a reading was taken, in WGS 84 degrees.
@@ -237,9 +249,29 @@ impl Reading {
         }
 
         let location = c.take(raw.location.as_ref().map(parse_location).transpose());
-        let extra = c.take(parse_extra(&raw.extra));
+        let mut extra = c.take(parse_extra(&raw.extra));
+        if let Some(accel) = &raw.accel {
+            match parse_accel(accel) {
+                Ok(features) => {
+                    if let Some(extra) = extra.as_mut() {
+                        for (name, value) in features.to_extra() {
+                            extra.insert(name.to_owned(), value);
+                        }
+                    }
+                }
+                Err(invalid) => {
+                    for e in invalid.0 {
+                        c.push(e);
+                    }
+                }
+            }
+        }
 
-        if raw.values.iter().all(Option::is_none) && raw.location.is_none() && raw.extra.is_empty() {
+        if raw.values.iter().all(Option::is_none)
+            && raw.location.is_none()
+            && raw.extra.is_empty()
+            && raw.accel.is_none()
+        {
             c.push(FieldError::new("readings", "required", "a reading needs at least one measurement"));
         }
 
@@ -354,6 +386,13 @@ fn parse_extra(raw: &[(String, f64)]) -> Result<BTreeMap<String, f64>, Invalid> 
     parse_named_numbers("extra", raw, MAX_EXTRA, |key| {
         Metric::from_name(key).map(|_| format!("is a known metric: send it as the top-level field {key}"))
     })
+}
+
+fn parse_accel(raw: &RawAccel) -> Result<crate::behaviour::AccelFeatures, Invalid> {
+    let Some(hz) = raw.hz else {
+        return Err(Invalid::one("accel.hz", "required", "accel.hz is required: the window's sample rate in Hz"));
+    };
+    crate::behaviour::features::accel_features(hz, &raw.x, &raw.y, &raw.z)
 }
 
 /// A map of named numbers (a reading's `extra`, a device's `calibration`): at most `max`

@@ -10,6 +10,8 @@ pub mod health;
 pub mod households;
 pub mod ingest;
 pub mod pets;
+pub mod timeline;
+pub mod wellness;
 pub mod ws;
 
 use petty_core::paging::Page;

@@ -247,7 +247,12 @@ enum Credential<'a> {
 
 fn credentials(headers: &HeaderMap) -> Option<Credential<'_>> {
     if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        return Some(Credential::ApiKey(key.trim()));
+        // Collars that speak the Petty seed's contract send their device token here.
+        let key = key.trim();
+        if key.starts_with("dk_") && key.len() <= 100 {
+            return Some(Credential::Device(key));
+        }
+        return Some(Credential::ApiKey(key));
     }
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

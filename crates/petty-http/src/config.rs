@@ -24,6 +24,11 @@ pub struct HttpConfig {
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// The Petty seed's rule thresholds, for `/compat/petty/pet-timeline`.
+    pub seed_thresholds: petty_core::seed_rules::Thresholds,
+    /// How long after a collar's reading its pet's day is analysed again (readings that
+    /// arrive meanwhile join the same pass).
+    pub analysis_delay: Duration,
 }
 
 /// Requests allowed per minute, with bursts up to the same number.
@@ -63,6 +68,8 @@ impl HttpConfig {
             request_timeout: Duration::from_secs(30),
             secure_cookies: false,
             trust_forwarded_for: false,
+            seed_thresholds: petty_core::seed_rules::Thresholds::default(),
+            analysis_delay: Duration::from_secs(30),
         }
     }
 }

@@ -10,8 +10,10 @@
 //! import files' reader that `petty import` shares with `POST /api/v1/import`.
 
 mod accounts;
+pub mod analysis;
 mod api;
 mod auth;
+mod compat;
 mod config;
 mod edge;
 mod error;
@@ -25,6 +27,7 @@ mod rfc3339;
 mod routes;
 mod serve;
 mod state;
+mod summary_json;
 
 /// Reading CSV and JSON-lines import files line by line, and counting what became of each line,
 /// exactly as `POST /api/v1/import` does (for `petty import`, which writes to the database

@@ -223,6 +223,7 @@ async fn handle(state: &AppState, topic: &str, payload: &[u8]) -> Outcome {
         return Outcome::Rejected;
     }
     let watched = crate::api::ingest::watched(state, device.device_id, &readings);
+    state.analysis.touch_readings(device.household_id, device.device_id, &readings);
     match state.store.ingest(device.household_id, device.device_id, readings, now).await {
         Ok(outcomes) => {
             crate::api::ingest::announce(state, device.device_id, watched, &outcomes, now).await;

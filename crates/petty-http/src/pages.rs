@@ -17,6 +17,7 @@ mod csrf;
 mod devices;
 mod household;
 mod layout;
+mod pet_day;
 mod pets;
 mod registration;
 mod session;
@@ -53,6 +54,8 @@ pub fn router() -> Router<AppState> {
         .route("/register", get(registration::register_page).post(registration::register))
         .route("/household", get(household::household_page))
         .route("/pets/new", get(pets::new_pet_page).post(pets::create_pet))
+        .route("/pets/{id}", get(pet_day::pet_page))
+        .route("/pets/{id}/episodes/{episode_id}/feedback", post(pet_day::episode_feedback))
         .route("/pets/{id}/edit", get(pets::edit_pet_page).post(pets::update_pet))
         .route("/pets/{id}/delete", post(pets::delete_pet))
         .route("/devices", get(devices::devices_page).post(devices::create_device))
@@ -73,6 +76,8 @@ pub enum PageError {
     Forbidden(String),
     /// A form arrived without the token it was given, or with someone else's.
     CsrfRejected,
+    /// The form's input broke a rule; the text says which.
+    BadRequest(String),
     /// Already logged where it happened.
     Internal,
 }
@@ -112,6 +117,7 @@ impl IntoResponse for PageError {
                 "There is nothing at this address. It may have been removed, or the link is wrong.".to_owned(),
             ),
             PageError::Forbidden(message) => (StatusCode::FORBIDDEN, "Not allowed", message),
+            PageError::BadRequest(message) => (StatusCode::BAD_REQUEST, "Not changed", message),
             PageError::CsrfRejected => (
                 StatusCode::FORBIDDEN,
                 "Form expired",

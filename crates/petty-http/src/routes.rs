@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::compat;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::{api, edge, observability, pages};
@@ -73,6 +74,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::ingest::router())
         .merge(api::exchange::router())
         .merge(api::health::router())
+        .merge(api::timeline::router())
+        .merge(api::wellness::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers' annotations.
@@ -89,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ws", axum::routing::get(api::ws::connect))
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .merge(pages::router())
+        .merge(compat::petty::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))

@@ -34,6 +34,8 @@ pub struct Shared {
     pub(crate) pet_bodies: BodyMemo<(HouseholdId, PetId), Pet>,
     /// When this node last recorded each API key's use, so a busy key costs one write a minute.
     pub(crate) api_key_touches: Mutex<HashMap<ApiKeyId, Instant>>,
+    /// Devices with readings the behaviour analysis has not seen yet.
+    pub analysis: crate::analysis::Analysis,
 }
 
 impl Deref for AppState {
@@ -64,6 +66,7 @@ impl AppState {
             metrics: RequestMetrics::default(),
             pet_bodies: BodyMemo::default(),
             api_key_touches: Mutex::default(),
+            analysis: crate::analysis::Analysis::default(),
         }))
     }
 }

@@ -1,46 +1,107 @@
-//! A dog's collar: sleep at night, two walks a day along a loop from home, play bursts, rest.
+//! A dog's collar: a day of all ten behaviours, and the readings they produce.
 //!
-//! Each local day gets a plan drawn from its own random stream (wake, walks, play, bedtime);
-//! the readings of a moment follow from the plan plus noise from the device's stream.
+//! Each local day gets a plan drawn from its own random stream: sleep at night with a few
+//! wake-ups, two walks along a loop from home (each with a short jog: running), breakfast and
+//! dinner after the walks (eating), drinking after walks and now and then, play bursts, a
+//! restless spell before the evening walk (pacing: back and forth within a few metres), a
+//! daytime nap, and short bouts of scratching (seconds) and shaking (a few seconds). Everything
+//! else is resting. The readings of a moment follow from the plan plus noise from the device's
+//! stream.
+//!
+//! Short bouts (scratching, shaking) last seconds; a collar reporting less often than that
+//! reports one reading in the bout, whose accelerometer window caught it.
+//!
+//! Normal days, as generated (what an anomaly detector may take as normal): heart rate at rest
+//! 60-70 bpm asleep and 68-95 awake, stable day to day; sleep about 8-10 hours a night (bed
+//! 21:45-23:15, wake 06:00-07:30) with 0-2 wake-ups of a few minutes, plus one daytime nap of
+//! 20-50 minutes; daytime (08:00-20:00) sleeping under about 2 hours; walking and running
+//! 1-2 hours a day; scratching 2-4 bouts of 5-12 s (under 50 s a day); battery never below
+//! 10 %. [`Scenario`] injects the abnormal days.
 
 use std::f64::consts::PI;
 
+use petty_core::behaviour::Behaviour;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Map, Value, json};
 
 use crate::util::{HOUR_MS, MINUTE_MS, local_day, mix, noise, offset, round};
 
-/// What the dog is doing; the label of a [`crate::Sample`].
+const SECOND_MS: i64 = 1000;
+
+/// Abnormal days injected into a collar's otherwise normal week. Days count from the local
+/// day of the collar's first reading (0 is that day).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scenario {
+    /// Heart rate at rest (sleeping, resting) about 1.7 times normal all day.
+    pub elevated_resting_hr_days: Vec<u32>,
+    /// Lethargic: sleeps most of the daytime (over 8 hours between 08:00 and 20:00), short
+    /// walks, no play, no pacing.
+    pub lethargic_days: Vec<u32>,
+    /// A restless night: the night ending that morning and the one starting that evening
+    /// have 12-20 wake-ups of 3-10 minutes (resting or pacing) instead of 0-2.
+    pub restless_night_days: Vec<u32>,
+    /// A scratching spree: 15-25 bouts of 20-50 s (several minutes) instead of 2-4 short ones.
+    pub scratching_spree_days: Vec<u32>,
+    /// The battery runs flat and the collar is silent: `(day, start hour, hours)`. The battery
+    /// falls to 0 over the three hours before; no readings in the window; then it charges.
+    pub silent: Vec<(u32, u32, u32)>,
+}
+
+/// What the dog is doing.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Activity {
     Sleep,
     Rest,
-    Active,
-    /// How far along the walk (0 to 1) and which walk of the day.
+    /// How far along the loop (0 to 1) and which walk of the day; the walk's jog is `Run`.
     Walk(f64, usize),
+    Run(f64, usize),
     Play,
+    Pace,
+    Eat,
+    Drink,
+    Scratch,
+    Shake,
 }
 
 impl Activity {
-    fn label(self) -> &'static str {
+    fn behaviour(self) -> Behaviour {
         match self {
-            Activity::Sleep => "sleep",
-            Activity::Rest => "rest",
-            Activity::Active => "active",
-            Activity::Walk(..) => "walk",
-            Activity::Play => "play",
+            Activity::Sleep => Behaviour::Sleeping,
+            Activity::Rest => Behaviour::Resting,
+            Activity::Walk(..) => Behaviour::Walking,
+            Activity::Run(..) => Behaviour::Running,
+            Activity::Play => Behaviour::Playing,
+            Activity::Pace => Behaviour::Pacing,
+            Activity::Eat => Behaviour::Eating,
+            Activity::Drink => Behaviour::Drinking,
+            Activity::Scratch => Behaviour::Scratching,
+            Activity::Shake => Behaviour::Shaking,
         }
     }
 }
 
-/// One walk: a loop of `radius_m` whose first point is home, heading off along `bearing`.
+/// One walk: a loop of `radius_m` whose first point is home, heading off along `bearing`, with
+/// a jog (three times the pace) from `run.0` to `run.1`.
 #[derive(Debug, Clone)]
 struct Walk {
     start: i64,
     end: i64,
+    run: (i64, i64),
     radius_m: f64,
     bearing: f64,
+}
+
+impl Walk {
+    /// Share of the loop done at `t`: the jog covers ground three times as fast.
+    fn progress(&self, t: i64) -> f64 {
+        let dist = |t: i64| {
+            let walked = (t.min(self.run.0) - self.start).max(0) + (t - self.run.1).max(0);
+            let ran = (t.min(self.run.1) - self.run.0).max(0);
+            (walked + 3 * ran) as f64
+        };
+        (dist(t) / dist(self.end).max(1.0)).clamp(0.0, 1.0)
+    }
 }
 
 /// A local day's rhythm, in milliseconds after local midnight.
@@ -49,51 +110,207 @@ struct DayPlan {
     day: i64,
     wake: i64,
     bed: i64,
-    walks: [Walk; 2],
-    plays: Vec<(i64, i64)>,
+    walks: Vec<Walk>,
+    /// Spans of one activity (not sleep), checked in order.
+    spans: Vec<(i64, i64, Activity)>,
+    /// Wake-ups during the night and naps during the day: `(start, end, activity)`.
+    night: Vec<(i64, i64, Activity)>,
+    naps: Vec<(i64, i64)>,
+    /// Short bouts: `(start, seconds, activity)`.
+    bouts: Vec<(i64, i64, Activity)>,
+    elevated_hr: bool,
+    silent: Option<(i64, i64)>,
+}
+
+/// Which abnormal things happen on one day.
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    elevated_hr: bool,
+    lethargic: bool,
+    restless_morning: bool,
+    restless_evening: bool,
+    spree: bool,
+    silent: Option<(i64, i64)>,
 }
 
 impl DayPlan {
-    fn draw(seed: u64, day: i64) -> DayPlan {
+    fn draw(seed: u64, day: i64, flags: Flags) -> DayPlan {
         let mut rng = StdRng::seed_from_u64(mix(seed, day as u64));
         let min = |rng: &mut StdRng, lo: i64, hi: i64| rng.random_range(lo..=hi) * MINUTE_MS;
         let wake = 6 * HOUR_MS + min(&mut rng, 0, 90);
-        let walk_start = wake + min(&mut rng, 10, 40);
-        let morning_end = walk_start + min(&mut rng, 25, 50);
-        let evening_start = 17 * HOUR_MS + min(&mut rng, 0, 120);
-        let evening_end = evening_start + min(&mut rng, 30, 60);
         let bed = 21 * HOUR_MS + 45 * MINUTE_MS + min(&mut rng, 0, 90);
-        let mut walk = |start, end| Walk {
-            start,
-            end,
-            radius_m: rng.random_range(250.0..700.0),
-            bearing: rng.random_range(0.0..2.0 * PI),
-        };
-        let walks = [walk(walk_start, morning_end), walk(evening_start, evening_end)];
-        let n = rng.random_range(2..=4);
-        let plays = (0..n)
-            .map(|_| {
-                let start = rng.random_range(morning_end + 30 * MINUTE_MS..evening_start - 30 * MINUTE_MS);
-                (start, start + min(&mut rng, 5, 15))
-            })
-            .collect();
-        DayPlan { day, wake, bed, walks, plays }
-    }
-
-    fn activity(&self, ms_of_day: i64, rng: &mut StdRng) -> Activity {
-        if ms_of_day < self.wake || ms_of_day >= self.bed {
-            return Activity::Sleep;
+        let walk_start = wake + min(&mut rng, 10, 40);
+        let (short_lo, short_hi) = if flags.lethargic { (8, 12) } else { (30, 50) };
+        let morning_end = walk_start + min(&mut rng, short_lo, short_hi);
+        let evening_start = 17 * HOUR_MS + min(&mut rng, 15, 120);
+        let evening_end = evening_start + min(&mut rng, short_lo + 5, short_hi + 10);
+        let mut walks = Vec::new();
+        for (start, end) in [(walk_start, morning_end), (evening_start, evening_end)] {
+            let len = end - start;
+            let run_len = if flags.lethargic { 0 } else { min(&mut rng, 3, 7) };
+            let run_start = start + len / 3 + rng.random_range(0..=(len / 3).max(1));
+            walks.push(Walk {
+                start,
+                end,
+                run: (run_start, (run_start + run_len).min(end - MINUTE_MS)),
+                radius_m: rng.random_range(250.0..600.0),
+                bearing: rng.random_range(0.0..2.0 * PI),
+            });
         }
-        for (i, w) in self.walks.iter().enumerate() {
-            if (w.start..w.end).contains(&ms_of_day) {
-                return Activity::Walk((ms_of_day - w.start) as f64 / (w.end - w.start) as f64, i);
+
+        let mut spans = Vec::new();
+        // Drinking after each walk, then a meal.
+        for end in [morning_end, evening_end] {
+            let drink_end = end + min(&mut rng, 1, 2);
+            spans.push((end, drink_end, Activity::Drink));
+            let meal = drink_end + min(&mut rng, 3, 15);
+            spans.push((meal, meal + min(&mut rng, 4, 9), Activity::Eat));
+        }
+        let day_lo = morning_end + 60 * MINUTE_MS;
+        let day_hi = evening_start - 60 * MINUTE_MS;
+        for _ in 0..rng.random_range(2..=3) {
+            let s = rng.random_range(day_lo..day_hi);
+            spans.push((s, s + min(&mut rng, 1, 2), Activity::Drink));
+        }
+        if !flags.lethargic {
+            // Restless before the owner comes home, and again some days.
+            let s = evening_start - min(&mut rng, 25, 50);
+            spans.push((s, s + min(&mut rng, 6, 15), Activity::Pace));
+            if rng.random_bool(0.5) {
+                let s = rng.random_range(day_lo..day_hi);
+                spans.push((s, s + min(&mut rng, 4, 10), Activity::Pace));
+            }
+            for _ in 0..rng.random_range(2..=4) {
+                let s = rng.random_range(day_lo..day_hi);
+                spans.push((s, s + min(&mut rng, 5, 15), Activity::Play));
             }
         }
-        if self.plays.iter().any(|(s, e)| (*s..*e).contains(&ms_of_day)) {
-            return Activity::Play;
+
+        let mut naps = Vec::new();
+        if flags.lethargic {
+            // Naps fill most of the daytime.
+            let mut t = 8 * HOUR_MS;
+            while t < 20 * HOUR_MS {
+                let len = min(&mut rng, 60, 150);
+                naps.push((t, t + len));
+                t += len + min(&mut rng, 10, 25);
+            }
+        } else {
+            let s = 13 * HOUR_MS + min(&mut rng, 0, 90);
+            naps.push((s, s + min(&mut rng, 20, 50)));
         }
-        if rng.random_bool(0.25) { Activity::Active } else { Activity::Rest }
+
+        let mut night = Vec::new();
+        let mut wakeups = |rng: &mut StdRng, lo: i64, hi: i64, restless: bool| {
+            let n = if restless { rng.random_range(12..=20) } else { rng.random_range(0..=1) };
+            for _ in 0..n {
+                let s = rng.random_range(lo..hi);
+                let len = if restless { min(rng, 3, 10) } else { min(rng, 2, 5) };
+                let what = if restless && rng.random_bool(0.4) { Activity::Pace } else { Activity::Rest };
+                night.push((s, s + len, what));
+            }
+        };
+        wakeups(&mut rng, 30 * MINUTE_MS, wake - 30 * MINUTE_MS, flags.restless_morning);
+        wakeups(&mut rng, bed + 20 * MINUTE_MS, 24 * HOUR_MS - 10 * MINUTE_MS, flags.restless_evening);
+
+        // Short bouts go where the dog is otherwise resting.
+        let mut bouts = Vec::new();
+        let (n_scratch, secs) =
+            if flags.spree { (rng.random_range(15..=25), (20, 50)) } else { (rng.random_range(2..=4), (5, 12)) };
+        for _ in 0..n_scratch {
+            let s = rng.random_range(day_lo..day_hi);
+            bouts.push((s, rng.random_range(secs.0..=secs.1), Activity::Scratch));
+        }
+        for end in [morning_end, evening_end] {
+            // A shake on coming home, sometimes.
+            if rng.random_bool(0.6) {
+                bouts.push((end - 2 * MINUTE_MS, rng.random_range(2..=5), Activity::Shake));
+            }
+        }
+        for _ in 0..rng.random_range(1..=3) {
+            let s = rng.random_range(day_lo..day_hi);
+            bouts.push((s, rng.random_range(2..=5), Activity::Shake));
+        }
+        DayPlan {
+            day,
+            wake,
+            bed,
+            walks,
+            spans,
+            night,
+            naps,
+            bouts,
+            elevated_hr: flags.elevated_hr,
+            silent: flags.silent,
+        }
     }
+
+    fn activity(&self, t: i64, interval_ms: i64) -> Activity {
+        let asleep = t < self.wake || t >= self.bed;
+        if asleep {
+            return self.night.iter().find(|(s, e, _)| (*s..*e).contains(&t)).map_or(Activity::Sleep, |n| n.2);
+        }
+        for (i, w) in self.walks.iter().enumerate() {
+            if (w.start..w.end).contains(&t) {
+                let p = w.progress(t);
+                return if (w.run.0..w.run.1).contains(&t) { Activity::Run(p, i) } else { Activity::Walk(p, i) };
+            }
+        }
+        // A bout of seconds covers at least one reading.
+        for (s, secs, what) in &self.bouts {
+            if t >= *s && t < s + (secs * SECOND_MS).max(interval_ms) {
+                return *what;
+            }
+        }
+        if let Some((_, _, what)) = self.spans.iter().find(|(s, e, _)| (*s..*e).contains(&t)) {
+            return *what;
+        }
+        if self.naps.iter().any(|(s, e)| (*s..*e).contains(&t)) {
+            return Activity::Sleep;
+        }
+        Activity::Rest
+    }
+}
+
+/// The accelerometer's sampling, when the collar sends raw windows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AccelWindow {
+    pub hz: u32,
+    /// Samples per axis.
+    pub len: usize,
+}
+
+impl AccelWindow {
+    /// `hz` samples per second for `secs` seconds (8 to 1024 samples per axis).
+    pub fn new(hz: u32, secs: f64) -> AccelWindow {
+        let hz = hz.clamp(1, 400);
+        let len = ((f64::from(hz) * secs).round() as usize).clamp(8, 1024);
+        AccelWindow { hz, len }
+    }
+}
+
+/// A raw accelerometer window: samples per second and the x, y, z axes in g.
+pub type RawAccel = (u32, Vec<f64>, Vec<f64>, Vec<f64>);
+
+/// An activity's rhythm: frequency range (Hz), vertical and sideways amplitude (g).
+type Rhythm = ((f64, f64), f64, f64);
+
+/// One reading's measurements, before they become JSON or a [`petty_core::behaviour::Sample`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    pub heart_rate: f64,
+    pub respiration_rate: f64,
+    pub activity_level: f64,
+    pub activity_counts: f64,
+    pub steps: f64,
+    pub temperature_c: f64,
+    pub battery_pct: f64,
+    pub rssi: f64,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: f64,
+    /// `(hz, x, y, z)` in g, rounded to 3 decimals.
+    pub accel: Option<RawAccel>,
 }
 
 /// The state of one simulated collar.
@@ -108,6 +325,10 @@ pub struct Collar {
     temperature: f64,
     battery: f64,
     charging: bool,
+    accel: Option<AccelWindow>,
+    scenario: Scenario,
+    /// The local day that is day 0 of the scenario (the first reading's).
+    first_day: Option<i64>,
 }
 
 impl Collar {
@@ -125,7 +346,22 @@ impl Collar {
             temperature: 38.5,
             battery,
             charging: false,
+            accel: None,
+            scenario: Scenario::default(),
+            first_day: None,
         }
+    }
+
+    /// Also send a raw accelerometer window with every reading.
+    pub fn with_accel(mut self, window: Option<AccelWindow>) -> Collar {
+        self.accel = window;
+        self
+    }
+
+    /// Inject the scenario's abnormal days.
+    pub fn with_scenario(mut self, scenario: Scenario) -> Collar {
+        self.scenario = scenario;
+        self
     }
 
     /// Where the dog lives.
@@ -133,31 +369,90 @@ impl Collar {
         self.home
     }
 
-    /// The measurements at `ts_ms` (every field but `ts` and `seq`), `interval_ms` after the last.
-    pub fn measure(&mut self, ts_ms: i64, interval_ms: i64) -> (Map<String, Value>, &'static str) {
+    fn plan_for(&mut self, ts_ms: i64) -> i64 {
         let (day, ms_of_day) = local_day(ts_ms, self.utc_offset_ms);
+        let first = *self.first_day.get_or_insert(day);
         if self.plan.as_ref().is_none_or(|p| p.day != day) {
-            self.plan = Some(DayPlan::draw(self.seed, day));
+            let rel = day - first;
+            let has = |days: &[u32]| days.iter().any(|d| i64::from(*d) == rel);
+            let s = &self.scenario;
+            let flags = Flags {
+                elevated_hr: has(&s.elevated_resting_hr_days),
+                lethargic: has(&s.lethargic_days),
+                restless_morning: has(&s.restless_night_days),
+                restless_evening: has(&s.restless_night_days),
+                spree: has(&s.scratching_spree_days),
+                silent: s
+                    .silent
+                    .iter()
+                    .find(|(d, _, _)| i64::from(*d) == rel)
+                    .map(|(_, h, n)| (i64::from(*h) * HOUR_MS, i64::from(*h + *n) * HOUR_MS)),
+            };
+            self.plan = Some(DayPlan::draw(self.seed, day, flags));
         }
-        let plan = self.plan.as_ref().expect("drawn above");
-        let activity = plan.activity(ms_of_day, &mut self.rng);
+        ms_of_day
+    }
+
+    /// Whether the collar sends nothing at `ts_ms` (its battery is flat).
+    pub fn is_silent(&mut self, ts_ms: i64) -> bool {
+        let t = self.plan_for(ts_ms);
+        self.plan.as_ref().and_then(|p| p.silent).is_some_and(|(s, e)| (s..e).contains(&t))
+    }
+
+    /// The measurements at `ts_ms` (every field but `ts` and `seq`), `interval_ms` after the
+    /// last, and the label of what the dog was doing (a [`Behaviour`] label).
+    pub fn measure(&mut self, ts_ms: i64, interval_ms: i64) -> (Map<String, Value>, &'static str) {
+        let (m, behaviour) = self.measure_raw(ts_ms, interval_ms);
+        let mut out = Map::new();
+        out.insert("heart_rate".into(), json!(m.heart_rate));
+        out.insert("respiration_rate".into(), json!(m.respiration_rate));
+        out.insert("activity_level".into(), json!(m.activity_level));
+        out.insert("activity_counts".into(), json!(m.activity_counts));
+        out.insert("steps".into(), json!(m.steps));
+        out.insert("temperature_c".into(), json!(m.temperature_c));
+        out.insert("battery_pct".into(), json!(m.battery_pct));
+        out.insert("rssi".into(), json!(m.rssi));
+        out.insert("location".into(), json!({"lat": m.lat, "lon": m.lon, "accuracy_m": m.accuracy_m}));
+        if let Some((hz, x, y, z)) = m.accel {
+            out.insert("accel".into(), json!({"hz": hz, "x": x, "y": y, "z": z}));
+        }
+        (out, behaviour.as_str())
+    }
+
+    /// [`Collar::measure`] as plain numbers and the true behaviour.
+    pub fn measure_raw(&mut self, ts_ms: i64, interval_ms: i64) -> (Measured, Behaviour) {
+        let ms_of_day = self.plan_for(ts_ms);
+        let Some(plan) = self.plan.as_ref() else { unreachable!("plan_for draws the day's plan") };
+        let activity = plan.activity(ms_of_day, interval_ms);
         let rng = &mut self.rng;
         let minutes = interval_ms as f64 / MINUTE_MS as f64;
 
         // (level, heart rate target, respiration, steps per minute, counts per minute, body temp)
         let (level, hr_target, resp, steps, counts, temp_target) = match activity {
-            Activity::Sleep => (0, 65.0, 17.5, (0.0, 0.0), (0.0, 30.0), 38.3),
+            Activity::Sleep => (0, 64.0, 17.5, (0.0, 0.0), (0.0, 30.0), 38.3),
             Activity::Rest => (0, 80.0, 22.0, (0.0, 5.0), (20.0, 200.0), 38.4),
-            Activity::Active => (1, 95.0, 28.0, (20.0, 80.0), (300.0, 1500.0), 38.6),
             Activity::Walk(..) => (2, 125.0, 40.0, (90.0, 130.0), (2000.0, 5000.0), 38.8),
+            Activity::Run(..) => (2, 165.0, 70.0, (170.0, 230.0), (7000.0, 12000.0), 39.0),
             Activity::Play => (2, 155.0, 60.0, (60.0, 150.0), (4000.0, 9000.0), 39.0),
+            Activity::Pace => (1, 105.0, 35.0, (40.0, 75.0), (800.0, 1800.0), 38.6),
+            Activity::Eat => (1, 95.0, 30.0, (0.0, 8.0), (300.0, 900.0), 38.5),
+            Activity::Drink => (1, 92.0, 30.0, (0.0, 4.0), (200.0, 600.0), 38.5),
+            Activity::Scratch => (1, 92.0, 28.0, (0.0, 6.0), (800.0, 2000.0), 38.5),
+            Activity::Shake => (1, 95.0, 30.0, (0.0, 6.0), (1000.0, 3000.0), 38.5),
         };
-        self.heart_rate += (hr_target - self.heart_rate) * 0.6 + noise(rng, 3.0);
-        let (hr_lo, hr_hi) = match activity {
+        let (mut hr_lo, mut hr_hi) = match activity {
             Activity::Sleep => (60.0, 70.0),
             Activity::Walk(..) => (110.0, 140.0),
+            Activity::Run(..) => (150.0, 185.0),
             _ => (hr_target - 12.0, hr_target + 15.0),
         };
+        let mut hr_target = hr_target;
+        if plan.elevated_hr && matches!(activity, Activity::Sleep | Activity::Rest) {
+            hr_target *= 1.7;
+            hr_lo *= 1.7;
+            hr_hi *= 1.7;
+        }
+        self.heart_rate += (hr_target - self.heart_rate) * 0.6 + noise(rng, 3.0);
         self.heart_rate = self.heart_rate.clamp(hr_lo, hr_hi);
         let resp_range = if activity == Activity::Sleep { (15.0, 20.0) } else { (resp - 6.0, resp + 10.0) };
         let respiration = (resp + noise(rng, 1.5)).clamp(resp_range.0, resp_range.1);
@@ -169,17 +464,31 @@ impl Collar {
 
         // Battery: about 1 %/hour, a little more with GPS on a walk. Charged to full overnight
         // when it would not last another day above about 15 %.
+        let moving = matches!(activity, Activity::Walk(..) | Activity::Run(..));
         if self.charging {
             self.battery = (self.battery + 1.5 * minutes).min(100.0);
             self.charging = self.battery < 100.0;
         } else {
-            let per_hour = if matches!(activity, Activity::Walk(..)) { 1.5 } else { 1.0 };
+            let per_hour = if moving { 1.5 } else { 1.0 };
             self.battery = (self.battery - per_hour * minutes / 60.0).max(0.0);
-            self.charging = activity == Activity::Sleep && self.battery < 40.0;
+            let night = ms_of_day < plan.wake || ms_of_day >= plan.bed;
+            self.charging = activity == Activity::Sleep && night && self.battery < 40.0;
+        }
+        if let Some((s, e)) = plan.silent {
+            if ms_of_day >= s - 3 * HOUR_MS && ms_of_day < s {
+                // Running flat: down to nothing by the start of the silence.
+                let left = (s - ms_of_day) as f64 / (3 * HOUR_MS) as f64;
+                self.battery = self.battery.min(12.0 * left);
+                self.charging = false;
+            } else if ms_of_day >= e && ms_of_day < e + interval_ms.max(MINUTE_MS) {
+                // Back on the charger.
+                self.battery = self.battery.min(2.0);
+                self.charging = true;
+            }
         }
 
         let (position, accuracy, rssi) = match activity {
-            Activity::Walk(progress, i) => {
+            Activity::Walk(progress, i) | Activity::Run(progress, i) => {
                 let w = &plan.walks[i];
                 let (clat, clon) =
                     offset(self.home.0, self.home.1, w.radius_m * w.bearing.cos(), w.radius_m * w.bearing.sin());
@@ -193,25 +502,75 @@ impl Collar {
                 let p = offset(self.home.0, self.home.1, noise(rng, 8.0), noise(rng, 8.0));
                 (p, rng.random_range(3.0..10.0), -50.0 + noise(rng, 5.0))
             }
+            Activity::Pace => {
+                // Back and forth along a few metres of hallway.
+                let along = 3.0 * (2.0 * PI * ts_ms as f64 / 20_000.0).sin();
+                let p = offset(self.home.0, self.home.1, along + noise(rng, 1.5), noise(rng, 1.5));
+                (p, rng.random_range(3.0..8.0), -48.0 + noise(rng, 5.0))
+            }
             _ => {
                 let p = offset(self.home.0, self.home.1, noise(rng, 3.0), noise(rng, 3.0));
                 (p, rng.random_range(5.0..15.0), -48.0 + noise(rng, 5.0))
             }
         };
 
-        let mut m = Map::new();
-        m.insert("heart_rate".into(), json!(round(self.heart_rate, 0)));
-        m.insert("respiration_rate".into(), json!(round(respiration, 1)));
-        m.insert("activity_level".into(), json!(level));
-        m.insert("activity_counts".into(), json!(counts));
-        m.insert("steps".into(), json!(steps));
-        m.insert("temperature_c".into(), json!(round(self.temperature, 2)));
-        m.insert("battery_pct".into(), json!(round(self.battery, 1)));
-        m.insert("rssi".into(), json!(rssi.round().clamp(-90.0, -40.0)));
-        m.insert(
-            "location".into(),
-            json!({"lat": round(position.0, 6), "lon": round(position.1, 6), "accuracy_m": round(accuracy, 1)}),
-        );
-        (m, activity.label())
+        let accel = self.accel.map(|w| accel_window(&mut self.rng, w, activity));
+        let m = Measured {
+            heart_rate: round(self.heart_rate, 0),
+            respiration_rate: round(respiration, 1),
+            activity_level: f64::from(level),
+            activity_counts: counts,
+            steps,
+            temperature_c: round(self.temperature, 2),
+            battery_pct: round(self.battery, 1),
+            rssi: rssi.round().clamp(-90.0, -40.0),
+            lat: round(position.0, 6),
+            lon: round(position.1, 6),
+            accuracy_m: round(accuracy, 1),
+            accel,
+        };
+        (m, activity.behaviour())
     }
+}
+
+/// A raw 3-axis window for an activity: gravity at the head's pitch plus the activity's rhythm
+/// (mostly along the vertical, so the magnitude carries it) and noise. x points to the nose, z
+/// up when level; head down is negative pitch.
+fn accel_window(rng: &mut StdRng, w: AccelWindow, activity: Activity) -> RawAccel {
+    // (pitch degrees, pitch spread, [(frequency range, vertical amplitude, sideways amplitude)], noise)
+    let (pitch, spread, rhythm, jitter): (f64, f64, &[Rhythm], f64) = match activity {
+        Activity::Sleep => (-5.0, 10.0, &[], 0.008),
+        Activity::Rest => (0.0, 10.0, &[((0.3, 1.0), 0.01, 0.01)], 0.02),
+        Activity::Walk(..) => (0.0, 6.0, &[((1.8, 2.2), 0.3, 0.12)], 0.05),
+        Activity::Run(..) => (5.0, 6.0, &[((2.8, 3.4), 0.8, 0.3)], 0.1),
+        Activity::Play => {
+            (5.0, 15.0, &[((0.5, 1.5), 0.35, 0.3), ((2.0, 4.0), 0.35, 0.3), ((1.0, 3.0), 0.3, 0.2)], 0.25)
+        }
+        Activity::Pace => (0.0, 6.0, &[((1.5, 1.9), 0.22, 0.1)], 0.04),
+        Activity::Eat => (-35.0, 8.0, &[((1.2, 1.8), 0.08, 0.03)], 0.03),
+        Activity::Drink => (-50.0, 8.0, &[((3.0, 4.0), 0.06, 0.02)], 0.02),
+        Activity::Scratch => (10.0, 10.0, &[((5.0, 8.0), 0.45, 0.25)], 0.06),
+        Activity::Shake => (0.0, 10.0, &[((4.0, 5.0), 1.6, 0.9)], 0.12),
+    };
+    let theta = (pitch + noise(rng, spread / 2.0)).to_radians();
+    let waves: Vec<(f64, f64, f64, f64)> = rhythm
+        .iter()
+        .map(|((lo, hi), v, s)| (rng.random_range(*lo..*hi), *v, *s, rng.random_range(0.0..2.0 * PI)))
+        .collect();
+    let hz = f64::from(w.hz);
+    let (mut x, mut y, mut z) = (Vec::with_capacity(w.len), Vec::with_capacity(w.len), Vec::with_capacity(w.len));
+    for i in 0..w.len {
+        let t = i as f64 / hz;
+        let (mut dv, mut ds) = (0.0, 0.0);
+        for (f, v, s, phase) in &waves {
+            let a = 2.0 * PI * f * t + phase;
+            dv += v * a.sin();
+            ds += s * (a + 0.7).sin();
+        }
+        let clamp = |v: f64| round(v.clamp(-15.9, 15.9), 3);
+        x.push(clamp(-theta.sin() * (1.0 + dv) + noise(rng, jitter)));
+        y.push(clamp(ds + noise(rng, jitter)));
+        z.push(clamp(theta.cos() * (1.0 + dv) + noise(rng, jitter)));
+    }
+    (w.hz, x, y, z)
 }

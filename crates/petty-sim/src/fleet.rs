@@ -5,7 +5,7 @@ use rand::{RngExt, SeedableRng};
 use serde_json::Value;
 
 use crate::air::AirMonitor;
-use crate::collar::Collar;
+use crate::collar::{AccelWindow, Collar};
 use crate::util::{mix, offset};
 
 /// The two kinds of device the simulator knows.
@@ -32,7 +32,8 @@ pub struct Sample {
     pub ts_ms: i64,
     /// The reading in Petty's ingest format: `{"ts", "seq", "heart_rate", ...}`.
     pub reading: Value,
-    /// The truth behind it: `sleep`, `rest`, `active`, `walk`, `play` for a collar;
+    /// The truth behind it: a behaviour label (`sleeping`, `walking`, ... as
+    /// `petty_core::behaviour::Behaviour::as_str` spells them) for a collar;
     /// `normal`, `co_incident`, `car_incident` for an air monitor.
     pub label: &'static str,
 }
@@ -96,10 +97,17 @@ impl SimDevice {
         Sample { ts_ms, reading: Value::Object(reading), label }
     }
 
-    /// Every sample up to and including `end_ms`, at most `max` of them.
+    /// Every sample up to and including `end_ms`, at most `max` of them. A collar whose
+    /// battery is flat (see [`crate::collar::Scenario`]) sends nothing then.
     pub fn samples_until(&mut self, end_ms: i64, max: usize) -> Vec<Sample> {
         let mut out = Vec::new();
         while self.next_ts <= end_ms && out.len() < max {
+            if let Model::Collar(c) = &mut self.model
+                && c.is_silent(self.next_ts)
+            {
+                self.next_ts += self.interval_ms;
+                continue;
+            }
             out.push(self.next_sample());
         }
         out
@@ -115,11 +123,22 @@ pub struct FleetOptions {
     pub utc_offset_secs: i32,
     /// The middle of the neighbourhood; homes are scattered within a few kilometres.
     pub center: (f64, f64),
+    /// Collars send a raw accelerometer window (`accel: {hz, x, y, z}`) of this many samples
+    /// per second with every reading ([`FleetOptions::accel_secs`] long); `None` sends none.
+    pub accel_hz: Option<u32>,
+    pub accel_secs: f64,
 }
 
 impl Default for FleetOptions {
     fn default() -> Self {
-        FleetOptions { collar_interval_secs: 60, monitor_interval_secs: 30, utc_offset_secs: 0, center: (52.37, 4.89) }
+        FleetOptions {
+            collar_interval_secs: 60,
+            monitor_interval_secs: 30,
+            utc_offset_secs: 0,
+            center: (52.37, 4.89),
+            accel_hz: None,
+            accel_secs: 2.0,
+        }
     }
 }
 
@@ -156,7 +175,8 @@ impl Fleet {
                         rng.random_range(-3000.0..3000.0),
                         rng.random_range(-3000.0..3000.0),
                     );
-                    Model::Collar(Box::new(Collar::new(device_seed, home, opts.utc_offset_secs)))
+                    let window = opts.accel_hz.map(|hz| AccelWindow::new(hz, opts.accel_secs));
+                    Model::Collar(Box::new(Collar::new(device_seed, home, opts.utc_offset_secs).with_accel(window)))
                 }
                 DeviceKind::AirMonitor => {
                     Model::Air(Box::new(AirMonitor::new(device_seed, start_ms, opts.utc_offset_secs)))

@@ -7,11 +7,18 @@
 pub mod air;
 pub mod collar;
 pub mod fleet;
+pub mod labelled;
 pub mod send;
 
 mod util;
 
 #[cfg(test)]
+mod anomaly_tests;
+#[cfg(test)]
+mod eval_tests;
+#[cfg(test)]
 mod tests;
 
-pub use fleet::{DeviceKind, Fleet, Sample, SimDevice};
+pub use collar::Scenario;
+pub use fleet::{DeviceKind, Fleet, FleetOptions, Sample, SimDevice};
+pub use labelled::labelled_days;

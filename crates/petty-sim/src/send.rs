@@ -320,11 +320,29 @@ async fn create_devices(
     fleet: &Fleet,
 ) -> anyhow::Result<Vec<Remote>> {
     let mut remotes = Vec::with_capacity(fleet.devices().len());
-    for device in fleet.devices() {
+    for (i, device) in fleet.devices().iter().enumerate() {
+        // Each collar is worn by a dog of its own, so the behaviour analysis has a pet to follow.
+        let pet_id = if device.kind() == crate::DeviceKind::Collar {
+            const NAMES: [&str; 8] = ["Bella", "Max", "Luna", "Charlie", "Daisy", "Rocky", "Milo", "Nala"];
+            let req = http.post(format!("{base}/api/v1/pets")).bearer_auth(access).json(&json!({
+                "name": format!("{} ({})", NAMES[i % NAMES.len()], device.name()),
+                "species": "dog",
+                "weight_kg": 8.0 + (i % 7) as f64 * 4.0,
+            }));
+            let (status, body) =
+                send(req).await.map_err(|e| anyhow::anyhow!("creating a dog for {}: {e}", device.name()))?;
+            match body["id"].as_str() {
+                Some(id) if status.is_success() => Some(id.to_owned()),
+                _ => bail!("creating a dog for {} failed: {status} {body}", device.name()),
+            }
+        } else {
+            None
+        };
         let req = http.post(format!("{base}/api/v1/devices")).bearer_auth(access).json(&json!({
             "name": device.name(),
             "kind": device.kind().api_name(),
             "expected_interval_secs": device.interval_secs(),
+            "pet_id": pet_id,
         }));
         let (status, body) = send(req).await.map_err(|e| anyhow::anyhow!("creating {}: {e}", device.name()))?;
         match (body["device"]["id"].as_str(), body["token"].as_str()) {

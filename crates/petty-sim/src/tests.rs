@@ -15,7 +15,7 @@ fn raw(reading: &Value) -> RawReading {
     let mut values = [None; METRIC_COUNT];
     for (key, value) in obj {
         match key.as_str() {
-            "ts" | "seq" | "location" => {}
+            "ts" | "seq" | "location" | "accel" => {}
             name => {
                 let metric = Metric::from_name(name).unwrap_or_else(|| panic!("unknown field {name}"));
                 values[metric.index()] = Some(value.as_f64().expect("a number"));
@@ -32,11 +32,34 @@ fn raw(reading: &Value) -> RawReading {
             accuracy_m: l["accuracy_m"].as_f64(),
         }),
         extra: Vec::new(),
+        accel: obj.get("accel").map(|a| {
+            let axis =
+                |k: &str| a[k].as_array().map(|v| v.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+            petty_core::readings::RawAccel { hz: a["hz"].as_f64(), x: axis("x"), y: axis("y"), z: axis("z") }
+        }),
     }
 }
 
 fn value(s: &Sample, key: &str) -> f64 {
     s.reading[key].as_f64().unwrap_or_else(|| panic!("{key} missing"))
+}
+
+#[test]
+fn collars_with_an_accelerometer_send_windows_that_ingest_reduces_to_features() {
+    let now = petty_core::readings::from_epoch_ms(START + 2 * DAY_MS).unwrap();
+    let opts = crate::FleetOptions { accel_hz: Some(25), ..crate::FleetOptions::default() };
+    let mut fleet = Fleet::with_options(3, 1, 0, START, &opts);
+    let samples = fleet.until(START + 2 * 3_600_000).remove(0);
+    assert!(samples.len() >= 100);
+    for s in &samples {
+        assert_eq!(s.reading["accel"]["x"].as_array().map(Vec::len), Some(50), "25 Hz for 2 s");
+        let parsed = Reading::parse(&raw(&s.reading), now).unwrap_or_else(|e| panic!("{e} in {}", s.reading));
+        for name in petty_core::behaviour::features::ACCEL_EXTRA {
+            assert!(parsed.extra.get(name).is_some_and(|v| v.is_finite()), "{name} in {:?}", parsed.extra);
+        }
+        let features = petty_core::behaviour::AccelFeatures::from_extra(&parsed.extra).unwrap();
+        assert!((0.5..3.0).contains(&features.mag_mean), "about 1 g of gravity: {features:?}");
+    }
 }
 
 #[test]
@@ -103,15 +126,18 @@ fn a_collar_sleeps_at_night_and_walks_away_from_home_twice_a_day() {
         let day = fleet.until(START + DAY_MS).remove(0);
         let at_hour = |h: i64| day.iter().filter(move |s| local_day(s.ts_ms, 0).1 / HOUR_MS == h);
 
-        for s in at_hour(0).chain(at_hour(2)).chain(at_hour(4)) {
-            assert_eq!(s.label, "sleep");
+        let night: Vec<&Sample> = at_hour(0).chain(at_hour(2)).chain(at_hour(4)).collect();
+        let asleep = night.iter().filter(|s| s.label == "sleeping").count();
+        assert!(asleep * 10 >= night.len() * 9, "a few short wake-ups at most: {asleep} of {}", night.len());
+        assert!(night.iter().all(|s| s.label == "sleeping" || s.label == "resting"));
+        for s in night.iter().filter(|s| s.label == "sleeping") {
             assert_eq!(value(s, "activity_level"), 0.0);
             assert!((60.0..=70.0).contains(&value(s, "heart_rate")));
             assert!((15.0..=20.0).contains(&value(s, "respiration_rate")));
             assert_eq!(value(s, "steps"), 0.0);
         }
 
-        let walks: Vec<&Sample> = day.iter().filter(|s| s.label == "walk").collect();
+        let walks: Vec<&Sample> = day.iter().filter(|s| s.label == "walking" || s.label == "running").collect();
         assert!(walks.len() >= 55, "two walks of 25 minutes or more: {}", walks.len());
         let morning = walks.iter().filter(|s| local_day(s.ts_ms, 0).1 < 12 * HOUR_MS).count();
         assert!(morning > 0 && morning < walks.len(), "a morning and an evening walk");
@@ -119,25 +145,26 @@ fn a_collar_sleeps_at_night_and_walks_away_from_home_twice_a_day() {
         for s in &walks {
             assert_eq!(value(s, "activity_level"), 2.0);
             assert!(value(s, "steps") > 50.0);
-            assert!((110.0..=140.0).contains(&value(s, "heart_rate")));
+            let hr = if s.label == "walking" { 110.0..=140.0 } else { 150.0..=185.0 };
+            assert!(hr.contains(&value(s, "heart_rate")));
             let l = &s.reading["location"];
             furthest = furthest.max(distance_m(home, (l["lat"].as_f64().unwrap(), l["lon"].as_f64().unwrap())));
         }
         assert!(furthest > 300.0, "a walk goes out and around: {furthest} m");
 
-        for s in day.iter().filter(|s| s.label != "walk") {
+        for s in day.iter().filter(|s| s.label != "walking" && s.label != "running") {
             let l = &s.reading["location"];
             let d = distance_m(home, (l["lat"].as_f64().unwrap(), l["lon"].as_f64().unwrap()));
             assert!(d < 60.0, "{} {d} m from home", s.label);
         }
-        let plays = day.iter().filter(|s| s.label == "play").count();
+        let plays = day.iter().filter(|s| s.label == "playing").count();
         assert!(plays >= 10, "play bursts: {plays}");
         let mean_hr = |label: &str| {
             let hr: Vec<f64> = day.iter().filter(|s| s.label == label).map(|s| value(s, "heart_rate")).collect();
             hr.iter().sum::<f64>() / hr.len() as f64
         };
-        assert!(mean_hr("sleep") < mean_hr("rest") && mean_hr("rest") < mean_hr("walk"));
-        assert!(mean_hr("walk") < mean_hr("play"));
+        assert!(mean_hr("sleeping") < mean_hr("resting") && mean_hr("resting") < mean_hr("walking"));
+        assert!(mean_hr("walking") < mean_hr("playing") && mean_hr("playing") < mean_hr("running"));
     }
 }
 
@@ -151,7 +178,7 @@ fn a_collar_battery_drains_about_one_percent_an_hour_and_recharges_overnight() {
     let charges: Vec<&Sample> =
         week.windows(2).filter(|w| value(&w[1], "battery_pct") > value(&w[0], "battery_pct")).map(|w| &w[1]).collect();
     assert!(!charges.is_empty(), "charged within a week");
-    assert!(charges.iter().all(|s| s.label == "sleep"));
+    assert!(charges.iter().all(|s| s.label == "sleeping" || s.label == "resting"));
     assert!(battery.iter().all(|b| *b >= 10.0), "never runs flat");
     assert!(battery.contains(&100.0));
 }

@@ -84,6 +84,7 @@ async fn run(
             firmware: None,
             expected_interval_secs: 60,
             calibration: BTreeMap::new(),
+            serial: None,
         };
         let hash = (d as u64).to_le_bytes().repeat(4);
         ids.push(store.create_device(household, &profile, &hash, now).await?.id);

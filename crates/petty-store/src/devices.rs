@@ -55,13 +55,14 @@ struct DeviceRow {
     last_seen_at: Option<i64>,
     latest_ts: Option<i64>,
     battery_pct: Option<f64>,
+    serial: Option<String>,
 }
 
 macro_rules! device_columns {
     () => {
         "id, household_id, pet_id, kind, name, model, firmware, expected_interval_secs, calibration, \
          token_hash IS NOT NULL AS has_token, token_created_at, created_at, updated_at, last_seen_at, latest_ts, \
-         battery_pct"
+         battery_pct, serial"
     };
 }
 
@@ -82,6 +83,7 @@ impl DeviceRow {
                 expected_interval_secs: u32::try_from(self.expected_interval_secs)
                     .map_err(|_| corrupt("expected_interval_secs"))?,
                 calibration,
+                serial: self.serial,
             },
             has_token: self.has_token,
             token_created_at: from_ms_opt(self.token_created_at)?,
@@ -106,6 +108,7 @@ macro_rules! bind_device_profile {
             .bind(&$profile.firmware)
             .bind(i64::from($profile.expected_interval_secs))
             .bind($calibration)
+            .bind(&$profile.serial)
     };
 }
 
@@ -127,8 +130,8 @@ impl Store {
         let row: DeviceRow = on_pool!(write, self, |pool| {
             let query = sqlx::query_as(concat!(
                 "INSERT INTO devices (id, household_id, pet_id, kind, name, model, firmware, expected_interval_secs, \
-                 calibration, token_hash, token_created_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING ",
+                 calibration, serial, token_hash, token_created_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12) RETURNING ",
                 device_columns!()
             ))
             .bind(DeviceId::new().0)
@@ -179,7 +182,7 @@ impl Store {
         let row: DeviceRow = on_pool!(write, self, |pool| {
             let query = sqlx::query_as(concat!(
                 "UPDATE devices SET pet_id = $3, kind = $4, name = $5, model = $6, firmware = $7, \
-                 expected_interval_secs = $8, calibration = $9, updated_at = $10 \
+                 expected_interval_secs = $8, calibration = $9, serial = $10, updated_at = $11 \
                  WHERE household_id = $1 AND id = $2 RETURNING ",
                 device_columns!()
             ))
@@ -262,6 +265,35 @@ impl Store {
             self.device_tokens.put(token_hash, found, generation);
         }
         Ok(found)
+    }
+
+    /// The device with this serial. Serials are unique across the installation, like the
+    /// serial printed on the collar; this is the device edge of the compatibility routes (the
+    /// caller then checks the household of whoever asks).
+    pub async fn device_by_serial(&self, serial: &str) -> Result<Option<Device>> {
+        let row: Option<DeviceRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!("SELECT ", device_columns!(), " FROM devices WHERE serial = $1"))
+                .bind(serial)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(DeviceRow::into_device).transpose()
+    }
+
+    /// The devices worn by (or watching) a pet, by name.
+    pub async fn pet_devices(&self, household_id: HouseholdId, pet_id: PetId) -> Result<Vec<Device>> {
+        let rows: Vec<DeviceRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                device_columns!(),
+                " FROM devices WHERE household_id = $1 AND pet_id = $2 ORDER BY name, id"
+            ))
+            .bind(household_id.0)
+            .bind(pet_id.0)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(DeviceRow::into_device).collect()
     }
 
     /// Whether the device exists in this household (for API keys that name a device).

@@ -10,6 +10,7 @@
 //! placeholders, `RETURNING`, `ON CONFLICT`), and per backend where they do not.
 
 mod accounts;
+mod analysis;
 mod cache;
 mod devices;
 mod ingest;
@@ -27,6 +28,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use time::OffsetDateTime;
 
 pub use accounts::*;
+pub use analysis::*;
 pub use devices::*;
 pub use ingest::{IngestOutcome, ROLLUP_RESOLUTIONS};
 pub use liveness::*;
@@ -278,11 +280,11 @@ impl Store {
 }
 
 /// Times are stored as Unix epoch milliseconds on both engines.
-pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
+pub fn to_ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-pub(crate) fn from_ms(ms: i64) -> Result<OffsetDateTime> {
+pub fn from_ms(ms: i64) -> Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .map_err(|_| StoreError::Corrupt(format!("timestamp {ms} is out of range")))
 }

@@ -241,6 +241,36 @@ impl Store {
         row.map(ReadingRow::into_stored).transpose()
     }
 
+    /// The newest `limit` readings with `from <= ts < to`, returned oldest first.
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %device_id))]
+    pub async fn newest_readings(
+        &self,
+        household_id: HouseholdId,
+        device_id: DeviceId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<StoredReading>> {
+        let rows: Vec<ReadingRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                reading_columns!(),
+                " FROM readings WHERE device_id = $1 AND household_id = $2 AND ts >= $3 AND ts < $4 \
+                 ORDER BY ts DESC, seq DESC LIMIT $5"
+            ))
+            .bind(device_id.0)
+            .bind(household_id.0)
+            .bind(to_ms(from))
+            .bind(to_ms(to))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        });
+        let mut items = rows.into_iter().map(ReadingRow::into_stored).collect::<Result<Vec<_>>>()?;
+        items.reverse();
+        Ok(items)
+    }
+
     /// Up to `limit` readings with `from <= ts < to`, oldest first, after `after`; and the
     /// cursor for the next page when there is one.
     #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %device_id))]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Overrides};
-use crate::{import, simulate};
+use crate::{eval, import, simulate};
 use crate::{logging, server};
 
 #[derive(Parser)]
@@ -31,6 +31,10 @@ enum Command {
     /// Import a device's readings from CSV or JSON-lines files into the database (again is
     /// harmless: readings already stored are counted as duplicates).
     Import(import::ImportArgs),
+    /// Train the behaviour classifier on simulated labelled days and write the model file.
+    Train(eval::TrainArgs),
+    /// Measure the behaviour classifier on a simulated week of dogs not used in training.
+    Eval(eval::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -113,6 +117,8 @@ pub fn run() -> ExitCode {
             })
         }
         Command::Simulate(args) => simulate::run(args),
+        Command::Train(args) => eval::train(args),
+        Command::Eval(args) => eval::eval(args),
         Command::Import(args) => {
             let overrides = args.common.overrides(None, None, None);
             with_runtime(overrides, move |loaded| import::run(loaded, args))

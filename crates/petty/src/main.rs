@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod demo;
+mod eval;
 mod import;
 mod logging;
 mod server;

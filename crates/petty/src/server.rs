@@ -69,6 +69,7 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
     let liveness = tokio::spawn(liveness_job(store.clone(), bus.clone()));
     let state = AppState::with_bus(store.clone(), http, bus);
     let retention = tokio::spawn(retention_job(store.clone()));
+    let analysis = tokio::spawn(petty_http::analysis::run(state.clone()));
     let mqtt = match &config.mqtt.url {
         Some(url) => {
             let options = petty_http::mqtt::options(url, &config.mqtt.client_id).map_err(anyhow::Error::msg)?;
@@ -83,6 +84,7 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
         mqtt.abort();
     }
     retention.abort();
+    analysis.abort();
     liveness.abort();
     tracing::info!("requests finished; closing the database");
     store.close().await;

@@ -55,13 +55,25 @@ pub struct SimulateArgs {
     /// The most readings in one request or message.
     #[arg(long, default_value_t = 1000)]
     batch: usize,
+    /// Collars also send a raw accelerometer window of this many samples per second (2 s
+    /// long) with every reading, which the behaviour analysis reads (eating, drinking,
+    /// scratching, shaking); 0 sends none.
+    #[arg(long, value_name = "HZ", default_value_t = 25)]
+    accel_hz: u32,
 }
 
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     if !(-14.0..=14.0).contains(&args.utc_offset) {
         bail!("--utc-offset must be between -14 and 14 hours");
     }
-    let fleet = FleetOptions { utc_offset_secs: (args.utc_offset * 3600.0) as i32, ..FleetOptions::default() };
+    if args.accel_hz > 400 {
+        bail!("--accel-hz must be 0 to 400");
+    }
+    let fleet = FleetOptions {
+        utc_offset_secs: (args.utc_offset * 3600.0) as i32,
+        accel_hz: (args.accel_hz > 0).then_some(args.accel_hz),
+        ..FleetOptions::default()
+    };
     let span_ms = match (args.duration, args.hours) {
         (Some(secs), _) => Some(i64::try_from(secs).unwrap_or(i64::MAX / 1000).saturating_mul(1000)),
         (None, Some(h)) if h.is_finite() && h > 0.0 => Some((h * 3_600_000.0) as i64),

@@ -51,6 +51,8 @@ pub struct DeviceOut {
     pub expected_interval_secs: u32,
     /// Named calibration values (for example an MQ-7's `r0`).
     pub calibration: BTreeMap<String, f64>,
+    /// The serial printed on the device (a Petty collar's `SN-123456`); unique.
+    pub serial: Option<String>,
     /// online (reported within 3 expected intervals), stale (within 10), offline, or never_seen.
     pub status: &'static str,
     pub battery_pct: Option<f64>,
@@ -86,6 +88,7 @@ impl DeviceOut {
             firmware: p.firmware,
             expected_interval_secs: p.expected_interval_secs,
             calibration: p.calibration,
+            serial: p.serial,
             battery_low: battery_low(d.battery_pct),
             battery_pct: d.battery_pct,
             last_seen_at: d.last_seen_at,
@@ -124,6 +127,9 @@ pub struct DeviceIn {
     pub expected_interval_secs: Option<i64>,
     /// Up to 32 named numbers; names are lower-case letters, digits and `_`.
     pub calibration: Option<BTreeMap<String, f64>>,
+    /// The serial printed on the device, up to 64 letters, digits and `-_.:`; unique. A Petty
+    /// collar's serial (`SN-123456`) is its `collar_id` on the compatibility routes.
+    pub serial: Option<String>,
 }
 
 impl From<DeviceIn> for RawDeviceProfile {
@@ -136,6 +142,7 @@ impl From<DeviceIn> for RawDeviceProfile {
             firmware: d.firmware,
             expected_interval_secs: d.expected_interval_secs,
             calibration: d.calibration.unwrap_or_default().into_iter().collect(),
+            serial: d.serial,
         }
     }
 }
@@ -160,6 +167,9 @@ pub struct DevicePatch {
     pub expected_interval_secs: Option<Option<i64>>,
     /// Replaces the whole calibration map.
     pub calibration: Option<BTreeMap<String, f64>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub serial: Option<Option<String>>,
 }
 
 impl DevicePatch {
@@ -176,14 +186,25 @@ impl DevicePatch {
         macro_rules! nullable {
             ($($f:ident),*) => { $(if let Some(v) = self.$f { raw.$f = v; })* };
         }
-        nullable!(pet_id, model, firmware, expected_interval_secs);
+        nullable!(pet_id, model, firmware, expected_interval_secs, serial);
         raw
+    }
+}
+
+/// The only unique column a device profile has is its serial.
+fn serial_taken(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(_) => {
+            ApiError::field(ErrorCode::Conflict, "serial", "taken", "serial: another device already has this serial")
+        }
+        other => other.into(),
     }
 }
 
 fn not_found(e: StoreError) -> ApiError {
     match e {
         StoreError::NotFound => ApiError::not_found("device"),
+        e @ StoreError::Conflict(_) => serial_taken(e),
         other => other.into(),
     }
 }
@@ -243,7 +264,7 @@ async fn create_device(
     let profile = checked_profile(&state, actor.household_id, &body.into()).await?;
     let (token, hash) = new_secret("dk_");
     let now = OffsetDateTime::now_utc();
-    let device = state.store.create_device(actor.household_id, &profile, &hash, now).await?;
+    let device = state.store.create_device(actor.household_id, &profile, &hash, now).await.map_err(serial_taken)?;
     let location = format!("/api/v1/devices/{}", device.id);
     Ok((
         StatusCode::CREATED,

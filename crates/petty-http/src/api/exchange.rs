@@ -539,11 +539,13 @@ async fn import(
             Err(error) => answer.reject(error),
         }
         if batch.len() == CHUNK {
+            state.analysis.touch_readings(sender.household_id, sender.device_id, &batch);
             let outcomes =
                 state.store.ingest(sender.household_id, sender.device_id, std::mem::take(&mut batch), now).await?;
             answer.count(&outcomes);
         }
     }
+    state.analysis.touch_readings(sender.household_id, sender.device_id, &batch);
     let outcomes = state.store.ingest(sender.household_id, sender.device_id, batch, now).await?;
     answer.count(&outcomes);
     Ok(Json(answer))

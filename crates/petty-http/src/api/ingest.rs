@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use petty_core::accounts::Permission;
 use petty_core::ids::{DeviceId, HouseholdId};
-use petty_core::readings::{METRIC_COUNT, Metric, RawLocation, RawReading, RawTime, Reading};
+use petty_core::readings::{METRIC_COUNT, Metric, RawAccel, RawLocation, RawReading, RawTime, Reading};
 use petty_store::IngestOutcome;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -57,6 +57,21 @@ pub struct LocationIn {
     pub accuracy_m: Option<f64>,
 }
 
+/// A raw accelerometer window: `{hz, x[], y[], z[]}`.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AccelIn {
+    /// Samples per second, 1–400.
+    pub hz: Option<f64>,
+    /// Acceleration along each axis in g (|value| ≤ 16), the same number of samples on each.
+    #[serde(default)]
+    pub x: Vec<f64>,
+    #[serde(default)]
+    pub y: Vec<f64>,
+    #[serde(default)]
+    pub z: Vec<f64>,
+}
+
 /// Declares the reading fields once, for the single-reading body and for each batch entry.
 macro_rules! reading_struct {
     ($(#[$meta:meta])* $name:ident { $($extra_field:tt)* }) => {
@@ -97,6 +112,11 @@ macro_rules! reading_struct {
             pub location: Option<LocationIn>,
             /// Up to 32 further named numbers.
             pub extra: Option<BTreeMap<String, f64>>,
+            /// A raw 3-axis accelerometer window (8–1,024 samples per axis, in g, at 1–400 Hz).
+            /// Petty keeps its features (as the extra numbers `accel_mag_mean`, `accel_mag_std`,
+            /// `accel_mag_max`, `accel_dominant_hz`, `accel_dominant_power`, `accel_odba`,
+            /// `accel_pitch_deg`) for the behaviour analysis, not the samples.
+            pub accel: Option<AccelIn>,
         }
 
         impl $name {
@@ -127,6 +147,12 @@ macro_rules! reading_struct {
                     values,
                     location: self.location.as_ref().map(|l| RawLocation { lat: l.lat, lon: l.lon, accuracy_m: l.accuracy_m }),
                     extra: self.extra.iter().flatten().map(|(k, v)| (k.clone(), *v)).collect(),
+                    accel: self.accel.as_ref().map(|a| RawAccel {
+                        hz: a.hz,
+                        x: a.x.clone(),
+                        y: a.y.clone(),
+                        z: a.z.clone(),
+                    }),
                 }
             }
         }
@@ -266,6 +292,7 @@ fn has_reading_fields(body: &IngestIn) -> bool {
         || raw.values.iter().any(Option::is_some)
         || raw.location.is_some()
         || !raw.extra.is_empty()
+        || raw.accel.is_some()
 }
 
 pub(crate) fn field_details(invalid: petty_core::validation::Invalid, prefix: &str) -> Vec<FieldDetail> {
@@ -328,6 +355,7 @@ async fn ingest(
         None => {
             let readings = vec![Reading::parse(&body.raw(), now)?];
             let watched = watched(&state, sender.device_id, &readings);
+            state.analysis.touch_readings(sender.household_id, sender.device_id, &readings);
             let outcome = state.store.ingest(sender.household_id, sender.device_id, readings, now).await?;
             announce(&state, sender.device_id, watched, &outcome, now).await;
             let outcome = outcome.first().copied().unwrap_or(IngestOutcome::Duplicate);
@@ -369,6 +397,7 @@ async fn ingest(
                 }
             }
             let watched = watched(&state, sender.device_id, &valid);
+            state.analysis.touch_readings(sender.household_id, sender.device_id, &valid);
             let outcomes = state.store.ingest(sender.household_id, sender.device_id, valid, now).await?;
             announce(&state, sender.device_id, watched, &outcomes, now).await;
             for (index, outcome) in valid_index.into_iter().zip(outcomes) {

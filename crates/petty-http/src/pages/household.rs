@@ -102,10 +102,11 @@ fn pet_card(pet: &Pet, today: Date) -> Markup {
                 span.pet-avatar aria-hidden="true" { (initial) }
             }
             div {
-                h3 id={ "pet-" (pet.id) } { a href={ "/pets/" (pet.id) "/edit" } { (profile.name) } }
+                h3 id={ "pet-" (pet.id) } { a href={ "/pets/" (pet.id) } { (profile.name) } }
                 p.pet-kind {
                     (species_label(profile.species))
                     @if let Some(breed) = &profile.breed { " · " (breed) }
+                    " · " a href={ "/pets/" (pet.id) "/edit" } aria-label={ "Profile of " (profile.name) } { "Profile" }
                 }
             }
             dl.pet-facts {

@@ -136,8 +136,12 @@ async fn register_add_a_pet_and_come_back(app: &TestApp, browser: &Client) -> Re
     browser.find(Locator::Id("f-weight_kg")).await?.send_keys("21.5").await?;
     button(browser, "Add pet").await?.click().await?;
     wait_for_path(browser, "/household").await?;
+    // The name leads to the pet's day; "Profile" to its details.
     let pet = browser.find(Locator::LinkText("Bella")).await?;
-    assert!(pet.attr("href").await?.is_some_and(|href| href.ends_with("/edit")));
+    let href = pet.attr("href").await?.unwrap_or_default();
+    assert!(href.starts_with("/pets/") && uuid::Uuid::parse_str(&href["/pets/".len()..]).is_ok(), "{href}");
+    let profile = browser.find(Locator::LinkText("Profile")).await?;
+    assert_eq!(profile.attr("href").await?, Some(format!("{href}/edit")));
     assert!(browser.source().await?.contains("21.5 kg"));
     check_layout(browser).await?;
 

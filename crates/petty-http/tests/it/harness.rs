@@ -16,6 +16,8 @@ pub struct TestApp {
     pub store: Store,
     /// The server's event bus, to publish what the binary's jobs would (liveness events).
     pub bus: petty_bus::Bus,
+    /// The server's state, to run what the binary's jobs would (the analysis pass).
+    pub state: AppState,
     dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -55,6 +57,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp 
     configure(&mut config);
     let state = AppState::new(store.clone(), config);
     let bus = state.bus.clone();
+    let app_state = state.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = oneshot::channel::<()>();
@@ -62,7 +65,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp 
         let _ = stopped.await;
     }));
     let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { address, client, store, bus, dir, stop: Some(stop) }
+    TestApp { address, client, store, bus, state: app_state, dir, stop: Some(stop) }
 }
 
 /// A registered owner and their tokens.

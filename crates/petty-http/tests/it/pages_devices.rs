@@ -13,17 +13,17 @@ fn browser() -> Client {
     Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
-async fn open(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
+pub(crate) async fn open(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
     let res = client.get(app.url(path)).send().await.expect("request");
     (res.status(), res.text().await.expect("body"))
 }
 
-async fn submit(app: &TestApp, client: &Client, path: &str, fields: &[(&str, &str)]) -> Response {
+pub(crate) async fn submit(app: &TestApp, client: &Client, path: &str, fields: &[(&str, &str)]) -> Response {
     client.post(app.url(path)).form(fields).send().await.expect("request")
 }
 
 /// What the page's hidden `csrf` input holds.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let (_, rest) = html.split_once(r#"name="csrf" value=""#).unwrap_or_else(|| panic!("no CSRF field:\n{html}"));
     rest.split('"').next().unwrap().to_owned()
 }
@@ -48,7 +48,7 @@ fn device_path(html: &str) -> String {
 }
 
 /// An account made through the API, signed in to the dashboard through `/login`.
-async fn signed_in(app: &TestApp, account: &Account) -> Client {
+pub(crate) async fn signed_in(app: &TestApp, account: &Account) -> Client {
     let client = browser();
     let (_, form) = open(app, &client, "/login").await;
     let res = submit(

@@ -9,6 +9,7 @@
 mod harness;
 
 mod accounts;
+mod analysis;
 mod credentials;
 mod fixtures;
 mod invitations;

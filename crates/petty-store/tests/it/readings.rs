@@ -23,6 +23,7 @@ fn collar(name: &str) -> DeviceProfile {
         firmware: Some("1.4.2".to_owned()),
         expected_interval_secs: 60,
         calibration: BTreeMap::from([("r0".to_owned(), 10.5)]),
+        serial: None,
     }
 }
 

@@ -1,0 +1,581 @@
+//! One local day of a pet's life reduced to a few numbers ([`DaySummary`]), and the pet's own
+//! normal for each of them over a rolling window ([`Baseline`]).
+//!
+//! Windows, in the pet's local time (`utc_offset`):
+//! - the **day** is 00:00 to 24:00 of the date;
+//! - the **night** of a date is the night that ends on its morning: 21:00 the evening before to
+//!   07:00 ([`NIGHT_START_HOUR`], [`NIGHT_END_HOUR`]);
+//! - the **daytime** is 08:00 to 20:00 ([`DAYTIME_START_HOUR`], [`DAYTIME_END_HOUR`]).
+//!
+//! [`summarise_day`] clips everything it is given to those windows, so callers may pass more;
+//! [`input_window`] is the span it needs (from the night's start to the day's end).
+
+use time::{Date, Duration, PrimitiveDateTime, Time, UtcOffset};
+
+use crate::behaviour::{Behaviour, Episode, Sample};
+
+pub const NIGHT_START_HOUR: u8 = 21;
+pub const NIGHT_END_HOUR: u8 = 7;
+pub const DAYTIME_START_HOUR: u8 = 8;
+pub const DAYTIME_END_HOUR: u8 = 20;
+/// A sample stands for the time since the previous one, but never for more than this.
+pub const MAX_SAMPLE_SPAN_MS: i64 = 5 * 60_000;
+/// The span of the first sample of a series (no previous one to measure from).
+pub const FIRST_SAMPLE_SPAN_MS: i64 = 60_000;
+/// A run of waking episodes between two sleeps at night counts as an interruption from this long.
+pub const INTERRUPTION_MIN_MS: i64 = 3 * 60_000;
+/// Resting heart rate is this percentile of the heart rates measured while sleeping or resting.
+pub const RESTING_HR_PERCENTILE: f64 = 10.0;
+/// Fewer heart-rate (or respiration) values than this give no resting value.
+pub const MIN_VITAL_SAMPLES: usize = 5;
+/// A day counts towards a baseline when its data cover at least this many minutes (12 h).
+pub const BASELINE_DAY_MIN_COVERAGE_MIN: f64 = 720.0;
+
+const MINUTE_MS: f64 = 60_000.0;
+
+/// One local day, summarised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaySummary {
+    pub day: Date,
+    /// Minutes of the day (0–1440) with samples or episodes.
+    pub minutes_covered: f64,
+    /// Minutes of the night window (0–600) with samples or episodes.
+    pub night_minutes_covered: f64,
+    /// Beats a minute: the 10th percentile while sleeping or resting.
+    pub resting_hr: Option<f64>,
+    /// Breaths a minute: the median while sleeping or resting.
+    pub respiration: Option<f64>,
+    /// Minutes of walking, running or playing in the day.
+    pub active_minutes: f64,
+    /// Minutes of sleep in the night window.
+    pub sleep_minutes: f64,
+    /// Waking bouts of at least 3 minutes between two sleeps in the night window.
+    pub sleep_interruptions: u32,
+    /// Minutes of walking, running, playing, pacing, scratching or shaking in the night window.
+    pub night_restless_minutes: f64,
+    /// Seconds of scratching in the day.
+    pub scratching_secs: f64,
+    /// The longest unbroken inactive stretch in the daytime window, in minutes (only time with data).
+    pub longest_daytime_inactive_min: f64,
+    /// Minutes asleep between 08:00 and 20:00 local (naps add up; a lethargic day sleeps most
+    /// of it).
+    pub daytime_sleep_minutes: f64,
+    /// Steps counted in the day.
+    pub steps: f64,
+}
+
+impl DaySummary {
+    /// A day with no data at all.
+    pub fn empty(day: Date) -> Self {
+        Self {
+            day,
+            minutes_covered: 0.0,
+            night_minutes_covered: 0.0,
+            resting_hr: None,
+            respiration: None,
+            active_minutes: 0.0,
+            sleep_minutes: 0.0,
+            sleep_interruptions: 0,
+            night_restless_minutes: 0.0,
+            scratching_secs: 0.0,
+            longest_daytime_inactive_min: 0.0,
+            daytime_sleep_minutes: 0.0,
+            steps: 0.0,
+        }
+    }
+}
+
+fn local_ms(day: Date, hour: u8, offset: UtcOffset) -> i64 {
+    let t = Time::from_hms(hour, 0, 0).unwrap_or(Time::MIDNIGHT);
+    let at = PrimitiveDateTime::new(day, t).assume_offset(offset);
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The local day as epoch milliseconds, `[start, end)`.
+pub fn day_window(day: Date, utc_offset: UtcOffset) -> (i64, i64) {
+    let start = local_ms(day, 0, utc_offset);
+    (start, start + 86_400_000)
+}
+
+/// The night that ends on the morning of `day`, as epoch milliseconds, `[start, end)`.
+pub fn night_window(day: Date, utc_offset: UtcOffset) -> (i64, i64) {
+    let before = day.checked_sub(Duration::DAY).unwrap_or(day);
+    let start = local_ms(before, NIGHT_START_HOUR, utc_offset);
+    let start = if before == day { start - 86_400_000 } else { start };
+    (start, local_ms(day, NIGHT_END_HOUR, utc_offset))
+}
+
+/// The daytime window of `day`, as epoch milliseconds, `[start, end)`.
+pub fn daytime_window(day: Date, utc_offset: UtcOffset) -> (i64, i64) {
+    (local_ms(day, DAYTIME_START_HOUR, utc_offset), local_ms(day, DAYTIME_END_HOUR, utc_offset))
+}
+
+/// Everything [`summarise_day`] looks at: from the start of the night to the end of the day.
+pub fn input_window(day: Date, utc_offset: UtcOffset) -> (i64, i64) {
+    (night_window(day, utc_offset).0, day_window(day, utc_offset).1)
+}
+
+/// Sorted, disjoint, half-open intervals.
+type Intervals = Vec<(i64, i64)>;
+
+fn merge(mut v: Intervals) -> Intervals {
+    v.retain(|(a, b)| b > a);
+    v.sort_unstable();
+    let mut out: Intervals = Vec::with_capacity(v.len());
+    for (a, b) in v {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+fn clip(v: &[(i64, i64)], (lo, hi): (i64, i64)) -> Intervals {
+    v.iter().map(|&(a, b)| (a.max(lo), b.min(hi))).filter(|(a, b)| b > a).collect()
+}
+
+fn total_ms(v: &[(i64, i64)]) -> i64 {
+    v.iter().map(|(a, b)| b - a).sum()
+}
+
+fn contains(v: &[(i64, i64)], t: i64) -> bool {
+    let i = v.partition_point(|&(a, _)| a <= t);
+    i > 0 && t < v[i - 1].1
+}
+
+fn overlap_ms(e: &Episode, (lo, hi): (i64, i64)) -> i64 {
+    (e.end_ms.min(hi) - e.start_ms.max(lo)).max(0)
+}
+
+fn is_rest(b: Behaviour) -> bool {
+    matches!(b, Behaviour::Sleeping | Behaviour::Resting)
+}
+
+fn is_restless(b: Behaviour) -> bool {
+    b.is_active() || matches!(b, Behaviour::Pacing | Behaviour::Scratching | Behaviour::Shaking)
+}
+
+/// Each sample's period `[ts - span, ts)`, in time order.
+fn sample_spans(samples: &[Sample]) -> Vec<((i64, i64), &Sample)> {
+    let mut sorted: Vec<&Sample> = samples.iter().collect();
+    sorted.sort_by_key(|s| s.ts_ms);
+    let mut out = Vec::with_capacity(sorted.len());
+    let mut prev: Option<i64> = None;
+    for s in sorted {
+        let span = match prev {
+            Some(p) => (s.ts_ms - p).min(MAX_SAMPLE_SPAN_MS),
+            None => FIRST_SAMPLE_SPAN_MS,
+        };
+        prev = Some(s.ts_ms);
+        out.push(((s.ts_ms - span, s.ts_ms), s));
+    }
+    out
+}
+
+fn is_moving(s: &Sample) -> bool {
+    s.steps.is_some_and(|x| x > 0.0) || s.activity_level.is_some_and(|x| x >= 1.0)
+}
+
+/// The `p`th percentile (0–100) by linear interpolation; `None` when empty.
+pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let rank = (p.clamp(0.0, 100.0) / 100.0) * (v.len() - 1) as f64;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    Some(v[lo] + (v[hi] - v[lo]) * (rank - lo as f64))
+}
+
+/// Summarises one local day from its samples and episodes (both may be unsorted and may reach
+/// outside [`input_window`]; what lies outside is ignored).
+pub fn summarise_day(day: Date, utc_offset: UtcOffset, samples: &[Sample], episodes: &[Episode]) -> DaySummary {
+    let dw = day_window(day, utc_offset);
+    let nw = night_window(day, utc_offset);
+    let tw = daytime_window(day, utc_offset);
+
+    let spans = sample_spans(samples);
+    let covered =
+        merge(spans.iter().map(|(span, _)| *span).chain(episodes.iter().map(|e| (e.start_ms, e.end_ms))).collect());
+    let minutes_covered = total_ms(&clip(&covered, dw)) as f64 / MINUTE_MS;
+    let night_minutes_covered = total_ms(&clip(&covered, nw)) as f64 / MINUTE_MS;
+
+    let rest = merge(episodes.iter().filter(|e| is_rest(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
+    let awake = merge(episodes.iter().filter(|e| !is_rest(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
+
+    // Vitals while sleeping or resting in the day; without episodes, samples marked at rest.
+    let in_day = |s: &Sample| s.ts_ms >= dw.0 && s.ts_ms < dw.1;
+    let resting_samples: Vec<&Sample> =
+        samples.iter().filter(|s| in_day(s) && contains(&rest, s.ts_ms) && !contains(&awake, s.ts_ms)).collect();
+    let resting_samples = if resting_samples.iter().filter(|s| s.heart_rate.is_some()).count() >= MIN_VITAL_SAMPLES {
+        resting_samples
+    } else if rest.is_empty() {
+        samples.iter().filter(|s| in_day(s) && s.activity_level.is_some_and(|a| a < 0.5)).collect()
+    } else {
+        resting_samples
+    };
+    let vital = |f: fn(&Sample) -> Option<f64>, p: f64| {
+        let v: Vec<f64> = resting_samples.iter().filter_map(|s| f(s)).filter(|x| x.is_finite() && *x > 0.0).collect();
+        if v.len() >= MIN_VITAL_SAMPLES { percentile(&v, p) } else { None }
+    };
+    let resting_hr = vital(|s| s.heart_rate, RESTING_HR_PERCENTILE);
+    let respiration = vital(|s| s.respiration_rate, 50.0);
+
+    let minutes_of = |pred: &dyn Fn(Behaviour) -> bool, w: (i64, i64)| {
+        let iv = merge(episodes.iter().filter(|e| pred(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
+        total_ms(&clip(&iv, w)) as f64 / MINUTE_MS
+    };
+    let active_minutes = minutes_of(&|b| b.is_active(), dw);
+    let sleep_minutes = minutes_of(&|b| b == Behaviour::Sleeping, nw);
+    let night_restless_minutes = minutes_of(&is_restless, nw);
+    let scratching_secs = minutes_of(&|b| b == Behaviour::Scratching, dw) * 60.0;
+    let daytime_sleep_minutes = minutes_of(&|b| b == Behaviour::Sleeping, tw);
+
+    let sleep_interruptions = interruptions(episodes, nw);
+    let longest_daytime_inactive_min = longest_inactive_ms(&covered, &rest, &awake, &spans, tw) as f64 / MINUTE_MS;
+    let steps = spans.iter().filter(|(_, s)| in_day(s)).filter_map(|(_, s)| s.steps).filter(|x| *x > 0.0).sum();
+
+    DaySummary {
+        day,
+        minutes_covered,
+        night_minutes_covered,
+        resting_hr,
+        respiration,
+        active_minutes,
+        sleep_minutes,
+        sleep_interruptions,
+        night_restless_minutes,
+        scratching_secs,
+        longest_daytime_inactive_min,
+        daytime_sleep_minutes,
+        steps,
+    }
+}
+
+/// Waking bouts (runs of episodes other than sleeping or resting) of at least
+/// [`INTERRUPTION_MIN_MS`] that lie between two sleeping episodes within the night window.
+/// Resting at night counts as neither sleep nor waking: a dozing pet is not interrupted.
+fn interruptions(episodes: &[Episode], nw: (i64, i64)) -> u32 {
+    let mut night: Vec<&Episode> = episodes.iter().filter(|e| overlap_ms(e, nw) > 0).collect();
+    night.sort_by_key(|e| (e.start_ms, e.end_ms));
+    let mut count = 0;
+    let mut seen_sleep = false;
+    let mut bout_ms = 0;
+    for e in night {
+        match e.label {
+            Behaviour::Sleeping => {
+                if seen_sleep && bout_ms >= INTERRUPTION_MIN_MS {
+                    count += 1;
+                }
+                seen_sleep = true;
+                bout_ms = 0;
+            }
+            Behaviour::Resting => {}
+            _ => bout_ms += overlap_ms(e, nw),
+        }
+    }
+    count
+}
+
+/// The longest stretch of `window` that has data and is inactive: inside a sleeping or resting
+/// episode, or else neither inside a waking episode nor in the span of a sample showing movement.
+fn longest_inactive_ms(
+    covered: &[(i64, i64)],
+    rest: &[(i64, i64)],
+    awake: &[(i64, i64)],
+    spans: &[((i64, i64), &Sample)],
+    window: (i64, i64),
+) -> i64 {
+    let moving = merge(spans.iter().filter(|(_, s)| is_moving(s)).map(|(span, _)| *span).collect());
+    let mut bounds: Vec<i64> = vec![window.0, window.1];
+    for list in [covered, rest, awake, &moving] {
+        for &(a, b) in list {
+            for t in [a, b] {
+                if t > window.0 && t < window.1 {
+                    bounds.push(t);
+                }
+            }
+        }
+    }
+    bounds.sort_unstable();
+    bounds.dedup();
+    let (mut best, mut run) = (0, 0);
+    for w in bounds.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let inactive = contains(covered, a) && (contains(rest, a) || (!contains(awake, a) && !contains(&moving, a)));
+        if inactive {
+            run += b - a;
+            best = best.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    best
+}
+
+/// Mean, standard deviation (sample, n − 1) and count of one metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stat {
+    pub mean: f64,
+    pub sd: f64,
+    pub n: u32,
+}
+
+impl Stat {
+    /// `None` when there are no values.
+    pub fn of(values: &[f64]) -> Option<Stat> {
+        let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let sd = if v.len() > 1 { (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+        Some(Stat { mean, sd, n: v.len() as u32 })
+    }
+}
+
+/// A pet's own normal over the `window_days` days before a date. A metric is `None` until at
+/// least [`min_days`] days with enough data (and a value for it) are in the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Baseline {
+    pub window_days: u32,
+    /// Days in the window with at least [`BASELINE_DAY_MIN_COVERAGE_MIN`] minutes of data.
+    pub days: u32,
+    pub resting_hr: Option<Stat>,
+    pub respiration: Option<Stat>,
+    pub active_minutes: Option<Stat>,
+    pub sleep_minutes: Option<Stat>,
+    pub sleep_interruptions: Option<Stat>,
+    pub night_restless_minutes: Option<Stat>,
+    pub scratching_secs: Option<Stat>,
+    pub longest_daytime_inactive_min: Option<Stat>,
+    pub daytime_sleep_minutes: Option<Stat>,
+    pub steps: Option<Stat>,
+}
+
+impl Baseline {
+    /// No baseline yet.
+    pub fn empty(window_days: u32) -> Self {
+        baseline(&[], window_days, Date::MIN)
+    }
+}
+
+/// The number of days with data a window needs before it gives a baseline: half the window,
+/// at least 3 (7 days → 4, 30 days → 15).
+pub fn min_days(window_days: u32) -> u32 {
+    window_days.div_ceil(2).max(3).min(window_days.max(1))
+}
+
+/// The baseline over the `window_days` days before `before` (which is itself excluded). Days
+/// with less than [`BASELINE_DAY_MIN_COVERAGE_MIN`] minutes of data are left out; when a date
+/// appears twice in `history`, the later entry counts.
+pub fn baseline(history: &[DaySummary], window_days: u32, before: Date) -> Baseline {
+    let start = before.checked_sub(Duration::days(i64::from(window_days))).unwrap_or(Date::MIN);
+    let mut days: Vec<&DaySummary> = Vec::new();
+    for d in history.iter().rev() {
+        if d.day >= start
+            && d.day < before
+            && d.minutes_covered >= BASELINE_DAY_MIN_COVERAGE_MIN
+            && !days.iter().any(|x| x.day == d.day)
+        {
+            days.push(d);
+        }
+    }
+    let need = min_days(window_days) as usize;
+    let stat = |f: &dyn Fn(&DaySummary) -> Option<f64>| {
+        let v: Vec<f64> = days.iter().filter_map(|d| f(d)).collect();
+        if v.len() >= need { Stat::of(&v) } else { None }
+    };
+    Baseline {
+        window_days,
+        days: days.len() as u32,
+        resting_hr: stat(&|d| d.resting_hr),
+        respiration: stat(&|d| d.respiration),
+        active_minutes: stat(&|d| Some(d.active_minutes)),
+        sleep_minutes: stat(&|d| (d.night_minutes_covered >= 360.0).then_some(d.sleep_minutes)),
+        sleep_interruptions: stat(&|d| (d.night_minutes_covered >= 360.0).then_some(f64::from(d.sleep_interruptions))),
+        night_restless_minutes: stat(&|d| (d.night_minutes_covered >= 360.0).then_some(d.night_restless_minutes)),
+        scratching_secs: stat(&|d| Some(d.scratching_secs)),
+        longest_daytime_inactive_min: stat(&|d| Some(d.longest_daytime_inactive_min)),
+        daytime_sleep_minutes: stat(&|d| Some(d.daytime_sleep_minutes)),
+        steps: stat(&|d| Some(d.steps)),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use time::macros::{date, offset};
+
+    const MIN: i64 = 60_000;
+    const HOUR: i64 = 60 * MIN;
+
+    pub(crate) fn ep(start_ms: i64, end_ms: i64, label: Behaviour) -> Episode {
+        Episode { start_ms, end_ms, label, confidence: 0.9, features: vec![], model_version: "t".into() }
+    }
+
+    /// A normal-looking day summary, varied a little by `i`.
+    pub(crate) fn normal_day(day: Date, i: u32) -> DaySummary {
+        let w = f64::from(i % 3);
+        DaySummary {
+            day,
+            minutes_covered: 1400.0,
+            night_minutes_covered: 600.0,
+            resting_hr: Some(64.0 + w * 2.0),
+            respiration: Some(18.0 + w),
+            active_minutes: 70.0 + w * 10.0,
+            sleep_minutes: 480.0 + w * 15.0,
+            sleep_interruptions: i % 2,
+            night_restless_minutes: 4.0 + w,
+            scratching_secs: 20.0 + w * 5.0,
+            longest_daytime_inactive_min: 150.0 + w * 20.0,
+            daytime_sleep_minutes: 90.0 + w * 10.0,
+            steps: 9000.0 + w * 500.0,
+        }
+    }
+
+    #[test]
+    fn windows_follow_the_local_offset() {
+        let (s, e) = day_window(date!(2026 - 03 - 10), offset!(+2));
+        assert_eq!(s, time::macros::datetime!(2026-03-10 00:00 +2).unix_timestamp() * 1000);
+        assert_eq!(e - s, 24 * HOUR);
+        let (ns, ne) = night_window(date!(2026 - 03 - 10), offset!(+2));
+        assert_eq!(ns, s - 3 * HOUR);
+        assert_eq!(ne, s + 7 * HOUR);
+        let (ts, te) = daytime_window(date!(2026 - 03 - 10), offset!(+2));
+        assert_eq!((ts - s, te - s), (8 * HOUR, 20 * HOUR));
+        assert_eq!(input_window(date!(2026 - 03 - 10), offset!(+2)), (ns, e));
+    }
+
+    #[test]
+    fn percentiles_interpolate() {
+        assert_eq!(percentile(&[], 10.0), None);
+        assert_eq!(percentile(&[5.0], 10.0), Some(5.0));
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0, 5.0], 50.0), Some(3.0));
+        assert_eq!(percentile(&[10.0, 0.0], 25.0), Some(2.5));
+    }
+
+    #[test]
+    fn a_day_is_summarised_from_episodes_and_samples() {
+        let day = date!(2026 - 03 - 10);
+        let off = offset!(UTC);
+        let (d0, _) = day_window(day, off);
+        let mut episodes = vec![
+            // The night: sleep 21:00–01:00, awake (pacing) 5 min, sleep to 03:00, a 1-minute
+            // shake (too short), sleep to 07:00, then resting until 08:00.
+            ep(d0 - 3 * HOUR, d0 + HOUR, Behaviour::Sleeping),
+            ep(d0 + HOUR, d0 + HOUR + 5 * MIN, Behaviour::Pacing),
+            ep(d0 + HOUR + 5 * MIN, d0 + 3 * HOUR, Behaviour::Sleeping),
+            ep(d0 + 3 * HOUR, d0 + 3 * HOUR + MIN, Behaviour::Shaking),
+            ep(d0 + 3 * HOUR + MIN, d0 + 7 * HOUR, Behaviour::Sleeping),
+            ep(d0 + 7 * HOUR, d0 + 8 * HOUR, Behaviour::Resting),
+            // A walk 08:00–08:45, resting until 12:00, scratching 90 s, play 12:30–13:00.
+            ep(d0 + 8 * HOUR, d0 + 8 * HOUR + 45 * MIN, Behaviour::Walking),
+            ep(d0 + 8 * HOUR + 45 * MIN, d0 + 12 * HOUR, Behaviour::Resting),
+            ep(d0 + 12 * HOUR, d0 + 12 * HOUR + 90_000, Behaviour::Scratching),
+            ep(d0 + 12 * HOUR + 30 * MIN, d0 + 13 * HOUR, Behaviour::Playing),
+        ];
+        episodes.reverse(); // order does not matter
+        // One sample a minute from 21:00 the evening before to 13:00; heart rate 60–69 while
+        // asleep, 120 while walking; steps while walking.
+        let samples: Vec<Sample> = (0..(16 * 60))
+            .map(|m| {
+                let ts = d0 - 3 * HOUR + m * MIN + MIN;
+                let walking = ts > d0 + 8 * HOUR && ts <= d0 + 8 * HOUR + 45 * MIN;
+                Sample {
+                    ts_ms: ts,
+                    heart_rate: Some(if walking { 120.0 } else { 60.0 + (m % 10) as f64 }),
+                    respiration_rate: Some(if walking { 40.0 } else { 20.0 }),
+                    steps: Some(if walking { 100.0 } else { 0.0 }),
+                    activity_level: Some(if walking { 2.0 } else { 0.0 }),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        let s = summarise_day(day, off, &samples, &episodes);
+        assert_eq!(s.day, day);
+        assert_eq!(s.minutes_covered, 13.0 * 60.0);
+        assert_eq!(s.night_minutes_covered, 600.0);
+        assert_eq!(s.active_minutes, 75.0);
+        assert_eq!(s.sleep_minutes, 600.0 - 6.0);
+        assert_eq!(s.sleep_interruptions, 1);
+        assert_eq!(s.night_restless_minutes, 6.0);
+        assert_eq!(s.scratching_secs, 90.0);
+        assert_eq!(s.steps, 4500.0);
+        let hr = s.resting_hr.unwrap();
+        assert!((60.0..=61.0).contains(&hr), "{hr}");
+        assert_eq!(s.respiration, Some(20.0));
+        // Daytime 08:00–20:00: inactive from 08:45 to 12:00 (scratching breaks it).
+        assert_eq!(s.longest_daytime_inactive_min, 195.0);
+    }
+
+    #[test]
+    fn inactivity_without_episodes_comes_from_samples_and_stops_at_gaps() {
+        let day = date!(2026 - 03 - 10);
+        let (t0, _) = daytime_window(day, offset!(UTC));
+        // Still from 08:00 to 11:00, one moving minute, still to 12:00, then no data.
+        let samples: Vec<Sample> = (1..=240)
+            .map(|m| Sample {
+                ts_ms: t0 + m * MIN,
+                steps: Some(if m == 181 { 30.0 } else { 0.0 }),
+                heart_rate: Some(70.0),
+                activity_level: Some(if m == 181 { 1.0 } else { 0.0 }),
+                ..Default::default()
+            })
+            .collect();
+        let s = summarise_day(day, offset!(UTC), &samples, &[]);
+        assert_eq!(s.longest_daytime_inactive_min, 180.0);
+        assert_eq!(s.resting_hr, Some(70.0), "samples at rest stand in for resting episodes");
+        assert_eq!(s.minutes_covered, 240.0);
+    }
+
+    #[test]
+    fn nothing_gives_an_empty_day() {
+        let day = date!(2026 - 03 - 10);
+        assert_eq!(summarise_day(day, offset!(-5), &[], &[]), DaySummary::empty(day));
+    }
+
+    #[test]
+    fn baselines_need_enough_days_and_exclude_the_day_judged() {
+        let today = date!(2026 - 03 - 20);
+        let history: Vec<DaySummary> = (1..=30).map(|i| normal_day(today - Duration::days(i), i as u32)).collect();
+        let b7 = baseline(&history, 7, today);
+        assert_eq!(b7.days, 7);
+        assert_eq!(b7.window_days, 7);
+        let hr = b7.resting_hr.unwrap();
+        assert_eq!(hr.n, 7);
+        assert!((64.0..=68.0).contains(&hr.mean));
+        assert!(baseline(&history, 30, today).active_minutes.is_some());
+
+        // The day judged (and later days) never count.
+        let mut with_today = history.clone();
+        with_today.push(DaySummary { resting_hr: Some(200.0), ..normal_day(today, 0) });
+        assert_eq!(baseline(&with_today, 7, today), b7);
+
+        // Three days are not enough for a 7-day baseline; four are.
+        let few: Vec<DaySummary> = history.iter().take(3).cloned().collect();
+        let b = baseline(&few, 7, today);
+        assert_eq!((b.days, b.resting_hr), (3, None));
+        let four: Vec<DaySummary> = history.iter().take(4).cloned().collect();
+        assert!(baseline(&four, 7, today).resting_hr.is_some());
+
+        // Days with little data are skipped.
+        let sparse: Vec<DaySummary> =
+            history.iter().map(|d| DaySummary { minutes_covered: 300.0, ..d.clone() }).collect();
+        assert_eq!(baseline(&sparse, 7, today).days, 0);
+        assert_eq!(Baseline::empty(7).active_minutes, None);
+        assert_eq!((min_days(7), min_days(30), min_days(1)), (4, 15, 1));
+    }
+
+    #[test]
+    fn stats() {
+        let s = Stat::of(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).unwrap();
+        assert_eq!(s.mean, 5.0);
+        assert!((s.sd - 2.138).abs() < 0.001);
+        assert_eq!(Stat::of(&[]), None);
+        assert_eq!(Stat::of(&[3.0]).unwrap().sd, 0.0);
+    }
+}

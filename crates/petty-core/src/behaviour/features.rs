@@ -1,0 +1,587 @@
+//! From readings to numbers a classifier can use: the features of one raw accelerometer window
+//! ([`accel_features`]), a reading as the analysis sees it ([`sample_from_reading`]) and the
+//! features of fixed one-minute epochs ([`epoch_features`]).
+//!
+//! Epoch features are rates and means, so a collar that reports every second and one that
+//! reports every minute give comparable numbers. A measurement that is absent is [`MISSING`],
+//! never NaN, so a tree can split on absence.
+
+use std::collections::BTreeMap;
+
+use super::{AccelFeatures, Sample};
+use crate::readings::{Metric, Reading};
+use crate::validation::{FieldError, Invalid};
+
+/// The length of an epoch, the unit the classifier labels.
+pub const EPOCH_MS: i64 = 60_000;
+
+/// The value of a feature whose measurement is absent (below every real value, pitch included).
+pub const MISSING: f64 = -999.0;
+
+/// The number of epoch features.
+pub const FEATURE_COUNT: usize = 22;
+
+/// The epoch features' names, in the order of [`Epoch::x`].
+pub const FEATURE_NAMES: [&str; FEATURE_COUNT] = [
+    "heart_rate_mean",
+    "heart_rate_max",
+    "respiration_mean",
+    "activity_level_mean",
+    "counts_per_min",
+    "steps_per_min",
+    "speed_mps",
+    "gyration_m",
+    "steps_per_min_ctx",
+    "counts_per_min_ctx",
+    "accel_mag_mean",
+    "accel_mag_std",
+    "accel_mag_max",
+    "accel_dominant_hz",
+    "accel_dominant_power",
+    "accel_odba",
+    "accel_pitch_deg",
+    "accel_odba_max",
+    "accel_peak_hz",
+    "heart_rate_ctx",
+    "accel_pitch_min",
+    "accel_odba_ctx",
+];
+
+/// Index of each feature in [`Epoch::x`].
+pub mod f {
+    pub const HR_MEAN: usize = 0;
+    pub const HR_MAX: usize = 1;
+    pub const RESP_MEAN: usize = 2;
+    pub const LEVEL_MEAN: usize = 3;
+    pub const COUNTS_PM: usize = 4;
+    pub const STEPS_PM: usize = 5;
+    pub const SPEED: usize = 6;
+    pub const GYRATION: usize = 7;
+    pub const STEPS_CTX: usize = 8;
+    pub const COUNTS_CTX: usize = 9;
+    pub const MAG_MEAN: usize = 10;
+    pub const MAG_STD: usize = 11;
+    pub const MAG_MAX: usize = 12;
+    pub const DOM_HZ: usize = 13;
+    pub const DOM_POWER: usize = 14;
+    pub const ODBA: usize = 15;
+    pub const PITCH: usize = 16;
+    pub const ODBA_MAX: usize = 17;
+    pub const PEAK_HZ: usize = 18;
+    pub const HR_CTX: usize = 19;
+    pub const PITCH_MIN: usize = 20;
+    pub const ODBA_CTX: usize = 21;
+}
+
+/// One epoch: [`EPOCH_MS`] of samples, reduced to features.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Epoch {
+    /// Epoch milliseconds, a multiple of [`EPOCH_MS`].
+    pub start_ms: i64,
+    /// How many samples fell into it (at least one).
+    pub n: usize,
+    /// The features, named by [`FEATURE_NAMES`].
+    pub x: [f64; FEATURE_COUNT],
+}
+
+/// The names under which a reading keeps its accelerometer features as extra numbers.
+pub const ACCEL_EXTRA: [&str; 7] = [
+    "accel_mag_mean",
+    "accel_mag_std",
+    "accel_mag_max",
+    "accel_dominant_hz",
+    "accel_dominant_power",
+    "accel_odba",
+    "accel_pitch_deg",
+];
+
+/// The largest magnitude an axis may report, in g.
+pub const ACCEL_MAX_G: f64 = 16.0;
+/// The fewest and most samples per axis in one window.
+pub const ACCEL_MIN_LEN: usize = 8;
+pub const ACCEL_MAX_LEN: usize = 1024;
+
+impl AccelFeatures {
+    /// The features as named extra numbers (names in [`ACCEL_EXTRA`], values finite).
+    pub fn to_extra(&self) -> [(&'static str, f64); 7] {
+        let v = [
+            self.mag_mean,
+            self.mag_std,
+            self.mag_max,
+            self.dominant_hz,
+            self.dominant_power,
+            self.odba,
+            self.pitch_deg,
+        ];
+        let mut out = [("", 0.0); 7];
+        for (i, (name, value)) in ACCEL_EXTRA.iter().zip(v).enumerate() {
+            out[i] = (name, if value.is_finite() { value } else { 0.0 });
+        }
+        out
+    }
+
+    /// The features back from a reading's extra numbers; `None` unless all seven are there.
+    pub fn from_extra(map: &BTreeMap<String, f64>) -> Option<AccelFeatures> {
+        let get = |i: usize| map.get(ACCEL_EXTRA[i]).copied().filter(|v| v.is_finite());
+        Some(AccelFeatures {
+            mag_mean: get(0)?,
+            mag_std: get(1)?,
+            mag_max: get(2)?,
+            dominant_hz: get(3)?,
+            dominant_power: get(4)?,
+            odba: get(5)?,
+            pitch_deg: get(6)?,
+        })
+    }
+}
+
+/// Reduces one raw accelerometer window (`hz` samples per second, each axis in g) to its
+/// features. Checks the window first: `hz` 1 to 400, the three axes the same length of 8 to
+/// 1024 samples, every value finite and within ±16 g; the errors name `accel.hz`, `accel.x`, ...
+pub fn accel_features(hz: f64, x: &[f64], y: &[f64], z: &[f64]) -> Result<AccelFeatures, Invalid> {
+    let mut errors = Vec::new();
+    if !(hz.is_finite() && (1.0..=400.0).contains(&hz)) {
+        errors.push(FieldError::new(
+            "accel.hz",
+            "out_of_range",
+            "accel.hz must be between 1 and 400 (samples per second)",
+        ));
+    }
+    for (name, axis) in [("accel.x", x), ("accel.y", y), ("accel.z", z)] {
+        if !(ACCEL_MIN_LEN..=ACCEL_MAX_LEN).contains(&axis.len()) {
+            errors.push(FieldError::new(
+                name,
+                "length",
+                format!("{name} must have {ACCEL_MIN_LEN} to {ACCEL_MAX_LEN} samples (got {})", axis.len()),
+            ));
+        } else if axis.iter().any(|v| !(v.is_finite() && v.abs() <= ACCEL_MAX_G)) {
+            errors.push(FieldError::new(
+                name,
+                "out_of_range",
+                format!("{name} values must be finite and between -{ACCEL_MAX_G} and {ACCEL_MAX_G} (g)"),
+            ));
+        }
+    }
+    if errors.is_empty() && (x.len() != y.len() || x.len() != z.len()) {
+        errors.push(FieldError::new(
+            "accel.x",
+            "length",
+            format!(
+                "accel.x, accel.y and accel.z must have the same length (got {}, {}, {})",
+                x.len(),
+                y.len(),
+                z.len()
+            ),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(Invalid(errors));
+    }
+    Ok(window_features(hz, x, y, z))
+}
+
+/// The features of a checked window.
+fn window_features(hz: f64, x: &[f64], y: &[f64], z: &[f64]) -> AccelFeatures {
+    let n = x.len();
+    let nf = n as f64;
+    let mean = |a: &[f64]| a.iter().sum::<f64>() / nf;
+    let (mx, my, mz) = (mean(x), mean(y), mean(z));
+    let mags: Vec<f64> = (0..n).map(|i| (x[i] * x[i] + y[i] * y[i] + z[i] * z[i]).sqrt()).collect();
+    let mut sum = 0.0;
+    let mut max = 0f64;
+    let mut odba = 0.0;
+    for (i, m) in mags.iter().enumerate() {
+        sum += m;
+        max = max.max(*m);
+        odba += (x[i] - mx).abs() + (y[i] - my).abs() + (z[i] - mz).abs();
+    }
+    let mag_mean = sum / nf;
+    let var = mags.iter().map(|m| (m - mag_mean).powi(2)).sum::<f64>() / nf;
+
+    // A plain DFT of the mean-removed magnitude; the window is at most 1024 samples.
+    let mut best = (0usize, 0.0);
+    let mut total = 0.0;
+    for k in 1..=n / 2 {
+        let w = 2.0 * std::f64::consts::PI * k as f64 / nf;
+        let (mut re, mut im) = (0.0, 0.0);
+        // Rotate a phasor rather than calling sin/cos per sample.
+        let (step_c, step_s) = (w.cos(), w.sin());
+        let (mut c, mut s) = (1.0f64, 0.0f64);
+        for m in &mags {
+            let v = m - mag_mean;
+            re += v * c;
+            im -= v * s;
+            let nc = c * step_c - s * step_s;
+            s = s * step_c + c * step_s;
+            c = nc;
+        }
+        let p = re * re + im * im;
+        total += p;
+        if p > best.1 {
+            best = (k, p);
+        }
+    }
+    let (dominant_hz, dominant_power) =
+        if total > 1e-12 { (best.0 as f64 * hz / nf, best.1 / total) } else { (0.0, 0.0) };
+    let pitch_deg = mx.atan2((my * my + mz * mz).sqrt()).to_degrees();
+    AccelFeatures {
+        mag_mean,
+        mag_std: var.sqrt(),
+        mag_max: max,
+        dominant_hz,
+        dominant_power,
+        odba: odba / nf,
+        pitch_deg: if pitch_deg.is_finite() { pitch_deg } else { 0.0 },
+    }
+}
+
+/// A stored reading as the analysis sees it; its accelerometer features come from the
+/// `accel_*` extra numbers.
+pub fn sample_from_reading(r: &Reading) -> Sample {
+    Sample {
+        ts_ms: r.ts_ms(),
+        heart_rate: r.value(Metric::HeartRate),
+        respiration_rate: r.value(Metric::RespirationRate),
+        activity_level: r.value(Metric::ActivityLevel),
+        activity_counts: r.value(Metric::ActivityCounts),
+        steps: r.value(Metric::Steps),
+        lat: r.location.map(|l| l.lat),
+        lon: r.location.map(|l| l.lon),
+        accuracy_m: r.location.and_then(|l| l.accuracy_m),
+        battery_pct: r.value(Metric::BatteryPct),
+        accel: AccelFeatures::from_extra(&r.extra),
+    }
+}
+
+/// Sums of one epoch's samples, before they become features.
+#[derive(Debug, Clone, Copy, Default)]
+struct Acc {
+    start_ms: i64,
+    n: usize,
+    hr: (f64, usize),
+    hr_max: f64,
+    resp: (f64, usize),
+    level: (f64, usize),
+    /// Counts and the milliseconds they cover.
+    counts: (f64, f64),
+    steps: (f64, f64),
+    lat: f64,
+    lon: f64,
+    fixes: usize,
+    accel: usize,
+    mag_mean: f64,
+    mag_std: f64,
+    mag_max: f64,
+    dom_hz: f64,
+    dom_power: f64,
+    odba: f64,
+    pitch: f64,
+    pitch_min: f64,
+    odba_max: f64,
+    peak_hz: f64,
+}
+
+/// The longest gap between readings still counted as the period a reading's counts cover.
+const MAX_COVER_MS: i64 = 10 * 60_000;
+
+/// Features of every epoch that has samples, in time order. `samples` must be sorted by time
+/// (as [`super::segment::analyse`] ensures); epochs are aligned to multiples of [`EPOCH_MS`].
+pub fn epoch_features(samples: &[Sample]) -> Vec<Epoch> {
+    let accs = accumulate(samples);
+    finish(&accs)
+}
+
+/// The typical gap between consecutive readings (used for the first reading and after gaps).
+fn typical_gap(samples: &[Sample]) -> i64 {
+    let mut sum = 0i64;
+    let mut n = 0i64;
+    for w in samples.windows(2) {
+        let gap = w[1].ts_ms - w[0].ts_ms;
+        if gap > 0 && gap <= MAX_COVER_MS {
+            sum += gap;
+            n += 1;
+        }
+    }
+    if n == 0 { EPOCH_MS } else { (sum / n).max(1) }
+}
+
+fn accumulate(samples: &[Sample]) -> Vec<Acc> {
+    let gap = typical_gap(samples);
+    let mut out: Vec<Acc> = Vec::with_capacity(samples.len().min(samples.len() / 8 + 16));
+    let mut prev_ts: Option<i64> = None;
+    for s in samples {
+        let start = s.ts_ms.div_euclid(EPOCH_MS) * EPOCH_MS;
+        if out.last().is_none_or(|a| a.start_ms != start) {
+            out.push(Acc { start_ms: start, hr_max: MISSING, pitch_min: f64::INFINITY, ..Acc::default() });
+        }
+        let covered = match prev_ts {
+            Some(p) if s.ts_ms > p && s.ts_ms - p <= MAX_COVER_MS => s.ts_ms - p,
+            _ => gap,
+        } as f64;
+        prev_ts = Some(s.ts_ms);
+        let Some(a) = out.last_mut() else { continue };
+        a.n += 1;
+        let ok = |v: Option<f64>| v.filter(|v| v.is_finite());
+        if let Some(hr) = ok(s.heart_rate) {
+            a.hr.0 += hr;
+            a.hr.1 += 1;
+            a.hr_max = a.hr_max.max(hr);
+        }
+        if let Some(v) = ok(s.respiration_rate) {
+            a.resp.0 += v;
+            a.resp.1 += 1;
+        }
+        if let Some(v) = ok(s.activity_level) {
+            a.level.0 += v;
+            a.level.1 += 1;
+        }
+        if let Some(v) = ok(s.activity_counts) {
+            a.counts.0 += v;
+            a.counts.1 += covered;
+        }
+        if let Some(v) = ok(s.steps) {
+            a.steps.0 += v;
+            a.steps.1 += covered;
+        }
+        if let (Some(lat), Some(lon)) = (ok(s.lat), ok(s.lon)) {
+            a.lat += lat;
+            a.lon += lon;
+            a.fixes += 1;
+        }
+        if let Some(acc) = s.accel.filter(|acc| acc.odba.is_finite() && acc.mag_max.is_finite()) {
+            a.accel += 1;
+            a.mag_mean += acc.mag_mean;
+            a.mag_std += acc.mag_std;
+            a.mag_max = a.mag_max.max(acc.mag_max);
+            a.dom_hz += acc.dominant_hz;
+            a.dom_power += acc.dominant_power;
+            a.odba += acc.odba;
+            a.pitch += acc.pitch_deg;
+            a.pitch_min = a.pitch_min.min(acc.pitch_deg);
+            if acc.odba >= a.odba_max {
+                a.odba_max = acc.odba;
+                a.peak_hz = acc.dominant_hz;
+            }
+        }
+    }
+    out
+}
+
+fn mean_or_missing(sum: f64, n: usize) -> f64 {
+    if n == 0 { MISSING } else { sum / n as f64 }
+}
+
+fn per_minute(sum: f64, covered_ms: f64) -> f64 {
+    if covered_ms <= 0.0 { MISSING } else { sum / (covered_ms / 60_000.0) }
+}
+
+/// Metres between two points (haversine).
+pub fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, la2) = (a.0.to_radians(), b.0.to_radians());
+    let dla = la2 - la1;
+    let dlo = (b.1 - a.1).to_radians();
+    let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
+    2.0 * 6_371_000.0 * h.sqrt().min(1.0).asin()
+}
+
+/// How many epochs either side make an epoch's context.
+const CONTEXT: usize = 2;
+
+fn finish(accs: &[Acc]) -> Vec<Epoch> {
+    let centre = |a: &Acc| (a.fixes > 0).then(|| (a.lat / a.fixes as f64, a.lon / a.fixes as f64));
+    let mut out = Vec::with_capacity(accs.len());
+    for (i, a) in accs.iter().enumerate() {
+        let mut x = [MISSING; FEATURE_COUNT];
+        x[f::HR_MEAN] = mean_or_missing(a.hr.0, a.hr.1);
+        x[f::HR_MAX] = a.hr_max;
+        x[f::RESP_MEAN] = mean_or_missing(a.resp.0, a.resp.1);
+        x[f::LEVEL_MEAN] = mean_or_missing(a.level.0, a.level.1);
+        x[f::COUNTS_PM] = per_minute(a.counts.0, a.counts.1);
+        x[f::STEPS_PM] = per_minute(a.steps.0, a.steps.1);
+        if a.accel > 0 {
+            let k = a.accel;
+            x[f::MAG_MEAN] = a.mag_mean / k as f64;
+            x[f::MAG_STD] = a.mag_std / k as f64;
+            x[f::MAG_MAX] = a.mag_max;
+            x[f::DOM_HZ] = a.dom_hz / k as f64;
+            x[f::DOM_POWER] = a.dom_power / k as f64;
+            x[f::ODBA] = a.odba / k as f64;
+            x[f::PITCH] = a.pitch / k as f64;
+            x[f::ODBA_MAX] = a.odba_max;
+            x[f::PEAK_HZ] = a.peak_hz;
+            x[f::PITCH_MIN] = a.pitch_min;
+        }
+
+        // Context: the epochs within CONTEXT epochs of this one (by time, not by position).
+        let lo = i.saturating_sub(CONTEXT);
+        let hi = (i + CONTEXT + 1).min(accs.len());
+        let near = accs[lo..hi].iter().filter(|b| (b.start_ms - a.start_ms).abs() <= CONTEXT as i64 * EPOCH_MS);
+        let (mut steps, mut counts, mut hr, mut odba) = ((0.0, 0.0), (0.0, 0.0), (0.0, 0usize), (0.0, 0usize));
+        let (mut clat, mut clon, mut cn) = (0.0, 0.0, 0usize);
+        for b in near.clone() {
+            steps.0 += b.steps.0;
+            steps.1 += b.steps.1;
+            counts.0 += b.counts.0;
+            counts.1 += b.counts.1;
+            hr.0 += b.hr.0;
+            hr.1 += b.hr.1;
+            odba.0 += b.odba;
+            odba.1 += b.accel;
+            if let Some((la, lo)) = centre(b) {
+                clat += la;
+                clon += lo;
+                cn += 1;
+            }
+        }
+        x[f::STEPS_CTX] = per_minute(steps.0, steps.1);
+        x[f::COUNTS_CTX] = per_minute(counts.0, counts.1);
+        x[f::HR_CTX] = mean_or_missing(hr.0, hr.1);
+        x[f::ODBA_CTX] = mean_or_missing(odba.0, odba.1);
+        if cn >= 2 {
+            let mid = (clat / cn as f64, clon / cn as f64);
+            let ss: f64 = near.filter_map(centre).map(|p| haversine_m(mid, p).powi(2)).sum();
+            x[f::GYRATION] = (ss / cn as f64).sqrt();
+        }
+
+        // Speed: displacement of the epoch's mean position from the neighbouring epochs'.
+        if let Some(here) = centre(a) {
+            let mut sum = 0.0;
+            let mut k = 0;
+            let mut neighbour = |j: usize| {
+                let b = &accs[j];
+                let dt = (b.start_ms - a.start_ms).abs();
+                if dt > 0
+                    && dt <= 2 * EPOCH_MS
+                    && let Some(p) = centre(b)
+                {
+                    sum += haversine_m(here, p) / (dt as f64 / 1000.0);
+                    k += 1;
+                }
+            };
+            if i > 0 {
+                neighbour(i - 1);
+            }
+            if i + 1 < accs.len() {
+                neighbour(i + 1);
+            }
+            if k > 0 {
+                x[f::SPEED] = sum / k as f64;
+            }
+        }
+        out.push(Epoch { start_ms: a.start_ms, n: a.n, x });
+    }
+    out
+}
+
+/// The mean epoch features of the samples in `[start_ms, end_ms)` (sorted by time): what a
+/// [`super::calibrate::Feedback`] carries for a stored episode. Each feature is averaged over
+/// the epochs where it is present ([`MISSING`] where it never is); `None` without samples.
+pub fn episode_mean_features(samples: &[Sample], start_ms: i64, end_ms: i64) -> Option<[f64; FEATURE_COUNT]> {
+    // Take the context epochs around the span too, so the features match the ones analysed.
+    let margin = CONTEXT as i64 * EPOCH_MS;
+    let lo = samples.partition_point(|s| s.ts_ms < start_ms - margin);
+    let hi = samples.partition_point(|s| s.ts_ms < end_ms + margin);
+    let epochs = epoch_features(samples.get(lo..hi)?);
+    let inside: Vec<&Epoch> =
+        epochs.iter().filter(|e| e.start_ms + EPOCH_MS > start_ms && e.start_ms < end_ms).collect();
+    mean_features(inside.iter().map(|e| &e.x))
+}
+
+/// Feature-wise means over present values; `None` for no rows.
+pub(crate) fn mean_features<'a>(rows: impl Iterator<Item = &'a [f64; FEATURE_COUNT]>) -> Option<[f64; FEATURE_COUNT]> {
+    let mut sum = [0.0; FEATURE_COUNT];
+    let mut n = [0usize; FEATURE_COUNT];
+    let mut any = false;
+    for x in rows {
+        any = true;
+        for j in 0..FEATURE_COUNT {
+            if x[j] != MISSING {
+                sum[j] += x[j];
+                n[j] += 1;
+            }
+        }
+    }
+    any.then(|| std::array::from_fn(|j| mean_or_missing(sum[j], n[j])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sine(hz: f64, f0: f64, n: usize, amp: f64) -> Vec<f64> {
+        (0..n).map(|i| amp * (2.0 * std::f64::consts::PI * f0 * i as f64 / hz).sin()).collect()
+    }
+
+    #[test]
+    fn a_shake_shows_its_frequency_and_a_head_down_its_pitch() {
+        let n = 100;
+        let x = vec![-0.5; n];
+        let y = sine(50.0, 5.0, n, 0.8);
+        let z: Vec<f64> = sine(50.0, 5.0, n, 1.2).iter().map(|v| v + 0.85).collect();
+        let a = accel_features(50.0, &x, &y, &z).unwrap();
+        assert!((a.dominant_hz - 5.0).abs() < 0.6, "{a:?}");
+        assert!(a.dominant_power > 0.3, "{a:?}");
+        assert!(a.pitch_deg < -20.0, "{a:?}");
+        assert!(a.mag_max > 1.5 && a.odba > 0.5);
+
+        let still = accel_features(25.0, &[0.0; 50], &[0.0; 50], &[1.0; 50]).unwrap();
+        assert_eq!((still.dominant_hz, still.dominant_power, still.odba), (0.0, 0.0, 0.0));
+        assert!((still.mag_mean - 1.0).abs() < 1e-12 && still.pitch_deg.abs() < 1e-9);
+    }
+
+    #[test]
+    fn bad_windows_name_the_field_and_the_rule() {
+        let e = accel_features(0.0, &[0.0; 4], &[0.0; 8], &[f64::NAN; 8]).unwrap_err();
+        let got: Vec<(&str, &str)> = e.0.iter().map(|e| (e.field.as_str(), e.rule)).collect();
+        assert_eq!(got, [("accel.hz", "out_of_range"), ("accel.x", "length"), ("accel.z", "out_of_range")]);
+        let e = accel_features(25.0, &[0.0; 8], &[0.0; 9], &[0.0; 8]).unwrap_err();
+        assert_eq!(e.0[0].rule, "length");
+        assert!(accel_features(25.0, &[17.0; 8], &[0.0; 8], &[0.0; 8]).is_err());
+        assert!(accel_features(25.0, &[0.0; 2000], &[0.0; 2000], &[0.0; 2000]).is_err());
+    }
+
+    #[test]
+    fn accel_features_round_trip_through_extra_numbers() {
+        let a = accel_features(25.0, &sine(25.0, 2.0, 50, 0.3), &[0.1; 50], &[0.9; 50]).unwrap();
+        let map: BTreeMap<String, f64> = a.to_extra().iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        assert!(map.keys().all(|k| crate::readings::is_key_name(k)));
+        assert_eq!(AccelFeatures::from_extra(&map), Some(a));
+        let mut partial = map.clone();
+        partial.remove("accel_odba");
+        assert_eq!(AccelFeatures::from_extra(&partial), None);
+    }
+
+    #[test]
+    fn epochs_are_rates_whatever_the_reporting_interval() {
+        let t0 = 1_795_305_600_000;
+        let at = |ts: i64, steps: f64| Sample {
+            ts_ms: ts,
+            heart_rate: Some(100.0),
+            steps: Some(steps),
+            lat: Some(52.0),
+            lon: Some(4.0 + (ts - t0) as f64 * 1e-8),
+            ..Sample::default()
+        };
+        let per_second: Vec<Sample> = (0..300).map(|i| at(t0 + i * 1000, 2.0)).collect();
+        let per_minute: Vec<Sample> = (0..5).map(|i| at(t0 + i * 60_000, 120.0)).collect();
+        let a = epoch_features(&per_second);
+        let b = epoch_features(&per_minute);
+        assert_eq!(a.len(), 5);
+        assert_eq!(b.len(), 5);
+        assert_eq!(a[0].n, 60);
+        for (ea, eb) in a.iter().zip(&b) {
+            assert_eq!(ea.start_ms, eb.start_ms);
+            assert!((ea.x[f::STEPS_PM] - 120.0).abs() < 1e-6, "{}", ea.x[f::STEPS_PM]);
+            assert!((eb.x[f::STEPS_PM] - 120.0).abs() < 1e-6);
+            assert_eq!(ea.x[f::MAG_MEAN], MISSING);
+        }
+        // 1e-8 degrees of longitude per ms at 52° N is about 0.68 m/s.
+        assert!((a[2].x[f::SPEED] - 0.685).abs() < 0.02, "{}", a[2].x[f::SPEED]);
+        assert!((b[2].x[f::SPEED] - 0.685).abs() < 0.02);
+        assert!(epoch_features(&[]).is_empty());
+
+        let mean = episode_mean_features(&per_minute, t0 + 60_000, t0 + 180_000).unwrap();
+        assert!((mean[f::HR_MEAN] - 100.0).abs() < 1e-9);
+        assert_eq!(episode_mean_features(&per_minute, t0 + 3_600_000, t0 + 3_660_000), None);
+    }
+}

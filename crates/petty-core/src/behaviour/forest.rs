@@ -1,0 +1,596 @@
+//! The behaviour classifier: a small random forest.
+//!
+//! Training uses linfa-trees' decision trees, each on a class-balanced bootstrap sample and a
+//! random subset of the features; every fitted tree is then copied into Petty's own flat form
+//! ([`Forest`]), whose leaves hold the class shares of the training rows that reached them.
+//! Prediction walks those flat trees only (no ndarray, no allocation) and averages the leaves'
+//! shares, so the output is a probability per [`Behaviour`].
+//!
+//! A forest is kept as versioned, line-based text ([`Forest::to_text`]); its version names the
+//! format and a hash of the content, so every labelled episode says exactly which model made it.
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use linfa::prelude::*;
+use linfa_trees::{DecisionTree, TreeNode};
+use ndarray::{Array1, Array2};
+
+use super::features::{FEATURE_COUNT, FEATURE_NAMES};
+use super::{BEHAVIOUR_COUNT, Behaviour};
+
+/// The first line of a forest's text.
+const HEADER: &str = "petty-forest 1";
+
+/// Why a forest could not be trained or read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    #[error("line {line}: {message}")]
+    Format { line: usize, message: String },
+    #[error("training failed: {0}")]
+    Training(String),
+}
+
+fn bad(line: usize, message: impl Into<String>) -> ModelError {
+    ModelError::Format { line, message: message.into() }
+}
+
+/// How a forest is trained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainParams {
+    /// Number of trees.
+    pub trees: usize,
+    pub max_depth: usize,
+    /// The fewest training rows in a leaf.
+    pub min_leaf: usize,
+    /// Share of the features each tree may use (random subspace), 0 to 1.
+    pub feature_fraction: f64,
+    /// At most this many rows of one label per tree (the commonest labels are subsampled).
+    pub class_cap: usize,
+    /// At least this many rows of one label per tree, drawn with replacement (rare labels are
+    /// oversampled), but never more than three times the rows there are.
+    pub class_floor: usize,
+}
+
+impl Default for TrainParams {
+    fn default() -> TrainParams {
+        TrainParams { trees: 20, max_depth: 11, min_leaf: 3, feature_fraction: 0.7, class_cap: 3000, class_floor: 300 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Node {
+    Split { feature: usize, threshold: f64, left: usize, right: usize, gain: f64 },
+    Leaf(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Tree {
+    nodes: Vec<Node>,
+    leaves: Vec<[f64; BEHAVIOUR_COUNT]>,
+}
+
+impl Tree {
+    fn leaf(&self, x: &[f64; FEATURE_COUNT]) -> &[f64; BEHAVIOUR_COUNT] {
+        let mut i = 0;
+        // Children always come after their parent (checked when read), so this ends.
+        loop {
+            match self.nodes.get(i) {
+                Some(Node::Split { feature, threshold, left, right, .. }) => {
+                    i = if x[*feature] < *threshold { *left } else { *right };
+                }
+                Some(Node::Leaf(l)) => return self.leaves.get(*l).unwrap_or(&UNIFORM),
+                None => return &UNIFORM,
+            }
+        }
+    }
+
+    fn leaf_index(&self, x: &[f64; FEATURE_COUNT]) -> Option<usize> {
+        let mut i = 0;
+        loop {
+            match self.nodes.get(i)? {
+                Node::Split { feature, threshold, left, right, .. } => {
+                    i = if x[*feature] < *threshold { *left } else { *right };
+                }
+                Node::Leaf(l) => return Some(*l),
+            }
+        }
+    }
+}
+
+const UNIFORM: [f64; BEHAVIOUR_COUNT] = [1.0 / BEHAVIOUR_COUNT as f64; BEHAVIOUR_COUNT];
+
+/// A trained behaviour classifier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forest {
+    version: String,
+    trees: Vec<Tree>,
+}
+
+/// A small deterministic generator (SplitMix64), so a seed gives the same forest everywhere.
+#[derive(Debug, Clone)]
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// FNV-1a, 64 bits.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+impl Forest {
+    /// `forest-1.<hash>`: the format and a hash of the content.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The probability of each behaviour (indexed by [`Behaviour::index`]; they sum to 1).
+    pub fn predict(&self, x: &[f64; FEATURE_COUNT]) -> [f64; BEHAVIOUR_COUNT] {
+        let mut p = [0.0; BEHAVIOUR_COUNT];
+        if self.trees.is_empty() {
+            return UNIFORM;
+        }
+        for t in &self.trees {
+            for (a, b) in p.iter_mut().zip(t.leaf(x)) {
+                *a += b;
+            }
+        }
+        let sum: f64 = p.iter().sum();
+        if sum > 0.0 {
+            p.iter_mut().for_each(|v| *v /= sum);
+            p
+        } else {
+            UNIFORM
+        }
+    }
+
+    /// How much each feature decided, summed over every split (impurity decrease weighted by
+    /// the share of training rows reaching the split), normalised to sum to 1.
+    pub fn importances(&self) -> [f64; FEATURE_COUNT] {
+        let mut imp = [0.0; FEATURE_COUNT];
+        for t in &self.trees {
+            for n in &t.nodes {
+                if let Node::Split { feature, gain, .. } = n {
+                    imp[*feature] += gain;
+                }
+            }
+        }
+        let sum: f64 = imp.iter().sum();
+        if sum > 0.0 {
+            imp.iter_mut().for_each(|v| *v /= sum);
+        }
+        imp
+    }
+
+    /// Feature indices, most important first.
+    pub fn ranked_features(&self) -> [usize; FEATURE_COUNT] {
+        let imp = self.importances();
+        let mut idx: [usize; FEATURE_COUNT] = std::array::from_fn(|i| i);
+        idx.sort_by(|a, b| imp[*b].total_cmp(&imp[*a]).then(a.cmp(b)));
+        idx
+    }
+
+    /// The model compiled into Petty (`models/behaviour-forest.txt`, made by `petty train`).
+    pub fn builtin() -> &'static Forest {
+        static BUILTIN: OnceLock<Forest> = OnceLock::new();
+        BUILTIN.get_or_init(|| {
+            // A unit test proves the committed file reads; an empty forest (uniform answers)
+            // is the fallback should it ever not.
+            Forest::from_text(include_str!("../../models/behaviour-forest.txt"))
+                .unwrap_or_else(|_| Forest { version: "forest-1.empty".to_owned(), trees: Vec::new() })
+        })
+    }
+
+    /// Trains a forest on labelled epoch features. The same rows, parameters and seed give the
+    /// same forest.
+    pub fn train(
+        rows: &[([f64; FEATURE_COUNT], Behaviour)],
+        params: &TrainParams,
+        seed: u64,
+    ) -> Result<Forest, ModelError> {
+        if rows.is_empty() {
+            return Err(ModelError::Training("no training rows".to_owned()));
+        }
+        if params.trees == 0 || params.max_depth == 0 {
+            return Err(ModelError::Training("trees and max_depth must be at least 1".to_owned()));
+        }
+        if rows.iter().any(|(x, _)| x.iter().any(|v| !v.is_finite())) {
+            return Err(ModelError::Training("every feature must be a finite number".to_owned()));
+        }
+        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); BEHAVIOUR_COUNT];
+        for (i, (_, b)) in rows.iter().enumerate() {
+            by_class[b.index()].push(i);
+        }
+        let mut rng = SplitMix(seed ^ 0x5EED_F0E5_7000_0001);
+        let n_features =
+            ((FEATURE_COUNT as f64 * params.feature_fraction.clamp(0.1, 1.0)).ceil() as usize).clamp(1, FEATURE_COUNT);
+        let mut trees = Vec::with_capacity(params.trees);
+        for _ in 0..params.trees {
+            // The features this tree may use.
+            let mut features: Vec<usize> = (0..FEATURE_COUNT).collect();
+            for i in 0..n_features {
+                let j = i + rng.below(FEATURE_COUNT - i);
+                features.swap(i, j);
+            }
+            features.truncate(n_features);
+            features.sort_unstable();
+
+            // A class-balanced bootstrap sample.
+            let mut sample = Vec::new();
+            for members in by_class.iter().filter(|m| !m.is_empty()) {
+                let k = members.len().min(params.class_cap).max(params.class_floor.min(3 * members.len()));
+                sample.extend((0..k).map(|_| members[rng.below(members.len())]));
+            }
+
+            let mut records = Array2::<f64>::zeros((sample.len(), features.len()));
+            let mut targets = Array1::<usize>::zeros(sample.len());
+            for (r, &i) in sample.iter().enumerate() {
+                for (c, &f) in features.iter().enumerate() {
+                    records[(r, c)] = rows[i].0[f];
+                }
+                targets[r] = rows[i].1.index();
+            }
+            let data = Dataset::new(records, targets);
+            let fitted = DecisionTree::params()
+                .max_depth(Some(params.max_depth))
+                .min_weight_leaf(params.min_leaf.max(1) as f32)
+                .min_weight_split(2.0 * params.min_leaf.max(1) as f32)
+                .fit(&data)
+                .map_err(|e| ModelError::Training(e.to_string()))?;
+            let mut tree = Tree { nodes: Vec::new(), leaves: Vec::new() };
+            convert(fitted.root_node(), &features, &mut tree);
+            fill_leaves(&mut tree, rows, &sample);
+            trees.push(tree);
+        }
+        let mut forest = Forest { version: String::new(), trees };
+        // The version is the hash of the text, so a forest read back has the same one.
+        forest.version = version_of(&forest.body());
+        Ok(forest)
+    }
+
+    /// The forest as versioned text; [`Forest::from_text`] reads it back.
+    pub fn to_text(&self) -> String {
+        let body = self.body();
+        format!("{HEADER}\n# version {}\n{body}", version_of(&body))
+    }
+
+    fn body(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "features {}", FEATURE_NAMES.join(" "));
+        let labels: Vec<&str> = Behaviour::ALL.iter().map(|b| b.as_str()).collect();
+        let _ = writeln!(s, "labels {}", labels.join(" "));
+        let _ = writeln!(s, "trees {}", self.trees.len());
+        for t in &self.trees {
+            let _ = writeln!(s, "tree {} {}", t.nodes.len(), t.leaves.len());
+            for n in &t.nodes {
+                match n {
+                    Node::Split { feature, threshold, left, right, gain } => {
+                        let _ = writeln!(s, "s {feature} {threshold} {left} {right} {}", round(*gain, 6));
+                    }
+                    Node::Leaf(l) => {
+                        let _ = write!(s, "l {l}");
+                        for (c, p) in t.leaves.get(*l).unwrap_or(&UNIFORM).iter().enumerate() {
+                            if *p > 0.0 {
+                                let _ = write!(s, " {c}:{p}");
+                            }
+                        }
+                        s.push('\n');
+                    }
+                }
+            }
+        }
+        s.push_str("end\n");
+        s
+    }
+
+    /// Reads a forest written by [`Forest::to_text`]. Anything malformed (wrong header, other
+    /// features or labels, bad numbers, children that do not follow their parent, missing or
+    /// extra lines) is an error naming the line.
+    pub fn from_text(text: &str) -> Result<Forest, ModelError> {
+        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end()));
+        let mut next = |what: &str| lines.next().ok_or_else(|| bad(0, format!("the text ends before {what}")));
+        let (n, header) = next("the header")?;
+        if header != HEADER {
+            return Err(bad(n, format!("expected `{HEADER}`")));
+        }
+        let (mut n, mut line) = next("the features")?;
+        if line.starts_with('#') {
+            (n, line) = next("the features")?;
+        }
+        let body_start = text.find("\nfeatures ").map(|i| i + 1).ok_or_else(|| bad(n, "no features line"))?;
+        let names: Vec<&str> = line.strip_prefix("features ").unwrap_or("").split(' ').collect();
+        if names != FEATURE_NAMES {
+            return Err(bad(n, "the model was trained on other features"));
+        }
+        let (n, line) = next("the labels")?;
+        let labels: Vec<&str> = line.strip_prefix("labels ").unwrap_or("").split(' ').collect();
+        if labels.len() != BEHAVIOUR_COUNT || labels.iter().zip(Behaviour::ALL).any(|(a, b)| *a != b.as_str()) {
+            return Err(bad(n, "the model knows other labels"));
+        }
+        let (n, line) = next("the tree count")?;
+        let count: usize =
+            line.strip_prefix("trees ").and_then(|c| c.parse().ok()).ok_or_else(|| bad(n, "expected `trees N`"))?;
+        if count > 10_000 {
+            return Err(bad(n, "too many trees"));
+        }
+        let mut trees = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (n, line) = next("a tree")?;
+            let mut parts = line.split(' ');
+            let (tag, nodes, leaves) = (parts.next(), parts.next(), parts.next());
+            let sizes = nodes.zip(leaves).and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)));
+            let Some((n_nodes, n_leaves)) = sizes.filter(|_| tag == Some("tree") && parts.next().is_none()) else {
+                return Err(bad(n, "expected `tree NODES LEAVES`"));
+            };
+            if n_nodes == 0 || n_nodes > 1_000_000 || n_leaves > n_nodes {
+                return Err(bad(n, "implausible tree size"));
+            }
+            let mut tree = Tree { nodes: Vec::with_capacity(n_nodes), leaves: vec![[0.0; BEHAVIOUR_COUNT]; n_leaves] };
+            let mut seen = vec![false; n_leaves];
+            for i in 0..n_nodes {
+                let (n, line) = next("a node")?;
+                tree.nodes.push(parse_node(n, line, i, n_nodes, &mut tree.leaves, &mut seen)?);
+            }
+            if seen.iter().any(|s| !s) {
+                return Err(bad(n, "a leaf is never used"));
+            }
+            trees.push(tree);
+        }
+        let (n, line) = next("`end`")?;
+        if line != "end" {
+            return Err(bad(n, "expected `end`"));
+        }
+        if let Some((n, _)) = lines.find(|(_, l)| !l.trim().is_empty()) {
+            return Err(bad(n, "unexpected text after `end`"));
+        }
+        let body = text.get(body_start..).unwrap_or("");
+        Ok(Forest { version: version_of(body), trees })
+    }
+}
+
+fn version_of(body: &str) -> String {
+    // Line endings do not change the model.
+    let normalised: String = body.lines().map(|l| format!("{}\n", l.trim_end())).collect();
+    format!("forest-1.{:08x}", fnv1a(&normalised) >> 32)
+}
+
+fn round(v: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (v * f).round() / f
+}
+
+fn parse_node(
+    n: usize,
+    line: &str,
+    i: usize,
+    n_nodes: usize,
+    leaves: &mut [[f64; BEHAVIOUR_COUNT]],
+    seen: &mut [bool],
+) -> Result<Node, ModelError> {
+    let mut parts = line.split(' ');
+    match parts.next() {
+        Some("s") => {
+            let mut field = |what: &str| parts.next().ok_or_else(|| bad(n, format!("a split needs {what}")));
+            let feature: usize = field("a feature")?.parse().map_err(|_| bad(n, "bad feature index"))?;
+            let threshold: f64 = field("a threshold")?.parse().map_err(|_| bad(n, "bad threshold"))?;
+            let left: usize = field("a left child")?.parse().map_err(|_| bad(n, "bad left child"))?;
+            let right: usize = field("a right child")?.parse().map_err(|_| bad(n, "bad right child"))?;
+            let gain: f64 = field("a gain")?.parse().map_err(|_| bad(n, "bad gain"))?;
+            if parts.next().is_some() {
+                return Err(bad(n, "too many fields"));
+            }
+            if feature >= FEATURE_COUNT || !threshold.is_finite() || !gain.is_finite() || gain < 0.0 {
+                return Err(bad(n, "feature, threshold or gain out of range"));
+            }
+            if left <= i || right <= i || left >= n_nodes || right >= n_nodes {
+                return Err(bad(n, "children must come after their parent, within the tree"));
+            }
+            Ok(Node::Split { feature, threshold, left, right, gain })
+        }
+        Some("l") => {
+            let l: usize = parts.next().and_then(|l| l.parse().ok()).ok_or_else(|| bad(n, "bad leaf index"))?;
+            if l >= leaves.len() || seen[l] {
+                return Err(bad(n, "leaf index out of range or used twice"));
+            }
+            seen[l] = true;
+            let mut probs = [0.0; BEHAVIOUR_COUNT];
+            for part in parts {
+                let (c, p) = part.split_once(':').ok_or_else(|| bad(n, "expected CLASS:SHARE"))?;
+                let c: usize = c.parse().map_err(|_| bad(n, "bad class"))?;
+                let p: f64 = p.parse().map_err(|_| bad(n, "bad share"))?;
+                if c >= BEHAVIOUR_COUNT || !(p.is_finite() && (0.0..=1.0).contains(&p)) {
+                    return Err(bad(n, "class or share out of range"));
+                }
+                probs[c] = p;
+            }
+            let sum: f64 = probs.iter().sum();
+            if !(0.99..=1.01).contains(&sum) {
+                return Err(bad(n, "a leaf's shares must sum to 1"));
+            }
+            leaves[l] = probs;
+            Ok(Node::Leaf(l))
+        }
+        _ => Err(bad(n, "expected a node (`s ...` or `l ...`)")),
+    }
+}
+
+/// Copies a linfa tree into the flat form, in pre-order (children after their parent).
+fn convert(node: &TreeNode<f64, usize>, features: &[usize], tree: &mut Tree) {
+    let children = node.children();
+    let kids = match (children.first(), children.get(1)) {
+        (Some(Some(l)), Some(Some(r))) if !node.is_leaf() => Some((l, r)),
+        _ => None,
+    };
+    let Some((left, right)) = kids else {
+        let class = node.prediction().unwrap_or_default().min(BEHAVIOUR_COUNT - 1);
+        let mut one_hot = [0.0; BEHAVIOUR_COUNT];
+        one_hot[class] = 1.0;
+        tree.leaves.push(one_hot);
+        tree.nodes.push(Node::Leaf(tree.leaves.len() - 1));
+        return;
+    };
+    let (feature, threshold, gain) = node.split();
+    let at = tree.nodes.len();
+    let feature = features.get(feature).copied().unwrap_or(0);
+    tree.nodes.push(Node::Split { feature, threshold, left: at + 1, right: 0, gain: gain.max(0.0) });
+    convert(left, features, tree);
+    let right_at = tree.nodes.len();
+    if let Some(Node::Split { right, .. }) = tree.nodes.get_mut(at) {
+        *right = right_at;
+    }
+    convert(right, features, tree);
+}
+
+/// Leaves get the class shares of the tree's training rows that reach them; splits get their
+/// gain weighted by the share of rows that reach them.
+fn fill_leaves(tree: &mut Tree, rows: &[([f64; FEATURE_COUNT], Behaviour)], sample: &[usize]) {
+    let mut counts = vec![[0.0; BEHAVIOUR_COUNT]; tree.leaves.len()];
+    let mut reach = vec![0usize; tree.nodes.len()];
+    for &i in sample {
+        let (x, b) = &rows[i];
+        let mut at = 0;
+        loop {
+            reach[at] += 1;
+            match tree.nodes[at] {
+                Node::Split { feature, threshold, left, right, .. } => {
+                    at = if x[feature] < threshold { left } else { right };
+                }
+                Node::Leaf(l) => {
+                    counts[l][b.index()] += 1.0;
+                    break;
+                }
+            }
+        }
+    }
+    for (leaf, c) in tree.leaves.iter_mut().zip(&counts) {
+        let n: f64 = c.iter().sum();
+        if n > 0.0 {
+            let mut shares = c.map(|v| round(v / n, 3));
+            // Rounding must not lose the total.
+            let sum: f64 = shares.iter().sum();
+            if let Some(top) = shares.iter_mut().max_by(|a, b| a.total_cmp(b)) {
+                *top = round(*top + 1.0 - sum, 3);
+            }
+            *leaf = shares;
+        }
+    }
+    let total = sample.len().max(1) as f64;
+    for (node, r) in tree.nodes.iter_mut().zip(&reach) {
+        if let Node::Split { gain, .. } = node {
+            *gain = round(*gain * *r as f64 / total, 6);
+        }
+    }
+    debug_assert!(tree.leaf_index(&[0.0; FEATURE_COUNT]).is_some());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two clear clusters and a third told apart by another feature.
+    pub(crate) fn toy_rows() -> Vec<([f64; FEATURE_COUNT], Behaviour)> {
+        let mut rng = SplitMix(3);
+        let mut u = move || (rng.next() % 1000) as f64 / 1000.0;
+        let mut rows = Vec::new();
+        for i in 0..600 {
+            let mut x = [0.0; FEATURE_COUNT];
+            for v in &mut x {
+                *v = u();
+            }
+            let b = match i % 3 {
+                0 => {
+                    x[5] = 2.0 + u();
+                    Behaviour::Walking
+                }
+                1 => {
+                    x[5] = 2.0 + u();
+                    x[13] = 5.0 + u();
+                    Behaviour::Scratching
+                }
+                _ => Behaviour::Resting,
+            };
+            rows.push((x, b));
+        }
+        rows
+    }
+
+    fn top(p: &[f64; BEHAVIOUR_COUNT]) -> Behaviour {
+        let i = (0..BEHAVIOUR_COUNT).max_by(|a, b| p[*a].total_cmp(&p[*b])).unwrap_or(0);
+        Behaviour::ALL[i]
+    }
+
+    #[test]
+    fn a_forest_learns_round_trips_and_is_deterministic() {
+        let rows = toy_rows();
+        let params = TrainParams { trees: 7, max_depth: 5, ..TrainParams::default() };
+        let forest = Forest::train(&rows, &params, 1).unwrap();
+        let correct = rows.iter().filter(|(x, b)| top(&forest.predict(x)) == *b).count();
+        assert!(correct as f64 / rows.len() as f64 > 0.95, "{correct}");
+        let p = forest.predict(&rows[0].0);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+
+        let imp = forest.importances();
+        let ranked = forest.ranked_features();
+        assert!(ranked[..2].contains(&5) && ranked[..2].contains(&13), "{imp:?}");
+
+        let text = forest.to_text();
+        let back = Forest::from_text(&text).unwrap();
+        assert_eq!(back, forest);
+        assert_eq!(back.version(), forest.version());
+        assert!(forest.version().starts_with("forest-1."));
+        assert_eq!(Forest::train(&rows, &params, 1).unwrap().to_text(), text);
+        assert_ne!(Forest::train(&rows, &params, 2).unwrap().version(), forest.version());
+    }
+
+    #[test]
+    fn malformed_text_is_an_error_never_a_panic() {
+        let rows = toy_rows();
+        let params = TrainParams { trees: 2, max_depth: 3, ..TrainParams::default() };
+        let text = Forest::train(&rows, &params, 1).unwrap().to_text();
+        assert!(Forest::from_text("").is_err());
+        assert!(Forest::from_text("petty-forest 2\n").is_err());
+        // Every truncation, and every line dropped, is refused.
+        for cut in (0..text.len()).step_by(7) {
+            if let Some(prefix) = text.get(..cut) {
+                assert!(Forest::from_text(prefix).is_err(), "cut at {cut}");
+            }
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        for skip in 0..lines.len() {
+            if lines[skip].starts_with('#') {
+                continue;
+            }
+            let t: Vec<&str> = lines.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, l)| *l).collect();
+            assert!(Forest::from_text(&t.join("\n")).is_err(), "line {skip} dropped");
+        }
+        // A child pointing backwards would loop.
+        let looped: Vec<String> = text
+            .lines()
+            .map(|l| if l.starts_with("s ") { "s 0 0.5 0 0 0.1".to_owned() } else { l.to_owned() })
+            .collect();
+        let looped = looped.join("\n");
+        assert!(Forest::from_text(&looped).is_err());
+        assert!(Forest::from_text(&text.replace("l 0", "l 0 3:NaN")).is_err());
+        assert!(Forest::from_text(&format!("{text}more\n")).is_err());
+    }
+
+    #[test]
+    fn the_builtin_model_reads() {
+        let forest = Forest::builtin();
+        assert!(forest.version().starts_with("forest-1."));
+        assert_ne!(forest.version(), "forest-1.empty");
+        assert!(!forest.trees.is_empty());
+    }
+}

@@ -1,0 +1,461 @@
+//! A pet's timeline (behaviour episodes and anomalies in event-time order) and owners'
+//! feedback on episodes: confirm, mark wrong, or relabel; the per-label precision that
+//! feedback shows; and the low-confidence episodes worth asking about.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use petty_core::accounts::Permission;
+use petty_core::behaviour::features::episode_mean_features;
+use petty_core::behaviour::{Behaviour, calibrate, segment};
+use petty_core::ids::PetId;
+use petty_core::paging::PageRequest;
+use petty_store::{FeedbackVerdict, NewEpisodeFeedback, StoreError, StoredAnomaly, StoredEpisode};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::api::Paged;
+use crate::api::devices::query_time;
+use crate::auth::CurrentActor;
+use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(timeline))
+        .routes(routes!(episode_feedback))
+        .routes(routes!(label_precision))
+        .routes(routes!(questions))
+}
+
+/// The longest span one timeline request covers.
+const MAX_SPAN_DAYS: i64 = 31;
+/// Episodes below this confidence are offered as questions.
+pub const QUESTION_BELOW: f64 = 0.6;
+const NOTE_MAX: usize = 500;
+
+/// The owner's word on an episode.
+#[derive(Serialize, ToSchema, Clone)]
+pub struct FeedbackOut {
+    /// confirmed, wrong or relabelled.
+    pub verdict: &'static str,
+    /// The label the owner gave, when relabelled.
+    pub label: Option<&'static str>,
+    pub note: Option<String>,
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    pub at: OffsetDateTime,
+}
+
+/// One entry of a pet's timeline.
+#[derive(Serialize, ToSchema, Clone)]
+pub struct TimelineItem {
+    /// episode or anomaly.
+    pub kind: &'static str,
+    pub id: Uuid,
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    pub at: OffsetDateTime,
+    /// When the episode ended (episodes only).
+    #[serde(with = "crate::rfc3339::option")]
+    pub end: Option<OffsetDateTime>,
+    /// The behaviour (episodes) or the anomaly's kind.
+    pub label: String,
+    /// 0–1 (episodes).
+    pub confidence: Option<f64>,
+    /// The anomaly's severity: info, warning, minor, major or critical.
+    pub severity: Option<String>,
+    /// The anomaly in plain words.
+    pub explanation: Option<String>,
+    /// The features that decided the episode, most important first.
+    #[schema(value_type = Vec<(String, f64)>)]
+    pub features: Vec<(String, f64)>,
+    pub model_version: Option<String>,
+    pub feedback: Option<FeedbackOut>,
+}
+
+fn time_of(ms: i64) -> OffsetDateTime {
+    petty_store::from_ms(ms).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+impl TimelineItem {
+    pub fn from_episode(e: &StoredEpisode) -> TimelineItem {
+        TimelineItem {
+            kind: "episode",
+            id: e.id,
+            at: time_of(e.episode.start_ms),
+            end: Some(time_of(e.episode.end_ms)),
+            label: e.episode.label.as_str().to_owned(),
+            confidence: Some((e.episode.confidence * 1000.0).round() / 1000.0),
+            severity: None,
+            explanation: None,
+            features: e.episode.features.clone(),
+            model_version: Some(e.episode.model_version.clone()),
+            feedback: e.feedback.as_ref().map(|f| FeedbackOut {
+                verdict: f.verdict.as_str(),
+                label: f.label.map(Behaviour::as_str),
+                note: f.note.clone(),
+                at: f.at,
+            }),
+        }
+    }
+
+    pub fn from_anomaly(a: &StoredAnomaly) -> TimelineItem {
+        TimelineItem {
+            kind: "anomaly",
+            id: a.id,
+            at: time_of(a.at_ms),
+            end: None,
+            label: a.kind.clone(),
+            confidence: None,
+            severity: Some(a.severity.clone()),
+            explanation: Some(a.explanation.clone()),
+            features: vec![("value".to_owned(), a.value)]
+                .into_iter()
+                .chain(a.baseline.map(|b| ("baseline".to_owned(), b)))
+                .collect(),
+            model_version: None,
+            feedback: None,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TimelineQuery {
+    /// Start (RFC 3339 or epoch ms), inclusive; default 24 hours ago.
+    pub from: Option<String>,
+    /// End, exclusive; default now. At most 31 days after `from`.
+    pub to: Option<String>,
+    /// Comma-separated: episode, anomaly (default both).
+    pub kinds: Option<String>,
+    pub page: Option<u32>,
+    /// 1–500 (default 50).
+    pub page_size: Option<u32>,
+}
+
+pub(crate) fn span(from: Option<&str>, to: Option<&str>, now: OffsetDateTime) -> Result<(i64, i64), ApiError> {
+    let from = from.map(|v| query_time("from", v)).transpose()?.unwrap_or(now - time::Duration::days(1));
+    let to = to.map(|v| query_time("to", v)).transpose()?.unwrap_or(now);
+    if to <= from {
+        return Err(ApiError::field(ErrorCode::ValidationFailed, "to", "after_from", "to must be after from"));
+    }
+    if to - from > time::Duration::days(MAX_SPAN_DAYS) {
+        return Err(ApiError::field(
+            ErrorCode::ValidationFailed,
+            "to",
+            "span",
+            format!("from and to may be at most {MAX_SPAN_DAYS} days apart"),
+        ));
+    }
+    Ok((petty_store::to_ms(from), petty_store::to_ms(to)))
+}
+
+fn pet_not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::not_found("pet"),
+        other => other.into(),
+    }
+}
+
+/// What the pet did and what stood out, in event-time order, a page at a time.
+#[utoipa::path(get, path = "/api/v1/pets/{id}/timeline", tag = "behaviour",
+    params(("id" = Uuid, Path, description = "The pet's id"), TimelineQuery),
+    responses((status = 200, body = Paged<TimelineItem>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn timeline(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<TimelineQuery>,
+) -> Result<Json<Paged<TimelineItem>>, ApiError> {
+    let actor = actor.require(Permission::Read)?;
+    let pet_id = PetId(id);
+    let page = PageRequest::parse(query.page, query.page_size)?;
+    let (from, to) = span(query.from.as_deref(), query.to.as_deref(), OffsetDateTime::now_utc())?;
+    let (mut episodes, mut anomalies) = (true, true);
+    if let Some(kinds) = query.kinds.as_deref() {
+        (episodes, anomalies) = (false, false);
+        for kind in kinds.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+            match kind {
+                "episode" | "episodes" => episodes = true,
+                "anomaly" | "anomalies" => anomalies = true,
+                other => {
+                    return Err(ApiError::field(
+                        ErrorCode::ValidationFailed,
+                        "kinds",
+                        "one_of",
+                        format!("kinds: {other} is not one of episode, anomaly"),
+                    ));
+                }
+            }
+        }
+    }
+    state.store.get_pet(actor.household_id, pet_id).await.map_err(pet_not_found)?;
+    let mut items = Vec::new();
+    if episodes {
+        items.extend(
+            state.store.episodes(actor.household_id, pet_id, from, to).await?.iter().map(TimelineItem::from_episode),
+        );
+    }
+    if anomalies {
+        items.extend(
+            state.store.anomalies(actor.household_id, pet_id, from, to).await?.iter().map(TimelineItem::from_anomaly),
+        );
+    }
+    items.sort_by(|a, b| a.at.cmp(&b.at).then(a.kind.cmp(b.kind)));
+    let total = items.len() as u64;
+    let start = ((page.page - 1) as usize).saturating_mul(page.page_size as usize);
+    let items: Vec<TimelineItem> = items.into_iter().skip(start).take(page.page_size as usize).collect();
+    let has_next = (start + items.len()) < total as usize;
+    Ok(Json(Paged { items, total, page: page.page, page_size: page.page_size, has_next }))
+}
+
+/// Feedback on an episode.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackIn {
+    /// confirmed, wrong or relabelled.
+    pub verdict: String,
+    /// The right label, required when relabelled: sleeping, resting, walking, running, playing,
+    /// pacing, eating, drinking, scratching or shaking.
+    pub label: Option<String>,
+    /// Up to 500 characters.
+    pub note: Option<String>,
+}
+
+/// The stored feedback.
+#[derive(Serialize, ToSchema)]
+pub struct FeedbackStored {
+    pub id: Uuid,
+    pub episode_id: Uuid,
+    /// What Petty had said.
+    pub said: &'static str,
+    pub verdict: &'static str,
+    pub label: Option<&'static str>,
+    pub note: Option<String>,
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Confirm an episode, mark it wrong, or give the right label. The pet's later episodes are
+/// labelled with its feedback taken into account (and its day is analysed again shortly).
+#[utoipa::path(post, path = "/api/v1/pets/{id}/episodes/{episode_id}/feedback", tag = "behaviour",
+    params(("id" = Uuid, Path, description = "The pet's id"), ("episode_id" = Uuid, Path, description = "The episode's id")),
+    request_body = FeedbackIn,
+    responses((status = 201, body = FeedbackStored), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn episode_feedback(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath((id, episode_id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<FeedbackIn>,
+) -> Result<(StatusCode, Json<FeedbackStored>), ApiError> {
+    let actor = actor.require(Permission::WriteCare)?;
+    let (verdict, label, note) = parse_feedback(&body)?;
+    let pet_id = PetId(id);
+    let episode = state.store.episode(actor.household_id, pet_id, episode_id).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("episode"),
+        other => other.into(),
+    })?;
+    let stored = record_feedback(&state, &actor, &episode, verdict, label, note).await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+pub(crate) fn parse_feedback(
+    body: &FeedbackIn,
+) -> Result<(FeedbackVerdict, Option<Behaviour>, Option<String>), ApiError> {
+    let verdict = match body.verdict.trim() {
+        "confirmed" | "confirm" => FeedbackVerdict::Confirmed,
+        "wrong" => FeedbackVerdict::Wrong,
+        "relabelled" | "relabeled" | "relabel" => FeedbackVerdict::Relabelled,
+        _ => {
+            return Err(ApiError::field(
+                ErrorCode::ValidationFailed,
+                "verdict",
+                "one_of",
+                "verdict must be one of confirmed, wrong, relabelled",
+            ));
+        }
+    };
+    let label = match (verdict, body.label.as_deref().map(str::trim).filter(|l| !l.is_empty())) {
+        (FeedbackVerdict::Relabelled, None) => {
+            return Err(ApiError::field(
+                ErrorCode::ValidationFailed,
+                "label",
+                "required",
+                "label is required when the verdict is relabelled",
+            ));
+        }
+        (FeedbackVerdict::Relabelled, Some(l)) => Some(l.parse::<Behaviour>()?),
+        (_, Some(_)) => {
+            return Err(ApiError::field(
+                ErrorCode::ValidationFailed,
+                "label",
+                "not_allowed",
+                "label is only taken with the verdict relabelled",
+            ));
+        }
+        (_, None) => None,
+    };
+    let note = body.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+    if note.as_ref().is_some_and(|n| n.chars().count() > NOTE_MAX) {
+        return Err(ApiError::field(
+            ErrorCode::ValidationFailed,
+            "note",
+            "too_long",
+            format!("note must be at most {NOTE_MAX} characters"),
+        ));
+    }
+    Ok((verdict, label, note))
+}
+
+pub(crate) async fn record_feedback(
+    state: &AppState,
+    actor: &petty_core::accounts::Actor,
+    episode: &StoredEpisode,
+    verdict: FeedbackVerdict,
+    label: Option<Behaviour>,
+    note: Option<String>,
+) -> Result<FeedbackStored, ApiError> {
+    let (samples, _) = crate::analysis::samples(
+        &state.store,
+        actor.household_id,
+        episode.pet_id,
+        episode.episode.start_ms,
+        episode.episode.end_ms,
+    )
+    .await?;
+    let features =
+        episode_mean_features(&samples, episode.episode.start_ms, episode.episode.end_ms).map(|f| f.to_vec());
+    let user_id = match actor.kind {
+        petty_core::accounts::ActorKind::User { user_id, .. } => Some(user_id),
+        petty_core::accounts::ActorKind::ApiKey { .. } => None,
+    };
+    let new = NewEpisodeFeedback { verdict, label, note, features, user_id };
+    let now = OffsetDateTime::now_utc();
+    let stored = state.store.add_episode_feedback(actor.household_id, episode, &new, now).await?;
+    // Analyse the episode's day again with the new feedback.
+    state.analysis.touch(
+        actor.household_id,
+        episode.device_id,
+        &[petty_store::from_ms(episode.episode.start_ms).unwrap_or(now)],
+    );
+    Ok(FeedbackStored {
+        id: stored.id,
+        episode_id: stored.episode_id,
+        said: stored.said.as_str(),
+        verdict: stored.verdict.as_str(),
+        label: stored.label.map(Behaviour::as_str),
+        note: stored.note,
+        created_at: stored.created_at,
+    })
+}
+
+/// How often the owner agreed with one label.
+#[derive(Serialize, ToSchema)]
+pub struct LabelPrecisionOut {
+    pub label: &'static str,
+    /// Episodes with this label the owner confirmed.
+    pub confirmed: u32,
+    /// Episodes with this label the owner judged.
+    pub judged: u32,
+    /// confirmed ÷ judged.
+    pub precision: f64,
+}
+
+/// Per-label precision of this pet's episodes, from its owner's feedback.
+#[utoipa::path(get, path = "/api/v1/pets/{id}/label-precision", tag = "behaviour",
+    params(("id" = Uuid, Path, description = "The pet's id")),
+    responses((status = 200, body = Vec<LabelPrecisionOut>), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn label_precision(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Vec<LabelPrecisionOut>>, ApiError> {
+    let actor = actor.require(Permission::Read)?;
+    let pet_id = PetId(id);
+    state.store.get_pet(actor.household_id, pet_id).await.map_err(pet_not_found)?;
+    let items = state.store.episode_feedback(actor.household_id, pet_id, 10_000).await?;
+    let judged: Vec<calibrate::Feedback> = items
+        .iter()
+        .map(|f| calibrate::Feedback {
+            label: f.said,
+            verdict: match (f.verdict, f.label) {
+                (FeedbackVerdict::Confirmed, _) => calibrate::Verdict::Confirmed,
+                (FeedbackVerdict::Relabelled, Some(l)) => calibrate::Verdict::Relabelled(l),
+                _ => calibrate::Verdict::Wrong,
+            },
+            features: [0.0; petty_core::behaviour::features::FEATURE_COUNT],
+            epochs: 1,
+        })
+        .collect();
+    Ok(Json(
+        calibrate::precision_by_label(&judged)
+            .into_iter()
+            .map(|p| LabelPrecisionOut {
+                label: p.label.as_str(),
+                confirmed: p.confirmed,
+                judged: p.judged,
+                precision: (p.precision * 1000.0).round() / 1000.0,
+            })
+            .collect(),
+    ))
+}
+
+/// A question for the owner about an episode Petty was unsure of.
+#[derive(Serialize, ToSchema)]
+pub struct Question {
+    pub episode_id: Uuid,
+    /// "Was Bella scratching at 02:14?"
+    pub question: String,
+    pub label: &'static str,
+    pub confidence: f64,
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    pub at: OffsetDateTime,
+}
+
+/// Low-confidence episodes of the last day the owner has not judged yet, as questions.
+#[utoipa::path(get, path = "/api/v1/pets/{id}/questions", tag = "behaviour",
+    params(("id" = Uuid, Path, description = "The pet's id")),
+    responses((status = 200, body = Vec<Question>), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn questions(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Vec<Question>>, ApiError> {
+    let actor = actor.require(Permission::Read)?;
+    let pet_id = PetId(id);
+    let pet = state.store.get_pet(actor.household_id, pet_id).await.map_err(pet_not_found)?;
+    let now = petty_store::to_ms(OffsetDateTime::now_utc());
+    let stored = state.store.episodes(actor.household_id, pet_id, now - 86_400_000, now).await?;
+    let unjudged: Vec<&StoredEpisode> = stored.iter().filter(|e| e.feedback.is_none()).collect();
+    let episodes: Vec<petty_core::behaviour::Episode> = unjudged.iter().map(|e| e.episode.clone()).collect();
+    let unsure = segment::questions(&episodes, QUESTION_BELOW);
+    let out = unsure
+        .into_iter()
+        .filter_map(|e| {
+            let stored = unjudged.iter().find(|s| s.episode.start_ms == e.start_ms)?;
+            let at = time_of(e.start_ms);
+            Some(Question {
+                episode_id: stored.id,
+                question: format!(
+                    "Was {} {} at {:02}:{:02}?",
+                    pet.profile.name,
+                    e.label.as_str(),
+                    at.hour(),
+                    at.minute()
+                ),
+                label: e.label.as_str(),
+                confidence: (e.confidence * 1000.0).round() / 1000.0,
+                at,
+            })
+        })
+        .collect();
+    Ok(Json(out))
+}

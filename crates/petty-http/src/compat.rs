@@ -1,0 +1,3 @@
+//! The seeds' own contracts, each under its own prefix (DESIGN.md, "Seed compatibility profiles").
+
+pub mod petty;

@@ -1,0 +1,246 @@
+//! `/pets/{id}`: one pet's day. Today's timeline with confirm / wrong / relabel on every
+//! episode, the wellness score and its breakdown, activity and sleep over 7 and 30 days, and the
+//! plan. Server-rendered and complete without JavaScript; feedback is a plain form post.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Redirect, Response};
+use maud::{Markup, html};
+use petty_core::accounts::Permission;
+use petty_core::baselines::DaySummary;
+use petty_core::behaviour::Behaviour;
+use petty_core::ids::PetId;
+use petty_store::StoredEpisode;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::PageError;
+use super::layout::{self, Header, csrf_field};
+use super::session::SignedIn;
+use crate::api::timeline::{FeedbackIn, parse_feedback, record_feedback};
+use crate::state::AppState;
+use crate::summary_json;
+
+const DAY_MS: i64 = 86_400_000;
+
+fn pet_id(raw: &str) -> Result<PetId, PageError> {
+    raw.parse::<Uuid>().map(PetId).map_err(|_| PageError::NotFound)
+}
+
+fn hhmm(ms: i64) -> String {
+    let t = petty_store::from_ms(ms).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+fn minutes(ms: i64) -> String {
+    let m = (ms / 60_000).max(1);
+    if m >= 60 { format!("{} h {:02} min", m / 60, m % 60) } else { format!("{m} min") }
+}
+
+#[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, pet_id = %id))]
+pub async fn pet_page(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let household_id = signed_in.membership.household_id;
+    let pet_id = pet_id(&id)?;
+    let pet = state.store.get_pet(household_id, pet_id).await?;
+    let now = OffsetDateTime::now_utc();
+    let now_ms = petty_store::to_ms(now);
+    let today = now.date();
+    let d0 = petty_store::to_ms(today.midnight().assume_utc());
+    let episodes = state.store.episodes(household_id, pet_id, d0, d0 + DAY_MS).await?;
+    let anomalies = state.store.anomalies(household_id, pet_id, now_ms - 7 * DAY_MS, now_ms + DAY_MS).await?;
+    let days = state.store.pet_days(household_id, pet_id, today - time::Duration::days(29), today).await?;
+    let summaries: Vec<(time::Date, Option<DaySummary>, Option<i64>)> =
+        days.iter().map(|d| (d.day, summary_json::from_json(d.day, &d.summary), d.wellness)).collect();
+    let plan = crate::analysis::plan_for(&state, household_id, pet_id, now).await?;
+    let today_summary = summaries.iter().rev().find(|(d, _, _)| *d == today).and_then(|(_, s, _)| s.clone());
+    let b7 = petty_core::baselines::baseline(
+        &summaries.iter().filter_map(|(_, s, _)| s.clone()).collect::<Vec<_>>(),
+        7,
+        today,
+    );
+    let wellness = today_summary.as_ref().map(|s| petty_core::wellness::score(&pet.profile, today, s, &b7, None));
+    let can_write = signed_in.can(Permission::WriteCare);
+    let chrome = signed_in.chrome();
+    let name = &pet.profile.name;
+    let view = layout::live_page(
+        name,
+        Header::SignedIn(&chrome),
+        html! {
+            a.back href="/household" { "← Back to " (signed_in.membership.household_name) }
+            h1 { (name) }
+            p { a href={ "/pets/" (pet_id) "/edit" } { "Profile" } }
+            section.panel #wellness data-live-pet=(pet_id) {
+                h2 { "Wellness today" }
+                @match &wellness {
+                    Some(w) => {
+                        p.score { strong { (w.score) } " / 100" }
+                        table {
+                            thead { tr { th { "Part" } th { "Score" } th { "Weight" } th { "Why" } } }
+                            tbody {
+                                @for c in &w.components {
+                                    tr { td { (c.name) } td { (c.score) } td { (format!("{:.0} %", c.weight * 100.0)) } td { (c.detail) } }
+                                }
+                            }
+                        }
+                    }
+                    None => p { "No collar readings for " (name) " today yet." }
+                }
+            }
+            section.panel #timeline {
+                h2 { "Today" }
+                @if episodes.is_empty() {
+                    p { "Nothing analysed today yet. Episodes appear a little while after the collar's readings." }
+                } @else {
+                    ol.timeline {
+                        @for e in &episodes { (episode_row(&signed_in, pet_id, e, can_write)) }
+                    }
+                }
+            }
+            @if !anomalies.is_empty() {
+                section.panel #anomalies {
+                    h2 { "Stood out this week" }
+                    ul {
+                        @for a in anomalies.iter().rev() {
+                            li { strong { (a.severity) } " · " (a.day) ": " (a.explanation) }
+                        }
+                    }
+                }
+            }
+            section.panel #charts {
+                h2 { "Activity and sleep" }
+                (bar_chart("Active minutes, last 7 days", &series(&summaries, 7, |s| s.active_minutes), "min"))
+                (bar_chart("Sleep, last 7 days", &series(&summaries, 7, |s| s.sleep_minutes / 60.0), "h"))
+                (bar_chart("Active minutes, last 30 days", &series(&summaries, 30, |s| s.active_minutes), "min"))
+                (bar_chart("Sleep, last 30 days", &series(&summaries, 30, |s| s.sleep_minutes / 60.0), "h"))
+            }
+            section.panel #plan {
+                h2 { "Plan" }
+                (summary_json::plan_markup(&plan))
+            }
+        },
+    );
+    Ok(layout::html(StatusCode::OK, view))
+}
+
+fn episode_row(signed_in: &SignedIn, pet_id: PetId, e: &StoredEpisode, can_write: bool) -> Markup {
+    let ep = &e.episode;
+    html! {
+        li.episode data-label=(ep.label.as_str()) {
+            span.when { (hhmm(ep.start_ms)) "–" (hhmm(ep.end_ms)) }
+            " " strong { (ep.label.as_str()) }
+            " " span.muted { (minutes(ep.duration_ms())) ", " (format!("{:.0} % sure", ep.confidence * 100.0)) }
+            @if let Some(f) = &e.feedback {
+                " " span.feedback {
+                    "You said: " (f.verdict.as_str())
+                    @if let Some(l) = f.label { " → " (l.as_str()) }
+                }
+            }
+            @if can_write {
+                form.inline method="post" action={ "/pets/" (pet_id) "/episodes/" (e.id) "/feedback" } {
+                    (csrf_field(&signed_in.csrf))
+                    button name="verdict" value="confirmed" { "Right" }
+                    button name="verdict" value="wrong" { "Wrong" }
+                    label { span.visually-hidden { "Right label" }
+                        select name="label" {
+                            option value="" { "It was…" }
+                            @for b in Behaviour::ALL { option value=(b.as_str()) { (b.as_str()) } }
+                        }
+                    }
+                    button name="verdict" value="relabelled" { "Relabel" }
+                }
+            }
+        }
+    }
+}
+
+/// One value per day for the last `days` days (oldest first), missing days as `None`.
+fn series(
+    summaries: &[(time::Date, Option<DaySummary>, Option<i64>)],
+    days: i64,
+    value: impl Fn(&DaySummary) -> f64,
+) -> Vec<(time::Date, Option<f64>)> {
+    let today = OffsetDateTime::now_utc().date();
+    (0..days)
+        .rev()
+        .map(|back| {
+            let day = today - time::Duration::days(back);
+            let v = summaries
+                .iter()
+                .find(|(d, _, _)| *d == day)
+                .and_then(|(_, s, _)| s.as_ref())
+                .filter(|s| s.minutes_covered > 0.0)
+                .map(&value);
+            (day, v)
+        })
+        .collect()
+}
+
+/// A small SVG bar chart with a title, the largest value on the axis and a label per bar.
+fn bar_chart(title: &str, values: &[(time::Date, Option<f64>)], unit: &str) -> Markup {
+    let (w, h, pad) = (600.0, 160.0, 24.0);
+    let max = values.iter().filter_map(|(_, v)| *v).fold(0.0_f64, f64::max).max(1.0);
+    let n = values.len().max(1) as f64;
+    let slot = (w - 2.0 * pad) / n;
+    html! {
+        figure.chart {
+            figcaption { (title) }
+            svg viewBox={ "0 0 " (w) " " (h) } role="img" aria-label=(title) width="100%" {
+                line x1=(pad) y1=(h - pad) x2=(w - pad) y2=(h - pad) stroke="currentColor" {}
+                text x="2" y="14" font-size="11" { (format!("{max:.0} {unit}")) }
+                @for (i, (day, v)) in values.iter().enumerate() {
+                    @let x = pad + slot * i as f64 + slot * 0.15;
+                    @if let Some(v) = v {
+                        @let bh = (h - 2.0 * pad) * (v / max);
+                        rect x=(format!("{x:.1}")) y=(format!("{:.1}", h - pad - bh)) width=(format!("{:.1}", slot * 0.7)) height=(format!("{bh:.1}")) fill="currentColor" opacity="0.6" {
+                            title { (day) ": " (format!("{v:.0} {unit}")) }
+                        }
+                    }
+                    @if values.len() <= 7 || i % 5 == 0 {
+                        text x=(format!("{x:.1}")) y=(h - 6.0) font-size="10" { (format!("{:02}-{:02}", day.month() as u8, day.day())) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FeedbackForm {
+    csrf: String,
+    verdict: String,
+    label: Option<String>,
+    note: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, pet_id = %id))]
+pub async fn episode_feedback(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path((id, episode_id)): Path<(String, String)>,
+    Form(form): Form<FeedbackForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    signed_in.require(Permission::WriteCare)?;
+    let pet_id = pet_id(&id)?;
+    let episode_id: Uuid = episode_id.parse().map_err(|_| PageError::NotFound)?;
+    let household_id = signed_in.membership.household_id;
+    let episode = state.store.episode(household_id, pet_id, episode_id).await?;
+    // The relabel select is sent with every button; only a relabel takes it.
+    let label = if form.verdict == "relabelled" { form.label.clone() } else { None };
+    let input = FeedbackIn { verdict: form.verdict.clone(), label, note: form.note.clone() };
+    let (verdict, label, note) = parse_feedback(&input).map_err(|e| PageError::BadRequest(e.message))?;
+    let actor = petty_core::accounts::Actor {
+        household_id,
+        kind: petty_core::accounts::ActorKind::User { user_id: signed_in.user.id, role: signed_in.membership.role },
+    };
+    record_feedback(&state, &actor, &episode, verdict, label, note)
+        .await
+        .map_err(|e| PageError::BadRequest(e.message))?;
+    Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!("/pets/{pet_id}#timeline"))))
+}

@@ -1,0 +1,283 @@
+//! Behaviour analysis end to end: a simulated day of a collar's readings goes in through the
+//! API, the analysis pass turns it into episodes, a day summary, a wellness score and a plan;
+//! owners confirm or relabel episodes; live subscribers of `pet:{id}` hear of it.
+
+use reqwest::StatusCode;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use crate::harness::{TestApp, error_code, spawn_app};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Yesterday (UTC) from midnight, as epoch ms.
+fn yesterday_ms() -> i64 {
+    let now = OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    now - now.rem_euclid(DAY_MS) - DAY_MS
+}
+
+/// A dog wearing a collar; answers (pet id, device token).
+async fn dog_with_collar(app: &TestApp, token: &str) -> (String, String) {
+    let pet = app
+        .create_pet(token, json!({"name": "Bella", "species": "dog", "weight_kg": 10.0, "date_of_birth": "2021-04-01"}))
+        .await;
+    let pet_id = pet["id"].as_str().unwrap().to_owned();
+    let res = app
+        .post_json(
+            "/api/v1/devices",
+            &json!({"name": "Bella's collar", "kind": "collar", "pet_id": pet_id}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    (pet_id, body["token"].as_str().unwrap().to_owned())
+}
+
+/// Sends a simulated day of readings, one a minute, with their accelerometer features.
+async fn send_day(app: &TestApp, device_token: &str, start_ms: i64) -> usize {
+    let day = petty_sim::labelled_days(7, start_ms, 1, 60_000, &petty_sim::Scenario::default());
+    let readings: Vec<Value> = day
+        .iter()
+        .map(|(s, _)| {
+            let mut r = Map::new();
+            r.insert("ts".into(), json!(s.ts_ms));
+            for (k, v) in [
+                ("heart_rate", s.heart_rate),
+                ("respiration_rate", s.respiration_rate),
+                ("activity_level", s.activity_level),
+                ("activity_counts", s.activity_counts),
+                ("steps", s.steps),
+                ("battery_pct", s.battery_pct),
+            ] {
+                if let Some(v) = v {
+                    r.insert(k.into(), json!(v));
+                }
+            }
+            if let (Some(lat), Some(lon)) = (s.lat, s.lon) {
+                r.insert("location".into(), json!({"lat": lat, "lon": lon, "accuracy_m": s.accuracy_m}));
+            }
+            if let Some(a) = s.accel {
+                let extra: Map<String, Value> = a.to_extra().iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+                r.insert("extra".into(), Value::Object(extra));
+            }
+            Value::Object(r)
+        })
+        .collect();
+    let res = app.post_json("/api/v1/ingest", &json!({"readings": readings}), Some(device_token)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(
+        answer["rejected"],
+        0,
+        "{}",
+        answer["results"].as_array().unwrap().iter().find(|r| r["status"] == "rejected").unwrap_or(&Value::Null)
+    );
+    answer["accepted"].as_u64().unwrap() as usize
+}
+
+#[tokio::test]
+async fn a_day_of_readings_becomes_episodes_a_score_and_a_plan_and_owners_can_correct_it() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (pet_id, device_token) = dog_with_collar(&app, &ana.access_token).await;
+    let day0 = yesterday_ms();
+
+    let mut live = app.bus.subscriber(64);
+    live.subscribe(&format!("pet:{pet_id}"));
+
+    assert!(send_day(&app, &device_token, day0).await > 1000);
+    let analysed = petty_http::analysis::run_once(&app.state).await.unwrap();
+    assert!(analysed >= 1, "the collar's day was analysed");
+
+    // The live topic heard the day's episodes.
+    let message = tokio::time::timeout(std::time::Duration::from_secs(5), live.recv()).await.unwrap().unwrap();
+    let pushed: Value = serde_json::from_slice(&message.payload).unwrap();
+    assert_eq!(pushed["type"], "episodes", "a normal day raises no anomaly: {pushed}");
+    assert!(!pushed["items"].as_array().unwrap().is_empty());
+
+    let span = format!("from={day0}&to={}", day0 + DAY_MS);
+    let res = app.get(&format!("/api/v1/pets/{pet_id}/timeline?{span}&page_size=500"), Some(&ana.access_token)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page: Value = res.json().await.unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert!(items.len() >= 10, "a dog's day has many episodes: {}", items.len());
+    let labels: Vec<&str> =
+        items.iter().filter(|i| i["kind"] == "episode").map(|i| i["label"].as_str().unwrap()).collect();
+    for expected in ["sleeping", "walking"] {
+        assert!(labels.contains(&expected), "{expected} in {labels:?}");
+    }
+    let mut last = String::new();
+    for item in items {
+        let at = item["at"].as_str().unwrap().to_owned();
+        assert!(at >= last, "event-time order");
+        last = at;
+        if item["kind"] == "episode" {
+            assert!(item["model_version"].as_str().unwrap().starts_with("forest"));
+            assert!(!item["features"].as_array().unwrap().is_empty(), "each episode says what decided it");
+            let c = item["confidence"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&c));
+        }
+    }
+    // Paging and filters.
+    let res = app
+        .get(&format!("/api/v1/pets/{pet_id}/timeline?{span}&page_size=3&kinds=episode"), Some(&ana.access_token))
+        .await;
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(first["items"].as_array().unwrap().len(), 3);
+    assert_eq!(first["has_next"], true);
+    let res = app.get(&format!("/api/v1/pets/{pet_id}/timeline?kinds=alarms"), Some(&ana.access_token)).await;
+    let (status, body) = error_code(res).await;
+    assert_eq!((status, body["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("kinds")));
+
+    // Feedback: bad verdicts change nothing; a relabel is stored and shown.
+    let walk = items.iter().find(|i| i["label"] == "walking").unwrap();
+    let path = format!("/api/v1/pets/{pet_id}/episodes/{}/feedback", walk["id"].as_str().unwrap());
+    let (status, body) =
+        error_code(app.post_json(&path, &json!({"verdict": "maybe"}), Some(&ana.access_token)).await).await;
+    assert_eq!((status, body["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("verdict")));
+    let (status, body) =
+        error_code(app.post_json(&path, &json!({"verdict": "relabelled"}), Some(&ana.access_token)).await).await;
+    assert_eq!((status, body["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("label")));
+    let res = app
+        .post_json(
+            &path,
+            &json!({"verdict": "relabelled", "label": "running", "note": "she sprinted"}),
+            Some(&ana.access_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let stored: Value = res.json().await.unwrap();
+    assert_eq!((stored["said"].as_str(), stored["label"].as_str()), (Some("walking"), Some("running")));
+    let sleep = items.iter().find(|i| i["label"] == "sleeping").unwrap();
+    let path = format!("/api/v1/pets/{pet_id}/episodes/{}/feedback", sleep["id"].as_str().unwrap());
+    assert_eq!(
+        app.post_json(&path, &json!({"verdict": "confirmed"}), Some(&ana.access_token)).await.status(),
+        StatusCode::CREATED
+    );
+
+    let precision: Value =
+        app.get(&format!("/api/v1/pets/{pet_id}/label-precision"), Some(&ana.access_token)).await.json().await.unwrap();
+    let by_label = |l: &str| precision.as_array().unwrap().iter().find(|p| p["label"] == l).cloned().unwrap();
+    assert_eq!(by_label("sleeping")["precision"], 1.0);
+    assert_eq!(by_label("walking")["precision"], 0.0);
+
+    // The re-analysis keeps the judged episodes with the owner's word on them.
+    petty_http::analysis::run_once(&app.state).await.unwrap();
+    let page: Value = app
+        .get(&format!("/api/v1/pets/{pet_id}/timeline?{span}&page_size=500"), Some(&ana.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let judged = page["items"].as_array().unwrap().iter().find(|i| i["id"] == walk["id"]).unwrap().clone();
+    assert_eq!(judged["feedback"]["verdict"], "relabelled");
+    assert_eq!(judged["feedback"]["label"], "running");
+
+    // Another household sees none of it.
+    let bo = app.register("Bo").await;
+    let res = app.get(&format!("/api/v1/pets/{pet_id}/timeline?{span}"), Some(&bo.access_token)).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // Wellness and plan.
+    let wellness: Value =
+        app.get(&format!("/api/v1/pets/{pet_id}/wellness"), Some(&ana.access_token)).await.json().await.unwrap();
+    let score = wellness["score"].as_u64().unwrap();
+    assert!((1..=100).contains(&score), "{wellness}");
+    assert!(!wellness["components"].as_array().unwrap().is_empty());
+    assert!(wellness["history"][0]["summary"]["sleep_minutes"].as_f64().unwrap() > 300.0, "{wellness}");
+    let plan: Value =
+        app.get(&format!("/api/v1/pets/{pet_id}/plan"), Some(&ana.access_token)).await.json().await.unwrap();
+    // A 10 kg adult dog: RER = 70 × 10^0.75 ≈ 394 kcal.
+    assert!((plan["nutrition_plan"]["rer_kcal"].as_f64().unwrap() - 393.6).abs() < 0.5, "{plan}");
+    assert!(plan["daily_goals"]["active_minutes"].as_u64().unwrap() > 0);
+    for r in plan["health_recommendations"].as_array().unwrap() {
+        assert!(!r["because"].as_array().unwrap().is_empty(), "every recommendation cites its data: {r}");
+    }
+}
+
+#[tokio::test]
+async fn an_accelerometer_window_is_kept_as_its_features_and_a_bad_one_names_the_axis() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (_, device_token) = dog_with_collar(&app, &ana.access_token).await;
+    let ts = OffsetDateTime::now_utc().unix_timestamp() * 1000 - 5_000;
+    // Two seconds at 25 Hz of a 5 Hz vertical bounce on top of gravity.
+    let z: Vec<f64> = (0..50).map(|i| 1.0 + 0.8 * (2.0 * std::f64::consts::PI * 5.0 * i as f64 / 25.0).sin()).collect();
+    let body =
+        json!({"ts": ts, "heart_rate": 110, "accel": {"hz": 25, "x": vec![0.0; 50], "y": vec![0.0; 50], "z": z}});
+    let res = app.post_json("/api/v1/ingest", &body, Some(&device_token)).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let devices: Value = app.get("/api/v1/devices", Some(&ana.access_token)).await.json().await.unwrap();
+    let id = devices["items"][0]["id"].as_str().unwrap();
+    let latest: Value =
+        app.get(&format!("/api/v1/devices/{id}/readings/latest"), Some(&ana.access_token)).await.json().await.unwrap();
+    let dominant = latest["extra"]["accel_dominant_hz"].as_f64().unwrap();
+    assert!((dominant - 5.0).abs() < 0.6, "the shake's frequency: {latest}");
+    assert!(latest["extra"]["accel_odba"].as_f64().unwrap() > 0.3);
+
+    let bad = json!({"ts": ts + 1000, "accel": {"hz": 25, "x": vec![0.0; 50], "y": vec![0.0; 49], "z": vec![1.0; 50]}});
+    let (status, error) = error_code(app.post_json("/api/v1/ingest", &bad, Some(&device_token)).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = error["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    assert!(fields.iter().any(|f| f.starts_with("accel.")), "{error}");
+}
+
+#[tokio::test]
+async fn the_pet_page_shows_the_day_and_takes_feedback_from_its_buttons() {
+    use crate::pages_devices::{csrf_of, open, signed_in, submit};
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (pet_id, device_token) = dog_with_collar(&app, &ana.access_token).await;
+    // Today's readings so far (the page shows today).
+    let now = OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let today = now - now.rem_euclid(DAY_MS);
+    let day = petty_sim::labelled_days(9, today, 1, 60_000, &petty_sim::Scenario::default());
+    let readings: Vec<Value> = day
+        .iter()
+        .filter(|(s, _)| s.ts_ms < now - 60_000)
+        .map(|(s, _)| {
+            json!({"ts": s.ts_ms, "heart_rate": s.heart_rate, "activity_level": s.activity_level,
+            "steps": s.steps, "activity_counts": s.activity_counts, "respiration_rate": s.respiration_rate})
+        })
+        .collect();
+    if readings.len() < 30 {
+        // Just after midnight there is too little of today to show; the API test covers the rest.
+        return;
+    }
+    let res = app.post_json("/api/v1/ingest", &json!({"readings": readings}), Some(&device_token)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    petty_http::analysis::run_once(&app.state).await.unwrap();
+
+    let browser = signed_in(&app, &ana).await;
+    let (status, html) = open(&app, &browser, &format!("/pets/{pet_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    for part in ["Wellness today", "Today", "Activity and sleep", "Plan", "<svg", "Relabel"] {
+        assert!(html.contains(part), "{part} on the page");
+    }
+    let action = html
+        .split(r#"action=""#)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|a| a.ends_with("/feedback"))
+        .expect("a feedback form")
+        .to_owned();
+    let res =
+        submit(&app, &browser, &action, &[("csrf", &csrf_of(&html)), ("verdict", "relabelled"), ("label", "playing")])
+            .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = open(&app, &browser, &format!("/pets/{pet_id}")).await;
+    assert!(html.contains("You said: relabelled"), "the page shows the owner's word");
+    // Without the form's token nothing changes.
+    let res = submit(&app, &browser, &action, &[("csrf", "forged"), ("verdict", "wrong")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let feedback = app.store.episode_feedback(
+        petty_core_household(&ana.household_id),
+        petty_core::ids::PetId(pet_id.parse().unwrap()),
+        10,
+    );
+    assert_eq!(feedback.await.unwrap().len(), 1);
+}
+
+fn petty_core_household(id: &str) -> petty_core::ids::HouseholdId {
+    petty_core::ids::HouseholdId(id.parse().unwrap())
+}

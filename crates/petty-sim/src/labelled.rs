@@ -1,0 +1,170 @@
+//! Labelled collar days as the analysis sees them: petty-core [`Sample`]s (accelerometer
+//! windows already reduced by [`accel_features`]) with the true [`Behaviour`], for training,
+//! evaluation and tests, with no JSON in between.
+
+use petty_core::behaviour::{
+    BEHAVIOUR_COUNT, Behaviour, EPOCH_MS, FEATURE_COUNT, Forest, Sample, accel_features, analyse, epoch_features,
+};
+
+use crate::collar::{AccelWindow, Collar, Scenario};
+use crate::util::{DAY_MS, mix, offset};
+
+/// The accelerometer window labelled days use: 25 Hz for 2 s (50 samples per axis).
+pub const LABELLED_ACCEL: (u32, f64) = (25, 2.0);
+
+/// `days` days of one simulated dog from `start_ms` (local time is UTC), a reading every
+/// `interval_ms` (at least 1 s), with the `scenario`'s abnormal days. The dog and its days
+/// follow from `seed`; readings the collar does not send (flat battery) are absent.
+pub fn labelled_days(
+    seed: u64,
+    start_ms: i64,
+    days: u32,
+    interval_ms: i64,
+    scenario: &Scenario,
+) -> Vec<(Sample, Behaviour)> {
+    let interval_ms = interval_ms.max(1000);
+    let dog = mix(seed, 0xD06);
+    let home = offset(52.37, 4.89, (dog % 6000) as f64 - 3000.0, ((dog >> 16) % 6000) as f64 - 3000.0);
+    let window = AccelWindow::new(LABELLED_ACCEL.0, LABELLED_ACCEL.1);
+    let mut collar = Collar::new(dog, home, 0).with_accel(Some(window)).with_scenario(scenario.clone());
+    let end = start_ms + i64::from(days) * DAY_MS;
+    let mut out = Vec::with_capacity(((end - start_ms) / interval_ms).max(0) as usize);
+    let mut ts = start_ms;
+    while ts < end {
+        if !collar.is_silent(ts) {
+            let (m, label) = collar.measure_raw(ts, interval_ms);
+            let accel = m.accel.as_ref().and_then(|(hz, x, y, z)| accel_features(f64::from(*hz), x, y, z).ok());
+            let sample = Sample {
+                ts_ms: ts,
+                heart_rate: Some(m.heart_rate),
+                respiration_rate: Some(m.respiration_rate),
+                activity_level: Some(m.activity_level),
+                activity_counts: Some(m.activity_counts),
+                steps: Some(m.steps),
+                lat: Some(m.lat),
+                lon: Some(m.lon),
+                accuracy_m: Some(m.accuracy_m),
+                battery_pct: Some(m.battery_pct),
+                accel,
+            };
+            out.push((sample, label));
+        }
+        ts += interval_ms;
+    }
+    out
+}
+
+/// Each epoch's features and its true label (the commonest label among its samples).
+pub fn epoch_rows(labelled: &[(Sample, Behaviour)]) -> Vec<([f64; FEATURE_COUNT], Behaviour)> {
+    let samples: Vec<Sample> = labelled.iter().map(|(s, _)| *s).collect();
+    let truth = epoch_truth(labelled);
+    epoch_features(&samples)
+        .into_iter()
+        .filter_map(|e| truth.iter().find(|(start, _)| *start == e.start_ms).map(|(_, b)| (e.x, *b)))
+        .collect()
+}
+
+/// The commonest true label of each epoch, in time order (`labelled` sorted by time).
+fn epoch_truth(labelled: &[(Sample, Behaviour)]) -> Vec<(i64, Behaviour)> {
+    let mut out: Vec<(i64, [u32; BEHAVIOUR_COUNT])> = Vec::new();
+    for (s, b) in labelled {
+        let start = s.ts_ms.div_euclid(EPOCH_MS) * EPOCH_MS;
+        if out.last().is_none_or(|(t, _)| *t != start) {
+            out.push((start, [0; BEHAVIOUR_COUNT]));
+        }
+        if let Some((_, counts)) = out.last_mut() {
+            counts[b.index()] += 1;
+        }
+    }
+    out.into_iter()
+        .map(|(t, c)| {
+            let best = (0..BEHAVIOUR_COUNT).max_by_key(|i| (c[*i], std::cmp::Reverse(*i))).unwrap_or(0);
+            (t, Behaviour::ALL[best])
+        })
+        .collect()
+}
+
+/// Training rows from `dogs` simulated dogs (seeds derived from `seed`), `days` each, a reading
+/// a minute, normal days only.
+pub fn training_rows(seed: u64, dogs: u32, start_ms: i64, days: u32) -> Vec<([f64; FEATURE_COUNT], Behaviour)> {
+    let mut rows = Vec::new();
+    for dog in 0..dogs {
+        let labelled = labelled_days(mix(seed, 0x7AA1 + u64::from(dog)), start_ms, days, 60_000, &Scenario::default());
+        rows.extend(epoch_rows(&labelled));
+    }
+    rows
+}
+
+/// How one label fared.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LabelScore {
+    pub label: Behaviour,
+    /// Of the epochs labelled so, the share that truly were (0 when none were labelled so).
+    pub precision: f64,
+    /// Of the epochs that truly were, the share labelled so (0 without support).
+    pub recall: f64,
+    /// Epochs that truly were.
+    pub support: u32,
+    /// Epochs labelled so.
+    pub predicted: u32,
+}
+
+/// Epoch-level scores of a model over simulated labelled days.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub labels: Vec<LabelScore>,
+    pub accuracy: f64,
+    pub epochs: u32,
+    /// `confusion[truth][predicted]` in epochs.
+    pub confusion: [[u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT],
+}
+
+/// Runs [`analyse`] over `days` of `dogs` simulated dogs (seeds derived from `seed`; use a
+/// seed not used for training) and compares each epoch's true label with the label of the
+/// episode covering it.
+pub fn evaluate(model: &Forest, seed: u64, dogs: u32, start_ms: i64, days: u32, interval_ms: i64) -> Evaluation {
+    let mut confusion = [[0u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT];
+    for dog in 0..dogs {
+        let labelled =
+            labelled_days(mix(seed, 0xE7A1 + u64::from(dog)), start_ms, days, interval_ms, &Scenario::default());
+        let samples: Vec<Sample> = labelled.iter().map(|(s, _)| *s).collect();
+        let episodes = analyse(&samples, model, None);
+        let mut at = 0;
+        for (start, truth) in epoch_truth(&labelled) {
+            while at < episodes.len() && episodes[at].end_ms <= start {
+                at += 1;
+            }
+            if let Some(e) = episodes.get(at).filter(|e| e.start_ms <= start) {
+                confusion[truth.index()][e.label.index()] += 1;
+            }
+        }
+    }
+    score(confusion)
+}
+
+fn score(confusion: [[u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT]) -> Evaluation {
+    let epochs: u32 = confusion.iter().flatten().sum();
+    let correct: u32 = (0..BEHAVIOUR_COUNT).map(|i| confusion[i][i]).sum();
+    let labels = Behaviour::ALL
+        .iter()
+        .map(|b| {
+            let i = b.index();
+            let support: u32 = confusion[i].iter().sum();
+            let predicted: u32 = confusion.iter().map(|row| row[i]).sum();
+            let ratio = |a: u32, b: u32| if b == 0 { 0.0 } else { f64::from(a) / f64::from(b) };
+            LabelScore {
+                label: *b,
+                precision: ratio(confusion[i][i], predicted),
+                recall: ratio(confusion[i][i], support),
+                support,
+                predicted,
+            }
+        })
+        .collect();
+    Evaluation {
+        labels,
+        accuracy: if epochs == 0 { 0.0 } else { f64::from(correct) / f64::from(epochs) },
+        epochs,
+        confusion,
+    }
+}
