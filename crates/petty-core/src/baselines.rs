@@ -156,21 +156,79 @@ fn is_restless(b: Behaviour) -> bool {
     b.is_active() || matches!(b, Behaviour::Pacing | Behaviour::Scratching | Behaviour::Shaking)
 }
 
-/// Each sample's period `[ts - span, ts)`, in time order.
-fn sample_spans(samples: &[Sample]) -> Vec<((i64, i64), &Sample)> {
+/// What one pass over the samples in time order gathers.
+struct Scan {
+    /// The samples' periods `[ts - span, ts)`, joined where they touch.
+    covered: Intervals,
+    /// The periods of samples that show movement, joined.
+    moving: Intervals,
+    /// Heart rates and respiration rates of the day's samples inside resting episodes.
+    resting_hr: Vec<f64>,
+    resting_resp: Vec<f64>,
+    /// The same for samples at activity level 0 (for days without episodes).
+    still_hr: Vec<f64>,
+    still_resp: Vec<f64>,
+    /// Steps counted within the day.
+    steps: f64,
+}
+
+/// One pass over the samples in time order (a day at 1 Hz is 86,400 of them, so each extra
+/// pass costs milliseconds), with cursors into the resting and awake intervals.
+fn scan_samples(samples: &[Sample], day: (i64, i64), rest: &[(i64, i64)], awake: &[(i64, i64)]) -> Scan {
     let mut sorted: Vec<&Sample> = samples.iter().collect();
-    sorted.sort_by_key(|s| s.ts_ms);
-    let mut out = Vec::with_capacity(sorted.len());
+    if !sorted.is_sorted_by_key(|s| s.ts_ms) {
+        sorted.sort_by_key(|s| s.ts_ms);
+    }
+    let mut scan = Scan {
+        covered: Vec::new(),
+        moving: Vec::new(),
+        resting_hr: Vec::new(),
+        resting_resp: Vec::new(),
+        still_hr: Vec::new(),
+        still_resp: Vec::new(),
+        steps: 0.0,
+    };
+    let join = |list: &mut Intervals, (a, b): (i64, i64)| match list.last_mut() {
+        Some(last) if a <= last.1 && a >= last.0 => last.1 = last.1.max(b),
+        _ => list.push((a, b)),
+    };
+    let usable = |v: Option<f64>| v.filter(|x| x.is_finite() && *x > 0.0);
+    let (mut ri, mut ai) = (0, 0);
     let mut prev: Option<i64> = None;
     for s in sorted {
+        let t = s.ts_ms;
         let span = match prev {
-            Some(p) => (s.ts_ms - p).min(MAX_SAMPLE_SPAN_MS),
+            Some(p) => (t - p).min(MAX_SAMPLE_SPAN_MS),
             None => FIRST_SAMPLE_SPAN_MS,
         };
-        prev = Some(s.ts_ms);
-        out.push(((s.ts_ms - span, s.ts_ms), s));
+        prev = Some(t);
+        if span > 0 {
+            join(&mut scan.covered, (t - span, t));
+            if is_moving(s) {
+                join(&mut scan.moving, (t - span, t));
+            }
+        }
+        if t < day.0 || t >= day.1 {
+            continue;
+        }
+        scan.steps += s.steps.filter(|x| *x > 0.0).unwrap_or(0.0);
+        while rest.get(ri).is_some_and(|iv| iv.1 <= t) {
+            ri += 1;
+        }
+        while awake.get(ai).is_some_and(|iv| iv.1 <= t) {
+            ai += 1;
+        }
+        let at_rest = rest.get(ri).is_some_and(|iv| iv.0 <= t) && awake.get(ai).is_none_or(|iv| iv.0 > t);
+        if at_rest {
+            scan.resting_hr.extend(usable(s.heart_rate));
+            scan.resting_resp.extend(usable(s.respiration_rate));
+        }
+        if s.activity_level.is_some_and(|a| a < 0.5) {
+            scan.still_hr.extend(usable(s.heart_rate));
+            scan.still_resp.extend(usable(s.respiration_rate));
+        }
     }
-    out
+    scan
 }
 
 fn is_moving(s: &Sample) -> bool {
@@ -183,10 +241,12 @@ pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
-    v.sort_by(f64::total_cmp);
     let rank = (p.clamp(0.0, 100.0) / 100.0) * (v.len() - 1) as f64;
     let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
-    Some(v[lo] + (v[hi] - v[lo]) * (rank - lo as f64))
+    // Selection instead of a sort: a day at 1 Hz has tens of thousands of resting values.
+    let (_, &mut low, above) = v.select_nth_unstable_by(lo, f64::total_cmp);
+    let high = if hi > lo { above.iter().copied().min_by(f64::total_cmp).unwrap_or(low) } else { low };
+    Some(low + (high - low) * (rank - lo as f64))
 }
 
 /// Summarises one local day from its samples and episodes (both may be unsorted and may reach
@@ -196,32 +256,21 @@ pub fn summarise_day(day: Date, utc_offset: UtcOffset, samples: &[Sample], episo
     let nw = night_window(day, utc_offset);
     let tw = daytime_window(day, utc_offset);
 
-    let spans = sample_spans(samples);
-    let covered =
-        merge(spans.iter().map(|(span, _)| *span).chain(episodes.iter().map(|e| (e.start_ms, e.end_ms))).collect());
+    let rest = merge(episodes.iter().filter(|e| is_rest(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
+    let awake = merge(episodes.iter().filter(|e| !is_rest(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
+    let scan = scan_samples(samples, dw, &rest, &awake);
+    let covered = merge(scan.covered.iter().copied().chain(episodes.iter().map(|e| (e.start_ms, e.end_ms))).collect());
     let minutes_covered = total_ms(&clip(&covered, dw)) as f64 / MINUTE_MS;
     let night_minutes_covered = total_ms(&clip(&covered, nw)) as f64 / MINUTE_MS;
 
-    let rest = merge(episodes.iter().filter(|e| is_rest(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
-    let awake = merge(episodes.iter().filter(|e| !is_rest(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
-
     // Vitals while sleeping or resting in the day; without episodes, samples marked at rest.
-    let in_day = |s: &Sample| s.ts_ms >= dw.0 && s.ts_ms < dw.1;
-    let resting_samples: Vec<&Sample> =
-        samples.iter().filter(|s| in_day(s) && contains(&rest, s.ts_ms) && !contains(&awake, s.ts_ms)).collect();
-    let resting_samples = if resting_samples.iter().filter(|s| s.heart_rate.is_some()).count() >= MIN_VITAL_SAMPLES {
-        resting_samples
-    } else if rest.is_empty() {
-        samples.iter().filter(|s| in_day(s) && s.activity_level.is_some_and(|a| a < 0.5)).collect()
-    } else {
-        resting_samples
+    let use_fallback = scan.resting_hr.len() < MIN_VITAL_SAMPLES && rest.is_empty();
+    let vital = |values: &[f64], fallback: &[f64], p: f64| {
+        let v = if use_fallback { fallback } else { values };
+        if v.len() >= MIN_VITAL_SAMPLES { percentile(v, p) } else { None }
     };
-    let vital = |f: fn(&Sample) -> Option<f64>, p: f64| {
-        let v: Vec<f64> = resting_samples.iter().filter_map(|s| f(s)).filter(|x| x.is_finite() && *x > 0.0).collect();
-        if v.len() >= MIN_VITAL_SAMPLES { percentile(&v, p) } else { None }
-    };
-    let resting_hr = vital(|s| s.heart_rate, RESTING_HR_PERCENTILE);
-    let respiration = vital(|s| s.respiration_rate, 50.0);
+    let resting_hr = vital(&scan.resting_hr, &scan.still_hr, RESTING_HR_PERCENTILE);
+    let respiration = vital(&scan.resting_resp, &scan.still_resp, 50.0);
 
     let minutes_of = |pred: &dyn Fn(Behaviour) -> bool, w: (i64, i64)| {
         let iv = merge(episodes.iter().filter(|e| pred(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
@@ -234,8 +283,9 @@ pub fn summarise_day(day: Date, utc_offset: UtcOffset, samples: &[Sample], episo
     let daytime_sleep_minutes = minutes_of(&|b| b == Behaviour::Sleeping, tw);
 
     let sleep_interruptions = interruptions(episodes, nw);
-    let longest_daytime_inactive_min = longest_inactive_ms(&covered, &rest, &awake, &spans, tw) as f64 / MINUTE_MS;
-    let steps = spans.iter().filter(|(_, s)| in_day(s)).filter_map(|(_, s)| s.steps).filter(|x| *x > 0.0).sum();
+    let longest_daytime_inactive_min =
+        longest_inactive_ms(&covered, &rest, &awake, &scan.moving, tw) as f64 / MINUTE_MS;
+    let steps = scan.steps;
 
     DaySummary {
         day,
@@ -285,12 +335,11 @@ fn longest_inactive_ms(
     covered: &[(i64, i64)],
     rest: &[(i64, i64)],
     awake: &[(i64, i64)],
-    spans: &[((i64, i64), &Sample)],
+    moving: &[(i64, i64)],
     window: (i64, i64),
 ) -> i64 {
-    let moving = merge(spans.iter().filter(|(_, s)| is_moving(s)).map(|(span, _)| *span).collect());
     let mut bounds: Vec<i64> = vec![window.0, window.1];
-    for list in [covered, rest, awake, &moving] {
+    for list in [covered, rest, awake, moving] {
         for &(a, b) in list {
             for t in [a, b] {
                 if t > window.0 && t < window.1 {
@@ -304,7 +353,7 @@ fn longest_inactive_ms(
     let (mut best, mut run) = (0, 0);
     for w in bounds.windows(2) {
         let (a, b) = (w[0], w[1]);
-        let inactive = contains(covered, a) && (contains(rest, a) || (!contains(awake, a) && !contains(&moving, a)));
+        let inactive = contains(covered, a) && (contains(rest, a) || (!contains(awake, a) && !contains(moving, a)));
         if inactive {
             run += b - a;
             best = best.max(run);

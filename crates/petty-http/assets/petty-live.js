@@ -26,6 +26,7 @@
   }
   var page = indicator.getAttribute('data-live-page');
   var deviceId = indicator.getAttribute('data-device');
+  var petId = indicator.getAttribute('data-pet');
   var alarmsTopic = 'household:' + indicator.getAttribute('data-household') + ':alarms';
   var socketPath = indicator.getAttribute('data-ws') || '/api/v1/ws';
 
@@ -422,6 +423,10 @@
   // ---- The socket ----
 
   function topics() {
+    if (page === 'pet' && petId) {
+      // A pet's page: its episodes, anomalies and fence events arrive on its own topic.
+      return ['pet:' + petId];
+    }
     var wanted = [alarmsTopic];
     if (page === 'device' && deviceId) {
       wanted.unshift('device:' + deviceId);
@@ -434,6 +439,13 @@
   }
 
   function onEvent(topic, data) {
+    if (page === 'pet') {
+      // The server renders the timeline, score and charts; fetch them again.
+      if (topic === 'pet:' + petId) {
+        resync();
+      }
+      return;
+    }
     if (topic === alarmsTopic) {
       onAlarm(data);
     } else if (topic.indexOf('device:') === 0 && data) {

@@ -61,6 +61,10 @@ fn main() {
         [("1 Hz day, with accelerometer features", &with_accel), ("1 Hz day, without", &without_accel)]
     {
         time(&format!("{label}: analyse"), runs, || segment::analyse(samples, model, None));
+        let episodes = segment::analyse(samples, model, None);
+        time(&format!("{label}: summarise_day"), runs, || {
+            baselines::summarise_day(day, UtcOffset::UTC, samples, &episodes)
+        });
         time(&format!("{label}: analyse + summarise_day"), runs, || {
             let episodes = segment::analyse(samples, model, None);
             baselines::summarise_day(day, UtcOffset::UTC, samples, &episodes)

@@ -437,7 +437,7 @@ fn epoch_ms(t: OffsetDateTime) -> i64 {
 /// Everything the live script writes into the page, as the server writes it here: metric
 /// labels and units in column order, status words and badge classes, the low-battery mark,
 /// the "ago" table and the indicator's words. One JSON value, made once.
-fn live_labels() -> &'static str {
+pub(super) fn live_labels() -> &'static str {
     static LABELS: OnceLock<String> = OnceLock::new();
     LABELS.get_or_init(|| {
         let metrics: serde_json::Map<String, serde_json::Value> = Metric::ALL

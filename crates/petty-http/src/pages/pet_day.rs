@@ -75,7 +75,16 @@ pub async fn pet_page(
             a.back href="/household" { "← Back to " (signed_in.membership.household_name) }
             h1 { (name) }
             p { a href={ "/pets/" (pet_id) "/edit" } { "Profile" } }
-            section.panel #wellness data-live-pet=(pet_id) {
+            p #live-status .live-status role="status" hidden
+                data-live-page="pet"
+                data-ws="/api/v1/ws"
+                data-household=(household_id)
+                data-pet=(pet_id)
+                data-labels=(super::devices::live_labels()) {
+                span.live-dot aria-hidden="true" {}
+                span.live-text { "Connecting…" }
+            }
+            section.panel #wellness data-live-region {
                 h2 { "Wellness today" }
                 @match &wellness {
                     Some(w) => {
@@ -92,7 +101,7 @@ pub async fn pet_page(
                     None => p { "No collar readings for " (name) " today yet." }
                 }
             }
-            section.panel #timeline {
+            section.panel #timeline data-live-region {
                 h2 { "Today" }
                 @if episodes.is_empty() {
                     p { "Nothing analysed today yet. Episodes appear a little while after the collar's readings." }
@@ -102,9 +111,11 @@ pub async fn pet_page(
                     }
                 }
             }
-            @if !anomalies.is_empty() {
-                section.panel #anomalies {
-                    h2 { "Stood out this week" }
+            section.panel #anomalies data-live-region {
+                h2 { "Stood out this week" }
+                @if anomalies.is_empty() {
+                    p { "Nothing stood out this week." }
+                } @else {
                     ul {
                         @for a in anomalies.iter().rev() {
                             li { strong { (a.severity) } " · " (a.day) ": " (a.explanation) }
@@ -112,7 +123,7 @@ pub async fn pet_page(
                     }
                 }
             }
-            section.panel #charts {
+            section.panel #charts data-live-region {
                 h2 { "Activity and sleep" }
                 (bar_chart("Active minutes, last 7 days", &series(&summaries, 7, |s| s.active_minutes), "min"))
                 (bar_chart("Sleep, last 7 days", &series(&summaries, 7, |s| s.sleep_minutes / 60.0), "h"))
