@@ -8,7 +8,7 @@
 //! touched (pet, UTC day) once. All decisions are `petty_core`'s; this module only moves data.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 use petty_core::anomalies::{self, DeviceState};
 use petty_core::baselines::{self, DaySummary};
@@ -35,14 +35,31 @@ const FEEDBACK_LIMIT: u32 = 2000;
 /// A day read in pages of this many readings.
 const PAGE: u32 = 10_000;
 
-/// Devices with new readings, and the span of event times that arrived.
+/// Devices with new readings, and the span of event times that arrived; and the model in use.
 #[derive(Default)]
 pub struct Analysis {
     dirty: Mutex<HashMap<(HouseholdId, DeviceId), (i64, i64)>>,
     wake: tokio::sync::Notify,
+    /// A trained model from the store; `None` uses the one built into the binary.
+    model: RwLock<Option<Arc<Forest>>>,
 }
 
 impl Analysis {
+    /// The model the analysis labels with.
+    pub fn model(&self) -> ModelRef {
+        match self.model.read().ok().and_then(|m| m.clone()) {
+            Some(m) => ModelRef::Stored(m),
+            None => ModelRef::Builtin,
+        }
+    }
+
+    /// Uses `model` from now on.
+    pub fn set_model(&self, model: Forest) {
+        if let Ok(mut slot) = self.model.write() {
+            *slot = Some(Arc::new(model));
+        }
+    }
+
     /// Marks readings of a device at these times as new.
     pub fn touch(&self, household_id: HouseholdId, device_id: DeviceId, times: &[OffsetDateTime]) {
         let Some(lo) = times.iter().min() else { return };
@@ -74,6 +91,40 @@ impl Analysis {
     fn take(&self) -> Vec<((HouseholdId, DeviceId), (i64, i64))> {
         self.dirty.lock().map(|mut d| d.drain().collect()).unwrap_or_default()
     }
+}
+
+/// The model in use: the built-in one, or a trained one from the store.
+pub enum ModelRef {
+    Builtin,
+    Stored(Arc<Forest>),
+}
+
+impl std::ops::Deref for ModelRef {
+    type Target = Forest;
+
+    fn deref(&self) -> &Forest {
+        match self {
+            ModelRef::Builtin => Forest::builtin(),
+            ModelRef::Stored(m) => m,
+        }
+    }
+}
+
+/// Uses the store's active trained model, if there is one and it reads; answers its version.
+pub async fn load_model(state: &AppState) -> Result<String, StoreError> {
+    if let Some((version, text)) = state.store.active_behaviour_model().await? {
+        match Forest::from_text(&text) {
+            Ok(model) if model.version() == version => {
+                state.analysis.set_model(model);
+                return Ok(version);
+            }
+            Ok(model) => tracing::error!(stored = %version, read = %model.version(),
+                "the stored behaviour model's text does not match its version; using the built-in model"),
+            Err(e) => tracing::error!(error = %e, %version,
+                "the stored behaviour model cannot be read; using the built-in model"),
+        }
+    }
+    Ok(Forest::builtin().version().to_owned())
 }
 
 /// Analyses touched pets until the task is dropped.
@@ -197,7 +248,8 @@ pub async fn analyse_day(
     };
     let feedback = calibration_feedback(&store.episode_feedback(household_id, pet_id, FEEDBACK_LIMIT).await?);
     let calibration = (!feedback.is_empty()).then(|| Calibration::from_feedback(&feedback));
-    let all = segment::analyse(&samples, Forest::builtin(), calibration.as_ref());
+    let model = state.analysis.model();
+    let all = segment::analyse(&samples, &model, calibration.as_ref());
     let episodes: Vec<Episode> = all.iter().filter(|e| e.start_ms >= d0 && e.start_ms < d1).cloned().collect();
     store.replace_episodes(household_id, pet_id, collar.id, d0, d1, &episodes).await?;
 

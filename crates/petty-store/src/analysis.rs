@@ -594,4 +594,57 @@ impl Store {
         });
         Ok(rows)
     }
+
+    /// Stores a trained model; with `activate`, it becomes the one the analysis uses (on every
+    /// node, from its next start).
+    pub async fn save_behaviour_model(
+        &self,
+        version: &str,
+        model: &str,
+        trained_on: &str,
+        activate: bool,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        on_pool!(write, self, |pool| {
+            let mut tx = pool.begin().await?;
+            if activate {
+                sqlx::query("UPDATE behaviour_models SET active = FALSE WHERE active").execute(&mut *tx).await?;
+            }
+            sqlx::query(
+                "INSERT INTO behaviour_models (version, model, trained_on, created_at, active) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (version) DO UPDATE SET active = excluded.active",
+            )
+            .bind(version)
+            .bind(model)
+            .bind(trained_on)
+            .bind(to_ms(now))
+            .bind(activate)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The active trained model's version and text, if one was stored.
+    pub async fn active_behaviour_model(&self) -> Result<Option<(String, String)>> {
+        let row: Option<(String, String)> = on_pool!(read, self, |pool| {
+            sqlx::query_as("SELECT version, model FROM behaviour_models WHERE active").fetch_optional(pool).await?
+        });
+        Ok(row)
+    }
+
+    /// Owners' judgements with their episodes' features, from every household, newest first:
+    /// the labelled examples `petty train --with-feedback` learns from. Only the operator's
+    /// command line calls this; no request path reaches it.
+    pub async fn feedback_for_training(&self, limit: u32) -> Result<Vec<EpisodeFeedback>> {
+        let sql = format!(
+            "SELECT {FEEDBACK_COLUMNS} FROM episode_feedback WHERE features IS NOT NULL \
+             ORDER BY created_at DESC, id DESC LIMIT $1"
+        );
+        let rows: Vec<FeedbackRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(i64::from(limit)).fetch_all(pool).await?
+        });
+        rows.into_iter().map(FeedbackRow::into_feedback).collect()
+    }
 }

@@ -117,7 +117,10 @@ pub fn run() -> ExitCode {
             })
         }
         Command::Simulate(args) => simulate::run(args),
-        Command::Train(args) => eval::train(args),
+        Command::Train(args) => {
+            let overrides = args.common.overrides(None, None, None);
+            with_runtime(overrides, move |loaded| eval::train(loaded, args))
+        }
         Command::Eval(args) => eval::eval(args),
         Command::Import(args) => {
             let overrides = args.common.overrides(None, None, None);

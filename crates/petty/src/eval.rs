@@ -5,7 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use petty_core::behaviour::{Forest, TrainParams};
+use petty_core::behaviour::features::FEATURE_COUNT;
+use petty_core::behaviour::{Behaviour, Forest, TrainParams};
+use petty_store::FeedbackVerdict;
+
+use crate::cli::CommonArgs;
+use crate::config::Loaded;
+use crate::server;
 use petty_sim::labelled::{Evaluation, evaluate, training_rows};
 
 /// 2026-11-02T00:00:00Z: the simulated days start at a local midnight.
@@ -28,6 +34,16 @@ pub struct TrainArgs {
     /// Where to write the model.
     #[arg(long, value_name = "FILE", default_value = "crates/petty-core/models/behaviour-forest.txt")]
     out: PathBuf,
+    /// Also learn from owners' confirmed and relabelled episodes in the database (up to the
+    /// newest 10,000).
+    #[arg(long)]
+    with_feedback: bool,
+    /// Store the model in the database and make it the one the analysis uses (every node
+    /// picks it up at its next start).
+    #[arg(long)]
+    store: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[derive(Args)]
@@ -52,13 +68,50 @@ pub struct EvalArgs {
     json: bool,
 }
 
-pub fn train(args: TrainArgs) -> anyhow::Result<()> {
+/// Owners' confirmed or relabelled episodes as training rows (an episode's mean features,
+/// counted once per minute it lasted, up to 10); "wrong" without a label teaches nothing.
+fn feedback_rows(items: &[petty_store::EpisodeFeedback]) -> Vec<([f64; FEATURE_COUNT], Behaviour)> {
+    let mut rows = Vec::new();
+    for f in items {
+        let truth = match (f.verdict, f.label) {
+            (FeedbackVerdict::Confirmed, _) => f.said,
+            (FeedbackVerdict::Relabelled, Some(label)) => label,
+            _ => continue,
+        };
+        let Some(features) = f.features.as_deref().and_then(|v| <[f64; FEATURE_COUNT]>::try_from(v).ok()) else {
+            continue;
+        };
+        let minutes = ((f.end_ms - f.start_ms) / 60_000).clamp(1, 10);
+        rows.extend(std::iter::repeat_n((features, truth), minutes as usize));
+    }
+    rows
+}
+
+pub async fn train(loaded: Loaded, args: TrainArgs) -> anyhow::Result<()> {
     let began = std::time::Instant::now();
-    let rows = training_rows(args.seed, args.dogs, START_MS, args.days);
+    let mut rows = training_rows(args.seed, args.dogs, START_MS, args.days);
     eprintln!("{} epochs from {} dogs in {:.1} s", rows.len(), args.dogs, began.elapsed().as_secs_f64());
+    let store = if args.store || args.with_feedback { Some(server::open_store(&loaded).await?) } else { None };
+    let mut trained_on = format!("{} simulated dogs × {} days (seed {})", args.dogs, args.days, args.seed);
+    if let (Some(store), true) = (&store, args.with_feedback) {
+        let items = store.feedback_for_training(10_000).await?;
+        let extra = feedback_rows(&items);
+        eprintln!("{} rows from {} owners' judgements", extra.len(), items.len());
+        trained_on.push_str(&format!(" and {} owners' judgements", items.len()));
+        rows.extend(extra);
+    }
     let params = TrainParams { trees: args.trees, ..TrainParams::default() };
     let forest = Forest::train(&rows, &params, args.seed)?;
     let text = forest.to_text();
+    if let Some(store) = &store {
+        if args.store {
+            store
+                .save_behaviour_model(forest.version(), &text, &trained_on, true, time::OffsetDateTime::now_utc())
+                .await?;
+            println!("stored {} as the active model (restart Petty to use it)", forest.version());
+        }
+        store.close().await;
+    }
     std::fs::write(&args.out, &text).with_context(|| format!("writing {}", args.out.display()))?;
     println!(
         "wrote {} ({} KB, {}) in {:.1} s",
@@ -115,4 +168,40 @@ fn table(version: &str, e: &Evaluation) -> String {
     }
     s.push_str(&format!("accuracy {:.3}\n", e.accuracy));
     s
+}
+
+#[cfg(test)]
+mod feedback_tests {
+    use petty_core::ids::PetId;
+    use petty_store::EpisodeFeedback;
+
+    use super::*;
+
+    fn judged(said: Behaviour, verdict: FeedbackVerdict, label: Option<Behaviour>, minutes: i64) -> EpisodeFeedback {
+        EpisodeFeedback {
+            id: uuid::Uuid::nil(),
+            pet_id: PetId(uuid::Uuid::nil()),
+            episode_id: uuid::Uuid::nil(),
+            start_ms: 0,
+            end_ms: minutes * 60_000,
+            said,
+            verdict,
+            label,
+            note: None,
+            features: Some(vec![1.0; FEATURE_COUNT]),
+            user_id: None,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn owners_judgements_become_rows_of_the_true_label() {
+        let rows = feedback_rows(&[
+            judged(Behaviour::Walking, FeedbackVerdict::Confirmed, None, 3),
+            judged(Behaviour::Walking, FeedbackVerdict::Relabelled, Some(Behaviour::Running), 30),
+            judged(Behaviour::Eating, FeedbackVerdict::Wrong, None, 5),
+        ]);
+        let count = |b| rows.iter().filter(|(_, l)| *l == b).count();
+        assert_eq!((count(Behaviour::Walking), count(Behaviour::Running), count(Behaviour::Eating)), (3, 10, 0));
+    }
 }

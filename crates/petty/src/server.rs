@@ -69,6 +69,8 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
     let liveness = tokio::spawn(liveness_job(store.clone(), bus.clone()));
     let state = AppState::with_bus(store.clone(), http, bus);
     let retention = tokio::spawn(retention_job(store.clone()));
+    let model = petty_http::analysis::load_model(&state).await.context("reading the behaviour model")?;
+    tracing::info!(model = %model, "behaviour analysis model");
     let analysis = tokio::spawn(petty_http::analysis::run(state.clone()));
     let mqtt = match &config.mqtt.url {
         Some(url) => {

@@ -122,3 +122,12 @@ store_test!(one_anomaly_per_pet_day_and_kind_and_days_are_rewritten, |store| asy
     assert_eq!(days.len(), 1);
     assert_eq!((days[0].summary.as_str(), days[0].wellness), ("{\"a\":2}", Some(72)));
 });
+
+store_test!(one_trained_model_is_active_at_a_time, |store| async move {
+    assert_eq!(store.active_behaviour_model().await.unwrap(), None);
+    store.save_behaviour_model("forest-1.aaaa", "model a", "2 dogs", true, T0).await.unwrap();
+    store.save_behaviour_model("forest-1.bbbb", "model b", "3 dogs", false, T0).await.unwrap();
+    assert_eq!(store.active_behaviour_model().await.unwrap(), Some(("forest-1.aaaa".into(), "model a".into())));
+    store.save_behaviour_model("forest-1.bbbb", "model b", "3 dogs", true, T0).await.unwrap();
+    assert_eq!(store.active_behaviour_model().await.unwrap(), Some(("forest-1.bbbb".into(), "model b".into())));
+});

@@ -97,6 +97,7 @@ mod crash;
 mod import;
 mod mqtt;
 mod nodes;
+mod train;
 
 fn http_client() -> reqwest::Client {
     reqwest::Client::new()
