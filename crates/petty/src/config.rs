@@ -47,6 +47,34 @@ pub struct Config {
     pub rate_limit: RateLimitSection,
     pub mqtt: MqttSection,
     pub nats: NatsSection,
+    pub analysis: AnalysisSection,
+}
+
+/// The behaviour analysis, and the Petty seed's rule thresholds (`/compat/petty/pet-timeline`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalysisSection {
+    /// Seconds between a collar's reading and the analysis of its pet's day (readings that
+    /// arrive meanwhile join the same pass).
+    pub delay_secs: u64,
+    /// Deep Sleep: the resting heart rate's standard deviation must be under this.
+    pub sleep_heart_rate_std: f64,
+    /// Anxious Pacing: every position within this many degrees of the centroid.
+    pub pacing_radius_deg: f64,
+    /// Playing Fetch: a cycle's rest point farther than this many degrees from its sprint.
+    pub fetch_distance_deg: f64,
+}
+
+impl Default for AnalysisSection {
+    fn default() -> Self {
+        let t = petty_core::seed_rules::Thresholds::default();
+        Self {
+            delay_secs: 30,
+            sleep_heart_rate_std: t.sleep_heart_rate_std,
+            pacing_radius_deg: t.pacing_radius_deg,
+            fetch_distance_deg: t.fetch_distance_deg,
+        }
+    }
 }
 
 /// Live events across nodes through NATS (off unless `url` is set: events stay in this process).
@@ -126,6 +154,7 @@ impl Default for Config {
             rate_limit: RateLimitSection::default(),
             mqtt: MqttSection::default(),
             nats: NatsSection::default(),
+            analysis: AnalysisSection::default(),
         }
     }
 }
@@ -234,6 +263,15 @@ client_id = "petty"
 # Fan live events (readings, alarms) out to every node through NATS (--nats-url,
 # PETTY_NATS__URL); without it, events stay in this process.
 # url = "nats://127.0.0.1:4222"
+
+[analysis]
+# Seconds between a collar's reading and the analysis of its pet's day.
+delay_secs = 30
+# The Petty seed's rule thresholds (/compat/petty/pet-timeline): Deep Sleep's heart-rate
+# standard deviation, Anxious Pacing's radius and Playing Fetch's distance (degrees).
+sleep_heart_rate_std = 3.0
+pacing_radius_deg = 0.0007
+fetch_distance_deg = 0.001
 "#;
 
 /// What the command line asks for; wins over the file and the environment.
@@ -337,7 +375,8 @@ fn env_key(name: &str) -> String {
 /// Environment values are TOML values when they parse as one (`true`, `8080`, `["a", "b"]`),
 /// and plain strings otherwise.
 fn parse_env_value(raw: &str) -> figment::value::Value {
-    let looks_structured = raw.starts_with('[') || raw == "true" || raw == "false" || raw.parse::<i64>().is_ok();
+    let numeric = raw.parse::<f64>().is_ok() && raw.chars().all(|c| c.is_ascii_digit() || ".-+eE".contains(c));
+    let looks_structured = raw.starts_with('[') || raw == "true" || raw == "false" || numeric;
     if looks_structured && let Ok(v) = raw.parse::<figment::value::Value>() {
         return v;
     }
@@ -395,6 +434,19 @@ impl Config {
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
         {
             bail!("database_url must start with postgres:// (or sqlite:), got {:?}", redact_url(url));
+        }
+        let a = &self.analysis;
+        for (name, value) in [
+            ("sleep_heart_rate_std", a.sleep_heart_rate_std),
+            ("pacing_radius_deg", a.pacing_radius_deg),
+            ("fetch_distance_deg", a.fetch_distance_deg),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                bail!("analysis.{name} must be a number above 0, got {value}");
+            }
+        }
+        if !(1..=86_400).contains(&a.delay_secs) {
+            bail!("analysis.delay_secs must be 1 to 86400, got {}", a.delay_secs);
         }
         if self.mode == Mode::Production {
             match &self.auth.jwt_secret {
@@ -461,6 +513,12 @@ impl Config {
         http.max_body_bytes = self.http.max_body_bytes;
         http.request_timeout = Duration::from_secs(self.http.request_timeout_secs);
         http.trust_forwarded_for = self.http.trust_forwarded_for;
+        http.analysis_delay = Duration::from_secs(self.analysis.delay_secs);
+        http.seed_thresholds = petty_core::seed_rules::Thresholds {
+            sleep_heart_rate_std: self.analysis.sleep_heart_rate_std,
+            pacing_radius_deg: self.analysis.pacing_radius_deg,
+            fetch_distance_deg: self.analysis.fetch_distance_deg,
+        };
         http.secure_cookies = self.http.secure_cookies.unwrap_or(
             self.mode == Mode::Production || self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
         );
@@ -512,6 +570,23 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_seed_thresholds_are_configurable_and_checked() {
+        let loaded = load_from(
+            &Overrides::default(),
+            env(&[("PETTY_ANALYSIS__PACING_RADIUS_DEG", "0.001"), ("PETTY_ANALYSIS__DELAY_SECS", "5")]),
+        )
+        .unwrap();
+        let http = loaded.config.http(b"0123456789abcdef0123456789abcdef".to_vec());
+        assert_eq!(http.seed_thresholds.pacing_radius_deg, 0.001);
+        assert_eq!(http.seed_thresholds.sleep_heart_rate_std, 3.0);
+        assert_eq!(http.analysis_delay, Duration::from_secs(5));
+        let Err(err) = load_from(&Overrides::default(), env(&[("PETTY_ANALYSIS__FETCH_DISTANCE_DEG", "-1")])) else {
+            panic!("a negative distance is refused");
+        };
+        assert!(err.to_string().contains("analysis.fetch_distance_deg"), "{err}");
     }
 
     #[test]
