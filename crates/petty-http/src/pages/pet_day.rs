@@ -89,11 +89,21 @@ pub async fn pet_page(
                 @match &wellness {
                     Some(w) => {
                         p.score { strong { (w.score) } " / 100" }
-                        table {
-                            thead { tr { th { "Part" } th { "Score" } th { "Weight" } th { "Why" } } }
+                        table.data-table {
+                            caption.visually-hidden { "How the score is made up" }
+                            thead { tr { th scope="col" { "Part" } th scope="col" { "Score" } th scope="col" { "Weight" } th scope="col" { "Why" } } }
                             tbody {
                                 @for c in &w.components {
-                                    tr { td { (c.name) } td { (c.score) } td { (format!("{:.0} %", c.weight * 100.0)) } td { (c.detail) } }
+                                    tr {
+                                        th scope="row" { (c.name) }
+                                        // A part without data counts for nothing; it has no score to show.
+                                        @if c.weight > 0.0 {
+                                            td { (c.score) } td { (format!("{:.0} %", c.weight * 100.0)) }
+                                        } @else {
+                                            td { "—" } td { "—" }
+                                        }
+                                        td { (c.detail) }
+                                    }
                                 }
                             }
                         }
