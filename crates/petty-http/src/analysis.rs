@@ -149,6 +149,9 @@ pub async fn run_once(state: &AppState) -> Result<usize, StoreError> {
             Err(StoreError::NotFound) => continue,
             Err(e) => return Err(e),
         };
+        if device.profile.kind == DeviceKind::Collar {
+            crate::geofencing::evaluate(state, &device, lo, hi).await?;
+        }
         let (DeviceKind::Collar, Some(pet_id)) = (device.profile.kind, device.profile.pet_id) else { continue };
         let first = (petty_store::to_ms(now) - MAX_LOOKBACK_DAYS * DAY_MS).max(lo);
         let mut day_ms = first.div_euclid(DAY_MS) * DAY_MS;

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod devices;
 pub mod exchange;
+pub mod geofences;
 pub mod health;
 pub mod households;
 pub mod ingest;

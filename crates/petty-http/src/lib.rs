@@ -18,6 +18,7 @@ mod config;
 mod edge;
 mod error;
 mod extract;
+pub mod geofencing;
 pub mod mqtt;
 mod observability;
 mod pages;

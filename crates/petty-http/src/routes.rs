@@ -76,6 +76,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::health::router())
         .merge(api::timeline::router())
         .merge(api::wellness::router())
+        .merge(api::geofences::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers' annotations.

@@ -10,7 +10,7 @@ use petty_core::behaviour::features::episode_mean_features;
 use petty_core::behaviour::{Behaviour, calibrate, segment};
 use petty_core::ids::PetId;
 use petty_core::paging::PageRequest;
-use petty_store::{FeedbackVerdict, NewEpisodeFeedback, StoreError, StoredAnomaly, StoredEpisode};
+use petty_store::{FeedbackVerdict, GeofenceEvent, NewEpisodeFeedback, StoreError, StoredAnomaly, StoredEpisode};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -54,7 +54,7 @@ pub struct FeedbackOut {
 /// One entry of a pet's timeline.
 #[derive(Serialize, ToSchema, Clone)]
 pub struct TimelineItem {
-    /// episode or anomaly.
+    /// episode, anomaly or geofence.
     pub kind: &'static str,
     pub id: Uuid,
     #[serde(serialize_with = "crate::rfc3339::serialize")]
@@ -62,7 +62,7 @@ pub struct TimelineItem {
     /// When the episode ended (episodes only).
     #[serde(with = "crate::rfc3339::option")]
     pub end: Option<OffsetDateTime>,
-    /// The behaviour (episodes) or the anomaly's kind.
+    /// The behaviour (episodes), the anomaly's kind, or exited / entered (geofence).
     pub label: String,
     /// 0–1 (episodes).
     pub confidence: Option<f64>,
@@ -103,6 +103,22 @@ impl TimelineItem {
         }
     }
 
+    pub fn from_geofence_event(e: &GeofenceEvent) -> TimelineItem {
+        TimelineItem {
+            kind: "geofence",
+            id: e.id,
+            at: time_of(e.at_ms),
+            end: None,
+            label: e.kind.clone(),
+            confidence: None,
+            severity: Some(if e.kind == "exited" { "major" } else { "info" }.to_owned()),
+            explanation: Some(e.explanation.clone()),
+            features: Vec::new(),
+            model_version: None,
+            feedback: None,
+        }
+    }
+
     pub fn from_anomaly(a: &StoredAnomaly) -> TimelineItem {
         TimelineItem {
             kind: "anomaly",
@@ -130,7 +146,7 @@ pub struct TimelineQuery {
     pub from: Option<String>,
     /// End, exclusive; default now. At most 31 days after `from`.
     pub to: Option<String>,
-    /// Comma-separated: episode, anomaly (default both).
+    /// Comma-separated: episode, anomaly, geofence (default all).
     pub kinds: Option<String>,
     pub page: Option<u32>,
     /// 1–500 (default 50).
@@ -176,19 +192,20 @@ async fn timeline(
     let pet_id = PetId(id);
     let page = PageRequest::parse(query.page, query.page_size)?;
     let (from, to) = span(query.from.as_deref(), query.to.as_deref(), OffsetDateTime::now_utc())?;
-    let (mut episodes, mut anomalies) = (true, true);
+    let (mut episodes, mut anomalies, mut fences) = (true, true, true);
     if let Some(kinds) = query.kinds.as_deref() {
-        (episodes, anomalies) = (false, false);
+        (episodes, anomalies, fences) = (false, false, false);
         for kind in kinds.split(',').map(str::trim).filter(|k| !k.is_empty()) {
             match kind {
                 "episode" | "episodes" => episodes = true,
                 "anomaly" | "anomalies" => anomalies = true,
+                "geofence" | "geofences" => fences = true,
                 other => {
                     return Err(ApiError::field(
                         ErrorCode::ValidationFailed,
                         "kinds",
                         "one_of",
-                        format!("kinds: {other} is not one of episode, anomaly"),
+                        format!("kinds: {other} is not one of episode, anomaly, geofence"),
                     ));
                 }
             }
@@ -204,6 +221,16 @@ async fn timeline(
     if anomalies {
         items.extend(
             state.store.anomalies(actor.household_id, pet_id, from, to).await?.iter().map(TimelineItem::from_anomaly),
+        );
+    }
+    if fences {
+        items.extend(
+            state
+                .store
+                .geofence_events(actor.household_id, pet_id, from, to)
+                .await?
+                .iter()
+                .map(TimelineItem::from_geofence_event),
         );
     }
     items.sort_by(|a, b| a.at.cmp(&b.at).then(a.kind.cmp(b.kind)));

@@ -10,6 +10,7 @@ mod api_pets;
 mod behaviour;
 mod browser;
 mod compat_petty;
+mod geofences;
 mod pages;
 mod pages_devices;
 mod ws;

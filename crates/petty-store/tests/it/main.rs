@@ -12,6 +12,7 @@ mod accounts;
 mod analysis;
 mod credentials;
 mod fixtures;
+mod geofences;
 mod invitations;
 mod lifecycle;
 mod pets;

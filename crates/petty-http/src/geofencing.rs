@@ -1,0 +1,83 @@
+//! Judging a collar's new positions against its household's fences: each fence's state moves
+//! through the fixes in event-time order (`petty_core::geofence::step`: an exit needs the fix's
+//! accuracy and a dwell time), and what it confirms is stored with the new states in one
+//! transaction and told on `pet:{id}` and `household:{id}:alarms`.
+
+use petty_core::geofence::{FenceState, Fix, step};
+use petty_core::ids::{DeviceId, HouseholdId};
+use petty_store::{Device, GeofenceEvent, StoreError};
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// The most readings one pass reads for one device.
+const PAGE: u32 = 10_000;
+
+/// Steps every fence of the household through the device's positions with
+/// `from_ms <= ts <= to_ms`; answers the events it confirmed.
+pub async fn evaluate(
+    state: &AppState,
+    device: &Device,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<GeofenceEvent>, StoreError> {
+    let household_id = device.household_id;
+    let fences = state.store.list_geofences(household_id).await?;
+    if fences.is_empty() {
+        return Ok(Vec::new());
+    }
+    let states = state.store.geofence_states(household_id, device.id).await?;
+    let mut fixes = Vec::new();
+    let (from, to) = (petty_store::from_ms(from_ms)?, petty_store::from_ms(to_ms + 1)?);
+    let mut after = None;
+    loop {
+        let (page, next) = state.store.readings(household_id, device.id, from, to, after, PAGE).await?;
+        fixes.extend(page.iter().filter_map(|r| {
+            let l = r.reading.location?;
+            Some(Fix { ts_ms: r.reading.ts_ms(), lat: l.lat, lon: l.lon, accuracy_m: l.accuracy_m })
+        }));
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    if fixes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut steps = Vec::with_capacity(fences.len());
+    for fence in &fences {
+        let mut current =
+            states.iter().find(|s| s.geofence_id == fence.id).map_or_else(FenceState::default, |s| s.state);
+        let mut events = Vec::new();
+        for fix in &fixes {
+            let (next, event) = step(&fence.fence, &current, *fix, &fence.rules);
+            current = next;
+            events.extend(event);
+        }
+        steps.push((fence.id, current, events));
+    }
+    let stored = state.store.apply_geofence_steps(household_id, device.id, device.profile.pet_id, &steps).await?;
+    for event in &stored {
+        let fence_name = fences.iter().find(|f| f.id == event.geofence_id).map(|f| f.fence.name.as_str());
+        let message = json!({"type": "geofence", "fence": fence_name,
+            "item": crate::api::timeline::TimelineItem::from_geofence_event(event)})
+        .to_string();
+        if let Some(pet_id) = device.profile.pet_id {
+            state.bus.publish(&format!("pet:{pet_id}"), message.clone().into()).await;
+        }
+        state.bus.publish(&format!("household:{household_id}:alarms"), message.into()).await;
+    }
+    Ok(stored)
+}
+
+/// [`evaluate`] for a device known by id (the analysis pass's entry point).
+pub async fn evaluate_device(
+    state: &AppState,
+    household_id: HouseholdId,
+    device_id: DeviceId,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<GeofenceEvent>, StoreError> {
+    let device = state.store.get_device(household_id, device_id).await?;
+    evaluate(state, &device, from_ms, to_ms).await
+}
