@@ -4,7 +4,6 @@
 //! transaction and told on `pet:{id}` and `household:{id}:alarms`.
 
 use petty_core::geofence::{FenceState, Fix, step};
-use petty_core::ids::{DeviceId, HouseholdId};
 use petty_store::{Device, GeofenceEvent, StoreError};
 use serde_json::json;
 
@@ -68,16 +67,4 @@ pub async fn evaluate(
         state.bus.publish(&format!("household:{household_id}:alarms"), message.into()).await;
     }
     Ok(stored)
-}
-
-/// [`evaluate`] for a device known by id (the analysis pass's entry point).
-pub async fn evaluate_device(
-    state: &AppState,
-    household_id: HouseholdId,
-    device_id: DeviceId,
-    from_ms: i64,
-    to_ms: i64,
-) -> Result<Vec<GeofenceEvent>, StoreError> {
-    let device = state.store.get_device(household_id, device_id).await?;
-    evaluate(state, &device, from_ms, to_ms).await
 }
