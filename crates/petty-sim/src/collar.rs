@@ -11,6 +11,11 @@
 //! Short bouts (scratching, shaking) last seconds; a collar reporting less often than that
 //! reports one reading in the bout, whose accelerometer window caught it.
 //!
+//! Every dog has its own scale, drawn from its seed: heart rate × 0.88–1.15, step cadence
+//! × 0.8–1.2, vigour (activity counts, accelerometer amplitude) × 0.75–1.3; and neighbouring
+//! behaviours' ranges overlap (a brisk pace is a slow walk). Figures below are for an average
+//! dog.
+//!
 //! Normal days, as generated (what an anomaly detector may take as normal): heart rate at rest
 //! 60-70 bpm asleep and 68-95 awake, stable day to day; sleep about 8-10 hours a night (bed
 //! 21:45-23:15, wake 06:00-07:30) with 0-2 wake-ups of a few minutes, plus one daytime nap of
@@ -329,6 +334,17 @@ pub struct Collar {
     scenario: Scenario,
     /// The local day that is day 0 of the scenario (the first reading's).
     first_day: Option<i64>,
+    /// What makes this dog itself: no two dogs share thresholds.
+    traits: Traits,
+}
+
+/// A dog's own scale: its heart rate (small dogs beat faster), its cadence, and how vigorously
+/// it moves. Drawn once per dog, so a model must learn behaviours, not one dog's numbers.
+#[derive(Debug, Clone, Copy)]
+struct Traits {
+    heart: f64,
+    cadence: f64,
+    vigour: f64,
 }
 
 impl Collar {
@@ -336,6 +352,12 @@ impl Collar {
     pub fn new(seed: u64, home: (f64, f64), utc_offset_secs: i32) -> Collar {
         let mut rng = StdRng::seed_from_u64(seed);
         let battery = rng.random_range(40.0..100.0);
+        let mut own = StdRng::seed_from_u64(mix(seed, 0x7A1));
+        let traits = Traits {
+            heart: own.random_range(0.88..1.15),
+            cadence: own.random_range(0.8..1.2),
+            vigour: own.random_range(0.75..1.3),
+        };
         Collar {
             seed,
             rng,
@@ -349,6 +371,7 @@ impl Collar {
             accel: None,
             scenario: Scenario::default(),
             first_day: None,
+            traits,
         }
     }
 
@@ -440,19 +463,26 @@ impl Collar {
             Activity::Scratch => (1, 92.0, 28.0, (0.0, 6.0), (800.0, 2000.0), 38.5),
             Activity::Shake => (1, 95.0, 30.0, (0.0, 6.0), (1000.0, 3000.0), 38.5),
         };
-        let (mut hr_lo, mut hr_hi) = match activity {
+        let (hr_lo, hr_hi) = match activity {
             Activity::Sleep => (60.0, 70.0),
             Activity::Walk(..) => (110.0, 140.0),
             Activity::Run(..) => (150.0, 185.0),
             _ => (hr_target - 12.0, hr_target + 15.0),
         };
+        // This dog's own scale, and ranges that overlap between neighbouring behaviours (a
+        // brisk pace is a slow walk; calm play is brisk pacing).
+        let t = self.traits;
+        let (hr_target, mut hr_lo, mut hr_hi) = (hr_target * t.heart, hr_lo * t.heart, hr_hi * t.heart);
+        let widen = |(lo, hi): (f64, f64), by: f64| (lo * (1.0 - 0.35) * by, hi * (1.0 + 0.25) * by);
+        let (steps, counts) = (widen(steps, t.cadence), widen(counts, t.vigour));
         let mut hr_target = hr_target;
         if plan.elevated_hr && matches!(activity, Activity::Sleep | Activity::Rest) {
             hr_target *= 1.7;
             hr_lo *= 1.7;
             hr_hi *= 1.7;
         }
-        self.heart_rate += (hr_target - self.heart_rate) * 0.6 + noise(rng, 3.0);
+        // The heart follows with a lag: still high in the first minutes of rest after a walk.
+        self.heart_rate += (hr_target - self.heart_rate) * 0.45 + noise(rng, 4.0);
         self.heart_rate = self.heart_rate.clamp(hr_lo, hr_hi);
         let resp_range = if activity == Activity::Sleep { (15.0, 20.0) } else { (resp - 6.0, resp + 10.0) };
         let respiration = (resp + noise(rng, 1.5)).clamp(resp_range.0, resp_range.1);
@@ -514,7 +544,8 @@ impl Collar {
             }
         };
 
-        let accel = self.accel.map(|w| accel_window(&mut self.rng, w, activity));
+        let vigour = self.traits.vigour;
+        let accel = self.accel.map(|w| accel_window(&mut self.rng, w, activity, vigour));
         let m = Measured {
             heart_rate: round(self.heart_rate, 0),
             respiration_rate: round(respiration, 1),
@@ -536,7 +567,7 @@ impl Collar {
 /// A raw 3-axis window for an activity: gravity at the head's pitch plus the activity's rhythm
 /// (mostly along the vertical, so the magnitude carries it) and noise. x points to the nose, z
 /// up when level; head down is negative pitch.
-fn accel_window(rng: &mut StdRng, w: AccelWindow, activity: Activity) -> RawAccel {
+fn accel_window(rng: &mut StdRng, w: AccelWindow, activity: Activity, vigour: f64) -> RawAccel {
     // (pitch degrees, pitch spread, [(frequency range, vertical amplitude, sideways amplitude)], noise)
     let (pitch, spread, rhythm, jitter): (f64, f64, &[Rhythm], f64) = match activity {
         Activity::Sleep => (-5.0, 10.0, &[], 0.008),
@@ -555,7 +586,11 @@ fn accel_window(rng: &mut StdRng, w: AccelWindow, activity: Activity) -> RawAcce
     let theta = (pitch + noise(rng, spread / 2.0)).to_radians();
     let waves: Vec<(f64, f64, f64, f64)> = rhythm
         .iter()
-        .map(|((lo, hi), v, s)| (rng.random_range(*lo..*hi), *v, *s, rng.random_range(0.0..2.0 * PI)))
+        .map(|((lo, hi), v, s)| {
+            // Rhythms spread a little past their textbook range, and scale with the dog.
+            let (lo, hi) = (lo * 0.85, hi * 1.15);
+            (rng.random_range(lo..hi), v * vigour, s * vigour, rng.random_range(0.0..2.0 * PI))
+        })
         .collect();
     let hz = f64::from(w.hz);
     let (mut x, mut y, mut z) = (Vec::with_capacity(w.len), Vec::with_capacity(w.len), Vec::with_capacity(w.len));

@@ -132,7 +132,8 @@ fn a_collar_sleeps_at_night_and_walks_away_from_home_twice_a_day() {
         assert!(night.iter().all(|s| s.label == "sleeping" || s.label == "resting"));
         for s in night.iter().filter(|s| s.label == "sleeping") {
             assert_eq!(value(s, "activity_level"), 0.0);
-            assert!((60.0..=70.0).contains(&value(s, "heart_rate")));
+            // 60–70 bpm for a dog of average heart; each dog scales it by 0.88–1.15.
+            assert!((52.0..=81.0).contains(&value(s, "heart_rate")));
             assert!((15.0..=20.0).contains(&value(s, "respiration_rate")));
             assert_eq!(value(s, "steps"), 0.0);
         }
@@ -144,8 +145,8 @@ fn a_collar_sleeps_at_night_and_walks_away_from_home_twice_a_day() {
         let mut furthest = 0f64;
         for s in &walks {
             assert_eq!(value(s, "activity_level"), 2.0);
-            assert!(value(s, "steps") > 50.0);
-            let hr = if s.label == "walking" { 110.0..=140.0 } else { 150.0..=185.0 };
+            assert!(value(s, "steps") > 30.0, "a dog's own cadence, but always walking");
+            let hr = if s.label == "walking" { 96.0..=162.0 } else { 132.0..=213.0 };
             assert!(hr.contains(&value(s, "heart_rate")));
             let l = &s.reading["location"];
             furthest = furthest.max(distance_m(home, (l["lat"].as_f64().unwrap(), l["lon"].as_f64().unwrap())));
