@@ -5,6 +5,7 @@
 //! outside world are parsed into the types here once, at the edge ("parse, don't validate").
 
 pub mod accounts;
+pub mod air;
 pub mod anomalies;
 pub mod baselines;
 pub mod behaviour;
