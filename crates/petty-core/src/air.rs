@@ -82,6 +82,18 @@ impl Mq7 {
         let ppm = self.a * ratio.powf(self.b);
         ppm.is_finite().then(|| ppm.clamp(0.0, PPM_MAX))
     }
+
+    /// The raw ADC reading this sensor gives at `ppm` (the curve inverted, rounded to a whole
+    /// count); `None` when the ADC cannot read that high. For simulators and tests.
+    pub fn raw(&self, ppm: f64) -> Option<f64> {
+        if !ppm.is_finite() || ppm <= 0.0 {
+            return None;
+        }
+        let rs = (ppm / self.a).powf(1.0 / self.b) * self.r0_ohm;
+        let vout = self.vc * self.rl_ohm / (rs + self.rl_ohm);
+        let raw = (vout / self.vref * self.adc_max).round();
+        (raw < self.adc_max).then_some(raw)
+    }
 }
 
 /// How long after a sensor starts (its first reading, or the first after a silence) its
@@ -198,6 +210,11 @@ mod tests {
         assert_eq!(m.ppm(0.0), None, "no voltage: no sensor");
         assert_eq!(m.ppm(f64::NAN), None);
         assert_eq!(m.ppm(m.adc_max * 2.0), None, "above the supply");
+        for ppm in [1.0, 35.0, 50.0, 150.0] {
+            let back = m.ppm(m.raw(ppm).unwrap()).unwrap();
+            assert!((back - ppm).abs() / ppm < 0.02, "{ppm} → {back}");
+        }
+        assert_eq!(m.raw(5000.0), None, "past what the ADC reads");
     }
 
     #[test]

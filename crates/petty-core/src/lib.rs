@@ -6,15 +6,18 @@
 
 pub mod accounts;
 pub mod air;
+pub mod alarm;
 pub mod anomalies;
 pub mod baselines;
 pub mod behaviour;
+pub mod chart;
 pub mod devices;
 pub mod geofence;
 pub mod ids;
 pub mod nutrition;
 pub mod paging;
 pub mod pets;
+pub mod phone;
 pub mod plan;
 pub mod readings;
 pub mod seed_rules;

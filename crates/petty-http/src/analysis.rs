@@ -301,6 +301,21 @@ pub async fn analyse_day(
                 "item": crate::api::timeline::TimelineItem::from_anomaly(&stored)});
             state.bus.publish(&topic, message.to_string().into()).await;
             state.bus.publish(&format!("household:{household_id}:alarms"), message.to_string().into()).await;
+            let subtype = format!("{}:{}", stored.kind, stored.day);
+            let alarm = crate::alarms::EventAlarm {
+                kind: petty_core::alarm::ConditionKind::Anomaly,
+                device: None,
+                pet_id: Some(pet_id),
+                subtype: Some(&subtype),
+                title: format!("Unusual day: {}", stored.kind.replace('_', " ")),
+                message: stored.explanation.clone(),
+                value: Some(stored.value),
+                severity: stored.severity.parse().ok(),
+                at_ms: stored.at_ms,
+            };
+            if let Err(e) = crate::alarms::raise_event(state, household_id, alarm).await {
+                tracing::warn!(error = %e, "raising an anomaly's alarm failed");
+            }
         }
     }
     if state.bus.has_listeners(&topic) {

@@ -2,8 +2,10 @@
 //! `{items, total, page, page_size, has_next}`, errors from [`crate::error`].
 //! Each resource module owns its router; [`crate::routes`] merges them.
 
+pub mod alarms;
 pub mod api_keys;
 pub mod auth;
+pub mod charts;
 pub mod devices;
 pub mod exchange;
 pub mod geofences;

@@ -29,6 +29,10 @@ pub struct HttpConfig {
     /// How long after a collar's reading its pet's day is analysed again (readings that
     /// arrive meanwhile join the same pass).
     pub analysis_delay: Duration,
+    /// How long the alarm pass lets readings gather before judging a device.
+    pub alarm_delay: Duration,
+    /// How notifications are sent.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// Requests allowed per minute, with bursts up to the same number.
@@ -70,6 +74,8 @@ impl HttpConfig {
             trust_forwarded_for: false,
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),
             analysis_delay: Duration::from_secs(30),
+            alarm_delay: Duration::from_millis(200),
+            notify: crate::notify::NotifyConfig::default(),
         }
     }
 }

@@ -65,6 +65,26 @@ pub async fn evaluate(
             state.bus.publish(&format!("pet:{pet_id}"), message.clone().into()).await;
         }
         state.bus.publish(&format!("household:{household_id}:alarms"), message.into()).await;
+        let fence_id = event.geofence_id.to_string();
+        let alarm = crate::alarms::EventAlarm {
+            kind: petty_core::alarm::ConditionKind::GeofenceExit,
+            device: Some((device.id, device.profile.kind)),
+            pet_id: device.profile.pet_id,
+            subtype: Some(&fence_id),
+            title: format!("Left {}: {}", fence_name.unwrap_or("a safe zone"), device.profile.name),
+            message: event.explanation.clone(),
+            value: None,
+            severity: None,
+            at_ms: event.at_ms,
+        };
+        let done = if event.kind == "exited" {
+            crate::alarms::raise_event(state, household_id, alarm).await
+        } else {
+            crate::alarms::clear_event(state, household_id, alarm, &event.explanation).await
+        };
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "a geofence alarm was not recorded");
+        }
     }
     Ok(stored)
 }

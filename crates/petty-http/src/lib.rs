@@ -10,6 +10,7 @@
 //! import files' reader that `petty import` shares with `POST /api/v1/import`.
 
 mod accounts;
+pub mod alarms;
 pub mod analysis;
 mod api;
 mod auth;
@@ -20,6 +21,7 @@ mod error;
 mod extract;
 pub mod geofencing;
 pub mod mqtt;
+pub mod notify;
 mod observability;
 mod pages;
 mod ratelimit;

@@ -227,6 +227,7 @@ async fn handle(state: &AppState, topic: &str, payload: &[u8]) -> Outcome {
     match state.store.ingest(device.household_id, device.device_id, readings, now).await {
         Ok(outcomes) => {
             crate::api::ingest::announce(state, device.device_id, watched, &outcomes, now).await;
+            state.alarms.touch(device.household_id, device.device_id);
             Outcome::Stored
         }
         Err(e) => {

@@ -12,6 +12,7 @@
 //! `assets` (stylesheet, icon, live script), then one module per group of pages: `sign_in`, `registration`,
 //! `household`, `pets`, `devices`.
 
+mod alarms;
 mod assets;
 mod csrf;
 mod devices;
@@ -58,6 +59,12 @@ pub fn router() -> Router<AppState> {
         .route("/pets/{id}/episodes/{episode_id}/feedback", post(pet_day::episode_feedback))
         .route("/pets/{id}/edit", get(pets::edit_pet_page).post(pets::update_pet))
         .route("/pets/{id}/delete", post(pets::delete_pet))
+        .route("/alarms", get(alarms::alarms_page))
+        .route("/alarms/{id}", get(alarms::alarm_page))
+        .route("/alarms/{id}/acknowledge", post(alarms::acknowledge))
+        .route("/alarms/{id}/clear", post(alarms::clear))
+        .route("/alarms/{id}/comment", post(alarms::comment))
+        .route("/ack/{token}", get(alarms::ack_link_page).post(alarms::ack_link))
         .route("/devices", get(devices::devices_page).post(devices::create_device))
         .route("/devices/{id}", get(devices::device_page))
         .route("/devices/{id}/token", post(devices::rotate_token))

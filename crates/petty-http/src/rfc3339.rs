@@ -29,6 +29,12 @@ pub fn format(t: OffsetDateTime) -> Option<[u8; 24]> {
     Some(out)
 }
 
+/// Epoch milliseconds as RFC 3339 text; `None` out of range.
+pub fn from_ms(ms: i64) -> Option<String> {
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()?;
+    format(t).and_then(|b| String::from_utf8(b.to_vec()).ok())
+}
+
 pub fn serialize<S: Serializer>(t: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
     let bytes = format(*t).ok_or_else(|| serde::ser::Error::custom("year outside 0000-9999"))?;
     // Only ASCII digits and separators were written.

@@ -77,6 +77,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::timeline::router())
         .merge(api::wellness::router())
         .merge(api::geofences::router())
+        .merge(api::alarms::router())
+        .merge(api::charts::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers' annotations.
@@ -91,9 +93,11 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .merge(api)
         .route("/api/v1/ws", axum::routing::get(api::ws::connect))
+        .route("/hooks/twilio/voice/{token}", axum::routing::post(api::alarms::twilio_voice_keypress))
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .merge(pages::router())
         .merge(compat::petty::router())
+        .merge(compat::carbon::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))

@@ -36,6 +36,10 @@ pub struct Shared {
     pub(crate) api_key_touches: Mutex<HashMap<ApiKeyId, Instant>>,
     /// Devices with readings the behaviour analysis has not seen yet.
     pub analysis: crate::analysis::Analysis,
+    /// Devices with readings the alarm rules have not judged yet.
+    pub alarms: crate::alarms::Alarms,
+    /// The notification senders (SMTP, Twilio, webhooks).
+    pub notify: crate::notify::Notifier,
 }
 
 impl Deref for AppState {
@@ -60,13 +64,15 @@ impl AppState {
         Self(Arc::new(Shared {
             store,
             bus,
-            config,
             keys,
             limits,
             metrics: RequestMetrics::default(),
             pet_bodies: BodyMemo::default(),
             api_key_touches: Mutex::default(),
             analysis: crate::analysis::Analysis::default(),
+            alarms: crate::alarms::Alarms::default(),
+            notify: crate::notify::Notifier::new(&config.notify),
+            config,
         }))
     }
 }

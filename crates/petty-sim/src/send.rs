@@ -35,6 +35,9 @@ pub enum Transport {
     Http,
     /// `mqtt://HOST:PORT`.
     Mqtt(String),
+    /// Air monitors as a Car-Bon ESP32 sends (`/compat/carbon/Dynamo/item` with the raw MQ-7
+    /// reading; the server dates each reading, so in real time only); collars over HTTP.
+    Carbon,
 }
 
 #[derive(Debug, Clone)]
@@ -155,12 +158,16 @@ pub fn write_files(fleet: &mut Fleet, end_ms: i64, dir: &std::path::Path) -> any
 struct Remote {
     id: String,
     token: String,
+    /// Set for air monitors: their Car-Bon `item_id`.
+    serial: Option<String>,
 }
 
 /// Runs the simulation against a server until the span is sent (or Ctrl-C), printing progress
 /// to stderr every second; returns the final counters.
 pub async fn run(opts: RunOptions) -> anyhow::Result<Arc<Stats>> {
     let base = opts.url.trim_end_matches('/').to_owned();
+    // reqwest's rustls has no provider of its own: ring, as the server uses (once per process).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
     let access = login(&http, &base, &opts.email, &opts.password).await?;
 
@@ -170,7 +177,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Arc<Stats>> {
         (_, span) => (now - span.unwrap_or(24 * 3_600_000), now),
     };
     let mut fleet = Fleet::with_options(opts.seed, opts.collars, opts.monitors, start, &opts.fleet);
-    let remotes = create_devices(&http, &base, &access, &fleet).await?;
+    let remotes = create_devices(&http, &base, &access, &fleet, opts.seed).await?;
     eprintln!(
         "created {} devices; simulating from {} to {}",
         remotes.len(),
@@ -181,9 +188,10 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Arc<Stats>> {
     let stats = Arc::new(Stats::default());
     stats.sim_ms.store(start, Ordering::Relaxed);
     let mqtt = match &opts.transport {
-        Transport::Http => None,
+        Transport::Http | Transport::Carbon => None,
         Transport::Mqtt(url) => Some(connect_mqtt(url, opts.seed, &stats)?),
     };
+    let carbon = opts.transport == Transport::Carbon;
     let speed = match opts.pace {
         Pace::RealTime => 1.0,
         Pace::Rate(r) => r / fleet.readings_per_sec().max(1e-9),
@@ -224,9 +232,12 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Arc<Stats>> {
                 let base = &base;
                 let mqtt = mqtt.as_ref();
                 async move {
-                    match mqtt {
-                        Some(client) => publish(client, remote, &samples, stats).await,
-                        None => ingest(http, base, remote, &samples, stats).await,
+                    match (mqtt, &remote.serial) {
+                        (Some(client), _) => publish(client, remote, &samples, stats).await,
+                        (None, Some(serial)) if carbon => {
+                            carbon_items(http, base, remote, serial, &samples, stats).await
+                        }
+                        (None, _) => ingest(http, base, remote, &samples, stats).await,
                     }
                 }
             })
@@ -318,6 +329,7 @@ async fn create_devices(
     base: &str,
     access: &str,
     fleet: &Fleet,
+    seed: u64,
 ) -> anyhow::Result<Vec<Remote>> {
     let mut remotes = Vec::with_capacity(fleet.devices().len());
     for (i, device) in fleet.devices().iter().enumerate() {
@@ -338,21 +350,64 @@ async fn create_devices(
         } else {
             None
         };
+        let serial = (device.kind() != crate::DeviceKind::Collar).then(|| format!("ESP32-{seed:x}-{i}"));
         let req = http.post(format!("{base}/api/v1/devices")).bearer_auth(access).json(&json!({
             "name": device.name(),
             "kind": device.kind().api_name(),
             "expected_interval_secs": device.interval_secs(),
             "pet_id": pet_id,
+            "serial": serial,
         }));
         let (status, body) = send(req).await.map_err(|e| anyhow::anyhow!("creating {}: {e}", device.name()))?;
         match (body["device"]["id"].as_str(), body["token"].as_str()) {
             (Some(id), Some(token)) if status.is_success() => {
-                remotes.push(Remote { id: id.to_owned(), token: token.to_owned() })
+                remotes.push(Remote { id: id.to_owned(), token: token.to_owned(), serial: serial.clone() })
             }
             _ => bail!("creating {} failed: {status} {body}", device.name()),
         }
     }
     Ok(remotes)
+}
+
+/// Sends an air monitor's samples one by one as the Car-Bon ESP32 does: query parameters, the
+/// raw MQ-7 value on Petty's default circuit, the device token in the URL.
+async fn carbon_items(
+    http: &reqwest::Client,
+    base: &str,
+    remote: &Remote,
+    serial: &str,
+    samples: &[Sample],
+    stats: &Stats,
+) {
+    let mq7 = petty_core::air::Mq7::default();
+    for s in samples {
+        Stats::add(&stats.sent, 1);
+        let value = |k: &str| s.reading[k].as_f64();
+        let (Some(temp), Some(hum), Some(ppm)) = (value("ambient_temp_c"), value("humidity_pct"), value("co_ppm"))
+        else {
+            Stats::add(&stats.rejected, 1);
+            continue;
+        };
+        let raw = mq7.raw(ppm).unwrap_or(mq7.adc_max - 1.0);
+        let req = http.post(format!("{base}/compat/carbon/Dynamo/item")).query(&[
+            ("item_id", serial.to_owned()),
+            ("Temp", temp.to_string()),
+            ("Hum", hum.to_string()),
+            ("CO", raw.to_string()),
+            ("token", remote.token.clone()),
+        ]);
+        match send(req).await {
+            Ok((status, _)) if status.is_success() => Stats::add(&stats.accepted, 1),
+            Ok((status, body)) if status.is_client_error() => {
+                Stats::add(&stats.rejected, 1);
+                if let Ok(mut last) = stats.last_error.lock() {
+                    *last = Some(format!("{status}: {body}"));
+                }
+            }
+            Ok((status, body)) => stats.error(1, format!("{status}: {body}")),
+            Err(why) => stats.error(1, why),
+        }
+    }
 }
 
 async fn ingest(http: &reqwest::Client, base: &str, remote: &Remote, samples: &[Sample], stats: &Stats) {

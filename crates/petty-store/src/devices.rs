@@ -153,6 +153,16 @@ impl Store {
         row.into_device()
     }
 
+    /// Every device of every household (the alarm pass's silence sweep), oldest first.
+    pub async fn devices_everywhere(&self) -> Result<Vec<Device>> {
+        let rows: Vec<DeviceRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!("SELECT ", device_columns!(), " FROM devices ORDER BY created_at, id LIMIT 100000"))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(DeviceRow::into_device).collect()
+    }
+
     /// Every device of the household, by name.
     #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id))]
     pub async fn list_devices(&self, household_id: HouseholdId) -> Result<Vec<Device>> {

@@ -10,6 +10,7 @@
 //! placeholders, `RETURNING`, `ON CONFLICT`), and per backend where they do not.
 
 mod accounts;
+mod alarms;
 mod analysis;
 mod cache;
 mod devices;
@@ -29,6 +30,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use time::OffsetDateTime;
 
 pub use accounts::*;
+pub use alarms::*;
 pub use analysis::*;
 pub use devices::*;
 pub use geofences::*;

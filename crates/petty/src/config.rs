@@ -48,6 +48,54 @@ pub struct Config {
     pub mqtt: MqttSection,
     pub nats: NatsSection,
     pub analysis: AnalysisSection,
+    pub notify: NotifySection,
+}
+
+/// Alarm notifications: email over SMTP, SMS and calls through Twilio (or a service that speaks
+/// its API). Each channel is off until it is configured; alarms still show in the app.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifySection {
+    /// Milliseconds a reading may wait for others before the alarm rules judge its device.
+    pub alarm_delay_ms: u64,
+    /// Attempts before a notification is given up; retries back off exponentially.
+    pub max_attempts: u32,
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+    /// `host:port` of the SMTP server; empty: no email.
+    pub smtp_server: Option<String>,
+    /// "starttls" (587), "tls" (465) or "none" (a relay on this machine).
+    pub smtp_tls: String,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    pub smtp_from: String,
+    /// Twilio's API; any service that speaks it will do.
+    pub twilio_base_url: String,
+    /// Empty: no SMS or calls.
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<String>,
+    /// The number messages and calls come from, E.164.
+    pub twilio_from: Option<String>,
+}
+
+impl Default for NotifySection {
+    fn default() -> Self {
+        Self {
+            alarm_delay_ms: 200,
+            max_attempts: 10,
+            backoff_base_secs: 5,
+            backoff_max_secs: 900,
+            smtp_server: None,
+            smtp_tls: "starttls".to_owned(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_from: "Petty <petty@localhost>".to_owned(),
+            twilio_base_url: "https://api.twilio.com".to_owned(),
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_from: None,
+        }
+    }
 }
 
 /// The behaviour analysis, and the Petty seed's rule thresholds (`/compat/petty/pet-timeline`).
@@ -155,6 +203,7 @@ impl Default for Config {
             mqtt: MqttSection::default(),
             nats: NatsSection::default(),
             analysis: AnalysisSection::default(),
+            notify: NotifySection::default(),
         }
     }
 }
@@ -272,6 +321,25 @@ delay_secs = 30
 sleep_heart_rate_std = 3.0
 pacing_radius_deg = 0.0007
 fetch_distance_deg = 0.001
+
+[notify]
+# Milliseconds a reading may wait for others before the alarm rules judge its device.
+alarm_delay_ms = 200
+# Attempts before a notification is given up; the waits double from base to max.
+max_attempts = 10
+backoff_base_secs = 5
+backoff_max_secs = 900
+# Email: the SMTP server as host:port; "starttls", "tls" or "none".
+# smtp_server = "smtp.example.org:587"
+smtp_tls = "starttls"
+# smtp_username = "petty"
+# smtp_password = "..."   (better: PETTY_NOTIFY__SMTP_PASSWORD_FILE)
+smtp_from = "Petty <petty@localhost>"
+# SMS and voice calls through Twilio's REST API (or any service that speaks it).
+twilio_base_url = "https://api.twilio.com"
+# twilio_account_sid = "AC..."
+# twilio_auth_token = "..."   (better: PETTY_NOTIFY__TWILIO_AUTH_TOKEN_FILE)
+# twilio_from = "+15005550006"
 "#;
 
 /// What the command line asks for; wins over the file and the environment.
@@ -448,6 +516,27 @@ impl Config {
         if !(1..=86_400).contains(&a.delay_secs) {
             bail!("analysis.delay_secs must be 1 to 86400, got {}", a.delay_secs);
         }
+        let n = &self.notify;
+        if !matches!(n.smtp_tls.as_str(), "starttls" | "tls" | "none") {
+            bail!("notify.smtp_tls must be starttls, tls or none, got {:?}", n.smtp_tls);
+        }
+        if let Some(server) = &n.smtp_server
+            && server.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_err())
+        {
+            bail!("notify.smtp_server must be HOST or HOST:PORT, got {server:?}");
+        }
+        let twilio = [&n.twilio_account_sid, &n.twilio_auth_token, &n.twilio_from];
+        if twilio.iter().any(|v| v.is_some()) && !twilio.iter().all(|v| v.is_some()) {
+            bail!("notify: set all of twilio_account_sid, twilio_auth_token and twilio_from, or none");
+        }
+        if let Some(from) = &n.twilio_from
+            && let Err(e) = petty_core::phone::Phone::parse(from)
+        {
+            bail!("notify.twilio_from {e}");
+        }
+        if !(n.twilio_base_url.starts_with("https://") || n.twilio_base_url.starts_with("http://")) {
+            bail!("notify.twilio_base_url must be an http(s) URL, got {:?}", n.twilio_base_url);
+        }
         if self.mode == Mode::Production {
             match &self.auth.jwt_secret {
                 None => bail!("production mode needs a signing secret: {SECRET_HELP}"),
@@ -519,10 +608,58 @@ impl Config {
             pacing_radius_deg: self.analysis.pacing_radius_deg,
             fetch_distance_deg: self.analysis.fetch_distance_deg,
         };
+        http.alarm_delay = Duration::from_millis(self.notify.alarm_delay_ms);
+        http.notify = self.notify_config();
         http.secure_cookies = self.http.secure_cookies.unwrap_or(
             self.mode == Mode::Production || self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
         );
         http
+    }
+
+    /// How notifications go out.
+    pub fn notify_config(&self) -> petty_http::notify::NotifyConfig {
+        use petty_http::notify::{NotifyConfig, SmtpConfig, SmtpTls, TwilioConfig};
+        let n = &self.notify;
+        let mut config = NotifyConfig {
+            max_attempts: n.max_attempts.max(1),
+            backoff_base: Duration::from_secs(n.backoff_base_secs.max(1)),
+            backoff_max: Duration::from_secs(n.backoff_max_secs.max(1)),
+            ..NotifyConfig::default()
+        };
+        config.public_url = self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen));
+        config.smtp = n.smtp_server.as_deref().map(|server| {
+            let tls = match n.smtp_tls.as_str() {
+                "none" => SmtpTls::None,
+                "tls" => SmtpTls::Tls,
+                _ => SmtpTls::StartTls,
+            };
+            let default_port = match tls {
+                SmtpTls::None => 25,
+                SmtpTls::StartTls => 587,
+                SmtpTls::Tls => 465,
+            };
+            let (host, port) = match server.rsplit_once(':') {
+                Some((h, p)) => (h.to_owned(), p.parse().unwrap_or(default_port)),
+                None => (server.to_owned(), default_port),
+            };
+            SmtpConfig {
+                host,
+                port,
+                tls,
+                username: n.smtp_username.clone(),
+                password: n.smtp_password.clone(),
+                from: n.smtp_from.clone(),
+            }
+        });
+        if let (Some(sid), Some(token), Some(from)) = (&n.twilio_account_sid, &n.twilio_auth_token, &n.twilio_from) {
+            config.twilio = Some(TwilioConfig {
+                base_url: n.twilio_base_url.clone(),
+                account_sid: sid.clone(),
+                auth_token: token.clone(),
+                from: from.clone(),
+            });
+        }
+        config
     }
 
     /// The configuration as TOML with secrets and passwords replaced.
@@ -532,6 +669,11 @@ impl Config {
             copy.auth.jwt_secret = Some("(hidden)".to_owned());
         }
         copy.database_url = copy.database_url.as_deref().map(redact_url);
+        for secret in [&mut copy.notify.smtp_password, &mut copy.notify.twilio_auth_token] {
+            if secret.is_some() {
+                *secret = Some("(hidden)".to_owned());
+            }
+        }
         Ok(toml::to_string_pretty(&copy)?)
     }
 }

@@ -66,8 +66,10 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
         }
         None => petty_bus::Bus::local(),
     };
-    let liveness = tokio::spawn(liveness_job(store.clone(), bus.clone()));
     let state = AppState::with_bus(store.clone(), http, bus);
+    let liveness = tokio::spawn(liveness_job(state.clone()));
+    let alarms = tokio::spawn(petty_http::alarms::run(state.clone()));
+    let notify = tokio::spawn(petty_http::notify::run(state.clone()));
     let retention = tokio::spawn(retention_job(store.clone()));
     let model = petty_http::analysis::load_model(&state).await.context("reading the behaviour model")?;
     tracing::info!(model = %model, "behaviour analysis model");
@@ -87,6 +89,8 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
     }
     retention.abort();
     analysis.abort();
+    alarms.abort();
+    notify.abort();
     liveness.abort();
     tracing::info!("requests finished; closing the database");
     store.close().await;
@@ -126,8 +130,9 @@ async fn retention_job(store: petty_store::Store) {
 
 /// Every 15 s, notes which devices went stale or offline, came back, or ran low on battery;
 /// each change is recorded (`GET /api/v1/devices/{id}/events`) and published on the household's
-/// `household:{id}:alarms` topic for live dashboards (and, later, alarm rules).
-async fn liveness_job(store: petty_store::Store, bus: petty_bus::Bus) {
+/// `household:{id}:alarms` topic for live dashboards and raised or cleared as alarms (the offline and battery rules).
+async fn liveness_job(state: petty_http::AppState) {
+    let (store, bus) = (&state.store, &state.bus);
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
     loop {
         tick.tick().await;
@@ -148,6 +153,9 @@ async fn liveness_job(store: petty_store::Store, bus: petty_bus::Bus) {
                 "detail": event.detail,
             });
             bus.publish(&format!("household:{}:alarms", event.household_id), payload.to_string().into()).await;
+            if let Err(e) = petty_http::alarms::device_event(&state, &event).await {
+                tracing::warn!(error = %e, "a device event's alarm was not recorded");
+            }
         }
     }
 }

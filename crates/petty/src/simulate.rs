@@ -37,8 +37,9 @@ pub struct SimulateArgs {
     /// Hours of simulated time.
     #[arg(long, value_name = "H")]
     hours: Option<f64>,
-    /// How readings travel.
-    #[arg(long, value_name = "http|mqtt", default_value = "http", value_parser = ["http", "mqtt"])]
+    /// How readings travel: Petty's API, MQTT, or (air monitors, in real time) the Car-Bon
+    /// ESP32's `/compat/carbon` route.
+    #[arg(long, value_name = "http|mqtt|carbon", default_value = "http", value_parser = ["http", "mqtt", "carbon"])]
     transport: String,
     /// The MQTT broker, with --transport mqtt.
     #[arg(long, value_name = "URL", default_value = "mqtt://127.0.0.1:1883")]
@@ -98,6 +99,12 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     };
     let transport = match args.transport.as_str() {
         "mqtt" => Transport::Mqtt(args.mqtt_url),
+        "carbon" if pace != Pace::RealTime => {
+            bail!(
+                "--transport carbon sends in real time only (the Car-Bon route dates each reading on arrival): leave out --rate"
+            )
+        }
+        "carbon" => Transport::Carbon,
         _ => Transport::Http,
     };
     let options = RunOptions {

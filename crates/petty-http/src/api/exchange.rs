@@ -542,11 +542,13 @@ async fn import(
             state.analysis.touch_readings(sender.household_id, sender.device_id, &batch);
             let outcomes =
                 state.store.ingest(sender.household_id, sender.device_id, std::mem::take(&mut batch), now).await?;
+            state.alarms.touch(sender.household_id, sender.device_id);
             answer.count(&outcomes);
         }
     }
     state.analysis.touch_readings(sender.household_id, sender.device_id, &batch);
     let outcomes = state.store.ingest(sender.household_id, sender.device_id, batch, now).await?;
+    state.alarms.touch(sender.household_id, sender.device_id);
     answer.count(&outcomes);
     Ok(Json(answer))
 }

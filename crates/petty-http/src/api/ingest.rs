@@ -357,6 +357,7 @@ async fn ingest(
             let watched = watched(&state, sender.device_id, &readings);
             state.analysis.touch_readings(sender.household_id, sender.device_id, &readings);
             let outcome = state.store.ingest(sender.household_id, sender.device_id, readings, now).await?;
+            state.alarms.touch(sender.household_id, sender.device_id);
             announce(&state, sender.device_id, watched, &outcome, now).await;
             let outcome = outcome.first().copied().unwrap_or(IngestOutcome::Duplicate);
             let status = if outcome == IngestOutcome::Accepted { StatusCode::CREATED } else { StatusCode::OK };
@@ -399,6 +400,7 @@ async fn ingest(
             let watched = watched(&state, sender.device_id, &valid);
             state.analysis.touch_readings(sender.household_id, sender.device_id, &valid);
             let outcomes = state.store.ingest(sender.household_id, sender.device_id, valid, now).await?;
+            state.alarms.touch(sender.household_id, sender.device_id);
             announce(&state, sender.device_id, watched, &outcomes, now).await;
             for (index, outcome) in valid_index.into_iter().zip(outcomes) {
                 results[index].status = outcome_name(outcome);

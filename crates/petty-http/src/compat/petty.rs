@@ -277,6 +277,7 @@ async fn ingest(State(state): State<AppState>, Caller(caller): Caller, body: Byt
     };
     crate::api::ingest::announce(&state, device.id, watched, &outcome, now).await;
     state.analysis.touch(device.household_id, device.id, &[point.timestamp]);
+    state.alarms.touch(device.household_id, device.id);
     (
         StatusCode::CREATED,
         axum::Json(json!({

@@ -222,7 +222,12 @@ pub async fn device_page(
     let now = OffsetDateTime::now_utc();
     let latest = state.store.latest_reading(household_id, device.id).await?;
     let recent = recent_readings(&state, &device, now).await?;
-    let view = device_view(&signed_in, &device, pet.as_deref(), latest.as_ref(), &recent, now);
+    let air = if device.profile.kind == petty_core::devices::DeviceKind::AirMonitor {
+        Some(super::alarms::air_monitor_section(&state, &device).await?)
+    } else {
+        None
+    };
+    let view = device_view(&signed_in, &device, pet.as_deref(), latest.as_ref(), &recent, now, air);
     Ok(layout::html(StatusCode::OK, view))
 }
 
@@ -677,6 +682,7 @@ fn device_view(
     latest: Option<&StoredReading>,
     recent: &[StoredReading],
     now: OffsetDateTime,
+    air: Option<Markup>,
 ) -> Markup {
     let profile = &device.profile;
     let can_manage = signed_in.can(Permission::ManagePets);
@@ -740,6 +746,7 @@ fn device_view(
             section #recent-readings .section data-live-region hidden[recent.is_empty()] aria-labelledby="recent-caption" {
                 (readings_table(recent))
             }
+            @if let Some(air) = air { (air) }
             @if can_manage { (manage_sections(signed_in, device)) }
         },
     )

@@ -80,6 +80,7 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup
                             nav.site-nav aria-label="Dashboard" {
                                 a href="/household" { "Household" }
                                 a href="/devices" { "Devices" }
+                                a href="/alarms" { "Alarms" }
                             }
                             nav.account aria-label="Account" {
                                 p.who {

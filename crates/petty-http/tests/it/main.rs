@@ -3,13 +3,16 @@
 
 mod harness;
 
+mod alarms;
 mod api_auth;
 mod api_devices;
 mod api_edge;
 mod api_pets;
 mod behaviour;
 mod browser;
+mod compat_carbon;
 mod compat_petty;
+mod fakes;
 mod geofences;
 mod pages;
 mod pages_devices;

@@ -496,3 +496,49 @@ async fn cookies_are_marked_secure_when_petty_is_served_over_https() {
     let session_cookie = set_cookies(&res, "petty_session").pop().expect("a session cookie");
     assert!(session_cookie.contains("; Secure") && session_cookie.contains("HttpOnly"), "{session_cookie}");
 }
+
+#[tokio::test]
+async fn the_alarms_page_acknowledges_and_clears_and_the_monitor_page_draws_its_air() {
+    let app = spawn_app().await;
+    let client = browser();
+    let (email, _) = register_through_form(&app, &client, "Ana").await;
+    let login: serde_json::Value = app.login(&email, PASSWORD).await.json().await.unwrap();
+    let token = login["access_token"].as_str().unwrap();
+    let (device_id, device_token) = crate::alarms::air_monitor(&app, token, "CAR-P").await;
+    let t0 = petty_store::to_ms(time::OffsetDateTime::now_utc()) - 600_000;
+    let batch: Vec<serde_json::Value> =
+        (0..40).map(|i| json!({"ts": t0 + i * 10_000, "co_ppm": 90.0, "ambient_temp_c": 22.0})).collect();
+    let res = app
+        .client
+        .post(app.url("/api/v1/ingest"))
+        .bearer_auth(&device_token)
+        .json(&json!({"readings": batch}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    petty_http::alarms::run_once(&app.state).await;
+
+    let (status, html) = get_page(&app, &client, "/alarms").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Carbon monoxide high: Car monitor"), "{html}");
+    let action =
+        html.split("action=\"").find(|s| s.contains("/acknowledge\"")).unwrap().split('"').next().unwrap().to_owned();
+    let csrf = csrf_in(&html);
+    let res = post_form(&app, &client, &action, &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, detail) = get_page(&app, &client, location(&res)).await;
+    assert!(detail.contains("acknowledged") && detail.contains("The readings that raised it"), "{detail}");
+    let clear = action.replace("/acknowledge", "/clear");
+    let res = post_form(&app, &client, &clear, &[("csrf", "forged")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "CSRF holds");
+    let res = post_form(&app, &client, &clear, &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = get_page(&app, &client, "/alarms").await;
+    assert!(html.contains("Nothing needs attention."));
+
+    let (status, page) = get_page(&app, &client, &format!("/devices/{device_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("data:image/svg+xml;base64,") && page.contains("Alarm history"), "{page}");
+    assert!(page.contains("cleared"), "the monitor's history lists the cleared alarm");
+}

@@ -9,6 +9,7 @@
 mod harness;
 
 mod accounts;
+mod alarms;
 mod analysis;
 mod credentials;
 mod fixtures;

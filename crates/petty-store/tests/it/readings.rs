@@ -238,6 +238,10 @@ store_test!(the_same_readings_resent_concurrently_are_stored_once_and_counted_on
         let minutes = store.rollups(hid, device, &query).await.unwrap();
         assert_eq!(minutes.len(), 1);
         assert_eq!((minutes[0].count, minutes[0].min, minutes[0].max), (40, 60.0, 99.0));
+        // The one-round-trip form the charts use reads the same summaries.
+        assert_eq!(store.rollup_series(hid, device, &query).await.unwrap(), minutes);
+        let none = RollupQuery { metric: Metric::CoPpm, ..query };
+        assert!(store.rollup_series(hid, device, &none).await.unwrap().is_empty());
     }
 });
 

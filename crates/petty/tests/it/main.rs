@@ -100,6 +100,7 @@ mod nodes;
 mod train;
 
 fn http_client() -> reqwest::Client {
+    petty_http::notify::install_tls_provider();
     reqwest::Client::new()
 }
 

@@ -1,0 +1,661 @@
+//! Alarms and notifications end to end: rules raising one alarm under concurrency, the alarm
+//! API and its lifecycle, escalation to a voice call and its end on acknowledgement (from the
+//! call's keypress and from a link), quiet hours, the outbox across a restart, and each channel
+//! against its counterpart: a real SMTP server, a wire-level Twilio, a verifying webhook
+//! receiver.
+
+use std::time::Duration;
+
+use petty_core::alarm::{AlarmState, Severity};
+use petty_core::ids::HouseholdId;
+use petty_http::{AppState, HttpConfig};
+use petty_store::{NewAlarm, Store};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::fakes;
+use crate::harness::{TestApp, spawn_app, spawn_app_with};
+
+fn now_ms() -> i64 {
+    petty_store::to_ms(time::OffsetDateTime::now_utc())
+}
+
+fn household(app_household: &str) -> HouseholdId {
+    HouseholdId(app_household.parse().unwrap())
+}
+
+/// An air monitor with `serial`; answers (device id, token).
+pub async fn air_monitor(app: &TestApp, token: &str, serial: &str) -> (String, String) {
+    let res = app
+        .post_json(
+            "/api/v1/devices",
+            &json!({"name": "Car monitor", "kind": "air_monitor", "serial": serial, "expected_interval_secs": 5}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    (body["device"]["id"].as_str().unwrap().to_owned(), body["token"].as_str().unwrap().to_owned())
+}
+
+pub async fn add_contact(app: &TestApp, token: &str, body: Value) -> Value {
+    let res = app.post_json("/api/v1/contacts", &body, Some(token)).await;
+    let status = res.status();
+    let out: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{out}");
+    out
+}
+
+async fn ingest(app: &TestApp, device_token: &str, body: &Value) -> StatusCode {
+    app.client.post(app.url("/api/v1/ingest")).bearer_auth(device_token).json(body).send().await.unwrap().status()
+}
+
+async fn alarms(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
+    let res = app.get(&format!("/api/v1/alarms{query}"), Some(token)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    body["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_readings_over_the_threshold_raise_one_alarm() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (_, device_token) = air_monitor(&app, &ana.access_token, "CAR-1").await;
+    // 100 readings 5 s apart: the first three minutes are the sensor warming up.
+    let t0 = now_ms() - 600_000;
+    let sends = (0..100).map(|i| {
+        let app = &app;
+        let device_token = device_token.clone();
+        async move { ingest(app, &device_token, &json!({"ts": t0 + i * 5000, "co_ppm": 120.0 + i as f64})).await }
+    });
+    let statuses = futures_util::future::join_all(sends).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{statuses:?}");
+    // Judge concurrently too, as several nodes would.
+    let passes = (0..4).map(|_| {
+        let state = app.state.clone();
+        async move { petty_http::alarms::run_once(&state).await }
+    });
+    futures_util::future::join_all(passes).await;
+
+    let open = alarms(&app, &ana.access_token, "?state=active").await;
+    let co: Vec<&Value> = open.iter().filter(|a| a["type"] == "co_high").collect();
+    assert_eq!(co.len(), 1, "one alarm per source and type: {open:?}");
+    let alarm = co[0];
+    assert_eq!(alarm["severity"], "critical");
+    assert!(alarm["message"].as_str().unwrap().contains("co_ppm 219 "), "names the value: {}", alarm["message"]);
+    assert!(!alarm["readings"].as_array().unwrap().is_empty(), "says which readings raised it");
+    assert!(alarm["rule_id"].is_string(), "says which rule raised it");
+
+    // The store alone, under 100 concurrent raises of one source and type: one row, 100 times.
+    let h = household(&ana.household_id);
+    let raises = (0..100).map(|i| {
+        let store = app.store.clone();
+        async move {
+            let new = NewAlarm {
+                rule_id: None,
+                source: "device:concurrency".into(),
+                alarm_type: "test".into(),
+                device_id: None,
+                pet_id: None,
+                severity: Severity::Minor,
+                title: "t".into(),
+                message: format!("m{i}"),
+                value: Some(i as f64),
+                evidence: vec![(i, i as f64)],
+                at_ms: now_ms(),
+            };
+            store.raise_alarm(h, &new).await.unwrap()
+        }
+    });
+    let results = futures_util::future::join_all(raises).await;
+    assert_eq!(results.iter().filter(|(_, fresh)| *fresh).count(), 1, "exactly one raise is new");
+    let ids: std::collections::HashSet<_> = results.iter().map(|(a, _)| a.id).collect();
+    assert_eq!(ids.len(), 1);
+    let stored = app.store.get_alarm(h, results[0].0.id).await.unwrap();
+    assert_eq!(stored.occurrences, 100);
+}
+
+#[tokio::test]
+async fn readings_flapping_around_a_threshold_raise_once_and_clear_only_when_clearly_back() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (_, device_token) = air_monitor(&app, &ana.access_token, "CAR-2").await;
+    let t0 = now_ms() - 3_600_000;
+    // 45..55 ppm around the 50 ppm threshold, a reading every 20 s, judged after each.
+    for i in 0..40 {
+        let ppm = if i % 2 == 0 { 55.0 } else { 45.0 };
+        assert_eq!(
+            ingest(&app, &device_token, &json!({"ts": t0 + i * 20_000, "co_ppm": ppm})).await,
+            StatusCode::CREATED
+        );
+        petty_http::alarms::run_once(&app.state).await;
+    }
+    let all = alarms(&app, &ana.access_token, "").await;
+    let co: Vec<&Value> = all.iter().filter(|a| a["type"] == "co_high").collect();
+    assert_eq!(co.len(), 1, "one alarm, not one per crossing");
+    assert_eq!(co[0]["state"], "active", "never cleared while hovering above 35 ppm");
+    // Clean air for 5 minutes clears it (the rule's clear level and time).
+    for i in 0..17 {
+        ingest(&app, &device_token, &json!({"ts": t0 + 800_000 + i * 20_000, "co_ppm": 3.0})).await;
+        petty_http::alarms::run_once(&app.state).await;
+    }
+    let after = alarms(&app, &ana.access_token, "").await;
+    let co: Vec<&Value> = after.iter().filter(|a| a["type"] == "co_high").collect();
+    assert_eq!((co.len(), co[0]["state"].as_str()), (1, Some("cleared")));
+    assert_eq!(co[0]["cleared_by"], "system");
+}
+
+#[tokio::test]
+async fn the_alarm_api_acknowledges_clears_comments_and_keeps_a_trail() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (device_id, device_token) = air_monitor(&app, &ana.access_token, "CAR-3").await;
+    ingest(&app, &device_token, &json!({"ts": now_ms() - 300_000, "ambient_temp_c": 41.0})).await;
+    ingest(&app, &device_token, &json!({"ts": now_ms() - 60_000, "ambient_temp_c": 43.0})).await;
+    petty_http::alarms::run_once(&app.state).await;
+    let found = alarms(&app, &ana.access_token, &format!("?severity=critical&device_id={device_id}")).await;
+    let hot = found.iter().find(|a| a["type"] == "air_hot").expect("too hot for a pet, for 2 minutes");
+    let id = hot["id"].as_str().unwrap();
+    assert!(alarms(&app, &ana.access_token, "?state=cleared").await.is_empty());
+
+    let res = app.get("/api/v1/alarms?severity=loud", Some(&ana.access_token)).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["details"][0]["field"], "severity");
+
+    let ack = app
+        .post_json(&format!("/api/v1/alarms/{id}/acknowledge"), &json!({"note": "on my way"}), Some(&ana.access_token))
+        .await;
+    assert_eq!(ack.status(), StatusCode::OK);
+    let again = app.post_json(&format!("/api/v1/alarms/{id}/acknowledge"), &json!({}), Some(&ana.access_token)).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT, "acknowledged once");
+    let res = app
+        .post_json(&format!("/api/v1/alarms/{id}/comments"), &json!({"text": "windows open"}), Some(&ana.access_token))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res =
+        app.post_json(&format!("/api/v1/alarms/{id}/comments"), &json!({"text": "  "}), Some(&ana.access_token)).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app.post_json(&format!("/api/v1/alarms/{id}/clear"), &json!({}), Some(&ana.access_token)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let detail: Value = app.get(&format!("/api/v1/alarms/{id}"), Some(&ana.access_token)).await.json().await.unwrap();
+    assert_eq!(detail["state"], "cleared");
+    assert_eq!(detail["rule"]["key"], "air_hot");
+    let kinds: Vec<&str> = detail["trail"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["raised", "acknowledged", "comment", "cleared"]);
+    assert_eq!(detail["trail"][1]["body"], "on my way");
+
+    // Another household sees nothing of it.
+    let bo = app.register("Bo").await;
+    assert_eq!(app.get(&format!("/api/v1/alarms/{id}"), Some(&bo.access_token)).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn rules_are_tuned_with_checks_that_name_the_field() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let rules: Value = app.get("/api/v1/alarm-rules", Some(&ana.access_token)).await.json().await.unwrap();
+    let co = rules.as_array().unwrap().iter().find(|r| r["key"] == "co_high").unwrap().clone();
+    assert_eq!(co["value"], 50.0, "the default CO threshold");
+    let id = co["id"].as_str().unwrap();
+    let put = |body: Value| {
+        let app = &app;
+        let token = ana.access_token.clone();
+        async move {
+            app.client
+                .put(app.url(&format!("/api/v1/alarm-rules/{id}")))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = put(json!({"name": "CO high", "device_kind": "air_monitor", "kind": "above", "metric": "co_ppm",
+        "value": 35.0, "clear_value": 40.0, "severity": "critical"}))
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["details"][0]["field"], "clear_value");
+    let res = put(json!({"name": "CO high", "device_kind": "air_monitor", "kind": "above", "metric": "co_ppm",
+        "value": 35.0, "clear_value": 25.0, "for_secs": 30, "severity": "critical"}))
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!((body["value"].as_f64(), body["key"].as_str()), (Some(35.0), Some("co_high")));
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/alarm-rules/{id}")))
+        .bearer_auth(&ana.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "built-in rules are disabled, not deleted");
+}
+
+#[tokio::test]
+async fn contacts_need_valid_e164_phones() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let res = app
+        .post_json(
+            "/api/v1/contacts",
+            &json!({"name": "Neighbour", "role": "secondary", "phone": "0612345678"}),
+            Some(&ana.access_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["details"][0]["field"], "phone");
+    let c = add_contact(
+        &app,
+        &ana.access_token,
+        json!({"name": "Neighbour", "role": "secondary", "phone": "+31 6 1234 5678"}),
+    )
+    .await;
+    assert_eq!(c["phone"], "+31612345678");
+    let res = app
+        .post_json(
+            "/api/v1/contacts",
+            &json!({"name": "Me", "role": "member", "phone": "+14155552671"}),
+            Some(&ana.access_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "a member contact names the member");
+}
+
+/// An app whose Twilio is the fake, with a raised alarm of `severity` raised `ago_secs` ago and
+/// two contacts with phones.
+async fn escalation_setup(
+    severity: Severity,
+    ago_secs: i64,
+) -> (TestApp, fakes::FakeTwilio, petty_store::Alarm, String) {
+    let twilio = fakes::twilio().await;
+    let config = twilio.config();
+    let app = spawn_app_with(move |c| c.notify.twilio = Some(config)).await;
+    let ana = app.register("Ana").await;
+    add_contact(
+        &app,
+        &ana.access_token,
+        json!({"name": "Ana", "role": "secondary", "phone": "+14155550101", "position": 1}),
+    )
+    .await;
+    add_contact(&app, &ana.access_token, json!({"name": "Bo", "role": "emergency", "phone": "+14155550102"})).await;
+    let new = NewAlarm {
+        rule_id: None,
+        source: "device:test".into(),
+        alarm_type: "heart_high".into(),
+        device_id: None,
+        pet_id: None,
+        severity,
+        title: "Heart racing: Bella's collar".into(),
+        message: "heart_rate 200 beats per minute is above 180".into(),
+        value: Some(200.0),
+        evidence: vec![],
+        at_ms: now_ms() - ago_secs * 1000,
+    };
+    let (alarm, _) = app.store.raise_alarm(household(&ana.household_id), &new).await.unwrap();
+    (app, twilio, alarm, ana.access_token)
+}
+
+#[tokio::test]
+async fn escalation_reaches_the_voice_call_and_a_keypress_stops_it() {
+    // A major alarm nobody has acknowledged for 11 minutes: SMS at 5, the call at 10.
+    let (app, twilio, alarm, token) = escalation_setup(Severity::Major, 11 * 60).await;
+    petty_http::notify::escalate(&app.state, &alarm, now_ms()).await;
+    petty_http::notify::deliver_due(&app.state).await;
+    let mut sent = twilio.requests();
+    sent.sort_by(|a, b| b.resource.cmp(&a.resource));
+    let kinds: Vec<(&str, &str)> = sent.iter().map(|r| (r.resource.as_str(), r.to.as_str())).collect();
+    assert_eq!(kinds, [("Messages.json", "+14155550101"), ("Calls.json", "+14155550101")], "{sent:?}");
+    assert_eq!(sent[0].from, "+15005550006", "from the configured number");
+    let sms = sent[0].body.clone().unwrap();
+    assert!(sms.contains("Heart racing") && sms.contains("/ack/"), "{sms}");
+    let twiml = sent[1].twiml.clone().unwrap();
+    assert!(twiml.contains("<Say>") && twiml.contains("<Gather numDigits=\"1\""), "{twiml}");
+
+    // The person presses 1: Twilio posts the digit to the Gather's action URL.
+    let action = twiml.split("action=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let path = &action[action.find("/hooks/").unwrap()..];
+    let res = app.client.post(app.url(path)).form(&[("Digits", "1"), ("CallSid", "CA1")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("acknowledged"));
+    let detail: Value = app.get(&format!("/api/v1/alarms/{}", alarm.id), Some(&token)).await.json().await.unwrap();
+    assert_eq!(detail["state"], "acknowledged");
+    assert!(detail["acknowledged_by"].as_str().unwrap().starts_with("contact:"));
+
+    // An hour later nobody else is called.
+    let later = app.store.get_alarm(alarm.household_id, alarm.id).await.unwrap();
+    petty_http::notify::escalate(&app.state, &later, now_ms() + 3_600_000).await;
+    petty_http::notify::deliver_due(&app.state).await;
+    assert_eq!(twilio.requests().len(), 2, "acknowledging stops escalation");
+}
+
+#[tokio::test]
+async fn unacknowledged_escalation_moves_to_the_next_contact_and_repeats() {
+    // 45 minutes unacknowledged: both contacts' turns of round one and round two have come.
+    let (app, twilio, alarm, _) = escalation_setup(Severity::Major, 45 * 60).await;
+    petty_http::notify::escalate(&app.state, &alarm, now_ms()).await;
+    petty_http::notify::deliver_due(&app.state).await;
+    let sent = twilio.requests();
+    let calls_to = |n: &str| sent.iter().filter(|r| r.resource == "Calls.json" && r.to == n).count();
+    assert_eq!(calls_to("+14155550101"), 2, "first contact: called in rounds one and two");
+    assert_eq!(calls_to("+14155550102"), 1, "then the next contact");
+    // Running the escalation again queues nothing twice.
+    petty_http::notify::escalate(&app.state, &alarm, now_ms()).await;
+    petty_http::notify::deliver_due(&app.state).await;
+    assert_eq!(twilio.requests().len(), sent.len());
+}
+
+#[tokio::test]
+async fn quiet_hours_hold_back_a_warning_but_not_a_critical_alarm() {
+    let twilio = fakes::twilio().await;
+    let config = twilio.config();
+    let app = spawn_app_with(move |c| c.notify.twilio = Some(config)).await;
+    let ana = app.register("Ana").await;
+    let h = household(&ana.household_id);
+    // Quiet hours from an hour ago to an hour from now (UTC), SMS for warnings and up.
+    let minute = (now_ms() / 60_000).rem_euclid(1440);
+    let hhmm = |m: i64| format!("{:02}:{:02}", m.rem_euclid(1440) / 60, m.rem_euclid(1440) % 60);
+    add_contact(
+        &app,
+        &ana.access_token,
+        json!({"name": "Ana", "role": "secondary", "phone": "+14155550101",
+        "policy": {"sms": "warning", "email": "warning", "voice": "critical",
+            "quiet_hours": {"start": hhmm(minute - 60), "end": hhmm(minute + 60), "utc_offset_min": 0}}}),
+    )
+    .await;
+    let put = app
+        .client
+        .put(app.url("/api/v1/escalation"))
+        .bearer_auth(&ana.access_token)
+        .json(&json!({"min_severity": "warning", "message_after_secs": 0, "call_after_secs": 0,
+            "next_contact_after_secs": 60, "repeat_after_secs": 600, "max_rounds": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    let raise = |severity: Severity, kind: &str| NewAlarm {
+        rule_id: None,
+        source: "device:quiet".into(),
+        alarm_type: kind.into(),
+        device_id: None,
+        pet_id: None,
+        severity,
+        title: kind.into(),
+        message: kind.into(),
+        value: None,
+        evidence: vec![],
+        at_ms: now_ms(),
+    };
+    let (warning, _) = app.store.raise_alarm(h, &raise(Severity::Warning, "humid")).await.unwrap();
+    let (critical, _) = app.store.raise_alarm(h, &raise(Severity::Critical, "co_high")).await.unwrap();
+    petty_http::notify::escalate(&app.state, &warning, now_ms()).await;
+    petty_http::notify::escalate(&app.state, &critical, now_ms()).await;
+    petty_http::notify::deliver_due(&app.state).await;
+    let sent = twilio.requests();
+    assert!(sent.iter().any(|r| r.resource == "Messages.json" && r.body.as_deref().unwrap_or("").contains("co_high")));
+    assert!(sent.iter().any(|r| r.resource == "Calls.json"), "critical: the call goes too");
+    assert!(!sent.iter().any(|r| r.body.as_deref().unwrap_or("").contains("humid")), "the warning waits: {sent:?}");
+    let held = app.store.notifications(h, Some(warning.id), 10).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].status, "pending");
+    assert!(held[0].next_attempt_ms > now_ms() + 50 * 60_000, "held until quiet hours end");
+}
+
+#[tokio::test]
+async fn the_outbox_delivers_after_a_restart_mid_delivery_and_retries_with_backoff() {
+    let twilio = fakes::twilio().await;
+    let dir = std::env::temp_dir().join(format!("petty-outbox-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("petty.db");
+    let config = |twilio: &fakes::FakeTwilio| {
+        let mut c = HttpConfig::for_tests();
+        c.notify.twilio = Some(twilio.config());
+        c.notify.lease = Duration::from_millis(500);
+        c.notify.send_timeout = Duration::from_secs(60);
+        c.notify.backoff_base = Duration::from_millis(100);
+        c
+    };
+    let store = Store::open_sqlite(&path).await.unwrap();
+    store.migrate().await.unwrap();
+    let state = AppState::new(store.clone(), config(&twilio));
+    let (user, household_id) = seed_household(&store).await;
+    let _ = user;
+    let n = petty_store::NewNotification {
+        household_id,
+        idem_key: "restart-test".into(),
+        alarm_id: None,
+        contact_id: None,
+        channel: petty_core::alarm::Channel::Sms,
+        recipient: "+14155550101".into(),
+        subject: String::new(),
+        body: "CO in the car".into(),
+        payload: String::new(),
+        not_before_ms: now_ms(),
+    };
+    assert!(store.enqueue_notification(&n, now_ms()).await.unwrap());
+    assert!(!store.enqueue_notification(&n, now_ms()).await.unwrap(), "the same key queues once");
+
+    // The first send hangs at Twilio; the process stops mid-delivery.
+    twilio.hang_next(1);
+    let sender = tokio::spawn({
+        let state = state.clone();
+        async move { petty_http::notify::deliver_due(&state).await }
+    });
+    assert_eq!(twilio.wait_for(1).await.len(), 1);
+    sender.abort();
+    drop(state);
+    store.close().await;
+
+    // A new process on the same file: once the lease runs out, the row is sent. The next
+    // attempt fails once at Twilio (500) and is retried after a backoff.
+    twilio.fail_next(1);
+    let store = Store::open_sqlite(&path).await.unwrap();
+    let state = AppState::new(store.clone(), config(&twilio));
+    let mut delivered = None;
+    for _ in 0..100 {
+        petty_http::notify::deliver_due(&state).await;
+        let rows = store.notifications(household_id, None, 10).await.unwrap();
+        if rows[0].status == "sent" {
+            delivered = Some(rows[0].clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let row = delivered.expect("delivered after the restart");
+    assert_eq!(row.attempts, 3, "hung, failed, sent");
+    assert!(row.provider_ref.as_deref().unwrap_or("").starts_with("SM"));
+    assert_eq!(twilio.requests().len(), 3);
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn seed_household(store: &Store) -> (petty_core::ids::UserId, HouseholdId) {
+    let email =
+        petty_core::accounts::Email::parse("email", &format!("o-{}@example.org", uuid::Uuid::now_v7().simple()))
+            .unwrap();
+    let new = petty_store::NewUser { email, display_name: "Owner".into(), password_hash: "hash".into() };
+    let (user, membership) = store.register_owner(&new, "Home", time::OffsetDateTime::now_utc()).await.unwrap();
+    (user.id, membership.household_id)
+}
+
+#[tokio::test]
+async fn email_goes_to_a_real_smtp_server_and_its_link_acknowledges() {
+    let Some(sink) = fakes::SmtpSink::start() else { return };
+    let port = sink.port;
+    let app = spawn_app_with(move |c| {
+        c.notify.smtp = Some(petty_http::notify::SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            tls: petty_http::notify::SmtpTls::None,
+            username: None,
+            password: None,
+            from: "Petty <alarms@petty.test>".into(),
+        })
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    add_contact(&app, &ana.access_token, json!({"name": "Ana", "role": "secondary", "email": "ana@example.org"})).await;
+    let new = NewAlarm {
+        rule_id: None,
+        source: "pet:bella".into(),
+        alarm_type: "geofence_exit:garden".into(),
+        device_id: None,
+        pet_id: None,
+        severity: Severity::Major,
+        title: "Left the garden: Bella's collar".into(),
+        message: "Bella is 80 m outside the garden".into(),
+        value: None,
+        evidence: vec![],
+        at_ms: now_ms() - 6 * 60_000,
+    };
+    let (alarm, _) = app.store.raise_alarm(household(&ana.household_id), &new).await.unwrap();
+    petty_http::notify::escalate(&app.state, &alarm, now_ms()).await;
+    petty_http::notify::deliver_due(&app.state).await;
+    let mut got = Vec::new();
+    for _ in 0..50 {
+        got = sink.messages();
+        if !got.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(got.len(), 1, "one email");
+    assert_eq!(got[0]["to"], json!(["ana@example.org"]));
+    // As a mail client reads it: quoted-printable soft breaks joined.
+    let data = got[0]["data"].as_str().unwrap().replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let data = data.as_str();
+    assert!(data.contains("Subject: [Petty major] Left the garden"), "{data}");
+    let link = data.lines().find(|l| l.contains("/ack/")).unwrap().trim();
+    let path = &link[link.find("/ack/").unwrap()..];
+    let page = app.get(path, None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Left the garden"), "the link shows the alarm; a GET changes nothing");
+    assert_eq!(app.store.get_alarm(alarm.household_id, alarm.id).await.unwrap().state, AlarmState::Active);
+    let res = app.client.post(app.url(path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.store.get_alarm(alarm.household_id, alarm.id).await.unwrap().state, AlarmState::Acknowledged);
+    let forged = format!("{}x", &path[..path.len() - 1]);
+    assert_eq!(app.client.post(app.url(&forged)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_and_the_receiver_verifies_them() {
+    let receiver = fakes::webhook_receiver().await;
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let res = app
+        .post_json("/api/v1/webhooks", &json!({"url": receiver.url, "min_severity": "minor"}), Some(&ana.access_token))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let hook: Value = res.json().await.unwrap();
+    *receiver.secret.lock().unwrap() = hook["secret"].as_str().unwrap().to_owned();
+    let listed: Value = app.get("/api/v1/webhooks", Some(&ana.access_token)).await.json().await.unwrap();
+    assert!(listed[0].get("secret").is_none(), "the secret is shown once");
+
+    let (_, device_token) = air_monitor(&app, &ana.access_token, "CAR-9").await;
+    let t0 = now_ms() - 400_000;
+    let batch: Vec<Value> = (0..40).map(|i| json!({"ts": t0 + i * 10_000, "co_ppm": 180.0})).collect();
+    ingest(&app, &device_token, &json!({"readings": batch})).await;
+    petty_http::alarms::run_once(&app.state).await;
+    petty_http::notify::deliver_due(&app.state).await;
+    let got = receiver.got.lock().unwrap().clone();
+    assert!(!got.is_empty());
+    assert!(got.iter().all(|(ok, _)| *ok), "every delivery verifies");
+    assert!(got.iter().any(|(_, b)| b["event"] == "alarm.raised" && b["alarm"]["type"] == "co_high"));
+
+    // A receiver with the wrong secret refuses; Petty keeps the row for retry, not lost.
+    *receiver.secret.lock().unwrap() = "wrong".into();
+    let open = alarms(&app, &ana.access_token, "?state=active").await;
+    let id = open[0]["id"].as_str().unwrap();
+    app.post_json(&format!("/api/v1/alarms/{id}/acknowledge"), &json!({}), Some(&ana.access_token)).await;
+    petty_http::notify::deliver_due(&app.state).await;
+    let rows = app.store.notifications(household(&ana.household_id), None, 50).await.unwrap();
+    let ack_row = rows.iter().find(|n| n.subject == "alarm.acknowledged").unwrap();
+    assert_eq!(ack_row.status, "failed", "a 401 is not retried: {ack_row:?}");
+}
+
+#[tokio::test]
+async fn the_chart_is_an_svg_with_title_axes_and_thresholds() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (device_id, device_token) = air_monitor(&app, &ana.access_token, "CAR-4").await;
+    let t0 = now_ms() - 3_600_000;
+    let batch: Vec<Value> = (0..60).map(|i| json!({"ts": t0 + i * 60_000, "co_ppm": (i % 20) as f64})).collect();
+    ingest(&app, &device_token, &json!({"readings": batch})).await;
+    let res = app.get(&format!("/api/v1/devices/{device_id}/chart.svg?metric=co_ppm"), Some(&ana.access_token)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("image/svg+xml"));
+    let svg = res.text().await.unwrap();
+    assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{}", &svg[..80]);
+    assert!(svg.contains("Car monitor: CO") && svg.contains("ppm"));
+    assert!(svg.contains("Carbon monoxide high"), "the threshold is drawn with its name");
+    let res =
+        app.get(&format!("/api/v1/devices/{device_id}/chart.svg?metric=co&kind=pie"), Some(&ana.access_token)).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A year renders from day buckets.
+    let from = "2025-11-22T00:00:00Z";
+    let res = app
+        .get(
+            &format!("/api/v1/devices/{device_id}/chart.svg?metric=co_ppm&from={from}&kind=bar"),
+            Some(&ana.access_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_silent_co_sensor_is_itself_a_critical_alarm_and_clears_when_heard_again() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (device_id, device_token) = air_monitor(&app, &ana.access_token, "CAR-S").await;
+    assert_eq!(ingest(&app, &device_token, &json!({"ts": now_ms() - 1000, "co_ppm": 1.0})).await, StatusCode::CREATED);
+    petty_http::alarms::sweep(&app.state, now_ms() + 60_000).await.unwrap();
+    assert!(alarms(&app, &ana.access_token, "").await.is_empty(), "a minute of quiet is fine");
+    petty_http::alarms::sweep(&app.state, now_ms() + 6 * 60_000).await.unwrap();
+    let found = alarms(&app, &ana.access_token, &format!("?device_id={device_id}")).await;
+    let silent = found.iter().find(|a| a["type"] == "co_silent").expect("silent after 5 minutes");
+    assert_eq!((silent["severity"].as_str(), silent["state"].as_str()), (Some("critical"), Some("active")));
+    assert!(silent["message"].as_str().unwrap().contains("nothing heard for"), "{}", silent["message"]);
+    ingest(&app, &device_token, &json!({"ts": now_ms(), "co_ppm": 1.0})).await;
+    petty_http::alarms::sweep(&app.state, now_ms()).await.unwrap();
+    let found = alarms(&app, &ana.access_token, "?state=cleared").await;
+    assert!(found.iter().any(|a| a["type"] == "co_silent"), "heard again: cleared");
+}
+
+#[tokio::test]
+async fn alarms_arrive_live_on_the_household_topic() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (_, device_token) = air_monitor(&app, &ana.access_token, "CAR-L").await;
+    let host = app.address.trim_start_matches("http://");
+    let mut request = format!("ws://{host}/api/v1/ws").into_client_request().unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {}", ana.access_token).parse().unwrap());
+    let mut socket = tokio_tungstenite::connect_async(request).await.unwrap().0;
+    let topic = format!("household:{}:alarms", ana.household_id);
+    socket.send(Message::Text(json!({"type": "subscribe", "topic": topic}).to_string().into())).await.unwrap();
+    let mut next = async || loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next()).await.unwrap().unwrap().unwrap();
+        if let Message::Text(text) = frame {
+            return serde_json::from_str::<Value>(&text).unwrap();
+        }
+    };
+    assert_eq!(next().await["type"], "subscribed");
+    let t0 = now_ms() - 400_000;
+    let batch: Vec<Value> = (0..40).map(|i| json!({"ts": t0 + i * 10_000, "co_ppm": 75.0})).collect();
+    ingest(&app, &device_token, &json!({"readings": batch})).await;
+    petty_http::alarms::run_once(&app.state).await;
+    let event = next().await;
+    assert_eq!(event["data"]["type"], "alarm", "{event}");
+    assert_eq!(
+        (event["data"]["event"].as_str(), event["data"]["alarm"]["type"].as_str()),
+        (Some("raised"), Some("co_high"))
+    );
+}
