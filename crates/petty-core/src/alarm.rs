@@ -426,83 +426,110 @@ pub enum Judgement {
 pub const EVIDENCE_MAX: usize = 10;
 
 /// Judges a metric rule over the device's readings of that metric (time ms, value; in time
-/// order; CO already warm). Event rules ([`ConditionKind::reads_metric`] false) always hold.
+/// order; CO already warm): the state the readings leave the rule in. Event rules
+/// ([`ConditionKind::reads_metric`] false) always hold.
 pub fn judge(rule: &Rule, readings: &[(i64, f64)]) -> Judgement {
+    judge_since(rule, readings, i64::MIN).pop().unwrap_or(Judgement::Hold)
+}
+
+/// What happened to a rule over a window some of which was judged before, in order: nothing
+/// (hold), a raise, a clear, or a raise and then a clear. A threshold rule raises only for a
+/// run of breaking readings that reached its hold time at or after `since_ms` (the newest
+/// reading the last judgement saw), so a spike that came and went between two judgements
+/// still raises (and clears, if the readings after it say so), and one judged before does not
+/// raise again.
+pub fn judge_since(rule: &Rule, readings: &[(i64, f64)], since_ms: i64) -> Vec<Judgement> {
+    let one = match rule.kind {
+        ConditionKind::Above | ConditionKind::Below => return judge_threshold(rule, readings, since_ms),
+        ConditionKind::Rise => judge_rise(rule, readings),
+        ConditionKind::CoDose => judge_dose(rule, readings),
+        _ => Judgement::Hold,
+    };
+    if one == Judgement::Hold { Vec::new() } else { vec![one] }
+}
+
+/// An above or below rule, stepped through the readings (see [`ThresholdSteps`]).
+fn judge_threshold(rule: &Rule, readings: &[(i64, f64)], since_ms: i64) -> Vec<Judgement> {
+    let Some(&(_, last)) = readings.last() else {
+        return Vec::new();
+    };
+    let above = rule.kind == ConditionKind::Above;
+    let breaks = |v: f64| if above { v > rule.value } else { v < rule.value };
+    let clears = |v: f64| if above { v < rule.clear_value } else { v > rule.clear_value };
+    let steps = ThresholdSteps { for_ms: rule.for_secs * 1000, clear_ms: rule.clear_secs * 1000, since_ms };
+    let (raised, cleared) = steps.walk(readings, breaks, clears);
+    let mut out = Vec::with_capacity(2);
+    if let Some((from, to)) = raised {
+        let value = readings[to].1;
+        let word = if above { "above" } else { "below" };
+        let metric = rule.metric.map_or("value", Metric::name);
+        let unit = rule.metric.map_or("", |m| m.unit());
+        out.push(Judgement::Raise {
+            value,
+            readings: evidence(&readings[from..=to]),
+            message: format!("{metric} {} {unit} is {word} {} {unit}", round2(value), rule.value),
+        });
+    }
+    if cleared {
+        out.push(Judgement::Clear { value: last });
+    }
+    out
+}
+
+/// A rise rule: the value climbed at least `value` a minute over `for_secs` to `clear_value`
+/// or more; cleared once it has stopped climbing for `clear_secs`.
+fn judge_rise(rule: &Rule, readings: &[(i64, f64)]) -> Judgement {
     let Some(&(last_ts, last)) = readings.last() else {
         return Judgement::Hold;
     };
     let unit = rule.metric.map_or("", |m| m.unit());
-    match rule.kind {
-        ConditionKind::Above | ConditionKind::Below => {
-            let above = rule.kind == ConditionKind::Above;
-            let breaks = |v: f64| if above { v > rule.value } else { v < rule.value };
-            let clears = |v: f64| if above { v < rule.clear_value } else { v > rule.clear_value };
-            if let Some(run) = trailing_run(readings, breaks)
-                && last_ts - run[0].0 >= rule.for_secs * 1000
-            {
-                let word = if above { "above" } else { "below" };
-                let metric = rule.metric.map_or("value", Metric::name);
-                return Judgement::Raise {
-                    value: last,
-                    readings: evidence(run),
-                    message: format!("{metric} {} {unit} is {word} {} {unit}", round2(last), rule.value),
-                };
-            }
-            match trailing_run(readings, clears) {
-                Some(run) if last_ts - run[0].0 >= rule.clear_secs * 1000 => Judgement::Clear { value: last },
-                _ => Judgement::Hold,
-            }
-        }
-        ConditionKind::Rise => {
-            let window_ms = rule.for_secs * 1000;
-            let Some(start) = readings.iter().rev().find(|(t, _)| last_ts - t >= window_ms) else {
-                return Judgement::Hold;
-            };
-            let minutes = (last_ts - start.0) as f64 / 60_000.0;
-            let rate = (last - start.1) / minutes;
-            if last >= rule.clear_value && rate >= rule.value && minutes <= 3.0 * rule.for_secs as f64 / 60.0 {
-                let from = readings.iter().position(|r| r.0 >= start.0).unwrap_or(0);
-                return Judgement::Raise {
-                    value: last,
-                    readings: evidence(&readings[from..]),
-                    message: format!("rising {:.1} {unit} a minute, now {} {unit}", rate, round2(last)),
-                };
-            }
-            // Cleared once it has stopped climbing for the clear time.
-            let clear_ms = rule.clear_secs * 1000;
-            match readings.iter().rev().find(|(t, _)| last_ts - t >= clear_ms) {
-                Some(&(_, then)) if last <= then => Judgement::Clear { value: last },
-                _ => Judgement::Hold,
-            }
-        }
-        ConditionKind::CoDose => {
-            let mut dose = crate::air::Dose::default();
-            let mut peak_from = 0;
-            for (i, &(ts, ppm)) in readings.iter().enumerate() {
-                let level = dose.reading(ts, ppm);
-                if level < rule.clear_value {
-                    peak_from = i + 1;
-                }
-            }
-            let level = dose.level_ppm;
-            if level >= rule.value {
-                let tail = &readings[peak_from.min(readings.len() - 1)..];
-                Judgement::Raise {
-                    value: level,
-                    readings: evidence(tail),
-                    message: format!(
-                        "CO exposure reached {:.0} ppm-equivalent over time (now {} ppm)",
-                        level,
-                        round2(last)
-                    ),
-                }
-            } else if level < rule.clear_value {
-                Judgement::Clear { value: level }
-            } else {
-                Judgement::Hold
-            }
-        }
+    let window_ms = rule.for_secs * 1000;
+    let Some(start) = readings.iter().rev().find(|(t, _)| last_ts - t >= window_ms) else {
+        return Judgement::Hold;
+    };
+    let minutes = (last_ts - start.0) as f64 / 60_000.0;
+    let rate = (last - start.1) / minutes;
+    if last >= rule.clear_value && rate >= rule.value && minutes <= 3.0 * rule.for_secs as f64 / 60.0 {
+        let from = readings.iter().position(|r| r.0 >= start.0).unwrap_or(0);
+        return Judgement::Raise {
+            value: last,
+            readings: evidence(&readings[from..]),
+            message: format!("rising {:.1} {unit} a minute, now {} {unit}", rate, round2(last)),
+        };
+    }
+    // Cleared once it has stopped climbing for the clear time.
+    let clear_ms = rule.clear_secs * 1000;
+    match readings.iter().rev().find(|(t, _)| last_ts - t >= clear_ms) {
+        Some(&(_, then)) if last <= then => Judgement::Clear { value: last },
         _ => Judgement::Hold,
+    }
+}
+
+/// The CO dose rule: the exposure model's level against `value`, cleared under `clear_value`.
+fn judge_dose(rule: &Rule, readings: &[(i64, f64)]) -> Judgement {
+    let Some(&(_, last)) = readings.last() else {
+        return Judgement::Hold;
+    };
+    let mut dose = crate::air::Dose::default();
+    let mut peak_from = 0;
+    for (i, &(ts, ppm)) in readings.iter().enumerate() {
+        let level = dose.reading(ts, ppm);
+        if level < rule.clear_value {
+            peak_from = i + 1;
+        }
+    }
+    let level = dose.level_ppm;
+    if level >= rule.value {
+        let tail = &readings[peak_from.min(readings.len() - 1)..];
+        Judgement::Raise {
+            value: level,
+            readings: evidence(tail),
+            message: format!("CO exposure reached {:.0} ppm-equivalent over time (now {} ppm)", level, round2(last)),
+        }
+    } else if level < rule.clear_value {
+        Judgement::Clear { value: level }
+    } else {
+        Judgement::Hold
     }
 }
 
@@ -523,10 +550,53 @@ pub fn judge_silence(rule: &Rule, last_seen_ms: Option<i64>, now_ms: i64) -> Jud
     }
 }
 
-/// The readings at the end of `readings` that all satisfy `test`, oldest first.
-fn trailing_run(readings: &[(i64, f64)], test: impl Fn(f64) -> bool) -> Option<&[(i64, f64)]> {
-    let start = readings.iter().rposition(|&(_, v)| !test(v)).map_or(0, |i| i + 1);
-    (start < readings.len()).then(|| &readings[start..])
+/// How a threshold rule is stepped through readings: a run of breaking readings that has
+/// lasted `for_ms` raises (counted only when it gets there at or after `since_ms`), a run of
+/// clearing readings that has lasted `clear_ms` clears; readings between the two levels end
+/// both runs.
+struct ThresholdSteps {
+    for_ms: i64,
+    clear_ms: i64,
+    since_ms: i64,
+}
+
+impl ThresholdSteps {
+    /// The last counted raise (the indices of its run's first and last readings), and whether
+    /// the rule stands cleared at the end: a clear came after that raise or, with no counted
+    /// raise, after every raise.
+    fn walk(
+        &self,
+        readings: &[(i64, f64)],
+        breaks: impl Fn(f64) -> bool,
+        clears: impl Fn(f64) -> bool,
+    ) -> (Option<(usize, usize)>, bool) {
+        let (mut breaking, mut clearing): (Option<usize>, Option<usize>) = (None, None);
+        let mut raised = None;
+        let mut cleared = false;
+        for (i, &(ts, v)) in readings.iter().enumerate() {
+            if breaks(v) {
+                clearing = None;
+                let from = *breaking.get_or_insert(i);
+                if ts - readings[from].0 >= self.for_ms {
+                    cleared = false;
+                    if ts >= self.since_ms {
+                        raised = Some((from, i));
+                    }
+                }
+            } else {
+                breaking = None;
+                if !clears(v) {
+                    clearing = None;
+                    continue;
+                }
+                let from = *clearing.get_or_insert(i);
+                if ts - readings[from].0 >= self.clear_ms {
+                    cleared = true;
+                }
+            }
+        }
+        (raised, cleared)
+    }
 }
 
 fn evidence(run: &[(i64, f64)]) -> Vec<(i64, f64)> {
@@ -814,6 +884,31 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_spike_between_two_judgements_raises_once() {
+        // CO jumps to 120 ppm for one reading and is back to 20 by the time the rules are
+        // judged (co_high raises at once, clears after 5 minutes under 35).
+        let co = rule("co_high");
+        let day = series(0, 10, &[20.0, 20.0, 120.0, 20.0, 20.0]);
+        match judge_since(&co, &day, 10_000).as_slice() {
+            [Judgement::Raise { value, readings, .. }] => {
+                assert_eq!((*value, readings.clone()), (120.0, vec![(20_000, 120.0)]), "the spike raised it");
+            }
+            other => panic!("a spike after the last judgement must raise: {other:?}"),
+        }
+        // Judged again with the spike behind the last judgement: no second raise.
+        assert_eq!(judge_since(&co, &day, 40_000), vec![]);
+        // Five minutes under 35 after the spike: raised and then cleared, when judged at once.
+        let later: Vec<(i64, f64)> = day.iter().copied().chain((5..40).map(|i| (i * 10_000, 20.0))).collect();
+        let steps = judge_since(&co, &later, 10_000);
+        assert!(matches!(steps.as_slice(), [Judgement::Raise { .. }, Judgement::Clear { .. }]), "{steps:?}");
+        assert!(matches!(judge_since(&co, &later, 100_000).as_slice(), [Judgement::Clear { .. }]));
+        // A rule that clears at once still raises for a one-reading spike, then clears.
+        let instant = Rule { for_secs: 0, clear_secs: 0, clear_value: co.value, ..co.clone() };
+        let steps = judge_since(&instant, &day, 10_000);
+        assert!(matches!(steps.as_slice(), [Judgement::Raise { .. }, Judgement::Clear { .. }]), "{steps:?}");
     }
 
     #[test]

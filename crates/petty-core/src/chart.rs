@@ -97,7 +97,9 @@ pub fn bucket_ms_for(from_ms: i64, to_ms: i64, max_buckets: i64) -> i64 {
     [MINUTE, HOUR].into_iter().find(|w| (span + *w - 1) / *w <= max_buckets.max(1)).unwrap_or(DAY)
 }
 
-fn escape(s: &str) -> String {
+/// `s` with XML's five special characters as entities, for text and attribute values (SVG,
+/// TwiML).
+pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -262,8 +264,8 @@ pub fn render_svg(chart: &Chart) -> String {
          <text x=\"{cx}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\" fill=\"#1f2933\">{t}</text>",
         W = N(w),
         H = N(h),
-        t = escape(&chart.title),
-        d = escape(&desc),
+        t = xml_escape(&chart.title),
+        d = xml_escape(&desc),
         cx = N(w / 2.0),
     );
     // Y grid, ticks and labels.
@@ -299,7 +301,7 @@ pub fn render_svg(chart: &Chart) -> String {
             t = N(top),
             b = N(top + ph + 4.0),
             ly = N(top + ph + 18.0),
-            lab = escape(&time_label(tick, span, first))
+            lab = xml_escape(&time_label(tick, span, first))
         );
         first = false;
         tick += step;
@@ -316,7 +318,7 @@ pub fn render_svg(chart: &Chart) -> String {
         t = N(top),
         b = N(top + ph),
         my = N(top + ph / 2.0),
-        al = escape(&axis_label),
+        al = xml_escape(&axis_label),
         mx = N(left + pw / 2.0),
         ty = N(h - 4.0),
     );
@@ -405,7 +407,7 @@ pub fn render_svg(chart: &Chart) -> String {
              <text x=\"{r}\" y=\"{yy}\" dy=\"-4\" text-anchor=\"end\" fill=\"#c62828\">{lab}</text>",
             l = N(left),
             r = N(left + pw),
-            lab = escape(&t.label)
+            lab = xml_escape(&t.label)
         );
     }
     s.push_str("</svg>");

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use petty_core::air::{Mq7, WARM_UP_SECS, WarmUp};
-use petty_core::alarm::{ConditionKind, Judgement, Severity, judge, judge_silence};
+use petty_core::alarm::{ConditionKind, Judgement, Severity, judge_silence, judge_since};
 use petty_core::devices::DeviceKind;
 use petty_core::ids::{DeviceId, HouseholdId, PetId};
 use petty_core::readings::Metric;
@@ -32,6 +32,8 @@ const WINDOW_LIMIT: u32 = 20_000;
 #[derive(Default)]
 pub struct Alarms {
     dirty: Mutex<HashSet<(HouseholdId, DeviceId)>>,
+    /// Per device, the newest reading time its last judgement saw (see `judge_since`).
+    judged: Mutex<HashMap<DeviceId, i64>>,
     wake: tokio::sync::Notify,
 }
 
@@ -46,6 +48,18 @@ impl Alarms {
 
     fn take(&self) -> Vec<(HouseholdId, DeviceId)> {
         self.dirty.lock().map(|mut d| d.drain().collect()).unwrap_or_default()
+    }
+
+    /// The newest reading time judged for `device` before (the oldest possible after a start).
+    fn judged_until(&self, device_id: DeviceId) -> i64 {
+        self.judged.lock().ok().and_then(|j| j.get(&device_id).copied()).unwrap_or(i64::MIN)
+    }
+
+    fn judged(&self, device_id: DeviceId, latest_ms: i64) {
+        if let Ok(mut judged) = self.judged.lock() {
+            let at = judged.entry(device_id).or_insert(latest_ms);
+            *at = (*at).max(latest_ms);
+        }
     }
 }
 
@@ -129,6 +143,7 @@ async fn judge_device(state: &AppState, household_id: HouseholdId, device_id: De
     let from = petty_store::from_ms(latest - window * 1000 - WARM_UP_SECS * 1000)?;
     let to = petty_store::from_ms(latest + 1)?;
     let readings = state.store.newest_readings(household_id, device_id, from, to, WINDOW_LIMIT).await?;
+    let since = state.alarms.judged_until(device_id);
     let mut by_metric: HashMap<Metric, Vec<(i64, f64)>> = HashMap::new();
     for stored in &rules {
         let Some(metric) = stored.rule.metric.or((stored.rule.kind == ConditionKind::CoDose).then_some(Metric::CoPpm))
@@ -138,9 +153,11 @@ async fn judge_device(state: &AppState, household_id: HouseholdId, device_id: De
         let values = by_metric.entry(metric).or_insert_with(|| series(&device, metric, &readings));
         let start = latest - stored.rule.window_secs() * 1000;
         let from_idx = values.partition_point(|(t, _)| *t < start);
-        let judgement = judge(&stored.rule, &values[from_idx..]);
-        apply(state, &device, stored, judgement, latest).await?;
+        for judgement in judge_since(&stored.rule, &values[from_idx..], since) {
+            apply(state, &device, stored, judgement, latest).await?;
+        }
     }
+    state.alarms.judged(device_id, latest);
     Ok(())
 }
 

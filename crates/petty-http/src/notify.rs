@@ -18,6 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use petty_core::alarm::{Channel, Delivery, Severity, escalation_steps};
+use petty_core::chart::xml_escape;
 use petty_store::{Alarm, Contact, NewNotification, Notification, StoreError};
 use sha2::Sha256;
 use uuid::Uuid;
@@ -154,38 +155,40 @@ fn now_ms() -> i64 {
 
 // ---- acknowledgement tokens ----
 
-fn ack_mac(state: &AppState, alarm: Uuid, contact: Uuid) -> Option<[u8; 16]> {
+/// The keyed MAC over an acknowledgement's alarm and contact.
+fn ack_mac(state: &AppState, alarm: Uuid, contact: Uuid) -> Option<HmacSha256> {
     let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&state.config.jwt_secret).ok()?;
     mac.update(b"petty-alarm-ack\0");
     mac.update(alarm.as_bytes());
     mac.update(contact.as_bytes());
-    let full = mac.finalize().into_bytes();
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&full[..16]);
-    Some(out)
+    Some(mac)
 }
+
+/// How many bytes of the tag a token carries (128 bits).
+const ACK_TAG_LEN: usize = 16;
 
 /// A token that acknowledges `alarm` as `contact` (the nil id for "someone in the household").
 pub fn ack_token(state: &AppState, alarm: Uuid, contact: Uuid) -> String {
-    let mut bytes = Vec::with_capacity(48);
+    let mut bytes = Vec::with_capacity(32 + ACK_TAG_LEN);
     bytes.extend_from_slice(alarm.as_bytes());
     bytes.extend_from_slice(contact.as_bytes());
-    bytes.extend_from_slice(&ack_mac(state, alarm, contact).unwrap_or_default());
+    match ack_mac(state, alarm, contact) {
+        Some(mac) => bytes.extend_from_slice(&mac.finalize().into_bytes()[..ACK_TAG_LEN]),
+        None => bytes.extend_from_slice(&[0; ACK_TAG_LEN]),
+    }
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The alarm and contact a token names, when its signature holds.
+/// The alarm and contact a token names, when its signature holds (compared in constant time).
 pub fn verify_ack_token(state: &AppState, token: &str) -> Option<(Uuid, Uuid)> {
     let bytes = URL_SAFE_NO_PAD.decode(token.as_bytes()).ok()?;
-    if bytes.len() != 48 {
+    if bytes.len() != 32 + ACK_TAG_LEN {
         return None;
     }
     let alarm = Uuid::from_slice(&bytes[..16]).ok()?;
     let contact = Uuid::from_slice(&bytes[16..32]).ok()?;
-    let expected = ack_mac(state, alarm, contact)?;
-    // Constant-time comparison of the tags.
-    let diff = expected.iter().zip(&bytes[32..]).fold(0u8, |acc, (a, b)| acc | (a ^ b));
-    (diff == 0).then_some((alarm, contact))
+    ack_mac(state, alarm, contact)?.verify_truncated_left(&bytes[32..]).ok()?;
+    Some((alarm, contact))
 }
 
 fn ack_link(state: &AppState, alarm: Uuid, contact: Uuid) -> String {
@@ -193,21 +196,6 @@ fn ack_link(state: &AppState, alarm: Uuid, contact: Uuid) -> String {
 }
 
 // ---- what messages say ----
-
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn is_co(alarm: &Alarm) -> bool {
     alarm.alarm_type.starts_with("co_") && alarm.alarm_type != "co_silent"
@@ -652,7 +640,7 @@ mod tests {
     fn twiml_escapes_and_gathers_one_key() {
         let t = voice_twiml("CO at Tom's car <now>", Some("http://x/hooks?a=1&b=2"));
         assert!(t.contains("<Gather numDigits=\"1\" action=\"http://x/hooks?a=1&amp;b=2\""));
-        assert!(t.contains("Tom&apos;s car &lt;now&gt;"));
+        assert!(t.contains("Tom&#39;s car &lt;now&gt;"));
         assert!(t.starts_with("<?xml"));
     }
 

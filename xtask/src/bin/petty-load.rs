@@ -10,9 +10,13 @@
 //! - `mqtt`: readings published to a broker as fast as it takes them; the rate at which Petty
 //!   stores them (or, with `--relay-only`, the rate at which the broker relays them to a plain
 //!   subscriber).
+//! - `alarm-latency`: readings that break a rule, among background readings; reading →
+//!   alarm on `household:{id}:alarms` (issue 5).
 //!
 //! Every scenario prints a human report and one `RESULT key=value ...` line for scripts.
 
+#[path = "petty_load/alarm.rs"]
+mod alarm;
 #[path = "petty_load/http.rs"]
 mod http;
 #[path = "petty_load/idle.rs"]
@@ -50,6 +54,8 @@ enum Scenario {
     IdleWs(idle::Args),
     /// MQTT ingest: publish readings as fast as the broker takes them; Petty's storing rate.
     Mqtt(mqtt::Args),
+    /// Reading → alarm on `household:{id}:alarms`, under background readings.
+    AlarmLatency(alarm::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,6 +67,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Soak(args) => stream::run(cli.addr, args.into(), "soak").await,
             Scenario::IdleWs(args) => idle::run(cli.addr, args).await,
             Scenario::Mqtt(args) => mqtt::run(cli.addr, args).await,
+            Scenario::AlarmLatency(args) => alarm::run(cli.addr, args).await,
         }
     })
 }

@@ -146,6 +146,36 @@ async fn readings_flapping_around_a_threshold_raise_once_and_clear_only_when_cle
     assert_eq!(co[0]["cleared_by"], "system");
 }
 
+/// Readings come faster than the rules are judged: a spike with normal readings on both sides
+/// of it, all arriving before one judgement, still raises its alarm, once.
+#[tokio::test]
+async fn a_spike_between_two_judgements_still_raises_once() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (_, device_token) = air_monitor(&app, &ana.access_token, "CAR-3").await;
+    let t0 = now_ms() - 600_000;
+    let warm: Vec<Value> = (0..30).map(|i| json!({"ts": t0 + i * 10_000, "co_ppm": 4.0})).collect();
+    assert_eq!(ingest(&app, &device_token, &json!({"readings": warm})).await, StatusCode::OK);
+    petty_http::alarms::run_once(&app.state).await;
+    assert!(alarms(&app, &ana.access_token, "").await.is_empty(), "clean air raises nothing");
+    for (i, ppm) in [4.0, 130.0, 4.0, 4.0].into_iter().enumerate() {
+        let body = json!({"ts": t0 + 300_000 + i as i64 * 1_000, "co_ppm": ppm});
+        assert_eq!(ingest(&app, &device_token, &body).await, StatusCode::CREATED);
+    }
+    petty_http::alarms::run_once(&app.state).await;
+    let open = alarms(&app, &ana.access_token, "?state=active").await;
+    let co: Vec<&Value> = open.iter().filter(|a| a["type"] == "co_high").collect();
+    assert_eq!(co.len(), 1, "the spike raised co_high: {open:?}");
+    assert_eq!(co[0]["value"], 130.0);
+    // More clean readings, judged again: the spike is behind the last judgement, so it is not
+    // counted again (and 5 minutes under 35 ppm have not passed, so it stays open).
+    ingest(&app, &device_token, &json!({"ts": t0 + 310_000, "co_ppm": 4.0})).await;
+    petty_http::alarms::run_once(&app.state).await;
+    let again = alarms(&app, &ana.access_token, "?state=active").await;
+    let co: Vec<&Value> = again.iter().filter(|a| a["type"] == "co_high").collect();
+    assert_eq!((co.len(), &co[0]["occurrences"]), (1, &json!(1)), "{again:?}");
+}
+
 #[tokio::test]
 async fn the_alarm_api_acknowledges_clears_comments_and_keeps_a_trail() {
     let app = spawn_app().await;
