@@ -64,8 +64,20 @@ impl Bus {
             .subscribe(format!("{SUBJECT_PREFIX}>"))
             .await
             .map_err(|e| format!("could not subscribe on NATS: {e}"))?;
-        // The subscription is in place at the server before anything is published through us.
-        client.flush().await.map_err(|e| format!("NATS did not answer: {e}"))?;
+        // The subscription is in place at the server before the bus is handed out: the server
+        // takes one connection's commands in order, so once a message published to an inbox
+        // subscribed after it comes back, the events subscription is live. (A flush only sends
+        // our commands; without this, a node starting up could miss what another publishes
+        // meanwhile.)
+        let inbox = client.new_inbox();
+        let mut ready =
+            client.subscribe(inbox.clone()).await.map_err(|e| format!("could not subscribe on NATS: {e}"))?;
+        client.publish(inbox, Bytes::new()).await.map_err(|e| format!("could not publish to NATS: {e}"))?;
+        match tokio::time::timeout(std::time::Duration::from_secs(10), ready.next()).await {
+            Ok(Some(_)) => {}
+            _ => return Err(format!("NATS at {url} did not confirm the subscription within 10 s")),
+        }
+        drop(ready);
         let bus = Self { inner: Arc::new(Inner { nats: Some(client), ..Inner::default() }) };
         // The relay holds only a weak handle, so dropping every clone of the bus ends it.
         let relay = Arc::downgrade(&bus.inner);

@@ -73,7 +73,9 @@ pub async fn run(state: AppState) {
     loop {
         tokio::select! {
             _ = state.alarms.wake.notified() => {
-                tokio::time::sleep(state.config.alarm_delay).await;
+                if !state.config.alarm_delay.is_zero() {
+                    tokio::time::sleep(state.config.alarm_delay).await;
+                }
                 run_once(&state).await;
             }
             _ = silence.tick() => {

@@ -29,7 +29,8 @@ pub struct HttpConfig {
     /// How long after a collar's reading its pet's day is analysed again (readings that
     /// arrive meanwhile join the same pass).
     pub analysis_delay: Duration,
-    /// How long the alarm pass lets readings gather before judging a device.
+    /// How long the alarm pass lets readings gather before judging a device (zero: at once;
+    /// what arrives during a pass is judged in the next).
     pub alarm_delay: Duration,
     /// How notifications are sent.
     pub notify: crate::notify::NotifyConfig,
@@ -74,7 +75,7 @@ impl HttpConfig {
             trust_forwarded_for: false,
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),
             analysis_delay: Duration::from_secs(30),
-            alarm_delay: Duration::from_millis(200),
+            alarm_delay: Duration::ZERO,
             notify: crate::notify::NotifyConfig::default(),
         }
     }

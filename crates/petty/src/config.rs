@@ -56,7 +56,8 @@ pub struct Config {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotifySection {
-    /// Milliseconds a reading may wait for others before the alarm rules judge its device.
+    /// Milliseconds a reading may wait for others before the alarm rules judge its device (0:
+    /// at once; readings that arrive during a pass are judged together in the next).
     pub alarm_delay_ms: u64,
     /// Attempts before a notification is given up; retries back off exponentially.
     pub max_attempts: u32,
@@ -81,7 +82,7 @@ pub struct NotifySection {
 impl Default for NotifySection {
     fn default() -> Self {
         Self {
-            alarm_delay_ms: 200,
+            alarm_delay_ms: 0,
             max_attempts: 10,
             backoff_base_secs: 5,
             backoff_max_secs: 900,
@@ -323,8 +324,9 @@ pacing_radius_deg = 0.0007
 fetch_distance_deg = 0.001
 
 [notify]
-# Milliseconds a reading may wait for others before the alarm rules judge its device.
-alarm_delay_ms = 200
+# Milliseconds a reading may wait for others before the alarm rules judge its device (0: at
+# once; readings that arrive during a judging pass are judged together in the next).
+alarm_delay_ms = 0
 # Attempts before a notification is given up; the waits double from base to max.
 max_attempts = 10
 backoff_base_secs = 5
