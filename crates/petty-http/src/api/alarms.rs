@@ -663,10 +663,11 @@ async fn update_contact(
 ) -> Result<Json<Value>, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
     let new = parse_contact(&state, actor.household_id, &body).await?;
-    let c = state.store.update_contact(actor.household_id, id, &new, now_ms()).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("contact"),
-        other => other.into(),
-    })?;
+    let c = state
+        .store
+        .update_contact(actor.household_id, id, &new, now_ms())
+        .await
+        .map_err(ApiError::store_or_not_found("contact"))?;
     Ok(Json(contact_json(&c)))
 }
 
@@ -678,10 +679,7 @@ async fn delete_contact(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
-    state.store.delete_contact(actor.household_id, id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("contact"),
-        other => other.into(),
-    })?;
+    state.store.delete_contact(actor.household_id, id).await.map_err(ApiError::store_or_not_found("contact"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -800,10 +798,7 @@ async fn delete_webhook(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
-    state.store.delete_webhook(actor.household_id, id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("webhook"),
-        other => other.into(),
-    })?;
+    state.store.delete_webhook(actor.household_id, id).await.map_err(ApiError::store_or_not_found("webhook"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

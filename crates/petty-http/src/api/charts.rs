@@ -184,10 +184,11 @@ async fn device_chart(
     if to - from > MAX_SPAN_MS {
         return Err(bad("from", "span", "a chart covers at most five years"));
     }
-    let device = state.store.get_device(actor.household_id, DeviceId(id)).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("device"),
-        other => other.into(),
-    })?;
+    let device = state
+        .store
+        .get_device(actor.household_id, DeviceId(id))
+        .await
+        .map_err(ApiError::store_or_not_found("device"))?;
     let svg = render(&state, &device, ChartRequest { metric, from_ms: from, to_ms: to, kind, title: None }).await?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=30")], svg)
         .into_response())

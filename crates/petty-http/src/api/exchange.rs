@@ -203,10 +203,7 @@ async fn export(
         query.from.as_deref().map(|v| query_time("from", v)).transpose()?.unwrap_or(petty_core::readings::EARLIEST);
     let to = query.to.as_deref().map(|v| query_time("to", v)).transpose()?.unwrap_or(now + time::Duration::minutes(5));
     let device_id = DeviceId(id);
-    state.store.get_device(actor.household_id, device_id).await.map_err(|e| match e {
-        petty_store::StoreError::NotFound => ApiError::not_found("device"),
-        other => other.into(),
-    })?;
+    state.store.get_device(actor.household_id, device_id).await.map_err(ApiError::store_or_not_found("device"))?;
     let start = Export {
         store: state.store.clone(),
         household_id: actor.household_id,

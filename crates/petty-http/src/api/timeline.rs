@@ -284,10 +284,11 @@ async fn episode_feedback(
     let actor = actor.require(Permission::WriteCare)?;
     let (verdict, label, note) = parse_feedback(&body)?;
     let pet_id = PetId(id);
-    let episode = state.store.episode(actor.household_id, pet_id, episode_id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("episode"),
-        other => other.into(),
-    })?;
+    let episode = state
+        .store
+        .episode(actor.household_id, pet_id, episode_id)
+        .await
+        .map_err(ApiError::store_or_not_found("episode"))?;
     let stored = record_feedback(&state, &actor, &episode, verdict, label, note).await?;
     Ok((StatusCode::CREATED, Json(stored)))
 }
