@@ -425,112 +425,164 @@ pub enum Judgement {
 /// The most readings an alarm keeps as its evidence.
 pub const EVIDENCE_MAX: usize = 10;
 
-/// Judges a metric rule over the device's readings of that metric (time ms, value; in time
-/// order; CO already warm): the state the readings leave the rule in. Event rules
-/// ([`ConditionKind::reads_metric`] false) always hold.
+/// One change a run of readings makes to a rule's alarm, dated by the readings' own times.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transition {
+    /// The rule broke. `at_ms` is when the incident began (a threshold's first breaking
+    /// reading; the reading at which a rise or a dose reached its level); `decided_ms` is the
+    /// reading that completed the condition (later than `at_ms` when the rule has a hold time).
+    Raise { at_ms: i64, decided_ms: i64, value: f64, readings: Vec<(i64, f64)>, message: String },
+    /// The readings came back and stayed for the clear time. `at_ms` is when they came back.
+    Clear { at_ms: i64, decided_ms: i64, value: f64 },
+}
+
+impl Transition {
+    /// The reading that made this transition happen.
+    pub fn decided_ms(&self) -> i64 {
+        match self {
+            Transition::Raise { decided_ms, .. } | Transition::Clear { decided_ms, .. } => *decided_ms,
+        }
+    }
+}
+
+/// The state a run of readings leaves a metric rule in (tests, and the dashboard's "would it
+/// raise" preview): the last transition of [`transitions`], or hold.
 pub fn judge(rule: &Rule, readings: &[(i64, f64)]) -> Judgement {
-    judge_since(rule, readings, i64::MIN).pop().unwrap_or(Judgement::Hold)
+    match transitions(rule, readings, i64::MIN).pop() {
+        Some(Transition::Raise { value, readings, message, .. }) => Judgement::Raise { value, readings, message },
+        Some(Transition::Clear { value, .. }) => Judgement::Clear { value },
+        None => Judgement::Hold,
+    }
 }
 
-/// What happened to a rule over a window some of which was judged before, in order: nothing
-/// (hold), a raise, a clear, or a raise and then a clear. A threshold rule raises only for a
-/// run of breaking readings that reached its hold time at or after `since_ms` (the newest
-/// reading the last judgement saw), so a spike that came and went between two judgements
-/// still raises (and clears, if the readings after it say so), and one judged before does not
-/// raise again.
-pub fn judge_since(rule: &Rule, readings: &[(i64, f64)], since_ms: i64) -> Vec<Judgement> {
-    let one = match rule.kind {
-        ConditionKind::Above | ConditionKind::Below => return judge_threshold(rule, readings, since_ms),
-        ConditionKind::Rise => judge_rise(rule, readings),
-        ConditionKind::CoDose => judge_dose(rule, readings),
-        _ => Judgement::Hold,
+/// Steps a metric rule through a device's readings of its metric (time ms, value; in event
+/// time order; CO already warm), from a state with no alarm at the first reading, and answers
+/// every raise and clear in order whose deciding reading is at or after `since_ms`. The
+/// earlier readings are context only: they were judged before, or they fill the rule's window.
+///
+/// Because transitions are dated by the readings, late and backfilled readings are judged as
+/// if they had come on time: a spike that came and went between two judgements raises and
+/// clears at its own times, and an hour of backfilled CO raises its dose alarm when the dose
+/// got there. Event rules ([`ConditionKind::reads_metric`] false) make no transitions.
+pub fn transitions(rule: &Rule, readings: &[(i64, f64)], since_ms: i64) -> Vec<Transition> {
+    let mut out = match rule.kind {
+        ConditionKind::Above | ConditionKind::Below => walk_threshold(rule, readings),
+        ConditionKind::Rise => walk_rise(rule, readings),
+        ConditionKind::CoDose => walk_dose(rule, readings),
+        _ => Vec::new(),
     };
-    if one == Judgement::Hold { Vec::new() } else { vec![one] }
+    out.retain(|t| t.decided_ms() >= since_ms);
+    out
 }
 
-/// An above or below rule, stepped through the readings (see [`ThresholdSteps`]).
-fn judge_threshold(rule: &Rule, readings: &[(i64, f64)], since_ms: i64) -> Vec<Judgement> {
-    let Some(&(_, last)) = readings.last() else {
-        return Vec::new();
-    };
+/// An above or below rule: a run of breaking readings that lasts `for_secs` raises, dated at
+/// the run's first reading; a run of clearing readings that lasts `clear_secs` clears, dated at
+/// its first. Readings between the two levels end both runs.
+fn walk_threshold(rule: &Rule, readings: &[(i64, f64)]) -> Vec<Transition> {
     let above = rule.kind == ConditionKind::Above;
     let breaks = |v: f64| if above { v > rule.value } else { v < rule.value };
     let clears = |v: f64| if above { v < rule.clear_value } else { v > rule.clear_value };
-    let steps = ThresholdSteps { for_ms: rule.for_secs * 1000, clear_ms: rule.clear_secs * 1000, since_ms };
-    let (raised, cleared) = steps.walk(readings, breaks, clears);
-    let mut out = Vec::with_capacity(2);
-    if let Some((from, to)) = raised {
-        let value = readings[to].1;
-        let word = if above { "above" } else { "below" };
-        let metric = rule.metric.map_or("value", Metric::name);
-        let unit = rule.metric.map_or("", |m| m.unit());
-        out.push(Judgement::Raise {
-            value,
-            readings: evidence(&readings[from..=to]),
-            message: format!("{metric} {} {unit} is {word} {} {unit}", round2(value), rule.value),
-        });
-    }
-    if cleared {
-        out.push(Judgement::Clear { value: last });
+    let (for_ms, clear_ms) = (rule.for_secs * 1000, rule.clear_secs * 1000);
+    let word = if above { "above" } else { "below" };
+    let metric = rule.metric.map_or("value", Metric::name);
+    let unit = rule.metric.map_or("", |m| m.unit());
+    let mut out = Vec::new();
+    let (mut breaking, mut clearing): (Option<usize>, Option<usize>) = (None, None);
+    let mut raised = false;
+    for (i, &(ts, v)) in readings.iter().enumerate() {
+        if breaks(v) {
+            clearing = None;
+            let from = *breaking.get_or_insert(i);
+            if !raised && ts - readings[from].0 >= for_ms {
+                raised = true;
+                out.push(Transition::Raise {
+                    at_ms: readings[from].0,
+                    decided_ms: ts,
+                    value: v,
+                    readings: evidence(&readings[from..=i]),
+                    message: format!("{metric} {} {unit} is {word} {} {unit}", round2(v), rule.value),
+                });
+            }
+        } else {
+            breaking = None;
+            if !clears(v) {
+                clearing = None;
+                continue;
+            }
+            let from = *clearing.get_or_insert(i);
+            if raised && ts - readings[from].0 >= clear_ms {
+                raised = false;
+                out.push(Transition::Clear { at_ms: readings[from].0, decided_ms: ts, value: v });
+            }
+        }
     }
     out
 }
 
-/// A rise rule: the value climbed at least `value` a minute over `for_secs` to `clear_value`
-/// or more; cleared once it has stopped climbing for `clear_secs`.
-fn judge_rise(rule: &Rule, readings: &[(i64, f64)]) -> Judgement {
-    let Some(&(last_ts, last)) = readings.last() else {
-        return Judgement::Hold;
-    };
+/// A rise rule: at some reading the value had climbed at least `value` a minute over the last
+/// `for_secs` (or up to three times that) to `clear_value` or more; cleared once it has not
+/// climbed for `clear_secs`, dated at the start of that stretch.
+fn walk_rise(rule: &Rule, readings: &[(i64, f64)]) -> Vec<Transition> {
     let unit = rule.metric.map_or("", |m| m.unit());
-    let window_ms = rule.for_secs * 1000;
-    let Some(start) = readings.iter().rev().find(|(t, _)| last_ts - t >= window_ms) else {
-        return Judgement::Hold;
-    };
-    let minutes = (last_ts - start.0) as f64 / 60_000.0;
-    let rate = (last - start.1) / minutes;
-    if last >= rule.clear_value && rate >= rule.value && minutes <= 3.0 * rule.for_secs as f64 / 60.0 {
-        let from = readings.iter().position(|r| r.0 >= start.0).unwrap_or(0);
-        return Judgement::Raise {
-            value: last,
-            readings: evidence(&readings[from..]),
-            message: format!("rising {:.1} {unit} a minute, now {} {unit}", rate, round2(last)),
-        };
+    let (window_ms, clear_ms) = (rule.for_secs * 1000, rule.clear_secs * 1000);
+    let mut out = Vec::new();
+    let mut raised = false;
+    for (i, &(ts, v)) in readings.iter().enumerate() {
+        // The newest reading at least `ms` before this one.
+        let before = |ms: i64| readings[..i].partition_point(|(t, _)| *t <= ts - ms).checked_sub(1);
+        if !raised {
+            let Some(s) = before(window_ms) else { continue };
+            let (start_ts, start) = readings[s];
+            let minutes = (ts - start_ts) as f64 / 60_000.0;
+            let rate = (v - start) / minutes;
+            if v >= rule.clear_value && rate >= rule.value && minutes <= 3.0 * rule.for_secs as f64 / 60.0 {
+                raised = true;
+                out.push(Transition::Raise {
+                    at_ms: ts,
+                    decided_ms: ts,
+                    value: v,
+                    readings: evidence(&readings[s..=i]),
+                    message: format!("rising {:.1} {unit} a minute, now {} {unit}", rate, round2(v)),
+                });
+            }
+        } else if let Some(c) = before(clear_ms)
+            && v <= readings[c].1
+        {
+            raised = false;
+            out.push(Transition::Clear { at_ms: readings[c].0, decided_ms: ts, value: v });
+        }
     }
-    // Cleared once it has stopped climbing for the clear time.
-    let clear_ms = rule.clear_secs * 1000;
-    match readings.iter().rev().find(|(t, _)| last_ts - t >= clear_ms) {
-        Some(&(_, then)) if last <= then => Judgement::Clear { value: last },
-        _ => Judgement::Hold,
-    }
+    out
 }
 
-/// The CO dose rule: the exposure model's level against `value`, cleared under `clear_value`.
-fn judge_dose(rule: &Rule, readings: &[(i64, f64)]) -> Judgement {
-    let Some(&(_, last)) = readings.last() else {
-        return Judgement::Hold;
-    };
+/// The CO dose rule: the exposure model's level reaching `value` raises, dated at the reading
+/// that took it there; falling under `clear_value` clears.
+fn walk_dose(rule: &Rule, readings: &[(i64, f64)]) -> Vec<Transition> {
+    let mut out = Vec::new();
     let mut dose = crate::air::Dose::default();
+    let mut raised = false;
+    // Where the current stretch at or above the clear level began: the evidence.
     let mut peak_from = 0;
     for (i, &(ts, ppm)) in readings.iter().enumerate() {
         let level = dose.reading(ts, ppm);
         if level < rule.clear_value {
             peak_from = i + 1;
+            if raised {
+                raised = false;
+                out.push(Transition::Clear { at_ms: ts, decided_ms: ts, value: level });
+            }
+        } else if !raised && level >= rule.value {
+            raised = true;
+            out.push(Transition::Raise {
+                at_ms: ts,
+                decided_ms: ts,
+                value: level,
+                readings: evidence(&readings[peak_from.min(i)..=i]),
+                message: format!("CO exposure reached {:.0} ppm-equivalent over time (now {} ppm)", level, round2(ppm)),
+            });
         }
     }
-    let level = dose.level_ppm;
-    if level >= rule.value {
-        let tail = &readings[peak_from.min(readings.len() - 1)..];
-        Judgement::Raise {
-            value: level,
-            readings: evidence(tail),
-            message: format!("CO exposure reached {:.0} ppm-equivalent over time (now {} ppm)", level, round2(last)),
-        }
-    } else if level < rule.clear_value {
-        Judgement::Clear { value: level }
-    } else {
-        Judgement::Hold
-    }
+    out
 }
 
 /// Judges a silence rule: raise when nothing has come for `for_secs`, clear once data flows.
@@ -547,55 +599,6 @@ pub fn judge_silence(rule: &Rule, last_seen_ms: Option<i64>, now_ms: i64) -> Jud
         }
     } else {
         Judgement::Clear { value: quiet as f64 / 1000.0 }
-    }
-}
-
-/// How a threshold rule is stepped through readings: a run of breaking readings that has
-/// lasted `for_ms` raises (counted only when it gets there at or after `since_ms`), a run of
-/// clearing readings that has lasted `clear_ms` clears; readings between the two levels end
-/// both runs.
-struct ThresholdSteps {
-    for_ms: i64,
-    clear_ms: i64,
-    since_ms: i64,
-}
-
-impl ThresholdSteps {
-    /// The last counted raise (the indices of its run's first and last readings), and whether
-    /// the rule stands cleared at the end: a clear came after that raise or, with no counted
-    /// raise, after every raise.
-    fn walk(
-        &self,
-        readings: &[(i64, f64)],
-        breaks: impl Fn(f64) -> bool,
-        clears: impl Fn(f64) -> bool,
-    ) -> (Option<(usize, usize)>, bool) {
-        let (mut breaking, mut clearing): (Option<usize>, Option<usize>) = (None, None);
-        let mut raised = None;
-        let mut cleared = false;
-        for (i, &(ts, v)) in readings.iter().enumerate() {
-            if breaks(v) {
-                clearing = None;
-                let from = *breaking.get_or_insert(i);
-                if ts - readings[from].0 >= self.for_ms {
-                    cleared = false;
-                    if ts >= self.since_ms {
-                        raised = Some((from, i));
-                    }
-                }
-            } else {
-                breaking = None;
-                if !clears(v) {
-                    clearing = None;
-                    continue;
-                }
-                let from = *clearing.get_or_insert(i);
-                if ts - readings[from].0 >= self.clear_ms {
-                    cleared = true;
-                }
-            }
-        }
-        (raised, cleared)
     }
 }
 
@@ -887,28 +890,92 @@ mod tests {
     }
 
     #[test]
-    fn a_spike_between_two_judgements_raises_once() {
+    fn a_spike_between_two_judgements_raises_once_at_its_own_time() {
         // CO jumps to 120 ppm for one reading and is back to 20 by the time the rules are
         // judged (co_high raises at once, clears after 5 minutes under 35).
         let co = rule("co_high");
         let day = series(0, 10, &[20.0, 20.0, 120.0, 20.0, 20.0]);
-        match judge_since(&co, &day, 10_000).as_slice() {
-            [Judgement::Raise { value, readings, .. }] => {
-                assert_eq!((*value, readings.clone()), (120.0, vec![(20_000, 120.0)]), "the spike raised it");
+        match transitions(&co, &day, 10_000).as_slice() {
+            [Transition::Raise { at_ms, value, readings, .. }] => {
+                assert_eq!((*at_ms, *value), (20_000, 120.0), "raised at the spike's own time");
+                assert_eq!(readings, &vec![(20_000, 120.0)], "the spike is the evidence");
             }
             other => panic!("a spike after the last judgement must raise: {other:?}"),
         }
         // Judged again with the spike behind the last judgement: no second raise.
-        assert_eq!(judge_since(&co, &day, 40_000), vec![]);
-        // Five minutes under 35 after the spike: raised and then cleared, when judged at once.
+        assert_eq!(transitions(&co, &day, 40_000), vec![]);
+        // Five minutes under 35 after the spike: raised and then cleared, dated at the spike and
+        // at the first clean reading, whenever the judging happens.
         let later: Vec<(i64, f64)> = day.iter().copied().chain((5..40).map(|i| (i * 10_000, 20.0))).collect();
-        let steps = judge_since(&co, &later, 10_000);
-        assert!(matches!(steps.as_slice(), [Judgement::Raise { .. }, Judgement::Clear { .. }]), "{steps:?}");
-        assert!(matches!(judge_since(&co, &later, 100_000).as_slice(), [Judgement::Clear { .. }]));
+        match transitions(&co, &later, 10_000).as_slice() {
+            [Transition::Raise { at_ms: 20_000, .. }, Transition::Clear { at_ms: 30_000, decided_ms, .. }] => {
+                assert_eq!(*decided_ms, 330_000, "decided once it had been clean for 5 minutes");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(transitions(&co, &later, 100_000).as_slice(), [Transition::Clear { at_ms: 30_000, .. }]));
         // A rule that clears at once still raises for a one-reading spike, then clears.
         let instant = Rule { for_secs: 0, clear_secs: 0, clear_value: co.value, ..co.clone() };
-        let steps = judge_since(&instant, &day, 10_000);
-        assert!(matches!(steps.as_slice(), [Judgement::Raise { .. }, Judgement::Clear { .. }]), "{steps:?}");
+        let steps = transitions(&instant, &day, 10_000);
+        assert!(matches!(steps.as_slice(), [Transition::Raise { .. }, Transition::Clear { .. }]), "{steps:?}");
+    }
+
+    #[test]
+    fn a_held_rule_is_dated_at_the_first_breaking_reading() {
+        let heart = rule("heart_high"); // above 180 for 5 min
+        let long = series(600, 60, &[120.0, 190.0, 195.0, 200.0, 199.0, 197.0, 192.0]);
+        match transitions(&heart, &long, i64::MIN).as_slice() {
+            [Transition::Raise { at_ms, decided_ms, .. }] => {
+                assert_eq!((*at_ms, *decided_ms), (660_000, 960_000), "began at 190, decided 5 minutes on");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn two_incidents_in_one_backfill_are_two_raises_and_two_clears() {
+        let co = rule("co_high");
+        let mut values = vec![10.0; 10];
+        values.extend([80.0; 5]);
+        values.extend([10.0; 40]);
+        values.extend([90.0; 5]);
+        values.extend([10.0; 40]);
+        let steps = transitions(&co, &series(0, 10, &values), i64::MIN);
+        let kinds: Vec<(&str, i64)> = steps
+            .iter()
+            .map(|t| match t {
+                Transition::Raise { at_ms, .. } => ("raise", *at_ms),
+                Transition::Clear { at_ms, .. } => ("clear", *at_ms),
+            })
+            .collect();
+        assert_eq!(kinds, vec![("raise", 100_000), ("clear", 150_000), ("raise", 550_000), ("clear", 600_000)]);
+    }
+
+    #[test]
+    fn the_dose_and_rise_rules_work_on_a_backfilled_hour_as_on_live_data() {
+        // Ten minutes clean, an hour at 400 ppm, five hours clean, one reading a minute, judged
+        // in one go after the fact.
+        let mut values = vec![5.0; 10];
+        values.extend([400.0; 60]);
+        values.extend([5.0; 300]);
+        let hour = series(0, 60, &values);
+        let dose = transitions(&rule("co_dose"), &hour, i64::MIN);
+        match dose.as_slice() {
+            [Transition::Raise { at_ms: raised, .. }, Transition::Clear { at_ms: cleared, .. }] => {
+                assert!((600_000..=600_000 + 15 * 60_000).contains(raised), "UL 2034: 400 ppm within 15 min: {raised}");
+                assert!(*cleared > 70 * 60_000, "clears after the air is clean again: {cleared}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A climb of 10 ppm a minute over 5 minutes from 5 ppm, then a plateau.
+        let mut climb: Vec<f64> = (0..10).map(|_| 5.0).collect();
+        climb.extend((1..=6).map(|i| 5.0 + 12.0 * f64::from(i)));
+        climb.extend([77.0; 20]);
+        let rise = transitions(&rule("co_rising"), &series(0, 60, &climb), i64::MIN);
+        assert!(
+            matches!(rise.as_slice(), [Transition::Raise { at_ms, .. }, Transition::Clear { .. }] if (660_000..=900_000).contains(at_ms)),
+            "{rise:?}"
+        );
     }
 
     #[test]
@@ -982,8 +1049,9 @@ mod tests {
         assert_eq!(judge(&rising, &slow), Judgement::Hold, "4 ppm a minute is not fast");
         let low = series(0, 30, &[0.0, 6.0, 12.0, 18.0, 24.0, 30.0]);
         assert_eq!(judge(&rising, &low), Judgement::Hold, "fast, but still under 35 ppm");
-        let plateau: Vec<f64> = std::iter::repeat_n(44.0, 12).collect();
-        assert!(matches!(judge(&rising, &series(0, 30, &plateau)), Judgement::Clear { .. }));
+        let mut plateau = vec![5.0, 12.0, 20.0, 28.0, 36.0, 44.0];
+        plateau.extend(std::iter::repeat_n(44.0, 12));
+        assert!(matches!(judge(&rising, &series(0, 30, &plateau)), Judgement::Clear { .. }), "a rise, then none");
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub struct HttpConfig {
     /// what arrives during a pass is judged in the next).
     pub alarm_delay: Duration,
     /// How notifications are sent.
-    pub notify: crate::notify::NotifyConfig,
+    pub notify: petty_notify::NotifyConfig,
 }
 
 /// Requests allowed per minute, with bursts up to the same number.
@@ -53,6 +53,17 @@ impl Default for RateLimitConfig {
 }
 
 impl HttpConfig {
+    /// The application layer's settings these carry (the binary's configuration sets both).
+    pub fn app_settings(&self) -> petty_app::Settings {
+        petty_app::Settings {
+            analysis_delay: self.analysis_delay,
+            alarm_delay: self.alarm_delay,
+            notify: self.notify.clone(),
+            seed_thresholds: self.seed_thresholds,
+            ..petty_app::Settings::default()
+        }
+    }
+
     /// Settings for tests and examples: a fixed secret and the production defaults otherwise.
     pub fn for_tests() -> Self {
         Self { jwt_secret: b"petty-test-secret-petty-test-secret-0123456789".to_vec(), ..Self::with_secret(Vec::new()) }
@@ -76,7 +87,7 @@ impl HttpConfig {
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),
             analysis_delay: Duration::from_secs(30),
             alarm_delay: Duration::ZERO,
-            notify: crate::notify::NotifyConfig::default(),
+            notify: petty_notify::NotifyConfig::default(),
         }
     }
 }

@@ -10,8 +10,6 @@
 //! import files' reader that `petty import` shares with `POST /api/v1/import`.
 
 mod accounts;
-pub mod alarms;
-pub mod analysis;
 mod api;
 mod auth;
 mod compat;
@@ -19,14 +17,12 @@ mod config;
 mod edge;
 mod error;
 mod extract;
-pub mod geofencing;
 pub mod mqtt;
-pub mod notify;
 mod observability;
 mod pages;
 mod ratelimit;
 mod render;
-mod rfc3339;
+use petty_app::rfc3339;
 mod routes;
 mod serve;
 mod state;
@@ -44,6 +40,11 @@ pub use error::{ApiError, ErrorCode};
 pub use routes::{openapi, router};
 pub use serve::serve;
 pub use state::AppState;
+
+/// The delivery channels' settings, as the binary configures them.
+pub mod notify {
+    pub use petty_notify::{NotifyConfig, SmtpConfig, SmtpTls, TwilioConfig, install_tls_provider};
+}
 
 /// Hashes a password the way sign-in expects it (argon2id). For seeding accounts from the CLI.
 pub fn hash_password(password: &petty_core::accounts::NewPassword) -> Result<String, ApiError> {

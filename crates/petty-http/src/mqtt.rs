@@ -222,14 +222,9 @@ async fn handle(state: &AppState, topic: &str, payload: &[u8]) -> Outcome {
     if readings.is_empty() {
         return Outcome::Rejected;
     }
-    let watched = crate::api::ingest::watched(state, device.device_id, &readings);
-    state.analysis.touch_readings(device.household_id, device.device_id, &readings);
-    match state.store.ingest(device.household_id, device.device_id, readings, now).await {
-        Ok(outcomes) => {
-            crate::api::ingest::announce(state, device.device_id, watched, &outcomes, now).await;
-            state.alarms.touch(device.household_id, device.device_id);
-            Outcome::Stored
-        }
+    let sender = petty_app::Sender { household_id: device.household_id, device_id: device.device_id };
+    match state.app.ingest(sender, readings).await {
+        Ok(_) => Outcome::Stored,
         Err(e) => {
             tracing::error!(error = %e, "MQTT readings not stored; the broker will send them again");
             Outcome::Failed

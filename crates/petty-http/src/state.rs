@@ -34,12 +34,8 @@ pub struct Shared {
     pub(crate) pet_bodies: BodyMemo<(HouseholdId, PetId), Pet>,
     /// When this node last recorded each API key's use, so a busy key costs one write a minute.
     pub(crate) api_key_touches: Mutex<HashMap<ApiKeyId, Instant>>,
-    /// Devices with readings the behaviour analysis has not seen yet.
-    pub analysis: crate::analysis::Analysis,
-    /// Devices with readings the alarm rules have not judged yet.
-    pub alarms: crate::alarms::Alarms,
-    /// The notification senders (SMTP, Twilio, webhooks).
-    pub notify: crate::notify::Notifier,
+    /// The application layer: every use case with side effects goes through it.
+    pub app: petty_app::App,
 }
 
 impl Deref for AppState {
@@ -57,6 +53,13 @@ impl AppState {
 
     /// With a given bus (shared with other parts of the process, or spanning nodes).
     pub fn with_bus(store: Store, config: HttpConfig, bus: Bus) -> Self {
+        let app = petty_app::App::new(store, bus, config.app_settings(), &config.jwt_secret);
+        Self::with_app(app, config)
+    }
+
+    /// Over an application the caller built (and runs the jobs of).
+    pub fn with_app(app: petty_app::App, config: HttpConfig) -> Self {
+        let (store, bus) = (app.store.clone(), app.bus.clone());
         // Install the metrics recorder before the first request, so no request goes uncounted.
         crate::observability::prometheus();
         let keys = Keys::new(&config);
@@ -69,9 +72,7 @@ impl AppState {
             metrics: RequestMetrics::default(),
             pet_bodies: BodyMemo::default(),
             api_key_touches: Mutex::default(),
-            analysis: crate::analysis::Analysis::default(),
-            alarms: crate::alarms::Alarms::default(),
-            notify: crate::notify::Notifier::new(&config.notify),
+            app,
             config,
         }))
     }

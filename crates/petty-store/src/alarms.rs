@@ -87,7 +87,10 @@ pub struct NewAlarm {
     pub value: Option<f64>,
     /// The readings that raised it: (time ms, value).
     pub evidence: Vec<(i64, f64)>,
+    /// When the incident began (event time).
     pub at_ms: i64,
+    /// Recorded without paging anyone: the incident was already in the past when it was judged.
+    pub quiet: bool,
 }
 
 /// An alarm as stored.
@@ -114,6 +117,8 @@ pub struct Alarm {
     pub acknowledged_by: Option<String>,
     pub cleared_at_ms: Option<i64>,
     pub cleared_by: Option<String>,
+    /// Recorded without paging anyone (see [`NewAlarm::quiet`]).
+    pub quiet: bool,
 }
 
 #[derive(FromRow)]
@@ -139,11 +144,12 @@ struct AlarmRow {
     acknowledged_by: Option<String>,
     cleared_at: Option<i64>,
     cleared_by: Option<String>,
+    quiet: bool,
 }
 
 const ALARM_COLUMNS: &str = "id, household_id, rule_id, source, alarm_type, device_id, pet_id, severity, state, title, \
                              message, value, evidence, occurrences, first_at, last_at, assignee, acknowledged_at, \
-                             acknowledged_by, cleared_at, cleared_by";
+                             acknowledged_by, cleared_at, cleared_by, quiet";
 
 impl AlarmRow {
     fn into_alarm(self) -> Result<Alarm> {
@@ -171,6 +177,7 @@ impl AlarmRow {
             acknowledged_by: self.acknowledged_by,
             cleared_at_ms: self.cleared_at,
             cleared_by: self.cleared_by,
+            quiet: self.quiet,
         })
     }
 }
@@ -562,20 +569,36 @@ impl Store {
 
     /// Raises an alarm, or counts one more occurrence of the open alarm with the same source and
     /// type. Answers the alarm and whether it is new. Safe under any concurrency: the partial
-    /// unique index decides.
+    /// unique index decides. An incident already over (a cleared alarm of the same source and
+    /// type that began at the same event time) is answered as it is, not raised again: judging
+    /// the same readings twice, after a crash or on another node, raises nothing twice.
     pub async fn raise_alarm(&self, household_id: HouseholdId, new: &NewAlarm) -> Result<(Alarm, bool)> {
         let id = Uuid::now_v7();
         let evidence = serde_json::to_string(&new.evidence).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let known = format!(
+            "SELECT {ALARM_COLUMNS} FROM alarms WHERE household_id = $1 AND source = $2 AND alarm_type = $3 \
+             AND first_at = $4 AND state = 'cleared' ORDER BY id LIMIT 1"
+        );
         let sql = format!(
             "INSERT INTO alarms (id, household_id, rule_id, source, alarm_type, device_id, pet_id, severity, state, \
-             title, message, value, evidence, occurrences, first_at, last_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, 1, $13, $13) \
+             title, message, value, evidence, occurrences, first_at, last_at, quiet) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, 1, $13, $13, $14) \
              ON CONFLICT (household_id, source, alarm_type) WHERE state <> 'cleared' DO UPDATE SET \
              occurrences = alarms.occurrences + 1, last_at = excluded.last_at, message = excluded.message, \
              value = excluded.value, evidence = excluded.evidence RETURNING {ALARM_COLUMNS}"
         );
         let row: AlarmRow = on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
+            let seen: Option<AlarmRow> = sqlx::query_as(sqlx::AssertSqlSafe(known))
+                .bind(household_id.0)
+                .bind(&new.source)
+                .bind(&new.alarm_type)
+                .bind(new.at_ms)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(seen) = seen {
+                return seen.into_alarm().map(|a| (a, false));
+            }
             let row: AlarmRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .bind(household_id.0)
@@ -590,6 +613,7 @@ impl Store {
                 .bind(new.value)
                 .bind(&evidence)
                 .bind(new.at_ms)
+                .bind(new.quiet)
                 .fetch_one(&mut *tx)
                 .await?;
             if row.id == id {
@@ -602,7 +626,9 @@ impl Store {
         Ok((row.into_alarm()?, fresh))
     }
 
-    /// Clears the open alarm of this source and type, if there is one (the condition is over).
+    /// Clears the open alarm of this source and type, if there is one that began at or before
+    /// `now_ms` (the event time the condition ended; a late reading from before the alarm does
+    /// not clear it).
     pub async fn clear_open_alarm(
         &self,
         household_id: HouseholdId,
@@ -613,7 +639,8 @@ impl Store {
     ) -> Result<Option<Alarm>> {
         let sql = format!(
             "UPDATE alarms SET state = 'cleared', cleared_at = $4, cleared_by = 'system' \
-             WHERE household_id = $1 AND source = $2 AND alarm_type = $3 AND state <> 'cleared' RETURNING {ALARM_COLUMNS}"
+             WHERE household_id = $1 AND source = $2 AND alarm_type = $3 AND state <> 'cleared' AND first_at <= $4 \
+             RETURNING {ALARM_COLUMNS}"
         );
         let row: Option<AlarmRow> = on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
@@ -630,6 +657,19 @@ impl Store {
             }
             tx.commit().await?;
             row
+        });
+        row.map(AlarmRow::into_alarm).transpose()
+    }
+
+    /// Starts paging people about a quiet alarm whose incident turned out to be going on now.
+    /// Answers the alarm when it was quiet and still active.
+    pub async fn page_alarm(&self, household_id: HouseholdId, id: Uuid) -> Result<Option<Alarm>> {
+        let sql = format!(
+            "UPDATE alarms SET quiet = FALSE WHERE household_id = $1 AND id = $2 AND quiet = TRUE \
+             AND state = 'active' RETURNING {ALARM_COLUMNS}"
+        );
+        let row: Option<AlarmRow> = on_pool!(write, self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(household_id.0).bind(id).fetch_optional(pool).await?
         });
         row.map(AlarmRow::into_alarm).transpose()
     }
@@ -819,7 +859,9 @@ impl Store {
 
     /// Every household's active (unacknowledged) alarms: the escalation pass's work.
     pub async fn active_alarms_everywhere(&self, limit: u32) -> Result<Vec<Alarm>> {
-        let sql = format!("SELECT {ALARM_COLUMNS} FROM alarms WHERE state = 'active' ORDER BY first_at LIMIT $1");
+        let sql = format!(
+            "SELECT {ALARM_COLUMNS} FROM alarms WHERE state = 'active' AND quiet = FALSE ORDER BY first_at LIMIT $1"
+        );
         let rows: Vec<AlarmRow> = on_pool!(read, self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(i64::from(limit)).fetch_all(pool).await?
         });

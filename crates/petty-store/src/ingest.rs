@@ -33,7 +33,8 @@ use crate::{Result, StoreError, to_ms};
 pub enum IngestOutcome {
     /// Newly stored.
     Accepted,
-    /// Already stored (same device, event time and sequence number); not stored again.
+    /// Already stored (same device, event time and sequence number; or, for a reading without
+    /// a sequence number, the same event time and the same content); not stored again.
     Duplicate,
 }
 
@@ -176,11 +177,14 @@ impl Group {
     }
 }
 
-/// A reading's key: device, event time (epoch ms), sequence number (-1 for none).
+/// A reading's key: device, event time (epoch ms), sequence number ([`NO_SEQ`] for none).
 type Key = (Uuid, i64, i64);
 
+/// The stored sequence number of a reading sent without one.
+const NO_SEQ: i64 = -1;
+
 fn key(job: &Job, reading: &Reading) -> Key {
-    (job.device_id.0, reading.ts_ms(), reading.seq.unwrap_or(-1))
+    (job.device_id.0, reading.ts_ms(), reading.seq.unwrap_or(NO_SEQ))
 }
 
 /// Every reading of the group as (key, job, index in the job), in key order; equal keys keep
@@ -201,6 +205,8 @@ fn sorted_keys(jobs: &[Job]) -> Vec<(Key, usize, usize)> {
 struct Touch {
     household_id: HouseholdId,
     received_at: i64,
+    /// The oldest accepted event time: where the jobs' new work begins.
+    oldest: Option<i64>,
     newest: Option<i64>,
     battery: Option<(i64, f64)>,
 }
@@ -236,6 +242,7 @@ impl Derived {
             let touch = derived.touched.entry(job.device_id.0).or_insert(Touch {
                 household_id: job.household_id,
                 received_at,
+                oldest: None,
                 newest: None,
                 battery: None,
             });
@@ -248,6 +255,7 @@ impl Derived {
         let ts = reading.ts_ms();
         if let Some(touch) = self.touched.get_mut(&job.device_id.0) {
             touch.newest = touch.newest.max(Some(ts));
+            touch.oldest = Some(touch.oldest.map_or(ts, |o| o.min(ts)));
             if let Some(level) = reading.value(Metric::BatteryPct)
                 && touch.battery.is_none_or(|(at, _)| ts > at)
             {
@@ -272,6 +280,40 @@ impl Derived {
             }
         }
     }
+}
+
+/// The readings already stored at one device and event time, as the same-second rule compares
+/// them: sequence number, every number the reading carries, and its extra numbers' JSON.
+struct SameTime {
+    seq: i64,
+    numbers: Vec<Option<f64>>,
+    extra: Option<String>,
+}
+
+/// The columns [`SameTime`] reads, in order.
+static SAME_TIME_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    let content: Vec<&str> = READING_COLUMNS.split(", ").skip(5).collect();
+    format!("seq, {}", content.join(", "))
+});
+
+/// Every number of a reading in the column order of [`SAME_TIME_COLUMNS`] (without `extra`).
+fn numbers(reading: &Reading) -> Vec<Option<f64>> {
+    let location = reading.location;
+    let mut out: Vec<Option<f64>> = reading.values.to_vec();
+    out.extend([location.map(|l| l.lat), location.map(|l| l.lon), location.and_then(|l| l.accuracy_m)]);
+    out
+}
+
+/// The same-second rule, for a reading without a sequence number whose (device, event time)
+/// is taken: `None` when one stored there has the same content (a resend: a duplicate), else
+/// the next free sequence number, under which it is stored as a reading of its own. Devices
+/// whose clocks count whole seconds send several different readings a second.
+fn next_free_seq(reading: &Reading, stored: &[SameTime]) -> Result<Option<i64>> {
+    let (numbers, extra) = (numbers(reading), extra_json(reading)?);
+    if stored.iter().any(|row| row.numbers == numbers && row.extra == extra) {
+        return Ok(None);
+    }
+    Ok(Some(stored.iter().map(|row| row.seq + 1).max().unwrap_or(0).max(0)))
 }
 
 fn extra_json(reading: &Reading) -> Result<Option<String>> {
@@ -319,11 +361,17 @@ fn rollup_merge(bound: impl Fn(&str, &str, &str) -> String) -> String {
 }
 
 /// The device row update: arrival time always; the newest event time and the newest battery
-/// level only when these readings are newer than what the row already has.
+/// level only when these readings are newer than what the row already has; and, when readings
+/// were accepted ($7 the oldest), the work they leave for the jobs (`work.rs`), in this same
+/// transaction, so no committed reading goes unjudged or unanalysed whatever happens next.
 const TOUCH_SET: &str = "last_seen_at = $3, \
      latest_ts = CASE WHEN latest_ts IS NULL OR latest_ts < $4 THEN $4 ELSE latest_ts END, \
      battery_pct = CASE WHEN $5 IS NOT NULL AND (battery_ts IS NULL OR battery_ts <= $5) THEN $6 ELSE battery_pct END, \
-     battery_ts = CASE WHEN $5 IS NOT NULL AND (battery_ts IS NULL OR battery_ts <= $5) THEN $5 ELSE battery_ts END";
+     battery_ts = CASE WHEN $5 IS NOT NULL AND (battery_ts IS NULL OR battery_ts <= $5) THEN $5 ELSE battery_ts END, \
+     work_version = CASE WHEN $7 IS NULL THEN work_version ELSE work_version + 1 END, \
+     alarms_from = CASE WHEN $7 IS NOT NULL AND (alarms_from IS NULL OR alarms_from > $7) THEN $7 ELSE alarms_from END, \
+     analysis_from = CASE WHEN $7 IS NOT NULL AND (analysis_from IS NULL OR analysis_from > $7) THEN $7 ELSE analysis_from END, \
+     analysis_to = CASE WHEN $4 IS NOT NULL AND (analysis_to IS NULL OR analysis_to < $4) THEN $4 ELSE analysis_to END";
 
 // ---------------------------------------------------------------------------------------------
 // SQLite
@@ -347,6 +395,21 @@ static SQLITE_UPSERT_ROLLUP: LazyLock<String> = LazyLock::new(|| {
 
 static SQLITE_TOUCH: LazyLock<String> =
     LazyLock::new(|| format!("UPDATE devices SET {} WHERE household_id = ?1 AND id = ?2", TOUCH_SET.replace('$', "?")));
+
+static SQLITE_SAME_TIME: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {} FROM readings WHERE device_id = ?1 AND ts = ?2", *SAME_TIME_COLUMNS));
+
+/// The readings stored at a key's device and event time.
+fn sqlite_same_time(statement: &mut rusqlite::CachedStatement<'_>, key: Key) -> Result<Vec<SameTime>> {
+    let width = METRIC_COUNT + 3;
+    let rows = statement
+        .query_map(rusqlite::params![&key.0.as_bytes()[..], key.1], |row| {
+            let numbers = (0..width).map(|i| row.get::<_, Option<f64>>(1 + i)).collect::<rusqlite::Result<_>>()?;
+            Ok(SameTime { seq: row.get(0)?, numbers, extra: row.get(1 + width)? })
+        })
+        .map_err(sqlite_error)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sqlite_error)
+}
 
 fn open_sqlite(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     let conn = rusqlite::Connection::open(path)?;
@@ -399,16 +462,27 @@ impl SqliteWriter {
         let mut derived = Derived::new(jobs);
         {
             let mut insert = tx.prepare_cached(&SQLITE_INSERT_READING).map_err(sqlite_error)?;
+            let mut same_time = tx.prepare_cached(&SQLITE_SAME_TIME).map_err(sqlite_error)?;
             let mut previous: Option<Key> = None;
             for (key, j, r) in order {
-                // The same key twice in one group: the first one is stored, the rest are duplicates.
-                if previous == Some(key) {
+                // The same key twice in one group: the first one is stored, the rest are
+                // duplicates (readings without a sequence number are compared below).
+                if previous == Some(key) && key.2 != NO_SEQ {
                     continue;
                 }
                 previous = Some(key);
                 let (job, reading) = (&jobs[j], &jobs[j].readings[r]);
                 bind_reading(&mut insert, job, reading)?;
-                if insert.raw_execute().map_err(sqlite_error)? == 1 {
+                let mut stored = insert.raw_execute().map_err(sqlite_error)? == 1;
+                if !stored && key.2 == NO_SEQ {
+                    let rows = sqlite_same_time(&mut same_time, key)?;
+                    if let Some(seq) = next_free_seq(reading, &rows)? {
+                        bind_reading(&mut insert, job, reading)?;
+                        insert.raw_bind_parameter(3, seq).map_err(sqlite_error)?;
+                        stored = insert.raw_execute().map_err(sqlite_error)? == 1;
+                    }
+                }
+                if stored {
                     outcomes[j][r] = IngestOutcome::Accepted;
                     derived.accept(job, reading);
                 }
@@ -436,6 +510,7 @@ impl SqliteWriter {
                 touch.raw_bind_parameter(4, t.newest).map_err(sqlite_error)?;
                 touch.raw_bind_parameter(5, t.battery.map(|(ts, _)| ts)).map_err(sqlite_error)?;
                 touch.raw_bind_parameter(6, t.battery.map(|(_, level)| level)).map_err(sqlite_error)?;
+                touch.raw_bind_parameter(7, t.oldest).map_err(sqlite_error)?;
                 touch.raw_execute().map_err(sqlite_error)?;
             }
         }
@@ -545,10 +620,52 @@ const PG_TOUCH: &str = "UPDATE devices d SET last_seen_at = t.received_at, \
      battery_pct = CASE WHEN t.battery_ts IS NOT NULL AND (d.battery_ts IS NULL OR d.battery_ts <= t.battery_ts) \
          THEN t.battery_pct ELSE d.battery_pct END, \
      battery_ts = CASE WHEN t.battery_ts IS NOT NULL AND (d.battery_ts IS NULL OR d.battery_ts <= t.battery_ts) \
-         THEN t.battery_ts ELSE d.battery_ts END \
-     FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::int8[], $6::float8[]) \
-     AS t(household_id, id, received_at, newest, battery_ts, battery_pct) \
+         THEN t.battery_ts ELSE d.battery_ts END, \
+     work_version = CASE WHEN t.oldest IS NULL THEN d.work_version ELSE d.work_version + 1 END, \
+     alarms_from = CASE WHEN t.oldest IS NOT NULL AND (d.alarms_from IS NULL OR d.alarms_from > t.oldest) \
+         THEN t.oldest ELSE d.alarms_from END, \
+     analysis_from = CASE WHEN t.oldest IS NOT NULL AND (d.analysis_from IS NULL OR d.analysis_from > t.oldest) \
+         THEN t.oldest ELSE d.analysis_from END, \
+     analysis_to = CASE WHEN t.newest IS NOT NULL AND (d.analysis_to IS NULL OR d.analysis_to < t.newest) \
+         THEN t.newest ELSE d.analysis_to END \
+     FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::int8[], $6::float8[], $7::int8[]) \
+     AS t(household_id, id, received_at, newest, battery_ts, battery_pct, oldest) \
      WHERE d.household_id = t.household_id AND d.id = t.id";
+
+/// The same-second rule on PostgreSQL (the rare path, one reading at a time): stores a
+/// reading without a sequence number under the next free one unless its content is already
+/// there. Answers whether it was stored.
+async fn pg_store_same_time(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    key: Key,
+    job: &Job,
+    reading: &Reading,
+) -> Result<bool> {
+    let sql = format!("SELECT {} FROM readings WHERE device_id = $1 AND ts = $2", *SAME_TIME_COLUMNS);
+    let rows: Vec<sqlx::postgres::PgRow> =
+        sqlx::query(AssertSqlSafe(sql)).bind(key.0).bind(key.1).fetch_all(&mut **tx).await?;
+    let width = METRIC_COUNT + 3;
+    let mut stored = Vec::with_capacity(rows.len());
+    for row in rows {
+        use sqlx::Row;
+        let numbers = (0..width).map(|i| row.try_get::<Option<f64>, _>(1 + i)).collect::<Result<_, _>>()?;
+        stored.push(SameTime { seq: row.try_get(0)?, numbers, extra: row.try_get(1 + width)? });
+    }
+    let Some(seq) = next_free_seq(reading, &stored)? else { return Ok(false) };
+    let params = (1..=21).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    let sql = format!("INSERT INTO readings ({READING_COLUMNS}) VALUES ({params}) ON CONFLICT DO NOTHING");
+    let mut insert = sqlx::query(AssertSqlSafe(sql))
+        .bind(key.0)
+        .bind(key.1)
+        .bind(seq)
+        .bind(job.household_id.0)
+        .bind(to_ms(job.received_at));
+    for value in numbers(reading) {
+        insert = insert.bind(value);
+    }
+    let done = insert.bind(extra_json(reading)?).execute(&mut **tx).await?;
+    Ok(done.rows_affected() == 1)
+}
 
 #[derive(Clone)]
 struct PgWriter {
@@ -597,7 +714,16 @@ impl PgWriter {
         // Column arrays for UNNEST, in key order (so that concurrent transactions take row
         // locks in the same order); a key seen earlier in the group is left out (a duplicate).
         let mut order = sorted_keys(jobs);
-        order.dedup_by_key(|(key, _, _)| *key);
+        // Readings without a sequence number whose key is taken, in the group or in the table,
+        // go through the same-second rule after the set-based insert.
+        let mut taken: Vec<(Key, usize, usize)> = Vec::new();
+        order.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same && later.0.2 == NO_SEQ {
+                taken.push(*later);
+            }
+            same
+        });
         let rows = order.len();
         let mut sent: Vec<(usize, usize)> = Vec::with_capacity(rows);
         let mut device_ids = Vec::with_capacity(rows);
@@ -638,7 +764,18 @@ impl PgWriter {
         let mut derived = Derived::new(jobs);
         for (j, r) in sent {
             let (job, reading) = (&jobs[j], &jobs[j].readings[r]);
-            if inserted.contains(&key(job, reading)) {
+            let key = key(job, reading);
+            if inserted.contains(&key) {
+                outcomes[j][r] = IngestOutcome::Accepted;
+                derived.accept(job, reading);
+            } else if key.2 == NO_SEQ {
+                taken.push((key, j, r));
+            }
+        }
+        taken.sort_unstable();
+        for (key, j, r) in taken {
+            let (job, reading) = (&jobs[j], &jobs[j].readings[r]);
+            if pg_store_same_time(&mut tx, key, job, reading).await? {
                 outcomes[j][r] = IngestOutcome::Accepted;
                 derived.accept(job, reading);
             }
@@ -685,6 +822,7 @@ impl PgWriter {
             .bind(touched.values().map(|t| t.newest).collect::<Vec<_>>())
             .bind(touched.values().map(|t| t.battery.map(|(ts, _)| ts)).collect::<Vec<_>>())
             .bind(touched.values().map(|t| t.battery.map(|(_, level)| level)).collect::<Vec<_>>())
+            .bind(touched.values().map(|t| t.oldest).collect::<Vec<_>>())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -20,6 +20,7 @@ mod liveness;
 mod pets;
 mod readings;
 mod retention;
+mod work;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -39,6 +40,7 @@ pub use liveness::*;
 pub use pets::*;
 pub use readings::*;
 pub use retention::*;
+pub use work::{WorkClaim, WorkKind};
 
 /// What can go wrong in the store, in terms callers act on.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,8 @@
 //! `petty import`: backfill a device's readings from CSV or JSON-lines files straight into the
 //! configured database, with the rules and the counting of `POST /api/v1/import`
-//! (`petty_http::import`) and the store's group-commit ingest.
+//! (`petty_http::import`) and `App::ingest`, the one way readings enter Petty: the work they
+//! leave for the alarm rules and the analysis is noted in the database with them, so a
+//! `petty serve` running on the same database judges and analyses them within seconds.
 //!
 //! Each file is read on a thread of its own, one line at a time, and handed over in chunks of
 //! [`CHUNK`] readings, so memory stays flat however large the file. Importing is idempotent: a
@@ -14,10 +16,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use petty_app::App;
 use petty_core::ids::{DeviceId, HouseholdId};
 use petty_core::readings::Reading;
 use petty_http::import::{CHUNK, Format, ImportError, ImportOut, ImportReader};
-use petty_store::Store;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -81,13 +83,16 @@ pub async fn run(loaded: Loaded, args: ImportArgs) -> anyhow::Result<()> {
         }
     }
     let store = server::open_store(&loaded).await?;
-    let result = import_files(&store, &args, &files).await;
+    // Nothing here signs acknowledgement links or sends a notification.
+    let app = petty_app::App::new(store.clone(), petty_bus::Bus::local(), petty_app::Settings::default(), b"");
+    let result = import_files(&app, &args, &files).await;
     store.close().await;
     result
 }
 
-async fn import_files(store: &Store, args: &ImportArgs, files: &[(PathBuf, Format)]) -> anyhow::Result<()> {
+async fn import_files(app: &App, args: &ImportArgs, files: &[(PathBuf, Format)]) -> anyhow::Result<()> {
     let (household_id, device_id) = (HouseholdId(args.household), DeviceId(args.device));
+    let store = &app.store;
     if !store.device_in_household(household_id, device_id).await.context("could not look the device up")? {
         bail!("there is no device {} in household {}", args.device, args.household);
     }
@@ -95,7 +100,7 @@ async fn import_files(store: &Store, args: &ImportArgs, files: &[(PathBuf, Forma
     let mut total = ImportOut::default();
     let mut failed = Vec::new();
     for (path, format) in files {
-        let (out, failure) = import_file(store, household_id, device_id, path, *format, now).await?;
+        let (out, failure) = import_file(app, household_id, device_id, path, *format, now).await?;
         print_report(&path.display().to_string(), &out);
         if let Some(why) = failure {
             println!("  stopped: {why}");
@@ -119,7 +124,7 @@ async fn import_files(store: &Store, args: &ImportArgs, files: &[(PathBuf, Forma
 /// Imports one file: its counts, and why it stopped early if it did. An error is a failure of
 /// the database, which ends the whole import.
 async fn import_file(
-    store: &Store,
+    app: &App,
     household_id: HouseholdId,
     device_id: DeviceId,
     path: &Path,
@@ -138,8 +143,8 @@ async fn import_file(
                 for error in rejected {
                     out.reject(error);
                 }
-                let outcomes = store
-                    .ingest(household_id, device_id, readings, now)
+                let outcomes = app
+                    .ingest(petty_app::Sender { household_id, device_id }, readings)
                     .await
                     .with_context(|| format!("could not store the readings of {}", path.display()))?;
                 out.count(&outcomes);

@@ -66,98 +66,37 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
         }
         None => petty_bus::Bus::local(),
     };
-    let state = AppState::with_bus(store.clone(), http, bus);
-    let liveness = tokio::spawn(liveness_job(state.clone()));
-    let alarms = tokio::spawn(petty_http::alarms::run(state.clone()));
-    let notify = tokio::spawn(petty_http::notify::run(state.clone()));
-    let retention = tokio::spawn(retention_job(store.clone()));
-    let model = petty_http::analysis::load_model(&state).await.context("reading the behaviour model")?;
+    let app = petty_app::App::new(store.clone(), bus, http.app_settings(), &http.jwt_secret);
+    let model = petty_app::analysis::load_model(&app).await.context("reading the behaviour model")?;
     tracing::info!(model = %model, "behaviour analysis model");
-    let analysis = tokio::spawn(petty_http::analysis::run(state.clone()));
-    let mqtt = match &config.mqtt.url {
-        Some(url) => {
-            let options = petty_http::mqtt::options(url, &config.mqtt.client_id).map_err(anyhow::Error::msg)?;
-            tracing::info!(url = %url, topic = petty_http::mqtt::TOPIC, "taking readings over MQTT");
-            Some(tokio::spawn(petty_http::mqtt::run(state.clone(), options)))
-        }
-        None => None,
-    };
-    petty_http::serve(listener, state, shutdown).await.context("the server stopped with an error")?;
-    if let Some(mqtt) = mqtt {
+    let state = AppState::with_app(app.clone(), http);
+    let mut jobs = petty_jobs::Scheduler::new(app);
+    jobs.spawn(petty_jobs::alarms::JudgeAlarms);
+    jobs.spawn(petty_jobs::alarms::SilenceSweep);
+    jobs.spawn(petty_jobs::analysis::Analyse);
+    jobs.spawn(petty_jobs::liveness::Liveness);
+    jobs.spawn(petty_jobs::retention::Retention);
+    jobs.spawn(petty_jobs::outbox::Outbox);
+    if let Some(url) = &config.mqtt.url {
+        let options = petty_http::mqtt::options(url, &config.mqtt.client_id).map_err(anyhow::Error::msg)?;
+        tracing::info!(url = %url, topic = petty_http::mqtt::TOPIC, "taking readings over MQTT");
+        let mut stopping = jobs.stopping();
+        let mqtt = petty_http::mqtt::run(state.clone(), options);
         // Messages not yet committed are not acknowledged; the broker sends them again.
-        mqtt.abort();
+        jobs.spawn_task("mqtt", async move {
+            tokio::select! {
+                _ = mqtt => {}
+                _ = stopping.changed() => {}
+            }
+        });
     }
-    retention.abort();
-    analysis.abort();
-    alarms.abort();
-    notify.abort();
-    liveness.abort();
-    tracing::info!("requests finished; closing the database");
+    petty_http::serve(listener, state, shutdown).await.context("the server stopped with an error")?;
+    tracing::info!("requests finished; stopping the jobs");
+    jobs.shutdown().await;
+    tracing::info!("closing the database");
     store.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Removes readings and rollups older than their household keeps them: shortly after start,
-/// then every hour. Says what it removed; a failed pass is logged and tried again next hour.
-async fn retention_job(store: petty_store::Store) {
-    let mut tick = tokio::time::interval_at(
-        tokio::time::Instant::now() + std::time::Duration::from_secs(30),
-        std::time::Duration::from_secs(3600),
-    );
-    loop {
-        tick.tick().await;
-        match store.enforce_retention(time::OffsetDateTime::now_utc()).await {
-            Ok(report) => {
-                metrics::counter!("petty_retention_removed_total", "kind" => "readings")
-                    .increment(report.readings_removed);
-                metrics::counter!("petty_retention_removed_total", "kind" => "rollups")
-                    .increment(report.rollups_removed);
-                if report.readings_removed + report.rollups_removed > 0 {
-                    tracing::info!(
-                        readings = report.readings_removed,
-                        rollups = report.rollups_removed,
-                        "retention removed readings and rollups past their households' periods"
-                    );
-                } else {
-                    tracing::debug!("retention: nothing to remove");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "retention pass failed; trying again in an hour"),
-        }
-    }
-}
-
-/// Every 15 s, notes which devices went stale or offline, came back, or ran low on battery;
-/// each change is recorded (`GET /api/v1/devices/{id}/events`) and published on the household's
-/// `household:{id}:alarms` topic for live dashboards and raised or cleared as alarms (the offline and battery rules).
-async fn liveness_job(state: petty_http::AppState) {
-    let (store, bus) = (&state.store, &state.bus);
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
-    loop {
-        tick.tick().await;
-        let events = match store.liveness_pass(time::OffsetDateTime::now_utc()).await {
-            Ok(events) => events,
-            Err(e) => {
-                tracing::warn!(error = %e, "liveness pass failed; trying again shortly");
-                continue;
-            }
-        };
-        for event in events {
-            tracing::info!(device_id = %event.device_id, kind = event.kind.as_str(), "{}", event.detail);
-            let payload = serde_json::json!({
-                "source": "device",
-                "device_id": event.device_id.0,
-                "kind": event.kind.as_str(),
-                "at": event.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-                "detail": event.detail,
-            });
-            bus.publish(&format!("household:{}:alarms", event.household_id), payload.to_string().into()).await;
-            if let Err(e) = petty_http::alarms::device_event(&state, &event).await {
-                tracing::warn!(error = %e, "a device event's alarm was not recorded");
-            }
-        }
-    }
 }
 
 /// A future that resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed now, before

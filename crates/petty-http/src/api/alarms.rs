@@ -20,11 +20,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::alarms::alarm_json;
 use crate::auth::CurrentActor;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use petty_app::alarms::alarm_json;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -218,11 +218,7 @@ pub async fn transition(
     actor: &str,
     note: &str,
 ) -> Result<Alarm, ApiError> {
-    let alarm =
-        state.store.transition_alarm(household_id, id, to, actor, note, now_ms()).await.map_err(alarm_not_found)?;
-    crate::alarms::publish(state, &alarm, to.as_str()).await;
-    crate::notify::alarm_changed(state, &alarm, to.as_str()).await;
-    Ok(alarm)
+    petty_app::alarms::transition(&state.app, household_id, id, to, actor, note).await.map_err(alarm_not_found)
 }
 
 /// The optional `{"note"}` body: empty or absent is no note.
@@ -828,15 +824,12 @@ async fn list_notifications(
 /// (already acknowledged or cleared counts as done).
 pub async fn acknowledge_by_token(state: &AppState, token: &str, how: &str) -> Result<Alarm, ApiError> {
     let (alarm_id, contact_id) =
-        crate::notify::verify_ack_token(state, token).ok_or_else(|| ApiError::not_found("acknowledgement link"))?;
+        state.app.notifier.verify_ack_token(token).ok_or_else(|| ApiError::not_found("acknowledgement link"))?;
     let household_id = state.store.alarm_household(alarm_id).await.map_err(|_| ApiError::not_found("alarm"))?;
     let actor = format!("contact:{contact_id}");
-    match state.store.transition_alarm(household_id, alarm_id, AlarmState::Acknowledged, &actor, how, now_ms()).await {
-        Ok(alarm) => {
-            crate::alarms::publish(state, &alarm, "acknowledged").await;
-            crate::notify::alarm_changed(state, &alarm, "acknowledged").await;
-            Ok(alarm)
-        }
+    match petty_app::alarms::transition(&state.app, household_id, alarm_id, AlarmState::Acknowledged, &actor, how).await
+    {
+        Ok(alarm) => Ok(alarm),
         Err(StoreError::Conflict(_)) => Ok(state.store.get_alarm(household_id, alarm_id).await?),
         Err(e) => Err(e.into()),
     }

@@ -536,17 +536,10 @@ async fn import(
             Err(error) => answer.reject(error),
         }
         if batch.len() == CHUNK {
-            state.analysis.touch_readings(sender.household_id, sender.device_id, &batch);
-            let outcomes =
-                state.store.ingest(sender.household_id, sender.device_id, std::mem::take(&mut batch), now).await?;
-            state.alarms.touch(sender.household_id, sender.device_id);
-            answer.count(&outcomes);
+            answer.count(&state.app.ingest(sender.app(), std::mem::take(&mut batch)).await?);
         }
     }
-    state.analysis.touch_readings(sender.household_id, sender.device_id, &batch);
-    let outcomes = state.store.ingest(sender.household_id, sender.device_id, batch, now).await?;
-    state.alarms.touch(sender.household_id, sender.device_id);
-    answer.count(&outcomes);
+    answer.count(&state.app.ingest(sender.app(), batch).await?);
     Ok(Json(answer))
 }
 

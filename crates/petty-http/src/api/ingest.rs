@@ -234,6 +234,12 @@ pub(crate) struct Sender {
     pub(crate) device_id: DeviceId,
 }
 
+impl Sender {
+    pub(crate) fn app(&self) -> petty_app::Sender {
+        petty_app::Sender { household_id: self.household_id, device_id: self.device_id }
+    }
+}
+
 pub(crate) struct Caller(pub(crate) Authentication);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -303,37 +309,6 @@ pub(crate) fn field_details(invalid: petty_core::validation::Invalid, prefix: &s
         .collect()
 }
 
-/// Publishes the accepted readings on `device:{id}` for live subscribers, once committed.
-/// `watched` is the copy of the readings kept only when someone listens.
-pub(crate) async fn announce(
-    state: &AppState,
-    device_id: DeviceId,
-    watched: Option<Vec<Reading>>,
-    outcomes: &[IngestOutcome],
-    received_at: OffsetDateTime,
-) {
-    let Some(readings) = watched else { return };
-    let topic = device_topic(device_id);
-    for (reading, outcome) in readings.into_iter().zip(outcomes) {
-        if *outcome != IngestOutcome::Accepted {
-            continue;
-        }
-        let out = crate::api::devices::ReadingOut::from(petty_store::StoredReading { device_id, reading, received_at });
-        if let Ok(json) = serde_json::to_vec(&out) {
-            state.bus.publish(&topic, json.into()).await;
-        }
-    }
-}
-
-pub(crate) fn device_topic(device_id: DeviceId) -> String {
-    format!("device:{device_id}")
-}
-
-/// A copy of the readings for [`announce`], only when the device's topic has listeners.
-pub(crate) fn watched(state: &AppState, device_id: DeviceId, readings: &[Reading]) -> Option<Vec<Reading>> {
-    state.bus.has_listeners(&device_topic(device_id)).then(|| readings.to_vec())
-}
-
 /// Send readings. One reading answers 201 (accepted) or 200 (duplicate); a batch answers 200
 /// with each reading's fate. Nothing is acknowledged before it is committed.
 #[utoipa::path(post, path = "/api/v1/ingest", tag = "readings", request_body = IngestIn,
@@ -354,11 +329,7 @@ async fn ingest(
     match &body.readings {
         None => {
             let readings = vec![Reading::parse(&body.raw(), now)?];
-            let watched = watched(&state, sender.device_id, &readings);
-            state.analysis.touch_readings(sender.household_id, sender.device_id, &readings);
-            let outcome = state.store.ingest(sender.household_id, sender.device_id, readings, now).await?;
-            state.alarms.touch(sender.household_id, sender.device_id);
-            announce(&state, sender.device_id, watched, &outcome, now).await;
+            let outcome = state.app.ingest(sender.app(), readings).await?;
             let outcome = outcome.first().copied().unwrap_or(IngestOutcome::Duplicate);
             let status = if outcome == IngestOutcome::Accepted { StatusCode::CREATED } else { StatusCode::OK };
             Ok((status, Json(IngestOne { status: outcome_name(outcome) })).into_response())
@@ -397,11 +368,7 @@ async fn ingest(
                     }),
                 }
             }
-            let watched = watched(&state, sender.device_id, &valid);
-            state.analysis.touch_readings(sender.household_id, sender.device_id, &valid);
-            let outcomes = state.store.ingest(sender.household_id, sender.device_id, valid, now).await?;
-            state.alarms.touch(sender.household_id, sender.device_id);
-            announce(&state, sender.device_id, watched, &outcomes, now).await;
+            let outcomes = state.app.ingest(sender.app(), valid).await?;
             for (index, outcome) in valid_index.into_iter().zip(outcomes) {
                 results[index].status = outcome_name(outcome);
             }

@@ -146,7 +146,7 @@ async fn get_plan(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = actor.require(Permission::Read)?;
-    let plan = crate::analysis::plan_for(&state, actor.household_id, PetId(id), OffsetDateTime::now_utc())
+    let plan = petty_app::analysis::plan_for(&state.app, actor.household_id, PetId(id), OffsetDateTime::now_utc())
         .await
         .map_err(pet_not_found)?;
     Ok(Json(summary_json::plan_value(&plan)))

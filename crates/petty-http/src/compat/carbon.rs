@@ -161,7 +161,7 @@ async fn monitor(state: &AppState, access: &Access, item_id: &str) -> Result<Dev
 
 fn ppm_of(device: &Device, r: &Reading) -> Option<f64> {
     let mq7 = petty_core::air::Mq7::from_calibration(&device.profile.calibration);
-    crate::alarms::co_ppm(&mq7, r).map(|v| (v * 100.0).round() / 100.0)
+    petty_app::alarms::co_ppm(&mq7, r).map(|v| (v * 100.0).round() / 100.0)
 }
 
 fn item_json(device: &Device, serial: &str, r: &StoredReading) -> Value {
@@ -222,10 +222,8 @@ async fn put_item(State(state): State<AppState>, Caller(caller): Caller, Query(p
             return invalid(field, &msg, "value_error.number.not_in_range");
         }
     };
-    let readings = vec![reading];
-    let watched = crate::api::ingest::watched(&state, device.id, &readings);
-    state.analysis.touch_readings(device.household_id, device.id, &readings);
-    let outcome = match state.store.ingest(device.household_id, device.id, readings, now).await {
+    let sender = petty_app::Sender { household_id: device.household_id, device_id: device.id };
+    let _outcome = match state.app.ingest(sender, vec![reading]).await {
         Ok(o) => o,
         Err(e) => {
             tracing::warn!(error = %e, "compat/carbon: reading not stored");
@@ -235,8 +233,6 @@ async fn put_item(State(state): State<AppState>, Caller(caller): Caller, Query(p
             );
         }
     };
-    crate::api::ingest::announce(&state, device.id, watched, &outcome, now).await;
-    state.alarms.touch(device.household_id, device.id);
     (
         StatusCode::CREATED,
         axum::Json(json!({
@@ -473,7 +469,7 @@ async fn send_now(state: &AppState, n: NewNotification) -> Result<Value, Respons
     };
     let channel = claimed.channel;
     let recipient = claimed.recipient.clone();
-    match crate::notify::deliver(state, claimed).await {
+    match petty_app::notify::deliver(&state.app, claimed).await {
         Ok(sid) => Ok(json!({"sid": sid, "status": "queued", "to": recipient, "channel": channel.as_str()})),
         Err(e) if e.permanent => Err(detail(StatusCode::BAD_GATEWAY, format!("not sent: {}", e.message))),
         Err(e) => Err((
@@ -555,7 +551,7 @@ async fn make_call(State(state): State<AppState>, Caller(caller): Caller, Query(
         recipient: phone.clone(),
         subject: String::new(),
         body: words.to_owned(),
-        payload: crate::notify::voice_twiml(words, None),
+        payload: petty_notify::voice_twiml(words, None),
         not_before_ms: now_ms(),
     };
     match send_now(&state, n).await {

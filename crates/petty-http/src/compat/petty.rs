@@ -263,9 +263,8 @@ async fn ingest(State(state): State<AppState>, Caller(caller): Caller, body: Byt
             return validation(message);
         }
     };
-    let readings = vec![reading];
-    let watched = crate::api::ingest::watched(&state, device.id, &readings);
-    let outcome = match state.store.ingest(device.household_id, device.id, readings, now).await {
+    let sender = petty_app::Sender { household_id: device.household_id, device_id: device.id };
+    let _outcome = match state.app.ingest(sender, vec![reading]).await {
         Ok(o) => o,
         Err(e) => {
             tracing::warn!(error = %e, "compat/petty ingest: not stored");
@@ -275,9 +274,6 @@ async fn ingest(State(state): State<AppState>, Caller(caller): Caller, body: Byt
             );
         }
     };
-    crate::api::ingest::announce(&state, device.id, watched, &outcome, now).await;
-    state.analysis.touch(device.household_id, device.id, &[point.timestamp]);
-    state.alarms.touch(device.household_id, device.id);
     (
         StatusCode::CREATED,
         axum::Json(json!({
@@ -602,7 +598,7 @@ async fn pet_plan(State(state): State<AppState>, Caller(caller): Caller, Query(q
     let Some(pet_id) = device.profile.pet_id else {
         return error(StatusCode::NOT_FOUND, "No pet wears this collar yet; set the device's pet to get a plan");
     };
-    match crate::analysis::plan_for(&state, device.household_id, pet_id, OffsetDateTime::now_utc()).await {
+    match petty_app::analysis::plan_for(&state.app, device.household_id, pet_id, OffsetDateTime::now_utc()).await {
         Ok(plan) => {
             let mut body = crate::summary_json::plan_value(&plan);
             body["collar_id"] = json!(device.profile.serial);

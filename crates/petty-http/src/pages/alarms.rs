@@ -231,7 +231,7 @@ pub async fn comment(
 /// The page an acknowledgement link opens: the alarm and one button (a GET changes nothing, so
 /// link scanners in mail systems cannot acknowledge by fetching it).
 pub async fn ack_link_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let Some((alarm_id, _)) = crate::notify::verify_ack_token(&state, &token) else {
+    let Some((alarm_id, _)) = state.app.notifier.verify_ack_token(&token) else {
         return layout::html(
             StatusCode::NOT_FOUND,
             layout::error_page("Link not valid", "This acknowledgement link is not valid."),

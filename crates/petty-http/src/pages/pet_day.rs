@@ -57,7 +57,7 @@ pub async fn pet_page(
     let days = state.store.pet_days(household_id, pet_id, today - time::Duration::days(29), today).await?;
     let summaries: Vec<(time::Date, Option<DaySummary>, Option<i64>)> =
         days.iter().map(|d| (d.day, summary_json::from_json(d.day, &d.summary), d.wellness)).collect();
-    let plan = crate::analysis::plan_for(&state, household_id, pet_id, now).await?;
+    let plan = petty_app::analysis::plan_for(&state.app, household_id, pet_id, now).await?;
     let today_summary = summaries.iter().rev().find(|(d, _, _)| *d == today).and_then(|(_, s, _)| s.clone());
     let b7 = petty_core::baselines::baseline(
         &summaries.iter().filter_map(|(_, s, _)| s.clone()).collect::<Vec<_>>(),

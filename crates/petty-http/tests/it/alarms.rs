@@ -74,7 +74,7 @@ async fn a_hundred_concurrent_readings_over_the_threshold_raise_one_alarm() {
     // Judge concurrently too, as several nodes would.
     let passes = (0..4).map(|_| {
         let state = app.state.clone();
-        async move { petty_http::alarms::run_once(&state).await }
+        async move { petty_jobs::alarms::run_once(&state.app).await }
     });
     futures_util::future::join_all(passes).await;
 
@@ -83,7 +83,8 @@ async fn a_hundred_concurrent_readings_over_the_threshold_raise_one_alarm() {
     assert_eq!(co.len(), 1, "one alarm per source and type: {open:?}");
     let alarm = co[0];
     assert_eq!(alarm["severity"], "critical");
-    assert!(alarm["message"].as_str().unwrap().contains("co_ppm 219 "), "names the value: {}", alarm["message"]);
+    // Dated by the readings: the first reading after the sensor's 3-minute warm-up broke it.
+    assert!(alarm["message"].as_str().unwrap().contains("co_ppm 156 "), "names the value: {}", alarm["message"]);
     assert!(!alarm["readings"].as_array().unwrap().is_empty(), "says which readings raised it");
     assert!(alarm["rule_id"].is_string(), "says which rule raised it");
 
@@ -104,6 +105,7 @@ async fn a_hundred_concurrent_readings_over_the_threshold_raise_one_alarm() {
                 value: Some(i as f64),
                 evidence: vec![(i, i as f64)],
                 at_ms: now_ms(),
+                quiet: false,
             };
             store.raise_alarm(h, &new).await.unwrap()
         }
@@ -129,7 +131,7 @@ async fn readings_flapping_around_a_threshold_raise_once_and_clear_only_when_cle
             ingest(&app, &device_token, &json!({"ts": t0 + i * 20_000, "co_ppm": ppm})).await,
             StatusCode::CREATED
         );
-        petty_http::alarms::run_once(&app.state).await;
+        petty_jobs::alarms::run_once(&app.state.app).await;
     }
     let all = alarms(&app, &ana.access_token, "").await;
     let co: Vec<&Value> = all.iter().filter(|a| a["type"] == "co_high").collect();
@@ -138,7 +140,7 @@ async fn readings_flapping_around_a_threshold_raise_once_and_clear_only_when_cle
     // Clean air for 5 minutes clears it (the rule's clear level and time).
     for i in 0..17 {
         ingest(&app, &device_token, &json!({"ts": t0 + 800_000 + i * 20_000, "co_ppm": 3.0})).await;
-        petty_http::alarms::run_once(&app.state).await;
+        petty_jobs::alarms::run_once(&app.state.app).await;
     }
     let after = alarms(&app, &ana.access_token, "").await;
     let co: Vec<&Value> = after.iter().filter(|a| a["type"] == "co_high").collect();
@@ -156,13 +158,13 @@ async fn a_spike_between_two_judgements_still_raises_once() {
     let t0 = now_ms() - 600_000;
     let warm: Vec<Value> = (0..30).map(|i| json!({"ts": t0 + i * 10_000, "co_ppm": 4.0})).collect();
     assert_eq!(ingest(&app, &device_token, &json!({"readings": warm})).await, StatusCode::OK);
-    petty_http::alarms::run_once(&app.state).await;
+    petty_jobs::alarms::run_once(&app.state.app).await;
     assert!(alarms(&app, &ana.access_token, "").await.is_empty(), "clean air raises nothing");
     for (i, ppm) in [4.0, 130.0, 4.0, 4.0].into_iter().enumerate() {
         let body = json!({"ts": t0 + 300_000 + i as i64 * 1_000, "co_ppm": ppm});
         assert_eq!(ingest(&app, &device_token, &body).await, StatusCode::CREATED);
     }
-    petty_http::alarms::run_once(&app.state).await;
+    petty_jobs::alarms::run_once(&app.state.app).await;
     let open = alarms(&app, &ana.access_token, "?state=active").await;
     let co: Vec<&Value> = open.iter().filter(|a| a["type"] == "co_high").collect();
     assert_eq!(co.len(), 1, "the spike raised co_high: {open:?}");
@@ -170,7 +172,7 @@ async fn a_spike_between_two_judgements_still_raises_once() {
     // More clean readings, judged again: the spike is behind the last judgement, so it is not
     // counted again (and 5 minutes under 35 ppm have not passed, so it stays open).
     ingest(&app, &device_token, &json!({"ts": t0 + 310_000, "co_ppm": 4.0})).await;
-    petty_http::alarms::run_once(&app.state).await;
+    petty_jobs::alarms::run_once(&app.state.app).await;
     let again = alarms(&app, &ana.access_token, "?state=active").await;
     let co: Vec<&Value> = again.iter().filter(|a| a["type"] == "co_high").collect();
     assert_eq!((co.len(), &co[0]["occurrences"]), (1, &json!(1)), "{again:?}");
@@ -183,7 +185,7 @@ async fn the_alarm_api_acknowledges_clears_comments_and_keeps_a_trail() {
     let (device_id, device_token) = air_monitor(&app, &ana.access_token, "CAR-3").await;
     ingest(&app, &device_token, &json!({"ts": now_ms() - 300_000, "ambient_temp_c": 41.0})).await;
     ingest(&app, &device_token, &json!({"ts": now_ms() - 60_000, "ambient_temp_c": 43.0})).await;
-    petty_http::alarms::run_once(&app.state).await;
+    petty_jobs::alarms::run_once(&app.state.app).await;
     let found = alarms(&app, &ana.access_token, &format!("?severity=critical&device_id={device_id}")).await;
     let hot = found.iter().find(|a| a["type"] == "air_hot").expect("too hot for a pet, for 2 minutes");
     let id = hot["id"].as_str().unwrap();
@@ -325,6 +327,7 @@ async fn escalation_setup(
         value: Some(200.0),
         evidence: vec![],
         at_ms: now_ms() - ago_secs * 1000,
+        quiet: false,
     };
     let (alarm, _) = app.store.raise_alarm(household(&ana.household_id), &new).await.unwrap();
     (app, twilio, alarm, ana.access_token)
@@ -334,8 +337,8 @@ async fn escalation_setup(
 async fn escalation_reaches_the_voice_call_and_a_keypress_stops_it() {
     // A major alarm nobody has acknowledged for 11 minutes: SMS at 5, the call at 10.
     let (app, twilio, alarm, token) = escalation_setup(Severity::Major, 11 * 60).await;
-    petty_http::notify::escalate(&app.state, &alarm, now_ms()).await;
-    petty_http::notify::deliver_due(&app.state).await;
+    petty_app::notify::escalate(&app.state.app, &alarm, now_ms()).await;
+    petty_jobs::outbox::deliver_due(&app.state.app).await;
     let mut sent = twilio.requests();
     sent.sort_by(|a, b| b.resource.cmp(&a.resource));
     let kinds: Vec<(&str, &str)> = sent.iter().map(|r| (r.resource.as_str(), r.to.as_str())).collect();
@@ -358,8 +361,8 @@ async fn escalation_reaches_the_voice_call_and_a_keypress_stops_it() {
 
     // An hour later nobody else is called.
     let later = app.store.get_alarm(alarm.household_id, alarm.id).await.unwrap();
-    petty_http::notify::escalate(&app.state, &later, now_ms() + 3_600_000).await;
-    petty_http::notify::deliver_due(&app.state).await;
+    petty_app::notify::escalate(&app.state.app, &later, now_ms() + 3_600_000).await;
+    petty_jobs::outbox::deliver_due(&app.state.app).await;
     assert_eq!(twilio.requests().len(), 2, "acknowledging stops escalation");
 }
 
@@ -367,15 +370,15 @@ async fn escalation_reaches_the_voice_call_and_a_keypress_stops_it() {
 async fn unacknowledged_escalation_moves_to_the_next_contact_and_repeats() {
     // 45 minutes unacknowledged: both contacts' turns of round one and round two have come.
     let (app, twilio, alarm, _) = escalation_setup(Severity::Major, 45 * 60).await;
-    petty_http::notify::escalate(&app.state, &alarm, now_ms()).await;
-    petty_http::notify::deliver_due(&app.state).await;
+    petty_app::notify::escalate(&app.state.app, &alarm, now_ms()).await;
+    petty_jobs::outbox::deliver_due(&app.state.app).await;
     let sent = twilio.requests();
     let calls_to = |n: &str| sent.iter().filter(|r| r.resource == "Calls.json" && r.to == n).count();
     assert_eq!(calls_to("+14155550101"), 2, "first contact: called in rounds one and two");
     assert_eq!(calls_to("+14155550102"), 1, "then the next contact");
     // Running the escalation again queues nothing twice.
-    petty_http::notify::escalate(&app.state, &alarm, now_ms()).await;
-    petty_http::notify::deliver_due(&app.state).await;
+    petty_app::notify::escalate(&app.state.app, &alarm, now_ms()).await;
+    petty_jobs::outbox::deliver_due(&app.state.app).await;
     assert_eq!(twilio.requests().len(), sent.len());
 }
 
@@ -419,12 +422,13 @@ async fn quiet_hours_hold_back_a_warning_but_not_a_critical_alarm() {
         value: None,
         evidence: vec![],
         at_ms: now_ms(),
+        quiet: false,
     };
     let (warning, _) = app.store.raise_alarm(h, &raise(Severity::Warning, "humid")).await.unwrap();
     let (critical, _) = app.store.raise_alarm(h, &raise(Severity::Critical, "co_high")).await.unwrap();
-    petty_http::notify::escalate(&app.state, &warning, now_ms()).await;
-    petty_http::notify::escalate(&app.state, &critical, now_ms()).await;
-    petty_http::notify::deliver_due(&app.state).await;
+    petty_app::notify::escalate(&app.state.app, &warning, now_ms()).await;
+    petty_app::notify::escalate(&app.state.app, &critical, now_ms()).await;
+    petty_jobs::outbox::deliver_due(&app.state.app).await;
     let sent = twilio.requests();
     assert!(sent.iter().any(|r| r.resource == "Messages.json" && r.body.as_deref().unwrap_or("").contains("co_high")));
     assert!(sent.iter().any(|r| r.resource == "Calls.json"), "critical: the call goes too");
@@ -473,7 +477,7 @@ async fn the_outbox_delivers_after_a_restart_mid_delivery_and_retries_with_backo
     twilio.hang_next(1);
     let sender = tokio::spawn({
         let state = state.clone();
-        async move { petty_http::notify::deliver_due(&state).await }
+        async move { petty_jobs::outbox::deliver_due(&state.app).await }
     });
     assert_eq!(twilio.wait_for(1).await.len(), 1);
     sender.abort();
@@ -487,7 +491,7 @@ async fn the_outbox_delivers_after_a_restart_mid_delivery_and_retries_with_backo
     let state = AppState::new(store.clone(), config(&twilio));
     let mut delivered = None;
     for _ in 0..100 {
-        petty_http::notify::deliver_due(&state).await;
+        petty_jobs::outbox::deliver_due(&state.app).await;
         let rows = store.notifications(household_id, None, 10).await.unwrap();
         if rows[0].status == "sent" {
             delivered = Some(rows[0].clone());
@@ -541,10 +545,11 @@ async fn email_goes_to_a_real_smtp_server_and_its_link_acknowledges() {
         value: None,
         evidence: vec![],
         at_ms: now_ms() - 6 * 60_000,
+        quiet: false,
     };
     let (alarm, _) = app.store.raise_alarm(household(&ana.household_id), &new).await.unwrap();
-    petty_http::notify::escalate(&app.state, &alarm, now_ms()).await;
-    petty_http::notify::deliver_due(&app.state).await;
+    petty_app::notify::escalate(&app.state.app, &alarm, now_ms()).await;
+    petty_jobs::outbox::deliver_due(&app.state.app).await;
     let mut got = Vec::new();
     for _ in 0..50 {
         got = sink.messages();
@@ -590,8 +595,8 @@ async fn webhooks_are_signed_and_the_receiver_verifies_them() {
     let t0 = now_ms() - 400_000;
     let batch: Vec<Value> = (0..40).map(|i| json!({"ts": t0 + i * 10_000, "co_ppm": 180.0})).collect();
     ingest(&app, &device_token, &json!({"readings": batch})).await;
-    petty_http::alarms::run_once(&app.state).await;
-    petty_http::notify::deliver_due(&app.state).await;
+    petty_jobs::alarms::run_once(&app.state.app).await;
+    petty_jobs::outbox::deliver_due(&app.state.app).await;
     let got = receiver.got.lock().unwrap().clone();
     assert!(!got.is_empty());
     assert!(got.iter().all(|(ok, _)| *ok), "every delivery verifies");
@@ -602,7 +607,7 @@ async fn webhooks_are_signed_and_the_receiver_verifies_them() {
     let open = alarms(&app, &ana.access_token, "?state=active").await;
     let id = open[0]["id"].as_str().unwrap();
     app.post_json(&format!("/api/v1/alarms/{id}/acknowledge"), &json!({}), Some(&ana.access_token)).await;
-    petty_http::notify::deliver_due(&app.state).await;
+    petty_jobs::outbox::deliver_due(&app.state.app).await;
     let rows = app.store.notifications(household(&ana.household_id), None, 50).await.unwrap();
     let ack_row = rows.iter().find(|n| n.subject == "alarm.acknowledged").unwrap();
     assert_eq!(ack_row.status, "failed", "a 401 is not retried: {ack_row:?}");
@@ -643,15 +648,15 @@ async fn a_silent_co_sensor_is_itself_a_critical_alarm_and_clears_when_heard_aga
     let ana = app.register("Ana").await;
     let (device_id, device_token) = air_monitor(&app, &ana.access_token, "CAR-S").await;
     assert_eq!(ingest(&app, &device_token, &json!({"ts": now_ms() - 1000, "co_ppm": 1.0})).await, StatusCode::CREATED);
-    petty_http::alarms::sweep(&app.state, now_ms() + 60_000).await.unwrap();
+    petty_jobs::alarms::sweep(&app.state.app, now_ms() + 60_000).await.unwrap();
     assert!(alarms(&app, &ana.access_token, "").await.is_empty(), "a minute of quiet is fine");
-    petty_http::alarms::sweep(&app.state, now_ms() + 6 * 60_000).await.unwrap();
+    petty_jobs::alarms::sweep(&app.state.app, now_ms() + 6 * 60_000).await.unwrap();
     let found = alarms(&app, &ana.access_token, &format!("?device_id={device_id}")).await;
     let silent = found.iter().find(|a| a["type"] == "co_silent").expect("silent after 5 minutes");
     assert_eq!((silent["severity"].as_str(), silent["state"].as_str()), (Some("critical"), Some("active")));
     assert!(silent["message"].as_str().unwrap().contains("nothing heard for"), "{}", silent["message"]);
     ingest(&app, &device_token, &json!({"ts": now_ms(), "co_ppm": 1.0})).await;
-    petty_http::alarms::sweep(&app.state, now_ms()).await.unwrap();
+    petty_jobs::alarms::sweep(&app.state.app, now_ms()).await.unwrap();
     let found = alarms(&app, &ana.access_token, "?state=cleared").await;
     assert!(found.iter().any(|a| a["type"] == "co_silent"), "heard again: cleared");
 }
@@ -681,11 +686,79 @@ async fn alarms_arrive_live_on_the_household_topic() {
     let t0 = now_ms() - 400_000;
     let batch: Vec<Value> = (0..40).map(|i| json!({"ts": t0 + i * 10_000, "co_ppm": 75.0})).collect();
     ingest(&app, &device_token, &json!({"readings": batch})).await;
-    petty_http::alarms::run_once(&app.state).await;
+    petty_jobs::alarms::run_once(&app.state.app).await;
     let event = next().await;
     assert_eq!(event["data"]["type"], "alarm", "{event}");
     assert_eq!(
         (event["data"]["event"].as_str(), event["data"]["alarm"]["type"].as_str()),
         (Some("raised"), Some("co_high"))
     );
+}
+
+/// Two hours of an air monitor sent late in one batch, with an hour at 400 ppm in the middle:
+/// the alarms are dated by the readings, the incident that is over pages nobody, and judging
+/// again raises nothing twice.
+#[tokio::test]
+async fn a_backfilled_incident_is_dated_by_its_readings_and_pages_nobody() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (device_id, token) = air_monitor(&app, &ana.access_token, "BACKFILL-1").await;
+    add_contact(
+        &app,
+        &ana.access_token,
+        json!({"name": "Ana", "role": "secondary", "phone": "+14155550100", "email": "ana@example.org"}),
+    )
+    .await;
+    let minute = 60_000;
+    let t0 = (now_ms() - 150 * minute) / minute * minute;
+    let ppm = |i: i64| if (30..90).contains(&i) { 400.0 } else { 5.0 };
+    let readings: Vec<Value> = (0..120).map(|i| json!({"ts": t0 + i * minute, "co_ppm": ppm(i)})).collect();
+    let res = app
+        .client
+        .post(app.url("/api/v1/ingest"))
+        .bearer_auth(&token)
+        .json(&json!({"readings": readings}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(petty_jobs::alarms::run_once(&app.state.app).await, 1, "one device judged");
+
+    let all = alarms(&app, &ana.access_token, "").await;
+    let of = |kind: &str| -> Vec<Value> { all.iter().filter(|a| a["type"] == kind).cloned().collect() };
+    let ms = |v: &Value| {
+        time::OffsetDateTime::parse(v.as_str().unwrap(), &time::format_description::well_known::Rfc3339)
+            .map(petty_store::to_ms)
+            .unwrap()
+    };
+    let high = of("co_high");
+    assert_eq!(high.len(), 1, "{all:?}");
+    assert_eq!(ms(&high[0]["first_at"]), t0 + 30 * minute, "raised when CO passed 50 ppm");
+    assert_eq!(high[0]["state"], "cleared");
+    assert_eq!(ms(&high[0]["cleared_at"]), t0 + 90 * minute, "cleared when CO fell under 35 ppm");
+    assert_eq!(high[0]["paged"], false);
+    let dose = of("co_dose");
+    assert_eq!(dose.len(), 1, "the dose alarm works on backfilled data: {all:?}");
+    let dose_at = ms(&dose[0]["first_at"]);
+    assert!((t0 + 30 * minute..=t0 + 45 * minute).contains(&dose_at), "UL 2034: within 15 min at 400 ppm");
+    let rising = of("co_rising");
+    assert_eq!(rising.len(), 1, "{all:?}");
+    assert!((t0 + 30 * minute..=t0 + 31 * minute).contains(&ms(&rising[0]["first_at"])));
+
+    // Nobody was paged: no SMS, call or email was queued, let alone sent.
+    petty_jobs::outbox::deliver_due(&app.state.app).await;
+    let sent = app.store.notifications(household(&ana.household_id), None, 100).await.unwrap();
+    assert!(sent.is_empty(), "a finished past incident pages nobody: {sent:?}");
+
+    // A restarted node over the same database finds nothing left to judge; a late reading
+    // judged with the incident in its window raises nothing twice.
+    let restarted = AppState::with_bus(app.store.clone(), HttpConfig::for_tests(), petty_bus::Bus::local());
+    assert_eq!(petty_jobs::alarms::run_once(&restarted.app).await, 0);
+    let late = json!({"ts": t0 + 120 * minute, "co_ppm": 5.0});
+    assert_eq!(ingest(&app, &token, &late).await, StatusCode::CREATED);
+    petty_jobs::alarms::run_once(&restarted.app).await;
+    let again = alarms(&app, &ana.access_token, "").await;
+    assert_eq!(again.iter().filter(|a| a["type"] == "co_high").count(), 1, "{again:?}");
+    assert_eq!(again.iter().filter(|a| a["type"] == "co_rising").count(), 1, "{again:?}");
+    let _ = device_id;
 }

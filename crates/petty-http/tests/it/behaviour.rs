@@ -87,7 +87,7 @@ async fn a_day_of_readings_becomes_episodes_a_score_and_a_plan_and_owners_can_co
     live.subscribe(&format!("pet:{pet_id}"));
 
     assert!(send_day(&app, &device_token, day0).await > 1000);
-    let analysed = petty_http::analysis::run_once(&app.state).await.unwrap();
+    let analysed = petty_jobs::analysis::run_once(&app.state.app, app.state.app.now()).await.unwrap();
     assert!(analysed >= 1, "the collar's day was analysed");
 
     // The live topic heard the day's episodes.
@@ -163,7 +163,7 @@ async fn a_day_of_readings_becomes_episodes_a_score_and_a_plan_and_owners_can_co
     assert_eq!(by_label("walking")["precision"], 0.0);
 
     // The re-analysis keeps the judged episodes with the owner's word on them.
-    petty_http::analysis::run_once(&app.state).await.unwrap();
+    petty_jobs::analysis::run_once(&app.state.app, app.state.app.now()).await.unwrap();
     let page: Value = app
         .get(&format!("/api/v1/pets/{pet_id}/timeline?{span}&page_size=500"), Some(&ana.access_token))
         .await
@@ -247,7 +247,7 @@ async fn the_pet_page_shows_the_day_and_takes_feedback_from_its_buttons() {
     }
     let res = app.post_json("/api/v1/ingest", &json!({"readings": readings}), Some(&device_token)).await;
     assert_eq!(res.status(), StatusCode::OK);
-    petty_http::analysis::run_once(&app.state).await.unwrap();
+    petty_jobs::analysis::run_once(&app.state.app, app.state.app.now()).await.unwrap();
 
     let browser = signed_in(&app, &ana).await;
     let (status, html) = open(&app, &browser, &format!("/pets/{pet_id}")).await;

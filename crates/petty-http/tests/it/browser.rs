@@ -458,7 +458,7 @@ async fn watch_a_pet_page(
         .collect();
     let res = app.post_json("/api/v1/ingest", &json!({"readings": readings}), Some(device_token)).await;
     assert_eq!(res.status(), reqwest::StatusCode::OK);
-    petty_http::analysis::run_once(&app.state).await.expect("the analysis pass");
+    petty_jobs::analysis::run_once(&app.state.app, app.state.app.now()).await.expect("the analysis pass");
 
     let timeline = wait_for_text(browser, "#timeline", "% sure").await?;
     assert!(timeline.contains("Right") && timeline.contains("Relabel"), "{timeline}");

@@ -182,8 +182,9 @@ async fn a_simulated_co_incident_reaches_the_users_by_sms_and_call_end_to_end() 
         c.notify.tick = Duration::from_millis(200);
     })
     .await;
-    tokio::spawn(petty_http::alarms::run(app.state.clone()));
-    tokio::spawn(petty_http::notify::run(app.state.clone()));
+    let mut jobs = petty_jobs::Scheduler::new(app.state.app.clone());
+    jobs.spawn(petty_jobs::alarms::JudgeAlarms);
+    jobs.spawn(petty_jobs::outbox::Outbox);
     let ana = app.register("Ana").await;
     let (_, token) = air_monitor(&app, &ana.access_token, "ESP32").await;
     // Calls at once for a critical alarm (the default waits up to a minute).

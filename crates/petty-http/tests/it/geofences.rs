@@ -24,7 +24,7 @@ async fn send(app: &TestApp, token: &str, fixes: &[(i64, f64, f64)]) {
         .collect();
     let res = app.post_json("/api/v1/ingest", &json!({"readings": readings}), Some(token)).await;
     assert_eq!(res.status(), StatusCode::OK);
-    petty_http::analysis::run_once(&app.state).await.expect("the analysis pass");
+    petty_jobs::analysis::run_once(&app.state.app, app.state.app.now()).await.expect("the analysis pass");
 }
 
 #[tokio::test]

@@ -517,7 +517,7 @@ async fn the_alarms_page_acknowledges_and_clears_and_the_monitor_page_draws_its_
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    petty_http::alarms::run_once(&app.state).await;
+    petty_jobs::alarms::run_once(&app.state.app).await;
 
     let (status, html) = get_page(&app, &client, "/alarms").await;
     assert_eq!(status, StatusCode::OK);

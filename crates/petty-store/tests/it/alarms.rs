@@ -21,6 +21,7 @@ fn alarm(source: &str, kind: &str, at_ms: i64) -> NewAlarm {
         value: Some(120.0),
         evidence: vec![(at_ms, 120.0)],
         at_ms,
+        quiet: false,
     }
 }
 

@@ -18,3 +18,4 @@ mod invitations;
 mod lifecycle;
 mod pets;
 mod readings;
+mod work;

@@ -2,8 +2,8 @@
 //! precision the store keeps. Written by hand because `time`'s general formatter cost more than
 //! the rest of a pet's serialisation; read with `time`'s parser, which accepts any offset.
 //!
-//! Use as `#[serde(serialize_with = "crate::rfc3339::serialize")]` or
-//! `#[serde(with = "crate::rfc3339::option")]`.
+//! Use as `#[serde(serialize_with = "petty_app::rfc3339::serialize")]` or
+//! `#[serde(with = "petty_app::rfc3339::option")]`.
 
 use serde::Serializer;
 use time::{OffsetDateTime, UtcOffset};

@@ -7,30 +7,31 @@ use petty_core::geofence::{FenceState, Fix, step};
 use petty_store::{Device, GeofenceEvent, StoreError};
 use serde_json::json;
 
-use crate::state::AppState;
+use petty_app::App;
+use petty_app::timeline::TimelineItem;
 
 /// The most readings one pass reads for one device.
 const PAGE: u32 = 10_000;
 
 /// Steps every fence of the household through the device's positions with
 /// `from_ms <= ts <= to_ms`; answers the events it confirmed.
-pub async fn evaluate(
-    state: &AppState,
+pub(crate) async fn evaluate(
+    app: &App,
     device: &Device,
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<GeofenceEvent>, StoreError> {
     let household_id = device.household_id;
-    let fences = state.store.list_geofences(household_id).await?;
+    let fences = app.store.list_geofences(household_id).await?;
     if fences.is_empty() {
         return Ok(Vec::new());
     }
-    let states = state.store.geofence_states(household_id, device.id).await?;
+    let states = app.store.geofence_states(household_id, device.id).await?;
     let mut fixes = Vec::new();
     let (from, to) = (petty_store::from_ms(from_ms)?, petty_store::from_ms(to_ms + 1)?);
     let mut after = None;
     loop {
-        let (page, next) = state.store.readings(household_id, device.id, from, to, after, PAGE).await?;
+        let (page, next) = app.store.readings(household_id, device.id, from, to, after, PAGE).await?;
         fixes.extend(page.iter().filter_map(|r| {
             let l = r.reading.location?;
             Some(Fix { ts_ms: r.reading.ts_ms(), lat: l.lat, lon: l.lon, accuracy_m: l.accuracy_m })
@@ -55,18 +56,18 @@ pub async fn evaluate(
         }
         steps.push((fence.id, current, events));
     }
-    let stored = state.store.apply_geofence_steps(household_id, device.id, device.profile.pet_id, &steps).await?;
+    let stored = app.store.apply_geofence_steps(household_id, device.id, device.profile.pet_id, &steps).await?;
     for event in &stored {
         let fence_name = fences.iter().find(|f| f.id == event.geofence_id).map(|f| f.fence.name.as_str());
         let message = json!({"type": "geofence", "fence": fence_name,
-            "item": crate::api::timeline::TimelineItem::from_geofence_event(event)})
+            "item": TimelineItem::from_geofence_event(event)})
         .to_string();
         if let Some(pet_id) = device.profile.pet_id {
-            state.bus.publish(&format!("pet:{pet_id}"), message.clone().into()).await;
+            app.bus.publish(&petty_app::pet_topic(pet_id), message.clone().into()).await;
         }
-        state.bus.publish(&format!("household:{household_id}:alarms"), message.into()).await;
+        app.bus.publish(&petty_app::household_alarms_topic(household_id), message.into()).await;
         let fence_id = event.geofence_id.to_string();
-        let alarm = crate::alarms::EventAlarm {
+        let alarm = petty_app::alarms::EventAlarm {
             kind: petty_core::alarm::ConditionKind::GeofenceExit,
             device: Some((device.id, device.profile.kind)),
             pet_id: device.profile.pet_id,
@@ -78,9 +79,9 @@ pub async fn evaluate(
             at_ms: event.at_ms,
         };
         let done = if event.kind == "exited" {
-            crate::alarms::raise_event(state, household_id, alarm).await
+            petty_app::alarms::raise_event(app, household_id, alarm).await
         } else {
-            crate::alarms::clear_event(state, household_id, alarm, &event.explanation).await
+            petty_app::alarms::clear_event(app, household_id, alarm, &event.explanation).await
         };
         if let Err(e) = done {
             tracing::warn!(error = %e, "a geofence alarm was not recorded");

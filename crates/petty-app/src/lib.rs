@@ -1,0 +1,162 @@
+//! Petty's application layer: [`App`] holds the store, the bus, the clock and the settings, and
+//! has one method per use case that has side effects. The edges (`petty-http`, the MQTT
+//! subscriber, `petty import`, the compatibility profiles) adapt their wire formats to these
+//! methods; the jobs (`petty-jobs`) call them too. Neither calls the other's internals.
+//!
+//! [`App::ingest`] is the only way a reading enters Petty. It stores the readings, and in the
+//! same transaction notes the work they leave for the jobs (judging the alarm rules, the
+//! behaviour analysis), then publishes the accepted readings live and wakes the jobs on this
+//! node. The notes are in the database, so a restart, another node or another process (`petty
+//! import` beside `petty serve`) loses none of that work.
+//!
+//! Architecture invariant: no HTTP here (no axum, no status codes) and no SQL (the store's).
+//! Every decision is `petty-core`'s.
+//!
+//! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
+//! [`alarms`], [`notify`], [`analysis`]; the shapes live events carry ([`readings`],
+//! [`timeline`], [`summary_json`]) and [`rfc3339`].
+
+pub mod alarms;
+pub mod analysis;
+mod ingest;
+pub mod notify;
+pub mod readings;
+pub mod rfc3339;
+pub mod summary_json;
+pub mod timeline;
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use petty_bus::Bus;
+use petty_notify::{Notifier, NotifyConfig};
+use petty_store::Store;
+use time::OffsetDateTime;
+
+pub use ingest::Sender;
+
+/// What the use cases run with. The binary builds this from its layered configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How long after a collar's reading its pet's day is analysed again (readings that arrive
+    /// meanwhile join the same pass).
+    pub analysis_delay: Duration,
+    /// How long the alarm job lets readings gather before judging (zero: at once).
+    pub alarm_delay: Duration,
+    /// How notifications are sent.
+    pub notify: NotifyConfig,
+    /// The Petty seed's rule thresholds, for `/compat/petty/pet-timeline`.
+    pub seed_thresholds: petty_core::seed_rules::Thresholds,
+    /// An alarm pages people only when the reading that raised it (or the newest reading of its
+    /// open incident) is at most this old by event time; older incidents are recorded quietly.
+    pub live_window: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            analysis_delay: Duration::from_secs(30),
+            alarm_delay: Duration::ZERO,
+            notify: NotifyConfig::default(),
+            seed_thresholds: petty_core::seed_rules::Thresholds::default(),
+            live_window: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// The time the use cases see: the system clock, moved by an offset that tests can set to
+/// judge "six minutes later" without waiting.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_ms: AtomicI64,
+}
+
+impl Clock {
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + time::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        petty_store::to_ms(self.now())
+    }
+
+    /// Moves this clock forward (tests).
+    pub fn advance(&self, by: Duration) {
+        self.offset_ms.fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+}
+
+/// Nudges for the jobs on this node when work was noted: they also look on their own every few
+/// seconds, for work other nodes and processes noted.
+#[derive(Debug, Default)]
+pub struct Wake {
+    pub alarms: tokio::sync::Notify,
+    pub analysis: tokio::sync::Notify,
+    pub outbox: tokio::sync::Notify,
+}
+
+/// The application. Cheap to clone (one pointer); fields are reached through `Deref`.
+#[derive(Clone)]
+pub struct App(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Store,
+    /// Live events for WebSocket subscribers (and the other nodes, through NATS).
+    pub bus: Bus,
+    pub settings: Settings,
+    pub clock: Clock,
+    pub wake: Wake,
+    /// The delivery channels and the signer of acknowledgement links.
+    pub notifier: Notifier,
+    /// The behaviour model in use.
+    pub model: analysis::Model,
+}
+
+impl Deref for App {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl App {
+    /// `secret` signs acknowledgement links (the server's signing key).
+    pub fn new(store: Store, bus: Bus, settings: Settings, secret: &[u8]) -> App {
+        let notifier = Notifier::new(&settings.notify, secret);
+        App(Arc::new(Inner {
+            store,
+            bus,
+            settings,
+            clock: Clock::default(),
+            wake: Wake::default(),
+            notifier,
+            model: analysis::Model::default(),
+        }))
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+/// The live topic of a device's readings.
+pub fn device_topic(device_id: petty_core::ids::DeviceId) -> String {
+    format!("device:{device_id}")
+}
+
+/// The live topic of a pet's episodes, anomalies and geofence crossings.
+pub fn pet_topic(pet_id: petty_core::ids::PetId) -> String {
+    format!("pet:{pet_id}")
+}
+
+/// The live topic of a household's alarms and device events.
+pub fn household_alarms_topic(household_id: petty_core::ids::HouseholdId) -> String {
+    format!("household:{household_id}:alarms")
+}

@@ -1,0 +1,259 @@
+//! Judging the alarm rules over new readings, in event-time order, and the sweep for silent
+//! sensors.
+//!
+//! [`JudgeAlarms`] claims devices whose readings have not been judged (noted by ingest in the
+//! same transaction), reads each rule's window before the oldest new reading up to the newest,
+//! and asks `petty_core::alarm::transitions` what happened, dated by the readings' own times.
+//! A raise is dated at the incident's start and a clear at the recovery; an incident whose
+//! deciding reading is older than the live window, or that is already over within the same
+//! readings, is recorded quietly (it pages nobody). Judging the same readings again (a crash
+//! before the claim was finished, or work that arrived during a pass) raises nothing twice:
+//! the store knows an incident by its start.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use petty_app::App;
+use petty_app::alarms::{alarm_type, applies, series};
+use petty_core::air::WARM_UP_SECS;
+use petty_core::alarm::{ConditionKind, Judgement, Transition, judge_silence, transitions};
+use petty_core::ids::HouseholdId;
+use petty_core::readings::Metric;
+use petty_store::{Device, NewAlarm, StoreError, StoredRule, WorkClaim, WorkKind};
+use time::OffsetDateTime;
+
+/// How long a claim on a device is held before another run may take it.
+const LEASE_MS: i64 = 60_000;
+/// Devices claimed at once.
+const BATCH: u32 = 64;
+/// A device's readings read in pages of this many.
+const PAGE: u32 = 10_000;
+/// The most readings one judgement reads (a very long backfill is judged in its newest part).
+const MAX_READINGS: usize = 200_000;
+
+/// Judges devices with unjudged readings.
+pub struct JudgeAlarms;
+
+/// One judging pass now (tests and `petty` commands call this instead of the scheduler);
+/// answers how many devices were judged. A failure is logged; the work stays noted.
+pub async fn run_once(app: &App) -> usize {
+    use crate::Job;
+    JudgeAlarms.run_once(app, app.now()).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "judging alarm rules failed");
+        0
+    })
+}
+
+impl crate::Job for JudgeAlarms {
+    fn name(&self) -> &'static str {
+        "alarms"
+    }
+
+    fn every(&self, _app: &App) -> Duration {
+        Duration::from_secs(2)
+    }
+
+    fn delay(&self, app: &App) -> Duration {
+        app.settings.alarm_delay
+    }
+
+    fn wake<'a>(&self, app: &'a App) -> Option<&'a tokio::sync::Notify> {
+        Some(&app.wake.alarms)
+    }
+
+    async fn run_once(&self, app: &App, now: OffsetDateTime) -> Result<usize, StoreError> {
+        let now_ms = petty_store::to_ms(now);
+        let mut judged = 0;
+        loop {
+            let claims = app.store.claim_work(WorkKind::Alarms, now_ms, LEASE_MS, BATCH).await?;
+            if claims.is_empty() {
+                return Ok(judged);
+            }
+            for claim in &claims {
+                match judge_device(app, claim, now_ms).await {
+                    Ok(()) | Err(StoreError::NotFound) => {
+                        app.store.finish_work(WorkKind::Alarms, claim).await?;
+                        judged += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, device_id = %claim.device_id, "judging alarm rules failed");
+                        app.store.release_work(WorkKind::Alarms, claim).await?;
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The device's readings from `from_ms` through `to_ms`, oldest first.
+async fn readings(
+    app: &App,
+    device: &Device,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<petty_store::StoredReading>, StoreError> {
+    let (from, to) = (petty_store::from_ms(from_ms)?, petty_store::from_ms(to_ms.saturating_add(1))?);
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) = app.store.readings(device.household_id, device.id, from, to, after, PAGE).await?;
+        out.extend(page);
+        match next {
+            Some(cursor) if out.len() < MAX_READINGS => after = Some(cursor),
+            _ => return Ok(out),
+        }
+    }
+}
+
+async fn judge_device(app: &App, claim: &WorkClaim, now_ms: i64) -> Result<(), StoreError> {
+    let device = app.store.get_device(claim.household_id, claim.device_id).await?;
+    let rules: Vec<StoredRule> = app
+        .store
+        .alarm_rules(claim.household_id, now_ms)
+        .await?
+        .into_iter()
+        .filter(|r| applies(r, device.profile.kind) && r.rule.kind.reads_metric())
+        .collect();
+    let Some(window) = rules.iter().map(|r| r.rule.window_secs()).max() else { return Ok(()) };
+    // The context before the new readings: each rule's window, and the sensor's warm-up.
+    let start = claim.from_ms - window * 1000 - WARM_UP_SECS * 1000;
+    let readings = readings(app, &device, start, claim.to_ms).await?;
+    let live_ms = app.settings.live_window.as_millis() as i64;
+    let mut by_metric: HashMap<Metric, Vec<(i64, f64)>> = HashMap::new();
+    for stored in &rules {
+        let Some(metric) = stored.rule.metric.or((stored.rule.kind == ConditionKind::CoDose).then_some(Metric::CoPpm))
+        else {
+            continue;
+        };
+        let values = by_metric.entry(metric).or_insert_with(|| series(&device, metric, &readings));
+        let context = claim.from_ms - stored.rule.window_secs() * 1000;
+        let from_idx = values.partition_point(|(t, _)| *t < context);
+        let values = &values[from_idx..];
+        let steps = transitions(&stored.rule, values, claim.from_ms);
+        let newest = values.last().map_or(i64::MIN, |(t, _)| *t);
+        for (i, step) in steps.iter().enumerate() {
+            let over = steps[i + 1..].iter().any(|t| matches!(t, Transition::Clear { .. }));
+            apply(app, &device, stored, step, now_ms - live_ms, over).await?;
+        }
+        // A recorded past incident still going on at the newest reading, which is live: page now.
+        if let Some(Transition::Raise { at_ms, .. }) = steps.last()
+            && newest >= now_ms - live_ms
+        {
+            let source = format!("device:{}", device.id);
+            if let Some(alarm) = app.store.open_alarm(device.household_id, &source, &alarm_type(stored)).await?
+                && alarm.quiet
+                && alarm.first_at_ms <= *at_ms
+            {
+                petty_app::alarms::page(app, &alarm).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Raises or clears the rule's alarm on `device` as the transition says. A raise decided before
+/// `live_from_ms`, or followed by a clear in the same readings (`over`), is recorded quietly.
+async fn apply(
+    app: &App,
+    device: &Device,
+    stored: &StoredRule,
+    step: &Transition,
+    live_from_ms: i64,
+    over: bool,
+) -> Result<(), StoreError> {
+    let source = format!("device:{}", device.id);
+    match step {
+        Transition::Raise { at_ms, decided_ms, value, readings, message } => {
+            let new = NewAlarm {
+                rule_id: Some(stored.id),
+                source,
+                alarm_type: alarm_type(stored),
+                device_id: Some(device.id),
+                pet_id: device.profile.pet_id,
+                severity: stored.rule.severity,
+                title: format!("{}: {}", stored.rule.name, device.profile.name),
+                message: format!("{} on {} ({})", message, device.profile.name, stored.rule.describe()),
+                value: Some(*value),
+                evidence: readings.clone(),
+                at_ms: *at_ms,
+                quiet: over || *decided_ms < live_from_ms,
+            };
+            petty_app::alarms::raise(app, device.household_id, &new).await?;
+        }
+        Transition::Clear { at_ms, .. } => {
+            let reason = format!("back to normal: {}", stored.rule.describe());
+            petty_app::alarms::clear(app, device.household_id, &source, &alarm_type(stored), &reason, *at_ms).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Silence rules: raises for every device whose rule says "no data for N" and that has been
+/// quiet that long, clears for those heard from again. One node at a time, every 10 s.
+pub struct SilenceSweep;
+
+impl crate::Job for SilenceSweep {
+    fn name(&self) -> &'static str {
+        "alarm-silence"
+    }
+
+    fn every(&self, _app: &App) -> Duration {
+        Duration::from_secs(10)
+    }
+
+    async fn run_once(&self, app: &App, now: OffsetDateTime) -> Result<usize, StoreError> {
+        let now_ms = petty_store::to_ms(now);
+        crate::with_lease(app, self.name(), self.every(app), now_ms, || sweep(app, now_ms)).await
+    }
+}
+
+/// The sweep itself, as of `now_ms` (tests call it with a later time).
+pub async fn sweep(app: &App, now_ms: i64) -> Result<usize, StoreError> {
+    let devices = app.store.devices_everywhere().await?;
+    let mut rules_of: HashMap<HouseholdId, Vec<StoredRule>> = HashMap::new();
+    let mut changed = 0;
+    for device in devices {
+        if let std::collections::hash_map::Entry::Vacant(slot) = rules_of.entry(device.household_id) {
+            slot.insert(app.store.alarm_rules(device.household_id, now_ms).await?);
+        }
+        let Some(rules) = rules_of.get(&device.household_id) else { continue };
+        for stored in rules.iter().filter(|r| applies(r, device.profile.kind) && r.rule.kind == ConditionKind::Absence)
+        {
+            let last = device.last_seen_at.map(petty_store::to_ms);
+            let source = format!("device:{}", device.id);
+            match judge_silence(&stored.rule, last, now_ms) {
+                Judgement::Raise { value, readings, message } => {
+                    let new = NewAlarm {
+                        rule_id: Some(stored.id),
+                        source,
+                        alarm_type: alarm_type(stored),
+                        device_id: Some(device.id),
+                        pet_id: device.profile.pet_id,
+                        severity: stored.rule.severity,
+                        title: format!("{}: {}", stored.rule.name, device.profile.name),
+                        message: format!("{} on {} ({})", message, device.profile.name, stored.rule.describe()),
+                        value: Some(value),
+                        evidence: readings,
+                        at_ms: now_ms,
+                        quiet: false,
+                    };
+                    petty_app::alarms::raise(app, device.household_id, &new).await?;
+                    changed += 1;
+                }
+                Judgement::Clear { .. } => {
+                    // Silence is judged as of now, not by a reading's time: it ends when the
+                    // sweep hears the device again (and never before it began).
+                    let kind = alarm_type(stored);
+                    if let Some(open) = app.store.open_alarm(device.household_id, &source, &kind).await? {
+                        let reason = format!("back to normal: {}", stored.rule.describe());
+                        let at = now_ms.max(open.first_at_ms);
+                        petty_app::alarms::clear(app, device.household_id, &source, &kind, &reason, at).await?;
+                    }
+                }
+                Judgement::Hold => {}
+            }
+        }
+    }
+    Ok(changed)
+}

@@ -1,0 +1,206 @@
+//! The behaviour analysis job: for devices with readings not yet analysed (noted by ingest,
+//! claimed with a lease), steps a collar's new positions through its household's fences, then
+//! analyses each touched (pet, UTC day) once: episodes, the day's summary and wellness score,
+//! anomalies; keeps them and tells live subscribers on `pet:{id}`. All decisions are
+//! `petty_core`'s; this module only moves data. Analysing a day again gives the same result,
+//! so work done twice (after a crash) is harmless.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use petty_app::analysis::{calibration_feedback, samples};
+use petty_app::timeline::TimelineItem;
+use petty_app::{App, summary_json};
+use petty_core::anomalies::{self, DeviceState};
+use petty_core::baselines::{self, DaySummary};
+use petty_core::behaviour::calibrate::Calibration;
+use petty_core::behaviour::{Episode, segment};
+use petty_core::devices::DeviceKind;
+use petty_core::ids::{HouseholdId, PetId};
+use petty_core::wellness;
+use petty_store::{StoreError, WorkKind};
+use serde_json::json;
+use time::{Date, OffsetDateTime, UtcOffset};
+
+const DAY_MS: i64 = 86_400_000;
+/// Late readings older than this do not re-open a day's analysis.
+const MAX_LOOKBACK_DAYS: i64 = 7;
+/// The most feedback items that shape one pet's calibration (the newest).
+const FEEDBACK_LIMIT: u32 = 2000;
+/// How long a claim on a device is held before another run may take it.
+const LEASE_MS: i64 = 5 * 60_000;
+/// Devices claimed at once.
+const BATCH: u32 = 64;
+
+/// Analyses the pets whose collars sent readings.
+pub struct Analyse;
+
+impl crate::Job for Analyse {
+    fn name(&self) -> &'static str {
+        "analysis"
+    }
+
+    fn every(&self, _app: &App) -> Duration {
+        Duration::from_secs(5)
+    }
+
+    fn delay(&self, app: &App) -> Duration {
+        app.settings.analysis_delay
+    }
+
+    fn wake<'a>(&self, app: &'a App) -> Option<&'a tokio::sync::Notify> {
+        Some(&app.wake.analysis)
+    }
+
+    async fn run_once(&self, app: &App, now: OffsetDateTime) -> Result<usize, StoreError> {
+        run_once(app, now).await
+    }
+}
+
+/// One pass over the work noted so far; answers how many pet-days were analysed.
+pub async fn run_once(app: &App, now: OffsetDateTime) -> Result<usize, StoreError> {
+    let today = now.date();
+    let mut analysed = 0;
+    loop {
+        let claims = app.store.claim_work(WorkKind::Analysis, petty_store::to_ms(now), LEASE_MS, BATCH).await?;
+        if claims.is_empty() {
+            return Ok(analysed);
+        }
+        let mut days: BTreeSet<(HouseholdId, PetId, Date)> = BTreeSet::new();
+        for claim in &claims {
+            let (lo, hi) = (claim.from_ms, claim.to_ms);
+            let device = match app.store.get_device(claim.household_id, claim.device_id).await {
+                Ok(d) => d,
+                Err(StoreError::NotFound) => continue,
+                Err(e) => return Err(e),
+            };
+            if device.profile.kind == DeviceKind::Collar {
+                crate::geofences::evaluate(app, &device, lo, hi).await?;
+            }
+            let (DeviceKind::Collar, Some(pet_id)) = (device.profile.kind, device.profile.pet_id) else { continue };
+            let first = (petty_store::to_ms(now) - MAX_LOOKBACK_DAYS * DAY_MS).max(lo);
+            let mut day_ms = first.div_euclid(DAY_MS) * DAY_MS;
+            while day_ms <= hi {
+                if let Some(day) = petty_store::from_ms(day_ms).ok().map(|t| t.date()).filter(|d| *d <= today) {
+                    days.insert((claim.household_id, pet_id, day));
+                }
+                day_ms += DAY_MS;
+            }
+        }
+        for (household_id, pet_id, day) in days {
+            match analyse_day(app, household_id, pet_id, day, now).await {
+                Ok(_) => analysed += 1,
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for claim in &claims {
+            app.store.finish_work(WorkKind::Analysis, claim).await?;
+        }
+    }
+}
+
+/// What one day's analysis found.
+pub struct DayOutcome {
+    pub episodes: Vec<Episode>,
+    pub summary: DaySummary,
+    pub wellness: Option<wellness::Wellness>,
+    pub new_anomalies: usize,
+}
+
+/// Analyses one pet's UTC day and keeps the result.
+pub async fn analyse_day(
+    app: &App,
+    household_id: HouseholdId,
+    pet_id: PetId,
+    day: Date,
+    now: OffsetDateTime,
+) -> Result<DayOutcome, StoreError> {
+    let store = &app.store;
+    let pet = store.get_pet(household_id, pet_id).await?;
+    let d0 = petty_store::to_ms(day.midnight().assume_utc());
+    let d1 = d0 + DAY_MS;
+    // The day's summary also reads the night before it; episodes are kept for the day only.
+    let (w0, _) = baselines::input_window(day, UtcOffset::UTC);
+    let (samples, collars) = samples(store, household_id, pet_id, w0.min(d0), d1).await?;
+    let Some(collar) = collars.first() else {
+        return Err(StoreError::NotFound);
+    };
+    let feedback = calibration_feedback(&store.episode_feedback(household_id, pet_id, FEEDBACK_LIMIT).await?);
+    let calibration = (!feedback.is_empty()).then(|| Calibration::from_feedback(&feedback));
+    let model = app.model.get();
+    let all = segment::analyse(&samples, &model, calibration.as_ref());
+    let episodes: Vec<Episode> = all.iter().filter(|e| e.start_ms >= d0 && e.start_ms < d1).cloned().collect();
+    store.replace_episodes(household_id, pet_id, collar.id, d0, d1, &episodes).await?;
+
+    let summary = baselines::summarise_day(day, UtcOffset::UTC, &samples, &all);
+    let history: Vec<DaySummary> = store
+        .pet_days(household_id, pet_id, day - time::Duration::days(31), day - time::Duration::days(1))
+        .await?
+        .iter()
+        .filter_map(|d| summary_json::from_json(d.day, &d.summary))
+        .collect();
+    let b7 = baselines::baseline(&history, 7, day);
+    let b30 = baselines::baseline(&history, 30, day);
+    let device_state = DeviceState {
+        battery_pct: if day == now.date() { collar.battery_pct } else { None },
+        last_seen_ms: if day == now.date() { collar.latest_ts.map(petty_store::to_ms) } else { None },
+        expected_interval_ms: i64::from(collar.profile.expected_interval_secs) * 1000,
+        now_ms: if day == now.date() { petty_store::to_ms(now) } else { d1 - 1 },
+    };
+    let found = anomalies::detect(&pet.profile.name, &summary, &b7, &b30, &device_state);
+    let wellness = (summary.minutes_covered > 0.0).then(|| wellness::score(&pet.profile, day, &summary, &b7, None));
+    store
+        .put_pet_day(
+            household_id,
+            pet_id,
+            day,
+            &summary_json::to_json(&summary),
+            wellness.as_ref().map(|w| i64::from(w.score)),
+            now,
+        )
+        .await?;
+    let mut new_anomalies = 0;
+    let topic = petty_app::pet_topic(pet_id);
+    for a in &found {
+        let new = petty_store::NewAnomaly {
+            kind: a.kind.as_str().to_owned(),
+            severity: a.severity.as_str().to_owned(),
+            at_ms: a.at_ms,
+            explanation: a.explanation.clone(),
+            value: a.value,
+            baseline: a.baseline,
+        };
+        let (stored, fresh) = store.record_anomaly(household_id, pet_id, day, &new, now).await?;
+        if fresh {
+            new_anomalies += 1;
+            let message = json!({"type": "anomaly", "pet_id": pet_id.to_string(),
+                "item": TimelineItem::from_anomaly(&stored)});
+            app.bus.publish(&topic, message.to_string().into()).await;
+            app.bus.publish(&petty_app::household_alarms_topic(household_id), message.to_string().into()).await;
+            let subtype = format!("{}:{}", stored.kind, stored.day);
+            let alarm = petty_app::alarms::EventAlarm {
+                kind: petty_core::alarm::ConditionKind::Anomaly,
+                device: None,
+                pet_id: Some(pet_id),
+                subtype: Some(&subtype),
+                title: format!("Unusual day: {}", stored.kind.replace('_', " ")),
+                message: stored.explanation.clone(),
+                value: Some(stored.value),
+                severity: stored.severity.parse().ok(),
+                at_ms: stored.at_ms,
+            };
+            if let Err(e) = petty_app::alarms::raise_event(app, household_id, alarm).await {
+                tracing::warn!(error = %e, "raising an anomaly's alarm failed");
+            }
+        }
+    }
+    if app.bus.has_listeners(&topic) {
+        let stored = store.episodes(household_id, pet_id, d0, d1).await?;
+        let items: Vec<_> = stored.iter().map(TimelineItem::from_episode).collect();
+        let message = json!({"type": "episodes", "pet_id": pet_id.to_string(), "day": petty_core::pets::format_date(day),
+            "items": items, "wellness": wellness.as_ref().map(|w| w.score)});
+        app.bus.publish(&topic, message.to_string().into()).await;
+    }
+    Ok(DayOutcome { episodes, summary, wellness, new_anomalies })
+}

@@ -1,0 +1,211 @@
+//! The jobs' progress and leases, kept in the database so that it survives restarts and is
+//! shared by every node (migration 0010).
+//!
+//! **Per-device work.** The ingest transaction notes on each device row what it left for the
+//! jobs (`alarms_from`, `analysis_from..analysis_to`, and `work_version + 1`). A job claims
+//! devices with work by setting a lease (expiry and token) in one `UPDATE ... WHERE id IN
+//! (SELECT ...)` that re-checks the lease, so two nodes never hold the same device. When it has
+//! done the work it clears the note, but only if `work_version` is still what it claimed: work
+//! that arrived meanwhile stays noted (from the older of the two times) for the next pass.
+//! Doing the same work twice is harmless by design (the jobs are idempotent); missing work is
+//! what this prevents.
+//!
+//! **Named jobs.** A job that is not per device (retention, liveness, the silence sweep) takes a
+//! row of `job_leases` for its run, and only when its period has passed since its last run on
+//! any node.
+
+use petty_core::ids::{DeviceId, HouseholdId};
+use uuid::Uuid;
+
+use crate::{Result, Store, on_pool};
+
+/// Which job's per-device work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkKind {
+    /// Judging the alarm rules over new readings.
+    Alarms,
+    /// Behaviour analysis and geofences over new readings.
+    Analysis,
+}
+
+impl WorkKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            WorkKind::Alarms => "alarms",
+            WorkKind::Analysis => "analysis",
+        }
+    }
+
+    /// The column that ends the span of new event times (`latest_ts` for the alarms: they
+    /// judge up to the newest reading).
+    fn to_column(self) -> &'static str {
+        match self {
+            WorkKind::Alarms => "latest_ts",
+            WorkKind::Analysis => "analysis_to",
+        }
+    }
+}
+
+/// A device's work, claimed by one job run until `finish_work` or the lease's end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkClaim {
+    pub household_id: HouseholdId,
+    pub device_id: DeviceId,
+    /// The oldest event time (ms) of the readings not yet worked on.
+    pub from_ms: i64,
+    /// The newest event time (ms) to work up to.
+    pub to_ms: i64,
+    version: i64,
+    token: i64,
+}
+
+fn token() -> i64 {
+    let bytes = Uuid::new_v4().into_bytes();
+    i64::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]])
+}
+
+impl Store {
+    /// Claims up to `limit` devices with work of this kind whose lease is free at `now_ms`,
+    /// oldest work first, for `lease_ms`.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = kind.prefix()))]
+    pub async fn claim_work(&self, kind: WorkKind, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<WorkClaim>> {
+        let p = kind.prefix();
+        let to = kind.to_column();
+        let free = format!("{p}_from IS NOT NULL AND ({p}_lease_until IS NULL OR {p}_lease_until < $1)");
+        let sql = format!(
+            "UPDATE devices SET {p}_lease_until = $2, {p}_lease_token = $3 \
+             WHERE id IN (SELECT id FROM devices WHERE {free} ORDER BY {p}_from LIMIT $4) AND {free} \
+             RETURNING household_id, id, {p}_from, {to}, work_version"
+        );
+        let token = token();
+        let rows: Vec<(Uuid, Uuid, i64, Option<i64>, i64)> = on_pool!(write, self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(now_ms)
+                .bind(now_ms.saturating_add(lease_ms))
+                .bind(token)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(household_id, device_id, from_ms, to_ms, version)| WorkClaim {
+                household_id: HouseholdId(household_id),
+                device_id: DeviceId(device_id),
+                from_ms,
+                to_ms: to_ms.unwrap_or(from_ms).max(from_ms),
+                version,
+                token,
+            })
+            .collect())
+    }
+
+    /// Marks a claim's work done and frees its lease. Work that arrived after the claim stays
+    /// noted; a claim whose lease was lost (and taken by another run) changes nothing.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = kind.prefix(), device_id = %claim.device_id))]
+    pub async fn finish_work(&self, kind: WorkKind, claim: &WorkClaim) -> Result<()> {
+        let p = kind.prefix();
+        let unless_newer = |column: &str| format!("{column} = CASE WHEN work_version = $3 THEN NULL ELSE {column} END");
+        let clear = match kind {
+            WorkKind::Alarms => unless_newer("alarms_from"),
+            WorkKind::Analysis => format!("{}, {}", unless_newer("analysis_from"), unless_newer("analysis_to")),
+        };
+        let sql = format!(
+            "UPDATE devices SET {p}_lease_until = NULL, {p}_lease_token = NULL, {clear} \
+             WHERE id = $1 AND {p}_lease_token = $2"
+        );
+        on_pool!(write, self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(claim.device_id.0)
+                .bind(claim.token)
+                .bind(claim.version)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Gives a claim back without doing it (the run failed): the work stays noted and the next
+    /// pass may take it at once.
+    pub async fn release_work(&self, kind: WorkKind, claim: &WorkClaim) -> Result<()> {
+        let p = kind.prefix();
+        let sql = format!(
+            "UPDATE devices SET {p}_lease_until = NULL, {p}_lease_token = NULL WHERE id = $1 AND {p}_lease_token = $2"
+        );
+        on_pool!(write, self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(claim.device_id.0).bind(claim.token).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Notes analysis work for a device's readings from `from_ms` to `to_ms` (an owner's
+    /// feedback changed how the pet's days are labelled).
+    pub async fn note_analysis(
+        &self,
+        household_id: HouseholdId,
+        device_id: DeviceId,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<()> {
+        on_pool!(write, self, |pool| {
+            sqlx::query(
+                "UPDATE devices SET work_version = work_version + 1, \
+                 analysis_from = CASE WHEN analysis_from IS NULL OR analysis_from > $3 THEN $3 ELSE analysis_from END, \
+                 analysis_to = CASE WHEN analysis_to IS NULL OR analysis_to < $4 THEN $4 ELSE analysis_to END \
+                 WHERE household_id = $1 AND id = $2",
+            )
+            .bind(household_id.0)
+            .bind(device_id.0)
+            .bind(from_ms)
+            .bind(to_ms)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// How many devices have work of this kind waiting (claimed or not).
+    pub async fn pending_work(&self, kind: WorkKind) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM devices WHERE {}_from IS NOT NULL", kind.prefix());
+        let (n,): (i64,) =
+            on_pool!(read, self, |pool| { sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await? });
+        Ok(n)
+    }
+
+    /// Takes the named job's lease for `lease_ms` when no other holder has it and the job last
+    /// ran at least `every_ms` ago (on any node). Answers whether this holder may run it now.
+    #[tracing::instrument(level = "debug", skip_all, fields(job))]
+    pub async fn claim_job(&self, job: &str, holder: &str, now_ms: i64, lease_ms: i64, every_ms: i64) -> Result<bool> {
+        let until = now_ms.saturating_add(lease_ms);
+        let due = now_ms.saturating_sub(every_ms);
+        let claimed: Option<(String,)> = on_pool!(write, self, |pool| {
+            sqlx::query_as(
+                "INSERT INTO job_leases (job, holder, lease_until, last_run) VALUES ($1, $2, $3, NULL) \
+                 ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until \
+                 WHERE job_leases.lease_until < $4 AND (job_leases.last_run IS NULL OR job_leases.last_run <= $5) \
+                 RETURNING job",
+            )
+            .bind(job)
+            .bind(holder)
+            .bind(until)
+            .bind(now_ms)
+            .bind(due)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(claimed.is_some())
+    }
+
+    /// Notes that the named job ran at `now_ms` and frees its lease.
+    pub async fn finish_job(&self, job: &str, holder: &str, now_ms: i64) -> Result<()> {
+        on_pool!(write, self, |pool| {
+            sqlx::query("UPDATE job_leases SET lease_until = 0, last_run = $3 WHERE job = $1 AND holder = $2")
+                .bind(job)
+                .bind(holder)
+                .bind(now_ms)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,118 @@
+//! Readings that share a second, and the work ingest leaves for the jobs: noted in the same
+//! transaction, claimed by one node at a time, and cleared only once done.
+
+use std::collections::BTreeMap;
+
+use petty_core::devices::{DeviceKind, DeviceProfile};
+use petty_core::readings::{METRIC_COUNT, Metric, Reading};
+use petty_store::{IngestOutcome, Store, WorkKind};
+use time::Duration;
+
+use crate::fixtures::{T0, at, owner, secret};
+use crate::harness::store_test;
+
+fn monitor() -> DeviceProfile {
+    DeviceProfile {
+        name: "Hall".to_owned(),
+        kind: DeviceKind::AirMonitor,
+        pet_id: None,
+        model: None,
+        firmware: None,
+        expected_interval_secs: 60,
+        calibration: BTreeMap::new(),
+        serial: None,
+    }
+}
+
+fn co(minutes: i64, ppm: f64) -> Reading {
+    let mut values = [None; METRIC_COUNT];
+    values[Metric::CoPpm.index()] = Some(ppm);
+    Reading { ts: at(minutes), seq: None, values, location: None, extra: BTreeMap::new() }
+}
+
+async fn stored_values(
+    store: &Store,
+    household: petty_core::ids::HouseholdId,
+    device: petty_core::ids::DeviceId,
+) -> Vec<f64> {
+    let (rows, _) = store.readings(household, device, at(-10), at(100), None, 100).await.unwrap();
+    rows.iter().filter_map(|r| r.reading.value(Metric::CoPpm)).collect()
+}
+
+store_test!(different_readings_in_the_same_second_are_all_kept_and_a_resend_is_one, |store| async move {
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let device = store.create_device(home.household_id, &monitor(), &secret(), T0).await.unwrap().id;
+    let h = home.household_id;
+    // Two different readings at the same time without a sequence number, in separate calls.
+    assert_eq!(store.ingest(h, device, vec![co(1, 60.0)], T0).await.unwrap(), vec![IngestOutcome::Accepted]);
+    assert_eq!(store.ingest(h, device, vec![co(1, 140.0)], T0).await.unwrap(), vec![IngestOutcome::Accepted]);
+    // ...and in one call, with a resend of the first among them.
+    let outcomes = store.ingest(h, device, vec![co(2, 1.0), co(2, 2.0), co(2, 1.0), co(1, 60.0)], T0).await.unwrap();
+    assert_eq!(
+        outcomes,
+        vec![IngestOutcome::Accepted, IngestOutcome::Accepted, IngestOutcome::Duplicate, IngestOutcome::Duplicate]
+    );
+    assert_eq!(stored_values(&store, h, device).await, vec![60.0, 140.0, 1.0, 2.0]);
+    // A byte-identical resend of the second one is a duplicate too.
+    assert_eq!(store.ingest(h, device, vec![co(1, 140.0)], T0).await.unwrap(), vec![IngestOutcome::Duplicate]);
+    // A reading with a sequence number is still known by it alone.
+    let mut numbered = co(3, 5.0);
+    numbered.seq = Some(7);
+    let mut same_number = co(3, 6.0);
+    same_number.seq = Some(7);
+    assert_eq!(
+        store.ingest(h, device, vec![numbered, same_number], T0).await.unwrap(),
+        vec![IngestOutcome::Accepted, IngestOutcome::Duplicate]
+    );
+});
+
+store_test!(ingest_notes_work_for_the_jobs_and_a_claim_clears_only_what_it_saw, |store| async move {
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let h = home.household_id;
+    let device = store.create_device(h, &monitor(), &secret(), T0).await.unwrap().id;
+    let now = |minutes: i64| petty_store::to_ms(T0 + Duration::minutes(minutes));
+    assert_eq!(store.pending_work(WorkKind::Alarms).await.unwrap(), 0);
+    store.ingest(h, device, vec![co(5, 10.0), co(3, 10.0)], T0).await.unwrap();
+    assert_eq!(store.pending_work(WorkKind::Alarms).await.unwrap(), 1);
+
+    let claims = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!((claims[0].device_id, claims[0].from_ms, claims[0].to_ms), (device, now(3), now(5)));
+    // Held: nobody else gets it while the lease runs; the analysis' work is separate.
+    assert!(store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap().is_empty());
+    assert_eq!(store.claim_work(WorkKind::Analysis, now(10), 30_000, 10).await.unwrap().len(), 1);
+
+    // A late reading arrives while the claim is being worked on: finishing keeps it noted,
+    // from the older time.
+    store.ingest(h, device, vec![co(1, 10.0)], T0).await.unwrap();
+    store.finish_work(WorkKind::Alarms, &claims[0]).await.unwrap();
+    let again = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap();
+    assert_eq!(again.iter().map(|c| c.from_ms).collect::<Vec<_>>(), vec![now(1)]);
+    store.finish_work(WorkKind::Alarms, &again[0]).await.unwrap();
+    assert_eq!(store.pending_work(WorkKind::Alarms).await.unwrap(), 0);
+
+    // A duplicate leaves no work.
+    store.ingest(h, device, vec![co(1, 10.0)], T0).await.unwrap();
+    assert_eq!(store.pending_work(WorkKind::Alarms).await.unwrap(), 0);
+
+    // A claim whose holder died is taken again once its lease has run out.
+    store.ingest(h, device, vec![co(6, 10.0)], T0).await.unwrap();
+    let dead = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(store.claim_work(WorkKind::Alarms, now(10) + 29_000, 30_000, 10).await.unwrap().is_empty());
+    let taken = store.claim_work(WorkKind::Alarms, now(10) + 31_000, 30_000, 10).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    // The dead holder's late finish changes nothing: its lease is gone.
+    store.finish_work(WorkKind::Alarms, &dead[0]).await.unwrap();
+    assert_eq!(store.pending_work(WorkKind::Alarms).await.unwrap(), 1);
+    store.finish_work(WorkKind::Alarms, &taken[0]).await.unwrap();
+    assert_eq!(store.pending_work(WorkKind::Alarms).await.unwrap(), 0);
+});
+
+store_test!(a_named_job_runs_on_one_holder_at_a_time_and_once_per_period, |store| async move {
+    assert!(store.claim_job("retention", "node-a", 1_000, 60_000, 3_600_000).await.unwrap());
+    assert!(!store.claim_job("retention", "node-b", 1_500, 60_000, 3_600_000).await.unwrap(), "a holds it");
+    store.finish_job("retention", "node-a", 2_000).await.unwrap();
+    assert!(!store.claim_job("retention", "node-b", 3_000, 60_000, 3_600_000).await.unwrap(), "ran an hour ago");
+    assert!(store.claim_job("retention", "node-b", 3_602_000, 60_000, 3_600_000).await.unwrap());
+});
