@@ -3,9 +3,13 @@
 # Petty's store (crates/petty-store/benches/batch_ingest.rs: Store::ingest, group commit,
 # rollups, device rows) against the anchor's raw rusqlite insert of ~100-byte rows with a
 # (device_id, ts) index and 1,000-row transactions (the "naive index" baseline of
-# /work/shared/bench/README.md), interleaved rounds, each pinned to core 0.
+# xtask/anchors/README.md), interleaved rounds, each pinned to core 0.
 #
 #   xtask/bench/batch.sh [ROUNDS] [READINGS]        # default 3 rounds of 2,000,000 readings
+#
+# Needs the anchor's sqlite_bench (xtask/anchors/src/bin/sqlite_bench.rs) built first:
+#   CARGO_TARGET_DIR=$HOME/.cache/petty-anchors-target cargo build --release --locked --manifest-path xtask/anchors/Cargo.toml
+# (ANCHOR=/path/to/sqlite_bench to use another build).
 set -euo pipefail
 ROUNDS=${1:-3}; N=${2:-2000000}
 cd "$(dirname "$0")/../.."

@@ -2,7 +2,7 @@
 # Charts through the rollups: GET /api/v1/devices/{id}/chart.svg for an hour (minute buckets)
 # against a whole year (day buckets) of an air monitor with a reading every 10 minutes for a
 # year (52,560 readings, imported with `petty import`), and /healthz as the baseline, in one
-# run; server on core 0, wrk on core 1 (the method of /work/shared/bench/README.md).
+# run; server on core 0, wrk on core 1 (the method of xtask/anchors/README.md).
 #
 #   xtask/bench/chart.sh [ROUNDS] [SECONDS]     # default 3 rounds of 10 s, interleaved
 #

@@ -3,7 +3,7 @@
 # group commit, 201 only after the commit) against the bare-axum anchor's POST /json (parse,
 # answer 201, store nothing) and POST /ingest (its own SQLite group commit) and, unless
 # NO_FASTAPI=1, the FastAPI peer's POST /json; interleaved rounds, servers on core 0, wrk on
-# core 1 (the method of /work/shared/bench/README.md).
+# core 1 (the method of xtask/anchors/README.md).
 #
 #   xtask/bench/ingest.sh [ROUNDS] [SECONDS]            # throughput rounds (default 3 x 10 s)
 #   PHASE=latency xtask/bench/ingest.sh                  # p99 at half of Petty's max, 30 s
@@ -14,15 +14,17 @@
 #       one-row-per-transaction INSERTs with 8 clients into a (device_id, ts)-indexed table in
 #       the same server, interleaved. PostgreSQL itself is not pinned (it is the machine's).
 #
-# Needs: wrk (Debian), the release builds (cargo build --release -p petty; the anchors in
-# $HOME/.cache/petty-anchors-target, see BENCHMARKS.md), and for FastAPI the venv that
-# `cargo xtask bench` makes in $HOME/.cache/petty-bench-venv.
+# Needs: wrk (Debian), the release builds (`CARGO_TARGET_DIR=$HOME/.cache/petty-target cargo build
+# --release -p petty`; the anchors in xtask/anchors, built into $HOME/.cache/petty-anchors-target as
+# xtask/anchors/README.md says), and for FastAPI (xtask/anchors/py) the venv that `cargo xtask bench`
+# makes in $HOME/.cache/petty-bench-venv. Runs from anywhere in a clone.
 set -euo pipefail
 ROUNDS=${1:-3}; SECS=${2:-10}; CONNS=${CONNS:-50}; PHASE=${PHASE:-throughput}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PETTY=${PETTY:-$HOME/.cache/petty-target/release/petty}
 ANCHOR=${ANCHOR:-$HOME/.cache/petty-anchors-target/release/server}
-ANCHOR_LUA=/work/shared/bench/anchors/wrk/post_one.lua
+ANCHORS=$(cd "$HERE/../anchors" && pwd)
+ANCHOR_LUA=$ANCHORS/wrk/post_one.lua
 VENV=$HOME/.cache/petty-bench-venv
 DIR=$(mktemp -d /tmp/petty-ingest-bench.XXXXXX)
 PIDS=()
@@ -46,7 +48,7 @@ taskset -c 0 "$ANCHOR" 18191 1 "$DIR/anchor.db" >/dev/null 2>&1 &
 ANCHOR_PID=$!; PIDS+=("$ANCHOR_PID")
 FASTAPI_PID=""
 if [ "${NO_FASTAPI:-0}" != 1 ] && [ -x "$VENV/bin/uvicorn" ]; then
-  (cd /work/shared/bench/anchors/py && PYTHONDONTWRITEBYTECODE=1 exec taskset -c 0 "$VENV/bin/uvicorn" fastapi_app:app --host 127.0.0.1 --port 18192 --workers 1 --log-level warning >/dev/null 2>&1) &
+  (cd "$ANCHORS/py" && PYTHONDONTWRITEBYTECODE=1 exec taskset -c 0 "$VENV/bin/uvicorn" fastapi_app:app --host 127.0.0.1 --port 18192 --workers 1 --log-level warning >/dev/null 2>&1) &
   FASTAPI_PID=$!; PIDS+=("$FASTAPI_PID")
   wait_port 18192
 fi

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Issue 3's telemetry budgets, measured with petty-load (xtask/src/bin/petty-load.rs) the way
-# /work/shared/bench/README.md says: servers pinned to core 0, load generators to core 1, a fresh
+# xtask/anchors/README.md says: servers pinned to core 0, load generators to core 1, a fresh
 # data dir under /tmp per phase, anchors measured in the same run. Every process this script
 # starts is stopped at the end (trap), also on error or Ctrl-C.
 #
 #   xtask/bench/telemetry.sh [PHASE...]        PHASE: ws idle mqtt soak (default: all four)
 #
 #   ws    the bare-axum broadcast anchor (ws_load: 1,000 subscribers, 4 KiB buffers, the two
-#         1,000-subscriber rows of ws_probe.sh) and Petty's reading → WebSocket latency
-#         (WS_DEVICES devices and as many subscribers, WS_RATE readings/s for WS_DURATION s),
-#         interleaved for WS_ROUNDS rounds
+#         1,000-subscriber rows of xtask/anchors/scripts/ws_probe.sh) and Petty's reading →
+#         WebSocket latency (WS_DEVICES devices and as many subscribers, WS_RATE readings/s for
+#         WS_DURATION s), interleaved for WS_ROUNDS rounds
 #   idle  IDLE_SOCKETS idle authenticated, subscribed WebSockets on Petty: KiB per connection
 #         (and the anchor's ws_load with the same count, 4 KiB buffers, for reference)
-#   mqtt  Mosquitto's own QoS 0/1 relay (mosquitto_probe.sh's commands, private broker), the same
-#         relay with petty-load's publisher, and Petty's MQTT ingest at QoS 0 (MQTT_ROUNDS rounds)
-#         and QoS 1 (once per broker in-flight setting in MQTT_QOS1_INFLIGHT)
+#   mqtt  Mosquitto's own QoS 0/1 relay (xtask/anchors/scripts/mosquitto_probe.sh's commands,
+#         private broker), the same relay with petty-load's publisher, and Petty's MQTT ingest at
+#         QoS 0 (MQTT_ROUNDS rounds) and QoS 1 (once per broker in-flight setting in
+#         MQTT_QOS1_INFLIGHT)
 #   soak  SOAK_RATE readings/s over SOAK_DEVICES devices for SOAK_DURATION s with one subscriber
 #         per device topic; errors, latency, requests over 100 ms, RSS growth
 #
@@ -33,12 +34,12 @@
 # checkpoint and sqlx threads share that core), PETTY_RATE_LIMIT__ENABLED=false and
 # PETTY_AUTH__ACCESS_TOKEN_TTL_SECS=86400; the Mosquitto it reads from runs on core 0 too
 # (BROKER_CPU=1 moves it to the load generator's core).
-# Needs: mosquitto + mosquitto-clients, bc, curl, python3 (to find free ports).
+# Needs: mosquitto + mosquitto-clients, bc, curl, python3 (to find free ports). Builds Petty, petty-load
+# and the anchors (xtask/anchors, into $HOME/.cache/petty-anchors-target) itself; runs from anywhere in a clone.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/petty-target}
-ANCHOR_SRC=$HOME/.cache/petty-anchors-src
 ANCHOR_TARGET=$HOME/.cache/petty-anchors-target
 PETTY=${PETTY:-$CARGO_TARGET_DIR/release/petty}
 LOAD=${LOAD:-$CARGO_TARGET_DIR/release/petty-load}
@@ -137,11 +138,9 @@ start_broker() {
 build() {
   [ -n "${SKIP_BUILD:-}" ] && return 0
   (cd "$ROOT" && cargo build --release -p petty && cargo build --release -p xtask --bin petty-load)
-  # /work/shared is read-only and its Cargo.lock names the root package by an older name, so
-  # build a copy (same sources, same pinned versions) into its own target folder.
-  mkdir -p "$ANCHOR_SRC"
-  cp -rf --no-preserve=mode,ownership /work/shared/bench/anchors/{Cargo.toml,Cargo.lock,src} "$ANCHOR_SRC"/
-  (cd "$ANCHOR_SRC" && CARGO_TARGET_DIR=$ANCHOR_TARGET cargo build --release --bins)
+  # The anchors (xtask/anchors) are their own cargo project with their own Cargo.lock, built into
+  # their own target folder.
+  CARGO_TARGET_DIR=$ANCHOR_TARGET cargo build --release --locked --bins --manifest-path "$ROOT/xtask/anchors/Cargo.toml"
 }
 
 machine() {

@@ -1,5 +1,5 @@
 //! `cargo xtask bench`: the benchmarks recorded in BENCHMARKS.md, run the way
-//! `/work/shared/bench/README.md` says: the server under test pinned to one core, the load
+//! `xtask/anchors/README.md` says: the server under test pinned to one core, the load
 //! generator to another, Petty interleaved with the bare-axum anchor and the FastAPI peer in
 //! rounds, and every speed quoted as the median of per-round ratios against those baselines.
 //!
@@ -52,10 +52,13 @@ OPTIONS
   --oha PATH              the oha binary (oha on PATH, else ~/.cargo/bin/oha)
 
 Builds: Petty with `cargo build --release -p petty` into $HOME/.cache/petty-target; the anchors
-into $HOME/.cache/petty-anchors-target; the FastAPI venv in $HOME/.cache/petty-bench-venv.
+(xtask/anchors, their own cargo project and Cargo.lock) into $HOME/.cache/petty-anchors-target;
+the FastAPI venv (for xtask/anchors/py/fastapi_app.py) in $HOME/.cache/petty-bench-venv.
 Raw outputs and the report go to $HOME/.cache/petty-bench/runs/<time>/.";
 
-const ANCHORS: &str = "/work/shared/bench/anchors";
+/// The anchors' folder, relative to the repository root: its own cargo project (not a workspace
+/// member), the FastAPI peer in `py/`, the wrk scripts in `wrk/`.
+const ANCHORS: &str = "xtask/anchors";
 /// High enough that the limiter never rejects the load, low enough that it still runs.
 const RATE_LIMIT: &str = "100000000";
 
@@ -189,29 +192,6 @@ fn median(values: &[f64]) -> f64 {
     if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
-/// Copies `names` (files or folders) from `from` into `to`, as writable files.
-fn copy_tree(from: &Path, to: &Path, names: &[&str]) -> anyhow::Result<()> {
-    for name in names {
-        let (a, b) = (from.join(name), to.join(name));
-        if a.is_dir() {
-            std::fs::create_dir_all(&b)?;
-            let entries: Vec<String> = std::fs::read_dir(&a)?
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect();
-            copy_tree(&a, &b, &entries.iter().map(String::as_str).collect::<Vec<_>>())?;
-        } else {
-            std::fs::create_dir_all(to)?;
-            let bytes = std::fs::read(&a).with_context(|| format!("read {}", a.display()))?;
-            // Unchanged files keep their time stamps, so cargo does not rebuild for nothing.
-            if std::fs::read(&b).ok().as_deref() != Some(&bytes[..]) {
-                std::fs::write(&b, bytes).with_context(|| format!("write {}", b.display()))?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Where the binaries and the venv are.
 struct Tools {
     petty: PathBuf,
@@ -231,16 +211,13 @@ fn build(o: &Opts) -> anyhow::Result<Tools> {
                 .env("CARGO_TARGET_DIR", &petty_target)
                 .current_dir(repo_root()),
         )?;
-        // /work/shared is read-only and its Cargo.lock names the package by an older name, so
-        // cargo would have to rewrite it: build a copy instead (same sources, same pinned
-        // versions; cargo only renames the root package in the copied lock file).
-        let src = home().join(".cache/petty-anchors-src");
-        copy_tree(Path::new(ANCHORS), &src, &["Cargo.toml", "Cargo.lock", "src"])?;
+        // The anchors are their own cargo project with their own Cargo.lock (pinned versions).
         procs::run_checked(
             Command::new("cargo")
-                .args(["build", "--release", "--bin", "server"])
+                .args(["build", "--release", "--locked", "--bin", "server", "--manifest-path"])
+                .arg(repo_root().join(ANCHORS).join("Cargo.toml"))
                 .env("CARGO_TARGET_DIR", &anchors_target)
-                .current_dir(&src),
+                .current_dir(repo_root()),
         )?;
     }
     if o.fastapi && !venv.join("bin/uvicorn").exists() {
@@ -386,7 +363,7 @@ fn start_lab(tools: &Tools, o: &Opts, run_dir: &Path) -> anyhow::Result<Lab> {
                 r#"{"device_id":"collar-000000042","ts":1731234567890,"metric":"heart_rate","value":92.5,"unit":"bpm"}"#
                     .into(),
             ),
-            wrk_script: Some(Path::new(ANCHORS).join("wrk/post_one.lua")),
+            wrk_script: Some(repo_root().join(ANCHORS).join("wrk/post_one.lua")),
         }
     } else {
         Target {
@@ -424,8 +401,8 @@ fn start_lab(tools: &Tools, o: &Opts, run_dir: &Path) -> anyhow::Result<Lab> {
         cmd.args(["-c", &cpu])
             .arg(tools.venv.join("bin/uvicorn"))
             .args(["fastapi_app:app", "--host", "127.0.0.1", "--port", &port.to_string(), "--workers", "1"])
-            .current_dir(Path::new(ANCHORS).join("py"))
-            // Nothing written into /work/shared.
+            .current_dir(repo_root().join(ANCHORS).join("py"))
+            // No __pycache__ left in the source tree.
             .env("PYTHONDONTWRITEBYTECODE", "1");
         eprintln!("bench: $ {}", procs::show(&cmd));
         commands.push(format!("(cd {}/py && {})", ANCHORS, procs::show(&cmd)));

@@ -162,3 +162,41 @@ fn sql_lives_only_in_the_store() {
         assert!(!text.contains("sqlx::"), "{} uses sqlx: all SQL lives in petty-store", file.display());
     }
 }
+
+#[test]
+fn no_tracked_file_points_outside_the_repository() {
+    // Spelled in two halves so this file does not match itself.
+    let forbidden = [concat!("..", "/shared/"), concat!("/wo", "rk/")];
+    let Ok(out) = std::process::Command::new("git").arg("-C").arg(root()).args(["ls-files", "-z"]).output() else {
+        eprintln!("git is not available: skipping the check for paths outside the repository");
+        return;
+    };
+    if !out.status.success() {
+        eprintln!("not a git checkout: skipping the check for paths outside the repository");
+        return;
+    }
+    let mut found = Vec::new();
+    for name in String::from_utf8_lossy(&out.stdout).split('\0').filter(|n| !n.is_empty()) {
+        if name == "Cargo.lock" || name.ends_with("/Cargo.lock") {
+            continue;
+        }
+        // Deleted in the work tree but still in the index, or a binary file: nothing to read.
+        let Ok(bytes) = std::fs::read(root().join(name)) else { continue };
+        if bytes.contains(&0) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        for (i, line) in text.lines().enumerate() {
+            if forbidden.iter().any(|f| line.contains(f)) {
+                found.push(format!("{name}:{}: {}", i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "these lines name a path outside the repository; a clone does not have it, so bring what \
+         they need into the repository (the bench anchors live in xtask/anchors) and refer to it \
+         relative to the repository root:\n{}",
+        found.join("\n")
+    );
+}
