@@ -6,10 +6,13 @@
 //!   has a population standard deviation under the sleep threshold (3.0) and a mean of 40–65.
 //! - **Anxious Pacing** (0.75): the active points (level 1), at least 6 with a position, all
 //!   within the pacing radius (0.0007°) of their centroid, with a mean heart rate of 70–110.
-//! - **Playing Fetch** (0.8): at least 2 cycles, a cycle being a vigorous point (level 2) with
-//!   a later resting point more than the fetch distance (0.001°) away from it.
+//! - **Playing Fetch** (0.8): at least 2 cycles, counted by walking the points in time order
+//!   and remembering the latest vigorous point (level 2, "the throw"): a resting point more than
+//!   the fetch distance (0.001°) from the remembered throw counts a cycle and forgets the throw.
 //!
 //! Distances are Euclidean in degrees of (longitude, latitude), as the seed computed them.
+//! Evidence numbers are written as Python's `str()` writes the seed's rounded values
+//! ([`python_text`]), because that text is what the seed's app shows.
 //! Pure: no clock, no I/O. The compatibility timeline calls it; the learned classifier of
 //! issue 4 is separate.
 
@@ -43,7 +46,7 @@ pub struct Thresholds {
     pub sleep_heart_rate_std: f64,
     /// Anxious Pacing: every position must lie closer than this (degrees) to the centroid.
     pub pacing_radius_deg: f64,
-    /// Playing Fetch: a cycle's rest point must be farther than this (degrees) from its start.
+    /// Playing Fetch: a cycle's rest point must be farther than this (degrees) from the remembered throw.
     pub fetch_distance_deg: f64,
 }
 
@@ -128,8 +131,8 @@ fn deep_sleep(points: &[Point], thresholds: &Thresholds) -> Option<Event> {
         timestamp: resting[0].timestamp,
         behavior: Behavior::DeepSleep,
         metadata: BTreeMap::from([
-            ("heart_rate_mean", format!("{m:.1}")),
-            ("heart_rate_std", format!("{std:.2}")),
+            ("heart_rate_mean", mean_text(&rates)),
+            ("heart_rate_std", python_text(python_round(std, 2))),
             ("duration_points", resting.len().to_string()),
         ]),
     })
@@ -146,7 +149,8 @@ fn anxious_pacing(points: &[Point], thresholds: &Thresholds) -> Option<Event> {
         positions.iter().map(|p| p.1).sum::<f64>() / positions.len() as f64,
     );
     let radius = positions.iter().map(|&p| distance(p, centroid)).fold(0.0, f64::max);
-    let rate = mean(&active.iter().map(|p| p.heart_rate).collect::<Vec<_>>());
+    let rates: Vec<f64> = active.iter().map(|p| p.heart_rate).collect();
+    let rate = mean(&rates);
     if radius >= thresholds.pacing_radius_deg || !(70.0..=110.0).contains(&rate) {
         return None;
     }
@@ -154,8 +158,8 @@ fn anxious_pacing(points: &[Point], thresholds: &Thresholds) -> Option<Event> {
         timestamp: active[0].timestamp,
         behavior: Behavior::AnxiousPacing,
         metadata: BTreeMap::from([
-            ("movement_radius", format!("{radius:.6}")),
-            ("heart_rate_mean", format!("{rate:.1}")),
+            ("movement_radius", python_text(python_round(radius, 6))),
+            ("heart_rate_mean", mean_text(&rates)),
             ("activity_points", active.len().to_string()),
         ]),
     })
@@ -164,17 +168,21 @@ fn anxious_pacing(points: &[Point], thresholds: &Thresholds) -> Option<Event> {
 fn playing_fetch(points: &[Point], thresholds: &Thresholds) -> Option<Event> {
     let mut sorted: Vec<&Point> = points.iter().collect();
     sorted.sort_by_key(|p| p.timestamp);
-    let cycles = sorted
-        .iter()
-        .enumerate()
-        .filter(|(i, start)| {
-            let Some(from) = start.position.filter(|_| start.activity_level == 2) else { return false };
-            sorted[i + 1..].iter().any(|later| {
-                later.activity_level == 0
-                    && later.position.is_some_and(|to| distance(from, to) > thresholds.fetch_distance_deg)
-            })
-        })
-        .count();
+    // The seed's walk: one remembered throw, replaced by every later one and forgotten when a
+    // far rest completes its cycle. Points without a position (the seed had none) change nothing.
+    let mut throw: Option<(f64, f64)> = None;
+    let mut cycles = 0usize;
+    for point in &sorted {
+        let Some(position) = point.position else { continue };
+        match point.activity_level {
+            2 => throw = Some(position),
+            0 if throw.is_some_and(|from| distance(from, position) > thresholds.fetch_distance_deg) => {
+                cycles += 1;
+                throw = None;
+            }
+            _ => {}
+        }
+    }
     if cycles < 2 {
         return None;
     }
@@ -183,6 +191,64 @@ fn playing_fetch(points: &[Point], thresholds: &Thresholds) -> Option<Event> {
         behavior: Behavior::PlayingFetch,
         metadata: BTreeMap::from([("fetch_cycles", cycles.to_string()), ("data_points", sorted.len().to_string())]),
     })
+}
+
+/// The seed's mean heart rate as text: Python's `statistics.mean` keeps a whole mean of whole
+/// numbers an integer (`"97"`); any other mean is a float rounded to 1 decimal (`"50.4"`, `"97.0"`
+/// when fractional rates average to a whole number).
+fn mean_text(rates: &[f64]) -> String {
+    let m = mean(rates);
+    // Whole rates below 2^53 sum exactly, and their quotient is exact when it is whole.
+    if rates.iter().all(|r| r.fract() == 0.0) && m.fract() == 0.0 {
+        return format!("{m}");
+    }
+    python_text(python_round(m, 1))
+}
+
+/// Python's `round(value, digits)` for a float: the nearest float to the decimal rounded half to
+/// even on the exact binary value, which is what Rust's fixed-precision formatting computes.
+fn python_round(value: f64, digits: usize) -> f64 {
+    format!("{value:.digits$}").parse().unwrap_or(value)
+}
+
+/// A float as Python's `str()`/`repr()` writes it: the shortest digits that read back to the
+/// same float, in fixed notation with at least one decimal (`97.0`, `0.000571`) when the decimal
+/// exponent is in -4..16, else in exponent notation with a signed, two-digit exponent
+/// (`7.9e-05`, `1e+16`).
+fn python_text(value: f64) -> String {
+    if value.is_nan() {
+        return "nan".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    // `{:e}` writes the shortest round-trip digits as `-d.ddde-N`.
+    let scientific = format!("{value:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let sign = if value < 0.0 { "-" } else { "" };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let magnitude = exponent.unsigned_abs() as usize;
+    if (-4..16).contains(&exponent) {
+        if exponent < 0 {
+            let zeros = "0".repeat(magnitude - 1);
+            return format!("{sign}0.{zeros}{digits}");
+        }
+        let point = magnitude + 1;
+        let (int_part, frac_part) = if digits.len() > point {
+            (digits[..point].to_owned(), digits[point..].to_owned())
+        } else {
+            (format!("{digits}{}", "0".repeat(point - digits.len())), "0".to_owned())
+        };
+        return format!("{sign}{int_part}.{frac_part}");
+    }
+    let (first, rest) = digits.split_at(1);
+    let fraction = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+    let exponent_sign = if exponent < 0 { '-' } else { '+' };
+    format!("{sign}{first}{fraction}e{exponent_sign}{magnitude:02}")
 }
 
 #[cfg(test)]
@@ -230,7 +296,7 @@ mod tests {
         let rates = [47.0, 53.0, 47.0, 53.0];
         assert!(interpret(&resting(&rates), &Thresholds::default()).is_empty());
         let loose = Thresholds { sleep_heart_rate_std: 3.5, ..Thresholds::default() };
-        assert_eq!(only(&interpret(&resting(&rates), &loose)).metadata["heart_rate_std"], "3.00");
+        assert_eq!(only(&interpret(&resting(&rates), &loose)).metadata["heart_rate_std"], "3.0");
         // Other activity levels do not count towards the resting points, and the event is at
         // the first resting point.
         let mut points = vec![point(0, 120.0, 2, Some(HOME))];
@@ -258,7 +324,8 @@ mod tests {
         let event = only(&interpret(&pacing(7, 85.0, 0.001), &Thresholds::default())).clone();
         assert_eq!((event.behavior.label(), event.behavior.confidence()), ("Anxious Pacing", 0.75));
         assert_eq!(event.metadata["movement_radius"], "0.000571");
-        assert_eq!(event.metadata["heart_rate_mean"], "85.0");
+        // A whole mean of whole heart rates is written as an integer, as the seed's app shows it.
+        assert_eq!(event.metadata["heart_rate_mean"], "85");
         assert_eq!(event.metadata["activity_points"], "7");
         // Six positions are enough, five are not (a point without a fix does not count).
         assert_eq!(interpret(&pacing(6, 85.0, 0.001), &Thresholds::default()).len(), 1);
@@ -297,16 +364,103 @@ mod tests {
             point(2, 150.0, 2, Some(HOME)),
             point(3, 90.0, 0, Some(far)),
         ];
-        assert_eq!(
-            only(&interpret(&near, &Thresholds::default())).metadata["fetch_cycles"],
-            "2",
-            "the first sprint's later far rest still counts"
+        assert!(
+            interpret(&near, &Thresholds::default()).is_empty(),
+            "a close rest is no cycle, and the second throw replaced the first: one cycle"
         );
         let rest_first =
             vec![point(0, 90.0, 0, Some(far)), point(1, 140.0, 2, Some(HOME)), point(2, 150.0, 2, Some(HOME))];
         assert!(interpret(&rest_first, &Thresholds::default()).is_empty());
         let short = Thresholds { fetch_distance_deg: 0.003, ..Thresholds::default() };
         assert!(interpret(&points, &short).is_empty());
+    }
+
+    #[test]
+    fn playing_fetch_walks_once_remembering_the_latest_throw() {
+        let far = (HOME.0 + 0.002, HOME.1);
+        let near = (HOME.0 + 0.0005, HOME.1);
+        // The contract's example: two throws, then one far rest, are one cycle, not two.
+        let twice_then_rest =
+            vec![point(0, 140.0, 2, Some(HOME)), point(1, 150.0, 2, Some(HOME)), point(2, 90.0, 0, Some(far))];
+        assert!(interpret(&twice_then_rest, &Thresholds::default()).is_empty());
+        // Alternating throws and far rests: each pair is a cycle.
+        let alternating: Vec<Point> = (0..6)
+            .map(|i| if i % 2 == 0 { point(i, 140.0, 2, Some(HOME)) } else { point(i, 90.0, 0, Some(far)) })
+            .collect();
+        let event = only(&interpret(&alternating, &Thresholds::default())).clone();
+        assert_eq!(event.behavior, Behavior::PlayingFetch);
+        assert_eq!(event.metadata["fetch_cycles"], "3");
+        assert_eq!(event.metadata["data_points"], "6");
+        // A far rest with no throw remembered (the last one was used) counts nothing.
+        let mut rest_again = alternating[..4].to_vec();
+        rest_again.push(point(4, 90.0, 0, Some(far)));
+        assert_eq!(only(&interpret(&rest_again, &Thresholds::default())).metadata["fetch_cycles"], "2");
+        // Close rests and active points change nothing: the throw is still remembered after them.
+        let kept = vec![
+            point(0, 140.0, 2, Some(HOME)),
+            point(1, 95.0, 0, Some(near)),
+            point(2, 110.0, 1, Some(far)),
+            point(3, 90.0, 0, Some(far)),
+            point(4, 140.0, 2, Some(HOME)),
+            point(5, 110.0, 1, Some(HOME)),
+            point(6, 90.0, 0, Some(far)),
+        ];
+        let event = only(&interpret(&kept, &Thresholds::default())).clone();
+        assert_eq!((event.metadata["fetch_cycles"].as_str(), event.timestamp), ("2", T0));
+        // The walk is in time order whatever order the points came in.
+        let mut shuffled = kept.clone();
+        shuffled.reverse();
+        assert_eq!(only(&interpret(&shuffled, &Thresholds::default())).metadata["fetch_cycles"], "2");
+    }
+
+    #[test]
+    fn evidence_is_written_as_python_writes_the_rounded_number() {
+        // The contract's examples: a whole mean of whole heart rates, a tiny radius, a small one.
+        let event = only(&interpret(&pacing(7, 97.0, 0.001), &Thresholds::default())).clone();
+        assert_eq!(event.metadata["heart_rate_mean"], "97");
+        let event = only(&interpret(&pacing(7, 85.0, 0.000138), &Thresholds::default())).clone();
+        assert_eq!(event.metadata["movement_radius"], "7.9e-05");
+        // Whole rates whose mean is not whole keep one decimal; a zero spread is a float.
+        let event = only(&interpret(&resting(&[50.0; 4]), &Thresholds::default())).clone();
+        assert_eq!(
+            (event.metadata["heart_rate_mean"].as_str(), event.metadata["heart_rate_std"].as_str()),
+            ("50", "0.0")
+        );
+        let event = only(&interpret(&resting(&[50.0, 51.0, 50.0, 51.0]), &Thresholds::default())).clone();
+        assert_eq!(event.metadata["heart_rate_mean"], "50.5");
+        // Fractional rates averaging to a whole number are a float mean, as in Python.
+        let event = only(&interpret(&resting(&[49.5, 50.5, 49.5, 50.5]), &Thresholds::default())).clone();
+        assert_eq!(event.metadata["heart_rate_mean"], "50.0");
+    }
+
+    #[test]
+    fn python_text_matches_python_repr() {
+        // Each right-hand side is what CPython 3 prints for `repr(float)`.
+        for (value, python) in [
+            (97.0, "97.0"),
+            (50.4, "50.4"),
+            (0.49, "0.49"),
+            (0.000571, "0.000571"),
+            (0.000079, "7.9e-05"),
+            (-0.000079, "-7.9e-05"),
+            (1e-5, "1e-05"),
+            (0.0001, "0.0001"),
+            (1e16, "1e+16"),
+            (1234567890123456.0, "1234567890123456.0"),
+            (12345678901234567890.0, "1.2345678901234567e+19"),
+            (123.456, "123.456"),
+            (-0.5, "-0.5"),
+            (0.0, "0.0"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1.5e300, "1.5e+300"),
+            (5e-324, "5e-324"),
+        ] {
+            assert_eq!(python_text(value), python, "{value:e}");
+        }
+        // Python's round: half to even on the exact binary value.
+        for (value, digits, python) in [(0.125, 2, "0.12"), (0.375, 2, "0.38"), (50.45, 1, "50.5"), (2.5, 0, "2.0")] {
+            assert_eq!(python_text(python_round(value, digits)), python);
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The whole URL space in one place: the API under `/api/v1`, operations endpoints, the docs
 //! page, the dashboard; and the layers every request passes through, outermost first:
 //! CORS (when configured) → the edge layer (request id, rate limits, authentication, security
-//! headers, metrics; see `edge.rs`) → timeout → body limit → handler.
+//! headers, metrics; see `edge.rs`) → timeout → body limit → handler. The Petty profile has the
+//! same stack under its own outermost layer instead of the configured CORS (`compat::petty`).
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -89,25 +90,32 @@ pub fn openapi() -> OpenApiDoc {
 /// The complete application with its layers.
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api_routes().split_for_parts();
-    let config = &state.config;
-    let mut app = Router::new()
+    let app = Router::new()
         .merge(api)
         .route("/api/v1/ws", axum::routing::get(api::ws::connect))
         .route("/hooks/twilio/voice/{token}", axum::routing::post(api::alarms::twilio_voice_keypress))
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .merge(pages::router())
-        .merge(compat::petty::router())
         .merge(compat::carbon::router())
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
-        .layer(from_fn_with_state(state.clone(), edge::edge));
+        .method_not_allowed_fallback(method_not_allowed);
+    let mut app = with_edge(app, &state);
     // Outside the edge layer, so that its 429s carry the CORS headers a browser needs to read them.
-    if let Some(cors) = cors(&config.cors_allowed_origins) {
+    if let Some(cors) = cors(&state.config.cors_allowed_origins) {
         app = app.layer(cors);
     }
-    app.with_state(state)
+    // The Petty profile is merged after the layers above are applied, so it gets its own copy of
+    // the stack and, outside it, its own error shape and CORS, whatever is configured for the rest.
+    let petty = compat::petty::own_shape(with_edge(compat::petty::router(), &state));
+    app.merge(petty).with_state(state)
+}
+
+/// Body limit, timeout and the edge layer, innermost first.
+fn with_edge(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
+    routes
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.config.request_timeout))
+        .layer(from_fn_with_state(state.clone(), edge::edge))
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {

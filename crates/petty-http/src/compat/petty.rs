@@ -11,19 +11,30 @@
 //! (`pet-timeline`, `realtime`, `pet-plan`) and feedback take a member's access token or a
 //! household API key, and see only their household's collars.
 //!
-//! Errors here keep the seed's shape, `{"error": "<message>", "request_id"}`, not Petty's.
+//! Inputs are read as leniently as the seed's validator (pydantic in lax mode) read them: whole
+//! numbers as integers, whole floats or numeric strings; times as RFC 3339 with or without an
+//! offset (none means UTC), a bare date or Unix seconds.
+//!
+//! Every answer under the prefix, whatever its status and cause (a handler, an unknown route, a
+//! wrong method, the edge layer's rate limit, the body limit, a timeout), is in the seed's shape
+//! `{"error": "<message>", "request_id"}` and carries `Access-Control-Allow-Origin: *`: the
+//! profile has its own layer, [`own_shape`], outside the edge layer (see `routes.rs`). `*` is
+//! safe here because only headers authenticate (`Authorization` or `X-API-Key`, read by
+//! `auth::authenticate`); no cookie does, so another site's page can act only with a token it
+//! already holds.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get, post};
 use petty_core::ids::HouseholdId;
 use petty_core::readings::{METRIC_COUNT, Metric, RawLocation, RawReading, RawTime, Reading};
 use petty_core::seed_rules::{self, Point};
 use petty_store::{Device, StoreError};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -31,21 +42,31 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::api::ingest::Caller;
 use crate::auth::Authentication;
-use crate::observability::current_request_id;
+use crate::observability::{X_REQUEST_ID, current_request_id};
 use crate::state::AppState;
 
-/// The seed's routes, mounted at `/compat/petty` and `/compat/petty/v1`.
+/// The seed's routes, mounted at `/compat/petty` and `/compat/petty/v1`, each answering
+/// `OPTIONS` for CORS; unknown routes and wrong methods answer in the seed's shape.
 pub fn router() -> Router<AppState> {
     let routes = Router::new()
-        .route("/ingest", axum::routing::post(ingest).options(ingest_options))
-        .route("/pet-timeline", get(timeline))
-        .route("/submit-feedback", axum::routing::post(submit_feedback))
-        .route("/realtime", get(realtime))
-        .route("/pet-plan", get(pet_plan))
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/version", get(version));
+        .route("/ingest", with_preflight(post(ingest), "POST, OPTIONS"))
+        .route("/pet-timeline", with_preflight(get(timeline), "GET, OPTIONS"))
+        .route("/submit-feedback", with_preflight(post(submit_feedback), "POST, OPTIONS"))
+        .route("/realtime", with_preflight(get(realtime), "GET, OPTIONS"))
+        .route("/pet-plan", with_preflight(get(pet_plan), "GET, OPTIONS"))
+        .route("/health", with_preflight(get(health), "GET, OPTIONS"))
+        .route("/ready", with_preflight(get(ready), "GET, OPTIONS"))
+        .route("/version", with_preflight(get(version), "GET, OPTIONS"))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::from_fn(uri_limit));
     Router::new().nest("/compat/petty/v1", routes.clone()).nest("/compat/petty", routes)
+}
+
+/// The profile's outermost layer, put outside the edge layer by `routes.rs`: every answer in the
+/// seed's error shape and with the seed's CORS header.
+pub fn own_shape(profile: Router<AppState>) -> Router<AppState> {
+    profile.layer(axum::middleware::map_response(seed_shape))
 }
 
 /// The seed's service name on its health answers.
@@ -55,10 +76,113 @@ const MAX_BODY: usize = 128 * 1024;
 const SEGMENT_MAX: usize = 64 * 1024;
 const EVENT_ID_MAX: usize = 100;
 const FEEDBACK_MAX: usize = 1000;
+/// The longest path and query the profile reads. Above it the answer is a 414 in the seed's
+/// shape; above 64 KiB the HTTP parser (hyper) refuses the request line before Petty sees it,
+/// with an empty 414. A 10,000-character `collar_id` still gets its 400.
+const URI_MAX: usize = 16 * 1024;
+
+/// Marks an answer already in the seed's shape, for [`seed_shape`] to leave alone.
+#[derive(Clone, Copy)]
+struct SeedShaped;
 
 /// An answer in the seed's error shape.
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(json!({"error": message.into(), "request_id": current_request_id()}))).into_response()
+    let mut response =
+        (status, axum::Json(json!({"error": message.into(), "request_id": current_request_id()}))).into_response();
+    response.extensions_mut().insert(SeedShaped);
+    response
+}
+
+/// What the seed says for a status when the cause had no message of its own for a client.
+fn status_message(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "Bad request",
+        StatusCode::UNAUTHORIZED => "Authentication required",
+        StatusCode::FORBIDDEN => "Forbidden",
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::METHOD_NOT_ALLOWED => "Method not allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "Request body too large",
+        StatusCode::URI_TOO_LONG => "Request URI too long",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported media type",
+        StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+        StatusCode::SERVICE_UNAVAILABLE => "Service temporarily unavailable",
+        s if s.is_server_error() => "Internal server error",
+        _ => "Request failed",
+    }
+}
+
+/// [`own_shape`]'s mapping. An error answer not already in the seed's shape (the edge layer's
+/// 429, axum's 413 from the body limit, the timeout's 503) is rewritten into it, keeping its
+/// status and headers (`Retry-After`, `X-RateLimit-*`, `Allow`). Petty's own error message is
+/// kept, since it is written for clients; other bodies (axum's plain-text rejections) are not
+/// shown. The request id is the one the edge layer put on the answer.
+async fn seed_shape(response: Response) -> Response {
+    let status = response.status();
+    let mut response = if (status.is_client_error() || status.is_server_error())
+        && response.extensions().get::<SeedShaped>().is_none()
+    {
+        let (mut parts, body) = response.into_parts();
+        let is_json =
+            parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        let petty_message = if is_json {
+            axum::body::to_bytes(body, 64 * 1024)
+                .await
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        } else {
+            None
+        };
+        let message = petty_message.unwrap_or_else(|| status_message(status).to_owned());
+        let request_id = parts.headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body = serde_json::to_vec(&json!({"error": message, "request_id": request_id})).unwrap_or_default();
+        parts.headers.remove(header::CONTENT_LENGTH);
+        parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Response::from_parts(parts, Body::from(body))
+    } else {
+        response
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(
+            "X-Request-ID, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset",
+        ),
+    );
+    response
+}
+
+/// A route's methods plus the CORS preflight answer listing them (`allow`, e.g. `GET, OPTIONS`).
+fn with_preflight(methods: MethodRouter<AppState>, allow: &'static str) -> MethodRouter<AppState> {
+    methods.options(move || async move {
+        let mut response = StatusCode::OK.into_response();
+        let h = response.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(allow));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Content-Type, Authorization, X-API-Key, X-Request-ID"),
+        );
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+        response
+    })
+}
+
+async fn unknown_route() -> Response {
+    error(StatusCode::NOT_FOUND, "Not found: the Petty profile has no route at this address")
+}
+
+async fn wrong_method() -> Response {
+    error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed on this route")
+}
+
+/// Refuses a path and query longer than [`URI_MAX`] before any handler reads it.
+async fn uri_limit(request: Request, next: Next) -> Response {
+    let length = request.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if length > URI_MAX {
+        return error(StatusCode::URI_TOO_LONG, format!("Request URI too long: at most {URI_MAX} bytes"));
+    }
+    next.run(request).await
 }
 
 fn validation(message: impl std::fmt::Display) -> Response {
@@ -103,6 +227,83 @@ fn round6(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
+/// A whole number as pydantic's lax mode reads an `int`: an integer, a float with no fraction
+/// (`80.0`) or a string holding either (`"80"`); never a fraction or a boolean.
+fn lax_integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::String(s) => {
+            let s = s.trim();
+            let (whole, zeros) = s.split_once('.').unwrap_or((s, ""));
+            let digits = whole.strip_prefix(['-', '+']).unwrap_or(whole);
+            let plain = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+            (plain && zeros.bytes().all(|b| b == b'0')).then(|| whole.parse().ok()).flatten()
+        }
+        _ => None,
+    }
+}
+
+/// A time as pydantic's lax mode reads a `datetime`: RFC 3339 text with or without an offset
+/// (none means UTC; `T`, `t` or a space between date and time), a bare date (midnight UTC), or
+/// Unix seconds as a number.
+fn lax_time(value: &Value) -> Option<OffsetDateTime> {
+    match value {
+        Value::Number(n) => match n.as_i64() {
+            Some(seconds) => OffsetDateTime::from_unix_timestamp(seconds).ok(),
+            None => OffsetDateTime::from_unix_timestamp_nanos((n.as_f64()? * 1e9).round() as i128).ok(),
+        },
+        Value::String(s) => lax_time_text(s.trim()),
+        _ => None,
+    }
+}
+
+fn lax_time_text(text: &str) -> Option<OffsetDateTime> {
+    use time::macros::format_description;
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(t);
+    }
+    if let Ok(date) = time::Date::parse(text, format_description!("[year]-[month]-[day]")) {
+        return Some(date.midnight().assume_utc());
+    }
+    // The offset, if any, follows the time: `Z`, or a sign after the date's own dashes.
+    let (local, offset) = if let Some(local) = text.strip_suffix(['Z', 'z']) {
+        (local, time::UtcOffset::UTC)
+    } else if let Some(at) = text.get(10..).and_then(|rest| rest.find(['+', '-'])).map(|i| i + 10) {
+        let offset = time::UtcOffset::parse(
+            &text[at..],
+            format_description!(
+                version = 2,
+                "[first [[offset_hour]:[offset_minute]] [[offset_hour][offset_minute]] [[offset_hour]]]"
+            ),
+        )
+        .ok()?;
+        (&text[..at], offset)
+    } else {
+        (text, time::UtcOffset::UTC)
+    };
+    let local = time::PrimitiveDateTime::parse(
+        local,
+        format_description!(
+            version = 2,
+            "[year]-[month]-[day][first [T] [t] [ ]][hour]:[minute][optional [:[second][optional [.[subsecond]]]]]"
+        ),
+    )
+    .ok()?;
+    Some(local.assume_offset(offset))
+}
+
+/// Text as the seed's app may send it: a string, or a number written as its text.
+fn lax_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+const TIMESTAMP_RULE: &str =
+    "timestamp must be an ISO 8601 time such as 2025-08-18T14:30:00Z (no offset means UTC), a date, or Unix seconds";
+
 /// The seed's checks, in its order, with its messages.
 fn validate(body: &Map<String, Value>, now: OffsetDateTime) -> Result<CollarPoint, String> {
     for field in ["collar_id", "timestamp", "heart_rate", "activity_level"] {
@@ -114,29 +315,30 @@ fn validate(body: &Map<String, Value>, now: OffsetDateTime) -> Result<CollarPoin
         Some(Value::String(s)) if is_collar_id(s) => s.clone(),
         _ => return Err("collar_id must match the pattern ^[A-Z]{2}-\\d{3,6}$ (for example SN-123456)".into()),
     };
-    let timestamp = match body.get("timestamp") {
-        Some(Value::String(s)) => OffsetDateTime::parse(s.trim(), &Rfc3339)
-            .map_err(|_| "timestamp must be an ISO 8601 time such as 2025-08-18T14:30:00Z".to_owned())?,
-        _ => return Err("timestamp must be an ISO 8601 time such as 2025-08-18T14:30:00Z".into()),
-    };
+    let timestamp = body.get("timestamp").and_then(lax_time).ok_or(TIMESTAMP_RULE)?;
     if timestamp > now + time::Duration::hours(1) {
         return Err("timestamp cannot be more than 1 hour in the future".into());
     }
     if timestamp < now - time::Duration::days(30) {
         return Err("timestamp cannot be more than 30 days old".into());
     }
-    let integer =
-        |field: &str| body.get(field).and_then(Value::as_i64).filter(|_| body[field].is_i64() || body[field].is_u64());
-    let heart_rate = match integer("heart_rate") {
+    let heart_rate = match body.get("heart_rate").and_then(lax_integer) {
         Some(hr) if (30..=300).contains(&hr) => hr,
-        _ => return Err("heart_rate must be an integer between 30 and 300".into()),
+        Some(_) => return Err("heart_rate must be an integer between 30 and 300".into()),
+        None => {
+            return Err("heart_rate must be a whole number (85, 85.0 or \"85\"), not a fraction or a boolean".into());
+        }
     };
-    let activity_level = match integer("activity_level") {
+    let activity_level = match body.get("activity_level").and_then(lax_integer) {
         Some(level) if (0..=2).contains(&level) => level,
-        _ => return Err("activity_level must be 0, 1 or 2 (rest, active, vigorous)".into()),
+        Some(_) => return Err("activity_level must be 0, 1 or 2 (rest, active, vigorous)".into()),
+        None => {
+            return Err("activity_level must be a whole number (1, 1.0 or \"1\"), not a fraction or a boolean".into());
+        }
     };
+    // Checked in field order, after the others, as the seed's model reported it.
     let coordinates = match body.get("location") {
-        None | Some(Value::Null) => None,
+        None | Some(Value::Null) => return Err("Missing required field: location".into()),
         Some(Value::Object(location)) => {
             if location.get("type").and_then(Value::as_str) != Some("Point") {
                 return Err("location.type must be \"Point\"".into());
@@ -154,7 +356,7 @@ fn validate(body: &Map<String, Value>, now: OffsetDateTime) -> Result<CollarPoin
             }
             Some((round6(lon), round6(lat)))
         }
-        Some(_) => return Err("location must be a GeoJSON Point object".into()),
+        _ => return Err("location must be a GeoJSON Point object".into()),
     };
     Ok(CollarPoint { collar_id, timestamp, heart_rate, activity_level, coordinates })
 }
@@ -286,32 +488,40 @@ async fn ingest(State(state): State<AppState>, Caller(caller): Caller, body: Byt
         .into_response()
 }
 
-async fn ingest_options() -> Response {
-    let mut response = StatusCode::OK.into_response();
-    let h = response.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Content-Type, Authorization, X-API-Key, X-Request-ID"),
-    );
-    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
-    response
-}
+/// `?collar_id=`, given once and shaped like a collar id; the seed's 400 otherwise. The value
+/// is never echoed in an error: it may be any length.
+struct CollarQuery(String);
 
-#[derive(Deserialize)]
-struct CollarQuery {
-    collar_id: Option<String>,
+impl<S: Send + Sync> FromRequestParts<S> for CollarQuery {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Ok(Query(pairs)) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) else {
+            return Err(error(StatusCode::BAD_REQUEST, "Invalid query string"));
+        };
+        let mut values = pairs.into_iter().filter(|(name, _)| name == "collar_id").map(|(_, value)| value);
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(error(StatusCode::BAD_REQUEST, "Parameter collar_id must be given once"));
+        }
+        let collar_id = first.as_deref().map(str::trim).unwrap_or_default();
+        if collar_id.is_empty() {
+            return Err(error(StatusCode::BAD_REQUEST, "Missing required parameter: collar_id"));
+        }
+        if !is_collar_id(collar_id) {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "collar_id must match the pattern ^[A-Z]{2}-\\d{3,6}$ (for example SN-123456)",
+            ));
+        }
+        Ok(CollarQuery(collar_id.to_owned()))
+    }
 }
 
 /// The collar named by `?collar_id=` that the caller may read, or the answer to give instead.
 async fn queried_collar(state: &AppState, caller: Authentication, query: &CollarQuery) -> Result<Device, Response> {
-    let collar_id = query.collar_id.as_deref().map(str::trim).unwrap_or_default();
-    if collar_id.is_empty() {
-        return Err(error(StatusCode::BAD_REQUEST, "Missing required parameter: collar_id"));
-    }
     let access = access(state, caller).await?;
-    collar_for(state, &access, collar_id).await
+    collar_for(state, &access, &query.0).await
 }
 
 /// The seed's event id: `evt_` and 8 hex digits, the same for the same collar, time and rule.
@@ -324,7 +534,7 @@ fn event_id(collar_id: &str, at: OffsetDateTime, behavior: &str) -> String {
     format!("evt_{:02x}{:02x}{:02x}{:02x}", d[0], d[1], d[2], d[3])
 }
 
-async fn timeline(State(state): State<AppState>, Caller(caller): Caller, Query(query): Query<CollarQuery>) -> Response {
+async fn timeline(State(state): State<AppState>, Caller(caller): Caller, query: CollarQuery) -> Response {
     let started = std::time::Instant::now();
     let device = match queried_collar(&state, caller, &query).await {
         Ok(d) => d,
@@ -368,6 +578,7 @@ async fn timeline(State(state): State<AppState>, Caller(caller): Caller, Query(q
                 "data_points": 0,
                 "behaviors_detected": 0,
                 "analysis_time_ms": elapsed_ms(started),
+                "ai_processing_time_ms": 0.0,
                 "average_confidence": 0.0,
                 "generated_at": generated_at,
                 "model_version": seed_rules::MODEL_VERSION,
@@ -376,7 +587,10 @@ async fn timeline(State(state): State<AppState>, Caller(caller): Caller, Query(q
         }))
         .into_response();
     }
+    // The seed timed its interpreter apart from the whole analysis; its app shows both.
+    let interpreting = std::time::Instant::now();
     let events = seed_rules::interpret(&points, &state.config.seed_thresholds);
+    let ai_processing_time_ms = elapsed_ms(interpreting);
     let timeline: Vec<Value> = events
         .iter()
         .map(|e| {
@@ -402,6 +616,7 @@ async fn timeline(State(state): State<AppState>, Caller(caller): Caller, Query(q
             "data_points": points.len(),
             "behaviors_detected": events.len(),
             "analysis_time_ms": elapsed_ms(started),
+            "ai_processing_time_ms": ai_processing_time_ms,
             "average_confidence": (average * 1000.0).round() / 1000.0,
             "generated_at": generated_at,
             "model_version": seed_rules::MODEL_VERSION,
@@ -515,22 +730,25 @@ async fn submit_feedback(State(state): State<AppState>, Caller(caller): Caller, 
             return validation(format!("Missing required field: {field}"));
         }
     }
-    let event_id = match object.get("event_id") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= EVENT_ID_MAX => s.trim().to_owned(),
+    let event_id = match object.get("event_id").and_then(lax_text) {
+        Some(s) if !s.is_empty() && s.chars().count() <= EVENT_ID_MAX => s,
         _ => return validation(format!("event_id must be a non-empty string of at most {EVENT_ID_MAX} characters")),
     };
-    let feedback = match object.get("user_feedback") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= FEEDBACK_MAX => s.trim().to_owned(),
+    let feedback = match object.get("user_feedback").and_then(lax_text) {
+        Some(s) if !s.is_empty() && s.chars().count() <= FEEDBACK_MAX => s,
         _ => {
             return validation(format!(
                 "user_feedback must be a non-empty string of at most {FEEDBACK_MAX} characters"
             ));
         }
     };
+    // Stored as RFC 3339 in UTC, whichever form it came in (the app sends local time, no offset).
     let ts = match object.get("timestamp") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if OffsetDateTime::parse(s.trim(), &Rfc3339).is_ok() => Some(s.trim().to_owned()),
-        Some(_) => return validation("timestamp must be an ISO 8601 time such as 2025-08-18T14:30:00Z"),
+        Some(v) => match lax_time(v) {
+            Some(t) => Some(now_text(t)),
+            None => return validation(TIMESTAMP_RULE),
+        },
     };
     let segment = match object.get("segment") {
         None | Some(Value::Null) => None,
@@ -566,7 +784,7 @@ async fn submit_feedback(State(state): State<AppState>, Caller(caller): Caller, 
     }
 }
 
-async fn realtime(State(state): State<AppState>, Caller(caller): Caller, Query(query): Query<CollarQuery>) -> Response {
+async fn realtime(State(state): State<AppState>, Caller(caller): Caller, query: CollarQuery) -> Response {
     let device = match queried_collar(&state, caller, &query).await {
         Ok(d) => d,
         Err(r) => return r,
@@ -590,7 +808,7 @@ async fn realtime(State(state): State<AppState>, Caller(caller): Caller, Query(q
     .into_response()
 }
 
-async fn pet_plan(State(state): State<AppState>, Caller(caller): Caller, Query(query): Query<CollarQuery>) -> Response {
+async fn pet_plan(State(state): State<AppState>, Caller(caller): Caller, query: CollarQuery) -> Response {
     let device = match queried_collar(&state, caller, &query).await {
         Ok(d) => d,
         Err(r) => return r,
@@ -661,6 +879,52 @@ mod tests {
         );
         assert_eq!(sanitize_feedback("she slept 8 hours, 3 times"), "she slept 8 hours, 3 times");
         assert_eq!(sanitize_feedback("at 2025-08-18 she ran"), "at 2025-08-18 she ran");
+    }
+
+    #[test]
+    fn whole_numbers_are_read_as_pydantic_lax_mode_read_them() {
+        for (value, expected) in [
+            (json!(80), Some(80)),
+            (json!(80.0), Some(80)),
+            (json!("80"), Some(80)),
+            (json!(" 80 "), Some(80)),
+            (json!("80.0"), Some(80)),
+            (json!(-3), Some(-3)),
+            (json!(80.5), None),
+            (json!("80.5"), None),
+            (json!(true), None),
+            (json!("abc"), None),
+            (json!(""), None),
+            (json!("1e2"), None),
+            (json!([80]), None),
+        ] {
+            assert_eq!(lax_integer(&value), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn times_are_read_as_pydantic_lax_mode_read_them() {
+        use time::macros::datetime;
+        for (value, expected) in [
+            // The app's DateTime.now().toIso8601String(): local time, no offset, read as UTC.
+            (json!("2026-12-05T11:22:33.123456"), datetime!(2026-12-05 11:22:33.123456 UTC)),
+            (json!("2025-08-18T14:30:00Z"), datetime!(2025-08-18 14:30 UTC)),
+            (json!("2025-08-18T14:30:00+02:00"), datetime!(2025-08-18 12:30 UTC)),
+            (json!("2025-08-18T14:30:00+0200"), datetime!(2025-08-18 12:30 UTC)),
+            (json!("2025-08-18T14:30:00-05"), datetime!(2025-08-18 19:30 UTC)),
+            (json!("2025-08-18 14:30:00"), datetime!(2025-08-18 14:30 UTC)),
+            (json!("2025-08-18T14:30"), datetime!(2025-08-18 14:30 UTC)),
+            (json!("2025-08-18"), datetime!(2025-08-18 0:00 UTC)),
+            (json!(1_755_527_400), datetime!(2025-08-18 14:30 UTC)),
+            (json!(1_755_527_400.5), datetime!(2025-08-18 14:30:00.5 UTC)),
+        ] {
+            assert_eq!(lax_time(&value), Some(expected), "{value}");
+        }
+        for refused in
+            [json!("yesterday"), json!("2025-13-01"), json!("18/08/2025"), json!("2025-08-18T25:00"), json!(true)]
+        {
+            assert_eq!(lax_time(&refused), None, "{refused}");
+        }
     }
 
     #[test]
