@@ -165,20 +165,8 @@ async fn apply(
     let source = format!("device:{}", device.id);
     match step {
         Transition::Raise { at_ms, decided_ms, value, readings, message } => {
-            let new = NewAlarm {
-                rule_id: Some(stored.id),
-                source,
-                alarm_type: alarm_type(stored),
-                device_id: Some(device.id),
-                pet_id: device.profile.pet_id,
-                severity: stored.rule.severity,
-                title: format!("{}: {}", stored.rule.name, device.profile.name),
-                message: format!("{} on {} ({})", message, device.profile.name, stored.rule.describe()),
-                value: Some(*value),
-                evidence: readings.clone(),
-                at_ms: *at_ms,
-                quiet: over || *decided_ms < live_from_ms,
-            };
+            let quiet = over || *decided_ms < live_from_ms;
+            let new = device_alarm(device, stored, message, *value, readings.clone(), *at_ms, quiet);
             petty_app::alarms::raise(app, device.household_id, &new).await?;
         }
         Transition::Clear { at_ms, .. } => {
@@ -187,6 +175,32 @@ async fn apply(
         }
     }
     Ok(())
+}
+
+/// The alarm a metric or silence rule raises on a device.
+fn device_alarm(
+    device: &Device,
+    stored: &StoredRule,
+    message: &str,
+    value: f64,
+    evidence: Vec<(i64, f64)>,
+    at_ms: i64,
+    quiet: bool,
+) -> NewAlarm {
+    NewAlarm {
+        rule_id: Some(stored.id),
+        source: format!("device:{}", device.id),
+        alarm_type: alarm_type(stored),
+        device_id: Some(device.id),
+        pet_id: device.profile.pet_id,
+        severity: stored.rule.severity,
+        title: format!("{}: {}", stored.rule.name, device.profile.name),
+        message: format!("{} on {} ({})", message, device.profile.name, stored.rule.describe()),
+        value: Some(value),
+        evidence,
+        at_ms,
+        quiet,
+    }
 }
 
 /// Silence rules: raises for every device whose rule says "no data for N" and that has been
@@ -224,20 +238,7 @@ pub async fn sweep(app: &App, now_ms: i64) -> Result<usize, StoreError> {
             let source = format!("device:{}", device.id);
             match judge_silence(&stored.rule, last, now_ms) {
                 Judgement::Raise { value, readings, message } => {
-                    let new = NewAlarm {
-                        rule_id: Some(stored.id),
-                        source,
-                        alarm_type: alarm_type(stored),
-                        device_id: Some(device.id),
-                        pet_id: device.profile.pet_id,
-                        severity: stored.rule.severity,
-                        title: format!("{}: {}", stored.rule.name, device.profile.name),
-                        message: format!("{} on {} ({})", message, device.profile.name, stored.rule.describe()),
-                        value: Some(value),
-                        evidence: readings,
-                        at_ms: now_ms,
-                        quiet: false,
-                    };
+                    let new = device_alarm(&device, stored, &message, value, readings, now_ms, false);
                     petty_app::alarms::raise(app, device.household_id, &new).await?;
                     changed += 1;
                 }
