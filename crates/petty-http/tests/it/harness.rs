@@ -1,6 +1,6 @@
-//! `spawn_app()`: a Petty server on 127.0.0.1:0 with a fresh SQLite database (or, with
-//! `PETTY_TEST_BACKEND=postgres` and `PETTY_TEST_POSTGRES_URL`, a fresh PostgreSQL database),
-//! plus typed helpers for the calls most tests make.
+//! `spawn_app()`: a Petty server on 127.0.0.1:0 with a fresh SQLite database;
+//! `spawn_app_on(Engine::Postgres)`: the same on a fresh PostgreSQL database (when
+//! `PETTY_TEST_POSTGRES_URL` is set); plus typed helpers for the calls most tests make.
 
 use std::path::PathBuf;
 
@@ -20,6 +20,8 @@ pub struct TestApp {
     pub state: AppState,
     dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
+    /// The PostgreSQL database this server runs on, dropped with it.
+    database: Option<PgDatabase>,
 }
 
 impl Drop for TestApp {
@@ -28,6 +30,74 @@ impl Drop for TestApp {
             let _ = stop.send(());
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+        // After the server has been told to stop: `WITH (FORCE)` ends its connections.
+        self.database.take();
+    }
+}
+
+/// The database engine a test server runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A database `petty_http_test_<random>` on `PETTY_TEST_POSTGRES_URL`'s server, dropped with
+/// the guard.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// `None` (and a line saying the test was skipped) when no PostgreSQL server is configured;
+    /// a panic on CI, which must run them.
+    fn create() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("PETTY_TEST_POSTGRES_URL") else {
+            if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
+                panic!("CI must set PETTY_TEST_POSTGRES_URL so the PostgreSQL tests run");
+            }
+            eprintln!("skipped on PostgreSQL: PETTY_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let name = format!("petty_http_test_{}", uuid::Uuid::new_v4().simple());
+        let status = std::process::Command::new("psql")
+            .args([&admin_url, "-qc", &format!("CREATE DATABASE {name}")])
+            .status()
+            .expect("run psql");
+        assert!(status.success(), "could not create {name} on {admin_url}");
+        Some(Self { admin_url, name })
+    }
+
+    fn url(&self) -> String {
+        let base = self.admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&self.admin_url);
+        format!("{base}/{}", self.name)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("psql")
+            .args([&self.admin_url, "-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .status();
+    }
+}
+
+/// A test's own server with the default settings on `engine`; `None` when that engine is not
+/// available here (PostgreSQL without `PETTY_TEST_POSTGRES_URL`).
+pub async fn spawn_app_on(engine: Engine) -> Option<TestApp> {
+    match engine {
+        Engine::Sqlite => Some(spawn_app().await),
+        Engine::Postgres => {
+            let database = PgDatabase::create()?;
+            let store = Store::connect(&database.url()).await.expect("connect to PostgreSQL");
+            store.migrate().await.expect("migrate");
+            init_logs();
+            let dir = std::env::temp_dir().join(format!("petty-it-{}", uuid::Uuid::now_v7()));
+            let mut app = spawn_on_store(store, HttpConfig::for_tests(), dir).await;
+            app.database = Some(database);
+            Some(app)
+        }
     }
 }
 
@@ -55,6 +125,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp 
     store.migrate().await.expect("migrate");
     let mut config = HttpConfig::for_tests();
     configure(&mut config);
+    spawn_on_store(store, config, dir).await
+}
+
+/// A server on `store`, already migrated; `dir` is removed when it stops.
+async fn spawn_on_store(store: Store, config: HttpConfig, dir: PathBuf) -> TestApp {
     let state = AppState::new(store.clone(), config);
     let bus = state.bus.clone();
     let app_state = state.clone();
@@ -65,7 +140,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp 
         let _ = stopped.await;
     }));
     let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { address, client, store, bus, state: app_state, dir, stop: Some(stop) }
+    TestApp { address, client, store, bus, state: app_state, dir, stop: Some(stop), database: None }
 }
 
 /// A registered owner and their tokens.
