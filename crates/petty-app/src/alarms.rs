@@ -12,6 +12,7 @@
 //! catching up after an outage): a past incident is recorded and shown, and pages nobody. A
 //! quiet alarm whose incident turns out to be going on now starts paging then ([`page`]).
 
+use petty_bus::Topic;
 use petty_core::air::{Mq7, WARM_UP_SECS, WarmUp};
 use petty_core::alarm::{ConditionKind, Severity};
 use petty_core::devices::DeviceKind;
@@ -105,7 +106,7 @@ pub async fn clear(
 /// Tells `household:{id}:alarms` what happened to an alarm.
 pub async fn publish(app: &App, alarm: &Alarm, event: &str) {
     let message = json!({"type": "alarm", "event": event, "alarm": alarm_json(alarm)}).to_string();
-    app.bus.publish(&crate::household_alarms_topic(alarm.household_id), message.into()).await;
+    app.bus.publish(Topic::HouseholdAlarms(alarm.household_id), message.into()).await;
 }
 
 fn rfc3339(ms: i64) -> Value {

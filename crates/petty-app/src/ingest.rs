@@ -1,5 +1,6 @@
 //! `App::ingest`: the one way a reading enters Petty, from every transport.
 
+use petty_bus::Topic;
 use petty_core::ids::{DeviceId, HouseholdId};
 use petty_core::readings::Reading;
 use petty_store::{IngestOutcome, StoreError, StoredReading};
@@ -30,9 +31,9 @@ impl App {
             return Ok(Vec::new());
         }
         let received_at = self.now();
-        let topic = crate::device_topic(sender.device_id);
+        let topic = Topic::Device(sender.device_id);
         // A copy only when someone listens: most readings have no live audience.
-        let watched = self.bus.has_listeners(&topic).then(|| readings.clone());
+        let watched = self.bus.has_listeners(topic).then(|| readings.clone());
         let outcomes = self.store.ingest(sender.household_id, sender.device_id, readings, received_at).await?;
         if outcomes.contains(&IngestOutcome::Accepted) {
             self.wake.alarms.notify_one();
@@ -45,7 +46,7 @@ impl App {
                 }
                 let out = ReadingOut::from(StoredReading { device_id: sender.device_id, reading, received_at });
                 if let Ok(json) = serde_json::to_vec(&out) {
-                    self.bus.publish(&topic, json.into()).await;
+                    self.bus.publish(topic, json.into()).await;
                 }
             }
         }

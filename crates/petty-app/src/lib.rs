@@ -145,18 +145,3 @@ impl App {
         self.clock.now_ms()
     }
 }
-
-/// The live topic of a device's readings.
-pub fn device_topic(device_id: petty_core::ids::DeviceId) -> String {
-    format!("device:{device_id}")
-}
-
-/// The live topic of a pet's episodes, anomalies and geofence crossings.
-pub fn pet_topic(pet_id: petty_core::ids::PetId) -> String {
-    format!("pet:{pet_id}")
-}
-
-/// The live topic of a household's alarms and device events.
-pub fn household_alarms_topic(household_id: petty_core::ids::HouseholdId) -> String {
-    format!("household:{household_id}:alarms")
-}

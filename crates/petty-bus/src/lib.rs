@@ -1,5 +1,5 @@
-//! Petty's event bus: messages published to a topic (`device:{id}`, `pet:{id}`,
-//! `household:{id}:alarms`, `user:{id}:events`, ...) reach every live subscriber of that topic.
+//! Petty's event bus: messages published to a [`Topic`] (a device's readings, a pet's
+//! episodes, a household's alarms, a person's events) reach every live subscriber of that topic.
 //!
 //! Architecture invariant: **a slow subscriber never grows memory without bound and never slows
 //! a publisher.** Each subscriber has a bounded queue; when it is full, the message is dropped
@@ -10,21 +10,94 @@
 //! on one node reaches a WebSocket on another. Live events are ephemeral (core NATS, no
 //! JetStream): a node that is down misses them, as a disconnected browser would.
 //!
-//! API boundary: [`Bus`] (cheap to clone), [`Subscriber`], [`Message`]. Who may subscribe to
-//! what is decided by the caller (the WebSocket endpoint), not here.
+//! API boundary: [`Bus`] (cheap to clone), [`Subscriber`], [`Message`], [`Topic`]. Who may
+//! subscribe to what is decided by the caller (the WebSocket endpoint), not here.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use petty_core::ids::{DeviceId, HouseholdId, PetId, UserId};
 use tokio::sync::mpsc;
+
+/// What a message is about. Written `device:{id}`, `pet:{id}`, `household:{id}:alarms` and
+/// `user:{id}:events|predictions|insights` on the WebSocket and in NATS subjects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// A device's accepted readings.
+    Device(DeviceId),
+    /// A pet's episodes, anomalies and geofence crossings.
+    Pet(PetId),
+    /// A household's alarms and device events.
+    HouseholdAlarms(HouseholdId),
+    /// A person's life events.
+    UserEvents(UserId),
+    /// A person's energy and mood predictions.
+    UserPredictions(UserId),
+    /// A person's insights.
+    UserInsights(UserId),
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Device(id) => write!(f, "device:{id}"),
+            Self::Pet(id) => write!(f, "pet:{id}"),
+            Self::HouseholdAlarms(id) => write!(f, "household:{id}:alarms"),
+            Self::UserEvents(id) => write!(f, "user:{id}:events"),
+            Self::UserPredictions(id) => write!(f, "user:{id}:predictions"),
+            Self::UserInsights(id) => write!(f, "user:{id}:insights"),
+        }
+    }
+}
+
+/// A topic that is not one of [`Topic`]'s forms, or whose id is not a UUID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownTopic;
+
+impl fmt::Display for UnknownTopic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "unknown topic: use device:{id}, pet:{id}, household:{id}:alarms or user:{id}:events|predictions|insights",
+        )
+    }
+}
+
+impl std::error::Error for UnknownTopic {}
+
+impl FromStr for Topic {
+    type Err = UnknownTopic;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut parts = s.split(':');
+        let (kind, id, rest) = (parts.next(), parts.next(), parts.next());
+        if parts.next().is_some() {
+            return Err(UnknownTopic);
+        }
+        let id = id.ok_or(UnknownTopic)?;
+        fn parse<T: FromStr>(id: &str) -> Result<T, UnknownTopic> {
+            id.parse().map_err(|_| UnknownTopic)
+        }
+        Ok(match (kind, rest) {
+            (Some("device"), None) => Self::Device(parse(id)?),
+            (Some("pet"), None) => Self::Pet(parse(id)?),
+            (Some("household"), Some("alarms")) => Self::HouseholdAlarms(parse(id)?),
+            (Some("user"), Some("events")) => Self::UserEvents(parse(id)?),
+            (Some("user"), Some("predictions")) => Self::UserPredictions(parse(id)?),
+            (Some("user"), Some("insights")) => Self::UserInsights(parse(id)?),
+            _ => return Err(UnknownTopic),
+        })
+    }
+}
 
 /// One published message: its topic and its JSON payload, shared by every subscriber.
 #[derive(Debug)]
 pub struct Message {
-    pub topic: Arc<str>,
+    pub topic: Topic,
     pub payload: Bytes,
 }
 
@@ -36,7 +109,7 @@ pub struct Bus {
 
 #[derive(Default)]
 struct Inner {
-    topics: RwLock<HashMap<Arc<str>, Vec<Registration>>>,
+    topics: RwLock<HashMap<Topic, Vec<Registration>>>,
     next_id: AtomicU64,
     /// Set when the bus spans nodes.
     nats: Option<async_nats::Client>,
@@ -84,8 +157,9 @@ impl Bus {
         tokio::spawn(async move {
             while let Some(message) = incoming.next().await {
                 let Some(inner) = relay.upgrade() else { break };
-                if let Some(topic) = message.subject.as_str().strip_prefix(SUBJECT_PREFIX) {
-                    Bus { inner }.deliver(topic, message.payload);
+                match message.subject.as_str().strip_prefix(SUBJECT_PREFIX).map(Topic::from_str) {
+                    Some(Ok(topic)) => Bus { inner }.deliver(topic, message.payload),
+                    _ => tracing::debug!(subject = %message.subject, "ignored a NATS message with no Petty topic"),
                 }
             }
         });
@@ -93,30 +167,30 @@ impl Bus {
     }
 
     /// Whether publishing to `topic` can reach anyone (always, when other nodes may listen).
-    pub fn has_listeners(&self, topic: &str) -> bool {
+    pub fn has_listeners(&self, topic: Topic) -> bool {
         self.inner.nats.is_some() || self.subscribers(topic) > 0
     }
 
     /// Sends a message to every subscriber of `topic`, on every node. Never waits for a
     /// subscriber: one whose queue is full misses this message (and its drop count grows).
-    pub async fn publish(&self, topic: &str, payload: Bytes) {
+    pub async fn publish(&self, topic: Topic, payload: Bytes) {
         metrics::counter!("petty_bus_published_total").increment(1);
         match &self.inner.nats {
-            Some(client) if is_subject_token(topic) => {
+            Some(client) => {
                 // Our own subscription brings it back to local subscribers.
                 if let Err(e) = client.publish(format!("{SUBJECT_PREFIX}{topic}"), payload).await {
-                    tracing::warn!(error = %e, topic, "could not publish to NATS; the event is lost");
+                    tracing::warn!(error = %e, %topic, "could not publish to NATS; the event is lost");
                 }
             }
-            _ => self.deliver(topic, payload),
+            None => self.deliver(topic, payload),
         }
     }
 
     /// Hands the message to this node's subscribers of `topic`.
-    fn deliver(&self, topic: &str, payload: Bytes) {
+    fn deliver(&self, topic: Topic, payload: Bytes) {
         let Ok(topics) = self.inner.topics.read() else { return };
-        let Some((key, subscribers)) = topics.get_key_value(topic) else { return };
-        let message = Arc::new(Message { topic: Arc::clone(key), payload });
+        let Some(subscribers) = topics.get(&topic) else { return };
+        let message = Arc::new(Message { topic, payload });
         for subscriber in subscribers {
             if let Err(mpsc::error::TrySendError::Full(_)) = subscriber.queue.try_send(Arc::clone(&message)) {
                 subscriber.dropped.fetch_add(1, Ordering::Relaxed);
@@ -140,14 +214,9 @@ impl Bus {
     }
 
     /// How many subscribers `topic` has (for tests and metrics).
-    pub fn subscribers(&self, topic: &str) -> usize {
-        self.inner.topics.read().map(|t| t.get(topic).map_or(0, Vec::len)).unwrap_or(0)
+    pub fn subscribers(&self, topic: Topic) -> usize {
+        self.inner.topics.read().map(|t| t.get(&topic).map_or(0, Vec::len)).unwrap_or(0)
     }
-}
-
-/// Whether `topic` can be the last part of a NATS subject (no dots, wildcards or spaces).
-fn is_subject_token(topic: &str) -> bool {
-    !topic.is_empty() && !topic.bytes().any(|b| matches!(b, b'.' | b'*' | b'>') || b.is_ascii_whitespace())
 }
 
 /// One listener (a WebSocket connection, say) with its own bounded queue and topic set.
@@ -158,34 +227,33 @@ pub struct Subscriber {
     queue: mpsc::Sender<Arc<Message>>,
     messages: mpsc::Receiver<Arc<Message>>,
     dropped: Arc<AtomicU64>,
-    topics: HashSet<Arc<str>>,
+    topics: HashSet<Topic>,
 }
 
 impl Subscriber {
     /// Starts hearing `topic`; subscribing twice is the same as once.
-    pub fn subscribe(&mut self, topic: &str) {
-        if self.topics.contains(topic) {
+    pub fn subscribe(&mut self, topic: Topic) {
+        if self.topics.contains(&topic) {
             return;
         }
         let Ok(mut topics) = self.bus.inner.topics.write() else { return };
-        let key: Arc<str> = topics.get_key_value(topic).map(|(k, _)| Arc::clone(k)).unwrap_or_else(|| Arc::from(topic));
-        topics.entry(Arc::clone(&key)).or_default().push(Registration {
+        topics.entry(topic).or_default().push(Registration {
             id: self.id,
             queue: self.queue.clone(),
             dropped: Arc::clone(&self.dropped),
         });
-        self.topics.insert(key);
+        self.topics.insert(topic);
     }
 
     /// Stops hearing `topic`; messages of it already queued are still delivered.
-    pub fn unsubscribe(&mut self, topic: &str) {
-        if self.topics.remove(topic) {
+    pub fn unsubscribe(&mut self, topic: Topic) {
+        if self.topics.remove(&topic) {
             self.bus.forget(self.id, topic);
         }
     }
 
-    pub fn is_subscribed(&self, topic: &str) -> bool {
-        self.topics.contains(topic)
+    pub fn is_subscribed(&self, topic: Topic) -> bool {
+        self.topics.contains(&topic)
     }
 
     pub fn topic_count(&self) -> usize {
@@ -204,12 +272,12 @@ impl Subscriber {
 }
 
 impl Bus {
-    fn forget(&self, id: u64, topic: &str) {
+    fn forget(&self, id: u64, topic: Topic) {
         let Ok(mut topics) = self.inner.topics.write() else { return };
-        if let Some(subscribers) = topics.get_mut(topic) {
+        if let Some(subscribers) = topics.get_mut(&topic) {
             subscribers.retain(|s| s.id != id);
             if subscribers.is_empty() {
-                topics.remove(topic);
+                topics.remove(&topic);
             }
         }
     }
@@ -218,7 +286,7 @@ impl Bus {
 impl Drop for Subscriber {
     fn drop(&mut self) {
         for topic in std::mem::take(&mut self.topics) {
-            self.bus.forget(self.id, &topic);
+            self.bus.forget(self.id, topic);
         }
     }
 }
@@ -227,25 +295,60 @@ impl Drop for Subscriber {
 mod tests {
     use super::*;
 
+    fn device(n: u64) -> Topic {
+        Topic::Device(format!("00000000-0000-0000-0000-{n:012}").parse().unwrap())
+    }
+
+    #[test]
+    fn topics_are_written_and_read_in_one_form() {
+        let id = "0190a6f2-8b3c-7def-8123-456789abcdef";
+        for text in [
+            format!("device:{id}"),
+            format!("pet:{id}"),
+            format!("household:{id}:alarms"),
+            format!("user:{id}:events"),
+            format!("user:{id}:predictions"),
+            format!("user:{id}:insights"),
+        ] {
+            let topic: Topic = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(topic.to_string(), text);
+        }
+        for bad in [
+            "",
+            "device",
+            "device:",
+            "device:1",
+            &format!("device:{id}:x"),
+            &format!("household:{id}"),
+            &format!("user:{id}:secrets"),
+            &format!("cat:{id}"),
+        ] {
+            assert_eq!(bad.parse::<Topic>(), Err(UnknownTopic), "{bad}");
+        }
+    }
+
     #[tokio::test]
     async fn subscribers_hear_their_topics_only() {
         let bus = Bus::local();
         let mut a = bus.subscriber(8);
         let mut b = bus.subscriber(8);
-        a.subscribe("device:1");
-        b.subscribe("device:2");
-        b.subscribe("device:1");
-        bus.publish("device:1", Bytes::from_static(b"one")).await;
-        bus.publish("device:2", Bytes::from_static(b"two")).await;
-        bus.publish("device:3", Bytes::from_static(b"nobody")).await;
+        a.subscribe(device(1));
+        b.subscribe(device(2));
+        b.subscribe(device(1));
+        bus.publish(device(1), Bytes::from_static(b"one")).await;
+        bus.publish(device(2), Bytes::from_static(b"two")).await;
+        bus.publish(device(3), Bytes::from_static(b"nobody")).await;
         assert_eq!(&a.recv().await.unwrap().payload[..], b"one");
         let got: Vec<String> = [b.recv().await.unwrap(), b.recv().await.unwrap()]
             .iter()
             .map(|m| format!("{}={}", m.topic, String::from_utf8_lossy(&m.payload)))
             .collect();
-        assert_eq!(got, ["device:1=one", "device:2=two"]);
-        b.unsubscribe("device:1");
-        bus.publish("device:1", Bytes::from_static(b"again")).await;
+        assert_eq!(
+            got,
+            ["device:00000000-0000-0000-0000-000000000001=one", "device:00000000-0000-0000-0000-000000000002=two"]
+        );
+        b.unsubscribe(device(1));
+        bus.publish(device(1), Bytes::from_static(b"again")).await;
         assert_eq!(&a.recv().await.unwrap().payload[..], b"again");
         assert!(b.messages.try_recv().is_err(), "b left device:1");
     }
@@ -255,10 +358,10 @@ mod tests {
         let bus = Bus::local();
         let mut slow = bus.subscriber(4);
         let mut fast = bus.subscriber(1000);
-        slow.subscribe("t");
-        fast.subscribe("t");
+        slow.subscribe(device(7));
+        fast.subscribe(device(7));
         for i in 0..100u8 {
-            bus.publish("t", Bytes::from(vec![i])).await;
+            bus.publish(device(7), Bytes::from(vec![i])).await;
         }
         assert_eq!(slow.take_dropped(), 96);
         assert_eq!(slow.take_dropped(), 0, "the count restarts once read");
@@ -274,11 +377,11 @@ mod tests {
     fn dropping_a_subscriber_unsubscribes_it() {
         let bus = Bus::local();
         let mut s = bus.subscriber(1);
-        s.subscribe("x");
-        s.subscribe("x");
-        assert_eq!(bus.subscribers("x"), 1);
+        s.subscribe(device(9));
+        s.subscribe(device(9));
+        assert_eq!(bus.subscribers(device(9)), 1);
         drop(s);
-        assert_eq!(bus.subscribers("x"), 0);
+        assert_eq!(bus.subscribers(device(9)), 0);
     }
 }
 
@@ -303,16 +406,16 @@ mod nats_tests {
     async fn a_message_published_on_one_node_reaches_subscribers_on_both() {
         let Some(url) = nats_url() else { return };
         let (a, b) = (Bus::nats(&url).await.unwrap(), Bus::nats(&url).await.unwrap());
-        let topic = format!("device:test-{}", std::process::id());
+        let topic = Topic::Device(DeviceId::new());
         let mut on_a = a.subscriber(8);
         let mut on_b = b.subscriber(8);
-        on_a.subscribe(&topic);
-        on_b.subscribe(&topic);
-        assert!(a.has_listeners("device:anything"), "other nodes may listen");
-        a.publish(&topic, Bytes::from_static(b"{\"heart_rate\":90}")).await;
+        on_a.subscribe(topic);
+        on_b.subscribe(topic);
+        assert!(a.has_listeners(Topic::Device(DeviceId::new())), "other nodes may listen");
+        a.publish(topic, Bytes::from_static(b"{\"heart_rate\":90}")).await;
         for subscriber in [&mut on_a, &mut on_b] {
             let message = tokio::time::timeout(Duration::from_secs(5), subscriber.recv()).await.unwrap().unwrap();
-            assert_eq!((&*message.topic, &message.payload[..]), (topic.as_str(), &b"{\"heart_rate\":90}"[..]));
+            assert_eq!((message.topic, &message.payload[..]), (topic, &b"{\"heart_rate\":90}"[..]));
         }
     }
 }

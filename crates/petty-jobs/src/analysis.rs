@@ -5,6 +5,7 @@
 //! `petty_core`'s; this module only moves data. Analysing a day again gives the same result,
 //! so work done twice (after a crash) is harmless.
 
+use petty_bus::Topic;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -161,7 +162,7 @@ pub async fn analyse_day(
         )
         .await?;
     let mut new_anomalies = 0;
-    let topic = petty_app::pet_topic(pet_id);
+    let topic = Topic::Pet(pet_id);
     for a in &found {
         let new = petty_store::NewAnomaly {
             kind: a.kind.as_str().to_owned(),
@@ -176,8 +177,8 @@ pub async fn analyse_day(
             new_anomalies += 1;
             let message = json!({"type": "anomaly", "pet_id": pet_id.to_string(),
                 "item": TimelineItem::from_anomaly(&stored)});
-            app.bus.publish(&topic, message.to_string().into()).await;
-            app.bus.publish(&petty_app::household_alarms_topic(household_id), message.to_string().into()).await;
+            app.bus.publish(topic, message.to_string().into()).await;
+            app.bus.publish(Topic::HouseholdAlarms(household_id), message.to_string().into()).await;
             let subtype = format!("{}:{}", stored.kind, stored.day);
             let alarm = petty_app::alarms::EventAlarm {
                 kind: petty_core::alarm::ConditionKind::Anomaly,
@@ -195,12 +196,12 @@ pub async fn analyse_day(
             }
         }
     }
-    if app.bus.has_listeners(&topic) {
+    if app.bus.has_listeners(topic) {
         let stored = store.episodes(household_id, pet_id, d0, d1).await?;
         let items: Vec<_> = stored.iter().map(TimelineItem::from_episode).collect();
         let message = json!({"type": "episodes", "pet_id": pet_id.to_string(), "day": petty_core::pets::format_date(day),
             "items": items, "wellness": wellness.as_ref().map(|w| w.score)});
-        app.bus.publish(&topic, message.to_string().into()).await;
+        app.bus.publish(topic, message.to_string().into()).await;
     }
     Ok(DayOutcome { episodes, summary, wellness, new_anomalies })
 }

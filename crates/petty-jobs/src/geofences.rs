@@ -3,6 +3,7 @@
 //! accuracy and a dwell time), and what it confirms is stored with the new states in one
 //! transaction and told on `pet:{id}` and `household:{id}:alarms`.
 
+use petty_bus::Topic;
 use petty_core::geofence::{FenceState, Fix, step};
 use petty_store::{Device, GeofenceEvent, StoreError};
 use serde_json::json;
@@ -63,9 +64,9 @@ pub(crate) async fn evaluate(
             "item": TimelineItem::from_geofence_event(event)})
         .to_string();
         if let Some(pet_id) = device.profile.pet_id {
-            app.bus.publish(&petty_app::pet_topic(pet_id), message.clone().into()).await;
+            app.bus.publish(Topic::Pet(pet_id), message.clone().into()).await;
         }
-        app.bus.publish(&petty_app::household_alarms_topic(household_id), message.into()).await;
+        app.bus.publish(Topic::HouseholdAlarms(household_id), message.into()).await;
         let fence_id = event.geofence_id.to_string();
         let alarm = petty_app::alarms::EventAlarm {
             kind: petty_core::alarm::ConditionKind::GeofenceExit,

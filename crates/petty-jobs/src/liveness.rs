@@ -3,6 +3,7 @@
 //! `household:{id}:alarms` topic, and raised or cleared as an alarm (the offline and battery
 //! rules). One node at a time, every 15 s.
 
+use petty_bus::Topic;
 use std::time::Duration;
 
 use petty_app::App;
@@ -37,7 +38,7 @@ async fn pass(app: &App, now: OffsetDateTime) -> Result<usize, StoreError> {
             "at": petty_app::rfc3339::from_ms(petty_store::to_ms(event.at)),
             "detail": event.detail,
         });
-        app.bus.publish(&petty_app::household_alarms_topic(event.household_id), payload.to_string().into()).await;
+        app.bus.publish(Topic::HouseholdAlarms(event.household_id), payload.to_string().into()).await;
         if let Err(e) = petty_app::alarms::device_event(app, event).await {
             tracing::warn!(error = %e, "a device event's alarm was not recorded");
         }

@@ -15,6 +15,7 @@
 //! for it (its queue holds 256; memory never grows with a slow client). A WebSocket ping goes
 //! out every 30 seconds; a client that has not answered the previous one is disconnected.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -22,11 +23,10 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use petty_bus::Topic;
 use petty_core::accounts::{Actor, Permission};
-use petty_core::ids::{DeviceId, PetId};
 use serde::Deserialize;
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::auth::Authentication;
 use crate::error::{ApiError, ErrorCode};
@@ -128,10 +128,11 @@ async fn session(mut socket: WebSocket, state: AppState, actor: Option<Actor>) {
                 if dropped > 0 && socket.send(frame(json!({"type": "dropped", "count": dropped}))).await.is_err() {
                     break;
                 }
-                let mut text = String::with_capacity(event.payload.len() + event.topic.len() + 40);
-                text.push_str(r#"{"type":"event","topic":"#);
-                text.push_str(&serde_json::to_string(&*event.topic).unwrap_or_default());
-                text.push_str(r#","data":"#);
+                // A topic's text is letters, digits, '-' and ':': nothing to escape.
+                let mut text = String::with_capacity(event.payload.len() + 100);
+                text.push_str(r#"{"type":"event","topic":""#);
+                let _ = write!(text, "{}", event.topic);
+                text.push_str(r#"","data":"#);
                 text.push_str(std::str::from_utf8(&event.payload).unwrap_or("null"));
                 text.push('}');
                 Message::Text(Utf8Bytes::from(text))
@@ -192,24 +193,30 @@ async fn first_message_auth(socket: &mut WebSocket, state: &AppState) -> Option<
 
 async fn command(state: &AppState, actor: &Actor, subscriber: &mut petty_bus::Subscriber, text: &str) -> Message {
     match serde_json::from_str::<Command>(text) {
-        Ok(Command::Subscribe { topic }) => {
-            if subscriber.is_subscribed(&topic) {
-                return frame(json!({"type": "subscribed", "topic": topic}));
+        Ok(Command::Subscribe { topic: text }) => {
+            let topic = match text.parse::<Topic>() {
+                Ok(topic) => topic,
+                Err(e) => return error_frame(ErrorCode::ValidationFailed, &e.to_string(), Some(&text)),
+            };
+            if subscriber.is_subscribed(topic) {
+                return frame(json!({"type": "subscribed", "topic": text}));
             }
             if subscriber.topic_count() >= MAX_TOPICS {
-                return error_frame(ErrorCode::ValidationFailed, "at most 256 topics per connection", Some(&topic));
+                return error_frame(ErrorCode::ValidationFailed, "at most 256 topics per connection", Some(&text));
             }
-            match may_see(state, actor, &topic).await {
+            match may_see(state, actor, topic).await {
                 Ok(()) => {
-                    subscriber.subscribe(&topic);
-                    frame(json!({"type": "subscribed", "topic": topic}))
+                    subscriber.subscribe(topic);
+                    frame(json!({"type": "subscribed", "topic": text}))
                 }
-                Err(e) => error_frame(e.code, &e.message, Some(&topic)),
+                Err(e) => error_frame(e.code, &e.message, Some(&text)),
             }
         }
-        Ok(Command::Unsubscribe { topic }) => {
-            subscriber.unsubscribe(&topic);
-            frame(json!({"type": "unsubscribed", "topic": topic}))
+        Ok(Command::Unsubscribe { topic: text }) => {
+            if let Ok(topic) = text.parse::<Topic>() {
+                subscriber.unsubscribe(topic);
+            }
+            frame(json!({"type": "unsubscribed", "topic": text}))
         }
         Ok(Command::Ping) => frame(json!({"type": "pong"})),
         Ok(Command::Auth { .. }) => error_frame(ErrorCode::ValidationFailed, "already signed in", None),
@@ -219,37 +226,31 @@ async fn command(state: &AppState, actor: &Actor, subscriber: &mut petty_bus::Su
 
 /// Whether the caller may hear `topic`; the same answer the REST API would give for the thing
 /// the topic is about (another household's device is simply not found).
-async fn may_see(state: &AppState, actor: &Actor, topic: &str) -> Result<(), ApiError> {
+async fn may_see(state: &AppState, actor: &Actor, topic: Topic) -> Result<(), ApiError> {
     if !actor.can(Permission::Read) {
         return Err(ApiError::forbidden("your role or key scope does not allow reading"));
     }
     let not_found = || ApiError::not_found("topic subject");
-    let parts: Vec<&str> = topic.split(':').collect();
-    let id = |s: &str| Uuid::parse_str(s).map_err(|_| not_found());
-    match parts.as_slice() {
-        ["device", device] => {
-            if state.store.device_in_household(actor.household_id, DeviceId(id(device)?)).await? {
+    match topic {
+        Topic::Device(device) => {
+            if state.store.device_in_household(actor.household_id, device).await? {
                 Ok(())
             } else {
                 Err(not_found())
             }
         }
-        ["pet", pet] => {
-            state.store.get_pet(actor.household_id, PetId(id(pet)?)).await.map(|_| ()).map_err(|e| match e {
-                petty_store::StoreError::NotFound => not_found(),
-                other => other.into(),
-            })
-        }
-        ["household", household, "alarms"] if id(household)? == actor.household_id.0 => Ok(()),
-        ["user", user, "events" | "predictions" | "insights"] if Some(id(user)?) == actor.user_id().map(|u| u.0) => {
+        Topic::Pet(pet) => state.store.get_pet(actor.household_id, pet).await.map(|_| ()).map_err(|e| match e {
+            petty_store::StoreError::NotFound => not_found(),
+            other => other.into(),
+        }),
+        Topic::HouseholdAlarms(household) if household == actor.household_id => Ok(()),
+        Topic::UserEvents(user) | Topic::UserPredictions(user) | Topic::UserInsights(user)
+            if Some(user) == actor.user_id() =>
+        {
             Ok(())
         }
-        ["household", _, "alarms"] | ["user", _, "events" | "predictions" | "insights"] => {
+        Topic::HouseholdAlarms(_) | Topic::UserEvents(_) | Topic::UserPredictions(_) | Topic::UserInsights(_) => {
             Err(ApiError::forbidden("this topic belongs to someone else"))
         }
-        _ => Err(ApiError::new(
-            ErrorCode::ValidationFailed,
-            "unknown topic: use device:{id}, pet:{id}, household:{id}:alarms or user:{id}:events|predictions|insights",
-        )),
     }
 }

@@ -84,7 +84,7 @@ async fn a_day_of_readings_becomes_episodes_a_score_and_a_plan_and_owners_can_co
     let day0 = yesterday_ms();
 
     let mut live = app.bus.subscriber(64);
-    live.subscribe(&format!("pet:{pet_id}"));
+    live.subscribe(format!("pet:{pet_id}").parse().unwrap());
 
     assert!(send_day(&app, &device_token, day0).await > 1000);
     let analysed = petty_jobs::analysis::run_once(&app.state.app, app.state.app.now()).await.unwrap();

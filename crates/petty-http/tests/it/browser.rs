@@ -392,17 +392,17 @@ async fn watch_the_list(
 
     // Liveness events, as the server's 15-second pass publishes them.
     let alarm = |kind: &str| json!({"source": "device", "device_id": collar, "kind": kind, "at": "2026-11-22T06:15:35Z", "detail": kind});
-    let topic = format!("household:{}:alarms", ana.household_id);
-    app.bus.publish(&topic, alarm("offline").to_string().into()).await;
+    let topic: petty_bus::Topic = format!("household:{}:alarms", ana.household_id).parse().unwrap();
+    app.bus.publish(topic, alarm("offline").to_string().into()).await;
     wait_for_text(browser, &cell(collar, "status"), "Offline").await?;
-    app.bus.publish(&topic, alarm("battery_ok").to_string().into()).await;
+    app.bus.publish(topic, alarm("battery_ok").to_string().into()).await;
     wait_for_text(browser, &cell(collar, "battery"), "15%").await?;
     let deadline = Instant::now() + LIVE_WITHIN;
     while shown(browser, &cell(collar, "battery")).await?.contains("Low battery") {
         assert!(Instant::now() < deadline, "battery_ok did not clear the low-battery mark");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    app.bus.publish(&topic, alarm("back_online").to_string().into()).await;
+    app.bus.publish(topic, alarm("back_online").to_string().into()).await;
     wait_for_text(browser, &cell(collar, "status"), "Online").await?;
     assert_eq!(shown(browser, &cell(monitor, "status")).await?, "Never seen");
 

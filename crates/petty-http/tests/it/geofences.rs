@@ -90,7 +90,7 @@ async fn drift_does_not_alarm_a_walk_out_does_and_coming_back_clears_it() {
     let fence: Value = app.post_json("/api/v1/geofences", &circle, Some(&ana.access_token)).await.json().await.unwrap();
     let status_path = format!("/api/v1/geofences/{}/status", fence["id"].as_str().unwrap());
     let mut live = app.bus.subscriber(16);
-    live.subscribe(&format!("pet:{pet_id}"));
+    live.subscribe(format!("pet:{pet_id}").parse().unwrap());
 
     let t0 = OffsetDateTime::now_utc().unix_timestamp() * 1000 - 3_600_000;
     let at = |secs: i64| t0 + secs * 1000;
