@@ -19,7 +19,9 @@ use petty_core::devices::DeviceKind;
 use petty_core::ids::{DeviceId, HouseholdId, PetId};
 use petty_core::readings::Metric;
 use petty_store::{Alarm, Device, NewAlarm, StoreError, StoredRule};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::App;
 
@@ -105,40 +107,94 @@ pub async fn clear(
 
 /// Tells `household:{id}:alarms` what happened to an alarm.
 pub async fn publish(app: &App, alarm: &Alarm, event: &str) {
-    let message = json!({"type": "alarm", "event": event, "alarm": alarm_json(alarm)}).to_string();
-    app.bus.publish(Topic::HouseholdAlarms(alarm.household_id), message.into()).await;
+    let message = AlarmEvent { kind: "alarm", event, alarm: AlarmOut::from(alarm) };
+    if let Ok(json) = serde_json::to_vec(&message) {
+        app.bus.publish(Topic::HouseholdAlarms(alarm.household_id), json.into()).await;
+    }
 }
 
-fn rfc3339(ms: i64) -> Value {
-    crate::rfc3339::from_ms(ms).map_or(Value::Null, Value::String)
+/// A live alarm event: `{"type": "alarm", "event": "raised", "alarm": {...}}`.
+#[derive(Serialize)]
+struct AlarmEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    event: &'a str,
+    alarm: AlarmOut,
 }
 
-/// An alarm as the API and live events show it.
-pub fn alarm_json(a: &Alarm) -> Value {
-    let evidence: Vec<Value> = a.evidence.iter().map(|(ts, v)| json!({"ts": rfc3339(*ts), "value": v})).collect();
-    json!({
-        "id": a.id,
-        "severity": a.severity.as_str(),
-        "state": a.state.as_str(),
-        "title": a.title,
-        "message": a.message,
-        "source": a.source,
-        "type": a.alarm_type,
-        "rule_id": a.rule_id,
-        "device_id": a.device_id.map(|d| d.0),
-        "pet_id": a.pet_id.map(|p| p.0),
-        "value": a.value,
-        "readings": evidence,
-        "occurrences": a.occurrences,
-        "first_at": rfc3339(a.first_at_ms),
-        "last_at": rfc3339(a.last_at_ms),
-        "assignee": a.assignee.map(|u| u.0),
-        "acknowledged_at": a.acknowledged_at_ms.map(rfc3339),
-        "acknowledged_by": a.acknowledged_by,
-        "cleared_at": a.cleared_at_ms.map(rfc3339),
-        "cleared_by": a.cleared_by,
-        "paged": !a.quiet,
-    })
+/// A reading that raised an alarm.
+#[derive(Serialize, ToSchema, Debug, Clone, PartialEq)]
+pub struct EvidenceOut {
+    /// The reading's event time.
+    pub ts: Option<String>,
+    pub value: f64,
+}
+
+/// An alarm as the API, live events and webhooks show it.
+#[derive(Serialize, ToSchema, Debug, Clone, PartialEq)]
+pub struct AlarmOut {
+    pub id: Uuid,
+    /// critical, major, minor, warning or info.
+    pub severity: &'static str,
+    /// active, acknowledged or cleared.
+    pub state: &'static str,
+    pub title: String,
+    pub message: String,
+    /// What it is about: `device:{id}`, `pet:{id}` or `household`.
+    pub source: String,
+    /// The rule's kind or the event that raised it (co_high, offline, geofence_exit, ...).
+    #[serde(rename = "type")]
+    pub alarm_type: String,
+    pub rule_id: Option<Uuid>,
+    pub device_id: Option<Uuid>,
+    pub pet_id: Option<Uuid>,
+    /// The value that raised it (or the latest while it lasts).
+    pub value: Option<f64>,
+    /// The readings that raised it.
+    pub readings: Vec<EvidenceOut>,
+    /// How often the condition came back while it was open.
+    pub occurrences: i64,
+    /// The event time of the first breaching reading.
+    pub first_at: Option<String>,
+    pub last_at: Option<String>,
+    pub assignee: Option<Uuid>,
+    pub acknowledged_at: Option<String>,
+    pub acknowledged_by: Option<String>,
+    /// The event time of the recovering reading, or when someone cleared it.
+    pub cleared_at: Option<String>,
+    pub cleared_by: Option<String>,
+    /// Whether anyone was paged: false for an incident found over by the time its readings
+    /// arrived (a backfill), which is recorded and shown but escalates to no one.
+    pub paged: bool,
+}
+
+impl From<&Alarm> for AlarmOut {
+    fn from(a: &Alarm) -> Self {
+        let at = crate::rfc3339::from_ms;
+        Self {
+            id: a.id,
+            severity: a.severity.as_str(),
+            state: a.state.as_str(),
+            title: a.title.clone(),
+            message: a.message.clone(),
+            source: a.source.clone(),
+            alarm_type: a.alarm_type.clone(),
+            rule_id: a.rule_id,
+            device_id: a.device_id.map(|d| d.0),
+            pet_id: a.pet_id.map(|p| p.0),
+            value: a.value,
+            readings: a.evidence.iter().map(|&(ts, value)| EvidenceOut { ts: at(ts), value }).collect(),
+            occurrences: a.occurrences,
+            first_at: at(a.first_at_ms),
+            last_at: at(a.last_at_ms),
+            assignee: a.assignee.map(|u| u.0),
+            acknowledged_at: a.acknowledged_at_ms.and_then(at),
+            acknowledged_by: a.acknowledged_by.clone(),
+            cleared_at: a.cleared_at_ms.and_then(at),
+            cleared_by: a.cleared_by.clone(),
+            paged: !a.quiet,
+        }
+    }
 }
 
 /// The rule of `kind` (an event rule) the household has for this device kind, if enabled.

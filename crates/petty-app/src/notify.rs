@@ -109,7 +109,7 @@ pub async fn alarm_changed(app: &App, alarm: &Alarm, event: &str) {
         }
         let body = serde_json::json!({
             "event": format!("alarm.{event}"),
-            "alarm": crate::alarms::alarm_json(alarm),
+            "alarm": crate::alarms::AlarmOut::from(alarm),
         })
         .to_string();
         let n = NewNotification {

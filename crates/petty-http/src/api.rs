@@ -33,6 +33,14 @@ pub struct Paged<T> {
 }
 
 impl<T> Paged<T> {
+    /// A whole list as its one page: for lists a household keeps short (rules, contacts,
+    /// webhooks, members, keys), which are answered in full.
+    pub fn all(items: Vec<T>) -> Self {
+        let total = items.len() as u64;
+        let page_size = u32::try_from(items.len()).unwrap_or(u32::MAX).max(1);
+        Self { items, total, page: 1, page_size, has_next: false }
+    }
+
     pub fn from_page<U>(page: Page<U>, f: impl FnMut(U) -> T) -> Self {
         let has_next = page.has_next();
         let request = page.request;

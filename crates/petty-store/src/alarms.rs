@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use petty_core::alarm::{AlarmState, Channel, Escalation, Policy, QuietHours, Rule, Severity, builtin_rules};
 use petty_core::ids::{DeviceId, HouseholdId, PetId, UserId};
+use petty_core::paging::{Page, PageRequest};
 use petty_core::readings::Metric;
 use sqlx::FromRow;
 use uuid::Uuid;
@@ -206,6 +207,24 @@ pub struct AlarmFilter {
     /// Older than this alarm (its `first_at`, then id): the next page.
     pub before: Option<(i64, Uuid)>,
     pub limit: u32,
+}
+
+/// The `WHERE` clause of an alarm query over `filter`, with the binds `$1` household, `$2`
+/// device, `$3` pet, `$4`..`$5` the raised-at range and `$6`, `$7` the `before` cursor.
+fn alarm_where(filter: &AlarmFilter) -> String {
+    let mut sql = String::from("household_id = $1");
+    if !filter.states.is_empty() {
+        // The states are the enum's own names, never the caller's text.
+        let states: Vec<String> = filter.states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        sql.push_str(&format!(" AND state IN ({})", states.join(", ")));
+    }
+    if let Some(least) = filter.min_severity {
+        sql.push_str(" AND ");
+        sql.push_str(&severity_rank_sql("severity", least));
+    }
+    sql.push_str(" AND ($2 IS NULL OR device_id = $2) AND ($3 IS NULL OR pet_id = $3)");
+    sql.push_str(" AND first_at >= $4 AND first_at < $5 AND (first_at < $6 OR (first_at = $6 AND id < $7))");
+    sql
 }
 
 /// A person an alarm reaches.
@@ -709,18 +728,10 @@ impl Store {
 
     /// The household's alarms matching `filter`, newest first.
     pub async fn list_alarms(&self, household_id: HouseholdId, filter: &AlarmFilter) -> Result<Vec<Alarm>> {
-        let mut sql = format!("SELECT {ALARM_COLUMNS} FROM alarms WHERE household_id = $1");
-        if !filter.states.is_empty() {
-            let states: Vec<String> = filter.states.iter().map(|s| format!("'{}'", s.as_str())).collect();
-            sql.push_str(&format!(" AND state IN ({})", states.join(", ")));
-        }
-        if let Some(least) = filter.min_severity {
-            sql.push_str(" AND ");
-            sql.push_str(&severity_rank_sql("severity", least));
-        }
-        sql.push_str(" AND ($2 IS NULL OR device_id = $2) AND ($3 IS NULL OR pet_id = $3)");
-        sql.push_str(" AND first_at >= $4 AND first_at < $5 AND (first_at < $6 OR (first_at = $6 AND id < $7))");
-        sql.push_str(" ORDER BY first_at DESC, id DESC LIMIT $8");
+        let sql = format!(
+            "SELECT {ALARM_COLUMNS} FROM alarms WHERE {} ORDER BY first_at DESC, id DESC LIMIT $8",
+            alarm_where(filter)
+        );
         let (before_at, before_id) = filter.before.unwrap_or((i64::MAX, Uuid::max()));
         let rows: Vec<AlarmRow> = on_pool!(read, self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -736,6 +747,49 @@ impl Store {
                 .await?
         });
         rows.into_iter().map(AlarmRow::into_alarm).collect()
+    }
+
+    /// One page of the household's alarms that match `filter` (whose `before` and `limit` are
+    /// not used), newest first, with how many match in all.
+    pub async fn page_alarms(
+        &self,
+        household_id: HouseholdId,
+        filter: &AlarmFilter,
+        request: PageRequest,
+    ) -> Result<Page<Alarm>> {
+        let filter = AlarmFilter { before: None, ..filter.clone() };
+        let where_ = alarm_where(&filter);
+        let sql = format!(
+            "SELECT {ALARM_COLUMNS} FROM alarms WHERE {where_} ORDER BY first_at DESC, id DESC LIMIT $8 OFFSET $9"
+        );
+        let count = format!("SELECT COUNT(*) FROM alarms WHERE {where_}");
+        let (rows, total): (Vec<AlarmRow>, i64) = on_pool!(read, self, |pool| {
+            let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(household_id.0)
+                .bind(filter.device_id.map(|d| d.0))
+                .bind(filter.pet_id.map(|p| p.0))
+                .bind(filter.from_ms.unwrap_or(i64::MIN))
+                .bind(filter.to_ms.unwrap_or(i64::MAX))
+                .bind(i64::MAX)
+                .bind(Uuid::max())
+                .bind(request.limit())
+                .bind(request.offset())
+                .fetch_all(pool)
+                .await?;
+            let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
+                .bind(household_id.0)
+                .bind(filter.device_id.map(|d| d.0))
+                .bind(filter.pet_id.map(|p| p.0))
+                .bind(filter.from_ms.unwrap_or(i64::MIN))
+                .bind(filter.to_ms.unwrap_or(i64::MAX))
+                .bind(i64::MAX)
+                .bind(Uuid::max())
+                .fetch_one(pool)
+                .await?;
+            (rows, total)
+        });
+        let items = rows.into_iter().map(AlarmRow::into_alarm).collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, total: u64::try_from(total).unwrap_or(0), request })
     }
 
     /// Moves an alarm on: `acknowledged` (from active) or `cleared` (from either). Answers the
@@ -1256,5 +1310,33 @@ impl Store {
                 .await?
         });
         rows.into_iter().map(NotificationRow::into_notification).collect()
+    }
+
+    /// One page of the household's notifications (of one alarm, or all), newest first, with
+    /// how many there are in all.
+    pub async fn page_notifications(
+        &self,
+        household_id: HouseholdId,
+        alarm_id: Option<Uuid>,
+        request: PageRequest,
+    ) -> Result<Page<Notification>> {
+        let sql = format!(
+            "SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE household_id = $1 AND ($2 IS NULL OR alarm_id = $2) \
+             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+        );
+        let count = "SELECT COUNT(*) FROM outbox WHERE household_id = $1 AND ($2 IS NULL OR alarm_id = $2)";
+        let (rows, total): (Vec<NotificationRow>, i64) = on_pool!(read, self, |pool| {
+            let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(household_id.0)
+                .bind(alarm_id)
+                .bind(request.limit())
+                .bind(request.offset())
+                .fetch_all(pool)
+                .await?;
+            let total: i64 = sqlx::query_scalar(count).bind(household_id.0).bind(alarm_id).fetch_one(pool).await?;
+            (rows, total)
+        });
+        let items = rows.into_iter().map(NotificationRow::into_notification).collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, total: u64::try_from(total).unwrap_or(0), request })
     }
 }

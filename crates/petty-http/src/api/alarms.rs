@@ -7,24 +7,25 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use petty_app::alarms::AlarmOut;
 use petty_core::accounts::{ActorKind, Email, Permission};
 use petty_core::alarm::{AlarmState, ConditionKind, Escalation, Policy, QuietHours, Rule, Severity};
 use petty_core::ids::{DeviceId, PetId, UserId};
+use petty_core::paging::PageRequest;
 use petty_core::phone::Phone;
 use petty_core::readings::Metric;
 use petty_store::{Alarm, AlarmFilter, Contact, NewContact, Notification, StoreError, StoredRule, Webhook};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::api::Paged;
 use crate::auth::CurrentActor;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
-use petty_app::alarms::alarm_json;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -84,10 +85,10 @@ pub struct AlarmQuery {
     pub from: Option<String>,
     /// Raised before (RFC 3339).
     pub to: Option<String>,
-    /// 1–200 (default 50).
-    pub limit: Option<u32>,
-    /// The `next` cursor of the previous page.
-    pub before: Option<String>,
+    /// 1-based (default 1).
+    pub page: Option<u32>,
+    /// 1–500 (default 50).
+    pub page_size: Option<u32>,
 }
 
 fn parse_time(field: &str, raw: &Option<String>) -> Result<Option<i64>, ApiError> {
@@ -107,20 +108,18 @@ fn parse_severity(field: &str, raw: &str) -> Result<Severity, ApiError> {
         .map_err(|()| bad(field, "one_of", format!("{field} must be one of critical, major, minor, warning, info")))
 }
 
-/// The household's alarms, newest first, filtered; `next` pages on.
+/// The household's alarms, newest first, filtered.
 #[utoipa::path(get, path = "/api/v1/alarms", tag = "alarms", params(AlarmQuery),
-    responses((status = 200, description = "{items: [alarm], next}"), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = Paged<AlarmOut>), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_alarms(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiQuery(q): ApiQuery<AlarmQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Paged<AlarmOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
-    let mut filter = AlarmFilter { limit: q.limit.unwrap_or(50), ..AlarmFilter::default() };
-    if !(1..=200).contains(&filter.limit) {
-        return Err(bad("limit", "out_of_range", "limit must be 1 to 200"));
-    }
+    let page = PageRequest::parse(q.page, q.page_size)?;
+    let mut filter = AlarmFilter::default();
     if let Some(states) = &q.state {
         for s in states.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             filter.states.push(
@@ -133,59 +132,95 @@ async fn list_alarms(
     filter.pet_id = q.pet_id.map(PetId);
     filter.from_ms = parse_time("from", &q.from)?;
     filter.to_ms = parse_time("to", &q.to)?;
-    if let Some(cursor) = &q.before {
-        let parsed = cursor.split_once('_').and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)));
-        filter.before =
-            Some(parsed.ok_or_else(|| bad("before", "format", "before must be a next cursor from a page"))?);
+    let alarms = state.store.page_alarms(actor.household_id, &filter, page).await?;
+    Ok(Json(Paged::from_page(alarms, |a| AlarmOut::from(&a))))
+}
+
+/// A notification in the outbox: who, how, and what became of it.
+#[derive(Serialize, ToSchema)]
+pub struct NotificationOut {
+    pub id: Uuid,
+    /// email, sms, voice or webhook.
+    pub channel: &'static str,
+    pub recipient: String,
+    /// pending, sent, failed, held (quiet hours) or cancelled.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+    /// The provider's id for it (Twilio's message or call SID).
+    pub provider_ref: Option<String>,
+    pub created_at: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+impl From<&Notification> for NotificationOut {
+    fn from(n: &Notification) -> Self {
+        Self {
+            id: n.id,
+            channel: n.channel.as_str(),
+            recipient: n.recipient.clone(),
+            status: n.status.clone(),
+            attempts: n.attempts,
+            next_attempt_at: crate::rfc3339::from_ms(n.next_attempt_ms),
+            last_error: n.last_error.clone(),
+            provider_ref: n.provider_ref.clone(),
+            created_at: crate::rfc3339::from_ms(n.created_ms),
+            sent_at: n.sent_ms.and_then(crate::rfc3339::from_ms),
+        }
     }
-    let alarms = state.store.list_alarms(actor.household_id, &filter).await?;
-    let next = (alarms.len() == filter.limit as usize)
-        .then(|| alarms.last().map(|a| format!("{}_{}", a.first_at_ms, a.id)))
-        .flatten();
-    Ok(Json(json!({"items": alarms.iter().map(alarm_json).collect::<Vec<_>>(), "next": next})))
 }
 
-fn notification_json(n: &Notification) -> Value {
-    json!({
-        "id": n.id,
-        "channel": n.channel.as_str(),
-        "recipient": n.recipient,
-        "status": n.status,
-        "attempts": n.attempts,
-        "next_attempt_at": crate::rfc3339::from_ms(n.next_attempt_ms),
-        "last_error": n.last_error,
-        "provider_ref": n.provider_ref,
-        "created_at": crate::rfc3339::from_ms(n.created_ms),
-        "sent_at": n.sent_ms.and_then(crate::rfc3339::from_ms),
-    })
+/// An entry of an alarm's trail: raised, repeated, acknowledged, commented, assigned, cleared.
+#[derive(Serialize, ToSchema)]
+pub struct TrailEntryOut {
+    pub at: Option<String>,
+    pub kind: String,
+    /// `user:{id}`, `api_key:{id}`, `contact:{id}` or `system`.
+    pub actor: String,
+    pub body: String,
 }
 
-async fn alarm_detail(state: &AppState, alarm: &Alarm) -> Result<Value, ApiError> {
+impl From<&petty_store::AlarmEvent> for TrailEntryOut {
+    fn from(e: &petty_store::AlarmEvent) -> Self {
+        Self { at: crate::rfc3339::from_ms(e.at), kind: e.kind.clone(), actor: e.actor.clone(), body: e.body.clone() }
+    }
+}
+
+/// One alarm with the rule that raised it, its trail and who was told.
+#[derive(Serialize, ToSchema)]
+pub struct AlarmDetailOut {
+    #[serde(flatten)]
+    pub alarm: AlarmOut,
+    pub rule: Option<RuleOut>,
+    pub trail: Vec<TrailEntryOut>,
+    pub notifications: Vec<NotificationOut>,
+}
+
+async fn alarm_detail(state: &AppState, alarm: &Alarm) -> Result<AlarmDetailOut, ApiError> {
     let events = state.store.alarm_events(alarm.household_id, alarm.id).await?;
     let notifications = state.store.notifications(alarm.household_id, Some(alarm.id), 200).await?;
-    let mut out = alarm_json(alarm);
     let rule = match alarm.rule_id {
         Some(id) => state.store.alarm_rules(alarm.household_id, now_ms()).await?.into_iter().find(|r| r.id == id),
         None => None,
     };
-    out["rule"] = rule.as_ref().map_or(Value::Null, rule_json);
-    out["trail"] = events
-        .iter()
-        .map(|e| json!({"at": crate::rfc3339::from_ms(e.at), "kind": e.kind, "actor": e.actor, "body": e.body}))
-        .collect();
-    out["notifications"] = notifications.iter().map(notification_json).collect();
-    Ok(out)
+    Ok(AlarmDetailOut {
+        alarm: AlarmOut::from(alarm),
+        rule: rule.as_ref().map(RuleOut::from),
+        trail: events.iter().map(TrailEntryOut::from).collect(),
+        notifications: notifications.iter().map(NotificationOut::from).collect(),
+    })
 }
 
 /// One alarm with the rule and readings that raised it, its trail and its notifications.
 #[utoipa::path(get, path = "/api/v1/alarms/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
-    responses((status = 200, description = "the alarm"), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = AlarmDetailOut), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn get_alarm(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlarmDetailOut>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let alarm = state.store.get_alarm(actor.household_id, id).await.map_err(alarm_not_found)?;
     Ok(Json(alarm_detail(&state, &alarm).await?))
@@ -233,36 +268,36 @@ fn body_note(body: &[u8]) -> Result<String, ApiError> {
 /// Acknowledges an active alarm: someone is on it; calls and messages stop.
 #[utoipa::path(post, path = "/api/v1/alarms/{id}/acknowledge", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
     request_body = Option<NoteIn>,
-    responses((status = 200, description = "the alarm"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = AlarmOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn acknowledge_alarm(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlarmOut>, ApiError> {
     let actor = actor.require(Permission::WriteCare)?;
     let note = body_note(&body)?;
     let alarm =
         transition(&state, actor.household_id, id, AlarmState::Acknowledged, &actor_name(&actor), &note).await?;
-    Ok(Json(alarm_json(&alarm)))
+    Ok(Json(AlarmOut::from(&alarm)))
 }
 
 /// Clears an alarm (active or acknowledged): it is over.
 #[utoipa::path(post, path = "/api/v1/alarms/{id}/clear", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
     request_body = Option<NoteIn>,
-    responses((status = 200, description = "the alarm"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = AlarmOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn clear_alarm(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlarmOut>, ApiError> {
     let actor = actor.require(Permission::WriteCare)?;
     let note = body_note(&body)?;
     let alarm = transition(&state, actor.household_id, id, AlarmState::Cleared, &actor_name(&actor), &note).await?;
-    Ok(Json(alarm_json(&alarm)))
+    Ok(Json(AlarmOut::from(&alarm)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -275,7 +310,7 @@ pub struct CommentIn {
 /// Adds a comment to an alarm's trail.
 #[utoipa::path(post, path = "/api/v1/alarms/{id}/comments", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
     request_body = CommentIn,
-    responses((status = 201, description = "the trail entry"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = TrailEntryOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn comment_alarm(
     State(state): State<AppState>,
@@ -290,10 +325,7 @@ async fn comment_alarm(
         .alarm_note(actor.household_id, id, "comment", &actor_name(&actor), &text, now_ms())
         .await
         .map_err(alarm_not_found)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"at": crate::rfc3339::from_ms(e.at), "kind": e.kind, "actor": e.actor, "body": e.body})),
-    ))
+    Ok((StatusCode::CREATED, Json(TrailEntryOut::from(&e))))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -306,14 +338,14 @@ pub struct AssignIn {
 /// Assigns an alarm to a member of the household (or nobody).
 #[utoipa::path(post, path = "/api/v1/alarms/{id}/assign", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
     request_body = AssignIn,
-    responses((status = 200, description = "the alarm"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = AlarmOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn assign_alarm(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<AssignIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlarmOut>, ApiError> {
     let actor = actor.require(Permission::WriteCare)?;
     if let Some(user) = body.user_id {
         let members = state.store.list_members(actor.household_id).await?;
@@ -326,27 +358,51 @@ async fn assign_alarm(
         .assign_alarm(actor.household_id, id, body.user_id.map(UserId), &actor_name(&actor), now_ms())
         .await
         .map_err(alarm_not_found)?;
-    Ok(Json(alarm_json(&alarm)))
+    Ok(Json(AlarmOut::from(&alarm)))
 }
 
 // ---- rules ----
 
-fn rule_json(r: &StoredRule) -> Value {
-    json!({
-        "id": r.id,
-        "key": r.rule.key,
-        "name": r.rule.name,
-        "device_kind": r.rule.device_kind,
-        "kind": r.rule.kind.as_str(),
-        "metric": r.rule.metric.map(Metric::name),
-        "value": r.rule.value,
-        "clear_value": r.rule.clear_value,
-        "for_secs": r.rule.for_secs,
-        "clear_secs": r.rule.clear_secs,
-        "severity": r.rule.severity.as_str(),
-        "enabled": r.rule.enabled,
-        "describes": r.rule.describe(),
-    })
+/// An alarm rule: built in (`key` set; tune or disable it) or the household's own.
+#[derive(Serialize, ToSchema)]
+pub struct RuleOut {
+    pub id: Uuid,
+    /// The built-in rule's key; null for the household's own.
+    pub key: Option<String>,
+    pub name: String,
+    /// collar, air_monitor or any.
+    pub device_kind: String,
+    /// above, below, rise, co_dose, absence, or an event (offline, low_battery, geofence_exit, ...).
+    pub kind: &'static str,
+    pub metric: Option<&'static str>,
+    pub value: f64,
+    pub clear_value: f64,
+    pub for_secs: i64,
+    pub clear_secs: i64,
+    pub severity: &'static str,
+    pub enabled: bool,
+    /// The rule in words.
+    pub describes: String,
+}
+
+impl From<&StoredRule> for RuleOut {
+    fn from(r: &StoredRule) -> Self {
+        Self {
+            id: r.id,
+            key: r.rule.key.clone(),
+            name: r.rule.name.clone(),
+            device_kind: r.rule.device_kind.clone(),
+            kind: r.rule.kind.as_str(),
+            metric: r.rule.metric.map(Metric::name),
+            value: r.rule.value,
+            clear_value: r.rule.clear_value,
+            for_secs: r.rule.for_secs,
+            clear_secs: r.rule.clear_secs,
+            severity: r.rule.severity.as_str(),
+            enabled: r.rule.enabled,
+            describes: r.rule.describe(),
+        }
+    }
 }
 
 /// A rule as written: a household's own, or new settings for a built-in one (whose kind stays).
@@ -418,16 +474,16 @@ fn parse_rule(body: &RuleIn, keep: Option<&Rule>) -> Result<Rule, ApiError> {
 
 /// The household's alarm rules, built-in ones first (seeded on first use).
 #[utoipa::path(get, path = "/api/v1/alarm-rules", tag = "alarms",
-    responses((status = 200, description = "[rule]")), security(("bearer" = [])))]
-async fn list_rules(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, body = Paged<RuleOut>)), security(("bearer" = [])))]
+async fn list_rules(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Paged<RuleOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let rules = state.store.alarm_rules(actor.household_id, now_ms()).await?;
-    Ok(Json(Value::Array(rules.iter().map(rule_json).collect())))
+    Ok(Json(Paged::all(rules.iter().map(RuleOut::from).collect())))
 }
 
 /// A household's own rule.
 #[utoipa::path(post, path = "/api/v1/alarm-rules", tag = "alarms", request_body = RuleIn,
-    responses((status = 201, description = "the rule"), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, body = RuleOut), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn create_rule(
     State(state): State<AppState>,
     actor: CurrentActor,
@@ -436,27 +492,27 @@ async fn create_rule(
     let actor = actor.require(Permission::ManagePets)?;
     let rule = parse_rule(&body, None)?;
     let stored = state.store.create_alarm_rule(actor.household_id, &rule, now_ms()).await?;
-    Ok((StatusCode::CREATED, Json(rule_json(&stored))))
+    Ok((StatusCode::CREATED, Json(RuleOut::from(&stored))))
 }
 
 /// Tunes a rule (a built-in one keeps its kind): its value, hold times, severity, on or off.
 #[utoipa::path(put, path = "/api/v1/alarm-rules/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The rule's id")),
     request_body = RuleIn,
-    responses((status = 200, description = "the rule"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = RuleOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn update_rule(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<RuleIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RuleOut>, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
     let rules = state.store.alarm_rules(actor.household_id, now_ms()).await?;
     let current = rules.iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found("alarm rule"))?;
     let keep = current.rule.key.is_some().then_some(&current.rule);
     let rule = parse_rule(&body, keep)?;
     let stored = state.store.update_alarm_rule(actor.household_id, id, &rule, now_ms()).await?;
-    Ok(Json(rule_json(&stored)))
+    Ok(Json(RuleOut::from(&stored)))
 }
 
 /// Deletes a household's own rule (built-in rules are disabled instead).
@@ -479,27 +535,65 @@ async fn delete_rule(
 
 // ---- contacts ----
 
-pub fn contact_json(c: &Contact) -> Value {
-    let sev = |s: Option<Severity>| s.map(Severity::as_str);
-    json!({
-        "id": c.id,
-        "name": c.name,
-        "phone": c.phone,
-        "email": c.email,
-        "role": c.role,
-        "position": c.position,
-        "user_id": c.user_id.map(|u| u.0),
-        "policy": {
-            "email": sev(c.policy.email),
-            "sms": sev(c.policy.sms),
-            "voice": sev(c.policy.voice),
-            "quiet_hours": c.policy.quiet.map(|q| json!({
-                "start": format!("{:02}:{:02}", q.start_min / 60, q.start_min % 60),
-                "end": format!("{:02}:{:02}", q.end_min / 60, q.end_min % 60),
-                "utc_offset_min": q.utc_offset_min,
-            })),
-        },
-    })
+/// Quiet hours: held back unless critical.
+#[derive(Serialize, ToSchema)]
+pub struct QuietOut {
+    /// "22:00".
+    pub start: String,
+    /// "07:00".
+    pub end: String,
+    pub utc_offset_min: i16,
+}
+
+/// The least severe alarm each channel carries to a person (null: never), and quiet hours.
+#[derive(Serialize, ToSchema)]
+pub struct PolicyOut {
+    pub email: Option<&'static str>,
+    pub sms: Option<&'static str>,
+    pub voice: Option<&'static str>,
+    pub quiet_hours: Option<QuietOut>,
+}
+
+/// A person escalation reaches.
+#[derive(Serialize, ToSchema)]
+pub struct ContactOut {
+    pub id: Uuid,
+    pub name: String,
+    /// E.164.
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// member, secondary or emergency.
+    pub role: String,
+    /// Order within the role (lower first).
+    pub position: i64,
+    pub user_id: Option<Uuid>,
+    pub policy: PolicyOut,
+}
+
+impl From<&Contact> for ContactOut {
+    fn from(c: &Contact) -> Self {
+        let sev = |s: Option<Severity>| s.map(Severity::as_str);
+        let hhmm = |min: u16| format!("{:02}:{:02}", min / 60, min % 60);
+        Self {
+            id: c.id,
+            name: c.name.clone(),
+            phone: c.phone.clone(),
+            email: c.email.clone(),
+            role: c.role.clone(),
+            position: c.position,
+            user_id: c.user_id.map(|u| u.0),
+            policy: PolicyOut {
+                email: sev(c.policy.email),
+                sms: sev(c.policy.sms),
+                voice: sev(c.policy.voice),
+                quiet_hours: c.policy.quiet.map(|q| QuietOut {
+                    start: hhmm(q.start_min),
+                    end: hhmm(q.end_min),
+                    utc_offset_min: q.utc_offset_min,
+                }),
+            },
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -626,15 +720,18 @@ async fn parse_contact(
 
 /// The household's people in the order escalation reaches them.
 #[utoipa::path(get, path = "/api/v1/contacts", tag = "alarms",
-    responses((status = 200, description = "[contact]")), security(("bearer" = [])))]
-async fn list_contacts(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, body = Paged<ContactOut>)), security(("bearer" = [])))]
+async fn list_contacts(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+) -> Result<Json<Paged<ContactOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let contacts = state.store.contacts(actor.household_id).await?;
-    Ok(Json(Value::Array(contacts.iter().map(contact_json).collect())))
+    Ok(Json(Paged::all(contacts.iter().map(ContactOut::from).collect())))
 }
 
 #[utoipa::path(post, path = "/api/v1/contacts", tag = "alarms", request_body = ContactIn,
-    responses((status = 201, description = "the contact"), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = ContactOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_contact(
     State(state): State<AppState>,
@@ -644,19 +741,19 @@ async fn create_contact(
     let actor = actor.require(Permission::ManageHousehold)?;
     let new = parse_contact(&state, actor.household_id, &body).await?;
     let c = state.store.create_contact(actor.household_id, &new, now_ms()).await?;
-    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/contacts/{}", c.id))], Json(contact_json(&c))))
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/contacts/{}", c.id))], Json(ContactOut::from(&c))))
 }
 
 #[utoipa::path(put, path = "/api/v1/contacts/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The contact's id")),
     request_body = ContactIn,
-    responses((status = 200, description = "the contact"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = ContactOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn update_contact(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ContactIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ContactOut>, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
     let new = parse_contact(&state, actor.household_id, &body).await?;
     let c = state
@@ -664,7 +761,7 @@ async fn update_contact(
         .update_contact(actor.household_id, id, &new, now_ms())
         .await
         .map_err(ApiError::store_or_not_found("contact"))?;
-    Ok(Json(contact_json(&c)))
+    Ok(Json(ContactOut::from(&c)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The contact's id")),
@@ -681,15 +778,29 @@ async fn delete_contact(
 
 // ---- escalation ----
 
-fn escalation_json(e: &Escalation) -> Value {
-    json!({
-        "min_severity": e.min_severity.as_str(),
-        "message_after_secs": e.message_after_secs,
-        "call_after_secs": e.call_after_secs,
-        "next_contact_after_secs": e.next_contact_after_secs,
-        "repeat_after_secs": e.repeat_after_secs,
-        "max_rounds": e.max_rounds,
-    })
+/// How an unacknowledged alarm reaches people.
+#[derive(Serialize, ToSchema)]
+pub struct EscalationOut {
+    /// Alarms at least this severe escalate beyond the app.
+    pub min_severity: &'static str,
+    pub message_after_secs: i64,
+    pub call_after_secs: i64,
+    pub next_contact_after_secs: i64,
+    pub repeat_after_secs: i64,
+    pub max_rounds: u32,
+}
+
+impl From<&Escalation> for EscalationOut {
+    fn from(e: &Escalation) -> Self {
+        Self {
+            min_severity: e.min_severity.as_str(),
+            message_after_secs: e.message_after_secs,
+            call_after_secs: e.call_after_secs,
+            next_contact_after_secs: e.next_contact_after_secs,
+            repeat_after_secs: e.repeat_after_secs,
+            max_rounds: e.max_rounds,
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -706,19 +817,19 @@ pub struct EscalationIn {
 
 /// How an unacknowledged alarm reaches people: email and SMS, a call, the next contact, again.
 #[utoipa::path(get, path = "/api/v1/escalation", tag = "alarms",
-    responses((status = 200, description = "the escalation")), security(("bearer" = [])))]
-async fn get_escalation(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, body = EscalationOut)), security(("bearer" = [])))]
+async fn get_escalation(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<EscalationOut>, ApiError> {
     let actor = actor.require(Permission::Read)?;
-    Ok(Json(escalation_json(&state.store.escalation(actor.household_id).await?)))
+    Ok(Json(EscalationOut::from(&state.store.escalation(actor.household_id).await?)))
 }
 
 #[utoipa::path(put, path = "/api/v1/escalation", tag = "alarms", request_body = EscalationIn,
-    responses((status = 200, description = "the escalation"), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = EscalationOut), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn put_escalation(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiJson(body): ApiJson<EscalationIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EscalationOut>, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
     let e = Escalation {
         min_severity: parse_severity("min_severity", &body.min_severity)?,
@@ -730,18 +841,33 @@ async fn put_escalation(
     };
     e.check().map_err(|(field, message)| bad(field, "out_of_range", format!("{field} {message}")))?;
     state.store.put_escalation(actor.household_id, &e, now_ms()).await?;
-    Ok(Json(escalation_json(&e)))
+    Ok(Json(EscalationOut::from(&e)))
 }
 
 // ---- webhooks ----
 
-fn webhook_json(w: &Webhook, with_secret: bool) -> Value {
-    let mut v = json!({"id": w.id, "url": w.url, "min_severity": w.min_severity,
-        "created_at": crate::rfc3339::from_ms(w.created_at)});
-    if with_secret {
-        v["secret"] = Value::String(w.secret.clone());
+/// A webhook. Its secret is answered once, when it is made.
+#[derive(Serialize, ToSchema)]
+pub struct WebhookOut {
+    pub id: Uuid,
+    pub url: String,
+    pub min_severity: String,
+    pub created_at: Option<String>,
+    /// Signs each delivery (`Petty-Signature`); only in the answer that made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl WebhookOut {
+    fn new(w: &Webhook, with_secret: bool) -> Self {
+        Self {
+            id: w.id,
+            url: w.url.clone(),
+            min_severity: w.min_severity.clone(),
+            created_at: crate::rfc3339::from_ms(w.created_at),
+            secret: with_secret.then(|| w.secret.clone()),
+        }
     }
-    v
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -754,17 +880,21 @@ pub struct WebhookIn {
 }
 
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "alarms",
-    responses((status = 200, description = "[webhook] (without secrets)")), security(("bearer" = [])))]
-async fn list_webhooks(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, body = Paged<WebhookOut>, description = "the webhooks, without their secrets")),
+    security(("bearer" = [])))]
+async fn list_webhooks(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+) -> Result<Json<Paged<WebhookOut>>, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
     let hooks = state.store.webhooks(actor.household_id).await?;
-    Ok(Json(Value::Array(hooks.iter().map(|w| webhook_json(w, false)).collect())))
+    Ok(Json(Paged::all(hooks.iter().map(|w| WebhookOut::new(w, false)).collect())))
 }
 
 /// A webhook: alarm changes are POSTed to it as JSON, signed with `Petty-Signature:
 /// t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the secret answered here once.
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "alarms", request_body = WebhookIn,
-    responses((status = 201, description = "the webhook with its secret"), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = WebhookOut, description = "the webhook with its secret"), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_webhook(
     State(state): State<AppState>,
@@ -783,7 +913,7 @@ async fn create_webhook(
         body.min_severity.as_deref().map(|s| parse_severity("min_severity", s)).transpose()?.unwrap_or(Severity::Info);
     let (secret, _) = crate::auth::new_secret("whsec_");
     let w = state.store.create_webhook(actor.household_id, url, &secret, min, now_ms()).await?;
-    Ok((StatusCode::CREATED, Json(webhook_json(&w, true))))
+    Ok((StatusCode::CREATED, Json(WebhookOut::new(&w, true))))
 }
 
 #[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The webhook's id")),
@@ -803,19 +933,24 @@ async fn delete_webhook(
 #[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     pub alarm_id: Option<Uuid>,
+    /// 1-based (default 1).
+    pub page: Option<u32>,
+    /// 1–500 (default 50).
+    pub page_size: Option<u32>,
 }
 
 /// The outbox: every notification, newest first, with its status, attempts and provider id.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "alarms", params(NotificationQuery),
-    responses((status = 200, description = "[notification]")), security(("bearer" = [])))]
+    responses((status = 200, body = Paged<NotificationOut>)), security(("bearer" = [])))]
 async fn list_notifications(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiQuery(q): ApiQuery<NotificationQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Paged<NotificationOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
-    let items = state.store.notifications(actor.household_id, q.alarm_id, 500).await?;
-    Ok(Json(Value::Array(items.iter().map(notification_json).collect())))
+    let page = PageRequest::parse(q.page, q.page_size)?;
+    let items = state.store.page_notifications(actor.household_id, q.alarm_id, page).await?;
+    Ok(Json(Paged::from_page(items, |n| NotificationOut::from(&n))))
 }
 
 // ---- acknowledging from outside the app ----

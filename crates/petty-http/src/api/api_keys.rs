@@ -15,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::api::Paged;
 use crate::auth::{CurrentActor, new_secret};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
@@ -68,12 +69,12 @@ impl ApiKeyOut {
 
 /// The household's API keys, newest first (revoked ones included).
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "api keys",
-    responses((status = 200, body = Vec<ApiKeyOut>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Paged<ApiKeyOut>), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn list_api_keys(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Vec<ApiKeyOut>>, ApiError> {
+async fn list_api_keys(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Paged<ApiKeyOut>>, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
     let keys = state.store.list_api_keys(actor.household_id).await?;
-    Ok(Json(keys.into_iter().map(|k| ApiKeyOut::new(k, None)).collect()))
+    Ok(Json(Paged::all(keys.into_iter().map(|k| ApiKeyOut::new(k, None)).collect())))
 }
 
 /// Make a key. Send it as `Authorization: Bearer pk_...` or `X-API-Key: pk_...`.

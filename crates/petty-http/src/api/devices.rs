@@ -556,16 +556,18 @@ pub struct DeviceEventOut {
 /// The device's liveness and battery events, newest first (the last 100).
 #[utoipa::path(get, path = "/api/v1/devices/{id}/events", tag = "devices",
     params(("id" = Uuid, Path, description = "The device's id")),
-    responses((status = 200, body = Vec<DeviceEventOut>), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Paged<DeviceEventOut>), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_events(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<Vec<DeviceEventOut>>, ApiError> {
+) -> Result<Json<Paged<DeviceEventOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let device_id = DeviceId(id);
     state.store.get_device(actor.household_id, device_id).await.map_err(not_found)?;
     let events = state.store.device_events(actor.household_id, device_id, 100).await?;
-    Ok(Json(events.into_iter().map(|e| DeviceEventOut { kind: e.kind.as_str(), at: e.at, detail: e.detail }).collect()))
+    Ok(Json(Paged::all(
+        events.into_iter().map(|e| DeviceEventOut { kind: e.kind.as_str(), at: e.at, detail: e.detail }).collect(),
+    )))
 }

@@ -233,18 +233,18 @@ pub struct FenceStatusOut {
 
 /// Each collar's state for the fence: inside, or outside since when.
 #[utoipa::path(get, path = "/api/v1/geofences/{id}/status", tag = "geofences", params(("id" = Uuid, Path, description = "The fence's id")),
-    responses((status = 200, body = Vec<FenceStatusOut>), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Paged<FenceStatusOut>), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn geofence_status(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<Vec<FenceStatusOut>>, ApiError> {
+) -> Result<Json<Paged<FenceStatusOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     state.store.get_geofence(actor.household_id, id).await.map_err(not_found)?;
     let states = state.store.geofence_status(actor.household_id, id).await?;
     let time = |ms: Option<i64>| ms.and_then(|m| petty_store::from_ms(m).ok());
-    Ok(Json(
+    Ok(Json(Paged::all(
         states
             .into_iter()
             .map(|s| FenceStatusOut {
@@ -258,5 +258,5 @@ async fn geofence_status(
                 last_fix: time(s.state.last_fix_ms),
             })
             .collect(),
-    ))
+    )))
 }

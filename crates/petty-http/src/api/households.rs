@@ -14,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::api::Paged;
 use crate::api::auth::{MembershipOut, UserOut};
 use crate::auth::{CurrentActor, new_secret, secret_hash};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
@@ -56,13 +57,13 @@ impl MemberOut {
 
 /// Everyone in the household.
 #[utoipa::path(get, path = "/api/v1/household/members", tag = "household",
-    responses((status = 200, body = Vec<MemberOut>), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Paged<MemberOut>), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn list_members(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Vec<MemberOut>>, ApiError> {
+async fn list_members(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Paged<MemberOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let now = OffsetDateTime::now_utc();
     let members = state.store.list_members(actor.household_id).await?;
-    Ok(Json(members.into_iter().map(|m| MemberOut::new(m, now)).collect()))
+    Ok(Json(Paged::all(members.into_iter().map(|m| MemberOut::new(m, now)).collect())))
 }
 
 /// Remove someone from the household (owners only; the last owner stays).
@@ -168,15 +169,15 @@ async fn create_invitation(
 
 /// Invitations not yet used, revoked or expired.
 #[utoipa::path(get, path = "/api/v1/household/invitations", tag = "household",
-    responses((status = 200, body = Vec<InvitationOut>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Paged<InvitationOut>), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_invitations(
     State(state): State<AppState>,
     actor: CurrentActor,
-) -> Result<Json<Vec<InvitationOut>>, ApiError> {
+) -> Result<Json<Paged<InvitationOut>>, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
     let list = state.store.list_pending_invitations(actor.household_id, OffsetDateTime::now_utc()).await?;
-    Ok(Json(list.into_iter().map(|i| InvitationOut::new(i, None)).collect()))
+    Ok(Json(Paged::all(list.into_iter().map(|i| InvitationOut::new(i, None)).collect())))
 }
 
 /// Withdraw an invitation before it is used.

@@ -299,13 +299,13 @@ pub struct LabelPrecisionOut {
 /// Per-label precision of this pet's episodes, from its owner's feedback.
 #[utoipa::path(get, path = "/api/v1/pets/{id}/label-precision", tag = "behaviour",
     params(("id" = Uuid, Path, description = "The pet's id")),
-    responses((status = 200, body = Vec<LabelPrecisionOut>), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Paged<LabelPrecisionOut>), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn label_precision(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<Vec<LabelPrecisionOut>>, ApiError> {
+) -> Result<Json<Paged<LabelPrecisionOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let pet_id = PetId(id);
     state.store.get_pet(actor.household_id, pet_id).await.map_err(pet_not_found)?;
@@ -323,7 +323,7 @@ async fn label_precision(
             epochs: 1,
         })
         .collect();
-    Ok(Json(
+    Ok(Json(Paged::all(
         calibrate::precision_by_label(&judged)
             .into_iter()
             .map(|p| LabelPrecisionOut {
@@ -333,7 +333,7 @@ async fn label_precision(
                 precision: (p.precision * 1000.0).round() / 1000.0,
             })
             .collect(),
-    ))
+    )))
 }
 
 /// A question for the owner about an episode Petty was unsure of.
@@ -351,13 +351,13 @@ pub struct Question {
 /// Low-confidence episodes of the last day the owner has not judged yet, as questions.
 #[utoipa::path(get, path = "/api/v1/pets/{id}/questions", tag = "behaviour",
     params(("id" = Uuid, Path, description = "The pet's id")),
-    responses((status = 200, body = Vec<Question>), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Paged<Question>), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn questions(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<Vec<Question>>, ApiError> {
+) -> Result<Json<Paged<Question>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let pet_id = PetId(id);
     let pet = state.store.get_pet(actor.household_id, pet_id).await.map_err(pet_not_found)?;
@@ -386,5 +386,5 @@ async fn questions(
             })
         })
         .collect();
-    Ok(Json(out))
+    Ok(Json(Paged::all(out)))
 }

@@ -229,7 +229,8 @@ async fn rules_are_tuned_with_checks_that_name_the_field() {
     let app = spawn_app().await;
     let ana = app.register("Ana").await;
     let rules: Value = app.get("/api/v1/alarm-rules", Some(&ana.access_token)).await.json().await.unwrap();
-    let co = rules.as_array().unwrap().iter().find(|r| r["key"] == "co_high").unwrap().clone();
+    assert_eq!(rules["total"].as_u64(), Some(rules["items"].as_array().unwrap().len() as u64), "one list shape");
+    let co = rules["items"].as_array().unwrap().iter().find(|r| r["key"] == "co_high").unwrap().clone();
     assert_eq!(co["value"], 50.0, "the default CO threshold");
     let id = co["id"].as_str().unwrap();
     let put = |body: Value| {
@@ -589,7 +590,9 @@ async fn webhooks_are_signed_and_the_receiver_verifies_them() {
     let hook: Value = res.json().await.unwrap();
     *receiver.secret.lock().unwrap() = hook["secret"].as_str().unwrap().to_owned();
     let listed: Value = app.get("/api/v1/webhooks", Some(&ana.access_token)).await.json().await.unwrap();
-    assert!(listed[0].get("secret").is_none(), "the secret is shown once");
+    let listed = &listed["items"][0];
+    assert_eq!(listed["id"], hook["id"], "{listed}");
+    assert!(listed.get("secret").is_none(), "the secret is shown once");
 
     let (_, device_token) = air_monitor(&app, &ana.access_token, "CAR-9").await;
     let t0 = now_ms() - 400_000;
@@ -744,6 +747,18 @@ async fn a_backfilled_incident_is_dated_by_its_readings_and_pages_nobody() {
     let rising = of("co_rising");
     assert_eq!(rising.len(), 1, "{all:?}");
     assert!((t0 + 30 * minute..=t0 + 31 * minute).contains(&ms(&rising[0]["first_at"])));
+
+    // The list pages like every other: one at a time, newest first, with the total.
+    let mut paged = Vec::new();
+    for page in 1..=3 {
+        let res = app.get(&format!("/api/v1/alarms?page={page}&page_size=1"), Some(&ana.access_token)).await;
+        let body: Value = res.json().await.unwrap();
+        assert_eq!((body["total"].as_u64(), body["page_size"].as_u64()), (Some(3), Some(1)), "{body}");
+        assert_eq!(body["has_next"].as_bool(), Some(page < 3), "{body}");
+        paged.push(body["items"][0]["id"].clone());
+    }
+    let newest_first: Vec<Value> = all.iter().map(|a| a["id"].clone()).collect();
+    assert_eq!(paged, newest_first);
 
     // Nobody was paged: no SMS, call or email was queued, let alone sent.
     petty_jobs::outbox::deliver_due(&app.state.app).await;

@@ -272,10 +272,11 @@ async fn invitations_bring_members_with_roles() {
     assert_eq!(me["memberships"].as_array().unwrap().len(), 2);
 
     let members: Value = app.get("/api/v1/household/members", Some(&owner.access_token)).await.json().await.unwrap();
-    let roles: Vec<&str> = members.as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    let roles: Vec<&str> = members["items"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["owner", "vet", "member"]);
     let pending: Value =
         app.get("/api/v1/household/invitations", Some(&owner.access_token)).await.json().await.unwrap();
+    let pending = &pending["items"];
     assert_eq!(pending.as_array().unwrap().len(), 1, "only the sitter invitation is still pending");
     assert!(pending[0].get("token").is_none(), "tokens are shown only once");
 }
@@ -302,6 +303,9 @@ async fn api_keys_are_shown_once_scoped_and_revocable() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "a read key cannot write");
 
     let listed: Value = app.get("/api/v1/api-keys", Some(&owner.access_token)).await.json().await.unwrap();
+    assert_eq!((listed["total"].as_u64(), listed["has_next"].as_bool()), (Some(1), Some(false)), "{listed}");
+    let listed = &listed["items"];
+    assert!(listed[0]["id"].is_string(), "{listed}");
     assert!(listed[0].get("key").is_none(), "the key is shown only at creation");
     assert_eq!(listed[0]["prefix"], &key[..10]);
     assert!(listed[0]["last_used_at"].is_string(), "last use is recorded");

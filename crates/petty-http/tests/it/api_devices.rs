@@ -331,9 +331,9 @@ async fn liveness_and_battery_changes_are_listed_as_device_events() {
     app.store.liveness_pass(now + time::Duration::minutes(20)).await.unwrap();
     let events: Value =
         app.get(&format!("/api/v1/devices/{id}/events"), Some(&ana.access_token)).await.json().await.unwrap();
-    let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = events["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["offline", "battery_low"], "{events}");
-    assert!(events[1]["detail"].as_str().unwrap().contains("9%"), "{events}");
+    assert!(events["items"][1]["detail"].as_str().unwrap().contains("9%"), "{events}");
     assert_eq!(
         app.get(&format!("/api/v1/devices/{id}/events"), Some(&bo.access_token)).await.status(),
         StatusCode::NOT_FOUND

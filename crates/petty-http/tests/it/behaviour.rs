@@ -158,7 +158,7 @@ async fn a_day_of_readings_becomes_episodes_a_score_and_a_plan_and_owners_can_co
 
     let precision: Value =
         app.get(&format!("/api/v1/pets/{pet_id}/label-precision"), Some(&ana.access_token)).await.json().await.unwrap();
-    let by_label = |l: &str| precision.as_array().unwrap().iter().find(|p| p["label"] == l).cloned().unwrap();
+    let by_label = |l: &str| precision["items"].as_array().unwrap().iter().find(|p| p["label"] == l).cloned().unwrap();
     assert_eq!(by_label("sleeping")["precision"], 1.0);
     assert_eq!(by_label("walking")["precision"], 0.0);
 

@@ -140,7 +140,7 @@ async fn users_get_their_own_ulids_and_e164_numbers_and_sms_and_calls_go_through
     assert!(twiml.contains("exceeded the threshold") && twiml.contains("open a window"), "{twiml}");
     // Both went through the outbox.
     let rows: Value = app.get("/api/v1/notifications", Some(&ana.access_token)).await.json().await.unwrap();
-    assert_eq!(rows.as_array().unwrap().iter().filter(|r| r["status"] == "sent").count(), 2);
+    assert_eq!(rows["items"].as_array().unwrap().iter().filter(|r| r["status"] == "sent").count(), 2);
 }
 
 #[tokio::test]

@@ -101,6 +101,7 @@ async fn drift_does_not_alarm_a_walk_out_does_and_coming_back_clears_it() {
     fixes.extend((40..50).map(|i| (at(i * 20), 400.0, 300.0)));
     send(&app, &token, &fixes).await;
     let status: Value = app.get(&status_path, Some(&ana.access_token)).await.json().await.unwrap();
+    let status = &status["items"];
     assert_eq!(status[0]["state"], "inside", "{status}");
     assert!(status[0]["outside_since"].is_null());
 
@@ -108,6 +109,7 @@ async fn drift_does_not_alarm_a_walk_out_does_and_coming_back_clears_it() {
     let out: Vec<(i64, f64, f64)> = (50..56).map(|i| (at(i * 20), 120.0 + (i - 50) as f64 * 30.0, 5.0)).collect();
     send(&app, &token, &out).await;
     let status: Value = app.get(&status_path, Some(&ana.access_token)).await.json().await.unwrap();
+    let status = &status["items"];
     assert_eq!(status[0]["state"], "outside");
     let left = petty_store::from_ms(at(50 * 20)).unwrap();
     let since = OffsetDateTime::parse(
@@ -133,6 +135,7 @@ async fn drift_does_not_alarm_a_walk_out_does_and_coming_back_clears_it() {
     let back: Vec<(i64, f64, f64)> = (56..64).map(|i| (at(i * 20), 3.0, 5.0)).collect();
     send(&app, &token, &back).await;
     let status: Value = app.get(&status_path, Some(&ana.access_token)).await.json().await.unwrap();
+    let status = &status["items"];
     assert_eq!(status[0]["state"], "inside");
     assert!(status[0]["outside_since"].is_null());
 

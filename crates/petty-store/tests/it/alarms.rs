@@ -91,6 +91,21 @@ store_test!(the_lifecycle_keeps_a_trail_and_cancels_what_has_not_gone, |store| a
 
     let open = AlarmFilter { states: vec![AlarmState::Active], limit: 10, ..AlarmFilter::default() };
     assert!(store.list_alarms(h, &open).await.unwrap().is_empty());
+    // Pages with their totals: two alarms, one a page; and the outbox the same way.
+    store.raise_alarm(h, &alarm("device:c", "co_high", t + 40)).await.unwrap();
+    let one = petty_core::paging::PageRequest { page: 1, page_size: 1 };
+    let first = store.page_alarms(h, &AlarmFilter::default(), one).await.unwrap();
+    assert_eq!((first.total, first.items.len(), first.has_next()), (2, 1, true));
+    assert_eq!(first.items[0].source, "device:c", "newest first");
+    let second = store
+        .page_alarms(h, &AlarmFilter::default(), petty_core::paging::PageRequest { page: 2, ..one })
+        .await
+        .unwrap();
+    assert_eq!((second.total, second.items[0].id, second.has_next()), (2, a.id, false));
+    let cleared = AlarmFilter { states: vec![AlarmState::Cleared], ..AlarmFilter::default() };
+    assert_eq!(store.page_alarms(h, &cleared, one).await.unwrap().total, 1);
+    let outbox = store.page_notifications(h, Some(a.id), one).await.unwrap();
+    assert_eq!((outbox.total, outbox.items[0].status.as_str()), (1, "cancelled"));
     let (_, other) = owner(&store, "bo@example.com").await;
     assert!(matches!(store.get_alarm(other.household_id, a.id).await, Err(StoreError::NotFound)));
 });
