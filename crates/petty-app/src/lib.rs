@@ -18,6 +18,8 @@
 
 pub mod alarms;
 pub mod analysis;
+pub mod charts;
+pub mod feedback;
 mod ingest;
 pub mod notify;
 pub mod readings;

@@ -25,6 +25,7 @@ mod render;
 use petty_app::rfc3339;
 mod routes;
 mod serve;
+mod session;
 mod state;
 mod summary_json;
 

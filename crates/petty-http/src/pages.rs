@@ -33,20 +33,6 @@ use petty_store::StoreError;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
-/// The actor behind a dashboard session cookie, for endpoints that browsers reach with cookies
-/// (the WebSocket).
-pub(crate) async fn cookie_actor(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-) -> Option<petty_core::accounts::Actor> {
-    let jar = axum_extra::extract::CookieJar::from_headers(headers);
-    let signed_in = session::current(state, &jar).await.ok()??;
-    Some(petty_core::accounts::Actor {
-        household_id: signed_in.membership.household_id,
-        kind: petty_core::accounts::ActorKind::User { user_id: signed_in.user.id, role: signed_in.membership.role },
-    })
-}
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(sign_in::home))

@@ -7,10 +7,8 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::FromRequestParts;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use petty_core::accounts::Permission;
 use petty_core::ids::{DeviceId, HouseholdId};
 use petty_core::readings::{METRIC_COUNT, Metric, RawAccel, RawLocation, RawReading, RawTime, Reading};
@@ -22,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::Authentication;
+use crate::auth::{Authentication, Caller};
 use crate::error::{ApiError, ErrorBody, ErrorCode, FieldDetail};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -237,16 +235,6 @@ pub(crate) struct Sender {
 impl Sender {
     pub(crate) fn app(&self) -> petty_app::Sender {
         petty_app::Sender { household_id: self.household_id, device_id: self.device_id }
-    }
-}
-
-pub(crate) struct Caller(pub(crate) Authentication);
-
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Caller(parts.extensions.get::<Authentication>().cloned().unwrap_or(Authentication::Anonymous)))
     }
 }
 

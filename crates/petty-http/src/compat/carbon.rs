@@ -25,6 +25,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
+use petty_app::charts::{self, ChartRequest};
 use petty_core::alarm::Channel;
 use petty_core::chart::ChartKind;
 use petty_core::devices::DeviceKind;
@@ -37,8 +38,7 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::api::ingest::Caller;
-use crate::auth::Authentication;
+use crate::auth::{Authentication, Caller};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -602,14 +602,14 @@ async fn graph(State(state): State<AppState>, Caller(caller): Caller, Query(p): 
         Ok(_) => return detail(StatusCode::NOT_FOUND, format!("Device not found: {serial}")),
         Err(r) => return r,
     };
-    let request = crate::api::charts::ChartRequest {
+    let request = ChartRequest {
         metric: Metric::CoPpm,
         from_ms: from,
         to_ms: to,
         kind,
         title: Some("Carbon monoxide Data".to_owned()),
     };
-    let svg = match crate::api::charts::render(&state, &device, request).await {
+    let svg = match charts::render(&state.app, &device, request).await {
         Ok(svg) => svg,
         Err(e) => return server_error(e),
     };

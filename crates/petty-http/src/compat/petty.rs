@@ -40,8 +40,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::api::ingest::Caller;
-use crate::auth::Authentication;
+use crate::auth::{Authentication, Caller};
 use crate::observability::{X_REQUEST_ID, current_request_id};
 use crate::state::AppState;
 
