@@ -32,14 +32,13 @@ use petty_core::devices::DeviceKind;
 use petty_core::ids::HouseholdId;
 use petty_core::phone::Phone;
 use petty_core::readings::{METRIC_COUNT, Metric, RawReading, RawTime, Reading};
+use petty_http::AppState;
+use petty_http::auth::{Authentication, Caller};
 use petty_store::{Contact, Device, NewContact, NewNotification, StoreError, StoredReading};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-use crate::auth::{Authentication, Caller};
-use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     let routes = Router::new()
@@ -126,7 +125,7 @@ async fn access(state: &AppState, caller: Authentication, p: &HashMap<String, St
             if let Ok(v) = HeaderValue::from_str(&value) {
                 headers.insert(name, v);
             }
-            crate::auth::authenticate(state, &headers).await
+            petty_http::auth::authenticate(state, &headers).await
         }
         (caller, _) => caller,
     };

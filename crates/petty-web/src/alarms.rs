@@ -15,6 +15,7 @@ use petty_core::accounts::Permission;
 use petty_core::alarm::AlarmState;
 use petty_core::chart::ChartKind;
 use petty_core::readings::Metric;
+use petty_http::AppState;
 use petty_store::{Alarm, AlarmFilter, Device, StoreError};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -22,10 +23,9 @@ use uuid::Uuid;
 use super::PageError;
 use super::layout::{self, Header, csrf_field};
 use super::session::SignedIn;
-use crate::state::AppState;
 
 fn when(ms: i64) -> String {
-    crate::rfc3339::from_ms(ms).map_or_else(String::new, |t| t[..16].replace('T', " ") + " UTC")
+    petty_app::rfc3339::from_ms(ms).map_or_else(String::new, |t| t[..16].replace('T', " ") + " UTC")
 }
 
 fn actions(signed_in: &SignedIn, a: &Alarm) -> Markup {
@@ -191,7 +191,7 @@ async fn move_alarm(
         .map_err(|e| match e {
             StoreError::NotFound => PageError::BadRequest("alarm not found".to_owned()),
             StoreError::Conflict(what) => PageError::BadRequest(format!("the alarm cannot take {what}")),
-            other => PageError::BadRequest(crate::error::ApiError::from(other).message),
+            other => PageError::BadRequest(petty_http::ApiError::from(other).message),
         })?;
     Ok(Redirect::to(&format!("/alarms/{id}")).into_response())
 }

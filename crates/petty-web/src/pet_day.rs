@@ -12,6 +12,7 @@ use petty_core::accounts::Permission;
 use petty_core::baselines::DaySummary;
 use petty_core::behaviour::Behaviour;
 use petty_core::ids::PetId;
+use petty_http::AppState;
 use petty_store::StoredEpisode;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -20,7 +21,6 @@ use uuid::Uuid;
 use super::PageError;
 use super::layout::{self, Header, csrf_field};
 use super::session::SignedIn;
-use crate::state::AppState;
 use crate::summary_json;
 
 const DAY_MS: i64 = 86_400_000;
@@ -262,6 +262,6 @@ pub async fn episode_feedback(
     };
     feedback::record(&state.app, &actor, &episode, feedback)
         .await
-        .map_err(|e| PageError::BadRequest(crate::error::ApiError::from(e).message))?;
+        .map_err(|e| PageError::BadRequest(petty_http::ApiError::from(e).message))?;
     Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!("/pets/{pet_id}#timeline"))))
 }

@@ -8,15 +8,15 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use petty_core::accounts::Permission;
+use petty_http::AppState;
+use petty_http::auth::new_secret;
+use petty_http::session::{self, SESSION_COOKIE, Session};
 use petty_store::{Membership, User, WebSession};
 use time::OffsetDateTime;
 
 use super::PageError;
 use super::csrf;
 use super::layout::Chrome;
-use crate::auth::new_secret;
-use crate::session::{self, SESSION_COOKIE, Session};
-use crate::state::AppState;
 
 /// A person signed in to the dashboard, acting in one household.
 pub struct SignedIn {

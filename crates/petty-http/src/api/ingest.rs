@@ -118,7 +118,8 @@ macro_rules! reading_struct {
         }
 
         impl $name {
-            pub(crate) fn raw(&self) -> RawReading {
+            /// The reading as `petty_core` parses it.
+            pub fn raw(&self) -> RawReading {
                 let mut values = [None; METRIC_COUNT];
                 for (metric, value) in [
                     (Metric::HeartRate, self.heart_rate),
@@ -163,7 +164,8 @@ reading_struct!(
 );
 
 reading_struct!(
-    /// An MQTT message: the ingest body with the device's token (see `crate::mqtt`).
+    /// An MQTT message: the ingest body with the device's token (the subscriber is the binary's,
+    /// `crates/petty/src/mqtt.rs`).
     MqttIn {
         /// The device's `dk_...` token.
         pub token: String,

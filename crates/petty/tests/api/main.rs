@@ -1,5 +1,6 @@
-//! Integration tests of the HTTP edge: the real application on a real socket (port 0), each
-//! test with its own database. One binary, so the crate links once.
+//! Integration tests of the HTTP application (`petty::router`: the API, the dashboard, the
+//! WebSocket, the compatibility profiles) on a real socket (port 0), each test with its own
+//! database. One binary, so the application links once.
 
 mod harness;
 
