@@ -153,6 +153,16 @@ fn every_rust_file_says_what_it_holds_and_no_mod_rs() {
 
 #[test]
 fn sql_lives_only_in_the_store() {
+    let sql_crates: Vec<String> = normal_dependencies()
+        .into_iter()
+        .filter(|(name, _)| name != "petty-store")
+        .flat_map(|(name, deps)| {
+            deps.into_iter()
+                .filter(|d| ["sqlx", "sqlx-core", "rusqlite", "libsqlite3-sys"].contains(&d.as_str()))
+                .map(move |d| format!("{name} -> {d}"))
+        })
+        .collect();
+    assert!(sql_crates.is_empty(), "only petty-store talks to the database; remove these dependencies: {sql_crates:?}");
     let mut files = Vec::new();
     for c in crate_dirs().iter().filter(|c| *c != "petty-store") {
         rust_files(&root().join("crates").join(c).join("src"), &mut files);
@@ -161,6 +171,123 @@ fn sql_lives_only_in_the_store() {
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(!text.contains("sqlx::"), "{} uses sqlx: all SQL lives in petty-store", file.display());
     }
+}
+
+/// `package name -> its normal dependencies` for every workspace member, from its Cargo.toml:
+/// the `[dependencies]` tables (also per target), not dev- or build-dependencies.
+fn normal_dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    let mut manifests: Vec<PathBuf> = crate_dirs().iter().map(|c| root().join("crates").join(c)).collect();
+    manifests.push(root().join("xtask"));
+    let mut graph = BTreeMap::new();
+    for dir in manifests {
+        let text = std::fs::read_to_string(dir.join("Cargo.toml")).expect("a member has a Cargo.toml");
+        let (mut name, mut deps) = (None, BTreeSet::new());
+        let mut section = String::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            if line.starts_with('[') {
+                section = line.trim_matches(|c| c == '[' || c == ']').to_owned();
+                // `[dependencies.name]` and `[target.'cfg(...)'.dependencies.name]`.
+                if let Some((table, dep)) = section.rsplit_once("dependencies.")
+                    && !table.ends_with("dev-")
+                    && !table.ends_with("build-")
+                {
+                    deps.insert(dep.to_owned());
+                }
+                continue;
+            }
+            let key = line.split(['=', '.', ' ']).next().unwrap_or_default().to_owned();
+            if section == "package" && key == "name" {
+                name = line.split('"').nth(1).map(str::to_owned);
+            } else if (section == "dependencies"
+                || (section.starts_with("target.") && section.ends_with(".dependencies")))
+                && key.starts_with(|c: char| c.is_ascii_alphanumeric())
+            {
+                deps.insert(key);
+            }
+        }
+        graph.insert(name.unwrap_or_else(|| panic!("{}: no package name", dir.display())), deps);
+    }
+    graph
+}
+
+/// The workspace's crates and the only dependencies between them: the architecture, readable
+/// in one place (ARCHITECTURE.md's codemap says why). The core decides, the store keeps, the
+/// application layer runs the use cases, the jobs and the HTTP edge call it; the dashboard and
+/// the compatibility profiles build on the edge; the binary composes everything.
+const CRATE_GRAPH: &[(&str, &[&str])] = &[
+    ("petty-core", &[]),
+    ("petty-store", &["petty-core"]),
+    ("petty-bus", &[]),
+    ("petty-notify", &["petty-core", "petty-store"]),
+    ("petty-app", &["petty-core", "petty-store", "petty-bus", "petty-notify"]),
+    ("petty-jobs", &["petty-core", "petty-store", "petty-bus", "petty-app"]),
+    ("petty-sim", &["petty-core"]),
+    ("petty-http", &["petty-core", "petty-store", "petty-bus", "petty-app", "petty-notify"]),
+    ("petty-web", &["petty-core", "petty-store", "petty-app", "petty-http"]),
+    ("petty-compat", &["petty-core", "petty-store", "petty-app", "petty-http", "petty-notify"]),
+    (
+        "petty",
+        &[
+            "petty-core",
+            "petty-store",
+            "petty-bus",
+            "petty-app",
+            "petty-jobs",
+            "petty-sim",
+            "petty-http",
+            "petty-web",
+            "petty-compat",
+        ],
+    ),
+    ("xtask", &[]),
+];
+
+#[test]
+fn the_crate_graph_is_the_architecture() {
+    let graph = normal_dependencies();
+    let members: BTreeSet<&str> = graph.keys().map(String::as_str).collect();
+    let listed: BTreeSet<&str> = CRATE_GRAPH.iter().map(|(name, _)| *name).collect();
+    let unlisted: Vec<_> = members.difference(&listed).collect();
+    assert!(unlisted.is_empty(), "add {unlisted:?} to CRATE_GRAPH in xtask/src/tidy.rs, with the crates it may use");
+    let gone: Vec<_> = listed.difference(&members).collect();
+    assert!(gone.is_empty(), "CRATE_GRAPH in xtask/src/tidy.rs lists crates that are gone: {gone:?}");
+    let mut problems = Vec::new();
+    for (name, allowed) in CRATE_GRAPH {
+        let actual: BTreeSet<&str> = graph[*name].iter().map(String::as_str).filter(|d| members.contains(d)).collect();
+        for dep in &actual {
+            if !allowed.contains(dep) {
+                problems.push(format!(
+                    "new edge {name} -> {dep}: not in the architecture; depend the other way, move the shared \
+                     piece down (petty-app, petty-core), or, if the architecture changes, add the edge to \
+                     CRATE_GRAPH and say why in ARCHITECTURE.md"
+                ));
+            }
+        }
+        for dep in allowed.iter().filter(|d| !actual.contains(*d)) {
+            problems.push(format!("edge {name} -> {dep} is gone: remove it from CRATE_GRAPH"));
+        }
+    }
+    assert!(problems.is_empty(), "the crate graph changed:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn only_the_edge_knows_http() {
+    const EDGE: &[&str] = &["petty-http", "petty-web", "petty-compat", "petty"];
+    const HTTP_SERVER_CRATES: &[&str] =
+        &["axum", "axum-core", "axum-extra", "hyper", "tower-http", "utoipa-axum", "utoipa-swagger-ui"];
+    let graph = normal_dependencies();
+    let mut problems = Vec::new();
+    for (name, deps) in graph.iter().filter(|(name, _)| !EDGE.contains(&name.as_str())) {
+        for dep in deps {
+            if HTTP_SERVER_CRATES.contains(&dep.as_str()) {
+                problems.push(format!("{name} -> {dep}: only {EDGE:?} serve HTTP"));
+            }
+            if EDGE.contains(&dep.as_str()) {
+                problems.push(format!("{name} -> {dep}: below the edge, nothing depends on it"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "HTTP outside the edge crates:\n{}", problems.join("\n"));
 }
 
 #[test]

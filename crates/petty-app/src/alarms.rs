@@ -341,3 +341,17 @@ pub async fn transition(
     }
     Ok(alarm)
 }
+
+/// Acknowledges the alarm a signed acknowledgement link (or a voice call's keypress) names, as
+/// the contact it names, with `how` as the note. `None` when the token is not valid or its
+/// alarm is gone; an alarm already acknowledged or cleared is answered as it is (done is done).
+pub async fn acknowledge_by_token(app: &App, token: &str, how: &str) -> Result<Option<Alarm>, StoreError> {
+    let Some((alarm_id, contact_id)) = app.notifier.verify_ack_token(token) else { return Ok(None) };
+    let Ok(household_id) = app.store.alarm_household(alarm_id).await else { return Ok(None) };
+    let actor = format!("contact:{contact_id}");
+    match transition(app, household_id, alarm_id, petty_core::alarm::AlarmState::Acknowledged, &actor, how).await {
+        Ok(alarm) => Ok(Some(alarm)),
+        Err(StoreError::Conflict(_)) => Ok(Some(app.store.get_alarm(household_id, alarm_id).await?)),
+        Err(e) => Err(e),
+    }
+}

@@ -1,7 +1,9 @@
 //! Petty's application layer: [`App`] holds the store, the bus, the clock and the settings, and
-//! has one method per use case that has side effects. The edges (`petty-http`, the MQTT
-//! subscriber, `petty import`, the compatibility profiles) adapt their wire formats to these
-//! methods; the jobs (`petty-jobs`) call them too. Neither calls the other's internals.
+//! has one method per use case that has side effects. The edges (`petty-http`, the dashboard
+//! in `petty-web`, the compatibility profiles in `petty-compat`, the MQTT subscriber, `petty
+//! import`) adapt their wire formats to these methods; the jobs (`petty-jobs`) call them too.
+//! None calls another's internals: what more than one edge does lives here ([`feedback`],
+//! [`charts`], [`alarms::transition`], [`alarms::acknowledge_by_token`]).
 //!
 //! [`App::ingest`] is the only way a reading enters Petty. It stores the readings, and in the
 //! same transaction notes the work they leave for the jobs (judging the alarm rules, the
@@ -13,11 +15,13 @@
 //! Every decision is `petty-core`'s.
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
-//! [`alarms`], [`notify`], [`analysis`]; the shapes live events carry ([`readings`],
-//! [`timeline`], [`summary_json`]) and [`rfc3339`].
+//! [`alarms`], [`notify`], [`analysis`], [`feedback`], [`charts`]; the shapes live events carry
+//! ([`readings`], [`timeline`], [`summary_json`]) and [`rfc3339`].
 
 pub mod alarms;
 pub mod analysis;
+pub mod charts;
+pub mod feedback;
 mod ingest;
 pub mod notify;
 pub mod readings;

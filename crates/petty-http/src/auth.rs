@@ -214,7 +214,7 @@ pub enum Authentication {
 /// Reads `Authorization: Bearer <access token or API key>` (or `X-API-Key`) once per request;
 /// the edge layer leaves the outcome in the request's extensions. Routes decide whether they
 /// need an actor through the [`CurrentActor`] extractor.
-pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Authentication {
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Authentication {
     let outcome = match credentials(headers) {
         None => return Authentication::Anonymous,
         Some(Credential::ApiKey(key)) => authenticate_api_key(state, key).await,
@@ -296,6 +296,19 @@ fn should_touch(state: &AppState, id: petty_core::ids::ApiKeyId) -> bool {
             touches.insert(id, now);
             true
         }
+    }
+}
+
+/// Whatever [`authenticate`] found, for routes that take more than one kind of caller (a
+/// device's token, a member, an API key) and decide themselves: ingest, import, the
+/// compatibility profiles. Never rejects.
+pub struct Caller(pub Authentication);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Caller(parts.extensions.get::<Authentication>().cloned().unwrap_or(Authentication::Anonymous)))
     }
 }
 

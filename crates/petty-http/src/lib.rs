@@ -1,32 +1,46 @@
-//! Petty's HTTP edge: the REST API under `/api/v1`, the dashboard pages, the OpenAPI document
-//! and docs page, health and metrics, and the cross-cutting layers (request ids, rate limits,
-//! body limits, CORS, security headers, tracing).
+//! Petty's HTTP edge: the REST API under `/api/v1`, the WebSocket, the OpenAPI document and
+//! docs page, health and metrics; and what every HTTP route of Petty shares: the application
+//! state, configuration, credentials and sign-in flows, the dashboard's session cookie, the
+//! error table, extractors, and the cross-cutting layers (request ids, rate limits, body
+//! limits, timeouts, CORS, security headers, tracing, metrics).
 //!
-//! Architecture invariant: this is the only crate that knows HTTP. Handlers are thin: they
-//! extract, call `petty-core` to decide and `petty-store` to keep, and map the result. No SQL
-//! here, and no HTTP status codes anywhere else.
+//! Architecture invariant: HTTP stays at the edge. Handlers are thin: they extract, call
+//! `petty-app` for anything with side effects, `petty-core` to decide and `petty-store` to
+//! read, and map the result. No SQL here, and no HTTP status codes in the crates below. The
+//! dashboard (`petty-web`) and the compatibility profiles (`petty-compat`) build on this
+//! crate's public types and never on its handlers; this crate knows neither of them. The whole
+//! application is composed above all three, in the binary (`petty::router`).
 //!
-//! API boundary: [`HttpConfig`], [`AppState`], [`router`] and [`serve`]; and [`import`], the
-//! import files' reader that `petty import` shares with `POST /api/v1/import`.
+//! API boundary: [`HttpConfig`], [`AppState`], [`ApiError`] and its [`ErrorCode`]s; the
+//! modules [`auth`] (credentials, `Authentication`, the `CurrentActor` and `Caller`
+//! extractors), [`accounts`] (registration and sign-in, shared with the dashboard),
+//! [`session`] (reading the dashboard's cookie), [`extract`], [`observability`]; the building
+//! blocks of the application's router ([`api_router`], [`with_edge`], [`with_cors`],
+//! [`not_found`], [`method_not_allowed`]), [`openapi`] and [`serve`]; [`ingest`], the readings'
+//! JSON wire format that the MQTT subscriber shares, and [`import`], the import files' reader
+//! that `petty import` shares with `POST /api/v1/import`.
 
-mod accounts;
+pub mod accounts;
 mod api;
-mod auth;
-mod compat;
+pub mod auth;
 mod config;
 mod edge;
 mod error;
-mod extract;
-pub mod mqtt;
-mod observability;
-mod pages;
+pub mod extract;
+pub mod observability;
 mod ratelimit;
 mod render;
 use petty_app::rfc3339;
 mod routes;
 mod serve;
+pub mod session;
 mod state;
-mod summary_json;
+
+/// The ingest API's JSON body for readings, which MQTT messages carry too (with the device's
+/// token): see `POST /api/v1/ingest`.
+pub mod ingest {
+    pub use crate::api::ingest::{MqttIn, ReadingIn};
+}
 
 /// Reading CSV and JSON-lines import files line by line, and counting what became of each line,
 /// exactly as `POST /api/v1/import` does (for `petty import`, which writes to the database
@@ -36,8 +50,8 @@ pub mod import {
 }
 
 pub use config::{HttpConfig, RateLimitConfig};
-pub use error::{ApiError, ErrorCode};
-pub use routes::{openapi, router};
+pub use error::{ApiError, ErrorCode, FieldDetail};
+pub use routes::{api_router, method_not_allowed, not_found, openapi, with_cors, with_edge};
 pub use serve::serve;
 pub use state::AppState;
 

@@ -1,14 +1,14 @@
-//! The whole URL space in one place: the API under `/api/v1`, operations endpoints, the docs
-//! page, the dashboard; and the layers every request passes through, outermost first:
-//! CORS (when configured) → the edge layer (request id, rate limits, authentication, security
-//! headers, metrics; see `edge.rs`) → timeout → body limit → handler. The Petty profile has the
-//! same stack under its own outermost layer instead of the configured CORS (`compat::petty`).
+//! The edge's part of the URL space and the layers every request passes through, outermost
+//! first: CORS (when configured) → the edge layer (request id, rate limits, authentication,
+//! security headers, metrics; see `edge.rs`) → timeout → body limit → handler. The application
+//! (`petty::router`) merges these routes with the dashboard's and the profiles' and puts the
+//! layers around them; the Petty profile gets its own copy of the stack under its own outermost
+//! layer instead of the configured CORS.
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::from_fn_with_state;
-use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -17,10 +17,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::compat;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
-use crate::{api, edge, observability, pages};
+use crate::{api, edge, observability};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -87,35 +86,32 @@ pub fn openapi() -> OpenApiDoc {
     api_routes().into_openapi()
 }
 
-/// The complete application with its layers.
-pub fn router(state: AppState) -> Router {
+/// The edge's routes, without layers or state: the API, the WebSocket (`/api/v1/ws`), Twilio's
+/// keypress callback, and the docs page (`/docs`) with the OpenAPI document it shows.
+pub fn api_router() -> Router<AppState> {
     let (api, doc) = api_routes().split_for_parts();
-    let app = Router::new()
+    Router::new()
         .merge(api)
         .route("/api/v1/ws", axum::routing::get(api::ws::connect))
         .route("/hooks/twilio/voice/{token}", axum::routing::post(api::alarms::twilio_voice_keypress))
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
-        .merge(pages::router())
-        .merge(compat::carbon::router())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
-    let mut app = with_edge(app, &state);
-    // Outside the edge layer, so that its 429s carry the CORS headers a browser needs to read them.
-    if let Some(cors) = cors(&state.config.cors_allowed_origins) {
-        app = app.layer(cors);
-    }
-    // The Petty profile is merged after the layers above are applied, so it gets its own copy of
-    // the stack and, outside it, its own error shape and CORS, whatever is configured for the rest.
-    let petty = compat::petty::own_shape(with_edge(compat::petty::router(), &state));
-    app.merge(petty).with_state(state)
 }
 
 /// Body limit, timeout and the edge layer, innermost first.
-fn with_edge(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
+pub fn with_edge(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
     routes
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.config.request_timeout))
         .layer(from_fn_with_state(state.clone(), edge::edge))
+}
+
+/// The configured CORS, if any origins are configured, outside everything else (so that the
+/// edge layer's 429s carry the headers a browser needs to read them).
+pub fn with_cors(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
+    match cors(&state.config.cors_allowed_origins) {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    }
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {
@@ -149,17 +145,13 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-/// Browsers asking for a page get the dashboard's 404 page; everything else gets the API's JSON.
-async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
-    let wants_html =
-        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
-    if wants_html && !uri.path().starts_with("/api/") {
-        return pages::PageError::NotFound.into_response();
-    }
+/// The API's answer to an address that has nothing (the application answers browsers asking
+/// for a page with the dashboard's 404 page instead).
+pub fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "there is nothing at this address; the API lives under /api/v1 (see /docs)")
-        .into_response()
 }
 
-async fn method_not_allowed() -> ApiError {
+/// The answer to a method an address does not accept.
+pub async fn method_not_allowed() -> ApiError {
     ApiError::new(ErrorCode::MethodNotAllowed, "this address does not accept that method")
 }

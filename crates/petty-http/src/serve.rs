@@ -1,20 +1,23 @@
 //! Serving on a bound listener until told to stop, mini-redis style: the caller binds (tests
-//! bind port 0) and hands in the shutdown signal.
+//! bind port 0), composes the application and hands in the shutdown signal.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::routes::router;
 use crate::state::AppState;
 
-/// Serves Petty on `listener` until `shutdown` resolves, then stops accepting connections and
-/// waits for requests in flight to finish. The caller closes the store afterwards.
+/// Serves `app` (the application, composed with its state: `petty::router`) on `listener` until
+/// `shutdown` resolves, then stops accepting connections and waits for requests in flight to
+/// finish. `state` is the one `app` holds, for the housekeeping. The caller closes the store
+/// afterwards.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let housekeeping = state.clone();
@@ -33,7 +36,7 @@ pub async fn serve(
             }
         }
     });
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     pruner.abort();
     result

@@ -1,4 +1,5 @@
-//! The `petty` binary: parse the command line, then hand over to [`cli::run`].
+//! The `petty` binary: parse the command line, then hand over to [`cli::run`]. The application it
+//! serves is composed by the library (`petty::router`).
 
 mod cli;
 mod config;
@@ -6,6 +7,7 @@ mod demo;
 mod eval;
 mod import;
 mod logging;
+mod mqtt;
 mod server;
 mod simulate;
 

@@ -1,5 +1,6 @@
-//! Wiring: open the store, migrate, build the HTTP edge, serve until SIGINT/SIGTERM, then
-//! finish requests in flight and close the database cleanly.
+//! Wiring: open the store, migrate, start the jobs and the MQTT subscriber, serve the
+//! application (`petty::serve`) until SIGINT/SIGTERM, then finish requests in flight and close
+//! the database cleanly.
 
 use std::time::Instant;
 
@@ -8,7 +9,7 @@ use petty_http::AppState;
 use petty_store::Store;
 
 use crate::config::Loaded;
-use crate::demo;
+use crate::{demo, mqtt};
 
 /// Opens the configured database (creating the data folder for SQLite) and migrates it.
 pub(crate) async fn open_store(loaded: &Loaded) -> anyhow::Result<Store> {
@@ -78,10 +79,10 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
     jobs.spawn(petty_jobs::retention::Retention);
     jobs.spawn(petty_jobs::outbox::Outbox);
     if let Some(url) = &config.mqtt.url {
-        let options = petty_http::mqtt::options(url, &config.mqtt.client_id).map_err(anyhow::Error::msg)?;
-        tracing::info!(url = %url, topic = petty_http::mqtt::TOPIC, "taking readings over MQTT");
+        let options = mqtt::options(url, &config.mqtt.client_id).map_err(anyhow::Error::msg)?;
+        tracing::info!(url = %url, topic = mqtt::TOPIC, "taking readings over MQTT");
         let mut stopping = jobs.stopping();
-        let mqtt = petty_http::mqtt::run(state.clone(), options);
+        let mqtt = mqtt::run(state.clone(), options);
         // Messages not yet committed are not acknowledged; the broker sends them again.
         jobs.spawn_task("mqtt", async move {
             tokio::select! {
@@ -90,7 +91,7 @@ pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
             }
         });
     }
-    petty_http::serve(listener, state, shutdown).await.context("the server stopped with an error")?;
+    petty::serve(listener, state, shutdown).await.context("the server stopped with an error")?;
     tracing::info!("requests finished; stopping the jobs");
     jobs.shutdown().await;
     tracing::info!("closing the database");

@@ -955,21 +955,6 @@ async fn list_notifications(
 
 // ---- acknowledging from outside the app ----
 
-/// Acknowledges the alarm a signed token names, as the contact it names. Answers the alarm
-/// (already acknowledged or cleared counts as done).
-pub async fn acknowledge_by_token(state: &AppState, token: &str, how: &str) -> Result<Alarm, ApiError> {
-    let (alarm_id, contact_id) =
-        state.app.notifier.verify_ack_token(token).ok_or_else(|| ApiError::not_found("acknowledgement link"))?;
-    let household_id = state.store.alarm_household(alarm_id).await.map_err(|_| ApiError::not_found("alarm"))?;
-    let actor = format!("contact:{contact_id}");
-    match petty_app::alarms::transition(&state.app, household_id, alarm_id, AlarmState::Acknowledged, &actor, how).await
-    {
-        Ok(alarm) => Ok(alarm),
-        Err(StoreError::Conflict(_)) => Ok(state.store.get_alarm(household_id, alarm_id).await?),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Twilio's callback after the caller pressed a key: 1 acknowledges. Answers TwiML.
 pub async fn twilio_voice_keypress(
     State(state): State<AppState>,
@@ -986,8 +971,12 @@ pub async fn twilio_voice_keypress(
     if form.get("Digits").map(String::as_str) != Some("1") {
         return say("No acknowledgement. Petty will keep trying your contacts. Goodbye.");
     }
-    match acknowledge_by_token(&state, &token, "pressed 1 on the call").await {
-        Ok(_) => say("Thank you. The alarm is acknowledged and the calls will stop. Goodbye."),
-        Err(_) => say("This alarm could not be found. Goodbye."),
+    match petty_app::alarms::acknowledge_by_token(&state.app, &token, "pressed 1 on the call").await {
+        Ok(Some(_)) => say("Thank you. The alarm is acknowledged and the calls will stop. Goodbye."),
+        Ok(None) => say("This alarm could not be found. Goodbye."),
+        Err(e) => {
+            tracing::warn!(error = %e, "acknowledging by keypress failed");
+            say("This alarm could not be found. Goodbye.")
+        }
     }
 }

@@ -29,8 +29,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::devices::{ReadingOut, query_time};
-use crate::api::ingest::{Caller, ImportLine, sender};
-use crate::auth::CurrentActor;
+use crate::api::ingest::{ImportLine, sender};
+use crate::auth::{Caller, CurrentActor};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;

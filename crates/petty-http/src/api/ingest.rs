@@ -7,10 +7,8 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::FromRequestParts;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use petty_core::accounts::Permission;
 use petty_core::ids::{DeviceId, HouseholdId};
 use petty_core::readings::{METRIC_COUNT, Metric, RawAccel, RawLocation, RawReading, RawTime, Reading};
@@ -22,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::Authentication;
+use crate::auth::{Authentication, Caller};
 use crate::error::{ApiError, ErrorBody, ErrorCode, FieldDetail};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -120,7 +118,8 @@ macro_rules! reading_struct {
         }
 
         impl $name {
-            pub(crate) fn raw(&self) -> RawReading {
+            /// The reading as `petty_core` parses it.
+            pub fn raw(&self) -> RawReading {
                 let mut values = [None; METRIC_COUNT];
                 for (metric, value) in [
                     (Metric::HeartRate, self.heart_rate),
@@ -165,7 +164,8 @@ reading_struct!(
 );
 
 reading_struct!(
-    /// An MQTT message: the ingest body with the device's token (see `crate::mqtt`).
+    /// An MQTT message: the ingest body with the device's token (the subscriber is the binary's,
+    /// `crates/petty/src/mqtt.rs`).
     MqttIn {
         /// The device's `dk_...` token.
         pub token: String,
@@ -237,16 +237,6 @@ pub(crate) struct Sender {
 impl Sender {
     pub(crate) fn app(&self) -> petty_app::Sender {
         petty_app::Sender { household_id: self.household_id, device_id: self.device_id }
-    }
-}
-
-pub(crate) struct Caller(pub(crate) Authentication);
-
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Caller(parts.extensions.get::<Authentication>().cloned().unwrap_or(Authentication::Anonymous)))
     }
 }
 

@@ -5,12 +5,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use petty_app::feedback::{self, Feedback};
 use petty_core::accounts::Permission;
-use petty_core::behaviour::features::episode_mean_features;
 use petty_core::behaviour::{Behaviour, calibrate, segment};
 use petty_core::ids::PetId;
 use petty_core::paging::PageRequest;
-use petty_store::{FeedbackVerdict, NewEpisodeFeedback, StoreError, StoredEpisode};
+use petty_store::{EpisodeFeedback, FeedbackVerdict, StoreError, StoredEpisode};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -37,7 +37,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 const MAX_SPAN_DAYS: i64 = 31;
 /// Episodes below this confidence are offered as questions.
 pub const QUESTION_BELOW: f64 = 0.6;
-const NOTE_MAX: usize = 500;
 
 pub use petty_app::timeline::TimelineItem;
 
@@ -184,96 +183,25 @@ async fn episode_feedback(
     ApiJson(body): ApiJson<FeedbackIn>,
 ) -> Result<(StatusCode, Json<FeedbackStored>), ApiError> {
     let actor = actor.require(Permission::WriteCare)?;
-    let (verdict, label, note) = parse_feedback(&body)?;
+    let feedback = parse_feedback(&body)?;
     let pet_id = PetId(id);
     let episode = state
         .store
         .episode(actor.household_id, pet_id, episode_id)
         .await
         .map_err(ApiError::store_or_not_found("episode"))?;
-    let stored = record_feedback(&state, &actor, &episode, verdict, label, note).await?;
-    Ok((StatusCode::CREATED, Json(stored)))
+    let stored = feedback::record(&state.app, &actor, &episode, feedback).await?;
+    Ok((StatusCode::CREATED, Json(feedback_stored(stored))))
 }
 
-pub(crate) fn parse_feedback(
-    body: &FeedbackIn,
-) -> Result<(FeedbackVerdict, Option<Behaviour>, Option<String>), ApiError> {
-    let verdict = match body.verdict.trim() {
-        "confirmed" | "confirm" => FeedbackVerdict::Confirmed,
-        "wrong" => FeedbackVerdict::Wrong,
-        "relabelled" | "relabeled" | "relabel" => FeedbackVerdict::Relabelled,
-        _ => {
-            return Err(ApiError::field(
-                ErrorCode::ValidationFailed,
-                "verdict",
-                "one_of",
-                "verdict must be one of confirmed, wrong, relabelled",
-            ));
-        }
-    };
-    let label = match (verdict, body.label.as_deref().map(str::trim).filter(|l| !l.is_empty())) {
-        (FeedbackVerdict::Relabelled, None) => {
-            return Err(ApiError::field(
-                ErrorCode::ValidationFailed,
-                "label",
-                "required",
-                "label is required when the verdict is relabelled",
-            ));
-        }
-        (FeedbackVerdict::Relabelled, Some(l)) => Some(l.parse::<Behaviour>()?),
-        (_, Some(_)) => {
-            return Err(ApiError::field(
-                ErrorCode::ValidationFailed,
-                "label",
-                "not_allowed",
-                "label is only taken with the verdict relabelled",
-            ));
-        }
-        (_, None) => None,
-    };
-    let note = body.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
-    if note.as_ref().is_some_and(|n| n.chars().count() > NOTE_MAX) {
-        return Err(ApiError::field(
-            ErrorCode::ValidationFailed,
-            "note",
-            "too_long",
-            format!("note must be at most {NOTE_MAX} characters"),
-        ));
-    }
-    Ok((verdict, label, note))
+/// The body as `petty_app::feedback` reads it, its errors in the API's shape.
+fn parse_feedback(body: &FeedbackIn) -> Result<Feedback, ApiError> {
+    feedback::parse(&body.verdict, body.label.as_deref(), body.note.as_deref())
+        .map_err(|e| ApiError::field(ErrorCode::ValidationFailed, &e.field, e.rule, e.message))
 }
 
-pub(crate) async fn record_feedback(
-    state: &AppState,
-    actor: &petty_core::accounts::Actor,
-    episode: &StoredEpisode,
-    verdict: FeedbackVerdict,
-    label: Option<Behaviour>,
-    note: Option<String>,
-) -> Result<FeedbackStored, ApiError> {
-    let (samples, _) = petty_app::analysis::samples(
-        &state.store,
-        actor.household_id,
-        episode.pet_id,
-        episode.episode.start_ms,
-        episode.episode.end_ms,
-    )
-    .await?;
-    let features =
-        episode_mean_features(&samples, episode.episode.start_ms, episode.episode.end_ms).map(|f| f.to_vec());
-    let user_id = match actor.kind {
-        petty_core::accounts::ActorKind::User { user_id, .. } => Some(user_id),
-        petty_core::accounts::ActorKind::ApiKey { .. } => None,
-    };
-    let new = NewEpisodeFeedback { verdict, label, note, features, user_id };
-    let now = OffsetDateTime::now_utc();
-    let stored = state.store.add_episode_feedback(actor.household_id, episode, &new, now).await?;
-    // Analyse the episode's day again with the new feedback.
-    state
-        .app
-        .reanalyse(actor.household_id, episode.device_id, episode.episode.start_ms, episode.episode.end_ms)
-        .await?;
-    Ok(FeedbackStored {
+fn feedback_stored(stored: EpisodeFeedback) -> FeedbackStored {
+    FeedbackStored {
         id: stored.id,
         episode_id: stored.episode_id,
         said: stored.said.as_str(),
@@ -281,7 +209,7 @@ pub(crate) async fn record_feedback(
         label: stored.label.map(Behaviour::as_str),
         note: stored.note,
         created_at: stored.created_at,
-    })
+    }
 }
 
 /// How often the owner agreed with one label.

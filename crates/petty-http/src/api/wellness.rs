@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use petty_app::summary_json;
 use petty_core::accounts::Permission;
 use petty_core::baselines;
 use petty_core::ids::PetId;
@@ -20,7 +21,6 @@ use crate::auth::CurrentActor;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
-use crate::summary_json;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_wellness)).routes(routes!(get_plan))

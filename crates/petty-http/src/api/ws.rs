@@ -51,7 +51,7 @@ pub async fn connect(
         Some(Authentication::Device(_)) => {
             return ApiError::forbidden("a device token can only send readings").into_response();
         }
-        _ => match crate::pages::cookie_actor(&state, headers).await {
+        _ => match crate::session::cookie_actor(&state, headers).await {
             Some(actor) if same_origin(headers) => Some(actor),
             Some(_) => {
                 return ApiError::forbidden("a session cookie is accepted only from Petty's own pages (Origin)")

@@ -1,6 +1,6 @@
 //! `mqtt`: readings published to a broker as fast as it takes them, one reading per message
 //! (`{"token":"dk_...","ts":...,"seq":...,"heart_rate":...}` on
-//! `petty/v1/devices/{id}/readings`, the payload `crates/petty-http/src/mqtt.rs` reads), and the
+//! `petty/v1/devices/{id}/readings`, the payload `crates/petty/src/mqtt.rs` reads), and the
 //! rate at which Petty stores them: from the first publish to the moment Petty's
 //! `petty_mqtt_messages_total{outcome="stored"}` counter (counted once a message's transaction
 //! is committed) reached its final value. With `--relay-only` there is no Petty: a plain

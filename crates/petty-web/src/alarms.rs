@@ -10,21 +10,22 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use maud::{Markup, html};
+use petty_app::charts::{self, ChartRequest};
 use petty_core::accounts::Permission;
 use petty_core::alarm::AlarmState;
 use petty_core::chart::ChartKind;
 use petty_core::readings::Metric;
-use petty_store::{Alarm, AlarmFilter, Device};
+use petty_http::AppState;
+use petty_store::{Alarm, AlarmFilter, Device, StoreError};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::PageError;
 use super::layout::{self, Header, csrf_field};
 use super::session::SignedIn;
-use crate::state::AppState;
 
 fn when(ms: i64) -> String {
-    crate::rfc3339::from_ms(ms).map_or_else(String::new, |t| t[..16].replace('T', " ") + " UTC")
+    petty_app::rfc3339::from_ms(ms).map_or_else(String::new, |t| t[..16].replace('T', " ") + " UTC")
 }
 
 fn actions(signed_in: &SignedIn, a: &Alarm) -> Markup {
@@ -185,9 +186,13 @@ async fn move_alarm(
     signed_in.require(Permission::WriteCare)?;
     let id = alarm_id(id)?;
     let actor = format!("user:{}", signed_in.user.id.0);
-    crate::api::alarms::transition(state, signed_in.membership.household_id, id, to, &actor, "from the dashboard")
+    petty_app::alarms::transition(&state.app, signed_in.membership.household_id, id, to, &actor, "from the dashboard")
         .await
-        .map_err(|e| PageError::BadRequest(e.message))?;
+        .map_err(|e| match e {
+            StoreError::NotFound => PageError::BadRequest("alarm not found".to_owned()),
+            StoreError::Conflict(what) => PageError::BadRequest(format!("the alarm cannot take {what}")),
+            other => PageError::BadRequest(petty_http::ApiError::from(other).message),
+        })?;
     Ok(Redirect::to(&format!("/alarms/{id}")).into_response())
 }
 
@@ -267,9 +272,13 @@ pub async fn ack_link_page(State(state): State<AppState>, Path(token): Path<Stri
     layout::html(StatusCode::OK, view)
 }
 
+fn link_not_valid() -> Response {
+    layout::html(StatusCode::NOT_FOUND, layout::error_page("Link not valid", "This acknowledgement link is not valid."))
+}
+
 pub async fn ack_link(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match crate::api::alarms::acknowledge_by_token(&state, &token, "followed the link in a message").await {
-        Ok(a) => layout::html(
+    match petty_app::alarms::acknowledge_by_token(&state.app, &token, "followed the link in a message").await {
+        Ok(Some(a)) => layout::html(
             StatusCode::OK,
             layout::page(
                 "Acknowledged",
@@ -277,10 +286,11 @@ pub async fn ack_link(State(state): State<AppState>, Path(token): Path<String>) 
                 html! { h1 { "Acknowledged" } p { (a.title) " is acknowledged; the messages and calls stop." } },
             ),
         ),
-        Err(_) => layout::html(
-            StatusCode::NOT_FOUND,
-            layout::error_page("Link not valid", "This acknowledgement link is not valid."),
-        ),
+        Ok(None) => link_not_valid(),
+        Err(e) => {
+            tracing::warn!(error = %e, "acknowledging by link failed");
+            link_not_valid()
+        }
     }
 }
 
@@ -291,10 +301,10 @@ pub async fn air_monitor_section(state: &AppState, device: &Device) -> Result<Ma
     let from = to - 86_400_000;
     let mut charts = Vec::new();
     for metric in [Metric::CoPpm, Metric::AmbientTempC, Metric::HumidityPct] {
-        let svg = crate::api::charts::render(
-            state,
+        let svg = charts::render(
+            &state.app,
             device,
-            crate::api::charts::ChartRequest { metric, from_ms: from, to_ms: to, kind: ChartKind::Line, title: None },
+            ChartRequest { metric, from_ms: from, to_ms: to, kind: ChartKind::Line, title: None },
         )
         .await?;
         let src =

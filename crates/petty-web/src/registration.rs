@@ -7,15 +7,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use maud::{Markup, html};
+use petty_http::AppState;
+use petty_http::ErrorCode;
+use petty_http::accounts::{self, Registration};
 use serde::Deserialize;
 
 use super::PageError;
 use super::csrf;
 use super::layout::{self, FormErrors, Header, Input};
 use super::session;
-use crate::accounts::{self, Registration};
-use crate::error::ErrorCode;
-use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]

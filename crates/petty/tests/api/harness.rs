@@ -136,7 +136,7 @@ async fn spawn_on_store(store: Store, config: HttpConfig, dir: PathBuf) -> TestA
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(petty_http::serve(listener, state, async move {
+    tokio::spawn(petty::serve(listener, state, async move {
         let _ = stopped.await;
     }));
     let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");

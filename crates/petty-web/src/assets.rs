@@ -15,10 +15,10 @@ pub const STYLESHEET_PATH: &str = "/assets/petty.css";
 pub const ICON_PATH: &str = "/assets/petty.svg";
 pub const LIVE_SCRIPT_PATH: &str = "/assets/petty-live.js";
 
-const STYLESHEET: &str = include_str!("../../assets/petty.css");
-const ICON: &str = include_str!("../../assets/petty.svg");
+const STYLESHEET: &str = include_str!("../assets/petty.css");
+const ICON: &str = include_str!("../assets/petty.svg");
 /// The device pages' live updates: hand-written, no dependencies, loaded only by those pages.
-const LIVE_SCRIPT: &str = include_str!("../../assets/petty-live.js");
+const LIVE_SCRIPT: &str = include_str!("../assets/petty-live.js");
 
 struct Asset {
     content_type: &'static str,

@@ -7,6 +7,7 @@ use maud::{Markup, html};
 use petty_core::accounts::Permission;
 use petty_core::paging::{Page, PageRequest};
 use petty_core::pets::{Pet, format_date};
+use petty_http::AppState;
 use petty_store::{Member, PetFilter};
 use time::{Date, OffsetDateTime};
 
@@ -14,7 +15,6 @@ use super::PageError;
 use super::layout::{self, Header};
 use super::pets::{species_label, weight_text};
 use super::session::SignedIn;
-use crate::state::AppState;
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id))]
 pub async fn household_page(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, PageError> {

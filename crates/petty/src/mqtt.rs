@@ -17,21 +17,23 @@
 //! **Bad messages never stop the stream.** A message that is not JSON, names an unknown
 //! device, carries a wrong token or holds invalid readings is logged, counted in
 //! `petty_mqtt_messages_total{outcome}`, and acknowledged (so it is not sent again forever).
+//!
+//! Not HTTP, so not in `petty-http`; it shares the ingest API's JSON body
+//! (`petty_http::ingest::MqttIn`) and then calls `App::ingest` like every other transport.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use petty_core::ids::DeviceId;
 use petty_core::readings::Reading;
+use petty_http::AppState;
+use petty_http::auth::secret_hash;
+use petty_http::ingest::MqttIn;
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
-
-use crate::api::ingest::MqttIn;
-use crate::auth::secret_hash;
-use crate::state::AppState;
 
 /// The subscription: one level per device id.
 pub const TOPIC: &str = "petty/v1/devices/+/readings";
@@ -192,7 +194,7 @@ async fn handle(state: &AppState, topic: &str, payload: &[u8]) -> Outcome {
         Outcome::Rejected
     };
     let Some(device_id) = device_in_topic(topic) else { return reject("the topic does not name a device id") };
-    let body: MqttIn = match crate::extract::parse_json(payload) {
+    let body: MqttIn = match petty_http::extract::parse_json(payload) {
         Ok(body) => body,
         Err(e) => return reject(&e.message),
     };

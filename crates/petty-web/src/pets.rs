@@ -11,13 +11,13 @@ use petty_core::ids::PetId;
 use petty_core::pets::{self, Pet, PetProfile, RawPetProfile, Sex, Species};
 use petty_core::validation::Collector;
 use petty_core::{FieldError, Invalid};
+use petty_http::AppState;
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
 use super::PageError;
 use super::layout::{self, FormErrors, Header, Input, Select, TextArea};
 use super::session::SignedIn;
-use crate::state::AppState;
 
 /// The pet form as posted. Every field is text, so that a bad value is explained beside its
 /// field rather than refused by the extractor.

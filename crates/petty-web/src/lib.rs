@@ -1,16 +1,25 @@
-//! The dashboard: server-rendered HTML for people in a browser, signed in with a session
+//! Petty's dashboard: server-rendered HTML for people in a browser, signed in with a session
 //! cookie rather than a bearer token. Every page works without JavaScript; one stylesheet is
 //! served from this crate, and the device pages add one small script of their own
 //! (`assets/petty-live.js`) that keeps them current over the WebSocket.
 //!
 //! Every POST form carries a CSRF token (see `csrf`), and every page that needs a person
 //! extracts a `session::SignedIn`, which sends anyone without a live session to `/login`.
-//! Pages call the same account flows (`crate::accounts`) and the same core parsers as the API,
-//! so a rule is never checked in two ways.
+//! Pages call the same account flows (`petty_http::accounts`), the same use cases
+//! (`petty_app`) and the same core parsers as the API, so a rule is never checked in two ways.
+//!
+//! Architecture invariant: a page never calls an API handler or its helpers. It reaches the
+//! edge through `petty-http`'s public types (`AppState`, `ApiError`, the session cookie,
+//! credentials) and does everything with side effects through `petty_app`. Nothing depends on
+//! this crate but the binary, which merges [`router`] into the application (`petty::router`).
+//!
+//! API boundary: [`router`] (the pages and their assets, without layers) and [`PageError`]
+//! (the HTML error page, which the application's 404 fallback answers browsers with).
 //!
 //! Codemap: `session` (cookie ↔ signed-in person), `csrf`, `layout` (page shell, form widgets),
-//! `assets` (stylesheet, icon, live script), then one module per group of pages: `sign_in`, `registration`,
-//! `household`, `pets`, `devices`.
+//! `assets` (stylesheet, icon, live script), `summary_json` (the plan as a page shows it), then
+//! one module per group of pages: `sign_in`, `registration`, `household`, `pets`, `pet_day`,
+//! `devices`, `alarms`.
 
 mod alarms;
 mod assets;
@@ -23,30 +32,16 @@ mod pets;
 mod registration;
 mod session;
 mod sign_in;
+mod summary_json;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use petty_http::{ApiError, AppState, ErrorCode};
 use petty_store::StoreError;
 
-use crate::error::{ApiError, ErrorCode};
-use crate::state::AppState;
-
-/// The actor behind a dashboard session cookie, for endpoints that browsers reach with cookies
-/// (the WebSocket).
-pub(crate) async fn cookie_actor(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-) -> Option<petty_core::accounts::Actor> {
-    let jar = axum_extra::extract::CookieJar::from_headers(headers);
-    let signed_in = session::current(state, &jar).await.ok()??;
-    Some(petty_core::accounts::Actor {
-        household_id: signed_in.membership.household_id,
-        kind: petty_core::accounts::ActorKind::User { user_id: signed_in.user.id, role: signed_in.membership.role },
-    })
-}
-
+/// Every page and asset, for the application to merge (it adds the layers and the state).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(sign_in::home))
@@ -100,7 +95,7 @@ impl From<ApiError> for PageError {
                 tracing::error!(
                     code = other.as_str(),
                     message = %e.message,
-                    request_id = crate::observability::current_request_id().as_deref(),
+                    request_id = petty_http::observability::current_request_id().as_deref(),
                     "unexpected error on a page"
                 );
                 PageError::Internal

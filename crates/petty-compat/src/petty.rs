@@ -18,10 +18,10 @@
 //! Every answer under the prefix, whatever its status and cause (a handler, an unknown route, a
 //! wrong method, the edge layer's rate limit, the body limit, a timeout), is in the seed's shape
 //! `{"error": "<message>", "request_id"}` and carries `Access-Control-Allow-Origin: *`: the
-//! profile has its own layer, [`own_shape`], outside the edge layer (see `routes.rs`). `*` is
+//! profile has its own layer, [`own_shape`], outside the edge layer (see `petty::router`). `*` is
 //! safe here because only headers authenticate (`Authorization` or `X-API-Key`, read by
-//! `auth::authenticate`); no cookie does, so another site's page can act only with a token it
-//! already holds.
+//! `petty_http::auth::authenticate`); no cookie does, so another site's page can act only with
+//! a token it already holds.
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -34,16 +34,14 @@ use axum::routing::{MethodRouter, get, post};
 use petty_core::ids::HouseholdId;
 use petty_core::readings::{METRIC_COUNT, Metric, RawLocation, RawReading, RawTime, Reading};
 use petty_core::seed_rules::{self, Point};
+use petty_http::AppState;
+use petty_http::auth::{Authentication, Caller};
+use petty_http::observability::{X_REQUEST_ID, current_request_id};
 use petty_store::{Device, StoreError};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-use crate::api::ingest::Caller;
-use crate::auth::Authentication;
-use crate::observability::{X_REQUEST_ID, current_request_id};
-use crate::state::AppState;
 
 /// The seed's routes, mounted at `/compat/petty` and `/compat/petty/v1`, each answering
 /// `OPTIONS` for CORS; unknown routes and wrong methods answer in the seed's shape.
@@ -63,7 +61,7 @@ pub fn router() -> Router<AppState> {
     Router::new().nest("/compat/petty/v1", routes.clone()).nest("/compat/petty", routes)
 }
 
-/// The profile's outermost layer, put outside the edge layer by `routes.rs`: every answer in the
+/// The profile's outermost layer, put outside the edge layer by `petty::router`: every answer in the
 /// seed's error shape and with the seed's CORS header.
 pub fn own_shape(profile: Router<AppState>) -> Router<AppState> {
     profile.layer(axum::middleware::map_response(seed_shape))
@@ -818,7 +816,7 @@ async fn pet_plan(State(state): State<AppState>, Caller(caller): Caller, query: 
     };
     match petty_app::analysis::plan_for(&state.app, device.household_id, pet_id, OffsetDateTime::now_utc()).await {
         Ok(plan) => {
-            let mut body = crate::summary_json::plan_value(&plan);
+            let mut body = petty_app::summary_json::plan_value(&plan);
             body["collar_id"] = json!(device.profile.serial);
             body["generated_at"] = json!(now_text(OffsetDateTime::now_utc()));
             axum::Json(body).into_response()

@@ -25,21 +25,20 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
+use petty_app::charts::{self, ChartRequest};
 use petty_core::alarm::Channel;
 use petty_core::chart::ChartKind;
 use petty_core::devices::DeviceKind;
 use petty_core::ids::HouseholdId;
 use petty_core::phone::Phone;
 use petty_core::readings::{METRIC_COUNT, Metric, RawReading, RawTime, Reading};
+use petty_http::AppState;
+use petty_http::auth::{Authentication, Caller};
 use petty_store::{Contact, Device, NewContact, NewNotification, StoreError, StoredReading};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-use crate::api::ingest::Caller;
-use crate::auth::Authentication;
-use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     let routes = Router::new()
@@ -126,7 +125,7 @@ async fn access(state: &AppState, caller: Authentication, p: &HashMap<String, St
             if let Ok(v) = HeaderValue::from_str(&value) {
                 headers.insert(name, v);
             }
-            crate::auth::authenticate(state, &headers).await
+            petty_http::auth::authenticate(state, &headers).await
         }
         (caller, _) => caller,
     };
@@ -602,14 +601,14 @@ async fn graph(State(state): State<AppState>, Caller(caller): Caller, Query(p): 
         Ok(_) => return detail(StatusCode::NOT_FOUND, format!("Device not found: {serial}")),
         Err(r) => return r,
     };
-    let request = crate::api::charts::ChartRequest {
+    let request = ChartRequest {
         metric: Metric::CoPpm,
         from_ms: from,
         to_ms: to,
         kind,
         title: Some("Carbon monoxide Data".to_owned()),
     };
-    let svg = match crate::api::charts::render(&state, &device, request).await {
+    let svg = match charts::render(&state.app, &device, request).await {
         Ok(svg) => svg,
         Err(e) => return server_error(e),
     };

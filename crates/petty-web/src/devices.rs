@@ -29,6 +29,8 @@ use petty_core::ids::{DeviceId, HouseholdId, PetId};
 use petty_core::paging::PageRequest;
 use petty_core::pets::{Pet, format_date};
 use petty_core::readings::{Metric, Reading};
+use petty_http::AppState;
+use petty_http::auth::new_secret;
 use petty_store::{Device, PetFilter, StoreError, StoredReading};
 use serde::Deserialize;
 use serde_json::json;
@@ -38,8 +40,6 @@ use uuid::Uuid;
 use super::PageError;
 use super::layout::{self, FormErrors, Header, Input, Select};
 use super::session::SignedIn;
-use crate::auth::new_secret;
-use crate::state::AppState;
 
 /// How many readings the device page lists.
 const RECENT_READINGS: usize = 20;

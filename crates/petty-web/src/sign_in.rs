@@ -6,6 +6,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use maud::{Markup, html};
+use petty_http::AppState;
+use petty_http::ErrorCode;
+use petty_http::accounts;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -13,9 +16,6 @@ use super::PageError;
 use super::csrf;
 use super::layout::{self, FormErrors, Header, Input};
 use super::session::{self, SignedIn};
-use crate::accounts;
-use crate::error::ErrorCode;
-use crate::state::AppState;
 
 /// To the household when signed in, else to the sign-in form.
 pub async fn home(State(state): State<AppState>, jar: CookieJar) -> Result<Response, PageError> {

@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 use petty_core::Invalid;
 use petty_core::accounts::Role;
+use petty_http::{ApiError, FieldDetail};
 
 use super::assets;
-use crate::error::{ApiError, FieldDetail};
 
 /// What the header shows about the signed-in person.
 pub struct Chrome<'a> {
@@ -364,7 +364,7 @@ mod tests {
     #[test]
     fn an_invalid_field_is_described_by_its_hint_and_error() {
         let errors = FormErrors::from_api(&ApiError::field(
-            crate::error::ErrorCode::ValidationFailed,
+            petty_http::ErrorCode::ValidationFailed,
             "email",
             "format",
             "email must look like name@example.org",

@@ -7,10 +7,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
 use maud::{Markup, html};
+use petty_app::feedback;
 use petty_core::accounts::Permission;
 use petty_core::baselines::DaySummary;
 use petty_core::behaviour::Behaviour;
 use petty_core::ids::PetId;
+use petty_http::AppState;
 use petty_store::StoredEpisode;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -19,8 +21,6 @@ use uuid::Uuid;
 use super::PageError;
 use super::layout::{self, Header, csrf_field};
 use super::session::SignedIn;
-use crate::api::timeline::{FeedbackIn, parse_feedback, record_feedback};
-use crate::state::AppState;
 use crate::summary_json;
 
 const DAY_MS: i64 = 86_400_000;
@@ -254,14 +254,14 @@ pub async fn episode_feedback(
     let episode = state.store.episode(household_id, pet_id, episode_id).await?;
     // The relabel select is sent with every button; only a relabel takes it.
     let label = if form.verdict == "relabelled" { form.label.clone() } else { None };
-    let input = FeedbackIn { verdict: form.verdict.clone(), label, note: form.note.clone() };
-    let (verdict, label, note) = parse_feedback(&input).map_err(|e| PageError::BadRequest(e.message))?;
+    let feedback = feedback::parse(&form.verdict, label.as_deref(), form.note.as_deref())
+        .map_err(|e| PageError::BadRequest(e.message))?;
     let actor = petty_core::accounts::Actor {
         household_id,
         kind: petty_core::accounts::ActorKind::User { user_id: signed_in.user.id, role: signed_in.membership.role },
     };
-    record_feedback(&state, &actor, &episode, verdict, label, note)
+    feedback::record(&state.app, &actor, &episode, feedback)
         .await
-        .map_err(|e| PageError::BadRequest(e.message))?;
+        .map_err(|e| PageError::BadRequest(petty_http::ApiError::from(e).message))?;
     Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!("/pets/{pet_id}#timeline"))))
 }

@@ -1,22 +1,22 @@
 //! Dashboard sessions: the `petty_session` cookie holds a random token whose SHA-256 hash the
-//! store keeps, so a leaked database does not hand out sessions. [`SignedIn`] turns the cookie
-//! into a person, their household and their role, or sends the browser to `/login`.
+//! store keeps, so a leaked database does not hand out sessions (reading it is the edge's,
+//! `petty_http::session`). [`SignedIn`] turns the cookie into a person, their household and
+//! their role, or sends the browser to `/login`; [`start`] and [`end`] give and take the cookie.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use petty_core::accounts::Permission;
+use petty_http::AppState;
+use petty_http::auth::new_secret;
+use petty_http::session::{self, SESSION_COOKIE, Session};
 use petty_store::{Membership, User, WebSession};
 use time::OffsetDateTime;
 
 use super::PageError;
 use super::csrf;
 use super::layout::Chrome;
-use crate::auth::{new_secret, secret_hash};
-use crate::state::AppState;
-
-pub const SESSION_COOKIE: &str = "petty_session";
 
 /// A person signed in to the dashboard, acting in one household.
 pub struct SignedIn {
@@ -87,18 +87,9 @@ impl FromRequestParts<AppState> for SignedIn {
 
 /// The live session named by the cookie, if there is one and its membership still holds.
 pub async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<SignedIn>, PageError> {
-    let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value()).filter(|t| t.starts_with("ps_") && t.len() < 100)
-    else {
+    let Some(Session { session, membership, user }) = session::current(state, jar).await? else {
         return Ok(None);
     };
-    let now = OffsetDateTime::now_utc();
-    let Some(session) = state.store.find_web_session(&secret_hash(token), now).await? else {
-        return Ok(None);
-    };
-    let Some(membership) = state.store.active_membership(session.user_id, session.household_id, now).await? else {
-        return Ok(None);
-    };
-    let user = state.store.get_user(session.user_id).await?;
     let csrf = csrf::session_token(&state.config.jwt_secret, session.id);
     Ok(Some(SignedIn { session, membership, user, csrf }))
 }

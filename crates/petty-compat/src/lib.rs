@@ -1,0 +1,17 @@
+//! The seeds' own contracts, each under its own prefix (DESIGN.md, "Seed compatibility
+//! profiles"): [`carbon`] (the Car-Bon seed's air monitor, users, notifications and CO chart
+//! under `/compat/carbon`) and [`petty`] (the Petty seed's collar ingest, timeline, feedback,
+//! plan and health under `/compat/petty` and `/compat/petty/v1`, in the seed's own error shape
+//! and with its own CORS).
+//!
+//! Architecture invariant: a profile is an adapter. It reads its seed's wire format, serves it
+//! on top of Petty's canonical capability (`petty_app` for anything with side effects, the
+//! store for reads, `petty_core` for decisions) and answers in the seed's shapes; it never
+//! calls an API handler or its helpers. Credentials are the edge's (`petty_http::auth`).
+//! Nothing depends on this crate but the binary, which composes the routers.
+//!
+//! API boundary: `carbon::router`; `petty::router` and `petty::own_shape`, the layer the
+//! application puts outside the profile's own copy of the edge stack.
+
+pub mod carbon;
+pub mod petty;

@@ -1,0 +1,20 @@
+//! Integration tests of the HTTP application (`petty::router`: the API, the dashboard, the
+//! WebSocket, the compatibility profiles) on a real socket (port 0), each test with its own
+//! database. One binary, so the application links once.
+
+mod harness;
+
+mod alarms;
+mod api_auth;
+mod api_devices;
+mod api_edge;
+mod api_pets;
+mod behaviour;
+mod browser;
+mod compat_carbon;
+mod compat_petty;
+mod fakes;
+mod geofences;
+mod pages;
+mod pages_devices;
+mod ws;
