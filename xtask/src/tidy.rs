@@ -217,7 +217,7 @@ fn normal_dependencies() -> BTreeMap<String, BTreeSet<String>> {
 const CRATE_GRAPH: &[(&str, &[&str])] = &[
     ("petty-core", &[]),
     ("petty-store", &["petty-core"]),
-    ("petty-bus", &[]),
+    ("petty-bus", &["petty-core"]),
     ("petty-notify", &["petty-core", "petty-store"]),
     ("petty-app", &["petty-core", "petty-store", "petty-bus", "petty-notify"]),
     ("petty-jobs", &["petty-core", "petty-store", "petty-bus", "petty-app"]),
