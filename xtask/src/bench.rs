@@ -1040,7 +1040,7 @@ fn report(
     r
 }
 
-pub fn run(args: &[String]) -> anyhow::Result<()> {
+pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let Some(o) = parse(args)? else { return Ok(()) };
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let run_dir = home().join(format!(".cache/petty-bench/runs/{stamp}"));

@@ -79,12 +79,6 @@ impl Chart {
         self.thresholds = thresholds;
         self
     }
-
-    pub fn with_size(mut self, width: u32, height: u32) -> Chart {
-        self.width = width.max(200);
-        self.height = height.max(120);
-        self
-    }
 }
 
 const MINUTE: i64 = 60_000;

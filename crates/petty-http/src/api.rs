@@ -2,20 +2,20 @@
 //! `{items, total, page, page_size, has_next}`, errors from [`crate::error`].
 //! Each resource module owns its router; [`crate::routes`] merges them.
 
-pub mod alarms;
-pub mod api_keys;
-pub mod auth;
-pub mod charts;
-pub mod devices;
-pub mod exchange;
-pub mod geofences;
-pub mod health;
-pub mod households;
-pub mod ingest;
-pub mod pets;
-pub mod timeline;
-pub mod wellness;
-pub mod ws;
+pub(crate) mod alarms;
+pub(crate) mod api_keys;
+pub(crate) mod auth;
+pub(crate) mod charts;
+pub(crate) mod devices;
+pub(crate) mod exchange;
+pub(crate) mod geofences;
+pub(crate) mod health;
+pub(crate) mod households;
+pub(crate) mod ingest;
+pub(crate) mod pets;
+pub(crate) mod timeline;
+pub(crate) mod wellness;
+pub(crate) mod ws;
 
 use petty_core::paging::Page;
 use serde::Serialize;
@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 
 /// One page of a list.
 #[derive(Serialize, ToSchema)]
-pub struct Paged<T> {
+pub(crate) struct Paged<T> {
     pub items: Vec<T>,
     /// Items across all pages.
     pub total: u64,
@@ -35,13 +35,13 @@ pub struct Paged<T> {
 impl<T> Paged<T> {
     /// A whole list as its one page: for lists a household keeps short (rules, contacts,
     /// webhooks, members, keys), which are answered in full.
-    pub fn all(items: Vec<T>) -> Self {
+    pub(crate) fn all(items: Vec<T>) -> Self {
         let total = items.len() as u64;
         let page_size = u32::try_from(items.len()).unwrap_or(u32::MAX).max(1);
         Self { items, total, page: 1, page_size, has_next: false }
     }
 
-    pub fn from_page<U>(page: Page<U>, f: impl FnMut(U) -> T) -> Self {
+    pub(crate) fn from_page<U>(page: Page<U>, f: impl FnMut(U) -> T) -> Self {
         let has_next = page.has_next();
         let request = page.request;
         let total = page.total;
@@ -56,7 +56,7 @@ impl<T> Paged<T> {
 }
 
 /// Reads a field that may be absent (leave as is), `null` (clear) or a value (set), for PATCH.
-pub fn patch_field<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn patch_field<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: serde::Deserialize<'de>,

@@ -114,12 +114,12 @@ pub struct FieldDetail {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     pub error: ErrorObject,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct ErrorObject {
+pub(crate) struct ErrorObject {
     /// One of the stable codes: validation_failed, malformed_request, unsupported_media_type,
     /// payload_too_large, unauthenticated, token_expired, invalid_credentials,
     /// refresh_token_reused, forbidden, not_found, method_not_allowed, conflict, rate_limited,

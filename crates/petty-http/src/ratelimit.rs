@@ -19,7 +19,7 @@ use crate::error::{ApiError, ErrorCode};
 
 type Limiter<K> = DefaultKeyedRateLimiter<K, StateInformationMiddleware>;
 
-pub struct RateLimiters {
+pub(crate) struct RateLimiters {
     config: RateLimitConfig,
     per_ip: Limiter<IpAddr>,
     per_principal: Limiter<uuid::Uuid>,
@@ -44,7 +44,7 @@ fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Limiter<K> {
 }
 
 impl RateLimiters {
-    pub fn new(config: RateLimitConfig) -> Self {
+    pub(crate) fn new(config: RateLimitConfig) -> Self {
         Self {
             config,
             per_ip: limiter(config.per_ip_per_minute),
@@ -54,7 +54,7 @@ impl RateLimiters {
     }
 
     /// Forgets keys that are back to a full allowance, so memory follows active clients only.
-    pub fn prune(&self) {
+    pub(crate) fn prune(&self) {
         self.per_ip.retain_recent();
         self.per_principal.retain_recent();
     }

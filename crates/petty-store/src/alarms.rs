@@ -937,14 +937,6 @@ impl Store {
         rows.into_iter().map(ContactRow::into_contact).collect()
     }
 
-    pub async fn get_contact(&self, household_id: HouseholdId, id: Uuid) -> Result<Contact> {
-        let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1 AND household_id = $2");
-        let row: Option<ContactRow> = on_pool!(read, self, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(household_id.0).fetch_optional(pool).await?
-        });
-        row.ok_or(StoreError::NotFound)?.into_contact()
-    }
-
     /// A contact by its Car-Bon id, within the household.
     pub async fn contact_by_external_id(&self, household_id: HouseholdId, external_id: &str) -> Result<Contact> {
         let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE external_id = $1 AND household_id = $2");

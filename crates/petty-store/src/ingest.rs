@@ -65,9 +65,8 @@ pub(crate) struct Job {
 
 pub(crate) enum Message {
     Ingest(Job),
-    /// Answered once everything queued before it is committed.
-    Flush(oneshot::Sender<()>),
-    /// Like `Flush`, then the writer stops and closes its connection before answering.
+    /// Answered once everything queued before it is committed and the writer has stopped and
+    /// closed its connection.
     Close(oneshot::Sender<()>),
 }
 
@@ -120,10 +119,9 @@ impl IngestQueue {
     }
 }
 
-/// One group: the jobs to write in one transaction and the flushes to answer after it.
+/// One group: the jobs to write in one transaction.
 struct Group {
     jobs: Vec<Job>,
-    flushes: Vec<oneshot::Sender<()>>,
     /// Set when the group ends with a `Close`: the writer stops after it.
     close: Option<oneshot::Sender<()>>,
     rows: usize,
@@ -132,7 +130,7 @@ struct Group {
 impl Group {
     /// `first` and whatever else is already waiting, up to the row limit.
     fn gather(first: Message, rx: &mut mpsc::Receiver<Message>) -> Self {
-        let mut group = Group { jobs: Vec::new(), flushes: Vec::new(), close: None, rows: 0 };
+        let mut group = Group { jobs: Vec::new(), close: None, rows: 0 };
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
@@ -140,7 +138,6 @@ impl Group {
                     group.rows += job.readings.len();
                     group.jobs.push(job);
                 }
-                Message::Flush(done) => group.flushes.push(done),
                 Message::Close(done) => {
                     group.close = Some(done);
                     break;
@@ -169,9 +166,6 @@ impl Group {
                     let _ = job.reply.send(Err(message.clone()));
                 }
             }
-        }
-        for done in self.flushes {
-            let _ = done.send(());
         }
         self.close
     }
@@ -677,7 +671,7 @@ impl PgWriter {
     /// an fsync, and the next group is written meanwhile. Two groups may hold the same device;
     /// PostgreSQL orders them (the second waits on the first's rows, and a key both insert is
     /// the second's duplicate). Rollup and device rows are written in key order, so they cannot
-    /// deadlock. A flush or close waits for every transaction before it.
+    /// deadlock. A close waits for every transaction before it.
     async fn run(self, mut rx: mpsc::Receiver<Message>) {
         let mut in_flight = tokio::task::JoinSet::new();
         while let Some(first) = rx.recv().await {
@@ -685,7 +679,6 @@ impl PgWriter {
                 let _ = in_flight.join_next().await;
             }
             let mut group = Group::gather(first, &mut rx);
-            let flushes = std::mem::take(&mut group.flushes);
             let close = group.close.take();
             if !group.jobs.is_empty() {
                 let writer = self.clone();
@@ -694,13 +687,8 @@ impl PgWriter {
                     group.answer(written);
                 });
             }
-            if !flushes.is_empty() || close.is_some() {
-                while in_flight.join_next().await.is_some() {}
-                for done in flushes {
-                    let _ = done.send(());
-                }
-            }
             if let Some(close) = close {
+                while in_flight.join_next().await.is_some() {}
                 let _ = close.send(());
                 return;
             }

@@ -193,14 +193,6 @@ impl Store {
         }
     }
 
-    /// Waits until every reading handed to [`Store::ingest`] before this call is committed.
-    pub async fn flush_ingest(&self) {
-        let (done, wait) = oneshot::channel();
-        if self.ingest.tx.send(Message::Flush(done)).await.is_ok() {
-            let _ = wait.await;
-        }
-    }
-
     /// Summaries of one metric per period, oldest first (see [`RollupQuery`]).
     #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %device_id))]
     pub async fn rollups(

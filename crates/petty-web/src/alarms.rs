@@ -70,7 +70,7 @@ fn alarm_rows(signed_in: &SignedIn, alarms: &[Alarm]) -> Markup {
     }
 }
 
-pub async fn alarms_page(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, PageError> {
+pub(crate) async fn alarms_page(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, PageError> {
     let household_id = signed_in.membership.household_id;
     let open = state
         .store
@@ -114,7 +114,7 @@ fn alarm_id(raw: &str) -> Result<Uuid, PageError> {
     raw.parse().map_err(|_| PageError::NotFound)
 }
 
-pub async fn alarm_page(
+pub(crate) async fn alarm_page(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
@@ -170,7 +170,7 @@ pub async fn alarm_page(
 }
 
 #[derive(Deserialize)]
-pub struct CsrfForm {
+pub(crate) struct CsrfForm {
     pub csrf: String,
     pub text: Option<String>,
 }
@@ -196,7 +196,7 @@ async fn move_alarm(
     Ok(Redirect::to(&format!("/alarms/{id}")).into_response())
 }
 
-pub async fn acknowledge(
+pub(crate) async fn acknowledge(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
@@ -205,7 +205,7 @@ pub async fn acknowledge(
     move_alarm(&state, &signed_in, &id, &form, AlarmState::Acknowledged).await
 }
 
-pub async fn clear(
+pub(crate) async fn clear(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
@@ -214,7 +214,7 @@ pub async fn clear(
     move_alarm(&state, &signed_in, &id, &form, AlarmState::Cleared).await
 }
 
-pub async fn comment(
+pub(crate) async fn comment(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
@@ -235,7 +235,7 @@ pub async fn comment(
 
 /// The page an acknowledgement link opens: the alarm and one button (a GET changes nothing, so
 /// link scanners in mail systems cannot acknowledge by fetching it).
-pub async fn ack_link_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub(crate) async fn ack_link_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let Some((alarm_id, _)) = state.app.notifier.verify_ack_token(&token) else {
         return layout::html(
             StatusCode::NOT_FOUND,
@@ -276,7 +276,7 @@ fn link_not_valid() -> Response {
     layout::html(StatusCode::NOT_FOUND, layout::error_page("Link not valid", "This acknowledgement link is not valid."))
 }
 
-pub async fn ack_link(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub(crate) async fn ack_link(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match petty_app::alarms::acknowledge_by_token(&state.app, &token, "followed the link in a message").await {
         Ok(Some(a)) => layout::html(
             StatusCode::OK,
@@ -296,7 +296,7 @@ pub async fn ack_link(State(state): State<AppState>, Path(token): Path<String>) 
 
 /// An air monitor's section of its device page: the last day's CO, temperature and humidity,
 /// with the thresholds, and its alarm history.
-pub async fn air_monitor_section(state: &AppState, device: &Device) -> Result<Markup, petty_store::StoreError> {
+pub(crate) async fn air_monitor_section(state: &AppState, device: &Device) -> Result<Markup, petty_store::StoreError> {
     let to = petty_store::to_ms(time::OffsetDateTime::now_utc());
     let from = to - 86_400_000;
     let mut charts = Vec::new();

@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-pub const STYLESHEET_PATH: &str = "/assets/petty.css";
-pub const ICON_PATH: &str = "/assets/petty.svg";
-pub const LIVE_SCRIPT_PATH: &str = "/assets/petty-live.js";
+pub(crate) const STYLESHEET_PATH: &str = "/assets/petty.css";
+pub(crate) const ICON_PATH: &str = "/assets/petty.svg";
+pub(crate) const LIVE_SCRIPT_PATH: &str = "/assets/petty-live.js";
 
 const STYLESHEET: &str = include_str!("../assets/petty.css");
 const ICON: &str = include_str!("../assets/petty.svg");
@@ -61,32 +61,32 @@ fn live_script_version() -> &'static str {
     VERSION.get_or_init(|| LIVE_SCRIPT_ASSET.version())
 }
 
-pub fn stylesheet_url() -> String {
+pub(crate) fn stylesheet_url() -> String {
     format!("{STYLESHEET_PATH}?v={}", stylesheet_version())
 }
 
-pub fn icon_url() -> String {
+pub(crate) fn icon_url() -> String {
     format!("{ICON_PATH}?v={}", icon_version())
 }
 
-pub fn live_script_url() -> String {
+pub(crate) fn live_script_url() -> String {
     format!("{LIVE_SCRIPT_PATH}?v={}", live_script_version())
 }
 
 #[derive(Deserialize)]
-pub struct VersionQuery {
+pub(crate) struct VersionQuery {
     v: Option<String>,
 }
 
-pub async fn stylesheet(Query(query): Query<VersionQuery>) -> Response {
+pub(crate) async fn stylesheet(Query(query): Query<VersionQuery>) -> Response {
     STYLESHEET_ASSET.respond(query.v.as_deref(), stylesheet_version())
 }
 
-pub async fn icon(Query(query): Query<VersionQuery>) -> Response {
+pub(crate) async fn icon(Query(query): Query<VersionQuery>) -> Response {
     ICON_ASSET.respond(query.v.as_deref(), icon_version())
 }
 
-pub async fn live_script(Query(query): Query<VersionQuery>) -> Response {
+pub(crate) async fn live_script(Query(query): Query<VersionQuery>) -> Response {
     LIVE_SCRIPT_ASSET.respond(query.v.as_deref(), live_script_version())
 }
 

@@ -12,7 +12,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use petty_core::ids::SessionId;
 use sha2::Sha256;
 
-pub const CSRF_COOKIE: &str = "petty_csrf";
+pub(crate) const CSRF_COOKIE: &str = "petty_csrf";
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -28,11 +28,11 @@ fn mac(key: &[u8], purpose: &[u8], value: &[u8]) -> HmacSha256 {
 }
 
 /// The token every form of this session carries.
-pub fn session_token(key: &[u8], session_id: SessionId) -> String {
+pub(crate) fn session_token(key: &[u8], session_id: SessionId) -> String {
     URL_SAFE_NO_PAD.encode(mac(key, b"session", session_id.0.as_bytes()).finalize().into_bytes())
 }
 
-pub fn verify_session_token(key: &[u8], session_id: SessionId, presented: &str) -> bool {
+pub(crate) fn verify_session_token(key: &[u8], session_id: SessionId, presented: &str) -> bool {
     let Ok(tag) = URL_SAFE_NO_PAD.decode(presented.trim()) else {
         return false;
     };
@@ -41,7 +41,7 @@ pub fn verify_session_token(key: &[u8], session_id: SessionId, presented: &str) 
 
 /// The anonymous token for this browser: the one in its `petty_csrf` cookie, or a new one with
 /// the cookie to set.
-pub fn anonymous_token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
+pub(crate) fn anonymous_token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
     if let Some(existing) = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned()).filter(|v| plausible(v)) {
         return (jar, existing);
     }
@@ -56,7 +56,7 @@ pub fn anonymous_token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
 
 /// Whether the field matches the browser's `petty_csrf` cookie. Both sides go through the HMAC
 /// so that `verify_slice` compares equal-length tags in constant time.
-pub fn verify_anonymous_token(key: &[u8], jar: &CookieJar, presented: &str) -> bool {
+pub(crate) fn verify_anonymous_token(key: &[u8], jar: &CookieJar, presented: &str) -> bool {
     let Some(cookie) = jar.get(CSRF_COOKIE).map(|c| c.value()).filter(|v| plausible(v)) else {
         return false;
     };

@@ -48,7 +48,7 @@ const RECENT_READINGS: usize = 20;
 /// beside its field rather than refused by the extractor.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct DeviceForm {
+pub(crate) struct DeviceForm {
     csrf: String,
     name: String,
     kind: String,
@@ -117,7 +117,7 @@ impl DeviceForm {
 /// A form that carries nothing but its CSRF token: the token and delete buttons.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct ActionForm {
+pub(crate) struct ActionForm {
     csrf: String,
 }
 
@@ -177,12 +177,12 @@ async fn list_page(
 }
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id))]
-pub async fn devices_page(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, PageError> {
+pub(crate) async fn devices_page(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, PageError> {
     list_page(&state, &signed_in, StatusCode::OK, &DeviceForm::default(), &FormErrors::none()).await
 }
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id))]
-pub async fn create_device(
+pub(crate) async fn create_device(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Form(form): Form<DeviceForm>,
@@ -208,7 +208,7 @@ pub async fn create_device(
 }
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, device_id = %id))]
-pub async fn device_page(
+pub(crate) async fn device_page(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
@@ -275,7 +275,7 @@ async fn recent_readings(
 }
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, device_id = %id))]
-pub async fn rotate_token(
+pub(crate) async fn rotate_token(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
@@ -292,7 +292,7 @@ pub async fn rotate_token(
 }
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, device_id = %id))]
-pub async fn revoke_token(
+pub(crate) async fn revoke_token(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
@@ -307,7 +307,7 @@ pub async fn revoke_token(
 }
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, device_id = %id))]
-pub async fn delete_device(
+pub(crate) async fn delete_device(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,

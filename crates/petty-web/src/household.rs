@@ -17,7 +17,7 @@ use super::pets::{species_label, weight_text};
 use super::session::SignedIn;
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id))]
-pub async fn household_page(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, PageError> {
+pub(crate) async fn household_page(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, PageError> {
     let household_id = signed_in.membership.household_id;
     let everything = PageRequest { page: 1, page_size: PageRequest::MAX_SIZE };
     let pets = state.store.list_pets(household_id, &PetFilter::default(), everything).await?;

@@ -16,7 +16,7 @@ use petty_http::{ApiError, FieldDetail};
 use super::assets;
 
 /// What the header shows about the signed-in person.
-pub struct Chrome<'a> {
+pub(crate) struct Chrome<'a> {
     pub display_name: &'a str,
     pub household_name: &'a str,
     pub role: Role,
@@ -25,7 +25,7 @@ pub struct Chrome<'a> {
 }
 
 /// An HTML answer. Pages show a household's data, so no cache keeps them.
-pub fn html(status: StatusCode, markup: Markup) -> Response {
+pub(crate) fn html(status: StatusCode, markup: Markup) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
@@ -35,7 +35,7 @@ pub fn html(status: StatusCode, markup: Markup) -> Response {
 }
 
 /// What the header offers besides the brand.
-pub enum Header<'a> {
+pub(crate) enum Header<'a> {
     /// Who is signed in, and a way out.
     SignedIn(&'a Chrome<'a>),
     /// Ways in.
@@ -45,13 +45,13 @@ pub enum Header<'a> {
 }
 
 /// A whole page: `title` names it in the tab, `content` fills `<main>`.
-pub fn page(title: &str, header: Header<'_>, content: Markup) -> Markup {
+pub(crate) fn page(title: &str, header: Header<'_>, content: Markup) -> Markup {
     shell(title, header, content, false)
 }
 
 /// A page that keeps itself current over the WebSocket (`assets/petty-live.js`, deferred).
 /// It must read the same without the script: the script only updates what the server wrote.
-pub fn live_page(title: &str, header: Header<'_>, content: Markup) -> Markup {
+pub(crate) fn live_page(title: &str, header: Header<'_>, content: Markup) -> Markup {
     shell(title, header, content, true)
 }
 
@@ -110,7 +110,7 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup
 }
 
 /// A small page for 403, 404 and 500.
-pub fn error_page(title: &str, message: &str) -> Markup {
+pub(crate) fn error_page(title: &str, message: &str) -> Markup {
     page(
         title,
         Header::Plain,
@@ -124,7 +124,7 @@ pub fn error_page(title: &str, message: &str) -> Markup {
     )
 }
 
-pub fn role_label(role: Role) -> &'static str {
+pub(crate) fn role_label(role: Role) -> &'static str {
     match role {
         Role::Owner => "Owner",
         Role::Member => "Member",
@@ -133,29 +133,29 @@ pub fn role_label(role: Role) -> &'static str {
     }
 }
 
-pub fn csrf_field(token: &str) -> Markup {
+pub(crate) fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
 
 /// Errors to show on a re-rendered form: some about one field, some about the whole form.
 #[derive(Debug, Default)]
-pub struct FormErrors {
+pub(crate) struct FormErrors {
     general: Vec<String>,
     fields: Vec<FieldDetail>,
 }
 
 impl FormErrors {
-    pub fn none() -> Self {
+    pub(crate) fn none() -> Self {
         Self::default()
     }
 
     /// An error about the whole form (wrong password, account locked).
-    pub fn general(message: impl Into<String>) -> Self {
+    pub(crate) fn general(message: impl Into<String>) -> Self {
         Self { general: vec![message.into()], fields: Vec::new() }
     }
 
     /// Field errors go beside their fields; an error without details is about the whole form.
-    pub fn from_api(error: &ApiError) -> Self {
+    pub(crate) fn from_api(error: &ApiError) -> Self {
         if error.details.is_empty() {
             Self::general(capitalize(&error.message))
         } else {
@@ -163,11 +163,11 @@ impl FormErrors {
         }
     }
 
-    pub fn from_invalid(invalid: Invalid) -> Self {
+    pub(crate) fn from_invalid(invalid: Invalid) -> Self {
         Self::from_api(&ApiError::from(invalid))
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.general.is_empty() && self.fields.is_empty()
     }
 
@@ -201,7 +201,7 @@ fn field_id(name: &str) -> String {
 
 /// The summary at the top of a form in error: each field error links to its field. `fields`
 /// lists `(name, label)` in the order the form shows them.
-pub fn error_summary(errors: &FormErrors, fields: &[(&str, &str)]) -> Markup {
+pub(crate) fn error_summary(errors: &FormErrors, fields: &[(&str, &str)]) -> Markup {
     if errors.is_empty() {
         return html! {};
     }
@@ -269,7 +269,7 @@ impl Wiring {
 
 /// A single-line input.
 #[derive(Clone, Copy, Default)]
-pub struct Input<'a> {
+pub(crate) struct Input<'a> {
     pub name: &'a str,
     pub label: &'a str,
     /// `type`; empty means `text`.
@@ -283,7 +283,7 @@ pub struct Input<'a> {
     pub required: bool,
 }
 
-pub fn input(field: &Input<'_>, errors: &FormErrors) -> Markup {
+pub(crate) fn input(field: &Input<'_>, errors: &FormErrors) -> Markup {
     let wiring = Wiring::new(field.name, field.label, field.hint, errors);
     let kind = if field.kind.is_empty() { "text" } else { field.kind };
     html! {
@@ -298,7 +298,7 @@ pub fn input(field: &Input<'_>, errors: &FormErrors) -> Markup {
 }
 
 /// A choice among fixed options.
-pub struct Select<'a> {
+pub(crate) struct Select<'a> {
     pub name: &'a str,
     pub label: &'a str,
     pub hint: Option<&'a str>,
@@ -310,7 +310,7 @@ pub struct Select<'a> {
     pub required: bool,
 }
 
-pub fn select(field: &Select<'_>, errors: &FormErrors) -> Markup {
+pub(crate) fn select(field: &Select<'_>, errors: &FormErrors) -> Markup {
     let wiring = Wiring::new(field.name, field.label, field.hint, errors);
     html! {
         div.field.field-invalid[wiring.error.is_some()] {
@@ -329,7 +329,7 @@ pub fn select(field: &Select<'_>, errors: &FormErrors) -> Markup {
 }
 
 /// Several lines of text.
-pub struct TextArea<'a> {
+pub(crate) struct TextArea<'a> {
     pub name: &'a str,
     pub label: &'a str,
     pub hint: Option<&'a str>,
@@ -337,7 +337,7 @@ pub struct TextArea<'a> {
     pub maxlength: usize,
 }
 
-pub fn textarea(field: &TextArea<'_>, errors: &FormErrors) -> Markup {
+pub(crate) fn textarea(field: &TextArea<'_>, errors: &FormErrors) -> Markup {
     let wiring = Wiring::new(field.name, field.label, field.hint, errors);
     html! {
         div.field.field-invalid[wiring.error.is_some()] {

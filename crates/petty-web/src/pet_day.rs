@@ -40,7 +40,7 @@ fn minutes(ms: i64) -> String {
 }
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, pet_id = %id))]
-pub async fn pet_page(
+pub(crate) async fn pet_page(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
@@ -232,7 +232,7 @@ fn bar_chart(title: &str, values: &[(time::Date, Option<f64>)], unit: &str) -> M
 }
 
 #[derive(Deserialize)]
-pub struct FeedbackForm {
+pub(crate) struct FeedbackForm {
     csrf: String,
     verdict: String,
     label: Option<String>,
@@ -240,7 +240,7 @@ pub struct FeedbackForm {
 }
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, pet_id = %id))]
-pub async fn episode_feedback(
+pub(crate) async fn episode_feedback(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path((id, episode_id)): Path<(String, String)>,

@@ -23,7 +23,7 @@ use super::session::SignedIn;
 /// field rather than refused by the extractor.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct PetForm {
+pub(crate) struct PetForm {
     csrf: String,
     name: String,
     species: String,
@@ -98,11 +98,11 @@ fn parse_weight(raw: &str) -> Result<Option<f64>, Invalid> {
 }
 
 /// `4.5`, `30`: as short as the number allows.
-pub fn weight_text(kg: f64) -> String {
+pub(crate) fn weight_text(kg: f64) -> String {
     format!("{kg}")
 }
 
-pub fn species_label(species: Species) -> &'static str {
+pub(crate) fn species_label(species: Species) -> &'static str {
     match species {
         Species::Dog => "Dog",
         Species::Cat => "Cat",
@@ -133,13 +133,13 @@ fn today() -> Date {
     OffsetDateTime::now_utc().date()
 }
 
-pub async fn new_pet_page(signed_in: SignedIn) -> Result<Response, PageError> {
+pub(crate) async fn new_pet_page(signed_in: SignedIn) -> Result<Response, PageError> {
     signed_in.require(Permission::ManagePets)?;
     Ok(layout::html(StatusCode::OK, form_view(&signed_in, None, &PetForm::default(), &FormErrors::none())))
 }
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id))]
-pub async fn create_pet(
+pub(crate) async fn create_pet(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Form(form): Form<PetForm>,
@@ -159,7 +159,7 @@ pub async fn create_pet(
 }
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id))]
-pub async fn edit_pet_page(
+pub(crate) async fn edit_pet_page(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
@@ -174,7 +174,7 @@ pub async fn edit_pet_page(
 }
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, pet_id = %id))]
-pub async fn update_pet(
+pub(crate) async fn update_pet(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,
@@ -198,12 +198,12 @@ pub async fn update_pet(
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct DeleteForm {
+pub(crate) struct DeleteForm {
     csrf: String,
 }
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, pet_id = %id))]
-pub async fn delete_pet(
+pub(crate) async fn delete_pet(
     State(state): State<AppState>,
     signed_in: SignedIn,
     Path(id): Path<String>,

@@ -19,14 +19,14 @@ use super::session;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct RegisterQuery {
+pub(crate) struct RegisterQuery {
     invitation: Option<String>,
 }
 
 /// Every field is text, so that nothing is rejected before the handler can explain it.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct RegisterForm {
+pub(crate) struct RegisterForm {
     csrf: String,
     display_name: String,
     email: String,
@@ -35,7 +35,7 @@ pub struct RegisterForm {
     invitation_token: String,
 }
 
-pub async fn register_page(
+pub(crate) async fn register_page(
     State(state): State<AppState>,
     jar: CookieJar,
     Query(query): Query<RegisterQuery>,
@@ -46,7 +46,7 @@ pub async fn register_page(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn register(
+pub(crate) async fn register(
     State(state): State<AppState>,
     jar: CookieJar,
     Form(form): Form<RegisterForm>,

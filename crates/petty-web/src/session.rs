@@ -19,7 +19,7 @@ use super::csrf;
 use super::layout::Chrome;
 
 /// A person signed in to the dashboard, acting in one household.
-pub struct SignedIn {
+pub(crate) struct SignedIn {
     pub session: WebSession,
     pub membership: Membership,
     pub user: User,
@@ -28,12 +28,12 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
-    pub fn can(&self, permission: Permission) -> bool {
+    pub(crate) fn can(&self, permission: Permission) -> bool {
         self.membership.role.allows(permission)
     }
 
     /// A 403 page unless the person's role allows `permission`.
-    pub fn require(&self, permission: Permission) -> Result<(), PageError> {
+    pub(crate) fn require(&self, permission: Permission) -> Result<(), PageError> {
         if self.can(permission) {
             return Ok(());
         }
@@ -50,7 +50,7 @@ impl SignedIn {
     }
 
     /// A 403 page unless `presented` is this session's CSRF token.
-    pub fn check_csrf(&self, state: &AppState, presented: &str) -> Result<(), PageError> {
+    pub(crate) fn check_csrf(&self, state: &AppState, presented: &str) -> Result<(), PageError> {
         if csrf::verify_session_token(&state.config.jwt_secret, self.session.id, presented) {
             Ok(())
         } else {
@@ -60,7 +60,7 @@ impl SignedIn {
     }
 
     /// What the page header shows about the person.
-    pub fn chrome(&self) -> Chrome<'_> {
+    pub(crate) fn chrome(&self) -> Chrome<'_> {
         Chrome {
             display_name: &self.user.display_name,
             household_name: &self.membership.household_name,
@@ -86,7 +86,7 @@ impl FromRequestParts<AppState> for SignedIn {
 }
 
 /// The live session named by the cookie, if there is one and its membership still holds.
-pub async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<SignedIn>, PageError> {
+pub(crate) async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<SignedIn>, PageError> {
     let Some(Session { session, membership, user }) = session::current(state, jar).await? else {
         return Ok(None);
     };
@@ -97,7 +97,7 @@ pub async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<SignedI
 /// Starts a session for `membership` and adds its cookie to the jar. Any session the browser
 /// already had is revoked, so one browser holds one session.
 #[tracing::instrument(skip_all, fields(user_id = %membership.user_id, household_id = %membership.household_id))]
-pub async fn start(state: &AppState, jar: CookieJar, membership: &Membership) -> Result<CookieJar, PageError> {
+pub(crate) async fn start(state: &AppState, jar: CookieJar, membership: &Membership) -> Result<CookieJar, PageError> {
     let now = OffsetDateTime::now_utc();
     if let Some(previous) = current(state, &jar).await? {
         state.store.revoke_web_session(previous.session.id, now).await?;
@@ -116,6 +116,6 @@ pub async fn start(state: &AppState, jar: CookieJar, membership: &Membership) ->
 }
 
 /// Tells the browser to forget the session cookie.
-pub fn end(jar: CookieJar) -> CookieJar {
+pub(crate) fn end(jar: CookieJar) -> CookieJar {
     jar.remove(Cookie::build(SESSION_COOKIE).path("/"))
 }

@@ -18,7 +18,7 @@ use super::layout::{self, FormErrors, Header, Input};
 use super::session::{self, SignedIn};
 
 /// To the household when signed in, else to the sign-in form.
-pub async fn home(State(state): State<AppState>, jar: CookieJar) -> Result<Response, PageError> {
+pub(crate) async fn home(State(state): State<AppState>, jar: CookieJar) -> Result<Response, PageError> {
     Ok(match session::current(&state, &jar).await? {
         Some(_) => Redirect::to("/household").into_response(),
         None => Redirect::to("/login").into_response(),
@@ -28,13 +28,13 @@ pub async fn home(State(state): State<AppState>, jar: CookieJar) -> Result<Respo
 /// Every field is text, so that nothing is rejected before the handler can explain it.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct LoginForm {
+pub(crate) struct LoginForm {
     csrf: String,
     email: String,
     password: String,
 }
 
-pub async fn login_page(State(state): State<AppState>, jar: CookieJar) -> Result<Response, PageError> {
+pub(crate) async fn login_page(State(state): State<AppState>, jar: CookieJar) -> Result<Response, PageError> {
     if session::current(&state, &jar).await?.is_some() {
         return Ok(Redirect::to("/household").into_response());
     }
@@ -43,7 +43,7 @@ pub async fn login_page(State(state): State<AppState>, jar: CookieJar) -> Result
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn login(
+pub(crate) async fn login(
     State(state): State<AppState>,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
@@ -76,13 +76,13 @@ pub async fn login(
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct LogoutForm {
+pub(crate) struct LogoutForm {
     csrf: String,
 }
 
 /// Revokes the session (so the cookie is worthless even if kept) and drops the cookie.
 #[tracing::instrument(skip_all, fields(session_id = %signed_in.session.id))]
-pub async fn logout(
+pub(crate) async fn logout(
     State(state): State<AppState>,
     signed_in: SignedIn,
     jar: CookieJar,

@@ -6,7 +6,7 @@ pub(crate) use petty_app::summary_json::*;
 use petty_core::plan::Plan;
 
 /// The plan for the pet's dashboard page.
-pub fn plan_markup(plan: &Plan) -> Markup {
+pub(crate) fn plan_markup(plan: &Plan) -> Markup {
     let g = &plan.daily_goals;
     html! {
         h3 { "Daily goals" }

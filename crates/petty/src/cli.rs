@@ -49,7 +49,7 @@ enum ConfigCommand {
 
 /// Settings every command that touches the database shares.
 #[derive(Args, Clone, Default)]
-pub struct CommonArgs {
+pub(crate) struct CommonArgs {
     /// Configuration file [default: ./petty.toml if present; env: PETTY_CONFIG]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -96,7 +96,7 @@ impl CommonArgs {
     }
 }
 
-pub fn run() -> ExitCode {
+pub(crate) fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Config(ConfigCommand::Default) => {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// Where Petty runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Mode {
+pub(crate) enum Mode {
     /// One machine, nothing else installed: a missing secret is generated and kept in the data folder.
     Embedded,
     /// Secrets must be given, and strong; cookies are `Secure`.
@@ -26,14 +26,14 @@ pub enum Mode {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     Text,
     Json,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Config {
+pub(crate) struct Config {
     pub mode: Mode,
     pub listen: String,
     pub data_dir: PathBuf,
@@ -55,7 +55,7 @@ pub struct Config {
 /// its API). Each channel is off until it is configured; alarms still show in the app.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct NotifySection {
+pub(crate) struct NotifySection {
     /// Milliseconds a reading may wait for others before the alarm rules judge its device (0:
     /// at once; readings that arrive during a pass are judged together in the next).
     pub alarm_delay_ms: u64,
@@ -102,7 +102,7 @@ impl Default for NotifySection {
 /// The behaviour analysis, and the Petty seed's rule thresholds (`/compat/petty/pet-timeline`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct AnalysisSection {
+pub(crate) struct AnalysisSection {
     /// Seconds between a collar's reading and the analysis of its pet's day (readings that
     /// arrive meanwhile join the same pass).
     pub delay_secs: u64,
@@ -129,7 +129,7 @@ impl Default for AnalysisSection {
 /// Live events across nodes through NATS (off unless `url` is set: events stay in this process).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct NatsSection {
+pub(crate) struct NatsSection {
     /// `nats://host:4222`.
     pub url: Option<String>,
 }
@@ -137,7 +137,7 @@ pub struct NatsSection {
 /// Readings over MQTT (off unless `url` is set).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct MqttSection {
+pub(crate) struct MqttSection {
     /// `mqtt://host:1883`; empty: no MQTT.
     pub url: Option<String>,
     /// The broker keeps this client's session (and unacknowledged messages) across restarts;
@@ -153,14 +153,14 @@ impl Default for MqttSection {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct LogConfig {
+pub(crate) struct LogConfig {
     pub format: LogFormat,
     pub level: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct AuthConfig {
+pub(crate) struct AuthConfig {
     pub jwt_secret: Option<String>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_days: u64,
@@ -172,7 +172,7 @@ pub struct AuthConfig {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct HttpSection {
+pub(crate) struct HttpSection {
     pub max_body_bytes: usize,
     pub request_timeout_secs: u64,
     pub cors_allowed_origins: Vec<String>,
@@ -183,7 +183,7 @@ pub struct HttpSection {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RateLimitSection {
+pub(crate) struct RateLimitSection {
     pub enabled: bool,
     pub per_ip_per_minute: u32,
     pub per_principal_per_minute: u32,
@@ -254,7 +254,7 @@ impl Default for RateLimitSection {
 }
 
 /// The annotated example printed by `petty config default`. A test keeps it equal to the defaults.
-pub const ANNOTATED_DEFAULT: &str = r#"# petty.toml — every setting at its default.
+pub(crate) const ANNOTATED_DEFAULT: &str = r#"# petty.toml — every setting at its default.
 # Each can also be set in the environment: PETTY_<KEY>, with "__" between section and key
 # (PETTY_AUTH__JWT_SECRET), and any of them read from a file with a _FILE suffix
 # (PETTY_AUTH__JWT_SECRET_FILE=/run/secrets/petty_jwt). Command-line flags win over both.
@@ -346,7 +346,7 @@ twilio_base_url = "https://api.twilio.com"
 
 /// What the command line asks for; wins over the file and the environment.
 #[derive(Clone, Debug, Default)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     pub config_file: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
@@ -357,18 +357,18 @@ pub struct Overrides {
 }
 
 /// The configuration in effect, and what was odd about how it was given.
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub config: Config,
     pub warnings: Vec<String>,
 }
 
 /// Merges the layers from the process environment.
-pub fn load(overrides: &Overrides) -> anyhow::Result<Loaded> {
+pub(crate) fn load(overrides: &Overrides) -> anyhow::Result<Loaded> {
     load_from(overrides, std::env::vars().collect())
 }
 
 /// Merges the layers, with the environment given as a list (tests pass their own).
-pub fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> anyhow::Result<Loaded> {
+pub(crate) fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> anyhow::Result<Loaded> {
     let mut warnings = Vec::new();
     let known = known_keys();
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -475,7 +475,7 @@ fn known_keys() -> BTreeSet<String> {
 }
 
 /// A new random secret: 48 random bytes, base64.
-pub fn new_secret() -> String {
+pub(crate) fn new_secret() -> String {
     let bytes: [u8; 48] = rand::random();
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
@@ -553,7 +553,7 @@ impl Config {
     }
 
     /// The database to open: the configured URL, or the SQLite file in the data folder.
-    pub fn database_url(&self) -> String {
+    pub(crate) fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("petty.db").display()),
@@ -562,7 +562,7 @@ impl Config {
 
     /// The signing secret: configured, or (embedded mode) kept in `data_dir/secret.key`,
     /// generated on first start.
-    pub fn jwt_secret(&self) -> anyhow::Result<Vec<u8>> {
+    pub(crate) fn jwt_secret(&self) -> anyhow::Result<Vec<u8>> {
         if let Some(secret) = &self.auth.jwt_secret {
             if let Some(why) = weakness(secret) {
                 tracing::warn!("{why}; {SECRET_HELP}");
@@ -584,7 +584,7 @@ impl Config {
     }
 
     /// The HTTP edge's settings.
-    pub fn http(&self, jwt_secret: Vec<u8>) -> HttpConfig {
+    pub(crate) fn http(&self, jwt_secret: Vec<u8>) -> HttpConfig {
         let days = |d: u64| Duration::from_secs(d * 24 * 3600);
         let mut http = HttpConfig::with_secret(jwt_secret);
         http.access_token_ttl = Duration::from_secs(self.auth.access_token_ttl_secs);
@@ -619,7 +619,7 @@ impl Config {
     }
 
     /// How notifications go out.
-    pub fn notify_config(&self) -> petty_http::notify::NotifyConfig {
+    pub(crate) fn notify_config(&self) -> petty_http::notify::NotifyConfig {
         use petty_http::notify::{NotifyConfig, SmtpConfig, SmtpTls, TwilioConfig};
         let n = &self.notify;
         let mut config = NotifyConfig {
@@ -665,7 +665,7 @@ impl Config {
     }
 
     /// The configuration as TOML with secrets and passwords replaced.
-    pub fn redacted_toml(&self) -> anyhow::Result<String> {
+    pub(crate) fn redacted_toml(&self) -> anyhow::Result<String> {
         let mut copy = self.clone();
         if copy.auth.jwt_secret.is_some() {
             copy.auth.jwt_secret = Some("(hidden)".to_owned());

@@ -5,11 +5,11 @@ use petty_core::pets::{PetProfile, RawPetProfile};
 use petty_store::{NewUser, PetFilter, Store};
 use time::OffsetDateTime;
 
-pub const DEMO_EMAIL: &str = "demo@petty.local";
-pub const DEMO_PASSWORD: &str = "petty-demo-password";
+pub(crate) const DEMO_EMAIL: &str = "demo@petty.local";
+pub(crate) const DEMO_PASSWORD: &str = "petty-demo-password";
 
 /// Creates the demo owner and two pets, unless the demo user is already there.
-pub async fn seed(store: &Store) -> anyhow::Result<()> {
+pub(crate) async fn seed(store: &Store) -> anyhow::Result<()> {
     let email = Email::parse("email", DEMO_EMAIL)?;
     if store.user_credentials_by_email(&email).await?.is_some() {
         tracing::info!("demo household already present: sign in as {DEMO_EMAIL} / {DEMO_PASSWORD}");

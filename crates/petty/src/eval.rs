@@ -18,7 +18,7 @@ use petty_sim::labelled::{Evaluation, evaluate, training_rows};
 const START_MS: i64 = 1_793_577_600_000;
 
 #[derive(Args)]
-pub struct TrainArgs {
+pub(crate) struct TrainArgs {
     /// Days of each simulated dog.
     #[arg(long, default_value_t = 14)]
     days: u32,
@@ -47,7 +47,7 @@ pub struct TrainArgs {
 }
 
 #[derive(Args)]
-pub struct EvalArgs {
+pub(crate) struct EvalArgs {
     /// Days of each simulated dog.
     #[arg(long, default_value_t = 7)]
     days: u32,
@@ -87,7 +87,7 @@ fn feedback_rows(items: &[petty_store::EpisodeFeedback]) -> Vec<([f64; FEATURE_C
     rows
 }
 
-pub async fn train(loaded: Loaded, args: TrainArgs) -> anyhow::Result<()> {
+pub(crate) async fn train(loaded: Loaded, args: TrainArgs) -> anyhow::Result<()> {
     let began = std::time::Instant::now();
     let mut rows = training_rows(args.seed, args.dogs, START_MS, args.days);
     eprintln!("{} epochs from {} dogs in {:.1} s", rows.len(), args.dogs, began.elapsed().as_secs_f64());
@@ -123,7 +123,7 @@ pub async fn train(loaded: Loaded, args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
+pub(crate) fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let loaded;
     let model = match &args.model {
         Some(path) => {

@@ -32,7 +32,7 @@ use crate::server;
 const SHOWN_REJECTIONS: usize = 20;
 
 #[derive(Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// CSV or JSON-lines files of readings, as `GET /api/v1/devices/{id}/export` writes them
@@ -62,7 +62,7 @@ enum Piece {
 }
 
 /// `petty import`.
-pub async fn run(loaded: Loaded, args: ImportArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(loaded: Loaded, args: ImportArgs) -> anyhow::Result<()> {
     let forced = args.format.as_deref().and_then(Format::from_name);
     // Every file's format is known before anything is stored.
     let mut files = Vec::with_capacity(args.files.len());

@@ -5,7 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat};
 
-pub fn init(config: &LogConfig) -> anyhow::Result<()> {
+pub(crate) fn init(config: &LogConfig) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&config.level))?;
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()

@@ -36,13 +36,13 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 /// The subscription: one level per device id.
-pub const TOPIC: &str = "petty/v1/devices/+/readings";
+pub(crate) const TOPIC: &str = "petty/v1/devices/+/readings";
 
 /// Messages being committed at once; the broker holds back more until some are acknowledged.
 const IN_FLIGHT: usize = 256;
 
 /// Where to connect, from `mqtt://host[:port]`.
-pub fn options(url: &str, client_id: &str) -> Result<MqttOptions, String> {
+pub(crate) fn options(url: &str, client_id: &str) -> Result<MqttOptions, String> {
     let rest = url
         .strip_prefix("mqtt://")
         .or_else(|| url.strip_prefix("tcp://"))
@@ -95,7 +95,7 @@ impl Outcome {
 /// waits for the connection: an acknowledgement that finds the client's request queue full is
 /// kept, in order, and handed over as soon as the queue has room. (Waiting there once stalled
 /// the subscriber for good: the acknowledgements waited for a poll that waited for them.)
-pub async fn run(state: AppState, options: MqttOptions) {
+pub(crate) async fn run(state: AppState, options: MqttOptions) {
     let (client, events) = AsyncClient::new(options, IN_FLIGHT);
     let (received, mut incoming) = mpsc::channel::<Publish>(IN_FLIGHT);
     tokio::spawn(poll(client.clone(), events, received));

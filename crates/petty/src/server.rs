@@ -33,7 +33,7 @@ fn store_label(loaded: &Loaded) -> String {
 }
 
 /// `petty migrate`.
-pub async fn migrate(loaded: Loaded) -> anyhow::Result<()> {
+pub(crate) async fn migrate(loaded: Loaded) -> anyhow::Result<()> {
     let store = open_store(&loaded).await?;
     store.close().await;
     tracing::info!(database = %store_label(&loaded), "schema is up to date");
@@ -41,7 +41,7 @@ pub async fn migrate(loaded: Loaded) -> anyhow::Result<()> {
 }
 
 /// `petty serve`.
-pub async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
+pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let config = &loaded.config;
     let store = open_store(&loaded).await?;

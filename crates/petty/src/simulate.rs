@@ -9,7 +9,7 @@ use petty_sim::fleet::FleetOptions;
 use petty_sim::send::{self, Pace, RunOptions, Transport};
 
 #[derive(Args)]
-pub struct SimulateArgs {
+pub(crate) struct SimulateArgs {
     /// Petty's address.
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080", env = "PETTY_SIM_URL")]
     url: String,
@@ -63,7 +63,7 @@ pub struct SimulateArgs {
     accel_hz: u32,
 }
 
-pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
     if !(-14.0..=14.0).contains(&args.utc_offset) {
         bail!("--utc-offset must be between -14 and 14 hours");
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 /// A complete response.
-pub struct Response {
+pub(super) struct Response {
     pub status: u16,
     pub head: String,
     pub body: String,
@@ -21,7 +21,7 @@ fn addr(port: u16) -> SocketAddr {
 }
 
 /// Sends one request to `127.0.0.1:port` and reads the whole answer.
-pub fn request(
+pub(super) fn request(
     port: u16,
     method: &str,
     path: &str,
@@ -34,7 +34,7 @@ pub fn request(
 }
 
 /// Like [`request`], but a refused connection is `Ok(None)` (the server is not listening yet).
-pub fn try_request(port: u16, method: &str, path: &str) -> anyhow::Result<Option<Response>> {
+pub(super) fn try_request(port: u16, method: &str, path: &str) -> anyhow::Result<Option<Response>> {
     match TcpStream::connect(addr(port)) {
         Ok(mut stream) => send(&mut stream, port, method, path, &[], None).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Ok(None),
@@ -95,7 +95,7 @@ fn dechunk(mut s: &str) -> String {
 
 /// The string value of the first `"key":"value"` in a JSON text (enough for ids and tokens,
 /// which contain no escapes).
-pub fn json_str(json: &str, key: &str) -> Option<String> {
+pub(super) fn json_str(json: &str, key: &str) -> Option<String> {
     let needle = format!("\"{key}\"");
     let at = json.find(&needle)? + needle.len();
     let rest = json[at..].trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;

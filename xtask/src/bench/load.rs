@@ -11,7 +11,7 @@ use super::procs;
 
 /// What to send: one URL on loopback, its headers, and (for POST) a body.
 #[derive(Clone, Debug)]
-pub struct Target {
+pub(super) struct Target {
     /// Short name for tables: "anchor /hello", "petty GET /api/v1/pets/{id}".
     pub label: String,
     pub url: String,
@@ -23,7 +23,7 @@ pub struct Target {
 
 /// One closed-loop run.
 #[derive(Clone, Debug, Default)]
-pub struct WrkResult {
+pub(super) struct WrkResult {
     pub requests: u64,
     pub seconds: f64,
     pub rps: f64,
@@ -35,7 +35,7 @@ pub struct WrkResult {
 
 /// One fixed-rate run.
 #[derive(Clone, Debug, Default)]
-pub struct OhaResult {
+pub(super) struct OhaResult {
     pub achieved_rps: f64,
     pub requests: u64,
     pub p50_us: f64,
@@ -46,7 +46,7 @@ pub struct OhaResult {
     pub errors: u64,
 }
 
-pub fn wrk_command(load_cpu: u32, t: &Target, connections: u32, seconds: u64) -> Command {
+pub(super) fn wrk_command(load_cpu: u32, t: &Target, connections: u32, seconds: u64) -> Command {
     let mut cmd = Command::new("taskset");
     cmd.args(["-c", &load_cpu.to_string(), "wrk", "-t1", &format!("-c{connections}"), &format!("-d{seconds}s")]);
     for (k, v) in &t.headers {
@@ -59,7 +59,7 @@ pub fn wrk_command(load_cpu: u32, t: &Target, connections: u32, seconds: u64) ->
     cmd
 }
 
-pub fn oha_command(oha: &Path, load_cpu: u32, t: &Target, connections: u32, seconds: u64, rate: f64) -> Command {
+pub(super) fn oha_command(oha: &Path, load_cpu: u32, t: &Target, connections: u32, seconds: u64, rate: f64) -> Command {
     let mut cmd = Command::new("taskset");
     cmd.args(["-c", &load_cpu.to_string()]).arg(oha).args([
         "--no-tui",
@@ -84,7 +84,7 @@ pub fn oha_command(oha: &Path, load_cpu: u32, t: &Target, connections: u32, seco
 }
 
 /// Runs a load generator, keeps its output in `save`, and returns its stdout.
-pub fn run_capture(mut cmd: Command, save: &Path) -> anyhow::Result<String> {
+pub(super) fn run_capture(mut cmd: Command, save: &Path) -> anyhow::Result<String> {
     let shown = procs::show(&cmd);
     let out = cmd.output().with_context(|| format!("run {shown}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -112,7 +112,7 @@ fn duration_us(s: &str) -> Option<f64> {
     })
 }
 
-pub fn parse_wrk(out: &str) -> anyhow::Result<WrkResult> {
+pub(super) fn parse_wrk(out: &str) -> anyhow::Result<WrkResult> {
     let mut r = WrkResult::default();
     for line in out.lines().map(str::trim) {
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -162,7 +162,7 @@ fn json_counts(json: &str, key: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
-pub fn parse_oha(out: &str) -> anyhow::Result<OhaResult> {
+pub(super) fn parse_oha(out: &str) -> anyhow::Result<OhaResult> {
     let lat = out.find("\"latency_ms\"").context("oha JSON has no latency_ms")?;
     let pct = out.find("\"latencyPercentiles\"").context("oha JSON has no latencyPercentiles")?;
     let statuses = json_counts(out, "statusCodeDistribution");

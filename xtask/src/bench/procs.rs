@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use super::http;
 
 /// A server process this benchmark started. Dropping it stops it (SIGTERM, then SIGKILL).
-pub struct Server {
+pub(super) struct Server {
     pub name: String,
     pub port: u16,
     child: Option<Child>,
@@ -18,7 +18,7 @@ pub struct Server {
 
 impl Server {
     /// Spawns `cmd` (already wrapped in `taskset` by the caller) with output to `log`.
-    pub fn spawn(name: &str, mut cmd: Command, port: u16, log: &Path) -> anyhow::Result<Self> {
+    pub(super) fn spawn(name: &str, mut cmd: Command, port: u16, log: &Path) -> anyhow::Result<Self> {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -29,12 +29,12 @@ impl Server {
         Ok(Self { name: name.to_owned(), port, child: Some(child) })
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(super) fn pid(&self) -> u32 {
         self.child.as_ref().map(Child::id).unwrap_or(0)
     }
 
     /// Polls `GET path` until it answers 200; fails if the process exits or `timeout` passes.
-    pub fn wait_ready(&mut self, path: &str, timeout: Duration) -> anyhow::Result<Duration> {
+    pub(super) fn wait_ready(&mut self, path: &str, timeout: Duration) -> anyhow::Result<Duration> {
         let started = Instant::now();
         loop {
             if let Some(child) = self.child.as_mut()
@@ -56,7 +56,7 @@ impl Server {
     }
 
     /// SIGTERM, then SIGKILL after `grace`. Returns the exit status and how long the stop took.
-    pub fn stop(&mut self, grace: Duration) -> Option<(ExitStatus, Duration)> {
+    pub(super) fn stop(&mut self, grace: Duration) -> Option<(ExitStatus, Duration)> {
         let mut child = self.child.take()?;
         let started = Instant::now();
         if let Ok(Some(status)) = child.try_wait() {
@@ -83,7 +83,7 @@ impl Drop for Server {
 }
 
 /// Clock ticks per second for `/proc/PID/stat`.
-pub fn clock_ticks() -> u64 {
+pub(super) fn clock_ticks() -> u64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -93,7 +93,7 @@ pub fn clock_ticks() -> u64 {
 }
 
 /// utime + stime of the whole process (all threads), in clock ticks.
-pub fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+pub(super) fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
     let stat =
         std::fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("read /proc/{pid}/stat"))?;
     // The command name may contain spaces; fields after it are fixed.
@@ -107,13 +107,13 @@ pub fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
 
 /// Memory and thread count from `/proc/PID/status`.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Mem {
+pub(super) struct Mem {
     pub rss_kib: u64,
     pub hwm_kib: u64,
     pub threads: u64,
 }
 
-pub fn mem(pid: u32) -> anyhow::Result<Mem> {
+pub(super) fn mem(pid: u32) -> anyhow::Result<Mem> {
     let status =
         std::fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| format!("read /proc/{pid}/status"))?;
     let field = |name: &str| -> u64 {
@@ -129,12 +129,12 @@ pub fn mem(pid: u32) -> anyhow::Result<Mem> {
 
 /// Busy and total jiffies of one core, from `/proc/stat`.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct CoreTimes {
+pub(super) struct CoreTimes {
     pub busy: u64,
     pub total: u64,
 }
 
-pub fn core_times(cpu: u32) -> CoreTimes {
+pub(super) fn core_times(cpu: u32) -> CoreTimes {
     let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return CoreTimes::default() };
     let label = format!("cpu{cpu} ");
     let Some(line) = stat.lines().find(|l| l.starts_with(&label)) else { return CoreTimes::default() };
@@ -149,14 +149,14 @@ pub fn core_times(cpu: u32) -> CoreTimes {
 
 impl CoreTimes {
     /// Fraction of the interval this core was busy.
-    pub fn busy_since(self, before: CoreTimes) -> f64 {
+    pub(super) fn busy_since(self, before: CoreTimes) -> f64 {
         let total = self.total.saturating_sub(before.total);
         if total == 0 { 0.0 } else { self.busy.saturating_sub(before.busy) as f64 / total as f64 }
     }
 }
 
 /// Runs a command to completion, failing with its output if it fails.
-pub fn run_checked(cmd: &mut Command) -> anyhow::Result<()> {
+pub(super) fn run_checked(cmd: &mut Command) -> anyhow::Result<()> {
     eprintln!("bench: $ {}", show(cmd));
     let status = cmd.status().with_context(|| format!("run {}", show(cmd)))?;
     if !status.success() {
@@ -166,7 +166,7 @@ pub fn run_checked(cmd: &mut Command) -> anyhow::Result<()> {
 }
 
 /// A command as one might type it (environment overrides first).
-pub fn show(cmd: &Command) -> String {
+pub(super) fn show(cmd: &Command) -> String {
     let mut s = String::new();
     for (k, v) in cmd.get_envs() {
         if let Some(v) = v {
@@ -187,7 +187,7 @@ pub fn show(cmd: &Command) -> String {
 }
 
 /// The first line a command prints (version strings), or "?".
-pub fn first_line(program: &str, args: &[&str]) -> String {
+pub(super) fn first_line(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
         .output()

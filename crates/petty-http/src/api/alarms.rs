@@ -27,7 +27,7 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_alarms))
         .routes(routes!(get_alarm))
@@ -54,7 +54,7 @@ fn bad(field: &str, rule: &str, message: impl Into<String>) -> ApiError {
 }
 
 /// Who did it, as the trail records it.
-pub fn actor_name(actor: &petty_core::accounts::Actor) -> String {
+pub(crate) fn actor_name(actor: &petty_core::accounts::Actor) -> String {
     match actor.kind {
         ActorKind::User { user_id, .. } => format!("user:{}", user_id.0),
         ActorKind::ApiKey { key_id, .. } => format!("api_key:{}", key_id.0),
@@ -74,7 +74,7 @@ fn alarm_not_found(e: StoreError) -> ApiError {
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct AlarmQuery {
+pub(crate) struct AlarmQuery {
     /// Comma-separated states: active, acknowledged, cleared (default: all).
     pub state: Option<String>,
     /// The least severe to include: critical, major, minor, warning, info.
@@ -138,7 +138,7 @@ async fn list_alarms(
 
 /// A notification in the outbox: who, how, and what became of it.
 #[derive(Serialize, ToSchema)]
-pub struct NotificationOut {
+pub(crate) struct NotificationOut {
     pub id: Uuid,
     /// email, sms, voice or webhook.
     pub channel: &'static str,
@@ -173,7 +173,7 @@ impl From<&Notification> for NotificationOut {
 
 /// An entry of an alarm's trail: raised, repeated, acknowledged, commented, assigned, cleared.
 #[derive(Serialize, ToSchema)]
-pub struct TrailEntryOut {
+pub(crate) struct TrailEntryOut {
     pub at: Option<String>,
     pub kind: String,
     /// `user:{id}`, `api_key:{id}`, `contact:{id}` or `system`.
@@ -189,7 +189,7 @@ impl From<&petty_store::AlarmEvent> for TrailEntryOut {
 
 /// One alarm with the rule that raised it, its trail and who was told.
 #[derive(Serialize, ToSchema)]
-pub struct AlarmDetailOut {
+pub(crate) struct AlarmDetailOut {
     #[serde(flatten)]
     pub alarm: AlarmOut,
     pub rule: Option<RuleOut>,
@@ -228,7 +228,7 @@ async fn get_alarm(
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
-pub struct NoteIn {
+pub(crate) struct NoteIn {
     /// Up to 2,000 characters.
     pub note: Option<String>,
 }
@@ -245,7 +245,7 @@ fn note_text(note: Option<String>, field: &str, required: bool) -> Result<String
 }
 
 /// Moves an alarm on and tells everyone (live, webhooks); escalation stops.
-pub async fn transition(
+pub(crate) async fn transition(
     state: &AppState,
     household_id: petty_core::ids::HouseholdId,
     id: Uuid,
@@ -302,7 +302,7 @@ async fn clear_alarm(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CommentIn {
+pub(crate) struct CommentIn {
     /// 1–2,000 characters.
     pub text: String,
 }
@@ -330,7 +330,7 @@ async fn comment_alarm(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AssignIn {
+pub(crate) struct AssignIn {
     /// A member's user id; null unassigns.
     pub user_id: Option<Uuid>,
 }
@@ -365,7 +365,7 @@ async fn assign_alarm(
 
 /// An alarm rule: built in (`key` set; tune or disable it) or the household's own.
 #[derive(Serialize, ToSchema)]
-pub struct RuleOut {
+pub(crate) struct RuleOut {
     pub id: Uuid,
     /// The built-in rule's key; null for the household's own.
     pub key: Option<String>,
@@ -408,7 +408,7 @@ impl From<&StoredRule> for RuleOut {
 /// A rule as written: a household's own, or new settings for a built-in one (whose kind stays).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RuleIn {
+pub(crate) struct RuleIn {
     pub name: String,
     /// collar, air_monitor or any.
     pub device_kind: String,
@@ -537,7 +537,7 @@ async fn delete_rule(
 
 /// Quiet hours: held back unless critical.
 #[derive(Serialize, ToSchema)]
-pub struct QuietOut {
+pub(crate) struct QuietOut {
     /// "22:00".
     pub start: String,
     /// "07:00".
@@ -547,7 +547,7 @@ pub struct QuietOut {
 
 /// The least severe alarm each channel carries to a person (null: never), and quiet hours.
 #[derive(Serialize, ToSchema)]
-pub struct PolicyOut {
+pub(crate) struct PolicyOut {
     pub email: Option<&'static str>,
     pub sms: Option<&'static str>,
     pub voice: Option<&'static str>,
@@ -556,7 +556,7 @@ pub struct PolicyOut {
 
 /// A person escalation reaches.
 #[derive(Serialize, ToSchema)]
-pub struct ContactOut {
+pub(crate) struct ContactOut {
     pub id: Uuid,
     pub name: String,
     /// E.164.
@@ -598,7 +598,7 @@ impl From<&Contact> for ContactOut {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct QuietIn {
+pub(crate) struct QuietIn {
     /// "22:00".
     pub start: String,
     /// "07:00".
@@ -609,7 +609,7 @@ pub struct QuietIn {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PolicyIn {
+pub(crate) struct PolicyIn {
     /// The least severe alarm each channel carries to this person; null: never.
     pub email: Option<String>,
     pub sms: Option<String>,
@@ -621,7 +621,7 @@ pub struct PolicyIn {
 /// A person to tell: a member (`user_id`), or a secondary or emergency contact.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ContactIn {
+pub(crate) struct ContactIn {
     pub name: String,
     /// E.164 (+14155552671).
     pub phone: Option<String>,
@@ -780,7 +780,7 @@ async fn delete_contact(
 
 /// How an unacknowledged alarm reaches people.
 #[derive(Serialize, ToSchema)]
-pub struct EscalationOut {
+pub(crate) struct EscalationOut {
     /// Alarms at least this severe escalate beyond the app.
     pub min_severity: &'static str,
     pub message_after_secs: i64,
@@ -805,7 +805,7 @@ impl From<&Escalation> for EscalationOut {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct EscalationIn {
+pub(crate) struct EscalationIn {
     /// Alarms at least this severe escalate beyond the app (default major).
     pub min_severity: String,
     pub message_after_secs: i64,
@@ -848,7 +848,7 @@ async fn put_escalation(
 
 /// A webhook. Its secret is answered once, when it is made.
 #[derive(Serialize, ToSchema)]
-pub struct WebhookOut {
+pub(crate) struct WebhookOut {
     pub id: Uuid,
     pub url: String,
     pub min_severity: String,
@@ -872,7 +872,7 @@ impl WebhookOut {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct WebhookIn {
+pub(crate) struct WebhookIn {
     /// http:// or https:// URL that takes POSTs.
     pub url: String,
     /// The least severe alarm it hears about (default info).
@@ -931,7 +931,7 @@ async fn delete_webhook(
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct NotificationQuery {
+pub(crate) struct NotificationQuery {
     pub alarm_id: Option<Uuid>,
     /// 1-based (default 1).
     pub page: Option<u32>,
@@ -956,7 +956,7 @@ async fn list_notifications(
 // ---- acknowledging from outside the app ----
 
 /// Twilio's callback after the caller pressed a key: 1 acknowledges. Answers TwiML.
-pub async fn twilio_voice_keypress(
+pub(crate) async fn twilio_voice_keypress(
     State(state): State<AppState>,
     axum::extract::Path(token): axum::extract::Path<String>,
     axum::extract::Form(form): axum::extract::Form<std::collections::HashMap<String, String>>,

@@ -21,13 +21,13 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_api_keys, create_api_key)).routes(routes!(revoke_api_key))
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ApiKeyIn {
+pub(crate) struct ApiKeyIn {
     /// What the key is for (1–80 characters).
     pub name: String,
     /// read, write or admin.
@@ -35,7 +35,7 @@ pub struct ApiKeyIn {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct ApiKeyOut {
+pub(crate) struct ApiKeyOut {
     pub id: Uuid,
     pub name: String,
     /// The key's first characters, to tell keys apart.

@@ -20,7 +20,7 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register))
         .routes(routes!(login))
@@ -32,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RegisterIn {
+pub(crate) struct RegisterIn {
     pub email: String,
     /// At least 10 characters, not all the same few.
     pub password: String,
@@ -46,7 +46,7 @@ pub struct RegisterIn {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LoginIn {
+pub(crate) struct LoginIn {
     pub email: String,
     pub password: String,
     /// Act in this household (default: your oldest active membership).
@@ -55,19 +55,19 @@ pub struct LoginIn {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RefreshIn {
+pub(crate) struct RefreshIn {
     pub refresh_token: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ChangePasswordIn {
+pub(crate) struct ChangePasswordIn {
     pub current_password: String,
     pub new_password: String,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct UserOut {
+pub(crate) struct UserOut {
     pub id: Uuid,
     pub email: String,
     pub display_name: String,
@@ -82,7 +82,7 @@ impl From<User> for UserOut {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct MembershipOut {
+pub(crate) struct MembershipOut {
     pub household_id: Uuid,
     pub household_name: String,
     /// owner, member, sitter or vet.
@@ -105,7 +105,7 @@ impl From<Membership> for MembershipOut {
 
 /// Tokens and who they belong to.
 #[derive(Serialize, ToSchema)]
-pub struct SessionOut {
+pub(crate) struct SessionOut {
     /// Send as `Authorization: Bearer <access_token>`.
     pub access_token: String,
     pub token_type: &'static str,
@@ -218,7 +218,7 @@ async fn change_password(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct MeOut {
+pub(crate) struct MeOut {
     /// Absent when the caller is an API key.
     pub user: Option<UserOut>,
     pub household_id: Uuid,

@@ -25,7 +25,7 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(device_chart))
 }
 
@@ -35,7 +35,7 @@ const MAX_SPAN_MS: i64 = 5 * 366 * 86_400_000;
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct ChartQuery {
+pub(crate) struct ChartQuery {
     /// The metric's field name: co_ppm, ambient_temp_c, humidity_pct, heart_rate, ...
     pub metric: String,
     /// RFC 3339; default: 24 hours before `to`.

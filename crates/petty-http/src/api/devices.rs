@@ -25,7 +25,7 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_devices, create_device))
         .routes(routes!(get_device, update_device, delete_device))
@@ -38,7 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// A device as the API shows it; `status` and `battery_low` are computed when asked.
 #[derive(Serialize, ToSchema)]
-pub struct DeviceOut {
+pub(crate) struct DeviceOut {
     pub id: Uuid,
     pub household_id: Uuid,
     pub pet_id: Option<Uuid>,
@@ -103,7 +103,7 @@ impl DeviceOut {
 
 /// A device with its token. The token is shown only here, once; Petty keeps only its hash.
 #[derive(Serialize, ToSchema)]
-pub struct DeviceWithToken {
+pub(crate) struct DeviceWithToken {
     pub device: DeviceOut,
     /// `dk_...`: the device sends it as `Authorization: Bearer dk_...`.
     pub token: String,
@@ -150,7 +150,7 @@ impl From<DeviceIn> for RawDeviceProfile {
 /// Changes to a device: a field left out stays as it is; `null` clears it.
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
-pub struct DevicePatch {
+pub(crate) struct DevicePatch {
     pub name: Option<String>,
     pub kind: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
@@ -356,11 +356,11 @@ async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub use petty_app::readings::ReadingOut;
+pub(crate) use petty_app::readings::ReadingOut;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ReadingsQuery {
+pub(crate) struct ReadingsQuery {
     /// Start of the range (RFC 3339 or epoch milliseconds), inclusive; default 24 hours ago.
     pub from: Option<String>,
     /// End of the range, exclusive; default now plus 5 minutes.
@@ -373,7 +373,7 @@ pub struct ReadingsQuery {
 
 /// A page of readings, oldest first.
 #[derive(Serialize, ToSchema)]
-pub struct ReadingsPage {
+pub(crate) struct ReadingsPage {
     pub items: Vec<ReadingOut>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
@@ -462,7 +462,7 @@ async fn latest_reading(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct RollupsQuery {
+pub(crate) struct RollupsQuery {
     /// heart_rate, respiration_rate, activity_level, activity_counts, steps, temperature_c,
     /// battery_pct, rssi, co_ppm, co_raw, humidity_pct or ambient_temp_c.
     pub metric: String,
@@ -478,7 +478,7 @@ pub struct RollupsQuery {
 
 /// One period's summary.
 #[derive(Serialize, ToSchema)]
-pub struct RollupOut {
+pub(crate) struct RollupOut {
     /// The start of the period.
     #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub bucket: OffsetDateTime,
@@ -489,7 +489,7 @@ pub struct RollupOut {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct RollupsOut {
+pub(crate) struct RollupsOut {
     pub metric: &'static str,
     pub unit: &'static str,
     pub resolution: String,
@@ -545,7 +545,7 @@ async fn list_rollups(
 
 /// A change in the device's liveness or battery.
 #[derive(Serialize, ToSchema)]
-pub struct DeviceEventOut {
+pub(crate) struct DeviceEventOut {
     /// stale, offline, back_online, battery_low or battery_ok.
     pub kind: &'static str,
     #[serde(serialize_with = "crate::rfc3339::serialize")]

@@ -35,22 +35,22 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     let import =
         OpenApiRouter::new().routes(routes!(import)).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES));
     OpenApiRouter::new().routes(routes!(export)).merge(import)
 }
 
 /// The largest import file one request may carry; larger files go in several requests.
-pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 /// Readings fetched per page while exporting, and stored per transaction while importing.
 pub const CHUNK: usize = 2_000;
 /// The longest JSON line an import takes; a reading with every field is well under 4 KiB.
-pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_LINE_BYTES: usize = 1024 * 1024;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ExportQuery {
+pub(crate) struct ExportQuery {
     /// csv (default) or jsonl.
     pub format: Option<String>,
     /// Start (RFC 3339 or epoch milliseconds), inclusive; default: the beginning.
@@ -230,7 +230,7 @@ async fn export(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ImportQuery {
+pub(crate) struct ImportQuery {
     /// The device, unless authenticating with its own token.
     pub device_id: Option<Uuid>,
 }

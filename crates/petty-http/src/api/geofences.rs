@@ -21,7 +21,7 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_geofences, create_geofence))
         .routes(routes!(get_geofence, replace_geofence, delete_geofence))
@@ -32,7 +32,7 @@ const DWELL_MAX_SECS: i64 = 3600;
 
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
 #[serde(deny_unknown_fields)]
-pub struct LatLon {
+pub(crate) struct LatLon {
     pub lat: f64,
     pub lon: f64,
 }
@@ -40,7 +40,7 @@ pub struct LatLon {
 /// A fence: a circle (`center`, `radius_m`) or a polygon (`points`).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct GeofenceIn {
+pub(crate) struct GeofenceIn {
     /// 1–80 characters.
     pub name: String,
     /// circle or polygon.
@@ -59,7 +59,7 @@ pub struct GeofenceIn {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct GeofenceOut {
+pub(crate) struct GeofenceOut {
     pub id: Uuid,
     pub name: String,
     /// circle or polygon.
@@ -219,7 +219,7 @@ async fn delete_geofence(
 
 /// Where one collar stands with respect to the fence.
 #[derive(Serialize, ToSchema)]
-pub struct FenceStatusOut {
+pub(crate) struct FenceStatusOut {
     pub device_id: Uuid,
     /// inside, outside, or unknown (no usable position yet).
     pub state: &'static str,

@@ -14,12 +14,12 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::observability::prometheus;
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(metrics))
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Health {
+pub(crate) struct Health {
     pub status: &'static str,
     pub version: &'static str,
 }
@@ -31,7 +31,7 @@ async fn healthz() -> Json<Health> {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Readiness {
+pub(crate) struct Readiness {
     pub status: &'static str,
     /// sqlite or postgres.
     pub database: &'static str,

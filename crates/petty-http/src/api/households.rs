@@ -21,7 +21,7 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_retention, set_retention))
         .routes(routes!(list_members))
@@ -32,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct MemberOut {
+pub(crate) struct MemberOut {
     pub user: UserOut,
     pub role: String,
     #[serde(with = "crate::rfc3339::option")]
@@ -92,7 +92,7 @@ async fn remove_member(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct InvitationIn {
+pub(crate) struct InvitationIn {
     /// owner, member, sitter or vet.
     pub role: String,
     /// Required for a sitter: when their access ends (RFC 3339, within a year).
@@ -103,7 +103,7 @@ pub struct InvitationIn {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct InvitationOut {
+pub(crate) struct InvitationOut {
     pub id: Uuid,
     pub role: String,
     #[serde(with = "crate::rfc3339::option")]
@@ -202,7 +202,7 @@ async fn revoke_invitation(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AcceptIn {
+pub(crate) struct AcceptIn {
     pub token: String,
 }
 
@@ -238,7 +238,7 @@ async fn accept_invitation(
 /// How long the household keeps its devices' data.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RetentionIo {
+pub(crate) struct RetentionIo {
     /// Raw readings, 1–3,650 days (default 90).
     pub readings_days: i64,
     /// Per-minute, hour and day summaries, 1–36,500 days and at least `readings_days`

@@ -25,16 +25,16 @@ use crate::error::{ApiError, ErrorBody, ErrorCode, FieldDetail};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     // A full batch is larger than the API's general body limit.
     OpenApiRouter::new().routes(routes!(ingest)).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// Room for a full batch of rich readings.
-pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// The most readings one request may carry.
-pub const MAX_BATCH: usize = 10_000;
+pub(crate) const MAX_BATCH: usize = 10_000;
 
 /// A time: RFC 3339 text or epoch milliseconds.
 #[derive(Deserialize, ToSchema)]
@@ -72,11 +72,11 @@ pub struct AccelIn {
 
 /// Declares the reading fields once, for the single-reading body and for each batch entry.
 macro_rules! reading_struct {
-    ($(#[$meta:meta])* $name:ident { $($extra_field:tt)* }) => {
+    ($(#[$meta:meta])* $vis:vis $name:ident { $($extra_field:tt)* }) => {
         $(#[$meta])*
         #[derive(Deserialize, ToSchema, Default)]
         #[serde(deny_unknown_fields)]
-        pub struct $name {
+        $vis struct $name {
             $($extra_field)*
             /// The device's time of the measurement: RFC 3339 or epoch milliseconds; at most
             /// 5 minutes ahead of Petty's clock.
@@ -119,7 +119,7 @@ macro_rules! reading_struct {
 
         impl $name {
             /// The reading as `petty_core` parses it.
-            pub fn raw(&self) -> RawReading {
+            $vis fn raw(&self) -> RawReading {
                 let mut values = [None; METRIC_COUNT];
                 for (metric, value) in [
                     (Metric::HeartRate, self.heart_rate),
@@ -160,13 +160,13 @@ macro_rules! reading_struct {
 
 reading_struct!(
     /// One reading in a batch.
-    ReadingIn {}
+    pub ReadingIn {}
 );
 
 reading_struct!(
     /// An MQTT message: the ingest body with the device's token (the subscriber is the binary's,
     /// `crates/petty/src/mqtt.rs`).
-    MqttIn {
+    pub MqttIn {
         /// The device's `dk_...` token.
         pub token: String,
         pub readings: Option<Vec<ReadingIn>>,
@@ -176,7 +176,7 @@ reading_struct!(
 reading_struct!(
     /// One line of a JSON-lines import: a reading as the API takes it, or as the JSON-lines
     /// export writes it (its `received_at` is ignored: arrival is now).
-    ImportLine {
+    pub(crate) ImportLine {
         /// Ignored (the export writes it; arrival is now).
         #[serde(rename = "received_at")]
         #[schema(value_type = Option<String>)]
@@ -197,14 +197,14 @@ reading_struct!(
 
 /// The answer to a single reading.
 #[derive(Serialize, ToSchema)]
-pub struct IngestOne {
+pub(crate) struct IngestOne {
     /// accepted (stored now) or duplicate (stored before; not stored again).
     pub status: &'static str,
 }
 
 /// The answer to a batch: counts, and each reading's fate in order.
 #[derive(Serialize, ToSchema)]
-pub struct IngestBatch {
+pub(crate) struct IngestBatch {
     pub accepted: usize,
     pub duplicates: usize,
     pub rejected: usize,
@@ -212,7 +212,7 @@ pub struct IngestBatch {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct ReadingResult {
+pub(crate) struct ReadingResult {
     pub index: usize,
     /// accepted, duplicate or rejected.
     pub status: &'static str,

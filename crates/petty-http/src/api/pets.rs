@@ -23,13 +23,13 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::render::JsonBody;
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_pets, create_pet)).routes(routes!(get_pet, update_pet, delete_pet))
 }
 
 /// A pet as the API shows it.
 #[derive(Serialize, ToSchema)]
-pub struct PetOut {
+pub(crate) struct PetOut {
     pub id: Uuid,
     pub household_id: Uuid,
     pub name: String,
@@ -114,7 +114,7 @@ impl From<PetIn> for RawPetProfile {
 /// Changes to a pet: a field left out stays as it is; `null` clears it.
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
-pub struct PetPatch {
+pub(crate) struct PetPatch {
     pub name: Option<String>,
     pub species: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
@@ -158,7 +158,7 @@ impl PetPatch {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListPetsQuery {
+pub(crate) struct ListPetsQuery {
     /// 1-based page number (default 1).
     pub page: Option<u32>,
     /// Items per page, 1–500 (default 50).

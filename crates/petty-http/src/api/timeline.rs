@@ -25,7 +25,7 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(timeline))
         .routes(routes!(episode_feedback))
@@ -36,13 +36,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The longest span one timeline request covers.
 const MAX_SPAN_DAYS: i64 = 31;
 /// Episodes below this confidence are offered as questions.
-pub const QUESTION_BELOW: f64 = 0.6;
+pub(crate) const QUESTION_BELOW: f64 = 0.6;
 
-pub use petty_app::timeline::TimelineItem;
+pub(crate) use petty_app::timeline::TimelineItem;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct TimelineQuery {
+pub(crate) struct TimelineQuery {
     /// Start (RFC 3339 or epoch ms), inclusive; default 24 hours ago.
     pub from: Option<String>,
     /// End, exclusive; default now. At most 31 days after `from`.
@@ -145,7 +145,7 @@ async fn timeline(
 /// Feedback on an episode.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct FeedbackIn {
+pub(crate) struct FeedbackIn {
     /// confirmed, wrong or relabelled.
     pub verdict: String,
     /// The right label, required when relabelled: sleeping, resting, walking, running, playing,
@@ -157,7 +157,7 @@ pub struct FeedbackIn {
 
 /// The stored feedback.
 #[derive(Serialize, ToSchema)]
-pub struct FeedbackStored {
+pub(crate) struct FeedbackStored {
     pub id: Uuid,
     pub episode_id: Uuid,
     /// What Petty had said.
@@ -214,7 +214,7 @@ fn feedback_stored(stored: EpisodeFeedback) -> FeedbackStored {
 
 /// How often the owner agreed with one label.
 #[derive(Serialize, ToSchema)]
-pub struct LabelPrecisionOut {
+pub(crate) struct LabelPrecisionOut {
     pub label: &'static str,
     /// Episodes with this label the owner confirmed.
     pub confirmed: u32,
@@ -266,7 +266,7 @@ async fn label_precision(
 
 /// A question for the owner about an episode Petty was unsure of.
 #[derive(Serialize, ToSchema)]
-pub struct Question {
+pub(crate) struct Question {
     pub episode_id: Uuid,
     /// "Was Bella scratching at 02:14?"
     pub question: String,

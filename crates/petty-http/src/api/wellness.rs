@@ -22,7 +22,7 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_wellness)).routes(routes!(get_plan))
 }
 
@@ -35,14 +35,14 @@ fn pet_not_found(e: StoreError) -> ApiError {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct WellnessQuery {
+pub(crate) struct WellnessQuery {
     /// How many days of history, 1–90 (default 7).
     pub days: Option<u32>,
 }
 
 /// One part of the score.
 #[derive(Serialize, ToSchema)]
-pub struct ComponentOut {
+pub(crate) struct ComponentOut {
     pub name: &'static str,
     /// 0–100.
     pub score: u8,
@@ -53,7 +53,7 @@ pub struct ComponentOut {
 
 /// One day of the history.
 #[derive(Serialize, ToSchema)]
-pub struct WellnessDay {
+pub(crate) struct WellnessDay {
     /// `YYYY-MM-DD` (UTC).
     pub day: String,
     pub score: Option<i64>,
@@ -64,7 +64,7 @@ pub struct WellnessDay {
 
 /// The latest analysed day's score with its breakdown, the history and the trend.
 #[derive(Serialize, ToSchema)]
-pub struct WellnessOut {
+pub(crate) struct WellnessOut {
     /// The latest analysed day, `YYYY-MM-DD`.
     pub day: Option<String>,
     /// 0–100.

@@ -39,7 +39,7 @@ const AUTH_WAIT: Duration = Duration::from_secs(10);
 /// Topics one connection may hold.
 const MAX_TOPICS: usize = 256;
 
-pub async fn connect(
+pub(crate) async fn connect(
     State(state): State<AppState>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     req: Request,

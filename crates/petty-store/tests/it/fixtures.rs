@@ -12,37 +12,42 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 /// The moment every test starts at.
-pub const T0: OffsetDateTime = datetime!(2026-03-01 09:00 UTC);
+pub(crate) const T0: OffsetDateTime = datetime!(2026-03-01 09:00 UTC);
 
 /// `T0` plus `minutes`.
-pub fn at(minutes: i64) -> OffsetDateTime {
+pub(crate) fn at(minutes: i64) -> OffsetDateTime {
     T0 + Duration::minutes(minutes)
 }
 
-pub fn email(raw: &str) -> Email {
+pub(crate) fn email(raw: &str) -> Email {
     Email::parse("email", raw).unwrap_or_else(|e| panic!("{raw:?} is not an email: {e}"))
 }
 
-pub fn new_user(raw_email: &str) -> NewUser {
+pub(crate) fn new_user(raw_email: &str) -> NewUser {
     let email = email(raw_email);
     let display_name = raw_email.split('@').next().unwrap_or(raw_email).to_owned();
     NewUser { password_hash: format!("$argon2id$v=19$fake${display_name}"), email, display_name }
 }
 
 /// A random 32-byte value standing in for the hash of a token, key or invitation secret.
-pub fn secret() -> Vec<u8> {
+pub(crate) fn secret() -> Vec<u8> {
     [Uuid::new_v4().into_bytes(), Uuid::new_v4().into_bytes()].concat()
 }
 
 /// Registers `raw_email` as the owner of a new household named after them.
-pub async fn owner(store: &Store, raw_email: &str) -> (User, Membership) {
+pub(crate) async fn owner(store: &Store, raw_email: &str) -> (User, Membership) {
     let user = new_user(raw_email);
     let household = format!("{}'s household", user.display_name);
     store.register_owner(&user, &household, T0).await.unwrap_or_else(|e| panic!("registering {raw_email}: {e}"))
 }
 
 /// An invitation into `household_id` for `role`, valid for a week from `T0`.
-pub fn invitation(household_id: HouseholdId, created_by: UserId, role: Role, token_hash: &[u8]) -> NewInvitation {
+pub(crate) fn invitation(
+    household_id: HouseholdId,
+    created_by: UserId,
+    role: Role,
+    token_hash: &[u8],
+) -> NewInvitation {
     NewInvitation {
         household_id,
         token_hash: token_hash.to_vec(),
@@ -55,7 +60,13 @@ pub fn invitation(household_id: HouseholdId, created_by: UserId, role: Role, tok
 }
 
 /// A member of `household_id` (invited by its owner `owner_id` and registered at `at(1)`).
-pub async fn member(store: &Store, household_id: HouseholdId, owner_id: UserId, raw_email: &str, role: Role) -> User {
+pub(crate) async fn member(
+    store: &Store,
+    household_id: HouseholdId,
+    owner_id: UserId,
+    raw_email: &str,
+    role: Role,
+) -> User {
     let hash = secret();
     store.create_invitation(&invitation(household_id, owner_id, role, &hash), T0).await.expect("create invitation");
     let (user, membership) =
@@ -65,7 +76,7 @@ pub async fn member(store: &Store, household_id: HouseholdId, owner_id: UserId, 
 }
 
 /// A minimal pet profile.
-pub fn pet(name: &str, species: Species) -> PetProfile {
+pub(crate) fn pet(name: &str, species: Species) -> PetProfile {
     PetProfile {
         name: name.to_owned(),
         species,

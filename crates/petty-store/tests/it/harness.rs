@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 /// Where the PostgreSQL server is, as a URL whose database the test user may connect to and whose
 /// user may create databases, e.g. `postgres://postgres@127.0.0.1:5432/postgres`.
-pub const POSTGRES_URL_VAR: &str = "PETTY_TEST_POSTGRES_URL";
+pub(crate) const POSTGRES_URL_VAR: &str = "PETTY_TEST_POSTGRES_URL";
 
 /// Bounds the PostgreSQL tests running at once, so a machine with many cores does not open more
 /// connections than the server's `max_connections`.
@@ -53,7 +53,7 @@ macro_rules! store_test {
 pub(crate) use store_test;
 
 /// Runs `body` on a migrated store over a new SQLite file; the directory is removed afterwards.
-pub async fn run_sqlite<F, Fut>(test: &str, body: F)
+pub(crate) async fn run_sqlite<F, Fut>(test: &str, body: F)
 where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()>,
@@ -68,7 +68,7 @@ where
 }
 
 /// Runs `body` on a migrated store over a new PostgreSQL database, or says why it did not.
-pub async fn run_postgres<F, Fut>(test: &str, body: F)
+pub(crate) async fn run_postgres<F, Fut>(test: &str, body: F)
 where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()>,
@@ -90,7 +90,7 @@ where
 }
 
 /// Runs `body` on two stores over one new PostgreSQL database, as two nodes would be.
-pub async fn run_postgres_nodes<F, Fut>(test: &str, body: F)
+pub(crate) async fn run_postgres_nodes<F, Fut>(test: &str, body: F)
 where
     F: FnOnce(Store, Store) -> Fut,
     Fut: Future<Output = ()>,

@@ -25,7 +25,7 @@ fn household(app_household: &str) -> HouseholdId {
 }
 
 /// An air monitor with `serial`; answers (device id, token).
-pub async fn air_monitor(app: &TestApp, token: &str, serial: &str) -> (String, String) {
+pub(crate) async fn air_monitor(app: &TestApp, token: &str, serial: &str) -> (String, String) {
     let res = app
         .post_json(
             "/api/v1/devices",
@@ -38,7 +38,7 @@ pub async fn air_monitor(app: &TestApp, token: &str, serial: &str) -> (String, S
     (body["device"]["id"].as_str().unwrap().to_owned(), body["token"].as_str().unwrap().to_owned())
 }
 
-pub async fn add_contact(app: &TestApp, token: &str, body: Value) -> Value {
+pub(crate) async fn add_contact(app: &TestApp, token: &str, body: Value) -> Value {
     let res = app.post_json("/api/v1/contacts", &body, Some(token)).await;
     let status = res.status();
     let out: Value = res.json().await.unwrap();
@@ -360,9 +360,10 @@ async fn escalation_reaches_the_voice_call_and_a_keypress_stops_it() {
     assert_eq!(detail["state"], "acknowledged");
     assert!(detail["acknowledged_by"].as_str().unwrap().starts_with("contact:"));
 
-    // An hour later nobody else is called.
+    // An hour later (on the server's clock, so whatever was queued is due) nobody else is called.
+    app.state.app.clock.advance(std::time::Duration::from_secs(3600));
     let later = app.store.get_alarm(alarm.household_id, alarm.id).await.unwrap();
-    petty_app::notify::escalate(&app.state.app, &later, now_ms() + 3_600_000).await;
+    petty_app::notify::escalate(&app.state.app, &later, app.state.app.now_ms()).await;
     petty_jobs::outbox::deliver_due(&app.state.app).await;
     assert_eq!(twilio.requests().len(), 2, "acknowledging stops escalation");
 }

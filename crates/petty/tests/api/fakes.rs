@@ -13,12 +13,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
-pub const TWILIO_SID: &str = "AC00000000000000000000000000000000";
-pub const TWILIO_TOKEN: &str = "test-auth-token";
+pub(crate) const TWILIO_SID: &str = "AC00000000000000000000000000000000";
+pub(crate) const TWILIO_TOKEN: &str = "test-auth-token";
 
 /// One request Twilio took: which resource (Messages or Calls) and its form fields.
 #[derive(Debug, Clone)]
-pub struct TwilioRequest {
+pub(crate) struct TwilioRequest {
     pub resource: String,
     pub to: String,
     pub from: String,
@@ -37,22 +37,22 @@ struct TwilioInner {
 }
 
 #[derive(Clone, Default)]
-pub struct FakeTwilio {
+pub(crate) struct FakeTwilio {
     inner: Arc<Mutex<TwilioInner>>,
     pub base_url: String,
 }
 
 impl FakeTwilio {
-    pub fn requests(&self) -> Vec<TwilioRequest> {
+    pub(crate) fn requests(&self) -> Vec<TwilioRequest> {
         self.inner.lock().unwrap().requests.clone()
     }
-    pub fn hang_next(&self, n: usize) {
+    pub(crate) fn hang_next(&self, n: usize) {
         self.inner.lock().unwrap().hang = n;
     }
-    pub fn fail_next(&self, n: usize) {
+    pub(crate) fn fail_next(&self, n: usize) {
         self.inner.lock().unwrap().fail = n;
     }
-    pub fn config(&self) -> petty_http::notify::TwilioConfig {
+    pub(crate) fn config(&self) -> petty_http::notify::TwilioConfig {
         petty_http::notify::TwilioConfig {
             base_url: self.base_url.clone(),
             account_sid: TWILIO_SID.into(),
@@ -61,7 +61,7 @@ impl FakeTwilio {
         }
     }
     /// Waits until at least `n` requests have arrived (or 15 s).
-    pub async fn wait_for(&self, n: usize) -> Vec<TwilioRequest> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<TwilioRequest> {
         for _ in 0..300 {
             let r = self.requests();
             if r.len() >= n {
@@ -186,7 +186,7 @@ async fn twilio_resource(
 
 /// A fake Twilio on 127.0.0.1:0 speaking `/2010-04-01/Accounts/{sid}/Messages.json` and
 /// `/Calls.json` with Basic auth and form bodies, as the real one does.
-pub async fn twilio() -> FakeTwilio {
+pub(crate) async fn twilio() -> FakeTwilio {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let fake = FakeTwilio { base_url: format!("http://{}", listener.local_addr().unwrap()), ..FakeTwilio::default() };
     let app =
@@ -197,7 +197,7 @@ pub async fn twilio() -> FakeTwilio {
 
 /// A webhook receiver: keeps every delivery and whether its signature verified with `secret`.
 #[derive(Clone, Default)]
-pub struct Receiver {
+pub(crate) struct Receiver {
     pub url: String,
     pub secret: Arc<Mutex<String>>,
     pub got: Arc<Mutex<Vec<(bool, serde_json::Value)>>>,
@@ -225,7 +225,7 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: String) ->
     if ok { StatusCode::NO_CONTENT } else { StatusCode::UNAUTHORIZED }
 }
 
-pub async fn webhook_receiver() -> Receiver {
+pub(crate) async fn webhook_receiver() -> Receiver {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let r = Receiver { url: format!("http://{}/hook", listener.local_addr().unwrap()), ..Receiver::default() };
     let app = Router::new().route("/hook", post(receive)).with_state(r.clone());
@@ -234,7 +234,7 @@ pub async fn webhook_receiver() -> Receiver {
 }
 
 /// A real SMTP server (Python's smtpd) on a free port, writing what it takes to a file.
-pub struct SmtpSink {
+pub(crate) struct SmtpSink {
     pub port: u16,
     pub out: std::path::PathBuf,
     child: std::process::Child,
@@ -258,7 +258,7 @@ fn skip(why: &str) -> Option<SmtpSink> {
 
 impl SmtpSink {
     /// None (and a line saying so) when python3 with `smtpd` is not on this machine.
-    pub fn start() -> Option<SmtpSink> {
+    pub(crate) fn start() -> Option<SmtpSink> {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
             l.local_addr().ok()?.port()
@@ -285,7 +285,7 @@ impl SmtpSink {
         Some(SmtpSink { port, out, child })
     }
 
-    pub fn messages(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn messages(&self) -> Vec<serde_json::Value> {
         std::fs::read_to_string(&self.out)
             .unwrap_or_default()
             .lines()

@@ -10,7 +10,7 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub address: String,
     pub client: Client,
     pub store: Store,
@@ -37,7 +37,7 @@ impl Drop for TestApp {
 
 /// The database engine a test server runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Engine {
+pub(crate) enum Engine {
     Sqlite,
     Postgres,
 }
@@ -85,7 +85,7 @@ impl Drop for PgDatabase {
 
 /// A test's own server with the default settings on `engine`; `None` when that engine is not
 /// available here (PostgreSQL without `PETTY_TEST_POSTGRES_URL`).
-pub async fn spawn_app_on(engine: Engine) -> Option<TestApp> {
+pub(crate) async fn spawn_app_on(engine: Engine) -> Option<TestApp> {
     match engine {
         Engine::Sqlite => Some(spawn_app().await),
         Engine::Postgres => {
@@ -102,7 +102,7 @@ pub async fn spawn_app_on(engine: Engine) -> Option<TestApp> {
 }
 
 /// A test's own server with the default settings.
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
@@ -117,7 +117,7 @@ fn init_logs() {
 }
 
 /// A test's own server, with settings adjusted by `configure`.
-pub async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp {
+pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp {
     init_logs();
     let dir = std::env::temp_dir().join(format!("petty-it-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -144,7 +144,7 @@ async fn spawn_on_store(store: Store, config: HttpConfig, dir: PathBuf) -> TestA
 }
 
 /// A registered owner and their tokens.
-pub struct Account {
+pub(crate) struct Account {
     pub email: String,
     pub password: String,
     pub access_token: String,
@@ -153,11 +153,11 @@ pub struct Account {
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
 
-    pub async fn post_json(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+    pub(crate) async fn post_json(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
         let mut req = self.client.post(self.url(path)).json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -165,7 +165,7 @@ impl TestApp {
         req.send().await.expect("request")
     }
 
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+    pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> Response {
         let mut req = self.client.get(self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -174,7 +174,7 @@ impl TestApp {
     }
 
     /// Registers a new owner (a new household) with a unique email.
-    pub async fn register(&self, name: &str) -> Account {
+    pub(crate) async fn register(&self, name: &str) -> Account {
         let email = format!("{}-{}@example.org", name.to_lowercase(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let password = "correct horse battery staple".to_owned();
         let res = self
@@ -189,12 +189,12 @@ impl TestApp {
         account(email, password, &body)
     }
 
-    pub async fn login(&self, email: &str, password: &str) -> Response {
+    pub(crate) async fn login(&self, email: &str, password: &str) -> Response {
         self.post_json("/api/v1/auth/login", &json!({"email": email, "password": password}), None).await
     }
 
     /// Creates a pet and returns its JSON.
-    pub async fn create_pet(&self, token: &str, body: Value) -> Value {
+    pub(crate) async fn create_pet(&self, token: &str, body: Value) -> Value {
         let res = self.post_json("/api/v1/pets", &body, Some(token)).await;
         assert_eq!(res.status(), StatusCode::CREATED, "create pet");
         res.json().await.expect("json")
@@ -202,7 +202,7 @@ impl TestApp {
 }
 
 /// Reads an account out of a session answer.
-pub fn account(email: String, password: String, body: &Value) -> Account {
+pub(crate) fn account(email: String, password: String, body: &Value) -> Account {
     Account {
         email,
         password,
@@ -213,7 +213,7 @@ pub fn account(email: String, password: String, body: &Value) -> Account {
 }
 
 /// The error code of an error answer.
-pub async fn error_code(res: Response) -> (StatusCode, Value) {
+pub(crate) async fn error_code(res: Response) -> (StatusCode, Value) {
     let status = res.status();
     let body: Value = res.json().await.expect("error body is JSON");
     (status, body["error"].clone())

@@ -25,7 +25,7 @@ use crate::http::{self, Conn};
 use crate::report::{Percentiles, now_ns};
 
 #[derive(clap::Args, Clone)]
-pub struct Args {
+pub(crate) struct Args {
     /// Devices (collars); each alarms at most once.
     #[arg(long, default_value_t = 200)]
     pub devices: usize,
@@ -46,7 +46,7 @@ pub struct Args {
     pub grace: f64,
 }
 
-pub async fn run(addr: SocketAddr, args: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(addr: SocketAddr, args: Args) -> anyhow::Result<()> {
     if args.devices == 0 || args.rate < 0.0 || args.alarms_per_sec <= 0.0 || args.connections == 0 {
         bail!("--devices, --alarms-per-sec and --connections must be positive, --rate not negative");
     }

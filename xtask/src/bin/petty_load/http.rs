@@ -11,37 +11,37 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// One answer: status and body (headers are not kept).
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub body: Vec<u8>,
 }
 
 impl Response {
-    pub fn json(&self) -> anyhow::Result<Value> {
+    pub(crate) fn json(&self) -> anyhow::Result<Value> {
         serde_json::from_slice(&self.body).with_context(|| format!("answer {} is not JSON", self.status))
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
 /// One keep-alive connection. Requests go one at a time (no pipelining).
-pub struct Conn {
+pub(crate) struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
     host: String,
 }
 
 impl Conn {
-    pub async fn connect(addr: SocketAddr) -> anyhow::Result<Self> {
+    pub(crate) async fn connect(addr: SocketAddr) -> anyhow::Result<Self> {
         let stream = TcpStream::connect(addr).await.with_context(|| format!("connect to {addr}"))?;
         stream.set_nodelay(true)?;
         Ok(Self { stream, buf: Vec::with_capacity(4096), host: addr.to_string() })
     }
 
     /// The bytes of one request.
-    pub fn format(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<&[u8]>) -> Vec<u8> {
+    pub(crate) fn format(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<&[u8]>) -> Vec<u8> {
         let mut req = Vec::with_capacity(256 + body.map_or(0, <[u8]>::len));
         req.extend_from_slice(format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.host).as_bytes());
         if let Some(token) = bearer {
@@ -58,12 +58,12 @@ impl Conn {
         req
     }
 
-    pub async fn send(&mut self, request: &[u8]) -> anyhow::Result<()> {
+    pub(crate) async fn send(&mut self, request: &[u8]) -> anyhow::Result<()> {
         self.stream.write_all(request).await.context("write request")
     }
 
     /// Reads one complete answer (Content-Length or chunked body).
-    pub async fn read_response(&mut self) -> anyhow::Result<Response> {
+    pub(crate) async fn read_response(&mut self) -> anyhow::Result<Response> {
         loop {
             let mut headers = [httparse::EMPTY_HEADER; 32];
             let mut parsed = httparse::Response::new(&mut headers);
@@ -133,7 +133,7 @@ impl Conn {
         Ok(())
     }
 
-    pub async fn request(
+    pub(crate) async fn request(
         &mut self,
         method: &str,
         path: &str,
@@ -149,13 +149,13 @@ impl Conn {
 
 /// A device and its `dk_` token.
 #[derive(Clone)]
-pub struct Device {
+pub(crate) struct Device {
     pub id: String,
     pub token: String,
 }
 
 /// A fresh account (its own household) with devices.
-pub struct Household {
+pub(crate) struct Household {
     pub access_token: String,
     pub household_id: String,
     pub devices: Vec<Device>,
@@ -171,7 +171,7 @@ fn field(v: &Value, path: &[&str]) -> anyhow::Result<String> {
 
 /// Registers a new user (a new household) and creates `devices` collars, over up to 8
 /// connections at once. Each device token is shown once, in the creation answer.
-pub async fn household(addr: SocketAddr, devices: usize) -> anyhow::Result<Household> {
+pub(crate) async fn household(addr: SocketAddr, devices: usize) -> anyhow::Result<Household> {
     let mut conn = Conn::connect(addr).await?;
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos();
     let email = format!("load-{}-{stamp}@bench.petty.local", std::process::id());
@@ -212,7 +212,7 @@ pub async fn household(addr: SocketAddr, devices: usize) -> anyhow::Result<House
 }
 
 /// The value of one Prometheus series (`name{labels}` exactly as rendered), 0 when absent.
-pub async fn metric(conn: &mut Conn, series: &str) -> anyhow::Result<f64> {
+pub(crate) async fn metric(conn: &mut Conn, series: &str) -> anyhow::Result<f64> {
     let answer = conn.request("GET", "/metrics", None, None).await?;
     if answer.status != 200 {
         bail!("/metrics answered {}", answer.status);
@@ -220,13 +220,13 @@ pub async fn metric(conn: &mut Conn, series: &str) -> anyhow::Result<f64> {
     Ok(series_value(&answer.text(), series).unwrap_or(0.0))
 }
 
-pub fn series_value(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn series_value(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|line| {
         let rest = line.strip_prefix(series)?;
         rest.strip_prefix(' ')?.trim().parse().ok()
     })
 }
 
-pub fn epoch_ms() -> u64 {
+pub(crate) fn epoch_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }

@@ -13,7 +13,7 @@ use crate::stream::open_subscribers;
 use crate::ws::Frame;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Sockets to open.
     #[arg(long, default_value_t = 10_000)]
     pub sockets: usize,
@@ -38,7 +38,7 @@ pub struct Args {
     pub settle_before: f64,
 }
 
-pub async fn run(addr: SocketAddr, o: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(addr: SocketAddr, o: Args) -> anyhow::Result<()> {
     report::check_open_files(o.sockets as u64 + 64)?;
     let household = http::household(addr, o.devices.max(1)).await?;
     let topics: Vec<String> = household.devices.iter().map(|d| format!("device:{}", d.id)).collect();

@@ -19,7 +19,7 @@ use crate::http::{self, Conn, Device};
 use crate::report;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The broker: mqtt://HOST:PORT.
     #[arg(long)]
     pub mqtt: String,
@@ -178,7 +178,7 @@ async fn publish_all(c: &Client, devices: &[Device], messages: u64, q: QoS) -> a
     Ok(failed)
 }
 
-pub async fn run(addr: SocketAddr, o: Args) -> anyhow::Result<()> {
+pub(crate) async fn run(addr: SocketAddr, o: Args) -> anyhow::Result<()> {
     let q = qos(o.qos)?;
     if o.devices == 0 || o.messages == 0 {
         bail!("--devices and --messages must be positive");

@@ -9,12 +9,12 @@ use anyhow::{Context, bail};
 static START: OnceLock<Instant> = OnceLock::new();
 
 /// Nanoseconds since the first call; never 0, so 0 can mean "not yet".
-pub fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1
 }
 
 /// Nearest-rank percentiles of a set of nanosecond samples, in milliseconds.
-pub struct Percentiles {
+pub(crate) struct Percentiles {
     pub count: usize,
     pub p50: f64,
     pub p90: f64,
@@ -24,7 +24,7 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    pub fn of(samples: &mut [u64]) -> Self {
+    pub(crate) fn of(samples: &mut [u64]) -> Self {
         samples.sort_unstable();
         let at = |q: f64| -> f64 {
             if samples.is_empty() {
@@ -36,7 +36,7 @@ impl Percentiles {
         Self { count: samples.len(), p50: at(0.50), p90: at(0.90), p99: at(0.99), p999: at(0.999), max: at(1.0) }
     }
 
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!(
             "n={} p50={:.2} p90={:.2} p99={:.2} p99.9={:.2} max={:.2} ms",
             self.count, self.p50, self.p90, self.p99, self.p999, self.max
@@ -45,19 +45,19 @@ impl Percentiles {
 }
 
 /// `VmRSS` (or another `Vm*` line) of a process in KiB.
-pub fn status_kib(pid: u32, key: &str) -> anyhow::Result<u64> {
+pub(crate) fn status_kib(pid: u32, key: &str) -> anyhow::Result<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| format!("read /proc/{pid}"))?;
     text.lines()
         .find_map(|l| l.strip_prefix(key)?.strip_prefix(':')?.split_whitespace().next()?.parse().ok())
         .with_context(|| format!("/proc/{pid}/status has no {key}"))
 }
 
-pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+pub(crate) fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     status_kib(pid, "VmRSS")
 }
 
 /// utime + stime of a process (all threads) in clock ticks (100 per second on Linux).
-pub fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+pub(crate) fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
     let text =
         std::fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("read /proc/{pid}/stat"))?;
     // The command name may hold spaces; the fields after its closing parenthesis are fixed.
@@ -70,7 +70,7 @@ pub fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
 }
 
 /// Fails early, with the fix, when this process may not open `needed` files.
-pub fn check_open_files(needed: u64) -> anyhow::Result<()> {
+pub(crate) fn check_open_files(needed: u64) -> anyhow::Result<()> {
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
     let soft = limits
         .lines()
@@ -87,7 +87,7 @@ pub fn check_open_files(needed: u64) -> anyhow::Result<()> {
 
 /// How busy each core and the two processes were between two moments: the server's and the
 /// load generator's share, and everything else that ran on the machine (other builds).
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     at: std::time::Instant,
     /// (busy, total) ticks per core from /proc/stat.
     cores: Vec<(u64, u64)>,
@@ -96,7 +96,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn take(server: Option<u32>) -> Self {
+    pub(crate) fn take(server: Option<u32>) -> Self {
         let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
         let cores = stat
             .lines()
@@ -119,7 +119,7 @@ impl Snapshot {
     /// "busy core0 97% core1 55% over 10.0 s; server 60%, petty-load 40% of one core; other
     /// processes on core0 37%, core1 15%" (a process counts against a core when it is pinned
     /// to that core alone).
-    pub fn since(&self, earlier: &Snapshot, server_pid: Option<u32>) -> String {
+    pub(crate) fn since(&self, earlier: &Snapshot, server_pid: Option<u32>) -> String {
         let secs = self.at.duration_since(earlier.at).as_secs_f64().max(1e-9);
         let share = |a: u64, b: u64| a.saturating_sub(b) as f64 / 100.0 / secs * 100.0;
         let server_share = match (self.server, earlier.server) {
@@ -163,7 +163,7 @@ fn pinned_core(pid: u32) -> Option<usize> {
 /// the setup account's password with argon2 on a blocking thread, whose ~19 MiB the allocator
 /// gives back only when that thread exits, 10 s after its last task), then until four readings
 /// half a second apart agree within 1%, at most 30 s more.
-pub async fn settle_rss(pid: u32, min_secs: f64) -> anyhow::Result<u64> {
+pub(crate) async fn settle_rss(pid: u32, min_secs: f64) -> anyhow::Result<u64> {
     let started = std::time::Instant::now();
     tokio::time::sleep(std::time::Duration::from_secs_f64(min_secs)).await;
     let mut trail = Vec::new();

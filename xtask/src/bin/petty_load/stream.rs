@@ -32,40 +32,40 @@ macro_rules! stream_args {
     ($(#[$meta:meta])* $name:ident, devices = $devices:expr, rate = $rate:expr, duration = $duration:expr) => {
         $(#[$meta])*
         #[derive(clap::Args, Clone)]
-        pub struct $name {
+        pub(crate) struct $name {
             /// Devices; readings go round-robin over them.
             #[arg(long, default_value_t = $devices)]
-            pub devices: usize,
+            pub(crate) devices: usize,
             /// WebSocket subscribers per device topic `device:{id}` (0: none).
             #[arg(long, default_value_t = 1)]
-            pub subscribers_per_device: usize,
+            pub(crate) subscribers_per_device: usize,
             /// Offered readings per second, in total.
             #[arg(long, default_value_t = $rate)]
-            pub rate: f64,
+            pub(crate) rate: f64,
             /// Seconds of sending.
             #[arg(long, default_value_t = $duration)]
-            pub duration: f64,
+            pub(crate) duration: f64,
             /// Keep-alive HTTP/1.1 connections the readings are spread over.
             #[arg(long, default_value_t = 100)]
-            pub connections: usize,
+            pub(crate) connections: usize,
             /// The server's pid: its RSS and CPU time are sampled every second.
             #[arg(long)]
-            pub pid: Option<u32>,
+            pub(crate) pid: Option<u32>,
             /// RSS growth is measured from the first sample at least this many seconds in.
             #[arg(long, default_value_t = 5.0)]
-            pub rss_warmup: f64,
+            pub(crate) rss_warmup: f64,
             /// After the last send, how long to wait for outstanding events.
             #[arg(long, default_value_t = 3.0)]
-            pub grace: f64,
+            pub(crate) grace: f64,
             /// A send more than this many milliseconds behind its due time counts as late.
             #[arg(long, default_value_t = 5.0)]
-            pub late_ms: f64,
+            pub(crate) late_ms: f64,
             /// WebSocket handshakes in progress at once while subscribing.
             #[arg(long, default_value_t = 64)]
-            pub connect_concurrency: usize,
+            pub(crate) connect_concurrency: usize,
             /// With --pid: seconds to wait at least, after setup, for the server's RSS to settle.
             #[arg(long, default_value_t = 12.0)]
-            pub settle: f64,
+            pub(crate) settle: f64,
         }
     };
 }
@@ -126,7 +126,7 @@ impl Shared {
 /// Opens `count` subscribers (socket `j` on device `j % devices`), each reading frames into
 /// `on_frame` from the moment its subscription is confirmed; returns their tasks once all are
 /// confirmed. Fails if any could not subscribe.
-pub async fn open_subscribers<F>(
+pub(crate) async fn open_subscribers<F>(
     addr: SocketAddr,
     token: &str,
     topics: &[String],
@@ -205,7 +205,7 @@ impl Frame<'_> {
     }
 }
 
-pub async fn run(addr: SocketAddr, o: Args, scenario: &str) -> anyhow::Result<()> {
+pub(crate) async fn run(addr: SocketAddr, o: Args, scenario: &str) -> anyhow::Result<()> {
     if o.devices == 0 || o.rate <= 0.0 || o.duration <= 0.0 || o.connections == 0 {
         bail!("--devices, --rate, --duration and --connections must be positive");
     }
@@ -393,10 +393,10 @@ async fn send_readings(addr: SocketAddr, plan: Plan, shared: Arc<Shared>, tokens
 }
 
 /// One server reading: seconds since t0, VmRSS KiB, CPU ticks.
-pub type Sample = (f64, u64, u64);
+pub(crate) type Sample = (f64, u64, u64);
 
 /// Reads the server's RSS and CPU time each second from `t0` into `out`.
-pub async fn sample(pid: u32, t0: Instant, out: Arc<Mutex<Vec<Sample>>>) {
+pub(crate) async fn sample(pid: u32, t0: Instant, out: Arc<Mutex<Vec<Sample>>>) {
     let mut tick = tokio::time::interval_at(t0.into(), Duration::from_secs(1));
     loop {
         tick.tick().await;

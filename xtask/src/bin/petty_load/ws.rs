@@ -15,11 +15,11 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-pub type Socket = WebSocketStream<TcpStream>;
+pub(crate) type Socket = WebSocketStream<TcpStream>;
 
 /// A frame from Petty, as far as the load generator cares.
 #[derive(Deserialize)]
-pub struct Frame<'a> {
+pub(crate) struct Frame<'a> {
     #[serde(rename = "type", borrow)]
     pub kind: Cow<'a, str>,
     /// `dropped` frames: how many events the server dropped for this client.
@@ -33,13 +33,13 @@ pub struct Frame<'a> {
 
 /// The part of an event's reading the load generator matches on.
 #[derive(Deserialize)]
-pub struct EventData {
+pub(crate) struct EventData {
     pub seq: Option<i64>,
 }
 
 /// Opens a socket, signs in with `token` on the upgrade and subscribes to `topic`; returns once
 /// Petty has confirmed the subscription.
-pub async fn subscribe(addr: SocketAddr, token: &str, topic: &str) -> anyhow::Result<Socket> {
+pub(crate) async fn subscribe(addr: SocketAddr, token: &str, topic: &str) -> anyhow::Result<Socket> {
     let stream = TcpStream::connect(addr).await.with_context(|| format!("connect to {addr}"))?;
     stream.set_nodelay(true)?;
     let mut request = format!("ws://{addr}/api/v1/ws").into_client_request()?;
