@@ -172,14 +172,14 @@ impl From<&Alarm> for AlarmOut {
     fn from(a: &Alarm) -> Self {
         let at = crate::rfc3339::from_ms;
         Self {
-            id: a.id,
+            id: a.id.0,
             severity: a.severity.as_str(),
             state: a.state.as_str(),
             title: a.title.clone(),
             message: a.message.clone(),
             source: a.source.clone(),
             alarm_type: a.alarm_type.clone(),
-            rule_id: a.rule_id,
+            rule_id: a.rule_id.map(|r| r.0),
             device_id: a.device_id.map(|d| d.0),
             pet_id: a.pet_id.map(|p| p.0),
             value: a.value,
@@ -329,7 +329,7 @@ pub async fn device_event(app: &App, event: &petty_store::DeviceEvent) -> Result
 pub async fn transition(
     app: &App,
     household_id: HouseholdId,
-    id: uuid::Uuid,
+    id: petty_core::ids::AlarmId,
     to: petty_core::alarm::AlarmState,
     actor: &str,
     note: &str,

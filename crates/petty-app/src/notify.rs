@@ -12,7 +12,6 @@
 use petty_core::alarm::{Channel, Delivery, Severity, escalation_steps};
 use petty_notify::{SendError, backoff_ms};
 use petty_store::{Alarm, NewNotification, Notification, StoreError};
-use uuid::Uuid;
 
 use crate::App;
 
@@ -185,7 +184,8 @@ pub async fn deliver(app: &App, n: Notification) -> Result<String, SendError> {
 /// Posts a webhook row to its hook, signed with the hook's secret (looked up now: a deleted
 /// hook is not called).
 async fn send_webhook(app: &App, n: &Notification) -> Result<String, SendError> {
-    let hook_id: Uuid = n.body.parse().map_err(|_| SendError::permanent("the webhook row names no webhook"))?;
+    let hook_id: petty_core::ids::WebhookId =
+        n.body.parse().map_err(|_| SendError::permanent("the webhook row names no webhook"))?;
     let hooks = app.store.webhooks(n.household_id).await.map_err(|e| SendError::retry(e.to_string()))?;
     let Some(hook) = hooks.into_iter().find(|h| h.id == hook_id) else {
         return Err(SendError::permanent("the webhook was deleted"));

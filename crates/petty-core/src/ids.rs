@@ -78,3 +78,27 @@ define_id!(
     /// A collar, air monitor or other sensor.
     DeviceId
 );
+define_id!(
+    /// An alarm: one incident of one rule (or event) on one source.
+    AlarmId
+);
+define_id!(
+    /// An alarm rule: a built-in one (seeded per household) or the household's own.
+    AlarmRuleId
+);
+define_id!(
+    /// An entry of an alarm's audit trail.
+    AlarmEventId
+);
+define_id!(
+    /// A person escalation reaches: a member, a secondary or an emergency contact.
+    ContactId
+);
+define_id!(
+    /// A household's webhook.
+    WebhookId
+);
+define_id!(
+    /// A row of the notification outbox.
+    NotificationId
+);

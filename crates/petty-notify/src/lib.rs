@@ -15,6 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use petty_core::chart::xml_escape;
+use petty_core::ids::{AlarmId, ContactId};
 use petty_store::{Alarm, Contact, Notification};
 use sha2::Sha256;
 use uuid::Uuid;
@@ -140,7 +141,8 @@ impl Notifier {
     }
 
     /// A token that acknowledges `alarm` as `contact` (the nil id for "someone in the household").
-    pub fn ack_token(&self, alarm: Uuid, contact: Uuid) -> String {
+    pub fn ack_token(&self, alarm: AlarmId, contact: ContactId) -> String {
+        let (alarm, contact) = (alarm.0, contact.0);
         let mut bytes = Vec::with_capacity(32 + ACK_TAG_LEN);
         bytes.extend_from_slice(alarm.as_bytes());
         bytes.extend_from_slice(contact.as_bytes());
@@ -152,7 +154,7 @@ impl Notifier {
     }
 
     /// The alarm and contact a token names, when its signature holds (compared in constant time).
-    pub fn verify_ack_token(&self, token: &str) -> Option<(Uuid, Uuid)> {
+    pub fn verify_ack_token(&self, token: &str) -> Option<(AlarmId, ContactId)> {
         let bytes = URL_SAFE_NO_PAD.decode(token.as_bytes()).ok()?;
         if bytes.len() != 32 + ACK_TAG_LEN {
             return None;
@@ -160,16 +162,16 @@ impl Notifier {
         let alarm = Uuid::from_slice(&bytes[..16]).ok()?;
         let contact = Uuid::from_slice(&bytes[16..32]).ok()?;
         self.ack_mac(alarm, contact)?.verify_truncated_left(&bytes[32..]).ok()?;
-        Some((alarm, contact))
+        Some((AlarmId(alarm), ContactId(contact)))
     }
 
     /// The page that acknowledges `alarm` as `contact`.
-    pub fn ack_link(&self, alarm: Uuid, contact: Uuid) -> String {
+    pub fn ack_link(&self, alarm: AlarmId, contact: ContactId) -> String {
         format!("{}/ack/{}", self.public_url(), self.ack_token(alarm, contact))
     }
 
     /// Where Twilio posts the keypress of a call about `alarm` to `contact`.
-    pub fn voice_gather_url(&self, alarm: Uuid, contact: Uuid) -> String {
+    pub fn voice_gather_url(&self, alarm: AlarmId, contact: ContactId) -> String {
         format!("{}/hooks/twilio/voice/{}", self.public_url(), self.ack_token(alarm, contact))
     }
 

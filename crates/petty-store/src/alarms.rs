@@ -6,7 +6,9 @@
 use std::str::FromStr;
 
 use petty_core::alarm::{AlarmState, Channel, Escalation, Policy, QuietHours, Rule, Severity, builtin_rules};
-use petty_core::ids::{DeviceId, HouseholdId, PetId, UserId};
+use petty_core::ids::{
+    AlarmEventId, AlarmId, AlarmRuleId, ContactId, DeviceId, HouseholdId, NotificationId, PetId, UserId, WebhookId,
+};
 use petty_core::paging::{Page, PageRequest};
 use petty_core::readings::Metric;
 use sqlx::FromRow;
@@ -17,7 +19,7 @@ use crate::{Result, Store, StoreError, on_pool};
 /// A rule as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRule {
-    pub id: Uuid,
+    pub id: AlarmRuleId,
     pub household_id: HouseholdId,
     pub rule: Rule,
 }
@@ -53,7 +55,7 @@ impl RuleRow {
             Some(m) => Some(Metric::from_name(m).ok_or_else(|| corrupt("rule metric", self.id))?),
         };
         Ok(StoredRule {
-            id: self.id,
+            id: AlarmRuleId(self.id),
             household_id: HouseholdId(self.household_id),
             rule: Rule {
                 key: self.rule_key,
@@ -75,7 +77,7 @@ impl RuleRow {
 /// What an alarm is raised with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAlarm {
-    pub rule_id: Option<Uuid>,
+    pub rule_id: Option<AlarmRuleId>,
     /// `device:<uuid>` or `pet:<uuid>`.
     pub source: String,
     /// What kind of alarm it is at that source (the rule's key or id; `geofence_exit:<fence>`).
@@ -97,9 +99,9 @@ pub struct NewAlarm {
 /// An alarm as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alarm {
-    pub id: Uuid,
+    pub id: AlarmId,
     pub household_id: HouseholdId,
-    pub rule_id: Option<Uuid>,
+    pub rule_id: Option<AlarmRuleId>,
     pub source: String,
     pub alarm_type: String,
     pub device_id: Option<DeviceId>,
@@ -157,9 +159,9 @@ impl AlarmRow {
         let evidence: Vec<(i64, f64)> =
             serde_json::from_str(&self.evidence).map_err(|_| corrupt("alarm evidence", self.id))?;
         Ok(Alarm {
-            id: self.id,
+            id: AlarmId(self.id),
             household_id: HouseholdId(self.household_id),
-            rule_id: self.rule_id,
+            rule_id: self.rule_id.map(AlarmRuleId),
             source: self.source,
             alarm_type: self.alarm_type,
             device_id: self.device_id.map(DeviceId),
@@ -186,7 +188,8 @@ impl AlarmRow {
 /// One line of an alarm's audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct AlarmEvent {
-    pub id: Uuid,
+    #[sqlx(try_from = "Uuid")]
+    pub id: AlarmEventId,
     pub at: i64,
     /// raised, acknowledged, cleared, comment, assigned, notified, failed.
     pub kind: String,
@@ -205,7 +208,7 @@ pub struct AlarmFilter {
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     /// Older than this alarm (its `first_at`, then id): the next page.
-    pub before: Option<(i64, Uuid)>,
+    pub before: Option<(i64, AlarmId)>,
     pub limit: u32,
 }
 
@@ -230,7 +233,7 @@ fn alarm_where(filter: &AlarmFilter) -> String {
 /// A person an alarm reaches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contact {
-    pub id: Uuid,
+    pub id: ContactId,
     pub household_id: HouseholdId,
     pub user_id: Option<UserId>,
     /// The Car-Bon profile's user id (a ULID).
@@ -307,7 +310,7 @@ impl ContactRow {
                 voice: severity_opt(self.voice_min, self.id)?,
                 quiet,
             },
-            id: self.id,
+            id: ContactId(self.id),
             household_id: HouseholdId(self.household_id),
             user_id: self.user_id.map(UserId),
             external_id: self.external_id,
@@ -325,8 +328,10 @@ impl ContactRow {
 /// A household's webhook.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Webhook {
-    pub id: Uuid,
-    pub household_id: Uuid,
+    #[sqlx(try_from = "Uuid")]
+    pub id: WebhookId,
+    #[sqlx(try_from = "Uuid")]
+    pub household_id: HouseholdId,
     pub url: String,
     pub secret: String,
     pub min_severity: String,
@@ -339,8 +344,8 @@ pub struct NewNotification {
     pub household_id: HouseholdId,
     /// Unique over all time: enqueueing the same key twice stores one row.
     pub idem_key: String,
-    pub alarm_id: Option<Uuid>,
-    pub contact_id: Option<Uuid>,
+    pub alarm_id: Option<AlarmId>,
+    pub contact_id: Option<ContactId>,
     pub channel: Channel,
     pub recipient: String,
     pub subject: String,
@@ -352,11 +357,11 @@ pub struct NewNotification {
 /// A notification as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
-    pub id: Uuid,
+    pub id: NotificationId,
     pub household_id: HouseholdId,
     pub idem_key: String,
-    pub alarm_id: Option<Uuid>,
-    pub contact_id: Option<Uuid>,
+    pub alarm_id: Option<AlarmId>,
+    pub contact_id: Option<ContactId>,
     pub channel: Channel,
     pub recipient: String,
     pub subject: String,
@@ -401,11 +406,11 @@ impl NotificationRow {
     fn into_notification(self) -> Result<Notification> {
         Ok(Notification {
             channel: self.channel.parse().map_err(|()| corrupt("notification channel", self.id))?,
-            id: self.id,
+            id: NotificationId(self.id),
             household_id: HouseholdId(self.household_id),
             idem_key: self.idem_key,
-            alarm_id: self.alarm_id,
-            contact_id: self.contact_id,
+            alarm_id: self.alarm_id.map(AlarmId),
+            contact_id: self.contact_id.map(ContactId),
             recipient: self.recipient,
             subject: self.subject,
             body: self.body,
@@ -445,7 +450,7 @@ macro_rules! insert_event {
         .bind(body)
         .execute($exec)
         .await?;
-        AlarmEvent { id, at, kind: kind.to_owned(), actor: actor.to_owned(), body: body.to_owned() }
+        AlarmEvent { id: AlarmEventId(id), at, kind: kind.to_owned(), actor: actor.to_owned(), body: body.to_owned() }
     }};
 }
 
@@ -542,7 +547,7 @@ impl Store {
     pub async fn update_alarm_rule(
         &self,
         household_id: HouseholdId,
-        id: Uuid,
+        id: AlarmRuleId,
         rule: &Rule,
         now_ms: i64,
     ) -> Result<StoredRule> {
@@ -553,7 +558,7 @@ impl Store {
         );
         let row: Option<RuleRow> = on_pool!(write, self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(id)
+                .bind(id.0)
                 .bind(household_id.0)
                 .bind(&rule.name)
                 .bind(&rule.device_kind)
@@ -572,10 +577,10 @@ impl Store {
     }
 
     /// Deletes a household's own rule; built-in rules can only be disabled.
-    pub async fn delete_alarm_rule(&self, household_id: HouseholdId, id: Uuid) -> Result<()> {
+    pub async fn delete_alarm_rule(&self, household_id: HouseholdId, id: AlarmRuleId) -> Result<()> {
         let done = on_pool!(write, self, |pool| {
             sqlx::query("DELETE FROM alarm_rules WHERE id = $1 AND household_id = $2 AND rule_key IS NULL")
-                .bind(id)
+                .bind(id.0)
                 .bind(household_id.0)
                 .execute(pool)
                 .await?
@@ -621,7 +626,7 @@ impl Store {
             let row: AlarmRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .bind(household_id.0)
-                .bind(new.rule_id)
+                .bind(new.rule_id.map(|v| v.0))
                 .bind(&new.source)
                 .bind(&new.alarm_type)
                 .bind(new.device_id.map(|d| d.0))
@@ -682,13 +687,13 @@ impl Store {
 
     /// Starts paging people about a quiet alarm whose incident turned out to be going on now.
     /// Answers the alarm when it was quiet and still active.
-    pub async fn page_alarm(&self, household_id: HouseholdId, id: Uuid) -> Result<Option<Alarm>> {
+    pub async fn page_alarm(&self, household_id: HouseholdId, id: AlarmId) -> Result<Option<Alarm>> {
         let sql = format!(
             "UPDATE alarms SET quiet = FALSE WHERE household_id = $1 AND id = $2 AND quiet = TRUE \
              AND state = 'active' RETURNING {ALARM_COLUMNS}"
         );
         let row: Option<AlarmRow> = on_pool!(write, self, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(household_id.0).bind(id).fetch_optional(pool).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(household_id.0).bind(id.0).fetch_optional(pool).await?
         });
         row.map(AlarmRow::into_alarm).transpose()
     }
@@ -711,17 +716,17 @@ impl Store {
     }
 
     /// The household an alarm belongs to (for acknowledgement links, which carry no session).
-    pub async fn alarm_household(&self, id: Uuid) -> Result<HouseholdId> {
+    pub async fn alarm_household(&self, id: AlarmId) -> Result<HouseholdId> {
         let row: Option<(Uuid,)> = on_pool!(read, self, |pool| {
-            sqlx::query_as("SELECT household_id FROM alarms WHERE id = $1").bind(id).fetch_optional(pool).await?
+            sqlx::query_as("SELECT household_id FROM alarms WHERE id = $1").bind(id.0).fetch_optional(pool).await?
         });
         row.map(|(h,)| HouseholdId(h)).ok_or(StoreError::NotFound)
     }
 
-    pub async fn get_alarm(&self, household_id: HouseholdId, id: Uuid) -> Result<Alarm> {
+    pub async fn get_alarm(&self, household_id: HouseholdId, id: AlarmId) -> Result<Alarm> {
         let sql = format!("SELECT {ALARM_COLUMNS} FROM alarms WHERE id = $1 AND household_id = $2");
         let row: Option<AlarmRow> = on_pool!(read, self, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(household_id.0).fetch_optional(pool).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.0).bind(household_id.0).fetch_optional(pool).await?
         });
         row.ok_or(StoreError::NotFound)?.into_alarm()
     }
@@ -732,7 +737,7 @@ impl Store {
             "SELECT {ALARM_COLUMNS} FROM alarms WHERE {} ORDER BY first_at DESC, id DESC LIMIT $8",
             alarm_where(filter)
         );
-        let (before_at, before_id) = filter.before.unwrap_or((i64::MAX, Uuid::max()));
+        let (before_at, before_id) = filter.before.unwrap_or((i64::MAX, AlarmId(Uuid::max())));
         let rows: Vec<AlarmRow> = on_pool!(read, self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(household_id.0)
@@ -741,7 +746,7 @@ impl Store {
                 .bind(filter.from_ms.unwrap_or(i64::MIN))
                 .bind(filter.to_ms.unwrap_or(i64::MAX))
                 .bind(before_at)
-                .bind(before_id)
+                .bind(before_id.0)
                 .bind(i64::from(filter.limit.max(1)))
                 .fetch_all(pool)
                 .await?
@@ -797,7 +802,7 @@ impl Store {
     pub async fn transition_alarm(
         &self,
         household_id: HouseholdId,
-        id: Uuid,
+        id: AlarmId,
         to: AlarmState,
         actor: &str,
         note: &str,
@@ -816,15 +821,15 @@ impl Store {
         let row: Option<AlarmRow> = on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
             let row: Option<AlarmRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(id)
+                .bind(id.0)
                 .bind(household_id.0)
                 .bind(now_ms)
                 .bind(actor)
                 .fetch_optional(&mut *tx)
                 .await?;
             if row.is_some() {
-                insert_event!(&mut *tx, household_id, id, now_ms, to.as_str(), actor, note);
-                cancel_pending!(&mut *tx, id);
+                insert_event!(&mut *tx, household_id, id.0, now_ms, to.as_str(), actor, note);
+                cancel_pending!(&mut *tx, id.0);
             }
             tx.commit().await?;
             row
@@ -846,7 +851,7 @@ impl Store {
     pub async fn alarm_note(
         &self,
         household_id: HouseholdId,
-        id: Uuid,
+        id: AlarmId,
         kind: &str,
         actor: &str,
         body: &str,
@@ -855,14 +860,14 @@ impl Store {
         on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
             let exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM alarms WHERE id = $1 AND household_id = $2")
-                .bind(id)
+                .bind(id.0)
                 .bind(household_id.0)
                 .fetch_optional(&mut *tx)
                 .await?;
             if exists.is_none() {
                 return Err(StoreError::NotFound);
             }
-            let event = insert_event!(&mut *tx, household_id, id, now_ms, kind, actor, body);
+            let event = insert_event!(&mut *tx, household_id, id.0, now_ms, kind, actor, body);
             tx.commit().await?;
             Ok(event)
         })
@@ -872,7 +877,7 @@ impl Store {
     pub async fn assign_alarm(
         &self,
         household_id: HouseholdId,
-        id: Uuid,
+        id: AlarmId,
         assignee: Option<UserId>,
         actor: &str,
         now_ms: i64,
@@ -882,14 +887,14 @@ impl Store {
         let row: Option<AlarmRow> = on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
             let row: Option<AlarmRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(id)
+                .bind(id.0)
                 .bind(household_id.0)
                 .bind(assignee.map(|u| u.0))
                 .fetch_optional(&mut *tx)
                 .await?;
             if row.is_some() {
                 let body = assignee.map_or_else(|| "unassigned".to_owned(), |u| format!("assigned to user:{}", u.0));
-                insert_event!(&mut *tx, household_id, id, now_ms, "assigned", actor, &body);
+                insert_event!(&mut *tx, household_id, id.0, now_ms, "assigned", actor, &body);
             }
             tx.commit().await?;
             row
@@ -898,13 +903,13 @@ impl Store {
     }
 
     /// An alarm's trail, oldest first.
-    pub async fn alarm_events(&self, household_id: HouseholdId, id: Uuid) -> Result<Vec<AlarmEvent>> {
+    pub async fn alarm_events(&self, household_id: HouseholdId, id: AlarmId) -> Result<Vec<AlarmEvent>> {
         Ok(on_pool!(read, self, |pool| {
             sqlx::query_as(
                 "SELECT id, at, kind, actor, body FROM alarm_events WHERE alarm_id = $1 AND household_id = $2 \
                  ORDER BY at, id",
             )
-            .bind(id)
+            .bind(id.0)
             .bind(household_id.0)
             .fetch_all(pool)
             .await?
@@ -986,7 +991,7 @@ impl Store {
     pub async fn update_contact(
         &self,
         household_id: HouseholdId,
-        id: Uuid,
+        id: ContactId,
         new: &NewContact,
         now_ms: i64,
     ) -> Result<Contact> {
@@ -998,7 +1003,7 @@ impl Store {
         let p = &new.policy;
         let row: Option<ContactRow> = on_pool!(write, self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(id)
+                .bind(id.0)
                 .bind(household_id.0)
                 .bind(&new.name)
                 .bind(&new.phone)
@@ -1018,10 +1023,10 @@ impl Store {
         row.ok_or(StoreError::NotFound)?.into_contact()
     }
 
-    pub async fn delete_contact(&self, household_id: HouseholdId, id: Uuid) -> Result<()> {
+    pub async fn delete_contact(&self, household_id: HouseholdId, id: ContactId) -> Result<()> {
         let done = on_pool!(write, self, |pool| {
             sqlx::query("DELETE FROM contacts WHERE id = $1 AND household_id = $2")
-                .bind(id)
+                .bind(id.0)
                 .bind(household_id.0)
                 .execute(pool)
                 .await?
@@ -1116,10 +1121,10 @@ impl Store {
         }))
     }
 
-    pub async fn delete_webhook(&self, household_id: HouseholdId, id: Uuid) -> Result<()> {
+    pub async fn delete_webhook(&self, household_id: HouseholdId, id: WebhookId) -> Result<()> {
         let done = on_pool!(write, self, |pool| {
             sqlx::query("DELETE FROM webhooks WHERE id = $1 AND household_id = $2")
-                .bind(id)
+                .bind(id.0)
                 .bind(household_id.0)
                 .execute(pool)
                 .await?
@@ -1142,8 +1147,8 @@ impl Store {
             .bind(Uuid::now_v7())
             .bind(n.household_id.0)
             .bind(&n.idem_key)
-            .bind(n.alarm_id)
-            .bind(n.contact_id)
+            .bind(n.alarm_id.map(|v| v.0))
+            .bind(n.contact_id.map(|v| v.0))
             .bind(n.channel.as_str())
             .bind(&n.recipient)
             .bind(&n.subject)
@@ -1159,9 +1164,9 @@ impl Store {
     }
 
     /// The keys already queued for an alarm (so the escalation pass writes only new steps).
-    pub async fn notification_keys(&self, alarm_id: Uuid) -> Result<std::collections::HashSet<String>> {
+    pub async fn notification_keys(&self, alarm_id: AlarmId) -> Result<std::collections::HashSet<String>> {
         let rows: Vec<(String,)> = on_pool!(read, self, |pool| {
-            sqlx::query_as("SELECT idem_key FROM outbox WHERE alarm_id = $1").bind(alarm_id).fetch_all(pool).await?
+            sqlx::query_as("SELECT idem_key FROM outbox WHERE alarm_id = $1").bind(alarm_id.0).fetch_all(pool).await?
         });
         Ok(rows.into_iter().map(|(k,)| k).collect())
     }
@@ -1219,14 +1224,14 @@ impl Store {
                 "UPDATE outbox SET status = 'sent', provider_ref = $2, sent_at = $3, lease_until = NULL, \
                  last_error = NULL WHERE id = $1",
             )
-            .bind(n.id)
+            .bind(n.id.0)
             .bind(provider_ref)
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
             if let Some(alarm_id) = n.alarm_id {
                 let body = format!("{} to {} ({provider_ref})", n.channel.as_str(), n.recipient);
-                insert_event!(&mut *tx, n.household_id, alarm_id, now_ms, "notified", "system", &body);
+                insert_event!(&mut *tx, n.household_id, alarm_id.0, now_ms, "notified", "system", &body);
             }
             tx.commit().await?;
         });
@@ -1246,7 +1251,7 @@ impl Store {
             sqlx::query(
                 "UPDATE outbox SET status = $2, next_attempt_at = $3, lease_until = NULL, last_error = $4 WHERE id = $1",
             )
-            .bind(n.id)
+            .bind(n.id.0)
             .bind(if retry_at_ms.is_some() { "pending" } else { "failed" })
             .bind(retry_at_ms.unwrap_or(n.next_attempt_ms))
             .bind(error)
@@ -1256,7 +1261,7 @@ impl Store {
                 && let Some(alarm_id) = n.alarm_id
             {
                 let body = format!("{} to {} failed: {error}", n.channel.as_str(), n.recipient);
-                insert_event!(&mut *tx, n.household_id, alarm_id, now_ms, "failed", "system", &body);
+                insert_event!(&mut *tx, n.household_id, alarm_id.0, now_ms, "failed", "system", &body);
             }
             tx.commit().await?;
         });
@@ -1272,7 +1277,7 @@ impl Store {
                 "UPDATE outbox SET status = $2, next_attempt_at = $3, attempts = attempts - 1, lease_until = NULL, \
                  last_error = $4 WHERE id = $1",
             )
-            .bind(n.id)
+            .bind(n.id.0)
             .bind(if until_ms.is_some() { "pending" } else { "cancelled" })
             .bind(until_ms.unwrap_or(n.next_attempt_ms))
             .bind(note)
@@ -1286,7 +1291,7 @@ impl Store {
     pub async fn notifications(
         &self,
         household_id: HouseholdId,
-        alarm_id: Option<Uuid>,
+        alarm_id: Option<AlarmId>,
         limit: u32,
     ) -> Result<Vec<Notification>> {
         let sql = format!(
@@ -1296,7 +1301,7 @@ impl Store {
         let rows: Vec<NotificationRow> = on_pool!(read, self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(household_id.0)
-                .bind(alarm_id)
+                .bind(alarm_id.map(|v| v.0))
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?
@@ -1309,7 +1314,7 @@ impl Store {
     pub async fn page_notifications(
         &self,
         household_id: HouseholdId,
-        alarm_id: Option<Uuid>,
+        alarm_id: Option<AlarmId>,
         request: PageRequest,
     ) -> Result<Page<Notification>> {
         let sql = format!(
@@ -1320,12 +1325,13 @@ impl Store {
         let (rows, total): (Vec<NotificationRow>, i64) = on_pool!(read, self, |pool| {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(household_id.0)
-                .bind(alarm_id)
+                .bind(alarm_id.map(|v| v.0))
                 .bind(request.limit())
                 .bind(request.offset())
                 .fetch_all(pool)
                 .await?;
-            let total: i64 = sqlx::query_scalar(count).bind(household_id.0).bind(alarm_id).fetch_one(pool).await?;
+            let total: i64 =
+                sqlx::query_scalar(count).bind(household_id.0).bind(alarm_id.map(|v| v.0)).fetch_one(pool).await?;
             (rows, total)
         });
         let items = rows.into_iter().map(NotificationRow::into_notification).collect::<Result<Vec<_>>>()?;

@@ -14,11 +14,11 @@ use petty_app::charts::{self, ChartRequest};
 use petty_core::accounts::Permission;
 use petty_core::alarm::AlarmState;
 use petty_core::chart::ChartKind;
+use petty_core::ids::AlarmId;
 use petty_core::readings::Metric;
 use petty_http::AppState;
 use petty_store::{Alarm, AlarmFilter, Device, StoreError};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::PageError;
 use super::layout::{self, Header, csrf_field};
@@ -110,7 +110,7 @@ pub(crate) async fn alarms_page(State(state): State<AppState>, signed_in: Signed
     Ok(layout::html(StatusCode::OK, view))
 }
 
-fn alarm_id(raw: &str) -> Result<Uuid, PageError> {
+fn alarm_id(raw: &str) -> Result<AlarmId, PageError> {
     raw.parse().map_err(|_| PageError::NotFound)
 }
 

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use petty_app::alarms::AlarmOut;
 use petty_core::accounts::{ActorKind, Email, Permission};
 use petty_core::alarm::{AlarmState, ConditionKind, Escalation, Policy, QuietHours, Rule, Severity};
-use petty_core::ids::{DeviceId, PetId, UserId};
+use petty_core::ids::{AlarmId, AlarmRuleId, ContactId, DeviceId, PetId, UserId, WebhookId};
 use petty_core::paging::PageRequest;
 use petty_core::phone::Phone;
 use petty_core::readings::Metric;
@@ -157,7 +157,7 @@ pub(crate) struct NotificationOut {
 impl From<&Notification> for NotificationOut {
     fn from(n: &Notification) -> Self {
         Self {
-            id: n.id,
+            id: n.id.0,
             channel: n.channel.as_str(),
             recipient: n.recipient.clone(),
             status: n.status.clone(),
@@ -222,7 +222,7 @@ async fn get_alarm(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<AlarmDetailOut>, ApiError> {
     let actor = actor.require(Permission::Read)?;
-    let alarm = state.store.get_alarm(actor.household_id, id).await.map_err(alarm_not_found)?;
+    let alarm = state.store.get_alarm(actor.household_id, AlarmId(id)).await.map_err(alarm_not_found)?;
     Ok(Json(alarm_detail(&state, &alarm).await?))
 }
 
@@ -253,7 +253,7 @@ pub(crate) async fn transition(
     actor: &str,
     note: &str,
 ) -> Result<Alarm, ApiError> {
-    petty_app::alarms::transition(&state.app, household_id, id, to, actor, note).await.map_err(alarm_not_found)
+    petty_app::alarms::transition(&state.app, household_id, AlarmId(id), to, actor, note).await.map_err(alarm_not_found)
 }
 
 /// The optional `{"note"}` body: empty or absent is no note.
@@ -322,7 +322,7 @@ async fn comment_alarm(
     let text = note_text(Some(body.text), "text", true)?;
     let e = state
         .store
-        .alarm_note(actor.household_id, id, "comment", &actor_name(&actor), &text, now_ms())
+        .alarm_note(actor.household_id, AlarmId(id), "comment", &actor_name(&actor), &text, now_ms())
         .await
         .map_err(alarm_not_found)?;
     Ok((StatusCode::CREATED, Json(TrailEntryOut::from(&e))))
@@ -355,7 +355,7 @@ async fn assign_alarm(
     }
     let alarm = state
         .store
-        .assign_alarm(actor.household_id, id, body.user_id.map(UserId), &actor_name(&actor), now_ms())
+        .assign_alarm(actor.household_id, AlarmId(id), body.user_id.map(UserId), &actor_name(&actor), now_ms())
         .await
         .map_err(alarm_not_found)?;
     Ok(Json(AlarmOut::from(&alarm)))
@@ -388,7 +388,7 @@ pub(crate) struct RuleOut {
 impl From<&StoredRule> for RuleOut {
     fn from(r: &StoredRule) -> Self {
         Self {
-            id: r.id,
+            id: r.id.0,
             key: r.rule.key.clone(),
             name: r.rule.name.clone(),
             device_kind: r.rule.device_kind.clone(),
@@ -508,10 +508,10 @@ async fn update_rule(
 ) -> Result<Json<RuleOut>, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
     let rules = state.store.alarm_rules(actor.household_id, now_ms()).await?;
-    let current = rules.iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found("alarm rule"))?;
+    let current = rules.iter().find(|r| r.id == AlarmRuleId(id)).ok_or_else(|| ApiError::not_found("alarm rule"))?;
     let keep = current.rule.key.is_some().then_some(&current.rule);
     let rule = parse_rule(&body, keep)?;
-    let stored = state.store.update_alarm_rule(actor.household_id, id, &rule, now_ms()).await?;
+    let stored = state.store.update_alarm_rule(actor.household_id, AlarmRuleId(id), &rule, now_ms()).await?;
     Ok(Json(RuleOut::from(&stored)))
 }
 
@@ -524,7 +524,7 @@ async fn delete_rule(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
-    state.store.delete_alarm_rule(actor.household_id, id).await.map_err(|e| match e {
+    state.store.delete_alarm_rule(actor.household_id, AlarmRuleId(id)).await.map_err(|e| match e {
         StoreError::NotFound => {
             ApiError::not_found("alarm rule of this household's own (built-in rules can only be disabled)")
         }
@@ -575,7 +575,7 @@ impl From<&Contact> for ContactOut {
         let sev = |s: Option<Severity>| s.map(Severity::as_str);
         let hhmm = |min: u16| format!("{:02}:{:02}", min / 60, min % 60);
         Self {
-            id: c.id,
+            id: c.id.0,
             name: c.name.clone(),
             phone: c.phone.clone(),
             email: c.email.clone(),
@@ -758,7 +758,7 @@ async fn update_contact(
     let new = parse_contact(&state, actor.household_id, &body).await?;
     let c = state
         .store
-        .update_contact(actor.household_id, id, &new, now_ms())
+        .update_contact(actor.household_id, ContactId(id), &new, now_ms())
         .await
         .map_err(ApiError::store_or_not_found("contact"))?;
     Ok(Json(ContactOut::from(&c)))
@@ -772,7 +772,11 @@ async fn delete_contact(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
-    state.store.delete_contact(actor.household_id, id).await.map_err(ApiError::store_or_not_found("contact"))?;
+    state
+        .store
+        .delete_contact(actor.household_id, ContactId(id))
+        .await
+        .map_err(ApiError::store_or_not_found("contact"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -861,7 +865,7 @@ pub(crate) struct WebhookOut {
 impl WebhookOut {
     fn new(w: &Webhook, with_secret: bool) -> Self {
         Self {
-            id: w.id,
+            id: w.id.0,
             url: w.url.clone(),
             min_severity: w.min_severity.clone(),
             created_at: crate::rfc3339::from_ms(w.created_at),
@@ -924,7 +928,11 @@ async fn delete_webhook(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
-    state.store.delete_webhook(actor.household_id, id).await.map_err(ApiError::store_or_not_found("webhook"))?;
+    state
+        .store
+        .delete_webhook(actor.household_id, WebhookId(id))
+        .await
+        .map_err(ApiError::store_or_not_found("webhook"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -949,7 +957,7 @@ async fn list_notifications(
 ) -> Result<Json<Paged<NotificationOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let page = PageRequest::parse(q.page, q.page_size)?;
-    let items = state.store.page_notifications(actor.household_id, q.alarm_id, page).await?;
+    let items = state.store.page_notifications(actor.household_id, q.alarm_id.map(AlarmId), page).await?;
     Ok(Json(Paged::from_page(items, |n| NotificationOut::from(&n))))
 }
 
