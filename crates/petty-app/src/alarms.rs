@@ -20,6 +20,7 @@ use petty_core::ids::{DeviceId, HouseholdId, PetId};
 use petty_core::readings::Metric;
 use petty_store::{Alarm, Device, NewAlarm, StoreError, StoredRule};
 use serde::Serialize;
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -155,13 +156,17 @@ pub struct AlarmOut {
     /// How often the condition came back while it was open.
     pub occurrences: i64,
     /// The event time of the first breaching reading.
-    pub first_at: Option<String>,
-    pub last_at: Option<String>,
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    pub first_at: OffsetDateTime,
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    pub last_at: OffsetDateTime,
     pub assignee: Option<Uuid>,
-    pub acknowledged_at: Option<String>,
+    #[serde(serialize_with = "crate::rfc3339::option::serialize")]
+    pub acknowledged_at: Option<OffsetDateTime>,
     pub acknowledged_by: Option<String>,
     /// The event time of the recovering reading, or when someone cleared it.
-    pub cleared_at: Option<String>,
+    #[serde(serialize_with = "crate::rfc3339::option::serialize")]
+    pub cleared_at: Option<OffsetDateTime>,
     pub cleared_by: Option<String>,
     /// Whether anyone was paged: false for an incident found over by the time its readings
     /// arrived (a backfill), which is recorded and shown but escalates to no one.
@@ -185,12 +190,12 @@ impl From<&Alarm> for AlarmOut {
             value: a.value,
             readings: a.evidence.iter().map(|&(ts, value)| EvidenceOut { ts: at(ts), value }).collect(),
             occurrences: a.occurrences,
-            first_at: at(a.first_at_ms),
-            last_at: at(a.last_at_ms),
+            first_at: a.first_at,
+            last_at: a.last_at,
             assignee: a.assignee.map(|u| u.0),
-            acknowledged_at: a.acknowledged_at_ms.and_then(at),
+            acknowledged_at: a.acknowledged_at,
             acknowledged_by: a.acknowledged_by.clone(),
-            cleared_at: a.cleared_at_ms.and_then(at),
+            cleared_at: a.cleared_at,
             cleared_by: a.cleared_by.clone(),
             paged: !a.quiet,
         }

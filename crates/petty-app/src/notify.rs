@@ -29,7 +29,8 @@ async fn escalate_inner(app: &App, alarm: &Alarm, now: i64) -> Result<(), StoreE
     }
     let policy = app.store.escalation(alarm.household_id).await?;
     let contacts = app.store.contacts(alarm.household_id).await?;
-    let steps = escalation_steps(&policy, alarm.severity, alarm.first_at_ms.min(now), now, contacts.len());
+    let steps =
+        escalation_steps(&policy, alarm.severity, petty_store::to_ms(alarm.first_at).min(now), now, contacts.len());
     if steps.is_empty() {
         return Ok(());
     }
@@ -55,7 +56,9 @@ async fn escalate_inner(app: &App, alarm: &Alarm, now: i64) -> Result<(), StoreE
         let notifier = &app.notifier;
         let (subject, body, payload) = match step.channel {
             Channel::Email => {
-                let first_seen = crate::rfc3339::from_ms(alarm.first_at_ms).unwrap_or_default();
+                let first_seen = crate::rfc3339::format(alarm.first_at)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
                 let (subject, body) = notifier.email(alarm, contact, &first_seen);
                 (subject, body, String::new())
             }

@@ -143,7 +143,7 @@ async fn judge_device(app: &App, claim: &WorkClaim, now_ms: i64) -> Result<(), S
             let source = format!("device:{}", device.id);
             if let Some(alarm) = app.store.open_alarm(device.household_id, &source, &alarm_type(stored)).await?
                 && alarm.quiet
-                && alarm.first_at_ms <= *at_ms
+                && petty_store::to_ms(alarm.first_at) <= *at_ms
             {
                 petty_app::alarms::page(app, &alarm).await?;
             }
@@ -248,7 +248,7 @@ pub async fn sweep(app: &App, now_ms: i64) -> Result<usize, StoreError> {
                     let kind = alarm_type(stored);
                     if let Some(open) = app.store.open_alarm(device.household_id, &source, &kind).await? {
                         let reason = format!("back to normal: {}", stored.rule.describe());
-                        let at = now_ms.max(open.first_at_ms);
+                        let at = now_ms.max(petty_store::to_ms(open.first_at));
                         petty_app::alarms::clear(app, device.household_id, &source, &kind, &reason, at).await?;
                     }
                 }

@@ -14,7 +14,9 @@ use petty_core::readings::Metric;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, on_pool};
+use time::OffsetDateTime;
+
+use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
 
 /// A rule as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,12 +115,14 @@ pub struct Alarm {
     pub value: Option<f64>,
     pub evidence: Vec<(i64, f64)>,
     pub occurrences: i64,
-    pub first_at_ms: i64,
-    pub last_at_ms: i64,
+    /// The event time of the first breaching reading (or of the event).
+    pub first_at: OffsetDateTime,
+    pub last_at: OffsetDateTime,
     pub assignee: Option<UserId>,
-    pub acknowledged_at_ms: Option<i64>,
+    pub acknowledged_at: Option<OffsetDateTime>,
     pub acknowledged_by: Option<String>,
-    pub cleared_at_ms: Option<i64>,
+    /// The event time of the recovering reading, or when someone cleared it.
+    pub cleared_at: Option<OffsetDateTime>,
     pub cleared_by: Option<String>,
     /// Recorded without paging anyone (see [`NewAlarm::quiet`]).
     pub quiet: bool,
@@ -173,12 +177,12 @@ impl AlarmRow {
             value: self.value,
             evidence,
             occurrences: self.occurrences,
-            first_at_ms: self.first_at,
-            last_at_ms: self.last_at,
+            first_at: from_ms(self.first_at)?,
+            last_at: from_ms(self.last_at)?,
             assignee: self.assignee.map(UserId),
-            acknowledged_at_ms: self.acknowledged_at,
+            acknowledged_at: from_ms_opt(self.acknowledged_at)?,
             acknowledged_by: self.acknowledged_by,
-            cleared_at_ms: self.cleared_at,
+            cleared_at: from_ms_opt(self.cleared_at)?,
             cleared_by: self.cleared_by,
             quiet: self.quiet,
         })
@@ -190,7 +194,8 @@ impl AlarmRow {
 pub struct AlarmEvent {
     #[sqlx(try_from = "Uuid")]
     pub id: AlarmEventId,
-    pub at: i64,
+    #[sqlx(try_from = "Millis")]
+    pub at: OffsetDateTime,
     /// raised, acknowledged, cleared, comment, assigned, notified, failed.
     pub kind: String,
     /// Who: `user:<id>`, `contact:<id>`, `system`, `api_key:<id>`.
@@ -230,6 +235,19 @@ fn alarm_where(filter: &AlarmFilter) -> String {
     sql
 }
 
+/// Epoch milliseconds as a column holds them, read into a time by `#[sqlx(try_from)]`.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+struct Millis(i64);
+
+impl TryFrom<Millis> for OffsetDateTime {
+    type Error = StoreError;
+
+    fn try_from(ms: Millis) -> Result<Self> {
+        from_ms(ms.0)
+    }
+}
+
 /// A person an alarm reaches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contact {
@@ -247,7 +265,7 @@ pub struct Contact {
     pub position: i64,
     pub device_serial: Option<String>,
     pub policy: Policy,
-    pub created_at_ms: i64,
+    pub created_at: OffsetDateTime,
 }
 
 /// What a contact is written with.
@@ -320,7 +338,7 @@ impl ContactRow {
             role: self.role,
             position: self.position,
             device_serial: self.device_serial,
-            created_at_ms: self.created_at,
+            created_at: from_ms(self.created_at)?,
         })
     }
 }
@@ -335,7 +353,8 @@ pub struct Webhook {
     pub url: String,
     pub secret: String,
     pub min_severity: String,
-    pub created_at: i64,
+    #[sqlx(try_from = "Millis")]
+    pub created_at: OffsetDateTime,
 }
 
 /// A notification to put in the outbox.
@@ -370,11 +389,11 @@ pub struct Notification {
     /// pending, sent, failed, cancelled.
     pub status: String,
     pub attempts: i64,
-    pub next_attempt_ms: i64,
+    pub next_attempt_at: OffsetDateTime,
     pub last_error: Option<String>,
     pub provider_ref: Option<String>,
-    pub created_ms: i64,
-    pub sent_ms: Option<i64>,
+    pub created_at: OffsetDateTime,
+    pub sent_at: Option<OffsetDateTime>,
 }
 
 #[derive(FromRow)]
@@ -417,11 +436,11 @@ impl NotificationRow {
             payload: self.payload,
             status: self.status,
             attempts: self.attempts,
-            next_attempt_ms: self.next_attempt_at,
+            next_attempt_at: from_ms(self.next_attempt_at)?,
             last_error: self.last_error,
             provider_ref: self.provider_ref,
-            created_ms: self.created_at,
-            sent_ms: self.sent_at,
+            created_at: from_ms(self.created_at)?,
+            sent_at: from_ms_opt(self.sent_at)?,
         })
     }
 }
@@ -450,7 +469,13 @@ macro_rules! insert_event {
         .bind(body)
         .execute($exec)
         .await?;
-        AlarmEvent { id: AlarmEventId(id), at, kind: kind.to_owned(), actor: actor.to_owned(), body: body.to_owned() }
+        AlarmEvent {
+            id: AlarmEventId(id),
+            at: from_ms(at)?,
+            kind: kind.to_owned(),
+            actor: actor.to_owned(),
+            body: body.to_owned(),
+        }
     }};
 }
 
@@ -1253,7 +1278,7 @@ impl Store {
             )
             .bind(n.id.0)
             .bind(if retry_at_ms.is_some() { "pending" } else { "failed" })
-            .bind(retry_at_ms.unwrap_or(n.next_attempt_ms))
+            .bind(retry_at_ms.unwrap_or(to_ms(n.next_attempt_at)))
             .bind(error)
             .execute(&mut *tx)
             .await?;
@@ -1279,7 +1304,7 @@ impl Store {
             )
             .bind(n.id.0)
             .bind(if until_ms.is_some() { "pending" } else { "cancelled" })
-            .bind(until_ms.unwrap_or(n.next_attempt_ms))
+            .bind(until_ms.unwrap_or(to_ms(n.next_attempt_at)))
             .bind(note)
             .execute(pool)
             .await?;

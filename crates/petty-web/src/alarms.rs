@@ -24,8 +24,9 @@ use super::PageError;
 use super::layout::{self, Header, csrf_field};
 use super::session::SignedIn;
 
-fn when(ms: i64) -> String {
-    petty_app::rfc3339::from_ms(ms).map_or_else(String::new, |t| t[..16].replace('T', " ") + " UTC")
+fn when(t: time::OffsetDateTime) -> String {
+    petty_app::rfc3339::format(t)
+        .map_or_else(String::new, |b| String::from_utf8_lossy(&b[..16]).replace('T', " ") + " UTC")
 }
 
 fn actions(signed_in: &SignedIn, a: &Alarm) -> Markup {
@@ -60,7 +61,7 @@ fn alarm_rows(signed_in: &SignedIn, alarms: &[Alarm]) -> Markup {
                         td { strong { (a.severity.as_str()) } }
                         td { a href={ "/alarms/" (a.id) } { (a.title) } br; small { (a.message) } }
                         td { (a.state.as_str()) }
-                        td { (when(a.first_at_ms)) }
+                        td { (when(a.first_at)) }
                         td { (a.occurrences) }
                         td { (actions(signed_in, a)) }
                     }
@@ -130,14 +131,14 @@ pub(crate) async fn alarm_page(
         html! {
             a.back href="/alarms" { "← All alarms" }
             h1 { (a.title) }
-            p { strong { (a.severity.as_str()) } " · " (a.state.as_str()) " · raised " (when(a.first_at_ms))
+            p { strong { (a.severity.as_str()) } " · " (a.state.as_str()) " · raised " (when(a.first_at))
                 " · " (a.occurrences) " time(s)" }
             p { (a.message) }
             (actions(&signed_in, &a))
             @if !a.evidence.is_empty() {
                 section.panel {
                     h2 { "The readings that raised it" }
-                    ul { @for (ts, v) in &a.evidence { li { (when(*ts)) ": " (format!("{v:.2}")) } } }
+                    ul { @for (ts, v) in &a.evidence { li { (petty_store::from_ms(*ts).map(when).unwrap_or_default()) ": " (format!("{v:.2}")) } } }
                 }
             }
             section.panel #trail {
@@ -257,7 +258,7 @@ pub(crate) async fn ack_link_page(State(state): State<AppState>, Path(token): Pa
         Header::Plain,
         html! {
             h1 { (a.title) }
-            p { strong { (a.severity.as_str()) } " · " (a.state.as_str()) " · raised " (when(a.first_at_ms)) }
+            p { strong { (a.severity.as_str()) } " · " (a.state.as_str()) " · raised " (when(a.first_at)) }
             p { (a.message) }
             @if a.state == AlarmState::Active {
                 form method="post" action={ "/ack/" (token) } {
@@ -330,7 +331,7 @@ pub(crate) async fn air_monitor_section(state: &AppState, device: &Device) -> Re
             @if history.is_empty() { p { "No alarms from this monitor." } } @else {
                 ul { @for a in &history { li {
                     strong { (a.severity.as_str()) } " · " a href={ "/alarms/" (a.id) } { (a.title) } " · " (a.state.as_str())
-                    " · " (when(a.first_at_ms))
+                    " · " (when(a.first_at))
                 } } }
             }
         }

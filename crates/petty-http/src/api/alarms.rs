@@ -16,6 +16,7 @@ use petty_core::phone::Phone;
 use petty_core::readings::Metric;
 use petty_store::{Alarm, AlarmFilter, Contact, NewContact, Notification, StoreError, StoredRule, Webhook};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -146,12 +147,15 @@ pub(crate) struct NotificationOut {
     /// pending, sent, failed, held (quiet hours) or cancelled.
     pub status: String,
     pub attempts: i64,
-    pub next_attempt_at: Option<String>,
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    pub next_attempt_at: OffsetDateTime,
     pub last_error: Option<String>,
     /// The provider's id for it (Twilio's message or call SID).
     pub provider_ref: Option<String>,
-    pub created_at: Option<String>,
-    pub sent_at: Option<String>,
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    pub created_at: OffsetDateTime,
+    #[serde(serialize_with = "crate::rfc3339::option::serialize")]
+    pub sent_at: Option<OffsetDateTime>,
 }
 
 impl From<&Notification> for NotificationOut {
@@ -162,11 +166,11 @@ impl From<&Notification> for NotificationOut {
             recipient: n.recipient.clone(),
             status: n.status.clone(),
             attempts: n.attempts,
-            next_attempt_at: crate::rfc3339::from_ms(n.next_attempt_ms),
+            next_attempt_at: n.next_attempt_at,
             last_error: n.last_error.clone(),
             provider_ref: n.provider_ref.clone(),
-            created_at: crate::rfc3339::from_ms(n.created_ms),
-            sent_at: n.sent_ms.and_then(crate::rfc3339::from_ms),
+            created_at: n.created_at,
+            sent_at: n.sent_at,
         }
     }
 }
@@ -174,7 +178,8 @@ impl From<&Notification> for NotificationOut {
 /// An entry of an alarm's trail: raised, repeated, acknowledged, commented, assigned, cleared.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct TrailEntryOut {
-    pub at: Option<String>,
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    pub at: OffsetDateTime,
     pub kind: String,
     /// `user:{id}`, `api_key:{id}`, `contact:{id}` or `system`.
     pub actor: String,
@@ -183,7 +188,7 @@ pub(crate) struct TrailEntryOut {
 
 impl From<&petty_store::AlarmEvent> for TrailEntryOut {
     fn from(e: &petty_store::AlarmEvent) -> Self {
-        Self { at: crate::rfc3339::from_ms(e.at), kind: e.kind.clone(), actor: e.actor.clone(), body: e.body.clone() }
+        Self { at: e.at, kind: e.kind.clone(), actor: e.actor.clone(), body: e.body.clone() }
     }
 }
 
@@ -856,7 +861,8 @@ pub(crate) struct WebhookOut {
     pub id: Uuid,
     pub url: String,
     pub min_severity: String,
-    pub created_at: Option<String>,
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
+    pub created_at: OffsetDateTime,
     /// Signs each delivery (`Petty-Signature`); only in the answer that made it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
@@ -868,7 +874,7 @@ impl WebhookOut {
             id: w.id.0,
             url: w.url.clone(),
             min_severity: w.min_severity.clone(),
-            created_at: crate::rfc3339::from_ms(w.created_at),
+            created_at: w.created_at,
             secret: with_secret.then(|| w.secret.clone()),
         }
     }

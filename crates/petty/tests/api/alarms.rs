@@ -438,7 +438,7 @@ async fn quiet_hours_hold_back_a_warning_but_not_a_critical_alarm() {
     let held = app.store.notifications(h, Some(warning.id), 10).await.unwrap();
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].status, "pending");
-    assert!(held[0].next_attempt_ms > now_ms() + 50 * 60_000, "held until quiet hours end");
+    assert!(petty_store::to_ms(held[0].next_attempt_at) > now_ms() + 50 * 60_000, "held until quiet hours end");
 }
 
 #[tokio::test]
