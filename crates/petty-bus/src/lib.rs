@@ -186,6 +186,16 @@ impl Bus {
         }
     }
 
+    /// Waits until what was published has left for NATS (a no-op within one process). A
+    /// short-lived process (`petty import`) calls it before it exits, or its last events are lost.
+    pub async fn flush(&self) {
+        if let Some(client) = &self.inner.nats
+            && let Err(e) = client.flush().await
+        {
+            tracing::warn!(error = %e, "could not flush events to NATS; some are lost");
+        }
+    }
+
     /// Hands the message to this node's subscribers of `topic`.
     fn deliver(&self, topic: Topic, payload: Bytes) {
         let Ok(topics) = self.inner.topics.read() else { return };

@@ -8,7 +8,8 @@
 //! deciding reading is older than the live window, or that is already over within the same
 //! readings, is recorded quietly (it pages nobody). Judging the same readings again (a crash
 //! before the claim was finished, or work that arrived during a pass) raises nothing twice:
-//! the store knows an incident by its start.
+//! the store knows an incident by its start, and an incident still open is found as it is
+//! (see `apply`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -165,6 +166,20 @@ async fn apply(
     let source = format!("device:{}", device.id);
     match step {
         Transition::Raise { at_ms, decided_ms, value, readings, message } => {
+            // An incident still going on at the newest reading is the rule's open alarm, if it
+            // has one that began no earlier: judged again (a crash before the claim was
+            // finished, readings that came during a pass), it is found as it is, not counted
+            // again; readings that arrived late and out of order move its start back to the
+            // first that broke the rule.
+            if !over
+                && let Some(open) = app.store.open_alarm(device.household_id, &source, &alarm_type(stored)).await?
+                && petty_store::to_ms(open.first_at) >= *at_ms
+            {
+                if petty_store::to_ms(open.first_at) > *at_ms {
+                    app.store.move_alarm_start(device.household_id, open.id, *at_ms).await?;
+                }
+                return Ok(());
+            }
             let quiet = over || *decided_ms < live_from_ms;
             let new = device_alarm(device, stored, message, *value, readings.clone(), *at_ms, quiet);
             petty_app::alarms::raise(app, device.household_id, &new).await?;

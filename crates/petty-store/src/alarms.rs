@@ -740,6 +740,23 @@ impl Store {
         row.map(AlarmRow::into_alarm).transpose()
     }
 
+    /// Moves an open alarm's start back to `first_at_ms`, when that is earlier: readings that
+    /// arrived late (from another node, or a device catching up) show its incident began then.
+    pub async fn move_alarm_start(&self, household_id: HouseholdId, id: AlarmId, first_at_ms: i64) -> Result<()> {
+        on_pool!(write, self, |pool| {
+            sqlx::query(
+                "UPDATE alarms SET first_at = $3 \
+                 WHERE household_id = $1 AND id = $2 AND state <> 'cleared' AND first_at > $3",
+            )
+            .bind(household_id.0)
+            .bind(id.0)
+            .bind(first_at_ms)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// The household an alarm belongs to (for acknowledgement links, which carry no session).
     pub async fn alarm_household(&self, id: AlarmId) -> Result<HouseholdId> {
         let row: Option<(Uuid,)> = on_pool!(read, self, |pool| {

@@ -443,9 +443,12 @@ fn env_key(name: &str) -> String {
 }
 
 /// Environment values are TOML values when they parse as one (`true`, `8080`, `["a", "b"]`),
-/// and plain strings otherwise.
+/// and plain strings otherwise. A leading `+` keeps it a string: that is an E.164 phone number
+/// (`PETTY_NOTIFY__TWILIO_FROM=+15005550006`), and no numeric setting is written with one.
 fn parse_env_value(raw: &str) -> figment::value::Value {
-    let numeric = raw.parse::<f64>().is_ok() && raw.chars().all(|c| c.is_ascii_digit() || ".-+eE".contains(c));
+    let numeric = !raw.starts_with('+')
+        && raw.parse::<f64>().is_ok()
+        && raw.chars().all(|c| c.is_ascii_digit() || ".-+eE".contains(c));
     let looks_structured = raw.starts_with('[') || raw == "true" || raw == "false" || numeric;
     if looks_structured && let Ok(v) = raw.parse::<figment::value::Value>() {
         return v;
@@ -731,6 +734,22 @@ mod tests {
             panic!("a negative distance is refused");
         };
         assert!(err.to_string().contains("analysis.fetch_distance_deg"), "{err}");
+    }
+
+    #[test]
+    fn a_phone_number_in_the_environment_stays_a_string() {
+        let loaded = load_from(
+            &Overrides::default(),
+            env(&[
+                ("PETTY_NOTIFY__TWILIO_FROM", "+15005550006"),
+                ("PETTY_NOTIFY__TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000"),
+                ("PETTY_NOTIFY__TWILIO_AUTH_TOKEN", "token"),
+                ("PETTY_NOTIFY__MAX_ATTEMPTS", "3"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(loaded.config.notify.twilio_from.as_deref(), Some("+15005550006"));
+        assert_eq!(loaded.config.notify.max_attempts, 3, "numbers are still numbers");
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! reading already stored (same device, time and sequence number) is a duplicate, so a file can
 //! be imported again after an interruption. On SQLite it may run while `petty serve` uses the
 //! same file: both write through SQLite's locking (WAL), the server's readers see the new
-//! readings at once.
+//! readings at once. With `nats.url` set (as for the servers), the readings are also published
+//! live through NATS, so WebSockets on every `petty serve` receive them as they are stored.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -83,9 +84,19 @@ pub(crate) async fn run(loaded: Loaded, args: ImportArgs) -> anyhow::Result<()> 
         }
     }
     let store = server::open_store(&loaded).await?;
+    // With NATS, the readings reach the WebSockets of every `petty serve` live, as from any other
+    // source; without it, no other process can hear them (they are still judged and analysed).
+    let bus = match &config.nats.url {
+        Some(url) => petty_bus::Bus::nats(url).await.unwrap_or_else(|e| {
+            tracing::warn!("{e}; the readings are stored but not shown live");
+            petty_bus::Bus::local()
+        }),
+        None => petty_bus::Bus::local(),
+    };
     // Nothing here signs acknowledgement links or sends a notification.
-    let app = petty_app::App::new(store.clone(), petty_bus::Bus::local(), petty_app::Settings::default(), b"");
+    let app = petty_app::App::new(store.clone(), bus, petty_app::Settings::default(), b"");
     let result = import_files(&app, &args, &files).await;
+    app.bus.flush().await;
     store.close().await;
     result
 }

@@ -93,10 +93,14 @@ impl Server {
     }
 }
 
+mod cluster;
 mod crash;
+mod crash_judging;
 mod import;
 mod mqtt;
 mod nodes;
+mod sources;
+mod support;
 mod train;
 
 fn http_client() -> reqwest::Client {

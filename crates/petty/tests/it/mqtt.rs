@@ -84,7 +84,7 @@ async fn stored_so_far(http: &reqwest::Client, server: &super::Server) -> i64 {
 
 /// Ends Petty's persistent session at the broker, which would otherwise keep queueing every
 /// later test's messages for a client that never comes back.
-async fn forget_session(client_id: &str, port: u16) {
+pub(super) async fn forget_session(client_id: &str, port: u16) {
     let mut options = MqttOptions::new(client_id, "127.0.0.1", port);
     options.set_clean_session(true);
     let (client, mut events) = AsyncClient::new(options, 4);
