@@ -9,8 +9,7 @@
 //! kill: so none is on the wire at the moment of the kill, and a second message for an alarm
 //! can only come from judging twice. (A message on the wire at a kill is sent again after the
 //! restart: delivery is at least once, as the README says.) The devices the killed process had
-//! claimed are judged again once its claim (a minute) runs out, so this test takes a little over
-//! a minute.
+//! claimed are judged again once its claim (15 s) runs out, so this test takes about 25 s.
 
 use std::collections::BTreeMap;
 use std::path::Path;
