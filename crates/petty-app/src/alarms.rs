@@ -28,7 +28,7 @@ use crate::App;
 
 /// Whether a rule watches this kind of device.
 pub fn applies(rule: &StoredRule, kind: DeviceKind) -> bool {
-    rule.rule.enabled && (rule.rule.device_kind == "any" || rule.rule.device_kind == kind.as_str())
+    rule.rule.enabled && rule.rule.watches(kind)
 }
 
 /// The value of `metric` in each reading, in time order. CO is the device's ppm, or its raw
@@ -194,9 +194,9 @@ impl From<&Alarm> for AlarmOut {
             last_at: a.last_at,
             assignee: a.assignee.map(|u| u.0),
             acknowledged_at: a.acknowledged_at,
-            acknowledged_by: a.acknowledged_by.clone(),
+            acknowledged_by: a.acknowledged_by.map(|w| w.to_string()),
             cleared_at: a.cleared_at,
-            cleared_by: a.cleared_by.clone(),
+            cleared_by: a.cleared_by.map(|w| w.to_string()),
             paged: !a.quiet,
         }
     }
@@ -210,11 +210,9 @@ async fn event_rule(
     device_kind: Option<DeviceKind>,
 ) -> Result<Option<StoredRule>, StoreError> {
     let rules = app.store.alarm_rules(household_id, app.now_ms()).await?;
-    Ok(rules.into_iter().find(|r| {
-        r.rule.kind == kind
-            && r.rule.enabled
-            && device_kind.is_none_or(|k| r.rule.device_kind == "any" || r.rule.device_kind == k.as_str())
-    }))
+    Ok(rules
+        .into_iter()
+        .find(|r| r.rule.kind == kind && r.rule.enabled && device_kind.is_none_or(|k| r.rule.watches(k))))
 }
 
 /// What an event rule raises an alarm about.
@@ -328,7 +326,7 @@ pub async fn device_event(app: &App, event: &petty_store::DeviceEvent) -> Result
     }
 }
 
-/// Acknowledges or clears an alarm as `actor` (a person's id, or `contact:<id>`), with a note;
+/// Acknowledges or clears an alarm as `actor` (a person, a key or a contact), with a note;
 /// tells the household and the webhooks. What was still queued for it is cancelled by the
 /// store in the same transaction.
 pub async fn transition(
@@ -336,7 +334,7 @@ pub async fn transition(
     household_id: HouseholdId,
     id: petty_core::ids::AlarmId,
     to: petty_core::alarm::AlarmState,
-    actor: &str,
+    actor: petty_core::alarm::TrailActor,
     note: &str,
 ) -> Result<Alarm, StoreError> {
     let alarm = app.store.transition_alarm(household_id, id, to, actor, note, app.now_ms()).await?;
@@ -353,8 +351,8 @@ pub async fn transition(
 pub async fn acknowledge_by_token(app: &App, token: &str, how: &str) -> Result<Option<Alarm>, StoreError> {
     let Some((alarm_id, contact_id)) = app.notifier.verify_ack_token(token) else { return Ok(None) };
     let Ok(household_id) = app.store.alarm_household(alarm_id).await else { return Ok(None) };
-    let actor = format!("contact:{contact_id}");
-    match transition(app, household_id, alarm_id, petty_core::alarm::AlarmState::Acknowledged, &actor, how).await {
+    let actor = petty_core::alarm::TrailActor::Contact(contact_id);
+    match transition(app, household_id, alarm_id, petty_core::alarm::AlarmState::Acknowledged, actor, how).await {
         Ok(alarm) => Ok(Some(alarm)),
         Err(StoreError::Conflict(_)) => Ok(Some(app.store.get_alarm(household_id, alarm_id).await?)),
         Err(e) => Err(e),

@@ -96,7 +96,7 @@ pub async fn render(app: &App, device: &Device, request: ChartRequest) -> Result
             r.rule.enabled
                 && r.rule.metric == Some(metric)
                 && matches!(r.rule.kind, ConditionKind::Above | ConditionKind::Below)
-                && (r.rule.device_kind == "any" || r.rule.device_kind == device.profile.kind.as_str())
+                && r.rule.watches(device.profile.kind)
         })
         .map(|r| Threshold {
             label: format!("{} {} {}", r.rule.name, r.rule.value, short_unit(metric)),

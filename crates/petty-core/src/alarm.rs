@@ -18,6 +18,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::accounts::{Actor, ActorKind};
+use crate::devices::DeviceKind;
+use crate::ids::{ApiKeyId, ContactId, UserId};
 use crate::readings::Metric;
 
 /// How bad an alarm is, most severe first (the order is the derive's).
@@ -60,6 +63,55 @@ impl FromStr for Severity {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
         Severity::ALL.into_iter().find(|v| v.as_str() == s).ok_or(())
+    }
+}
+
+/// Who did something to an alarm, as its trail, `acknowledged_by` and `cleared_by` record it:
+/// written `system`, `user:{id}`, `api_key:{id}` or `contact:{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrailActor {
+    /// Petty itself: the rules, the outbox.
+    System,
+    User(UserId),
+    ApiKey(ApiKeyId),
+    /// A contact acting through an acknowledgement link or a call.
+    Contact(ContactId),
+}
+
+impl From<&Actor> for TrailActor {
+    fn from(actor: &Actor) -> Self {
+        match actor.kind {
+            ActorKind::User { user_id, .. } => Self::User(user_id),
+            ActorKind::ApiKey { key_id, .. } => Self::ApiKey(key_id),
+        }
+    }
+}
+
+impl fmt::Display for TrailActor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::System => f.write_str("system"),
+            Self::User(id) => write!(f, "user:{id}"),
+            Self::ApiKey(id) => write!(f, "api_key:{id}"),
+            Self::Contact(id) => write!(f, "contact:{id}"),
+        }
+    }
+}
+
+impl FromStr for TrailActor {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        if s == "system" {
+            return Ok(Self::System);
+        }
+        let (kind, id) = s.split_once(':').ok_or(())?;
+        match kind {
+            "user" => id.parse().map(Self::User).map_err(|_| ()),
+            "api_key" => id.parse().map(Self::ApiKey).map_err(|_| ()),
+            "contact" => id.parse().map(Self::Contact).map_err(|_| ()),
+            _ => Err(()),
+        }
     }
 }
 
@@ -160,8 +212,8 @@ impl FromStr for ConditionKind {
 pub struct Rule {
     pub key: Option<String>,
     pub name: String,
-    /// `collar`, `air_monitor` or `any`.
-    pub device_kind: String,
+    /// The kind of device it watches; `None` watches every kind (written `any`).
+    pub device_kind: Option<DeviceKind>,
     pub kind: ConditionKind,
     pub metric: Option<Metric>,
     pub value: f64,
@@ -172,16 +224,36 @@ pub struct Rule {
     pub enabled: bool,
 }
 
+/// A rule's device kind as written: `collar`, `air_monitor` or `any` (`None`).
+pub fn parse_rule_device_kind(s: &str) -> Result<Option<DeviceKind>, (&'static str, String)> {
+    match s {
+        "any" => Ok(None),
+        "collar" => Ok(Some(DeviceKind::Collar)),
+        "air_monitor" => Ok(Some(DeviceKind::AirMonitor)),
+        _ => Err(("device_kind", "must be one of collar, air_monitor, any".into())),
+    }
+}
+
 /// Longest `for_secs`/`clear_secs` a rule may ask for (a day).
 pub const HOLD_MAX_SECS: i64 = 86_400;
 
 impl Rule {
+    /// Whether the rule watches devices of `kind`.
+    pub fn watches(&self, kind: DeviceKind) -> bool {
+        self.device_kind.is_none_or(|k| k == kind)
+    }
+
+    /// The device kind as written: `collar`, `air_monitor` or `any`.
+    pub fn device_kind_name(&self) -> &'static str {
+        self.device_kind.map_or("any", DeviceKind::as_str)
+    }
+
     /// Checks a rule as a household wrote it; the error names the field and the rule.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
         if self.name.trim().is_empty() || self.name.chars().count() > 80 {
             return Err(("name", "must be 1 to 80 characters".into()));
         }
-        if !matches!(self.device_kind.as_str(), "collar" | "air_monitor" | "any") {
+        if self.device_kind == Some(DeviceKind::Other) {
             return Err(("device_kind", "must be one of collar, air_monitor, any".into()));
         }
         if self.kind.reads_metric() && self.kind != ConditionKind::CoDose && self.metric.is_none() {
@@ -261,7 +333,7 @@ fn human_secs(secs: i64) -> String {
 fn builtin(
     key: &str,
     name: &str,
-    device_kind: &str,
+    device_kind: Option<DeviceKind>,
     kind: ConditionKind,
     metric: Option<Metric>,
     value: f64,
@@ -273,7 +345,7 @@ fn builtin(
     Rule {
         key: Some(key.into()),
         name: name.into(),
-        device_kind: device_kind.into(),
+        device_kind,
         kind,
         metric,
         value,
@@ -292,8 +364,8 @@ pub const CO_THRESHOLD_PPM: f64 = 50.0;
 pub fn builtin_rules() -> Vec<Rule> {
     use ConditionKind as K;
     use Severity as S;
-    let air = "air_monitor";
-    let collar = "collar";
+    let air = Some(DeviceKind::AirMonitor);
+    let collar = Some(DeviceKind::Collar);
     vec![
         builtin(
             "co_high",
@@ -397,7 +469,7 @@ pub fn builtin_rules() -> Vec<Rule> {
         builtin(
             "battery_low",
             "Battery low",
-            "any",
+            None,
             K::Battery,
             Some(Metric::BatteryPct),
             crate::devices::LOW_BATTERY_PCT,
@@ -406,7 +478,7 @@ pub fn builtin_rules() -> Vec<Rule> {
             0,
             S::Warning,
         ),
-        builtin("offline", "Device offline", "any", K::Offline, None, 0.0, 0.0, 0, 0, S::Minor),
+        builtin("offline", "Device offline", None, K::Offline, None, 0.0, 0.0, 0, 0, S::Minor),
     ]
 }
 
@@ -857,6 +929,23 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trail_actor_is_written_and_read_in_one_form() {
+        let id: uuid::Uuid = "0190a6f2-8b3c-7def-8123-456789abcdef".parse().unwrap();
+        for actor in [
+            TrailActor::System,
+            TrailActor::User(UserId(id)),
+            TrailActor::ApiKey(ApiKeyId(id)),
+            TrailActor::Contact(ContactId(id)),
+        ] {
+            assert_eq!(actor.to_string().parse(), Ok(actor));
+        }
+        assert_eq!(TrailActor::User(UserId(id)).to_string(), format!("user:{id}"));
+        for bad in ["", "user", "user:", "user:1", "robot:0190a6f2-8b3c-7def-8123-456789abcdef", "System"] {
+            assert_eq!(bad.parse::<TrailActor>(), Err(()), "{bad}");
+        }
+    }
 
     fn rule(key: &str) -> Rule {
         builtin_rules().into_iter().find(|r| r.key.as_deref() == Some(key)).unwrap()

@@ -5,7 +5,9 @@
 
 use std::str::FromStr;
 
-use petty_core::alarm::{AlarmState, Channel, Escalation, Policy, QuietHours, Rule, Severity, builtin_rules};
+use petty_core::alarm::{
+    AlarmState, Channel, Escalation, Policy, QuietHours, Rule, Severity, TrailActor, builtin_rules,
+};
 use petty_core::ids::{
     AlarmEventId, AlarmId, AlarmRuleId, ContactId, DeviceId, HouseholdId, NotificationId, PetId, UserId, WebhookId,
 };
@@ -62,7 +64,8 @@ impl RuleRow {
             rule: Rule {
                 key: self.rule_key,
                 name: self.name,
-                device_kind: self.device_kind,
+                device_kind: petty_core::alarm::parse_rule_device_kind(&self.device_kind)
+                    .map_err(|_| corrupt("rule device kind", self.id))?,
                 kind: self.kind.parse().map_err(|()| corrupt("rule kind", self.id))?,
                 metric,
                 value: self.value,
@@ -120,10 +123,10 @@ pub struct Alarm {
     pub last_at: OffsetDateTime,
     pub assignee: Option<UserId>,
     pub acknowledged_at: Option<OffsetDateTime>,
-    pub acknowledged_by: Option<String>,
+    pub acknowledged_by: Option<TrailActor>,
     /// The event time of the recovering reading, or when someone cleared it.
     pub cleared_at: Option<OffsetDateTime>,
-    pub cleared_by: Option<String>,
+    pub cleared_by: Option<TrailActor>,
     /// Recorded without paging anyone (see [`NewAlarm::quiet`]).
     pub quiet: bool,
 }
@@ -181,26 +184,49 @@ impl AlarmRow {
             last_at: from_ms(self.last_at)?,
             assignee: self.assignee.map(UserId),
             acknowledged_at: from_ms_opt(self.acknowledged_at)?,
-            acknowledged_by: self.acknowledged_by,
+            acknowledged_by: actor_opt(self.acknowledged_by, self.id)?,
             cleared_at: from_ms_opt(self.cleared_at)?,
-            cleared_by: self.cleared_by,
+            cleared_by: actor_opt(self.cleared_by, self.id)?,
             quiet: self.quiet,
         })
     }
 }
 
 /// One line of an alarm's audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlarmEvent {
-    #[sqlx(try_from = "Uuid")]
     pub id: AlarmEventId,
-    #[sqlx(try_from = "Millis")]
     pub at: OffsetDateTime,
     /// raised, acknowledged, cleared, comment, assigned, notified, failed.
     pub kind: String,
-    /// Who: `user:<id>`, `contact:<id>`, `system`, `api_key:<id>`.
-    pub actor: String,
+    pub actor: TrailActor,
     pub body: String,
+}
+
+#[derive(FromRow)]
+struct AlarmEventRow {
+    id: Uuid,
+    at: i64,
+    kind: String,
+    actor: String,
+    body: String,
+}
+
+impl AlarmEventRow {
+    fn into_event(self) -> Result<AlarmEvent> {
+        Ok(AlarmEvent {
+            id: AlarmEventId(self.id),
+            at: from_ms(self.at)?,
+            kind: self.kind,
+            actor: self.actor.parse().map_err(|()| corrupt("trail actor", self.id))?,
+            body: self.body,
+        })
+    }
+}
+
+/// Who acted on an alarm, as a column holds it.
+fn actor_opt(v: Option<String>, id: Uuid) -> Result<Option<TrailActor>> {
+    v.map(|a| a.parse().map_err(|()| corrupt("alarm actor", id))).transpose()
 }
 
 /// Which alarms to list, newest first.
@@ -455,7 +481,7 @@ fn severity_rank_sql(column: &str, least: Severity) -> String {
 macro_rules! insert_event {
     ($exec:expr, $household_id:expr, $alarm_id:expr, $at:expr, $kind:expr, $actor:expr, $body:expr) => {{
         let id = Uuid::now_v7();
-        let (at, kind, actor, body): (i64, &str, &str, &str) = ($at, $kind, $actor, $body);
+        let (at, kind, actor, body): (i64, &str, TrailActor, &str) = ($at, $kind, $actor, $body);
         sqlx::query(
             "INSERT INTO alarm_events (id, household_id, alarm_id, at, kind, actor, body) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -465,17 +491,11 @@ macro_rules! insert_event {
         .bind($alarm_id)
         .bind(at)
         .bind(kind)
-        .bind(actor)
+        .bind(actor.to_string())
         .bind(body)
         .execute($exec)
         .await?;
-        AlarmEvent {
-            id: AlarmEventId(id),
-            at: from_ms(at)?,
-            kind: kind.to_owned(),
-            actor: actor.to_owned(),
-            body: body.to_owned(),
-        }
+        AlarmEvent { id: AlarmEventId(id), at: from_ms(at)?, kind: kind.to_owned(), actor, body: body.to_owned() }
     }};
 }
 
@@ -511,7 +531,7 @@ impl Store {
                 .bind(household_id.0)
                 .bind(&rule.key)
                 .bind(&rule.name)
-                .bind(&rule.device_kind)
+                .bind(rule.device_kind_name())
                 .bind(rule.kind.as_str())
                 .bind(rule.metric.map(Metric::name))
                 .bind(rule.value)
@@ -552,7 +572,7 @@ impl Store {
                 .bind(Uuid::now_v7())
                 .bind(household_id.0)
                 .bind(&rule.name)
-                .bind(&rule.device_kind)
+                .bind(rule.device_kind_name())
                 .bind(rule.kind.as_str())
                 .bind(rule.metric.map(Metric::name))
                 .bind(rule.value)
@@ -586,7 +606,7 @@ impl Store {
                 .bind(id.0)
                 .bind(household_id.0)
                 .bind(&rule.name)
-                .bind(&rule.device_kind)
+                .bind(rule.device_kind_name())
                 .bind(rule.metric.map(Metric::name))
                 .bind(rule.value)
                 .bind(rule.clear_value)
@@ -666,7 +686,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
             if row.id == id {
-                insert_event!(&mut *tx, household_id, id, new.at_ms, "raised", "system", &new.message);
+                insert_event!(&mut *tx, household_id, id, new.at_ms, "raised", TrailActor::System, &new.message);
             }
             tx.commit().await?;
             row
@@ -701,7 +721,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(r) = &row {
-                insert_event!(&mut *tx, household_id, r.id, now_ms, "cleared", "system", reason);
+                insert_event!(&mut *tx, household_id, r.id, now_ms, "cleared", TrailActor::System, reason);
                 cancel_pending!(&mut *tx, r.id);
             }
             tx.commit().await?;
@@ -846,7 +866,7 @@ impl Store {
         household_id: HouseholdId,
         id: AlarmId,
         to: AlarmState,
-        actor: &str,
+        actor: TrailActor,
         note: &str,
         now_ms: i64,
     ) -> Result<Alarm> {
@@ -866,7 +886,7 @@ impl Store {
                 .bind(id.0)
                 .bind(household_id.0)
                 .bind(now_ms)
-                .bind(actor)
+                .bind(actor.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
             if row.is_some() {
@@ -895,7 +915,7 @@ impl Store {
         household_id: HouseholdId,
         id: AlarmId,
         kind: &str,
-        actor: &str,
+        actor: TrailActor,
         body: &str,
         now_ms: i64,
     ) -> Result<AlarmEvent> {
@@ -921,7 +941,7 @@ impl Store {
         household_id: HouseholdId,
         id: AlarmId,
         assignee: Option<UserId>,
-        actor: &str,
+        actor: TrailActor,
         now_ms: i64,
     ) -> Result<Alarm> {
         let sql =
@@ -946,7 +966,7 @@ impl Store {
 
     /// An alarm's trail, oldest first.
     pub async fn alarm_events(&self, household_id: HouseholdId, id: AlarmId) -> Result<Vec<AlarmEvent>> {
-        Ok(on_pool!(read, self, |pool| {
+        let rows: Vec<AlarmEventRow> = on_pool!(read, self, |pool| {
             sqlx::query_as(
                 "SELECT id, at, kind, actor, body FROM alarm_events WHERE alarm_id = $1 AND household_id = $2 \
                  ORDER BY at, id",
@@ -955,7 +975,8 @@ impl Store {
             .bind(household_id.0)
             .fetch_all(pool)
             .await?
-        }))
+        });
+        rows.into_iter().map(AlarmEventRow::into_event).collect()
     }
 
     /// Every household's active (unacknowledged) alarms: the escalation pass's work.
@@ -1273,7 +1294,7 @@ impl Store {
             .await?;
             if let Some(alarm_id) = n.alarm_id {
                 let body = format!("{} to {} ({provider_ref})", n.channel.as_str(), n.recipient);
-                insert_event!(&mut *tx, n.household_id, alarm_id.0, now_ms, "notified", "system", &body);
+                insert_event!(&mut *tx, n.household_id, alarm_id.0, now_ms, "notified", TrailActor::System, &body);
             }
             tx.commit().await?;
         });
@@ -1303,7 +1324,7 @@ impl Store {
                 && let Some(alarm_id) = n.alarm_id
             {
                 let body = format!("{} to {} failed: {error}", n.channel.as_str(), n.recipient);
-                insert_event!(&mut *tx, n.household_id, alarm_id.0, now_ms, "failed", "system", &body);
+                insert_event!(&mut *tx, n.household_id, alarm_id.0, now_ms, "failed", TrailActor::System, &body);
             }
             tx.commit().await?;
         });

@@ -186,8 +186,8 @@ async fn move_alarm(
     signed_in.check_csrf(state, &form.csrf)?;
     signed_in.require(Permission::WriteCare)?;
     let id = alarm_id(id)?;
-    let actor = format!("user:{}", signed_in.user.id.0);
-    petty_app::alarms::transition(&state.app, signed_in.membership.household_id, id, to, &actor, "from the dashboard")
+    let actor = petty_core::alarm::TrailActor::User(signed_in.user.id);
+    petty_app::alarms::transition(&state.app, signed_in.membership.household_id, id, to, actor, "from the dashboard")
         .await
         .map_err(|e| match e {
             StoreError::NotFound => PageError::BadRequest("alarm not found".to_owned()),
@@ -228,9 +228,9 @@ pub(crate) async fn comment(
     if text.is_empty() || text.chars().count() > 2000 {
         return Err(PageError::BadRequest("A comment must be 1 to 2000 characters.".into()));
     }
-    let actor = format!("user:{}", signed_in.user.id.0);
+    let actor = petty_core::alarm::TrailActor::User(signed_in.user.id);
     let now = petty_store::to_ms(time::OffsetDateTime::now_utc());
-    state.store.alarm_note(signed_in.membership.household_id, id, "comment", &actor, text, now).await?;
+    state.store.alarm_note(signed_in.membership.household_id, id, "comment", actor, text, now).await?;
     Ok(Redirect::to(&format!("/alarms/{id}#trail")).into_response())
 }
 

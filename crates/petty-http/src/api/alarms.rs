@@ -8,8 +8,10 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use petty_app::alarms::AlarmOut;
-use petty_core::accounts::{ActorKind, Email, Permission};
-use petty_core::alarm::{AlarmState, ConditionKind, Escalation, Policy, QuietHours, Rule, Severity};
+use petty_core::accounts::{Email, Permission};
+use petty_core::alarm::{
+    AlarmState, ConditionKind, Escalation, Policy, QuietHours, Rule, Severity, TrailActor, parse_rule_device_kind,
+};
 use petty_core::ids::{AlarmId, AlarmRuleId, ContactId, DeviceId, PetId, UserId, WebhookId};
 use petty_core::paging::PageRequest;
 use petty_core::phone::Phone;
@@ -52,14 +54,6 @@ fn now_ms() -> i64 {
 
 fn bad(field: &str, rule: &str, message: impl Into<String>) -> ApiError {
     ApiError::field(ErrorCode::ValidationFailed, field, rule, message)
-}
-
-/// Who did it, as the trail records it.
-pub(crate) fn actor_name(actor: &petty_core::accounts::Actor) -> String {
-    match actor.kind {
-        ActorKind::User { user_id, .. } => format!("user:{}", user_id.0),
-        ActorKind::ApiKey { key_id, .. } => format!("api_key:{}", key_id.0),
-    }
 }
 
 fn alarm_not_found(e: StoreError) -> ApiError {
@@ -188,7 +182,7 @@ pub(crate) struct TrailEntryOut {
 
 impl From<&petty_store::AlarmEvent> for TrailEntryOut {
     fn from(e: &petty_store::AlarmEvent) -> Self {
-        Self { at: e.at, kind: e.kind.clone(), actor: e.actor.clone(), body: e.body.clone() }
+        Self { at: e.at, kind: e.kind.clone(), actor: e.actor.to_string(), body: e.body.clone() }
     }
 }
 
@@ -255,7 +249,7 @@ pub(crate) async fn transition(
     household_id: petty_core::ids::HouseholdId,
     id: Uuid,
     to: AlarmState,
-    actor: &str,
+    actor: TrailActor,
     note: &str,
 ) -> Result<Alarm, ApiError> {
     petty_app::alarms::transition(&state.app, household_id, AlarmId(id), to, actor, note).await.map_err(alarm_not_found)
@@ -284,7 +278,7 @@ async fn acknowledge_alarm(
     let actor = actor.require(Permission::WriteCare)?;
     let note = body_note(&body)?;
     let alarm =
-        transition(&state, actor.household_id, id, AlarmState::Acknowledged, &actor_name(&actor), &note).await?;
+        transition(&state, actor.household_id, id, AlarmState::Acknowledged, TrailActor::from(&actor), &note).await?;
     Ok(Json(AlarmOut::from(&alarm)))
 }
 
@@ -301,7 +295,8 @@ async fn clear_alarm(
 ) -> Result<Json<AlarmOut>, ApiError> {
     let actor = actor.require(Permission::WriteCare)?;
     let note = body_note(&body)?;
-    let alarm = transition(&state, actor.household_id, id, AlarmState::Cleared, &actor_name(&actor), &note).await?;
+    let alarm =
+        transition(&state, actor.household_id, id, AlarmState::Cleared, TrailActor::from(&actor), &note).await?;
     Ok(Json(AlarmOut::from(&alarm)))
 }
 
@@ -327,7 +322,7 @@ async fn comment_alarm(
     let text = note_text(Some(body.text), "text", true)?;
     let e = state
         .store
-        .alarm_note(actor.household_id, AlarmId(id), "comment", &actor_name(&actor), &text, now_ms())
+        .alarm_note(actor.household_id, AlarmId(id), "comment", TrailActor::from(&actor), &text, now_ms())
         .await
         .map_err(alarm_not_found)?;
     Ok((StatusCode::CREATED, Json(TrailEntryOut::from(&e))))
@@ -360,7 +355,7 @@ async fn assign_alarm(
     }
     let alarm = state
         .store
-        .assign_alarm(actor.household_id, AlarmId(id), body.user_id.map(UserId), &actor_name(&actor), now_ms())
+        .assign_alarm(actor.household_id, AlarmId(id), body.user_id.map(UserId), TrailActor::from(&actor), now_ms())
         .await
         .map_err(alarm_not_found)?;
     Ok(Json(AlarmOut::from(&alarm)))
@@ -376,7 +371,7 @@ pub(crate) struct RuleOut {
     pub key: Option<String>,
     pub name: String,
     /// collar, air_monitor or any.
-    pub device_kind: String,
+    pub device_kind: &'static str,
     /// above, below, rise, co_dose, absence, or an event (offline, low_battery, geofence_exit, ...).
     pub kind: &'static str,
     pub metric: Option<&'static str>,
@@ -396,7 +391,7 @@ impl From<&StoredRule> for RuleOut {
             id: r.id.0,
             key: r.rule.key.clone(),
             name: r.rule.name.clone(),
-            device_kind: r.rule.device_kind.clone(),
+            device_kind: r.rule.device_kind_name(),
             kind: r.rule.kind.as_str(),
             metric: r.rule.metric.map(Metric::name),
             value: r.rule.value,
@@ -463,7 +458,8 @@ fn parse_rule(body: &RuleIn, keep: Option<&Rule>) -> Result<Rule, ApiError> {
     let rule = Rule {
         key: keep.and_then(|r| r.key.clone()),
         name: body.name.trim().to_owned(),
-        device_kind: body.device_kind.clone(),
+        device_kind: parse_rule_device_kind(&body.device_kind)
+            .map_err(|(field, message)| bad(field, "one_of", format!("{field} {message}")))?,
         kind,
         metric: metric.or(keep.and_then(|r| r.metric)),
         value: body.value,

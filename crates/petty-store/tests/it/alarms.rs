@@ -75,19 +75,26 @@ store_test!(the_lifecycle_keeps_a_trail_and_cancels_what_has_not_gone, |store| a
     assert!(!store.enqueue_notification(&n, t).await.unwrap(), "one row per key");
     assert!(store.claim_notifications(t, 1000, 10).await.unwrap().is_empty(), "not due yet");
 
-    let actor = format!("user:{}", user.id.0);
-    let acked = store.transition_alarm(h, a.id, AlarmState::Acknowledged, &actor, "seen", t + 10).await.unwrap();
-    assert_eq!((acked.state, acked.acknowledged_by.as_deref()), (AlarmState::Acknowledged, Some(actor.as_str())));
+    let actor = petty_core::alarm::TrailActor::User(user.id);
+    let acked = store.transition_alarm(h, a.id, AlarmState::Acknowledged, actor, "seen", t + 10).await.unwrap();
+    assert_eq!((acked.state, acked.acknowledged_by), (AlarmState::Acknowledged, Some(actor)));
     assert!(matches!(
-        store.transition_alarm(h, a.id, AlarmState::Acknowledged, &actor, "", t + 11).await,
+        store.transition_alarm(h, a.id, AlarmState::Acknowledged, actor, "", t + 11).await,
         Err(StoreError::Conflict(_))
     ));
     let rows = store.notifications(h, Some(a.id), 10).await.unwrap();
     assert_eq!(rows[0].status, "cancelled", "acknowledging cancels what has not gone");
-    store.alarm_note(h, a.id, "comment", &actor, "window open", t + 20).await.unwrap();
-    store.transition_alarm(h, a.id, AlarmState::Cleared, &actor, "", t + 30).await.unwrap();
-    let trail: Vec<String> = store.alarm_events(h, a.id).await.unwrap().into_iter().map(|e| e.kind).collect();
-    assert_eq!(trail, ["raised", "acknowledged", "comment", "cleared"]);
+    store.alarm_note(h, a.id, "comment", actor, "window open", t + 20).await.unwrap();
+    store.transition_alarm(h, a.id, AlarmState::Cleared, actor, "", t + 30).await.unwrap();
+    let trail: Vec<(String, String)> =
+        store.alarm_events(h, a.id).await.unwrap().into_iter().map(|e| (e.kind, e.actor.to_string())).collect();
+    let user = actor.to_string();
+    let by = |kind: &str, who: &str| (kind.to_owned(), who.to_owned());
+    assert_eq!(
+        trail,
+        [by("raised", "system"), by("acknowledged", &user), by("comment", &user), by("cleared", &user)],
+        "each line says who"
+    );
 
     let open = AlarmFilter { states: vec![AlarmState::Active], limit: 10, ..AlarmFilter::default() };
     assert!(store.list_alarms(h, &open).await.unwrap().is_empty());

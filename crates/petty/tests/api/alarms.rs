@@ -252,12 +252,21 @@ async fn rules_are_tuned_with_checks_that_name_the_field() {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["details"][0]["field"], "clear_value");
+    for kind in ["toaster", "other"] {
+        let res = put(json!({"name": "CO high", "device_kind": kind, "kind": "above", "metric": "co_ppm",
+            "value": 35.0, "clear_value": 25.0, "severity": "critical"}))
+        .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{kind}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["details"][0]["field"], "device_kind", "{kind}");
+    }
     let res = put(json!({"name": "CO high", "device_kind": "air_monitor", "kind": "above", "metric": "co_ppm",
         "value": 35.0, "clear_value": 25.0, "for_secs": 30, "severity": "critical"}))
     .await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!((body["value"].as_f64(), body["key"].as_str()), (Some(35.0), Some("co_high")));
+    assert_eq!(body["device_kind"], "air_monitor");
     let res = app
         .client
         .delete(app.url(&format!("/api/v1/alarm-rules/{id}")))
