@@ -119,4 +119,4 @@ else
   echo "petty max ${max_rps} req/s; offered ${rate} req/s for ${SECS} s: achieved ${rps} req/s, p99 ${p99}, max ${max}, non-2xx ${bad}, CPU ${cpu} µs/req"
   grep -A8 'Latency Distribution' "$DIR/petty-rate.last"
 fi
-grep -ciE 'error|panic' "$DIR/petty.log" | sed 's/^/petty log lines with error or panic: /'
+{ grep -ciE 'error|panic' "$DIR/petty.log" || true; } | sed 's/^/petty log lines with error or panic: /'
