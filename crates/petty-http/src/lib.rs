@@ -57,7 +57,7 @@ pub use state::AppState;
 
 /// The delivery channels' settings, as the binary configures them.
 pub mod notify {
-    pub use petty_notify::{NotifyConfig, SmtpConfig, SmtpTls, TwilioConfig, install_tls_provider};
+    pub use petty_notify::{NotifyConfig, OutboundPolicy, SmtpConfig, SmtpTls, TwilioConfig, install_tls_provider};
 }
 
 /// Hashes a password the way sign-in expects it (argon2id). For seeding accounts from the CLI.

@@ -20,6 +20,10 @@ use petty_store::{Alarm, Contact, Notification};
 use sha2::Sha256;
 use uuid::Uuid;
 
+pub mod outbound;
+
+pub use outbound::{OutboundPolicy, Refused};
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// How an SMTP connection is secured.
@@ -72,6 +76,8 @@ pub struct NotifyConfig {
     pub backoff_max: Duration,
     /// How long one attempt may take.
     pub send_timeout: Duration,
+    /// Which addresses webhooks may reach besides public ones (none by default).
+    pub outbound: OutboundPolicy,
 }
 
 impl Default for NotifyConfig {
@@ -86,6 +92,7 @@ impl Default for NotifyConfig {
             backoff_base: Duration::from_secs(5),
             backoff_max: Duration::from_secs(15 * 60),
             send_timeout: Duration::from_secs(20),
+            outbound: OutboundPolicy::default(),
         }
     }
 }
@@ -294,9 +301,18 @@ impl Notifier {
         timestamp: i64,
         n: &Notification,
     ) -> Result<String, SendError> {
-        let response = self
-            .http
+        // Checked again at every delivery: the policy may have changed, and a name may now
+        // resolve elsewhere. The request goes to the addresses checked here.
+        let url = self.config.outbound.check_form(url).map_err(|e| SendError::permanent(e.to_string()))?;
+        let client = self
+            .config
+            .outbound
+            .client(&url, self.config.send_timeout)
+            .await
+            .map_err(|e| SendError::permanent(e.to_string()))?;
+        let response = client
             .post(url)
+            .header("user-agent", concat!("petty/", env!("CARGO_PKG_VERSION")))
             .header("content-type", "application/json")
             .header("petty-signature", webhook_signature(secret, timestamp, &n.payload))
             .header("petty-event", &n.subject)
@@ -304,16 +320,32 @@ impl Notifier {
             .body(n.payload.clone())
             .send()
             .await
-            .map_err(|e| SendError::retry(format!("webhook unreachable: {e}")))?;
+            .map_err(|e| SendError::retry(format!("webhook unreachable: {}", without_url(&e))))?;
         let status = response.status();
+        // The answer's body is never read: a receiver's reply cannot fill Petty's memory.
+        drop(response);
         if status.is_success() {
             Ok(format!("http {}", status.as_u16()))
+        } else if status.is_redirection() {
+            Err(SendError::permanent(format!("the webhook answered {status}; redirects are not followed")))
         } else if status.is_client_error() && status.as_u16() != 429 && status.as_u16() != 408 {
             Err(SendError::permanent(format!("the webhook answered {status}")))
         } else {
             Err(SendError::retry(format!("the webhook answered {status}")))
         }
     }
+}
+
+/// A request error's text without the URL it carries.
+fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "the request failed"
+    };
+    kind.to_owned()
 }
 
 fn smtp_transport(

@@ -1292,7 +1292,12 @@ impl Store {
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
-            if let Some(alarm_id) = n.alarm_id {
+            // People's deliveries go on the trail everyone in the household reads; a webhook's
+            // (an integration's address, and whether it answered) only in the outbox, which its
+            // managers read.
+            if let Some(alarm_id) = n.alarm_id
+                && n.channel != Channel::Webhook
+            {
                 let body = format!("{} to {} ({provider_ref})", n.channel.as_str(), n.recipient);
                 insert_event!(&mut *tx, n.household_id, alarm_id.0, now_ms, "notified", TrailActor::System, &body);
             }
@@ -1322,6 +1327,7 @@ impl Store {
             .await?;
             if retry_at_ms.is_none()
                 && let Some(alarm_id) = n.alarm_id
+                && n.channel != Channel::Webhook
             {
                 let body = format!("{} to {} failed: {error}", n.channel.as_str(), n.recipient);
                 insert_event!(&mut *tx, n.household_id, alarm_id.0, now_ms, "failed", TrailActor::System, &body);
@@ -1378,13 +1384,17 @@ impl Store {
         &self,
         household_id: HouseholdId,
         alarm_id: Option<AlarmId>,
+        webhooks: bool,
         request: PageRequest,
     ) -> Result<Page<Notification>> {
+        // Without `webhooks`, the rows of the webhook channel are left out.
+        let channels = if webhooks { "" } else { " AND channel <> 'webhook'" };
         let sql = format!(
-            "SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE household_id = $1 AND ($2 IS NULL OR alarm_id = $2) \
+            "SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE household_id = $1 AND ($2 IS NULL OR alarm_id = $2){channels} \
              ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
         );
-        let count = "SELECT COUNT(*) FROM outbox WHERE household_id = $1 AND ($2 IS NULL OR alarm_id = $2)";
+        let count =
+            format!("SELECT COUNT(*) FROM outbox WHERE household_id = $1 AND ($2 IS NULL OR alarm_id = $2){channels}");
         let (rows, total): (Vec<NotificationRow>, i64) = on_pool!(read, self, |pool| {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(household_id.0)
@@ -1393,8 +1403,11 @@ impl Store {
                 .bind(request.offset())
                 .fetch_all(pool)
                 .await?;
-            let total: i64 =
-                sqlx::query_scalar(count).bind(household_id.0).bind(alarm_id.map(|v| v.0)).fetch_one(pool).await?;
+            let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
+                .bind(household_id.0)
+                .bind(alarm_id.map(|v| v.0))
+                .fetch_one(pool)
+                .await?;
             (rows, total)
         });
         let items = rows.into_iter().map(NotificationRow::into_notification).collect::<Result<Vec<_>>>()?;

@@ -77,6 +77,9 @@ pub(crate) struct NotifySection {
     pub twilio_auth_token: Option<String>,
     /// The number messages and calls come from, E.164.
     pub twilio_from: Option<String>,
+    /// Networks webhooks may reach besides public addresses (`10.0.0.0/8`, `192.168.1.20`):
+    /// loopback, private, link-local and reserved addresses are refused unless listed here.
+    pub outbound_allow: Vec<String>,
 }
 
 impl Default for NotifySection {
@@ -95,6 +98,7 @@ impl Default for NotifySection {
             twilio_account_sid: None,
             twilio_auth_token: None,
             twilio_from: None,
+            outbound_allow: Vec::new(),
         }
     }
 }
@@ -342,6 +346,8 @@ twilio_base_url = "https://api.twilio.com"
 # twilio_account_sid = "AC..."
 # twilio_auth_token = "..."   (better: PETTY_NOTIFY__TWILIO_AUTH_TOKEN_FILE)
 # twilio_from = "+15005550006"
+# Webhooks reach public addresses only; list the inside networks they may reach too.
+outbound_allow = []
 "#;
 
 /// What the command line asks for; wins over the file and the environment.
@@ -534,6 +540,9 @@ impl Config {
         if twilio.iter().any(|v| v.is_some()) && !twilio.iter().all(|v| v.is_some()) {
             bail!("notify: set all of twilio_account_sid, twilio_auth_token and twilio_from, or none");
         }
+        if let Err(e) = petty_http::notify::OutboundPolicy::new(&n.outbound_allow) {
+            bail!("notify.outbound_allow: {e}");
+        }
         if let Some(from) = &n.twilio_from
             && let Err(e) = petty_core::phone::Phone::parse(from)
         {
@@ -632,6 +641,8 @@ impl Config {
             ..NotifyConfig::default()
         };
         config.public_url = self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen));
+        // Checked when the configuration was loaded; an unusable list allows nothing extra.
+        config.outbound = petty_http::notify::OutboundPolicy::new(&n.outbound_allow).unwrap_or_default();
         config.smtp = n.smtp_server.as_deref().map(|server| {
             let tls = match n.smtp_tls.as_str() {
                 "none" => SmtpTls::None,

@@ -10,12 +10,14 @@ use axum::response::{IntoResponse, Response};
 use petty_app::alarms::AlarmOut;
 use petty_core::accounts::{Email, Permission};
 use petty_core::alarm::{
-    AlarmState, ConditionKind, Escalation, Policy, QuietHours, Rule, Severity, TrailActor, parse_rule_device_kind,
+    AlarmState, Channel, ConditionKind, Escalation, Policy, QuietHours, Rule, Severity, TrailActor,
+    parse_rule_device_kind,
 };
 use petty_core::ids::{AlarmId, AlarmRuleId, ContactId, DeviceId, PetId, UserId, WebhookId};
 use petty_core::paging::PageRequest;
 use petty_core::phone::Phone;
 use petty_core::readings::Metric;
+use petty_notify::Refused;
 use petty_store::{Alarm, AlarmFilter, Contact, NewContact, Notification, StoreError, StoredRule, Webhook};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -196,9 +198,11 @@ pub(crate) struct AlarmDetailOut {
     pub notifications: Vec<NotificationOut>,
 }
 
-async fn alarm_detail(state: &AppState, alarm: &Alarm) -> Result<AlarmDetailOut, ApiError> {
+/// `webhooks`: whether the caller may see webhook deliveries (those who manage webhooks).
+async fn alarm_detail(state: &AppState, alarm: &Alarm, webhooks: bool) -> Result<AlarmDetailOut, ApiError> {
     let events = state.store.alarm_events(alarm.household_id, alarm.id).await?;
-    let notifications = state.store.notifications(alarm.household_id, Some(alarm.id), 200).await?;
+    let mut notifications = state.store.notifications(alarm.household_id, Some(alarm.id), 200).await?;
+    notifications.retain(|n| webhooks || n.channel != Channel::Webhook);
     let rule = match alarm.rule_id {
         Some(id) => state.store.alarm_rules(alarm.household_id, now_ms()).await?.into_iter().find(|r| r.id == id),
         None => None,
@@ -222,7 +226,7 @@ async fn get_alarm(
 ) -> Result<Json<AlarmDetailOut>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let alarm = state.store.get_alarm(actor.household_id, AlarmId(id)).await.map_err(alarm_not_found)?;
-    Ok(Json(alarm_detail(&state, &alarm).await?))
+    Ok(Json(alarm_detail(&state, &alarm, actor.can(Permission::ManageHousehold)).await?))
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -908,13 +912,20 @@ async fn create_webhook(
     ApiJson(body): ApiJson<WebhookIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
-    let url = body.url.trim();
-    if !(url.starts_with("https://") || url.starts_with("http://"))
-        || url.len() > 2000
-        || url.contains(char::is_whitespace)
-    {
-        return Err(bad("url", "format", "url must be an http:// or https:// URL"));
-    }
+    // The outbound policy decides, here and again at every delivery.
+    let policy = &state.app.notifier.config().outbound;
+    let refused = |e: Refused| {
+        let rule = match e {
+            Refused::Malformed(_) => "format",
+            Refused::Credentials => "no_credentials",
+            Refused::NotPublic(_) => "public_address",
+            Refused::Unresolvable => "resolves",
+        };
+        bad("url", rule, e.to_string())
+    };
+    let checked = policy.check_form(&body.url).map_err(refused)?;
+    policy.resolve(&checked).await.map_err(refused)?;
+    let url = checked.as_str();
     let min =
         body.min_severity.as_deref().map(|s| parse_severity("min_severity", s)).transpose()?.unwrap_or(Severity::Info);
     let (secret, _) = crate::auth::new_secret("whsec_");
@@ -959,7 +970,8 @@ async fn list_notifications(
 ) -> Result<Json<Paged<NotificationOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let page = PageRequest::parse(q.page, q.page_size)?;
-    let items = state.store.page_notifications(actor.household_id, q.alarm_id.map(AlarmId), page).await?;
+    let webhooks = actor.can(Permission::ManageHousehold);
+    let items = state.store.page_notifications(actor.household_id, q.alarm_id.map(AlarmId), webhooks, page).await?;
     Ok(Json(Paged::from_page(items, |n| NotificationOut::from(&n))))
 }
 

@@ -111,8 +111,9 @@ store_test!(the_lifecycle_keeps_a_trail_and_cancels_what_has_not_gone, |store| a
     assert_eq!((second.total, second.items[0].id, second.has_next()), (2, a.id, false));
     let cleared = AlarmFilter { states: vec![AlarmState::Cleared], ..AlarmFilter::default() };
     assert_eq!(store.page_alarms(h, &cleared, one).await.unwrap().total, 1);
-    let outbox = store.page_notifications(h, Some(a.id), one).await.unwrap();
+    let outbox = store.page_notifications(h, Some(a.id), true, one).await.unwrap();
     assert_eq!((outbox.total, outbox.items[0].status.as_str()), (1, "cancelled"));
+    assert_eq!(store.page_notifications(h, Some(a.id), false, one).await.unwrap().total, 1, "an SMS is not a webhook");
     let (_, other) = owner(&store, "bo@example.com").await;
     assert!(matches!(store.get_alarm(other.household_id, a.id).await, Err(StoreError::NotFound)));
 });

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use petty_core::alarm::{AlarmState, Severity};
 use petty_core::ids::HouseholdId;
+use petty_http::notify::OutboundPolicy;
 use petty_http::{AppState, HttpConfig};
 use petty_store::{NewAlarm, Store};
 use reqwest::StatusCode;
@@ -591,7 +592,8 @@ async fn email_goes_to_a_real_smtp_server_and_its_link_acknowledges() {
 #[tokio::test]
 async fn webhooks_are_signed_and_the_receiver_verifies_them() {
     let receiver = fakes::webhook_receiver().await;
-    let app = spawn_app().await;
+    // The receiver is on this machine: an administrator allows loopback for webhooks.
+    let app = spawn_app_with(|c| c.notify.outbound = OutboundPolicy::new(&["127.0.0.1"]).unwrap()).await;
     let ana = app.register("Ana").await;
     let res = app
         .post_json("/api/v1/webhooks", &json!({"url": receiver.url, "min_severity": "minor"}), Some(&ana.access_token))
@@ -786,4 +788,105 @@ async fn a_backfilled_incident_is_dated_by_its_readings_and_pages_nobody() {
     assert_eq!(again.iter().filter(|a| a["type"] == "co_high").count(), 1, "{again:?}");
     assert_eq!(again.iter().filter(|a| a["type"] == "co_rising").count(), 1, "{again:?}");
     let _ = device_id;
+}
+
+/// A webhook URL is hostile: every address inside the network, in every spelling, and
+/// credentials are refused when the hook is made, naming the field and the rule.
+#[tokio::test]
+async fn webhooks_cannot_reach_inside_the_network() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    for (url, rule) in [
+        ("http://127.0.0.1:19999/hook", "public_address"),
+        ("http://localhost:19999/hook", "public_address"),
+        ("http://127.1/hook", "public_address"),
+        ("http://0.0.0.0/hook", "public_address"),
+        ("http://2130706433/hook", "public_address"),
+        ("http://[::1]/hook", "public_address"),
+        ("http://[::ffff:127.0.0.1]/hook", "public_address"),
+        ("http://169.254.169.254/latest/meta-data/", "public_address"),
+        ("http://10.0.0.1/hook", "public_address"),
+        ("http://192.168.1.1/hook", "public_address"),
+        ("http://metadata.google.internal/computeMetadata/v1/", "resolves"),
+        ("https://user:pass@hooks.example.com/hook", "no_credentials"),
+        ("ftp://hooks.example.com/hook", "format"),
+    ] {
+        let res = app.post_json("/api/v1/webhooks", &json!({"url": url}), Some(&ana.access_token)).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{url}");
+        let body: Value = res.json().await.unwrap();
+        let detail = &body["error"]["details"][0];
+        assert_eq!((detail["field"].as_str(), detail["rule"].as_str()), (Some("url"), Some(rule)), "{url}: {body}");
+    }
+    let listed: Value = app.get("/api/v1/webhooks", Some(&ana.access_token)).await.json().await.unwrap();
+    assert_eq!(listed["total"], 0, "nothing was made");
+}
+
+/// A hook stored before the policy (or pointing at a name that now resolves inside) is checked
+/// again at delivery and never called; a redirect is not followed; only the household's managers
+/// see webhook deliveries.
+#[tokio::test]
+async fn webhook_deliveries_are_checked_again_follow_no_redirect_and_stay_with_managers() {
+    let receiver = fakes::webhook_receiver().await;
+    // A receiver that redirects to the real one.
+    let redirector = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirect_url = format!("http://{}/hook", redirector.local_addr().unwrap());
+    let target = receiver.url.clone();
+    tokio::spawn(async move {
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move || {
+                let target = target.clone();
+                async move { (StatusCode::TEMPORARY_REDIRECT, [("location", target)]) }
+            }),
+        );
+        axum::serve(redirector, app).await
+    });
+    let allow_loopback = |c: &mut HttpConfig| c.notify.outbound = OutboundPolicy::new(&["127.0.0.1"]).unwrap();
+    let app = spawn_app_with(allow_loopback).await;
+    let ana = app.register("Ana").await;
+    for url in [&receiver.url, &redirect_url] {
+        let res = app.post_json("/api/v1/webhooks", &json!({"url": url}), Some(&ana.access_token)).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    // The same database served by a node whose policy allows nothing inside: the stored hook to
+    // 127.0.0.1 is refused at delivery.
+    let strict = AppState::with_bus(app.store.clone(), HttpConfig::for_tests(), petty_bus::Bus::local());
+    let (_, device_token) = air_monitor(&app, &ana.access_token, "CAR-SSRF").await;
+    let t0 = now_ms() - 400_000;
+    let batch: Vec<Value> = (0..40).map(|i| json!({"ts": t0 + i * 10_000, "co_ppm": 180.0})).collect();
+    ingest(&app, &device_token, &json!({"readings": batch})).await;
+    petty_jobs::alarms::run_once(&strict.app).await;
+    petty_jobs::outbox::deliver_due(&strict.app).await;
+    assert!(receiver.got.lock().unwrap().is_empty(), "neither the hook nor the redirect reached the receiver");
+    let rows = app.store.notifications(household(&ana.household_id), None, 50).await.unwrap();
+    let hooks: Vec<_> = rows.iter().filter(|n| n.channel.as_str() == "webhook").collect();
+    assert_eq!(hooks.len(), 2, "{rows:?}");
+    assert!(hooks.iter().all(|n| n.status == "failed"), "refused for good, not retried: {hooks:?}");
+    assert!(hooks.iter().any(|n| n.last_error.as_deref().is_some_and(|e| e.contains("public address"))), "{hooks:?}");
+
+    // With loopback allowed, the redirect is still not followed.
+    let alarm_id = alarms(&app, &ana.access_token, "?state=active").await[0]["id"].as_str().unwrap().to_owned();
+    app.post_json(&format!("/api/v1/alarms/{alarm_id}/acknowledge"), &json!({}), Some(&ana.access_token)).await;
+    petty_jobs::outbox::deliver_due(&app.state.app).await;
+    let got = receiver.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "the direct hook was called once, the redirect's target never: {got:?}");
+    let rows = app.store.notifications(household(&ana.household_id), None, 50).await.unwrap();
+    assert!(
+        rows.iter()
+            .any(|n| n.recipient == redirect_url && n.last_error.as_deref().is_some_and(|e| e.contains("redirect"))),
+        "{rows:?}"
+    );
+
+    // A read-only key sees the alarm and its people's deliveries, but no webhook's address or fate.
+    let res = app
+        .post_json("/api/v1/api-keys", &json!({"name": "Dashboard", "scope": "read"}), Some(&ana.access_token))
+        .await;
+    let key = res.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned();
+    let outbox: Value = app.get("/api/v1/notifications", Some(&key)).await.json().await.unwrap();
+    assert_eq!(outbox["total"], 0, "{outbox}");
+    let detail: Value = app.get(&format!("/api/v1/alarms/{alarm_id}"), Some(&key)).await.json().await.unwrap();
+    assert_eq!(detail["notifications"].as_array().map(Vec::len), Some(0), "{detail}");
+    assert!(!detail.to_string().contains("127.0.0.1"), "{detail}");
+    let owner: Value = app.get("/api/v1/notifications", Some(&ana.access_token)).await.json().await.unwrap();
+    assert!(owner["total"].as_u64().unwrap() >= 2, "the owner sees them: {owner}");
 }
