@@ -102,12 +102,43 @@ impl NewPassword {
         {
             return Err(Invalid::one(field, "too_weak", format!("{field} must not contain your email name")));
         }
+        if is_common_password(raw) {
+            return Err(Invalid::one(
+                field,
+                "common",
+                format!(
+                    "{field} is one of the most common passwords (or one with a few characters added); choose another"
+                ),
+            ));
+        }
         Ok(Self(raw.to_owned()))
     }
 
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// The most common passwords of public breaches, lower-cased and sorted (`data/README.md`).
+const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
+
+fn common_passwords() -> &'static [&'static str] {
+    static LIST: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| COMMON_PASSWORDS.lines().filter(|l| !l.is_empty()).collect())
+}
+
+/// Whether `raw` is a common password, ignoring case, or one followed by at most four digits
+/// or symbols (`password1234`, `dragon2024!`).
+fn is_common_password(raw: &str) -> bool {
+    let list = common_passwords();
+    let lower = raw.to_lowercase();
+    let known = |s: &str| list.binary_search(&s).is_ok();
+    if known(&lower) {
+        return true;
+    }
+    let base = lower.trim_end_matches(|c: char| !c.is_alphabetic());
+    let added = lower.len() - base.len();
+    base.chars().count() >= 4 && (1..=4).contains(&added) && known(base)
 }
 
 impl fmt::Debug for NewPassword {
@@ -323,6 +354,22 @@ mod tests {
         assert_eq!(NewPassword::parse("password", "aaaaaaaaaaaa", None).unwrap_err().0[0].rule, "too_weak");
         assert!(NewPassword::parse("password", "my bella password", Some(&email)).is_err());
         assert!(NewPassword::parse("password", "correct horse battery", Some(&email)).is_ok());
+    }
+
+    #[test]
+    fn common_and_breached_passwords_are_refused() {
+        for weak in
+            ["password123", "1234567890", "Password123", "qwertyuiop", "password1234", "iloveyou12!", "Dragon2024"]
+        {
+            let err = NewPassword::parse("password", weak, None).unwrap_err();
+            assert_eq!(err.0[0].rule, "common", "{weak}");
+        }
+        for fine in ["correct horse battery", "bella walks at 7", "password-manager-made-9Xq"] {
+            assert!(NewPassword::parse("password", fine, None).is_ok(), "{fine}");
+        }
+        let list = common_passwords();
+        assert_eq!(list.len(), 30_000);
+        assert!(list.windows(2).all(|w| w[0] < w[1]), "sorted, for the binary search");
     }
 
     #[test]
