@@ -9,6 +9,7 @@ mod api_auth;
 mod api_devices;
 mod api_edge;
 mod api_pets;
+mod authz_matrix;
 mod behaviour;
 mod browser;
 mod compat_carbon;

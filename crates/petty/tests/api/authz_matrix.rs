@@ -1,0 +1,214 @@
+//! The authorization matrix, generated from the OpenAPI document so that a new route is in it
+//! the day it is added: every operation on a route that names a resource, against a household
+//! that owns every kind of resource, called by another household's owner (nothing found, nothing
+//! changed, nothing of theirs in the answer) and by the household's own read-only key (no
+//! operation that changes something succeeds).
+
+use petty_core::alarm::Severity;
+use petty_store::NewAlarm;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{Account, TestApp, spawn_app};
+
+/// One of every resource a route can name, in Ana's household.
+struct Fixtures {
+    ids: Vec<(&'static str, String)>,
+    /// Text that must never appear in an answer to a stranger.
+    secrets: Vec<String>,
+}
+
+async fn created(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+    let res = app.post_json(path, &body, Some(token)).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{path}");
+    res.json().await.unwrap()
+}
+
+async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
+    let t = &ana.access_token;
+    let pet = created(app, t, "/api/v1/pets", json!({"name": "Bellatrix", "species": "dog"})).await;
+    let pet_id = pet["id"].as_str().unwrap().to_owned();
+    let device = created(
+        app,
+        t,
+        "/api/v1/devices",
+        json!({"name": "Bellatrix's collar", "kind": "collar", "serial": "MATRIX-1", "pet_id": pet_id}),
+    )
+    .await;
+    let device_id = device["device"]["id"].as_str().unwrap().to_owned();
+    let fence = created(
+        app,
+        t,
+        "/api/v1/geofences",
+        json!({"name": "Garden", "kind": "circle", "center": {"lat": 52.0, "lon": 4.0}, "radius_m": 50}),
+    )
+    .await;
+    let contact =
+        created(app, t, "/api/v1/contacts", json!({"name": "Neighbour", "role": "secondary", "phone": "+14155550123"}))
+            .await;
+    let key = created(app, t, "/api/v1/api-keys", json!({"name": "Matrix", "scope": "read"})).await;
+    let invitation = created(app, t, "/api/v1/household/invitations", json!({"role": "vet"})).await;
+    let household = petty_core::ids::HouseholdId(ana.household_id.parse().unwrap());
+    let now = petty_store::to_ms(time::OffsetDateTime::now_utc());
+    let webhook = app
+        .store
+        .create_webhook(household, "https://hooks.example.com/matrix", "whsec_x", Severity::Info, now)
+        .await
+        .unwrap();
+    let (alarm, _) = app
+        .store
+        .raise_alarm(
+            household,
+            &NewAlarm {
+                rule_id: None,
+                source: format!("device:{device_id}"),
+                alarm_type: "heart_high".into(),
+                device_id: Some(device_id.parse().unwrap()),
+                pet_id: None,
+                severity: Severity::Major,
+                title: "Heart racing".into(),
+                message: "Bellatrix's heart".into(),
+                value: Some(200.0),
+                evidence: vec![(now, 200.0)],
+                at_ms: now,
+                quiet: true,
+            },
+        )
+        .await
+        .unwrap();
+    let rules: Value = app.get("/api/v1/alarm-rules", Some(t)).await.json().await.unwrap();
+    let me: Value = app.get("/api/v1/me", Some(t)).await.json().await.unwrap();
+    let user_id = me["user"]["id"].as_str().or(me["id"].as_str()).expect("my user id").to_owned();
+    Fixtures {
+        ids: vec![
+            ("pets", pet_id),
+            ("devices", device_id),
+            ("geofences", fence["id"].as_str().unwrap().to_owned()),
+            ("contacts", contact["id"].as_str().unwrap().to_owned()),
+            ("api-keys", key["id"].as_str().unwrap().to_owned()),
+            ("household/invitations", invitation["id"].as_str().unwrap().to_owned()),
+            ("household/members", user_id),
+            ("webhooks", webhook.id.to_string()),
+            ("alarms", alarm.id.to_string()),
+            ("alarm-rules", rules["items"][0]["id"].as_str().unwrap().to_owned()),
+        ],
+        secrets: vec!["Bellatrix".into(), "MATRIX-1".into(), "Neighbour".into(), "hooks.example.com".into()],
+    }
+}
+
+/// Every (method, path) of the document.
+async fn operations(app: &TestApp) -> Vec<(Method, String)> {
+    let doc: Value = app.get("/api/v1/openapi.json", None).await.json().await.unwrap();
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                out.push((method.to_uppercase().parse().unwrap(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// `path` with its placeholders filled from Ana's resources; `None` for a path that names none.
+fn fill(path: &str, fixtures: &Fixtures) -> Option<String> {
+    if !path.contains('{') {
+        return None;
+    }
+    let rest = path.strip_prefix("/api/v1/").expect("under /api/v1");
+    let (kind, id) = fixtures
+        .ids
+        .iter()
+        .filter(|(kind, _)| rest.starts_with(&format!("{kind}/{{")))
+        .max_by_key(|(kind, _)| kind.len())
+        .unwrap_or_else(|| panic!("{path}: the matrix has no resource for this route; add one to `fixtures`"));
+    let mut filled = format!("/api/v1/{kind}/{id}");
+    let tail = &rest[kind.len() + 1..];
+    let tail = &tail[tail.find('}').expect("a placeholder") + 1..];
+    // A second placeholder (an episode of the pet) gets a made-up id: the first already decides.
+    for part in tail.split('/').filter(|p| !p.is_empty()) {
+        filled.push('/');
+        filled.push_str(if part.starts_with('{') { "0190a6f2-8b3c-7def-8123-456789abcdef" } else { part });
+    }
+    Some(filled)
+}
+
+async fn call(app: &TestApp, method: &Method, path: &str, token: &str) -> (StatusCode, String) {
+    let mut req = app.client.request(method.clone(), app.url(path)).bearer_auth(token);
+    if matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
+        req = req.json(&json!({}));
+    }
+    let res = req.send().await.unwrap();
+    (res.status(), res.text().await.unwrap_or_default())
+}
+
+/// What Ana can see of her household, to compare before and after.
+async fn snapshot(app: &TestApp, ana: &Account) -> Vec<Value> {
+    let mut out = Vec::new();
+    for path in [
+        "/api/v1/pets",
+        "/api/v1/devices",
+        "/api/v1/geofences",
+        "/api/v1/contacts",
+        "/api/v1/api-keys",
+        "/api/v1/household/invitations",
+        "/api/v1/household/members",
+        "/api/v1/webhooks",
+        "/api/v1/alarms",
+    ] {
+        let mut list: Value = app.get(path, Some(&ana.access_token)).await.json().await.unwrap();
+        // Last use moves with every call a key makes; the rest must not move.
+        if let Some(items) = list["items"].as_array_mut() {
+            for item in items {
+                if let Some(o) = item.as_object_mut() {
+                    o.remove("last_used_at");
+                    o.remove("last_seen_at");
+                }
+            }
+        }
+        out.push(list);
+    }
+    out
+}
+
+#[tokio::test]
+async fn no_route_lets_another_household_or_a_read_only_key_see_or_change_what_is_not_theirs() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let bo = app.register("Bo").await;
+    let fixtures = fixtures(&app, &ana).await;
+    let res = app
+        .post_json("/api/v1/api-keys", &json!({"name": "Read only", "scope": "read"}), Some(&ana.access_token))
+        .await;
+    let read_key = res.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned();
+    let before = snapshot(&app, &ana).await;
+    let operations = operations(&app).await;
+    assert!(operations.len() > 50, "the document lists the API: {}", operations.len());
+
+    let mut checked = 0;
+    for (method, template) in &operations {
+        // Another household's owner, on each of Ana's resources.
+        if let Some(path) = fill(template, &fixtures) {
+            let (status, body) = call(&app, method, &path, &bo.access_token).await;
+            assert!(status.is_client_error(), "{method} {template} as another household answered {status}: {body}");
+            for secret in &fixtures.secrets {
+                assert!(!body.contains(secret.as_str()), "{method} {template} showed {secret:?} to a stranger: {body}");
+            }
+            checked += 1;
+        }
+        // Ana's read-only key, on every operation that changes something (sign-in and the
+        // device's own ingest are not the household's to grant).
+        let public = ["/api/v1/auth/", "/api/v1/ingest", "/api/v1/import"].iter().any(|p| template.starts_with(p));
+        if *method != Method::GET && !public {
+            let path = fill(template, &fixtures).unwrap_or_else(|| template.clone());
+            let (status, body) = call(&app, method, &path, &read_key).await;
+            assert!(
+                matches!(status, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED | StatusCode::UNPROCESSABLE_ENTITY),
+                "{method} {template} with a read-only key answered {status}: {body}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 60, "{checked} calls");
+    assert_eq!(snapshot(&app, &ana).await, before, "nothing of Ana's changed");
+}
