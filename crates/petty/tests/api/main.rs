@@ -17,4 +17,5 @@ mod fakes;
 mod geofences;
 mod pages;
 mod pages_devices;
+mod revocation;
 mod ws;
