@@ -183,6 +183,11 @@ pub enum Permission {
     ManageHousehold,
 }
 
+impl Permission {
+    pub const ALL: [Permission; 4] =
+        [Permission::Read, Permission::WriteCare, Permission::ManagePets, Permission::ManageHousehold];
+}
+
 impl Role {
     pub const ALL: [Role; 4] = [Role::Owner, Role::Member, Role::Sitter, Role::Vet];
 
@@ -247,6 +252,20 @@ impl ApiKeyScope {
             ApiKeyScope::Write => permission != Permission::ManageHousehold,
             ApiKeyScope::Admin => true,
         }
+    }
+
+    /// Whether a key of this scope may do nothing more than `role` may: a key never holds
+    /// more than the member who made it.
+    pub fn within(self, role: Role) -> bool {
+        Permission::ALL.into_iter().all(|p| !self.allows(p) || role.allows(p))
+    }
+
+    /// This scope, lowered to the widest one `role` holds (every role holds `read`): what a
+    /// key can do once its maker's role has changed.
+    pub fn capped_at(self, role: Role) -> ApiKeyScope {
+        // ALL runs from the narrowest scope to the widest; each holds the ones before it.
+        let upto = ApiKeyScope::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        ApiKeyScope::ALL[..=upto].iter().rev().copied().find(|s| s.within(role)).unwrap_or(ApiKeyScope::Read)
     }
 }
 
@@ -384,6 +403,13 @@ mod tests {
         assert!(!ApiKeyScope::Read.allows(Permission::ManagePets));
         assert!(ApiKeyScope::Write.allows(Permission::ManagePets));
         assert!(!ApiKeyScope::Write.allows(Permission::ManageHousehold));
+        assert!(ApiKeyScope::Admin.within(Role::Owner) && !ApiKeyScope::Admin.within(Role::Member));
+        assert!(ApiKeyScope::Write.within(Role::Member) && !ApiKeyScope::Write.within(Role::Sitter));
+        assert!(ApiKeyScope::Read.within(Role::Vet));
+        assert_eq!(ApiKeyScope::Admin.capped_at(Role::Owner), ApiKeyScope::Admin);
+        assert_eq!(ApiKeyScope::Admin.capped_at(Role::Member), ApiKeyScope::Write);
+        assert_eq!(ApiKeyScope::Write.capped_at(Role::Sitter), ApiKeyScope::Read);
+        assert_eq!(ApiKeyScope::Read.capped_at(Role::Owner), ApiKeyScope::Read);
         assert_eq!("vet".parse::<Role>().unwrap(), Role::Vet);
         assert!("admin".parse::<Role>().is_err());
     }

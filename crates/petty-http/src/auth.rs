@@ -39,6 +39,7 @@ pub struct Keys {
 struct Verified {
     token: Box<str>,
     actor: Actor,
+    issued_ms: i64,
     exp: i64,
 }
 
@@ -58,6 +59,11 @@ pub struct Claims {
     /// When the membership ends (a sitter's), in Unix seconds: the token stops working then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mex: Option<i64>,
+    /// When it was issued, in Unix milliseconds: compared with the user's and the membership's
+    /// "tokens valid after" stamps, which a sign-out or password change sets to the millisecond.
+    /// Tokens without it count from `iat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ims: Option<i64>,
     pub typ: String,
 }
 
@@ -101,14 +107,16 @@ impl Keys {
             iat,
             exp,
             mex,
+            ims: Some((now.unix_timestamp_nanos() / 1_000_000) as i64),
             typ: "access".to_owned(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
     }
 
     /// Checks signature, expiry and shape; says which of those failed. A token verified before
-    /// is answered from memory until its expiry.
-    pub fn verify_access_token(&self, token: &str) -> Result<Actor, ApiError> {
+    /// is answered from memory until its expiry. Answers the actor and when the token was
+    /// issued (Unix milliseconds), for [`check_standing`].
+    pub fn verify_access_token(&self, token: &str) -> Result<(Actor, i64), ApiError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let signature = token.rsplit('.').next().unwrap_or(token);
         if let Ok(cache) = self.verified.lock()
@@ -116,9 +124,9 @@ impl Keys {
             && *hit.token == *token
             && now < hit.exp
         {
-            return Ok(hit.actor);
+            return Ok((hit.actor, hit.issued_ms));
         }
-        let (actor, exp) = self.decode_access_token(token)?;
+        let (actor, issued_ms, exp) = self.decode_access_token(token)?;
         if let Ok(mut cache) = self.verified.lock() {
             if cache.len() >= VERIFIED_CACHE_MAX {
                 cache.retain(|_, hit| now < hit.exp);
@@ -126,12 +134,12 @@ impl Keys {
                     cache.clear();
                 }
             }
-            cache.insert(signature.into(), Verified { token: token.into(), actor, exp });
+            cache.insert(signature.into(), Verified { token: token.into(), actor, issued_ms, exp });
         }
-        Ok(actor)
+        Ok((actor, issued_ms))
     }
 
-    fn decode_access_token(&self, token: &str) -> Result<(Actor, i64), ApiError> {
+    fn decode_access_token(&self, token: &str) -> Result<(Actor, i64, i64), ApiError> {
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
@@ -148,7 +156,7 @@ impl Keys {
             household_id: HouseholdId(claims.hid),
             kind: ActorKind::User { user_id: UserId(claims.sub), role },
         };
-        Ok((actor, claims.exp))
+        Ok((actor, claims.ims.unwrap_or(claims.iat.saturating_mul(1000)), claims.exp))
     }
 }
 
@@ -218,7 +226,10 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Authenticati
     let outcome = match credentials(headers) {
         None => return Authentication::Anonymous,
         Some(Credential::ApiKey(key)) => authenticate_api_key(state, key).await,
-        Some(Credential::Bearer(token)) => state.keys.verify_access_token(token),
+        Some(Credential::Bearer(token)) => match state.keys.verify_access_token(token) {
+            Ok((actor, issued_ms)) => check_standing(state, actor, issued_ms).await.map(|()| actor),
+            Err(e) => Err(e),
+        },
         Some(Credential::Device(token)) => {
             return match state.store.find_device_token(&secret_hash(token)).await {
                 Ok(Some(device)) => Authentication::Device(device),
@@ -239,13 +250,34 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Authenticati
     }
 }
 
-enum Credential<'a> {
+/// Whether an access token still holds: its user is still a member of its household in the
+/// same role, a sitter's time has not ended, and it was not issued before a sign-out, password
+/// change or role change revoked the tokens of that time. The store answers from memory in the
+/// common case, so this costs no database round trip per request.
+pub async fn check_standing(state: &AppState, actor: Actor, issued_ms: i64) -> Result<(), ApiError> {
+    let ActorKind::User { user_id, role } = actor.kind else { return Ok(()) };
+    let Some(standing) = state.store.standing(user_id, actor.household_id).await? else {
+        return Err(ApiError::unauthenticated("you are no longer a member of this household; this token was revoked"));
+    };
+    if standing.ends_at.is_some_and(|end| end <= OffsetDateTime::now_utc()) {
+        return Err(ApiError::unauthenticated("your membership of this household has ended"));
+    }
+    let valid_after = (standing.tokens_valid_after.unix_timestamp_nanos() / 1_000_000) as i64;
+    if standing.role != role || issued_ms < valid_after {
+        return Err(ApiError::unauthenticated(
+            "this access token was revoked (sign-out, password change or role change); sign in again",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) enum Credential<'a> {
     Bearer(&'a str),
     ApiKey(&'a str),
     Device(&'a str),
 }
 
-fn credentials(headers: &HeaderMap) -> Option<Credential<'_>> {
+pub(crate) fn credentials(headers: &HeaderMap) -> Option<Credential<'_>> {
     if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
         // Collars that speak the Petty seed's contract send their device token here.
         let key = key.trim();
@@ -269,11 +301,11 @@ fn credentials(headers: &HeaderMap) -> Option<Credential<'_>> {
     }
 }
 
-async fn authenticate_api_key(state: &AppState, key: &str) -> Result<Actor, ApiError> {
+pub(crate) async fn authenticate_api_key(state: &AppState, key: &str) -> Result<Actor, ApiError> {
     if !key.starts_with("pk_") || key.len() > 100 {
         return Err(ApiError::unauthenticated("the API key is not valid"));
     }
-    let found = state.store.find_api_key(&secret_hash(key)).await?;
+    let found = state.store.find_api_key(&secret_hash(key), OffsetDateTime::now_utc()).await?;
     let Some(found) = found else {
         return Err(ApiError::unauthenticated("the API key is not valid or has been revoked"));
     };
@@ -375,7 +407,7 @@ mod tests {
         let keys = Keys::new(&HttpConfig::for_tests());
         let now = OffsetDateTime::now_utc();
         let token = keys.issue_access_token(UserId::new(), HouseholdId::new(), Role::Member, None, now).unwrap();
-        assert!(keys.verify_access_token(&token).is_ok());
+        assert!(keys.verify_access_token(&token).is_ok_and(|(_, issued_ms)| issued_ms / 1000 == now.unix_timestamp()));
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         parts[1] = URL_SAFE_NO_PAD.encode(br#"{"sub":"00000000-0000-0000-0000-000000000000","hid":"00000000-0000-0000-0000-000000000000","role":"owner","iat":0,"exp":9999999999,"typ":"access"}"#);
         let err = keys.verify_access_token(&parts.join(".")).unwrap_err();

@@ -44,6 +44,17 @@ pub struct Membership {
     pub created_at: OffsetDateTime,
 }
 
+/// What every request with an access token is checked against: the membership the token acts
+/// in (gone once the member is removed) and the latest time before which the user's and the
+/// membership's tokens were revoked (a password change, a sign-out, a role change).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Standing {
+    pub role: Role,
+    pub ends_at: Option<OffsetDateTime>,
+    /// Tokens issued before this are refused.
+    pub tokens_valid_after: OffsetDateTime,
+}
+
 /// A member as the rest of the household sees them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
@@ -259,6 +270,13 @@ impl ApiKeyRow {
 }
 
 #[derive(FromRow)]
+struct KeyWithMakerRow {
+    #[sqlx(flatten)]
+    key: ApiKeyRow,
+    maker_role: Option<String>,
+}
+
+#[derive(FromRow)]
 struct RefreshRow {
     id: Uuid,
     family_id: Uuid,
@@ -425,6 +443,7 @@ impl Store {
             tx.commit().await?;
             row
         });
+        self.forget_standing().await;
         let created = User {
             id: user_id,
             email: user.email.as_str().to_owned(),
@@ -449,6 +468,8 @@ impl Store {
             tx.commit().await?;
             row
         });
+        // A removed member who joins again must not be refused from memory.
+        self.forget_standing().await;
         row.into_membership()
     }
 
@@ -545,20 +566,22 @@ impl Store {
         row.into_user()
     }
 
-    /// Replaces the password hash and signs the user out everywhere else: every refresh-token
-    /// family and dashboard session is revoked.
+    /// Replaces the password hash and signs the user out everywhere: every refresh-token family
+    /// and dashboard session is revoked, and every access token issued before `now` is refused.
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user_id))]
     pub async fn set_password_hash(&self, user_id: UserId, password_hash: &str, now: OffsetDateTime) -> Result<()> {
         let at = to_ms(now);
         on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
-            let done = sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1")
-                .bind(user_id.0)
-                .bind(password_hash)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let done = sqlx::query(
+                "UPDATE users SET password_hash = $2, password_changed_at = $3, tokens_valid_after = $3 WHERE id = $1",
+            )
+            .bind(user_id.0)
+            .bind(password_hash)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
             if done != 1 {
                 return Err(StoreError::NotFound);
             }
@@ -574,6 +597,7 @@ impl Store {
                 .await?;
             tx.commit().await?;
         });
+        self.forget_standing().await;
         Ok(())
     }
 
@@ -638,8 +662,9 @@ impl Store {
             .collect()
     }
 
-    /// Removes a member and revokes the sessions they hold for this household. The last owner
-    /// cannot be removed (`Conflict`).
+    /// Removes a member and revokes the sessions they hold for this household and the API keys
+    /// they made in it; their access tokens stop working at once (they have no [`Standing`]).
+    /// The last owner cannot be removed (`Conflict`).
     pub async fn remove_member(&self, household_id: HouseholdId, user_id: UserId, now: OffsetDateTime) -> Result<()> {
         on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
@@ -678,9 +703,118 @@ impl Store {
             .bind(to_ms(now))
             .execute(&mut *tx)
             .await?;
+            sqlx::query(
+                "UPDATE api_keys SET revoked_at = $3 WHERE household_id = $1 AND created_by = $2 AND revoked_at IS NULL",
+            )
+            .bind(household_id.0)
+            .bind(user_id.0)
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
         });
+        self.forget_standing().await;
         Ok(())
+    }
+
+    /// Changes a member's role (and a sitter's end); every access token they hold for this
+    /// household is refused from `now` (they refresh to get one with the new role), and their
+    /// API keys can do no more than the new role. The last owner keeps the role (`Conflict`).
+    pub async fn set_member_role(
+        &self,
+        household_id: HouseholdId,
+        user_id: UserId,
+        role: Role,
+        ends_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<Membership> {
+        let row: MembershipRow = on_pool!(write, self, |pool| {
+            let mut tx = pool.begin().await?;
+            if role != Role::Owner {
+                let owners: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM memberships WHERE household_id = $1 AND role = 'owner' AND user_id <> $2",
+                )
+                .bind(household_id.0)
+                .bind(user_id.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                if owners == 0 {
+                    return Err(StoreError::Conflict("the household's last owner"));
+                }
+            }
+            let done = sqlx::query(
+                "UPDATE memberships SET role = $3, ends_at = $4, tokens_valid_after = $5 \
+                 WHERE household_id = $1 AND user_id = $2",
+            )
+            .bind(household_id.0)
+            .bind(user_id.0)
+            .bind(role.as_str())
+            .bind(ends_at.map(to_ms))
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done != 1 {
+                return Err(StoreError::NotFound);
+            }
+            let row = sqlx::query_as(concat!(membership_select!(), " WHERE m.household_id = $1 AND m.user_id = $2"))
+                .bind(household_id.0)
+                .bind(user_id.0)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            row
+        });
+        self.forget_standing().await;
+        row.into_membership()
+    }
+
+    /// The user's standing in the household, for checking an access token: `None` if they are
+    /// not a member (any more). Answered from memory in the common case; every write that
+    /// changes it forgets it here and, on PostgreSQL, on every node.
+    pub async fn standing(&self, user_id: UserId, household_id: HouseholdId) -> Result<Option<Standing>> {
+        let key = (user_id, household_id);
+        if let Some(hit) = self.standing.get(&key) {
+            return Ok(hit);
+        }
+        let generation = self.standing.generation();
+        let row: Option<(String, Option<i64>, i64, i64)> = on_pool!(read, self, |pool| {
+            sqlx::query_as(
+                "SELECT m.role, m.ends_at, m.tokens_valid_after, u.tokens_valid_after \
+                 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.household_id = $1 AND m.user_id = $2",
+            )
+            .bind(household_id.0)
+            .bind(user_id.0)
+            .fetch_optional(pool)
+            .await?
+        });
+        let found = row
+            .map(|(role, ends_at, membership_after, user_after)| -> Result<Standing> {
+                Ok(Standing {
+                    role: parse_role(&role)?,
+                    ends_at: from_ms_opt(ends_at)?,
+                    tokens_valid_after: from_ms(membership_after.max(user_after))?,
+                })
+            })
+            .transpose()?;
+        if let Some(generation) = generation {
+            self.standing.put(key, found, generation);
+        }
+        Ok(found)
+    }
+
+    /// After a committed change to memberships or token stamps: forget standings here and, on
+    /// PostgreSQL, tell the other nodes to do the same.
+    async fn forget_standing(&self) {
+        crate::cache::Invalidate::forget(&*self.standing);
+        if let crate::Backend::Postgres(pool) = &self.backend
+            && let Err(e) =
+                sqlx::query("SELECT pg_notify($1, '')").bind(crate::cache::STANDING_CHANNEL).execute(pool).await
+        {
+            // The change is committed; a node that misses this has lost its listening
+            // connection too, and does not use its cache until it listens again.
+            tracing::error!(error = %e, "could not announce a change of standing to the other nodes");
+        }
     }
 
     /// Remembers a failed sign-in for `email` (whether or not such an account exists) and
@@ -786,7 +920,15 @@ impl Store {
                     .bind(at)
                     .execute(&mut *tx)
                     .await?;
+                // Whoever replayed it may hold access tokens of that sign-in too.
+                sqlx::query("UPDATE memberships SET tokens_valid_after = $3 WHERE household_id = $1 AND user_id = $2")
+                    .bind(row.household_id)
+                    .bind(row.user_id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
+                self.forget_standing().await;
                 return Ok(RefreshOutcome::Reused {
                     user_id: UserId(row.user_id),
                     family_id: TokenFamilyId(row.family_id),
@@ -814,20 +956,39 @@ impl Store {
         })
     }
 
-    /// Revokes the family that the token with this hash belongs to (sign-out). Returns whether a
+    /// Revokes the family that the token with this hash belongs to (sign-out), and refuses
+    /// every access token its user holds for its household issued before `now` (access tokens
+    /// do not name their family; the user's other sign-ins refresh theirs). Returns whether a
     /// live family was found.
     pub async fn revoke_refresh_family_of(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<bool> {
+        let at = to_ms(now);
         let done = on_pool!(write, self, |pool| {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
                 "UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND family_id = \
                  (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)",
             )
             .bind(token_hash)
-            .bind(to_ms(now))
-            .execute(pool)
+            .bind(at)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            if done > 0 {
+                sqlx::query(
+                    "UPDATE memberships SET tokens_valid_after = $2 WHERE EXISTS (SELECT 1 FROM refresh_tokens r \
+                     WHERE r.token_hash = $1 AND r.household_id = memberships.household_id AND r.user_id = memberships.user_id)",
+                )
+                .bind(token_hash)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            done
         });
+        if done > 0 {
+            self.forget_standing().await;
+        }
         Ok(done > 0)
     }
 
@@ -881,19 +1042,30 @@ impl Store {
         if done == 1 { Ok(()) } else { Err(StoreError::NotFound) }
     }
 
-    /// The live (not revoked) key with this hash, if any.
-    pub async fn find_api_key(&self, key_hash: &[u8]) -> Result<Option<ApiKey>> {
-        let row: Option<ApiKeyRow> = on_pool!(read, self, |pool| {
-            sqlx::query_as(concat!(
-                "SELECT ",
-                api_key_columns!(),
-                " FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
-            ))
+    /// The live key with this hash, if any: not revoked, and its maker still a member at `now`
+    /// (a sitter's keys end with their time). Its `scope` is what it may do now: no more than
+    /// its maker's role allows.
+    pub async fn find_api_key(&self, key_hash: &[u8], now: OffsetDateTime) -> Result<Option<ApiKey>> {
+        let row: Option<(ApiKeyRow, Option<String>)> = on_pool!(read, self, |pool| {
+            sqlx::query_as::<_, KeyWithMakerRow>(
+                "SELECT k.id, k.household_id, k.created_by, k.name, k.prefix, k.scope, k.created_at, \
+                 k.last_used_at, k.revoked_at, m.role AS maker_role \
+                 FROM api_keys k LEFT JOIN memberships m ON m.household_id = k.household_id AND m.user_id = k.created_by \
+                 WHERE k.key_hash = $1 AND k.revoked_at IS NULL \
+                   AND (k.created_by IS NULL OR (m.user_id IS NOT NULL AND (m.ends_at IS NULL OR m.ends_at > $2)))",
+            )
             .bind(key_hash)
+            .bind(to_ms(now))
             .fetch_optional(pool)
             .await?
+            .map(|r| (r.key, r.maker_role))
         });
-        row.map(ApiKeyRow::into_api_key).transpose()
+        let Some((row, maker_role)) = row else { return Ok(None) };
+        let mut key = row.into_api_key()?;
+        if let Some(role) = maker_role {
+            key.scope = key.scope.capped_at(parse_role(&role)?);
+        }
+        Ok(Some(key))
     }
 
     /// Records that a key was used, at most once a minute so busy integrations do not turn

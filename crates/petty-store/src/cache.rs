@@ -3,15 +3,18 @@
 //! In embedded mode this process is the only writer of the database file, and every write goes
 //! through the [`Store`](crate::Store), which updates the cache in the same call, so the cache
 //! can never be stale. On PostgreSQL other nodes write too, so there is no pet cache there;
-//! device tokens are cached on both, see [`DeviceTokenCache`].
+//! device tokens and members' standing are cached on both, see [`SharedCache`].
 //! Entries are keyed by household as well as id: a lookup is scoped like the SQL it replaces.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use petty_core::ids::{HouseholdId, PetId};
+use petty_core::ids::{HouseholdId, PetId, UserId};
 
+use crate::accounts::Standing;
 use crate::devices::DeviceCredential;
 use petty_core::pets::Pet;
 
@@ -59,74 +62,96 @@ impl ReadCache {
     }
 }
 
-/// Device tokens that were looked up, by hash: every reading a device sends is authenticated
-/// by its token, so the lookup is on the ingest path.
+/// Rows that authenticate every request, kept across the writes that change them: device
+/// tokens by hash (every reading a device sends is authenticated by its token) and members'
+/// standing (every request with an access token is checked against it).
 ///
-/// On SQLite this process makes every change, and forgets the tokens after each one. On
-/// PostgreSQL other nodes change devices too: every change is announced with `NOTIFY`
-/// (`DEVICE_CHANNEL`), and the cache is only used while this node is listening. When the
-/// listening connection is lost the cache is switched off and emptied until it is back, so a
-/// token revoked on another node can never be honoured from memory here.
+/// On SQLite this process makes every change, and forgets the entries after each one. On
+/// PostgreSQL other nodes make changes too: every change is announced with `NOTIFY`
+/// (`DEVICE_CHANNEL`, `STANDING_CHANNEL`), and the cache is only used while this node is
+/// listening. When the listening connection is lost the cache is switched off and emptied until
+/// it is back, so a token revoked on another node can never be honoured from memory here.
 #[derive(Debug)]
-pub(crate) struct DeviceTokenCache {
-    tokens: Mutex<DeviceTokens>,
+pub(crate) struct SharedCache<K, V> {
+    entries: Mutex<Entries<K, V>>,
     live: AtomicBool,
 }
 
-#[derive(Debug, Default)]
-struct DeviceTokens {
-    by_hash: HashMap<Vec<u8>, DeviceCredential>,
+#[derive(Debug)]
+struct Entries<K, V> {
+    map: HashMap<K, V>,
     /// Bumped by every change, so a lookup that began before it cannot store its answer after.
     generation: u64,
 }
 
+/// Device tokens found by hash.
+pub(crate) type DeviceTokenCache = SharedCache<Vec<u8>, DeviceCredential>;
+
+/// A member's standing in a household (`None`: not a member), by user and household.
+pub(crate) type StandingCache = SharedCache<(UserId, HouseholdId), Option<Standing>>;
+
 /// The PostgreSQL channel on which device changes are announced.
 pub(crate) const DEVICE_CHANNEL: &str = "petty_device_tokens";
 
-impl DeviceTokenCache {
+/// The PostgreSQL channel on which changes to memberships and token stamps are announced.
+pub(crate) const STANDING_CHANNEL: &str = "petty_standing";
+
+/// What a listener on a channel does with a cache.
+pub(crate) trait Invalidate: Send + Sync {
+    fn forget(&self);
+    fn set_live(&self, live: bool);
+}
+
+impl<K: Eq + Hash, V: Clone> SharedCache<K, V> {
     /// `live`: used from the start (SQLite), or only once `set_live(true)` (PostgreSQL).
     pub(crate) fn new(live: bool) -> Self {
-        Self { tokens: Mutex::new(DeviceTokens::default()), live: AtomicBool::new(live) }
+        Self { entries: Mutex::new(Entries { map: HashMap::new(), generation: 0 }), live: AtomicBool::new(live) }
     }
 
-    pub(crate) fn get(&self, hash: &[u8]) -> Option<DeviceCredential> {
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         if !self.live.load(Ordering::Acquire) {
             return None;
         }
-        self.tokens.lock().ok()?.by_hash.get(hash).copied()
+        self.entries.lock().ok()?.map.get(key).cloned()
     }
 
-    /// The generation to hand back to [`DeviceTokenCache::put`], if the cache is in use.
+    /// The generation to hand back to [`SharedCache::put`], if the cache is in use.
     pub(crate) fn generation(&self) -> Option<u64> {
         if !self.live.load(Ordering::Acquire) {
             return None;
         }
-        self.tokens.lock().ok().map(|t| t.generation)
+        self.entries.lock().ok().map(|t| t.generation)
     }
 
-    /// Keeps a token read from the database, unless any device changed since the read began.
-    pub(crate) fn put(&self, hash: &[u8], found: DeviceCredential, generation: u64) {
-        if let Ok(mut tokens) = self.tokens.lock()
-            && tokens.generation == generation
+    /// Keeps a row read from the database, unless anything changed since the read began.
+    pub(crate) fn put(&self, key: K, found: V, generation: u64) {
+        if let Ok(mut entries) = self.entries.lock()
+            && entries.generation == generation
         {
-            if tokens.by_hash.len() >= MAX_ENTRIES {
-                tokens.by_hash.clear();
+            if entries.map.len() >= MAX_ENTRIES {
+                entries.map.clear();
             }
-            tokens.by_hash.insert(hash.to_vec(), found);
+            entries.map.insert(key, found);
         }
     }
+}
 
-    /// Called after any committed change to a device's token or existence. Devices change
-    /// rarely, so forgetting all of them keeps this simple and obviously right.
-    pub(crate) fn forget(&self) {
-        if let Ok(mut tokens) = self.tokens.lock() {
-            tokens.by_hash.clear();
-            tokens.generation += 1;
+impl<K: Send, V: Send> Invalidate for SharedCache<K, V> {
+    /// Called after any committed change. Such changes are rare (a device's token, a member
+    /// removed, a sign-out), so forgetting everything keeps this simple and obviously right.
+    fn forget(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.map.clear();
+            entries.generation += 1;
         }
     }
 
     /// Switches the cache on (listening again: start empty) or off (no longer listening).
-    pub(crate) fn set_live(&self, live: bool) {
+    fn set_live(&self, live: bool) {
         if live {
             self.forget();
             self.live.store(true, Ordering::Release);

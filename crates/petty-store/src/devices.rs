@@ -272,7 +272,7 @@ impl Store {
         });
         let found = row.map(|(id, hid)| DeviceCredential { device_id: DeviceId(id), household_id: HouseholdId(hid) });
         if let (Some(generation), Some(found)) = (generation, found) {
-            self.device_tokens.put(token_hash, found, generation);
+            self.device_tokens.put(token_hash.to_vec(), found, generation);
         }
         Ok(found)
     }
@@ -321,7 +321,7 @@ impl Store {
     /// After a committed change to a device: forget cached tokens here and, on PostgreSQL,
     /// tell the other nodes to do the same.
     async fn forget_device_tokens(&self) {
-        self.device_tokens.forget();
+        crate::cache::Invalidate::forget(&*self.device_tokens);
         if let Backend::Postgres(pool) = &self.backend
             && let Err(e) =
                 sqlx::query("SELECT pg_notify($1, '')").bind(crate::cache::DEVICE_CHANNEL).execute(pool).await

@@ -114,9 +114,11 @@ pub struct Store {
     backend: Backend,
     /// Hot rows kept in memory; only on SQLite, where this process is the only writer.
     cache: Option<std::sync::Arc<cache::ReadCache>>,
-    /// Device tokens found by hash (see `cache::DeviceTokenCache`).
+    /// Device tokens found by hash (see `cache::SharedCache`).
     device_tokens: std::sync::Arc<cache::DeviceTokenCache>,
-    /// On PostgreSQL, the task that listens for other nodes' device changes; stopped when the
+    /// Members' standing, checked on every request with an access token (`accounts::Standing`).
+    standing: std::sync::Arc<cache::StandingCache>,
+    /// On PostgreSQL, the task that listens for other nodes' changes; stopped when the
     /// last clone of the store goes or it is closed.
     listener: Option<std::sync::Arc<AbortOnDrop>>,
     /// The group-commit writer for readings.
@@ -132,30 +134,45 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Keeps `tokens` in use while a connection listens for device changes on
-/// [`cache::DEVICE_CHANNEL`]; switches it off whenever that connection is lost.
-async fn listen_for_device_changes(pool: PgPool, tokens: std::sync::Weak<cache::DeviceTokenCache>) {
+/// Keeps the caches in use while a connection listens for other nodes' changes on their
+/// channels ([`cache::DEVICE_CHANNEL`], [`cache::STANDING_CHANNEL`]); switches them all off
+/// whenever that connection is lost.
+async fn listen_for_changes(pool: PgPool, caches: Vec<(&'static str, std::sync::Weak<dyn cache::Invalidate>)>) {
+    let channels: Vec<&str> = caches.iter().map(|(channel, _)| *channel).collect();
+    let each = |f: &dyn Fn(&str, &dyn cache::Invalidate)| -> bool {
+        for (channel, cache) in &caches {
+            let Some(cache) = cache.upgrade() else { return false };
+            f(channel, &*cache);
+        }
+        true
+    };
     loop {
         if let Ok(mut listener) = sqlx::postgres::PgListener::connect_with(&pool).await
-            && listener.listen(cache::DEVICE_CHANNEL).await.is_ok()
+            && listener.listen_all(channels.iter().copied()).await.is_ok()
         {
-            let Some(cache) = tokens.upgrade() else { return };
-            cache.set_live(true);
-            drop(cache);
+            if !each(&|_, cache| cache.set_live(true)) {
+                return;
+            }
             // `None` means the connection was lost (notifications may have been missed).
-            while let Ok(Some(_)) = listener.try_recv().await {
-                let Some(cache) = tokens.upgrade() else { return };
-                cache.forget();
+            while let Ok(Some(notification)) = listener.try_recv().await {
+                let changed = notification.channel();
+                if !each(&|channel, cache| {
+                    if channel == changed {
+                        cache.forget()
+                    }
+                }) {
+                    return;
+                }
             }
         }
-        let Some(cache) = tokens.upgrade() else { return };
-        cache.set_live(false);
-        drop(cache);
+        if !each(&|_, cache| cache.set_live(false)) {
+            return;
+        }
         if pool.is_closed() {
             return;
         }
         tracing::warn!(
-            "not listening for device changes on PostgreSQL; device tokens are looked up every time until it is back"
+            "not listening for changes on PostgreSQL; device tokens and members' standing are looked up every time until it is back"
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -183,10 +200,16 @@ impl Store {
                 .await?;
             let ingest = std::sync::Arc::new(ingest::IngestQueue::start_postgres(pool.clone()));
             let device_tokens = std::sync::Arc::new(cache::DeviceTokenCache::new(false));
-            let task = tokio::spawn(listen_for_device_changes(pool.clone(), std::sync::Arc::downgrade(&device_tokens)));
+            let standing = std::sync::Arc::new(cache::StandingCache::new(false));
+            let device_weak: std::sync::Weak<dyn cache::Invalidate> =
+                std::sync::Arc::downgrade(&device_tokens) as std::sync::Weak<_>;
+            let standing_weak: std::sync::Weak<dyn cache::Invalidate> =
+                std::sync::Arc::downgrade(&standing) as std::sync::Weak<_>;
+            let caches = vec![(cache::DEVICE_CHANNEL, device_weak), (cache::STANDING_CHANNEL, standing_weak)];
+            let task = tokio::spawn(listen_for_changes(pool.clone(), caches));
             let listener = Some(std::sync::Arc::new(AbortOnDrop(task.abort_handle())));
             let backend = Backend::Postgres(pool);
-            Ok(Self { backend, cache: None, device_tokens, listener, ingest })
+            Ok(Self { backend, cache: None, device_tokens, standing, listener, ingest })
         } else {
             Err(StoreError::BadUrl(format!("{url:?}: use sqlite://PATH or postgres://USER@HOST/DB")))
         }
@@ -224,7 +247,8 @@ impl Store {
         let backend = Backend::Sqlite { read, write };
         let ingest = std::sync::Arc::new(ingest::IngestQueue::start_sqlite(path)?);
         let device_tokens = std::sync::Arc::new(cache::DeviceTokenCache::new(true));
-        Ok(Self { backend, cache: Some(Default::default()), device_tokens, listener: None, ingest })
+        let standing = std::sync::Arc::new(cache::StandingCache::new(true));
+        Ok(Self { backend, cache: Some(Default::default()), device_tokens, standing, listener: None, ingest })
     }
 
     /// Brings the schema up to date. Safe to run on every start and from several nodes.

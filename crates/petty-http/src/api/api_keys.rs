@@ -77,7 +77,10 @@ async fn list_api_keys(State(state): State<AppState>, actor: CurrentActor) -> Re
     Ok(Json(Paged::all(keys.into_iter().map(|k| ApiKeyOut::new(k, None)).collect())))
 }
 
-/// Make a key. Send it as `Authorization: Bearer pk_...` or `X-API-Key: pk_...`.
+/// Make a key. Send it as `Authorization: Bearer pk_...` or `X-API-Key: pk_...`. Any member
+/// may make one, with no more than their role allows (a sitter or a vet: `read`; a member:
+/// `read` or `write`; an owner: any). A key works only while its maker is a member (a sitter's
+/// until their time ends), and never does more than its maker's role at the time.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api keys", request_body = ApiKeyIn,
     responses((status = 201, body = ApiKeyOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -86,9 +89,17 @@ async fn create_api_key(
     actor: CurrentActor,
     ApiJson(body): ApiJson<ApiKeyIn>,
 ) -> Result<(StatusCode, Json<ApiKeyOut>), ApiError> {
-    let checked = actor.require(Permission::ManageHousehold)?;
+    let checked = actor.require(Permission::Read)?;
+    let (_, role) = actor.user()?;
     let name = required_text("name", &body.name, 80)?;
     let scope: ApiKeyScope = body.scope.parse()?;
+    if !scope.within(role) {
+        return Err(ApiError::forbidden(format!(
+            "a key cannot do more than its maker: a {} may make keys of scope {}",
+            role.as_str(),
+            ApiKeyScope::ALL.iter().filter(|s| s.within(role)).map(|s| s.as_str()).collect::<Vec<_>>().join(" or ")
+        )));
+    }
     let (key, key_hash) = new_secret("pk_");
     let created = state
         .store
@@ -107,7 +118,7 @@ async fn create_api_key(
     Ok((StatusCode::CREATED, Json(ApiKeyOut::new(created, Some(key)))))
 }
 
-/// Revoke a key; it stops working at once.
+/// Revoke a key; it stops working at once (keys are looked up on every request).
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api keys",
     params(("id" = Uuid, Path, description = "The key's id")),
     responses((status = 204), (status = 404, body = ErrorBody)),

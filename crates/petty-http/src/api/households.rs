@@ -25,7 +25,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_retention, set_retention))
         .routes(routes!(list_members))
-        .routes(routes!(remove_member))
+        .routes(routes!(remove_member, change_member))
         .routes(routes!(list_invitations, create_invitation))
         .routes(routes!(revoke_invitation))
         .routes(routes!(accept_invitation))
@@ -80,14 +80,59 @@ async fn remove_member(
     state.store.remove_member(actor.household_id, UserId(user_id), OffsetDateTime::now_utc()).await.map_err(
         |e| match e {
             petty_store::StoreError::NotFound => ApiError::not_found("member"),
-            petty_store::StoreError::Conflict(_) => ApiError::new(
-                ErrorCode::Conflict,
-                "a household keeps at least one owner; make someone else owner first",
-            ),
+            petty_store::StoreError::Conflict(_) => last_owner("removed"),
             other => other.into(),
         },
     )?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn last_owner(what: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Conflict,
+        format!(
+            "the household's last owner cannot be {what}: a household keeps at least one owner; \
+             make someone else owner first (PATCH /api/v1/household/members/{{user_id}})"
+        ),
+    )
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MemberChangeIn {
+    /// owner, member, sitter or vet.
+    pub role: String,
+    /// Required for a sitter: when their access ends (RFC 3339, within a year).
+    #[serde(default, with = "crate::rfc3339::option")]
+    pub ends_at: Option<OffsetDateTime>,
+}
+
+/// Change a member's role (owners only). Their access tokens stop working at once (they
+/// refresh to get one with the new role), and their API keys can do no more than the new role.
+#[utoipa::path(patch, path = "/api/v1/household/members/{user_id}", tag = "household", request_body = MemberChangeIn,
+    params(("user_id" = Uuid, Path, description = "The member's user id")),
+    responses((status = 200, body = MembershipOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn change_member(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(user_id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<MemberChangeIn>,
+) -> Result<Json<MembershipOut>, ApiError> {
+    let actor = actor.require(Permission::ManageHousehold)?;
+    let now = OffsetDateTime::now_utc();
+    let role: Role = body.role.parse()?;
+    check_membership_end(role, body.ends_at, now)?;
+    let membership =
+        state.store.set_member_role(actor.household_id, UserId(user_id), role, body.ends_at, now).await.map_err(
+            |e| match e {
+                petty_store::StoreError::NotFound => ApiError::not_found("member"),
+                petty_store::StoreError::Conflict(_) => last_owner("given another role"),
+                other => other.into(),
+            },
+        )?;
+    Ok(Json(membership.into()))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -14,6 +14,12 @@
 //! and `{"type":"dropped","count":N}` when the client read too slowly and N events were dropped
 //! for it (its queue holds 256; memory never grows with a slow client). A WebSocket ping goes
 //! out every 30 seconds; a client that has not answered the previous one is disconnected.
+//!
+//! **Revocation**: every second the connection's credential is checked again (the member still
+//! in the household in the same role, a sitter's time not over, the token not revoked by a
+//! sign-out or password change, the API key or dashboard session still live). Once it fails,
+//! Petty sends an `error` message and closes with 1008 (policy violation), reason
+//! `"access revoked"`. The access token's own 15-minute expiry does not end an open socket.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -38,6 +44,43 @@ const HEARTBEAT: Duration = Duration::from_secs(30);
 const AUTH_WAIT: Duration = Duration::from_secs(10);
 /// Topics one connection may hold.
 const MAX_TOPICS: usize = 256;
+/// How often an open connection's credential is checked again.
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// What the connection signed in with, to check again while it is open.
+enum Recheck {
+    /// An access token issued at this Unix millisecond.
+    Token {
+        issued_ms: i64,
+    },
+    ApiKey(String),
+    /// The dashboard's session cookie.
+    Cookie(HeaderMap),
+}
+
+impl Recheck {
+    fn of(state: &AppState, token: &str) -> Option<Self> {
+        if token.starts_with("pk_") {
+            return Some(Recheck::ApiKey(token.to_owned()));
+        }
+        state.keys.verify_access_token(token).ok().map(|(_, issued_ms)| Recheck::Token { issued_ms })
+    }
+
+    /// Whether the credential still stands for `actor`.
+    async fn holds(&self, state: &AppState, actor: &Actor) -> Result<(), ApiError> {
+        match self {
+            Recheck::Token { issued_ms } => crate::auth::check_standing(state, *actor, *issued_ms).await,
+            Recheck::ApiKey(key) => match crate::auth::authenticate_api_key(state, key).await? {
+                now if now == *actor => Ok(()),
+                _ => Err(ApiError::unauthenticated("the API key's scope has changed; connect again")),
+            },
+            Recheck::Cookie(headers) => match crate::session::cookie_actor(state, headers).await {
+                Some(now) if now == *actor => Ok(()),
+                _ => Err(ApiError::unauthenticated("the dashboard session has ended or changed")),
+            },
+        }
+    }
+}
 
 pub(crate) async fn connect(
     State(state): State<AppState>,
@@ -45,19 +88,36 @@ pub(crate) async fn connect(
     req: Request,
 ) -> Response {
     let headers = req.headers();
-    let actor = match req.extensions().get::<Authentication>() {
-        Some(Authentication::Authenticated(actor)) => Some(*actor),
+    let (actor, recheck) = match req.extensions().get::<Authentication>() {
+        Some(Authentication::Authenticated(actor)) => {
+            let recheck = match crate::auth::credentials(headers) {
+                Some(crate::auth::Credential::Bearer(token) | crate::auth::Credential::ApiKey(token)) => {
+                    Recheck::of(&state, token)
+                }
+                _ => None,
+            };
+            let Some(recheck) = recheck else {
+                return ApiError::unauthenticated("the credentials could not be read again").into_response();
+            };
+            (Some(*actor), Some(recheck))
+        }
         Some(Authentication::Failed { code, message }) => return ApiError::new(*code, message.clone()).into_response(),
         Some(Authentication::Device(_)) => {
             return ApiError::forbidden("a device token can only send readings").into_response();
         }
         _ => match crate::session::cookie_actor(&state, headers).await {
-            Some(actor) if same_origin(headers) => Some(actor),
+            Some(actor) if same_origin(headers) => {
+                let mut cookie = HeaderMap::new();
+                for value in headers.get_all(header::COOKIE) {
+                    cookie.append(header::COOKIE, value.clone());
+                }
+                (Some(actor), Some(Recheck::Cookie(cookie)))
+            }
             Some(_) => {
                 return ApiError::forbidden("a session cookie is accepted only from Petty's own pages (Origin)")
                     .into_response();
             }
-            None => None,
+            None => (None, None),
         },
     };
     // Credentials are checked first: a bad token is a 401 whatever else is wrong.
@@ -71,7 +131,7 @@ pub(crate) async fn connect(
     ws.read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| session(socket, state, actor))
+        .on_upgrade(move |socket| session(socket, state, actor.zip(recheck)))
 }
 
 /// Whether the browser says the page that opened the socket is Petty's own (no Origin: not a
@@ -99,20 +159,36 @@ fn error_frame(code: ErrorCode, message: &str, topic: Option<&str>) -> Message {
     frame(json!({"type": "error", "code": code.as_str(), "message": message, "topic": topic}))
 }
 
-async fn session(mut socket: WebSocket, state: AppState, actor: Option<Actor>) {
-    let actor = match actor {
-        Some(actor) => actor,
+async fn session(mut socket: WebSocket, state: AppState, signed_in: Option<(Actor, Recheck)>) {
+    let (actor, recheck) = match signed_in {
+        Some(signed_in) => signed_in,
         None => match first_message_auth(&mut socket, &state).await {
-            Some(actor) => actor,
+            Some(signed_in) => signed_in,
             None => return,
         },
     };
     metrics::gauge!("petty_ws_connections").increment(1.0);
     let mut subscriber = state.bus.subscriber(QUEUE);
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    let mut recheck_tick = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+    recheck_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut awaiting_pong = false;
     loop {
         let outgoing = tokio::select! {
+            _ = recheck_tick.tick() => {
+                match recheck.holds(&state, &actor).await {
+                    Ok(()) => continue,
+                    // A database that does not answer is not a revocation; check again next time.
+                    Err(e) if e.code == ErrorCode::Internal || e.code == ErrorCode::Unavailable => continue,
+                    Err(e) => {
+                        tracing::debug!(reason = %e.message, "WebSocket credential revoked; closing");
+                        let _ = socket.send(error_frame(e.code, &e.message, None)).await;
+                        let close = CloseFrame { code: 1008, reason: Utf8Bytes::from_static("access revoked") };
+                        let _ = socket.send(Message::Close(Some(close))).await;
+                        break;
+                    }
+                }
+            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => command(&state, &actor, &mut subscriber, &text).await,
                 Some(Ok(Message::Pong(_))) => {
@@ -161,7 +237,7 @@ async fn refuse(socket: &mut WebSocket, message: &str) {
 }
 
 /// Waits for `{"type":"auth","token":...}`; tells the client and closes if it does not come.
-async fn first_message_auth(socket: &mut WebSocket, state: &AppState) -> Option<Actor> {
+async fn first_message_auth(socket: &mut WebSocket, state: &AppState) -> Option<(Actor, Recheck)> {
     let first = tokio::time::timeout(AUTH_WAIT, socket.recv()).await;
     let token = match first {
         Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<Command>(&text) {
@@ -180,9 +256,9 @@ async fn first_message_auth(socket: &mut WebSocket, state: &AppState) -> Option<
     let bearer = HeaderValue::from_str(&format!("Bearer {}", token.trim())).ok()?;
     headers.insert(header::AUTHORIZATION, bearer);
     match crate::auth::authenticate(state, &headers).await {
-        Authentication::Authenticated(actor) => {
+        Authentication::Authenticated(actor) if let Some(recheck) = Recheck::of(state, token.trim()) => {
             let _ = socket.send(frame(json!({"type": "authenticated"}))).await;
-            Some(actor)
+            Some((actor, recheck))
         }
         _ => {
             refuse(socket, "the token is not valid").await;

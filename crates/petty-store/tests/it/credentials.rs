@@ -210,9 +210,9 @@ store_test!(api_keys_are_created_listed_newest_first_and_found_by_hash, |store| 
     assert_eq!(store.list_api_keys(bobs_home.household_id).await.unwrap(), vec![bobs]);
     assert!(store.list_api_keys(HouseholdId::new()).await.unwrap().is_empty());
 
-    assert_eq!(store.find_api_key(&feeder_hash).await.unwrap(), Some(feeder));
-    assert_eq!(store.find_api_key(&admin_hash).await.unwrap(), Some(admin));
-    assert_eq!(store.find_api_key(&secret()).await.unwrap(), None);
+    assert_eq!(store.find_api_key(&feeder_hash, T0).await.unwrap(), Some(feeder));
+    assert_eq!(store.find_api_key(&admin_hash, T0).await.unwrap(), Some(admin));
+    assert_eq!(store.find_api_key(&secret(), T0).await.unwrap(), None);
 });
 
 store_test!(a_revoked_api_key_is_not_found, |store| async move {
@@ -223,10 +223,10 @@ store_test!(a_revoked_api_key_is_not_found, |store| async move {
 
     // Another household cannot revoke it.
     assert!(matches!(store.revoke_api_key(bobs_home.household_id, key.id, at(2)).await, Err(StoreError::NotFound)));
-    assert!(store.find_api_key(&hash).await.unwrap().is_some());
+    assert!(store.find_api_key(&hash, T0).await.unwrap().is_some());
 
     store.revoke_api_key(home.household_id, key.id, at(3)).await.unwrap();
-    assert_eq!(store.find_api_key(&hash).await.unwrap(), None);
+    assert_eq!(store.find_api_key(&hash, T0).await.unwrap(), None);
     // It stays listed, marked as revoked.
     let listed = store.list_api_keys(home.household_id).await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -245,9 +245,9 @@ store_test!(using_an_api_key_is_recorded_at_most_once_a_minute, |store| async mo
     store.create_api_key(&new, T0).await.unwrap();
     let last_used = |hash: Vec<u8>| {
         let store = store.clone();
-        async move { store.find_api_key(&hash).await.unwrap().expect("the key is live").last_used_at }
+        async move { store.find_api_key(&hash, T0).await.unwrap().expect("the key is live").last_used_at }
     };
-    let key = store.find_api_key(&hash).await.unwrap().unwrap();
+    let key = store.find_api_key(&hash, T0).await.unwrap().unwrap();
 
     store.touch_api_key(key.id, at(10)).await.unwrap();
     assert_eq!(last_used(hash.clone()).await, Some(at(10)));
@@ -316,4 +316,65 @@ store_test!(a_sitters_web_session_ends_with_the_membership, |store| async move {
 
     assert!(store.find_web_session(&session, at(29)).await.unwrap().is_some());
     assert_eq!(store.find_web_session(&session, at(31)).await.unwrap(), None);
+});
+
+store_test!(a_members_standing_follows_every_revocation_at_once, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let cat = member(&store, home.household_id, ana.id, "cat@example.org", Role::Member).await;
+    let standing = store.standing(cat.id, home.household_id).await.unwrap().expect("a member");
+    assert_eq!(
+        (standing.role, standing.ends_at, standing.tokens_valid_after),
+        (Role::Member, None, OffsetDateTime::UNIX_EPOCH)
+    );
+    assert_eq!(store.standing(cat.id, HouseholdId::new()).await.unwrap(), None);
+
+    // A sign-out stamps the membership the refresh token was for; a password change the user.
+    let token = refresh_token(&store, cat.id, home.household_id, TokenFamilyId::new()).await;
+    assert!(store.revoke_refresh_family_of(&token, at(2)).await.unwrap());
+    assert_eq!(store.standing(cat.id, home.household_id).await.unwrap().unwrap().tokens_valid_after, at(2));
+    store.set_password_hash(cat.id, "$argon2id$v=19$new", at(3)).await.unwrap();
+    assert_eq!(store.standing(cat.id, home.household_id).await.unwrap().unwrap().tokens_valid_after, at(3));
+
+    // A role change stamps the membership, and the last owner keeps the role.
+    let sitter = store.set_member_role(home.household_id, cat.id, Role::Sitter, Some(at(60)), at(4)).await.unwrap();
+    assert_eq!((sitter.role, sitter.ends_at), (Role::Sitter, Some(at(60))));
+    let standing = store.standing(cat.id, home.household_id).await.unwrap().unwrap();
+    assert_eq!((standing.role, standing.ends_at, standing.tokens_valid_after), (Role::Sitter, Some(at(60)), at(4)));
+    assert!(matches!(
+        store.set_member_role(home.household_id, ana.id, Role::Member, None, at(5)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.set_member_role(home.household_id, UserId::new(), Role::Member, None, at(5)).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Removed: no standing at all.
+    store.remove_member(home.household_id, cat.id, at(6)).await.unwrap();
+    assert_eq!(store.standing(cat.id, home.household_id).await.unwrap(), None);
+});
+
+store_test!(an_api_key_holds_no_more_than_its_maker_and_dies_with_the_membership, |store| async move {
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let cat = member(&store, home.household_id, ana.id, "cat@example.org", Role::Member).await;
+    let (new, cats_hash) = api_key(home.household_id, Some(cat.id), "cat's", ApiKeyScope::Write);
+    let cats = store.create_api_key(&new, at(2)).await.unwrap();
+    let (new, anas_hash) = api_key(home.household_id, Some(ana.id), "ana's", ApiKeyScope::Admin);
+    store.create_api_key(&new, at(2)).await.unwrap();
+    assert_eq!(store.find_api_key(&cats_hash, at(3)).await.unwrap().unwrap().scope, ApiKeyScope::Write);
+
+    // A sitter's key reads, and only until the sitter's time ends.
+    store.set_member_role(home.household_id, cat.id, Role::Sitter, Some(at(10)), at(4)).await.unwrap();
+    assert_eq!(store.find_api_key(&cats_hash, at(5)).await.unwrap().unwrap().scope, ApiKeyScope::Read);
+    assert_eq!(store.find_api_key(&cats_hash, at(10)).await.unwrap(), None);
+    store.set_member_role(home.household_id, cat.id, Role::Member, None, at(11)).await.unwrap();
+    assert!(store.find_api_key(&cats_hash, at(12)).await.unwrap().is_some());
+
+    // Removing the member revokes their keys, visibly; the others' keys live on.
+    store.remove_member(home.household_id, cat.id, at(13)).await.unwrap();
+    assert_eq!(store.find_api_key(&cats_hash, at(14)).await.unwrap(), None);
+    let listed = store.list_api_keys(home.household_id).await.unwrap();
+    let cats_listed = listed.iter().find(|k| k.id == cats.id).unwrap();
+    assert_eq!(cats_listed.revoked_at, Some(at(13)));
+    assert_eq!(store.find_api_key(&anas_hash, at(14)).await.unwrap().unwrap().scope, ApiKeyScope::Admin);
 });

@@ -18,4 +18,5 @@ mod fakes;
 mod geofences;
 mod pages;
 mod pages_devices;
+mod revocation;
 mod ws;

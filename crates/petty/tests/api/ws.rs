@@ -10,9 +10,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::harness::{TestApp, spawn_app};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn open(app: &TestApp, bearer: Option<&str>) -> Socket {
+pub(crate) async fn open(app: &TestApp, bearer: Option<&str>) -> Socket {
     let host = app.address.trim_start_matches("http://");
     let mut request = format!("ws://{host}/api/v1/ws").into_client_request().unwrap();
     if let Some(token) = bearer {
@@ -21,12 +21,12 @@ async fn open(app: &TestApp, bearer: Option<&str>) -> Socket {
     tokio_tungstenite::connect_async(request).await.expect("websocket").0
 }
 
-async fn send(socket: &mut Socket, value: Value) {
+pub(crate) async fn send(socket: &mut Socket, value: Value) {
     socket.send(Message::Text(value.to_string().into())).await.unwrap();
 }
 
 /// The next JSON message, skipping pings.
-async fn next(socket: &mut Socket) -> Value {
+pub(crate) async fn next(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(5), socket.next()).await.expect("a message in time");
         match message.expect("open").expect("frame") {
