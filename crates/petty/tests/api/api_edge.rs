@@ -350,3 +350,104 @@ async fn browsers_get_a_page_for_unknown_addresses_and_clients_get_json() {
     let (status, error) = error_code(res).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 }
+
+/// Reads until the server closes the connection (`true`), or `within` passes (`false`).
+async fn closed_within(stream: &mut tokio::net::TcpStream, within: std::time::Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let until_closed = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(within, until_closed).await.is_ok()
+}
+
+async fn connect(app: &crate::harness::TestApp) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(app.address.trim_start_matches("http://")).await.unwrap()
+}
+
+/// Sends one whole request on `stream` and reads its answer's status.
+async fn one_request(stream: &mut tokio::net::TcpStream) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nhost: petty\r\n\r\n").await.ok()?;
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            let n = stream.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            received.extend_from_slice(&buf[..n]);
+            if received.windows(2).any(|w| w == b"}\n") || received.ends_with(b"}") {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), read).await.ok()?;
+    String::from_utf8_lossy(&received).split(' ').nth(1)?.parse().ok()
+}
+
+/// Issue 13: a client that sends half a header line and then nothing (slowloris) is
+/// disconnected after the header-read timeout; before, it held its connection for ever.
+#[tokio::test]
+async fn a_slow_header_is_disconnected() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(|c| {
+        c.header_read_timeout = std::time::Duration::from_secs(1);
+        c.idle_timeout = std::time::Duration::from_secs(60);
+    })
+    .await;
+    let mut stream = connect(&app).await;
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nhost: pet").await.unwrap();
+    let started = std::time::Instant::now();
+    assert!(closed_within(&mut stream, std::time::Duration::from_secs(5)).await, "still open after 5 s");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(800), "closed before its time");
+    // A client that sends its head at once is served as ever.
+    assert_eq!(one_request(&mut connect(&app).await).await, Some(200));
+}
+
+/// Issue 13: a keep-alive connection that goes quiet after its answer is closed after the idle
+/// timeout.
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let app = spawn_app_with(|c| {
+        c.header_read_timeout = std::time::Duration::from_secs(60);
+        c.idle_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let mut stream = connect(&app).await;
+    assert_eq!(one_request(&mut stream).await, Some(200));
+    assert!(closed_within(&mut stream, std::time::Duration::from_secs(5)).await, "still open after 5 s idle");
+}
+
+/// Issue 13: one address holds at most `max_connections_per_ip` connections; the next is closed
+/// at once, and a place frees up when one of them closes.
+#[tokio::test]
+async fn connections_per_address_are_capped() {
+    let app = spawn_app_with(|c| {
+        c.max_connections_per_ip = 3;
+        c.header_read_timeout = std::time::Duration::from_secs(60);
+        c.idle_timeout = std::time::Duration::from_secs(60);
+    })
+    .await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut stream = connect(&app).await;
+        assert_eq!(one_request(&mut stream).await, Some(200));
+        open.push(stream);
+    }
+    let mut extra = connect(&app).await;
+    assert_eq!(one_request(&mut extra).await, None, "the fourth connection is not served");
+    assert!(closed_within(&mut extra, std::time::Duration::from_secs(2)).await);
+    for stream in &mut open {
+        assert_eq!(one_request(stream).await, Some(200), "the three keep being served");
+    }
+    drop(open.pop());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(one_request(&mut connect(&app).await).await, Some(200), "a closed connection frees its place");
+}
