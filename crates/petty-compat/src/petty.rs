@@ -120,8 +120,10 @@ async fn seed_shape(response: Response) -> Response {
         && response.extensions().get::<SeedShaped>().is_none()
     {
         let (mut parts, body) = response.into_parts();
-        let is_json =
-            parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        // The edge's own words for an answer nothing else wrote (the body limit's 413, the
+        // timeout's 503) give way to the seed's.
+        let is_json = parts.extensions.get::<petty_http::EdgeShaped>().is_none()
+            && parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
         let petty_message = if is_json {
             axum::body::to_bytes(body, 64 * 1024)
                 .await

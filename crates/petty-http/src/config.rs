@@ -20,6 +20,13 @@ pub struct HttpConfig {
     pub cors_allowed_origins: Vec<String>,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// A request's head (request line and headers) must arrive whole within this time of the
+    /// connection opening or its previous answer; slower clients are disconnected.
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection quiet for this long is closed.
+    pub idle_timeout: Duration,
+    /// Open connections one peer address may hold; more are closed at once. 0: no cap.
+    pub max_connections_per_ip: usize,
     /// Mark cookies `Secure` (on whenever Petty is reached over HTTPS).
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
@@ -82,6 +89,9 @@ impl HttpConfig {
             cors_allowed_origins: Vec::new(),
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(5),
+            max_connections_per_ip: 128,
             secure_cookies: false,
             trust_forwarded_for: false,
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),

@@ -228,6 +228,70 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Marks an error answer the edge put into the error shape ([`in_error_shape`]) because nothing
+/// else had: its message is the edge's, so a profile with its own wording may use that instead.
+#[derive(Clone, Copy, Debug)]
+pub struct EdgeShaped;
+
+/// Whether an error answer left the handler without the error shape: no body type (the
+/// request timeout's empty 503) or plain text (axum's rejections: the body limit's 413, a
+/// form's 400 or 415). Pages (`text/html`), JSON (the error shape, the profiles' own shapes)
+/// and other declared types (Twilio's XML) are left alone. Costs a status check on success.
+pub(crate) fn needs_error_shape(response: &Response) -> bool {
+    let status = response.status();
+    (status.is_client_error() || status.is_server_error())
+        && response.headers().get(header::CONTENT_TYPE).is_none_or(|v| v.as_bytes().starts_with(b"text/plain"))
+}
+
+/// Rewrites such an answer into `{"error": {code, message, details, request_id}}`, keeping its
+/// status and headers (`Allow`, `Retry-After`). The code is the one for its status; a status
+/// without one of its own is `malformed_request` (4xx) or `internal` (5xx). A plain-text
+/// message (axum's, written for clients) is kept; an empty 503 is the request timeout.
+pub(crate) async fn in_error_shape(response: Response, request_timeout: std::time::Duration) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let status = parts.status;
+    let code = match status {
+        StatusCode::BAD_REQUEST => ErrorCode::MalformedRequest,
+        StatusCode::UNAUTHORIZED => ErrorCode::Unauthenticated,
+        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::CONFLICT => ErrorCode::Conflict,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::ValidationFailed,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+        StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
+        s if s.is_server_error() => ErrorCode::Internal,
+        _ => ErrorCode::MalformedRequest,
+    };
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty());
+    let message = match (code, text) {
+        (ErrorCode::PayloadTooLarge, _) => "the request body is larger than this server accepts".to_owned(),
+        (ErrorCode::Unavailable, None) => format!(
+            "the request did not complete within {} s (its body arrived too slowly, or the server is too busy); \
+             try again",
+            request_timeout.as_secs_f64()
+        ),
+        (_, Some(text)) => text,
+        (ErrorCode::NotFound, None) => "there is nothing at this address".to_owned(),
+        (ErrorCode::MethodNotAllowed, None) => "this address does not accept that method".to_owned(),
+        (_, None) => status.canonical_reason().unwrap_or("the request failed").to_owned(),
+    };
+    let body = ErrorBody {
+        error: ErrorObject { code: code.as_str(), message, details: Vec::new(), request_id: current_request_id() },
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.extensions.insert(EdgeShaped);
+    Response::from_parts(parts, axum::body::Body::from(serde_json::to_vec(&body).unwrap_or_default()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

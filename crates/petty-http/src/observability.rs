@@ -43,21 +43,45 @@ pub(crate) async fn with_request_id<F: Future>(request_id: String, fut: F) -> (S
 /// The line logged when a request ends: successes at debug (they are counted in /metrics);
 /// failures and slow requests at info or above, so the default log says what went wrong
 /// without a line per request. It names the request id itself, because the request's span is
-/// a debug span (see `edge.rs`).
-pub(crate) fn log_done(request_id: &str, method: &Method, route: &str, status: u16, elapsed: Duration) {
+/// a debug span (see `edge.rs`). `method` is the bounded label ([`method_label`]): a client's
+/// 4,000-character method does not reach the log either.
+pub(crate) fn log_done(request_id: &str, method: &'static str, route: &str, status: u16, elapsed: Duration) {
     let elapsed_ms = elapsed.as_secs_f64() * 1e3;
     if status >= 500 {
-        tracing::warn!(request_id, %method, route, status, elapsed_ms, "done");
+        tracing::warn!(request_id, method, route, status, elapsed_ms, "done");
     } else if status >= 400 || elapsed_ms > 1000.0 {
-        tracing::info!(request_id, %method, route, status, elapsed_ms, "done");
+        tracing::info!(request_id, method, route, status, elapsed_ms, "done");
     } else {
-        tracing::debug!(request_id, %method, route, status, elapsed_ms, "done");
+        tracing::debug!(request_id, method, route, status, elapsed_ms, "done");
     }
 }
+
+/// The methods Petty serves, each its own label; any other method (`BREW`, or 4,000 random
+/// characters) is counted as `OTHER`, so clients cannot add series to /metrics.
+pub(crate) fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// The route label for an address no route matched: one label, never the raw path.
+pub(crate) const UNMATCHED: &str = "unmatched";
 
 /// `petty_http_requests_total{method,route,status}` and
 /// `petty_http_request_duration_seconds{method,route}`, with each series' handle looked up once
 /// and kept, so counting a request costs a hash of its route and no allocation.
+///
+/// Every label is bounded: `method` is one of eight ([`method_label`]), `route` is the matched
+/// route's template (`/api/v1/pets/{id}`) or [`UNMATCHED`], never the path the client sent, and
+/// `status` is a status Petty answered with (a `StatusCode`, so at most 900 values, in practice
+/// a dozen).
 #[derive(Default)]
 pub(crate) struct RequestMetrics {
     routes: RwLock<HashMap<Box<str>, RouteSeries>>,
@@ -65,14 +89,14 @@ pub(crate) struct RequestMetrics {
 
 #[derive(Default)]
 struct RouteSeries {
-    counters: Vec<(Method, u16, Counter)>,
-    histograms: Vec<(Method, Histogram)>,
+    counters: Vec<(&'static str, u16, Counter)>,
+    histograms: Vec<(&'static str, Histogram)>,
 }
 
 impl RouteSeries {
-    fn record(&self, method: &Method, status: u16, seconds: f64) -> bool {
-        let counter = self.counters.iter().find(|(m, s, _)| m == method && *s == status);
-        let histogram = self.histograms.iter().find(|(m, _)| m == method);
+    fn record(&self, method: &'static str, status: u16, seconds: f64) -> bool {
+        let counter = self.counters.iter().find(|(m, s, _)| *m == method && *s == status);
+        let histogram = self.histograms.iter().find(|(m, _)| *m == method);
         match (counter, histogram) {
             (Some((_, _, c)), Some((_, h))) => {
                 c.increment(1);
@@ -85,7 +109,8 @@ impl RouteSeries {
 }
 
 impl RequestMetrics {
-    pub(crate) fn record(&self, method: &Method, route: &str, status: u16, elapsed: Duration) {
+    /// Counts a request; `method` from [`method_label`], `route` a route template or [`UNMATCHED`].
+    pub(crate) fn record(&self, method: &'static str, route: &str, status: u16, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
         if let Ok(routes) = self.routes.read()
             && routes.get(route).is_some_and(|series| series.record(method, status, seconds))
@@ -94,15 +119,13 @@ impl RequestMetrics {
         }
         let Ok(mut routes) = self.routes.write() else { return };
         let series = routes.entry(route.into()).or_default();
-        if !series.counters.iter().any(|(m, s, _)| m == method && *s == status) {
-            let labels = [("method", method.to_string()), ("route", route.to_owned()), ("status", status.to_string())];
-            series.counters.push((method.clone(), status, metrics::counter!("petty_http_requests_total", &labels)));
+        if !series.counters.iter().any(|(m, s, _)| *m == method && *s == status) {
+            let labels = [("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())];
+            series.counters.push((method, status, metrics::counter!("petty_http_requests_total", &labels)));
         }
-        if !series.histograms.iter().any(|(m, _)| m == method) {
-            let labels = [("method", method.to_string()), ("route", route.to_owned())];
-            series
-                .histograms
-                .push((method.clone(), metrics::histogram!("petty_http_request_duration_seconds", &labels)));
+        if !series.histograms.iter().any(|(m, _)| *m == method) {
+            let labels = [("method", method.to_owned()), ("route", route.to_owned())];
+            series.histograms.push((method, metrics::histogram!("petty_http_request_duration_seconds", &labels)));
         }
         series.record(method, status, seconds);
     }

@@ -179,6 +179,13 @@ pub(crate) struct AuthConfig {
 pub(crate) struct HttpSection {
     pub max_body_bytes: usize,
     pub request_timeout_secs: u64,
+    /// Seconds a client has to send a request's line and headers, from connecting or from its
+    /// previous answer (slow senders are disconnected).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may sit idle before it is closed.
+    pub idle_timeout_secs: u64,
+    /// Open connections one client address may hold (0: no cap).
+    pub max_connections_per_ip: usize,
     pub cors_allowed_origins: Vec<String>,
     pub trust_forwarded_for: bool,
     /// Default: on in production mode or when `public_url` is https.
@@ -239,6 +246,9 @@ impl Default for HttpSection {
         Self {
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 5,
+            max_connections_per_ip: 128,
             cors_allowed_origins: Vec::new(),
             trust_forwarded_for: false,
             secure_cookies: None,
@@ -294,6 +304,15 @@ lockout_window_secs = 900
 [http]
 max_body_bytes = 1048576
 request_timeout_secs = 30
+# A client must send a request's line and headers within this many seconds of connecting (or
+# of its previous answer), or it is disconnected: a slowloris cannot hold connections open.
+header_read_timeout_secs = 10
+# A keep-alive connection idle this long is closed (an idle one also goes after the
+# header_read_timeout, whichever is shorter). Behind a proxy, keep its idle upstream time below.
+idle_timeout_secs = 5
+# Open connections one client address may hold; more are closed at once. It counts socket
+# peers, so behind a proxy the proxy is one address: raise it or set 0 (no cap) there.
+max_connections_per_ip = 128
 # Browser origins allowed to call the API, e.g. ["https://app.example.org"]; "*" for any.
 cors_allowed_origins = []
 # Take the client address from X-Forwarded-For: only behind a proxy you run.
@@ -615,6 +634,10 @@ impl Config {
         http.cors_allowed_origins = self.http.cors_allowed_origins.clone();
         http.max_body_bytes = self.http.max_body_bytes;
         http.request_timeout = Duration::from_secs(self.http.request_timeout_secs);
+        // Zero would close every connection at once; a second is the least that works.
+        http.header_read_timeout = Duration::from_secs(self.http.header_read_timeout_secs.max(1));
+        http.idle_timeout = Duration::from_secs(self.http.idle_timeout_secs.max(1));
+        http.max_connections_per_ip = self.http.max_connections_per_ip;
         http.trust_forwarded_for = self.http.trust_forwarded_for;
         http.analysis_delay = Duration::from_secs(self.analysis.delay_secs);
         http.seed_thresholds = petty_core::seed_rules::Thresholds {

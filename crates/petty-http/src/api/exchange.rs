@@ -1,6 +1,7 @@
 //! Getting readings out and back in: `GET /api/v1/devices/{id}/export` streams CSV or JSON
 //! lines a page at a time (memory stays flat however long the range), and
-//! `POST /api/v1/import` takes the same formats back. Import is idempotent: a reading already
+//! `POST /api/v1/import` takes the same formats back, reading the body as it arrives (memory
+//! stays flat however large the body; see `Piece`). Import is idempotent: a reading already
 //! stored (same device, time and sequence number) is counted as a duplicate, so a file can be
 //! sent again after an interruption.
 //!
@@ -16,13 +17,14 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 use petty_core::accounts::Permission;
 use petty_core::ids::{DeviceId, HouseholdId};
 use petty_core::readings::{METRIC_COUNT, Metric, RawLocation, RawReading, RawTime, Reading};
 use petty_store::{IngestOutcome, ReadingCursor, Store, StoredReading};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -36,12 +38,12 @@ use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    let import =
-        OpenApiRouter::new().routes(routes!(import)).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES));
-    OpenApiRouter::new().routes(routes!(export)).merge(import)
+    // The import reads its body as a stream and counts it against MAX_IMPORT_BYTES itself.
+    OpenApiRouter::new().routes(routes!(export)).routes(routes!(import))
 }
 
-/// The largest import file one request may carry; larger files go in several requests.
+/// The largest import file one request may carry; larger files go in several requests. The
+/// body is streamed, not held: this bounds an import's duration, not its memory (see `Piece`).
 pub(crate) const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 /// Readings fetched per page while exporting, and stored per transaction while importing.
 pub const CHUNK: usize = 2_000;
@@ -502,16 +504,18 @@ fn csv_row(line: usize, columns: &[String], record: &csv::StringRecord) -> Resul
 /// Backfill a device's readings from CSV (`Content-Type: text/csv`, the export's columns, a
 /// header row first) or JSON lines (`application/x-ndjson`, one reading per line, as the API
 /// takes them or as the export writes them). Sending the same file twice stores nothing twice.
+/// The body is read as it arrives and stored 2,000 readings at a time, so an import of any size
+/// holds a few MB; a body is at most 64 MiB.
 #[utoipa::path(post, path = "/api/v1/import", tag = "readings", params(ImportQuery),
     request_body(content = String, description = "CSV or JSON lines", content_type = "text/csv"),
-    responses((status = 200, body = ImportOut), (status = 401, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = ImportOut), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn import(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiQuery(query): ApiQuery<ImportQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<ImportOut>, ApiError> {
     let sender = sender(&state, caller, query.device_id).await?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -526,21 +530,139 @@ async fn import(
             ));
         }
     };
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    if declared.is_some_and(|length: u64| length > MAX_IMPORT_BYTES as u64) {
+        return Err(too_large());
+    }
     let now = OffsetDateTime::now_utc();
-    let mut lines = ImportReader::new(&body[..], format, now)?;
-    let mut answer = ImportOut::default();
-    let mut batch: Vec<Reading> = Vec::with_capacity(CHUNK);
-    while let Some((_, item)) = lines.next_item()? {
-        match item {
-            Ok(reading) => batch.push(reading),
-            Err(error) => answer.reject(error),
+    // The body goes to a blocking thread a few network chunks at a time, is read there line
+    // by line, and comes back as chunks of readings: memory stays within IMPORT_MEMORY_BOUND
+    // whatever the size of the body.
+    let (bytes_tx, bytes_rx) = mpsc::channel::<std::io::Result<Bytes>>(BODY_CHUNKS_IN_FLIGHT);
+    let (piece_tx, mut piece_rx) = mpsc::channel::<Piece>(2);
+    let reading = tokio::task::spawn_blocking(move || {
+        read_pieces(BodyReader { rx: bytes_rx, current: Bytes::new() }, format, now, &piece_tx)
+    });
+    let forward = async move {
+        let mut stream = body.into_data_stream();
+        let mut total = 0usize;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(std::io::Error::other);
+            total += chunk.as_ref().map_or(0, Bytes::len);
+            if total > MAX_IMPORT_BYTES {
+                let _ = bytes_tx.send(Err(std::io::Error::other("the body is too large"))).await;
+                return true;
+            }
+            let failed = chunk.is_err();
+            if bytes_tx.send(chunk).await.is_err() || failed {
+                break;
+            }
         }
-        if batch.len() == CHUNK {
-            answer.count(&state.app.ingest(sender.app(), std::mem::take(&mut batch)).await?);
+        false
+    };
+    let store = async {
+        let mut answer = ImportOut::default();
+        while let Some(piece) = piece_rx.recv().await {
+            match piece {
+                Piece::Chunk { readings, rejected } => {
+                    for error in rejected {
+                        answer.reject(error);
+                    }
+                    answer.count(&state.app.ingest(sender.app(), readings).await?);
+                }
+                Piece::Failed(error) => return Err(error),
+            }
+        }
+        Ok(answer)
+    };
+    let (too_big, answer) = tokio::join!(forward, store);
+    // The reader ends once its channels close, which the two halves above have done by now.
+    reading.await.map_err(ApiError::internal)?;
+    if too_big {
+        return Err(too_large());
+    }
+    answer.map(Json)
+}
+
+/// How many network chunks of an import's body wait for the reader (hyper's are at most a few
+/// hundred KiB, usually 8–64 KiB).
+const BODY_CHUNKS_IN_FLIGHT: usize = 4;
+
+/// What the import's reading thread hands over: readings to store and the lines rejected
+/// meanwhile, in file order, [`CHUNK`] readings at a time; or why it stopped (a refused CSV
+/// header, a body that broke off). Two pieces wait at most, so an import holds at most three
+/// chunks of readings (about 1 MB each), its body chunks in flight, and one line (at most
+/// [`MAX_LINE_BYTES`]): a few MB, whatever the size of the body.
+enum Piece {
+    Chunk { readings: Vec<Reading>, rejected: Vec<ImportError> },
+    Failed(ApiError),
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!(
+            "an import is at most {} MiB: send larger files in several requests (what was read is stored, and \
+             sending it again stores nothing twice)",
+            MAX_IMPORT_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
+/// Reads an import on a blocking thread, as `petty import` reads a file, and sends it on in
+/// pieces; stops when the receiving side has gone.
+fn read_pieces(source: BodyReader, format: Format, now: OffsetDateTime, tx: &mpsc::Sender<Piece>) {
+    let mut lines = match ImportReader::new(source, format, now) {
+        Ok(lines) => lines,
+        Err(refused) => {
+            let _ = tx.blocking_send(Piece::Failed(refused));
+            return;
+        }
+    };
+    let mut readings = Vec::with_capacity(CHUNK);
+    let mut rejected = Vec::new();
+    loop {
+        match lines.next_item() {
+            Ok(Some((_, Ok(reading)))) => readings.push(reading),
+            Ok(Some((_, Err(error)))) => rejected.push(error),
+            Ok(None) => break,
+            Err(failed) => {
+                // As before streaming: the readings of the unfinished chunk are not stored.
+                let _ = tx.blocking_send(Piece::Failed(failed));
+                return;
+            }
+        }
+        if readings.len() == CHUNK {
+            let chunk =
+                Piece::Chunk { readings: std::mem::take(&mut readings), rejected: std::mem::take(&mut rejected) };
+            if tx.blocking_send(chunk).is_err() {
+                return;
+            }
+            readings.reserve(CHUNK);
         }
     }
-    answer.count(&state.app.ingest(sender.app(), batch).await?);
-    Ok(Json(answer))
+    let _ = tx.blocking_send(Piece::Chunk { readings, rejected });
+}
+
+/// A request body as a `Read`, for the blocking thread: each read waits for the next network
+/// chunk.
+struct BodyReader {
+    rx: mpsc::Receiver<std::io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                None => return Ok(0),
+                Some(chunk) => self.current = chunk?,
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
 }
 
 #[cfg(test)]

@@ -125,16 +125,145 @@ async fn a_burst_gets_429_with_rate_limit_headers() {
 
     // Per-address limit, before authentication.
     let app = spawn_app_with(|c| c.rate_limit.per_ip_per_minute = 3).await;
-    let codes: Vec<u16> = futures_statuses(&app, 5).await;
-    assert_eq!(codes, [200, 200, 200, 429, 429]);
+    let codes: Vec<u16> = statuses_of(&app, "/api/v1/me", 5).await;
+    assert_eq!(codes, [401, 401, 401, 429, 429]);
 }
 
-async fn futures_statuses(app: &crate::harness::TestApp, n: usize) -> Vec<u16> {
+async fn statuses_of(app: &crate::harness::TestApp, path: &str, n: usize) -> Vec<u16> {
     let mut out = Vec::new();
     for _ in 0..n {
-        out.push(app.get("/healthz", None).await.status().as_u16());
+        out.push(app.get(path, None).await.status().as_u16());
     }
     out
+}
+
+/// Issue 13: a flood from one address must not fail a load balancer's health check.
+#[tokio::test]
+async fn health_checks_are_never_rate_limited() {
+    let app = spawn_app_with(|c| c.rate_limit.per_ip_per_minute = 2).await;
+    assert_eq!(statuses_of(&app, "/api/v1/me", 4).await, [401, 401, 429, 429], "the address is over its allowance");
+    for path in ["/healthz", "/readyz", "/compat/petty/health", "/compat/petty/v1/ready"] {
+        let codes = statuses_of(&app, path, 10).await;
+        assert!(codes.iter().all(|c| *c == 200), "{path}: {codes:?}");
+    }
+    assert_eq!(statuses_of(&app, "/api/v1/me", 1).await, [429], "health checks did not reset the allowance");
+}
+
+/// Issue 13: clients choose methods and paths, not metric labels. Before, each odd method was
+/// a new series (1,000 requests with 4,000-character methods grew /metrics to 70 MB).
+#[tokio::test]
+async fn odd_methods_and_paths_leave_metrics_bounded() {
+    let app = spawn_app().await;
+    let marker = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+    for i in 0..300 {
+        let method = format!("{marker}{}", "X".repeat(1000 + i * 10));
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let path = match i % 3 {
+            0 => format!("/api/v1/pets/{}", uuid::Uuid::new_v4()),
+            1 => format!("/{marker}/{i}"),
+            _ => format!("/api/v1/{marker}-{i}?q={marker}"),
+        };
+        let res = app.client.request(method, app.url(&path)).send().await.unwrap();
+        let (status, error) = error_code(res).await;
+        assert!(status == StatusCode::METHOD_NOT_ALLOWED || status == StatusCode::NOT_FOUND, "{status}");
+        assert!(error["code"].is_string() && error["request_id"].is_string());
+        // Odd paths with ordinary methods too.
+        app.get(&format!("/{marker}-{i}/{}", "y".repeat(2000)), None).await;
+    }
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(!metrics.contains(&marker), "no client text becomes a label");
+    let known = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"];
+    let mut series = 0;
+    for line in metrics.lines().filter(|l| l.starts_with("petty_http_requests_total{")) {
+        series += 1;
+        let method = line.split("method=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap();
+        assert!(known.contains(&method), "method label {method:?}");
+        let status = line.split("status=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap();
+        assert!(status.len() == 3 && status.bytes().all(|b| b.is_ascii_digit()), "{status}");
+        let route = line.split("route=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap();
+        assert!(route == "unmatched" || route.starts_with('/'), "{route}");
+        assert!(!route.contains("xxx") && !route.contains("yyy") && route.len() < 100, "{route}");
+    }
+    let other = metrics.lines().filter(|l| l.contains(r#"method="OTHER""#) && !l.contains("_bucket")).count();
+    // The metrics are the test process's (every test's server counts into one recorder), so
+    // the bound is loose; per odd request it would be thousands of lines and megabytes.
+    assert!(other < 100, "{other} OTHER series");
+    assert!(series < 2_000, "{series} series");
+    assert!(metrics.len() < 2 * 1024 * 1024, "{} bytes of metrics", metrics.len());
+}
+
+/// Sends `head` (and nothing more) on a new connection and reads one answer: its status line,
+/// its headers and its body.
+async fn raw_exchange(address: &str, head: &str) -> (u16, String, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address.trim_start_matches("http://")).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            let n = stream.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            received.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&received);
+            if let Some((headers, body)) = text.split_once("\r\n\r\n") {
+                let length = headers
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                    .and_then(|v| v.parse::<usize>().ok());
+                if length.is_some_and(|length| body.len() >= length) {
+                    break;
+                }
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), read).await.expect("an answer within 10 s");
+    let text = String::from_utf8_lossy(&received).into_owned();
+    let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = headers.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, headers.to_owned(), serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// Issue 13: every error the API answers has the error shape, including the ones no handler
+/// writes: the body limit's 413 on a form, an unknown method's 405, and the request timeout's
+/// 503 on a body that arrives too slowly (it was empty).
+#[tokio::test]
+async fn limits_answer_in_the_error_shape() {
+    let app = spawn_app_with(|c| {
+        c.max_body_bytes = 1024;
+        c.request_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let res = app
+        .client
+        .post(app.url("/hooks/twilio/voice/some-token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("Digits=1&pad={}", "x".repeat(4096)))
+        .send()
+        .await
+        .unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let (status, error) = error_code(res).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
+    assert_eq!((error["request_id"].as_str(), error["details"].as_array().map(Vec::len)), (Some(id.as_str()), Some(0)));
+
+    let res = app.client.request(reqwest::Method::from_bytes(b"BREW").unwrap(), app.url("/api/v1/pets")).send();
+    let (status, error) = error_code(res.await.unwrap()).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
+    let (status, error) = error_code(app.get("/api/v1/no/such/thing", None).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+
+    // Half a body, then nothing: the timeout answers in the shape (and says why).
+    let head = "POST /api/v1/auth/login HTTP/1.1\r\nhost: petty\r\ncontent-type: application/json\r\n\
+                content-length: 100\r\n\r\n{\"email\": ";
+    let (status, headers, body) = raw_exchange(&app.address, head).await;
+    assert_eq!(status, 503, "{headers}");
+    assert!(headers.to_ascii_lowercase().contains("content-type: application/json"), "{headers}");
+    assert_eq!(body["error"]["code"], "unavailable");
+    assert!(body["error"]["message"].as_str().unwrap().contains("did not complete within 1 s"), "{body}");
+    assert!(body["error"]["request_id"].is_string());
 }
 
 #[tokio::test]
@@ -220,4 +349,105 @@ async fn browsers_get_a_page_for_unknown_addresses_and_clients_get_json() {
     let res = app.client.get(app.url("/api/v1/no-such-thing")).header("accept", "text/html").send().await.unwrap();
     let (status, error) = error_code(res).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+}
+
+/// Reads until the server closes the connection (`true`), or `within` passes (`false`).
+async fn closed_within(stream: &mut tokio::net::TcpStream, within: std::time::Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let until_closed = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(within, until_closed).await.is_ok()
+}
+
+async fn connect(app: &crate::harness::TestApp) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(app.address.trim_start_matches("http://")).await.unwrap()
+}
+
+/// Sends one whole request on `stream` and reads its answer's status.
+async fn one_request(stream: &mut tokio::net::TcpStream) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nhost: petty\r\n\r\n").await.ok()?;
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            let n = stream.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            received.extend_from_slice(&buf[..n]);
+            if received.windows(2).any(|w| w == b"}\n") || received.ends_with(b"}") {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), read).await.ok()?;
+    String::from_utf8_lossy(&received).split(' ').nth(1)?.parse().ok()
+}
+
+/// Issue 13: a client that sends half a header line and then nothing (slowloris) is
+/// disconnected after the header-read timeout; before, it held its connection for ever.
+#[tokio::test]
+async fn a_slow_header_is_disconnected() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(|c| {
+        c.header_read_timeout = std::time::Duration::from_secs(1);
+        c.idle_timeout = std::time::Duration::from_secs(60);
+    })
+    .await;
+    let mut stream = connect(&app).await;
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nhost: pet").await.unwrap();
+    let started = std::time::Instant::now();
+    assert!(closed_within(&mut stream, std::time::Duration::from_secs(5)).await, "still open after 5 s");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(800), "closed before its time");
+    // A client that sends its head at once is served as ever.
+    assert_eq!(one_request(&mut connect(&app).await).await, Some(200));
+}
+
+/// Issue 13: a keep-alive connection that goes quiet after its answer is closed after the idle
+/// timeout.
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let app = spawn_app_with(|c| {
+        c.header_read_timeout = std::time::Duration::from_secs(60);
+        c.idle_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let mut stream = connect(&app).await;
+    assert_eq!(one_request(&mut stream).await, Some(200));
+    assert!(closed_within(&mut stream, std::time::Duration::from_secs(5)).await, "still open after 5 s idle");
+}
+
+/// Issue 13: one address holds at most `max_connections_per_ip` connections; the next is closed
+/// at once, and a place frees up when one of them closes.
+#[tokio::test]
+async fn connections_per_address_are_capped() {
+    let app = spawn_app_with(|c| {
+        c.max_connections_per_ip = 3;
+        c.header_read_timeout = std::time::Duration::from_secs(60);
+        c.idle_timeout = std::time::Duration::from_secs(60);
+    })
+    .await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut stream = connect(&app).await;
+        assert_eq!(one_request(&mut stream).await, Some(200));
+        open.push(stream);
+    }
+    let mut extra = connect(&app).await;
+    assert_eq!(one_request(&mut extra).await, None, "the fourth connection is not served");
+    assert!(closed_within(&mut extra, std::time::Duration::from_secs(2)).await);
+    for stream in &mut open {
+        assert_eq!(one_request(stream).await, Some(200), "the three keep being served");
+    }
+    drop(open.pop());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(one_request(&mut connect(&app).await).await, Some(200), "a closed connection frees its place");
 }

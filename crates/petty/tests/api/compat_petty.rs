@@ -472,10 +472,11 @@ async fn every_error_on_the_profile_is_in_the_seeds_shape() {
 #[tokio::test]
 async fn the_rate_limit_answers_in_the_seeds_shape() {
     let app = spawn_app_with(|c| c.rate_limit.per_ip_per_minute = 3).await;
+    // (Health checks are exempt: `api_edge::health_checks_are_never_rate_limited`.)
     for _ in 0..3 {
-        assert_eq!(app.get("/compat/petty/health", None).await.status(), StatusCode::OK);
+        assert_eq!(app.get("/compat/petty/version", None).await.status(), StatusCode::OK);
     }
-    let res = app.get("/compat/petty/v1/health", None).await;
+    let res = app.get("/compat/petty/v1/version", None).await;
     assert!(res.headers().contains_key("retry-after"));
     assert_eq!(res.headers()["x-ratelimit-limit"], "3");
     let (status, message) = seed_error(res).await;
