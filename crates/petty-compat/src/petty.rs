@@ -304,6 +304,16 @@ fn lax_text(value: &Value) -> Option<String> {
 const TIMESTAMP_RULE: &str =
     "timestamp must be an ISO 8601 time such as 2025-08-18T14:30:00Z (no offset means UTC), a date, or Unix seconds";
 
+/// A collar's payload as the profile's ingest reads it: JSON, an object, the seed's checks, a
+/// canonical reading. The error is the seed's message. (For the fuzz target and tests; the
+/// handler runs the same steps, answering each failure with its own status.)
+pub fn decode_collar_reading(body: &[u8], now: OffsetDateTime) -> Result<Reading, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| "Invalid JSON format".to_owned())?;
+    let Value::Object(object) = value else { return Err("Request body must be JSON object".into()) };
+    let point = validate(&object, now)?;
+    point.reading(now).map_err(|e| format!("Validation error: {e:?}"))
+}
+
 /// The seed's checks, in its order, with its messages.
 fn validate(body: &Map<String, Value>, now: OffsetDateTime) -> Result<CollarPoint, String> {
     for field in ["collar_id", "timestamp", "heart_rate", "activity_level"] {
