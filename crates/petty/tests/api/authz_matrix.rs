@@ -1,8 +1,9 @@
 //! The authorization matrix, generated from the OpenAPI document so that a new route is in it
 //! the day it is added: every operation on a route that names a resource, against a household
 //! that owns every kind of resource, called by another household's owner (nothing found, nothing
-//! changed, nothing of theirs in the answer) and by the household's own read-only key (no
-//! operation that changes something succeeds).
+//! changed, nothing of theirs in the answer), by the household's own read-only key (no
+//! operation that changes something succeeds), and with a token its holder signed out of and a
+//! key that was revoked (every operation refused with 401).
 
 use petty_core::alarm::Severity;
 use petty_store::NewAlarm;
@@ -96,14 +97,15 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
     }
 }
 
-/// Every (method, path) of the document.
-async fn operations(app: &TestApp) -> Vec<(Method, String)> {
+/// Every (method, path) of the document, and whether it asks for credentials.
+async fn operations(app: &TestApp) -> Vec<(Method, String, bool)> {
     let doc: Value = app.get("/api/v1/openapi.json", None).await.json().await.unwrap();
     let mut out = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for method in ["get", "post", "put", "patch", "delete"] {
-            if item.get(method).is_some() {
-                out.push((method.to_uppercase().parse().unwrap(), path.clone()));
+            if let Some(operation) = item.get(method) {
+                let secured = operation["security"].as_array().is_some_and(|s| !s.is_empty());
+                out.push((method.to_uppercase().parse().unwrap(), path.clone(), secured));
             }
         }
     }
@@ -143,7 +145,7 @@ async fn call(app: &TestApp, method: &Method, path: &str, token: &str) -> (Statu
 }
 
 /// What Ana can see of her household, to compare before and after.
-async fn snapshot(app: &TestApp, ana: &Account) -> Vec<Value> {
+async fn snapshot(app: &TestApp, token: &str) -> Vec<Value> {
     let mut out = Vec::new();
     for path in [
         "/api/v1/pets",
@@ -156,7 +158,7 @@ async fn snapshot(app: &TestApp, ana: &Account) -> Vec<Value> {
         "/api/v1/webhooks",
         "/api/v1/alarms",
     ] {
-        let mut list: Value = app.get(path, Some(&ana.access_token)).await.json().await.unwrap();
+        let mut list: Value = app.get(path, Some(token)).await.json().await.unwrap();
         // Last use moves with every call a key makes; the rest must not move.
         if let Some(items) = list["items"].as_array_mut() {
             for item in items {
@@ -180,13 +182,15 @@ async fn no_route_lets_another_household_or_a_read_only_key_see_or_change_what_i
     let res = app
         .post_json("/api/v1/api-keys", &json!({"name": "Read only", "scope": "read"}), Some(&ana.access_token))
         .await;
-    let read_key = res.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned();
-    let before = snapshot(&app, &ana).await;
+    let created: Value = res.json().await.unwrap();
+    let read_key = created["key"].as_str().unwrap().to_owned();
+    let read_key_id = created["id"].as_str().unwrap().to_owned();
+    let before = snapshot(&app, &ana.access_token).await;
     let operations = operations(&app).await;
     assert!(operations.len() > 50, "the document lists the API: {}", operations.len());
 
     let mut checked = 0;
-    for (method, template) in &operations {
+    for (method, template, _) in &operations {
         // Another household's owner, on each of Ana's resources.
         if let Some(path) = fill(template, &fixtures) {
             let (status, body) = call(&app, method, &path, &bo.access_token).await;
@@ -210,5 +214,27 @@ async fn no_route_lets_another_household_or_a_read_only_key_see_or_change_what_i
         }
     }
     assert!(checked > 60, "{checked} calls");
-    assert_eq!(snapshot(&app, &ana).await, before, "nothing of Ana's changed");
+    assert_eq!(snapshot(&app, &ana.access_token).await, before, "nothing of Ana's changed");
+
+    // Ana signs out and revokes the key: every operation with either is refused at once.
+    let res = app.post_json("/api/v1/auth/logout", &json!({"refresh_token": ana.refresh_token}), None).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let again: Value = app.login(&ana.email, &ana.password).await.json().await.unwrap();
+    let fresh = again["access_token"].as_str().unwrap().to_owned();
+    let res = app.client.delete(app.url(&format!("/api/v1/api-keys/{read_key_id}"))).bearer_auth(&fresh).send();
+    assert!(res.await.unwrap().status().is_success());
+    let mut refused = 0;
+    for (method, template, secured) in &operations {
+        if !secured || ["/api/v1/auth/", "/api/v1/ingest", "/api/v1/import"].iter().any(|p| template.starts_with(p)) {
+            continue;
+        }
+        refused += 1;
+        let path = fill(template, &fixtures).unwrap_or_else(|| template.clone());
+        for (who, token) in [("a signed-out token", &ana.access_token), ("a revoked key", &read_key)] {
+            let (status, body) = call(&app, method, &path, token).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {template} with {who}: {body}");
+        }
+    }
+    assert!(refused > 50, "{refused} operations");
+    assert_eq!(snapshot(&app, &fresh).await.len(), before.len());
 }
