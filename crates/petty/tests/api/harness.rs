@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 
 use petty_http::{AppState, HttpConfig};
+
+use crate::pg_database::PgDatabase;
 use petty_store::Store;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
@@ -40,47 +42,6 @@ impl Drop for TestApp {
 pub(crate) enum Engine {
     Sqlite,
     Postgres,
-}
-
-/// A database `petty_http_test_<random>` on `PETTY_TEST_POSTGRES_URL`'s server, dropped with
-/// the guard.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl PgDatabase {
-    /// `None` (and a line saying the test was skipped) when no PostgreSQL server is configured;
-    /// a panic on CI, which must run them.
-    fn create() -> Option<Self> {
-        let Ok(admin_url) = std::env::var("PETTY_TEST_POSTGRES_URL") else {
-            if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
-                panic!("CI must set PETTY_TEST_POSTGRES_URL so the PostgreSQL tests run");
-            }
-            eprintln!("skipped on PostgreSQL: PETTY_TEST_POSTGRES_URL is not set");
-            return None;
-        };
-        let name = format!("petty_http_test_{}", uuid::Uuid::new_v4().simple());
-        let status = std::process::Command::new("psql")
-            .args([&admin_url, "-qc", &format!("CREATE DATABASE {name}")])
-            .status()
-            .expect("run psql");
-        assert!(status.success(), "could not create {name} on {admin_url}");
-        Some(Self { admin_url, name })
-    }
-
-    fn url(&self) -> String {
-        let base = self.admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&self.admin_url);
-        format!("{base}/{}", self.name)
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("psql")
-            .args([&self.admin_url, "-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
-            .status();
-    }
 }
 
 /// A test's own server with the default settings on `engine`; `None` when that engine is not

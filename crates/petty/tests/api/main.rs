@@ -3,6 +3,8 @@
 //! database. One binary, so the application links once.
 
 mod harness;
+#[path = "../common/pg_database.rs"]
+mod pg_database;
 
 mod alarms;
 mod api_auth;

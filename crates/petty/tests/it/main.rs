@@ -8,6 +8,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+#[path = "../common/pg_database.rs"]
+mod pg_database;
+
+use pg_database::PgDatabase;
+
 /// A running `petty serve`, killed on drop if a test fails.
 struct Server {
     child: Child,
@@ -241,44 +246,6 @@ fn config_commands_and_migrate() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("ADDR:PORT"));
     let _ = std::fs::remove_dir_all(dir);
-}
-
-/// A fresh PostgreSQL database for one test, dropped afterwards.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl PgDatabase {
-    fn create() -> Option<Self> {
-        let Ok(admin_url) = std::env::var("PETTY_TEST_POSTGRES_URL") else {
-            if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
-                panic!("CI must set PETTY_TEST_POSTGRES_URL so the PostgreSQL tests run");
-            }
-            eprintln!("skipped: petty serve on PostgreSQL (PETTY_TEST_POSTGRES_URL not set)");
-            return None;
-        };
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let name = format!("petty_test_bin_{}_{n}", std::process::id());
-        let status =
-            Command::new("psql").args([&admin_url, "-qc", &format!("CREATE DATABASE {name}")]).status().unwrap();
-        assert!(status.success(), "could not create {name}");
-        Some(Self { admin_url, name })
-    }
-
-    fn url(&self) -> String {
-        let base = self.admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&self.admin_url);
-        format!("{base}/{}", self.name)
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([&self.admin_url, "-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
-            .status();
-    }
 }
 
 #[tokio::test]
