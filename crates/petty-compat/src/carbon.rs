@@ -19,6 +19,7 @@
 // request: boxing them would only add an allocation.
 #![allow(clippy::result_large_err)]
 
+use crate::carbon_params::{self, ParamError};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -27,11 +28,9 @@ use axum::routing::{get, post};
 use base64::Engine;
 use petty_app::charts::{self, ChartRequest};
 use petty_core::alarm::Channel;
-use petty_core::chart::ChartKind;
 use petty_core::devices::DeviceKind;
 use petty_core::ids::HouseholdId;
-use petty_core::phone::Phone;
-use petty_core::readings::{METRIC_COUNT, Metric, RawReading, RawTime, Reading};
+use petty_core::readings::{Metric, Reading};
 use petty_http::AppState;
 use petty_http::auth::{Authentication, Caller};
 use petty_store::{Contact, Device, NewContact, NewNotification, StoreError, StoredReading};
@@ -57,17 +56,17 @@ pub fn router() -> Router<AppState> {
 
 type Params = Query<HashMap<String, String>>;
 
-fn now_ms() -> i64 {
-    petty_store::to_ms(OffsetDateTime::now_utc())
-}
-
-/// FastAPI's validation error for one query parameter.
-fn invalid(param: &str, msg: &str, kind: &str) -> Response {
+/// FastAPI's validation error for a parameter the decoders refused.
+fn refused(e: ParamError) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
-        axum::Json(json!({"detail": [{"loc": ["query", param], "msg": msg, "type": kind}]})),
+        axum::Json(json!({"detail": [{"loc": [e.location, e.param], "msg": e.msg, "type": e.kind}]})),
     )
         .into_response()
+}
+
+fn now_ms() -> i64 {
+    petty_store::to_ms(OffsetDateTime::now_utc())
 }
 
 fn detail(status: StatusCode, message: impl Into<String>) -> Response {
@@ -77,23 +76,6 @@ fn detail(status: StatusCode, message: impl Into<String>) -> Response {
 fn server_error(e: StoreError) -> Response {
     tracing::error!(error = %e, "compat/carbon: store error");
     detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
-}
-
-fn required<'a>(p: &'a HashMap<String, String>, name: &str) -> Result<&'a str, Response> {
-    p.get(name).map(String::as_str).ok_or_else(|| invalid(name, "field required", "value_error.missing"))
-}
-
-fn number(p: &HashMap<String, String>, name: &str) -> Result<f64, Response> {
-    let raw = required(p, name)?;
-    raw.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| invalid(name, "value is not a valid number", "type_error.float"))
-}
-
-fn integer(p: &HashMap<String, String>, name: &str) -> Result<i64, Response> {
-    required(p, name)?.trim().parse().map_err(|_| invalid(name, "value is not a valid integer", "type_error.integer"))
 }
 
 /// Who is calling: a device (only its own readings), or a household member or API key.
@@ -182,11 +164,11 @@ async fn put_item(State(state): State<AppState>, Caller(caller): Caller, Query(p
         Ok(a) => a,
         Err(r) => return r,
     };
-    let (item_id, temp, hum, co) =
-        match (required(&p, "item_id"), number(&p, "Temp"), number(&p, "Hum"), number(&p, "CO")) {
-            (Ok(i), Ok(t), Ok(h), Ok(c)) => (i, t, h, c),
-            (Err(r), ..) | (_, Err(r), ..) | (_, _, Err(r), _) | (.., Err(r)) => return r,
-        };
+    let params = match carbon_params::reading(&p) {
+        Ok(params) => params,
+        Err(e) => return refused(e),
+    };
+    let item_id = params.item_id;
     if let Access::Household { can_write: false, .. } = access {
         return detail(StatusCode::FORBIDDEN, "Your role or key scope does not allow sending readings");
     }
@@ -195,31 +177,9 @@ async fn put_item(State(state): State<AppState>, Caller(caller): Caller, Query(p
         Err(r) => return r,
     };
     let now = OffsetDateTime::now_utc();
-    let mut values = [None; METRIC_COUNT];
-    values[Metric::AmbientTempC.index()] = Some(temp);
-    values[Metric::HumidityPct.index()] = Some(hum);
-    values[Metric::CoRaw.index()] = Some(co);
-    let raw = RawReading {
-        ts: Some(RawTime::EpochMs(petty_store::to_ms(now))),
-        // Two readings in the same millisecond are two readings, not one overwriting the other.
-        seq: Some(i64::from(now.nanosecond() % 1_000_000)),
-        values,
-        location: None,
-        extra: Vec::new(),
-        accel: None,
-    };
-    let reading = match Reading::parse(&raw, now) {
+    let reading = match params.to_reading(now) {
         Ok(r) => r,
-        Err(e) => {
-            let first = e.0.first();
-            let field = match first.map(|f| f.field.as_str()) {
-                Some("ambient_temp_c") => "Temp",
-                Some("humidity_pct") => "Hum",
-                _ => "CO",
-            };
-            let msg = first.map_or_else(|| "invalid value".to_owned(), |f| f.message.clone());
-            return invalid(field, &msg, "value_error.number.not_in_range");
-        }
+        Err(e) => return refused(e),
     };
     let sender = petty_app::Sender { household_id: device.household_id, device_id: device.id };
     let _outcome = match state.app.ingest(sender, vec![reading]).await {
@@ -255,19 +215,14 @@ async fn items(State(state): State<AppState>, Caller(caller): Caller, Query(p): 
         Ok(a) => a,
         Err(r) => return r,
     };
-    let (item_id, from, to) =
-        match (required(&p, "item_id"), integer(&p, "from_timestamp"), integer(&p, "to_timestamp")) {
-            (Ok(i), Ok(f), Ok(t)) => (i, f, t),
-            (Err(r), ..) | (_, Err(r), _) | (.., Err(r)) => return r,
-        };
+    let range = match carbon_params::item_range(&p) {
+        Ok(r) => r,
+        Err(e) => return refused(e),
+    };
+    let (item_id, from_t, to_t) = (range.item_id, range.from, range.until);
     let device = match monitor(&state, &access, item_id).await {
         Ok(d) => d,
         Err(r) => return r,
-    };
-    let (Ok(from_t), Ok(to_t)) =
-        (OffsetDateTime::from_unix_timestamp(from), OffsetDateTime::from_unix_timestamp(to.saturating_add(1)))
-    else {
-        return invalid("from_timestamp", "timestamp out of range", "value_error");
     };
     let (found, _) = match state.store.readings(device.household_id, device.id, from_t, to_t, None, ITEMS_MAX).await {
         Ok(r) => r,
@@ -282,9 +237,9 @@ async fn latest(State(state): State<AppState>, Caller(caller): Caller, Query(p):
         Ok(a) => a,
         Err(r) => return r,
     };
-    let item_id = match required(&p, "item_id") {
+    let item_id = match carbon_params::required(&p, "item_id") {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(e) => return refused(e),
     };
     let device = match monitor(&state, &access, item_id).await {
         Ok(d) => d,
@@ -307,21 +262,15 @@ async fn item_at(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let Ok(ts) = timestamp.parse::<i64>() else {
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            axum::Json(json!({"detail": [{"loc": ["path", "timestamp"], "msg": "value is not a valid integer",
-                "type": "type_error.integer"}]})),
-        )
-            .into_response();
+    let second = match carbon_params::path_second(&timestamp) {
+        Ok(second) => second,
+        Err(e) => return refused(e),
     };
     let device = match monitor(&state, &access, &item_id).await {
         Ok(d) => d,
         Err(r) => return r,
     };
-    let (Ok(from), Ok(to)) =
-        (OffsetDateTime::from_unix_timestamp(ts), OffsetDateTime::from_unix_timestamp(ts.saturating_add(1)))
-    else {
+    let Some((from, to)) = second else {
         return detail(StatusCode::NOT_FOUND, "Item not found");
     };
     match state.store.readings(device.household_id, device.id, from, to, None, 1).await {
@@ -373,31 +322,11 @@ async fn new_user(State(state): State<AppState>, Caller(caller): Caller, Query(p
         Ok(a) => a,
         Err(r) => return r,
     };
-    let fields = (
-        required(&p, "name"),
-        required(&p, "registered_device_id"),
-        required(&p, "personal_contact"),
-        required(&p, "country"),
-    );
-    let (name, device_id, contact, country) = match fields {
-        (Ok(n), Ok(d), Ok(c), Ok(k)) => (n, d, c, k),
-        (Err(r), ..) | (_, Err(r), ..) | (_, _, Err(r), _) | (.., Err(r)) => return r,
+    let params = match carbon_params::new_user(&p) {
+        Ok(params) => params,
+        Err(e) => return refused(e),
     };
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 80 {
-        return invalid("name", "name must be 1 to 80 characters", "value_error");
-    }
-    let phone = match Phone::from_national(contact, country) {
-        Ok(p) => p,
-        Err(petty_core::phone::PhoneError::UnknownCountry(_)) => {
-            return invalid(
-                "country",
-                "unknown country: give its name (India, United States) or its ISO code",
-                "value_error",
-            );
-        }
-        Err(e) => return invalid("personal_contact", &format!("personal_contact {e}"), "value_error"),
-    };
+    let (name, device_id, phone) = (params.name, params.device_serial, params.phone);
     if let Access::Household { can_write: false, .. } = access {
         return detail(StatusCode::FORBIDDEN, "Your role or key scope does not allow adding users");
     }
@@ -427,7 +356,7 @@ async fn new_user(State(state): State<AppState>, Caller(caller): Caller, Query(p
 }
 
 async fn user_for(state: &AppState, access: &Access, p: &HashMap<String, String>) -> Result<Contact, Response> {
-    let user_id = required(p, "user_id")?;
+    let user_id = carbon_params::required(p, "user_id").map_err(refused)?;
     match state.store.contact_by_external_id(access.household_id(), user_id).await {
         Ok(c) => Ok(c),
         Err(StoreError::NotFound) => Err(detail(StatusCode::NOT_FOUND, "User not found")),
@@ -488,10 +417,9 @@ async fn send_sms(State(state): State<AppState>, Caller(caller): Caller, Query(p
         Ok(a) => a,
         Err(r) => return r,
     };
-    let message = match required(&p, "message") {
-        Ok(m) if !m.trim().is_empty() && m.chars().count() <= 1600 => m.to_owned(),
-        Ok(_) => return invalid("message", "message must be 1 to 1600 characters", "value_error"),
-        Err(r) => return r,
+    let message = match carbon_params::sms_message(&p) {
+        Ok(m) => m.to_owned(),
+        Err(e) => return refused(e),
     };
     let user = match user_for(&state, &access, &p).await {
         Ok(u) => u,
@@ -559,43 +487,16 @@ async fn make_call(State(state): State<AppState>, Caller(caller): Caller, Query(
     }
 }
 
-fn parse_date(p: &HashMap<String, String>, name: &str) -> Result<i64, Response> {
-    let raw = required(p, name)?.trim();
-    if let Ok(t) = OffsetDateTime::parse(raw, &Rfc3339) {
-        return Ok(petty_store::to_ms(t));
-    }
-    // ISO 8601 without an offset (FastAPI's datetime accepts it): read as UTC; a bare date is
-    // its midnight.
-    let with_time = if raw.len() == 10 { format!("{raw}T00:00:00Z") } else { format!("{raw}Z") };
-    OffsetDateTime::parse(&with_time, &Rfc3339)
-        .map(petty_store::to_ms)
-        .map_err(|_| invalid(name, "invalid datetime format", "value_error.datetime"))
-}
-
 async fn graph(State(state): State<AppState>, Caller(caller): Caller, Query(p): Params) -> Response {
     let access = match access(&state, caller, &p).await {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let (from, to) = match (parse_date(&p, "start_date"), parse_date(&p, "end_date")) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let params = match carbon_params::graph(&p) {
+        Ok(params) => params,
+        Err(e) => return refused(e),
     };
-    if from >= to {
-        return invalid("end_date", "end_date must be after start_date", "value_error");
-    }
-    let kind = match p.get("graph_type").map(String::as_str) {
-        None | Some("Line") => ChartKind::Line,
-        Some("Bar") => ChartKind::Bar,
-        Some(_) => {
-            return invalid(
-                "graph_type",
-                "value is not a valid enumeration member; permitted: 'Line', 'Bar'",
-                "type_error.enum",
-            );
-        }
-    };
-    let serial = p.get("device").map_or("ESP32", String::as_str);
+    let (from, to, kind, serial) = (params.from_ms, params.to_ms, params.kind, params.serial);
     let device = match monitor(&state, &access, serial).await {
         Ok(d) if d.profile.kind == DeviceKind::AirMonitor => d,
         Ok(_) => return detail(StatusCode::NOT_FOUND, format!("Device not found: {serial}")),

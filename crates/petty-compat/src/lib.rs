@@ -14,4 +14,5 @@
 //! application puts outside the profile's own copy of the edge stack.
 
 pub mod carbon;
+pub mod carbon_params;
 pub mod petty;
