@@ -14,7 +14,13 @@ use crate::harness::{Account, TestApp, account, error_code, spawn_app};
 use crate::ws::{next, open, send};
 
 /// Invites a new person into `owner`'s household with `role` and registers them.
-async fn join(app: &TestApp, owner: &Account, name: &str, role: &str, ends_at: Option<&str>) -> (Account, String) {
+pub(crate) async fn join(
+    app: &TestApp,
+    owner: &Account,
+    name: &str,
+    role: &str,
+    ends_at: Option<&str>,
+) -> (Account, String) {
     let res = app
         .post_json(
             "/api/v1/household/invitations",
