@@ -86,7 +86,8 @@ async fn guarded(state: &AppState, mut req: Request, next: Next, health_check: b
     req.extensions_mut().insert(authentication);
     let mut response = next.run(req).await;
     if needs_error_shape(&response) {
-        response = in_error_shape(response, state.config.request_timeout).await;
+        // Rare, and boxed so that the common path's future stays small.
+        response = Box::pin(in_error_shape(response, state.config.request_timeout)).await;
     }
     // The tighter allowance the request used speaks first; the per-address one fills in.
     for decision in [by_principal, by_ip].iter().flatten() {

@@ -777,6 +777,13 @@ impl Store {
         if let Some(hit) = self.standing.get(&key) {
             return Ok(hit);
         }
+        // Every authenticated request awaits this; the miss is boxed so that the hit's future
+        // (and every caller's) stays small.
+        Box::pin(self.load_standing(user_id, household_id)).await
+    }
+
+    async fn load_standing(&self, user_id: UserId, household_id: HouseholdId) -> Result<Option<Standing>> {
+        let key = (user_id, household_id);
         let generation = self.standing.generation();
         let row: Option<(String, Option<i64>, i64, i64)> = on_pool!(read, self, |pool| {
             sqlx::query_as(
