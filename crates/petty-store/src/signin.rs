@@ -346,7 +346,8 @@ impl Store {
 
     /// Queues a mail to `recipient`, unless `max_per_hour` mails were already queued to that
     /// address within the hour before `now` (so nobody can fill someone's mailbox through
-    /// Petty). Answers the new row's id, or `None` when the cap held it back.
+    /// Petty). Answers the new row's id, or `None` when the cap held it back. Finished mail older
+    /// than a month is deleted on the way.
     pub async fn enqueue_account_mail(
         &self,
         kind: AccountMailKind,
@@ -358,6 +359,10 @@ impl Store {
         let at = to_ms(now);
         let queued = on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM account_mail WHERE status <> 'pending' AND created_at < $1")
+                .bind(at - MAIL_KEPT_MS)
+                .execute(&mut *tx)
+                .await?;
             let recent: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM account_mail WHERE recipient = $1 AND created_at > $2")
                     .bind(recipient.as_str())
@@ -365,6 +370,7 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?;
             if recent >= i64::from(max_per_hour) {
+                tx.commit().await?;
                 false
             } else {
                 sqlx::query(
@@ -385,7 +391,7 @@ impl Store {
     }
 
     /// Takes up to `limit` due account mails for sending, each leased for `lease_ms` and its
-    /// attempt counted; deletes finished mail older than a month on the way.
+    /// attempt counted.
     pub async fn claim_account_mail(&self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<AccountMail>> {
         let sql = format!(
             "UPDATE account_mail SET lease_until = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM account_mail \
@@ -394,10 +400,6 @@ impl Store {
              RETURNING {MAIL_COLUMNS}"
         );
         let rows: Vec<AccountMailRow> = on_pool!(write, self, |pool| {
-            sqlx::query("DELETE FROM account_mail WHERE status <> 'pending' AND created_at < $1")
-                .bind(now_ms - MAIL_KEPT_MS)
-                .execute(pool)
-                .await?;
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(now_ms)
                 .bind(now_ms + lease_ms)
