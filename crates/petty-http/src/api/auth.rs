@@ -368,6 +368,7 @@ const VERIFY_ACCEPTED: &str = "If an account uses this address and it is not con
     responses(
         (status = 202, description = "Accepted, for every well-formed address", body = AcceptedOut),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
         (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
         (status = 422, description = "The email is malformed", body = ErrorBody),
         (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
@@ -387,6 +388,7 @@ async fn request_password_reset(
     responses(
         (status = 204, description = "The password is set; sign in with it"),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
         (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
         (status = 422, description = "`token` is unknown, spent or expired, or `new_password` breaks a rule", body = ErrorBody),
         (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
@@ -403,6 +405,7 @@ async fn confirm_password_reset(
     responses(
         (status = 204, description = "The address is verified"),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
         (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
         (status = 422, description = "`token` is unknown, spent or expired", body = ErrorBody),
         (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
@@ -420,6 +423,7 @@ async fn verify_email(
     responses(
         (status = 202, description = "Accepted, for every well-formed address", body = AcceptedOut),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
         (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
         (status = 422, description = "The email is malformed", body = ErrorBody),
         (status = 429, description = "Too many requests from this address", body = ErrorBody)))]

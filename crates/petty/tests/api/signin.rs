@@ -320,6 +320,58 @@ async fn a_reset_link_expires() {
 }
 
 #[tokio::test]
+async fn a_reset_mail_waits_out_an_smtp_outage_and_the_queue_holds_no_link() {
+    let Some(port) = crate::fakes::free_port() else { return };
+    // The mail server is down when the reset is asked for.
+    let app = spawn_app_with(move |c| {
+        c.notify.smtp = Some(petty_http::notify::SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            tls: petty_http::notify::SmtpTls::None,
+            username: None,
+            password: None,
+            from: "Petty <accounts@petty.test>".into(),
+        });
+        c.notify.public_url = "http://petty.test".into();
+        c.notify.backoff_base = Duration::from_secs(1);
+    })
+    .await;
+    let ana = app.register("Ana").await;
+    let res = app.post_json("/api/v1/auth/password-reset", &json!({"email": ana.email}), None).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED, "accepted while the mail server is down");
+    let email = petty_core::accounts::Email::parse("email", &ana.email).unwrap();
+    let mut queued = Vec::new();
+    for _ in 0..100 {
+        queued = app.store.account_mail_to(&email).await.unwrap();
+        if queued
+            .iter()
+            .any(|m| m.kind == petty_store::AccountMailKind::PasswordReset && m.attempts > 0 && m.last_error.is_some())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reset = queued.iter().find(|m| m.kind == petty_store::AccountMailKind::PasswordReset).expect("queued");
+    assert_eq!(reset.status, petty_store::AccountMailStatus::Pending, "kept for a retry: {reset:?}");
+    assert!(!format!("{queued:?}").contains("token="), "the queue holds no link");
+
+    // The server is back; the outbox job's next pass sends it (run here as the scheduler would).
+    let Some(sink) = SmtpSink::start_on(port) else { return };
+    let later = petty_store::to_ms(time::OffsetDateTime::now_utc()) + 10_000;
+    let sent = petty_app::account_mail::deliver_due(&app.state.app, later).await.unwrap();
+    assert!(sent >= 1);
+    let token = token_in(&mail(&sink, &ana.email, "Reset your Petty password", 1).await, "reset-password");
+    let res = app
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": token, "new_password": "a brand new secret"}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
 async fn bad_input_is_named_by_field_and_rule() {
     let app = spawn_app_with(|_| {}).await;
     for (path, body, field, rule) in [
