@@ -512,5 +512,12 @@ mod tests {
         for junk in ["", "td_", "td_!!!", "pk_abc", &"td_A".repeat(40)] {
             assert!(keys.read_trusted_device(junk).is_none(), "{junk}");
         }
+        // Whatever a client sends is read without panicking, and never as a token.
+        for len in 0..200 {
+            let bytes: Vec<u8> = (0..len).map(|_| rand::random::<u8>()).collect();
+            let text = format!("td_{}", URL_SAFE_NO_PAD.encode(&bytes));
+            assert!(keys.read_trusted_device(&text).is_none());
+            assert!(keys.read_trusted_device(&String::from_utf8_lossy(&bytes)).is_none());
+        }
     }
 }
