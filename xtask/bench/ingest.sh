@@ -54,9 +54,13 @@ if [ "${NO_FASTAPI:-0}" != 1 ] && [ -x "$VENV/bin/uvicorn" ]; then
 fi
 wait_port 18190; wait_port 18191
 
-session=$(curl -sf -H 'content-type: application/json' \
+# Registration answers 202 and no tokens (a taken address answers the same): sign in next.
+curl -sf -o /dev/null -H 'content-type: application/json' \
   -d '{"email":"bench@example.org","password":"correct horse battery staple","display_name":"Bench"}' \
-  http://127.0.0.1:18190/api/v1/auth/register)
+  http://127.0.0.1:18190/api/v1/auth/register
+session=$(curl -sf -H 'content-type: application/json' \
+  -d '{"email":"bench@example.org","password":"correct horse battery staple"}' \
+  http://127.0.0.1:18190/api/v1/auth/login)
 access=$(printf '%s' "$session" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 created=$(curl -sf -H 'content-type: application/json' -H "authorization: Bearer $access" \
   -d '{"name":"Bench collar","kind":"collar","expected_interval_secs":60}' http://127.0.0.1:18190/api/v1/devices)

@@ -423,6 +423,7 @@ fn start_lab(tools: &Tools, o: &Opts, run_dir: &Path) -> anyhow::Result<Lab> {
 
     // A user and a pet, through the API.
     let p = servers[petty_server].port;
+    // Registration answers 202 and no tokens (a taken address answers the same); sign in next.
     let reg = http::request(
         p,
         "POST",
@@ -432,10 +433,20 @@ fn start_lab(tools: &Tools, o: &Opts, run_dir: &Path) -> anyhow::Result<Lab> {
             r#"{"email":"bench@example.org","password":"correct-horse-battery-42","display_name":"Bench","household_name":"Bench household"}"#,
         ),
     )?;
-    if reg.status != 201 {
+    if reg.status != 202 {
         bail!("register answered {}: {}", reg.status, reg.body);
     }
-    let token = http::json_str(&reg.body, "access_token").context("no access_token in the register answer")?;
+    let login = http::request(
+        p,
+        "POST",
+        "/api/v1/auth/login",
+        &[],
+        Some(r#"{"email":"bench@example.org","password":"correct-horse-battery-42"}"#),
+    )?;
+    if login.status != 200 {
+        bail!("sign-in answered {}: {}", login.status, login.body);
+    }
+    let token = http::json_str(&login.body, "access_token").context("no access_token in the sign-in answer")?;
     let bearer = format!("Bearer {token}");
     let pet = http::request(
         p,
@@ -457,7 +468,7 @@ fn start_lab(tools: &Tools, o: &Opts, run_dir: &Path) -> anyhow::Result<Lab> {
     }
     memory.push((
         "petty".to_owned(),
-        "after setup (register: one argon2 hash; one pet)".to_owned(),
+        "after setup (register and sign in: two argon2 hashes; one pet)".to_owned(),
         procs::mem(servers[petty_server].pid())?,
     ));
     let auth = vec![("Authorization".to_owned(), bearer.clone())];

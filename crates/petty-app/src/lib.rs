@@ -15,9 +15,11 @@
 //! Every decision is `petty-core`'s.
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
-//! [`alarms`], [`notify`], [`analysis`], [`feedback`], [`charts`]; the shapes live events carry
-//! ([`readings`], [`timeline`], [`summary_json`]) and [`rfc3339`].
+//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`]; the shapes
+//! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
+//! [`secrets`] (the opaque tokens every credential is made of).
 
+pub mod account_mail;
 pub mod alarms;
 pub mod analysis;
 pub mod charts;
@@ -26,6 +28,7 @@ mod ingest;
 pub mod notify;
 pub mod readings;
 pub mod rfc3339;
+pub mod secrets;
 pub mod summary_json;
 pub mod timeline;
 
@@ -56,6 +59,29 @@ pub struct Settings {
     /// An alarm pages people only when the reading that raised it (or the newest reading of its
     /// open incident) is at most this old by event time; older incidents are recorded quietly.
     pub live_window: Duration,
+    /// Mail about accounts (reset and verification links).
+    pub account_mail: AccountMailSettings,
+}
+
+/// How mail about an account behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccountMailSettings {
+    /// How long a password-reset link works.
+    pub reset_ttl: Duration,
+    /// How long an address-verification link works.
+    pub verify_ttl: Duration,
+    /// Mails one address may get in an hour, of every kind together: more are not queued.
+    pub per_address_per_hour: u32,
+}
+
+impl Default for AccountMailSettings {
+    fn default() -> Self {
+        AccountMailSettings {
+            reset_ttl: Duration::from_secs(3600),
+            verify_ttl: Duration::from_secs(2 * 24 * 3600),
+            per_address_per_hour: 5,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -66,6 +92,7 @@ impl Default for Settings {
             notify: NotifyConfig::default(),
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),
             live_window: Duration::from_secs(10 * 60),
+            account_mail: AccountMailSettings::default(),
         }
     }
 }

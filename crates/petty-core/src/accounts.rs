@@ -1,4 +1,5 @@
-//! People, households and what each role may do; the password and lockout rules.
+//! People, households and what each role may do; the password rules, the sign-in throttles
+//! and the email-verification policy.
 
 use std::fmt;
 use std::str::FromStr;
@@ -308,33 +309,113 @@ impl Actor {
     }
 }
 
-/// When sign-in attempts for one email stop being accepted.
+/// How failed sign-ins slow down further attempts from the same source (a client address or
+/// an account's untrusted clients): the first `free_failures` within `window` cost nothing; from
+/// then on each attempt must wait `base · 2^(failures − free_failures)` after the latest failure,
+/// at most `max`. Attempts refused while waiting are not failures, so they do not lengthen it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LockoutPolicy {
-    /// Failures within `window` that lock the account.
-    pub max_failures: u32,
+pub struct Backoff {
+    pub free_failures: u32,
+    pub base: Duration,
+    pub max: Duration,
+    /// Failures older than this are forgotten.
     pub window: Duration,
 }
 
-impl Default for LockoutPolicy {
-    fn default() -> Self {
-        Self { max_failures: 5, window: Duration::minutes(15) }
+impl Backoff {
+    /// How long until another attempt is judged, given `failures` within the window, the latest
+    /// at `last`; `None` when one may be judged now.
+    pub fn wait(&self, failures: u32, last: Option<OffsetDateTime>, now: OffsetDateTime) -> Option<Duration> {
+        let last = last?;
+        if failures < self.free_failures.max(1) {
+            return None;
+        }
+        let doublings = (failures - self.free_failures.max(1)).min(40);
+        let delay = self.base.checked_mul(1i32 << doublings.min(30)).unwrap_or(self.max).min(self.max);
+        let wait = last + delay - now;
+        (wait > Duration::ZERO).then_some(wait)
     }
 }
 
-impl LockoutPolicy {
-    /// Given the times of recent failed sign-ins (any order), how long until another attempt is
-    /// allowed, or `None` if one is allowed now.
-    pub fn locked_for(&self, failures: &[OffsetDateTime], now: OffsetDateTime) -> Option<Duration> {
-        let mut recent: Vec<OffsetDateTime> = failures.iter().copied().filter(|t| *t > now - self.window).collect();
-        if recent.len() < self.max_failures as usize {
-            return None;
+/// The sign-in throttles (OWASP's "device cookies"): untrusted attempts back off per client
+/// address and per account; an attempt that presents a trusted-device token this account was
+/// given at an earlier sign-in is judged only by that token's own failures, so an attacker who
+/// knows someone's email cannot keep them out of the devices they use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInPolicy {
+    /// Untrusted attempts per account (by email, whether or not an account exists).
+    pub account: Backoff,
+    /// Untrusted attempts per client address (an IPv6 client by its /64): password spraying
+    /// across many accounts from one place.
+    pub address: Backoff,
+    /// A device token with this many failures within `trusted_device_window` is locked: until they age
+    /// out, attempts with it count as untrusted.
+    pub trusted_device_max_failures: u32,
+    pub trusted_device_window: Duration,
+    /// How long a trusted-device token is honoured after the sign-in that issued it.
+    pub trusted_device_ttl: Duration,
+}
+
+impl Default for SignInPolicy {
+    fn default() -> Self {
+        Self {
+            account: Backoff {
+                free_failures: 5,
+                base: Duration::seconds(1),
+                max: Duration::minutes(15),
+                window: Duration::hours(24),
+            },
+            address: Backoff {
+                free_failures: 20,
+                base: Duration::seconds(1),
+                max: Duration::minutes(15),
+                window: Duration::hours(1),
+            },
+            trusted_device_max_failures: 10,
+            trusted_device_window: Duration::hours(1),
+            trusted_device_ttl: Duration::days(180),
         }
-        // Locked until enough failures age out of the window to drop below the limit.
-        recent.sort_unstable();
-        let release_at = recent[recent.len() - self.max_failures as usize] + self.window;
-        let wait = release_at - now;
-        (wait > Duration::ZERO).then_some(wait)
+    }
+}
+
+impl SignInPolicy {
+    /// Whether a trusted-device token with `failures` within its window is locked.
+    pub fn trusted_device_locked(&self, failures: u32) -> bool {
+        failures >= self.trusted_device_max_failures.max(1)
+    }
+
+    /// The longest window any throttle looks back over: older failures can be deleted.
+    pub fn longest_window(&self) -> Duration {
+        self.account.window.max(self.address.window).max(self.trusted_device_window)
+    }
+}
+
+/// Whether accounts must prove they own their email address before they may sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailVerification {
+    /// Sign-in is refused (as a wrong password is) until the address is verified.
+    Required,
+    /// Accounts may sign in unverified; answers say `email_verified: false`.
+    Optional,
+}
+
+impl EmailVerification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailVerification::Required => "required",
+            EmailVerification::Optional => "optional",
+        }
+    }
+}
+
+impl FromStr for EmailVerification {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "required" => Ok(EmailVerification::Required),
+            "optional" => Ok(EmailVerification::Optional),
+            _ => Err(Invalid::one("email_verification", "one_of", "email_verification must be required or optional")),
+        }
     }
 }
 
@@ -415,18 +496,34 @@ mod tests {
     }
 
     #[test]
-    fn lockout_after_five_failures_in_window() {
-        let policy = LockoutPolicy::default();
+    fn backoff_is_free_then_doubles_from_the_latest_failure_up_to_the_cap() {
+        let b = Backoff {
+            free_failures: 3,
+            base: Duration::seconds(2),
+            max: Duration::seconds(60),
+            window: Duration::hours(1),
+        };
         let now = datetime!(2026-01-01 12:00 UTC);
-        let four: Vec<_> = (1..=4).map(|m| now - Duration::minutes(m)).collect();
-        assert_eq!(policy.locked_for(&four, now), None);
-        let mut five = four.clone();
-        five.push(now - Duration::minutes(10));
-        // The oldest failure (10 min ago) leaves the window in 5 minutes.
-        assert_eq!(policy.locked_for(&five, now), Some(Duration::minutes(5)));
-        // Failures older than the window do not count.
-        let old: Vec<_> = (16..=30).map(|m| now - Duration::minutes(m)).collect();
-        assert_eq!(policy.locked_for(&old, now), None);
+        assert_eq!(b.wait(0, None, now), None);
+        assert_eq!(b.wait(2, Some(now), now), None, "under the free failures");
+        assert_eq!(b.wait(3, Some(now), now), Some(Duration::seconds(2)));
+        assert_eq!(b.wait(4, Some(now), now), Some(Duration::seconds(4)));
+        assert_eq!(b.wait(6, Some(now), now), Some(Duration::seconds(16)));
+        assert_eq!(b.wait(9, Some(now), now), Some(Duration::seconds(60)), "capped");
+        assert_eq!(b.wait(500, Some(now), now), Some(Duration::seconds(60)), "no overflow");
+        // Counted from the latest failure.
+        assert_eq!(b.wait(4, Some(now - Duration::seconds(3)), now), Some(Duration::seconds(1)));
+        assert_eq!(b.wait(4, Some(now - Duration::seconds(5)), now), None);
+    }
+
+    #[test]
+    fn trusted_devices_lock_after_their_own_failures() {
+        let p = SignInPolicy::default();
+        assert!(!p.trusted_device_locked(p.trusted_device_max_failures - 1));
+        assert!(p.trusted_device_locked(p.trusted_device_max_failures));
+        assert_eq!(p.longest_window(), Duration::hours(24));
+        assert_eq!("optional".parse::<EmailVerification>().unwrap(), EmailVerification::Optional);
+        assert!("maybe".parse::<EmailVerification>().is_err());
     }
 
     #[test]

@@ -1,15 +1,38 @@
-//! Account flows shared by the API and the dashboard: register, sign in (with lockout),
-//! issue and rotate tokens. Handlers on both sides call these and only shape the answer.
+//! Account flows shared by the API and the dashboard: register, sign in (behind the throttles,
+//! with trusted devices), reset a forgotten password, verify an email address, issue and rotate
+//! tokens. Handlers on both sides call these and only shape the answer.
+//!
+//! What these answer never tells whether an address has an account: registering a taken
+//! address answers as registering a new one does (its owner gets a mail instead), a reset or a
+//! new verification link is "accepted" for any address, and a sign-in refused by the account's
+//! throttle is refused alike for an address nobody has. Under `required` email verification an
+//! unverified account's right password is answered as a wrong one (with a fresh link mailed),
+//! so signing in after registering tells nothing either.
+//!
+//! The sign-in throttles (OWASP's "device cookies"; see `petty_core::accounts::SignInPolicy`):
+//! an attempt without a trusted-device token for the account is untrusted and waits out the
+//! exponential backoff of its client address and of the account; one with such a token is
+//! judged only by that token's own failures, and a token that keeps failing is locked (its
+//! attempts are untrusted until its failures age out). Every successful sign-in hands out a new
+//! trusted-device token.
 
-use petty_core::accounts::{Email, NewPassword, parse_display_name, parse_household_name};
+use std::net::IpAddr;
+
+use petty_core::accounts::{Email, EmailVerification, NewPassword, parse_display_name, parse_household_name};
 use petty_core::ids::{HouseholdId, TokenFamilyId, UserId};
 use petty_core::validation::Collector;
-use petty_store::{Membership, NewRefreshToken, NewUser, RefreshOutcome, User};
+use petty_store::{
+    AccountMailKind, FailureScope, Membership, NewRefreshToken, NewUser, RefreshOutcome, StoreError, TokenPurpose, User,
+};
 use time::OffsetDateTime;
 
 use crate::auth::{self, hash_password_async, new_secret, secret_hash, verify_password_async};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
+
+/// The longest token from a mail this server makes (`pr_`/`ev_` and 43 characters); anything
+/// longer is refused without a lookup.
+pub const MAIL_TOKEN_MAX_LEN: usize = 100;
 
 /// What a person fills in to register.
 pub struct Registration {
@@ -21,8 +44,14 @@ pub struct Registration {
     pub invitation_token: Option<String>,
 }
 
-/// Creates the account: a new household it owns, or a place in the inviting household.
-pub async fn register(state: &AppState, input: Registration) -> Result<(User, Membership), ApiError> {
+/// Registers an account: a new household it owns, or a place in the inviting household. Answers
+/// nothing on success, and the same for an address that already has an account: its owner is
+/// mailed instead (if it was them, they sign in or reset their password). The password is hashed
+/// either way, so both take about as long. A new account's address is unverified: a
+/// verification link is mailed when email is configured. (An invitation does not verify it:
+/// Petty hands invitations to the inviter, it does not mail them, so holding one proves nothing
+/// about a mailbox.)
+pub async fn register(state: &AppState, input: Registration) -> Result<(), ApiError> {
     let mut c = Collector::new();
     let email = c.take(Email::parse("email", &input.email));
     let password = c.take(NewPassword::parse("password", &input.password, email.as_ref()));
@@ -37,79 +66,265 @@ pub async fn register(state: &AppState, input: Registration) -> Result<(User, Me
     let (Some(email), Some(password), Some(display_name)) = (email, password, display_name) else {
         return Err(ApiError::internal("registration fields missing after validation"));
     };
-    let password_hash = hash_password_async(password.expose().to_owned()).await?;
-    let new_user = NewUser { email, display_name, password_hash };
     let now = OffsetDateTime::now_utc();
-    let result = match invitation {
-        Some(token) => {
-            state.store.register_with_invitation(&new_user, &secret_hash(token), now).await.map_err(|e| match e {
-                petty_store::StoreError::NotFound => ApiError::field(
-                    ErrorCode::ValidationFailed,
-                    "invitation_token",
-                    "invalid",
-                    "the invitation is unknown, already used, revoked or expired",
-                ),
-                other => other.into(),
-            })
-        }
-        None => state
-            .store
-            .register_owner(&new_user, household_name.as_deref().unwrap_or("Household"), now)
-            .await
-            .map_err(ApiError::from),
+    let bad_invitation = || {
+        ApiError::field(
+            ErrorCode::ValidationFailed,
+            "invitation_token",
+            "invalid",
+            "the invitation is unknown, already used, revoked or expired",
+        )
     };
-    let (user, membership) = result.map_err(|e| {
-        if e.code == ErrorCode::Conflict {
-            ApiError::field(
-                ErrorCode::Conflict,
-                "email",
-                "taken",
-                "an account with this email already exists; sign in instead",
-            )
-        } else {
-            e
+    // Checked before the address, so a bad invitation is refused alike for every address.
+    if let Some(token) = invitation
+        && (token.len() > MAIL_TOKEN_MAX_LEN || !state.store.invitation_is_pending(&secret_hash(token), now).await?)
+    {
+        return Err(bad_invitation());
+    }
+    let password_hash = hash_password_async(password.expose().to_owned()).await?;
+    let new_user = NewUser { email: email.clone(), display_name, password_hash };
+    let result = match invitation {
+        Some(token) => state.store.register_with_invitation(&new_user, &secret_hash(token), now).await,
+        None => state.store.register_owner(&new_user, household_name.as_deref().unwrap_or("Household"), now).await,
+    };
+    match result {
+        Ok((user, membership)) => {
+            tracing::info!(user_id = %user.id, household_id = %membership.household_id, "account registered");
+            petty_app::account_mail::queue(&state.app, AccountMailKind::VerifyEmail, &email).await?;
+            Ok(())
         }
-    })?;
-    tracing::info!(user_id = %user.id, household_id = %membership.household_id, "account registered");
-    Ok((user, membership))
+        Err(StoreError::Conflict(_)) => {
+            tracing::info!("registration with an address that has an account: its owner is mailed");
+            petty_app::account_mail::queue(&state.app, AccountMailKind::RegistrationAttempt, &email).await?;
+            Ok(())
+        }
+        // The invitation was spent between the check and the registration.
+        Err(StoreError::NotFound) => Err(bad_invitation()),
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// Checks the password, honouring lockout, and picks the household to act in (the one asked
+/// One attempt to sign in.
+pub struct SignIn<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    /// Act in this household (default: the oldest active membership).
+    pub household_id: Option<HouseholdId>,
+    /// Where the attempt comes from (`extract::ClientIp`).
+    pub client: IpAddr,
+    /// The trusted-device token the client holds from an earlier sign-in, if any.
+    pub trusted_device: Option<&'a str>,
+}
+
+/// A successful sign-in.
+pub struct SignedIn {
+    pub user: User,
+    pub membership: Membership,
+    /// A new trusted-device token for the client to keep and present next time.
+    pub trusted_device: String,
+}
+
+/// Checks the password behind the throttles and picks the household to act in (the one asked
 /// for, or the oldest active membership).
-pub async fn sign_in(
-    state: &AppState,
-    raw_email: &str,
-    password: &str,
-    household_id: Option<HouseholdId>,
-) -> Result<(User, Membership), ApiError> {
+pub async fn sign_in(state: &AppState, attempt: SignIn<'_>) -> Result<SignedIn, ApiError> {
     let now = OffsetDateTime::now_utc();
-    let email = Email::parse("email", raw_email)?;
-    let policy = state.config.lockout;
-    let failures = state.store.login_failures_since(&email, now - policy.window).await?;
-    if let Some(wait) = policy.locked_for(&failures, now) {
-        let secs = wait.whole_seconds().max(1) as u64;
+    let policy = state.config.signin;
+    let email = Email::parse("email", attempt.email)?;
+    let credentials = state.store.user_credentials_by_email(&email).await?;
+    // A trusted device: one of this server's tokens, issued to this account since its password
+    // was last set and not too long ago, and not locked by its own failures.
+    let mut trusted = attempt.trusted_device.and_then(|t| state.keys.read_trusted_device(t)).filter(|d| {
+        credentials.as_ref().is_some_and(|c| c.user.id == d.user_id && d.issued_at >= c.password_changed_at)
+            && d.issued_at + policy.trusted_device_ttl > now
+    });
+    if let Some(device) = trusted {
+        let failures = state
+            .store
+            .signin_failures(FailureScope::TrustedDevice, &device.key(), now - policy.trusted_device_window)
+            .await?;
+        if policy.trusted_device_locked(failures.count) {
+            tracing::info!(user_id = %device.user_id, "a locked trusted device signs in as an untrusted client");
+            trusted = None;
+        }
+    }
+    let address = address_key(attempt.client);
+    if trusted.is_none() {
+        refuse_while_backing_off(state, &address, &email, now).await?;
+    }
+
+    let hash = credentials.as_ref().map(|c| c.password_hash.clone()).unwrap_or_else(|| auth::decoy_hash().to_owned());
+    let matches = verify_password_async(attempt.password.to_owned(), hash).await?;
+    let unverified = credentials.as_ref().is_some_and(|c| c.user.email_verified_at.is_none())
+        && state.config.email_verification == EmailVerification::Required;
+    let user = match credentials {
+        Some(c) if matches && !unverified => c.user,
+        _ => {
+            let sources = match &trusted {
+                Some(device) => vec![(FailureScope::TrustedDevice, device.key())],
+                None => vec![(FailureScope::Address, address), (FailureScope::Account, email.as_str().to_owned())],
+            };
+            let sources: Vec<(FailureScope, &str)> = sources.iter().map(|(s, k)| (*s, k.as_str())).collect();
+            // Dated at the answer, so the wait is not spent checking the password.
+            let failed_at = OffsetDateTime::now_utc();
+            state.store.record_signin_failure(&sources, failed_at, failed_at - policy.longest_window()).await?;
+            if matches && unverified {
+                // The right password of an unverified account: a new link, and the same answer.
+                petty_app::account_mail::queue(&state.app, AccountMailKind::VerifyEmail, &email).await?;
+            }
+            return Err(ApiError::new(ErrorCode::InvalidCredentials, wrong_credentials_message(state)));
+        }
+    };
+    match &trusted {
+        Some(device) => state.store.clear_signin_failures(FailureScope::TrustedDevice, &device.key()).await?,
+        None => state.store.clear_signin_failures(FailureScope::Account, email.as_str()).await?,
+    }
+    let membership = choose_membership(state, user.id, attempt.household_id, now).await?;
+    let trusted_device = state.keys.issue_trusted_device(user.id, now)?;
+    Ok(SignedIn { user, membership, trusted_device })
+}
+
+/// What a wrong email or password is told (the same for every address).
+pub fn wrong_credentials_message(state: &AppState) -> &'static str {
+    match state.config.email_verification {
+        EmailVerification::Optional => "the email or password is wrong",
+        EmailVerification::Required => {
+            "the email or password is wrong, or the email address is not verified yet (signing in with the right \
+             password mails a new verification link)"
+        }
+    }
+}
+
+/// 429 while the client's address or the account backs off after failed sign-ins.
+async fn refuse_while_backing_off(
+    state: &AppState,
+    address: &str,
+    email: &Email,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let policy = state.config.signin;
+    let by_address = state.store.signin_failures(FailureScope::Address, address, now - policy.address.window).await?;
+    if let Some(wait) = policy.address.wait(by_address.count, by_address.latest, now) {
+        let secs = seconds(wait);
         return Err(ApiError::new(
-            ErrorCode::AccountLocked,
+            ErrorCode::RateLimited,
             format!(
-                "too many failed sign-ins for this email; wait {} minute(s) and try again, or reset the password",
-                secs.div_ceil(60)
+                "too many failed sign-ins from this address; try again in {secs} s (a device that signed in to \
+                 its account before is not held back)"
             ),
         )
         .with_retry_after(secs));
     }
-    let credentials = state.store.user_credentials_by_email(&email).await?;
-    let hash = credentials.as_ref().map(|c| c.password_hash.clone()).unwrap_or_else(|| auth::decoy_hash().to_owned());
-    let matches = verify_password_async(password.to_owned(), hash).await?;
-    let user = match (credentials, matches) {
-        (Some(c), true) => c.user,
-        _ => {
-            state.store.record_login_failure(&email, now, now - policy.window).await?;
-            return Err(ApiError::new(ErrorCode::InvalidCredentials, "the email or password is wrong"));
-        }
+    let by_account =
+        state.store.signin_failures(FailureScope::Account, email.as_str(), now - policy.account.window).await?;
+    if let Some(wait) = policy.account.wait(by_account.count, by_account.latest, now) {
+        let secs = seconds(wait);
+        return Err(ApiError::new(
+            ErrorCode::AccountLocked,
+            format!(
+                "too many failed sign-ins for this email; try again in {secs} s, sign in on a device that signed \
+                 in to it before, or reset the password (POST /api/v1/auth/password-reset)"
+            ),
+        )
+        .with_retry_after(secs));
+    }
+    Ok(())
+}
+
+fn seconds(wait: time::Duration) -> u64 {
+    u64::try_from(wait.whole_seconds()).unwrap_or(0).saturating_add(u64::from(wait.subsec_nanoseconds() > 0)).max(1)
+}
+
+/// The key a client address's failures are counted under: an IPv4 address as it is, an IPv6
+/// one by its /64 (what one subscriber usually holds), an IPv4-mapped IPv6 one as IPv4.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// Asks for a password-reset link for `raw_email`. Accepted alike for every well-formed
+/// address: the mail goes out only when it has an account (and email is configured).
+pub async fn request_password_reset(state: &AppState, raw_email: &str) -> Result<(), ApiError> {
+    let email = Email::parse("email", raw_email)?;
+    petty_app::account_mail::queue(&state.app, AccountMailKind::PasswordReset, &email).await?;
+    Ok(())
+}
+
+/// Asks for a new verification link for `raw_email`, accepted alike for every well-formed
+/// address (sent only to an account whose address is not verified yet).
+pub async fn resend_verification(state: &AppState, raw_email: &str) -> Result<(), ApiError> {
+    let email = Email::parse("email", raw_email)?;
+    petty_app::account_mail::queue(&state.app, AccountMailKind::VerifyEmail, &email).await?;
+    Ok(())
+}
+
+fn bad_mail_token(what: &str) -> ApiError {
+    ApiError::field(
+        ErrorCode::ValidationFailed,
+        "token",
+        "invalid",
+        format!("the {what} link is unknown, already used or expired; ask for a new one"),
+    )
+}
+
+/// The hash of a token from a mail, if it could be one.
+fn mail_token_hash(token: &str) -> Result<Vec<u8>, ApiError> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(ApiError::field(ErrorCode::ValidationFailed, "token", "required", "token must not be empty"));
+    }
+    if token.len() > MAIL_TOKEN_MAX_LEN {
+        return Err(ApiError::field(
+            ErrorCode::ValidationFailed,
+            "token",
+            "too_long",
+            format!("token must be at most {MAIL_TOKEN_MAX_LEN} characters"),
+        ));
+    }
+    Ok(secret_hash(token))
+}
+
+/// Whether a reset link's token may still be used (the dashboard asks before it shows the form).
+pub async fn reset_token_is_valid(state: &AppState, token: &str) -> Result<bool, ApiError> {
+    let Ok(hash) = mail_token_hash(token) else { return Ok(false) };
+    let found = state.store.find_account_token(TokenPurpose::PasswordReset, &hash, OffsetDateTime::now_utc()).await?;
+    Ok(found.is_some())
+}
+
+/// Sets a new password with a reset link's token, spending it: every sign-in of the account
+/// ends at once (refresh tokens, dashboard sessions, and access tokens from the next request,
+/// on every node), the account's throttle is cleared, and its address counts as verified.
+pub async fn confirm_password_reset(state: &AppState, token: &str, new_password: &str) -> Result<User, ApiError> {
+    let hash = mail_token_hash(token)?;
+    let now = OffsetDateTime::now_utc();
+    let Some((_, address)) = state.store.find_account_token(TokenPurpose::PasswordReset, &hash, now).await? else {
+        return Err(bad_mail_token("reset"));
     };
-    state.store.clear_login_failures(&email).await?;
-    let membership = choose_membership(state, user.id, household_id, now).await?;
-    Ok((user, membership))
+    let email = Email::parse("email", &address).ok();
+    let password = NewPassword::parse("new_password", new_password, email.as_ref())?;
+    let password_hash = hash_password_async(password.expose().to_owned()).await?;
+    let user = state.store.reset_password(&hash, &password_hash, now).await?.ok_or_else(|| bad_mail_token("reset"))?;
+    tracing::info!(user_id = %user.id, "password reset; every sign-in of the account ended");
+    Ok(user)
+}
+
+/// Verifies an account's address with a verification link's token, spending it.
+pub async fn verify_email(state: &AppState, token: &str) -> Result<User, ApiError> {
+    let hash = mail_token_hash(token)?;
+    let user = state
+        .store
+        .verify_email(&hash, OffsetDateTime::now_utc())
+        .await?
+        .ok_or_else(|| bad_mail_token("verification"))?;
+    tracing::info!(user_id = %user.id, "email address verified");
+    Ok(user)
 }
 
 async fn choose_membership(
@@ -137,6 +352,11 @@ pub struct TokenPair {
 
 fn access_token(state: &AppState, membership: &Membership, now: OffsetDateTime) -> Result<String, ApiError> {
     state.keys.issue_access_token(membership.user_id, membership.household_id, membership.role, membership.ends_at, now)
+}
+
+/// A new trusted-device token for `user_id` (after a password change, which retires the old).
+pub fn issue_trusted_device(state: &AppState, user_id: UserId) -> Result<String, ApiError> {
+    state.keys.issue_trusted_device(user_id, OffsetDateTime::now_utc())
 }
 
 /// Starts a new refresh-token family (a new sign-in).
@@ -197,5 +417,27 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<(TokenPair, Me
         RefreshOutcome::Rejected => {
             Err(ApiError::unauthenticated("the refresh token is not valid or has expired; sign in again"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_keyed_by_what_one_client_holds() {
+        assert_eq!(address_key("192.0.2.7".parse().unwrap()), "192.0.2.7");
+        assert_eq!(address_key("::ffff:192.0.2.7".parse().unwrap()), "192.0.2.7");
+        let a = address_key("2001:db8:1:2:aaaa::1".parse().unwrap());
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(a, address_key("2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap()), "one /64, one key");
+        assert_ne!(a, address_key("2001:db8:1:3::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn waits_round_up_to_whole_seconds() {
+        assert_eq!(seconds(time::Duration::milliseconds(1)), 1);
+        assert_eq!(seconds(time::Duration::milliseconds(2001)), 3);
+        assert_eq!(seconds(time::Duration::seconds(900)), 900);
     }
 }

@@ -1,5 +1,6 @@
-//! Credentials: argon2id password hashes, HS256 access tokens, opaque secrets (refresh tokens,
-//! API keys, invitations, sessions) stored only as SHA-256 hashes, and the layer that turns an
+//! Credentials: argon2id password hashes, HS256 access tokens, trusted-device tokens (signed,
+//! naming the account they were issued to: see [`TrustedDevice`]), opaque secrets (refresh tokens, API
+//! keys, invitations, sessions) stored only as SHA-256 hashes, and the layer that turns an
 //! `Authorization` header into an [`Actor`].
 
 use std::collections::HashMap;
@@ -17,7 +18,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use petty_core::accounts::{Actor, ActorKind, Permission, Role};
 use petty_core::ids::{HouseholdId, UserId};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::config::HttpConfig;
@@ -30,6 +30,8 @@ pub struct Keys {
     decoding: DecodingKey,
     validation: Validation,
     access_ttl: Duration,
+    /// Signs trusted-device tokens (HMAC-SHA256 under the server secret, with its own purpose label).
+    device_key: Vec<u8>,
     /// Tokens already verified, with what they said and when they expire: a client sends the
     /// same token for up to 15 minutes, and decoding it each time costs more than the lookup.
     /// Keyed by the signature (short, and unique per token); the whole token is compared on a hit.
@@ -77,6 +79,7 @@ impl Keys {
             decoding: DecodingKey::from_secret(&config.jwt_secret),
             validation,
             access_ttl: config.access_token_ttl,
+            device_key: config.jwt_secret.clone(),
             verified: Mutex::new(HashMap::new()),
         }
     }
@@ -160,6 +163,85 @@ impl Keys {
     }
 }
 
+/// What a trusted-device token says, once its signature holds: OWASP's "device cookie",
+/// handed out at every successful sign-in (not to be confused with a collar's `dk_` token). A
+/// sign-in that presents one for the account it signs in to is judged by that token's own
+/// failed attempts, not by the throttles that hold back strangers, so someone who only knows an
+/// email cannot keep its owner out of the devices they already use.
+///
+/// On the wire: `td_` and the URL-safe base64 of a version byte, the user's id, a random id
+/// for the token (what its failures are counted under), the time it was issued (Unix
+/// milliseconds, big-endian) and the first 16 bytes of an HMAC-SHA256 over all of that. Nothing
+/// is stored: a token is honoured until `signin.trusted_device_ttl` after its issue, and not at
+/// all once the account's password has changed since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustedDevice {
+    pub user_id: UserId,
+    /// Names the token among the account's devices (hex of 16 random bytes in failure keys).
+    pub id: [u8; 16],
+    pub issued_at: OffsetDateTime,
+}
+
+const DEVICE_PREFIX: &str = "td_";
+const DEVICE_VERSION: u8 = 1;
+const DEVICE_BODY: usize = 1 + 16 + 16 + 8;
+const DEVICE_TAG: usize = 16;
+/// Longer than any token this server makes; anything longer is not read at all.
+pub const TRUSTED_DEVICE_MAX_LEN: usize = 100;
+
+impl TrustedDevice {
+    /// The key its failed attempts are counted under.
+    pub fn key(&self) -> String {
+        self.id.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl Keys {
+    fn device_mac(&self, body: &[u8]) -> Option<hmac::Hmac<sha2::Sha256>> {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.device_key).ok()?;
+        mac.update(b"petty-device-token\0");
+        mac.update(body);
+        Some(mac)
+    }
+
+    /// A new trusted-device token for `user_id`, issued at `now`.
+    pub fn issue_trusted_device(&self, user_id: UserId, now: OffsetDateTime) -> Result<String, ApiError> {
+        use hmac::Mac;
+        let mut bytes = Vec::with_capacity(DEVICE_BODY + DEVICE_TAG);
+        bytes.push(DEVICE_VERSION);
+        bytes.extend_from_slice(user_id.0.as_bytes());
+        bytes.extend_from_slice(&rand::random::<[u8; 16]>());
+        let issued_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).map_err(ApiError::internal)?;
+        bytes.extend_from_slice(&issued_ms.to_be_bytes());
+        let mac = self.device_mac(&bytes).ok_or_else(|| ApiError::internal("the trusted-device key is unusable"))?;
+        bytes.extend_from_slice(&mac.finalize().into_bytes()[..DEVICE_TAG]);
+        Ok(format!("{DEVICE_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// What a presented trusted-device token says, when it is one of this server's (its signature is
+    /// checked in constant time); `None` for anything else. Whether it is still honoured for
+    /// an account is the caller's to judge (its user, age and the password's last change).
+    pub fn read_trusted_device(&self, presented: &str) -> Option<TrustedDevice> {
+        use hmac::Mac;
+        let presented = presented.trim();
+        if presented.len() > TRUSTED_DEVICE_MAX_LEN {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(presented.strip_prefix(DEVICE_PREFIX)?).ok()?;
+        if bytes.len() != DEVICE_BODY + DEVICE_TAG || bytes[0] != DEVICE_VERSION {
+            return None;
+        }
+        let (body, tag) = bytes.split_at(DEVICE_BODY);
+        self.device_mac(body)?.verify_truncated_left(tag).ok()?;
+        let user_id = UserId(uuid::Uuid::from_slice(&body[1..17]).ok()?);
+        let id: [u8; 16] = body[17..33].try_into().ok()?;
+        let issued_ms = i64::from_be_bytes(body[33..41].try_into().ok()?);
+        let issued_at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(issued_ms) * 1_000_000).ok()?;
+        Some(TrustedDevice { user_id, id, issued_at })
+    }
+}
+
 fn hasher() -> Argon2<'static> {
     // argon2id, 19 MiB, 2 passes, 1 lane: OWASP's recommended minimum.
     Argon2::default()
@@ -191,19 +273,7 @@ pub async fn verify_password_async(password: String, hash: String) -> Result<boo
     tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(ApiError::internal)
 }
 
-/// A new random secret with a readable prefix (`pk_`, `rt_`, `inv_`, `ps_`), and the hash
-/// under which it is stored.
-pub fn new_secret(prefix: &str) -> (String, Vec<u8>) {
-    let bytes: [u8; 32] = rand::random();
-    let token = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
-    let hash = secret_hash(&token);
-    (token, hash)
-}
-
-/// How a presented secret is looked up. SHA-256 is enough: the secrets are 256 random bits.
-pub fn secret_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
+pub use petty_app::secrets::{new_secret, secret_hash};
 
 /// The outcome of reading the request's credentials, left in its extensions by [`authenticate`].
 #[derive(Clone, Debug)]
@@ -421,10 +491,35 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_prefixed_and_hashed() {
-        let (token, hash) = new_secret("pk_");
-        assert!(token.starts_with("pk_") && token.len() > 40);
-        assert_eq!(secret_hash(&token), hash);
-        assert_ne!(new_secret("pk_").0, token);
+    fn trusted_device_tokens_name_their_account_and_resist_tampering() {
+        let keys = Keys::new(&HttpConfig::for_tests());
+        let user = UserId::new();
+        let now = OffsetDateTime::now_utc();
+        let token = keys.issue_trusted_device(user, now).unwrap();
+        assert!(token.starts_with("td_") && token.len() <= TRUSTED_DEVICE_MAX_LEN, "{token}");
+        let read = keys.read_trusted_device(&token).unwrap();
+        assert_eq!(read.user_id, user);
+        assert_eq!(read.issued_at.unix_timestamp(), now.unix_timestamp());
+        assert_eq!(read.key().len(), 32);
+        let other = keys.issue_trusted_device(user, now).unwrap();
+        assert_ne!(keys.read_trusted_device(&other).unwrap().id, read.id, "each device has its own id");
+
+        // Any changed character breaks it.
+        let mut bytes = URL_SAFE_NO_PAD.decode(&token[3..]).unwrap();
+        bytes[5] ^= 1;
+        assert!(keys.read_trusted_device(&format!("td_{}", URL_SAFE_NO_PAD.encode(&bytes))).is_none());
+        // Another server's key does not make them.
+        let stranger = Keys::new(&HttpConfig::with_secret(b"another-secret-another-secret-0123456789".to_vec()));
+        assert!(stranger.read_trusted_device(&token).is_none());
+        for junk in ["", "td_", "td_!!!", "pk_abc", &"td_A".repeat(40)] {
+            assert!(keys.read_trusted_device(junk).is_none(), "{junk}");
+        }
+        // Whatever a client sends is read without panicking, and never as a token.
+        for len in 0..200 {
+            let bytes: Vec<u8> = (0..len).map(|_| rand::random::<u8>()).collect();
+            let text = format!("td_{}", URL_SAFE_NO_PAD.encode(&bytes));
+            assert!(keys.read_trusted_device(&text).is_none());
+            assert!(keys.read_trusted_device(&String::from_utf8_lossy(&bytes)).is_none());
+        }
     }
 }

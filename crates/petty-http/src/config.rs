@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use petty_core::accounts::LockoutPolicy;
+use petty_core::accounts::{EmailVerification, SignInPolicy};
 
 /// Everything the HTTP edge needs to know about its deployment.
 #[derive(Clone, Debug)]
@@ -14,7 +14,12 @@ pub struct HttpConfig {
     /// How long a dashboard sign-in lasts.
     pub session_ttl: Duration,
     pub invitation_ttl: Duration,
-    pub lockout: LockoutPolicy,
+    /// The sign-in throttles and device tokens.
+    pub signin: SignInPolicy,
+    /// Whether an account must verify its email address before it may sign in.
+    pub email_verification: EmailVerification,
+    /// Reset and verification links: how long they work, how much mail an address may get.
+    pub account_mail: petty_app::AccountMailSettings,
     pub rate_limit: RateLimitConfig,
     /// Origins allowed to call the API from a browser; empty means same-origin only.
     pub cors_allowed_origins: Vec<String>,
@@ -67,6 +72,7 @@ impl HttpConfig {
             alarm_delay: self.alarm_delay,
             notify: self.notify.clone(),
             seed_thresholds: self.seed_thresholds,
+            account_mail: self.account_mail,
             ..petty_app::Settings::default()
         }
     }
@@ -84,7 +90,9 @@ impl HttpConfig {
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
             session_ttl: Duration::from_secs(7 * 24 * 3600),
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
-            lockout: LockoutPolicy::default(),
+            signin: SignInPolicy::default(),
+            email_verification: EmailVerification::Optional,
+            account_mail: petty_app::AccountMailSettings::default(),
             rate_limit: RateLimitConfig::default(),
             cors_allowed_origins: Vec::new(),
             max_body_bytes: 1024 * 1024,

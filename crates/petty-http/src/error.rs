@@ -34,8 +34,11 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    /// Too many requests from this address or principal, or failed sign-ins from this address:
+    /// wait `Retry-After` seconds.
     RateLimited,
-    /// Too many failed sign-ins for this email.
+    /// Failed sign-ins for this email back off: wait `Retry-After` seconds, sign in on a trusted
+    /// device, or reset the password. (The name is kept from when this locked the account.)
     AccountLocked,
     Internal,
     Unavailable,

@@ -1,5 +1,6 @@
 //! Extractors that turn a malformed request into a 4xx naming the field and the rule, in the
-//! API's error shape, instead of axum's plain-text rejections.
+//! API's error shape, instead of axum's plain-text rejections; and [`ClientIp`], the client's
+//! address as the rate limits and sign-in throttles see it.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
@@ -168,5 +169,22 @@ mod tests {
         assert_eq!(e.code, ErrorCode::MalformedRequest);
         let e = parse_json::<Body>(br#"{"name": "x"} trailing"#).unwrap_err();
         assert_eq!(e.code, ErrorCode::MalformedRequest);
+    }
+}
+
+/// The client's address: the socket peer, or the last `X-Forwarded-For` hop when Petty is told
+/// to trust its proxy (`trust_forwarded_for`), exactly as the rate limits see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl FromRequestParts<crate::AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(crate::ratelimit::client_ip_of(
+            &parts.headers,
+            &parts.extensions,
+            state.config.trust_forwarded_for,
+        )))
     }
 }

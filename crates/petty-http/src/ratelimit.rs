@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
@@ -84,9 +84,13 @@ impl RateLimiters {
 /// The client's address: the socket peer, or the last `X-Forwarded-For` hop when Petty is told
 /// to trust its proxy.
 pub(crate) fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
+    client_ip_of(req.headers(), req.extensions(), trust_forwarded_for)
+}
+
+/// [`client_ip`] from a request's parts (for extractors).
+pub(crate) fn client_ip_of(headers: &HeaderMap, extensions: &Extensions, trust_forwarded_for: bool) -> IpAddr {
     if trust_forwarded_for
-        && let Some(ip) = req
-            .headers()
+        && let Some(ip) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
@@ -94,7 +98,7 @@ pub(crate) fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
     {
         return ip;
     }
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
 impl RateLimiters {

@@ -1,5 +1,6 @@
 //! The outbox: escalates every active alarm (queues the steps that are due) and sends what is
-//! due, claimed with a lease so every row is sent by one node, at least once.
+//! due, claimed with a lease so every row is sent by one node, at least once; and sends the
+//! account mail (reset and verification links) that could not go out at once.
 
 use std::time::Duration;
 
@@ -30,7 +31,8 @@ impl crate::Job for Outbox {
         for alarm in app.store.active_alarms_everywhere(5000).await? {
             petty_app::notify::escalate(app, &alarm, now_ms).await;
         }
-        send_due(app, now_ms).await
+        let sent = send_due(app, now_ms).await?;
+        Ok(sent + petty_app::account_mail::deliver_due(app, now_ms).await?)
     }
 }
 

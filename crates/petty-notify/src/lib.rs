@@ -1,13 +1,14 @@
 //! Petty's delivery channels: email over SMTP (lettre), SMS and voice calls through Twilio's
 //! REST API, and webhooks signed with HMAC-SHA256; the acknowledgement links every message
-//! carries, and what each message says.
+//! carries, and what each message says (about alarms, and about an account: a reset link, a
+//! verification link, a warning that someone tried to register with an address).
 //!
 //! Architecture invariant: this crate sends and says; it decides nothing. Who is told, when,
 //! and what is recorded of it is `petty-app`'s (`notify.rs`), and the outbox that makes
 //! delivery at-least-once is `petty-store`'s.
 //!
 //! API boundary: [`NotifyConfig`] and its parts, [`Notifier`] (the senders, the signer of
-//! acknowledgement links), [`SendError`], and the message texts.
+//! acknowledgement links), [`SendError`], and the message texts ([`account_email`] among them).
 
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use petty_core::chart::xml_escape;
 use petty_core::ids::{AlarmId, ContactId};
-use petty_store::{Alarm, Contact, Notification};
+use petty_store::{AccountMailKind, Alarm, Contact, Notification};
 use sha2::Sha256;
 use uuid::Uuid;
 
@@ -228,18 +229,29 @@ impl Notifier {
     }
 
     async fn send_email(&self, n: &Notification) -> Result<String, SendError> {
+        self.send_email_to(&n.recipient, &n.subject, n.body.clone()).await
+    }
+
+    /// Whether email can be sent at all (an SMTP server is configured and usable).
+    pub fn can_email(&self) -> bool {
+        self.smtp.is_some()
+    }
+
+    /// Sends one plain-text email; answers the SMTP server's reply. The body is never logged
+    /// (account mail carries links that work once).
+    pub async fn send_email_to(&self, recipient: &str, subject: &str, body: String) -> Result<String, SendError> {
         use lettre::AsyncTransport;
         let (Some(transport), Some(config)) = (&self.smtp, &self.config.smtp) else {
             return Err(SendError::retry("no SMTP server is configured (notify.smtp)"));
         };
         let from = config.from.parse().map_err(|e| SendError::permanent(format!("notify.smtp.from: {e}")))?;
-        let to = n.recipient.parse().map_err(|e| SendError::permanent(format!("recipient {}: {e}", n.recipient)))?;
+        let to = recipient.parse().map_err(|e| SendError::permanent(format!("recipient {recipient}: {e}")))?;
         let message = lettre::Message::builder()
             .from(from)
             .to(to)
-            .subject(&n.subject)
+            .subject(subject)
             .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(n.body.clone())
+            .body(body)
             .map_err(|e| SendError::permanent(format!("building the email: {e}")))?;
         match transport.send(message).await {
             Ok(response) => {
@@ -400,6 +412,43 @@ pub fn voice_twiml(alarm_words: &str, gather_url: Option<&str>) -> String {
         None => {
             format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>{said}</Say><Say>{said}</Say></Response>")
         }
+    }
+}
+
+/// What a mail about an account says: subject and body. `link` is the page its token opens
+/// (`None` for a mail without one); `public_url` is where people reach this Petty.
+pub fn account_email(kind: AccountMailKind, link: Option<&str>, public_url: &str, valid_for: &str) -> (String, String) {
+    let public_url = public_url.trim_end_matches('/');
+    let link = link.unwrap_or(public_url);
+    match kind {
+        AccountMailKind::PasswordReset => (
+            "Reset your Petty password".to_owned(),
+            format!(
+                "Someone (we hope you) asked to reset the password of the Petty account at this address.\n\n\
+                 Choose a new password here (the link works once, for {valid_for}):\n{link}\n\n\
+                 Setting it signs the account out everywhere. If you did not ask for this, ignore this \
+                 message: your password stays as it is.\n"
+            ),
+        ),
+        AccountMailKind::VerifyEmail => (
+            "Confirm your email address for Petty".to_owned(),
+            format!(
+                "Please confirm that this address belongs to your Petty account.\n\n\
+                 Confirm it here (the link works once, for {valid_for}):\n{link}\n\n\
+                 If you did not make a Petty account, ignore this message.\n"
+            ),
+        ),
+        AccountMailKind::RegistrationAttempt => (
+            "Someone tried to register with your address at Petty".to_owned(),
+            format!(
+                "Someone tried to make a new Petty account with this address, which already has one. \
+                 No account was made and nothing changed.\n\n\
+                 If it was you: sign in at {public_url}/login, or if you forgot your password, reset it at \
+                 {public_url}/forgot-password. To join a household you were invited to, sign in and accept \
+                 the invitation.\n\n\
+                 If it was not you, you need do nothing.\n"
+            ),
+        ),
     }
 }
 

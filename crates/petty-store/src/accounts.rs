@@ -1,5 +1,6 @@
 //! Households, users, memberships and every credential: password hashes, refresh-token
-//! families, invitations, API keys, dashboard sessions, and the failed sign-ins behind lockout.
+//! families, invitations, API keys and dashboard sessions. (The sign-in throttles' failures,
+//! the tokens that arrive by email and the account mail queue are `signin.rs`'s.)
 //!
 //! Secrets are never stored: tokens and keys arrive here already hashed by the caller.
 
@@ -17,6 +18,8 @@ pub struct User {
     pub email: String,
     pub display_name: String,
     pub created_at: OffsetDateTime,
+    /// When the account proved it receives mail at `email`; `None` until then.
+    pub email_verified_at: Option<OffsetDateTime>,
 }
 
 /// A user with the password hash, for signing in. Never leaves the auth code.
@@ -24,6 +27,8 @@ pub struct User {
 pub struct UserCredentials {
     pub user: User,
     pub password_hash: String,
+    /// When the password was last set (device tokens issued before it are not honoured).
+    pub password_changed_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -157,6 +162,7 @@ struct UserRow {
     email: String,
     display_name: String,
     created_at: i64,
+    email_verified_at: Option<i64>,
 }
 
 impl UserRow {
@@ -166,6 +172,7 @@ impl UserRow {
             email: self.email,
             display_name: self.display_name,
             created_at: from_ms(self.created_at)?,
+            email_verified_at: from_ms_opt(self.email_verified_at)?,
         })
     }
 }
@@ -175,6 +182,17 @@ struct CredentialsRow {
     #[sqlx(flatten)]
     user: UserRow,
     password_hash: String,
+    password_changed_at: i64,
+}
+
+impl CredentialsRow {
+    fn into_credentials(self) -> Result<UserCredentials> {
+        Ok(UserCredentials {
+            user: self.user.into_user()?,
+            password_hash: self.password_hash,
+            password_changed_at: from_ms(self.password_changed_at)?,
+        })
+    }
 }
 
 #[derive(FromRow)]
@@ -300,7 +318,7 @@ fn conflict(what: &'static str) -> impl FnOnce(StoreError) -> StoreError {
 
 macro_rules! user_columns {
     () => {
-        "u.id, u.email, u.display_name, u.created_at"
+        "u.id, u.email, u.display_name, u.created_at, u.email_verified_at"
     };
 }
 macro_rules! membership_select {
@@ -337,6 +355,36 @@ macro_rules! insert_user {
         .map_err(StoreError::from)
         .map_err(conflict("an account with this email"))?
     };
+}
+
+/// Inside an open transaction `$tx`: sets the user's password hash and signs them out
+/// everywhere (every refresh-token family and dashboard session revoked, access tokens issued
+/// before `$at` refused through the user's stamp). `NotFound` if there is no such user.
+macro_rules! replace_password {
+    ($tx:ident, $user_id:expr, $hash:expr, $at:expr) => {{
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $2, password_changed_at = $3, tokens_valid_after = $3 WHERE id = $1",
+        )
+        .bind($user_id)
+        .bind($hash)
+        .bind($at)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected();
+        if done != 1 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind($user_id)
+            .bind($at)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("UPDATE web_sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind($user_id)
+            .bind($at)
+            .execute(&mut *$tx)
+            .await?;
+    }};
 }
 
 /// Spends a pending invitation inside an open transaction `$tx` and adds the membership it
@@ -413,6 +461,7 @@ impl Store {
             email: user.email.as_str().to_owned(),
             display_name: user.display_name.clone(),
             created_at: from_ms(at)?,
+            email_verified_at: None,
         };
         let membership = Membership {
             household_id,
@@ -449,6 +498,7 @@ impl Store {
             email: user.email.as_str().to_owned(),
             display_name: user.display_name.clone(),
             created_at: from_ms(at)?,
+            email_verified_at: None,
         };
         Ok((created, membership_row.into_membership()?))
     }
@@ -471,6 +521,22 @@ impl Store {
         // A removed member who joins again must not be refused from memory.
         self.forget_standing().await;
         row.into_membership()
+    }
+
+    /// Whether an invitation with this token hash may still be used at `now` (registration
+    /// checks it first, so that a bad invitation is refused alike for a new and a taken email).
+    pub async fn invitation_is_pending(&self, invitation_hash: &[u8], now: OffsetDateTime) -> Result<bool> {
+        let found: i64 = on_pool!(read, self, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM invitations WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
+                 AND expires_at > $2 AND (ends_at IS NULL OR ends_at > $2)",
+            )
+            .bind(invitation_hash)
+            .bind(to_ms(now))
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(found > 0)
     }
 
     pub async fn create_invitation(&self, new: &NewInvitation, now: OffsetDateTime) -> Result<Invitation> {
@@ -538,22 +604,30 @@ impl Store {
 
     pub async fn user_credentials_by_email(&self, email: &Email) -> Result<Option<UserCredentials>> {
         let row: Option<CredentialsRow> = on_pool!(read, self, |pool| {
-            sqlx::query_as(concat!("SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.email = $1"))
-                .bind(email.as_str())
-                .fetch_optional(pool)
-                .await?
+            sqlx::query_as(concat!(
+                "SELECT ",
+                user_columns!(),
+                ", u.password_hash, u.password_changed_at FROM users u WHERE u.email = $1"
+            ))
+            .bind(email.as_str())
+            .fetch_optional(pool)
+            .await?
         });
-        row.map(|r| Ok(UserCredentials { user: r.user.into_user()?, password_hash: r.password_hash })).transpose()
+        row.map(CredentialsRow::into_credentials).transpose()
     }
 
     pub async fn user_credentials(&self, user_id: UserId) -> Result<UserCredentials> {
         let row: CredentialsRow = on_pool!(read, self, |pool| {
-            sqlx::query_as(concat!("SELECT ", user_columns!(), ", u.password_hash FROM users u WHERE u.id = $1"))
-                .bind(user_id.0)
-                .fetch_one(pool)
-                .await?
+            sqlx::query_as(concat!(
+                "SELECT ",
+                user_columns!(),
+                ", u.password_hash, u.password_changed_at FROM users u WHERE u.id = $1"
+            ))
+            .bind(user_id.0)
+            .fetch_one(pool)
+            .await?
         });
-        Ok(UserCredentials { user: row.user.into_user()?, password_hash: row.password_hash })
+        row.into_credentials()
     }
 
     pub async fn get_user(&self, user_id: UserId) -> Result<User> {
@@ -573,32 +647,65 @@ impl Store {
         let at = to_ms(now);
         on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE users SET password_hash = $2, password_changed_at = $3, tokens_valid_after = $3 WHERE id = $1",
-            )
-            .bind(user_id.0)
-            .bind(password_hash)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if done != 1 {
-                return Err(StoreError::NotFound);
-            }
-            sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                .bind(user_id.0)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE web_sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                .bind(user_id.0)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+            replace_password!(tx, user_id.0, password_hash, at);
             tx.commit().await?;
         });
         self.forget_standing().await;
         Ok(())
+    }
+
+    /// Spends a password-reset token (the hash of one) and sets the new password, as
+    /// [`Store::set_password_hash`] does: every sign-in of the user ends at once. Every other
+    /// reset token of the user is spent too, the failed sign-ins of the account's untrusted
+    /// clients are forgotten, and the address counts as verified (the link arrived there).
+    /// `None` when the token is unknown, spent or expired.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn reset_password(
+        &self,
+        token_hash: &[u8],
+        password_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>> {
+        let at = to_ms(now);
+        let user_id = on_pool!(write, self, |pool| {
+            let mut tx = pool.begin().await?;
+            let spent: Option<(Uuid, String)> = sqlx::query_as(
+                "UPDATE account_tokens SET used_at = $2 \
+                 WHERE token_hash = $1 AND purpose = 'password_reset' AND used_at IS NULL AND expires_at > $2 \
+                 RETURNING user_id, email",
+            )
+            .bind(token_hash)
+            .bind(at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((user_id, email)) = spent else { return Ok(None) };
+            replace_password!(tx, user_id, password_hash, at);
+            sqlx::query(
+                "UPDATE account_tokens SET used_at = $2 WHERE user_id = $1 AND purpose = 'password_reset' AND used_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE users SET email_verified_at = $3 WHERE id = $1 AND email = $2 AND email_verified_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(&email)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM signin_failures WHERE scope = 'account' AND key = (SELECT email FROM users WHERE id = $1)",
+            )
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            user_id
+        });
+        self.forget_standing().await;
+        self.get_user(UserId(user_id)).await.map(Some)
     }
 
     /// The user's memberships that are in force at `now` (a sitter's ends), oldest first.
@@ -822,49 +929,6 @@ impl Store {
             // connection too, and does not use its cache until it listens again.
             tracing::error!(error = %e, "could not announce a change of standing to the other nodes");
         }
-    }
-
-    /// Remembers a failed sign-in for `email` (whether or not such an account exists) and
-    /// forgets failures older than `forget_before`.
-    pub async fn record_login_failure(
-        &self,
-        email: &Email,
-        at: OffsetDateTime,
-        forget_before: OffsetDateTime,
-    ) -> Result<()> {
-        on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query("DELETE FROM login_failures WHERE email = $1 AND at < $2")
-                .bind(email.as_str())
-                .bind(to_ms(forget_before))
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
-                .bind(email.as_str())
-                .bind(to_ms(at))
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    pub async fn login_failures_since(&self, email: &Email, since: OffsetDateTime) -> Result<Vec<OffsetDateTime>> {
-        let rows: Vec<i64> = on_pool!(read, self, |pool| {
-            sqlx::query_scalar("SELECT at FROM login_failures WHERE email = $1 AND at > $2 ORDER BY at")
-                .bind(email.as_str())
-                .bind(to_ms(since))
-                .fetch_all(pool)
-                .await?
-        });
-        rows.into_iter().map(from_ms).collect()
-    }
-
-    pub async fn clear_login_failures(&self, email: &Email) -> Result<()> {
-        on_pool!(write, self, |pool| {
-            sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(email.as_str()).execute(pool).await?;
-        });
-        Ok(())
     }
 
     pub async fn insert_refresh_token(&self, token: &NewRefreshToken, now: OffsetDateTime) -> Result<()> {

@@ -20,6 +20,7 @@ mod liveness;
 mod pets;
 mod readings;
 mod retention;
+mod signin;
 mod work;
 
 use std::path::Path;
@@ -40,6 +41,7 @@ pub use liveness::*;
 pub use pets::*;
 pub use readings::*;
 pub use retention::*;
+pub use signin::*;
 pub use work::{WorkClaim, WorkKind};
 
 /// What can go wrong in the store, in terms callers act on.

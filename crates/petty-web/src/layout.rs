@@ -22,6 +22,9 @@ pub(crate) struct Chrome<'a> {
     pub role: Role,
     /// For the sign-out form.
     pub csrf: &'a str,
+    /// Show a notice that the person's email address is not confirmed yet, with a button that
+    /// mails a new link (only when this server can send email).
+    pub unverified_email: bool,
 }
 
 /// An HTML answer. Pages show a household's data, so no cache keeps them.
@@ -100,7 +103,20 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup
                         }
                     }
                 }
-                main #main tabindex="-1" { (content) }
+                main #main tabindex="-1" {
+                    @if let Header::SignedIn(chrome) = header {
+                        @if chrome.unverified_email {
+                            div.notice role="status" {
+                                p { "Your email address is not confirmed yet: follow the link we emailed you." }
+                                form method="post" action="/verify-email/resend" {
+                                    (csrf_field(chrome.csrf))
+                                    button.button.button-secondary type="submit" { "Send the link again" }
+                                }
+                            }
+                        }
+                    }
+                    (content)
+                }
                 footer.site-footer {
                     p { "Petty · your pets, your server" }
                 }

@@ -18,8 +18,9 @@
 //!
 //! Codemap: `session` (cookie ↔ signed-in person), `csrf`, `layout` (page shell, form widgets),
 //! `assets` (stylesheet, icon, live script), `summary_json` (the plan as a page shows it), then
-//! one module per group of pages: `sign_in`, `registration`, `household`, `pets`, `pet_day`,
-//! `devices`, `alarms`.
+//! one module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
+//! `verification` (confirming an email address), `household`, `pets`, `pet_day`, `devices`,
+//! `alarms`.
 
 mod alarms;
 mod assets;
@@ -29,10 +30,12 @@ mod household;
 mod layout;
 mod pet_day;
 mod pets;
+mod recovery;
 mod registration;
 mod session;
 mod sign_in;
 mod summary_json;
+mod verification;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -48,6 +51,10 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(sign_in::login_page).post(sign_in::login))
         .route("/logout", post(sign_in::logout))
         .route("/register", get(registration::register_page).post(registration::register))
+        .route("/forgot-password", get(recovery::forgot_page).post(recovery::forgot))
+        .route("/reset-password", get(recovery::reset_page).post(recovery::reset))
+        .route("/verify-email", get(verification::verify_page).post(verification::verify))
+        .route("/verify-email/resend", post(verification::resend))
         .route("/household", get(household::household_page))
         .route("/pets/new", get(pets::new_pet_page).post(pets::create_pet))
         .route("/pets/{id}", get(pet_day::pet_page))

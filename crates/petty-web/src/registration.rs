@@ -1,12 +1,15 @@
 //! `/register`: a new account with its own household, or one that joins a household through an
-//! invitation (`/register?invitation=inv_…` fills the token in).
+//! invitation (`/register?invitation=inv_…` fills the token in). What follows a registration is
+//! the same page whether the address was new or already had an account (its owner is mailed
+//! instead): sign in, or first confirm the address, as this server's settings say.
 
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use maud::{Markup, html};
+use petty_core::accounts::EmailVerification;
 use petty_http::AppState;
 use petty_http::ErrorCode;
 use petty_http::accounts::{self, Registration};
@@ -15,7 +18,6 @@ use serde::Deserialize;
 use super::PageError;
 use super::csrf;
 use super::layout::{self, FormErrors, Header, Input};
-use super::session;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -63,13 +65,40 @@ pub(crate) async fn register(
         invitation_token: Some(form.invitation_token.clone()),
     };
     match accounts::register(&state, registration).await {
-        Ok((_, membership)) => {
-            let jar = session::start(&state, jar, &membership).await?;
-            Ok((jar, Redirect::to("/household")).into_response())
-        }
+        Ok(()) => Ok(layout::html(StatusCode::OK, registered_view(&state))),
         Err(e) if matches!(e.code, ErrorCode::Internal | ErrorCode::Unavailable) => Err(e.into()),
         Err(e) => Ok(layout::html(e.code.status(), register_view(&form.csrf, &form, &FormErrors::from_api(&e)))),
     }
+}
+
+/// What a registration leads to: the same for every address.
+fn registered_view(state: &AppState) -> Markup {
+    let can_email = state.app.notifier.can_email();
+    let (title, text) = match (state.config.email_verification, can_email) {
+        (EmailVerification::Required, _) => (
+            "Check your email",
+            "We sent a message to the address you gave. Follow the link in it to confirm the address, then sign in.",
+        ),
+        (EmailVerification::Optional, true) => {
+            ("Now sign in", "Sign in with your email and password. We also sent a message to the address you gave.")
+        }
+        (EmailVerification::Optional, false) => ("Now sign in", "Sign in with your email and password."),
+    };
+    layout::page(
+        title,
+        Header::SignedOut,
+        html! {
+            section.panel.narrow aria-labelledby="page-title" {
+                h1 #page-title { (title) }
+                p.lead { (text) }
+                p { a.button href="/login" { "Sign in" } }
+                @if can_email {
+                    p.switch { "No message after a few minutes? Look in your spam folder, or "
+                        a href="/verify-email" { "ask for a new link" } "." }
+                }
+            }
+        },
+    )
 }
 
 const FIELDS: [(&str, &str); 5] = [

@@ -25,6 +25,8 @@ pub(crate) struct SignedIn {
     pub user: User,
     /// The token this session's forms carry.
     pub csrf: String,
+    /// The person's address is not verified and this server could mail them a link.
+    pub unverified_email: bool,
 }
 
 impl SignedIn {
@@ -66,6 +68,7 @@ impl SignedIn {
             household_name: &self.membership.household_name,
             role: self.membership.role,
             csrf: &self.csrf,
+            unverified_email: self.unverified_email,
         }
     }
 }
@@ -91,7 +94,8 @@ pub(crate) async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<
         return Ok(None);
     };
     let csrf = csrf::session_token(&state.config.jwt_secret, session.id);
-    Ok(Some(SignedIn { session, membership, user, csrf }))
+    let unverified_email = user.email_verified_at.is_none() && state.app.notifier.can_email();
+    Ok(Some(SignedIn { session, membership, user, csrf, unverified_email }))
 }
 
 /// Starts a session for `membership` and adds its cookie to the jar. Any session the browser

@@ -1,14 +1,17 @@
-//! `/`, `/login` and `/logout`: getting into the dashboard and out again.
+//! `/`, `/login` and `/logout`: getting into the dashboard and out again. A successful sign-in
+//! leaves a trusted-device cookie (`petty_trusted_device`, only sent to `/login`), so that failed
+//! sign-ins by others never hold this browser back (see `petty_http::accounts`).
 
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::CookieJar;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use maud::{Markup, html};
 use petty_http::AppState;
 use petty_http::ErrorCode;
-use petty_http::accounts;
+use petty_http::accounts::{self, SignIn};
+use petty_http::extract::ClientIp;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -42,9 +45,13 @@ pub(crate) async fn login_page(State(state): State<AppState>, jar: CookieJar) ->
     Ok((jar, layout::html(StatusCode::OK, login_view(&token, "", &FormErrors::none()))).into_response())
 }
 
+/// The cookie that makes this browser a trusted device of the account it last signed in to.
+pub(crate) const TRUSTED_DEVICE_COOKIE: &str = "petty_trusted_device";
+
 #[tracing::instrument(skip_all)]
 pub(crate) async fn login(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -52,15 +59,45 @@ pub(crate) async fn login(
         tracing::warn!("sign-in form rejected: bad CSRF token");
         return Err(PageError::CsrfRejected);
     }
-    match accounts::sign_in(&state, &form.email, &form.password, None).await {
-        Ok((_, membership)) => {
-            let jar = session::start(&state, jar, &membership).await?;
-            Ok((jar, Redirect::to("/household")).into_response())
+    let trusted_device = jar.get(TRUSTED_DEVICE_COOKIE).map(|c| c.value().to_owned());
+    let attempt = SignIn {
+        email: &form.email,
+        password: &form.password,
+        household_id: None,
+        client,
+        trusted_device: trusted_device.as_deref(),
+    };
+    match accounts::sign_in(&state, attempt).await {
+        Ok(signed_in) => {
+            let jar = session::start(&state, jar, &signed_in.membership).await?;
+            let ttl = state.config.signin.trusted_device_ttl;
+            let cookie = Cookie::build((TRUSTED_DEVICE_COOKIE, signed_in.trusted_device))
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .path("/login")
+                .max_age(ttl)
+                .secure(state.config.secure_cookies);
+            Ok((jar.add(cookie), Redirect::to("/household")).into_response())
         }
         Err(e) if matches!(e.code, ErrorCode::Internal | ErrorCode::Unavailable) => Err(e.into()),
         Err(e) => {
-            let errors = match e.code {
-                ErrorCode::InvalidCredentials => FormErrors::general("The email or password is wrong."),
+            let wait = e.retry_after.map(|secs| match secs {
+                0 | 1 => "a second".to_owned(),
+                2..120 => format!("{secs} seconds"),
+                _ => format!("{} minutes", secs.div_ceil(60)),
+            });
+            let errors = match (e.code, wait) {
+                (ErrorCode::InvalidCredentials, _) => {
+                    FormErrors::general(format!("{}.", capitalized(accounts::wrong_credentials_message(&state))))
+                }
+                (ErrorCode::AccountLocked, Some(wait)) => FormErrors::general(format!(
+                    "Too many failed sign-ins for this email. Try again in {wait}, sign in on a device you have \
+                     signed in on before, or reset your password."
+                )),
+                (ErrorCode::RateLimited, Some(wait)) => FormErrors::general(format!(
+                    "Too many failed sign-ins from your network. Try again in {wait}; a device that has signed in \
+                     before is not held back."
+                )),
                 _ => FormErrors::from_api(&e),
             };
             let mut response = layout::html(e.code.status(), login_view(&form.csrf, &form.email, &errors));
@@ -117,8 +154,14 @@ fn login_view(csrf: &str, email: &str, errors: &FormErrors) -> Markup {
                     }, errors))
                     div.actions { button.button type="submit" { "Sign in" } }
                 }
+                p { a href="/forgot-password" { "Forgot your password?" } }
                 p.switch { "New to Petty? " a href="/register" { "Create an account" } }
             }
         },
     )
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

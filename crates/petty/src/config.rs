@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use base64::Engine as _;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
-use petty_core::accounts::LockoutPolicy;
+use petty_core::accounts::{Backoff, EmailVerification, SignInPolicy};
 use petty_http::{HttpConfig, RateLimitConfig};
 use serde::{Deserialize, Serialize};
 
@@ -170,8 +170,32 @@ pub(crate) struct AuthConfig {
     pub refresh_token_ttl_days: u64,
     pub session_ttl_days: u64,
     pub invitation_ttl_days: u64,
-    pub lockout_max_failures: u32,
-    pub lockout_window_secs: u64,
+    /// "required": an account signs in only once its email address is verified; "optional": it
+    /// may sign in before. Unset: required when `notify.smtp_server` is set, else optional.
+    pub email_verification: Option<String>,
+    pub password_reset_ttl_secs: u64,
+    pub email_verification_ttl_secs: u64,
+    /// Account mails (reset and verification links, "someone tried to register") one address
+    /// may get in an hour.
+    pub account_mail_per_address_per_hour: u32,
+    /// Untrusted sign-ins per email: free failures, then waits doubling from base to max.
+    pub signin_account_free_failures: u32,
+    pub signin_account_backoff_base_secs: u64,
+    pub signin_account_backoff_max_secs: u64,
+    pub signin_account_window_secs: u64,
+    /// Untrusted sign-ins per client address (IPv6: per /64), across all accounts.
+    pub signin_address_free_failures: u32,
+    pub signin_address_backoff_base_secs: u64,
+    pub signin_address_backoff_max_secs: u64,
+    pub signin_address_window_secs: u64,
+    /// Trusted-device tokens: how long one is honoured, and how many failures lock one.
+    pub trusted_device_ttl_days: u64,
+    pub trusted_device_max_failures: u32,
+    pub trusted_device_window_secs: u64,
+    /// Deprecated (the hard lockout): read as `signin_account_free_failures`.
+    pub lockout_max_failures: Option<u32>,
+    /// Deprecated (the hard lockout): read as `signin_account_window_secs`.
+    pub lockout_window_secs: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -228,15 +252,32 @@ impl Default for LogConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        let lockout = LockoutPolicy::default();
+        let signin = SignInPolicy::default();
+        let secs = |d: time::Duration| u64::try_from(d.whole_seconds()).unwrap_or(0);
+        let mail = petty_app::AccountMailSettings::default();
         Self {
             jwt_secret: None,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_days: 7,
             session_ttl_days: 7,
             invitation_ttl_days: 7,
-            lockout_max_failures: lockout.max_failures,
-            lockout_window_secs: lockout.window.whole_seconds() as u64,
+            email_verification: None,
+            password_reset_ttl_secs: mail.reset_ttl.as_secs(),
+            email_verification_ttl_secs: mail.verify_ttl.as_secs(),
+            account_mail_per_address_per_hour: mail.per_address_per_hour,
+            signin_account_free_failures: signin.account.free_failures,
+            signin_account_backoff_base_secs: secs(signin.account.base),
+            signin_account_backoff_max_secs: secs(signin.account.max),
+            signin_account_window_secs: secs(signin.account.window),
+            signin_address_free_failures: signin.address.free_failures,
+            signin_address_backoff_base_secs: secs(signin.address.base),
+            signin_address_backoff_max_secs: secs(signin.address.max),
+            signin_address_window_secs: secs(signin.address.window),
+            trusted_device_ttl_days: secs(signin.trusted_device_ttl) / 86_400,
+            trusted_device_max_failures: signin.trusted_device_max_failures,
+            trusted_device_window_secs: secs(signin.trusted_device_window),
+            lockout_max_failures: None,
+            lockout_window_secs: None,
         }
     }
 }
@@ -297,9 +338,37 @@ access_token_ttl_secs = 900
 refresh_token_ttl_days = 7
 session_ttl_days = 7
 invitation_ttl_days = 7
-# This many failed sign-ins for one email within the window lock it until they age out.
-lockout_max_failures = 5
-lockout_window_secs = 900
+# "required": an account may sign in only once its email address is verified (the link in the
+# verification mail); until then its right password is answered as a wrong one. "optional": it
+# may sign in before (answers say email_verified: false). Default: required when
+# notify.smtp_server is set, optional otherwise (a server that cannot mail cannot verify).
+# email_verification = "required"
+# How long a password-reset link and a verification link work.
+password_reset_ttl_secs = 3600
+email_verification_ttl_secs = 172800
+# Account mails (reset and verification links, "someone tried to register with your address")
+# one address may get in an hour; more are not sent.
+account_mail_per_address_per_hour = 5
+# Sign-in throttles. Failed sign-ins without a trusted-device token back off per email (whether
+# or not it has an account) and per client address (an IPv6 client by its /64): after the free
+# failures within the window, each attempt waits base * 2^(failures - free) seconds after the
+# latest failure, at most max, answering 429 with Retry-After meanwhile. Nothing locks an
+# account: its owner signs in on a device they used before, or resets the password.
+signin_account_free_failures = 5
+signin_account_backoff_base_secs = 1
+signin_account_backoff_max_secs = 900
+signin_account_window_secs = 86400
+signin_address_free_failures = 20
+signin_address_backoff_base_secs = 1
+signin_address_backoff_max_secs = 900
+signin_address_window_secs = 3600
+# Every sign-in hands out a trusted-device token (the dashboard keeps it in a cookie; API
+# clients send it back as trusted_device_token). With it, only that token's own failures
+# count; this many within the window lock it (its attempts count as untrusted until they age
+# out). A token is honoured for ttl days and until the password changes.
+trusted_device_ttl_days = 180
+trusted_device_max_failures = 10
+trusted_device_window_secs = 3600
 
 [http]
 max_body_bytes = 1048576
@@ -459,6 +528,21 @@ pub(crate) fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> an
         config.nats.url = None;
     }
     config.check()?;
+    for (old, new) in [
+        ("lockout_max_failures", "signin_account_free_failures"),
+        ("lockout_window_secs", "signin_account_window_secs"),
+    ] {
+        let set = match old {
+            "lockout_max_failures" => config.auth.lockout_max_failures.is_some(),
+            _ => config.auth.lockout_window_secs.is_some(),
+        };
+        if set {
+            warnings.push(format!(
+                "auth.{old} is deprecated (sign-in no longer locks an account; it backs off): it is read as \
+                 auth.{new}; rename it"
+            ));
+        }
+    }
     Ok(Loaded { config, warnings })
 }
 
@@ -570,6 +654,18 @@ impl Config {
         if !(n.twilio_base_url.starts_with("https://") || n.twilio_base_url.starts_with("http://")) {
             bail!("notify.twilio_base_url must be an http(s) URL, got {:?}", n.twilio_base_url);
         }
+        match self.auth.email_verification.as_deref().map(str::parse::<EmailVerification>) {
+            None | Some(Ok(EmailVerification::Optional)) => {}
+            Some(Ok(EmailVerification::Required)) if n.smtp_server.is_none() => bail!(
+                "auth.email_verification = \"required\" needs notify.smtp_server: a server that cannot send \
+                 email cannot verify an address"
+            ),
+            Some(Ok(EmailVerification::Required)) => {}
+            Some(Err(_)) => bail!(
+                "auth.email_verification must be \"required\" or \"optional\", got {:?}",
+                self.auth.email_verification.as_deref().unwrap_or_default()
+            ),
+        }
         if self.mode == Mode::Production {
             match &self.auth.jwt_secret {
                 None => bail!("production mode needs a signing secret: {SECRET_HELP}"),
@@ -622,9 +718,12 @@ impl Config {
         http.refresh_token_ttl = days(self.auth.refresh_token_ttl_days);
         http.session_ttl = days(self.auth.session_ttl_days);
         http.invitation_ttl = days(self.auth.invitation_ttl_days);
-        http.lockout = LockoutPolicy {
-            max_failures: self.auth.lockout_max_failures.max(1),
-            window: time::Duration::seconds(self.auth.lockout_window_secs as i64),
+        http.signin = self.signin_policy();
+        http.email_verification = self.email_verification();
+        http.account_mail = petty_app::AccountMailSettings {
+            reset_ttl: Duration::from_secs(self.auth.password_reset_ttl_secs.max(60)),
+            verify_ttl: Duration::from_secs(self.auth.email_verification_ttl_secs.max(60)),
+            per_address_per_hour: self.auth.account_mail_per_address_per_hour,
         };
         http.rate_limit = RateLimitConfig {
             enabled: self.rate_limit.enabled,
@@ -651,6 +750,45 @@ impl Config {
             self.mode == Mode::Production || self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
         );
         http
+    }
+
+    /// Whether accounts must verify their address: as set, or required exactly when email can
+    /// be sent. (`check` refused anything else.)
+    pub(crate) fn email_verification(&self) -> EmailVerification {
+        match self.auth.email_verification.as_deref().map(str::parse::<EmailVerification>) {
+            Some(Ok(v)) => v,
+            _ if self.notify.smtp_server.is_some() => EmailVerification::Required,
+            _ => EmailVerification::Optional,
+        }
+    }
+
+    /// The sign-in throttles, the deprecated lockout keys read as the account throttle's.
+    pub(crate) fn signin_policy(&self) -> SignInPolicy {
+        let a = &self.auth;
+        let secs = |s: u64| time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000_000));
+        let backoff = |free: u32, base: u64, max: u64, window: u64| Backoff {
+            free_failures: free.max(1),
+            base: secs(base.max(1)),
+            max: secs(max.max(base.max(1))),
+            window: secs(window.max(1)),
+        };
+        SignInPolicy {
+            account: backoff(
+                a.lockout_max_failures.unwrap_or(a.signin_account_free_failures),
+                a.signin_account_backoff_base_secs,
+                a.signin_account_backoff_max_secs,
+                a.lockout_window_secs.unwrap_or(a.signin_account_window_secs),
+            ),
+            address: backoff(
+                a.signin_address_free_failures,
+                a.signin_address_backoff_base_secs,
+                a.signin_address_backoff_max_secs,
+                a.signin_address_window_secs,
+            ),
+            trusted_device_max_failures: a.trusted_device_max_failures.max(1),
+            trusted_device_window: secs(a.trusted_device_window_secs.max(1)),
+            trusted_device_ttl: secs(a.trusted_device_ttl_days.max(1).saturating_mul(86_400)),
+        }
     }
 
     /// How notifications go out.
@@ -784,6 +922,50 @@ mod tests {
         .unwrap();
         assert_eq!(loaded.config.notify.twilio_from.as_deref(), Some("+15005550006"));
         assert_eq!(loaded.config.notify.max_attempts, 3, "numbers are still numbers");
+    }
+
+    #[test]
+    fn email_verification_follows_whether_email_can_be_sent() {
+        let plain = load_from(&Overrides::default(), vec![]).unwrap().config;
+        assert_eq!(plain.email_verification(), EmailVerification::Optional, "no SMTP: nothing to verify with");
+        let mailing =
+            load_from(&Overrides::default(), env(&[("PETTY_NOTIFY__SMTP_SERVER", "127.0.0.1:2525")])).unwrap().config;
+        assert_eq!(mailing.email_verification(), EmailVerification::Required);
+        let relaxed = load_from(
+            &Overrides::default(),
+            env(&[("PETTY_NOTIFY__SMTP_SERVER", "127.0.0.1:2525"), ("PETTY_AUTH__EMAIL_VERIFICATION", "optional")]),
+        )
+        .unwrap()
+        .config;
+        assert_eq!(relaxed.http(vec![]).email_verification, EmailVerification::Optional);
+        let Err(err) = load_from(&Overrides::default(), env(&[("PETTY_AUTH__EMAIL_VERIFICATION", "required")])) else {
+            panic!("required without SMTP is refused");
+        };
+        assert!(err.to_string().contains("notify.smtp_server"), "{err}");
+        let Err(err) = load_from(&Overrides::default(), env(&[("PETTY_AUTH__EMAIL_VERIFICATION", "sometimes")])) else {
+            panic!("an unknown policy is refused");
+        };
+        assert!(err.to_string().contains("auth.email_verification"), "{err}");
+    }
+
+    #[test]
+    fn sign_in_throttles_are_configurable_and_the_old_lockout_keys_still_read() {
+        let loaded = load_from(
+            &Overrides::default(),
+            env(&[
+                ("PETTY_AUTH__SIGNIN_ADDRESS_FREE_FAILURES", "3"),
+                ("PETTY_AUTH__TRUSTED_DEVICE_TTL_DAYS", "30"),
+                ("PETTY_AUTH__LOCKOUT_MAX_FAILURES", "7"),
+            ]),
+        )
+        .unwrap();
+        let policy = loaded.config.http(vec![]).signin;
+        assert_eq!(policy.address.free_failures, 3);
+        assert_eq!(policy.account.free_failures, 7, "the deprecated key is read as the account's");
+        assert_eq!(policy.trusted_device_ttl, time::Duration::days(30));
+        assert_eq!(policy.account.max, time::Duration::minutes(15));
+        assert!(loaded.warnings.iter().any(|w| w.contains("lockout_max_failures") && w.contains("deprecated")));
+        assert_eq!(Config::default().signin_policy(), SignInPolicy::default());
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! `/api/v1/auth/*` and `/api/v1/me`: registration, sign-in, token refresh and sign-out,
-//! password change, and who the caller is.
+//! `/api/v1/auth/*` and `/api/v1/me`: registration, sign-in (behind the throttles, with
+//! trusted-device tokens), token refresh and sign-out, password change and reset, email
+//! verification, and who the caller is.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use petty_core::accounts::NewPassword;
+use petty_core::accounts::{Email, EmailVerification, NewPassword};
 use petty_core::ids::HouseholdId;
 use petty_store::{Membership, User};
 use serde::{Deserialize, Serialize};
@@ -14,10 +15,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::accounts::{self, Registration, TokenPair};
-use crate::auth::{CurrentActor, hash_password_async, secret_hash, verify_password_async};
+use crate::accounts::{self, Registration, SignIn, TokenPair};
+use crate::auth::{CurrentActor, TRUSTED_DEVICE_MAX_LEN, hash_password_async, secret_hash, verify_password_async};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ClientIp};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -27,30 +28,94 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh))
         .routes(routes!(logout))
         .routes(routes!(change_password))
+        .routes(routes!(request_password_reset))
+        .routes(routes!(confirm_password_reset))
+        .routes(routes!(verify_email))
+        .routes(routes!(resend_verification))
         .routes(routes!(me))
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RegisterIn {
+    #[schema(max_length = 254, example = "ana@example.org")]
     pub email: String,
-    /// At least 10 characters, not all the same few.
+    /// 10 to 256 characters, not all the same few, without the email's name, and not one of the
+    /// 30,000 most common breached passwords (nor one with up to four digits or symbols added).
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
     /// How the rest of the household sees you (1–100 characters).
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
-    /// The new household's name; defaults to "<display name>'s household".
+    /// The new household's name (1–100 characters); defaults to "<display name>'s household".
+    #[schema(max_length = 100)]
     pub household_name: Option<String>,
     /// Join an existing household instead of creating one.
+    #[schema(max_length = 100)]
     pub invitation_token: Option<String>,
+}
+
+/// The answer to a registration: the same for every address, new or taken.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RegisteredOut {
+    /// Always "accepted".
+    pub status: &'static str,
+    /// "required": confirm the address with the emailed link before signing in; "optional":
+    /// sign in now (the address is confirmed with the emailed link when email is configured).
+    pub email_verification: &'static str,
+    /// What to do next, in words.
+    pub message: &'static str,
+}
+
+/// The answer to a request that mails a link: the same whether or not the address has an
+/// account.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AcceptedOut {
+    /// Always "accepted".
+    pub status: &'static str,
+    pub message: &'static str,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LoginIn {
+    #[schema(max_length = 254)]
     pub email: String,
+    #[schema(max_length = 256)]
     pub password: String,
     /// Act in this household (default: your oldest active membership).
     pub household_id: Option<Uuid>,
+    /// The `trusted_device_token` of this client's previous sign-in to this account: with it,
+    /// failed sign-ins by others (to this account, or from this address) do not hold this
+    /// client back; only its own failures do.
+    #[schema(max_length = 100)]
+    pub trusted_device_token: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EmailIn {
+    #[schema(max_length = 254, example = "ana@example.org")]
+    pub email: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordResetConfirmIn {
+    /// The `token` of the link in the reset mail (works once, for an hour by default).
+    #[schema(max_length = 100)]
+    pub token: String,
+    /// The rules of `password` at registration.
+    #[schema(min_length = 10, max_length = 256)]
+    pub new_password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyEmailIn {
+    /// The `token` of the link in the verification mail (works once, for two days by default).
+    #[schema(max_length = 100)]
+    pub token: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -62,7 +127,9 @@ pub(crate) struct RefreshIn {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChangePasswordIn {
+    #[schema(max_length = 256)]
     pub current_password: String,
+    #[schema(min_length = 10, max_length = 256)]
     pub new_password: String,
 }
 
@@ -71,13 +138,22 @@ pub(crate) struct UserOut {
     pub id: Uuid,
     pub email: String,
     pub display_name: String,
+    /// Whether the account proved it receives mail at `email` (the link in the verification
+    /// mail; a password reset proves it too).
+    pub email_verified: bool,
     #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub created_at: OffsetDateTime,
 }
 
 impl From<User> for UserOut {
     fn from(u: User) -> Self {
-        Self { id: u.id.0, email: u.email, display_name: u.display_name, created_at: u.created_at }
+        Self {
+            id: u.id.0,
+            email: u.email,
+            display_name: u.display_name,
+            email_verified: u.email_verified_at.is_some(),
+            created_at: u.created_at,
+        }
     }
 }
 
@@ -114,30 +190,45 @@ pub(crate) struct SessionOut {
     /// Single use: exchange at `/api/v1/auth/refresh` for a new pair.
     pub refresh_token: String,
     pub refresh_expires_in: u64,
+    /// After a sign-in or a password change: keep it, and send it as `trusted_device_token` when
+    /// this client signs in to this account again (valid for 180 days by default, and until the
+    /// password changes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_device_token: Option<String>,
     pub user: UserOut,
     pub membership: MembershipOut,
 }
 
-fn session(tokens: TokenPair, user: User, membership: Membership) -> SessionOut {
+fn session(tokens: TokenPair, user: User, membership: Membership, trusted_device: Option<String>) -> SessionOut {
     SessionOut {
         access_token: tokens.access_token,
         token_type: "Bearer",
         expires_in: tokens.access_expires_in,
         refresh_token: tokens.refresh_token,
         refresh_expires_in: tokens.refresh_expires_in,
+        trusted_device_token: trusted_device,
         user: user.into(),
         membership: membership.into(),
     }
 }
 
 /// Create an account. Without an invitation it creates a household owned by the new user.
+/// The answer is the same for an address that already has an account (its owner is emailed
+/// instead), so it gives no tokens: sign in next (under `required` email verification, after
+/// following the link in the verification mail).
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterIn,
-    responses((status = 201, body = SessionOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 202, description = "Accepted: sign in next (or confirm the address first)", body = RegisteredOut),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule (details name each); also an unknown or spent invitation", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterIn>,
-) -> Result<(StatusCode, Json<SessionOut>), ApiError> {
-    let (user, membership) = accounts::register(
+) -> Result<(StatusCode, Json<RegisteredOut>), ApiError> {
+    accounts::register(
         &state,
         Registration {
             email: body.email,
@@ -148,19 +239,57 @@ async fn register(
         },
     )
     .await?;
-    let tokens = accounts::issue_tokens(&state, &membership).await?;
-    Ok((StatusCode::CREATED, Json(session(tokens, user, membership))))
+    let verification = state.config.email_verification;
+    let message = match (verification, state.app.notifier.can_email()) {
+        (EmailVerification::Required, _) => {
+            "Check your email: follow the link we sent to confirm the address, then sign in."
+        }
+        (EmailVerification::Optional, true) => {
+            "Done: sign in with your email and password. We also sent a message to the address."
+        }
+        (EmailVerification::Optional, false) => "Done: sign in with your email and password.",
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RegisteredOut { status: "accepted", email_verification: verification.as_str(), message }),
+    ))
 }
 
-/// Sign in with email and password. Five failures within 15 minutes lock the email for a while
-/// (429 `account_locked` with `Retry-After`), whether or not an account exists.
+/// Sign in with email and password. Failed attempts slow down further ones, exponentially:
+/// from one client address (429 `rate_limited`) and for one email, whether or not it has an
+/// account (429 `account_locked`), both with `Retry-After`. A client that presents the
+/// `trusted_device_token` of its earlier sign-in to this account is held back by neither, only
+/// by its own failures (after 10 within an hour its token counts as absent for a while).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
-    responses((status = 200, body = SessionOut), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginIn>) -> Result<Json<SessionOut>, ApiError> {
-    let (user, membership) =
-        accounts::sign_in(&state, &body.email, &body.password, body.household_id.map(HouseholdId)).await?;
-    let tokens = accounts::issue_tokens(&state, &membership).await?;
-    Ok(Json(session(tokens, user, membership)))
+    responses(
+        (status = 200, description = "Signed in, with a new trusted-device token", body = SessionOut),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials`: the email or password is wrong (under `required` verification, also an unverified address)", body = ErrorBody),
+        (status = 403, description = "No active membership of that household", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
+        (status = 422, description = "The email is malformed, or a field of the wrong type", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (this address) or `account_locked` (this email): wait `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    ApiJson(body): ApiJson<LoginIn>,
+) -> Result<Json<SessionOut>, ApiError> {
+    let trusted_device = body.trusted_device_token.as_deref().filter(|t| t.len() <= TRUSTED_DEVICE_MAX_LEN);
+    let signed_in = accounts::sign_in(
+        &state,
+        SignIn {
+            email: &body.email,
+            password: &body.password,
+            household_id: body.household_id.map(HouseholdId),
+            client,
+            trusted_device,
+        },
+    )
+    .await?;
+    let tokens = accounts::issue_tokens(&state, &signed_in.membership).await?;
+    Ok(Json(session(tokens, signed_in.user, signed_in.membership, Some(signed_in.trusted_device))))
 }
 
 /// Exchange a refresh token for a new pair. Each refresh token works once; presenting a spent
@@ -173,7 +302,7 @@ async fn refresh(
 ) -> Result<Json<SessionOut>, ApiError> {
     let (tokens, membership) = accounts::refresh(&state, &body.refresh_token).await?;
     let user = state.store.get_user(membership.user_id).await?;
-    Ok(Json(session(tokens, user, membership)))
+    Ok(Json(session(tokens, user, membership, None)))
 }
 
 /// Sign out: revokes the refresh token and every token of the same sign-in.
@@ -184,9 +313,17 @@ async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshIn>
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Change your password. Signs you out everywhere else and returns a fresh pair of tokens.
+/// Change your password. Signs you out everywhere else and returns a fresh pair of tokens and a
+/// new trusted-device token (the old ones are retired with the old password).
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = ChangePasswordIn,
-    responses((status = 200, body = SessionOut), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses(
+        (status = 200, body = SessionOut),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 401, description = "Not signed in, or the current password is wrong", body = ErrorBody),
+        (status = 403, description = "An API key cannot change a password", body = ErrorBody),
+        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
+        (status = 422, description = "The new password breaks a rule", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn change_password(
     State(state): State<AppState>,
@@ -203,7 +340,7 @@ async fn change_password(
             "the current password is wrong",
         ));
     }
-    let email = petty_core::accounts::Email::parse("email", &credentials.user.email)?;
+    let email = Email::parse("email", &credentials.user.email)?;
     let new_password = NewPassword::parse("new_password", &body.new_password, Some(&email))?;
     let hash = hash_password_async(new_password.expose().to_owned()).await?;
     let now = OffsetDateTime::now_utc();
@@ -214,7 +351,88 @@ async fn change_password(
         .await?
         .ok_or_else(|| ApiError::unauthenticated("your membership of this household has ended"))?;
     let tokens = accounts::issue_tokens(&state, &membership).await?;
-    Ok(Json(session(tokens, credentials.user, membership)))
+    let trusted_device = accounts::issue_trusted_device(&state, user_id)?;
+    Ok(Json(session(tokens, credentials.user, membership, Some(trusted_device))))
+}
+
+const RESET_ACCEPTED: &str = "If an account uses this address, a link to choose a new password is on its way there. \
+                              It works once, for a limited time.";
+const VERIFY_ACCEPTED: &str = "If an account uses this address and it is not confirmed yet, a new link to \
+                               confirm it is on its way there.";
+
+/// Ask for a password-reset link by email. The answer is the same whether or not the address
+/// has an account (only an account's address gets a mail; nothing is sent when this server has
+/// no SMTP server). The link opens `/reset-password?token=...`; an address gets at most 5
+/// account mails an hour.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = EmailIn,
+    responses(
+        (status = 202, description = "Accepted, for every well-formed address", body = AcceptedOut),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
+        (status = 422, description = "The email is malformed", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
+async fn request_password_reset(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<EmailIn>,
+) -> Result<(StatusCode, Json<AcceptedOut>), ApiError> {
+    accounts::request_password_reset(&state, &body.email).await?;
+    Ok((StatusCode::ACCEPTED, Json(AcceptedOut { status: "accepted", message: RESET_ACCEPTED })))
+}
+
+/// Set a new password with the token from a reset mail. The token works once; every sign-in of
+/// the account ends at once (refresh tokens, dashboard sessions, and access tokens from their
+/// next request), failed sign-ins for the account are forgotten, and the address counts as
+/// verified. Sign in afterwards.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirmIn,
+    responses(
+        (status = 204, description = "The password is set; sign in with it"),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
+        (status = 422, description = "`token` is unknown, spent or expired, or `new_password` breaks a rule", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
+async fn confirm_password_reset(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PasswordResetConfirmIn>,
+) -> Result<StatusCode, ApiError> {
+    accounts::confirm_password_reset(&state, &body.token, &body.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Confirm an account's email address with the token from a verification mail (it works once).
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = VerifyEmailIn,
+    responses(
+        (status = 204, description = "The address is verified"),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
+        (status = 422, description = "`token` is unknown, spent or expired", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
+async fn verify_email(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<VerifyEmailIn>,
+) -> Result<StatusCode, ApiError> {
+    accounts::verify_email(&state, &body.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ask for a new verification link. The answer is the same for every address (the mail goes
+/// only to an account whose address is not verified yet).
+#[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "auth", request_body = EmailIn,
+    responses(
+        (status = 202, description = "Accepted, for every well-formed address", body = AcceptedOut),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
+        (status = 422, description = "The email is malformed", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
+async fn resend_verification(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<EmailIn>,
+) -> Result<(StatusCode, Json<AcceptedOut>), ApiError> {
+    accounts::resend_verification(&state, &body.email).await?;
+    Ok((StatusCode::ACCEPTED, Json(AcceptedOut { status: "accepted", message: VERIFY_ACCEPTED })))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -1,5 +1,6 @@
 //! Credentials other than the password itself: refresh-token rotation and replay detection,
-//! signing out, password changes, failed sign-ins (lockout input), API keys and dashboard sessions.
+//! signing out, password changes, API keys and dashboard sessions. (Failed sign-ins, reset and
+//! verification tokens and account mail are `signin.rs`'s.)
 
 use petty_core::accounts::{ApiKeyScope, Role};
 use petty_core::ids::{ApiKeyId, HouseholdId, SessionId, TokenFamilyId, UserId};
@@ -150,41 +151,6 @@ store_test!(changing_the_password_signs_the_user_out_everywhere, |store| async m
     assert!(matches!(rotate(&store, &bobs_token, &secret(), at(2)).await, RefreshOutcome::Rotated { .. }));
     assert!(store.find_web_session(&bobs_session, at(2)).await.unwrap().is_some());
     assert_ne!(store.user_credentials(bob.id).await.unwrap().password_hash, "$argon2id$v=19$new");
-});
-
-store_test!(login_failures_are_counted_and_cleared, |store| async move {
-    let ana = email("ana@example.org");
-    let bob = email("bob@example.org");
-    let long_ago = T0 - Duration::days(1);
-    for minute in 1..=3 {
-        store.record_login_failure(&ana, at(minute), long_ago).await.unwrap();
-    }
-    // The email is normalised before it gets here, so case does not open a new count.
-    store.record_login_failure(&email("ANA@Example.org"), at(4), long_ago).await.unwrap();
-    store.record_login_failure(&bob, at(4), long_ago).await.unwrap();
-
-    assert_eq!(store.login_failures_since(&ana, T0).await.unwrap(), [at(1), at(2), at(3), at(4)]);
-    assert_eq!(store.login_failures_since(&ana, at(2)).await.unwrap(), [at(3), at(4)]);
-    assert!(store.login_failures_since(&email("cat@example.org"), T0).await.unwrap().is_empty());
-
-    store.clear_login_failures(&ana).await.unwrap();
-    assert!(store.login_failures_since(&ana, long_ago).await.unwrap().is_empty());
-    assert_eq!(store.login_failures_since(&bob, long_ago).await.unwrap(), [at(4)]);
-});
-
-store_test!(old_login_failures_are_forgotten, |store| async move {
-    let ana = email("ana@example.org");
-    let bob = email("bob@example.org");
-    let long_ago = T0 - Duration::days(1);
-    store.record_login_failure(&ana, at(0), long_ago).await.unwrap();
-    store.record_login_failure(&ana, at(10), long_ago).await.unwrap();
-    store.record_login_failure(&bob, at(0), long_ago).await.unwrap();
-
-    // A failure at minute 30 that forgets everything before minute 5.
-    store.record_login_failure(&ana, at(30), at(5)).await.unwrap();
-    assert_eq!(store.login_failures_since(&ana, long_ago).await.unwrap(), [at(10), at(30)]);
-    // Only Ana's history was pruned.
-    assert_eq!(store.login_failures_since(&bob, long_ago).await.unwrap(), [at(0)]);
 });
 
 store_test!(api_keys_are_created_listed_newest_first_and_found_by_hash, |store| async move {

@@ -18,4 +18,5 @@ mod invitations;
 mod lifecycle;
 mod pets;
 mod readings;
+mod signin;
 mod work;

@@ -1,6 +1,6 @@
 //! A real browser through the dashboard: Debian's Chromium, driven by chromedriver over
-//! WebDriver, registers, adds a pet, signs out and signs in again, as a person would; and
-//! watches the device pages update themselves as readings and liveness events arrive.
+//! WebDriver, registers, signs in, adds a pet, signs out and signs in again, as a person would;
+//! and watches the device pages update themselves as readings and liveness events arrive.
 //!
 //! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` the test is skipped with a note,
 //! unless `CI` is set: CI must install them (`apt-get install chromium chromium-driver`).
@@ -126,6 +126,13 @@ async fn register_add_a_pet_and_come_back(app: &TestApp, browser: &Client) -> Re
     browser.find(Locator::Id("f-password")).await?.send_keys(PASSWORD).await?;
     browser.find(Locator::Id("f-household_name")).await?.send_keys("The Garcias").await?;
     button(browser, "Create account").await?.click().await?;
+    // Registering signs nobody in (a taken address would answer the same): sign in next.
+    browser.find(Locator::XPath("//h1[normalize-space()='Now sign in']")).await?;
+    browser.find(Locator::Css("main a.button[href='/login']")).await?.click().await?;
+    wait_for_path(browser, "/login").await?;
+    browser.find(Locator::Id("f-email")).await?.send_keys(&email).await?;
+    browser.find(Locator::Id("f-password")).await?.send_keys(PASSWORD).await?;
+    button(browser, "Sign in").await?.click().await?;
     wait_for_path(browser, "/household").await?;
     assert!(browser.source().await?.contains("No pets yet"));
 

@@ -233,6 +233,12 @@ pub(crate) async fn webhook_receiver() -> Receiver {
     r
 }
 
+/// A port nothing listens on (for now).
+pub(crate) fn free_port() -> Option<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+    l.local_addr().ok().map(|a| a.port())
+}
+
 /// A real SMTP server (Python's smtpd) on a free port, writing what it takes to a file.
 pub(crate) struct SmtpSink {
     pub port: u16,
@@ -259,10 +265,11 @@ fn skip(why: &str) -> Option<SmtpSink> {
 impl SmtpSink {
     /// None (and a line saying so) when python3 with `smtpd` is not on this machine.
     pub(crate) fn start() -> Option<SmtpSink> {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
-            l.local_addr().ok()?.port()
-        };
+        Self::start_on(free_port()?)
+    }
+
+    /// The same on a given port (to start it after a server was told to mail there).
+    pub(crate) fn start_on(port: u16) -> Option<SmtpSink> {
         let out = std::env::temp_dir().join(format!("petty-smtp-{}.jsonl", uuid::Uuid::now_v7()));
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/smtp_sink.py");
         let mut child = match std::process::Command::new("python3")

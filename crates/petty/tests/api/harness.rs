@@ -134,7 +134,7 @@ impl TestApp {
         req.send().await.expect("request")
     }
 
-    /// Registers a new owner (a new household) with a unique email.
+    /// Registers a new owner (a new household) with a unique email, and signs them in.
     pub(crate) async fn register(&self, name: &str) -> Account {
         let email = format!("{}-{}@example.org", name.to_lowercase(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let password = "correct horse battery staple".to_owned();
@@ -145,7 +145,9 @@ impl TestApp {
                 None,
             )
             .await;
-        assert_eq!(res.status(), StatusCode::CREATED, "register {name}");
+        assert_eq!(res.status(), StatusCode::ACCEPTED, "register {name}");
+        let res = self.login(&email, &password).await;
+        assert_eq!(res.status(), StatusCode::OK, "sign in as {name}");
         let body: Value = res.json().await.expect("json");
         account(email, password, &body)
     }

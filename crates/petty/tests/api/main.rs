@@ -21,4 +21,5 @@ mod geofences;
 mod pages;
 mod pages_devices;
 mod revocation;
+mod signin;
 mod ws;

@@ -286,6 +286,14 @@ async fn a_vet_sees_devices_but_cannot_change_them_and_other_households_see_noth
         ],
     )
     .await;
+    assert_eq!(res.status(), StatusCode::OK, "registered; sign in next");
+    let (_, login) = open(&app, &vet, "/login").await;
+    let credentials = [
+        ("csrf", csrf_of(&login)),
+        ("email", "dr.vet.devices@example.org".to_owned()),
+        ("password", "correct horse battery staple".to_owned()),
+    ];
+    let res = vet.post(app.url("/login")).form(&credentials).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 
     let (status, list) = open(&app, &vet, "/devices").await;

@@ -39,7 +39,9 @@ pub(crate) async fn join(
             None,
         )
         .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let res = app.login(&email, &password).await;
+    assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     let user_id = body["user"]["id"].as_str().unwrap().to_owned();
     (account(email, password, &body), user_id)

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{PgDatabase, Server, http_client, petty, start, temp_dir};
+use super::{PgDatabase, Server, http_client, petty, sign_up, start, temp_dir};
 
 const CLIENTS: u64 = 6;
 
@@ -45,9 +45,7 @@ async fn every_acknowledged_reading_survives(database_url: Option<&str>, name: &
     let credentials = json!({"email": "crash@example.org", "password": "correct horse battery staple"});
     let mut register = credentials.clone();
     register["display_name"] = json!("Crash");
-    let res = client.post(first.url("/api/v1/auth/register")).json(&register).send().await.unwrap();
-    assert_eq!(res.status(), 201);
-    let access = res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let access = sign_up(&client, &first, &register).await["access_token"].as_str().unwrap().to_owned();
     let (status, device) =
         post(&client, first.url("/api/v1/devices"), &access, &json!({"name": "collar", "kind": "collar"}))
             .await

@@ -8,7 +8,7 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 
-use super::{http_client, petty, start, temp_dir};
+use super::{http_client, petty, sign_up, start, temp_dir};
 
 fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
@@ -33,9 +33,7 @@ async fn import_backfills_files_once_while_the_server_runs() {
     let client = http_client();
     let register =
         json!({"email": "ana@example.org", "password": "correct horse battery staple", "display_name": "Ana"});
-    let res = client.post(server.url("/api/v1/auth/register")).json(&register).send().await.unwrap();
-    assert_eq!(res.status(), 201);
-    let session: Value = res.json().await.unwrap();
+    let session = sign_up(&client, &server, &register).await;
     let access = session["access_token"].as_str().unwrap().to_owned();
     let household = session["membership"]["household_id"].as_str().unwrap().to_owned();
     let res = client

@@ -113,6 +113,17 @@ fn http_client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// Registers `body` (`email`, `password`, `display_name`) on `server` and signs in: registration
+/// answers 202 and no tokens, whether or not the address was new. Answers the session.
+async fn sign_up(http: &reqwest::Client, server: &Server, body: &serde_json::Value) -> serde_json::Value {
+    let res = http.post(server.url("/api/v1/auth/register")).json(body).send().await.unwrap();
+    assert_eq!(res.status(), 202, "register");
+    let credentials = serde_json::json!({"email": body["email"], "password": body["password"]});
+    let res = http.post(server.url("/api/v1/auth/login")).json(&credentials).send().await.unwrap();
+    assert_eq!(res.status(), 200, "sign in");
+    res.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn serve_answers_then_stops_cleanly_on_sigterm() {
     let dir = temp_dir("serve");
@@ -184,7 +195,7 @@ fn a_request_in_flight_finishes_during_shutdown() {
     stream.write_all(&body[20..]).unwrap();
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
-    assert!(answer.starts_with("HTTP/1.1 201"), "in-flight request was cut off: {answer:?}");
+    assert!(answer.starts_with("HTTP/1.1 202"), "in-flight request was cut off: {answer:?}");
     let (ok, logs) = server.wait_exit();
     assert!(ok, "{logs:#?}");
     let _ = std::fs::remove_dir_all(dir);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{Value, json};
 
-use super::{http_client, petty, start, temp_dir};
+use super::{http_client, petty, sign_up, start, temp_dir};
 
 fn broker_up() -> bool {
     if std::net::TcpStream::connect_timeout(&"127.0.0.1:1883".parse().unwrap(), Duration::from_secs(1)).is_ok() {
@@ -132,8 +132,8 @@ async fn setup(name: &str, kind: &str, device_inflight: u16, port: u16) -> Setup
     let http = http_client();
     let email = format!("{name}@example.org");
     let register = json!({"email": email, "password": "correct horse battery staple", "display_name": "M"});
-    let res = http.post(server.url("/api/v1/auth/register")).json(&register).send().await.unwrap();
-    let access = res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let session = sign_up(&http, &server, &register).await;
+    let access = session["access_token"].as_str().unwrap().to_owned();
     let res = http
         .post(server.url("/api/v1/devices"))
         .bearer_auth(&access)

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use super::{PgDatabase, Server, http_client, petty, start, temp_dir};
+use super::{PgDatabase, Server, http_client, petty, sign_up, start, temp_dir};
 
 fn nats_up() -> bool {
     if std::net::TcpStream::connect("127.0.0.1:4222").is_ok() {
@@ -52,8 +52,7 @@ async fn a_reading_ingested_on_one_node_reaches_a_websocket_on_another() {
     let http = http_client();
     let register =
         json!({"email": "nodes@example.org", "password": "correct horse battery staple", "display_name": "N"});
-    let res = http.post(a.url("/api/v1/auth/register")).json(&register).send().await.unwrap();
-    let access = res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let access = sign_up(&http, &a, &register).await["access_token"].as_str().unwrap().to_owned();
     let res = http
         .post(a.url("/api/v1/devices"))
         .bearer_auth(&access)

@@ -49,9 +49,7 @@ impl Account {
     pub(crate) async fn sign_up(server: &Server, email: &str) -> Account {
         let http = super::http_client();
         let body = json!({"email": email, "password": "correct horse battery staple", "display_name": "Ana"});
-        let res = http.post(server.url("/api/v1/auth/register")).json(&body).send().await.unwrap();
-        assert_eq!(res.status(), 201, "sign-up");
-        let session: Value = res.json().await.unwrap();
+        let session = super::sign_up(&http, server, &body).await;
         Account {
             http,
             base: server.url(""),

@@ -177,8 +177,14 @@ pub(crate) async fn household(addr: SocketAddr, devices: usize) -> anyhow::Resul
     let email = format!("load-{}-{stamp}@bench.petty.local", std::process::id());
     let body = json!({"email": email, "password": "petty-load-password-7", "display_name": "petty-load"});
     let answer = conn.request("POST", "/api/v1/auth/register", None, Some(&body)).await?;
-    if answer.status != 201 {
+    if answer.status != 202 {
         bail!("register answered {}: {}", answer.status, answer.text());
+    }
+    // Registration hands out no tokens (a taken address answers the same): sign in.
+    let credentials = json!({"email": email, "password": "petty-load-password-7"});
+    let answer = conn.request("POST", "/api/v1/auth/login", None, Some(&credentials)).await?;
+    if answer.status != 200 {
+        bail!("sign-in answered {}: {}", answer.status, answer.text());
     }
     let session = answer.json()?;
     let access_token = field(&session, &["access_token"])?;
