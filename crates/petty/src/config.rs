@@ -11,7 +11,7 @@ use base64::Engine as _;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use petty_core::accounts::LockoutPolicy;
-use petty_http::{HttpConfig, RateLimitConfig};
+use petty_http::{ForwardedFor, HttpConfig, RateLimitConfig};
 use serde::{Deserialize, Serialize};
 
 /// Where Petty runs.
@@ -187,7 +187,12 @@ pub(crate) struct HttpSection {
     /// Open connections one client address may hold (0: no cap).
     pub max_connections_per_ip: usize,
     pub cors_allowed_origins: Vec<String>,
+    /// Believe any peer's `X-Forwarded-For` (only when no one can reach Petty but the proxy);
+    /// `trusted_proxies` is the safer way.
     pub trust_forwarded_for: bool,
+    /// Proxies (addresses or networks) whose `X-Forwarded-For` names the client, for the
+    /// per-address rate limit. Empty: the socket peer is the client.
+    pub trusted_proxies: Vec<String>,
     /// Default: on in production mode or when `public_url` is https.
     pub secure_cookies: Option<bool>,
 }
@@ -251,6 +256,7 @@ impl Default for HttpSection {
             max_connections_per_ip: 128,
             cors_allowed_origins: Vec::new(),
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             secure_cookies: None,
         }
     }
@@ -315,7 +321,11 @@ idle_timeout_secs = 5
 max_connections_per_ip = 128
 # Browser origins allowed to call the API, e.g. ["https://app.example.org"]; "*" for any.
 cors_allowed_origins = []
-# Take the client address from X-Forwarded-For: only behind a proxy you run.
+# Behind a load balancer or proxy, the addresses (or networks) of the proxies: the client is
+# then the address they put in X-Forwarded-For, for the per-address rate limit (a peer not
+# listed cannot name another address). Empty: the socket peer is the client.
+trusted_proxies = []
+# Believe X-Forwarded-For from any peer: only when nothing but your proxy can reach Petty.
 trust_forwarded_for = false
 # Default: on in production mode or when public_url is https.
 # secure_cookies = true
@@ -559,6 +569,9 @@ impl Config {
         if twilio.iter().any(|v| v.is_some()) && !twilio.iter().all(|v| v.is_some()) {
             bail!("notify: set all of twilio_account_sid, twilio_auth_token and twilio_from, or none");
         }
+        if let Err(e) = petty_core::net::Network::parse_all(&self.http.trusted_proxies) {
+            bail!("http.trusted_proxies: {e}");
+        }
         if let Err(e) = petty_http::notify::OutboundPolicy::new(&n.outbound_allow) {
             bail!("notify.outbound_allow: {e}");
         }
@@ -638,7 +651,15 @@ impl Config {
         http.header_read_timeout = Duration::from_secs(self.http.header_read_timeout_secs.max(1));
         http.idle_timeout = Duration::from_secs(self.http.idle_timeout_secs.max(1));
         http.max_connections_per_ip = self.http.max_connections_per_ip;
-        http.trust_forwarded_for = self.http.trust_forwarded_for;
+        // Checked when the configuration was loaded.
+        let proxies = petty_core::net::Network::parse_all(&self.http.trusted_proxies).unwrap_or_default();
+        http.forwarded_for = if !proxies.is_empty() {
+            ForwardedFor::TrustProxies(proxies)
+        } else if self.http.trust_forwarded_for {
+            ForwardedFor::TrustAnyPeer
+        } else {
+            ForwardedFor::Ignore
+        };
         http.analysis_delay = Duration::from_secs(self.analysis.delay_secs);
         http.seed_thresholds = petty_core::seed_rules::Thresholds {
             sleep_heart_rate_std: self.analysis.sleep_heart_rate_std,
@@ -784,6 +805,24 @@ mod tests {
         .unwrap();
         assert_eq!(loaded.config.notify.twilio_from.as_deref(), Some("+15005550006"));
         assert_eq!(loaded.config.notify.max_attempts, 3, "numbers are still numbers");
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_and_a_bad_one_is_named() {
+        let loaded =
+            load_from(&Overrides::default(), env(&[("PETTY_HTTP__TRUSTED_PROXIES", r#"["127.0.0.1", "10.0.0.0/8"]"#)]))
+                .unwrap();
+        let http = loaded.config.http(b"0123456789abcdef0123456789abcdef".to_vec());
+        let ForwardedFor::TrustProxies(proxies) = http.forwarded_for else { panic!("{:?}", http.forwarded_for) };
+        assert_eq!(proxies.len(), 2);
+        let Err(err) = load_from(&Overrides::default(), env(&[("PETTY_HTTP__TRUSTED_PROXIES", r#"["lb.example"]"#)]))
+        else {
+            panic!("a name is not a network");
+        };
+        assert!(err.to_string().contains("http.trusted_proxies") && err.to_string().contains("lb.example"), "{err}");
+        let legacy = load_from(&Overrides::default(), env(&[("PETTY_HTTP__TRUST_FORWARDED_FOR", "true")])).unwrap();
+        let http = legacy.config.http(b"0123456789abcdef0123456789abcdef".to_vec());
+        assert_eq!(http.forwarded_for, ForwardedFor::TrustAnyPeer);
     }
 
     #[test]
