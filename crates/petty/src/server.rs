@@ -67,7 +67,7 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
         }
         None => petty_bus::Bus::local(),
     };
-    let app = petty_app::App::new(store.clone(), bus, http.app_settings(), &http.jwt_secret);
+    let app = petty_app::App::new(store.clone(), bus.clone(), http.app_settings(), &http.jwt_secret);
     let model = petty_app::analysis::load_model(&app).await.context("reading the behaviour model")?;
     tracing::info!(model = %model, "behaviour analysis model");
     let state = AppState::with_app(app.clone(), http);
@@ -94,6 +94,8 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
     petty::serve(listener, state, shutdown).await.context("the server stopped with an error")?;
     tracing::info!("requests finished; stopping the jobs");
     jobs.shutdown().await;
+    // The other nodes forget this one without telling their subscribers of a gap.
+    bus.leave().await;
     tracing::info!("closing the database");
     store.close().await;
     tracing::info!("stopped");
