@@ -28,6 +28,8 @@ use tokio::sync::mpsc;
 
 mod nats;
 
+pub use nats::redact as redact_nats_urls;
+
 /// What a message is about. Written `device:{id}`, `pet:{id}`, `household:{id}:alarms` and
 /// `user:{id}:events|predictions|insights` on the WebSocket and in NATS subjects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -70,14 +70,34 @@ pub(crate) struct Signals {
 fn servers(urls: &str) -> Result<Vec<ServerAddr>, String> {
     let mut out = Vec::new();
     for url in urls.split(',').map(str::trim).filter(|u| !u.is_empty()) {
-        let addr =
-            ServerAddr::from_str(url).map_err(|e| format!("nats.url: {url:?} is not a NATS server address: {e}"))?;
+        let addr = ServerAddr::from_str(url)
+            .map_err(|e| format!("nats.url: {:?} is not a NATS server address: {e}", redact(url)))?;
         out.push(addr);
     }
     if out.is_empty() {
         return Err("nats.url names no server (nats://host:4222, several separated by commas)".to_owned());
     }
     Ok(out)
+}
+
+/// The user and password the first URL that has them carries (`nats://petty:secret@host`):
+/// the client sends them to whichever server it connects to, discovered ones included.
+fn credentials(addrs: &[ServerAddr]) -> Option<(String, String)> {
+    addrs.iter().find_map(|a| Some((a.username()?.to_owned(), a.password()?.to_owned())))
+}
+
+/// `nats://petty:secret@a:4222,nats://b:4222` with each password replaced, for messages.
+pub fn redact(urls: &str) -> String {
+    urls.split(',')
+        .map(|url| match url.split_once("://").and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?))) {
+            Some((scheme, (userinfo, host))) => {
+                let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+                format!("{scheme}://{user}:***@{host}")
+            }
+            None => url.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Reconnect at once, then back off to at most two seconds between rounds of attempts.
@@ -96,7 +116,11 @@ impl Link {
         let node = format!("{:016x}", rand::random::<u64>());
         let signals = Arc::new(Signals::default());
         let events = Arc::clone(&signals);
-        let client = async_nats::ConnectOptions::new()
+        let mut options = async_nats::ConnectOptions::new();
+        if let Some((user, password)) = credentials(&addrs) {
+            options = options.user_and_password(user, password);
+        }
+        let client = options
             .name(format!("petty-{node}"))
             .connection_timeout(Duration::from_secs(2))
             // A server that stops answering without closing the connection is noticed too.
@@ -108,7 +132,7 @@ impl Link {
             })
             .connect(addrs.as_slice())
             .await
-            .map_err(|e| format!("could not connect to NATS at {urls}: {e}"))?;
+            .map_err(|e| format!("could not connect to NATS at {}: {e}", redact(urls)))?;
         let incoming = client.subscribe("petty.>").await.map_err(|e| format!("could not subscribe on NATS: {e}"))?;
         // The subscription is in place at the server before the bus is handed out: the server
         // takes one connection's commands in order, so once a message published to an inbox
@@ -121,10 +145,11 @@ impl Link {
         client.publish(inbox, Bytes::new()).await.map_err(|e| format!("could not publish to NATS: {e}"))?;
         match tokio::time::timeout(Duration::from_secs(10), ready.next()).await {
             Ok(Some(_)) => {}
-            _ => return Err(format!("NATS at {urls} did not confirm the subscription within 10 s")),
+            _ => return Err(format!("NATS at {} did not confirm the subscription within 10 s", redact(urls))),
         }
         drop(ready);
-        tracing::info!(node = %node, "connected to NATS");
+        let server = client.server_info();
+        tracing::info!(node = %node, server = %format!("{}:{}", server.host, server.port), "connected to NATS");
         Ok((Link { client, node, seq: AtomicU64::new(0), sending: Mutex::new(()), signals }, incoming))
     }
 
@@ -350,6 +375,16 @@ mod tests {
         assert_eq!(addrs.len(), 3);
         assert!(servers(" , ").unwrap_err().contains("names no server"));
         assert!(servers("nats://a:4222,nats://b:notaport").unwrap_err().contains("nats://b:notaport"));
+    }
+
+    #[test]
+    fn credentials_come_from_the_urls_and_stay_out_of_messages() {
+        let addrs = servers("nats://a:4222,nats://petty:s3cret@b:4222").unwrap();
+        assert_eq!(credentials(&addrs), Some(("petty".to_owned(), "s3cret".to_owned())));
+        assert_eq!(credentials(&servers("nats://a:4222").unwrap()), None);
+        assert_eq!(redact("nats://petty:s3cret@b:4222,nats://c:4222"), "nats://petty:***@b:4222,nats://c:4222");
+        let err = servers("nats://petty:s3cret@b:x").unwrap_err();
+        assert!(!err.contains("s3cret"), "{err}");
     }
 
     #[test]

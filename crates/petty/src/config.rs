@@ -134,7 +134,8 @@ impl Default for AnalysisSection {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct NatsSection {
-    /// `nats://host:4222`.
+    /// `nats://host:4222`, or several servers of a cluster separated by commas; a user and
+    /// password go in the URLs (`nats://petty:secret@host:4222`).
     pub url: Option<String>,
 }
 
@@ -191,7 +192,9 @@ pub(crate) struct HttpSection {
     /// `trusted_proxies` is the safer way.
     pub trust_forwarded_for: bool,
     /// Proxies (addresses or networks) whose `X-Forwarded-For` names the client, for the
-    /// per-address rate limit. Empty: the socket peer is the client.
+    /// per-address rate limit. Empty: the socket peer is the client. A list, or one string
+    /// with commas (`PETTY_HTTP__TRUSTED_PROXIES=10.0.0.10,10.0.0.11`).
+    #[serde(deserialize_with = "list_or_commas")]
     pub trusted_proxies: Vec<String>,
     /// Default: on in production mode or when `public_url` is https.
     pub secure_cookies: Option<bool>,
@@ -323,7 +326,8 @@ max_connections_per_ip = 128
 cors_allowed_origins = []
 # Behind a load balancer or proxy, the addresses (or networks) of the proxies: the client is
 # then the address they put in X-Forwarded-For, for the per-address rate limit (a peer not
-# listed cannot name another address). Empty: the socket peer is the client.
+# listed cannot name another address). Empty: the socket peer is the client. In the
+# environment, commas will do: PETTY_HTTP__TRUSTED_PROXIES=10.0.0.10,10.0.0.11
 trusted_proxies = []
 # Believe X-Forwarded-For from any peer: only when nothing but your proxy can reach Petty.
 trust_forwarded_for = false
@@ -344,7 +348,9 @@ client_id = "petty"
 
 [nats]
 # Fan live events (readings, alarms) out to every node through NATS (--nats-url,
-# PETTY_NATS__URL); without it, events stay in this process.
+# PETTY_NATS__URL); without it, events stay in this process. Several servers of a NATS
+# cluster, separated by commas: Petty moves to another when its server goes away. A user and
+# password go in the URLs: "nats://petty:secret@10.0.0.21:4222,nats://petty:secret@10.0.0.22:4222".
 # url = "nats://127.0.0.1:4222"
 
 [analysis]
@@ -470,6 +476,21 @@ pub(crate) fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> an
     }
     config.check()?;
     Ok(Loaded { config, warnings })
+}
+
+/// A list of strings, or one string of entries separated by commas (what fits in an
+/// environment file without quoting).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        List(Vec<String>),
+        Commas(String),
+    }
+    Ok(match Given::deserialize(deserializer)? {
+        Given::List(list) => list,
+        Given::Commas(text) => text.split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned).collect(),
+    })
 }
 
 /// `AUTH__JWT_SECRET` → `auth.jwt_secret`.
@@ -729,6 +750,7 @@ impl Config {
             copy.auth.jwt_secret = Some("(hidden)".to_owned());
         }
         copy.database_url = copy.database_url.as_deref().map(redact_url);
+        copy.nats.url = copy.nats.url.as_deref().map(petty_bus::redact_nats_urls);
         for secret in [&mut copy.notify.smtp_password, &mut copy.notify.twilio_auth_token] {
             if secret.is_some() {
                 *secret = Some("(hidden)".to_owned());
@@ -809,12 +831,12 @@ mod tests {
 
     #[test]
     fn trusted_proxies_are_networks_and_a_bad_one_is_named() {
-        let loaded =
-            load_from(&Overrides::default(), env(&[("PETTY_HTTP__TRUSTED_PROXIES", r#"["127.0.0.1", "10.0.0.0/8"]"#)]))
-                .unwrap();
-        let http = loaded.config.http(b"0123456789abcdef0123456789abcdef".to_vec());
-        let ForwardedFor::TrustProxies(proxies) = http.forwarded_for else { panic!("{:?}", http.forwarded_for) };
-        assert_eq!(proxies.len(), 2);
+        for given in [r#"["127.0.0.1", "10.0.0.0/8"]"#, "127.0.0.1, 10.0.0.0/8"] {
+            let loaded = load_from(&Overrides::default(), env(&[("PETTY_HTTP__TRUSTED_PROXIES", given)])).unwrap();
+            let http = loaded.config.http(b"0123456789abcdef0123456789abcdef".to_vec());
+            let ForwardedFor::TrustProxies(proxies) = http.forwarded_for else { panic!("{:?}", http.forwarded_for) };
+            assert_eq!(proxies.len(), 2, "{given}");
+        }
         let Err(err) = load_from(&Overrides::default(), env(&[("PETTY_HTTP__TRUSTED_PROXIES", r#"["lb.example"]"#)]))
         else {
             panic!("a name is not a network");

@@ -62,7 +62,7 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
     let bus = match &config.nats.url {
         Some(url) => {
             let bus = petty_bus::Bus::nats(url).await.map_err(anyhow::Error::msg)?;
-            tracing::info!(url = %url, "live events fan out through NATS");
+            tracing::info!(servers = %petty_bus::redact_nats_urls(url), "live events fan out through NATS");
             bus
         }
         None => petty_bus::Bus::local(),
