@@ -2,8 +2,9 @@
 //! the networks webhooks may reach besides public addresses, and the proxies whose
 //! `X-Forwarded-For` Petty believes.
 
-use std::fmt;
-use std::net::IpAddr;
+use core::fmt;
+// Addresses only: `core` has no sockets.
+use core::net::IpAddr;
 
 /// An address and a prefix length; an address alone is a network of one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
