@@ -6,23 +6,29 @@
 //! for that subscriber only, and counted so the subscriber can be told. Publishing never waits.
 //!
 //! **Across nodes**: [`Bus::nats`] publishes every message to NATS as `petty.events.<topic>` and
-//! delivers to local subscribers what it hears back on `petty.events.>`, so a reading ingested
-//! on one node reaches a WebSocket on another. Live events are ephemeral (core NATS, no
-//! JetStream): a node that is down misses them, as a disconnected browser would.
+//! delivers to local subscribers what it hears back, so a reading ingested on one node reaches a
+//! WebSocket on another. It connects to one server of a NATS cluster and moves to another when
+//! that one goes away. Live events are ephemeral (core NATS, no JetStream): a node that is down
+//! misses them, as a disconnected browser would; but a subscriber is never left unaware of a
+//! loss between nodes: it receives [`Delivery::Gap`] (see `nats.rs`), and catches up from the
+//! database.
 //!
-//! API boundary: [`Bus`] (cheap to clone), [`Subscriber`], [`Message`], [`Topic`]. Who may
+//! API boundary: [`Bus`] (cheap to clone), [`Subscriber`], [`Message`], [`Delivery`], [`Topic`]. Who may
 //! subscribe to what is decided by the caller (the WebSocket endpoint), not here.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use petty_core::ids::{DeviceId, HouseholdId, PetId, UserId};
 use tokio::sync::mpsc;
+
+mod nats;
+
+pub use nats::redact as redact_nats_urls;
 
 /// What a message is about. Written `device:{id}`, `pet:{id}`, `household:{id}:alarms` and
 /// `user:{id}:events|predictions|insights` on the WebSocket and in NATS subjects.
@@ -101,6 +107,17 @@ pub struct Message {
     pub payload: Bytes,
 }
 
+/// What a subscriber receives next.
+#[derive(Debug)]
+pub enum Delivery {
+    /// A message on one of its topics.
+    Event(Arc<Message>),
+    /// Messages on its topics may have been lost between nodes (a node or a NATS server went
+    /// away, or this node's link to NATS broke for a moment): what it has heard since its last
+    /// delivery may be incomplete. Said once per loss, whatever the number of messages.
+    Gap,
+}
+
 /// The bus. Clones share the same topics.
 #[derive(Clone, Default)]
 pub struct Bus {
@@ -112,16 +129,24 @@ struct Inner {
     topics: RwLock<HashMap<Topic, Vec<Registration>>>,
     next_id: AtomicU64,
     /// Set when the bus spans nodes.
-    nats: Option<async_nats::Client>,
+    nats: Option<nats::Link>,
 }
 
 /// The NATS subject prefix of Petty's events.
 pub const SUBJECT_PREFIX: &str = "petty.events.";
 
+/// One subscriber's place under a topic; clones of its queue and flags.
 struct Registration {
     id: u64,
-    queue: mpsc::Sender<Arc<Message>>,
+    queue: mpsc::Sender<Item>,
     dropped: Arc<AtomicU64>,
+    gap: Arc<AtomicBool>,
+}
+
+/// What a subscriber's queue carries: a message, or a nudge to look at its gap flag.
+enum Item {
+    Message(Arc<Message>),
+    Gap,
 }
 
 impl Bus {
@@ -130,39 +155,15 @@ impl Bus {
         Self::default()
     }
 
-    /// A bus that spans every node connected to the NATS server at `url` (`nats://host:4222`).
-    pub async fn nats(url: &str) -> Result<Self, String> {
-        let client = async_nats::connect(url).await.map_err(|e| format!("could not connect to NATS at {url}: {e}"))?;
-        let mut incoming = client
-            .subscribe(format!("{SUBJECT_PREFIX}>"))
-            .await
-            .map_err(|e| format!("could not subscribe on NATS: {e}"))?;
-        // The subscription is in place at the server before the bus is handed out: the server
-        // takes one connection's commands in order, so once a message published to an inbox
-        // subscribed after it comes back, the events subscription is live. (A flush only sends
-        // our commands; without this, a node starting up could miss what another publishes
-        // meanwhile.)
-        let inbox = client.new_inbox();
-        let mut ready =
-            client.subscribe(inbox.clone()).await.map_err(|e| format!("could not subscribe on NATS: {e}"))?;
-        client.publish(inbox, Bytes::new()).await.map_err(|e| format!("could not publish to NATS: {e}"))?;
-        match tokio::time::timeout(std::time::Duration::from_secs(10), ready.next()).await {
-            Ok(Some(_)) => {}
-            _ => return Err(format!("NATS at {url} did not confirm the subscription within 10 s")),
-        }
-        drop(ready);
-        let bus = Self { inner: Arc::new(Inner { nats: Some(client), ..Inner::default() }) };
-        // The relay holds only a weak handle, so dropping every clone of the bus ends it.
-        let relay = Arc::downgrade(&bus.inner);
-        tokio::spawn(async move {
-            while let Some(message) = incoming.next().await {
-                let Some(inner) = relay.upgrade() else { break };
-                match message.subject.as_str().strip_prefix(SUBJECT_PREFIX).map(Topic::from_str) {
-                    Some(Ok(topic)) => Bus { inner }.deliver(topic, message.payload),
-                    _ => tracing::debug!(subject = %message.subject, "ignored a NATS message with no Petty topic"),
-                }
-            }
-        });
+    /// A bus that spans every node connected to the same NATS cluster. `urls` is one server
+    /// (`nats://host:4222`) or several separated by commas (`nats://a:4222,nats://b:4222`):
+    /// Petty connects to one of them, and when that one goes away it reconnects to another (or
+    /// to a server the cluster announced), for as long as it runs. It fails only if none of
+    /// them answers at start.
+    pub async fn nats(urls: &str) -> Result<Self, String> {
+        let (link, incoming) = nats::Link::connect(urls).await?;
+        let bus = Self { inner: Arc::new(Inner { nats: Some(link), ..Inner::default() }) };
+        nats::spawn_tasks(&bus, incoming);
         Ok(bus)
     }
 
@@ -172,14 +173,16 @@ impl Bus {
     }
 
     /// Sends a message to every subscriber of `topic`, on every node. Never waits for a
-    /// subscriber: one whose queue is full misses this message (and its drop count grows).
+    /// subscriber, nor for long for NATS: one whose queue is full misses this message (and its
+    /// drop count grows); while NATS cannot take it, this node's subscribers still get it and
+    /// the other nodes' subscribers are told of a gap.
     pub async fn publish(&self, topic: Topic, payload: Bytes) {
         metrics::counter!("petty_bus_published_total").increment(1);
         match &self.inner.nats {
-            Some(client) => {
-                // Our own subscription brings it back to local subscribers.
-                if let Err(e) = client.publish(format!("{SUBJECT_PREFIX}{topic}"), payload).await {
-                    tracing::warn!(error = %e, %topic, "could not publish to NATS; the event is lost");
+            // Our own subscription brings it back to local subscribers.
+            Some(link) => {
+                if let Err(payload) = link.publish(topic, payload).await {
+                    self.deliver(topic, payload);
                 }
             }
             None => self.deliver(topic, payload),
@@ -189,10 +192,18 @@ impl Bus {
     /// Waits until what was published has left for NATS (a no-op within one process). A
     /// short-lived process (`petty import`) calls it before it exits, or its last events are lost.
     pub async fn flush(&self) {
-        if let Some(client) = &self.inner.nats
-            && let Err(e) = client.flush().await
-        {
-            tracing::warn!(error = %e, "could not flush events to NATS; some are lost");
+        if let Some(link) = &self.inner.nats {
+            link.flush().await;
+        }
+    }
+
+    /// Says goodbye to the other nodes and waits until everything published has left: they
+    /// forget this node without telling their subscribers of a gap. Call it once, as the
+    /// process stops (a node that stops without it is noticed after a few seconds of silence,
+    /// and its last messages are treated as possibly lost).
+    pub async fn leave(&self) {
+        if let Some(link) = &self.inner.nats {
+            link.leave().await;
         }
     }
 
@@ -202,9 +213,24 @@ impl Bus {
         let Some(subscribers) = topics.get(&topic) else { return };
         let message = Arc::new(Message { topic, payload });
         for subscriber in subscribers {
-            if let Err(mpsc::error::TrySendError::Full(_)) = subscriber.queue.try_send(Arc::clone(&message)) {
+            if let Err(mpsc::error::TrySendError::Full(_)) =
+                subscriber.queue.try_send(Item::Message(Arc::clone(&message)))
+            {
                 subscriber.dropped.fetch_add(1, Ordering::Relaxed);
                 metrics::counter!("petty_bus_dropped_total").increment(1);
+            }
+        }
+    }
+
+    /// Tells every subscriber on this node that messages may have been lost.
+    fn gap(&self) {
+        metrics::counter!("petty_bus_gaps_total").increment(1);
+        let Ok(topics) = self.inner.topics.read() else { return };
+        for subscriber in topics.values().flatten() {
+            // The flag is what counts; the nudge only wakes a subscriber waiting for its queue
+            // (a full queue will be read, and the flag seen, soon anyway).
+            if !subscriber.gap.swap(true, Ordering::Relaxed) {
+                let _ = subscriber.queue.try_send(Item::Gap);
             }
         }
     }
@@ -219,6 +245,7 @@ impl Bus {
             queue,
             messages,
             dropped: Arc::default(),
+            gap: Arc::default(),
             topics: HashSet::new(),
         }
     }
@@ -234,9 +261,10 @@ impl Bus {
 pub struct Subscriber {
     id: u64,
     bus: Bus,
-    queue: mpsc::Sender<Arc<Message>>,
-    messages: mpsc::Receiver<Arc<Message>>,
+    queue: mpsc::Sender<Item>,
+    messages: mpsc::Receiver<Item>,
     dropped: Arc<AtomicU64>,
+    gap: Arc<AtomicBool>,
     topics: HashSet<Topic>,
 }
 
@@ -251,6 +279,7 @@ impl Subscriber {
             id: self.id,
             queue: self.queue.clone(),
             dropped: Arc::clone(&self.dropped),
+            gap: Arc::clone(&self.gap),
         });
         self.topics.insert(topic);
     }
@@ -270,9 +299,34 @@ impl Subscriber {
         self.topics.len()
     }
 
-    /// The next message, waiting for one.
+    /// The topics it hears.
+    pub fn topics(&self) -> impl Iterator<Item = Topic> + '_ {
+        self.topics.iter().copied()
+    }
+
+    /// The next message, waiting for one (gaps are not reported here; see [`Subscriber::next`]).
     pub async fn recv(&mut self) -> Option<Arc<Message>> {
-        self.messages.recv().await
+        loop {
+            match self.next().await? {
+                Delivery::Event(message) => return Some(message),
+                Delivery::Gap => continue,
+            }
+        }
+    }
+
+    /// The next message or gap, waiting for one. A gap comes before the messages that
+    /// arrived after it was noticed, when the queue had room for its nudge.
+    pub async fn next(&mut self) -> Option<Delivery> {
+        loop {
+            if self.gap.swap(false, Ordering::Relaxed) {
+                return Some(Delivery::Gap);
+            }
+            match self.messages.recv().await? {
+                Item::Message(message) => return Some(Delivery::Event(message)),
+                // Seen through the flag above (or already reported).
+                Item::Gap => continue,
+            }
+        }
     }
 
     /// How many messages were dropped for this subscriber since the last call.

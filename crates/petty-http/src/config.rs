@@ -34,8 +34,8 @@ pub struct HttpConfig {
     pub max_connections_per_ip: usize,
     /// Mark cookies `Secure` (on whenever Petty is reached over HTTPS).
     pub secure_cookies: bool,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// Whose `X-Forwarded-For` names the client (for the per-address rate limit).
+    pub forwarded_for: crate::ratelimit::ForwardedFor,
     /// The Petty seed's rule thresholds, for `/compat/petty/pet-timeline`.
     pub seed_thresholds: petty_core::seed_rules::Thresholds,
     /// How long after a collar's reading its pet's day is analysed again (readings that
@@ -101,7 +101,7 @@ impl HttpConfig {
             idle_timeout: Duration::from_secs(5),
             max_connections_per_ip: 128,
             secure_cookies: false,
-            trust_forwarded_for: false,
+            forwarded_for: crate::ratelimit::ForwardedFor::Ignore,
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),
             analysis_delay: Duration::from_secs(30),
             alarm_delay: Duration::ZERO,

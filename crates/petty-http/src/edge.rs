@@ -74,7 +74,7 @@ fn is_health_check(route: &str) -> bool {
 /// error shape for an error answer without one.
 async fn guarded(state: &AppState, mut req: Request, next: Next, health_check: bool) -> Response {
     let limits = !health_check;
-    let by_ip = limits.then(|| state.limits.by_ip(client_ip(&req, state.config.trust_forwarded_for))).flatten();
+    let by_ip = limits.then(|| state.limits.by_ip(client_ip(&req, &state.config.forwarded_for))).flatten();
     if let Some(decision) = by_ip.as_ref().filter(|d| !d.allowed()) {
         return decision.reject("address");
     }

@@ -172,8 +172,8 @@ mod tests {
     }
 }
 
-/// The client's address: the socket peer, or the last `X-Forwarded-For` hop when Petty is told
-/// to trust its proxy (`trust_forwarded_for`), exactly as the rate limits see it.
+/// The client's address: the socket peer, or what a trusted proxy says in `X-Forwarded-For`
+/// (`http.trusted_proxies`), exactly as the rate limits see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientIp(pub std::net::IpAddr);
 
@@ -181,10 +181,6 @@ impl FromRequestParts<crate::AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(crate::ratelimit::client_ip_of(
-            &parts.headers,
-            &parts.extensions,
-            state.config.trust_forwarded_for,
-        )))
+        Ok(ClientIp(crate::ratelimit::client_ip_of(&parts.headers, &parts.extensions, &state.config.forwarded_for)))
     }
 }

@@ -51,6 +51,7 @@ pub mod import {
 
 pub use config::{HttpConfig, RateLimitConfig};
 pub use error::{ApiError, EdgeShaped, ErrorCode, FieldDetail};
+pub use ratelimit::ForwardedFor;
 pub use routes::{api_router, method_not_allowed, not_found, openapi, with_cors, with_edge};
 pub use serve::serve;
 pub use state::AppState;

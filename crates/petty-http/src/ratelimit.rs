@@ -12,6 +12,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use petty_core::accounts::ActorKind;
+use petty_core::net::Network;
 
 use crate::auth::Authentication;
 use crate::config::RateLimitConfig;
@@ -81,24 +82,62 @@ impl RateLimiters {
     }
 }
 
-/// The client's address: the socket peer, or the last `X-Forwarded-For` hop when Petty is told
-/// to trust its proxy.
-pub(crate) fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
-    client_ip_of(req.headers(), req.extensions(), trust_forwarded_for)
+/// Which `X-Forwarded-For` Petty believes: none (the default), any peer's (the older
+/// `http.trust_forwarded_for`), or only that of peers in `http.trusted_proxies`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ForwardedFor {
+    #[default]
+    Ignore,
+    /// The last hop of any peer's header (behind a proxy no one can bypass).
+    TrustAnyPeer,
+    /// From these proxies only: the client is the nearest hop that is not one of them.
+    TrustProxies(Vec<Network>),
+}
+
+/// The client's address: the socket peer, or, when the peer is a proxy Petty is told to trust,
+/// the address that proxy (and any trusted proxies before it) saw the request come from.
+pub(crate) fn client_ip(req: &Request, forwarded: &ForwardedFor) -> IpAddr {
+    client_ip_of(req.headers(), req.extensions(), forwarded)
 }
 
 /// [`client_ip`] from a request's parts (for extractors).
-pub(crate) fn client_ip_of(headers: &HeaderMap, extensions: &Extensions, trust_forwarded_for: bool) -> IpAddr {
-    if trust_forwarded_for
-        && let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok())
-    {
-        return ip;
+pub(crate) fn client_ip_of(headers: &HeaderMap, extensions: &Extensions, forwarded: &ForwardedFor) -> IpAddr {
+    let peer =
+        extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    forwarded_client(peer, headers, forwarded)
+}
+
+fn forwarded_client(peer: IpAddr, headers: &HeaderMap, forwarded: &ForwardedFor) -> IpAddr {
+    // Every X-Forwarded-For line, in order: a proxy may add its own line after the client's.
+    let hops = || {
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .flat_map(|v| v.to_str().unwrap_or("").split(','))
+            .map(str::trim)
+            .filter(|hop| !hop.is_empty())
+            .rev()
+    };
+    match forwarded {
+        ForwardedFor::Ignore => peer,
+        ForwardedFor::TrustAnyPeer => hops().next().and_then(|hop| hop.parse().ok()).unwrap_or(peer),
+        ForwardedFor::TrustProxies(proxies) => {
+            let trusted = |ip: IpAddr| proxies.iter().any(|net| net.contains(ip));
+            let mut client = peer;
+            // Walk back from the peer while the hop is a proxy we trust; what a client wrote
+            // further left is not believed.
+            for hop in hops() {
+                if !trusted(client) {
+                    break;
+                }
+                match hop.parse::<IpAddr>() {
+                    Ok(ip) => client = ip,
+                    Err(_) => break,
+                }
+            }
+            client
+        }
     }
-    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
 impl RateLimiters {
@@ -149,5 +188,46 @@ impl Decision {
         .into_response();
         self.write_headers(response.headers_mut());
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn headers(lines: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            headers.append("x-forwarded-for", HeaderValue::from_str(line).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_client_is_the_nearest_hop_no_trusted_proxy_vouches_for() {
+        let lb = ForwardedFor::TrustProxies(Network::parse_all(&["10.0.0.0/24"]).unwrap());
+        // A load balancer at 10.0.0.2 adds the address it saw.
+        let from_lb = headers(&["198.51.100.7"]);
+        assert_eq!(forwarded_client(ip("10.0.0.2"), &from_lb, &lb), ip("198.51.100.7"));
+        // A client that writes its own header is believed only as far as the proxy vouches.
+        let spoofed = headers(&["1.2.3.4", "198.51.100.7"]);
+        assert_eq!(forwarded_client(ip("10.0.0.2"), &spoofed, &lb), ip("198.51.100.7"));
+        let one_line = headers(&["1.2.3.4, 198.51.100.7"]);
+        assert_eq!(forwarded_client(ip("10.0.0.2"), &one_line, &lb), ip("198.51.100.7"));
+        // Two proxies of ours in a row: the hop before both.
+        let chained = headers(&["1.2.3.4, 198.51.100.7, 10.0.0.9"]);
+        assert_eq!(forwarded_client(ip("10.0.0.2"), &chained, &lb), ip("198.51.100.7"));
+        // Someone reaching Petty directly cannot name another address.
+        assert_eq!(forwarded_client(ip("203.0.113.5"), &from_lb, &lb), ip("203.0.113.5"));
+        // A proxy that sent no header, or garbage: the proxy itself.
+        assert_eq!(forwarded_client(ip("10.0.0.2"), &HeaderMap::new(), &lb), ip("10.0.0.2"));
+        assert_eq!(forwarded_client(ip("10.0.0.2"), &headers(&["unknown"]), &lb), ip("10.0.0.2"));
+        // Without trusted proxies the header means nothing; the older switch trusts any peer.
+        assert_eq!(forwarded_client(ip("10.0.0.2"), &spoofed, &ForwardedFor::Ignore), ip("10.0.0.2"));
+        assert_eq!(forwarded_client(ip("203.0.113.5"), &spoofed, &ForwardedFor::TrustAnyPeer), ip("198.51.100.7"));
     }
 }

@@ -13,13 +13,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use petty_core::net::{Network, canonical};
 use reqwest::Url;
 
 /// Networks the configuration allows although they are not public, as `10.0.0.0/8` or an
 /// address alone (`192.168.1.20`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OutboundPolicy {
-    allow: Vec<(IpAddr, u8)>,
+    allow: Vec<Network>,
 }
 
 /// Why a URL may not be called. The text names the rule, and never says whether the host
@@ -57,30 +58,12 @@ impl OutboundPolicy {
     /// A policy allowing, beyond public addresses, the networks written as `addr/prefix` or
     /// `addr`. Answers the entry that is not one.
     pub fn new<S: AsRef<str>>(allow: &[S]) -> Result<Self, String> {
-        let mut networks = Vec::with_capacity(allow.len());
-        for entry in allow {
-            let entry = entry.as_ref().trim();
-            let (addr, prefix) = match entry.split_once('/') {
-                Some((a, p)) => (a, Some(p)),
-                None => (entry, None),
-            };
-            let addr: IpAddr = addr.parse().map_err(|_| format!("{entry:?} is not an address or network"))?;
-            let max = if addr.is_ipv4() { 32 } else { 128 };
-            let prefix = match prefix {
-                None => max,
-                Some(p) => {
-                    p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("{entry:?}: bad prefix"))?
-                }
-            };
-            networks.push((addr, prefix));
-        }
-        Ok(Self { allow: networks })
+        Ok(Self { allow: Network::parse_all(allow)? })
     }
 
     /// Whether a request may go to `ip`.
     pub fn allows(&self, ip: IpAddr) -> bool {
-        let ip = canonical(ip);
-        is_public(ip) || self.allow.iter().any(|&(net, prefix)| in_network(ip, canonical(net), prefix))
+        is_public(ip) || self.allow.iter().any(|net| net.contains(ip))
     }
 
     /// Checks a URL's form and, when its host is written as an address, that address: what can
@@ -156,28 +139,6 @@ fn parse(raw: &str) -> Result<Url, Refused> {
 fn literal_ip(url: &Url) -> Option<IpAddr> {
     let host = url.host_str()?;
     host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host).parse().ok()
-}
-
-/// An IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is that IPv4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-fn in_network(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
-    }
 }
 
 /// Whether an address is on the public internet (IANA's special-purpose registries).

@@ -608,8 +608,12 @@ static PG_UPSERT_ROLLUPS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// [`TOUCH_SET`] for many devices at once, from the unnested rows `t`.
-const PG_TOUCH: &str = "UPDATE devices d SET last_seen_at = t.received_at, \
+/// [`TOUCH_SET`] for many devices at once, from the unnested rows `t`. The rows are locked in
+/// id order first (`locked`): an `UPDATE ... FROM` takes its locks in whatever order its plan
+/// visits the rows, so two transactions touching the same devices (two nodes' groups, or a
+/// group and a job's claim) could each wait for the other.
+const PG_TOUCH: &str = "WITH locked AS (SELECT id FROM devices WHERE id = ANY($2::uuid[]) ORDER BY id FOR NO KEY UPDATE) \
+     UPDATE devices d SET last_seen_at = t.received_at, \
      latest_ts = CASE WHEN d.latest_ts IS NULL OR d.latest_ts < t.newest THEN t.newest ELSE d.latest_ts END, \
      battery_pct = CASE WHEN t.battery_ts IS NOT NULL AND (d.battery_ts IS NULL OR d.battery_ts <= t.battery_ts) \
          THEN t.battery_pct ELSE d.battery_pct END, \
@@ -624,7 +628,7 @@ const PG_TOUCH: &str = "UPDATE devices d SET last_seen_at = t.received_at, \
          THEN t.newest ELSE d.analysis_to END \
      FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::int8[], $6::float8[], $7::int8[]) \
      AS t(household_id, id, received_at, newest, battery_ts, battery_pct, oldest) \
-     WHERE d.household_id = t.household_id AND d.id = t.id";
+     WHERE d.household_id = t.household_id AND d.id = t.id AND d.id IN (SELECT id FROM locked)";
 
 /// The same-second rule on PostgreSQL (the rare path, one reading at a time): stores a
 /// reading without a sequence number under the next free one unless its content is already
@@ -670,8 +674,8 @@ impl PgWriter {
     /// Up to [`PG_GROUPS_IN_FLIGHT`] transactions at once: a commit waits for a round trip and
     /// an fsync, and the next group is written meanwhile. Two groups may hold the same device;
     /// PostgreSQL orders them (the second waits on the first's rows, and a key both insert is
-    /// the second's duplicate). Rollup and device rows are written in key order, so they cannot
-    /// deadlock. A close waits for every transaction before it.
+    /// the second's duplicate). Rollup rows are written and device rows locked in key order, so
+    /// groups (of this node or another) cannot deadlock. A close waits for every transaction before it.
     async fn run(self, mut rx: mpsc::Receiver<Message>) {
         let mut in_flight = tokio::task::JoinSet::new();
         while let Some(first) = rx.recv().await {

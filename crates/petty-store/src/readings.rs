@@ -343,6 +343,36 @@ impl Store {
         Ok(items)
     }
 
+    /// The readings received at or after `received_from` whose event time is at or after
+    /// `ts_from`, in the order they were received (then by event time), at most `limit`. The
+    /// event-time bound is what keeps this on the primary key: it must be given.
+    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %device_id))]
+    pub async fn readings_received_since(
+        &self,
+        household_id: HouseholdId,
+        device_id: DeviceId,
+        received_from: OffsetDateTime,
+        ts_from: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<StoredReading>> {
+        let rows: Vec<ReadingRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                reading_columns!(),
+                " FROM readings WHERE device_id = $1 AND household_id = $2 AND ts >= $3 AND received_at >= $4 \
+                 ORDER BY received_at, ts, seq LIMIT $5"
+            ))
+            .bind(device_id.0)
+            .bind(household_id.0)
+            .bind(to_ms(ts_from))
+            .bind(to_ms(received_from))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(ReadingRow::into_stored).collect()
+    }
+
     /// Up to `limit` readings with `from <= ts < to`, oldest first, after `after`; and the
     /// cursor for the next page when there is one.
     #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %device_id))]

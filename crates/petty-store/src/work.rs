@@ -72,9 +72,13 @@ impl Store {
         let p = kind.prefix();
         let to = kind.to_column();
         let free = format!("{p}_from IS NOT NULL AND ({p}_lease_until IS NULL OR {p}_lease_until < $1)");
+        // On PostgreSQL a claim passes over devices whose rows another transaction holds (an
+        // ingest group writing their work notes): it never waits, so it can never be half of a
+        // deadlock, and those devices are claimed in a later pass. (SQLite has one writer.)
+        let skip_locked = if self.backend_name() == "postgres" { " FOR NO KEY UPDATE SKIP LOCKED" } else { "" };
         let sql = format!(
             "UPDATE devices SET {p}_lease_until = $2, {p}_lease_token = $3 \
-             WHERE id IN (SELECT id FROM devices WHERE {free} ORDER BY {p}_from LIMIT $4) AND {free} \
+             WHERE id IN (SELECT id FROM devices WHERE {free} ORDER BY {p}_from LIMIT $4{skip_locked}) AND {free} \
              RETURNING household_id, id, {p}_from, {to}, work_version"
         );
         let token = token();

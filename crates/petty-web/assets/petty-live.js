@@ -6,7 +6,8 @@
 // reading and the table of recent readings. The words, units and badge classes come from the
 // page (`data-labels` on #live-status, written by pages/devices.rs), so they read exactly as
 // the server writes them. If the socket closes it reconnects with backoff and then fetches
-// the page once to catch up on what it missed. Without this script the page is simply what
+// the page once to catch up on what it missed; so it does when told that events were dropped
+// for it or lost between Petty's nodes. Without this script the page is simply what
 // the server rendered.
 //
 // Hand-written, no dependencies. The page's Content-Security-Policy allows scripts from
@@ -568,7 +569,8 @@
         settled(data.topic);
       } else if (data.type === 'event' && typeof data.topic === 'string') {
         onEvent(data.topic, data.data);
-      } else if (data.type === 'dropped') {
+      } else if (data.type === 'dropped' || data.type === 'gap') {
+        // Events were dropped for this page, or lost between Petty's nodes: catch up.
         resync();
       }
     };

@@ -77,7 +77,8 @@ struct ServeArgs {
     /// Also take readings from this MQTT broker: mqtt://HOST:PORT
     #[arg(long, value_name = "URL")]
     mqtt_url: Option<String>,
-    /// Fan live events out to other nodes through NATS: nats://HOST:PORT
+    /// Fan live events out to other nodes through NATS: nats://HOST:PORT, or several servers
+    /// of a cluster separated by commas
     #[arg(long, value_name = "URL")]
     nats_url: Option<String>,
 }

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use petty_core::accounts::{Backoff, EmailVerification, SignInPolicy};
-use petty_http::{HttpConfig, RateLimitConfig};
+use petty_http::{ForwardedFor, HttpConfig, RateLimitConfig};
 use serde::{Deserialize, Serialize};
 
 /// Where Petty runs.
@@ -134,7 +134,8 @@ impl Default for AnalysisSection {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct NatsSection {
-    /// `nats://host:4222`.
+    /// `nats://host:4222`, or several servers of a cluster separated by commas; a user and
+    /// password go in the URLs (`nats://petty:secret@host:4222`).
     pub url: Option<String>,
 }
 
@@ -211,7 +212,14 @@ pub(crate) struct HttpSection {
     /// Open connections one client address may hold (0: no cap).
     pub max_connections_per_ip: usize,
     pub cors_allowed_origins: Vec<String>,
+    /// Believe any peer's `X-Forwarded-For` (only when no one can reach Petty but the proxy);
+    /// `trusted_proxies` is the safer way.
     pub trust_forwarded_for: bool,
+    /// Proxies (addresses or networks) whose `X-Forwarded-For` names the client, for the
+    /// per-address rate limit. Empty: the socket peer is the client. A list, or one string
+    /// with commas (`PETTY_HTTP__TRUSTED_PROXIES=10.0.0.10,10.0.0.11`).
+    #[serde(deserialize_with = "list_or_commas")]
+    pub trusted_proxies: Vec<String>,
     /// Default: on in production mode or when `public_url` is https.
     pub secure_cookies: Option<bool>,
 }
@@ -292,6 +300,7 @@ impl Default for HttpSection {
             max_connections_per_ip: 128,
             cors_allowed_origins: Vec::new(),
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             secure_cookies: None,
         }
     }
@@ -384,7 +393,12 @@ idle_timeout_secs = 5
 max_connections_per_ip = 128
 # Browser origins allowed to call the API, e.g. ["https://app.example.org"]; "*" for any.
 cors_allowed_origins = []
-# Take the client address from X-Forwarded-For: only behind a proxy you run.
+# Behind a load balancer or proxy, the addresses (or networks) of the proxies: the client is
+# then the address they put in X-Forwarded-For, for the per-address rate limit (a peer not
+# listed cannot name another address). Empty: the socket peer is the client. In the
+# environment, commas will do: PETTY_HTTP__TRUSTED_PROXIES=10.0.0.10,10.0.0.11
+trusted_proxies = []
+# Believe X-Forwarded-For from any peer: only when nothing but your proxy can reach Petty.
 trust_forwarded_for = false
 # Default: on in production mode or when public_url is https.
 # secure_cookies = true
@@ -403,7 +417,9 @@ client_id = "petty"
 
 [nats]
 # Fan live events (readings, alarms) out to every node through NATS (--nats-url,
-# PETTY_NATS__URL); without it, events stay in this process.
+# PETTY_NATS__URL); without it, events stay in this process. Several servers of a NATS
+# cluster, separated by commas: Petty moves to another when its server goes away. A user and
+# password go in the URLs: "nats://petty:secret@10.0.0.21:4222,nats://petty:secret@10.0.0.22:4222".
 # url = "nats://127.0.0.1:4222"
 
 [analysis]
@@ -546,6 +562,21 @@ pub(crate) fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> an
     Ok(Loaded { config, warnings })
 }
 
+/// A list of strings, or one string of entries separated by commas (what fits in an
+/// environment file without quoting).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        List(Vec<String>),
+        Commas(String),
+    }
+    Ok(match Given::deserialize(deserializer)? {
+        Given::List(list) => list,
+        Given::Commas(text) => text.split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned).collect(),
+    })
+}
+
 /// `AUTH__JWT_SECRET` → `auth.jwt_secret`.
 fn env_key(name: &str) -> String {
     name.to_lowercase().replace("__", ".")
@@ -643,6 +674,9 @@ impl Config {
         if twilio.iter().any(|v| v.is_some()) && !twilio.iter().all(|v| v.is_some()) {
             bail!("notify: set all of twilio_account_sid, twilio_auth_token and twilio_from, or none");
         }
+        if let Err(e) = petty_core::net::Network::parse_all(&self.http.trusted_proxies) {
+            bail!("http.trusted_proxies: {e}");
+        }
         if let Err(e) = petty_http::notify::OutboundPolicy::new(&n.outbound_allow) {
             bail!("notify.outbound_allow: {e}");
         }
@@ -737,7 +771,15 @@ impl Config {
         http.header_read_timeout = Duration::from_secs(self.http.header_read_timeout_secs.max(1));
         http.idle_timeout = Duration::from_secs(self.http.idle_timeout_secs.max(1));
         http.max_connections_per_ip = self.http.max_connections_per_ip;
-        http.trust_forwarded_for = self.http.trust_forwarded_for;
+        // Checked when the configuration was loaded.
+        let proxies = petty_core::net::Network::parse_all(&self.http.trusted_proxies).unwrap_or_default();
+        http.forwarded_for = if !proxies.is_empty() {
+            ForwardedFor::TrustProxies(proxies)
+        } else if self.http.trust_forwarded_for {
+            ForwardedFor::TrustAnyPeer
+        } else {
+            ForwardedFor::Ignore
+        };
         http.analysis_delay = Duration::from_secs(self.analysis.delay_secs);
         http.seed_thresholds = petty_core::seed_rules::Thresholds {
             sleep_heart_rate_std: self.analysis.sleep_heart_rate_std,
@@ -846,6 +888,7 @@ impl Config {
             copy.auth.jwt_secret = Some("(hidden)".to_owned());
         }
         copy.database_url = copy.database_url.as_deref().map(redact_url);
+        copy.nats.url = copy.nats.url.as_deref().map(petty_bus::redact_nats_urls);
         for secret in [&mut copy.notify.smtp_password, &mut copy.notify.twilio_auth_token] {
             if secret.is_some() {
                 *secret = Some("(hidden)".to_owned());
@@ -966,6 +1009,24 @@ mod tests {
         assert_eq!(policy.account.max, time::Duration::minutes(15));
         assert!(loaded.warnings.iter().any(|w| w.contains("lockout_max_failures") && w.contains("deprecated")));
         assert_eq!(Config::default().signin_policy(), SignInPolicy::default());
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_and_a_bad_one_is_named() {
+        for given in [r#"["127.0.0.1", "10.0.0.0/8"]"#, "127.0.0.1, 10.0.0.0/8"] {
+            let loaded = load_from(&Overrides::default(), env(&[("PETTY_HTTP__TRUSTED_PROXIES", given)])).unwrap();
+            let http = loaded.config.http(b"0123456789abcdef0123456789abcdef".to_vec());
+            let ForwardedFor::TrustProxies(proxies) = http.forwarded_for else { panic!("{:?}", http.forwarded_for) };
+            assert_eq!(proxies.len(), 2, "{given}");
+        }
+        let Err(err) = load_from(&Overrides::default(), env(&[("PETTY_HTTP__TRUSTED_PROXIES", r#"["lb.example"]"#)]))
+        else {
+            panic!("a name is not a network");
+        };
+        assert!(err.to_string().contains("http.trusted_proxies") && err.to_string().contains("lb.example"), "{err}");
+        let legacy = load_from(&Overrides::default(), env(&[("PETTY_HTTP__TRUST_FORWARDED_FOR", "true")])).unwrap();
+        let http = legacy.config.http(b"0123456789abcdef0123456789abcdef".to_vec());
+        assert_eq!(http.forwarded_for, ForwardedFor::TrustAnyPeer);
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub(crate) async fn run(loaded: Loaded, args: ImportArgs) -> anyhow::Result<()> 
     // Nothing here signs acknowledgement links or sends a notification.
     let app = petty_app::App::new(store.clone(), bus, petty_app::Settings::default(), b"");
     let result = import_files(&app, &args, &files).await;
-    app.bus.flush().await;
+    app.bus.leave().await;
     store.close().await;
     result
 }

@@ -62,12 +62,12 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
     let bus = match &config.nats.url {
         Some(url) => {
             let bus = petty_bus::Bus::nats(url).await.map_err(anyhow::Error::msg)?;
-            tracing::info!(url = %url, "live events fan out through NATS");
+            tracing::info!(servers = %petty_bus::redact_nats_urls(url), "live events fan out through NATS");
             bus
         }
         None => petty_bus::Bus::local(),
     };
-    let app = petty_app::App::new(store.clone(), bus, http.app_settings(), &http.jwt_secret);
+    let app = petty_app::App::new(store.clone(), bus.clone(), http.app_settings(), &http.jwt_secret);
     let model = petty_app::analysis::load_model(&app).await.context("reading the behaviour model")?;
     tracing::info!(model = %model, "behaviour analysis model");
     let state = AppState::with_app(app.clone(), http);
@@ -94,6 +94,8 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
     petty::serve(listener, state, shutdown).await.context("the server stopped with an error")?;
     tracing::info!("requests finished; stopping the jobs");
     jobs.shutdown().await;
+    // The other nodes forget this one without telling their subscribers of a gap.
+    bus.leave().await;
     tracing::info!("closing the database");
     store.close().await;
     tracing::info!("stopped");

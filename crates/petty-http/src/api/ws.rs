@@ -15,6 +15,18 @@
 //! for it (its queue holds 256; memory never grows with a slow client). A WebSocket ping goes
 //! out every 30 seconds; a client that has not answered the previous one is disconnected.
 //!
+//! **Catching up** (several nodes, or any reconnection): `{"type":"gap","message"}` says events
+//! on this connection's topics may have been lost between nodes (a node or a NATS server went
+//! away). A client that was told of a gap or a drop, or that connects again after losing its
+//! connection, sends `{"type":"subscribe","topic":"device:<id>","resume_after":"<received_at of
+//! the last reading it saw>"}`: Petty subscribes it, sends the readings stored since as events
+//! marked `"replay":true` (from up to a minute before the cursor, so some may repeat: a reading
+//! is its `ts` and `seq`), then `{"type":"subscribed","topic","replayed":N}`, then live events.
+//! A cursor older than 10 minutes, more than 2,000 readings since, and topics other than a
+//! device's are not replayed: the answer is `{"type":"gap","topic","message"}` (reload through
+//! the REST API), then `subscribed`. Readings that arrived more than an hour after their own
+//! time (backfills) are not replayed.
+//!
 //! **Revocation**: every second the connection's credential is checked again (the member still
 //! in the household in the same role, a sitter's time not over, the token not revoked by a
 //! sign-out or password change, the API key or dashboard session still live). Once it fails,
@@ -29,10 +41,13 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use petty_app::readings::Replay;
 use petty_bus::Topic;
 use petty_core::accounts::{Actor, Permission};
 use serde::Deserialize;
 use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::auth::Authentication;
 use crate::error::{ApiError, ErrorCode};
@@ -145,9 +160,18 @@ fn same_origin(headers: &HeaderMap) -> bool {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Command {
-    Auth { token: String },
-    Subscribe { topic: String },
-    Unsubscribe { topic: String },
+    Auth {
+        token: String,
+    },
+    Subscribe {
+        topic: String,
+        /// The `received_at` of the last reading the client saw (RFC 3339): replay from there.
+        #[serde(default)]
+        resume_after: Option<String>,
+    },
+    Unsubscribe {
+        topic: String,
+    },
     Ping,
 }
 
@@ -158,6 +182,22 @@ fn frame(value: serde_json::Value) -> Message {
 fn error_frame(code: ErrorCode, message: &str, topic: Option<&str>) -> Message {
     frame(json!({"type": "error", "code": code.as_str(), "message": message, "topic": topic}))
 }
+
+/// `{"type":"event","topic":...,"data":...}` around a payload that is JSON already (a replayed
+/// one says so).
+fn event_frame(topic: Topic, payload: &[u8], replay: bool) -> Message {
+    // A topic's text is letters, digits, '-' and ':': nothing to escape.
+    let mut text = String::with_capacity(payload.len() + 100);
+    text.push_str(r#"{"type":"event","topic":""#);
+    let _ = write!(text, "{topic}");
+    text.push_str(if replay { r#"","replay":true,"data":"# } else { r#"","data":"# });
+    text.push_str(std::str::from_utf8(payload).unwrap_or("null"));
+    text.push('}');
+    Message::Text(Utf8Bytes::from(text))
+}
+
+const GAP_MESSAGE: &str = "events on your topics may have been lost between Petty's nodes; \
+    subscribe again with resume_after to catch up";
 
 async fn session(mut socket: WebSocket, state: AppState, signed_in: Option<(Actor, Recheck)>) {
     let (actor, recheck) = match signed_in {
@@ -190,7 +230,21 @@ async fn session(mut socket: WebSocket, state: AppState, signed_in: Option<(Acto
                 }
             }
             incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Text(text))) => command(&state, &actor, &mut subscriber, &text).await,
+                Some(Ok(Message::Text(text))) => {
+                    let mut answers = command(&state, &actor, &mut subscriber, &text).await;
+                    let Some(last) = answers.pop() else { continue };
+                    let mut sent = true;
+                    for answer in answers {
+                        if socket.send(answer).await.is_err() {
+                            sent = false;
+                            break;
+                        }
+                    }
+                    if !sent {
+                        break;
+                    }
+                    last
+                }
                 Some(Ok(Message::Pong(_))) => {
                     awaiting_pong = false;
                     continue;
@@ -198,21 +252,17 @@ async fn session(mut socket: WebSocket, state: AppState, signed_in: Option<(Acto
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => continue,
             },
-            event = subscriber.recv() => {
-                let Some(event) = event else { break };
-                let dropped = subscriber.take_dropped();
-                if dropped > 0 && socket.send(frame(json!({"type": "dropped", "count": dropped}))).await.is_err() {
-                    break;
+            delivery = subscriber.next() => match delivery {
+                Some(petty_bus::Delivery::Event(event)) => {
+                    let dropped = subscriber.take_dropped();
+                    if dropped > 0 && socket.send(frame(json!({"type": "dropped", "count": dropped}))).await.is_err() {
+                        break;
+                    }
+                    event_frame(event.topic, &event.payload, false)
                 }
-                // A topic's text is letters, digits, '-' and ':': nothing to escape.
-                let mut text = String::with_capacity(event.payload.len() + 100);
-                text.push_str(r#"{"type":"event","topic":""#);
-                let _ = write!(text, "{}", event.topic);
-                text.push_str(r#"","data":"#);
-                text.push_str(std::str::from_utf8(&event.payload).unwrap_or("null"));
-                text.push('}');
-                Message::Text(Utf8Bytes::from(text))
-            }
+                Some(petty_bus::Delivery::Gap) => frame(json!({"type": "gap", "message": GAP_MESSAGE})),
+                None => break,
+            },
             _ = heartbeat.tick() => {
                 if awaiting_pong {
                     tracing::debug!("WebSocket client missed a heartbeat; closing");
@@ -267,36 +317,96 @@ async fn first_message_auth(socket: &mut WebSocket, state: &AppState) -> Option<
     }
 }
 
-async fn command(state: &AppState, actor: &Actor, subscriber: &mut petty_bus::Subscriber, text: &str) -> Message {
+/// Answers a client's message: one frame, or (a resumed subscription) the replay before it.
+async fn command(state: &AppState, actor: &Actor, subscriber: &mut petty_bus::Subscriber, text: &str) -> Vec<Message> {
     match serde_json::from_str::<Command>(text) {
-        Ok(Command::Subscribe { topic: text }) => {
+        Ok(Command::Subscribe { topic: text, resume_after }) => {
             let topic = match text.parse::<Topic>() {
                 Ok(topic) => topic,
-                Err(e) => return error_frame(ErrorCode::ValidationFailed, &e.to_string(), Some(&text)),
+                Err(e) => return vec![error_frame(ErrorCode::ValidationFailed, &e.to_string(), Some(&text))],
             };
-            if subscriber.is_subscribed(topic) {
-                return frame(json!({"type": "subscribed", "topic": text}));
-            }
-            if subscriber.topic_count() >= MAX_TOPICS {
-                return error_frame(ErrorCode::ValidationFailed, "at most 256 topics per connection", Some(&text));
-            }
-            match may_see(state, actor, topic).await {
-                Ok(()) => {
-                    subscriber.subscribe(topic);
-                    frame(json!({"type": "subscribed", "topic": text}))
+            let after = match resume_after.as_deref().map(parse_cursor).transpose() {
+                Ok(after) => after,
+                Err(message) => return vec![error_frame(ErrorCode::ValidationFailed, message, Some(&text))],
+            };
+            if !subscriber.is_subscribed(topic) {
+                if subscriber.topic_count() >= MAX_TOPICS {
+                    return vec![error_frame(
+                        ErrorCode::ValidationFailed,
+                        "at most 256 topics per connection",
+                        Some(&text),
+                    )];
                 }
-                Err(e) => error_frame(e.code, &e.message, Some(&text)),
+                if let Err(e) = may_see(state, actor, topic).await {
+                    return vec![error_frame(e.code, &e.message, Some(&text))];
+                }
+                // Live first, then the replay: nothing falls between the two.
+                subscriber.subscribe(topic);
+            }
+            match after {
+                None => vec![frame(json!({"type": "subscribed", "topic": text}))],
+                Some(after) => replay(state, actor, topic, &text, after).await,
             }
         }
         Ok(Command::Unsubscribe { topic: text }) => {
             if let Ok(topic) = text.parse::<Topic>() {
                 subscriber.unsubscribe(topic);
             }
-            frame(json!({"type": "unsubscribed", "topic": text}))
+            vec![frame(json!({"type": "unsubscribed", "topic": text}))]
         }
-        Ok(Command::Ping) => frame(json!({"type": "pong"})),
-        Ok(Command::Auth { .. }) => error_frame(ErrorCode::ValidationFailed, "already signed in", None),
-        Err(e) => error_frame(ErrorCode::ValidationFailed, &format!("not a command Petty knows: {e}"), None),
+        Ok(Command::Ping) => vec![frame(json!({"type": "pong"}))],
+        Ok(Command::Auth { .. }) => vec![error_frame(ErrorCode::ValidationFailed, "already signed in", None)],
+        Err(e) => vec![error_frame(ErrorCode::ValidationFailed, &format!("not a command Petty knows: {e}"), None)],
+    }
+}
+
+/// A `resume_after` value: the RFC 3339 `received_at` of a reading.
+fn parse_cursor(text: &str) -> Result<OffsetDateTime, &'static str> {
+    OffsetDateTime::parse(text.trim(), &Rfc3339)
+        .map_err(|_| "resume_after must be the received_at (RFC 3339) of the last reading you saw")
+}
+
+/// The readings a resumed subscription missed, then `subscribed`; or a gap, when they are not
+/// replayed.
+async fn replay(state: &AppState, actor: &Actor, topic: Topic, text: &str, after: OffsetDateTime) -> Vec<Message> {
+    let subscribed =
+        |replayed: Option<usize>| frame(json!({"type": "subscribed", "topic": text, "replayed": replayed}));
+    let gap = |message: &str| frame(json!({"type": "gap", "topic": text, "message": message}));
+    let Topic::Device(device) = topic else {
+        return vec![
+            gap("only device topics are replayed; read what you missed through the REST API"),
+            subscribed(None),
+        ];
+    };
+    let replay = match state.app.replay_readings(actor.household_id, device, after).await {
+        Ok(replay) => replay,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not replay readings to a WebSocket");
+            return vec![
+                gap("the readings since resume_after could not be read; read them through the REST API"),
+                subscribed(None),
+            ];
+        }
+    };
+    match replay {
+        Replay::Readings(readings) => {
+            let mut out = Vec::with_capacity(readings.len() + 1);
+            for reading in &readings {
+                if let Ok(payload) = serde_json::to_vec(reading) {
+                    out.push(event_frame(topic, &payload, true));
+                }
+            }
+            out.push(subscribed(Some(readings.len())));
+            out
+        }
+        Replay::TooOld => vec![
+            gap("resume_after is more than 10 minutes ago; read what you missed through the REST API"),
+            subscribed(None),
+        ],
+        Replay::TooMany => vec![
+            gap("more than 2000 readings arrived since resume_after; read them through the REST API"),
+            subscribed(None),
+        ],
     }
 }
 

@@ -404,3 +404,33 @@ store_test!(the_liveness_pass_records_each_change_once, |store| async move {
     assert!(recorded.iter().any(|e| e.detail.contains("collar is offline")), "{recorded:?}");
     assert!(store.device_events(other.household_id, id, 10).await.unwrap().is_empty());
 });
+
+store_test!(readings_are_found_by_when_they_were_received, |store| async move {
+    let (_, home) = owner(&store, "recv@example.org").await;
+    let (_, other) = owner(&store, "recv-other@example.org").await;
+    let (id, _) = device(&store, home.household_id, "Bella's collar").await;
+    // Received in three batches: minute 5 at T0+10, minutes 1 and 7 (one late) at T0+20, minute
+    // 8 at T0+30.
+    let batches = [
+        (10, vec![reading(5, Some(1), 80.0, None)]),
+        (20, vec![reading(7, Some(1), 81.0, None), reading(1, Some(1), 82.0, None)]),
+        (30, vec![reading(8, Some(1), 83.0, None)]),
+    ];
+    for (received, readings) in batches {
+        store.ingest(home.household_id, id, readings, at(received)).await.unwrap();
+    }
+    let minutes = |rows: Vec<petty_store::StoredReading>| -> Vec<i64> {
+        rows.iter().map(|r| (r.reading.ts - T0).whole_minutes()).collect()
+    };
+    let since = |received: i64, ts_from: i64, limit: u32| {
+        let store = store.clone();
+        async move { store.readings_received_since(home.household_id, id, at(received), at(ts_from), limit).await.unwrap() }
+    };
+    assert_eq!(minutes(since(20, 0, 100).await), [1, 7, 8], "by arrival, then event time");
+    assert_eq!(minutes(since(0, 0, 100).await), [5, 1, 7, 8]);
+    assert_eq!(minutes(since(20, 2, 100).await), [7, 8], "the event-time bound holds");
+    assert_eq!(minutes(since(0, 0, 2).await), [5, 1], "at most the limit");
+    assert_eq!(minutes(since(31, 0, 100).await), Vec::<i64>::new());
+    let theirs = store.readings_received_since(other.household_id, id, at(0), at(0), 100).await.unwrap();
+    assert!(theirs.is_empty(), "another household's device has no readings for them");
+});

@@ -1,5 +1,6 @@
 //! The WebSocket: signing in three ways, topics refused across households, readings arriving
-//! live, and a slow reader told what it missed.
+//! live, a slow reader told what it missed, and a client that comes back catching up from its
+//! cursor.
 
 use std::time::Duration;
 
@@ -128,4 +129,74 @@ async fn a_reader_that_falls_behind_is_told_how_many_events_it_missed() {
     }
     assert_eq!(events + dropped, 2000, "every event is either delivered or counted as dropped");
     assert!(dropped > 0 && events <= 2000, "events {events}, dropped {dropped}");
+}
+
+#[tokio::test]
+async fn a_client_that_comes_back_catches_up_from_the_last_reading_it_saw() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (id, device_token) = device(&app, &ana.access_token).await;
+    let topic = format!("device:{id}");
+    let ingest = |seq: i64| {
+        let (app, token) = (&app, device_token.clone());
+        async move {
+            let reading = json!({"ts": now_ms(), "seq": seq, "heart_rate": 90 + seq});
+            assert_eq!(app.post_json("/api/v1/ingest", &reading, Some(&token)).await.status(), 201);
+        }
+    };
+
+    let mut socket = open(&app, Some(&ana.access_token)).await;
+    send(&mut socket, json!({"type": "subscribe", "topic": topic})).await;
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+    ingest(1).await;
+    let seen = next(&mut socket).await;
+    assert_eq!(seen["data"]["seq"], 1, "{seen}");
+    let cursor = seen["data"]["received_at"].as_str().unwrap().to_owned();
+    drop(socket);
+
+    // Away: two readings arrive.
+    ingest(2).await;
+    ingest(3).await;
+    let mut socket = open(&app, Some(&ana.access_token)).await;
+    send(&mut socket, json!({"type": "subscribe", "topic": topic, "resume_after": cursor})).await;
+    let mut replayed = Vec::new();
+    let subscribed = loop {
+        let message = next(&mut socket).await;
+        match message["type"].as_str() {
+            Some("event") => {
+                assert_eq!(
+                    (message["topic"].as_str(), message["replay"].as_bool()),
+                    (Some(topic.as_str()), Some(true))
+                );
+                replayed.push(message["data"]["seq"].as_i64().unwrap());
+            }
+            _ => break message,
+        }
+    };
+    assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
+    assert_eq!(subscribed["replayed"], replayed.len());
+    // The one seen before the cursor may come again (a minute of slack); the missed ones do.
+    assert!(replayed.ends_with(&[2, 3]), "{replayed:?}");
+    // Then live.
+    ingest(4).await;
+    let live = next(&mut socket).await;
+    assert_eq!((live["data"]["seq"].as_i64(), live.get("replay")), (Some(4), None), "{live}");
+
+    // A cursor that is not a time is refused, naming the field; nothing is subscribed.
+    let other = format!("household:{}:alarms", ana.household_id);
+    send(&mut socket, json!({"type": "subscribe", "topic": other, "resume_after": "yesterday"})).await;
+    let refused = next(&mut socket).await;
+    assert_eq!((refused["type"].as_str(), refused["code"].as_str()), (Some("error"), Some("validation_failed")));
+    assert!(refused["message"].as_str().unwrap().contains("resume_after"), "{refused}");
+    // Topics other than a device's are not replayed, and the client is told so.
+    send(&mut socket, json!({"type": "subscribe", "topic": other, "resume_after": cursor})).await;
+    let gap = next(&mut socket).await;
+    assert_eq!((gap["type"].as_str(), gap["topic"].as_str()), (Some("gap"), Some(other.as_str())), "{gap}");
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+    // Nor is a cursor from long ago.
+    send(&mut socket, json!({"type": "subscribe", "topic": topic, "resume_after": "2020-01-01T00:00:00Z"})).await;
+    let gap = next(&mut socket).await;
+    assert_eq!(gap["type"], "gap", "{gap}");
+    assert!(gap["message"].as_str().unwrap().contains("10 minutes"), "{gap}");
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
 }

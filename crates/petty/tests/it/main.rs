@@ -101,11 +101,13 @@ impl Server {
 mod cluster;
 mod crash;
 mod crash_judging;
+mod failover;
 mod import;
 mod mqtt;
 mod nodes;
 mod sources;
 mod support;
+mod topology;
 mod train;
 
 fn http_client() -> reqwest::Client {
