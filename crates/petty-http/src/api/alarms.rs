@@ -50,6 +50,14 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_notifications))
 }
 
+/// The longest note or comment on an alarm, in characters (spaces around it not counted).
+pub(crate) const NOTE_MAX: usize = 2000;
+/// The longest contact name, in characters (spaces around it not counted).
+pub(crate) const CONTACT_NAME_MAX: usize = 80;
+/// The offsets from UTC quiet hours may be given in, in minutes (UTC−12:00 to UTC+14:00).
+pub(crate) const UTC_OFFSET_MIN_MIN: i16 = -720;
+pub(crate) const UTC_OFFSET_MAX_MIN: i16 = 840;
+
 fn now_ms() -> i64 {
     petty_store::to_ms(time::OffsetDateTime::now_utc())
 }
@@ -241,8 +249,8 @@ fn note_text(note: Option<String>, field: &str, required: bool) -> Result<String
     if required && text.is_empty() {
         return Err(bad(field, "required", format!("{field} must not be empty")));
     }
-    if text.chars().count() > 2000 {
-        return Err(bad(field, "too_long", format!("{field} must be at most 2000 characters")));
+    if text.chars().count() > NOTE_MAX {
+        return Err(bad(field, "too_long", format!("{field} must be at most {NOTE_MAX} characters")));
     }
     Ok(text)
 }
@@ -639,10 +647,12 @@ pub(crate) struct ContactIn {
     pub policy: Option<PolicyIn>,
 }
 
-fn parse_hhmm(field: &str, s: &str) -> Result<u16, ApiError> {
-    let parsed = s.split_once(':').and_then(|(h, m)| {
+/// `HH:MM`, two digits each.
+pub(crate) fn parse_hhmm(field: &str, s: &str) -> Result<u16, ApiError> {
+    let two_digits = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
+    let parsed = s.split_once(':').filter(|(h, m)| two_digits(h) && two_digits(m)).and_then(|(h, m)| {
         let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-        (h < 24 && m < 60 && s.len() == 5).then_some(h * 60 + m)
+        (h < 24 && m < 60).then_some(h * 60 + m)
     });
     parsed.ok_or_else(|| bad(field, "format", format!("{field} must be a time like 22:00")))
 }
@@ -654,11 +664,11 @@ fn parse_policy(p: Option<&PolicyIn>) -> Result<Policy, ApiError> {
         None => None,
         Some(q) => {
             let offset = q.utc_offset_min.unwrap_or(0);
-            if !(-720..=840).contains(&offset) {
+            if !(UTC_OFFSET_MIN_MIN..=UTC_OFFSET_MAX_MIN).contains(&offset) {
                 return Err(bad(
                     "policy.quiet_hours.utc_offset_min",
                     "out_of_range",
-                    "utc_offset_min must be -720 to 840",
+                    format!("utc_offset_min must be {UTC_OFFSET_MIN_MIN} to {UTC_OFFSET_MAX_MIN}"),
                 ));
             }
             Some(QuietHours {
@@ -682,8 +692,8 @@ async fn parse_contact(
     body: &ContactIn,
 ) -> Result<NewContact, ApiError> {
     let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 80 {
-        return Err(bad("name", "length", "name must be 1 to 80 characters"));
+    if name.is_empty() || name.chars().count() > CONTACT_NAME_MAX {
+        return Err(bad("name", "length", format!("name must be 1 to {CONTACT_NAME_MAX} characters")));
     }
     if !matches!(body.role.as_str(), "member" | "secondary" | "emergency") {
         return Err(bad("role", "one_of", "role must be one of member, secondary, emergency"));

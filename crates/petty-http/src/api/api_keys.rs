@@ -25,6 +25,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_api_keys, create_api_key)).routes(routes!(revoke_api_key))
 }
 
+/// The longest name a key may have, in characters.
+pub(crate) const NAME_MAX: usize = 80;
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ApiKeyIn {
@@ -91,7 +94,7 @@ async fn create_api_key(
 ) -> Result<(StatusCode, Json<ApiKeyOut>), ApiError> {
     let checked = actor.require(Permission::Read)?;
     let (_, role) = actor.user()?;
-    let name = required_text("name", &body.name, 80)?;
+    let name = required_text("name", &body.name, NAME_MAX)?;
     let scope: ApiKeyScope = body.scope.parse()?;
     if !scope.within(role) {
         return Err(ApiError::forbidden(format!(

@@ -28,7 +28,11 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(geofence_status))
 }
 
-const DWELL_MAX_SECS: i64 = 3600;
+/// The longest a collar must stay outside (or back inside) before it counts.
+pub(crate) const DWELL_MAX_SECS: i64 = 3600;
+/// The accuracy a fence may ask of positions, in metres.
+pub(crate) const ACCURACY_MIN_M: f64 = 5.0;
+pub(crate) const ACCURACY_MAX_M: f64 = 1000.0;
 
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
 #[serde(deny_unknown_fields)]
@@ -121,12 +125,12 @@ fn parse(body: &GeofenceIn) -> Result<(Fence, FenceRules), ApiError> {
         ));
     }
     let accuracy = body.max_accuracy_m.unwrap_or(defaults.max_accuracy_m);
-    if !(accuracy.is_finite() && (5.0..=1000.0).contains(&accuracy)) {
+    if !(accuracy.is_finite() && (ACCURACY_MIN_M..=ACCURACY_MAX_M).contains(&accuracy)) {
         return Err(ApiError::field(
             ErrorCode::ValidationFailed,
             "max_accuracy_m",
             "out_of_range",
-            "max_accuracy_m must be 5 to 1000 metres",
+            format!("max_accuracy_m must be {ACCURACY_MIN_M} to {ACCURACY_MAX_M} metres"),
         ));
     }
     Ok((fence, FenceRules { dwell_ms: dwell * 1000, max_accuracy_m: accuracy }))

@@ -33,6 +33,9 @@ fn pet_not_found(e: StoreError) -> ApiError {
     }
 }
 
+/// The most days of history one answer covers.
+pub(crate) const MAX_DAYS: u32 = 90;
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct WellnessQuery {
@@ -90,8 +93,13 @@ async fn get_wellness(
 ) -> Result<Json<WellnessOut>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let days = query.days.unwrap_or(7);
-    if !(1..=90).contains(&days) {
-        return Err(ApiError::field(ErrorCode::ValidationFailed, "days", "out_of_range", "days must be 1 to 90"));
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::field(
+            ErrorCode::ValidationFailed,
+            "days",
+            "out_of_range",
+            format!("days must be 1 to {MAX_DAYS}"),
+        ));
     }
     let pet_id = PetId(id);
     let pet = state.store.get_pet(actor.household_id, pet_id).await.map_err(pet_not_found)?;
