@@ -155,7 +155,8 @@ async fn register(
 /// Sign in with email and password. Five failures within 15 minutes lock the email for a while
 /// (429 `account_locked` with `Retry-After`), whether or not an account exists.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
-    responses((status = 200, body = SessionOut), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = SessionOut), (status = 401, body = ErrorBody),
+        (status = 403, description = "No active membership of that household", body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginIn>) -> Result<Json<SessionOut>, ApiError> {
     let (user, membership) =
         accounts::sign_in(&state, &body.email, &body.password, body.household_id.map(HouseholdId)).await?;

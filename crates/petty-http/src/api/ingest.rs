@@ -305,7 +305,7 @@ pub(crate) fn field_details(invalid: petty_core::validation::Invalid, prefix: &s
     responses(
         (status = 201, description = "The reading is stored", body = IngestOne),
         (status = 200, description = "A duplicate, or a batch's results", body = IngestBatch),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 404, description = "No device `device_id` in the caller's household", body = ErrorBody),
         (status = 503, description = "The database could not take it; nothing was stored", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn ingest(
