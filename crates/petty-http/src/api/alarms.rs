@@ -424,7 +424,8 @@ pub(crate) struct RuleIn {
     pub name: String,
     /// collar, air_monitor or any.
     pub device_kind: String,
-    /// above, below, rise, co_dose, absence (built-in rules keep theirs).
+    /// above, below, rise, co_dose or absence for a new rule; a built-in rule keeps its own kind
+    /// (any kind is taken here, and ignored).
     pub kind: String,
     /// The metric's field name (heart_rate, co_ppm, ambient_temp_c, ...).
     pub metric: Option<String>,
@@ -443,7 +444,14 @@ pub(crate) struct RuleIn {
 
 fn parse_rule(body: &RuleIn, keep: Option<&Rule>) -> Result<Rule, ApiError> {
     let kind: ConditionKind = match keep {
-        Some(r) => r.kind,
+        // A built-in rule keeps its kind; what was sent must still be a kind.
+        Some(r) => {
+            body.kind.parse::<ConditionKind>().map_err(|()| {
+                let kinds: Vec<&str> = ConditionKind::ALL.iter().map(|k| k.as_str()).collect();
+                bad("kind", "one_of", format!("kind must be one of {}", kinds.join(", ")))
+            })?;
+            r.kind
+        }
         None => body
             .kind
             .parse()
