@@ -368,7 +368,7 @@ fn limits() -> Vec<(String, Limit)> {
         "FeedbackIn.verdict",
         OneOf {
             values: vec!["confirmed", "confirm", "wrong", "relabelled", "relabeled", "relabel"],
-            spelling: Spelling::Exact,
+            spelling: Spelling::Trimmed,
             blank: Blank::No,
         },
     );
@@ -826,6 +826,11 @@ mod tests {
         }
         for s in &tries {
             assert_eq!(accepts(&species, s), s.parse::<Species>().is_ok(), "species {s:?}");
+        }
+        let verdict =
+            schema(&Limit::OneOf { values: vec!["confirmed", "wrong"], spelling: Spelling::Trimmed, blank: Blank::No });
+        for (s, ok) in [("wrong", true), (" wrong\n", true), ("Wrong", false), ("", false), ("wrongly", false)] {
+            assert_eq!(accepts(&verdict, s), ok, "verdict {s:?}");
         }
         let sex = schema(&Limit::OneOf {
             values: Sex::ALL.iter().map(|s| s.as_str()).collect(),
