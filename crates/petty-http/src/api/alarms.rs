@@ -115,7 +115,7 @@ fn parse_severity(field: &str, raw: &str) -> Result<Severity, ApiError> {
 
 /// The household's alarms, newest first, filtered.
 #[utoipa::path(get, path = "/api/v1/alarms", tag = "alarms", params(AlarmQuery),
-    responses((status = 200, body = Paged<AlarmOut>), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = Paged<AlarmOut>)),
     security(("bearer" = [])))]
 async fn list_alarms(
     State(state): State<AppState>,
@@ -225,7 +225,7 @@ async fn alarm_detail(state: &AppState, alarm: &Alarm, webhooks: bool) -> Result
 
 /// One alarm with the rule and readings that raised it, its trail and its notifications.
 #[utoipa::path(get, path = "/api/v1/alarms/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
-    responses((status = 200, body = AlarmDetailOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = AlarmDetailOut)),
     security(("bearer" = [])))]
 async fn get_alarm(
     State(state): State<AppState>,
@@ -279,7 +279,7 @@ fn body_note(body: &[u8]) -> Result<String, ApiError> {
 /// Acknowledges an active alarm: someone is on it; calls and messages stop.
 #[utoipa::path(post, path = "/api/v1/alarms/{id}/acknowledge", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
     request_body = Option<NoteIn>,
-    responses((status = 200, body = AlarmOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = AlarmOut), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn acknowledge_alarm(
     State(state): State<AppState>,
@@ -297,7 +297,7 @@ async fn acknowledge_alarm(
 /// Clears an alarm (active or acknowledged): it is over.
 #[utoipa::path(post, path = "/api/v1/alarms/{id}/clear", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
     request_body = Option<NoteIn>,
-    responses((status = 200, body = AlarmOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = AlarmOut), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn clear_alarm(
     State(state): State<AppState>,
@@ -322,7 +322,7 @@ pub(crate) struct CommentIn {
 /// Adds a comment to an alarm's trail.
 #[utoipa::path(post, path = "/api/v1/alarms/{id}/comments", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
     request_body = CommentIn,
-    responses((status = 201, body = TrailEntryOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = TrailEntryOut)),
     security(("bearer" = [])))]
 async fn comment_alarm(
     State(state): State<AppState>,
@@ -350,7 +350,7 @@ pub(crate) struct AssignIn {
 /// Assigns an alarm to a member of the household (or nobody).
 #[utoipa::path(post, path = "/api/v1/alarms/{id}/assign", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
     request_body = AssignIn,
-    responses((status = 200, body = AlarmOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = AlarmOut)),
     security(("bearer" = [])))]
 async fn assign_alarm(
     State(state): State<AppState>,
@@ -504,7 +504,7 @@ async fn list_rules(State(state): State<AppState>, actor: CurrentActor) -> Resul
 
 /// A household's own rule.
 #[utoipa::path(post, path = "/api/v1/alarm-rules", tag = "alarms", request_body = RuleIn,
-    responses((status = 201, body = RuleOut), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, body = RuleOut)), security(("bearer" = [])))]
 async fn create_rule(
     State(state): State<AppState>,
     actor: CurrentActor,
@@ -519,7 +519,7 @@ async fn create_rule(
 /// Tunes a rule (a built-in one keeps its kind): its value, hold times, severity, on or off.
 #[utoipa::path(put, path = "/api/v1/alarm-rules/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The rule's id")),
     request_body = RuleIn,
-    responses((status = 200, body = RuleOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = RuleOut)),
     security(("bearer" = [])))]
 async fn update_rule(
     State(state): State<AppState>,
@@ -538,7 +538,7 @@ async fn update_rule(
 
 /// Deletes a household's own rule (built-in rules are disabled instead).
 #[utoipa::path(delete, path = "/api/v1/alarm-rules/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The rule's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204)), security(("bearer" = [])))]
 async fn delete_rule(
     State(state): State<AppState>,
     actor: CurrentActor,
@@ -754,7 +754,7 @@ async fn list_contacts(
 }
 
 #[utoipa::path(post, path = "/api/v1/contacts", tag = "alarms", request_body = ContactIn,
-    responses((status = 201, body = ContactOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = ContactOut), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_contact(
     State(state): State<AppState>,
@@ -769,7 +769,7 @@ async fn create_contact(
 
 #[utoipa::path(put, path = "/api/v1/contacts/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The contact's id")),
     request_body = ContactIn,
-    responses((status = 200, body = ContactOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = ContactOut)),
     security(("bearer" = [])))]
 async fn update_contact(
     State(state): State<AppState>,
@@ -788,7 +788,7 @@ async fn update_contact(
 }
 
 #[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The contact's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204)), security(("bearer" = [])))]
 async fn delete_contact(
     State(state): State<AppState>,
     actor: CurrentActor,
@@ -851,7 +851,7 @@ async fn get_escalation(State(state): State<AppState>, actor: CurrentActor) -> R
 }
 
 #[utoipa::path(put, path = "/api/v1/escalation", tag = "alarms", request_body = EscalationIn,
-    responses((status = 200, body = EscalationOut), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = EscalationOut)), security(("bearer" = [])))]
 async fn put_escalation(
     State(state): State<AppState>,
     actor: CurrentActor,
@@ -922,7 +922,7 @@ async fn list_webhooks(
 /// A webhook: alarm changes are POSTed to it as JSON, signed with `Petty-Signature:
 /// t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the secret answered here once.
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "alarms", request_body = WebhookIn,
-    responses((status = 201, body = WebhookOut, description = "the webhook with its secret"), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = WebhookOut, description = "the webhook with its secret")),
     security(("bearer" = [])))]
 async fn create_webhook(
     State(state): State<AppState>,
@@ -952,7 +952,7 @@ async fn create_webhook(
 }
 
 #[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The webhook's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204)), security(("bearer" = [])))]
 async fn delete_webhook(
     State(state): State<AppState>,
     actor: CurrentActor,

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::api::Paged;
 use crate::auth::{CurrentActor, new_secret};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
@@ -72,7 +72,7 @@ impl ApiKeyOut {
 
 /// The household's API keys, newest first (revoked ones included).
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "api keys",
-    responses((status = 200, body = Paged<ApiKeyOut>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Paged<ApiKeyOut>)),
     security(("bearer" = [])))]
 async fn list_api_keys(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Paged<ApiKeyOut>>, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
@@ -85,7 +85,7 @@ async fn list_api_keys(State(state): State<AppState>, actor: CurrentActor) -> Re
 /// `read` or `write`; an owner: any). A key works only while its maker is a member (a sitter's
 /// until their time ends), and never does more than its maker's role at the time.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api keys", request_body = ApiKeyIn,
-    responses((status = 201, body = ApiKeyOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = ApiKeyOut)),
     security(("bearer" = [])))]
 async fn create_api_key(
     State(state): State<AppState>,
@@ -124,7 +124,7 @@ async fn create_api_key(
 /// Revoke a key; it stops working at once (keys are looked up on every request).
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api keys",
     params(("id" = Uuid, Path, description = "The key's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     security(("bearer" = [])))]
 async fn revoke_api_key(
     State(state): State<AppState>,

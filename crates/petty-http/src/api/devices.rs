@@ -235,7 +235,7 @@ async fn checked_profile(
 
 /// The household's devices, by name, with their status.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
-    responses((status = 200, body = Paged<DeviceOut>), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Paged<DeviceOut>)),
     security(("bearer" = [])))]
 async fn list_devices(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Paged<DeviceOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
@@ -276,7 +276,7 @@ async fn create_device(
 
 /// One device.
 #[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = Uuid, Path, description = "The device's id")),
-    responses((status = 200, body = DeviceOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = DeviceOut)),
     security(("bearer" = [])))]
 async fn get_device(
     State(state): State<AppState>,
@@ -310,7 +310,7 @@ async fn update_device(
 
 /// Remove a device and all its readings.
 #[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = Uuid, Path, description = "The device's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     security(("bearer" = [])))]
 async fn delete_device(
     State(state): State<AppState>,
@@ -325,7 +325,7 @@ async fn delete_device(
 /// Give the device a new token; the old one stops working at once. The new token is shown
 /// this once.
 #[utoipa::path(post, path = "/api/v1/devices/{id}/token", tag = "devices", params(("id" = Uuid, Path, description = "The device's id")),
-    responses((status = 200, body = DeviceWithToken), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = DeviceWithToken)),
     security(("bearer" = [])))]
 async fn rotate_token(
     State(state): State<AppState>,
@@ -342,7 +342,7 @@ async fn rotate_token(
 
 /// Revoke the device's token: it can send nothing until a new one is made.
 #[utoipa::path(delete, path = "/api/v1/devices/{id}/token", tag = "devices", params(("id" = Uuid, Path, description = "The device's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     security(("bearer" = [])))]
 async fn revoke_token(
     State(state): State<AppState>,
@@ -419,7 +419,7 @@ fn parse_cursor(raw: &str) -> Result<ReadingCursor, ApiError> {
 /// The device's readings in a time range, oldest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/devices/{id}/readings", tag = "devices",
     params(("id" = Uuid, Path, description = "The device's id"), ReadingsQuery),
-    responses((status = 200, body = ReadingsPage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = ReadingsPage)),
     security(("bearer" = [])))]
 async fn list_readings(
     State(state): State<AppState>,
@@ -515,7 +515,7 @@ pub(crate) struct RollupsOut {
 /// as readings arrive (late ones included).
 #[utoipa::path(get, path = "/api/v1/devices/{id}/rollups", tag = "devices",
     params(("id" = Uuid, Path, description = "The device's id"), RollupsQuery),
-    responses((status = 200, body = RollupsOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = RollupsOut)),
     security(("bearer" = [])))]
 async fn list_rollups(
     State(state): State<AppState>,
@@ -570,7 +570,7 @@ pub(crate) struct DeviceEventOut {
 /// The device's liveness and battery events, newest first (the last 100).
 #[utoipa::path(get, path = "/api/v1/devices/{id}/events", tag = "devices",
     params(("id" = Uuid, Path, description = "The device's id")),
-    responses((status = 200, body = Paged<DeviceEventOut>), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Paged<DeviceEventOut>)),
     security(("bearer" = [])))]
 async fn list_events(
     State(state): State<AppState>,

@@ -179,7 +179,7 @@ impl Export {
 /// JSON lines, streamed.
 #[utoipa::path(get, path = "/api/v1/devices/{id}/export", tag = "devices",
     params(("id" = Uuid, Path, description = "The device's id"), ExportQuery),
-    responses((status = 200, description = "text/csv or application/x-ndjson"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "text/csv or application/x-ndjson")),
     security(("bearer" = [])))]
 async fn export(
     State(state): State<AppState>,

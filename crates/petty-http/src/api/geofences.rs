@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::api::Paged;
 use crate::auth::CurrentActor;
-use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
@@ -145,7 +145,7 @@ fn not_found(e: StoreError) -> ApiError {
 
 /// The household's fences, by name.
 #[utoipa::path(get, path = "/api/v1/geofences", tag = "geofences",
-    responses((status = 200, body = Paged<GeofenceOut>), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Paged<GeofenceOut>)),
     security(("bearer" = [])))]
 async fn list_geofences(
     State(state): State<AppState>,
@@ -161,7 +161,7 @@ async fn list_geofences(
 
 /// A new fence; collars' positions are judged against it from their next readings.
 #[utoipa::path(post, path = "/api/v1/geofences", tag = "geofences", request_body = GeofenceIn,
-    responses((status = 201, body = GeofenceOut), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = GeofenceOut)),
     security(("bearer" = [])))]
 async fn create_geofence(
     State(state): State<AppState>,
@@ -175,7 +175,7 @@ async fn create_geofence(
 }
 
 #[utoipa::path(get, path = "/api/v1/geofences/{id}", tag = "geofences", params(("id" = Uuid, Path, description = "The fence's id")),
-    responses((status = 200, body = GeofenceOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = GeofenceOut)),
     security(("bearer" = [])))]
 async fn get_geofence(
     State(state): State<AppState>,
@@ -190,7 +190,7 @@ async fn get_geofence(
 /// Replaces a fence (name, shape and rules); collars are judged afresh against the new shape.
 #[utoipa::path(put, path = "/api/v1/geofences/{id}", tag = "geofences", params(("id" = Uuid, Path, description = "The fence's id")),
     request_body = GeofenceIn,
-    responses((status = 200, body = GeofenceOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = GeofenceOut)),
     security(("bearer" = [])))]
 async fn replace_geofence(
     State(state): State<AppState>,
@@ -209,7 +209,7 @@ async fn replace_geofence(
 }
 
 #[utoipa::path(delete, path = "/api/v1/geofences/{id}", tag = "geofences", params(("id" = Uuid, Path, description = "The fence's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     security(("bearer" = [])))]
 async fn delete_geofence(
     State(state): State<AppState>,
@@ -237,7 +237,7 @@ pub(crate) struct FenceStatusOut {
 
 /// Each collar's state for the fence: inside, or outside since when.
 #[utoipa::path(get, path = "/api/v1/geofences/{id}/status", tag = "geofences", params(("id" = Uuid, Path, description = "The fence's id")),
-    responses((status = 200, body = Paged<FenceStatusOut>), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Paged<FenceStatusOut>)),
     security(("bearer" = [])))]
 async fn geofence_status(
     State(state): State<AppState>,

@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::CurrentActor;
-use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
@@ -83,7 +83,7 @@ pub(crate) struct WellnessOut {
 /// The pet's wellness score (0–100) with its breakdown and 7-day trend.
 #[utoipa::path(get, path = "/api/v1/pets/{id}/wellness", tag = "behaviour",
     params(("id" = Uuid, Path, description = "The pet's id"), WellnessQuery),
-    responses((status = 200, body = WellnessOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = WellnessOut)),
     security(("bearer" = [])))]
 async fn get_wellness(
     State(state): State<AppState>,
@@ -146,7 +146,7 @@ async fn get_wellness(
 #[utoipa::path(get, path = "/api/v1/pets/{id}/plan", tag = "behaviour",
     params(("id" = Uuid, Path, description = "The pet's id")),
     responses((status = 200, description = "daily_goals, nutrition_plan, exercise_plan, health_recommendations",
-        body = Object), (status = 404, body = ErrorBody)),
+        body = Object)),
     security(("bearer" = [])))]
 async fn get_plan(
     State(state): State<AppState>,
