@@ -179,7 +179,8 @@ impl Export {
 /// JSON lines, streamed.
 #[utoipa::path(get, path = "/api/v1/devices/{id}/export", tag = "devices",
     params(("id" = Uuid, Path, description = "The device's id"), ExportQuery),
-    responses((status = 200, description = "text/csv or application/x-ndjson")),
+    responses((status = 200, description = "The readings: CSV with a header row, or JSON lines",
+        content((String = "text/csv"), (String = "application/x-ndjson")))),
     security(("bearer" = [])))]
 async fn export(
     State(state): State<AppState>,
