@@ -148,14 +148,19 @@ impl fmt::Debug for NewPassword {
     }
 }
 
+/// The longest display name, in characters (spaces around it not counted).
+pub const DISPLAY_NAME_MAX: usize = 100;
+/// The longest household name, in characters (spaces around it not counted).
+pub const HOUSEHOLD_NAME_MAX: usize = 100;
+
 /// A person's name as shown to the rest of the household.
 pub fn parse_display_name(field: &str, raw: &str) -> Result<String, Invalid> {
-    required_text(field, raw, 100)
+    required_text(field, raw, DISPLAY_NAME_MAX)
 }
 
 /// A household's name.
 pub fn parse_household_name(field: &str, raw: &str) -> Result<String, Invalid> {
-    required_text(field, raw, 100)
+    required_text(field, raw, HOUSEHOLD_NAME_MAX)
 }
 
 /// What a member of a household is to it.

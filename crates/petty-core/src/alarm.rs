@@ -236,6 +236,8 @@ pub fn parse_rule_device_kind(s: &str) -> Result<Option<DeviceKind>, (&'static s
 
 /// Longest `for_secs`/`clear_secs` a rule may ask for (a day).
 pub const HOLD_MAX_SECS: i64 = 86_400;
+/// The longest name a rule may have, in characters (spaces around it not counted).
+pub const RULE_NAME_MAX: usize = 80;
 
 impl Rule {
     /// Whether the rule watches devices of `kind`.
@@ -250,8 +252,8 @@ impl Rule {
 
     /// Checks a rule as a household wrote it; the error names the field and the rule.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
-        if self.name.trim().is_empty() || self.name.chars().count() > 80 {
-            return Err(("name", "must be 1 to 80 characters".into()));
+        if self.name.trim().is_empty() || self.name.trim().chars().count() > RULE_NAME_MAX {
+            return Err(("name", format!("must be 1 to {RULE_NAME_MAX} characters")));
         }
         if self.device_kind == Some(DeviceKind::Other) {
             return Err(("device_kind", "must be one of collar, air_monitor, any".into()));
@@ -741,8 +743,17 @@ impl Default for Escalation {
 }
 
 impl Escalation {
+    /// The longest any of its delays may be (a day).
+    pub const MAX_DELAY_SECS: i64 = 86_400;
+    /// The shortest gap between one contact's turn and the next one's.
+    pub const MIN_NEXT_CONTACT_SECS: i64 = 30;
+    /// The shortest pause before a round starts again.
+    pub const MIN_REPEAT_SECS: i64 = 60;
+    /// The most rounds an escalation may go.
+    pub const MAX_ROUNDS: u32 = 20;
+
     pub fn check(&self) -> Result<(), (&'static str, String)> {
-        let day = 86_400;
+        let day = Self::MAX_DELAY_SECS;
         for (field, v) in [
             ("message_after_secs", self.message_after_secs),
             ("call_after_secs", self.call_after_secs),
@@ -753,14 +764,17 @@ impl Escalation {
                 return Err((field, format!("must be between 0 and {day} seconds")));
             }
         }
-        if self.next_contact_after_secs < 30 {
-            return Err(("next_contact_after_secs", "must be at least 30 seconds".into()));
+        if self.next_contact_after_secs < Self::MIN_NEXT_CONTACT_SECS {
+            return Err((
+                "next_contact_after_secs",
+                format!("must be at least {} seconds", Self::MIN_NEXT_CONTACT_SECS),
+            ));
         }
-        if self.repeat_after_secs < 60 {
-            return Err(("repeat_after_secs", "must be at least 60 seconds".into()));
+        if self.repeat_after_secs < Self::MIN_REPEAT_SECS {
+            return Err(("repeat_after_secs", format!("must be at least {} seconds", Self::MIN_REPEAT_SECS)));
         }
-        if !(1..=20).contains(&self.max_rounds) {
-            return Err(("max_rounds", "must be between 1 and 20".into()));
+        if !(1..=Self::MAX_ROUNDS).contains(&self.max_rounds) {
+            return Err(("max_rounds", format!("must be between 1 and {}", Self::MAX_ROUNDS)));
         }
         Ok(())
     }

@@ -205,7 +205,8 @@ pub fn parse_date(field: &str, raw: &str) -> Result<Date, Invalid> {
     let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
     };
-    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+    let digits = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(y, 4) && digits(m, 2) && digits(d, 2)) {
         return Err(bad());
     }
     let year: i32 = y.parse().map_err(|_| bad())?;
@@ -320,6 +321,7 @@ mod tests {
         assert_eq!(parse_date("d", "2021-04-30").unwrap(), date!(2021 - 04 - 30));
         assert!(parse_date("d", "2021-02-30").is_err());
         assert!(parse_date("d", "21-4-30").is_err());
+        assert!(parse_date("d", "2021-+4-30").is_err(), "digits only, no sign");
         assert_eq!(format_date(date!(2021 - 04 - 05)), "2021-04-05");
         assert_eq!(parse_microchip(Some("985 112 003 456 789")).unwrap().as_deref(), Some("985112003456789"));
         assert_eq!(parse_microchip(Some("a1b2c3d4e")).unwrap().as_deref(), Some("A1B2C3D4E"));

@@ -16,6 +16,7 @@ pub(crate) mod pets;
 pub(crate) mod timeline;
 pub(crate) mod wellness;
 pub(crate) mod ws;
+pub(crate) mod ws_messages;
 
 use petty_core::paging::Page;
 use serde::Serialize;

@@ -28,6 +28,7 @@ mod edge;
 mod error;
 pub mod extract;
 pub mod observability;
+mod openapi;
 mod ratelimit;
 mod render;
 use petty_app::rfc3339;

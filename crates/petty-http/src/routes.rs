@@ -15,6 +15,7 @@ use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, ErrorCode};
@@ -31,6 +32,7 @@ use crate::{api, edge, observability};
         license(name = "AGPL-3.0-or-later")
     ),
     modifiers(&SecuritySchemes),
+    components(schemas(api::ws::Command, api::ws_messages::ServerMessage)),
     tags(
         (name = "auth", description = "Registration, sign-in, tokens"),
         (name = "household", description = "Members and invitations"),
@@ -38,6 +40,10 @@ use crate::{api, edge, observability};
         (name = "pets", description = "Pet profiles"),
         (name = "devices", description = "Collars, air monitors and their readings"),
         (name = "readings", description = "Sending readings"),
+        (name = "behaviour", description = "A pet's timeline, feedback, wellness and plan"),
+        (name = "geofences", description = "Fences and who is outside them"),
+        (name = "alarms", description = "Alarms, their rules, contacts, escalation, webhooks and notifications"),
+        (name = "live", description = "Live events over a WebSocket"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -79,22 +85,30 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::geofences::router())
         .merge(api::alarms::router())
         .merge(api::charts::router())
+        .routes(routes!(api::ws::connect))
 }
 
-/// The OpenAPI 3.1 document, generated from the handlers' annotations.
-pub fn openapi() -> OpenApiDoc {
+/// The document as utoipa builds it from the handlers' annotations, before
+/// [`crate::openapi::complete`] adds what every operation shares.
+pub(crate) fn built_openapi() -> OpenApiDoc {
     api_routes().into_openapi()
 }
 
-/// The edge's routes, without layers or state: the API, the WebSocket (`/api/v1/ws`), Twilio's
+/// The OpenAPI 3.1 document as served at `/api/v1/openapi.json`: the handlers' annotations,
+/// completed with the answers, headers and limits every operation of a kind shares.
+pub fn openapi() -> serde_json::Value {
+    crate::openapi::complete(&built_openapi())
+}
+
+/// The edge's routes, without layers or state: the API and the WebSocket (`/api/v1/ws`), Twilio's
 /// keypress callback, and the docs page (`/docs`) with the OpenAPI document it shows.
 pub fn api_router() -> Router<AppState> {
     let (api, doc) = api_routes().split_for_parts();
     Router::new()
         .merge(api)
-        .route("/api/v1/ws", axum::routing::get(api::ws::connect))
+        // Not part of the API: Twilio calls it back during a voice call (TwiML, not JSON).
         .route("/hooks/twilio/voice/{token}", axum::routing::post(api::alarms::twilio_voice_keypress))
-        .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
+        .merge(SwaggerUi::new("/docs").external_url_unchecked("/api/v1/openapi.json", crate::openapi::complete(&doc)))
 }
 
 /// Body limit, timeout and the edge layer, innermost first.

@@ -50,6 +50,14 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_notifications))
 }
 
+/// The longest note or comment on an alarm, in characters (spaces around it not counted).
+pub(crate) const NOTE_MAX: usize = 2000;
+/// The longest contact name, in characters (spaces around it not counted).
+pub(crate) const CONTACT_NAME_MAX: usize = 80;
+/// The offsets from UTC quiet hours may be given in, in minutes (UTC−12:00 to UTC+14:00).
+pub(crate) const UTC_OFFSET_MIN_MIN: i16 = -720;
+pub(crate) const UTC_OFFSET_MAX_MIN: i16 = 840;
+
 fn now_ms() -> i64 {
     petty_store::to_ms(time::OffsetDateTime::now_utc())
 }
@@ -107,7 +115,7 @@ fn parse_severity(field: &str, raw: &str) -> Result<Severity, ApiError> {
 
 /// The household's alarms, newest first, filtered.
 #[utoipa::path(get, path = "/api/v1/alarms", tag = "alarms", params(AlarmQuery),
-    responses((status = 200, body = Paged<AlarmOut>), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = Paged<AlarmOut>)),
     security(("bearer" = [])))]
 async fn list_alarms(
     State(state): State<AppState>,
@@ -217,7 +225,7 @@ async fn alarm_detail(state: &AppState, alarm: &Alarm, webhooks: bool) -> Result
 
 /// One alarm with the rule and readings that raised it, its trail and its notifications.
 #[utoipa::path(get, path = "/api/v1/alarms/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
-    responses((status = 200, body = AlarmDetailOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = AlarmDetailOut)),
     security(("bearer" = [])))]
 async fn get_alarm(
     State(state): State<AppState>,
@@ -241,8 +249,8 @@ fn note_text(note: Option<String>, field: &str, required: bool) -> Result<String
     if required && text.is_empty() {
         return Err(bad(field, "required", format!("{field} must not be empty")));
     }
-    if text.chars().count() > 2000 {
-        return Err(bad(field, "too_long", format!("{field} must be at most 2000 characters")));
+    if text.chars().count() > NOTE_MAX {
+        return Err(bad(field, "too_long", format!("{field} must be at most {NOTE_MAX} characters")));
     }
     Ok(text)
 }
@@ -271,7 +279,7 @@ fn body_note(body: &[u8]) -> Result<String, ApiError> {
 /// Acknowledges an active alarm: someone is on it; calls and messages stop.
 #[utoipa::path(post, path = "/api/v1/alarms/{id}/acknowledge", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
     request_body = Option<NoteIn>,
-    responses((status = 200, body = AlarmOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = AlarmOut), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn acknowledge_alarm(
     State(state): State<AppState>,
@@ -289,7 +297,7 @@ async fn acknowledge_alarm(
 /// Clears an alarm (active or acknowledged): it is over.
 #[utoipa::path(post, path = "/api/v1/alarms/{id}/clear", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
     request_body = Option<NoteIn>,
-    responses((status = 200, body = AlarmOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = AlarmOut), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn clear_alarm(
     State(state): State<AppState>,
@@ -314,7 +322,7 @@ pub(crate) struct CommentIn {
 /// Adds a comment to an alarm's trail.
 #[utoipa::path(post, path = "/api/v1/alarms/{id}/comments", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
     request_body = CommentIn,
-    responses((status = 201, body = TrailEntryOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = TrailEntryOut)),
     security(("bearer" = [])))]
 async fn comment_alarm(
     State(state): State<AppState>,
@@ -342,7 +350,7 @@ pub(crate) struct AssignIn {
 /// Assigns an alarm to a member of the household (or nobody).
 #[utoipa::path(post, path = "/api/v1/alarms/{id}/assign", tag = "alarms", params(("id" = Uuid, Path, description = "The alarm's id")),
     request_body = AssignIn,
-    responses((status = 200, body = AlarmOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = AlarmOut)),
     security(("bearer" = [])))]
 async fn assign_alarm(
     State(state): State<AppState>,
@@ -416,7 +424,8 @@ pub(crate) struct RuleIn {
     pub name: String,
     /// collar, air_monitor or any.
     pub device_kind: String,
-    /// above, below, rise, co_dose, absence (built-in rules keep theirs).
+    /// above, below, rise, co_dose or absence for a new rule; a built-in rule keeps its own kind
+    /// (any kind is taken here, and ignored).
     pub kind: String,
     /// The metric's field name (heart_rate, co_ppm, ambient_temp_c, ...).
     pub metric: Option<String>,
@@ -435,7 +444,14 @@ pub(crate) struct RuleIn {
 
 fn parse_rule(body: &RuleIn, keep: Option<&Rule>) -> Result<Rule, ApiError> {
     let kind: ConditionKind = match keep {
-        Some(r) => r.kind,
+        // A built-in rule keeps its kind; what was sent must still be a kind.
+        Some(r) => {
+            body.kind.parse::<ConditionKind>().map_err(|()| {
+                let kinds: Vec<&str> = ConditionKind::ALL.iter().map(|k| k.as_str()).collect();
+                bad("kind", "one_of", format!("kind must be one of {}", kinds.join(", ")))
+            })?;
+            r.kind
+        }
         None => body
             .kind
             .parse()
@@ -488,7 +504,7 @@ async fn list_rules(State(state): State<AppState>, actor: CurrentActor) -> Resul
 
 /// A household's own rule.
 #[utoipa::path(post, path = "/api/v1/alarm-rules", tag = "alarms", request_body = RuleIn,
-    responses((status = 201, body = RuleOut), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, body = RuleOut)), security(("bearer" = [])))]
 async fn create_rule(
     State(state): State<AppState>,
     actor: CurrentActor,
@@ -503,7 +519,7 @@ async fn create_rule(
 /// Tunes a rule (a built-in one keeps its kind): its value, hold times, severity, on or off.
 #[utoipa::path(put, path = "/api/v1/alarm-rules/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The rule's id")),
     request_body = RuleIn,
-    responses((status = 200, body = RuleOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = RuleOut)),
     security(("bearer" = [])))]
 async fn update_rule(
     State(state): State<AppState>,
@@ -522,7 +538,7 @@ async fn update_rule(
 
 /// Deletes a household's own rule (built-in rules are disabled instead).
 #[utoipa::path(delete, path = "/api/v1/alarm-rules/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The rule's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204)), security(("bearer" = [])))]
 async fn delete_rule(
     State(state): State<AppState>,
     actor: CurrentActor,
@@ -639,10 +655,12 @@ pub(crate) struct ContactIn {
     pub policy: Option<PolicyIn>,
 }
 
-fn parse_hhmm(field: &str, s: &str) -> Result<u16, ApiError> {
-    let parsed = s.split_once(':').and_then(|(h, m)| {
+/// `HH:MM`, two digits each.
+pub(crate) fn parse_hhmm(field: &str, s: &str) -> Result<u16, ApiError> {
+    let two_digits = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
+    let parsed = s.split_once(':').filter(|(h, m)| two_digits(h) && two_digits(m)).and_then(|(h, m)| {
         let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-        (h < 24 && m < 60 && s.len() == 5).then_some(h * 60 + m)
+        (h < 24 && m < 60).then_some(h * 60 + m)
     });
     parsed.ok_or_else(|| bad(field, "format", format!("{field} must be a time like 22:00")))
 }
@@ -654,11 +672,11 @@ fn parse_policy(p: Option<&PolicyIn>) -> Result<Policy, ApiError> {
         None => None,
         Some(q) => {
             let offset = q.utc_offset_min.unwrap_or(0);
-            if !(-720..=840).contains(&offset) {
+            if !(UTC_OFFSET_MIN_MIN..=UTC_OFFSET_MAX_MIN).contains(&offset) {
                 return Err(bad(
                     "policy.quiet_hours.utc_offset_min",
                     "out_of_range",
-                    "utc_offset_min must be -720 to 840",
+                    format!("utc_offset_min must be {UTC_OFFSET_MIN_MIN} to {UTC_OFFSET_MAX_MIN}"),
                 ));
             }
             Some(QuietHours {
@@ -682,8 +700,8 @@ async fn parse_contact(
     body: &ContactIn,
 ) -> Result<NewContact, ApiError> {
     let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 80 {
-        return Err(bad("name", "length", "name must be 1 to 80 characters"));
+    if name.is_empty() || name.chars().count() > CONTACT_NAME_MAX {
+        return Err(bad("name", "length", format!("name must be 1 to {CONTACT_NAME_MAX} characters")));
     }
     if !matches!(body.role.as_str(), "member" | "secondary" | "emergency") {
         return Err(bad("role", "one_of", "role must be one of member, secondary, emergency"));
@@ -736,7 +754,7 @@ async fn list_contacts(
 }
 
 #[utoipa::path(post, path = "/api/v1/contacts", tag = "alarms", request_body = ContactIn,
-    responses((status = 201, body = ContactOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = ContactOut), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_contact(
     State(state): State<AppState>,
@@ -751,7 +769,7 @@ async fn create_contact(
 
 #[utoipa::path(put, path = "/api/v1/contacts/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The contact's id")),
     request_body = ContactIn,
-    responses((status = 200, body = ContactOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = ContactOut)),
     security(("bearer" = [])))]
 async fn update_contact(
     State(state): State<AppState>,
@@ -770,7 +788,7 @@ async fn update_contact(
 }
 
 #[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The contact's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204)), security(("bearer" = [])))]
 async fn delete_contact(
     State(state): State<AppState>,
     actor: CurrentActor,
@@ -833,7 +851,7 @@ async fn get_escalation(State(state): State<AppState>, actor: CurrentActor) -> R
 }
 
 #[utoipa::path(put, path = "/api/v1/escalation", tag = "alarms", request_body = EscalationIn,
-    responses((status = 200, body = EscalationOut), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = EscalationOut)), security(("bearer" = [])))]
 async fn put_escalation(
     State(state): State<AppState>,
     actor: CurrentActor,
@@ -904,7 +922,7 @@ async fn list_webhooks(
 /// A webhook: alarm changes are POSTed to it as JSON, signed with `Petty-Signature:
 /// t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the secret answered here once.
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "alarms", request_body = WebhookIn,
-    responses((status = 201, body = WebhookOut, description = "the webhook with its secret"), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = WebhookOut, description = "the webhook with its secret")),
     security(("bearer" = [])))]
 async fn create_webhook(
     State(state): State<AppState>,
@@ -934,7 +952,7 @@ async fn create_webhook(
 }
 
 #[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The webhook's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204)), security(("bearer" = [])))]
 async fn delete_webhook(
     State(state): State<AppState>,
     actor: CurrentActor,

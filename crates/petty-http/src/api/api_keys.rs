@@ -17,13 +17,16 @@ use uuid::Uuid;
 
 use crate::api::Paged;
 use crate::auth::{CurrentActor, new_secret};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_api_keys, create_api_key)).routes(routes!(revoke_api_key))
 }
+
+/// The longest name a key may have, in characters.
+pub(crate) const NAME_MAX: usize = 80;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -69,7 +72,7 @@ impl ApiKeyOut {
 
 /// The household's API keys, newest first (revoked ones included).
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "api keys",
-    responses((status = 200, body = Paged<ApiKeyOut>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Paged<ApiKeyOut>)),
     security(("bearer" = [])))]
 async fn list_api_keys(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Paged<ApiKeyOut>>, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
@@ -82,7 +85,7 @@ async fn list_api_keys(State(state): State<AppState>, actor: CurrentActor) -> Re
 /// `read` or `write`; an owner: any). A key works only while its maker is a member (a sitter's
 /// until their time ends), and never does more than its maker's role at the time.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api keys", request_body = ApiKeyIn,
-    responses((status = 201, body = ApiKeyOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = ApiKeyOut)),
     security(("bearer" = [])))]
 async fn create_api_key(
     State(state): State<AppState>,
@@ -91,7 +94,7 @@ async fn create_api_key(
 ) -> Result<(StatusCode, Json<ApiKeyOut>), ApiError> {
     let checked = actor.require(Permission::Read)?;
     let (_, role) = actor.user()?;
-    let name = required_text("name", &body.name, 80)?;
+    let name = required_text("name", &body.name, NAME_MAX)?;
     let scope: ApiKeyScope = body.scope.parse()?;
     if !scope.within(role) {
         return Err(ApiError::forbidden(format!(
@@ -121,7 +124,7 @@ async fn create_api_key(
 /// Revoke a key; it stops working at once (keys are looked up on every request).
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api keys",
     params(("id" = Uuid, Path, description = "The key's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     security(("bearer" = [])))]
 async fn revoke_api_key(
     State(state): State<AppState>,

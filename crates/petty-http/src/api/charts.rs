@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::CurrentActor;
-use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
@@ -62,8 +62,7 @@ fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
 /// A device's metric as an SVG chart, with its alarm thresholds.
 #[utoipa::path(get, path = "/api/v1/devices/{id}/chart.svg", tag = "devices",
     params(("id" = Uuid, Path, description = "The device's id"), ChartQuery),
-    responses((status = 200, description = "image/svg+xml", content_type = "image/svg+xml"),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "image/svg+xml", content_type = "image/svg+xml")),
     security(("bearer" = [])))]
 async fn device_chart(
     State(state): State<AppState>,

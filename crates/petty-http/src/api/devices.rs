@@ -235,7 +235,7 @@ async fn checked_profile(
 
 /// The household's devices, by name, with their status.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
-    responses((status = 200, body = Paged<DeviceOut>), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Paged<DeviceOut>)),
     security(("bearer" = [])))]
 async fn list_devices(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Paged<DeviceOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
@@ -253,7 +253,8 @@ async fn list_devices(State(state): State<AppState>, actor: CurrentActor) -> Res
 
 /// Add a device. The answer carries its token, shown this once.
 #[utoipa::path(post, path = "/api/v1/devices", tag = "devices", request_body = DeviceIn,
-    responses((status = 201, body = DeviceWithToken), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 201, body = DeviceWithToken),
+        (status = 409, description = "Another device already has this serial", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_device(
     State(state): State<AppState>,
@@ -275,7 +276,7 @@ async fn create_device(
 
 /// One device.
 #[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = Uuid, Path, description = "The device's id")),
-    responses((status = 200, body = DeviceOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = DeviceOut)),
     security(("bearer" = [])))]
 async fn get_device(
     State(state): State<AppState>,
@@ -290,7 +291,8 @@ async fn get_device(
 /// Change some of a device's fields.
 #[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = Uuid, Path, description = "The device's id")),
     request_body = DevicePatch,
-    responses((status = 200, body = DeviceOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = DeviceOut),
+        (status = 409, description = "Another device already has this serial", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn update_device(
     State(state): State<AppState>,
@@ -308,7 +310,7 @@ async fn update_device(
 
 /// Remove a device and all its readings.
 #[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = Uuid, Path, description = "The device's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     security(("bearer" = [])))]
 async fn delete_device(
     State(state): State<AppState>,
@@ -323,7 +325,7 @@ async fn delete_device(
 /// Give the device a new token; the old one stops working at once. The new token is shown
 /// this once.
 #[utoipa::path(post, path = "/api/v1/devices/{id}/token", tag = "devices", params(("id" = Uuid, Path, description = "The device's id")),
-    responses((status = 200, body = DeviceWithToken), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = DeviceWithToken)),
     security(("bearer" = [])))]
 async fn rotate_token(
     State(state): State<AppState>,
@@ -340,7 +342,7 @@ async fn rotate_token(
 
 /// Revoke the device's token: it can send nothing until a new one is made.
 #[utoipa::path(delete, path = "/api/v1/devices/{id}/token", tag = "devices", params(("id" = Uuid, Path, description = "The device's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     security(("bearer" = [])))]
 async fn revoke_token(
     State(state): State<AppState>,
@@ -357,6 +359,13 @@ async fn revoke_token(
 }
 
 pub(crate) use petty_app::readings::ReadingOut;
+
+/// The most readings one page holds.
+pub(crate) const READINGS_LIMIT_MAX: u32 = 5000;
+/// The most periods one rollups answer holds.
+pub(crate) const ROLLUPS_LIMIT_MAX: u32 = 10_000;
+/// The rollups' resolutions, by name, in seconds.
+pub(crate) const RESOLUTIONS: [(&str, i64); 3] = [("1m", 60), ("1h", 3_600), ("1d", 86_400)];
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -410,7 +419,7 @@ fn parse_cursor(raw: &str) -> Result<ReadingCursor, ApiError> {
 /// The device's readings in a time range, oldest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/devices/{id}/readings", tag = "devices",
     params(("id" = Uuid, Path, description = "The device's id"), ReadingsQuery),
-    responses((status = 200, body = ReadingsPage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = ReadingsPage)),
     security(("bearer" = [])))]
 async fn list_readings(
     State(state): State<AppState>,
@@ -424,12 +433,12 @@ async fn list_readings(
         query.from.as_deref().map(|v| query_time("from", v)).transpose()?.unwrap_or(now - time::Duration::days(1));
     let to = query.to.as_deref().map(|v| query_time("to", v)).transpose()?.unwrap_or(now + time::Duration::minutes(5));
     let limit = query.limit.unwrap_or(500);
-    if !(1..=5000).contains(&limit) {
+    if !(1..=READINGS_LIMIT_MAX).contains(&limit) {
         return Err(ApiError::field(
             ErrorCode::ValidationFailed,
             "limit",
             "out_of_range",
-            "limit must be between 1 and 5000",
+            format!("limit must be between 1 and {READINGS_LIMIT_MAX}"),
         ));
     }
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
@@ -443,21 +452,27 @@ async fn list_readings(
     }))
 }
 
-/// The reading with the newest event time.
+/// The reading with the newest event time. A device that has sent nothing yet answers 204 (no
+/// content), so a 404 always means there is no such device.
 #[utoipa::path(get, path = "/api/v1/devices/{id}/readings/latest", tag = "devices",
     params(("id" = Uuid, Path, description = "The device's id")),
-    responses((status = 200, body = ReadingOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = ReadingOut),
+        (status = 204, description = "The device exists and has sent no reading yet"),
+        (status = 404, description = "No such device in the household", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn latest_reading(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<ReadingOut>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let device_id = DeviceId(id);
     state.store.get_device(actor.household_id, device_id).await.map_err(not_found)?;
     let latest = state.store.latest_reading(actor.household_id, device_id).await?;
-    latest.map(|r| Json(r.into())).ok_or_else(|| ApiError::not_found("reading (the device has sent none yet)"))
+    Ok(match latest {
+        Some(reading) => Json(ReadingOut::from(reading)).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -500,7 +515,7 @@ pub(crate) struct RollupsOut {
 /// as readings arrive (late ones included).
 #[utoipa::path(get, path = "/api/v1/devices/{id}/rollups", tag = "devices",
     params(("id" = Uuid, Path, description = "The device's id"), RollupsQuery),
-    responses((status = 200, body = RollupsOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = RollupsOut)),
     security(("bearer" = [])))]
 async fn list_rollups(
     State(state): State<AppState>,
@@ -514,19 +529,18 @@ async fn list_rollups(
     };
     let metric = Metric::from_name(&query.metric)
         .ok_or_else(|| invalid("metric", "one_of", "must be one of the reading metrics, like heart_rate or co_ppm"))?;
-    let resolution_secs = match query.resolution.as_str() {
-        "1m" => 60,
-        "1h" => 3_600,
-        "1d" => 86_400,
-        _ => return Err(invalid("resolution", "one_of", "must be 1m, 1h or 1d")),
-    };
+    let resolution_secs = RESOLUTIONS
+        .iter()
+        .find(|(name, _)| *name == query.resolution)
+        .map(|(_, secs)| *secs)
+        .ok_or_else(|| invalid("resolution", "one_of", "must be 1m, 1h or 1d"))?;
     let now = OffsetDateTime::now_utc();
     let from =
         query.from.as_deref().map(|v| query_time("from", v)).transpose()?.unwrap_or(now - time::Duration::days(1));
     let to = query.to.as_deref().map(|v| query_time("to", v)).transpose()?.unwrap_or(now);
     let limit = query.limit.unwrap_or(1_440);
-    if !(1..=10_000).contains(&limit) {
-        return Err(invalid("limit", "out_of_range", "must be between 1 and 10000"));
+    if !(1..=ROLLUPS_LIMIT_MAX).contains(&limit) {
+        return Err(invalid("limit", "out_of_range", &format!("must be between 1 and {ROLLUPS_LIMIT_MAX}")));
     }
     let device_id = DeviceId(id);
     state.store.get_device(actor.household_id, device_id).await.map_err(not_found)?;
@@ -556,7 +570,7 @@ pub(crate) struct DeviceEventOut {
 /// The device's liveness and battery events, newest first (the last 100).
 #[utoipa::path(get, path = "/api/v1/devices/{id}/events", tag = "devices",
     params(("id" = Uuid, Path, description = "The device's id")),
-    responses((status = 200, body = Paged<DeviceEventOut>), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Paged<DeviceEventOut>)),
     security(("bearer" = [])))]
 async fn list_events(
     State(state): State<AppState>,

@@ -179,7 +179,8 @@ impl Export {
 /// JSON lines, streamed.
 #[utoipa::path(get, path = "/api/v1/devices/{id}/export", tag = "devices",
     params(("id" = Uuid, Path, description = "The device's id"), ExportQuery),
-    responses((status = 200, description = "text/csv or application/x-ndjson"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "The readings: CSV with a header row, or JSON lines",
+        content((String = "text/csv"), (String = "application/x-ndjson")))),
     security(("bearer" = [])))]
 async fn export(
     State(state): State<AppState>,
@@ -508,7 +509,8 @@ fn csv_row(line: usize, columns: &[String], record: &csv::StringRecord) -> Resul
 /// holds a few MB; a body is at most 64 MiB.
 #[utoipa::path(post, path = "/api/v1/import", tag = "readings", params(ImportQuery),
     request_body(content = String, description = "CSV or JSON lines", content_type = "text/csv"),
-    responses((status = 200, body = ImportOut), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = ImportOut),
+        (status = 404, description = "No device `device_id` in the caller's household", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn import(
     State(state): State<AppState>,

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::api::Paged;
 use crate::auth::CurrentActor;
-use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
@@ -28,7 +28,11 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(geofence_status))
 }
 
-const DWELL_MAX_SECS: i64 = 3600;
+/// The longest a collar must stay outside (or back inside) before it counts.
+pub(crate) const DWELL_MAX_SECS: i64 = 3600;
+/// The accuracy a fence may ask of positions, in metres.
+pub(crate) const ACCURACY_MIN_M: f64 = 5.0;
+pub(crate) const ACCURACY_MAX_M: f64 = 1000.0;
 
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
 #[serde(deny_unknown_fields)]
@@ -121,12 +125,12 @@ fn parse(body: &GeofenceIn) -> Result<(Fence, FenceRules), ApiError> {
         ));
     }
     let accuracy = body.max_accuracy_m.unwrap_or(defaults.max_accuracy_m);
-    if !(accuracy.is_finite() && (5.0..=1000.0).contains(&accuracy)) {
+    if !(accuracy.is_finite() && (ACCURACY_MIN_M..=ACCURACY_MAX_M).contains(&accuracy)) {
         return Err(ApiError::field(
             ErrorCode::ValidationFailed,
             "max_accuracy_m",
             "out_of_range",
-            "max_accuracy_m must be 5 to 1000 metres",
+            format!("max_accuracy_m must be {ACCURACY_MIN_M} to {ACCURACY_MAX_M} metres"),
         ));
     }
     Ok((fence, FenceRules { dwell_ms: dwell * 1000, max_accuracy_m: accuracy }))
@@ -141,7 +145,7 @@ fn not_found(e: StoreError) -> ApiError {
 
 /// The household's fences, by name.
 #[utoipa::path(get, path = "/api/v1/geofences", tag = "geofences",
-    responses((status = 200, body = Paged<GeofenceOut>), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Paged<GeofenceOut>)),
     security(("bearer" = [])))]
 async fn list_geofences(
     State(state): State<AppState>,
@@ -157,7 +161,7 @@ async fn list_geofences(
 
 /// A new fence; collars' positions are judged against it from their next readings.
 #[utoipa::path(post, path = "/api/v1/geofences", tag = "geofences", request_body = GeofenceIn,
-    responses((status = 201, body = GeofenceOut), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = GeofenceOut)),
     security(("bearer" = [])))]
 async fn create_geofence(
     State(state): State<AppState>,
@@ -171,7 +175,7 @@ async fn create_geofence(
 }
 
 #[utoipa::path(get, path = "/api/v1/geofences/{id}", tag = "geofences", params(("id" = Uuid, Path, description = "The fence's id")),
-    responses((status = 200, body = GeofenceOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = GeofenceOut)),
     security(("bearer" = [])))]
 async fn get_geofence(
     State(state): State<AppState>,
@@ -186,7 +190,7 @@ async fn get_geofence(
 /// Replaces a fence (name, shape and rules); collars are judged afresh against the new shape.
 #[utoipa::path(put, path = "/api/v1/geofences/{id}", tag = "geofences", params(("id" = Uuid, Path, description = "The fence's id")),
     request_body = GeofenceIn,
-    responses((status = 200, body = GeofenceOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = GeofenceOut)),
     security(("bearer" = [])))]
 async fn replace_geofence(
     State(state): State<AppState>,
@@ -205,7 +209,7 @@ async fn replace_geofence(
 }
 
 #[utoipa::path(delete, path = "/api/v1/geofences/{id}", tag = "geofences", params(("id" = Uuid, Path, description = "The fence's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     security(("bearer" = [])))]
 async fn delete_geofence(
     State(state): State<AppState>,
@@ -233,7 +237,7 @@ pub(crate) struct FenceStatusOut {
 
 /// Each collar's state for the fence: inside, or outside since when.
 #[utoipa::path(get, path = "/api/v1/geofences/{id}/status", tag = "geofences", params(("id" = Uuid, Path, description = "The fence's id")),
-    responses((status = 200, body = Paged<FenceStatusOut>), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Paged<FenceStatusOut>)),
     security(("bearer" = [])))]
 async fn geofence_status(
     State(state): State<AppState>,

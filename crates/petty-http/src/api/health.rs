@@ -39,7 +39,8 @@ pub(crate) struct Readiness {
 
 /// The database answers; load balancers send traffic only while this is 200.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, body = Readiness), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = Readiness),
+        (status = 503, description = "The database does not answer: take this node out", body = ErrorBody)))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>, ApiError> {
     match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => Ok(Json(Readiness { status: "ready", database: state.store.backend_name() })),

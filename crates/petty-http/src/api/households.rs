@@ -57,7 +57,7 @@ impl MemberOut {
 
 /// Everyone in the household.
 #[utoipa::path(get, path = "/api/v1/household/members", tag = "household",
-    responses((status = 200, body = Paged<MemberOut>), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Paged<MemberOut>)),
     security(("bearer" = [])))]
 async fn list_members(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Paged<MemberOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
@@ -69,7 +69,7 @@ async fn list_members(State(state): State<AppState>, actor: CurrentActor) -> Res
 /// Remove someone from the household (owners only; the last owner stays).
 #[utoipa::path(delete, path = "/api/v1/household/members/{user_id}", tag = "household",
     params(("user_id" = Uuid, Path, description = "The member's user id")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 204), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn remove_member(
     State(state): State<AppState>,
@@ -111,8 +111,8 @@ pub(crate) struct MemberChangeIn {
 /// refresh to get one with the new role), and their API keys can do no more than the new role.
 #[utoipa::path(patch, path = "/api/v1/household/members/{user_id}", tag = "household", request_body = MemberChangeIn,
     params(("user_id" = Uuid, Path, description = "The member's user id")),
-    responses((status = 200, body = MembershipOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = MembershipOut),
+        (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn change_member(
     State(state): State<AppState>,
@@ -180,7 +180,7 @@ impl InvitationOut {
 
 /// Invite someone with a role. The single-use token is in the answer, and only there.
 #[utoipa::path(post, path = "/api/v1/household/invitations", tag = "household", request_body = InvitationIn,
-    responses((status = 201, body = InvitationOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = InvitationOut)),
     security(("bearer" = [])))]
 async fn create_invitation(
     State(state): State<AppState>,
@@ -214,7 +214,7 @@ async fn create_invitation(
 
 /// Invitations not yet used, revoked or expired.
 #[utoipa::path(get, path = "/api/v1/household/invitations", tag = "household",
-    responses((status = 200, body = Paged<InvitationOut>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Paged<InvitationOut>)),
     security(("bearer" = [])))]
 async fn list_invitations(
     State(state): State<AppState>,
@@ -228,7 +228,7 @@ async fn list_invitations(
 /// Withdraw an invitation before it is used.
 #[utoipa::path(delete, path = "/api/v1/household/invitations/{id}", tag = "household",
     params(("id" = Uuid, Path, description = "The invitation's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     security(("bearer" = [])))]
 async fn revoke_invitation(
     State(state): State<AppState>,
@@ -253,7 +253,7 @@ pub(crate) struct AcceptIn {
 
 /// Join another household with an invitation token. Sign in again with its `household_id` to act there.
 #[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "household", request_body = AcceptIn,
-    responses((status = 201, body = MembershipOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = MembershipOut), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn accept_invitation(
     State(state): State<AppState>,
@@ -293,7 +293,7 @@ pub(crate) struct RetentionIo {
 
 /// How long raw readings and their summaries are kept; a background job removes older ones.
 #[utoipa::path(get, path = "/api/v1/household/retention", tag = "household",
-    responses((status = 200, body = RetentionIo), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = RetentionIo)),
     security(("bearer" = [])))]
 async fn get_retention(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<RetentionIo>, ApiError> {
     let actor = actor.require(Permission::Read)?;
@@ -303,7 +303,7 @@ async fn get_retention(State(state): State<AppState>, actor: CurrentActor) -> Re
 
 /// Change how long raw readings and their summaries are kept.
 #[utoipa::path(put, path = "/api/v1/household/retention", tag = "household", request_body = RetentionIo,
-    responses((status = 200, body = RetentionIo), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = RetentionIo)),
     security(("bearer" = [])))]
 async fn set_retention(
     State(state): State<AppState>,

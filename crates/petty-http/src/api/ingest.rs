@@ -211,6 +211,15 @@ pub(crate) struct IngestBatch {
     pub results: Vec<ReadingResult>,
 }
 
+/// A 200 from `POST /api/v1/ingest`: a single reading stored before (a duplicate), or a batch's
+/// results.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum IngestAnswer {
+    Batch(IngestBatch),
+    One(IngestOne),
+}
+
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ReadingResult {
     pub index: usize,
@@ -304,8 +313,8 @@ pub(crate) fn field_details(invalid: petty_core::validation::Invalid, prefix: &s
 #[utoipa::path(post, path = "/api/v1/ingest", tag = "readings", request_body = IngestIn,
     responses(
         (status = 201, description = "The reading is stored", body = IngestOne),
-        (status = 200, description = "A duplicate, or a batch's results", body = IngestBatch),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 200, description = "A duplicate, or a batch's results", body = IngestAnswer),
+        (status = 404, description = "No device `device_id` in the caller's household", body = ErrorBody),
         (status = 503, description = "The database could not take it; nothing was stored", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn ingest(
@@ -322,7 +331,7 @@ async fn ingest(
             let outcome = state.app.ingest(sender.app(), readings).await?;
             let outcome = outcome.first().copied().unwrap_or(IngestOutcome::Duplicate);
             let status = if outcome == IngestOutcome::Accepted { StatusCode::CREATED } else { StatusCode::OK };
-            Ok((status, Json(IngestOne { status: outcome_name(outcome) })).into_response())
+            Ok((status, Json(IngestAnswer::One(IngestOne { status: outcome_name(outcome) }))).into_response())
         }
         Some(batch) => {
             if has_reading_fields(&body) {
@@ -369,7 +378,7 @@ async fn ingest(
                 rejected: count("rejected"),
                 results,
             };
-            Ok((StatusCode::OK, Json(answer)).into_response())
+            Ok((StatusCode::OK, Json(IngestAnswer::Batch(answer))).into_response())
         }
     }
 }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::api::{Paged, patch_field};
 use crate::auth::CurrentActor;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::render::JsonBody;
 use crate::state::AppState;
@@ -175,7 +175,7 @@ fn today() -> time::Date {
 
 /// List the household's pets, by name.
 #[utoipa::path(get, path = "/api/v1/pets", tag = "pets", params(ListPetsQuery),
-    responses((status = 200, body = Paged<PetOut>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = Paged<PetOut>)),
     security(("bearer" = [])))]
 async fn list_pets(
     State(state): State<AppState>,
@@ -193,7 +193,7 @@ async fn list_pets(
 
 /// Add a pet to the household.
 #[utoipa::path(post, path = "/api/v1/pets", tag = "pets", request_body = PetIn,
-    responses((status = 201, body = PetOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = PetOut)),
     security(("bearer" = [])))]
 async fn create_pet(
     State(state): State<AppState>,
@@ -209,7 +209,7 @@ async fn create_pet(
 
 /// One pet.
 #[utoipa::path(get, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
-    responses((status = 200, body = PetOut), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = PetOut)),
     security(("bearer" = [])))]
 async fn get_pet(
     State(state): State<AppState>,
@@ -226,7 +226,7 @@ async fn get_pet(
 /// Change some of a pet's fields.
 #[utoipa::path(patch, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
     request_body = PetPatch,
-    responses((status = 200, body = PetOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = PetOut)),
     security(("bearer" = [])))]
 async fn update_pet(
     State(state): State<AppState>,
@@ -247,7 +247,7 @@ async fn update_pet(
 
 /// Remove a pet.
 #[utoipa::path(delete, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204)),
     security(("bearer" = [])))]
 async fn delete_pet(
     State(state): State<AppState>,

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::api::Paged;
 use crate::api::devices::query_time;
 use crate::auth::CurrentActor;
-use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
@@ -81,7 +81,7 @@ fn pet_not_found(e: StoreError) -> ApiError {
 /// What the pet did and what stood out, in event-time order, a page at a time.
 #[utoipa::path(get, path = "/api/v1/pets/{id}/timeline", tag = "behaviour",
     params(("id" = Uuid, Path, description = "The pet's id"), TimelineQuery),
-    responses((status = 200, body = Paged<TimelineItem>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = Paged<TimelineItem>)),
     security(("bearer" = [])))]
 async fn timeline(
     State(state): State<AppState>,
@@ -174,7 +174,7 @@ pub(crate) struct FeedbackStored {
 #[utoipa::path(post, path = "/api/v1/pets/{id}/episodes/{episode_id}/feedback", tag = "behaviour",
     params(("id" = Uuid, Path, description = "The pet's id"), ("episode_id" = Uuid, Path, description = "The episode's id")),
     request_body = FeedbackIn,
-    responses((status = 201, body = FeedbackStored), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = FeedbackStored)),
     security(("bearer" = [])))]
 async fn episode_feedback(
     State(state): State<AppState>,
@@ -227,7 +227,7 @@ pub(crate) struct LabelPrecisionOut {
 /// Per-label precision of this pet's episodes, from its owner's feedback.
 #[utoipa::path(get, path = "/api/v1/pets/{id}/label-precision", tag = "behaviour",
     params(("id" = Uuid, Path, description = "The pet's id")),
-    responses((status = 200, body = Paged<LabelPrecisionOut>), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Paged<LabelPrecisionOut>)),
     security(("bearer" = [])))]
 async fn label_precision(
     State(state): State<AppState>,
@@ -279,7 +279,7 @@ pub(crate) struct Question {
 /// Low-confidence episodes of the last day the owner has not judged yet, as questions.
 #[utoipa::path(get, path = "/api/v1/pets/{id}/questions", tag = "behaviour",
     params(("id" = Uuid, Path, description = "The pet's id")),
-    responses((status = 200, body = Paged<Question>), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Paged<Question>)),
     security(("bearer" = [])))]
 async fn questions(
     State(state): State<AppState>,

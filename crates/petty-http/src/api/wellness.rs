@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::CurrentActor;
-use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
@@ -32,6 +32,9 @@ fn pet_not_found(e: StoreError) -> ApiError {
         other => other.into(),
     }
 }
+
+/// The most days of history one answer covers.
+pub(crate) const MAX_DAYS: u32 = 90;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -80,7 +83,7 @@ pub(crate) struct WellnessOut {
 /// The pet's wellness score (0–100) with its breakdown and 7-day trend.
 #[utoipa::path(get, path = "/api/v1/pets/{id}/wellness", tag = "behaviour",
     params(("id" = Uuid, Path, description = "The pet's id"), WellnessQuery),
-    responses((status = 200, body = WellnessOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = WellnessOut)),
     security(("bearer" = [])))]
 async fn get_wellness(
     State(state): State<AppState>,
@@ -90,8 +93,13 @@ async fn get_wellness(
 ) -> Result<Json<WellnessOut>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let days = query.days.unwrap_or(7);
-    if !(1..=90).contains(&days) {
-        return Err(ApiError::field(ErrorCode::ValidationFailed, "days", "out_of_range", "days must be 1 to 90"));
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::field(
+            ErrorCode::ValidationFailed,
+            "days",
+            "out_of_range",
+            format!("days must be 1 to {MAX_DAYS}"),
+        ));
     }
     let pet_id = PetId(id);
     let pet = state.store.get_pet(actor.household_id, pet_id).await.map_err(pet_not_found)?;
@@ -138,7 +146,7 @@ async fn get_wellness(
 #[utoipa::path(get, path = "/api/v1/pets/{id}/plan", tag = "behaviour",
     params(("id" = Uuid, Path, description = "The pet's id")),
     responses((status = 200, description = "daily_goals, nutrition_plan, exercise_plan, health_recommendations",
-        body = Object), (status = 404, body = ErrorBody)),
+        body = Object)),
     security(("bearer" = [])))]
 async fn get_plan(
     State(state): State<AppState>,

@@ -97,6 +97,15 @@ impl Recheck {
     }
 }
 
+/// Live events over a WebSocket (see the module documentation in `ws.rs` and the README): the
+/// messages each side sends are the schemas `WsClientMessage` and `WsServerMessage`, named
+/// under `x-websocket-messages`. Sign in with a header, the dashboard's cookie, or a first
+/// message `{"type":"auth","token":"..."}`.
+#[utoipa::path(get, path = "/api/v1/ws", tag = "live",
+    responses(
+        (status = 101, description = "The connection is now a WebSocket"),
+        (status = 400, description = "Not a WebSocket upgrade request", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ()))]
 pub(crate) async fn connect(
     State(state): State<AppState>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -157,9 +166,14 @@ fn same_origin(headers: &HeaderMap) -> bool {
     origin.split_once("://").is_some_and(|(_, rest)| rest == host)
 }
 
-#[derive(Deserialize)]
+/// A message from the client on the WebSocket, told apart by `type`: `auth` (the first message,
+/// with an access token or API key, when no other credentials came with the upgrade),
+/// `subscribe` and `unsubscribe` (topics `device:{id}`, `pet:{id}`, `household:{id}:alarms`,
+/// `user:{id}:events`, `user:{id}:predictions`, `user:{id}:insights`; at most 256 at once), `ping`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum Command {
+#[schema(as = WsClientMessage)]
+pub(crate) enum Command {
     Auth {
         token: String,
     },

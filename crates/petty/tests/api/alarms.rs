@@ -261,6 +261,12 @@ async fn rules_are_tuned_with_checks_that_name_the_field() {
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"]["details"][0]["field"], "device_kind", "{kind}");
     }
+    // A built-in rule keeps its kind, but what is sent must still be one.
+    let res = put(json!({"name": "CO high", "device_kind": "air_monitor", "kind": "toaster", "metric": "co_ppm",
+        "value": 35.0, "clear_value": 25.0, "severity": "critical"}))
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["details"][0]["field"], "kind");
     let res = put(json!({"name": "CO high", "device_kind": "air_monitor", "kind": "above", "metric": "co_ppm",
         "value": 35.0, "clear_value": 25.0, "for_secs": 30, "severity": "critical"}))
     .await;

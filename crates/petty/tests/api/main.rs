@@ -18,6 +18,7 @@ mod compat_carbon;
 mod compat_petty;
 mod fakes;
 mod geofences;
+mod openapi;
 mod pages;
 mod pages_devices;
 mod revocation;

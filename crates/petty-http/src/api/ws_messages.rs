@@ -1,0 +1,46 @@
+//! The WebSocket's messages from Petty to the client, as schemas for the OpenAPI document
+//! (`components.schemas.WsServerMessage`, named by `GET /api/v1/ws` under
+//! `x-websocket-messages`), so a client author can generate them. The client's commands are
+//! `ws::Command` itself (`WsClientMessage`).
+//!
+//! These types describe what `ws.rs` writes; they are not what writes it. The WebSocket test in
+//! `crates/petty/tests/api/openapi.rs` checks every message a session receives against this
+//! schema, so a message added to `ws.rs` must be added here too.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A message from Petty on the WebSocket, told apart by `type`.
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[schema(as = WsServerMessage)]
+#[allow(dead_code)] // A schema only: see the module's documentation.
+pub(crate) enum ServerMessage {
+    /// The first-message sign-in (`{"type":"auth","token":...}`) worked.
+    Authenticated,
+    /// The topic is subscribed (also when it already was).
+    Subscribed { topic: String },
+    /// The topic is no longer subscribed.
+    Unsubscribed { topic: String },
+    /// Something published on a subscribed topic: a reading on `device:{id}`, an alarm or a
+    /// liveness event on `household:{id}:alarms`, an episode or an anomaly on `pet:{id}`.
+    Event {
+        topic: String,
+        /// The event as the REST API shows the same thing (a reading as `ReadingOut`, an alarm
+        /// as `AlarmOut`, ...).
+        #[schema(value_type = Object)]
+        data: serde_json::Value,
+    },
+    /// The answer to `{"type":"ping"}`.
+    Pong,
+    /// The client read too slowly and `count` events were dropped for it.
+    Dropped { count: u64 },
+    /// A command was refused, or the connection's credential was revoked (then the socket
+    /// closes with 1008). `code` is one of the API's error codes.
+    Error {
+        code: String,
+        message: String,
+        /// The topic the refused command named, if it named one.
+        topic: Option<String>,
+    },
+}
