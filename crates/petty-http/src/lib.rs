@@ -50,6 +50,11 @@ pub mod import {
     pub use crate::api::exchange::{CHUNK, Format, ImportError, ImportItem, ImportOut, ImportReader, MAX_REPORTED};
 }
 
+/// What clients send on the WebSocket, checked as a session checks it (for the fuzz targets).
+pub mod live {
+    pub use crate::api::ws::check_client_message;
+}
+
 pub use config::{HttpConfig, RateLimitConfig};
 pub use error::{ApiError, EdgeShaped, ErrorCode, FieldDetail};
 pub use ratelimit::ForwardedFor;

@@ -332,17 +332,44 @@ async fn first_message_auth(socket: &mut WebSocket, state: &AppState) -> Option<
 }
 
 /// Answers a client's message: one frame, or (a resumed subscription) the replay before it.
-async fn command(state: &AppState, actor: &Actor, subscriber: &mut petty_bus::Subscriber, text: &str) -> Vec<Message> {
+/// A client's text frame, decoded and checked without any state.
+pub(crate) enum Decoded {
+    Subscribe { topic: Topic, text: String, after: Option<OffsetDateTime> },
+    Unsubscribe { text: String },
+    Ping,
+    Auth,
+}
+
+/// Decodes a client's text frame: the command, its topic and its resume cursor; a refusal names
+/// the topic it was about, if any.
+pub(crate) fn decode(text: &str) -> Result<Decoded, (String, Option<String>)> {
     match serde_json::from_str::<Command>(text) {
         Ok(Command::Subscribe { topic: text, resume_after }) => {
             let topic = match text.parse::<Topic>() {
                 Ok(topic) => topic,
-                Err(e) => return vec![error_frame(ErrorCode::ValidationFailed, &e.to_string(), Some(&text))],
+                Err(e) => return Err((e.to_string(), Some(text))),
             };
-            let after = match resume_after.as_deref().map(parse_cursor).transpose() {
-                Ok(after) => after,
-                Err(message) => return vec![error_frame(ErrorCode::ValidationFailed, message, Some(&text))],
-            };
+            match resume_after.as_deref().map(parse_cursor).transpose() {
+                Ok(after) => Ok(Decoded::Subscribe { topic, text, after }),
+                Err(message) => Err((message.to_owned(), Some(text))),
+            }
+        }
+        Ok(Command::Unsubscribe { topic }) => Ok(Decoded::Unsubscribe { text: topic }),
+        Ok(Command::Ping) => Ok(Decoded::Ping),
+        Ok(Command::Auth { .. }) => Ok(Decoded::Auth),
+        Err(e) => Err((format!("not a command Petty knows: {e}"), None)),
+    }
+}
+
+/// Checks a client's WebSocket text frame as a session would before acting on it (for the fuzz
+/// target `fuzz/fuzz_targets/live_messages.rs`): the refusal's message, if refused.
+pub fn check_client_message(text: &str) -> Result<(), String> {
+    decode(text).map(|_| ()).map_err(|(message, _)| message)
+}
+
+async fn command(state: &AppState, actor: &Actor, subscriber: &mut petty_bus::Subscriber, text: &str) -> Vec<Message> {
+    match decode(text) {
+        Ok(Decoded::Subscribe { topic, text, after }) => {
             if !subscriber.is_subscribed(topic) {
                 if subscriber.topic_count() >= MAX_TOPICS {
                     return vec![error_frame(
@@ -362,15 +389,15 @@ async fn command(state: &AppState, actor: &Actor, subscriber: &mut petty_bus::Su
                 Some(after) => replay(state, actor, topic, &text, after).await,
             }
         }
-        Ok(Command::Unsubscribe { topic: text }) => {
+        Ok(Decoded::Unsubscribe { text }) => {
             if let Ok(topic) = text.parse::<Topic>() {
                 subscriber.unsubscribe(topic);
             }
             vec![frame(json!({"type": "unsubscribed", "topic": text}))]
         }
-        Ok(Command::Ping) => vec![frame(json!({"type": "pong"}))],
-        Ok(Command::Auth { .. }) => vec![error_frame(ErrorCode::ValidationFailed, "already signed in", None)],
-        Err(e) => vec![error_frame(ErrorCode::ValidationFailed, &format!("not a command Petty knows: {e}"), None)],
+        Ok(Decoded::Ping) => vec![frame(json!({"type": "pong"}))],
+        Ok(Decoded::Auth) => vec![error_frame(ErrorCode::ValidationFailed, "already signed in", None)],
+        Err((message, topic)) => vec![error_frame(ErrorCode::ValidationFailed, &message, topic.as_deref())],
     }
 }
 

@@ -18,14 +18,20 @@ use utoipa::ToSchema;
 pub(crate) enum ServerMessage {
     /// The first-message sign-in (`{"type":"auth","token":...}`) worked.
     Authenticated,
-    /// The topic is subscribed (also when it already was).
-    Subscribed { topic: String },
+    /// The topic is subscribed (also when it already was). After a `subscribe` with
+    /// `resume_after`, `replayed` counts the stored readings sent before it (each an `event` with
+    /// `"replay": true`).
+    Subscribed { topic: String, replayed: Option<u64> },
     /// The topic is no longer subscribed.
     Unsubscribed { topic: String },
     /// Something published on a subscribed topic: a reading on `device:{id}`, an alarm or a
     /// liveness event on `household:{id}:alarms`, an episode or an anomaly on `pet:{id}`.
     Event {
         topic: String,
+        /// Present and true on a stored reading replayed after `resume_after`; a replay starts up
+        /// to a minute before the cursor, so a client may see a reading again (the same `ts` and
+        /// `seq`).
+        replay: Option<bool>,
         /// The event as the REST API shows the same thing (a reading as `ReadingOut`, an alarm
         /// as `AlarmOut`, ...).
         #[schema(value_type = Object)]
@@ -35,6 +41,15 @@ pub(crate) enum ServerMessage {
     Pong,
     /// The client read too slowly and `count` events were dropped for it.
     Dropped { count: u64 },
+    /// Events may have been lost between nodes (a message missing in a node's numbering, a node
+    /// gone quiet, this node's NATS link back after a break), or a `resume_after` could not be
+    /// honoured for `topic` (not a device topic, a cursor too old, too many readings): catch up
+    /// by subscribing again with `resume_after`, or through the REST API.
+    Gap {
+        /// The topic the notice is about; absent when it may concern every subscribed topic.
+        topic: Option<String>,
+        message: String,
+    },
     /// A command was refused, or the connection's credential was revoked (then the socket
     /// closes with 1008). `code` is one of the API's error codes.
     Error {
