@@ -4,9 +4,10 @@
 # body schema and headers it names; no request may get a 5xx; data the document rules out must be
 # refused with a 4xx. Fails on any failure.
 #
-#   bash .ci/schemathesis.sh              # what CI runs (about 3 minutes once petty is built)
+#   bash .ci/schemathesis.sh                       # what CI runs (about 1.5 minutes once petty is built)
 #   ST_MAX_EXAMPLES=200 bash .ci/schemathesis.sh   # longer
 #   ST_SEED=1234 bash .ci/schemathesis.sh          # replay a run
+#   ST_REPORT_DIR=st-report bash .ci/schemathesis.sh   # also write a JUnit report there
 #
 # The server runs on SQLite in a temporary folder, on a free port, with rate limits off. It signs
 # up an account and signs in with it (whether or not registration answers tokens itself),
@@ -95,12 +96,12 @@ echo "pet ${pet_id}, device ${device_id}"
 
 step "schemathesis run (${MAX_EXAMPLES} examples an operation)"
 started=$SECONDS
-seed_args=()
-if [ -n "${ST_SEED:-}" ]; then seed_args=(--seed "$ST_SEED"); fi
+extra=()
+if [ -n "${ST_SEED:-}" ]; then extra+=(--seed "$ST_SEED"); fi
+if [ -n "${ST_REPORT_DIR:-}" ]; then extra+=(--report junit --report-dir "$ST_REPORT_DIR"); fi
 set +e
 schemathesis --config-file .ci/schemathesis.toml run "$base/api/v1/openapi.json" \
-  -H "Authorization: Bearer $token" --max-examples "$MAX_EXAMPLES" "${seed_args[@]}" \
-  --report junit --report-dir "${ST_REPORT_DIR:-$work/report}"
+  -H "Authorization: Bearer $token" --max-examples "$MAX_EXAMPLES" "${extra[@]}"
 status=$?
 set -e
 echo "schemathesis took $((SECONDS - started)) s"
@@ -109,8 +110,9 @@ if [ "$status" -ne 0 ]; then
   tail -n 200 "$work/server.log"
   die "schemathesis found failures (exit ${status})"
 fi
-if grep -E ' (ERROR|WARN) ' "$work/server.log" | grep -v 'readiness' | grep -q .; then
-  grep -E ' (ERROR|WARN) ' "$work/server.log" | head -n 40
-  grep -q ' ERROR ' "$work/server.log" && die "the server logged errors while schemathesis ran"
+# A 500 is logged as an error even when its answer looked documented.
+if grep -q ' ERROR ' "$work/server.log"; then
+  grep ' ERROR ' "$work/server.log" | head -n 40
+  die "the server logged errors while schemathesis ran"
 fi
 echo "schemathesis: no failures"

@@ -594,7 +594,9 @@ async fn email_goes_to_a_real_smtp_server_and_its_link_acknowledges() {
     let res = app.client.post(app.url(path)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(app.store.get_alarm(alarm.household_id, alarm.id).await.unwrap().state, AlarmState::Acknowledged);
-    let forged = format!("{}x", &path[..path.len() - 1]);
+    // One character changed (a token that ends in x gets a y).
+    let swap = if path.ends_with('x') { 'y' } else { 'x' };
+    let forged = format!("{}{swap}", &path[..path.len() - 1]);
     assert_eq!(app.client.post(app.url(&forged)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
 
