@@ -1238,12 +1238,7 @@ impl Store {
     /// worker, or this one after a restart, takes it again once the lease runs out) and its
     /// attempt counted.
     pub async fn claim_notifications(&self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<Notification>> {
-        let sql = format!(
-            "UPDATE outbox SET lease_until = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox \
-             WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
-             ORDER BY next_attempt_at LIMIT $3) AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $1) \
-             RETURNING {NOTIFICATION_COLUMNS}"
-        );
+        let sql = claim_due_sql("outbox", NOTIFICATION_COLUMNS);
         let rows: Vec<NotificationRow> = on_pool!(write, self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(now_ms)
@@ -1413,4 +1408,16 @@ impl Store {
         let items = rows.into_iter().map(NotificationRow::into_notification).collect::<Result<Vec<_>>>()?;
         Ok(Page { items, total: u64::try_from(total).unwrap_or(0), request })
     }
+}
+
+/// The claim of a delivery queue (`outbox`, `account_mail`: `status`, `next_attempt_at`,
+/// `lease_until`, `attempts`): up to `$3` due rows, leased until `$2` and their attempt
+/// counted, as of `$1`; returns `columns`.
+pub(crate) fn claim_due_sql(table: &str, columns: &str) -> String {
+    format!(
+        "UPDATE {table} SET lease_until = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM {table} \
+         WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
+         ORDER BY next_attempt_at LIMIT $3) AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $1) \
+         RETURNING {columns}"
+    )
 }

@@ -393,12 +393,7 @@ impl Store {
     /// Takes up to `limit` due account mails for sending, each leased for `lease_ms` and its
     /// attempt counted.
     pub async fn claim_account_mail(&self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<AccountMail>> {
-        let sql = format!(
-            "UPDATE account_mail SET lease_until = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM account_mail \
-             WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
-             ORDER BY next_attempt_at LIMIT $3) AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $1) \
-             RETURNING {MAIL_COLUMNS}"
-        );
+        let sql = crate::alarms::claim_due_sql("account_mail", MAIL_COLUMNS);
         let rows: Vec<AccountMailRow> = on_pool!(write, self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(now_ms)

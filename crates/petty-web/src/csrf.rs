@@ -64,6 +64,21 @@ pub(crate) fn verify_anonymous_token(key: &[u8], jar: &CookieJar, presented: &st
     mac(key, b"anonymous", presented.trim().as_bytes()).verify_slice(&expected).is_ok()
 }
 
+/// [`verify_anonymous_token`] as a signed-out form's guard: a refused token is logged, naming
+/// the form, and answers the CSRF error page.
+pub(crate) fn require_anonymous_token(
+    key: &[u8],
+    jar: &CookieJar,
+    presented: &str,
+    form: &'static str,
+) -> Result<(), crate::PageError> {
+    if verify_anonymous_token(key, jar, presented) {
+        return Ok(());
+    }
+    tracing::warn!(form, "form rejected: bad CSRF token");
+    Err(crate::PageError::CsrfRejected)
+}
+
 fn plausible(token: &str) -> bool {
     (32..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

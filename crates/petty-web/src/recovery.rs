@@ -38,10 +38,7 @@ pub(crate) async fn forgot(
     jar: CookieJar,
     Form(form): Form<ForgotForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf) {
-        tracing::warn!("password-reset form rejected: bad CSRF token");
-        return Err(PageError::CsrfRejected);
-    }
+    csrf::require_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf, "password-reset")?;
     match accounts::request_password_reset(&state, &form.email).await {
         Ok(()) => Ok(layout::html(
             StatusCode::OK,
@@ -124,10 +121,7 @@ pub(crate) async fn reset(
     jar: CookieJar,
     Form(form): Form<ResetForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf) {
-        tracing::warn!("new-password form rejected: bad CSRF token");
-        return Err(PageError::CsrfRejected);
-    }
+    csrf::require_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf, "new-password")?;
     match accounts::confirm_password_reset(&state, &form.token, &form.new_password).await {
         // Every session of the account was revoked; this browser's cookie goes too.
         Ok(_) => Ok((

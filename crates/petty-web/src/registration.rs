@@ -53,10 +53,7 @@ pub(crate) async fn register(
     jar: CookieJar,
     Form(form): Form<RegisterForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf) {
-        tracing::warn!("registration form rejected: bad CSRF token");
-        return Err(PageError::CsrfRejected);
-    }
+    csrf::require_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf, "registration")?;
     let registration = Registration {
         email: form.email.clone(),
         password: form.password.clone(),

@@ -55,10 +55,7 @@ pub(crate) async fn login(
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf) {
-        tracing::warn!("sign-in form rejected: bad CSRF token");
-        return Err(PageError::CsrfRejected);
-    }
+    csrf::require_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf, "sign-in")?;
     let trusted_device = jar.get(TRUSTED_DEVICE_COOKIE).map(|c| c.value().to_owned());
     let attempt = SignIn {
         email: &form.email,

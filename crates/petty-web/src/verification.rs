@@ -62,10 +62,7 @@ pub(crate) async fn verify(
     jar: CookieJar,
     Form(form): Form<VerifyForm>,
 ) -> Result<Response, PageError> {
-    if !csrf::verify_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf) {
-        tracing::warn!("email verification form rejected: bad CSRF token");
-        return Err(PageError::CsrfRejected);
-    }
+    csrf::require_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf, "email verification")?;
     match accounts::verify_email(&state, &form.token).await {
         Ok(_) => Ok(layout::html(
             StatusCode::OK,
@@ -106,10 +103,7 @@ pub(crate) async fn resend(
         );
         return Ok(layout::html(StatusCode::OK, view));
     }
-    if !csrf::verify_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf) {
-        tracing::warn!("new verification link form rejected: bad CSRF token");
-        return Err(PageError::CsrfRejected);
-    }
+    csrf::require_anonymous_token(&state.config.jwt_secret, &jar, &form.csrf, "new verification link")?;
     match accounts::resend_verification(&state, &form.email).await {
         Ok(()) => Ok(layout::html(
             StatusCode::OK,

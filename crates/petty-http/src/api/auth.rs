@@ -219,11 +219,7 @@ fn session(tokens: TokenPair, user: User, membership: Membership, trusted_device
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterIn,
     responses(
         (status = 202, description = "Accepted: sign in next (or confirm the address first)", body = RegisteredOut),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
-        (status = 422, description = "A field breaks a rule (details name each); also an unknown or spent invitation", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
+        (status = 422, description = "A field breaks a rule (details name each); also an unknown or spent invitation", body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterIn>,
@@ -263,11 +259,8 @@ async fn register(
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
     responses(
         (status = 200, description = "Signed in, with a new trusted-device token", body = SessionOut),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`: the email or password is wrong (under `required` verification, also an unverified address)", body = ErrorBody),
         (status = 403, description = "No active membership of that household", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
         (status = 422, description = "The email is malformed, or a field of the wrong type", body = ErrorBody),
         (status = 429, description = "`rate_limited` (this address) or `account_locked` (this email): wait `Retry-After` seconds", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait")))))]
@@ -318,10 +311,8 @@ async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshIn>
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = ChangePasswordIn,
     responses(
         (status = 200, body = SessionOut),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 401, description = "Not signed in, or the current password is wrong", body = ErrorBody),
         (status = 403, description = "An API key cannot change a password", body = ErrorBody),
-        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
         (status = 422, description = "The new password breaks a rule", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -367,11 +358,7 @@ const VERIFY_ACCEPTED: &str = "If an account uses this address and it is not con
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = EmailIn,
     responses(
         (status = 202, description = "Accepted, for every well-formed address", body = AcceptedOut),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
-        (status = 422, description = "The email is malformed", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
+        (status = 422, description = "The email is malformed", body = ErrorBody)))]
 async fn request_password_reset(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<EmailIn>,
@@ -387,11 +374,7 @@ async fn request_password_reset(
 #[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirmIn,
     responses(
         (status = 204, description = "The password is set; sign in with it"),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
-        (status = 422, description = "`token` is unknown, spent or expired, or `new_password` breaks a rule", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
+        (status = 422, description = "`token` is unknown, spent or expired, or `new_password` breaks a rule", body = ErrorBody)))]
 async fn confirm_password_reset(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<PasswordResetConfirmIn>,
@@ -404,11 +387,7 @@ async fn confirm_password_reset(
 #[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = VerifyEmailIn,
     responses(
         (status = 204, description = "The address is verified"),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
-        (status = 422, description = "`token` is unknown, spent or expired", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
+        (status = 422, description = "`token` is unknown, spent or expired", body = ErrorBody)))]
 async fn verify_email(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<VerifyEmailIn>,
@@ -422,11 +401,7 @@ async fn verify_email(
 #[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "auth", request_body = EmailIn,
     responses(
         (status = 202, description = "Accepted, for every well-formed address", body = AcceptedOut),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not sent as JSON", body = ErrorBody),
-        (status = 422, description = "The email is malformed", body = ErrorBody),
-        (status = 429, description = "Too many requests from this address", body = ErrorBody)))]
+        (status = 422, description = "The email is malformed", body = ErrorBody)))]
 async fn resend_verification(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<EmailIn>,
