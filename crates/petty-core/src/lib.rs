@@ -14,6 +14,7 @@ pub mod chart;
 pub mod devices;
 pub mod geofence;
 pub mod ids;
+pub mod mfa;
 pub mod net;
 pub mod nutrition;
 pub mod paging;

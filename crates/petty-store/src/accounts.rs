@@ -919,7 +919,7 @@ impl Store {
 
     /// After a committed change to memberships or token stamps: forget standings here and, on
     /// PostgreSQL, tell the other nodes to do the same.
-    async fn forget_standing(&self) {
+    pub(crate) async fn forget_standing(&self) {
         crate::cache::Invalidate::forget(&*self.standing);
         if let crate::Backend::Postgres(pool) = &self.backend
             && let Err(e) =

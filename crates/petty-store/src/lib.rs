@@ -20,6 +20,7 @@ mod liveness;
 mod pets;
 mod readings;
 mod retention;
+mod security;
 mod signin;
 mod work;
 
@@ -41,6 +42,7 @@ pub use liveness::*;
 pub use pets::*;
 pub use readings::*;
 pub use retention::*;
+pub use security::*;
 pub use signin::*;
 pub use work::{WorkClaim, WorkKind};
 
