@@ -15,16 +15,19 @@
 //! Every decision is `petty-core`'s.
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
-//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`]; the shapes
+//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`mfa`] (the second factor) and [`audit`] (the household's audit
+//! log, which every use case that changes household data writes to); the shapes
 //! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
 //! [`secrets`] (the opaque tokens every credential is made of).
 
 pub mod account_mail;
 pub mod alarms;
 pub mod analysis;
+pub mod audit;
 pub mod charts;
 pub mod feedback;
 mod ingest;
+pub mod mfa;
 pub mod notify;
 pub mod readings;
 pub mod rfc3339;
@@ -143,6 +146,8 @@ pub struct Inner {
     pub notifier: Notifier,
     /// The behaviour model in use.
     pub model: analysis::Model,
+    /// Seals TOTP secrets and hashes backup codes (keys derived from the server secret).
+    pub mfa: mfa::MfaKeys,
 }
 
 impl Deref for App {
@@ -165,6 +170,7 @@ impl App {
             wake: Wake::default(),
             notifier,
             model: analysis::Model::default(),
+            mfa: mfa::MfaKeys::derive(secret),
         }))
     }
 

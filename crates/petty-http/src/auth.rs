@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use petty_core::accounts::{Actor, ActorKind, Permission, Role};
-use petty_core::ids::{HouseholdId, UserId};
+use petty_core::ids::{HouseholdId, TokenFamilyId, UserId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -66,6 +66,9 @@ pub struct Claims {
     /// Tokens without it count from `iat`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ims: Option<i64>,
+    /// The refresh-token family (the sign-in) the token was issued from, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fid: Option<uuid::Uuid>,
     pub typ: String,
 }
 
@@ -97,6 +100,19 @@ impl Keys {
         membership_ends: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<String, ApiError> {
+        self.issue_access_token_in(user_id, household_id, role, membership_ends, None, now)
+    }
+
+    /// [`Keys::issue_access_token`], naming the sign-in (refresh-token family) it comes from.
+    pub fn issue_access_token_in(
+        &self,
+        user_id: UserId,
+        household_id: HouseholdId,
+        role: Role,
+        membership_ends: Option<OffsetDateTime>,
+        family: Option<TokenFamilyId>,
+        now: OffsetDateTime,
+    ) -> Result<String, ApiError> {
         let iat = now.unix_timestamp();
         let mut exp = iat + self.access_ttl.as_secs() as i64;
         let mex = membership_ends.map(|t| t.unix_timestamp());
@@ -111,6 +127,7 @@ impl Keys {
             exp,
             mex,
             ims: Some((now.unix_timestamp_nanos() / 1_000_000) as i64),
+            fid: family.map(|f| f.0),
             typ: "access".to_owned(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
@@ -140,6 +157,12 @@ impl Keys {
             cache.insert(signature.into(), Verified { token: token.into(), actor, issued_ms, exp });
         }
         Ok((actor, issued_ms))
+    }
+
+    /// The sign-in (refresh-token family) a valid access token was issued from.
+    pub fn family_of(&self, token: &str) -> Option<TokenFamilyId> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        data.claims.fid.map(TokenFamilyId)
     }
 
     fn decode_access_token(&self, token: &str) -> Result<(Actor, i64, i64), ApiError> {
@@ -239,6 +262,62 @@ impl Keys {
         let issued_ms = i64::from_be_bytes(body[33..41].try_into().ok()?);
         let issued_at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(issued_ms) * 1_000_000).ok()?;
         Some(TrustedDevice { user_id, id, issued_at })
+    }
+}
+
+const PENDING_PREFIX: &str = "mp_";
+const PENDING_BODY: usize = 1 + 16 + 16 + 8;
+
+impl Keys {
+    fn pending_mac(&self, body: &[u8]) -> Option<hmac::Hmac<sha2::Sha256>> {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.device_key).ok()?;
+        mac.update(b"petty-pending-mfa\0");
+        mac.update(body);
+        Some(mac)
+    }
+
+    /// A token that says "this user gave the right password at `now`" for the dashboard's
+    /// second sign-in step: signed, and honoured for `accounts::PENDING_MFA_TTL`.
+    pub fn issue_pending_mfa(
+        &self,
+        user_id: UserId,
+        household_id: Option<HouseholdId>,
+        now: OffsetDateTime,
+    ) -> Result<String, ApiError> {
+        use hmac::Mac;
+        let mut bytes = Vec::with_capacity(PENDING_BODY + DEVICE_TAG);
+        bytes.push(DEVICE_VERSION);
+        bytes.extend_from_slice(user_id.0.as_bytes());
+        bytes.extend_from_slice(household_id.map(|h| h.0).unwrap_or_default().as_bytes());
+        let issued_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).map_err(ApiError::internal)?;
+        bytes.extend_from_slice(&issued_ms.to_be_bytes());
+        let mac = self.pending_mac(&bytes).ok_or_else(|| ApiError::internal("the signing key is unusable"))?;
+        bytes.extend_from_slice(&mac.finalize().into_bytes()[..DEVICE_TAG]);
+        Ok(format!("{PENDING_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// The user (and household asked for) of a pending sign-in token still in its time.
+    pub fn read_pending_mfa(&self, presented: &str, now: OffsetDateTime) -> Option<(UserId, Option<HouseholdId>)> {
+        use hmac::Mac;
+        let presented = presented.trim();
+        if presented.len() > TRUSTED_DEVICE_MAX_LEN {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(presented.strip_prefix(PENDING_PREFIX)?).ok()?;
+        if bytes.len() != PENDING_BODY + DEVICE_TAG || bytes[0] != DEVICE_VERSION {
+            return None;
+        }
+        let (body, tag) = bytes.split_at(PENDING_BODY);
+        self.pending_mac(body)?.verify_truncated_left(tag).ok()?;
+        let user_id = UserId(uuid::Uuid::from_slice(&body[1..17]).ok()?);
+        let household = uuid::Uuid::from_slice(&body[17..33]).ok()?;
+        let issued_ms = i64::from_be_bytes(body[33..41].try_into().ok()?);
+        let issued_at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(issued_ms) * 1_000_000).ok()?;
+        if issued_at > now || now - issued_at > crate::accounts::PENDING_MFA_TTL {
+            return None;
+        }
+        Some((user_id, (!household.is_nil()).then_some(HouseholdId(household))))
     }
 }
 
