@@ -150,7 +150,8 @@ mod tests {
     fn rfc_6238_vectors() {
         let secret = secret_from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
         assert_eq!(secret, b"12345678901234567890");
-        for (time, code) in [(59, "287082"), (1_111_111_109, "081804"), (1_234_567_890, "005924"), (2_000_000_000, "279037")]
+        for (time, code) in
+            [(59, "287082"), (1_111_111_109, "081804"), (1_234_567_890, "005924"), (2_000_000_000, "279037")]
         {
             assert_eq!(code_at(&secret, time), code, "at {time}");
             assert_eq!(matching_step(&secret, code, time), Some(step_of(time)));
@@ -179,7 +180,9 @@ mod tests {
         assert_eq!(secret_from_base32(&text.to_lowercase()).unwrap(), secret);
         assert_eq!(
             otpauth_url("ana@example.org", &secret),
-            format!("otpauth://totp/Petty:ana@example.org?secret={text}&issuer=Petty&algorithm=SHA1&digits=6&period=30")
+            format!(
+                "otpauth://totp/Petty:ana@example.org?secret={text}&issuer=Petty&algorithm=SHA1&digits=6&period=30"
+            )
         );
         assert!(otpauth_url("a b&c@example.org", &secret).starts_with("otpauth://totp/Petty:a%20b%26c@example.org?"));
     }

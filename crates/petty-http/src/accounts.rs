@@ -18,12 +18,13 @@
 
 use std::net::IpAddr;
 
+use petty_app::mfa::MfaError;
 use petty_core::accounts::{Email, EmailVerification, NewPassword, parse_display_name, parse_household_name};
 use petty_core::ids::{HouseholdId, TokenFamilyId, UserId};
 use petty_core::validation::Collector;
-use petty_app::mfa::MfaError;
 use petty_store::{
-    AccountMailKind, ClientOrigin, FailureScope, Membership, NewRefreshToken, NewUser, RefreshOutcome, StoreError, TokenPurpose, User,
+    AccountMailKind, ClientOrigin, FailureScope, Membership, NewRefreshToken, NewUser, RefreshOutcome, StoreError,
+    TokenPurpose, User,
 };
 use time::OffsetDateTime;
 
@@ -146,7 +147,9 @@ pub enum SignInStep {
     Done(Box<SignedIn>),
     /// The password was right and the account has MFA on, but no code came with it: the
     /// dashboard asks for one on a second page, carrying `pending` (signed, for 5 minutes).
-    NeedsMfa { pending: String },
+    NeedsMfa {
+        pending: String,
+    },
 }
 
 /// How long the dashboard's second sign-in step waits for the code.
@@ -233,8 +236,10 @@ async fn trusted_device(
     if !state.store.trusted_device_is_live(Uuid::from_bytes(device.id), device.user_id).await? {
         return Ok(None);
     }
-    let failures =
-        state.store.signin_failures(FailureScope::TrustedDevice, &device.key(), now - policy.trusted_device_window).await?;
+    let failures = state
+        .store
+        .signin_failures(FailureScope::TrustedDevice, &device.key(), now - policy.trusted_device_window)
+        .await?;
     if policy.trusted_device_locked(failures.count) {
         tracing::info!(user_id = %device.user_id, "a locked trusted device signs in as an untrusted client");
         return Ok(None);
@@ -571,10 +576,17 @@ fn access_token(
 
 /// A new trusted-device token for `user_id` (at a sign-in, or after a password change, which
 /// retires the old ones), kept so that it can be listed and revoked.
-pub async fn issue_trusted_device(state: &AppState, user_id: UserId, origin: &ClientOrigin) -> Result<String, ApiError> {
+pub async fn issue_trusted_device(
+    state: &AppState,
+    user_id: UserId,
+    origin: &ClientOrigin,
+) -> Result<String, ApiError> {
     let now = OffsetDateTime::now_utc();
     let token = state.keys.issue_trusted_device(user_id, now)?;
-    let device = state.keys.read_trusted_device(&token).ok_or_else(|| ApiError::internal("a new trusted-device token does not read"))?;
+    let device = state
+        .keys
+        .read_trusted_device(&token)
+        .ok_or_else(|| ApiError::internal("a new trusted-device token does not read"))?;
     state.store.insert_trusted_device(Uuid::from_bytes(device.id), user_id, origin, now).await?;
     Ok(token)
 }

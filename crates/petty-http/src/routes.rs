@@ -73,6 +73,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
     // and rebuilds every request's URI.
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::auth::router())
+        .merge(api::security::router())
         .merge(api::households::router())
         .merge(api::api_keys::router())
         .merge(api::pets::router())

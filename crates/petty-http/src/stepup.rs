@@ -64,7 +64,8 @@ pub async fn require_fresh_mfa(state: &AppState, user_id: UserId, code: Option<&
     let email = Email::parse("email", &user.email)?;
     let policy = state.config.signin;
     let now = OffsetDateTime::now_utc();
-    let failures = state.store.signin_failures(FailureScope::Account, email.as_str(), now - policy.account.window).await?;
+    let failures =
+        state.store.signin_failures(FailureScope::Account, email.as_str(), now - policy.account.window).await?;
     if let Some(wait) = policy.account.wait(failures.count, failures.latest, now) {
         let secs = u64::try_from(wait.whole_seconds()).unwrap_or(0).max(1);
         return Err(ApiError::new(

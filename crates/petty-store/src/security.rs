@@ -236,12 +236,11 @@ impl Store {
             .bind(user_id.0)
             .fetch_one(pool)
             .await?;
-            let left = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM mfa_backup_codes WHERE user_id = $1 AND used_at IS NULL",
-            )
-            .bind(user_id.0)
-            .fetch_one(pool)
-            .await?;
+            let left =
+                sqlx::query_scalar("SELECT COUNT(*) FROM mfa_backup_codes WHERE user_id = $1 AND used_at IS NULL")
+                    .bind(user_id.0)
+                    .fetch_one(pool)
+                    .await?;
             (row, left)
         });
         let (secret, pending_secret, enabled_at, last_step) = row;
@@ -485,8 +484,10 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Vec<LiveSignIn>> {
         let at = to_ms(now);
-        let (families, sessions, devices): (Vec<SignInRow>, Vec<SignInRow>, Vec<SignInRow>) =
-            on_pool!(read, self, |pool| {
+        let (families, sessions, devices): (Vec<SignInRow>, Vec<SignInRow>, Vec<SignInRow>) = on_pool!(
+            read,
+            self,
+            |pool| {
                 let families = sqlx::query_as(
                     "SELECT family_id AS id, household_id, MIN(created_at) AS created_at, MAX(created_at) AS last_used_at, \
                      MAX(address) AS address, MAX(user_agent) AS user_agent FROM refresh_tokens \
@@ -514,7 +515,8 @@ impl Store {
                 .fetch_all(pool)
                 .await?;
                 (families, sessions, devices)
-            });
+            }
+        );
         let mut all = Vec::with_capacity(families.len() + sessions.len() + devices.len());
         for (rows, kind) in
             [(families, SignInKind::Api), (sessions, SignInKind::Dashboard), (devices, SignInKind::TrustedDevice)]
@@ -556,13 +558,15 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 SignInKind::Api
-            } else if sqlx::query("UPDATE web_sessions SET revoked_at = $3 WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL")
-                .bind(user_id.0)
-                .bind(id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
+            } else if sqlx::query(
+                "UPDATE web_sessions SET revoked_at = $3 WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL",
+            )
+            .bind(user_id.0)
+            .bind(id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
                 == 1
             {
                 SignInKind::Dashboard
@@ -593,7 +597,12 @@ impl Store {
     /// Revokes every sign-in of the user but `keep`'s: other refresh-token families, dashboard
     /// sessions and trusted devices. Access tokens issued before `now` are refused (the kept
     /// API sign-in refreshes its own). Answers how many were revoked.
-    pub async fn revoke_other_sign_ins(&self, user_id: UserId, keep: CurrentSignIn, now: OffsetDateTime) -> Result<u64> {
+    pub async fn revoke_other_sign_ins(
+        &self,
+        user_id: UserId,
+        keep: CurrentSignIn,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
         let at = to_ms(now);
         let family = keep.family.map(|f| f.0).unwrap_or_else(Uuid::nil);
         let session = keep.session.map(|s| s.0).unwrap_or_else(Uuid::nil);

@@ -29,7 +29,7 @@ use uuid::Uuid;
 use crate::api::Paged;
 use crate::auth::CurrentActor;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -284,6 +284,7 @@ fn body_note(body: &[u8]) -> Result<String, ApiError> {
 async fn acknowledge_alarm(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
     body: axum::body::Bytes,
 ) -> Result<Json<AlarmOut>, ApiError> {
@@ -291,6 +292,7 @@ async fn acknowledge_alarm(
     let note = body_note(&body)?;
     let alarm =
         transition(&state, actor.household_id, id, AlarmState::Acknowledged, TrailActor::from(&actor), &note).await?;
+    crate::api::audit(&state, &actor, ip, "acknowledge", "alarm", id, petty_app::audit::no_detail()).await?;
     Ok(Json(AlarmOut::from(&alarm)))
 }
 
@@ -302,6 +304,7 @@ async fn acknowledge_alarm(
 async fn clear_alarm(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
     body: axum::body::Bytes,
 ) -> Result<Json<AlarmOut>, ApiError> {
@@ -309,6 +312,7 @@ async fn clear_alarm(
     let note = body_note(&body)?;
     let alarm =
         transition(&state, actor.household_id, id, AlarmState::Cleared, TrailActor::from(&actor), &note).await?;
+    crate::api::audit(&state, &actor, ip, "clear", "alarm", id, petty_app::audit::no_detail()).await?;
     Ok(Json(AlarmOut::from(&alarm)))
 }
 

@@ -19,8 +19,8 @@ use crate::accounts::{self, Registration, SignIn, TokenPair};
 use crate::auth::{CurrentActor, TRUSTED_DEVICE_MAX_LEN, hash_password_async, secret_hash, verify_password_async};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiJson, Origin};
-use crate::stepup::StepUp;
 use crate::state::AppState;
+use crate::stepup::StepUp;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
