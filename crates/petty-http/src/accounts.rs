@@ -373,6 +373,11 @@ pub async fn complete_mfa_sign_in(
     finish(state, credentials.user, household_id, &throttle, &origin, true).await
 }
 
+/// Whether `pending` (from [`SignInStep::NeedsMfa`]) still stands for a sign-in.
+pub fn pending_mfa_is_valid(state: &AppState, pending: &str) -> bool {
+    state.keys.read_pending_mfa(pending, OffsetDateTime::now_utc()).is_some()
+}
+
 /// An MFA use case's refusal as the API answers it.
 pub fn mfa_error(e: MfaError) -> ApiError {
     match e {

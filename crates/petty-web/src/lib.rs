@@ -49,6 +49,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(sign_in::home))
         .route("/login", get(sign_in::login_page).post(sign_in::login))
+        .route("/login/mfa", get(sign_in::mfa_page).post(sign_in::mfa))
         .route("/logout", post(sign_in::logout))
         .route("/register", get(registration::register_page).post(registration::register))
         .route("/forgot-password", get(recovery::forgot_page).post(recovery::forgot))
