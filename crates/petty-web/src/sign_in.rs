@@ -114,9 +114,9 @@ fn refused(state: &AppState, e: ApiError, view: impl FnOnce(&FormErrors) -> Mark
         (ErrorCode::InvalidCredentials, _) => {
             FormErrors::general(format!("{}.", capitalized(accounts::wrong_credentials_message(state))))
         }
-        (ErrorCode::InvalidMfaCode, _) => {
-            FormErrors::general("That code is not right, or it was already used. Enter the newest code of your app, or a backup code.")
-        }
+        (ErrorCode::InvalidMfaCode, _) => FormErrors::general(
+            "That code is not right, or it was already used. Enter the newest code of your app, or a backup code.",
+        ),
         (ErrorCode::AccountLocked, Some(wait)) => FormErrors::general(format!(
             "Too many failed sign-ins for this email. Try again in {wait}, sign in on a device you have \
              signed in on before, or reset your password."
