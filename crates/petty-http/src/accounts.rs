@@ -94,6 +94,16 @@ pub async fn register(state: &AppState, input: Registration) -> Result<(), ApiEr
     match result {
         Ok((user, membership)) => {
             tracing::info!(user_id = %user.id, household_id = %membership.household_id, "account registered");
+            if invitation.is_some() {
+                let who = petty_app::audit::Who {
+                    household_id: membership.household_id,
+                    kind: petty_store::AuditActorKind::User,
+                    actor_id: Some(user.id.0),
+                    address: None,
+                };
+                let detail = petty_app::audit::fields(&["role"]);
+                petty_app::audit::record(&state.app, &who, "join", "member", user.id, &detail).await?;
+            }
             petty_app::account_mail::queue(&state.app, AccountMailKind::VerifyEmail, &email).await?;
             Ok(())
         }

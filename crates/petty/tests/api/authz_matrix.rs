@@ -80,6 +80,8 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
     let rules: Value = app.get("/api/v1/alarm-rules", Some(t)).await.json().await.unwrap();
     let me: Value = app.get("/api/v1/me", Some(t)).await.json().await.unwrap();
     let user_id = me["user"]["id"].as_str().or(me["id"].as_str()).expect("my user id").to_owned();
+    let sessions: Value = app.get("/api/v1/auth/sessions", Some(t)).await.json().await.unwrap();
+    let sign_in = sessions["items"][0]["id"].as_str().expect("a live sign-in").to_owned();
     Fixtures {
         ids: vec![
             ("pets", pet_id),
@@ -92,6 +94,7 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
             ("webhooks", webhook.id.to_string()),
             ("alarms", alarm.id.to_string()),
             ("alarm-rules", rules["items"][0]["id"].as_str().unwrap().to_owned()),
+            ("auth/sessions", sign_in),
         ],
         secrets: vec!["Bellatrix".into(), "MATRIX-1".into(), "Neighbour".into(), "hooks.example.com".into()],
     }

@@ -22,5 +22,6 @@ mod openapi;
 mod pages;
 mod pages_devices;
 mod revocation;
+mod security;
 mod signin;
 mod ws;
