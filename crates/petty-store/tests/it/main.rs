@@ -18,5 +18,6 @@ mod invitations;
 mod lifecycle;
 mod pets;
 mod readings;
+mod security;
 mod signin;
 mod work;
