@@ -229,7 +229,8 @@ macro_rules! audit_condition {
 impl Store {
     /// The user's second factor. `NotFound` if there is no such user.
     pub async fn mfa_record(&self, user_id: UserId) -> Result<MfaRecord> {
-        let (row, left): ((Option<Vec<u8>>, Option<Vec<u8>>, Option<i64>, i64), i64) = on_pool!(read, self, |pool| {
+        type Row = (Option<Vec<u8>>, Option<Vec<u8>>, Option<i64>, i64);
+        let (row, left): (Row, i64) = on_pool!(read, self, |pool| {
             let row = sqlx::query_as(
                 "SELECT mfa_secret, mfa_pending_secret, mfa_enabled_at, mfa_last_step FROM users WHERE id = $1",
             )
