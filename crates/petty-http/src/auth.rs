@@ -42,7 +42,17 @@ struct Verified {
     token: Box<str>,
     actor: Actor,
     issued_ms: i64,
+    family: Option<TokenFamilyId>,
     exp: i64,
+}
+
+/// What a valid access token says beyond its actor, for [`check_standing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Issued {
+    /// When it was issued, in Unix milliseconds.
+    pub ms: i64,
+    /// The sign-in (refresh-token family) it was issued from, when it names one.
+    pub family: Option<TokenFamilyId>,
 }
 
 /// More verified tokens than this and the cache starts over.
@@ -135,8 +145,8 @@ impl Keys {
 
     /// Checks signature, expiry and shape; says which of those failed. A token verified before
     /// is answered from memory until its expiry. Answers the actor and when the token was
-    /// issued (Unix milliseconds), for [`check_standing`].
-    pub fn verify_access_token(&self, token: &str) -> Result<(Actor, i64), ApiError> {
+    /// issued and from which sign-in, for [`check_standing`].
+    pub fn verify_access_token(&self, token: &str) -> Result<(Actor, Issued), ApiError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let signature = token.rsplit('.').next().unwrap_or(token);
         if let Ok(cache) = self.verified.lock()
@@ -144,9 +154,9 @@ impl Keys {
             && *hit.token == *token
             && now < hit.exp
         {
-            return Ok((hit.actor, hit.issued_ms));
+            return Ok((hit.actor, Issued { ms: hit.issued_ms, family: hit.family }));
         }
-        let (actor, issued_ms, exp) = self.decode_access_token(token)?;
+        let (actor, issued, exp) = self.decode_access_token(token)?;
         if let Ok(mut cache) = self.verified.lock() {
             if cache.len() >= VERIFIED_CACHE_MAX {
                 cache.retain(|_, hit| now < hit.exp);
@@ -154,9 +164,10 @@ impl Keys {
                     cache.clear();
                 }
             }
-            cache.insert(signature.into(), Verified { token: token.into(), actor, issued_ms, exp });
+            let verified = Verified { token: token.into(), actor, issued_ms: issued.ms, family: issued.family, exp };
+            cache.insert(signature.into(), verified);
         }
-        Ok((actor, issued_ms))
+        Ok((actor, issued))
     }
 
     /// The sign-in (refresh-token family) a valid access token was issued from.
@@ -165,7 +176,7 @@ impl Keys {
         data.claims.fid.map(TokenFamilyId)
     }
 
-    fn decode_access_token(&self, token: &str) -> Result<(Actor, i64, i64), ApiError> {
+    fn decode_access_token(&self, token: &str) -> Result<(Actor, Issued, i64), ApiError> {
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
@@ -182,7 +193,9 @@ impl Keys {
             household_id: HouseholdId(claims.hid),
             kind: ActorKind::User { user_id: UserId(claims.sub), role },
         };
-        Ok((actor, claims.ims.unwrap_or(claims.iat.saturating_mul(1000)), claims.exp))
+        let issued =
+            Issued { ms: claims.ims.unwrap_or(claims.iat.saturating_mul(1000)), family: claims.fid.map(TokenFamilyId) };
+        Ok((actor, issued, claims.exp))
     }
 }
 
@@ -378,7 +391,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Authenticati
         // one (and the edge's, which every request moves) several times larger.
         Some(Credential::ApiKey(key)) => Box::pin(authenticate_api_key(state, key)).await,
         Some(Credential::Bearer(token)) => match state.keys.verify_access_token(token) {
-            Ok((actor, issued_ms)) => check_standing(state, actor, issued_ms).await.map(|()| actor),
+            Ok((actor, issued)) => check_standing(state, actor, issued).await.map(|()| actor),
             Err(e) => Err(e),
         },
         Some(Credential::Device(token)) => {
@@ -405,7 +418,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Authenticati
 /// same role, a sitter's time has not ended, and it was not issued before a sign-out, password
 /// change or role change revoked the tokens of that time. The store answers from memory in the
 /// common case, so this costs no database round trip per request.
-pub async fn check_standing(state: &AppState, actor: Actor, issued_ms: i64) -> Result<(), ApiError> {
+pub async fn check_standing(state: &AppState, actor: Actor, issued: Issued) -> Result<(), ApiError> {
     let ActorKind::User { user_id, role } = actor.kind else { return Ok(()) };
     let Some(standing) = state.store.standing(user_id, actor.household_id).await? else {
         return Err(ApiError::unauthenticated("you are no longer a member of this household; this token was revoked"));
@@ -414,7 +427,10 @@ pub async fn check_standing(state: &AppState, actor: Actor, issued_ms: i64) -> R
         return Err(ApiError::unauthenticated("your membership of this household has ended"));
     }
     let valid_after = (standing.tokens_valid_after.unix_timestamp_nanos() / 1_000_000) as i64;
-    if standing.role != role || issued_ms < valid_after {
+    if issued.family.is_some_and(|f| standing.revoked_families.contains(&f)) {
+        return Err(ApiError::unauthenticated("this sign-in was revoked; sign in again"));
+    }
+    if standing.role != role || issued.ms < valid_after {
         return Err(ApiError::unauthenticated(
             "this access token was revoked (sign-out, password change or role change); sign in again",
         ));
@@ -558,7 +574,7 @@ mod tests {
         let keys = Keys::new(&HttpConfig::for_tests());
         let now = OffsetDateTime::now_utc();
         let token = keys.issue_access_token(UserId::new(), HouseholdId::new(), Role::Member, None, now).unwrap();
-        assert!(keys.verify_access_token(&token).is_ok_and(|(_, issued_ms)| issued_ms / 1000 == now.unix_timestamp()));
+        assert!(keys.verify_access_token(&token).is_ok_and(|(_, issued)| issued.ms / 1000 == now.unix_timestamp()));
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         parts[1] = URL_SAFE_NO_PAD.encode(br#"{"sub":"00000000-0000-0000-0000-000000000000","hid":"00000000-0000-0000-0000-000000000000","role":"owner","iat":0,"exp":9999999999,"typ":"access"}"#);
         let err = keys.verify_access_token(&parts.join(".")).unwrap_err();

@@ -531,33 +531,24 @@ impl Store {
     }
 
     /// Revokes one of the user's sign-ins by id, whatever its kind; `NotFound` if the user has
-    /// no live one with that id. Revoking an API sign-in also refuses the access tokens the
-    /// user holds for its household from now on (access tokens do not name their family; the
-    /// user's other sign-ins there refresh theirs).
+    /// no live one with that id. An API sign-in's access tokens are refused from the next
+    /// request on every node: they name their family, which the member's standing lists as
+    /// revoked.
     pub async fn revoke_sign_in(&self, user_id: UserId, id: Uuid, now: OffsetDateTime) -> Result<SignInKind> {
         let at = to_ms(now);
         let kind = on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
-            let household: Option<Uuid> = sqlx::query_scalar(
-                "SELECT household_id FROM refresh_tokens WHERE user_id = $1 AND family_id = $2 AND revoked_at IS NULL LIMIT 1",
+            let kind = if sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = $3 WHERE user_id = $1 AND family_id = $2 AND revoked_at IS NULL",
             )
             .bind(user_id.0)
             .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let kind = if let Some(household) = household {
-                sqlx::query("UPDATE refresh_tokens SET revoked_at = $3 WHERE user_id = $1 AND family_id = $2 AND revoked_at IS NULL")
-                    .bind(user_id.0)
-                    .bind(id)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("UPDATE memberships SET tokens_valid_after = $3 WHERE household_id = $1 AND user_id = $2")
-                    .bind(household)
-                    .bind(user_id.0)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0
+            {
                 SignInKind::Api
             } else if sqlx::query(
                 "UPDATE web_sessions SET revoked_at = $3 WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL",
@@ -595,9 +586,9 @@ impl Store {
         Ok(kind)
     }
 
-    /// Revokes every sign-in of the user but `keep`'s: other refresh-token families, dashboard
-    /// sessions and trusted devices. Access tokens issued before `now` are refused (the kept
-    /// API sign-in refreshes its own). Answers how many were revoked.
+    /// Revokes every sign-in of the user but `keep`'s: other refresh-token families (and so
+    /// their access tokens, which name them), dashboard sessions and trusted devices. Answers
+    /// how many were revoked.
     pub async fn revoke_other_sign_ins(
         &self,
         user_id: UserId,
@@ -643,11 +634,6 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            sqlx::query("UPDATE users SET tokens_valid_after = $2 WHERE id = $1")
-                .bind(user_id.0)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
             tx.commit().await?;
             families.len() as u64 + sessions + devices
         });

@@ -111,7 +111,7 @@ store_test!(sign_ins_are_listed_with_their_origin_and_revoked, |store| async mov
         RefreshOutcome::Rejected
     );
     let standing = store.standing(ana.id, home.household_id).await.unwrap().unwrap();
-    assert_eq!(standing.tokens_valid_after, at(7), "its access tokens are refused from now");
+    assert_eq!(&standing.revoked_families[..], [phone], "its access tokens are refused from now");
     assert_eq!(store.revoke_sign_in(ana.id, device, at(7)).await.unwrap(), SignInKind::TrustedDevice);
     assert!(!store.trusted_device_is_live(device, ana.id).await.unwrap());
     assert!(matches!(store.revoke_sign_in(ana.id, device, at(7)).await, Err(StoreError::NotFound)), "once");

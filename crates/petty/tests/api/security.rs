@@ -263,10 +263,9 @@ async fn a_revoked_sign_in_stops_at_once_with_its_websocket() {
     };
     assert_eq!((u16::from(close.code), close.reason.as_str()), (1008, "access revoked"));
     assert!(revoked_at.elapsed() < Duration::from_secs(2), "{:?}", revoked_at.elapsed());
-    // Ana's own sign-in refreshes and goes on; the phone's is no longer listed.
-    let res = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": ana.refresh_token}), None).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let fresh = res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    // Ana's own sign-in goes on untouched; the phone's is no longer listed.
+    assert_eq!(app.get("/api/v1/pets", Some(&ana.access_token)).await.status(), StatusCode::OK);
+    let fresh = ana.access_token.clone();
     let listed: Value = app.get("/api/v1/auth/sessions", Some(&fresh)).await.json().await.unwrap();
     assert!(listed["items"].as_array().unwrap().iter().all(|s| s["id"] != id), "{listed}");
     // Someone else's sign-in is not found.
@@ -287,15 +286,18 @@ async fn signing_out_everywhere_else_keeps_the_callers_sign_in() {
     crate::pages::sign_in_through_form(&app, &client, &ana.email, &ana.password).await;
     assert_eq!(get_page(&app, &client, "/household").await.0, StatusCode::OK);
 
+    let phone_access = phone["access_token"].as_str().unwrap();
     let res = app.post_json("/api/v1/auth/sessions/revoke-others", &json!({}), Some(&ana.access_token)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.json::<Value>().await.unwrap()["revoked"].as_u64().unwrap() >= 2);
+    assert_eq!(app.get("/api/v1/pets", Some(phone_access)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/api/v1/pets", Some(&ana.access_token)).await.status(), StatusCode::OK, "the caller goes on");
     let res = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": phone["refresh_token"]}), None).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "the phone is signed out");
     let (status, _) = get_page(&app, &client, "/household").await;
     assert_eq!(status, StatusCode::SEE_OTHER, "the browser is signed out");
     let res = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": ana.refresh_token}), None).await;
-    assert_eq!(res.status(), StatusCode::OK, "the caller's own sign-in refreshes");
+    assert_eq!(res.status(), StatusCode::OK, "and refreshes");
 }
 
 #[tokio::test]
