@@ -899,7 +899,8 @@ impl Store {
     async fn load_standing(&self, user_id: UserId, household_id: HouseholdId) -> Result<Option<Standing>> {
         let key = (user_id, household_id);
         let generation = self.standing.generation();
-        let (row, families): (Option<(String, Option<i64>, i64, i64)>, Vec<Uuid>) = on_pool!(read, self, |pool| {
+        type Row = (String, Option<i64>, i64, i64);
+        let (row, families): (Option<Row>, Vec<Uuid>) = on_pool!(read, self, |pool| {
             let row = sqlx::query_as(
                 "SELECT m.role, m.ends_at, m.tokens_valid_after, u.tokens_valid_after \
                  FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.household_id = $1 AND m.user_id = $2",
