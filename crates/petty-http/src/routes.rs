@@ -73,7 +73,6 @@ fn api_routes() -> OpenApiRouter<AppState> {
     // and rebuilds every request's URI.
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::auth::router())
-        .merge(api::security::router())
         .merge(api::households::router())
         .merge(api::api_keys::router())
         .merge(api::pets::router())
@@ -86,6 +85,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::geofences::router())
         .merge(api::alarms::router())
         .merge(api::charts::router())
+        .merge(api::security::router())
         .routes(routes!(api::ws::connect))
 }
 

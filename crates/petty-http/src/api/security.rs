@@ -242,20 +242,30 @@ async fn list_sessions(
     Ok(Json(Paged::from_page(page_of(all, request), |s| SignInOut::new(s, &current))))
 }
 
-/// Revoke one of your sign-ins, at once: a dashboard session's next page (and its open
-/// WebSocket within a second) is signed out; an API sign-in's refresh token stops working, and
-/// so do the access tokens you hold for its household (your other API sign-ins there refresh
-/// theirs); a trusted device is held back like any other client again.
+/// Revoke one of your other sign-ins, at once: a dashboard session's next page (and its open
+/// WebSocket within a second) is signed out; an API sign-in's refresh token and its access
+/// tokens stop working; a trusted device is held back like any other client again. The sign-in
+/// this request is made with is not revoked here (409): sign out with `/api/v1/auth/logout`.
 #[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth",
     params(("id" = Uuid, Path, description = "The sign-in's id")),
-    responses((status = 204), (status = 403, description = "An API key has no sessions", body = ErrorBody)),
+    responses(
+        (status = 204),
+        (status = 403, description = "An API key has no sessions", body = ErrorBody),
+        (status = 409, description = "That is the sign-in this request is made with", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn revoke_session(
     State(state): State<AppState>,
     actor: CurrentActor,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let user_id = user_of(&actor)?;
+    if current_family(&state, &headers).is_some_and(|f| f.0 == id) {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "this is the sign-in you are using; sign out with POST /api/v1/auth/logout and its refresh token",
+        ));
+    }
     state.store.revoke_sign_in(user_id, id, OffsetDateTime::now_utc()).await.map_err(|e| match e {
         petty_store::StoreError::NotFound => ApiError::not_found("sign-in"),
         other => other.into(),
@@ -361,11 +371,10 @@ pub(crate) struct AuditQuery {
     pub page: Option<u32>,
     /// Items per page, 1–500 (default 50).
     pub page_size: Option<u32>,
-    /// Only entries about this kind of record (pet, device, member, ...).
-    #[param(max_length = 40)]
+    /// Only entries about this kind of record (pet, device, member, ...; the first 40
+    /// characters).
     pub entity_type: Option<String>,
-    /// Only entries about the record with this id.
-    #[param(max_length = 100)]
+    /// Only entries about the record with this id (the first 100 characters).
     pub entity_id: Option<String>,
     /// Only entries made by this user or API key.
     pub actor_id: Option<Uuid>,

@@ -241,6 +241,9 @@ async fn a_revoked_sign_in_stops_at_once_with_its_websocket() {
     assert_eq!(phone_entry["current"], false);
     assert_eq!(listed["items"].as_array().unwrap().iter().filter(|s| s["kind"] == "trusted_device").count(), 2);
 
+    let own = current[0]["id"].as_str().unwrap();
+    let res = app.client.delete(app.url(&format!("/api/v1/auth/sessions/{own}"))).bearer_auth(&ana.access_token).send();
+    assert_eq!(res.await.unwrap().status(), StatusCode::CONFLICT, "signing out is /auth/logout's");
     let id = phone_entry["id"].as_str().unwrap();
     let res = app.client.delete(app.url(&format!("/api/v1/auth/sessions/{id}"))).bearer_auth(&ana.access_token).send();
     assert_eq!(res.await.unwrap().status(), StatusCode::NO_CONTENT);
