@@ -24,6 +24,7 @@ pub mod phone;
 pub mod plan;
 pub mod readings;
 pub mod recurrence;
+pub mod reminders;
 pub mod seed_rules;
 pub mod validation;
 pub mod wellness;
