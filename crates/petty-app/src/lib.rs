@@ -22,6 +22,7 @@
 pub mod account_mail;
 pub mod alarms;
 pub mod analysis;
+pub mod calendar;
 pub mod care;
 pub mod charts;
 pub mod feedback;

@@ -270,6 +270,28 @@ impl Schedule {
         out
     }
 
+    /// Occurrences at or after `from`, earliest first (within the end).
+    pub fn forward_from(&self, from: OffsetDateTime) -> impl Iterator<Item = OffsetDateTime> + '_ {
+        let start = self.start_index(from);
+        (start..start + WALK_MAX)
+            .map_while(move |n| self.nth(n))
+            .skip_while(move |t| *t < from)
+            .take_while(move |t| self.within_end(*t))
+    }
+
+    /// Occurrences before `before`, latest first (within the end).
+    pub fn backward_from(&self, before: OffsetDateTime) -> impl Iterator<Item = OffsetDateTime> + '_ {
+        // The first index at or after `before`: everything below it comes before.
+        let mut upto = self.start_index(before);
+        while let Some(t) = self.nth(upto) {
+            if t >= before || upto >= self.start_index(before) + 64 {
+                break;
+            }
+            upto += 1;
+        }
+        (0..upto).rev().filter_map(move |n| self.nth(n)).filter(move |t| *t < before && self.within_end(*t))
+    }
+
     /// The latest occurrence at or before `at`, if any.
     pub fn latest_at_or_before(&self, at: OffsetDateTime) -> Option<OffsetDateTime> {
         let start = self.start_index(at);
@@ -384,6 +406,20 @@ mod tests {
         s.ends_at = Some(datetime!(2026-06-09 00:00 UTC));
         assert_eq!(s.next_after(datetime!(2026-06-08 00:00 UTC)), None);
         assert_eq!(s.latest_at_or_before(datetime!(2026-06-10 00:00 UTC)).map(|t| s.zone.local_at(t).to_string()).as_deref(), Some("2026-06-03T08:00:00"));
+    }
+
+    #[test]
+    fn walking_both_ways_from_an_instant() {
+        let s = schedule("2024-01-01T09:00", "UTC", Some(Repeat::Daily));
+        let at = datetime!(2024-03-10 12:00 UTC);
+        let ahead: Vec<_> = s.forward_from(at).take(2).collect();
+        assert_eq!(ahead, [datetime!(2024-03-11 09:00 UTC), datetime!(2024-03-12 09:00 UTC)]);
+        let back: Vec<_> = s.backward_from(at).take(2).collect();
+        assert_eq!(back, [datetime!(2024-03-10 09:00 UTC), datetime!(2024-03-09 09:00 UTC)]);
+        assert_eq!(s.backward_from(datetime!(2024-01-01 09:00 UTC)).count(), 0);
+        let one = schedule("2024-01-01T09:00", "UTC", None);
+        assert_eq!(one.backward_from(at).collect::<Vec<_>>(), [datetime!(2024-01-01 09:00 UTC)]);
+        assert_eq!(one.forward_from(at).count(), 0);
     }
 
     #[test]
