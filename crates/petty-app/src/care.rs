@@ -127,6 +127,25 @@ async fn sync_weight(app: &App, pet: &Pet) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// One weigh-in of the weight log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weight {
+    pub date: time::Date,
+    pub weight_kg: f64,
+    pub record_id: Uuid,
+}
+
+/// A pet's weigh-ins, oldest first, and the trend in kg per 30 days.
+pub async fn weight_log(app: &App, household_id: HouseholdId, pet_id: PetId) -> Result<(Vec<Weight>, Option<f64>), StoreError> {
+    let records = app.store.records_of_kind(household_id, Some(pet_id), RecordKind::Weight).await?;
+    let log: Vec<Weight> = records
+        .iter()
+        .filter_map(|r| r.content.weight_kg.map(|w| Weight { date: r.content.date, weight_kg: w, record_id: r.id }))
+        .collect();
+    let points: Vec<(time::Date, f64)> = log.iter().map(|w| (w.date, w.weight_kg)).collect();
+    Ok((log, petty_core::care::weight_trend_per_30d(&points)))
+}
+
 /// Records a weight for a pet whose profile weight was changed (the weight log keeps it).
 pub async fn weight_changed(app: &App, actor: &Actor, pet: &Pet, weight_kg: f64) -> Result<(), CareError> {
     let raw = RawRecord {

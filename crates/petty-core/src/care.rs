@@ -496,6 +496,26 @@ pub fn overall_status(series: &[SeriesStatus]) -> VaccineStatus {
     series.iter().map(|s| s.status).max().unwrap_or(VaccineStatus::None)
 }
 
+/// The weight's trend in kilograms per 30 days: the least-squares slope over the weigh-ins of
+/// the 90 days up to the latest; `None` with fewer than two days of weigh-ins in that time.
+pub fn weight_trend_per_30d(points: &[(Date, f64)]) -> Option<f64> {
+    let latest = points.iter().map(|(d, _)| *d).max()?;
+    let window: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|(d, _)| *d > latest - Duration::days(90))
+        .map(|(d, w)| (f64::from((*d - latest).whole_days() as i32), *w))
+        .collect();
+    let n = window.len() as f64;
+    let mean_x = window.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = window.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = window.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    if window.len() < 2 || sxx == 0.0 {
+        return None;
+    }
+    let sxy: f64 = window.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    Some((sxy / sxx * 30.0 * 100.0).round() / 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -586,6 +606,16 @@ mod tests {
         let vaccine_on_visit =
             RawRecord { kind: "visit".into(), title: Some("Checkup".into()), date: "2025-01-01".into(), vaccine: Some("rabies".into()), ..Default::default() };
         assert_eq!(RecordContent::parse(&vaccine_on_visit, Species::Dog, date!(2026 - 01 - 01)).unwrap_err().0[0].field, "vaccine");
+    }
+
+    #[test]
+    fn the_weight_trend_is_per_thirty_days() {
+        let points = [(date!(2025 - 01 - 01), 20.0), (date!(2025 - 01 - 31), 21.0), (date!(2025 - 03 - 02), 22.0)];
+        assert_eq!(weight_trend_per_30d(&points), Some(1.0));
+        assert_eq!(weight_trend_per_30d(&points[..1]), None);
+        // Only the last 90 days count.
+        let old = [(date!(2020 - 01 - 01), 50.0), (date!(2025 - 01 - 01), 20.0), (date!(2025 - 01 - 31), 20.0)];
+        assert_eq!(weight_trend_per_30d(&old), Some(0.0));
     }
 
     #[test]

@@ -76,6 +76,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::households::router())
         .merge(api::api_keys::router())
         .merge(api::pets::router())
+        .merge(api::care::router())
         .merge(api::devices::router())
         .merge(api::ingest::router())
         .merge(api::exchange::router())

@@ -255,11 +255,16 @@ async fn update_pet(
     let actor = actor.require(Permission::ManagePets)?;
     let current = state.store.get_pet(actor.household_id, PetId(id)).await.map_err(not_found)?;
     let profile = PetProfile::parse(&patch.apply(current.profile.to_raw()), today())?;
+    let new_weight = profile.weight_kg.filter(|w| Some(*w) != current.profile.weight_kg);
     let pet = state
         .store
         .update_pet(actor.household_id, PetId(id), &profile, OffsetDateTime::now_utc())
         .await
         .map_err(not_found)?;
+    if let Some(weight) = new_weight {
+        // The weight log keeps every weight the pet was given.
+        petty_app::care::weight_changed(&state.app, &actor, &pet, weight).await?;
+    }
     Ok(Json(PetOut::from(&pet)))
 }
 

@@ -13,6 +13,7 @@ mod api_edge;
 mod api_pets;
 mod authz_matrix;
 mod behaviour;
+mod care;
 mod browser;
 mod compat_carbon;
 mod compat_petty;
