@@ -267,7 +267,7 @@ pub async fn create_reminder(app: &App, actor: &Actor, raw: &RawReminder) -> Res
         external_uid: None,
         created_by: actor.user_id(),
     };
-    Ok(app.store.create_reminder(&new, app.now()).await.map_err(missing("pet"))?)
+    app.store.create_reminder(&new, app.now()).await.map_err(missing("pet"))
 }
 
 /// The zone a new reminder of `actor` is in unless it says otherwise.
@@ -300,7 +300,7 @@ pub async fn update_reminder(
         r.notified_upto = if first < now { first } else { first - Duration::milliseconds(1) };
     }
     r.content = content;
-    Ok(app.store.save_reminder(&r, now).await.map_err(missing("pet"))?)
+    app.store.save_reminder(&r, now).await.map_err(missing("pet"))
 }
 
 /// The raw form of stored content, for a change that keeps what it does not name.
@@ -337,7 +337,7 @@ pub async fn act_on_reminder(app: &App, actor: &Actor, id: Uuid, action: Action)
         Action::Skip => r.skip(now),
         Action::Snooze { until } => r.snooze(until, now)?,
     }
-    Ok(app.store.save_reminder(&r, now).await.map_err(missing("reminder"))?)
+    app.store.save_reminder(&r, now).await.map_err(missing("reminder"))
 }
 
 pub async fn delete_reminder(app: &App, actor: &Actor, id: Uuid) -> Result<(), CareError> {
