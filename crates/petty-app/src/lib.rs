@@ -31,6 +31,7 @@ pub mod notify;
 pub mod readings;
 pub mod rfc3339;
 pub mod secrets;
+pub mod sharing;
 pub mod summary_json;
 pub mod timeline;
 
@@ -145,6 +146,8 @@ pub struct Inner {
     pub notifier: Notifier,
     /// The behaviour model in use.
     pub model: analysis::Model,
+    /// Signs care passports.
+    passport: sharing::PassportKey,
 }
 
 impl Deref for App {
@@ -167,6 +170,7 @@ impl App {
             wake: Wake::default(),
             notifier,
             model: analysis::Model::default(),
+            passport: sharing::PassportKey::from_secret(secret),
         }))
     }
 
@@ -176,5 +180,10 @@ impl App {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The key care passports are signed with.
+    pub fn passport_key(&self) -> &sharing::PassportKey {
+        &self.passport
     }
 }

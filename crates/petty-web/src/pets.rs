@@ -263,8 +263,7 @@ fn form_view(signed_in: &SignedIn, pet: Option<&Pet>, form: &PetForm, errors: &F
     let sexes: Vec<(&str, &str)> = Sex::ALL.iter().map(|s| (s.as_str(), sex_label(*s))).collect();
     let neuter_options: Vec<(&str, &str)> =
         [None, Some(true), Some(false)].into_iter().map(|n| (neutered_value(n), neutered_label(n))).collect();
-    let precisions =
-        [("day", "The exact day"), ("month", "Only the month"), ("year", "Only the year (an estimate)")];
+    let precisions = [("day", "The exact day"), ("month", "Only the month"), ("year", "Only the year (an estimate)")];
     let today = pets::format_date(today());
     let (title, action, submit) = match pet {
         None => ("Add a pet".to_owned(), "/pets/new".to_owned(), "Add pet"),

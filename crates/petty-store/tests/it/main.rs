@@ -10,8 +10,8 @@ mod harness;
 
 mod accounts;
 mod alarms;
-mod care;
 mod analysis;
+mod care;
 mod credentials;
 mod fixtures;
 mod geofences;
