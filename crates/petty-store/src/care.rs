@@ -69,6 +69,30 @@ macro_rules! record_condition {
 }
 
 impl RecordRow {
+    /// A row in `record_columns!` order, read through rusqlite.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
+        use crate::fastread::{uuid, uuid_opt};
+        Ok(RecordRow {
+            id: uuid(row, 0)?,
+            household_id: uuid(row, 1)?,
+            pet_id: uuid(row, 2)?,
+            kind: row.get(3)?,
+            title: row.get(4)?,
+            description: row.get(5)?,
+            date: row.get(6)?,
+            vet: row.get(7)?,
+            cost_cents: row.get(8)?,
+            vaccine: row.get(9)?,
+            valid_until: row.get(10)?,
+            dose: row.get(11)?,
+            schedule: row.get(12)?,
+            weight_kg: row.get(13)?,
+            created_by: uuid_opt(row, 14)?,
+            created_at: row.get(15)?,
+            updated_at: row.get(16)?,
+        })
+    }
+
     fn into_record(self) -> Result<Record> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("health record {}: {what}", self.id));
         let date = |field: &str, raw: &str| parse_date(field, raw).map_err(|_| corrupt(field));
@@ -188,6 +212,41 @@ impl Store {
         let kind = filter.kind.map(|k| k.as_str());
         let from = filter.from.map(format_date);
         let to = filter.to.map(format_date);
+        if let Some(fast) = &self.fast {
+            let (total, rows) = fast.with(|conn| {
+                let params = rusqlite::params![&household_id.0.as_bytes()[..], &pet_id.0.as_bytes()[..], kind, from, to];
+                let total: i64 = conn
+                    .prepare_cached(concat!("SELECT COUNT(*) FROM health_records WHERE ", record_condition!()))?
+                    .query_row(params, |row| row.get(0))?;
+                let mut select = conn.prepare_cached(concat!(
+                    "SELECT ",
+                    record_columns!(),
+                    " FROM health_records WHERE ",
+                    record_condition!(),
+                    " ORDER BY date DESC, created_at DESC, id DESC LIMIT $6 OFFSET $7"
+                ))?;
+                let rows = select
+                    .query_map(
+                        rusqlite::params![
+                            &household_id.0.as_bytes()[..],
+                            &pet_id.0.as_bytes()[..],
+                            kind,
+                            from,
+                            to,
+                            page.limit(),
+                            page.offset()
+                        ],
+                        RecordRow::from_sqlite,
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((total, rows))
+            })?;
+            return Ok(Page {
+                items: rows.into_iter().map(RecordRow::into_record).collect::<Result<_>>()?,
+                total: total as u64,
+                request: page,
+            });
+        }
         let (total, rows): (i64, Vec<RecordRow>) = on_pool!(read, self, |pool| {
             let total = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM health_records WHERE ", record_condition!()))
                 .bind(household_id.0)
