@@ -15,7 +15,8 @@
 //! Every decision is `petty-core`'s.
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
-//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`mfa`] (the second factor) and [`audit`] (the household's audit
+//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`care`],
+//! [`calendar`], [`sharing`], [`mfa`] (the second factor) and [`audit`] (the household's audit
 //! log, which every use case that changes household data writes to); the shapes
 //! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
 //! [`secrets`] (the opaque tokens every credential is made of).
@@ -24,6 +25,8 @@ pub mod account_mail;
 pub mod alarms;
 pub mod analysis;
 pub mod audit;
+pub mod calendar;
+pub mod care;
 pub mod charts;
 pub mod feedback;
 mod ingest;
@@ -32,6 +35,7 @@ pub mod notify;
 pub mod readings;
 pub mod rfc3339;
 pub mod secrets;
+pub mod sharing;
 pub mod summary_json;
 pub mod timeline;
 
@@ -146,6 +150,8 @@ pub struct Inner {
     pub notifier: Notifier,
     /// The behaviour model in use.
     pub model: analysis::Model,
+    /// Signs care passports.
+    passport: sharing::PassportKey,
     /// Seals TOTP secrets and hashes backup codes (keys derived from the server secret).
     pub mfa: mfa::MfaKeys,
 }
@@ -170,6 +176,7 @@ impl App {
             wake: Wake::default(),
             notifier,
             model: analysis::Model::default(),
+            passport: sharing::PassportKey::from_secret(secret),
             mfa: mfa::MfaKeys::derive(secret),
         }))
     }
@@ -180,5 +187,10 @@ impl App {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The key care passports are signed with.
+    pub fn passport_key(&self) -> &sharing::PassportKey {
+        &self.passport
     }
 }

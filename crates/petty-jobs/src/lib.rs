@@ -14,13 +14,14 @@
 //!
 //! API boundary: [`Job`], [`Scheduler`], and the jobs: [`alarms::JudgeAlarms`],
 //! [`alarms::SilenceSweep`], [`analysis::Analyse`], [`liveness::Liveness`],
-//! [`retention::Retention`], [`outbox::Outbox`].
+//! [`retention::Retention`], [`outbox::Outbox`], [`reminders::Reminders`].
 
 pub mod alarms;
 pub mod analysis;
 mod geofences;
 pub mod liveness;
 pub mod outbox;
+pub mod reminders;
 pub mod retention;
 
 use std::future::Future;

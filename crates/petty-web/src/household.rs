@@ -5,10 +5,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use petty_core::accounts::Permission;
+use petty_core::care::VaccineStatus;
+use petty_core::ids::PetId;
 use petty_core::paging::{Page, PageRequest};
 use petty_core::pets::{Pet, format_date};
+use petty_core::recurrence::Zone;
 use petty_http::AppState;
 use petty_store::{Member, PetFilter};
+use std::collections::HashMap;
 use time::{Date, OffsetDateTime};
 
 use super::PageError;
@@ -22,10 +26,20 @@ pub(crate) async fn household_page(State(state): State<AppState>, signed_in: Sig
     let everything = PageRequest { page: 1, page_size: PageRequest::MAX_SIZE };
     let pets = state.store.list_pets(household_id, &PetFilter::default(), everything).await?;
     let members = state.store.list_members(household_id).await?;
-    Ok(layout::html(StatusCode::OK, household_view(&signed_in, &pets, &members, OffsetDateTime::now_utc())))
+    let statuses = petty_app::care::household_vaccine_statuses(&state.app, household_id, &pets.items).await?;
+    let zones = (state.store.household_zone(household_id).await?, state.store.user_zone(signed_in.user.id).await?);
+    let view = household_view(&signed_in, &pets, &members, &statuses, &zones, OffsetDateTime::now_utc());
+    Ok(layout::html(StatusCode::OK, view))
 }
 
-fn household_view(signed_in: &SignedIn, pets: &Page<Pet>, members: &[Member], now: OffsetDateTime) -> Markup {
+fn household_view(
+    signed_in: &SignedIn,
+    pets: &Page<Pet>,
+    members: &[Member],
+    statuses: &HashMap<PetId, VaccineStatus>,
+    zones: &(Zone, Zone),
+    now: OffsetDateTime,
+) -> Markup {
     let today = now.date();
     let can_manage = signed_in.can(Permission::ManagePets);
     let chrome = signed_in.chrome();
@@ -56,7 +70,9 @@ fn household_view(signed_in: &SignedIn, pets: &Page<Pet>, members: &[Member], no
                     }
                 } @else {
                     ul.pet-list {
-                        @for pet in &pets.items { li { (pet_card(pet, today)) } }
+                        @for pet in &pets.items {
+                            li { (pet_card(pet, statuses.get(&pet.id).copied().unwrap_or(VaccineStatus::None), today)) }
+                        }
                     }
                     @if pets.has_next() {
                         p.lead { "Showing the first " (pets.items.len()) " of " (pets.total) " pets." }
@@ -87,11 +103,12 @@ fn household_view(signed_in: &SignedIn, pets: &Page<Pet>, members: &[Member], no
                     }
                 }
             }
+            (super::care::timezone_section(signed_in, &zones.0, &zones.1))
         },
     )
 }
 
-fn pet_card(pet: &Pet, today: Date) -> Markup {
+fn pet_card(pet: &Pet, vaccines: VaccineStatus, today: Date) -> Markup {
     let profile = &pet.profile;
     let initial = profile.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
     html! {
@@ -117,6 +134,8 @@ fn pet_card(pet: &Pet, today: Date) -> Markup {
                         time datetime=(day) title={ "Born " (day) } { (age(born, today)) }
                     } @else { "Not known" }
                 }
+                dt { "Vaccinations" }
+                dd { a href={ "/pets/" (pet.id) "/care" } aria-label={ "Care of " (profile.name) ": vaccinations " (vaccines.label()) } { (super::care::status_badge(vaccines)) } }
                 dt { "Weight" }
                 dd {
                     @if let Some(kg) = profile.weight_kg { (weight_text(kg)) " kg" } @else { "Not known" }

@@ -74,7 +74,7 @@ pub(crate) async fn pet_page(
         html! {
             a.back href="/household" { "← Back to " (signed_in.membership.household_name) }
             h1 { (name) }
-            p { a href={ "/pets/" (pet_id) "/edit" } { "Profile" } }
+            p { a href={ "/pets/" (pet_id) "/edit" } { "Profile" } " · " a href={ "/pets/" (pet_id) "/care" } { "Care records and vaccinations" } }
             p #live-status .live-status role="status" hidden
                 data-live-page="pet"
                 data-ws="/api/v1/ws"
