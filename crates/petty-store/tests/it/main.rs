@@ -10,6 +10,7 @@ mod harness;
 
 mod accounts;
 mod alarms;
+mod billing;
 mod care;
 mod analysis;
 mod credentials;
