@@ -15,13 +15,15 @@
 //! Every decision is `petty-core`'s.
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
-//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`]; the shapes
+//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`billing`]
+//! (plans, limits, Stripe; [`billing::check_limit`] is what every create path asks); the shapes
 //! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
 //! [`secrets`] (the opaque tokens every credential is made of).
 
 pub mod account_mail;
 pub mod alarms;
 pub mod analysis;
+pub mod billing;
 pub mod calendar;
 pub mod care;
 pub mod charts;
@@ -63,6 +65,8 @@ pub struct Settings {
     pub live_window: Duration,
     /// Mail about accounts (reset and verification links).
     pub account_mail: AccountMailSettings,
+    /// Billing through Stripe; off (every household has everything) unless configured.
+    pub billing: billing::BillingSettings,
 }
 
 /// How mail about an account behaves.
@@ -95,6 +99,7 @@ impl Default for Settings {
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),
             live_window: Duration::from_secs(10 * 60),
             account_mail: AccountMailSettings::default(),
+            billing: billing::BillingSettings::default(),
         }
     }
 }
@@ -145,6 +150,8 @@ pub struct Inner {
     pub notifier: Notifier,
     /// The behaviour model in use.
     pub model: analysis::Model,
+    /// Stripe's API, when billing is on.
+    pub stripe: Option<petty_notify::stripe::Stripe>,
 }
 
 impl Deref for App {
@@ -159,6 +166,7 @@ impl App {
     /// `secret` signs acknowledgement links (the server's signing key).
     pub fn new(store: Store, bus: Bus, settings: Settings, secret: &[u8]) -> App {
         let notifier = Notifier::new(&settings.notify, secret);
+        let stripe = settings.billing.stripe.as_ref().map(|s| petty_notify::stripe::Stripe::new(s.api.clone()));
         App(Arc::new(Inner {
             store,
             bus,
@@ -167,6 +175,7 @@ impl App {
             wake: Wake::default(),
             notifier,
             model: analysis::Model::default(),
+            stripe,
         }))
     }
 
