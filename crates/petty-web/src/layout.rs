@@ -86,6 +86,7 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup
                                 a href="/calendar" { "Calendar" }
                                 a href="/devices" { "Devices" }
                                 a href="/alarms" { "Alarms" }
+                                a href="/plan" { "Plan" }
                             }
                             nav.account aria-label="Account" {
                                 p.who {

@@ -20,7 +20,7 @@
 //! `assets` (stylesheet, icon, live script), `summary_json` (the plan as a page shows it), then
 //! one module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
 //! `verification` (confirming an email address), `household`, `pets`, `pet_day`, `devices`,
-//! `alarms`.
+//! `alarms`, `plan` (the household's plan and billing).
 
 mod alarms;
 mod care;
@@ -31,6 +31,7 @@ mod household;
 mod layout;
 mod pet_day;
 mod pets;
+mod plan;
 mod recovery;
 mod registration;
 mod session;
@@ -57,6 +58,9 @@ pub fn router() -> Router<AppState> {
         .route("/verify-email", get(verification::verify_page).post(verification::verify))
         .route("/verify-email/resend", post(verification::resend))
         .route("/household", get(household::household_page))
+        .route("/plan", get(plan::plan_page))
+        .route("/plan/upgrade", post(plan::upgrade))
+        .route("/plan/cancel", post(plan::cancel))
         .route("/pets/new", get(pets::new_pet_page).post(pets::create_pet))
         .route("/pets/{id}", get(pet_day::pet_page))
         .route("/pets/{id}/episodes/{episode_id}/feedback", post(pet_day::episode_feedback))
