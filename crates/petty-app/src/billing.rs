@@ -449,6 +449,10 @@ pub async fn webhook(
     signature: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Received, WebhookError> {
+    // A call without a signature is refused as such, whether or not billing is on.
+    if signature.is_none_or(|s| s.trim().is_empty()) {
+        return Err(WebhookError::Signature(SignatureError::Missing));
+    }
     let Some(settings) = &app.settings.billing.stripe else { return Err(WebhookError::Disabled) };
     verify_webhook(&settings.webhook_secret, raw_body, signature, now).map_err(WebhookError::Signature)?;
     let event: Value = serde_json::from_slice(raw_body).map_err(|_| WebhookError::Malformed("the body is not JSON"))?;

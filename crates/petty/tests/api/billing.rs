@@ -433,6 +433,9 @@ async fn with_billing_off_everything_is_included_and_upgrade_is_refused() {
     }
     let event = event("evt_1", "invoice.paid", now(&app), json!({"object": "invoice"}));
     assert_eq!(webhook(&app, &event, None).await.1["error"]["code"], "billing_disabled");
+    let res = app.client.post(app.url("/api/v1/billing/stripe/webhook")).body(event.to_string()).send().await.unwrap();
+    let (status, error) = error_code(res).await;
+    assert_eq!((status, error["message"].as_str()), (StatusCode::BAD_REQUEST, Some("Missing Stripe-Signature header")));
 }
 
 #[tokio::test]
