@@ -309,8 +309,10 @@ pub async fn upgrade(app: &App, actor: &Actor, request: &Upgrade) -> Result<Upgr
             current.tier, current.status
         )));
     }
-    let customer = customer_of(app, stripe, actor, current).await?;
+    // Each attempt has its own keys: Stripe keeps the answer to a key for a day, even a 500,
+    // so a key reused after a failure would fail again.
     let attempt = Uuid::now_v7();
+    let customer = customer_of(app, stripe, actor, current, attempt).await?;
     stripe
         .attach_payment_method(&request.payment_method_id, &customer, &format!("petty-attach-{household}-{attempt}"))
         .await?;
@@ -345,7 +347,15 @@ pub async fn upgrade(app: &App, actor: &Actor, request: &Upgrade) -> Result<Upgr
 }
 
 /// The household's Stripe customer, made (and kept) the first time it is needed.
-async fn customer_of(app: &App, stripe: &Stripe, actor: &Actor, current: Subscription) -> Result<String, BillingError> {
+/// Two upgrades at once may each make one; the first stored is the household's, and the other
+/// stays unused at Stripe.
+async fn customer_of(
+    app: &App,
+    stripe: &Stripe,
+    actor: &Actor,
+    current: Subscription,
+    attempt: Uuid,
+) -> Result<String, BillingError> {
     if let Some(customer) = &current.customer_id {
         return Ok(customer.clone());
     }
@@ -354,8 +364,8 @@ async fn customer_of(app: &App, stripe: &Stripe, actor: &Actor, current: Subscri
         Some(user) => app.store.get_user(user).await?.email,
         None => owners(app, household).await?.into_iter().next().map(|(_, email)| email).unwrap_or_default(),
     };
-    // The same key for every attempt: Stripe answers a repeated call with the customer it made.
-    let customer = stripe.create_customer(&email, household.0, &format!("petty-customer-{household}")).await?;
+    let key = format!("petty-customer-{household}-{attempt}");
+    let customer = stripe.create_customer(&email, household.0, &key).await?;
     let mut current = current;
     for _ in 0..5 {
         let with_customer = Subscription { customer_id: Some(customer.clone()), ..current.clone() };
