@@ -61,7 +61,11 @@ pub enum FeedStart {
 
 /// The feed's events as of `now`: the reminder occurrences nearest to now (at most
 /// [`FEED_MAX_EVENTS`]), then the vaccines' due days; reminders in time order.
-pub async fn feed_events(app: &App, household_id: HouseholdId, now: OffsetDateTime) -> Result<Vec<FeedEvent>, StoreError> {
+pub async fn feed_events(
+    app: &App,
+    household_id: HouseholdId,
+    now: OffsetDateTime,
+) -> Result<Vec<FeedEvent>, StoreError> {
     let reminders = app.store.pending_reminders(household_id).await?;
     let pets: HashMap<PetId, String> = app
         .store

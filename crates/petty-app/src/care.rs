@@ -64,7 +64,11 @@ pub async fn create_record(app: &App, actor: &Actor, pet_id: PetId, raw: &RawRec
     let household = actor.household_id;
     let pet = app.store.get_pet(household, pet_id).await.map_err(missing("pet"))?;
     let content = RecordContent::parse(raw, pet.profile.species, today(app, household).await?)?;
-    let record = app.store.create_record(household, pet_id, &content, actor.user_id(), app.now()).await.map_err(missing("pet"))?;
+    let record = app
+        .store
+        .create_record(household, pet_id, &content, actor.user_id(), app.now())
+        .await
+        .map_err(missing("pet"))?;
     after_record_change(app, &pet, &record.content, None).await?;
     Ok(record)
 }
@@ -136,7 +140,11 @@ pub struct Weight {
 }
 
 /// A pet's weigh-ins, oldest first, and the trend in kg per 30 days.
-pub async fn weight_log(app: &App, household_id: HouseholdId, pet_id: PetId) -> Result<(Vec<Weight>, Option<f64>), StoreError> {
+pub async fn weight_log(
+    app: &App,
+    household_id: HouseholdId,
+    pet_id: PetId,
+) -> Result<(Vec<Weight>, Option<f64>), StoreError> {
     let records = app.store.records_of_kind(household_id, Some(pet_id), RecordKind::Weight).await?;
     let log: Vec<Weight> = records
         .iter()
@@ -201,11 +209,9 @@ pub async fn sync_vaccine_reminders(app: &App, pet: &Pet) -> Result<(), CareErro
     let now = app.now();
     let pending = app.store.pending_reminders(household).await?;
     for s in &series {
-        let Some(anchor) = LocalTime::from_parts(
-            s.due - Duration::days(VACCINE_REMINDER_DAYS_BEFORE),
-            VACCINE_REMINDER_HOUR,
-            0,
-        ) else {
+        let Some(anchor) =
+            LocalTime::from_parts(s.due - Duration::days(VACCINE_REMINDER_DAYS_BEFORE), VACCINE_REMINDER_HOUR, 0)
+        else {
             continue;
         };
         let content = ReminderContent {
@@ -220,7 +226,9 @@ pub async fn sync_vaccine_reminders(app: &App, pet: &Pet) -> Result<(), CareErro
             methods: vec![Method::Push, Method::Email],
         };
         match app.store.series_reminder(household, pet.id, &s.series).await? {
-            Some(mut existing) if existing.content.schedule.anchor != anchor || existing.content.title != content.title => {
+            Some(mut existing)
+                if existing.content.schedule.anchor != anchor || existing.content.title != content.title =>
+            {
                 let due = content.schedule.first().unwrap_or(existing.due_at);
                 existing.content = content;
                 existing.due_at = due;
@@ -388,7 +396,13 @@ async fn tell(app: &App, r: &Reminder, notice: Notice, now_ms: i64) -> Result<()
     };
     let pet_name = pet.as_ref().map(|p| p.profile.name.clone());
     let local = r.content.schedule.zone.local_at(notice.occurrence);
-    let when = format!("{} {:02}:{:02} ({})", local.date().map(format_date).unwrap_or_default(), local.hour(), local.minute(), r.content.schedule.zone.name());
+    let when = format!(
+        "{} {:02}:{:02} ({})",
+        local.date().map(format_date).unwrap_or_default(),
+        local.hour(),
+        local.minute(),
+        r.content.schedule.zone.name()
+    );
     let subject = match &pet_name {
         Some(name) if !r.content.title.contains(name.as_str()) => format!("Reminder: {} – {name}", r.content.title),
         _ => format!("Reminder: {}", r.content.title),
@@ -397,7 +411,12 @@ async fn tell(app: &App, r: &Reminder, notice: Notice, now_ms: i64) -> Result<()
         "{subject}\n\nDue {when}.\n{}\n\nMark it done, snooze or skip it on the Reminders page of your Petty dashboard.\n",
         r.content.description.as_deref().unwrap_or("")
     );
-    let key = format!("reminder:{}:{}{}", r.id, petty_store::to_ms(notice.occurrence), if notice.snoozed { ":snoozed" } else { "" });
+    let key = format!(
+        "reminder:{}:{}{}",
+        r.id,
+        petty_store::to_ms(notice.occurrence),
+        if notice.snoozed { ":snoozed" } else { "" }
+    );
     if r.content.methods.contains(&Method::Email) {
         for (i, email) in email_recipients(app, r).await?.into_iter().enumerate() {
             let n = NewNotification {

@@ -15,8 +15,9 @@
 //! Every decision is `petty-core`'s.
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
-//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`billing`]
-//! (plans, limits, Stripe; [`billing::check_limit`] is what every create path asks); the shapes
+//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`care`],
+//! [`calendar`], [`sharing`], [`billing`] (plans, limits, Stripe; [`billing::check_limit`] is
+//! what every create path asks); the shapes
 //! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
 //! [`secrets`] (the opaque tokens every credential is made of).
 
@@ -33,6 +34,7 @@ pub mod notify;
 pub mod readings;
 pub mod rfc3339;
 pub mod secrets;
+pub mod sharing;
 pub mod summary_json;
 pub mod timeline;
 
@@ -150,6 +152,8 @@ pub struct Inner {
     pub notifier: Notifier,
     /// The behaviour model in use.
     pub model: analysis::Model,
+    /// Signs care passports.
+    passport: sharing::PassportKey,
     /// Stripe's API, when billing is on.
     pub stripe: Option<petty_notify::stripe::Stripe>,
 }
@@ -175,6 +179,7 @@ impl App {
             wake: Wake::default(),
             notifier,
             model: analysis::Model::default(),
+            passport: sharing::PassportKey::from_secret(secret),
             stripe,
         }))
     }
@@ -185,5 +190,10 @@ impl App {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The key care passports are signed with.
+    pub fn passport_key(&self) -> &sharing::PassportKey {
+        &self.passport
     }
 }

@@ -287,9 +287,7 @@ impl RecordContent {
                 format!("weight_kg must be more than 0 and at most {}", crate::pets::WEIGHT_MAX_KG),
             )),
             (Some(RecordKind::Weight), Some(w)) => Ok(Some((w * 100.0).round() / 100.0)),
-            (_, Some(_)) => {
-                Err(Invalid::one("weight_kg", "only_weight", "weight_kg is only for weight records"))
-            }
+            (_, Some(_)) => Err(Invalid::one("weight_kg", "only_weight", "weight_kg is only for weight records")),
             (_, None) => Ok(None),
         });
         if let (Some(date), Some(Some(until))) = (date, valid_until)
@@ -464,9 +462,8 @@ pub fn vaccine_statuses(records: &[Record], born: Option<Date>, today: Date) -> 
     let mut latest: std::collections::BTreeMap<String, &Record> = std::collections::BTreeMap::new();
     for r in records.iter().filter(|r| r.content.kind == RecordKind::Vaccination) {
         let Some(series) = r.content.series() else { continue };
-        let newer = latest
-            .get(&series)
-            .is_none_or(|cur| (r.content.date, r.created_at) > (cur.content.date, cur.created_at));
+        let newer =
+            latest.get(&series).is_none_or(|cur| (r.content.date, r.created_at) > (cur.content.date, cur.created_at));
         if newer {
             latest.insert(series, r);
         }
@@ -603,9 +600,17 @@ mod tests {
         let weight = RawRecord { kind: "weight".into(), date: "2025-01-01".into(), ..Default::default() };
         let err = RecordContent::parse(&weight, Species::Dog, date!(2026 - 01 - 01)).unwrap_err();
         assert_eq!(err.0[0].field, "weight_kg");
-        let vaccine_on_visit =
-            RawRecord { kind: "visit".into(), title: Some("Checkup".into()), date: "2025-01-01".into(), vaccine: Some("rabies".into()), ..Default::default() };
-        assert_eq!(RecordContent::parse(&vaccine_on_visit, Species::Dog, date!(2026 - 01 - 01)).unwrap_err().0[0].field, "vaccine");
+        let vaccine_on_visit = RawRecord {
+            kind: "visit".into(),
+            title: Some("Checkup".into()),
+            date: "2025-01-01".into(),
+            vaccine: Some("rabies".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            RecordContent::parse(&vaccine_on_visit, Species::Dog, date!(2026 - 01 - 01)).unwrap_err().0[0].field,
+            "vaccine"
+        );
     }
 
     #[test]

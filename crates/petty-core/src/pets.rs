@@ -136,9 +136,10 @@ impl FromStr for BirthPrecision {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim().to_lowercase();
-        BirthPrecision::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| {
-            Invalid::one("birth_precision", "one_of", "birth_precision must be one of day, month, year")
-        })
+        BirthPrecision::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| Invalid::one("birth_precision", "one_of", "birth_precision must be one of day, month, year"))
     }
 }
 

@@ -66,9 +66,10 @@ impl FromStr for Repeat {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim().to_ascii_lowercase();
-        Repeat::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            Invalid::one("repeat", "one_of", "repeat must be one of: daily, weekly, monthly, yearly")
-        })
+        Repeat::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| Invalid::one("repeat", "one_of", "repeat must be one of: daily, weekly, monthly, yearly"))
     }
 }
 
@@ -91,9 +92,8 @@ impl Zone {
     /// `field` names the input in the error.
     pub fn parse(field: &str, name: &str) -> Result<Zone, Invalid> {
         let name = name.trim();
-        let bad = || {
-            Invalid::one(field, "time_zone", format!("{field} must be an IANA time zone such as Europe/Paris"))
-        };
+        let bad =
+            || Invalid::one(field, "time_zone", format!("{field} must be an IANA time zone such as Europe/Paris"));
         if name.is_empty() || name.len() > Self::NAME_MAX {
             return Err(bad());
         }
@@ -185,16 +185,7 @@ impl LocalTime {
 impl fmt::Display for LocalTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = self.0;
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            d.year(),
-            d.month(),
-            d.day(),
-            d.hour(),
-            d.minute(),
-            d.second()
-        )
+        write!(f, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", d.year(), d.month(), d.day(), d.hour(), d.minute(), d.second())
     }
 }
 
@@ -352,7 +343,10 @@ mod tests {
 
     fn locals(s: &Schedule, n: usize) -> Vec<String> {
         let from = s.first().unwrap();
-        s.between(from, from + time::Duration::days(4000), n).into_iter().map(|t| s.zone.local_at(t).to_string()).collect()
+        s.between(from, from + time::Duration::days(4000), n)
+            .into_iter()
+            .map(|t| s.zone.local_at(t).to_string())
+            .collect()
     }
 
     #[test]
@@ -405,7 +399,10 @@ mod tests {
         assert_eq!(s.zone.local_at(t).to_string(), "2026-06-10T08:00:00");
         s.ends_at = Some(datetime!(2026-06-09 00:00 UTC));
         assert_eq!(s.next_after(datetime!(2026-06-08 00:00 UTC)), None);
-        assert_eq!(s.latest_at_or_before(datetime!(2026-06-10 00:00 UTC)).map(|t| s.zone.local_at(t).to_string()).as_deref(), Some("2026-06-03T08:00:00"));
+        assert_eq!(
+            s.latest_at_or_before(datetime!(2026-06-10 00:00 UTC)).map(|t| s.zone.local_at(t).to_string()).as_deref(),
+            Some("2026-06-03T08:00:00")
+        );
     }
 
     #[test]

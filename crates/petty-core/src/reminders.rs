@@ -49,9 +49,10 @@ impl FromStr for Method {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim().to_ascii_lowercase();
-        Method::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
-            Invalid::one("methods", "one_of", "methods items must be one of: email, push, sms")
-        })
+        Method::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| Invalid::one("methods", "one_of", "methods items must be one of: email, push, sms"))
     }
 }
 
@@ -146,9 +147,9 @@ impl ReminderContent {
                 c.take(parse_when("at", &raw.at, zone)),
                 c.take(match raw.ends_at.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
                     Some(e) => parse_when("ends_at", e, zone).and_then(|local| {
-                        zone.instant_of(local).map(Some).ok_or_else(|| {
-                            Invalid::one("ends_at", "format", "ends_at must be an ISO 8601 date-time")
-                        })
+                        zone.instant_of(local)
+                            .map(Some)
+                            .ok_or_else(|| Invalid::one("ends_at", "format", "ends_at must be an ISO 8601 date-time"))
                     }),
                     None => Ok(None),
                 }),
@@ -160,7 +161,11 @@ impl ReminderContent {
             (Some(title), Some(description), Some(zone), Some(repeat), Some(methods), Some(anchor), Some(ends_at)) => {
                 let schedule = Schedule { anchor, zone, repeat, ends_at };
                 if schedule.first().is_none() {
-                    return Err(Invalid::one("ends_at", "out_of_range", "ends_at must not be before the first occurrence"));
+                    return Err(Invalid::one(
+                        "ends_at",
+                        "out_of_range",
+                        "ends_at must not be before the first occurrence",
+                    ));
                 }
                 Ok(ReminderContent { pet_id: raw.pet_id, title, description, schedule, methods })
             }
@@ -444,7 +449,13 @@ mod tests {
     fn input_with_an_offset_is_seen_in_the_zone() {
         let r = reminder("2024-03-30T08:00:00Z", None);
         assert_eq!(r.content.schedule.anchor.to_string(), "2024-03-30T09:00:00");
-        let bad = RawReminder { title: "".into(), at: "soon".into(), methods: Some(vec!["fax".into()]), timezone: Some("Nowhere/Land".into()), ..Default::default() };
+        let bad = RawReminder {
+            title: "".into(),
+            at: "soon".into(),
+            methods: Some(vec!["fax".into()]),
+            timezone: Some("Nowhere/Land".into()),
+            ..Default::default()
+        };
         let err = ReminderContent::parse(&bad, &Zone::utc()).unwrap_err();
         let fields: Vec<_> = err.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["title", "timezone", "methods"]);

@@ -15,6 +15,7 @@ pub(crate) mod health;
 pub(crate) mod households;
 pub(crate) mod ingest;
 pub(crate) mod pets;
+pub(crate) mod sharing;
 pub(crate) mod timeline;
 pub(crate) mod wellness;
 pub(crate) mod ws;

@@ -78,6 +78,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::api_keys::router())
         .merge(api::pets::router())
         .merge(api::care::router())
+        .merge(api::sharing::router())
         .merge(api::devices::router())
         .merge(api::ingest::router())
         .merge(api::exchange::router())
@@ -111,6 +112,8 @@ pub fn api_router() -> Router<AppState> {
         .merge(api)
         // Not part of the API: Twilio calls it back during a voice call (TwiML, not JSON).
         .route("/hooks/twilio/voice/{token}", axum::routing::post(api::alarms::twilio_voice_keypress))
+        // The passport key where verifiers look for it (the API's own copy is documented).
+        .route("/.well-known/petty-passport-key", axum::routing::get(api::sharing::passport_key))
         .merge(SwaggerUi::new("/docs").external_url_unchecked("/api/v1/openapi.json", crate::openapi::complete(&doc)))
 }
 

@@ -20,8 +20,8 @@ pub mod alarms;
 pub mod analysis;
 mod geofences;
 pub mod liveness;
-pub mod reminders;
 pub mod outbox;
+pub mod reminders;
 pub mod retention;
 
 use std::future::Future;

@@ -69,6 +69,30 @@ macro_rules! record_condition {
 }
 
 impl RecordRow {
+    /// A row in `record_columns!` order, read through rusqlite.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
+        use crate::fastread::{uuid, uuid_opt};
+        Ok(RecordRow {
+            id: uuid(row, 0)?,
+            household_id: uuid(row, 1)?,
+            pet_id: uuid(row, 2)?,
+            kind: row.get(3)?,
+            title: row.get(4)?,
+            description: row.get(5)?,
+            date: row.get(6)?,
+            vet: row.get(7)?,
+            cost_cents: row.get(8)?,
+            vaccine: row.get(9)?,
+            valid_until: row.get(10)?,
+            dose: row.get(11)?,
+            schedule: row.get(12)?,
+            weight_kg: row.get(13)?,
+            created_by: uuid_opt(row, 14)?,
+            created_at: row.get(15)?,
+            updated_at: row.get(16)?,
+        })
+    }
+
     fn into_record(self) -> Result<Record> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("health record {}: {what}", self.id));
         let date = |field: &str, raw: &str| parse_date(field, raw).map_err(|_| corrupt(field));
@@ -80,7 +104,12 @@ impl RecordRow {
                 kind: self.kind.parse().map_err(|_| corrupt("kind"))?,
                 date: date("date", &self.date)?,
                 valid_until: self.valid_until.as_deref().map(|d| date("valid_until", d)).transpose()?,
-                vaccine: self.vaccine.as_deref().map(str::parse::<Vaccine>).transpose().map_err(|_| corrupt("vaccine"))?,
+                vaccine: self
+                    .vaccine
+                    .as_deref()
+                    .map(str::parse::<Vaccine>)
+                    .transpose()
+                    .map_err(|_| corrupt("vaccine"))?,
                 title: self.title,
                 description: self.description,
                 vet: self.vet,
@@ -183,16 +212,50 @@ impl Store {
         let kind = filter.kind.map(|k| k.as_str());
         let from = filter.from.map(format_date);
         let to = filter.to.map(format_date);
+        if let Some(fast) = &self.fast {
+            let (total, rows) = fast.with(|conn| {
+                let params = rusqlite::params![&household_id.0.as_bytes()[..], &pet_id.0.as_bytes()[..], kind, from, to];
+                let total: i64 = conn
+                    .prepare_cached(concat!("SELECT COUNT(*) FROM health_records WHERE ", record_condition!()))?
+                    .query_row(params, |row| row.get(0))?;
+                let mut select = conn.prepare_cached(concat!(
+                    "SELECT ",
+                    record_columns!(),
+                    " FROM health_records WHERE ",
+                    record_condition!(),
+                    " ORDER BY date DESC, created_at DESC, id DESC LIMIT $6 OFFSET $7"
+                ))?;
+                let rows = select
+                    .query_map(
+                        rusqlite::params![
+                            &household_id.0.as_bytes()[..],
+                            &pet_id.0.as_bytes()[..],
+                            kind,
+                            from,
+                            to,
+                            page.limit(),
+                            page.offset()
+                        ],
+                        RecordRow::from_sqlite,
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((total, rows))
+            })?;
+            return Ok(Page {
+                items: rows.into_iter().map(RecordRow::into_record).collect::<Result<_>>()?,
+                total: total as u64,
+                request: page,
+            });
+        }
         let (total, rows): (i64, Vec<RecordRow>) = on_pool!(read, self, |pool| {
-            let total =
-                sqlx::query_scalar(concat!("SELECT COUNT(*) FROM health_records WHERE ", record_condition!()))
-                    .bind(household_id.0)
-                    .bind(pet_id.0)
-                    .bind(kind)
-                    .bind(from.as_deref())
-                    .bind(to.as_deref())
-                    .fetch_one(pool)
-                    .await?;
+            let total = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM health_records WHERE ", record_condition!()))
+                .bind(household_id.0)
+                .bind(pet_id.0)
+                .bind(kind)
+                .bind(from.as_deref())
+                .bind(to.as_deref())
+                .fetch_one(pool)
+                .await?;
             let rows = sqlx::query_as(concat!(
                 "SELECT ",
                 record_columns!(),
@@ -558,11 +621,15 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, reminder_id = %id))]
     pub async fn get_reminder(&self, household_id: HouseholdId, id: Uuid) -> Result<Reminder> {
         let row: ReminderRow = on_pool!(read, self, |pool| {
-            sqlx::query_as(concat!("SELECT ", reminder_columns!(), " FROM reminders WHERE household_id = $1 AND id = $2"))
-                .bind(household_id.0)
-                .bind(id)
-                .fetch_one(pool)
-                .await?
+            sqlx::query_as(concat!(
+                "SELECT ",
+                reminder_columns!(),
+                " FROM reminders WHERE household_id = $1 AND id = $2"
+            ))
+            .bind(household_id.0)
+            .bind(id)
+            .fetch_one(pool)
+            .await?
         });
         row.into_reminder()
     }
@@ -821,5 +888,190 @@ impl Store {
                 .await?
         });
         from_ms_opt(at)
+    }
+}
+
+/// What an owner publishes about a pet behind a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareKind {
+    /// The vaccination passport.
+    Passport,
+    /// The lost-pet page.
+    Lost,
+}
+
+impl ShareKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShareKind::Passport => "passport",
+            ShareKind::Lost => "lost",
+        }
+    }
+}
+
+/// A published link about a pet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PetShare {
+    pub id: Uuid,
+    pub household_id: HouseholdId,
+    pub pet_id: PetId,
+    pub kind: ShareKind,
+    pub show_location: bool,
+    pub message: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(FromRow)]
+struct ShareRow {
+    id: Uuid,
+    household_id: Uuid,
+    pet_id: Uuid,
+    kind: String,
+    show_location: bool,
+    message: Option<String>,
+    created_at: i64,
+}
+
+impl ShareRow {
+    fn into_share(self) -> Result<PetShare> {
+        Ok(PetShare {
+            id: self.id,
+            household_id: HouseholdId(self.household_id),
+            pet_id: PetId(self.pet_id),
+            kind: match self.kind.as_str() {
+                "passport" => ShareKind::Passport,
+                "lost" => ShareKind::Lost,
+                other => return Err(StoreError::Corrupt(format!("share {}: kind {other}", self.id))),
+            },
+            show_location: self.show_location,
+            message: self.message,
+            created_at: from_ms(self.created_at)?,
+        })
+    }
+}
+
+impl Store {
+    /// Publishes (or re-publishes, with a new link) a pet's passport or lost-pet page.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn put_share(
+        &self,
+        household_id: HouseholdId,
+        pet_id: PetId,
+        kind: ShareKind,
+        token_hash: &[u8],
+        show_location: bool,
+        message: Option<&str>,
+        created_by: Option<UserId>,
+        now: OffsetDateTime,
+    ) -> Result<PetShare> {
+        let id = Uuid::now_v7();
+        let done = on_pool!(write, self, |pool| {
+            sqlx::query(
+                "INSERT INTO pet_shares (id, household_id, pet_id, kind, token_hash, show_location, message, created_by, created_at) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM pets WHERE household_id = $2 AND id = $3) \
+                 ON CONFLICT (pet_id, kind) DO UPDATE SET id = $1, token_hash = $5, show_location = $6, message = $7, \
+                 created_by = $8, created_at = $9",
+            )
+            .bind(id)
+            .bind(household_id.0)
+            .bind(pet_id.0)
+            .bind(kind.as_str())
+            .bind(token_hash)
+            .bind(show_location)
+            .bind(message)
+            .bind(created_by.map(|u| u.0))
+            .bind(to_ms(now))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if done != 1 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(PetShare {
+            id,
+            household_id,
+            pet_id,
+            kind,
+            show_location,
+            message: message.map(str::to_owned),
+            created_at: from_ms(to_ms(now))?,
+        })
+    }
+
+    /// The pet's share of this kind, if it is published.
+    pub async fn share_of(
+        &self,
+        household_id: HouseholdId,
+        pet_id: PetId,
+        kind: ShareKind,
+    ) -> Result<Option<PetShare>> {
+        let row: Option<ShareRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(
+                "SELECT id, household_id, pet_id, kind, show_location, message, created_at FROM pet_shares \
+                 WHERE household_id = $1 AND pet_id = $2 AND kind = $3",
+            )
+            .bind(household_id.0)
+            .bind(pet_id.0)
+            .bind(kind.as_str())
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(ShareRow::into_share).transpose()
+    }
+
+    /// The share a link's token opens, if it is current and of this kind.
+    pub async fn share_by_token(&self, token_hash: &[u8], kind: ShareKind) -> Result<Option<PetShare>> {
+        let row: Option<ShareRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(
+                "SELECT id, household_id, pet_id, kind, show_location, message, created_at FROM pet_shares \
+                 WHERE token_hash = $1 AND kind = $2",
+            )
+            .bind(token_hash)
+            .bind(kind.as_str())
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(ShareRow::into_share).transpose()
+    }
+
+    /// Ends a pet's share of this kind; `false` when there was none.
+    pub async fn end_share(&self, household_id: HouseholdId, pet_id: PetId, kind: ShareKind) -> Result<bool> {
+        let done = on_pool!(write, self, |pool| {
+            sqlx::query("DELETE FROM pet_shares WHERE household_id = $1 AND pet_id = $2 AND kind = $3")
+                .bind(household_id.0)
+                .bind(pet_id.0)
+                .bind(kind.as_str())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// Notes a finder's report on a lost-pet page if the page has had fewer than `max` since
+    /// `since`; answers whether it was noted.
+    pub async fn note_found_report(
+        &self,
+        share_id: Uuid,
+        since: OffsetDateTime,
+        max: i64,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let done = on_pool!(write, self, |pool| {
+            sqlx::query(
+                "INSERT INTO found_reports (id, share_id, created_at) SELECT $1, $2, $3 \
+                 WHERE (SELECT COUNT(*) FROM found_reports WHERE share_id = $2 AND created_at >= $4) < $5",
+            )
+            .bind(Uuid::now_v7())
+            .bind(share_id)
+            .bind(to_ms(now))
+            .bind(to_ms(since))
+            .bind(max)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
     }
 }

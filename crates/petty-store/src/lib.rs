@@ -16,6 +16,7 @@ mod billing;
 mod cache;
 mod care;
 mod devices;
+mod fastread;
 mod geofences;
 mod ingest;
 mod liveness;
@@ -129,6 +130,8 @@ pub struct Store {
     listener: Option<std::sync::Arc<AbortOnDrop>>,
     /// The group-commit writer for readings.
     ingest: std::sync::Arc<ingest::IngestQueue>,
+    /// On SQLite, hot list reads on this thread (`fastread.rs`).
+    fast: Option<std::sync::Arc<fastread::FastReads>>,
 }
 
 #[derive(Debug)]
@@ -215,7 +218,7 @@ impl Store {
             let task = tokio::spawn(listen_for_changes(pool.clone(), caches));
             let listener = Some(std::sync::Arc::new(AbortOnDrop(task.abort_handle())));
             let backend = Backend::Postgres(pool);
-            Ok(Self { backend, cache: None, device_tokens, standing, listener, ingest })
+            Ok(Self { backend, cache: None, device_tokens, standing, listener, ingest, fast: None })
         } else {
             Err(StoreError::BadUrl(format!("{url:?}: use sqlite://PATH or postgres://USER@HOST/DB")))
         }
@@ -254,7 +257,8 @@ impl Store {
         let ingest = std::sync::Arc::new(ingest::IngestQueue::start_sqlite(path)?);
         let device_tokens = std::sync::Arc::new(cache::DeviceTokenCache::new(true));
         let standing = std::sync::Arc::new(cache::StandingCache::new(true));
-        Ok(Self { backend, cache: Some(Default::default()), device_tokens, standing, listener: None, ingest })
+        let fast = Some(std::sync::Arc::new(fastread::FastReads::new(path)));
+        Ok(Self { backend, cache: Some(Default::default()), device_tokens, standing, listener: None, ingest, fast })
     }
 
     /// Brings the schema up to date. Safe to run on every start and from several nodes.

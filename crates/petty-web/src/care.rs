@@ -83,7 +83,15 @@ pub(crate) async fn care_page(
 ) -> Result<Response, PageError> {
     let household = signed_in.membership.household_id;
     let pet = state.store.get_pet(household, pet_id(&id)?).await?;
-    let view = care_view(&state, &signed_in, &pet, &query, &RecordForm::for_today(&state, household).await?, &FormErrors::none()).await?;
+    let view = care_view(
+        &state,
+        &signed_in,
+        &pet,
+        &query,
+        &RecordForm::for_today(&state, household).await?,
+        &FormErrors::none(),
+    )
+    .await?;
     Ok(layout::html(StatusCode::OK, view))
 }
 
@@ -100,8 +108,11 @@ async fn care_view(
     let (weights, trend) = care::weight_log(&state.app, household, pet.id).await?;
     let kind = query.kind.parse::<RecordKind>().ok();
     let page = PageRequest::parse(query.page, Some(20)).unwrap_or(PageRequest { page: 1, page_size: 20 });
-    let records = state.store.list_records(household, pet.id, &RecordFilter { kind, ..Default::default() }, page).await?;
+    let records =
+        state.store.list_records(household, pet.id, &RecordFilter { kind, ..Default::default() }, page).await?;
     let can_write = signed_in.can(Permission::ManagePets);
+    let passport = state.store.share_of(household, pet.id, petty_store::ShareKind::Passport).await?;
+    let lost = state.store.share_of(household, pet.id, petty_store::ShareKind::Lost).await?;
     let chrome = signed_in.chrome();
     let name = &pet.profile.name;
     let kinds: Vec<(&str, &str)> = RecordKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect();
@@ -160,6 +171,7 @@ async fn care_view(
                     }
                 }
             }
+            (super::sharing::controls(signed_in, pet, passport.as_ref(), lost.as_ref(), None))
             @if can_write {
                 section.section aria-labelledby="add-title" {
                     h2 #add-title { "Add a record" }
@@ -358,7 +370,9 @@ pub(crate) async fn create_record(
     match result {
         Ok(_) => Ok(see_other(&format!("/pets/{}/care", pet.id))),
         Err(Ok(invalid)) => {
-            let view = care_view(&state, &signed_in, &pet, &CareQuery::default(), &form, &FormErrors::from_invalid(invalid)).await?;
+            let view =
+                care_view(&state, &signed_in, &pet, &CareQuery::default(), &form, &FormErrors::from_invalid(invalid))
+                    .await?;
             Ok(layout::html(StatusCode::UNPROCESSABLE_ENTITY, view))
         }
         Err(Err(page)) => Err(page),
@@ -373,7 +387,10 @@ pub(crate) async fn edit_record_page(
 ) -> Result<Response, PageError> {
     signed_in.require(Permission::ManagePets)?;
     let record = state.store.get_record(signed_in.membership.household_id, uuid(&id)?).await?;
-    Ok(layout::html(StatusCode::OK, edit_record_view(&signed_in, &record, &RecordForm::from_record(&record), &FormErrors::none())))
+    Ok(layout::html(
+        StatusCode::OK,
+        edit_record_view(&signed_in, &record, &RecordForm::from_record(&record), &FormErrors::none()),
+    ))
 }
 
 fn edit_record_view(signed_in: &SignedIn, record: &Record, form: &RecordForm, errors: &FormErrors) -> Markup {
@@ -429,7 +446,9 @@ pub(crate) async fn delete_record(
     signed_in.check_csrf(&state, &form.csrf)?;
     signed_in.require(Permission::ManagePets)?;
     let record = state.store.get_record(signed_in.membership.household_id, uuid(&id)?).await?;
-    care::delete_record(&state.app, &actor(&signed_in), record.id).await.map_err(|e| split(e).err().unwrap_or(PageError::Internal))?;
+    care::delete_record(&state.app, &actor(&signed_in), record.id)
+        .await
+        .map_err(|e| split(e).err().unwrap_or(PageError::Internal))?;
     Ok(see_other(&format!("/pets/{}/care", record.pet_id)))
 }
 
@@ -453,9 +472,18 @@ pub(crate) async fn weights_svg(
         .iter()
         .map(|w| Bucket { start_ms: ms(w.date), min: w.weight_kg, mean: w.weight_kg, max: w.weight_kg })
         .collect();
-    let chart = Chart::new(format!("{}'s weight", pet.profile.name), "Weight".into(), "kg".into(), ChartKind::Line, from, to, DAY_MS)
-        .with_buckets(buckets);
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, no-store")], render_svg(&chart)).into_response())
+    let chart = Chart::new(
+        format!("{}'s weight", pet.profile.name),
+        "Weight".into(),
+        "kg".into(),
+        ChartKind::Line,
+        from,
+        to,
+        DAY_MS,
+    )
+    .with_buckets(buckets);
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, no-store")], render_svg(&chart))
+        .into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -495,9 +523,12 @@ async fn reminders_view(
     let status = if query.status.is_empty() { StatusFilter::Pending } else { status };
     let now = state.app.now();
     let page = PageRequest { page: 1, page_size: PageRequest::MAX_SIZE };
-    let found = state.store.list_reminders(household, &ReminderFilter { status, ..Default::default() }, now, page).await?;
+    let found =
+        state.store.list_reminders(household, &ReminderFilter { status, ..Default::default() }, now, page).await?;
     let pets = state.store.list_pets(household, &Default::default(), page).await?;
-    let pet_name = |r: &Reminder| r.content.pet_id.and_then(|p| pets.items.iter().find(|x| x.id == p)).map(|p| p.profile.name.clone());
+    let pet_name = |r: &Reminder| {
+        r.content.pet_id.and_then(|p| pets.items.iter().find(|x| x.id == p)).map(|p| p.profile.name.clone())
+    };
     let zone = care::default_zone(&state.app, &actor(signed_in)).await?;
     let can_act = signed_in.can(Permission::WriteCare);
     let can_write = signed_in.can(Permission::ManagePets);
@@ -509,7 +540,8 @@ async fn reminders_view(
         StatusFilter::Completed => "completed",
         StatusFilter::All => "all",
     };
-    let pet_options: Vec<(String, String)> = pets.items.iter().map(|p| (p.id.to_string(), p.profile.name.clone())).collect();
+    let pet_options: Vec<(String, String)> =
+        pets.items.iter().map(|p| (p.id.to_string(), p.profile.name.clone())).collect();
     Ok(layout::page(
         "Reminders",
         Header::SignedIn(&chrome),
@@ -544,9 +576,23 @@ fn local_text(zone: &Zone, at: OffsetDateTime) -> String {
     format!("{} {:02}:{:02}", l.date().map(format_date).unwrap_or_default(), l.hour(), l.minute())
 }
 
-fn reminder_item(r: &Reminder, pet: Option<&str>, zone: &Zone, now: OffsetDateTime, can_act: bool, can_write: bool, csrf: &str) -> Markup {
+fn reminder_item(
+    r: &Reminder,
+    pet: Option<&str>,
+    zone: &Zone,
+    now: OffsetDateTime,
+    can_act: bool,
+    can_write: bool,
+    csrf: &str,
+) -> Markup {
     let c = &r.content;
-    let status = if r.is_completed() { "Done" } else if r.is_overdue(now) { "Overdue" } else { "To do" };
+    let status = if r.is_completed() {
+        "Done"
+    } else if r.is_overdue(now) {
+        "Overdue"
+    } else {
+        "To do"
+    };
     html! {
         article.record aria-labelledby={ "reminder-" (r.id) } {
             h3 id={ "reminder-" (r.id) } {
@@ -671,7 +717,14 @@ const REMINDER_FIELDS: [(&str, &str); 9] = [
     ("methods", "How to tell"),
 ];
 
-fn reminder_form(action: &str, submit: &str, form: &ReminderForm, errors: &FormErrors, pets: &[(String, String)], csrf: &str) -> Markup {
+fn reminder_form(
+    action: &str,
+    submit: &str,
+    form: &ReminderForm,
+    errors: &FormErrors,
+    pets: &[(String, String)],
+    csrf: &str,
+) -> Markup {
     let pet_options: Vec<(&str, &str)> = pets.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     let repeats: Vec<(&str, &str)> = Repeat::ALL.iter().map(|r| (r.as_str(), r.as_str())).collect();
     let label = |name: &str| REMINDER_FIELDS.iter().find(|(n, _)| *n == name).map_or("", |(_, l)| *l);
@@ -720,7 +773,14 @@ pub(crate) async fn create_reminder(
     match result {
         Ok(_) => Ok(see_other("/reminders")),
         Err(Ok(invalid)) => {
-            let view = reminders_view(&state, &signed_in, &RemindersQuery::default(), &form, &FormErrors::from_invalid(invalid)).await?;
+            let view = reminders_view(
+                &state,
+                &signed_in,
+                &RemindersQuery::default(),
+                &form,
+                &FormErrors::from_invalid(invalid),
+            )
+            .await?;
             Ok(layout::html(StatusCode::UNPROCESSABLE_ENTITY, view))
         }
         Err(Err(page)) => Err(page),
@@ -737,16 +797,28 @@ pub(crate) async fn edit_reminder_page(
     let household = signed_in.membership.household_id;
     let r = state.store.get_reminder(household, uuid(&id)?).await?;
     let pets = pet_options(&state, household).await?;
-    Ok(layout::html(StatusCode::OK, edit_reminder_view(&signed_in, &r, &ReminderForm::from_reminder(&r), &FormErrors::none(), &pets)))
+    Ok(layout::html(
+        StatusCode::OK,
+        edit_reminder_view(&signed_in, &r, &ReminderForm::from_reminder(&r), &FormErrors::none(), &pets),
+    ))
 }
 
-async fn pet_options(state: &AppState, household: petty_core::ids::HouseholdId) -> Result<Vec<(String, String)>, PageError> {
+async fn pet_options(
+    state: &AppState,
+    household: petty_core::ids::HouseholdId,
+) -> Result<Vec<(String, String)>, PageError> {
     let page = PageRequest { page: 1, page_size: PageRequest::MAX_SIZE };
     let pets = state.store.list_pets(household, &Default::default(), page).await?;
     Ok(pets.items.iter().map(|p| (p.id.to_string(), p.profile.name.clone())).collect())
 }
 
-fn edit_reminder_view(signed_in: &SignedIn, r: &Reminder, form: &ReminderForm, errors: &FormErrors, pets: &[(String, String)]) -> Markup {
+fn edit_reminder_view(
+    signed_in: &SignedIn,
+    r: &Reminder,
+    form: &ReminderForm,
+    errors: &FormErrors,
+    pets: &[(String, String)],
+) -> Markup {
     let chrome = signed_in.chrome();
     let title = format!("Change {}", r.content.title);
     layout::page(
@@ -772,10 +844,12 @@ pub(crate) async fn update_reminder(
     let household = signed_in.membership.household_id;
     let r = state.store.get_reminder(household, uuid(&id)?).await?;
     let result = match form.to_raw() {
-        Ok(raw) => care::update_reminder(&state.app, &actor(&signed_in), r.id, |x| *x = raw).await.map_err(|e| match e {
-            CareError::NotFound("pet") => Ok(Invalid(vec![care::unknown_pet("pet_id")])),
-            other => split(other),
-        }),
+        Ok(raw) => {
+            care::update_reminder(&state.app, &actor(&signed_in), r.id, |x| *x = raw).await.map_err(|e| match e {
+                CareError::NotFound("pet") => Ok(Invalid(vec![care::unknown_pet("pet_id")])),
+                other => split(other),
+            })
+        }
         Err(invalid) => Err(Ok(invalid)),
     };
     match result {
@@ -816,7 +890,9 @@ pub(crate) async fn act_on_reminder(
         }
         "delete" => {
             signed_in.require(Permission::ManagePets)?;
-            care::delete_reminder(&state.app, &actor, id).await.map_err(|e| split(e).err().unwrap_or(PageError::Internal))?;
+            care::delete_reminder(&state.app, &actor, id)
+                .await
+                .map_err(|e| split(e).err().unwrap_or(PageError::Internal))?;
             return Ok(see_other("/reminders"));
         }
         _ => return Err(PageError::NotFound),
@@ -835,7 +911,12 @@ pub(crate) async fn calendar_page(State(state): State<AppState>, signed_in: Sign
     Ok(layout::html(StatusCode::OK, calendar_view(&signed_in, since, None, None)))
 }
 
-fn calendar_view(signed_in: &SignedIn, since: Option<OffsetDateTime>, new_url: Option<&str>, imported: Option<&petty_app::calendar::ImportOutcome>) -> Markup {
+fn calendar_view(
+    signed_in: &SignedIn,
+    since: Option<OffsetDateTime>,
+    new_url: Option<&str>,
+    imported: Option<&petty_app::calendar::ImportOutcome>,
+) -> Markup {
     let chrome = signed_in.chrome();
     let can_write = signed_in.can(Permission::ManagePets);
     layout::page(
@@ -932,12 +1013,12 @@ pub(crate) async fn import_calendar(
     signed_in.check_csrf(&state, &form.csrf)?;
     signed_in.require(Permission::ManagePets)?;
     may_see_reminders(&signed_in)?;
-    let outcome = petty_app::calendar::import_ics(&state.app, &actor(&signed_in), &form.ics)
-        .await
-        .map_err(|e| match split(e) {
+    let outcome = petty_app::calendar::import_ics(&state.app, &actor(&signed_in), &form.ics).await.map_err(|e| {
+        match split(e) {
             Ok(invalid) => PageError::BadRequest(invalid.to_string()),
             Err(page) => page,
-        })?;
+        }
+    })?;
     let since = state.store.calendar_feed_since(signed_in.membership.household_id).await?;
     Ok(layout::html(StatusCode::OK, calendar_view(&signed_in, since, None, Some(&outcome))))
 }

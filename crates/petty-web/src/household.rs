@@ -5,14 +5,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use petty_core::accounts::Permission;
-use petty_core::paging::{Page, PageRequest};
 use petty_core::care::VaccineStatus;
 use petty_core::ids::PetId;
+use petty_core::paging::{Page, PageRequest};
 use petty_core::pets::{Pet, format_date};
 use petty_core::recurrence::Zone;
-use std::collections::HashMap;
 use petty_http::AppState;
 use petty_store::{Member, PetFilter};
+use std::collections::HashMap;
 use time::{Date, OffsetDateTime};
 
 use super::PageError;

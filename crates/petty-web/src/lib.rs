@@ -23,8 +23,8 @@
 //! `alarms`, `plan` (the household's plan and billing).
 
 mod alarms;
-mod care;
 mod assets;
+mod care;
 mod csrf;
 mod devices;
 mod household;
@@ -35,6 +35,7 @@ mod plan;
 mod recovery;
 mod registration;
 mod session;
+mod sharing;
 mod sign_in;
 mod summary_json;
 mod verification;
@@ -69,6 +70,9 @@ pub fn router() -> Router<AppState> {
         .route("/pets/{id}/care", get(care::care_page))
         .route("/pets/{id}/records", post(care::create_record))
         .route("/pets/{id}/weights.svg", get(care::weights_svg))
+        .route("/pets/{id}/share/{what}", post(sharing::change))
+        .route("/passport/{token}", get(sharing::passport_page))
+        .route("/found/{token}", get(sharing::found_page).post(sharing::found_report))
         .route("/records/{id}/edit", get(care::edit_record_page).post(care::update_record))
         .route("/records/{id}/delete", post(care::delete_record))
         .route("/reminders", get(care::reminders_page).post(care::create_reminder))

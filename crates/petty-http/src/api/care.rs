@@ -326,7 +326,8 @@ async fn get_record(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<RecordOut>, ApiError> {
     let actor = actor.require(Permission::Read)?;
-    let record = state.store.get_record(actor.household_id, id).await.map_err(|_| ApiError::not_found("health record"))?;
+    let record =
+        state.store.get_record(actor.household_id, id).await.map_err(|_| ApiError::not_found("health record"))?;
     Ok(Json(RecordOut::from(&record)))
 }
 
@@ -441,7 +442,10 @@ async fn pet_weights(
     let actor = actor.require(Permission::Read)?;
     state.store.get_pet(actor.household_id, PetId(id)).await.map_err(|_| ApiError::not_found("pet"))?;
     let (log, trend) = petty_app::care::weight_log(&state.app, actor.household_id, PetId(id)).await?;
-    let items = log.into_iter().map(|w| WeightOut { date: format_date(w.date), weight_kg: w.weight_kg, record_id: w.record_id }).collect();
+    let items = log
+        .into_iter()
+        .map(|w| WeightOut { date: format_date(w.date), weight_kg: w.weight_kg, record_id: w.record_id })
+        .collect();
     Ok(Json(WeightsOut { items, trend_kg_per_30d: trend }))
 }
 
@@ -671,10 +675,12 @@ async fn update_reminder(
     ApiJson(patch): ApiJson<ReminderPatch>,
 ) -> Result<Json<ReminderOut>, ApiError> {
     let actor = require_reminders(&actor, Permission::ManagePets)?;
-    let r = petty_app::care::update_reminder(&state.app, &actor, id, |raw| patch.apply(raw)).await.map_err(|e| match e {
-        CareError::NotFound("pet") => pet_field(e),
-        other => other.into(),
-    })?;
+    let r = petty_app::care::update_reminder(&state.app, &actor, id, |raw| patch.apply(raw)).await.map_err(
+        |e| match e {
+            CareError::NotFound("pet") => pet_field(e),
+            other => other.into(),
+        },
+    )?;
     Ok(Json(one_reminder_out(&state, &actor, &r).await))
 }
 
@@ -748,7 +754,9 @@ async fn snooze_reminder(
         (Some(t), None) => t,
         (None, Some(m)) if (1..=43_200).contains(&m) => state.app.now() + time::Duration::minutes(i64::from(m)),
         (None, Some(_)) => {
-            return Err(petty_core::Invalid::one("minutes", "out_of_range", "minutes must be between 1 and 43200").into());
+            return Err(
+                petty_core::Invalid::one("minutes", "out_of_range", "minutes must be between 1 and 43200").into()
+            );
         }
         _ => {
             return Err(petty_core::Invalid::one("until", "required", "give either until or minutes").into());
@@ -820,7 +828,8 @@ pub(crate) struct FeedOut {
 async fn create_feed(State(state): State<AppState>, actor: CurrentActor) -> Result<impl IntoResponse, ApiError> {
     let actor = require_reminders(&actor, Permission::ManagePets)?;
     let token = petty_app::calendar::new_feed_token(&state.app, &actor).await?;
-    let feed_url = format!("{}/api/v1/calendar/feed.ics?token={token}", state.app.notifier.public_url().trim_end_matches('/'));
+    let feed_url =
+        format!("{}/api/v1/calendar/feed.ics?token={token}", state.app.notifier.public_url().trim_end_matches('/'));
     Ok((StatusCode::CREATED, Json(FeedOut { feed_url, token })))
 }
 
@@ -859,10 +868,15 @@ async fn feed_ics(
     let events = petty_app::calendar::feed_events(&state.app, household, state.app.now()).await?;
     let (body, etag) = petty_app::calendar::feed_ics(&name, &events);
     let cache = [(header::ETAG, etag.clone()), (header::CACHE_CONTROL, "private, max-age=300".to_owned())];
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned())], cache, body).into_response())
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned())], cache, body)
+        .into_response())
 }
 
 /// One item of the calendar.

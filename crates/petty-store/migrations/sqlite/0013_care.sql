@@ -76,3 +76,27 @@ CREATE TABLE calendar_feeds (
     created_by   BLOB REFERENCES users(id) ON DELETE SET NULL,
     created_at   INTEGER NOT NULL
 );
+
+-- What the owner publishes about a pet behind an unguessable link: its vaccination passport, or
+-- its lost-pet page (with whether the last known location may be shown and a message for the
+-- finder). Only the link token's hash is kept; ending a share ends the link.
+CREATE TABLE pet_shares (
+    id            BLOB PRIMARY KEY,
+    household_id  BLOB NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+    pet_id        BLOB NOT NULL REFERENCES pets(id) ON DELETE CASCADE,
+    kind          TEXT NOT NULL CHECK (kind IN ('passport', 'lost')),
+    token_hash    BLOB NOT NULL UNIQUE,
+    show_location BOOLEAN NOT NULL DEFAULT FALSE,
+    message       TEXT,
+    created_by    BLOB REFERENCES users(id) ON DELETE SET NULL,
+    created_at    INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX pet_shares_one_per_kind ON pet_shares (pet_id, kind);
+
+-- Finders' reports on a lost pet's page, kept to count them (a page takes a few an hour).
+CREATE TABLE found_reports (
+    id           BLOB PRIMARY KEY,
+    share_id     BLOB NOT NULL REFERENCES pet_shares(id) ON DELETE CASCADE,
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX found_reports_by_share ON found_reports (share_id, created_at);

@@ -19,7 +19,8 @@ fn record(kind: &str, title: &str, date: &str, cost: Option<f64>) -> RecordConte
 }
 
 fn reminder(title: &str, at_local: &str, repeat: Option<&str>) -> ReminderContent {
-    let raw = RawReminder { title: title.into(), at: at_local.into(), repeat: repeat.map(Into::into), ..Default::default() };
+    let raw =
+        RawReminder { title: title.into(), at: at_local.into(), repeat: repeat.map(Into::into), ..Default::default() };
     ReminderContent::parse(&raw, &Zone::utc()).unwrap()
 }
 
@@ -36,9 +37,20 @@ store_test!(records_list_newest_first_summarise_every_page_and_stay_in_their_hou
     .into_iter()
     .enumerate()
     {
-        store.create_record(home.household_id, bella.id, &record(kind, title, date, cost), None, at(i as i64)).await.unwrap();
+        store
+            .create_record(home.household_id, bella.id, &record(kind, title, date, cost), None, at(i as i64))
+            .await
+            .unwrap();
     }
-    let page = store.list_records(home.household_id, bella.id, &RecordFilter::default(), PageRequest::parse(Some(1), Some(2)).unwrap()).await.unwrap();
+    let page = store
+        .list_records(
+            home.household_id,
+            bella.id,
+            &RecordFilter::default(),
+            PageRequest::parse(Some(1), Some(2)).unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!(page.total, 4);
     let titles: Vec<&str> = page.items.iter().map(|r| r.content.title.as_str()).collect();
     assert_eq!(titles, ["Dental", "Rabies"], "newest date first, then the latest written");
@@ -75,7 +87,8 @@ store_test!(reminders_filter_and_each_due_one_is_claimed_once, |store| async mov
     let written = time::macros::datetime!(2025-12-31 20:00 UTC);
     let due = store.create_reminder(&new(reminder("Due", "2026-01-01T00:00", Some("daily"))), written).await.unwrap();
     let later = store.create_reminder(&new(reminder("Later", "2030-01-01T00:00", None)), written).await.unwrap();
-    let now = time::OffsetDateTime::parse("2026-01-01T00:00:30Z", &time::format_description::well_known::Rfc3339).unwrap();
+    let now =
+        time::OffsetDateTime::parse("2026-01-01T00:00:30Z", &time::format_description::well_known::Rfc3339).unwrap();
     let overdue = ReminderFilter { status: StatusFilter::Overdue, ..Default::default() };
     let found = store.list_reminders(home.household_id, &overdue, now, PageRequest::default()).await.unwrap();
     assert_eq!(found.items.iter().map(|r| r.id).collect::<Vec<_>>(), [due.id]);
@@ -98,7 +111,10 @@ store_test!(reminders_filter_and_each_due_one_is_claimed_once, |store| async mov
     done.complete(now);
     store.save_reminder(&done, now).await.unwrap();
     let completed = ReminderFilter { status: StatusFilter::Completed, ..Default::default() };
-    assert_eq!(store.list_reminders(home.household_id, &completed, now, PageRequest::default()).await.unwrap().total, 1);
+    assert_eq!(
+        store.list_reminders(home.household_id, &completed, now, PageRequest::default()).await.unwrap().total,
+        1
+    );
     let far = now_ms + 10 * 365 * 86_400_000;
     let claimed = store.claim_due_reminders(far, far + 1, 10).await.unwrap();
     assert!(claimed.iter().all(|r| r.id != later.id));

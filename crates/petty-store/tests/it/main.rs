@@ -10,9 +10,9 @@ mod harness;
 
 mod accounts;
 mod alarms;
+mod analysis;
 mod billing;
 mod care;
-mod analysis;
 mod credentials;
 mod fixtures;
 mod geofences;

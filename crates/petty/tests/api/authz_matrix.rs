@@ -110,6 +110,9 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
             ("alarm-rules", rules["items"][0]["id"].as_str().unwrap().to_owned()),
             ("records", record["id"].as_str().expect("a record").to_owned()),
             ("reminders", reminder["id"].as_str().expect("a reminder").to_owned()),
+            // Links whose token is the permission: a guessed one opens nothing.
+            ("passports", "pp_guessed-token".to_owned()),
+            ("lost", "lost_guessed-token".to_owned()),
         ],
         secrets: vec![
             "Bellatrix".into(),
@@ -228,9 +231,8 @@ async fn no_route_lets_another_household_or_a_read_only_key_see_or_change_what_i
         // Ana's read-only key, on every operation that changes something (sign-in and the
         // device's own ingest are not the household's to grant).
         // Stripe's webhook is signed by Stripe, not granted by the household.
-        let public = ["/api/v1/auth/", "/api/v1/ingest", "/api/v1/import", "/api/v1/billing/stripe/"]
-            .iter()
-            .any(|p| template.starts_with(p));
+        let public = ["/api/v1/auth/", "/api/v1/ingest", "/api/v1/import", "/api/v1/lost/", "/api/v1/billing/stripe/"];
+        let public = public.iter().any(|p| template.starts_with(p));
         if *method != Method::GET && !public {
             let path = fill(template, &fixtures).unwrap_or_else(|| template.clone());
             let (status, body) = call(&app, method, &path, &read_key).await;
@@ -307,6 +309,8 @@ fn valid_body(method: &Method, template: &str) -> Option<Value> {
         // The file is text/calendar; the role is refused before the body is read.
         ("POST", "/api/v1/calendar/import") => json!({}),
         ("PUT", "/api/v1/household/timezone" | "/api/v1/me/timezone") => json!({"timezone": "Europe/Paris"}),
+        ("POST", "/api/v1/pets/{id}/lost") => json!({"show_location": false}),
+        ("POST", "/api/v1/lost/{token}/found") => json!({"message": "at the park"}),
         ("POST", "/api/v1/billing/upgrade") => {
             json!({"tier": "premium", "billing_period": "monthly", "payment_method_id": "pm_card_visa"})
         }
@@ -327,16 +331,15 @@ const SITTER_MAY: &[(&str, &str)] = &[
     ("POST", "/api/v1/reminders/{id}/complete"),
     ("POST", "/api/v1/reminders/{id}/skip"),
     ("POST", "/api/v1/reminders/{id}/snooze"),
+    ("POST", "/api/v1/pets/{id}/lost"),
+    ("DELETE", "/api/v1/pets/{id}/lost"),
 ];
 
 /// What anyone may do for themselves, whatever their role in this household: accept an
 /// invitation to another one, make an API key of their own (capped by their role, and gone
 /// with their membership), and set their own time zone.
-const ANYONE_MAY: &[(&str, &str)] = &[
-    ("POST", "/api/v1/invitations/accept"),
-    ("POST", "/api/v1/api-keys"),
-    ("PUT", "/api/v1/me/timezone"),
-];
+const ANYONE_MAY: &[(&str, &str)] =
+    &[("POST", "/api/v1/invitations/accept"), ("POST", "/api/v1/api-keys"), ("PUT", "/api/v1/me/timezone")];
 
 #[tokio::test]
 async fn a_sitter_and_a_vet_may_change_only_what_their_role_allows() {

@@ -16,7 +16,13 @@ use time::OffsetDateTime;
 
 use crate::harness::{TestApp, error_code, spawn_app};
 
-async fn send(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
@@ -71,7 +77,8 @@ async fn a_puppy_series_and_a_yearly_vaccine_get_their_due_dates_and_reminders()
     .await;
     assert_eq!(status, StatusCode::CREATED, "{rabies}");
     let (_, v) = get(&app, &format!("/api/v1/pets/{rex_id}/vaccinations"), t).await;
-    let series = |name: &str| v["vaccinations"].as_array().unwrap().iter().find(|s| s["vaccine"] == name).cloned().unwrap();
+    let series =
+        |name: &str| v["vaccinations"].as_array().unwrap().iter().find(|s| s["vaccine"] == name).cloned().unwrap();
     assert_eq!(series("dhpp")["due_date"], "2024-03-22");
     assert_eq!(series("dhpp")["status"], "overdue");
     let rabies_due = petty_core::recurrence::add_months(rabies_on, 12).unwrap();
@@ -101,14 +108,28 @@ async fn a_puppy_series_and_a_yearly_vaccine_get_their_due_dates_and_reminders()
     assert_eq!(status, StatusCode::CREATED);
     let (_, v) = get(&app, &format!("/api/v1/pets/{rex_id}/vaccinations"), t).await;
     let rabies_now = v["vaccinations"].as_array().unwrap().iter().find(|s| s["vaccine"] == "rabies").unwrap().clone();
-    assert_eq!((rabies_now["due_date"].as_str(), rabies_now["status"].as_str()), (Some(until.as_str()), Some("up_to_date")));
+    assert_eq!(
+        (rabies_now["due_date"].as_str(), rabies_now["status"].as_str()),
+        (Some(until.as_str()), Some("up_to_date"))
+    );
     let (_, reminders) = get(&app, &format!("/api/v1/reminders?pet_id={rex_id}&status=pending"), t).await;
-    let rabies_reminders: Vec<&Value> =
-        reminders["items"].as_array().unwrap().iter().filter(|r| r["title"] == "Rabies vaccination due – Rex").collect();
+    let rabies_reminders: Vec<&Value> = reminders["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["title"] == "Rabies vaccination due – Rex")
+        .collect();
     assert_eq!(rabies_reminders.len(), 1, "one reminder per series");
-    assert!(rabies_reminders[0]["starts_local"].as_str().unwrap().starts_with(&day(today() + time::Duration::days(3 * 365 - 14))));
+    assert!(
+        rabies_reminders[0]["starts_local"]
+            .as_str()
+            .unwrap()
+            .starts_with(&day(today() + time::Duration::days(3 * 365 - 14)))
+    );
     // Deleting every DHPP dose removes its reminder.
-    let (status, _) = send(&app, reqwest::Method::DELETE, &format!("/api/v1/records/{}", dhpp["id"].as_str().unwrap()), t, None).await;
+    let (status, _) =
+        send(&app, reqwest::Method::DELETE, &format!("/api/v1/records/{}", dhpp["id"].as_str().unwrap()), t, None)
+            .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, reminders) = get(&app, &format!("/api/v1/reminders?pet_id={rex_id}"), t).await;
     assert!(reminders["items"].as_array().unwrap().iter().all(|r| r["title"] != "DHPP vaccination due – Rex"));
@@ -130,7 +151,8 @@ async fn records_list_newest_first_filter_summarise_and_refuse_bad_input() {
         ("test_result", "Bloodwork", "2025-02-01", 80.0),
         ("visit", "Dental check", "2025-03-05", 40.0),
     ] {
-        let (status, body) = post(&app, &path, t, json!({"kind": kind, "title": title, "date": date, "cost": cost})).await;
+        let (status, body) =
+            post(&app, &path, t, json!({"kind": kind, "title": title, "date": date, "cost": cost})).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let (_, page) = get(&app, &format!("{path}?page_size=2"), t).await;
@@ -143,9 +165,8 @@ async fn records_list_newest_first_filter_summarise_and_refuse_bad_input() {
     assert_eq!(summary["by_kind"]["visit"], 1);
     assert!((summary["total_cost"].as_f64().unwrap() - 132.25).abs() < 1e-9, "{summary}");
     // Every bad field is named, and nothing is stored.
-    let res = app
-        .post_json(&path, &json!({"kind": "haircut", "title": "", "date": "2999-01-01", "cost": -1}), Some(t))
-        .await;
+    let res =
+        app.post_json(&path, &json!({"kind": "haircut", "title": "", "date": "2999-01-01", "cost": -1}), Some(t)).await;
     let (status, error) = error_code(res).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let fields: Vec<&str> = error["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
@@ -175,8 +196,13 @@ async fn the_weight_log_follows_weigh_ins_and_pet_edits() {
     let id = pet["id"].as_str().unwrap();
     let d = |n: i64| day(today() - time::Duration::days(n));
     for (ago, kg) in [(60, 31.0), (30, 32.0), (0, 33.0)] {
-        let (status, _) =
-            post(&app, &format!("/api/v1/pets/{id}/records"), t, json!({"kind": "weight", "date": d(ago), "weight_kg": kg})).await;
+        let (status, _) = post(
+            &app,
+            &format!("/api/v1/pets/{id}/records"),
+            t,
+            json!({"kind": "weight", "date": d(ago), "weight_kg": kg}),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED);
     }
     let (_, pet_now) = get(&app, &format!("/api/v1/pets/{id}"), t).await;
@@ -209,16 +235,23 @@ async fn recurrence_keeps_wall_time_across_dst_and_month_ends() {
     let app = spawn_app().await;
     let owner = app.register("Di").await;
     let t = &owner.access_token;
-    let make = |at: &str, repeat: Option<&str>| {
-        json!({"title": "Pill", "at": at, "timezone": "Europe/Berlin", "repeat": repeat})
-    };
+    let make = |at: &str, repeat: Option<&str>| json!({"title": "Pill", "at": at, "timezone": "Europe/Berlin", "repeat": repeat});
     let (status, monthly) = post(&app, "/api/v1/reminders", t, make("2024-01-31T09:00", Some("monthly"))).await;
     assert_eq!(status, StatusCode::CREATED, "{monthly}");
-    let locals: Vec<String> =
-        occurrences(&app, t, monthly["id"].as_str().unwrap(), "2024-01-01T00:00:00Z", 5).await.into_iter().map(|o| o.1).collect();
+    let locals: Vec<String> = occurrences(&app, t, monthly["id"].as_str().unwrap(), "2024-01-01T00:00:00Z", 5)
+        .await
+        .into_iter()
+        .map(|o| o.1)
+        .collect();
     assert_eq!(
         locals,
-        ["2024-01-31T09:00:00", "2024-02-29T09:00:00", "2024-03-31T09:00:00", "2024-04-30T09:00:00", "2024-05-31T09:00:00"]
+        [
+            "2024-01-31T09:00:00",
+            "2024-02-29T09:00:00",
+            "2024-03-31T09:00:00",
+            "2024-04-30T09:00:00",
+            "2024-05-31T09:00:00"
+        ]
     );
     let (_, daily) = post(&app, "/api/v1/reminders", t, make("2024-03-30T09:00", Some("daily"))).await;
     assert_eq!(daily["due_at"], "2024-03-30T08:00:00.000Z");
@@ -235,7 +268,11 @@ async fn recurrence_keeps_wall_time_across_dst_and_month_ends() {
     assert_eq!(dates, ["2024-02-29", "2025-02-28", "2026-02-28", "2027-02-28", "2028-02-29"]);
     // Bad input names its fields.
     let res = app
-        .post_json("/api/v1/reminders", &json!({"title": "x", "at": "soon", "timezone": "Mars/Base", "repeat": "hourly"}), Some(t))
+        .post_json(
+            "/api/v1/reminders",
+            &json!({"title": "x", "at": "soon", "timezone": "Mars/Base", "repeat": "hourly"}),
+            Some(t),
+        )
         .await;
     let (status, error) = error_code(res).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -260,11 +297,14 @@ async fn completing_skipping_and_snoozing() {
     let (status, done) = post(&app, &format!("/api/v1/reminders/{id}/complete"), t, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!((done["completed_count"].as_i64(), done["status"].as_str()), (Some(1), Some("pending")));
-    let due = OffsetDateTime::parse(done["due_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let due = OffsetDateTime::parse(done["due_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339)
+        .unwrap();
     let now = OffsetDateTime::now_utc();
     assert!(due > now && due <= now + time::Duration::days(1), "missed days are skipped, not stacked: {due}");
     let (_, skipped) = post(&app, &format!("/api/v1/reminders/{id}/skip"), t, json!({})).await;
-    let after = OffsetDateTime::parse(skipped["due_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let after =
+        OffsetDateTime::parse(skipped["due_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339)
+            .unwrap();
     assert_eq!(after - due, time::Duration::days(1));
     assert_eq!(skipped["completed_count"], 1, "a skip is not a completion");
     let (status, snoozed) = post(&app, &format!("/api/v1/reminders/{id}/snooze"), t, json!({"minutes": 30})).await;
@@ -274,7 +314,8 @@ async fn completing_skipping_and_snoozing() {
     assert_eq!(error_code(res).await.1["details"][0]["field"], "minutes");
     // A one-off completes for good.
     let (_, once) = post(&app, "/api/v1/reminders", t, json!({"title": "Vet visit", "at": "2030-01-01T10:00"})).await;
-    let (_, once) = post(&app, &format!("/api/v1/reminders/{}/complete", once["id"].as_str().unwrap()), t, json!({})).await;
+    let (_, once) =
+        post(&app, &format!("/api/v1/reminders/{}/complete", once["id"].as_str().unwrap()), t, json!({})).await;
     assert_eq!(once["status"], "completed");
     let (_, completed) = get(&app, "/api/v1/reminders?status=completed", t).await;
     assert_eq!(completed["total"], 1);
@@ -286,17 +327,31 @@ async fn each_occurrence_is_told_once_even_when_a_pass_is_repeated_after_a_crash
     let owner = app.register("Fay").await;
     let t = &owner.access_token;
     let mut live = crate::ws::open(&app, Some(t)).await;
-    crate::ws::send(&mut live, json!({"type": "subscribe", "topic": format!("household:{}:alarms", owner.household_id)})).await;
+    crate::ws::send(
+        &mut live,
+        json!({"type": "subscribe", "topic": format!("household:{}:alarms", owner.household_id)}),
+    )
+    .await;
     assert_eq!(crate::ws::next(&mut live).await["type"], "subscribed");
     let at = OffsetDateTime::now_utc() + time::Duration::seconds(2);
     let at_text = petty_app::rfc3339::from_ms(petty_store::to_ms(at)).unwrap();
-    let (status, r) = post(&app, "/api/v1/reminders", t, json!({"title": "Flea treatment", "at": at_text, "methods": ["push", "email"]})).await;
+    let (status, r) = post(
+        &app,
+        "/api/v1/reminders",
+        t,
+        json!({"title": "Flea treatment", "at": at_text, "methods": ["push", "email"]}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{r}");
     let id: uuid::Uuid = r["id"].as_str().unwrap().parse().unwrap();
     let household: petty_core::ids::HouseholdId = owner.household_id.parse().unwrap();
     let state = &app.state;
     let later = at + time::Duration::seconds(1);
-    assert_eq!(petty_app::care::notify_due_reminders(&state.app, at - time::Duration::seconds(1)).await.unwrap(), 0, "not yet");
+    assert_eq!(
+        petty_app::care::notify_due_reminders(&state.app, at - time::Duration::seconds(1)).await.unwrap(),
+        0,
+        "not yet"
+    );
     assert_eq!(petty_app::care::notify_due_reminders(&state.app, later).await.unwrap(), 1);
     assert_eq!(petty_app::care::notify_due_reminders(&state.app, later).await.unwrap(), 0, "told once");
     // A node that died after queueing but before recording it: the next pass tells again, and
@@ -304,7 +359,10 @@ async fn each_occurrence_is_told_once_even_when_a_pass_is_repeated_after_a_crash
     let mut stored = app.store.get_reminder(household, id).await.unwrap();
     stored.notified_upto = at - time::Duration::seconds(1);
     app.store.save_reminder(&stored, later).await.unwrap();
-    assert_eq!(petty_app::care::notify_due_reminders(&state.app, later + time::Duration::seconds(61)).await.unwrap(), 1);
+    assert_eq!(
+        petty_app::care::notify_due_reminders(&state.app, later + time::Duration::seconds(61)).await.unwrap(),
+        1
+    );
     let mails: Vec<_> = app
         .store
         .notifications(household, None, 50)
@@ -338,7 +396,13 @@ async fn the_calendar_feed_parses_back_and_its_token_can_be_revoked() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    post(&app, &format!("/api/v1/pets/{pet_id}/records"), t, json!({"kind": "vaccination", "title": "Rabies", "date": day(today())})).await;
+    post(
+        &app,
+        &format!("/api/v1/pets/{pet_id}/records"),
+        t,
+        json!({"kind": "vaccination", "title": "Rabies", "date": day(today())}),
+    )
+    .await;
     let (status, feed) = post(&app, "/api/v1/calendar/feed", t, json!({})).await;
     assert_eq!(status, StatusCode::CREATED);
     let token = feed["token"].as_str().unwrap();
@@ -356,9 +420,16 @@ async fn the_calendar_feed_parses_back_and_its_token_can_be_revoked() {
     let events: Vec<&icalendar::Event> = calendar.components.iter().filter_map(|c| c.as_event()).collect();
     let walks: Vec<&&icalendar::Event> = events.iter().filter(|e| category(e) == Some("REMINDER")).collect();
     assert!(walks.len() >= 360 && walks.len() <= 366, "a year of daily occurrences expanded: {}", walks.len());
-    assert_eq!(walks[0].property_value("DTSTART").map(|v| v.ends_with("T070000Z")), Some(true), "08:00 Paris in winter");
+    assert_eq!(
+        walks[0].property_value("DTSTART").map(|v| v.ends_with("T070000Z")),
+        Some(true),
+        "08:00 Paris in winter"
+    );
     assert_eq!(walks[0].get_summary(), Some("Walk, feed; brush – Pip; the \"Great\", Jr."), "escaped text reads back");
-    assert!(body.contains("SUMMARY:Walk\\, feed\\; brush – Pip\\; the \"Great\"\\, Jr."), "TEXT is escaped on the wire");
+    assert!(
+        body.contains("SUMMARY:Walk\\, feed\\; brush – Pip\\; the \"Great\"\\, Jr."),
+        "TEXT is escaped on the wire"
+    );
     assert_eq!(walks[0].get_description(), Some("Line one\nline two"));
     let vaccine = events.iter().find(|e| category(e) == Some("VACCINATION")).expect("vaccine due day");
     assert_eq!(vaccine.get_uid(), Some(format!("vaccine-{pet_id}-rabies@petty").as_str()));
@@ -383,7 +454,12 @@ async fn a_calendar_file_imports_into_reminders_and_again_updates_them() {
         BEGIN:VEVENT\r\nUID:odd@example\r\nDTSTART:20300105T073000Z\r\nRRULE:FREQ=WEEKLY;INTERVAL=2\r\nSUMMARY:Every other week\r\nEND:VEVENT\r\n\
         BEGIN:VEVENT\r\nUID:day@example\r\nDTSTART;VALUE=DATE:20300110\r\nSUMMARY:Buy food\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
     let import = |body: &'static str| {
-        app.client.post(app.url("/api/v1/calendar/import")).bearer_auth(t).header("content-type", "text/calendar").body(body).send()
+        app.client
+            .post(app.url("/api/v1/calendar/import"))
+            .bearer_auth(t)
+            .header("content-type", "text/calendar")
+            .body(body)
+            .send()
     };
     let out: Value = import(ics).await.unwrap().json().await.unwrap();
     assert_eq!((out["imported"].as_u64(), out["updated"].as_u64()), (Some(2), Some(0)), "{out}");
@@ -407,18 +483,32 @@ async fn a_vet_reads_records_but_not_reminders_and_a_sitter_completes_but_does_n
     let pet_id = pet["id"].as_str().unwrap();
     let (_, reminder) = post(&app, "/api/v1/reminders", t, json!({"title": "Pill", "at": "2030-01-01T09:00"})).await;
     let vet = crate::revocation::join(&app, &owner, "Vera", "vet", None).await.0.access_token;
-    let ends_at = (OffsetDateTime::now_utc() + time::Duration::days(7)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    let ends_at = (OffsetDateTime::now_utc() + time::Duration::days(7))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
     let sitter = crate::revocation::join(&app, &owner, "Sid", "sitter", Some(&ends_at)).await.0.access_token;
     let (status, _) = get(&app, &format!("/api/v1/pets/{pet_id}/records"), &vet).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = get(&app, "/api/v1/reminders", &vet).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) =
-        post(&app, &format!("/api/v1/pets/{pet_id}/records"), &vet, json!({"kind": "visit", "title": "x", "date": "2025-01-01"})).await;
+    let (status, _) = post(
+        &app,
+        &format!("/api/v1/pets/{pet_id}/records"),
+        &vet,
+        json!({"kind": "visit", "title": "x", "date": "2025-01-01"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) =
-        post(&app, &format!("/api/v1/pets/{pet_id}/records"), &sitter, json!({"kind": "visit", "title": "x", "date": "2025-01-01"})).await;
+    let (status, _) = post(
+        &app,
+        &format!("/api/v1/pets/{pet_id}/records"),
+        &sitter,
+        json!({"kind": "visit", "title": "x", "date": "2025-01-01"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, done) = post(&app, &format!("/api/v1/reminders/{}/complete", reminder["id"].as_str().unwrap()), &sitter, json!({})).await;
+    let (status, done) =
+        post(&app, &format!("/api/v1/reminders/{}/complete", reminder["id"].as_str().unwrap()), &sitter, json!({}))
+            .await;
     assert_eq!(status, StatusCode::OK, "{done}");
 }

@@ -585,7 +585,8 @@ async fn care_records_reminders_and_the_calendar_from_the_dashboard() {
     let app = spawn_app().await;
     let client = browser();
     register_through_form(&app, &client, "Ana").await;
-    add_pet_through_form(&app, &client, &[("name", "Bella"), ("species", "dog"), ("date_of_birth", "2024-01-10")]).await;
+    add_pet_through_form(&app, &client, &[("name", "Bella"), ("species", "dog"), ("date_of_birth", "2024-01-10")])
+        .await;
     let (_, household) = get_page(&app, &client, "/household").await;
     assert!(household.contains("No vaccinations"), "the household list shows each pet's vaccine status");
     let care = link(&household, "/pets/", "/care");
@@ -604,7 +605,14 @@ async fn care_records_reminders_and_the_calendar_from_the_dashboard() {
         &app,
         &client,
         &records,
-        &[("csrf", &csrf), ("kind", "vaccination"), ("title", "Rabies"), ("date", &today), ("vet", "Dr. Ng"), ("cost", "45,50")],
+        &[
+            ("csrf", &csrf),
+            ("kind", "vaccination"),
+            ("title", "Rabies"),
+            ("date", &today),
+            ("vet", "Dr. Ng"),
+            ("cost", "45,50"),
+        ],
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -622,7 +630,13 @@ async fn care_records_reminders_and_the_calendar_from_the_dashboard() {
         &app,
         &client,
         "/reminders",
-        &[("csrf", &csrf_in(&reminders)), ("title", "Walk the dog"), ("date", &yesterday), ("time", "08:00"), ("email", "on")],
+        &[
+            ("csrf", &csrf_in(&reminders)),
+            ("title", "Walk the dog"),
+            ("date", &yesterday),
+            ("time", "08:00"),
+            ("email", "on"),
+        ],
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -648,7 +662,8 @@ async fn care_records_reminders_and_the_calendar_from_the_dashboard() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("SUMMARY:Rabies vaccination due – Bella"));
     // Time zones.
-    let res = post_form(&app, &client, "/timezone", &[("csrf", &csrf), ("whose", "me"), ("timezone", "europe/paris")]).await;
+    let res =
+        post_form(&app, &client, "/timezone", &[("csrf", &csrf), ("whose", "me"), ("timezone", "europe/paris")]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, household) = get_page(&app, &client, "/household").await;
     assert!(household.contains(r#"value="Europe/Paris""#));
