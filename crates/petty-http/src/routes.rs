@@ -89,6 +89,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::alarms::router())
         .merge(api::charts::router())
         .merge(api::billing::router())
+        .merge(api::security::router())
         .routes(routes!(api::ws::connect))
 }
 

@@ -20,5 +20,6 @@ mod invitations;
 mod lifecycle;
 mod pets;
 mod readings;
+mod security;
 mod signin;
 mod work;
