@@ -331,6 +331,9 @@ pub async fn upgrade(app: &App, actor: &Actor, request: &Upgrade) -> Result<Upgr
     facts.period = facts.period.or(Some(request.period));
     let saved = save_facts(app, household, &facts).await?;
     tracing::info!(%household, subscription_id = %facts.id, tier = %request.tier, status = %facts.status, "subscribed");
+    let who = crate::audit::Who::actor(actor, None);
+    let detail = crate::audit::fields(&["tier", "billing_period", "payment_method"]);
+    crate::audit::record(app, &who, "subscribe", "subscription", &facts.id, &detail).await?;
     let item_price = &object["items"]["data"][0]["price"];
     let amount = item_price["unit_amount"].as_i64().or_else(|| object["plan"]["amount"].as_i64());
     let currency = item_price["currency"].as_str().or_else(|| object["currency"].as_str());
@@ -418,6 +421,9 @@ pub async fn cancel(app: &App, actor: &Actor, at_period_end: bool) -> Result<Sta
     }
     save_facts(app, household, &facts).await?;
     tracing::info!(%household, %subscription_id, at_period_end, "subscription cancelled");
+    let who = crate::audit::Who::actor(actor, None);
+    let detail = serde_json::json!({ "at_period_end": at_period_end });
+    crate::audit::record(app, &who, "cancel", "subscription", subscription_id, &detail).await?;
     Ok(status(app, household).await?)
 }
 
@@ -503,6 +509,10 @@ pub async fn webhook(
             EventRecorded::Recorded => {
                 if let Some(s) = &change {
                     tracing::info!(event_id = id, kind, %household, status = %s.status, "Stripe event applied");
+                    let who = crate::audit::Who::system(household);
+                    let detail = serde_json::json!({ "stripe_event": kind, "event_id": id });
+                    let entity = s.subscription_id.as_deref().unwrap_or_default();
+                    crate::audit::record(app, &who, "update", "subscription", entity, &detail).await?;
                     if payment_failed {
                         tell_owners_payment_failed(app, id, s).await?;
                     }

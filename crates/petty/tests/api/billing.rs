@@ -221,6 +221,17 @@ async fn cancelling_at_the_periods_end_keeps_the_tier_and_cancelling_now_ends_it
     assert_eq!(fake.subscription(&id)["status"], "canceled");
     // A new subscription may follow the one that ended.
     assert_eq!(upgrade(&app, &ana, GOOD_CARD).await.0, StatusCode::OK);
+    // The household's audit log names who did each, and no card.
+    let (_, log) = get(&app, "/api/v1/audit?entity_type=subscription", &ana.access_token).await;
+    let seen: Vec<(&str, &str)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["actor_kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(seen, [("subscribe", "user"), ("cancel", "user"), ("cancel", "user"), ("subscribe", "user")], "{log}");
+    assert_eq!(log["items"][1]["detail"], json!({"at_period_end": false}));
+    assert!(!log.to_string().contains(GOOD_CARD), "{log}");
 }
 
 #[tokio::test]
@@ -322,6 +333,16 @@ async fn each_event_is_applied_once_and_never_an_older_one_over_a_newer() {
     assert_eq!(webhook(&app, &deleted, None).await, (StatusCode::OK, json!({"received": true})));
     let after = billing(&app, &ana).await;
     assert_eq!((after["status"].as_str(), after["tier"].as_str()), (Some("canceled"), Some("free")));
+    // Each applied event is in the audit log as Petty's own change; ignored ones are not.
+    let (_, log) = get(&app, "/api/v1/audit?entity_type=subscription", &ana.access_token).await;
+    let events: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor_kind"] == "system")
+        .map(|e| e["detail"]["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["evt_del", "evt_undo", "evt_upd"], "{log}");
 }
 
 #[tokio::test]
