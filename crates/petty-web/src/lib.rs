@@ -127,7 +127,8 @@ impl From<ApiError> for PageError {
     fn from(e: ApiError) -> Self {
         match e.code {
             ErrorCode::NotFound => PageError::NotFound,
-            ErrorCode::Forbidden => PageError::Forbidden(e.message),
+            // A plan's limit (billing on) reads as a refusal: the message names the limit.
+            ErrorCode::Forbidden | ErrorCode::PlanLimitReached => PageError::Forbidden(e.message),
             // `ApiError::internal` logged the cause; anything else reaching here is a bug.
             ErrorCode::Internal => PageError::Internal,
             other => {
