@@ -28,7 +28,8 @@ pub const FEED_MAX_EVENTS: usize = 1000;
 const EVENT_LENGTH: Duration = Duration::minutes(30);
 
 /// Makes a new feed token for the household (the old one stops working).
-pub async fn new_feed_token(app: &App, actor: &Actor) -> Result<String, StoreError> {
+pub async fn new_feed_token(app: &App, actor: &Actor) -> Result<String, crate::billing::BillingError> {
+    crate::billing::check_limit(app, actor.household_id, petty_core::billing::Limited::CalendarFeed).await?;
     let (token, hash) = crate::secrets::new_secret("pcal_");
     app.store.set_calendar_feed(actor.household_id, &hash, actor.user_id(), app.now()).await?;
     Ok(token)

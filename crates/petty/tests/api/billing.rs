@@ -425,6 +425,29 @@ async fn the_fourth_pet_of_a_free_household_is_refused_naming_the_limit() {
 }
 
 #[tokio::test]
+async fn a_free_household_keeps_100_health_records_and_has_no_calendar_feed() {
+    let fake = fake_stripe::stripe().await;
+    let app = billed(&fake).await;
+    let ana = app.register("Ana").await;
+    let t = &ana.access_token;
+    let pet = app.create_pet(t, json!({"name": "Rex", "species": "dog"})).await;
+    let path = format!("/api/v1/pets/{}/records", pet["id"].as_str().unwrap());
+    for i in 0..100 {
+        let (status, body) =
+            post(&app, &path, t, json!({"kind": "visit", "title": format!("Visit {i}"), "date": "2025-01-01"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let res = app.post_json(&path, &json!({"kind": "visit", "title": "One more", "date": "2025-01-02"}), Some(t)).await;
+    let (status, error) = error_code(res).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::FORBIDDEN, Some("plan_limit_reached")), "{error}");
+    let (_, records) = get(&app, &path, t).await;
+    assert_eq!(records["total"], 100, "nothing was added");
+    let res = app.post_json("/api/v1/calendar/feed", &json!({}), Some(t)).await;
+    let (status, error) = error_code(res).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::FORBIDDEN, Some("plan_limit_reached")), "{error}");
+}
+
+#[tokio::test]
 async fn with_billing_off_everything_is_included_and_upgrade_is_refused() {
     let app = spawn_app().await;
     let ana = app.register("Ana").await;
