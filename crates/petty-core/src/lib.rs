@@ -12,6 +12,7 @@ pub mod baselines;
 pub mod behaviour;
 pub mod chart;
 pub mod devices;
+pub mod files;
 pub mod geofence;
 pub mod ids;
 pub mod net;

@@ -12,6 +12,7 @@ mod accounts;
 mod alarms;
 mod analysis;
 mod credentials;
+mod files;
 mod fixtures;
 mod geofences;
 mod invitations;
