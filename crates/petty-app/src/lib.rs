@@ -15,7 +15,7 @@
 //! Every decision is `petty-core`'s.
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
-//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`]; the shapes
+//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`files`]; the shapes
 //! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
 //! [`secrets`] (the opaque tokens every credential is made of).
 
@@ -24,6 +24,7 @@ pub mod alarms;
 pub mod analysis;
 pub mod charts;
 pub mod feedback;
+pub mod files;
 mod ingest;
 pub mod notify;
 pub mod readings;
@@ -61,6 +62,8 @@ pub struct Settings {
     pub live_window: Duration,
     /// Mail about accounts (reset and verification links).
     pub account_mail: AccountMailSettings,
+    /// Where uploaded files are kept and how they are checked.
+    pub files: files::FilesSettings,
 }
 
 /// How mail about an account behaves.
@@ -93,6 +96,7 @@ impl Default for Settings {
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),
             live_window: Duration::from_secs(10 * 60),
             account_mail: AccountMailSettings::default(),
+            files: files::FilesSettings::default(),
         }
     }
 }
@@ -143,6 +147,8 @@ pub struct Inner {
     pub notifier: Notifier,
     /// The behaviour model in use.
     pub model: analysis::Model,
+    /// Stored files: the object store and the signer of their links.
+    pub files: files::Files,
 }
 
 impl Deref for App {
@@ -157,6 +163,7 @@ impl App {
     /// `secret` signs acknowledgement links (the server's signing key).
     pub fn new(store: Store, bus: Bus, settings: Settings, secret: &[u8]) -> App {
         let notifier = Notifier::new(&settings.notify, secret);
+        let files = files::Files::new(&settings.files, secret);
         App(Arc::new(Inner {
             store,
             bus,
@@ -165,6 +172,7 @@ impl App {
             wake: Wake::default(),
             notifier,
             model: analysis::Model::default(),
+            files,
         }))
     }
 

@@ -8,6 +8,7 @@ pub(crate) mod auth;
 pub(crate) mod charts;
 pub(crate) mod devices;
 pub(crate) mod exchange;
+pub(crate) mod files;
 pub(crate) mod geofences;
 pub(crate) mod health;
 pub(crate) mod households;

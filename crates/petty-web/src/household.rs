@@ -1,4 +1,4 @@
-//! `/household`: the household's pets and its people, the dashboard's home.
+//! `/household`: the household's pets, its people and its storage use, the dashboard's home.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,7 +8,8 @@ use petty_core::accounts::Permission;
 use petty_core::paging::{Page, PageRequest};
 use petty_core::pets::{Pet, format_date};
 use petty_http::AppState;
-use petty_store::{Member, PetFilter};
+use petty_core::files::{Variant, human_size};
+use petty_store::{Member, PetFilter, StorageUse};
 use time::{Date, OffsetDateTime};
 
 use super::PageError;
@@ -22,10 +23,21 @@ pub(crate) async fn household_page(State(state): State<AppState>, signed_in: Sig
     let everything = PageRequest { page: 1, page_size: PageRequest::MAX_SIZE };
     let pets = state.store.list_pets(household_id, &PetFilter::default(), everything).await?;
     let members = state.store.list_members(household_id).await?;
-    Ok(layout::html(StatusCode::OK, household_view(&signed_in, &pets, &members, OffsetDateTime::now_utc())))
+    let storage = state.store.storage_used(household_id).await?;
+    let photos: Vec<Option<String>> =
+        pets.items.iter().map(|pet| super::pets::photo_src(&state, pet, Variant::Thumbnail)).collect();
+    let view = household_view(&signed_in, &pets, &photos, &members, &storage, OffsetDateTime::now_utc());
+    Ok(layout::html(StatusCode::OK, view))
 }
 
-fn household_view(signed_in: &SignedIn, pets: &Page<Pet>, members: &[Member], now: OffsetDateTime) -> Markup {
+fn household_view(
+    signed_in: &SignedIn,
+    pets: &Page<Pet>,
+    photos: &[Option<String>],
+    members: &[Member],
+    storage: &StorageUse,
+    now: OffsetDateTime,
+) -> Markup {
     let today = now.date();
     let can_manage = signed_in.can(Permission::ManagePets);
     let chrome = signed_in.chrome();
@@ -56,7 +68,7 @@ fn household_view(signed_in: &SignedIn, pets: &Page<Pet>, members: &[Member], no
                     }
                 } @else {
                     ul.pet-list {
-                        @for pet in &pets.items { li { (pet_card(pet, today)) } }
+                        @for (pet, photo) in pets.items.iter().zip(photos) { li { (pet_card(pet, photo.as_deref(), today)) } }
                     }
                     @if pets.has_next() {
                         p.lead { "Showing the first " (pets.items.len()) " of " (pets.total) " pets." }
@@ -87,16 +99,28 @@ fn household_view(signed_in: &SignedIn, pets: &Page<Pet>, members: &[Member], no
                     }
                 }
             }
+            section.section aria-labelledby="storage-title" {
+                div.section-head { h2 #storage-title { "Storage" } }
+                p #storage-use {
+                    (storage.files) " " (plural(storage.files, "file", "files")) " (pets' photos and records' attachments) use "
+                    strong { (human_size(storage.bytes)) } "."
+                    @if storage.pending > 0 {
+                        " " (storage.pending) " " (plural(storage.pending, "upload is", "uploads are"))
+                        " not finished yet; unfinished uploads are removed after a day."
+                    }
+                }
+            }
         },
     )
 }
 
-fn pet_card(pet: &Pet, today: Date) -> Markup {
+/// One pet; `photo` is where its photo is found (a fresh signed link for an uploaded one).
+fn pet_card(pet: &Pet, photo: Option<&str>, today: Date) -> Markup {
     let profile = &pet.profile;
     let initial = profile.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
     html! {
         article.pet-card aria-labelledby={ "pet-" (pet.id) } {
-            @if let Some(photo) = &profile.photo_url {
+            @if let Some(photo) = photo {
                 img.pet-avatar src=(photo) alt="" loading="lazy" width="56" height="56";
             } @else {
                 span.pet-avatar aria-hidden="true" { (initial) }

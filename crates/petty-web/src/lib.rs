@@ -38,6 +38,7 @@ mod summary_json;
 mod verification;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -60,6 +61,8 @@ pub fn router() -> Router<AppState> {
         .route("/pets/{id}", get(pet_day::pet_page))
         .route("/pets/{id}/episodes/{episode_id}/feedback", post(pet_day::episode_feedback))
         .route("/pets/{id}/edit", get(pets::edit_pet_page).post(pets::update_pet))
+        // The photo form counts its file against the upload limit itself (`pets::read_file_form`).
+        .route("/pets/{id}/photo", post(pets::upload_photo).layer(DefaultBodyLimit::disable()))
         .route("/pets/{id}/delete", post(pets::delete_pet))
         .route("/alarms", get(alarms::alarms_page))
         .route("/alarms/{id}", get(alarms::alarm_page))
