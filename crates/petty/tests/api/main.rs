@@ -17,6 +17,7 @@ mod browser;
 mod compat_carbon;
 mod compat_petty;
 mod fakes;
+mod files;
 mod geofences;
 mod openapi;
 mod pages;

@@ -10,12 +10,12 @@ use crate::harness::{TestApp, spawn_app, spawn_app_with};
 const PASSWORD: &str = "correct horse battery staple";
 
 /// A client that keeps cookies like a browser, and shows redirects instead of following them.
-fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
 /// The value of a page's hidden `csrf` field.
-fn csrf_in(html: &str) -> String {
+pub(crate) fn csrf_in(html: &str) -> String {
     let marker = r#"name="csrf" value=""#;
     let start = html.find(marker).unwrap_or_else(|| panic!("no csrf field in:\n{html}")) + marker.len();
     html[start..].split('"').next().expect("closing quote").to_owned()
@@ -32,11 +32,11 @@ fn set_cookies(res: &Response, name: &str) -> Vec<String> {
         .collect()
 }
 
-fn location(res: &Response) -> &str {
+pub(crate) fn location(res: &Response) -> &str {
     res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
-async fn get_page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
+pub(crate) async fn get_page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
     let res = client.get(app.url(path)).send().await.expect("request");
     let status = res.status();
     (status, res.text().await.expect("body"))
@@ -48,7 +48,7 @@ async fn post_form(app: &TestApp, client: &Client, path: &str, form: &[(&str, &s
 
 /// Registers through `/register` in `client`, then signs in through `/login`, so the client
 /// ends up signed in. Returns the email and the answer to the sign-in.
-async fn register_through_form(app: &TestApp, client: &Client, name: &str) -> (String, Response) {
+pub(crate) async fn register_through_form(app: &TestApp, client: &Client, name: &str) -> (String, Response) {
     let (_, html) = get_page(app, client, "/register").await;
     let email = format!("{}-{}@example.org", name.to_lowercase(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let res = post_form(
@@ -83,7 +83,7 @@ async fn sign_in_through_form(app: &TestApp, client: &Client, email: &str, passw
 }
 
 /// Adds a pet through `/pets/new`.
-async fn add_pet_through_form(app: &TestApp, client: &Client, fields: &[(&str, &str)]) -> Response {
+pub(crate) async fn add_pet_through_form(app: &TestApp, client: &Client, fields: &[(&str, &str)]) -> Response {
     let (status, html) = get_page(app, client, "/pets/new").await;
     assert_eq!(status, StatusCode::OK);
     let csrf = csrf_in(&html);
