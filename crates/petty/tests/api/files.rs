@@ -34,7 +34,7 @@ fn jpeg(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
-fn png(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn png(w: u32, h: u32) -> Vec<u8> {
     let image = RgbImage::from_pixel(w, h, Rgb([10, 120, 200]));
     let mut out = Vec::new();
     PngEncoder::new(&mut out).write_image(&image, w, h, ExtendedColorType::Rgb8).unwrap();
@@ -85,7 +85,7 @@ async fn ask(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     app.post_json("/api/v1/uploads", &body, Some(token)).await
 }
 
-async fn upload_url(app: &TestApp, token: &str, filename: &str, content_type: &str, purpose: &str) -> Value {
+pub(crate) async fn upload_url(app: &TestApp, token: &str, filename: &str, content_type: &str, purpose: &str) -> Value {
     let res = ask(app, token, json!({"filename": filename, "content_type": content_type, "purpose": purpose})).await;
     assert_eq!(res.status(), StatusCode::OK, "an upload URL");
     res.json().await.unwrap()
@@ -110,7 +110,7 @@ async fn confirm(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
 }
 
 /// The three steps, each expected to succeed; answers the confirmed file.
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     token: &str,
     (filename, content_type, purpose): (&str, &str, &str),
