@@ -18,12 +18,12 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use hmac::{Hmac, KeyInit, Mac};
+use petty_core::Invalid;
 use petty_core::files::{
-    self, ContentType, Purpose, UploadRefusal, UploadRequest, Variant, UPLOAD_URL_TTL_SECS, UNCONFIRMED_TTL_SECS,
+    self, ContentType, Purpose, UNCONFIRMED_TTL_SECS, UPLOAD_URL_TTL_SECS, UploadRefusal, UploadRequest, Variant,
 };
 use petty_core::ids::{FileId, HouseholdId, PetId};
 use petty_core::validation::FieldError;
-use petty_core::Invalid;
 use petty_files::clamd::{self, Verdict};
 use petty_files::images;
 use petty_store::{Confirmed, FileMeta, FileStatus, NewFile, StoreError};
@@ -240,7 +240,13 @@ where
     }
 }
 
-async fn receive<S, E>(app: &App, file: &FileMeta, content_type: Option<&str>, max: u64, body: S) -> Result<(), FileError>
+async fn receive<S, E>(
+    app: &App,
+    file: &FileMeta,
+    content_type: Option<&str>,
+    max: u64,
+    body: S,
+) -> Result<(), FileError>
 where
     S: Stream<Item = Result<Bytes, E>>,
     E: std::fmt::Display,
@@ -291,7 +297,11 @@ pub struct Confirmation {
 
 /// Confirms an upload whose bytes arrived: checks and processes them, stores the result, and
 /// for a pet's photo makes it the pet's `photo_url`.
-pub async fn confirm_upload(app: &App, household: HouseholdId, confirmation: &Confirmation) -> Result<FileMeta, FileError> {
+pub async fn confirm_upload(
+    app: &App,
+    household: HouseholdId,
+    confirmation: &Confirmation,
+) -> Result<FileMeta, FileError> {
     let file = app.store.file_by_key(household, confirmation.file_key.trim()).await.map_err(|e| match e {
         StoreError::NotFound => FileError::NotFound("upload"),
         other => other.into(),
@@ -337,7 +347,8 @@ pub async fn upload_confirmed(app: &App, household: HouseholdId, upload: DirectU
         return Err(FileError::TooLarge { max_bytes: max });
     }
     let size = i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX);
-    let request = UploadRequest::parse(&upload.filename, &upload.content_type, upload.purpose.as_str(), Some(size), max)?;
+    let request =
+        UploadRequest::parse(&upload.filename, &upload.content_type, upload.purpose.as_str(), Some(size), max)?;
     let links = Links { pet_id: upload.pet_id, health_record_id: upload.health_record_id };
     check_links(app, household, request.purpose, &links).await?;
     let now = app.now();
@@ -381,7 +392,11 @@ struct Links {
 /// A pet's photo names one of the household's pets; any named pet must be the household's.
 async fn check_links(app: &App, household: HouseholdId, purpose: Purpose, links: &Links) -> Result<(), FileError> {
     if purpose == Purpose::PetProfilePhoto && links.pet_id.is_none() {
-        return Err(FileError::Invalid(Invalid::one("pet_id", "required", "pet_id is required for a pet_profile_photo")));
+        return Err(FileError::Invalid(Invalid::one(
+            "pet_id",
+            "required",
+            "pet_id is required for a pet_profile_photo",
+        )));
     }
     if let Some(pet) = links.pet_id {
         app.store.get_pet(household, pet).await.map_err(|e| match e {

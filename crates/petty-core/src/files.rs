@@ -114,7 +114,8 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 3] = [Purpose::PetProfilePhoto, Purpose::UserProfilePhoto, Purpose::HealthRecordAttachment];
+    pub const ALL: [Purpose; 3] =
+        [Purpose::PetProfilePhoto, Purpose::UserProfilePhoto, Purpose::HealthRecordAttachment];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -430,12 +431,30 @@ mod tests {
             panic!("a photo is an image")
         };
         assert!(e.message.contains("image"), "{}", e.message);
-        assert!(UploadRequest::parse("x.pdf", "application/pdf", "health_record_attachment", None, MAX_UPLOAD_BYTES).is_ok());
+        assert!(
+            UploadRequest::parse("x.pdf", "application/pdf", "health_record_attachment", None, MAX_UPLOAD_BYTES)
+                .is_ok()
+        );
         assert_eq!(
-            UploadRequest::parse("x.png", "image/png", "user_profile_photo", Some(MAX_UPLOAD_BYTES as i64 + 1), MAX_UPLOAD_BYTES),
+            UploadRequest::parse(
+                "x.png",
+                "image/png",
+                "user_profile_photo",
+                Some(MAX_UPLOAD_BYTES as i64 + 1),
+                MAX_UPLOAD_BYTES
+            ),
             Err(UploadRefusal::TooLarge { max_bytes: MAX_UPLOAD_BYTES })
         );
-        assert!(UploadRequest::parse("x.png", "image/png", "user_profile_photo", Some(MAX_UPLOAD_BYTES as i64), MAX_UPLOAD_BYTES).is_ok());
+        assert!(
+            UploadRequest::parse(
+                "x.png",
+                "image/png",
+                "user_profile_photo",
+                Some(MAX_UPLOAD_BYTES as i64),
+                MAX_UPLOAD_BYTES
+            )
+            .is_ok()
+        );
         let Err(UploadRefusal::Invalid(Invalid(errors))) =
             UploadRequest::parse(" ", "image/png", "selfie", Some(0), MAX_UPLOAD_BYTES)
         else {

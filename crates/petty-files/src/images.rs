@@ -105,8 +105,7 @@ fn decode_jpeg(bytes: &[u8], max_side: u32) -> Result<(DynamicImage, Orientation
     if !files::pixels_allowed(width, height) {
         return Err(ImageError::TooManyPixels { width, height });
     }
-    let orientation =
-        decoder.exif_data().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
+    let orientation = decoder.exif_data().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
     let (want_w, want_h) = files::fit_within(width, height, max_side, max_side);
     // Both fit u16: they are at most the image's own, which a JPEG states in 16 bits.
     let (scaled_w, scaled_h) = decoder
@@ -122,7 +121,9 @@ fn decode_jpeg(bytes: &[u8], max_side: u32) -> Result<(DynamicImage, Orientation
             let eight = pixels.chunks_exact(2).map(|s| s[0]).collect();
             DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, eight).ok_or_else(wrong)?)
         }
-        jpeg_decoder::PixelFormat::RGB24 => DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, pixels).ok_or_else(wrong)?),
+        jpeg_decoder::PixelFormat::RGB24 => {
+            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, pixels).ok_or_else(wrong)?)
+        }
         jpeg_decoder::PixelFormat::CMYK32 => {
             // As the image crate converted it when it decoded with jpeg-decoder: ink to light.
             let rgb = pixels
@@ -173,11 +174,9 @@ fn encode(image: &DynamicImage, content_type: ContentType) -> Result<Vec<u8>, Im
                 _ => DynamicImage::ImageRgb8(image.to_rgb8()).write_with_encoder(encoder),
             }
         }
-        ContentType::Png => image.write_with_encoder(PngEncoder::new_with_quality(
-            &mut out,
-            CompressionType::Fast,
-            PngFilter::Adaptive,
-        )),
+        ContentType::Png => {
+            image.write_with_encoder(PngEncoder::new_with_quality(&mut out, CompressionType::Fast, PngFilter::Adaptive))
+        }
         ContentType::Webp => {
             let encoder = WebPEncoder::new_lossless(&mut out);
             match image {
@@ -185,7 +184,9 @@ fn encode(image: &DynamicImage, content_type: ContentType) -> Result<Vec<u8>, Im
                 | DynamicImage::ImageLumaA8(_)
                 | DynamicImage::ImageRgb8(_)
                 | DynamicImage::ImageRgba8(_) => image.write_with_encoder(encoder),
-                _ if image.color().has_alpha() => DynamicImage::ImageRgba8(image.to_rgba8()).write_with_encoder(encoder),
+                _ if image.color().has_alpha() => {
+                    DynamicImage::ImageRgba8(image.to_rgba8()).write_with_encoder(encoder)
+                }
                 _ => DynamicImage::ImageRgb8(image.to_rgb8()).write_with_encoder(encoder),
             }
         }
@@ -261,7 +262,10 @@ mod tests {
         let mut png = Vec::new();
         PngEncoder::new(&mut png).write_image(&image, 100, 50, image::ExtendedColorType::Rgba8).unwrap();
         let processed = process(&png, ContentType::Png).unwrap();
-        assert_eq!((processed.width, processed.height, processed.thumbnail_width, processed.thumbnail_height), (100, 50, 100, 50));
+        assert_eq!(
+            (processed.width, processed.height, processed.thumbnail_width, processed.thumbnail_height),
+            (100, 50, 100, 50)
+        );
         assert_eq!(dimensions(&processed.thumbnail, ImageFormat::Png), (100, 50));
         let again = process(&processed.optimized, ContentType::Png).unwrap();
         assert!(ContentType::Png.matches(&again.optimized), "still a PNG");
@@ -278,6 +282,9 @@ mod tests {
         let sof = huge.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
         huge[sof + 5..sof + 7].copy_from_slice(&5000u16.to_be_bytes());
         huge[sof + 7..sof + 9].copy_from_slice(&10000u16.to_be_bytes());
-        assert_eq!(process(&huge, ContentType::Jpeg).unwrap_err(), ImageError::TooManyPixels { width: 10000, height: 5000 });
+        assert_eq!(
+            process(&huge, ContentType::Jpeg).unwrap_err(),
+            ImageError::TooManyPixels { width: 10000, height: 5000 }
+        );
     }
 }

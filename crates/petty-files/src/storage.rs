@@ -13,7 +13,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::signer::{HeaderValue, Method, Signer, SignedUrlOptions};
+use object_store::signer::{HeaderValue, Method, SignedUrlOptions, Signer};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 /// Which store, and how to reach it.
@@ -166,7 +166,10 @@ impl Storage {
 
     /// Stores `bytes` under `key`, replacing what was there; all or nothing.
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StorageError> {
-        self.store()?.put(&Self::path(key)?, PutPayload::from(bytes)).await.map_err(|e| StorageError::from_store(key, e))?;
+        self.store()?
+            .put(&Self::path(key)?, PutPayload::from(bytes))
+            .await
+            .map_err(|e| StorageError::from_store(key, e))?;
         Ok(())
     }
 
@@ -220,11 +223,15 @@ impl Storage {
             return Ok(None);
         };
         let header = |v: String| HeaderValue::from_str(&v).map_err(|e| StorageError::Backend(e.to_string()));
-        let mut options = SignedUrlOptions::default()
-            .with_signed_header(object_store::signer::HeaderName::from_static("content-type"), header(content_type.to_owned())?);
+        let mut options = SignedUrlOptions::default().with_signed_header(
+            object_store::signer::HeaderName::from_static("content-type"),
+            header(content_type.to_owned())?,
+        );
         if let Some(size) = size {
-            options = options
-                .with_signed_header(object_store::signer::HeaderName::from_static("content-length"), header(size.to_string())?);
+            options = options.with_signed_header(
+                object_store::signer::HeaderName::from_static("content-length"),
+                header(size.to_string())?,
+            );
         }
         let url = signer
             .signed_url_opts(Method::PUT, &Self::path(key)?, ttl, &options)
@@ -262,14 +269,16 @@ mod tests {
         let storage = Storage::unusable("storage.s3_bucket is required");
         let Err(StorageError::Config(why)) = storage.put("a/b", Bytes::new()).await else { panic!() };
         assert!(why.contains("s3_bucket"));
-        assert!(Storage::open(&StorageConfig::S3(S3Config {
-            endpoint: None,
-            bucket: " ".into(),
-            region: "us-east-1".into(),
-            access_key_id: None,
-            secret_access_key: None,
-            allow_http: false,
-        }))
-        .is_err());
+        assert!(
+            Storage::open(&StorageConfig::S3(S3Config {
+                endpoint: None,
+                bucket: " ".into(),
+                region: "us-east-1".into(),
+                access_key_id: None,
+                secret_access_key: None,
+                allow_http: false,
+            }))
+            .is_err()
+        );
     }
 }

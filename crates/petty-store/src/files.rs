@@ -273,11 +273,13 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, fields(file_id = %id))]
     pub async fn release_upload(&self, household_id: HouseholdId, id: FileId) -> Result<()> {
         on_pool!(write, self, |pool| {
-            sqlx::query("UPDATE files SET uploaded_at = NULL WHERE household_id = $1 AND id = $2 AND status = 'pending'")
-                .bind(household_id.0)
-                .bind(id.0)
-                .execute(pool)
-                .await?;
+            sqlx::query(
+                "UPDATE files SET uploaded_at = NULL WHERE household_id = $1 AND id = $2 AND status = 'pending'",
+            )
+            .bind(household_id.0)
+            .bind(id.0)
+            .execute(pool)
+            .await?;
         });
         Ok(())
     }
@@ -371,12 +373,13 @@ impl Store {
                                  AND ($3 IS NULL OR health_record_id = $3)";
         let pet = filter.pet_id.map(|p| p.0);
         let (total, rows): (i64, Vec<FileRow>) = on_pool!(read, self, |pool| {
-            let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM files WHERE {CONDITION}")))
-                .bind(household_id.0)
-                .bind(pet)
-                .bind(filter.health_record_id)
-                .fetch_one(pool)
-                .await?;
+            let total =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM files WHERE {CONDITION}")))
+                    .bind(household_id.0)
+                    .bind(pet)
+                    .bind(filter.health_record_id)
+                    .fetch_one(pool)
+                    .await?;
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {} FROM files WHERE {CONDITION} ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5",
                 file_columns!()
@@ -419,7 +422,12 @@ impl Store {
     /// Attaches `file_ids` to the care record `record_id`, all or none: `NotFound` unless every
     /// one is a confirmed file of the household.
     #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household, files = file_ids.len()))]
-    pub async fn attach_files_to_record(&self, household: HouseholdId, record_id: Uuid, file_ids: &[Uuid]) -> Result<()> {
+    pub async fn attach_files_to_record(
+        &self,
+        household: HouseholdId,
+        record_id: Uuid,
+        file_ids: &[Uuid],
+    ) -> Result<()> {
         let mut ids = file_ids.to_vec();
         ids.sort();
         ids.dedup();

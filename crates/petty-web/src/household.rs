@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use petty_core::accounts::Permission;
+use petty_core::files::{Variant, human_size};
 use petty_core::paging::{Page, PageRequest};
 use petty_core::pets::{Pet, format_date};
 use petty_http::AppState;
-use petty_core::files::{Variant, human_size};
 use petty_store::{Member, PetFilter, StorageUse};
 use time::{Date, OffsetDateTime};
 

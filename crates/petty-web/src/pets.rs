@@ -420,7 +420,13 @@ pub(crate) async fn upload_file(
 ) -> Result<Result<FileMeta, FormErrors>, PageError> {
     match petty_app::files::upload_confirmed(&state.app, household, upload).await {
         Ok(file) => Ok(Ok(file)),
-        Err(e @ (FileError::TooLarge { .. } | FileError::UnsupportedType(_) | FileError::Infected(_) | FileError::Unreadable(_) | FileError::Invalid(_))) => {
+        Err(
+            e @ (FileError::TooLarge { .. }
+            | FileError::UnsupportedType(_)
+            | FileError::Infected(_)
+            | FileError::Unreadable(_)
+            | FileError::Invalid(_)),
+        ) => {
             let mut error = ApiError::from(e);
             for detail in &mut error.details {
                 detail.field = field.to_owned();
@@ -441,7 +447,11 @@ pub(crate) struct FileForm {
     pub file: Option<(String, String, bytes::Bytes)>,
 }
 
-pub(crate) async fn read_file_form(mut multipart: Multipart, file_field: &str, max_bytes: u64) -> Result<FileForm, FormErrors> {
+pub(crate) async fn read_file_form(
+    mut multipart: Multipart,
+    file_field: &str,
+    max_bytes: u64,
+) -> Result<FileForm, FormErrors> {
     let too_large = || FormErrors::general(format!("The file is larger than {} allows.", human_size(max_bytes)));
     let mut form = FileForm { csrf: String::new(), file: None };
     loop {
@@ -476,7 +486,9 @@ pub(crate) async fn read_file_form(mut multipart: Multipart, file_field: &str, m
                         }
                         Ok(None) => break,
                         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-                        Err(e) => return Err(FormErrors::general(format!("The file could not be read: {}", e.body_text()))),
+                        Err(e) => {
+                            return Err(FormErrors::general(format!("The file could not be read: {}", e.body_text())));
+                        }
                     }
                 }
                 if !bytes.is_empty() {
@@ -509,7 +521,10 @@ pub(crate) async fn upload_photo(
     let pet = state.store.get_pet(household_id, pet_id(&id)?).await?;
     let again = |errors: FormErrors, status: StatusCode| {
         let photo = Photo { errors, ..Photo::of(&state, &pet) };
-        layout::html(status, form_view(&signed_in, Some(&pet), &PetForm::from_profile(&pet.profile), &FormErrors::none(), &photo))
+        layout::html(
+            status,
+            form_view(&signed_in, Some(&pet), &PetForm::from_profile(&pet.profile), &FormErrors::none(), &photo),
+        )
     };
     let form = match form {
         Ok(form) => form,

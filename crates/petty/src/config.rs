@@ -1197,7 +1197,11 @@ mod tests {
             (vec![("PETTY_STORAGE__BACKEND", "s3")], "s3_bucket"),
             (vec![("PETTY_STORAGE__BACKEND", "ftp")], "storage.backend"),
             (
-                vec![("PETTY_STORAGE__BACKEND", "s3"), ("PETTY_STORAGE__S3_BUCKET", "b"), ("PETTY_STORAGE__S3_ENDPOINT", "http://x")],
+                vec![
+                    ("PETTY_STORAGE__BACKEND", "s3"),
+                    ("PETTY_STORAGE__S3_BUCKET", "b"),
+                    ("PETTY_STORAGE__S3_ENDPOINT", "http://x"),
+                ],
                 "s3_allow_http",
             ),
             (vec![("PETTY_STORAGE__CLAMD", "localhost")], "storage.clamd"),

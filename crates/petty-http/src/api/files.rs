@@ -4,11 +4,11 @@
 //! its storage use, and serving a file to whoever holds a link signed within the hour (an
 //! `<img>` needs no header). The use cases are `petty_app::files`.
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use petty_app::files::{self as uses, Confirmation, FileError};
 use petty_core::accounts::Permission;
 use petty_core::files::{UploadRequest, Variant};
@@ -51,7 +51,10 @@ impl From<FileError> for ApiError {
                 ErrorCode::PayloadTooLarge,
                 "file",
                 "too_large",
-                format!("a file may be at most {max_bytes} bytes ({} MiB); nothing was kept", max_bytes / (1024 * 1024)),
+                format!(
+                    "a file may be at most {max_bytes} bytes ({} MiB); nothing was kept",
+                    max_bytes / (1024 * 1024)
+                ),
             ),
             e @ (FileError::UrlExpired | FileError::LinkRefused) => ApiError::forbidden(e.to_string()),
             FileError::NotFound(what) => ApiError::not_found(what),
@@ -74,7 +77,10 @@ impl From<FileError> for ApiError {
             FileError::Storage(petty_app::files::StorageError::NotFound(_)) => ApiError::not_found("file"),
             FileError::Storage(e) => {
                 tracing::warn!(error = %e, "file storage unavailable");
-                ApiError::new(ErrorCode::Unavailable, "file storage is unavailable right now; nothing was changed, try again")
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "file storage is unavailable right now; nothing was changed, try again",
+                )
             }
             FileError::Store(e) => e.into(),
         }
@@ -153,12 +159,18 @@ async fn create_upload(
     }))
 }
 
+/// The file's bytes, as they are.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub(crate) struct RawFile(#[allow(dead_code)] Vec<u8>);
+
 /// Send an upload's bytes to Petty's one-time URL (as `upload_url` names it): the raw bytes,
 /// with the declared `Content-Type`. No credentials: the URL is the credential.
 #[utoipa::path(put, path = "/api/v1/uploads/{token}", tag = "files",
     params(("token" = String, Path, description = "The one-time token in `upload_url`")),
     request_body(description = "The file's bytes", content(
-        ([u8] = "image/jpeg"), ([u8] = "image/png"), ([u8] = "image/webp"), ([u8] = "application/pdf"))),
+        (inline(RawFile) = "image/jpeg"), (inline(RawFile) = "image/png"), (inline(RawFile) = "image/webp"),
+        (inline(RawFile) = "application/pdf"))),
     responses((status = 204, description = "Received; confirm it next"),
         (status = 403, description = "The URL expired (after 300 s), was used already, or never was", body = ErrorBody),
         (status = 413, description = "More bytes than the limit; nothing was kept and the URL may be used again", body = ErrorBody),
@@ -314,7 +326,8 @@ async fn get_file(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<FileOut>, ApiError> {
     let actor = actor.require(Permission::Read)?;
-    let file = state.store.get_file(actor.household_id, FileId(id)).await.map_err(ApiError::store_or_not_found("file"))?;
+    let file =
+        state.store.get_file(actor.household_id, FileId(id)).await.map_err(ApiError::store_or_not_found("file"))?;
     if file.status != FileStatus::Confirmed {
         return Err(ApiError::not_found("file"));
     }

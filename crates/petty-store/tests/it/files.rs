@@ -76,10 +76,10 @@ store_test!(a_one_time_upload_url_works_once_and_not_after_it_expires, |store| a
     assert_eq!(confirmed.served_key(), file.key, "a PDF is served as uploaded");
     store.release_upload(home.household_id, file.id).await.unwrap();
     assert!(store.claim_upload(&token, at(4)).await.unwrap().is_none());
-    assert!(matches!(
-        store.confirm_file(home.household_id, file.id, &done, at(4)).await,
-        Err(StoreError::NotFound)
-    ), "confirmed once");
+    assert!(
+        matches!(store.confirm_file(home.household_id, file.id, &done, at(4)).await, Err(StoreError::NotFound)),
+        "confirmed once"
+    );
 });
 
 store_test!(files_are_the_households_own, |store| async move {
@@ -89,7 +89,11 @@ store_test!(files_are_the_households_own, |store| async move {
     let photo = confirmed(&store, ana.household_id, Some(bella.id), 5000).await;
     let other = confirmed(&store, ana.household_id, None, 700).await;
     let pending = store
-        .create_pending_file(ana.household_id, &new_file("x.png", ContentType::Png, Purpose::UserProfilePhoto, None), T0)
+        .create_pending_file(
+            ana.household_id,
+            &new_file("x.png", ContentType::Png, Purpose::UserProfilePhoto, None),
+            T0,
+        )
         .await
         .unwrap();
 
@@ -134,7 +138,11 @@ store_test!(attaching_to_a_record_is_all_or_nothing, |store| async move {
     let second = confirmed(&store, ana.household_id, None, 200).await;
     let bos = confirmed(&store, bo.household_id, None, 300).await;
     let pending = store
-        .create_pending_file(ana.household_id, &new_file("y.pdf", ContentType::Pdf, Purpose::HealthRecordAttachment, None), T0)
+        .create_pending_file(
+            ana.household_id,
+            &new_file("y.pdf", ContentType::Pdf, Purpose::HealthRecordAttachment, None),
+            T0,
+        )
         .await
         .unwrap();
 
@@ -164,15 +172,27 @@ store_test!(stale_uploads_are_found_across_households, |store| async move {
     let (_, ana) = owner(&store, "ana@example.org").await;
     let (_, bo) = owner(&store, "bo@example.org").await;
     let old = store
-        .create_pending_file(ana.household_id, &new_file("a.png", ContentType::Png, Purpose::UserProfilePhoto, None), T0)
+        .create_pending_file(
+            ana.household_id,
+            &new_file("a.png", ContentType::Png, Purpose::UserProfilePhoto, None),
+            T0,
+        )
         .await
         .unwrap();
     let older = store
-        .create_pending_file(bo.household_id, &new_file("b.png", ContentType::Png, Purpose::UserProfilePhoto, None), at(-10))
+        .create_pending_file(
+            bo.household_id,
+            &new_file("b.png", ContentType::Png, Purpose::UserProfilePhoto, None),
+            at(-10),
+        )
         .await
         .unwrap();
     store
-        .create_pending_file(ana.household_id, &new_file("c.png", ContentType::Png, Purpose::UserProfilePhoto, None), at(60))
+        .create_pending_file(
+            ana.household_id,
+            &new_file("c.png", ContentType::Png, Purpose::UserProfilePhoto, None),
+            at(60),
+        )
         .await
         .unwrap();
     confirmed(&store, ana.household_id, None, 1000).await;

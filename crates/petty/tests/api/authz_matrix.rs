@@ -85,7 +85,8 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
         None,
     )
     .await;
-    let upload = crate::files::upload_url(app, t, "MATRIX-LATER.pdf", "application/pdf", "health_record_attachment").await;
+    let upload =
+        crate::files::upload_url(app, t, "MATRIX-LATER.pdf", "application/pdf", "health_record_attachment").await;
     let upload_url = upload["upload_url"].as_str().unwrap();
     let upload_token = upload_url[upload_url.find("/uploads/").unwrap() + "/uploads/".len()..].to_owned();
     let rules: Value = app.get("/api/v1/alarm-rules", Some(t)).await.json().await.unwrap();
@@ -299,7 +300,9 @@ fn valid_body(method: &Method, template: &str) -> Option<Value> {
         ("POST", "/api/v1/uploads") => {
             json!({"filename": "x.pdf", "content_type": "application/pdf", "purpose": "health_record_attachment"})
         }
-        ("POST", "/api/v1/uploads/confirm") => json!({"file_key": "uploads/x/x.pdf", "purpose": "health_record_attachment"}),
+        ("POST", "/api/v1/uploads/confirm") => {
+            json!({"file_key": "uploads/x/x.pdf", "purpose": "health_record_attachment"})
+        }
         _ => Value::Null,
     })
 }

@@ -164,7 +164,11 @@ async fn images_are_fitted_oriented_and_stripped_on(app: &TestApp) {
     ];
     for (name, content_type, bytes, size, thumbnail) in cases {
         let file = upload(app, t, (name, content_type, "pet_profile_photo"), bytes, Some(&bella)).await;
-        assert_eq!((file["width"].as_u64(), file["height"].as_u64()), (Some(size.0.into()), Some(size.1.into())), "{name}");
+        assert_eq!(
+            (file["width"].as_u64(), file["height"].as_u64()),
+            (Some(size.0.into()), Some(size.1.into())),
+            "{name}"
+        );
         assert_eq!(
             (file["thumbnail_width"].as_u64(), file["thumbnail_height"].as_u64()),
             (Some(thumbnail.0.into()), Some(thumbnail.1.into())),
@@ -203,7 +207,8 @@ async fn a_pdf_is_an_attachment_without_a_thumbnail_and_the_rules_are_checked() 
     let ana = app.register("Ana").await;
     let t = &ana.access_token;
     let pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
-    let made = upload_url(&app, t, "C:\\scans\\Rabies shot (2026).pdf", "application/pdf", "health_record_attachment").await;
+    let made =
+        upload_url(&app, t, "C:\\scans\\Rabies shot (2026).pdf", "application/pdf", "health_record_attachment").await;
     assert_eq!(made["method"], "PUT");
     assert_eq!(made["expires_in"], 300);
     assert_eq!(made["max_file_size"], 10_485_760);
@@ -213,7 +218,9 @@ async fn a_pdf_is_an_attachment_without_a_thumbnail_and_the_rules_are_checked() 
     assert_eq!(made["fields"]["Content-Type"], "application/pdf");
     assert_eq!(put(&app, &made, "application/pdf", pdf.clone()).await.status(), StatusCode::NO_CONTENT);
     let record = uuid::Uuid::now_v7();
-    let res = confirm(&app, t, json!({"file_key": key, "purpose": "health_record_attachment", "health_record_id": record})).await;
+    let res =
+        confirm(&app, t, json!({"file_key": key, "purpose": "health_record_attachment", "health_record_id": record}))
+            .await;
     assert_eq!(res.status(), StatusCode::OK);
     let file: Value = res.json().await.unwrap();
     assert_eq!((file["width"].clone(), file["thumbnail_url"].clone()), (Value::Null, Value::Null));
@@ -223,18 +230,35 @@ async fn a_pdf_is_an_attachment_without_a_thumbnail_and_the_rules_are_checked() 
     assert_eq!(headers["content-type"], "application/pdf");
     assert_eq!(headers["content-disposition"], "attachment; filename=\"Rabies_shot__2026_.pdf\"");
     let thumbnail = file["url"].as_str().unwrap().replace("?", "/thumbnail?");
-    assert_eq!(fetch(&app, &thumbnail).await.status(), StatusCode::FORBIDDEN, "the signature is the file's, not a thumbnail's");
-    let listed: Value = app.get(&format!("/api/v1/files?health_record_id={record}"), Some(t)).await.json().await.unwrap();
+    assert_eq!(
+        fetch(&app, &thumbnail).await.status(),
+        StatusCode::FORBIDDEN,
+        "the signature is the file's, not a thumbnail's"
+    );
+    let listed: Value =
+        app.get(&format!("/api/v1/files?health_record_id={record}"), Some(t)).await.json().await.unwrap();
     assert_eq!(listed["total"], 1);
     let res = confirm(&app, t, json!({"file_key": key, "purpose": "health_record_attachment"})).await;
     assert_eq!(res.status(), StatusCode::CONFLICT, "confirmed once");
 
     // What is refused before anything is sent.
     for (body, status, field) in [
-        (json!({"filename": "a.gif", "content_type": "image/gif", "purpose": "health_record_attachment"}), 415, "content_type"),
-        (json!({"filename": "a.pdf", "content_type": "application/pdf", "purpose": "pet_profile_photo"}), 415, "content_type"),
+        (
+            json!({"filename": "a.gif", "content_type": "image/gif", "purpose": "health_record_attachment"}),
+            415,
+            "content_type",
+        ),
+        (
+            json!({"filename": "a.pdf", "content_type": "application/pdf", "purpose": "pet_profile_photo"}),
+            415,
+            "content_type",
+        ),
         (json!({"filename": "a.png", "content_type": "image/png", "purpose": "selfie"}), 422, "purpose"),
-        (json!({"filename": "a.png", "content_type": "image/png", "purpose": "user_profile_photo", "size": 10_485_761}), 413, "file"),
+        (
+            json!({"filename": "a.png", "content_type": "image/png", "purpose": "user_profile_photo", "size": 10_485_761}),
+            413,
+            "file",
+        ),
     ] {
         let (got, error) = error_code(ask(&app, t, body.clone()).await).await;
         assert_eq!(got.as_u16(), status, "{body}: {error}");
@@ -243,13 +267,21 @@ async fn a_pdf_is_an_attachment_without_a_thumbnail_and_the_rules_are_checked() 
     // A photo names its pet, of this household.
     let made = upload_url(&app, t, "p.png", "image/png", "pet_profile_photo").await;
     assert_eq!(put(&app, &made, "image/png", png(10, 10)).await.status(), StatusCode::NO_CONTENT);
-    let (status, error) = error_code(confirm(&app, t, json!({"file_key": made["file_key"], "purpose": "pet_profile_photo"})).await).await;
+    let (status, error) =
+        error_code(confirm(&app, t, json!({"file_key": made["file_key"], "purpose": "pet_profile_photo"})).await).await;
     assert_eq!((status, error["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("pet_id")));
     let bo = app.register("Bo").await;
     let bos_pet = pet(&app, &bo, "Rex").await;
-    let res = confirm(&app, t, json!({"file_key": made["file_key"], "purpose": "pet_profile_photo", "pet_id": bos_pet})).await;
+    let res =
+        confirm(&app, t, json!({"file_key": made["file_key"], "purpose": "pet_profile_photo", "pet_id": bos_pet}))
+            .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "another household's pet");
-    let res = confirm(&app, &bo.access_token, json!({"file_key": made["file_key"], "purpose": "pet_profile_photo", "pet_id": bos_pet})).await;
+    let res = confirm(
+        &app,
+        &bo.access_token,
+        json!({"file_key": made["file_key"], "purpose": "pet_profile_photo", "pet_id": bos_pet}),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "another household's upload");
 }
 
@@ -267,7 +299,8 @@ async fn bytes_that_are_not_their_declared_type_are_refused_and_deleted() {
     let key = made["file_key"].as_str().unwrap();
     let stored = app.dir.join("files").join(key);
     assert!(stored.exists(), "the bytes arrived at {}", stored.display());
-    let (status, error) = error_code(confirm(&app, t, json!({"file_key": key, "purpose": "user_profile_photo"})).await).await;
+    let (status, error) =
+        error_code(confirm(&app, t, json!({"file_key": key, "purpose": "user_profile_photo"})).await).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{error}");
     assert_eq!(error["details"][0]["rule"], "magic_bytes");
     assert!(!stored.exists(), "deleted");
@@ -325,12 +358,20 @@ async fn an_infected_file_is_refused_and_deleted_and_a_silent_scanner_keeps_it_p
     let made = upload_url(&app, t, "virus.pdf", "application/pdf", "health_record_attachment").await;
     assert_eq!(put(&app, &made, "application/pdf", infected).await.status(), StatusCode::NO_CONTENT);
     let key = made["file_key"].as_str().unwrap();
-    let (status, error) = error_code(confirm(&app, t, json!({"file_key": key, "purpose": "health_record_attachment"})).await).await;
+    let (status, error) =
+        error_code(confirm(&app, t, json!({"file_key": key, "purpose": "health_record_attachment"})).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["details"][0]["rule"], "virus_scan");
     assert_eq!(error["message"], "File failed the virus scan; it was deleted");
     assert!(!app.dir.join("files").join(key).exists(), "deleted");
-    let clean = upload(&app, t, ("clean.pdf", "application/pdf", "health_record_attachment"), b"%PDF-1.4\nfine\n".to_vec(), None).await;
+    let clean = upload(
+        &app,
+        t,
+        ("clean.pdf", "application/pdf", "health_record_attachment"),
+        b"%PDF-1.4\nfine\n".to_vec(),
+        None,
+    )
+    .await;
     assert_eq!(clean["size"], 14);
 
     // No scanner answering: the upload is kept, pending, to be confirmed again.
@@ -342,7 +383,9 @@ async fn an_infected_file_is_refused_and_deleted_and_a_silent_scanner_keeps_it_p
     let ana = app.register("Ana").await;
     let made = upload_url(&app, &ana.access_token, "a.pdf", "application/pdf", "health_record_attachment").await;
     assert_eq!(put(&app, &made, "application/pdf", b"%PDF-1.4\n".to_vec()).await.status(), StatusCode::NO_CONTENT);
-    let res = confirm(&app, &ana.access_token, json!({"file_key": made["file_key"], "purpose": "health_record_attachment"})).await;
+    let res =
+        confirm(&app, &ana.access_token, json!({"file_key": made["file_key"], "purpose": "health_record_attachment"}))
+            .await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(app.dir.join("files").join(made["file_key"].as_str().unwrap()).exists(), "kept");
 }
@@ -382,7 +425,8 @@ async fn links_are_signed_expire_and_a_deleted_file_is_gone() {
     assert_eq!(fetch(&app, &fresh).await.status(), StatusCode::OK);
     // Deleted: its links find nothing, and neither does the API.
     let bo = app.register("Bo").await;
-    let res = app.client.delete(app.url(&format!("/api/v1/files/{id}"))).bearer_auth(&bo.access_token).send().await.unwrap();
+    let res =
+        app.client.delete(app.url(&format!("/api/v1/files/{id}"))).bearer_auth(&bo.access_token).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "not Bo's");
     let res = app.client.delete(app.url(&format!("/api/v1/files/{id}"))).bearer_auth(t).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
@@ -403,7 +447,14 @@ async fn a_one_time_url_works_once_within_five_minutes_and_too_much_is_not_kept(
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     let url = target(&app, made["upload_url"].as_str().unwrap());
     let chunks = futures_util::stream::iter((0..11).map(|_| Ok::<_, std::io::Error>(vec![0u8; 1024 * 1024])));
-    let res = app.client.put(&url).header("content-type", "image/png").body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
+    let res = app
+        .client
+        .put(&url)
+        .header("content-type", "image/png")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "a chunked body is counted as it comes");
     assert!(!stored.exists(), "nothing kept");
     assert_eq!(put(&app, &made, "image/png", png(8, 8)).await.status(), StatusCode::NO_CONTENT);
@@ -413,10 +464,16 @@ async fn a_one_time_url_works_once_within_five_minutes_and_too_much_is_not_kept(
     let late = upload_url(&app, t, "b.png", "image/png", "user_profile_photo").await;
     app.state.app.clock.advance(Duration::from_secs(301));
     assert_eq!(put(&app, &late, "image/png", png(8, 8)).await.status(), StatusCode::FORBIDDEN);
-    let (status, _) = error_code(app.client.put(app.url("/api/v1/uploads/up_not-a-token")).body("x").send().await.unwrap()).await;
+    let (status, _) =
+        error_code(app.client.put(app.url("/api/v1/uploads/up_not-a-token")).body("x").send().await.unwrap()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // A declared size is the size.
-    let sized = ask(&app, t, json!({"filename": "c.png", "content_type": "image/png", "purpose": "user_profile_photo", "size": 10})).await;
+    let sized = ask(
+        &app,
+        t,
+        json!({"filename": "c.png", "content_type": "image/png", "purpose": "user_profile_photo", "size": 10}),
+    )
+    .await;
     let sized: Value = sized.json().await.unwrap();
     let (status, error) = error_code(put(&app, &sized, "image/png", png(8, 8)).await).await;
     assert_eq!((status, error["details"][0]["rule"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("size")));
@@ -427,12 +484,20 @@ async fn unconfirmed_uploads_are_swept_after_a_day_and_storage_is_per_household(
     let app = spawn_app().await;
     let ana = app.register("Ana").await;
     let bo = app.register("Bo").await;
-    let kept = upload(&app, &ana.access_token, ("kept.png", "image/png", "user_profile_photo"), png(300, 300), None).await;
+    let kept =
+        upload(&app, &ana.access_token, ("kept.png", "image/png", "user_profile_photo"), png(300, 300), None).await;
     let forgotten = upload_url(&app, &ana.access_token, "forgotten.png", "image/png", "user_profile_photo").await;
     assert_eq!(put(&app, &forgotten, "image/png", png(8, 8)).await.status(), StatusCode::NO_CONTENT);
     let stored = app.dir.join("files").join(forgotten["file_key"].as_str().unwrap());
     assert!(stored.exists());
-    upload(&app, &bo.access_token, ("bo.pdf", "application/pdf", "health_record_attachment"), b"%PDF-1.4\nbo\n".to_vec(), None).await;
+    upload(
+        &app,
+        &bo.access_token,
+        ("bo.pdf", "application/pdf", "health_record_attachment"),
+        b"%PDF-1.4\nbo\n".to_vec(),
+        None,
+    )
+    .await;
 
     let ana_use: Value = app.get("/api/v1/storage", Some(&ana.access_token)).await.json().await.unwrap();
     assert_eq!((ana_use["files"].as_u64(), ana_use["pending_uploads"].as_u64()), (Some(1), Some(1)));
@@ -450,15 +515,22 @@ async fn unconfirmed_uploads_are_swept_after_a_day_and_storage_is_per_household(
     app.state.app.clock.advance(Duration::from_secs(25 * 3600));
     assert_eq!(sweep.run_once(&app.state.app, app.state.app.now()).await.unwrap(), 1);
     assert!(!stored.exists(), "its bytes went");
-    let res = confirm(&app, &ana.access_token, json!({"file_key": forgotten["file_key"], "purpose": "user_profile_photo"})).await;
+    let res =
+        confirm(&app, &ana.access_token, json!({"file_key": forgotten["file_key"], "purpose": "user_profile_photo"}))
+            .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let ana_use: Value = app.get("/api/v1/storage", Some(&ana.access_token)).await.json().await.unwrap();
-    assert_eq!((ana_use["files"].as_u64(), ana_use["bytes"].as_u64(), ana_use["pending_uploads"].as_u64()), (Some(1), Some(kept_bytes), Some(0)));
+    assert_eq!(
+        (ana_use["files"].as_u64(), ana_use["bytes"].as_u64(), ana_use["pending_uploads"].as_u64()),
+        (Some(1), Some(kept_bytes), Some(0))
+    );
 
     // A pet's deletion takes its files with it.
     let rex = pet(&app, &bo, "Rex").await;
-    let photo = upload(&app, &bo.access_token, ("rex.png", "image/png", "pet_profile_photo"), png(40, 40), Some(&rex)).await;
-    let res = app.client.delete(app.url(&format!("/api/v1/pets/{rex}"))).bearer_auth(&bo.access_token).send().await.unwrap();
+    let photo =
+        upload(&app, &bo.access_token, ("rex.png", "image/png", "pet_profile_photo"), png(40, 40), Some(&rex)).await;
+    let res =
+        app.client.delete(app.url(&format!("/api/v1/pets/{rex}"))).bearer_auth(&bo.access_token).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(fetch(&app, photo["url"].as_str().unwrap()).await.status(), StatusCode::NOT_FOUND);
     let bo_use: Value = app.get("/api/v1/storage", Some(&bo.access_token)).await.json().await.unwrap();
@@ -516,7 +588,10 @@ async fn a_photo_uploaded_on_the_dashboard_shows_on_the_pet_pages_and_the_storag
         assert_eq!(dimensions(&bytes), (171, 256), "{page}: turned upright, fitted in 256");
     }
     let (_, household) = get_page(&app, &client, "/household").await;
-    assert!(household.contains("1 file (pets&#39; photos") || household.contains("1 file (pets' photos"), "storage use shown");
+    assert!(
+        household.contains("1 file (pets&#39; photos") || household.contains("1 file (pets' photos"),
+        "storage use shown"
+    );
 }
 
 /// Where the S3-protocol server is, if one answers; a skip line otherwise (a failure in CI).
@@ -558,15 +633,26 @@ async fn the_same_flows_on_s3() {
     assert!(url.starts_with(&endpoint) && url.contains("X-Amz-Signature="), "a presigned S3 URL: {url}");
     // Bytes that are not a PDF are refused at confirmation and deleted from the bucket.
     assert!(put(&app, &made, "application/pdf", b"<html>not a pdf</html>".to_vec()).await.status().is_success());
-    let (status, _) = error_code(confirm(&app, t, json!({"file_key": made["file_key"], "purpose": "health_record_attachment"})).await).await;
+    let (status, _) = error_code(
+        confirm(&app, t, json!({"file_key": made["file_key"], "purpose": "health_record_attachment"})).await,
+    )
+    .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let storage = app.state.app.files.storage();
     assert_eq!(storage.size(made["file_key"].as_str().unwrap()).await.unwrap(), None, "deleted from the bucket");
     // A real one: served behind a signed link, then deleted.
-    let file = upload(&app, t, ("scan.pdf", "application/pdf", "health_record_attachment"), b"%PDF-1.4\ns3\n".to_vec(), None).await;
+    let file =
+        upload(&app, t, ("scan.pdf", "application/pdf", "health_record_attachment"), b"%PDF-1.4\ns3\n".to_vec(), None)
+            .await;
     let (_, body) = served(&app, file["url"].as_str().unwrap()).await;
     assert_eq!(body, b"%PDF-1.4\ns3\n");
-    let res = app.client.delete(app.url(&format!("/api/v1/files/{}", file["id"].as_str().unwrap()))).bearer_auth(t).send().await.unwrap();
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/files/{}", file["id"].as_str().unwrap())))
+        .bearer_auth(t)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(fetch(&app, file["url"].as_str().unwrap()).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(storage.size(file["file_key"].as_str().unwrap()).await.unwrap(), None);
