@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Multipart, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use petty_app::files::{self as uses, Confirmation, FileError};
@@ -29,11 +29,13 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    // The upload target reads its body as a stream and counts it against the upload limit
-    // itself (the default body limit does not apply to a raw stream).
+    // The upload target reads its body as a stream and counts the file against the upload
+    // limit itself, so the default body limit is off for it.
+    let target =
+        OpenApiRouter::new().routes(routes!(receive_upload, receive_upload_form)).layer(DefaultBodyLimit::disable());
     OpenApiRouter::new()
         .routes(routes!(create_upload))
-        .routes(routes!(receive_upload))
+        .merge(target)
         .routes(routes!(confirm_upload))
         .routes(routes!(list_files))
         .routes(routes!(get_file, delete_file))
@@ -185,6 +187,72 @@ async fn receive_upload(
     let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
     uses::receive_upload(&state.app, &token, content_type, length, body.into_data_stream()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The form a browser posts to an upload URL, as to S3's POST policy: `key` and `Content-Type`
+/// first (as `fields` names them), then the file.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct UploadForm {
+    /// The upload's `file_key`.
+    pub key: String,
+    /// The declared content type.
+    #[schema(rename = "Content-Type")]
+    pub content_type: String,
+    /// The file's bytes (the last part).
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+/// Send an upload's bytes to Petty's one-time URL as a form (`multipart/form-data`: the
+/// answer's `fields`, then `file`), as to S3's POST policy. The same rules as `PUT`.
+#[utoipa::path(post, path = "/api/v1/uploads/{token}", tag = "files",
+    params(("token" = String, Path, description = "The one-time token in `upload_url`")),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 204, description = "Received; confirm it next"),
+        (status = 403, description = "The URL expired (after 300 s), was used already, or never was", body = ErrorBody),
+        (status = 413, description = "More bytes than the limit; nothing was kept and the URL may be used again", body = ErrorBody),
+        (status = 415, description = "The Content-Type field is not the one declared for the upload", body = ErrorBody)))]
+async fn receive_upload_form(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+    mut form: Multipart,
+) -> Result<StatusCode, ApiError> {
+    let bad = |e: axum::extract::multipart::MultipartError| ApiError::new(ErrorCode::MalformedRequest, e.body_text());
+    let (mut key, mut content_type) = (None, None);
+    while let Some(mut field) = form.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "key" | "Content-Type" => {
+                let mut value = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    if value.len() + chunk.len() > 1024 {
+                        let message = format!("{name} is at most 1024 bytes");
+                        return Err(ApiError::field(ErrorCode::ValidationFailed, &name, "too_long", message));
+                    }
+                    value.extend_from_slice(&chunk);
+                }
+                let value = String::from_utf8_lossy(&value).into_owned();
+                if name == "key" {
+                    key = Some(value);
+                } else {
+                    content_type = Some(value);
+                }
+            }
+            "file" => {
+                let file = uses::receive_upload(&state.app, &token, content_type.as_deref(), None, field).await?;
+                if key.as_deref().is_some_and(|k| k.trim() != file.key) {
+                    // Received under the token's key whatever the form said; a wrong key is a
+                    // client's mistake worth telling.
+                    tracing::warn!(file_id = %file.id, "an upload form named another key than its URL's");
+                }
+                return Ok(StatusCode::NO_CONTENT);
+            }
+            // Other fields of an S3 policy form (policy, signature, ...) mean nothing here.
+            _ => {}
+        }
+    }
+    Err(ApiError::field(ErrorCode::ValidationFailed, "file", "required", "the form has no file field (it goes last)"))
 }
 
 /// An upload whose bytes were sent.

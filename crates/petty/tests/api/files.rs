@@ -487,6 +487,44 @@ async fn a_one_time_url_works_once_within_five_minutes_and_too_much_is_not_kept(
 }
 
 #[tokio::test]
+async fn an_upload_url_also_takes_the_s3_post_form() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let made = upload_url(&app, &ana.access_token, "scan.pdf", "application/pdf", "health_record_attachment").await;
+    let boundary = "petty-form-boundary-31";
+    let part = |name: &str, value: &str| {
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+    };
+    let form = |content_type: &str| {
+        let mut body = part("key", made["fields"]["key"].as_str().unwrap());
+        body.push_str(&part("Content-Type", content_type));
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"scan.pdf\"\r\n\
+             Content-Type: application/pdf\r\n\r\n%PDF-1.4\nform\n\r\n--{boundary}--\r\n"
+        ));
+        body
+    };
+    let url = target(&app, made["upload_url"].as_str().unwrap());
+    let post = |body: String| {
+        app.client
+            .post(&url)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+    };
+    let (status, _) = error_code(post(form("image/png")).await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "the declared type, in its field");
+    assert_eq!(post(form("application/pdf")).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(post(form("application/pdf")).await.unwrap().status(), StatusCode::FORBIDDEN, "once");
+    let res =
+        confirm(&app, &ana.access_token, json!({"file_key": made["file_key"], "purpose": "health_record_attachment"}))
+            .await;
+    let file: Value = res.json().await.unwrap();
+    let (_, body) = served(&app, file["url"].as_str().unwrap()).await;
+    assert_eq!(body, b"%PDF-1.4\nform\n");
+}
+
+#[tokio::test]
 async fn unconfirmed_uploads_are_swept_after_a_day_and_storage_is_per_household() {
     let app = spawn_app().await;
     let ana = app.register("Ana").await;
