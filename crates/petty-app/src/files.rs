@@ -516,10 +516,19 @@ async fn discard(app: &App, file: &FileMeta) {
     }
 }
 
-/// Deletes the files' objects, then their rows; answers how many rows went.
+/// Deletes the files' objects, then their rows; answers how many rows went. An image's copies
+/// are looked for where they would be even when the row does not name them (a confirmation
+/// that stopped half-way).
 async fn remove(app: &App, household: HouseholdId, doomed: &[FileMeta]) -> Result<u64, FileError> {
     for file in doomed {
-        for key in file.keys() {
+        let mut keys: Vec<String> = file.keys().into_iter().map(str::to_owned).collect();
+        if file.content_type.is_image() {
+            let (optimized, thumbnail) = files::stored_keys(file.id.0, &file.filename);
+            keys.extend([optimized, thumbnail]);
+        }
+        keys.sort();
+        keys.dedup();
+        for key in &keys {
             app.files.storage.delete(key).await?;
         }
     }

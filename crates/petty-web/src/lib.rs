@@ -20,7 +20,7 @@
 //! `assets` (stylesheet, icon, live script), `summary_json` (the plan as a page shows it), then
 //! one module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
 //! `verification` (confirming an email address), `household`, `pets`, `pet_day`, `devices`,
-//! `alarms`.
+//! `alarms`; `uploads` is the one path for a file that arrives with a form.
 
 mod alarms;
 mod assets;
@@ -35,6 +35,7 @@ mod registration;
 mod session;
 mod sign_in;
 mod summary_json;
+mod uploads;
 mod verification;
 
 use axum::Router;
