@@ -151,7 +151,8 @@ pub async fn plan_for(
         history.iter().rev().take(7).filter(|d| d.minutes_covered > 0.0).map(|d| d.active_minutes).collect();
     let inputs = nutrition::NutritionInputs {
         active_minutes_7d: (!active.is_empty()).then(|| active.iter().sum::<f64>() / active.len() as f64),
-        // Petty keeps one weight per pet until care records (weigh-ins) arrive.
+        weight_trend_kg_per_30d: crate::care::weight_log(app, household_id, pet_id).await?.1,
+        neutered: pet.profile.neutered,
         ..Default::default()
     };
     let nutrition = nutrition::plan(&pet.profile, today, &inputs);

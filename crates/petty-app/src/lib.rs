@@ -15,13 +15,16 @@
 //! Every decision is `petty-core`'s.
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
-//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`files`]; the shapes
+//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`care`],
+//! [`calendar`], [`sharing`], [`files`]; the shapes
 //! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
 //! [`secrets`] (the opaque tokens every credential is made of).
 
 pub mod account_mail;
 pub mod alarms;
 pub mod analysis;
+pub mod calendar;
+pub mod care;
 pub mod charts;
 pub mod feedback;
 pub mod files;
@@ -30,6 +33,7 @@ pub mod notify;
 pub mod readings;
 pub mod rfc3339;
 pub mod secrets;
+pub mod sharing;
 pub mod summary_json;
 pub mod timeline;
 
@@ -149,6 +153,8 @@ pub struct Inner {
     pub model: analysis::Model,
     /// Stored files: the object store and the signer of their links.
     pub files: files::Files,
+    /// Signs care passports.
+    passport: sharing::PassportKey,
 }
 
 impl Deref for App {
@@ -173,6 +179,7 @@ impl App {
             notifier,
             model: analysis::Model::default(),
             files,
+            passport: sharing::PassportKey::from_secret(secret),
         }))
     }
 
@@ -182,5 +189,10 @@ impl App {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The key care passports are signed with.
+    pub fn passport_key(&self) -> &sharing::PassportKey {
+        &self.passport
     }
 }

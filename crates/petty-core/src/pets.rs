@@ -99,6 +99,50 @@ impl FromStr for Sex {
     }
 }
 
+/// How much of a date of birth is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum BirthPrecision {
+    /// The exact day.
+    #[default]
+    Day,
+    /// The month: the day written is the 1st.
+    Month,
+    /// The year (an estimate, for an adopted adult): the date written is 1 January.
+    Year,
+}
+
+impl BirthPrecision {
+    pub const ALL: [BirthPrecision; 3] = [BirthPrecision::Day, BirthPrecision::Month, BirthPrecision::Year];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BirthPrecision::Day => "day",
+            BirthPrecision::Month => "month",
+            BirthPrecision::Year => "year",
+        }
+    }
+
+    /// The date of birth as precisely as it is known: `2021-04-30`, `2021-04` or `2021`.
+    pub fn show(self, date: Date) -> String {
+        match self {
+            BirthPrecision::Day => format_date(date),
+            BirthPrecision::Month => format!("{:04}-{:02}", date.year(), u8::from(date.month())),
+            BirthPrecision::Year => format!("{:04}", date.year()),
+        }
+    }
+}
+
+impl FromStr for BirthPrecision {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_lowercase();
+        BirthPrecision::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| Invalid::one("birth_precision", "one_of", "birth_precision must be one of day, month, year"))
+    }
+}
+
 /// A stored pet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pet {
@@ -116,7 +160,11 @@ pub struct PetProfile {
     pub species: Species,
     pub breed: Option<String>,
     pub date_of_birth: Option<Date>,
+    /// How much of `date_of_birth` is known.
+    pub birth_precision: BirthPrecision,
     pub sex: Sex,
+    /// Whether the pet is neutered or spayed; `None` when nobody said.
+    pub neutered: Option<bool>,
     pub weight_kg: Option<f64>,
     pub microchip_id: Option<String>,
     pub photo_url: Option<String>,
@@ -130,7 +178,9 @@ pub struct RawPetProfile {
     pub species: String,
     pub breed: Option<String>,
     pub date_of_birth: Option<String>,
+    pub birth_precision: Option<String>,
     pub sex: Option<String>,
+    pub neutered: Option<bool>,
     pub weight_kg: Option<f64>,
     pub microchip_id: Option<String>,
     pub photo_url: Option<String>,
@@ -152,6 +202,10 @@ impl PetProfile {
         let species = c.take(raw.species.parse::<Species>());
         let breed = c.take(optional_text("breed", raw.breed.as_deref(), BREED_MAX));
         let date_of_birth = c.take(parse_date_of_birth(raw.date_of_birth.as_deref(), today));
+        let birth_precision = c.take(match raw.birth_precision.as_deref().map(str::trim) {
+            None | Some("") => Ok(BirthPrecision::Day),
+            Some(s) => s.parse::<BirthPrecision>(),
+        });
         let sex = c.take(match raw.sex.as_deref().map(str::trim) {
             None | Some("") => Ok(Sex::Unknown),
             Some(s) => s.parse::<Sex>(),
@@ -161,18 +215,38 @@ impl PetProfile {
         let photo_url = c.take(parse_photo_url(raw.photo_url.as_deref()));
         let notes = c.take(optional_text("notes", raw.notes.as_deref(), NOTES_MAX));
         c.finish()?;
-        match (name, species, breed, date_of_birth, sex, weight_kg, microchip_id, photo_url, notes) {
+        match (name, species, breed, date_of_birth, birth_precision, sex, weight_kg, microchip_id, photo_url, notes) {
             (
                 Some(name),
                 Some(species),
                 Some(breed),
                 Some(date_of_birth),
+                Some(birth_precision),
                 Some(sex),
                 Some(weight_kg),
                 Some(microchip_id),
                 Some(photo_url),
                 Some(notes),
-            ) => Ok(Self { name, species, breed, date_of_birth, sex, weight_kg, microchip_id, photo_url, notes }),
+            ) => Ok(Self {
+                name,
+                species,
+                breed,
+                // A month or a year is written as its first day.
+                date_of_birth: date_of_birth.map(|d| match birth_precision {
+                    BirthPrecision::Day => d,
+                    BirthPrecision::Month => d.replace_day(1).unwrap_or(d),
+                    BirthPrecision::Year => {
+                        d.replace_day(1).and_then(|d| d.replace_month(time::Month::January)).unwrap_or(d)
+                    }
+                }),
+                birth_precision,
+                sex,
+                neutered: raw.neutered,
+                weight_kg,
+                microchip_id,
+                photo_url,
+                notes,
+            }),
             _ => Err(Invalid::one("body", "invalid", "the pet could not be read")),
         }
     }
@@ -184,7 +258,9 @@ impl PetProfile {
             species: self.species.as_str().to_owned(),
             breed: self.breed.clone(),
             date_of_birth: self.date_of_birth.map(format_date),
+            birth_precision: Some(self.birth_precision.as_str().to_owned()),
             sex: Some(self.sex.as_str().to_owned()),
+            neutered: self.neutered,
             weight_kg: self.weight_kg,
             microchip_id: self.microchip_id.clone(),
             photo_url: self.photo_url.clone(),

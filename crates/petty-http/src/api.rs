@@ -5,6 +5,7 @@
 pub(crate) mod alarms;
 pub(crate) mod api_keys;
 pub(crate) mod auth;
+pub(crate) mod care;
 pub(crate) mod charts;
 pub(crate) mod devices;
 pub(crate) mod exchange;
@@ -14,6 +15,7 @@ pub(crate) mod health;
 pub(crate) mod households;
 pub(crate) mod ingest;
 pub(crate) mod pets;
+pub(crate) mod sharing;
 pub(crate) mod timeline;
 pub(crate) mod wellness;
 pub(crate) mod ws;

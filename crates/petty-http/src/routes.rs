@@ -78,6 +78,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::api_keys::router())
         .merge(api::pets::router())
         .merge(api::files::router())
+        .merge(api::care::router())
+        .merge(api::sharing::router())
         .merge(api::devices::router())
         .merge(api::ingest::router())
         .merge(api::exchange::router())
@@ -114,6 +116,8 @@ pub fn api_router() -> Router<AppState> {
         // Not part of the API either: a file's bytes behind a signed link (an <img> sends no header).
         .route("/files/{id}", axum::routing::get(api::files::signed_file))
         .route("/files/{id}/thumbnail", axum::routing::get(api::files::signed_thumbnail))
+        // The passport key where verifiers look for it (the API's own copy is documented).
+        .route("/.well-known/petty-passport-key", axum::routing::get(api::sharing::passport_key))
         .merge(SwaggerUi::new("/docs").external_url_unchecked("/api/v1/openapi.json", crate::openapi::complete(&doc)))
 }
 

@@ -14,7 +14,8 @@
 //!
 //! API boundary: [`Job`], [`Scheduler`], and the jobs: [`alarms::JudgeAlarms`],
 //! [`alarms::SilenceSweep`], [`analysis::Analyse`], [`liveness::Liveness`],
-//! [`retention::Retention`], [`outbox::Outbox`], [`files::SweepUploads`].
+//! [`retention::Retention`], [`outbox::Outbox`], [`reminders::Reminders`],
+//! [`files::SweepUploads`].
 
 pub mod alarms;
 pub mod analysis;
@@ -22,6 +23,7 @@ pub mod files;
 mod geofences;
 pub mod liveness;
 pub mod outbox;
+pub mod reminders;
 pub mod retention;
 
 use std::future::Future;

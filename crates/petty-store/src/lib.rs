@@ -13,7 +13,9 @@ mod accounts;
 mod alarms;
 mod analysis;
 mod cache;
+mod care;
 mod devices;
+mod fastread;
 mod files;
 mod geofences;
 mod ingest;
@@ -35,6 +37,7 @@ use time::OffsetDateTime;
 pub use accounts::*;
 pub use alarms::*;
 pub use analysis::*;
+pub use care::*;
 pub use devices::*;
 pub use files::*;
 pub use geofences::*;
@@ -127,6 +130,8 @@ pub struct Store {
     listener: Option<std::sync::Arc<AbortOnDrop>>,
     /// The group-commit writer for readings.
     ingest: std::sync::Arc<ingest::IngestQueue>,
+    /// On SQLite, hot list reads on this thread (`fastread.rs`).
+    fast: Option<std::sync::Arc<fastread::FastReads>>,
 }
 
 #[derive(Debug)]
@@ -213,7 +218,7 @@ impl Store {
             let task = tokio::spawn(listen_for_changes(pool.clone(), caches));
             let listener = Some(std::sync::Arc::new(AbortOnDrop(task.abort_handle())));
             let backend = Backend::Postgres(pool);
-            Ok(Self { backend, cache: None, device_tokens, standing, listener, ingest })
+            Ok(Self { backend, cache: None, device_tokens, standing, listener, ingest, fast: None })
         } else {
             Err(StoreError::BadUrl(format!("{url:?}: use sqlite://PATH or postgres://USER@HOST/DB")))
         }
@@ -252,7 +257,8 @@ impl Store {
         let ingest = std::sync::Arc::new(ingest::IngestQueue::start_sqlite(path)?);
         let device_tokens = std::sync::Arc::new(cache::DeviceTokenCache::new(true));
         let standing = std::sync::Arc::new(cache::StandingCache::new(true));
-        Ok(Self { backend, cache: Some(Default::default()), device_tokens, standing, listener: None, ingest })
+        let fast = Some(std::sync::Arc::new(fastread::FastReads::new(path)));
+        Ok(Self { backend, cache: Some(Default::default()), device_tokens, standing, listener: None, ingest, fast })
     }
 
     /// Brings the schema up to date. Safe to run on every start and from several nodes.

@@ -28,7 +28,9 @@ struct PetRow {
     species: String,
     breed: Option<String>,
     date_of_birth: Option<String>,
+    birth_precision: String,
     sex: String,
+    neutered: String,
     weight_kg: Option<f64>,
     microchip_id: Option<String>,
     photo_url: Option<String>,
@@ -52,6 +54,12 @@ impl PetRow {
                     .map(|d| parse_date("date_of_birth", d))
                     .transpose()
                     .map_err(|_| corrupt("date_of_birth"))?,
+                birth_precision: self.birth_precision.parse().map_err(|_| corrupt("birth_precision"))?,
+                neutered: match self.neutered.as_str() {
+                    "yes" => Some(true),
+                    "no" => Some(false),
+                    _ => None,
+                },
                 name: self.name,
                 breed: self.breed,
                 weight_kg: self.weight_kg,
@@ -68,7 +76,7 @@ impl PetRow {
 macro_rules! pet_columns {
     () => {
         "id, household_id, name, species, breed, date_of_birth, sex, weight_kg, microchip_id, \
-                           photo_url, notes, created_at, updated_at"
+                           photo_url, notes, created_at, updated_at, birth_precision, neutered"
     };
 }
 
@@ -90,6 +98,15 @@ fn like_pattern(text: &str) -> String {
     }
     out.push('%');
     out
+}
+
+/// `yes`, `no` or `unknown`, as the `neutered` column keeps it.
+fn neutered_text(neutered: Option<bool>) -> &'static str {
+    match neutered {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
 }
 
 /// Binds the profile's fields as `$3`..`$11`, in `pet_columns!` order (insert and update share it).
@@ -129,11 +146,17 @@ impl Store {
             let query = sqlx::query(concat!(
                 "INSERT INTO pets (",
                 pet_columns!(),
-                ", name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)"
+                ", name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15)"
             ))
             .bind(id.0)
             .bind(household_id.0);
-            bind_profile!(query, profile).bind(at).bind(name_key(&profile.name)).execute(pool).await?;
+            bind_profile!(query, profile)
+                .bind(at)
+                .bind(profile.birth_precision.as_str())
+                .bind(neutered_text(profile.neutered))
+                .bind(name_key(&profile.name))
+                .execute(pool)
+                .await?;
         });
         Ok(Pet { id, household_id, profile: profile.clone(), created_at: from_ms(at)?, updated_at: from_ms(at)? })
     }
@@ -216,13 +239,20 @@ impl Store {
         let row: PetRow = on_pool!(write, self, |pool| {
             let query = sqlx::query_as(concat!(
                 "UPDATE pets SET name = $3, species = $4, breed = $5, date_of_birth = $6, sex = $7, weight_kg = $8, \
-                 microchip_id = $9, photo_url = $10, notes = $11, updated_at = $12, name_key = $13 \
+                 microchip_id = $9, photo_url = $10, notes = $11, updated_at = $12, name_key = $13, \
+                 birth_precision = $14, neutered = $15 \
                  WHERE household_id = $1 AND id = $2 RETURNING ",
                 pet_columns!()
             ))
             .bind(household_id.0)
             .bind(id.0);
-            bind_profile!(query, profile).bind(to_ms(now)).bind(name_key(&profile.name)).fetch_one(pool).await?
+            bind_profile!(query, profile)
+                .bind(to_ms(now))
+                .bind(name_key(&profile.name))
+                .bind(profile.birth_precision.as_str())
+                .bind(neutered_text(profile.neutered))
+                .fetch_one(pool)
+                .await?
         });
         if let Some(cache) = &self.cache {
             cache.forget_pet(household_id, id);

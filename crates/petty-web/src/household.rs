@@ -5,11 +5,15 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use petty_core::accounts::Permission;
+use petty_core::care::VaccineStatus;
 use petty_core::files::{Variant, human_size};
+use petty_core::ids::PetId;
 use petty_core::paging::{Page, PageRequest};
 use petty_core::pets::{Pet, format_date};
+use petty_core::recurrence::Zone;
 use petty_http::AppState;
 use petty_store::{Member, PetFilter, StorageUse};
+use std::collections::HashMap;
 use time::{Date, OffsetDateTime};
 
 use super::PageError;
@@ -23,19 +27,36 @@ pub(crate) async fn household_page(State(state): State<AppState>, signed_in: Sig
     let everything = PageRequest { page: 1, page_size: PageRequest::MAX_SIZE };
     let pets = state.store.list_pets(household_id, &PetFilter::default(), everything).await?;
     let members = state.store.list_members(household_id).await?;
+    let statuses = petty_app::care::household_vaccine_statuses(&state.app, household_id, &pets.items).await?;
+    let zones = (state.store.household_zone(household_id).await?, state.store.user_zone(signed_in.user.id).await?);
     let storage = state.store.storage_used(household_id).await?;
     let photos: Vec<Option<String>> =
         pets.items.iter().map(|pet| super::pets::photo_src(&state, pet, Variant::Thumbnail)).collect();
-    let view = household_view(&signed_in, &pets, &photos, &members, &storage, OffsetDateTime::now_utc());
+    let view = household_view(
+        &signed_in,
+        &pets,
+        &Extras { photos: &photos, statuses: &statuses, storage: &storage },
+        &members,
+        &zones,
+        OffsetDateTime::now_utc(),
+    );
     Ok(layout::html(StatusCode::OK, view))
+}
+
+/// What the household page shows beside each pet and below the people.
+struct Extras<'a> {
+    /// Where each pet's photo is found, in the pets' order.
+    photos: &'a [Option<String>],
+    statuses: &'a HashMap<PetId, VaccineStatus>,
+    storage: &'a StorageUse,
 }
 
 fn household_view(
     signed_in: &SignedIn,
     pets: &Page<Pet>,
-    photos: &[Option<String>],
+    extras: &Extras<'_>,
     members: &[Member],
-    storage: &StorageUse,
+    zones: &(Zone, Zone),
     now: OffsetDateTime,
 ) -> Markup {
     let today = now.date();
@@ -68,7 +89,10 @@ fn household_view(
                     }
                 } @else {
                     ul.pet-list {
-                        @for (pet, photo) in pets.items.iter().zip(photos) { li { (pet_card(pet, photo.as_deref(), today)) } }
+                        @for (pet, photo) in pets.items.iter().zip(extras.photos) {
+                            @let vaccines = extras.statuses.get(&pet.id).copied().unwrap_or(VaccineStatus::None);
+                            li { (pet_card(pet, photo.as_deref(), vaccines, today)) }
+                        }
                     }
                     @if pets.has_next() {
                         p.lead { "Showing the first " (pets.items.len()) " of " (pets.total) " pets." }
@@ -99,13 +123,14 @@ fn household_view(
                     }
                 }
             }
+            (super::care::timezone_section(signed_in, &zones.0, &zones.1))
             section.section aria-labelledby="storage-title" {
                 div.section-head { h2 #storage-title { "Storage" } }
                 p #storage-use {
-                    (storage.files) " " (plural(storage.files, "file", "files")) " (pets' photos and records' attachments) use "
-                    strong { (human_size(storage.bytes)) } "."
-                    @if storage.pending > 0 {
-                        " " (storage.pending) " " (plural(storage.pending, "upload is", "uploads are"))
+                    (extras.storage.files) " " (plural(extras.storage.files, "file", "files")) " (pets' photos and records' attachments) use "
+                    strong { (human_size(extras.storage.bytes)) } "."
+                    @if extras.storage.pending > 0 {
+                        " " (extras.storage.pending) " " (plural(extras.storage.pending, "upload is", "uploads are"))
                         " not finished yet; unfinished uploads are removed after a day."
                     }
                 }
@@ -115,7 +140,7 @@ fn household_view(
 }
 
 /// One pet; `photo` is where its photo is found (a fresh signed link for an uploaded one).
-fn pet_card(pet: &Pet, photo: Option<&str>, today: Date) -> Markup {
+fn pet_card(pet: &Pet, photo: Option<&str>, vaccines: VaccineStatus, today: Date) -> Markup {
     let profile = &pet.profile;
     let initial = profile.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
     html! {
@@ -141,6 +166,8 @@ fn pet_card(pet: &Pet, photo: Option<&str>, today: Date) -> Markup {
                         time datetime=(day) title={ "Born " (day) } { (age(born, today)) }
                     } @else { "Not known" }
                 }
+                dt { "Vaccinations" }
+                dd { a href={ "/pets/" (pet.id) "/care" } aria-label={ "Care of " (profile.name) ": vaccinations " (vaccines.label()) } { (super::care::status_badge(vaccines)) } }
                 dt { "Weight" }
                 dd {
                     @if let Some(kg) = profile.weight_kg { (weight_text(kg)) " kg" } @else { "Not known" }

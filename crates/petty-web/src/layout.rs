@@ -82,6 +82,8 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup
                         @if let Header::SignedIn(chrome) = header {
                             nav.site-nav aria-label="Dashboard" {
                                 a href="/household" { "Household" }
+                                a href="/reminders" { "Reminders" }
+                                a href="/calendar" { "Calendar" }
                                 a href="/devices" { "Devices" }
                                 a href="/alarms" { "Alarms" }
                             }

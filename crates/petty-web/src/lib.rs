@@ -24,6 +24,7 @@
 
 mod alarms;
 mod assets;
+mod care;
 mod csrf;
 mod devices;
 mod household;
@@ -33,6 +34,7 @@ mod pets;
 mod recovery;
 mod registration;
 mod session;
+mod sharing;
 mod sign_in;
 mod summary_json;
 mod uploads;
@@ -65,6 +67,22 @@ pub fn router() -> Router<AppState> {
         // The photo form counts its file against the upload limit itself (`pets::read_file_form`).
         .route("/pets/{id}/photo", post(pets::upload_photo).layer(DefaultBodyLimit::disable()))
         .route("/pets/{id}/delete", post(pets::delete_pet))
+        .route("/pets/{id}/care", get(care::care_page))
+        .route("/pets/{id}/records", post(care::create_record))
+        .route("/pets/{id}/weights.svg", get(care::weights_svg))
+        .route("/pets/{id}/share/{what}", post(sharing::change))
+        .route("/passport/{token}", get(sharing::passport_page))
+        .route("/found/{token}", get(sharing::found_page).post(sharing::found_report))
+        .route("/records/{id}/edit", get(care::edit_record_page).post(care::update_record))
+        .route("/records/{id}/delete", post(care::delete_record))
+        .route("/reminders", get(care::reminders_page).post(care::create_reminder))
+        .route("/reminders/{id}/edit", get(care::edit_reminder_page).post(care::update_reminder))
+        .route("/reminders/{id}/{action}", post(care::act_on_reminder))
+        .route("/calendar", get(care::calendar_page))
+        .route("/calendar/feed", post(care::new_feed))
+        .route("/calendar/feed/revoke", post(care::revoke_feed))
+        .route("/calendar/import", post(care::import_calendar))
+        .route("/timezone", post(care::set_timezone))
         .route("/alarms", get(alarms::alarms_page))
         .route("/alarms/{id}", get(alarms::alarm_page))
         .route("/alarms/{id}/acknowledge", post(alarms::acknowledge))

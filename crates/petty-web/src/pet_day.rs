@@ -78,7 +78,7 @@ pub(crate) async fn pet_page(
             @if let Some(src) = &photo {
                 p { img.pet-avatar.pet-photo src=(src) alt={ "Photo of " (name) } width="128" height="128"; }
             }
-            p { a href={ "/pets/" (pet_id) "/edit" } { "Profile" } }
+            p { a href={ "/pets/" (pet_id) "/edit" } { "Profile" } " · " a href={ "/pets/" (pet_id) "/care" } { "Care records and vaccinations" } }
             p #live-status .live-status role="status" hidden
                 data-live-page="pet"
                 data-ws="/api/v1/ws"

@@ -36,7 +36,9 @@ pub(crate) struct PetForm {
     species: String,
     breed: String,
     date_of_birth: String,
+    birth_precision: String,
     sex: String,
+    neutered: String,
     weight_kg: String,
     microchip_id: String,
     photo_url: String,
@@ -52,7 +54,9 @@ impl PetForm {
             species: raw.species,
             breed: raw.breed.unwrap_or_default(),
             date_of_birth: raw.date_of_birth.unwrap_or_default(),
+            birth_precision: raw.birth_precision.unwrap_or_default(),
             sex: raw.sex.unwrap_or_default(),
+            neutered: neutered_value(raw.neutered).to_owned(),
             weight_kg: raw.weight_kg.map(weight_text).unwrap_or_default(),
             microchip_id: raw.microchip_id.unwrap_or_default(),
             photo_url: raw.photo_url.unwrap_or_default(),
@@ -69,7 +73,13 @@ impl PetForm {
             species: self.species.clone(),
             breed: Some(self.breed.clone()),
             date_of_birth: Some(self.date_of_birth.clone()),
+            birth_precision: Some(self.birth_precision.clone()),
             sex: Some(self.sex.clone()),
+            neutered: match self.neutered.as_str() {
+                "yes" => Some(true),
+                "no" => Some(false),
+                _ => None,
+            },
             weight_kg,
             microchip_id: Some(self.microchip_id.clone()),
             photo_url: Some(self.photo_url.clone()),
@@ -120,6 +130,23 @@ pub(crate) fn species_label(species: Species) -> &'static str {
         Species::Reptile => "Reptile",
         Species::Horse => "Horse",
         Species::Other => "Other",
+    }
+}
+
+/// The neuter status as the form's select names it.
+fn neutered_value(neutered: Option<bool>) -> &'static str {
+    match neutered {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
+}
+
+pub(crate) fn neutered_label(neutered: Option<bool>) -> &'static str {
+    match neutered {
+        Some(true) => "Neutered or spayed",
+        Some(false) => "Not neutered",
+        None => "Not known",
     }
 }
 
@@ -230,12 +257,14 @@ pub(crate) async fn delete_pet(
     Ok(Redirect::to("/household").into_response())
 }
 
-const FIELDS: [(&str, &str); 9] = [
+const FIELDS: [(&str, &str); 11] = [
     ("name", "Name"),
     ("species", "Species"),
     ("sex", "Sex"),
+    ("neutered", "Neutered"),
     ("breed", "Breed"),
     ("date_of_birth", "Date of birth"),
+    ("birth_precision", "How sure"),
     ("weight_kg", "Weight (kg)"),
     ("microchip_id", "Microchip number"),
     ("photo_url", "Photo URL"),
@@ -247,6 +276,9 @@ const FIELDS: [(&str, &str); 9] = [
 fn form_view(signed_in: &SignedIn, pet: Option<&Pet>, form: &PetForm, errors: &FormErrors, photo: &Photo) -> Markup {
     let species: Vec<(&str, &str)> = Species::ALL.iter().map(|s| (s.as_str(), species_label(*s))).collect();
     let sexes: Vec<(&str, &str)> = Sex::ALL.iter().map(|s| (s.as_str(), sex_label(*s))).collect();
+    let neuter_options: Vec<(&str, &str)> =
+        [None, Some(true), Some(false)].into_iter().map(|n| (neutered_value(n), neutered_label(n))).collect();
+    let precisions = [("day", "The exact day"), ("month", "Only the month"), ("year", "Only the year (an estimate)")];
     let today = pets::format_date(today());
     let (title, action, submit) = match pet {
         None => ("Add a pet".to_owned(), "/pets/new".to_owned(), "Add pet"),
@@ -277,6 +309,11 @@ fn form_view(signed_in: &SignedIn, pet: Option<&Pet>, form: &PetForm, errors: &F
                         selected: if form.sex.is_empty() { "unknown" } else { &form.sex },
                         placeholder: None, required: false,
                     }, errors))
+                    (layout::select(&Select {
+                        name: "neutered", label: label("neutered"), hint: None, options: &neuter_options,
+                        selected: if form.neutered.is_empty() { "unknown" } else { &form.neutered },
+                        placeholder: None, required: false,
+                    }, errors))
                 }
                 (layout::input(&Input {
                     name: "breed", label: label("breed"), value: &form.breed, autocomplete: Some("off"),
@@ -287,6 +324,11 @@ fn form_view(signed_in: &SignedIn, pet: Option<&Pet>, form: &PetForm, errors: &F
                         name: "date_of_birth", label: label("date_of_birth"), kind: "date",
                         value: &form.date_of_birth, hint: Some("A guess is fine."), max: Some(&today),
                         ..Input::default()
+                    }, errors))
+                    (layout::select(&Select {
+                        name: "birth_precision", label: label("birth_precision"), hint: None, options: &precisions,
+                        selected: if form.birth_precision.is_empty() { "day" } else { &form.birth_precision },
+                        placeholder: None, required: false,
                     }, errors))
                     (layout::input(&Input {
                         name: "weight_kg", label: label("weight_kg"), value: &form.weight_kg,
@@ -344,9 +386,10 @@ fn read_only_view(signed_in: &SignedIn, pet: &Pet, photo: &Photo) -> Markup {
             dl.details.panel {
                 dt { "Species" } dd { (species_label(profile.species)) }
                 dt { "Sex" } dd { (sex_label(profile.sex)) }
+                dt { "Neutered" } dd { (neutered_label(profile.neutered)) }
                 dt { "Breed" } dd { (profile.breed.as_deref().unwrap_or(unknown)) }
                 dt { "Date of birth" }
-                dd { (profile.date_of_birth.map(pets::format_date).as_deref().unwrap_or(unknown)) }
+                dd { (profile.date_of_birth.map(|d| profile.birth_precision.show(d)).as_deref().unwrap_or(unknown)) }
                 dt { "Weight" }
                 dd { (profile.weight_kg.map(|kg| format!("{} kg", weight_text(kg))).as_deref().unwrap_or(unknown)) }
                 dt { "Microchip number" } dd { (profile.microchip_id.as_deref().unwrap_or(unknown)) }

@@ -30,6 +30,7 @@ pub(crate) async fn seed(store: &Store) -> anyhow::Result<()> {
             breed: Some("Border Collie".into()),
             date_of_birth: Some("2021-04-30".into()),
             sex: Some("female".into()),
+            neutered: Some(true),
             weight_kg: Some(19.5),
             microchip_id: Some("985112003456789".into()),
             notes: Some("Loves fetch; anxious during thunderstorms.".into()),

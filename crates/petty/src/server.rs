@@ -81,6 +81,7 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
     jobs.spawn(petty_jobs::retention::Retention);
     jobs.spawn(petty_jobs::outbox::Outbox);
     jobs.spawn(petty_jobs::files::SweepUploads);
+    jobs.spawn(petty_jobs::reminders::Reminders);
     if let Some(url) = &config.mqtt.url {
         let options = mqtt::options(url, &config.mqtt.client_id).map_err(anyhow::Error::msg)?;
         tracing::info!(url = %url, topic = mqtt::TOPIC, "taking readings over MQTT");

@@ -36,10 +36,14 @@ pub(crate) struct PetOut {
     /// dog, cat, bird, rabbit, rodent, fish, reptile, horse or other.
     pub species: &'static str,
     pub breed: Option<String>,
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD` (the 1st of the month, or 1 January, when only the month or year is known).
     pub date_of_birth: Option<String>,
+    /// How much of the date of birth is known: day, month or year.
+    pub birth_precision: &'static str,
     /// male, female or unknown.
     pub sex: &'static str,
+    /// Whether the pet is neutered or spayed; null when nobody said.
+    pub neutered: Option<bool>,
     pub weight_kg: Option<f64>,
     pub microchip_id: Option<String>,
     pub photo_url: Option<String>,
@@ -60,7 +64,9 @@ impl From<&Pet> for PetOut {
             species: profile.species.as_str(),
             breed: profile.breed.clone(),
             date_of_birth: profile.date_of_birth.map(format_date),
+            birth_precision: profile.birth_precision.as_str(),
             sex: profile.sex.as_str(),
+            neutered: profile.neutered,
             weight_kg: profile.weight_kg,
             microchip_id: profile.microchip_id.clone(),
             photo_url: profile.photo_url.clone(),
@@ -83,8 +89,12 @@ pub struct PetIn {
     pub breed: Option<String>,
     /// `YYYY-MM-DD`, not in the future.
     pub date_of_birth: Option<String>,
+    /// How much of the date of birth is known: day (the default), month or year.
+    pub birth_precision: Option<String>,
     /// male, female or unknown (the default).
     pub sex: Option<String>,
+    /// Whether the pet is neutered or spayed.
+    pub neutered: Option<bool>,
     /// More than 0, at most 1500.
     pub weight_kg: Option<f64>,
     /// 15 digits (ISO 11784) or 9–10 letters and digits.
@@ -102,7 +112,9 @@ impl From<PetIn> for RawPetProfile {
             species: p.species,
             breed: p.breed,
             date_of_birth: p.date_of_birth,
+            birth_precision: p.birth_precision,
             sex: p.sex,
+            neutered: p.neutered,
             weight_kg: p.weight_kg,
             microchip_id: p.microchip_id,
             photo_url: p.photo_url,
@@ -125,7 +137,13 @@ pub(crate) struct PetPatch {
     pub date_of_birth: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>)]
+    pub birth_precision: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
     pub sex: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<bool>)]
+    pub neutered: Option<Option<bool>>,
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<f64>)]
     pub weight_kg: Option<Option<f64>>,
@@ -151,7 +169,7 @@ impl PetPatch {
         macro_rules! nullable {
             ($($f:ident),*) => { $(if let Some(v) = self.$f { raw.$f = v; })* };
         }
-        nullable!(breed, date_of_birth, sex, weight_kg, microchip_id, photo_url, notes);
+        nullable!(breed, date_of_birth, birth_precision, sex, neutered, weight_kg, microchip_id, photo_url, notes);
         raw
     }
 }
@@ -237,11 +255,16 @@ async fn update_pet(
     let actor = actor.require(Permission::ManagePets)?;
     let current = state.store.get_pet(actor.household_id, PetId(id)).await.map_err(not_found)?;
     let profile = PetProfile::parse(&patch.apply(current.profile.to_raw()), today())?;
+    let new_weight = profile.weight_kg.filter(|w| Some(*w) != current.profile.weight_kg);
     let pet = state
         .store
         .update_pet(actor.household_id, PetId(id), &profile, OffsetDateTime::now_utc())
         .await
         .map_err(not_found)?;
+    if let Some(weight) = new_weight {
+        // The weight log keeps every weight the pet was given.
+        petty_app::care::weight_changed(&state.app, &actor, &pet, weight).await?;
+    }
     Ok(Json(PetOut::from(&pet)))
 }
 

@@ -11,6 +11,7 @@ mod harness;
 mod accounts;
 mod alarms;
 mod analysis;
+mod care;
 mod credentials;
 mod files;
 mod fixtures;

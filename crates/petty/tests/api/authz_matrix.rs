@@ -77,6 +77,22 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
         )
         .await
         .unwrap();
+    let record: Value = app
+        .post_json(
+            &format!("/api/v1/pets/{pet_id}/records"),
+            &json!({"kind": "visit", "title": "MATRIX-REC checkup", "date": "2025-01-01"}),
+            Some(t),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let reminder: Value = app
+        .post_json("/api/v1/reminders", &json!({"title": "MATRIX-REM pill", "at": "2030-01-01T09:00"}), Some(t))
+        .await
+        .json()
+        .await
+        .unwrap();
     let scan = crate::files::upload(
         app,
         t,
@@ -104,6 +120,11 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
             ("webhooks", webhook.id.to_string()),
             ("alarms", alarm.id.to_string()),
             ("alarm-rules", rules["items"][0]["id"].as_str().unwrap().to_owned()),
+            ("records", record["id"].as_str().expect("a record").to_owned()),
+            ("reminders", reminder["id"].as_str().expect("a reminder").to_owned()),
+            // Links whose token is the permission: a guessed one opens nothing.
+            ("passports", "pp_guessed-token".to_owned()),
+            ("lost", "lost_guessed-token".to_owned()),
             ("files", scan["id"].as_str().unwrap().to_owned()),
             ("uploads", upload_token),
         ],
@@ -112,6 +133,8 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
             "MATRIX-1".into(),
             "Neighbour".into(),
             "hooks.example.com".into(),
+            "MATRIX-REC".into(),
+            "MATRIX-REM".into(),
             "MATRIX-SCAN".into(),
             "MATRIX-LATER".into(),
         ],
@@ -229,7 +252,9 @@ async fn no_route_lets_another_household_or_a_read_only_key_see_or_change_what_i
         // Ana's read-only key, on every operation that changes something (sign-in and the
         // device's own ingest are not the household's to grant, and a one-time upload URL's
         // token is its own credential).
-        let public = ["/api/v1/auth/", "/api/v1/ingest", "/api/v1/import"].iter().any(|p| template.starts_with(p))
+        let public = ["/api/v1/auth/", "/api/v1/ingest", "/api/v1/import", "/api/v1/lost/"]
+            .iter()
+            .any(|p| template.starts_with(p))
             || template == "/api/v1/uploads/{token}";
         if *method != Method::GET && !public {
             let path = fill(template, &fixtures).unwrap_or_else(|| template.clone());
@@ -297,6 +322,18 @@ fn valid_body(method: &Method, template: &str) -> Option<Value> {
             "next_contact_after_secs": 120, "repeat_after_secs": 900, "max_rounds": 2})
         }
         ("POST", "/api/v1/webhooks") => json!({"url": "https://hooks.example.com/mine"}),
+        ("POST", "/api/v1/pets/{id}/records") => json!({"kind": "visit", "title": "Checkup", "date": "2025-02-01"}),
+        ("PATCH", "/api/v1/records/{id}") => json!({"vet": "Dr. Who"}),
+        ("POST", "/api/v1/reminders") => json!({"title": "Brush", "at": "2031-01-01T09:00"}),
+        ("PATCH", "/api/v1/reminders/{id}") => json!({"title": "Brush teeth"}),
+        ("POST", "/api/v1/reminders/{id}/complete" | "/api/v1/reminders/{id}/skip") => json!({}),
+        ("POST", "/api/v1/reminders/{id}/snooze") => json!({"minutes": 10}),
+        ("POST", "/api/v1/calendar/feed") => json!({}),
+        // The file is text/calendar; the role is refused before the body is read.
+        ("POST", "/api/v1/calendar/import") => json!({}),
+        ("PUT", "/api/v1/household/timezone" | "/api/v1/me/timezone") => json!({"timezone": "Europe/Paris"}),
+        ("POST", "/api/v1/pets/{id}/lost") => json!({"show_location": false}),
+        ("POST", "/api/v1/lost/{token}/found") => json!({"message": "at the park"}),
         ("POST", "/api/v1/uploads") => {
             json!({"filename": "x.pdf", "content_type": "application/pdf", "purpose": "health_record_attachment"})
         }
@@ -316,12 +353,18 @@ const SITTER_MAY: &[(&str, &str)] = &[
     ("POST", "/api/v1/alarms/{id}/clear"),
     ("POST", "/api/v1/alarms/{id}/comments"),
     ("POST", "/api/v1/pets/{id}/episodes/{episode_id}/feedback"),
+    ("POST", "/api/v1/reminders/{id}/complete"),
+    ("POST", "/api/v1/reminders/{id}/skip"),
+    ("POST", "/api/v1/reminders/{id}/snooze"),
+    ("POST", "/api/v1/pets/{id}/lost"),
+    ("DELETE", "/api/v1/pets/{id}/lost"),
 ];
 
 /// What anyone may do for themselves, whatever their role in this household: accept an
-/// invitation to another one, and make an API key of their own (capped by their role, and gone
-/// with their membership).
-const ANYONE_MAY: &[(&str, &str)] = &[("POST", "/api/v1/invitations/accept"), ("POST", "/api/v1/api-keys")];
+/// invitation to another one, make an API key of their own (capped by their role, and gone
+/// with their membership), and set their own time zone.
+const ANYONE_MAY: &[(&str, &str)] =
+    &[("POST", "/api/v1/invitations/accept"), ("POST", "/api/v1/api-keys"), ("PUT", "/api/v1/me/timezone")];
 
 #[tokio::test]
 async fn a_sitter_and_a_vet_may_change_only_what_their_role_allows() {

@@ -570,3 +570,101 @@ async fn the_alarms_page_acknowledges_and_clears_and_the_monitor_page_draws_its_
     assert!(page.contains("data:image/svg+xml;base64,") && page.contains("Alarm history"), "{page}");
     assert!(page.contains("cleared"), "the monitor's history lists the cleared alarm");
 }
+
+/// The first link on a page whose address starts with `prefix` and ends with `suffix`.
+fn link(html: &str, prefix: &str, suffix: &str) -> String {
+    html.split(r#"href=""#)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| href.starts_with(prefix) && href.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no link {prefix}…{suffix} in:\n{html}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn care_records_reminders_and_the_calendar_from_the_dashboard() {
+    let app = spawn_app().await;
+    let client = browser();
+    register_through_form(&app, &client, "Ana").await;
+    add_pet_through_form(&app, &client, &[("name", "Bella"), ("species", "dog"), ("date_of_birth", "2024-01-10")])
+        .await;
+    let (_, household) = get_page(&app, &client, "/household").await;
+    assert!(household.contains("No vaccinations"), "the household list shows each pet's vaccine status");
+    let care = link(&household, "/pets/", "/care");
+    let (status, page) = get_page(&app, &client, &care).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No vaccination recorded yet."));
+    let csrf = csrf_in(&page);
+    let records = care.replace("/care", "/records");
+    let today = petty_core::pets::format_date(time::OffsetDateTime::now_utc().date());
+    // A weigh-in without a weight is shown again with the field's error, and stores nothing.
+    let res = post_form(&app, &client, &records, &[("csrf", &csrf), ("kind", "weight"), ("date", &today)]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Weight (kg) is required for a weight record"), "{page}");
+    let res = post_form(
+        &app,
+        &client,
+        &records,
+        &[
+            ("csrf", &csrf),
+            ("kind", "vaccination"),
+            ("title", "Rabies"),
+            ("date", &today),
+            ("vet", "Dr. Ng"),
+            ("cost", "45,50"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), care);
+    let (_, page) = get_page(&app, &client, &care).await;
+    assert!(page.contains("Rabies") && page.contains("Dr. Ng") && page.contains("45.50"), "{page}");
+    assert!(page.contains("Up to date"));
+    let (_, household) = get_page(&app, &client, "/household").await;
+    assert!(household.contains("Up to date"));
+    // The vaccination's reminder is on the reminders page; a new one is written there and done.
+    let (_, reminders) = get_page(&app, &client, "/reminders").await;
+    assert!(reminders.contains("Rabies vaccination due – Bella"), "{reminders}");
+    let yesterday = petty_core::pets::format_date(time::OffsetDateTime::now_utc().date() - time::Duration::days(1));
+    let res = post_form(
+        &app,
+        &client,
+        "/reminders",
+        &[
+            ("csrf", &csrf_in(&reminders)),
+            ("title", "Walk the dog"),
+            ("date", &yesterday),
+            ("time", "08:00"),
+            ("email", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, reminders) = get_page(&app, &client, "/reminders?status=overdue").await;
+    assert!(reminders.contains("Walk the dog"));
+    let done = reminders
+        .split(r#"action=""#)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|a| a.ends_with("/complete"))
+        .expect("a done button")
+        .to_owned();
+    let res = post_form(&app, &client, &done, &[("csrf", &csrf_in(&reminders))]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, finished) = get_page(&app, &client, "/reminders?status=completed").await;
+    assert!(finished.contains("Walk the dog"));
+    // The calendar address is shown once and works without a session.
+    let (_, calendar) = get_page(&app, &client, "/calendar").await;
+    let res = post_form(&app, &client, "/calendar/feed", &[("csrf", &csrf_in(&calendar))]).await;
+    let page = res.text().await.unwrap();
+    let start = page.find("/api/v1/calendar/feed.ics?token=").expect("the feed address");
+    let path: String = page[start..].chars().take_while(|c| *c != '<' && *c != '"').collect();
+    let res = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("SUMMARY:Rabies vaccination due – Bella"));
+    // Time zones.
+    let res =
+        post_form(&app, &client, "/timezone", &[("csrf", &csrf), ("whose", "me"), ("timezone", "europe/paris")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, household) = get_page(&app, &client, "/household").await;
+    assert!(household.contains(r#"value="Europe/Paris""#));
+}
