@@ -290,8 +290,8 @@ pub struct Confirmation {
     pub purpose: String,
     /// Required for a pet's photo; a pet of the household.
     pub pet_id: Option<PetId>,
-    /// The care record an attachment belongs to. Not checked here: the care records are not
-    /// this module's (their use case checks the record is the household's before calling).
+    /// The health record an attachment belongs to: one of the household's (the file then
+    /// belongs to the record's pet too).
     pub health_record_id: Option<Uuid>,
 }
 
@@ -317,8 +317,8 @@ pub async fn confirm_upload(
             format!("purpose must be {}, as declared when the upload URL was made", file.purpose),
         )));
     }
-    let links = Links { pet_id: confirmation.pet_id, health_record_id: confirmation.health_record_id };
-    check_links(app, household, purpose, &links).await?;
+    let mut links = Links { pet_id: confirmation.pet_id, health_record_id: confirmation.health_record_id };
+    check_links(app, household, purpose, &mut links).await?;
     let max = app.files.settings.max_upload_bytes;
     let size = match app.files.storage.size(&file.key).await? {
         None => {
@@ -349,8 +349,8 @@ pub async fn upload_confirmed(app: &App, household: HouseholdId, upload: DirectU
     let size = i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX);
     let request =
         UploadRequest::parse(&upload.filename, &upload.content_type, upload.purpose.as_str(), Some(size), max)?;
-    let links = Links { pet_id: upload.pet_id, health_record_id: upload.health_record_id };
-    check_links(app, household, request.purpose, &links).await?;
+    let mut links = Links { pet_id: upload.pet_id, health_record_id: upload.health_record_id };
+    check_links(app, household, request.purpose, &mut links).await?;
     let now = app.now();
     let id = FileId::new();
     let new = NewFile {
@@ -389,8 +389,9 @@ struct Links {
     health_record_id: Option<Uuid>,
 }
 
-/// A pet's photo names one of the household's pets; any named pet must be the household's.
-async fn check_links(app: &App, household: HouseholdId, purpose: Purpose, links: &Links) -> Result<(), FileError> {
+/// A pet's photo names one of the household's pets; any named pet and health record must be
+/// the household's. An attachment belongs to its record's pet too (so it goes with the pet).
+async fn check_links(app: &App, household: HouseholdId, purpose: Purpose, links: &mut Links) -> Result<(), FileError> {
     if purpose == Purpose::PetProfilePhoto && links.pet_id.is_none() {
         return Err(FileError::Invalid(Invalid::one(
             "pet_id",
@@ -398,11 +399,25 @@ async fn check_links(app: &App, household: HouseholdId, purpose: Purpose, links:
             "pet_id is required for a pet_profile_photo",
         )));
     }
-    if let Some(pet) = links.pet_id {
-        app.store.get_pet(household, pet).await.map_err(|e| match e {
-            StoreError::NotFound => FileError::NotFound("pet"),
+    let missing = |what: &'static str| {
+        move |e: StoreError| match e {
+            StoreError::NotFound => FileError::NotFound(what),
             other => other.into(),
-        })?;
+        }
+    };
+    if let Some(record) = links.health_record_id {
+        let record = app.store.get_record(household, record).await.map_err(missing("health record"))?;
+        if links.pet_id.is_some_and(|pet| pet != record.pet_id) {
+            return Err(FileError::Invalid(Invalid::one(
+                "pet_id",
+                "record",
+                "pet_id must be the pet of the health record named",
+            )));
+        }
+        links.pet_id = Some(record.pet_id);
+    }
+    if let Some(pet) = links.pet_id {
+        app.store.get_pet(household, pet).await.map_err(missing("pet"))?;
     }
     Ok(())
 }

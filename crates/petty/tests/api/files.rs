@@ -224,14 +224,28 @@ async fn a_pdf_is_an_attachment_without_a_thumbnail_and_the_rules_are_checked() 
     assert_eq!(made["fields"]["key"], key);
     assert_eq!(made["fields"]["Content-Type"], "application/pdf");
     assert_eq!(put(&app, &made, "application/pdf", pdf.clone()).await.status(), StatusCode::NO_CONTENT);
-    let record = uuid::Uuid::now_v7();
-    let res =
-        confirm(&app, t, json!({"file_key": key, "purpose": "health_record_attachment", "health_record_id": record}))
-            .await;
+    let bella = pet(&app, &ana, "Bella").await;
+    let record: Value = app
+        .post_json(
+            &format!("/api/v1/pets/{bella}/records"),
+            &json!({"kind": "vaccination", "title": "Rabies", "date": "2026-01-10"}),
+            Some(t),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let record = record["id"].as_str().expect("a record").to_owned();
+    let attach =
+        |record: String| json!({"file_key": key, "purpose": "health_record_attachment", "health_record_id": record});
+    let res = confirm(&app, t, attach(uuid::Uuid::now_v7().to_string())).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "a record of nobody's");
+    let res = confirm(&app, t, attach(record.clone())).await;
     assert_eq!(res.status(), StatusCode::OK);
     let file: Value = res.json().await.unwrap();
     assert_eq!((file["width"].clone(), file["thumbnail_url"].clone()), (Value::Null, Value::Null));
-    assert_eq!(file["health_record_id"], record.to_string());
+    assert_eq!(file["health_record_id"], record);
+    assert_eq!(file["pet_id"], bella, "an attachment is its record's pet's too");
     let (headers, body) = served(&app, file["url"].as_str().unwrap()).await;
     assert_eq!(body, pdf);
     assert_eq!(headers["content-type"], "application/pdf");
@@ -247,6 +261,11 @@ async fn a_pdf_is_an_attachment_without_a_thumbnail_and_the_rules_are_checked() 
     assert_eq!(listed["total"], 1);
     let res = confirm(&app, t, json!({"file_key": key, "purpose": "health_record_attachment"})).await;
     assert_eq!(res.status(), StatusCode::CONFLICT, "confirmed once");
+    // The record's deletion takes its attachments with it.
+    let res = app.client.delete(app.url(&format!("/api/v1/records/{record}"))).bearer_auth(t).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(fetch(&app, file["url"].as_str().unwrap()).await.status(), StatusCode::NOT_FOUND);
+    assert!(!app.dir.join("files").join(key).exists(), "its bytes went too");
 
     // What is refused before anything is sent.
     for (body, status, field) in [
