@@ -272,6 +272,18 @@ mod tests {
     }
 
     #[test]
+    fn a_webp_stays_a_webp() {
+        let image = RgbImage::from_pixel(3000, 1000, Rgb([30, 60, 90]));
+        let mut webp = Vec::new();
+        WebPEncoder::new_lossless(&mut webp).write_image(&image, 3000, 1000, image::ExtendedColorType::Rgb8).unwrap();
+        let processed = process(&webp, ContentType::Webp).unwrap();
+        assert_eq!((processed.width, processed.height), (2048, 683));
+        assert_eq!((processed.thumbnail_width, processed.thumbnail_height), (256, 85));
+        assert!(ContentType::Webp.matches(&processed.optimized) && ContentType::Webp.matches(&processed.thumbnail));
+        assert_eq!(dimensions(&processed.thumbnail, ImageFormat::WebP), (256, 85));
+    }
+
+    #[test]
     fn damaged_and_oversized_images_are_refused() {
         let mut broken = jpeg(64, 64);
         broken.truncate(40);
