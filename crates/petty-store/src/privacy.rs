@@ -56,12 +56,14 @@ impl Store {
             let mut tx = pool.begin().await?;
             for household in &plan.alone_in {
                 // Everything of the household goes with it (ON DELETE CASCADE).
-                sqlx::query("DELETE FROM households WHERE id = $1 AND NOT EXISTS \
-                             (SELECT 1 FROM memberships WHERE household_id = $1 AND user_id <> $2)")
-                    .bind(household.0)
-                    .bind(user_id.0)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "DELETE FROM households WHERE id = $1 AND NOT EXISTS \
+                             (SELECT 1 FROM memberships WHERE household_id = $1 AND user_id <> $2)",
+                )
+                .bind(household.0)
+                .bind(user_id.0)
+                .execute(&mut *tx)
+                .await?;
             }
             sqlx::query("DELETE FROM api_keys WHERE created_by = $1").bind(user_id.0).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM calendar_feeds WHERE created_by = $1").bind(user_id.0).execute(&mut *tx).await?;

@@ -20,6 +20,7 @@ mod compat_carbon;
 mod compat_petty;
 mod fake_stripe;
 mod fakes;
+mod files;
 mod geofences;
 mod openapi;
 mod pages;
