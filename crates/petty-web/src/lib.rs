@@ -34,6 +34,7 @@ mod layout;
 mod pet_day;
 mod pets;
 mod plan;
+mod privacy;
 mod recovery;
 mod registration;
 mod security;
@@ -67,6 +68,9 @@ pub fn router() -> Router<AppState> {
         .route("/household", get(household::household_page))
         .route("/household/audit", get(security::audit_page))
         .route("/account/security", get(security::security_page))
+        .route("/account/data", get(privacy::data_page))
+        .route("/account/data/export", post(privacy::export))
+        .route("/account/data/delete", post(privacy::delete))
         .route("/account/security/mfa/setup", post(security::mfa_setup))
         .route("/account/security/mfa/verify", post(security::mfa_verify))
         .route("/account/security/mfa/disable", post(security::mfa_disable))
