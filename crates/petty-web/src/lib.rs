@@ -94,6 +94,7 @@ pub fn router() -> Router<AppState> {
         .route("/found/{token}", get(sharing::found_page).post(sharing::found_report))
         .route("/records/{id}/edit", get(care::edit_record_page).post(care::update_record))
         .route("/records/{id}/delete", post(care::delete_record))
+        .route("/records/{id}/attachments", post(care::attach_file).layer(DefaultBodyLimit::disable()))
         .route("/reminders", get(care::reminders_page).post(care::create_reminder))
         .route("/reminders/{id}/edit", get(care::edit_reminder_page).post(care::update_reminder))
         .route("/reminders/{id}/{action}", post(care::act_on_reminder))
