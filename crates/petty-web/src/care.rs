@@ -70,7 +70,7 @@ pub(crate) fn status_badge(status: VaccineStatus) -> Markup {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub(crate) struct CareQuery {
-    kind: String,
+    show: String,
     page: Option<u32>,
 }
 
@@ -107,7 +107,7 @@ async fn care_view(
     let household = signed_in.membership.household_id;
     let (overall, series) = care::vaccinations(&state.app, household, pet).await?;
     let (weights, trend) = care::weight_log(&state.app, household, pet.id).await?;
-    let kind = query.kind.parse::<RecordKind>().ok();
+    let kind = query.show.parse::<RecordKind>().ok();
     let page = PageRequest::parse(query.page, Some(20)).unwrap_or(PageRequest { page: 1, page_size: 20 });
     let records =
         state.store.list_records(household, pet.id, &RecordFilter { kind, ..Default::default() }, page).await?;
@@ -160,7 +160,7 @@ async fn care_view(
                     h2 #records-title { "Records" }
                 }
                 form.form.filters method="get" action={ "/pets/" (pet.id) "/care" } {
-                    (layout::select(&Select { name: "kind", label: "Show", hint: None, options: &kinds, selected: &query.kind, placeholder: Some("Every kind"), required: false }, &FormErrors::none()))
+                    (layout::select(&Select { name: "show", label: "Show", hint: None, options: &kinds, selected: &query.show, placeholder: Some("Every kind"), required: false }, &FormErrors::none()))
                     button.button.button-secondary type="submit" { "Show" }
                 }
                 @if records.items.is_empty() {
@@ -172,7 +172,7 @@ async fn care_view(
                         }
                     }
                     @if records.has_next() {
-                        a href={ "/pets/" (pet.id) "/care?kind=" (query.kind) "&page=" (page.page + 1) } { "Older records" }
+                        a href={ "/pets/" (pet.id) "/care?show=" (query.show) "&page=" (page.page + 1) } { "Older records" }
                     }
                 }
             }
