@@ -16,19 +16,25 @@
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
 //! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`care`],
-//! [`calendar`], [`sharing`], [`files`]; the shapes
+//! [`calendar`], [`sharing`], [`mfa`] (the second factor), [`audit`] (the household's audit
+//! log, which every use case that changes household data writes to), [`billing`] (plans,
+//! limits, Stripe; [`billing::check_limit`] is what every create path asks) and [`files`]
+//! (uploads, stored files, signed links); the shapes
 //! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
 //! [`secrets`] (the opaque tokens every credential is made of).
 
 pub mod account_mail;
 pub mod alarms;
 pub mod analysis;
+pub mod audit;
+pub mod billing;
 pub mod calendar;
 pub mod care;
 pub mod charts;
 pub mod feedback;
 pub mod files;
 mod ingest;
+pub mod mfa;
 pub mod notify;
 pub mod readings;
 pub mod rfc3339;
@@ -68,6 +74,8 @@ pub struct Settings {
     pub account_mail: AccountMailSettings,
     /// Where uploaded files are kept and how they are checked.
     pub files: files::FilesSettings,
+    /// Billing through Stripe; off (every household has everything) unless configured.
+    pub billing: billing::BillingSettings,
 }
 
 /// How mail about an account behaves.
@@ -101,6 +109,7 @@ impl Default for Settings {
             live_window: Duration::from_secs(10 * 60),
             account_mail: AccountMailSettings::default(),
             files: files::FilesSettings::default(),
+            billing: billing::BillingSettings::default(),
         }
     }
 }
@@ -155,6 +164,10 @@ pub struct Inner {
     pub files: files::Files,
     /// Signs care passports.
     passport: sharing::PassportKey,
+    /// Seals TOTP secrets and hashes backup codes (keys derived from the server secret).
+    pub mfa: mfa::MfaKeys,
+    /// Stripe's API, when billing is on.
+    pub stripe: Option<petty_notify::stripe::Stripe>,
 }
 
 impl Deref for App {
@@ -170,6 +183,7 @@ impl App {
     pub fn new(store: Store, bus: Bus, settings: Settings, secret: &[u8]) -> App {
         let notifier = Notifier::new(&settings.notify, secret);
         let files = files::Files::new(&settings.files, secret);
+        let stripe = settings.billing.stripe.as_ref().map(|s| petty_notify::stripe::Stripe::new(s.api.clone()));
         App(Arc::new(Inner {
             store,
             bus,
@@ -180,6 +194,8 @@ impl App {
             model: analysis::Model::default(),
             files,
             passport: sharing::PassportKey::from_secret(secret),
+            mfa: mfa::MfaKeys::derive(secret),
+            stripe,
         }))
     }
 

@@ -48,6 +48,8 @@ pub struct HttpConfig {
     pub notify: petty_notify::NotifyConfig,
     /// Where uploaded files are kept and how they are checked.
     pub files: petty_app::files::FilesSettings,
+    /// Billing through Stripe (off by default: every household has everything).
+    pub billing: petty_app::billing::BillingSettings,
 }
 
 /// Requests allowed per minute, with bursts up to the same number.
@@ -76,6 +78,7 @@ impl HttpConfig {
             seed_thresholds: self.seed_thresholds,
             account_mail: self.account_mail,
             files: self.files.clone(),
+            billing: self.billing.clone(),
             ..petty_app::Settings::default()
         }
     }
@@ -110,6 +113,7 @@ impl HttpConfig {
             alarm_delay: Duration::ZERO,
             notify: petty_notify::NotifyConfig::default(),
             files: petty_app::files::FilesSettings::default(),
+            billing: petty_app::billing::BillingSettings::default(),
         }
     }
 }

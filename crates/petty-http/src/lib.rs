@@ -36,6 +36,7 @@ mod routes;
 mod serve;
 pub mod session;
 mod state;
+pub mod stepup;
 
 /// The ingest API's JSON body for readings, which MQTT messages carry too (with the device's
 /// token): see `POST /api/v1/ingest`.
@@ -64,6 +65,7 @@ pub use state::AppState;
 
 /// The delivery channels' settings, as the binary configures them.
 pub mod notify {
+    pub use petty_notify::stripe::StripeConfig;
     pub use petty_notify::{NotifyConfig, OutboundPolicy, SmtpConfig, SmtpTls, TwilioConfig, install_tls_provider};
 }
 

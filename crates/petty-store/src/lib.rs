@@ -12,6 +12,7 @@
 mod accounts;
 mod alarms;
 mod analysis;
+mod billing;
 mod cache;
 mod care;
 mod devices;
@@ -21,8 +22,10 @@ mod geofences;
 mod ingest;
 mod liveness;
 mod pets;
+mod privacy;
 mod readings;
 mod retention;
+mod security;
 mod signin;
 mod work;
 
@@ -37,6 +40,7 @@ use time::OffsetDateTime;
 pub use accounts::*;
 pub use alarms::*;
 pub use analysis::*;
+pub use billing::*;
 pub use care::*;
 pub use devices::*;
 pub use files::*;
@@ -44,8 +48,10 @@ pub use geofences::*;
 pub use ingest::{IngestOutcome, ROLLUP_RESOLUTIONS};
 pub use liveness::*;
 pub use pets::*;
+pub use privacy::*;
 pub use readings::*;
 pub use retention::*;
+pub use security::*;
 pub use signin::*;
 pub use work::{WorkClaim, WorkKind};
 

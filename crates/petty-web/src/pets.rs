@@ -10,13 +10,16 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use petty_app::billing::BillingError;
 use petty_app::files::DirectUpload;
 use petty_core::accounts::Permission;
+use petty_core::billing::Limited;
 use petty_core::files::{Purpose, Variant};
 use petty_core::ids::PetId;
 use petty_core::pets::{self, Pet, PetProfile, RawPetProfile, Sex, Species};
 use petty_core::validation::Collector;
 use petty_core::{FieldError, Invalid};
+use petty_http::extract::ClientIp;
 use petty_http::{ApiError, AppState};
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
@@ -177,6 +180,7 @@ pub(crate) async fn new_pet_page(signed_in: SignedIn) -> Result<Response, PageEr
 pub(crate) async fn create_pet(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ClientIp(ip): ClientIp,
     Form(form): Form<PetForm>,
 ) -> Result<Response, PageError> {
     signed_in.check_csrf(&state, &form.csrf)?;
@@ -189,8 +193,22 @@ pub(crate) async fn create_pet(
             return Ok(layout::html(StatusCode::UNPROCESSABLE_ENTITY, view));
         }
     };
-    let pet = state.store.create_pet(signed_in.membership.household_id, &profile, OffsetDateTime::now_utc()).await?;
+    let household_id = signed_in.membership.household_id;
+    match petty_app::billing::check_limit(&state.app, household_id, Limited::Pets).await {
+        Ok(()) => {}
+        Err(BillingError::LimitReached(limit)) => {
+            let errors =
+                FormErrors::general(format!("{limit} on the {} plan. See the Plan page to upgrade.", limit.tier));
+            return Ok(layout::html(
+                StatusCode::FORBIDDEN,
+                form_view(&signed_in, None, &form, &errors, &Photo::default()),
+            ));
+        }
+        Err(other) => return Err(ApiError::from(other).into()),
+    }
+    let pet = state.store.create_pet(household_id, &profile, OffsetDateTime::now_utc()).await?;
     tracing::info!(pet_id = %pet.id, "pet added from the dashboard");
+    signed_in.audit(&state, ip, "create", "pet", pet.id, petty_app::audit::no_detail()).await?;
     Ok(Redirect::to("/household").into_response())
 }
 
@@ -214,6 +232,7 @@ pub(crate) async fn edit_pet_page(
 pub(crate) async fn update_pet(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Form(form): Form<PetForm>,
 ) -> Result<Response, PageError> {
@@ -230,6 +249,9 @@ pub(crate) async fn update_pet(
         }
     };
     state.store.update_pet(household_id, pet.id, &profile, OffsetDateTime::now_utc()).await?;
+    signed_in
+        .audit(&state, ip, "update", "pet", pet.id, petty_app::audit::fields(&pet.profile.changed_fields(&profile)))
+        .await?;
     Ok(Redirect::to("/household").into_response())
 }
 
@@ -243,6 +265,7 @@ pub(crate) struct DeleteForm {
 pub(crate) async fn delete_pet(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
@@ -254,6 +277,7 @@ pub(crate) async fn delete_pet(
     petty_app::files::delete_files_of_pet(&state.app, household_id, pet_id).await.map_err(ApiError::from)?;
     state.store.delete_pet(household_id, pet_id).await?;
     tracing::info!("pet deleted from the dashboard");
+    signed_in.audit(&state, ip, "delete", "pet", id, petty_app::audit::no_detail()).await?;
     Ok(Redirect::to("/household").into_response())
 }
 

@@ -108,6 +108,8 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
     let rules: Value = app.get("/api/v1/alarm-rules", Some(t)).await.json().await.unwrap();
     let me: Value = app.get("/api/v1/me", Some(t)).await.json().await.unwrap();
     let user_id = me["user"]["id"].as_str().or(me["id"].as_str()).expect("my user id").to_owned();
+    let sessions: Value = app.get("/api/v1/auth/sessions", Some(t)).await.json().await.unwrap();
+    let sign_in = sessions["items"][0]["id"].as_str().expect("a live sign-in").to_owned();
     Fixtures {
         ids: vec![
             ("pets", pet_id),
@@ -125,6 +127,7 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
             // Links whose token is the permission: a guessed one opens nothing.
             ("passports", "pp_guessed-token".to_owned()),
             ("lost", "lost_guessed-token".to_owned()),
+            ("auth/sessions", sign_in),
             ("files", scan["id"].as_str().unwrap().to_owned()),
             ("uploads", upload_token),
         ],
@@ -250,12 +253,11 @@ async fn no_route_lets_another_household_or_a_read_only_key_see_or_change_what_i
             checked += 1;
         }
         // Ana's read-only key, on every operation that changes something (sign-in and the
-        // device's own ingest are not the household's to grant, and a one-time upload URL's
-        // token is its own credential).
-        let public = ["/api/v1/auth/", "/api/v1/ingest", "/api/v1/import", "/api/v1/lost/"]
-            .iter()
-            .any(|p| template.starts_with(p))
-            || template == "/api/v1/uploads/{token}";
+        // device's own ingest are not the household's to grant; a one-time upload URL's token
+        // is its own credential).
+        // Stripe's webhook is signed by Stripe, not granted by the household.
+        let public = ["/api/v1/auth/", "/api/v1/ingest", "/api/v1/import", "/api/v1/lost/", "/api/v1/billing/stripe/"];
+        let public = public.iter().any(|p| template.starts_with(p)) || template == "/api/v1/uploads/{token}";
         if *method != Method::GET && !public {
             let path = fill(template, &fixtures).unwrap_or_else(|| template.clone());
             let (status, body) = call(&app, method, &path, &read_key).await;
@@ -334,6 +336,10 @@ fn valid_body(method: &Method, template: &str) -> Option<Value> {
         ("PUT", "/api/v1/household/timezone" | "/api/v1/me/timezone") => json!({"timezone": "Europe/Paris"}),
         ("POST", "/api/v1/pets/{id}/lost") => json!({"show_location": false}),
         ("POST", "/api/v1/lost/{token}/found") => json!({"message": "at the park"}),
+        ("POST", "/api/v1/billing/upgrade") => {
+            json!({"tier": "premium", "billing_period": "monthly", "payment_method_id": "pm_card_visa"})
+        }
+        ("POST", "/api/v1/billing/cancel") => json!({"at_period_end": true}),
         ("POST", "/api/v1/uploads") => {
             json!({"filename": "x.pdf", "content_type": "application/pdf", "purpose": "health_record_attachment"})
         }

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::harness::{TestApp, spawn_app, spawn_app_with};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A client that keeps cookies like a browser, and shows redirects instead of following them.
 pub(crate) fn browser() -> Client {
@@ -22,7 +22,7 @@ pub(crate) fn csrf_in(html: &str) -> String {
 }
 
 /// `Set-Cookie` headers for the cookie `name`.
-fn set_cookies(res: &Response, name: &str) -> Vec<String> {
+pub(crate) fn set_cookies(res: &Response, name: &str) -> Vec<String> {
     res.headers()
         .get_all(SET_COOKIE)
         .iter()
@@ -42,7 +42,7 @@ pub(crate) async fn get_page(app: &TestApp, client: &Client, path: &str) -> (Sta
     (status, res.text().await.expect("body"))
 }
 
-async fn post_form(app: &TestApp, client: &Client, path: &str, form: &[(&str, &str)]) -> Response {
+pub(crate) async fn post_form(app: &TestApp, client: &Client, path: &str, form: &[(&str, &str)]) -> Response {
     client.post(app.url(path)).form(form).send().await.expect("request")
 }
 
@@ -73,7 +73,7 @@ pub(crate) async fn register_through_form(app: &TestApp, client: &Client, name: 
 }
 
 /// Signs in through `/login` in `client`; answers the POST's answer (a redirect to the household).
-async fn sign_in_through_form(app: &TestApp, client: &Client, email: &str, password: &str) -> Response {
+pub(crate) async fn sign_in_through_form(app: &TestApp, client: &Client, email: &str, password: &str) -> Response {
     let (_, html) = get_page(app, client, "/login").await;
     let res =
         post_form(app, client, "/login", &[("csrf", &csrf_in(&html)), ("email", email), ("password", password)]).await;
