@@ -17,9 +17,10 @@
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
 //! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`care`],
 //! [`calendar`], [`sharing`], [`mfa`] (the second factor), [`audit`] (the household's audit
-//! log, which every use case that changes household data writes to), [`billing`] (plans,
-//! limits, Stripe; [`billing::check_limit`] is what every create path asks) and [`files`]
-//! (uploads, stored files, signed links); the shapes
+//! log, which every use case that changes household data writes to) and [`billing`] (plans,
+//! limits, Stripe; [`billing::check_limit`] is what every create path asks), [`files`]
+//! (uploads, images, signed links, storage) and [`privacy`] (the data export and account
+//! deletion); the shapes
 //! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
 //! [`secrets`] (the opaque tokens every credential is made of).
 
@@ -36,6 +37,7 @@ pub mod files;
 mod ingest;
 pub mod mfa;
 pub mod notify;
+pub mod privacy;
 pub mod readings;
 pub mod rfc3339;
 pub mod secrets;
@@ -72,10 +74,10 @@ pub struct Settings {
     pub live_window: Duration,
     /// Mail about accounts (reset and verification links).
     pub account_mail: AccountMailSettings,
-    /// Where uploaded files are kept and how they are checked.
-    pub files: files::FilesSettings,
     /// Billing through Stripe; off (every household has everything) unless configured.
     pub billing: billing::BillingSettings,
+    /// Where uploaded files are kept and how they are checked.
+    pub files: files::FilesSettings,
 }
 
 /// How mail about an account behaves.
@@ -108,8 +110,8 @@ impl Default for Settings {
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),
             live_window: Duration::from_secs(10 * 60),
             account_mail: AccountMailSettings::default(),
-            files: files::FilesSettings::default(),
             billing: billing::BillingSettings::default(),
+            files: files::FilesSettings::default(),
         }
     }
 }
@@ -182,8 +184,8 @@ impl App {
     /// `secret` signs acknowledgement links (the server's signing key).
     pub fn new(store: Store, bus: Bus, settings: Settings, secret: &[u8]) -> App {
         let notifier = Notifier::new(&settings.notify, secret);
-        let files = files::Files::new(&settings.files, secret);
         let stripe = settings.billing.stripe.as_ref().map(|s| petty_notify::stripe::Stripe::new(s.api.clone()));
+        let files = files::Files::new(&settings.files, secret);
         App(Arc::new(Inner {
             store,
             bus,

@@ -46,10 +46,10 @@ pub struct HttpConfig {
     pub alarm_delay: Duration,
     /// How notifications are sent.
     pub notify: petty_notify::NotifyConfig,
-    /// Where uploaded files are kept and how they are checked.
-    pub files: petty_app::files::FilesSettings,
     /// Billing through Stripe (off by default: every household has everything).
     pub billing: petty_app::billing::BillingSettings,
+    /// Where uploaded files are kept and how they are checked.
+    pub files: petty_app::files::FilesSettings,
 }
 
 /// Requests allowed per minute, with bursts up to the same number.
@@ -77,8 +77,8 @@ impl HttpConfig {
             notify: self.notify.clone(),
             seed_thresholds: self.seed_thresholds,
             account_mail: self.account_mail,
-            files: self.files.clone(),
             billing: self.billing.clone(),
+            files: self.files.clone(),
             ..petty_app::Settings::default()
         }
     }
@@ -112,8 +112,8 @@ impl HttpConfig {
             analysis_delay: Duration::from_secs(30),
             alarm_delay: Duration::ZERO,
             notify: petty_notify::NotifyConfig::default(),
-            files: petty_app::files::FilesSettings::default(),
             billing: petty_app::billing::BillingSettings::default(),
+            files: petty_app::files::FilesSettings::default(),
         }
     }
 }

@@ -53,6 +53,46 @@ pub(crate) struct Config {
     pub storage: StorageSection,
 }
 
+/// Billing: off (every household has everything) unless `[billing.stripe]` has a secret key.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct BillingSection {
+    pub stripe: StripeSection,
+}
+
+/// Plans paid through Stripe: its API, the keys, and the price of each paid tier and period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct StripeSection {
+    /// `sk_live_...`; empty: billing is off.
+    pub secret_key: Option<String>,
+    /// The webhook endpoint's signing secret, `whsec_...`.
+    pub webhook_secret: Option<String>,
+    /// Stripe's API, or a server that speaks it.
+    pub api_base_url: String,
+    /// Seconds one call to Stripe may take.
+    pub timeout_secs: u64,
+    pub price_premium_monthly: Option<String>,
+    pub price_premium_yearly: Option<String>,
+    pub price_enterprise_monthly: Option<String>,
+    pub price_enterprise_yearly: Option<String>,
+}
+
+impl Default for StripeSection {
+    fn default() -> Self {
+        Self {
+            secret_key: None,
+            webhook_secret: None,
+            api_base_url: "https://api.stripe.com".to_owned(),
+            timeout_secs: 10,
+            price_premium_monthly: None,
+            price_premium_yearly: None,
+            price_enterprise_monthly: None,
+            price_enterprise_yearly: None,
+        }
+    }
+}
+
 /// Uploaded files (pets' photos, records' attachments): a folder on this machine, or an S3
 /// bucket (AWS, or any service that speaks its protocol) for several nodes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -90,46 +130,6 @@ impl Default for StorageSection {
             s3_secret_access_key: None,
             s3_allow_http: false,
             clamd: None,
-        }
-    }
-}
-
-/// Billing: off (every household has everything) unless `[billing.stripe]` has a secret key.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct BillingSection {
-    pub stripe: StripeSection,
-}
-
-/// Plans paid through Stripe: its API, the keys, and the price of each paid tier and period.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct StripeSection {
-    /// `sk_live_...`; empty: billing is off.
-    pub secret_key: Option<String>,
-    /// The webhook endpoint's signing secret, `whsec_...`.
-    pub webhook_secret: Option<String>,
-    /// Stripe's API, or a server that speaks it.
-    pub api_base_url: String,
-    /// Seconds one call to Stripe may take.
-    pub timeout_secs: u64,
-    pub price_premium_monthly: Option<String>,
-    pub price_premium_yearly: Option<String>,
-    pub price_enterprise_monthly: Option<String>,
-    pub price_enterprise_yearly: Option<String>,
-}
-
-impl Default for StripeSection {
-    fn default() -> Self {
-        Self {
-            secret_key: None,
-            webhook_secret: None,
-            api_base_url: "https://api.stripe.com".to_owned(),
-            timeout_secs: 10,
-            price_premium_monthly: None,
-            price_premium_yearly: None,
-            price_enterprise_monthly: None,
-            price_enterprise_yearly: None,
         }
     }
 }
@@ -555,7 +555,6 @@ timeout_secs = 10
 # price_premium_yearly = "price_..."
 # price_enterprise_monthly = "price_..."
 # price_enterprise_yearly = "price_..."
-
 [storage]
 # Uploaded files (pets' photos, records' attachments): "local" keeps them in a folder (path;
 # default: files/ in data_dir), "s3" in a bucket, which every node of a cluster shares.
@@ -1011,8 +1010,8 @@ impl Config {
         };
         http.alarm_delay = Duration::from_millis(self.notify.alarm_delay_ms);
         http.notify = self.notify_config();
-        http.files = self.files_settings();
         http.billing = self.billing_settings();
+        http.files = self.files_settings();
         http.secure_cookies = self.http.secure_cookies.unwrap_or(
             self.mode == Mode::Production || self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
         );

@@ -253,11 +253,13 @@ async fn no_route_lets_another_household_or_a_read_only_key_see_or_change_what_i
             checked += 1;
         }
         // Ana's read-only key, on every operation that changes something (sign-in and the
-        // device's own ingest are not the household's to grant; a one-time upload URL's token
-        // is its own credential).
-        // Stripe's webhook is signed by Stripe, not granted by the household.
-        let public = ["/api/v1/auth/", "/api/v1/ingest", "/api/v1/import", "/api/v1/lost/", "/api/v1/billing/stripe/"];
-        let public = public.iter().any(|p| template.starts_with(p)) || template == "/api/v1/uploads/{token}";
+        // device's own ingest are not the household's to grant, and a one-time upload URL's
+        // token is its own credential). Stripe's webhook is signed by Stripe, not granted by the
+        // household.
+        let public = ["/api/v1/auth/", "/api/v1/ingest", "/api/v1/import", "/api/v1/lost/", "/api/v1/billing/stripe/"]
+            .iter()
+            .any(|p| template.starts_with(p))
+            || template == "/api/v1/uploads/{token}";
         if *method != Method::GET && !public {
             let path = fill(template, &fixtures).unwrap_or_else(|| template.clone());
             let (status, body) = call(&app, method, &path, &read_key).await;
@@ -335,6 +337,8 @@ fn valid_body(method: &Method, template: &str) -> Option<Value> {
         ("POST", "/api/v1/calendar/import") => json!({}),
         ("PUT", "/api/v1/household/timezone" | "/api/v1/me/timezone") => json!({"timezone": "Europe/Paris"}),
         ("POST", "/api/v1/pets/{id}/lost") => json!({"show_location": false}),
+        // A wrong password: the role is not what refuses it.
+        ("POST", "/api/v1/me/delete") => json!({"password": "not the password at all"}),
         ("POST", "/api/v1/lost/{token}/found") => json!({"message": "at the park"}),
         ("POST", "/api/v1/billing/upgrade") => {
             json!({"tier": "premium", "billing_period": "monthly", "payment_method_id": "pm_card_visa"})
@@ -368,9 +372,13 @@ const SITTER_MAY: &[(&str, &str)] = &[
 
 /// What anyone may do for themselves, whatever their role in this household: accept an
 /// invitation to another one, make an API key of their own (capped by their role, and gone
-/// with their membership), and set their own time zone.
-const ANYONE_MAY: &[(&str, &str)] =
-    &[("POST", "/api/v1/invitations/accept"), ("POST", "/api/v1/api-keys"), ("PUT", "/api/v1/me/timezone")];
+/// with their membership), set their own time zone and delete their own account.
+const ANYONE_MAY: &[(&str, &str)] = &[
+    ("POST", "/api/v1/invitations/accept"),
+    ("POST", "/api/v1/api-keys"),
+    ("PUT", "/api/v1/me/timezone"),
+    ("POST", "/api/v1/me/delete"),
+];
 
 #[tokio::test]
 async fn a_sitter_and_a_vet_may_change_only_what_their_role_allows() {

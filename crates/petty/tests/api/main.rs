@@ -25,6 +25,7 @@ mod geofences;
 mod openapi;
 mod pages;
 mod pages_devices;
+mod privacy;
 mod revocation;
 mod security;
 mod sharing;
