@@ -51,7 +51,7 @@ pub(crate) async fn fresh_mfa(state: &AppState, signed_in: &SignedIn, code: &str
 }
 
 /// The setup's QR code as inline SVG (no script, no image request).
-fn qr_svg(url: &str) -> Option<String> {
+pub(crate) fn qr_svg(url: &str) -> Option<String> {
     let code = qrcode::QrCode::new(url.as_bytes()).ok()?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()

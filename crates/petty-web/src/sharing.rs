@@ -186,7 +186,15 @@ pub(crate) fn controls(
         section.section #sharing aria-labelledby="sharing-title" {
             h2 #sharing-title { "Passport and lost-pet page" }
             @if let Some(link) = new_link {
-                div.notice role="status" { p { "The new link (copy it now; it is shown once): " code.secret { (link) } } }
+                div.notice role="status" {
+                    p { "The new link (copy it now; it is shown once): " code.secret { (link) } }
+                    @if let Some(svg) = super::security::qr_svg(link) {
+                        figure.qr {
+                            (maud::PreEscaped(svg))
+                            figcaption { "Print this code for the collar tag or a poster: it opens the page." }
+                        }
+                    }
+                }
             }
             p { "A signed vaccination passport a kennel or vet can check without an account: "
                 @if passport.is_some() { "published." } @else { "not published." } }

@@ -697,3 +697,28 @@ async fn your_data_can_be_downloaded_and_the_account_deleted_from_the_dashboard(
     let again = app.login(&email, PASSWORD).await;
     assert_eq!(again.status(), StatusCode::UNAUTHORIZED, "the account is gone");
 }
+
+#[tokio::test]
+async fn a_lost_pets_page_is_published_with_a_qr_code_and_ended_from_the_care_page() {
+    let app = spawn_app().await;
+    let client = browser();
+    register_through_form(&app, &client, "Eli").await;
+    add_pet_through_form(&app, &client, &[("name", "Moss"), ("species", "cat")]).await;
+    let (_, household) = get_page(&app, &client, "/household").await;
+    let care = link(&household, "/pets/", "/care");
+    let (_, page) = get_page(&app, &client, &care).await;
+    let lost = care.replace("/care", "/share/lost");
+    let res = post_form(&app, &client, &lost, &[("csrf", &csrf_in(&page)), ("message", "Very shy")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<svg") && page.contains("/found/lost_"), "the link and its QR code");
+    let start = page.find("/found/lost_").unwrap();
+    let path: String = page[start..].chars().take_while(|c| *c != '<' && *c != '"').collect();
+    let public = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(public.status(), StatusCode::OK);
+    assert!(public.text().await.unwrap().contains("Very shy"));
+    let end = care.replace("/care", "/share/lost-end");
+    let res = post_form(&app, &client, &end, &[("csrf", &csrf_in(&page))]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.client.get(app.url(&path)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
