@@ -81,11 +81,11 @@ impl From<&Pet> for PetOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PetIn {
-    /// 1–80 characters.
+    /// 1–100 characters.
     pub name: String,
     /// dog, cat, bird, rabbit, rodent, fish, reptile, horse or other.
     pub species: String,
-    /// Up to 80 characters.
+    /// Up to 100 characters.
     pub breed: Option<String>,
     /// `YYYY-MM-DD`, not in the future.
     pub date_of_birth: Option<String>,
@@ -97,7 +97,7 @@ pub struct PetIn {
     pub neutered: Option<bool>,
     /// More than 0, at most 1500.
     pub weight_kg: Option<f64>,
-    /// 15 digits (ISO 11784) or 9–10 letters and digits.
+    /// 9 to 15 letters and digits (an ISO 11784 chip is 15 digits); spaces, dashes and dots are dropped.
     pub microchip_id: Option<String>,
     /// An http(s) URL or a path starting with `/`.
     pub photo_url: Option<String>,
