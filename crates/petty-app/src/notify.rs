@@ -104,7 +104,8 @@ pub async fn alarm_changed(app: &App, alarm: &Alarm, event: &str) {
     };
     let now = app.now_ms();
     let mut queued = false;
-    for hook in hooks {
+    // A webhook made through the Pet Management profile is told only of the events it names.
+    for hook in hooks.into_iter().filter(|h| h.events.is_none()) {
         let least: Severity = hook.min_severity.parse().unwrap_or(Severity::Info);
         if !alarm.severity.at_least(least) {
             continue;

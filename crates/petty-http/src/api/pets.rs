@@ -204,7 +204,7 @@ async fn list_pets(
     let page = PageRequest::parse(query.page, query.page_size)?;
     let species = query.species.as_deref().filter(|s| !s.is_empty()).map(str::parse).transpose()?;
     let name_contains = query.q.filter(|q| !q.trim().is_empty()).map(|q| q.trim().chars().take(80).collect());
-    let filter = PetFilter { species, name_contains };
+    let filter = PetFilter { species, name_contains, ..PetFilter::default() };
     let pets = state.store.list_pets(actor.household_id, &filter, page).await?;
     Ok(Json(Paged::from_page(pets, |p| PetOut::from(&p))))
 }
