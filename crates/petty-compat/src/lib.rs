@@ -15,4 +15,5 @@
 
 pub mod carbon;
 pub mod carbon_params;
+pub mod petmgmt;
 pub mod petty;
