@@ -256,7 +256,11 @@ impl Fail {
         match e {
             StoreError::Unavailable(why) => {
                 tracing::warn!(%why, "compat/petmgmt: database unavailable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "Service temporarily unavailable; try again")
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVICE_UNAVAILABLE",
+                    "Service temporarily unavailable; try again",
+                )
             }
             other => Self::internal(other),
         }

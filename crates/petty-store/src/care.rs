@@ -226,8 +226,13 @@ impl Store {
         let to = filter.to.map(format_date);
         if let Some(fast) = &self.fast {
             let (total, rows) = fast.with(|conn| {
-                let params =
-                    rusqlite::params![&household_id.0.as_bytes()[..], &pet_id.0.as_bytes()[..], kind.as_deref(), from, to];
+                let params = rusqlite::params![
+                    &household_id.0.as_bytes()[..],
+                    &pet_id.0.as_bytes()[..],
+                    kind.as_deref(),
+                    from,
+                    to
+                ];
                 let total: i64 = conn
                     .prepare_cached(concat!("SELECT COUNT(*) FROM health_records WHERE ", record_condition!()))?
                     .query_row(params, |row| row.get(0))?;

@@ -60,12 +60,8 @@ fn billing_disabled() -> Fail {
 pub(super) async fn subscription_status(State(state): State<AppState>, member: Member) -> Answer {
     require(&member.0, Action::Own)?;
     let household = member.household();
-    let pets = state
-        .store
-        .list_pets(household, &Default::default(), page_request(1, 1))
-        .await
-        .map_err(Fail::store)?
-        .total;
+    let pets =
+        state.store.list_pets(household, &Default::default(), page_request(1, 1)).await.map_err(Fail::store)?.total;
     let records = state.store.count_records(household).await.map_err(Fail::store)?;
     Ok(ok(
         StatusCode::OK,

@@ -89,12 +89,10 @@ fn account_error(e: petty_http::ApiError) -> Fail {
         ErrorCode::InvalidCredentials => {
             Fail::new(StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS", "Invalid email or password")
         }
-        ErrorCode::AccountLocked => Fail::new(
-            StatusCode::LOCKED,
-            "ACCOUNT_LOCKED",
-            "Too many failed login attempts. Try again later.",
-        )
-        .retry_after(e.retry_after.unwrap_or(1)),
+        ErrorCode::AccountLocked => {
+            Fail::new(StatusCode::LOCKED, "ACCOUNT_LOCKED", "Too many failed login attempts. Try again later.")
+                .retry_after(e.retry_after.unwrap_or(1))
+        }
         ErrorCode::RateLimited => {
             Fail::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED", "API rate limit exceeded")
                 .retry_after(e.retry_after.unwrap_or(1))
@@ -110,9 +108,11 @@ fn account_error(e: petty_http::ApiError) -> Fail {
         }
         ErrorCode::Unauthenticated | ErrorCode::TokenExpired => Fail::unauthorized("Invalid or expired token"),
         ErrorCode::Conflict => Fail::conflict("Email already registered"),
-        ErrorCode::Unavailable => {
-            Fail::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "Service temporarily unavailable; try again")
-        }
+        ErrorCode::Unavailable => Fail::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "Service temporarily unavailable; try again",
+        ),
         _ => Fail::internal(e.message),
     }
 }
@@ -220,7 +220,8 @@ async fn locked_for(state: &AppState, email: &Email, now: OffsetDateTime) -> Res
 }
 
 fn locked(seconds: u64) -> Fail {
-    Fail::new(StatusCode::LOCKED, "ACCOUNT_LOCKED", "Too many failed login attempts. Try again later.").retry_after(seconds)
+    Fail::new(StatusCode::LOCKED, "ACCOUNT_LOCKED", "Too many failed login attempts. Try again later.")
+        .retry_after(seconds)
 }
 
 /// `POST /auth/login`.
@@ -274,10 +275,7 @@ pub(super) async fn refresh(State(state): State<AppState>, bytes: Bytes) -> Answ
 }
 
 /// The caller, if the request is signed in; `None` for no credentials; the refusal for bad ones.
-async fn optional_member(
-    parts: &mut axum::http::request::Parts,
-    state: &AppState,
-) -> Result<Option<Member>, Fail> {
+async fn optional_member(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Option<Member>, Fail> {
     use axum::extract::FromRequestParts;
     match parts.extensions.get::<petty_http::auth::Authentication>() {
         None | Some(petty_http::auth::Authentication::Anonymous) => Ok(None),

@@ -43,8 +43,7 @@ pub(super) async fn feed(State(state): State<AppState>, uri: Uri, headers: Heade
     else {
         return Err(missing());
     };
-    let events =
-        petty_app::calendar::feed_events(&state.app, household, state.app.now()).await.map_err(Fail::store)?;
+    let events = petty_app::calendar::feed_events(&state.app, household, state.app.now()).await.map_err(Fail::store)?;
     let (body, etag) = petty_app::calendar::feed_ics(&name, &events);
     let cache = [(header::ETAG, etag.clone()), (header::CACHE_CONTROL, "private, max-age=300".to_owned())];
     if headers
@@ -54,7 +53,8 @@ pub(super) async fn feed(State(state): State<AppState>, uri: Uri, headers: Heade
     {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned())], cache, body).into_response())
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned())], cache, body)
+        .into_response())
 }
 
 /// One feed item as the contract's event.
@@ -92,7 +92,8 @@ pub(super) async fn events(State(state): State<AppState>, member: Member, uri: U
             OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
         };
         if parsed.is_none() {
-            details.push(Detail { field: name.into(), message: format!("{name} must be an ISO 8601 date or date-time") });
+            details
+                .push(Detail { field: name.into(), message: format!("{name} must be an ISO 8601 date or date-time") });
         }
         parsed
     };
@@ -101,9 +102,8 @@ pub(super) async fn events(State(state): State<AppState>, member: Member, uri: U
     if !details.is_empty() {
         return Err(Fail::validation(details));
     }
-    let events = petty_app::calendar::feed_events(&state.app, member.household(), state.app.now())
-        .await
-        .map_err(Fail::store)?;
+    let events =
+        petty_app::calendar::feed_events(&state.app, member.household(), state.app.now()).await.map_err(Fail::store)?;
     let reminders = state.store.pending_reminders(member.household()).await.map_err(Fail::store)?;
     let items: Vec<Value> = events
         .iter()
@@ -170,7 +170,11 @@ pub(super) async fn import(State(state): State<AppState>, member: Member, header
     require(&member.0, Action::Write)?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.trim_start().to_ascii_lowercase().starts_with("text/calendar") {
-        return Err(Fail::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", "The body must be text/calendar"));
+        return Err(Fail::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "The body must be text/calendar",
+        ));
     }
     let text = std::str::from_utf8(&bytes).map_err(|_| Fail::field("body", "The calendar file must be UTF-8"))?;
     let outcome = petty_app::calendar::import_ics(&state.app, &member.0, text).await.map_err(Fail::care)?;

@@ -132,8 +132,9 @@ fn write_headers(response: &mut Response, c: &Count) {
 
 fn refuse(c: &Count, now: i64) -> Response {
     let wait = u64::try_from(c.reset - now).unwrap_or(1);
-    let mut response =
-        Fail::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED", "API rate limit exceeded").retry_after(wait).into_response();
+    let mut response = Fail::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED", "API rate limit exceeded")
+        .retry_after(wait)
+        .into_response();
     write_headers(&mut response, c);
     response
 }

@@ -12,7 +12,7 @@ use petty_store::{PetFilter, RecordFilter};
 use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
 
-use super::wire::{Body, Check, messages, page_request, param, paging, path_id, query};
+use super::wire::{Body, Check, messages, page_request, paging, param, path_id, query};
 use super::{Action, Answer, Detail, Fail, Member, date, ok, pagination, require, ts};
 
 const NAME_MAX: usize = 100;
@@ -146,19 +146,13 @@ pub(super) async fn list(State(state): State<AppState>, member: Member, uri: Uri
         text_contains: param(&q, "search").map(|s| s.chars().take(100).collect()),
         ..PetFilter::default()
     };
-    let pets = state
-        .store
-        .list_pets(member.household(), &filter, page_request(page, limit))
-        .await
-        .map_err(Fail::store)?;
+    let pets =
+        state.store.list_pets(member.household(), &filter, page_request(page, limit)).await.map_err(Fail::store)?;
     let statuses = petty_app::care::household_vaccine_statuses(&state.app, member.household(), &pets.items)
         .await
         .map_err(Fail::store)?;
-    let items: Vec<Value> = pets
-        .items
-        .iter()
-        .map(|p| pet_json(p, statuses.get(&p.id).copied().unwrap_or(VaccineStatus::None)))
-        .collect();
+    let items: Vec<Value> =
+        pets.items.iter().map(|p| pet_json(p, statuses.get(&p.id).copied().unwrap_or(VaccineStatus::None))).collect();
     Ok(ok(StatusCode::OK, json!({"pets": items, "pagination": pagination(page, limit, pets.total)})))
 }
 
@@ -172,11 +166,8 @@ pub(super) async fn create(State(state): State<AppState>, member: Member, bytes:
     let profile = PetProfile::parse(&raw, today).map_err(Fail::canonical)?;
     chip_is_free(&state, &member, &profile, None).await?;
     super::account::check_pet_limit(&state, member.household()).await?;
-    let pet = state
-        .store
-        .create_pet(member.household(), &profile, OffsetDateTime::now_utc())
-        .await
-        .map_err(Fail::store)?;
+    let pet =
+        state.store.create_pet(member.household(), &profile, OffsetDateTime::now_utc()).await.map_err(Fail::store)?;
     let out = pet_json(&pet, VaccineStatus::None);
     petty_app::notify::household_event(&state.app, member.household(), "pet.created", out.clone()).await;
     Ok(ok(StatusCode::CREATED, out))
@@ -217,7 +208,12 @@ pub(super) async fn read(State(state): State<AppState>, member: Member, Path(id)
 
 /// `PUT /pets/:id`: the fields present change; a changed `weightKg` is also a weigh-in in the
 /// pet's weight log.
-pub(super) async fn update(State(state): State<AppState>, member: Member, Path(id): Path<String>, bytes: Bytes) -> Answer {
+pub(super) async fn update(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Answer {
     require(&member.0, Action::Write)?;
     let current = pet_of(&state, &member, &id).await?;
     let body = Body::parse(&bytes)?;

@@ -11,7 +11,7 @@ use petty_http::AppState;
 use petty_store::RecordFilter;
 use serde_json::{Map, Value, json};
 
-use super::wire::{Body, Check, messages, page_request, param, paging, path_id, query};
+use super::wire::{Body, Check, messages, page_request, paging, param, path_id, query};
 use super::{Action, Answer, Detail, Fail, Member, date, ok, pagination, require, ts};
 
 /// The contract's record types, in its order.
@@ -191,14 +191,17 @@ pub(super) async fn list(State(state): State<AppState>, member: Member, Path(id)
                 filter.kind = kinds.first().copied();
                 filter.also_kinds = kinds.into_iter().skip(1).collect();
             }
-            None => details.push(Detail { field: "type".into(), message: messages::RECORD_TYPE.replace("recordType", "type") }),
+            None => details
+                .push(Detail { field: "type".into(), message: messages::RECORD_TYPE.replace("recordType", "type") }),
         }
     }
     for (name, slot) in [("from", &mut filter.from), ("to", &mut filter.to)] {
         if let Some(d) = param(&q, name) {
             match petty_core::pets::parse_date(name, d) {
                 Ok(day) => *slot = Some(day),
-                Err(_) => details.push(Detail { field: name.into(), message: format!("{name} must be a date (YYYY-MM-DD)") }),
+                Err(_) => {
+                    details.push(Detail { field: name.into(), message: format!("{name} must be a date (YYYY-MM-DD)") })
+                }
             }
         }
     }
@@ -233,7 +236,12 @@ pub(super) async fn list(State(state): State<AppState>, member: Member, Path(id)
 }
 
 /// `POST /pets/:petId/health-records`.
-pub(super) async fn create(State(state): State<AppState>, member: Member, Path(id): Path<String>, bytes: Bytes) -> Answer {
+pub(super) async fn create(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Answer {
     require(&member.0, Action::Write)?;
     let pet = super::pets::pet_of(&state, &member, &id).await?;
     let body = Body::parse(&bytes)?;
@@ -248,7 +256,12 @@ pub(super) async fn create(State(state): State<AppState>, member: Member, Path(i
 }
 
 /// `PUT /health-records/:id`: the fields present change.
-pub(super) async fn update(State(state): State<AppState>, member: Member, Path(id): Path<String>, bytes: Bytes) -> Answer {
+pub(super) async fn update(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Answer {
     require(&member.0, Action::Write)?;
     let id = path_id(&id, "Health record not found")?;
     let current =
@@ -257,9 +270,8 @@ pub(super) async fn update(State(state): State<AppState>, member: Member, Path(i
     let today = super::pets::today(&state, &member).await?;
     let mut raw = current.content.to_raw();
     check_record(&body, &mut raw, true, today)?;
-    let record = petty_app::care::update_record(&state.app, &member.0, id, |stored| *stored = raw)
-        .await
-        .map_err(Fail::care)?;
+    let record =
+        petty_app::care::update_record(&state.app, &member.0, id, |stored| *stored = raw).await.map_err(Fail::care)?;
     let out = record_json(&record);
     petty_app::notify::household_event(&state.app, member.household(), "health_record.updated", out.clone()).await;
     Ok(ok(StatusCode::OK, out))

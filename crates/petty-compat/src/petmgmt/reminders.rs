@@ -16,7 +16,7 @@ use petty_store::ReminderFilter;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::wire::{Body, Check, messages, page_request, param, paging, path_id, query};
+use super::wire::{Body, Check, messages, page_request, paging, param, path_id, query};
 use super::{Action, Answer, Detail, Fail, Member, ok, pagination, require, ts};
 
 /// The reminder as the contract shows it; `at` is the occurrence to show (its current one
@@ -65,7 +65,12 @@ async fn one(state: &AppState, member: &Member, r: &Reminder) -> Value {
 }
 
 /// The pet's next `n` pending occurrences, over all its reminders, soonest first.
-pub(super) async fn upcoming_for_pet(state: &AppState, member: &Member, pet: &Pet, n: usize) -> Result<Vec<Value>, Fail> {
+pub(super) async fn upcoming_for_pet(
+    state: &AppState,
+    member: &Member,
+    pet: &Pet,
+    n: usize,
+) -> Result<Vec<Value>, Fail> {
     let pending = state.store.pending_reminders(member.household()).await.map_err(Fail::store)?;
     let mut next: Vec<(OffsetDateTime, &Reminder)> = Vec::new();
     for r in pending.iter().filter(|r| r.content.pet_id == Some(pet.id)) {
@@ -109,7 +114,9 @@ async fn check_reminder(
     if present("petId") {
         match c.text("petId", 36, false, Some(pet_message)) {
             Some(Some(id)) => match id.parse::<uuid::Uuid>() {
-                Ok(id) if state.store.get_pet(member.household(), PetId(id)).await.is_ok() => raw.pet_id = Some(PetId(id)),
+                Ok(id) if state.store.get_pet(member.household(), PetId(id)).await.is_ok() => {
+                    raw.pet_id = Some(PetId(id))
+                }
                 _ => c.fail("petId", pet_message),
             },
             Some(None) => raw.pet_id = None,
@@ -198,7 +205,8 @@ pub(super) async fn list(State(state): State<AppState>, member: Member, uri: Uri
             match parse_when(name, &text, &zone).ok().and_then(|local| zone.instant_of(local)) {
                 Some(at) if name == "from" => filter.from = Some(at),
                 Some(at) => filter.to = Some(at),
-                None => details.push(Detail { field: name.into(), message: format!("{name} must be an ISO 8601 date-time") }),
+                None => details
+                    .push(Detail { field: name.into(), message: format!("{name} must be an ISO 8601 date-time") }),
             }
         }
     }
@@ -248,11 +256,17 @@ async fn completed(state: &AppState, member: &Member, id: uuid::Uuid) -> Answer 
 
 /// `PUT /reminders/:id`: the fields present change; `isCompleted: true` completes it (a
 /// body with nothing else needs only the right to complete).
-pub(super) async fn update(State(state): State<AppState>, member: Member, Path(id): Path<String>, bytes: Bytes) -> Answer {
+pub(super) async fn update(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Answer {
     let body = Body::parse(&bytes)?;
-    let only_completing = ["petId", "title", "description", "reminderDate", "repeatInterval", "notificationMethods", "endsAt"]
-        .iter()
-        .all(|f| !body.has(f));
+    let only_completing =
+        ["petId", "title", "description", "reminderDate", "repeatInterval", "notificationMethods", "endsAt"]
+            .iter()
+            .all(|f| !body.has(f));
     require(&member.0, if only_completing { Action::Complete } else { Action::Write })?;
     let current = reminder_of(&state, &member, &id).await?;
     let mut raw = petty_app::care::to_raw(&current.content);

@@ -50,7 +50,8 @@ impl Body {
         if !value.is_object() {
             return Err(Fail::field("body", "Request body must be a JSON object"));
         }
-        let Fields(fields) = serde_json::from_value(value).map_err(|_| Fail::invalid_json())?;
+        // Read again for the fields' order (a `Value` keeps its keys sorted).
+        let Fields(fields) = serde_json::from_slice(bytes).map_err(|_| Fail::invalid_json())?;
         Ok(Body { fields })
     }
 
@@ -113,7 +114,8 @@ impl<'a> Check<'a> {
         message: Option<&str>,
     ) -> Option<Option<String>> {
         let required_message = || message.map_or_else(|| format!("{field} is required"), str::to_owned);
-        let long_message = || message.map_or_else(|| format!("{field} must be at most {max} characters"), str::to_owned);
+        let long_message =
+            || message.map_or_else(|| format!("{field} must be at most {max} characters"), str::to_owned);
         match self.body.get(field) {
             None | Some(Value::Null) => {
                 if required {

@@ -16,6 +16,7 @@ mod behaviour;
 mod browser;
 mod care;
 mod compat_carbon;
+mod compat_petmgmt;
 mod compat_petty;
 mod fakes;
 mod geofences;
