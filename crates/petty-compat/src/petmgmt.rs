@@ -72,7 +72,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-pub use limits::Counters;
+
 
 /// The two prefixes the contract's routes live under: the seed's and its spec's base URL.
 const PREFIXES: [&str; 2] = ["/compat/petmgmt/api/v1", "/compat/petmgmt/v1"];

@@ -55,7 +55,7 @@ enum Key {
 
 /// The profile's counters on this node.
 #[derive(Default)]
-pub struct Counters {
+pub(super) struct Counters {
     /// (window start in unix seconds, requests) per caller, windows of an hour.
     hourly: Mutex<HashMap<Key, (i64, u32)>>,
     /// The same per address on `/auth/*`, windows of a minute.
