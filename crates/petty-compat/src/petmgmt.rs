@@ -72,8 +72,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-
-
 /// The two prefixes the contract's routes live under: the seed's and its spec's base URL.
 const PREFIXES: [&str; 2] = ["/compat/petmgmt/api/v1", "/compat/petmgmt/v1"];
 
@@ -89,7 +87,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/compat/petmgmt/{*rest}", axum::routing::any(unknown_route))
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit))
-        .layer(axum::Extension(std::sync::Arc::new(Counters::default())))
+        .layer(axum::Extension(std::sync::Arc::new(limits::Counters::default())))
 }
 
 fn routes(p: &str) -> Router<AppState> {

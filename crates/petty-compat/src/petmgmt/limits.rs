@@ -30,6 +30,7 @@ use super::Fail;
 
 /// A subscription tier, for its hourly allowance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)] // free and premium households come with billing
 pub(super) enum Tier {
     Free,
     Premium,

@@ -165,9 +165,8 @@ async fn check_reminder(
         Some(_) => c.fail("notificationMethods", messages::METHODS),
     }
     if present("endsAt") {
-        match when(&mut c, "endsAt", "endsAt must be an ISO 8601 date-time", &zone) {
-            Some(e) => raw.ends_at = e,
-            None => {}
+        if let Some(e) = when(&mut c, "endsAt", "endsAt must be an ISO 8601 date-time", &zone) {
+            raw.ends_at = e;
         }
     }
     let completed = c.boolean("isCompleted").flatten();

@@ -469,7 +469,8 @@ async fn changing_the_password() {
     assert_eq!(body["data"]["changed"], true);
     // The caller carries on with the tokens in the answer; the old password is gone.
     let fresh = body["data"]["accessToken"].as_str().unwrap();
-    assert_eq!(get(&app, "/pets", fresh).await.0, StatusCode::OK);
+    let (status, me) = get(&app, "/users/profile", fresh).await;
+    assert_eq!((status, me["data"]["id"].as_str()), (StatusCode::OK, Some(ana.id.as_str())));
     assert_eq!(login(&app, &ana.email, PASSWORD).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(login(&app, &ana.email, "a new passphrase 7").await.0, StatusCode::OK);
 }
