@@ -16,18 +16,21 @@
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
 //! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`care`],
-//! [`calendar`], [`sharing`]; the shapes
+//! [`calendar`], [`sharing`], [`mfa`] (the second factor) and [`audit`] (the household's audit
+//! log, which every use case that changes household data writes to); the shapes
 //! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
 //! [`secrets`] (the opaque tokens every credential is made of).
 
 pub mod account_mail;
 pub mod alarms;
 pub mod analysis;
+pub mod audit;
 pub mod calendar;
 pub mod care;
 pub mod charts;
 pub mod feedback;
 mod ingest;
+pub mod mfa;
 pub mod notify;
 pub mod readings;
 pub mod rfc3339;
@@ -155,6 +158,8 @@ pub struct Inner {
     pub model: analysis::Model,
     /// Signs care passports.
     passport: sharing::PassportKey,
+    /// Seals TOTP secrets and hashes backup codes (keys derived from the server secret).
+    pub mfa: mfa::MfaKeys,
 }
 
 impl Deref for App {
@@ -178,6 +183,7 @@ impl App {
             notifier,
             model: analysis::Model::default(),
             passport: sharing::PassportKey::from_secret(secret),
+            mfa: mfa::MfaKeys::derive(secret),
         }))
     }
 

@@ -16,6 +16,7 @@ pub mod devices;
 pub mod geofence;
 pub mod ics;
 pub mod ids;
+pub mod mfa;
 pub mod net;
 pub mod nutrition;
 pub mod paging;

@@ -171,6 +171,44 @@ pub struct PetProfile {
     pub notes: Option<String>,
 }
 
+impl PetProfile {
+    /// The names of the fields that differ between `self` and `other` (for the audit log).
+    /// Every field is named here: a new one does not compile until it is compared.
+    pub fn changed_fields(&self, other: &PetProfile) -> Vec<&'static str> {
+        let PetProfile {
+            name,
+            species,
+            breed,
+            date_of_birth,
+            birth_precision,
+            sex,
+            neutered,
+            weight_kg,
+            microchip_id,
+            photo_url,
+            notes,
+        } = self;
+        let mut changed = Vec::new();
+        macro_rules! compare {
+            ($($f:ident),*) => { $(if *$f != other.$f { changed.push(stringify!($f)); })* };
+        }
+        compare!(
+            name,
+            species,
+            breed,
+            date_of_birth,
+            birth_precision,
+            sex,
+            neutered,
+            weight_kg,
+            microchip_id,
+            photo_url,
+            notes
+        );
+        changed
+    }
+}
+
 /// A pet profile as it arrives from outside: text, not yet checked.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawPetProfile {

@@ -18,15 +18,19 @@
 
 use std::net::IpAddr;
 
+use petty_app::mfa::MfaError;
 use petty_core::accounts::{Email, EmailVerification, NewPassword, parse_display_name, parse_household_name};
 use petty_core::ids::{HouseholdId, TokenFamilyId, UserId};
 use petty_core::validation::Collector;
 use petty_store::{
-    AccountMailKind, FailureScope, Membership, NewRefreshToken, NewUser, RefreshOutcome, StoreError, TokenPurpose, User,
+    AccountMailKind, ClientOrigin, FailureScope, Membership, NewRefreshToken, NewUser, RefreshOutcome, StoreError,
+    TokenPurpose, User,
 };
 use time::OffsetDateTime;
 
-use crate::auth::{self, hash_password_async, new_secret, secret_hash, verify_password_async};
+use uuid::Uuid;
+
+use crate::auth::{self, TrustedDevice, hash_password_async, new_secret, secret_hash, verify_password_async};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -105,6 +109,16 @@ pub async fn register_account(state: &AppState, input: Registration) -> Result<R
     match result {
         Ok((user, membership)) => {
             tracing::info!(user_id = %user.id, household_id = %membership.household_id, "account registered");
+            if invitation.is_some() {
+                let who = petty_app::audit::Who {
+                    household_id: membership.household_id,
+                    kind: petty_store::AuditActorKind::User,
+                    actor_id: Some(user.id.0),
+                    address: None,
+                };
+                let detail = petty_app::audit::fields(&["role"]);
+                petty_app::audit::record(&state.app, &who, "join", "member", user.id, &detail).await?;
+            }
             petty_app::account_mail::queue(&state.app, AccountMailKind::VerifyEmail, &email).await?;
             Ok(Registered::New(Box::new((user, membership))))
         }
@@ -129,6 +143,10 @@ pub struct SignIn<'a> {
     pub client: IpAddr,
     /// The trusted-device token the client holds from an earlier sign-in, if any.
     pub trusted_device: Option<&'a str>,
+    /// The second factor (a TOTP code or a backup code), for an account with MFA on.
+    pub mfa_code: Option<&'a str>,
+    /// The client's `User-Agent`, for the list of sign-ins and the sign-in history.
+    pub user_agent: Option<&'a str>,
 }
 
 /// A successful sign-in.
@@ -137,35 +155,141 @@ pub struct SignedIn {
     pub membership: Membership,
     /// A new trusted-device token for the client to keep and present next time.
     pub trusted_device: String,
+    /// Whether a second factor was proved (the account has MFA on).
+    pub mfa_proved: bool,
 }
 
+/// Where a sign-in came from, as the sign-in list and history keep it.
+pub fn origin(client: IpAddr, user_agent: Option<&str>) -> ClientOrigin {
+    ClientOrigin {
+        address: Some(client.to_string()),
+        user_agent: user_agent.map(|ua| ua.chars().filter(|c| !c.is_control()).take(200).collect()),
+    }
+}
+
+/// How far a sign-in got.
+pub enum SignInStep {
+    Done(Box<SignedIn>),
+    /// The password was right and the account has MFA on, but no code came with it: the
+    /// dashboard asks for one on a second page, carrying `pending` (signed, for 5 minutes).
+    NeedsMfa {
+        pending: String,
+    },
+}
+
+/// How long the dashboard's second sign-in step waits for the code.
+pub const PENDING_MFA_TTL: time::Duration = time::Duration::minutes(5);
+
 /// Checks the password behind the throttles and picks the household to act in (the one asked
-/// for, or the oldest active membership).
+/// for, or the oldest active membership). An account with MFA on also needs `mfa_code`:
+/// without it 401 `mfa_required`, a wrong one 401 `invalid_mfa_code` (counted as a failed
+/// sign-in by the throttles).
 pub async fn sign_in(state: &AppState, attempt: SignIn<'_>) -> Result<SignedIn, ApiError> {
-    let now = OffsetDateTime::now_utc();
-    let policy = state.config.signin;
-    let email = Email::parse("email", attempt.email)?;
-    let credentials = state.store.user_credentials_by_email(&email).await?;
-    // A trusted device: one of this server's tokens, issued to this account since its password
-    // was last set and not too long ago, and not locked by its own failures.
-    let mut trusted = attempt.trusted_device.and_then(|t| state.keys.read_trusted_device(t)).filter(|d| {
-        credentials.as_ref().is_some_and(|c| c.user.id == d.user_id && d.issued_at >= c.password_changed_at)
-            && d.issued_at + policy.trusted_device_ttl > now
-    });
-    if let Some(device) = trusted {
-        let failures = state
-            .store
-            .signin_failures(FailureScope::TrustedDevice, &device.key(), now - policy.trusted_device_window)
-            .await?;
-        if policy.trusted_device_locked(failures.count) {
-            tracing::info!(user_id = %device.user_id, "a locked trusted device signs in as an untrusted client");
-            trusted = None;
+    match sign_in_steps(state, attempt).await? {
+        SignInStep::Done(signed_in) => Ok(*signed_in),
+        SignInStep::NeedsMfa { .. } => Err(mfa_required()),
+    }
+}
+
+fn mfa_required() -> ApiError {
+    ApiError::field(
+        ErrorCode::MfaRequired,
+        "mfa_code",
+        "required",
+        "this account has multi-factor authentication on: send mfa_code (the 6 digits of your authenticator app or a backup code)",
+    )
+}
+
+fn invalid_mfa_code() -> ApiError {
+    ApiError::field(
+        ErrorCode::InvalidMfaCode,
+        "mfa_code",
+        "invalid",
+        "the authentication code is wrong, already used or expired",
+    )
+}
+
+/// Whom failed attempts are counted against: the trusted device, or the address and the email.
+struct Throttle {
+    trusted: Option<TrustedDevice>,
+    address: String,
+    email: Email,
+}
+
+impl Throttle {
+    async fn fail(&self, state: &AppState) -> Result<(), ApiError> {
+        let sources = match &self.trusted {
+            Some(device) => vec![(FailureScope::TrustedDevice, device.key())],
+            None => vec![
+                (FailureScope::Address, self.address.clone()),
+                (FailureScope::Account, self.email.as_str().to_owned()),
+            ],
+        };
+        let sources: Vec<(FailureScope, &str)> = sources.iter().map(|(s, k)| (*s, k.as_str())).collect();
+        // Dated at the answer, so the wait is not spent checking the password.
+        let failed_at = OffsetDateTime::now_utc();
+        let policy = state.config.signin;
+        state.store.record_signin_failure(&sources, failed_at, failed_at - policy.longest_window()).await?;
+        Ok(())
+    }
+
+    async fn clear(&self, state: &AppState) -> Result<(), ApiError> {
+        match &self.trusted {
+            Some(device) => state.store.clear_signin_failures(FailureScope::TrustedDevice, &device.key()).await?,
+            None => state.store.clear_signin_failures(FailureScope::Account, self.email.as_str()).await?,
         }
+        Ok(())
     }
+}
+
+/// The trusted device `presented` names, if it is honoured for `credentials` now: one of this
+/// server's tokens, issued to this account since its password was last set and not too long
+/// ago, not revoked, and not locked by its own failures.
+async fn trusted_device(
+    state: &AppState,
+    presented: Option<&str>,
+    credentials: Option<&petty_store::UserCredentials>,
+    now: OffsetDateTime,
+) -> Result<Option<TrustedDevice>, ApiError> {
+    let policy = state.config.signin;
+    let Some(device) = presented.and_then(|t| state.keys.read_trusted_device(t)).filter(|d| {
+        credentials.is_some_and(|c| c.user.id == d.user_id && d.issued_at >= c.password_changed_at)
+            && d.issued_at + policy.trusted_device_ttl > now
+    }) else {
+        return Ok(None);
+    };
+    if !state.store.trusted_device_is_live(Uuid::from_bytes(device.id), device.user_id).await? {
+        return Ok(None);
+    }
+    let failures = state
+        .store
+        .signin_failures(FailureScope::TrustedDevice, &device.key(), now - policy.trusted_device_window)
+        .await?;
+    if policy.trusted_device_locked(failures.count) {
+        tracing::info!(user_id = %device.user_id, "a locked trusted device signs in as an untrusted client");
+        return Ok(None);
+    }
+    Ok(Some(device))
+}
+
+/// [`sign_in`], but an account with MFA on and no code answers [`SignInStep::NeedsMfa`]
+/// instead of an error (the dashboard's first step).
+pub async fn sign_in_steps(state: &AppState, attempt: SignIn<'_>) -> Result<SignInStep, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let email = Email::parse("email", attempt.email)?;
+    let origin = origin(attempt.client, attempt.user_agent);
+    let credentials = state.store.user_credentials_by_email(&email).await?;
+    let trusted = trusted_device(state, attempt.trusted_device, credentials.as_ref(), now).await?;
     let address = address_key(attempt.client);
-    if trusted.is_none() {
-        refuse_while_backing_off(state, &address, &email, now).await?;
+    if trusted.is_none()
+        && let Err(e) = refuse_while_backing_off(state, &address, &email, now).await
+    {
+        if let Some(c) = &credentials {
+            state.store.record_login(c.user.id, &origin, "throttled", now).await?;
+        }
+        return Err(e);
     }
+    let throttle = Throttle { trusted, address, email };
 
     let hash = credentials.as_ref().map(|c| c.password_hash.clone()).unwrap_or_else(|| auth::decoy_hash().to_owned());
     let matches = verify_password_async(attempt.password.to_owned(), hash).await?;
@@ -173,29 +297,128 @@ pub async fn sign_in(state: &AppState, attempt: SignIn<'_>) -> Result<SignedIn, 
         && state.config.email_verification == EmailVerification::Required;
     let user = match credentials {
         Some(c) if matches && !unverified => c.user,
-        _ => {
-            let sources = match &trusted {
-                Some(device) => vec![(FailureScope::TrustedDevice, device.key())],
-                None => vec![(FailureScope::Address, address), (FailureScope::Account, email.as_str().to_owned())],
-            };
-            let sources: Vec<(FailureScope, &str)> = sources.iter().map(|(s, k)| (*s, k.as_str())).collect();
-            // Dated at the answer, so the wait is not spent checking the password.
-            let failed_at = OffsetDateTime::now_utc();
-            state.store.record_signin_failure(&sources, failed_at, failed_at - policy.longest_window()).await?;
+        other => {
+            throttle.fail(state).await?;
+            if let Some(c) = &other {
+                let outcome = if matches { "unverified" } else { "wrong_password" };
+                state.store.record_login(c.user.id, &origin, outcome, now).await?;
+            }
             if matches && unverified {
                 // The right password of an unverified account: a new link, and the same answer.
-                petty_app::account_mail::queue(&state.app, AccountMailKind::VerifyEmail, &email).await?;
+                petty_app::account_mail::queue(&state.app, AccountMailKind::VerifyEmail, &throttle.email).await?;
             }
             return Err(ApiError::new(ErrorCode::InvalidCredentials, wrong_credentials_message(state)));
         }
     };
-    match &trusted {
-        Some(device) => state.store.clear_signin_failures(FailureScope::TrustedDevice, &device.key()).await?,
-        None => state.store.clear_signin_failures(FailureScope::Account, email.as_str()).await?,
+    let mfa_on = petty_app::mfa::is_enabled(&state.app, user.id).await?;
+    if mfa_on {
+        match attempt.mfa_code {
+            None => {
+                state.store.record_login(user.id, &origin, "mfa_required", now).await?;
+                let pending = state.keys.issue_pending_mfa(user.id, attempt.household_id, now)?;
+                return Ok(SignInStep::NeedsMfa { pending });
+            }
+            Some(code) => second_factor(state, &user, code, &throttle, &origin).await?,
+        }
     }
-    let membership = choose_membership(state, user.id, attempt.household_id, now).await?;
-    let trusted_device = state.keys.issue_trusted_device(user.id, now)?;
-    Ok(SignedIn { user, membership, trusted_device })
+    finish(state, user, attempt.household_id, &throttle, &origin, mfa_on).await.map(|s| SignInStep::Done(Box::new(s)))
+}
+
+async fn second_factor(
+    state: &AppState,
+    user: &User,
+    code: &str,
+    throttle: &Throttle,
+    origin: &ClientOrigin,
+) -> Result<(), ApiError> {
+    match petty_app::mfa::verify(&state.app, user.id, code).await {
+        Ok(_) => Ok(()),
+        Err(MfaError::InvalidCode | MfaError::NotEnabled) => {
+            throttle.fail(state).await?;
+            state.store.record_login(user.id, origin, "invalid_mfa_code", OffsetDateTime::now_utc()).await?;
+            Err(invalid_mfa_code())
+        }
+        Err(e) => Err(mfa_error(e)),
+    }
+}
+
+async fn finish(
+    state: &AppState,
+    user: User,
+    household_id: Option<HouseholdId>,
+    throttle: &Throttle,
+    origin: &ClientOrigin,
+    mfa_proved: bool,
+) -> Result<SignedIn, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    throttle.clear(state).await?;
+    if let Some(device) = &throttle.trusted {
+        state.store.touch_trusted_device(Uuid::from_bytes(device.id), now).await?;
+    }
+    let membership = match choose_membership(state, user.id, household_id, now).await {
+        Ok(m) => m,
+        Err(e) => {
+            state.store.record_login(user.id, origin, "no_membership", now).await?;
+            return Err(e);
+        }
+    };
+    state.store.record_login(user.id, origin, "success", now).await?;
+    let trusted_device = issue_trusted_device(state, user.id, origin).await?;
+    Ok(SignedIn { user, membership, trusted_device, mfa_proved })
+}
+
+/// The dashboard's second step: the code for the sign-in `pending` stands for (from
+/// [`SignInStep::NeedsMfa`]). A wrong code counts as a failed sign-in; an expired or forged
+/// `pending` answers 401 `unauthenticated` (start again).
+pub async fn complete_mfa_sign_in(
+    state: &AppState,
+    pending: &str,
+    code: &str,
+    client: IpAddr,
+    trusted_device_token: Option<&str>,
+    user_agent: Option<&str>,
+) -> Result<SignedIn, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let Some((user_id, household_id)) = state.keys.read_pending_mfa(pending, now) else {
+        return Err(ApiError::unauthenticated("the sign-in took too long; enter your email and password again"));
+    };
+    let credentials = state.store.user_credentials(user_id).await?;
+    let email = Email::parse("email", &credentials.user.email)?;
+    let origin = origin(client, user_agent);
+    let trusted = trusted_device(state, trusted_device_token, Some(&credentials), now).await?;
+    let address = address_key(client);
+    if trusted.is_none()
+        && let Err(e) = refuse_while_backing_off(state, &address, &email, now).await
+    {
+        state.store.record_login(user_id, &origin, "throttled", now).await?;
+        return Err(e);
+    }
+    let throttle = Throttle { trusted, address, email };
+    second_factor(state, &credentials.user, code, &throttle, &origin).await?;
+    finish(state, credentials.user, household_id, &throttle, &origin, true).await
+}
+
+/// Whether `pending` (from [`SignInStep::NeedsMfa`]) still stands for a sign-in.
+pub fn pending_mfa_is_valid(state: &AppState, pending: &str) -> bool {
+    state.keys.read_pending_mfa(pending, OffsetDateTime::now_utc()).is_some()
+}
+
+/// An MFA use case's refusal as the API answers it.
+pub fn mfa_error(e: MfaError) -> ApiError {
+    match e {
+        MfaError::InvalidCode => invalid_mfa_code(),
+        MfaError::NotEnabled => ApiError::new(ErrorCode::Conflict, "multi-factor authentication is not on"),
+        MfaError::AlreadyEnabled => ApiError::new(
+            ErrorCode::Conflict,
+            "multi-factor authentication is already on; turn it off first to set up another app",
+        ),
+        MfaError::NoSetup => ApiError::new(
+            ErrorCode::Conflict,
+            "no setup is waiting: call POST /api/v1/auth/mfa/setup first and scan its code",
+        ),
+        MfaError::Invalid(invalid) => invalid.into(),
+        MfaError::Store(e) => e.into(),
+    }
 }
 
 /// What a wrong email or password is told (the same for every address).
@@ -365,25 +588,60 @@ pub struct TokenPair {
     pub refresh_expires_in: u64,
 }
 
-fn access_token(state: &AppState, membership: &Membership, now: OffsetDateTime) -> Result<String, ApiError> {
-    state.keys.issue_access_token(membership.user_id, membership.household_id, membership.role, membership.ends_at, now)
+fn access_token(
+    state: &AppState,
+    membership: &Membership,
+    family: TokenFamilyId,
+    now: OffsetDateTime,
+) -> Result<String, ApiError> {
+    state.keys.issue_access_token_in(
+        membership.user_id,
+        membership.household_id,
+        membership.role,
+        membership.ends_at,
+        Some(family),
+        now,
+    )
 }
 
-/// A new trusted-device token for `user_id` (after a password change, which retires the old).
-pub fn issue_trusted_device(state: &AppState, user_id: UserId) -> Result<String, ApiError> {
-    state.keys.issue_trusted_device(user_id, OffsetDateTime::now_utc())
-}
-
-/// Starts a new refresh-token family (a new sign-in).
-pub async fn issue_tokens(state: &AppState, membership: &Membership) -> Result<TokenPair, ApiError> {
+/// A new trusted-device token for `user_id` (at a sign-in, or after a password change, which
+/// retires the old ones), kept so that it can be listed and revoked.
+pub async fn issue_trusted_device(
+    state: &AppState,
+    user_id: UserId,
+    origin: &ClientOrigin,
+) -> Result<String, ApiError> {
     let now = OffsetDateTime::now_utc();
+    let token = state.keys.issue_trusted_device(user_id, now)?;
+    let device = state
+        .keys
+        .read_trusted_device(&token)
+        .ok_or_else(|| ApiError::internal("a new trusted-device token does not read"))?;
+    state.store.insert_trusted_device(Uuid::from_bytes(device.id), user_id, origin, now).await?;
+    Ok(token)
+}
+
+/// Starts a new refresh-token family (a new sign-in) without noting where it came from.
+pub async fn issue_tokens(state: &AppState, membership: &Membership) -> Result<TokenPair, ApiError> {
+    issue_tokens_from(state, membership, &ClientOrigin::default()).await
+}
+
+/// Starts a new refresh-token family (a new sign-in) from `origin`, listed with the user's
+/// sign-ins.
+pub async fn issue_tokens_from(
+    state: &AppState,
+    membership: &Membership,
+    origin: &ClientOrigin,
+) -> Result<TokenPair, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let family_id = TokenFamilyId::new();
     let (refresh_token, hash) = new_secret("rt_");
     let ttl = state.config.refresh_token_ttl;
     state
         .store
         .insert_refresh_token(
             &NewRefreshToken {
-                family_id: TokenFamilyId::new(),
+                family_id,
                 user_id: membership.user_id,
                 household_id: membership.household_id,
                 token_hash: hash,
@@ -392,8 +650,11 @@ pub async fn issue_tokens(state: &AppState, membership: &Membership) -> Result<T
             now,
         )
         .await?;
+    if *origin != ClientOrigin::default() {
+        state.store.set_refresh_family_origin(family_id, origin).await?;
+    }
     Ok(TokenPair {
-        access_token: access_token(state, membership, now)?,
+        access_token: access_token(state, membership, family_id, now)?,
         access_expires_in: state.keys.access_ttl().as_secs(),
         refresh_token,
         refresh_expires_in: ttl.as_secs(),
@@ -408,13 +669,13 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<(TokenPair, Me
     let outcome =
         state.store.rotate_refresh_token(&secret_hash(presented.trim()), &successor_hash, now + ttl, now).await?;
     match outcome {
-        RefreshOutcome::Rotated { user_id, household_id, .. } => {
+        RefreshOutcome::Rotated { user_id, household_id, family_id } => {
             let Some(membership) = state.store.active_membership(user_id, household_id, now).await? else {
                 return Err(ApiError::unauthenticated("your membership of this household has ended"));
             };
             Ok((
                 TokenPair {
-                    access_token: access_token(state, &membership, now)?,
+                    access_token: access_token(state, &membership, family_id, now)?,
                     access_expires_in: state.keys.access_ttl().as_secs(),
                     refresh_token: successor,
                     refresh_expires_in: ttl.as_secs(),

@@ -14,6 +14,7 @@ pub(crate) mod health;
 pub(crate) mod households;
 pub(crate) mod ingest;
 pub(crate) mod pets;
+pub(crate) mod security;
 pub(crate) mod sharing;
 pub(crate) mod timeline;
 pub(crate) mod wellness;
@@ -21,6 +22,8 @@ pub(crate) mod ws;
 pub(crate) mod ws_messages;
 
 use petty_core::paging::Page;
+
+use crate::state::AppState;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -65,4 +68,19 @@ where
     T: serde::Deserialize<'de>,
 {
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+/// Writes the audit entry of a change `actor` made from `ip` (see `petty_app::audit`).
+pub(crate) async fn audit(
+    state: &AppState,
+    actor: &petty_core::accounts::Actor,
+    ip: std::net::IpAddr,
+    action: &str,
+    entity_type: &str,
+    entity_id: impl std::fmt::Display,
+    detail: serde_json::Value,
+) -> Result<(), crate::error::ApiError> {
+    let who = petty_app::audit::Who::actor(actor, Some(ip));
+    petty_app::audit::record(&state.app, &who, action, entity_type, entity_id, &detail).await?;
+    Ok(())
 }

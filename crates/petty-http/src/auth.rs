@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use petty_core::accounts::{Actor, ActorKind, Permission, Role};
-use petty_core::ids::{HouseholdId, UserId};
+use petty_core::ids::{HouseholdId, TokenFamilyId, UserId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -42,7 +42,17 @@ struct Verified {
     token: Box<str>,
     actor: Actor,
     issued_ms: i64,
+    family: Option<TokenFamilyId>,
     exp: i64,
+}
+
+/// What a valid access token says beyond its actor, for [`check_standing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Issued {
+    /// When it was issued, in Unix milliseconds.
+    pub ms: i64,
+    /// The sign-in (refresh-token family) it was issued from, when it names one.
+    pub family: Option<TokenFamilyId>,
 }
 
 /// More verified tokens than this and the cache starts over.
@@ -66,6 +76,9 @@ pub struct Claims {
     /// Tokens without it count from `iat`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ims: Option<i64>,
+    /// The refresh-token family (the sign-in) the token was issued from, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fid: Option<uuid::Uuid>,
     pub typ: String,
 }
 
@@ -97,6 +110,19 @@ impl Keys {
         membership_ends: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<String, ApiError> {
+        self.issue_access_token_in(user_id, household_id, role, membership_ends, None, now)
+    }
+
+    /// [`Keys::issue_access_token`], naming the sign-in (refresh-token family) it comes from.
+    pub fn issue_access_token_in(
+        &self,
+        user_id: UserId,
+        household_id: HouseholdId,
+        role: Role,
+        membership_ends: Option<OffsetDateTime>,
+        family: Option<TokenFamilyId>,
+        now: OffsetDateTime,
+    ) -> Result<String, ApiError> {
         let iat = now.unix_timestamp();
         let mut exp = iat + self.access_ttl.as_secs() as i64;
         let mex = membership_ends.map(|t| t.unix_timestamp());
@@ -111,6 +137,7 @@ impl Keys {
             exp,
             mex,
             ims: Some((now.unix_timestamp_nanos() / 1_000_000) as i64),
+            fid: family.map(|f| f.0),
             typ: "access".to_owned(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
@@ -118,8 +145,8 @@ impl Keys {
 
     /// Checks signature, expiry and shape; says which of those failed. A token verified before
     /// is answered from memory until its expiry. Answers the actor and when the token was
-    /// issued (Unix milliseconds), for [`check_standing`].
-    pub fn verify_access_token(&self, token: &str) -> Result<(Actor, i64), ApiError> {
+    /// issued and from which sign-in, for [`check_standing`].
+    pub fn verify_access_token(&self, token: &str) -> Result<(Actor, Issued), ApiError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let signature = token.rsplit('.').next().unwrap_or(token);
         if let Ok(cache) = self.verified.lock()
@@ -127,9 +154,9 @@ impl Keys {
             && *hit.token == *token
             && now < hit.exp
         {
-            return Ok((hit.actor, hit.issued_ms));
+            return Ok((hit.actor, Issued { ms: hit.issued_ms, family: hit.family }));
         }
-        let (actor, issued_ms, exp) = self.decode_access_token(token)?;
+        let (actor, issued, exp) = self.decode_access_token(token)?;
         if let Ok(mut cache) = self.verified.lock() {
             if cache.len() >= VERIFIED_CACHE_MAX {
                 cache.retain(|_, hit| now < hit.exp);
@@ -137,12 +164,19 @@ impl Keys {
                     cache.clear();
                 }
             }
-            cache.insert(signature.into(), Verified { token: token.into(), actor, issued_ms, exp });
+            let verified = Verified { token: token.into(), actor, issued_ms: issued.ms, family: issued.family, exp };
+            cache.insert(signature.into(), verified);
         }
-        Ok((actor, issued_ms))
+        Ok((actor, issued))
     }
 
-    fn decode_access_token(&self, token: &str) -> Result<(Actor, i64, i64), ApiError> {
+    /// The sign-in (refresh-token family) a valid access token was issued from.
+    pub fn family_of(&self, token: &str) -> Option<TokenFamilyId> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        data.claims.fid.map(TokenFamilyId)
+    }
+
+    fn decode_access_token(&self, token: &str) -> Result<(Actor, Issued, i64), ApiError> {
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
@@ -159,7 +193,9 @@ impl Keys {
             household_id: HouseholdId(claims.hid),
             kind: ActorKind::User { user_id: UserId(claims.sub), role },
         };
-        Ok((actor, claims.ims.unwrap_or(claims.iat.saturating_mul(1000)), claims.exp))
+        let issued =
+            Issued { ms: claims.ims.unwrap_or(claims.iat.saturating_mul(1000)), family: claims.fid.map(TokenFamilyId) };
+        Ok((actor, issued, claims.exp))
     }
 }
 
@@ -242,6 +278,62 @@ impl Keys {
     }
 }
 
+const PENDING_PREFIX: &str = "mp_";
+const PENDING_BODY: usize = 1 + 16 + 16 + 8;
+
+impl Keys {
+    fn pending_mac(&self, body: &[u8]) -> Option<hmac::Hmac<sha2::Sha256>> {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.device_key).ok()?;
+        mac.update(b"petty-pending-mfa\0");
+        mac.update(body);
+        Some(mac)
+    }
+
+    /// A token that says "this user gave the right password at `now`" for the dashboard's
+    /// second sign-in step: signed, and honoured for `accounts::PENDING_MFA_TTL`.
+    pub fn issue_pending_mfa(
+        &self,
+        user_id: UserId,
+        household_id: Option<HouseholdId>,
+        now: OffsetDateTime,
+    ) -> Result<String, ApiError> {
+        use hmac::Mac;
+        let mut bytes = Vec::with_capacity(PENDING_BODY + DEVICE_TAG);
+        bytes.push(DEVICE_VERSION);
+        bytes.extend_from_slice(user_id.0.as_bytes());
+        bytes.extend_from_slice(household_id.map(|h| h.0).unwrap_or_default().as_bytes());
+        let issued_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).map_err(ApiError::internal)?;
+        bytes.extend_from_slice(&issued_ms.to_be_bytes());
+        let mac = self.pending_mac(&bytes).ok_or_else(|| ApiError::internal("the signing key is unusable"))?;
+        bytes.extend_from_slice(&mac.finalize().into_bytes()[..DEVICE_TAG]);
+        Ok(format!("{PENDING_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// The user (and household asked for) of a pending sign-in token still in its time.
+    pub fn read_pending_mfa(&self, presented: &str, now: OffsetDateTime) -> Option<(UserId, Option<HouseholdId>)> {
+        use hmac::Mac;
+        let presented = presented.trim();
+        if presented.len() > TRUSTED_DEVICE_MAX_LEN {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(presented.strip_prefix(PENDING_PREFIX)?).ok()?;
+        if bytes.len() != PENDING_BODY + DEVICE_TAG || bytes[0] != DEVICE_VERSION {
+            return None;
+        }
+        let (body, tag) = bytes.split_at(PENDING_BODY);
+        self.pending_mac(body)?.verify_truncated_left(tag).ok()?;
+        let user_id = UserId(uuid::Uuid::from_slice(&body[1..17]).ok()?);
+        let household = uuid::Uuid::from_slice(&body[17..33]).ok()?;
+        let issued_ms = i64::from_be_bytes(body[33..41].try_into().ok()?);
+        let issued_at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(issued_ms) * 1_000_000).ok()?;
+        if issued_at > now || now - issued_at > crate::accounts::PENDING_MFA_TTL {
+            return None;
+        }
+        Some((user_id, (!household.is_nil()).then_some(HouseholdId(household))))
+    }
+}
+
 fn hasher() -> Argon2<'static> {
     // argon2id, 19 MiB, 2 passes, 1 lane: OWASP's recommended minimum.
     Argon2::default()
@@ -299,7 +391,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Authenticati
         // one (and the edge's, which every request moves) several times larger.
         Some(Credential::ApiKey(key)) => Box::pin(authenticate_api_key(state, key)).await,
         Some(Credential::Bearer(token)) => match state.keys.verify_access_token(token) {
-            Ok((actor, issued_ms)) => check_standing(state, actor, issued_ms).await.map(|()| actor),
+            Ok((actor, issued)) => check_standing(state, actor, issued).await.map(|()| actor),
             Err(e) => Err(e),
         },
         Some(Credential::Device(token)) => {
@@ -326,7 +418,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Authenticati
 /// same role, a sitter's time has not ended, and it was not issued before a sign-out, password
 /// change or role change revoked the tokens of that time. The store answers from memory in the
 /// common case, so this costs no database round trip per request.
-pub async fn check_standing(state: &AppState, actor: Actor, issued_ms: i64) -> Result<(), ApiError> {
+pub async fn check_standing(state: &AppState, actor: Actor, issued: Issued) -> Result<(), ApiError> {
     let ActorKind::User { user_id, role } = actor.kind else { return Ok(()) };
     let Some(standing) = state.store.standing(user_id, actor.household_id).await? else {
         return Err(ApiError::unauthenticated("you are no longer a member of this household; this token was revoked"));
@@ -335,7 +427,10 @@ pub async fn check_standing(state: &AppState, actor: Actor, issued_ms: i64) -> R
         return Err(ApiError::unauthenticated("your membership of this household has ended"));
     }
     let valid_after = (standing.tokens_valid_after.unix_timestamp_nanos() / 1_000_000) as i64;
-    if standing.role != role || issued_ms < valid_after {
+    if issued.family.is_some_and(|f| standing.revoked_families.contains(&f)) {
+        return Err(ApiError::unauthenticated("this sign-in was revoked; sign in again"));
+    }
+    if standing.role != role || issued.ms < valid_after {
         return Err(ApiError::unauthenticated(
             "this access token was revoked (sign-out, password change or role change); sign in again",
         ));
@@ -479,7 +574,7 @@ mod tests {
         let keys = Keys::new(&HttpConfig::for_tests());
         let now = OffsetDateTime::now_utc();
         let token = keys.issue_access_token(UserId::new(), HouseholdId::new(), Role::Member, None, now).unwrap();
-        assert!(keys.verify_access_token(&token).is_ok_and(|(_, issued_ms)| issued_ms / 1000 == now.unix_timestamp()));
+        assert!(keys.verify_access_token(&token).is_ok_and(|(_, issued)| issued.ms / 1000 == now.unix_timestamp()));
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         parts[1] = URL_SAFE_NO_PAD.encode(br#"{"sub":"00000000-0000-0000-0000-000000000000","hid":"00000000-0000-0000-0000-000000000000","role":"owner","iat":0,"exp":9999999999,"typ":"access"}"#);
         let err = keys.verify_access_token(&parts.join(".")).unwrap_err();

@@ -29,6 +29,11 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// A refresh token was presented twice; its whole family is now revoked.
     RefreshTokenReused,
+    /// The account has MFA on: send a code (`mfa_code` at sign-in, `X-MFA-Code` for a
+    /// sensitive action).
+    MfaRequired,
+    /// The MFA code is wrong, already used or expired.
+    InvalidMfaCode,
     /// Authenticated, but the role or scope does not allow this.
     Forbidden,
     NotFound,
@@ -45,7 +50,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::ValidationFailed,
         ErrorCode::MalformedRequest,
         ErrorCode::UnsupportedMediaType,
@@ -54,6 +59,8 @@ impl ErrorCode {
         ErrorCode::TokenExpired,
         ErrorCode::InvalidCredentials,
         ErrorCode::RefreshTokenReused,
+        ErrorCode::MfaRequired,
+        ErrorCode::InvalidMfaCode,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
@@ -76,6 +83,8 @@ impl ErrorCode {
             TokenExpired => ("token_expired", StatusCode::UNAUTHORIZED),
             InvalidCredentials => ("invalid_credentials", StatusCode::UNAUTHORIZED),
             RefreshTokenReused => ("refresh_token_reused", StatusCode::UNAUTHORIZED),
+            MfaRequired => ("mfa_required", StatusCode::UNAUTHORIZED),
+            InvalidMfaCode => ("invalid_mfa_code", StatusCode::UNAUTHORIZED),
             Forbidden => ("forbidden", StatusCode::FORBIDDEN),
             NotFound => ("not_found", StatusCode::NOT_FOUND),
             MethodNotAllowed => ("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED),
@@ -125,8 +134,8 @@ pub(crate) struct ErrorBody {
 pub(crate) struct ErrorObject {
     /// One of the stable codes: validation_failed, malformed_request, unsupported_media_type,
     /// payload_too_large, unauthenticated, token_expired, invalid_credentials,
-    /// refresh_token_reused, forbidden, not_found, method_not_allowed, conflict, rate_limited,
-    /// account_locked, internal, unavailable.
+    /// refresh_token_reused, mfa_required, invalid_mfa_code, forbidden, not_found,
+    /// method_not_allowed, conflict, rate_limited, account_locked, internal, unavailable.
     pub code: &'static str,
     pub message: String,
     pub details: Vec<FieldDetail>,

@@ -184,3 +184,28 @@ impl FromRequestParts<crate::AppState> for ClientIp {
         Ok(ClientIp(crate::ratelimit::client_ip_of(&parts.headers, &parts.extensions, &state.config.forwarded_for)))
     }
 }
+
+/// Where a request comes from, as the sign-in list, the sign-in history and the audit log keep
+/// it: the client's address ([`ClientIp`]) and its `User-Agent` (at most 200 characters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin(pub std::net::IpAddr, pub Option<String>);
+
+impl Origin {
+    pub fn client_origin(&self) -> petty_store::ClientOrigin {
+        crate::accounts::origin(self.0, self.1.as_deref())
+    }
+}
+
+impl FromRequestParts<crate::AppState> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        let agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(200).collect());
+        Ok(Origin(ip, agent))
+    }
+}

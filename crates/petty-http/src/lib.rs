@@ -36,6 +36,7 @@ mod routes;
 mod serve;
 pub mod session;
 mod state;
+pub mod stepup;
 
 /// The ingest API's JSON body for readings, which MQTT messages carry too (with the device's
 /// token): see `POST /api/v1/ingest`.

@@ -87,6 +87,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::geofences::router())
         .merge(api::alarms::router())
         .merge(api::charts::router())
+        .merge(api::security::router())
         .routes(routes!(api::ws::connect))
 }
 

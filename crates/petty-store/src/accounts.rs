@@ -52,12 +52,15 @@ pub struct Membership {
 /// What every request with an access token is checked against: the membership the token acts
 /// in (gone once the member is removed) and the latest time before which the user's and the
 /// membership's tokens were revoked (a password change, a sign-out, a role change).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Standing {
     pub role: Role,
     pub ends_at: Option<OffsetDateTime>,
     /// Tokens issued before this are refused.
     pub tokens_valid_after: OffsetDateTime,
+    /// The member's most recently revoked sign-ins (refresh-token families): access tokens that
+    /// name one are refused.
+    pub revoked_families: std::sync::Arc<[TokenFamilyId]>,
 }
 
 /// A member as the rest of the household sees them.
@@ -426,6 +429,10 @@ macro_rules! accept_invitation {
         row
     }};
 }
+
+/// How many of a member's most recently revoked refresh-token families their [`Standing`]
+/// lists: access tokens live minutes, so only the latest revocations matter.
+const REVOKED_FAMILIES_KEPT: i64 = 200;
 
 impl Store {
     /// Creates a household with `user` as its owner: the first registration.
@@ -892,34 +899,51 @@ impl Store {
     async fn load_standing(&self, user_id: UserId, household_id: HouseholdId) -> Result<Option<Standing>> {
         let key = (user_id, household_id);
         let generation = self.standing.generation();
-        let row: Option<(String, Option<i64>, i64, i64)> = on_pool!(read, self, |pool| {
-            sqlx::query_as(
+        type Row = (String, Option<i64>, i64, i64);
+        let (row, families): (Option<Row>, Vec<Uuid>) = on_pool!(read, self, |pool| {
+            let row = sqlx::query_as(
                 "SELECT m.role, m.ends_at, m.tokens_valid_after, u.tokens_valid_after \
                  FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.household_id = $1 AND m.user_id = $2",
             )
             .bind(household_id.0)
             .bind(user_id.0)
             .fetch_optional(pool)
-            .await?
+            .await?;
+            let families = if row.is_some() {
+                sqlx::query_scalar(
+                    "SELECT family_id FROM refresh_tokens WHERE user_id = $1 AND household_id = $2 \
+                     AND revoked_at IS NOT NULL GROUP BY family_id ORDER BY MAX(revoked_at) DESC LIMIT $3",
+                )
+                .bind(user_id.0)
+                .bind(household_id.0)
+                .bind(REVOKED_FAMILIES_KEPT)
+                .fetch_all(pool)
+                .await?
+            } else {
+                Vec::new()
+            };
+            (row, families)
         });
+        let revoked_families: std::sync::Arc<[TokenFamilyId]> = families.into_iter().map(TokenFamilyId).collect();
         let found = row
             .map(|(role, ends_at, membership_after, user_after)| -> Result<Standing> {
                 Ok(Standing {
                     role: parse_role(&role)?,
                     ends_at: from_ms_opt(ends_at)?,
                     tokens_valid_after: from_ms(membership_after.max(user_after))?,
+                    revoked_families: revoked_families.clone(),
                 })
             })
             .transpose()?;
         if let Some(generation) = generation {
-            self.standing.put(key, found, generation);
+            self.standing.put(key, found.clone(), generation);
         }
         Ok(found)
     }
 
     /// After a committed change to memberships or token stamps: forget standings here and, on
     /// PostgreSQL, tell the other nodes to do the same.
-    async fn forget_standing(&self) {
+    pub(crate) async fn forget_standing(&self) {
         crate::cache::Invalidate::forget(&*self.standing);
         if let crate::Backend::Postgres(pool) = &self.backend
             && let Err(e) =

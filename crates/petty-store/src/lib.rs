@@ -23,6 +23,7 @@ mod petmgmt;
 mod pets;
 mod readings;
 mod retention;
+mod security;
 mod signin;
 mod work;
 
@@ -46,6 +47,7 @@ pub use petmgmt::*;
 pub use pets::*;
 pub use readings::*;
 pub use retention::*;
+pub use security::*;
 pub use signin::*;
 pub use work::{WorkClaim, WorkKind};
 

@@ -17,6 +17,7 @@ use petty_core::chart::ChartKind;
 use petty_core::ids::AlarmId;
 use petty_core::readings::Metric;
 use petty_http::AppState;
+use petty_http::extract::ClientIp;
 use petty_store::{Alarm, AlarmFilter, Device, StoreError};
 use serde::Deserialize;
 
@@ -182,6 +183,7 @@ async fn move_alarm(
     id: &str,
     form: &CsrfForm,
     to: AlarmState,
+    ip: std::net::IpAddr,
 ) -> Result<Response, PageError> {
     signed_in.check_csrf(state, &form.csrf)?;
     signed_in.require(Permission::WriteCare)?;
@@ -194,25 +196,29 @@ async fn move_alarm(
             StoreError::Conflict(what) => PageError::BadRequest(format!("the alarm cannot take {what}")),
             other => PageError::BadRequest(petty_http::ApiError::from(other).message),
         })?;
+    let action = if to == AlarmState::Cleared { "clear" } else { "acknowledge" };
+    signed_in.audit(state, ip, action, "alarm", id, petty_app::audit::no_detail()).await?;
     Ok(Redirect::to(&format!("/alarms/{id}")).into_response())
 }
 
 pub(crate) async fn acknowledge(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    move_alarm(&state, &signed_in, &id, &form, AlarmState::Acknowledged).await
+    move_alarm(&state, &signed_in, &id, &form, AlarmState::Acknowledged, ip).await
 }
 
 pub(crate) async fn clear(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    move_alarm(&state, &signed_in, &id, &form, AlarmState::Cleared).await
+    move_alarm(&state, &signed_in, &id, &form, AlarmState::Cleared, ip).await
 }
 
 pub(crate) async fn comment(

@@ -31,6 +31,7 @@ use petty_core::pets::{Pet, format_date};
 use petty_core::readings::{Metric, Reading};
 use petty_http::AppState;
 use petty_http::auth::new_secret;
+use petty_http::extract::ClientIp;
 use petty_store::{Device, PetFilter, StoreError, StoredReading};
 use serde::Deserialize;
 use serde_json::json;
@@ -185,6 +186,7 @@ pub(crate) async fn devices_page(State(state): State<AppState>, signed_in: Signe
 pub(crate) async fn create_device(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ClientIp(ip): ClientIp,
     Form(form): Form<DeviceForm>,
 ) -> Result<Response, PageError> {
     signed_in.check_csrf(&state, &form.csrf)?;
@@ -204,6 +206,7 @@ pub(crate) async fn create_device(
     let (token, hash) = new_secret("dk_");
     let device = state.store.create_device(household_id, &profile, &hash, OffsetDateTime::now_utc()).await?;
     tracing::info!(device_id = %device.id, "device added from the dashboard");
+    signed_in.audit(&state, ip, "create", "device", device.id, petty_app::audit::no_detail()).await?;
     Ok(layout::html(StatusCode::CREATED, token_view(&signed_in, &device, &token, true)))
 }
 
@@ -278,6 +281,7 @@ async fn recent_readings(
 pub(crate) async fn rotate_token(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
@@ -288,6 +292,7 @@ pub(crate) async fn rotate_token(
     let device =
         state.store.set_device_token(household_id, device_id(&id)?, Some(&hash), OffsetDateTime::now_utc()).await?;
     tracing::info!("device token rotated from the dashboard");
+    signed_in.audit(&state, ip, "rotate_token", "device", device.id, petty_app::audit::fields(&["token"])).await?;
     Ok(layout::html(StatusCode::OK, token_view(&signed_in, &device, &token, false)))
 }
 
@@ -295,6 +300,7 @@ pub(crate) async fn rotate_token(
 pub(crate) async fn revoke_token(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
@@ -303,6 +309,7 @@ pub(crate) async fn revoke_token(
     let household_id = signed_in.membership.household_id;
     let device = state.store.set_device_token(household_id, device_id(&id)?, None, OffsetDateTime::now_utc()).await?;
     tracing::info!("device token revoked from the dashboard");
+    signed_in.audit(&state, ip, "revoke_token", "device", device.id, petty_app::audit::fields(&["token"])).await?;
     Ok(Redirect::to(&format!("/devices/{}", device.id)).into_response())
 }
 
@@ -310,6 +317,7 @@ pub(crate) async fn revoke_token(
 pub(crate) async fn delete_device(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
@@ -317,6 +325,7 @@ pub(crate) async fn delete_device(
     require_manage(&signed_in)?;
     state.store.delete_device(signed_in.membership.household_id, device_id(&id)?).await?;
     tracing::info!("device deleted from the dashboard");
+    signed_in.audit(&state, ip, "delete", "device", id, petty_app::audit::no_detail()).await?;
     Ok(Redirect::to("/devices").into_response())
 }
 

@@ -86,12 +86,14 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup
                                 a href="/calendar" { "Calendar" }
                                 a href="/devices" { "Devices" }
                                 a href="/alarms" { "Alarms" }
+                                a href="/household/audit" { "Audit log" }
                             }
                             nav.account aria-label="Account" {
                                 p.who {
                                     span.who-name { (chrome.display_name) }
                                     span.who-role { (role_label(chrome.role)) " · " (chrome.household_name) }
                                 }
+                                a href="/account/security" { "Security" }
                                 form method="post" action="/logout" {
                                     (csrf_field(chrome.csrf))
                                     button.button.button-quiet type="submit" { "Sign out" }

@@ -19,7 +19,8 @@
 //! Codemap: `session` (cookie ↔ signed-in person), `csrf`, `layout` (page shell, form widgets),
 //! `assets` (stylesheet, icon, live script), `summary_json` (the plan as a page shows it), then
 //! one module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
-//! `verification` (confirming an email address), `household`, `pets`, `pet_day`, `devices`,
+//! `verification` (confirming an email address), `security` (the account's second factor, sign-ins
+//! and history; the household's audit log), `household`, `pets`, `pet_day`, `devices`,
 //! `alarms`.
 
 mod alarms;
@@ -33,6 +34,7 @@ mod pet_day;
 mod pets;
 mod recovery;
 mod registration;
+mod security;
 mod session;
 mod sharing;
 mod sign_in;
@@ -51,6 +53,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(sign_in::home))
         .route("/login", get(sign_in::login_page).post(sign_in::login))
+        .route("/login/mfa", get(sign_in::mfa_page).post(sign_in::mfa))
         .route("/logout", post(sign_in::logout))
         .route("/register", get(registration::register_page).post(registration::register))
         .route("/forgot-password", get(recovery::forgot_page).post(recovery::forgot))
@@ -58,6 +61,13 @@ pub fn router() -> Router<AppState> {
         .route("/verify-email", get(verification::verify_page).post(verification::verify))
         .route("/verify-email/resend", post(verification::resend))
         .route("/household", get(household::household_page))
+        .route("/household/audit", get(security::audit_page))
+        .route("/account/security", get(security::security_page))
+        .route("/account/security/mfa/setup", post(security::mfa_setup))
+        .route("/account/security/mfa/verify", post(security::mfa_verify))
+        .route("/account/security/mfa/disable", post(security::mfa_disable))
+        .route("/account/security/sessions/revoke-others", post(security::revoke_others))
+        .route("/account/security/sessions/{id}/revoke", post(security::revoke_sign_in))
         .route("/pets/new", get(pets::new_pet_page).post(pets::create_pet))
         .route("/pets/{id}", get(pet_day::pet_page))
         .route("/pets/{id}/episodes/{episode_id}/feedback", post(pet_day::episode_feedback))

@@ -12,6 +12,7 @@ use petty_core::pets::{self, Pet, PetProfile, RawPetProfile, Sex, Species};
 use petty_core::validation::Collector;
 use petty_core::{FieldError, Invalid};
 use petty_http::AppState;
+use petty_http::extract::ClientIp;
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
@@ -169,6 +170,7 @@ pub(crate) async fn new_pet_page(signed_in: SignedIn) -> Result<Response, PageEr
 pub(crate) async fn create_pet(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ClientIp(ip): ClientIp,
     Form(form): Form<PetForm>,
 ) -> Result<Response, PageError> {
     signed_in.check_csrf(&state, &form.csrf)?;
@@ -182,6 +184,7 @@ pub(crate) async fn create_pet(
     };
     let pet = state.store.create_pet(signed_in.membership.household_id, &profile, OffsetDateTime::now_utc()).await?;
     tracing::info!(pet_id = %pet.id, "pet added from the dashboard");
+    signed_in.audit(&state, ip, "create", "pet", pet.id, petty_app::audit::no_detail()).await?;
     Ok(Redirect::to("/household").into_response())
 }
 
@@ -204,6 +207,7 @@ pub(crate) async fn edit_pet_page(
 pub(crate) async fn update_pet(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Form(form): Form<PetForm>,
 ) -> Result<Response, PageError> {
@@ -220,6 +224,9 @@ pub(crate) async fn update_pet(
         }
     };
     state.store.update_pet(household_id, pet.id, &profile, OffsetDateTime::now_utc()).await?;
+    signed_in
+        .audit(&state, ip, "update", "pet", pet.id, petty_app::audit::fields(&pet.profile.changed_fields(&profile)))
+        .await?;
     Ok(Redirect::to("/household").into_response())
 }
 
@@ -233,6 +240,7 @@ pub(crate) struct DeleteForm {
 pub(crate) async fn delete_pet(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
@@ -240,6 +248,7 @@ pub(crate) async fn delete_pet(
     signed_in.require(Permission::ManagePets)?;
     state.store.delete_pet(signed_in.membership.household_id, pet_id(&id)?).await?;
     tracing::info!("pet deleted from the dashboard");
+    signed_in.audit(&state, ip, "delete", "pet", id, petty_app::audit::no_detail()).await?;
     Ok(Redirect::to("/household").into_response())
 }
 

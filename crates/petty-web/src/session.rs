@@ -11,7 +11,7 @@ use petty_core::accounts::Permission;
 use petty_http::AppState;
 use petty_http::auth::new_secret;
 use petty_http::session::{self, SESSION_COOKIE, Session};
-use petty_store::{Membership, User, WebSession};
+use petty_store::{ClientOrigin, Membership, User, WebSession};
 use time::OffsetDateTime;
 
 use super::PageError;
@@ -61,6 +61,29 @@ impl SignedIn {
         }
     }
 
+    /// The person as a caller, in the session's household.
+    pub(crate) fn actor(&self) -> petty_core::accounts::Actor {
+        petty_core::accounts::Actor {
+            household_id: self.membership.household_id,
+            kind: petty_core::accounts::ActorKind::User { user_id: self.user.id, role: self.membership.role },
+        }
+    }
+
+    /// Writes the audit entry of a change this person made from `ip` (see `petty_app::audit`).
+    pub(crate) async fn audit(
+        &self,
+        state: &AppState,
+        ip: std::net::IpAddr,
+        action: &str,
+        entity_type: &str,
+        entity_id: impl std::fmt::Display,
+        detail: serde_json::Value,
+    ) -> Result<(), PageError> {
+        let who = petty_app::audit::Who::actor(&self.actor(), Some(ip));
+        petty_app::audit::record(&state.app, &who, action, entity_type, entity_id, &detail).await?;
+        Ok(())
+    }
+
     /// What the page header shows about the person.
     pub(crate) fn chrome(&self) -> Chrome<'_> {
         Chrome {
@@ -80,7 +103,13 @@ impl FromRequestParts<AppState> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
         match current(state, &jar).await {
-            Ok(Some(signed_in)) => Ok(signed_in),
+            Ok(Some(signed_in)) => {
+                // The session's last use, for the list of sign-ins (written at most once a minute).
+                if let Err(e) = state.store.touch_web_session(signed_in.session.id, OffsetDateTime::now_utc()).await {
+                    tracing::warn!(error = %e, "could not note the session's use");
+                }
+                Ok(signed_in)
+            }
             Ok(None) if jar.get(SESSION_COOKIE).is_some() => Err((end(jar), Redirect::to("/login")).into_response()),
             Ok(None) => Err(Redirect::to("/login").into_response()),
             Err(e) => Err(e.into_response()),
@@ -98,17 +127,26 @@ pub(crate) async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<
     Ok(Some(SignedIn { session, membership, user, csrf, unverified_email }))
 }
 
-/// Starts a session for `membership` and adds its cookie to the jar. Any session the browser
-/// already had is revoked, so one browser holds one session.
+/// Starts a session for `membership` from `origin` and adds its cookie to the jar; `mfa_proved`
+/// when the sign-in proved a second factor (it counts as a fresh check for 10 minutes). Any
+/// session the browser already had is revoked, so one browser holds one session.
 #[tracing::instrument(skip_all, fields(user_id = %membership.user_id, household_id = %membership.household_id))]
-pub(crate) async fn start(state: &AppState, jar: CookieJar, membership: &Membership) -> Result<CookieJar, PageError> {
+pub(crate) async fn start(
+    state: &AppState,
+    jar: CookieJar,
+    membership: &Membership,
+    origin: &ClientOrigin,
+    mfa_proved: bool,
+) -> Result<CookieJar, PageError> {
     let now = OffsetDateTime::now_utc();
     if let Some(previous) = current(state, &jar).await? {
         state.store.revoke_web_session(previous.session.id, now).await?;
     }
     let (token, hash) = new_secret("ps_");
     let ttl = state.config.session_ttl;
-    state.store.create_web_session(&hash, membership.user_id, membership.household_id, now + ttl, now).await?;
+    let created =
+        state.store.create_web_session(&hash, membership.user_id, membership.household_id, now + ttl, now).await?;
+    state.store.set_web_session_origin(created.id, origin, mfa_proved.then_some(now)).await?;
     let cookie = Cookie::build((SESSION_COOKIE, token))
         .http_only(true)
         .same_site(SameSite::Lax)

@@ -29,7 +29,7 @@ use uuid::Uuid;
 use crate::api::Paged;
 use crate::auth::CurrentActor;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -284,6 +284,7 @@ fn body_note(body: &[u8]) -> Result<String, ApiError> {
 async fn acknowledge_alarm(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
     body: axum::body::Bytes,
 ) -> Result<Json<AlarmOut>, ApiError> {
@@ -291,6 +292,7 @@ async fn acknowledge_alarm(
     let note = body_note(&body)?;
     let alarm =
         transition(&state, actor.household_id, id, AlarmState::Acknowledged, TrailActor::from(&actor), &note).await?;
+    crate::api::audit(&state, &actor, ip, "acknowledge", "alarm", id, petty_app::audit::no_detail()).await?;
     Ok(Json(AlarmOut::from(&alarm)))
 }
 
@@ -302,6 +304,7 @@ async fn acknowledge_alarm(
 async fn clear_alarm(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
     body: axum::body::Bytes,
 ) -> Result<Json<AlarmOut>, ApiError> {
@@ -309,6 +312,7 @@ async fn clear_alarm(
     let note = body_note(&body)?;
     let alarm =
         transition(&state, actor.household_id, id, AlarmState::Cleared, TrailActor::from(&actor), &note).await?;
+    crate::api::audit(&state, &actor, ip, "clear", "alarm", id, petty_app::audit::no_detail()).await?;
     Ok(Json(AlarmOut::from(&alarm)))
 }
 
@@ -327,6 +331,7 @@ pub(crate) struct CommentIn {
 async fn comment_alarm(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<CommentIn>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -337,6 +342,7 @@ async fn comment_alarm(
         .alarm_note(actor.household_id, AlarmId(id), "comment", TrailActor::from(&actor), &text, now_ms())
         .await
         .map_err(alarm_not_found)?;
+    crate::api::audit(&state, &actor, ip, "comment", "alarm", id, petty_app::audit::no_detail()).await?;
     Ok((StatusCode::CREATED, Json(TrailEntryOut::from(&e))))
 }
 
@@ -355,6 +361,7 @@ pub(crate) struct AssignIn {
 async fn assign_alarm(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<AssignIn>,
 ) -> Result<Json<AlarmOut>, ApiError> {
@@ -370,6 +377,7 @@ async fn assign_alarm(
         .assign_alarm(actor.household_id, AlarmId(id), body.user_id.map(UserId), TrailActor::from(&actor), now_ms())
         .await
         .map_err(alarm_not_found)?;
+    crate::api::audit(&state, &actor, ip, "assign", "alarm", id, petty_app::audit::fields(&["assignee"])).await?;
     Ok(Json(AlarmOut::from(&alarm)))
 }
 
@@ -508,11 +516,13 @@ async fn list_rules(State(state): State<AppState>, actor: CurrentActor) -> Resul
 async fn create_rule(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<RuleIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
     let rule = parse_rule(&body, None)?;
     let stored = state.store.create_alarm_rule(actor.household_id, &rule, now_ms()).await?;
+    crate::api::audit(&state, &actor, ip, "create", "alarm_rule", stored.id, petty_app::audit::no_detail()).await?;
     Ok((StatusCode::CREATED, Json(RuleOut::from(&stored))))
 }
 
@@ -524,6 +534,7 @@ async fn create_rule(
 async fn update_rule(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<RuleIn>,
 ) -> Result<Json<RuleOut>, ApiError> {
@@ -533,6 +544,7 @@ async fn update_rule(
     let keep = current.rule.key.is_some().then_some(&current.rule);
     let rule = parse_rule(&body, keep)?;
     let stored = state.store.update_alarm_rule(actor.household_id, AlarmRuleId(id), &rule, now_ms()).await?;
+    crate::api::audit(&state, &actor, ip, "update", "alarm_rule", id, petty_app::audit::no_detail()).await?;
     Ok(Json(RuleOut::from(&stored)))
 }
 
@@ -542,6 +554,7 @@ async fn update_rule(
 async fn delete_rule(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
@@ -551,6 +564,7 @@ async fn delete_rule(
         }
         other => other.into(),
     })?;
+    crate::api::audit(&state, &actor, ip, "delete", "alarm_rule", id, petty_app::audit::no_detail()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -759,11 +773,13 @@ async fn list_contacts(
 async fn create_contact(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<ContactIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
     let new = parse_contact(&state, actor.household_id, &body).await?;
     let c = state.store.create_contact(actor.household_id, &new, now_ms()).await?;
+    crate::api::audit(&state, &actor, ip, "create", "contact", c.id, petty_app::audit::no_detail()).await?;
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/contacts/{}", c.id))], Json(ContactOut::from(&c))))
 }
 
@@ -774,6 +790,7 @@ async fn create_contact(
 async fn update_contact(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ContactIn>,
 ) -> Result<Json<ContactOut>, ApiError> {
@@ -784,6 +801,7 @@ async fn update_contact(
         .update_contact(actor.household_id, ContactId(id), &new, now_ms())
         .await
         .map_err(ApiError::store_or_not_found("contact"))?;
+    crate::api::audit(&state, &actor, ip, "update", "contact", id, petty_app::audit::no_detail()).await?;
     Ok(Json(ContactOut::from(&c)))
 }
 
@@ -792,6 +810,7 @@ async fn update_contact(
 async fn delete_contact(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
@@ -800,6 +819,7 @@ async fn delete_contact(
         .delete_contact(actor.household_id, ContactId(id))
         .await
         .map_err(ApiError::store_or_not_found("contact"))?;
+    crate::api::audit(&state, &actor, ip, "delete", "contact", id, petty_app::audit::no_detail()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -855,6 +875,7 @@ async fn get_escalation(State(state): State<AppState>, actor: CurrentActor) -> R
 async fn put_escalation(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<EscalationIn>,
 ) -> Result<Json<EscalationOut>, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
@@ -868,6 +889,8 @@ async fn put_escalation(
     };
     e.check().map_err(|(field, message)| bad(field, "out_of_range", format!("{field} {message}")))?;
     state.store.put_escalation(actor.household_id, &e, now_ms()).await?;
+    crate::api::audit(&state, &actor, ip, "update", "escalation", actor.household_id, petty_app::audit::no_detail())
+        .await?;
     Ok(Json(EscalationOut::from(&e)))
 }
 
@@ -927,6 +950,7 @@ async fn list_webhooks(
 async fn create_webhook(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<WebhookIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
@@ -948,6 +972,16 @@ async fn create_webhook(
         body.min_severity.as_deref().map(|s| parse_severity("min_severity", s)).transpose()?.unwrap_or(Severity::Info);
     let (secret, _) = crate::auth::new_secret("whsec_");
     let w = state.store.create_webhook(actor.household_id, url, &secret, min, now_ms()).await?;
+    crate::api::audit(
+        &state,
+        &actor,
+        ip,
+        "create",
+        "webhook",
+        w.id,
+        petty_app::audit::fields(&["url", "min_severity"]),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(WebhookOut::new(&w, true))))
 }
 
@@ -956,6 +990,7 @@ async fn create_webhook(
 async fn delete_webhook(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
@@ -964,6 +999,7 @@ async fn delete_webhook(
         .delete_webhook(actor.household_id, WebhookId(id))
         .await
         .map_err(ApiError::store_or_not_found("webhook"))?;
+    crate::api::audit(&state, &actor, ip, "delete", "webhook", id, petty_app::audit::no_detail()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::api::Paged;
 use crate::auth::{CurrentActor, new_secret};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ClientIp};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -83,13 +83,16 @@ async fn list_api_keys(State(state): State<AppState>, actor: CurrentActor) -> Re
 /// Make a key. Send it as `Authorization: Bearer pk_...` or `X-API-Key: pk_...`. Any member
 /// may make one, with no more than their role allows (a sitter or a vet: `read`; a member:
 /// `read` or `write`; an owner: any). A key works only while its maker is a member (a sitter's
-/// until their time ends), and never does more than its maker's role at the time.
+/// until their time ends), and never does more than its maker's role at the time. Making a key
+/// is a sensitive action: with MFA on, send a fresh code in `X-MFA-Code`.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api keys", request_body = ApiKeyIn,
+    params(("X-MFA-Code" = Option<String>, Header, description = "With MFA on: a fresh code of the authenticator app or a backup code (a sensitive action)")),
     responses((status = 201, body = ApiKeyOut)),
     security(("bearer" = [])))]
 async fn create_api_key(
     State(state): State<AppState>,
-    actor: CurrentActor,
+    actor: crate::stepup::StepUp,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<ApiKeyIn>,
 ) -> Result<(StatusCode, Json<ApiKeyOut>), ApiError> {
     let checked = actor.require(Permission::Read)?;
@@ -118,6 +121,16 @@ async fn create_api_key(
             OffsetDateTime::now_utc(),
         )
         .await?;
+    crate::api::audit(
+        &state,
+        &checked,
+        ip,
+        "create",
+        "api_key",
+        created.id,
+        petty_app::audit::fields(&["name", "scope"]),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(ApiKeyOut::new(created, Some(key)))))
 }
 
@@ -129,6 +142,7 @@ async fn create_api_key(
 async fn revoke_api_key(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
@@ -138,5 +152,6 @@ async fn revoke_api_key(
             other => other.into(),
         },
     )?;
+    crate::api::audit(&state, &actor, ip, "revoke", "api_key", id, petty_app::audit::no_detail()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,8 +18,9 @@ use uuid::Uuid;
 use crate::accounts::{self, Registration, SignIn, TokenPair};
 use crate::auth::{CurrentActor, TRUSTED_DEVICE_MAX_LEN, hash_password_async, secret_hash, verify_password_async};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
-use crate::extract::{ApiJson, ClientIp};
+use crate::extract::{ApiJson, Origin};
 use crate::state::AppState;
+use crate::stepup::StepUp;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -90,6 +91,10 @@ pub(crate) struct LoginIn {
     /// client back; only its own failures do.
     #[schema(max_length = 100)]
     pub trusted_device_token: Option<String>,
+    /// For an account with MFA on: the 6 digits of the authenticator app, or one of the
+    /// backup codes (`abcd-ef23`, each works once).
+    #[schema(max_length = 20)]
+    pub mfa_code: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -256,19 +261,22 @@ async fn register(
 /// account (429 `account_locked`), both with `Retry-After`. A client that presents the
 /// `trusted_device_token` of its earlier sign-in to this account is held back by neither, only
 /// by its own failures (after 10 within an hour its token counts as absent for a while).
+/// An account with MFA on also needs `mfa_code`: without it 401 `mfa_required`, a wrong or
+/// spent one 401 `invalid_mfa_code`, which counts as a failed sign-in.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
     responses(
         (status = 200, description = "Signed in, with a new trusted-device token", body = SessionOut),
-        (status = 401, description = "`invalid_credentials`: the email or password is wrong (under `required` verification, also an unverified address)", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials`: the email or password is wrong (under `required` verification, also an unverified address); `mfa_required`: send `mfa_code`; `invalid_mfa_code`: the code is wrong, spent or expired", body = ErrorBody),
         (status = 403, description = "No active membership of that household", body = ErrorBody),
         (status = 422, description = "The email is malformed, or a field of the wrong type", body = ErrorBody),
         (status = 429, description = "`rate_limited` (this address) or `account_locked` (this email): wait `Retry-After` seconds", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 async fn login(
     State(state): State<AppState>,
-    ClientIp(client): ClientIp,
+    origin: Origin,
     ApiJson(body): ApiJson<LoginIn>,
 ) -> Result<Json<SessionOut>, ApiError> {
+    let client = origin.0;
     let trusted_device = body.trusted_device_token.as_deref().filter(|t| t.len() <= TRUSTED_DEVICE_MAX_LEN);
     let signed_in = accounts::sign_in(
         &state,
@@ -278,10 +286,12 @@ async fn login(
             household_id: body.household_id.map(HouseholdId),
             client,
             trusted_device,
+            mfa_code: body.mfa_code.as_deref(),
+            user_agent: origin.1.as_deref(),
         },
     )
     .await?;
-    let tokens = accounts::issue_tokens(&state, &signed_in.membership).await?;
+    let tokens = accounts::issue_tokens_from(&state, &signed_in.membership, &origin.client_origin()).await?;
     Ok(Json(session(tokens, signed_in.user, signed_in.membership, Some(signed_in.trusted_device))))
 }
 
@@ -307,18 +317,21 @@ async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshIn>
 }
 
 /// Change your password. Signs you out everywhere else and returns a fresh pair of tokens and a
-/// new trusted-device token (the old ones are retired with the old password).
+/// new trusted-device token (the old ones are retired with the old password). With MFA on, send
+/// a fresh code in `X-MFA-Code`.
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = ChangePasswordIn,
+    params(("X-MFA-Code" = Option<String>, Header, description = "With MFA on: a fresh code of the authenticator app or a backup code")),
     responses(
         (status = 200, body = SessionOut),
-        (status = 401, description = "Not signed in, or the current password is wrong", body = ErrorBody),
+        (status = 401, description = "Not signed in, the current password is wrong, or (MFA on) `mfa_required` / `invalid_mfa_code`", body = ErrorBody),
         (status = 403, description = "An API key cannot change a password", body = ErrorBody),
         (status = 422, description = "The new password breaks a rule", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn change_password(
     State(state): State<AppState>,
-    actor: CurrentActor,
+    origin: Origin,
+    StepUp(actor): StepUp,
     ApiJson(body): ApiJson<ChangePasswordIn>,
 ) -> Result<Json<SessionOut>, ApiError> {
     let (user_id, _) = actor.user()?;
@@ -341,8 +354,8 @@ async fn change_password(
         .active_membership(user_id, actor.0.household_id, now)
         .await?
         .ok_or_else(|| ApiError::unauthenticated("your membership of this household has ended"))?;
-    let tokens = accounts::issue_tokens(&state, &membership).await?;
-    let trusted_device = accounts::issue_trusted_device(&state, user_id)?;
+    let tokens = accounts::issue_tokens_from(&state, &membership, &origin.client_origin()).await?;
+    let trusted_device = accounts::issue_trusted_device(&state, user_id, &origin.client_origin()).await?;
     Ok(Json(session(tokens, credentials.user, membership, Some(trusted_device))))
 }
 
@@ -421,6 +434,8 @@ pub(crate) struct MeOut {
     pub principal: &'static str,
     /// Every household the user can act in.
     pub memberships: Vec<MembershipOut>,
+    /// Whether the user has multi-factor authentication on (false for an API key).
+    pub mfa_enabled: bool,
 }
 
 /// Who the caller is, and in which household they act.
@@ -439,6 +454,7 @@ async fn me(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<M
                 role: role.as_str().to_owned(),
                 principal: "user",
                 memberships: memberships.into_iter().map(MembershipOut::from).collect(),
+                mfa_enabled: petty_app::mfa::is_enabled(&state.app, user_id).await?,
             }))
         }
         petty_core::accounts::ActorKind::ApiKey { scope, .. } => Ok(Json(MeOut {
@@ -447,6 +463,7 @@ async fn me(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<M
             role: scope.as_str().to_owned(),
             principal: "api_key",
             memberships: Vec::new(),
+            mfa_enabled: false,
         })),
     }
 }

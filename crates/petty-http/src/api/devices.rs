@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::api::{Paged, patch_field};
 use crate::auth::{CurrentActor, new_secret};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -173,6 +173,16 @@ pub(crate) struct DevicePatch {
 }
 
 impl DevicePatch {
+    /// The names of the fields this patch sets (for the audit log).
+    fn field_names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        macro_rules! sent {
+            ($($f:ident),*) => { $(if self.$f.is_some() { names.push(stringify!($f)); })* };
+        }
+        sent!(name, kind, pet_id, model, firmware, expected_interval_secs, calibration, serial);
+        names
+    }
+
     fn apply(self, mut raw: RawDeviceProfile) -> RawDeviceProfile {
         if let Some(v) = self.name {
             raw.name = v;
@@ -259,6 +269,7 @@ async fn list_devices(State(state): State<AppState>, actor: CurrentActor) -> Res
 async fn create_device(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<DeviceIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
@@ -267,6 +278,7 @@ async fn create_device(
     let now = OffsetDateTime::now_utc();
     let device = state.store.create_device(actor.household_id, &profile, &hash, now).await.map_err(serial_taken)?;
     let location = format!("/api/v1/devices/{}", device.id);
+    crate::api::audit(&state, &actor, ip, "create", "device", device.id, petty_app::audit::no_detail()).await?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
@@ -297,14 +309,17 @@ async fn get_device(
 async fn update_device(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<DevicePatch>,
 ) -> Result<Json<DeviceOut>, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
+    let patch_fields = patch.field_names();
     let current = state.store.get_device(actor.household_id, DeviceId(id)).await.map_err(not_found)?;
     let profile = checked_profile(&state, actor.household_id, &patch.apply(current.profile.to_raw())).await?;
     let now = OffsetDateTime::now_utc();
     let device = state.store.update_device(actor.household_id, DeviceId(id), &profile, now).await.map_err(not_found)?;
+    crate::api::audit(&state, &actor, ip, "update", "device", id, petty_app::audit::fields(&patch_fields)).await?;
     Ok(Json(DeviceOut::new(device, now)))
 }
 
@@ -315,10 +330,12 @@ async fn update_device(
 async fn delete_device(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
     state.store.delete_device(actor.household_id, DeviceId(id)).await.map_err(not_found)?;
+    crate::api::audit(&state, &actor, ip, "delete", "device", id, petty_app::audit::no_detail()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -330,6 +347,7 @@ async fn delete_device(
 async fn rotate_token(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<DeviceWithToken>, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
@@ -337,6 +355,7 @@ async fn rotate_token(
     let now = OffsetDateTime::now_utc();
     let device =
         state.store.set_device_token(actor.household_id, DeviceId(id), Some(&hash), now).await.map_err(not_found)?;
+    crate::api::audit(&state, &actor, ip, "rotate_token", "device", id, petty_app::audit::fields(&["token"])).await?;
     Ok(Json(DeviceWithToken { device: DeviceOut::new(device, now), token }))
 }
 
@@ -347,6 +366,7 @@ async fn rotate_token(
 async fn revoke_token(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
@@ -355,6 +375,7 @@ async fn revoke_token(
         .set_device_token(actor.household_id, DeviceId(id), None, OffsetDateTime::now_utc())
         .await
         .map_err(not_found)?;
+    crate::api::audit(&state, &actor, ip, "revoke_token", "device", id, petty_app::audit::fields(&["token"])).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

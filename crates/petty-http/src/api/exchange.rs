@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 use crate::api::devices::{ReadingOut, query_time};
 use crate::api::ingest::{ImportLine, sender};
-use crate::auth::{Caller, CurrentActor};
+use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -176,15 +176,16 @@ impl Export {
 }
 
 /// Every reading of the device in a time range, oldest first, as CSV (with a header row) or
-/// JSON lines, streamed.
+/// JSON lines, streamed. Exporting data is a sensitive action: with MFA on, send a fresh code
+/// in `X-MFA-Code`.
 #[utoipa::path(get, path = "/api/v1/devices/{id}/export", tag = "devices",
-    params(("id" = Uuid, Path, description = "The device's id"), ExportQuery),
+    params(("id" = Uuid, Path, description = "The device's id"), ExportQuery, ("X-MFA-Code" = Option<String>, Header, description = "With MFA on: a fresh code of the authenticator app or a backup code (a sensitive action)")),
     responses((status = 200, description = "The readings: CSV with a header row, or JSON lines",
         content((String = "text/csv"), (String = "application/x-ndjson")))),
     security(("bearer" = [])))]
 async fn export(
     State(state): State<AppState>,
-    actor: CurrentActor,
+    actor: crate::stepup::StepUp,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::api::Paged;
 use crate::auth::CurrentActor;
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ClientIp};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -166,11 +166,13 @@ async fn list_geofences(
 async fn create_geofence(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<GeofenceIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
     let (fence, rules) = parse(&body)?;
     let g = state.store.create_geofence(actor.household_id, &fence, rules, OffsetDateTime::now_utc()).await?;
+    crate::api::audit(&state, &actor, ip, "create", "geofence", g.id, petty_app::audit::no_detail()).await?;
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/geofences/{}", g.id))], Json(GeofenceOut::from(&g))))
 }
 
@@ -195,6 +197,7 @@ async fn get_geofence(
 async fn replace_geofence(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<GeofenceIn>,
 ) -> Result<Json<GeofenceOut>, ApiError> {
@@ -205,6 +208,7 @@ async fn replace_geofence(
         .update_geofence(actor.household_id, id, &fence, rules, OffsetDateTime::now_utc())
         .await
         .map_err(not_found)?;
+    crate::api::audit(&state, &actor, ip, "update", "geofence", id, petty_app::audit::no_detail()).await?;
     Ok(Json(GeofenceOut::from(&g)))
 }
 
@@ -214,10 +218,12 @@ async fn replace_geofence(
 async fn delete_geofence(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
     state.store.delete_geofence(actor.household_id, id).await.map_err(not_found)?;
+    crate::api::audit(&state, &actor, ip, "delete", "geofence", id, petty_app::audit::no_detail()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -18,7 +18,7 @@ use crate::api::Paged;
 use crate::api::auth::{MembershipOut, UserOut};
 use crate::auth::{CurrentActor, new_secret, secret_hash};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ClientIp};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -74,6 +74,7 @@ async fn list_members(State(state): State<AppState>, actor: CurrentActor) -> Res
 async fn remove_member(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(user_id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
@@ -84,6 +85,7 @@ async fn remove_member(
             other => other.into(),
         },
     )?;
+    crate::api::audit(&state, &actor, ip, "remove", "member", user_id, petty_app::audit::no_detail()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -117,6 +119,7 @@ pub(crate) struct MemberChangeIn {
 async fn change_member(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(user_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<MemberChangeIn>,
 ) -> Result<Json<MembershipOut>, ApiError> {
@@ -132,6 +135,8 @@ async fn change_member(
                 other => other.into(),
             },
         )?;
+    crate::api::audit(&state, &actor, ip, "update", "member", user_id, petty_app::audit::fields(&["role", "ends_at"]))
+        .await?;
     Ok(Json(membership.into()))
 }
 
@@ -185,6 +190,7 @@ impl InvitationOut {
 async fn create_invitation(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<InvitationIn>,
 ) -> Result<(StatusCode, Json<InvitationOut>), ApiError> {
     let actor_checked = actor.require(Permission::ManageHousehold)?;
@@ -209,6 +215,16 @@ async fn create_invitation(
             now,
         )
         .await?;
+    crate::api::audit(
+        &state,
+        &actor_checked,
+        ip,
+        "create",
+        "invitation",
+        invitation.id,
+        petty_app::audit::fields(&["role", "ends_at", "email"]),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(InvitationOut::new(invitation, Some(token)))))
 }
 
@@ -233,6 +249,7 @@ async fn list_invitations(
 async fn revoke_invitation(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
@@ -242,6 +259,7 @@ async fn revoke_invitation(
             other => other.into(),
         },
     )?;
+    crate::api::audit(&state, &actor, ip, "revoke", "invitation", id, petty_app::audit::no_detail()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -258,6 +276,7 @@ pub(crate) struct AcceptIn {
 async fn accept_invitation(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<AcceptIn>,
 ) -> Result<(StatusCode, Json<MembershipOut>), ApiError> {
     let (user_id, _) = actor.user()?;
@@ -277,6 +296,11 @@ async fn accept_invitation(
             }
             other => other.into(),
         })?;
+    let joined = petty_core::accounts::Actor {
+        household_id: membership.household_id,
+        kind: petty_core::accounts::ActorKind::User { user_id, role: membership.role },
+    };
+    crate::api::audit(&state, &joined, ip, "join", "member", user_id, petty_app::audit::fields(&["role"])).await?;
     Ok((StatusCode::CREATED, Json(membership.into())))
 }
 
@@ -308,10 +332,21 @@ async fn get_retention(State(state): State<AppState>, actor: CurrentActor) -> Re
 async fn set_retention(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<RetentionIo>,
 ) -> Result<Json<RetentionIo>, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
     let policy = petty_core::readings::RetentionPolicy::parse(body.readings_days, body.rollups_days)?;
     state.store.set_retention_policy(actor.household_id, policy).await?;
+    crate::api::audit(
+        &state,
+        &actor,
+        ip,
+        "update",
+        "household",
+        actor.household_id,
+        petty_app::audit::fields(&["readings_days", "rollups_days"]),
+    )
+    .await?;
     Ok(Json(body))
 }

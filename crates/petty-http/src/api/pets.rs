@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::api::{Paged, patch_field};
 use crate::auth::CurrentActor;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use crate::render::JsonBody;
 use crate::state::AppState;
 
@@ -216,12 +216,14 @@ async fn list_pets(
 async fn create_pet(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<PetIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
     let profile = PetProfile::parse(&body.into(), today())?;
     let pet = state.store.create_pet(actor.household_id, &profile, OffsetDateTime::now_utc()).await?;
     let location = format!("/api/v1/pets/{}", pet.id);
+    crate::api::audit(&state, &actor, ip, "create", "pet", pet.id, petty_app::audit::no_detail()).await?;
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(PetOut::from(&pet))))
 }
 
@@ -249,6 +251,7 @@ async fn get_pet(
 async fn update_pet(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<PetPatch>,
 ) -> Result<Json<PetOut>, ApiError> {
@@ -265,6 +268,16 @@ async fn update_pet(
         // The weight log keeps every weight the pet was given.
         petty_app::care::weight_changed(&state.app, &actor, &pet, weight).await?;
     }
+    crate::api::audit(
+        &state,
+        &actor,
+        ip,
+        "update",
+        "pet",
+        pet.id,
+        petty_app::audit::fields(&current.profile.changed_fields(&pet.profile)),
+    )
+    .await?;
     Ok(Json(PetOut::from(&pet)))
 }
 
@@ -275,10 +288,12 @@ async fn update_pet(
 async fn delete_pet(
     State(state): State<AppState>,
     actor: CurrentActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
     state.store.delete_pet(actor.household_id, PetId(id)).await.map_err(not_found)?;
+    crate::api::audit(&state, &actor, ip, "delete", "pet", id, petty_app::audit::no_detail()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -64,9 +64,9 @@ const RECHECK: Duration = Duration::from_secs(1);
 
 /// What the connection signed in with, to check again while it is open.
 enum Recheck {
-    /// An access token issued at this Unix millisecond.
+    /// An access token issued at this time, from this sign-in.
     Token {
-        issued_ms: i64,
+        issued: crate::auth::Issued,
     },
     ApiKey(String),
     /// The dashboard's session cookie.
@@ -78,13 +78,13 @@ impl Recheck {
         if token.starts_with("pk_") {
             return Some(Recheck::ApiKey(token.to_owned()));
         }
-        state.keys.verify_access_token(token).ok().map(|(_, issued_ms)| Recheck::Token { issued_ms })
+        state.keys.verify_access_token(token).ok().map(|(_, issued)| Recheck::Token { issued })
     }
 
     /// Whether the credential still stands for `actor`.
     async fn holds(&self, state: &AppState, actor: &Actor) -> Result<(), ApiError> {
         match self {
-            Recheck::Token { issued_ms } => crate::auth::check_standing(state, *actor, *issued_ms).await,
+            Recheck::Token { issued } => crate::auth::check_standing(state, *actor, *issued).await,
             Recheck::ApiKey(key) => match crate::auth::authenticate_api_key(state, key).await? {
                 now if now == *actor => Ok(()),
                 _ => Err(ApiError::unauthenticated("the API key's scope has changed; connect again")),

@@ -20,5 +20,6 @@ mod lifecycle;
 mod petmgmt;
 mod pets;
 mod readings;
+mod security;
 mod signin;
 mod work;

@@ -96,6 +96,8 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
     let rules: Value = app.get("/api/v1/alarm-rules", Some(t)).await.json().await.unwrap();
     let me: Value = app.get("/api/v1/me", Some(t)).await.json().await.unwrap();
     let user_id = me["user"]["id"].as_str().or(me["id"].as_str()).expect("my user id").to_owned();
+    let sessions: Value = app.get("/api/v1/auth/sessions", Some(t)).await.json().await.unwrap();
+    let sign_in = sessions["items"][0]["id"].as_str().expect("a live sign-in").to_owned();
     Fixtures {
         ids: vec![
             ("pets", pet_id),
@@ -113,6 +115,7 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
             // Links whose token is the permission: a guessed one opens nothing.
             ("passports", "pp_guessed-token".to_owned()),
             ("lost", "lost_guessed-token".to_owned()),
+            ("auth/sessions", sign_in),
         ],
         secrets: vec![
             "Bellatrix".into(),

@@ -24,6 +24,7 @@ mod openapi;
 mod pages;
 mod pages_devices;
 mod revocation;
+mod security;
 mod sharing;
 mod signin;
 mod ws;

@@ -7,22 +7,22 @@ use serde_json::json;
 
 use crate::harness::{TestApp, spawn_app, spawn_app_with};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A client that keeps cookies like a browser, and shows redirects instead of following them.
-fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
 /// The value of a page's hidden `csrf` field.
-fn csrf_in(html: &str) -> String {
+pub(crate) fn csrf_in(html: &str) -> String {
     let marker = r#"name="csrf" value=""#;
     let start = html.find(marker).unwrap_or_else(|| panic!("no csrf field in:\n{html}")) + marker.len();
     html[start..].split('"').next().expect("closing quote").to_owned()
 }
 
 /// `Set-Cookie` headers for the cookie `name`.
-fn set_cookies(res: &Response, name: &str) -> Vec<String> {
+pub(crate) fn set_cookies(res: &Response, name: &str) -> Vec<String> {
     res.headers()
         .get_all(SET_COOKIE)
         .iter()
@@ -32,23 +32,23 @@ fn set_cookies(res: &Response, name: &str) -> Vec<String> {
         .collect()
 }
 
-fn location(res: &Response) -> &str {
+pub(crate) fn location(res: &Response) -> &str {
     res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
-async fn get_page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
+pub(crate) async fn get_page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
     let res = client.get(app.url(path)).send().await.expect("request");
     let status = res.status();
     (status, res.text().await.expect("body"))
 }
 
-async fn post_form(app: &TestApp, client: &Client, path: &str, form: &[(&str, &str)]) -> Response {
+pub(crate) async fn post_form(app: &TestApp, client: &Client, path: &str, form: &[(&str, &str)]) -> Response {
     client.post(app.url(path)).form(form).send().await.expect("request")
 }
 
 /// Registers through `/register` in `client`, then signs in through `/login`, so the client
 /// ends up signed in. Returns the email and the answer to the sign-in.
-async fn register_through_form(app: &TestApp, client: &Client, name: &str) -> (String, Response) {
+pub(crate) async fn register_through_form(app: &TestApp, client: &Client, name: &str) -> (String, Response) {
     let (_, html) = get_page(app, client, "/register").await;
     let email = format!("{}-{}@example.org", name.to_lowercase(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let res = post_form(
@@ -73,7 +73,7 @@ async fn register_through_form(app: &TestApp, client: &Client, name: &str) -> (S
 }
 
 /// Signs in through `/login` in `client`; answers the POST's answer (a redirect to the household).
-async fn sign_in_through_form(app: &TestApp, client: &Client, email: &str, password: &str) -> Response {
+pub(crate) async fn sign_in_through_form(app: &TestApp, client: &Client, email: &str, password: &str) -> Response {
     let (_, html) = get_page(app, client, "/login").await;
     let res =
         post_form(app, client, "/login", &[("csrf", &csrf_in(&html)), ("email", email), ("password", password)]).await;
