@@ -70,8 +70,8 @@ async fn full_user(state: &AppState, user: &User, household_id: HouseholdId, rol
     }))
 }
 
-async fn mfa_enabled(_state: &AppState, _user_id: UserId) -> Result<bool, Fail> {
-    Ok(false)
+async fn mfa_enabled(state: &AppState, user_id: UserId) -> Result<bool, Fail> {
+    petty_app::mfa::is_enabled(&state.app, user_id).await.map_err(Fail::store)
 }
 
 /// Petty's account refusal as the contract answers it.
@@ -97,6 +97,12 @@ fn account_error(e: petty_http::ApiError) -> Fail {
             Fail::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED", "API rate limit exceeded")
                 .retry_after(e.retry_after.unwrap_or(1))
         }
+        ErrorCode::MfaRequired => {
+            Fail::new(StatusCode::UNAUTHORIZED, "MFA_REQUIRED", "Multi-factor authentication code required")
+        }
+        ErrorCode::InvalidMfaCode => {
+            Fail::new(StatusCode::UNAUTHORIZED, "INVALID_MFA_CODE", "Invalid authentication code")
+        }
         ErrorCode::RefreshTokenReused => Fail::new(
             StatusCode::UNAUTHORIZED,
             "TOKEN_REUSED",
@@ -119,7 +125,16 @@ fn account_error(e: petty_http::ApiError) -> Fail {
 
 /// The answer of a sign-in or registration: the user, and a new pair of tokens.
 async fn with_tokens(state: &AppState, user: Value, membership: &Membership) -> Result<Value, Fail> {
-    let tokens = accounts::issue_tokens(state, membership).await.map_err(account_error)?;
+    with_tokens_from(state, user, membership, &petty_store::ClientOrigin::default()).await
+}
+
+async fn with_tokens_from(
+    state: &AppState,
+    user: Value,
+    membership: &Membership,
+    origin: &petty_store::ClientOrigin,
+) -> Result<Value, Fail> {
+    let tokens = accounts::issue_tokens_from(state, membership, origin).await.map_err(account_error)?;
     Ok(json!({
         "user": user,
         "accessToken": tokens.access_token,
@@ -225,7 +240,12 @@ fn locked(seconds: u64) -> Fail {
 }
 
 /// `POST /auth/login`.
-pub(super) async fn login(State(state): State<AppState>, ClientIp(client): ClientIp, bytes: Bytes) -> Answer {
+pub(super) async fn login(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    headers: axum::http::HeaderMap,
+    bytes: Bytes,
+) -> Answer {
     let body = Body::parse(&bytes)?;
     let mut c = Check::new(&body);
     let email = c.text("email", 254, true, Some(messages::EMAIL)).flatten();
@@ -249,15 +269,20 @@ pub(super) async fn login(State(state): State<AppState>, ClientIp(client): Clien
     if let Some(wait) = locked_for(&state, &email, now).await? {
         return Err(locked(wait));
     }
-    let _ = &mfa_code;
-    let attempt =
-        SignIn { email: email.as_str(), password: &password, household_id: None, client, trusted_device: None };
-    let signed_in = match accounts::sign_in(&state, attempt).await {
-        Ok(s) => s,
-        Err(e) => return Err(account_error(e)),
+    let user_agent = headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let attempt = SignIn {
+        email: email.as_str(),
+        password: &password,
+        household_id: None,
+        client,
+        trusted_device: None,
+        mfa_code: mfa_code.as_deref(),
+        user_agent,
     };
+    let signed_in = accounts::sign_in(&state, attempt).await.map_err(account_error)?;
     let user = full_user(&state, &signed_in.user, signed_in.membership.household_id, signed_in.membership.role).await?;
-    Ok(ok(StatusCode::OK, with_tokens(&state, user, &signed_in.membership).await?))
+    let origin = accounts::origin(client, user_agent);
+    Ok(ok(StatusCode::OK, with_tokens_from(&state, user, &signed_in.membership, &origin).await?))
 }
 
 /// `POST /auth/refresh-token`: the presented token is spent and a new pair answered.
@@ -283,8 +308,8 @@ async fn optional_member(parts: &mut axum::http::request::Parts, state: &AppStat
     }
 }
 
-/// `POST /auth/logout`: ends the sign-in of the given refresh token (every sign-in of the
-/// person with `allDevices: true`).
+/// `POST /auth/logout`: ends the sign-in of the given refresh token, or else the one the access
+/// token was issued from (every sign-in of the person with `allDevices: true`).
 pub(super) async fn logout(State(state): State<AppState>, request: axum::extract::Request) -> Answer {
     let (mut parts, body) = request.into_parts();
     let member = optional_member(&mut parts, &state).await?;
@@ -300,27 +325,34 @@ pub(super) async fn logout(State(state): State<AppState>, request: axum::extract
     if all {
         let Some(member) = member else { return Err(Fail::unauthorized("Authentication required")) };
         let (user_id, _) = member.user()?;
-        sign_out_everywhere(&state, user_id, now).await?;
+        state
+            .store
+            .revoke_other_sign_ins(user_id, petty_store::CurrentSignIn::default(), now)
+            .await
+            .map_err(Fail::store)?;
     } else if let Some(token) = token {
         state.store.revoke_refresh_family_of(&secret_hash(&token), now).await.map_err(Fail::store)?;
-    } else if member.is_none() {
-        return Err(Fail::unauthorized("Authentication required"));
+    } else {
+        let Some(member) = member else { return Err(Fail::unauthorized("Authentication required")) };
+        let (user_id, _) = member.user()?;
+        if let Some(family) = petty_http::auth::sign_in_of(&state, &parts.headers) {
+            match state.store.revoke_sign_in(user_id, family.0, now).await {
+                Ok(_) | Err(petty_store::StoreError::NotFound) => {}
+                Err(e) => return Err(Fail::store(e)),
+            }
+        }
     }
     Ok(ok(StatusCode::OK, json!({"loggedOut": true})))
 }
 
-/// Ends every sign-in of the person: each refresh-token family, each dashboard session, each
-/// access token issued until now.
-async fn sign_out_everywhere(state: &AppState, user_id: UserId, now: OffsetDateTime) -> Result<(), Fail> {
-    let credentials = state.store.user_credentials(user_id).await.map_err(Fail::store)?;
-    // Setting the same hash again is Petty's "sign out everywhere": every family, session and
-    // earlier access token of the user is revoked; the password stays what it was.
-    state.store.set_password_hash(user_id, &credentials.password_hash, now).await.map_err(Fail::store)
-}
-
 /// `POST /auth/change-password`: every other sign-in ends; the caller gets a new pair of tokens
 /// beside `changed: true` (its old ones end with the rest).
-pub(super) async fn change_password(State(state): State<AppState>, member: Member, bytes: Bytes) -> Answer {
+pub(super) async fn change_password(
+    State(state): State<AppState>,
+    member: Member,
+    headers: axum::http::HeaderMap,
+    bytes: Bytes,
+) -> Answer {
     let (user_id, _) = member.user()?;
     let body = Body::parse(&bytes)?;
     let mut c = Check::new(&body);
@@ -344,6 +376,13 @@ pub(super) async fn change_password(State(state): State<AppState>, member: Membe
     if !verify_password_async(current, credentials.password_hash.clone()).await.map_err(account_error)? {
         return Err(Fail::new(StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS", "Invalid email or password"));
     }
+    // Petty's own rule: with MFA on, a password change needs a fresh code too (`mfaCode`, or
+    // the `X-MFA-Code` header as in Petty's API).
+    let code = match body.get("mfaCode") {
+        Some(Value::String(code)) => Some(code.clone()),
+        _ => headers.get(petty_http::stepup::MFA_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned),
+    };
+    petty_http::stepup::require_fresh_mfa(&state, user_id, code.as_deref()).await.map_err(account_error)?;
     let email = Email::parse("email", &credentials.user.email).ok();
     let new = petty_core::accounts::NewPassword::parse("newPassword", &new, email.as_ref()).map_err(Fail::canonical)?;
     let hash = hash_password_async(new.expose().to_owned()).await.map_err(account_error)?;
@@ -367,30 +406,63 @@ pub(super) async fn change_password(State(state): State<AppState>, member: Membe
     ))
 }
 
-fn mfa_unavailable() -> Fail {
-    Fail::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "NOT_IMPLEMENTED",
-        "Multi-factor authentication is not available on this server yet",
-    )
+/// An MFA use case's refusal as the contract answers it.
+fn mfa_error(e: petty_app::mfa::MfaError) -> Fail {
+    use petty_app::mfa::MfaError;
+    match e {
+        MfaError::InvalidCode | MfaError::Invalid(_) => {
+            Fail::new(StatusCode::UNAUTHORIZED, "INVALID_MFA_CODE", "Invalid authentication code")
+        }
+        MfaError::AlreadyEnabled => Fail::conflict("Multi-factor authentication is already enabled"),
+        MfaError::NotEnabled => Fail::conflict("Multi-factor authentication is not enabled"),
+        MfaError::NoSetup => Fail::conflict("Start with POST /auth/mfa/setup"),
+        MfaError::Store(e) => Fail::store(e),
+    }
 }
 
-/// `POST /auth/mfa/setup`.
-pub(super) async fn mfa_setup(State(_state): State<AppState>, member: Member) -> Answer {
-    member.user()?;
-    Err(mfa_unavailable())
+/// `POST /auth/mfa/setup` → `{secret, otpauthUrl}`; MFA is on only after `verify`.
+pub(super) async fn mfa_setup(State(state): State<AppState>, member: Member) -> Answer {
+    let (user_id, _) = member.user()?;
+    let user = state.store.get_user(user_id).await.map_err(Fail::store)?;
+    let setup = petty_app::mfa::setup(&state.app, user_id, &user.email).await.map_err(mfa_error)?;
+    Ok(ok(StatusCode::OK, json!({"secret": setup.secret, "otpauthUrl": setup.otpauth_url})))
 }
 
-/// `POST /auth/mfa/verify`.
-pub(super) async fn mfa_verify(State(_state): State<AppState>, member: Member, _bytes: Bytes) -> Answer {
-    member.user()?;
-    Err(mfa_unavailable())
+/// `POST /auth/mfa/verify` `{code}` → `{enabled: true, backupCodes: [10]}`.
+pub(super) async fn mfa_verify(State(state): State<AppState>, member: Member, bytes: Bytes) -> Answer {
+    let (user_id, _) = member.user()?;
+    let body = Body::parse(&bytes)?;
+    let mut c = Check::new(&body);
+    let code = c.text("code", 20, true, None).flatten();
+    c.finish()?;
+    let codes = petty_app::mfa::enable(&state.app, user_id, &code.unwrap_or_default()).await.map_err(mfa_error)?;
+    Ok(ok(StatusCode::OK, json!({"enabled": true, "backupCodes": codes})))
 }
 
-/// `POST /auth/mfa/disable`.
-pub(super) async fn mfa_disable(State(_state): State<AppState>, member: Member, _bytes: Bytes) -> Answer {
-    member.user()?;
-    Err(mfa_unavailable())
+/// `POST /auth/mfa/disable` `{password, code}` → `{enabled: false}`.
+pub(super) async fn mfa_disable(State(state): State<AppState>, member: Member, bytes: Bytes) -> Answer {
+    let (user_id, _) = member.user()?;
+    let body = Body::parse(&bytes)?;
+    let mut c = Check::new(&body);
+    let password = match body.get("password") {
+        Some(Value::String(p)) if !p.is_empty() => Some(p.clone()),
+        _ => {
+            c.fail("password", "password is required");
+            None
+        }
+    };
+    let code = c.text("code", 20, true, None).flatten();
+    c.finish()?;
+    if !mfa_enabled(&state, user_id).await? {
+        return Err(mfa_error(petty_app::mfa::MfaError::NotEnabled));
+    }
+    let credentials = state.store.user_credentials(user_id).await.map_err(Fail::store)?;
+    if !verify_password_async(password.unwrap_or_default(), credentials.password_hash).await.map_err(account_error)? {
+        return Err(Fail::new(StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS", "Invalid email or password"));
+    }
+    petty_http::stepup::require_fresh_mfa(&state, user_id, code.as_deref()).await.map_err(account_error)?;
+    petty_app::mfa::disable(&state.app, user_id).await.map_err(Fail::store)?;
+    Ok(ok(StatusCode::OK, json!({"enabled": false})))
 }
 
 /// `GET /users/profile`.

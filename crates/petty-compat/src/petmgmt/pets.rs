@@ -8,6 +8,7 @@ use petty_core::care::VaccineStatus;
 use petty_core::ids::PetId;
 use petty_core::pets::{Pet, PetProfile, RawPetProfile, Species};
 use petty_http::AppState;
+use petty_http::extract::ClientIp;
 use petty_store::{PetFilter, RecordFilter};
 use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
@@ -122,6 +123,19 @@ fn check_pet(body: &Body, base: RawPetProfile, update: bool, today: Date) -> Res
     Ok(raw)
 }
 
+/// Writes the audit entry of a change to a pet, as Petty's own API does.
+async fn audit(
+    state: &AppState,
+    member: &Member,
+    ip: std::net::IpAddr,
+    action: &str,
+    pet: PetId,
+    detail: Value,
+) -> Result<(), Fail> {
+    let who = petty_app::audit::Who::actor(&member.0, Some(ip));
+    petty_app::audit::record(&state.app, &who, action, "pet", pet, &detail).await.map_err(Fail::store)
+}
+
 /// 409 when another pet of the household has this microchip.
 async fn chip_is_free(state: &AppState, member: &Member, profile: &PetProfile, own: Option<PetId>) -> Result<(), Fail> {
     let Some(chip) = &profile.microchip_id else { return Ok(()) };
@@ -157,7 +171,12 @@ pub(super) async fn list(State(state): State<AppState>, member: Member, uri: Uri
 }
 
 /// `POST /pets`.
-pub(super) async fn create(State(state): State<AppState>, member: Member, bytes: Bytes) -> Answer {
+pub(super) async fn create(
+    State(state): State<AppState>,
+    member: Member,
+    ClientIp(ip): ClientIp,
+    bytes: Bytes,
+) -> Answer {
     require(&member.0, Action::Write)?;
     let body = Body::parse(&bytes)?;
     let today = today(&state, &member).await?;
@@ -168,6 +187,7 @@ pub(super) async fn create(State(state): State<AppState>, member: Member, bytes:
     super::account::check_pet_limit(&state, member.household()).await?;
     let pet =
         state.store.create_pet(member.household(), &profile, OffsetDateTime::now_utc()).await.map_err(Fail::store)?;
+    audit(&state, &member, ip, "create", pet.id, petty_app::audit::no_detail()).await?;
     let out = pet_json(&pet, VaccineStatus::None);
     petty_app::notify::household_event(&state.app, member.household(), "pet.created", out.clone()).await;
     Ok(ok(StatusCode::CREATED, out))
@@ -211,6 +231,7 @@ pub(super) async fn read(State(state): State<AppState>, member: Member, Path(id)
 pub(super) async fn update(
     State(state): State<AppState>,
     member: Member,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Answer {
@@ -230,6 +251,8 @@ pub(super) async fn update(
     if let Some(weight) = new_weight {
         petty_app::care::weight_changed(&state.app, &member.0, &pet, weight).await.map_err(Fail::care)?;
     }
+    let changed = petty_app::audit::fields(&current.profile.changed_fields(&pet.profile));
+    audit(&state, &member, ip, "update", pet.id, changed).await?;
     let (status, _) = petty_app::care::vaccinations(&state.app, member.household(), &pet).await.map_err(Fail::store)?;
     let out = pet_json(&pet, status);
     petty_app::notify::household_event(&state.app, member.household(), "pet.updated", out.clone()).await;
@@ -237,10 +260,16 @@ pub(super) async fn update(
 }
 
 /// `DELETE /pets/:id`: the pet and its records, reminders and files.
-pub(super) async fn delete(State(state): State<AppState>, member: Member, Path(id): Path<String>) -> Answer {
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    member: Member,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+) -> Answer {
     require(&member.0, Action::Delete)?;
     let pet = pet_of(&state, &member, &id).await?;
     state.store.delete_pet(member.household(), pet.id).await.map_err(Fail::store_or("Pet not found"))?;
+    audit(&state, &member, ip, "delete", pet.id, petty_app::audit::no_detail()).await?;
     let out = json!({"id": pet.id.0, "deleted": true});
     petty_app::notify::household_event(&state.app, member.household(), "pet.deleted", out.clone()).await;
     Ok(ok(StatusCode::OK, out))

@@ -428,6 +428,16 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_login() {
     assert_eq!((status, &body["data"]), (StatusCode::OK, &json!({"loggedOut": true})));
     assert_eq!(refresh(token).await.0, StatusCode::UNAUTHORIZED);
 
+    // Without a refresh token: the sign-in the access token belongs to ends, no other.
+    let (_, _, mine) = login(&app, &ana.email, PASSWORD).await;
+    let (_, _, other) = login(&app, &ana.email, PASSWORD).await;
+    let mine_access = mine["data"]["accessToken"].as_str().unwrap();
+    let (status, _) = post(&app, "/auth/logout", mine_access, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(get(&app, "/pets", mine_access).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh(mine["data"]["refreshToken"].as_str().unwrap().to_owned()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(&app, "/pets", other["data"]["accessToken"].as_str().unwrap()).await.0, StatusCode::OK);
+
     // All devices: every sign-in of the person ends.
     let (_, _, one) = login(&app, &ana.email, PASSWORD).await;
     let (_, _, two) = login(&app, &ana.email, PASSWORD).await;
@@ -1429,4 +1439,82 @@ async fn what_is_made_here_is_the_same_in_petty_on_both_engines() {
         let (_, pets) = get(&app, "/pets?search=mi", t).await;
         assert_eq!(pets["data"]["pets"][0]["name"], "Miso", "{engine:?}");
     }
+}
+
+/// MFA by the contract: setup's secret and URL, on only after a valid code, then needed at
+/// sign-in; RFC 6238's vectors (secret "12345678901234567890") through verify, login and
+/// disable on the days they name; each code once; backup codes once.
+#[tokio::test]
+async fn mfa_with_the_rfc_6238_vectors_through_login() {
+    let app = spawn_app().await;
+    let ana = signup(&app, "Ana").await;
+    let (status, body) = post(&app, "/auth/mfa/setup", &ana.access, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let secret = body["data"]["secret"].as_str().unwrap();
+    assert!(
+        secret.len() == 32 && secret.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)),
+        "{secret}"
+    );
+    let url = body["data"]["otpauthUrl"].as_str().unwrap();
+    assert!(url.starts_with("otpauth://totp/Petty:"), "{url}");
+    assert!(url.ends_with(&format!("?secret={secret}&issuer=Petty&algorithm=SHA1&digits=6&period=30")), "{url}");
+    let (status, body) = post(&app, "/auth/mfa/verify", &ana.access, json!({"code": "000000"})).await;
+    assert_eq!((status, error(&body)), (StatusCode::UNAUTHORIZED, ("INVALID_MFA_CODE", "Invalid authentication code")));
+    assert_eq!(login(&app, &ana.email, PASSWORD).await.0, StatusCode::OK, "not on before a valid code");
+
+    // The RFC's secret in place of the random one, and its vectors on their days.
+    let user_id = petty_core::ids::UserId(ana.id.parse().unwrap());
+    let sealed = app.state.app.mfa.seal(b"12345678901234567890");
+    app.store.set_pending_mfa_secret(user_id, &sealed).await.unwrap();
+    let at = |unix: i64| app.state.app.clock.set(OffsetDateTime::from_unix_timestamp(unix).unwrap());
+    at(59);
+    let (status, body) = post(&app, "/auth/mfa/verify", &ana.access, json!({"code": "287082"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["enabled"], true);
+    let backup: Vec<String> =
+        body["data"]["backupCodes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    assert_eq!(backup.len(), 10);
+    let shaped = |c: &str| {
+        c.len() == 9
+            && c.char_indices()
+                .all(|(i, ch)| if i == 4 { ch == '-' } else { ch.is_ascii_lowercase() || ('2'..='7').contains(&ch) })
+    };
+    assert!(backup.iter().all(|c| shaped(c)), "{backup:?}");
+
+    let with_code = |code: Option<&str>| {
+        let mut body = json!({"email": ana.email, "password": PASSWORD});
+        if let Some(c) = code {
+            body["mfaCode"] = json!(c);
+        }
+        let app = &app;
+        async move {
+            let (s, _, b) = call(app, Method::POST, &format!("{P}/auth/login"), None, Some(body)).await;
+            (s, b)
+        }
+    };
+    let (status, body) = with_code(None).await;
+    assert_eq!(
+        (status, error(&body)),
+        (StatusCode::UNAUTHORIZED, ("MFA_REQUIRED", "Multi-factor authentication code required"))
+    );
+    at(1_111_111_109);
+    let (status, body) = with_code(Some("081804")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["user"]["mfaEnabled"], true);
+    let (status, body) = with_code(Some("081804")).await;
+    assert_eq!((status, error(&body).0), (StatusCode::UNAUTHORIZED, "INVALID_MFA_CODE"), "each code once");
+    at(1_234_567_890);
+    assert_eq!(with_code(Some("005924")).await.0, StatusCode::OK);
+    assert_eq!(with_code(Some(&backup[3])).await.0, StatusCode::OK, "a backup code");
+    assert_eq!(with_code(Some(&backup[3])).await.0, StatusCode::UNAUTHORIZED, "used once");
+
+    // Off with the password and a fresh code.
+    at(2_000_000_000);
+    let (status, body) =
+        post(&app, "/auth/mfa/disable", &ana.access, json!({"password": "wrong one 1", "code": "279037"})).await;
+    assert_eq!((status, error(&body).0), (StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS"));
+    let (status, body) =
+        post(&app, "/auth/mfa/disable", &ana.access, json!({"password": PASSWORD, "code": "279037"})).await;
+    assert_eq!((status, &body["data"]), (StatusCode::OK, &json!({"enabled": false})), "{body}");
+    assert_eq!(with_code(None).await.0, StatusCode::OK);
 }
