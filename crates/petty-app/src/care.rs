@@ -69,6 +69,7 @@ pub async fn create_record(app: &App, actor: &Actor, pet_id: PetId, raw: &RawRec
         .create_record(household, pet_id, &content, actor.user_id(), app.now())
         .await
         .map_err(missing("pet"))?;
+    audit(app, actor, "create", "health_record", record.id).await?;
     after_record_change(app, &pet, &record.content, None).await?;
     Ok(record)
 }
@@ -87,6 +88,7 @@ pub async fn update_record(
     change(&mut raw);
     let content = RecordContent::parse(&raw, pet.profile.species, today(app, household).await?)?;
     let record = app.store.update_record(household, id, &content, app.now()).await.map_err(missing("health record"))?;
+    audit(app, actor, "update", "health_record", record.id).await?;
     after_record_change(app, &pet, &record.content, Some(&before.content)).await?;
     Ok(record)
 }
@@ -95,10 +97,18 @@ pub async fn delete_record(app: &App, actor: &Actor, id: Uuid) -> Result<(), Car
     let household = actor.household_id;
     let before = app.store.get_record(household, id).await.map_err(missing("health record"))?;
     app.store.delete_record(household, id).await.map_err(missing("health record"))?;
+    audit(app, actor, "delete", "health_record", id).await?;
     if let Ok(pet) = app.store.get_pet(household, before.pet_id).await {
         after_record_change(app, &pet, &before.content, None).await?;
     }
     Ok(())
+}
+
+/// Notes who changed a record or reminder in the household's audit log. (The use cases do not
+/// know the caller's address; the entry names the person or key.)
+async fn audit(app: &App, actor: &Actor, action: &str, entity_type: &str, id: Uuid) -> Result<(), StoreError> {
+    let who = crate::audit::Who::actor(actor, None);
+    crate::audit::record(app, &who, action, entity_type, id, &crate::audit::no_detail()).await
 }
 
 /// What follows from a record written, changed or removed: the pet's weight is its latest
@@ -275,7 +285,9 @@ pub async fn create_reminder(app: &App, actor: &Actor, raw: &RawReminder) -> Res
         external_uid: None,
         created_by: actor.user_id(),
     };
-    app.store.create_reminder(&new, app.now()).await.map_err(missing("pet"))
+    let reminder = app.store.create_reminder(&new, app.now()).await.map_err(missing("pet"))?;
+    audit(app, actor, "create", "reminder", reminder.id).await?;
+    Ok(reminder)
 }
 
 /// The zone a new reminder of `actor` is in unless it says otherwise.
@@ -308,7 +320,9 @@ pub async fn update_reminder(
         r.notified_upto = if first < now { first } else { first - Duration::milliseconds(1) };
     }
     r.content = content;
-    app.store.save_reminder(&r, now).await.map_err(missing("pet"))
+    let saved = app.store.save_reminder(&r, now).await.map_err(missing("pet"))?;
+    audit(app, actor, "update", "reminder", saved.id).await?;
+    Ok(saved)
 }
 
 /// The raw form of stored content, for a change that keeps what it does not name.
@@ -345,11 +359,19 @@ pub async fn act_on_reminder(app: &App, actor: &Actor, id: Uuid, action: Action)
         Action::Skip => r.skip(now),
         Action::Snooze { until } => r.snooze(until, now)?,
     }
-    app.store.save_reminder(&r, now).await.map_err(missing("reminder"))
+    let saved = app.store.save_reminder(&r, now).await.map_err(missing("reminder"))?;
+    let verb = match action {
+        Action::Complete => "complete",
+        Action::Skip => "skip",
+        Action::Snooze { .. } => "snooze",
+    };
+    audit(app, actor, verb, "reminder", saved.id).await?;
+    Ok(saved)
 }
 
 pub async fn delete_reminder(app: &App, actor: &Actor, id: Uuid) -> Result<(), CareError> {
     app.store.delete_reminder(actor.household_id, id).await.map_err(missing("reminder"))?;
+    audit(app, actor, "delete", "reminder", id).await?;
     Ok(())
 }
 

@@ -131,6 +131,12 @@ pub async fn publish(
         .store
         .put_share(actor.household_id, pet_id, kind, &hash, show_location, message, actor.user_id(), app.now())
         .await?;
+    let what = match kind {
+        ShareKind::Passport => "passport",
+        ShareKind::Lost => "lost_page",
+    };
+    let who = crate::audit::Who::actor(actor, None);
+    crate::audit::record(app, &who, "publish", what, pet_id, &crate::audit::no_detail()).await?;
     Ok((token, share))
 }
 

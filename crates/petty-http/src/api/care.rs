@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::api::{Paged, patch_field};
 use crate::auth::CurrentActor;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
@@ -856,7 +856,8 @@ pub(crate) struct FeedQuery {
 /// The household calendar as iCalendar, for calendars to subscribe to: needs only the token
 /// (a revoked one is 404). `ETag`, and 304 on `If-None-Match`.
 #[utoipa::path(get, path = "/api/v1/calendar/feed.ics", tag = "care", params(FeedQuery),
-    responses((status = 200, content_type = "text/calendar", body = String), (status = 304)))]
+    responses((status = 200, content_type = "text/calendar", body = String), (status = 304),
+        (status = 404, description = "No current feed has this token (it was replaced or ended)", body = ErrorBody)))]
 async fn feed_ics(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<FeedQuery>,

@@ -179,6 +179,10 @@ async fn records_list_newest_first_filter_summarise_and_refuse_bad_input() {
         send(&app, reqwest::Method::PATCH, &format!("/api/v1/records/{id}"), t, Some(json!({"vet": "Dr. Ito"}))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!((changed["vet"].as_str(), changed["title"].as_str()), (Some("Dr. Ito"), Some("Dental check")));
+    // The audit log says who wrote and changed each record.
+    let (_, log) = get(&app, &format!("/api/v1/audit?entity_type=health_record&entity_id={id}"), t).await;
+    let actions: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["update", "create"], "{log}");
     // Another household sees none of it.
     let other = app.register("Eve").await;
     let (status, _) = get(&app, &path, &other.access_token).await;
