@@ -436,6 +436,21 @@ fn pagination(page: u32, limit: u32, total: u64) -> Value {
     json!({"page": page, "limit": limit, "total": total, "totalPages": total.div_ceil(limit_n)})
 }
 
+/// The profile's decoders of a new pet's and a new health record's body, on outside bytes
+/// (for the fuzz target `petmgmt_body` and tests): JSON in body order, the contract's rules
+/// with its messages, then Petty's. Answers each refusal's code (`INVALID_JSON`,
+/// `VALIDATION_ERROR`) or the pet's name and the record's title.
+pub fn decode_bodies(bytes: &[u8], today: time::Date) -> [Result<String, &'static str>; 2] {
+    let pet = pets::decode_new_pet(bytes, today).map(|p| p.name).map_err(|f| f.code);
+    let record = records::decode_new_record(bytes, today)
+        .and_then(|raw| {
+            petty_core::care::RecordContent::parse(&raw, petty_core::pets::Species::Dog, today).map_err(Fail::canonical)
+        })
+        .map(|r| r.title)
+        .map_err(|f| f.code);
+    [pet, record]
+}
+
 /// Builds the application's routes for the profile (used by `petty::router`): the contract's
 /// routes with their own copy of the edge stack, the envelope outside it, CORS as configured.
 pub fn mounted(state: &AppState) -> Router<AppState> {
@@ -445,6 +460,16 @@ pub fn mounted(state: &AppState) -> Router<AppState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bodies_decode_or_are_refused_with_the_contracts_codes() {
+        let today = time::macros::date!(2026 - 12 - 05);
+        let both = br#"{"name": "Rex", "species": "Hamster", "recordType": "lab", "title": "Blood", "dateAdministered": "2026-12-06"}"#;
+        assert_eq!(decode_bodies(both, today), [Ok("Rex".to_owned()), Ok("Blood".to_owned())]);
+        assert_eq!(decode_bodies(b"{", today), [Err("INVALID_JSON"), Err("INVALID_JSON")]);
+        let late = br#"{"name": "", "recordType": "visit", "title": "x", "dateAdministered": "2026-12-07"}"#;
+        assert_eq!(decode_bodies(late, today), [Err("VALIDATION_ERROR"), Err("VALIDATION_ERROR")]);
+    }
 
     #[test]
     fn times_are_utc_seconds_with_z() {

@@ -136,6 +136,14 @@ async fn audit(
     petty_app::audit::record(&state.app, &who, action, "pet", pet, &detail).await.map_err(Fail::store)
 }
 
+/// A new pet's body: JSON in body order, the contract's rules, then Petty's.
+pub(super) fn decode_new_pet(bytes: &[u8], today: Date) -> Result<PetProfile, Fail> {
+    let body = Body::parse(bytes)?;
+    let base = RawPetProfile { species: Species::Other.as_str().to_owned(), ..RawPetProfile::default() };
+    let raw = check_pet(&body, base, false, today)?;
+    PetProfile::parse(&raw, today).map_err(Fail::canonical)
+}
+
 /// 409 when another pet of the household has this microchip.
 async fn chip_is_free(state: &AppState, member: &Member, profile: &PetProfile, own: Option<PetId>) -> Result<(), Fail> {
     let Some(chip) = &profile.microchip_id else { return Ok(()) };
@@ -178,11 +186,8 @@ pub(super) async fn create(
     bytes: Bytes,
 ) -> Answer {
     require(&member.0, Action::Write)?;
-    let body = Body::parse(&bytes)?;
     let today = today(&state, &member).await?;
-    let base = RawPetProfile { species: Species::Other.as_str().to_owned(), ..RawPetProfile::default() };
-    let raw = check_pet(&body, base, false, today)?;
-    let profile = PetProfile::parse(&raw, today).map_err(Fail::canonical)?;
+    let profile = decode_new_pet(&bytes, today)?;
     chip_is_free(&state, &member, &profile, None).await?;
     super::account::check_pet_limit(&state, member.household()).await?;
     let pet =

@@ -177,6 +177,14 @@ fn check_record(body: &Body, raw: &mut RawRecord, update: bool, today: time::Dat
     c.finish()
 }
 
+/// A new record's body: JSON in body order and the contract's rules, as Petty's raw record.
+pub(super) fn decode_new_record(bytes: &[u8], today: time::Date) -> Result<RawRecord, Fail> {
+    let body = Body::parse(bytes)?;
+    let mut raw = RawRecord::default();
+    check_record(&body, &mut raw, false, today)?;
+    Ok(raw)
+}
+
 /// `GET /pets/:petId/health-records?page&limit&type&from&to`.
 pub(super) async fn list(State(state): State<AppState>, member: Member, Path(id): Path<String>, uri: Uri) -> Answer {
     require(&member.0, Action::Read)?;
@@ -244,10 +252,8 @@ pub(super) async fn create(
 ) -> Answer {
     require(&member.0, Action::Write)?;
     let pet = super::pets::pet_of(&state, &member, &id).await?;
-    let body = Body::parse(&bytes)?;
     let today = super::pets::today(&state, &member).await?;
-    let mut raw = RawRecord::default();
-    check_record(&body, &mut raw, false, today)?;
+    let raw = decode_new_record(&bytes, today)?;
     super::account::check_record_limit(&state, member.household()).await?;
     let record = petty_app::care::create_record(&state.app, &member.0, pet.id, &raw).await.map_err(Fail::care)?;
     let out = record_json(&record);
