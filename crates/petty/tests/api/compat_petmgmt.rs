@@ -307,7 +307,7 @@ async fn registration_sign_in_and_the_profile() {
     assert_eq!(user["mfaEnabled"], false);
     assert_eq!(user["phone"], Value::Null);
     let token = body["data"]["accessToken"].as_str().unwrap().to_owned();
-    let (status, body) = login(&app, &email, "wrong password 1").await.into_parts();
+    let (status, _, body) = login(&app, &email, "wrong password 1").await;
     assert_eq!(
         (status, error(&body)),
         (StatusCode::UNAUTHORIZED, ("INVALID_CREDENTIALS", "Invalid email or password"))
@@ -329,16 +329,6 @@ async fn registration_sign_in_and_the_profile() {
     // Petty's dashboard shows the new name.
     let me: Value = app.get("/api/v1/me", Some(&token)).await.json().await.unwrap();
     assert_eq!(me["user"]["display_name"], "Ana Lima-Souza", "{me}");
-}
-
-trait IntoParts {
-    fn into_parts(self) -> (StatusCode, Value);
-}
-
-impl IntoParts for (StatusCode, HeaderMap, Value) {
-    fn into_parts(self) -> (StatusCode, Value) {
-        (self.0, self.2)
-    }
 }
 
 #[tokio::test]
