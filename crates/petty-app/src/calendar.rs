@@ -15,7 +15,6 @@ use petty_core::pets::format_date;
 use petty_core::recurrence::{LocalTime, Repeat, Schedule, Zone};
 use petty_core::reminders::{Method, Reminder, ReminderContent, Source};
 use petty_store::{NewReminder, StoreError};
-use sha2::Digest;
 use time::{Duration, OffsetDateTime};
 
 use crate::App;
@@ -29,7 +28,8 @@ pub const FEED_MAX_EVENTS: usize = 1000;
 const EVENT_LENGTH: Duration = Duration::minutes(30);
 
 /// Makes a new feed token for the household (the old one stops working).
-pub async fn new_feed_token(app: &App, actor: &Actor) -> Result<String, StoreError> {
+pub async fn new_feed_token(app: &App, actor: &Actor) -> Result<String, crate::billing::BillingError> {
+    crate::billing::check_limit(app, actor.household_id, petty_core::billing::Limited::CalendarFeed).await?;
     let (token, hash) = crate::secrets::new_secret("pcal_");
     app.store.set_calendar_feed(actor.household_id, &hash, actor.user_id(), app.now()).await?;
     Ok(token)
@@ -181,11 +181,11 @@ pub fn feed_ics(household_name: &str, events: &[FeedEvent]) -> (String, String) 
     for e in events {
         w.line("BEGIN", "VEVENT");
         w.line("UID", &e.uid);
-        w.line("DTSTAMP", &utc_stamp(e.stamp));
+        w.stamp("DTSTAMP", e.stamp);
         match e.start {
             FeedStart::At(t) => {
-                w.line("DTSTART", &utc_stamp(t));
-                w.line("DTEND", &utc_stamp(t + EVENT_LENGTH));
+                w.stamp("DTSTART", t);
+                w.stamp("DTEND", t + EVENT_LENGTH);
             }
             FeedStart::AllDay(d) => {
                 w.line("DTSTART;VALUE=DATE", &date_value(d));
@@ -202,8 +202,11 @@ pub fn feed_ics(household_name: &str, events: &[FeedEvent]) -> (String, String) 
     }
     w.line("END", "VCALENDAR");
     let body = w.finish();
-    let digest = sha2::Sha256::digest(body.as_bytes());
-    let etag = format!("\"{}\"", digest.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>());
+    // SipHash with its fixed keys: the same tag on every node and restart, at a fraction of a
+    // cryptographic hash's cost (the tag only has to change when the body does).
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hasher::write(&mut hasher, body.as_bytes());
+    let etag = format!("\"{:016x}-{:x}\"", std::hash::Hasher::finish(&hasher), body.len());
     (body, etag)
 }
 

@@ -31,7 +31,18 @@ pub enum CareError {
     Invalid(Invalid),
     /// No such thing in the caller's household (the name of the thing).
     NotFound(&'static str),
+    /// The household's plan allows no more of this.
+    Plan(crate::billing::BillingError),
     Store(StoreError),
+}
+
+impl From<crate::billing::BillingError> for CareError {
+    fn from(e: crate::billing::BillingError) -> Self {
+        match e {
+            crate::billing::BillingError::Store(e) => CareError::Store(e),
+            other => CareError::Plan(other),
+        }
+    }
 }
 
 impl From<Invalid> for CareError {
@@ -64,6 +75,7 @@ pub async fn create_record(app: &App, actor: &Actor, pet_id: PetId, raw: &RawRec
     let household = actor.household_id;
     let pet = app.store.get_pet(household, pet_id).await.map_err(missing("pet"))?;
     let content = RecordContent::parse(raw, pet.profile.species, today(app, household).await?)?;
+    crate::billing::check_limit(app, household, petty_core::billing::Limited::HealthRecords).await?;
     let record = app
         .store
         .create_record(household, pet_id, &content, actor.user_id(), app.now())

@@ -16,8 +16,9 @@
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
 //! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`care`],
-//! [`calendar`], [`sharing`], [`mfa`] (the second factor) and [`audit`] (the household's audit
-//! log, which every use case that changes household data writes to); the shapes
+//! [`calendar`], [`sharing`], [`mfa`] (the second factor), [`audit`] (the household's audit
+//! log, which every use case that changes household data writes to) and [`billing`] (plans,
+//! limits, Stripe; [`billing::check_limit`] is what every create path asks); the shapes
 //! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
 //! [`secrets`] (the opaque tokens every credential is made of).
 
@@ -25,6 +26,7 @@ pub mod account_mail;
 pub mod alarms;
 pub mod analysis;
 pub mod audit;
+pub mod billing;
 pub mod calendar;
 pub mod care;
 pub mod charts;
@@ -68,6 +70,8 @@ pub struct Settings {
     pub live_window: Duration,
     /// Mail about accounts (reset and verification links).
     pub account_mail: AccountMailSettings,
+    /// Billing through Stripe; off (every household has everything) unless configured.
+    pub billing: billing::BillingSettings,
 }
 
 /// How mail about an account behaves.
@@ -100,6 +104,7 @@ impl Default for Settings {
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),
             live_window: Duration::from_secs(10 * 60),
             account_mail: AccountMailSettings::default(),
+            billing: billing::BillingSettings::default(),
         }
     }
 }
@@ -160,6 +165,8 @@ pub struct Inner {
     passport: sharing::PassportKey,
     /// Seals TOTP secrets and hashes backup codes (keys derived from the server secret).
     pub mfa: mfa::MfaKeys,
+    /// Stripe's API, when billing is on.
+    pub stripe: Option<petty_notify::stripe::Stripe>,
 }
 
 impl Deref for App {
@@ -174,6 +181,7 @@ impl App {
     /// `secret` signs acknowledgement links (the server's signing key).
     pub fn new(store: Store, bus: Bus, settings: Settings, secret: &[u8]) -> App {
         let notifier = Notifier::new(&settings.notify, secret);
+        let stripe = settings.billing.stripe.as_ref().map(|s| petty_notify::stripe::Stripe::new(s.api.clone()));
         App(Arc::new(Inner {
             store,
             bus,
@@ -184,6 +192,7 @@ impl App {
             model: analysis::Model::default(),
             passport: sharing::PassportKey::from_secret(secret),
             mfa: mfa::MfaKeys::derive(secret),
+            stripe,
         }))
     }
 

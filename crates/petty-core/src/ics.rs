@@ -16,21 +16,62 @@ impl IcsWriter {
 
     /// `NAME:value` as given (already escaped or not TEXT), folded.
     pub fn line(&mut self, name: &str, value: &str) {
-        let mut line = String::with_capacity(name.len() + 1 + value.len());
-        line.push_str(name);
-        line.push(':');
-        line.push_str(value);
-        fold_into(&mut self.out, &line);
+        let start = self.out.len();
+        self.out.push_str(name);
+        self.out.push(':');
+        self.out.push_str(value);
+        if self.out.len() - start > 75 {
+            // Rare: refold what was just written.
+            let line = self.out.split_off(start);
+            fold_into(&mut self.out, &line);
+        } else {
+            self.out.push_str("\r\n");
+        }
     }
 
     /// `NAME:value` with value escaped as TEXT.
     pub fn text(&mut self, name: &str, value: &str) {
-        self.line(name, &escape_text(value));
+        if value.bytes().any(|b| matches!(b, b'\\' | b';' | b',') || b < 0x20 || b == 0x7f) {
+            self.line(name, &escape_text(value));
+        } else {
+            self.line(name, value);
+        }
+    }
+
+    /// `NAME:YYYYMMDDTHHMMSSZ`.
+    pub fn stamp(&mut self, name: &str, at: OffsetDateTime) {
+        self.out.push_str(name);
+        self.out.push(':');
+        push_stamp(&mut self.out, at);
+        self.out.push_str("\r\n");
     }
 
     pub fn finish(self) -> String {
         self.out
     }
+}
+
+/// Appends `YYYYMMDDTHHMMSSZ` without formatting machinery (a feed writes thousands).
+fn push_stamp(out: &mut String, at: OffsetDateTime) {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let year = u32::try_from(at.year()).unwrap_or(0) % 10_000;
+    let mut buf = [0u8; 16];
+    let digits = |buf: &mut [u8], value: u32, width: usize| {
+        let mut v = value;
+        for slot in buf[..width].iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    digits(&mut buf[0..4], year, 4);
+    digits(&mut buf[4..6], u32::from(u8::from(at.month())), 2);
+    digits(&mut buf[6..8], u32::from(at.day()), 2);
+    buf[8] = b'T';
+    digits(&mut buf[9..11], u32::from(at.hour()), 2);
+    digits(&mut buf[11..13], u32::from(at.minute()), 2);
+    digits(&mut buf[13..15], u32::from(at.second()), 2);
+    buf[15] = b'Z';
+    out.push_str(std::str::from_utf8(&buf).unwrap_or("19700101T000000Z"));
 }
 
 /// Appends `line` to `out` folded at 75 octets: CRLF and a space before each continuation,
@@ -74,16 +115,9 @@ pub fn escape_text(value: &str) -> String {
 
 /// `YYYYMMDDTHHMMSSZ`.
 pub fn utc_stamp(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    )
+    let mut out = String::with_capacity(16);
+    push_stamp(&mut out, at);
+    out
 }
 
 /// `YYYYMMDD`.

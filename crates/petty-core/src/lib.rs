@@ -10,6 +10,7 @@ pub mod alarm;
 pub mod anomalies;
 pub mod baselines;
 pub mod behaviour;
+pub mod billing;
 pub mod care;
 pub mod chart;
 pub mod devices;

@@ -5,6 +5,7 @@
 pub(crate) mod alarms;
 pub(crate) mod api_keys;
 pub(crate) mod auth;
+pub(crate) mod billing;
 pub(crate) mod care;
 pub(crate) mod charts;
 pub(crate) mod devices;

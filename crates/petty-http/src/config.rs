@@ -48,6 +48,8 @@ pub struct HttpConfig {
     pub alarm_delay: Duration,
     /// How notifications are sent.
     pub notify: petty_notify::NotifyConfig,
+    /// Billing through Stripe (off by default: every household has everything).
+    pub billing: petty_app::billing::BillingSettings,
 }
 
 /// Requests allowed per minute, with bursts up to the same number.
@@ -99,6 +101,7 @@ impl HttpConfig {
             notify: self.notify.clone(),
             seed_thresholds: self.seed_thresholds,
             account_mail: self.account_mail,
+            billing: self.billing.clone(),
             ..petty_app::Settings::default()
         }
     }
@@ -133,6 +136,7 @@ impl HttpConfig {
             analysis_delay: Duration::from_secs(30),
             alarm_delay: Duration::ZERO,
             notify: petty_notify::NotifyConfig::default(),
+            billing: petty_app::billing::BillingSettings::default(),
         }
     }
 }

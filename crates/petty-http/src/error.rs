@@ -47,10 +47,20 @@ pub enum ErrorCode {
     AccountLocked,
     Internal,
     Unavailable,
+    /// The household's plan does not allow this (billing is on): `details` names the limit.
+    PlanLimitReached,
+    /// Billing is not enabled on this server (every household has everything).
+    BillingDisabled,
+    /// The payment provider declined the payment; the message is its own.
+    PaymentFailed,
+    /// The payment provider could not be reached in time or refused the call; nothing changed.
+    PaymentProviderError,
+    /// A signed webhook's signature is missing, wrong or too old.
+    InvalidSignature,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::ValidationFailed,
         ErrorCode::MalformedRequest,
         ErrorCode::UnsupportedMediaType,
@@ -69,6 +79,11 @@ impl ErrorCode {
         ErrorCode::AccountLocked,
         ErrorCode::Internal,
         ErrorCode::Unavailable,
+        ErrorCode::PlanLimitReached,
+        ErrorCode::BillingDisabled,
+        ErrorCode::PaymentFailed,
+        ErrorCode::PaymentProviderError,
+        ErrorCode::InvalidSignature,
     ];
 
     /// `(code, HTTP status)`.
@@ -93,6 +108,11 @@ impl ErrorCode {
             AccountLocked => ("account_locked", StatusCode::TOO_MANY_REQUESTS),
             Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
             Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            PlanLimitReached => ("plan_limit_reached", StatusCode::FORBIDDEN),
+            BillingDisabled => ("billing_disabled", StatusCode::CONFLICT),
+            PaymentFailed => ("payment_failed", StatusCode::PAYMENT_REQUIRED),
+            PaymentProviderError => ("payment_provider_error", StatusCode::BAD_GATEWAY),
+            InvalidSignature => ("invalid_signature", StatusCode::BAD_REQUEST),
         }
     }
 
@@ -135,7 +155,9 @@ pub(crate) struct ErrorObject {
     /// One of the stable codes: validation_failed, malformed_request, unsupported_media_type,
     /// payload_too_large, unauthenticated, token_expired, invalid_credentials,
     /// refresh_token_reused, mfa_required, invalid_mfa_code, forbidden, not_found,
-    /// method_not_allowed, conflict, rate_limited, account_locked, internal, unavailable.
+    /// method_not_allowed, conflict, rate_limited, account_locked, internal, unavailable,
+    /// plan_limit_reached, billing_disabled, payment_failed, payment_provider_error,
+    /// invalid_signature.
     pub code: &'static str,
     pub message: String,
     pub details: Vec<FieldDetail>,

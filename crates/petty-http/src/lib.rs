@@ -65,6 +65,7 @@ pub use state::AppState;
 
 /// The delivery channels' settings, as the binary configures them.
 pub mod notify {
+    pub use petty_notify::stripe::StripeConfig;
     pub use petty_notify::{NotifyConfig, OutboundPolicy, SmtpConfig, SmtpTls, TwilioConfig, install_tls_provider};
 }
 

@@ -32,7 +32,7 @@ struct Shared {
     when: &'static str,
 }
 
-const SHARED: [Shared; 10] = [
+const SHARED: [Shared; 12] = [
     Shared { status: 400, name: "BadRequest", when: "The body is not valid JSON, or could not be read." },
     Shared {
         status: 401,
@@ -43,13 +43,19 @@ const SHARED: [Shared; 10] = [
     Shared {
         status: 403,
         name: "Forbidden",
-        when: "The caller's role or key scope does not allow this, or the credential is of the wrong kind \
-               (a device token anywhere but ingest).",
+        when: "The caller's role or key scope does not allow this, the credential is of the wrong kind \
+               (a device token anywhere but ingest), or the household's plan does not allow it (`details` names \
+               the limit).",
     },
     Shared {
         status: 404,
         name: "NotFound",
         when: "Nothing with this id in the caller's household (an id that is not a UUID names nothing either).",
+    },
+    Shared {
+        status: 402,
+        name: "PaymentRequired",
+        when: "The payment provider declined the payment; the message is the provider's.",
     },
     Shared { status: 409, name: "Conflict", when: "The change conflicts with what is stored." },
     Shared {
@@ -72,6 +78,11 @@ const SHARED: [Shared; 10] = [
         name: "TooManyRequests",
         when: "Too many requests from this address, account or key (`Retry-After` says when to try again), \
                or too many failed sign-ins for one email.",
+    },
+    Shared {
+        status: 502,
+        name: "BadGateway",
+        when: "The payment provider could not be reached in time or refused the call; nothing was changed.",
     },
     Shared {
         status: 503,

@@ -45,6 +45,7 @@ use crate::{api, edge, observability};
         (name = "alarms", description = "Alarms, their rules, contacts, escalation, webhooks and notifications"),
         (name = "live", description = "Live events over a WebSocket"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "billing", description = "The household's plan, Stripe subscriptions and Stripe's webhook"),
     )
 )]
 struct ApiDoc;
@@ -87,6 +88,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::geofences::router())
         .merge(api::alarms::router())
         .merge(api::charts::router())
+        .merge(api::billing::router())
         .merge(api::security::router())
         .routes(routes!(api::ws::connect))
 }

@@ -1,14 +1,17 @@
 //! Petty's delivery channels: email over SMTP (lettre), SMS and voice calls through Twilio's
 //! REST API, and webhooks signed with HMAC-SHA256; the acknowledgement links every message
 //! carries, and what each message says (about alarms, and about an account: a reset link, a
-//! verification link, a warning that someone tried to register with an address).
+//! verification link, a warning that someone tried to register with an address); and the
+//! client of Stripe's REST API that billing calls (`stripe.rs`), with the HMAC its webhooks
+//! are signed with and the mail about a failed payment.
 //!
 //! Architecture invariant: this crate sends and says; it decides nothing. Who is told, when,
 //! and what is recorded of it is `petty-app`'s (`notify.rs`), and the outbox that makes
 //! delivery at-least-once is `petty-store`'s.
 //!
 //! API boundary: [`NotifyConfig`] and its parts, [`Notifier`] (the senders, the signer of
-//! acknowledgement links), [`SendError`], and the message texts ([`account_email`] among them).
+//! acknowledgement links), [`SendError`], the message texts ([`account_email`] among them), and
+//! [`stripe`] ([`stripe::Stripe`], [`stripe::StripeConfig`], [`stripe::webhook_mac`]).
 
 use std::time::Duration;
 
@@ -22,6 +25,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 pub mod outbound;
+pub mod stripe;
 
 pub use outbound::{OutboundPolicy, Refused};
 

@@ -29,8 +29,13 @@ impl RecordFilter {
     /// The kinds asked for as `,vaccination,visit,` (matched with `LIKE` on both engines), or
     /// `None` for every kind.
     fn kinds_param(&self) -> Option<String> {
-        let kinds: Vec<&str> = self.kind.iter().chain(&self.also_kinds).map(|k| k.as_str()).collect();
+        let kinds = self.kinds();
         (!kinds.is_empty()).then(|| format!(",{},", kinds.join(",")))
+    }
+
+    /// Every kind asked for; empty for every kind.
+    fn kinds(&self) -> Vec<&'static str> {
+        self.kind.iter().chain(&self.also_kinds).map(|k| k.as_str()).collect()
     }
 }
 
@@ -71,7 +76,8 @@ macro_rules! record_columns {
     };
 }
 
-/// The records a filter matches: `$1` household, `$2` pet, `$3` kind, `$4` from, `$5` to.
+/// The records a filter matches: `$1` household, `$2` pet, `$3` kinds (`,visit,dental,`), `$4`
+/// from, `$5` to.
 macro_rules! record_condition {
     () => {
         "household_id = $1 AND pet_id = $2 AND ($3 IS NULL OR $3 LIKE '%,' || kind || ',%') \
@@ -225,37 +231,43 @@ impl Store {
         let from = filter.from.map(format_date);
         let to = filter.to.map(format_date);
         if let Some(fast) = &self.fast {
+            // Only the conditions in use, so SQLite counts and pages on the index alone.
+            let mut condition = String::from("household_id = ?1 AND pet_id = ?2");
+            let household = household_id.0.as_bytes().to_vec();
+            let pet = pet_id.0.as_bytes().to_vec();
+            let mut params: Vec<&dyn rusqlite::ToSql> = vec![&household, &pet];
+            let kinds = filter.kinds();
+            if !kinds.is_empty() {
+                let mut slots = Vec::with_capacity(kinds.len());
+                for k in &kinds {
+                    params.push(k);
+                    slots.push(format!("?{}", params.len()));
+                }
+                condition.push_str(&format!(" AND kind IN ({})", slots.join(", ")));
+            }
+            let (from_text, to_text) = (from.as_deref(), to.as_deref());
+            for (column, value) in [("date >=", &from_text), ("date <=", &to_text)] {
+                if let Some(v) = value {
+                    params.push(v);
+                    condition.push_str(&format!(" AND {column} ?{}", params.len()));
+                }
+            }
+            let count_sql = format!("SELECT COUNT(*) FROM health_records WHERE {condition}");
+            let page_sql = format!(
+                "SELECT {} FROM health_records WHERE {condition} ORDER BY date DESC, created_at DESC, id DESC LIMIT ?{} OFFSET ?{}",
+                record_columns!(),
+                params.len() + 1,
+                params.len() + 2
+            );
+            let (limit, offset) = (page.limit(), page.offset());
             let (total, rows) = fast.with(|conn| {
-                let params = rusqlite::params![
-                    &household_id.0.as_bytes()[..],
-                    &pet_id.0.as_bytes()[..],
-                    kind.as_deref(),
-                    from,
-                    to
-                ];
-                let total: i64 = conn
-                    .prepare_cached(concat!("SELECT COUNT(*) FROM health_records WHERE ", record_condition!()))?
-                    .query_row(params, |row| row.get(0))?;
-                let mut select = conn.prepare_cached(concat!(
-                    "SELECT ",
-                    record_columns!(),
-                    " FROM health_records WHERE ",
-                    record_condition!(),
-                    " ORDER BY date DESC, created_at DESC, id DESC LIMIT $6 OFFSET $7"
-                ))?;
-                let rows = select
-                    .query_map(
-                        rusqlite::params![
-                            &household_id.0.as_bytes()[..],
-                            &pet_id.0.as_bytes()[..],
-                            kind,
-                            from,
-                            to,
-                            page.limit(),
-                            page.offset()
-                        ],
-                        RecordRow::from_sqlite,
-                    )?
+                let total: i64 = conn.prepare_cached(&count_sql)?.query_row(params.as_slice(), |row| row.get(0))?;
+                let mut paged = params.clone();
+                paged.push(&limit);
+                paged.push(&offset);
+                let rows = conn
+                    .prepare_cached(&page_sql)?
+                    .query_map(paged.as_slice(), RecordRow::from_sqlite)?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok((total, rows))
             })?;
@@ -341,6 +353,33 @@ impl Store {
         pet_id: Option<PetId>,
         kind: RecordKind,
     ) -> Result<Vec<Record>> {
+        if let Some(fast) = &self.fast {
+            let rows = fast.with(|conn| {
+                let household = &household_id.0.as_bytes()[..];
+                let kind = kind.as_str();
+                let sql_all = concat!(
+                    "SELECT ",
+                    record_columns!(),
+                    " FROM health_records WHERE household_id = ?1 AND kind = ?2 ORDER BY date, created_at, id"
+                );
+                let sql_pet = concat!(
+                    "SELECT ",
+                    record_columns!(),
+                    " FROM health_records WHERE household_id = ?1 AND kind = ?2 AND pet_id = ?3 ORDER BY date, created_at, id"
+                );
+                match pet_id {
+                    None => conn
+                        .prepare_cached(sql_all)?
+                        .query_map(rusqlite::params![household, kind], RecordRow::from_sqlite)?
+                        .collect::<rusqlite::Result<Vec<_>>>(),
+                    Some(pet) => conn
+                        .prepare_cached(sql_pet)?
+                        .query_map(rusqlite::params![household, kind, &pet.0.as_bytes()[..]], RecordRow::from_sqlite)?
+                        .collect::<rusqlite::Result<Vec<_>>>(),
+                }
+            })?;
+            return rows.into_iter().map(RecordRow::into_record).collect();
+        }
         let rows: Vec<RecordRow> = on_pool!(read, self, |pool| {
             sqlx::query_as(concat!(
                 "SELECT ",
@@ -538,6 +577,35 @@ fn status_text(status: StatusFilter) -> &'static str {
 }
 
 impl ReminderRow {
+    /// A row in `reminder_columns!` order, read through rusqlite.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReminderRow> {
+        use crate::fastread::{uuid, uuid_opt};
+        Ok(ReminderRow {
+            id: uuid(row, 0)?,
+            household_id: uuid(row, 1)?,
+            pet_id: uuid_opt(row, 2)?,
+            title: row.get(3)?,
+            description: row.get(4)?,
+            anchor_local: row.get(5)?,
+            timezone: row.get(6)?,
+            repeat: row.get(7)?,
+            ends_at: row.get(8)?,
+            due_at: row.get(9)?,
+            methods: row.get(10)?,
+            completed_at: row.get(11)?,
+            last_completed_at: row.get(12)?,
+            completed_count: row.get(13)?,
+            snoozed_until: row.get(14)?,
+            notified_upto: row.get(15)?,
+            source: row.get(16)?,
+            series: row.get(17)?,
+            external_uid: row.get(18)?,
+            created_by: uuid_opt(row, 19)?,
+            created_at: row.get(20)?,
+            updated_at: row.get(21)?,
+        })
+    }
+
     fn into_reminder(self) -> Result<Reminder> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("reminder {}: {what}", self.id));
         let schedule = Schedule {
@@ -737,6 +805,18 @@ impl Store {
 
     /// Every reminder of the household not completed (the calendar feed, the export).
     pub async fn pending_reminders(&self, household_id: HouseholdId) -> Result<Vec<Reminder>> {
+        if let Some(fast) = &self.fast {
+            let rows = fast.with(|conn| {
+                conn.prepare_cached(concat!(
+                    "SELECT ",
+                    reminder_columns!(),
+                    " FROM reminders WHERE household_id = ?1 AND completed_at IS NULL ORDER BY due_at, id"
+                ))?
+                .query_map([&household_id.0.as_bytes()[..]], ReminderRow::from_sqlite)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })?;
+            return rows.into_iter().map(ReminderRow::into_reminder).collect();
+        }
         let rows: Vec<ReminderRow> = on_pool!(read, self, |pool| {
             sqlx::query_as(concat!(
                 "SELECT ",

@@ -12,6 +12,7 @@
 mod accounts;
 mod alarms;
 mod analysis;
+mod billing;
 mod cache;
 mod care;
 mod devices;
@@ -38,6 +39,7 @@ use time::OffsetDateTime;
 pub use accounts::*;
 pub use alarms::*;
 pub use analysis::*;
+pub use billing::*;
 pub use care::*;
 pub use devices::*;
 pub use geofences::*;

@@ -42,6 +42,27 @@ struct PetRow {
 }
 
 impl PetRow {
+    /// A row in `pet_columns!` order, read through rusqlite.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<PetRow> {
+        Ok(PetRow {
+            id: crate::fastread::uuid(row, 0)?,
+            household_id: crate::fastread::uuid(row, 1)?,
+            name: row.get(2)?,
+            species: row.get(3)?,
+            breed: row.get(4)?,
+            date_of_birth: row.get(5)?,
+            sex: row.get(6)?,
+            weight_kg: row.get(7)?,
+            microchip_id: row.get(8)?,
+            photo_url: row.get(9)?,
+            notes: row.get(10)?,
+            created_at: row.get(11)?,
+            updated_at: row.get(12)?,
+            birth_precision: row.get(13)?,
+            neutered: row.get(14)?,
+        })
+    }
+
     fn into_pet(self) -> Result<Pet> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("pet {}: {what}", self.id));
         Ok(Pet {
@@ -203,6 +224,33 @@ impl Store {
         let species = filter.species.map(|s| s.as_str());
         let name = filter.name_contains.as_deref().map(like_pattern);
         let text = filter.text_contains.as_deref().map(like_pattern);
+        if let Some(fast) = &self.fast {
+            let household = &household_id.0.as_bytes()[..];
+            let (total, rows) = fast.with(|conn| {
+                let total: i64 = conn
+                    .prepare_cached(concat!("SELECT COUNT(*) FROM pets WHERE ", pet_condition!()))?
+                    .query_row(rusqlite::params![household, species, name, text], |row| row.get(0))?;
+                let rows = conn
+                    .prepare_cached(concat!(
+                        "SELECT ",
+                        pet_columns!(),
+                        " FROM pets WHERE ",
+                        pet_condition!(),
+                        " ORDER BY name_key, id LIMIT $5 OFFSET $6"
+                    ))?
+                    .query_map(
+                        rusqlite::params![household, species, name, text, page.limit(), page.offset()],
+                        PetRow::from_sqlite,
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((total, rows))
+            })?;
+            return Ok(Page {
+                items: rows.into_iter().map(PetRow::into_pet).collect::<Result<_>>()?,
+                total: total as u64,
+                request: page,
+            });
+        }
         let (total, rows): (i64, Vec<PetRow>) = on_pool!(read, self, |pool| {
             let total = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM pets WHERE ", pet_condition!()))
                 .bind(household_id.0)

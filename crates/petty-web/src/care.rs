@@ -48,6 +48,7 @@ fn split(e: CareError) -> Result<Invalid, PageError> {
     match e {
         CareError::Invalid(invalid) => Ok(invalid),
         CareError::NotFound(_) => Err(PageError::NotFound),
+        CareError::Plan(e) => Err(petty_http::ApiError::from(e).into()),
         CareError::Store(e) => Err(e.into()),
     }
 }
@@ -981,7 +982,9 @@ pub(crate) async fn new_feed(
     signed_in.check_csrf(&state, &form.csrf)?;
     signed_in.require(Permission::ManagePets)?;
     may_see_reminders(&signed_in)?;
-    let token = petty_app::calendar::new_feed_token(&state.app, &actor(&signed_in)).await?;
+    let token = petty_app::calendar::new_feed_token(&state.app, &actor(&signed_in))
+        .await
+        .map_err(|e| PageError::from(petty_http::ApiError::from(e)))?;
     let url = format!("{}/api/v1/calendar/feed.ics?token={token}", state.app.notifier.public_url());
     let since = state.store.calendar_feed_since(signed_in.membership.household_id).await?;
     Ok(layout::html(StatusCode::OK, calendar_view(&signed_in, since, Some(&url), None)))

@@ -87,6 +87,7 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup
                                 a href="/devices" { "Devices" }
                                 a href="/alarms" { "Alarms" }
                                 a href="/household/audit" { "Audit log" }
+                                a href="/plan" { "Plan" }
                             }
                             nav.account aria-label="Account" {
                                 p.who {

@@ -21,7 +21,7 @@
 //! one module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
 //! `verification` (confirming an email address), `security` (the account's second factor, sign-ins
 //! and history; the household's audit log), `household`, `pets`, `pet_day`, `devices`,
-//! `alarms`.
+//! `alarms`, `plan` (the household's plan and billing).
 
 mod alarms;
 mod assets;
@@ -32,6 +32,7 @@ mod household;
 mod layout;
 mod pet_day;
 mod pets;
+mod plan;
 mod recovery;
 mod registration;
 mod security;
@@ -68,6 +69,9 @@ pub fn router() -> Router<AppState> {
         .route("/account/security/mfa/disable", post(security::mfa_disable))
         .route("/account/security/sessions/revoke-others", post(security::revoke_others))
         .route("/account/security/sessions/{id}/revoke", post(security::revoke_sign_in))
+        .route("/plan", get(plan::plan_page))
+        .route("/plan/upgrade", post(plan::upgrade))
+        .route("/plan/cancel", post(plan::cancel))
         .route("/pets/new", get(pets::new_pet_page).post(pets::create_pet))
         .route("/pets/{id}", get(pet_day::pet_page))
         .route("/pets/{id}/episodes/{episode_id}/feedback", post(pet_day::episode_feedback))
@@ -123,7 +127,8 @@ impl From<ApiError> for PageError {
     fn from(e: ApiError) -> Self {
         match e.code {
             ErrorCode::NotFound => PageError::NotFound,
-            ErrorCode::Forbidden => PageError::Forbidden(e.message),
+            // A plan's limit (billing on) reads as a refusal: the message names the limit.
+            ErrorCode::Forbidden | ErrorCode::PlanLimitReached => PageError::Forbidden(e.message),
             // `ApiError::internal` logged the cause; anything else reaching here is a bug.
             ErrorCode::Internal => PageError::Internal,
             other => {

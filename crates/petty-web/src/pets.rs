@@ -6,13 +6,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use petty_app::billing::BillingError;
 use petty_core::accounts::Permission;
+use petty_core::billing::Limited;
 use petty_core::ids::PetId;
 use petty_core::pets::{self, Pet, PetProfile, RawPetProfile, Sex, Species};
 use petty_core::validation::Collector;
 use petty_core::{FieldError, Invalid};
-use petty_http::AppState;
 use petty_http::extract::ClientIp;
+use petty_http::{ApiError, AppState};
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
@@ -182,7 +184,17 @@ pub(crate) async fn create_pet(
             return Ok(layout::html(StatusCode::UNPROCESSABLE_ENTITY, form_view(&signed_in, None, &form, &errors)));
         }
     };
-    let pet = state.store.create_pet(signed_in.membership.household_id, &profile, OffsetDateTime::now_utc()).await?;
+    let household_id = signed_in.membership.household_id;
+    match petty_app::billing::check_limit(&state.app, household_id, Limited::Pets).await {
+        Ok(()) => {}
+        Err(BillingError::LimitReached(limit)) => {
+            let errors =
+                FormErrors::general(format!("{limit} on the {} plan. See the Plan page to upgrade.", limit.tier));
+            return Ok(layout::html(StatusCode::FORBIDDEN, form_view(&signed_in, None, &form, &errors)));
+        }
+        Err(other) => return Err(ApiError::from(other).into()),
+    }
+    let pet = state.store.create_pet(household_id, &profile, OffsetDateTime::now_utc()).await?;
     tracing::info!(pet_id = %pet.id, "pet added from the dashboard");
     signed_in.audit(&state, ip, "create", "pet", pet.id, petty_app::audit::no_detail()).await?;
     Ok(Redirect::to("/household").into_response())

@@ -49,6 +49,47 @@ pub(crate) struct Config {
     pub nats: NatsSection,
     pub analysis: AnalysisSection,
     pub notify: NotifySection,
+    pub billing: BillingSection,
+}
+
+/// Billing: off (every household has everything) unless `[billing.stripe]` has a secret key.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct BillingSection {
+    pub stripe: StripeSection,
+}
+
+/// Plans paid through Stripe: its API, the keys, and the price of each paid tier and period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct StripeSection {
+    /// `sk_live_...`; empty: billing is off.
+    pub secret_key: Option<String>,
+    /// The webhook endpoint's signing secret, `whsec_...`.
+    pub webhook_secret: Option<String>,
+    /// Stripe's API, or a server that speaks it.
+    pub api_base_url: String,
+    /// Seconds one call to Stripe may take.
+    pub timeout_secs: u64,
+    pub price_premium_monthly: Option<String>,
+    pub price_premium_yearly: Option<String>,
+    pub price_enterprise_monthly: Option<String>,
+    pub price_enterprise_yearly: Option<String>,
+}
+
+impl Default for StripeSection {
+    fn default() -> Self {
+        Self {
+            secret_key: None,
+            webhook_secret: None,
+            api_base_url: "https://api.stripe.com".to_owned(),
+            timeout_secs: 10,
+            price_premium_monthly: None,
+            price_premium_yearly: None,
+            price_enterprise_monthly: None,
+            price_enterprise_yearly: None,
+        }
+    }
 }
 
 /// Alarm notifications: email over SMTP, SMS and calls through Twilio (or a service that speaks
@@ -254,6 +295,7 @@ impl Default for Config {
             nats: NatsSection::default(),
             analysis: AnalysisSection::default(),
             notify: NotifySection::default(),
+            billing: BillingSection::default(),
         }
     }
 }
@@ -470,6 +512,24 @@ twilio_base_url = "https://api.twilio.com"
 # twilio_from = "+15005550006"
 # Webhooks reach public addresses only; list the inside networks they may reach too.
 outbound_allow = []
+
+[billing.stripe]
+# Billing is off (every household has everything) until a secret key is set. With it, new
+# households start on the free plan (3 pets, 100 health records, 500 MB of files, no calendar
+# feed) and their owners can subscribe to premium or enterprise, paid through Stripe.
+# secret_key = "sk_live_..."   (better: PETTY_BILLING__STRIPE__SECRET_KEY_FILE)
+# The signing secret of the webhook endpoint that Stripe calls at
+# <public_url>/api/v1/billing/stripe/webhook (events: customer.subscription.created, .updated,
+# .deleted, invoice.paid, invoice.payment_failed).
+# webhook_secret = "whsec_..."   (better: PETTY_BILLING__STRIPE__WEBHOOK_SECRET_FILE)
+# Stripe's API, or a server that speaks it; each call may take timeout_secs.
+api_base_url = "https://api.stripe.com"
+timeout_secs = 10
+# Stripe's price id of each paid tier and period; a tier without one cannot be chosen for it.
+# price_premium_monthly = "price_..."
+# price_premium_yearly = "price_..."
+# price_enterprise_monthly = "price_..."
+# price_enterprise_yearly = "price_..."
 "#;
 
 /// What the command line asks for; wins over the file and the environment.
@@ -560,6 +620,19 @@ pub(crate) fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> an
     }
     if config.nats.url.as_deref().is_some_and(|u| u.trim().is_empty()) {
         config.nats.url = None;
+    }
+    let stripe = &mut config.billing.stripe;
+    for value in [
+        &mut stripe.secret_key,
+        &mut stripe.webhook_secret,
+        &mut stripe.price_premium_monthly,
+        &mut stripe.price_premium_yearly,
+        &mut stripe.price_enterprise_monthly,
+        &mut stripe.price_enterprise_yearly,
+    ] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            *value = None;
+        }
     }
     config.check()?;
     for (old, new) in [
@@ -706,6 +779,20 @@ impl Config {
         if !(n.twilio_base_url.starts_with("https://") || n.twilio_base_url.starts_with("http://")) {
             bail!("notify.twilio_base_url must be an http(s) URL, got {:?}", n.twilio_base_url);
         }
+        let stripe = &self.billing.stripe;
+        if stripe.secret_key.is_some() != stripe.webhook_secret.is_some() {
+            bail!("billing.stripe: set both secret_key and webhook_secret (billing on), or neither (billing off)");
+        }
+        if stripe.secret_key.is_some() && self.billing_settings().stripe.is_some_and(|s| s.prices.offered().is_empty())
+        {
+            bail!("billing.stripe: set the price id of at least one paid tier and period (price_premium_monthly, ...)");
+        }
+        if !(stripe.api_base_url.starts_with("https://") || stripe.api_base_url.starts_with("http://")) {
+            bail!("billing.stripe.api_base_url must be an http(s) URL, got {:?}", stripe.api_base_url);
+        }
+        if !(1..=120).contains(&stripe.timeout_secs) {
+            bail!("billing.stripe.timeout_secs must be 1 to 120, got {}", stripe.timeout_secs);
+        }
         match self.auth.email_verification.as_deref().map(str::parse::<EmailVerification>) {
             None | Some(Ok(EmailVerification::Optional)) => {}
             Some(Ok(EmailVerification::Required)) if n.smtp_server.is_none() => bail!(
@@ -813,6 +900,7 @@ impl Config {
         };
         http.alarm_delay = Duration::from_millis(self.notify.alarm_delay_ms);
         http.notify = self.notify_config();
+        http.billing = self.billing_settings();
         http.secure_cookies = self.http.secure_cookies.unwrap_or(
             self.mode == Mode::Production || self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
         );
@@ -906,6 +994,30 @@ impl Config {
         config
     }
 
+    /// Billing: through Stripe when a secret key and a webhook secret are set, else off.
+    pub(crate) fn billing_settings(&self) -> petty_app::billing::BillingSettings {
+        let s = &self.billing.stripe;
+        let (Some(secret_key), Some(webhook_secret)) = (&s.secret_key, &s.webhook_secret) else {
+            return petty_app::billing::BillingSettings::default();
+        };
+        petty_app::billing::BillingSettings {
+            stripe: Some(petty_app::billing::StripeSettings {
+                api: petty_http::notify::StripeConfig {
+                    api_base_url: s.api_base_url.clone(),
+                    secret_key: secret_key.clone(),
+                    timeout: Duration::from_secs(s.timeout_secs.max(1)),
+                },
+                webhook_secret: webhook_secret.clone(),
+                prices: petty_app::billing::Prices {
+                    premium_monthly: s.price_premium_monthly.clone(),
+                    premium_yearly: s.price_premium_yearly.clone(),
+                    enterprise_monthly: s.price_enterprise_monthly.clone(),
+                    enterprise_yearly: s.price_enterprise_yearly.clone(),
+                },
+            }),
+        }
+    }
+
     /// The configuration as TOML with secrets and passwords replaced.
     pub(crate) fn redacted_toml(&self) -> anyhow::Result<String> {
         let mut copy = self.clone();
@@ -914,7 +1026,12 @@ impl Config {
         }
         copy.database_url = copy.database_url.as_deref().map(redact_url);
         copy.nats.url = copy.nats.url.as_deref().map(petty_bus::redact_nats_urls);
-        for secret in [&mut copy.notify.smtp_password, &mut copy.notify.twilio_auth_token] {
+        for secret in [
+            &mut copy.notify.smtp_password,
+            &mut copy.notify.twilio_auth_token,
+            &mut copy.billing.stripe.secret_key,
+            &mut copy.billing.stripe.webhook_secret,
+        ] {
             if secret.is_some() {
                 *secret = Some("(hidden)".to_owned());
             }
@@ -1052,6 +1169,52 @@ mod tests {
         let legacy = load_from(&Overrides::default(), env(&[("PETTY_HTTP__TRUST_FORWARDED_FOR", "true")])).unwrap();
         let http = legacy.config.http(b"0123456789abcdef0123456789abcdef".to_vec());
         assert_eq!(http.forwarded_for, ForwardedFor::TrustAnyPeer);
+    }
+
+    #[test]
+    fn billing_is_off_until_stripe_is_configured_and_its_secrets_are_hidden() {
+        let off = load_from(&Overrides::default(), vec![]).unwrap().config;
+        assert!(off.http(vec![]).billing.stripe.is_none(), "billing is off by default");
+        let dir = std::env::temp_dir().join(format!("petty-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_file = dir.join("stripe-key");
+        std::fs::write(&key_file, "sk_test_from_a_file\n").unwrap();
+        let on = load_from(
+            &Overrides::default(),
+            env(&[
+                ("PETTY_BILLING__STRIPE__SECRET_KEY_FILE", key_file.to_str().unwrap()),
+                ("PETTY_BILLING__STRIPE__WEBHOOK_SECRET", "whsec_from_env"),
+                ("PETTY_BILLING__STRIPE__PRICE_PREMIUM_MONTHLY", "price_pm"),
+                ("PETTY_BILLING__STRIPE__TIMEOUT_SECS", "3"),
+            ]),
+        )
+        .unwrap();
+        assert!(on.warnings.is_empty(), "{:?}", on.warnings);
+        let stripe = on.config.http(vec![]).billing.stripe.expect("billing is on");
+        assert_eq!(stripe.api.secret_key, "sk_test_from_a_file");
+        assert_eq!(stripe.api.api_base_url, "https://api.stripe.com");
+        assert_eq!(stripe.api.timeout, Duration::from_secs(3));
+        assert_eq!(stripe.webhook_secret, "whsec_from_env");
+        assert_eq!(stripe.prices.premium_monthly.as_deref(), Some("price_pm"));
+        let shown = on.config.redacted_toml().unwrap();
+        assert!(!shown.contains("sk_test_from_a_file") && !shown.contains("whsec_from_env"), "{shown}");
+        assert!(!format!("{stripe:?}").contains("whsec_from_env"), "Debug hides the secrets");
+        let Err(err) = load_from(&Overrides::default(), env(&[("PETTY_BILLING__STRIPE__SECRET_KEY", "sk_test_x")]))
+        else {
+            panic!("a key without a webhook secret is refused");
+        };
+        assert!(err.to_string().contains("webhook_secret"), "{err}");
+        let Err(err) = load_from(
+            &Overrides::default(),
+            env(&[
+                ("PETTY_BILLING__STRIPE__SECRET_KEY", "sk_test_x"),
+                ("PETTY_BILLING__STRIPE__WEBHOOK_SECRET", "whsec_x"),
+            ]),
+        ) else {
+            panic!("billing without a price is refused");
+        };
+        assert!(err.to_string().contains("price"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -57,6 +57,7 @@ impl From<CareError> for ApiError {
         match e {
             CareError::Invalid(invalid) => invalid.into(),
             CareError::NotFound(what) => ApiError::not_found(what),
+            CareError::Plan(e) => e.into(),
             CareError::Store(e) => e.into(),
         }
     }

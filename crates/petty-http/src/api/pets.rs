@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use petty_core::accounts::Permission;
+use petty_core::billing::Limited;
 use petty_core::ids::PetId;
 use petty_core::paging::PageRequest;
 use petty_core::pets::{Pet, PetProfile, RawPetProfile, format_date};
@@ -221,6 +222,7 @@ async fn create_pet(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
     let profile = PetProfile::parse(&body.into(), today())?;
+    petty_app::billing::check_limit(&state.app, actor.household_id, Limited::Pets).await?;
     let pet = state.store.create_pet(actor.household_id, &profile, OffsetDateTime::now_utc()).await?;
     let location = format!("/api/v1/pets/{}", pet.id);
     crate::api::audit(&state, &actor, ip, "create", "pet", pet.id, petty_app::audit::no_detail()).await?;

@@ -31,7 +31,8 @@ CREATE TABLE health_records (
     created_at   INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL
 );
-CREATE INDEX health_records_by_pet ON health_records (pet_id, date DESC, created_at DESC, id DESC);
+-- Pages of a pet's records, and their counts, come from this index alone.
+CREATE INDEX health_records_by_pet ON health_records (household_id, pet_id, date DESC, created_at DESC, id DESC, kind);
 CREATE INDEX health_records_by_household ON health_records (household_id, kind);
 
 -- Reminders. The schedule is the anchor (the first occurrence's local wall time) in the

@@ -11,6 +11,7 @@ mod harness;
 mod accounts;
 mod alarms;
 mod analysis;
+mod billing;
 mod care;
 mod credentials;
 mod fixtures;
