@@ -296,6 +296,7 @@ impl Fail {
             CareError::NotFound("health record") => Self::not_found("Health record not found"),
             CareError::NotFound("reminder") => Self::not_found("Reminder not found"),
             CareError::NotFound(_) => Self::not_found("Resource not found"),
+            CareError::Plan(e) => account::billing_error(e),
             CareError::Store(e) => Self::store(e),
         }
     }

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use petty_core::ids::{HouseholdId, WebhookId};
 use petty_http::AppState;
 use petty_notify::outbound::Refused;
@@ -11,9 +11,10 @@ use petty_store::Webhook;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::limits::Tier;
-use super::wire::{Body, Check, page_request, paging, path_id, query};
+use super::wire::{Body, Check, paging, path_id, query};
 use super::{Action, Answer, Detail, Fail, Member, ok, pagination, require, ts};
+use petty_app::billing::{BillingError, Received, WebhookError};
+use petty_core::billing::{Limited, Tier, Upgrade};
 
 /// The events an outgoing webhook may ask for.
 pub(super) const EVENTS: [&str; 13] = [
@@ -32,72 +33,129 @@ pub(super) const EVENTS: [&str; 13] = [
     "*",
 ];
 
-/// The household's effective tier: every household is `enterprise` while billing is off.
-pub(super) async fn tier_of(_state: &AppState, _household_id: HouseholdId) -> Tier {
-    Tier::Enterprise
+/// The household's effective tier (`enterprise` for everyone while billing is off). A store
+/// failure counts as `free`, the smallest allowance.
+pub(super) async fn tier_of(state: &AppState, household_id: HouseholdId) -> Tier {
+    petty_app::billing::tier(&state.app, household_id).await.unwrap_or(Tier::Free)
+}
+
+/// A billing use case's refusal as the contract answers it.
+pub(super) fn billing_error(e: BillingError) -> Fail {
+    match e {
+        BillingError::Disabled => {
+            Fail::new(StatusCode::CONFLICT, "BILLING_DISABLED", "Billing is not enabled on this server")
+        }
+        BillingError::Invalid(invalid) => Fail::canonical(invalid),
+        BillingError::Conflict(why) => Fail::conflict(&why),
+        BillingError::PaymentFailed(message) => Fail::new(StatusCode::PAYMENT_REQUIRED, "PAYMENT_FAILED", message),
+        BillingError::Provider => {
+            Fail::new(StatusCode::BAD_GATEWAY, "PAYMENT_PROVIDER_ERROR", "Payment provider unavailable")
+        }
+        BillingError::LimitReached(limit) => Fail::forbidden(limit.to_string()),
+        BillingError::Store(e) => Fail::store(e),
+    }
 }
 
 /// 403 when the household's plan allows no more pets.
-pub(super) async fn check_pet_limit(_state: &AppState, _household_id: HouseholdId) -> Result<(), Fail> {
-    Ok(())
-}
-
-/// 403 when the household's plan allows no more health records.
-pub(super) async fn check_record_limit(_state: &AppState, _household_id: HouseholdId) -> Result<(), Fail> {
-    Ok(())
+pub(super) async fn check_pet_limit(state: &AppState, household_id: HouseholdId) -> Result<(), Fail> {
+    petty_app::billing::check_limit(&state.app, household_id, Limited::Pets).await.map_err(billing_error)
 }
 
 /// 403 when the household's plan has no calendar feed.
-pub(super) async fn check_calendar(_state: &AppState, _household_id: HouseholdId) -> Result<(), Fail> {
-    Ok(())
+pub(super) async fn check_calendar(state: &AppState, household_id: HouseholdId) -> Result<(), Fail> {
+    petty_app::billing::check_limit(&state.app, household_id, Limited::CalendarFeed).await.map_err(billing_error)
 }
 
-fn billing_disabled() -> Fail {
-    Fail::new(StatusCode::CONFLICT, "BILLING_DISABLED", "Billing is not enabled on this server")
+/// `"unlimited"` for no limit.
+fn limit(n: Option<u64>) -> Value {
+    n.map_or_else(|| json!("unlimited"), |n| json!(n))
+}
+
+async fn status_json(state: &AppState, household_id: HouseholdId) -> Result<Value, Fail> {
+    let s = petty_app::billing::status(&state.app, household_id).await.map_err(Fail::store)?;
+    Ok(json!({
+        "subscriptionTier": s.tier.as_str(),
+        "status": s.status.as_str(),
+        "currentPeriodStart": s.current_period_start.map(ts),
+        "currentPeriodEnd": s.current_period_end.map(ts),
+        "cancelAtPeriodEnd": s.cancel_at_period_end,
+        "features": {
+            "maxPets": limit(s.limits.pets),
+            "maxHealthRecords": limit(s.limits.health_records),
+            "calendarSync": s.limits.calendar_feed,
+            "prioritySupport": s.limits.priority_support,
+            "advancedReports": s.limits.advanced_reports,
+        },
+        "usage": {
+            "petsCount": s.usage.pets,
+            "healthRecordsCount": s.usage.health_records,
+            "storageUsedMB": (s.usage.storage_bytes as f64 / (1024.0 * 1024.0) * 100.0).round() / 100.0,
+        },
+    }))
 }
 
 /// `GET /subscription/status` (owner).
 pub(super) async fn subscription_status(State(state): State<AppState>, member: Member) -> Answer {
     require(&member.0, Action::Own)?;
-    let household = member.household();
-    let pets =
-        state.store.list_pets(household, &Default::default(), page_request(1, 1)).await.map_err(Fail::store)?.total;
-    let records = state.store.count_records(household).await.map_err(Fail::store)?;
+    Ok(ok(StatusCode::OK, status_json(&state, member.household()).await?))
+}
+
+/// `POST /subscription/upgrade` `{tier, billingPeriod, paymentMethodId}` (owner): Petty
+/// subscribes the household through Stripe (`petty_app::billing::upgrade`).
+pub(super) async fn upgrade(State(state): State<AppState>, member: Member, bytes: Bytes) -> Answer {
+    require(&member.0, Action::Own)?;
+    if !petty_app::billing::enabled(&state.app) {
+        return Err(billing_error(BillingError::Disabled));
+    }
+    let body = Body::parse(&bytes)?;
+    let mut c = Check::new(&body);
+    let tier = c.text("tier", 20, true, Some("tier must be one of: premium, enterprise")).flatten();
+    let period = c.text("billingPeriod", 20, true, Some("billingPeriod must be one of: monthly, yearly")).flatten();
+    let method = c.text("paymentMethodId", 255, true, None).flatten();
+    c.finish()?;
+    let request = Upgrade::parse(
+        tier.as_deref().unwrap_or_default(),
+        period.as_deref().unwrap_or_default(),
+        method.as_deref().unwrap_or_default(),
+    )
+    .map_err(Fail::canonical)?;
+    let done = petty_app::billing::upgrade(&state.app, &member.0, &request).await.map_err(billing_error)?;
     Ok(ok(
         StatusCode::OK,
         json!({
-            "subscriptionTier": tier_of(&state, household).await.as_str(),
-            "status": "active",
-            "currentPeriodStart": null,
-            "currentPeriodEnd": null,
-            "cancelAtPeriodEnd": false,
-            "features": {
-                "maxPets": "unlimited",
-                "maxHealthRecords": "unlimited",
-                "calendarSync": true,
-                "prioritySupport": true,
-                "advancedReports": true,
-            },
-            "usage": {"petsCount": pets, "healthRecordsCount": records, "storageUsedMB": 0},
+            "subscriptionId": done.subscription_id,
+            "status": done.status.as_str(),
+            "tier": done.tier.as_str(),
+            "nextBillingDate": done.next_billing_date.map(super::date),
+            "amount": done.amount,
+            "currency": done.currency,
         }),
     ))
 }
 
-/// `POST /subscription/upgrade` (owner).
-pub(super) async fn upgrade(State(_state): State<AppState>, member: Member, _bytes: Bytes) -> Answer {
+/// `POST /subscription/cancel` `{atPeriodEnd}` (owner; at the period's end unless false).
+pub(super) async fn cancel(State(state): State<AppState>, member: Member, bytes: Bytes) -> Answer {
     require(&member.0, Action::Own)?;
-    Err(billing_disabled())
+    let body = Body::parse(&bytes)?;
+    let mut c = Check::new(&body);
+    let at_end = c.boolean("atPeriodEnd").flatten().unwrap_or(true);
+    c.finish()?;
+    petty_app::billing::cancel(&state.app, &member.0, at_end).await.map_err(billing_error)?;
+    Ok(ok(StatusCode::OK, status_json(&state, member.household()).await?))
 }
 
-/// `POST /subscription/cancel` (owner).
-pub(super) async fn cancel(State(_state): State<AppState>, member: Member, _bytes: Bytes) -> Answer {
-    require(&member.0, Action::Own)?;
-    Err(billing_disabled())
-}
-
-/// `POST /billing/stripe/webhook`: Stripe's events, signed.
-pub(super) async fn stripe_webhook(State(_state): State<AppState>, _bytes: Bytes) -> Answer {
-    Err(billing_disabled())
+/// `POST /billing/stripe/webhook`: Stripe's events, checked against `Stripe-Signature` and
+/// applied once each (`petty_app::billing::webhook`).
+pub(super) async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Answer {
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
+    match petty_app::billing::webhook(&state.app, &bytes, signature, state.app.now()).await {
+        Ok(Received::Received) => Ok(ok(StatusCode::OK, json!({"received": true}))),
+        Ok(Received::Duplicate) => Ok(ok(StatusCode::OK, json!({"received": true, "duplicate": true}))),
+        Err(WebhookError::Disabled) => Err(billing_error(BillingError::Disabled)),
+        Err(WebhookError::Signature(e)) => Err(Fail::new(StatusCode::BAD_REQUEST, "INVALID_SIGNATURE", e.message())),
+        Err(WebhookError::Malformed(why)) => Err(Fail::field("body", why)),
+        Err(WebhookError::Store(e)) => Err(Fail::store(e)),
+    }
 }
 
 fn webhook_json(w: &Webhook, secret: bool) -> Value {

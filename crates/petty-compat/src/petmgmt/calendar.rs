@@ -25,8 +25,8 @@ fn feed_url(state: &AppState, token: &str) -> String {
 /// `POST /calendar/feed` → `{feedUrl, token}`; a new call replaces the token.
 pub(super) async fn new_feed(State(state): State<AppState>, member: Member) -> Answer {
     require(&member.0, Action::Write)?;
-    super::account::check_calendar(&state, member.household()).await?;
-    let token = petty_app::calendar::new_feed_token(&state.app, &member.0).await.map_err(Fail::store)?;
+    let token =
+        petty_app::calendar::new_feed_token(&state.app, &member.0).await.map_err(super::account::billing_error)?;
     Ok(ok(StatusCode::OK, json!({"feedUrl": feed_url(&state, &token), "token": token})))
 }
 
@@ -146,7 +146,9 @@ pub(super) async fn sync(State(state): State<AppState>, member: Member, bytes: B
     let feed_url = match state.store.calendar_feed_since(member.household()).await.map_err(Fail::store)? {
         Some(_) => None,
         None => {
-            let token = petty_app::calendar::new_feed_token(&state.app, &member.0).await.map_err(Fail::store)?;
+            let token = petty_app::calendar::new_feed_token(&state.app, &member.0)
+                .await
+                .map_err(super::account::billing_error)?;
             Some(feed_url(&state, &token))
         }
     };

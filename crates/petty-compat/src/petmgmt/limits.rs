@@ -20,6 +20,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use petty_core::accounts::ActorKind;
+use petty_core::billing::Tier;
 use petty_core::ids::HouseholdId;
 use petty_http::AppState;
 use petty_http::auth::Authentication;
@@ -27,25 +28,6 @@ use petty_http::extract::ClientIp;
 use time::OffsetDateTime;
 
 use super::Fail;
-
-/// A subscription tier, for its hourly allowance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // free and premium households come with billing
-pub(super) enum Tier {
-    Free,
-    Premium,
-    Enterprise,
-}
-
-impl Tier {
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            Tier::Free => "free",
-            Tier::Premium => "premium",
-            Tier::Enterprise => "enterprise",
-        }
-    }
-}
 
 /// What a caller is counted as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -254,7 +254,6 @@ pub(super) async fn create(
     let pet = super::pets::pet_of(&state, &member, &id).await?;
     let today = super::pets::today(&state, &member).await?;
     let raw = decode_new_record(&bytes, today)?;
-    super::account::check_record_limit(&state, member.household()).await?;
     let record = petty_app::care::create_record(&state.app, &member.0, pet.id, &raw).await.map_err(Fail::care)?;
     let out = record_json(&record);
     petty_app::notify::household_event(&state.app, member.household(), "health_record.created", out.clone()).await;

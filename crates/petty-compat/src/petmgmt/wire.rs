@@ -196,6 +196,8 @@ pub(super) fn contract_field(field: &str) -> &str {
         "display_name" => "firstName",
         "new_password" => "newPassword",
         "pet_id" => "petId",
+        "billing_period" => "billingPeriod",
+        "payment_method_id" => "paymentMethodId",
         other => other,
     }
 }

@@ -1508,3 +1508,100 @@ async fn mfa_with_the_rfc_6238_vectors_through_login() {
     assert_eq!((status, &body["data"]), (StatusCode::OK, &json!({"enabled": false})), "{body}");
     assert_eq!(with_code(None).await.0, StatusCode::OK);
 }
+
+/// Billing on (a wire-level fake of Stripe): a new household is free with the free plan's
+/// limits in the contract's words and its hourly allowance; a declined card is 402 with
+/// Stripe's message; an upgrade answers the contract's shape and lifts the limits; the Stripe
+/// webhook with the contract's signature vector, a replay, and each refusal in Stripe's words.
+#[tokio::test]
+async fn billing_on_plans_limits_an_upgrade_and_the_stripe_signature_vector() {
+    use crate::fake_stripe::{self, DECLINED_CARD, GOOD_CARD, WEBHOOK_SECRET};
+    let fake = fake_stripe::stripe().await;
+    let settings = fake.settings(std::time::Duration::from_secs(1));
+    let app = spawn_app_with(move |c| c.billing = settings).await;
+    let ana = signup(&app, "Ana").await;
+    let t = &ana.access;
+    let (status, headers, body) = call(&app, Method::GET, &format!("{P}/subscription/status"), Some(t), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers["x-ratelimit-limit"], "1000", "the free tier's hourly allowance");
+    let s = &body["data"];
+    assert_eq!((s["subscriptionTier"].as_str(), s["status"].as_str()), (Some("free"), Some("active")));
+    assert_eq!(
+        s["features"],
+        json!({"maxPets": 3, "maxHealthRecords": 100, "calendarSync": false, "prioritySupport": false, "advancedReports": false})
+    );
+    for i in 0..3 {
+        new_pet(&app, t, json!({"name": format!("Pet {i}")})).await;
+    }
+    let (status, body) = post(&app, "/pets", t, json!({"name": "Fourth"})).await;
+    assert_eq!(
+        (status, error(&body)),
+        (StatusCode::FORBIDDEN, ("INSUFFICIENT_PERMISSIONS", "Your plan allows up to 3 pets"))
+    );
+    let (status, body) = post(&app, "/calendar/feed", t, json!({})).await;
+    assert_eq!(
+        (status, error(&body)),
+        (StatusCode::FORBIDDEN, ("INSUFFICIENT_PERMISSIONS", "Premium subscription required for this feature"))
+    );
+
+    let upgrade = |card: &str| {
+        let body = json!({"tier": "premium", "billingPeriod": "monthly", "paymentMethodId": card});
+        post(&app, "/subscription/upgrade", t, body)
+    };
+    let (status, body) = upgrade(DECLINED_CARD).await;
+    assert_eq!((status, error(&body)), (StatusCode::PAYMENT_REQUIRED, ("PAYMENT_FAILED", "Your card was declined.")));
+    let (status, body) = post(
+        &app,
+        "/subscription/upgrade",
+        t,
+        json!({"tier": "gold", "billingPeriod": "monthly", "paymentMethodId": GOOD_CARD}),
+    )
+    .await;
+    assert_eq!((status, fields(&body)), (StatusCode::BAD_REQUEST, vec!["tier"]));
+    let (status, body) = upgrade(GOOD_CARD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let d = &body["data"];
+    assert!(d["subscriptionId"].as_str().unwrap().starts_with("sub_"));
+    assert_eq!((d["status"].as_str(), d["tier"].as_str()), (Some("active"), Some("premium")));
+    assert_eq!((d["amount"].as_f64(), d["currency"].as_str()), (Some(9.99), Some("USD")));
+    assert_eq!(d["nextBillingDate"].as_str().map(str::len), Some(10));
+    new_pet(&app, t, json!({"name": "Fourth"})).await;
+    let (_, body) = get(&app, "/subscription/status", t).await;
+    assert_eq!(
+        (body["data"]["subscriptionTier"].as_str(), body["data"]["features"]["maxPets"].as_i64()),
+        (Some("premium"), Some(10))
+    );
+
+    // The contract's vector: secret whsec_test_secret, t = 1700000000.
+    assert_eq!(WEBHOOK_SECRET, "whsec_test_secret");
+    let vector = r#"{"id":"evt_1","type":"invoice.paid"}"#;
+    let signed = "t=1700000000,v1=46dc069361a7691082640523fa33fe5d6c8c88d5f5e257cdf8cf11539d166595";
+    let hook = |header: Option<&str>| {
+        let mut req = app.client.post(app.url(&format!("{P}/billing/stripe/webhook"))).body(vector);
+        if let Some(h) = header {
+            req = req.header("stripe-signature", h);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status(), res.json::<Value>().await.unwrap())
+        }
+    };
+    app.state.app.clock.set(OffsetDateTime::from_unix_timestamp(1_700_000_100).unwrap());
+    let (status, body) = hook(Some(signed)).await;
+    assert_eq!((status, &body["data"]), (StatusCode::OK, &json!({"received": true})), "{body}");
+    let (status, body) = hook(Some(signed)).await;
+    assert_eq!((status, &body["data"]), (StatusCode::OK, &json!({"received": true, "duplicate": true})));
+    for (header, message) in [
+        (None, "Missing Stripe-Signature header"),
+        (Some("t=1700000000,v1=00"), "No signatures found matching the expected signature for payload"),
+    ] {
+        let (status, body) = hook(header).await;
+        assert_eq!((status, error(&body)), (StatusCode::BAD_REQUEST, ("INVALID_SIGNATURE", message)));
+    }
+    app.state.app.clock.set(OffsetDateTime::from_unix_timestamp(1_700_000_301).unwrap());
+    let (status, body) = hook(Some(signed)).await;
+    assert_eq!(
+        (status, error(&body)),
+        (StatusCode::BAD_REQUEST, ("INVALID_SIGNATURE", "Timestamp outside the tolerance zone"))
+    );
+}
