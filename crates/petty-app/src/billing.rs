@@ -427,6 +427,22 @@ pub async fn cancel(app: &App, actor: &Actor, at_period_end: bool) -> Result<Sta
     Ok(status(app, household).await?)
 }
 
+/// Before a household is deleted with its last member's account: its Stripe subscription ends
+/// now and its customer is deleted at Stripe. Nothing to do with billing off or no customer.
+/// A failure stops the deletion (nothing is deleted, the person can try again).
+pub async fn forget_household(app: &App, household: HouseholdId) -> Result<(), BillingError> {
+    let Some(current) = app.store.subscription(household).await? else { return Ok(()) };
+    let Ok((_, stripe)) = stripe_of(app) else { return Ok(()) };
+    if let (true, Some(subscription_id)) = (current.is_live(), current.subscription_id.as_deref()) {
+        stripe.cancel_now(subscription_id).await?;
+    }
+    if let Some(customer) = current.customer_id.as_deref() {
+        stripe.delete_customer(customer).await?;
+    }
+    tracing::info!(%household, "Stripe told to forget a deleted household");
+    Ok(())
+}
+
 /// What a webhook call came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Received {

@@ -108,6 +108,11 @@ pub async fn update_record(
 pub async fn delete_record(app: &App, actor: &Actor, id: Uuid) -> Result<(), CareError> {
     let household = actor.household_id;
     let before = app.store.get_record(household, id).await.map_err(missing("health record"))?;
+    // Its attachments first: their bytes are in the object store, not the database.
+    crate::files::delete_files_of_record(app, household, id).await.map_err(|e| match e {
+        crate::files::FileError::Store(e) => CareError::Store(e),
+        other => CareError::Store(StoreError::Unavailable(other.to_string())),
+    })?;
     app.store.delete_record(household, id).await.map_err(missing("health record"))?;
     audit(app, actor, "delete", "health_record", id).await?;
     if let Ok(pet) = app.store.get_pet(household, before.pet_id).await {

@@ -18,7 +18,9 @@
 //! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`care`],
 //! [`calendar`], [`sharing`], [`mfa`] (the second factor), [`audit`] (the household's audit
 //! log, which every use case that changes household data writes to) and [`billing`] (plans,
-//! limits, Stripe; [`billing::check_limit`] is what every create path asks); the shapes
+//! limits, Stripe; [`billing::check_limit`] is what every create path asks), [`files`]
+//! (uploads, images, signed links, storage) and [`privacy`] (the data export and account
+//! deletion); the shapes
 //! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
 //! [`secrets`] (the opaque tokens every credential is made of).
 
@@ -31,6 +33,7 @@ pub mod calendar;
 pub mod care;
 pub mod charts;
 pub mod feedback;
+pub mod files;
 mod ingest;
 pub mod mfa;
 pub mod notify;
@@ -72,6 +75,8 @@ pub struct Settings {
     pub account_mail: AccountMailSettings,
     /// Billing through Stripe; off (every household has everything) unless configured.
     pub billing: billing::BillingSettings,
+    /// Where uploaded files are kept and how they are checked.
+    pub files: files::FilesSettings,
 }
 
 /// How mail about an account behaves.
@@ -105,6 +110,7 @@ impl Default for Settings {
             live_window: Duration::from_secs(10 * 60),
             account_mail: AccountMailSettings::default(),
             billing: billing::BillingSettings::default(),
+            files: files::FilesSettings::default(),
         }
     }
 }
@@ -161,6 +167,8 @@ pub struct Inner {
     pub notifier: Notifier,
     /// The behaviour model in use.
     pub model: analysis::Model,
+    /// Stored files: the object store and the signer of their links.
+    pub files: files::Files,
     /// Signs care passports.
     passport: sharing::PassportKey,
     /// Seals TOTP secrets and hashes backup codes (keys derived from the server secret).
@@ -182,6 +190,7 @@ impl App {
     pub fn new(store: Store, bus: Bus, settings: Settings, secret: &[u8]) -> App {
         let notifier = Notifier::new(&settings.notify, secret);
         let stripe = settings.billing.stripe.as_ref().map(|s| petty_notify::stripe::Stripe::new(s.api.clone()));
+        let files = files::Files::new(&settings.files, secret);
         App(Arc::new(Inner {
             store,
             bus,
@@ -190,6 +199,7 @@ impl App {
             wake: Wake::default(),
             notifier,
             model: analysis::Model::default(),
+            files,
             passport: sharing::PassportKey::from_secret(secret),
             mfa: mfa::MfaKeys::derive(secret),
             stripe,

@@ -59,6 +59,10 @@ define_id!(
     PetId
 );
 define_id!(
+    /// A file someone uploaded (a pet's photo, a record's attachment).
+    FileId
+);
+define_id!(
     /// An integration's API key (the id, never the secret).
     ApiKeyId
 );

@@ -14,6 +14,7 @@ pub mod billing;
 pub mod care;
 pub mod chart;
 pub mod devices;
+pub mod files;
 pub mod geofence;
 pub mod ics;
 pub mod ids;

@@ -10,6 +10,7 @@ pub(crate) mod care;
 pub(crate) mod charts;
 pub(crate) mod devices;
 pub(crate) mod exchange;
+pub(crate) mod files;
 pub(crate) mod geofences;
 pub(crate) mod health;
 pub(crate) mod households;

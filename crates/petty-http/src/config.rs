@@ -50,6 +50,8 @@ pub struct HttpConfig {
     pub notify: petty_notify::NotifyConfig,
     /// Billing through Stripe (off by default: every household has everything).
     pub billing: petty_app::billing::BillingSettings,
+    /// Where uploaded files are kept and how they are checked.
+    pub files: petty_app::files::FilesSettings,
 }
 
 /// Requests allowed per minute, with bursts up to the same number.
@@ -102,6 +104,7 @@ impl HttpConfig {
             seed_thresholds: self.seed_thresholds,
             account_mail: self.account_mail,
             billing: self.billing.clone(),
+            files: self.files.clone(),
             ..petty_app::Settings::default()
         }
     }
@@ -137,6 +140,7 @@ impl HttpConfig {
             alarm_delay: Duration::ZERO,
             notify: petty_notify::NotifyConfig::default(),
             billing: petty_app::billing::BillingSettings::default(),
+            files: petty_app::files::FilesSettings::default(),
         }
     }
 }

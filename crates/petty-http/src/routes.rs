@@ -38,6 +38,7 @@ use crate::{api, edge, observability};
         (name = "household", description = "Members and invitations"),
         (name = "api keys", description = "Keys for integrations"),
         (name = "pets", description = "Pet profiles"),
+        (name = "files", description = "Uploads (pets' photos, records' attachments), files and storage use"),
         (name = "devices", description = "Collars, air monitors and their readings"),
         (name = "readings", description = "Sending readings"),
         (name = "behaviour", description = "A pet's timeline, feedback, wellness and plan"),
@@ -77,6 +78,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::households::router())
         .merge(api::api_keys::router())
         .merge(api::pets::router())
+        .merge(api::files::router())
         .merge(api::care::router())
         .merge(api::sharing::router())
         .merge(api::devices::router())
@@ -106,13 +108,17 @@ pub fn openapi() -> serde_json::Value {
 }
 
 /// The edge's routes, without layers or state: the API and the WebSocket (`/api/v1/ws`), Twilio's
-/// keypress callback, and the docs page (`/docs`) with the OpenAPI document it shows.
+/// keypress callback, signed file links (`/files/{id}`), and the docs page (`/docs`) with the
+/// OpenAPI document it shows.
 pub fn api_router() -> Router<AppState> {
     let (api, doc) = api_routes().split_for_parts();
     Router::new()
         .merge(api)
         // Not part of the API: Twilio calls it back during a voice call (TwiML, not JSON).
         .route("/hooks/twilio/voice/{token}", axum::routing::post(api::alarms::twilio_voice_keypress))
+        // Not part of the API either: a file's bytes behind a signed link (an <img> sends no header).
+        .route("/files/{id}", axum::routing::get(api::files::signed_file))
+        .route("/files/{id}/thumbnail", axum::routing::get(api::files::signed_thumbnail))
         // The passport key where verifiers look for it (the API's own copy is documented).
         .route("/.well-known/petty-passport-key", axum::routing::get(api::sharing::passport_key))
         .merge(SwaggerUi::new("/docs").external_url_unchecked("/api/v1/openapi.json", crate::openapi::complete(&doc)))

@@ -1,6 +1,6 @@
 //! Petty's background jobs and the scheduler that runs them: the behaviour analysis and
-//! geofences, alarm judgement and the silence sweep, device liveness, retention, and the
-//! outbox (escalation and delivery).
+//! geofences, alarm judgement and the silence sweep, device liveness, retention, the outbox
+//! (escalation and delivery), and the sweep of uploads never confirmed.
 //!
 //! Each job is a value with a `run_once(app, now)` that tests drive directly; the
 //! [`Scheduler`] runs each as a named task that wakes on its period or when this node's
@@ -14,10 +14,12 @@
 //!
 //! API boundary: [`Job`], [`Scheduler`], and the jobs: [`alarms::JudgeAlarms`],
 //! [`alarms::SilenceSweep`], [`analysis::Analyse`], [`liveness::Liveness`],
-//! [`retention::Retention`], [`outbox::Outbox`], [`reminders::Reminders`].
+//! [`retention::Retention`], [`outbox::Outbox`], [`reminders::Reminders`],
+//! [`files::SweepUploads`].
 
 pub mod alarms;
 pub mod analysis;
+pub mod files;
 mod geofences;
 pub mod liveness;
 pub mod outbox;

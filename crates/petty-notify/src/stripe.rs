@@ -153,6 +153,14 @@ impl Stripe {
         self.send(request, &path).await
     }
 
+    /// `DELETE /v1/customers/{id}`: the customer and what Stripe keeps of them (an account
+    /// deleted for good).
+    pub async fn delete_customer(&self, customer_id: &str) -> Result<Value, StripeError> {
+        let path = format!("/v1/customers/{}", segment(customer_id)?);
+        let request = self.http.delete(self.url(&path)).bearer_auth(&self.config.secret_key);
+        self.send(request, &path).await
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.config.api_base_url.trim_end_matches('/'))
     }

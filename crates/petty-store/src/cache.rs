@@ -53,6 +53,14 @@ impl ReadCache {
         }
     }
 
+    /// Called after a household was deleted: none of its pets is served again.
+    pub(crate) fn forget_household(&self, household_id: HouseholdId) {
+        if let Ok(mut pets) = self.inner.lock() {
+            pets.rows.retain(|(h, _), _| *h != household_id);
+            pets.generation += 1;
+        }
+    }
+
     /// Called after a committed change to the pet.
     pub(crate) fn forget_pet(&self, household_id: HouseholdId, id: PetId) {
         if let Ok(mut pets) = self.inner.lock() {

@@ -320,7 +320,7 @@ impl Store {
 
     /// After a committed change to a device: forget cached tokens here and, on PostgreSQL,
     /// tell the other nodes to do the same.
-    async fn forget_device_tokens(&self) {
+    pub(crate) async fn forget_device_tokens(&self) {
         crate::cache::Invalidate::forget(&*self.device_tokens);
         if let Backend::Postgres(pool) = &self.backend
             && let Err(e) =

@@ -1,4 +1,4 @@
-//! `/household`: the household's pets and its people, the dashboard's home.
+//! `/household`: the household's pets, its people and its storage use, the dashboard's home.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -6,12 +6,13 @@ use axum::response::Response;
 use maud::{Markup, html};
 use petty_core::accounts::Permission;
 use petty_core::care::VaccineStatus;
+use petty_core::files::{Variant, human_size};
 use petty_core::ids::PetId;
 use petty_core::paging::{Page, PageRequest};
 use petty_core::pets::{Pet, format_date};
 use petty_core::recurrence::Zone;
 use petty_http::AppState;
-use petty_store::{Member, PetFilter};
+use petty_store::{Member, PetFilter, StorageUse};
 use std::collections::HashMap;
 use time::{Date, OffsetDateTime};
 
@@ -28,15 +29,33 @@ pub(crate) async fn household_page(State(state): State<AppState>, signed_in: Sig
     let members = state.store.list_members(household_id).await?;
     let statuses = petty_app::care::household_vaccine_statuses(&state.app, household_id, &pets.items).await?;
     let zones = (state.store.household_zone(household_id).await?, state.store.user_zone(signed_in.user.id).await?);
-    let view = household_view(&signed_in, &pets, &members, &statuses, &zones, OffsetDateTime::now_utc());
+    let storage = state.store.storage_used(household_id).await?;
+    let photos: Vec<Option<String>> =
+        pets.items.iter().map(|pet| super::pets::photo_src(&state, pet, Variant::Thumbnail)).collect();
+    let view = household_view(
+        &signed_in,
+        &pets,
+        &Extras { photos: &photos, statuses: &statuses, storage: &storage },
+        &members,
+        &zones,
+        OffsetDateTime::now_utc(),
+    );
     Ok(layout::html(StatusCode::OK, view))
+}
+
+/// What the household page shows beside each pet and below the people.
+struct Extras<'a> {
+    /// Where each pet's photo is found, in the pets' order.
+    photos: &'a [Option<String>],
+    statuses: &'a HashMap<PetId, VaccineStatus>,
+    storage: &'a StorageUse,
 }
 
 fn household_view(
     signed_in: &SignedIn,
     pets: &Page<Pet>,
+    extras: &Extras<'_>,
     members: &[Member],
-    statuses: &HashMap<PetId, VaccineStatus>,
     zones: &(Zone, Zone),
     now: OffsetDateTime,
 ) -> Markup {
@@ -70,8 +89,9 @@ fn household_view(
                     }
                 } @else {
                     ul.pet-list {
-                        @for pet in &pets.items {
-                            li { (pet_card(pet, statuses.get(&pet.id).copied().unwrap_or(VaccineStatus::None), today)) }
+                        @for (pet, photo) in pets.items.iter().zip(extras.photos) {
+                            @let vaccines = extras.statuses.get(&pet.id).copied().unwrap_or(VaccineStatus::None);
+                            li { (pet_card(pet, photo.as_deref(), vaccines, today)) }
                         }
                     }
                     @if pets.has_next() {
@@ -104,16 +124,28 @@ fn household_view(
                 }
             }
             (super::care::timezone_section(signed_in, &zones.0, &zones.1))
+            section.section aria-labelledby="storage-title" {
+                div.section-head { h2 #storage-title { "Storage" } }
+                p #storage-use {
+                    (extras.storage.files) " " (plural(extras.storage.files, "file", "files")) " (pets' photos and records' attachments) use "
+                    strong { (human_size(extras.storage.bytes)) } "."
+                    @if extras.storage.pending > 0 {
+                        " " (extras.storage.pending) " " (plural(extras.storage.pending, "upload is", "uploads are"))
+                        " not finished yet; unfinished uploads are removed after a day."
+                    }
+                }
+            }
         },
     )
 }
 
-fn pet_card(pet: &Pet, vaccines: VaccineStatus, today: Date) -> Markup {
+/// One pet; `photo` is where its photo is found (a fresh signed link for an uploaded one).
+fn pet_card(pet: &Pet, photo: Option<&str>, vaccines: VaccineStatus, today: Date) -> Markup {
     let profile = &pet.profile;
     let initial = profile.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
     html! {
         article.pet-card aria-labelledby={ "pet-" (pet.id) } {
-            @if let Some(photo) = &profile.photo_url {
+            @if let Some(photo) = photo {
                 img.pet-avatar src=(photo) alt="" loading="lazy" width="56" height="56";
             } @else {
                 span.pet-avatar aria-hidden="true" { (initial) }

@@ -21,7 +21,8 @@
 //! one module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
 //! `verification` (confirming an email address), `security` (the account's second factor, sign-ins
 //! and history; the household's audit log), `household`, `pets`, `pet_day`, `devices`,
-//! `alarms`, `plan` (the household's plan and billing).
+//! `alarms`, `plan` (the household's plan and billing); `uploads` is the one path for a file
+//! that arrives with a form.
 
 mod alarms;
 mod assets;
@@ -40,9 +41,11 @@ mod session;
 mod sharing;
 mod sign_in;
 mod summary_json;
+mod uploads;
 mod verification;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -76,6 +79,8 @@ pub fn router() -> Router<AppState> {
         .route("/pets/{id}", get(pet_day::pet_page))
         .route("/pets/{id}/episodes/{episode_id}/feedback", post(pet_day::episode_feedback))
         .route("/pets/{id}/edit", get(pets::edit_pet_page).post(pets::update_pet))
+        // The photo form counts its file against the upload limit itself (`pets::read_file_form`).
+        .route("/pets/{id}/photo", post(pets::upload_photo).layer(DefaultBodyLimit::disable()))
         .route("/pets/{id}/delete", post(pets::delete_pet))
         .route("/pets/{id}/care", get(care::care_page))
         .route("/pets/{id}/records", post(care::create_record))

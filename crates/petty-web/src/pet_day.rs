@@ -66,6 +66,7 @@ pub(crate) async fn pet_page(
     );
     let wellness = today_summary.as_ref().map(|s| petty_core::wellness::score(&pet.profile, today, s, &b7, None));
     let can_write = signed_in.can(Permission::WriteCare);
+    let photo = super::pets::photo_src(&state, &pet, petty_core::files::Variant::Thumbnail);
     let chrome = signed_in.chrome();
     let name = &pet.profile.name;
     let view = layout::live_page(
@@ -74,6 +75,9 @@ pub(crate) async fn pet_page(
         html! {
             a.back href="/household" { "← Back to " (signed_in.membership.household_name) }
             h1 { (name) }
+            @if let Some(src) = &photo {
+                p { img.pet-avatar.pet-photo src=(src) alt={ "Photo of " (name) } width="128" height="128"; }
+            }
             p { a href={ "/pets/" (pet_id) "/edit" } { "Profile" } " · " a href={ "/pets/" (pet_id) "/care" } { "Care records and vaccinations" } }
             p #live-status .live-status role="status" hidden
                 data-live-page="pet"

@@ -1,14 +1,20 @@
-//! `/pets/new`, `/pets/{id}/edit`, `/pets/{id}/delete`: one pet's form. People whose role may
-//! not manage pets (sitters, vets) see the pet read-only and get a 403 page for any change.
+//! `/pets/new`, `/pets/{id}/edit`, `/pets/{id}/photo`, `/pets/{id}/delete`: one pet's form and
+//! its photo. People whose role may not manage pets (sitters, vets) see the pet read-only and
+//! get a 403 page for any change.
+//!
+//! The photo form is a multipart upload that works without JavaScript; it goes through
+//! `uploads`, the dashboard's one path for a file that arrives with its form.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use petty_app::billing::BillingError;
+use petty_app::files::DirectUpload;
 use petty_core::accounts::Permission;
 use petty_core::billing::Limited;
+use petty_core::files::{Purpose, Variant};
 use petty_core::ids::PetId;
 use petty_core::pets::{self, Pet, PetProfile, RawPetProfile, Sex, Species};
 use petty_core::validation::Collector;
@@ -21,6 +27,7 @@ use time::{Date, OffsetDateTime};
 use super::PageError;
 use super::layout::{self, FormErrors, Header, Input, Select, TextArea};
 use super::session::SignedIn;
+use super::uploads;
 
 /// The pet form as posted. Every field is text, so that a bad value is explained beside its
 /// field rather than refused by the extractor.
@@ -165,7 +172,8 @@ fn today() -> Date {
 
 pub(crate) async fn new_pet_page(signed_in: SignedIn) -> Result<Response, PageError> {
     signed_in.require(Permission::ManagePets)?;
-    Ok(layout::html(StatusCode::OK, form_view(&signed_in, None, &PetForm::default(), &FormErrors::none())))
+    let view = form_view(&signed_in, None, &PetForm::default(), &FormErrors::none(), &Photo::default());
+    Ok(layout::html(StatusCode::OK, view))
 }
 
 #[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id))]
@@ -181,7 +189,8 @@ pub(crate) async fn create_pet(
         Ok(profile) => profile,
         Err(invalid) => {
             let errors = FormErrors::from_invalid(invalid);
-            return Ok(layout::html(StatusCode::UNPROCESSABLE_ENTITY, form_view(&signed_in, None, &form, &errors)));
+            let view = form_view(&signed_in, None, &form, &errors, &Photo::default());
+            return Ok(layout::html(StatusCode::UNPROCESSABLE_ENTITY, view));
         }
     };
     let household_id = signed_in.membership.household_id;
@@ -190,7 +199,10 @@ pub(crate) async fn create_pet(
         Err(BillingError::LimitReached(limit)) => {
             let errors =
                 FormErrors::general(format!("{limit} on the {} plan. See the Plan page to upgrade.", limit.tier));
-            return Ok(layout::html(StatusCode::FORBIDDEN, form_view(&signed_in, None, &form, &errors)));
+            return Ok(layout::html(
+                StatusCode::FORBIDDEN,
+                form_view(&signed_in, None, &form, &errors, &Photo::default()),
+            ));
         }
         Err(other) => return Err(ApiError::from(other).into()),
     }
@@ -207,10 +219,11 @@ pub(crate) async fn edit_pet_page(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let pet = state.store.get_pet(signed_in.membership.household_id, pet_id(&id)?).await?;
+    let photo = Photo::of(&state, &pet);
     let view = if signed_in.can(Permission::ManagePets) {
-        form_view(&signed_in, Some(&pet), &PetForm::from_profile(&pet.profile), &FormErrors::none())
+        form_view(&signed_in, Some(&pet), &PetForm::from_profile(&pet.profile), &FormErrors::none(), &photo)
     } else {
-        read_only_view(&signed_in, &pet)
+        read_only_view(&signed_in, &pet, &photo)
     };
     Ok(layout::html(StatusCode::OK, view))
 }
@@ -231,7 +244,7 @@ pub(crate) async fn update_pet(
         Ok(profile) => profile,
         Err(invalid) => {
             let errors = FormErrors::from_invalid(invalid);
-            let view = form_view(&signed_in, Some(&pet), &form, &errors);
+            let view = form_view(&signed_in, Some(&pet), &form, &errors, &Photo::of(&state, &pet));
             return Ok(layout::html(StatusCode::UNPROCESSABLE_ENTITY, view));
         }
     };
@@ -258,7 +271,11 @@ pub(crate) async fn delete_pet(
 ) -> Result<Response, PageError> {
     signed_in.check_csrf(&state, &form.csrf)?;
     signed_in.require(Permission::ManagePets)?;
-    state.store.delete_pet(signed_in.membership.household_id, pet_id(&id)?).await?;
+    let (household_id, pet_id) = (signed_in.membership.household_id, pet_id(&id)?);
+    state.store.get_pet(household_id, pet_id).await?;
+    // Its photos and attachments first: their bytes are in the object store, not the database.
+    petty_app::files::delete_files_of_pet(&state.app, household_id, pet_id).await.map_err(ApiError::from)?;
+    state.store.delete_pet(household_id, pet_id).await?;
     tracing::info!("pet deleted from the dashboard");
     signed_in.audit(&state, ip, "delete", "pet", id, petty_app::audit::no_detail()).await?;
     Ok(Redirect::to("/household").into_response())
@@ -278,8 +295,9 @@ const FIELDS: [(&str, &str); 11] = [
     ("notes", "Notes"),
 ];
 
-/// The add form (`pet` is `None`) or the edit form, with what was typed and what is wrong.
-fn form_view(signed_in: &SignedIn, pet: Option<&Pet>, form: &PetForm, errors: &FormErrors) -> Markup {
+/// The add form (`pet` is `None`) or the edit form, with what was typed and what is wrong, and
+/// (editing) the photo form.
+fn form_view(signed_in: &SignedIn, pet: Option<&Pet>, form: &PetForm, errors: &FormErrors, photo: &Photo) -> Markup {
     let species: Vec<(&str, &str)> = Species::ALL.iter().map(|s| (s.as_str(), species_label(*s))).collect();
     let sexes: Vec<(&str, &str)> = Sex::ALL.iter().map(|s| (s.as_str(), sex_label(*s))).collect();
     let neuter_options: Vec<(&str, &str)> =
@@ -363,6 +381,7 @@ fn form_view(signed_in: &SignedIn, pet: Option<&Pet>, form: &PetForm, errors: &F
                 }
             }
             @if let Some(pet) = pet {
+                (photo_form(signed_in, pet, photo))
                 section.danger-zone aria-labelledby="delete-title" {
                     h2 #delete-title { "Delete " (pet.profile.name) }
                     p { "This removes " (pet.profile.name) " and their details for everyone in the household. It cannot be undone." }
@@ -377,7 +396,7 @@ fn form_view(signed_in: &SignedIn, pet: Option<&Pet>, form: &PetForm, errors: &F
 }
 
 /// What sitters and vets see: every detail, nothing to change.
-fn read_only_view(signed_in: &SignedIn, pet: &Pet) -> Markup {
+fn read_only_view(signed_in: &SignedIn, pet: &Pet, photo: &Photo) -> Markup {
     let profile = &pet.profile;
     let chrome = signed_in.chrome();
     let unknown = "Not known";
@@ -398,14 +417,110 @@ fn read_only_view(signed_in: &SignedIn, pet: &Pet) -> Markup {
                 dt { "Weight" }
                 dd { (profile.weight_kg.map(|kg| format!("{} kg", weight_text(kg))).as_deref().unwrap_or(unknown)) }
                 dt { "Microchip number" } dd { (profile.microchip_id.as_deref().unwrap_or(unknown)) }
-                @if let Some(photo) = &profile.photo_url {
+                @if let Some(src) = &photo.src {
                     dt { "Photo" }
-                    dd { img.pet-avatar src=(photo) alt={ "Photo of " (profile.name) } loading="lazy" width="56" height="56"; }
+                    dd { img.pet-avatar src=(src) alt={ "Photo of " (profile.name) } loading="lazy" width="56" height="56"; }
                 }
                 dt { "Notes" } dd { (profile.notes.as_deref().unwrap_or("None")) }
             }
         },
     )
+}
+
+/// The pet's photo as the edit page shows it, and what went wrong with an upload.
+#[derive(Default)]
+pub(crate) struct Photo {
+    /// A fresh signed link to an uploaded photo's thumbnail, or the photo's own URL.
+    src: Option<String>,
+    errors: FormErrors,
+}
+
+impl Photo {
+    fn of(state: &AppState, pet: &Pet) -> Photo {
+        Photo { src: photo_src(state, pet, Variant::Thumbnail), errors: FormErrors::none() }
+    }
+}
+
+/// Where a page finds the pet's photo: an uploaded one through a fresh signed link to
+/// `variant`, any other URL as it is.
+pub(crate) fn photo_src(state: &AppState, pet: &Pet, variant: Variant) -> Option<String> {
+    pet.profile.photo_url.as_deref().map(|url| petty_app::files::photo_link(&state.app, url, variant))
+}
+
+const PHOTO_FIELDS: [(&str, &str); 1] = [("photo", "Photo")];
+
+fn photo_form(signed_in: &SignedIn, pet: &Pet, photo: &Photo) -> Markup {
+    let name = &pet.profile.name;
+    html! {
+        section.panel aria-labelledby="photo-title" {
+            h2 #photo-title { "Photo" }
+            @if let Some(src) = &photo.src {
+                p { img.pet-avatar.pet-photo src=(src) alt={ "Photo of " (name) } width="128" height="128"; }
+            } @else {
+                p { "No photo of " (name) " yet." }
+            }
+            (layout::error_summary(&photo.errors, &PHOTO_FIELDS))
+            form.form method="post" action={ "/pets/" (pet.id) "/photo" } enctype="multipart/form-data" {
+                (layout::csrf_field(&signed_in.csrf))
+                label for="f-photo" { "Upload a photo" }
+                p.hint #f-photo-hint {
+                    "A JPEG, PNG or WebP image of at most 10 MB. Its location and other details are removed."
+                }
+                input #f-photo type="file" name="photo" accept="image/jpeg,image/png,image/webp" required
+                    aria-describedby="f-photo-hint";
+                div.actions { button.button type="submit" { "Upload photo" } }
+            }
+        }
+    }
+}
+
+/// `POST /pets/{id}/photo`: a new photo for the pet, from the edit page's photo form.
+#[tracing::instrument(skip_all, fields(household_id = %signed_in.membership.household_id, pet_id = %id))]
+pub(crate) async fn upload_photo(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> Result<Response, PageError> {
+    let household_id = signed_in.membership.household_id;
+    let max = state.app.files.settings().max_upload_bytes;
+    let form = uploads::read_file_form(multipart, "photo", max).await;
+    // A form that cannot be read has no token to check: nothing is changed, and nothing said
+    // about the pet to someone who may not see it.
+    if let Ok(read) = &form {
+        signed_in.check_csrf(&state, &read.csrf)?;
+    }
+    signed_in.require(Permission::ManagePets)?;
+    let pet = state.store.get_pet(household_id, pet_id(&id)?).await?;
+    let again = |errors: FormErrors, status: StatusCode| {
+        let photo = Photo { errors, ..Photo::of(&state, &pet) };
+        layout::html(
+            status,
+            form_view(&signed_in, Some(&pet), &PetForm::from_profile(&pet.profile), &FormErrors::none(), &photo),
+        )
+    };
+    let form = match form {
+        Ok(form) => form,
+        Err(errors) => return Ok(again(errors, StatusCode::PAYLOAD_TOO_LARGE)),
+    };
+    let Some((filename, content_type, bytes)) = form.file else {
+        return Ok(again(FormErrors::general("Choose a photo to upload."), StatusCode::UNPROCESSABLE_ENTITY));
+    };
+    let upload = DirectUpload {
+        bytes,
+        filename,
+        content_type,
+        purpose: Purpose::PetProfilePhoto,
+        pet_id: Some(pet.id),
+        health_record_id: None,
+    };
+    match uploads::upload_file(&state, household_id, upload, "photo").await? {
+        Ok(file) => {
+            tracing::info!(file_id = %file.id, "pet photo uploaded from the dashboard");
+            Ok(Redirect::to(&format!("/pets/{}/edit", pet.id)).into_response())
+        }
+        Err(errors) => Ok(again(errors, StatusCode::UNPROCESSABLE_ENTITY)),
+    }
 }
 
 #[cfg(test)]

@@ -50,6 +50,7 @@ pub(crate) struct Config {
     pub analysis: AnalysisSection,
     pub notify: NotifySection,
     pub billing: BillingSection,
+    pub storage: StorageSection,
 }
 
 /// Billing: off (every household has everything) unless `[billing.stripe]` has a secret key.
@@ -88,6 +89,47 @@ impl Default for StripeSection {
             price_premium_yearly: None,
             price_enterprise_monthly: None,
             price_enterprise_yearly: None,
+        }
+    }
+}
+
+/// Uploaded files (pets' photos, records' attachments): a folder on this machine, or an S3
+/// bucket (AWS, or any service that speaks its protocol) for several nodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct StorageSection {
+    /// "local" or "s3".
+    pub backend: String,
+    /// The folder for "local"; empty: `files` in `data_dir`.
+    pub path: Option<PathBuf>,
+    /// The most bytes one upload may carry.
+    pub max_upload_bytes: u64,
+    /// The S3 service's address; empty: AWS's own for the region.
+    pub s3_endpoint: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_region: String,
+    /// Empty: from the environment (`AWS_ACCESS_KEY_ID`, ...) or the machine's role.
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    /// Allow an `http://` endpoint.
+    pub s3_allow_http: bool,
+    /// clamd's `host:port`: uploads are scanned for viruses when set.
+    pub clamd: Option<String>,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        Self {
+            backend: "local".to_owned(),
+            path: None,
+            max_upload_bytes: petty_core::files::MAX_UPLOAD_BYTES,
+            s3_endpoint: None,
+            s3_bucket: None,
+            s3_region: "us-east-1".to_owned(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
+            clamd: None,
         }
     }
 }
@@ -296,6 +338,7 @@ impl Default for Config {
             analysis: AnalysisSection::default(),
             notify: NotifySection::default(),
             billing: BillingSection::default(),
+            storage: StorageSection::default(),
         }
     }
 }
@@ -530,6 +573,25 @@ timeout_secs = 10
 # price_premium_yearly = "price_..."
 # price_enterprise_monthly = "price_..."
 # price_enterprise_yearly = "price_..."
+[storage]
+# Uploaded files (pets' photos, records' attachments): "local" keeps them in a folder (path;
+# default: files/ in data_dir), "s3" in a bucket, which every node of a cluster shares.
+backend = "local"
+# path = "/var/lib/petty/files"
+# The most bytes one upload may carry (10 MiB).
+max_upload_bytes = 10485760
+# S3, or any service that speaks its protocol (MinIO, Ceph, ...): its address (empty: AWS's for
+# the region), the bucket, and keys (empty: AWS_ACCESS_KEY_ID and the rest from the environment,
+# or the machine's role). An http:// endpoint needs s3_allow_http.
+# s3_endpoint = "https://s3.eu-west-1.amazonaws.com"
+# s3_bucket = "petty-files"
+s3_region = "us-east-1"
+# s3_access_key_id = "AKIA..."
+# s3_secret_access_key = "..."   (better: PETTY_STORAGE__S3_SECRET_ACCESS_KEY_FILE)
+s3_allow_http = false
+# Scan every upload with clamd (its host:port) before it is kept; an infected file is refused
+# and deleted. Unset: no scan.
+# clamd = "127.0.0.1:3310"
 "#;
 
 /// What the command line asks for; wins over the file and the environment.
@@ -633,6 +695,21 @@ pub(crate) fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> an
         if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
             *value = None;
         }
+    }
+    let storage = &mut config.storage;
+    for value in [
+        &mut storage.s3_endpoint,
+        &mut storage.s3_bucket,
+        &mut storage.s3_access_key_id,
+        &mut storage.s3_secret_access_key,
+        &mut storage.clamd,
+    ] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            *value = None;
+        }
+    }
+    if storage.path.as_deref().is_some_and(|p| p.as_os_str().is_empty()) {
+        storage.path = None;
     }
     config.check()?;
     for (old, new) in [
@@ -793,6 +870,7 @@ impl Config {
         if !(1..=120).contains(&stripe.timeout_secs) {
             bail!("billing.stripe.timeout_secs must be 1 to 120, got {}", stripe.timeout_secs);
         }
+        self.check_storage()?;
         match self.auth.email_verification.as_deref().map(str::parse::<EmailVerification>) {
             None | Some(Ok(EmailVerification::Optional)) => {}
             Some(Ok(EmailVerification::Required)) if n.smtp_server.is_none() => bail!(
@@ -816,6 +894,63 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    fn check_storage(&self) -> anyhow::Result<()> {
+        let s = &self.storage;
+        match s.backend.as_str() {
+            "local" => {}
+            "s3" => {
+                if s.s3_bucket.is_none() {
+                    bail!("storage.backend = \"s3\" needs storage.s3_bucket");
+                }
+                if let Some(endpoint) = &s.s3_endpoint {
+                    if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+                        bail!("storage.s3_endpoint must be an http(s) URL, got {endpoint:?}");
+                    }
+                    if endpoint.starts_with("http://") && !s.s3_allow_http {
+                        bail!("storage.s3_endpoint is plain http://: set storage.s3_allow_http = true to allow it");
+                    }
+                }
+                if s.s3_access_key_id.is_some() != s.s3_secret_access_key.is_some() {
+                    bail!("storage: set both s3_access_key_id and s3_secret_access_key, or neither");
+                }
+            }
+            other => bail!("storage.backend must be \"local\" or \"s3\", got {other:?}"),
+        }
+        if !(1024..=1024 * 1024 * 1024).contains(&s.max_upload_bytes) {
+            bail!("storage.max_upload_bytes must be 1024 to 1073741824, got {}", s.max_upload_bytes);
+        }
+        if let Some(clamd) = &s.clamd
+            && clamd.rsplit_once(':').is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+        {
+            bail!("storage.clamd must be HOST:PORT, got {clamd:?}");
+        }
+        Ok(())
+    }
+
+    /// Where uploaded files go and how they are checked. (`check` refused anything unusable.)
+    pub(crate) fn files_settings(&self) -> petty_app::files::FilesSettings {
+        use petty_app::files::{FilesSettings, S3Config, StorageConfig};
+        let s = &self.storage;
+        let storage = if s.backend == "s3" {
+            StorageConfig::S3(S3Config {
+                endpoint: s.s3_endpoint.clone(),
+                bucket: s.s3_bucket.clone().unwrap_or_default(),
+                region: s.s3_region.clone(),
+                access_key_id: s.s3_access_key_id.clone(),
+                secret_access_key: s.s3_secret_access_key.clone(),
+                allow_http: s.s3_allow_http,
+            })
+        } else {
+            StorageConfig::Local { root: s.path.clone().unwrap_or_else(|| self.data_dir.join("files")) }
+        };
+        FilesSettings {
+            storage,
+            max_upload_bytes: s.max_upload_bytes,
+            clamd: s.clamd.clone(),
+            ..FilesSettings::default()
+        }
     }
 
     /// The database to open: the configured URL, or the SQLite file in the data folder.
@@ -901,6 +1036,7 @@ impl Config {
         http.alarm_delay = Duration::from_millis(self.notify.alarm_delay_ms);
         http.notify = self.notify_config();
         http.billing = self.billing_settings();
+        http.files = self.files_settings();
         http.secure_cookies = self.http.secure_cookies.unwrap_or(
             self.mode == Mode::Production || self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
         );
@@ -1031,6 +1167,7 @@ impl Config {
             &mut copy.notify.twilio_auth_token,
             &mut copy.billing.stripe.secret_key,
             &mut copy.billing.stripe.webhook_secret,
+            &mut copy.storage.s3_secret_access_key,
         ] {
             if secret.is_some() {
                 *secret = Some("(hidden)".to_owned());
@@ -1215,6 +1352,50 @@ mod tests {
         };
         assert!(err.to_string().contains("price"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn storage_is_a_folder_by_default_or_a_checked_s3_bucket() {
+        use petty_app::files::StorageConfig;
+        let plain = load_from(&Overrides::default(), env(&[("PETTY_DATA_DIR", "/tmp/petty-x")])).unwrap().config;
+        let files = plain.http(vec![]).files;
+        assert_eq!(files.storage, StorageConfig::Local { root: PathBuf::from("/tmp/petty-x/files") });
+        assert_eq!((files.max_upload_bytes, files.clamd), (10 * 1024 * 1024, None));
+        let s3 = load_from(
+            &Overrides::default(),
+            env(&[
+                ("PETTY_STORAGE__BACKEND", "s3"),
+                ("PETTY_STORAGE__S3_BUCKET", "petty"),
+                ("PETTY_STORAGE__S3_ENDPOINT", "http://127.0.0.1:9000"),
+                ("PETTY_STORAGE__S3_ALLOW_HTTP", "true"),
+                ("PETTY_STORAGE__S3_ACCESS_KEY_ID", "petty"),
+                ("PETTY_STORAGE__S3_SECRET_ACCESS_KEY", "a-secret-key"),
+                ("PETTY_STORAGE__CLAMD", "127.0.0.1:3310"),
+            ]),
+        )
+        .unwrap()
+        .config;
+        let StorageConfig::S3(bucket) = s3.files_settings().storage else { panic!("s3") };
+        assert_eq!((bucket.bucket.as_str(), bucket.allow_http), ("petty", true));
+        assert_eq!(s3.files_settings().clamd.as_deref(), Some("127.0.0.1:3310"));
+        assert!(!s3.redacted_toml().unwrap().contains("a-secret-key"));
+        for (bad, named) in [
+            (vec![("PETTY_STORAGE__BACKEND", "s3")], "s3_bucket"),
+            (vec![("PETTY_STORAGE__BACKEND", "ftp")], "storage.backend"),
+            (
+                vec![
+                    ("PETTY_STORAGE__BACKEND", "s3"),
+                    ("PETTY_STORAGE__S3_BUCKET", "b"),
+                    ("PETTY_STORAGE__S3_ENDPOINT", "http://x"),
+                ],
+                "s3_allow_http",
+            ),
+            (vec![("PETTY_STORAGE__CLAMD", "localhost")], "storage.clamd"),
+            (vec![("PETTY_STORAGE__MAX_UPLOAD_BYTES", "0")], "max_upload_bytes"),
+        ] {
+            let Err(err) = load_from(&Overrides::default(), env(&bad)) else { panic!("{bad:?} is refused") };
+            assert!(err.to_string().contains(named), "{bad:?}: {err}");
+        }
     }
 
     #[test]

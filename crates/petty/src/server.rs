@@ -67,6 +67,8 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
         }
         None => petty_bus::Bus::local(),
     };
+    let storage = petty_app::files::Storage::open(&http.files.storage).context("could not open the file storage")?;
+    tracing::info!(storage = %storage.label(), "uploaded files are kept here");
     let app = petty_app::App::new(store.clone(), bus.clone(), http.app_settings(), &http.jwt_secret);
     let model = petty_app::analysis::load_model(&app).await.context("reading the behaviour model")?;
     tracing::info!(model = %model, "behaviour analysis model");
@@ -78,6 +80,7 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
     jobs.spawn(petty_jobs::liveness::Liveness);
     jobs.spawn(petty_jobs::retention::Retention);
     jobs.spawn(petty_jobs::outbox::Outbox);
+    jobs.spawn(petty_jobs::files::SweepUploads);
     jobs.spawn(petty_jobs::reminders::Reminders);
     if let Some(url) = &config.mqtt.url {
         let options = mqtt::options(url, &config.mqtt.client_id).map_err(anyhow::Error::msg)?;

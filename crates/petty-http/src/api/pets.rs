@@ -283,7 +283,7 @@ async fn update_pet(
     Ok(Json(PetOut::from(&pet)))
 }
 
-/// Remove a pet.
+/// Remove a pet, with its uploaded photos and attachments.
 #[utoipa::path(delete, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
     responses((status = 204)),
     security(("bearer" = [])))]
@@ -294,6 +294,9 @@ async fn delete_pet(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
+    state.store.get_pet(actor.household_id, PetId(id)).await.map_err(not_found)?;
+    // Its photos and attachments first: their bytes are in the object store, not the database.
+    petty_app::files::delete_files_of_pet(&state.app, actor.household_id, PetId(id)).await?;
     state.store.delete_pet(actor.household_id, PetId(id)).await.map_err(not_found)?;
     crate::api::audit(&state, &actor, ip, "delete", "pet", id, petty_app::audit::no_detail()).await?;
     Ok(StatusCode::NO_CONTENT)

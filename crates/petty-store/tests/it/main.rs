@@ -14,6 +14,7 @@ mod analysis;
 mod billing;
 mod care;
 mod credentials;
+mod files;
 mod fixtures;
 mod geofences;
 mod invitations;

@@ -93,6 +93,18 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
         .json()
         .await
         .unwrap();
+    let scan = crate::files::upload(
+        app,
+        t,
+        ("MATRIX-SCAN.png", "image/png", "health_record_attachment"),
+        crate::files::png(16, 16),
+        None,
+    )
+    .await;
+    let upload =
+        crate::files::upload_url(app, t, "MATRIX-LATER.pdf", "application/pdf", "health_record_attachment").await;
+    let upload_url = upload["upload_url"].as_str().unwrap();
+    let upload_token = upload_url[upload_url.find("/uploads/").unwrap() + "/uploads/".len()..].to_owned();
     let rules: Value = app.get("/api/v1/alarm-rules", Some(t)).await.json().await.unwrap();
     let me: Value = app.get("/api/v1/me", Some(t)).await.json().await.unwrap();
     let user_id = me["user"]["id"].as_str().or(me["id"].as_str()).expect("my user id").to_owned();
@@ -116,6 +128,8 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
             ("passports", "pp_guessed-token".to_owned()),
             ("lost", "lost_guessed-token".to_owned()),
             ("auth/sessions", sign_in),
+            ("files", scan["id"].as_str().unwrap().to_owned()),
+            ("uploads", upload_token),
         ],
         secrets: vec![
             "Bellatrix".into(),
@@ -124,6 +138,8 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
             "hooks.example.com".into(),
             "MATRIX-REC".into(),
             "MATRIX-REM".into(),
+            "MATRIX-SCAN".into(),
+            "MATRIX-LATER".into(),
         ],
     }
 }
@@ -188,6 +204,8 @@ async fn snapshot(app: &TestApp, token: &str) -> Vec<Value> {
         "/api/v1/household/members",
         "/api/v1/webhooks",
         "/api/v1/alarms",
+        "/api/v1/files",
+        "/api/v1/storage",
     ] {
         let mut list: Value = app.get(path, Some(token)).await.json().await.unwrap();
         // Last use moves with every call a key makes; the rest must not move.
@@ -196,6 +214,9 @@ async fn snapshot(app: &TestApp, token: &str) -> Vec<Value> {
                 if let Some(o) = item.as_object_mut() {
                     o.remove("last_used_at");
                     o.remove("last_seen_at");
+                    // Signed links are made afresh, with a later expiry, on every answer.
+                    o.remove("url");
+                    o.remove("thumbnail_url");
                 }
             }
         }
@@ -232,10 +253,13 @@ async fn no_route_lets_another_household_or_a_read_only_key_see_or_change_what_i
             checked += 1;
         }
         // Ana's read-only key, on every operation that changes something (sign-in and the
-        // device's own ingest are not the household's to grant).
-        // Stripe's webhook is signed by Stripe, not granted by the household.
-        let public = ["/api/v1/auth/", "/api/v1/ingest", "/api/v1/import", "/api/v1/lost/", "/api/v1/billing/stripe/"];
-        let public = public.iter().any(|p| template.starts_with(p));
+        // device's own ingest are not the household's to grant, and a one-time upload URL's
+        // token is its own credential). Stripe's webhook is signed by Stripe, not granted by the
+        // household.
+        let public = ["/api/v1/auth/", "/api/v1/ingest", "/api/v1/import", "/api/v1/lost/", "/api/v1/billing/stripe/"]
+            .iter()
+            .any(|p| template.starts_with(p))
+            || template == "/api/v1/uploads/{token}";
         if *method != Method::GET && !public {
             let path = fill(template, &fixtures).unwrap_or_else(|| template.clone());
             let (status, body) = call(&app, method, &path, &read_key).await;
@@ -318,6 +342,12 @@ fn valid_body(method: &Method, template: &str) -> Option<Value> {
             json!({"tier": "premium", "billing_period": "monthly", "payment_method_id": "pm_card_visa"})
         }
         ("POST", "/api/v1/billing/cancel") => json!({"at_period_end": true}),
+        ("POST", "/api/v1/uploads") => {
+            json!({"filename": "x.pdf", "content_type": "application/pdf", "purpose": "health_record_attachment"})
+        }
+        ("POST", "/api/v1/uploads/confirm") => {
+            json!({"file_key": "uploads/x/x.pdf", "purpose": "health_record_attachment"})
+        }
         _ => Value::Null,
     })
 }

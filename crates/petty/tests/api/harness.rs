@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use petty_app::files::StorageConfig;
 use petty_http::{AppState, HttpConfig};
 
 use crate::pg_database::PgDatabase;
@@ -20,7 +21,8 @@ pub(crate) struct TestApp {
     pub bus: petty_bus::Bus,
     /// The server's state, to run what the binary's jobs would (the analysis pass).
     pub state: AppState,
-    dir: PathBuf,
+    /// The test's own folder (its SQLite file, its uploaded files under `files/`).
+    pub dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     /// The PostgreSQL database this server runs on, dropped with it.
     database: Option<PgDatabase>,
@@ -55,7 +57,9 @@ pub(crate) async fn spawn_app_on(engine: Engine) -> Option<TestApp> {
             store.migrate().await.expect("migrate");
             init_logs();
             let dir = std::env::temp_dir().join(format!("petty-it-{}", uuid::Uuid::now_v7()));
-            let mut app = spawn_on_store(store, HttpConfig::for_tests(), dir).await;
+            let mut config = HttpConfig::for_tests();
+            config.files.storage = StorageConfig::Local { root: dir.join("files") };
+            let mut app = spawn_on_store(store, config, dir).await;
             app.database = Some(database);
             Some(app)
         }
@@ -85,6 +89,8 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> T
     let store = Store::open_sqlite(&dir.join("petty.db")).await.expect("open sqlite");
     store.migrate().await.expect("migrate");
     let mut config = HttpConfig::for_tests();
+    // Uploaded files in a folder of the test's own, removed with it.
+    config.files.storage = StorageConfig::Local { root: dir.join("files") };
     configure(&mut config);
     spawn_on_store(store, config, dir).await
 }

@@ -21,6 +21,7 @@ mod compat_petmgmt;
 mod compat_petty;
 mod fake_stripe;
 mod fakes;
+mod files;
 mod geofences;
 mod openapi;
 mod pages;

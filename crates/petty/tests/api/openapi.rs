@@ -15,12 +15,14 @@ use crate::harness::{TestApp, spawn_app};
 use crate::ws::{next, open, send};
 
 /// Routes of the edge that are not API operations, and why.
-const LEFT_OUT: [(&str, &str); 2] = [
+const LEFT_OUT: [(&str, &str); 4] = [
     ("/hooks/twilio/voice/{token}", "Twilio's keypress callback during a call: TwiML"),
     (
         "/.well-known/petty-passport-key",
         "the passport key at its well-known address: /api/v1/passport-keys is its documented twin",
     ),
+    ("/files/{id}", "a file's bytes behind a signed link (an <img> sends no credentials)"),
+    ("/files/{id}/thumbnail", "a thumbnail's bytes behind a signed link"),
 ];
 
 async fn document(app: &TestApp) -> Value {

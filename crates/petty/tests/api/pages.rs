@@ -83,7 +83,7 @@ pub(crate) async fn sign_in_through_form(app: &TestApp, client: &Client, email: 
 }
 
 /// Adds a pet through `/pets/new`.
-async fn add_pet_through_form(app: &TestApp, client: &Client, fields: &[(&str, &str)]) -> Response {
+pub(crate) async fn add_pet_through_form(app: &TestApp, client: &Client, fields: &[(&str, &str)]) -> Response {
     let (status, html) = get_page(app, client, "/pets/new").await;
     assert_eq!(status, StatusCode::OK);
     let csrf = csrf_in(&html);

@@ -260,11 +260,15 @@ pub(crate) fn node(
     std::fs::create_dir_all(&dir).unwrap();
     let secret = dir.join("jwt-secret");
     std::fs::write(&secret, SECRET).unwrap();
+    // The bucket's key: uploads are not what these tests are about, so S3 is never reached.
+    let s3_secret = dir.join("s3-secret");
+    std::fs::write(&s3_secret, "not-a-real-s3-secret").unwrap();
     let mut env = recipe_env();
     let ours = [
         ("PETTY_LISTEN", "127.0.0.1:0".to_owned()),
         ("PETTY_DATABASE_URL", database_url.to_owned()),
         ("PETTY_AUTH__JWT_SECRET_FILE", secret.to_str().unwrap().to_owned()),
+        ("PETTY_STORAGE__S3_SECRET_ACCESS_KEY_FILE", s3_secret.to_str().unwrap().to_owned()),
         ("PETTY_NATS__URL", nats_urls.to_owned()),
         // HAProxy connects from 127.0.0.1.
         ("PETTY_HTTP__TRUSTED_PROXIES", "127.0.0.1".to_owned()),
