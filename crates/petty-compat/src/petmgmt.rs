@@ -51,6 +51,7 @@ mod limits;
 mod pets;
 mod records;
 mod reminders;
+mod uploads;
 mod wire;
 
 use axum::Router;
@@ -125,6 +126,15 @@ fn routes(p: &str) -> Router<AppState> {
         .route(&at("/subscription/upgrade"), post(account::upgrade))
         .route(&at("/subscription/cancel"), post(account::cancel))
         .route(&at("/billing/stripe/webhook"), post(account::stripe_webhook))
+        .route(&at("/uploads/presigned-url"), post(uploads::presigned_url))
+        .route(&at("/uploads/confirm"), post(uploads::confirm))
+        // The upload target counts the file against the upload limit itself.
+        .route(
+            &at("/uploads/{token}"),
+            axum::routing::put(uploads::receive)
+                .post(uploads::receive_form)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route(&at("/webhooks"), get(account::list_webhooks).post(account::create_webhook))
         .route(&at("/webhooks/{id}"), axum::routing::delete(account::delete_webhook))
 }
@@ -443,8 +453,8 @@ fn pagination(page: u32, limit: u32, total: u64) -> Value {
 /// `VALIDATION_ERROR`) or the pet's name and the record's title.
 pub fn decode_bodies(bytes: &[u8], today: time::Date) -> [Result<String, &'static str>; 2] {
     let pet = pets::decode_new_pet(bytes, today).map(|p| p.name).map_err(|f| f.code);
-    let record = records::decode_new_record(bytes, today)
-        .and_then(|raw| {
+    let record = records::decode_new_record(bytes, today, "https://petty.example")
+        .and_then(|(raw, _)| {
             petty_core::care::RecordContent::parse(&raw, petty_core::pets::Species::Dog, today).map_err(Fail::canonical)
         })
         .map(|r| r.title)

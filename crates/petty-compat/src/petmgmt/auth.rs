@@ -28,7 +28,7 @@ const NAME_MAX: usize = 100;
 
 /// First and last name of a person: the profile's, or Petty's display name split at its first
 /// space (an account made elsewhere).
-fn names(user: &User, profile: Option<&PetmgmtProfile>) -> (String, String) {
+pub(super) fn names(user: &User, profile: Option<&PetmgmtProfile>) -> (String, String) {
     match profile {
         Some(p) => (p.first_name.clone(), p.last_name.clone()),
         None => match user.display_name.split_once(' ') {
@@ -62,7 +62,7 @@ async fn full_user(state: &AppState, user: &User, household_id: HouseholdId, rol
         "phone": profile.as_ref().and_then(|p| p.phone.clone()),
         "timezone": zone.name(),
         "subscriptionTier": super::account::tier_of(state, household_id).await.as_str(),
-        "profilePhotoUrl": profile.as_ref().and_then(|p| p.photo_url.clone()),
+        "profilePhotoUrl": super::uploads::photo(state, profile.as_ref().and_then(|p| p.photo_url.as_deref())),
         "mfaEnabled": mfa_enabled(state, user.id).await?,
         "role": role.as_str(),
         "createdAt": ts(user.created_at),

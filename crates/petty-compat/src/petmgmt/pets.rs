@@ -23,7 +23,7 @@ const NOTES_MAX: usize = petty_core::pets::NOTES_MAX;
 const WEIGHT_MAX: f64 = 999.99;
 
 /// The pet as the contract shows it.
-pub(super) fn pet_json(pet: &Pet, vaccine_status: VaccineStatus) -> Value {
+pub(super) fn pet_json(state: &AppState, pet: &Pet, vaccine_status: VaccineStatus) -> Value {
     let p = &pet.profile;
     json!({
         "id": pet.id.0,
@@ -35,7 +35,7 @@ pub(super) fn pet_json(pet: &Pet, vaccine_status: VaccineStatus) -> Value {
         "microchipId": p.microchip_id,
         "sex": p.sex.as_str(),
         "notes": p.notes,
-        "profilePhotoUrl": p.photo_url,
+        "profilePhotoUrl": super::uploads::photo(state, p.photo_url.as_deref()),
         "vaccineStatus": vaccine_status.as_str(),
         "createdAt": ts(pet.created_at),
         "updatedAt": ts(pet.updated_at),
@@ -173,8 +173,11 @@ pub(super) async fn list(State(state): State<AppState>, member: Member, uri: Uri
     let statuses = petty_app::care::household_vaccine_statuses(&state.app, member.household(), &pets.items)
         .await
         .map_err(Fail::store)?;
-    let items: Vec<Value> =
-        pets.items.iter().map(|p| pet_json(p, statuses.get(&p.id).copied().unwrap_or(VaccineStatus::None))).collect();
+    let items: Vec<Value> = pets
+        .items
+        .iter()
+        .map(|p| pet_json(&state, p, statuses.get(&p.id).copied().unwrap_or(VaccineStatus::None)))
+        .collect();
     Ok(ok(StatusCode::OK, json!({"pets": items, "pagination": pagination(page, limit, pets.total)})))
 }
 
@@ -193,7 +196,7 @@ pub(super) async fn create(
     let pet =
         state.store.create_pet(member.household(), &profile, OffsetDateTime::now_utc()).await.map_err(Fail::store)?;
     audit(&state, &member, ip, "create", pet.id, petty_app::audit::no_detail()).await?;
-    let out = pet_json(&pet, VaccineStatus::None);
+    let out = pet_json(&state, &pet, VaccineStatus::None);
     petty_app::notify::household_event(&state.app, member.household(), "pet.created", out.clone()).await;
     Ok(ok(StatusCode::CREATED, out))
 }
@@ -221,10 +224,10 @@ pub(super) async fn read(State(state): State<AppState>, member: Member, Path(id)
     } else {
         Vec::new()
     };
-    let mut out = pet_json(&pet, status);
+    let mut out = pet_json(&state, &pet, status);
     out["healthRecords"] = json!({
         "total": recent.total,
-        "recent": recent.items.iter().map(super::records::record_json).collect::<Vec<_>>(),
+        "recent": super::records::records_json(&state, &member, &recent.items).await?,
     });
     out["upcomingReminders"] = json!(upcoming);
     out["vaccinations"] = super::records::vaccinations_json(status, &series);
@@ -259,7 +262,7 @@ pub(super) async fn update(
     let changed = petty_app::audit::fields(&current.profile.changed_fields(&pet.profile));
     audit(&state, &member, ip, "update", pet.id, changed).await?;
     let (status, _) = petty_app::care::vaccinations(&state.app, member.household(), &pet).await.map_err(Fail::store)?;
-    let out = pet_json(&pet, status);
+    let out = pet_json(&state, &pet, status);
     petty_app::notify::household_event(&state.app, member.household(), "pet.updated", out.clone()).await;
     Ok(ok(StatusCode::OK, out))
 }
@@ -273,6 +276,10 @@ pub(super) async fn delete(
 ) -> Answer {
     require(&member.0, Action::Delete)?;
     let pet = pet_of(&state, &member, &id).await?;
+    // Its photos and attachments first: their bytes are in the object store, not the database.
+    petty_app::files::delete_files_of_pet(&state.app, member.household(), pet.id).await.map_err(|_| {
+        Fail::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "File storage is unavailable; try again")
+    })?;
     state.store.delete_pet(member.household(), pet.id).await.map_err(Fail::store_or("Pet not found"))?;
     audit(&state, &member, ip, "delete", pet.id, petty_app::audit::no_detail()).await?;
     let out = json!({"id": pet.id.0, "deleted": true});

@@ -46,8 +46,29 @@ fn type_of(kind: RecordKind) -> &'static str {
     }
 }
 
-/// The record as the contract shows it.
-pub(super) fn record_json(r: &Record) -> Value {
+/// The records as the contract shows them, each with its attachments (one query for all).
+pub(super) async fn records_json(state: &AppState, member: &Member, records: &[Record]) -> Result<Vec<Value>, Fail> {
+    let ids: Vec<uuid::Uuid> = records.iter().map(|r| r.id).collect();
+    let files = state.store.files_of_records(member.household(), &ids).await.map_err(Fail::store)?;
+    Ok(records
+        .iter()
+        .map(|r| {
+            let attached: Vec<Value> = files
+                .iter()
+                .filter(|f| f.health_record_id == Some(r.id))
+                .map(|f| super::uploads::attachment_json(state, f))
+                .collect();
+            record_json(r, attached)
+        })
+        .collect())
+}
+
+async fn one_json(state: &AppState, member: &Member, record: &Record) -> Result<Value, Fail> {
+    Ok(records_json(state, member, std::slice::from_ref(record)).await?.pop().unwrap_or(Value::Null))
+}
+
+/// The record as the contract shows it, with its attachments.
+fn record_json(r: &Record, attachments: Vec<Value>) -> Value {
     let c = &r.content;
     json!({
         "id": r.id,
@@ -58,7 +79,7 @@ pub(super) fn record_json(r: &Record) -> Value {
         "dateAdministered": date(c.date),
         "veterinarian": c.vet,
         "cost": c.cost_cents.map(|cents| cents as f64 / 100.0),
-        "attachments": [],
+        "attachments": attachments,
         "vaccine": c.vaccine.map(Vaccine::as_str),
         "validUntil": c.valid_until.map(date),
         "createdAt": ts(r.created_at),
@@ -83,7 +104,14 @@ pub(super) fn vaccinations_json(status: VaccineStatus, series: &[SeriesStatus]) 
 
 /// Checks a record body by the contract's rules and writes what it says into `raw`; `update`
 /// leaves absent fields alone.
-fn check_record(body: &Body, raw: &mut RawRecord, update: bool, today: time::Date) -> Result<(), Fail> {
+/// Answers the files `attachments` names, when the body has it.
+fn check_record(
+    body: &Body,
+    raw: &mut RawRecord,
+    update: bool,
+    today: time::Date,
+    public_url: &str,
+) -> Result<Option<Vec<uuid::Uuid>>, Fail> {
     let mut c = Check::new(body);
     let present = |name: &str| !update || body.has(name);
     if present("recordType") {
@@ -137,9 +165,13 @@ fn check_record(body: &Body, raw: &mut RawRecord, update: bool, today: time::Dat
             None => {}
         }
     }
-    if body.get("attachments").is_some_and(|a| !(a.is_null() || a.as_array().is_some_and(Vec::is_empty))) {
-        c.fail("attachments", messages::ATTACHMENTS);
-    }
+    let attachments = match super::uploads::attachment_ids(body.get("attachments"), public_url) {
+        Ok(ids) => body.has("attachments").then_some(ids),
+        Err(()) => {
+            c.fail("attachments", messages::ATTACHMENTS);
+            None
+        }
+    };
     let is_vaccination = raw.kind == RecordKind::Vaccination.as_str();
     if present("vaccine") {
         let names: Vec<&str> = Vaccine::ALL.iter().map(|v| v.as_str()).collect();
@@ -174,15 +206,21 @@ fn check_record(body: &Body, raw: &mut RawRecord, update: bool, today: time::Dat
         raw.vaccine = None;
         raw.valid_until = None;
     }
-    c.finish()
+    c.finish()?;
+    Ok(attachments)
 }
 
-/// A new record's body: JSON in body order and the contract's rules, as Petty's raw record.
-pub(super) fn decode_new_record(bytes: &[u8], today: time::Date) -> Result<RawRecord, Fail> {
+/// A new record's body: JSON in body order and the contract's rules, as Petty's raw record
+/// and the files it attaches.
+pub(super) fn decode_new_record(
+    bytes: &[u8],
+    today: time::Date,
+    public_url: &str,
+) -> Result<(RawRecord, Vec<uuid::Uuid>), Fail> {
     let body = Body::parse(bytes)?;
     let mut raw = RawRecord::default();
-    check_record(&body, &mut raw, false, today)?;
-    Ok(raw)
+    let attachments = check_record(&body, &mut raw, false, today, public_url)?;
+    Ok((raw, attachments.unwrap_or_default()))
 }
 
 /// `GET /pets/:petId/health-records?page&limit&type&from&to`.
@@ -232,7 +270,7 @@ pub(super) async fn list(State(state): State<AppState>, member: Member, Path(id)
     Ok(ok(
         StatusCode::OK,
         json!({
-            "records": records.items.iter().map(record_json).collect::<Vec<_>>(),
+            "records": records_json(&state, &member, &records.items).await?,
             "pagination": pagination(page, limit, records.total),
             "summary": {
                 "totalRecords": summary.total,
@@ -253,9 +291,11 @@ pub(super) async fn create(
     require(&member.0, Action::Write)?;
     let pet = super::pets::pet_of(&state, &member, &id).await?;
     let today = super::pets::today(&state, &member).await?;
-    let raw = decode_new_record(&bytes, today)?;
+    let (raw, attachments) = decode_new_record(&bytes, today, state.app.notifier.public_url())?;
+    super::uploads::check_attachments(&state, &member, &attachments).await?;
     let record = petty_app::care::create_record(&state.app, &member.0, pet.id, &raw).await.map_err(Fail::care)?;
-    let out = record_json(&record);
+    super::uploads::attach(&state, &member, record.id, &attachments).await?;
+    let out = one_json(&state, &member, &record).await?;
     petty_app::notify::household_event(&state.app, member.household(), "health_record.created", out.clone()).await;
     Ok(ok(StatusCode::CREATED, out))
 }
@@ -274,10 +314,13 @@ pub(super) async fn update(
     let body = Body::parse(&bytes)?;
     let today = super::pets::today(&state, &member).await?;
     let mut raw = current.content.to_raw();
-    check_record(&body, &mut raw, true, today)?;
+    // Attachments are added to the record's (a file leaves it when deleted).
+    let attachments = check_record(&body, &mut raw, true, today, state.app.notifier.public_url())?.unwrap_or_default();
+    super::uploads::check_attachments(&state, &member, &attachments).await?;
     let record =
         petty_app::care::update_record(&state.app, &member.0, id, |stored| *stored = raw).await.map_err(Fail::care)?;
-    let out = record_json(&record);
+    super::uploads::attach(&state, &member, record.id, &attachments).await?;
+    let out = one_json(&state, &member, &record).await?;
     petty_app::notify::household_event(&state.app, member.household(), "health_record.updated", out.clone()).await;
     Ok(ok(StatusCode::OK, out))
 }

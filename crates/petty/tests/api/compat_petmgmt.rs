@@ -1607,3 +1607,170 @@ async fn billing_on_plans_limits_an_upgrade_and_the_stripe_signature_vector() {
         (StatusCode::BAD_REQUEST, ("INVALID_SIGNATURE", "Timestamp outside the tolerance zone"))
     );
 }
+
+/// Uploads by the contract: the upload URL's answer and refusals, the bytes at the profile's
+/// one-time URL (a second use refused in the envelope), the confirmation with the contract's
+/// image sizes (a 4000 × 3000 JPEG, the same with EXIF orientation 6, a 100 × 50 PNG), a pet's
+/// and a person's photo, a PDF attached to a record, and bytes that are not their type.
+#[tokio::test]
+async fn uploads_with_the_contracts_image_sizes() {
+    use crate::files::{dimensions, jpeg, png, with_exif};
+    let app = spawn_app_with(crate::files::patient).await;
+    let ana = signup(&app, "Ana").await;
+    let t = &ana.access;
+    let rex = new_pet(&app, t, json!({"name": "Rex", "species": "dog"})).await;
+    let rex_id = rex["id"].as_str().unwrap().to_owned();
+    let ask = |filename: &str, content_type: &str, purpose: &str, size: Option<u64>| {
+        let mut body = json!({"filename": filename, "contentType": content_type, "purpose": purpose});
+        if let Some(s) = size {
+            body["size"] = json!(s);
+        }
+        post(&app, "/uploads/presigned-url", t, body)
+    };
+    let (status, body) = ask("notes.txt", "text/plain", "health_record_attachment", None).await;
+    assert_eq!(
+        (status, error(&body)),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            (
+                "UNSUPPORTED_MEDIA_TYPE",
+                "contentType must be one of: image/jpeg, image/png, image/webp, application/pdf"
+            )
+        )
+    );
+    let (status, body) = ask("big.jpg", "image/jpeg", "pet_profile_photo", Some(10 * 1024 * 1024 + 1)).await;
+    assert_eq!(
+        (status, error(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, ("PAYLOAD_TOO_LARGE", "File exceeds the 10 MB limit"))
+    );
+    let (status, body) = ask("../../my dog!.jpg", "image/jpeg", "pet_profile_photo", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let made = body["data"].clone();
+    let key = made["fileKey"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("uploads/") && key.ends_with("/my_dog_.jpg"), "{key}");
+    assert_eq!(
+        (made["expiresIn"].as_i64(), made["maxFileSize"].as_i64(), made["method"].as_str()),
+        (Some(300), Some(10_485_760), Some("PUT"))
+    );
+    assert_eq!(made["fields"], json!({"key": key, "Content-Type": "image/jpeg"}));
+    let upload_url = made["uploadUrl"].as_str().unwrap();
+    let target =
+        app.url(&upload_url[upload_url.find("/compat/petmgmt/api/v1/uploads/").expect("the profile's own URL")..]);
+    let put_bytes = |content_type: &str, bytes: Vec<u8>| {
+        app.client.put(target.clone()).header("content-type", content_type).body(bytes).send()
+    };
+    assert_eq!(put_bytes("image/jpeg", jpeg(4000, 3000)).await.unwrap().status(), StatusCode::NO_CONTENT);
+    let res = put_bytes("image/jpeg", jpeg(10, 10)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(error(&body).0, "UPLOAD_URL_EXPIRED", "a second use");
+    let (status, body) =
+        post(&app, "/uploads/confirm", t, json!({"fileKey": key, "purpose": "pet_profile_photo", "petId": rex_id}))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let photo = &body["data"];
+    assert_eq!((photo["width"].as_u64(), photo["height"].as_u64()), (Some(2048), Some(1536)));
+    assert_eq!((photo["processed"].as_bool(), photo["contentType"].as_str()), (Some(true), Some("image/jpeg")));
+    let served = |link: String| {
+        let app = &app;
+        async move {
+            let res = app.client.get(app.url(&link)).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{link}");
+            dimensions(&res.bytes().await.unwrap())
+        }
+    };
+    assert_eq!(served(photo["thumbnailUrl"].as_str().unwrap().to_owned()).await, (256, 192));
+    // The pet's photo, as a signed link that needs no header.
+    let (_, pet) = get(&app, &format!("/pets/{rex_id}"), t).await;
+    assert_eq!(served(pet["data"]["profilePhotoUrl"].as_str().unwrap().to_owned()).await, (2048, 1536));
+
+    // The three steps for the other examples.
+    let three =
+        |filename: &'static str, content_type: &'static str, purpose: &'static str, bytes: Vec<u8>, extra: Value| {
+            let app = &app;
+            async move {
+                let (_, made) = post(
+                    app,
+                    "/uploads/presigned-url",
+                    t,
+                    json!({"filename": filename, "contentType": content_type, "purpose": purpose}),
+                )
+                .await;
+                let url = made["data"]["uploadUrl"].as_str().unwrap();
+                let target = app.url(&url[url.find("/compat/").unwrap()..]);
+                let res = app.client.put(target).header("content-type", content_type).body(bytes).send().await.unwrap();
+                assert_eq!(res.status(), StatusCode::NO_CONTENT);
+                let mut confirm = json!({"fileKey": made["data"]["fileKey"], "purpose": purpose});
+                for (k, v) in extra.as_object().unwrap() {
+                    confirm[k] = v.clone();
+                }
+                post(app, "/uploads/confirm", t, confirm).await
+            }
+        };
+    let (status, turned) =
+        three("turned.jpg", "image/jpeg", "health_record_attachment", with_exif(&jpeg(4000, 3000), 6), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{turned}");
+    assert_eq!((turned["data"]["width"].as_u64(), turned["data"]["height"].as_u64()), (Some(1536), Some(2048)));
+    assert_eq!(served(turned["data"]["thumbnailUrl"].as_str().unwrap().to_owned()).await, (192, 256));
+    let (status, small) = three("me.png", "image/png", "user_profile_photo", png(100, 50), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{small}");
+    assert_eq!((small["data"]["width"].as_u64(), small["data"]["height"].as_u64()), (Some(100), Some(50)));
+    assert_eq!(served(small["data"]["thumbnailUrl"].as_str().unwrap().to_owned()).await, (100, 50), "never upscaled");
+    let (_, me) = get(&app, "/users/profile", t).await;
+    assert_eq!(served(me["data"]["profilePhotoUrl"].as_str().unwrap().to_owned()).await, (100, 50));
+
+    // A PDF attached to a record by healthRecordId, and an image attached by fileId.
+    let (_, record) = post(
+        &app,
+        &format!("/pets/{rex_id}/health-records"),
+        t,
+        json!({"recordType": "lab", "title": "Bloods", "dateAdministered": "2025-01-01"}),
+    )
+    .await;
+    let record_id = record["data"]["id"].as_str().unwrap().to_owned();
+    let pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
+    let (status, scan) =
+        three("bloods.pdf", "application/pdf", "health_record_attachment", pdf, json!({"healthRecordId": record_id}))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{scan}");
+    assert_eq!(
+        (&scan["data"]["thumbnailUrl"], &scan["data"]["width"], &scan["data"]["height"]),
+        (&Value::Null, &Value::Null, &Value::Null)
+    );
+    let (status, body) = post(
+        &app,
+        &format!("/pets/{rex_id}/health-records"),
+        t,
+        json!({"recordType": "visit", "title": "X-ray", "dateAdministered": "2025-02-01", "attachments": [{"fileId": turned["data"]["fileId"]}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let attached = &body["data"]["attachments"][0];
+    assert_eq!((attached["filename"].as_str(), attached["type"].as_str()), (Some("turned.jpg"), Some("image/jpeg")));
+    let (_, records) = get(&app, &format!("/pets/{rex_id}/health-records"), t).await;
+    let bloods =
+        records["data"]["records"].as_array().unwrap().iter().find(|r| r["title"] == "Bloods").unwrap().clone();
+    assert_eq!(bloods["attachments"][0]["filename"], "bloods.pdf");
+    assert_eq!(bloods["attachments"][0]["type"], "application/pdf");
+    // A file of another household, or a made-up one, is refused and changes nothing.
+    let (status, body) = post(
+        &app,
+        &format!("/pets/{rex_id}/health-records"),
+        t,
+        json!({"recordType": "visit", "title": "Nope", "dateAdministered": "2025-02-01", "attachments": [{"fileId": uuid::Uuid::new_v4()}]}),
+    )
+    .await;
+    assert_eq!((status, fields(&body)), (StatusCode::BAD_REQUEST, vec!["attachments"]));
+    let (_, records) = get(&app, &format!("/pets/{rex_id}/health-records"), t).await;
+    assert_eq!(records["data"]["pagination"]["total"], 2);
+
+    // Bytes that are not their declared type: 415, and the file is gone.
+    let (status, body) = three("fake.png", "image/png", "health_record_attachment", jpeg(20, 20), json!({})).await;
+    assert_eq!(
+        (status, error(&body)),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ("UNSUPPORTED_MEDIA_TYPE", "File content does not match its declared type")
+        )
+    );
+}
