@@ -1,6 +1,6 @@
 //! The Pet Management Platform seed's contract (`shared/compat/petmgmt.md`) under
 //! `/compat/petmgmt/api/v1` and `/compat/petmgmt/v1`: accounts, pets, health records and
-//! vaccinations, reminders, the calendar, the subscription and outgoing webhooks, in the seed's
+//! vaccinations, reminders, the calendar, uploads, the subscription and outgoing webhooks, in the seed's
 //! envelope (`{"success": true, "data"}` / `{"success": false, "error": {code, message,
 //! details?, retryAfter?, requestId}}`) with camelCase fields.
 //!
