@@ -219,9 +219,8 @@ pub async fn usage(app: &App, household_id: HouseholdId) -> Result<Usage, StoreE
     let one = PageRequest { page: 1, page_size: 1 };
     let pets = app.store.list_pets(household_id, &PetFilter::default(), one).await?.total;
     let health_records = app.store.count_records(household_id).await?;
-    // Files are not stored by this version of Petty yet, so they take no room; storage
-    // accounting joins here when they are.
-    let storage_bytes = 0;
+    // What the household's confirmed files keep (served copies and thumbnails).
+    let storage_bytes = app.store.storage_used(household_id).await?.bytes;
     Ok(Usage { pets, health_records, storage_bytes })
 }
 

@@ -131,10 +131,22 @@ pub enum FileError {
     /// The virus scanner could not give a verdict; the upload stays pending.
     #[error("the virus scanner is unavailable: {0}")]
     ScannerUnavailable(String),
+    /// The household's plan has no room for it (`billing::check_storage`).
+    #[error("{0}")]
+    Billing(crate::billing::BillingError),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
     Store(StoreError),
+}
+
+impl From<crate::billing::BillingError> for FileError {
+    fn from(e: crate::billing::BillingError) -> Self {
+        match e {
+            crate::billing::BillingError::Store(e) => FileError::Store(e),
+            other => FileError::Billing(other),
+        }
+    }
 }
 
 impl From<StoreError> for FileError {
@@ -176,6 +188,8 @@ pub struct UploadUrl {
 /// Makes a pending upload and the URL its bytes go to: Petty's own one-time URL
 /// (`{public_url}/api/v1/uploads/<token>`), or S3's presigned URL when the store presigns.
 pub async fn create_upload(app: &App, household: HouseholdId, request: &UploadRequest) -> Result<UploadUrl, FileError> {
+    // Room on the household's plan for what it declares (or any room at all).
+    crate::billing::check_storage(app, household, request.size.unwrap_or(0)).await?;
     let now = app.now();
     let id = FileId::new();
     let key = files::upload_key(id.0, &request.filename);
@@ -488,6 +502,10 @@ async fn finish(
         confirmed.thumbnail_key = Some(thumbnail_key);
         // What was uploaded (with its metadata) is not kept: only what is served.
         app.files.storage.delete(&file.key).await?;
+    }
+    if let Err(e) = crate::billing::check_storage(app, household, confirmed.stored_bytes).await {
+        discard(app, &file).await;
+        return Err(e.into());
     }
     let meta = match app.store.confirm_file(household, file.id, &confirmed, app.now()).await {
         Ok(meta) => meta,

@@ -37,6 +37,7 @@ pub mod files;
 mod ingest;
 pub mod mfa;
 pub mod notify;
+pub mod privacy;
 pub mod readings;
 pub mod rfc3339;
 pub mod secrets;

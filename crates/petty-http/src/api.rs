@@ -16,6 +16,7 @@ pub(crate) mod health;
 pub(crate) mod households;
 pub(crate) mod ingest;
 pub(crate) mod pets;
+pub(crate) mod privacy;
 pub(crate) mod security;
 pub(crate) mod sharing;
 pub(crate) mod timeline;

@@ -81,6 +81,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::files::router())
         .merge(api::care::router())
         .merge(api::sharing::router())
+        .merge(api::privacy::router())
         .merge(api::devices::router())
         .merge(api::ingest::router())
         .merge(api::exchange::router())

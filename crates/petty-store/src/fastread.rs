@@ -19,11 +19,17 @@ const IDLE_MAX: usize = 8;
 pub(crate) struct FastReads {
     path: PathBuf,
     idle: Mutex<Vec<rusqlite::Connection>>,
+    /// Set once the store closes: connections are not kept any more.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl FastReads {
     pub(crate) fn new(path: &Path) -> Self {
-        FastReads { path: path.to_owned(), idle: Mutex::new(Vec::new()) }
+        FastReads {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+            closed: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
@@ -33,6 +39,14 @@ impl FastReads {
         conn.execute_batch("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8000;")?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
+    }
+
+    /// Closes the idle connections and keeps no more (the store is closing).
+    pub(crate) fn close(&self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+            self.closed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Runs `read` on an idle connection (or a new one) on this thread.
@@ -45,6 +59,7 @@ impl FastReads {
         let out = read(&conn).map_err(error);
         if let Ok(mut v) = self.idle.lock()
             && v.len() < IDLE_MAX
+            && !self.closed.load(std::sync::atomic::Ordering::Relaxed)
         {
             v.push(conn);
         }

@@ -317,6 +317,10 @@ impl Store {
         if let Some(listener) = &self.listener {
             listener.0.abort();
         }
+        // The read-only connections go first: the writer, closing last, removes the WAL.
+        if let Some(fast) = &self.fast {
+            fast.close();
+        }
         match &self.backend {
             Backend::Sqlite { read, write } => {
                 read.close().await;

@@ -70,7 +70,7 @@ pub(crate) fn status_badge(status: VaccineStatus) -> Markup {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub(crate) struct CareQuery {
-    kind: String,
+    show: String,
     page: Option<u32>,
 }
 
@@ -107,10 +107,12 @@ async fn care_view(
     let household = signed_in.membership.household_id;
     let (overall, series) = care::vaccinations(&state.app, household, pet).await?;
     let (weights, trend) = care::weight_log(&state.app, household, pet.id).await?;
-    let kind = query.kind.parse::<RecordKind>().ok();
+    let kind = query.show.parse::<RecordKind>().ok();
     let page = PageRequest::parse(query.page, Some(20)).unwrap_or(PageRequest { page: 1, page_size: 20 });
     let records =
         state.store.list_records(household, pet.id, &RecordFilter { kind, ..Default::default() }, page).await?;
+    let ids: Vec<Uuid> = records.items.iter().map(|r| r.id).collect();
+    let files = state.store.files_of_records(household, &ids).await?;
     let can_write = signed_in.can(Permission::ManagePets);
     let passport = state.store.share_of(household, pet.id, petty_store::ShareKind::Passport).await?;
     let lost = state.store.share_of(household, pet.id, petty_store::ShareKind::Lost).await?;
@@ -158,17 +160,19 @@ async fn care_view(
                     h2 #records-title { "Records" }
                 }
                 form.form.filters method="get" action={ "/pets/" (pet.id) "/care" } {
-                    (layout::select(&Select { name: "kind", label: "Show", hint: None, options: &kinds, selected: &query.kind, placeholder: Some("Every kind"), required: false }, &FormErrors::none()))
+                    (layout::select(&Select { name: "show", label: "Show", hint: None, options: &kinds, selected: &query.show, placeholder: Some("Every kind"), required: false }, &FormErrors::none()))
                     button.button.button-secondary type="submit" { "Show" }
                 }
                 @if records.items.is_empty() {
                     p { "No records yet." }
                 } @else {
                     ul.record-list {
-                        @for r in &records.items { li { (record_item(r, can_write, &signed_in.csrf)) } }
+                        @for r in &records.items {
+                            li { (record_item(state, r, &files, can_write, &signed_in.csrf)) }
+                        }
                     }
                     @if records.has_next() {
-                        a href={ "/pets/" (pet.id) "/care?kind=" (query.kind) "&page=" (page.page + 1) } { "Older records" }
+                        a href={ "/pets/" (pet.id) "/care?show=" (query.show) "&page=" (page.page + 1) } { "Older records" }
                     }
                 }
             }
@@ -194,8 +198,9 @@ fn series_row(s: &SeriesStatus) -> Markup {
     }
 }
 
-fn record_item(r: &Record, can_write: bool, csrf: &str) -> Markup {
+fn record_item(state: &AppState, r: &Record, files: &[petty_store::FileMeta], can_write: bool, csrf: &str) -> Markup {
     let c = &r.content;
+    let attached: Vec<&petty_store::FileMeta> = files.iter().filter(|f| f.health_record_id == Some(r.id)).collect();
     html! {
         article.record aria-labelledby={ "record-" (r.id) } {
             h3 id={ "record-" (r.id) } { span.badge { (c.kind.label()) } " " (c.title) }
@@ -209,7 +214,25 @@ fn record_item(r: &Record, can_write: bool, csrf: &str) -> Markup {
                 @if let Some(until) = c.valid_until { " · valid until " (format_date(until)) }
             }
             @if let Some(d) = &c.description { p { (d) } }
+            @if !attached.is_empty() {
+                ul.attachments aria-label={ "Files of " (c.title) } {
+                    @for f in &attached {
+                        @let (url, thumb) = petty_app::files::links(&state.app, f);
+                        li {
+                            a href=(url) {
+                                @if let Some(t) = thumb { img src=(t) alt="" width="64"; " " }
+                                (f.filename)
+                            }
+                        }
+                    }
+                }
+            }
             @if can_write {
+                form.form.inline method="post" action={ "/records/" (r.id) "/attachments" } enctype="multipart/form-data" {
+                    (layout::csrf_field(csrf))
+                    label { "Attach a file (JPEG, PNG, WebP or PDF) " input type="file" name="file" accept="image/jpeg,image/png,image/webp,application/pdf"; }
+                    button.button.button-secondary type="submit" aria-label={ "Attach a file to " (c.title) } { "Attach" }
+                }
                 div.actions {
                     a href={ "/records/" (r.id) "/edit" } aria-label={ "Change " (c.title) } { "Change" }
                     form method="post" action={ "/records/" (r.id) "/delete" } {
@@ -451,6 +474,52 @@ pub(crate) async fn delete_record(
         .await
         .map_err(|e| split(e).err().unwrap_or(PageError::Internal))?;
     Ok(see_other(&format!("/pets/{}/care", record.pet_id)))
+}
+
+/// `/records/{id}/attachments`: a file attached to a record from its care page.
+pub(crate) async fn attach_file(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    multipart: axum::extract::Multipart,
+) -> Result<Response, PageError> {
+    let household = signed_in.membership.household_id;
+    let max = state.app.files.settings().max_upload_bytes;
+    let form = super::uploads::read_file_form(multipart, "file", max).await;
+    if let Ok(read) = &form {
+        signed_in.check_csrf(&state, &read.csrf)?;
+    }
+    signed_in.require(Permission::ManagePets)?;
+    let record = state.store.get_record(household, uuid(&id)?).await?;
+    let pet = state.store.get_pet(household, record.pet_id).await?;
+    let refused = match form {
+        Err(errors) => Some((errors, StatusCode::PAYLOAD_TOO_LARGE)),
+        Ok(read) => match read.file {
+            None => Some((FormErrors::general("Choose a file to attach."), StatusCode::UNPROCESSABLE_ENTITY)),
+            Some((filename, content_type, bytes)) => {
+                let upload = petty_app::files::DirectUpload {
+                    bytes,
+                    filename,
+                    content_type,
+                    purpose: petty_core::files::Purpose::HealthRecordAttachment,
+                    pet_id: Some(record.pet_id),
+                    health_record_id: Some(record.id),
+                };
+                match super::uploads::upload_file(&state, household, upload, "file").await? {
+                    Ok(_) => None,
+                    Err(errors) => Some((errors, StatusCode::UNPROCESSABLE_ENTITY)),
+                }
+            }
+        },
+    };
+    match refused {
+        None => Ok(see_other(&format!("/pets/{}/care", record.pet_id))),
+        Some((errors, status)) => {
+            let form = RecordForm::for_today(&state, household).await?;
+            let view = care_view(&state, &signed_in, &pet, &CareQuery::default(), &form, &errors).await?;
+            Ok(layout::html(status, view))
+        }
+    }
 }
 
 /// `/pets/{id}/weights.svg`: the weight log drawn.

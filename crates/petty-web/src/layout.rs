@@ -95,6 +95,7 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup
                                     span.who-role { (role_label(chrome.role)) " · " (chrome.household_name) }
                                 }
                                 a href="/account/security" { "Security" }
+                                a href="/account/data" { "Your data" }
                                 form method="post" action="/logout" {
                                     (csrf_field(chrome.csrf))
                                     button.button.button-quiet type="submit" { "Sign out" }

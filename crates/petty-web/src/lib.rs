@@ -34,6 +34,7 @@ mod layout;
 mod pet_day;
 mod pets;
 mod plan;
+mod privacy;
 mod recovery;
 mod registration;
 mod security;
@@ -67,6 +68,9 @@ pub fn router() -> Router<AppState> {
         .route("/household", get(household::household_page))
         .route("/household/audit", get(security::audit_page))
         .route("/account/security", get(security::security_page))
+        .route("/account/data", get(privacy::data_page))
+        .route("/account/data/export", post(privacy::export))
+        .route("/account/data/delete", post(privacy::delete))
         .route("/account/security/mfa/setup", post(security::mfa_setup))
         .route("/account/security/mfa/verify", post(security::mfa_verify))
         .route("/account/security/mfa/disable", post(security::mfa_disable))
@@ -90,6 +94,7 @@ pub fn router() -> Router<AppState> {
         .route("/found/{token}", get(sharing::found_page).post(sharing::found_report))
         .route("/records/{id}/edit", get(care::edit_record_page).post(care::update_record))
         .route("/records/{id}/delete", post(care::delete_record))
+        .route("/records/{id}/attachments", post(care::attach_file).layer(DefaultBodyLimit::disable()))
         .route("/reminders", get(care::reminders_page).post(care::create_reminder))
         .route("/reminders/{id}/edit", get(care::edit_reminder_page).post(care::update_reminder))
         .route("/reminders/{id}/{action}", post(care::act_on_reminder))

@@ -41,6 +41,9 @@ pub(crate) async fn upload_file(
             }
             Ok(Err(FormErrors::from_api(&error)))
         }
+        Err(FileError::Billing(petty_app::billing::BillingError::LimitReached(limit))) => Ok(Err(FormErrors::general(
+            format!("{limit} on the {} plan, so the file was not kept. See the Plan page to upgrade.", limit.tier),
+        ))),
         Err(FileError::ScannerUnavailable(_)) => Ok(Err(FormErrors::general(
             "The file could not be checked for viruses right now, so it was not kept. Please try again in a moment.",
         ))),

@@ -90,10 +90,58 @@ pub(crate) struct RecordOut {
     /// Weights: kilograms.
     pub weight_kg: Option<f64>,
     pub created_by: Option<Uuid>,
+    /// Files attached to the record (upload them with `purpose` `health_record_attachment` and
+    /// this record's id); each link is signed and good for an hour.
+    pub attachments: Vec<AttachmentOut>,
     #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub created_at: OffsetDateTime,
     #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub updated_at: OffsetDateTime,
+}
+
+/// A file attached to a record.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AttachmentOut {
+    pub id: Uuid,
+    pub filename: String,
+    pub content_type: &'static str,
+    pub size: u64,
+    /// A signed link to the file, good for an hour.
+    pub url: String,
+    /// A signed link to an image's thumbnail; null for a PDF.
+    pub thumbnail_url: Option<String>,
+}
+
+/// The records' shapes with their attachments (one query for the page).
+async fn with_attachments(
+    state: &AppState,
+    household: petty_core::ids::HouseholdId,
+    records: &[Record],
+) -> Result<Vec<RecordOut>, ApiError> {
+    let ids: Vec<Uuid> = records.iter().map(|r| r.id).collect();
+    let files = state.store.files_of_records(household, &ids).await?;
+    Ok(records
+        .iter()
+        .map(|r| {
+            let mut out = RecordOut::from(r);
+            out.attachments = files
+                .iter()
+                .filter(|f| f.health_record_id == Some(r.id))
+                .map(|f| {
+                    let (url, thumbnail_url) = petty_app::files::links(&state.app, f);
+                    AttachmentOut {
+                        id: f.id.0,
+                        filename: f.filename.clone(),
+                        content_type: f.content_type.as_str(),
+                        size: f.size,
+                        url,
+                        thumbnail_url,
+                    }
+                })
+                .collect();
+            out
+        })
+        .collect())
 }
 
 impl From<&Record> for RecordOut {
@@ -114,6 +162,7 @@ impl From<&Record> for RecordOut {
             schedule: c.schedule.clone(),
             weight_kg: c.weight_kg,
             created_by: r.created_by.map(|u| u.0),
+            attachments: Vec::new(),
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -267,7 +316,14 @@ async fn list_records(
         // An empty list of a pet that is not the household's is a 404, not an empty page.
         state.store.get_pet(actor.household_id, PetId(id)).await.map_err(|_| ApiError::not_found("pet"))?;
     }
-    Ok(Json(Paged::from_page(records, |r| RecordOut::from(&r))))
+    let has_next = records.has_next();
+    Ok(Json(Paged {
+        items: with_attachments(&state, actor.household_id, &records.items).await?,
+        total: records.total,
+        page: records.request.page,
+        page_size: records.request.page_size,
+        has_next,
+    }))
 }
 
 /// Totals over every record a filter matches.
@@ -329,7 +385,7 @@ async fn get_record(
     let actor = actor.require(Permission::Read)?;
     let record =
         state.store.get_record(actor.household_id, id).await.map_err(|_| ApiError::not_found("health record"))?;
-    Ok(Json(RecordOut::from(&record)))
+    Ok(Json(with_attachments(&state, actor.household_id, std::slice::from_ref(&record)).await?.remove(0)))
 }
 
 /// Change some of a record's fields.
@@ -345,7 +401,7 @@ async fn update_record(
 ) -> Result<Json<RecordOut>, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
     let record = petty_app::care::update_record(&state.app, &actor, id, |raw| patch.apply(raw)).await?;
-    Ok(Json(RecordOut::from(&record)))
+    Ok(Json(with_attachments(&state, actor.household_id, std::slice::from_ref(&record)).await?.remove(0)))
 }
 
 /// Remove a record.

@@ -84,6 +84,7 @@ impl From<FileError> for ApiError {
                     "file storage is unavailable right now; nothing was changed, try again",
                 )
             }
+            FileError::Billing(e) => e.into(),
             FileError::Store(e) => e.into(),
         }
     }

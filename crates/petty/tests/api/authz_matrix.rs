@@ -337,6 +337,8 @@ fn valid_body(method: &Method, template: &str) -> Option<Value> {
         ("POST", "/api/v1/calendar/import") => json!({}),
         ("PUT", "/api/v1/household/timezone" | "/api/v1/me/timezone") => json!({"timezone": "Europe/Paris"}),
         ("POST", "/api/v1/pets/{id}/lost") => json!({"show_location": false}),
+        // A wrong password: the role is not what refuses it.
+        ("POST", "/api/v1/me/delete") => json!({"password": "not the password at all"}),
         ("POST", "/api/v1/lost/{token}/found") => json!({"message": "at the park"}),
         ("POST", "/api/v1/billing/upgrade") => {
             json!({"tier": "premium", "billing_period": "monthly", "payment_method_id": "pm_card_visa"})
@@ -370,9 +372,13 @@ const SITTER_MAY: &[(&str, &str)] = &[
 
 /// What anyone may do for themselves, whatever their role in this household: accept an
 /// invitation to another one, make an API key of their own (capped by their role, and gone
-/// with their membership), and set their own time zone.
-const ANYONE_MAY: &[(&str, &str)] =
-    &[("POST", "/api/v1/invitations/accept"), ("POST", "/api/v1/api-keys"), ("PUT", "/api/v1/me/timezone")];
+/// with their membership), set their own time zone and delete their own account.
+const ANYONE_MAY: &[(&str, &str)] = &[
+    ("POST", "/api/v1/invitations/accept"),
+    ("POST", "/api/v1/api-keys"),
+    ("PUT", "/api/v1/me/timezone"),
+    ("POST", "/api/v1/me/delete"),
+];
 
 #[tokio::test]
 async fn a_sitter_and_a_vet_may_change_only_what_their_role_allows() {

@@ -471,3 +471,109 @@ async fn watch_a_pet_page(
     assert!(timeline.contains("Right") && timeline.contains("Relabel"), "{timeline}");
     still_the_same_page(browser).await
 }
+
+/// Issue 14's journey: turn on two-step sign-in and sign in with it, add a vaccination with a
+/// photo of the certificate attached, see the pet's status and the vaccine's reminder, and mark
+/// a reminder done.
+#[tokio::test]
+async fn a_person_with_two_step_sign_in_records_a_vaccination_with_a_photo_and_completes_a_reminder() {
+    if !browser_installed() {
+        return;
+    }
+    let app = spawn_app().await;
+    let owner = app.register("Ana").await;
+    let pet = app.create_pet(&owner.access_token, json!({"name": "Bella", "species": "dog"})).await;
+    let pet_id = pet["id"].as_str().unwrap().to_owned();
+    let driver = Chromedriver::start().await;
+    let browser = driver.browser().await;
+    let journey = care_journey(&app, &browser, &owner, &pet_id).await;
+    let closed = browser.close().await;
+    journey.expect("the care journey through the dashboard");
+    closed.expect("close the browser");
+}
+
+/// Submits the sign-in form (without waiting for where it leads).
+async fn submit_sign_in(app: &TestApp, browser: &Client, owner: &Account) -> Result<(), CmdError> {
+    browser.goto(&app.url("/login")).await?;
+    browser.find(Locator::Id("f-email")).await?.send_keys(&owner.email).await?;
+    browser.find(Locator::Id("f-password")).await?.send_keys(&owner.password).await?;
+    button(browser, "Sign in").await?.click().await
+}
+
+/// The element at `css`, waiting (up to 10 s) for the page that shows it to load.
+async fn find_soon(browser: &Client, css: &str) -> Result<fantoccini::elements::Element, CmdError> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match browser.find(Locator::Css(css)).await {
+            Ok(found) => return Ok(found),
+            Err(e) if Instant::now() > deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+async fn care_journey(app: &TestApp, browser: &Client, owner: &Account, pet_id: &str) -> Result<(), CmdError> {
+    sign_in(app, browser, owner).await?;
+    // Two-step sign-in: the key on the page, a code from it, the backup codes shown once.
+    browser.goto(&app.url("/account/security")).await?;
+    button(browser, "Set up two-step sign-in").await?.click().await?;
+    let key = find_soon(browser, "figure.qr figcaption code").await?.text().await?;
+    let secret = petty_core::mfa::secret_from_base32(&key).expect("a base32 key");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+    browser.find(Locator::Id("f-code")).await?.send_keys(&petty_core::mfa::code_at(&secret, now)).await?;
+    button(browser, "Turn two-step sign-in on").await?.click().await?;
+    let backup = find_soon(browser, "ul.backup-codes li code").await?.text().await?;
+    find_soon(browser, "form[action='/logout'] button").await?.click().await?;
+    wait_for_path(browser, "/login").await?;
+    // Signing in now asks for the second step (a backup code: the app's code was just used).
+    submit_sign_in(app, browser, owner).await?;
+    wait_for_path(browser, "/login/mfa").await?;
+    browser.find(Locator::Id("f-code")).await?.send_keys(&backup).await?;
+    button(browser, "Sign in").await?.click().await?;
+    wait_for_path(browser, "/household").await?;
+    // A vaccination, then the certificate's photo attached to it.
+    browser.goto(&app.url(&format!("/pets/{pet_id}/care"))).await?;
+    find_soon(browser, "#f-kind").await?.select_by_value("vaccination").await?;
+    browser.find(Locator::Id("f-title")).await?.send_keys("Rabies").await?;
+    browser.find(Locator::Id("f-vet")).await?.send_keys("Dr. Ng").await?;
+    button(browser, "Add record").await?.click().await?;
+    wait_for_path(browser, &format!("/pets/{pet_id}/care")).await?;
+    let photo = std::env::temp_dir().join(format!("certificate-{}.png", uuid::Uuid::now_v7()));
+    std::fs::write(&photo, crate::files::png(60, 40)).expect("write the photo");
+    find_soon(browser, "input[type=file][name=file]").await?.send_keys(photo.to_str().unwrap_or_default()).await?;
+    browser.find(Locator::Css("button[aria-label='Attach a file to Rabies']")).await?.click().await?;
+    wait_for_path(browser, &format!("/pets/{pet_id}/care")).await?;
+    if find_soon(browser, "ul.attachments").await.is_err() {
+        let page = browser.source().await?;
+        let url = browser.current_url().await?;
+        let start = page.find("<main").unwrap_or(0);
+        let err = page.find("ERR_").map(|i| page[i..].chars().take(60).collect::<String>()).unwrap_or_default();
+        panic!("no attachment listed at {url}: {err} {}", page[start..].chars().take(300).collect::<String>());
+    }
+    let page = browser.source().await?;
+    assert!(page.contains("certificate-") && page.contains(".png"), "the attachment is listed");
+    assert!(page.contains("Up to date"), "the pet's vaccinations are up to date");
+    // The vaccine's reminder is waiting; a reminder for today is done.
+    browser.goto(&app.url("/reminders")).await?;
+    find_soon(browser, "#f-title").await?;
+    assert!(browser.source().await?.contains("Rabies vaccination due – Bella"));
+    let today = petty_core::pets::format_date(time::OffsetDateTime::now_utc().date());
+    browser.find(Locator::Id("f-title")).await?.send_keys("Brush Bella").await?;
+    // A date input types in the browser's locale; set its value as the form sends it.
+    browser.execute("document.getElementById('f-date').value = arguments[0];", vec![json!(today)]).await?;
+    button(browser, "Add reminder").await?.click().await?;
+    wait_for_path(browser, "/reminders").await?;
+    find_soon(browser, "button[aria-label='Mark Brush Bella done']").await?.click().await?;
+    // The answer is the same page without the reminder among those to do.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.source().await?.contains("Mark Brush Bella done") {
+        assert!(Instant::now() < deadline, "the reminder left the list of those to do");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.goto(&app.url("/reminders?status=completed")).await?;
+    find_soon(browser, "main h1").await?;
+    assert!(browser.source().await?.contains("Brush Bella"), "the reminder is done");
+    // Only now: the browser reads the file while it sends the form.
+    let _ = std::fs::remove_file(&photo);
+    Ok(())
+}

@@ -516,3 +516,47 @@ async fn a_vet_reads_records_but_not_reminders_and_a_sitter_completes_but_does_n
             .await;
     assert_eq!(status, StatusCode::OK, "{done}");
 }
+
+#[tokio::test]
+async fn a_record_shows_its_attachments_and_takes_them_when_deleted() {
+    let app = spawn_app().await;
+    let owner = app.register("Jo").await;
+    let t = &owner.access_token;
+    let pet = app.create_pet(t, json!({"name": "Rex", "species": "dog"})).await;
+    let pet_id = pet["id"].as_str().unwrap();
+    let (_, record) = post(
+        &app,
+        &format!("/api/v1/pets/{pet_id}/records"),
+        t,
+        json!({"kind": "vaccination", "title": "Rabies", "date": day(today())}),
+    )
+    .await;
+    let record_id = record["id"].as_str().unwrap();
+    assert_eq!(record["attachments"], json!([]));
+    let made = crate::files::upload_url(&app, t, "certificate.png", "image/png", "health_record_attachment").await;
+    let upload_url = made["upload_url"].as_str().unwrap();
+    let target = app.url(&upload_url[upload_url.find("/api/v1/uploads/").expect("Petty's one-time URL")..]);
+    let res = app
+        .client
+        .put(&target)
+        .header("content-type", "image/png")
+        .body(crate::files::png(30, 20))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let res = app
+        .post_json("/api/v1/uploads/confirm", &json!({"file_key": made["file_key"], "purpose": "health_record_attachment", "health_record_id": record_id}), Some(t))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    let (_, read) = get(&app, &format!("/api/v1/records/{record_id}"), t).await;
+    let attachment = &read["attachments"][0];
+    assert_eq!(attachment["filename"], "certificate.png");
+    let link = attachment["url"].as_str().unwrap().to_owned();
+    assert_eq!(app.get(&link, None).await.status(), StatusCode::OK, "the signed link serves it");
+    let (_, page) = get(&app, &format!("/api/v1/pets/{pet_id}/records"), t).await;
+    assert_eq!(page["items"][0]["attachments"][0]["filename"], "certificate.png");
+    let (status, _) = send(&app, reqwest::Method::DELETE, &format!("/api/v1/records/{record_id}"), t, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&link, None).await.status(), StatusCode::NOT_FOUND, "the attachment went with its record");
+}

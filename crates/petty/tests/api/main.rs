@@ -26,6 +26,7 @@ mod geofences;
 mod openapi;
 mod pages;
 mod pages_devices;
+mod privacy;
 mod revocation;
 mod security;
 mod sharing;

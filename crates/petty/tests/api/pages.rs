@@ -668,3 +668,32 @@ async fn care_records_reminders_and_the_calendar_from_the_dashboard() {
     let (_, household) = get_page(&app, &client, "/household").await;
     assert!(household.contains(r#"value="Europe/Paris""#));
 }
+
+#[tokio::test]
+async fn your_data_can_be_downloaded_and_the_account_deleted_from_the_dashboard() {
+    let app = spawn_app().await;
+    let client = browser();
+    let (email, _) = register_through_form(&app, &client, "Dee").await;
+    add_pet_through_form(&app, &client, &[("name", "Pip"), ("species", "cat")]).await;
+    let (status, page) = get_page(&app, &client, "/account/data").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_in(&page);
+    let res = post_form(&app, &client, "/account/data/export", &[("csrf", &csrf), ("code", "")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[CONTENT_TYPE], "application/zip");
+    let zip = res.bytes().await.unwrap();
+    assert!(zip.starts_with(b"PK"), "a zip");
+    let res =
+        post_form(&app, &client, "/account/data/delete", &[("csrf", &csrf), ("password", "not it"), ("code", "")])
+            .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res =
+        post_form(&app, &client, "/account/data/delete", &[("csrf", &csrf), ("password", PASSWORD), ("code", "")])
+            .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("Your account is deleted"));
+    let res = client.get(app.url("/household")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "signed out");
+    let again = app.login(&email, PASSWORD).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED, "the account is gone");
+}
