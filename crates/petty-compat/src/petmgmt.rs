@@ -38,7 +38,10 @@
 //! it creates the feed (an existing one keeps the address given before, since Petty stores only
 //! the token's hash); outgoing webhooks are retried on the outbox's schedule (`notify.*`
 //! settings), not the seed's; changes made through `/api/v1` or the dashboard do not call the
-//! profile's webhooks (only `reminder.due` is told whichever edge made the reminder).
+//! profile's webhooks (`reminder.due` and the subscription's events are told whichever edge
+//! caused them); with MFA on, a password change and the data export also need a fresh code
+//! (`mfaCode`, or `X-MFA-Code` as in Petty's API); attachments sent with a record's change are
+//! added to its files (a file leaves a record when deleted).
 //!
 //! Every answer under the prefix, whatever its cause (a handler, an unknown route, a wrong
 //! method, the body limit, the edge's rate limit or timeout), is in the envelope: [`own_shape`]

@@ -3,7 +3,12 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use petty_app::privacy::PrivacyError;
 use petty_core::ids::{HouseholdId, WebhookId};
 use petty_http::AppState;
 use petty_notify::outbound::Refused;
@@ -253,26 +258,87 @@ pub(super) async fn delete_webhook(State(state): State<AppState>, member: Member
     Ok(ok(StatusCode::OK, json!({"id": id, "deleted": true})))
 }
 
-fn not_yet(what: &str) -> Fail {
-    Fail::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "NOT_IMPLEMENTED",
-        format!("{what} is not available on this server yet; Petty's own export and account deletion are on their way"),
+/// A step-up refusal (MFA on and no fresh code) in the contract's words.
+fn step_up_error(e: petty_http::ApiError) -> Fail {
+    use petty_http::ErrorCode;
+    match e.code {
+        ErrorCode::MfaRequired => {
+            Fail::new(StatusCode::UNAUTHORIZED, "MFA_REQUIRED", "Multi-factor authentication code required")
+        }
+        ErrorCode::InvalidMfaCode => {
+            Fail::new(StatusCode::UNAUTHORIZED, "INVALID_MFA_CODE", "Invalid authentication code")
+        }
+        ErrorCode::AccountLocked => {
+            Fail::new(StatusCode::LOCKED, "ACCOUNT_LOCKED", "Too many failed login attempts. Try again later.")
+                .retry_after(e.retry_after.unwrap_or(1))
+        }
+        _ => Fail::internal(e.message),
+    }
+}
+
+/// `GET /users/export`: everything Petty holds of the person's, as a zip (`petty_app::privacy`),
+/// 3 an hour. With MFA on, Petty's own rule asks for a fresh code in `X-MFA-Code`.
+pub(super) async fn export(
+    State(state): State<AppState>,
+    member: Member,
+    Extension(counters): Extension<Arc<super::limits::Counters>>,
+    headers: HeaderMap,
+) -> Result<Response, Fail> {
+    let (user_id, _) = member.user()?;
+    if let Some(wait) = counters.export_wait(user_id, OffsetDateTime::now_utc().unix_timestamp()) {
+        return Err(Fail::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED", "API rate limit exceeded")
+            .retry_after(wait));
+    }
+    let code = headers.get(petty_http::stepup::MFA_HEADER).and_then(|v| v.to_str().ok());
+    petty_http::stepup::require_fresh_mfa(&state, user_id, code).await.map_err(step_up_error)?;
+    let export = petty_app::privacy::export(&state.app, user_id).await.map_err(Fail::store)?;
+    let disposition = format!("attachment; filename=\"{}\"", export.filename);
+    let response = (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        export.zip,
     )
+        .into_response();
+    Ok(response)
 }
 
-/// `GET /users/export`.
-pub(super) async fn export(State(_state): State<AppState>, member: Member) -> Answer {
-    member.user()?;
-    Err(not_yet("The data export"))
-}
-
-/// `DELETE /users/account`.
-pub(super) async fn delete_account(State(_state): State<AppState>, member: Member, bytes: Bytes) -> Answer {
-    member.user()?;
+/// `DELETE /users/account` `{password, mfaCode?}` → `{deleted: true}` (`petty_app::privacy`).
+pub(super) async fn delete_account(State(state): State<AppState>, member: Member, bytes: Bytes) -> Answer {
+    let (user_id, _) = member.user()?;
     let body = Body::parse(&bytes)?;
     let mut c = Check::new(&body);
-    c.text("password", 256, true, None);
+    let password = match body.get("password") {
+        Some(Value::String(p)) if !p.is_empty() => Some(p.clone()),
+        _ => {
+            c.fail("password", "password is required");
+            None
+        }
+    };
+    let code = c.text("mfaCode", 20, false, None).flatten();
     c.finish()?;
-    Err(not_yet("Deleting an account"))
+    let credentials = state.store.user_credentials(user_id).await.map_err(Fail::store)?;
+    let matches = petty_http::auth::verify_password_async(password.unwrap_or_default(), credentials.password_hash)
+        .await
+        .map_err(|e| Fail::internal(e.message))?;
+    if !matches {
+        return Err(Fail::new(StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS", "Invalid email or password"));
+    }
+    petty_http::stepup::require_fresh_mfa(&state, user_id, code.as_deref()).await.map_err(step_up_error)?;
+    petty_app::privacy::delete_account(&state.app, user_id).await.map_err(|e| match e {
+        PrivacyError::SoleOwner => Fail::conflict("Transfer ownership or remove the other members first"),
+        PrivacyError::Store(e) => Fail::store(e),
+        PrivacyError::Cleanup(why) => {
+            tracing::warn!(%why, "compat/petmgmt: an account could not be deleted yet");
+            Fail::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "Files or the payment provider could not be reached; nothing was deleted, try again",
+            )
+        }
+    })?;
+    Ok(ok(StatusCode::OK, json!({"deleted": true})))
 }

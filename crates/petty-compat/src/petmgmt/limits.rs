@@ -45,7 +45,12 @@ pub(super) struct Counters {
     auth: Mutex<HashMap<IpAddr, (i64, u32)>>,
     /// Each household's tier, remembered for a minute.
     tiers: Mutex<HashMap<HouseholdId, (Tier, Instant)>>,
+    /// Data exports per person, windows of an hour.
+    exports: Mutex<HashMap<uuid::Uuid, (i64, u32)>>,
 }
+
+/// Data exports a person may make in an hour.
+const EXPORTS_PER_HOUR: u32 = 3;
 
 /// Beyond this many callers, counters of past windows are dropped.
 const MAX_KEYS: usize = 100_000;
@@ -84,6 +89,12 @@ fn count<K: std::hash::Hash + Eq + Copy>(
 }
 
 impl Counters {
+    /// Counts an export of the person's; the seconds to wait when it is one too many.
+    pub(super) fn export_wait(&self, user_id: petty_core::ids::UserId, now: i64) -> Option<u64> {
+        let c = count(&self.exports, user_id.0, 3600, EXPORTS_PER_HOUR, now);
+        (!c.allowed).then(|| u64::try_from(c.reset - now).unwrap_or(1))
+    }
+
     async fn tier(&self, state: &AppState, household_id: HouseholdId) -> Tier {
         if let Ok(tiers) = self.tiers.lock()
             && let Some((tier, at)) = tiers.get(&household_id)

@@ -58,6 +58,7 @@ fn file_error(e: FileError) -> Fail {
             "File storage or the virus scanner is unavailable; nothing was lost, try again",
         ),
         FileError::Store(e) => Fail::store(e),
+        FileError::Billing(e) => super::account::billing_error(e),
     }
 }
 

@@ -1352,8 +1352,99 @@ async fn billing_off_the_subscription_data_export_and_account_deletion() {
         (status, error(&body)),
         (StatusCode::CONFLICT, ("BILLING_DISABLED", "Billing is not enabled on this server"))
     );
-    let (status, body) = get(&app, "/users/export", t).await;
-    assert_eq!((status, error(&body).0), (StatusCode::NOT_IMPLEMENTED, "NOT_IMPLEMENTED"));
+}
+
+/// `GET /users/export` is Petty's export (three an hour), with the profile's own fields in
+/// `profile.json`; `DELETE /users/account` is Petty's account deletion, refused with a wrong
+/// password and for the sole owner of a shared household; afterwards the tokens are refused, the
+/// pet is gone and the address registers again.
+#[tokio::test]
+async fn the_data_export_and_account_deletion() {
+    use std::io::Read;
+    let app = spawn_app().await;
+    let ana = signup(&app, "Ana").await;
+    let t = &ana.access;
+    put(&app, "/users/profile", t, json!({"phone": "+14155550123"})).await;
+    let rex = new_pet(&app, t, json!({"name": "Rex", "species": "dog"})).await;
+    let res = app.client.get(app.url(&format!("{P}/users/export"))).bearer_auth(t).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/zip");
+    let today = OffsetDateTime::now_utc().date();
+    let expected = format!(
+        "attachment; filename=\"petty-export-{}-{:04}{:02}{:02}.zip\"",
+        ana.id,
+        today.year(),
+        u8::from(today.month()),
+        today.day()
+    );
+    assert_eq!(res.headers()["content-disposition"], expected.as_str());
+    let bytes = res.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a zip");
+    let mut read = |name: &str| {
+        let mut text = String::new();
+        zip.by_name(name).unwrap_or_else(|_| panic!("{name}")).read_to_string(&mut text).unwrap();
+        text
+    };
+    let profile: Value = serde_json::from_str(&read("profile.json")).unwrap();
+    assert_eq!(
+        (profile["user"]["first_name"].as_str(), profile["user"]["phone"].as_str()),
+        (Some("Ana"), Some("+14155550123"))
+    );
+    assert!(read("pets.json").contains("Rex"));
+    let manifest: Value = serde_json::from_str(&read("manifest.json")).unwrap();
+    assert_eq!(manifest["format"], "petty-export");
+    for _ in 0..2 {
+        assert_eq!(
+            app.client.get(app.url(&format!("{P}/users/export"))).bearer_auth(t).send().await.unwrap().status(),
+            StatusCode::OK
+        );
+    }
+    let (status, headers, body) = call(&app, Method::GET, &format!("{P}/users/export"), Some(t), None).await;
+    assert_eq!((status, error(&body).0), (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED"), "three an hour");
+    assert!(headers.contains_key("retry-after"));
+
+    // The sole owner of a household others belong to may not leave it orphaned.
+    let bo = signup(&app, "Bo").await;
+    join(&app, &bo, "member", None).await;
+    let (status, _, body) = call(
+        &app,
+        Method::DELETE,
+        &format!("{P}/users/account"),
+        Some(&bo.access),
+        Some(json!({"password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(
+        (status, error(&body)),
+        (StatusCode::CONFLICT, ("CONFLICT", "Transfer ownership or remove the other members first"))
+    );
+
+    let (status, _, body) =
+        call(&app, Method::DELETE, &format!("{P}/users/account"), Some(t), Some(json!({"password": "wrong one 1"})))
+            .await;
+    assert_eq!((status, error(&body).0), (StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS"));
+    assert_eq!(
+        get(&app, &format!("/pets/{}", rex["id"].as_str().unwrap()), t).await.0,
+        StatusCode::OK,
+        "nothing changed"
+    );
+    let (status, _, body) =
+        call(&app, Method::DELETE, &format!("{P}/users/account"), Some(t), Some(json!({"password": PASSWORD}))).await;
+    assert_eq!((status, &body["data"]), (StatusCode::OK, &json!({"deleted": true})), "{body}");
+    assert_eq!(get(&app, "/pets", t).await.0, StatusCode::UNAUTHORIZED);
+    let (status, _, _) =
+        call(&app, Method::POST, &format!("{P}/auth/refresh-token"), None, Some(json!({"refreshToken": ana.refresh})))
+            .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = call(
+        &app,
+        Method::POST,
+        &format!("{P}/auth/register"),
+        None,
+        Some(json!({"email": ana.email, "password": PASSWORD, "firstName": "Ana", "lastName": "Again"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "the address registers again");
 }
 
 /// A pet, record and reminder made here are the same in `/api/v1`, and the other way round,
