@@ -531,6 +531,19 @@ pub async fn webhook(
                     if payment_failed {
                         tell_owners_payment_failed(app, id, s).await?;
                     }
+                    // The webhooks that asked for it (the Pet Management profile's events).
+                    let told = match kind {
+                        "customer.subscription.deleted" => "subscription.cancelled",
+                        "invoice.paid" => "payment.succeeded",
+                        "invoice.payment_failed" => "payment.failed",
+                        _ => "subscription.updated",
+                    };
+                    let data = serde_json::json!({
+                        "subscriptionId": s.subscription_id, "status": s.status.as_str(), "tier": s.tier.as_str(),
+                        "currentPeriodEnd": s.current_period_end.and_then(|t| crate::rfc3339::from_ms(petty_store::to_ms(t))),
+                        "cancelAtPeriodEnd": s.cancel_at_period_end, "stripeEvent": kind,
+                    });
+                    crate::notify::household_event(app, household, told, data).await;
                 }
                 return Ok(Received::Received);
             }

@@ -498,6 +498,14 @@ async fn tell(app: &App, r: &Reminder, notice: Notice, now_ms: i64) -> Result<()
         "occurrence": crate::rfc3339::from_ms(petty_store::to_ms(notice.occurrence)),
     });
     app.bus.publish(petty_bus::Topic::HouseholdAlarms(r.household_id), event.to_string().into()).await;
+    // And to the webhooks that asked for it (the Pet Management profile's `reminder.due`).
+    let occurrence =
+        crate::rfc3339::from_ms(petty_store::to_ms(notice.occurrence) / 1000 * 1000).map(|t| t.replace(".000Z", "Z"));
+    let data = serde_json::json!({
+        "id": r.id, "petId": r.content.pet_id.map(|p| p.0), "petName": pet_name, "title": r.content.title,
+        "description": r.content.description, "reminderDate": occurrence, "timezone": r.content.schedule.zone.name(),
+    });
+    crate::notify::household_event(app, r.household_id, "reminder.due", data).await;
     metrics::counter!("petty_reminders_told_total").increment(1);
     Ok(())
 }

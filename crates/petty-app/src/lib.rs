@@ -136,6 +136,12 @@ impl Clock {
     pub fn advance(&self, by: Duration) {
         self.offset_ms.fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::Relaxed);
     }
+
+    /// Sets this clock to read `at` now, forward or back (tests: "on 2025-04-19").
+    pub fn set(&self, at: OffsetDateTime) {
+        let offset = (at - OffsetDateTime::now_utc()).whole_milliseconds();
+        self.offset_ms.store(i64::try_from(offset).unwrap_or(0), Ordering::Relaxed);
+    }
 }
 
 /// Nudges for the jobs on this node when work was noted: they also look on their own every few

@@ -10,6 +10,7 @@
 //! transaction).
 
 use petty_core::alarm::{Channel, Delivery, Severity, escalation_steps};
+use petty_core::ids::HouseholdId;
 use petty_notify::{SendError, backoff_ms};
 use petty_store::{Alarm, NewNotification, Notification, StoreError};
 
@@ -104,7 +105,8 @@ pub async fn alarm_changed(app: &App, alarm: &Alarm, event: &str) {
     };
     let now = app.now_ms();
     let mut queued = false;
-    for hook in hooks {
+    // A webhook made through the Pet Management profile is told only of the events it names.
+    for hook in hooks.into_iter().filter(|h| h.events.is_none()) {
         let least: Severity = hook.min_severity.parse().unwrap_or(Severity::Info);
         if !alarm.severity.at_least(least) {
             continue;
@@ -122,6 +124,57 @@ pub async fn alarm_changed(app: &App, alarm: &Alarm, event: &str) {
             channel: Channel::Webhook,
             recipient: hook.url.clone(),
             subject: format!("alarm.{event}"),
+            body: hook.id.to_string(),
+            payload: body,
+            not_before_ms: now,
+        };
+        match app.store.enqueue_notification(&n, now).await {
+            Ok(true) => queued = true,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "queueing a webhook failed"),
+        }
+    }
+    if queued {
+        app.wake.outbox.notify_one();
+    }
+}
+
+/// Queues a delivery of `event` (`pet.created`, `reminder.due`, ...: the Pet Management
+/// profile's events) to each of the household's webhooks that asked for it, through the outbox
+/// like every webhook: at least once, signed in the `Petty-Signature` header over the whole
+/// body. The body is `{id, event, timestamp, data, signature}`, where `signature` is the hex
+/// HMAC-SHA256 of `<id>.<timestamp>` under the hook's secret (the seed's own field; the header
+/// is the one to verify). Receivers dedupe by `id`. Failing to queue is logged, never fatal to
+/// the change that caused it.
+pub async fn household_event(app: &App, household_id: HouseholdId, event: &str, data: serde_json::Value) {
+    let hooks = match app.store.event_webhooks(household_id, event).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading webhooks failed");
+            return;
+        }
+    };
+    if hooks.is_empty() {
+        return;
+    }
+    let id = uuid::Uuid::now_v7();
+    let now = app.now_ms();
+    let timestamp = crate::rfc3339::from_ms((now / 1000) * 1000).unwrap_or_default().replace(".000Z", "Z");
+    let mut queued = false;
+    for hook in hooks {
+        let signature = petty_notify::hmac_sha256_hex(&hook.secret, &format!("{id}.{timestamp}"));
+        let body = serde_json::json!({
+            "id": id, "event": event, "timestamp": timestamp, "data": data, "signature": signature,
+        })
+        .to_string();
+        let n = NewNotification {
+            household_id,
+            idem_key: format!("webhook:{}:event:{id}", hook.id),
+            alarm_id: None,
+            contact_id: None,
+            channel: Channel::Webhook,
+            recipient: hook.url.clone(),
+            subject: event.to_owned(),
             body: hook.id.to_string(),
             payload: body,
             not_before_ms: now,

@@ -241,6 +241,14 @@ pub async fn export(app: &App, user_id: UserId) -> Result<Export, StoreError> {
         "mfaEnabled": crate::mfa::is_enabled(app, user_id).await?,
         "households": households,
     });
+    // What the Pet Management profile keeps beside the account (names, phone, photo).
+    let mut profile = profile;
+    if let Some(p) = app.store.petmgmt_profile(user_id).await? {
+        profile["user"]["first_name"] = json!(p.first_name);
+        profile["user"]["last_name"] = json!(p.last_name);
+        profile["user"]["phone"] = json!(p.phone);
+        profile["user"]["photo_url"] = json!(p.photo_url);
+    }
     let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
     out.add("profile.json", &pretty(&profile));
     out.add("pets.json", &pretty(&json!(pets_json)));

@@ -1,8 +1,10 @@
 //! The seeds' own contracts, each under its own prefix (DESIGN.md, "Seed compatibility
 //! profiles"): [`carbon`] (the Car-Bon seed's air monitor, users, notifications and CO chart
-//! under `/compat/carbon`) and [`petty`] (the Petty seed's collar ingest, timeline, feedback,
+//! under `/compat/carbon`), [`petty`] (the Petty seed's collar ingest, timeline, feedback,
 //! plan and health under `/compat/petty` and `/compat/petty/v1`, in the seed's own error shape
-//! and with its own CORS).
+//! and with its own CORS) and [`petmgmt`] (the Pet Management seed's accounts, pets, health
+//! records, reminders, calendar, subscription and webhooks under `/compat/petmgmt/api/v1` and
+//! `/compat/petmgmt/v1`, in its envelope).
 //!
 //! Architecture invariant: a profile is an adapter. It reads its seed's wire format, serves it
 //! on top of Petty's canonical capability (`petty_app` for anything with side effects, the
@@ -11,8 +13,11 @@
 //! Nothing depends on this crate but the binary, which composes the routers.
 //!
 //! API boundary: `carbon::router`; `petty::router` and `petty::own_shape`, the layer the
-//! application puts outside the profile's own copy of the edge stack.
+//! application puts outside the profile's own copy of the edge stack; `petmgmt::mounted` (its
+//! routes with their own edge stack and envelope), built from `petmgmt::router` and
+//! `petmgmt::own_shape`.
 
 pub mod carbon;
 pub mod carbon_params;
+pub mod petmgmt;
 pub mod petty;

@@ -225,8 +225,9 @@ pub struct RawPetProfile {
     pub notes: Option<String>,
 }
 
-pub const NAME_MAX: usize = 80;
-pub const BREED_MAX: usize = 80;
+/// 100, as pet-care products (and the Pet Management seed's contract) allow.
+pub const NAME_MAX: usize = 100;
+pub const BREED_MAX: usize = 100;
 pub const NOTES_MAX: usize = 4000;
 pub const PHOTO_URL_MAX: usize = 2048;
 /// The heaviest household animal Petty expects (a horse); anything heavier is a typo.
@@ -356,24 +357,26 @@ fn parse_weight(raw: Option<f64>) -> Result<Option<f64>, Invalid> {
     }
 }
 
-/// ISO 11784 chips are 15 digits; older and regional chips are 9 or 10 letters and digits.
+/// ISO 11784 chips are 15 digits; older and regional chips (AVID, Trovan, ...) are 9 to 14
+/// letters and digits. Spaces, dashes and dots between them are dropped; letters are kept
+/// upper-case.
+pub const MICROCHIP_MIN: usize = 9;
+pub const MICROCHIP_MAX: usize = 15;
+
 fn parse_microchip(raw: Option<&str>) -> Result<Option<String>, Invalid> {
     let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '.')).collect::<String>().to_uppercase();
-    let ok = match compact.len() {
-        15 => compact.chars().all(|c| c.is_ascii_digit()),
-        9 | 10 => compact.chars().all(|c| c.is_ascii_alphanumeric()),
-        _ => false,
-    };
+    let ok =
+        (MICROCHIP_MIN..=MICROCHIP_MAX).contains(&compact.len()) && compact.chars().all(|c| c.is_ascii_alphanumeric());
     if ok {
         Ok(Some(compact))
     } else {
         Err(Invalid(vec![FieldError::new(
             "microchip_id",
             "format",
-            "microchip_id must be 15 digits (ISO 11784) or 9–10 letters and digits",
+            "microchip_id must be 9 to 15 letters or digits (an ISO 11784 chip is 15 digits)",
         )]))
     }
 }
@@ -439,7 +442,11 @@ mod tests {
         assert_eq!(format_date(date!(2021 - 04 - 05)), "2021-04-05");
         assert_eq!(parse_microchip(Some("985 112 003 456 789")).unwrap().as_deref(), Some("985112003456789"));
         assert_eq!(parse_microchip(Some("a1b2c3d4e")).unwrap().as_deref(), Some("A1B2C3D4E"));
-        assert!(parse_microchip(Some("98511200345678X")).is_err());
+        assert_eq!(parse_microchip(Some("98511200345678X")).unwrap().as_deref(), Some("98511200345678X"));
+        assert_eq!(parse_microchip(Some("AVID1234567")).unwrap().as_deref(), Some("AVID1234567"));
+        assert!(parse_microchip(Some("12345678")).is_err(), "8 is too short");
+        assert!(parse_microchip(Some("1234567890123456")).is_err(), "16 is too long");
+        assert!(parse_microchip(Some("12345678_9")).is_err(), "letters and digits only");
     }
 
     #[test]

@@ -56,6 +56,21 @@ pub struct Registration {
 /// Petty hands invitations to the inviter, it does not mail them, so holding one proves nothing
 /// about a mailbox.)
 pub async fn register(state: &AppState, input: Registration) -> Result<(), ApiError> {
+    register_account(state, input).await.map(|_| ())
+}
+
+/// What [`register_account`] did.
+pub enum Registered {
+    /// A new account and its place in a household (its own, or the inviting one's).
+    New(Box<(User, Membership)>),
+    /// The address has an account; its owner was mailed, and nothing else changed.
+    Taken,
+}
+
+/// [`register`], telling the caller what happened: for an edge whose contract answers a taken
+/// address differently (the Pet Management profile's 409). The API and the dashboard answer
+/// both outcomes alike.
+pub async fn register_account(state: &AppState, input: Registration) -> Result<Registered, ApiError> {
     let mut c = Collector::new();
     let email = c.take(Email::parse("email", &input.email));
     let password = c.take(NewPassword::parse("password", &input.password, email.as_ref()));
@@ -105,12 +120,12 @@ pub async fn register(state: &AppState, input: Registration) -> Result<(), ApiEr
                 petty_app::audit::record(&state.app, &who, "join", "member", user.id, &detail).await?;
             }
             petty_app::account_mail::queue(&state.app, AccountMailKind::VerifyEmail, &email).await?;
-            Ok(())
+            Ok(Registered::New(Box::new((user, membership))))
         }
         Err(StoreError::Conflict(_)) => {
             tracing::info!("registration with an address that has an account: its owner is mailed");
             petty_app::account_mail::queue(&state.app, AccountMailKind::RegistrationAttempt, &email).await?;
-            Ok(())
+            Ok(Registered::Taken)
         }
         // The invitation was spent between the check and the registration.
         Err(StoreError::NotFound) => Err(bad_invitation()),

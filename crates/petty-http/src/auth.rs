@@ -438,6 +438,15 @@ pub async fn check_standing(state: &AppState, actor: Actor, issued: Issued) -> R
     Ok(())
 }
 
+/// The sign-in (refresh-token family) the request's access token was issued from, if it carries
+/// a valid one that names it (for edges that end "this" sign-in, like the profiles' sign-out).
+pub fn sign_in_of(state: &AppState, headers: &HeaderMap) -> Option<petty_core::ids::TokenFamilyId> {
+    match credentials(headers)? {
+        Credential::Bearer(token) => state.keys.family_of(token),
+        _ => None,
+    }
+}
+
 pub(crate) enum Credential<'a> {
     Bearer(&'a str),
     ApiKey(&'a str),

@@ -36,6 +36,8 @@ pub struct HttpConfig {
     pub secure_cookies: bool,
     /// Whose `X-Forwarded-For` names the client (for the per-address rate limit).
     pub forwarded_for: crate::ratelimit::ForwardedFor,
+    /// The Pet Management profile's hourly allowances (`/compat/petmgmt`).
+    pub petmgmt_limits: PetmgmtLimits,
     /// The Petty seed's rule thresholds, for `/compat/petty/pet-timeline`.
     pub seed_thresholds: petty_core::seed_rules::Thresholds,
     /// How long after a collar's reading its pet's day is analysed again (readings that
@@ -65,6 +67,30 @@ pub struct RateLimitConfig {
 impl Default for RateLimitConfig {
     fn default() -> Self {
         Self { enabled: true, per_ip_per_minute: 1200, per_principal_per_minute: 600 }
+    }
+}
+
+/// The Pet Management profile's own rate limits (its contract's): requests per user or API key
+/// in each UTC hour by subscription tier, and requests per client address a minute on its
+/// `/auth/*` routes. Counted on each node (see `petty_compat::petmgmt`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PetmgmtLimits {
+    pub enabled: bool,
+    pub free_per_hour: u32,
+    pub premium_per_hour: u32,
+    pub enterprise_per_hour: u32,
+    pub auth_per_ip_per_minute: u32,
+}
+
+impl Default for PetmgmtLimits {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            free_per_hour: 1_000,
+            premium_per_hour: 10_000,
+            enterprise_per_hour: 100_000,
+            auth_per_ip_per_minute: 60,
+        }
     }
 }
 
@@ -109,6 +135,7 @@ impl HttpConfig {
             secure_cookies: false,
             forwarded_for: crate::ratelimit::ForwardedFor::Ignore,
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),
+            petmgmt_limits: PetmgmtLimits::default(),
             analysis_delay: Duration::from_secs(30),
             alarm_delay: Duration::ZERO,
             notify: petty_notify::NotifyConfig::default(),

@@ -56,7 +56,7 @@ pub mod live {
     pub use crate::api::ws::check_client_message;
 }
 
-pub use config::{HttpConfig, RateLimitConfig};
+pub use config::{HttpConfig, PetmgmtLimits, RateLimitConfig};
 pub use error::{ApiError, EdgeShaped, ErrorCode, FieldDetail};
 pub use ratelimit::ForwardedFor;
 pub use routes::{api_router, method_not_allowed, not_found, openapi, with_cors, with_edge};

@@ -487,16 +487,18 @@ pub fn backoff_ms(config: &NotifyConfig, attempts: i64) -> i64 {
 /// The signature header of a webhook delivery: `t=<unix seconds>,v1=<hex HMAC-SHA256 of
 /// "<t>.<body>" under the webhook's secret>`.
 pub fn webhook_signature(secret: &str, timestamp: i64, body: &str) -> String {
+    format!("t={timestamp},v1={}", hmac_sha256_hex(secret, &format!("{timestamp}.{body}")))
+}
+
+/// Hex of HMAC-SHA256 over `message` under `secret` (as UTF-8): what webhook signatures are
+/// made of (the Pet Management profile's body `signature` too).
+pub fn hmac_sha256_hex(secret: &str, message: &str) -> String {
     let mut mac = match <HmacSha256 as KeyInit>::new_from_slice(secret.as_bytes()) {
         Ok(m) => m,
         Err(_) => return String::new(),
     };
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body.as_bytes());
-    let tag = mac.finalize().into_bytes();
-    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={timestamp},v1={hex}")
+    mac.update(message.as_bytes());
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -381,6 +381,9 @@ pub struct Webhook {
     pub min_severity: String,
     #[sqlx(try_from = "Millis")]
     pub created_at: OffsetDateTime,
+    /// The events it is for, comma-separated, when made through the Pet Management profile
+    /// (`pet.created,reminder.due`); `None` for an alarm webhook, told of every alarm change.
+    pub events: Option<String>,
 }
 
 /// A notification to put in the outbox.
@@ -1159,7 +1162,7 @@ impl Store {
         Ok(on_pool!(write, self, |pool| {
             sqlx::query_as(
                 "INSERT INTO webhooks (id, household_id, url, secret, min_severity, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, household_id, url, secret, min_severity, created_at",
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, household_id, url, secret, min_severity, created_at, events",
             )
             .bind(Uuid::now_v7())
             .bind(household_id.0)
@@ -1175,7 +1178,7 @@ impl Store {
     pub async fn webhooks(&self, household_id: HouseholdId) -> Result<Vec<Webhook>> {
         Ok(on_pool!(read, self, |pool| {
             sqlx::query_as(
-                "SELECT id, household_id, url, secret, min_severity, created_at FROM webhooks \
+                "SELECT id, household_id, url, secret, min_severity, created_at, events FROM webhooks \
                  WHERE household_id = $1 ORDER BY created_at, id",
             )
             .bind(household_id.0)

@@ -17,10 +17,26 @@ use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordFilter {
     pub kind: Option<RecordKind>,
+    /// Any of these kinds as well (the Pet Management profile's `other` is several of Petty's).
+    pub also_kinds: Vec<RecordKind>,
     /// Dated on or after this day.
     pub from: Option<Date>,
     /// Dated on or before this day.
     pub to: Option<Date>,
+}
+
+impl RecordFilter {
+    /// The kinds asked for as `,vaccination,visit,` (matched with `LIKE` on both engines), or
+    /// `None` for every kind.
+    fn kinds_param(&self) -> Option<String> {
+        let kinds = self.kinds();
+        (!kinds.is_empty()).then(|| format!(",{},", kinds.join(",")))
+    }
+
+    /// Every kind asked for; empty for every kind.
+    fn kinds(&self) -> Vec<&'static str> {
+        self.kind.iter().chain(&self.also_kinds).map(|k| k.as_str()).collect()
+    }
 }
 
 /// Totals over every record a filter matches (not only one page).
@@ -60,10 +76,12 @@ macro_rules! record_columns {
     };
 }
 
-/// The records a filter matches: `$1` household, `$2` pet, `$3` kind, `$4` from, `$5` to.
+/// The records a filter matches: `$1` household, `$2` pet, `$3` kinds (`,visit,dental,`), `$4`
+/// from, `$5` to.
 macro_rules! record_condition {
     () => {
-        "household_id = $1 AND pet_id = $2 AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR date >= $4) \
+        "household_id = $1 AND pet_id = $2 AND ($3 IS NULL OR $3 LIKE '%,' || kind || ',%') \
+         AND ($4 IS NULL OR date >= $4) \
          AND ($5 IS NULL OR date <= $5)"
     };
 }
@@ -209,7 +227,7 @@ impl Store {
         filter: &RecordFilter,
         page: PageRequest,
     ) -> Result<Page<Record>> {
-        let kind = filter.kind.map(|k| k.as_str());
+        let kind = filter.kinds_param();
         let from = filter.from.map(format_date);
         let to = filter.to.map(format_date);
         if let Some(fast) = &self.fast {
@@ -218,8 +236,17 @@ impl Store {
             let household = household_id.0.as_bytes().to_vec();
             let pet = pet_id.0.as_bytes().to_vec();
             let mut params: Vec<&dyn rusqlite::ToSql> = vec![&household, &pet];
+            let kinds = filter.kinds();
+            if !kinds.is_empty() {
+                let mut slots = Vec::with_capacity(kinds.len());
+                for k in &kinds {
+                    params.push(k);
+                    slots.push(format!("?{}", params.len()));
+                }
+                condition.push_str(&format!(" AND kind IN ({})", slots.join(", ")));
+            }
             let (from_text, to_text) = (from.as_deref(), to.as_deref());
-            for (column, value) in [("kind =", &kind), ("date >=", &from_text), ("date <=", &to_text)] {
+            for (column, value) in [("date >=", &from_text), ("date <=", &to_text)] {
                 if let Some(v) = value {
                     params.push(v);
                     condition.push_str(&format!(" AND {column} ?{}", params.len()));
@@ -254,7 +281,7 @@ impl Store {
             let total = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM health_records WHERE ", record_condition!()))
                 .bind(household_id.0)
                 .bind(pet_id.0)
-                .bind(kind)
+                .bind(kind.as_deref())
                 .bind(from.as_deref())
                 .bind(to.as_deref())
                 .fetch_one(pool)
@@ -268,7 +295,7 @@ impl Store {
             ))
             .bind(household_id.0)
             .bind(pet_id.0)
-            .bind(kind)
+            .bind(kind.as_deref())
             .bind(from.as_deref())
             .bind(to.as_deref())
             .bind(page.limit())
@@ -291,7 +318,7 @@ impl Store {
         pet_id: PetId,
         filter: &RecordFilter,
     ) -> Result<RecordSummary> {
-        let kind = filter.kind.map(|k| k.as_str());
+        let kind = filter.kinds_param();
         let from = filter.from.map(format_date);
         let to = filter.to.map(format_date);
         let rows: Vec<(String, i64, Option<i64>)> = on_pool!(read, self, |pool| {
@@ -302,7 +329,7 @@ impl Store {
             ))
             .bind(household_id.0)
             .bind(pet_id.0)
-            .bind(kind)
+            .bind(kind.as_deref())
             .bind(from.as_deref())
             .bind(to.as_deref())
             .fetch_all(pool)

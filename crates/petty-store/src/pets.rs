@@ -18,6 +18,8 @@ pub struct PetFilter {
     pub species: Option<petty_core::pets::Species>,
     /// Name contains this text, ignoring case.
     pub name_contains: Option<String>,
+    /// Name, breed or microchip contains this text, ignoring case.
+    pub text_contains: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -146,10 +148,13 @@ macro_rules! bind_profile {
     };
 }
 
-/// The `WHERE` clause of a pet listing: household, then optional species and name filters.
+/// The `WHERE` clause of a pet listing: household, then optional species, name and text
+/// filters (`$1`..`$4`).
 macro_rules! pet_condition {
     () => {
-        "household_id = $1 AND ($2 IS NULL OR species = $2) AND ($3 IS NULL OR name_key LIKE $3 ESCAPE '\\')"
+        "household_id = $1 AND ($2 IS NULL OR species = $2) AND ($3 IS NULL OR name_key LIKE $3 ESCAPE '\\') \
+         AND ($4 IS NULL OR name_key LIKE $4 ESCAPE '\\' OR LOWER(COALESCE(breed, '')) LIKE $4 ESCAPE '\\' \
+         OR LOWER(COALESCE(microchip_id, '')) LIKE $4 ESCAPE '\\')"
     };
 }
 
@@ -218,22 +223,23 @@ impl Store {
     ) -> Result<Page<Pet>> {
         let species = filter.species.map(|s| s.as_str());
         let name = filter.name_contains.as_deref().map(like_pattern);
+        let text = filter.text_contains.as_deref().map(like_pattern);
         if let Some(fast) = &self.fast {
             let household = &household_id.0.as_bytes()[..];
             let (total, rows) = fast.with(|conn| {
                 let total: i64 = conn
                     .prepare_cached(concat!("SELECT COUNT(*) FROM pets WHERE ", pet_condition!()))?
-                    .query_row(rusqlite::params![household, species, name], |row| row.get(0))?;
+                    .query_row(rusqlite::params![household, species, name, text], |row| row.get(0))?;
                 let rows = conn
                     .prepare_cached(concat!(
                         "SELECT ",
                         pet_columns!(),
                         " FROM pets WHERE ",
                         pet_condition!(),
-                        " ORDER BY name_key, id LIMIT $4 OFFSET $5"
+                        " ORDER BY name_key, id LIMIT $5 OFFSET $6"
                     ))?
                     .query_map(
-                        rusqlite::params![household, species, name, page.limit(), page.offset()],
+                        rusqlite::params![household, species, name, text, page.limit(), page.offset()],
                         PetRow::from_sqlite,
                     )?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -250,6 +256,7 @@ impl Store {
                 .bind(household_id.0)
                 .bind(species)
                 .bind(name.as_deref())
+                .bind(text.as_deref())
                 .fetch_one(pool)
                 .await?;
             let rows = sqlx::query_as(concat!(
@@ -257,11 +264,12 @@ impl Store {
                 pet_columns!(),
                 " FROM pets WHERE ",
                 pet_condition!(),
-                " ORDER BY name_key, id LIMIT $4 OFFSET $5"
+                " ORDER BY name_key, id LIMIT $5 OFFSET $6"
             ))
             .bind(household_id.0)
             .bind(species)
             .bind(name.as_deref())
+            .bind(text.as_deref())
             .bind(page.limit())
             .bind(page.offset())
             .fetch_all(pool)
@@ -273,6 +281,18 @@ impl Store {
             total: total as u64,
             request: page,
         })
+    }
+
+    /// The household's pets with this microchip number (as stored: compact, upper-case).
+    pub async fn pets_with_microchip(&self, household_id: HouseholdId, microchip_id: &str) -> Result<Vec<PetId>> {
+        let ids: Vec<Uuid> = on_pool!(read, self, |pool| {
+            sqlx::query_scalar("SELECT id FROM pets WHERE household_id = $1 AND microchip_id = $2 ORDER BY id")
+                .bind(household_id.0)
+                .bind(microchip_id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(ids.into_iter().map(PetId).collect())
     }
 
     /// Replaces the pet's profile; `NotFound` if it is not this household's.

@@ -362,7 +362,7 @@ fn form_view(signed_in: &SignedIn, pet: Option<&Pet>, form: &PetForm, errors: &F
                 }
                 (layout::input(&Input {
                     name: "microchip_id", label: label("microchip_id"), value: &form.microchip_id,
-                    hint: Some("15 digits, or 9 to 10 letters and digits on older chips."),
+                    hint: Some("9 to 15 letters and digits (15 digits on an ISO chip)."),
                     autocomplete: Some("off"), ..Input::default()
                 }, errors))
                 (layout::input(&Input {

@@ -313,6 +313,12 @@ pub(crate) struct RateLimitSection {
     pub enabled: bool,
     pub per_ip_per_minute: u32,
     pub per_principal_per_minute: u32,
+    /// The Pet Management profile (`/compat/petmgmt`): requests per user or key per UTC hour
+    /// by tier, and per address a minute on its `/auth/*` routes.
+    pub petmgmt_free_per_hour: u32,
+    pub petmgmt_premium_per_hour: u32,
+    pub petmgmt_enterprise_per_hour: u32,
+    pub petmgmt_auth_per_ip_per_minute: u32,
 }
 
 impl Default for Config {
@@ -394,10 +400,15 @@ impl Default for HttpSection {
 impl Default for RateLimitSection {
     fn default() -> Self {
         let d = RateLimitConfig::default();
+        let p = petty_http::PetmgmtLimits::default();
         Self {
             enabled: d.enabled,
             per_ip_per_minute: d.per_ip_per_minute,
             per_principal_per_minute: d.per_principal_per_minute,
+            petmgmt_free_per_hour: p.free_per_hour,
+            petmgmt_premium_per_hour: p.premium_per_hour,
+            petmgmt_enterprise_per_hour: p.enterprise_per_hour,
+            petmgmt_auth_per_ip_per_minute: p.auth_per_ip_per_minute,
         }
     }
 }
@@ -492,6 +503,13 @@ trust_forwarded_for = false
 enabled = true
 per_ip_per_minute = 1200
 per_principal_per_minute = 600
+# The Pet Management profile (/compat/petmgmt) adds its contract's limits: requests per user or
+# API key in each UTC hour by subscription tier (every household is enterprise while billing is
+# off), and per client address a minute on its /auth/* routes. Counted on each node.
+petmgmt_free_per_hour = 1000
+petmgmt_premium_per_hour = 10000
+petmgmt_enterprise_per_hour = 100000
+petmgmt_auth_per_ip_per_minute = 60
 
 [mqtt]
 # Take readings from an MQTT broker too (--mqtt-url, PETTY_MQTT__URL): Petty subscribes to
@@ -985,6 +1003,13 @@ impl Config {
             enabled: self.rate_limit.enabled,
             per_ip_per_minute: self.rate_limit.per_ip_per_minute,
             per_principal_per_minute: self.rate_limit.per_principal_per_minute,
+        };
+        http.petmgmt_limits = petty_http::PetmgmtLimits {
+            enabled: self.rate_limit.enabled,
+            free_per_hour: self.rate_limit.petmgmt_free_per_hour,
+            premium_per_hour: self.rate_limit.petmgmt_premium_per_hour,
+            enterprise_per_hour: self.rate_limit.petmgmt_enterprise_per_hour,
+            auth_per_ip_per_minute: self.rate_limit.petmgmt_auth_per_ip_per_minute,
         };
         http.cors_allowed_origins = self.http.cors_allowed_origins.clone();
         http.max_body_bytes = self.http.max_body_bytes;

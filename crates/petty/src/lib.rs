@@ -30,7 +30,9 @@ pub fn router(state: AppState) -> Router {
     // CORS outside the edge layer, so that its 429s carry the headers a browser needs to read them.
     let app = petty_http::with_cors(petty_http::with_edge(app, &state), &state);
     let petty = petty_compat::petty::own_shape(petty_http::with_edge(petty_compat::petty::router(), &state));
-    app.merge(petty).with_state(state)
+    // The Pet Management profile likewise: its own stack, its envelope outside it.
+    let petmgmt = petty_compat::petmgmt::mounted(&state);
+    app.merge(petty).merge(petmgmt).with_state(state)
 }
 
 /// Serves [`router`] on `listener` until `shutdown` resolves, then waits for requests in flight

@@ -294,7 +294,7 @@ impl ListRecordsQuery {
             .transpose()?;
         let from = text(&self.from).map(|d| parse_date("from", &d)).transpose()?;
         let to = text(&self.to).map(|d| parse_date("to", &d)).transpose()?;
-        Ok(RecordFilter { kind, from, to })
+        Ok(RecordFilter { kind, from, to, ..RecordFilter::default() })
     }
 }
 

@@ -82,11 +82,11 @@ impl From<&Pet> for PetOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PetIn {
-    /// 1–80 characters.
+    /// 1–100 characters.
     pub name: String,
     /// dog, cat, bird, rabbit, rodent, fish, reptile, horse or other.
     pub species: String,
-    /// Up to 80 characters.
+    /// Up to 100 characters.
     pub breed: Option<String>,
     /// `YYYY-MM-DD`, not in the future.
     pub date_of_birth: Option<String>,
@@ -98,7 +98,7 @@ pub struct PetIn {
     pub neutered: Option<bool>,
     /// More than 0, at most 1500.
     pub weight_kg: Option<f64>,
-    /// 15 digits (ISO 11784) or 9–10 letters and digits.
+    /// 9 to 15 letters and digits (an ISO 11784 chip is 15 digits); spaces, dashes and dots are dropped.
     pub microchip_id: Option<String>,
     /// An http(s) URL or a path starting with `/`.
     pub photo_url: Option<String>,
@@ -205,7 +205,7 @@ async fn list_pets(
     let page = PageRequest::parse(query.page, query.page_size)?;
     let species = query.species.as_deref().filter(|s| !s.is_empty()).map(str::parse).transpose()?;
     let name_contains = query.q.filter(|q| !q.trim().is_empty()).map(|q| q.trim().chars().take(80).collect());
-    let filter = PetFilter { species, name_contains };
+    let filter = PetFilter { species, name_contains, ..PetFilter::default() };
     let pets = state.store.list_pets(actor.household_id, &filter, page).await?;
     Ok(Json(Paged::from_page(pets, |p| PetOut::from(&p))))
 }

@@ -243,9 +243,7 @@ fn limits() -> Vec<(String, Limit)> {
         add(&format!("{schema}.weight_kg"), Number { min: 0.0, max: pets::WEIGHT_MAX_KG, above: true, whole: false });
         add(
             &format!("{schema}.microchip_id"),
-            Merge(
-                json!({"pattern": trimmed_pattern(r"[ .\-]*(?:[0-9][ .\-]*){15}|[ .\-]*(?:[A-Za-z0-9][ .\-]*){9,10}", true)}),
-            ),
+            Merge(json!({"pattern": trimmed_pattern(r"[ .\-]*(?:[A-Za-z0-9][ .\-]*){9,15}", true)})),
         );
         add(
             &format!("{schema}.photo_url"),
@@ -869,6 +867,8 @@ mod tests {
             "985 112-003.456 789",
             "a1b2c3d4e",
             "a1b2c3d4e5f",
+            "a1b2c3d4",
+            "a1b2c3d4e5f6a7b8",
             "https://x.org/a.png",
             "/p.png",
             "ftp://x",

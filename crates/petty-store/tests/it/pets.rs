@@ -143,7 +143,8 @@ store_test!(pets_are_filtered_by_species_and_name, |store| async move {
     assert_eq!(listed(&store, home.household_id, &name_contains("rEx")).await, ["Rex"]);
     assert!(listed(&store, home.household_id, &name_contains("max")).await.is_empty());
 
-    let cats_with_ell = PetFilter { species: Some(Species::Cat), name_contains: Some("Ell".to_owned()) };
+    let cats_with_ell =
+        PetFilter { species: Some(Species::Cat), name_contains: Some("Ell".to_owned()), ..PetFilter::default() };
     assert_eq!(listed(&store, home.household_id, &cats_with_ell).await, ["Nell"]);
 
     // Filters and paging together: the total counts the filtered pets, not all of them.

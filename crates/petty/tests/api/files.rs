@@ -24,7 +24,7 @@ const MARKER: &str = "PETTY-GPS-MARKER";
 const EICAR: &str = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
 /// A `w × h` JPEG: red on the left half, blue on the right, a gradient down.
-fn jpeg(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn jpeg(w: u32, h: u32) -> Vec<u8> {
     let image = RgbImage::from_fn(w, h, |x, y| {
         let shade = (y * 200 / h) as u8;
         if x < w / 2 { Rgb([230, shade, 20]) } else { Rgb([20, shade, 230]) }
@@ -43,7 +43,7 @@ pub(crate) fn png(w: u32, h: u32) -> Vec<u8> {
 
 /// `jpeg` with an EXIF segment after SOI: the orientation, and a GPS directory (latitude
 /// reference "N" and a map datum of [`MARKER`], so its leaving shows).
-fn with_exif(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+pub(crate) fn with_exif(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     let entry = |tag: u16, kind: u16, count: u32, value: [u8; 4]| {
         let mut e = tag.to_be_bytes().to_vec();
         e.extend_from_slice(&kind.to_be_bytes());
@@ -139,7 +139,7 @@ async fn served(app: &TestApp, link: &str) -> (reqwest::header::HeaderMap, Vec<u
     (headers, res.bytes().await.unwrap().to_vec())
 }
 
-fn dimensions(bytes: &[u8]) -> (u32, u32) {
+pub(crate) fn dimensions(bytes: &[u8]) -> (u32, u32) {
     let image = image::ImageReader::new(Cursor::new(bytes)).with_guessed_format().unwrap().decode().unwrap();
     (image.width(), image.height())
 }
@@ -199,7 +199,7 @@ async fn images_are_fitted_oriented_and_stripped_on(app: &TestApp) {
 /// The server keeps an idle connection for a minute, not 5 s: these tests pause longer than
 /// that between requests on a busy machine (making and reading 12-megapixel photos), and a
 /// request sent on a connection the server is closing that moment fails on the client.
-fn patient(config: &mut petty_http::HttpConfig) {
+pub(crate) fn patient(config: &mut petty_http::HttpConfig) {
     config.idle_timeout = Duration::from_secs(60);
 }
 

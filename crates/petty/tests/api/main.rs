@@ -17,6 +17,7 @@ mod billing;
 mod browser;
 mod care;
 mod compat_carbon;
+mod compat_petmgmt;
 mod compat_petty;
 mod fake_stripe;
 mod fakes;
