@@ -75,7 +75,9 @@ pub async fn feed_events(
         .into_iter()
         .map(|p| (p.id, p.profile.name))
         .collect();
-    let mut events = nearest_occurrences(&reminders, now)
+    let mut nearest = nearest_occurrences(&reminders, now);
+    nearest.sort_by_key(|(_, at)| *at);
+    let mut events = nearest
         .into_iter()
         .map(|(i, at)| {
             let r = &reminders[i];
@@ -95,10 +97,6 @@ pub async fn feed_events(
             }
         })
         .collect::<Vec<_>>();
-    events.sort_by_key(|e| match e.start {
-        FeedStart::At(t) => t,
-        FeedStart::AllDay(_) => now,
-    });
     // Each vaccine series' due day.
     let records = app.store.records_of_kind(household_id, None, RecordKind::Vaccination).await?;
     let today = app.store.household_zone(household_id).await?.date_at(now);

@@ -233,7 +233,8 @@ impl Schedule {
     /// The first occurrence strictly after `after`, if the schedule has one.
     pub fn next_after(&self, after: OffsetDateTime) -> Option<OffsetDateTime> {
         let start = self.start_index(after);
-        for n in start..start + WALK_MAX.min(64) {
+        // The estimate starts two periods short: a few steps reach the answer.
+        for n in start..start + 64 {
             let at = self.nth(n)?;
             if at > after {
                 return self.within_end(at).then_some(at);
@@ -273,9 +274,10 @@ impl Schedule {
     /// Occurrences before `before`, latest first (within the end).
     pub fn backward_from(&self, before: OffsetDateTime) -> impl Iterator<Item = OffsetDateTime> + '_ {
         // The first index at or after `before`: everything below it comes before.
-        let mut upto = self.start_index(before);
+        let start = self.start_index(before);
+        let mut upto = start;
         while let Some(t) = self.nth(upto) {
-            if t >= before || upto >= self.start_index(before) + 64 {
+            if t >= before || upto >= start + 64 {
                 break;
             }
             upto += 1;

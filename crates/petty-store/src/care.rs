@@ -647,7 +647,9 @@ impl Store {
     pub async fn create_reminder(&self, new: &NewReminder, now: OffsetDateTime) -> Result<Reminder> {
         let c = &new.content;
         let due = c.schedule.first().ok_or(StoreError::NotFound)?;
-        let mut reminder = Reminder {
+        // To the millisecond, as stored.
+        let at = from_ms(to_ms(now))?;
+        let reminder = Reminder {
             id: Uuid::now_v7(),
             household_id: new.household_id,
             content: c.clone(),
@@ -662,11 +664,9 @@ impl Store {
             series: new.series.clone(),
             external_uid: new.external_uid.clone(),
             created_by: new.created_by,
-            created_at: now,
-            updated_at: now,
+            created_at: at,
+            updated_at: at,
         };
-        reminder.created_at = from_ms(to_ms(now))?;
-        reminder.updated_at = reminder.created_at;
         let next_notify = reminder.next_notify_at().map(to_ms);
         let done = on_pool!(write, self, |pool| {
             sqlx::query(

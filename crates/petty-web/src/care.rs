@@ -233,13 +233,20 @@ fn record_item(state: &AppState, r: &Record, files: &[petty_store::FileMeta], ca
                     label { "Attach a file (JPEG, PNG, WebP or PDF) " input type="file" name="file" accept="image/jpeg,image/png,image/webp,application/pdf"; }
                     button.button.button-secondary type="submit" aria-label={ "Attach a file to " (c.title) } { "Attach" }
                 }
-                div.actions {
-                    a href={ "/records/" (r.id) "/edit" } aria-label={ "Change " (c.title) } { "Change" }
-                    form method="post" action={ "/records/" (r.id) "/delete" } {
-                        (layout::csrf_field(csrf))
-                        button.button.button-quiet type="submit" aria-label={ "Delete " (c.title) } { "Delete" }
-                    }
-                }
+                (change_and_delete(&format!("/records/{}", r.id), &c.title, csrf))
+            }
+        }
+    }
+}
+
+/// A "Change" link to `<base>/edit` and a "Delete" button posting to `<base>/delete`.
+fn change_and_delete(base: &str, title: &str, csrf: &str) -> Markup {
+    html! {
+        div.actions {
+            a href={ (base) "/edit" } aria-label={ "Change " (title) } { "Change" }
+            form method="post" action={ (base) "/delete" } {
+                (layout::csrf_field(csrf))
+                button.button.button-quiet type="submit" aria-label={ "Delete " (title) } { "Delete" }
             }
         }
     }
@@ -595,9 +602,10 @@ async fn reminders_view(
     let page = PageRequest { page: 1, page_size: PageRequest::MAX_SIZE };
     let found =
         state.store.list_reminders(household, &ReminderFilter { status, ..Default::default() }, now, page).await?;
-    let pets = state.store.list_pets(household, &Default::default(), page).await?;
+    let pet_options = pet_options(state, household).await?;
     let pet_name = |r: &Reminder| {
-        r.content.pet_id.and_then(|p| pets.items.iter().find(|x| x.id == p)).map(|p| p.profile.name.clone())
+        let id = r.content.pet_id?.to_string();
+        pet_options.iter().find(|(p, _)| *p == id).map(|(_, name)| name.clone())
     };
     let zone = care::default_zone(&state.app, &actor(signed_in)).await?;
     let can_act = signed_in.can(Permission::WriteCare);
@@ -610,8 +618,6 @@ async fn reminders_view(
         StatusFilter::Completed => "completed",
         StatusFilter::All => "all",
     };
-    let pet_options: Vec<(String, String)> =
-        pets.items.iter().map(|p| (p.id.to_string(), p.profile.name.clone())).collect();
     Ok(layout::page(
         "Reminders",
         Header::SignedIn(&chrome),
@@ -697,13 +703,7 @@ fn reminder_item(
                 }
             }
             @if can_write {
-                div.actions {
-                    a href={ "/reminders/" (r.id) "/edit" } aria-label={ "Change " (c.title) } { "Change" }
-                    form method="post" action={ "/reminders/" (r.id) "/delete" } {
-                        (layout::csrf_field(csrf))
-                        button.button.button-quiet type="submit" aria-label={ "Delete " (c.title) } { "Delete" }
-                    }
-                }
+                (change_and_delete(&format!("/reminders/{}", r.id), &c.title, csrf))
             }
         }
     }
