@@ -6,12 +6,12 @@
 //! or reminder made by one is the same everywhere, and a vaccination moves its series'
 //! reminder whichever edge wrote it.
 
-use petty_core::accounts::{Actor, Role};
+use petty_core::accounts::{Actor, ActorKind, Role};
 use petty_core::alarm::Channel;
 use petty_core::care::{
     RawRecord, Record, RecordContent, RecordKind, SeriesStatus, VaccineStatus, overall_status, vaccine_statuses,
 };
-use petty_core::ids::{HouseholdId, PetId};
+use petty_core::ids::{HouseholdId, PetId, UserId};
 use petty_core::pets::{Pet, format_date};
 use petty_core::recurrence::{LocalTime, Schedule, Zone};
 use petty_core::reminders::{Method, Notice, RawReminder, Reminder, ReminderContent, Source};
@@ -594,3 +594,70 @@ impl ReminderOut {
 pub fn unknown_pet(field: &str) -> FieldError {
     FieldError::new(field, "not_found", format!("{field} names no pet of this household"))
 }
+
+/// Which of the household's pets a caller sees: every one, or (a vet) the ones shared with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PetScope {
+    Every,
+    Shared(Vec<PetId>),
+}
+
+impl PetScope {
+    pub fn includes(&self, pet: PetId) -> bool {
+        match self {
+            PetScope::Every => true,
+            PetScope::Shared(pets) => pets.contains(&pet),
+        }
+    }
+}
+
+/// The pets `actor` sees. Read from the store on every call, so that taking a pet back from a
+/// vet takes effect at once.
+pub async fn pet_scope(app: &App, actor: &Actor) -> Result<PetScope, StoreError> {
+    match actor.kind {
+        ActorKind::User { user_id, role } if !role.sees_every_pet() => {
+            Ok(PetScope::Shared(app.store.vet_shared_pets(actor.household_id, user_id).await?))
+        }
+        _ => Ok(PetScope::Every),
+    }
+}
+
+/// Whether `actor` sees this pet (its existence in the household is the caller's to check).
+pub async fn sees_pet(app: &App, actor: &Actor, pet: PetId) -> Result<bool, StoreError> {
+    match actor.kind {
+        ActorKind::User { user_id, role } if !role.sees_every_pet() => {
+            app.store.is_shared_with_vet(actor.household_id, user_id, pet).await
+        }
+        _ => Ok(true),
+    }
+}
+
+/// Shares exactly `pets` with a vet of the household (an empty list takes every pet back). A
+/// member of any other role already sees every pet, so naming one is an error.
+pub async fn share_with_vet(app: &App, actor: &Actor, vet: UserId, pets: &[PetId]) -> Result<Vec<PetId>, CareError> {
+    let household = actor.household_id;
+    let member = app.store.active_membership(vet, household, app.now()).await?.ok_or(CareError::NotFound("member"))?;
+    if member.role.sees_every_pet() {
+        return Err(Invalid::one(
+            "user_id",
+            "vet_only",
+            format!("pets are shared with vets; a {} already sees every pet of the household", member.role),
+        )
+        .into());
+    }
+    if pets.len() > SHARED_PETS_MAX {
+        return Err(Invalid::one("pet_ids", "max_items", format!("at most {SHARED_PETS_MAX} pets")).into());
+    }
+    match app.store.set_vet_shared_pets(household, vet, pets, app.now()).await {
+        Err(StoreError::Conflict(_)) => return Err(Invalid(vec![unknown_pet("pet_ids")]).into()),
+        Err(StoreError::NotFound) => return Err(CareError::NotFound("member")),
+        other => other?,
+    }
+    let detail = serde_json::json!({"pet_ids": pets.iter().map(|p| p.to_string()).collect::<Vec<_>>()});
+    let who = crate::audit::Who::actor(actor, None);
+    crate::audit::record(app, &who, "share", "vet_access", vet, &detail).await?;
+    Ok(app.store.vet_shared_pets(household, vet).await?)
+}
+
+/// The most pets one vet may be given at once.
+pub const SHARED_PETS_MAX: usize = 500;

@@ -5,7 +5,8 @@
 //! and audit entries, devices and alarms), CSV copies of pets, records and reminders, each
 //! device's readings as CSV, the calendar as iCalendar, the original uploaded files, and a
 //! manifest listing every other entry with its size and SHA-256. Other members appear as their id
-//! and role only. Never: password hashes, MFA secrets, tokens or keys.
+//! and role only. A household the person is a vet of appears as its name and their role: its
+//! data is the household's, not theirs. Never: password hashes, MFA secrets, tokens or keys.
 //!
 //! **Deletion**: refused while the person alone owns a household others belong to. Otherwise the
 //! households only they belonged to go with everything in them (files in storage first, then
@@ -14,6 +15,7 @@
 
 use std::io::Write;
 
+use petty_core::accounts::Permission;
 use petty_core::care::RecordKind;
 use petty_core::ids::{HouseholdId, UserId};
 use petty_core::paging::PageRequest;
@@ -107,6 +109,11 @@ pub async fn export(app: &App, user_id: UserId) -> Result<Export, StoreError> {
 
     for m in &memberships {
         let h = m.household_id;
+        if !m.role.allows(Permission::Read) {
+            // A vet holds none of the household's data: only that they belong to it.
+            households.push(json!({"id": h.0, "name": m.household_name, "role": m.role.as_str()}));
+            continue;
+        }
         let members = app.store.list_members(h).await?;
         households.push(json!({
             "id": h.0, "name": m.household_name, "role": m.role.as_str(),

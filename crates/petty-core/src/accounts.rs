@@ -172,15 +172,19 @@ pub enum Role {
     Member,
     /// Looks after the pets for a while: sees everything, logs care, until the membership ends.
     Sitter,
-    /// Sees the pets' records, changes nothing.
+    /// Sees the care records of the pets the household shares with them, and nothing else of the
+    /// household; changes nothing.
     Vet,
 }
 
 /// Things a caller may try to do in a household.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
-    /// See the household's pets, devices and records.
+    /// See the household: its pets, devices, readings, alarms, people and settings.
     Read,
+    /// See pets and their care records. Every role holds it; a vet holds it only for the pets
+    /// shared with them, which the caller checks per pet (see `Role::sees_every_pet`).
+    ReadCare,
     /// Log care: records, feedback, acknowledging alarms.
     WriteCare,
     /// Add, change and remove pets and devices.
@@ -190,8 +194,13 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 4] =
-        [Permission::Read, Permission::WriteCare, Permission::ManagePets, Permission::ManageHousehold];
+    pub const ALL: [Permission; 5] = [
+        Permission::Read,
+        Permission::ReadCare,
+        Permission::WriteCare,
+        Permission::ManagePets,
+        Permission::ManageHousehold,
+    ];
 }
 
 impl Role {
@@ -210,10 +219,16 @@ impl Role {
         use Permission::*;
         match self {
             Role::Owner => true,
-            Role::Member => matches!(permission, Read | WriteCare | ManagePets),
-            Role::Sitter => matches!(permission, Read | WriteCare),
-            Role::Vet => matches!(permission, Read),
+            Role::Member => matches!(permission, Read | ReadCare | WriteCare | ManagePets),
+            Role::Sitter => matches!(permission, Read | ReadCare | WriteCare),
+            Role::Vet => matches!(permission, ReadCare),
         }
+    }
+
+    /// Whether this role sees every pet of the household; a vet sees only the pets shared with
+    /// them.
+    pub fn sees_every_pet(self) -> bool {
+        self != Role::Vet
     }
 }
 
@@ -254,7 +269,7 @@ impl ApiKeyScope {
 
     pub fn allows(self, permission: Permission) -> bool {
         match self {
-            ApiKeyScope::Read => permission == Permission::Read,
+            ApiKeyScope::Read => matches!(permission, Permission::Read | Permission::ReadCare),
             ApiKeyScope::Write => permission != Permission::ManageHousehold,
             ApiKeyScope::Admin => true,
         }
@@ -266,12 +281,13 @@ impl ApiKeyScope {
         Permission::ALL.into_iter().all(|p| !self.allows(p) || role.allows(p))
     }
 
-    /// This scope, lowered to the widest one `role` holds (every role holds `read`): what a
-    /// key can do once its maker's role has changed.
-    pub fn capped_at(self, role: Role) -> ApiKeyScope {
+    /// This scope, lowered to the widest one `role` holds: what a key can do once its maker's
+    /// role has changed. `None` when the role holds no scope at all: a vet, who sees only the
+    /// pets shared with them, cannot hold a key that acts for the whole household.
+    pub fn capped_at(self, role: Role) -> Option<ApiKeyScope> {
         // ALL runs from the narrowest scope to the widest; each holds the ones before it.
         let upto = ApiKeyScope::ALL.iter().position(|s| *s == self).unwrap_or(0);
-        ApiKeyScope::ALL[..=upto].iter().rev().copied().find(|s| s.within(role)).unwrap_or(ApiKeyScope::Read)
+        ApiKeyScope::ALL[..=upto].iter().rev().copied().find(|s| s.within(role))
     }
 }
 
@@ -484,18 +500,22 @@ mod tests {
         assert!(Role::Member.allows(Permission::ManagePets));
         assert!(Role::Sitter.allows(Permission::WriteCare));
         assert!(!Role::Sitter.allows(Permission::ManagePets));
-        assert!(Role::Vet.allows(Permission::Read));
+        assert!(!Role::Vet.allows(Permission::Read), "a vet sees shared pets' care, not the household");
+        assert!(Role::Vet.allows(Permission::ReadCare));
         assert!(!Role::Vet.allows(Permission::WriteCare));
+        assert!(Role::ALL.iter().all(|r| r.allows(Permission::ReadCare)));
+        assert!(!Role::Vet.sees_every_pet() && Role::Sitter.sees_every_pet());
         assert!(!ApiKeyScope::Read.allows(Permission::ManagePets));
         assert!(ApiKeyScope::Write.allows(Permission::ManagePets));
         assert!(!ApiKeyScope::Write.allows(Permission::ManageHousehold));
         assert!(ApiKeyScope::Admin.within(Role::Owner) && !ApiKeyScope::Admin.within(Role::Member));
         assert!(ApiKeyScope::Write.within(Role::Member) && !ApiKeyScope::Write.within(Role::Sitter));
-        assert!(ApiKeyScope::Read.within(Role::Vet));
-        assert_eq!(ApiKeyScope::Admin.capped_at(Role::Owner), ApiKeyScope::Admin);
-        assert_eq!(ApiKeyScope::Admin.capped_at(Role::Member), ApiKeyScope::Write);
-        assert_eq!(ApiKeyScope::Write.capped_at(Role::Sitter), ApiKeyScope::Read);
-        assert_eq!(ApiKeyScope::Read.capped_at(Role::Owner), ApiKeyScope::Read);
+        assert!(ApiKeyScope::Read.within(Role::Sitter) && !ApiKeyScope::Read.within(Role::Vet));
+        assert_eq!(ApiKeyScope::Admin.capped_at(Role::Owner), Some(ApiKeyScope::Admin));
+        assert_eq!(ApiKeyScope::Admin.capped_at(Role::Member), Some(ApiKeyScope::Write));
+        assert_eq!(ApiKeyScope::Write.capped_at(Role::Sitter), Some(ApiKeyScope::Read));
+        assert_eq!(ApiKeyScope::Read.capped_at(Role::Owner), Some(ApiKeyScope::Read));
+        assert_eq!(ApiKeyScope::Admin.capped_at(Role::Vet), None, "a vet's key is no key");
         assert_eq!("vet".parse::<Role>().unwrap(), Role::Vet);
         assert!("admin".parse::<Role>().is_err());
     }

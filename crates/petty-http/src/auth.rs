@@ -546,11 +546,24 @@ impl CurrentActor {
         } else {
             let what = match permission {
                 Permission::Read => "read this household's data",
+                Permission::ReadCare => "read care records",
                 Permission::WriteCare => "record care in this household",
                 Permission::ManagePets => "add, change or remove pets",
                 Permission::ManageHousehold => "manage this household",
             };
             Err(ApiError::forbidden(format!("your role or key scope does not allow you to {what}")))
+        }
+    }
+
+    /// The caller, if they may see `pet` and its care records: 403 without the permission, 404
+    /// for a pet not shared with a vet (as for a pet of another household). Checked on every
+    /// request, so taking a pet back from a vet takes effect at once.
+    pub async fn require_pet(&self, state: &AppState, pet: petty_core::ids::PetId) -> Result<Actor, ApiError> {
+        let actor = self.require(Permission::ReadCare)?;
+        if petty_app::care::sees_pet(&state.app, &actor, pet).await? {
+            Ok(actor)
+        } else {
+            Err(ApiError::not_found("pet"))
         }
     }
 

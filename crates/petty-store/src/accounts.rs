@@ -1139,7 +1139,7 @@ impl Store {
 
     /// The live key with this hash, if any: not revoked, and its maker still a member at `now`
     /// (a sitter's keys end with their time). Its `scope` is what it may do now: no more than
-    /// its maker's role allows.
+    /// its maker's role allows; a key whose maker became a vet is no key.
     pub async fn find_api_key(&self, key_hash: &[u8], now: OffsetDateTime) -> Result<Option<ApiKey>> {
         let row: Option<(ApiKeyRow, Option<String>)> = on_pool!(read, self, |pool| {
             sqlx::query_as::<_, KeyWithMakerRow>(
@@ -1158,7 +1158,11 @@ impl Store {
         let Some((row, maker_role)) = row else { return Ok(None) };
         let mut key = row.into_api_key()?;
         if let Some(role) = maker_role {
-            key.scope = key.scope.capped_at(parse_role(&role)?);
+            match key.scope.capped_at(parse_role(&role)?) {
+                Some(scope) => key.scope = scope,
+                // Its maker is a vet now, who sees only the pets shared with them.
+                None => return Ok(None),
+            }
         }
         Ok(Some(key))
     }

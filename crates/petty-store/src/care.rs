@@ -1173,3 +1173,85 @@ impl Store {
         Ok(done == 1)
     }
 }
+
+impl Store {
+    /// The pets the household shares with this member (a vet), oldest share first.
+    pub async fn vet_shared_pets(&self, household_id: HouseholdId, user_id: UserId) -> Result<Vec<PetId>> {
+        let ids: Vec<Uuid> = on_pool!(read, self, |pool| {
+            sqlx::query_scalar(
+                "SELECT pet_id FROM vet_shares WHERE household_id = $1 AND user_id = $2 ORDER BY created_at, pet_id",
+            )
+            .bind(household_id.0)
+            .bind(user_id.0)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(ids.into_iter().map(PetId).collect())
+    }
+
+    /// Whether the household shares this pet with this member (a vet). Read on every request, so
+    /// that taking a pet back takes effect at once.
+    pub async fn is_shared_with_vet(&self, household_id: HouseholdId, user_id: UserId, pet_id: PetId) -> Result<bool> {
+        let found: i64 = on_pool!(read, self, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM vet_shares WHERE household_id = $1 AND user_id = $2 AND pet_id = $3",
+            )
+            .bind(household_id.0)
+            .bind(user_id.0)
+            .bind(pet_id.0)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(found > 0)
+    }
+
+    /// Replaces the pets shared with a member by `pets`. `NotFound` if they are not a member;
+    /// `Conflict("pet")` if a pet is not the household's (nothing is changed then).
+    pub async fn set_vet_shared_pets(
+        &self,
+        household_id: HouseholdId,
+        user_id: UserId,
+        pets: &[PetId],
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        on_pool!(write, self, |pool| {
+            let mut tx = pool.begin().await?;
+            let member: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE household_id = $1 AND user_id = $2")
+                    .bind(household_id.0)
+                    .bind(user_id.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if member == 0 {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query("DELETE FROM vet_shares WHERE household_id = $1 AND user_id = $2")
+                .bind(household_id.0)
+                .bind(user_id.0)
+                .execute(&mut *tx)
+                .await?;
+            for (i, pet) in pets.iter().enumerate() {
+                if pets[..i].contains(pet) {
+                    continue;
+                }
+                let done = sqlx::query(
+                    "INSERT INTO vet_shares (household_id, user_id, pet_id, created_at) \
+                     SELECT $1, $2, id, $4 FROM pets WHERE id = $3 AND household_id = $1 \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(household_id.0)
+                .bind(user_id.0)
+                .bind(pet.0)
+                .bind(to_ms(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if done == 0 {
+                    return Err(StoreError::Conflict("pet"));
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}

@@ -20,6 +20,8 @@ pub struct PetFilter {
     pub name_contains: Option<String>,
     /// Name, breed or microchip contains this text, ignoring case.
     pub text_contains: Option<String>,
+    /// Only the pets the household shares with this member (a vet).
+    pub shared_with: Option<petty_core::ids::UserId>,
 }
 
 #[derive(FromRow)]
@@ -154,7 +156,8 @@ macro_rules! pet_condition {
     () => {
         "household_id = $1 AND ($2 IS NULL OR species = $2) AND ($3 IS NULL OR name_key LIKE $3 ESCAPE '\\') \
          AND ($4 IS NULL OR name_key LIKE $4 ESCAPE '\\' OR LOWER(COALESCE(breed, '')) LIKE $4 ESCAPE '\\' \
-         OR LOWER(COALESCE(microchip_id, '')) LIKE $4 ESCAPE '\\')"
+         OR LOWER(COALESCE(microchip_id, '')) LIKE $4 ESCAPE '\\') \
+         AND ($5 IS NULL OR id IN (SELECT pet_id FROM vet_shares WHERE household_id = $1 AND user_id = $5))"
     };
 }
 
@@ -224,22 +227,24 @@ impl Store {
         let species = filter.species.map(|s| s.as_str());
         let name = filter.name_contains.as_deref().map(like_pattern);
         let text = filter.text_contains.as_deref().map(like_pattern);
+        let shared_with = filter.shared_with.map(|u| u.0);
         if let Some(fast) = &self.fast {
+            let shared_with = shared_with.as_ref().map(|u| &u.as_bytes()[..]);
             let household = &household_id.0.as_bytes()[..];
             let (total, rows) = fast.with(|conn| {
                 let total: i64 = conn
                     .prepare_cached(concat!("SELECT COUNT(*) FROM pets WHERE ", pet_condition!()))?
-                    .query_row(rusqlite::params![household, species, name, text], |row| row.get(0))?;
+                    .query_row(rusqlite::params![household, species, name, text, shared_with], |row| row.get(0))?;
                 let rows = conn
                     .prepare_cached(concat!(
                         "SELECT ",
                         pet_columns!(),
                         " FROM pets WHERE ",
                         pet_condition!(),
-                        " ORDER BY name_key, id LIMIT $5 OFFSET $6"
+                        " ORDER BY name_key, id LIMIT $6 OFFSET $7"
                     ))?
                     .query_map(
-                        rusqlite::params![household, species, name, text, page.limit(), page.offset()],
+                        rusqlite::params![household, species, name, text, shared_with, page.limit(), page.offset()],
                         PetRow::from_sqlite,
                     )?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -257,6 +262,7 @@ impl Store {
                 .bind(species)
                 .bind(name.as_deref())
                 .bind(text.as_deref())
+                .bind(shared_with)
                 .fetch_one(pool)
                 .await?;
             let rows = sqlx::query_as(concat!(
@@ -264,12 +270,13 @@ impl Store {
                 pet_columns!(),
                 " FROM pets WHERE ",
                 pet_condition!(),
-                " ORDER BY name_key, id LIMIT $5 OFFSET $6"
+                " ORDER BY name_key, id LIMIT $6 OFFSET $7"
             ))
             .bind(household_id.0)
             .bind(species)
             .bind(name.as_deref())
             .bind(text.as_deref())
+            .bind(shared_with)
             .bind(page.limit())
             .bind(page.offset())
             .fetch_all(pool)

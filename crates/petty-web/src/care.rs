@@ -84,6 +84,9 @@ pub(crate) async fn care_page(
 ) -> Result<Response, PageError> {
     let household = signed_in.membership.household_id;
     let pet = state.store.get_pet(household, pet_id(&id)?).await?;
+    if !care::sees_pet(&state.app, &signed_in.actor(), pet.id).await? {
+        return Err(PageError::NotFound);
+    }
     let view = care_view(
         &state,
         &signed_in,
@@ -537,6 +540,9 @@ pub(crate) async fn weights_svg(
 ) -> Result<Response, PageError> {
     let household = signed_in.membership.household_id;
     let pet = state.store.get_pet(household, pet_id(&id)?).await?;
+    if !care::sees_pet(&state.app, &signed_in.actor(), pet.id).await? {
+        return Err(PageError::NotFound);
+    }
     let (weights, _) = care::weight_log(&state.app, household, pet.id).await?;
     if weights.is_empty() {
         return Err(PageError::NotFound);

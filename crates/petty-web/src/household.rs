@@ -1,13 +1,15 @@
 //! `/household`: the household's pets, its people and its storage use, the dashboard's home.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
+use bytes::Bytes;
 use maud::{Markup, html};
+use petty_app::care::CareError;
 use petty_core::accounts::Permission;
 use petty_core::care::VaccineStatus;
 use petty_core::files::{Variant, human_size};
-use petty_core::ids::PetId;
+use petty_core::ids::{PetId, UserId};
 use petty_core::paging::{Page, PageRequest};
 use petty_core::pets::{Pet, format_date};
 use petty_core::recurrence::Zone;
@@ -15,6 +17,7 @@ use petty_http::AppState;
 use petty_store::{Member, PetFilter, StorageUse};
 use std::collections::HashMap;
 use time::{Date, OffsetDateTime};
+use uuid::Uuid;
 
 use super::PageError;
 use super::layout::{self, Header};
@@ -25,8 +28,19 @@ use super::session::SignedIn;
 pub(crate) async fn household_page(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, PageError> {
     let household_id = signed_in.membership.household_id;
     let everything = PageRequest { page: 1, page_size: PageRequest::MAX_SIZE };
-    let pets = state.store.list_pets(household_id, &PetFilter::default(), everything).await?;
+    // A vet sees the pets shared with them, and none of the household's people or settings.
+    let vet = !signed_in.can(Permission::Read);
+    let filter = PetFilter { shared_with: vet.then_some(signed_in.user.id), ..PetFilter::default() };
+    let pets = state.store.list_pets(household_id, &filter, everything).await?;
+    if vet {
+        let view = vet_view(&signed_in, &pets, &state).await?;
+        return Ok(layout::html(StatusCode::OK, view));
+    }
     let members = state.store.list_members(household_id).await?;
+    let mut shares = HashMap::new();
+    for m in members.iter().filter(|m| !m.role.sees_every_pet()) {
+        shares.insert(m.user.id, state.store.vet_shared_pets(household_id, m.user.id).await?);
+    }
     let statuses = petty_app::care::household_vaccine_statuses(&state.app, household_id, &pets.items).await?;
     let zones = (state.store.household_zone(household_id).await?, state.store.user_zone(signed_in.user.id).await?);
     let storage = state.store.storage_used(household_id).await?;
@@ -35,7 +49,7 @@ pub(crate) async fn household_page(State(state): State<AppState>, signed_in: Sig
     let view = household_view(
         &signed_in,
         &pets,
-        &Extras { photos: &photos, statuses: &statuses, storage: &storage },
+        &Extras { photos: &photos, statuses: &statuses, storage: &storage, shares: &shares },
         &members,
         &zones,
         OffsetDateTime::now_utc(),
@@ -49,6 +63,85 @@ struct Extras<'a> {
     photos: &'a [Option<String>],
     statuses: &'a HashMap<PetId, VaccineStatus>,
     storage: &'a StorageUse,
+    /// The pets shared with each vet of the household.
+    shares: &'a HashMap<UserId, Vec<PetId>>,
+}
+
+/// The household as a vet sees it: the pets shared with them, each leading to its care records.
+async fn vet_view(signed_in: &SignedIn, pets: &Page<Pet>, state: &AppState) -> Result<Markup, PageError> {
+    let household_id = signed_in.membership.household_id;
+    let statuses = petty_app::care::household_vaccine_statuses(&state.app, household_id, &pets.items).await?;
+    let chrome = signed_in.chrome();
+    Ok(layout::page(
+        &signed_in.membership.household_name,
+        Header::SignedIn(&chrome),
+        html! {
+            div.page-head {
+                div {
+                    h1 { (signed_in.membership.household_name) }
+                    p.lead { "The household shares " (pet_count(pets.total)) " with you. You see their care records." }
+                }
+            }
+            section.section aria-labelledby="pets-title" {
+                div.section-head { h2 #pets-title { "Pets shared with you" } }
+                @if pets.items.is_empty() {
+                    div.empty {
+                        h3 { "No pets shared with you yet" }
+                        p { "The household's owner chooses which pets you see, on their household page." }
+                    }
+                } @else {
+                    ul.pet-list {
+                        @for pet in &pets.items {
+                            @let vaccines = statuses.get(&pet.id).copied().unwrap_or(VaccineStatus::None);
+                            li {
+                                article.pet-card aria-labelledby={ "pet-" (pet.id) } {
+                                    span.pet-avatar aria-hidden="true" { (pet.profile.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()) }
+                                    div {
+                                        h3 id={ "pet-" (pet.id) } { a href={ "/pets/" (pet.id) "/care" } { (pet.profile.name) } }
+                                        p.pet-kind {
+                                            (species_label(pet.profile.species))
+                                            @if let Some(breed) = &pet.profile.breed { " · " (breed) }
+                                        }
+                                    }
+                                    dl.pet-facts {
+                                        dt { "Vaccinations" }
+                                        dd { (super::care::status_badge(vaccines)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+/// For an owner, beside a vet: which pets the vet sees, as a form of checkboxes.
+fn vet_shares_form(signed_in: &SignedIn, member: &Member, pets: &[Pet], shared: &[PetId]) -> Markup {
+    let owner = signed_in.can(Permission::ManageHousehold);
+    let names: Vec<&str> = pets.iter().filter(|p| shared.contains(&p.id)).map(|p| p.profile.name.as_str()).collect();
+    html! {
+        @if !owner {
+            @if names.is_empty() { "No pets" } @else { (names.join(", ")) }
+        } @else if pets.is_empty() {
+            "No pets to share yet"
+        } @else {
+            form.vet-shares method="post" action={ "/household/members/" (member.user.id) "/pets" } {
+                (layout::csrf_field(&signed_in.csrf))
+                fieldset {
+                    legend { "Pets " (member.user.display_name) " sees" }
+                    @for pet in pets {
+                        label.check {
+                            input type="checkbox" name="pet_id" value=(pet.id) checked[shared.contains(&pet.id)];
+                            " " (pet.profile.name)
+                        }
+                    }
+                }
+                button.secondary type="submit" { "Save" }
+            }
+        }
+    }
 }
 
 fn household_view(
@@ -119,6 +212,19 @@ fn household_view(
                                     } @else { span.visually-hidden { "No end date" } "—" }
                                 }
                             }
+                        }
+                    }
+                }
+            }
+            @let vets: Vec<&Member> = members.iter().filter(|m| extras.shares.contains_key(&m.user.id)).collect();
+            @if !vets.is_empty() {
+                section.section aria-labelledby="vets-title" {
+                    div.section-head { h2 #vets-title { "What vets see" } }
+                    p.lead { "A vet sees the care records of the pets shared with them, and nothing else of the household." }
+                    @for vet in vets {
+                        div.vet-shares {
+                            h3 { (vet.user.display_name) }
+                            (vet_shares_form(signed_in, vet, &pets.items, extras.shares.get(&vet.user.id).map_or(&[][..], Vec::as_slice)))
                         }
                     }
                 }
@@ -233,4 +339,35 @@ mod tests {
         assert_eq!(age(date!(2016 - 12 - 01), today), "9 years");
         assert_eq!(age(today, today), "Newborn");
     }
+}
+
+/// `POST /household/members/{user_id}/pets`: the owner's form beside a vet; exactly the ticked
+/// pets are shared with them from now on.
+pub(crate) async fn share_with_vet(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(user_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let mut csrf = String::new();
+    let mut pets = Vec::new();
+    for (name, value) in form_urlencoded::parse(&body) {
+        match &*name {
+            "csrf" => csrf = value.into_owned(),
+            "pet_id" => pets.push(PetId(value.parse::<Uuid>().map_err(|_| {
+                PageError::BadRequest("pet_id: each ticked pet must be one of the household's".to_owned())
+            })?)),
+            _ => {}
+        }
+    }
+    signed_in.check_csrf(&state, &csrf)?;
+    signed_in.require(Permission::ManageHousehold)?;
+    let vet = UserId(user_id.parse::<Uuid>().map_err(|_| PageError::NotFound)?);
+    petty_app::care::share_with_vet(&state.app, &signed_in.actor(), vet, &pets).await.map_err(|e| match e {
+        CareError::Invalid(invalid) => PageError::BadRequest(invalid.to_string()),
+        CareError::NotFound(_) => PageError::NotFound,
+        CareError::Plan(e) => PageError::Forbidden(e.to_string()),
+        CareError::Store(e) => e.into(),
+    })?;
+    Ok(Redirect::to("/household").into_response())
 }

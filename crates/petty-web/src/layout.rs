@@ -82,12 +82,15 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup
                         @if let Header::SignedIn(chrome) = header {
                             nav.site-nav aria-label="Dashboard" {
                                 a href="/household" { "Household" }
-                                a href="/reminders" { "Reminders" }
-                                a href="/calendar" { "Calendar" }
-                                a href="/devices" { "Devices" }
-                                a href="/alarms" { "Alarms" }
-                                a href="/household/audit" { "Audit log" }
-                                a href="/plan" { "Plan" }
+                                // A vet sees the pets shared with them, from the household page.
+                                @if chrome.role.allows(petty_core::accounts::Permission::Read) {
+                                    a href="/reminders" { "Reminders" }
+                                    a href="/calendar" { "Calendar" }
+                                    a href="/devices" { "Devices" }
+                                    a href="/alarms" { "Alarms" }
+                                    a href="/household/audit" { "Audit log" }
+                                    a href="/plan" { "Plan" }
+                                }
                             }
                             nav.account aria-label="Account" {
                                 p.who {

@@ -67,6 +67,7 @@ pub fn router() -> Router<AppState> {
         .route("/verify-email/resend", post(verification::resend))
         .route("/household", get(household::household_page))
         .route("/household/audit", get(security::audit_page))
+        .route("/household/members/{user_id}/pets", post(household::share_with_vet))
         .route("/account/security", get(security::security_page))
         .route("/account/data", get(privacy::data_page))
         .route("/account/data/export", post(privacy::export))

@@ -41,6 +41,7 @@ impl SignedIn {
         }
         let what = match permission {
             Permission::Read => "see this household",
+            Permission::ReadCare => "see care records",
             Permission::WriteCare => "record care in this household",
             Permission::ManagePets => "add, change or remove pets",
             Permission::ManageHousehold => "manage this household",
@@ -103,6 +104,13 @@ impl FromRequestParts<AppState> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
         match current(state, &jar).await {
+            Ok(Some(signed_in)) if !signed_in.can(Permission::Read) && !open_to_vets(parts.uri.path()) => {
+                Err(PageError::Forbidden(format!(
+                    "You are a vet in {}: you see the care records of the pets shared with you, and nothing else of the household.",
+                    signed_in.membership.household_name
+                ))
+                .into_response())
+            }
             Ok(Some(signed_in)) => {
                 // The session's last use, for the list of sign-ins (written at most once a minute).
                 if let Err(e) = state.store.touch_web_session(signed_in.session.id, OffsetDateTime::now_utc()).await {
@@ -115,6 +123,14 @@ impl FromRequestParts<AppState> for SignedIn {
             Err(e) => Err(e.into_response()),
         }
     }
+}
+
+/// The pages a vet may open: the household's page (the pets shared with them), a pet's care
+/// page and weight chart (each checks the pet), and their own account's pages. Every other page
+/// answers 403, so a page added later is closed to vets until someone opens it here.
+fn open_to_vets(path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    matches!(parts.as_slice(), [""] | ["", "household"] | ["", "pets", _, "care" | "weights.svg"] | ["", "account", ..])
 }
 
 /// The live session named by the cookie, if there is one and its membership still holds.

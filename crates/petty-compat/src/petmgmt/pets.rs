@@ -4,6 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
+use petty_core::accounts::ActorKind;
 use petty_core::care::VaccineStatus;
 use petty_core::ids::PetId;
 use petty_core::pets::{Pet, PetProfile, RawPetProfile, Species};
@@ -166,6 +167,11 @@ pub(super) async fn list(State(state): State<AppState>, member: Member, uri: Uri
     let filter = PetFilter {
         species: param(&q, "species").map(species_of),
         text_contains: param(&q, "search").map(|s| s.chars().take(100).collect()),
+        // A vet sees the pets shared with them.
+        shared_with: match member.0.kind {
+            ActorKind::User { user_id, role } if !role.sees_every_pet() => Some(user_id),
+            _ => None,
+        },
         ..PetFilter::default()
     };
     let pets =
@@ -204,7 +210,12 @@ pub(super) async fn create(
 /// The pet with this path id in the caller's household.
 pub(super) async fn pet_of(state: &AppState, member: &Member, id: &str) -> Result<std::sync::Arc<Pet>, Fail> {
     let id = path_id(id, "Pet not found")?;
-    state.store.get_pet(member.household(), PetId(id)).await.map_err(Fail::store_or("Pet not found"))
+    let pet = state.store.get_pet(member.household(), PetId(id)).await.map_err(Fail::store_or("Pet not found"))?;
+    // A pet not shared with a vet is, to them, no pet at all.
+    if !petty_app::care::sees_pet(&state.app, &member.0, pet.id).await.map_err(Fail::store)? {
+        return Err(Fail::not_found("Pet not found"));
+    }
+    Ok(pet)
 }
 
 /// `GET /pets/:id`: the pet, its records' count and five newest, its next five pending

@@ -308,7 +308,7 @@ async fn list_records(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ListRecordsQuery>,
 ) -> Result<Json<Paged<RecordOut>>, ApiError> {
-    let actor = actor.require(Permission::Read)?;
+    let actor = actor.require_pet(&state, PetId(id)).await?;
     let page = PageRequest::parse(query.page, query.page_size)?;
     let filter = query.filter()?;
     let records = state.store.list_records(actor.household_id, PetId(id), &filter, page).await?;
@@ -345,7 +345,7 @@ async fn record_summary(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ListRecordsQuery>,
 ) -> Result<Json<RecordSummaryOut>, ApiError> {
-    let actor = actor.require(Permission::Read)?;
+    let actor = actor.require_pet(&state, PetId(id)).await?;
     state.store.get_pet(actor.household_id, PetId(id)).await.map_err(|_| ApiError::not_found("pet"))?;
     let s = state.store.record_summary(actor.household_id, PetId(id), &query.filter()?).await?;
     Ok(Json(RecordSummaryOut {
@@ -382,9 +382,12 @@ async fn get_record(
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<RecordOut>, ApiError> {
-    let actor = actor.require(Permission::Read)?;
+    let actor = actor.require(Permission::ReadCare)?;
     let record =
         state.store.get_record(actor.household_id, id).await.map_err(|_| ApiError::not_found("health record"))?;
+    if !petty_app::care::sees_pet(&state.app, &actor, record.pet_id).await? {
+        return Err(ApiError::not_found("health record"));
+    }
     Ok(Json(with_attachments(&state, actor.household_id, std::slice::from_ref(&record)).await?.remove(0)))
 }
 
@@ -465,7 +468,7 @@ async fn pet_vaccinations(
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<VaccinationsOut>, ApiError> {
-    let actor = actor.require(Permission::Read)?;
+    let actor = actor.require_pet(&state, PetId(id)).await?;
     let pet = state.store.get_pet(actor.household_id, PetId(id)).await.map_err(|_| ApiError::not_found("pet"))?;
     let (status, series) = petty_app::care::vaccinations(&state.app, actor.household_id, &pet).await?;
     Ok(Json(VaccinationsOut { status: status.as_str(), vaccinations: series.iter().map(SeriesOut::from).collect() }))
@@ -496,7 +499,7 @@ async fn pet_weights(
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<WeightsOut>, ApiError> {
-    let actor = actor.require(Permission::Read)?;
+    let actor = actor.require_pet(&state, PetId(id)).await?;
     state.store.get_pet(actor.household_id, PetId(id)).await.map_err(|_| ApiError::not_found("pet"))?;
     let (log, trend) = petty_app::care::weight_log(&state.app, actor.household_id, PetId(id)).await?;
     let items = log
@@ -1059,7 +1062,8 @@ async fn set_my_timezone(
     actor: CurrentActor,
     ApiJson(body): ApiJson<TimezoneIo>,
 ) -> Result<Json<TimezoneIo>, ApiError> {
-    let actor = actor.require(Permission::Read)?;
+    // Every role may set its own (every role holds `ReadCare`).
+    let actor = actor.require(Permission::ReadCare)?;
     let Some(user) = actor.user_id() else {
         return Err(ApiError::forbidden("an API key has no time zone of its own; set the household's"));
     };

@@ -26,6 +26,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_retention, set_retention))
         .routes(routes!(list_members))
         .routes(routes!(remove_member, change_member))
+        .routes(routes!(vet_pets, share_with_vet))
         .routes(routes!(list_invitations, create_invitation))
         .routes(routes!(revoke_invitation))
         .routes(routes!(accept_invitation))
@@ -138,6 +139,51 @@ async fn change_member(
     crate::api::audit(&state, &actor, ip, "update", "member", user_id, petty_app::audit::fields(&["role", "ends_at"]))
         .await?;
     Ok(Json(membership.into()))
+}
+
+/// The pets a vet of the household sees.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VetPetsIo {
+    /// Pets of the household; the vet sees these and their care records, and nothing else.
+    pub pet_ids: Vec<Uuid>,
+}
+
+/// The pets shared with a vet of the household.
+#[utoipa::path(get, path = "/api/v1/household/members/{user_id}/pets", tag = "household",
+    params(("user_id" = Uuid, Path, description = "The vet's user id")),
+    responses((status = 200, body = VetPetsIo)),
+    security(("bearer" = [])))]
+async fn vet_pets(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(user_id): ApiPath<Uuid>,
+) -> Result<Json<VetPetsIo>, ApiError> {
+    let actor = actor.require(Permission::Read)?;
+    let now = OffsetDateTime::now_utc();
+    if state.store.active_membership(UserId(user_id), actor.household_id, now).await?.is_none() {
+        return Err(ApiError::not_found("member"));
+    }
+    let pets = state.store.vet_shared_pets(actor.household_id, UserId(user_id)).await?;
+    Ok(Json(VetPetsIo { pet_ids: pets.into_iter().map(|p| p.0).collect() }))
+}
+
+/// Share exactly these pets with a vet of the household (owners only): the vet sees them and
+/// their care records, from the next request on; a pet left out is taken back at once.
+#[utoipa::path(put, path = "/api/v1/household/members/{user_id}/pets", tag = "household", request_body = VetPetsIo,
+    params(("user_id" = Uuid, Path, description = "The vet's user id")),
+    responses((status = 200, body = VetPetsIo), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn share_with_vet(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(user_id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<VetPetsIo>,
+) -> Result<Json<VetPetsIo>, ApiError> {
+    let actor = actor.require(Permission::ManageHousehold)?;
+    let pets: Vec<_> = body.pet_ids.into_iter().map(petty_core::ids::PetId).collect();
+    let shared = petty_app::care::share_with_vet(&state.app, &actor, UserId(user_id), &pets).await?;
+    Ok(Json(VetPetsIo { pet_ids: shared.into_iter().map(|p| p.0).collect() }))
 }
 
 #[derive(Deserialize, ToSchema)]

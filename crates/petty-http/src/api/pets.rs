@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use petty_core::accounts::Permission;
+use petty_core::accounts::{ActorKind, Permission};
 use petty_core::billing::Limited;
 use petty_core::ids::PetId;
 use petty_core::paging::PageRequest;
@@ -201,11 +201,16 @@ async fn list_pets(
     actor: CurrentActor,
     ApiQuery(query): ApiQuery<ListPetsQuery>,
 ) -> Result<Json<Paged<PetOut>>, ApiError> {
-    let actor = actor.require(Permission::Read)?;
+    let actor = actor.require(Permission::ReadCare)?;
     let page = PageRequest::parse(query.page, query.page_size)?;
     let species = query.species.as_deref().filter(|s| !s.is_empty()).map(str::parse).transpose()?;
     let name_contains = query.q.filter(|q| !q.trim().is_empty()).map(|q| q.trim().chars().take(80).collect());
-    let filter = PetFilter { species, name_contains, ..PetFilter::default() };
+    // A vet sees the pets shared with them.
+    let shared_with = match actor.kind {
+        ActorKind::User { user_id, role } if !role.sees_every_pet() => Some(user_id),
+        _ => None,
+    };
+    let filter = PetFilter { species, name_contains, shared_with, ..PetFilter::default() };
     let pets = state.store.list_pets(actor.household_id, &filter, page).await?;
     Ok(Json(Paged::from_page(pets, |p| PetOut::from(&p))))
 }
@@ -238,7 +243,7 @@ async fn get_pet(
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<JsonBody, ApiError> {
-    let actor = actor.require(Permission::Read)?;
+    let actor = actor.require_pet(&state, PetId(id)).await?;
     let key = (actor.household_id, PetId(id));
     let pet = state.store.get_pet(key.0, key.1).await.map_err(not_found)?;
     let body = state.pet_bodies.json(key, &pet, state.store.shares_snapshots(), |p: &Pet| PetOut::from(p))?;

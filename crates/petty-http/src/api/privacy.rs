@@ -29,7 +29,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         headers(("Content-Disposition" = String, description = "attachment; filename=\"petty-export-<userId>-<YYYYMMDD>.zip\"")))),
     security(("bearer" = [])))]
 async fn export(State(state): State<AppState>, StepUp(actor): StepUp) -> Result<Response, ApiError> {
-    let actor = actor.require(Permission::Read)?;
+    // Every role holds `ReadCare`: this is the person's own account.
+    let actor = actor.require(Permission::ReadCare)?;
     let Some(user_id) = actor.user_id() else {
         return Err(ApiError::forbidden("an API key has no account to export; sign in as the person"));
     };
@@ -69,7 +70,8 @@ async fn delete_account(
     actor: CurrentActor,
     ApiJson(body): ApiJson<DeleteAccountIn>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = actor.require(Permission::Read)?;
+    // Every role holds `ReadCare`: this is the person's own account.
+    let actor = actor.require(Permission::ReadCare)?;
     let Some(user_id) = actor.user_id() else {
         return Err(ApiError::forbidden("an API key cannot delete an account; sign in as the person"));
     };

@@ -137,3 +137,42 @@ store_test!(a_calendar_feed_token_opens_one_household_until_replaced_and_zones_a
     assert_eq!(store.household_zone(home.household_id).await.unwrap().name(), "Asia/Tokyo");
     assert_eq!(store.user_zone(user.id).await.unwrap().name(), "America/New_York");
 });
+
+store_test!(a_vet_is_shared_exactly_the_pets_named_and_loses_them_with_the_membership, |store| async move {
+    use petty_core::accounts::Role;
+    use petty_store::PetFilter;
+    let (ana, home) = owner(&store, "ana@example.org").await;
+    let (vera, _) = owner(&store, "vera@example.org").await;
+    let (_, other) = owner(&store, "eve@example.org").await;
+    let h = home.household_id;
+    let hash = crate::fixtures::secret();
+    store.create_invitation(&crate::fixtures::invitation(h, ana.id, Role::Vet, &hash), at(1)).await.unwrap();
+    store.accept_invitation(vera.id, &hash, at(2)).await.unwrap();
+    let bella = store.create_pet(h, &pet("Bella", Species::Dog), T0).await.unwrap();
+    let max = store.create_pet(h, &pet("Max", Species::Cat), T0).await.unwrap();
+    let stray = store.create_pet(other.household_id, &pet("Stray", Species::Dog), T0).await.unwrap();
+    let all = PageRequest { page: 1, page_size: 50 };
+    let seen = |store: petty_store::Store| async move {
+        let filter = PetFilter { shared_with: Some(vera.id), ..PetFilter::default() };
+        let page = store.list_pets(h, &filter, all).await.unwrap();
+        (page.total, page.items.into_iter().map(|p| p.profile.name).collect::<Vec<_>>())
+    };
+    assert_eq!(seen(store.clone()).await, (0, vec![]));
+
+    store.set_vet_shared_pets(h, vera.id, &[max.id, bella.id, max.id], at(3)).await.unwrap();
+    assert_eq!(seen(store.clone()).await, (2, vec!["Bella".to_owned(), "Max".to_owned()]));
+    assert!(store.is_shared_with_vet(h, vera.id, bella.id).await.unwrap());
+    // Another household's pet: refused, and nothing changes.
+    let err = store.set_vet_shared_pets(h, vera.id, &[stray.id], at(4)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict("pet")), "{err:?}");
+    assert_eq!(store.vet_shared_pets(h, vera.id).await.unwrap().len(), 2);
+    // Not a member: not found.
+    let err = store.set_vet_shared_pets(other.household_id, vera.id, &[], at(4)).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+
+    store.set_vet_shared_pets(h, vera.id, &[bella.id], at(5)).await.unwrap();
+    assert_eq!(seen(store.clone()).await, (1, vec!["Bella".to_owned()]));
+    assert!(!store.is_shared_with_vet(h, vera.id, max.id).await.unwrap());
+    store.remove_member(h, vera.id, at(6)).await.unwrap();
+    assert!(store.vet_shared_pets(h, vera.id).await.unwrap().is_empty(), "gone with the membership");
+});

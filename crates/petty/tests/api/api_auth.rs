@@ -226,8 +226,20 @@ async fn invitations_bring_members_with_roles() {
     let (status, same) = error_code(res).await;
     assert_eq!((status, &same["details"]), (StatusCode::UNPROCESSABLE_ENTITY, &error["details"]));
 
-    // A vet reads but does not write.
-    app.create_pet(&owner.access_token, json!({"name": "Bella", "species": "dog"})).await;
+    // A vet reads the pets shared with them, and does not write.
+    let bella = app.create_pet(&owner.access_token, json!({"name": "Bella", "species": "dog"})).await;
+    let pets: Value = app.get("/api/v1/pets", Some(vet_token)).await.json().await.unwrap();
+    assert_eq!(pets["total"], 0, "nothing is shared with the vet yet");
+    let vet_id = vet["user"]["id"].as_str().unwrap();
+    let res = app
+        .client
+        .put(app.url(&format!("/api/v1/household/members/{vet_id}/pets")))
+        .bearer_auth(&owner.access_token)
+        .json(&json!({"pet_ids": [bella["id"]]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
     let pets: Value = app.get("/api/v1/pets", Some(vet_token)).await.json().await.unwrap();
     assert_eq!(pets["total"], 1);
     let res = app.post_json("/api/v1/pets", &json!({"name": "Rex", "species": "dog"}), Some(vet_token)).await;

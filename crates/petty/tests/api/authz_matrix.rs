@@ -307,6 +307,7 @@ fn valid_body(method: &Method, template: &str) -> Option<Value> {
     Some(match (method.as_str(), template) {
         ("PUT", "/api/v1/household/retention") => json!({"readings_days": 30, "rollups_days": 365}),
         ("PATCH", "/api/v1/household/members/{user_id}") => json!({"role": "member"}),
+        ("PUT", "/api/v1/household/members/{user_id}/pets") => json!({"pet_ids": []}),
         ("POST", "/api/v1/household/invitations") => json!({"role": "vet"}),
         ("POST", "/api/v1/invitations/accept") => json!({"token": "inv_not-a-real-invitation"}),
         ("POST", "/api/v1/api-keys") => json!({"name": "Mine", "scope": "read"}),

@@ -486,7 +486,11 @@ async fn a_vet_reads_records_but_not_reminders_and_a_sitter_completes_but_does_n
     let pet = app.create_pet(t, json!({"name": "Lou", "species": "cat"})).await;
     let pet_id = pet["id"].as_str().unwrap();
     let (_, reminder) = post(&app, "/api/v1/reminders", t, json!({"title": "Pill", "at": "2030-01-01T09:00"})).await;
-    let vet = crate::revocation::join(&app, &owner, "Vera", "vet", None).await.0.access_token;
+    let (vet, vet_id) = crate::revocation::join(&app, &owner, "Vera", "vet", None).await;
+    let vet = vet.access_token;
+    let path = format!("/api/v1/household/members/{vet_id}/pets");
+    let (status, _) = send(&app, reqwest::Method::PUT, &path, t, Some(json!({"pet_ids": [pet_id]}))).await;
+    assert_eq!(status, StatusCode::OK, "Lou is shared with the vet");
     let ends_at = (OffsetDateTime::now_utc() + time::Duration::days(7))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();

@@ -1037,6 +1037,16 @@ async fn the_role_table() {
     )
     .await;
     let record_id = record["data"]["id"].as_str().unwrap().to_owned();
+    // The owner shares Rex with the vet (a vet sees the pets shared with them).
+    let res = app
+        .client
+        .put(app.url(&format!("/api/v1/household/members/{}/pets", vet.id)))
+        .bearer_auth(&owner.access)
+        .json(&json!({"pet_ids": [pet_id]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
 
     // (who, [owner, member, sitter, vet]) for each row of the table.
     let people = [&owner, &member, &sitter, &vet];

@@ -31,4 +31,5 @@ mod revocation;
 mod security;
 mod sharing;
 mod signin;
+mod vets;
 mod ws;
