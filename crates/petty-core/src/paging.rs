@@ -3,7 +3,7 @@
 use crate::validation::Invalid;
 
 /// A 1-based page of `page_size` items.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     pub page: u32,
     pub page_size: u32,

@@ -59,6 +59,39 @@ impl<K: Hash + Eq, T> BodyMemo<K, T> {
     }
 }
 
+/// Rendered bodies of answers read from many rows (a page of records), kept under the store's
+/// write generation (`Store::write_generation`, SQLite only): an entry is reused only while no
+/// write has finished since the generation was read, which was before the rows were, so a
+/// body never outlives the data it shows. Entries also age out after `max_age`, because an
+/// answer may carry signed links (good for an hour) that must stay usable.
+pub(crate) struct GenerationMemo<K> {
+    entries: Mutex<HashMap<K, (u64, std::time::Instant, Bytes)>>,
+    max_age: std::time::Duration,
+}
+
+impl<K: Hash + Eq> GenerationMemo<K> {
+    pub(crate) fn new(max_age: std::time::Duration) -> Self {
+        Self { entries: Mutex::default(), max_age }
+    }
+
+    /// The body kept for `key` under `generation`, if it is still young enough.
+    pub(crate) fn get(&self, key: &K, generation: u64) -> Option<Bytes> {
+        let entries = self.entries.lock().ok()?;
+        let (seen, at, body) = entries.get(key)?;
+        (*seen == generation && at.elapsed() < self.max_age).then(|| body.clone())
+    }
+
+    /// Keeps `body` for `key`, made from rows read after `generation` was.
+    pub(crate) fn put(&self, key: K, generation: u64, body: Bytes) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(key, (generation, std::time::Instant::now(), body));
+        }
+    }
+}
+
 /// A 200 with a JSON body that is already serialised.
 pub(crate) struct JsonBody(pub Bytes);
 

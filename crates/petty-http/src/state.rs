@@ -15,7 +15,10 @@ use crate::auth::Keys;
 use crate::config::HttpConfig;
 use crate::observability::RequestMetrics;
 use crate::ratelimit::RateLimiters;
-use crate::render::BodyMemo;
+use crate::render::{BodyMemo, GenerationMemo};
+
+/// A page of a pet's records: whose, which filter, which page.
+pub(crate) type RecordPageKey = (HouseholdId, PetId, petty_store::RecordFilter, petty_core::paging::PageRequest);
 
 /// Shared by all requests. One pointer, so the per-request clones axum makes cost one atomic
 /// increment; fields are reached through `Deref` (`state.store`, `state.config`, ...).
@@ -32,6 +35,8 @@ pub struct Shared {
     pub(crate) metrics: RequestMetrics,
     /// `GET /api/v1/pets/{id}` bodies, reused while the pet is unchanged.
     pub(crate) pet_bodies: BodyMemo<(HouseholdId, PetId), Pet>,
+    /// `GET /api/v1/pets/{id}/records` bodies, reused until the next write (SQLite only).
+    pub(crate) record_pages: GenerationMemo<RecordPageKey>,
     /// When this node last recorded each API key's use, so a busy key costs one write a minute.
     pub(crate) api_key_touches: Mutex<HashMap<ApiKeyId, Instant>>,
     /// The application layer: every use case with side effects goes through it.
@@ -71,6 +76,8 @@ impl AppState {
             limits,
             metrics: RequestMetrics::default(),
             pet_bodies: BodyMemo::default(),
+            // Within the hour its signed attachment links are good for.
+            record_pages: GenerationMemo::new(std::time::Duration::from_secs(300)),
             api_key_touches: Mutex::default(),
             app,
             config,

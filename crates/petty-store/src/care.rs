@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
 
 /// Narrows a pet's records.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RecordFilter {
     pub kind: Option<RecordKind>,
     /// Any of these kinds as well (the Pet Management profile's `other` is several of Petty's).

@@ -114,14 +114,25 @@ macro_rules! on_pool {
             $crate::Backend::Postgres($pool) => $body,
         }
     };
-    (write, $store:expr, |$pool:ident| $body:expr) => {
+    (write, $store:expr, |$pool:ident| $body:expr) => {{
+        // Counted when the write is over, however it ends (an early `return` included).
+        let _written = $crate::WriteMark(&$store.writes);
         match &$store.backend {
             $crate::Backend::Sqlite { write: $pool, .. } => $body,
             $crate::Backend::Postgres($pool) => $body,
         }
-    };
+    }};
 }
 pub(crate) use on_pool;
+
+/// Counts a write through [`on_pool`] when dropped, after the write's transaction is over.
+pub(crate) struct WriteMark<'a>(pub(crate) &'a std::sync::atomic::AtomicU64);
+
+impl Drop for WriteMark<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
 
 /// The system of record. Cheap to clone; clones share the pools.
 #[derive(Clone, Debug)]
@@ -140,6 +151,9 @@ pub struct Store {
     ingest: std::sync::Arc<ingest::IngestQueue>,
     /// On SQLite, hot list reads on this thread (`fastread.rs`).
     fast: Option<std::sync::Arc<fastread::FastReads>>,
+    /// Writes this process has finished through [`on_pool`] (readings, which have their own
+    /// writer, not counted): see [`Store::write_generation`].
+    writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Debug)]
@@ -226,7 +240,16 @@ impl Store {
             let task = tokio::spawn(listen_for_changes(pool.clone(), caches));
             let listener = Some(std::sync::Arc::new(AbortOnDrop(task.abort_handle())));
             let backend = Backend::Postgres(pool);
-            Ok(Self { backend, cache: None, device_tokens, standing, listener, ingest, fast: None })
+            Ok(Self {
+                backend,
+                cache: None,
+                device_tokens,
+                standing,
+                listener,
+                ingest,
+                fast: None,
+                writes: Default::default(),
+            })
         } else {
             Err(StoreError::BadUrl(format!("{url:?}: use sqlite://PATH or postgres://USER@HOST/DB")))
         }
@@ -266,7 +289,16 @@ impl Store {
         let device_tokens = std::sync::Arc::new(cache::DeviceTokenCache::new(true));
         let standing = std::sync::Arc::new(cache::StandingCache::new(true));
         let fast = Some(std::sync::Arc::new(fastread::FastReads::new(path)));
-        Ok(Self { backend, cache: Some(Default::default()), device_tokens, standing, listener: None, ingest, fast })
+        Ok(Self {
+            backend,
+            cache: Some(Default::default()),
+            device_tokens,
+            standing,
+            listener: None,
+            ingest,
+            fast,
+            writes: Default::default(),
+        })
     }
 
     /// Brings the schema up to date. Safe to run on every start and from several nodes.
@@ -290,6 +322,14 @@ impl Store {
     /// process is the only writer and keeps a read cache).
     pub fn shares_snapshots(&self) -> bool {
         self.cache.is_some()
+    }
+
+    /// A number that changes whenever a write other than a reading has finished, on SQLite,
+    /// where this process is the only writer; `None` on PostgreSQL, where other nodes write too.
+    /// Read it before reading rows: an answer made from those rows stays right for as long as
+    /// the number has not moved (the records page keeps its rendered body on it).
+    pub fn write_generation(&self) -> Option<u64> {
+        self.cache.as_ref().map(|_| self.writes.load(std::sync::atomic::Ordering::Acquire))
     }
 
     /// Answers when the database does; used by `/readyz`.

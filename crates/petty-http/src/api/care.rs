@@ -29,6 +29,7 @@ use crate::api::{Paged, patch_field};
 use crate::auth::CurrentActor;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::render::JsonBody;
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -307,23 +308,35 @@ async fn list_records(
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ListRecordsQuery>,
-) -> Result<Json<Paged<RecordOut>>, ApiError> {
+) -> Result<JsonBody, ApiError> {
     let actor = actor.require_pet(&state, PetId(id)).await?;
     let page = PageRequest::parse(query.page, query.page_size)?;
     let filter = query.filter()?;
-    let records = state.store.list_records(actor.household_id, PetId(id), &filter, page).await?;
+    // Read before the rows: a body kept under it is reused only while nothing was written since.
+    let generation = state.store.write_generation();
+    let key = (actor.household_id, PetId(id), filter, page);
+    if let Some(body) = generation.and_then(|g| state.record_pages.get(&key, g)) {
+        return Ok(JsonBody(body));
+    }
+    let filter = &key.2;
+    let records = state.store.list_records(actor.household_id, PetId(id), filter, page).await?;
     if records.total == 0 {
         // An empty list of a pet that is not the household's is a 404, not an empty page.
         state.store.get_pet(actor.household_id, PetId(id)).await.map_err(|_| ApiError::not_found("pet"))?;
     }
     let has_next = records.has_next();
-    Ok(Json(Paged {
+    let paged = Paged {
         items: with_attachments(&state, actor.household_id, &records.items).await?,
         total: records.total,
         page: records.request.page,
         page_size: records.request.page_size,
         has_next,
-    }))
+    };
+    let body = axum::body::Bytes::from(serde_json::to_vec(&paged).map_err(ApiError::internal)?);
+    if let Some(g) = generation {
+        state.record_pages.put(key, g, body.clone());
+    }
+    Ok(JsonBody(body))
 }
 
 /// Totals over every record a filter matches.

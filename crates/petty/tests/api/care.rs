@@ -564,3 +564,37 @@ async fn a_record_shows_its_attachments_and_takes_them_when_deleted() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(app.get(&link, None).await.status(), StatusCode::NOT_FOUND, "the attachment went with its record");
 }
+
+#[tokio::test]
+async fn a_page_of_records_read_twice_shows_every_change_made_between() {
+    let app = spawn_app().await;
+    let owner = app.register("Kit").await;
+    let t = &owner.access_token;
+    let pet = app.create_pet(t, json!({"name": "Rex", "species": "dog"})).await;
+    let list = format!("/api/v1/pets/{}/records?page_size=5", pet["id"].as_str().unwrap());
+    let (_, record) = post(
+        &app,
+        &format!("/api/v1/pets/{}/records", pet["id"].as_str().unwrap()),
+        t,
+        json!({"kind": "visit", "title": "Checkup", "date": "2026-01-05"}),
+    )
+    .await;
+    let id = record["id"].as_str().unwrap();
+    let first = get(&app, &list, t).await.1;
+    assert_eq!(get(&app, &list, t).await.1, first, "the same page, read again");
+    send(&app, reqwest::Method::PATCH, &format!("/api/v1/records/{id}"), t, Some(json!({"title": "Dental check"})))
+        .await;
+    assert_eq!(get(&app, &list, t).await.1["items"][0]["title"], "Dental check", "a change shows at once");
+    let made = crate::files::upload_url(&app, t, "scan.png", "image/png", "health_record_attachment").await;
+    let upload_url = made["upload_url"].as_str().unwrap();
+    let target = app.url(&upload_url[upload_url.find("/api/v1/uploads/").expect("Petty's one-time URL")..]);
+    let res = app.client.put(&target).header("content-type", "image/png").body(crate::files::png(8, 8)).send().await;
+    assert!(res.unwrap().status().is_success());
+    let confirm = json!({"file_key": made["file_key"], "purpose": "health_record_attachment", "health_record_id": id});
+    assert_eq!(app.post_json("/api/v1/uploads/confirm", &confirm, Some(t)).await.status(), StatusCode::OK);
+    let page = get(&app, &list, t).await.1;
+    assert_eq!(page["items"][0]["attachments"][0]["filename"], "scan.png", "{page}");
+    let (status, _) = send(&app, reqwest::Method::DELETE, &format!("/api/v1/records/{id}"), t, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(get(&app, &list, t).await.1["total"], 0, "a deleted record is gone from the page");
+}
