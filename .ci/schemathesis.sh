@@ -8,6 +8,8 @@
 #   ST_MAX_EXAMPLES=200 bash .ci/schemathesis.sh   # longer
 #   ST_SEED=1234 bash .ci/schemathesis.sh          # replay a run
 #   ST_REPORT_DIR=st-report bash .ci/schemathesis.sh   # also write a JUnit report there
+#   ST_SERVER_LOG=/tmp/st-server.log ST_SERVER_LOG_LEVEL='info,petty_http::observability=debug' \
+#     bash .ci/schemathesis.sh                     # keep the server's log, every answer in it
 #
 # The server runs on SQLite in a temporary folder, on a free port, with rate limits off. It signs
 # up an account and signs in with it (whether or not registration answers tokens itself),
@@ -45,6 +47,7 @@ cleanup() {
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
+  if [ -n "${ST_SERVER_LOG:-}" ] && [ -f "$work/server.log" ]; then cp "$work/server.log" "$ST_SERVER_LOG"; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -55,7 +58,7 @@ base="http://127.0.0.1:${port}"
 step "petty serve on ${base} (SQLite in ${work}, rate limits off)"
 PETTY_RATE_LIMIT__ENABLED=false \
 PETTY_AUTH__ACCESS_TOKEN_TTL_SECS=7200 \
-PETTY_LOG__LEVEL="warn" \
+PETTY_LOG__LEVEL="${ST_SERVER_LOG_LEVEL:-warn}" \
   "$petty" serve --demo --data-dir "$work/data" --listen "127.0.0.1:${port}" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do

@@ -831,8 +831,8 @@ impl Store {
         Ok(())
     }
 
-    /// Changes a member's role (and a sitter's end); every access token they hold for this
-    /// household is refused from `now` (they refresh to get one with the new role), and their
+    /// Changes a member's role (and a sitter's end); if either changed, every access token they
+    /// hold for this household is refused from `now` (they refresh to get one with the new role), and their
     /// API keys can do no more than the new role. The last owner keeps the role (`Conflict`).
     pub async fn set_member_role(
         &self,
@@ -856,8 +856,11 @@ impl Store {
                     return Err(StoreError::Conflict("the household's last owner"));
                 }
             }
+            // Tokens are refused only when something changed: saying again what holds already
+            // must not sign the member out.
             let done = sqlx::query(
-                "UPDATE memberships SET role = $3, ends_at = $4, tokens_valid_after = $5 \
+                "UPDATE memberships SET role = $3, ends_at = $4, tokens_valid_after = CASE \
+                 WHEN role <> $3 OR COALESCE(ends_at, -1) <> COALESCE($4, -1) THEN $5 ELSE tokens_valid_after END \
                  WHERE household_id = $1 AND user_id = $2",
             )
             .bind(household_id.0)

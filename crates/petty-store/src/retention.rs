@@ -17,7 +17,42 @@ pub struct RetentionReport {
 
 const DAY_MS: i64 = 86_400_000;
 
+/// How long the housekeeping rows of accounts are kept (see [`Store::prune_history`]).
+pub const LOGIN_HISTORY_DAYS: i64 = 365;
+/// A trusted device's token lasts 180 days from its sign-in; a row is kept 30 days beyond that
+/// (and 30 days after it is revoked), so the sessions list can still say what ended.
+pub const TRUSTED_DEVICE_KEEP_DAYS: i64 = 210;
+/// A lost-pet page counts its finders' reports per hour; a week of them is plenty.
+pub const FOUND_REPORT_DAYS: i64 = 7;
+
 impl Store {
+    /// Removes account housekeeping that has served its purpose: sign-in history older than a
+    /// year, trusted devices long expired or revoked, and finders' reports older than a week.
+    /// Answers how many rows went.
+    pub async fn prune_history(&self, now: OffsetDateTime) -> Result<u64> {
+        let now = to_ms(now);
+        let removed = on_pool!(write, self, |pool| {
+            let mut removed = sqlx::query("DELETE FROM logins WHERE at < $1")
+                .bind(now - LOGIN_HISTORY_DAYS * DAY_MS)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            removed += sqlx::query("DELETE FROM trusted_devices WHERE created_at < $1 OR revoked_at < $2")
+                .bind(now - TRUSTED_DEVICE_KEEP_DAYS * DAY_MS)
+                .bind(now - 30 * DAY_MS)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            removed += sqlx::query("DELETE FROM found_reports WHERE created_at < $1")
+                .bind(now - FOUND_REPORT_DAYS * DAY_MS)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            removed
+        });
+        Ok(removed)
+    }
+
     pub async fn retention_policy(&self, household_id: HouseholdId) -> Result<RetentionPolicy> {
         let (readings, rollups): (i64, i64) = on_pool!(read, self, |pool| {
             sqlx::query_as("SELECT readings_retention_days, rollups_retention_days FROM households WHERE id = $1")

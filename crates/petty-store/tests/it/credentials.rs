@@ -306,6 +306,16 @@ store_test!(a_members_standing_follows_every_revocation_at_once, |store| async m
     assert_eq!((sitter.role, sitter.ends_at), (Role::Sitter, Some(at(60))));
     let standing = store.standing(cat.id, home.household_id).await.unwrap().unwrap();
     assert_eq!((standing.role, standing.ends_at, standing.tokens_valid_after), (Role::Sitter, Some(at(60)), at(4)));
+    // Saying again what holds already signs nobody out; a new end does.
+    store.set_member_role(home.household_id, cat.id, Role::Sitter, Some(at(60)), at(5)).await.unwrap();
+    assert_eq!(store.standing(cat.id, home.household_id).await.unwrap().unwrap().tokens_valid_after, at(4));
+    store.set_member_role(home.household_id, cat.id, Role::Sitter, Some(at(61)), at(5)).await.unwrap();
+    assert_eq!(store.standing(cat.id, home.household_id).await.unwrap().unwrap().tokens_valid_after, at(5));
+    store.set_member_role(home.household_id, ana.id, Role::Owner, None, at(5)).await.unwrap();
+    assert_eq!(
+        store.standing(ana.id, home.household_id).await.unwrap().unwrap().tokens_valid_after,
+        OffsetDateTime::UNIX_EPOCH
+    );
     assert!(matches!(
         store.set_member_role(home.household_id, ana.id, Role::Member, None, at(5)).await,
         Err(StoreError::Conflict(_))

@@ -189,3 +189,18 @@ store_test!(the_audit_log_is_filtered_scoped_and_tombstoned, |store| async move 
         Some("192.0.2.1")
     );
 });
+
+store_test!(retention_prunes_sign_in_history_older_than_a_year_and_keeps_the_rest, |store| async move {
+    let (ana, _) = owner(&store, "ana@example.org").await;
+    let day = time::Duration::days(1);
+    let now = T0 + time::Duration::days(800);
+    store.record_login(ana.id, &ClientOrigin::default(), "success", now - day * 400).await.unwrap();
+    store.record_login(ana.id, &ClientOrigin::default(), "wrong_password", now - day * 30).await.unwrap();
+    let all = petty_core::paging::PageRequest { page: 1, page_size: 50 };
+    assert_eq!(store.list_logins(ana.id, all).await.unwrap().total, 2);
+    assert!(store.prune_history(now).await.unwrap() >= 1);
+    let left = store.list_logins(ana.id, all).await.unwrap();
+    assert_eq!(left.total, 1, "a month-old attempt stays");
+    assert_eq!(left.items[0].outcome, "wrong_password");
+    assert_eq!(store.prune_history(now).await.unwrap(), 0, "nothing more to remove");
+});
