@@ -151,13 +151,19 @@ macro_rules! bind_profile {
 }
 
 /// The `WHERE` clause of a pet listing: household, then optional species, name and text
-/// filters (`$1`..`$4`).
+/// filters (`$1`..`$4`); [`shared_condition`] narrows it to a vet's pets (`$5`).
 macro_rules! pet_condition {
     () => {
         "household_id = $1 AND ($2 IS NULL OR species = $2) AND ($3 IS NULL OR name_key LIKE $3 ESCAPE '\\') \
          AND ($4 IS NULL OR name_key LIKE $4 ESCAPE '\\' OR LOWER(COALESCE(breed, '')) LIKE $4 ESCAPE '\\' \
-         OR LOWER(COALESCE(microchip_id, '')) LIKE $4 ESCAPE '\\') \
-         AND ($5 IS NULL OR id IN (SELECT pet_id FROM vet_shares WHERE household_id = $1 AND user_id = $5))"
+         OR LOWER(COALESCE(microchip_id, '')) LIKE $4 ESCAPE '\\')"
+    };
+}
+
+/// Only the pets shared with the member `$5` (a vet).
+macro_rules! shared_condition {
+    () => {
+        " AND id IN (SELECT pet_id FROM vet_shares WHERE household_id = $1 AND user_id = $5)"
     };
 }
 
@@ -229,24 +235,42 @@ impl Store {
         let text = filter.text_contains.as_deref().map(like_pattern);
         let shared_with = filter.shared_with.map(|u| u.0);
         if let Some(fast) = &self.fast {
-            let shared_with = shared_with.as_ref().map(|u| &u.as_bytes()[..]);
+            // Two statements each, so that the common list carries no vet condition at all.
+            const COUNT: [&str; 2] = [
+                concat!("SELECT COUNT(*) FROM pets WHERE ", pet_condition!()),
+                concat!("SELECT COUNT(*) FROM pets WHERE ", pet_condition!(), shared_condition!()),
+            ];
+            const ROWS: [&str; 2] = [
+                concat!(
+                    "SELECT ",
+                    pet_columns!(),
+                    " FROM pets WHERE ",
+                    pet_condition!(),
+                    " ORDER BY name_key, id LIMIT $5 OFFSET $6"
+                ),
+                concat!(
+                    "SELECT ",
+                    pet_columns!(),
+                    " FROM pets WHERE ",
+                    pet_condition!(),
+                    shared_condition!(),
+                    " ORDER BY name_key, id LIMIT $6 OFFSET $7"
+                ),
+            ];
             let household = &household_id.0.as_bytes()[..];
+            let shared = shared_with.as_ref().map(|u| &u.as_bytes()[..]);
+            let (limit, offset) = (page.limit(), page.offset());
+            let mut params: Vec<&dyn rusqlite::ToSql> = vec![&household, &species, &name, &text];
+            if let Some(user) = &shared {
+                params.push(user);
+            }
+            let which = usize::from(shared.is_some());
             let (total, rows) = fast.with(|conn| {
-                let total: i64 = conn
-                    .prepare_cached(concat!("SELECT COUNT(*) FROM pets WHERE ", pet_condition!()))?
-                    .query_row(rusqlite::params![household, species, name, text, shared_with], |row| row.get(0))?;
+                let total: i64 = conn.prepare_cached(COUNT[which])?.query_row(params.as_slice(), |row| row.get(0))?;
+                params.extend([&limit as &dyn rusqlite::ToSql, &offset]);
                 let rows = conn
-                    .prepare_cached(concat!(
-                        "SELECT ",
-                        pet_columns!(),
-                        " FROM pets WHERE ",
-                        pet_condition!(),
-                        " ORDER BY name_key, id LIMIT $6 OFFSET $7"
-                    ))?
-                    .query_map(
-                        rusqlite::params![household, species, name, text, shared_with, page.limit(), page.offset()],
-                        PetRow::from_sqlite,
-                    )?
+                    .prepare_cached(ROWS[which])?
+                    .query_map(params.as_slice(), PetRow::from_sqlite)?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok((total, rows))
             })?;
@@ -257,19 +281,27 @@ impl Store {
             });
         }
         let (total, rows): (i64, Vec<PetRow>) = on_pool!(read, self, |pool| {
-            let total = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM pets WHERE ", pet_condition!()))
-                .bind(household_id.0)
-                .bind(species)
-                .bind(name.as_deref())
-                .bind(text.as_deref())
-                .bind(shared_with)
-                .fetch_one(pool)
-                .await?;
+            // PostgreSQL plans `$5 IS NULL` away; one statement serves both.
+            macro_rules! maybe_shared {
+                () => {
+                    " AND ($5 IS NULL OR id IN (SELECT pet_id FROM vet_shares WHERE household_id = $1 AND user_id = $5))"
+                };
+            }
+            let total =
+                sqlx::query_scalar(concat!("SELECT COUNT(*) FROM pets WHERE ", pet_condition!(), maybe_shared!()))
+                    .bind(household_id.0)
+                    .bind(species)
+                    .bind(name.as_deref())
+                    .bind(text.as_deref())
+                    .bind(shared_with)
+                    .fetch_one(pool)
+                    .await?;
             let rows = sqlx::query_as(concat!(
                 "SELECT ",
                 pet_columns!(),
                 " FROM pets WHERE ",
                 pet_condition!(),
+                maybe_shared!(),
                 " ORDER BY name_key, id LIMIT $6 OFFSET $7"
             ))
             .bind(household_id.0)
