@@ -300,6 +300,13 @@ fn q_text(q: f64) -> String {
 fn sentence(t: &PairTest, x: &DailySeries, y: &DailySeries) -> String {
     let when = if t.lag_days == 0 { "on days with" } else { "the day after days with" };
     match &t.outcome {
+        PairOutcome::NotEnoughData { n, needed } if *n < t.n => format!(
+            "Not enough data to link {} and {}{}: {n} days on the rarer side of {} where {needed} are needed.",
+            x.label,
+            y.label,
+            if t.lag_days == 0 { "" } else { " a day later" },
+            x.label
+        ),
         PairOutcome::NotEnoughData { n, needed } => format!(
             "Not enough data to link {} and {}{}: {n} days where {needed} are needed.",
             x.label,
@@ -639,6 +646,10 @@ mod tests {
         let same_day =
             correlate(&[flag, other], &CorrelationOptions { lag_one: false, ..CorrelationOptions::default() });
         assert_eq!(same_day[0].outcome, PairOutcome::NotEnoughData { n: 3, needed: 5 });
+        assert_eq!(
+            same_day[0].sentence,
+            "Not enough data to link a trip and mood: 3 days on the rarer side of a trip where 5 are needed."
+        );
     }
 
     #[test]

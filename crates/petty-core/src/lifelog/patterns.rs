@@ -118,14 +118,6 @@ fn activity_pattern(events: &[&EventContent], days: f64, zone: &Zone) -> Option<
     }
     let mut order: Vec<usize> = (0..7).filter(|d| counts[*d] > 0).collect();
     order.sort_by(|a, b| counts[*b].cmp(&counts[*a]).then(a.cmp(b)));
-    let mut day = Weekday::Monday;
-    let names: Vec<Weekday> = (0..7)
-        .map(|_| {
-            let d = day;
-            day = day.next();
-            d
-        })
-        .collect();
     let gaps: Vec<f64> =
         workouts.windows(2).map(|w| (w[1].event_time - w[0].event_time).as_seconds_f64() / 86_400.0).collect();
     let consistency = if gaps.len() < 2 {
@@ -139,7 +131,7 @@ fn activity_pattern(events: &[&EventContent], days: f64, zone: &Zone) -> Option<
     };
     Some(ActivityPattern {
         avg_activities_per_week: round(n as f64 / (days / 7.0).max(f64::MIN_POSITIVE), 2),
-        preferred_days: order.into_iter().take(3).map(|d| (names[d], counts[d])).collect(),
+        preferred_days: order.into_iter().take(3).map(|d| (Weekday::Monday.nth_next(d as u8), counts[d])).collect(),
         total_activities: n,
         consistency: round(consistency, 3),
         confidence: round((n as f64 / 20.0).min(1.0), 3),
