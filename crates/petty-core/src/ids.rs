@@ -106,3 +106,11 @@ define_id!(
     /// A row of the notification outbox.
     NotificationId
 );
+define_id!(
+    /// An entry of a person's or a pet's life log.
+    LifeEventId
+);
+define_id!(
+    /// An insight Petty drew from a person's life log.
+    InsightId
+);

@@ -18,6 +18,7 @@ pub mod files;
 pub mod geofence;
 pub mod ics;
 pub mod ids;
+pub mod lifelog;
 pub mod mfa;
 pub mod net;
 pub mod nutrition;

@@ -2,12 +2,15 @@
 //!
 //! Everything in [`fleet`], [`collar`] and [`air`] is pure and deterministic: the same seed and
 //! start time give the same readings, however the time span is cut into pieces. [`send`] takes
-//! a fleet to a running Petty (HTTP or MQTT) or to JSON-lines files.
+//! a fleet to a running Petty (HTTP or MQTT) or to JSON-lines files. [`person`] simulates people
+//! for the life log, and [`lifelog_eval()`] scores the life log's learned models on them.
 
 pub mod air;
 pub mod collar;
 pub mod fleet;
 pub mod labelled;
+pub mod lifelog_eval;
+pub mod person;
 pub mod send;
 
 mod util;
@@ -17,8 +20,12 @@ mod anomaly_tests;
 #[cfg(test)]
 mod eval_tests;
 #[cfg(test)]
+mod lifelog_tests;
+#[cfg(test)]
 mod tests;
 
 pub use collar::Scenario;
 pub use fleet::{DeviceKind, Fleet, FleetOptions, Sample, SimDevice};
 pub use labelled::labelled_days;
+pub use lifelog_eval::{LifelogReport, lifelog_eval};
+pub use person::{SimPerson, simulate_person};
