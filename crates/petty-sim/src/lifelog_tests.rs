@@ -1,8 +1,6 @@
 //! The life log's learned models on simulated people: the seed's targets on people the models
 //! never saw, at a scale CI runs in a few seconds.
 
-use std::time::Instant;
-
 use petty_core::lifelog::{TrainParams, train_energy, train_mood};
 use petty_core::recurrence::Zone;
 use time::Duration;
@@ -63,26 +61,16 @@ fn small_scale_across_seeds() {
     println!("accuracies {accs:.3?}");
 }
 
-/// The budget: training one person's models on 120 days takes well under a second on one core.
+/// One person's 120 days train both models, and each beats the baseline on the held-out days.
+/// (How long training takes is a benchmark's to say: `petty eval lifelog` prints it.)
 #[test]
-fn one_person_trains_on_120_days_in_well_under_a_second() {
+fn one_person_trains_on_120_days_and_beats_the_baseline() {
     let start = datetime!(2026-03-02 00:00 UTC);
     let person = simulate_person(5, start, 120);
     let at = start + Duration::days(120);
-    let began = Instant::now();
     let params = TrainParams::default();
     let energy = train_energy(&person.events, at, &Zone::utc(), "user-20260630-1", &params).unwrap();
     let mood = train_mood(&person.events, at, &Zone::utc(), "user-20260630-1", &params).unwrap();
-    let took = began.elapsed();
-    println!(
-        "{} energy and {} mood reports: trained in {took:?}",
-        energy.holdout().n_train + energy.holdout().n_test,
-        mood.holdout().n_train + mood.holdout().n_test
-    );
     println!("energy {:?}\nmood {:?}", energy.holdout(), mood.holdout());
     assert!(energy.use_learned() && mood.use_learned());
-    // Unoptimised builds are several times slower than release; the budget is for release.
-    if !cfg!(debug_assertions) {
-        assert!(took.as_secs_f64() < 1.0, "{took:?}");
-    }
 }
