@@ -320,27 +320,6 @@ fn age(born: Date, today: Date) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use time::macros::date;
-
-    use super::*;
-
-    #[test]
-    fn ages_read_naturally() {
-        let today = date!(2026 - 03 - 15);
-        assert_eq!(age(date!(2026 - 03 - 14), today), "1 day");
-        assert_eq!(age(date!(2026 - 03 - 01), today), "2 weeks");
-        assert_eq!(age(date!(2026 - 02 - 15), today), "1 month");
-        assert_eq!(age(date!(2026 - 02 - 16), today), "3 weeks");
-        assert_eq!(age(date!(2025 - 03 - 15), today), "12 months");
-        assert_eq!(age(date!(2024 - 03 - 16), today), "23 months");
-        assert_eq!(age(date!(2024 - 03 - 15), today), "2 years");
-        assert_eq!(age(date!(2016 - 12 - 01), today), "9 years");
-        assert_eq!(age(today, today), "Newborn");
-    }
-}
-
 /// `POST /household/members/{user_id}/pets`: the owner's form beside a vet; exactly the ticked
 /// pets are shared with them from now on.
 pub(crate) async fn share_with_vet(
@@ -370,4 +349,25 @@ pub(crate) async fn share_with_vet(
         CareError::Store(e) => e.into(),
     })?;
     Ok(Redirect::to("/household").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+
+    #[test]
+    fn ages_read_naturally() {
+        let today = date!(2026 - 03 - 15);
+        assert_eq!(age(date!(2026 - 03 - 14), today), "1 day");
+        assert_eq!(age(date!(2026 - 03 - 01), today), "2 weeks");
+        assert_eq!(age(date!(2026 - 02 - 15), today), "1 month");
+        assert_eq!(age(date!(2026 - 02 - 16), today), "3 weeks");
+        assert_eq!(age(date!(2025 - 03 - 15), today), "12 months");
+        assert_eq!(age(date!(2024 - 03 - 16), today), "23 months");
+        assert_eq!(age(date!(2024 - 03 - 15), today), "2 years");
+        assert_eq!(age(date!(2016 - 12 - 01), today), "9 years");
+        assert_eq!(age(today, today), "Newborn");
+    }
 }
