@@ -35,6 +35,7 @@ pub mod charts;
 pub mod feedback;
 pub mod files;
 mod ingest;
+pub mod lifelog;
 pub mod mfa;
 pub mod notify;
 pub mod privacy;

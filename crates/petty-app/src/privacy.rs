@@ -1,7 +1,8 @@
 //! A person's data, all of it, as a zip; and deleting an account so that nothing of it is left.
 //!
 //! **Export**: JSON of everything the person and their households hold (profile, households and
-//! roles, pets, health records, vaccine series, reminders, weights, the plan, their own sign-ins
+//! roles, pets, health records, vaccine series, reminders, weights, the plan, their own life log
+//! and sign-ins
 //! and audit entries, devices and alarms), CSV copies of pets, records and reminders, each
 //! device's readings as CSV, the calendar as iCalendar, the original uploaded files, and a
 //! manifest listing every other entry with its size and SHA-256. Other members appear as their id
@@ -274,6 +275,26 @@ pub async fn export(app: &App, user_id: UserId) -> Result<Export, StoreError> {
                 .collect::<Vec<_>>()
         )),
     );
+    // The person's own life log, with `event_data` and `context` as they were sent.
+    let anywhere = HouseholdId(uuid::Uuid::nil());
+    let life = app
+        .store
+        .list_life_events(petty_core::lifelog::Subject::Person(user_id), anywhere, &Default::default(), all)
+        .await?
+        .items;
+    let life_json: Vec<Value> = life
+        .iter()
+        .map(|s| {
+            let c = &s.event.content;
+            let object = |text: &str| serde_json::from_str::<Value>(text).unwrap_or_else(|_| json!({}));
+            json!({"id": s.event.id.0, "event_type": c.event_type.as_str(), "title": c.title,
+                "event_time": ts(c.event_time), "event_category": c.event_category, "description": c.description,
+                "event_data": object(&s.event_data_json), "context": object(&s.context_json),
+                "duration_minutes": c.duration_minutes, "tags": c.tags, "source": c.source,
+                "created_at": ts(s.event.created_at), "updated_at": s.event.updated_at.and_then(ts)})
+        })
+        .collect();
+    out.add("life_events.json", &pretty(&json!(life_json)));
     out.add("audit_log.json", &pretty(&json!(audit_json)));
     out.add("devices.json", &pretty(&json!(devices_json)));
     out.add("alarms.json", &pretty(&json!(alarms_json)));
@@ -282,7 +303,8 @@ pub async fn export(app: &App, user_id: UserId) -> Result<Export, StoreError> {
     out.add("health_records.csv", &records_csv.into_inner().unwrap_or_default());
     out.add("reminders.csv", &reminders_csv.into_inner().unwrap_or_default());
     let counts = json!({"households": memberships.len(), "pets": pets_json.len(), "health_records": records_json.len(),
-        "reminders": reminders_json.len(), "devices": devices_json.len(), "alarms": alarms_json.len()});
+        "reminders": reminders_json.len(), "devices": devices_json.len(), "alarms": alarms_json.len(),
+        "life_events": life.len()});
     let day = format_date(now.date()).replace('-', "");
     let zip = out.finish(&json!({"format": "petty-export", "version": 1, "exportedAt": ts(now), "userId": user_id.0,
         "counts": counts}));

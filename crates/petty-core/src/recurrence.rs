@@ -157,7 +157,7 @@ impl LocalTime {
     pub fn parse(field: &str, raw: &str) -> Result<LocalTime, Invalid> {
         let bad = || Invalid::one(field, "format", format!("{field} must be an ISO 8601 date-time"));
         let raw = raw.trim();
-        if raw.len() < 16 || !raw.is_char_boundary(10) || !matches!(&raw[10..11], "T" | "t" | " ") {
+        if raw.len() < 16 || !matches!(raw.as_bytes()[10], b'T' | b't' | b' ') {
             return Err(bad());
         }
         let dt: CivilDateTime = raw.replace([' ', 't'], "T").parse().map_err(|_| bad())?;
@@ -435,6 +435,9 @@ mod tests {
         assert_eq!(Zone::parse("timezone", "europe/paris").unwrap().name(), "Europe/Paris");
         assert!(LocalTime::parse("at", "2024-02-30T09:00").is_err());
         assert!(LocalTime::parse("at", "tomorrow").is_err());
+        // Schemathesis found this one: a multi-byte character across byte 10 once panicked.
+        assert!(LocalTime::parse("at", "00\u{80}\u{80}\u{10000}\u{80}\u{10000}").is_err());
+        assert!(LocalTime::parse("at", "2024-02-03\u{e9}09:05").is_err());
         assert_eq!(LocalTime::parse("at", "2024-02-03 09:05").unwrap().to_string(), "2024-02-03T09:05:00");
     }
 

@@ -15,6 +15,7 @@ pub(crate) mod geofences;
 pub(crate) mod health;
 pub(crate) mod households;
 pub(crate) mod ingest;
+pub(crate) mod lifelog;
 pub(crate) mod pets;
 pub(crate) mod privacy;
 pub(crate) mod security;

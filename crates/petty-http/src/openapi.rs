@@ -307,6 +307,42 @@ mod tests {
         crate::routes::openapi()
     }
 
+    /// The document names each schema once: two types of one name (a calendar import's answer
+    /// and a readings import's) would silently share one entry, and one route would document
+    /// the other's answer.
+    #[test]
+    fn no_two_schemas_share_a_name() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![dir.join("api.rs")];
+        for entry in std::fs::read_dir(dir.join("api")).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+        let mut seen: std::collections::HashMap<String, std::path::PathBuf> = Default::default();
+        for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "rs")) {
+            let text = std::fs::read_to_string(file).unwrap();
+            let mut schema_next = false;
+            for line in text.lines().map(str::trim) {
+                if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                    schema_next = true;
+                    continue;
+                }
+                if schema_next && !line.starts_with("#[") && !line.starts_with("///") {
+                    schema_next = false;
+                    let name = line
+                        .split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .skip_while(|w| *w != "struct" && *w != "enum")
+                        .nth(1);
+                    if let Some(name) = name {
+                        if let Some(other) = seen.insert(name.to_owned(), file.clone()) {
+                            panic!("{name} is a schema in {} and in {}", other.display(), file.display());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen.len() > 50, "{} schemas found", seen.len());
+    }
+
     fn operations(doc: &Value) -> Vec<(String, String, Value)> {
         let mut out = Vec::new();
         for (path, item) in doc["paths"].as_object().expect("paths") {

@@ -82,6 +82,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::care::router())
         .merge(api::sharing::router())
         .merge(api::privacy::router())
+        .merge(api::lifelog::router())
         .merge(api::devices::router())
         .merge(api::ingest::router())
         .merge(api::exchange::router())

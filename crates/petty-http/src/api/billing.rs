@@ -248,7 +248,7 @@ async fn cancel(
 
 /// The webhook's answer.
 #[derive(Serialize, ToSchema)]
-pub(crate) struct WebhookOut {
+pub(crate) struct StripeWebhookOut {
     pub received: bool,
     /// Present (true) when this event id was received before and nothing was done again.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -262,18 +262,18 @@ pub(crate) struct WebhookOut {
 #[utoipa::path(post, path = "/api/v1/billing/stripe/webhook", tag = "billing",
     request_body(content = String, content_type = "application/json", description = "The event exactly as Stripe sent it"),
     params(("Stripe-Signature" = String, Header, description = "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\">")),
-    responses((status = 200, body = WebhookOut),
+    responses((status = 200, body = StripeWebhookOut),
         (status = 400, description = "The signature is missing, does not match or is too old (invalid_signature)", body = ErrorBody),
         (status = 409, description = "Billing is off (billing_disabled)", body = ErrorBody)))]
 async fn stripe_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<WebhookOut>, ApiError> {
+) -> Result<Json<StripeWebhookOut>, ApiError> {
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
     match petty_app::billing::webhook(&state.app, &body, signature, state.app.now()).await {
-        Ok(Received::Received) => Ok(Json(WebhookOut { received: true, duplicate: None })),
-        Ok(Received::Duplicate) => Ok(Json(WebhookOut { received: true, duplicate: Some(true) })),
+        Ok(Received::Received) => Ok(Json(StripeWebhookOut { received: true, duplicate: None })),
+        Ok(Received::Duplicate) => Ok(Json(StripeWebhookOut { received: true, duplicate: Some(true) })),
         Err(WebhookError::Disabled) => Err(BillingError::Disabled.into()),
         Err(WebhookError::Signature(e)) => Err(ApiError::new(ErrorCode::InvalidSignature, e.message())),
         Err(WebhookError::Malformed(why)) => Err(ApiError::new(ErrorCode::MalformedRequest, why)),

@@ -1002,7 +1002,7 @@ async fn calendar_events(
 
 /// What an import did.
 #[derive(Serialize, ToSchema)]
-pub(crate) struct ImportOut {
+pub(crate) struct CalendarImportOut {
     pub imported: usize,
     pub updated: usize,
     pub skipped: Vec<SkippedOut>,
@@ -1019,14 +1019,14 @@ pub(crate) struct SkippedOut {
 /// importing the same file again updates them, by UID.
 #[utoipa::path(post, path = "/api/v1/calendar/import", tag = "care",
     request_body(content = String, content_type = "text/calendar"),
-    responses((status = 200, body = ImportOut)),
+    responses((status = 200, body = CalendarImportOut)),
     security(("bearer" = [])))]
 async fn import_calendar(
     State(state): State<AppState>,
     actor: CurrentActor,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<ImportOut>, ApiError> {
+) -> Result<Json<CalendarImportOut>, ApiError> {
     let actor = require_reminders(&actor, Permission::ManagePets)?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.trim_start().to_ascii_lowercase().starts_with("text/calendar") {
@@ -1035,7 +1035,7 @@ async fn import_calendar(
     let text = std::str::from_utf8(&body)
         .map_err(|_| petty_core::Invalid::one("body", "encoding", "the calendar file must be UTF-8"))?;
     let outcome = petty_app::calendar::import_ics(&state.app, &actor, text).await?;
-    Ok(Json(ImportOut {
+    Ok(Json(CalendarImportOut {
         imported: outcome.imported,
         updated: outcome.updated,
         skipped: outcome.skipped.into_iter().map(|(uid, reason)| SkippedOut { uid, reason }).collect(),

@@ -19,6 +19,7 @@ mod fixtures;
 mod geofences;
 mod invitations;
 mod lifecycle;
+mod lifelog;
 mod petmgmt;
 mod pets;
 mod readings;

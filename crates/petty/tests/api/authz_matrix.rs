@@ -93,6 +93,17 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
         .json()
         .await
         .unwrap();
+    let life: Value = app
+        .post_json(
+            "/api/v1/life-events",
+            &json!({"event_type": "mood", "title": "MATRIX-LIFE low day", "event_time": "2026-01-01T08:00:00Z",
+                "event_data": {"mood_score": 3}}),
+            Some(t),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let scan = crate::files::upload(
         app,
         t,
@@ -124,6 +135,7 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
             ("alarm-rules", rules["items"][0]["id"].as_str().unwrap().to_owned()),
             ("records", record["id"].as_str().expect("a record").to_owned()),
             ("reminders", reminder["id"].as_str().expect("a reminder").to_owned()),
+            ("life-events", life["id"].as_str().expect("a life event").to_owned()),
             // Links whose token is the permission: a guessed one opens nothing.
             ("passports", "pp_guessed-token".to_owned()),
             ("lost", "lost_guessed-token".to_owned()),
@@ -138,6 +150,7 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
             "hooks.example.com".into(),
             "MATRIX-REC".into(),
             "MATRIX-REM".into(),
+            "MATRIX-LIFE".into(),
             "MATRIX-SCAN".into(),
             "MATRIX-LATER".into(),
         ],
@@ -348,6 +361,13 @@ fn valid_body(method: &Method, template: &str) -> Option<Value> {
         ("POST", "/api/v1/uploads") => {
             json!({"filename": "x.pdf", "content_type": "application/pdf", "purpose": "health_record_attachment"})
         }
+        ("POST", "/api/v1/life-events" | "/api/v1/pets/{id}/life-events") => {
+            json!({"event_type": "walk", "title": "Walk", "event_time": "2026-01-02T08:00:00Z"})
+        }
+        ("POST", "/api/v1/life-events/batch") => {
+            json!({"events": [{"event_type": "sleep", "title": "Night", "event_time": "2026-01-02T08:00:00Z"}]})
+        }
+        ("PATCH", "/api/v1/life-events/{id}") => json!({"title": "Better day"}),
         ("POST", "/api/v1/uploads/confirm") => {
             json!({"file_key": "uploads/x/x.pdf", "purpose": "health_record_attachment"})
         }
@@ -369,6 +389,8 @@ const SITTER_MAY: &[(&str, &str)] = &[
     ("POST", "/api/v1/reminders/{id}/snooze"),
     ("POST", "/api/v1/pets/{id}/lost"),
     ("DELETE", "/api/v1/pets/{id}/lost"),
+    ("POST", "/api/v1/pets/{id}/life-events"),
+    ("DELETE", "/api/v1/pets/{id}/life-events/{event_id}"),
 ];
 
 /// What anyone may do for themselves, whatever their role in this household: accept an
@@ -379,6 +401,11 @@ const ANYONE_MAY: &[(&str, &str)] = &[
     ("POST", "/api/v1/api-keys"),
     ("PUT", "/api/v1/me/timezone"),
     ("POST", "/api/v1/me/delete"),
+    // Their own life log.
+    ("POST", "/api/v1/life-events"),
+    ("POST", "/api/v1/life-events/batch"),
+    ("PATCH", "/api/v1/life-events/{id}"),
+    ("DELETE", "/api/v1/life-events/{id}"),
 ];
 
 #[tokio::test]

@@ -23,6 +23,7 @@ mod fake_stripe;
 mod fakes;
 mod files;
 mod geofences;
+mod lifelog;
 mod openapi;
 mod pages;
 mod pages_devices;

@@ -43,6 +43,15 @@ async fn export_then_delete_and_nothing_of_the_person_answers_any_more() {
         .await
         .unwrap();
     let api_key = key["key"].as_str().unwrap().to_owned();
+    let res = app
+        .post_json(
+            "/api/v1/life-events",
+            &json!({"event_type": "mood", "title": "Calm evening", "event_time": "2026-06-02T20:00:00Z",
+                "event_data": {"mood_score": 7}}),
+            Some(t),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
 
     // The export.
     let res = app.get("/api/v1/me/export", Some(t)).await;
@@ -88,6 +97,7 @@ async fn export_then_delete_and_nothing_of_the_person_answers_any_more() {
         "pets.csv",
         "health_records.csv",
         "reminders.csv",
+        "life_events.json",
     ] {
         assert!(paths.contains(&expected), "{expected} in {paths:?}");
     }
@@ -99,6 +109,8 @@ async fn export_then_delete_and_nothing_of_the_person_answers_any_more() {
     assert_eq!(pets[0]["microchip_id"], "985112003456789");
     let everything = String::from_utf8_lossy(&bytes).to_string();
     assert!(!everything.contains("$argon2") && !everything.contains(&api_key), "no hashes or keys");
+    let life: Value = serde_json::from_slice(&read("life_events.json")).unwrap();
+    assert_eq!((life[0]["title"].as_str(), &life[0]["event_data"]), (Some("Calm evening"), &json!({"mood_score": 7})));
     let logins: Value = serde_json::from_slice(&read("logins.json")).unwrap();
     assert!(!logins.as_array().unwrap().is_empty(), "the sign-ins");
 

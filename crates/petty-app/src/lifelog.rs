@@ -1,0 +1,261 @@
+//! Life log use cases: a person logging their own events (and a household's members logging a
+//! pet's meals, walks, medication and grooming), reading them back, their stats, and the energy
+//! and mood predictions made from them.
+//!
+//! Every edge (the canonical API, the dashboard, the AURORA profile) comes through here, so an
+//! event written by one is the same everywhere. A person's events are theirs alone: nobody else
+//! in the household reads them. A pet's are the household's, read as its care records are (a
+//! vet only for the pets shared with them).
+
+use petty_core::accounts::{Actor, Permission};
+use petty_core::ids::{HouseholdId, LifeEventId, PetId};
+use petty_core::lifelog::{
+    EnergyPrediction, EventContent, LifeEvent, MoodPrediction, RawLifeEvent, Subject, Summary, TimeOfDay, parse_batch,
+    summarize,
+};
+use petty_core::paging::{Page, PageRequest};
+use petty_core::{FieldError, Invalid};
+use petty_store::{LifeEventFilter, NewLifeEvent, StoreError, StoredLifeEvent};
+use time::{Duration, OffsetDateTime};
+
+use crate::App;
+
+/// Why a life-log use case did not happen.
+#[derive(Debug)]
+pub enum LifeError {
+    /// Bad input: each field and rule.
+    Invalid(Invalid),
+    /// No such event or pet for this caller.
+    NotFound(&'static str),
+    /// The caller may not do this (the text says why).
+    Forbidden(&'static str),
+    Store(StoreError),
+}
+
+impl From<Invalid> for LifeError {
+    fn from(e: Invalid) -> Self {
+        LifeError::Invalid(e)
+    }
+}
+
+impl From<StoreError> for LifeError {
+    fn from(e: StoreError) -> Self {
+        LifeError::Store(e)
+    }
+}
+
+/// An event as an edge received it: the fields, and the JSON text of `event_data` and `context`
+/// (kept and echoed as sent).
+#[derive(Debug, Clone, Default)]
+pub struct EventInput {
+    pub raw: RawLifeEvent,
+    pub event_data_json: String,
+    pub context_json: String,
+}
+
+/// How far back predictions look (the contract's window).
+pub const PREDICTION_WINDOW_DAYS: i64 = 30;
+
+/// Whose events a call is about: the caller themself (`pet` `None`), or a pet of their household.
+/// `write` asks for the right to log a pet's care; reading a pet's events is reading its care.
+pub async fn subject_for(app: &App, actor: &Actor, pet: Option<PetId>, write: bool) -> Result<Subject, LifeError> {
+    match pet {
+        None => actor.user_id().map(Subject::Person).ok_or(LifeError::Forbidden(
+            "an API key acts for a household, not a person: sign in as the person to use their life log",
+        )),
+        Some(pet) => {
+            let needed = if write { Permission::WriteCare } else { Permission::ReadCare };
+            if !actor.can(needed) {
+                return Err(LifeError::Forbidden(if write {
+                    "your role or key scope does not allow you to record care in this household"
+                } else {
+                    "your role or key scope does not allow you to read care records"
+                }));
+            }
+            app.store.get_pet(actor.household_id, pet).await.map_err(|e| match e {
+                StoreError::NotFound => LifeError::NotFound("pet"),
+                other => LifeError::Store(other),
+            })?;
+            if !crate::care::sees_pet(app, actor, pet).await? {
+                return Err(LifeError::NotFound("pet"));
+            }
+            Ok(Subject::Pet(pet))
+        }
+    }
+}
+
+/// Keeps one event (`batch` false) or a batch of 1–100, all or none; a batch's errors name
+/// `events.{i}.{field}`.
+pub async fn log_events(
+    app: &App,
+    actor: &Actor,
+    subject: Subject,
+    inputs: Vec<EventInput>,
+    batch: bool,
+) -> Result<Vec<StoredLifeEvent>, LifeError> {
+    let now = app.now();
+    let raws: Vec<RawLifeEvent> = inputs.iter().map(|i| i.raw.clone()).collect();
+    let contents = if batch {
+        parse_batch(&raws, &subject, now)?
+    } else {
+        let Some(raw) = raws.first() else {
+            return Err(Invalid::one("event", "required", "an event is required").into());
+        };
+        vec![EventContent::parse(raw, &subject, now)?]
+    };
+    let new: Vec<NewLifeEvent> = contents
+        .into_iter()
+        .zip(inputs)
+        .map(|(content, input)| NewLifeEvent {
+            subject,
+            household_id: actor.household_id,
+            content,
+            event_data_json: input.event_data_json,
+            context_json: input.context_json,
+            created_by: actor.user_id(),
+        })
+        .collect();
+    let kept = app.store.add_life_events(&new, now).await.map_err(|e| match e {
+        StoreError::NotFound => LifeError::NotFound("pet"),
+        other => LifeError::Store(other),
+    })?;
+    Ok(kept)
+}
+
+/// One event of the subject.
+pub async fn get_event(
+    app: &App,
+    actor: &Actor,
+    subject: Subject,
+    id: LifeEventId,
+) -> Result<StoredLifeEvent, LifeError> {
+    app.store.get_life_event(subject, actor.household_id, id).await.map_err(not_found)
+}
+
+fn not_found(e: StoreError) -> LifeError {
+    match e {
+        StoreError::NotFound => LifeError::NotFound("life event"),
+        other => LifeError::Store(other),
+    }
+}
+
+/// The event as the fields it was written with, for an edge to change some of them and check the
+/// whole again.
+pub fn raw_of(stored: &StoredLifeEvent) -> EventInput {
+    let c = &stored.event.content;
+    let at = c.event_time.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    EventInput {
+        raw: RawLifeEvent {
+            event_type: Some(c.event_type.as_str().to_owned()),
+            title: Some(c.title.clone()),
+            event_time: Some(at),
+            event_category: c.event_category.clone(),
+            description: c.description.clone(),
+            event_data: c.event_data.clone(),
+            event_data_bytes: stored.event_data_json.len(),
+            context_bytes: stored.context_json.len(),
+            duration_minutes: c.duration_minutes.map(i64::from),
+            tags: c.tags.clone(),
+            source: Some(c.source.clone()),
+        },
+        event_data_json: stored.event_data_json.clone(),
+        context_json: stored.context_json.clone(),
+    }
+}
+
+/// Changes an event: `change` edits the fields it was written with; the whole is checked again
+/// and the derived scores recomputed.
+pub async fn update_event(
+    app: &App,
+    actor: &Actor,
+    subject: Subject,
+    id: LifeEventId,
+    change: impl FnOnce(&mut EventInput),
+) -> Result<StoredLifeEvent, LifeError> {
+    let stored = get_event(app, actor, subject, id).await?;
+    let mut input = raw_of(&stored);
+    change(&mut input);
+    let content = EventContent::parse(&input.raw, &subject, app.now())?;
+    let updated = app
+        .store
+        .update_life_event(&stored, &content, &input.event_data_json, &input.context_json, app.now())
+        .await
+        .map_err(not_found)?;
+    Ok(updated)
+}
+
+pub async fn delete_event(app: &App, actor: &Actor, subject: Subject, id: LifeEventId) -> Result<(), LifeError> {
+    app.store.delete_life_event(subject, actor.household_id, id).await.map_err(not_found)
+}
+
+/// A page of the subject's events, newest first.
+pub async fn list_events(
+    app: &App,
+    actor: &Actor,
+    subject: Subject,
+    filter: &LifeEventFilter,
+    page: PageRequest,
+) -> Result<Page<StoredLifeEvent>, LifeError> {
+    Ok(app.store.list_life_events(subject, actor.household_id, filter, page).await?)
+}
+
+/// The subject's stats over the last `days` days up to now.
+pub async fn stats(app: &App, actor: &Actor, subject: Subject, days: i64) -> Result<Summary, LifeError> {
+    let end = app.now();
+    let start = end - Duration::days(days);
+    let events = app.store.life_events_between(subject, actor.household_id, start, end).await?;
+    Ok(summarize(&events, start, end))
+}
+
+/// Events in the prediction window before `at` (the window's end is exclusive in the core).
+async fn window(app: &App, actor: &Actor, subject: Subject, at: OffsetDateTime) -> Result<Vec<LifeEvent>, LifeError> {
+    let start = at - Duration::days(PREDICTION_WINDOW_DAYS);
+    Ok(app.store.life_events_between(subject, actor.household_id, start, at).await?)
+}
+
+/// The predicted energy at `at` (default now) for the time of day asked or, without one, the
+/// caller's local time of day.
+pub async fn predict_energy(
+    app: &App,
+    actor: &Actor,
+    subject: Subject,
+    at: Option<OffsetDateTime>,
+    time_of_day: Option<TimeOfDay>,
+) -> Result<EnergyPrediction, LifeError> {
+    let at = at.unwrap_or_else(|| app.now());
+    let zone = zone_of(app, actor).await?;
+    let tod = match time_of_day {
+        Some(t) => t,
+        None => TimeOfDay::from_hour(zone.local_at(at).hour()),
+    };
+    let events = window(app, actor, subject, at).await?;
+    Ok(petty_core::lifelog::energy_prediction(&events, at, tod, &zone, None))
+}
+
+/// The predicted mood at `at` (default now).
+pub async fn predict_mood(
+    app: &App,
+    actor: &Actor,
+    subject: Subject,
+    at: Option<OffsetDateTime>,
+) -> Result<MoodPrediction, LifeError> {
+    let at = at.unwrap_or_else(|| app.now());
+    let zone = zone_of(app, actor).await?;
+    let events = window(app, actor, subject, at).await?;
+    Ok(petty_core::lifelog::mood_prediction(&events, at, &zone, None))
+}
+
+/// The caller's own time zone, else the household's.
+async fn zone_of(app: &App, actor: &Actor) -> Result<petty_core::recurrence::Zone, StoreError> {
+    crate::care::default_zone(app, actor).await
+}
+
+/// A field naming a time the API cannot take.
+pub fn bad_time(field: &str) -> FieldError {
+    FieldError::new(field, "datetime", format!("{field} must be an RFC 3339 date and time"))
+}
+
+/// The household a pet's event belongs to, for an edge that shows it.
+pub fn household_of(stored: &StoredLifeEvent) -> Option<HouseholdId> {
+    stored.household_id
+}

@@ -1,0 +1,388 @@
+//! The life log: a person's events (theirs, whichever household they act in) and a pet's (its
+//! household's). `event_data`, `context` and `tags` are kept as the JSON text that came, so an
+//! answer echoes them exactly; the core reads `event_data`'s top-level values, rebuilt from that
+//! text by [`event_data_of`].
+
+use petty_core::ids::{HouseholdId, LifeEventId, PetId, UserId};
+use petty_core::lifelog::{DataValue, EventContent, EventData, EventType, LifeEvent, Subject};
+use petty_core::paging::{Page, PageRequest};
+use sqlx::FromRow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
+
+/// An event as kept: the checked content, and the JSON the client sent for `event_data` and
+/// `context`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLifeEvent {
+    pub event: LifeEvent,
+    /// The pet's household, for a pet's event.
+    pub household_id: Option<HouseholdId>,
+    pub event_data_json: String,
+    pub context_json: String,
+    pub created_by: Option<UserId>,
+}
+
+/// An event to keep.
+#[derive(Debug, Clone)]
+pub struct NewLifeEvent {
+    pub subject: Subject,
+    /// The household a pet's event belongs to (ignored for a person's).
+    pub household_id: HouseholdId,
+    pub content: EventContent,
+    pub event_data_json: String,
+    pub context_json: String,
+    pub created_by: Option<UserId>,
+}
+
+/// Narrows a subject's events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LifeEventFilter {
+    pub event_type: Option<String>,
+    /// At or after (milliseconds).
+    pub start: Option<OffsetDateTime>,
+    /// At or before.
+    pub end: Option<OffsetDateTime>,
+}
+
+/// `event_data`'s top-level values, from the JSON text kept (anything else reads as empty).
+pub fn event_data_of(json: &str) -> EventData {
+    let mut data = EventData::new();
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(json) {
+        for (key, value) in map {
+            let value = match value {
+                serde_json::Value::Number(n) => n.as_f64().map_or(DataValue::Nested, DataValue::Number),
+                serde_json::Value::String(s) => DataValue::Text(s),
+                serde_json::Value::Bool(b) => DataValue::Bool(b),
+                serde_json::Value::Null => DataValue::Null,
+                _ => DataValue::Nested,
+            };
+            data.insert(key, value);
+        }
+    }
+    data
+}
+
+#[derive(FromRow)]
+struct LifeEventRow {
+    id: Uuid,
+    user_id: Option<Uuid>,
+    household_id: Option<Uuid>,
+    pet_id: Option<Uuid>,
+    event_type: String,
+    title: String,
+    event_time: i64,
+    event_category: Option<String>,
+    description: Option<String>,
+    event_data: String,
+    context: String,
+    duration_minutes: Option<i64>,
+    tags: String,
+    source: String,
+    created_by: Option<Uuid>,
+    created_at: i64,
+    updated_at: Option<i64>,
+}
+
+macro_rules! life_event_columns {
+    () => {
+        "id, user_id, household_id, pet_id, event_type, title, event_time, event_category, description, \
+         event_data, context, duration_minutes, tags, source, created_by, created_at, updated_at"
+    };
+}
+
+/// A subject's events: `$1` the person (or NULL), `$2` the household and `$3` the pet (or NULL),
+/// `$4` an event type, `$5` from, `$6` to.
+macro_rules! life_event_condition {
+    () => {
+        "(($1 IS NOT NULL AND user_id = $1) OR ($3 IS NOT NULL AND household_id = $2 AND pet_id = $3)) \
+         AND ($4 IS NULL OR event_type = $4) AND ($5 IS NULL OR event_time >= $5) AND ($6 IS NULL OR event_time <= $6)"
+    };
+}
+
+impl LifeEventRow {
+    fn into_stored(self) -> Result<StoredLifeEvent> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("life event {}: {what}", self.id));
+        let subject = match (self.user_id, self.pet_id) {
+            (Some(user), None) => Subject::Person(UserId(user)),
+            (None, Some(pet)) => Subject::Pet(PetId(pet)),
+            _ => return Err(corrupt("subject")),
+        };
+        let tags: Vec<String> = serde_json::from_str(&self.tags).map_err(|_| corrupt("tags"))?;
+        let content = EventContent {
+            event_type: EventType::parse("event_type", &self.event_type).map_err(|_| corrupt("event_type"))?,
+            title: self.title,
+            event_time: from_ms(self.event_time)?,
+            event_category: self.event_category,
+            description: self.description,
+            event_data: event_data_of(&self.event_data),
+            duration_minutes: self
+                .duration_minutes
+                .map(|m| u32::try_from(m).map_err(|_| corrupt("duration")))
+                .transpose()?,
+            tags,
+            source: self.source,
+        };
+        Ok(StoredLifeEvent {
+            event: LifeEvent {
+                id: LifeEventId(self.id),
+                subject,
+                content,
+                created_at: from_ms(self.created_at)?,
+                updated_at: from_ms_opt(self.updated_at)?,
+            },
+            household_id: self.household_id.map(HouseholdId),
+            event_data_json: self.event_data,
+            context_json: self.context,
+            created_by: self.created_by.map(UserId),
+        })
+    }
+}
+
+/// `(user, household, pet)` for the condition's first three parameters.
+fn subject_keys(subject: Subject, household_id: HouseholdId) -> (Option<Uuid>, Uuid, Option<Uuid>) {
+    match subject {
+        Subject::Person(user) => (Some(user.0), household_id.0, None),
+        Subject::Pet(pet) => (None, household_id.0, Some(pet.0)),
+    }
+}
+
+impl Store {
+    /// Keeps `events`, all or none, in their order. `NotFound` if a pet's event names a pet that
+    /// is not its household's.
+    pub async fn add_life_events(&self, events: &[NewLifeEvent], now: OffsetDateTime) -> Result<Vec<StoredLifeEvent>> {
+        let at = to_ms(now);
+        let mut kept = Vec::with_capacity(events.len());
+        on_pool!(write, self, |pool| {
+            let mut tx = pool.begin().await?;
+            for new in events {
+                let id = LifeEventId::new();
+                let (user, household, pet) = match new.subject {
+                    Subject::Person(user) => (Some(user.0), None, None),
+                    Subject::Pet(pet) => (None, Some(new.household_id.0), Some(pet.0)),
+                };
+                let c = &new.content;
+                let impact = c.impact();
+                let tags = serde_json::to_string(&c.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let done = sqlx::query(
+                    "INSERT INTO life_events (id, user_id, household_id, pet_id, event_type, title, event_time, \
+                     event_category, description, event_data, context, duration_minutes, tags, source, impact_score, \
+                     energy_impact, mood_impact, created_by, created_at) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 \
+                     WHERE $4 IS NULL OR EXISTS (SELECT 1 FROM pets WHERE id = $4 AND household_id = $3)",
+                )
+                .bind(id.0)
+                .bind(user)
+                .bind(household)
+                .bind(pet)
+                .bind(c.event_type.as_str())
+                .bind(&c.title)
+                .bind(to_ms(c.event_time))
+                .bind(&c.event_category)
+                .bind(&c.description)
+                .bind(&new.event_data_json)
+                .bind(&new.context_json)
+                .bind(c.duration_minutes.map(i64::from))
+                .bind(&tags)
+                .bind(&c.source)
+                .bind(impact.impact_score)
+                .bind(impact.energy_impact)
+                .bind(impact.mood_impact)
+                .bind(new.created_by.map(|u| u.0))
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if done != 1 {
+                    return Err(StoreError::NotFound);
+                }
+                kept.push(StoredLifeEvent {
+                    event: LifeEvent {
+                        id,
+                        subject: new.subject,
+                        content: new.content.clone(),
+                        created_at: from_ms(at)?,
+                        updated_at: None,
+                    },
+                    household_id: household.map(HouseholdId),
+                    event_data_json: new.event_data_json.clone(),
+                    context_json: new.context_json.clone(),
+                    created_by: new.created_by,
+                });
+            }
+            tx.commit().await?;
+        });
+        Ok(kept)
+    }
+
+    /// One event of this subject (a person's own, or a pet of this household).
+    pub async fn get_life_event(
+        &self,
+        subject: Subject,
+        household_id: HouseholdId,
+        id: LifeEventId,
+    ) -> Result<StoredLifeEvent> {
+        let (user, household, pet) = subject_keys(subject, household_id);
+        let row: LifeEventRow = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                life_event_columns!(),
+                " FROM life_events WHERE id = $7 AND ",
+                life_event_condition!()
+            ))
+            .bind(user)
+            .bind(household)
+            .bind(pet)
+            .bind(None::<String>)
+            .bind(None::<i64>)
+            .bind(None::<i64>)
+            .bind(id.0)
+            .fetch_one(pool)
+            .await?
+        });
+        row.into_stored()
+    }
+
+    /// A subject's events, newest `event_time` first, then the most recently created.
+    pub async fn list_life_events(
+        &self,
+        subject: Subject,
+        household_id: HouseholdId,
+        filter: &LifeEventFilter,
+        page: PageRequest,
+    ) -> Result<Page<StoredLifeEvent>> {
+        let (user, household, pet) = subject_keys(subject, household_id);
+        let (start, end) = (filter.start.map(to_ms), filter.end.map(to_ms));
+        let (total, rows): (i64, Vec<LifeEventRow>) = on_pool!(read, self, |pool| {
+            let total = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM life_events WHERE ", life_event_condition!()))
+                .bind(user)
+                .bind(household)
+                .bind(pet)
+                .bind(filter.event_type.as_deref())
+                .bind(start)
+                .bind(end)
+                .fetch_one(pool)
+                .await?;
+            let rows = sqlx::query_as(concat!(
+                "SELECT ",
+                life_event_columns!(),
+                " FROM life_events WHERE ",
+                life_event_condition!(),
+                " ORDER BY event_time DESC, created_at DESC, id DESC LIMIT $7 OFFSET $8"
+            ))
+            .bind(user)
+            .bind(household)
+            .bind(pet)
+            .bind(filter.event_type.as_deref())
+            .bind(start)
+            .bind(end)
+            .bind(page.limit())
+            .bind(page.offset())
+            .fetch_all(pool)
+            .await?;
+            (total, rows)
+        });
+        Ok(Page {
+            items: rows.into_iter().map(LifeEventRow::into_stored).collect::<Result<_>>()?,
+            total: total as u64,
+            request: page,
+        })
+    }
+
+    /// A subject's events with `event_time` in `[start, end]`, oldest first: what predictions,
+    /// stats and insights read.
+    pub async fn life_events_between(
+        &self,
+        subject: Subject,
+        household_id: HouseholdId,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+    ) -> Result<Vec<LifeEvent>> {
+        let (user, household, pet) = subject_keys(subject, household_id);
+        let rows: Vec<LifeEventRow> = on_pool!(read, self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                life_event_columns!(),
+                " FROM life_events WHERE ",
+                life_event_condition!(),
+                " ORDER BY event_time, created_at, id"
+            ))
+            .bind(user)
+            .bind(household)
+            .bind(pet)
+            .bind(None::<String>)
+            .bind(to_ms(start))
+            .bind(to_ms(end))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(|r| r.into_stored().map(|s| s.event)).collect()
+    }
+
+    /// Replaces an event's content (and its JSON), stamping `updated_at`.
+    pub async fn update_life_event(
+        &self,
+        stored: &StoredLifeEvent,
+        content: &EventContent,
+        event_data_json: &str,
+        context_json: &str,
+        now: OffsetDateTime,
+    ) -> Result<StoredLifeEvent> {
+        let impact = content.impact();
+        let tags = serde_json::to_string(&content.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let done = on_pool!(write, self, |pool| {
+            sqlx::query(
+                "UPDATE life_events SET event_type = $2, title = $3, event_time = $4, event_category = $5, \
+                 description = $6, event_data = $7, context = $8, duration_minutes = $9, tags = $10, source = $11, \
+                 impact_score = $12, energy_impact = $13, mood_impact = $14, updated_at = $15 WHERE id = $1",
+            )
+            .bind(stored.event.id.0)
+            .bind(content.event_type.as_str())
+            .bind(&content.title)
+            .bind(to_ms(content.event_time))
+            .bind(&content.event_category)
+            .bind(&content.description)
+            .bind(event_data_json)
+            .bind(context_json)
+            .bind(content.duration_minutes.map(i64::from))
+            .bind(&tags)
+            .bind(&content.source)
+            .bind(impact.impact_score)
+            .bind(impact.energy_impact)
+            .bind(impact.mood_impact)
+            .bind(to_ms(now))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if done != 1 {
+            return Err(StoreError::NotFound);
+        }
+        let mut updated = stored.clone();
+        updated.event.content = content.clone();
+        updated.event.updated_at = Some(from_ms(to_ms(now))?);
+        updated.event_data_json = event_data_json.to_owned();
+        updated.context_json = context_json.to_owned();
+        Ok(updated)
+    }
+
+    /// Removes one event of this subject.
+    pub async fn delete_life_event(&self, subject: Subject, household_id: HouseholdId, id: LifeEventId) -> Result<()> {
+        let (user, household, pet) = subject_keys(subject, household_id);
+        let done = on_pool!(write, self, |pool| {
+            sqlx::query(concat!("DELETE FROM life_events WHERE id = $7 AND ", life_event_condition!()))
+                .bind(user)
+                .bind(household)
+                .bind(pet)
+                .bind(None::<String>)
+                .bind(None::<i64>)
+                .bind(None::<i64>)
+                .bind(id.0)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if done == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+    }
+}
