@@ -181,10 +181,9 @@ pub fn parse_when(field: &str, raw: &str, zone: &Zone) -> Result<LocalTime, Inva
     if raw.is_empty() {
         return Err(Invalid::one(field, "required", format!("{field} is required")));
     }
-    let has_offset = raw.len() > 16 && {
-        let tail = &raw[16..];
-        tail.ends_with(['Z', 'z']) || tail.contains(['+', '-'])
-    };
+    // Text that splits a character at byte 16 is no date-time; `LocalTime::parse` says so.
+    let has_offset =
+        raw.get(16..).is_some_and(|tail| !tail.is_empty() && (tail.ends_with(['Z', 'z']) || tail.contains(['+', '-'])));
     if has_offset {
         let at = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
             .map_err(|_| Invalid::one(field, "format", format!("{field} must be an ISO 8601 date-time")))?;
@@ -397,6 +396,19 @@ mod tests {
             created_at: first,
             updated_at: first,
         }
+    }
+
+    #[test]
+    fn times_that_split_a_character_are_refused_not_a_panic() {
+        // Schemathesis found these: multi-byte characters across bytes 10 and 16.
+        for raw in [
+            "000\u{10000}\u{10000}\u{10000}\u{10000}",
+            "00\u{80}\u{80}\u{10000}\u{80}\u{10000}",
+            "2030-01-01T09:0\u{e9}Z",
+        ] {
+            assert!(parse_when("at", raw, &Zone::utc()).is_err(), "{raw:?}");
+        }
+        assert!(parse_when("at", "2030-01-01T09:00:00Z", &Zone::utc()).is_ok());
     }
 
     #[test]
