@@ -69,7 +69,8 @@ async fn publish_passport(
     ))
 }
 
-/// Stop publishing the passport: its link answers 404 from now on.
+/// Stop publishing the passport: its link answers 404 from now on (204 also when it was not
+/// published).
 #[utoipa::path(delete, path = "/api/v1/pets/{id}/passport", tag = "care", params(("id" = Uuid, Path, description = "The pet's id")),
     responses((status = 204)),
     security(("bearer" = [])))]
@@ -79,11 +80,11 @@ async fn end_passport(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
-    if state.store.end_share(actor.household_id, PetId(id), ShareKind::Passport).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("passport"))
+    if !state.store.end_share(actor.household_id, PetId(id), ShareKind::Passport).await? {
+        // Nothing was published: ending it again is done already, for a pet of the household.
+        state.store.get_pet(actor.household_id, PetId(id)).await.map_err(|_| ApiError::not_found("pet"))?;
     }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn not_found(e: petty_store::StoreError, what: &str) -> ApiError {
@@ -184,7 +185,7 @@ async fn publish_lost(
     ))
 }
 
-/// The pet is home: the lost-pet page answers 404 from now on.
+/// The pet is home: the lost-pet page answers 404 from now on (204 also when there was none).
 #[utoipa::path(delete, path = "/api/v1/pets/{id}/lost", tag = "care", params(("id" = Uuid, Path, description = "The pet's id")),
     responses((status = 204)),
     security(("bearer" = [])))]
@@ -194,11 +195,11 @@ async fn end_lost(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::WriteCare)?;
-    if state.store.end_share(actor.household_id, PetId(id), ShareKind::Lost).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("lost-pet page"))
+    if !state.store.end_share(actor.household_id, PetId(id), ShareKind::Lost).await? {
+        // Nothing was published: ending it again is done already, for a pet of the household.
+        state.store.get_pet(actor.household_id, PetId(id)).await.map_err(|_| ApiError::not_found("pet"))?;
     }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// What a lost-pet page shows.

@@ -141,4 +141,10 @@ async fn a_finders_report_reaches_the_households_contacts_and_reveals_nothing_of
     let res = app.client.delete(app.url(&format!("/api/v1/pets/{id}/lost"))).bearer_auth(t).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.get(&format!("/found/{token}"), None).await.status(), StatusCode::NOT_FOUND);
+    // Ending it again is done already; another household's pet is no pet.
+    let res = app.client.delete(app.url(&format!("/api/v1/pets/{id}/lost"))).bearer_auth(t).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let bo = app.register("Bo").await;
+    let res = app.client.delete(app.url(&format!("/api/v1/pets/{id}/lost"))).bearer_auth(&bo.access_token).send();
+    assert_eq!(res.await.unwrap().status(), StatusCode::NOT_FOUND);
 }
