@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::PageError;
+use super::csrf::CsrfForm;
 use super::layout::{self, FormErrors, Header, Input, Select, TextArea};
 use super::session::SignedIn;
 
@@ -463,12 +464,6 @@ pub(crate) async fn update_record(
         }
         Err(Err(page)) => Err(page),
     }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(crate) struct CsrfForm {
-    csrf: String,
 }
 
 pub(crate) async fn delete_record(

@@ -83,6 +83,13 @@ fn plausible(token: &str) -> bool {
     (32..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// A form that carries nothing but its CSRF token (a button that acts: delete, revoke, remove).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct CsrfForm {
+    pub(crate) csrf: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -138,7 +138,7 @@ fn vet_shares_form(signed_in: &SignedIn, member: &Member, pets: &[Pet], shared: 
                         }
                     }
                 }
-                button.secondary type="submit" { "Save" }
+                button.button.button-secondary type="submit" { "Save" }
             }
         }
     }

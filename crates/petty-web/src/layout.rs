@@ -82,6 +82,7 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup
                         @if let Header::SignedIn(chrome) = header {
                             nav.site-nav aria-label="Dashboard" {
                                 a href="/household" { "Household" }
+                                a href="/life" { "Life log" }
                                 // A vet sees the pets shared with them, from the household page.
                                 @if chrome.role.allows(petty_core::accounts::Permission::Read) {
                                     a href="/reminders" { "Reminders" }

@@ -31,6 +31,7 @@ mod csrf;
 mod devices;
 mod household;
 mod layout;
+mod lifelog;
 mod pet_day;
 mod pets;
 mod plan;
@@ -104,6 +105,10 @@ pub fn router() -> Router<AppState> {
         .route("/calendar/feed/revoke", post(care::revoke_feed))
         .route("/calendar/import", post(care::import_calendar))
         .route("/timezone", post(care::set_timezone))
+        .route("/life", get(lifelog::life_page))
+        .route("/life/quick", post(lifelog::quick))
+        .route("/life/events", post(lifelog::create))
+        .route("/life/events/{id}/delete", post(lifelog::delete))
         .route("/alarms", get(alarms::alarms_page))
         .route("/alarms/{id}", get(alarms::alarm_page))
         .route("/alarms/{id}/acknowledge", post(alarms::acknowledge))

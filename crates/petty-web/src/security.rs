@@ -22,6 +22,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::PageError;
+use super::csrf::CsrfForm;
 use super::layout::{self, FormErrors, Header, Input, csrf_field};
 use super::session::{self, SignedIn};
 
@@ -88,12 +89,6 @@ async fn load(state: &AppState, signed_in: &SignedIn) -> Result<SecurityView, Pa
 pub(crate) async fn security_page(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, PageError> {
     let view = load(&state, &signed_in).await?;
     Ok(layout::html(StatusCode::OK, security_view(&signed_in, &view, &FormErrors::none(), None)))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(crate) struct CsrfForm {
-    csrf: String,
 }
 
 #[derive(Deserialize, Default)]

@@ -126,11 +126,14 @@ impl FromRequestParts<AppState> for SignedIn {
 }
 
 /// The pages a vet may open: the household's page (the pets shared with them), a pet's care
-/// page and weight chart (each checks the pet), and their own account's pages. Every other page
+/// page and weight chart (each checks the pet), their own account's pages and their own life log. Every other page
 /// answers 403, so a page added later is closed to vets until someone opens it here.
 fn open_to_vets(path: &str) -> bool {
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    matches!(parts.as_slice(), [""] | ["", "household"] | ["", "pets", _, "care" | "weights.svg"] | ["", "account", ..])
+    matches!(
+        parts.as_slice(),
+        [""] | ["", "household"] | ["", "pets", _, "care" | "weights.svg"] | ["", "account" | "life", ..]
+    )
 }
 
 /// The live session named by the cookie, if there is one and its membership still holds.

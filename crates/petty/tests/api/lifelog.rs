@@ -230,3 +230,42 @@ async fn the_mood_example_happy_happy_sad_excited_is_positive() {
     assert_eq!(mood["confidence"], 0.04);
     assert_eq!(mood["influencing_factors"], json!(["Few social interactions (under 2 a week)"]));
 }
+
+#[tokio::test]
+async fn on_the_dashboard_one_tap_logs_and_the_api_sees_the_same_event() {
+    use crate::pages::{browser, csrf_in, get_page, post_form, sign_in_through_form};
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let client = browser();
+    sign_in_through_form(&app, &client, &ana.email, &ana.password).await;
+    let (status, html) = get_page(&app, &client, "/life").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Nothing logged yet") && html.contains("Energy this") && html.contains(" / 10"), "{html}");
+    let csrf = csrf_in(&html);
+    let res = post_form(&app, &client, "/life/quick", &[("csrf", &csrf), ("entry", "0")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = get_page(&app, &client, "/life").await;
+    assert!(html.contains("<strong>Slept 7 h</strong> · sleep · 420 min"), "{html}");
+    let (_, api) = call(&app, Method::GET, "/api/v1/life-events", &ana.access_token, None).await;
+    assert_eq!((api["total"].as_u64(), api["items"][0]["duration_minutes"].as_u64()), (Some(1), Some(420)));
+
+    // The form names the field it refuses, and keeps nothing.
+    let form = [("csrf", csrf.as_str()), ("event_type", "mood"), ("title", "Rough"), ("mood_score", "11")];
+    let res = post_form(&app, &client, "/life/events", &form).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("between 0 and 10") && page.contains("field-invalid"), "{page}");
+    let form = [("csrf", csrf.as_str()), ("event_type", "mood"), ("title", "Better"), ("mood_score", "8")];
+    assert_eq!(post_form(&app, &client, "/life/events", &form).await.status(), StatusCode::SEE_OTHER);
+    let (_, api) = call(&app, Method::GET, "/api/v1/life-events?event_type=mood", &ana.access_token, None).await;
+    assert_eq!((api["total"].as_u64(), &api["items"][0]["event_data"]), (Some(1), &json!({"mood_score": 8})));
+    let id = api["items"][0]["id"].as_str().unwrap().to_owned();
+
+    // Removed from the page: gone from the API too.
+    let res = post_form(&app, &client, &format!("/life/events/{id}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        call(&app, Method::GET, &format!("/api/v1/life-events/{id}"), &ana.access_token, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
