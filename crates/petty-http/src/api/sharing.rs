@@ -212,11 +212,11 @@ pub(crate) struct LostOut {
     pub photo_url: Option<String>,
     pub message: Option<String>,
     /// Only when the owner allows it.
-    pub last_location: Option<LocationOut>,
+    pub last_location: Option<LastLocationOut>,
 }
 
 #[derive(Serialize, ToSchema)]
-pub(crate) struct LocationOut {
+pub(crate) struct LastLocationOut {
     pub lat: f64,
     pub lon: f64,
     /// When the collar was there (RFC 3339).
@@ -239,7 +239,7 @@ pub(crate) async fn lost_out(
     pet: &petty_core::pets::Pet,
 ) -> Result<LostOut, ApiError> {
     let last_location = if share.show_location {
-        sharing::last_location(&state.app, share.household_id, pet.id).await?.map(|(lat, lon, at)| LocationOut {
+        sharing::last_location(&state.app, share.household_id, pet.id).await?.map(|(lat, lon, at)| LastLocationOut {
             lat,
             lon,
             at: petty_app::rfc3339::from_ms(petty_store::to_ms(at)).unwrap_or_default(),
