@@ -6,7 +6,7 @@
 //! or reminder made by one is the same everywhere, and a vaccination moves its series'
 //! reminder whichever edge wrote it.
 
-use petty_core::accounts::{Actor, ActorKind, Role};
+use petty_core::accounts::{Actor, Role};
 use petty_core::alarm::Channel;
 use petty_core::care::{
     RawRecord, Record, RecordContent, RecordKind, SeriesStatus, VaccineStatus, overall_status, vaccine_statuses,
@@ -595,40 +595,12 @@ pub fn unknown_pet(field: &str) -> FieldError {
     FieldError::new(field, "not_found", format!("{field} names no pet of this household"))
 }
 
-/// Which of the household's pets a caller sees: every one, or (a vet) the ones shared with them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PetScope {
-    Every,
-    Shared(Vec<PetId>),
-}
-
-impl PetScope {
-    pub fn includes(&self, pet: PetId) -> bool {
-        match self {
-            PetScope::Every => true,
-            PetScope::Shared(pets) => pets.contains(&pet),
-        }
-    }
-}
-
-/// The pets `actor` sees. Read from the store on every call, so that taking a pet back from a
-/// vet takes effect at once.
-pub async fn pet_scope(app: &App, actor: &Actor) -> Result<PetScope, StoreError> {
-    match actor.kind {
-        ActorKind::User { user_id, role } if !role.sees_every_pet() => {
-            Ok(PetScope::Shared(app.store.vet_shared_pets(actor.household_id, user_id).await?))
-        }
-        _ => Ok(PetScope::Every),
-    }
-}
-
 /// Whether `actor` sees this pet (its existence in the household is the caller's to check).
+/// Read from the store on every call, so that taking a pet back from a vet takes effect at once.
 pub async fn sees_pet(app: &App, actor: &Actor, pet: PetId) -> Result<bool, StoreError> {
-    match actor.kind {
-        ActorKind::User { user_id, role } if !role.sees_every_pet() => {
-            app.store.is_shared_with_vet(actor.household_id, user_id, pet).await
-        }
-        _ => Ok(true),
+    match actor.sees_only_shared_pets() {
+        Some(vet) => app.store.is_shared_with_vet(actor.household_id, vet, pet).await,
+        None => Ok(true),
     }
 }
 

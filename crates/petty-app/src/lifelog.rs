@@ -7,14 +7,14 @@
 //! in the household reads them. A pet's are the household's, read as its care records are (a
 //! vet only for the pets shared with them).
 
+use petty_core::Invalid;
 use petty_core::accounts::{Actor, Permission};
-use petty_core::ids::{HouseholdId, LifeEventId, PetId};
+use petty_core::ids::{LifeEventId, PetId};
 use petty_core::lifelog::{
     EnergyPrediction, EventContent, LifeEvent, MoodPrediction, RawLifeEvent, Subject, Summary, TimeOfDay, parse_batch,
     summarize,
 };
 use petty_core::paging::{Page, PageRequest};
-use petty_core::{FieldError, Invalid};
 use petty_store::{LifeEventFilter, NewLifeEvent, StoreError, StoredLifeEvent};
 use time::{Duration, OffsetDateTime};
 
@@ -51,6 +51,17 @@ pub struct EventInput {
     pub raw: RawLifeEvent,
     pub event_data_json: String,
     pub context_json: String,
+}
+
+impl EventInput {
+    /// `raw` with `event_data` read from its JSON text (as the store reads what it kept) and
+    /// both texts' sizes, for the checks.
+    pub fn new(mut raw: RawLifeEvent, event_data_json: String, context_json: String) -> EventInput {
+        raw.event_data = petty_store::event_data_of(&event_data_json);
+        raw.event_data_bytes = event_data_json.len();
+        raw.context_bytes = context_json.len();
+        EventInput { raw, event_data_json, context_json }
+    }
 }
 
 /// How far back predictions look (the contract's window).
@@ -248,14 +259,4 @@ pub async fn predict_mood(
 /// The caller's own time zone, else the household's.
 async fn zone_of(app: &App, actor: &Actor) -> Result<petty_core::recurrence::Zone, StoreError> {
     crate::care::default_zone(app, actor).await
-}
-
-/// A field naming a time the API cannot take.
-pub fn bad_time(field: &str) -> FieldError {
-    FieldError::new(field, "datetime", format!("{field} must be an RFC 3339 date and time"))
-}
-
-/// The household a pet's event belongs to, for an edge that shows it.
-pub fn household_of(stored: &StoredLifeEvent) -> Option<HouseholdId> {
-    stored.household_id
 }

@@ -328,6 +328,15 @@ impl Actor {
             ActorKind::ApiKey { .. } => None,
         }
     }
+
+    /// The member whose shared pets are all this caller sees (a vet), or `None` for a caller
+    /// who sees every pet of the household.
+    pub fn sees_only_shared_pets(&self) -> Option<UserId> {
+        match self.kind {
+            ActorKind::User { user_id, role } if !role.sees_every_pet() => Some(user_id),
+            _ => None,
+        }
+    }
 }
 
 /// How failed sign-ins slow down further attempts from the same source (a client address or

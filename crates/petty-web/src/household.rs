@@ -29,10 +29,10 @@ pub(crate) async fn household_page(State(state): State<AppState>, signed_in: Sig
     let household_id = signed_in.membership.household_id;
     let everything = PageRequest { page: 1, page_size: PageRequest::MAX_SIZE };
     // A vet sees the pets shared with them, and none of the household's people or settings.
-    let vet = !signed_in.can(Permission::Read);
-    let filter = PetFilter { shared_with: vet.then_some(signed_in.user.id), ..PetFilter::default() };
+    let shared_with = signed_in.actor().sees_only_shared_pets();
+    let filter = PetFilter { shared_with, ..PetFilter::default() };
     let pets = state.store.list_pets(household_id, &filter, everything).await?;
-    if vet {
+    if shared_with.is_some() {
         let view = vet_view(&signed_in, &pets, &state).await?;
         return Ok(layout::html(StatusCode::OK, view));
     }

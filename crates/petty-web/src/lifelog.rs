@@ -212,20 +212,14 @@ fn input_now(event_type: &str, title: &str, minutes: Option<i64>, mood: Option<i
         Some(score) => format!("{{\"mood_score\":{score}}}"),
         None => "{}".to_owned(),
     };
-    EventInput {
-        raw: RawLifeEvent {
-            event_type: Some(event_type.to_owned()),
-            title: Some(title.to_owned()),
-            event_time: Some(OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()),
-            event_data: petty_store::event_data_of(&event_data_json),
-            event_data_bytes: event_data_json.len(),
-            context_bytes: 2,
-            duration_minutes: minutes,
-            ..RawLifeEvent::default()
-        },
-        event_data_json,
-        context_json: "{}".to_owned(),
-    }
+    let raw = RawLifeEvent {
+        event_type: Some(event_type.to_owned()),
+        title: Some(title.to_owned()),
+        event_time: Some(OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()),
+        duration_minutes: minutes,
+        ..RawLifeEvent::default()
+    };
+    EventInput::new(raw, event_data_json, "{}".to_owned())
 }
 
 #[derive(Deserialize, Default)]

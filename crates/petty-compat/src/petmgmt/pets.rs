@@ -4,7 +4,6 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
-use petty_core::accounts::ActorKind;
 use petty_core::care::VaccineStatus;
 use petty_core::ids::PetId;
 use petty_core::pets::{Pet, PetProfile, RawPetProfile, Species};
@@ -168,10 +167,7 @@ pub(super) async fn list(State(state): State<AppState>, member: Member, uri: Uri
         species: param(&q, "species").map(species_of),
         text_contains: param(&q, "search").map(|s| s.chars().take(100).collect()),
         // A vet sees the pets shared with them.
-        shared_with: match member.0.kind {
-            ActorKind::User { user_id, role } if !role.sees_every_pet() => Some(user_id),
-            _ => None,
-        },
+        shared_with: member.0.sees_only_shared_pets(),
         ..PetFilter::default()
     };
     let pets =

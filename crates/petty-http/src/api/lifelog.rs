@@ -80,33 +80,25 @@ pub(crate) struct LifeEventIn {
     pub source: Option<String>,
 }
 
-/// The JSON text of an object, and its top-level values as the core reads them: the same
-/// reading the store does of what it kept.
+/// The JSON text of an object (`{}` when absent).
 fn object(map: Option<&Map<String, Value>>) -> String {
     map.and_then(|m| serde_json::to_string(m).ok()).unwrap_or_else(|| "{}".to_owned())
 }
 
 impl LifeEventIn {
     fn input(&self) -> EventInput {
-        let event_data_json = object(self.event_data.as_ref());
-        let context_json = object(self.context.as_ref());
-        EventInput {
-            raw: RawLifeEvent {
-                event_type: self.event_type.clone(),
-                title: self.title.clone(),
-                event_time: self.event_time.clone(),
-                event_category: self.event_category.clone(),
-                description: self.description.clone(),
-                event_data: petty_store::event_data_of(&event_data_json),
-                event_data_bytes: event_data_json.len(),
-                context_bytes: context_json.len(),
-                duration_minutes: self.duration_minutes,
-                tags: self.tags.clone().unwrap_or_default(),
-                source: self.source.clone(),
-            },
-            event_data_json,
-            context_json,
-        }
+        let raw = RawLifeEvent {
+            event_type: self.event_type.clone(),
+            title: self.title.clone(),
+            event_time: self.event_time.clone(),
+            event_category: self.event_category.clone(),
+            description: self.description.clone(),
+            duration_minutes: self.duration_minutes,
+            tags: self.tags.clone().unwrap_or_default(),
+            source: self.source.clone(),
+            ..RawLifeEvent::default()
+        };
+        EventInput::new(raw, object(self.event_data.as_ref()), object(self.context.as_ref()))
     }
 
     /// Writes the fields this patch names over `input` (each replaced whole).
@@ -136,15 +128,9 @@ impl LifeEventIn {
         if self.source.is_some() {
             raw.source = self.source.clone();
         }
-        if let Some(data) = &self.event_data {
-            input.event_data_json = object(Some(data));
-            raw.event_data = petty_store::event_data_of(&input.event_data_json);
-            raw.event_data_bytes = input.event_data_json.len();
-        }
-        if let Some(context) = &self.context {
-            input.context_json = object(Some(context));
-            raw.context_bytes = input.context_json.len();
-        }
+        let data = self.event_data.as_ref().map_or_else(|| input.event_data_json.clone(), |d| object(Some(d)));
+        let context = self.context.as_ref().map_or_else(|| input.context_json.clone(), |c| object(Some(c)));
+        *input = EventInput::new(input.raw.clone(), data, context);
     }
 }
 

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use petty_core::accounts::{ActorKind, Permission};
+use petty_core::accounts::Permission;
 use petty_core::billing::Limited;
 use petty_core::ids::PetId;
 use petty_core::paging::PageRequest;
@@ -206,11 +206,8 @@ async fn list_pets(
     let species = query.species.as_deref().filter(|s| !s.is_empty()).map(str::parse).transpose()?;
     let name_contains = query.q.filter(|q| !q.trim().is_empty()).map(|q| q.trim().chars().take(80).collect());
     // A vet sees the pets shared with them.
-    let shared_with = match actor.kind {
-        ActorKind::User { user_id, role } if !role.sees_every_pet() => Some(user_id),
-        _ => None,
-    };
-    let filter = PetFilter { species, name_contains, shared_with, ..PetFilter::default() };
+    let filter =
+        PetFilter { species, name_contains, shared_with: actor.sees_only_shared_pets(), ..PetFilter::default() };
     let pets = state.store.list_pets(actor.household_id, &filter, page).await?;
     Ok(Json(Paged::from_page(pets, |p| PetOut::from(&p))))
 }
