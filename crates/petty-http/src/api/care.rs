@@ -359,6 +359,8 @@ async fn record_summary(
     ApiQuery(query): ApiQuery<ListRecordsQuery>,
 ) -> Result<Json<RecordSummaryOut>, ApiError> {
     let actor = actor.require_pet(&state, PetId(id)).await?;
+    // The summary covers every page, but the query is the list's: its paging is checked alike.
+    PageRequest::parse(query.page, query.page_size)?;
     state.store.get_pet(actor.household_id, PetId(id)).await.map_err(|_| ApiError::not_found("pet"))?;
     let s = state.store.record_summary(actor.household_id, PetId(id), &query.filter()?).await?;
     Ok(Json(RecordSummaryOut {

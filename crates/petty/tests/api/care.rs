@@ -598,3 +598,14 @@ async fn a_page_of_records_read_twice_shows_every_change_made_between() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(get(&app, &list, t).await.1["total"], 0, "a deleted record is gone from the page");
 }
+
+#[tokio::test]
+async fn the_records_summary_checks_the_list_s_paging_as_the_list_does() {
+    let app = spawn_app().await;
+    let owner = app.register("Lee").await;
+    let pet = app.create_pet(&owner.access_token, json!({"name": "Rex", "species": "dog"})).await;
+    let path = format!("/api/v1/pets/{}/records/summary?page_size=0", pet["id"].as_str().unwrap());
+    let (status, body) = get(&app, &path, &owner.access_token).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["details"][0]["field"], "page_size");
+}
