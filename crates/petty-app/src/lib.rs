@@ -152,6 +152,8 @@ pub struct Wake {
     pub alarms: tokio::sync::Notify,
     pub analysis: tokio::sync::Notify,
     pub outbox: tokio::sync::Notify,
+    /// A person's life-log models are due for training.
+    pub life_models: tokio::sync::Notify,
 }
 
 /// The application. Cheap to clone (one pointer); fields are reached through `Deref`.
@@ -177,6 +179,8 @@ pub struct Inner {
     pub mfa: mfa::MfaKeys,
     /// Stripe's API, when billing is on.
     pub stripe: Option<petty_notify::stripe::Stripe>,
+    /// The life log's parsed models and live predictions on this node.
+    pub life: lifelog::LifeState,
 }
 
 impl Deref for App {
@@ -205,6 +209,7 @@ impl App {
             passport: sharing::PassportKey::from_secret(secret),
             mfa: mfa::MfaKeys::derive(secret),
             stripe,
+            life: lifelog::LifeState::default(),
         }))
     }
 

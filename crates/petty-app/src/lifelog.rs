@@ -9,16 +9,28 @@
 
 use petty_core::Invalid;
 use petty_core::accounts::{Actor, Permission};
-use petty_core::ids::{LifeEventId, PetId};
-use petty_core::lifelog::{
-    EnergyPrediction, EventContent, LifeEvent, MoodPrediction, RawLifeEvent, Subject, Summary, TimeOfDay, parse_batch,
-    summarize,
-};
+use petty_core::ids::{LifeEventId, PetId, UserId};
+use petty_core::lifelog::{EventContent, LifeEvent, RawLifeEvent, Subject, Summary, TimeOfDay, parse_batch, summarize};
 use petty_core::paging::{Page, PageRequest};
 use petty_store::{LifeEventFilter, NewLifeEvent, StoreError, StoredLifeEvent};
 use time::{Duration, OffsetDateTime};
 
 use crate::App;
+
+mod correlations;
+mod insights;
+mod learning;
+mod live;
+mod out;
+
+pub use correlations::{CorrelationsOut, EffectOut, LinkOut, SeriesOut, correlations};
+pub use insights::{InsightMark, MAX_RANGE_DAYS, generate_insights, get_insight, list_insights, mark_insight};
+pub use learning::{DAILY_TRAINING_HOUR, RETRAIN_AFTER_REPORTS, daily_cutoff, train_due, train_person};
+pub use live::{ENERGY_STEP, LifeState, LiveMessage};
+pub use out::{
+    ContributionOut, EnergyMetricsOut, EnergyOut, ExplanationOut, InsightOut, LifeEventOut, ModelMetricsOut,
+    MoodMetricsOut, MoodOut,
+};
 
 /// Why a life-log use case did not happen.
 #[derive(Debug)]
@@ -67,13 +79,19 @@ impl EventInput {
 /// How far back predictions look (the contract's window).
 pub const PREDICTION_WINDOW_DAYS: i64 = 30;
 
+const API_KEY_HAS_NO_PERSON: &str =
+    "an API key acts for a household, not a person: sign in as the person to use their life log";
+
+/// The person calling (an API key acts for no person).
+pub(crate) fn person(actor: &Actor) -> Result<UserId, LifeError> {
+    actor.user_id().ok_or(LifeError::Forbidden(API_KEY_HAS_NO_PERSON))
+}
+
 /// Whose events a call is about: the caller themself (`pet` `None`), or a pet of their household.
 /// `write` asks for the right to log a pet's care; reading a pet's events is reading its care.
 pub async fn subject_for(app: &App, actor: &Actor, pet: Option<PetId>, write: bool) -> Result<Subject, LifeError> {
     match pet {
-        None => actor.user_id().map(Subject::Person).ok_or(LifeError::Forbidden(
-            "an API key acts for a household, not a person: sign in as the person to use their life log",
-        )),
+        None => person(actor).map(Subject::Person),
         Some(pet) => {
             let needed = if write { Permission::WriteCare } else { Permission::ReadCare };
             if !actor.can(needed) {
@@ -130,7 +148,25 @@ pub async fn log_events(
         StoreError::NotFound => LifeError::NotFound("pet"),
         other => LifeError::Store(other),
     })?;
+    after_write(app, subject, "event_created", &kept).await;
     Ok(kept)
+}
+
+/// What follows a write: the reports noted for training (a retrain woken once 50 gathered), the
+/// events published, the predictions looked at again.
+async fn after_write(app: &App, subject: Subject, kind: &str, events: &[StoredLifeEvent]) {
+    if let Subject::Person(user) = subject {
+        let reports = events.iter().filter(|e| e.event.content.is_report()).count();
+        if reports > 0 {
+            let now = app.now();
+            match app.store.note_life_reports(user, reports as i64, RETRAIN_AFTER_REPORTS, now).await {
+                Ok(true) => app.wake.life_models.notify_one(),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "noting life-log reports for training failed"),
+            }
+        }
+    }
+    live::written(app, subject, kind, events).await;
 }
 
 /// One event of the subject.
@@ -192,11 +228,14 @@ pub async fn update_event(
         .update_life_event(&stored, &content, &input.event_data_json, &input.context_json, app.now())
         .await
         .map_err(not_found)?;
+    after_write(app, subject, "event_updated", std::slice::from_ref(&updated)).await;
     Ok(updated)
 }
 
 pub async fn delete_event(app: &App, actor: &Actor, subject: Subject, id: LifeEventId) -> Result<(), LifeError> {
-    app.store.delete_life_event(subject, actor.household_id, id).await.map_err(not_found)
+    app.store.delete_life_event(subject, actor.household_id, id).await.map_err(not_found)?;
+    live::deleted(app, subject, id).await;
+    Ok(())
 }
 
 /// A page of the subject's events, newest first.
@@ -219,44 +258,88 @@ pub async fn stats(app: &App, actor: &Actor, subject: Subject, days: i64) -> Res
 }
 
 /// Events in the prediction window before `at` (the window's end is exclusive in the core).
-async fn window(app: &App, actor: &Actor, subject: Subject, at: OffsetDateTime) -> Result<Vec<LifeEvent>, LifeError> {
+async fn window(app: &App, user: UserId, at: OffsetDateTime) -> Result<Vec<LifeEvent>, LifeError> {
     let start = at - Duration::days(PREDICTION_WINDOW_DAYS);
-    Ok(app.store.life_events_between(subject, actor.household_id, start, at).await?)
+    Ok(app.store.life_events_between(Subject::Person(user), learning::ANY_HOUSEHOLD, start, at).await?)
 }
 
 /// The predicted energy at `at` (default now) for the time of day asked or, without one, the
-/// caller's local time of day.
+/// caller's local time of day at `at`: the learned model's when the caller has one that beat the
+/// baseline, else the baseline's.
 pub async fn predict_energy(
     app: &App,
     actor: &Actor,
-    subject: Subject,
     at: Option<OffsetDateTime>,
     time_of_day: Option<TimeOfDay>,
-) -> Result<EnergyPrediction, LifeError> {
-    let at = at.unwrap_or_else(|| app.now());
-    let zone = zone_of(app, actor).await?;
-    let tod = match time_of_day {
-        Some(t) => t,
-        None => TimeOfDay::from_hour(zone.local_at(at).hour()),
-    };
-    let events = window(app, actor, subject, at).await?;
-    Ok(petty_core::lifelog::energy_prediction(&events, at, tod, &zone, None))
+) -> Result<EnergyOut, LifeError> {
+    let user = person(actor)?;
+    let now = app.now();
+    energy_for(app, user, at.unwrap_or(now), time_of_day, now).await
 }
 
-/// The predicted mood at `at` (default now).
-pub async fn predict_mood(
+async fn energy_for(
     app: &App,
-    actor: &Actor,
-    subject: Subject,
-    at: Option<OffsetDateTime>,
-) -> Result<MoodPrediction, LifeError> {
-    let at = at.unwrap_or_else(|| app.now());
-    let zone = zone_of(app, actor).await?;
-    let events = window(app, actor, subject, at).await?;
-    Ok(petty_core::lifelog::mood_prediction(&events, at, &zone, None))
+    user: UserId,
+    at: OffsetDateTime,
+    time_of_day: Option<TimeOfDay>,
+    now: OffsetDateTime,
+) -> Result<EnergyOut, LifeError> {
+    let zone = app.store.user_zone(user).await?;
+    let tod = time_of_day.unwrap_or_else(|| TimeOfDay::from_hour(zone.local_at(at).hour()));
+    let events = window(app, user, at).await?;
+    let model = learning::energy_model(app, user).await?;
+    let p = petty_core::lifelog::energy_prediction(&events, at, tod, &zone, model.as_deref());
+    Ok(EnergyOut::new(user.0, &p, at, now))
 }
 
-/// The caller's own time zone, else the household's.
-async fn zone_of(app: &App, actor: &Actor) -> Result<petty_core::recurrence::Zone, StoreError> {
-    crate::care::default_zone(app, actor).await
+/// The predicted mood at `at` (default now), learned or baseline as for energy.
+pub async fn predict_mood(app: &App, actor: &Actor, at: Option<OffsetDateTime>) -> Result<MoodOut, LifeError> {
+    let user = person(actor)?;
+    let now = app.now();
+    mood_for(app, user, at.unwrap_or(now), now).await
+}
+
+async fn mood_for(app: &App, user: UserId, at: OffsetDateTime, now: OffsetDateTime) -> Result<MoodOut, LifeError> {
+    let zone = app.store.user_zone(user).await?;
+    let events = window(app, user, at).await?;
+    let model = learning::mood_model(app, user).await?;
+    let p = petty_core::lifelog::mood_prediction(&events, at, &zone, model.as_deref());
+    Ok(MoodOut::new(user.0, &p, at, now))
+}
+
+/// A person's energy (for their local time of day) and mood now.
+pub(crate) async fn current_predictions(
+    app: &App,
+    user: UserId,
+    now: OffsetDateTime,
+) -> Result<(EnergyOut, MoodOut), LifeError> {
+    Ok((energy_for(app, user, now, None, now).await?, mood_for(app, user, now, now).await?))
+}
+
+/// The caller's learned models' held-out metrics.
+pub async fn model_metrics(app: &App, actor: &Actor) -> Result<ModelMetricsOut, LifeError> {
+    let user = person(actor)?;
+    Ok(learning::metrics(app, user).await?)
+}
+
+/// Asks for the caller's models to be trained now (the job is woken; it runs in the
+/// background).
+pub async fn retrain(app: &App, actor: &Actor) -> Result<(), LifeError> {
+    let user = person(actor)?;
+    app.store.request_life_training(user, app.now()).await?;
+    app.wake.life_models.notify_one();
+    Ok(())
+}
+
+/// The caller's sleep cycle and activity pattern over the last `days` days.
+pub async fn patterns(app: &App, actor: &Actor, days: i64) -> Result<petty_core::lifelog::Patterns, LifeError> {
+    let user = person(actor)?;
+    let now = app.now();
+    let zone = app.store.user_zone(user).await?;
+    let events = app
+        .store
+        .life_events_between(Subject::Person(user), learning::ANY_HOUSEHOLD, now - Duration::days(days), now)
+        .await?;
+    let days = u32::try_from(days).unwrap_or(u32::MAX);
+    Ok(petty_core::lifelog::detect_patterns(&events, now, days, &zone))
 }

@@ -1,5 +1,5 @@
-//! A timeline entry (a behaviour episode, an anomaly, a geofence crossing) as the API lists it
-//! and live events carry it.
+//! A timeline entry (a behaviour episode, an anomaly, a geofence crossing, a life event such as
+//! a meal or a walk, a care record) as the API lists it and live events carry it.
 
 use petty_core::behaviour::Behaviour;
 use petty_store::{GeofenceEvent, StoredAnomaly, StoredEpisode};
@@ -23,7 +23,7 @@ pub struct FeedbackOut {
 /// One entry of a pet's timeline.
 #[derive(Serialize, ToSchema, Clone)]
 pub struct TimelineItem {
-    /// episode, anomaly or geofence.
+    /// episode, anomaly, geofence, life_event or care.
     pub kind: &'static str,
     pub id: Uuid,
     #[serde(serialize_with = "crate::rfc3339::serialize")]
@@ -31,13 +31,14 @@ pub struct TimelineItem {
     /// When the episode ended (episodes only).
     #[serde(with = "crate::rfc3339::option")]
     pub end: Option<OffsetDateTime>,
-    /// The behaviour (episodes), the anomaly's kind, or exited / entered (geofence).
+    /// The behaviour (episodes), the anomaly's kind, exited / entered (geofence), the event's
+    /// type (life events: meal, walk, medication, grooming, ...) or the record's kind (care).
     pub label: String,
     /// 0–1 (episodes).
     pub confidence: Option<f64>,
     /// The anomaly's severity: info, warning, minor, major or critical.
     pub severity: Option<String>,
-    /// The anomaly in plain words.
+    /// The anomaly or crossing in plain words; a life event's or care record's title.
     pub explanation: Option<String>,
     /// The features that decided the episode, most important first.
     #[schema(value_type = Vec<(String, f64)>)]
@@ -103,6 +104,39 @@ impl TimelineItem {
                 .into_iter()
                 .chain(a.baseline.map(|b| ("baseline".to_owned(), b)))
                 .collect(),
+            model_version: None,
+            feedback: None,
+        }
+    }
+
+    pub fn from_life_event(e: &petty_core::lifelog::LifeEvent) -> TimelineItem {
+        TimelineItem {
+            kind: "life_event",
+            id: e.id.0,
+            at: e.content.event_time,
+            end: e.content.end_time(),
+            label: e.content.event_type.as_str().to_owned(),
+            confidence: None,
+            severity: None,
+            explanation: Some(e.content.title.clone()),
+            features: Vec::new(),
+            model_version: None,
+            feedback: None,
+        }
+    }
+
+    /// A care record, at the start of its day (UTC).
+    pub fn from_record(r: &petty_core::care::Record) -> TimelineItem {
+        TimelineItem {
+            kind: "care",
+            id: r.id,
+            at: r.content.date.midnight().assume_utc(),
+            end: None,
+            label: r.content.kind.as_str().to_owned(),
+            confidence: None,
+            severity: None,
+            explanation: Some(r.content.title.clone()),
+            features: Vec::new(),
             model_version: None,
             feedback: None,
         }

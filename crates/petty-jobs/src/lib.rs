@@ -1,6 +1,7 @@
 //! Petty's background jobs and the scheduler that runs them: the behaviour analysis and
 //! geofences, alarm judgement and the silence sweep, device liveness, retention, the outbox
-//! (escalation and delivery), and the sweep of uploads never confirmed.
+//! (escalation and delivery), the sweep of uploads never confirmed, and the training of
+//! life-log models.
 //!
 //! Each job is a value with a `run_once(app, now)` that tests drive directly; the
 //! [`Scheduler`] runs each as a named task that wakes on its period or when this node's
@@ -15,12 +16,13 @@
 //! API boundary: [`Job`], [`Scheduler`], and the jobs: [`alarms::JudgeAlarms`],
 //! [`alarms::SilenceSweep`], [`analysis::Analyse`], [`liveness::Liveness`],
 //! [`retention::Retention`], [`outbox::Outbox`], [`reminders::Reminders`],
-//! [`files::SweepUploads`].
+//! [`files::SweepUploads`], [`life_models::LifeModels`].
 
 pub mod alarms;
 pub mod analysis;
 pub mod files;
 mod geofences;
+pub mod life_models;
 pub mod liveness;
 pub mod outbox;
 pub mod reminders;

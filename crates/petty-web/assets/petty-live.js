@@ -1,4 +1,5 @@
-// Petty's device pages, live: the list (/devices) and a device's page (/devices/{id}).
+// Petty's live pages: the device list (/devices), a device's page (/devices/{id}), a pet's day
+// (/pets/{id}) and a person's life log (/life, on user:{id}:predictions, :events and :insights).
 //
 // Opens the WebSocket at /api/v1/ws with the session cookie, subscribes to the devices shown
 // (device:{id}) and to the household's alarms (household:{id}:alarms), and updates in place
@@ -28,6 +29,7 @@
   var page = indicator.getAttribute('data-live-page');
   var deviceId = indicator.getAttribute('data-device');
   var petId = indicator.getAttribute('data-pet');
+  var userId = indicator.getAttribute('data-user');
   var alarmsTopic = 'household:' + indicator.getAttribute('data-household') + ':alarms';
   var socketPath = indicator.getAttribute('data-ws') || '/api/v1/ws';
 
@@ -424,6 +426,10 @@
   // ---- The socket ----
 
   function topics() {
+    if (page === 'life' && userId) {
+      // A person's life log: their events, predictions and insights.
+      return ['user:' + userId + ':predictions', 'user:' + userId + ':events', 'user:' + userId + ':insights'];
+    }
     if (page === 'pet' && petId) {
       // A pet's page: its episodes, anomalies and fence events arrive on its own topic.
       return ['pet:' + petId];
@@ -440,6 +446,13 @@
   }
 
   function onEvent(topic, data) {
+    if (page === 'life') {
+      // The server renders the predictions, insights and events; fetch them again.
+      if (topic.indexOf('user:' + userId + ':') === 0) {
+        resync();
+      }
+      return;
+    }
     if (page === 'pet') {
       // The server renders the timeline, score and charts; fetch them again.
       if (topic === 'pet:' + petId) {

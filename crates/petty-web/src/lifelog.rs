@@ -1,19 +1,23 @@
 //! `/life`: the signed-in person's own life log. One tap logs the common things ("slept 7 h",
 //! "walked 30 min", "mood 6/10"); a form logs anything else; today's energy and mood
-//! predictions sit above with the factors that moved them; the newest events below, each
-//! removable. Everything goes through `petty_app::lifelog`, as the API does.
+//! predictions sit above with the factors that moved them, and change live when a write moves
+//! them (`assets/petty-live.js` on `user:{id}:predictions`); then insights (drawn on request,
+//! marked read or dismissed), patterns, what the learned models scored, and the newest events,
+//! each removable. `/life/links` shows what goes together across the person's log, the pets'
+//! walks and collars, and the air at night. Everything goes through `petty_app::lifelog`, as
+//! the API does.
 
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use petty_app::lifelog::{self as uses, EventInput, LifeError};
-use petty_core::ids::LifeEventId;
-use petty_core::lifelog::{EnergyPrediction, MoodPrediction, RawLifeEvent, Subject};
+use petty_app::lifelog::{self as uses, EnergyOut, EventInput, InsightMark, LifeError, ModelMetricsOut, MoodOut};
+use petty_core::ids::{InsightId, LifeEventId};
+use petty_core::lifelog::{Patterns, RawLifeEvent, Subject};
 use petty_core::paging::PageRequest;
 use petty_http::AppState;
-use petty_store::{LifeEventFilter, StoredLifeEvent};
+use petty_store::{InsightFilter, LifeEventFilter, StoredInsight, StoredLifeEvent};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -87,21 +91,36 @@ async fn life_view(
     )
     .await
     .map_err(page_error)?;
-    let energy = uses::predict_energy(&state.app, &actor, subject, None, None).await.map_err(page_error)?;
-    let mood = uses::predict_mood(&state.app, &actor, subject, None).await.map_err(page_error)?;
+    let energy = uses::predict_energy(&state.app, &actor, None, None).await.map_err(page_error)?;
+    let mood = uses::predict_mood(&state.app, &actor, None).await.map_err(page_error)?;
+    let insights =
+        uses::list_insights(&state.app, &actor, &InsightFilter::default(), PageRequest { page: 1, page_size: 10 })
+            .await
+            .map_err(page_error)?;
+    let patterns = uses::patterns(&state.app, &actor, 30).await.map_err(page_error)?;
+    let metrics = uses::model_metrics(&state.app, &actor).await.map_err(page_error)?;
     let chrome = signed_in.chrome();
     let fields =
         [("event_type", "What"), ("title", "Title"), ("duration_minutes", "Minutes"), ("mood_score", "Mood (0–10)")];
-    Ok(layout::page(
+    Ok(layout::live_page(
         "Life log",
         Header::SignedIn(&chrome),
         html! {
             div.page-head { div {
                 h1 { "Your life log" }
                 p.lead { "Only you see it. Log what you did and how you felt; Petty predicts your energy and mood from the last 30 days." }
+                p { a href="/life/links" { "What goes together" } " — your log beside your pets' walks and collars and the air at night." }
             } }
+            p #live-status .live-status role="status" hidden
+                data-live-page="life"
+                data-ws="/api/v1/ws"
+                data-user=(signed_in.user.id)
+                data-labels=(super::devices::live_labels()) {
+                span.live-dot aria-hidden="true" {}
+                span.live-text { "Connecting…" }
+            }
             (layout::error_summary(errors, &fields))
-            section.section aria-labelledby="predictions-title" {
+            section.section #predictions data-live-region aria-labelledby="predictions-title" {
                 h2 #predictions-title { "Now" }
                 div.cards {
                     (energy_card(&energy))
@@ -131,7 +150,31 @@ async fn life_view(
                     button.button type="submit" { "Log it" }
                 }
             }
-            section.section aria-labelledby="recent-title" {
+            section.section #insights data-live-region aria-labelledby="insights-title" {
+                h2 #insights-title { "Insights" }
+                form method="post" action="/life/insights/generate" {
+                    (layout::csrf_field(&signed_in.csrf))
+                    button.button.button-secondary type="submit" { "Look at my last 7 days" }
+                }
+                @if insights.items.is_empty() {
+                    p.hint { "No insights yet. Petty draws them from your last days when you ask." }
+                } @else {
+                    ul.insights { @for i in &insights.items { li { (insight_row(signed_in, i)) } } }
+                }
+            }
+            section.section aria-labelledby="patterns-title" {
+                h2 #patterns-title { "Patterns (30 days)" }
+                (patterns_view(&patterns))
+            }
+            section.section aria-labelledby="learning-title" {
+                h2 #learning-title { "What Petty has learned" }
+                (metrics_view(&metrics))
+                form method="post" action="/life/retrain" {
+                    (layout::csrf_field(&signed_in.csrf))
+                    button.button.button-quiet type="submit" { "Train my models now" }
+                }
+            }
+            section.section #recent data-live-region aria-labelledby="recent-title" {
                 h2 #recent-title { "Recent" }
                 @if recent.items.is_empty() {
                     div.empty { h3 { "Nothing logged yet" } p { "Tap one of the buttons above to start." } }
@@ -145,12 +188,12 @@ async fn life_view(
     ))
 }
 
-fn energy_card(p: &EnergyPrediction) -> Markup {
+fn energy_card(p: &EnergyOut) -> Markup {
     html! {
         article.panel #energy aria-labelledby="energy-title" {
-            h3 #energy-title { "Energy this " (p.time_of_day.as_str()) }
-            p.big { (format!("{:.1}", p.energy)) " / 10" }
-            p.hint { "How sure: " (format!("{:.0} %", p.confidence * 100.0)) " (from how much you have logged)" }
+            h3 #energy-title { "Energy this " (p.time_of_day) }
+            p.big data-prediction="energy" { (format!("{:.1}", p.predicted_energy)) " / 10" }
+            p.hint { "How sure: " (format!("{:.0} %", p.confidence * 100.0)) " · " (model_words(&p.model_version)) }
             @if !p.explanation.contributions.is_empty() {
                 ul.factors { @for c in &p.explanation.contributions {
                     li { (c.label) ": " (format!("{:+.2}", c.effect)) }
@@ -161,19 +204,95 @@ fn energy_card(p: &EnergyPrediction) -> Markup {
     }
 }
 
-fn mood_card(p: &MoodPrediction) -> Markup {
+fn mood_card(p: &MoodOut) -> Markup {
     html! {
         article.panel #mood aria-labelledby="mood-title" {
             h3 #mood-title { "Mood" }
-            p.big { (p.class.as_str().replace('_', " ")) }
-            p.hint { (format!("{:.1}", p.score)) " / 10 · how sure: " (format!("{:.0} %", p.confidence * 100.0)) }
+            p.big data-prediction="mood" { (p.prediction_class.replace('_', " ")) }
+            p.hint { (format!("{:.1}", p.predicted_mood_score)) " / 10 · how sure: " (format!("{:.0} %", p.confidence * 100.0)) " · " (model_words(&p.model_version)) }
             @if !p.explanation.contributions.is_empty() {
                 ul.factors { @for c in &p.explanation.contributions {
                     li { (c.label) ": " (format!("{:+.2}", c.effect)) }
                 } }
             }
-            @for f in &p.factors { p.factor { (f) } }
+            @for f in &p.influencing_factors { p.factor { (f) } }
         }
+    }
+}
+
+/// Where a prediction came from, in words.
+fn model_words(version: &str) -> String {
+    if version.starts_with("baseline") {
+        "from the rules every new user starts with".to_owned()
+    } else {
+        format!("from your own model ({version})")
+    }
+}
+
+fn insight_row(signed_in: &SignedIn, i: &StoredInsight) -> Markup {
+    html! {
+        article.insight data-priority=(i.priority) {
+            h3 { (i.title) @if !i.is_read { " " span.badge.badge-info { "New" } } }
+            p { (i.content) }
+            p.hint { "Priority " (i.priority) " · how sure: " (format!("{:.0} %", i.confidence * 100.0)) }
+            div.actions {
+                @if !i.is_read {
+                    form method="post" action={ "/life/insights/" (i.id.0) "/read" } {
+                        (layout::csrf_field(&signed_in.csrf))
+                        button.button.button-quiet type="submit" aria-label={ "Mark “" (i.title) "” read" } { "Mark read" }
+                    }
+                }
+                form method="post" action={ "/life/insights/" (i.id.0) "/dismiss" } {
+                    (layout::csrf_field(&signed_in.csrf))
+                    button.button.button-quiet type="submit" aria-label={ "Dismiss “" (i.title) "”" } { "Dismiss" }
+                }
+            }
+        }
+    }
+}
+
+fn patterns_view(p: &Patterns) -> Markup {
+    html! {
+        @match &p.sleep_cycle {
+            Some(c) => {
+                p { "Sleep: " strong { (format!("{:.1} h", c.avg_duration_hours)) } " a night on average (± " (format!("{:.1}", c.std_duration_hours)) " h), bedtime around "
+                    strong { (bedtime(c.avg_bedtime_hour)) } ", regularity " (format!("{:.0} %", c.regularity_score * 100.0)) " over " (c.sample_size) " nights." }
+            }
+            None => p.hint { "Sleep: log at least 3 nights with how long you slept to see your cycle." }
+        }
+        @match &p.activity {
+            Some(a) => {
+                p { "Workouts: " strong { (format!("{:.1}", a.avg_activities_per_week)) } " a week, most often on "
+                    (a.preferred_days.iter().map(|(d, n)| format!("{d} ({n})")).collect::<Vec<_>>().join(", ")) "." }
+            }
+            None => p.hint { "Workouts: log at least 3 to see which days you move." }
+        }
+    }
+}
+
+/// An hour of the day (0–24, fractional) as HH:MM.
+fn bedtime(hour: f64) -> String {
+    let minutes = (hour * 60.0).round() as i64 % (24 * 60);
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+fn metrics_view(m: &ModelMetricsOut) -> Markup {
+    html! {
+        @match (m.energy.mae, m.energy.baseline_mae) {
+            (Some(mae), Some(base)) => p {
+                "Energy model " (m.energy.model_version) ": off by " strong { (format!("{mae:.2}")) } " points on the days it did not train on, the starting rules by "
+                (format!("{base:.2}")) ". " @if m.energy.in_use { "Your predictions use it." } @else { "It did not beat the rules, so your predictions keep using them." }
+            },
+            _ => p.hint { "Energy: " (m.energy.status.as_deref().unwrap_or("no model yet: log your energy (0–10) on 30 different days")) "." },
+        }
+        @match (m.mood.accuracy, m.mood.baseline_accuracy) {
+            (Some(acc), Some(base)) => p {
+                "Mood model " (m.mood.model_version) ": right " strong { (format!("{:.0} %", acc * 100.0)) } " of the time on held-out days, the starting rules "
+                (format!("{:.0} %", base * 100.0)) ". " @if m.mood.in_use { "Your predictions use it." } @else { "It did not beat the rules, so your predictions keep using them." }
+            },
+            _ => p.hint { "Mood: " (m.mood.status.as_deref().unwrap_or("no model yet: log your mood on 30 different days")) "." },
+        }
+        p.hint { (m.new_reports) " reports since the last training; models are trained daily and after every 50 reports." }
     }
 }
 
@@ -293,4 +412,104 @@ pub(crate) async fn delete(
     let id = LifeEventId(id.parse().map_err(|_| PageError::NotFound)?);
     uses::delete_event(&state.app, &signed_in.actor(), me(&signed_in), id).await.map_err(page_error)?;
     Ok(Redirect::to("/life").into_response())
+}
+
+pub(crate) async fn generate_insights(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    uses::generate_insights(&state.app, &signed_in.actor(), 7).await.map_err(page_error)?;
+    Ok(Redirect::to("/life#insights").into_response())
+}
+
+async fn mark(state: &AppState, signed_in: &SignedIn, id: &str, mark: InsightMark) -> Result<Response, PageError> {
+    let id = InsightId(id.parse().map_err(|_| PageError::NotFound)?);
+    uses::mark_insight(&state.app, &signed_in.actor(), id, mark).await.map_err(page_error)?;
+    Ok(Redirect::to("/life#insights").into_response())
+}
+
+pub(crate) async fn read_insight(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    mark(&state, &signed_in, &id, InsightMark::Read).await
+}
+
+pub(crate) async fn dismiss_insight(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    mark(&state, &signed_in, &id, InsightMark::Dismissed).await
+}
+
+pub(crate) async fn retrain(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    uses::retrain(&state.app, &signed_in.actor()).await.map_err(page_error)?;
+    Ok(Redirect::to("/life#learning-title").into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct LinksQuery {
+    days: Option<i64>,
+}
+
+/// `/life/links`: what goes together across the person's log, the pets and the air.
+pub(crate) async fn links_page(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    axum::extract::Query(query): axum::extract::Query<LinksQuery>,
+) -> Result<Response, PageError> {
+    let days = query.days.unwrap_or(90);
+    let found = uses::correlations(&state.app, &signed_in.actor(), days).await.map_err(page_error)?;
+    let chrome = signed_in.chrome();
+    let (holding, rest): (Vec<_>, Vec<_>) = found.links.iter().partition(|l| l.status == "holds");
+    let short: Vec<_> = rest.iter().filter(|l| l.status == "not_enough_data").collect();
+    let tested: Vec<_> = rest.iter().filter(|l| l.status == "not_significant").collect();
+    let view = layout::page(
+        "What goes together",
+        Header::SignedIn(&chrome),
+        html! {
+            a.back href="/life" { "← Back to your life log" }
+            h1 { "What goes together" }
+            p.lead { "Your life log beside your pets' walks and collars and the air at night, over the last " (days) " days. "
+                "A link is shown when it holds after correcting for the " (found.links.len()) " comparisons made (false discovery rate 5 %) and its 95 % interval leaves out zero." }
+            section.section aria-labelledby="holding-title" {
+                h2 #holding-title { "Links that hold (" (holding.len()) ")" }
+                @if holding.is_empty() {
+                    p { "None yet. That is an answer too: nothing in your data goes together strongly enough to say so." }
+                } @else {
+                    ul.links { @for l in &holding { li { (l.sentence) } } }
+                }
+            }
+            section.section aria-labelledby="streams-title" {
+                h2 #streams-title { "Streams looked at" }
+                table.data-table {
+                    thead { tr { th scope="col" { "Stream" } th scope="col" { "Days with data" } } }
+                    tbody { @for s in &found.series { tr { th scope="row" { (s.label) } td { (s.days) } } } }
+                }
+            }
+            @if !tested.is_empty() {
+                details { summary { "Tested, not shown to hold (" (tested.len()) ")" }
+                    ul { @for l in &tested { li { (l.sentence) } } } }
+            }
+            @if !short.is_empty() {
+                details { summary { "Not enough data yet (" (short.len()) ")" }
+                    ul { @for l in &short { li { (l.sentence) } } } }
+            }
+        },
+    );
+    Ok(layout::html(StatusCode::OK, view))
 }

@@ -82,6 +82,7 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
     jobs.spawn(petty_jobs::outbox::Outbox);
     jobs.spawn(petty_jobs::files::SweepUploads);
     jobs.spawn(petty_jobs::reminders::Reminders);
+    jobs.spawn(petty_jobs::life_models::LifeModels);
     if let Some(url) = &config.mqtt.url {
         let options = mqtt::options(url, &config.mqtt.client_id).map_err(anyhow::Error::msg)?;
         tracing::info!(url = %url, topic = mqtt::TOPIC, "taking readings over MQTT");

@@ -80,6 +80,13 @@ impl Fact {
     }
 }
 
+impl EventContent {
+    /// Whether the event reports an energy level or a mood: what learned models learn from.
+    pub fn is_report(&self) -> bool {
+        self.event_data.number_in("energy_level", 0.0, 10.0).is_some() || mood_report(self).is_some()
+    }
+}
+
 /// The mood an event reports, on the 0–10 scale.
 pub(crate) fn mood_report(e: &EventContent) -> Option<f64> {
     let d = &e.event_data;

@@ -6,11 +6,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use petty_app::lifelog::{self as uses, EventInput, LifeError};
-use petty_core::ids::{LifeEventId, PetId};
-use petty_core::lifelog::{EnergyPrediction, Explanation, MoodClass, MoodPrediction, RawLifeEvent, Subject, TimeOfDay};
+use petty_app::lifelog::{
+    self as uses, CorrelationsOut, EnergyOut, EventInput, InsightMark, InsightOut, LifeError, LifeEventOut,
+    ModelMetricsOut, MoodOut,
+};
+use petty_core::ids::{InsightId, LifeEventId, PetId};
+use petty_core::lifelog::{RawLifeEvent, Subject, TimeOfDay};
 use petty_core::paging::PageRequest;
-use petty_store::{LifeEventFilter, StoredLifeEvent};
+use petty_store::{InsightFilter, LifeEventFilter, StoredLifeEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -35,6 +38,15 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_pet_event))
         .routes(routes!(predict_energy))
         .routes(routes!(predict_mood))
+        .routes(routes!(model_metrics))
+        .routes(routes!(retrain))
+        .routes(routes!(event_patterns))
+        .routes(routes!(correlations))
+        .routes(routes!(generate_insights))
+        .routes(routes!(list_insights))
+        .routes(routes!(get_insight))
+        .routes(routes!(read_insight))
+        .routes(routes!(dismiss_insight))
 }
 
 impl From<LifeError> for ApiError {
@@ -134,79 +146,6 @@ impl LifeEventIn {
     }
 }
 
-/// A logged life event.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct LifeEventOut {
-    pub id: Uuid,
-    /// `person` or `pet`.
-    pub subject: &'static str,
-    /// The person's, for a person's event.
-    pub user_id: Option<Uuid>,
-    /// The pet's, for a pet's event.
-    pub pet_id: Option<Uuid>,
-    pub event_type: String,
-    pub title: String,
-    #[serde(serialize_with = "crate::rfc3339::serialize")]
-    pub event_time: OffsetDateTime,
-    /// `event_time` + `duration_minutes`, else null.
-    #[serde(with = "crate::rfc3339::option")]
-    pub end_time: Option<OffsetDateTime>,
-    pub event_category: Option<String>,
-    pub description: Option<String>,
-    #[schema(value_type = Object)]
-    pub event_data: Value,
-    #[schema(value_type = Object)]
-    pub context: Value,
-    pub duration_minutes: Option<u32>,
-    pub tags: Vec<String>,
-    pub source: String,
-    /// How much the event weighs in the person's day (0–1).
-    pub impact_score: f64,
-    /// How it moves energy (−1–1).
-    pub energy_impact: f64,
-    /// How it moves mood (−1–1).
-    pub mood_impact: f64,
-    #[serde(serialize_with = "crate::rfc3339::serialize")]
-    pub created_at: OffsetDateTime,
-    /// Null until the event is changed.
-    #[serde(with = "crate::rfc3339::option")]
-    pub updated_at: Option<OffsetDateTime>,
-}
-
-impl From<&StoredLifeEvent> for LifeEventOut {
-    fn from(s: &StoredLifeEvent) -> Self {
-        let e = &s.event;
-        let c = &e.content;
-        let impact = c.impact();
-        let (user_id, pet_id) = match e.subject {
-            Subject::Person(u) => (Some(u.0), None),
-            Subject::Pet(p) => (None, Some(p.0)),
-        };
-        LifeEventOut {
-            id: e.id.0,
-            subject: e.subject.kind(),
-            user_id,
-            pet_id,
-            event_type: c.event_type.as_str().to_owned(),
-            title: c.title.clone(),
-            event_time: c.event_time,
-            end_time: c.end_time(),
-            event_category: c.event_category.clone(),
-            description: c.description.clone(),
-            event_data: serde_json::from_str(&s.event_data_json).unwrap_or_else(|_| Value::Object(Map::new())),
-            context: serde_json::from_str(&s.context_json).unwrap_or_else(|_| Value::Object(Map::new())),
-            duration_minutes: c.duration_minutes,
-            tags: c.tags.clone(),
-            source: c.source.clone(),
-            impact_score: impact.impact_score,
-            energy_impact: impact.energy_impact,
-            mood_impact: impact.mood_impact,
-            created_at: e.created_at,
-            updated_at: e.updated_at,
-        }
-    }
-}
-
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListEventsQuery {
@@ -229,13 +168,13 @@ pub(crate) struct ListEventsQuery {
 }
 
 impl ListEventsQuery {
-    fn filter(&self) -> Result<LifeEventFilter, ApiError> {
+    fn filter(&self, now: OffsetDateTime) -> Result<LifeEventFilter, ApiError> {
         let mut start = self.start_time;
         if let Some(days) = self.days {
             if !(1..=3650).contains(&days) {
                 return Err(petty_core::Invalid::one("days", "out_of_range", "days must be between 1 and 3650").into());
             }
-            let since = OffsetDateTime::now_utc() - time::Duration::days(days);
+            let since = now - time::Duration::days(days);
             start = Some(start.map_or(since, |s| s.max(since)));
         }
         let event_type = self.event_type.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_lowercase);
@@ -250,7 +189,7 @@ async fn list(
     query: &ListEventsQuery,
 ) -> Result<Json<Paged<LifeEventOut>>, ApiError> {
     let page = PageRequest::parse(query.page, query.page_size)?;
-    let events = uses::list_events(&state.app, actor, subject, &query.filter()?, page).await?;
+    let events = uses::list_events(&state.app, actor, subject, &query.filter(state.app.now())?, page).await?;
     Ok(Json(Paged::from_page(events, |e| LifeEventOut::from(&e))))
 }
 
@@ -477,69 +416,6 @@ pub(crate) struct PredictQuery {
     pub at: Option<OffsetDateTime>,
 }
 
-/// How much one factor moved a prediction.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ContributionOut {
-    pub factor: &'static str,
-    pub label: &'static str,
-    pub value: Option<f64>,
-    /// In the prediction's points.
-    pub effect: f64,
-}
-
-/// Why a prediction is what it is: `start` plus every effect is the prediction.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ExplanationOut {
-    pub start: f64,
-    /// Largest effect first.
-    pub contributions: Vec<ContributionOut>,
-}
-
-impl From<&Explanation> for ExplanationOut {
-    fn from(e: &Explanation) -> Self {
-        ExplanationOut {
-            start: e.start,
-            contributions: e
-                .contributions
-                .iter()
-                .map(|c| ContributionOut { factor: c.factor, label: c.label, value: c.value, effect: c.effect })
-                .collect(),
-        }
-    }
-}
-
-/// A predicted energy level.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct EnergyOut {
-    /// 0–10, 2 decimals.
-    pub predicted_energy: f64,
-    pub time_of_day: &'static str,
-    /// How sure, 0–0.95 (from how much data there is, or the model's held-out error).
-    pub confidence: f64,
-    pub factors: Vec<String>,
-    pub recommendations: Vec<String>,
-    pub explanation: ExplanationOut,
-    /// `baseline-1` or the learned model's version.
-    pub model_version: String,
-    #[serde(serialize_with = "crate::rfc3339::serialize")]
-    pub at: OffsetDateTime,
-}
-
-impl EnergyOut {
-    fn new(p: &EnergyPrediction, at: OffsetDateTime) -> Self {
-        EnergyOut {
-            predicted_energy: p.energy,
-            time_of_day: p.time_of_day.as_str(),
-            confidence: p.confidence,
-            factors: p.factors.clone(),
-            recommendations: p.recommendations.clone(),
-            explanation: ExplanationOut::from(&p.explanation),
-            model_version: p.model_version.clone(),
-            at,
-        }
-    }
-}
-
 /// Your energy (0–10) at a time of day, predicted from your last 30 days of events, with the
 /// factors that moved it.
 #[utoipa::path(get, path = "/api/v1/predictions/energy", tag = "life log", params(PredictQuery),
@@ -564,45 +440,7 @@ async fn predict_energy(
             })
         })
         .transpose()?;
-    let subject = uses::subject_for(&state.app, &actor, None, false).await?;
-    let at = query.at.unwrap_or_else(OffsetDateTime::now_utc);
-    let p = uses::predict_energy(&state.app, &actor, subject, Some(at), tod).await?;
-    Ok(Json(EnergyOut::new(&p, at)))
-}
-
-/// A predicted mood.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct MoodOut {
-    /// very_negative, negative, neutral, positive or very_positive.
-    pub prediction_class: &'static str,
-    /// 0–10, 2 decimals.
-    pub predicted_mood_score: f64,
-    /// negative, neutral or positive.
-    pub sentiment: &'static str,
-    pub confidence: f64,
-    /// Each class's probability, 3 decimals.
-    pub class_probabilities: std::collections::BTreeMap<&'static str, f64>,
-    pub influencing_factors: Vec<String>,
-    pub explanation: ExplanationOut,
-    pub model_version: String,
-    #[serde(serialize_with = "crate::rfc3339::serialize")]
-    pub at: OffsetDateTime,
-}
-
-impl MoodOut {
-    fn new(p: &MoodPrediction, at: OffsetDateTime) -> Self {
-        MoodOut {
-            prediction_class: p.class.as_str(),
-            predicted_mood_score: p.score,
-            sentiment: p.sentiment.as_str(),
-            confidence: p.confidence,
-            class_probabilities: MoodClass::ALL.iter().zip(p.probabilities).map(|(c, p)| (c.as_str(), p)).collect(),
-            influencing_factors: p.factors.clone(),
-            explanation: ExplanationOut::from(&p.explanation),
-            model_version: p.model_version.clone(),
-            at,
-        }
-    }
+    Ok(Json(uses::predict_energy(&state.app, &actor, query.at, tod).await?))
 }
 
 /// Your mood, predicted from your last 30 days of events, with the factors that moved it.
@@ -615,8 +453,246 @@ async fn predict_mood(
     ApiQuery(query): ApiQuery<PredictQuery>,
 ) -> Result<Json<MoodOut>, ApiError> {
     let actor = actor.0;
-    let subject = uses::subject_for(&state.app, &actor, None, false).await?;
-    let at = query.at.unwrap_or_else(OffsetDateTime::now_utc);
-    let p = uses::predict_mood(&state.app, &actor, subject, Some(at)).await?;
-    Ok(Json(MoodOut::new(&p, at)))
+    Ok(Json(uses::predict_mood(&state.app, &actor, query.at).await?))
+}
+
+/// How your learned energy and mood models did on the days held out from their training, beside
+/// the baseline on the same reports (the baseline's name and nulls before any model).
+#[utoipa::path(get, path = "/api/v1/predictions/metrics", tag = "life log",
+    responses((status = 200, body = ModelMetricsOut)),
+    security(("bearer" = [])))]
+async fn model_metrics(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<ModelMetricsOut>, ApiError> {
+    Ok(Json(uses::model_metrics(&state.app, &actor.0).await?))
+}
+
+/// Training asked for.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RetrainOut {
+    /// `accepted`: training runs in the background; `GET /api/v1/predictions/metrics` shows the
+    /// result.
+    pub status: &'static str,
+}
+
+/// Train your energy and mood models now, from your last 90 days of reports (they are also
+/// trained daily at 02:00 UTC after new reports, and after every 50 new reports).
+#[utoipa::path(post, path = "/api/v1/predictions/retrain", tag = "life log",
+    responses((status = 202, body = RetrainOut)),
+    security(("bearer" = [])))]
+async fn retrain(State(state): State<AppState>, actor: CurrentActor) -> Result<impl IntoResponse, ApiError> {
+    uses::retrain(&state.app, &actor.0).await?;
+    Ok((StatusCode::ACCEPTED, Json(RetrainOut { status: "accepted" })))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PatternsQuery {
+    /// The last this many days (1–3650, default 30).
+    pub days: Option<i64>,
+}
+
+/// Your sleep.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SleepCycleOut {
+    pub avg_duration_hours: f64,
+    pub std_duration_hours: f64,
+    /// The circular mean of your local bedtimes (23:00 and 01:00 give 0.0), 0–24.
+    pub avg_bedtime_hour: f64,
+    /// 1 − min(std / mean, 1).
+    pub regularity_score: f64,
+    pub sample_size: usize,
+    pub confidence: f64,
+}
+
+/// A weekday and how many workouts fell on it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DayCountOut {
+    pub day: String,
+    pub count: usize,
+}
+
+/// Your workouts (exercise and activity events).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ActivityPatternOut {
+    pub avg_activities_per_week: f64,
+    /// Your three busiest weekdays.
+    pub preferred_days: Vec<DayCountOut>,
+    pub total_activities: usize,
+    pub consistency: f64,
+    pub confidence: f64,
+}
+
+/// The patterns in your life log.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PatternsOut {
+    pub period_days: i64,
+    pub events_analyzed: usize,
+    /// Null with fewer than 3 sleep events with a duration.
+    pub sleep_cycle: Option<SleepCycleOut>,
+    /// Null with fewer than 3 workouts.
+    pub activity: Option<ActivityPatternOut>,
+}
+
+/// Your sleep cycle (with a circular bedtime mean) and your activity days over the last `days`
+/// days.
+#[utoipa::path(get, path = "/api/v1/life-events/patterns", tag = "life log", params(PatternsQuery),
+    responses((status = 200, body = PatternsOut), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn event_patterns(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiQuery(query): ApiQuery<PatternsQuery>,
+) -> Result<Json<PatternsOut>, ApiError> {
+    let days = query.days.unwrap_or(30);
+    if !(1..=3650).contains(&days) {
+        return Err(petty_core::Invalid::one("days", "out_of_range", "days must be between 1 and 3650").into());
+    }
+    let p = uses::patterns(&state.app, &actor.0, days).await?;
+    Ok(Json(PatternsOut {
+        period_days: days,
+        events_analyzed: p.events_analyzed,
+        sleep_cycle: p.sleep_cycle.map(|c| SleepCycleOut {
+            avg_duration_hours: c.avg_duration_hours,
+            std_duration_hours: c.std_duration_hours,
+            avg_bedtime_hour: c.avg_bedtime_hour,
+            regularity_score: c.regularity_score,
+            sample_size: c.sample_size,
+            confidence: c.confidence,
+        }),
+        activity: p.activity.map(|a| ActivityPatternOut {
+            avg_activities_per_week: a.avg_activities_per_week,
+            preferred_days: a
+                .preferred_days
+                .iter()
+                .map(|(d, n)| DayCountOut { day: d.to_string(), count: *n })
+                .collect(),
+            total_activities: a.total_activities,
+            consistency: a.consistency,
+            confidence: a.confidence,
+        }),
+    }))
+}
+
+/// What to look at.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GenerateInsightsIn {
+    /// The last this many days (1–90, default 7).
+    pub time_range_days: Option<u32>,
+}
+
+/// Draw insights from your last `time_range_days` days: one per rule that holds (sleep,
+/// activity, emotions, mood and energy trends, work-life balance), each sentence with its
+/// number. A rule that held earlier the same UTC day updates its insight in place.
+#[utoipa::path(post, path = "/api/v1/insights/generate", tag = "life log", request_body = GenerateInsightsIn,
+    responses((status = 201, body = Vec<InsightOut>), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn generate_insights(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiJson(body): ApiJson<GenerateInsightsIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let kept = uses::generate_insights(&state.app, &actor.0, body.time_range_days.unwrap_or(7)).await?;
+    let out: Vec<InsightOut> = kept.iter().map(InsightOut::from).collect();
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListInsightsQuery {
+    /// 1-based page number (default 1).
+    pub page: Option<u32>,
+    /// Items per page (default 50).
+    pub page_size: Option<u32>,
+    /// Only insights not yet read.
+    #[serde(default)]
+    pub unread_only: bool,
+    /// Only insights of this type.
+    pub insight_type: Option<String>,
+    /// Dismissed insights too.
+    #[serde(default)]
+    pub include_dismissed: bool,
+}
+
+/// Your insights, newest first (dismissed ones left out unless asked for).
+#[utoipa::path(get, path = "/api/v1/insights", tag = "life log", params(ListInsightsQuery),
+    responses((status = 200, body = Paged<InsightOut>)),
+    security(("bearer" = [])))]
+async fn list_insights(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiQuery(query): ApiQuery<ListInsightsQuery>,
+) -> Result<Json<Paged<InsightOut>>, ApiError> {
+    let page = PageRequest::parse(query.page, query.page_size)?;
+    let filter = InsightFilter {
+        unread_only: query.unread_only,
+        insight_type: query.insight_type.filter(|t| !t.is_empty()),
+        include_dismissed: query.include_dismissed,
+    };
+    let found = uses::list_insights(&state.app, &actor.0, &filter, page).await?;
+    Ok(Json(Paged::from_page(found, |i| InsightOut::from(&i))))
+}
+
+/// One of your insights.
+#[utoipa::path(get, path = "/api/v1/insights/{id}", tag = "life log",
+    params(("id" = Uuid, Path, description = "The insight's id")),
+    responses((status = 200, body = InsightOut)),
+    security(("bearer" = [])))]
+async fn get_insight(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<InsightOut>, ApiError> {
+    Ok(Json(InsightOut::from(&uses::get_insight(&state.app, &actor.0, InsightId(id)).await?)))
+}
+
+/// Mark one of your insights read.
+#[utoipa::path(post, path = "/api/v1/insights/{id}/read", tag = "life log",
+    params(("id" = Uuid, Path, description = "The insight's id")),
+    responses((status = 200, body = InsightOut)),
+    security(("bearer" = [])))]
+async fn read_insight(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<InsightOut>, ApiError> {
+    let marked = uses::mark_insight(&state.app, &actor.0, InsightId(id), InsightMark::Read).await?;
+    Ok(Json(InsightOut::from(&marked)))
+}
+
+/// Dismiss one of your insights (it leaves the list unless `include_dismissed` is asked for).
+#[utoipa::path(post, path = "/api/v1/insights/{id}/dismiss", tag = "life log",
+    params(("id" = Uuid, Path, description = "The insight's id")),
+    responses((status = 200, body = InsightOut)),
+    security(("bearer" = [])))]
+async fn dismiss_insight(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<InsightOut>, ApiError> {
+    let marked = uses::mark_insight(&state.app, &actor.0, InsightId(id), InsightMark::Dismissed).await?;
+    Ok(Json(InsightOut::from(&marked)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CorrelationsQuery {
+    /// The last this many days (14–365, default 90).
+    pub days: Option<i64>,
+}
+
+/// What goes together across your life log (mood, energy, sleep, stress, late working days),
+/// your household's dog walks, each pet's collar days (restlessness at night, active minutes)
+/// and the air at night (CO, humidity): each pair tested on the days both have data, the same
+/// day and one day later, with an effect size and 95 % interval, corrected for the number of
+/// pairs tested (Benjamini–Hochberg). Too few days answer `not_enough_data`, never a number.
+/// Nobody else's life log is read.
+#[utoipa::path(get, path = "/api/v1/life-events/correlations", tag = "life log", params(CorrelationsQuery),
+    responses((status = 200, body = CorrelationsOut), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn correlations(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiQuery(query): ApiQuery<CorrelationsQuery>,
+) -> Result<Json<CorrelationsOut>, ApiError> {
+    Ok(Json(uses::correlations(&state.app, &actor.0, query.days.unwrap_or(90)).await?))
 }

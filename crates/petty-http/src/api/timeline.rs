@@ -9,8 +9,9 @@ use petty_app::feedback::{self, Feedback};
 use petty_core::accounts::Permission;
 use petty_core::behaviour::{Behaviour, calibrate, segment};
 use petty_core::ids::PetId;
+use petty_core::lifelog::Subject;
 use petty_core::paging::PageRequest;
-use petty_store::{EpisodeFeedback, FeedbackVerdict, StoreError, StoredEpisode};
+use petty_store::{EpisodeFeedback, FeedbackVerdict, RecordFilter, StoreError, StoredEpisode};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -47,7 +48,8 @@ pub(crate) struct TimelineQuery {
     pub from: Option<String>,
     /// End, exclusive; default now. At most 31 days after `from`.
     pub to: Option<String>,
-    /// Comma-separated: episode, anomaly, geofence (default all).
+    /// Comma-separated: episode, anomaly, geofence, life_event, care (default all; life events
+    /// and care records only for those who may read care).
     pub kinds: Option<String>,
     pub page: Option<u32>,
     /// 1–500 (default 50).
@@ -92,26 +94,29 @@ async fn timeline(
     let actor = actor.require(Permission::Read)?;
     let pet_id = PetId(id);
     let page = PageRequest::parse(query.page, query.page_size)?;
-    let (from, to) = span(query.from.as_deref(), query.to.as_deref(), OffsetDateTime::now_utc())?;
-    let (mut episodes, mut anomalies, mut fences) = (true, true, true);
+    let (from, to) = span(query.from.as_deref(), query.to.as_deref(), state.app.now())?;
+    let (mut episodes, mut anomalies, mut fences, mut life, mut care) = (true, true, true, true, true);
     if let Some(kinds) = query.kinds.as_deref() {
-        (episodes, anomalies, fences) = (false, false, false);
+        (episodes, anomalies, fences, life, care) = (false, false, false, false, false);
         for kind in kinds.split(',').map(str::trim).filter(|k| !k.is_empty()) {
             match kind {
                 "episode" | "episodes" => episodes = true,
                 "anomaly" | "anomalies" => anomalies = true,
                 "geofence" | "geofences" => fences = true,
+                "life_event" | "life_events" => life = true,
+                "care" => care = true,
                 other => {
                     return Err(ApiError::field(
                         ErrorCode::ValidationFailed,
                         "kinds",
                         "one_of",
-                        format!("kinds: {other} is not one of episode, anomaly, geofence"),
+                        format!("kinds: {other} is not one of episode, anomaly, geofence, life_event, care"),
                     ));
                 }
             }
         }
     }
+    let reads_care = actor.can(Permission::ReadCare);
     state.store.get_pet(actor.household_id, pet_id).await.map_err(pet_not_found)?;
     let mut items = Vec::new();
     if episodes {
@@ -133,6 +138,27 @@ async fn timeline(
                 .iter()
                 .map(TimelineItem::from_geofence_event),
         );
+    }
+    if life && reads_care {
+        let (start, end) = (petty_app::timeline::time_of(from), petty_app::timeline::time_of(to));
+        let events = state.store.life_events_between(Subject::Pet(pet_id), actor.household_id, start, end).await?;
+        items.extend(events.iter().filter(|e| e.content.event_time < end).map(TimelineItem::from_life_event));
+    }
+    if care && reads_care {
+        let (start, end) = (petty_app::timeline::time_of(from), petty_app::timeline::time_of(to));
+        let filter = RecordFilter { from: Some(start.date()), to: Some(end.date()), ..RecordFilter::default() };
+        let mut page_of = PageRequest { page: 1, page_size: PageRequest::MAX_SIZE };
+        loop {
+            let records = state.store.list_records(actor.household_id, pet_id, &filter, page_of).await?;
+            let more = records.has_next();
+            items.extend(
+                records.items.iter().map(TimelineItem::from_record).filter(|item| item.at >= start && item.at < end),
+            );
+            if !more {
+                break;
+            }
+            page_of.page += 1;
+        }
     }
     items.sort_by(|a, b| a.at.cmp(&b.at).then(a.kind.cmp(b.kind)));
     let total = items.len() as u64;
