@@ -265,7 +265,8 @@ async fn window(app: &App, user: UserId, at: OffsetDateTime) -> Result<Vec<LifeE
 
 /// The predicted energy at `at` (default now) for the time of day asked or, without one, the
 /// caller's local time of day at `at`: the learned model's when the caller has one that beat the
-/// baseline, else the baseline's.
+/// baseline and was trained by `at` (a backtest never sees a model trained on its future), else
+/// the baseline's.
 pub async fn predict_energy(
     app: &App,
     actor: &Actor,
@@ -287,7 +288,8 @@ async fn energy_for(
     let zone = app.store.user_zone(user).await?;
     let tod = time_of_day.unwrap_or_else(|| TimeOfDay::from_hour(zone.local_at(at).hour()));
     let events = window(app, user, at).await?;
-    let model = learning::energy_model(app, user).await?;
+    // A model trained after `at` has seen what came after it: a backtest uses the baseline.
+    let model = learning::energy_model(app, user).await?.filter(|m| m.trained_at() <= at);
     let p = petty_core::lifelog::energy_prediction(&events, at, tod, &zone, model.as_deref());
     Ok(EnergyOut::new(user.0, &p, at, now))
 }
@@ -302,7 +304,7 @@ pub async fn predict_mood(app: &App, actor: &Actor, at: Option<OffsetDateTime>) 
 async fn mood_for(app: &App, user: UserId, at: OffsetDateTime, now: OffsetDateTime) -> Result<MoodOut, LifeError> {
     let zone = app.store.user_zone(user).await?;
     let events = window(app, user, at).await?;
-    let model = learning::mood_model(app, user).await?;
+    let model = learning::mood_model(app, user).await?.filter(|m| m.trained_at() <= at);
     let p = petty_core::lifelog::mood_prediction(&events, at, &zone, model.as_deref());
     Ok(MoodOut::new(user.0, &p, at, now))
 }

@@ -104,6 +104,11 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
         .json()
         .await
         .unwrap();
+    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let recent =
+        json!({"event_type": "sleep", "title": "MATRIX-LIFE night", "event_time": now, "duration_minutes": 400});
+    app.post_json("/api/v1/life-events", &recent, Some(t)).await;
+    let insights: Value = app.post_json("/api/v1/insights/generate", &json!({}), Some(t)).await.json().await.unwrap();
     let scan = crate::files::upload(
         app,
         t,
@@ -136,6 +141,7 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
             ("records", record["id"].as_str().expect("a record").to_owned()),
             ("reminders", reminder["id"].as_str().expect("a reminder").to_owned()),
             ("life-events", life["id"].as_str().expect("a life event").to_owned()),
+            ("insights", insights[0]["id"].as_str().expect("an insight").to_owned()),
             // Links whose token is the permission: a guessed one opens nothing.
             ("passports", "pp_guessed-token".to_owned()),
             ("lost", "lost_guessed-token".to_owned()),
@@ -368,6 +374,7 @@ fn valid_body(method: &Method, template: &str) -> Option<Value> {
             json!({"events": [{"event_type": "sleep", "title": "Night", "event_time": "2026-01-02T08:00:00Z"}]})
         }
         ("PATCH", "/api/v1/life-events/{id}") => json!({"title": "Better day"}),
+        ("POST", "/api/v1/insights/generate") => json!({"time_range_days": 7}),
         ("POST", "/api/v1/uploads/confirm") => {
             json!({"file_key": "uploads/x/x.pdf", "purpose": "health_record_attachment"})
         }
@@ -406,6 +413,10 @@ const ANYONE_MAY: &[(&str, &str)] = &[
     ("POST", "/api/v1/life-events/batch"),
     ("PATCH", "/api/v1/life-events/{id}"),
     ("DELETE", "/api/v1/life-events/{id}"),
+    ("POST", "/api/v1/insights/generate"),
+    ("POST", "/api/v1/insights/{id}/read"),
+    ("POST", "/api/v1/insights/{id}/dismiss"),
+    ("POST", "/api/v1/predictions/retrain"),
 ];
 
 #[tokio::test]

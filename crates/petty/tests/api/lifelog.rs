@@ -9,7 +9,13 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::harness::{TestApp, spawn_app};
 
-async fn call(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub(crate) async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);

@@ -24,6 +24,7 @@ mod fakes;
 mod files;
 mod geofences;
 mod lifelog;
+mod lifelog_learning;
 mod openapi;
 mod pages;
 mod pages_devices;
