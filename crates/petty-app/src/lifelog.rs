@@ -144,29 +144,31 @@ pub async fn log_events(
             created_by: actor.user_id(),
         })
         .collect();
-    let kept = app.store.add_life_events(&new, now).await.map_err(|e| match e {
+    let added = app.store.add_life_events(&new, now, RETRAIN_AFTER_REPORTS).await.map_err(|e| match e {
         StoreError::NotFound => LifeError::NotFound("pet"),
         other => LifeError::Store(other),
     })?;
-    after_write(app, subject, "event_created", &kept).await;
-    Ok(kept)
+    if added.training_due {
+        app.wake.life_models.notify_one();
+    }
+    live::written(app, subject, "event_created", &added.events).await;
+    Ok(added.events)
 }
 
-/// What follows a write: the reports noted for training (a retrain woken once 50 gathered), the
-/// events published, the predictions looked at again.
-async fn after_write(app: &App, subject: Subject, kind: &str, events: &[StoredLifeEvent]) {
-    if let Subject::Person(user) = subject {
-        let reports = events.iter().filter(|e| e.event.content.is_report()).count();
-        if reports > 0 {
-            let now = app.now();
-            match app.store.note_life_reports(user, reports as i64, RETRAIN_AFTER_REPORTS, now).await {
-                Ok(true) => app.wake.life_models.notify_one(),
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "noting life-log reports for training failed"),
-            }
+/// What follows a change: the reports it added noted for training (a retrain woken once 50
+/// gathered), the event published, the predictions looked at again.
+async fn after_change(app: &App, subject: Subject, before: &StoredLifeEvent, after: &StoredLifeEvent) {
+    if let Subject::Person(user) = subject
+        && after.event.content.is_report()
+        && !before.event.content.is_report()
+    {
+        match app.store.note_life_reports(user, 1, RETRAIN_AFTER_REPORTS, app.now()).await {
+            Ok(true) => app.wake.life_models.notify_one(),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "noting a life-log report for training failed"),
         }
     }
-    live::written(app, subject, kind, events).await;
+    live::written(app, subject, "event_updated", std::slice::from_ref(after)).await;
 }
 
 /// One event of the subject.
@@ -228,7 +230,7 @@ pub async fn update_event(
         .update_life_event(&stored, &content, &input.event_data_json, &input.context_json, app.now())
         .await
         .map_err(not_found)?;
-    after_write(app, subject, "event_updated", std::slice::from_ref(&updated)).await;
+    after_change(app, subject, &stored, &updated).await;
     Ok(updated)
 }
 

@@ -138,6 +138,15 @@ macro_rules! insight_condition {
     };
 }
 
+/// Adds `$2` reports to person `$1`'s count; at `$3` or more since the last training, a retrain
+/// is asked for at `$4`. Answers the request's time (NULL: none asked for).
+pub(crate) const NOTE_REPORTS: &str = "INSERT INTO life_training (user_id, new_reports, requested_at) \
+     VALUES ($1, $2, CASE WHEN $2 >= $3 THEN $4 ELSE NULL END) \
+     ON CONFLICT (user_id) DO UPDATE SET new_reports = life_training.new_reports + excluded.new_reports, \
+     requested_at = CASE WHEN life_training.requested_at IS NOT NULL THEN life_training.requested_at \
+     WHEN life_training.new_reports + excluded.new_reports >= $3 THEN $4 ELSE NULL END \
+     RETURNING requested_at";
+
 /// The UTC day number of `at` (days since 1970-01-01).
 pub fn utc_day(at: OffsetDateTime) -> i64 {
     at.unix_timestamp().div_euclid(86_400)
@@ -193,6 +202,7 @@ impl Store {
 
     /// Notes `reports` new energy or mood reports of a person; once `due_after` have gathered
     /// since the last training, a retrain is asked for. Answers whether one is now asked for.
+    /// (Events added through [`Store::add_life_events`] are noted in the same transaction.)
     pub async fn note_life_reports(
         &self,
         user: UserId,
@@ -201,20 +211,13 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<bool> {
         let asked: Option<i64> = on_pool!(write, self, |pool| {
-            sqlx::query_scalar(
-                "INSERT INTO life_training (user_id, new_reports, requested_at) \
-                 VALUES ($1, $2, CASE WHEN $2 >= $3 THEN $4 ELSE NULL END) \
-                 ON CONFLICT (user_id) DO UPDATE SET new_reports = life_training.new_reports + excluded.new_reports, \
-                 requested_at = CASE WHEN life_training.requested_at IS NOT NULL THEN life_training.requested_at \
-                 WHEN life_training.new_reports + excluded.new_reports >= $3 THEN $4 ELSE NULL END \
-                 RETURNING requested_at",
-            )
-            .bind(user.0)
-            .bind(reports)
-            .bind(due_after)
-            .bind(to_ms(now))
-            .fetch_one(pool)
-            .await?
+            sqlx::query_scalar(NOTE_REPORTS)
+                .bind(user.0)
+                .bind(reports)
+                .bind(due_after)
+                .bind(to_ms(now))
+                .fetch_one(pool)
+                .await?
         });
         Ok(asked.is_some())
     }

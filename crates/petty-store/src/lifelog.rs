@@ -148,12 +148,34 @@ fn subject_keys(subject: Subject, household_id: HouseholdId) -> (Option<Uuid>, U
     }
 }
 
+/// Events kept, and whether the energy and mood reports among them made a person's training due.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddedLifeEvents {
+    pub events: Vec<StoredLifeEvent>,
+    pub training_due: bool,
+}
+
 impl Store {
     /// Keeps `events`, all or none, in their order. `NotFound` if a pet's event names a pet that
-    /// is not its household's.
-    pub async fn add_life_events(&self, events: &[NewLifeEvent], now: OffsetDateTime) -> Result<Vec<StoredLifeEvent>> {
+    /// is not its household's. In the same transaction, a person's energy and mood reports are
+    /// counted for training: `retrain_after` reports since the last training make it due.
+    pub async fn add_life_events(
+        &self,
+        events: &[NewLifeEvent],
+        now: OffsetDateTime,
+        retrain_after: i64,
+    ) -> Result<AddedLifeEvents> {
         let at = to_ms(now);
         let mut kept = Vec::with_capacity(events.len());
+        let mut reports: std::collections::BTreeMap<Uuid, i64> = std::collections::BTreeMap::new();
+        for new in events {
+            if let Subject::Person(user) = new.subject
+                && new.content.is_report()
+            {
+                *reports.entry(user.0).or_insert(0) += 1;
+            }
+        }
+        let mut training_due = false;
         on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
             for new in events {
@@ -211,9 +233,19 @@ impl Store {
                     created_by: new.created_by,
                 });
             }
+            for (user, n) in &reports {
+                let asked: Option<i64> = sqlx::query_scalar(crate::life_models::NOTE_REPORTS)
+                    .bind(*user)
+                    .bind(*n)
+                    .bind(retrain_after)
+                    .bind(at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                training_due |= asked.is_some();
+            }
             tx.commit().await?;
         });
-        Ok(kept)
+        Ok(AddedLifeEvents { events: kept, training_due })
     }
 
     /// One event of this subject (a person's own, or a pet of this household).

@@ -638,6 +638,42 @@
     }
   });
 
+  // On the life log, a one-tap entry is sent without leaving the page: the socket then brings
+  // the new event and the predictions it moved. If sending fails, the form is submitted as
+  // usual, so the server's answer (an error page, a sign-in) is shown.
+  if (page === 'life') {
+    document.addEventListener('submit', function (event) {
+      var form = event.target;
+      if (!form || !form.hasAttribute || !form.hasAttribute('data-live-submit')) {
+        return;
+      }
+      event.preventDefault();
+      var buttons = form.querySelectorAll('button');
+      buttons.forEach(function (b) { b.disabled = true; });
+      fetch(form.action, {
+        method: 'POST',
+        credentials: 'same-origin',
+        body: new URLSearchParams(new FormData(form)),
+        headers: { accept: 'text/html' }
+      })
+        .then(function (response) {
+          if (!response.ok || new URL(response.url).pathname !== '/life') {
+            form.submit();
+            return;
+          }
+          if (!socket || socket.readyState !== WebSocket.OPEN) {
+            resync();
+          }
+        })
+        .catch(function () {
+          form.submit();
+        })
+        .then(function () {
+          buttons.forEach(function (b) { b.disabled = false; });
+        });
+    });
+  }
+
   window.setInterval(refreshTimes, 15000);
   connect();
 })();

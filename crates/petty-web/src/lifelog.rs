@@ -131,7 +131,7 @@ async fn life_view(
                 h2 #quick-title { "One tap" }
                 div.quick-entries {
                     @for (i, quick) in QUICK.iter().enumerate() {
-                        form method="post" action="/life/quick" {
+                        form method="post" action="/life/quick" data-live-submit {
                             (layout::csrf_field(&signed_in.csrf))
                             input type="hidden" name="entry" value=(i);
                             button.button.button-secondary type="submit" { (quick.label) }
@@ -326,7 +326,13 @@ pub(crate) struct EntryForm {
 }
 
 /// An event happening now, as the API would take it.
-fn input_now(event_type: &str, title: &str, minutes: Option<i64>, mood: Option<i64>) -> EventInput {
+fn input_now(
+    now: OffsetDateTime,
+    event_type: &str,
+    title: &str,
+    minutes: Option<i64>,
+    mood: Option<i64>,
+) -> EventInput {
     let event_data_json = match mood {
         Some(score) => format!("{{\"mood_score\":{score}}}"),
         None => "{}".to_owned(),
@@ -334,7 +340,7 @@ fn input_now(event_type: &str, title: &str, minutes: Option<i64>, mood: Option<i
     let raw = RawLifeEvent {
         event_type: Some(event_type.to_owned()),
         title: Some(title.to_owned()),
-        event_time: Some(OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()),
+        event_time: Some(now.format(&Rfc3339).unwrap_or_default()),
         duration_minutes: minutes,
         ..RawLifeEvent::default()
     };
@@ -357,7 +363,7 @@ pub(crate) async fn quick(
     let Some(quick) = QUICK.get(form.entry) else {
         return Err(PageError::BadRequest("entry: one of the buttons on the page".to_owned()));
     };
-    let input = input_now(quick.kind, quick.label, quick.minutes, quick.mood);
+    let input = input_now(state.app.now(), quick.kind, quick.label, quick.minutes, quick.mood);
     uses::log_events(&state.app, &signed_in.actor(), me(&signed_in), vec![input], false).await.map_err(page_error)?;
     Ok(Redirect::to("/life").into_response())
 }
@@ -386,7 +392,7 @@ pub(crate) async fn create(
             "mood_score must be between 0 and 10",
         ))),
         Ok((minutes, mood)) => {
-            let input = input_now(&form.event_type, &form.title, minutes, mood);
+            let input = input_now(state.app.now(), &form.event_type, &form.title, minutes, mood);
             uses::log_events(&state.app, &signed_in.actor(), me(&signed_in), vec![input], false).await.map(|_| ())
         }
         Err(invalid) => Err(LifeError::Invalid(invalid)),

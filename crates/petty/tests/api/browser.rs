@@ -577,3 +577,53 @@ async fn care_journey(app: &TestApp, browser: &Client, owner: &Account, pet_id: 
     let _ = std::fs::remove_file(&photo);
     Ok(())
 }
+
+/// Issue 15: on the life log, one tap logs "Slept 7 h" without leaving the page, and the energy
+/// prediction above changes as the socket brings the event and the moved prediction; the
+/// event then shows under Recent, and a check-in logged from elsewhere (the API, a phone) moves
+/// the page too.
+#[tokio::test]
+async fn a_tap_on_the_life_log_moves_the_prediction_live() {
+    if !browser_installed() {
+        return;
+    }
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let driver = Chromedriver::start().await;
+    let browser = driver.browser().await;
+    let watched = tap_and_watch(&app, &browser, &ana).await;
+    let closed = browser.close().await;
+    watched.expect("the life page updates itself");
+    closed.expect("close the browser");
+}
+
+async fn tap_and_watch(app: &TestApp, browser: &Client, ana: &Account) -> Result<(), CmdError> {
+    sign_in(app, browser, ana).await?;
+    browser.goto(&app.url("/life")).await?;
+    let before = shown(browser, "[data-prediction=energy]").await?;
+    assert!(shown(browser, "#recent").await?.contains("Nothing logged yet"));
+    wait_until_live(browser).await?;
+    mark_the_page(browser).await?;
+
+    // Sleep below 8 hours lowers the energy of any time of day by an eighth.
+    button(browser, "Slept 7 h").await?.click().await?;
+    wait_for_text(browser, "#recent", "Slept 7 h").await?;
+    let after = shown(browser, "[data-prediction=energy]").await?;
+    assert_ne!(before, after, "the energy prediction moved");
+    still_the_same_page(browser).await?;
+
+    // A check-in from a phone: energy 9 raises it, on the same open page.
+    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let res = app
+        .post_json(
+            "/api/v1/life-events",
+            &json!({"event_type": "mood", "title": "Phone check-in", "event_time": now, "event_data": {"energy_level": 9}}),
+            Some(&ana.access_token),
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    wait_for_text(browser, "#recent", "Phone check-in").await?;
+    let raised = shown(browser, "[data-prediction=energy]").await?;
+    assert_ne!(raised, after, "the energy prediction moved again");
+    still_the_same_page(browser).await
+}
