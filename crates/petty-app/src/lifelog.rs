@@ -82,6 +82,12 @@ pub const PREDICTION_WINDOW_DAYS: i64 = 30;
 const API_KEY_HAS_NO_PERSON: &str =
     "an API key acts for a household, not a person: sign in as the person to use their life log";
 
+/// `v` to `places` decimals, for answers.
+pub(crate) fn rounded(v: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (v * f).round() / f
+}
+
 /// The person calling (an API key acts for no person).
 pub(crate) fn person(actor: &Actor) -> Result<UserId, LifeError> {
     actor.user_id().ok_or(LifeError::Forbidden(API_KEY_HAS_NO_PERSON))

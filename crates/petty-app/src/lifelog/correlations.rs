@@ -146,11 +146,11 @@ fn link_out(t: &PairTest) -> LinkOut {
 }
 
 fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
+    super::rounded(v, 3)
 }
 
 fn round4(v: f64) -> f64 {
-    (v * 10_000.0).round() / 10_000.0
+    super::rounded(v, 4)
 }
 
 /// The links across the caller's streams over the last `days` days (14–365).

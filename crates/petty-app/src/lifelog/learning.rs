@@ -148,9 +148,9 @@ pub(crate) async fn metrics(app: &App, user: UserId) -> Result<ModelMetricsOut, 
                 trained_at: Some(m.trained_at()),
                 n_train: Some(h.n_train),
                 n_test: Some(h.n_test),
-                mae: h.learned.mae.map(|v| round3(v)),
-                r2: h.learned.r2.map(|v| round3(v)),
-                baseline_mae: h.baseline.mae.map(|v| round3(v)),
+                mae: h.learned.mae.map(round3),
+                r2: h.learned.r2.map(round3),
+                baseline_mae: h.baseline.mae.map(round3),
                 status: state.energy_note.clone(),
             }
         }
@@ -169,9 +169,9 @@ pub(crate) async fn metrics(app: &App, user: UserId) -> Result<ModelMetricsOut, 
                 trained_at: Some(m.trained_at()),
                 n_train: Some(h.n_train),
                 n_test: Some(h.n_test),
-                accuracy: h.learned.accuracy.map(|v| round3(v)),
-                macro_f1: h.learned.macro_f1.map(|v| round3(v)),
-                baseline_accuracy: h.baseline.accuracy.map(|v| round3(v)),
+                accuracy: h.learned.accuracy.map(round3),
+                macro_f1: h.learned.macro_f1.map(round3),
+                baseline_accuracy: h.baseline.accuracy.map(round3),
                 status: state.mood_note.clone(),
             }
         }
@@ -181,5 +181,5 @@ pub(crate) async fn metrics(app: &App, user: UserId) -> Result<ModelMetricsOut, 
 }
 
 fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
+    super::rounded(v, 3)
 }
