@@ -332,6 +332,11 @@ pub async fn model_metrics(app: &App, actor: &Actor) -> Result<ModelMetricsOut, 
     Ok(learning::metrics(app, user).await?)
 }
 
+/// A person's model metrics (for their data export).
+pub(crate) async fn person_metrics(app: &App, user: UserId) -> Result<ModelMetricsOut, StoreError> {
+    learning::metrics(app, user).await
+}
+
 /// Asks for the caller's models to be trained now (the job is woken; it runs in the
 /// background).
 pub async fn retrain(app: &App, actor: &Actor) -> Result<(), LifeError> {

@@ -282,18 +282,21 @@ pub async fn export(app: &App, user_id: UserId) -> Result<Export, StoreError> {
         .list_life_events(petty_core::lifelog::Subject::Person(user_id), anywhere, &Default::default(), all)
         .await?
         .items;
-    let life_json: Vec<Value> = life
-        .iter()
-        .map(|s| {
-            let c = &s.event.content;
-            let object = |text: &str| serde_json::from_str::<Value>(text).unwrap_or_else(|_| json!({}));
-            json!({"id": s.event.id.0, "event_type": c.event_type.as_str(), "title": c.title,
-                "event_time": ts(c.event_time), "event_category": c.event_category, "description": c.description,
-                "event_data": object(&s.event_data_json), "context": object(&s.context_json),
-                "duration_minutes": c.duration_minutes, "tags": c.tags, "source": c.source,
-                "created_at": ts(s.event.created_at), "updated_at": s.event.updated_at.and_then(ts)})
-        })
-        .collect();
+    let life_json: Vec<crate::lifelog::LifeEventOut> = life.iter().map(crate::lifelog::LifeEventOut::from).collect();
+    // What Petty concluded from it: insights (dismissed ones too) and the models' scores.
+    let insights = app
+        .store
+        .list_life_insights(
+            user_id,
+            &petty_store::InsightFilter { include_dismissed: true, ..Default::default() },
+            all,
+        )
+        .await?
+        .items;
+    let insights_json: Vec<crate::lifelog::InsightOut> = insights.iter().map(crate::lifelog::InsightOut::from).collect();
+    out.add("life_insights.json", &pretty(&json!(insights_json)));
+    let models = crate::lifelog::person_metrics(app, user_id).await?;
+    out.add("life_models.json", &pretty(&json!(models)));
     out.add("life_events.json", &pretty(&json!(life_json)));
     out.add("audit_log.json", &pretty(&json!(audit_json)));
     out.add("devices.json", &pretty(&json!(devices_json)));
@@ -304,7 +307,7 @@ pub async fn export(app: &App, user_id: UserId) -> Result<Export, StoreError> {
     out.add("reminders.csv", &reminders_csv.into_inner().unwrap_or_default());
     let counts = json!({"households": memberships.len(), "pets": pets_json.len(), "health_records": records_json.len(),
         "reminders": reminders_json.len(), "devices": devices_json.len(), "alarms": alarms_json.len(),
-        "life_events": life.len()});
+        "life_events": life.len(), "life_insights": insights.len()});
     let day = format_date(now.date()).replace('-', "");
     let zip = out.finish(&json!({"format": "petty-export", "version": 1, "exportedAt": ts(now), "userId": user_id.0,
         "counts": counts}));

@@ -98,6 +98,8 @@ async fn export_then_delete_and_nothing_of_the_person_answers_any_more() {
         "health_records.csv",
         "reminders.csv",
         "life_events.json",
+        "life_insights.json",
+        "life_models.json",
     ] {
         assert!(paths.contains(&expected), "{expected} in {paths:?}");
     }
@@ -111,6 +113,8 @@ async fn export_then_delete_and_nothing_of_the_person_answers_any_more() {
     assert!(!everything.contains("$argon2") && !everything.contains(&api_key), "no hashes or keys");
     let life: Value = serde_json::from_slice(&read("life_events.json")).unwrap();
     assert_eq!((life[0]["title"].as_str(), &life[0]["event_data"]), (Some("Calm evening"), &json!({"mood_score": 7})));
+    let models: Value = serde_json::from_slice(&read("life_models.json")).unwrap();
+    assert_eq!(models["energy"]["model_version"], "baseline-1", "no model trained yet: {models}");
     let logins: Value = serde_json::from_slice(&read("logins.json")).unwrap();
     assert!(!logins.as_array().unwrap().is_empty(), "the sign-ins");
 
