@@ -286,14 +286,11 @@ pub async fn export(app: &App, user_id: UserId) -> Result<Export, StoreError> {
     // What Petty concluded from it: insights (dismissed ones too) and the models' scores.
     let insights = app
         .store
-        .list_life_insights(
-            user_id,
-            &petty_store::InsightFilter { include_dismissed: true, ..Default::default() },
-            all,
-        )
+        .list_life_insights(user_id, &petty_store::InsightFilter { include_dismissed: true, ..Default::default() }, all)
         .await?
         .items;
-    let insights_json: Vec<crate::lifelog::InsightOut> = insights.iter().map(crate::lifelog::InsightOut::from).collect();
+    let insights_json: Vec<crate::lifelog::InsightOut> =
+        insights.iter().map(crate::lifelog::InsightOut::from).collect();
     out.add("life_insights.json", &pretty(&json!(insights_json)));
     let models = crate::lifelog::person_metrics(app, user_id).await?;
     out.add("life_models.json", &pretty(&json!(models)));

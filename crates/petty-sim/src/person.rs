@@ -331,6 +331,62 @@ pub fn simulate_person(seed: u64, start: OffsetDateTime, days: u32) -> SimPerson
     SimPerson { seed, traits, events, truth }
 }
 
+/// The person of the contract's test of learned models (`compat/aurora.md`, "Learned models":
+/// "a 120-day log whose energy and mood are functions of the features above plus noise (σ 0.5
+/// energy points)"): the days of [`simulate_person`], but every check-in's energy and mood are
+/// recomputed, in time order, as a fixed function of the model's own features at that moment
+/// (from the events before it) plus noise of σ 0.5, and reported with two decimals. Unlike
+/// [`simulate_person`], nothing unlogged moves them, so it measures how well a model learns a
+/// function it can see, not how much of a person it cannot.
+pub fn contract_person(seed: u64, start: OffsetDateTime, days: u32) -> SimPerson {
+    let mut person = simulate_person(seed, start, days);
+    let mut rng = StdRng::seed_from_u64(mix(seed, 0xC0_47AC7));
+    let zone = petty_core::recurrence::Zone::utc();
+    person.truth.clear();
+    for i in 0..person.events.len() {
+        if person.events[i].event_data.number("energy_level").is_none() {
+            continue;
+        }
+        let at = person.events[i].event_time;
+        let x = petty_core::lifelog::features::feature_vector(&person.events[..i], at, &zone);
+        let (energy, mood) = contract_truth(&x);
+        let mut data = EventData::new()
+            .with_number("energy_level", round((energy + noise(&mut rng, 0.5)).clamp(0.0, 10.0), 2))
+            .with_number("mood_score", round((mood + noise(&mut rng, 0.5)).clamp(0.0, 10.0), 2));
+        if let Some(stress) = person.events[i].event_data.number("stress_level") {
+            data = data.with_number("stress_level", stress);
+        }
+        person.events[i].event_data = data;
+        person.truth.push(Truth { at, energy, mood });
+    }
+    person
+}
+
+/// The contract person's energy and mood from the features (a missing one counts as typical).
+fn contract_truth(x: &petty_core::lifelog::features::Features) -> (f64, f64) {
+    use petty_core::lifelog::{FEATURE_NAMES, MISSING};
+    let f = |name: &str, typical: f64| {
+        FEATURE_NAMES.iter().position(|n| *n == name).map(|i| x[i]).filter(|v| *v != MISSING).unwrap_or(typical)
+    };
+    let sleep = f("sleep_last_night_h", 7.5);
+    let awake = f("hours_since_waking", 6.0);
+    let exercise = f("exercise_min_24h", 0.0).min(90.0);
+    let walks = f("walk_min_24h", 0.0).min(90.0);
+    let work = f("work_h_24h", 0.0);
+    let social = f("social_events_3d", 0.0).min(3.0);
+    let stress = f("stress_mean_7d", 4.0);
+    let weekend = f("is_weekend", 0.0);
+    let energy = 5.0 + 0.9 * (sleep - 7.5) - 0.2 * (awake - 6.0) + 0.015 * exercise + 0.01 * walks
+        - 0.2 * (work - 5.0).max(0.0)
+        - 0.25 * (stress - 4.0)
+        + 0.3 * social;
+    let mood = 5.0 + 0.9 * (sleep - 7.5) + 0.02 * walks + 0.01 * exercise + 0.6 * social
+        - 0.45 * (stress - 4.0)
+        - 0.15 * (work - 8.0).max(0.0)
+        + 0.6 * weekend;
+    (energy.clamp(0.0, 10.0), mood.clamp(0.0, 10.0))
+}
+
 #[cfg(test)]
 mod tests {
     use petty_core::lifelog::{RawLifeEvent, Subject};
