@@ -79,6 +79,9 @@ pub struct Settings {
     pub billing: billing::BillingSettings,
     /// Where uploaded files are kept and how they are checked.
     pub files: files::FilesSettings,
+    /// The chat-completions endpoint the life log's summary insight is asked of; none by
+    /// default, and then nothing asks one.
+    pub llm: Option<petty_notify::llm::LlmConfig>,
 }
 
 /// How mail about an account behaves.
@@ -113,6 +116,7 @@ impl Default for Settings {
             account_mail: AccountMailSettings::default(),
             billing: billing::BillingSettings::default(),
             files: files::FilesSettings::default(),
+            llm: None,
         }
     }
 }
@@ -179,6 +183,8 @@ pub struct Inner {
     pub mfa: mfa::MfaKeys,
     /// Stripe's API, when billing is on.
     pub stripe: Option<petty_notify::stripe::Stripe>,
+    /// The language model the life log's summary is asked of, when one is configured.
+    pub llm: Option<petty_notify::llm::Llm>,
     /// The life log's parsed models and live predictions on this node.
     pub life: lifelog::LifeState,
 }
@@ -197,6 +203,7 @@ impl App {
         let notifier = Notifier::new(&settings.notify, secret);
         let stripe = settings.billing.stripe.as_ref().map(|s| petty_notify::stripe::Stripe::new(s.api.clone()));
         let files = files::Files::new(&settings.files, secret);
+        let llm = settings.llm.clone().map(petty_notify::llm::Llm::new);
         App(Arc::new(Inner {
             store,
             bus,
@@ -209,6 +216,7 @@ impl App {
             passport: sharing::PassportKey::from_secret(secret),
             mfa: mfa::MfaKeys::derive(secret),
             stripe,
+            llm,
             life: lifelog::LifeState::default(),
         }))
     }

@@ -22,6 +22,7 @@ mod insights;
 mod learning;
 mod live;
 mod out;
+mod summary;
 
 pub use correlations::{CorrelationsOut, EffectOut, LinkOut, SeriesOut, correlations};
 pub use insights::{InsightMark, MAX_RANGE_DAYS, generate_insights, get_insight, list_insights, mark_insight};

@@ -52,6 +52,24 @@ pub struct HttpConfig {
     pub billing: petty_app::billing::BillingSettings,
     /// Where uploaded files are kept and how they are checked.
     pub files: petty_app::files::FilesSettings,
+    /// The language model the life log's summary insight is asked of (none by default).
+    pub llm: Option<LlmSettings>,
+}
+
+/// A chat-completions endpoint for the life log's summary insight, and the budget of calls the
+/// edge keeps for it.
+#[derive(Clone, Debug)]
+pub struct LlmSettings {
+    /// Where the model is, which one, the key and the timeout.
+    pub api: petty_notify::llm::LlmConfig,
+    /// Calls one person's requests may make in 24 hours (bursts up to the same; counted on each
+    /// node, whether or not the rate limits are on).
+    pub daily_calls_per_user: u32,
+}
+
+impl LlmSettings {
+    /// The seed's cap: 100 calls per person a day.
+    pub const DEFAULT_DAILY_CALLS_PER_USER: u32 = 100;
 }
 
 /// Requests allowed per minute, with bursts up to the same number.
@@ -105,6 +123,7 @@ impl HttpConfig {
             account_mail: self.account_mail,
             billing: self.billing.clone(),
             files: self.files.clone(),
+            llm: self.llm.as_ref().map(|llm| llm.api.clone()),
             ..petty_app::Settings::default()
         }
     }
@@ -141,6 +160,7 @@ impl HttpConfig {
             notify: petty_notify::NotifyConfig::default(),
             billing: petty_app::billing::BillingSettings::default(),
             files: petty_app::files::FilesSettings::default(),
+            llm: None,
         }
     }
 }

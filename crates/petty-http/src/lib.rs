@@ -56,7 +56,7 @@ pub mod live {
     pub use crate::api::ws::check_client_message;
 }
 
-pub use config::{HttpConfig, PetmgmtLimits, RateLimitConfig};
+pub use config::{HttpConfig, LlmSettings, PetmgmtLimits, RateLimitConfig};
 pub use error::{ApiError, EdgeShaped, ErrorCode, FieldDetail};
 pub use ratelimit::ForwardedFor;
 pub use routes::{api_router, method_not_allowed, not_found, openapi, with_cors, with_edge};
@@ -65,6 +65,7 @@ pub use state::AppState;
 
 /// The delivery channels' settings, as the binary configures them.
 pub mod notify {
+    pub use petty_notify::llm::{LLM_TIMEOUT, LlmConfig, check_base_url as check_llm_base_url};
     pub use petty_notify::stripe::StripeConfig;
     pub use petty_notify::{NotifyConfig, OutboundPolicy, SmtpConfig, SmtpTls, TwilioConfig, install_tls_provider};
 }

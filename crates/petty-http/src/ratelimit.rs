@@ -1,5 +1,7 @@
 //! Rate limits per client address and per signed-in user or API key (GCRA, via `governor`),
-//! with `X-RateLimit-*` headers on every limited response and `Retry-After` on a 429.
+//! with `X-RateLimit-*` headers on every limited response and `Retry-After` on a 429; and the
+//! daily budget of language-model calls per person, which a use case spends through
+//! [`crate::AppState::llm_budget`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
@@ -12,6 +14,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use petty_core::accounts::ActorKind;
+use petty_core::ids::UserId;
 use petty_core::net::Network;
 
 use crate::auth::Authentication;
@@ -24,6 +27,9 @@ pub(crate) struct RateLimiters {
     config: RateLimitConfig,
     per_ip: Limiter<IpAddr>,
     per_principal: Limiter<uuid::Uuid>,
+    /// Language-model calls per person: `llm.daily_calls_per_user` a day, in a burst too. None
+    /// without a model.
+    llm_calls: Option<DefaultKeyedRateLimiter<uuid::Uuid>>,
     clock: DefaultClock,
 }
 
@@ -44,12 +50,21 @@ fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Limiter<K> {
     RateLimiter::keyed(Quota::per_minute(n)).with_middleware::<StateInformationMiddleware>()
 }
 
+/// `per_day` a day, all of them at once if need be; one comes back every `24 h / per_day`.
+fn daily_limiter(per_day: u32) -> Option<DefaultKeyedRateLimiter<uuid::Uuid>> {
+    let n = NonZeroU32::new(per_day.max(1)).unwrap_or(NonZeroU32::MIN);
+    let quota = Quota::with_period(Duration::from_secs(24 * 3600) / n.get())?.allow_burst(n);
+    Some(RateLimiter::keyed(quota))
+}
+
 impl RateLimiters {
-    pub(crate) fn new(config: RateLimitConfig) -> Self {
+    /// `llm_daily_calls`: the budget of language-model calls per person, when there is a model.
+    pub(crate) fn new(config: RateLimitConfig, llm_daily_calls: Option<u32>) -> Self {
         Self {
             config,
             per_ip: limiter(config.per_ip_per_minute),
             per_principal: limiter(config.per_principal_per_minute),
+            llm_calls: llm_daily_calls.and_then(daily_limiter),
             clock: DefaultClock::default(),
         }
     }
@@ -58,6 +73,16 @@ impl RateLimiters {
     pub(crate) fn prune(&self) {
         self.per_ip.retain_recent();
         self.per_principal.retain_recent();
+        if let Some(llm_calls) = &self.llm_calls {
+            llm_calls.retain_recent();
+        }
+    }
+
+    /// Spends one of `user`'s language-model calls of the day: `false` when they are spent, or
+    /// when there is no model. The budget holds whether or not the rate limits are on: it caps
+    /// what the model costs, not traffic.
+    pub(crate) fn spend_llm_call(&self, user: UserId) -> bool {
+        self.llm_calls.as_ref().is_some_and(|calls| calls.check_key(&user.0).is_ok())
     }
 
     fn check<K: std::hash::Hash + Eq + Clone>(&self, limiter: &Limiter<K>, key: &K, per_minute: u32) -> Decision {
@@ -205,6 +230,16 @@ mod tests {
             headers.append("x-forwarded-for", HeaderValue::from_str(line).unwrap());
         }
         headers
+    }
+
+    #[test]
+    fn each_person_spends_their_own_daily_llm_calls() {
+        let (ana, bo) = (UserId::new(), UserId::new());
+        let limits = RateLimiters::new(RateLimitConfig { enabled: false, ..RateLimitConfig::default() }, Some(3));
+        assert_eq!([(); 4].map(|()| limits.spend_llm_call(ana)), [true, true, true, false]);
+        assert!(limits.spend_llm_call(bo), "another person has their own calls");
+        let no_model = RateLimiters::new(RateLimitConfig::default(), None);
+        assert!(!no_model.spend_llm_call(ana));
     }
 
     #[test]

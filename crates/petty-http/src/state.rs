@@ -5,6 +5,7 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use petty_core::accounts::Actor;
 use petty_core::ids::{ApiKeyId, HouseholdId, PetId};
 use petty_core::pets::Pet;
 
@@ -68,7 +69,7 @@ impl AppState {
         // Install the metrics recorder before the first request, so no request goes uncounted.
         crate::observability::prometheus();
         let keys = Keys::new(&config);
-        let limits = RateLimiters::new(config.rate_limit);
+        let limits = RateLimiters::new(config.rate_limit, config.llm.as_ref().map(|llm| llm.daily_calls_per_user));
         Self(Arc::new(Shared {
             store,
             bus,
@@ -82,5 +83,13 @@ impl AppState {
             app,
             config,
         }))
+    }
+
+    /// What lets a use case spend one of the caller's language-model calls of the day
+    /// (`llm.daily_calls_per_user`): each `true` it answers is one call spent. An API key is no
+    /// person and has none; without a model there are none.
+    pub fn llm_budget(&self, actor: &Actor) -> impl Fn() -> bool + Sync + '_ {
+        let user = actor.user_id();
+        move || user.is_some_and(|user| self.limits.spend_llm_call(user))
     }
 }

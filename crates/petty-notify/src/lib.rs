@@ -3,7 +3,8 @@
 //! carries, and what each message says (about alarms, and about an account: a reset link, a
 //! verification link, a warning that someone tried to register with an address); and the
 //! client of Stripe's REST API that billing calls (`stripe.rs`), with the HMAC its webhooks
-//! are signed with and the mail about a failed payment.
+//! are signed with and the mail about a failed payment; and the client of an OpenAI-compatible
+//! chat-completions API (`llm.rs`) that the life log's optional summary asks.
 //!
 //! Architecture invariant: this crate sends and says; it decides nothing. Who is told, when,
 //! and what is recorded of it is `petty-app`'s (`notify.rs`), and the outbox that makes
@@ -11,7 +12,8 @@
 //!
 //! API boundary: [`NotifyConfig`] and its parts, [`Notifier`] (the senders, the signer of
 //! acknowledgement links), [`SendError`], the message texts ([`account_email`] among them), and
-//! [`stripe`] ([`stripe::Stripe`], [`stripe::StripeConfig`], [`stripe::webhook_mac`]).
+//! [`stripe`] ([`stripe::Stripe`], [`stripe::StripeConfig`], [`stripe::webhook_mac`]) and
+//! [`llm`] ([`llm::Llm`], [`llm::LlmConfig`], [`llm::LlmError`]).
 
 use std::time::Duration;
 
@@ -24,6 +26,7 @@ use petty_store::{AccountMailKind, Alarm, Contact, Notification};
 use sha2::Sha256;
 use uuid::Uuid;
 
+pub mod llm;
 pub mod outbound;
 pub mod stripe;
 
@@ -113,6 +116,19 @@ pub struct Notifier {
 /// Installs ring as rustls's provider (once per process; later calls do nothing).
 pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A client of a fixed, configured API (Stripe, the LLM endpoint): `timeout` for each call and
+/// its connection, redirects never followed, Petty's user agent.
+pub(crate) fn api_client(timeout: Duration) -> reqwest::Client {
+    install_tls_provider();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("petty/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
 }
 
 impl Notifier {

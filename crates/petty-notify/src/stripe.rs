@@ -74,14 +74,7 @@ impl fmt::Debug for Stripe {
 
 impl Stripe {
     pub fn new(config: StripeConfig) -> Stripe {
-        crate::install_tls_provider();
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("petty/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let http = crate::api_client(config.timeout);
         Stripe { config, http }
     }
 

@@ -235,6 +235,9 @@ fn insight_row(signed_in: &SignedIn, i: &StoredInsight) -> Markup {
             h3 { (i.title) @if !i.is_read { " " span.badge.badge-info { "New" } } }
             p { (i.content) }
             p.hint { "Priority " (i.priority) " · how sure: " (format!("{:.0} %", i.confidence * 100.0)) }
+            @if i.insight_type == "llm_summary" {
+                p.hint { "Written by a language model from the insights’ sentences and numbers." }
+            }
             div.actions {
                 @if !i.is_read {
                     form method="post" action={ "/life/insights/" (i.id.0) "/read" } {
@@ -426,7 +429,8 @@ pub(crate) async fn generate_insights(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     signed_in.check_csrf(&state, &form.csrf)?;
-    uses::generate_insights(&state.app, &signed_in.actor(), 7).await.map_err(page_error)?;
+    let actor = signed_in.actor();
+    uses::generate_insights(&state.app, &actor, 7, &state.llm_budget(&actor)).await.map_err(page_error)?;
     Ok(Redirect::to("/life#insights").into_response())
 }
 

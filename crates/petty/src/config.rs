@@ -51,6 +51,36 @@ pub(crate) struct Config {
     pub notify: NotifySection,
     pub billing: BillingSection,
     pub storage: StorageSection,
+    pub llm: LlmSection,
+}
+
+/// A language model for the life log's summary insight, through any OpenAI-compatible
+/// chat-completions API; off unless `base_url` is set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct LlmSection {
+    /// The API's base (`http://127.0.0.1:11434/v1`); empty: no model, nothing is asked.
+    pub base_url: Option<String>,
+    /// The model, as the endpoint names it.
+    pub model: Option<String>,
+    /// Sent as a bearer token when set.
+    pub api_key: Option<String>,
+    /// Seconds one call may take.
+    pub timeout_secs: u64,
+    /// Calls one person's requests may make in 24 hours (on each node).
+    pub daily_calls_per_user: u32,
+}
+
+impl Default for LlmSection {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            model: None,
+            api_key: None,
+            timeout_secs: petty_http::notify::LLM_TIMEOUT.as_secs(),
+            daily_calls_per_user: petty_http::LlmSettings::DEFAULT_DAILY_CALLS_PER_USER,
+        }
+    }
 }
 
 /// Billing: off (every household has everything) unless `[billing.stripe]` has a secret key.
@@ -339,6 +369,7 @@ impl Default for Config {
             notify: NotifySection::default(),
             billing: BillingSection::default(),
             storage: StorageSection::default(),
+            llm: LlmSection::default(),
         }
     }
 }
@@ -592,6 +623,22 @@ s3_allow_http = false
 # Scan every upload with clamd (its host:port) before it is kept; an infected file is refused
 # and deleted. Unset: no scan.
 # clamd = "127.0.0.1:3310"
+
+[llm]
+# An optional summary insight in the life log ("Your days in a few words"), written by a
+# language model through any OpenAI-compatible chat-completions API: OpenAI's, or Ollama,
+# llama.cpp or vLLM on your own machine. Off until base_url is set; then each request for
+# insights may ask it once, sending the insights' sentences and numbers and nothing else of
+# the log. A failed or slow call, or a person's spent calls, only leave the summary out.
+# base_url = "http://127.0.0.1:11434/v1"
+# model = "llama3.1:8b"
+# api_key = "..."   (better: PETTY_LLM__API_KEY_FILE; a server on your machine needs none)
+# Seconds one call may take; less than http.request_timeout_secs (the call is made within the
+# request for insights).
+timeout_secs = 20
+# Calls one person's requests may make in 24 hours, counted on each node (all at once if need be;
+# one comes back every 24 h / this many).
+daily_calls_per_user = 100
 "#;
 
 /// What the command line asks for; wins over the file and the environment.
@@ -695,6 +742,15 @@ pub(crate) fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> an
         if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
             *value = None;
         }
+    }
+    let llm = &mut config.llm;
+    for value in [&mut llm.base_url, &mut llm.model, &mut llm.api_key] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            *value = None;
+        }
+    }
+    if llm.base_url.is_none() && (llm.model.is_some() || llm.api_key.is_some()) {
+        warnings.push("llm.model or llm.api_key is set but llm.base_url is not: no language model is used".to_owned());
     }
     let storage = &mut config.storage;
     for value in [
@@ -871,6 +927,7 @@ impl Config {
             bail!("billing.stripe.timeout_secs must be 1 to 120, got {}", stripe.timeout_secs);
         }
         self.check_storage()?;
+        self.check_llm()?;
         match self.auth.email_verification.as_deref().map(str::parse::<EmailVerification>) {
             None | Some(Ok(EmailVerification::Optional)) => {}
             Some(Ok(EmailVerification::Required)) if n.smtp_server.is_none() => bail!(
@@ -925,6 +982,39 @@ impl Config {
             && clamd.rsplit_once(':').is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
         {
             bail!("storage.clamd must be HOST:PORT, got {clamd:?}");
+        }
+        Ok(())
+    }
+
+    fn check_llm(&self) -> anyhow::Result<()> {
+        let l = &self.llm;
+        let Some(base_url) = &l.base_url else { return Ok(()) };
+        if let Err(why) = petty_http::notify::check_llm_base_url(base_url) {
+            bail!(
+                "llm.base_url {why}: it is the API's base, such as http://127.0.0.1:11434/v1 (or leave it empty: no LLM)"
+            );
+        }
+        if l.model.is_none() {
+            bail!("llm.model must name the model to ask when llm.base_url is set");
+        }
+        if !(1..=300).contains(&l.timeout_secs) {
+            bail!("llm.timeout_secs must be 1 to 300, got {}", l.timeout_secs);
+        }
+        // The summary is asked within the request for insights: a call that outlasted the
+        // request would lose the rule insights' answer too.
+        if l.timeout_secs >= self.http.request_timeout_secs {
+            bail!(
+                "llm.timeout_secs ({}) must be under http.request_timeout_secs ({}): the model is asked within \
+                 the request for insights",
+                l.timeout_secs,
+                self.http.request_timeout_secs
+            );
+        }
+        if !(1..=1_000_000).contains(&l.daily_calls_per_user) {
+            bail!(
+                "llm.daily_calls_per_user must be 1 to 1000000, got {} (to use no LLM, leave llm.base_url empty)",
+                l.daily_calls_per_user
+            );
         }
         Ok(())
     }
@@ -1037,6 +1127,7 @@ impl Config {
         http.notify = self.notify_config();
         http.billing = self.billing_settings();
         http.files = self.files_settings();
+        http.llm = self.llm_settings();
         http.secure_cookies = self.http.secure_cookies.unwrap_or(
             self.mode == Mode::Production || self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
         );
@@ -1154,6 +1245,22 @@ impl Config {
         }
     }
 
+    /// The language model of the life log's summary, when `llm.base_url` is set. (`check`
+    /// refused anything unusable.)
+    pub(crate) fn llm_settings(&self) -> Option<petty_http::LlmSettings> {
+        let l = &self.llm;
+        let base_url = l.base_url.clone()?;
+        Some(petty_http::LlmSettings {
+            api: petty_http::notify::LlmConfig {
+                base_url,
+                model: l.model.clone().unwrap_or_default(),
+                api_key: l.api_key.clone(),
+                timeout: Duration::from_secs(l.timeout_secs.max(1)),
+            },
+            daily_calls_per_user: l.daily_calls_per_user.max(1),
+        })
+    }
+
     /// The configuration as TOML with secrets and passwords replaced.
     pub(crate) fn redacted_toml(&self) -> anyhow::Result<String> {
         let mut copy = self.clone();
@@ -1168,6 +1275,7 @@ impl Config {
             &mut copy.billing.stripe.secret_key,
             &mut copy.billing.stripe.webhook_secret,
             &mut copy.storage.s3_secret_access_key,
+            &mut copy.llm.api_key,
         ] {
             if secret.is_some() {
                 *secret = Some("(hidden)".to_owned());
@@ -1351,6 +1459,71 @@ mod tests {
             panic!("billing without a price is refused");
         };
         assert!(err.to_string().contains("price"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_llm_is_off_until_its_url_is_set_and_its_key_is_a_secret() {
+        let off = load_from(&Overrides::default(), vec![]).unwrap().config;
+        assert!(off.http(vec![]).llm.is_none(), "no LLM by default");
+        let dir = std::env::temp_dir().join(format!("petty-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_file = dir.join("llm-key");
+        std::fs::write(&key_file, "sk-llm-from-a-file\n").unwrap();
+        let on = load_from(
+            &Overrides::default(),
+            env(&[
+                ("PETTY_LLM__BASE_URL", "http://127.0.0.1:11434/v1"),
+                ("PETTY_LLM__MODEL", "llama3.1:8b"),
+                ("PETTY_LLM__API_KEY_FILE", key_file.to_str().unwrap()),
+                ("PETTY_LLM__DAILY_CALLS_PER_USER", "5"),
+            ]),
+        )
+        .unwrap();
+        assert!(on.warnings.is_empty(), "{:?}", on.warnings);
+        let llm = on.config.http(vec![]).llm.expect("the LLM is on");
+        assert_eq!(llm.api.base_url, "http://127.0.0.1:11434/v1");
+        assert_eq!(llm.api.model, "llama3.1:8b");
+        assert_eq!(llm.api.api_key.as_deref(), Some("sk-llm-from-a-file"));
+        assert_eq!((llm.api.timeout, llm.daily_calls_per_user), (Duration::from_secs(20), 5));
+        assert_eq!(on.config.http(vec![]).app_settings().llm.map(|a| a.model).as_deref(), Some("llama3.1:8b"));
+        assert!(!on.config.redacted_toml().unwrap().contains("sk-llm-from-a-file"));
+        assert!(!format!("{llm:?}").contains("sk-llm-from-a-file"), "Debug hides the key");
+        let keyless = load_from(&Overrides::default(), env(&[("PETTY_LLM__API_KEY", "sk-x")])).unwrap();
+        assert!(keyless.config.llm_settings().is_none());
+        assert!(keyless.warnings.iter().any(|w| w.contains("llm.base_url")), "{:?}", keyless.warnings);
+        for (bad, named) in [
+            (vec![("PETTY_LLM__BASE_URL", "127.0.0.1:11434/v1"), ("PETTY_LLM__MODEL", "m")], "llm.base_url"),
+            (vec![("PETTY_LLM__BASE_URL", "ftp://llm.example/v1"), ("PETTY_LLM__MODEL", "m")], "llm.base_url"),
+            (vec![("PETTY_LLM__BASE_URL", "http://127.0.0.1:11434/v1")], "llm.model"),
+            (
+                vec![
+                    ("PETTY_LLM__BASE_URL", "http://127.0.0.1:11434/v1"),
+                    ("PETTY_LLM__MODEL", "m"),
+                    ("PETTY_LLM__TIMEOUT_SECS", "0"),
+                ],
+                "llm.timeout_secs",
+            ),
+            (
+                vec![
+                    ("PETTY_LLM__BASE_URL", "http://127.0.0.1:11434/v1"),
+                    ("PETTY_LLM__MODEL", "m"),
+                    ("PETTY_LLM__TIMEOUT_SECS", "30"),
+                ],
+                "http.request_timeout_secs",
+            ),
+            (
+                vec![
+                    ("PETTY_LLM__BASE_URL", "http://127.0.0.1:11434/v1"),
+                    ("PETTY_LLM__MODEL", "m"),
+                    ("PETTY_LLM__DAILY_CALLS_PER_USER", "0"),
+                ],
+                "llm.daily_calls_per_user",
+            ),
+        ] {
+            let Err(err) = load_from(&Overrides::default(), env(&bad)) else { panic!("{bad:?} is refused") };
+            assert!(err.to_string().contains(named), "{bad:?}: {err}");
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 

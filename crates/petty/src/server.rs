@@ -72,6 +72,14 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
     let app = petty_app::App::new(store.clone(), bus.clone(), http.app_settings(), &http.jwt_secret);
     let model = petty_app::analysis::load_model(&app).await.context("reading the behaviour model")?;
     tracing::info!(model = %model, "behaviour analysis model");
+    if let Some(llm) = &http.llm {
+        tracing::info!(
+            model = %llm.api.model,
+            base_url = %llm.api.base_url,
+            daily_calls_per_user = llm.daily_calls_per_user,
+            "the life log's summary insight asks a language model"
+        );
+    }
     let state = AppState::with_app(app.clone(), http);
     let mut jobs = petty_jobs::Scheduler::new(app);
     jobs.spawn(petty_jobs::alarms::JudgeAlarms);

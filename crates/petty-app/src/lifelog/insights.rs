@@ -1,18 +1,21 @@
 //! Insights: the contract's rules over a person's recent events, kept so they can be read,
 //! marked read or dismissed, and pushed live as `insight_generated`. A rule that holds again on
-//! the same UTC day updates its insight in place (same id, read state kept).
+//! the same UTC day updates its insight in place (same id, read state kept). With a language
+//! model configured, one `llm_summary` insight may follow, written from the rules' sentences
+//! and numbers (`summary.rs`).
 
 use petty_bus::Topic;
 use petty_core::Invalid;
 use petty_core::accounts::Actor;
-use petty_core::ids::InsightId;
-use petty_core::lifelog::Subject;
+use petty_core::ids::{InsightId, UserId};
+use petty_core::lifelog::{InsightKind, Subject};
 use petty_core::paging::{Page, PageRequest};
 use petty_store::{InsightFilter, NewInsight, StoreError, StoredInsight};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use super::learning::ANY_HOUSEHOLD;
 use super::out::InsightOut;
+use super::summary::summarise;
 use super::{LifeError, person};
 use crate::App;
 
@@ -27,8 +30,16 @@ pub enum InsightMark {
 }
 
 /// Draws the insights that hold over the caller's last `days` days (1–90), keeps them and
-/// pushes each; answers them in the rules' order (none without events in the range).
-pub async fn generate_insights(app: &App, actor: &Actor, days: u32) -> Result<Vec<StoredInsight>, LifeError> {
+/// pushes each; answers them in the rules' order (none without events in the range), then the
+/// language model's summary of them when one is configured and `llm_allowed()` (asked once,
+/// right before the call, by the edge that keeps the daily budget) grants the call. A failed
+/// call only leaves the summary out.
+pub async fn generate_insights(
+    app: &App,
+    actor: &Actor,
+    days: u32,
+    llm_allowed: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<StoredInsight>, LifeError> {
     let user = person(actor)?;
     if !(1..=MAX_RANGE_DAYS).contains(&days) {
         return Err(Invalid::one("time_range_days", "out_of_range", "time_range_days must be between 1 and 90").into());
@@ -37,7 +48,7 @@ pub async fn generate_insights(app: &App, actor: &Actor, days: u32) -> Result<Ve
     let from = now - Duration::days(i64::from(days));
     let events = app.store.life_events_between(Subject::Person(user), ANY_HOUSEHOLD, from, now).await?;
     let found = petty_core::lifelog::generate_insights(&events, now, days);
-    let mut kept = Vec::with_capacity(found.len());
+    let mut kept = Vec::with_capacity(found.len() + 1);
     for insight in &found {
         let metadata: serde_json::Map<String, serde_json::Value> =
             insight.metadata.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect();
@@ -51,11 +62,29 @@ pub async fn generate_insights(app: &App, actor: &Actor, days: u32) -> Result<Ve
             confidence: insight.confidence,
             metadata_json: &metadata,
         };
-        let stored = app.store.upsert_life_insight(user, &new, now).await?;
-        super::live::publish(app, Topic::UserInsights(user), "insight_generated", InsightOut::from(&stored)).await;
-        kept.push(stored);
+        kept.push(keep(app, user, &new, now).await?);
+    }
+    if let Some(summary) = summarise(app.llm.as_ref(), user, &found, days, llm_allowed).await {
+        let kind = InsightKind::LlmSummary;
+        let new = NewInsight {
+            insight_type: kind.as_str(),
+            category: kind.category(),
+            title: kind.title(),
+            content: &summary.content,
+            priority: kind.priority().as_str(),
+            confidence: summary.confidence,
+            metadata_json: &summary.metadata_json,
+        };
+        kept.push(keep(app, user, &new, now).await?);
     }
     Ok(kept)
+}
+
+/// Keeps one insight drawn at `now` (in place of the same type's of that UTC day) and pushes it.
+async fn keep(app: &App, user: UserId, new: &NewInsight<'_>, now: OffsetDateTime) -> Result<StoredInsight, LifeError> {
+    let stored = app.store.upsert_life_insight(user, new, now).await?;
+    super::live::publish(app, Topic::UserInsights(user), "insight_generated", InsightOut::from(&stored)).await;
+    Ok(stored)
 }
 
 /// A page of the caller's insights, newest first.

@@ -213,19 +213,21 @@ pub struct InsightOut {
     pub user_id: Uuid,
     /// activity_summary, sleep_short, sleep_good, sleep_long, sleep_irregular, activity_low,
     /// activity_good, emotions_negative, emotions_positive, mood_falling, mood_rising,
-    /// balance_low, energy_falling or energy_rising.
+    /// balance_low, energy_falling or energy_rising; and llm_summary (category `summary`),
+    /// written by a language model from the others, when the server has one configured.
     pub insight_type: String,
     pub category: String,
     pub title: String,
-    /// One sentence with the measured number.
+    /// One sentence with the measured number (llm_summary: two or three sentences).
     pub content: String,
     /// low, medium or high.
     pub priority: String,
-    /// min(events the rule used / 10, 1).
+    /// min(events the rule used / 10, 1) (llm_summary: the lowest of the insights it summarised).
     pub confidence: f64,
     pub is_read: bool,
     pub is_dismissed: bool,
-    /// The numbers the sentence is made of.
+    /// The numbers the sentence is made of (llm_summary: `model` and the `insight_types` it
+    /// summarised).
     #[schema(value_type = Object)]
     pub metadata: Value,
     #[serde(serialize_with = "crate::rfc3339::serialize")]

@@ -109,7 +109,7 @@ impl InsightKind {
             InsightKind::BalanceLow => "Work-life balance is low",
             InsightKind::EnergyFalling => "Energy is falling",
             InsightKind::EnergyRising => "Energy is rising",
-            InsightKind::LlmSummary => "Summary",
+            InsightKind::LlmSummary => "Your days in a few words",
         }
     }
 

@@ -582,7 +582,9 @@ pub(crate) struct GenerateInsightsIn {
 
 /// Draw insights from your last `time_range_days` days: one per rule that holds (sleep,
 /// activity, emotions, mood and energy trends, work-life balance), each sentence with its
-/// number. A rule that held earlier the same UTC day updates its insight in place.
+/// number; then, when the server has a language model configured and your calls of the day are
+/// not spent, an `llm_summary` of them. A rule that held earlier the same UTC day updates its
+/// insight in place.
 #[utoipa::path(post, path = "/api/v1/insights/generate", tag = "life log", request_body = GenerateInsightsIn,
     responses((status = 201, body = Vec<InsightOut>), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -591,7 +593,8 @@ async fn generate_insights(
     actor: CurrentActor,
     ApiJson(body): ApiJson<GenerateInsightsIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let kept = uses::generate_insights(&state.app, &actor.0, body.time_range_days.unwrap_or(7)).await?;
+    let days = body.time_range_days.unwrap_or(7);
+    let kept = uses::generate_insights(&state.app, &actor.0, days, &state.llm_budget(&actor.0)).await?;
     let out: Vec<InsightOut> = kept.iter().map(InsightOut::from).collect();
     Ok((StatusCode::CREATED, Json(out)))
 }
