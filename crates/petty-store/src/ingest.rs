@@ -63,8 +63,29 @@ pub(crate) struct Job {
     pub(crate) reply: oneshot::Sender<Result<Vec<IngestOutcome>, String>>,
 }
 
+/// Life events to keep in the writer's next transaction (SQLite): all of them or none (a
+/// savepoint of their own), with the reports among them counted for training.
+pub(crate) struct LifeJob {
+    pub(crate) rows: Vec<crate::lifelog::LifeRow>,
+    /// (person, reports among the rows) for training.
+    pub(crate) reports: Vec<(Uuid, i64)>,
+    pub(crate) retrain_after: i64,
+    pub(crate) at: i64,
+    pub(crate) reply: oneshot::Sender<Result<LifeOutcome, String>>,
+}
+
+/// What became of a [`LifeJob`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LifeOutcome {
+    /// Kept; whether the reports made a person's training due.
+    Kept { training_due: bool },
+    /// A pet's event named a pet that is not its household's: nothing of the job was kept.
+    NoSuchPet,
+}
+
 pub(crate) enum Message {
     Ingest(Job),
+    Life(LifeJob),
     /// Answered once everything queued before it is committed and the writer has stopped and
     /// closed its connection.
     Close(oneshot::Sender<()>),
@@ -122,6 +143,7 @@ impl IngestQueue {
 /// One group: the jobs to write in one transaction.
 struct Group {
     jobs: Vec<Job>,
+    life: Vec<LifeJob>,
     /// Set when the group ends with a `Close`: the writer stops after it.
     close: Option<oneshot::Sender<()>>,
     rows: usize,
@@ -130,13 +152,17 @@ struct Group {
 impl Group {
     /// `first` and whatever else is already waiting, up to the row limit.
     fn gather(first: Message, rx: &mut mpsc::Receiver<Message>) -> Self {
-        let mut group = Group { jobs: Vec::new(), close: None, rows: 0 };
+        let mut group = Group { jobs: Vec::new(), life: Vec::new(), close: None, rows: 0 };
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
                 Message::Ingest(job) => {
                     group.rows += job.readings.len();
                     group.jobs.push(job);
+                }
+                Message::Life(job) => {
+                    group.rows += job.rows.len();
+                    group.life.push(job);
                 }
                 Message::Close(done) => {
                     group.close = Some(done);
@@ -152,17 +178,23 @@ impl Group {
 
     /// Answers every caller with the transaction's result; the `Close` request, if any, is
     /// handed back to be answered once the writer has stopped.
-    fn answer(self, written: Result<Vec<Vec<IngestOutcome>>>) -> Option<oneshot::Sender<()>> {
+    fn answer(self, written: Result<(Vec<Vec<IngestOutcome>>, Vec<LifeOutcome>)>) -> Option<oneshot::Sender<()>> {
         match written {
-            Ok(outcomes) => {
+            Ok((outcomes, life)) => {
                 for (job, outcome) in self.jobs.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+                for (job, outcome) in self.life.into_iter().zip(life) {
                     let _ = job.reply.send(Ok(outcome));
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, readings = self.rows, "ingest transaction failed; nothing of it was acknowledged");
+                tracing::error!(error = %e, rows = self.rows, "ingest transaction failed; nothing of it was acknowledged");
                 let message = e.to_string();
                 for job in self.jobs {
+                    let _ = job.reply.send(Err(message.clone()));
+                }
+                for job in self.life {
                     let _ = job.reply.send(Err(message.clone()));
                 }
             }
@@ -437,8 +469,9 @@ impl SqliteWriter {
                 std::thread::sleep(GROUP_LINGER);
             }
             let group = Group::gather(first, &mut rx);
-            last_group = group.jobs.len();
-            let written = if group.jobs.is_empty() { Ok(Vec::new()) } else { self.write(&group.jobs) };
+            last_group = group.jobs.len() + group.life.len();
+            let written =
+                if last_group == 0 { Ok((Vec::new(), Vec::new())) } else { self.write(&group.jobs, &group.life) };
             if let Some(close) = group.answer(written) {
                 drop(self);
                 let _ = close.send(());
@@ -447,8 +480,9 @@ impl SqliteWriter {
         }
     }
 
-    fn write(&mut self, jobs: &[Job]) -> Result<Vec<Vec<IngestOutcome>>> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sqlite_error)?;
+    fn write(&mut self, jobs: &[Job], life: &[LifeJob]) -> Result<(Vec<Vec<IngestOutcome>>, Vec<LifeOutcome>)> {
+        let mut tx =
+            self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sqlite_error)?;
         let mut outcomes: Vec<Vec<IngestOutcome>> =
             jobs.iter().map(|job| vec![IngestOutcome::Duplicate; job.readings.len()]).collect();
         // Rows go in in key order: neighbours in the index are written together.
@@ -508,9 +542,61 @@ impl SqliteWriter {
                 touch.raw_execute().map_err(sqlite_error)?;
             }
         }
+        let mut life_outcomes = Vec::with_capacity(life.len());
+        for job in life {
+            life_outcomes.push(write_life(&mut tx, job)?);
+        }
         tx.commit().map_err(sqlite_error)?;
-        Ok(outcomes)
+        Ok((outcomes, life_outcomes))
     }
+}
+
+/// One [`LifeJob`] under a savepoint of its own: every row, or (a pet not of its household)
+/// none; then its reports counted.
+fn write_life(tx: &mut rusqlite::Transaction<'_>, job: &LifeJob) -> Result<LifeOutcome> {
+    let sp = tx.savepoint().map_err(sqlite_error)?;
+    {
+        let mut insert = sp.prepare_cached(crate::lifelog::INSERT_LIFE_EVENT).map_err(sqlite_error)?;
+        for row in &job.rows {
+            let go = |e| sqlite_error(e);
+            let bytes = |u: &Option<Uuid>| u.map(|u| u.as_bytes().to_vec());
+            insert.raw_bind_parameter(1, &row.id.as_bytes()[..]).map_err(go)?;
+            insert.raw_bind_parameter(2, bytes(&row.user)).map_err(go)?;
+            insert.raw_bind_parameter(3, bytes(&row.household)).map_err(go)?;
+            insert.raw_bind_parameter(4, bytes(&row.pet)).map_err(go)?;
+            insert.raw_bind_parameter(5, &row.event_type).map_err(go)?;
+            insert.raw_bind_parameter(6, &row.title).map_err(go)?;
+            insert.raw_bind_parameter(7, row.event_time).map_err(go)?;
+            insert.raw_bind_parameter(8, &row.event_category).map_err(go)?;
+            insert.raw_bind_parameter(9, &row.description).map_err(go)?;
+            insert.raw_bind_parameter(10, &row.event_data).map_err(go)?;
+            insert.raw_bind_parameter(11, &row.context).map_err(go)?;
+            insert.raw_bind_parameter(12, row.duration_minutes).map_err(go)?;
+            insert.raw_bind_parameter(13, &row.tags).map_err(go)?;
+            insert.raw_bind_parameter(14, &row.source).map_err(go)?;
+            insert.raw_bind_parameter(15, row.impact_score).map_err(go)?;
+            insert.raw_bind_parameter(16, row.energy_impact).map_err(go)?;
+            insert.raw_bind_parameter(17, row.mood_impact).map_err(go)?;
+            insert.raw_bind_parameter(18, bytes(&row.created_by)).map_err(go)?;
+            insert.raw_bind_parameter(19, job.at).map_err(go)?;
+            if insert.raw_execute().map_err(go)? != 1 {
+                // Dropping the savepoint unreleased rolls its rows back.
+                return Ok(LifeOutcome::NoSuchPet);
+            }
+        }
+    }
+    let mut training_due = false;
+    {
+        let mut note = sp.prepare_cached(crate::life_models::NOTE_REPORTS).map_err(sqlite_error)?;
+        for (user, n) in &job.reports {
+            let asked: Option<i64> = note
+                .query_row(rusqlite::params![&user.as_bytes()[..], n, job.retrain_after, job.at], |row| row.get(0))
+                .map_err(sqlite_error)?;
+            training_due |= asked.is_some();
+        }
+    }
+    sp.commit().map_err(sqlite_error)?;
+    Ok(LifeOutcome::Kept { training_due })
 }
 
 fn bind_reading(statement: &mut rusqlite::CachedStatement<'_>, job: &Job, reading: &Reading) -> Result<()> {
@@ -684,10 +770,14 @@ impl PgWriter {
             }
             let mut group = Group::gather(first, &mut rx);
             let close = group.close.take();
+            // Life events are written through the pool on PostgreSQL, never sent here.
+            for job in group.life.drain(..) {
+                let _ = job.reply.send(Err("life events are not written by the PostgreSQL ingest writer".to_owned()));
+            }
             if !group.jobs.is_empty() {
                 let writer = self.clone();
                 in_flight.spawn(async move {
-                    let written = writer.write(&group.jobs).await;
+                    let written = writer.write(&group.jobs).await.map(|outcomes| (outcomes, Vec::new()));
                     group.answer(written);
                 });
             }

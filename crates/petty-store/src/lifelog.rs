@@ -148,6 +148,67 @@ fn subject_keys(subject: Subject, household_id: HouseholdId) -> (Option<Uuid>, U
     }
 }
 
+/// Inserts one event (`$1`–`$19`: the columns in order, the last `created_at`); a pet's only
+/// when the pet is its household's (`$4` the pet, `$3` the household), else no row.
+pub(crate) const INSERT_LIFE_EVENT: &str = "INSERT INTO life_events (id, user_id, household_id, pet_id, event_type, \
+     title, event_time, event_category, description, event_data, context, duration_minutes, tags, source, \
+     impact_score, energy_impact, mood_impact, created_by, created_at) \
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 \
+     WHERE $4 IS NULL OR EXISTS (SELECT 1 FROM pets WHERE id = $4 AND household_id = $3)";
+
+/// An event's column values, ready to bind on either engine or in the SQLite writer.
+pub(crate) struct LifeRow {
+    pub(crate) id: Uuid,
+    pub(crate) user: Option<Uuid>,
+    pub(crate) household: Option<Uuid>,
+    pub(crate) pet: Option<Uuid>,
+    pub(crate) event_type: String,
+    pub(crate) title: String,
+    pub(crate) event_time: i64,
+    pub(crate) event_category: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) event_data: String,
+    pub(crate) context: String,
+    pub(crate) duration_minutes: Option<i64>,
+    pub(crate) tags: String,
+    pub(crate) source: String,
+    pub(crate) impact_score: f64,
+    pub(crate) energy_impact: f64,
+    pub(crate) mood_impact: f64,
+    pub(crate) created_by: Option<Uuid>,
+}
+
+impl LifeRow {
+    fn of(new: &NewLifeEvent) -> Result<LifeRow> {
+        let (user, household, pet) = match new.subject {
+            Subject::Person(user) => (Some(user.0), None, None),
+            Subject::Pet(pet) => (None, Some(new.household_id.0), Some(pet.0)),
+        };
+        let c = &new.content;
+        let impact = c.impact();
+        Ok(LifeRow {
+            id: LifeEventId::new().0,
+            user,
+            household,
+            pet,
+            event_type: c.event_type.as_str().to_owned(),
+            title: c.title.clone(),
+            event_time: to_ms(c.event_time),
+            event_category: c.event_category.clone(),
+            description: c.description.clone(),
+            event_data: new.event_data_json.clone(),
+            context: new.context_json.clone(),
+            duration_minutes: c.duration_minutes.map(i64::from),
+            tags: serde_json::to_string(&c.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            source: c.source.clone(),
+            impact_score: impact.impact_score,
+            energy_impact: impact.energy_impact,
+            mood_impact: impact.mood_impact,
+            created_by: new.created_by.map(|u| u.0),
+        })
+    }
+}
+
 /// Events kept, and whether the energy and mood reports among them made a person's training due.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddedLifeEvents {
@@ -166,7 +227,6 @@ impl Store {
         retrain_after: i64,
     ) -> Result<AddedLifeEvents> {
         let at = to_ms(now);
-        let mut kept = Vec::with_capacity(events.len());
         let mut reports: std::collections::BTreeMap<Uuid, i64> = std::collections::BTreeMap::new();
         for new in events {
             if let Subject::Person(user) = new.subject
@@ -175,63 +235,82 @@ impl Store {
                 *reports.entry(user.0).or_insert(0) += 1;
             }
         }
+        let rows: Vec<LifeRow> = events.iter().map(LifeRow::of).collect::<Result<_>>()?;
+        let kept = |rows: &[LifeRow]| -> Result<Vec<StoredLifeEvent>> {
+            rows.iter()
+                .zip(events)
+                .map(|(row, new)| {
+                    Ok(StoredLifeEvent {
+                        event: LifeEvent {
+                            id: LifeEventId(row.id),
+                            subject: new.subject,
+                            content: new.content.clone(),
+                            created_at: from_ms(at)?,
+                            updated_at: None,
+                        },
+                        household_id: row.household.map(HouseholdId),
+                        event_data_json: new.event_data_json.clone(),
+                        context_json: new.context_json.clone(),
+                        created_by: new.created_by,
+                    })
+                })
+                .collect()
+        };
+        let reports: Vec<(Uuid, i64)> = reports.into_iter().collect();
+        if matches!(self.backend, crate::Backend::Sqlite { .. }) {
+            // SQLite: through the group-commit writer, so that concurrent requests share a
+            // commit, as readings do.
+            let stored = kept(&rows)?;
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let job = crate::ingest::LifeJob { rows, reports, retrain_after, at, reply };
+            self.ingest
+                .tx
+                .send(crate::ingest::Message::Life(job))
+                .await
+                .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+            let outcome = match answer.await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(message)) => return Err(StoreError::Unavailable(message)),
+                Err(_) => return Err(StoreError::Unavailable("the writer has stopped".into())),
+            };
+            drop(crate::WriteMark(&self.writes));
+            return match outcome {
+                crate::ingest::LifeOutcome::Kept { training_due } => {
+                    Ok(AddedLifeEvents { events: stored, training_due })
+                }
+                crate::ingest::LifeOutcome::NoSuchPet => Err(StoreError::NotFound),
+            };
+        }
         let mut training_due = false;
         on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
-            for new in events {
-                let id = LifeEventId::new();
-                let (user, household, pet) = match new.subject {
-                    Subject::Person(user) => (Some(user.0), None, None),
-                    Subject::Pet(pet) => (None, Some(new.household_id.0), Some(pet.0)),
-                };
-                let c = &new.content;
-                let impact = c.impact();
-                let tags = serde_json::to_string(&c.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let done = sqlx::query(
-                    "INSERT INTO life_events (id, user_id, household_id, pet_id, event_type, title, event_time, \
-                     event_category, description, event_data, context, duration_minutes, tags, source, impact_score, \
-                     energy_impact, mood_impact, created_by, created_at) \
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 \
-                     WHERE $4 IS NULL OR EXISTS (SELECT 1 FROM pets WHERE id = $4 AND household_id = $3)",
-                )
-                .bind(id.0)
-                .bind(user)
-                .bind(household)
-                .bind(pet)
-                .bind(c.event_type.as_str())
-                .bind(&c.title)
-                .bind(to_ms(c.event_time))
-                .bind(&c.event_category)
-                .bind(&c.description)
-                .bind(&new.event_data_json)
-                .bind(&new.context_json)
-                .bind(c.duration_minutes.map(i64::from))
-                .bind(&tags)
-                .bind(&c.source)
-                .bind(impact.impact_score)
-                .bind(impact.energy_impact)
-                .bind(impact.mood_impact)
-                .bind(new.created_by.map(|u| u.0))
-                .bind(at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            for row in &rows {
+                let done = sqlx::query(INSERT_LIFE_EVENT)
+                    .bind(row.id)
+                    .bind(row.user)
+                    .bind(row.household)
+                    .bind(row.pet)
+                    .bind(&row.event_type)
+                    .bind(&row.title)
+                    .bind(row.event_time)
+                    .bind(&row.event_category)
+                    .bind(&row.description)
+                    .bind(&row.event_data)
+                    .bind(&row.context)
+                    .bind(row.duration_minutes)
+                    .bind(&row.tags)
+                    .bind(&row.source)
+                    .bind(row.impact_score)
+                    .bind(row.energy_impact)
+                    .bind(row.mood_impact)
+                    .bind(row.created_by)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 if done != 1 {
                     return Err(StoreError::NotFound);
                 }
-                kept.push(StoredLifeEvent {
-                    event: LifeEvent {
-                        id,
-                        subject: new.subject,
-                        content: new.content.clone(),
-                        created_at: from_ms(at)?,
-                        updated_at: None,
-                    },
-                    household_id: household.map(HouseholdId),
-                    event_data_json: new.event_data_json.clone(),
-                    context_json: new.context_json.clone(),
-                    created_by: new.created_by,
-                });
             }
             for (user, n) in &reports {
                 let asked: Option<i64> = sqlx::query_scalar(crate::life_models::NOTE_REPORTS)
@@ -245,7 +324,7 @@ impl Store {
             }
             tx.commit().await?;
         });
-        Ok(AddedLifeEvents { events: kept, training_due })
+        Ok(AddedLifeEvents { events: kept(&rows)?, training_due })
     }
 
     /// One event of this subject (a person's own, or a pet of this household).
