@@ -84,6 +84,8 @@ pub fn router() -> Router<AppState> {
         .route("/pets/new", get(pets::new_pet_page).post(pets::create_pet))
         .route("/pets/{id}", get(pet_day::pet_page))
         .route("/pets/{id}/episodes/{episode_id}/feedback", post(pet_day::episode_feedback))
+        .route("/pets/{id}/life", post(pet_day::log_for_pet))
+        .route("/pets/{id}/life/{event_id}/delete", post(pet_day::remove_for_pet))
         .route("/pets/{id}/edit", get(pets::edit_pet_page).post(pets::update_pet))
         // The photo form counts its file against the upload limit itself (`pets::read_file_form`).
         .route("/pets/{id}/photo", post(pets::upload_photo).layer(DefaultBodyLimit::disable()))

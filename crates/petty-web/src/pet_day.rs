@@ -1,6 +1,8 @@
 //! `/pets/{id}`: one pet's day. Today's timeline with confirm / wrong / relabel on every
-//! episode, the wellness score and its breakdown, activity and sleep over 7 and 30 days, and the
-//! plan. Server-rendered and complete without JavaScript; feedback is a plain form post.
+//! episode, the walks, meals, medication and grooming logged today (one tap to log the common
+//! ones, each removable), the wellness score and its breakdown, activity and sleep over 7 and 30
+//! days, and the plan. Server-rendered and complete without JavaScript; feedback and logging are
+//! plain form posts.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -11,7 +13,8 @@ use petty_app::feedback;
 use petty_core::accounts::Permission;
 use petty_core::baselines::DaySummary;
 use petty_core::behaviour::Behaviour;
-use petty_core::ids::PetId;
+use petty_core::ids::{LifeEventId, PetId};
+use petty_core::lifelog::{RawLifeEvent, Subject};
 use petty_http::AppState;
 use petty_store::StoredEpisode;
 use serde::Deserialize;
@@ -66,6 +69,17 @@ pub(crate) async fn pet_page(
     );
     let wellness = today_summary.as_ref().map(|s| petty_core::wellness::score(&pet.profile, today, s, &b7, None));
     let can_write = signed_in.can(Permission::WriteCare);
+    // The pet's log of the day, for those who read its care.
+    let logged = if signed_in.can(Permission::ReadCare) {
+        let filter = petty_store::LifeEventFilter { start: Some(today.midnight().assume_utc()), ..Default::default() };
+        let page = petty_core::paging::PageRequest { page: 1, page_size: 50 };
+        petty_app::lifelog::list_events(&state.app, &signed_in.actor(), Subject::Pet(pet_id), &filter, page)
+            .await
+            .map(|p| p.items)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let photo = super::pets::photo_src(&state, &pet, petty_core::files::Variant::Thumbnail);
     let chrome = signed_in.chrome();
     let name = &pet.profile.name;
@@ -122,6 +136,40 @@ pub(crate) async fn pet_page(
                 } @else {
                     ol.timeline {
                         @for e in &episodes { (episode_row(&signed_in, pet_id, e, can_write)) }
+                    }
+                }
+            }
+            @if signed_in.can(Permission::ReadCare) {
+                section.panel #logged data-live-region aria-labelledby="logged-title" {
+                    h2 #logged-title { "Walks, meals and care today" }
+                    @if can_write {
+                        div.quick-entries {
+                            @for (i, quick) in PET_QUICK.iter().enumerate() {
+                                form method="post" action={ "/pets/" (pet_id) "/life" } {
+                                    (csrf_field(&signed_in.csrf))
+                                    input type="hidden" name="entry" value=(i);
+                                    button.button.button-secondary type="submit" { (quick.0) }
+                                }
+                            }
+                        }
+                    }
+                    @if logged.is_empty() {
+                        p { "Nothing logged for " (name) " today." }
+                    } @else {
+                        ul.life-events {
+                            @for e in &logged {
+                                li {
+                                    strong { (e.event.content.title) } " · " (hhmm(petty_store::to_ms(e.event.content.event_time)))
+                                    @if let Some(m) = e.event.content.duration_minutes { " · " (m) " min" }
+                                    @if can_write {
+                                        form.inline method="post" action={ "/pets/" (pet_id) "/life/" (e.event.id) "/delete" } {
+                                            (csrf_field(&signed_in.csrf))
+                                            button.button.button-quiet type="submit" aria-label={ "Remove " (e.event.content.title) } { "Remove" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -268,4 +316,72 @@ pub(crate) async fn episode_feedback(
         .await
         .map_err(|e| PageError::BadRequest(petty_http::ApiError::from(e).message))?;
     Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!("/pets/{pet_id}#timeline"))))
+}
+
+/// One-tap entries for a pet: the label (also the event's title), its type and minutes.
+const PET_QUICK: [(&str, &str, Option<i64>); 4] = [
+    ("Walked 30 min", "walk", Some(30)),
+    ("Fed", "meal", None),
+    ("Gave medication", "medication", None),
+    ("Groomed", "grooming", Some(15)),
+];
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct PetQuickForm {
+    csrf: String,
+    entry: usize,
+}
+
+fn life_error(e: petty_app::lifelog::LifeError) -> PageError {
+    use petty_app::lifelog::LifeError;
+    match e {
+        LifeError::Invalid(invalid) => PageError::BadRequest(invalid.to_string()),
+        LifeError::NotFound(_) => PageError::NotFound,
+        LifeError::Forbidden(why) => PageError::Forbidden(why.to_owned()),
+        LifeError::Store(e) => e.into(),
+    }
+}
+
+/// Logs one of [`PET_QUICK`] for the pet, now.
+pub(crate) async fn log_for_pet(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<PetQuickForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    let pet_id = pet_id(&id)?;
+    let Some((label, kind, minutes)) = PET_QUICK.get(form.entry) else {
+        return Err(PageError::BadRequest("entry: one of the buttons on the page".to_owned()));
+    };
+    let actor = signed_in.actor();
+    let subject = petty_app::lifelog::subject_for(&state.app, &actor, Some(pet_id), true).await.map_err(life_error)?;
+    let now = state.app.now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let raw = RawLifeEvent {
+        event_type: Some((*kind).to_owned()),
+        title: Some((*label).to_owned()),
+        event_time: Some(now),
+        duration_minutes: *minutes,
+        ..RawLifeEvent::default()
+    };
+    let input = petty_app::lifelog::EventInput::new(raw, "{}".to_owned(), "{}".to_owned());
+    petty_app::lifelog::log_events(&state.app, &actor, subject, vec![input], false).await.map_err(life_error)?;
+    Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!("/pets/{pet_id}#logged"))))
+}
+
+/// Removes one of the pet's logged events.
+pub(crate) async fn remove_for_pet(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path((id, event_id)): Path<(String, String)>,
+    Form(form): Form<super::csrf::CsrfForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_csrf(&state, &form.csrf)?;
+    let pet_id = pet_id(&id)?;
+    let event_id = LifeEventId(event_id.parse().map_err(|_| PageError::NotFound)?);
+    let actor = signed_in.actor();
+    let subject = petty_app::lifelog::subject_for(&state.app, &actor, Some(pet_id), true).await.map_err(life_error)?;
+    petty_app::lifelog::delete_event(&state.app, &actor, subject, event_id).await.map_err(life_error)?;
+    Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!("/pets/{pet_id}#logged"))))
 }

@@ -327,3 +327,66 @@ async fn a_pet_s_walks_and_care_records_are_on_its_timeline() {
     let (_, only) = call(&app, Method::GET, &format!("/api/v1/pets/{pet}/timeline?kinds=life_event"), t, None).await;
     assert_eq!(only["total"], 1);
 }
+
+#[tokio::test]
+async fn on_the_dashboard_insights_links_and_a_pet_s_walk_are_a_tap_away() {
+    use crate::pages::{browser, csrf_in, get_page, post_form, sign_in_through_form};
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let rex = app.create_pet(&ana.access_token, json!({"name": "Rex", "species": "dog"})).await;
+    let pet = rex["id"].as_str().unwrap().to_owned();
+    let client = browser();
+    sign_in_through_form(&app, &client, &ana.email, &ana.password).await;
+
+    // A walk logged on the pet's page is there, in the API, and removable.
+    let (_, html) = get_page(&app, &client, &format!("/pets/{pet}")).await;
+    assert!(html.contains("Nothing logged for Rex today."), "{html}");
+    let csrf = csrf_in(&html);
+    let res = post_form(&app, &client, &format!("/pets/{pet}/life"), &[("csrf", &csrf), ("entry", "0")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = get_page(&app, &client, &format!("/pets/{pet}")).await;
+    assert!(html.contains("<strong>Walked 30 min</strong>"), "{html}");
+    let (_, walks) = call(&app, Method::GET, &format!("/api/v1/pets/{pet}/life-events"), &ana.access_token, None).await;
+    assert_eq!((walks["total"].as_u64(), walks["items"][0]["event_type"].as_str()), (Some(1), Some("walk")));
+    let id = walks["items"][0]["id"].as_str().unwrap();
+    let res = post_form(&app, &client, &format!("/pets/{pet}/life/{id}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, walks) = call(&app, Method::GET, &format!("/api/v1/pets/{pet}/life-events"), &ana.access_token, None).await;
+    assert_eq!(walks["total"], 0);
+
+    // Insights drawn from the life page, then read and dismissed there.
+    let now = app.state.app.now();
+    let nights: Vec<Value> = (0..4)
+        .map(|d| {
+            json!({"event_type": "sleep", "title": "Slept", "duration_minutes": 320,
+            "event_time": rfc3339(now - Duration::days(d) - Duration::hours(8))})
+        })
+        .collect();
+    post_all(&app, &ana.access_token, "/api/v1/life-events/batch", &nights).await;
+    let (_, html) = get_page(&app, &client, "/life").await;
+    assert!(html.contains("No insights yet") && html.contains("What Petty has learned"), "{html}");
+    assert!(html.contains("no model yet"), "{html}");
+    let res = post_form(&app, &client, "/life/insights/generate", &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = get_page(&app, &client, "/life").await;
+    assert!(html.contains("Short sleep") && html.contains("5.3"), "the insight with its number: {html}");
+    let (_, list) = call(&app, Method::GET, "/api/v1/insights?insight_type=sleep_short", &ana.access_token, None).await;
+    let insight = list["items"][0]["id"].as_str().unwrap();
+    let res = post_form(&app, &client, &format!("/life/insights/{insight}/read"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, read) = call(&app, Method::GET, &format!("/api/v1/insights/{insight}"), &ana.access_token, None).await;
+    assert_eq!(read["is_read"], true);
+    let res = post_form(&app, &client, &format!("/life/insights/{insight}/dismiss"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = get_page(&app, &client, "/life").await;
+    assert!(!html.contains("Short sleep"), "dismissed: {html}");
+
+    // Training asked for from the page; the links page says what it has.
+    let res = post_form(&app, &client, "/life/retrain", &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, m) = call(&app, Method::GET, "/api/v1/predictions/metrics", &ana.access_token, None).await;
+    assert!(m["retrain_requested_at"].is_string(), "{m}");
+    let (status, html) = get_page(&app, &client, "/life/links").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Links that hold (0)") && html.contains("Not enough data yet"), "{html}");
+}
