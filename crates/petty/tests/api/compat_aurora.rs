@@ -925,6 +925,17 @@ async fn the_websocket_speaks_aurora_and_carries_the_persons_events() {
     // Upstream's own route, with the person's id; signing out everywhere closes it at once.
     let mut legacy = socket(&app, &format!("/compat/aurora/ws/{}?token={}", ana.id, ana.access)).await;
     assert_eq!(next(&mut legacy).await["type"], "connected");
+    // Insights drawn over HTTP arrive on the insights channel.
+    send(&mut legacy, &json!({"type": "subscribe", "channels": [own("insights")]}).to_string()).await;
+    assert_eq!(next(&mut legacy).await["type"], "subscribed");
+    post(&app, &format!("{V1}/events"), &ana.access, event("sleep", "Night", 8)).await;
+    let (_, drawn) = post(&app, &format!("{V1}/insights/generate"), &ana.access, json!({})).await;
+    for made in drawn.as_array().unwrap() {
+        let insight = next(&mut legacy).await;
+        let (kind, channel) = (insight["type"].as_str(), insight["channel"].as_str());
+        assert_eq!((kind, channel), (Some("insight_generated"), Some(own("insights").as_str())));
+        assert_eq!(insight["data"]["id"], made["id"], "{insight}");
+    }
     let (status, _, _) = call(&app, Method::POST, &format!("{V1}/auth/logout"), Some(&ana.access), None).await;
     assert_eq!(status, StatusCode::OK);
     let mut told = next(&mut legacy).await;
