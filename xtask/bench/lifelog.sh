@@ -6,9 +6,9 @@
 #  - POST /api/v1/life-events (one event a request, checked, kept durably in SQLite, published)
 #    against the anchor's POST /json (parse, check, answer 201; nothing kept): issue 15's budget
 #    is at least 0.40;
-#  - then GET /api/v1/predictions/energy and /mood for the person, who by then has thousands of
-#    events in the 30-day window (for context: the whole read, not only the arithmetic that
-#    `cargo bench -p petty-sim --bench lifelog` times).
+#  - then GET /api/v1/predictions/energy and /mood for a second person with 5,000 events in the
+#    30-day window (the issue's size; for context: the whole read, from the database to the
+#    answer, not only the arithmetic that `cargo bench -p petty-sim --bench lifelog` times).
 #
 # CPU per request is the server's utime+stime (/proc/PID/stat) over the run ÷ requests. Every
 # answer must be a 2xx (wrk's "Non-2xx" line is checked); rate limits are off.
@@ -93,7 +93,35 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 KEPT=$(curl -sf -H "authorization: Bearer $TOKEN" "$EVENTS?page_size=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
 echo "events kept: $KEPT"
-AUTH=(-H "authorization: Bearer $TOKEN")
+# A second person with 5,000 events spread over the last 30 days (sleep, work, workouts, moods).
+READER=$(python3 - "$P" <<'PY'
+import http.client, json, sys, datetime
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
+def call(path, body, token=None):
+    headers = {"content-type": "application/json"}
+    if token: headers["authorization"] = "Bearer " + token
+    c.request("POST", path, json.dumps(body), headers)
+    r = c.getresponse(); data = r.read()
+    if r.status not in (200, 201, 202): raise SystemExit(f"POST {path}: {r.status} {data[:200]!r}")
+    return json.loads(data) if data else None
+call("/api/v1/auth/register", {"email": "reader@example.org", "password": "correct horse battery staple", "display_name": "Reader"})
+token = call("/api/v1/auth/login", {"email": "reader@example.org", "password": "correct horse battery staple"})["access_token"]
+now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+kinds = [("sleep", 420, {}), ("work", 480, {}), ("exercise", 40, {}), ("social", 90, {}), ("meal", None, {}),
+         ("mood", None, {"mood_score": 6, "energy_level": 7, "stress_level": 4}), ("emotion", None, {"type": "happy"})]
+events = []
+for i in range(5000):
+    kind, minutes, data = kinds[i % len(kinds)]
+    at = now - datetime.timedelta(seconds=30 * 86400 - 3600) + datetime.timedelta(seconds=i * (30 * 86400 - 7200) // 5000)
+    e = {"event_type": kind, "title": kind.title(), "event_time": at.isoformat().replace("+00:00", "Z"), "event_data": data}
+    if minutes: e["duration_minutes"] = minutes
+    events.append(e)
+for i in range(0, 5000, 100):
+    call("/api/v1/life-events/batch", {"events": events[i:i + 100]}, token)
+print(token)
+PY
+)
+AUTH=(-H "authorization: Bearer $READER")
 CONNS=4 run "petty GET energy" "$PETTY_PID" "http://127.0.0.1:$P/api/v1/predictions/energy" "${AUTH[@]}" | tee -a "$DIR/results"
 CONNS=4 run "petty GET mood" "$PETTY_PID" "http://127.0.0.1:$P/api/v1/predictions/mood" "${AUTH[@]}" | tee -a "$DIR/results"
 python3 - "$DIR/results" <<'PY'

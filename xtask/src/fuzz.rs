@@ -9,8 +9,16 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 /// The targets, as `fuzz/Cargo.toml` lists them.
-const TARGETS: &[&str] =
-    &["ingest_json", "import_lines", "collar_payload", "live_messages", "carbon_query", "petmgmt_body", "care_text"];
+const TARGETS: &[&str] = &[
+    "ingest_json",
+    "import_lines",
+    "collar_payload",
+    "live_messages",
+    "carbon_query",
+    "petmgmt_body",
+    "aurora_body",
+    "care_text",
+];
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let mut secs = 60u32;

@@ -225,7 +225,7 @@ const CRATE_GRAPH: &[(&str, &[&str])] = &[
     ("petty-sim", &["petty-core"]),
     ("petty-http", &["petty-core", "petty-store", "petty-bus", "petty-app", "petty-notify"]),
     ("petty-web", &["petty-core", "petty-store", "petty-app", "petty-http"]),
-    ("petty-compat", &["petty-core", "petty-store", "petty-app", "petty-http", "petty-notify"]),
+    ("petty-compat", &["petty-core", "petty-store", "petty-bus", "petty-app", "petty-http", "petty-notify"]),
     (
         "petty",
         &[

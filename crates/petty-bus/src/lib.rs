@@ -167,6 +167,11 @@ impl Bus {
         Ok(bus)
     }
 
+    /// Whether the bus spans nodes (through NATS) rather than this process alone.
+    pub fn spans_nodes(&self) -> bool {
+        self.inner.nats.is_some()
+    }
+
     /// Whether publishing to `topic` can reach anyone (always, when other nodes may listen).
     pub fn has_listeners(&self, topic: Topic) -> bool {
         self.inner.nats.is_some() || self.subscribers(topic) > 0

@@ -4,7 +4,9 @@
 //! plan and health under `/compat/petty` and `/compat/petty/v1`, in the seed's own error shape
 //! and with its own CORS) and [`petmgmt`] (the Pet Management seed's accounts, pets, health
 //! records, reminders, calendar, subscription and webhooks under `/compat/petmgmt/api/v1` and
-//! `/compat/petmgmt/v1`, in its envelope).
+//! `/compat/petmgmt/v1`, in its envelope) and [`aurora`] (the AURORA_LIFE seed's accounts, life
+//! log, timeline, patterns, predictions, rate limits, WebSocket and health routes under
+//! `/compat/aurora`, in FastAPI's shapes).
 //!
 //! Architecture invariant: a profile is an adapter. It reads its seed's wire format, serves it
 //! on top of Petty's canonical capability (`petty_app` for anything with side effects, the
@@ -15,9 +17,13 @@
 //! API boundary: `carbon::router`; `petty::router` and `petty::own_shape`, the layer the
 //! application puts outside the profile's own copy of the edge stack; `petmgmt::mounted` (its
 //! routes with their own edge stack and envelope), built from `petmgmt::router` and
-//! `petmgmt::own_shape`.
+//! `petmgmt::own_shape`; `aurora::mounted` likewise, from `aurora::router` and
+//! `aurora::own_shape`.
 
+mod answers;
+pub mod aurora;
 pub mod carbon;
 pub mod carbon_params;
+mod lockout;
 pub mod petmgmt;
 pub mod petty;

@@ -58,7 +58,6 @@ mod uploads;
 mod wire;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -154,33 +153,27 @@ pub fn own_shape(profile: Router<AppState>) -> Router<AppState> {
 struct Enveloped;
 
 async fn envelope_errors(response: Response) -> Response {
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || response.extensions().get::<Enveloped>().is_some() {
-        return response;
-    }
-    let (mut parts, _body) = response.into_parts();
-    let (code, message) = match status {
-        StatusCode::TOO_MANY_REQUESTS => ("RATE_LIMIT_EXCEEDED", "API rate limit exceeded"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "Request body too large"),
-        StatusCode::NOT_FOUND => ("RESOURCE_NOT_FOUND", "Route not found"),
-        StatusCode::METHOD_NOT_ALLOWED => ("METHOD_NOT_ALLOWED", "Method not allowed on this route"),
-        StatusCode::UNAUTHORIZED => ("UNAUTHORIZED", "Authentication required"),
-        StatusCode::FORBIDDEN => ("INSUFFICIENT_PERMISSIONS", "Your role does not allow this action"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"),
-        StatusCode::SERVICE_UNAVAILABLE => ("SERVICE_UNAVAILABLE", "Service temporarily unavailable; try again"),
-        s if s.is_server_error() => ("INTERNAL_ERROR", "An unexpected error occurred"),
-        _ => ("VALIDATION_ERROR", "Invalid input data"),
-    };
-    let retry_after = parts.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let request_id = parts.headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let mut error = json!({"code": code, "message": message, "requestId": request_id});
-    if let Some(secs) = retry_after {
-        error["retryAfter"] = json!(secs);
-    }
-    let body = serde_json::to_vec(&json!({"success": false, "error": error})).unwrap_or_default();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Response::from_parts(parts, Body::from(body))
+    crate::answers::reshaped::<Enveloped>(response, |status, headers| {
+        let (code, message) = match status {
+            StatusCode::TOO_MANY_REQUESTS => ("RATE_LIMIT_EXCEEDED", "API rate limit exceeded"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "Request body too large"),
+            StatusCode::NOT_FOUND => ("RESOURCE_NOT_FOUND", "Route not found"),
+            StatusCode::METHOD_NOT_ALLOWED => ("METHOD_NOT_ALLOWED", "Method not allowed on this route"),
+            StatusCode::UNAUTHORIZED => ("UNAUTHORIZED", "Authentication required"),
+            StatusCode::FORBIDDEN => ("INSUFFICIENT_PERMISSIONS", "Your role does not allow this action"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"),
+            StatusCode::SERVICE_UNAVAILABLE => ("SERVICE_UNAVAILABLE", "Service temporarily unavailable; try again"),
+            s if s.is_server_error() => ("INTERNAL_ERROR", "An unexpected error occurred"),
+            _ => ("VALIDATION_ERROR", "Invalid input data"),
+        };
+        let retry_after = crate::answers::number_header(headers, header::RETRY_AFTER);
+        let request_id = headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut error = json!({"code": code, "message": message, "requestId": request_id});
+        if let Some(secs) = retry_after {
+            error["retryAfter"] = json!(secs);
+        }
+        json!({"success": false, "error": error})
+    })
 }
 
 async fn unknown_route() -> Response {
@@ -428,16 +421,7 @@ fn membership_ended(headers: &HeaderMap) -> bool {
 
 /// A time as the contract writes it: RFC 3339 in UTC with `Z`, to the second.
 fn ts(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    format!("{}Z", crate::answers::utc_seconds(t))
 }
 
 fn date(d: time::Date) -> String {

@@ -38,6 +38,8 @@ pub struct HttpConfig {
     pub forwarded_for: crate::ratelimit::ForwardedFor,
     /// The Pet Management profile's hourly allowances (`/compat/petmgmt`).
     pub petmgmt_limits: PetmgmtLimits,
+    /// The AURORA_LIFE profile's sliding windows (`/compat/aurora`).
+    pub aurora_limits: AuroraLimits,
     /// The Petty seed's rule thresholds, for `/compat/petty/pet-timeline`.
     pub seed_thresholds: petty_core::seed_rules::Thresholds,
     /// How long after a collar's reading its pet's day is analysed again (readings that
@@ -112,6 +114,24 @@ impl Default for PetmgmtLimits {
     }
 }
 
+/// The AURORA_LIFE profile's own rate limits (its contract's): requests in any 60 seconds per
+/// signed-in user (or per client address without a valid token) on every route under
+/// `/compat/aurora`, predictions per user and kind, and insight generations per user. Counted
+/// on each node (see `petty_compat::aurora`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuroraLimits {
+    pub enabled: bool,
+    pub per_minute: u32,
+    pub predictions_per_minute: u32,
+    pub insights_per_minute: u32,
+}
+
+impl Default for AuroraLimits {
+    fn default() -> Self {
+        Self { enabled: true, per_minute: 100, predictions_per_minute: 10, insights_per_minute: 5 }
+    }
+}
+
 impl HttpConfig {
     /// The application layer's settings these carry (the binary's configuration sets both).
     pub fn app_settings(&self) -> petty_app::Settings {
@@ -155,6 +175,7 @@ impl HttpConfig {
             forwarded_for: crate::ratelimit::ForwardedFor::Ignore,
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),
             petmgmt_limits: PetmgmtLimits::default(),
+            aurora_limits: AuroraLimits::default(),
             analysis_delay: Duration::from_secs(30),
             alarm_delay: Duration::ZERO,
             notify: petty_notify::NotifyConfig::default(),

@@ -4,8 +4,9 @@
 //! the timeout's empty 503), rate-limit and security headers, `X-Request-ID`, the log line and
 //! the metrics (with bounded labels: see `observability::RequestMetrics`).
 //!
-//! Health checks (`/healthz`, `/readyz` and the Petty profile's `/health`, `/ready`) are never
-//! rate limited: a flood from one address must not make a load balancer take the node out.
+//! Health checks (`/healthz`, `/readyz`, the Petty profile's `/health`, `/ready` and the AURORA
+//! profile's `/health`, `/health/live`, `/health/ready`) are never rate limited: a flood from one
+//! address must not make a load balancer take the node out.
 //!
 //! It is one layer rather than five because each `from_fn` layer clones its state and boxes
 //! the rest of the stack on every request; on a cached read that overhead was a third of the
@@ -67,6 +68,9 @@ fn is_health_check(route: &str) -> bool {
             | "/compat/petty/ready"
             | "/compat/petty/v1/health"
             | "/compat/petty/v1/ready"
+            | "/compat/aurora/health"
+            | "/compat/aurora/health/live"
+            | "/compat/aurora/health/ready"
     )
 }
 

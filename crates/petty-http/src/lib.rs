@@ -51,12 +51,13 @@ pub mod import {
     pub use crate::api::exchange::{CHUNK, Format, ImportError, ImportItem, ImportOut, ImportReader, MAX_REPORTED};
 }
 
-/// What clients send on the WebSocket, checked as a session checks it (for the fuzz targets).
+/// What clients send on the WebSocket, checked as a session checks it (for the fuzz targets);
+/// and how an open connection's credential is checked again (for the profiles' WebSockets).
 pub mod live {
-    pub use crate::api::ws::check_client_message;
+    pub use crate::api::ws::{RECHECK, Recheck, check_client_message};
 }
 
-pub use config::{HttpConfig, LlmSettings, PetmgmtLimits, RateLimitConfig};
+pub use config::{AuroraLimits, HttpConfig, LlmSettings, PetmgmtLimits, RateLimitConfig};
 pub use error::{ApiError, EdgeShaped, ErrorCode, FieldDetail};
 pub use ratelimit::ForwardedFor;
 pub use routes::{api_router, method_not_allowed, not_found, openapi, with_cors, with_edge};

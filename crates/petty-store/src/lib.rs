@@ -12,6 +12,7 @@
 mod accounts;
 mod alarms;
 mod analysis;
+mod aurora;
 mod billing;
 mod cache;
 mod care;
@@ -43,6 +44,7 @@ use time::OffsetDateTime;
 pub use accounts::*;
 pub use alarms::*;
 pub use analysis::*;
+pub use aurora::*;
 pub use billing::*;
 pub use care::*;
 pub use devices::*;

@@ -349,6 +349,11 @@ pub(crate) struct RateLimitSection {
     pub petmgmt_premium_per_hour: u32,
     pub petmgmt_enterprise_per_hour: u32,
     pub petmgmt_auth_per_ip_per_minute: u32,
+    /// The AURORA_LIFE profile (`/compat/aurora`): requests per user (or address without a
+    /// valid token) in any 60 seconds, predictions per user and kind, insight generations per user.
+    pub aurora_per_minute: u32,
+    pub aurora_predictions_per_minute: u32,
+    pub aurora_insights_per_minute: u32,
 }
 
 impl Default for Config {
@@ -432,6 +437,7 @@ impl Default for RateLimitSection {
     fn default() -> Self {
         let d = RateLimitConfig::default();
         let p = petty_http::PetmgmtLimits::default();
+        let a = petty_http::AuroraLimits::default();
         Self {
             enabled: d.enabled,
             per_ip_per_minute: d.per_ip_per_minute,
@@ -440,6 +446,9 @@ impl Default for RateLimitSection {
             petmgmt_premium_per_hour: p.premium_per_hour,
             petmgmt_enterprise_per_hour: p.enterprise_per_hour,
             petmgmt_auth_per_ip_per_minute: p.auth_per_ip_per_minute,
+            aurora_per_minute: a.per_minute,
+            aurora_predictions_per_minute: a.predictions_per_minute,
+            aurora_insights_per_minute: a.insights_per_minute,
         }
     }
 }
@@ -541,6 +550,12 @@ petmgmt_free_per_hour = 1000
 petmgmt_premium_per_hour = 10000
 petmgmt_enterprise_per_hour = 100000
 petmgmt_auth_per_ip_per_minute = 60
+# The AURORA_LIFE profile (/compat/aurora) adds its contract's sliding 60-second windows: requests
+# per user (or per address without a valid token), predictions per user and kind (energy, mood),
+# and insight generations per user. Counted on each node.
+aurora_per_minute = 100
+aurora_predictions_per_minute = 10
+aurora_insights_per_minute = 5
 
 [mqtt]
 # Take readings from an MQTT broker too (--mqtt-url, PETTY_MQTT__URL): Petty subscribes to
@@ -1100,6 +1115,12 @@ impl Config {
             premium_per_hour: self.rate_limit.petmgmt_premium_per_hour,
             enterprise_per_hour: self.rate_limit.petmgmt_enterprise_per_hour,
             auth_per_ip_per_minute: self.rate_limit.petmgmt_auth_per_ip_per_minute,
+        };
+        http.aurora_limits = petty_http::AuroraLimits {
+            enabled: self.rate_limit.enabled,
+            per_minute: self.rate_limit.aurora_per_minute,
+            predictions_per_minute: self.rate_limit.aurora_predictions_per_minute,
+            insights_per_minute: self.rate_limit.aurora_insights_per_minute,
         };
         http.cors_allowed_origins = self.http.cors_allowed_origins.clone();
         http.max_body_bytes = self.http.max_body_bytes;

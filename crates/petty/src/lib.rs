@@ -32,7 +32,9 @@ pub fn router(state: AppState) -> Router {
     let petty = petty_compat::petty::own_shape(petty_http::with_edge(petty_compat::petty::router(), &state));
     // The Pet Management profile likewise: its own stack, its envelope outside it.
     let petmgmt = petty_compat::petmgmt::mounted(&state);
-    app.merge(petty).merge(petmgmt).with_state(state)
+    // The AURORA_LIFE profile likewise, in FastAPI's error shape.
+    let aurora = petty_compat::aurora::mounted(&state);
+    app.merge(petty).merge(petmgmt).merge(aurora).with_state(state)
 }
 
 /// Serves [`router`] on `listener` until `shutdown` resolves, then waits for requests in flight

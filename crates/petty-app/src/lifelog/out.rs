@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use petty_core::lifelog::{EnergyPrediction, Explanation, MoodClass, MoodPrediction, Subject};
+use petty_core::lifelog::{EnergyPrediction, EnergyTerms, Explanation, MoodClass, MoodPrediction, MoodTerms, Subject};
 use petty_store::{StoredInsight, StoredLifeEvent};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -142,6 +142,10 @@ pub struct EnergyOut {
     pub at: OffsetDateTime,
     #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub generated_at: OffsetDateTime,
+    /// The baseline's terms (none for a learned model's prediction), for the AURORA profile's
+    /// `explanation`; not part of the canonical answer.
+    #[serde(skip)]
+    pub terms: Option<EnergyTerms>,
 }
 
 impl EnergyOut {
@@ -158,6 +162,7 @@ impl EnergyOut {
             model_version: p.model_version.clone(),
             at,
             generated_at,
+            terms: p.terms,
         }
     }
 }
@@ -185,6 +190,9 @@ pub struct MoodOut {
     pub at: OffsetDateTime,
     #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub generated_at: OffsetDateTime,
+    /// The baseline's terms, as for [`EnergyOut::terms`].
+    #[serde(skip)]
+    pub terms: Option<MoodTerms>,
 }
 
 impl MoodOut {
@@ -202,6 +210,7 @@ impl MoodOut {
             model_version: p.model_version.clone(),
             at,
             generated_at,
+            terms: p.terms,
         }
     }
 }

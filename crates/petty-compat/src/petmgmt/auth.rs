@@ -14,7 +14,7 @@ use petty_http::ErrorCode;
 use petty_http::accounts::{self, Registered, Registration, SignIn};
 use petty_http::auth::{hash_password_async, secret_hash, verify_password_async};
 use petty_http::extract::ClientIp;
-use petty_store::{FailureScope, Membership, PetmgmtProfile, User};
+use petty_store::{Membership, PetmgmtProfile, User};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
@@ -215,23 +215,7 @@ pub(super) async fn register(State(state): State<AppState>, bytes: Bytes) -> Ans
 /// that made five within 15 minutes starts 15 minutes of refusal (failures are the ones Petty
 /// records for the email's untrusted sign-ins: wrong passwords and wrong codes, from any edge).
 async fn locked_for(state: &AppState, email: &Email, now: OffsetDateTime) -> Result<Option<u64>, Fail> {
-    let recent = state
-        .store
-        .signin_failures(FailureScope::Account, email.as_str(), now - LOCK_WINDOW * 2)
-        .await
-        .map_err(Fail::store)?;
-    let Some(latest) = recent.latest.filter(|l| *l + LOCK_WINDOW > now) else { return Ok(None) };
-    // Nothing is recorded while locked, so the latest failure is the one that locked it.
-    let run = state
-        .store
-        .signin_failures(FailureScope::Account, email.as_str(), latest - LOCK_WINDOW)
-        .await
-        .map_err(Fail::store)?;
-    if run.count < LOCK_FAILURES {
-        return Ok(None);
-    }
-    let wait = latest + LOCK_WINDOW - now;
-    Ok(Some(u64::try_from(wait.whole_seconds()).unwrap_or(0).saturating_add(u64::from(wait.subsec_nanoseconds() > 0))))
+    crate::lockout::locked_for(state, email.as_str(), LOCK_FAILURES, LOCK_WINDOW, now).await.map_err(Fail::store)
 }
 
 fn locked(seconds: u64) -> Fail {

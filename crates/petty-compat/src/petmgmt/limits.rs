@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use axum::Extension;
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use petty_core::accounts::ActorKind;
@@ -113,15 +113,8 @@ impl Counters {
     }
 }
 
-static LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
-static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-static RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
-
 fn write_headers(response: &mut Response, c: &Count) {
-    let h = response.headers_mut();
-    h.insert(LIMIT.clone(), HeaderValue::from(c.limit));
-    h.insert(REMAINING.clone(), HeaderValue::from(c.remaining));
-    h.insert(RESET.clone(), HeaderValue::from(c.reset));
+    crate::answers::rate_limit_headers(response, c.limit, c.remaining, u64::try_from(c.reset).unwrap_or(0));
 }
 
 fn refuse(c: &Count, now: i64) -> Response {

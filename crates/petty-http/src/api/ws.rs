@@ -60,10 +60,12 @@ const AUTH_WAIT: Duration = Duration::from_secs(10);
 /// Topics one connection may hold.
 const MAX_TOPICS: usize = 256;
 /// How often an open connection's credential is checked again.
-const RECHECK: Duration = Duration::from_secs(1);
+pub const RECHECK: Duration = Duration::from_secs(1);
 
-/// What the connection signed in with, to check again while it is open.
-enum Recheck {
+/// What a live connection signed in with, to check again while it is open (every [`RECHECK`]),
+/// so that a sign-out, a password change, a removal from the household or a revoked key ends
+/// it at once. Petty's WebSocket and the AURORA profile's use the same.
+pub enum Recheck {
     /// An access token issued at this time, from this sign-in.
     Token {
         issued: crate::auth::Issued,
@@ -74,7 +76,8 @@ enum Recheck {
 }
 
 impl Recheck {
-    fn of(state: &AppState, token: &str) -> Option<Self> {
+    /// For a bearer token or API key that authenticated the connection.
+    pub fn of(state: &AppState, token: &str) -> Option<Self> {
         if token.starts_with("pk_") {
             return Some(Recheck::ApiKey(token.to_owned()));
         }
@@ -93,6 +96,16 @@ impl Recheck {
                 Some(now) if now == *actor => Ok(()),
                 _ => Err(ApiError::unauthenticated("the dashboard session has ended or changed")),
             },
+        }
+    }
+
+    /// Why the credential no longer stands for `actor`, once it does not; `None` while it holds
+    /// and while it cannot be told (a database that does not answer is not a revocation).
+    pub async fn revoked(&self, state: &AppState, actor: &Actor) -> Option<ApiError> {
+        match self.holds(state, actor).await {
+            Ok(()) => None,
+            Err(e) if e.code == ErrorCode::Internal || e.code == ErrorCode::Unavailable => None,
+            Err(e) => Some(e),
         }
     }
 }
@@ -230,11 +243,9 @@ async fn session(mut socket: WebSocket, state: AppState, signed_in: Option<(Acto
     loop {
         let outgoing = tokio::select! {
             _ = recheck_tick.tick() => {
-                match recheck.holds(&state, &actor).await {
-                    Ok(()) => continue,
-                    // A database that does not answer is not a revocation; check again next time.
-                    Err(e) if e.code == ErrorCode::Internal || e.code == ErrorCode::Unavailable => continue,
-                    Err(e) => {
+                match recheck.revoked(&state, &actor).await {
+                    None => continue,
+                    Some(e) => {
                         tracing::debug!(reason = %e.message, "WebSocket credential revoked; closing");
                         let _ = socket.send(error_frame(e.code, &e.message, None)).await;
                         let close = CloseFrame { code: 1008, reason: Utf8Bytes::from_static("access revoked") };

@@ -11,6 +11,7 @@ mod harness;
 mod accounts;
 mod alarms;
 mod analysis;
+mod aurora;
 mod billing;
 mod care;
 mod credentials;

@@ -16,7 +16,7 @@ const P: &str = "/compat/petmgmt/api/v1";
 const PASSWORD: &str = "correct horse 42 battery";
 
 /// One call: status, headers and the JSON body (`Null` when there is none).
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: Method,
     path: &str,
