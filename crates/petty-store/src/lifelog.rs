@@ -92,16 +92,31 @@ macro_rules! life_event_columns {
     };
 }
 
-/// A subject's events: `$1` the person (or NULL), `$2` the household and `$3` the pet (or NULL),
-/// `$4` an event type, `$5` from, `$6` to.
-macro_rules! life_event_condition {
-    () => {
-        "(($1 IS NOT NULL AND user_id = $1) OR ($3 IS NOT NULL AND household_id = $2 AND pet_id = $3)) \
-         AND ($4 IS NULL OR event_type = $4) AND ($5 IS NULL OR event_time >= $5) AND ($6 IS NULL OR event_time <= $6)"
-    };
-}
-
 impl LifeEventRow {
+    /// A row of `life_event_columns!()` as rusqlite reads it.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<LifeEventRow> {
+        use crate::fastread::{uuid, uuid_opt};
+        Ok(LifeEventRow {
+            id: uuid(row, 0)?,
+            user_id: uuid_opt(row, 1)?,
+            household_id: uuid_opt(row, 2)?,
+            pet_id: uuid_opt(row, 3)?,
+            event_type: row.get(4)?,
+            title: row.get(5)?,
+            event_time: row.get(6)?,
+            event_category: row.get(7)?,
+            description: row.get(8)?,
+            event_data: row.get(9)?,
+            context: row.get(10)?,
+            duration_minutes: row.get(11)?,
+            tags: row.get(12)?,
+            source: row.get(13)?,
+            created_by: uuid_opt(row, 14)?,
+            created_at: row.get(15)?,
+            updated_at: row.get(16)?,
+        })
+    }
+
     fn into_stored(self) -> Result<StoredLifeEvent> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("life event {}: {what}", self.id));
         let subject = match (self.user_id, self.pet_id) {
@@ -140,13 +155,56 @@ impl LifeEventRow {
     }
 }
 
-/// `(user, household, pet)` for the condition's first three parameters.
-fn subject_keys(subject: Subject, household_id: HouseholdId) -> (Option<Uuid>, Uuid, Option<Uuid>) {
-    match subject {
-        Subject::Person(user) => (Some(user.0), household_id.0, None),
-        Subject::Pet(pet) => (None, household_id.0, Some(pet.0)),
+/// Whose events a statement is about, as the indexes see them: a person's by `user_id`, a pet's
+/// by household and pet (each has a partial index), never one condition for both (an `OR`
+/// of the two would read the whole table).
+#[derive(Clone, Copy)]
+enum Keys {
+    Person(Uuid),
+    Pet { household: Uuid, pet: Uuid },
+}
+
+impl Keys {
+    fn of(subject: Subject, household_id: HouseholdId) -> Keys {
+        match subject {
+            Subject::Person(user) => Keys::Person(user.0),
+            Subject::Pet(pet) => Keys::Pet { household: household_id.0, pet: pet.0 },
+        }
+    }
+
+    /// The subject's condition (`$1`, or `$1` and `$2`) and the number of the next parameter.
+    fn condition(self) -> (&'static str, usize) {
+        match self {
+            Keys::Person(_) => ("user_id = $1", 2),
+            Keys::Pet { .. } => ("household_id = $1 AND pet_id = $2", 3),
+        }
+    }
+
+    /// `SELECT <columns> FROM life_events WHERE <subject> AND <rest>`, where `rest` numbers its
+    /// parameters from `{n}` (replaced by the next number), `{n+1}` and so on up to `{n+5}`.
+    fn sql(self, head: &str, rest: &str) -> String {
+        let (condition, next) = self.condition();
+        let mut rest = rest.to_owned();
+        for k in (0..6).rev() {
+            let from = if k == 0 { "{n}".to_owned() } else { format!("{{n+{k}}}") };
+            rest = rest.replace(&from, &format!("${}", next + k));
+        }
+        format!("{head} FROM life_events WHERE {condition}{rest}")
     }
 }
+
+/// Binds a statement's subject parameters (`$1`, or `$1` and `$2`).
+macro_rules! bind_keys {
+    ($query:expr, $keys:expr) => {
+        match $keys {
+            Keys::Person(user) => $query.bind(user),
+            Keys::Pet { household, pet } => $query.bind(household).bind(pet),
+        }
+    };
+}
+
+/// The filters of a list: a type, from, to (`{n}` .. `{n+2}`).
+const FILTERS: &str = " AND ({n} IS NULL OR event_type = {n}) AND ({n+1} IS NULL OR event_time >= {n+1}) AND ({n+2} IS NULL OR event_time <= {n+2})";
 
 /// Inserts one event (`$1`–`$19`: the columns in order, the last `created_at`); a pet's only
 /// when the pet is its household's (`$4` the pet, `$3` the household), else no row.
@@ -334,23 +392,10 @@ impl Store {
         household_id: HouseholdId,
         id: LifeEventId,
     ) -> Result<StoredLifeEvent> {
-        let (user, household, pet) = subject_keys(subject, household_id);
+        let keys = Keys::of(subject, household_id);
+        let sql = keys.sql(concat!("SELECT ", life_event_columns!()), " AND id = {n}");
         let row: LifeEventRow = on_pool!(read, self, |pool| {
-            sqlx::query_as(concat!(
-                "SELECT ",
-                life_event_columns!(),
-                " FROM life_events WHERE id = $7 AND ",
-                life_event_condition!()
-            ))
-            .bind(user)
-            .bind(household)
-            .bind(pet)
-            .bind(None::<String>)
-            .bind(None::<i64>)
-            .bind(None::<i64>)
-            .bind(id.0)
-            .fetch_one(pool)
-            .await?
+            bind_keys!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), keys).bind(id.0).fetch_one(pool).await?
         });
         row.into_stored()
     }
@@ -363,35 +408,28 @@ impl Store {
         filter: &LifeEventFilter,
         page: PageRequest,
     ) -> Result<Page<StoredLifeEvent>> {
-        let (user, household, pet) = subject_keys(subject, household_id);
+        let keys = Keys::of(subject, household_id);
         let (start, end) = (filter.start.map(to_ms), filter.end.map(to_ms));
+        let count = keys.sql("SELECT COUNT(*)", FILTERS);
+        let page_sql = keys.sql(
+            concat!("SELECT ", life_event_columns!()),
+            &format!("{FILTERS} ORDER BY event_time DESC, created_at DESC, id DESC LIMIT {{n+3}} OFFSET {{n+4}}"),
+        );
         let (total, rows): (i64, Vec<LifeEventRow>) = on_pool!(read, self, |pool| {
-            let total = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM life_events WHERE ", life_event_condition!()))
-                .bind(user)
-                .bind(household)
-                .bind(pet)
+            let total = bind_keys!(sqlx::query_scalar(sqlx::AssertSqlSafe(count.as_str())), keys)
                 .bind(filter.event_type.as_deref())
                 .bind(start)
                 .bind(end)
                 .fetch_one(pool)
                 .await?;
-            let rows = sqlx::query_as(concat!(
-                "SELECT ",
-                life_event_columns!(),
-                " FROM life_events WHERE ",
-                life_event_condition!(),
-                " ORDER BY event_time DESC, created_at DESC, id DESC LIMIT $7 OFFSET $8"
-            ))
-            .bind(user)
-            .bind(household)
-            .bind(pet)
-            .bind(filter.event_type.as_deref())
-            .bind(start)
-            .bind(end)
-            .bind(page.limit())
-            .bind(page.offset())
-            .fetch_all(pool)
-            .await?;
+            let rows = bind_keys!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql.as_str())), keys)
+                .bind(filter.event_type.as_deref())
+                .bind(start)
+                .bind(end)
+                .bind(page.limit())
+                .bind(page.offset())
+                .fetch_all(pool)
+                .await?;
             (total, rows)
         });
         Ok(Page {
@@ -410,23 +448,48 @@ impl Store {
         start: OffsetDateTime,
         end: OffsetDateTime,
     ) -> Result<Vec<LifeEvent>> {
-        let (user, household, pet) = subject_keys(subject, household_id);
+        let keys = Keys::of(subject, household_id);
+        let (start, end) = (to_ms(start), to_ms(end));
+        if let Some(fast) = &self.fast {
+            // Thousands of rows: read on a blocking thread with rusqlite, one hand-off in all
+            // instead of one per row through sqlx's connection thread.
+            let fast = fast.clone();
+            let sql = keys
+                .sql(
+                    concat!("SELECT ", life_event_columns!()),
+                    " AND event_time >= {n} AND event_time <= {n+1} ORDER BY event_time, created_at, id",
+                )
+                .replace('$', "?");
+            let rows = tokio::task::spawn_blocking(move || {
+                fast.with(|conn| {
+                    let mut statement = conn.prepare_cached(&sql)?;
+                    match keys {
+                        Keys::Person(user) => statement
+                            .query_map(rusqlite::params![&user.as_bytes()[..], start, end], LifeEventRow::from_sqlite)?
+                            .collect::<rusqlite::Result<Vec<_>>>(),
+                        Keys::Pet { household, pet } => statement
+                            .query_map(
+                                rusqlite::params![&household.as_bytes()[..], &pet.as_bytes()[..], start, end],
+                                LifeEventRow::from_sqlite,
+                            )?
+                            .collect::<rusqlite::Result<Vec<_>>>(),
+                    }
+                })
+            })
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("reading life events stopped: {e}")))??;
+            return rows.into_iter().map(|r| r.into_stored().map(|s| s.event)).collect();
+        }
+        let sql = keys.sql(
+            concat!("SELECT ", life_event_columns!()),
+            " AND event_time >= {n} AND event_time <= {n+1} ORDER BY event_time, created_at, id",
+        );
         let rows: Vec<LifeEventRow> = on_pool!(read, self, |pool| {
-            sqlx::query_as(concat!(
-                "SELECT ",
-                life_event_columns!(),
-                " FROM life_events WHERE ",
-                life_event_condition!(),
-                " ORDER BY event_time, created_at, id"
-            ))
-            .bind(user)
-            .bind(household)
-            .bind(pet)
-            .bind(None::<String>)
-            .bind(to_ms(start))
-            .bind(to_ms(end))
-            .fetch_all(pool)
-            .await?
+            bind_keys!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), keys)
+                .bind(start)
+                .bind(end)
+                .fetch_all(pool)
+                .await?
         });
         rows.into_iter().map(|r| r.into_stored().map(|s| s.event)).collect()
     }
@@ -480,15 +543,10 @@ impl Store {
 
     /// Removes one event of this subject.
     pub async fn delete_life_event(&self, subject: Subject, household_id: HouseholdId, id: LifeEventId) -> Result<()> {
-        let (user, household, pet) = subject_keys(subject, household_id);
+        let keys = Keys::of(subject, household_id);
+        let sql = keys.sql("DELETE", " AND id = {n}");
         let done = on_pool!(write, self, |pool| {
-            sqlx::query(concat!("DELETE FROM life_events WHERE id = $7 AND ", life_event_condition!()))
-                .bind(user)
-                .bind(household)
-                .bind(pet)
-                .bind(None::<String>)
-                .bind(None::<i64>)
-                .bind(None::<i64>)
+            bind_keys!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), keys)
                 .bind(id.0)
                 .execute(pool)
                 .await?
