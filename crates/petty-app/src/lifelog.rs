@@ -29,8 +29,8 @@ pub use insights::{InsightMark, MAX_RANGE_DAYS, generate_insights, get_insight, 
 pub use learning::{DAILY_TRAINING_HOUR, RETRAIN_AFTER_REPORTS, daily_cutoff, train_due, train_person};
 pub use live::{ENERGY_STEP, LifeState, LiveMessage};
 pub use out::{
-    ContributionOut, EnergyMetricsOut, EnergyOut, ExplanationOut, InsightOut, LifeEventOut, ModelMetricsOut,
-    MoodMetricsOut, MoodOut,
+    ActivityPatternOut, ContributionOut, DayCountOut, EnergyMetricsOut, EnergyOut, ExplanationOut, InsightOut,
+    LifeEventOut, ModelMetricsOut, MoodMetricsOut, MoodOut, PatternsOut, SleepCycleOut,
 };
 
 /// Why a life-log use case did not happen.

@@ -77,6 +77,21 @@ pub async fn generate_insights(
         };
         kept.push(keep(app, user, &new, now).await?);
     }
+    // The patterns of the same days, for a live client (`pattern_detected`).
+    let topic = Topic::UserInsights(user);
+    if !events.is_empty() && app.bus.has_listeners(topic) {
+        let zone = app.store.user_zone(user).await?;
+        let patterns = petty_core::lifelog::detect_patterns(&events, now, days, &zone);
+        if patterns.found() > 0 {
+            super::live::publish(
+                app,
+                topic,
+                "pattern_detected",
+                super::out::PatternsOut::new(i64::from(days), &patterns),
+            )
+            .await;
+        }
+    }
     Ok(kept)
 }
 

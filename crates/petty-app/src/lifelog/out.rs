@@ -313,3 +313,73 @@ pub struct ModelMetricsOut {
     #[serde(with = "crate::rfc3339::option")]
     pub retrain_requested_at: Option<OffsetDateTime>,
 }
+
+/// Your sleep.
+#[derive(Serialize, ToSchema, Debug, Clone)]
+pub struct SleepCycleOut {
+    pub avg_duration_hours: f64,
+    pub std_duration_hours: f64,
+    /// The circular mean of your local bedtimes (23:00 and 01:00 give 0.0), 0–24.
+    pub avg_bedtime_hour: f64,
+    /// 1 − min(std / mean, 1).
+    pub regularity_score: f64,
+    pub sample_size: usize,
+    pub confidence: f64,
+}
+
+/// A weekday and how many workouts fell on it.
+#[derive(Serialize, ToSchema, Debug, Clone)]
+pub struct DayCountOut {
+    pub day: String,
+    pub count: usize,
+}
+
+/// Your workouts (exercise and activity events).
+#[derive(Serialize, ToSchema, Debug, Clone)]
+pub struct ActivityPatternOut {
+    pub avg_activities_per_week: f64,
+    /// Your three busiest weekdays.
+    pub preferred_days: Vec<DayCountOut>,
+    pub total_activities: usize,
+    pub consistency: f64,
+    pub confidence: f64,
+}
+
+/// The patterns in your life log.
+#[derive(Serialize, ToSchema, Debug, Clone)]
+pub struct PatternsOut {
+    pub period_days: i64,
+    pub events_analyzed: usize,
+    /// Null with fewer than 3 sleep events with a duration.
+    pub sleep_cycle: Option<SleepCycleOut>,
+    /// Null with fewer than 3 workouts.
+    pub activity: Option<ActivityPatternOut>,
+}
+
+impl PatternsOut {
+    pub fn new(days: i64, p: &petty_core::lifelog::Patterns) -> PatternsOut {
+        PatternsOut {
+            period_days: days,
+            events_analyzed: p.events_analyzed,
+            sleep_cycle: p.sleep_cycle.as_ref().map(|c| SleepCycleOut {
+                avg_duration_hours: c.avg_duration_hours,
+                std_duration_hours: c.std_duration_hours,
+                avg_bedtime_hour: c.avg_bedtime_hour,
+                regularity_score: c.regularity_score,
+                sample_size: c.sample_size,
+                confidence: c.confidence,
+            }),
+            activity: p.activity.as_ref().map(|a| ActivityPatternOut {
+                avg_activities_per_week: a.avg_activities_per_week,
+                preferred_days: a
+                    .preferred_days
+                    .iter()
+                    .map(|(d, n)| DayCountOut { day: d.to_string(), count: *n })
+                    .collect(),
+                total_activities: a.total_activities,
+                consistency: a.consistency,
+                confidence: a.confidence,
+            }),
+        }
+    }
+}

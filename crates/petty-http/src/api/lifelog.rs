@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use petty_app::lifelog::{
     self as uses, CorrelationsOut, EnergyOut, EventInput, InsightMark, InsightOut, LifeError, LifeEventOut,
-    ModelMetricsOut, MoodOut,
+    ModelMetricsOut, MoodOut, PatternsOut,
 };
 use petty_core::ids::{InsightId, LifeEventId, PetId};
 use petty_core::lifelog::{RawLifeEvent, Subject, TimeOfDay};
@@ -490,48 +490,6 @@ pub(crate) struct PatternsQuery {
     pub days: Option<i64>,
 }
 
-/// Your sleep.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct SleepCycleOut {
-    pub avg_duration_hours: f64,
-    pub std_duration_hours: f64,
-    /// The circular mean of your local bedtimes (23:00 and 01:00 give 0.0), 0–24.
-    pub avg_bedtime_hour: f64,
-    /// 1 − min(std / mean, 1).
-    pub regularity_score: f64,
-    pub sample_size: usize,
-    pub confidence: f64,
-}
-
-/// A weekday and how many workouts fell on it.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct DayCountOut {
-    pub day: String,
-    pub count: usize,
-}
-
-/// Your workouts (exercise and activity events).
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ActivityPatternOut {
-    pub avg_activities_per_week: f64,
-    /// Your three busiest weekdays.
-    pub preferred_days: Vec<DayCountOut>,
-    pub total_activities: usize,
-    pub consistency: f64,
-    pub confidence: f64,
-}
-
-/// The patterns in your life log.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct PatternsOut {
-    pub period_days: i64,
-    pub events_analyzed: usize,
-    /// Null with fewer than 3 sleep events with a duration.
-    pub sleep_cycle: Option<SleepCycleOut>,
-    /// Null with fewer than 3 workouts.
-    pub activity: Option<ActivityPatternOut>,
-}
-
 /// Your sleep cycle (with a circular bedtime mean) and your activity days over the last `days`
 /// days.
 #[utoipa::path(get, path = "/api/v1/life-events/patterns", tag = "life log", params(PatternsQuery),
@@ -547,29 +505,7 @@ async fn event_patterns(
         return Err(petty_core::Invalid::one("days", "out_of_range", "days must be between 1 and 3650").into());
     }
     let p = uses::patterns(&state.app, &actor.0, days).await?;
-    Ok(Json(PatternsOut {
-        period_days: days,
-        events_analyzed: p.events_analyzed,
-        sleep_cycle: p.sleep_cycle.map(|c| SleepCycleOut {
-            avg_duration_hours: c.avg_duration_hours,
-            std_duration_hours: c.std_duration_hours,
-            avg_bedtime_hour: c.avg_bedtime_hour,
-            regularity_score: c.regularity_score,
-            sample_size: c.sample_size,
-            confidence: c.confidence,
-        }),
-        activity: p.activity.map(|a| ActivityPatternOut {
-            avg_activities_per_week: a.avg_activities_per_week,
-            preferred_days: a
-                .preferred_days
-                .iter()
-                .map(|(d, n)| DayCountOut { day: d.to_string(), count: *n })
-                .collect(),
-            total_activities: a.total_activities,
-            consistency: a.consistency,
-            confidence: a.confidence,
-        }),
-    }))
+    Ok(Json(PatternsOut::new(days, &p)))
 }
 
 /// What to look at.

@@ -390,3 +390,37 @@ async fn on_the_dashboard_insights_links_and_a_pet_s_walk_are_a_tap_away() {
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("Links that hold (0)") && html.contains("Not enough data yet"), "{html}");
 }
+
+#[tokio::test]
+async fn drawn_insights_and_the_patterns_behind_them_arrive_live() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let t = &ana.access_token;
+    let (_, me) = call(&app, Method::GET, "/api/v1/me", t, None).await;
+    let topic = format!("user:{}:insights", me["user"]["id"].as_str().unwrap());
+    let now = app.state.app.now();
+    let nights: Vec<Value> = (1..=4)
+        .map(|d| {
+            json!({"event_type": "sleep", "title": "Slept", "duration_minutes": 450,
+            "event_time": rfc3339(now - Duration::days(d) + Duration::hours(1))})
+        })
+        .collect();
+    post_all(&app, t, "/api/v1/life-events/batch", &nights).await;
+    let mut socket = open(&app, Some(t)).await;
+    send(&mut socket, json!({"type": "subscribe", "topic": topic})).await;
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+    let (_, drawn) = call(&app, Method::POST, "/api/v1/insights/generate", t, Some(json!({}))).await;
+    let mut kinds = Vec::new();
+    for _ in 0..=drawn.as_array().unwrap().len() {
+        let m = next(&mut socket).await;
+        assert_eq!(m["topic"], topic.as_str());
+        kinds.push(m["data"]["type"].as_str().unwrap().to_owned());
+        if m["data"]["type"] == "pattern_detected" {
+            let cycle = &m["data"]["data"]["sleep_cycle"];
+            assert_eq!((cycle["avg_duration_hours"].as_f64(), cycle["sample_size"].as_u64()), (Some(7.5), Some(4)));
+        }
+    }
+    let insights = kinds.iter().filter(|k| *k == "insight_generated").count();
+    assert_eq!(insights, drawn.as_array().unwrap().len(), "{kinds:?}");
+    assert_eq!(kinds.last().map(String::as_str), Some("pattern_detected"), "{kinds:?}");
+}
