@@ -26,7 +26,9 @@ mod summary;
 
 pub use correlations::{CorrelationsOut, EffectOut, LinkOut, SeriesOut, correlations};
 pub use insights::{InsightMark, MAX_RANGE_DAYS, generate_insights, get_insight, list_insights, mark_insight};
-pub use learning::{DAILY_TRAINING_HOUR, RETRAIN_AFTER_REPORTS, daily_cutoff, train_due, train_person};
+pub use learning::{
+    DAILY_TRAINING_HOUR, MAX_TRAINING_EVENTS, RETRAIN_AFTER_REPORTS, RETRAIN_GAP, daily_cutoff, train_due, train_person,
+};
 pub use live::{ENERGY_STEP, LifeState, LiveMessage};
 pub use out::{
     ActivityPatternOut, ContributionOut, DayCountOut, EnergyMetricsOut, EnergyOut, ExplanationOut, InsightOut,

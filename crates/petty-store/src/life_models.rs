@@ -237,24 +237,29 @@ impl Store {
         Ok(())
     }
 
-    /// Claims up to `limit` people whose training is due at `now`: a retrain asked for, or new
-    /// reports since a last run before `daily_cutoff` (the last daily training time). Their
-    /// counts are reset and the run noted, so each is trained once.
+    /// Claims up to `limit` people whose training is due at `now`: a retrain asked for (once
+    /// their last run is before `not_since`, so a flood of reports or requests trains a person
+    /// at most once in that time), or new reports since a last run before `daily_cutoff` (the
+    /// last daily training time). Their counts are reset and the run noted, so each is trained
+    /// once.
     pub async fn claim_life_training(
         &self,
         now: OffsetDateTime,
         daily_cutoff: OffsetDateTime,
+        not_since: OffsetDateTime,
         limit: i64,
     ) -> Result<Vec<TrainingClaim>> {
-        let (now_ms, cutoff, day) = (to_ms(now), to_ms(daily_cutoff), utc_day(now));
+        let (now_ms, cutoff, day, gap) = (to_ms(now), to_ms(daily_cutoff), utc_day(now), to_ms(not_since));
         let rows: Vec<(Uuid, i64)> = on_pool!(write, self, |pool| {
             let mut tx = pool.begin().await?;
             let due: Vec<(Uuid,)> = sqlx::query_as(
-                "SELECT user_id FROM life_training WHERE requested_at IS NOT NULL \
+                "SELECT user_id FROM life_training WHERE \
+                 (requested_at IS NOT NULL AND (trained_at IS NULL OR trained_at < $3)) \
                  OR (new_reports > 0 AND (trained_at IS NULL OR trained_at < $1)) ORDER BY user_id LIMIT $2",
             )
             .bind(cutoff)
             .bind(limit)
+            .bind(gap)
             .fetch_all(&mut *tx)
             .await?;
             let mut claimed = Vec::with_capacity(due.len());
@@ -264,13 +269,14 @@ impl Store {
                 let run: Option<i64> = sqlx::query_scalar(
                     "UPDATE life_training SET requested_at = NULL, new_reports = 0, trained_at = $2, \
                      runs_on_day = CASE WHEN run_day = $3 THEN runs_on_day + 1 ELSE 1 END, run_day = $3 \
-                     WHERE user_id = $1 AND (requested_at IS NOT NULL \
+                     WHERE user_id = $1 AND ((requested_at IS NOT NULL AND (trained_at IS NULL OR trained_at < $5)) \
                      OR (new_reports > 0 AND (trained_at IS NULL OR trained_at < $4))) RETURNING runs_on_day",
                 )
                 .bind(user)
                 .bind(now_ms)
                 .bind(day)
                 .bind(cutoff)
+                .bind(gap)
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(run) = run {

@@ -28,6 +28,12 @@ pub const RETRAIN_AFTER_REPORTS: i64 = 50;
 pub const DAILY_TRAINING_HOUR: u8 = 2;
 /// People trained per pass of the job.
 const PER_PASS: i64 = 20;
+/// A person is trained at most once in this time on request or after reports (a flood of
+/// reports must not keep a core training).
+pub const RETRAIN_GAP: Duration = Duration::minutes(10);
+/// Training reads at most this many events (90 days of a very busy log); a person with more is
+/// told so rather than keep the job busy for minutes.
+pub const MAX_TRAINING_EVENTS: usize = 30_000;
 
 /// A person's events are theirs whichever household they act in: the store ignores the
 /// household for a person's events.
@@ -86,7 +92,7 @@ pub fn daily_cutoff(now: OffsetDateTime) -> OffsetDateTime {
 
 /// Trains everyone whose training is due at `now`; answers how many were trained.
 pub async fn train_due(app: &App, now: OffsetDateTime) -> Result<usize, StoreError> {
-    let claims = app.store.claim_life_training(now, daily_cutoff(now), PER_PASS).await?;
+    let claims = app.store.claim_life_training(now, daily_cutoff(now), now - RETRAIN_GAP, PER_PASS).await?;
     for claim in &claims {
         let run = u32::try_from(claim.run_on_day).unwrap_or(u32::MAX);
         if let Err(e) = train_person(app, claim.user_id, now, run).await {
@@ -103,6 +109,16 @@ pub async fn train_person(app: &App, user: UserId, now: OffsetDateTime, run: u32
     let params = TrainParams::default();
     let from = now - Duration::days(params.lookback_days + WINDOW_DAYS);
     let events = app.store.life_events_between(Subject::Person(user), ANY_HOUSEHOLD, from, now).await?;
+    if events.len() > MAX_TRAINING_EVENTS {
+        let note = format!(
+            "too many events to train on: {} in the last {} days, at most {MAX_TRAINING_EVENTS}",
+            events.len(),
+            params.lookback_days + WINDOW_DAYS
+        );
+        app.store.note_life_training(user, Some(&note), Some(&note)).await?;
+        tracing::warn!(user = %user, events = events.len(), "a person's log is too big to train on");
+        return Ok(());
+    }
     let version = model_version(now.date(), run);
     let started = std::time::Instant::now();
     // Training is CPU work: off the threads that serve requests.

@@ -111,17 +111,19 @@ store_test!(models_training_state_and_insights_are_kept_per_person, |store| asyn
     assert!(!store.note_life_reports(ana.id, 30, 50, T0).await.unwrap());
     assert!(store.note_life_reports(ana.id, 20, 50, T0).await.unwrap());
     let cutoff = T0 - Duration::hours(1);
-    let claimed = store.claim_life_training(T0, cutoff, 10).await.unwrap();
+    let claimed = store.claim_life_training(T0, cutoff, T0, 10).await.unwrap();
     assert_eq!(claimed.iter().map(|c| (c.user_id, c.run_on_day)).collect::<Vec<_>>(), vec![(ana.id, 1)]);
-    assert!(store.claim_life_training(T0, cutoff, 10).await.unwrap().is_empty(), "claimed once");
+    assert!(store.claim_life_training(T0, cutoff, T0, 10).await.unwrap().is_empty(), "claimed once");
     let state = store.life_training_state(ana.id).await.unwrap();
     assert_eq!((state.new_reports, state.requested_at, state.trained_at), (0, None, Some(T0)));
-    // Asked for again the same day: the second run. New reports after the daily time: due.
+    // Asked for again the same day: not within the gap after the last run, then the second run.
+    // New reports after the daily time: due.
     store.request_life_training(ana.id, at(1)).await.unwrap();
-    let again = store.claim_life_training(at(1), cutoff, 10).await.unwrap();
+    assert!(store.claim_life_training(at(1), cutoff, T0, 10).await.unwrap().is_empty(), "too soon after");
+    let again = store.claim_life_training(at(1), cutoff, at(1), 10).await.unwrap();
     assert_eq!(again[0].run_on_day, 2);
     store.note_life_reports(bo.id, 1, 50, at(1)).await.unwrap();
-    let daily = store.claim_life_training(at(2), at(2) - Duration::minutes(1), 10).await.unwrap();
+    let daily = store.claim_life_training(at(2), at(2) - Duration::minutes(1), at(2), 10).await.unwrap();
     assert_eq!(daily.iter().map(|c| c.user_id).collect::<Vec<_>>(), vec![bo.id], "Bo's first daily run");
     store.note_life_training(bo.id, Some("not enough data"), None).await.unwrap();
     // Reports among added events are counted in the same transaction; other events are not.
