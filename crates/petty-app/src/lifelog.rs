@@ -24,7 +24,7 @@ mod live;
 mod out;
 mod summary;
 
-pub use correlations::{CorrelationsOut, EffectOut, LinkOut, SeriesOut, correlations};
+pub use correlations::{CorrelationsOut, EffectOut, LinkOut, StreamOut, correlations};
 pub use insights::{InsightMark, MAX_RANGE_DAYS, generate_insights, get_insight, list_insights, mark_insight};
 pub use learning::{
     DAILY_TRAINING_HOUR, MAX_TRAINING_EVENTS, RETRAIN_AFTER_REPORTS, RETRAIN_GAP, daily_cutoff, train_due, train_person,

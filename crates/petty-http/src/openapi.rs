@@ -314,10 +314,13 @@ mod tests {
     fn no_two_schemas_share_a_name() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = vec![dir.join("api.rs")];
-        // The application layer's shapes (readings, alarms, reminders) are in the document too.
-        for folder in [dir.join("api"), dir.join("../../petty-app/src")] {
+        // The application layer's shapes (readings, alarms, reminders, the life log's) are in
+        // the document too; modules may be folders of their own.
+        let mut folders = vec![dir.join("api"), dir.join("../../petty-app/src")];
+        while let Some(folder) = folders.pop() {
             for entry in std::fs::read_dir(folder).unwrap() {
-                files.push(entry.unwrap().path());
+                let path = entry.unwrap().path();
+                if path.is_dir() { folders.push(path) } else { files.push(path) }
             }
         }
         let mut seen: std::collections::HashMap<String, std::path::PathBuf> = Default::default();

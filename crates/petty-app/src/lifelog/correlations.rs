@@ -43,7 +43,7 @@ const MAX_SOURCES: u32 = 6;
 
 /// One daily stream and how many days it has.
 #[derive(Serialize, ToSchema, Debug, Clone)]
-pub struct SeriesOut {
+pub struct StreamOut {
     pub name: String,
     pub label: String,
     pub days: usize,
@@ -95,7 +95,7 @@ pub struct CorrelationsOut {
     #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub to: OffsetDateTime,
     /// The streams looked at.
-    pub series: Vec<SeriesOut>,
+    pub series: Vec<StreamOut>,
     /// Every pair tested, the links that hold first (lowest q first).
     pub links: Vec<LinkOut>,
     /// How many hold.
@@ -247,7 +247,7 @@ pub async fn correlations(app: &App, actor: &Actor, days: i64) -> Result<Correla
         to,
         series: series
             .iter()
-            .map(|s| SeriesOut { name: s.name.clone(), label: s.label.clone(), days: s.values.len() })
+            .map(|s| StreamOut { name: s.name.clone(), label: s.label.clone(), days: s.values.len() })
             .collect(),
         holding: links.iter().filter(|l| l.status == "holds").count(),
         links,
