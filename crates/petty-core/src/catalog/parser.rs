@@ -709,14 +709,12 @@ impl State {
             }
             // A bare price is a budget: "two hundred fifty dollars" → at most 250.
             Comparison::Exact if matches!(kind, Kind::Price) => bounds.upper(v, true),
+            // An age with no comparison is that age until the next one in its own unit: "3 years
+            // old" → [3, 4), "8 weeks old" → [8, 9) weeks, "1.5 years old" → [1.5, 2.5).
             Comparison::Exact => {
                 if matches!(kind, Kind::Age(..)) {
                     bounds.lower(v, true);
-                    if whole {
-                        bounds.upper(next, false);
-                    } else {
-                        bounds.upper(v, true);
-                    }
+                    bounds.upper(next, false);
                 }
             }
         }
