@@ -326,6 +326,86 @@ fn odd_strings_never_panic() {
     }
 }
 
+/// Random strings of query-like pieces: every parse returns, within its limits.
+#[test]
+fn random_strings_never_panic() {
+    let pieces = [
+        "$",
+        "€",
+        "£",
+        "-",
+        "–",
+        "1",
+        "2,5",
+        "1.5",
+        "k",
+        "yo",
+        "y",
+        "/",
+        "o",
+        "lbs",
+        "\"",
+        "'",
+        "n't",
+        "'s",
+        "a",
+        "half",
+        "and",
+        "or",
+        "not",
+        ",",
+        "+",
+        "<",
+        ">=",
+        "~",
+        "between",
+        "to",
+        "from",
+        "under",
+        "about",
+        "Max",
+        "named",
+        "show me",
+        "top",
+        "cheapest",
+        "dogs",
+        "golden",
+        "retriever",
+        "hundred",
+        "thousand",
+        "twenty",
+        "five",
+        "year",
+        "months",
+        "old",
+        "free",
+        "😀",
+        "ß",
+        "ǅ",
+        "\u{0}",
+        " ",
+        "  ",
+        "9999999999999999999999",
+    ];
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..5000 {
+        let mut query = String::new();
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let len = (state % 12) as usize;
+        for k in 0..len {
+            let pick = (state.rotate_left(k as u32 * 5) % pieces.len() as u64) as usize;
+            query.push_str(pieces[pick]);
+            if state.rotate_left(k as u32) & 1 == 0 {
+                query.push(' ');
+            }
+        }
+        let f = parse(&query);
+        assert!((1..=MAX_LIMIT).contains(&f.limit), "{query:?}");
+    }
+}
+
 #[test]
 fn the_labelled_set_parses_exactly() {
     let text = include_str!("labelled.txt");

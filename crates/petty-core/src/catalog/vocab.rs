@@ -348,6 +348,7 @@ pub(crate) fn keywords() -> Vec<(&'static str, Meaning)> {
         ("no", M::Not),
         ("non", M::Not),
         ("never", M::Not),
+        ("neither", M::Not),
         ("except", M::Not),
         ("excluding", M::Not),
         ("without", M::Not),
