@@ -732,10 +732,11 @@ fn interpret(items: &[Item]) -> Filters {
                 s.negating = false;
             }
             Item::Unknown { original, capitalised } => {
+                // Negation reaches over words it does not know ("I don't want a cat").
                 if name_next == Some(true) || (name_next == Some(false) && *capitalised) {
                     s.filters.name = Some(original.clone());
+                    s.negating = false;
                 }
-                s.negating = false;
             }
             Item::Amount(a) => {
                 j = amount_item(&mut s, items, j, *a);
@@ -750,7 +751,7 @@ fn interpret(items: &[Item]) -> Filters {
                 let nameable = *corrected
                     || matches!(meaning, Meaning::Cmp(..) | Meaning::AboutOrName | Meaning::About)
                         && !followed_by_amount;
-                if name_next.is_some() && *capitalised && nameable {
+                if (name_next == Some(true) || name_next.is_some() && *capitalised) && nameable {
                     s.filters.name = Some(original.clone());
                     j += 1;
                     continue;
@@ -953,14 +954,19 @@ fn amount_item(s: &mut State, items: &[Item], j: usize, a: Amount) -> usize {
     if comparison == Comparison::Exact && a.unit.is_none() {
         let before_noun = meaning_at(items, j + 1).is_some_and(is_noun)
             || matches!(meaning_at(items, j + 1), Some(Meaning::Sort(_, true)));
-        let after_limit_word =
-            matches!(meaning_at(items, j.wrapping_sub(1)), Some(Meaning::Top | Meaning::ListVerb(_)));
+        // "top 3", "show me 3", and "cheapest 3" as "3 cheapest".
+        let after_limit_word = matches!(
+            meaning_at(items, j.wrapping_sub(1)),
+            Some(Meaning::Top | Meaning::ListVerb(_) | Meaning::Sort(_, true))
+        );
         let age_word = s.age_context.is_some_and(|c| j >= c && j - c <= 2);
         if (before_noun || after_limit_word) && !age_word {
             s.set_limit(a.value);
             return next;
         }
-        if !age_word {
+        let price_word = s.price_context.is_some_and(|c| j >= c && j - c <= 2)
+            || matches!(meaning_at(items, j + 1), Some(Meaning::PriceWord));
+        if !age_word && !price_word {
             return next;
         }
     }
