@@ -299,7 +299,7 @@ fn bounds_in_words(bounds: &Bounds, unit: &str) -> String {
     format!("{}{unit}", parts.join(", "))
 }
 
-/// One line in words: "dog · golden retriever · under 500 USD · cheapest first".
+/// One line in words: "dog · golden retriever · under 500 USD · cheapest first · top 3".
 impl fmt::Display for Filters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts: Vec<String> = Vec::new();
@@ -330,7 +330,7 @@ impl fmt::Display for Filters {
             parts.push(sort.words().to_owned());
         }
         if self.limit != DEFAULT_LIMIT {
-            parts.push(format!("at most {}", self.limit));
+            parts.push(format!("top {}", self.limit));
         }
         match self.status {
             Some(Status::Available) => {}

@@ -239,6 +239,11 @@ fn filters_in_words_and_as_entries() {
     let f = parse("golden retrievers under $500");
     assert_eq!(f.to_string(), "dog · golden retriever · under 500 USD");
     assert_eq!(parse("hello").to_string(), "everything");
+    assert_eq!(
+        parse("3 cheapest black cats under 2 years").to_string(),
+        "cat · black · age under 2 years · cheapest first · top 3"
+    );
+    assert_eq!(parse("sold dogs, not labs").to_string(), "dog · not labrador retriever · sold");
     let keys: Vec<_> = f.entries().into_iter().map(|(k, _)| k).collect();
     assert_eq!(keys, ["species", "breeds", "price", "currency", "limit", "status"]);
     let any = parse("any status");
@@ -431,4 +436,44 @@ fn the_labelled_set_parses_exactly() {
     }
     assert!(total >= 200, "only {total} labelled queries");
     assert!(share >= 0.95, "{} misses", misses.len());
+}
+
+/// Everyday words typed around a query stay what they are: none becomes a species, breed,
+/// colour, age group or superlative by typo tolerance.
+#[test]
+fn everyday_words_are_never_corrected() {
+    let words = "while house range fellow hello there where would could should about after again \
+        along always another around because before being below better between bring cannot \
+        choose clean close comes could doing early either enough every family first found \
+        friend great group happy heard house known large later learn least leave light might \
+        money month never often other place plate please point price quick quite really right \
+        round short since small sound start still story table taken thank their these thing \
+        think those three today under until using value watch water where which while white \
+        whole whose world would write years young yours lives lived river lover liver order \
+        older colder bolder boxes faster safer seven eight nine eleven twelve fifty sixty \
+        trained friendly healthy gentle active playful loving loyal smart quiet calm shelter \
+        store breeder apartment garden yard owner buying adopt adoption hoping looking search \
+        searching seeking prefer preferably ideally maybe possibly perhaps local nearby delivery \
+        shipping vaccinated neutered spayed chipped registered pedigree purebred papers \
+        hypoallergenic shedding grooming training walking running swimming jumping cuddly fluffy \
+        furry fuzzy smooth curly wiry short long coat fur hair tail ears eyes paws nose \
+        last main live back east rise mine sake inch mere torso grant bridle winner dream \
+        crown brown block black shake snack stake treat greet eagle noodle doodle airman \
+        colder holder folder bigger smaller newer nicer happier sweeter calmer kinder better \
+        ladies boys girls kids children someone something anyone anything nothing \
+        minute hours weeks today tonight tomorrow weekend morning evening night \
+        city town country state street road place places house houses flat home homes \
+        happy sad angry tired ready early late soon now then next last final other others \
+        please thanks thank sorry hello hey okay sure yes yeah nope maybe \
+        honey buddy lucky sunny daisy bella charlie rocky shadow whiskers tweety nemo";
+    let vocabulary = ["white", "brown", "black", "young", "older", "small", "large", "least", "liver"];
+    let mut changed = Vec::new();
+    for word in words.split_whitespace().filter(|w| !vocabulary.contains(w)) {
+        let f = parse(word);
+        let corrected = f.species.len() + f.breeds.len() + f.colors.len();
+        if corrected > 0 || !f.age_years.is_empty() || f.sort_by.is_some() {
+            changed.push(format!("{word} → {f}"));
+        }
+    }
+    assert!(changed.is_empty(), "{changed:?}");
 }
