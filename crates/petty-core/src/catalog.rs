@@ -268,6 +268,16 @@ impl Filters {
         out
     }
 
+    /// Upstream's `min_price`: the price's lower bound, inclusive or not.
+    pub fn min_price(&self) -> Option<f64> {
+        self.price.gte.or(self.price.gt)
+    }
+
+    /// Upstream's `max_price`: the price's upper bound, inclusive or not.
+    pub fn max_price(&self) -> Option<f64> {
+        self.price.lte.or(self.price.lt)
+    }
+
     /// The species when there is exactly one (upstream's `type_filter`).
     pub fn type_filter(&self) -> Option<&str> {
         match self.species.as_slice() {

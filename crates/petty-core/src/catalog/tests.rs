@@ -100,7 +100,10 @@ fn upstream_keys_come_from_the_filters() {
     assert_eq!(parse("cheapest cat").type_filter(), Some("cat"));
     let f = parse("golden retrievers under $500");
     assert_eq!(f.type_filter(), Some("dog"));
-    assert_eq!(f.price.lt, Some(500.0));
+    assert_eq!((f.min_price(), f.max_price()), (None, Some(500.0)));
+    let f = parse("cats and dogs $100 to $300");
+    assert_eq!(f.type_filter(), None);
+    assert_eq!((f.min_price(), f.max_price()), (Some(100.0), Some(300.0)));
 }
 
 #[test]
@@ -465,7 +468,7 @@ fn everyday_words_are_never_corrected() {
         city town country state street road place places house houses flat home homes \
         happy sad angry tired ready early late soon now then next last final other others \
         please thanks thank sorry hello hey okay sure yes yeah nope maybe \
-        honey buddy lucky sunny daisy bella charlie rocky shadow whiskers tweety nemo";
+        youngsters honey buddy lucky sunny daisy bella charlie rocky shadow whiskers tweety nemo";
     let vocabulary = ["white", "brown", "black", "young", "older", "small", "large", "least", "liver"];
     let mut changed = Vec::new();
     for word in words.split_whitespace().filter(|w| !vocabulary.contains(w)) {

@@ -528,7 +528,7 @@ mane maize marine fries prise frisk rise torso grant giants riant mixer mined mi
 clowns eagle noodle doodle bagel budge airman persia version define signor coldest boldest \
 slowest lower later lately order bolder boarder broader locker rocker docker cooker cocked \
 treat greet groat winner dixie bread bred stripped bridle potted spotter slotted florist \
-trench germane herman dragoon leonard wagon colour color colon colder holder folder solder \
+trench germane herman dragoon leonard wagon colour color colon colder holder folder solder youngster youngsters \
 about above after again against all almost also always among another answer anyone \
 anything around ask asked away baby bad because been before behind being below best \
 between big bit both bring but buy by call came can cannot care carry case certain change \
