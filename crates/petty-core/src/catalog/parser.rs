@@ -746,7 +746,10 @@ fn interpret(items: &[Item]) -> Filters {
             }
             Item::Word { meaning, plural, original, capitalised, corrected } => {
                 let meaning = *meaning;
-                let followed_by_amount = amount(items.get(j + 1)).is_some();
+                // "minimum price 100": a comparison reaches over the dimension it names.
+                let followed_by_amount = amount(items.get(j + 1)).is_some()
+                    || matches!(meaning_at(items, j + 1), Some(Meaning::PriceWord | Meaning::AgeWord))
+                        && amount(items.get(j + 2)).is_some();
                 // "Show me Max", "meet Bella": a capitalised word that is not vocabulary as typed.
                 let nameable = *corrected
                     || matches!(meaning, Meaning::Cmp(..) | Meaning::AboutOrName | Meaning::About)
@@ -906,29 +909,31 @@ fn meaning_at(items: &[Item], k: usize) -> Option<Meaning> {
 
 /// An amount and what surrounds it; returns the index of the next item to read.
 fn amount_item(s: &mut State, items: &[Item], j: usize, a: Amount) -> usize {
-    // Ranges: "between A and B", "A to B", "from A to B", "A–B".
+    // Ranges: "between A and B", "A to B", "from A to B", "A–B"; and "2 or 3 years" (Petty's).
+    let b = amount(items.get(j + 2));
     let joined = match meaning_at(items, j + 1) {
         Some(Meaning::To) => true,
         Some(Meaning::And) => s.pending == Some(Pending::Between),
+        Some(Meaning::Or) => s.pending.is_none() && b.is_some_and(|b| b.unit.is_some()),
         _ => false,
     };
-    if joined {
-        if let Some(b) = amount(items.get(j + 2)) {
-            let mut a = a;
-            let mut b = b;
-            if a.unit.is_none() {
-                a.unit = b.unit;
-            }
-            if b.unit.is_none() {
-                b.unit = a.unit;
-            }
-            let dim = match s.pending {
-                Some(Pending::Cmp(_, dim)) => dim,
-                _ => Dim::Any,
-            };
-            s.apply(items, j, Amount { value: b.value, ..b }, Comparison::Range(a.value), dim);
-            return j + 3;
+    if let Some(b) = b.filter(|_| joined) {
+        let dim = match s.pending {
+            Some(Pending::Cmp(_, dim)) => dim,
+            _ => Dim::Any,
+        };
+        // A unit after B applies to A; A's own unit is converted into B's ("6 months to 2 years").
+        let b = Amount { unit: b.unit.or(a.unit), ..b };
+        let from = match (a.unit, b.unit) {
+            (Some(Unit::Age(pa, _)), Some(Unit::Age(pb, _))) => a.value * pa / pb,
+            (Some(Unit::Weight(pa)), Some(Unit::Weight(pb))) => a.value * pa / pb,
+            _ => a.value,
+        };
+        if let Some(Unit::Currency(code)) = a.unit {
+            s.filters.currency = Some(code.to_owned());
         }
+        s.apply(items, j, b, Comparison::Range(from), dim);
+        return j + 3;
     }
     let mut next = j + 1;
     let comparison = if a.plus {
