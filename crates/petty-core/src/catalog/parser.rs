@@ -4,6 +4,11 @@
 //!
 //! NFKC is approximated without a Unicode table: full-width forms and odd spaces and dashes are
 //! folded, which covers what people type; anything else is kept and matches nothing.
+//!
+//! Where the contract is silent, the readings taken (each pinned in `labelled.txt`): a bare
+//! price is a budget (`lte`); an age with no comparison spans to the next one in its own unit;
+//! a negation reaches over unknown words; "neither" negates; "2 or 3 years" is a range; after
+//! "named" or "called" a lower-case word is a name too.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
