@@ -12,6 +12,7 @@ pub mod baselines;
 pub mod behaviour;
 pub mod billing;
 pub mod care;
+pub mod catalog;
 pub mod chart;
 pub mod devices;
 pub mod files;
