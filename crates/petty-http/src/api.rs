@@ -7,6 +7,7 @@ pub(crate) mod api_keys;
 pub(crate) mod auth;
 pub(crate) mod billing;
 pub(crate) mod care;
+pub(crate) mod catalog;
 pub(crate) mod charts;
 pub(crate) mod devices;
 pub(crate) mod exchange;

@@ -83,6 +83,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(api::sharing::router())
         .merge(api::privacy::router())
         .merge(api::lifelog::router())
+        .merge(api::catalog::router())
         .merge(api::devices::router())
         .merge(api::ingest::router())
         .merge(api::exchange::router())

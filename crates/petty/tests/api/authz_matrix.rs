@@ -375,6 +375,7 @@ fn valid_body(method: &Method, template: &str) -> Option<Value> {
         }
         ("PATCH", "/api/v1/life-events/{id}") => json!({"title": "Better day"}),
         ("POST", "/api/v1/insights/generate") => json!({"time_range_days": 7}),
+        ("POST", "/api/v1/catalog/query/parse") => json!({"query": "dogs under 2 years old"}),
         ("POST", "/api/v1/uploads/confirm") => {
             json!({"file_key": "uploads/x/x.pdf", "purpose": "health_record_attachment"})
         }
@@ -417,6 +418,8 @@ const ANYONE_MAY: &[(&str, &str)] = &[
     ("POST", "/api/v1/insights/{id}/read"),
     ("POST", "/api/v1/insights/{id}/dismiss"),
     ("POST", "/api/v1/predictions/retrain"),
+    // Reading how a sentence is understood changes nothing.
+    ("POST", "/api/v1/catalog/query/parse"),
 ];
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod behaviour;
 mod billing;
 mod browser;
 mod care;
+mod catalog;
 mod compat_aurora;
 mod compat_carbon;
 mod compat_petmgmt;
