@@ -20,6 +20,7 @@ use crate::App;
 mod correlations;
 mod insights;
 mod learning;
+pub(crate) use learning::ANY_HOUSEHOLD;
 mod live;
 mod out;
 mod summary;
@@ -268,10 +269,19 @@ pub async fn stats(app: &App, actor: &Actor, subject: Subject, days: i64) -> Res
     Ok(summarize(&events, start, end))
 }
 
-/// Events in the prediction window before `at` (the window's end is exclusive in the core).
-async fn window(app: &App, user: UserId, at: OffsetDateTime) -> Result<Vec<LifeEvent>, LifeError> {
+/// What a prediction at `at` reads: the person's zone and their events in the window before `at`
+/// (the window's end is exclusive in the core).
+struct Window {
+    zone: petty_core::recurrence::Zone,
+    events: Vec<LifeEvent>,
+}
+
+async fn window(app: &App, user: UserId, at: OffsetDateTime) -> Result<Window, LifeError> {
     let start = at - Duration::days(PREDICTION_WINDOW_DAYS);
-    Ok(app.store.life_events_between(Subject::Person(user), learning::ANY_HOUSEHOLD, start, at).await?)
+    Ok(Window {
+        zone: app.store.user_zone(user).await?,
+        events: app.store.life_events_between(Subject::Person(user), learning::ANY_HOUSEHOLD, start, at).await?,
+    })
 }
 
 /// The predicted energy at `at` (default now) for the time of day asked or, without one, the
@@ -286,22 +296,22 @@ pub async fn predict_energy(
 ) -> Result<EnergyOut, LifeError> {
     let user = person(actor)?;
     let now = app.now();
-    energy_for(app, user, at.unwrap_or(now), time_of_day, now).await
+    let at = at.unwrap_or(now);
+    energy_for(app, user, &window(app, user, at).await?, at, time_of_day, now).await
 }
 
 async fn energy_for(
     app: &App,
     user: UserId,
+    w: &Window,
     at: OffsetDateTime,
     time_of_day: Option<TimeOfDay>,
     now: OffsetDateTime,
 ) -> Result<EnergyOut, LifeError> {
-    let zone = app.store.user_zone(user).await?;
-    let tod = time_of_day.unwrap_or_else(|| TimeOfDay::from_hour(zone.local_at(at).hour()));
-    let events = window(app, user, at).await?;
+    let tod = time_of_day.unwrap_or_else(|| TimeOfDay::from_hour(w.zone.local_at(at).hour()));
     // A model trained after `at` has seen what came after it: a backtest uses the baseline.
     let model = learning::energy_model(app, user).await?.filter(|m| m.trained_at() <= at);
-    let p = petty_core::lifelog::energy_prediction(&events, at, tod, &zone, model.as_deref());
+    let p = petty_core::lifelog::energy_prediction(&w.events, at, tod, &w.zone, model.as_deref());
     Ok(EnergyOut::new(user.0, &p, at, now))
 }
 
@@ -309,24 +319,30 @@ async fn energy_for(
 pub async fn predict_mood(app: &App, actor: &Actor, at: Option<OffsetDateTime>) -> Result<MoodOut, LifeError> {
     let user = person(actor)?;
     let now = app.now();
-    mood_for(app, user, at.unwrap_or(now), now).await
+    let at = at.unwrap_or(now);
+    mood_for(app, user, &window(app, user, at).await?, at, now).await
 }
 
-async fn mood_for(app: &App, user: UserId, at: OffsetDateTime, now: OffsetDateTime) -> Result<MoodOut, LifeError> {
-    let zone = app.store.user_zone(user).await?;
-    let events = window(app, user, at).await?;
+async fn mood_for(
+    app: &App,
+    user: UserId,
+    w: &Window,
+    at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<MoodOut, LifeError> {
     let model = learning::mood_model(app, user).await?.filter(|m| m.trained_at() <= at);
-    let p = petty_core::lifelog::mood_prediction(&events, at, &zone, model.as_deref());
+    let p = petty_core::lifelog::mood_prediction(&w.events, at, &w.zone, model.as_deref());
     Ok(MoodOut::new(user.0, &p, at, now))
 }
 
-/// A person's energy (for their local time of day) and mood now.
+/// A person's energy (for their local time of day) and mood now, from one read of the window.
 pub(crate) async fn current_predictions(
     app: &App,
     user: UserId,
     now: OffsetDateTime,
 ) -> Result<(EnergyOut, MoodOut), LifeError> {
-    Ok((energy_for(app, user, now, None, now).await?, mood_for(app, user, now, now).await?))
+    let w = window(app, user, now).await?;
+    Ok((energy_for(app, user, &w, now, None, now).await?, mood_for(app, user, &w, now, now).await?))
 }
 
 /// The caller's learned models' held-out metrics.

@@ -276,10 +276,14 @@ pub async fn export(app: &App, user_id: UserId) -> Result<Export, StoreError> {
         )),
     );
     // The person's own life log, with `event_data` and `context` as they were sent.
-    let anywhere = HouseholdId(uuid::Uuid::nil());
     let life = app
         .store
-        .list_life_events(petty_core::lifelog::Subject::Person(user_id), anywhere, &Default::default(), all)
+        .list_life_events(
+            petty_core::lifelog::Subject::Person(user_id),
+            crate::lifelog::ANY_HOUSEHOLD,
+            &Default::default(),
+            all,
+        )
         .await?
         .items;
     let life_json: Vec<crate::lifelog::LifeEventOut> = life.iter().map(crate::lifelog::LifeEventOut::from).collect();

@@ -11,39 +11,17 @@
 //! ```
 //! Prints the median and the fastest of RUNS timed runs (default 30) after 3 warm-ups.
 
+mod common;
+
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+
+use common::{runs, timed};
 
 use petty_core::baselines;
 use petty_core::behaviour::forest::Forest;
 use petty_core::behaviour::segment;
 use petty_core::seed_rules::{self, Point, Thresholds};
 use time::{OffsetDateTime, UtcOffset};
-
-fn runs() -> usize {
-    std::env::args().skip(1).filter(|a| !a.starts_with('-')).find_map(|a| a.parse().ok()).unwrap_or(30)
-}
-
-fn time<T>(label: &str, runs: usize, mut f: impl FnMut() -> T) -> Duration {
-    for _ in 0..3 {
-        black_box(f());
-    }
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(f());
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    let median = times[times.len() / 2];
-    println!("{label:<58} median {:>10.3} ms   fastest {:>10.3} ms", ms(median), ms(times[0]));
-    median
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 fn main() {
     let runs = runs();
@@ -60,12 +38,12 @@ fn main() {
     for (label, samples) in
         [("1 Hz day, with accelerometer features", &with_accel), ("1 Hz day, without", &without_accel)]
     {
-        time(&format!("{label}: analyse"), runs, || segment::analyse(samples, model, None));
+        timed(&format!("{label}: analyse"), runs, || segment::analyse(samples, model, None));
         let episodes = segment::analyse(samples, model, None);
-        time(&format!("{label}: summarise_day"), runs, || {
+        timed(&format!("{label}: summarise_day"), runs, || {
             baselines::summarise_day(day, UtcOffset::UTC, samples, &episodes)
         });
-        time(&format!("{label}: analyse + summarise_day"), runs, || {
+        timed(&format!("{label}: analyse + summarise_day"), runs, || {
             let episodes = segment::analyse(samples, model, None);
             baselines::summarise_day(day, UtcOffset::UTC, samples, &episodes)
         });
@@ -84,7 +62,7 @@ fn main() {
         .collect();
     println!("points in the seed's day: {}", points.len());
     let thresholds = Thresholds::default();
-    time("seed rules over a 144-point day (x1000 calls, total)", runs, || {
+    timed("seed rules over a 144-point day (x1000 calls, total)", runs, || {
         for _ in 0..1000 {
             black_box(seed_rules::interpret(black_box(&points), &thresholds));
         }

@@ -13,39 +13,15 @@
 //! ```
 //! Prints the median and the fastest of RUNS timed runs (default 30) after 3 warm-ups.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+mod common;
+
+use common::{runs, timed};
 
 use petty_core::lifelog::{
     EventContent, EventData, EventType, TimeOfDay, TrainParams, predict_energy, predict_mood, train_energy, train_mood,
 };
 use petty_core::recurrence::Zone;
 use time::OffsetDateTime;
-
-fn runs() -> usize {
-    std::env::args().skip(1).filter(|a| !a.starts_with('-')).find_map(|a| a.parse().ok()).unwrap_or(30)
-}
-
-fn time<T>(label: &str, runs: usize, mut f: impl FnMut() -> T) -> Duration {
-    for _ in 0..3 {
-        black_box(f());
-    }
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(f());
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    let median = times[times.len() / 2];
-    println!("{label:<60} median {:>10.3} ms   fastest {:>10.3} ms", ms(median), ms(times[0]));
-    median
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 /// xorshift64, as `lifelog_baseline.py` draws it.
 struct Draw(u64);
@@ -97,7 +73,7 @@ fn main() {
     let e = predict_energy(&events, at, TimeOfDay::Afternoon);
     let m = predict_mood(&events, at);
     println!("5,000 events in the window: energy {:.2}, mood {:.2} ({})", e.energy, m.score, m.class.as_str());
-    time("baseline energy + mood, 5,000 events in the window", runs, || {
+    timed("baseline energy + mood, 5,000 events in the window", runs, || {
         (predict_energy(&events, at, TimeOfDay::Afternoon), predict_mood(&events, at))
     });
 
@@ -108,7 +84,7 @@ fn main() {
     let reports = person.events.iter().filter(|e| e.is_report()).count();
     println!("simulated person: {} events over 120 days, {reports} reports", person.events.len());
     let training_runs = runs.clamp(1, 10);
-    time("train energy + mood models, 120 days", training_runs, || {
+    timed("train energy + mood models, 120 days", training_runs, || {
         let energy = train_energy(&person.events, at, &zone, "bench", &params);
         let mood = train_mood(&person.events, at, &zone, "bench", &params);
         (energy.is_ok(), mood.is_ok())

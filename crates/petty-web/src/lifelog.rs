@@ -60,7 +60,7 @@ fn me(signed_in: &SignedIn) -> Subject {
     Subject::Person(signed_in.user.id)
 }
 
-fn page_error(e: LifeError) -> PageError {
+pub(super) fn page_error(e: LifeError) -> PageError {
     match e {
         LifeError::Invalid(invalid) => PageError::BadRequest(invalid.to_string()),
         LifeError::NotFound(_) => PageError::NotFound,
@@ -329,7 +329,7 @@ pub(crate) struct EntryForm {
 }
 
 /// An event happening now, as the API would take it.
-fn input_now(
+pub(super) fn input_now(
     now: OffsetDateTime,
     event_type: &str,
     title: &str,

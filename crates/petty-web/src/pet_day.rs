@@ -14,7 +14,7 @@ use petty_core::accounts::Permission;
 use petty_core::baselines::DaySummary;
 use petty_core::behaviour::Behaviour;
 use petty_core::ids::{LifeEventId, PetId};
-use petty_core::lifelog::{RawLifeEvent, Subject};
+use petty_core::lifelog::Subject;
 use petty_http::AppState;
 use petty_store::StoredEpisode;
 use serde::Deserialize;
@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use super::PageError;
 use super::layout::{self, Header, csrf_field};
+use super::lifelog::page_error;
 use super::session::SignedIn;
 use crate::summary_json;
 
@@ -333,16 +334,6 @@ pub(crate) struct PetQuickForm {
     entry: usize,
 }
 
-fn life_error(e: petty_app::lifelog::LifeError) -> PageError {
-    use petty_app::lifelog::LifeError;
-    match e {
-        LifeError::Invalid(invalid) => PageError::BadRequest(invalid.to_string()),
-        LifeError::NotFound(_) => PageError::NotFound,
-        LifeError::Forbidden(why) => PageError::Forbidden(why.to_owned()),
-        LifeError::Store(e) => e.into(),
-    }
-}
-
 /// Logs one of [`PET_QUICK`] for the pet, now.
 pub(crate) async fn log_for_pet(
     State(state): State<AppState>,
@@ -356,17 +347,9 @@ pub(crate) async fn log_for_pet(
         return Err(PageError::BadRequest("entry: one of the buttons on the page".to_owned()));
     };
     let actor = signed_in.actor();
-    let subject = petty_app::lifelog::subject_for(&state.app, &actor, Some(pet_id), true).await.map_err(life_error)?;
-    let now = state.app.now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    let raw = RawLifeEvent {
-        event_type: Some((*kind).to_owned()),
-        title: Some((*label).to_owned()),
-        event_time: Some(now),
-        duration_minutes: *minutes,
-        ..RawLifeEvent::default()
-    };
-    let input = petty_app::lifelog::EventInput::new(raw, "{}".to_owned(), "{}".to_owned());
-    petty_app::lifelog::log_events(&state.app, &actor, subject, vec![input], false).await.map_err(life_error)?;
+    let subject = petty_app::lifelog::subject_for(&state.app, &actor, Some(pet_id), true).await.map_err(page_error)?;
+    let input = super::lifelog::input_now(state.app.now(), kind, label, *minutes, None);
+    petty_app::lifelog::log_events(&state.app, &actor, subject, vec![input], false).await.map_err(page_error)?;
     Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!("/pets/{pet_id}#logged"))))
 }
 
@@ -381,7 +364,7 @@ pub(crate) async fn remove_for_pet(
     let pet_id = pet_id(&id)?;
     let event_id = LifeEventId(event_id.parse().map_err(|_| PageError::NotFound)?);
     let actor = signed_in.actor();
-    let subject = petty_app::lifelog::subject_for(&state.app, &actor, Some(pet_id), true).await.map_err(life_error)?;
-    petty_app::lifelog::delete_event(&state.app, &actor, subject, event_id).await.map_err(life_error)?;
+    let subject = petty_app::lifelog::subject_for(&state.app, &actor, Some(pet_id), true).await.map_err(page_error)?;
+    petty_app::lifelog::delete_event(&state.app, &actor, subject, event_id).await.map_err(page_error)?;
     Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!("/pets/{pet_id}#logged"))))
 }

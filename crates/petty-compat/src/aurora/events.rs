@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::IntoResponse;
-use petty_app::lifelog::{self as uses, LifeEventOut};
+use petty_app::lifelog::{self as uses, LifeEventOut, PatternsOut};
 use petty_core::ids::LifeEventId;
 use petty_core::lifelog::{EventContent, Patterns};
 use petty_core::paging::PageRequest;
@@ -196,33 +196,19 @@ pub(super) async fn summary(State(state): State<AppState>, person: Person, uri: 
     ))
 }
 
-/// The contract's pattern objects.
+/// The contract's pattern objects: Petty's own (`PatternsOut`), each tagged with its `type`.
 fn patterns_json(p: &Patterns) -> Vec<Value> {
-    let mut out = Vec::new();
-    if let Some(s) = &p.sleep_cycle {
-        out.push(json!({
-            "type": "sleep_cycle",
-            "avg_duration_hours": s.avg_duration_hours,
-            "std_duration_hours": s.std_duration_hours,
-            "avg_bedtime_hour": s.avg_bedtime_hour,
-            "regularity_score": s.regularity_score,
-            "sample_size": s.sample_size,
-            "confidence": s.confidence,
-        }));
-    }
-    if let Some(a) = &p.activity {
-        let days: Vec<Value> =
-            a.preferred_days.iter().map(|(day, n)| json!({"day": day.to_string(), "count": n})).collect();
-        out.push(json!({
-            "type": "activity_pattern",
-            "avg_activities_per_week": a.avg_activities_per_week,
-            "preferred_days": days,
-            "total_activities": a.total_activities,
-            "consistency": a.consistency,
-            "confidence": a.confidence,
-        }));
-    }
-    out
+    let out = PatternsOut::new(0, p);
+    let tagged = |kind: &str, v: Result<Value, serde_json::Error>| match v {
+        Ok(Value::Object(mut m)) => {
+            m.insert("type".to_owned(), json!(kind));
+            Some(Value::Object(m))
+        }
+        _ => None,
+    };
+    let sleep = out.sleep_cycle.map(|s| tagged("sleep_cycle", serde_json::to_value(s)));
+    let activity = out.activity.map(|a| tagged("activity_pattern", serde_json::to_value(a)));
+    [sleep, activity].into_iter().flatten().flatten().collect()
 }
 
 /// The person's patterns over the last `days` days, in their own time zone.

@@ -112,6 +112,9 @@ async fn too_little_data_says_so_instead_of_a_model() {
     let app = spawn_app().await;
     let ana = app.register("Ana").await;
     let t = &ana.access_token;
+    // At noon, so that the 60 reports (one every 3 hours back from an hour ago) fall on 8 days.
+    let noon = app.state.app.now().replace_time(time::Time::from_hms(12, 0, 0).unwrap());
+    app.state.app.clock.set(noon);
     let now = app.state.app.now();
     let events: Vec<Value> = (0..60)
         .map(|i| {
