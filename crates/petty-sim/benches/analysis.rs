@@ -11,11 +11,13 @@
 //! ```
 //! Prints the median and the fastest of RUNS timed runs (default 30) after 3 warm-ups.
 
-mod common;
+// Not `benches/timing.rs`: Cargo would take that for a bench of its own.
+#[path = "support/timing.rs"]
+mod timing;
 
 use std::hint::black_box;
 
-use common::{runs, timed};
+use timing::{runs, timed};
 
 use petty_core::baselines;
 use petty_core::behaviour::forest::Forest;

@@ -13,9 +13,11 @@
 //! ```
 //! Prints the median and the fastest of RUNS timed runs (default 30) after 3 warm-ups.
 
-mod common;
+// Not `benches/timing.rs`: Cargo would take that for a bench of its own.
+#[path = "support/timing.rs"]
+mod timing;
 
-use common::{runs, timed};
+use timing::{runs, timed};
 
 use petty_core::lifelog::{
     EventContent, EventData, EventType, TimeOfDay, TrainParams, predict_energy, predict_mood, train_energy, train_mood,
