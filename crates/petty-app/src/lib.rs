@@ -31,6 +31,7 @@ pub mod audit;
 pub mod billing;
 pub mod calendar;
 pub mod care;
+pub mod catalog;
 pub mod charts;
 pub mod feedback;
 pub mod files;
@@ -187,6 +188,8 @@ pub struct Inner {
     pub llm: Option<petty_notify::llm::Llm>,
     /// The life log's parsed models and live predictions on this node.
     pub life: lifelog::LifeState,
+    /// The catalog's LLM circuit breaker on this node.
+    pub catalog_breaker: catalog::Breaker,
 }
 
 impl Deref for App {
@@ -218,6 +221,7 @@ impl App {
             stripe,
             llm,
             life: lifelog::LifeState::default(),
+            catalog_breaker: catalog::Breaker::default(),
         }))
     }
 

@@ -26,4 +26,5 @@ pub mod carbon;
 pub mod carbon_params;
 mod lockout;
 pub mod petmgmt;
+pub mod petstore;
 pub mod petty;

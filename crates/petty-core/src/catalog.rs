@@ -6,6 +6,7 @@
 //! CLI ([`fmt::Display`]) and gives its pieces as plain key/values ([`Filters::entries`]) for an
 //! edge to serialise.
 
+mod listing;
 mod parser;
 mod vocab;
 
@@ -14,6 +15,7 @@ mod tests;
 
 use std::fmt;
 
+pub use listing::*;
 pub use parser::parse;
 
 /// Numeric bounds on one dimension; any subset may be set.
@@ -268,6 +270,36 @@ impl Filters {
         out
     }
 
+    /// These filters with one key of [`Filters::entries`] back to its default (a chip removed).
+    /// An unknown key changes nothing.
+    pub fn without(mut self, key: &str) -> Filters {
+        let default = Filters::default();
+        match key {
+            "species" => self.species.clear(),
+            "exclude_species" => self.exclude_species.clear(),
+            "breeds" => self.breeds.clear(),
+            "exclude_breeds" => self.exclude_breeds.clear(),
+            "colors" => self.colors.clear(),
+            "exclude_colors" => self.exclude_colors.clear(),
+            "age_years" => self.age_years = Bounds::default(),
+            // A price chip carries its currency.
+            "price" => {
+                self.price = Bounds::default();
+                self.currency = None;
+            }
+            "weight_kg" => self.weight_kg = Bounds::default(),
+            "currency" => self.currency = None,
+            "sex" => self.sex = None,
+            "sizes" => self.sizes.clear(),
+            "name" => self.name = None,
+            "sort_by" => self.sort_by = None,
+            "limit" => self.limit = default.limit,
+            "status" => self.status = default.status,
+            _ => {}
+        }
+        self
+    }
+
     /// Upstream's `min_price`: the price's lower bound, inclusive or not.
     pub fn min_price(&self) -> Option<f64> {
         self.price.gte.or(self.price.gt)
@@ -309,44 +341,69 @@ fn bounds_in_words(bounds: &Bounds, unit: &str) -> String {
     format!("{}{unit}", parts.join(", "))
 }
 
-/// One line in words: "dog · golden retriever · under 500 USD · cheapest first · top 3".
-impl fmt::Display for Filters {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts: Vec<String> = Vec::new();
+/// The filters in words, one chip per key: "dog", "golden retriever", "under 500 USD",
+/// "cheapest first", "top 3". Removing a chip is [`Filters::without`] its key.
+impl Filters {
+    pub fn chips(&self) -> Vec<(&'static str, String)> {
+        let mut chips: Vec<(&'static str, String)> = Vec::new();
+        let not = |list: &[String]| list.iter().map(|s| format!("not {s}")).collect::<Vec<_>>().join(", ");
         if let Some(name) = &self.name {
-            parts.push(format!("named {name}"));
+            chips.push(("name", format!("named {name}")));
         }
-        parts.extend(self.species.iter().cloned());
-        parts.extend(self.exclude_species.iter().map(|s| format!("not {s}")));
-        parts.extend(self.breeds.iter().cloned());
-        parts.extend(self.exclude_breeds.iter().map(|s| format!("not {s}")));
-        parts.extend(self.colors.iter().cloned());
-        parts.extend(self.exclude_colors.iter().map(|s| format!("not {s}")));
+        let lists: [(&'static str, &Vec<String>, Option<&str>); 6] = [
+            ("species", &self.species, Some(" or ")),
+            ("exclude_species", &self.exclude_species, None),
+            ("breeds", &self.breeds, Some(" or ")),
+            ("exclude_breeds", &self.exclude_breeds, None),
+            ("colors", &self.colors, Some(" and ")),
+            ("exclude_colors", &self.exclude_colors, None),
+        ];
+        for (key, list, joiner) in lists {
+            if !list.is_empty() {
+                chips.push((key, joiner.map_or_else(|| not(list), |j| list.join(j))));
+            }
+        }
         if let Some(sex) = &self.sex {
-            parts.push(sex.clone());
+            chips.push(("sex", sex.clone()));
         }
-        parts.extend(self.sizes.iter().map(|s| s.as_str().to_owned()));
+        if !self.sizes.is_empty() {
+            chips.push(("sizes", self.sizes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ")));
+        }
         if !self.age_years.is_empty() {
-            parts.push(format!("age {}", bounds_in_words(&self.age_years, " years")));
+            chips.push(("age_years", format!("age {}", bounds_in_words(&self.age_years, " years"))));
         }
         if !self.price.is_empty() {
             let unit = self.currency.as_deref().map(|c| format!(" {c}")).unwrap_or_default();
-            parts.push(bounds_in_words(&self.price, &unit));
+            chips.push(("price", bounds_in_words(&self.price, &unit)));
+        } else if let Some(currency) = &self.currency {
+            chips.push(("currency", currency.clone()));
         }
         if !self.weight_kg.is_empty() {
-            parts.push(format!("weight {}", bounds_in_words(&self.weight_kg, " kg")));
+            chips.push(("weight_kg", format!("weight {}", bounds_in_words(&self.weight_kg, " kg"))));
         }
         if let Some(sort) = self.sort_by {
-            parts.push(sort.words().to_owned());
+            chips.push(("sort_by", sort.words().to_owned()));
         }
         if self.limit != DEFAULT_LIMIT {
-            parts.push(format!("top {}", self.limit));
+            chips.push(("limit", format!("top {}", self.limit)));
         }
         match self.status {
             Some(Status::Available) => {}
-            Some(s) => parts.push(s.as_str().to_owned()),
-            None => parts.push("any status".to_owned()),
+            Some(s) => chips.push(("status", s.as_str().to_owned())),
+            None => chips.push(("status", "any status".to_owned())),
         }
-        if parts.is_empty() { f.write_str("everything") } else { f.write_str(&parts.join(" · ")) }
+        chips
+    }
+}
+
+/// One line in words: "dog · golden retriever · under 500 USD · cheapest first · top 3".
+impl fmt::Display for Filters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let chips = self.chips();
+        if chips.is_empty() {
+            return f.write_str("everything");
+        }
+        let words: Vec<String> = chips.into_iter().map(|(_, w)| w).collect();
+        f.write_str(&words.join(" · "))
     }
 }

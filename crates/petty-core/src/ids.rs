@@ -111,6 +111,10 @@ define_id!(
     LifeEventId
 );
 define_id!(
+    /// A pet offered in a household's catalog.
+    ListingId
+);
+define_id!(
     /// An insight Petty drew from a person's life log.
     InsightId
 );

@@ -40,6 +40,10 @@ pub struct HttpConfig {
     pub petmgmt_limits: PetmgmtLimits,
     /// The AURORA_LIFE profile's sliding windows (`/compat/aurora`).
     pub aurora_limits: AuroraLimits,
+    /// The PetStore profile's natural-language queries per caller in any 60 seconds.
+    pub petstore_query_per_minute: u32,
+    /// The household whose catalog anonymous callers of the PetStore profile read.
+    pub petstore_public_store: Option<petty_core::ids::HouseholdId>,
     /// The Petty seed's rule thresholds, for `/compat/petty/pet-timeline`.
     pub seed_thresholds: petty_core::seed_rules::Thresholds,
     /// How long after a collar's reading its pet's day is analysed again (readings that
@@ -176,6 +180,8 @@ impl HttpConfig {
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),
             petmgmt_limits: PetmgmtLimits::default(),
             aurora_limits: AuroraLimits::default(),
+            petstore_query_per_minute: 60,
+            petstore_public_store: None,
             analysis_delay: Duration::from_secs(30),
             alarm_delay: Duration::ZERO,
             notify: petty_notify::NotifyConfig::default(),

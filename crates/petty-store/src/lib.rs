@@ -16,6 +16,7 @@ mod aurora;
 mod billing;
 mod cache;
 mod care;
+mod catalog;
 mod devices;
 mod fastread;
 mod files;
@@ -47,6 +48,7 @@ pub use analysis::*;
 pub use aurora::*;
 pub use billing::*;
 pub use care::*;
+pub use catalog::*;
 pub use devices::*;
 pub use files::*;
 pub use geofences::*;
@@ -160,6 +162,8 @@ pub struct Store {
     /// Writes this process has finished through [`on_pool`] (readings, which have their own
     /// writer, not counted): see [`Store::write_generation`].
     writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Catalog snapshots by household and version (`catalog.rs`).
+    catalogs: std::sync::Arc<catalog::Snapshots>,
 }
 
 #[derive(Debug)]
@@ -255,6 +259,7 @@ impl Store {
                 ingest,
                 fast: None,
                 writes: Default::default(),
+                catalogs: Default::default(),
             })
         } else {
             Err(StoreError::BadUrl(format!("{url:?}: use sqlite://PATH or postgres://USER@HOST/DB")))
@@ -304,6 +309,7 @@ impl Store {
             ingest,
             fast,
             writes: Default::default(),
+            catalogs: Default::default(),
         })
     }
 

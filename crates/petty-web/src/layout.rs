@@ -89,6 +89,7 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup
                                     a href="/calendar" { "Calendar" }
                                     a href="/devices" { "Devices" }
                                     a href="/alarms" { "Alarms" }
+                                    a href="/catalog" { "Catalog" }
                                     a href="/household/audit" { "Audit log" }
                                     a href="/plan" { "Plan" }
                                 }

@@ -27,6 +27,7 @@
 mod alarms;
 mod assets;
 mod care;
+mod catalog;
 mod csrf;
 mod devices;
 mod household;
@@ -116,6 +117,12 @@ pub fn router() -> Router<AppState> {
         .route("/life/insights/{id}/dismiss", post(lifelog::dismiss_insight))
         .route("/life/retrain", post(lifelog::retrain))
         .route("/life/links", get(lifelog::links_page))
+        .route("/catalog", get(catalog::catalog_page))
+        .route("/catalog/listings", post(catalog::create_listing))
+        .route("/catalog/settings", post(catalog::save_settings))
+        .route("/catalog/public/{household_id}", get(catalog::public_page))
+        .route("/catalog/{id}", get(catalog::listing_page).post(catalog::update_listing))
+        .route("/catalog/{id}/delete", post(catalog::delete_listing))
         .route("/alarms", get(alarms::alarms_page))
         .route("/alarms/{id}", get(alarms::alarm_page))
         .route("/alarms/{id}/acknowledge", post(alarms::acknowledge))

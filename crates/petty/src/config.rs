@@ -11,6 +11,7 @@ use base64::Engine as _;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use petty_core::accounts::{Backoff, EmailVerification, SignInPolicy};
+use petty_core::ids::HouseholdId;
 use petty_http::{ForwardedFor, HttpConfig, RateLimitConfig};
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,23 @@ pub(crate) struct Config {
     pub billing: BillingSection,
     pub storage: StorageSection,
     pub llm: LlmSection,
+    pub compat: CompatSection,
+}
+
+/// The seeds' profiles' own settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct CompatSection {
+    pub petstore: PetstoreSection,
+}
+
+/// The PetStore profile (`/compat/petstore`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct PetstoreSection {
+    /// A household id whose catalog anonymous callers of the profile read; none: every call
+    /// needs a token or key.
+    pub public_store: Option<String>,
 }
 
 /// A language model for the life log's summary insight, through any OpenAI-compatible
@@ -354,6 +372,9 @@ pub(crate) struct RateLimitSection {
     pub aurora_per_minute: u32,
     pub aurora_predictions_per_minute: u32,
     pub aurora_insights_per_minute: u32,
+    /// The PetStore profile (`/compat/petstore`): natural-language queries per caller in any
+    /// 60 seconds.
+    pub petstore_query_per_minute: u32,
 }
 
 impl Default for Config {
@@ -375,6 +396,7 @@ impl Default for Config {
             billing: BillingSection::default(),
             storage: StorageSection::default(),
             llm: LlmSection::default(),
+            compat: CompatSection::default(),
         }
     }
 }
@@ -449,6 +471,7 @@ impl Default for RateLimitSection {
             aurora_per_minute: a.per_minute,
             aurora_predictions_per_minute: a.predictions_per_minute,
             aurora_insights_per_minute: a.insights_per_minute,
+            petstore_query_per_minute: petty_http::HttpConfig::with_secret(Vec::new()).petstore_query_per_minute,
         }
     }
 }
@@ -556,6 +579,9 @@ petmgmt_auth_per_ip_per_minute = 60
 aurora_per_minute = 100
 aurora_predictions_per_minute = 10
 aurora_insights_per_minute = 5
+# The PetStore profile (/compat/petstore): natural-language queries (POST /pets/query) per user,
+# key or address in any 60 seconds. Counted on each node.
+petstore_query_per_minute = 60
 
 [mqtt]
 # Take readings from an MQTT broker too (--mqtt-url, PETTY_MQTT__URL): Petty subscribes to
@@ -654,6 +680,11 @@ timeout_secs = 20
 # Calls one person's requests may make in 24 hours, counted on each node (all at once if need be;
 # one comes back every 24 h / this many).
 daily_calls_per_user = 100
+
+[compat.petstore]
+# A household id whose catalog anyone may read through /compat/petstore without a token (the
+# seed's public store page). Unset: every call needs a token or API key. Writes always do.
+# public_store = "01890a5d-ac96-774b-b9aa-9ae8a4c5e0e2"
 "#;
 
 /// What the command line asks for; wins over the file and the environment.
@@ -943,6 +974,7 @@ impl Config {
         }
         self.check_storage()?;
         self.check_llm()?;
+        self.check_compat()?;
         match self.auth.email_verification.as_deref().map(str::parse::<EmailVerification>) {
             None | Some(Ok(EmailVerification::Optional)) => {}
             Some(Ok(EmailVerification::Required)) if n.smtp_server.is_none() => bail!(
@@ -997,6 +1029,20 @@ impl Config {
             && clamd.rsplit_once(':').is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
         {
             bail!("storage.clamd must be HOST:PORT, got {clamd:?}");
+        }
+        Ok(())
+    }
+
+    fn check_compat(&self) -> anyhow::Result<()> {
+        if let Some(id) = &self.compat.petstore.public_store
+            && id.parse::<uuid::Uuid>().is_err()
+        {
+            bail!("compat.petstore.public_store must be a household id (a UUID), got {id:?}");
+        }
+        if self.rate_limit.petstore_query_per_minute == 0 {
+            bail!(
+                "rate_limit.petstore_query_per_minute must be at least 1 (turn every limit off with rate_limit.enabled = false)"
+            );
         }
         Ok(())
     }
@@ -1116,6 +1162,10 @@ impl Config {
             enterprise_per_hour: self.rate_limit.petmgmt_enterprise_per_hour,
             auth_per_ip_per_minute: self.rate_limit.petmgmt_auth_per_ip_per_minute,
         };
+        http.petstore_query_per_minute = self.rate_limit.petstore_query_per_minute;
+        // Checked when the configuration was loaded.
+        http.petstore_public_store =
+            self.compat.petstore.public_store.as_deref().and_then(|id| id.parse().ok()).map(HouseholdId);
         http.aurora_limits = petty_http::AuroraLimits {
             enabled: self.rate_limit.enabled,
             per_minute: self.rate_limit.aurora_per_minute,

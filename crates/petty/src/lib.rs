@@ -34,7 +34,9 @@ pub fn router(state: AppState) -> Router {
     let petmgmt = petty_compat::petmgmt::mounted(&state);
     // The AURORA_LIFE profile likewise, in FastAPI's error shape.
     let aurora = petty_compat::aurora::mounted(&state);
-    app.merge(petty).merge(petmgmt).merge(aurora).with_state(state)
+    // The PetStore profile likewise, in its Lambda's error shape with CORS open.
+    let petstore = petty_compat::petstore::mounted(&state);
+    app.merge(petty).merge(petmgmt).merge(aurora).merge(petstore).with_state(state)
 }
 
 /// Serves [`router`] on `listener` until `shutdown` resolves, then waits for requests in flight

@@ -14,6 +14,7 @@ mod analysis;
 mod aurora;
 mod billing;
 mod care;
+mod catalog;
 mod credentials;
 mod files;
 mod fixtures;

@@ -109,6 +109,12 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
         json!({"event_type": "sleep", "title": "MATRIX-LIFE night", "event_time": now, "duration_minutes": 400});
     app.post_json("/api/v1/life-events", &recent, Some(t)).await;
     let insights: Value = app.post_json("/api/v1/insights/generate", &json!({}), Some(t)).await.json().await.unwrap();
+    let listing: Value = app
+        .post_json("/api/v1/catalog", &json!({"name": "MATRIX-LISTING Rex", "species": "dog", "price": 250}), Some(t))
+        .await
+        .json()
+        .await
+        .unwrap();
     let scan = crate::files::upload(
         app,
         t,
@@ -142,6 +148,9 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
             ("reminders", reminder["id"].as_str().expect("a reminder").to_owned()),
             ("life-events", life["id"].as_str().expect("a life event").to_owned()),
             ("insights", insights[0]["id"].as_str().expect("an insight").to_owned()),
+            ("catalog", listing["id"].as_str().expect("a listing").to_owned()),
+            // Ana's catalog is private: its public address shows nothing.
+            ("public/catalogs", ana.household_id.clone()),
             // Links whose token is the permission: a guessed one opens nothing.
             ("passports", "pp_guessed-token".to_owned()),
             ("lost", "lost_guessed-token".to_owned()),
@@ -157,6 +166,7 @@ async fn fixtures(app: &TestApp, ana: &Account) -> Fixtures {
             "MATRIX-REC".into(),
             "MATRIX-REM".into(),
             "MATRIX-LIFE".into(),
+            "MATRIX-LISTING".into(),
             "MATRIX-SCAN".into(),
             "MATRIX-LATER".into(),
         ],
@@ -375,7 +385,10 @@ fn valid_body(method: &Method, template: &str) -> Option<Value> {
         }
         ("PATCH", "/api/v1/life-events/{id}") => json!({"title": "Better day"}),
         ("POST", "/api/v1/insights/generate") => json!({"time_range_days": 7}),
-        ("POST", "/api/v1/catalog/query/parse") => json!({"query": "dogs under 2 years old"}),
+        ("POST", "/api/v1/catalog/query/parse" | "/api/v1/catalog/query") => json!({"query": "dogs under 2 years old"}),
+        ("POST", "/api/v1/catalog") => json!({"name": "Pip", "species": "cat"}),
+        ("PATCH", "/api/v1/catalog/{id}") => json!({"price": 10}),
+        ("PUT", "/api/v1/catalog/settings") => json!({"public": false}),
         ("POST", "/api/v1/uploads/confirm") => {
             json!({"file_key": "uploads/x/x.pdf", "purpose": "health_record_attachment"})
         }
@@ -418,8 +431,9 @@ const ANYONE_MAY: &[(&str, &str)] = &[
     ("POST", "/api/v1/insights/{id}/read"),
     ("POST", "/api/v1/insights/{id}/dismiss"),
     ("POST", "/api/v1/predictions/retrain"),
-    // Reading how a sentence is understood changes nothing.
+    // Reading how a sentence is understood, or what it finds, changes nothing.
     ("POST", "/api/v1/catalog/query/parse"),
+    ("POST", "/api/v1/catalog/query"),
 ];
 
 #[tokio::test]

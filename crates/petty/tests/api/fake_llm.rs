@@ -47,12 +47,18 @@ pub(crate) enum Trouble {
     Malformed,
     /// Never answer.
     Hang,
+    /// Answer text, not the tool call asked for.
+    NoToolCall,
+    /// Call the tool with arguments that are not JSON.
+    BrokenArguments,
 }
 
 #[derive(Default)]
 struct Inner {
     requests: Vec<LlmRequest>,
     troubles: Vec<Trouble>,
+    /// The arguments of the tool calls it makes (a JSON text).
+    tool_arguments: Option<String>,
 }
 
 #[derive(Clone)]
@@ -70,6 +76,11 @@ impl FakeLlm {
     /// The next request gets `trouble` instead of an answer.
     pub(crate) fn trouble_next(&self, trouble: Trouble) {
         self.inner.lock().unwrap().troubles.push(trouble);
+    }
+
+    /// A request that offers tools is answered with a call of the first, with these arguments.
+    pub(crate) fn call_tools_with(&self, arguments: Value) {
+        self.inner.lock().unwrap().tool_arguments = Some(arguments.to_string());
     }
 
     /// Settings for a Petty that asks this fake, with `daily_calls_per_user` and `timeout`.
@@ -99,11 +110,12 @@ async fn handle(State(fake): State<FakeLlm>, method: Method, uri: Uri, headers: 
         authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned),
         body: serde_json::from_str(&body).unwrap_or(Value::Null),
     };
-    let trouble = {
+    let (trouble, tool_arguments) = {
         let mut inner = fake.inner.lock().unwrap();
         inner.requests.push(request.clone());
-        (!inner.troubles.is_empty()).then(|| inner.troubles.remove(0))
+        ((!inner.troubles.is_empty()).then(|| inner.troubles.remove(0)), inner.tool_arguments.clone())
     };
+    let tool = request.body["tools"][0]["function"]["name"].as_str().map(str::to_owned);
     if (request.method.as_str(), request.path.as_str()) != ("POST", "/v1/chat/completions") {
         return error(StatusCode::NOT_FOUND, "invalid_request_error", "Unknown request URL");
     }
@@ -117,7 +129,29 @@ async fn handle(State(fake): State<FakeLlm>, method: Method, uri: Uri, headers: 
         }
         Some(Trouble::Fail) => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server had an error"),
         Some(Trouble::Malformed) => axum::Json(json!({"object": "chat.completion", "choices": []})).into_response(),
-        None => axum::Json(json!({
+        None | Some(Trouble::BrokenArguments) if tool.is_some() => {
+            let arguments = match trouble {
+                Some(Trouble::BrokenArguments) => "{\"type_filter\": ".to_owned(),
+                _ => tool_arguments.unwrap_or_else(|| "{}".to_owned()),
+            };
+            axum::Json(json!({
+                "id": "chatcmpl-fake-tool",
+                "object": "chat.completion",
+                "created": time::OffsetDateTime::now_utc().unix_timestamp(),
+                "model": request.body["model"],
+                "choices": [{
+                    "index": 0,
+                    "message": {"role": "assistant", "content": null, "tool_calls": [{
+                        "id": "call_fake_1",
+                        "type": "function",
+                        "function": {"name": tool, "arguments": arguments},
+                    }]},
+                    "finish_reason": "tool_calls",
+                }],
+            }))
+            .into_response()
+        }
+        None | Some(Trouble::NoToolCall) | Some(Trouble::BrokenArguments) => axum::Json(json!({
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "created": time::OffsetDateTime::now_utc().unix_timestamp(),

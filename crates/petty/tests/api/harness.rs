@@ -96,6 +96,17 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> T
 }
 
 /// A server on `store`, already migrated; `dir` is removed when it stops.
+/// A second server on `first`'s database, configured by `configure` (its folder is `first`'s,
+/// which `first` removes when it goes: keep `first` alive as long).
+pub(crate) async fn spawn_beside(first: &TestApp, configure: impl FnOnce(&mut HttpConfig)) -> TestApp {
+    let mut config = HttpConfig::for_tests();
+    config.files.storage = StorageConfig::Local { root: first.dir.join("files") };
+    configure(&mut config);
+    let mut app = spawn_on_store(first.store.clone(), config, first.dir.join("beside")).await;
+    app.dir = first.dir.join("beside");
+    app
+}
+
 async fn spawn_on_store(store: Store, config: HttpConfig, dir: PathBuf) -> TestApp {
     let state = AppState::new(store.clone(), config);
     let bus = state.bus.clone();

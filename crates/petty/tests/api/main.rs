@@ -20,6 +20,7 @@ mod catalog;
 mod compat_aurora;
 mod compat_carbon;
 mod compat_petmgmt;
+mod compat_petstore;
 mod compat_petty;
 mod fake_llm;
 mod fake_stripe;

@@ -1,0 +1,273 @@
+//! The pet catalog's use cases: listings written and removed (audited, counted against the
+//! plan), searches by filters, words, or a sentence, and the catalog's settings. Every edge
+//! (the API, the dashboard, the PetStore profile, MCP, `petty query`) searches through
+//! [`search`] and [`query`]; nothing else reads the listings.
+//!
+//! A sentence is understood by Petty's deterministic parser, or, when an LLM is configured, by
+//! the model calling the contract's `filter_pets` tool ([`tool`]). The model has 5 s; an
+//! error, a timeout or a call that does not parse falls back to the parser (marked so), and
+//! after three failures in a row the model is left alone for a minute.
+
+pub mod tool;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::time::Duration;
+
+use petty_core::accounts::Actor;
+use petty_core::catalog::{
+    Bounds, FilterValue, Filters, Listing, ListingDraft, Search, TextMatch, parse, search_terms,
+};
+use petty_core::ids::{HouseholdId, ListingId};
+use petty_core::validation::Invalid;
+use petty_store::{CatalogSettings, CatalogSnapshot, StoreError};
+use serde_json::{Map, Value, json};
+
+use crate::App;
+
+/// How long the model has to answer (or less, when `[llm] timeout_secs` says so).
+pub const LLM_TIMEOUT: Duration = Duration::from_secs(5);
+/// Failures in a row after which the model is skipped …
+const BREAKER_FAILURES: u32 = 3;
+/// … for this long.
+const BREAKER_OPEN_MS: i64 = 60_000;
+
+/// Why a catalog use case did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("no such listing")]
+    NotFound,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for CatalogError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => CatalogError::NotFound,
+            other => CatalogError::Store(other),
+        }
+    }
+}
+
+/// The model's circuit breaker, per node.
+#[derive(Debug, Default)]
+pub struct Breaker {
+    failures: AtomicU32,
+    open_until_ms: AtomicI64,
+}
+
+impl Breaker {
+    fn open(&self, now_ms: i64) -> bool {
+        now_ms < self.open_until_ms.load(Ordering::Relaxed)
+    }
+
+    fn record(&self, ok: bool, now_ms: i64) {
+        if ok {
+            self.failures.store(0, Ordering::Relaxed);
+            return;
+        }
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if failures >= BREAKER_FAILURES {
+            self.failures.store(0, Ordering::Relaxed);
+            self.open_until_ms.store(now_ms + BREAKER_OPEN_MS, Ordering::Relaxed);
+            tracing::warn!("the LLM failed {failures} times in a row; the catalog's parser answers alone for 60 s");
+        }
+    }
+}
+
+/// Notes who changed the catalog in the household's audit log.
+async fn audit(
+    app: &App,
+    actor: &Actor,
+    action: &str,
+    entity_type: &str,
+    id: impl std::fmt::Display,
+) -> Result<(), StoreError> {
+    let who = crate::audit::Who::actor(actor, None);
+    crate::audit::record(app, &who, action, entity_type, id, &crate::audit::no_detail()).await
+}
+
+/// Adds a listing to the actor's household catalog.
+pub async fn create(app: &App, actor: &Actor, draft: ListingDraft) -> Result<Listing, CatalogError> {
+    let content = draft.check(None)?;
+    let listing = app.store.create_listing(actor.household_id, &content, actor.user_id(), app.now()).await?;
+    audit(app, actor, "create", "catalog_listing", listing.id).await?;
+    Ok(listing)
+}
+
+/// Changes the fields a draft sets.
+pub async fn update(app: &App, actor: &Actor, id: ListingId, draft: ListingDraft) -> Result<Listing, CatalogError> {
+    let before = app.store.get_listing(actor.household_id, id).await?;
+    let content = draft.check(Some(&before.content))?;
+    let listing = app.store.update_listing(actor.household_id, id, &content, app.now()).await?;
+    audit(app, actor, "update", "catalog_listing", listing.id).await?;
+    Ok(listing)
+}
+
+/// Removes a listing.
+pub async fn delete(app: &App, actor: &Actor, id: ListingId) -> Result<(), CatalogError> {
+    app.store.delete_listing(actor.household_id, id).await?;
+    audit(app, actor, "delete", "catalog_listing", id).await?;
+    Ok(())
+}
+
+/// One listing by id.
+pub async fn get(app: &App, household: HouseholdId, id: ListingId) -> Result<Listing, CatalogError> {
+    Ok(app.store.get_listing(household, id).await?)
+}
+
+/// One listing by its number in the household's catalog.
+pub async fn by_number(app: &App, household: HouseholdId, number: i64) -> Result<Listing, CatalogError> {
+    let snapshot = app.store.catalog(household).await?;
+    let at = snapshot.listings.binary_search_by_key(&number, |l| l.number).map_err(|_| CatalogError::NotFound)?;
+    Ok(snapshot.listings[at].clone())
+}
+
+/// The catalog's settings.
+pub async fn settings(app: &App, household: HouseholdId) -> Result<CatalogSettings, CatalogError> {
+    Ok(app.store.catalog_state(household).await?.1)
+}
+
+/// Makes the catalog public or private, and names it.
+pub async fn set_settings(app: &App, actor: &Actor, settings: CatalogSettings) -> Result<(), CatalogError> {
+    let title = petty_core::validation::optional_text("title", settings.title.as_deref(), 100)?;
+    app.store.set_catalog_settings(actor.household_id, &CatalogSettings { public: settings.public, title }).await?;
+    audit(app, actor, "update", "catalog_settings", actor.household_id).await?;
+    Ok(())
+}
+
+/// What a search found: the snapshot it read, the total before paging and the page's listings
+/// (positions in the snapshot).
+pub struct Results {
+    snapshot: Arc<CatalogSnapshot>,
+    pub total: usize,
+    at: Vec<usize>,
+}
+
+impl Results {
+    pub fn items(&self) -> impl Iterator<Item = &Listing> {
+        self.at.iter().map(|i| &self.snapshot.listings[*i])
+    }
+
+    pub fn settings(&self) -> &CatalogSettings {
+        &self.snapshot.settings
+    }
+}
+
+/// Searches the household's catalog; `words` (if any) must each start a word of a listing's
+/// name, breed or description, and rank the results when no sort is asked for.
+pub async fn search(
+    app: &App,
+    household: HouseholdId,
+    mut search: Search,
+    words: Option<&str>,
+    offset: usize,
+    limit: usize,
+) -> Result<Results, CatalogError> {
+    let snapshot = app.store.catalog(household).await?;
+    if let Some(words) = words.map(str::trim).filter(|w| !w.is_empty()) {
+        let terms = search_terms(words);
+        let numbers = app.store.catalog_text_matches(household, &terms).await?;
+        search.text = Some(TextMatch { numbers, terms });
+    }
+    let found = search.run(&snapshot.listings, offset, limit);
+    let (total, at) = (found.total, found.at);
+    Ok(Results { snapshot, total, at })
+}
+
+/// Who understood a sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The model, through the `filter_pets` tool.
+    Llm,
+    /// Petty's parser, with no model configured.
+    Parser,
+    /// Petty's parser, because the model failed, timed out, made no usable call or is resting
+    /// after failures.
+    Fallback,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Llm => "llm",
+            Source::Parser | Source::Fallback => "parser",
+        }
+    }
+}
+
+/// A sentence understood.
+pub struct Understood {
+    pub filters: Filters,
+    pub source: Source,
+}
+
+/// Understands a sentence about pets: by the model when one is configured and well, else by the
+/// parser. Never fails: the parser always answers.
+pub async fn understand(app: &App, text: &str) -> Understood {
+    let Some(llm) = &app.llm else { return Understood { filters: parse(text), source: Source::Parser } };
+    let now_ms = app.now_ms();
+    if app.catalog_breaker.open(now_ms) {
+        return Understood { filters: parse(text), source: Source::Fallback };
+    }
+    let within = LLM_TIMEOUT.min(llm.config().timeout);
+    let outcome = tokio::time::timeout(within, llm.chat(&tool::request(&llm.config().model, text))).await;
+    let filters = match outcome {
+        Ok(Ok(answer)) => tool::filters_of(&answer),
+        Ok(Err(e)) => Err(format!("the LLM failed: {e}")),
+        Err(_) => Err(format!("the LLM did not answer within {} s", within.as_secs_f64())),
+    };
+    if let Err(why) = &filters {
+        tracing::info!(%why, "the catalog's parser answers instead of the LLM");
+    }
+    app.catalog_breaker.record(filters.is_ok(), now_ms);
+    match filters {
+        Ok(filters) => Understood { filters, source: Source::Llm },
+        Err(_) => Understood { filters: parse(text), source: Source::Fallback },
+    }
+}
+
+/// A sentence answered: how it was understood and what it found (the first `limit` of the
+/// filters, after sorting).
+pub struct Answer {
+    pub understood: Understood,
+    pub results: Results,
+}
+
+/// Understands a sentence and searches the household's catalog with it.
+pub async fn query(app: &App, household: HouseholdId, text: &str) -> Result<Answer, CatalogError> {
+    let understood = understand(app, text).await;
+    let search = Search { filters: understood.filters.clone(), ..Search::default() };
+    let limit = understood.filters.limit as usize;
+    let results = self::search(app, household, search, None, 0, limit).await?;
+    Ok(Answer { understood, results })
+}
+
+/// A number as JSON: whole numbers without a fraction (500, not 500.0).
+pub fn number_json(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 1e15 { json!(v as i64) } else { json!(v) }
+}
+
+fn bounds_json(b: &Bounds) -> Value {
+    Value::Object(b.entries().into_iter().map(|(k, v)| (k.to_owned(), number_json(v))).collect())
+}
+
+/// The contract's filters object as JSON, keys in its order (`limit` and `status` always
+/// there): what the API, the PetStore profile, MCP and `petty query` all show.
+pub fn filters_json(filters: &Filters) -> Value {
+    let mut out = Map::new();
+    for (key, value) in filters.entries() {
+        let v = match value {
+            FilterValue::List(items) => json!(items),
+            FilterValue::Bounds(b) => bounds_json(&b),
+            FilterValue::Text(t) => json!(t),
+            FilterValue::Number(n) => json!(n),
+            FilterValue::Null => Value::Null,
+        };
+        out.insert(key.to_owned(), v);
+    }
+    Value::Object(out)
+}
