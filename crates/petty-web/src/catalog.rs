@@ -314,8 +314,28 @@ impl ListingForm {
         }
     }
 
-    /// The draft this form asks for (an empty field clears its value), or what is wrong.
-    fn draft(&self) -> Result<ListingDraft, Invalid> {
+    /// The draft this form asks for (an empty field clears its value), or everything that is
+    /// wrong with it: what does not read as a number or yes/no, and what the listing's rules
+    /// refuse (checked against `base`, the listing it changes).
+    fn draft(&self, base: Option<&ListingContent>) -> Result<ListingDraft, Invalid> {
+        let (draft, mut errors) = self.read();
+        if let Err(Invalid(refused)) = draft.clone().check(base) {
+            for e in refused {
+                if !errors.iter().any(|known: &FieldError| known.field == e.field) {
+                    errors.push(e);
+                }
+            }
+        }
+        if errors.is_empty() {
+            return Ok(draft);
+        }
+        // In the form's order.
+        errors.sort_by_key(|e| FIELDS.iter().position(|(name, _)| *name == e.field).unwrap_or(FIELDS.len()));
+        Err(Invalid(errors))
+    }
+
+    /// The draft as typed, and the fields that did not read as what they hold.
+    fn read(&self) -> (ListingDraft, Vec<FieldError>) {
         let mut errors = Collector::new();
         let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
         let mut number = |field: &str, v: &str| -> Option<f64> {
@@ -364,7 +384,7 @@ impl ListingForm {
             photo_url: Some(text(&self.photo_url)),
             description: Some(text(&self.description)),
         };
-        errors.finish().map(|()| draft)
+        (draft, errors.finish().err().map(|Invalid(e)| e).unwrap_or_default())
     }
 }
 
@@ -447,7 +467,7 @@ pub(crate) async fn create_listing(
 ) -> Result<Response, PageError> {
     signed_in.check_csrf(&state, &form.csrf)?;
     signed_in.require(Permission::ManagePets)?;
-    let created = match form.draft() {
+    let created = match form.draft(None) {
         Ok(draft) => uses::create(&state.app, &signed_in.actor(), draft).await,
         Err(invalid) => Err(CatalogError::Invalid(invalid)),
     };
@@ -515,7 +535,7 @@ pub(crate) async fn update_listing(
     signed_in.require(Permission::ManagePets)?;
     let id = listing_id(&id)?;
     let listing = uses::get(&state.app, signed_in.membership.household_id, id).await.map_err(page_error)?;
-    let updated = match form.draft() {
+    let updated = match form.draft(Some(&listing.content)) {
         Ok(draft) => uses::update(&state.app, &signed_in.actor(), id, draft).await,
         Err(invalid) => Err(CatalogError::Invalid(invalid)),
     };

@@ -32,6 +32,7 @@ mod lifelog_learning;
 mod lifelog_llm;
 mod openapi;
 mod pages;
+mod pages_catalog;
 mod pages_devices;
 mod privacy;
 mod revocation;
