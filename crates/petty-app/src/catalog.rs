@@ -255,7 +255,7 @@ fn bounds_json(b: &Bounds) -> Value {
     Value::Object(b.entries().into_iter().map(|(k, v)| (k.to_owned(), number_json(v))).collect())
 }
 
-/// The contract's filters object as JSON, keys in its order (`limit` and `status` always
+/// The contract's filters object as JSON (`limit` and `status` always
 /// there): what the API, the PetStore profile, MCP and `petty query` all show.
 pub fn filters_json(filters: &Filters) -> Value {
     let mut out = Map::new();

@@ -380,6 +380,14 @@ impl Store {
         Ok(())
     }
 
+    /// The households that have a catalog (have listed something, or set its settings).
+    pub async fn catalog_households(&self) -> Result<Vec<HouseholdId>> {
+        let ids: Vec<Uuid> = on_pool!(read, self, |pool| {
+            sqlx::query_scalar("SELECT household_id FROM catalogs ORDER BY household_id").fetch_all(pool).await?
+        });
+        Ok(ids.into_iter().map(HouseholdId).collect())
+    }
+
     /// Makes the household's catalog public or private, and names it.
     pub async fn set_catalog_settings(&self, household_id: HouseholdId, settings: &CatalogSettings) -> Result<()> {
         on_pool!(write, self, |pool| {

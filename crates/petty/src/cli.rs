@@ -1,5 +1,5 @@
 //! The command line: `petty serve`, `petty migrate`, `petty config ...`, `petty simulate`,
-//! `petty import`.
+//! `petty import`, `petty query`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Overrides};
-use crate::{eval, import, simulate};
+use crate::{eval, import, query, simulate};
 use crate::{logging, server};
 
 #[derive(Parser)]
@@ -35,6 +35,9 @@ enum Command {
     Train(eval::TrainArgs),
     /// Measure the behaviour classifier on a simulated week of dogs not used in training.
     Eval(eval::EvalArgs),
+    /// Ask a household's pet catalog in plain words ("3 cheapest cats that are not black"):
+    /// prints how it was understood and what it found.
+    Query(query::QueryArgs),
 }
 
 #[derive(Subcommand)]
@@ -126,6 +129,10 @@ pub(crate) fn run() -> ExitCode {
         Command::Import(args) => {
             let overrides = args.common.overrides(None, None, None);
             with_runtime(overrides, move |loaded| import::run(loaded, args))
+        }
+        Command::Query(args) => {
+            let overrides = args.common.overrides(None, None, None);
+            with_runtime(overrides, move |loaded| query::run(loaded, args))
         }
         Command::Migrate(args) => with_runtime(args.overrides(None, None, None), server::migrate),
         Command::Serve(args) => {

@@ -8,6 +8,7 @@ mod eval;
 mod import;
 mod logging;
 mod mqtt;
+mod query;
 mod server;
 mod simulate;
 

@@ -78,7 +78,7 @@ pub(crate) struct ParsedQueryOut {
     pub source: &'static str,
 }
 
-/// The filters object as JSON, keys in the contract's order (`petty_app::catalog::filters_json`).
+/// The filters object as JSON (`petty_app::catalog::filters_json`).
 pub(crate) fn filters_json(filters: &Filters) -> Value {
     petty_app::catalog::filters_json(filters)
 }

@@ -105,6 +105,7 @@ mod failover;
 mod import;
 mod mqtt;
 mod nodes;
+mod query;
 mod sources;
 mod support;
 mod topology;
