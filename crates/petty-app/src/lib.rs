@@ -33,6 +33,7 @@ pub mod calendar;
 pub mod care;
 pub mod catalog;
 pub mod charts;
+pub mod chat;
 pub mod feedback;
 pub mod files;
 mod ingest;

@@ -14,11 +14,14 @@ use sha2::{Digest, Sha256};
 pub(crate) const STYLESHEET_PATH: &str = "/assets/petty.css";
 pub(crate) const ICON_PATH: &str = "/assets/petty.svg";
 pub(crate) const LIVE_SCRIPT_PATH: &str = "/assets/petty-live.js";
+pub(crate) const CHAT_SCRIPT_PATH: &str = "/assets/petty-chat.js";
 
 const STYLESHEET: &str = include_str!("../assets/petty.css");
 const ICON: &str = include_str!("../assets/petty.svg");
 /// The device pages' live updates: hand-written, no dependencies, loaded only by those pages.
 const LIVE_SCRIPT: &str = include_str!("../assets/petty-live.js");
+/// The chat page's streamed answers: hand-written, no dependencies.
+const CHAT_SCRIPT: &str = include_str!("../assets/petty-chat.js");
 
 struct Asset {
     content_type: &'static str,
@@ -28,6 +31,7 @@ struct Asset {
 const STYLESHEET_ASSET: Asset = Asset { content_type: "text/css; charset=utf-8", body: STYLESHEET };
 const ICON_ASSET: Asset = Asset { content_type: "image/svg+xml", body: ICON };
 const LIVE_SCRIPT_ASSET: Asset = Asset { content_type: "text/javascript; charset=utf-8", body: LIVE_SCRIPT };
+const CHAT_SCRIPT_ASSET: Asset = Asset { content_type: "text/javascript; charset=utf-8", body: CHAT_SCRIPT };
 
 impl Asset {
     /// The first 16 hex digits of the content's SHA-256.
@@ -69,6 +73,15 @@ pub(crate) fn icon_url() -> String {
     format!("{ICON_PATH}?v={}", icon_version())
 }
 
+fn chat_script_version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| CHAT_SCRIPT_ASSET.version())
+}
+
+pub(crate) fn chat_script_url() -> String {
+    format!("{CHAT_SCRIPT_PATH}?v={}", chat_script_version())
+}
+
 pub(crate) fn live_script_url() -> String {
     format!("{LIVE_SCRIPT_PATH}?v={}", live_script_version())
 }
@@ -88,6 +101,10 @@ pub(crate) async fn icon(Query(query): Query<VersionQuery>) -> Response {
 
 pub(crate) async fn live_script(Query(query): Query<VersionQuery>) -> Response {
     LIVE_SCRIPT_ASSET.respond(query.v.as_deref(), live_script_version())
+}
+
+pub(crate) async fn chat_script(Query(query): Query<VersionQuery>) -> Response {
+    CHAT_SCRIPT_ASSET.respond(query.v.as_deref(), chat_script_version())
 }
 
 #[cfg(test)]

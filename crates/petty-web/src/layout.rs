@@ -49,16 +49,21 @@ pub(crate) enum Header<'a> {
 
 /// A whole page: `title` names it in the tab, `content` fills `<main>`.
 pub(crate) fn page(title: &str, header: Header<'_>, content: Markup) -> Markup {
-    shell(title, header, content, false)
+    shell(title, header, content, false, None)
+}
+
+/// A page with a script of its own (deferred); it must work without it.
+pub(crate) fn page_with_script(title: &str, header: Header<'_>, script: &str, content: Markup) -> Markup {
+    shell(title, header, content, false, Some(script))
 }
 
 /// A page that keeps itself current over the WebSocket (`assets/petty-live.js`, deferred).
 /// It must read the same without the script: the script only updates what the server wrote.
 pub(crate) fn live_page(title: &str, header: Header<'_>, content: Markup) -> Markup {
-    shell(title, header, content, true)
+    shell(title, header, content, true, None)
 }
 
-fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup {
+fn shell(title: &str, header: Header<'_>, content: Markup, live: bool, script: Option<&str>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -70,6 +75,7 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup
                 link rel="stylesheet" href=(assets::stylesheet_url());
                 link rel="icon" type="image/svg+xml" href=(assets::icon_url());
                 @if live { script src=(assets::live_script_url()) defer {} }
+                @if let Some(src) = script { script src=(src) defer {} }
             }
             body {
                 a.skip-link href="#main" { "Skip to main content" }
@@ -90,6 +96,7 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool) -> Markup
                                     a href="/devices" { "Devices" }
                                     a href="/alarms" { "Alarms" }
                                     a href="/catalog" { "Catalog" }
+                                    a href="/chat" { "Ask" }
                                     a href="/household/audit" { "Audit log" }
                                     a href="/plan" { "Plan" }
                                 }

@@ -28,6 +28,7 @@ mod alarms;
 mod assets;
 mod care;
 mod catalog;
+mod chat;
 mod csrf;
 mod devices;
 mod household;
@@ -117,6 +118,8 @@ pub fn router() -> Router<AppState> {
         .route("/life/insights/{id}/dismiss", post(lifelog::dismiss_insight))
         .route("/life/retrain", post(lifelog::retrain))
         .route("/life/links", get(lifelog::links_page))
+        .route("/chat", get(chat::chat_page).post(chat::ask))
+        .route("/chat/answer", get(chat::answer))
         .route("/catalog", get(catalog::catalog_page))
         .route("/catalog/listings", post(catalog::create_listing))
         .route("/catalog/settings", post(catalog::save_settings))
@@ -137,6 +140,7 @@ pub fn router() -> Router<AppState> {
         .route(assets::STYLESHEET_PATH, get(assets::stylesheet))
         .route(assets::ICON_PATH, get(assets::icon))
         .route(assets::LIVE_SCRIPT_PATH, get(assets::live_script))
+        .route(assets::CHAT_SCRIPT_PATH, get(assets::chat_script))
 }
 
 /// Why a page could not be shown; answered with a small HTML page, never with JSON.

@@ -627,3 +627,49 @@ async fn tap_and_watch(app: &TestApp, browser: &Client, ana: &Account) -> Result
     assert_ne!(raised, after, "the energy prediction moved again");
     still_the_same_page(browser).await
 }
+
+#[tokio::test]
+async fn a_question_on_the_chat_page_is_answered_in_place_with_links_to_its_records() {
+    if !browser_installed() {
+        return;
+    }
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    crate::catalog::list_the_contract_catalog(&app, &ana.access_token).await;
+    let hostile = json!({"name": "<img src=x onerror=window.pettyOwned=1>", "species": "cat", "price": 5});
+    assert_eq!(app.post_json("/api/v1/catalog", &hostile, Some(&ana.access_token)).await.status(), 201);
+    let driver = Chromedriver::start().await;
+    let browser = driver.browser().await;
+    let asked = ask_the_chat(&app, &browser, &ana).await;
+    let closed = browser.close().await;
+    asked.expect("the chat answers in place");
+    closed.expect("close the browser");
+}
+
+async fn ask_the_chat(app: &TestApp, browser: &Client, ana: &Account) -> Result<(), CmdError> {
+    sign_in(app, browser, ana).await?;
+    browser.goto(&app.url("/chat")).await?;
+    mark_the_page(browser).await?;
+    let ask = |q: &'static str| async move {
+        let input = browser.find(Locator::Id("chat-q")).await?;
+        input.send_keys(q).await?;
+        button(browser, "Ask").await?.click().await
+    };
+    ask("3 cheapest cats").await?;
+    let log = wait_for_text(browser, "#chat-log", "Understood as: cat").await?;
+    assert!(log.contains("Found 4 pets in the catalog; here are 3."), "{log}");
+    assert!(log.contains("<img src=x onerror=window.pettyOwned=1>"), "a hostile name is shown as text: {log}");
+    let links = browser.find_all(Locator::Css("#chat-log .chat-links a")).await?;
+    assert_eq!(links.len(), 3, "each pet links to its listing");
+    let href = links[1].attr("href").await?.unwrap_or_default();
+    assert!(href.starts_with("/catalog/"), "{href}");
+    let owned = browser.execute("return window.pettyOwned || null;", vec![]).await?;
+    assert_eq!(owned, json!(null), "no script of a listing ran");
+
+    ask("is the car's CO OK?").await?;
+    wait_for_text(browser, "#chat-log", "no air monitor").await?;
+    still_the_same_page(browser).await?;
+    // The answer's link leads to the record.
+    links[1].click().await?;
+    wait_for_path(browser, &href).await
+}

@@ -132,3 +132,50 @@ async fn listings_are_added_changed_and_removed_through_forms_and_a_public_catal
     let (status, _) = get_page(&app, &client, &listing_page).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_chat_answers_from_the_household_s_records_with_or_without_its_script() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    list_the_contract_catalog(&app, &ana.access_token).await;
+    let pet = app.create_pet(&ana.access_token, json!({"name": "Bella", "species": "dog"})).await;
+    let monitor = json!({"name": "Car monitor", "kind": "air_monitor"});
+    let (status, made) = call(&app, Method::POST, "/api/v1/devices", &ana.access_token, Some(monitor)).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let client = browser();
+    sign_in_through_form(&app, &client, &ana.email, PASSWORD).await;
+    let (status, html) = get_page(&app, &client, "/chat").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_in(&html);
+
+    // Without the script: the form posts and the page shows the answer.
+    let res = post_form(&app, &client, "/chat", &[("csrf", &csrf), ("q", "how did Bella sleep?")]).await;
+    let page = res.text().await.unwrap();
+    assert!(page.contains("no night of Bella"), "no number without data: {page}");
+    assert!(page.contains(&format!(r#"href="/pets/{}""#, pet["id"].as_str().unwrap())));
+    let res = post_form(&app, &client, "/chat", &[("csrf", &csrf), ("q", "is the car's CO OK?")]).await;
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Car monitor has sent no CO reading yet, and no alarm is open."), "{page}");
+    let res = post_form(&app, &client, "/chat", &[("csrf", &csrf), ("q", "hello")]).await;
+    assert!(res.text().await.unwrap().contains("I can tell you how your pets slept"));
+
+    // The stream: lines, then links, then which intent answered.
+    let res = client.get(app.url("/chat/answer?q=cheapest+cat")).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let body = res.text().await.unwrap();
+    let events: Vec<(&str, &str)> = body
+        .split("\n\n")
+        .filter_map(|block| {
+            let event = block.lines().find_map(|l| l.strip_prefix("event: "))?;
+            Some((event, block.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or("")))
+        })
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|(k, _)| *k).collect();
+    assert_eq!(kinds, ["line", "line", "line", "link", "done"], "{body}");
+    assert_eq!(events[0].1, "Found 3 pets in the catalog; here are 1.");
+    assert!(events[2].1.starts_with("Shadow: cat (Domestic Shorthair), 75.00 USD"), "{body}");
+    assert_eq!(events[4].1, "catalog");
+    let stranger = crate::pages::browser();
+    let res = stranger.get(app.url("/chat/answer?q=cheapest+cat")).send().await.unwrap();
+    assert_ne!(res.status(), StatusCode::OK, "a session is needed");
+}
