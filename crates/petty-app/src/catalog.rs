@@ -271,3 +271,135 @@ pub fn filters_json(filters: &Filters) -> Value {
     }
     Value::Object(out)
 }
+
+/// The filters object as a client sends it (the MCP search tools' input): the keys of
+/// [`filters_json`], each checked; an unknown key or a bad value is named. Names of species,
+/// breeds and colours go through the vocabulary ("puppy" is a dog).
+pub fn filters_from_json(value: &Value) -> Result<Filters, String> {
+    use petty_core::catalog::{SortBy, Status, canonical_breeds, canonical_colors, canonical_species};
+    let Value::Object(map) = value else { return Err("the filters must be an object".to_owned()) };
+    let mut f = Filters::default();
+    let list = |key: &str, v: &Value, canon: &dyn Fn(&str) -> Vec<String>| -> Result<Vec<String>, String> {
+        let items: Vec<&str> = match v {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().ok_or_else(|| format!("{key} must be a list of names")))
+                .collect::<Result<_, _>>()?,
+            _ => return Err(format!("{key} must be a list of names")),
+        };
+        let mut out: Vec<String> = Vec::new();
+        for item in items {
+            let found = canon(item);
+            if found.is_empty() {
+                return Err(format!("{key}: {item:?} is not a name Petty knows"));
+            }
+            for name in found {
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+        Ok(out)
+    };
+    let species =
+        |s: &str| canonical_species(s).filter(|s| *s != "other").map(|s| vec![s.to_owned()]).unwrap_or_default();
+    let bounds = |key: &str, v: &Value, max: f64| -> Result<Bounds, String> {
+        let Value::Object(b) = v else { return Err(format!("{key} must be an object of gt, gte, lt, lte")) };
+        let mut out = Bounds::default();
+        for (k, n) in b {
+            let n = n
+                .as_f64()
+                .filter(|n| n.is_finite() && (0.0..=max).contains(n))
+                .ok_or_else(|| format!("{key}.{k} must be a number from 0 to {max}"))?;
+            match k.as_str() {
+                "gt" => out.lower(n, false),
+                "gte" => out.lower(n, true),
+                "lt" => out.upper(n, false),
+                "lte" => out.upper(n, true),
+                other => return Err(format!("{key}.{other} is not a bound (gt, gte, lt, lte)")),
+            }
+        }
+        Ok(out)
+    };
+    for (key, v) in map {
+        match key.as_str() {
+            "species" => f.species = list(key, v, &species)?,
+            "exclude_species" => f.exclude_species = list(key, v, &species)?,
+            "breeds" => f.breeds = list(key, v, &canonical_breeds)?,
+            "exclude_breeds" => f.exclude_breeds = list(key, v, &canonical_breeds)?,
+            "colors" => f.colors = list(key, v, &canonical_colors)?,
+            "exclude_colors" => f.exclude_colors = list(key, v, &canonical_colors)?,
+            "age_years" => f.age_years = bounds(key, v, 50.0)?,
+            "price" => f.price = bounds(key, v, 1_000_000.0)?,
+            "weight_kg" => f.weight_kg = bounds(key, v, 2_000.0)?,
+            "currency" => {
+                let c = v
+                    .as_str()
+                    .map(str::to_uppercase)
+                    .filter(|c| c.len() == 3 && c.chars().all(|x| x.is_ascii_uppercase()));
+                f.currency = Some(c.ok_or("currency must be a three-letter code")?);
+            }
+            "sex" => {
+                let s = v.as_str().and_then(|s| petty_core::catalog::Sex::parse("sex", s).ok());
+                f.sex = Some(s.ok_or("sex must be male or female")?.as_str().to_owned());
+            }
+            "sizes" => {
+                let items = v.as_array().ok_or("sizes must be a list")?;
+                for item in items {
+                    let size = item.as_str().and_then(|s| petty_core::catalog::Size::parse("sizes", s).ok());
+                    f.sizes.push(size.ok_or("sizes must be small, medium, large or xlarge")?);
+                }
+            }
+            "name" => {
+                let n = v.as_str().map(str::trim).filter(|n| !n.is_empty() && n.chars().count() <= 100);
+                f.name = Some(n.ok_or("name must be 1 to 100 characters")?.to_owned());
+            }
+            "sort_by" => {
+                f.sort_by = Some(
+                    v.as_str()
+                        .and_then(|s| SortBy::parse("sort_by", s).ok())
+                        .ok_or("sort_by must be one of price_asc, price_desc, age_asc, age_desc, name, newest")?,
+                )
+            }
+            "limit" => {
+                let l = v.as_u64().filter(|l| (1..=u64::from(petty_core::catalog::MAX_LIMIT)).contains(l));
+                f.limit = l.ok_or("limit must be a whole number from 1 to 100")? as u32;
+            }
+            "status" => {
+                f.status = match v {
+                    Value::Null => None,
+                    Value::String(s) if s == "any" => None,
+                    Value::String(s) => Some(Status::parse("status", s).map_err(|e| e.message)?),
+                    _ => return Err("status must be available, pending, sold, adopted or null".to_owned()),
+                }
+            }
+            other => return Err(format!("{other} is not a filter")),
+        }
+    }
+    Ok(f)
+}
+
+/// The filters object's JSON Schema (the MCP search tools' input).
+pub fn filters_schema() -> Value {
+    let names = json!({"type": "array", "items": {"type": "string"}});
+    let bounds = json!({"type": "object", "properties": {
+        "gt": {"type": "number"}, "gte": {"type": "number"}, "lt": {"type": "number"}, "lte": {"type": "number"}
+    }, "additionalProperties": false});
+    json!({
+        "type": "object",
+        "properties": {
+            "species": names, "exclude_species": names, "breeds": names, "exclude_breeds": names,
+            "colors": names, "exclude_colors": names,
+            "age_years": bounds, "price": bounds, "weight_kg": bounds,
+            "currency": {"type": "string", "description": "An ISO code, e.g. USD"},
+            "sex": {"type": "string", "enum": ["male", "female"]},
+            "sizes": {"type": "array", "items": {"type": "string", "enum": ["small", "medium", "large", "xlarge"]}},
+            "name": {"type": "string"},
+            "sort_by": {"type": "string", "enum": ["price_asc", "price_desc", "age_asc", "age_desc", "name", "newest"]},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+            "status": {"type": ["string", "null"], "enum": ["available", "pending", "sold", "adopted", "any", null]}
+        },
+        "additionalProperties": false
+    })
+}

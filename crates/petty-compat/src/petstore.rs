@@ -22,6 +22,8 @@
 //! `POST /pets/query` allows 60 requests a minute per caller (the signed-in user or key, else
 //! the client's address), counted on each node (`rate_limit.petstore_query_per_minute`).
 
+mod mcp;
+
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -64,20 +66,25 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     response
 }
 
-/// A refused request, answered as [`error`].
+/// A refused request, answered as [`error`] (with `Retry-After` when it says when to retry).
 #[derive(Debug)]
 struct Refusal {
     status: StatusCode,
     message: String,
+    retry_after: Option<u64>,
 }
 
 fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
-    Refusal { status, message: message.into() }
+    Refusal { status, message: message.into(), retry_after: None }
 }
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        error(self.status, self.message)
+        let mut response = error(self.status, self.message);
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -97,10 +104,12 @@ pub fn router() -> Router<AppState> {
         .route(&on("/pets/query"), post(query))
         .route(&on("/pets/query/parse"), post(parse_only))
         .route(&on("/pets/{id}"), get(read).put(update).delete(remove))
+        .route(&on("/mcp"), post(mcp::serve).get(mcp::not_here))
         .route(ROOT, axum::routing::any(unknown_route))
         .route(&on("/{*rest}"), axum::routing::any(unknown_route))
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::Extension(Arc::new(QueryWindows::default())))
+        .layer(axum::Extension(Arc::new(mcp::Sessions::default())))
 }
 
 /// The profile's outermost layers: the preflight answer for `OPTIONS` on any path (before the
@@ -145,9 +154,10 @@ async fn contract_shape(response: Response) -> Response {
         json!({ "error": message })
     });
     response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    response
-        .headers_mut()
-        .insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("X-Total-Count, Retry-After"));
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("X-Total-Count, Retry-After, Mcp-Session-Id"),
+    );
     response
 }
 
@@ -243,7 +253,15 @@ struct ListParams {
 }
 
 async fn list(State(state): State<AppState>, Caller(caller): Caller, Query(params): Query<ListParams>) -> Answer {
-    let (household, _) = reader(&state, &caller)?;
+    let (page, total) = list_pets(&state, &caller, &params).await?;
+    let mut response = ok(StatusCode::OK, page);
+    response.headers_mut().insert("x-total-count", HeaderValue::from(total));
+    Ok(response)
+}
+
+/// `GET /pets`: the page of listings by id, and how many there are in all.
+async fn list_pets(state: &AppState, caller: &Authentication, params: &ListParams) -> Result<(Value, usize), Refusal> {
+    let (household, _) = reader(state, caller)?;
     let mut search = Search::default();
     search.filters.status = None;
     // Newest first is by number, highest first: reversed below into the contract's order by id.
@@ -273,9 +291,7 @@ async fn list(State(state): State<AppState>, Caller(caller): Caller, Query(param
     let mut all: Vec<&Listing> = results.items().collect();
     all.reverse();
     let page: Vec<Value> = all.iter().skip(offset).take(limit).map(|l| pet_json(l)).collect();
-    let mut response = ok(StatusCode::OK, Value::Array(page));
-    response.headers_mut().insert("x-total-count", HeaderValue::from(results.total));
-    Ok(response)
+    Ok((Value::Array(page), results.total))
 }
 
 /// A listing by the id the contract uses (its number, digits only).
@@ -289,9 +305,13 @@ async fn listing_by_id(state: &AppState, household: HouseholdId, id: &str) -> Re
 }
 
 async fn read(State(state): State<AppState>, Caller(caller): Caller, Path(id): Path<String>) -> Answer {
-    let (household, _) = reader(&state, &caller)?;
-    let listing = listing_by_id(&state, household, &id).await?;
-    Ok(ok(StatusCode::OK, pet_json(&listing)))
+    Ok(ok(StatusCode::OK, read_pet(&state, &caller, &id).await?))
+}
+
+/// `GET /pets/{id}`.
+async fn read_pet(state: &AppState, caller: &Authentication, id: &str) -> Result<Value, Refusal> {
+    let (household, _) = reader(state, caller)?;
+    Ok(pet_json(&listing_by_id(state, household, id).await?))
 }
 
 /// The JSON object of a body, or the contract's 400.
@@ -375,10 +395,15 @@ fn draft_of(body: &Map<String, Value>, new: bool) -> Result<ListingDraft, Refusa
 }
 
 async fn create(State(state): State<AppState>, Caller(caller): Caller, body: Bytes) -> Answer {
-    let actor = writer(&caller)?;
-    let draft = draft_of(&object_of(&body)?, true)?;
+    Ok(ok(StatusCode::CREATED, add_pet(&state, &caller, &object_of(&body)?).await?))
+}
+
+/// `POST /pets`.
+async fn add_pet(state: &AppState, caller: &Authentication, body: &Map<String, Value>) -> Result<Value, Refusal> {
+    let actor = writer(caller)?;
+    let draft = draft_of(body, true)?;
     let listing = uses::create(&state.app, &actor, draft).await.map_err(failed)?;
-    Ok(ok(StatusCode::CREATED, pet_json(&listing)))
+    Ok(pet_json(&listing))
 }
 
 async fn update(State(state): State<AppState>, Caller(caller): Caller, Path(id): Path<String>, body: Bytes) -> Answer {
@@ -437,26 +462,48 @@ async fn query(
     axum::Extension(windows): axum::Extension<Arc<QueryWindows>>,
     body: Bytes,
 ) -> Answer {
-    let (household, actor) = reader(&state, &caller)?;
+    let text = query_of(&body);
+    Ok(ok(StatusCode::OK, query_pets(&state, &caller, ip, &windows, text).await?))
+}
+
+/// `POST /pets/query`: counted against the caller's allowance first, then the body read.
+async fn query_pets(
+    state: &AppState,
+    caller: &Authentication,
+    ip: IpAddr,
+    windows: &QueryWindows,
+    text: Result<String, Refusal>,
+) -> Result<Value, Refusal> {
+    let (household, actor) = reader(state, caller)?;
     let limit = state.config.petstore_query_per_minute;
     if state.config.rate_limit.enabled
         && let Err(retry) = windows.admit(key_of(actor.as_ref(), ip), limit, Instant::now())
     {
-        let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
-        return Ok(response);
+        return Err(Refusal {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: "Too many requests".into(),
+            retry_after: Some(retry),
+        });
     }
-    let text = query_of(&body)?;
+    let text = text?;
     let answer = uses::query(&state.app, household, &text).await.map_err(failed)?;
     let pets: Vec<Value> = answer.results.items().map(pet_json).collect();
-    Ok(ok(
-        StatusCode::OK,
-        json!({
-            "pets": pets,
-            "count": answer.results.total,
-            "filters_applied": filters_applied(&answer.understood.filters, answer.understood.source),
-        }),
-    ))
+    Ok(json!({
+        "pets": pets,
+        "count": answer.results.total,
+        "filters_applied": filters_applied(&answer.understood.filters, answer.understood.source),
+    }))
+}
+
+/// Petty's `SearchPets` tool: the filters object itself, no sentence.
+async fn search_pets(state: &AppState, caller: &Authentication, filters: &Value) -> Result<Value, Refusal> {
+    let (household, _) = reader(state, caller)?;
+    let filters = uses::filters_from_json(filters).map_err(|why| refuse(StatusCode::BAD_REQUEST, why))?;
+    let limit = filters.limit as usize;
+    let search = Search { filters: filters.clone(), ..Search::default() };
+    let results = uses::search(&state.app, household, search, None, 0, limit).await.map_err(failed)?;
+    let pets: Vec<Value> = results.items().map(pet_json).collect();
+    Ok(json!({"pets": pets, "count": results.total, "filters_applied": filters_json(&filters)}))
 }
 
 async fn parse_only(State(state): State<AppState>, Caller(caller): Caller, body: Bytes) -> Answer {

@@ -156,4 +156,17 @@ mod tests {
         let broken = json!({"choices": [{"message": {"tool_calls": [{"function": {"name": "filter_pets", "arguments": "{type"}}]}}]});
         assert!(filters_of(&broken).is_err());
     }
+
+    #[test]
+    fn the_filters_object_reads_back_what_it_wrote_and_names_what_is_wrong() {
+        use crate::catalog::{filters_from_json, filters_json};
+        let parsed =
+            petty_core::catalog::parse("3 cheapest golden retrievers not black between $200 and $500, any status");
+        let read = filters_from_json(&filters_json(&parsed)).unwrap();
+        assert_eq!(read, parsed);
+        assert_eq!(filters_from_json(&json!({"species": ["puppy"]})).unwrap().species, ["dog"]);
+        assert_eq!(filters_from_json(&json!({"colour": ["black"]})).unwrap_err(), "colour is not a filter");
+        assert_eq!(filters_from_json(&json!({"limit": 0})).unwrap_err(), "limit must be a whole number from 1 to 100");
+        assert!(filters_from_json(&json!({"breeds": ["unicorn"]})).unwrap_err().contains("\"unicorn\" is not a name"));
+    }
 }

@@ -286,3 +286,140 @@ async fn a_configured_model_fills_the_filters_and_any_failure_falls_back_to_the_
     assert_eq!(answer["items"][0]["name"], "Shadow");
     assert_eq!(fake.requests().len(), 1);
 }
+
+/// One JSON-RPC message to the profile's MCP gateway; answers the status, headers and body.
+async fn rpc(
+    app: &TestApp,
+    token: Option<&str>,
+    session: Option<&str>,
+    message: Value,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut req = app.client.post(app.url(&format!("{ROOT}/mcp"))).json(&message);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(s) = session {
+        req = req.header("mcp-session-id", s);
+    }
+    let res = req.send().await.unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let text = res.text().await.unwrap();
+    (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn tool_text(answer: &Value) -> Value {
+    serde_json::from_str(answer["result"]["content"][0]["text"].as_str().expect("a text content")).unwrap()
+}
+
+#[tokio::test]
+async fn the_mcp_gateway_serves_the_seed_s_tools_with_and_without_a_session() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let t = Some(ana.access_token.as_str());
+    list_the_contract_catalog(&app, &ana.access_token).await;
+
+    // The seed's page calls a tool straight away, with no session.
+    let call = |name: &str, arguments: Value| json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": name, "arguments": arguments}});
+    let (status, _, answer) =
+        rpc(&app, t, None, call("PetStoreTarget___QueryPets", json!({"query": "cheapest cat"}))).await;
+    assert_eq!(
+        (status, &answer["id"], &answer["result"]["isError"]),
+        (StatusCode::OK, &json!(7), &json!(false)),
+        "{answer}"
+    );
+    let body = tool_text(&answer);
+    assert_eq!(
+        (names(&body["pets"]), &body["count"], &body["filters_applied"]["type_filter"]),
+        (vec!["Shadow"], &json!(3), &json!("cat"))
+    );
+
+    // initialize: the version echoed when known, a session id handed out.
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}});
+    let (status, headers, answer) = rpc(&app, t, None, init).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        answer["result"],
+        json!({"protocolVersion": "2025-03-26", "capabilities": {"tools": {"listChanged": false}},
+            "serverInfo": {"name": "petty", "version": env!("CARGO_PKG_VERSION")}})
+    );
+    let session = headers["mcp-session-id"].to_str().unwrap().to_owned();
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let (status, _, _) = rpc(&app, t, Some(&session), note).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, _, listed) = rpc(&app, t, Some(&session), json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await;
+    let tools: Vec<&str> =
+        listed["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        tools,
+        [
+            "PetStoreTarget___ListPets",
+            "PetStoreTarget___GetPetById",
+            "PetStoreTarget___AddPet",
+            "PetStoreTarget___QueryPets",
+            "PetStoreTarget___SearchPets"
+        ]
+    );
+    assert_eq!(listed["result"]["tools"][1]["inputSchema"]["required"], json!(["petId"]));
+
+    // Every tool, with the session.
+    let (_, _, all) = rpc(&app, t, Some(&session), call("PetStoreTarget___ListPets", json!({}))).await;
+    assert_eq!(tool_text(&all).as_array().unwrap().len(), 10);
+    let (_, _, max) = rpc(&app, t, Some(&session), call("PetStoreTarget___GetPetById", json!({"petId": "2"}))).await;
+    assert_eq!(tool_text(&max)["name"], "Max");
+    let (_, _, added) = rpc(
+        &app,
+        t,
+        Some(&session),
+        call("PetStoreTarget___AddPet", json!({"name": "Rex", "type": "dog", "price": 90})),
+    )
+    .await;
+    assert_eq!((tool_text(&added)["id"].as_str(), tool_text(&added)["breed"].as_str()), (Some("11"), Some("Mixed")));
+    let filters = json!({"species": ["dog"], "price": {"lt": 500}, "sort_by": "price_asc"});
+    let (_, _, searched) = rpc(&app, t, Some(&session), call("PetStoreTarget___SearchPets", filters)).await;
+    assert_eq!(names(&tool_text(&searched)["pets"]), ["Rex", "Daisy"]);
+
+    // Errors: a refused call is a tool error with the route's body; the protocol's own codes.
+    let (_, _, missing) = rpc(&app, t, None, call("PetStoreTarget___GetPetById", json!({"petId": "99"}))).await;
+    assert_eq!((&missing["result"]["isError"], tool_text(&missing)), (&json!(true), json!({"error": "Pet not found"})));
+    let (_, _, bad) =
+        rpc(&app, t, None, call("PetStoreTarget___AddPet", json!({"name": "Rex", "type": "dragon"}))).await;
+    assert_eq!(tool_text(&bad), json!({"error": "Invalid pet type: dragon"}));
+    let (_, _, bad) = rpc(&app, t, None, call("PetStoreTarget___SearchPets", json!({"colour": ["black"]}))).await;
+    assert_eq!(tool_text(&bad), json!({"error": "colour is not a filter"}));
+    let (_, _, unknown) = rpc(&app, t, None, call("DeleteEverything", json!({}))).await;
+    assert_eq!(unknown["error"], json!({"code": -32602, "message": "Unknown tool: DeleteEverything"}));
+    let (_, _, nothing) = rpc(&app, t, None, json!({"jsonrpc": "2.0", "id": 3, "method": "resources/list"})).await;
+    assert_eq!(nothing["error"]["code"], -32601);
+    let (status, _, batch) = rpc(&app, t, None, json!([{"jsonrpc": "2.0", "id": 4, "method": "ping"}])).await;
+    assert_eq!((status, &batch["error"]["code"]), (StatusCode::BAD_REQUEST, &json!(-32600)));
+    let res = app
+        .client
+        .post(app.url(&format!("{ROOT}/mcp")))
+        .bearer_auth(&ana.access_token)
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], -32700);
+    let (status, _, _) =
+        rpc(&app, t, Some("not-a-session"), json!({"jsonrpc": "2.0", "id": 5, "method": "ping"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "an unknown session starts again");
+    let (status, headers, _) = rpc(&app, None, None, json!({"jsonrpc": "2.0", "id": 6, "method": "ping"})).await;
+    assert_eq!((status, headers["www-authenticate"].to_str().unwrap()), (StatusCode::UNAUTHORIZED, "Bearer"));
+    let res = app.client.get(app.url(&format!("{ROOT}/mcp"))).bearer_auth(&ana.access_token).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    // A client that takes only an event stream gets the answer as one event.
+    let res = app
+        .client
+        .post(app.url(&format!("{ROOT}/mcp")))
+        .bearer_auth(&ana.access_token)
+        .header("accept", "text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 9, "method": "ping"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    assert_eq!(res.text().await.unwrap(), "event: message\ndata: {\"id\":9,\"jsonrpc\":\"2.0\",\"result\":{}}\n\n");
+}
