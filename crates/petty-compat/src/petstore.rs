@@ -1,6 +1,8 @@
 //! The PetStore chat seed's contract (`shared/compat/petstore.md`) under `/compat/petstore`:
 //! the Lambda's pets routes (list, get, add, change, remove), its natural-language query and
-//! Petty's parse-only route, over the caller's household catalog.
+//! Petty's parse-only route, over the caller's household catalog; its MCP gateway
+//! (`petstore/mcp.rs`); and its chat page (`GET /compat/petstore/`, from `assets/`), which signs
+//! in with a Petty account and calls the gateway as the seed's page called its own.
 //!
 //! **Same data.** A PetStore pet is a listing of Petty's catalog (`petty_app::catalog`), its
 //! `id` the listing's number in the household's catalog as a string of digits ("7"). What the
@@ -105,7 +107,10 @@ pub fn router() -> Router<AppState> {
         .route(&on("/pets/query/parse"), post(parse_only))
         .route(&on("/pets/{id}"), get(read).put(update).delete(remove))
         .route(&on("/mcp"), post(mcp::serve).get(mcp::not_here))
-        .route(ROOT, axum::routing::any(unknown_route))
+        .route(ROOT, get(page))
+        .route(&on("/"), get(page))
+        .route(&on("/chat.js"), get(script))
+        .route(&on("/chat.css"), get(stylesheet))
         .route(&on("/{*rest}"), axum::routing::any(unknown_route))
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::Extension(Arc::new(QueryWindows::default())))
@@ -159,6 +164,27 @@ async fn contract_shape(response: Response) -> Response {
         HeaderValue::from_static("X-Total-Count, Retry-After, Mcp-Session-Id"),
     );
     response
+}
+
+/// The seed's chat page, its script and its style, served from the binary.
+const PAGE: &str = include_str!("../assets/petstore.html");
+const SCRIPT: &str = include_str!("../assets/chat.js");
+const STYLE: &str = include_str!("../assets/chat.css");
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
+async fn page() -> Response {
+    asset("text/html; charset=utf-8", PAGE)
+}
+
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", STYLE)
 }
 
 async fn unknown_route() -> Response {

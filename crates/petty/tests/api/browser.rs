@@ -673,3 +673,61 @@ async fn ask_the_chat(app: &TestApp, browser: &Client, ana: &Account) -> Result<
     links[1].click().await?;
     wait_for_path(browser, &href).await
 }
+
+#[tokio::test]
+async fn the_seed_s_chat_page_signs_in_adds_lists_and_asks_through_the_gateway() {
+    if !browser_installed() {
+        return;
+    }
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    crate::catalog::list_the_contract_catalog(&app, &ana.access_token).await;
+    let hostile = json!({"name": "<img src=x onerror=window.pettyOwned=1>", "species": "fish", "price": 5});
+    assert_eq!(app.post_json("/api/v1/catalog", &hostile, Some(&ana.access_token)).await.status(), 201);
+    let driver = Chromedriver::start().await;
+    let browser = driver.browser().await;
+    let chatted = chat_with_the_seed_s_page(&app, &browser, &ana).await;
+    let closed = browser.close().await;
+    chatted.expect("the seed's page works against Petty");
+    closed.expect("close the browser");
+}
+
+async fn chat_with_the_seed_s_page(app: &TestApp, browser: &Client, ana: &Account) -> Result<(), CmdError> {
+    browser.set_window_size(1280, 900).await?;
+    browser.goto(&app.url("/compat/petstore/")).await?;
+    browser.find(Locator::Id("email")).await?.send_keys(&ana.email).await?;
+    browser.find(Locator::Id("password")).await?.send_keys(&ana.password).await?;
+    button(browser, "Sign in").await?.click().await?;
+    let send = |text: &'static str| async move {
+        let input = browser.find(Locator::Id("message")).await?;
+        input.send_keys(text).await?;
+        button(browser, "Send").await?.click().await
+    };
+    send("golden retrievers under $500").await?;
+    let log = wait_for_text(browser, "#messages", "Found 1 pet (🔎 smart search)").await?;
+    assert!(log.contains("dog · golden retriever · under $500"), "{log}");
+    assert!(log.contains("🐾 Daisy - dog (Golden Retriever)") && log.contains("Age: 7 months | Price: $450"), "{log}");
+    send("Add a cat named Pixel breed: Bengal age: 2 price: $300").await?;
+    wait_for_text(browser, "#messages", "Added Pixel the cat (Bengal, ID 12)").await?;
+    send("Add a dragon named Smaug").await?;
+    wait_for_text(browser, "#messages", "Invalid pet type").await?;
+    send("list all pets").await?;
+    let log = wait_for_text(browser, "#messages", "Showing 10 of 12 pets").await?;
+    assert!(log.contains("(2 more available)"), "{log}");
+    send("cheap fish").await?;
+    let log = wait_for_text(browser, "#messages", "<img src=x onerror=window.pettyOwned=1>").await?;
+    assert!(log.contains("🐾 <img"), "a hostile name is shown as text");
+    let owned = browser.execute("return window.pettyOwned || null;", vec![]).await?;
+    assert_eq!(owned, json!(null), "no script of a listing ran");
+    // Pixel is in Petty's own catalog.
+    let (_, listed) = crate::lifelog::call(
+        app,
+        reqwest::Method::GET,
+        "/api/v1/catalog?species=cat&breed=bengal",
+        &ana.access_token,
+        None,
+    )
+    .await;
+    assert_eq!(listed["items"][0]["name"], "Pixel");
+    Ok(())
+}
