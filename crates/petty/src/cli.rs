@@ -1,5 +1,5 @@
-//! The command line: `petty serve`, `petty migrate`, `petty config ...`, `petty simulate`,
-//! `petty import`.
+//! The command line: `petty serve`, `petty mcp`, `petty migrate`, `petty config ...`,
+//! `petty simulate`, `petty import`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +21,9 @@ struct Cli {
 enum Command {
     /// Run the server (migrates the database first).
     Serve(ServeArgs),
+    /// Serve MCP (Model Context Protocol) on stdin and stdout for an assistant that starts
+    /// Petty itself, acting with an API key (logs go to stderr).
+    Mcp(McpArgs),
     /// Bring the database schema up to date, then exit.
     Migrate(CommonArgs),
     /// Show or generate configuration.
@@ -83,6 +86,15 @@ struct ServeArgs {
     nats_url: Option<String>,
 }
 
+#[derive(Args)]
+struct McpArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The API key to act with (pk_...; a read key can only read)
+    #[arg(long, value_name = "KEY", env = "PETTY_API_KEY", hide_env_values = true)]
+    api_key: String,
+}
+
 impl CommonArgs {
     fn overrides(&self, listen: Option<String>, mqtt_url: Option<String>, nats_url: Option<String>) -> Overrides {
         Overrides {
@@ -126,6 +138,10 @@ pub(crate) fn run() -> ExitCode {
         Command::Import(args) => {
             let overrides = args.common.overrides(None, None, None);
             with_runtime(overrides, move |loaded| import::run(loaded, args))
+        }
+        Command::Mcp(args) => {
+            let api_key = args.api_key;
+            with_runtime(args.common.overrides(None, None, None), move |loaded| server::mcp(loaded, api_key))
         }
         Command::Migrate(args) => with_runtime(args.overrides(None, None, None), server::migrate),
         Command::Serve(args) => {
