@@ -354,3 +354,55 @@ async fn mcp_needs_credentials() {
     let pets: Value = serde_json::from_str(text).unwrap();
     assert_eq!(pets["items"][0]["name"], "Biscuit");
 }
+
+#[tokio::test]
+async fn a_vet_and_a_sitter_meet_their_roles_limits_and_removal_ends_a_session() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let t = &ana.access_token;
+    let bella = app.create_pet(t, json!({"name": "Bella", "species": "dog"})).await["id"].as_str().unwrap().to_owned();
+    let max = app.create_pet(t, json!({"name": "Max", "species": "cat"})).await["id"].as_str().unwrap().to_owned();
+    let record = json!({"kind": "visit", "title": "Bella's checkup", "date": "2026-03-01"});
+    let res = app.post_json(&format!("/api/v1/pets/{bella}/records"), &record, Some(t)).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let alarm = raise(&app, &ana.household_id, &max, None).await;
+
+    // A vet, with Bella shared: Bella and her records, nothing else of the household.
+    let (vet, vet_id) = crate::revocation::join(&app, &ana, "Vera", "vet", None).await;
+    let path = format!("/api/v1/household/members/{vet_id}/pets");
+    let res = app.client.put(app.url(&path)).bearer_auth(t).json(&json!({"pet_ids": [bella]})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let client = connect(&app, &vet.access_token).await;
+    let pets = ok(&client, "list_pets", json!({})).await;
+    assert_eq!((pets["total"].as_u64(), &pets["items"][0]["name"]), (Some(1), &json!("Bella")), "{pets}");
+    let one = ok(&client, "get_pet", json!({"pet_id": bella})).await;
+    assert_eq!((&one["pet"]["name"], &one["devices"]), (&json!("Bella"), &json!([])), "no devices for a vet");
+    let records = ok(&client, "list_care_records", json!({"pet_id": bella})).await;
+    assert_eq!(records["items"][0]["title"], "Bella's checkup");
+    assert_eq!(refused(&client, "get_pet", json!({"pet_id": max})).await["code"], "not_found");
+    assert_eq!(refused(&client, "list_care_records", json!({"pet_id": max})).await["code"], "not_found");
+    for (tool, arguments) in [
+        ("list_alarms", json!({})),
+        ("upcoming_reminders", json!({})),
+        ("pet_timeline", json!({"pet_id": bella})),
+        ("pet_wellness", json!({"pet_id": bella})),
+        ("acknowledge_alarm", json!({"alarm_id": alarm})),
+    ] {
+        assert_eq!(refused(&client, tool, arguments).await["code"], "forbidden", "a vet: {tool}");
+    }
+    let _ = client.cancel().await;
+
+    // A sitter sees the household and acknowledges; once removed, the next call fails.
+    let until = (time::OffsetDateTime::now_utc() + time::Duration::days(7))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (sitter, sitter_id) = crate::revocation::join(&app, &ana, "Sam", "sitter", Some(&until)).await;
+    let client = connect(&app, &sitter.access_token).await;
+    assert_eq!(ok(&client, "list_pets", json!({})).await["total"], 2);
+    let acknowledged = ok(&client, "acknowledge_alarm", json!({"alarm_id": alarm})).await;
+    assert_eq!(acknowledged["state"], "acknowledged");
+    let res = app.client.delete(app.url(&format!("/api/v1/household/members/{sitter_id}"))).bearer_auth(t).send().await;
+    assert_eq!(res.unwrap().status(), StatusCode::NO_CONTENT);
+    assert!(call_raw(&client, "list_pets", json!({})).await.is_err(), "a removed sitter's call fails");
+    let _ = client.cancel().await;
+}

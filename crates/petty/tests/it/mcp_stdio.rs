@@ -1,6 +1,7 @@
 //! `petty mcp` over stdio, as an assistant starts it: the built binary spawned by a real MCP
 //! client (rmcp's child-process transport) with an API key, on the data folder a `petty serve`
-//! uses: `initialize`, `tools/list`, a `tools/call`; and a key that is not valid stops it at once.
+//! uses: `initialize`, `tools/list`, a `tools/call`, the key revoked between two calls; and a key
+//! that is not valid stops it at once.
 
 use std::process::Stdio;
 
@@ -42,6 +43,16 @@ async fn petty_mcp_serves_tools_on_stdin_and_stdout() {
     let text = result.content.first().and_then(|c| c.as_text()).map(|t| t.text.clone()).expect("text");
     let pets: Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(pets["total"], 2, "the household's two pets: {pets}");
+
+    // Revoked through the server while the session is open: the next call is refused.
+    let id = created["id"].as_str().expect("the key's id");
+    let res = ana.http.delete(ana.url(&format!("/api/v1/api-keys/{id}"))).bearer_auth(&ana.access).send().await;
+    assert_eq!(res.unwrap().status(), 204);
+    let result = mcp.call_tool(CallToolRequestParams::new("list_pets")).await.expect("tools/call");
+    assert_eq!(result.is_error, Some(true));
+    let text = result.content.first().and_then(|c| c.as_text()).map(|t| t.text.clone()).expect("text");
+    let error: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(error["error"]["code"], "unauthenticated", "{error}");
     let _ = mcp.cancel().await;
 
     // A key that is not valid: it says so on stderr and exits, with nothing on stdout.
