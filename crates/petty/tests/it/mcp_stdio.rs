@@ -18,7 +18,7 @@ use super::{petty, start, temp_dir};
 async fn petty_mcp_serves_tools_on_stdin_and_stdout() {
     let dir = temp_dir("mcp-stdio");
     let mut cmd = petty(&dir);
-    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir", "household"]);
     let server = start(cmd);
     let ana = Account::sign_up(&server, "mcp-stdio@example.org").await;
     ana.create_pet("Biscuit").await;
@@ -26,9 +26,10 @@ async fn petty_mcp_serves_tools_on_stdin_and_stdout() {
     let created = ana.send(Method::POST, "/api/v1/api-keys", &json!({"name": "Assistant", "scope": "read"}), 201).await;
     let key = created["key"].as_str().expect("a key").to_owned();
 
-    // The key from the environment, as an MCP client's configuration would pass it.
+    // As the README's Claude Desktop configuration starts it: the server's data folder, the key
+    // from the environment.
     let mut cmd = petty(&dir);
-    cmd.arg("mcp").env("PETTY_API_KEY", &key);
+    cmd.args(["mcp", "--data-dir", "household"]).env("PETTY_API_KEY", &key);
     let (transport, _) = TokioChildProcess::builder(tokio::process::Command::from(cmd))
         .stderr(Stdio::null())
         .spawn()
@@ -57,7 +58,11 @@ async fn petty_mcp_serves_tools_on_stdin_and_stdout() {
 
     // A key that is not valid: it says so on stderr and exits, with nothing on stdout.
     let mut cmd = petty(&dir);
-    let output = cmd.args(["mcp", "--api-key", "pk_not_a_key"]).stdin(Stdio::null()).output().unwrap();
+    let output = cmd
+        .args(["mcp", "--data-dir", "household", "--api-key", "pk_not_a_key"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     assert!(output.stdout.is_empty(), "stdout is only for the protocol");
     let stderr = String::from_utf8_lossy(&output.stderr);
