@@ -6,23 +6,42 @@
 //! function, with the caller as its `CurrentActor`: the same checks (an API key's scope, the
 //! household, a vet's shared pets, a sitter's limits), the same validation, the same JSON. A
 //! refusal is a tool result with `isError: true` whose text is the API's error object (code,
-//! message and, for bad input, each field with its rule); arguments that do not fit a tool's
-//! schema are JSON-RPC's invalid-params error, and an unknown tool is a JSON-RPC error, as rmcp
-//! answers them.
+//! message and, for bad input, each field with its rule). Arguments that do not fit a tool's
+//! schema never reach it: rmcp answers them as a tool error in its own words ("failed to
+//! deserialize parameters: unknown field `pet`, expected `pet_id`"); an unknown tool is a
+//! JSON-RPC error (invalid params, "tool not found").
 //!
 //! Who calls is read again on every call, never kept from `initialize`: over HTTP it is the
 //! `Authentication` the edge layer left on that very request (every MCP message is its own
 //! POST, so a revoked key or a signed-out token fails its next call); over stdio the key is
 //! looked up again before each call.
 //!
-//! The tools live in submodules, each an `#[tool_router(router = ..., vis = "pub(super)")]`
-//! block on [`PettyMcp`]; [`PettyMcp::tools`] adds their routers together. A new group of tools
-//! is a new submodule and one more `+` there.
+//! The tools live in submodules, each a `#[tool_router(router = ..., vis = "pub(super)")]`
+//! block on [`PettyMcp`] (see `mcp/household.rs`), and `PettyMcp::tools` adds their routers
+//! together. A new group of tools is a new submodule, `mcp/things.rs`, and one more
+//! `+ Self::thing_tools()` there:
+//!
+//! ```ignore
+//! #[tool_router(router = thing_tools, vis = "pub(super)")]
+//! impl PettyMcp {
+//!     #[tool(description = "What it does, in a sentence.", annotations(read_only_hint = true))]
+//!     async fn find_things(
+//!         &self,
+//!         Parameters(args): Parameters<FindThingsArgs>, // Deserialize + schemars::JsonSchema
+//!         context: RequestContext<RoleServer>,
+//!     ) -> CallToolResult {
+//!         self.run(&context, |caller| async move {
+//!             body_of(api::things::list(self.state(), caller.current(), ApiQuery(args.into())).await).await
+//!         })
+//!         .await
+//!     }
+//! }
+//! ```
 
 mod household;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -47,8 +66,11 @@ use crate::state::AppState;
 pub struct PettyMcp {
     state: AppState,
     credential: Credential,
-    tools: ToolRouter<Self>,
+    tools: &'static ToolRouter<Self>,
 }
+
+/// The tools with their schemas, built once per process.
+static TOOLS: LazyLock<ToolRouter<PettyMcp>> = LazyLock::new(PettyMcp::tools);
 
 /// Where the caller of a tool is found.
 #[derive(Clone)]
@@ -74,7 +96,7 @@ impl Caller {
 
 impl PettyMcp {
     fn new(state: AppState, credential: Credential) -> Self {
-        Self { state, credential, tools: Self::tools() }
+        Self { state, credential, tools: &TOOLS }
     }
 
     /// Every tool Petty offers.
