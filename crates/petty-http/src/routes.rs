@@ -164,6 +164,8 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
                 header::CONTENT_TYPE,
                 HeaderName::from_static("x-api-key"),
                 observability::X_REQUEST_ID.clone(),
+                // A browser's MCP client names its protocol version on every message to /mcp.
+                HeaderName::from_static("mcp-protocol-version"),
             ])
             .expose_headers([
                 observability::X_REQUEST_ID.clone(),

@@ -406,3 +406,21 @@ async fn a_vet_and_a_sitter_meet_their_roles_limits_and_removal_ends_a_session()
     assert!(call_raw(&client, "list_pets", json!({})).await.is_err(), "a removed sitter's call fails");
     let _ = client.cancel().await;
 }
+
+#[tokio::test]
+async fn a_browsers_mcp_client_passes_the_configured_cors() {
+    let app =
+        crate::harness::spawn_app_with(|c| c.cors_allowed_origins = vec!["https://assistant.example".into()]).await;
+    let res = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/mcp"))
+        .header("origin", "https://assistant.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization, content-type, mcp-protocol-version")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let allowed = res.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase();
+    assert!(allowed.contains("mcp-protocol-version") && allowed.contains("authorization"), "{allowed}");
+}
