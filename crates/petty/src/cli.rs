@@ -1,5 +1,5 @@
-//! The command line: `petty serve`, `petty mcp`, `petty migrate`, `petty config ...`,
-//! `petty simulate`, `petty import`.
+//! The command line: `petty serve`, `petty migrate`, `petty config ...`, `petty simulate`,
+//! `petty import`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -139,16 +139,16 @@ pub(crate) fn run() -> ExitCode {
             let overrides = args.common.overrides(None, None, None);
             with_runtime(overrides, move |loaded| import::run(loaded, args))
         }
-        Command::Mcp(args) => {
-            let api_key = args.api_key;
-            with_runtime(args.common.overrides(None, None, None), move |loaded| server::mcp(loaded, api_key))
-        }
         Command::Migrate(args) => with_runtime(args.overrides(None, None, None), server::migrate),
         Command::Serve(args) => {
             let demo = args.demo;
             with_runtime(args.common.overrides(args.listen, args.mqtt_url, args.nats_url), move |loaded| {
                 server::serve(loaded, demo)
             })
+        }
+        Command::Mcp(args) => {
+            let api_key = args.api_key;
+            with_runtime(args.common.overrides(None, None, None), move |loaded| server::mcp(loaded, api_key))
         }
     };
     match result {
