@@ -18,7 +18,8 @@
 //! blocks of the application's router ([`api_router`], [`with_edge`], [`with_cors`],
 //! [`not_found`], [`method_not_allowed`]), [`openapi`] and [`serve`]; [`ingest`], the readings'
 //! JSON wire format that the MQTT subscriber shares, and [`import`], the import files' reader
-//! that `petty import` shares with `POST /api/v1/import`.
+//! that `petty import` shares with `POST /api/v1/import`; [`mcp`], the MCP server (its tools over
+//! streamable HTTP at `/mcp`, and [`mcp::serve_stdio`] for `petty mcp`).
 
 pub mod accounts;
 mod api;
@@ -27,6 +28,7 @@ mod config;
 mod edge;
 mod error;
 pub mod extract;
+pub mod mcp;
 pub mod observability;
 mod openapi;
 mod ratelimit;

@@ -111,8 +111,8 @@ pub fn openapi() -> serde_json::Value {
 }
 
 /// The edge's routes, without layers or state: the API and the WebSocket (`/api/v1/ws`), Twilio's
-/// keypress callback, signed file links (`/files/{id}`), and the docs page (`/docs`) with the
-/// OpenAPI document it shows.
+/// keypress callback, signed file links (`/files/{id}`), the MCP server (`/mcp`), and the docs
+/// page (`/docs`) with the OpenAPI document it shows.
 pub fn api_router() -> Router<AppState> {
     let (api, doc) = api_routes().split_for_parts();
     Router::new()
@@ -122,6 +122,8 @@ pub fn api_router() -> Router<AppState> {
         // Not part of the API either: a file's bytes behind a signed link (an <img> sends no header).
         .route("/files/{id}", axum::routing::get(api::files::signed_file))
         .route("/files/{id}/thumbnail", axum::routing::get(api::files::signed_thumbnail))
+        // MCP for assistants (streamable HTTP; not REST, so not in the OpenAPI document).
+        .route("/mcp", axum::routing::any(crate::mcp::endpoint))
         // The passport key where verifiers look for it (the API's own copy is documented).
         .route("/.well-known/petty-passport-key", axum::routing::get(api::sharing::passport_key))
         .merge(SwaggerUi::new("/docs").external_url_unchecked("/api/v1/openapi.json", crate::openapi::complete(&doc)))
@@ -162,6 +164,8 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
                 header::CONTENT_TYPE,
                 HeaderName::from_static("x-api-key"),
                 observability::X_REQUEST_ID.clone(),
+                // A browser's MCP client names its protocol version on every message to /mcp.
+                HeaderName::from_static("mcp-protocol-version"),
             ])
             .expose_headers([
                 observability::X_REQUEST_ID.clone(),

@@ -21,6 +21,9 @@ struct Cli {
 enum Command {
     /// Run the server (migrates the database first).
     Serve(ServeArgs),
+    /// Serve MCP (Model Context Protocol) on stdin and stdout for an assistant that starts
+    /// Petty itself, acting with an API key (logs go to stderr).
+    Mcp(McpArgs),
     /// Bring the database schema up to date, then exit.
     Migrate(CommonArgs),
     /// Show or generate configuration.
@@ -86,6 +89,15 @@ struct ServeArgs {
     nats_url: Option<String>,
 }
 
+#[derive(Args)]
+struct McpArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The API key to act with (pk_...; a read key can only read)
+    #[arg(long, value_name = "KEY", env = "PETTY_API_KEY", hide_env_values = true)]
+    api_key: String,
+}
+
 impl CommonArgs {
     fn overrides(&self, listen: Option<String>, mqtt_url: Option<String>, nats_url: Option<String>) -> Overrides {
         Overrides {
@@ -140,6 +152,10 @@ pub(crate) fn run() -> ExitCode {
             with_runtime(args.common.overrides(args.listen, args.mqtt_url, args.nats_url), move |loaded| {
                 server::serve(loaded, demo)
             })
+        }
+        Command::Mcp(args) => {
+            let api_key = args.api_key;
+            with_runtime(args.common.overrides(None, None, None), move |loaded| server::mcp(loaded, api_key))
         }
     };
     match result {

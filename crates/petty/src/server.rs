@@ -59,14 +59,7 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
         startup_ms = started.elapsed().as_millis() as u64,
         "Petty is listening on http://{address} (API docs at http://{address}/docs)"
     );
-    let bus = match &config.nats.url {
-        Some(url) => {
-            let bus = petty_bus::Bus::nats(url).await.map_err(anyhow::Error::msg)?;
-            tracing::info!(servers = %petty_bus::redact_nats_urls(url), "live events fan out through NATS");
-            bus
-        }
-        None => petty_bus::Bus::local(),
-    };
+    let bus = bus(&loaded).await?;
     let storage = petty_app::files::Storage::open(&http.files.storage).context("could not open the file storage")?;
     tracing::info!(storage = %storage.label(), "uploaded files are kept here");
     let app = petty_app::App::new(store.clone(), bus.clone(), http.app_settings(), &http.jwt_secret);
@@ -113,6 +106,34 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The live events' bus: across nodes through NATS when configured, else this process's own.
+async fn bus(loaded: &Loaded) -> anyhow::Result<petty_bus::Bus> {
+    Ok(match &loaded.config.nats.url {
+        Some(url) => {
+            let bus = petty_bus::Bus::nats(url).await.map_err(anyhow::Error::msg)?;
+            tracing::info!(servers = %petty_bus::redact_nats_urls(url), "live events fan out through NATS");
+            bus
+        }
+        None => petty_bus::Bus::local(),
+    })
+}
+
+/// `petty mcp`: MCP on stdin and stdout, acting with an API key (checked at start and again on
+/// every call). No jobs run here: a `petty serve` on the same database runs them.
+pub(crate) async fn mcp(loaded: Loaded, api_key: String) -> anyhow::Result<()> {
+    let config = &loaded.config;
+    let store = open_store(&loaded).await?;
+    let http = config.http(config.jwt_secret()?);
+    let bus = bus(&loaded).await?;
+    let app = petty_app::App::new(store.clone(), bus.clone(), http.app_settings(), &http.jwt_secret);
+    let state = AppState::with_app(app, http);
+    tracing::info!(database = %store_label(&loaded), "serving MCP on stdin and stdout");
+    let served = petty_http::mcp::serve_stdio(state, &api_key).await;
+    bus.leave().await;
+    store.close().await;
+    served.context("petty mcp")
 }
 
 /// A future that resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed now, before

@@ -117,7 +117,7 @@ fn parse_severity(field: &str, raw: &str) -> Result<Severity, ApiError> {
 #[utoipa::path(get, path = "/api/v1/alarms", tag = "alarms", params(AlarmQuery),
     responses((status = 200, body = Paged<AlarmOut>)),
     security(("bearer" = [])))]
-async fn list_alarms(
+pub(crate) async fn list_alarms(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiQuery(q): ApiQuery<AlarmQuery>,
@@ -281,7 +281,7 @@ fn body_note(body: &[u8]) -> Result<String, ApiError> {
     request_body = Option<NoteIn>,
     responses((status = 200, body = AlarmOut), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn acknowledge_alarm(
+pub(crate) async fn acknowledge_alarm(
     State(state): State<AppState>,
     actor: CurrentActor,
     ClientIp(ip): ClientIp,

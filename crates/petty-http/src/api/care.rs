@@ -303,7 +303,7 @@ impl ListRecordsQuery {
 #[utoipa::path(get, path = "/api/v1/pets/{id}/records", tag = "care", params(("id" = Uuid, Path, description = "The pet's id"), ListRecordsQuery),
     responses((status = 200, body = Paged<RecordOut>)),
     security(("bearer" = [])))]
-async fn list_records(
+pub(crate) async fn list_records(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
@@ -667,7 +667,7 @@ pub(crate) async fn reminders_out(state: &AppState, actor: &Actor, reminders: &[
 #[utoipa::path(get, path = "/api/v1/reminders", tag = "care", params(ListRemindersQuery),
     responses((status = 200, body = Paged<ReminderOut>)),
     security(("bearer" = [])))]
-async fn list_reminders(
+pub(crate) async fn list_reminders(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiQuery(query): ApiQuery<ListRemindersQuery>,

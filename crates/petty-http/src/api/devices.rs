@@ -247,7 +247,10 @@ async fn checked_profile(
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
     responses((status = 200, body = Paged<DeviceOut>)),
     security(("bearer" = [])))]
-async fn list_devices(State(state): State<AppState>, actor: CurrentActor) -> Result<Json<Paged<DeviceOut>>, ApiError> {
+pub(crate) async fn list_devices(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+) -> Result<Json<Paged<DeviceOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let devices = state.store.list_devices(actor.household_id).await?;
     let now = OffsetDateTime::now_utc();
@@ -442,7 +445,7 @@ fn parse_cursor(raw: &str) -> Result<ReadingCursor, ApiError> {
     params(("id" = Uuid, Path, description = "The device's id"), ReadingsQuery),
     responses((status = 200, body = ReadingsPage)),
     security(("bearer" = [])))]
-async fn list_readings(
+pub(crate) async fn list_readings(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
@@ -481,7 +484,7 @@ async fn list_readings(
         (status = 204, description = "The device exists and has sent no reading yet"),
         (status = 404, description = "No such device in the household", body = ErrorBody)),
     security(("bearer" = [])))]
-async fn latest_reading(
+pub(crate) async fn latest_reading(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,

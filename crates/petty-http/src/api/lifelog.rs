@@ -203,7 +203,7 @@ fn created(events: &[StoredLifeEvent]) -> impl IntoResponse + use<> {
 #[utoipa::path(get, path = "/api/v1/life-events", tag = "life log", params(ListEventsQuery),
     responses((status = 200, body = Paged<LifeEventOut>)),
     security(("bearer" = [])))]
-async fn list_events(
+pub(crate) async fn list_events(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiQuery(query): ApiQuery<ListEventsQuery>,
@@ -217,7 +217,7 @@ async fn list_events(
 #[utoipa::path(post, path = "/api/v1/life-events", tag = "life log", request_body = LifeEventIn,
     responses((status = 201, body = LifeEventOut), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn create_event(
+pub(crate) async fn create_event(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiJson(body): ApiJson<LifeEventIn>,
@@ -360,7 +360,7 @@ async fn delete_event(
     params(("id" = Uuid, Path, description = "The pet's id"), ListEventsQuery),
     responses((status = 200, body = Paged<LifeEventOut>)),
     security(("bearer" = [])))]
-async fn list_pet_events(
+pub(crate) async fn list_pet_events(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
@@ -376,7 +376,7 @@ async fn list_pet_events(
     params(("id" = Uuid, Path, description = "The pet's id")),
     responses((status = 201, body = LifeEventOut), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn create_pet_event(
+pub(crate) async fn create_pet_event(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,

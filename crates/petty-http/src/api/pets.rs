@@ -196,7 +196,7 @@ fn today() -> time::Date {
 #[utoipa::path(get, path = "/api/v1/pets", tag = "pets", params(ListPetsQuery),
     responses((status = 200, body = Paged<PetOut>)),
     security(("bearer" = [])))]
-async fn list_pets(
+pub(crate) async fn list_pets(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiQuery(query): ApiQuery<ListPetsQuery>,
@@ -235,7 +235,7 @@ async fn create_pet(
 #[utoipa::path(get, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path, description = "The pet's id")),
     responses((status = 200, body = PetOut)),
     security(("bearer" = [])))]
-async fn get_pet(
+pub(crate) async fn get_pet(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,

@@ -85,7 +85,7 @@ fn pet_not_found(e: StoreError) -> ApiError {
     params(("id" = Uuid, Path, description = "The pet's id"), TimelineQuery),
     responses((status = 200, body = Paged<TimelineItem>)),
     security(("bearer" = [])))]
-async fn timeline(
+pub(crate) async fn timeline(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,

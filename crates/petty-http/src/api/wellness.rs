@@ -85,7 +85,7 @@ pub(crate) struct WellnessOut {
     params(("id" = Uuid, Path, description = "The pet's id"), WellnessQuery),
     responses((status = 200, body = WellnessOut)),
     security(("bearer" = [])))]
-async fn get_wellness(
+pub(crate) async fn get_wellness(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,

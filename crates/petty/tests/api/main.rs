@@ -30,6 +30,7 @@ mod geofences;
 mod lifelog;
 mod lifelog_learning;
 mod lifelog_llm;
+mod mcp;
 mod openapi;
 mod pages;
 mod pages_catalog;

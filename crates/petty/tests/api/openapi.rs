@@ -15,7 +15,7 @@ use crate::harness::{TestApp, spawn_app};
 use crate::ws::{next, open, send};
 
 /// Routes of the edge that are not API operations, and why.
-const LEFT_OUT: [(&str, &str); 4] = [
+const LEFT_OUT: [(&str, &str); 5] = [
     ("/hooks/twilio/voice/{token}", "Twilio's keypress callback during a call: TwiML"),
     (
         "/.well-known/petty-passport-key",
@@ -23,6 +23,7 @@ const LEFT_OUT: [(&str, &str); 4] = [
     ),
     ("/files/{id}", "a file's bytes behind a signed link (an <img> sends no credentials)"),
     ("/files/{id}/thumbnail", "a thumbnail's bytes behind a signed link"),
+    ("/mcp", "MCP's streamable HTTP: JSON-RPC messages, described by MCP's own schema and tools/list"),
 ];
 
 async fn document(app: &TestApp) -> Value {

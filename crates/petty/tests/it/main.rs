@@ -103,6 +103,7 @@ mod crash;
 mod crash_judging;
 mod failover;
 mod import;
+mod mcp_stdio;
 mod mqtt;
 mod nodes;
 mod query;
