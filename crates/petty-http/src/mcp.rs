@@ -38,6 +38,7 @@
 //! }
 //! ```
 
+mod catalog;
 mod household;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -101,7 +102,7 @@ impl PettyMcp {
 
     /// Every tool Petty offers.
     fn tools() -> ToolRouter<Self> {
-        Self::household_tools()
+        Self::household_tools() + Self::catalog_tools()
     }
 
     /// A tool's body: `tool` runs for the caller of this call, read now, and its value or

@@ -502,7 +502,7 @@ async fn search_page(
 #[utoipa::path(get, path = "/api/v1/catalog", tag = "catalog", params(CatalogQuery),
     responses((status = 200, body = Paged<ListingOut>), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn list_listings(
+pub(crate) async fn list_listings(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiQuery(query): ApiQuery<CatalogQuery>,
@@ -516,7 +516,7 @@ async fn list_listings(
 #[utoipa::path(post, path = "/api/v1/catalog", tag = "catalog", request_body = ListingIn,
     responses((status = 201, body = ListingOut), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn create_listing(
+pub(crate) async fn create_listing(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiJson(body): ApiJson<ListingIn>,
@@ -532,7 +532,7 @@ async fn create_listing(
     params(("id" = Uuid, Path, description = "The listing's id")),
     responses((status = 200, body = ListingOut), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn get_listing(
+pub(crate) async fn get_listing(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiPath(id): ApiPath<Uuid>,
@@ -610,7 +610,7 @@ pub(crate) fn answer_json(answer: &petty_app::catalog::Answer) -> QueryAnswerOut
 #[utoipa::path(post, path = "/api/v1/catalog/query", tag = "catalog", request_body = QueryIn,
     responses((status = 200, body = QueryAnswerOut), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn query_catalog(
+pub(crate) async fn query_catalog(
     State(state): State<AppState>,
     actor: CurrentActor,
     ApiJson(body): ApiJson<QueryIn>,

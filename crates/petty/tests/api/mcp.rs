@@ -19,7 +19,7 @@ use crate::harness::{TestApp, spawn_app};
 
 type Client = RunningService<RoleClient, ClientConfig>;
 
-const TOOLS: [&str; 11] = [
+const TOOLS: [&str; 15] = [
     "list_pets",
     "get_pet",
     "latest_readings",
@@ -31,6 +31,10 @@ const TOOLS: [&str; 11] = [
     "upcoming_reminders",
     "list_life_events",
     "log_life_event",
+    "search_catalog",
+    "ask_catalog",
+    "get_listing",
+    "add_listing",
 ];
 
 /// An MCP client connected to the test server with this bearer credential (after `initialize`).
@@ -423,4 +427,45 @@ async fn a_browsers_mcp_client_passes_the_configured_cors() {
     assert!(res.status().is_success(), "{}", res.status());
     let allowed = res.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase();
     assert!(allowed.contains("mcp-protocol-version") && allowed.contains("authorization"), "{allowed}");
+}
+
+#[tokio::test]
+async fn the_catalog_tools_search_ask_read_and_add_and_the_petstore_gateway_serves_a_real_client() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let t = &ana.access_token;
+    crate::catalog::list_the_contract_catalog(&app, t).await;
+    let (key, _) = api_key(&app, t, "write").await;
+    let client = connect(&app, &key).await;
+
+    let found = ok(&client, "search_catalog", json!({"species": "dog", "max_price": 600, "sort": "price_desc"})).await;
+    let names: Vec<&str> = found["items"].as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Charlie", "Buddy", "Daisy"]);
+    let asked = ok(&client, "ask_catalog", json!({"query": "golden retrievers under $500"})).await;
+    assert_eq!(
+        (&asked["items"][0]["name"], &asked["total"], &asked["source"]),
+        (&json!("Daisy"), &json!(1), &json!("parser"))
+    );
+    assert_eq!(asked["filters"]["breeds"], json!(["golden retriever"]));
+    let id = asked["items"][0]["id"].as_str().unwrap();
+    let one = ok(&client, "get_listing", json!({"listing_id": id})).await;
+    assert_eq!(one["price"], 450.0);
+    let added = ok(&client, "add_listing", json!({"name": "Rex", "species": "puppy", "price": 90})).await;
+    assert_eq!((&added["species"], &added["number"]), (&json!("dog"), &json!(11)));
+    let error = refused(&client, "add_listing", json!({"name": "", "species": "dragon"})).await;
+    assert_eq!(error["details"][0]["field"], "name", "{error}");
+    let (read_key, _) = api_key(&app, t, "read").await;
+    let reader = connect(&app, &read_key).await;
+    let error = refused(&reader, "add_listing", json!({"name": "Rex", "species": "dog"})).await;
+    assert_eq!(error["code"], "forbidden", "{error}");
+
+    // rmcp's own client against the seed's gateway: initialize, the seed's tool names, a call.
+    let config =
+        StreamableHttpClientTransportConfig::with_uri(app.url("/compat/petstore/mcp")).auth_header(key.clone());
+    let seed =
+        ClientConfig::default().serve(StreamableHttpClientTransport::from_config(config)).await.expect("initialize");
+    let tools = seed.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "PetStoreTarget___QueryPets"), "{tools:?}");
+    let answer = ok(&seed, "PetStoreTarget___QueryPets", json!({"query": "cheapest cat"})).await;
+    assert_eq!(answer["pets"][0]["name"], "Shadow");
 }
