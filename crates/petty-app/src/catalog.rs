@@ -173,7 +173,7 @@ pub async fn search(
         let numbers = app.store.catalog_text_matches(household, &terms).await?;
         search.text = Some(TextMatch { numbers, terms });
     }
-    let found = search.run(&snapshot.listings, offset, limit);
+    let found = search.run_indexed(&snapshot.listings, &snapshot.index, offset, limit);
     let (total, at) = (found.total, found.at);
     Ok(Results { snapshot, total, at })
 }

@@ -6,6 +6,7 @@
 //! CLI ([`fmt::Display`]) and gives its pieces as plain key/values ([`Filters::entries`]) for an
 //! edge to serialise.
 
+mod index;
 mod listing;
 mod parser;
 mod vocab;
@@ -15,6 +16,7 @@ mod tests;
 
 use std::fmt;
 
+pub use index::Index;
 pub use listing::*;
 pub use parser::parse;
 

@@ -128,14 +128,25 @@ fn main() {
             found += out.total;
         }
     }
-    report(&format!("search over {LISTINGS} listings"), times);
+    report(&format!("search over {LISTINGS} listings (listings)"), times);
+    let index = petty_core::catalog::Index::build(&catalog);
+    let mut times = Vec::with_capacity(searches.len() * runs);
+    for _ in 0..runs {
+        for s in &searches {
+            let limit = s.filters.limit as usize;
+            let t = Instant::now();
+            black_box(s.run_indexed(black_box(&catalog), &index, 0, limit));
+            times.push(t.elapsed());
+        }
+    }
+    report(&format!("search over {LISTINGS} listings (packed index)"), times);
     let mut both = Vec::with_capacity(queries.len() * runs);
     for _ in 0..runs {
         for q in &queries {
             let t = Instant::now();
             let filters = parse(black_box(q));
             let limit = filters.limit as usize;
-            black_box(Search { filters, ..Search::default() }.run(&catalog, 0, limit));
+            black_box(Search { filters, ..Search::default() }.run_indexed(&catalog, &index, 0, limit));
             both.push(t.elapsed());
         }
     }

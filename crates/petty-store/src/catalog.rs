@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use petty_core::catalog::{Listing, ListingContent, Sex, Size, Status};
+use petty_core::catalog::{Index, Listing, ListingContent, Sex, Size, Status};
 use petty_core::ids::{HouseholdId, ListingId, UserId};
 use sqlx::FromRow;
 use time::OffsetDateTime;
@@ -38,6 +38,8 @@ pub struct CatalogSnapshot {
     pub settings: CatalogSettings,
     /// By number.
     pub listings: Vec<Listing>,
+    /// The listings packed for searching, in the same order.
+    pub index: Index,
 }
 
 /// Snapshots by household, with a use stamp for eviction.
@@ -237,7 +239,8 @@ impl Store {
         let listings = rows.into_iter().map(ListingRow::into_listing).collect::<Result<Vec<_>>>()?;
         // The rows may be newer than `version` (a change committed between the two reads): the
         // snapshot is then kept under the older version and replaced at the next search.
-        let snapshot = Arc::new(CatalogSnapshot { version, settings, listings });
+        let index = Index::build(&listings);
+        let snapshot = Arc::new(CatalogSnapshot { version, settings, listings, index });
         self.catalogs.put(household_id, snapshot.clone());
         Ok(snapshot)
     }

@@ -646,6 +646,19 @@ async fn a_question_on_the_chat_page_is_answered_in_place_with_links_to_its_reco
     closed.expect("close the browser");
 }
 
+/// Waits (up to [`LIVE_WITHIN`]) until no answer on the chat page is still streaming.
+async fn answered(browser: &Client) -> Result<(), CmdError> {
+    let deadline = Instant::now() + LIVE_WITHIN;
+    loop {
+        let busy = browser.execute("return document.querySelectorAll('#chat-log [aria-busy]').length;", vec![]).await?;
+        if busy == json!(0) {
+            return Ok(());
+        }
+        assert!(Instant::now() < deadline, "an answer was still streaming after {LIVE_WITHIN:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn ask_the_chat(app: &TestApp, browser: &Client, ana: &Account) -> Result<(), CmdError> {
     sign_in(app, browser, ana).await?;
     browser.goto(&app.url("/chat")).await?;
@@ -657,6 +670,7 @@ async fn ask_the_chat(app: &TestApp, browser: &Client, ana: &Account) -> Result<
     };
     ask("3 cheapest cats").await?;
     let log = wait_for_text(browser, "#chat-log", "Understood as: cat").await?;
+    answered(browser).await?;
     assert!(log.contains("Found 4 pets in the catalog; here are 3."), "{log}");
     assert!(log.contains("<img src=x onerror=window.pettyOwned=1>"), "a hostile name is shown as text: {log}");
     let links = browser.find_all(Locator::Css("#chat-log .chat-links a")).await?;
@@ -698,6 +712,8 @@ async fn chat_with_the_seed_s_page(app: &TestApp, browser: &Client, ana: &Accoun
     browser.find(Locator::Id("email")).await?.send_keys(&ana.email).await?;
     browser.find(Locator::Id("password")).await?.send_keys(&ana.password).await?;
     button(browser, "Sign in").await?.click().await?;
+    // The chat shows once the sign-in has answered (its text is empty while it is hidden).
+    wait_for_text(browser, "#chat", "Ask about our pets").await?;
     let send = |text: &'static str| async move {
         let input = browser.find(Locator::Id("message")).await?;
         input.send_keys(text).await?;

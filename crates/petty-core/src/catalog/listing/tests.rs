@@ -157,3 +157,95 @@ fn bad_fields_are_named_together() {
         [("name", "required"), ("species", "required")]
     );
 }
+
+/// xorshift64, for the property test.
+struct Draw(u64);
+
+impl Draw {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[(self.next() % from.len() as u64) as usize]
+    }
+
+    fn maybe(&mut self) -> Option<bool> {
+        match self.next() % 3 {
+            0 => None,
+            1 => Some(true),
+            _ => Some(false),
+        }
+    }
+}
+
+#[test]
+fn the_packed_index_answers_exactly_what_the_listings_do() {
+    let mut draw = Draw(0x2545_f491_4f6c_dd1d);
+    let species = ["dog", "cat", "bird", "fish", "rabbit", "other", "puppy", "kitten"];
+    let breeds = ["Golden Retriever", "Labrador mix", "Siamese", "Persian", "Canary", "Mutt", "Unicorn", "Beagle"];
+    let colors = ["black", "white", "black and tan", "cream", "golden", "purple", "brindle"];
+    let names = ["Max", "max", "Bella", "Luna", "Charlie", "Daisy"];
+    let listings: Vec<Listing> = (0..600)
+        .map(|i| {
+            let content = ListingDraft {
+                age_months: Some((draw.next() % 4 != 0).then(|| (draw.next() % 200) as i64)),
+                price: Some((draw.next() % 5 != 0).then(|| (draw.next() % 150_000) as f64 / 100.0)),
+                weight_kg: Some((draw.next() % 2 == 0).then(|| (1 + draw.next() % 800) as f64 / 10.0)),
+                color: Some((draw.next() % 6 != 0).then(|| draw.pick(&colors).to_owned())),
+                sex: Some(
+                    (draw.next() % 4 != 0).then(|| if draw.next() % 2 == 0 { "male" } else { "female" }.to_owned()),
+                ),
+                size: Some(
+                    (draw.next() % 3 != 0).then(|| draw.pick(&["small", "medium", "large", "xlarge"]).to_owned()),
+                ),
+                status: Some(draw.pick(&["available", "available", "pending", "sold", "adopted"]).to_owned()),
+                good_with_children: Some(draw.maybe()),
+                good_with_dogs: Some(draw.maybe()),
+                house_trained: Some(draw.maybe()),
+                description: Some(Some(format!("friendly {}", draw.pick(&breeds)))),
+                ..draft(draw.pick(&names), draw.pick(&species), draw.pick(&breeds))
+            }
+            .check(None)
+            .unwrap();
+            Listing {
+                id: ListingId::new(),
+                household_id: HouseholdId::new(),
+                number: i + 1,
+                facts: content.facts(),
+                content,
+                created_at: OffsetDateTime::UNIX_EPOCH,
+                updated_at: OffsetDateTime::UNIX_EPOCH,
+            }
+        })
+        .collect();
+    let index = crate::catalog::Index::build(&listings);
+    let queries = include_str!("../labelled.txt")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && l.contains("=>"))
+        .filter_map(|l| l.split("=>").next().map(str::trim))
+        .collect::<Vec<_>>();
+    for (k, q) in queries.iter().enumerate() {
+        let traits = Traits {
+            good_with_children: draw.maybe().filter(|_| k % 3 == 0),
+            house_trained: draw.maybe().filter(|_| k % 5 == 0),
+            ..Traits::default()
+        };
+        let text = (k % 7 == 0).then(|| {
+            let terms = search_terms(draw.pick(&["max", "golden", "friendly lab", "sia"]));
+            let numbers = listings.iter().filter(|l| text_score(&terms, &l.content) > 0.0).map(|l| l.number).collect();
+            TextMatch { numbers, terms }
+        });
+        let search = Search { filters: parse(q), traits, text };
+        for (offset, limit) in [(0, 10), (0, 100), (7, 5), (0, 1000)] {
+            assert_eq!(
+                search.run_indexed(&listings, &index, offset, limit),
+                search.run(&listings, offset, limit),
+                "{q} ({offset}+{limit})"
+            );
+        }
+    }
+}
