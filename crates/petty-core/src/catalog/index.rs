@@ -7,6 +7,7 @@
 
 use super::vocab::{BREEDS, COLORS};
 use super::{Filters, Listing, SPECIES_NAMES, Search, SortBy, Status, Traits, text_score};
+use super::listing::cmp_opt;
 use super::{Found, Size};
 
 /// No value (an age, a size, ...).
@@ -185,19 +186,6 @@ impl Masks {
             && bounded(&f.age_years, (p.age_months != u32::MAX).then(|| f64::from(p.age_months) / 12.0))
             && bounded(&f.price, (p.price_cents != i64::MIN).then(|| p.price_cents as f64 / 100.0))
             && bounded(&f.weight_kg, (!p.weight_kg.is_nan()).then_some(p.weight_kg))
-    }
-}
-
-fn cmp_opt<T: PartialOrd>(a: Option<T>, b: Option<T>, descending: bool) -> std::cmp::Ordering {
-    use std::cmp::Ordering::*;
-    match (a, b) {
-        (None, None) => Equal,
-        (None, Some(_)) => Greater,
-        (Some(_), None) => Less,
-        (Some(a), Some(b)) => {
-            let o = a.partial_cmp(&b).unwrap_or(Equal);
-            if descending { o.reverse() } else { o }
-        }
     }
 }
 

@@ -535,7 +535,8 @@ pub struct Found {
     pub at: Vec<usize>,
 }
 
-fn cmp_opt<T: PartialOrd>(a: Option<T>, b: Option<T>, descending: bool) -> std::cmp::Ordering {
+/// Orders two optional values; a listing that does not state the value goes last either way.
+pub(super) fn cmp_opt<T: PartialOrd>(a: Option<T>, b: Option<T>, descending: bool) -> std::cmp::Ordering {
     use std::cmp::Ordering::*;
     match (a, b) {
         // Listings that do not state the value go last either way.
