@@ -5,9 +5,9 @@
 //! does (a property test holds them together); filters it cannot pack (a name outside the
 //! vocabulary) fall back to the listing itself.
 
+use super::listing::cmp_opt;
 use super::vocab::{BREEDS, COLORS};
 use super::{Filters, Listing, SPECIES_NAMES, Search, SortBy, Status, Traits, text_score};
-use super::listing::cmp_opt;
 use super::{Found, Size};
 
 /// No value (an age, a size, ...).
