@@ -151,10 +151,6 @@ impl Results {
     pub fn items(&self) -> impl Iterator<Item = &Listing> {
         self.at.iter().map(|i| &self.snapshot.listings[*i])
     }
-
-    pub fn settings(&self) -> &CatalogSettings {
-        &self.snapshot.settings
-    }
 }
 
 /// Searches the household's catalog; `words` (if any) must each start a word of a listing's

@@ -109,14 +109,6 @@ impl Index {
             .collect();
         Index { packed }
     }
-
-    pub fn len(&self) -> usize {
-        self.packed.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.packed.is_empty()
-    }
 }
 
 /// The filters as masks over the packed fields; `None` when some name is not in the
@@ -197,7 +189,7 @@ impl Search {
             _ => return self.run(listings, offset, limit),
         };
         let name = self.filters.name.as_deref().map(str::to_lowercase);
-        let mut matched: Vec<(usize, f64)> = index
+        let matched: Vec<(usize, f64)> = index
             .packed
             .iter()
             .enumerate()
@@ -206,7 +198,6 @@ impl Search {
             .filter(|(i, _)| name.as_ref().is_none_or(|n| *n == listings[*i].facts.name_key))
             .map(|(i, _)| (i, self.text.as_ref().map_or(0.0, |t| text_score(&t.terms, &listings[i].content))))
             .collect();
-        let total = matched.len();
         let sort = self.filters.sort_by;
         let relevance = sort.is_none() && self.text.is_some();
         let packed = &index.packed;
@@ -226,12 +217,6 @@ impl Search {
             };
             first.then(a.name_rank.cmp(&b.name_rank))
         };
-        let wanted = offset.saturating_add(limit).min(total);
-        if wanted < total && wanted > 0 {
-            matched.select_nth_unstable_by(wanted - 1, order);
-            matched.truncate(wanted);
-        }
-        matched.sort_by(order);
-        Found { total, at: matched.into_iter().skip(offset).take(limit).map(|(i, _)| i).collect() }
+        super::listing::page_of(matched, offset, limit, order)
     }
 }

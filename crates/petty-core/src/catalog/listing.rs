@@ -554,14 +554,13 @@ impl Search {
     /// The listings that match, sorted (by `sort_by`; else by relevance for a text search;
     /// else by name; ties by number), `offset` and `limit` applied after counting.
     pub fn run(&self, listings: &[Listing], offset: usize, limit: usize) -> Found {
-        let mut matched: Vec<(usize, f64)> = listings
+        let matched: Vec<(usize, f64)> = listings
             .iter()
             .enumerate()
             .filter(|(_, l)| self.text.as_ref().is_none_or(|t| t.numbers.contains(&l.number)))
             .filter(|(_, l)| self.filters.matches(l) && self.traits.matches(&l.content))
             .map(|(i, l)| (i, self.text.as_ref().map_or(0.0, |t| text_score(&t.terms, &l.content))))
             .collect();
-        let total = matched.len();
         let sort = self.filters.sort_by;
         let relevance = sort.is_none() && self.text.is_some();
         let order = |(a, sa): &(usize, f64), (b, sb): &(usize, f64)| {
@@ -579,13 +578,24 @@ impl Search {
             };
             first.then_with(|| a.facts.name_key.cmp(&b.facts.name_key)).then(a.number.cmp(&b.number))
         };
-        let wanted = offset.saturating_add(limit).min(total);
-        if wanted < total && wanted > 0 {
-            // Only the first `wanted` need to be in order.
-            matched.select_nth_unstable_by(wanted - 1, order);
-            matched.truncate(wanted);
-        }
-        matched.sort_by(order);
-        Found { total, at: matched.into_iter().skip(offset).take(limit).map(|(i, _)| i).collect() }
+        page_of(matched, offset, limit, order)
     }
+}
+
+/// The page `offset..offset + limit` of `matched` (positions and scores) in `order`, and how
+/// many matched: only the first `offset + limit` are put in order.
+pub(super) fn page_of(
+    mut matched: Vec<(usize, f64)>,
+    offset: usize,
+    limit: usize,
+    order: impl Fn(&(usize, f64), &(usize, f64)) -> std::cmp::Ordering,
+) -> Found {
+    let total = matched.len();
+    let wanted = offset.saturating_add(limit).min(total);
+    if wanted < total && wanted > 0 {
+        matched.select_nth_unstable_by(wanted - 1, &order);
+        matched.truncate(wanted);
+    }
+    matched.sort_by(&order);
+    Found { total, at: matched.into_iter().skip(offset).take(limit).map(|(i, _)| i).collect() }
 }

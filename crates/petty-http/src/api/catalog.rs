@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use petty_app::catalog::{CatalogError, Results};
+use petty_app::catalog::{CatalogError, Results, filters_json};
 use petty_core::accounts::Permission;
 use petty_core::catalog::{
     Filters, Listing, ListingDraft, Search, Size, SortBy, Status, Traits, canonical_breeds, canonical_colors,
@@ -76,11 +76,6 @@ pub(crate) struct ParsedQueryOut {
     pub description: String,
     /// `parser`: Petty's deterministic parser (no language model).
     pub source: &'static str,
-}
-
-/// The filters object as JSON (`petty_app::catalog::filters_json`).
-pub(crate) fn filters_json(filters: &Filters) -> Value {
-    petty_app::catalog::filters_json(filters)
 }
 
 /// How Petty understands a sentence about pets: the catalog's filters, in words too. Nothing is
