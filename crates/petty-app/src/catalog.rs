@@ -16,11 +16,12 @@ use std::time::Duration;
 
 use petty_core::accounts::Actor;
 use petty_core::catalog::{
-    Bounds, FilterValue, Filters, Listing, ListingDraft, Search, TextMatch, parse, search_terms,
+    Bounds, FilterValue, Filters, Listing, ListingContent, ListingDraft, Search, TextMatch, parse, search_terms,
 };
-use petty_core::ids::{HouseholdId, ListingId};
+use petty_core::files::{self, Purpose};
+use petty_core::ids::{FileId, HouseholdId, ListingId};
 use petty_core::validation::Invalid;
-use petty_store::{CatalogSettings, CatalogSnapshot, StoreError};
+use petty_store::{CatalogSettings, CatalogSnapshot, FileStatus, StoreError};
 use serde_json::{Map, Value, json};
 
 use crate::App;
@@ -52,7 +53,8 @@ impl From<StoreError> for CatalogError {
     }
 }
 
-/// The model's circuit breaker, per node.
+/// The model's circuit breaker, per node, shared by everything that asks the model (the
+/// catalog's understanding of a sentence, the chat): failures anywhere mean the endpoint is down.
 #[derive(Debug, Default)]
 pub struct Breaker {
     failures: AtomicU32,
@@ -60,11 +62,13 @@ pub struct Breaker {
 }
 
 impl Breaker {
-    fn open(&self, now_ms: i64) -> bool {
+    /// Whether the model is being left alone at `now_ms`.
+    pub fn is_open(&self, now_ms: i64) -> bool {
         now_ms < self.open_until_ms.load(Ordering::Relaxed)
     }
 
-    fn record(&self, ok: bool, now_ms: i64) {
+    /// Notes how a call of the model went.
+    pub fn record(&self, ok: bool, now_ms: i64) {
         if ok {
             self.failures.store(0, Ordering::Relaxed);
             return;
@@ -73,7 +77,7 @@ impl Breaker {
         if failures >= BREAKER_FAILURES {
             self.failures.store(0, Ordering::Relaxed);
             self.open_until_ms.store(now_ms + BREAKER_OPEN_MS, Ordering::Relaxed);
-            tracing::warn!("the LLM failed {failures} times in a row; the catalog's parser answers alone for 60 s");
+            tracing::warn!("the LLM failed {failures} times in a row; Petty answers without it for 60 s");
         }
     }
 }
@@ -93,6 +97,7 @@ async fn audit(
 /// Adds a listing to the actor's household catalog.
 pub async fn create(app: &App, actor: &Actor, draft: ListingDraft) -> Result<Listing, CatalogError> {
     let content = draft.check(None)?;
+    check_photo(app, actor.household_id, &content).await?;
     let listing = app.store.create_listing(actor.household_id, &content, actor.user_id(), app.now()).await?;
     audit(app, actor, "create", "catalog_listing", listing.id).await?;
     Ok(listing)
@@ -102,16 +107,88 @@ pub async fn create(app: &App, actor: &Actor, draft: ListingDraft) -> Result<Lis
 pub async fn update(app: &App, actor: &Actor, id: ListingId, draft: ListingDraft) -> Result<Listing, CatalogError> {
     let before = app.store.get_listing(actor.household_id, id).await?;
     let content = draft.check(Some(&before.content))?;
+    if content.photos != before.content.photos {
+        check_photo(app, actor.household_id, &content).await?;
+    }
     let listing = app.store.update_listing(actor.household_id, id, &content, app.now()).await?;
     audit(app, actor, "update", "catalog_listing", listing.id).await?;
+    let gone: Vec<&String> = before.content.photos.iter().filter(|p| !content.photos.contains(p)).collect();
+    for photo in gone {
+        drop_photo(app, actor.household_id, photo).await;
+    }
     Ok(listing)
 }
 
-/// Removes a listing.
+/// Removes a listing, and its uploaded photos.
 pub async fn delete(app: &App, actor: &Actor, id: ListingId) -> Result<(), CatalogError> {
+    let before = app.store.get_listing(actor.household_id, id).await?;
     app.store.delete_listing(actor.household_id, id).await?;
     audit(app, actor, "delete", "catalog_listing", id).await?;
+    for photo in &before.content.photos {
+        drop_photo(app, actor.household_id, photo).await;
+    }
     Ok(())
+}
+
+/// Each uploaded photo a listing names (`/files/{id}`) must be one of the household's confirmed
+/// `listing_photo` files.
+async fn check_photo(app: &App, household: HouseholdId, content: &ListingContent) -> Result<(), CatalogError> {
+    let refused = |rule, message: &str| CatalogError::Invalid(Invalid::one("photos", rule, message));
+    for id in content.photos.iter().filter_map(|p| files::parse_stable_url(p)) {
+        match app.store.get_file(household, FileId(id)).await {
+            Ok(file) if file.purpose == Purpose::ListingPhoto && file.status == FileStatus::Confirmed => {}
+            Ok(_) => {
+                return Err(refused("listing_photo", "photos must name confirmed uploads of purpose listing_photo"));
+            }
+            Err(StoreError::NotFound) => {
+                return Err(refused(
+                    "exists",
+                    &format!("photos names /files/{id}, which is no file of this household"),
+                ));
+            }
+            Err(e) => return Err(CatalogError::Store(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the uploaded listing photo at `photo` once no listing shows it. A failure is logged:
+/// the photo stays, counted in the household's storage, until it is deleted by hand.
+async fn drop_photo(app: &App, household: HouseholdId, photo: &str) {
+    let Some(id) = files::parse_stable_url(photo) else { return };
+    let still_shown = match app.store.catalog(household).await {
+        Ok(snapshot) => snapshot.listings.iter().any(|l| l.content.photos.iter().any(|p| p == photo)),
+        Err(_) => true,
+    };
+    let is_listing_photo =
+        app.store.get_file(household, FileId(id)).await.is_ok_and(|f| f.purpose == Purpose::ListingPhoto);
+    if still_shown || !is_listing_photo {
+        return;
+    }
+    if let Err(e) = crate::files::delete_file(app, household, FileId(id)).await {
+        tracing::warn!(file_id = %id, error = %e, "a listing's old photo could not be deleted");
+    }
+}
+
+/// Takes a deleted file out of every listing that showed it.
+pub(crate) async fn forget_photo(app: &App, household: HouseholdId, id: FileId) -> Result<(), StoreError> {
+    let gone = files::stable_url(id.0);
+    let snapshot = app.store.catalog(household).await?;
+    for listing in snapshot.listings.iter().filter(|l| l.content.photos.contains(&gone)) {
+        let mut content = listing.content.clone();
+        content.photos.retain(|p| *p != gone);
+        app.store.update_listing(household, listing.id, &content, app.now()).await?;
+    }
+    Ok(())
+}
+
+/// Adds an uploaded photo (a confirmed `listing_photo` file) to the end of a listing's photos.
+pub async fn add_photo(app: &App, actor: &Actor, id: ListingId, file: FileId) -> Result<Listing, CatalogError> {
+    let before = app.store.get_listing(actor.household_id, id).await?;
+    let mut photos = before.content.photos.clone();
+    photos.push(files::stable_url(file.0));
+    let draft = ListingDraft { photos: Some(photos), ..ListingDraft::default() };
+    update(app, actor, id, draft).await
 }
 
 /// One listing by id.
@@ -206,7 +283,7 @@ pub struct Understood {
 pub async fn understand(app: &App, text: &str) -> Understood {
     let Some(llm) = &app.llm else { return Understood { filters: parse(text), source: Source::Parser } };
     let now_ms = app.now_ms();
-    if app.catalog_breaker.open(now_ms) {
+    if app.llm_breaker.is_open(now_ms) {
         return Understood { filters: parse(text), source: Source::Fallback };
     }
     let within = LLM_TIMEOUT.min(llm.config().timeout);
@@ -219,7 +296,7 @@ pub async fn understand(app: &App, text: &str) -> Understood {
     if let Err(why) = &filters {
         tracing::info!(%why, "the catalog's parser answers instead of the LLM");
     }
-    app.catalog_breaker.record(filters.is_ok(), now_ms);
+    app.llm_breaker.record(filters.is_ok(), now_ms);
     match filters {
         Ok(filters) => Understood { filters, source: Source::Llm },
         Err(_) => Understood { filters: parse(text), source: Source::Fallback },

@@ -569,10 +569,14 @@ async fn remove(app: &App, household: HouseholdId, doomed: &[FileMeta]) -> Resul
     Ok(app.store.delete_file_rows(household, &ids).await?)
 }
 
-/// Deletes one of the household's files (bytes, then row); a pet whose photo it was has none.
+/// Deletes one of the household's files (bytes, then row); a pet whose photo it was has none,
+/// and a listing that showed it shows its other photos.
 pub async fn delete_file(app: &App, household: HouseholdId, id: FileId) -> Result<(), FileError> {
     let file = app.store.get_file(household, id).await?;
     remove(app, household, std::slice::from_ref(&file)).await?;
+    if file.purpose == Purpose::ListingPhoto {
+        crate::catalog::forget_photo(app, household, id).await?;
+    }
     if let Some(pet_id) = file.pet_id
         && let Ok(pet) = app.store.get_pet(household, pet_id).await
         && pet.profile.photo_url.as_deref().and_then(files::parse_stable_url) == Some(id.0)

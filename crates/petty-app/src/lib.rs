@@ -189,8 +189,8 @@ pub struct Inner {
     pub llm: Option<petty_notify::llm::Llm>,
     /// The life log's parsed models and live predictions on this node.
     pub life: lifelog::LifeState,
-    /// The catalog's LLM circuit breaker on this node.
-    pub catalog_breaker: catalog::Breaker,
+    /// The LLM's circuit breaker on this node (the catalog and the chat).
+    pub llm_breaker: catalog::Breaker,
 }
 
 impl Deref for App {
@@ -222,7 +222,7 @@ impl App {
             stripe,
             llm,
             life: lifelog::LifeState::default(),
-            catalog_breaker: catalog::Breaker::default(),
+            llm_breaker: catalog::Breaker::default(),
         }))
     }
 

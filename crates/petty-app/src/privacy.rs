@@ -3,7 +3,7 @@
 //! **Export**: JSON of everything the person and their households hold (profile, households and
 //! roles, pets, health records, vaccine series, reminders, weights, the plan, their own life log
 //! and sign-ins
-//! and audit entries, devices and alarms), CSV copies of pets, records and reminders, each
+//! and audit entries, devices and alarms, the catalog's listings and settings), CSV copies of pets, records and reminders, each
 //! device's readings as CSV, the calendar as iCalendar, the original uploaded files, and a
 //! manifest listing every other entry with its size and SHA-256. Other members appear as their id
 //! and role only. A household the person is a vet of appears as its name and their role: its
@@ -66,6 +66,7 @@ pub async fn export(app: &App, user_id: UserId) -> Result<Export, StoreError> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut subscriptions, mut devices_json, mut alarms_json, mut audit_json) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut catalogs_json, mut listings_count) = (Vec::new(), 0usize);
     let mut pets_csv = csv_writer(&[
         "household_id",
         "id",
@@ -221,6 +222,14 @@ pub async fn export(app: &App, user_id: UserId) -> Result<Export, StoreError> {
         for a in app.store.list_alarms(h, &filter).await? {
             alarms_json.push(serde_json::to_value(crate::alarms::AlarmOut::from(&a)).unwrap_or(Value::Null));
         }
+        let (_, settings) = app.store.catalog_state(h).await?;
+        let catalog = app.store.catalog(h).await?;
+        listings_count += catalog.listings.len();
+        let listings: Vec<Value> = catalog.listings.iter().map(|l| listing_json(l, &ts)).collect();
+        if !listings.is_empty() || settings.public || settings.title.is_some() {
+            catalogs_json.push(json!({"household_id": h.0, "public": settings.public, "title": settings.title,
+                "listings": listings}));
+        }
         let mine = AuditFilter { actor_id: Some(user_id.0), ..Default::default() };
         for e in app.store.list_audit(h, &mine, all).await?.items {
             audit_json.push(json!({"household_id": h.0, "action": e.action, "entity_type": e.entity_type,
@@ -302,17 +311,33 @@ pub async fn export(app: &App, user_id: UserId) -> Result<Export, StoreError> {
     out.add("audit_log.json", &pretty(&json!(audit_json)));
     out.add("devices.json", &pretty(&json!(devices_json)));
     out.add("alarms.json", &pretty(&json!(alarms_json)));
+    out.add("catalog.json", &pretty(&json!(catalogs_json)));
     out.add("calendar.ics", calendar.as_bytes());
     out.add("pets.csv", &pets_csv.into_inner().unwrap_or_default());
     out.add("health_records.csv", &records_csv.into_inner().unwrap_or_default());
     out.add("reminders.csv", &reminders_csv.into_inner().unwrap_or_default());
     let counts = json!({"households": memberships.len(), "pets": pets_json.len(), "health_records": records_json.len(),
         "reminders": reminders_json.len(), "devices": devices_json.len(), "alarms": alarms_json.len(),
-        "life_events": life.len(), "life_insights": insights.len()});
+        "life_events": life.len(), "life_insights": insights.len(), "catalog_listings": listings_count});
     let day = format_date(now.date()).replace('-', "");
     let zip = out.finish(&json!({"format": "petty-export", "version": 1, "exportedAt": ts(now), "userId": user_id.0,
         "counts": counts}));
     Ok(Export { filename: format!("petty-export-{}-{day}.zip", user_id.0), zip })
+}
+
+/// A catalog listing as the export holds it: every field, its photos by their addresses (an
+/// uploaded photo's bytes are under `files/`).
+fn listing_json(l: &petty_core::catalog::Listing, ts: &impl Fn(OffsetDateTime) -> Option<String>) -> Value {
+    let c = &l.content;
+    json!({
+        "id": l.id.0, "number": l.number, "name": c.name, "species": c.species, "breed": c.breed,
+        "age_months": c.age_months, "size": c.size.map(|s| s.as_str()), "sex": c.sex.map(|s| s.as_str()),
+        "color": c.color, "coat": c.coat, "good_with_children": c.good_with_children,
+        "good_with_dogs": c.good_with_dogs, "good_with_cats": c.good_with_cats, "house_trained": c.house_trained,
+        "special_needs": c.special_needs, "weight_kg": c.weight_kg, "price": c.price(), "currency": c.currency,
+        "status": c.status.as_str(), "location": c.location, "photos": c.photos, "description": c.description,
+        "created_at": ts(l.created_at), "updated_at": ts(l.updated_at),
+    })
 }
 
 async fn readings_csv(

@@ -257,7 +257,8 @@ fn pet_json(listing: &Listing) -> Value {
         ("size", c.size.map(|s| s.as_str().to_owned())),
         ("status", Some(c.status.as_str().to_owned())),
         ("description", c.description.clone()),
-        ("photo_url", c.photo_url.clone()),
+        // An outside address only: an uploaded photo's signed links are the canonical API's.
+        ("photo_url", c.photos.iter().find(|p| petty_core::files::parse_stable_url(p).is_none()).cloned()),
     ];
     for (key, value) in optional {
         if let Some(v) = value {

@@ -111,24 +111,27 @@ pub enum Purpose {
     UserProfilePhoto,
     /// A scan or photo attached to a health record.
     HealthRecordAttachment,
+    /// A catalog listing's photo: the listing's `photo_url` names it by its stable address.
+    ListingPhoto,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 3] =
-        [Purpose::PetProfilePhoto, Purpose::UserProfilePhoto, Purpose::HealthRecordAttachment];
+    pub const ALL: [Purpose; 4] =
+        [Purpose::PetProfilePhoto, Purpose::UserProfilePhoto, Purpose::HealthRecordAttachment, Purpose::ListingPhoto];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::PetProfilePhoto => "pet_profile_photo",
             Purpose::UserProfilePhoto => "user_profile_photo",
             Purpose::HealthRecordAttachment => "health_record_attachment",
+            Purpose::ListingPhoto => "listing_photo",
         }
     }
 
     /// Photos are images; an attachment may also be a PDF.
     pub fn allows(self, content_type: ContentType) -> bool {
         match self {
-            Purpose::PetProfilePhoto | Purpose::UserProfilePhoto => content_type.is_image(),
+            Purpose::PetProfilePhoto | Purpose::UserProfilePhoto | Purpose::ListingPhoto => content_type.is_image(),
             Purpose::HealthRecordAttachment => true,
         }
     }
@@ -143,7 +146,7 @@ impl FromStr for Purpose {
             Invalid::one(
                 "purpose",
                 "one_of",
-                "purpose must be one of pet_profile_photo, user_profile_photo, health_record_attachment",
+                "purpose must be one of pet_profile_photo, user_profile_photo, health_record_attachment, listing_photo",
             )
         })
     }

@@ -14,7 +14,8 @@
 //! Who calls is read again on every call, never kept from `initialize`: over HTTP it is the
 //! `Authentication` the edge layer left on that very request (every MCP message is its own
 //! POST, so a revoked key or a signed-out token fails its next call); over stdio the key is
-//! looked up again before each call.
+//! looked up again before each call. The dashboard's chat (`mcp/assistant.rs`) talks to the same
+//! server in-process, as the signed-in person, for one answer.
 //!
 //! The tools live in submodules, each a `#[tool_router(router = ..., vis = "pub(super)")]`
 //! block on [`PettyMcp`] (see `mcp/household.rs`), and `PettyMcp::tools` adds their routers
@@ -38,6 +39,7 @@
 //! }
 //! ```
 
+pub mod assistant;
 mod catalog;
 mod household;
 
@@ -80,6 +82,9 @@ enum Credential {
     Request,
     /// Over stdio: this API key, looked up again on every call.
     ApiKey(Arc<str>),
+    /// In-process, for the dashboard's chat: the signed-in person who asked, for the one
+    /// answer the session lives for (see `assistant.rs`).
+    Actor { actor: petty_core::accounts::Actor, ip: IpAddr },
 }
 
 /// The caller of one tool call.
@@ -141,6 +146,7 @@ impl PettyMcp {
                 let actor = crate::auth::authenticate_api_key(&self.state, key).await?;
                 Ok(Caller { actor, ip: IpAddr::V4(Ipv4Addr::LOCALHOST) })
             }
+            Credential::Actor { actor, ip } => Ok(Caller { actor: *actor, ip: *ip }),
         }
     }
 }

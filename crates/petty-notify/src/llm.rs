@@ -7,7 +7,9 @@
 //! Whatever comes back is outside data: a status other than success, no answer in time, an
 //! answer over 1 MiB or one that is not a chat completion with text is an [`LlmError`], never a
 //! panic. [`Llm::chat`] sends any request body and answers the completion object (for what
-//! needs more than text); [`Llm::complete`] asks one question and answers the text.
+//! needs more than text); [`Llm::complete`] asks one question and answers the text;
+//! [`Llm::chat_streamed`] asks for a streamed answer (`"stream": true`) and hands each piece of
+//! text on as it arrives, gathering the tool calls the model makes.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -152,6 +154,19 @@ impl Llm {
     }
 
     async fn exchange(&self, request: &Value) -> Result<Value, LlmError> {
+        let (status, body, _) = self.post(request, None).await?;
+        completion_of(status, &body)
+    }
+
+    /// Posts `request` and reads the answer. A successful event stream goes to `stream` (the
+    /// reader and who is handed the text) as it arrives, until it says it is done; anything
+    /// else is read whole. Answers the status, the body read whole, and whether it streamed.
+    /// At most [`MAX_ANSWER_BYTES`] are read.
+    async fn post(
+        &self,
+        request: &Value,
+        mut stream: Option<(&mut StreamReader, &mut OnText<'_>)>,
+    ) -> Result<(u16, Vec<u8>, bool), LlmError> {
         let mut call = self.http.post(self.url("/chat/completions")).json(request);
         if let Some(key) = &self.config.api_key {
             call = call.bearer_auth(key);
@@ -167,22 +182,41 @@ impl Llm {
             })
         })?;
         let status = response.status().as_u16();
+        let is_stream = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if !(is_stream && (200..300).contains(&status)) {
+            stream = None;
+        }
+        let streamed = stream.is_some();
         let mut body = Vec::new();
+        let mut read = 0usize;
         loop {
             let chunk = response.chunk().await.map_err(|e| {
                 LlmError::Unreachable(if e.is_timeout() {
                     format!("the LLM endpoint did not finish its answer within {timeout} s")
                 } else {
-                    "the LLM endpoint's answer could not be read".to_owned()
+                    "the LLM endpoint's answer was cut off".to_owned()
                 })
             })?;
             let Some(chunk) = chunk else { break };
-            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            read += chunk.len();
+            if read > MAX_ANSWER_BYTES {
                 return Err(LlmError::Malformed(format!("the LLM endpoint's answer is over {MAX_ANSWER_BYTES} bytes")));
             }
-            body.extend_from_slice(&chunk);
+            match stream.as_mut() {
+                Some((reader, on_text)) => {
+                    reader.feed(&chunk, *on_text)?;
+                    if reader.done {
+                        break;
+                    }
+                }
+                None => body.extend_from_slice(&chunk),
+            }
         }
-        completion_of(status, &body)
+        Ok((status, body, streamed))
     }
 }
 
@@ -199,6 +233,176 @@ fn completion_of(status: u16, body: &[u8]) -> Result<Value, LlmError> {
     match json {
         Some(completion @ Value::Object(_)) => Ok(completion),
         _ => Err(LlmError::Malformed(format!("the LLM endpoint answered {status} without a JSON object"))),
+    }
+}
+
+/// A tool the model asked to call, gathered from a streamed answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    /// The arguments as the model wrote them: JSON text, not yet checked.
+    pub arguments: String,
+}
+
+/// What a streamed answer came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Streamed {
+    /// The whole text, as handed on piece by piece.
+    pub text: String,
+    pub tool_calls: Vec<ToolCall>,
+    /// `stop`, `tool_calls`, `length`, ... as the endpoint said.
+    pub finish_reason: Option<String>,
+}
+
+impl Llm {
+    /// Posts `request` (a chat-completions body) with `"stream": true` and reads the answer's
+    /// server-sent events as they come, calling `on_text` with each piece of text at once. The
+    /// tool calls, which arrive in fragments, are put together. An endpoint that answers one JSON
+    /// completion instead of a stream is understood too. The configured timeout covers the whole
+    /// answer.
+    pub async fn chat_streamed(
+        &self,
+        request: &Value,
+        mut on_text: impl FnMut(&str) + Send,
+    ) -> Result<Streamed, LlmError> {
+        let started = Instant::now();
+        let mut request = request.clone();
+        request["stream"] = Value::Bool(true);
+        let outcome = self.exchange_streamed(&request, &mut on_text).await;
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::debug!(model = %self.config.model, ok = outcome.is_ok(), elapsed_ms, "streamed from the LLM endpoint");
+        outcome
+    }
+
+    async fn exchange_streamed(&self, request: &Value, on_text: &mut OnText<'_>) -> Result<Streamed, LlmError> {
+        let mut reader = StreamReader::default();
+        let (status, body, streamed) = self.post(request, Some((&mut reader, &mut *on_text))).await?;
+        if !streamed {
+            // One completion (or an error) instead of a stream.
+            return whole(&completion_of(status, &body)?, on_text);
+        }
+        reader.finish()
+    }
+}
+
+/// Who is handed each piece of a streamed answer's text.
+type OnText<'a> = dyn FnMut(&str) + Send + 'a;
+
+/// A completion answered whole, as if it had been streamed.
+fn whole(completion: &Value, on_text: &mut OnText<'_>) -> Result<Streamed, LlmError> {
+    let choice = completion.get("choices").and_then(|c| c.get(0));
+    let message = choice.and_then(|c| c.get("message"));
+    let Some(message) = message else {
+        return Err(LlmError::Malformed("the LLM endpoint's answer has no choices[0].message".to_owned()));
+    };
+    let mut streamed = Streamed {
+        finish_reason: choice.and_then(|c| c.get("finish_reason")).and_then(Value::as_str).map(str::to_owned),
+        ..Streamed::default()
+    };
+    if let Some(text) = message.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+        on_text(text);
+        streamed.text = text.to_owned();
+    }
+    for call in message.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+        let function = call.get("function");
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+        streamed.tool_calls.push(ToolCall {
+            id: text(call.get("id")),
+            name: text(function.and_then(|f| f.get("name"))),
+            arguments: text(function.and_then(|f| f.get("arguments"))),
+        });
+    }
+    if streamed.text.is_empty() && streamed.tool_calls.is_empty() {
+        return Err(LlmError::Malformed("the LLM endpoint answered neither text nor a tool call".to_owned()));
+    }
+    Ok(streamed)
+}
+
+/// Reads a chat-completions stream: server-sent events whose data is a `chat.completion.chunk`
+/// (`choices[0].delta` with `content` and `tool_calls` fragments, keyed by `index`), until
+/// `data: [DONE]`.
+#[derive(Default)]
+struct StreamReader {
+    pending: Vec<u8>,
+    streamed: Streamed,
+    done: bool,
+}
+
+impl StreamReader {
+    fn feed(&mut self, bytes: &[u8], on_text: &mut OnText<'_>) -> Result<(), LlmError> {
+        self.pending.extend_from_slice(bytes);
+        // Whole lines only; a line's end may be \n or \r\n.
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end_matches(['\r', '\n']);
+            let Some(data) = line.strip_prefix("data:") else { continue };
+            self.data(data.trim_start(), on_text)?;
+            if self.done {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn data(&mut self, data: &str, on_text: &mut OnText<'_>) -> Result<(), LlmError> {
+        if data == "[DONE]" {
+            self.done = true;
+            return Ok(());
+        }
+        let chunk: Value = serde_json::from_str(data)
+            .map_err(|_| LlmError::Malformed("the LLM endpoint streamed an event that is not JSON".to_owned()))?;
+        if let Some(error) = chunk.get("error") {
+            let message = error.get("message").and_then(Value::as_str).or(error.as_str()).unwrap_or_default();
+            return Err(LlmError::Malformed(format!(
+                "the LLM endpoint stopped with an error: {}",
+                message.chars().take(MAX_MESSAGE_CHARS).collect::<String>()
+            )));
+        }
+        let Some(choice) = chunk.get("choices").and_then(|c| c.get(0)) else { return Ok(()) };
+        if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+            self.streamed.finish_reason = Some(reason.to_owned());
+        }
+        let Some(delta) = choice.get("delta") else { return Ok(()) };
+        if let Some(text) = delta.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+            on_text(text);
+            self.streamed.text.push_str(text);
+        }
+        for fragment in delta.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+            let index = fragment.get("index").and_then(Value::as_u64).unwrap_or(0);
+            let index = usize::try_from(index).unwrap_or(usize::MAX);
+            if index > 64 {
+                return Err(LlmError::Malformed("the LLM endpoint streamed a tool call with a wild index".to_owned()));
+            }
+            let calls = &mut self.streamed.tool_calls;
+            while calls.len() <= index {
+                calls.push(ToolCall { id: String::new(), name: String::new(), arguments: String::new() });
+            }
+            let call = &mut calls[index];
+            if let Some(id) = fragment.get("id").and_then(Value::as_str) {
+                call.id = id.to_owned();
+            }
+            let function = fragment.get("function");
+            if let Some(name) = function.and_then(|f| f.get("name")).and_then(Value::as_str) {
+                call.name.push_str(name);
+            }
+            if let Some(arguments) = function.and_then(|f| f.get("arguments")).and_then(Value::as_str) {
+                call.arguments.push_str(arguments);
+            }
+        }
+        Ok(())
+    }
+
+    /// The answer once the stream has ended: whole only if it said how it finished.
+    fn finish(self) -> Result<Streamed, LlmError> {
+        if !self.done && self.streamed.finish_reason.is_none() {
+            return Err(LlmError::Unreachable("the LLM endpoint's answer was cut off".to_owned()));
+        }
+        if self.streamed.tool_calls.iter().any(|c| c.name.is_empty()) {
+            return Err(LlmError::Malformed("the LLM endpoint streamed a tool call without a name".to_owned()));
+        }
+        Ok(self.streamed)
     }
 }
 
@@ -260,6 +464,64 @@ mod tests {
         ] {
             assert!(matches!(answered(200, malformed), Err(LlmError::Malformed(_))), "{malformed:?}");
         }
+    }
+
+    fn read_stream(pieces: &[&str]) -> (Result<Streamed, LlmError>, Vec<String>) {
+        let mut reader = StreamReader::default();
+        let mut texts = Vec::new();
+        for piece in pieces {
+            if let Err(e) = reader.feed(piece.as_bytes(), &mut |t: &str| texts.push(t.to_owned())) {
+                return (Err(e), texts);
+            }
+        }
+        (reader.finish(), texts)
+    }
+
+    #[test]
+    fn a_stream_hands_on_each_piece_of_text_and_gathers_the_tool_calls() {
+        // Split anywhere, even inside an event, with \r\n line ends and a keep-alive comment.
+        let stream = concat!(
+            ": keep-alive\r\n\r\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Bella \"}}]}\r\n\r\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"slept well.\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"list_pets\",\"arguments\":\"\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"species\\\":\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\" \\\"dog\\\"}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+            "data: [DONE]\n\n",
+        );
+        for cut in [1, 7, 50, 51, 200, stream.len() - 3] {
+            let (first, second) = stream.split_at(cut);
+            let (streamed, texts) = read_stream(&[first, second]);
+            assert_eq!(texts.concat(), "Bella slept well.", "cut at {cut}");
+            let streamed = streamed.unwrap();
+            assert_eq!(streamed.text, "Bella slept well.");
+            assert_eq!(streamed.finish_reason.as_deref(), Some("tool_calls"));
+            assert_eq!(
+                streamed.tool_calls,
+                vec![ToolCall {
+                    id: "call_1".into(),
+                    name: "list_pets".into(),
+                    arguments: r#"{"species": "dog"}"#.into()
+                }]
+            );
+        }
+        let (_, texts) = read_stream(&[stream]);
+        assert_eq!(texts, vec!["Bella ", "slept well."], "each piece is handed on as it comes");
+    }
+
+    #[test]
+    fn a_stream_cut_off_or_broken_is_an_error() {
+        let begun = "data: {\"choices\":[{\"delta\":{\"content\":\"Bella\"}}]}\n\n";
+        assert!(matches!(read_stream(&[begun]).0, Err(LlmError::Unreachable(_))));
+        assert!(matches!(read_stream(&[begun, "data: {not json\n\n"]).0, Err(LlmError::Malformed(_))));
+        let error = "data: {\"error\":{\"message\":\"overloaded\"}}\n\n";
+        let Err(LlmError::Malformed(why)) = read_stream(&[begun, error]).0 else { panic!("an error") };
+        assert!(why.contains("overloaded"), "{why}");
+        let nameless = "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n";
+        assert!(matches!(read_stream(&[nameless]).0, Err(LlmError::Malformed(_))));
+        let wild = "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":100000000,\"function\":{\"name\":\"x\"}}]}}]}\n\n";
+        assert!(matches!(read_stream(&[wild]).0, Err(LlmError::Malformed(_))));
     }
 
     #[test]

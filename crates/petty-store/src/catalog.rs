@@ -97,7 +97,8 @@ struct ListingRow {
     currency: String,
     status: String,
     location: Option<String>,
-    photo_url: Option<String>,
+    /// A JSON array of addresses.
+    photos: Option<String>,
     description: Option<String>,
     created_at: i64,
     updated_at: i64,
@@ -107,7 +108,7 @@ macro_rules! listing_columns {
     () => {
         "id, household_id, number, name, species, breed, age_months, size, sex, color, coat, \
          good_with_children, good_with_dogs, good_with_cats, house_trained, special_needs, weight_kg, \
-         price_cents, currency, status, location, photo_url, description, created_at, updated_at"
+         price_cents, currency, status, location, photos, description, created_at, updated_at"
     };
 }
 
@@ -132,7 +133,10 @@ impl ListingRow {
             currency: self.currency,
             status: Status::parse("status", &self.status).map_err(|_| corrupt("status"))?,
             location: self.location,
-            photo_url: self.photo_url,
+            photos: match self.photos.as_deref() {
+                None => Vec::new(),
+                Some(json) => serde_json::from_str(json).map_err(|_| corrupt("photos"))?,
+            },
             description: self.description,
             name: self.name,
         };
@@ -186,7 +190,7 @@ macro_rules! bind_content {
             .bind(&$c.currency)
             .bind($c.status.as_str())
             .bind(&$c.location)
-            .bind(&$c.photo_url)
+            .bind(serde_json::Value::from($c.photos.clone()).to_string())
             .bind(&$c.description)
     };
 }
@@ -351,7 +355,7 @@ impl Store {
                 "UPDATE catalog_listings SET name = $3, species = $4, breed = $5, age_months = $6, size = $7, \
                  sex = $8, color = $9, coat = $10, good_with_children = $11, good_with_dogs = $12, \
                  good_with_cats = $13, house_trained = $14, special_needs = $15, weight_kg = $16, \
-                 price_cents = $17, currency = $18, status = $19, location = $20, photo_url = $21, \
+                 price_cents = $17, currency = $18, status = $19, location = $20, photos = $21, \
                  description = $22, updated_at = $23 WHERE household_id = $1 AND id = $2 RETURNING ",
                 listing_columns!()
             ))

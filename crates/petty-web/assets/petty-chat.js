@@ -1,5 +1,7 @@
 // The chat page (`/chat`): a question is answered over server-sent events from
-// `/chat/answer?q=...` (events `line`, `link`, `done`, `failed`), each line shown as it comes.
+// `/chat/answer?q=...` (events `text`, `line`, `tool`, `link`, `done`, `failed`), shown as they
+// come: `text` is a piece of the language model's answer, joined to the piece before it (a blank
+// line starts a new paragraph); `line` is a whole paragraph; `tool` names a tool the model used.
 // Every value is inserted as text, never as HTML. Without this script the form posts and the
 // server renders the answer.
 (function () {
@@ -34,6 +36,8 @@
     var answer = el('div', 'chat-answer');
     answer.setAttribute('aria-busy', 'true');
     var links = null;
+    var tools = null;
+    var paragraph = null;
     log.appendChild(answer);
     button.disabled = true;
     var source = new EventSource(form.getAttribute('data-stream') + '?q=' + encodeURIComponent(q));
@@ -47,8 +51,29 @@
       input.value = '';
       input.focus();
     }
+    source.addEventListener('text', function (e) {
+      var parts = e.data.split(/\n\s*\n/);
+      parts.forEach(function (part, i) {
+        if (i > 0 || !paragraph) {
+          paragraph = el('p', 'chat-text', '');
+          answer.insertBefore(paragraph, links);
+        }
+        paragraph.textContent += i === 0 ? part : part.replace(/^\s+/, '');
+      });
+    });
     source.addEventListener('line', function (e) {
-      answer.appendChild(el('p', '', e.data));
+      paragraph = null;
+      answer.insertBefore(el('p', '', e.data), links);
+    });
+    source.addEventListener('tool', function (e) {
+      if (!tools) {
+        tools = el('p', 'chat-tools', 'Looked at: ');
+        answer.insertBefore(tools, answer.firstChild);
+        tools.textContent += e.data;
+      } else {
+        tools.textContent += ', ' + e.data;
+      }
+      paragraph = null;
     });
     source.addEventListener('link', function (e) {
       var link;

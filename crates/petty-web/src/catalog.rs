@@ -3,7 +3,10 @@
 //! understood it (Petty's parser or the configured language model). People who manage pets add
 //! listings, and change or remove them at `/catalog/{id}`; the owner makes the catalog public,
 //! which anyone then reads at `/catalog/public/{household_id}` without signing in. Every change
-//! goes through `petty_app::catalog`, as the API's do.
+//! goes through `petty_app::catalog`, as the API's do. A listing's photos (uploaded, or outside
+//! addresses) are managed on its page (`catalog/photos.rs`).
+
+pub(crate) mod photos;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -132,10 +135,11 @@ fn age_words(months: Option<u32>) -> String {
 }
 
 /// One listing as a card; `link` is where its name leads, if anywhere.
-fn card(listing: &Listing, link: Option<String>) -> Markup {
+fn card(app: &petty_app::App, listing: &Listing, link: Option<String>) -> Markup {
     let c = &listing.content;
     html! {
         article.panel.listing data-listing=(listing.number) {
+            @if let Some(main) = c.photos.first() { (photos::main_photo(app, &c.name, main)) }
             h3 {
                 @match link { Some(href) => a href=(href) { (c.name) }, None => (c.name) }
                 @if c.status != petty_core::catalog::Status::Available { " " span.badge { (c.status.as_str()) } }
@@ -147,12 +151,17 @@ fn card(listing: &Listing, link: Option<String>) -> Markup {
             @if let Some(color) = &c.color { p.hint { "Colour: " (color) } }
             @if let Some(location) = &c.location { p.hint { "In " (location) } }
             @if let Some(description) = &c.description { p { (description) } }
-            @if let Some(url) = &c.photo_url { p { a href=(url) rel="noopener noreferrer nofollow" { "Photo" } } }
         }
     }
 }
 
-fn results_view(shown: &Shown, ask: &Ask, base: &str, link: impl Fn(&Listing) -> Option<String>) -> Markup {
+fn results_view(
+    app: &petty_app::App,
+    shown: &Shown,
+    ask: &Ask,
+    base: &str,
+    link: impl Fn(&Listing) -> Option<String>,
+) -> Markup {
     html! {
         section.section aria-labelledby="results-title" {
             h2 #results-title { (shown.heading) }
@@ -175,7 +184,7 @@ fn results_view(shown: &Shown, ask: &Ask, base: &str, link: impl Fn(&Listing) ->
                 @else if shown.total == 1 { "1 pet." }
                 @else { (shown.total) " pets." }
             }
-            div.cards { @for l in &shown.items { (card(l, link(l))) } }
+            div.cards { @for l in &shown.items { (card(app, l, link(l))) } }
         }
     }
 }
@@ -225,11 +234,11 @@ async fn catalog_view(
                 }
             } }
             (ask_form("/catalog", ask))
-            (results_view(&shown, ask, "/catalog", |l| Some(format!("/catalog/{}", l.id.0))))
+            (results_view(&state.app, &shown, ask, "/catalog", |l| Some(format!("/catalog/{}", l.id.0))))
             @if manage {
                 section.section aria-labelledby="add-title" {
                     h2 #add-title { "Add a listing" }
-                    (listing_form(signed_in, "/catalog/listings", form, errors, "Add the listing"))
+                    (listing_form(signed_in, "/catalog/listings", &form.with_photo_field(), errors, "Add the listing"))
                 }
             }
             @if signed_in.can(Permission::ManageHousehold) {
@@ -271,7 +280,9 @@ pub(crate) struct ListingForm {
     house_trained: String,
     special_needs: String,
     location: String,
-    photo_url: String,
+    /// Only on the form that adds a listing (its one photo, by address); photos are changed on
+    /// the listing's page.
+    photo_url: Option<String>,
     description: String,
 }
 
@@ -288,6 +299,14 @@ fn number_text(value: Option<f64>) -> String {
 }
 
 impl ListingForm {
+    /// The form that adds a listing shows the photo address field, empty at first.
+    fn with_photo_field(&self) -> std::borrow::Cow<'_, ListingForm> {
+        if self.photo_url.is_some() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        std::borrow::Cow::Owned(ListingForm { photo_url: Some(String::new()), ..self.clone() })
+    }
+
     fn of(c: &ListingContent) -> ListingForm {
         ListingForm {
             csrf: String::new(),
@@ -309,7 +328,7 @@ impl ListingForm {
             house_trained: yes_no(c.house_trained),
             special_needs: yes_no(c.special_needs),
             location: c.location.clone().unwrap_or_default(),
-            photo_url: c.photo_url.clone().unwrap_or_default(),
+            photo_url: None,
             description: c.description.clone().unwrap_or_default(),
         }
     }
@@ -381,7 +400,8 @@ impl ListingForm {
             currency: text(&self.currency),
             status: text(&self.status),
             location: Some(text(&self.location)),
-            photo_url: Some(text(&self.photo_url)),
+            photo_url: self.photo_url.as_deref().map(text),
+            photos: None,
             description: Some(text(&self.description)),
         };
         (draft, errors.finish().err().map(|Invalid(e)| e).unwrap_or_default())
@@ -407,7 +427,7 @@ const FIELDS: [(&str, &str); 20] = [
     ("house_trained", "House-trained"),
     ("special_needs", "Special needs"),
     ("location", "Location"),
-    ("photo_url", "Photo URL"),
+    ("photo_url", "Photo address"),
     ("description", "Description"),
 ];
 
@@ -453,7 +473,9 @@ fn listing_form(signed_in: &SignedIn, action: &str, form: &ListingForm, errors: 
             (flag("house_trained", &form.house_trained))
             (flag("special_needs", &form.special_needs))
             (layout::input(&Input { name: "location", label: label("location"), value: &form.location, maxlength: Some(100), ..Input::default() }, errors))
-            (layout::input(&Input { name: "photo_url", label: label("photo_url"), kind: "url", value: &form.photo_url, maxlength: Some(2000), hint: Some("An https:// address of a photo."), ..Input::default() }, errors))
+            @if let Some(photo_url) = &form.photo_url {
+                (layout::input(&Input { name: "photo_url", label: label("photo_url"), kind: "url", value: photo_url, maxlength: Some(2000), hint: Some("An https:// address of a photo. Upload photos on the listing's page once it is added."), ..Input::default() }, errors))
+            }
             (layout::textarea(&TextArea { name: "description", label: label("description"), hint: None, value: &form.description, maxlength: 5000 }, errors))
             button.button type="submit" { (submit) }
         }
@@ -495,10 +517,18 @@ pub(crate) async fn listing_page(
     let listing =
         uses::get(&state.app, signed_in.membership.household_id, listing_id(&id)?).await.map_err(page_error)?;
     let form = ListingForm::of(&listing.content);
-    Ok(layout::html(StatusCode::OK, listing_view(&signed_in, &listing, &form, &FormErrors::none())))
+    let view = listing_view(&state, &signed_in, &listing, &form, &FormErrors::none(), &FormErrors::none());
+    Ok(layout::html(StatusCode::OK, view))
 }
 
-fn listing_view(signed_in: &SignedIn, listing: &Listing, form: &ListingForm, errors: &FormErrors) -> Markup {
+fn listing_view(
+    state: &AppState,
+    signed_in: &SignedIn,
+    listing: &Listing,
+    form: &ListingForm,
+    errors: &FormErrors,
+    photo_errors: &FormErrors,
+) -> Markup {
     let chrome = signed_in.chrome();
     let path = format!("/catalog/{}", listing.id.0);
     layout::page(
@@ -507,7 +537,8 @@ fn listing_view(signed_in: &SignedIn, listing: &Listing, form: &ListingForm, err
         html! {
             p { a href="/catalog" { "← Catalog" } }
             h1 { (listing.content.name) " " span.hint { "No. " (listing.number) } }
-            (card(listing, None))
+            (card(&state.app, listing, None))
+            (photos::gallery(state, signed_in, listing, photo_errors))
             @if signed_in.can(Permission::ManagePets) {
                 section.section aria-labelledby="edit-title" {
                     h2 #edit-title { "Change the listing" }
@@ -542,7 +573,8 @@ pub(crate) async fn update_listing(
     match updated {
         Ok(_) => Ok(Redirect::to(&format!("/catalog/{}", id.0)).into_response()),
         Err(CatalogError::Invalid(invalid)) => {
-            let view = listing_view(&signed_in, &listing, &form, &FormErrors::from_invalid(invalid));
+            let errors = FormErrors::from_invalid(invalid);
+            let view = listing_view(&state, &signed_in, &listing, &form, &errors, &FormErrors::none());
             Ok(layout::html(StatusCode::UNPROCESSABLE_ENTITY, view))
         }
         Err(e) => Err(page_error(e)),
@@ -611,7 +643,7 @@ pub(crate) async fn public_page(
                 p.lead { "Ask for what you want in your own words." }
             } }
             (ask_form(&base, &ask))
-            (results_view(&shown, &ask, &base, |_| None))
+            (results_view(&state.app, &shown, &ask, &base, |_| None))
         },
     );
     Ok(layout::html(StatusCode::OK, view))

@@ -233,7 +233,7 @@ fn household_view(
             section.section aria-labelledby="storage-title" {
                 div.section-head { h2 #storage-title { "Storage" } }
                 p #storage-use {
-                    (extras.storage.files) " " (plural(extras.storage.files, "file", "files")) " (pets' photos and records' attachments) use "
+                    (extras.storage.files) " " (plural(extras.storage.files, "file", "files")) " (photos of pets and listings, and records' attachments) use "
                     strong { (human_size(extras.storage.bytes)) } "."
                     @if extras.storage.pending > 0 {
                         " " (extras.storage.pending) " " (plural(extras.storage.pending, "upload is", "uploads are"))

@@ -126,6 +126,9 @@ pub fn router() -> Router<AppState> {
         .route("/catalog/public/{household_id}", get(catalog::public_page))
         .route("/catalog/{id}", get(catalog::listing_page).post(catalog::update_listing))
         .route("/catalog/{id}/delete", post(catalog::delete_listing))
+        // The upload form counts its file against the upload limit itself (`uploads::read_file_form`).
+        .route("/catalog/{id}/photos", post(catalog::photos::upload).layer(DefaultBodyLimit::disable()))
+        .route("/catalog/{id}/photos/{action}", post(catalog::photos::change))
         .route("/alarms", get(alarms::alarms_page))
         .route("/alarms/{id}", get(alarms::alarm_page))
         .route("/alarms/{id}/acknowledge", post(alarms::acknowledge))

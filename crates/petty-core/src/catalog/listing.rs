@@ -50,6 +50,8 @@ pub const WEIGHT_MAX_KG: f64 = 2_000.0;
 const SHORT_MAX: usize = 100;
 /// The longest photo URL.
 const URL_MAX: usize = 2_000;
+/// The most photos a listing shows (Petfinder's number).
+pub const PHOTOS_MAX: usize = 6;
 
 /// A species name as typed ("Puppy", "kitten", "guinea pig") in the vocabulary's canonical
 /// form, or `None` when it is no species the catalog knows.
@@ -165,8 +167,9 @@ pub struct ListingContent {
     pub currency: String,
     pub status: Status,
     pub location: Option<String>,
-    /// An `https://` (or `http://`) address of a photo, shown as an image link.
-    pub photo_url: Option<String>,
+    /// Up to [`PHOTOS_MAX`] photos, the first the main one: each an uploaded photo's stable
+    /// address (`/files/{id}`) or an `https://` (or `http://`) address.
+    pub photos: Vec<String>,
     pub description: Option<String>,
 }
 
@@ -232,8 +235,34 @@ pub struct ListingDraft {
     pub currency: Option<String>,
     pub status: Option<String>,
     pub location: Option<Option<String>>,
+    /// One photo (`None` inside: no photo), for clients that know one; or …
     pub photo_url: Option<Option<String>>,
+    /// … all the photos, in order. A draft sets at most one of the two.
+    pub photos: Option<Vec<String>>,
     pub description: Option<Option<String>>,
+}
+
+/// A photo's address: an uploaded photo's stable address (the application checks it is one of
+/// the household's listing photos), or an `http(s)` address.
+fn photo(field: &str, url: String, errors: &mut Collector) -> Option<String> {
+    let url = short_text(field, Some(url), URL_MAX, errors)?;
+    if let Some(id) = crate::files::parse_stable_url(&url) {
+        return Some(crate::files::stable_url(id));
+    }
+    let lower = url.to_ascii_lowercase();
+    let ok = (lower.starts_with("https://") || lower.starts_with("http://"))
+        && !url.contains(char::is_whitespace)
+        && url.len() > "https://".len();
+    if ok {
+        return Some(url);
+    }
+    let message = if field == "photos" {
+        "each of photos must be an http(s) address or an uploaded photo's /files/{id}"
+    } else {
+        "photo_url must be an http(s) address or an uploaded photo's /files/{id}"
+    };
+    errors.push(FieldError::new(field, "url", message));
+    None
 }
 
 fn short_text(field: &str, value: Option<String>, max: usize, errors: &mut Collector) -> Option<String> {
@@ -320,7 +349,7 @@ impl ListingDraft {
             currency: "USD".to_owned(),
             status: Status::Available,
             location: None,
-            photo_url: None,
+            photos: Vec::new(),
             description: None,
         });
         out.name = name;
@@ -403,19 +432,34 @@ impl ListingDraft {
         if let Some(location) = self.location {
             out.location = short_text("location", location, SHORT_MAX, &mut errors);
         }
-        if let Some(url) = self.photo_url {
-            out.photo_url = short_text("photo_url", url, URL_MAX, &mut errors).and_then(|u| {
-                let lower = u.to_ascii_lowercase();
-                let ok = (lower.starts_with("https://") || lower.starts_with("http://"))
-                    && !u.contains(char::is_whitespace)
-                    && u.len() > "https://".len();
-                if ok {
-                    Some(u)
+        match (self.photo_url, self.photos) {
+            (Some(_), Some(_)) => errors.push(FieldError::new(
+                "photos",
+                "exclusive",
+                "give photos (all of them) or photo_url (one), not both",
+            )),
+            (Some(url), None) => {
+                out.photos = url.and_then(|u| photo("photo_url", u, &mut errors)).into_iter().collect();
+            }
+            (None, Some(photos)) => {
+                if photos.len() > PHOTOS_MAX {
+                    errors.push(FieldError::new(
+                        "photos",
+                        "max_items",
+                        format!("photos may hold at most {PHOTOS_MAX} photos"),
+                    ));
                 } else {
-                    errors.push(FieldError::new("photo_url", "url", "photo_url must be an http(s) address"));
-                    None
+                    let checked: Vec<String> =
+                        photos.into_iter().filter_map(|u| photo("photos", u, &mut errors)).collect();
+                    out.photos = Vec::new();
+                    for p in checked {
+                        if !out.photos.contains(&p) {
+                            out.photos.push(p);
+                        }
+                    }
                 }
-            });
+            }
+            (None, None) => {}
         }
         if let Some(description) = self.description {
             out.description = short_text("description", description, DESCRIPTION_MAX, &mut errors);

@@ -134,7 +134,10 @@ pub(crate) struct ListingOut {
     /// available, pending, sold or adopted.
     pub status: &'static str,
     pub location: Option<String>,
+    /// The main photo's address (the first of `photos`).
     pub photo_url: Option<String>,
+    /// Up to six photos, in order.
+    pub photos: Vec<PhotoOut>,
     pub description: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -144,8 +147,33 @@ pub(crate) struct ListingOut {
     pub updated_at: time::OffsetDateTime,
 }
 
-impl From<&Listing> for ListingOut {
-    fn from(l: &Listing) -> Self {
+/// A listing's photo.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PhotoOut {
+    /// As stored: an http(s) address, or an uploaded photo's stable address (`/files/{id}`).
+    pub url: String,
+    /// Where to fetch it: the address itself, or for an uploaded photo a signed link good for an
+    /// hour (anyone may follow it, so a public catalog shows its photos).
+    pub link: String,
+    /// An uploaded photo's thumbnail (a signed link); none for an outside address.
+    pub thumbnail_link: Option<String>,
+}
+
+impl PhotoOut {
+    fn of(app: &petty_app::App, url: &str) -> PhotoOut {
+        let uploaded = petty_core::files::parse_stable_url(url).is_some();
+        PhotoOut {
+            url: url.to_owned(),
+            link: petty_app::files::photo_link(app, url, petty_core::files::Variant::File),
+            thumbnail_link: uploaded
+                .then(|| petty_app::files::photo_link(app, url, petty_core::files::Variant::Thumbnail)),
+        }
+    }
+}
+
+impl ListingOut {
+    /// The listing as the API shows it, uploaded photos' links signed by `app`.
+    pub(crate) fn of(app: &petty_app::App, l: &Listing) -> Self {
         let c = &l.content;
         ListingOut {
             id: l.id.0,
@@ -170,7 +198,8 @@ impl From<&Listing> for ListingOut {
             currency: c.currency.clone(),
             status: c.status.as_str(),
             location: c.location.clone(),
-            photo_url: c.photo_url.clone(),
+            photo_url: c.photos.first().cloned(),
+            photos: c.photos.iter().map(|p| PhotoOut::of(app, p)).collect(),
             description: c.description.clone(),
             created_at: l.created_at,
             updated_at: l.updated_at,
@@ -206,8 +235,11 @@ pub(crate) struct ListingIn {
     pub currency: Option<String>,
     pub status: Option<String>,
     pub location: Option<String>,
-    /// An http(s) address of a photo.
+    /// One photo: an http(s) address, or an uploaded photo's stable address (`/files/{id}`,
+    /// uploaded with purpose `listing_photo`). Or give `photos`, not both.
     pub photo_url: Option<String>,
+    /// Up to six photos, the first the main one, each as `photo_url`.
+    pub photos: Option<Vec<String>>,
     /// Up to 5,000 characters.
     pub description: Option<String>,
 }
@@ -233,7 +265,8 @@ impl From<ListingIn> for ListingDraft {
             currency: l.currency,
             status: l.status,
             location: Some(l.location),
-            photo_url: Some(l.photo_url),
+            photo_url: l.photo_url.map(Some),
+            photos: l.photos,
             description: Some(l.description),
         }
     }
@@ -287,9 +320,14 @@ pub(crate) struct ListingPatch {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>)]
     pub location: Option<Option<String>>,
+    /// One photo in place of all of them; `null`: no photo.
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>)]
     pub photo_url: Option<Option<String>>,
+    /// All the photos, in order; `null` or `[]`: none.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub photos: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
@@ -317,6 +355,7 @@ impl From<ListingPatch> for ListingDraft {
             status: p.status,
             location: p.location,
             photo_url: p.photo_url,
+            photos: p.photos.map(Option::unwrap_or_default),
             description: p.description,
         }
     }
@@ -471,8 +510,8 @@ impl CatalogQuery {
     }
 }
 
-fn paged(results: &Results, page: PageRequest) -> Paged<ListingOut> {
-    let items: Vec<ListingOut> = results.items().map(ListingOut::from).collect();
+fn paged(app: &petty_app::App, results: &Results, page: PageRequest) -> Paged<ListingOut> {
+    let items: Vec<ListingOut> = results.items().map(|l| ListingOut::of(app, l)).collect();
     let total = results.total as u64;
     let has_next = u64::from(page.page) * u64::from(page.page_size) < total;
     Paged { items, total, page: page.page, page_size: page.page_size, has_next }
@@ -504,7 +543,7 @@ pub(crate) async fn list_listings(
 ) -> Result<Json<Paged<ListingOut>>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let (results, page) = search_page(&state, actor.household_id, &query).await?;
-    Ok(Json(paged(&results, page)))
+    Ok(Json(paged(&state.app, &results, page)))
 }
 
 /// Add a listing to the household's catalog.
@@ -519,7 +558,7 @@ pub(crate) async fn create_listing(
     let actor = actor.require(Permission::ManagePets)?;
     let listing = petty_app::catalog::create(&state.app, &actor, body.into()).await?;
     let location = format!("/api/v1/catalog/{}", listing.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ListingOut::from(&listing))))
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ListingOut::of(&state.app, &listing))))
 }
 
 /// One listing.
@@ -534,7 +573,7 @@ pub(crate) async fn get_listing(
 ) -> Result<Json<ListingOut>, ApiError> {
     let actor = actor.require(Permission::Read)?;
     let listing = petty_app::catalog::get(&state.app, actor.household_id, ListingId(id)).await?;
-    Ok(Json(ListingOut::from(&listing)))
+    Ok(Json(ListingOut::of(&state.app, &listing)))
 }
 
 /// Change some of a listing's fields.
@@ -550,7 +589,7 @@ async fn update_listing(
 ) -> Result<Json<ListingOut>, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
     let listing = petty_app::catalog::update(&state.app, &actor, ListingId(id), patch.into()).await?;
-    Ok(Json(ListingOut::from(&listing)))
+    Ok(Json(ListingOut::of(&state.app, &listing)))
 }
 
 /// Remove a listing (its number is not given again).
@@ -587,10 +626,10 @@ pub(crate) struct QueryAnswerOut {
 }
 
 /// How a sentence was understood and what it found, for every edge that answers one.
-pub(crate) fn answer_json(answer: &petty_app::catalog::Answer) -> QueryAnswerOut {
+pub(crate) fn answer_json(app: &petty_app::App, answer: &petty_app::catalog::Answer) -> QueryAnswerOut {
     let filters = &answer.understood.filters;
     QueryAnswerOut {
-        items: answer.results.items().map(ListingOut::from).collect(),
+        items: answer.results.items().map(|l| ListingOut::of(app, l)).collect(),
         total: answer.results.total as u64,
         filters: filters_json(filters),
         description: filters.to_string(),
@@ -613,7 +652,7 @@ pub(crate) async fn query_catalog(
     let actor = actor.require(Permission::Read)?;
     check_query(&body.query)?;
     let answer = petty_app::catalog::query(&state.app, actor.household_id, &body.query).await?;
-    Ok(Json(answer_json(&answer)))
+    Ok(Json(answer_json(&state.app, &answer)))
 }
 
 /// A catalog's settings.
@@ -671,7 +710,7 @@ async fn list_public(
 ) -> Result<Json<Paged<ListingOut>>, ApiError> {
     let household = public_household(&state, id).await?;
     let (results, page) = search_page(&state, household, &query).await?;
-    Ok(Json(paged(&results, page)))
+    Ok(Json(paged(&state.app, &results, page)))
 }
 
 /// One listing of a public catalog.
@@ -685,5 +724,5 @@ async fn get_public(
 ) -> Result<Json<ListingOut>, ApiError> {
     let household = public_household(&state, household).await?;
     let listing = petty_app::catalog::get(&state.app, household, ListingId(id)).await?;
-    Ok(Json(ListingOut::from(&listing)))
+    Ok(Json(ListingOut::of(&state.app, &listing)))
 }

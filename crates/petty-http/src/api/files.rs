@@ -278,7 +278,7 @@ pub(crate) struct FileOut {
     pub filename: String,
     /// image/jpeg, image/png, image/webp or application/pdf.
     pub content_type: &'static str,
-    /// pet_profile_photo, user_profile_photo or health_record_attachment.
+    /// pet_profile_photo, user_profile_photo, health_record_attachment or listing_photo.
     pub purpose: &'static str,
     /// Bytes served at `url` (an image's optimized copy).
     pub size: u64,

@@ -190,6 +190,7 @@ impl PettyMcp {
                 status: a.status,
                 location: a.location,
                 photo_url: None,
+                photos: None,
                 description: a.description,
             };
             body_of(catalog::create_listing(self.state(), caller.current(), ApiJson(body)).await).await

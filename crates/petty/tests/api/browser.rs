@@ -257,6 +257,24 @@ async fn wait_for_text(browser: &Client, css: &str, needle: &str) -> Result<Stri
     }
 }
 
+/// Waits (up to [`LIVE_WITHIN`]) until `css` shows something other than `before`, and answers it.
+async fn wait_for_change(browser: &Client, css: &str, before: &str) -> Result<String, CmdError> {
+    let deadline = Instant::now() + LIVE_WITHIN;
+    loop {
+        let text = match shown(browser, css).await {
+            Err(CmdError::Standard(e)) if e.error == fantoccini::error::ErrorStatus::StaleElementReference => {
+                before.to_owned()
+            }
+            other => other?,
+        };
+        if text != before {
+            return Ok(text);
+        }
+        assert!(Instant::now() < deadline, "{css} still shows {before:?} after {LIVE_WITHIN:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Waits until the page says it is live (subscribed to everything it shows).
 async fn wait_until_live(browser: &Client) -> Result<(), CmdError> {
     wait_for_text(browser, "#live-status", "Live").await.map(|_| ())
@@ -608,8 +626,8 @@ async fn tap_and_watch(app: &TestApp, browser: &Client, ana: &Account) -> Result
     // Sleep below 8 hours lowers the energy of any time of day by an eighth.
     button(browser, "Slept 7 h").await?.click().await?;
     wait_for_text(browser, "#recent", "Slept 7 h").await?;
-    let after = shown(browser, "[data-prediction=energy]").await?;
-    assert_ne!(before, after, "the energy prediction moved");
+    // The energy prediction moves (it may arrive a moment after the event).
+    let after = wait_for_change(browser, "[data-prediction=energy]", &before).await?;
     still_the_same_page(browser).await?;
 
     // A check-in from a phone: energy 9 raises it, on the same open page.
@@ -623,8 +641,7 @@ async fn tap_and_watch(app: &TestApp, browser: &Client, ana: &Account) -> Result
         .await;
     assert_eq!(res.status(), reqwest::StatusCode::CREATED);
     wait_for_text(browser, "#recent", "Phone check-in").await?;
-    let raised = shown(browser, "[data-prediction=energy]").await?;
-    assert_ne!(raised, after, "the energy prediction moved again");
+    wait_for_change(browser, "[data-prediction=energy]", &after).await?;
     still_the_same_page(browser).await
 }
 
@@ -686,6 +703,50 @@ async fn ask_the_chat(app: &TestApp, browser: &Client, ana: &Account) -> Result<
     // The answer's link leads to the record.
     links[1].click().await?;
     wait_for_path(browser, &href).await
+}
+
+/// With a model configured, the answer is the model's, streamed piece by piece into the page,
+/// with the tool it used and a link to the record; text the tools answered is shown as text.
+#[tokio::test]
+async fn with_a_model_the_chat_page_shows_its_streamed_answer_the_tool_used_and_the_records() {
+    if !browser_installed() {
+        return;
+    }
+    let fake = crate::fake_llm::llm().await;
+    let settings = fake.settings(100, Duration::from_secs(5));
+    let app = crate::harness::spawn_app_with(move |c| c.llm = Some(settings)).await;
+    let ana = app.register("Ana").await;
+    let name = "Bella <img src=x onerror=window.pettyOwned=1>";
+    let pet = app.create_pet(&ana.access_token, json!({"name": name, "species": "dog"})).await;
+    fake.chat_calls("list_pets", json!({}));
+    let driver = Chromedriver::start().await;
+    let browser = driver.browser().await;
+    let asked = ask_the_model(&app, &browser, &ana, pet["id"].as_str().unwrap_or_default()).await;
+    let closed = browser.close().await;
+    asked.expect("the model's answer streams in place");
+    closed.expect("close the browser");
+}
+
+async fn ask_the_model(app: &TestApp, browser: &Client, ana: &Account, pet_id: &str) -> Result<(), CmdError> {
+    sign_in(app, browser, ana).await?;
+    browser.goto(&app.url("/chat")).await?;
+    mark_the_page(browser).await?;
+    browser.find(Locator::Id("chat-q")).await?.send_keys("which pets do I have?").await?;
+    button(browser, "Ask").await?.click().await?;
+    wait_for_text(browser, "#chat-log", "The tools answered").await?;
+    answered(browser).await?;
+    let tools = shown(browser, "#chat-log .chat-tools").await?;
+    assert_eq!(tools, "Looked at: list_pets");
+    // The pieces make one paragraph, in order, the hostile name in it as text.
+    let text = shown(browser, "#chat-log .chat-text").await?;
+    assert!(text.starts_with("You asked: which pets do I have?. The tools answered: {"), "{text}");
+    assert!(text.contains("Bella <img src=x onerror=window.pettyOwned=1>"), "{text}");
+    let owned = browser.execute("return window.pettyOwned || null;", vec![]).await?;
+    assert_eq!(owned, json!(null), "nothing the tools answered ran as script");
+    let links = browser.find_all(Locator::Css("#chat-log .chat-links a")).await?;
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].attr("href").await?.unwrap_or_default(), format!("/pets/{pet_id}"));
+    still_the_same_page(browser).await
 }
 
 #[tokio::test]

@@ -231,3 +231,93 @@ async fn a_sentence_becomes_the_catalog_s_filters() {
     let res = app.post_json(parse, &json!({"query": "dogs"}), None).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_listing_shows_uploaded_photos_through_signed_links_and_they_go_with_it() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let t = &ana.access_token;
+    let photo = |name: &'static str| {
+        crate::files::upload(&app, t, (name, "image/png", "listing_photo"), crate::files::png(640, 480), None)
+    };
+    let (first, second) = (photo("rex-1.png").await, photo("rex-2.png").await);
+    let file = |f: &Value| format!("/files/{}", f["id"].as_str().unwrap());
+    let outside = "https://example.org/rex.jpg";
+    let body = json!({"name": "Rex", "species": "dog", "photos": [file(&first), outside, file(&second)]});
+    let (status, rex) = call(&app, Method::POST, "/api/v1/catalog", t, Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{rex}");
+    assert_eq!(rex["photo_url"], file(&first), "the first is the main photo");
+    let urls: Vec<&str> = rex["photos"].as_array().unwrap().iter().map(|p| p["url"].as_str().unwrap()).collect();
+    assert_eq!(urls, [file(&first).as_str(), outside, file(&second).as_str()]);
+    assert_eq!(rex["photos"][1]["link"], outside);
+    assert_eq!(rex["photos"][1]["thumbnail_link"], Value::Null);
+    // An uploaded photo's links are signed: anyone (an <img>, a public catalog's visitor) may follow them.
+    for key in ["link", "thumbnail_link"] {
+        let link = rex["photos"][0][key].as_str().unwrap();
+        assert!(link.starts_with(&file(&first)) && link.contains("?exp="), "{link}");
+        let res = app.client.get(app.url(link)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{key}");
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("image/"), "{key}");
+        assert!(!res.bytes().await.unwrap().is_empty(), "{key}");
+    }
+
+    // Only the household's confirmed listing photos: not a pet's photo, not another's file.
+    let pet = app.create_pet(t, json!({"name": "Bella", "species": "dog"})).await;
+    let pet_photo = crate::files::upload(
+        &app,
+        t,
+        ("bella.png", "image/png", "pet_profile_photo"),
+        crate::files::png(64, 64),
+        pet["id"].as_str(),
+    )
+    .await;
+    let bob = app.register("Bob").await;
+    let bobs = crate::files::upload(
+        &app,
+        &bob.access_token,
+        ("b.png", "image/png", "listing_photo"),
+        crate::files::png(64, 64),
+        None,
+    )
+    .await;
+    let id = rex["id"].as_str().unwrap();
+    let path = format!("/api/v1/catalog/{id}");
+    for (photos, rule) in [
+        (json!([file(&pet_photo)]), "listing_photo"),
+        (json!([file(&bobs)]), "exists"),
+        (json!(vec![outside; 7]), "max_items"),
+        (json!(["javascript:alert(1)"]), "url"),
+    ] {
+        let (status, error) = call(&app, Method::PATCH, &path, t, Some(json!({"photos": photos}))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+        assert_eq!(error["error"]["details"][0]["field"], "photos", "{error}");
+        assert_eq!(error["error"]["details"][0]["rule"], rule, "{error}");
+    }
+    let (_, unchanged) = call(&app, Method::GET, &path, t, None).await;
+    assert_eq!(unchanged["photos"].as_array().unwrap().len(), 3, "a refusal changes nothing");
+
+    // A photo taken off the listing is deleted; a file deleted leaves the listing's other photos.
+    let (status, changed) =
+        call(&app, Method::PATCH, &path, t, Some(json!({"photos": [outside, file(&second)]}))).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["photo_url"], outside);
+    let first_file = format!("/api/v1/files/{}", first["id"].as_str().unwrap());
+    let (status, _) = call(&app, Method::GET, &first_file, t, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the photo no listing shows is gone");
+    let second_file = format!("/api/v1/files/{}", second["id"].as_str().unwrap());
+    let (status, _) = call(&app, Method::DELETE, &second_file, t, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, after) = call(&app, Method::GET, &path, t, None).await;
+    let urls: Vec<&str> = after["photos"].as_array().unwrap().iter().map(|p| p["url"].as_str().unwrap()).collect();
+    assert_eq!(urls, [outside]);
+
+    // The listing's removal takes its uploaded photos with it.
+    let third = photo("rex-3.png").await;
+    let (status, _) = call(&app, Method::PATCH, &path, t, Some(json!({"photo_url": file(&third)}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(&app, Method::DELETE, &path, t, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) =
+        call(&app, Method::GET, &format!("/api/v1/files/{}", third["id"].as_str().unwrap()), t, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

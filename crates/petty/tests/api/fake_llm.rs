@@ -3,6 +3,12 @@
 //! "type"}}`), checking the bearer key. It keeps every request (method, path, `Authorization`,
 //! the JSON body) so tests assert what Petty sent; it can be told to fail (500), answer a body
 //! that is no chat completion, or never answer, on its next request.
+//!
+//! A request with `"stream": true` is answered as OpenAI streams: server-sent events of
+//! `chat.completion.chunk` objects, ending with `data: [DONE]`. Told to ([`FakeLlm::chat_calls`]),
+//! it first asks for a tool call, its name and arguments streamed in fragments; once the
+//! conversation holds the tool's answer, it streams a text in several pieces that repeats the
+//! question and what the tools answered (so a test sees that the answer reached the model).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,6 +57,8 @@ pub(crate) enum Trouble {
     NoToolCall,
     /// Call the tool with arguments that are not JSON.
     BrokenArguments,
+    /// Stream a first piece of text, then end the stream without finishing the answer.
+    CutOff,
 }
 
 #[derive(Default)]
@@ -59,6 +67,8 @@ struct Inner {
     troubles: Vec<Trouble>,
     /// The arguments of the tool calls it makes (a JSON text).
     tool_arguments: Option<String>,
+    /// In a streamed conversation: the tool to call, and its arguments, before answering.
+    chat_call: Option<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -81,6 +91,17 @@ impl FakeLlm {
     /// A request that offers tools is answered with a call of the first, with these arguments.
     pub(crate) fn call_tools_with(&self, arguments: Value) {
         self.inner.lock().unwrap().tool_arguments = Some(arguments.to_string());
+    }
+
+    /// A streamed conversation without a tool's answer yet is answered with a call of `tool`,
+    /// with `arguments`.
+    pub(crate) fn chat_calls(&self, tool: &str, arguments: Value) {
+        self.inner.lock().unwrap().chat_call = Some((tool.to_owned(), arguments.to_string()));
+    }
+
+    /// A streamed conversation is answered with text at once, without calling a tool.
+    pub(crate) fn chat_answers_directly(&self) {
+        self.inner.lock().unwrap().chat_call = None;
     }
 
     /// Settings for a Petty that asks this fake, with `daily_calls_per_user` and `timeout`.
@@ -110,10 +131,14 @@ async fn handle(State(fake): State<FakeLlm>, method: Method, uri: Uri, headers: 
         authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned),
         body: serde_json::from_str(&body).unwrap_or(Value::Null),
     };
-    let (trouble, tool_arguments) = {
+    let (trouble, tool_arguments, chat_call) = {
         let mut inner = fake.inner.lock().unwrap();
         inner.requests.push(request.clone());
-        ((!inner.troubles.is_empty()).then(|| inner.troubles.remove(0)), inner.tool_arguments.clone())
+        (
+            (!inner.troubles.is_empty()).then(|| inner.troubles.remove(0)),
+            inner.tool_arguments.clone(),
+            inner.chat_call.clone(),
+        )
     };
     let tool = request.body["tools"][0]["function"]["name"].as_str().map(str::to_owned);
     if (request.method.as_str(), request.path.as_str()) != ("POST", "/v1/chat/completions") {
@@ -129,6 +154,8 @@ async fn handle(State(fake): State<FakeLlm>, method: Method, uri: Uri, headers: 
         }
         Some(Trouble::Fail) => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server had an error"),
         Some(Trouble::Malformed) => axum::Json(json!({"object": "chat.completion", "choices": []})).into_response(),
+        _ if request.body["stream"] == json!(true) => streamed(&request, trouble, chat_call),
+        Some(Trouble::CutOff) => error(StatusCode::BAD_REQUEST, "invalid_request_error", "CutOff is for streams"),
         None | Some(Trouble::BrokenArguments) if tool.is_some() => {
             let arguments = match trouble {
                 Some(Trouble::BrokenArguments) => "{\"type_filter\": ".to_owned(),
@@ -166,6 +193,59 @@ async fn handle(State(fake): State<FakeLlm>, method: Method, uri: Uri, headers: 
         }))
         .into_response(),
     }
+}
+
+/// One `chat.completion.chunk` event with `delta`, and `finish_reason`.
+fn chunk(delta: Value, finish_reason: Option<&str>) -> String {
+    let chunk = json!({
+        "id": "chatcmpl-fake-stream",
+        "object": "chat.completion.chunk",
+        "created": time::OffsetDateTime::now_utc().unix_timestamp(),
+        "model": MODEL,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    });
+    format!("data: {chunk}\n\n")
+}
+
+/// A streamed answer: a tool call, or a text made of the question and the tools' answers.
+fn streamed(request: &LlmRequest, trouble: Option<Trouble>, chat_call: Option<(String, String)>) -> Response {
+    let messages = request.body["messages"].as_array().cloned().unwrap_or_default();
+    let answered: Vec<String> = messages
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .filter_map(|m| m["content"].as_str().map(str::to_owned))
+        .collect();
+    let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
+    match (chat_call, answered.is_empty()) {
+        (Some((tool, arguments)), true) => {
+            let (first, rest) = arguments.split_at(arguments.len() / 2);
+            events.push(chunk(
+                json!({"tool_calls": [{"index": 0, "id": "call_fake_chat", "type": "function",
+                    "function": {"name": tool, "arguments": first}}]}),
+                None,
+            ));
+            events.push(chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": rest}}]}), None));
+            events.push(chunk(json!({}), Some("tool_calls")));
+        }
+        _ => {
+            let pieces = [
+                "You asked: ".to_owned(),
+                request.message("user"),
+                ". ".to_owned(),
+                format!("The tools answered: {}", answered.join(" | ")),
+            ];
+            for piece in pieces {
+                events.push(chunk(json!({"content": piece}), None));
+            }
+            events.push(chunk(json!({}), Some("stop")));
+        }
+    }
+    events.push("data: [DONE]\n\n".to_owned());
+    if trouble == Some(Trouble::CutOff) {
+        events.truncate(2);
+    }
+    let body = futures_util::stream::iter(events.into_iter().map(Ok::<_, std::convert::Infallible>));
+    ([("content-type", "text/event-stream")], axum::body::Body::from_stream(body)).into_response()
 }
 
 /// A fake chat-completions API on 127.0.0.1:0.

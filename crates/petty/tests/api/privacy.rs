@@ -52,6 +52,14 @@ async fn export_then_delete_and_nothing_of_the_person_answers_any_more() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
+    let listing_photo =
+        crate::files::upload(&app, t, ("patch.png", "image/png", "listing_photo"), crate::files::png(30, 20), None)
+            .await;
+    let listing_photo_url = format!("/files/{}", listing_photo["id"].as_str().unwrap());
+    let listing = json!({"name": "Patch", "species": "cat", "price": 75, "photos": [listing_photo_url]});
+    let res = app.post_json("/api/v1/catalog", &listing, Some(t)).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let listing_id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
 
     // The export.
     let res = app.get("/api/v1/me/export", Some(t)).await;
@@ -100,6 +108,7 @@ async fn export_then_delete_and_nothing_of_the_person_answers_any_more() {
         "life_events.json",
         "life_insights.json",
         "life_models.json",
+        "catalog.json",
     ] {
         assert!(paths.contains(&expected), "{expected} in {paths:?}");
     }
@@ -115,6 +124,15 @@ async fn export_then_delete_and_nothing_of_the_person_answers_any_more() {
     assert_eq!((life[0]["title"].as_str(), &life[0]["event_data"]), (Some("Calm evening"), &json!({"mood_score": 7})));
     let models: Value = serde_json::from_slice(&read("life_models.json")).unwrap();
     assert_eq!(models["energy"]["model_version"], "baseline-1", "no model trained yet: {models}");
+    let catalog: Value = serde_json::from_slice(&read("catalog.json")).unwrap();
+    let exported = &catalog[0]["listings"][0];
+    assert_eq!(
+        (exported["id"].as_str(), exported["name"].as_str(), &exported["price"], &exported["photos"]),
+        (Some(listing_id.as_str()), Some("Patch"), &json!(75.0), &json!([listing_photo_url])),
+        "{catalog}"
+    );
+    assert!(paths.iter().any(|p| p.ends_with("-patch.png")), "the listing's photo, uploaded: {paths:?}");
+    assert_eq!(manifest["counts"]["catalog_listings"], 1, "{manifest}");
     let logins: Value = serde_json::from_slice(&read("logins.json")).unwrap();
     assert!(!logins.as_array().unwrap().is_empty(), "the sign-ins");
 

@@ -249,3 +249,37 @@ fn the_packed_index_answers_exactly_what_the_listings_do() {
         }
     }
 }
+
+#[test]
+fn photos_are_addresses_or_uploaded_files_at_most_six_once_each() {
+    let base = ListingDraft { name: Some("Rex".into()), species: Some("dog".into()), ..ListingDraft::default() };
+    let file = "/files/0190a6f2-8b3c-7def-8123-456789abcdef";
+    let draft = ListingDraft {
+        photos: Some(vec![
+            format!(" {file}?exp=1&sig=ab "),
+            "https://example.org/rex.jpg".into(),
+            file.into(),
+            "  ".into(),
+        ]),
+        ..base.clone()
+    };
+    let content = draft.check(None).unwrap();
+    assert_eq!(content.photos, [file, "https://example.org/rex.jpg"], "stable addresses, each once, blanks dropped");
+    // One photo, as photo_url: the list becomes that one; null clears it.
+    let one = ListingDraft { photo_url: Some(Some("https://example.org/a.jpg".into())), ..ListingDraft::default() };
+    assert_eq!(one.check(Some(&content)).unwrap().photos, ["https://example.org/a.jpg"]);
+    let none = ListingDraft { photo_url: Some(None), ..ListingDraft::default() };
+    assert!(none.check(Some(&content)).unwrap().photos.is_empty());
+    let untouched = ListingDraft { name: Some("Rex II".into()), ..ListingDraft::default() };
+    assert_eq!(untouched.check(Some(&content)).unwrap().photos, content.photos, "a patch without photos keeps them");
+    let rule = |draft: ListingDraft| {
+        let Err(Invalid(errors)) = draft.check(None) else { panic!("accepted") };
+        errors.iter().map(|e| (e.field.clone(), e.rule)).collect::<Vec<_>>()
+    };
+    let seven = ListingDraft { photos: Some(vec!["https://example.org/x.jpg".into(); 7]), ..base.clone() };
+    assert_eq!(rule(seven), [("photos".to_owned(), "max_items")]);
+    let both = ListingDraft { photos: Some(Vec::new()), photo_url: Some(None), ..base.clone() };
+    assert_eq!(rule(both), [("photos".to_owned(), "exclusive")]);
+    let bad = ListingDraft { photos: Some(vec!["javascript:alert(1)".into()]), ..base };
+    assert_eq!(rule(bad), [("photos".to_owned(), "url")]);
+}
