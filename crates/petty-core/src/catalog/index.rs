@@ -1,7 +1,9 @@
 //! A packed index beside a snapshot of listings, so a search reads about 64 bytes a listing
 //! instead of the whole [`Listing`]: status, species, sex and size as small numbers, breeds and
 //! colours as bit sets over the vocabulary, the numbers the bounds and sorts read, and each
-//! listing's place in name order. [`Search::run_indexed`] answers exactly what [`Search::run`]
+//! listing's place in name order. Posting lists per species and per breed let a search that
+//! names species (or one breed) read only those listings' entries. [`Search::run_indexed`]
+//! answers exactly what [`Search::run`]
 //! does (a property test holds them together); filters it cannot pack (a name outside the
 //! vocabulary) fall back to the listing itself.
 
@@ -34,6 +36,10 @@ struct Packed {
 #[derive(Debug, Clone, Default)]
 pub struct Index {
     packed: Vec<Packed>,
+    /// For each species code, the listings of that species (ascending positions).
+    by_species: Vec<Vec<u32>>,
+    /// For each breed bit, the listings with that breed (ascending positions).
+    by_breed: Vec<Vec<u32>>,
 }
 
 fn bit_of<T: PartialEq + ?Sized>(names: &[&T], name: &T) -> Option<u32> {
@@ -106,8 +112,45 @@ impl Index {
                     size: c.size.map_or(NONE8, size_code),
                 }
             })
-            .collect();
-        Index { packed }
+            .collect::<Vec<Packed>>();
+        let mut by_species = vec![Vec::new(); SPECIES_NAMES.len()];
+        let mut by_breed = vec![Vec::new(); breeds.len()];
+        for (i, p) in packed.iter().enumerate() {
+            if let Some(list) = by_species.get_mut(usize::from(p.species)) {
+                list.push(i as u32);
+            }
+            let mut bits = p.breeds;
+            while bits != 0 {
+                let bit = bits.trailing_zeros() as usize;
+                if let Some(list) = by_breed.get_mut(bit) {
+                    list.push(i as u32);
+                }
+                bits &= bits - 1;
+            }
+        }
+        Index { packed, by_species, by_breed }
+    }
+
+    /// The positions a search with `masks` need look at: the postings of the one breed or of
+    /// the species it names (whichever are fewer; the species' lists are disjoint, so together
+    /// they hold each listing once), or `None` for every listing.
+    fn candidates(&self, masks: &Masks) -> Option<Vec<&[u32]>> {
+        let breed = (masks.breeds.count_ones() == 1)
+            .then(|| self.by_breed.get(masks.breeds.trailing_zeros() as usize))
+            .flatten()
+            .map(|list| vec![list.as_slice()]);
+        let species: Option<Vec<&[u32]>> = (masks.species != 0).then(|| {
+            (0..32)
+                .filter(|b| masks.species & (1u32 << b) != 0)
+                .filter_map(|b| self.by_species.get(b))
+                .map(|l| l.as_slice())
+                .collect()
+        });
+        let len = |lists: &Vec<&[u32]>| lists.iter().map(|l| l.len()).sum::<usize>();
+        match (breed, species) {
+            (Some(b), Some(s)) => Some(if len(&b) <= len(&s) { b } else { s }),
+            (b, s) => b.or(s),
+        }
     }
 }
 
@@ -189,10 +232,12 @@ impl Search {
             _ => return self.run(listings, offset, limit),
         };
         let name = self.filters.name.as_deref().map(str::to_lowercase);
-        let matched: Vec<(usize, f64)> = index
-            .packed
-            .iter()
-            .enumerate()
+        let positions: Box<dyn Iterator<Item = usize>> = match index.candidates(&masks) {
+            Some(lists) => Box::new(lists.into_iter().flatten().map(|i| *i as usize)),
+            None => Box::new(0..index.packed.len()),
+        };
+        let matched: Vec<(usize, f64)> = positions
+            .map(|i| (i, &index.packed[i]))
             .filter(|(_, p)| masks.matches(p, &self.filters))
             .filter(|(_, p)| self.text.as_ref().is_none_or(|t| t.numbers.contains(&p.number)))
             .filter(|(i, _)| name.as_ref().is_none_or(|n| *n == listings[*i].facts.name_key))
