@@ -57,6 +57,77 @@ pub(crate) async fn household_page(State(state): State<AppState>, signed_in: Sig
     Ok(layout::html(StatusCode::OK, view))
 }
 
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct PetsQuery {
+    /// Name, breed or microchip contains this.
+    q: String,
+}
+
+/// `/pets`: every pet of the household, with its photo, age, vaccinations and weight, and a
+/// search by name, breed or microchip. A vet sees the pets shared with them on the household
+/// page, and is sent there.
+pub(crate) async fn pets_page(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    axum::extract::Query(query): axum::extract::Query<PetsQuery>,
+) -> Result<Response, PageError> {
+    if signed_in.actor().sees_only_shared_pets().is_some() {
+        return Ok(Redirect::to("/household").into_response());
+    }
+    let household_id = signed_in.membership.household_id;
+    let q = query.q.trim();
+    let filter = PetFilter { text_contains: (!q.is_empty()).then(|| q.to_owned()), ..PetFilter::default() };
+    let everything = PageRequest { page: 1, page_size: PageRequest::MAX_SIZE };
+    let pets = state.store.list_pets(household_id, &filter, everything).await?;
+    let statuses = petty_app::care::household_vaccine_statuses(&state.app, household_id, &pets.items).await?;
+    let today = state.store.household_zone(household_id).await?.date_at(OffsetDateTime::now_utc());
+    let chrome = signed_in.chrome();
+    let can_manage = signed_in.can(Permission::ManagePets);
+    let view = layout::page(
+        "Pets",
+        Header::SignedIn(&chrome),
+        html! {
+            div.page-head {
+                div {
+                    h1 { "Pets" }
+                    p.lead {
+                        @if q.is_empty() { (pet_count(pets.total)) " in " (signed_in.membership.household_name) "." }
+                        @else { (pet_count(pets.total)) " match “" (q) "”." }
+                    }
+                }
+                @if can_manage { a.button href="/pets/new" { "Add a pet" } }
+            }
+            form.form.search method="get" action="/pets" role="search" {
+                label for="pets-q" { "Find a pet by name, breed or microchip" }
+                input #pets-q type="search" name="q" value=(q) maxlength="100";
+                button.button type="submit" { "Search" }
+            }
+            @if pets.items.is_empty() {
+                div.empty {
+                    @if q.is_empty() {
+                        h2 { "No pets yet" }
+                        p { "Add your first pet to follow its days, care and collar." }
+                        @if can_manage { a.button href="/pets/new" { "Add a pet" } }
+                    } @else {
+                        h2 { "No pet matches" }
+                        p { a href="/pets" { "Show every pet" } }
+                    }
+                }
+            } @else {
+                ul.pet-list {
+                    @for pet in &pets.items {
+                        @let vaccines = statuses.get(&pet.id).copied().unwrap_or(VaccineStatus::None);
+                        @let photo = super::pets::photo_src(&state, pet, Variant::Thumbnail);
+                        li { (pet_card(pet, photo.as_deref(), vaccines, today)) }
+                    }
+                }
+            }
+        },
+    );
+    Ok(layout::html(StatusCode::OK, view))
+}
+
 /// What the household page shows beside each pet and below the people.
 struct Extras<'a> {
     /// Where each pet's photo is found, in the pets' order.

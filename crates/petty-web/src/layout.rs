@@ -88,6 +88,7 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool, script: O
                         @if let Header::SignedIn(chrome) = header {
                             nav.site-nav aria-label="Dashboard" {
                                 a href="/household" { "Household" }
+                                a href="/pets" { "Pets" }
                                 a href="/life" { "Life log" }
                                 // A vet sees the pets shared with them, from the household page.
                                 @if chrome.role.allows(petty_core::accounts::Permission::Read) {
@@ -145,9 +146,14 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool, script: O
 
 /// A small page for 403, 404 and 500.
 pub(crate) fn error_page(title: &str, message: &str) -> Markup {
+    error_page_with(title, message, Header::Plain)
+}
+
+/// An error page with the header of who is looking (the navigation for someone signed in).
+pub(crate) fn error_page_with(title: &str, message: &str, header: Header<'_>) -> Markup {
     page(
         title,
-        Header::Plain,
+        header,
         html! {
             section.panel.narrow aria-labelledby="page-title" {
                 h1 #page-title { (title) }

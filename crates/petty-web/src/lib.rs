@@ -83,6 +83,7 @@ pub fn router() -> Router<AppState> {
         .route("/plan", get(plan::plan_page))
         .route("/plan/upgrade", post(plan::upgrade))
         .route("/plan/cancel", post(plan::cancel))
+        .route("/pets", get(household::pets_page))
         .route("/pets/new", get(pets::new_pet_page).post(pets::create_pet))
         .route("/pets/{id}", get(pet_day::pet_page))
         .route("/pets/{id}/episodes/{episode_id}/feedback", post(pet_day::episode_feedback))
@@ -211,4 +212,20 @@ impl IntoResponse for PageError {
         };
         layout::html(status, layout::error_page(title, &message))
     }
+}
+
+/// The 404 page for a browser: inside the dashboard's layout, with its navigation for someone
+/// signed in, and the sign-in links for someone who is not.
+pub async fn not_found_page(state: &AppState, headers: &axum::http::HeaderMap) -> Response {
+    let jar = axum_extra::extract::CookieJar::from_headers(headers);
+    let title = "Page not found";
+    let message = "There is nothing at this address. It may have been removed, or the link is wrong.";
+    let view = match session::current(state, &jar).await {
+        Ok(Some(signed_in)) => {
+            let chrome = signed_in.chrome();
+            layout::error_page_with(title, message, layout::Header::SignedIn(&chrome))
+        }
+        _ => layout::error_page_with(title, message, layout::Header::SignedOut),
+    };
+    layout::html(StatusCode::NOT_FOUND, view)
 }

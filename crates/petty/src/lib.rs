@@ -11,6 +11,7 @@
 use std::future::Future;
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 use petty_http::AppState;
@@ -49,12 +50,13 @@ pub async fn serve(
     petty_http::serve(listener, state.clone(), router(state), shutdown).await
 }
 
-/// Browsers asking for a page get the dashboard's 404 page; everything else gets the API's JSON.
-async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
+/// Browsers asking for a page get the dashboard's 404 page (with its navigation); everything
+/// else gets the API's JSON.
+async fn not_found(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     let wants_html =
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
     if wants_html && !uri.path().starts_with("/api/") {
-        return petty_web::PageError::NotFound.into_response();
+        return petty_web::not_found_page(&state, &headers).await;
     }
     petty_http::not_found().into_response()
 }

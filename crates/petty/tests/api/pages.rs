@@ -737,3 +737,36 @@ async fn a_lost_pets_page_is_published_with_a_qr_code_and_ended_from_the_care_pa
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.client.get(app.url(&path)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_pets_page_lists_and_finds_the_household_s_pets_and_a_missing_page_keeps_the_navigation() {
+    let app = spawn_app().await;
+    let client = browser();
+    register_through_form(&app, &client, "Ana").await;
+    let (status, empty) = get_page(&app, &client, "/pets").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(empty.contains("No pets yet") && empty.contains(r#"href="/pets/new""#), "{empty}");
+    for (name, species, breed) in [("Bella", "dog", "Beagle"), ("Milo", "cat", "Siamese")] {
+        add_pet_through_form(&app, &client, &[("name", name), ("species", species), ("breed", breed)]).await;
+    }
+    let (_, all) = get_page(&app, &client, "/pets").await;
+    assert!(all.contains("2 pets in") && all.contains(">Bella</a>") && all.contains(">Milo</a>"), "{all}");
+    let (_, found) = get_page(&app, &client, "/pets?q=siam").await;
+    assert!(found.contains(">Milo</a>") && !found.contains(">Bella</a>"), "a search by breed: {found}");
+    let (_, none) = get_page(&app, &client, "/pets?q=zebra").await;
+    assert!(none.contains("No pet matches"), "{none}");
+
+    // A page that is not there: 404, inside the layout, with the navigation.
+    let res = client.get(app.url("/no-such-page")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let missing = res.text().await.unwrap();
+    assert!(missing.contains("Page not found"), "{missing}");
+    assert!(missing.contains(r#"href="/pets""#) && missing.contains(r#"href="/alarms""#), "the navigation: {missing}");
+    let stranger = browser();
+    let res = stranger.get(app.url("/no-such-page")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let html = res.text().await.unwrap();
+    assert!(html.contains(r#"href="/login""#) && !html.contains(r#"href="/pets""#), "signed out: {html}");
+    let res = stranger.get(app.url("/api/v1/no-such-thing")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "application/json", "the API answers JSON");
+}
