@@ -715,6 +715,8 @@ pub(crate) fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> an
     let mut warnings = Vec::new();
     let known = known_keys();
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    // Where each setting given outside a file came from, to name it when its value is refused.
+    let mut origins: std::collections::HashMap<String, String> = std::collections::HashMap::new();
 
     let env_config = env.iter().find(|(k, _)| k == "PETTY_CONFIG").map(|(_, v)| PathBuf::from(v));
     let file = overrides.config_file.clone().or(env_config);
@@ -745,28 +747,25 @@ pub(crate) fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> an
         } else {
             parse_env_value(value)
         };
+        origins.insert(key.clone(), format!("the environment variable {name}"));
         figment = figment.merge(Serialized::default(&key, value));
     }
 
-    if let Some(v) = &overrides.data_dir {
-        figment = figment.merge(Serialized::default("data_dir", v));
+    let flags: [(&str, &str, Option<figment::value::Value>); 6] = [
+        ("data_dir", "--data-dir", overrides.data_dir.as_ref().map(|v| v.display().to_string().into())),
+        ("database_url", "--database-url", overrides.database_url.clone().map(Into::into)),
+        ("log.format", "--log-format", overrides.log_format.clone().map(Into::into)),
+        ("listen", "--listen", overrides.listen.clone().map(Into::into)),
+        ("mqtt.url", "--mqtt-url", overrides.mqtt_url.clone().map(Into::into)),
+        ("nats.url", "--nats-url", overrides.nats_url.clone().map(Into::into)),
+    ];
+    for (key, flag, value) in flags {
+        if let Some(value) = value {
+            origins.insert(key.to_owned(), format!("the flag {flag}"));
+            figment = figment.merge(Serialized::default(key, value));
+        }
     }
-    if let Some(v) = &overrides.database_url {
-        figment = figment.merge(Serialized::default("database_url", v));
-    }
-    if let Some(v) = &overrides.log_format {
-        figment = figment.merge(Serialized::default("log.format", v));
-    }
-    if let Some(v) = &overrides.listen {
-        figment = figment.merge(Serialized::default("listen", v));
-    }
-    if let Some(v) = &overrides.mqtt_url {
-        figment = figment.merge(Serialized::default("mqtt.url", v));
-    }
-    if let Some(v) = &overrides.nats_url {
-        figment = figment.merge(Serialized::default("nats.url", v));
-    }
-    let mut config: Config = figment.extract().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    let mut config: Config = figment.extract().map_err(|e| refused(e, &origins))?;
     if config.database_url.as_deref().is_some_and(|u| u.trim().is_empty()) {
         config.database_url = None;
     }
@@ -830,6 +829,27 @@ pub(crate) fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> an
         }
     }
     Ok(Loaded { config, warnings })
+}
+
+/// What was wrong with the configuration, each value named by where it was given (an
+/// environment variable, a flag or a file) and its key, with the values it may take.
+fn refused(errors: figment::Error, origins: &std::collections::HashMap<String, String>) -> anyhow::Error {
+    let lines: Vec<String> = errors
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let file = e.metadata.as_ref().and_then(|m| m.source.as_ref()).and_then(|s| s.file_path());
+            let from = match (origins.get(&key), file) {
+                (Some(origin), _) => origin.clone(),
+                (None, Some(path)) => format!("the configuration file {}", path.display()),
+                (None, None) => "the configuration".to_owned(),
+            };
+            let what = if key.is_empty() { String::new() } else { format!(" ({key})") };
+            // figment quotes a list of names inside backticks of its own: one pair is enough.
+            format!("{from}{what}: {}", e.kind.to_string().replace("``", "`"))
+        })
+        .collect();
+    anyhow::anyhow!("configuration: {}", lines.join("; "))
 }
 
 /// A list of strings, or one string of entries separated by commas (what fits in an
@@ -910,6 +930,27 @@ fn weakness(secret: &str) -> Option<String> {
 
 impl Config {
     fn check(&self) -> anyhow::Result<()> {
+        let (a, h) = (&self.auth, &self.http);
+        const DAY: u64 = 86_400;
+        for (name, value, range) in [
+            ("auth.access_token_ttl_secs", a.access_token_ttl_secs, 60..=DAY),
+            ("auth.refresh_token_ttl_days", a.refresh_token_ttl_days, 1..=365),
+            ("auth.session_ttl_days", a.session_ttl_days, 1..=365),
+            ("auth.invitation_ttl_days", a.invitation_ttl_days, 1..=90),
+            ("auth.password_reset_ttl_secs", a.password_reset_ttl_secs, 300..=DAY),
+            ("auth.email_verification_ttl_secs", a.email_verification_ttl_secs, 300..=30 * DAY),
+            ("auth.trusted_device_ttl_days", a.trusted_device_ttl_days, 1..=365),
+            ("auth.signin_account_window_secs", a.signin_account_window_secs, 1..=30 * DAY),
+            ("auth.signin_address_window_secs", a.signin_address_window_secs, 1..=30 * DAY),
+            ("auth.trusted_device_window_secs", a.trusted_device_window_secs, 1..=30 * DAY),
+            ("http.request_timeout_secs", h.request_timeout_secs, 1..=3_600),
+            ("http.header_read_timeout_secs", h.header_read_timeout_secs, 1..=600),
+            ("http.idle_timeout_secs", h.idle_timeout_secs, 1..=3_600),
+        ] {
+            if !range.contains(&value) {
+                bail!("{name} must be {} to {}, got {value}", range.start(), range.end());
+            }
+        }
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
             bail!("listen = {:?} is not an ADDR:PORT like 127.0.0.1:8080", self.listen);
         }
@@ -1390,6 +1431,39 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_refused_value_is_named_by_where_it_was_given_with_what_it_may_be() {
+        let refusal = |overrides: &Overrides, pairs: &[(&str, &str)]| match load_from(overrides, env(pairs)) {
+            Ok(_) => panic!("{pairs:?} is refused"),
+            Err(e) => e.to_string(),
+        };
+        let why = refusal(&Overrides::default(), &[("PETTY_LOG__FORMAT", "xml")]);
+        assert!(why.contains("the environment variable PETTY_LOG__FORMAT (log.format)"), "{why}");
+        assert!(why.contains("xml") && why.contains("text") && why.contains("json"), "the values it may be: {why}");
+        assert!(!why.contains(".rs:"), "no source location: {why}");
+        let flag = Overrides { log_format: Some("xml".into()), ..Overrides::default() };
+        let why = refusal(&flag, &[]);
+        assert!(why.contains("the flag --log-format (log.format)"), "{why}");
+        let why = refusal(&Overrides::default(), &[("PETTY_HTTP__IDLE_TIMEOUT_SECS", "soon")]);
+        assert!(why.contains("PETTY_HTTP__IDLE_TIMEOUT_SECS (http.idle_timeout_secs)"), "{why}");
+        let dir = std::env::temp_dir().join(format!("petty-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("petty.toml");
+        std::fs::write(&file, "[log]\nformat = \"yaml\"\n").unwrap();
+        let why = refusal(&Overrides { config_file: Some(file.clone()), ..Overrides::default() }, &[]);
+        assert!(why.contains(&format!("the configuration file {} (log.format)", file.display())), "{why}");
+        let _ = std::fs::remove_dir_all(&dir);
+        // Lifetimes and intervals have ranges.
+        for (name, value, rule) in [
+            ("PETTY_AUTH__ACCESS_TOKEN_TTL_SECS", "0", "auth.access_token_ttl_secs must be 60 to 86400, got 0"),
+            ("PETTY_AUTH__SESSION_TTL_DAYS", "5000", "auth.session_ttl_days must be 1 to 365, got 5000"),
+            ("PETTY_HTTP__REQUEST_TIMEOUT_SECS", "0", "http.request_timeout_secs must be 1 to 3600, got 0"),
+        ] {
+            let why = refusal(&Overrides::default(), &[(name, value)]);
+            assert!(why.contains(rule), "{why}");
+        }
     }
 
     #[test]
