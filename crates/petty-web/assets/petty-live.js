@@ -1,5 +1,6 @@
 // Petty's live pages: the device list (/devices), a device's page (/devices/{id}), a pet's day
-// (/pets/{id}) and a person's life log (/life, on user:{id}:predictions, :events and :insights).
+// (/pets/{id}), a person's life log (/life, on user:{id}:predictions, :events and :insights)
+// and the alarms (/alarms, fetched again when one is raised or changes).
 //
 // Opens the WebSocket at /api/v1/ws with the session cookie, subscribes to the devices shown
 // (device:{id}) and to the household's alarms (household:{id}:alarms), and updates in place
@@ -446,6 +447,13 @@
   }
 
   function onEvent(topic, data) {
+    if (page === 'alarms') {
+      // The server sorts and words the alarms; fetch them again.
+      if (topic === alarmsTopic) {
+        resync();
+      }
+      return;
+    }
     if (page === 'life') {
       // The server renders the predictions, insights and events; fetch them again.
       if (topic.indexOf('user:' + userId + ':') === 0) {

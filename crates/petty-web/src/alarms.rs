@@ -13,12 +13,14 @@ use maud::{Markup, html};
 use petty_app::charts::{self, ChartRequest};
 use petty_core::accounts::Permission;
 use petty_core::alarm::AlarmState;
+use petty_core::alarm::TrailActor;
 use petty_core::chart::ChartKind;
 use petty_core::ids::AlarmId;
 use petty_core::readings::Metric;
+use petty_core::recurrence::Zone;
 use petty_http::AppState;
 use petty_http::extract::ClientIp;
-use petty_store::{Alarm, AlarmFilter, Device, StoreError};
+use petty_store::{Alarm, AlarmFilter, Device, Member, StoreError};
 use serde::Deserialize;
 
 use super::PageError;
@@ -30,6 +32,89 @@ fn when(t: time::OffsetDateTime) -> String {
         .map_or_else(String::new, |b| String::from_utf8_lossy(&b[..16]).replace('T', " ") + " UTC")
 }
 
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// `t` as a person reads it in their own time zone: `Sun 6 Dec 2026, 14:05`.
+fn local_words(zone: &Zone, t: time::OffsetDateTime) -> String {
+    let local = zone.local_at(t);
+    let Some(date) = local.date() else { return when(t) };
+    format!(
+        "{} {} {} {}, {:02}:{:02}",
+        WEEKDAYS[date.weekday().number_days_from_monday() as usize],
+        date.day(),
+        MONTHS[usize::from(u8::from(date.month())) - 1],
+        date.year(),
+        local.hour(),
+        local.minute()
+    )
+}
+
+/// `t` for a page: the local words, the exact instant for machines and on hover.
+fn local(zone: &Zone, t: time::OffsetDateTime) -> Markup {
+    let exact = petty_app::rfc3339::format(t).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    html! { time datetime=(exact) title=(when(t)) { (local_words(zone, t)) } }
+}
+
+/// A text with the UTC instants in it (`2026-12-06T05:01:02Z`, as rules write them into an
+/// alarm's message) put in the reader's time zone.
+fn readable_times(zone: &Zone, text: &str) -> String {
+    let bytes = text.as_bytes();
+    let shape = |i: usize| {
+        bytes.len() >= i + 20
+            && bytes[i..i + 4].iter().all(u8::is_ascii_digit)
+            && bytes[i + 4] == b'-'
+            && bytes[i + 7] == b'-'
+            && bytes[i + 10] == b'T'
+            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+    };
+    let (mut out, mut copied, mut i) = (String::with_capacity(text.len()), 0, 0);
+    while i < bytes.len() {
+        if shape(i) {
+            let mut end = i + 11;
+            while end < bytes.len() && (bytes[end].is_ascii_digit() || b":.+-Z".contains(&bytes[end])) {
+                end += 1;
+            }
+            if let Ok(t) = time::OffsetDateTime::parse(&text[i..end], &time::format_description::well_known::Rfc3339) {
+                out.push_str(&text[copied..i]);
+                out.push_str(&local_words(zone, t));
+                copied = end;
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// Who did something on an alarm's trail, by name when it is a member.
+fn actor_name(actor: &TrailActor, members: &[Member]) -> String {
+    match actor {
+        TrailActor::User(id) => members
+            .iter()
+            .find(|m| m.user.id == *id)
+            .map_or_else(|| "a former member".to_owned(), |m| m.user.display_name.clone()),
+        TrailActor::System => "Petty".to_owned(),
+        TrailActor::ApiKey(_) => "an API key".to_owned(),
+        TrailActor::Contact(_) => "a contact".to_owned(),
+    }
+}
+
+/// Open alarms first the active, then the acknowledged; within each, the most severe, then the
+/// newest.
+fn by_urgency(alarms: &mut [Alarm]) {
+    let state = |s: AlarmState| match s {
+        AlarmState::Active => 0,
+        AlarmState::Acknowledged => 1,
+        AlarmState::Cleared => 2,
+    };
+    alarms.sort_by(|a, b| {
+        state(a.state).cmp(&state(b.state)).then(a.severity.cmp(&b.severity)).then(b.first_at.cmp(&a.first_at))
+    });
+}
+
 fn actions(signed_in: &SignedIn, a: &Alarm) -> Markup {
     html! {
         @if signed_in.can(Permission::WriteCare) && a.state != AlarmState::Cleared {
@@ -37,19 +122,19 @@ fn actions(signed_in: &SignedIn, a: &Alarm) -> Markup {
                 @if a.state == AlarmState::Active {
                     form method="post" action={ "/alarms/" (a.id) "/acknowledge" } {
                         (csrf_field(&signed_in.csrf))
-                        button type="submit" { "Acknowledge" }
+                        button.button type="submit" aria-label={ "Acknowledge " (a.title) } { "Acknowledge" }
                     }
                 }
                 form method="post" action={ "/alarms/" (a.id) "/clear" } {
                     (csrf_field(&signed_in.csrf))
-                    button.secondary type="submit" { "Clear" }
+                    button.button.button-secondary type="submit" aria-label={ "Clear " (a.title) } { "Clear" }
                 }
             }
         }
     }
 }
 
-fn alarm_rows(signed_in: &SignedIn, alarms: &[Alarm]) -> Markup {
+fn alarm_rows(signed_in: &SignedIn, zone: &Zone, alarms: &[Alarm]) -> Markup {
     html! {
         table.data-table {
             thead { tr {
@@ -58,11 +143,11 @@ fn alarm_rows(signed_in: &SignedIn, alarms: &[Alarm]) -> Markup {
             } }
             tbody {
                 @for a in alarms {
-                    tr data-severity=(a.severity.as_str()) {
-                        td { strong { (a.severity.as_str()) } }
-                        td { a href={ "/alarms/" (a.id) } { (a.title) } br; small { (a.message) } }
+                    tr data-severity=(a.severity.as_str()) data-state=(a.state.as_str()) {
+                        td { span class={ "badge severity-" (a.severity.as_str()) } { (a.severity.as_str()) } }
+                        td { a href={ "/alarms/" (a.id) } { (a.title) } br; small { (readable_times(zone, &a.message)) } }
                         td { (a.state.as_str()) }
-                        td { (when(a.first_at)) }
+                        td { (local(zone, a.first_at)) }
                         td { (a.occurrences) }
                         td { (actions(signed_in, a)) }
                     }
@@ -74,7 +159,8 @@ fn alarm_rows(signed_in: &SignedIn, alarms: &[Alarm]) -> Markup {
 
 pub(crate) async fn alarms_page(State(state): State<AppState>, signed_in: SignedIn) -> Result<Response, PageError> {
     let household_id = signed_in.membership.household_id;
-    let open = state
+    let zone = state.store.user_zone(signed_in.user.id).await?;
+    let mut open = state
         .store
         .list_alarms(
             household_id,
@@ -85,6 +171,7 @@ pub(crate) async fn alarms_page(State(state): State<AppState>, signed_in: Signed
             },
         )
         .await?;
+    by_urgency(&mut open);
     let cleared = state
         .store
         .list_alarms(
@@ -98,18 +185,39 @@ pub(crate) async fn alarms_page(State(state): State<AppState>, signed_in: Signed
         Header::SignedIn(&chrome),
         html! {
             a.back href="/household" { "← Back to " (signed_in.membership.household_name) }
-            h1 { "Alarms" }
-            section.panel #open-alarms {
-                h2 { "Open" }
-                @if open.is_empty() { p { "Nothing needs attention." } } @else { (alarm_rows(&signed_in, &open)) }
+            div.page-head {
+                div {
+                    h1 { "Alarms" }
+                    p.lead { "Times are in " (zone.name()) "." }
+                }
+                (live_indicator(&signed_in))
             }
-            section.panel #cleared-alarms {
+            section.panel #open-alarms data-live-region {
+                h2 { "Open" }
+                @if open.is_empty() { p { "Nothing needs attention." } } @else { (alarm_rows(&signed_in, &zone, &open)) }
+            }
+            section.panel #cleared-alarms data-live-region {
                 h2 { "Recently cleared" }
-                @if cleared.is_empty() { p { "No alarms yet." } } @else { (alarm_rows(&signed_in, &cleared)) }
+                @if cleared.is_empty() { p { "No alarms yet." } } @else { (alarm_rows(&signed_in, &zone, &cleared)) }
             }
         },
     );
     Ok(layout::html(StatusCode::OK, view))
+}
+
+/// The "Live" indicator: the page follows the household's alarms over the socket, and fetches
+/// its lists again when one changes.
+fn live_indicator(signed_in: &SignedIn) -> Markup {
+    html! {
+        p #live-status .live-status role="status" hidden
+            data-live-page="alarms"
+            data-ws="/api/v1/ws"
+            data-household=(signed_in.membership.household_id)
+            data-labels=(super::devices::live_labels()) {
+            span.live-dot aria-hidden="true" {}
+            span.live-text { "Connecting…" }
+        }
+    }
 }
 
 fn alarm_id(raw: &str) -> Result<AlarmId, PageError> {
@@ -124,6 +232,8 @@ pub(crate) async fn alarm_page(
     let household_id = signed_in.membership.household_id;
     let a = state.store.get_alarm(household_id, alarm_id(&id)?).await?;
     let trail = state.store.alarm_events(household_id, a.id).await?;
+    let zone = state.store.user_zone(signed_in.user.id).await?;
+    let members = state.store.list_members(household_id).await?;
     let sent = state.store.notifications(household_id, Some(a.id), 200).await?;
     let chrome = signed_in.chrome();
     let view = layout::page(
@@ -132,25 +242,26 @@ pub(crate) async fn alarm_page(
         html! {
             a.back href="/alarms" { "← All alarms" }
             h1 { (a.title) }
-            p { strong { (a.severity.as_str()) } " · " (a.state.as_str()) " · raised " (when(a.first_at))
-                " · " (a.occurrences) " time(s)" }
-            p { (a.message) }
+            p { span class={ "badge severity-" (a.severity.as_str()) } { (a.severity.as_str()) } " · " (a.state.as_str())
+                " · raised " (local(&zone, a.first_at))
+                " · " (a.occurrences) @if a.occurrences == 1 { " time" } @else { " times" } }
+            p { (readable_times(&zone, &a.message)) }
             (actions(&signed_in, &a))
             @if !a.evidence.is_empty() {
                 section.panel {
                     h2 { "The readings that raised it" }
-                    ul { @for (ts, v) in &a.evidence { li { (petty_store::from_ms(*ts).map(when).unwrap_or_default()) ": " (format!("{v:.2}")) } } }
+                    ul { @for (ts, v) in &a.evidence { li { @if let Ok(t) = petty_store::from_ms(*ts) { (local(&zone, t)) } ": " (format!("{v:.2}")) } } }
                 }
             }
             section.panel #trail {
                 h2 { "What happened" }
-                ol { @for e in &trail { li { (when(e.at)) " · " strong { (e.kind) } " · " (e.actor) @if !e.body.is_empty() { ": " (e.body) } } } }
+                ol { @for e in &trail { li { (local(&zone, e.at)) " · " strong { (e.kind) } " · " (actor_name(&e.actor, &members)) @if !e.body.is_empty() { ": " (readable_times(&zone, &e.body)) } } } }
                 @if signed_in.can(Permission::WriteCare) {
                     form method="post" action={ "/alarms/" (a.id) "/comment" } {
                         (csrf_field(&signed_in.csrf))
                         label for="comment" { "Add a comment" }
                         textarea #comment name="text" required maxlength="2000" {}
-                        button type="submit" { "Comment" }
+                        button.button type="submit" { "Comment" }
                     }
                 }
             }
@@ -342,4 +453,24 @@ pub(crate) async fn air_monitor_section(state: &AppState, device: &Device) -> Re
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn instants_in_a_message_are_put_in_the_reader_s_zone_and_nothing_else_changes() {
+        let paris = Zone::parse("tz", "Europe/Paris").unwrap();
+        let text = "CO 152 ppm since 2026-12-06T05:01:02Z (peak at 2026-12-06T05:03:00.250Z). id 2026-12-06Tx";
+        assert_eq!(
+            readable_times(&paris, text),
+            "CO 152 ppm since Sun 6 Dec 2026, 06:01 (peak at Sun 6 Dec 2026, 06:03). id 2026-12-06Tx"
+        );
+        assert_eq!(readable_times(&paris, "no time here, é ü"), "no time here, é ü");
+        // Summer time: UTC+2.
+        assert_eq!(local_words(&paris, datetime!(2026-07-01 23:30 UTC)), "Thu 2 Jul 2026, 01:30");
+    }
 }

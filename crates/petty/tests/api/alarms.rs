@@ -901,3 +901,37 @@ async fn webhook_deliveries_are_checked_again_follow_no_redirect_and_stay_with_m
     let owner: Value = app.get("/api/v1/notifications", Some(&ana.access_token)).await.json().await.unwrap();
     assert!(owner["total"].as_u64().unwrap() >= 2, "the owner sees them: {owner}");
 }
+
+#[tokio::test]
+async fn the_alarms_page_puts_the_active_first_in_the_reader_s_time_with_names_and_a_live_indicator() {
+    use crate::pages::{browser, get_page, sign_in_through_form};
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let t = &ana.access_token;
+    let zone = app.client.put(app.url("/api/v1/me/timezone")).bearer_auth(t).json(&json!({"timezone": "Asia/Tokyo"}));
+    let res = zone.send().await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let mut ids = Vec::new();
+    for serial in ["CAR-A", "CAR-B"] {
+        let (device_id, device_token) = air_monitor(&app, t, serial).await;
+        ingest(&app, &device_token, &json!({"ts": now_ms() - 300_000, "ambient_temp_c": 41.0})).await;
+        ingest(&app, &device_token, &json!({"ts": now_ms() - 60_000, "ambient_temp_c": 43.0})).await;
+        petty_jobs::alarms::run_once(&app.state.app).await;
+        let found = alarms(&app, t, &format!("?device_id={device_id}")).await;
+        ids.push(found[0]["id"].as_str().unwrap().to_owned());
+    }
+    // The older one, acknowledged, goes below the one still active.
+    let res = app.post_json(&format!("/api/v1/alarms/{}/acknowledge", ids[0]), &json!({}), Some(t)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let client = browser();
+    sign_in_through_form(&app, &client, &ana.email, crate::pages::PASSWORD).await;
+    let (_, page) = get_page(&app, &client, "/alarms").await;
+    let (active, acknowledged) = (page.find(&ids[1]).unwrap(), page.find(&ids[0]).unwrap());
+    assert!(active < acknowledged, "the active alarm first");
+    assert!(page.contains("Times are in Asia/Tokyo."), "{page}");
+    assert!(page.contains(r#"id="live-status""#) && page.contains(r#"data-live-page="alarms""#));
+    assert!(!page.contains(" UTC</td>"), "no raw UTC times in the list");
+    let (_, detail) = get_page(&app, &client, &format!("/alarms/{}", ids[0])).await;
+    assert!(detail.contains("acknowledged</strong> · Ana"), "the person by name: {detail}");
+    assert!(!detail.contains("user:"), "{detail}");
+}
