@@ -673,7 +673,11 @@ fn token_view(signed_in: &SignedIn, device: &Device, token: &str, fresh: bool) -
                     "The device sends its readings to " code { "POST /api/v1/ingest" } " on this server, with the header "
                     code { "Authorization: Bearer dk_…" } " (this token in place of " code { "dk_…" } ") and a JSON body such as:"
                 }
-                pre.code-block { code { r#"{"ts": 1763792135000, "heart_rate": 88, "battery_pct": 76}"# } }
+                // An example of what this kind of device sends.
+                pre.code-block { code { (match device.profile.kind {
+                    DeviceKind::AirMonitor => r#"{"ts": 1763792135000, "co_ppm": 3.5, "ambient_temp_c": 21.4, "humidity_pct": 48, "battery_pct": 76}"#,
+                    _ => r#"{"ts": 1763792135000, "heart_rate": 88, "battery_pct": 76}"#,
+                }) } }
                 p.hint { code { "ts" } " is when the reading was taken, in milliseconds since 1970 or as an RFC 3339 time." }
             }
             div.actions {

@@ -423,3 +423,25 @@ async fn the_device_pages_load_the_live_script_and_mark_what_it_updates() {
     assert!(script.contains("/api/v1/ws") && script.contains("subscribe"));
     assert!(!script.contains("http://") && !script.contains("https://"), "nothing is loaded from elsewhere");
 }
+
+/// The example a device's token page shows is one that kind of device sends, and Petty takes it.
+#[tokio::test]
+async fn the_token_page_s_example_fits_the_kind_of_device_and_is_taken() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let client = signed_in(&app, &ana).await;
+    for (kind, wanted, unwanted) in [("air_monitor", "co_ppm", "heart_rate"), ("collar", "heart_rate", "co_ppm")] {
+        let res =
+            add_device(&app, &client, &[("name", "Thing"), ("kind", kind), ("expected_interval_secs", "60")]).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let html = res.text().await.unwrap();
+        let token = tokens_on(&html).remove(0);
+        let at = html.find(r#"<pre class="code-block"><code>"#).expect("an example")
+            + r#"<pre class="code-block"><code>"#.len();
+        let example = html[at..].split("</code>").next().unwrap().replace("&quot;", "\"");
+        assert!(example.contains(wanted) && !example.contains(unwanted), "{kind}: {example}");
+        let mut body: Value = serde_json::from_str(&example).unwrap();
+        body["ts"] = json!(now_ms());
+        assert!(ingest(&app, &token, &body).await.is_success(), "{kind}: the example is taken");
+    }
+}
