@@ -19,7 +19,7 @@
 // request: boxing them would only add an allocation.
 #![allow(clippy::result_large_err)]
 
-use crate::carbon_params::{self, ParamError};
+use crate::carbon_params::{self, Refusal};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -56,13 +56,11 @@ pub fn router() -> Router<AppState> {
 
 type Params = Query<HashMap<String, String>>;
 
-/// FastAPI's validation error for a parameter the decoders refused.
-fn refused(e: ParamError) -> Response {
-    (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        axum::Json(json!({"detail": [{"loc": [e.location, e.param], "msg": e.msg, "type": e.kind}]})),
-    )
-        .into_response()
+/// FastAPI's validation error for the parameters the decoders refused, every one of them.
+fn refused(e: impl Into<Refusal>) -> Response {
+    let detail: Vec<serde_json::Value> =
+        e.into().0.into_iter().map(|e| json!({"loc": [e.location, e.param], "msg": e.msg, "type": e.kind})).collect();
+    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(json!({ "detail": detail }))).into_response()
 }
 
 fn now_ms() -> i64 {

@@ -32,6 +32,29 @@ impl ParamError {
     }
 }
 
+/// Every problem with a request's parameters, as FastAPI lists them: all at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub Vec<ParamError>);
+
+impl From<ParamError> for Refusal {
+    fn from(e: ParamError) -> Self {
+        Refusal(vec![e])
+    }
+}
+
+impl Refusal {
+    /// The problems of the parameters decoded independently, or nothing when there are none.
+    fn of(problems: impl IntoIterator<Item = Option<ParamError>>) -> Result<(), Refusal> {
+        let all: Vec<ParamError> = problems.into_iter().flatten().collect();
+        if all.is_empty() { Ok(()) } else { Err(Refusal(all)) }
+    }
+
+    /// The parameters named, in order.
+    pub fn params(&self) -> Vec<&str> {
+        self.0.iter().map(|e| e.param.as_str()).collect()
+    }
+}
+
 pub fn required<'a>(p: &'a Params, name: &str) -> Result<&'a str, ParamError> {
     p.get(name).map(String::as_str).ok_or_else(|| ParamError::query(name, "field required", "value_error.missing"))
 }
@@ -74,10 +97,11 @@ pub struct ReadingParams<'a> {
     pub co: f64,
 }
 
-/// The reading's parameters; the first missing or malformed one is the answer.
-pub fn reading(p: &Params) -> Result<ReadingParams<'_>, ParamError> {
+/// The reading's parameters; every missing or malformed one is named.
+pub fn reading(p: &Params) -> Result<ReadingParams<'_>, Refusal> {
     let item_id = required(p, "item_id");
     let (temp, hum, co) = (number(p, "Temp"), number(p, "Hum"), number(p, "CO"));
+    Refusal::of([item_id.clone().err(), temp.clone().err(), hum.clone().err(), co.clone().err()])?;
     Ok(ReadingParams { item_id: item_id?, temp: temp?, hum: hum?, co: co? })
 }
 
@@ -120,14 +144,15 @@ pub struct ItemRange<'a> {
     pub until: OffsetDateTime,
 }
 
-pub fn item_range(p: &Params) -> Result<ItemRange<'_>, ParamError> {
+pub fn item_range(p: &Params) -> Result<ItemRange<'_>, Refusal> {
     let item_id = required(p, "item_id");
     let (from, to) = (integer(p, "from_timestamp"), integer(p, "to_timestamp"));
+    Refusal::of([item_id.clone().err(), from.clone().err(), to.clone().err()])?;
     let (item_id, from, to) = (item_id?, from?, to?);
     let (Ok(from), Ok(until)) =
         (OffsetDateTime::from_unix_timestamp(from), OffsetDateTime::from_unix_timestamp(to.saturating_add(1)))
     else {
-        return Err(ParamError::query("from_timestamp", "timestamp out of range", "value_error"));
+        return Err(ParamError::query("from_timestamp", "timestamp out of range", "value_error").into());
     };
     Ok(ItemRange { item_id, from, until })
 }
@@ -157,23 +182,22 @@ pub struct GraphParams<'a> {
     pub serial: &'a str,
 }
 
-pub fn graph(p: &Params) -> Result<GraphParams<'_>, ParamError> {
+pub fn graph(p: &Params) -> Result<GraphParams<'_>, Refusal> {
     let (from, to) = (date(p, "start_date"), date(p, "end_date"));
-    let (from_ms, to_ms) = (from?, to?);
-    if from_ms >= to_ms {
-        return Err(ParamError::query("end_date", "end_date must be after start_date", "value_error"));
-    }
     let kind = match p.get("graph_type").map(String::as_str) {
-        None | Some("Line") => ChartKind::Line,
-        Some("Bar") => ChartKind::Bar,
-        Some(_) => {
-            return Err(ParamError::query(
-                "graph_type",
-                "value is not a valid enumeration member; permitted: 'Line', 'Bar'",
-                "type_error.enum",
-            ));
-        }
+        None | Some("Line") => Ok(ChartKind::Line),
+        Some("Bar") => Ok(ChartKind::Bar),
+        Some(_) => Err(ParamError::query(
+            "graph_type",
+            "value is not a valid enumeration member; permitted: 'Line', 'Bar'",
+            "type_error.enum",
+        )),
     };
+    Refusal::of([from.clone().err(), to.clone().err(), kind.clone().err()])?;
+    let (from_ms, to_ms, kind) = (from?, to?, kind?);
+    if from_ms >= to_ms {
+        return Err(ParamError::query("end_date", "end_date must be after start_date", "value_error").into());
+    }
     Ok(GraphParams { from_ms, to_ms, kind, serial: p.get("device").map_or("ESP32", String::as_str) })
 }
 
@@ -186,17 +210,18 @@ pub struct NewUserParams<'a> {
     pub phone: Phone,
 }
 
-pub fn new_user(p: &Params) -> Result<NewUserParams<'_>, ParamError> {
+pub fn new_user(p: &Params) -> Result<NewUserParams<'_>, Refusal> {
     let fields = (
         required(p, "name"),
         required(p, "registered_device_id"),
         required(p, "personal_contact"),
         required(p, "country"),
     );
+    Refusal::of([fields.0.clone().err(), fields.1.clone().err(), fields.2.clone().err(), fields.3.clone().err()])?;
     let (name, device_serial, contact, country) = (fields.0?, fields.1?, fields.2?, fields.3?);
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 80 {
-        return Err(ParamError::query("name", "name must be 1 to 80 characters", "value_error"));
+        return Err(ParamError::query("name", "name must be 1 to 80 characters", "value_error").into());
     }
     let phone = Phone::from_national(contact, country).map_err(|e| match e {
         PhoneError::UnknownCountry(_) => ParamError::query(
@@ -227,17 +252,19 @@ mod tests {
     }
 
     #[test]
-    fn a_reading_names_the_first_bad_parameter() {
+    fn a_reading_names_every_bad_parameter_at_once() {
         let ok = params(&[("item_id", "ESP32"), ("Temp", "21.5"), ("Hum", "40"), ("CO", "512")]);
         let r = reading(&ok).unwrap();
         assert_eq!((r.item_id, r.temp, r.hum, r.co), ("ESP32", 21.5, 40.0, 512.0));
         assert!(r.to_reading(OffsetDateTime::now_utc()).is_ok());
 
         let missing = params(&[("Temp", "21.5"), ("Hum", "40"), ("CO", "512")]);
-        assert_eq!(reading(&missing).unwrap_err().param, "item_id");
+        assert_eq!(reading(&missing).unwrap_err().params(), ["item_id"]);
         let nan = params(&[("item_id", "ESP32"), ("Temp", "21.5"), ("Hum", "NaN"), ("CO", "512")]);
         let e = reading(&nan).unwrap_err();
-        assert_eq!((e.param.as_str(), e.kind), ("Hum", "type_error.float"));
+        assert_eq!((e.0[0].param.as_str(), e.0[0].kind), ("Hum", "type_error.float"));
+        let bare = params(&[("Hum", "damp")]);
+        assert_eq!(reading(&bare).unwrap_err().params(), ["item_id", "Temp", "Hum", "CO"]);
         let hot = params(&[("item_id", "ESP32"), ("Temp", "900"), ("Hum", "40"), ("CO", "512")]);
         let e = reading(&hot).unwrap().to_reading(OffsetDateTime::now_utc()).unwrap_err();
         assert_eq!(e.param, "Temp");
@@ -246,15 +273,17 @@ mod tests {
     #[test]
     fn ranges_dates_and_charts_are_checked() {
         let far = params(&[("item_id", "x"), ("from_timestamp", "-999999999999999"), ("to_timestamp", "1")]);
-        assert_eq!(item_range(&far).unwrap_err().param, "from_timestamp");
+        assert_eq!(item_range(&far).unwrap_err().params(), ["from_timestamp"]);
+        assert_eq!(item_range(&params(&[])).unwrap_err().params(), ["item_id", "from_timestamp", "to_timestamp"]);
         assert_eq!(path_second("12a").unwrap_err().location, "path");
         assert_eq!(path_second(&i64::MAX.to_string()).unwrap(), None);
         let backwards = params(&[("start_date", "2026-02-02"), ("end_date", "2026-02-01")]);
-        assert_eq!(graph(&backwards).unwrap_err().param, "end_date");
+        assert_eq!(graph(&backwards).unwrap_err().params(), ["end_date"]);
         let bar = params(&[("start_date", "2026-02-01T10:00:00"), ("end_date", "2026-02-02"), ("graph_type", "Bar")]);
         let g = graph(&bar).unwrap();
         assert_eq!((g.kind, g.serial), (ChartKind::Bar, "ESP32"));
-        assert_eq!(graph(&params(&[("start_date", "soon"), ("end_date", "later")])).unwrap_err().param, "start_date");
+        let wrong = params(&[("start_date", "soon"), ("end_date", "later"), ("graph_type", "Pie")]);
+        assert_eq!(graph(&wrong).unwrap_err().params(), ["start_date", "end_date", "graph_type"]);
     }
 
     #[test]
@@ -269,7 +298,11 @@ mod tests {
         assert_eq!((u.name, u.phone.as_str()), ("Ravi", "+919876543210"));
         let mut nowhere = user.clone();
         nowhere.insert("country".into(), "Atlantis".into());
-        assert_eq!(new_user(&nowhere).unwrap_err().param, "country");
+        assert_eq!(new_user(&nowhere).unwrap_err().params(), ["country"]);
+        assert_eq!(
+            new_user(&params(&[("name", "Ravi")])).unwrap_err().params(),
+            ["registered_device_id", "personal_contact", "country"]
+        );
         assert_eq!(sms_message(&params(&[("message", "  ")])).unwrap_err().param, "message");
         assert_eq!(sms_message(&params(&[("message", &"x".repeat(1601))])).unwrap_err().param, "message");
     }

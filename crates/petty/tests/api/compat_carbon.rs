@@ -80,6 +80,11 @@ async fn the_esp32_writes_and_reads_items_with_the_seed_shapes() {
     assert_eq!(body["detail"][0]["loc"], json!(["query", "Temp"]));
     let (status, body) = call(&app, reqwest::Method::POST, "/Dynamo/item?item_id=ESP32&Temp=1&Hum=1", &token).await;
     assert_eq!((status, &body["detail"][0]["type"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("value_error.missing")));
+    // Every missing or malformed one at once, as FastAPI lists them.
+    let (status, body) = call(&app, reqwest::Method::POST, "/Dynamo/item?Hum=damp", &token).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let named: Vec<&Value> = body["detail"].as_array().unwrap().iter().map(|d| &d["loc"][1]).collect();
+    assert_eq!(named, [&json!("item_id"), &json!("Temp"), &json!("Hum"), &json!("CO")], "{body}");
     let res =
         app.client.post(app.url("/compat/carbon/Dynamo/item?item_id=ESP32&Temp=1&Hum=1&CO=1")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "a token is required");
