@@ -248,6 +248,27 @@ pub struct Wellness {
     pub components: Vec<Component>,
 }
 
+/// The fewest parts with data for a score to be shown: one part alone (an active afternoon, a
+/// night's sleep) says little of a day, and a score of it would claim more than is known.
+pub const MIN_PARTS_WITH_DATA: usize = 2;
+
+impl Wellness {
+    /// How many parts had data.
+    pub fn parts_with_data(&self) -> usize {
+        self.components.iter().filter(|c| c.weight > 0.0).count()
+    }
+
+    /// The score, when at least [`MIN_PARTS_WITH_DATA`] parts had data to earn one.
+    pub fn earned(&self) -> Option<u8> {
+        (self.parts_with_data() >= MIN_PARTS_WITH_DATA).then_some(self.score)
+    }
+
+    /// The parts without data, each with why.
+    pub fn missing(&self) -> Vec<&Component> {
+        self.components.iter().filter(|c| c.weight == 0.0).collect()
+    }
+}
+
 pub const ACTIVITY_WEIGHT: f64 = 0.35;
 pub const REST_WEIGHT: f64 = 0.25;
 pub const VITALS_WEIGHT: f64 = 0.25;
@@ -522,6 +543,31 @@ pub(crate) mod tests {
         let nothing = score(&p, TODAY, &DaySummary::empty(TODAY), &Baseline::empty(7), None);
         assert_eq!(nothing.score, 0);
         assert!(nothing.components.iter().all(|c| c.weight == 0.0));
+    }
+
+    #[test]
+    fn no_score_is_shown_without_data_or_from_one_part_alone() {
+        let p = dog(None, None, None);
+        let nothing = score(&p, TODAY, &DaySummary::empty(TODAY), &Baseline::empty(7), None);
+        assert_eq!((nothing.earned(), nothing.missing().len()), (None, 4), "no data, no score");
+        // One part with data (an active day, no night covered, no baseline, no care plan).
+        let one = DaySummary {
+            resting_hr: None,
+            respiration: None,
+            night_minutes_covered: 0.0,
+            active_minutes: 200.0,
+            ..normal_day(TODAY, 0)
+        };
+        let w = score(&p, TODAY, &one, &Baseline::empty(7), None);
+        assert_eq!((w.score, w.parts_with_data()), (100, 1));
+        assert_eq!(w.earned(), None, "a hundred from one part is not a score of the day");
+        let missing: Vec<&str> = w.missing().iter().map(|c| c.name).collect();
+        assert_eq!(missing, ["rest", "vitals", "care"]);
+        // Activity and rest: enough.
+        let two = DaySummary { resting_hr: None, respiration: None, ..normal_day(TODAY, 0) };
+        let w = score(&p, TODAY, &two, &Baseline::empty(7), None);
+        assert_eq!(w.parts_with_data(), 2);
+        assert_eq!(w.earned(), Some(w.score));
     }
 
     #[test]

@@ -157,7 +157,8 @@ pub async fn analyse_day(
             pet_id,
             day,
             &summary_json::to_json(&summary),
-            wellness.as_ref().map(|w| i64::from(w.score)),
+            // A day whose score was not earned (too few parts with data) keeps none.
+            wellness.as_ref().and_then(|w| w.earned()).map(i64::from),
             now,
         )
         .await?;

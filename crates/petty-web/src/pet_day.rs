@@ -107,7 +107,15 @@ pub(crate) async fn pet_page(
                 h2 { "Wellness today" }
                 @match &wellness {
                     Some(w) => {
-                        p.score { strong { (w.score) } " / 100" }
+                        @match w.earned() {
+                            Some(score) => p.score { strong { (score) } " / 100" },
+                            None => p.score-pending {
+                                strong { "Not enough data yet." }
+                                " A score needs at least " (petty_core::wellness::MIN_PARTS_WITH_DATA)
+                                " of its parts; missing: "
+                                (w.missing().iter().map(|c| c.name).collect::<Vec<_>>().join(", ")) "."
+                            },
+                        }
                         table.data-table {
                             caption.visually-hidden { "How the score is made up" }
                             thead { tr { th scope="col" { "Part" } th scope="col" { "Score" } th scope="col" { "Weight" } th scope="col" { "Why" } } }

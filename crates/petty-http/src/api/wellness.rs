@@ -70,7 +70,8 @@ pub(crate) struct WellnessDay {
 pub(crate) struct WellnessOut {
     /// The latest analysed day, `YYYY-MM-DD`.
     pub day: Option<String>,
-    /// 0–100.
+    /// 0–100; `null` while fewer than two of its parts have data (the components say which
+    /// are missing, and why).
     pub score: Option<u8>,
     pub components: Vec<ComponentOut>,
     /// Change against about a week earlier.
@@ -118,7 +119,8 @@ pub(crate) async fn get_wellness(
     let first_shown = today - time::Duration::days(i64::from(days) - 1);
     Ok(Json(WellnessOut {
         day: latest.map(|s| petty_core::pets::format_date(s.day)),
-        score: breakdown.as_ref().map(|w| w.score),
+        // No score without the data to earn it (fewer than two parts with data: `null`).
+        score: breakdown.as_ref().and_then(|w| w.earned()),
         components: breakdown
             .map(|w| {
                 w.components
