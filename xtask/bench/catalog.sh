@@ -14,6 +14,8 @@
 # answer must be a 2xx (wrk's "Non-2xx" line is checked); rate limits are off.
 #
 #   xtask/bench/catalog.sh [ROUNDS] [SECONDS]      # default 3 rounds of 10 s
+#   PERF_OUT=/tmp/petty.perf xtask/bench/catalog.sh  # also profile Petty during one more 8 s
+#                                                    # query run (perf record, DWARF call graphs)
 #
 # Needs wrk (Debian), python3, the release build (cargo build --release -p petty) and the anchors
 # (CARGO_TARGET_DIR=$HOME/.cache/petty-anchors-target cargo build --release --locked
@@ -117,6 +119,13 @@ for r in $(seq 1 "$ROUNDS"); do
   run "anchor GET /hello" "$ANCHOR_PID" "$HELLO" | tee -a "$DIR/results"
   run "petty POST catalog/query" "$PETTY_PID" "$QUERY" -s "$DIR/query.lua" | tee -a "$DIR/results"
 done
+if [ -n "${PERF_OUT:-}" ]; then
+  perf record -F 2000 -g --call-graph dwarf,16384 -p "$PETTY_PID" -o "$PERF_OUT" -- sleep 8 >/dev/null 2>&1 &
+  PERF=$!
+  taskset -c 1 wrk -t1 -c"$CONNS" -d8s -s "$DIR/query.lua" "$QUERY" >/dev/null
+  wait "$PERF"
+  echo "profile written: perf report -i $PERF_OUT --children --stdio -g none"
+fi
 run "petty GET catalog filters" "$PETTY_PID" "$LIST" -H "authorization: Bearer $TOKEN" | tee -a "$DIR/results"
 python3 - "$DIR/results" <<'PY'
 import re, statistics, sys

@@ -222,8 +222,9 @@ pub async fn export(app: &App, user_id: UserId) -> Result<Export, StoreError> {
         for a in app.store.list_alarms(h, &filter).await? {
             alarms_json.push(serde_json::to_value(crate::alarms::AlarmOut::from(&a)).unwrap_or(Value::Null));
         }
-        let (_, settings) = app.store.catalog_state(h).await?;
+        // The snapshot carries the settings of its version (a settings change moves it).
         let catalog = app.store.catalog(h).await?;
+        let settings = &catalog.settings;
         listings_count += catalog.listings.len();
         let listings: Vec<Value> = catalog.listings.iter().map(|l| listing_json(l, &ts)).collect();
         if !listings.is_empty() || settings.public || settings.title.is_some() {

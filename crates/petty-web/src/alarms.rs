@@ -190,7 +190,12 @@ pub(crate) async fn alarms_page(State(state): State<AppState>, signed_in: Signed
                     h1 { "Alarms" }
                     p.lead { "Times are in " (zone.name()) "." }
                 }
-                (live_indicator(&signed_in))
+                // Followed live: the lists are fetched again when an alarm changes.
+                (super::devices::live_status(&super::devices::Follow {
+                    page: "alarms",
+                    household: Some(household_id),
+                    ..Default::default()
+                }))
             }
             section.panel #open-alarms data-live-region {
                 h2 { "Open" }
@@ -203,21 +208,6 @@ pub(crate) async fn alarms_page(State(state): State<AppState>, signed_in: Signed
         },
     );
     Ok(layout::html(StatusCode::OK, view))
-}
-
-/// The "Live" indicator: the page follows the household's alarms over the socket, and fetches
-/// its lists again when one changes.
-fn live_indicator(signed_in: &SignedIn) -> Markup {
-    html! {
-        p #live-status .live-status role="status" hidden
-            data-live-page="alarms"
-            data-ws="/api/v1/ws"
-            data-household=(signed_in.membership.household_id)
-            data-labels=(super::devices::live_labels()) {
-            span.live-dot aria-hidden="true" {}
-            span.live-text { "Connecting…" }
-        }
-    }
 }
 
 fn alarm_id(raw: &str) -> Result<AlarmId, PageError> {

@@ -489,12 +489,7 @@ pub(crate) async fn attach_file(
     multipart: axum::extract::Multipart,
 ) -> Result<Response, PageError> {
     let household = signed_in.membership.household_id;
-    let max = state.app.files.settings().max_upload_bytes;
-    let form = super::uploads::read_file_form(multipart, "file", max).await;
-    if let Ok(read) = &form {
-        signed_in.check_csrf(&state, &read.csrf)?;
-    }
-    signed_in.require(Permission::ManagePets)?;
+    let form = super::uploads::read_checked_file_form(&state, &signed_in, multipart, "file").await?;
     let record = state.store.get_record(household, uuid(&id)?).await?;
     let pet = state.store.get_pet(household, record.pet_id).await?;
     let refused = match form {

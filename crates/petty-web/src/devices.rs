@@ -451,7 +451,7 @@ fn epoch_ms(t: OffsetDateTime) -> i64 {
 /// Everything the live script writes into the page, as the server writes it here: metric
 /// labels and units in column order, status words and badge classes, the low-battery mark,
 /// the "ago" table and the indicator's words. One JSON value, made once.
-pub(super) fn live_labels() -> &'static str {
+fn live_labels() -> &'static str {
     static LABELS: OnceLock<String> = OnceLock::new();
     LABELS.get_or_init(|| {
         let metrics: serde_json::Map<String, serde_json::Value> = Metric::ALL
@@ -493,20 +493,38 @@ pub(super) fn live_labels() -> &'static str {
     })
 }
 
-/// The "Live" / "Reconnecting…" indicator, and the live script's settings. Hidden until the
-/// script shows it: without JavaScript nothing on the page claims to be live.
-fn live_indicator(signed_in: &SignedIn, device: Option<DeviceId>) -> Markup {
+/// What a live page follows: its kind (`data-live-page`: `list`, `device`, `pet`, `life` or
+/// `alarms`) and the ids `petty-live.js` subscribes by.
+#[derive(Default)]
+pub(super) struct Follow {
+    pub page: &'static str,
+    pub household: Option<petty_core::ids::HouseholdId>,
+    pub device: Option<DeviceId>,
+    pub pet: Option<petty_core::ids::PetId>,
+    pub user: Option<petty_core::ids::UserId>,
+}
+
+/// The "Live" / "Reconnecting…" indicator, and the live script's settings, for every live page.
+/// Hidden until the script shows it: without JavaScript nothing on the page claims to be live.
+pub(super) fn live_status(follow: &Follow) -> Markup {
     html! {
         p #live-status .live-status role="status" hidden
-            data-live-page=(if device.is_some() { "device" } else { "list" })
+            data-live-page=(follow.page)
             data-ws="/api/v1/ws"
-            data-household=(signed_in.membership.household_id)
-            data-device=[device]
+            data-household=[follow.household]
+            data-device=[follow.device]
+            data-pet=[follow.pet]
+            data-user=[follow.user]
             data-labels=(live_labels()) {
             span.live-dot aria-hidden="true" {}
             span.live-text { "Connecting…" }
         }
     }
+}
+
+fn live_indicator(signed_in: &SignedIn, device: Option<DeviceId>) -> Markup {
+    let page = if device.is_some() { "device" } else { "list" };
+    live_status(&Follow { page, household: Some(signed_in.membership.household_id), device, ..Follow::default() })
 }
 
 /// The battery level, with a badge in words when it is low.

@@ -90,7 +90,7 @@ pub fn router() -> Router<AppState> {
         .route("/pets/{id}/life", post(pet_day::log_for_pet))
         .route("/pets/{id}/life/{event_id}/delete", post(pet_day::remove_for_pet))
         .route("/pets/{id}/edit", get(pets::edit_pet_page).post(pets::update_pet))
-        // The photo form counts its file against the upload limit itself (`pets::read_file_form`).
+        // The photo form counts its file against the upload limit itself (`uploads::read_file_form`).
         .route("/pets/{id}/photo", post(pets::upload_photo).layer(DefaultBodyLimit::disable()))
         .route("/pets/{id}/delete", post(pets::delete_pet))
         .route("/pets/{id}/care", get(care::care_page))

@@ -111,14 +111,11 @@ async fn life_view(
                 p.lead { "Only you see it. Log what you did and how you felt; Petty predicts your energy and mood from the last 30 days." }
                 p { a href="/life/links" { "What goes together" } " — your log beside your pets' walks and collars and the air at night." }
             } }
-            p #live-status .live-status role="status" hidden
-                data-live-page="life"
-                data-ws="/api/v1/ws"
-                data-user=(signed_in.user.id)
-                data-labels=(super::devices::live_labels()) {
-                span.live-dot aria-hidden="true" {}
-                span.live-text { "Connecting…" }
-            }
+            (super::devices::live_status(&super::devices::Follow {
+                page: "life",
+                user: Some(signed_in.user.id),
+                ..Default::default()
+            }))
             (layout::error_summary(errors, &fields))
             section.section #predictions data-live-region aria-labelledby="predictions-title" {
                 h2 #predictions-title { "Now" }

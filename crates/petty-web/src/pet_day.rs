@@ -94,15 +94,12 @@ pub(crate) async fn pet_page(
                 p { img.pet-avatar.pet-photo src=(src) alt={ "Photo of " (name) } width="128" height="128"; }
             }
             p { a href={ "/pets/" (pet_id) "/edit" } { "Profile" } " · " a href={ "/pets/" (pet_id) "/care" } { "Care records and vaccinations" } }
-            p #live-status .live-status role="status" hidden
-                data-live-page="pet"
-                data-ws="/api/v1/ws"
-                data-household=(household_id)
-                data-pet=(pet_id)
-                data-labels=(super::devices::live_labels()) {
-                span.live-dot aria-hidden="true" {}
-                span.live-text { "Connecting…" }
-            }
+            (super::devices::live_status(&super::devices::Follow {
+                page: "pet",
+                household: Some(household_id),
+                pet: Some(pet_id),
+                ..Default::default()
+            }))
             section.panel #wellness data-live-region {
                 h2 { "Wellness today" }
                 @match &wellness {

@@ -483,14 +483,9 @@ pub(crate) async fn upload_photo(
     multipart: Multipart,
 ) -> Result<Response, PageError> {
     let household_id = signed_in.membership.household_id;
-    let max = state.app.files.settings().max_upload_bytes;
-    let form = uploads::read_file_form(multipart, "photo", max).await;
-    // A form that cannot be read has no token to check: nothing is changed, and nothing said
-    // about the pet to someone who may not see it.
-    if let Ok(read) = &form {
-        signed_in.check_csrf(&state, &read.csrf)?;
-    }
-    signed_in.require(Permission::ManagePets)?;
+    // A form that cannot be read changes nothing, and says nothing about the pet to someone who
+    // may not see it.
+    let form = uploads::read_checked_file_form(&state, &signed_in, multipart, "photo").await?;
     let pet = state.store.get_pet(household_id, pet_id(&id)?).await?;
     let again = |errors: FormErrors, status: StatusCode| {
         let photo = Photo { errors, ..Photo::of(&state, &pet) };

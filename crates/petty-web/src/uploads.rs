@@ -58,6 +58,24 @@ pub(crate) struct FileForm {
     pub file: Option<(String, String, bytes::Bytes)>,
 }
 
+/// A file form posted by someone who must be allowed to manage pets: read within the upload
+/// limit, its token checked, the permission required. A form too large to read is `Ok(Err)`
+/// with the error to show: it has no token to check, and nothing is changed.
+pub(crate) async fn read_checked_file_form(
+    state: &AppState,
+    signed_in: &super::session::SignedIn,
+    multipart: Multipart,
+    file_field: &str,
+) -> Result<Result<FileForm, FormErrors>, PageError> {
+    let max = state.app.files.settings().max_upload_bytes;
+    let form = read_file_form(multipart, file_field, max).await;
+    if let Ok(read) = &form {
+        signed_in.check_csrf(state, &read.csrf)?;
+    }
+    signed_in.require(petty_core::accounts::Permission::ManagePets)?;
+    Ok(form)
+}
+
 pub(crate) async fn read_file_form(
     mut multipart: Multipart,
     file_field: &str,

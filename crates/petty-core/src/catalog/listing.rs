@@ -449,10 +449,9 @@ impl ListingDraft {
                         format!("photos may hold at most {PHOTOS_MAX} photos"),
                     ));
                 } else {
-                    let checked: Vec<String> =
-                        photos.into_iter().filter_map(|u| photo("photos", u, &mut errors)).collect();
-                    out.photos = Vec::new();
-                    for p in checked {
+                    // Each once, in the order given.
+                    out.photos.clear();
+                    for p in photos.into_iter().filter_map(|u| photo("photos", u, &mut errors)) {
                         if !out.photos.contains(&p) {
                             out.photos.push(p);
                         }

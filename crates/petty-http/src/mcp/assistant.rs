@@ -285,7 +285,9 @@ impl Links {
     const MAX: usize = 12;
 
     fn push(&mut self, label: &str, href: String) {
-        if self.links.len() < Self::MAX && !label.is_empty() && self.seen.insert(href.clone()) {
+        // A link whose id was missing (`/pets/`, `/pets//records`) is no link.
+        let whole = !href.ends_with('/') && !href.contains("//");
+        if whole && self.links.len() < Self::MAX && !label.is_empty() && self.seen.insert(href.clone()) {
             self.links.push(Link { label: label.to_owned(), href });
         }
     }
@@ -323,8 +325,6 @@ impl Links {
             }
             _ => {}
         }
-        // A link whose id was missing is no link.
-        self.links.retain(|l| !l.href.ends_with('/') && !l.href.contains("//"));
     }
 
     fn send(&mut self, tx: &UnboundedSender<Said>) {

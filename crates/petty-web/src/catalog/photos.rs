@@ -125,13 +125,7 @@ pub(crate) async fn upload(
     multipart: Multipart,
 ) -> Result<Response, PageError> {
     let household = signed_in.membership.household_id;
-    let max = state.app.files.settings().max_upload_bytes;
-    let form = uploads::read_file_form(multipart, "photo", max).await;
-    // A form that cannot be read has no token to check: nothing is changed.
-    if let Ok(read) = &form {
-        signed_in.check_csrf(&state, &read.csrf)?;
-    }
-    signed_in.require(Permission::ManagePets)?;
+    let form = uploads::read_checked_file_form(&state, &signed_in, multipart, "photo").await?;
     let listing = uses::get(&state.app, household, listing_id(&id)?).await.map_err(page_error)?;
     let form = match form {
         Ok(form) => form,
