@@ -59,9 +59,11 @@ step "petty serve on ${base} (SQLite in ${work}, rate limits off)"
 PETTY_RATE_LIMIT__ENABLED=false \
 PETTY_AUTH__ACCESS_TOKEN_TTL_SECS=7200 \
 PETTY_LOG__LEVEL="${ST_SERVER_LOG_LEVEL:-warn}" \
+PETTY_DEMO__LIVE_DEVICES=false \
   "$petty" serve --demo --data-dir "$work/data" --listen "127.0.0.1:${port}" >"$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 100); do
+# The demo household replays a fortnight of readings before the server listens.
+for _ in $(seq 1 1500); do
   curl -fsS "$base/readyz" >/dev/null 2>&1 && break
   kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; die "petty serve exited"; }
   sleep 0.2

@@ -54,6 +54,9 @@ pub struct AirMonitor {
     humidity_phase: f64,
     incident: Option<Incident>,
     battery: f64,
+    /// Incidents set in advance (their start times, in order) instead of drawn at random; none
+    /// after the last.
+    script: Option<std::collections::VecDeque<i64>>,
 }
 
 /// The mean time between incidents.
@@ -73,13 +76,31 @@ impl AirMonitor {
             humidity_phase,
             incident: None,
             battery,
+            script: None,
         };
         monitor.incident = Some(monitor.draw_incident(start_ms));
         monitor
     }
 
-    /// The next incident, starting an exponentially distributed gap after `after_ms`.
+    /// A monitor whose only incidents start at `starts` (epoch milliseconds, in order): CO
+    /// climbs for 20 minutes to about 180 ppm in a room, holds 8 minutes and clears in 40.
+    pub fn scripted(seed: u64, start_ms: i64, utc_offset_secs: i32, starts: &[i64]) -> AirMonitor {
+        let mut monitor = AirMonitor::new(seed, start_ms, utc_offset_secs);
+        monitor.script = Some(starts.iter().copied().collect());
+        monitor.incident = Some(monitor.draw_incident(start_ms));
+        monitor
+    }
+
+    /// The next incident, starting an exponentially distributed gap after `after_ms` (or the
+    /// script's next one).
     fn draw_incident(&mut self, after_ms: i64) -> Incident {
+        if let Some(script) = &mut self.script {
+            // Nothing more after the script: an incident that never comes.
+            let start = script.pop_front().unwrap_or(i64::MAX / 4);
+            let peak_ppm = 180.0 + noise(&mut self.rng, 10.0);
+            let (rise, hold, fall) = (20 * MINUTE_MS, 8 * MINUTE_MS, 40 * MINUTE_MS);
+            return Incident { start: start.max(after_ms), rise, hold, fall, peak_ppm, car_peak_c: None };
+        }
         let rng = &mut self.rng;
         let u: f64 = rng.random();
         let gap = (-(1.0 - u).ln() * MEAN_GAP_MS).max(HOUR_MS as f64) as i64;

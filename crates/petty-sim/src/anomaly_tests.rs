@@ -75,6 +75,7 @@ fn injected_anomalies_are_found_on_their_day() {
         restless_night_days: vec![19],
         scratching_spree_days: vec![21],
         silent: vec![(23, 10, 6)],
+        ..Scenario::default()
     };
     // The silent collar is judged while it is silent, 3 hours in.
     let at = |d: u32| (d == 23).then_some(START_MS + 23 * DAY_MS + 13 * 3_600_000);

@@ -51,6 +51,11 @@ pub struct Scenario {
     /// The battery runs flat and the collar is silent: `(day, start hour, hours)`. The battery
     /// falls to 0 over the three hours before; no readings in the window; then it charges.
     pub silent: Vec<(u32, u32, u32)>,
+    /// The pet slips out and roams on its own: `(day, start hour)`, about 50 minutes on a loop
+    /// that takes it two to three kilometres from home (a geofence exit).
+    pub wander: Vec<(u32, u32)>,
+    /// Never walked (a cat that stays in and around the house): no walks, no jogs.
+    pub housebound: bool,
 }
 
 /// What the dog is doing.
@@ -136,6 +141,8 @@ struct Flags {
     restless_evening: bool,
     spree: bool,
     silent: Option<(i64, i64)>,
+    wander: Option<i64>,
+    housebound: bool,
 }
 
 impl DayPlan {
@@ -159,6 +166,20 @@ impl DayPlan {
                 end,
                 run: (run_start, (run_start + run_len).min(end - MINUTE_MS)),
                 radius_m: rng.random_range(250.0..600.0),
+                bearing: rng.random_range(0.0..2.0 * PI),
+            });
+        }
+
+        if flags.housebound {
+            walks.clear();
+        }
+        if let Some(start) = flags.wander {
+            // Out through an open gate: a long loop alone, no jog, back by itself.
+            walks.push(Walk {
+                start,
+                end: start + 50 * MINUTE_MS,
+                run: (start, start),
+                radius_m: rng.random_range(1100.0..1400.0),
                 bearing: rng.random_range(0.0..2.0 * PI),
             });
         }
@@ -410,6 +431,8 @@ impl Collar {
                     .iter()
                     .find(|(d, _, _)| i64::from(*d) == rel)
                     .map(|(_, h, n)| (i64::from(*h) * HOUR_MS, i64::from(*h + *n) * HOUR_MS)),
+                wander: s.wander.iter().find(|(d, _)| i64::from(*d) == rel).map(|(_, h)| i64::from(*h) * HOUR_MS),
+                housebound: s.housebound,
             };
             self.plan = Some(DayPlan::draw(self.seed, day, flags));
         }

@@ -56,6 +56,21 @@ pub struct SimDevice {
 }
 
 impl SimDevice {
+    /// A collar named `name` sending every `interval_secs` from `start_ms` on.
+    pub fn collar(name: &str, interval_secs: u32, start_ms: i64, collar: Collar) -> SimDevice {
+        SimDevice::with_model(name, DeviceKind::Collar, interval_secs, start_ms, Model::Collar(Box::new(collar)))
+    }
+
+    /// An air monitor named `name` sending every `interval_secs` from `start_ms` on.
+    pub fn air_monitor(name: &str, interval_secs: u32, start_ms: i64, monitor: AirMonitor) -> SimDevice {
+        SimDevice::with_model(name, DeviceKind::AirMonitor, interval_secs, start_ms, Model::Air(Box::new(monitor)))
+    }
+
+    fn with_model(name: &str, kind: DeviceKind, interval_secs: u32, start_ms: i64, model: Model) -> SimDevice {
+        let interval_ms = i64::from(interval_secs.max(1)) * 1000;
+        SimDevice { name: name.to_owned(), kind, interval_ms, next_ts: start_ms, seq: 0, model }
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -179,7 +179,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Arc<Stats>> {
     let mut fleet = Fleet::with_options(opts.seed, opts.collars, opts.monitors, start, &opts.fleet);
     let remotes = create_devices(&http, &base, &access, &fleet, opts.seed).await?;
     eprintln!(
-        "created {} devices; simulating from {} to {}",
+        "simulating {} devices from {} to {}",
         remotes.len(),
         format_ms(start),
         if end == i64::MAX { "interrupted".into() } else { format_ms(end) }
@@ -331,26 +331,52 @@ async fn create_devices(
     fleet: &Fleet,
     seed: u64,
 ) -> anyhow::Result<Vec<Remote>> {
+    let existing = household_devices(http, base, access).await?;
+    // The household's own pets wear the collars first, those without one before the rest.
+    let mut free_pets = household_pets(http, base, access).await?;
+    let worn: Vec<&str> =
+        existing.iter().filter(|d| d["kind"] == "collar").filter_map(|d| d["pet_id"].as_str()).collect();
+    free_pets.retain(|(id, _)| !worn.contains(&id.as_str()));
+    free_pets.reverse();
+    let (mut reused, mut made_pets) = (0, 0);
     let mut remotes = Vec::with_capacity(fleet.devices().len());
     for (i, device) in fleet.devices().iter().enumerate() {
-        // Each collar is worn by a dog of its own, so the behaviour analysis has a pet to follow.
-        let pet_id = if device.kind() == crate::DeviceKind::Collar {
-            const NAMES: [&str; 8] = ["Bella", "Max", "Luna", "Charlie", "Daisy", "Rocky", "Milo", "Nala"];
-            let req = http.post(format!("{base}/api/v1/pets")).bearer_auth(access).json(&json!({
-                "name": format!("{} ({})", NAMES[i % NAMES.len()], device.name()),
-                "species": "dog",
-                "weight_kg": 8.0 + (i % 7) as f64 * 4.0,
-            }));
-            let (status, body) =
-                send(req).await.map_err(|e| anyhow::anyhow!("creating a dog for {}: {e}", device.name()))?;
-            match body["id"].as_str() {
-                Some(id) if status.is_success() => Some(id.to_owned()),
-                _ => bail!("creating a dog for {} failed: {status} {body}", device.name()),
+        let collar = device.kind() == crate::DeviceKind::Collar;
+        // The same seed names the same devices: a second run finds and reuses them.
+        let serial = if collar { format!("SIM-{seed:x}-{i}") } else { format!("ESP32-{seed:x}-{i}") };
+        if let Some(found) = existing.iter().find(|d| d["serial"].as_str() == Some(serial.as_str())) {
+            let id = found["id"].as_str().context("a device without an id")?;
+            // Its token was shown once, when it was made: a new one (the old stops working).
+            let req = http.post(format!("{base}/api/v1/devices/{id}/token")).bearer_auth(access);
+            let (status, body) = send(req).await.map_err(|e| anyhow::anyhow!("a new token for {serial}: {e}"))?;
+            let Some(token) = body["token"].as_str().filter(|_| status.is_success()) else {
+                bail!("a new token for {serial} failed: {status} {body}")
+            };
+            let item_id = (!collar).then_some(serial);
+            remotes.push(Remote { id: id.to_owned(), token: token.to_owned(), serial: item_id });
+            reused += 1;
+            continue;
+        }
+        let pet_id = match (collar, free_pets.pop()) {
+            (false, _) => None,
+            (true, Some((id, _))) => Some(id),
+            (true, None) => {
+                // More collars than pets: a dog for each of the others.
+                const NAMES: [&str; 8] = ["Max", "Luna", "Charlie", "Daisy", "Rocky", "Milo", "Nala", "Bella"];
+                let req = http.post(format!("{base}/api/v1/pets")).bearer_auth(access).json(&json!({
+                    "name": NAMES[i % NAMES.len()],
+                    "species": "dog",
+                    "weight_kg": 8.0 + (i % 7) as f64 * 4.0,
+                }));
+                let (status, body) =
+                    send(req).await.map_err(|e| anyhow::anyhow!("creating a dog for {}: {e}", device.name()))?;
+                made_pets += 1;
+                match body["id"].as_str() {
+                    Some(id) if status.is_success() => Some(id.to_owned()),
+                    _ => bail!("creating a dog for {} failed: {status} {body}", device.name()),
+                }
             }
-        } else {
-            None
         };
-        let serial = (device.kind() != crate::DeviceKind::Collar).then(|| format!("ESP32-{seed:x}-{i}"));
         let req = http.post(format!("{base}/api/v1/devices")).bearer_auth(access).json(&json!({
             "name": device.name(),
             "kind": device.kind().api_name(),
@@ -361,12 +387,45 @@ async fn create_devices(
         let (status, body) = send(req).await.map_err(|e| anyhow::anyhow!("creating {}: {e}", device.name()))?;
         match (body["device"]["id"].as_str(), body["token"].as_str()) {
             (Some(id), Some(token)) if status.is_success() => {
-                remotes.push(Remote { id: id.to_owned(), token: token.to_owned(), serial: serial.clone() })
+                let item_id = (!collar).then_some(serial);
+                remotes.push(Remote { id: id.to_owned(), token: token.to_owned(), serial: item_id })
             }
             _ => bail!("creating {} failed: {status} {body}", device.name()),
         }
     }
+    eprintln!("devices: {reused} found by serial, {} new; pets: {made_pets} new", remotes.len() - reused);
     Ok(remotes)
+}
+
+/// The household's devices, as the API lists them.
+async fn household_devices(http: &reqwest::Client, base: &str, access: &str) -> anyhow::Result<Vec<Value>> {
+    let req = http.get(format!("{base}/api/v1/devices")).bearer_auth(access);
+    let (status, body) = send(req).await.map_err(|e| anyhow::anyhow!("listing the devices: {e}"))?;
+    match body["items"].as_array() {
+        Some(items) if status.is_success() => Ok(items.clone()),
+        _ => bail!("listing the devices failed: {status} {body}"),
+    }
+}
+
+/// The household's pets that can wear a collar (dogs and cats), `(id, name)` in the API's order.
+async fn household_pets(http: &reqwest::Client, base: &str, access: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut pets = Vec::new();
+    for page in 1.. {
+        let req = http.get(format!("{base}/api/v1/pets?page={page}&page_size=500")).bearer_auth(access);
+        let (status, body) = send(req).await.map_err(|e| anyhow::anyhow!("listing the pets: {e}"))?;
+        let Some(items) = body["items"].as_array().filter(|_| status.is_success()) else {
+            bail!("listing the pets failed: {status} {body}")
+        };
+        pets.extend(
+            items.iter().filter(|p| matches!(p["species"].as_str(), Some("dog" | "cat"))).filter_map(|p| {
+                Some((p["id"].as_str()?.to_owned(), p["name"].as_str().unwrap_or_default().to_owned()))
+            }),
+        );
+        if body["has_next"] != Value::Bool(true) {
+            break;
+        }
+    }
+    Ok(pets)
 }
 
 /// Sends an air monitor's samples one by one as the Car-Bon ESP32 does: query parameters, the

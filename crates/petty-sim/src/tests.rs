@@ -206,3 +206,58 @@ fn a_monitor_has_a_carbon_monoxide_incident_within_a_week() {
     // Rising takes at least ten minutes: no jump from the baseline to 50 ppm in one step.
     assert!(week.windows(2).all(|w| value(&w[1], "co_ppm") - value(&w[0], "co_ppm") < 50.0));
 }
+
+/// The distance of a collar's sample from `home`, metres.
+fn away(s: &Sample, home: (f64, f64)) -> f64 {
+    let l = &s.reading["location"];
+    distance_m(home, (l["lat"].as_f64().unwrap_or(0.0), l["lon"].as_f64().unwrap_or(0.0)))
+}
+
+#[test]
+fn a_dog_that_slips_out_roams_kilometres_away_on_that_day_only() {
+    use crate::collar::{Collar, Scenario};
+    let home = (52.3584, 4.8680);
+    let scenario = Scenario { wander: vec![(1, 14)], ..Scenario::default() };
+    let collar = Collar::new(7, home, 0).with_scenario(scenario);
+    let mut device = crate::SimDevice::collar("Bella", 60, START, collar);
+    let days = device.samples_until(START + 3 * DAY_MS - 1, usize::MAX);
+    let furthest = |day: i64| {
+        days.iter().filter(|s| (s.ts_ms - START).div_euclid(DAY_MS) == day).map(|s| away(s, home)).fold(0.0, f64::max)
+    };
+    // Ordinary walks stay within about 1.2 km; the escape goes over 2 km, at 14:00-14:50.
+    assert!(furthest(0) < 1300.0 && furthest(2) < 1300.0, "{} {}", furthest(0), furthest(2));
+    assert!(furthest(1) > 2000.0, "{}", furthest(1));
+    let out: Vec<&Sample> = days.iter().filter(|s| away(s, home) > 1300.0).collect();
+    assert!(out.iter().all(|s| (14 * HOUR_MS..15 * HOUR_MS).contains(&local_day(s.ts_ms, 0).1)));
+    assert!(out.iter().all(|s| s.label == "walking"), "alone, at a walk");
+}
+
+#[test]
+fn a_housebound_pet_is_never_walked_and_stays_home() {
+    use crate::collar::{Collar, Scenario};
+    let home = (52.3584, 4.8680);
+    let collar = Collar::new(3, home, 0).with_scenario(Scenario { housebound: true, ..Scenario::default() });
+    let mut device = crate::SimDevice::collar("Miso", 60, START, collar);
+    let days = device.samples_until(START + 3 * DAY_MS - 1, usize::MAX);
+    assert_eq!(days.len(), 3 * 1440);
+    assert!(days.iter().all(|s| s.label != "walking" && s.label != "running"));
+    assert!(days.iter().all(|s| away(s, home) < 60.0));
+    assert!(days.iter().any(|s| s.label == "sleeping") && days.iter().any(|s| s.label == "playing"));
+}
+
+#[test]
+fn a_scripted_monitor_has_its_incidents_and_no_other() {
+    let incident = START + DAY_MS + 19 * HOUR_MS;
+    let monitor = crate::air::AirMonitor::scripted(4, START, 0, &[incident]);
+    let mut device = crate::SimDevice::air_monitor("Living room", 60, START, monitor);
+    let week = device.samples_until(START + 7 * DAY_MS, usize::MAX);
+    let high: Vec<&Sample> = week.iter().filter(|s| value(s, "co_ppm") > 50.0).collect();
+    assert!(!high.is_empty());
+    // 20 minutes up, 8 held, 40 down: above 50 ppm only within that hour and a bit.
+    assert!(high.iter().all(|s| (incident..incident + 68 * 60_000).contains(&s.ts_ms)));
+    let peak = week.iter().map(|s| value(s, "co_ppm")).fold(0.0, f64::max);
+    assert!((140.0..230.0).contains(&peak), "{peak}");
+    assert!(
+        week.iter().filter(|s| s.ts_ms < incident || s.ts_ms > incident + 68 * 60_000).all(|s| s.label == "normal")
+    );
+}

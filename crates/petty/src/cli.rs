@@ -77,7 +77,9 @@ struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<String>,
-    /// Seed a demo household (a user and two pets) if it is not there yet.
+    /// Make a demo household if it is not there yet (sign in as demo@petty.local with
+    /// petty-demo-password): two dogs and a cat with collars and a fortnight of history, an air
+    /// monitor, contacts and reminders; its devices keep sending ([demo] live_devices).
     #[arg(long)]
     demo: bool,
     /// Also take readings from this MQTT broker: mqtt://HOST:PORT

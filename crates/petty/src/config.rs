@@ -54,6 +54,21 @@ pub(crate) struct Config {
     pub storage: StorageSection,
     pub llm: LlmSection,
     pub compat: CompatSection,
+    pub demo: DemoSection,
+}
+
+/// `petty serve --demo`'s household.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct DemoSection {
+    /// The demo's simulated collars and air monitor keep sending while the server runs.
+    pub live_devices: bool,
+}
+
+impl Default for DemoSection {
+    fn default() -> Self {
+        Self { live_devices: true }
+    }
 }
 
 /// The seeds' profiles' own settings.
@@ -397,6 +412,7 @@ impl Default for Config {
             storage: StorageSection::default(),
             llm: LlmSection::default(),
             compat: CompatSection::default(),
+            demo: DemoSection::default(),
         }
     }
 }
@@ -685,6 +701,11 @@ daily_calls_per_user = 100
 # A household id whose catalog anyone may read through /compat/petstore without a token (the
 # seed's public store page). Unset: every call needs a token or API key. Writes always do.
 # public_store = "01890a5d-ac96-774b-b9aa-9ae8a4c5e0e2"
+
+[demo]
+# With `petty serve --demo`, the demo household's simulated collars and air monitor keep
+# sending readings while the server runs (PETTY_DEMO__LIVE_DEVICES=false: they stop).
+live_devices = true
 "#;
 
 /// What the command line asks for; wins over the file and the environment.

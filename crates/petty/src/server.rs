@@ -46,9 +46,15 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
     let config = &loaded.config;
     let store = open_store(&loaded).await?;
     let http = config.http(config.jwt_secret()?);
-    if seed_demo {
-        demo::seed(&store).await?;
-    }
+    let demo = match seed_demo {
+        // A clock of its own, which the fortnight's replay moves along.
+        true => {
+            let seeding =
+                petty_app::App::new(store.clone(), petty_bus::Bus::local(), http.app_settings(), &http.jwt_secret);
+            Some(demo::seed(&seeding).await.context("making the demo household")?)
+        }
+        false => None,
+    };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("could not listen on {} (is another server using it? try --listen)", config.listen))?;
@@ -74,7 +80,7 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
         );
     }
     let state = AppState::with_app(app.clone(), http);
-    let mut jobs = petty_jobs::Scheduler::new(app);
+    let mut jobs = petty_jobs::Scheduler::new(app.clone());
     jobs.spawn(petty_jobs::alarms::JudgeAlarms);
     jobs.spawn(petty_jobs::alarms::SilenceSweep);
     jobs.spawn(petty_jobs::analysis::Analyse);
@@ -84,6 +90,10 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
     jobs.spawn(petty_jobs::files::SweepUploads);
     jobs.spawn(petty_jobs::reminders::Reminders);
     jobs.spawn(petty_jobs::life_models::LifeModels);
+    if let Some(demo) = demo.filter(|_| config.demo.live_devices) {
+        let stopping = jobs.stopping();
+        jobs.spawn_task("demo devices", demo::keep_sending(app, demo, stopping));
+    }
     if let Some(url) = &config.mqtt.url {
         let options = mqtt::options(url, &config.mqtt.client_id).map_err(anyhow::Error::msg)?;
         tracing::info!(url = %url, topic = mqtt::TOPIC, "taking readings over MQTT");

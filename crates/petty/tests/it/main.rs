@@ -60,7 +60,8 @@ fn start(mut cmd: Command) -> Server {
     });
     let mut seen = Vec::new();
     loop {
-        let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) else {
+        // Generous: `--demo` replays a fortnight first, on a debug build beside other tests.
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(300)) else {
             let _ = child.kill();
             let _ = child.wait();
             panic!("petty did not start: {seen:#?}");
@@ -153,7 +154,7 @@ async fn serve_answers_then_stops_cleanly_on_sigterm() {
     let token = login["access_token"].as_str().expect("demo login works");
     let pets: serde_json::Value =
         client.get(server.url("/api/v1/pets")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
-    assert_eq!(pets["total"], 2);
+    assert_eq!(pets["total"], 3);
 
     // Embedded mode: the database and a generated secret live in ./petty-data.
     assert!(dir.join("petty-data/petty.db").exists());
