@@ -826,6 +826,8 @@ async fn every_main_page_fits_a_phone_and_a_collar_s_readings_stay_one_line_a_ro
         // The alarm was raised: the phone check covers a page that lists one.
         browser.goto(&app.url("/alarms")).await?;
         wait_for_text(browser, "main", "Carbon monoxide high").await?;
+        let alarm = browser.find(Locator::Css("main a[href^='/alarms/']")).await?.attr("href").await?;
+        let alarm = alarm.expect("a link to the alarm");
 
         // At desktop width, the collar's readings: one line a row, the windows summed up.
         browser.goto(&app.url(&format!("/devices/{collar}"))).await?;
@@ -862,6 +864,13 @@ async fn every_main_page_fits_a_phone_and_a_collar_s_readings_stay_one_line_a_ro
             "/catalog".to_owned(),
             "/chat".to_owned(),
             "/account/security".to_owned(),
+            // And the pages behind them.
+            format!("/pets/{pet_id}/edit"),
+            format!("/pets/{pet_id}/care"),
+            alarm,
+            "/household/audit".to_owned(),
+            "/plan".to_owned(),
+            "/account/data".to_owned(),
         ];
         let screenshots = std::env::var_os("PETTY_SCREENSHOT_DIR").map(PathBuf::from);
         for path in &pages {
