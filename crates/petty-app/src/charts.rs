@@ -1,7 +1,8 @@
 //! Charts of a device's metric, drawn as SVG from the rollups (minute, hour or day buckets,
 //! whichever keeps a chart under a few hundred points), so a year costs what an hour does; the
 //! household's alarm thresholds for the metric are drawn on it. The API's chart endpoint, the
-//! dashboard's air-monitor section and the Car-Bon profile's `/graph/generate` all draw through
+//! dashboard's device pages (an air monitor's air, a collar's heart rate, activity and
+//! temperature) and the Car-Bon profile's `/graph/generate` all draw through
 //! [`render`]. Drawing is `petty_core::chart`'s; this gathers its inputs.
 
 use petty_core::air::Mq7;
@@ -56,10 +57,22 @@ pub struct ChartRequest {
     pub title: Option<String>,
 }
 
+/// A drawn chart, and how many buckets of data it holds: none means nothing was measured in
+/// the range, which a page says in words rather than showing an empty axis.
+pub struct DrawnChart {
+    pub svg: String,
+    pub buckets: usize,
+}
+
 /// Draws `metric` of `device` over `[from_ms, to_ms)` as SVG. CO comes from the device's ppm
 /// rollups, or from its raw MQ-7 rollups through its calibration (the curve is monotonic, so
 /// minimum and maximum convert exactly and the mean closely).
 pub async fn render(app: &App, device: &Device, request: ChartRequest) -> Result<String, StoreError> {
+    Ok(draw(app, device, request).await?.svg)
+}
+
+/// [`render`], saying also how many buckets the chart holds.
+pub async fn draw(app: &App, device: &Device, request: ChartRequest) -> Result<DrawnChart, StoreError> {
     let ChartRequest { metric, from_ms, to_ms, kind, title } = request;
     let household_id: HouseholdId = device.household_id;
     let bucket_ms = bucket_ms_for(from_ms, to_ms, MAX_BUCKETS);
@@ -104,9 +117,10 @@ pub async fn render(app: &App, device: &Device, request: ChartRequest) -> Result
         })
         .collect();
     let title = title.unwrap_or_else(|| format!("{}: {}", device.profile.name, label(metric)));
+    let buckets_drawn = buckets.len();
     let chart =
         Chart::new(title, label(metric).to_owned(), short_unit(metric).to_owned(), kind, from_ms, to_ms, bucket_ms)
             .with_buckets(buckets)
             .with_thresholds(thresholds);
-    Ok(render_svg(&chart))
+    Ok(DrawnChart { svg: render_svg(&chart), buckets: buckets_drawn })
 }

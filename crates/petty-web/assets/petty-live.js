@@ -143,6 +143,44 @@
     return number(location.lat) + ', ' + number(location.lon);
   }
 
+  // ---- An accelerometer window, told as the server tells it (devices.rs `movement`) ----
+
+  // Whether the reading carries all of a window's features.
+  function hasAccel(reading) {
+    var extra = reading.extra || {};
+    return labels.accel.features.every(function (feature) {
+      return typeof extra[feature[0]] === 'number' && isFinite(extra[feature[0]]);
+    });
+  }
+
+  // The extra numbers other than the window's features.
+  function otherExtraKeys(reading) {
+    var accel = hasAccel(reading);
+    return Object.keys(reading.extra || {}).filter(function (key) {
+      return !(accel && labels.accel.features.some(function (feature) {
+        return feature[0] === key;
+      }));
+    });
+  }
+
+  // Two decimals, half away from zero, as Rust's f64::round.
+  function rounded(value) {
+    return (Math.sign(value) * Math.round(Math.abs(value) * 100)) / 100 + 0;
+  }
+
+  // One short line ("0.31 g · 2 Hz") with every feature behind it.
+  function movement(reading) {
+    var extra = reading.extra;
+    var summary = labels.accel.summary;
+    var list = el('dl', { class: 'movement-features' });
+    labels.accel.features.forEach(function (feature) {
+      var value = number(rounded(extra[feature[0]]));
+      summary = summary.replace('{' + feature[0] + '}', value);
+      list.append(el('dt', {}, [feature[1]]), el('dd', {}, [value + feature[2]]));
+    });
+    return el('details', { class: 'movement' }, [el('summary', {}, [summary]), list]);
+  }
+
   // ---- What each field shows ----
 
   // Sets a status field's badge; answers whether the status changed.
@@ -243,9 +281,11 @@
       }
       list.append(el('dt', {}, [labels.location]), el('dd', {}, [text]));
     }
-    var extra = reading.extra || {};
-    Object.keys(extra).forEach(function (key) {
-      list.append(el('dt', {}, [el('code', {}, [key])]), el('dd', {}, [number(extra[key])]));
+    if (hasAccel(reading)) {
+      list.append(el('dt', {}, [labels.accel.label]), el('dd', {}, [movement(reading)]));
+    }
+    otherExtraKeys(reading).forEach(function (key) {
+      list.append(el('dt', {}, [el('code', {}, [key])]), el('dd', {}, [number(reading.extra[key])]));
     });
     return [el('p', { class: 'lead' }, [labels.taken, timeElement(times.ts, 'exact')]), list];
   }
@@ -254,6 +294,9 @@
     var metric = labels.metrics[name];
     if (metric) {
       return el('th', { scope: 'col', 'data-col': name }, [metric.label, el('br'), el('span', { class: 'unit' }, [metric.unit])]);
+    }
+    if (name === 'accel') {
+      return el('th', { scope: 'col', 'data-col': name }, [labels.accel.label, el('br'), el('span', { class: 'unit' }, [labels.accel.unit])]);
     }
     return el('th', { scope: 'col', 'data-col': name }, [name === 'location' ? labels.location : labels.extra]);
   }
@@ -295,9 +338,11 @@
       } else if (name === 'location') {
         var location = reading.location;
         row.append(el('td', {}, location ? [locationText(location)] : emptyCell()));
+      } else if (name === 'accel') {
+        row.append(el('td', {}, hasAccel(reading) ? [movement(reading)] : emptyCell()));
       } else if (name === 'extra') {
         var cell = el('td');
-        Object.keys(reading.extra || {}).forEach(function (key, i) {
+        otherExtraKeys(reading).forEach(function (key, i) {
           if (i > 0) {
             cell.append(', ');
           }
@@ -328,7 +373,10 @@
     if (reading.location) {
       needed.push('location');
     }
-    if (reading.extra && Object.keys(reading.extra).length > 0) {
+    if (hasAccel(reading)) {
+      needed.push('accel');
+    }
+    if (otherExtraKeys(reading).length > 0) {
       needed.push('extra');
     }
     ensureColumns(table, needed);

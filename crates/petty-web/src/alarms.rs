@@ -8,9 +8,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine;
 use maud::{Markup, html};
-use petty_app::charts::{self, ChartRequest};
 use petty_core::accounts::Permission;
 use petty_core::alarm::AlarmState;
 use petty_core::alarm::TrailActor;
@@ -24,6 +22,7 @@ use petty_store::{Alarm, AlarmFilter, Device, Member, StoreError};
 use serde::Deserialize;
 
 use super::PageError;
+use super::charts::Plot;
 use super::layout::{self, Header, csrf_field};
 use super::session::SignedIn;
 
@@ -136,20 +135,22 @@ fn actions(signed_in: &SignedIn, a: &Alarm) -> Markup {
 
 fn alarm_rows(signed_in: &SignedIn, zone: &Zone, alarms: &[Alarm]) -> Markup {
     html! {
-        table.data-table {
-            thead { tr {
-                th scope="col" { "Severity" } th scope="col" { "Alarm" } th scope="col" { "State" }
-                th scope="col" { "Since" } th scope="col" { "Times" } th scope="col" { "" }
-            } }
-            tbody {
-                @for a in alarms {
-                    tr data-severity=(a.severity.as_str()) data-state=(a.state.as_str()) {
-                        td { span class={ "badge severity-" (a.severity.as_str()) } { (a.severity.as_str()) } }
-                        td { a href={ "/alarms/" (a.id) } { (a.title) } br; small { (readable_times(zone, &a.message)) } }
-                        td { (a.state.as_str()) }
-                        td { (local(zone, a.first_at)) }
-                        td { (a.occurrences) }
-                        td { (actions(signed_in, a)) }
+        div.table-scroll {
+            table.data-table {
+                thead { tr {
+                    th scope="col" { "Severity" } th scope="col" { "Alarm" } th scope="col" { "State" }
+                    th scope="col" { "Since" } th scope="col" { "Times" } th scope="col" { "" }
+                } }
+                tbody {
+                    @for a in alarms {
+                        tr data-severity=(a.severity.as_str()) data-state=(a.state.as_str()) {
+                            td { span class={ "badge severity-" (a.severity.as_str()) } { (a.severity.as_str()) } }
+                            td { a href={ "/alarms/" (a.id) } { (a.title) } br; small { (readable_times(zone, &a.message)) } }
+                            td { (a.state.as_str()) }
+                            td { (local(zone, a.first_at)) }
+                            td { (a.occurrences) }
+                            td { (actions(signed_in, a)) }
+                        }
                     }
                 }
             }
@@ -258,12 +259,14 @@ pub(crate) async fn alarm_page(
             section.panel #notifications {
                 h2 { "Who was told" }
                 @if sent.is_empty() { p { "Nobody outside the app yet." } } @else {
-                    table.data-table {
-                        thead { tr { th scope="col" { "Channel" } th scope="col" { "To" } th scope="col" { "Status" } th scope="col" { "Attempts" } th scope="col" { "Note" } } }
-                        tbody { @for n in &sent { tr {
-                            td { (n.channel.as_str()) } td { (n.recipient) } td { (n.status) } td { (n.attempts) }
-                            td { (n.last_error.clone().unwrap_or_default()) }
-                        } } }
+                    div.table-scroll {
+                        table.data-table {
+                            thead { tr { th scope="col" { "Channel" } th scope="col" { "To" } th scope="col" { "Status" } th scope="col" { "Attempts" } th scope="col" { "Note" } } }
+                            tbody { @for n in &sent { tr {
+                                td { (n.channel.as_str()) } td { (n.recipient) } td { (n.status) } td { (n.attempts) }
+                                td { (n.last_error.clone().unwrap_or_default()) }
+                            } } }
+                        }
                     }
                 }
             }
@@ -405,20 +408,12 @@ pub(crate) async fn ack_link(State(state): State<AppState>, Path(token): Path<St
 /// An air monitor's section of its device page: the last day's CO, temperature and humidity,
 /// with the thresholds, and its alarm history.
 pub(crate) async fn air_monitor_section(state: &AppState, device: &Device) -> Result<Markup, petty_store::StoreError> {
-    let to = petty_store::to_ms(time::OffsetDateTime::now_utc());
-    let from = to - 86_400_000;
-    let mut charts = Vec::new();
-    for metric in [Metric::CoPpm, Metric::AmbientTempC, Metric::HumidityPct] {
-        let svg = charts::render(
-            &state.app,
-            device,
-            ChartRequest { metric, from_ms: from, to_ms: to, kind: ChartKind::Line, title: None },
-        )
-        .await?;
-        let src =
-            format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(svg.as_bytes()));
-        charts.push((metric, src));
-    }
+    let plots = [
+        Plot { metric: Metric::CoPpm, kind: ChartKind::Line, words: "carbon monoxide readings" },
+        Plot { metric: Metric::AmbientTempC, kind: ChartKind::Line, words: "air temperature readings" },
+        Plot { metric: Metric::HumidityPct, kind: ChartKind::Line, words: "humidity readings" },
+    ];
+    let charts = super::charts::last_day(state, device, "air-charts", &plots).await?;
     let history = state
         .store
         .list_alarms(
@@ -427,12 +422,7 @@ pub(crate) async fn air_monitor_section(state: &AppState, device: &Device) -> Re
         )
         .await?;
     Ok(html! {
-        section.section #air-charts aria-labelledby="air-title" {
-            h2 #air-title { "The last 24 hours" }
-            @for (metric, src) in &charts {
-                figure { img src=(src) alt={ (metric.name()) " over the last 24 hours" } width="100%"; }
-            }
-        }
+        (charts)
         section.section #air-alarms aria-labelledby="air-alarms-title" {
             h2 #air-alarms-title { "Alarm history" }
             @if history.is_empty() { p { "No alarms from this monitor." } } @else {

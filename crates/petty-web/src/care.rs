@@ -139,9 +139,11 @@ async fn care_view(
                 @if series.is_empty() {
                     p { "No vaccination recorded yet." }
                 } @else {
-                    table.members {
-                        thead { tr { th scope="col" { "Vaccine" } th scope="col" { "Last dose" } th scope="col" { "Next due" } th scope="col" { "Status" } } }
-                        tbody { @for s in &series { (series_row(s)) } }
+                    div.table-scroll {
+                        table.members {
+                            thead { tr { th scope="col" { "Vaccine" } th scope="col" { "Last dose" } th scope="col" { "Next due" } th scope="col" { "Status" } } }
+                            tbody { @for s in &series { (series_row(s)) } }
+                        }
                     }
                 }
             }

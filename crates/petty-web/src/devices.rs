@@ -22,6 +22,8 @@ use maud::{Markup, html};
 use petty_core::FieldError;
 use petty_core::Invalid;
 use petty_core::accounts::Permission;
+use petty_core::behaviour::{ACCEL_EXTRA, AccelFeatures};
+use petty_core::chart::ChartKind;
 use petty_core::devices::{
     self, DeviceKind, DeviceProfile, DeviceStatus, RawDeviceProfile, battery_low, device_status,
 };
@@ -39,6 +41,7 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
 use super::PageError;
+use super::charts::Plot;
 use super::layout::{self, FormErrors, Header, Input, Select};
 use super::session::SignedIn;
 
@@ -225,13 +228,34 @@ pub(crate) async fn device_page(
     let now = OffsetDateTime::now_utc();
     let latest = state.store.latest_reading(household_id, device.id).await?;
     let recent = recent_readings(&state, &device, now).await?;
-    let air = if device.profile.kind == petty_core::devices::DeviceKind::AirMonitor {
-        Some(super::alarms::air_monitor_section(&state, &device).await?)
-    } else {
-        None
+    let kind_section = match device.profile.kind {
+        DeviceKind::AirMonitor => Some(super::alarms::air_monitor_section(&state, &device).await?),
+        DeviceKind::Collar => {
+            Some(super::charts::last_day(&state, &device, "collar-charts", &collar_plots(latest.as_ref())).await?)
+        }
+        DeviceKind::Other => None,
     };
-    let view = device_view(&signed_in, &device, pet.as_deref(), latest.as_ref(), &recent, now, air);
+    let view = device_view(&signed_in, &device, pet.as_deref(), latest.as_ref(), &recent, now, kind_section);
     Ok(layout::html(StatusCode::OK, view))
+}
+
+/// A collar's charts: heart rate, activity and body temperature. Activity counts read best (as
+/// bars of how much the pet moved); a collar whose newest reading has a level but no counts
+/// gets its level instead.
+fn collar_plots(latest: Option<&StoredReading>) -> [Plot; 3] {
+    let only_level = latest.is_some_and(|stored| {
+        stored.reading.value(Metric::ActivityCounts).is_none() && stored.reading.value(Metric::ActivityLevel).is_some()
+    });
+    let activity = if only_level {
+        Plot { metric: Metric::ActivityLevel, kind: ChartKind::Line, words: "activity level readings" }
+    } else {
+        Plot { metric: Metric::ActivityCounts, kind: ChartKind::Bar, words: "activity counts" }
+    };
+    [
+        Plot { metric: Metric::HeartRate, kind: ChartKind::Line, words: "heart rate readings" },
+        activity,
+        Plot { metric: Metric::TemperatureC, kind: ChartKind::Line, words: "body temperature readings" },
+    ]
 }
 
 /// Up to [`RECENT_READINGS`] of the device's readings from the last day, newest first.
@@ -471,7 +495,7 @@ fn live_labels() -> &'static str {
                 .collect();
         let mut columns = vec!["ts"];
         columns.extend(Metric::ALL.iter().map(|m| m.name()));
-        columns.extend(["location", "extra"]);
+        columns.extend(["location", "accel", "extra"]);
         let steps: Vec<serde_json::Value> =
             AGO_STEPS.iter().map(|s| json!({"limit": s.limit, "per": s.per, "one": s.one, "many": s.many})).collect();
         json!({
@@ -479,6 +503,7 @@ fn live_labels() -> &'static str {
             "columns": columns,
             "location": LOCATION,
             "extra": OTHER_VALUES,
+            "accel": {"label": MOVEMENT, "unit": MOVEMENT_UNIT, "summary": ACCEL_SUMMARY, "features": ACCEL_WORDS},
             "within": WITHIN,
             "none": NO_VALUE,
             "taken": TAKEN,
@@ -713,7 +738,7 @@ fn device_view(
     latest: Option<&StoredReading>,
     recent: &[StoredReading],
     now: OffsetDateTime,
-    air: Option<Markup>,
+    kind_section: Option<Markup>,
 ) -> Markup {
     let profile = &device.profile;
     let can_manage = signed_in.can(Permission::ManagePets);
@@ -773,11 +798,11 @@ fn device_view(
                     }
                 }
             }
+            @if let Some(kind_section) = kind_section { (kind_section) }
             // Always there, hidden while empty, so that the live script can fill it.
             section #recent-readings .section data-live-region hidden[recent.is_empty()] aria-labelledby="recent-caption" {
                 (readings_table(recent))
             }
-            @if let Some(air) = air { (air) }
             @if can_manage { (manage_sections(signed_in, device)) }
         },
     )
@@ -800,12 +825,71 @@ fn reading_details(reading: &Reading) -> Markup {
                     @if let Some(accuracy) = location.accuracy_m { " " (WITHIN[0]) (accuracy) (WITHIN[1]) }
                 }
             }
-            @for (key, value) in &reading.extra {
+            @if let Some(movement) = movement(reading) {
+                dt { (MOVEMENT) }
+                dd { (movement) }
+            }
+            @for (key, value) in other_extra(reading) {
                 dt { code { (key) } }
                 dd { (value) }
             }
         }
     }
+}
+
+/// How an accelerometer window's features (`accel_*`, see [`ACCEL_EXTRA`]) are told, in the
+/// order shown: name, label, what follows the value.
+const ACCEL_WORDS: [(&str, &str, &str); 7] = [
+    ("accel_odba", "Movement (ODBA)", " g"),
+    ("accel_dominant_hz", "Main rhythm", " Hz"),
+    ("accel_dominant_power", "Share of the movement in that rhythm", ""),
+    ("accel_mag_mean", "Mean acceleration", " g"),
+    ("accel_mag_std", "Spread of the acceleration", " g"),
+    ("accel_mag_max", "Peak acceleration", " g"),
+    ("accel_pitch_deg", "Pitch", "°"),
+];
+/// The one line that stands for the window, with `{name}` for a feature's rounded value.
+const ACCEL_SUMMARY: &str = "{accel_odba} g · {accel_dominant_hz} Hz";
+/// The heading of the column and of the latest reading's line for the window.
+const MOVEMENT: &str = "Movement";
+const MOVEMENT_UNIT: &str = "accelerometer";
+
+/// A feature as shown: rounded to two decimals, half away from zero (as the live script rounds).
+fn rounded(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0 + 0.0
+}
+
+/// Whether the reading carries an accelerometer window's features (all seven of them).
+fn has_accel(reading: &Reading) -> bool {
+    AccelFeatures::from_extra(&reading.extra).is_some()
+}
+
+/// The reading's extra numbers other than its accelerometer features.
+fn other_extra(reading: &Reading) -> impl Iterator<Item = (&String, &f64)> {
+    let accel = has_accel(reading);
+    reading.extra.iter().filter(move |(key, _)| !(accel && ACCEL_EXTRA.contains(&key.as_str())))
+}
+
+/// An accelerometer window as one short line ("0.31 g · 2 Hz"), every feature behind it.
+fn movement(reading: &Reading) -> Option<Markup> {
+    if !has_accel(reading) {
+        return None;
+    }
+    let value = |name: &str| reading.extra.get(name).copied().map(rounded).unwrap_or_default();
+    let summary = ACCEL_WORDS.iter().fold(ACCEL_SUMMARY.to_owned(), |text, (name, _, _)| {
+        text.replace(&format!("{{{name}}}"), &value(name).to_string())
+    });
+    Some(html! {
+        details.movement {
+            summary { (summary) }
+            dl.movement-features {
+                @for (name, label, suffix) in ACCEL_WORDS {
+                    dt { (label) }
+                    dd { (value(name)) (suffix) }
+                }
+            }
+        }
+    })
 }
 
 /// The table's caption, with `{n}` for the number of readings; the live script gets both
@@ -822,15 +906,21 @@ fn caption(n: usize) -> String {
     caption_template(n == 1).replace("{n}", &n.to_string())
 }
 
+/// An empty cell: a dash to see, "None" to hear.
+fn no_value() -> Markup {
+    html! { span.visually-hidden { (NO_VALUE) } span aria-hidden="true" { "—" } }
+}
+
 /// The recent readings, newest first, with a column for each value any of them carries.
 fn readings_table(recent: &[StoredReading]) -> Markup {
     let metrics: Vec<Metric> =
         Metric::ALL.into_iter().filter(|m| recent.iter().any(|r| r.reading.value(*m).is_some())).collect();
     let any_location = recent.iter().any(|r| r.reading.location.is_some());
-    let any_extra = recent.iter().any(|r| !r.reading.extra.is_empty());
+    let any_accel = recent.iter().any(|r| has_accel(&r.reading));
+    let any_extra = recent.iter().any(|r| other_extra(&r.reading).next().is_some());
     html! {
         div.table-scroll role="region" aria-labelledby="recent-caption" tabindex="0" {
-            table.data-table {
+            table.data-table.readings-table {
                 caption #recent-caption data-one=(caption_template(true)) data-many=(caption_template(false)) { (caption(recent.len())) }
                 thead {
                     tr {
@@ -839,6 +929,7 @@ fn readings_table(recent: &[StoredReading]) -> Markup {
                             th scope="col" data-col=(metric.name()) { (metric_label(*metric)) br; span.unit { (metric.unit()) } }
                         }
                         @if any_location { th scope="col" data-col="location" { (LOCATION) } }
+                        @if any_accel { th scope="col" data-col="accel" { (MOVEMENT) br; span.unit { (MOVEMENT_UNIT) } } }
                         @if any_extra { th scope="col" data-col="extra" { (OTHER_VALUES) } }
                     }
                 }
@@ -851,18 +942,24 @@ fn readings_table(recent: &[StoredReading]) -> Markup {
                             @for metric in &metrics {
                                 td {
                                     @if let Some(value) = reading.value(*metric) { (value) }
-                                    @else { span.visually-hidden { (NO_VALUE) } span aria-hidden="true" { "—" } }
+                                    @else { (no_value()) }
                                 }
                             }
                             @if any_location {
                                 td {
                                     @if let Some(l) = &reading.location { (l.lat) ", " (l.lon) }
-                                    @else { span.visually-hidden { (NO_VALUE) } span aria-hidden="true" { "—" } }
+                                    @else { (no_value()) }
+                                }
+                            }
+                            @if any_accel {
+                                td {
+                                    @if let Some(movement) = movement(reading) { (movement) }
+                                    @else { (no_value()) }
                                 }
                             }
                             @if any_extra {
                                 td {
-                                    @for (i, (key, value)) in reading.extra.iter().enumerate() {
+                                    @for (i, (key, value)) in other_extra(reading).enumerate() {
                                         @if i > 0 { ", " }
                                         code { (key) } " " (value)
                                     }
@@ -968,6 +1065,48 @@ mod tests {
         assert_eq!(ago(now - Duration::minutes(150), now), "2 hours ago");
         assert_eq!(ago(now - Duration::days(3), now), "3 days ago");
         assert_eq!(utc(now), ("2026-11-22T06:15:35Z".to_owned(), "2026-11-22 06:15:35 UTC".to_owned()));
+    }
+
+    #[test]
+    fn every_accelerometer_feature_has_words_and_a_window_is_one_short_line() {
+        let mut told: Vec<&str> = ACCEL_WORDS.iter().map(|(name, _, _)| *name).collect();
+        let mut kept = ACCEL_EXTRA.to_vec();
+        told.sort_unstable();
+        kept.sort_unstable();
+        assert_eq!(told, kept);
+
+        let ts = datetime!(2026-11-22 06:15:35 UTC);
+        let raw = petty_core::readings::RawReading {
+            ts: Some(petty_core::readings::RawTime::EpochMs(ts.unix_timestamp() * 1000)),
+            accel: Some(petty_core::readings::RawAccel {
+                hz: Some(25.0),
+                x: (0..50).map(|i| (f64::from(i) * 0.5).sin() * 0.3).collect(),
+                y: vec![0.1; 50],
+                z: vec![0.9; 50],
+            }),
+            extra: vec![("wag_count".into(), 3.0)],
+            ..petty_core::readings::RawReading::default()
+        };
+        let reading = Reading::parse(&raw, ts).unwrap();
+        let html = movement(&reading).unwrap().into_string();
+        let odba = rounded(reading.extra["accel_odba"]);
+        let hz = rounded(reading.extra["accel_dominant_hz"]);
+        assert!(html.contains(&format!("<summary>{odba} g · {hz} Hz</summary>")), "{html}");
+        assert!(html.contains("<dt>Pitch</dt>"), "{html}");
+        let others: Vec<&String> = other_extra(&reading).map(|(key, _)| key).collect();
+        assert_eq!(others, ["wag_count"], "the window's features are not repeated among the other values");
+        let plain = Reading::parse(
+            &petty_core::readings::RawReading {
+                ts: raw.ts.clone(),
+                extra: vec![("accel_odba".into(), 0.5)],
+                ..petty_core::readings::RawReading::default()
+            },
+            ts,
+        )
+        .unwrap();
+        assert!(movement(&plain).is_none(), "one feature alone is not a window");
+        assert_eq!(other_extra(&plain).count(), 1);
+        assert_eq!((rounded(-0.004), rounded(2.345_1), rounded(-12.355)), (0.0, 2.35, -12.36));
     }
 
     #[test]

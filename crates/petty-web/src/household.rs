@@ -265,22 +265,24 @@ fn household_view(
             }
             section.section aria-labelledby="members-title" {
                 div.section-head { h2 #members-title { "People" } }
-                table.members {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Role" } th scope="col" { "Access until" } } }
-                    tbody {
-                        @for member in members {
-                            tr {
-                                th scope="row" {
-                                    (member.user.display_name)
-                                    @if member.user.id == signed_in.user.id { " " span.you { "(you)" } }
-                                }
-                                td { span.badge { (layout::role_label(member.role)) } }
-                                td {
-                                    @if let Some(ends) = member.ends_at {
-                                        @let day = format_date(ends.date());
-                                        @if ends <= now { "Ended " }
-                                        time datetime=(day) { (day) }
-                                    } @else { span.visually-hidden { "No end date" } "—" }
+                div.table-scroll {
+                    table.members {
+                        thead { tr { th scope="col" { "Name" } th scope="col" { "Role" } th scope="col" { "Access until" } } }
+                        tbody {
+                            @for member in members {
+                                tr {
+                                    th scope="row" {
+                                        (member.user.display_name)
+                                        @if member.user.id == signed_in.user.id { " " span.you { "(you)" } }
+                                    }
+                                    td { span.badge { (layout::role_label(member.role)) } }
+                                    td {
+                                        @if let Some(ends) = member.ends_at {
+                                            @let day = format_date(ends.date());
+                                            @if ends <= now { "Ended " }
+                                            time datetime=(day) { (day) }
+                                        } @else { span.visually-hidden { "No end date" } "—" }
+                                    }
                                 }
                             }
                         }

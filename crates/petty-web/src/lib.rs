@@ -21,13 +21,15 @@
 //! one module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
 //! `verification` (confirming an email address), `security` (the account's second factor, sign-ins
 //! and history; the household's audit log), `household`, `pets`, `pet_day`, `devices`,
-//! `alarms`, `plan` (the household's plan and billing); `uploads` is the one path for a file
+//! `alarms`, `plan` (the household's plan and billing); `charts` draws a device's last day for
+//! the device pages; `uploads` is the one path for a file
 //! that arrives with a form.
 
 mod alarms;
 mod assets;
 mod care;
 mod catalog;
+mod charts;
 mod chat;
 mod csrf;
 mod devices;

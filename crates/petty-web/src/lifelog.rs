@@ -503,9 +503,11 @@ pub(crate) async fn links_page(
             }
             section.section aria-labelledby="streams-title" {
                 h2 #streams-title { "Streams looked at" }
-                table.data-table {
-                    thead { tr { th scope="col" { "Stream" } th scope="col" { "Days with data" } } }
-                    tbody { @for s in &found.series { tr { th scope="row" { (s.label) } td { (s.days) } } } }
+                div.table-scroll {
+                    table.data-table {
+                        thead { tr { th scope="col" { "Stream" } th scope="col" { "Days with data" } } }
+                        tbody { @for s in &found.series { tr { th scope="row" { (s.label) } td { (s.days) } } } }
+                    }
                 }
             }
             @if !tested.is_empty() {

@@ -113,20 +113,22 @@ pub(crate) async fn pet_page(
                                 (w.missing().iter().map(|c| c.name).collect::<Vec<_>>().join(", ")) "."
                             },
                         }
-                        table.data-table {
-                            caption.visually-hidden { "How the score is made up" }
-                            thead { tr { th scope="col" { "Part" } th scope="col" { "Score" } th scope="col" { "Weight" } th scope="col" { "Why" } } }
-                            tbody {
-                                @for c in &w.components {
-                                    tr {
-                                        th scope="row" { (c.name) }
-                                        // A part without data counts for nothing; it has no score to show.
-                                        @if c.weight > 0.0 {
-                                            td { (c.score) } td { (format!("{:.0} %", c.weight * 100.0)) }
-                                        } @else {
-                                            td { "—" } td { "—" }
+                        div.table-scroll {
+                            table.data-table {
+                                caption.visually-hidden { "How the score is made up" }
+                                thead { tr { th scope="col" { "Part" } th scope="col" { "Score" } th scope="col" { "Weight" } th scope="col" { "Why" } } }
+                                tbody {
+                                    @for c in &w.components {
+                                        tr {
+                                            th scope="row" { (c.name) }
+                                            // A part without data counts for nothing; it has no score to show.
+                                            @if c.weight > 0.0 {
+                                                td { (c.score) } td { (format!("{:.0} %", c.weight * 100.0)) }
+                                            } @else {
+                                                td { "—" } td { "—" }
+                                            }
+                                            td { (c.detail) }
                                         }
-                                        td { (c.detail) }
                                     }
                                 }
                             }

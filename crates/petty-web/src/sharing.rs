@@ -47,11 +47,13 @@ pub(crate) async fn passport_page(
             @if vaccinations.is_empty() {
                 p { "No vaccination is recorded." }
             } @else {
-                table.members {
-                    thead { tr { th scope="col" { "Vaccine" } th scope="col" { "Last dose" } th scope="col" { "Next due" } th scope="col" { "Vet" } } }
-                    tbody {
-                        @for v in &vaccinations {
-                            tr { th scope="row" { (text(&v["label"])) } td { (text(&v["last_dose"])) } td { (text(&v["due_date"])) } td { (text(&v["vet"])) } }
+                div.table-scroll {
+                    table.members {
+                        thead { tr { th scope="col" { "Vaccine" } th scope="col" { "Last dose" } th scope="col" { "Next due" } th scope="col" { "Vet" } } }
+                        tbody {
+                            @for v in &vaccinations {
+                                tr { th scope="row" { (text(&v["label"])) } td { (text(&v["last_dose"])) } td { (text(&v["due_date"])) } td { (text(&v["vet"])) } }
+                            }
                         }
                     }
                 }

@@ -88,6 +88,22 @@ impl Chromedriver {
     }
 }
 
+/// A fresh app for a browser test; `None` (the test is skipped, with a note) without a browser.
+async fn app_for_a_browser() -> Option<TestApp> {
+    if browser_installed() { Some(spawn_app().await) } else { None }
+}
+
+/// Runs `journey` in a fresh Chromium session; closes the session even when a step failed,
+/// then reports the failed step as `what` going wrong.
+async fn in_chromium(what: &str, journey: impl AsyncFnOnce(&Client) -> Result<(), CmdError>) {
+    let driver = Chromedriver::start().await;
+    let browser = driver.browser().await;
+    let outcome = journey(&browser).await;
+    let closed = browser.close().await;
+    outcome.expect(what);
+    closed.expect("close the browser");
+}
+
 /// Whether the browser is there; `false` means skip. In CI a missing browser is a failure.
 fn browser_installed() -> bool {
     let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER].into_iter().filter(|p| !Path::new(p).exists()).collect();
@@ -103,17 +119,11 @@ fn browser_installed() -> bool {
 
 #[tokio::test]
 async fn a_person_registers_adds_a_pet_signs_out_and_back_in() {
-    if !browser_installed() {
-        return;
-    }
-    let app = spawn_app().await;
-    let driver = Chromedriver::start().await;
-    let browser = driver.browser().await;
-    let journey = register_add_a_pet_and_come_back(&app, &browser).await;
-    // Close the session even when a step failed, then report the step.
-    let closed = browser.close().await;
-    journey.expect("the journey through the dashboard");
-    closed.expect("close the browser");
+    let Some(app) = app_for_a_browser().await else { return };
+    in_chromium("the journey through the dashboard", async |browser| {
+        register_add_a_pet_and_come_back(&app, browser).await
+    })
+    .await;
 }
 
 async fn register_add_a_pet_and_come_back(app: &TestApp, browser: &Client) -> Result<(), CmdError> {
@@ -293,18 +303,13 @@ async fn still_the_same_page(browser: &Client) -> Result<(), CmdError> {
 
 #[tokio::test]
 async fn a_device_page_shows_new_readings_as_they_arrive() {
-    if !browser_installed() {
-        return;
-    }
-    let app = spawn_app().await;
+    let Some(app) = app_for_a_browser().await else { return };
     let ana = app.register("Ana").await;
     let (device_id, device_token) = api_device(&app, &ana, "Bella's collar", "collar").await;
-    let driver = Chromedriver::start().await;
-    let browser = driver.browser().await;
-    let watched = watch_a_device_page(&app, &browser, &ana, &device_id, &device_token).await;
-    let closed = browser.close().await;
-    watched.expect("the device page updates itself");
-    closed.expect("close the browser");
+    in_chromium("the device page updates itself", async |browser| {
+        watch_a_device_page(&app, browser, &ana, &device_id, &device_token).await
+    })
+    .await;
 }
 
 async fn watch_a_device_page(
@@ -371,24 +376,34 @@ async fn watch_a_device_page(
     assert!(rows[2].text().await?.contains("77"), "ordered by when it was taken");
     assert!(shown(browser, "#latest-reading").await?.contains("95 beats per minute"), "the latest stays the latest");
 
-    still_the_same_page(browser).await
+    // An accelerometer window: summed up in one line, under a column of its own, as the server
+    // writes it on a fresh page.
+    let z: Vec<f64> = (0..50).map(|i| 1.0 + 0.3 * (f64::from(i) * 1.2).sin()).collect();
+    let window = json!({"hz": 25, "x": vec![0.0; 50], "y": vec![0.1; 50], "z": z});
+    send_reading(app, device_token, json!({"ts": first + 2_000, "seq": 3, "heart_rate": 99, "accel": window})).await;
+    let latest = wait_for_text(browser, "#latest-reading", "99 beats per minute").await?;
+    assert!(latest.contains("Movement") && !latest.contains("accel_"), "{latest}");
+    let table = wait_for_text(browser, "#recent-readings thead", "Movement").await?;
+    assert!(!shown(browser, "#recent-readings").await?.contains("accel_"), "{table}");
+    let live_summary = shown(browser, "#recent-readings tbody tr:first-child details summary").await?;
+    assert!(live_summary.ends_with(" Hz") && live_summary.contains(" g · "), "{live_summary}");
+    still_the_same_page(browser).await?;
+    browser.refresh().await?;
+    let served = find_soon(browser, "#recent-readings tbody tr:first-child details summary").await?.text().await?;
+    assert_eq!(live_summary, served, "the live line reads as the server's");
+    Ok(())
 }
 
 #[tokio::test]
 async fn the_device_list_shows_status_battery_and_last_seen_as_they_change() {
-    if !browser_installed() {
-        return;
-    }
-    let app = spawn_app().await;
+    let Some(app) = app_for_a_browser().await else { return };
     let ana = app.register("Ana").await;
     let (collar, collar_token) = api_device(&app, &ana, "Bella's collar", "collar").await;
     let (monitor, _) = api_device(&app, &ana, "Kitchen air", "air_monitor").await;
-    let driver = Chromedriver::start().await;
-    let browser = driver.browser().await;
-    let watched = watch_the_list(&app, &browser, &ana, &collar, &collar_token, &monitor).await;
-    let closed = browser.close().await;
-    watched.expect("the device list updates itself");
-    closed.expect("close the browser");
+    in_chromium("the device list updates itself", async |browser| {
+        watch_the_list(&app, browser, &ana, &collar, &collar_token, &monitor).await
+    })
+    .await;
 }
 
 async fn watch_the_list(
@@ -436,10 +451,7 @@ async fn watch_the_list(
 
 #[tokio::test]
 async fn a_pet_page_shows_new_episodes_as_the_analysis_finds_them() {
-    if !browser_installed() {
-        return;
-    }
-    let app = spawn_app().await;
+    let Some(app) = app_for_a_browser().await else { return };
     let ana = app.register("Ana").await;
     let pet = app.create_pet(&ana.access_token, json!({"name": "Bella", "species": "dog", "weight_kg": 12})).await;
     let pet_id = pet["id"].as_str().expect("id").to_owned();
@@ -452,12 +464,10 @@ async fn a_pet_page_shows_new_episodes_as_the_analysis_finds_them() {
         .await;
     let body: serde_json::Value = res.json().await.expect("json");
     let device_token = body["token"].as_str().expect("token").to_owned();
-    let driver = Chromedriver::start().await;
-    let browser = driver.browser().await;
-    let watched = watch_a_pet_page(&app, &browser, &ana, &pet_id, &device_token).await;
-    let closed = browser.close().await;
-    watched.expect("the pet page updates itself");
-    closed.expect("close the browser");
+    in_chromium("the pet page updates itself", async |browser| {
+        watch_a_pet_page(&app, browser, &ana, &pet_id, &device_token).await
+    })
+    .await;
 }
 
 async fn watch_a_pet_page(
@@ -495,19 +505,14 @@ async fn watch_a_pet_page(
 /// a reminder done.
 #[tokio::test]
 async fn a_person_with_two_step_sign_in_records_a_vaccination_with_a_photo_and_completes_a_reminder() {
-    if !browser_installed() {
-        return;
-    }
-    let app = spawn_app().await;
+    let Some(app) = app_for_a_browser().await else { return };
     let owner = app.register("Ana").await;
     let pet = app.create_pet(&owner.access_token, json!({"name": "Bella", "species": "dog"})).await;
     let pet_id = pet["id"].as_str().unwrap().to_owned();
-    let driver = Chromedriver::start().await;
-    let browser = driver.browser().await;
-    let journey = care_journey(&app, &browser, &owner, &pet_id).await;
-    let closed = browser.close().await;
-    journey.expect("the care journey through the dashboard");
-    closed.expect("close the browser");
+    in_chromium("the care journey through the dashboard", async |browser| {
+        care_journey(&app, browser, &owner, &pet_id).await
+    })
+    .await;
 }
 
 /// Submits the sign-in form (without waiting for where it leads).
@@ -602,17 +607,9 @@ async fn care_journey(app: &TestApp, browser: &Client, owner: &Account, pet_id: 
 /// the page too.
 #[tokio::test]
 async fn a_tap_on_the_life_log_moves_the_prediction_live() {
-    if !browser_installed() {
-        return;
-    }
-    let app = spawn_app().await;
+    let Some(app) = app_for_a_browser().await else { return };
     let ana = app.register("Ana").await;
-    let driver = Chromedriver::start().await;
-    let browser = driver.browser().await;
-    let watched = tap_and_watch(&app, &browser, &ana).await;
-    let closed = browser.close().await;
-    watched.expect("the life page updates itself");
-    closed.expect("close the browser");
+    in_chromium("the life page updates itself", async |browser| tap_and_watch(&app, browser, &ana).await).await;
 }
 
 async fn tap_and_watch(app: &TestApp, browser: &Client, ana: &Account) -> Result<(), CmdError> {
@@ -647,20 +644,12 @@ async fn tap_and_watch(app: &TestApp, browser: &Client, ana: &Account) -> Result
 
 #[tokio::test]
 async fn a_question_on_the_chat_page_is_answered_in_place_with_links_to_its_records() {
-    if !browser_installed() {
-        return;
-    }
-    let app = spawn_app().await;
+    let Some(app) = app_for_a_browser().await else { return };
     let ana = app.register("Ana").await;
     crate::catalog::list_the_contract_catalog(&app, &ana.access_token).await;
     let hostile = json!({"name": "<img src=x onerror=window.pettyOwned=1>", "species": "cat", "price": 5});
     assert_eq!(app.post_json("/api/v1/catalog", &hostile, Some(&ana.access_token)).await.status(), 201);
-    let driver = Chromedriver::start().await;
-    let browser = driver.browser().await;
-    let asked = ask_the_chat(&app, &browser, &ana).await;
-    let closed = browser.close().await;
-    asked.expect("the chat answers in place");
-    closed.expect("close the browser");
+    in_chromium("the chat answers in place", async |browser| ask_the_chat(&app, browser, &ana).await).await;
 }
 
 /// Waits (up to [`LIVE_WITHIN`]) until no answer on the chat page is still streaming.
@@ -719,12 +708,10 @@ async fn with_a_model_the_chat_page_shows_its_streamed_answer_the_tool_used_and_
     let name = "Bella <img src=x onerror=window.pettyOwned=1>";
     let pet = app.create_pet(&ana.access_token, json!({"name": name, "species": "dog"})).await;
     fake.chat_calls("list_pets", json!({}));
-    let driver = Chromedriver::start().await;
-    let browser = driver.browser().await;
-    let asked = ask_the_model(&app, &browser, &ana, pet["id"].as_str().unwrap_or_default()).await;
-    let closed = browser.close().await;
-    asked.expect("the model's answer streams in place");
-    closed.expect("close the browser");
+    in_chromium("the model's answer streams in place", async |browser| {
+        ask_the_model(&app, browser, &ana, pet["id"].as_str().unwrap_or_default()).await
+    })
+    .await;
 }
 
 async fn ask_the_model(app: &TestApp, browser: &Client, ana: &Account, pet_id: &str) -> Result<(), CmdError> {
@@ -751,20 +738,15 @@ async fn ask_the_model(app: &TestApp, browser: &Client, ana: &Account, pet_id: &
 
 #[tokio::test]
 async fn the_seed_s_chat_page_signs_in_adds_lists_and_asks_through_the_gateway() {
-    if !browser_installed() {
-        return;
-    }
-    let app = spawn_app().await;
+    let Some(app) = app_for_a_browser().await else { return };
     let ana = app.register("Ana").await;
     crate::catalog::list_the_contract_catalog(&app, &ana.access_token).await;
     let hostile = json!({"name": "<img src=x onerror=window.pettyOwned=1>", "species": "fish", "price": 5});
     assert_eq!(app.post_json("/api/v1/catalog", &hostile, Some(&ana.access_token)).await.status(), 201);
-    let driver = Chromedriver::start().await;
-    let browser = driver.browser().await;
-    let chatted = chat_with_the_seed_s_page(&app, &browser, &ana).await;
-    let closed = browser.close().await;
-    chatted.expect("the seed's page works against Petty");
-    closed.expect("close the browser");
+    in_chromium("the seed's page works against Petty", async |browser| {
+        chat_with_the_seed_s_page(&app, browser, &ana).await
+    })
+    .await;
 }
 
 async fn chat_with_the_seed_s_page(app: &TestApp, browser: &Client, ana: &Account) -> Result<(), CmdError> {
@@ -807,4 +789,126 @@ async fn chat_with_the_seed_s_page(app: &TestApp, browser: &Client, ana: &Accoun
     .await;
     assert_eq!(listed["items"][0]["name"], "Pixel");
     Ok(())
+}
+
+/// Every main page of a household with a pet, a collar and an air monitor with readings and an
+/// alarm fits a 375 px phone: nothing scrolls the document sideways and the navigation shows.
+/// At desktop width the collar's readings stay one line a row, accelerometer windows included.
+#[tokio::test]
+async fn every_main_page_fits_a_phone_and_a_collar_s_readings_stay_one_line_a_row() {
+    let Some(app) = app_for_a_browser().await else { return };
+    let ana = app.register("Ana").await;
+    let pet = app.create_pet(&ana.access_token, json!({"name": "Bella", "species": "dog", "weight_kg": 12})).await;
+    let pet_id = pet["id"].as_str().expect("id").to_owned();
+    let (collar, collar_token) = api_device(&app, &ana, "Bella's collar", "collar").await;
+    let (monitor, monitor_token) = api_device(&app, &ana, "Kitchen air", "air_monitor").await;
+    let start = now_ms() - 30 * 60_000;
+    let samples = |phase: f64| -> Vec<f64> { (0..50).map(|i| 0.4 * (f64::from(i) * 0.9 + phase).sin()).collect() };
+    let window = json!({"hz": 25, "x": samples(0.0), "y": samples(1.0), "z": samples(2.0)});
+    let collar_readings: Vec<serde_json::Value> = (0..20)
+        .map(|i| {
+            json!({"ts": start + i * 60_000, "heart_rate": 90 + i, "activity_counts": 40 * i, "temperature_c": 38.4,
+                   "battery_pct": 80, "location": {"lat": 48.858_37, "lon": 2.294_481, "accuracy_m": 8},
+                   "extra": {"wag_count": i, "steps_since_boot": 123_456 + i}, "accel": window})
+        })
+        .collect();
+    let air_readings: Vec<serde_json::Value> = (0..40)
+        .map(|i| json!({"ts": start + i * 10_000, "co_ppm": 90.0, "ambient_temp_c": 22.5, "humidity_pct": 48}))
+        .collect();
+    for (token, readings) in [(&collar_token, collar_readings), (&monitor_token, air_readings)] {
+        let res = app.post_json("/api/v1/ingest", &json!({"readings": readings}), Some(token)).await;
+        assert_eq!(res.status(), reqwest::StatusCode::OK, "the readings are stored");
+    }
+    petty_jobs::alarms::run_once(&app.state.app).await;
+
+    in_chromium("every page fits a phone", async |browser| {
+        sign_in(&app, browser, &ana).await?;
+        // The alarm was raised: the phone check covers a page that lists one.
+        browser.goto(&app.url("/alarms")).await?;
+        wait_for_text(browser, "main", "Carbon monoxide high").await?;
+        let alarm = browser.find(Locator::Css("main a[href^='/alarms/']")).await?.attr("href").await?;
+        let alarm = alarm.expect("a link to the alarm");
+
+        // At desktop width, the collar's readings: one line a row, the windows summed up.
+        browser.goto(&app.url(&format!("/devices/{collar}"))).await?;
+        find_soon(browser, "#recent-readings table tbody tr").await?;
+        let rows = browser
+            .execute(
+                "return Array.from(document.querySelectorAll('#recent-readings tbody tr'))
+                     .map(function (row) { return row.getBoundingClientRect().height; });",
+                vec![],
+            )
+            .await?;
+        let heights: Vec<f64> =
+            rows.as_array().expect("row heights").iter().filter_map(serde_json::Value::as_f64).collect();
+        assert_eq!(heights.len(), 20, "every reading has its row: {rows}");
+        assert!(heights.iter().all(|h| *h < 80.0), "a row of the readings table is over 80 px tall: {heights:?}");
+        assert!(shown(browser, "#recent-readings tbody tr details summary").await?.ends_with(" Hz"));
+        let charts = browser.execute("return document.querySelectorAll('#collar-charts img').length;", vec![]).await?;
+        assert_eq!(charts, json!(3), "heart rate, activity and body temperature are charted");
+
+        browser.set_window_size(375, 812).await?;
+        let width = browser.execute("return window.innerWidth;", vec![]).await?;
+        assert!(width.as_f64().is_some_and(|w| w <= 400.0), "the window is phone-sized: {width}");
+        let pages = [
+            "/household".to_owned(),
+            "/pets".to_owned(),
+            format!("/pets/{pet_id}"),
+            "/devices".to_owned(),
+            format!("/devices/{collar}"),
+            format!("/devices/{monitor}"),
+            "/alarms".to_owned(),
+            "/reminders".to_owned(),
+            "/calendar".to_owned(),
+            "/life".to_owned(),
+            "/catalog".to_owned(),
+            "/chat".to_owned(),
+            "/account/security".to_owned(),
+            // And the pages behind them.
+            format!("/pets/{pet_id}/edit"),
+            format!("/pets/{pet_id}/care"),
+            alarm,
+            "/household/audit".to_owned(),
+            "/plan".to_owned(),
+            "/account/data".to_owned(),
+        ];
+        let screenshots = std::env::var_os("PETTY_SCREENSHOT_DIR").map(PathBuf::from);
+        for path in &pages {
+            browser.goto(&app.url(path)).await?;
+            find_soon(browser, "main h1").await?;
+            // What sticks out past the right edge, named, so that a failure says where to look.
+            let fit = browser
+                .execute(
+                    "var width = window.innerWidth;
+                     var out = Array.from(document.querySelectorAll('body *')).filter(function (el) {
+                       var box = el.getBoundingClientRect();
+                       return box.width > 0 && box.right > width + 0.5 && !el.closest('.table-scroll');
+                     }).slice(0, 5).map(function (el) {
+                       return el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+                         (el.className && el.className.baseVal === undefined ? '.' + el.className.split(' ').join('.') : '') +
+                         ' ' + Math.round(el.getBoundingClientRect().right) + 'px';
+                     });
+                     var nav = document.querySelector('nav.site-nav');
+                     var box = nav ? nav.getBoundingClientRect() : null;
+                     return {
+                       fits: document.documentElement.scrollWidth <= width,
+                       scroll_width: document.documentElement.scrollWidth,
+                       out: out,
+                       nav: !!box && box.width > 0 && box.height > 0 && box.left >= 0 && box.right <= width &&
+                         getComputedStyle(nav).visibility !== 'hidden'
+                     };",
+                    vec![],
+                )
+                .await?;
+            assert_eq!(fit["fits"], json!(true), "{path} scrolls sideways at 375 px: {fit}");
+            assert_eq!(fit["nav"], json!(true), "{path}: the navigation is not on screen at 375 px: {fit}");
+            if let Some(dir) = &screenshots {
+                let png = browser.screenshot().await?;
+                let name = path.trim_start_matches('/').replace('/', "-");
+                std::fs::write(dir.join(format!("phone-{name}.png")), png).expect("write screenshot");
+            }
+        }
+        browser.set_window_size(1280, 900).await
+    })
+    .await;
 }

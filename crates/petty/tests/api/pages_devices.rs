@@ -445,3 +445,93 @@ async fn the_token_page_s_example_fits_the_kind_of_device_and_is_taken() {
         assert!(ingest(&app, &token, &body).await.is_success(), "{kind}: the example is taken");
     }
 }
+
+/// The SVG titles of the charts drawn in the page's section `id`, in order; the sentences of
+/// the charts it could not draw are in the section's text.
+fn chart_titles(page: &str, id: &str) -> (Vec<String>, String) {
+    let at = page.find(&format!(r#"id="{id}""#)).unwrap_or_else(|| panic!("no section {id}:\n{page}"));
+    let section = page[at..].split("</section>").next().unwrap_or_default();
+    let titles = section
+        .split(r#"src="data:image/svg+xml;base64,"#)
+        .skip(1)
+        .map(|rest| {
+            let encoded = rest.split('"').next().unwrap_or_default();
+            let svg =
+                String::from_utf8(base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).unwrap())
+                    .unwrap();
+            assert!(!svg.contains("No data in this range"), "a drawn chart has data: {svg}");
+            svg.split(r#"<title id="chart-title">"#).nth(1).and_then(|t| t.split("</title>").next()).unwrap().to_owned()
+        })
+        .collect();
+    (titles, section.to_owned())
+}
+
+/// A collar's page: its heart rate, activity and body temperature charted over the last day
+/// (a metric it has not measured said in words, not drawn as an empty axis), and its readings
+/// in a table that scrolls inside its card, each accelerometer window one short line.
+#[tokio::test]
+async fn a_collar_s_page_charts_its_day_and_sums_up_each_accelerometer_window() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let pet = app.create_pet(&ana.access_token, json!({"name": "Bella", "species": "dog"})).await;
+    let client = signed_in(&app, &ana).await;
+    let (path, token) = add_collar(&app, &client, "Bella's collar", pet["id"].as_str().unwrap()).await;
+
+    let (_, page) = open(&app, &client, &path).await;
+    let (titles, section) = chart_titles(&page, "collar-charts");
+    assert!(titles.is_empty(), "nothing to draw yet: {titles:?}");
+    for sentence in ["No heart rate readings", "No activity counts", "No body temperature readings"] {
+        assert!(section.contains(&format!("{sentence} in the last 24 hours")), "{sentence}:\n{section}");
+    }
+
+    // Twenty minutes of readings, each with a 50-sample window at 25 Hz; no temperature yet.
+    let start = now_ms() - 20 * 60_000;
+    let axis = |phase: f64| -> Vec<f64> { (0..50).map(|i| 0.123_456_7 * (f64::from(i) * 0.7 + phase).sin()).collect() };
+    let z: Vec<f64> = axis(0.3).iter().map(|v| v + 0.9).collect();
+    let window = json!({"hz": 25, "x": axis(0.0), "y": axis(1.1), "z": z});
+    let readings: Vec<Value> = (0..20)
+        .map(|i| {
+            json!({"ts": start + i * 60_000, "heart_rate": 80 + i, "activity_counts": 100 + 10 * i,
+                   "extra": {"wag_count": 3}, "accel": window})
+        })
+        .collect();
+    assert_eq!(ingest(&app, &token, &json!({"readings": readings})).await, StatusCode::OK);
+
+    let (_, page) = open(&app, &client, &path).await;
+    let (titles, section) = chart_titles(&page, "collar-charts");
+    assert_eq!(titles, ["Bella&#39;s collar: Heart rate", "Bella&#39;s collar: Activity counts"]);
+    assert!(section.contains("No body temperature readings in the last 24 hours"), "{section}");
+
+    // The table scrolls inside its card; every window is a summary with its features behind it.
+    let table_at = page.find(r#"<table class="data-table readings-table">"#).expect("the readings table");
+    let wrapper_at = page[..table_at].rfind("<div ").unwrap();
+    assert!(page[wrapper_at..table_at].contains(r#"class="table-scroll""#), "{}", &page[wrapper_at..table_at]);
+    let table = page[table_at..].split("</table>").next().unwrap();
+    assert_eq!(table.matches("<details class=\"movement\"><summary>").count(), 20, "one summary per reading");
+    let summary = table.split("<summary>").nth(1).and_then(|s| s.split("</summary>").next()).unwrap();
+    assert!(summary.ends_with(" Hz") && summary.contains(" g · "), "{summary}");
+    assert!(!table.contains("<code>accel_"), "the features are not listed among the other values:\n{table}");
+    assert!(table.contains("<code>wag_count</code> 3"), "other extra numbers still are");
+    for value in axis(0.0).iter().chain(&z).filter(|v| v.abs() > 0.01) {
+        assert!(!page.contains(&value.to_string()), "a raw sample ({value}) is on the page");
+    }
+    // The feature values are rounded to two decimals.
+    let features = table.split("<dl class=\"movement-features\">").nth(1).unwrap().split("</dl>").next().unwrap();
+    for value in features.split("<dd>").skip(1).map(|dd| dd.split(['<', ' ', '°']).next().unwrap()) {
+        assert!(value.split('.').nth(1).is_none_or(|decimals| decimals.len() <= 2), "{value} in {features}");
+    }
+
+    let warm: Vec<Value> = (0..5).map(|i| json!({"ts": start + i * 60_000 + 30_000, "temperature_c": 38.6})).collect();
+    assert_eq!(ingest(&app, &token, &json!({"readings": warm})).await, StatusCode::OK);
+    let (_, page) = open(&app, &client, &path).await;
+    let (titles, section) = chart_titles(&page, "collar-charts");
+    assert_eq!(
+        titles,
+        [
+            "Bella&#39;s collar: Heart rate",
+            "Bella&#39;s collar: Activity counts",
+            "Bella&#39;s collar: Body temperature"
+        ]
+    );
+    assert!(!section.contains("No "), "every chart is drawn:\n{section}");
+}
