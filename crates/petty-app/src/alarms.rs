@@ -11,6 +11,9 @@
 //! [`Settings::live_window`](crate::Settings) by event time (a backfill, an import, a device
 //! catching up after an outage): a past incident is recorded and shown, and pages nobody. A
 //! quiet alarm whose incident turns out to be going on now starts paging then ([`page`]).
+//!
+//! [`judging`] steps metric rules through a device's readings for the job and for the rule
+//! preview alike.
 
 use petty_bus::Topic;
 use petty_core::air::{Mq7, WARM_UP_SECS, WarmUp};
@@ -25,6 +28,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::App;
+
+pub mod judging;
 
 /// Whether a rule watches this kind of device.
 pub fn applies(rule: &StoredRule, kind: DeviceKind) -> bool {

@@ -15,7 +15,8 @@
 //! Every decision is `petty-core`'s.
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
-//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`care`],
+//! [`alarms`], [`alarm_settings`] (rules, contacts, escalation and webhooks as every edge writes
+//! them, a rule's preview, a webhook's test delivery), [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`care`],
 //! [`calendar`], [`sharing`], [`mfa`] (the second factor), [`audit`] (the household's audit
 //! log, which every use case that changes household data writes to) and [`billing`] (plans,
 //! limits, Stripe; [`billing::check_limit`] is what every create path asks), [`files`]
@@ -25,6 +26,7 @@
 //! [`secrets`] (the opaque tokens every credential is made of).
 
 pub mod account_mail;
+pub mod alarm_settings;
 pub mod alarms;
 pub mod analysis;
 pub mod audit;

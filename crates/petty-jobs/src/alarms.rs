@@ -3,7 +3,8 @@
 //!
 //! [`JudgeAlarms`] claims devices whose readings have not been judged (noted by ingest in the
 //! same transaction), reads each rule's window before the oldest new reading up to the newest,
-//! and asks `petty_core::alarm::transitions` what happened, dated by the readings' own times.
+//! and asks `petty_core::alarm::transitions` what happened (through
+//! `petty_app::alarms::judging`, which the rule preview shares), dated by the readings' own times.
 //! A raise is dated at the incident's start and a clear at the recovery; an incident whose
 //! deciding reading is older than the live window, or that is already over within the same
 //! readings, is recorded quietly (it pages nobody). Judging the same readings again (a crash
@@ -15,11 +16,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use petty_app::App;
-use petty_app::alarms::{alarm_type, applies, series};
-use petty_core::air::WARM_UP_SECS;
-use petty_core::alarm::{ConditionKind, Judgement, Transition, judge_silence, transitions};
+use petty_app::alarms::judging::{self, DeviceSeries, Judged};
+use petty_app::alarms::{alarm_type, applies};
+use petty_core::alarm::{ConditionKind, Judgement, Transition, judge_silence};
 use petty_core::ids::HouseholdId;
-use petty_core::readings::Metric;
 use petty_store::{Device, NewAlarm, StoreError, StoredRule, WorkClaim, WorkKind};
 use time::OffsetDateTime;
 
@@ -30,8 +30,6 @@ use time::OffsetDateTime;
 const LEASE_MS: i64 = 15_000;
 /// Devices claimed at once (what a crash leaves waiting for the lease).
 const BATCH: u32 = 16;
-/// A device's readings read in pages of this many.
-const PAGE: u32 = 10_000;
 /// The most readings one judgement reads (a very long backfill is judged in its newest part).
 const MAX_READINGS: usize = 200_000;
 
@@ -90,26 +88,6 @@ impl crate::Job for JudgeAlarms {
     }
 }
 
-/// The device's readings from `from_ms` through `to_ms`, oldest first.
-async fn readings(
-    app: &App,
-    device: &Device,
-    from_ms: i64,
-    to_ms: i64,
-) -> Result<Vec<petty_store::StoredReading>, StoreError> {
-    let (from, to) = (petty_store::from_ms(from_ms)?, petty_store::from_ms(to_ms.saturating_add(1))?);
-    let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let (page, next) = app.store.readings(device.household_id, device.id, from, to, after, PAGE).await?;
-        out.extend(page);
-        match next {
-            Some(cursor) if out.len() < MAX_READINGS => after = Some(cursor),
-            _ => return Ok(out),
-        }
-    }
-}
-
 async fn judge_device(app: &App, claim: &WorkClaim, now_ms: i64) -> Result<(), StoreError> {
     let device = app.store.get_device(claim.household_id, claim.device_id).await?;
     let rules: Vec<StoredRule> = app
@@ -119,22 +97,13 @@ async fn judge_device(app: &App, claim: &WorkClaim, now_ms: i64) -> Result<(), S
         .into_iter()
         .filter(|r| applies(r, device.profile.kind) && r.rule.kind.reads_metric())
         .collect();
-    let Some(window) = rules.iter().map(|r| r.rule.window_secs()).max() else { return Ok(()) };
     // The context before the new readings: each rule's window, and the sensor's warm-up.
-    let start = claim.from_ms - window * 1000 - WARM_UP_SECS * 1000;
-    let readings = readings(app, &device, start, claim.to_ms).await?;
+    let Some(context) = rules.iter().map(|r| judging::context_ms(&r.rule)).max() else { return Ok(()) };
+    let (readings, _) = judging::readings(app, &device, claim.from_ms - context, claim.to_ms, MAX_READINGS).await?;
     let live_ms = app.settings.live_window.as_millis() as i64;
-    let mut by_metric: HashMap<Metric, Vec<(i64, f64)>> = HashMap::new();
+    let mut series = DeviceSeries::new(&device, &readings);
     for stored in &rules {
-        let Some(metric) = stored.rule.metric.or((stored.rule.kind == ConditionKind::CoDose).then_some(Metric::CoPpm))
-        else {
-            continue;
-        };
-        let values = by_metric.entry(metric).or_insert_with(|| series(&device, metric, &readings));
-        let context = claim.from_ms - stored.rule.window_secs() * 1000;
-        let from_idx = values.partition_point(|(t, _)| *t < context);
-        let values = &values[from_idx..];
-        let steps = transitions(&stored.rule, values, claim.from_ms);
+        let Some(Judged { steps, values }) = series.judge(&stored.rule, claim.from_ms) else { continue };
         let newest = values.last().map_or(i64::MIN, |(t, _)| *t);
         for (i, step) in steps.iter().enumerate() {
             let over = steps[i + 1..].iter().any(|t| matches!(t, Transition::Clear { .. }));

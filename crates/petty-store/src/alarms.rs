@@ -1187,6 +1187,29 @@ impl Store {
         }))
     }
 
+    /// Points a webhook elsewhere or changes what it hears about; its secret stays.
+    pub async fn update_webhook(
+        &self,
+        household_id: HouseholdId,
+        id: WebhookId,
+        url: &str,
+        min_severity: Severity,
+    ) -> Result<Webhook> {
+        let row: Option<Webhook> = on_pool!(write, self, |pool| {
+            sqlx::query_as(
+                "UPDATE webhooks SET url = $3, min_severity = $4 WHERE id = $1 AND household_id = $2 \
+                 RETURNING id, household_id, url, secret, min_severity, created_at, events",
+            )
+            .bind(id.0)
+            .bind(household_id.0)
+            .bind(url)
+            .bind(min_severity.as_str())
+            .fetch_optional(pool)
+            .await?
+        });
+        row.ok_or(StoreError::NotFound)
+    }
+
     pub async fn delete_webhook(&self, household_id: HouseholdId, id: WebhookId) -> Result<()> {
         let done = on_pool!(write, self, |pool| {
             sqlx::query("DELETE FROM webhooks WHERE id = $1 AND household_id = $2")

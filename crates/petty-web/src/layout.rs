@@ -100,6 +100,7 @@ fn shell(title: &str, header: Header<'_>, content: Markup, live: bool, script: O
                                     a href="/chat" { "Ask" }
                                     a href="/household/audit" { "Audit log" }
                                     a href="/plan" { "Plan" }
+                                    a href="/settings" { "Settings" }
                                 }
                             }
                             nav.account aria-label="Account" {

@@ -21,8 +21,9 @@
 //! one module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
 //! `verification` (confirming an email address), `security` (the account's second factor, sign-ins
 //! and history; the household's audit log), `household`, `pets`, `pet_day`, `devices`,
-//! `alarms`, `plan` (the household's plan and billing); `charts` draws a device's last day for
-//! the device pages; `uploads` is the one path for a file
+//! `alarms`, `plan` (the household's plan and billing), `settings` (contacts and escalation, alarm
+//! rules with their preview, webhooks with a test delivery); `charts` draws a device's last day
+//! for the device pages; `uploads` is the one path for a file
 //! that arrives with a form.
 
 mod alarms;
@@ -44,6 +45,7 @@ mod recovery;
 mod registration;
 mod security;
 mod session;
+mod settings;
 mod sharing;
 mod sign_in;
 mod summary_json;
@@ -138,6 +140,24 @@ pub fn router() -> Router<AppState> {
         .route("/alarms/{id}/clear", post(alarms::clear))
         .route("/alarms/{id}/comment", post(alarms::comment))
         .route("/ack/{token}", get(alarms::ack_link_page).post(alarms::ack_link))
+        .route("/settings", get(settings::settings_page))
+        .route("/settings/contacts", get(settings::contacts::contacts_page).post(settings::contacts::create_contact))
+        .route(
+            "/settings/contacts/{id}",
+            get(settings::contacts::edit_contact_page).post(settings::contacts::update_contact),
+        )
+        .route("/settings/contacts/{id}/delete", post(settings::contacts::delete_contact))
+        .route("/settings/escalation", post(settings::contacts::update_escalation))
+        .route("/settings/rules", get(settings::rules::rules_page).post(settings::rules::create_rule))
+        .route("/settings/rules/{id}", get(settings::rules::edit_rule_page).post(settings::rules::update_rule))
+        .route("/settings/rules/{id}/{action}", post(settings::rules::act_on_rule))
+        .route("/settings/webhooks", get(settings::webhooks::webhooks_page).post(settings::webhooks::create_webhook))
+        .route(
+            "/settings/webhooks/{id}",
+            get(settings::webhooks::edit_webhook_page).post(settings::webhooks::update_webhook),
+        )
+        .route("/settings/webhooks/{id}/delete", post(settings::webhooks::delete_webhook))
+        .route("/settings/webhooks/{id}/test", post(settings::webhooks::test_webhook))
         .route("/devices", get(devices::devices_page).post(devices::create_device))
         .route("/devices/{id}", get(devices::device_page))
         .route("/devices/{id}/token", post(devices::rotate_token))

@@ -7,18 +7,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use petty_app::alarms::AlarmOut;
-use petty_core::accounts::{Email, Permission};
-use petty_core::alarm::{
-    AlarmState, Channel, ConditionKind, Escalation, Policy, QuietHours, Rule, Severity, TrailActor,
-    parse_rule_device_kind,
+use petty_app::alarm_settings::{
+    self, RawContact, RawEscalation, RawPolicy, RawQuiet, RawRule, SettingsError, TestDelivery,
 };
+use petty_app::alarms::AlarmOut;
+use petty_app::audit::Who;
+use petty_core::accounts::Permission;
+use petty_core::alarm::{AlarmState, Channel, Escalation, Severity, TrailActor};
 use petty_core::ids::{AlarmId, AlarmRuleId, ContactId, DeviceId, PetId, UserId, WebhookId};
 use petty_core::paging::PageRequest;
-use petty_core::phone::Phone;
 use petty_core::readings::Metric;
-use petty_notify::Refused;
-use petty_store::{Alarm, AlarmFilter, Contact, NewContact, Notification, StoreError, StoredRule, Webhook};
+use petty_store::{Alarm, AlarmFilter, Contact, Notification, StoreError, StoredRule, Webhook};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -42,21 +41,20 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(assign_alarm))
         .routes(routes!(list_rules, create_rule))
         .routes(routes!(update_rule, delete_rule))
+        .routes(routes!(preview_new_rule))
+        .routes(routes!(preview_rule))
         .routes(routes!(list_contacts, create_contact))
         .routes(routes!(update_contact, delete_contact))
         .routes(routes!(get_escalation, put_escalation))
         .routes(routes!(list_webhooks, create_webhook))
-        .routes(routes!(delete_webhook))
+        .routes(routes!(update_webhook, delete_webhook))
+        .routes(routes!(test_webhook))
         .routes(routes!(list_notifications))
 }
 
 /// The longest note or comment on an alarm, in characters (spaces around it not counted).
 pub(crate) const NOTE_MAX: usize = 2000;
-/// The longest contact name, in characters (spaces around it not counted).
-pub(crate) const CONTACT_NAME_MAX: usize = 80;
-/// The offsets from UTC quiet hours may be given in, in minutes (UTC−12:00 to UTC+14:00).
-pub(crate) const UTC_OFFSET_MIN_MIN: i16 = -720;
-pub(crate) const UTC_OFFSET_MAX_MIN: i16 = 840;
+pub(crate) use petty_app::alarm_settings::{CONTACT_NAME_MAX, UTC_OFFSET_MAX_MIN, UTC_OFFSET_MIN_MIN};
 
 fn now_ms() -> i64 {
     petty_store::to_ms(time::OffsetDateTime::now_utc())
@@ -450,55 +448,34 @@ pub(crate) struct RuleIn {
     pub enabled: Option<bool>,
 }
 
-fn parse_rule(body: &RuleIn, keep: Option<&Rule>) -> Result<Rule, ApiError> {
-    let kind: ConditionKind = match keep {
-        // A built-in rule keeps its kind; what was sent must still be a kind.
-        Some(r) => {
-            body.kind.parse::<ConditionKind>().map_err(|()| {
-                let kinds: Vec<&str> = ConditionKind::ALL.iter().map(|k| k.as_str()).collect();
-                bad("kind", "one_of", format!("kind must be one of {}", kinds.join(", ")))
-            })?;
-            r.kind
+impl From<&RuleIn> for RawRule {
+    fn from(body: &RuleIn) -> Self {
+        RawRule {
+            name: body.name.clone(),
+            device_kind: body.device_kind.clone(),
+            kind: body.kind.clone(),
+            metric: body.metric.clone(),
+            value: body.value,
+            clear_value: body.clear_value,
+            for_secs: body.for_secs,
+            clear_secs: body.clear_secs,
+            severity: body.severity.clone(),
+            enabled: body.enabled,
         }
-        None => body
-            .kind
-            .parse()
-            .ok()
-            .filter(|k: &ConditionKind| {
-                matches!(
-                    k,
-                    ConditionKind::Above
-                        | ConditionKind::Below
-                        | ConditionKind::Rise
-                        | ConditionKind::CoDose
-                        | ConditionKind::Absence
-                )
-            })
-            .ok_or_else(|| bad("kind", "one_of", "kind must be one of above, below, rise, co_dose, absence"))?,
-    };
-    let metric = match &body.metric {
-        None => None,
-        Some(m) => Some(
-            Metric::from_name(m)
-                .ok_or_else(|| bad("metric", "one_of", format!("metric {m:?} is not a metric Petty knows")))?,
-        ),
-    };
-    let rule = Rule {
-        key: keep.and_then(|r| r.key.clone()),
-        name: body.name.trim().to_owned(),
-        device_kind: parse_rule_device_kind(&body.device_kind)
-            .map_err(|(field, message)| bad(field, "one_of", format!("{field} {message}")))?,
-        kind,
-        metric: metric.or(keep.and_then(|r| r.metric)),
-        value: body.value,
-        clear_value: body.clear_value.unwrap_or(body.value),
-        for_secs: body.for_secs.unwrap_or(0),
-        clear_secs: body.clear_secs.unwrap_or(0),
-        severity: parse_severity("severity", &body.severity)?,
-        enabled: body.enabled.unwrap_or(true),
-    };
-    rule.check().map_err(|(field, message)| bad(field, "invalid", format!("{field} {message}")))?;
-    Ok(rule)
+    }
+}
+
+/// A settings use case's refusal as the API answers it.
+pub(crate) fn settings_error(e: SettingsError) -> ApiError {
+    match e {
+        SettingsError::Invalid(invalid) => invalid.into(),
+        SettingsError::NotFound(what) => ApiError::not_found(what),
+        SettingsError::Store(e) => e.into(),
+    }
+}
+
+fn who(actor: &petty_core::accounts::Actor, ip: std::net::IpAddr) -> Who {
+    Who::actor(actor, Some(ip))
 }
 
 /// The household's alarm rules, built-in ones first (seeded on first use).
@@ -520,9 +497,9 @@ async fn create_rule(
     ApiJson(body): ApiJson<RuleIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
-    let rule = parse_rule(&body, None)?;
-    let stored = state.store.create_alarm_rule(actor.household_id, &rule, now_ms()).await?;
-    crate::api::audit(&state, &actor, ip, "create", "alarm_rule", stored.id, petty_app::audit::no_detail()).await?;
+    let stored = alarm_settings::create_rule(&state.app, &who(&actor, ip), &RawRule::from(&body))
+        .await
+        .map_err(settings_error)?;
     Ok((StatusCode::CREATED, Json(RuleOut::from(&stored))))
 }
 
@@ -539,12 +516,9 @@ async fn update_rule(
     ApiJson(body): ApiJson<RuleIn>,
 ) -> Result<Json<RuleOut>, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
-    let rules = state.store.alarm_rules(actor.household_id, now_ms()).await?;
-    let current = rules.iter().find(|r| r.id == AlarmRuleId(id)).ok_or_else(|| ApiError::not_found("alarm rule"))?;
-    let keep = current.rule.key.is_some().then_some(&current.rule);
-    let rule = parse_rule(&body, keep)?;
-    let stored = state.store.update_alarm_rule(actor.household_id, AlarmRuleId(id), &rule, now_ms()).await?;
-    crate::api::audit(&state, &actor, ip, "update", "alarm_rule", id, petty_app::audit::no_detail()).await?;
+    let stored = alarm_settings::update_rule(&state.app, &who(&actor, ip), AlarmRuleId(id), &RawRule::from(&body))
+        .await
+        .map_err(settings_error)?;
     Ok(Json(RuleOut::from(&stored)))
 }
 
@@ -558,14 +532,97 @@ async fn delete_rule(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManagePets)?;
-    state.store.delete_alarm_rule(actor.household_id, AlarmRuleId(id)).await.map_err(|e| match e {
-        StoreError::NotFound => {
-            ApiError::not_found("alarm rule of this household's own (built-in rules can only be disabled)")
-        }
-        other => other.into(),
-    })?;
-    crate::api::audit(&state, &actor, ip, "delete", "alarm_rule", id, petty_app::audit::no_detail()).await?;
+    alarm_settings::delete_rule(&state.app, &who(&actor, ip), AlarmRuleId(id)).await.map_err(settings_error)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An incident a rule would have raised.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct IncidentOut {
+    pub device_id: Uuid,
+    pub device_name: String,
+    /// The first reading that broke the rule (the alarm's `first_at`).
+    pub start: String,
+    /// The reading it recovered at (the alarm's `cleared_at`); null while it still lasts.
+    pub end: Option<String>,
+    /// The highest reading during the incident (the lowest for a `below` rule).
+    pub peak: f64,
+    pub message: String,
+}
+
+/// What a rule would have raised over the last 7 days on the household's devices.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RulePreviewOut {
+    pub from: String,
+    pub to: String,
+    /// Oldest first.
+    pub incidents: Vec<IncidentOut>,
+    /// How many devices were read.
+    pub devices_judged: usize,
+    /// Devices the rule watches that were not read (a preview reads at most 50).
+    pub devices_left_out: usize,
+    /// Whether a device had more readings than a preview reads (50,000; the newest unread).
+    pub readings_capped: bool,
+}
+
+impl From<&petty_app::alarms::judging::Preview> for RulePreviewOut {
+    fn from(p: &petty_app::alarms::judging::Preview) -> Self {
+        let at = |ms: i64| petty_app::rfc3339::from_ms(ms).unwrap_or_default();
+        Self {
+            from: at(p.from_ms),
+            to: at(p.to_ms),
+            incidents: p
+                .incidents
+                .iter()
+                .map(|i| IncidentOut {
+                    device_id: i.device_id.0,
+                    device_name: i.device_name.clone(),
+                    start: at(i.start_ms),
+                    end: i.end_ms.map(at),
+                    peak: i.peak,
+                    message: i.message.clone(),
+                })
+                .collect(),
+            devices_judged: p.devices_judged,
+            devices_left_out: p.devices_left_out,
+            readings_capped: p.readings_capped,
+        }
+    }
+}
+
+/// What a new rule would have raised over the last 7 days on the household's devices, judged
+/// as the alarm job judges; nothing is saved. Reads at most 50 devices and 50,000 readings each.
+#[utoipa::path(post, path = "/api/v1/alarm-rules/preview", tag = "alarms", request_body = RuleIn,
+    responses((status = 200, body = RulePreviewOut)), security(("bearer" = [])))]
+async fn preview_new_rule(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiJson(body): ApiJson<RuleIn>,
+) -> Result<Json<RulePreviewOut>, ApiError> {
+    let actor = actor.require(Permission::ManagePets)?;
+    let preview = alarm_settings::preview_rule(&state.app, actor.household_id, None, &RawRule::from(&body))
+        .await
+        .map_err(settings_error)?;
+    Ok(Json(RulePreviewOut::from(&preview)))
+}
+
+/// What one of the household's rules, changed as sent, would have raised over the last 7 days
+/// (a built-in rule keeps its kind); nothing is saved.
+#[utoipa::path(post, path = "/api/v1/alarm-rules/{id}/preview", tag = "alarms", params(("id" = Uuid, Path, description = "The rule's id")),
+    request_body = RuleIn,
+    responses((status = 200, body = RulePreviewOut)), security(("bearer" = [])))]
+async fn preview_rule(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<RuleIn>,
+) -> Result<Json<RulePreviewOut>, ApiError> {
+    let actor = actor.require(Permission::ManagePets)?;
+    let preview =
+        alarm_settings::preview_rule(&state.app, actor.household_id, Some(AlarmRuleId(id)), &RawRule::from(&body))
+            .await
+            .map_err(settings_error)?;
+    Ok(Json(RulePreviewOut::from(&preview)))
 }
 
 // ---- contacts ----
@@ -670,89 +727,32 @@ pub(crate) struct ContactIn {
 }
 
 /// `HH:MM`, two digits each.
-pub(crate) fn parse_hhmm(field: &str, s: &str) -> Result<u16, ApiError> {
-    let two_digits = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
-    let parsed = s.split_once(':').filter(|(h, m)| two_digits(h) && two_digits(m)).and_then(|(h, m)| {
-        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
-        (h < 24 && m < 60).then_some(h * 60 + m)
-    });
-    parsed.ok_or_else(|| bad(field, "format", format!("{field} must be a time like 22:00")))
+#[cfg(test)]
+pub(crate) fn parse_hhmm(field: &str, s: &str) -> Result<u16, petty_core::Invalid> {
+    petty_app::alarm_settings::parse_hhmm(field, s)
 }
 
-fn parse_policy(p: Option<&PolicyIn>) -> Result<Policy, ApiError> {
-    let Some(p) = p else { return Ok(Policy::default()) };
-    let sev = |field: &str, v: &Option<String>| v.as_deref().map(|s| parse_severity(field, s)).transpose();
-    let quiet = match &p.quiet_hours {
-        None => None,
-        Some(q) => {
-            let offset = q.utc_offset_min.unwrap_or(0);
-            if !(UTC_OFFSET_MIN_MIN..=UTC_OFFSET_MAX_MIN).contains(&offset) {
-                return Err(bad(
-                    "policy.quiet_hours.utc_offset_min",
-                    "out_of_range",
-                    format!("utc_offset_min must be {UTC_OFFSET_MIN_MIN} to {UTC_OFFSET_MAX_MIN}"),
-                ));
-            }
-            Some(QuietHours {
-                start_min: parse_hhmm("policy.quiet_hours.start", &q.start)?,
-                end_min: parse_hhmm("policy.quiet_hours.end", &q.end)?,
-                utc_offset_min: offset,
-            })
+impl From<&ContactIn> for RawContact {
+    fn from(body: &ContactIn) -> Self {
+        RawContact {
+            name: body.name.clone(),
+            phone: body.phone.clone(),
+            email: body.email.clone(),
+            role: body.role.clone(),
+            position: body.position,
+            user_id: body.user_id,
+            policy: body.policy.as_ref().map(|p| RawPolicy {
+                email: p.email.clone(),
+                sms: p.sms.clone(),
+                voice: p.voice.clone(),
+                quiet_hours: p.quiet_hours.as_ref().map(|q| RawQuiet {
+                    start: q.start.clone(),
+                    end: q.end.clone(),
+                    utc_offset_min: q.utc_offset_min,
+                }),
+            }),
         }
-    };
-    Ok(Policy {
-        email: sev("policy.email", &p.email)?,
-        sms: sev("policy.sms", &p.sms)?,
-        voice: sev("policy.voice", &p.voice)?,
-        quiet,
-    })
-}
-
-async fn parse_contact(
-    state: &AppState,
-    household_id: petty_core::ids::HouseholdId,
-    body: &ContactIn,
-) -> Result<NewContact, ApiError> {
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > CONTACT_NAME_MAX {
-        return Err(bad("name", "length", format!("name must be 1 to {CONTACT_NAME_MAX} characters")));
     }
-    if !matches!(body.role.as_str(), "member" | "secondary" | "emergency") {
-        return Err(bad("role", "one_of", "role must be one of member, secondary, emergency"));
-    }
-    let phone = match body.phone.as_deref().filter(|p| !p.trim().is_empty()) {
-        None => None,
-        Some(p) => Some(Phone::parse(p).map_err(|e| bad("phone", "e164", format!("phone {e}")))?.as_str().to_owned()),
-    };
-    let email = match body.email.as_deref().filter(|e| !e.trim().is_empty()) {
-        None => None,
-        Some(e) => Some(Email::parse("email", e)?.as_str().to_owned()),
-    };
-    if phone.is_none() && email.is_none() {
-        return Err(bad("phone", "required", "a contact needs a phone or an email"));
-    }
-    let user_id = match (body.role.as_str(), body.user_id) {
-        ("member", None) => return Err(bad("user_id", "required", "a member contact needs the member's user_id")),
-        (_, Some(user)) => {
-            let members = state.store.list_members(household_id).await?;
-            if !members.iter().any(|m| m.user.id.0 == user) {
-                return Err(bad("user_id", "member", "user_id must be a member of this household"));
-            }
-            Some(UserId(user))
-        }
-        (_, None) => None,
-    };
-    Ok(NewContact {
-        user_id,
-        external_id: None,
-        name: name.to_owned(),
-        phone,
-        email,
-        role: body.role.clone(),
-        position: body.position.unwrap_or(0),
-        device_serial: None,
-        policy: parse_policy(body.policy.as_ref())?,
-    })
 }
 
 /// The household's people in the order escalation reaches them.
@@ -777,9 +777,9 @@ async fn create_contact(
     ApiJson(body): ApiJson<ContactIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
-    let new = parse_contact(&state, actor.household_id, &body).await?;
-    let c = state.store.create_contact(actor.household_id, &new, now_ms()).await?;
-    crate::api::audit(&state, &actor, ip, "create", "contact", c.id, petty_app::audit::no_detail()).await?;
+    let c = alarm_settings::create_contact(&state.app, &who(&actor, ip), &RawContact::from(&body))
+        .await
+        .map_err(settings_error)?;
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/contacts/{}", c.id))], Json(ContactOut::from(&c))))
 }
 
@@ -795,13 +795,9 @@ async fn update_contact(
     ApiJson(body): ApiJson<ContactIn>,
 ) -> Result<Json<ContactOut>, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
-    let new = parse_contact(&state, actor.household_id, &body).await?;
-    let c = state
-        .store
-        .update_contact(actor.household_id, ContactId(id), &new, now_ms())
+    let c = alarm_settings::update_contact(&state.app, &who(&actor, ip), ContactId(id), &RawContact::from(&body))
         .await
-        .map_err(ApiError::store_or_not_found("contact"))?;
-    crate::api::audit(&state, &actor, ip, "update", "contact", id, petty_app::audit::no_detail()).await?;
+        .map_err(settings_error)?;
     Ok(Json(ContactOut::from(&c)))
 }
 
@@ -814,12 +810,7 @@ async fn delete_contact(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
-    state
-        .store
-        .delete_contact(actor.household_id, ContactId(id))
-        .await
-        .map_err(ApiError::store_or_not_found("contact"))?;
-    crate::api::audit(&state, &actor, ip, "delete", "contact", id, petty_app::audit::no_detail()).await?;
+    alarm_settings::delete_contact(&state.app, &who(&actor, ip), ContactId(id)).await.map_err(settings_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -879,18 +870,15 @@ async fn put_escalation(
     ApiJson(body): ApiJson<EscalationIn>,
 ) -> Result<Json<EscalationOut>, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
-    let e = Escalation {
-        min_severity: parse_severity("min_severity", &body.min_severity)?,
+    let raw = RawEscalation {
+        min_severity: body.min_severity,
         message_after_secs: body.message_after_secs,
         call_after_secs: body.call_after_secs,
         next_contact_after_secs: body.next_contact_after_secs,
         repeat_after_secs: body.repeat_after_secs,
         max_rounds: body.max_rounds,
     };
-    e.check().map_err(|(field, message)| bad(field, "out_of_range", format!("{field} {message}")))?;
-    state.store.put_escalation(actor.household_id, &e, now_ms()).await?;
-    crate::api::audit(&state, &actor, ip, "update", "escalation", actor.household_id, petty_app::audit::no_detail())
-        .await?;
+    let e = alarm_settings::put_escalation(&state.app, &who(&actor, ip), &raw).await.map_err(settings_error)?;
     Ok(Json(EscalationOut::from(&e)))
 }
 
@@ -955,33 +943,9 @@ async fn create_webhook(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
     // The outbound policy decides, here and again at every delivery.
-    let policy = &state.app.notifier.config().outbound;
-    let refused = |e: Refused| {
-        let rule = match e {
-            Refused::Malformed(_) => "format",
-            Refused::Credentials => "no_credentials",
-            Refused::NotPublic(_) => "public_address",
-            Refused::Unresolvable => "resolves",
-        };
-        bad("url", rule, e.to_string())
-    };
-    let checked = policy.check_form(&body.url).map_err(refused)?;
-    policy.resolve(&checked).await.map_err(refused)?;
-    let url = checked.as_str();
-    let min =
-        body.min_severity.as_deref().map(|s| parse_severity("min_severity", s)).transpose()?.unwrap_or(Severity::Info);
-    let (secret, _) = crate::auth::new_secret("whsec_");
-    let w = state.store.create_webhook(actor.household_id, url, &secret, min, now_ms()).await?;
-    crate::api::audit(
-        &state,
-        &actor,
-        ip,
-        "create",
-        "webhook",
-        w.id,
-        petty_app::audit::fields(&["url", "min_severity"]),
-    )
-    .await?;
+    let w = alarm_settings::create_webhook(&state.app, &who(&actor, ip), &body.url, body.min_severity.as_deref())
+        .await
+        .map_err(settings_error)?;
     Ok((StatusCode::CREATED, Json(WebhookOut::new(&w, true))))
 }
 
@@ -994,13 +958,71 @@ async fn delete_webhook(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor.require(Permission::ManageHousehold)?;
-    state
-        .store
-        .delete_webhook(actor.household_id, WebhookId(id))
-        .await
-        .map_err(ApiError::store_or_not_found("webhook"))?;
-    crate::api::audit(&state, &actor, ip, "delete", "webhook", id, petty_app::audit::no_detail()).await?;
+    alarm_settings::delete_webhook(&state.app, &who(&actor, ip), WebhookId(id)).await.map_err(settings_error)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Points a webhook elsewhere or changes what it hears about; its secret stays.
+#[utoipa::path(put, path = "/api/v1/webhooks/{id}", tag = "alarms", params(("id" = Uuid, Path, description = "The webhook's id")),
+    request_body = WebhookIn,
+    responses((status = 200, body = WebhookOut, description = "the webhook, without its secret")),
+    security(("bearer" = [])))]
+async fn update_webhook(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<WebhookIn>,
+) -> Result<Json<WebhookOut>, ApiError> {
+    let actor = actor.require(Permission::ManageHousehold)?;
+    let w = alarm_settings::update_webhook(
+        &state.app,
+        &who(&actor, ip),
+        WebhookId(id),
+        &body.url,
+        body.min_severity.as_deref(),
+    )
+    .await
+    .map_err(settings_error)?;
+    Ok(Json(WebhookOut::new(&w, false)))
+}
+
+/// What became of a test delivery.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct WebhookTestOut {
+    /// delivered (the receiver answered 2xx), refused (the outbound policy refused the address;
+    /// nothing was sent) or failed (the receiver answered otherwise, or could not be reached).
+    pub outcome: &'static str,
+    /// The receiver's status, when it answered 2xx.
+    pub status: Option<u16>,
+    /// Why it was refused or failed.
+    pub detail: Option<String>,
+}
+
+impl From<TestDelivery> for WebhookTestOut {
+    fn from(t: TestDelivery) -> Self {
+        match t {
+            TestDelivery::Delivered { status } => Self { outcome: "delivered", status: Some(status), detail: None },
+            TestDelivery::Refused { reason } => Self { outcome: "refused", status: None, detail: Some(reason) },
+            TestDelivery::Failed { reason } => Self { outcome: "failed", status: None, detail: Some(reason) },
+        }
+    }
+}
+
+/// Delivers a signed `webhook.test` event to the webhook now (`{"event": "webhook.test", "id",
+/// "webhook_id", "sent_at"}`, signed as every delivery) and answers what happened; nothing is
+/// queued or retried.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "alarms", params(("id" = Uuid, Path, description = "The webhook's id")),
+    responses((status = 200, body = WebhookTestOut)), security(("bearer" = [])))]
+async fn test_webhook(
+    State(state): State<AppState>,
+    actor: CurrentActor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<WebhookTestOut>, ApiError> {
+    let actor = actor.require(Permission::ManageHousehold)?;
+    let answer =
+        alarm_settings::test_webhook(&state.app, actor.household_id, WebhookId(id)).await.map_err(settings_error)?;
+    Ok(Json(WebhookTestOut::from(answer)))
 }
 
 #[derive(Deserialize, IntoParams)]

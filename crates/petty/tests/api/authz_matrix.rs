@@ -349,13 +349,16 @@ fn valid_body(method: &Method, template: &str) -> Option<Value> {
         ("POST", "/api/v1/alarms/{id}/comments") => json!({"text": "on my way"}),
         ("POST", "/api/v1/alarms/{id}/assign") => json!({"user_id": null}),
         ("POST", "/api/v1/alarms/{id}/acknowledge" | "/api/v1/alarms/{id}/clear") => json!({}),
-        ("POST", "/api/v1/alarm-rules") | ("PUT", "/api/v1/alarm-rules/{id}") => rule,
+        ("POST", "/api/v1/alarm-rules" | "/api/v1/alarm-rules/preview" | "/api/v1/alarm-rules/{id}/preview")
+        | ("PUT", "/api/v1/alarm-rules/{id}") => rule,
         ("POST", "/api/v1/contacts") | ("PUT", "/api/v1/contacts/{id}") => contact,
         ("PUT", "/api/v1/escalation") => {
             json!({"min_severity": "major", "message_after_secs": 0, "call_after_secs": 60,
             "next_contact_after_secs": 120, "repeat_after_secs": 900, "max_rounds": 2})
         }
-        ("POST", "/api/v1/webhooks") => json!({"url": "https://hooks.example.com/mine"}),
+        ("POST", "/api/v1/webhooks") | ("PUT", "/api/v1/webhooks/{id}") => {
+            json!({"url": "https://hooks.example.com/mine"})
+        }
         ("POST", "/api/v1/pets/{id}/records") => json!({"kind": "visit", "title": "Checkup", "date": "2025-02-01"}),
         ("PATCH", "/api/v1/records/{id}") => json!({"vet": "Dr. Who"}),
         ("POST", "/api/v1/reminders") => json!({"title": "Brush", "at": "2031-01-01T09:00"}),
