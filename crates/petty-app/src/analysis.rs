@@ -147,14 +147,8 @@ pub async fn plan_for(
     let since = petty_store::to_ms(now) - 7 * DAY_MS;
     let stored = store.anomalies(household_id, pet_id, since, petty_store::to_ms(now) + DAY_MS).await?;
     let found: Vec<anomalies::Anomaly> = stored.iter().filter_map(summary_json::anomaly_from_stored).collect();
-    let active: Vec<f64> =
-        history.iter().rev().take(7).filter(|d| d.minutes_covered > 0.0).map(|d| d.active_minutes).collect();
-    let inputs = nutrition::NutritionInputs {
-        active_minutes_7d: (!active.is_empty()).then(|| active.iter().sum::<f64>() / active.len() as f64),
-        weight_trend_kg_per_30d: crate::care::weight_log(app, household_id, pet_id).await?.1,
-        neutered: pet.profile.neutered,
-        ..Default::default()
-    };
+    let trend = crate::care::weight_log(app, household_id, pet_id).await?.1;
+    let inputs = plan::nutrition_inputs(&pet.profile, &b7, trend);
     let nutrition = nutrition::plan(&pet.profile, today, &inputs);
     Ok(plan::plan(&pet.profile, today, latest, &b7, &found, nutrition))
 }

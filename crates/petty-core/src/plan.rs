@@ -147,6 +147,22 @@ fn anomaly_advice(name: &str, a: &Anomaly) -> (&'static str, String) {
     }
 }
 
+/// What the nutrition plan is told about a pet beyond its profile. Activity counts only from
+/// the 7-day baseline: days with at least 12 hours of collar data, and enough of them
+/// ([`crate::baselines::baseline`]'s rule), so a minute of data never moves the food.
+pub fn nutrition_inputs(
+    profile: &PetProfile,
+    b7: &Baseline,
+    weight_trend_kg_per_30d: Option<f64>,
+) -> crate::nutrition::NutritionInputs {
+    crate::nutrition::NutritionInputs {
+        active_minutes_7d: b7.active_minutes.map(|s| s.mean),
+        weight_trend_kg_per_30d,
+        neutered: profile.neutered,
+        ..Default::default()
+    }
+}
+
 /// The plan for `today`. `day` is today's (or the latest) summary; `nutrition` is
 /// [`crate::nutrition::plan`]'s answer, whose error (a missing weight) becomes a recommendation.
 pub fn plan(
@@ -389,6 +405,29 @@ mod tests {
 
     fn titles(p: &Plan) -> Vec<&str> {
         p.recommendations.iter().map(|r| r.title.as_str()).collect()
+    }
+
+    #[test]
+    fn a_minute_of_data_changes_neither_food_nor_exercise() {
+        let bella = dog(None, Some(date!(2021 - 01 - 01)), Some(20.0));
+        let untouched = nutrition::plan(&bella, TODAY, &NutritionInputs::default()).unwrap();
+        // The collar was worn for one minute today: 0 active minutes, but over one minute.
+        let minute = DaySummary { minutes_covered: 1.0, active_minutes: 0.0, ..normal_day(TODAY, 0) };
+        for history in [vec![], vec![minute.clone()]] {
+            let b7 = baseline(&history, 7, TODAY + Duration::days(1));
+            let inputs = nutrition_inputs(&bella, &b7, None);
+            assert_eq!(inputs.active_minutes_7d, None);
+            let n = nutrition::plan(&bella, TODAY, &inputs).unwrap();
+            assert_eq!(n.daily_kcal, untouched.daily_kcal, "{:?}", n.notes);
+            assert!(n.notes.iter().all(|s| !s.contains("for activity")), "{:?}", n.notes);
+            let p = plan(&bella, TODAY, history.first(), &b7, &[], Ok(n));
+            assert!(p.recommendations.is_empty(), "{:?}", p.recommendations);
+            assert_eq!(p.daily_goals.active_minutes, p.exercise.minutes_per_day, "the goal, not a step down");
+        }
+        // A week of full, idle days does change it, and says why.
+        let idle = week(10.0);
+        let n = nutrition::plan(&bella, TODAY, &nutrition_inputs(&bella, &idle, None)).unwrap();
+        assert!(n.daily_kcal < untouched.daily_kcal && n.notes.iter().any(|s| s.contains("for activity")));
     }
 
     #[test]

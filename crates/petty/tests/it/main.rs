@@ -102,6 +102,7 @@ impl Server {
 mod cluster;
 mod crash;
 mod crash_judging;
+mod demo;
 mod failover;
 mod import;
 mod mcp_stdio;
