@@ -300,6 +300,7 @@ fn household_view(
                     }
                 }
             }
+            (settings_section(signed_in))
             (super::care::timezone_section(signed_in, &zones.0, &zones.1))
             section.section aria-labelledby="storage-title" {
                 div.section-head { h2 #storage-title { "Storage" } }
@@ -314,6 +315,18 @@ fn household_view(
             }
         },
     )
+}
+
+/// Links to the household's settings pages, each shown to the roles its page lets in.
+fn settings_section(_signed_in: &SignedIn) -> Markup {
+    html! {
+        section.section aria-labelledby="settings-title" {
+            div.section-head { h2 #settings-title { "Settings" } }
+            ul.settings-links {
+                li { a href="/geofences" { "Geofences" } ": the areas your pets should stay in, on maps of the collars' recent positions" }
+            }
+        }
+    }
 }
 
 /// One pet; `photo` is where its photo is found (a fresh signed link for an uploaded one).

@@ -21,7 +21,8 @@
 //! one module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
 //! `verification` (confirming an email address), `security` (the account's second factor, sign-ins
 //! and history; the household's audit log), `household`, `pets`, `pet_day`, `devices`,
-//! `alarms`, `plan` (the household's plan and billing); `uploads` is the one path for a file
+//! `alarms`, `geofences` (fences drawn on maps of the collars' recent positions), `plan` (the
+//! household's plan and billing); `uploads` is the one path for a file
 //! that arrives with a form.
 
 mod alarms;
@@ -31,6 +32,7 @@ mod catalog;
 mod chat;
 mod csrf;
 mod devices;
+mod geofences;
 mod household;
 mod layout;
 mod lifelog;
@@ -141,10 +143,14 @@ pub fn router() -> Router<AppState> {
         .route("/devices/{id}/token", post(devices::rotate_token))
         .route("/devices/{id}/token/revoke", post(devices::revoke_token))
         .route("/devices/{id}/delete", post(devices::delete_device))
+        .route("/geofences", get(geofences::geofences_page).post(geofences::create_geofence))
+        .route("/geofences/{id}", get(geofences::geofence_page).post(geofences::update_geofence))
+        .route("/geofences/{id}/delete", post(geofences::delete_geofence))
         .route(assets::STYLESHEET_PATH, get(assets::stylesheet))
         .route(assets::ICON_PATH, get(assets::icon))
         .route(assets::LIVE_SCRIPT_PATH, get(assets::live_script))
         .route(assets::CHAT_SCRIPT_PATH, get(assets::chat_script))
+        .route(assets::GEOFENCE_SCRIPT_PATH, get(assets::geofence_script))
 }
 
 /// Why a page could not be shown; answered with a small HTML page, never with JSON.

@@ -1,0 +1,217 @@
+//! The household's settings pages as a browser without JavaScript uses them: geofences drawn
+//! on maps of the collars' positions, members and invitations, API keys, retention. Each
+//! change made on a page is checked through the API, a refused form changes nothing, and a
+//! role the API refuses gets a 403 page.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::harness::{Account, TestApp, spawn_app};
+use crate::pages::location;
+use crate::pages_devices::{csrf_of, open, signed_in, submit};
+use crate::revocation::join;
+
+const HOME: (f64, f64) = (52.37, 4.89);
+/// Metres per degree of latitude.
+const M_PER_DEG: f64 = 111_195.0;
+
+/// Someone who joined `owner`'s household through an invitation with `role`, signed in to the
+/// dashboard; their account and user id.
+pub(crate) async fn join_as(app: &TestApp, owner: &Account, role: &str, name: &str) -> (Client, Account, String) {
+    let ends = (role == "sitter").then(|| {
+        (OffsetDateTime::now_utc() + time::Duration::days(7))
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("a time")
+    });
+    let (joined, user_id) = join(app, owner, name, role, ends.as_deref()).await;
+    (signed_in(app, &joined).await, joined, user_id)
+}
+
+/// Opens `page`, fills its form (the CSRF token added) and sends it to `action`.
+async fn fill(app: &TestApp, client: &Client, page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let (status, html) = open(app, client, page).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let csrf = csrf_of(&html);
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    submit(app, client, action, &form).await
+}
+
+/// Every `<svg …>…</svg>` on the page.
+fn maps(html: &str) -> Vec<&str> {
+    html.match_indices("<svg").map(|(at, _)| &html[at..at + html[at..].find("</svg>").unwrap()]).collect()
+}
+
+async fn fences(app: &TestApp, owner: &Account) -> Value {
+    app.get("/api/v1/geofences", Some(&owner.access_token)).await.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn geofences_are_drawn_with_the_collars_positions_and_made_changed_and_removed_from_their_page() {
+    let app = spawn_app().await;
+    let owner = app.register("Ana").await;
+    let client = signed_in(&app, &owner).await;
+    let res = app
+        .post_json("/api/v1/devices", &json!({"name": "Bella's collar", "kind": "collar"}), Some(&owner.access_token))
+        .await;
+    let device: Value = res.json().await.unwrap();
+    let token = device["token"].as_str().unwrap().to_owned();
+
+    let (status, html) = open(&app, &client, "/geofences").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("No geofences yet") && html.contains("type the coordinates"), "{html}");
+
+    // A bad radius is named with its rule, and nothing is stored.
+    let res = fill(
+        &app,
+        &client,
+        "/geofences",
+        "/geofences",
+        &[("name", "Garden"), ("kind", "circle"), ("lat", "52.37"), ("lon", "4.89"), ("radius_m", "5")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Radius (metres) must be between 10 and 50000 metres"), "{html}");
+    assert!(html.contains(r#"value="Garden""#), "what was typed is kept");
+    assert_eq!(fences(&app, &owner).await["total"], 0);
+
+    let res = fill(
+        &app,
+        &client,
+        "/geofences",
+        "/geofences",
+        &[
+            ("name", "Garden"),
+            ("kind", "circle"),
+            ("lat", "52.37"),
+            ("lon", "4.89"),
+            ("radius_m", "50"),
+            ("dwell_secs", ""),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let list = fences(&app, &owner).await;
+    assert_eq!(list["total"], 1);
+    let garden = &list["items"][0];
+    assert_eq!(
+        (garden["name"].as_str(), garden["radius_m"].as_f64(), garden["dwell_secs"].as_i64()),
+        (Some("Garden"), Some(50.0), Some(60))
+    );
+    let fence_path = format!("/geofences/{}", garden["id"].as_str().unwrap());
+
+    // The collar reports from the fence's centre, then from 30 m north of it.
+    let now = OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let fix = |secs_ago: i64, north_m: f64| json!({"ts": now - secs_ago * 1000, "location": {"lat": HOME.0 + north_m / M_PER_DEG, "lon": HOME.1, "accuracy_m": 5}});
+    let readings = json!({"readings": [fix(300, 0.0), fix(200, 0.0), fix(100, 30.0)]});
+    assert_eq!(app.post_json("/api/v1/ingest", &readings, Some(&token)).await.status(), StatusCode::OK);
+    petty_jobs::analysis::run_once(&app.state.app, app.state.app.now()).await.expect("the analysis pass");
+
+    let (status, html) = open(&app, &client, &fence_path).await;
+    assert_eq!(status, StatusCode::OK);
+    let map = maps(&html);
+    assert_eq!(map.len(), 1, "{html}");
+    let map = map[0];
+    // The fence fills 80 % of the map around its centre; the fixes are where they were sent.
+    assert!(map.contains(r#"data-fence-shape="circle" cx="200.0" cy="200.0" r="160.0""#), "{map}");
+    assert_eq!(map.matches(r#"class="geo-fix"#).count(), 3, "every fix is drawn: {map}");
+    assert!(map.contains(r#"class="geo-fix" cx="200.0" cy="200.0""#), "a fix at the centre: {map}");
+    assert!(map.contains(r#"class="geo-fix geo-fix-latest" cx="200.0" cy="104.0""#), "the newest, 30 m north: {map}");
+    assert!(map.contains("Bella&#39;s collar") || map.contains("Bella's collar"));
+    assert!(map.contains(">20 m<"), "a scale bar of 20 m (a quarter of the map, rounded down): {map}");
+    assert!(!map.contains("http"), "no outside address in the map: {map}");
+    assert!(!html.contains("https://") && !html.contains("http://"), "the page loads nothing from elsewhere");
+    // The collar's status, as the API says it.
+    let status: Value =
+        app.get(&format!("/api/v1{fence_path}/status"), Some(&owner.access_token)).await.json().await.unwrap();
+    assert_eq!(status["items"][0]["state"], "inside", "{status}");
+    assert!(
+        html.contains("Bella&#39;s collar</strong>: <span class=\"badge badge-ok\">Inside</span>")
+            || html.contains("Bella's collar</strong>: <span class=\"badge badge-ok\">Inside</span>"),
+        "{html}"
+    );
+    // The list page draws it too, and its new-fence map is centred on the recent positions.
+    let (_, list_html) = open(&app, &client, "/geofences").await;
+    let list_maps = maps(&list_html);
+    assert_eq!(list_maps.len(), 2);
+    assert!(list_maps[0].contains(r#"data-fence-shape="circle""#));
+    assert!(list_maps[1].contains(r#"data-geo-form="new-fence""#) && !list_maps[1].contains("data-fence-shape"));
+
+    // Changed into a polygon; a polygon of two corners is refused and changes nothing.
+    let res = fill(
+        &app,
+        &client,
+        &fence_path,
+        &fence_path,
+        &[("name", "Yard"), ("kind", "polygon"), ("points", "52.3700, 4.8900\n52.3710, 4.8900")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("A polygon needs between 3 and 100 points (got 2)"), "{html}");
+    let same: Value = app.get(&format!("/api/v1{fence_path}"), Some(&owner.access_token)).await.json().await.unwrap();
+    assert_eq!((same["name"].as_str(), same["kind"].as_str()), (Some("Garden"), Some("circle")));
+    let res = fill(
+        &app,
+        &client,
+        &fence_path,
+        &fence_path,
+        &[
+            ("name", "Yard"),
+            ("kind", "polygon"),
+            ("points", "52.3700, 4.8900\n52.3710, 4.8900\n52.3705 4.8915"),
+            ("max_accuracy_m", "20"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), fence_path);
+    let yard: Value = app.get(&format!("/api/v1{fence_path}"), Some(&owner.access_token)).await.json().await.unwrap();
+    assert_eq!(
+        (yard["name"].as_str(), yard["kind"].as_str(), yard["max_accuracy_m"].as_f64()),
+        (Some("Yard"), Some("polygon"), Some(20.0))
+    );
+    assert_eq!(yard["points"].as_array().unwrap().len(), 3);
+    let (_, html) = open(&app, &client, &fence_path).await;
+    assert!(maps(&html)[0].contains(r#"data-fence-shape="polygon""#));
+
+    // A sitter sees the fences and where the collars are, and may change nothing.
+    let (sitter, _, _) = join_as(&app, &owner, "sitter", "Sam").await;
+    let (status, html) = open(&app, &sitter, "/geofences").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Yard") && !html.contains("New geofence"), "no forms for a sitter");
+    let csrf = csrf_of(&html);
+    let res = submit(&app, &sitter, &format!("{fence_path}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = submit(
+        &app,
+        &sitter,
+        "/geofences",
+        &[("csrf", &csrf), ("name", "Mine"), ("kind", "circle"), ("lat", "52"), ("lon", "4"), ("radius_m", "100")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(fences(&app, &owner).await["total"], 1);
+
+    // Removed.
+    let res = fill(&app, &client, &fence_path, &format!("{fence_path}/delete"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(fences(&app, &owner).await["total"], 0);
+    assert_eq!(open(&app, &client, &fence_path).await.0, StatusCode::NOT_FOUND);
+    // Another household's fence is not found either.
+    let other = app.register("Bo").await;
+    let res = app
+        .post_json(
+            "/api/v1/geofences",
+            &json!({"name": "Theirs", "kind": "circle", "center": {"lat": 52.0, "lon": 4.0}, "radius_m": 100}),
+            Some(&other.access_token),
+        )
+        .await;
+    let theirs: Value = res.json().await.unwrap();
+    assert_eq!(
+        open(&app, &client, &format!("/geofences/{}", theirs["id"].as_str().unwrap())).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
