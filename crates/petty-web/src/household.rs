@@ -318,12 +318,16 @@ fn household_view(
 }
 
 /// Links to the household's settings pages, each shown to the roles its page lets in.
-fn settings_section(_signed_in: &SignedIn) -> Markup {
+fn settings_section(signed_in: &SignedIn) -> Markup {
+    let owner = signed_in.can(Permission::ManageHousehold);
     html! {
         section.section aria-labelledby="settings-title" {
             div.section-head { h2 #settings-title { "Settings" } }
             ul.settings-links {
                 li { a href="/geofences" { "Geofences" } ": the areas your pets should stay in, on maps of the collars' recent positions" }
+                @if owner {
+                    li { a href="/household/members" { "Members and invitations" } ": roles, removing someone, inviting someone" }
+                }
             }
         }
     }

@@ -21,7 +21,7 @@
 //! one module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
 //! `verification` (confirming an email address), `security` (the account's second factor, sign-ins
 //! and history; the household's audit log), `household`, `pets`, `pet_day`, `devices`,
-//! `alarms`, `geofences` (fences drawn on maps of the collars' recent positions), `plan` (the
+//! `alarms`, `members` (the household's people, their roles and invitations), `geofences` (fences drawn on maps of the collars' recent positions), `plan` (the
 //! household's plan and billing); `uploads` is the one path for a file
 //! that arrives with a form.
 
@@ -36,6 +36,7 @@ mod geofences;
 mod household;
 mod layout;
 mod lifelog;
+mod members;
 mod pet_day;
 mod pets;
 mod plan;
@@ -72,7 +73,12 @@ pub fn router() -> Router<AppState> {
         .route("/verify-email/resend", post(verification::resend))
         .route("/household", get(household::household_page))
         .route("/household/audit", get(security::audit_page))
+        .route("/household/members", get(members::members_page))
+        .route("/household/members/{user_id}/role", post(members::change_role))
+        .route("/household/members/{user_id}/remove", post(members::remove_member))
         .route("/household/members/{user_id}/pets", post(household::share_with_vet))
+        .route("/household/invitations", post(members::invite))
+        .route("/household/invitations/{id}/revoke", post(members::revoke_invitation))
         .route("/account/security", get(security::security_page))
         .route("/account/data", get(privacy::data_page))
         .route("/account/data/export", post(privacy::export))

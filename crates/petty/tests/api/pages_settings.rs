@@ -215,3 +215,163 @@ async fn geofences_are_drawn_with_the_collars_positions_and_made_changed_and_rem
         StatusCode::NOT_FOUND
     );
 }
+
+async fn members(app: &TestApp, owner: &Account) -> Vec<Value> {
+    let list: Value = app.get("/api/v1/household/members", Some(&owner.access_token)).await.json().await.unwrap();
+    list["items"].as_array().unwrap().clone()
+}
+
+async fn pending(app: &TestApp, owner: &Account) -> Vec<Value> {
+    let list: Value = app.get("/api/v1/household/invitations", Some(&owner.access_token)).await.json().await.unwrap();
+    list["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn owners_invite_change_roles_and_remove_people_from_the_members_page_and_the_last_owner_stays() {
+    let app = spawn_app().await;
+    let owner = app.register("Ana").await;
+    let client = signed_in(&app, &owner).await;
+    let (status, html) = open(&app, &client, "/household").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"href="/household/members""#), "linked from the household's settings");
+    let (status, html) = open(&app, &client, "/household/members").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Ana") && html.contains(&owner.email));
+
+    // A sitter without an end, and an address that is not one: each named, nothing made.
+    let res = fill(
+        &app,
+        &client,
+        "/household/members",
+        "/household/invitations",
+        &[("email", "ben@"), ("role", "sitter"), ("ends_at", "")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("A sitter needs an end date"), "{html}");
+    assert!(html.contains(r##"href="#f-email""##) && html.contains(r#"value="ben@""#), "{html}");
+    assert!(pending(&app, &owner).await.is_empty());
+
+    let res = fill(
+        &app,
+        &client,
+        "/household/members",
+        "/household/invitations",
+        &[("email", "ben@example.org"), ("role", "member"), ("ends_at", "")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let html = res.text().await.unwrap();
+    let code = html
+        .split(r#"<code id="invitation-code">"#)
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the code")
+        .to_owned();
+    assert!(code.starts_with("inv_"), "{code}");
+    assert_eq!(html.matches(&code).count(), 2, "the code, and the link that fills it in, once each");
+    let invited = pending(&app, &owner).await;
+    assert_eq!(
+        (invited.len(), invited[0]["email"].as_str(), invited[0]["role"].as_str()),
+        (1, Some("ben@example.org"), Some("member"))
+    );
+    let (_, html) = open(&app, &client, "/household/members").await;
+    assert!(html.contains("ben@example.org") && !html.contains(&code), "listed, the code never again");
+
+    // Ben accepts by registering with the link.
+    let ben = crate::pages::browser();
+    let (_, form) = crate::pages::get_page(&app, &ben, &format!("/register?invitation={code}")).await;
+    let res = crate::pages::post_form(
+        &app,
+        &ben,
+        "/register",
+        &[
+            ("csrf", &crate::pages::csrf_in(&form)),
+            ("display_name", "Ben"),
+            ("email", "ben@example.org"),
+            ("password", crate::pages::PASSWORD),
+            ("invitation_token", &code),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    crate::pages::sign_in_through_form(&app, &ben, "ben@example.org", crate::pages::PASSWORD).await;
+    let (_, html) = crate::pages::get_page(&app, &ben, "/household").await;
+    assert!(html.contains("Ana&#39;s household") || html.contains("Ana's household"), "Ben is in Ana's household");
+    assert!(pending(&app, &owner).await.is_empty(), "the invitation is used");
+    let ben_id = members(&app, &owner).await.iter().find(|m| m["role"] == "member").expect("Ben")["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A member may not manage people.
+    assert_eq!(crate::pages::get_page(&app, &ben, "/household/members").await.0, StatusCode::FORBIDDEN);
+    let res = crate::pages::post_form(
+        &app,
+        &ben,
+        "/household/invitations",
+        &[("csrf", &crate::pages::csrf_in(&html)), ("role", "owner")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(pending(&app, &owner).await.is_empty());
+
+    // Ben becomes a sitter for a week; without an end date he stays a member.
+    let role_path = format!("/household/members/{ben_id}/role");
+    let res = fill(&app, &client, "/household/members", &role_path, &[("role", "sitter"), ("ends_at", "")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("A sitter needs an end date"));
+    let ben_now = |list: Vec<Value>| list.into_iter().find(|m| m["user"]["id"] == ben_id.as_str()).expect("Ben");
+    assert_eq!(ben_now(members(&app, &owner).await)["role"], "member");
+    let week = petty_core::pets::format_date((OffsetDateTime::now_utc() + time::Duration::days(7)).date());
+    let res = fill(&app, &client, "/household/members", &role_path, &[("role", "sitter"), ("ends_at", &week)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let ben_member = ben_now(members(&app, &owner).await);
+    assert_eq!(ben_member["role"], "sitter");
+    assert!(ben_member["ends_at"].as_str().is_some(), "{ben_member}");
+
+    // The last owner can neither step down nor leave.
+    let owner_id = members(&app, &owner).await.iter().find(|m| m["role"] == "owner").unwrap()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = fill(
+        &app,
+        &client,
+        "/household/members",
+        &format!("/household/members/{owner_id}/role"),
+        &[("role", "member")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("last owner cannot be given another role"));
+    let res = fill(&app, &client, "/household/members", &format!("/household/members/{owner_id}/remove"), &[]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(members(&app, &owner).await.iter().any(|m| m["role"] == "owner"));
+
+    // Ben is removed, and his session with him.
+    let res = fill(&app, &client, "/household/members", &format!("/household/members/{ben_id}/remove"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(members(&app, &owner).await.len(), 1);
+    assert_ne!(crate::pages::get_page(&app, &ben, "/household").await.0, StatusCode::OK);
+
+    // An invitation revoked is gone at once.
+    let res = fill(&app, &client, "/household/members", "/household/invitations", &[("role", "vet")]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let code = res
+        .text()
+        .await
+        .unwrap()
+        .split(r#"<code id="invitation-code">"#)
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_owned();
+    let id = pending(&app, &owner).await[0]["id"].as_str().unwrap().to_owned();
+    let res = fill(&app, &client, "/household/members", &format!("/household/invitations/{id}/revoke"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(pending(&app, &owner).await.is_empty());
+    let late = app.register("Cy").await;
+    let res = app.post_json("/api/v1/invitations/accept", &json!({"token": code}), Some(&late.access_token)).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "a revoked code does not work");
+}
