@@ -15,7 +15,7 @@
 //! Every decision is `petty-core`'s.
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
-//! [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`care`],
+//! [`access`] (invitations and API keys), [`alarms`], [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`care`],
 //! [`calendar`], [`sharing`], [`mfa`] (the second factor), [`audit`] (the household's audit
 //! log, which every use case that changes household data writes to) and [`billing`] (plans,
 //! limits, Stripe; [`billing::check_limit`] is what every create path asks), [`files`]
@@ -24,6 +24,7 @@
 //! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
 //! [`secrets`] (the opaque tokens every credential is made of).
 
+pub mod access;
 pub mod account_mail;
 pub mod alarms;
 pub mod analysis;

@@ -18,9 +18,8 @@ use petty_core::accounts::{Email, Permission, Role, check_membership_end};
 use petty_core::ids::{InvitationId, UserId};
 use petty_core::pets::{format_date, parse_date};
 use petty_http::AppState;
-use petty_http::auth::new_secret;
 use petty_http::extract::ClientIp;
-use petty_store::{Invitation, Member, NewInvitation, StoreError};
+use petty_store::{Invitation, Member, StoreError};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -346,23 +345,15 @@ pub(crate) async fn invite(
             return members_page_with(&state, &signed_in, status, Outcome::Nothing, &form, &errors).await;
         }
     };
-    let now = OffsetDateTime::now_utc();
-    let (token, token_hash) = new_secret("inv_");
-    let invitation = state
-        .store
-        .create_invitation(
-            &NewInvitation {
-                household_id: signed_in.membership.household_id,
-                token_hash,
-                role,
-                ends_at,
-                email,
-                created_by: signed_in.user.id,
-                expires_at: now + state.config.invitation_ttl,
-            },
-            now,
-        )
-        .await?;
+    let invite = petty_app::access::Invite {
+        household_id: signed_in.membership.household_id,
+        role,
+        ends_at,
+        email,
+        created_by: signed_in.user.id,
+        valid_for: state.config.invitation_ttl,
+    };
+    let (invitation, token) = petty_app::access::invite(&state.app, invite).await?;
     tracing::info!(invitation_id = %invitation.id.0, "invitation made from the dashboard");
     let detail = petty_app::audit::fields(&["role", "ends_at", "email"]);
     signed_in.audit(&state, ip, "create", "invitation", invitation.id.0, detail).await?;

@@ -205,7 +205,7 @@ fn limits() -> Vec<(String, Limit)> {
     add("RegisterIn.household_name", OptionalText { max: petty_core::accounts::HOUSEHOLD_NAME_MAX });
     add("LoginIn.email", email());
     add("ChangePasswordIn.new_password", new_password());
-    add("ApiKeyIn.name", Text { max: api::api_keys::NAME_MAX });
+    add("ApiKeyIn.name", Text { max: petty_core::accounts::API_KEY_NAME_MAX });
     add(
         "ApiKeyIn.scope",
         OneOf {

@@ -375,3 +375,72 @@ async fn owners_invite_change_roles_and_remove_people_from_the_members_page_and_
     let res = app.post_json("/api/v1/invitations/accept", &json!({"token": code}), Some(&late.access_token)).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "a revoked code does not work");
 }
+
+async fn keys(app: &TestApp, owner: &Account) -> Vec<Value> {
+    let list: Value = app.get("/api/v1/api-keys", Some(&owner.access_token)).await.json().await.unwrap();
+    list["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_api_key_is_made_shown_once_and_revoked_from_its_page_and_stops_working_at_once() {
+    let app = spawn_app().await;
+    let owner = app.register("Ana").await;
+    let client = signed_in(&app, &owner).await;
+    let (status, html) = open(&app, &client, "/household/api-keys").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("No keys yet."));
+
+    let res =
+        fill(&app, &client, "/household/api-keys", "/household/api-keys", &[("name", " "), ("scope", "write")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("Name must not be empty"));
+    assert!(keys(&app, &owner).await.is_empty());
+
+    let res = fill(
+        &app,
+        &client,
+        "/household/api-keys",
+        "/household/api-keys",
+        &[("name", "Garden sensor hub"), ("scope", "write")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let html = res.text().await.unwrap();
+    let key =
+        html.split(r#"<code id="api-key">"#).nth(1).and_then(|r| r.split('<').next()).expect("the key").to_owned();
+    assert!(key.starts_with("pk_"), "{key}");
+    assert!(
+        html.contains(&format!("curl -H &quot;Authorization: Bearer {key}&quot; {}/api/v1/pets", app.address))
+            || html.contains(&format!("curl -H \"Authorization: Bearer {key}\" {}/api/v1/pets", app.address)),
+        "{html}"
+    );
+    let made = keys(&app, &owner).await;
+    assert_eq!(
+        (made.len(), made[0]["name"].as_str(), made[0]["scope"].as_str()),
+        (1, Some("Garden sensor hub"), Some("write"))
+    );
+    assert_eq!(app.get("/api/v1/pets", Some(&key)).await.status(), StatusCode::OK, "the key works");
+    let (_, html) = open(&app, &client, "/household/api-keys").await;
+    assert!(html.contains("Garden sensor hub") && !html.contains(&key), "listed, never shown again");
+
+    // A member makes keys of no more than a member's scope, and sees nobody's keys.
+    let (ben, _, _) = join_as(&app, &owner, "member", "Ben").await;
+    let (status, html) = open(&app, &ben, "/household/api-keys").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("Garden sensor hub") && !html.contains(r#"value="admin""#), "{html}");
+    let res =
+        fill(&app, &ben, "/household/api-keys", "/household/api-keys", &[("name", "Mine"), ("scope", "admin")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("a member may make keys of scope read or write"));
+    let id = made[0]["id"].as_str().unwrap();
+    let res = fill(&app, &ben, "/household/api-keys", &format!("/household/api-keys/{id}/revoke"), &[]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(keys(&app, &owner).await.len(), 1);
+
+    let res = fill(&app, &client, "/household/api-keys", &format!("/household/api-keys/{id}/revoke"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/api/v1/pets", Some(&key)).await.status(), StatusCode::UNAUTHORIZED, "refused at once");
+    assert!(keys(&app, &owner).await[0]["revoked_at"].is_string());
+    let (_, html) = open(&app, &client, "/household/api-keys").await;
+    assert!(html.contains("Revoked "));
+}
