@@ -325,6 +325,7 @@ fn settings_section(signed_in: &SignedIn) -> Markup {
             div.section-head { h2 #settings-title { "Settings" } }
             ul.settings-links {
                 li { a href="/geofences" { "Geofences" } ": the areas your pets should stay in, on maps of the collars' recent positions" }
+                li { a href="/household/retention" { "Data retention" } ": how long the devices' readings are kept" }
                 li { a href="/household/api-keys" { "API keys" } ": keys for other programs, with what each may do" }
                 @if owner {
                     li { a href="/household/members" { "Members and invitations" } ": roles, removing someone, inviting someone" }

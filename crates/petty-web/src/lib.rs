@@ -21,7 +21,8 @@
 //! one module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
 //! `verification` (confirming an email address), `security` (the account's second factor, sign-ins
 //! and history; the household's audit log), `household`, `pets`, `pet_day`, `devices`,
-//! `alarms`, `api_keys` (keys for integrations, shown once), `members` (the household's people, their roles and invitations), `geofences` (fences drawn on maps of the collars' recent positions), `plan` (the
+//! `alarms`, `api_keys` (keys for integrations, shown once), `members` (the household's people, their roles and invitations), `retention` (how long
+//! readings are kept), `geofences` (fences drawn on maps of the collars' recent positions), `plan` (the
 //! household's plan and billing); `uploads` is the one path for a file
 //! that arrives with a form.
 
@@ -44,6 +45,7 @@ mod plan;
 mod privacy;
 mod recovery;
 mod registration;
+mod retention;
 mod security;
 mod session;
 mod sharing;
@@ -80,6 +82,7 @@ pub fn router() -> Router<AppState> {
         .route("/household/members/{user_id}/pets", post(household::share_with_vet))
         .route("/household/api-keys", get(api_keys::keys_page).post(api_keys::create_key))
         .route("/household/api-keys/{id}/revoke", post(api_keys::revoke_key))
+        .route("/household/retention", get(retention::retention_page).post(retention::set_retention))
         .route("/household/invitations", post(members::invite))
         .route("/household/invitations/{id}/revoke", post(members::revoke_invitation))
         .route("/account/security", get(security::security_page))

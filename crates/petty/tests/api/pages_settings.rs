@@ -444,3 +444,62 @@ async fn an_api_key_is_made_shown_once_and_revoked_from_its_page_and_stops_worki
     let (_, html) = open(&app, &client, "/household/api-keys").await;
     assert!(html.contains("Revoked "));
 }
+
+#[tokio::test]
+async fn retention_is_shown_with_its_ranges_and_changed_by_owners_only() {
+    let app = spawn_app().await;
+    let owner = app.register("Ana").await;
+    let client = signed_in(&app, &owner).await;
+    let (status, html) = open(&app, &client, "/household/retention").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("kept for <strong>90 days</strong>") && html.contains("1 to 3650 days"), "{html}");
+    let policy = || async {
+        app.get("/api/v1/household/retention", Some(&owner.access_token)).await.json::<Value>().await.unwrap()
+    };
+
+    for (readings, rollups, message) in [
+        ("0", "365", "Raw readings (days) must be between 1 and 3650 days"),
+        ("thirty", "365", "Raw readings (days) must be a whole number of days"),
+        ("30", "10", "Summaries (days) must be at least readings_days"),
+    ] {
+        let res = fill(
+            &app,
+            &client,
+            "/household/retention",
+            "/household/retention",
+            &[("readings_days", readings), ("rollups_days", rollups)],
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{readings} {rollups}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(message), "{message}: {html}");
+        assert_eq!(policy().await, json!({"readings_days": 90, "rollups_days": 1825}), "nothing changed");
+    }
+    let res = fill(
+        &app,
+        &client,
+        "/household/retention",
+        "/household/retention",
+        &[("readings_days", "30"), ("rollups_days", "365")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(policy().await, json!({"readings_days": 30, "rollups_days": 365}));
+    let (_, html) = open(&app, &client, "/household/retention").await;
+    assert!(html.contains("kept for <strong>30 days</strong>"));
+
+    // A member reads it and may not change it.
+    let (ben, _, _) = join_as(&app, &owner, "member", "Ben").await;
+    let (status, html) = open(&app, &ben, "/household/retention").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("kept for <strong>30 days</strong>") && !html.contains(r#"name="readings_days""#));
+    let res = submit(
+        &app,
+        &ben,
+        "/household/retention",
+        &[("csrf", &csrf_of(&html)), ("readings_days", "1"), ("rollups_days", "1")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(policy().await, json!({"readings_days": 30, "rollups_days": 365}));
+}
