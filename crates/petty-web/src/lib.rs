@@ -1,7 +1,8 @@
 //! Petty's dashboard: server-rendered HTML for people in a browser, signed in with a session
 //! cookie rather than a bearer token. Every page works without JavaScript; one stylesheet is
 //! served from this crate, and the device pages add one small script of their own
-//! (`assets/petty-live.js`) that keeps them current over the WebSocket.
+//! (`assets/petty-live.js`) that keeps them current over the WebSocket; the chat and the
+//! geofence maps have one each.
 //!
 //! Every POST form carries a CSRF token (see `csrf`), and every page that needs a person
 //! extracts a `session::SignedIn`, which sends anyone without a live session to `/login`.
@@ -17,14 +18,15 @@
 //! (the HTML error page, which the application's 404 fallback answers browsers with).
 //!
 //! Codemap: `session` (cookie ↔ signed-in person), `csrf`, `layout` (page shell, form widgets),
-//! `assets` (stylesheet, icon, live script), `summary_json` (the plan as a page shows it), then
-//! one module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
-//! `verification` (confirming an email address), `security` (the account's second factor, sign-ins
-//! and history; the household's audit log), `household`, `pets`, `pet_day`, `devices`,
-//! `alarms`, `api_keys` (keys for integrations, shown once), `members` (the household's people, their roles and invitations), `retention` (how long
-//! readings are kept), `geofences` (fences drawn on maps of the collars' recent positions), `plan` (the
-//! household's plan and billing); `uploads` is the one path for a file
-//! that arrives with a form.
+//! `assets` (stylesheet, icon, scripts), `summary_json` (the plan as a page shows it), then one
+//! module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
+//! `verification` (confirming an email address), `security` (the account's second factor,
+//! sign-ins and history; the household's audit log), `household`, `pets`, `pet_day`,
+//! `devices`, `alarms`, `plan` (the household's plan and billing), and the household's
+//! settings: `geofences` (fences drawn on maps of the collars' recent positions), `members`
+//! (people, roles and invitations), `api_keys` (keys for integrations, shown once),
+//! `retention` (how long readings are kept); `uploads` is the one path for a file that arrives
+//! with a form.
 
 mod alarms;
 mod api_keys;

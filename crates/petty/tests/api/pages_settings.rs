@@ -503,3 +503,55 @@ async fn retention_is_shown_with_its_ranges_and_changed_by_owners_only() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(policy().await, json!({"readings_days": 30, "rollups_days": 365}));
 }
+
+#[tokio::test]
+async fn the_pet_form_takes_every_field_the_pet_api_takes() {
+    let app = spawn_app().await;
+    let owner = app.register("Ana").await;
+    let client = signed_in(&app, &owner).await;
+    let (status, html) = open(&app, &client, "/pets/new").await;
+    assert_eq!(status, StatusCode::OK);
+    // Every field of the API's PetIn, as the OpenAPI document lists it.
+    let doc: Value = app.get("/api/v1/openapi.json", None).await.json().await.unwrap();
+    let fields = doc["components"]["schemas"]["PetIn"]["properties"].as_object().expect("PetIn").clone();
+    assert!(fields.len() >= 11, "{fields:?}");
+    for field in fields.keys() {
+        assert!(html.contains(&format!(r#"name="{field}""#)), "the form has no {field}");
+    }
+    let res = fill(
+        &app,
+        &client,
+        "/pets/new",
+        "/pets/new",
+        &[
+            ("name", "Bella"),
+            ("species", "dog"),
+            ("breed", "Beagle"),
+            ("date_of_birth", "2020-04-01"),
+            ("birth_precision", "month"),
+            ("sex", "female"),
+            ("neutered", "yes"),
+            ("weight_kg", "12.5"),
+            ("microchip_id", "985 141 000 123 456"),
+            ("photo_url", "https://example.org/bella.jpg"),
+            ("notes", "Afraid of thunder"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let pets: Value = app.get("/api/v1/pets", Some(&owner.access_token)).await.json().await.unwrap();
+    let pet = &pets["items"][0];
+    for (field, value) in [
+        ("breed", json!("Beagle")),
+        ("date_of_birth", json!("2020-04-01")),
+        ("birth_precision", json!("month")),
+        ("sex", json!("female")),
+        ("neutered", json!(true)),
+        ("weight_kg", json!(12.5)),
+        ("microchip_id", json!("985141000123456")),
+        ("photo_url", json!("https://example.org/bella.jpg")),
+        ("notes", json!("Afraid of thunder")),
+    ] {
+        assert_eq!(pet[field], value, "{field} in {pet}");
+    }
+}
