@@ -21,6 +21,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use petty_core::accounts::Permission;
+use petty_core::devices::DeviceKind;
 use petty_core::geofence::{
     ACCURACY_MAX_M, ACCURACY_MIN_M, DWELL_MAX_SECS, Fence, FenceRules, POINTS_MAX, RADIUS_MAX_M, RADIUS_MIN_M,
     RawFence, Shape, haversine_m, project,
@@ -193,23 +194,41 @@ struct Track {
 }
 
 /// The household's devices that reported a position in the last day, each with up to
-/// [`TRACK_MAX`] of its newest positions.
+/// [`TRACK_MAX`] of its newest positions. Air monitors stand still and report none.
 async fn recent_tracks(
     state: &AppState,
     household_id: HouseholdId,
     now: OffsetDateTime,
 ) -> Result<Vec<Track>, PageError> {
-    let from = now - TRACK_SPAN;
-    let to = now + petty_core::readings::MAX_FUTURE;
     let mut tracks = Vec::new();
     for device in state.store.list_devices(household_id).await? {
-        if device.latest_ts.is_none_or(|t| t < from) {
+        if device.profile.kind == DeviceKind::AirMonitor || device.latest_ts.is_none_or(|t| t < now - TRACK_SPAN) {
             continue;
         }
-        let mut fixes = VecDeque::with_capacity(TRACK_MAX + 1);
+        let fixes = newest_fixes(state, household_id, device.id, now).await?;
+        if !fixes.is_empty() {
+            tracks.push(Track { device_id: device.id, name: device.profile.name, fixes });
+        }
+    }
+    Ok(tracks)
+}
+
+/// Up to [`TRACK_MAX`] of a device's newest positions of the last day, oldest first. The store
+/// pages oldest first, so this reads ever wider windows back from now and stops at the first
+/// that holds enough: a chatty collar costs its last hour, not its whole day.
+async fn newest_fixes(
+    state: &AppState,
+    household_id: HouseholdId,
+    device_id: DeviceId,
+    now: OffsetDateTime,
+) -> Result<Vec<(f64, f64, OffsetDateTime)>, PageError> {
+    let to = now + petty_core::readings::MAX_FUTURE;
+    let mut fixes = VecDeque::with_capacity(TRACK_MAX + 1);
+    for span in [Duration::hours(1), Duration::hours(6), TRACK_SPAN] {
+        fixes.clear();
         let mut after = None;
         loop {
-            let (page, next) = state.store.readings(household_id, device.id, from, to, after, 2000).await?;
+            let (page, next) = state.store.readings(household_id, device_id, now - span, to, after, 2000).await?;
             for stored in page {
                 if let Some(at) = stored.reading.location {
                     if fixes.len() == TRACK_MAX {
@@ -223,11 +242,11 @@ async fn recent_tracks(
                 None => break,
             }
         }
-        if !fixes.is_empty() {
-            tracks.push(Track { device_id: device.id, name: device.profile.name, fixes: fixes.into() });
+        if fixes.len() == TRACK_MAX {
+            break;
         }
     }
-    Ok(tracks)
+    Ok(fixes.into())
 }
 
 /// `2026-11-22 06:15 UTC`, and its `datetime`.
