@@ -76,6 +76,16 @@ async fn geofences_are_drawn_with_the_collars_positions_and_made_changed_and_rem
     assert!(html.contains("Radius (metres) must be between 10 and 50000 metres"), "{html}");
     assert!(html.contains(r#"value="Garden""#), "what was typed is kept");
     assert_eq!(fences(&app, &owner).await["total"], 0);
+    // A form without its CSRF token is refused.
+    let res = submit(
+        &app,
+        &client,
+        "/geofences",
+        &[("name", "Garden"), ("kind", "circle"), ("lat", "52.37"), ("lon", "4.89"), ("radius_m", "50")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(fences(&app, &owner).await["total"], 0);
 
     let res = fill(
         &app,
