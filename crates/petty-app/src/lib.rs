@@ -15,7 +15,7 @@
 //! Every decision is `petty-core`'s.
 //!
 //! API boundary: [`App`], [`Settings`], [`Clock`], [`Sender`], and the use-case modules
-//! [`alarms`], [`alarm_settings`] (rules, contacts, escalation and webhooks as every edge writes
+//! [`access`] (invitations and API keys), [`alarms`], [`alarm_settings`] (rules, contacts, escalation and webhooks as every edge writes
 //! them, a rule's preview, a webhook's test delivery), [`notify`], [`account_mail`], [`analysis`], [`feedback`], [`charts`], [`care`],
 //! [`calendar`], [`sharing`], [`mfa`] (the second factor), [`audit`] (the household's audit
 //! log, which every use case that changes household data writes to) and [`billing`] (plans,
@@ -25,6 +25,7 @@
 //! live events carry ([`readings`], [`timeline`], [`summary_json`]), [`rfc3339`], and
 //! [`secrets`] (the opaque tokens every credential is made of).
 
+pub mod access;
 pub mod account_mail;
 pub mod alarm_settings;
 pub mod alarms;

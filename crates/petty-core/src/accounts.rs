@@ -153,6 +153,14 @@ pub const DISPLAY_NAME_MAX: usize = 100;
 /// The longest household name, in characters (spaces around it not counted).
 pub const HOUSEHOLD_NAME_MAX: usize = 100;
 
+/// The longest name an API key may have, in characters.
+pub const API_KEY_NAME_MAX: usize = 80;
+
+/// What an API key is for, as its maker names it.
+pub fn parse_api_key_name(field: &str, raw: &str) -> Result<String, Invalid> {
+    required_text(field, raw, API_KEY_NAME_MAX)
+}
+
 /// A person's name as shown to the rest of the household.
 pub fn parse_display_name(field: &str, raw: &str) -> Result<String, Invalid> {
     required_text(field, raw, DISPLAY_NAME_MAX)

@@ -59,8 +59,9 @@ fn check_lon(field: &str, v: Option<f64>) -> Result<f64, Invalid> {
     }
 }
 
-/// Projects (lat, lon) to metres east and north of `origin`.
-fn project(origin: (f64, f64), p: (f64, f64)) -> (f64, f64) {
+/// Projects (lat, lon) to metres east and north of `origin` (the local equirectangular
+/// projection every distance here uses; the dashboard draws fences with it too).
+pub fn project(origin: (f64, f64), p: (f64, f64)) -> (f64, f64) {
     let mut dlon = p.1 - origin.1;
     if dlon > 180.0 {
         dlon -= 360.0;
@@ -81,7 +82,9 @@ pub fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
 }
 
-fn centroid(points: &[(f64, f64)]) -> (f64, f64) {
+/// The centre of a polygon's corners, in the local projection around its first corner.
+/// `points` must not be empty.
+pub fn centroid(points: &[(f64, f64)]) -> (f64, f64) {
     let origin = points[0];
     let n = points.len() as f64;
     let (mut x, mut y) = (0.0, 0.0);
@@ -158,6 +161,14 @@ impl Fence {
         match (name, shape) {
             (Some(name), Some(shape)) => Ok(Fence { name, shape }),
             _ => Err(Invalid::one("body", "invalid", "the fence could not be read")),
+        }
+    }
+
+    /// The point the fence is drawn and measured around: a circle's centre, a polygon's centroid.
+    pub fn centre(&self) -> (f64, f64) {
+        match &self.shape {
+            Shape::Circle { lat, lon, .. } => (*lat, *lon),
+            Shape::Polygon(points) => centroid(points),
         }
     }
 
@@ -242,6 +253,36 @@ pub struct FenceRules {
 impl Default for FenceRules {
     fn default() -> Self {
         Self { dwell_ms: 60_000, max_accuracy_m: 50.0 }
+    }
+}
+
+/// The longest a collar must stay outside (or back inside) before it counts, in seconds.
+pub const DWELL_MAX_SECS: i64 = 3600;
+/// The accuracy a fence may ask of positions, in metres.
+pub const ACCURACY_MIN_M: f64 = 5.0;
+pub const ACCURACY_MAX_M: f64 = 1000.0;
+
+impl FenceRules {
+    /// The rules as they arrive from the edge (`None`: the default): `dwell_secs` 0 to
+    /// [`DWELL_MAX_SECS`], `max_accuracy_m` [`ACCURACY_MIN_M`] to [`ACCURACY_MAX_M`]. Every
+    /// problem at once.
+    pub fn parse(dwell_secs: Option<i64>, max_accuracy_m: Option<f64>) -> Result<FenceRules, Invalid> {
+        let defaults = FenceRules::default();
+        let mut c = Collector::new();
+        let dwell = dwell_secs.unwrap_or(defaults.dwell_ms / 1000);
+        if !(0..=DWELL_MAX_SECS).contains(&dwell) {
+            c.push(FieldError::new("dwell_secs", "out_of_range", format!("dwell_secs must be 0 to {DWELL_MAX_SECS}")));
+        }
+        let accuracy = max_accuracy_m.unwrap_or(defaults.max_accuracy_m);
+        if !(accuracy.is_finite() && (ACCURACY_MIN_M..=ACCURACY_MAX_M).contains(&accuracy)) {
+            c.push(FieldError::new(
+                "max_accuracy_m",
+                "out_of_range",
+                format!("max_accuracy_m must be {ACCURACY_MIN_M} to {ACCURACY_MAX_M} metres"),
+            ));
+        }
+        c.finish()?;
+        Ok(FenceRules { dwell_ms: dwell * 1000, max_accuracy_m: accuracy })
     }
 }
 
@@ -453,6 +494,16 @@ mod tests {
             radius_m: Some(100.0),
             points: None,
         }
+    }
+
+    #[test]
+    fn rules_are_bounded_and_default() {
+        assert_eq!(FenceRules::parse(None, None), Ok(FenceRules::default()));
+        assert_eq!(FenceRules::parse(Some(0), Some(5.0)), Ok(FenceRules { dwell_ms: 0, max_accuracy_m: 5.0 }));
+        let err = FenceRules::parse(Some(3601), Some(f64::NAN)).unwrap_err();
+        assert_eq!(fields(&err), [("dwell_secs", "out_of_range"), ("max_accuracy_m", "out_of_range")]);
+        assert!(FenceRules::parse(Some(-1), None).is_err());
+        assert!(FenceRules::parse(None, Some(1000.1)).is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub(crate) const STYLESHEET_PATH: &str = "/assets/petty.css";
 pub(crate) const ICON_PATH: &str = "/assets/petty.svg";
 pub(crate) const LIVE_SCRIPT_PATH: &str = "/assets/petty-live.js";
 pub(crate) const CHAT_SCRIPT_PATH: &str = "/assets/petty-chat.js";
+pub(crate) const GEOFENCE_SCRIPT_PATH: &str = "/assets/petty-geofence.js";
 
 const STYLESHEET: &str = include_str!("../assets/petty.css");
 const ICON: &str = include_str!("../assets/petty.svg");
@@ -22,6 +23,8 @@ const ICON: &str = include_str!("../assets/petty.svg");
 const LIVE_SCRIPT: &str = include_str!("../assets/petty-live.js");
 /// The chat page's streamed answers: hand-written, no dependencies.
 const CHAT_SCRIPT: &str = include_str!("../assets/petty-chat.js");
+/// The geofence maps' clicks into the fence form: hand-written, no dependencies.
+const GEOFENCE_SCRIPT: &str = include_str!("../assets/petty-geofence.js");
 
 struct Asset {
     content_type: &'static str,
@@ -32,6 +35,7 @@ const STYLESHEET_ASSET: Asset = Asset { content_type: "text/css; charset=utf-8",
 const ICON_ASSET: Asset = Asset { content_type: "image/svg+xml", body: ICON };
 const LIVE_SCRIPT_ASSET: Asset = Asset { content_type: "text/javascript; charset=utf-8", body: LIVE_SCRIPT };
 const CHAT_SCRIPT_ASSET: Asset = Asset { content_type: "text/javascript; charset=utf-8", body: CHAT_SCRIPT };
+const GEOFENCE_SCRIPT_ASSET: Asset = Asset { content_type: "text/javascript; charset=utf-8", body: GEOFENCE_SCRIPT };
 
 impl Asset {
     /// The first 16 hex digits of the content's SHA-256.
@@ -82,6 +86,15 @@ pub(crate) fn chat_script_url() -> String {
     format!("{CHAT_SCRIPT_PATH}?v={}", chat_script_version())
 }
 
+fn geofence_script_version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| GEOFENCE_SCRIPT_ASSET.version())
+}
+
+pub(crate) fn geofence_script_url() -> String {
+    format!("{GEOFENCE_SCRIPT_PATH}?v={}", geofence_script_version())
+}
+
 pub(crate) fn live_script_url() -> String {
     format!("{LIVE_SCRIPT_PATH}?v={}", live_script_version())
 }
@@ -105,6 +118,10 @@ pub(crate) async fn live_script(Query(query): Query<VersionQuery>) -> Response {
 
 pub(crate) async fn chat_script(Query(query): Query<VersionQuery>) -> Response {
     CHAT_SCRIPT_ASSET.respond(query.v.as_deref(), chat_script_version())
+}
+
+pub(crate) async fn geofence_script(Query(query): Query<VersionQuery>) -> Response {
+    GEOFENCE_SCRIPT_ASSET.respond(query.v.as_deref(), geofence_script_version())
 }
 
 #[cfg(test)]
@@ -134,5 +151,15 @@ mod tests {
         }
         // Styles are classes: the page CSP has no 'unsafe-inline' for styles either.
         assert!(!LIVE_SCRIPT.contains(".style."), "petty-live.js sets an inline style");
+    }
+
+    #[test]
+    fn the_geofence_script_needs_nothing_the_content_security_policy_forbids() {
+        assert!(geofence_script_url().starts_with("/assets/petty-geofence.js?v="));
+        for forbidden in
+            ["eval(", "new Function", "innerHTML", "outerHTML", "document.write", "http://", "https://", ".style."]
+        {
+            assert!(!GEOFENCE_SCRIPT.contains(forbidden), "petty-geofence.js uses {forbidden}");
+        }
     }
 }

@@ -302,6 +302,7 @@ fn household_view(
                     }
                 }
             }
+            (settings_section(signed_in))
             (super::care::timezone_section(signed_in, &zones.0, &zones.1))
             section.section aria-labelledby="storage-title" {
                 div.section-head { h2 #storage-title { "Storage" } }
@@ -316,6 +317,24 @@ fn household_view(
             }
         },
     )
+}
+
+/// Links to the household's settings pages, each shown to the roles its page lets in.
+fn settings_section(signed_in: &SignedIn) -> Markup {
+    let owner = signed_in.can(Permission::ManageHousehold);
+    html! {
+        section.section aria-labelledby="settings-title" {
+            div.section-head { h2 #settings-title { "Settings" } }
+            ul.settings-links {
+                li { a href="/geofences" { "Geofences" } ": the areas your pets should stay in, on maps of the collars' recent positions" }
+                li { a href="/household/retention" { "Data retention" } ": how long the devices' readings are kept" }
+                li { a href="/household/api-keys" { "API keys" } ": keys for other programs, with what each may do" }
+                @if owner {
+                    li { a href="/household/members" { "Members and invitations" } ": roles, removing someone, inviting someone" }
+                }
+            }
+        }
+    }
 }
 
 /// One pet; `photo` is where its photo is found (a fresh signed link for an uploaded one).

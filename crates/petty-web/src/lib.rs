@@ -1,7 +1,8 @@
 //! Petty's dashboard: server-rendered HTML for people in a browser, signed in with a session
 //! cookie rather than a bearer token. Every page works without JavaScript; one stylesheet is
 //! served from this crate, and the device pages add one small script of their own
-//! (`assets/petty-live.js`) that keeps them current over the WebSocket.
+//! (`assets/petty-live.js`) that keeps them current over the WebSocket; the chat and the
+//! geofence maps have one each.
 //!
 //! Every POST form carries a CSRF token (see `csrf`), and every page that needs a person
 //! extracts a `session::SignedIn`, which sends anyone without a live session to `/login`.
@@ -17,16 +18,19 @@
 //! (the HTML error page, which the application's 404 fallback answers browsers with).
 //!
 //! Codemap: `session` (cookie ↔ signed-in person), `csrf`, `layout` (page shell, form widgets),
-//! `assets` (stylesheet, icon, live script), `summary_json` (the plan as a page shows it), then
-//! one module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
-//! `verification` (confirming an email address), `security` (the account's second factor, sign-ins
-//! and history; the household's audit log), `household`, `pets`, `pet_day`, `devices`,
-//! `alarms`, `plan` (the household's plan and billing), `settings` (contacts and escalation, alarm
-//! rules with their preview, webhooks with a test delivery); `charts` draws a device's last day
-//! for the device pages; `uploads` is the one path for a file
-//! that arrives with a form.
+//! `assets` (stylesheet, icon, scripts), `summary_json` (the plan as a page shows it), then one
+//! module per group of pages: `sign_in`, `registration`, `recovery` (a forgotten password),
+//! `verification` (confirming an email address), `security` (the account's second factor,
+//! sign-ins and history; the household's audit log), `household`, `pets`, `pet_day`,
+//! `devices`, `alarms`, `plan` (the household's plan and billing), and the household's
+//! settings: `settings` (contacts and escalation, alarm rules with their preview, webhooks with
+//! a test delivery), `geofences` (fences drawn on maps of the collars' recent positions),
+//! `members` (people, roles and invitations), `api_keys` (keys for integrations, shown once),
+//! `retention` (how long readings are kept); `charts` draws a device's last day for the device
+//! pages; `uploads` is the one path for a file that arrives with a form.
 
 mod alarms;
+mod api_keys;
 mod assets;
 mod care;
 mod catalog;
@@ -34,15 +38,18 @@ mod charts;
 mod chat;
 mod csrf;
 mod devices;
+mod geofences;
 mod household;
 mod layout;
 mod lifelog;
+mod members;
 mod pet_day;
 mod pets;
 mod plan;
 mod privacy;
 mod recovery;
 mod registration;
+mod retention;
 mod security;
 mod session;
 mod settings;
@@ -74,7 +81,15 @@ pub fn router() -> Router<AppState> {
         .route("/verify-email/resend", post(verification::resend))
         .route("/household", get(household::household_page))
         .route("/household/audit", get(security::audit_page))
+        .route("/household/members", get(members::members_page))
+        .route("/household/members/{user_id}/role", post(members::change_role))
+        .route("/household/members/{user_id}/remove", post(members::remove_member))
         .route("/household/members/{user_id}/pets", post(household::share_with_vet))
+        .route("/household/api-keys", get(api_keys::keys_page).post(api_keys::create_key))
+        .route("/household/api-keys/{id}/revoke", post(api_keys::revoke_key))
+        .route("/household/retention", get(retention::retention_page).post(retention::set_retention))
+        .route("/household/invitations", post(members::invite))
+        .route("/household/invitations/{id}/revoke", post(members::revoke_invitation))
         .route("/account/security", get(security::security_page))
         .route("/account/data", get(privacy::data_page))
         .route("/account/data/export", post(privacy::export))
@@ -163,10 +178,14 @@ pub fn router() -> Router<AppState> {
         .route("/devices/{id}/token", post(devices::rotate_token))
         .route("/devices/{id}/token/revoke", post(devices::revoke_token))
         .route("/devices/{id}/delete", post(devices::delete_device))
+        .route("/geofences", get(geofences::geofences_page).post(geofences::create_geofence))
+        .route("/geofences/{id}", get(geofences::geofence_page).post(geofences::update_geofence))
+        .route("/geofences/{id}/delete", post(geofences::delete_geofence))
         .route(assets::STYLESHEET_PATH, get(assets::stylesheet))
         .route(assets::ICON_PATH, get(assets::icon))
         .route(assets::LIVE_SCRIPT_PATH, get(assets::live_script))
         .route(assets::CHAT_SCRIPT_PATH, get(assets::chat_script))
+        .route(assets::GEOFENCE_SCRIPT_PATH, get(assets::geofence_script))
 }
 
 /// Why a page could not be shown; answered with a small HTML page, never with JSON.

@@ -4,10 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use petty_core::accounts::{ApiKeyScope, Permission};
+use petty_core::accounts::{ApiKeyScope, Permission, parse_api_key_name};
 use petty_core::ids::ApiKeyId;
-use petty_core::validation::required_text;
-use petty_store::{ApiKey, NewApiKey};
+use petty_store::ApiKey;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -16,7 +15,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::Paged;
-use crate::auth::{CurrentActor, new_secret};
+use crate::auth::CurrentActor;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ClientIp};
 use crate::state::AppState;
@@ -24,9 +23,6 @@ use crate::state::AppState;
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_api_keys, create_api_key)).routes(routes!(revoke_api_key))
 }
-
-/// The longest name a key may have, in characters.
-pub(crate) const NAME_MAX: usize = 80;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -97,7 +93,7 @@ async fn create_api_key(
 ) -> Result<(StatusCode, Json<ApiKeyOut>), ApiError> {
     let checked = actor.require(Permission::Read)?;
     let (_, role) = actor.user()?;
-    let name = required_text("name", &body.name, NAME_MAX)?;
+    let name = parse_api_key_name("name", &body.name)?;
     let scope: ApiKeyScope = body.scope.parse()?;
     if !scope.within(role) {
         return Err(ApiError::forbidden(format!(
@@ -106,21 +102,8 @@ async fn create_api_key(
             ApiKeyScope::ALL.iter().filter(|s| s.within(role)).map(|s| s.as_str()).collect::<Vec<_>>().join(" or ")
         )));
     }
-    let (key, key_hash) = new_secret("pk_");
-    let created = state
-        .store
-        .create_api_key(
-            &NewApiKey {
-                household_id: checked.household_id,
-                created_by: checked.user_id(),
-                name,
-                prefix: key.chars().take(10).collect(),
-                key_hash,
-                scope,
-            },
-            OffsetDateTime::now_utc(),
-        )
-        .await?;
+    let (created, key) =
+        petty_app::access::make_api_key(&state.app, checked.household_id, checked.user_id(), name, scope).await?;
     crate::api::audit(
         &state,
         &checked,

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::api::Paged;
 use crate::auth::CurrentActor;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ClientIp};
 use crate::state::AppState;
 
@@ -27,12 +27,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_geofence, replace_geofence, delete_geofence))
         .routes(routes!(geofence_status))
 }
-
-/// The longest a collar must stay outside (or back inside) before it counts.
-pub(crate) const DWELL_MAX_SECS: i64 = 3600;
-/// The accuracy a fence may ask of positions, in metres.
-pub(crate) const ACCURACY_MIN_M: f64 = 5.0;
-pub(crate) const ACCURACY_MAX_M: f64 = 1000.0;
 
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
 #[serde(deny_unknown_fields)]
@@ -114,26 +108,8 @@ fn parse(body: &GeofenceIn) -> Result<(Fence, FenceRules), ApiError> {
         points: body.points.as_ref().map(|p| p.iter().map(|l| (l.lat, l.lon)).collect()),
     };
     let fence = Fence::parse(&raw)?;
-    let defaults = FenceRules::default();
-    let dwell = body.dwell_secs.unwrap_or(defaults.dwell_ms / 1000);
-    if !(0..=DWELL_MAX_SECS).contains(&dwell) {
-        return Err(ApiError::field(
-            ErrorCode::ValidationFailed,
-            "dwell_secs",
-            "out_of_range",
-            format!("dwell_secs must be 0 to {DWELL_MAX_SECS}"),
-        ));
-    }
-    let accuracy = body.max_accuracy_m.unwrap_or(defaults.max_accuracy_m);
-    if !(accuracy.is_finite() && (ACCURACY_MIN_M..=ACCURACY_MAX_M).contains(&accuracy)) {
-        return Err(ApiError::field(
-            ErrorCode::ValidationFailed,
-            "max_accuracy_m",
-            "out_of_range",
-            format!("max_accuracy_m must be {ACCURACY_MIN_M} to {ACCURACY_MAX_M} metres"),
-        ));
-    }
-    Ok((fence, FenceRules { dwell_ms: dwell * 1000, max_accuracy_m: accuracy }))
+    let rules = FenceRules::parse(body.dwell_secs, body.max_accuracy_m)?;
+    Ok((fence, rules))
 }
 
 fn not_found(e: StoreError) -> ApiError {

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use petty_core::accounts::{Email, Permission, Role, check_membership_end};
 use petty_core::ids::{InvitationId, UserId};
-use petty_store::{Invitation, Member, NewInvitation};
+use petty_store::{Invitation, Member};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::api::Paged;
 use crate::api::auth::{MembershipOut, UserOut};
-use crate::auth::{CurrentActor, new_secret, secret_hash};
+use crate::auth::{CurrentActor, secret_hash};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::{ApiJson, ApiPath, ClientIp};
 use crate::state::AppState;
@@ -245,22 +245,15 @@ async fn create_invitation(
     let role: Role = body.role.parse()?;
     check_membership_end(role, body.ends_at, now)?;
     let email = body.email.as_deref().filter(|e| !e.trim().is_empty()).map(|e| Email::parse("email", e)).transpose()?;
-    let (token, token_hash) = new_secret("inv_");
-    let invitation = state
-        .store
-        .create_invitation(
-            &NewInvitation {
-                household_id: actor_checked.household_id,
-                token_hash,
-                role,
-                ends_at: body.ends_at,
-                email,
-                created_by: user_id,
-                expires_at: now + state.config.invitation_ttl,
-            },
-            now,
-        )
-        .await?;
+    let invite = petty_app::access::Invite {
+        household_id: actor_checked.household_id,
+        role,
+        ends_at: body.ends_at,
+        email,
+        created_by: user_id,
+        valid_for: state.config.invitation_ttl,
+    };
+    let (invitation, token) = petty_app::access::invite(&state.app, invite).await?;
     crate::api::audit(
         &state,
         &actor_checked,

@@ -205,7 +205,7 @@ fn limits() -> Vec<(String, Limit)> {
     add("RegisterIn.household_name", OptionalText { max: petty_core::accounts::HOUSEHOLD_NAME_MAX });
     add("LoginIn.email", email());
     add("ChangePasswordIn.new_password", new_password());
-    add("ApiKeyIn.name", Text { max: api::api_keys::NAME_MAX });
+    add("ApiKeyIn.name", Text { max: petty_core::accounts::API_KEY_NAME_MAX });
     add(
         "ApiKeyIn.scope",
         OneOf {
@@ -383,10 +383,10 @@ fn limits() -> Vec<(String, Limit)> {
     // Geofences.
     add("GeofenceIn.name", Text { max: geofence::NAME_MAX });
     add("GeofenceIn.kind", OneOf { values: vec!["circle", "polygon"], spelling: Spelling::AnyCase, blank: Blank::No });
-    add("GeofenceIn.dwell_secs", Integer { min: 0, max: api::geofences::DWELL_MAX_SECS });
+    add("GeofenceIn.dwell_secs", Integer { min: 0, max: geofence::DWELL_MAX_SECS });
     add(
         "GeofenceIn.max_accuracy_m",
-        Number { min: api::geofences::ACCURACY_MIN_M, max: api::geofences::ACCURACY_MAX_M, above: false, whole: false },
+        Number { min: geofence::ACCURACY_MIN_M, max: geofence::ACCURACY_MAX_M, above: false, whole: false },
     );
     // The shape's own limits (a circle's centre and radius, a polygon's 3 to 100 points) hold
     // only for its `kind`; the other shape's fields are not looked at. That is an `anyOf` of two

@@ -912,3 +912,45 @@ async fn every_main_page_fits_a_phone_and_a_collar_s_readings_stay_one_line_a_ro
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_click_on_the_geofence_map_places_a_circle_that_is_then_listed_and_drawn() {
+    let Some(app) = app_for_a_browser().await else { return };
+    let ana = app.register("Ana").await;
+    in_chromium("drawing a fence on the map", async |browser| draw_a_fence(&app, browser, &ana).await).await;
+}
+
+async fn draw_a_fence(app: &TestApp, browser: &Client, ana: &Account) -> Result<(), CmdError> {
+    // Two positions 100 m apart: the new-fence map is centred between them.
+    let (_, token) = api_device(app, ana, "Bella's collar", "collar").await;
+    let (lat, lon) = (52.37, 4.89);
+    for (secs_ago, north_m) in [(120, 0.0), (60, 100.0)] {
+        let at = json!({"lat": lat + north_m / 111_195.0, "lon": lon, "accuracy_m": 5});
+        send_reading(app, &token, json!({"ts": now_ms() - secs_ago * 1000, "location": at})).await;
+    }
+    sign_in(app, browser, ana).await?;
+    browser.goto(&app.url("/geofences")).await?;
+    browser.find(Locator::Id("f-name")).await?.send_keys("Park").await?;
+    browser.find(Locator::Id("f-radius_m")).await?.send_keys("30").await?;
+    // A click in the middle of the map is the middle of the two positions.
+    browser.find(Locator::Css("svg[data-geo-form='new-fence']")).await?.click().await?;
+    wait_for_text(browser, ".geo-picked", "Centre set to").await?;
+    let typed = |id: &'static str| async move {
+        let value = browser.find(Locator::Id(id)).await?.prop("value").await?.unwrap_or_default();
+        Ok::<f64, CmdError>(value.parse::<f64>().unwrap_or(f64::NAN))
+    };
+    let (picked_lat, picked_lon) = (typed("f-lat").await?, typed("f-lon").await?);
+    let middle = lat + 50.0 / 111_195.0;
+    assert!((picked_lat - middle).abs() < 2e-5 && (picked_lon - lon).abs() < 3e-5, "{picked_lat}, {picked_lon}");
+    button(browser, "Add the geofence").await?.click().await?;
+    wait_for_path(browser, "/geofences").await?;
+    let listed = find_soon(browser, "article.geo-fence-card h2 a").await?;
+    assert_eq!(listed.text().await?, "Park");
+    browser.find(Locator::Css("article.geo-fence-card svg [data-fence-shape='circle']")).await?;
+    let fences: serde_json::Value =
+        app.get("/api/v1/geofences", Some(&ana.access_token)).await.json().await.expect("json");
+    let park = &fences["items"][0];
+    assert_eq!((park["name"].as_str(), park["radius_m"].as_f64()), (Some("Park"), Some(30.0)));
+    assert!((park["center"]["lat"].as_f64().unwrap_or(0.0) - middle).abs() < 2e-5, "{park}");
+    Ok(())
+}

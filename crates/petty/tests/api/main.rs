@@ -35,6 +35,7 @@ mod openapi;
 mod pages;
 mod pages_catalog;
 mod pages_devices;
+mod pages_household;
 mod pages_settings;
 mod privacy;
 mod revocation;
