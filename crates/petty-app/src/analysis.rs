@@ -139,7 +139,7 @@ pub async fn plan_for(
 ) -> Result<plan::Plan, StoreError> {
     let store = &app.store;
     let pet = store.get_pet(household_id, pet_id).await?;
-    let today = now.date();
+    let today = store.household_zone(household_id).await?.date_at(now);
     let days = store.pet_days(household_id, pet_id, today - time::Duration::days(31), today).await?;
     let history: Vec<DaySummary> = days.iter().filter_map(|d| summary_json::from_json(d.day, &d.summary)).collect();
     let latest = history.iter().rev().find(|d| d.minutes_covered > 0.0);

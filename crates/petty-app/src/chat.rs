@@ -120,7 +120,7 @@ pub async fn reply(app: &App, actor: &Actor, question: &str) -> Result<Reply, St
 }
 
 async fn pet_reply(app: &App, actor: &Actor, pet: &petty_core::pets::Pet, w: &[String]) -> Result<Reply, StoreError> {
-    let today = OffsetDateTime::now_utc().date();
+    let today = app.store.household_zone(actor.household_id).await?.date_at(OffsetDateTime::now_utc());
     let days = app.store.pet_days(actor.household_id, pet.id, today - time::Duration::days(6), today).await?;
     let summaries: Vec<_> = days.iter().filter_map(|d| crate::summary_json::from_json(d.day, &d.summary)).collect();
     let name = &pet.profile.name;

@@ -1,8 +1,9 @@
 //! One local day of a pet's life reduced to a few numbers ([`DaySummary`]), and the pet's own
 //! normal for each of them over a rolling window ([`Baseline`]).
 //!
-//! Windows, in the pet's local time (`utc_offset`):
-//! - the **day** is 00:00 to 24:00 of the date;
+//! Windows, in the pet's local time (a [`LocalClock`]: the household's time zone, whose days are
+//! 23 or 25 hours long when the clocks change, or a fixed offset):
+//! - the **day** is 00:00 to the next 00:00 of the date;
 //! - the **night** of a date is the night that ends on its morning: 21:00 the evening before to
 //!   07:00 ([`NIGHT_START_HOUR`], [`NIGHT_END_HOUR`]);
 //! - the **daytime** is 08:00 to 20:00 ([`DAYTIME_START_HOUR`], [`DAYTIME_END_HOUR`]).
@@ -85,34 +86,54 @@ impl DaySummary {
     }
 }
 
-fn local_ms(day: Date, hour: u8, offset: UtcOffset) -> i64 {
-    let t = Time::from_hms(hour, 0, 0).unwrap_or(Time::MIDNIGHT);
-    let at = PrimitiveDateTime::new(day, t).assume_offset(offset);
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
+/// Where a local date's hours fall, as epoch milliseconds.
+pub trait LocalClock: Copy {
+    /// `hour`:00 of `day`, local time (a time the clocks skip moves on by the gap).
+    fn local_ms(self, day: Date, hour: u8) -> i64;
 }
 
-/// The local day as epoch milliseconds, `[start, end)`.
-pub fn day_window(day: Date, utc_offset: UtcOffset) -> (i64, i64) {
-    let start = local_ms(day, 0, utc_offset);
-    (start, start + 86_400_000)
+impl LocalClock for UtcOffset {
+    fn local_ms(self, day: Date, hour: u8) -> i64 {
+        let t = Time::from_hms(hour, 0, 0).unwrap_or(Time::MIDNIGHT);
+        let at = PrimitiveDateTime::new(day, t).assume_offset(self);
+        (at.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+}
+
+impl LocalClock for &crate::recurrence::Zone {
+    fn local_ms(self, day: Date, hour: u8) -> i64 {
+        let at = self.at_hour(day, hour as i8).unwrap_or_else(|| {
+            PrimitiveDateTime::new(day, Time::from_hms(hour, 0, 0).unwrap_or(Time::MIDNIGHT)).assume_utc()
+        });
+        (at.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+}
+
+/// The local day as epoch milliseconds, `[start, end)`: 23 or 25 hours when the clocks change.
+pub fn day_window(day: Date, clock: impl LocalClock) -> (i64, i64) {
+    let start = clock.local_ms(day, 0);
+    match day.next_day() {
+        Some(next) => (start, clock.local_ms(next, 0)),
+        None => (start, start + 86_400_000),
+    }
 }
 
 /// The night that ends on the morning of `day`, as epoch milliseconds, `[start, end)`.
-pub fn night_window(day: Date, utc_offset: UtcOffset) -> (i64, i64) {
+pub fn night_window(day: Date, clock: impl LocalClock) -> (i64, i64) {
     let before = day.checked_sub(Duration::DAY).unwrap_or(day);
-    let start = local_ms(before, NIGHT_START_HOUR, utc_offset);
+    let start = clock.local_ms(before, NIGHT_START_HOUR);
     let start = if before == day { start - 86_400_000 } else { start };
-    (start, local_ms(day, NIGHT_END_HOUR, utc_offset))
+    (start, clock.local_ms(day, NIGHT_END_HOUR))
 }
 
 /// The daytime window of `day`, as epoch milliseconds, `[start, end)`.
-pub fn daytime_window(day: Date, utc_offset: UtcOffset) -> (i64, i64) {
-    (local_ms(day, DAYTIME_START_HOUR, utc_offset), local_ms(day, DAYTIME_END_HOUR, utc_offset))
+pub fn daytime_window(day: Date, clock: impl LocalClock) -> (i64, i64) {
+    (clock.local_ms(day, DAYTIME_START_HOUR), clock.local_ms(day, DAYTIME_END_HOUR))
 }
 
 /// Everything [`summarise_day`] looks at: from the start of the night to the end of the day.
-pub fn input_window(day: Date, utc_offset: UtcOffset) -> (i64, i64) {
-    (night_window(day, utc_offset).0, day_window(day, utc_offset).1)
+pub fn input_window(day: Date, clock: impl LocalClock) -> (i64, i64) {
+    (night_window(day, clock).0, day_window(day, clock).1)
 }
 
 /// Sorted, disjoint, half-open intervals.
@@ -251,10 +272,10 @@ pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
 
 /// Summarises one local day from its samples and episodes (both may be unsorted and may reach
 /// outside [`input_window`]; what lies outside is ignored).
-pub fn summarise_day(day: Date, utc_offset: UtcOffset, samples: &[Sample], episodes: &[Episode]) -> DaySummary {
-    let dw = day_window(day, utc_offset);
-    let nw = night_window(day, utc_offset);
-    let tw = daytime_window(day, utc_offset);
+pub fn summarise_day(day: Date, clock: impl LocalClock, samples: &[Sample], episodes: &[Episode]) -> DaySummary {
+    let dw = day_window(day, clock);
+    let nw = night_window(day, clock);
+    let tw = daytime_window(day, clock);
 
     let rest = merge(episodes.iter().filter(|e| is_rest(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
     let awake = merge(episodes.iter().filter(|e| !is_rest(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());

@@ -1,9 +1,11 @@
 //! The behaviour analysis job: for devices with readings not yet analysed (noted by ingest,
 //! claimed with a lease), steps a collar's new positions through its household's fences, then
-//! analyses each touched (pet, UTC day) once: episodes, the day's summary and wellness score,
+//! analyses each touched (pet, local day) once, in the household's time zone (a day is 23 or 25
+//! hours when the clocks change): episodes, the day's summary and wellness score,
 //! anomalies; keeps them and tells live subscribers on `pet:{id}`. All decisions are
 //! `petty_core`'s; this module only moves data. Analysing a day again gives the same result,
-//! so work done twice (after a crash) is harmless.
+//! so work done twice (after a crash) is harmless. An episode that runs across midnight is kept
+//! whole: the next day's analysis, which sees how it ended, stores it again from its start.
 
 use petty_bus::Topic;
 use std::collections::BTreeSet;
@@ -18,10 +20,11 @@ use petty_core::behaviour::calibrate::Calibration;
 use petty_core::behaviour::{Episode, segment};
 use petty_core::devices::DeviceKind;
 use petty_core::ids::{HouseholdId, PetId};
+use petty_core::recurrence::Zone;
 use petty_core::wellness;
 use petty_store::{StoreError, WorkKind};
 use serde_json::json;
-use time::{Date, OffsetDateTime, UtcOffset};
+use time::{Date, OffsetDateTime};
 
 const DAY_MS: i64 = 86_400_000;
 /// Late readings older than this do not re-open a day's analysis.
@@ -60,8 +63,8 @@ impl crate::Job for Analyse {
 
 /// One pass over the work noted so far; answers how many pet-days were analysed.
 pub async fn run_once(app: &App, now: OffsetDateTime) -> Result<usize, StoreError> {
-    let today = now.date();
     let mut analysed = 0;
+    let mut zones: std::collections::HashMap<HouseholdId, Zone> = std::collections::HashMap::new();
     loop {
         let claims = app.store.claim_work(WorkKind::Analysis, petty_store::to_ms(now), LEASE_MS, BATCH).await?;
         if claims.is_empty() {
@@ -79,13 +82,18 @@ pub async fn run_once(app: &App, now: OffsetDateTime) -> Result<usize, StoreErro
                 crate::geofences::evaluate(app, &device, lo, hi).await?;
             }
             let (DeviceKind::Collar, Some(pet_id)) = (device.profile.kind, device.profile.pet_id) else { continue };
+            let zone = match zones.get(&claim.household_id) {
+                Some(zone) => zone,
+                None => zones.entry(claim.household_id).or_insert(app.store.household_zone(claim.household_id).await?),
+            };
+            // The household's local dates the readings fall on, up to its today.
             let first = (petty_store::to_ms(now) - MAX_LOOKBACK_DAYS * DAY_MS).max(lo);
-            let mut day_ms = first.div_euclid(DAY_MS) * DAY_MS;
-            while day_ms <= hi {
-                if let Some(day) = petty_store::from_ms(day_ms).ok().map(|t| t.date()).filter(|d| *d <= today) {
-                    days.insert((claim.household_id, pet_id, day));
-                }
-                day_ms += DAY_MS;
+            let (Ok(first), Ok(last)) = (petty_store::from_ms(first), petty_store::from_ms(hi)) else { continue };
+            let (mut day, last) = (zone.date_at(first), zone.date_at(last).min(zone.date_at(now)));
+            while day <= last {
+                days.insert((claim.household_id, pet_id, day));
+                let Some(next) = day.next_day() else { break };
+                day = next;
             }
         }
         for (household_id, pet_id, day) in days {
@@ -101,6 +109,25 @@ pub async fn run_once(app: &App, now: OffsetDateTime) -> Result<usize, StoreErro
     }
 }
 
+/// Where a day's stored episodes start being replaced: at local midnight `window.1`, or at the
+/// start of the episode that runs across it (as this analysis or an earlier one of the day
+/// before saw it), so an episode cut short at midnight by the readings of the time is stored
+/// whole once the morning's readings show how it ended. Never before the readings analysed
+/// (`window.0`), which the replacement could not put back.
+async fn keep_from(
+    store: &petty_store::Store,
+    household_id: HouseholdId,
+    pet_id: PetId,
+    all: &[Episode],
+    (w0, d0): (i64, i64),
+) -> Result<i64, StoreError> {
+    let now_seen = all.iter().filter(|e| e.start_ms < d0 && e.end_ms > d0).map(|e| e.start_ms);
+    // Stored, the same episode may end at midnight (`end == d0`): the readings then ended there.
+    let stored = store.episodes(household_id, pet_id, d0 - 1, d0 + 1).await?;
+    let before = stored.iter().filter(|e| e.episode.start_ms < d0).map(|e| e.episode.start_ms);
+    Ok(now_seen.chain(before).min().map_or(d0, |start| start.max(w0)))
+}
+
 /// What one day's analysis found.
 pub struct DayOutcome {
     pub episodes: Vec<Episode>,
@@ -109,7 +136,7 @@ pub struct DayOutcome {
     pub new_anomalies: usize,
 }
 
-/// Analyses one pet's UTC day and keeps the result.
+/// Analyses one pet's local day (in its household's time zone) and keeps the result.
 pub async fn analyse_day(
     app: &App,
     household_id: HouseholdId,
@@ -119,10 +146,11 @@ pub async fn analyse_day(
 ) -> Result<DayOutcome, StoreError> {
     let store = &app.store;
     let pet = store.get_pet(household_id, pet_id).await?;
-    let d0 = petty_store::to_ms(day.midnight().assume_utc());
-    let d1 = d0 + DAY_MS;
-    // The day's summary also reads the night before it; episodes are kept for the day only.
-    let (w0, _) = baselines::input_window(day, UtcOffset::UTC);
+    let zone = store.household_zone(household_id).await?;
+    let (d0, d1) = baselines::day_window(day, &zone);
+    // The day's summary also reads the night before it; episodes are kept for the day, and the
+    // one that runs into it from the evening before is kept again, whole.
+    let (w0, _) = baselines::input_window(day, &zone);
     let (samples, collars) = samples(store, household_id, pet_id, w0.min(d0), d1).await?;
     let Some(collar) = collars.first() else {
         return Err(StoreError::NotFound);
@@ -131,10 +159,11 @@ pub async fn analyse_day(
     let calibration = (!feedback.is_empty()).then(|| Calibration::from_feedback(&feedback));
     let model = app.model.get();
     let all = segment::analyse(&samples, &model, calibration.as_ref());
-    let episodes: Vec<Episode> = all.iter().filter(|e| e.start_ms >= d0 && e.start_ms < d1).cloned().collect();
-    store.replace_episodes(household_id, pet_id, collar.id, d0, d1, &episodes).await?;
+    let from = keep_from(store, household_id, pet_id, &all, (w0, d0)).await?;
+    let episodes: Vec<Episode> = all.iter().filter(|e| e.start_ms >= from && e.start_ms < d1).cloned().collect();
+    store.replace_episodes(household_id, pet_id, collar.id, from, d1, &episodes).await?;
 
-    let summary = baselines::summarise_day(day, UtcOffset::UTC, &samples, &all);
+    let summary = baselines::summarise_day(day, &zone, &samples, &all);
     let history: Vec<DaySummary> = store
         .pet_days(household_id, pet_id, day - time::Duration::days(31), day - time::Duration::days(1))
         .await?
@@ -143,11 +172,12 @@ pub async fn analyse_day(
         .collect();
     let b7 = baselines::baseline(&history, 7, day);
     let b30 = baselines::baseline(&history, 30, day);
+    let today = day == zone.date_at(now);
     let device_state = DeviceState {
-        battery_pct: if day == now.date() { collar.battery_pct } else { None },
-        last_seen_ms: if day == now.date() { collar.latest_ts.map(petty_store::to_ms) } else { None },
+        battery_pct: if today { collar.battery_pct } else { None },
+        last_seen_ms: if today { collar.latest_ts.map(petty_store::to_ms) } else { None },
         expected_interval_ms: i64::from(collar.profile.expected_interval_secs) * 1000,
-        now_ms: if day == now.date() { petty_store::to_ms(now) } else { d1 - 1 },
+        now_ms: if today { petty_store::to_ms(now) } else { d1 - 1 },
     };
     let found = anomalies::detect(&pet.profile.name, &summary, &b7, &b30, &device_state);
     let wellness = (summary.minutes_covered > 0.0).then(|| wellness::score(&pet.profile, day, &summary, &b7, None));

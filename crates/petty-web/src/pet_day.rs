@@ -54,9 +54,12 @@ pub(crate) async fn pet_page(
     let pet = state.store.get_pet(household_id, pet_id).await?;
     let now = OffsetDateTime::now_utc();
     let now_ms = petty_store::to_ms(now);
-    let today = now.date();
-    let d0 = petty_store::to_ms(today.midnight().assume_utc());
-    let episodes = state.store.episodes(household_id, pet_id, d0, d0 + DAY_MS).await?;
+    // The household's day, from its local midnight to the next (23 or 25 hours when the clocks
+    // change), with the night's episode that runs into it.
+    let zone = state.store.household_zone(household_id).await?;
+    let today = zone.date_at(now);
+    let (d0, d1) = petty_core::baselines::day_window(today, &zone);
+    let episodes = state.store.episodes(household_id, pet_id, d0, d1).await?;
     let anomalies = state.store.anomalies(household_id, pet_id, now_ms - 7 * DAY_MS, now_ms + DAY_MS).await?;
     let days = state.store.pet_days(household_id, pet_id, today - time::Duration::days(29), today).await?;
     let summaries: Vec<(time::Date, Option<DaySummary>, Option<i64>)> =
@@ -72,7 +75,8 @@ pub(crate) async fn pet_page(
     let can_write = signed_in.can(Permission::WriteCare);
     // The pet's log of the day, for those who read its care.
     let logged = if signed_in.can(Permission::ReadCare) {
-        let filter = petty_store::LifeEventFilter { start: Some(today.midnight().assume_utc()), ..Default::default() };
+        let start = petty_store::from_ms(d0).ok();
+        let filter = petty_store::LifeEventFilter { start, ..Default::default() };
         let page = petty_core::paging::PageRequest { page: 1, page_size: 50 };
         petty_app::lifelog::list_events(&state.app, &signed_in.actor(), Subject::Pet(pet_id), &filter, page)
             .await

@@ -104,7 +104,8 @@ pub(crate) async fn get_wellness(
     }
     let pet_id = PetId(id);
     let pet = state.store.get_pet(actor.household_id, pet_id).await.map_err(pet_not_found)?;
-    let today = OffsetDateTime::now_utc().date();
+    // Days are the household's local days, as the analysis keeps them.
+    let today = state.store.household_zone(actor.household_id).await?.date_at(OffsetDateTime::now_utc());
     let from = today - time::Duration::days(i64::from(days.max(30)) - 1);
     let stored = state.store.pet_days(actor.household_id, pet_id, from, today).await?;
     let summaries: Vec<_> = stored.iter().filter_map(|d| summary_json::from_json(d.day, &d.summary)).collect();

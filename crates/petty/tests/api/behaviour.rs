@@ -37,6 +37,15 @@ async fn dog_with_collar(app: &TestApp, token: &str) -> (String, String) {
 /// Sends a simulated day of readings, one a minute, with their accelerometer features.
 async fn send_day(app: &TestApp, device_token: &str, start_ms: i64) -> usize {
     let day = petty_sim::labelled_days(7, start_ms, 1, 60_000, &petty_sim::Scenario::default());
+    send_samples(app, device_token, &day).await
+}
+
+/// Sends simulated samples through the ingest API, as a collar would.
+async fn send_samples(
+    app: &TestApp,
+    device_token: &str,
+    day: &[(petty_core::behaviour::Sample, petty_core::behaviour::Behaviour)],
+) -> usize {
     let readings: Vec<Value> = day
         .iter()
         .map(|(s, _)| {
@@ -74,6 +83,68 @@ async fn send_day(app: &TestApp, device_token: &str, start_ms: i64) -> usize {
         answer["results"].as_array().unwrap().iter().find(|r| r["status"] == "rejected").unwrap_or(&Value::Null)
     );
     answer["accepted"].as_u64().unwrap() as usize
+}
+
+/// The night of 24 to 25 October 2026 in Amsterdam crosses midnight and the clocks going back
+/// (03:00 CEST is 02:00 CET): the evening is analysed before the morning's readings arrive,
+/// and still no episode is lost or cut at midnight, and the 25th is a day of 25 hours.
+#[tokio::test]
+async fn a_night_across_midnight_and_the_clocks_going_back_loses_no_episode() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let res = app
+        .client
+        .put(app.url("/api/v1/household/timezone"))
+        .bearer_auth(&ana.access_token)
+        .json(&json!({"timezone": "Europe/Amsterdam"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    app.state.app.clock.set(time::macros::datetime!(2026-10-26 12:00 UTC));
+    let (pet_id, token) = dog_with_collar(&app, &ana.access_token).await;
+    let ms = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000) as i64;
+    // The simulated dog sleeps from about 22:00 to 06:30 UTC: 00:00 to 07:30 local, around midnight.
+    let days =
+        petty_sim::labelled_days(11, ms(time::macros::datetime!(2026-10-24 00:00 UTC)), 2, 60_000, &Default::default());
+    let midnight = ms(time::macros::datetime!(2026-10-24 22:00 UTC)); // 00:00 CEST on the 25th
+    let (evening, morning): (Vec<_>, Vec<_>) = days.iter().cloned().partition(|(s, _)| s.ts_ms < midnight);
+    send_samples(&app, &token, &evening).await;
+    petty_jobs::analysis::run_once(&app.state.app, app.state.app.now()).await.unwrap();
+    send_samples(&app, &token, &morning).await;
+    petty_jobs::analysis::run_once(&app.state.app, app.state.app.now()).await.unwrap();
+
+    let (from, to) = (midnight - 6 * 3_600_000, midnight + 10 * 3_600_000);
+    let path = format!("/api/v1/pets/{pet_id}/timeline?kinds=episode&from={from}&to={to}&page_size=500");
+    let timeline: Value = app.get(&path, Some(&ana.access_token)).await.json().await.unwrap();
+    let mut spans: Vec<(i64, i64)> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let at = |k: &str| {
+                let t = e[k].as_str().map(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339));
+                let t = t.unwrap_or_else(|| panic!("{k} in {e}"));
+                ms(t.unwrap())
+            };
+            (at("at"), at("end"))
+        })
+        .collect();
+    spans.sort_unstable();
+    // The episodes follow one another through the night: no gap, no overlap, none cut at midnight.
+    assert!(spans.windows(2).all(|w| w[1].0 == w[0].1), "{spans:?}");
+    let across: Vec<&(i64, i64)> = spans.iter().filter(|(a, b)| *a < midnight && *b > midnight).collect();
+    assert_eq!(across.len(), 1, "one episode runs through midnight: {spans:?}");
+    assert!(spans.iter().all(|(_, b)| *b != midnight), "none ends at midnight: {spans:?}");
+
+    let household = petty_core_household(&ana.household_id);
+    let pet = petty_core::ids::PetId(uuid::Uuid::parse_str(&pet_id).unwrap());
+    let day = time::macros::date!(2026 - 10 - 25);
+    let stored = app.state.store.pet_days(household, pet, day, day).await.unwrap();
+    let summary = petty_app::summary_json::from_json(day, &stored[0].summary).unwrap();
+    // Readings cover the whole local day, which had 25 hours.
+    assert!(summary.minutes_covered > 24.5 * 60.0, "{}", summary.minutes_covered);
+    assert!(summary.sleep_minutes > 6.0 * 60.0, "the night's sleep is the 25th's: {}", summary.sleep_minutes);
 }
 
 #[tokio::test]

@@ -48,7 +48,10 @@ fn now_ms() -> i64 {
 /// The pets' names and ids, by name.
 async fn pet_ids(owner: &Account) -> std::collections::BTreeMap<String, String> {
     let pets = owner.get("/api/v1/pets").await;
-    items(&pets).iter().map(|p| (p["name"].as_str().unwrap().to_owned(), p["id"].as_str().unwrap().to_owned())).collect()
+    items(&pets)
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().to_owned(), p["id"].as_str().unwrap().to_owned()))
+        .collect()
 }
 
 #[tokio::test]
@@ -104,7 +107,9 @@ async fn the_demo_household_has_a_fortnight_of_history_and_its_devices_keep_send
     assert_eq!(restless.len(), 1, "Bella's restless night: {alarms}");
     assert_eq!(restless[0]["state"], "active", "waiting for the owner: {}", restless[0]);
     // A backfill pages nobody about what is over: only the CO incident, which was live then.
-    assert!(items(&alarms).iter().filter(|a| a["paged"] == true).all(|a| a["type"].as_str().unwrap().starts_with("co")));
+    assert!(
+        items(&alarms).iter().filter(|a| a["paged"] == true).all(|a| a["type"].as_str().unwrap().starts_with("co"))
+    );
 
     let contacts = owner.get("/api/v1/contacts").await;
     assert_eq!(contacts.as_array().map_or_else(|| items(&contacts).len(), Vec::len), 2, "{contacts}");
