@@ -38,13 +38,18 @@ fn temp_dir(name: &str) -> PathBuf {
 /// `petty` with a clean environment: no PETTY_* from the developer's shell leaks in.
 fn petty(dir: &PathBuf) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_petty"));
+    clean_env(&mut cmd);
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// No PETTY_* variable (nor RUST_LOG) from the developer's shell reaches `cmd`.
+fn clean_env(cmd: &mut Command) {
     for (key, _) in std::env::vars() {
         if key.starts_with("PETTY_") || key == "RUST_LOG" {
             cmd.env_remove(key);
         }
     }
-    cmd.current_dir(dir);
-    cmd
 }
 
 fn start(mut cmd: Command) -> Server {
@@ -109,6 +114,7 @@ mod mcp_stdio;
 mod mqtt;
 mod nodes;
 mod query;
+mod readme;
 mod sources;
 mod support;
 mod topology;
