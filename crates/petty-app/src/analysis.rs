@@ -130,6 +130,29 @@ pub fn calibration_feedback(items: &[EpisodeFeedback]) -> Vec<Feedback> {
         .collect()
 }
 
+/// How often each label of the pet's episodes was right, by every judgement its people made.
+pub async fn label_precision(
+    app: &App,
+    household_id: HouseholdId,
+    pet_id: PetId,
+) -> Result<Vec<petty_core::behaviour::calibrate::LabelPrecision>, StoreError> {
+    let items = app.store.episode_feedback(household_id, pet_id, 10_000).await?;
+    let judged: Vec<Feedback> = items
+        .iter()
+        .map(|f| Feedback {
+            label: f.said,
+            verdict: match (f.verdict, f.label) {
+                (FeedbackVerdict::Confirmed, _) => Verdict::Confirmed,
+                (FeedbackVerdict::Relabelled, Some(l)) => Verdict::Relabelled(l),
+                _ => Verdict::Wrong,
+            },
+            features: [0.0; FEATURE_COUNT],
+            epochs: 1,
+        })
+        .collect();
+    Ok(petty_core::behaviour::calibrate::precision_by_label(&judged))
+}
+
 /// The pet's plan from its profile, its latest days and its open anomalies.
 pub async fn plan_for(
     app: &App,

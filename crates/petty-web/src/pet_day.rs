@@ -13,8 +13,10 @@ use petty_app::feedback;
 use petty_core::accounts::Permission;
 use petty_core::baselines::DaySummary;
 use petty_core::behaviour::Behaviour;
+use petty_core::behaviour::calibrate::{Certainty, LabelPrecision};
 use petty_core::ids::{LifeEventId, PetId};
 use petty_core::lifelog::Subject;
+use petty_core::recurrence::Zone;
 use petty_http::AppState;
 use petty_store::StoredEpisode;
 use serde::Deserialize;
@@ -33,9 +35,10 @@ fn pet_id(raw: &str) -> Result<PetId, PageError> {
     raw.parse::<Uuid>().map(PetId).map_err(|_| PageError::NotFound)
 }
 
-fn hhmm(ms: i64) -> String {
-    let t = petty_store::from_ms(ms).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    format!("{:02}:{:02}", t.hour(), t.minute())
+/// `ms` as the household's local `HH:MM`.
+fn hhmm(zone: &Zone, ms: i64) -> String {
+    let local = zone.local_at(petty_store::from_ms(ms).unwrap_or(OffsetDateTime::UNIX_EPOCH));
+    format!("{:02}:{:02}", local.hour(), local.minute())
 }
 
 fn minutes(ms: i64) -> String {
@@ -60,6 +63,7 @@ pub(crate) async fn pet_page(
     let today = zone.date_at(now);
     let (d0, d1) = petty_core::baselines::day_window(today, &zone);
     let episodes = state.store.episodes(household_id, pet_id, d0, d1).await?;
+    let judged = petty_app::analysis::label_precision(&state.app, household_id, pet_id).await?;
     let anomalies = state.store.anomalies(household_id, pet_id, now_ms - 7 * DAY_MS, now_ms + DAY_MS).await?;
     let days = state.store.pet_days(household_id, pet_id, today - time::Duration::days(29), today).await?;
     let summaries: Vec<(time::Date, Option<DaySummary>, Option<i64>)> =
@@ -147,7 +151,9 @@ pub(crate) async fn pet_page(
                     p { "Nothing analysed today yet. Episodes appear a little while after the collar's readings." }
                 } @else {
                     ol.timeline {
-                        @for e in &episodes { (episode_row(&signed_in, pet_id, e, can_write)) }
+                        @for e in &episodes {
+                            (episode_row(&signed_in, pet_id, &Shown { zone: &zone, judged: &judged }, e, can_write))
+                        }
                     }
                 }
             }
@@ -171,7 +177,7 @@ pub(crate) async fn pet_page(
                         ul.life-events {
                             @for e in &logged {
                                 li {
-                                    strong { (e.event.content.title) } " · " (hhmm(petty_store::to_ms(e.event.content.event_time)))
+                                    strong { (e.event.content.title) } " · " (hhmm(&zone, petty_store::to_ms(e.event.content.event_time)))
                                     @if let Some(m) = e.event.content.duration_minutes { " · " (m) " min" }
                                     @if can_write {
                                         form.inline method="post" action={ "/pets/" (pet_id) "/life/" (e.event.id) "/delete" } {
@@ -213,13 +219,21 @@ pub(crate) async fn pet_page(
     Ok(layout::html(StatusCode::OK, view))
 }
 
-fn episode_row(signed_in: &SignedIn, pet_id: PetId, e: &StoredEpisode, can_write: bool) -> Markup {
+/// How a day's episodes are shown: in the household's zone, with the owner's judgements.
+struct Shown<'a> {
+    zone: &'a Zone,
+    judged: &'a [LabelPrecision],
+}
+
+fn episode_row(signed_in: &SignedIn, pet_id: PetId, shown: &Shown, e: &StoredEpisode, can_write: bool) -> Markup {
     let ep = &e.episode;
+    let judged = shown.judged.iter().find(|p| p.label == ep.label);
+    let certainty = Certainty::of(ep.confidence, judged).words();
     html! {
         li.episode data-label=(ep.label.as_str()) {
-            span.when { (hhmm(ep.start_ms)) "–" (hhmm(ep.end_ms)) }
+            span.when { (hhmm(shown.zone, ep.start_ms)) "–" (hhmm(shown.zone, ep.end_ms)) }
             " " strong { (ep.label.as_str()) }
-            " " span.muted { (minutes(ep.duration_ms())) ", " (format!("{:.0} % sure", ep.confidence * 100.0)) }
+            " " span.muted { (minutes(ep.duration_ms())) ", " (certainty) }
             @if let Some(f) = &e.feedback {
                 " " span.feedback {
                     "You said: " (f.verdict.as_str())

@@ -174,6 +174,48 @@ pub struct LabelPrecision {
     pub precision: f64,
 }
 
+/// Judged episodes of a label before their count is shown as how often the label was right.
+pub const MEASURED_MIN_JUDGED: u32 = 10;
+/// The model's vote share from which an episode reads "likely" rather than "unsure".
+pub const LIKELY_MIN_CONFIDENCE: f64 = 0.8;
+
+/// How sure Petty may say it is of an episode's label. The model's vote share is not a
+/// measured probability (on simulated dogs it is near 1 for almost everything), so it is never
+/// shown as a percentage: only the owner's own judgements of the label, once there are enough
+/// of them, are shown as a number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Certainty {
+    /// Right `confirmed` of the `judged` times the owner checked this label.
+    Measured {
+        confirmed: u32,
+        judged: u32,
+    },
+    Likely,
+    Unsure,
+}
+
+impl Certainty {
+    /// From an episode's vote share and the owner's judgements of its label, if any.
+    pub fn of(confidence: f64, judged: Option<&LabelPrecision>) -> Certainty {
+        match judged {
+            Some(p) if p.judged >= MEASURED_MIN_JUDGED => {
+                Certainty::Measured { confirmed: p.confirmed, judged: p.judged }
+            }
+            _ if confidence >= LIKELY_MIN_CONFIDENCE => Certainty::Likely,
+            _ => Certainty::Unsure,
+        }
+    }
+
+    /// For a page: "likely", "unsure", or "right 9 of 10 times you checked".
+    pub fn words(self) -> String {
+        match self {
+            Certainty::Measured { confirmed, judged } => format!("right {confirmed} of {judged} times you checked"),
+            Certainty::Likely => "likely".to_owned(),
+            Certainty::Unsure => "unsure".to_owned(),
+        }
+    }
+}
+
 /// Precision per label Petty gave, for the labels with at least one judgement, in
 /// [`Behaviour::ALL`] order. Relabelling to the same label counts as confirming it.
 pub fn precision_by_label(feedback: &[Feedback]) -> Vec<LabelPrecision> {
@@ -196,6 +238,30 @@ pub fn precision_by_label(feedback: &[Feedback]) -> Vec<LabelPrecision> {
             precision: f64::from(confirmed) / f64::from(judged),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod certainty_tests {
+    use super::*;
+
+    fn judged(confirmed: u32, judged: u32) -> LabelPrecision {
+        LabelPrecision {
+            label: Behaviour::Sleeping,
+            confirmed,
+            judged,
+            precision: f64::from(confirmed) / f64::from(judged),
+        }
+    }
+
+    #[test]
+    fn a_vote_share_is_words_and_only_enough_judgements_are_a_number() {
+        assert_eq!(Certainty::of(1.0, None).words(), "likely");
+        assert_eq!(Certainty::of(0.55, None).words(), "unsure");
+        // Three checks are too few to be a measure; ten are one, whatever the model said.
+        assert_eq!(Certainty::of(1.0, Some(&judged(3, 3))).words(), "likely");
+        assert_eq!(Certainty::of(1.0, Some(&judged(7, 10))).words(), "right 7 of 10 times you checked");
+        assert!(!Certainty::of(1.0, None).words().contains('%'));
+    }
 }
 
 #[cfg(test)]

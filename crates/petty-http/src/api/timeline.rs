@@ -7,11 +7,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use petty_app::feedback::{self, Feedback};
 use petty_core::accounts::Permission;
-use petty_core::behaviour::{Behaviour, calibrate, segment};
+use petty_core::behaviour::{Behaviour, segment};
 use petty_core::ids::PetId;
 use petty_core::lifelog::Subject;
 use petty_core::paging::PageRequest;
-use petty_store::{EpisodeFeedback, FeedbackVerdict, RecordFilter, StoreError, StoredEpisode};
+use petty_store::{EpisodeFeedback, RecordFilter, StoreError, StoredEpisode};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -263,22 +263,9 @@ async fn label_precision(
     let actor = actor.require(Permission::Read)?;
     let pet_id = PetId(id);
     state.store.get_pet(actor.household_id, pet_id).await.map_err(pet_not_found)?;
-    let items = state.store.episode_feedback(actor.household_id, pet_id, 10_000).await?;
-    let judged: Vec<calibrate::Feedback> = items
-        .iter()
-        .map(|f| calibrate::Feedback {
-            label: f.said,
-            verdict: match (f.verdict, f.label) {
-                (FeedbackVerdict::Confirmed, _) => calibrate::Verdict::Confirmed,
-                (FeedbackVerdict::Relabelled, Some(l)) => calibrate::Verdict::Relabelled(l),
-                _ => calibrate::Verdict::Wrong,
-            },
-            features: [0.0; petty_core::behaviour::features::FEATURE_COUNT],
-            epochs: 1,
-        })
-        .collect();
+    let precision = petty_app::analysis::label_precision(&state.app, actor.household_id, pet_id).await?;
     Ok(Json(Paged::all(
-        calibrate::precision_by_label(&judged)
+        precision
             .into_iter()
             .map(|p| LabelPrecisionOut {
                 label: p.label.as_str(),

@@ -326,6 +326,9 @@ async fn the_pet_page_shows_the_day_and_takes_feedback_from_its_buttons() {
     for part in ["Wellness today", "Today", "Activity and sleep", "Plan", "<svg", "Relabel"] {
         assert!(html.contains(part), "{part} on the page");
     }
+    // How sure Petty is of each episode is said in words, never as an unmeasured percentage.
+    assert!(html.contains(", likely</span>") || html.contains(", unsure</span>"), "{html}");
+    assert!(!html.contains("% sure"));
     let action = html
         .split(r#"action=""#)
         .filter_map(|rest| rest.split('"').next())
