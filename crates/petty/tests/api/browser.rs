@@ -85,17 +85,20 @@ impl Chromedriver {
     }
 
     /// A new headless Chromium session with a fresh profile.
-    async fn browser(&self) -> Client {
-        let capabilities = json!({
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                    "--disable-sync", format!("--user-data-dir={}", self.own.folder.display()),
-                ],
-            }
-        });
+    async fn browser(&self, extra_args: &[&str]) -> Client {
+        let mut args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-sync".to_owned(),
+            format!("--user-data-dir={}", self.own.folder.display()),
+        ];
+        args.extend(extra_args.iter().map(|a| (*a).to_owned()));
+        let capabilities = json!({ "goog:chromeOptions": { "binary": CHROMIUM, "args": args } });
         let serde_json::Value::Object(capabilities) = capabilities else { unreachable!("an object literal") };
         ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
@@ -113,8 +116,13 @@ async fn app_for_a_browser() -> Option<TestApp> {
 /// Runs `journey` in a fresh Chromium session; closes the session even when a step failed,
 /// then reports the failed step as `what` going wrong.
 async fn in_chromium(what: &str, journey: impl AsyncFnOnce(&Client) -> Result<(), CmdError>) {
+    in_chromium_with(&[], what, journey).await;
+}
+
+/// [`in_chromium`], Chromium started with `extra_args` too (`--force-dark-mode`, say).
+async fn in_chromium_with(extra_args: &[&str], what: &str, journey: impl AsyncFnOnce(&Client) -> Result<(), CmdError>) {
     let driver = Chromedriver::start().await;
-    let browser = driver.browser().await;
+    let browser = driver.browser(extra_args).await;
     let outcome = journey(&browser).await;
     let closed = browser.close().await;
     outcome.expect(what);

@@ -1,18 +1,20 @@
 //! axe-core in Chromium over every page of the dashboard: no violation of impact `serious` or
 //! `critical` (contrast, names of buttons, links and fields, landmarks, ARIA) on any page a
-//! person signed out or signed in to a household with data can open.
+//! person signed out or signed in to a household with data can open, in the light palette and
+//! in the dark one.
 //!
 //! axe-core comes from npm, pinned in `xtask/axe/package-lock.json`: `npm ci --prefix xtask/axe`
 //! once (CI does it in `.ci/run`). Without it the test is skipped with a note, unless `CI` is set.
 
 use std::path::{Path, PathBuf};
 
-use fantoccini::Client;
 use fantoccini::error::CmdError;
+use fantoccini::{Client, Locator};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{HouseholdWithData, a_household_with_data, app_for_a_browser, button, find_soon, in_chromium, sign_in};
+use super::{HouseholdWithData, a_household_with_data, app_for_a_browser, find_soon, in_chromium_with, sign_in};
+use crate::harness::TestApp;
 
 /// Where `npm ci --prefix xtask/axe` puts axe-core.
 fn axe_path() -> PathBuf {
@@ -168,39 +170,58 @@ pub(super) const SIGNED_OUT_PAGES: [(&str, &str); 4] = [
     ("not-found-signed-out", "/no-such-page"),
 ];
 
+/// Chromium's flags for a page that prefers dark colours (the stylesheet's dark palette).
+const DARK: [&str; 2] = ["--force-dark-mode", "--blink-settings=preferredColorScheme=0"];
+
 #[tokio::test]
-async fn no_page_of_the_dashboard_has_a_serious_or_critical_accessibility_violation() {
+async fn no_page_of_the_dashboard_has_a_serious_or_critical_accessibility_violation_light_or_dark() {
     let Some(axe) = Axe::load() else { return };
     let Some(app) = app_for_a_browser().await else { return };
-    let HouseholdWithData { ana, pet_id, collar, monitor } = a_household_with_data(&app).await;
-    let alarm = app.get("/api/v1/alarms", Some(&ana.access_token)).await;
+    let household = a_household_with_data(&app).await;
+    let alarm = app.get("/api/v1/alarms", Some(&household.ana.access_token)).await;
     let alarm: serde_json::Value = alarm.json().await.expect("json");
     let alarm = alarm["items"][0]["id"].as_str().expect("the carbon monoxide alarm").to_owned();
-    in_chromium("axe over every page", async |browser| {
-        browser.set_window_size(1280, 900).await?;
-        for (i, (_, path)) in SIGNED_OUT_PAGES.iter().enumerate() {
-            browser.goto(&app.url(path)).await?;
-            find_soon(browser, "main h1").await?;
-            if i == 0 {
-                axe.sees_a_nameless_button(browser).await?;
-            }
-            axe.check(browser, path).await?;
-        }
-        sign_in(&app, browser, &ana).await?;
-        for (_, path) in signed_in_pages(&pet_id, &collar, &monitor, &alarm) {
-            browser.goto(&app.url(&path)).await?;
-            find_soon(browser, "main h1").await?;
-            axe.check(browser, &path).await?;
-        }
-        // The public passport, published from the care page (which then shows its QR code).
-        browser.goto(&app.url(&format!("/pets/{pet_id}/care"))).await?;
-        button(browser, "Publish the passport").await?.click().await?;
-        let link = find_soon(browser, "#sharing code.secret").await?.text().await?;
-        axe.check(browser, "the care page with a new passport link").await?;
-        let passport = link.find("/passport/").map(|at| &link[at..]).expect("a passport link").to_owned();
-        browser.goto(&app.url(&passport)).await?;
+    for (scheme, args) in [("light", &[][..]), ("dark", &DARK[..])] {
+        in_chromium_with(args, &format!("axe over every page, {scheme}"), async |browser| {
+            let dark = browser.execute("return matchMedia('(prefers-color-scheme: dark)').matches;", vec![]).await?;
+            assert_eq!(dark, json!(scheme == "dark"), "the browser prefers {scheme} colours");
+            check_every_page(&app, browser, &axe, &household, &alarm).await
+        })
+        .await;
+    }
+}
+
+async fn check_every_page(
+    app: &TestApp,
+    browser: &Client,
+    axe: &Axe,
+    household: &HouseholdWithData,
+    alarm: &str,
+) -> Result<(), CmdError> {
+    let HouseholdWithData { ana, pet_id, collar, monitor } = household;
+    browser.set_window_size(1280, 900).await?;
+    for (i, (_, path)) in SIGNED_OUT_PAGES.iter().enumerate() {
+        browser.goto(&app.url(path)).await?;
         find_soon(browser, "main h1").await?;
-        axe.check(browser, "the public passport").await
-    })
-    .await;
+        if i == 0 {
+            axe.sees_a_nameless_button(browser).await?;
+        }
+        axe.check(browser, path).await?;
+    }
+    sign_in(app, browser, ana).await?;
+    for (_, path) in signed_in_pages(pet_id, collar, monitor, alarm) {
+        browser.goto(&app.url(&path)).await?;
+        find_soon(browser, "main h1").await?;
+        axe.check(browser, &path).await?;
+    }
+    // The public passport, published from the care page (which then shows its QR code).
+    browser.goto(&app.url(&format!("/pets/{pet_id}/care"))).await?;
+    let publish = "//button[normalize-space()='Publish the passport' or normalize-space()='Make a new passport link']";
+    browser.find(Locator::XPath(publish)).await?.click().await?;
+    let link = find_soon(browser, "#sharing code.secret").await?.text().await?;
+    axe.check(browser, "the care page with a new passport link").await?;
+    let passport = link.find("/passport/").map(|at| &link[at..]).expect("a passport link").to_owned();
+    browser.goto(&app.url(&passport)).await?;
+    find_soon(browser, "main h1").await?;
+    axe.check(browser, "the public passport").await
 }
