@@ -139,7 +139,7 @@ fn alarm_rows(signed_in: &SignedIn, zone: &Zone, alarms: &[Alarm]) -> Markup {
             table.data-table {
                 thead { tr {
                     th scope="col" { "Severity" } th scope="col" { "Alarm" } th scope="col" { "State" }
-                    th scope="col" { "Since" } th scope="col" { "Times" } th scope="col" { "" }
+                    th scope="col" { "Since" } th scope="col" { "Times" } th scope="col" { span.visually-hidden { "Actions" } }
                 } }
                 tbody {
                     @for a in alarms {

@@ -629,6 +629,9 @@ async fn reminders_view(
             @if found.items.is_empty() {
                 p { "Nothing here." }
             } @else {
+                // Each reminder is an h3: the list has the h2 above them, for screen readers.
+                @let shown = tabs.iter().find(|(value, _)| *value == current).map_or("All", |(_, text)| text);
+                h2.visually-hidden { "Reminders: " (shown) }
                 ul.record-list {
                     @for r in &found.items {
                         li { (reminder_item(r, pet_name(r).as_deref(), &zone, now, can_act, can_write, &signed_in.csrf)) }

@@ -800,7 +800,8 @@ fn device_view(
             }
             @if let Some(kind_section) = kind_section { (kind_section) }
             // Always there, hidden while empty, so that the live script can fill it.
-            section #recent-readings .section data-live-region hidden[recent.is_empty()] aria-labelledby="recent-caption" {
+            // The table's own scroll region carries the caption's name: one landmark, not two alike.
+            section #recent-readings .section data-live-region hidden[recent.is_empty()] {
                 (readings_table(recent))
             }
             @if can_manage { (manage_sections(signed_in, device)) }

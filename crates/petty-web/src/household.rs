@@ -115,6 +115,8 @@ pub(crate) async fn pets_page(
                     }
                 }
             } @else {
+                // Each pet is an h3: the list has the h2 above them, for screen readers.
+                h2.visually-hidden { "The pets" }
                 ul.pet-list {
                     @for pet in &pets.items {
                         @let vaccines = statuses.get(&pet.id).copied().unwrap_or(VaccineStatus::None);

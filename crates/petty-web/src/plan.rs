@@ -196,7 +196,7 @@ fn plan_view(signed_in: &SignedIn, s: &Status, form: &UpgradeForm, errors: &Form
                 h2 #usage-title { "What the household holds" }
                 div.table-scroll {
                     table.data-table {
-                        thead { tr { th scope="col" { "" } th scope="col" { "Used" } th scope="col" { "Plan allows" } } }
+                        thead { tr { th scope="col" { span.visually-hidden { "What" } } th scope="col" { "Used" } th scope="col" { "Plan allows" } } }
                         tbody {
                             tr { th scope="row" { "Pets" } td { (s.usage.pets) } td { (limit_text(s.limits.pets, |n| n.to_string())) } }
                             tr {

@@ -281,7 +281,7 @@ fn security_view(
                     }
                 }
                 div.table-scroll { table.data-table {
-                    thead { tr { th scope="col" { "What" } th scope="col" { "Since" } th scope="col" { "Last used" } th scope="col" { "From" } th scope="col" { "" } } }
+                    thead { tr { th scope="col" { "What" } th scope="col" { "Since" } th scope="col" { "Last used" } th scope="col" { "From" } th scope="col" { span.visually-hidden { "Actions" } } } }
                     tbody {
                         @for s in &view.sign_ins {
                             tr {

@@ -5,7 +5,8 @@
 //! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` the test is skipped with a note,
 //! unless `CI` is set: CI must install them (`apt-get install chromium chromium-driver`).
 //! `PETTY_SCREENSHOT_DIR=/some/dir` saves screenshots of the household page there, at desktop
-//! and phone widths.
+//! and phone widths. `accessibility` runs axe-core over every page; `demo` walks through
+//! `petty serve --demo` and keeps a screenshot of each page.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,22 +19,34 @@ use serde_json::json;
 
 use crate::harness::{Account, TestApp, spawn_app};
 
+mod accessibility;
+mod demo;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const PASSWORD: &str = "correct horse battery staple";
 
-/// A chromedriver of this test's own, in a process group of its own, stopped with the
-/// Chromium it started when the test ends, panics included.
-struct Chromedriver {
+/// A program of this test's own in a process group of its own, and its folder: the group is
+/// killed and the folder removed when the test ends, panics included.
+struct OwnProcess {
     process: Child,
-    url: String,
-    profile: PathBuf,
+    folder: PathBuf,
 }
 
-impl Drop for Chromedriver {
+impl OwnProcess {
+    /// Spawns `command` in a process group of its own; `folder` goes with it.
+    fn spawn(mut command: Command, folder: PathBuf) -> OwnProcess {
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let process = command.spawn().unwrap_or_else(|e| panic!("start {:?}: {e}", command.get_program()));
+        OwnProcess { process, folder }
+    }
+}
+
+impl Drop for OwnProcess {
     fn drop(&mut self) {
-        // A test that panicked never closed its session, and Chromium outlives a killed
-        // chromedriver; it stays in chromedriver's group, so the group goes.
+        // A test that panicked never closed its browser session, and Chromium outlives a
+        // killed chromedriver; it stays in chromedriver's group, so the group goes.
         #[cfg(unix)]
         let _ = Command::new("kill")
             .args(["-KILL", "--", &format!("-{}", self.process.id())])
@@ -41,8 +54,15 @@ impl Drop for Chromedriver {
             .status();
         let _ = self.process.kill();
         let _ = self.process.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
+        let _ = std::fs::remove_dir_all(&self.folder);
     }
+}
+
+/// A chromedriver of this test's own (its Chromium profile the folder), stopped with the
+/// Chromium it started when the test ends.
+struct Chromedriver {
+    own: OwnProcess,
+    url: String,
 }
 
 impl Chromedriver {
@@ -51,11 +71,8 @@ impl Chromedriver {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let mut command = Command::new(CHROMEDRIVER);
         command.arg(format!("--port={port}")).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let process = command.spawn().expect("start chromedriver");
         let profile = std::env::temp_dir().join(format!("petty-chromium-{}", uuid::Uuid::now_v7()));
-        let driver = Chromedriver { process, url: format!("http://127.0.0.1:{port}"), profile };
+        let driver = Chromedriver { own: OwnProcess::spawn(command, profile), url: format!("http://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             match reqwest::get(format!("{}/status", driver.url)).await {
@@ -68,17 +85,20 @@ impl Chromedriver {
     }
 
     /// A new headless Chromium session with a fresh profile.
-    async fn browser(&self) -> Client {
-        let capabilities = json!({
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                    "--disable-sync", format!("--user-data-dir={}", self.profile.display()),
-                ],
-            }
-        });
+    async fn browser(&self, extra_args: &[&str]) -> Client {
+        let mut args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-sync".to_owned(),
+            format!("--user-data-dir={}", self.own.folder.display()),
+        ];
+        args.extend(extra_args.iter().map(|a| (*a).to_owned()));
+        let capabilities = json!({ "goog:chromeOptions": { "binary": CHROMIUM, "args": args } });
         let serde_json::Value::Object(capabilities) = capabilities else { unreachable!("an object literal") };
         ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
@@ -96,8 +116,13 @@ async fn app_for_a_browser() -> Option<TestApp> {
 /// Runs `journey` in a fresh Chromium session; closes the session even when a step failed,
 /// then reports the failed step as `what` going wrong.
 async fn in_chromium(what: &str, journey: impl AsyncFnOnce(&Client) -> Result<(), CmdError>) {
+    in_chromium_with(&[], what, journey).await;
+}
+
+/// [`in_chromium`], Chromium started with `extra_args` too (`--force-dark-mode`, say).
+async fn in_chromium_with(extra_args: &[&str], what: &str, journey: impl AsyncFnOnce(&Client) -> Result<(), CmdError>) {
     let driver = Chromedriver::start().await;
-    let browser = driver.browser().await;
+    let browser = driver.browser(extra_args).await;
     let outcome = journey(&browser).await;
     let closed = browser.close().await;
     outcome.expect(what);
@@ -235,10 +260,15 @@ fn now_ms() -> i64 {
 
 /// Signs in through the form, as a person would.
 async fn sign_in(app: &TestApp, browser: &Client, account: &Account) -> Result<(), CmdError> {
+    sign_in_at(browser, &app.url("/login"), &account.email, &account.password).await
+}
+
+/// Signs in through the form at `login` (a full address), as a person would.
+async fn sign_in_at(browser: &Client, login: &str, email: &str, password: &str) -> Result<(), CmdError> {
     browser.set_window_size(1280, 900).await?;
-    browser.goto(&app.url("/login")).await?;
-    browser.find(Locator::Id("f-email")).await?.send_keys(&account.email).await?;
-    browser.find(Locator::Id("f-password")).await?.send_keys(&account.password).await?;
+    browser.goto(login).await?;
+    browser.find(Locator::Id("f-email")).await?.send_keys(email).await?;
+    browser.find(Locator::Id("f-password")).await?.send_keys(password).await?;
     button(browser, "Sign in").await?.click().await?;
     wait_for_path(browser, "/household").await
 }
@@ -793,17 +823,21 @@ async fn chat_with_the_seed_s_page(app: &TestApp, browser: &Client, ana: &Accoun
     Ok(())
 }
 
-/// Every main page of a household with a pet, a collar and an air monitor with readings and an
-/// alarm fits a 375 px phone: nothing scrolls the document sideways and the navigation shows.
-/// At desktop width the collar's readings stay one line a row, accelerometer windows included.
-#[tokio::test]
-async fn every_main_page_fits_a_phone_and_a_collar_s_readings_stay_one_line_a_row() {
-    let Some(app) = app_for_a_browser().await else { return };
+/// A household with something on every page: a pet, a collar and an air monitor with half an
+/// hour of readings (accelerometer windows included), and the carbon monoxide alarm they raise.
+struct HouseholdWithData {
+    ana: Account,
+    pet_id: String,
+    collar: String,
+    monitor: String,
+}
+
+async fn a_household_with_data(app: &TestApp) -> HouseholdWithData {
     let ana = app.register("Ana").await;
     let pet = app.create_pet(&ana.access_token, json!({"name": "Bella", "species": "dog", "weight_kg": 12})).await;
     let pet_id = pet["id"].as_str().expect("id").to_owned();
-    let (collar, collar_token) = api_device(&app, &ana, "Bella's collar", "collar").await;
-    let (monitor, monitor_token) = api_device(&app, &ana, "Kitchen air", "air_monitor").await;
+    let (collar, collar_token) = api_device(app, &ana, "Bella's collar", "collar").await;
+    let (monitor, monitor_token) = api_device(app, &ana, "Kitchen air", "air_monitor").await;
     let start = now_ms() - 30 * 60_000;
     let samples = |phase: f64| -> Vec<f64> { (0..50).map(|i| 0.4 * (f64::from(i) * 0.9 + phase).sin()).collect() };
     let window = json!({"hz": 25, "x": samples(0.0), "y": samples(1.0), "z": samples(2.0)});
@@ -822,7 +856,16 @@ async fn every_main_page_fits_a_phone_and_a_collar_s_readings_stay_one_line_a_ro
         assert_eq!(res.status(), reqwest::StatusCode::OK, "the readings are stored");
     }
     petty_jobs::alarms::run_once(&app.state.app).await;
+    HouseholdWithData { ana, pet_id, collar, monitor }
+}
 
+/// Every main page of a household with a pet, a collar and an air monitor with readings and an
+/// alarm fits a 375 px phone: nothing scrolls the document sideways and the navigation shows.
+/// At desktop width the collar's readings stay one line a row, accelerometer windows included.
+#[tokio::test]
+async fn every_main_page_fits_a_phone_and_a_collar_s_readings_stay_one_line_a_row() {
+    let Some(app) = app_for_a_browser().await else { return };
+    let HouseholdWithData { ana, pet_id, collar, monitor } = a_household_with_data(&app).await;
     in_chromium("every page fits a phone", async |browser| {
         sign_in(&app, browser, &ana).await?;
         // The alarm was raised: the phone check covers a page that lists one.
