@@ -18,13 +18,15 @@
 //! application puts outside the profile's own copy of the edge stack; `petmgmt::mounted` (its
 //! routes with their own edge stack and envelope), built from `petmgmt::router` and
 //! `petmgmt::own_shape`; `aurora::mounted` likewise, from `aurora::router` and
-//! `aurora::own_shape`.
+//! `aurora::own_shape`; `openapi::document` (the profiles' OpenAPI document, served by the
+//! application at `openapi::DOCUMENT_URL` and offered by `/docs`).
 
 mod answers;
 pub mod aurora;
 pub mod carbon;
 pub mod carbon_params;
 mod lockout;
+pub mod openapi;
 pub mod petmgmt;
 pub mod petstore;
 pub mod petty;

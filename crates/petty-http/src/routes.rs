@@ -16,7 +16,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{SwaggerUi, Url};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -44,7 +44,13 @@ use crate::{api, edge, observability};
         (name = "behaviour", description = "A pet's timeline, feedback, wellness and plan"),
         (name = "geofences", description = "Fences and who is outside them"),
         (name = "alarms", description = "Alarms, their rules, contacts, escalation, webhooks and notifications"),
-        (name = "live", description = "Live events over a WebSocket"),
+        (name = "websocket", description = "Live events over one WebSocket: `GET /api/v1/ws` upgraded \
+            (`Connection: Upgrade`, `Upgrade: websocket`), signed in with an `Authorization: Bearer` access token \
+            or API key, `X-API-Key`, the dashboard's session cookie from Petty's own pages, or a first message \
+            `{\"type\":\"auth\",\"token\":\"...\"}` within 10 seconds. JSON text messages told apart by \
+            `type`: the client's are the schema `WsClientMessage`, Petty's are `WsServerMessage` (the operation \
+            names both under `x-websocket-messages`). A revoked credential ends the socket with an `error` \
+            message and close code 1008."),
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "billing", description = "The household's plan, Stripe subscriptions and Stripe's webhook"),
     )
@@ -112,8 +118,11 @@ pub fn openapi() -> serde_json::Value {
 
 /// The edge's routes, without layers or state: the API and the WebSocket (`/api/v1/ws`), Twilio's
 /// keypress callback, signed file links (`/files/{id}`), the MCP server (`/mcp`), and the docs
-/// page (`/docs`) with the OpenAPI document it shows.
-pub fn api_router() -> Router<AppState> {
+/// page (`/docs`) with the OpenAPI document it shows first and `other_documents` (name, address,
+/// document: the compatibility profiles') in its selector.
+pub fn api_router(
+    other_documents: impl IntoIterator<Item = (&'static str, &'static str, serde_json::Value)>,
+) -> Router<AppState> {
     let (api, doc) = api_routes().split_for_parts();
     Router::new()
         .merge(api)
@@ -126,7 +135,13 @@ pub fn api_router() -> Router<AppState> {
         .route("/mcp", axum::routing::any(crate::mcp::endpoint))
         // The passport key where verifiers look for it (the API's own copy is documented).
         .route("/.well-known/petty-passport-key", axum::routing::get(api::sharing::passport_key))
-        .merge(SwaggerUi::new("/docs").external_url_unchecked("/api/v1/openapi.json", crate::openapi::complete(&doc)))
+        .merge(other_documents.into_iter().fold(
+            SwaggerUi::new("/docs").external_url_unchecked(
+                Url::with_primary("Petty API", "/api/v1/openapi.json", true),
+                crate::openapi::complete(&doc),
+            ),
+            |docs, (name, url, document)| docs.external_url_unchecked(Url::new(name, url), document),
+        ))
 }
 
 /// Body limit, timeout and the edge layer, innermost first.

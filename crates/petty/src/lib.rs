@@ -23,7 +23,9 @@ use tokio::net::TcpListener;
 /// its own copy of the stack and, outside it, its own error shape and CORS, whatever is
 /// configured for the rest.
 pub fn router(state: AppState) -> Router {
-    let app = petty_http::api_router()
+    let compat_document =
+        (petty_compat::openapi::DOCUMENT_NAME, petty_compat::openapi::DOCUMENT_URL, petty_compat::openapi::document());
+    let app = petty_http::api_router([compat_document])
         .merge(petty_web::router())
         .merge(petty_compat::carbon::router())
         .fallback(not_found)

@@ -114,7 +114,7 @@ impl Recheck {
 /// messages each side sends are the schemas `WsClientMessage` and `WsServerMessage`, named
 /// under `x-websocket-messages`. Sign in with a header, the dashboard's cookie, or a first
 /// message `{"type":"auth","token":"..."}`.
-#[utoipa::path(get, path = "/api/v1/ws", tag = "live",
+#[utoipa::path(get, path = "/api/v1/ws", tag = "websocket",
     responses(
         (status = 101, description = "The connection is now a WebSocket"),
         (status = 400, description = "Not a WebSocket upgrade request", body = crate::error::ErrorBody)),
@@ -185,7 +185,13 @@ fn same_origin(headers: &HeaderMap) -> bool {
 /// `user:{id}:events`, `user:{id}:predictions`, `user:{id}:insights`; at most 256 at once), `ping`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
-#[schema(as = WsClientMessage)]
+#[schema(as = WsClientMessage, examples(
+    json!({"type": "auth", "token": "eyJhbGciOi..."}),
+    json!({"type": "subscribe", "topic": "device:0190a6f2-8b3c-7def-8123-456789abcdef"}),
+    json!({"type": "subscribe", "topic": "device:0190a6f2-8b3c-7def-8123-456789abcdef", "resume_after": "2025-08-18T14:30:00Z"}),
+    json!({"type": "unsubscribe", "topic": "household:0190a6f2-8b3c-7def-8123-456789abcdef:alarms"}),
+    json!({"type": "ping"}),
+))]
 pub(crate) enum Command {
     Auth {
         token: String,

@@ -13,7 +13,16 @@ use utoipa::ToSchema;
 /// A message from Petty on the WebSocket, told apart by `type`.
 #[derive(Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
-#[schema(as = WsServerMessage)]
+#[schema(as = WsServerMessage, examples(
+    json!({"type": "authenticated"}),
+    json!({"type": "subscribed", "topic": "device:0190a6f2-8b3c-7def-8123-456789abcdef", "replayed": 3}),
+    json!({"type": "event", "topic": "device:0190a6f2-8b3c-7def-8123-456789abcdef",
+           "data": {"device_id": "0190a6f2-8b3c-7def-8123-456789abcdef", "ts": "2025-08-18T14:30:00Z", "heart_rate": 88}}),
+    json!({"type": "pong"}),
+    json!({"type": "dropped", "count": 12}),
+    json!({"type": "gap", "topic": null, "message": "events on your topics may have been lost between Petty's nodes; subscribe again with resume_after to catch up"}),
+    json!({"type": "error", "code": "forbidden", "message": "you may not subscribe to this topic", "topic": "device:0190a6f2-8b3c-7def-8123-456789abcdef"}),
+))]
 #[allow(dead_code)] // A schema only: see the module's documentation.
 pub(crate) enum ServerMessage {
     /// The first-message sign-in (`{"type":"auth","token":...}`) worked.

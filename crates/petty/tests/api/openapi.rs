@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, spawn_app};
+use crate::harness::{TestApp, spawn_app, spawn_app_with};
 use crate::ws::{next, open, send};
 
 /// Routes of the edge that are not API operations, and why.
@@ -292,5 +292,174 @@ async fn every_websocket_message_of_a_session_is_described_by_the_document() {
     }
     for command in &sent {
         conforms(&doc, "WsClientMessage", command).unwrap_or_else(|e| panic!("from the client: {e}"));
+    }
+}
+
+/// The WebSocket's operation is under its tag, names its messages' schemas, and every example
+/// those schemas give is a message they describe (a client author copies them).
+#[tokio::test]
+async fn the_websocket_is_documented_with_its_messages_and_their_examples() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let ws = &doc["paths"]["/api/v1/ws"]["get"];
+    assert_eq!(ws["tags"], json!(["websocket"]));
+    assert!(ws["responses"].get("101").is_some(), "the upgrade's answer");
+    let tag = doc["tags"].as_array().unwrap().iter().find(|t| t["name"] == "websocket").expect("the websocket tag");
+    for name in ["WsClientMessage", "WsServerMessage"] {
+        assert!(tag["description"].as_str().unwrap().contains(name), "the tag names {name}");
+    }
+    for (side, schema) in [("client", "WsClientMessage"), ("server", "WsServerMessage")] {
+        assert_eq!(ws["x-websocket-messages"][side]["$ref"], format!("#/components/schemas/{schema}"));
+        let examples = doc["components"]["schemas"][schema]["examples"].as_array().expect("examples").clone();
+        assert!(examples.len() >= 4, "{schema}: {} examples", examples.len());
+        let mut kinds = BTreeSet::new();
+        for example in &examples {
+            conforms(&doc, schema, example).unwrap_or_else(|e| panic!("an example of {schema}: {e}"));
+            kinds.insert(example["type"].as_str().unwrap().to_owned());
+        }
+        let variants = doc["components"]["schemas"][schema]["oneOf"].as_array().unwrap().len();
+        let expected = if side == "client" { variants } else { variants - 1 };
+        assert!(kinds.len() >= expected, "{schema}: examples of {kinds:?}, of {variants} kinds");
+    }
+}
+
+/// The tag of each profile, by the prefix its routes live under.
+const PROFILE_TAGS: [(&str, &str); 5] = [
+    ("/compat/petty", "compat: Petty collar"),
+    ("/compat/carbon", "compat: Car-Bon"),
+    ("/compat/aurora", "compat: AURORA_LIFE"),
+    ("/compat/petmgmt", "compat: Pet Management"),
+    ("/compat/petstore", "compat: PetStore"),
+];
+
+/// Routes of the profiles that are not operations of the compatibility document, and why.
+const COMPAT_LEFT_OUT: [(&str, &str); 9] = [
+    ("/compat/petty", "the profile's root: the seed's 404 for anything not served"),
+    ("/compat/petty/v1", "the same under the second prefix"),
+    ("/compat/aurora", "the profile's root: FastAPI's 404 for anything not served"),
+    ("/compat/petmgmt", "the profile's root: the envelope's 404 for anything not served"),
+    ("/compat/petstore", "the chat page (HTML)"),
+    ("/compat/petstore/", "the chat page (HTML)"),
+    ("/compat/petstore/chat.js", "the chat page's script"),
+    ("/compat/petstore/chat.css", "the chat page's stylesheet"),
+    ("/compat/petstore/mcp", "MCP's JSON-RPC, described by MCP's own schema and tools/list"),
+];
+
+/// Methods a documented route answers with its seed's 404 rather than a 405, and why (at every
+/// address of the route, a trailing slash or not).
+const COMPAT_METHODS_LEFT_OUT: [(&str, &str, &str); 5] = [
+    ("GET", "/events/batch", "`batch` is not an event: upstream's /events/{id} answered 404"),
+    ("PUT", "/events/batch", "likewise"),
+    ("PATCH", "/events/batch", "likewise"),
+    ("DELETE", "/events/batch", "likewise"),
+    ("GET", "/insights/generate", "`generate` is not an insight: upstream's /insights/{id} answered 404"),
+];
+
+/// Every route path under `/compat` the application's router holds, as axum itself lists them
+/// (its `Debug` names each route's path), so the list follows the routers.
+fn compat_routes(app: &TestApp) -> BTreeSet<String> {
+    let listing = format!("{:?}", petty::router(app.state.clone()));
+    listing.split('"').filter(|s| s.starts_with("/compat")).map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn every_compat_route_is_in_the_compat_document_under_its_profile_with_the_methods_it_answers() {
+    let app = spawn_app_with(|c| {
+        c.rate_limit.enabled = false;
+        c.petmgmt_limits.enabled = false;
+        c.aurora_limits.enabled = false;
+    })
+    .await;
+    let res = app.get("/api/v1/openapi-compat.json", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc: Value = res.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let tags: BTreeSet<&str> = doc["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    for (prefix, tag) in PROFILE_TAGS {
+        assert!(tags.contains(tag), "{tag} is a tag");
+        let description = doc["tags"].as_array().unwrap().iter().find(|t| t["name"] == tag).unwrap()["description"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(description.contains("shared/compat/") && description.contains(prefix), "{tag}: {description}");
+    }
+
+    // Where each route is documented, and at which other addresses.
+    let mut documented: Vec<(String, Vec<String>, BTreeSet<String>)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let (_, tag) = PROFILE_TAGS
+            .iter()
+            .find(|(prefix, _)| path.starts_with(&format!("{prefix}/")))
+            .unwrap_or_else(|| panic!("{path} is under no profile"));
+        let mut methods = BTreeSet::new();
+        for (method, operation) in item.as_object().unwrap().iter().filter(|(k, _)| !k.starts_with("x-")) {
+            assert_eq!(operation["tags"], json!([tag]), "{method} {path}");
+            methods.insert(method.to_uppercase());
+        }
+        let also: Vec<String> =
+            item["x-also-at"].as_array().into_iter().flatten().map(|p| p.as_str().unwrap().to_owned()).collect();
+        documented.push((path.clone(), also, methods));
+    }
+
+    let routes = compat_routes(&app);
+    assert!(routes.len() > 100, "the listing finds the profiles' routes: {}", routes.len());
+    let addresses: BTreeSet<&str> = documented
+        .iter()
+        .flat_map(|(p, also, _)| std::iter::once(p.as_str()).chain(also.iter().map(String::as_str)))
+        .collect();
+    let undocumented: Vec<&String> = routes
+        .iter()
+        .filter(|r| !r.contains("{*") && !COMPAT_LEFT_OUT.iter().any(|(left, _)| left == r))
+        .filter(|r| !addresses.contains(r.as_str()))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes of the profiles not in the compatibility document (document them in \
+         crates/petty-compat/src/openapi/, or add them to COMPAT_LEFT_OUT saying why): {undocumented:?}"
+    );
+    let unserved: Vec<&&str> = addresses.iter().filter(|a| !routes.contains(**a)).collect();
+    assert!(unserved.is_empty(), "documented but served by no profile: {unserved:?}");
+    for (route, _) in COMPAT_LEFT_OUT {
+        assert!(routes.contains(route), "{route} is left out but no longer a route: take it out of COMPAT_LEFT_OUT");
+    }
+
+    // Each address answers exactly the documented methods: any other is the profile's 405.
+    let nobody = "0190a6f2-8b3c-7def-8123-456789abcdef";
+    let mut checked = 0;
+    for (path, also, methods) in &documented {
+        for address in std::iter::once(path).chain(also) {
+            for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+                let left_out = COMPAT_METHODS_LEFT_OUT
+                    .iter()
+                    .any(|(m, p, _)| *m == method && address.trim_end_matches('/').ends_with(p));
+                let url = app.url(&filled(address, nobody));
+                let res = app.client.request(method.parse().unwrap(), url).send().await.unwrap();
+                let answered = res.status() != StatusCode::METHOD_NOT_ALLOWED;
+                assert_eq!(
+                    answered,
+                    methods.contains(method) || left_out,
+                    "{method} {address} answered {}; the document names {methods:?} for {path}",
+                    res.status()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 500, "{checked} requests");
+}
+
+/// `/docs` offers both documents in its selector, Petty's API first.
+#[tokio::test]
+async fn the_docs_page_offers_the_api_and_the_compatibility_profiles() {
+    let app = spawn_app().await;
+    let init = app.client.get(app.url("/docs/swagger-initializer.js")).send().await.unwrap().text().await.unwrap();
+    let (api, compat) = (init.find("/api/v1/openapi.json"), init.find("/api/v1/openapi-compat.json"));
+    assert!(api.is_some() && compat.is_some(), "both documents in the page's configuration: {init}");
+    assert!(init.contains("Compatibility profiles") && init.contains("Petty API"), "named in the selector: {init}");
+    for url in ["/api/v1/openapi.json", "/api/v1/openapi-compat.json"] {
+        let res = app.get(url, None).await;
+        assert_eq!(res.status(), StatusCode::OK, "{url}");
+        let doc: Value = res.json().await.unwrap();
+        assert!(doc["paths"].as_object().is_some_and(|p| p.len() > 20), "{url} has its operations");
     }
 }
