@@ -117,6 +117,55 @@ pub struct Evaluation {
     pub epochs: u32,
     /// `confusion[truth][predicted]` in epochs.
     pub confusion: [[u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT],
+    /// How often an episode's label was right against the model's vote share for it, in bins.
+    pub reliability: Vec<ReliabilityBin>,
+    /// Expected calibration error: the epoch-weighted mean gap between vote share and accuracy.
+    pub ece: f64,
+}
+
+/// Epochs whose episode's vote share fell in `[lo, hi)` (the last bin includes 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReliabilityBin {
+    pub lo: f64,
+    pub hi: f64,
+    pub epochs: u32,
+    /// The mean vote share of these epochs' episodes.
+    pub mean_confidence: f64,
+    /// The share of these epochs whose label was right.
+    pub accuracy: f64,
+}
+
+/// The bins' lower edges: below one half, then tenths, the last two finer.
+const RELIABILITY_EDGES: [f64; 8] = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
+
+/// Bins `(vote share, right)` pairs and measures the calibration error.
+fn reliability(judged: &[(f64, bool)]) -> (Vec<ReliabilityBin>, f64) {
+    let mut bins: Vec<(u32, f64, u32)> = vec![(0, 0.0, 0); RELIABILITY_EDGES.len()];
+    for (confidence, right) in judged {
+        let i = RELIABILITY_EDGES.iter().rposition(|lo| confidence >= lo).unwrap_or(0);
+        bins[i].0 += 1;
+        bins[i].1 += confidence;
+        bins[i].2 += u32::from(*right);
+    }
+    let total = judged.len().max(1) as f64;
+    let mut ece = 0.0;
+    let out = bins
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, _, _))| *n > 0)
+        .map(|(i, (n, sum, right))| {
+            let (mean_confidence, accuracy) = (sum / f64::from(*n), f64::from(*right) / f64::from(*n));
+            ece += f64::from(*n) / total * (accuracy - mean_confidence).abs();
+            ReliabilityBin {
+                lo: RELIABILITY_EDGES[i],
+                hi: RELIABILITY_EDGES.get(i + 1).copied().unwrap_or(1.0),
+                epochs: *n,
+                mean_confidence,
+                accuracy,
+            }
+        })
+        .collect();
+    (out, ece)
 }
 
 /// Runs [`analyse`] over `days` of `dogs` simulated dogs (seeds derived from `seed`; use a
@@ -124,6 +173,7 @@ pub struct Evaluation {
 /// episode covering it.
 pub fn evaluate(model: &Forest, seed: u64, dogs: u32, start_ms: i64, days: u32, interval_ms: i64) -> Evaluation {
     let mut confusion = [[0u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT];
+    let mut judged = Vec::new();
     for dog in 0..dogs {
         let labelled =
             labelled_days(mix(seed, 0xE7A1 + u64::from(dog)), start_ms, days, interval_ms, &Scenario::default());
@@ -136,13 +186,14 @@ pub fn evaluate(model: &Forest, seed: u64, dogs: u32, start_ms: i64, days: u32, 
             }
             if let Some(e) = episodes.get(at).filter(|e| e.start_ms <= start) {
                 confusion[truth.index()][e.label.index()] += 1;
+                judged.push((e.confidence, e.label == truth));
             }
         }
     }
-    score(confusion)
+    score(confusion, &judged)
 }
 
-fn score(confusion: [[u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT]) -> Evaluation {
+fn score(confusion: [[u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT], judged: &[(f64, bool)]) -> Evaluation {
     let epochs: u32 = confusion.iter().flatten().sum();
     let correct: u32 = (0..BEHAVIOUR_COUNT).map(|i| confusion[i][i]).sum();
     let labels = Behaviour::ALL
@@ -161,10 +212,27 @@ fn score(confusion: [[u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT]) -> Evaluation {
             }
         })
         .collect();
+    let (reliability, ece) = reliability(judged);
     Evaluation {
         labels,
         accuracy: if epochs == 0 { 0.0 } else { f64::from(correct) / f64::from(epochs) },
         epochs,
         confusion,
+        reliability,
+        ece,
+    }
+}
+
+#[cfg(test)]
+mod reliability_tests {
+    #[test]
+    fn vote_shares_are_binned_against_how_often_they_were_right() {
+        let (bins, ece) = super::reliability(&[(0.95, true), (0.97, false), (0.55, true), (1.0, true)]);
+        let shown: Vec<(f64, u32)> = bins.iter().map(|b| (b.lo, b.epochs)).collect();
+        assert_eq!(shown, [(0.5, 1), (0.95, 2), (0.99, 1)]);
+        assert!((bins[1].mean_confidence - 0.96).abs() < 1e-9 && (bins[1].accuracy - 0.5).abs() < 1e-9);
+        // A quarter each at |1 - 0.55| and |1 - 1|, half at |0.5 - 0.96|.
+        assert!((ece - (0.25 * 0.45 + 0.5 * 0.46)).abs() < 1e-9, "{ece}");
+        assert_eq!(super::reliability(&[]), (vec![], 0.0));
     }
 }

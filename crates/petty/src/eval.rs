@@ -192,7 +192,16 @@ fn to_json(version: &str, e: &Evaluation) -> serde_json::Value {
             })
         })
         .collect();
-    serde_json::json!({"model": version, "epochs": e.epochs, "accuracy": e.accuracy, "labels": labels})
+    let reliability: Vec<serde_json::Value> = e
+        .reliability
+        .iter()
+        .map(|b| {
+            serde_json::json!({"from": b.lo, "to": b.hi, "epochs": b.epochs,
+                "mean_vote_share": b.mean_confidence, "accuracy": b.accuracy})
+        })
+        .collect();
+    serde_json::json!({"model": version, "epochs": e.epochs, "accuracy": e.accuracy, "labels": labels,
+        "reliability": reliability, "expected_calibration_error": e.ece})
 }
 
 fn table(version: &str, e: &Evaluation) -> String {
@@ -202,6 +211,15 @@ fn table(version: &str, e: &Evaluation) -> String {
         s.push_str(&format!("{:<12} {:>9.3} {:>7.3} {:>8}\n", l.label.as_str(), l.precision, l.recall, l.support));
     }
     s.push_str(&format!("accuracy {:.3}\n", e.accuracy));
+    // Whether the model's vote share means what it seems to: the dashboard words it ("likely"
+    // from 0.8) and shows no number it has not measured.
+    s.push_str("\nreliability (an episode's vote share against how often its label was right)\n");
+    s.push_str(&format!("{:<12} {:>8} {:>10} {:>9}\n", "vote share", "epochs", "mean share", "accuracy"));
+    for b in &e.reliability {
+        let range = format!("{:.2}-{:.2}", b.lo, b.hi);
+        s.push_str(&format!("{range:<12} {:>8} {:>10.3} {:>9.3}\n", b.epochs, b.mean_confidence, b.accuracy));
+    }
+    s.push_str(&format!("expected calibration error {:.3}\n", e.ece));
     s
 }
 
