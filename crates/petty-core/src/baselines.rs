@@ -641,6 +641,24 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_day_in_a_time_zone_is_23_or_25_hours_when_the_clocks_change() {
+        let zone = crate::recurrence::Zone::parse("timezone", "Europe/Amsterdam").unwrap();
+        let hours = |d: Date| {
+            let (a, b) = day_window(d, &zone);
+            (b - a) / HOUR
+        };
+        assert_eq!(hours(date!(2026 - 03 - 29)), 23, "spring forward");
+        assert_eq!(hours(date!(2026 - 10 - 25)), 25, "fall back");
+        assert_eq!(hours(date!(2026 - 10 - 26)), 24);
+        // The day starts at local midnight: 22:00 UTC in summer, 23:00 in winter.
+        assert_eq!(day_window(date!(2026 - 10 - 25), &zone).0 % (24 * HOUR), 22 * HOUR);
+        assert_eq!(day_window(date!(2026 - 10 - 26), &zone).0 % (24 * HOUR), 23 * HOUR);
+        // The night ending on the 25th's morning runs from 21:00 CEST to 07:00 CET: 11 hours.
+        let (n0, n1) = night_window(date!(2026 - 10 - 25), &zone);
+        assert_eq!((n1 - n0) / HOUR, 11);
+    }
+
+    #[test]
     fn stats() {
         let s = Stat::of(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).unwrap();
         assert_eq!(s.mean, 5.0);
