@@ -18,9 +18,9 @@ use std::time::Duration;
 use petty_app::App;
 use petty_app::alarms::judging::{self, DeviceSeries, Judged};
 use petty_app::alarms::{alarm_type, applies};
-use petty_core::alarm::{ConditionKind, Judgement, Transition, judge_silence};
+use petty_core::alarm::{AlarmState, ConditionKind, Judgement, Transition, judge_silence};
 use petty_core::ids::HouseholdId;
-use petty_store::{Device, NewAlarm, StoreError, StoredRule, WorkClaim, WorkKind};
+use petty_store::{AlarmFilter, Device, NewAlarm, StoreError, StoredRule, WorkClaim, WorkKind};
 use time::OffsetDateTime;
 
 /// How long a claim on a device is held before another run may take it: after a node dies
@@ -32,6 +32,8 @@ const LEASE_MS: i64 = 15_000;
 const BATCH: u32 = 16;
 /// The most readings one judgement reads (a very long backfill is judged in its newest part).
 const MAX_READINGS: usize = 200_000;
+/// How far back an open incident's readings are read to see its clear.
+const OPEN_LOOKBACK_MS: i64 = 24 * 3_600_000;
 
 /// Judges devices with unjudged readings.
 pub struct JudgeAlarms;
@@ -97,13 +99,31 @@ async fn judge_device(app: &App, claim: &WorkClaim, now_ms: i64) -> Result<(), S
         .into_iter()
         .filter(|r| applies(r, device.profile.kind) && r.rule.kind.reads_metric())
         .collect();
-    // The context before the new readings: each rule's window, and the sensor's warm-up.
+    // The context before the new readings: each rule's window, and the sensor's warm-up; for a
+    // rule whose incident is still open, back to the incident's start (at most a day), so that
+    // its clear is seen however long ago the last breaking reading was.
     let Some(context) = rules.iter().map(|r| judging::context_ms(&r.rule)).max() else { return Ok(()) };
-    let (readings, _) = judging::readings(app, &device, claim.from_ms - context, claim.to_ms, MAX_READINGS).await?;
+    let open = AlarmFilter {
+        states: vec![AlarmState::Active, AlarmState::Acknowledged],
+        device_id: Some(device.id),
+        limit: 200,
+        ..AlarmFilter::default()
+    };
+    let open: HashMap<String, i64> = app
+        .store
+        .list_alarms(claim.household_id, &open)
+        .await?
+        .into_iter()
+        .map(|a| (a.alarm_type, petty_store::to_ms(a.first_at).max(claim.from_ms - OPEN_LOOKBACK_MS)))
+        .collect();
+    let from = open.values().copied().fold(claim.from_ms - context, i64::min);
+    let (readings, _) = judging::readings(app, &device, from, claim.to_ms, MAX_READINGS).await?;
     let live_ms = app.settings.live_window.as_millis() as i64;
     let mut series = DeviceSeries::new(&device, &readings);
     for stored in &rules {
-        let Some(Judged { steps, values }) = series.judge(&stored.rule, claim.from_ms) else { continue };
+        let window = claim.from_ms - stored.rule.window_secs() * 1000;
+        let context = open.get(&alarm_type(stored)).map_or(window, |start| (*start).min(window));
+        let Some(Judged { steps, values }) = series.judge_from(&stored.rule, claim.from_ms, context) else { continue };
         let newest = values.last().map_or(i64::MIN, |(t, _)| *t);
         for (i, step) in steps.iter().enumerate() {
             let over = steps[i + 1..].iter().any(|t| matches!(t, Transition::Clear { .. }));

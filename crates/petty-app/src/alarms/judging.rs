@@ -84,10 +84,16 @@ impl<'a> DeviceSeries<'a> {
     /// Steps `rule` through the readings from its window before `since_ms`, and answers the
     /// transitions decided from `since_ms` on. `None` for a rule that reads no metric.
     pub fn judge(&mut self, rule: &Rule, since_ms: i64) -> Option<Judged<'_>> {
+        self.judge_from(rule, since_ms, since_ms - rule.window_secs() * 1000)
+    }
+
+    /// [`DeviceSeries::judge`] stepping from `context` on: from the start of an incident still
+    /// open, so the rule knows it is raised and sees its clear even when the breaking readings
+    /// are older than the rule's window.
+    pub fn judge_from(&mut self, rule: &Rule, since_ms: i64, context: i64) -> Option<Judged<'_>> {
         let metric = rule_metric(rule).filter(|_| rule.kind.reads_metric())?;
         let (device, readings) = (self.device, self.readings);
         let values = self.by_metric.entry(metric).or_insert_with(|| super::series(device, metric, readings));
-        let context = since_ms - rule.window_secs() * 1000;
         let values = &values[values.partition_point(|(t, _)| *t < context)..];
         Some(Judged { steps: transitions(rule, values, since_ms), values })
     }

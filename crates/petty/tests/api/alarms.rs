@@ -149,6 +149,42 @@ async fn readings_flapping_around_a_threshold_raise_once_and_clear_only_when_cle
     assert_eq!(co[0]["cleared_by"], "system");
 }
 
+/// CO falls slowly after an incident: minutes between the levels (35 to 50 ppm) and then clean
+/// air, each reading judged as it comes, once acknowledged. The alarm clears although its last
+/// breaking reading is older than the rule's window by then (found by the demo's CO incident).
+#[tokio::test]
+async fn an_acknowledged_alarm_clears_after_a_slow_fall_longer_than_the_rule_s_window() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (_, device_token) = air_monitor(&app, &ana.access_token, "CAR-SLOW").await;
+    let t0 = now_ms() - 3_600_000;
+    let mut send = Vec::new();
+    send.extend((0..10).map(|i| (t0 + i * 60_000, 120.0)));
+    // Ten minutes between the levels: neither breaking nor clearing.
+    send.extend((10..20).map(|i| (t0 + i * 60_000, 42.0)));
+    send.extend((20..30).map(|i| (t0 + i * 60_000, 2.0)));
+    for (i, (ts, ppm)) in send.into_iter().enumerate() {
+        assert_eq!(ingest(&app, &device_token, &json!({"ts": ts, "co_ppm": ppm})).await, StatusCode::CREATED);
+        petty_jobs::alarms::run_once(&app.state.app).await;
+        if i == 3 {
+            let raised = alarms(&app, &ana.access_token, "").await;
+            let id = raised.iter().find(|a| a["type"] == "co_high").expect("raised")["id"].as_str().unwrap().to_owned();
+            let res =
+                app.post_json(&format!("/api/v1/alarms/{id}/acknowledge"), &json!({}), Some(&ana.access_token)).await;
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+    }
+    let after = alarms(&app, &ana.access_token, "").await;
+    let co: Vec<&Value> = after.iter().filter(|a| a["type"] == "co_high").collect();
+    assert_eq!((co.len(), co[0]["state"].as_str()), (1, Some("cleared")), "{after:?}");
+    let cleared = time::OffsetDateTime::parse(
+        co[0]["cleared_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(cleared.unix_timestamp() * 1000, t0 / 1000 * 1000 + 20 * 60_000, "cleared when the air was clean");
+}
+
 /// Readings come faster than the rules are judged: a spike with normal readings on both sides
 /// of it, all arriving before one judgement, still raises its alarm, once.
 #[tokio::test]
