@@ -483,6 +483,28 @@ fn start_lab(tools: &Tools, o: &Opts, run_dir: &Path) -> anyhow::Result<Lab> {
         server: petty_server,
     });
     let petty = subjects.len() - 1;
+    // The same read with an API key, as integrations (MCP, home automation) make it.
+    let made = http::request(
+        p,
+        "POST",
+        "/api/v1/api-keys",
+        &[("Authorization", &bearer)],
+        Some(r#"{"name":"Bench integration","scope":"read"}"#),
+    )?;
+    if made.status != 201 {
+        bail!("making an API key answered {}: {}", made.status, made.body);
+    }
+    let key = http::json_str(&made.body, "key").context("no key in the API key's answer")?;
+    subjects.push(Subject {
+        target: Target {
+            label: "petty GET /api/v1/pets/{id} (API key)".into(),
+            url: format!("http://127.0.0.1:{p}{pet_path}"),
+            headers: vec![("Authorization".to_owned(), format!("Bearer {key}"))],
+            post_json: None,
+            wrk_script: None,
+        },
+        server: petty_server,
+    });
     for (route, with_token) in &o.petty_routes {
         subjects.push(Subject {
             target: Target {

@@ -115,21 +115,58 @@ struct N(f64);
 
 impl std::fmt::Display for N {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hundredths = (self.0 * 100.0).round();
-        if !hundredths.is_finite() || hundredths.abs() > 1e15 {
-            return f.write_str("0");
+        f.write_str(number_text(self.0, &mut [0; NUMBER_TEXT]))
+    }
+}
+
+/// Room for the longest [`number_text`]: a sign, 13 digits, a point and two decimals.
+const NUMBER_TEXT: usize = 24;
+
+/// `v` rounded to hundredths, written into `buf` digit by digit (no formatting machinery: the
+/// per-bucket loops of a year's chart write thousands of these).
+fn number_text(v: f64, buf: &mut [u8; NUMBER_TEXT]) -> &str {
+    let hundredths = (v * 100.0).round();
+    if !hundredths.is_finite() || hundredths.abs() > 1e15 {
+        return "0";
+    }
+    let h = hundredths as i64;
+    let (mut whole, frac) = (h.unsigned_abs() / 100, h.unsigned_abs() % 100);
+    let mut at = NUMBER_TEXT;
+    let mut put = |b: u8| {
+        at -= 1;
+        buf[at] = b;
+    };
+    if frac != 0 {
+        if frac % 10 != 0 {
+            put(b'0' + (frac % 10) as u8);
         }
-        let h = hundredths as i64;
-        let (whole, frac) = (h.abs() / 100, h.abs() % 100);
-        if h < 0 {
-            f.write_str("-")?;
-        }
-        match frac {
-            0 => write!(f, "{whole}"),
-            f10 if f10 % 10 == 0 => write!(f, "{whole}.{}", f10 / 10),
-            _ => write!(f, "{whole}.{frac:02}"),
+        put(b'0' + (frac / 10) as u8);
+        put(b'.');
+    }
+    loop {
+        put(b'0' + (whole % 10) as u8);
+        whole /= 10;
+        if whole == 0 {
+            break;
         }
     }
+    if h < 0 {
+        put(b'-');
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or("0")
+}
+
+/// Appends [`number_text`] of `v`.
+fn push_number(s: &mut String, v: f64) {
+    s.push_str(number_text(v, &mut [0; NUMBER_TEXT]));
+}
+
+/// Appends one point of a path: `M` or `L`, then `x y`.
+fn push_point(s: &mut String, command: char, x: f64, y: f64) {
+    s.push(command);
+    push_number(s, x);
+    s.push(' ');
+    push_number(s, y);
 }
 
 /// Ticks 1-2-5 × 10^k covering `[lo, hi]`, about `target` of them.
@@ -248,7 +285,7 @@ pub fn render_svg(chart: &Chart) -> String {
         )
     };
 
-    let mut s = String::with_capacity(4096 + buckets.len() * 40);
+    let mut s = String::with_capacity(4096 + buckets.len() * 80);
     let _ = write!(
         s,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" \
@@ -334,14 +371,15 @@ pub fn render_svg(chart: &Chart) -> String {
                     let cx = x(b.start_ms + chart.bucket_ms / 2);
                     let top_y = y(b.mean).min(base);
                     let height = (y(b.mean) - base).abs();
-                    let _ = write!(
-                        s,
-                        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>",
-                        N(cx - bw / 2.0),
-                        N(top_y),
-                        N(bw),
-                        N(height)
-                    );
+                    s.push_str("<rect x=\"");
+                    push_number(&mut s, cx - bw / 2.0);
+                    s.push_str("\" y=\"");
+                    push_number(&mut s, top_y);
+                    s.push_str("\" width=\"");
+                    push_number(&mut s, bw);
+                    s.push_str("\" height=\"");
+                    push_number(&mut s, height);
+                    s.push_str("\"/>");
                 }
                 s.push_str("</g>");
             }
@@ -360,18 +398,17 @@ pub fn render_svg(chart: &Chart) -> String {
                 let mid = |b: &Bucket| x(b.start_ms + chart.bucket_ms / 2);
                 for run in &runs {
                     if run.len() > 1 && run.iter().any(|b| b.max > b.min) {
-                        let mut band = String::new();
+                        s.push_str("<path d=\"");
                         for (i, b) in run.iter().enumerate() {
-                            let _ = write!(band, "{}{} {}", if i == 0 { "M" } else { "L" }, N(mid(b)), N(y(b.max)));
+                            push_point(&mut s, if i == 0 { 'M' } else { 'L' }, mid(b), y(b.max));
                         }
                         for b in run.iter().rev() {
-                            let _ = write!(band, "L{} {}", N(mid(b)), N(y(b.min)));
+                            push_point(&mut s, 'L', mid(b), y(b.min));
                         }
-                        let _ =
-                            write!(s, "<path d=\"{band}Z\" fill=\"#3e7cb1\" fill-opacity=\"0.18\" stroke=\"none\"/>");
+                        s.push_str("Z\" fill=\"#3e7cb1\" fill-opacity=\"0.18\" stroke=\"none\"/>");
                     }
                 }
-                let mut line = String::new();
+                let mut line = String::with_capacity(buckets.len() * 16);
                 for run in &runs {
                     if run.len() == 1 {
                         let b = run[0];
@@ -384,7 +421,7 @@ pub fn render_svg(chart: &Chart) -> String {
                         continue;
                     }
                     for (i, b) in run.iter().enumerate() {
-                        let _ = write!(line, "{}{} {}", if i == 0 { "M" } else { "L" }, N(mid(b)), N(y(b.mean)));
+                        push_point(&mut line, if i == 0 { 'M' } else { 'L' }, mid(b), y(b.mean));
                     }
                 }
                 if !line.is_empty() {
@@ -411,6 +448,37 @@ pub fn render_svg(chart: &Chart) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coordinates_are_written_to_hundredths_without_trailing_zeros() {
+        let cases = [
+            (0.0, "0"),
+            (-0.0, "0"),
+            (-0.004, "0"),
+            (0.005, "0.01"),
+            (1.0, "1"),
+            (1.5, "1.5"),
+            (1.05, "1.05"),
+            (12.349, "12.35"),
+            (-3.1, "-3.1"),
+            (-0.07, "-0.07"),
+            (100.0, "100"),
+            (1234567.891, "1234567.89"),
+            (f64::NAN, "0"),
+            (f64::INFINITY, "0"),
+            (2e14, "0"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(N(v).to_string(), want, "{v}");
+            let mut s = String::from("x");
+            push_number(&mut s, v);
+            assert_eq!(s, format!("x{want}"), "{v}");
+        }
+        let mut path = String::new();
+        push_point(&mut path, 'M', 64.0, 12.5);
+        push_point(&mut path, 'L', 65.25, -1.0);
+        assert_eq!(path, "M64 12.5L65.25 -1");
+    }
 
     const T0: i64 = 1_763_769_600_000; // 2025-11-22T00:00Z
 

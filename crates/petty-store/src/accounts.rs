@@ -290,11 +290,20 @@ impl ApiKeyRow {
     }
 }
 
+/// A live key as its maker's role shapes it, with the end of its maker's membership (a sitter's),
+/// which is checked at every use.
+#[derive(Debug, Clone)]
+pub(crate) struct CachedApiKey {
+    key: ApiKey,
+    maker_ends_at: Option<i64>,
+}
+
 #[derive(FromRow)]
 struct KeyWithMakerRow {
     #[sqlx(flatten)]
     key: ApiKeyRow,
     maker_role: Option<String>,
+    maker_ends_at: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -948,6 +957,7 @@ impl Store {
     /// PostgreSQL, tell the other nodes to do the same.
     pub(crate) async fn forget_standing(&self) {
         crate::cache::Invalidate::forget(&*self.standing);
+        crate::cache::Invalidate::forget(&*self.api_keys);
         if let crate::Backend::Postgres(pool) = &self.backend
             && let Err(e) =
                 sqlx::query("SELECT pg_notify($1, '')").bind(crate::cache::STANDING_CHANNEL).execute(pool).await
@@ -1137,37 +1147,55 @@ impl Store {
             .await?
             .rows_affected()
         });
-        if done == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+        if done != 1 {
+            return Err(StoreError::NotFound);
+        }
+        self.forget_standing().await;
+        Ok(())
     }
 
     /// The live key with this hash, if any: not revoked, and its maker still a member at `now`
     /// (a sitter's keys end with their time). Its `scope` is what it may do now: no more than
     /// its maker's role allows; a key whose maker became a vet is no key.
     pub async fn find_api_key(&self, key_hash: &[u8], now: OffsetDateTime) -> Result<Option<ApiKey>> {
-        let row: Option<(ApiKeyRow, Option<String>)> = on_pool!(read, self, |pool| {
+        // Every request an integration makes is authenticated here: the key, as its maker's
+        // membership shapes it, is kept in memory and forgotten with members' standing (a key
+        // revoked, a member removed or given another role), so it costs no round trip.
+        let live = |found: &CachedApiKey| found.maker_ends_at.is_none_or(|end| end > to_ms(now));
+        if let Some(hit) = self.api_keys.get(key_hash) {
+            return Ok(live(&hit).then_some(hit.key));
+        }
+        let generation = self.api_keys.generation();
+        let row: Option<KeyWithMakerRow> = on_pool!(read, self, |pool| {
             sqlx::query_as::<_, KeyWithMakerRow>(
                 "SELECT k.id, k.household_id, k.created_by, k.name, k.prefix, k.scope, k.created_at, \
-                 k.last_used_at, k.revoked_at, m.role AS maker_role \
+                 k.last_used_at, k.revoked_at, m.role AS maker_role, m.ends_at AS maker_ends_at \
                  FROM api_keys k LEFT JOIN memberships m ON m.household_id = k.household_id AND m.user_id = k.created_by \
-                 WHERE k.key_hash = $1 AND k.revoked_at IS NULL \
-                   AND (k.created_by IS NULL OR (m.user_id IS NOT NULL AND (m.ends_at IS NULL OR m.ends_at > $2)))",
+                 WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.created_by IS NULL OR m.user_id IS NOT NULL)",
             )
             .bind(key_hash)
-            .bind(to_ms(now))
             .fetch_optional(pool)
             .await?
-            .map(|r| (r.key, r.maker_role))
         });
-        let Some((row, maker_role)) = row else { return Ok(None) };
-        let mut key = row.into_api_key()?;
-        if let Some(role) = maker_role {
-            match key.scope.capped_at(parse_role(&role)?) {
-                Some(scope) => key.scope = scope,
-                // Its maker is a vet now, who sees only the pets shared with them.
-                None => return Ok(None),
+        let found = match row {
+            None => None,
+            Some(KeyWithMakerRow { key: row, maker_role, maker_ends_at }) => {
+                let mut key = row.into_api_key()?;
+                let scope = match maker_role {
+                    Some(role) => key.scope.capped_at(parse_role(&role)?),
+                    None => Some(key.scope),
+                };
+                // `None`: its maker is a vet now, who sees only the pets shared with them.
+                scope.map(|scope| {
+                    key.scope = scope;
+                    CachedApiKey { key, maker_ends_at }
+                })
             }
+        };
+        if let (Some(generation), Some(found)) = (generation, &found) {
+            self.api_keys.put(key_hash.to_vec(), found.clone(), generation);
         }
-        Ok(Some(key))
+        Ok(found.filter(|found| live(found)).map(|found| found.key))
     }
 
     /// Records that a key was used, at most once a minute so busy integrations do not turn
@@ -1183,6 +1211,12 @@ impl Store {
             .bind(at - 60_000)
             .execute(pool)
             .await?;
+        });
+        // What the key reads back here says when it was last used, as the list does.
+        self.api_keys.update_each(|cached| {
+            if cached.key.id == id && cached.key.last_used_at.is_none_or(|last| to_ms(last) < at - 60_000) {
+                cached.key.last_used_at = Some(now);
+            }
         });
         Ok(())
     }

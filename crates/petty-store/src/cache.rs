@@ -3,7 +3,7 @@
 //! In embedded mode this process is the only writer of the database file, and every write goes
 //! through the [`Store`](crate::Store), which updates the cache in the same call, so the cache
 //! can never be stale. On PostgreSQL other nodes write too, so there is no pet cache there;
-//! device tokens and members' standing are cached on both, see [`SharedCache`].
+//! device tokens, members' standing and API keys are cached on both, see [`SharedCache`].
 //! Entries are keyed by household as well as id: a lookup is scoped like the SQL it replaces.
 
 use std::borrow::Borrow;
@@ -98,6 +98,10 @@ pub(crate) type DeviceTokenCache = SharedCache<Vec<u8>, DeviceCredential>;
 /// A member's standing in a household (`None`: not a member), by user and household.
 pub(crate) type StandingCache = SharedCache<(UserId, HouseholdId), Option<Standing>>;
 
+/// Live API keys by hash, forgotten with members' standing (on its channel): a key's scope
+/// follows its maker's role and membership.
+pub(crate) type ApiKeyCache = SharedCache<Vec<u8>, crate::accounts::CachedApiKey>;
+
 /// The PostgreSQL channel on which device changes are announced.
 pub(crate) const DEVICE_CHANNEL: &str = "petty_device_tokens";
 
@@ -144,6 +148,13 @@ impl<K: Eq + Hash, V: Clone> SharedCache<K, V> {
                 entries.map.clear();
             }
             entries.map.insert(key, found);
+        }
+    }
+
+    /// Changes every kept entry in place (for a column that no check depends on).
+    pub(crate) fn update_each(&self, mut change: impl FnMut(&mut V)) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.map.values_mut().for_each(&mut change);
         }
     }
 }

@@ -37,6 +37,11 @@ impl FastReads {
         let conn = rusqlite::Connection::open_with_flags(&self.path, flags)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8000;")?;
+        // The query planner's stability guarantee: a plan does not depend on the values bound.
+        // Without it a statement with `col LIKE $n` is compiled again every time `$n` is bound
+        // (SQLite's LIKE optimization looks at the value), so a cached list statement was parsed
+        // and planned on every request. These reads use their indexes whatever the values.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }

@@ -455,7 +455,7 @@ struct SqliteWriter {
 impl SqliteWriter {
     fn open(path: &Path) -> Result<Self> {
         let conn = open_sqlite(path).map_err(sqlite_error)?;
-        conn.set_prepared_statement_cache_capacity(8);
+        conn.set_prepared_statement_cache_capacity(16);
         Ok(Self { conn })
     }
 
@@ -480,123 +480,177 @@ impl SqliteWriter {
         }
     }
 
+    /// One transaction for the group. Its `BEGIN` and `COMMIT` are prepared once and kept, like
+    /// every statement here: parsing them again for every group cost more than some inserts.
     fn write(&mut self, jobs: &[Job], life: &[LifeJob]) -> Result<(Vec<Vec<IngestOutcome>>, Vec<LifeOutcome>)> {
-        let mut tx =
-            self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sqlite_error)?;
-        let mut outcomes: Vec<Vec<IngestOutcome>> =
-            jobs.iter().map(|job| vec![IngestOutcome::Duplicate; job.readings.len()]).collect();
-        // Rows go in in key order: neighbours in the index are written together.
-        let order = sorted_keys(jobs);
-        let mut derived = Derived::new(jobs);
-        {
-            let mut insert = tx.prepare_cached(&SQLITE_INSERT_READING).map_err(sqlite_error)?;
-            let mut same_time = tx.prepare_cached(&SQLITE_SAME_TIME).map_err(sqlite_error)?;
-            let mut previous: Option<Key> = None;
-            for (key, j, r) in order {
-                // The same key twice in one group: the first one is stored, the rest are
-                // duplicates (readings without a sequence number are compared below).
-                if previous == Some(key) && key.2 != NO_SEQ {
-                    continue;
-                }
-                previous = Some(key);
-                let (job, reading) = (&jobs[j], &jobs[j].readings[r]);
-                bind_reading(&mut insert, job, reading)?;
-                let mut stored = insert.raw_execute().map_err(sqlite_error)? == 1;
-                if !stored && key.2 == NO_SEQ {
-                    let rows = sqlite_same_time(&mut same_time, key)?;
-                    if let Some(seq) = next_free_seq(reading, &rows)? {
-                        bind_reading(&mut insert, job, reading)?;
-                        insert.raw_bind_parameter(3, seq).map_err(sqlite_error)?;
-                        stored = insert.raw_execute().map_err(sqlite_error)? == 1;
-                    }
-                }
-                if stored {
-                    outcomes[j][r] = IngestOutcome::Accepted;
-                    derived.accept(job, reading);
-                }
-            }
-            let mut upsert = tx.prepare_cached(&SQLITE_UPSERT_ROLLUP).map_err(sqlite_error)?;
-            for ((device_id, resolution, bucket), period) in &derived.rollups {
-                upsert.raw_bind_parameter(1, &device_id.as_bytes()[..]).map_err(sqlite_error)?;
-                upsert.raw_bind_parameter(2, resolution).map_err(sqlite_error)?;
-                upsert.raw_bind_parameter(3, bucket).map_err(sqlite_error)?;
-                upsert.raw_bind_parameter(4, &period.household_id.0.as_bytes()[..]).map_err(sqlite_error)?;
-                for (i, summary) in period.metrics.iter().enumerate() {
-                    let at = 5 + 4 * i;
-                    upsert.raw_bind_parameter(at, summary.n).map_err(sqlite_error)?;
-                    upsert.raw_bind_parameter(at + 1, summary.sum).map_err(sqlite_error)?;
-                    upsert.raw_bind_parameter(at + 2, summary.min).map_err(sqlite_error)?;
-                    upsert.raw_bind_parameter(at + 3, summary.max).map_err(sqlite_error)?;
-                }
-                upsert.raw_execute().map_err(sqlite_error)?;
-            }
-            let mut touch = tx.prepare_cached(&SQLITE_TOUCH).map_err(sqlite_error)?;
-            for (device_id, t) in &derived.touched {
-                touch.raw_bind_parameter(1, &t.household_id.0.as_bytes()[..]).map_err(sqlite_error)?;
-                touch.raw_bind_parameter(2, &device_id.as_bytes()[..]).map_err(sqlite_error)?;
-                touch.raw_bind_parameter(3, t.received_at).map_err(sqlite_error)?;
-                touch.raw_bind_parameter(4, t.newest).map_err(sqlite_error)?;
-                touch.raw_bind_parameter(5, t.battery.map(|(ts, _)| ts)).map_err(sqlite_error)?;
-                touch.raw_bind_parameter(6, t.battery.map(|(_, level)| level)).map_err(sqlite_error)?;
-                touch.raw_bind_parameter(7, t.oldest).map_err(sqlite_error)?;
-                touch.raw_execute().map_err(sqlite_error)?;
-            }
+        let conn = &self.conn;
+        let run = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.raw_execute()).map_err(sqlite_error);
+        run("BEGIN IMMEDIATE")?;
+        let written = write_group(conn, jobs, life).and_then(|done| run("COMMIT").map(|_| done));
+        if written.is_err() && !conn.is_autocommit() {
+            // Nothing of the group is kept (and the connection is ready for the next one).
+            let _ = run("ROLLBACK");
         }
-        let mut life_outcomes = Vec::with_capacity(life.len());
-        for job in life {
-            life_outcomes.push(write_life(&mut tx, job)?);
-        }
-        tx.commit().map_err(sqlite_error)?;
-        Ok((outcomes, life_outcomes))
+        written
     }
 }
 
-/// One [`LifeJob`] under a savepoint of its own: every row, or (a pet not of its household)
-/// none; then its reports counted.
-fn write_life(tx: &mut rusqlite::Transaction<'_>, job: &LifeJob) -> Result<LifeOutcome> {
-    let sp = tx.savepoint().map_err(sqlite_error)?;
+/// Everything of a group, inside its transaction.
+fn write_group(
+    tx: &rusqlite::Connection,
+    jobs: &[Job],
+    life: &[LifeJob],
+) -> Result<(Vec<Vec<IngestOutcome>>, Vec<LifeOutcome>)> {
+    let mut outcomes: Vec<Vec<IngestOutcome>> =
+        jobs.iter().map(|job| vec![IngestOutcome::Duplicate; job.readings.len()]).collect();
+    // Rows go in in key order: neighbours in the index are written together.
+    let order = sorted_keys(jobs);
+    let mut derived = Derived::new(jobs);
     {
-        let mut insert = sp.prepare_cached(crate::lifelog::INSERT_LIFE_EVENT).map_err(sqlite_error)?;
-        for row in &job.rows {
-            let go = |e| sqlite_error(e);
-            let bytes = |u: &Option<Uuid>| u.map(|u| u.as_bytes().to_vec());
-            insert.raw_bind_parameter(1, &row.id.as_bytes()[..]).map_err(go)?;
-            insert.raw_bind_parameter(2, bytes(&row.user)).map_err(go)?;
-            insert.raw_bind_parameter(3, bytes(&row.household)).map_err(go)?;
-            insert.raw_bind_parameter(4, bytes(&row.pet)).map_err(go)?;
-            insert.raw_bind_parameter(5, &row.event_type).map_err(go)?;
-            insert.raw_bind_parameter(6, &row.title).map_err(go)?;
-            insert.raw_bind_parameter(7, row.event_time).map_err(go)?;
-            insert.raw_bind_parameter(8, &row.event_category).map_err(go)?;
-            insert.raw_bind_parameter(9, &row.description).map_err(go)?;
-            insert.raw_bind_parameter(10, &row.event_data).map_err(go)?;
-            insert.raw_bind_parameter(11, &row.context).map_err(go)?;
-            insert.raw_bind_parameter(12, row.duration_minutes).map_err(go)?;
-            insert.raw_bind_parameter(13, &row.tags).map_err(go)?;
-            insert.raw_bind_parameter(14, &row.source).map_err(go)?;
-            insert.raw_bind_parameter(15, row.impact_score).map_err(go)?;
-            insert.raw_bind_parameter(16, row.energy_impact).map_err(go)?;
-            insert.raw_bind_parameter(17, row.mood_impact).map_err(go)?;
-            insert.raw_bind_parameter(18, bytes(&row.created_by)).map_err(go)?;
-            insert.raw_bind_parameter(19, job.at).map_err(go)?;
-            if insert.raw_execute().map_err(go)? != 1 {
-                // Dropping the savepoint unreleased rolls its rows back.
-                return Ok(LifeOutcome::NoSuchPet);
+        let mut insert = tx.prepare_cached(&SQLITE_INSERT_READING).map_err(sqlite_error)?;
+        let mut same_time = tx.prepare_cached(&SQLITE_SAME_TIME).map_err(sqlite_error)?;
+        let mut previous: Option<Key> = None;
+        for (key, j, r) in order {
+            // The same key twice in one group: the first one is stored, the rest are
+            // duplicates (readings without a sequence number are compared below).
+            if previous == Some(key) && key.2 != NO_SEQ {
+                continue;
+            }
+            previous = Some(key);
+            let (job, reading) = (&jobs[j], &jobs[j].readings[r]);
+            bind_reading(&mut insert, job, reading)?;
+            let mut stored = insert.raw_execute().map_err(sqlite_error)? == 1;
+            if !stored && key.2 == NO_SEQ {
+                let rows = sqlite_same_time(&mut same_time, key)?;
+                if let Some(seq) = next_free_seq(reading, &rows)? {
+                    bind_reading(&mut insert, job, reading)?;
+                    insert.raw_bind_parameter(3, seq).map_err(sqlite_error)?;
+                    stored = insert.raw_execute().map_err(sqlite_error)? == 1;
+                }
+            }
+            if stored {
+                outcomes[j][r] = IngestOutcome::Accepted;
+                derived.accept(job, reading);
+            }
+        }
+        let mut upsert = tx.prepare_cached(&SQLITE_UPSERT_ROLLUP).map_err(sqlite_error)?;
+        for ((device_id, resolution, bucket), period) in &derived.rollups {
+            upsert.raw_bind_parameter(1, &device_id.as_bytes()[..]).map_err(sqlite_error)?;
+            upsert.raw_bind_parameter(2, resolution).map_err(sqlite_error)?;
+            upsert.raw_bind_parameter(3, bucket).map_err(sqlite_error)?;
+            upsert.raw_bind_parameter(4, &period.household_id.0.as_bytes()[..]).map_err(sqlite_error)?;
+            for (i, summary) in period.metrics.iter().enumerate() {
+                let at = 5 + 4 * i;
+                upsert.raw_bind_parameter(at, summary.n).map_err(sqlite_error)?;
+                upsert.raw_bind_parameter(at + 1, summary.sum).map_err(sqlite_error)?;
+                upsert.raw_bind_parameter(at + 2, summary.min).map_err(sqlite_error)?;
+                upsert.raw_bind_parameter(at + 3, summary.max).map_err(sqlite_error)?;
+            }
+            upsert.raw_execute().map_err(sqlite_error)?;
+        }
+        let mut touch = tx.prepare_cached(&SQLITE_TOUCH).map_err(sqlite_error)?;
+        for (device_id, t) in &derived.touched {
+            touch.raw_bind_parameter(1, &t.household_id.0.as_bytes()[..]).map_err(sqlite_error)?;
+            touch.raw_bind_parameter(2, &device_id.as_bytes()[..]).map_err(sqlite_error)?;
+            touch.raw_bind_parameter(3, t.received_at).map_err(sqlite_error)?;
+            touch.raw_bind_parameter(4, t.newest).map_err(sqlite_error)?;
+            touch.raw_bind_parameter(5, t.battery.map(|(ts, _)| ts)).map_err(sqlite_error)?;
+            touch.raw_bind_parameter(6, t.battery.map(|(_, level)| level)).map_err(sqlite_error)?;
+            touch.raw_bind_parameter(7, t.oldest).map_err(sqlite_error)?;
+            touch.raw_execute().map_err(sqlite_error)?;
+        }
+    }
+    let mut life_outcomes = Vec::with_capacity(life.len());
+    for job in life {
+        life_outcomes.push(write_life(tx, job)?);
+    }
+    note_life_reports(tx, life, &mut life_outcomes)?;
+    Ok((outcomes, life_outcomes))
+}
+
+/// One [`LifeJob`]: every row, or (a pet not of its household) none. A job of several rows
+/// runs under a savepoint of its own, so that a refused row takes its neighbours back with it; a
+/// single row needs none (a refused insert writes nothing). Its reports are counted after.
+fn write_life(tx: &rusqlite::Connection, job: &LifeJob) -> Result<LifeOutcome> {
+    let run = |sql: &str| tx.prepare_cached(sql).and_then(|mut s| s.raw_execute()).map_err(sqlite_error);
+    let several = job.rows.len() > 1;
+    if several {
+        run("SAVEPOINT life_job")?;
+    }
+    let inserted = insert_life_rows(tx, job);
+    if several {
+        if !matches!(inserted, Ok(true)) {
+            run("ROLLBACK TO life_job")?;
+        }
+        run("RELEASE life_job")?;
+    }
+    Ok(if inserted? { LifeOutcome::Kept { training_due: false } } else { LifeOutcome::NoSuchPet })
+}
+
+/// Counts the reports of the group's kept jobs for training, once per person (a flood of
+/// check-ins from one person is one counter update a commit, not one per request). Only the
+/// write that asks for a retrain wakes the job; a standing request is in its next pass.
+fn note_life_reports(tx: &rusqlite::Connection, life: &[LifeJob], outcomes: &mut [LifeOutcome]) -> Result<()> {
+    // person → (reports, the latest job time, the jobs that carried them)
+    let mut people: std::collections::BTreeMap<Uuid, (i64, i64, i64, Vec<usize>)> = Default::default();
+    for (i, job) in life.iter().enumerate() {
+        if !matches!(outcomes[i], LifeOutcome::Kept { .. }) {
+            continue;
+        }
+        for (user, n) in &job.reports {
+            let entry = people.entry(*user).or_insert((0, job.at, job.retrain_after, Vec::new()));
+            entry.0 += n;
+            entry.1 = entry.1.max(job.at);
+            entry.3.push(i);
+        }
+    }
+    if people.is_empty() {
+        return Ok(());
+    }
+    let mut note = tx.prepare_cached(crate::life_models::NOTE_REPORTS).map_err(sqlite_error)?;
+    for (user, (n, at, retrain_after, carried)) in people {
+        let asked: Option<i64> = note
+            .query_row(rusqlite::params![&user.as_bytes()[..], n, retrain_after, at], |row| row.get(0))
+            .map_err(sqlite_error)?;
+        if asked == Some(at) {
+            for i in carried {
+                outcomes[i] = LifeOutcome::Kept { training_due: true };
             }
         }
     }
-    let mut training_due = false;
-    {
-        let mut note = sp.prepare_cached(crate::life_models::NOTE_REPORTS).map_err(sqlite_error)?;
-        for (user, n) in &job.reports {
-            let asked: Option<i64> = note
-                .query_row(rusqlite::params![&user.as_bytes()[..], n, job.retrain_after, job.at], |row| row.get(0))
-                .map_err(sqlite_error)?;
-            training_due |= asked.is_some();
+    Ok(())
+}
+
+/// Inserts a job's rows; answers false as soon as one is refused (its pet is not the household's).
+fn insert_life_rows(tx: &rusqlite::Connection, job: &LifeJob) -> Result<bool> {
+    let go = |e| sqlite_error(e);
+    let mut insert = tx.prepare_cached(crate::lifelog::INSERT_LIFE_EVENT).map_err(go)?;
+    let bytes = |u: &Option<Uuid>| u.map(|u| u.as_bytes().to_vec());
+    for row in &job.rows {
+        insert.raw_bind_parameter(1, &row.id.as_bytes()[..]).map_err(go)?;
+        insert.raw_bind_parameter(2, bytes(&row.user)).map_err(go)?;
+        insert.raw_bind_parameter(3, bytes(&row.household)).map_err(go)?;
+        insert.raw_bind_parameter(4, bytes(&row.pet)).map_err(go)?;
+        insert.raw_bind_parameter(5, &row.event_type).map_err(go)?;
+        insert.raw_bind_parameter(6, &row.title).map_err(go)?;
+        insert.raw_bind_parameter(7, row.event_time).map_err(go)?;
+        insert.raw_bind_parameter(8, &row.event_category).map_err(go)?;
+        insert.raw_bind_parameter(9, &row.description).map_err(go)?;
+        insert.raw_bind_parameter(10, &row.event_data).map_err(go)?;
+        insert.raw_bind_parameter(11, &row.context).map_err(go)?;
+        insert.raw_bind_parameter(12, row.duration_minutes).map_err(go)?;
+        insert.raw_bind_parameter(13, &row.tags).map_err(go)?;
+        insert.raw_bind_parameter(14, &row.source).map_err(go)?;
+        insert.raw_bind_parameter(15, row.impact_score).map_err(go)?;
+        insert.raw_bind_parameter(16, row.energy_impact).map_err(go)?;
+        insert.raw_bind_parameter(17, row.mood_impact).map_err(go)?;
+        insert.raw_bind_parameter(18, bytes(&row.created_by)).map_err(go)?;
+        insert.raw_bind_parameter(19, job.at).map_err(go)?;
+        if insert.raw_execute().map_err(go)? != 1 {
+            return Ok(false);
         }
     }
-    sp.commit().map_err(sqlite_error)?;
-    Ok(LifeOutcome::Kept { training_due })
+    Ok(true)
 }
 
 fn bind_reading(statement: &mut rusqlite::CachedStatement<'_>, job: &Job, reading: &Reading) -> Result<()> {

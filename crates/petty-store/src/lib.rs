@@ -152,6 +152,8 @@ pub struct Store {
     device_tokens: std::sync::Arc<cache::DeviceTokenCache>,
     /// Members' standing, checked on every request with an access token (`accounts::Standing`).
     standing: std::sync::Arc<cache::StandingCache>,
+    /// Live API keys, forgotten with the standing (`accounts::CachedApiKey`).
+    api_keys: std::sync::Arc<cache::ApiKeyCache>,
     /// On PostgreSQL, the task that listens for other nodes' changes; stopped when the
     /// last clone of the store goes or it is closed.
     listener: Option<std::sync::Arc<AbortOnDrop>>,
@@ -179,7 +181,9 @@ impl Drop for AbortOnDrop {
 /// channels ([`cache::DEVICE_CHANNEL`], [`cache::STANDING_CHANNEL`]); switches them all off
 /// whenever that connection is lost.
 async fn listen_for_changes(pool: PgPool, caches: Vec<(&'static str, std::sync::Weak<dyn cache::Invalidate>)>) {
-    let channels: Vec<&str> = caches.iter().map(|(channel, _)| *channel).collect();
+    let mut channels: Vec<&str> = caches.iter().map(|(channel, _)| *channel).collect();
+    channels.sort_unstable();
+    channels.dedup();
     let each = |f: &dyn Fn(&str, &dyn cache::Invalidate)| -> bool {
         for (channel, cache) in &caches {
             let Some(cache) = cache.upgrade() else { return false };
@@ -213,7 +217,7 @@ async fn listen_for_changes(pool: PgPool, caches: Vec<(&'static str, std::sync::
             return;
         }
         tracing::warn!(
-            "not listening for changes on PostgreSQL; device tokens and members' standing are looked up every time until it is back"
+            "not listening for changes on PostgreSQL; device tokens, members' standing and API keys are looked up every time until it is back"
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -242,11 +246,18 @@ impl Store {
             let ingest = std::sync::Arc::new(ingest::IngestQueue::start_postgres(pool.clone()));
             let device_tokens = std::sync::Arc::new(cache::DeviceTokenCache::new(false));
             let standing = std::sync::Arc::new(cache::StandingCache::new(false));
+            let api_keys = std::sync::Arc::new(cache::ApiKeyCache::new(false));
             let device_weak: std::sync::Weak<dyn cache::Invalidate> =
                 std::sync::Arc::downgrade(&device_tokens) as std::sync::Weak<_>;
             let standing_weak: std::sync::Weak<dyn cache::Invalidate> =
                 std::sync::Arc::downgrade(&standing) as std::sync::Weak<_>;
-            let caches = vec![(cache::DEVICE_CHANNEL, device_weak), (cache::STANDING_CHANNEL, standing_weak)];
+            let api_keys_weak: std::sync::Weak<dyn cache::Invalidate> =
+                std::sync::Arc::downgrade(&api_keys) as std::sync::Weak<_>;
+            let caches = vec![
+                (cache::DEVICE_CHANNEL, device_weak),
+                (cache::STANDING_CHANNEL, standing_weak),
+                (cache::STANDING_CHANNEL, api_keys_weak),
+            ];
             let task = tokio::spawn(listen_for_changes(pool.clone(), caches));
             let listener = Some(std::sync::Arc::new(AbortOnDrop(task.abort_handle())));
             let backend = Backend::Postgres(pool);
@@ -255,6 +266,7 @@ impl Store {
                 cache: None,
                 device_tokens,
                 standing,
+                api_keys,
                 listener,
                 ingest,
                 fast: None,
@@ -299,12 +311,14 @@ impl Store {
         let ingest = std::sync::Arc::new(ingest::IngestQueue::start_sqlite(path)?);
         let device_tokens = std::sync::Arc::new(cache::DeviceTokenCache::new(true));
         let standing = std::sync::Arc::new(cache::StandingCache::new(true));
+        let api_keys = std::sync::Arc::new(cache::ApiKeyCache::new(true));
         let fast = Some(std::sync::Arc::new(fastread::FastReads::new(path)));
         Ok(Self {
             backend,
             cache: Some(Default::default()),
             device_tokens,
             standing,
+            api_keys,
             listener: None,
             ingest,
             fast,

@@ -139,7 +139,8 @@ macro_rules! insight_condition {
 }
 
 /// Adds `$2` reports to person `$1`'s count; at `$3` or more since the last training, a retrain
-/// is asked for at `$4`. Answers the request's time (NULL: none asked for).
+/// is asked for at `$4`. Answers the request's time (NULL: none asked for; `$4`: asked by this
+/// write, an earlier time: asked before and not yet taken up).
 pub(crate) const NOTE_REPORTS: &str = "INSERT INTO life_training (user_id, new_reports, requested_at) \
      VALUES ($1, $2, CASE WHEN $2 >= $3 THEN $4 ELSE NULL END) \
      ON CONFLICT (user_id) DO UPDATE SET new_reports = life_training.new_reports + excluded.new_reports, \
@@ -201,7 +202,8 @@ impl Store {
     }
 
     /// Notes `reports` new energy or mood reports of a person; once `due_after` have gathered
-    /// since the last training, a retrain is asked for. Answers whether one is now asked for.
+    /// since the last training, a retrain is asked for. Answers whether this call asked for it
+    /// (a request already standing is not asked for again: the job takes it up on its next pass).
     /// (Events added through [`Store::add_life_events`] are noted in the same transaction.)
     pub async fn note_life_reports(
         &self,
@@ -219,7 +221,7 @@ impl Store {
                 .fetch_one(pool)
                 .await?
         });
-        Ok(asked.is_some())
+        Ok(asked == Some(to_ms(now)))
     }
 
     /// Asks for a person's models to be trained at the job's next pass.

@@ -378,7 +378,7 @@ impl Store {
                     .bind(at)
                     .fetch_one(&mut *tx)
                     .await?;
-                training_due |= asked.is_some();
+                training_due |= asked == Some(at);
             }
             tx.commit().await?;
         });

@@ -31,27 +31,22 @@ static ROLLUP_SELECT: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::ne
         .collect()
 });
 
-/// The same summaries as [`ROLLUP_SELECT`] folded into one JSON array by the database, per
-/// engine: a chart of a year reads 366 rows, and sqlx's SQLite driver hands each row across
-/// threads, which cost more than drawing them.
-static ROLLUP_JSON: std::sync::LazyLock<(Vec<String>, Vec<String>)> = std::sync::LazyLock::new(|| {
-    let inner = |m: &str| {
-        format!(
-            "SELECT bucket, {m}_n AS n, {m}_sum AS s, {m}_min AS lo, {m}_max AS hi FROM rollups WHERE device_id = $1 \
-             AND resolution = $2 AND household_id = $3 AND bucket >= $4 AND bucket < $5 AND {m}_n > 0 \
-             ORDER BY bucket LIMIT $6"
-        )
-    };
+/// The same summaries as [`ROLLUP_SELECT`] folded into one JSON array by PostgreSQL, so that a
+/// chart of a year (366 rows) is one round trip. (SQLite reads typed rows on the calling
+/// thread: folding them into JSON there cost more in printing numbers than the rows did.)
+static ROLLUP_JSON: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
     Metric::ALL
         .iter()
         .map(|m| {
-            let q = inner(m.name());
-            (
-                format!("SELECT json_group_array(json_array(bucket, n, s, lo, hi)) FROM ({q})"),
-                format!("SELECT COALESCE(json_agg(json_build_array(bucket, n, s, lo, hi) ORDER BY bucket), '[]')::text FROM ({q}) t"),
+            let m = m.name();
+            format!(
+                "SELECT COALESCE(json_agg(json_build_array(bucket, n, s, lo, hi) ORDER BY bucket), '[]')::text FROM \
+                 (SELECT bucket, {m}_n AS n, {m}_sum AS s, {m}_min AS lo, {m}_max AS hi FROM rollups \
+                 WHERE device_id = $1 AND resolution = $2 AND household_id = $3 AND bucket >= $4 AND bucket < $5 \
+                 AND {m}_n > 0 ORDER BY bucket LIMIT $6) t"
             )
         })
-        .unzip()
+        .collect()
 });
 
 /// A stored reading with what the store adds to it.
@@ -235,8 +230,8 @@ impl Store {
             .collect()
     }
 
-    /// [`Store::rollups`] in one round trip (for charts): the database folds the rows into one
-    /// JSON array. Values keep 15 significant digits.
+    /// [`Store::rollups`] for charts, in one read: on SQLite typed rows on the calling thread,
+    /// on PostgreSQL one round trip with the rows folded into a JSON array.
     #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %device_id))]
     pub async fn rollup_series(
         &self,
@@ -249,33 +244,44 @@ impl Store {
             return Ok(Vec::new());
         }
         let start = to_ms(from) - to_ms(from).rem_euclid(resolution_secs * 1000);
-        let (sqlite, postgres) = &*ROLLUP_JSON;
-        let text: Option<String> = match &self.backend {
-            crate::Backend::Sqlite { read, .. } => {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(sqlite[metric.index()].as_str()))
+        let rows: Vec<RollupRow> = match (&self.backend, &self.fast) {
+            // SQLite: typed rows read on this thread (a year is 366 of them, by the key).
+            (crate::Backend::Sqlite { .. }, Some(fast)) => fast.with(|conn| {
+                let (device, household) = (&device_id.0.as_bytes()[..], &household_id.0.as_bytes()[..]);
+                conn.prepare_cached(ROLLUP_SELECT[metric.index()].as_str())?
+                    .query_map(
+                        rusqlite::params![device, resolution_secs, household, start, to_ms(to), i64::from(limit)],
+                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })?,
+            (crate::Backend::Sqlite { read, .. }, None) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(ROLLUP_SELECT[metric.index()].as_str()))
                     .bind(device_id.0)
                     .bind(resolution_secs)
                     .bind(household_id.0)
                     .bind(start)
                     .bind(to_ms(to))
                     .bind(i64::from(limit))
-                    .fetch_one(read)
+                    .fetch_all(read)
                     .await?
             }
-            crate::Backend::Postgres(pool) => {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(postgres[metric.index()].as_str()))
-                    .bind(device_id.0)
-                    .bind(resolution_secs)
-                    .bind(household_id.0)
-                    .bind(start)
-                    .bind(to_ms(to))
-                    .bind(i64::from(limit))
-                    .fetch_one(pool)
-                    .await?
+            // PostgreSQL: one round trip, the rows folded into one JSON array.
+            (crate::Backend::Postgres(pool), _) => {
+                let text: Option<String> =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(ROLLUP_JSON[metric.index()].as_str()))
+                        .bind(device_id.0)
+                        .bind(resolution_secs)
+                        .bind(household_id.0)
+                        .bind(start)
+                        .bind(to_ms(to))
+                        .bind(i64::from(limit))
+                        .fetch_one(pool)
+                        .await?;
+                serde_json::from_str(text.as_deref().unwrap_or("[]"))
+                    .map_err(|e| StoreError::Corrupt(format!("rollups of {device_id} as JSON: {e}")))?
             }
         };
-        let rows: Vec<RollupRow> = serde_json::from_str(text.as_deref().unwrap_or("[]"))
-            .map_err(|e| StoreError::Corrupt(format!("rollups of {device_id} as JSON: {e}")))?;
         rows.into_iter()
             .map(|(bucket, n, sum, min, max)| {
                 let bound = |v: Option<f64>| {

@@ -203,6 +203,44 @@ store_test!(a_revoked_api_key_is_not_found, |store| async move {
     assert_eq!(store.list_api_keys(home.household_id).await.unwrap()[0].revoked_at, Some(at(3)));
 });
 
+/// API keys are kept in memory on PostgreSQL too, and forgotten with members' standing: a key
+/// revoked on one node, or whose maker is given a narrower role there, is refused on the other
+/// as soon as the notification arrives.
+#[tokio::test]
+async fn an_api_key_revoked_or_narrowed_on_one_node_is_refused_on_the_other() {
+    crate::harness::run_postgres_nodes(
+        "credentials::an_api_key_revoked_or_narrowed_on_one_node_is_refused_on_the_other",
+        |a, b| async move {
+            let (ana, home) = owner(&a, "ana@example.org").await;
+            let cat = member(&a, home.household_id, ana.id, "cat@example.org", Role::Member).await;
+            let (new, anas_hash) = api_key(home.household_id, Some(ana.id), "ana's", ApiKeyScope::Admin);
+            let anas = a.create_api_key(&new, at(2)).await.unwrap();
+            let (new, cats_hash) = api_key(home.household_id, Some(cat.id), "cat's", ApiKeyScope::Write);
+            a.create_api_key(&new, at(2)).await.unwrap();
+            // Give node B's listener a moment to start, so that its lookups below are kept.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            for _ in 0..3 {
+                assert_eq!(b.find_api_key(&anas_hash, at(3)).await.unwrap().map(|k| k.id), Some(anas.id));
+                assert_eq!(b.find_api_key(&cats_hash, at(3)).await.unwrap().unwrap().scope, ApiKeyScope::Write);
+            }
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            a.set_member_role(home.household_id, cat.id, Role::Sitter, Some(at(60)), at(4)).await.unwrap();
+            while b.find_api_key(&cats_hash, at(5)).await.unwrap().map(|k| k.scope) != Some(ApiKeyScope::Read) {
+                assert!(std::time::Instant::now() < deadline, "node B still lets a sitter's key write");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            // The sitter's end is checked at every use, kept or not.
+            assert_eq!(b.find_api_key(&cats_hash, at(61)).await.unwrap(), None);
+            a.revoke_api_key(home.household_id, anas.id, at(6)).await.unwrap();
+            while b.find_api_key(&anas_hash, at(7)).await.unwrap().is_some() {
+                assert!(std::time::Instant::now() < deadline, "node B still honours a key node A revoked");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        },
+    )
+    .await;
+}
+
 store_test!(using_an_api_key_is_recorded_at_most_once_a_minute, |store| async move {
     let (ana, home) = owner(&store, "ana@example.org").await;
     let (new, hash) = api_key(home.household_id, Some(ana.id), "feeder", ApiKeyScope::Write);

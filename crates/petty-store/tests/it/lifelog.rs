@@ -142,6 +142,12 @@ store_test!(models_training_state_and_insights_are_kept_per_person, |store| asyn
     let added = store.add_life_events(&[report(2), plain], at(3), 2).await.unwrap();
     assert!(added.training_due, "the second report makes it due");
     assert_eq!(store.life_training_state(bo.id).await.unwrap().new_reports, 2);
+    // A request already standing is not asked for again: a flood of reports does not wake the
+    // job for every one of them (the job's next pass takes the standing request up).
+    let added = store.add_life_events(&[report(4)], at(4), 2).await.unwrap();
+    assert!(!added.training_due, "asked for once, not again by every later report");
+    assert!(!store.note_life_reports(bo.id, 1, 2, at(5)).await.unwrap());
+    assert_eq!(store.life_training_state(bo.id).await.unwrap().new_reports, 4);
     assert_eq!(store.life_training_state(bo.id).await.unwrap().energy_note.as_deref(), Some("not enough data"));
 
     // Insights: one per rule and UTC day, updated in place with its read state kept.
