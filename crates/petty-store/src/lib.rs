@@ -350,6 +350,24 @@ impl Store {
         self.cache.is_some()
     }
 
+    /// This store as one process among several on an embedded database (`petty mcp` beside a
+    /// `petty serve` on the same data folder): the other process's writes never reach this one's
+    /// memory, so nothing is kept there. Pets, device tokens, members' standing and API keys are
+    /// read from the database every time (a key revoked through the server is refused here on
+    /// its next use), and there is no write generation for answers to be kept on. (On
+    /// PostgreSQL every process already hears the others' changes: nothing changes there.)
+    pub fn shared_with_other_processes(mut self) -> Self {
+        use crate::cache::Invalidate;
+        if !matches!(self.backend, Backend::Sqlite { .. }) {
+            return self;
+        }
+        self.cache = None;
+        self.device_tokens.set_live(false);
+        self.standing.set_live(false);
+        self.api_keys.set_live(false);
+        self
+    }
+
     /// A number that changes whenever a write other than a reading has finished, on SQLite,
     /// where this process is the only writer; `None` on PostgreSQL, where other nodes write too.
     /// Read it before reading rows: an answer made from those rows stays right for as long as

@@ -134,7 +134,9 @@ async fn bus(loaded: &Loaded) -> anyhow::Result<petty_bus::Bus> {
 /// every call). No jobs run here: a `petty serve` on the same database runs them.
 pub(crate) async fn mcp(loaded: Loaded, api_key: String) -> anyhow::Result<()> {
     let config = &loaded.config;
-    let store = open_store(&loaded).await?;
+    // A `petty serve` on the same database makes its changes (a key revoked, a pet renamed)
+    // in another process: nothing of them may be remembered here.
+    let store = open_store(&loaded).await?.shared_with_other_processes();
     let http = config.http(config.jwt_secret()?);
     let bus = bus(&loaded).await?;
     let app = petty_app::App::new(store.clone(), bus.clone(), http.app_settings(), &http.jwt_secret);

@@ -4,6 +4,7 @@
 
 use petty_core::accounts::{ApiKeyScope, Role};
 use petty_core::ids::{ApiKeyId, HouseholdId, SessionId, TokenFamilyId, UserId};
+use petty_core::pets::Species;
 use petty_store::{NewApiKey, NewInvitation, NewRefreshToken, RefreshOutcome, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
@@ -239,6 +240,39 @@ async fn an_api_key_revoked_or_narrowed_on_one_node_is_refused_on_the_other() {
         },
     )
     .await;
+}
+
+/// `petty mcp` opens the embedded database a `petty serve` writes: what the server changes must
+/// reach it at once, so a store shared with other processes keeps nothing in memory. A key the
+/// server revokes is refused on its next use there, and a renamed pet reads renamed.
+#[tokio::test]
+async fn a_store_beside_a_server_sees_the_servers_revocations_at_once() {
+    let dir = crate::harness::TempDir::new();
+    let url = format!("sqlite://{}", dir.path().join("petty.db").display());
+    let server = Store::connect(&url).await.unwrap();
+    server.migrate().await.unwrap();
+    let beside = Store::connect(&url).await.unwrap().shared_with_other_processes();
+    let (ana, home) = owner(&server, "ana@example.org").await;
+    let (new, hash) = api_key(home.household_id, Some(ana.id), "assistant", ApiKeyScope::Read);
+    let key = server.create_api_key(&new, at(1)).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(beside.find_api_key(&hash, at(2)).await.unwrap().map(|k| k.id), Some(key.id));
+    }
+    server.revoke_api_key(home.household_id, key.id, at(3)).await.unwrap();
+    assert_eq!(beside.find_api_key(&hash, at(4)).await.unwrap(), None, "revoked in the other process");
+
+    let pet =
+        server.create_pet(home.household_id, &crate::fixtures::pet("Biscuit", Species::Dog), at(5)).await.unwrap();
+    assert_eq!(beside.get_pet(home.household_id, pet.id).await.unwrap().profile.name, "Biscuit");
+    server.update_pet(home.household_id, pet.id, &crate::fixtures::pet("Bisou", Species::Dog), at(6)).await.unwrap();
+    assert_eq!(
+        beside.get_pet(home.household_id, pet.id).await.unwrap().profile.name,
+        "Bisou",
+        "renamed in the other process"
+    );
+    assert_eq!(beside.write_generation(), None, "no answers are kept on this process's writes alone");
+    beside.close().await;
+    server.close().await;
 }
 
 store_test!(using_an_api_key_is_recorded_at_most_once_a_minute, |store| async move {
