@@ -63,8 +63,8 @@ pub(crate) struct Job {
     pub(crate) reply: oneshot::Sender<Result<Vec<IngestOutcome>, String>>,
 }
 
-/// Life events to keep in the writer's next transaction (SQLite): all of them or none (a
-/// savepoint of their own), with the reports among them counted for training.
+/// Life events to keep in the writer's next transaction (SQLite): all of them or none (several
+/// under a savepoint of their own), with the reports among them counted for training.
 pub(crate) struct LifeJob {
     pub(crate) rows: Vec<crate::lifelog::LifeRow>,
     /// (person, reports among the rows) for training.

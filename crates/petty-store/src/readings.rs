@@ -31,24 +31,6 @@ static ROLLUP_SELECT: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::ne
         .collect()
 });
 
-/// The same summaries as [`ROLLUP_SELECT`] folded into one JSON array by PostgreSQL, so that a
-/// chart of a year (366 rows) is one round trip. (SQLite reads typed rows on the calling
-/// thread: folding them into JSON there cost more in printing numbers than the rows did.)
-static ROLLUP_JSON: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
-    Metric::ALL
-        .iter()
-        .map(|m| {
-            let m = m.name();
-            format!(
-                "SELECT COALESCE(json_agg(json_build_array(bucket, n, s, lo, hi) ORDER BY bucket), '[]')::text FROM \
-                 (SELECT bucket, {m}_n AS n, {m}_sum AS s, {m}_min AS lo, {m}_max AS hi FROM rollups \
-                 WHERE device_id = $1 AND resolution = $2 AND household_id = $3 AND bucket >= $4 AND bucket < $5 \
-                 AND {m}_n > 0 ORDER BY bucket LIMIT $6) t"
-            )
-        })
-        .collect()
-});
-
 /// A stored reading with what the store adds to it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredReading {
@@ -201,17 +183,32 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = ROLLUP_SELECT[metric.index()].as_str();
-        let rows: Vec<RollupRow> = on_pool!(read, self, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(device_id.0)
-                .bind(resolution_secs)
-                .bind(household_id.0)
-                .bind(to_ms(from) - to_ms(from).rem_euclid(resolution_secs * 1000))
-                .bind(to_ms(to))
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await?
-        });
+        let start = to_ms(from) - to_ms(from).rem_euclid(resolution_secs * 1000);
+        let rows: Vec<RollupRow> = if let Some(fast) = &self.fast {
+            // SQLite: typed rows read on this thread (a chart of a year is 366 of them, by the
+            // key), not handed across sqlx's worker thread one by one.
+            fast.with(|conn| {
+                let (device, household) = (&device_id.0.as_bytes()[..], &household_id.0.as_bytes()[..]);
+                conn.prepare_cached(sql)?
+                    .query_map(
+                        rusqlite::params![device, resolution_secs, household, start, to_ms(to), i64::from(limit)],
+                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })?
+        } else {
+            on_pool!(read, self, |pool| {
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(device_id.0)
+                    .bind(resolution_secs)
+                    .bind(household_id.0)
+                    .bind(start)
+                    .bind(to_ms(to))
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await?
+            })
+        };
         rows.into_iter()
             .map(|(bucket, n, sum, min, max)| {
                 let bound = |v: Option<f64>| {
@@ -230,72 +227,14 @@ impl Store {
             .collect()
     }
 
-    /// [`Store::rollups`] for charts, in one read: on SQLite typed rows on the calling thread,
-    /// on PostgreSQL one round trip with the rows folded into a JSON array.
-    #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %device_id))]
+    /// [`Store::rollups`], as the charts ask for them.
     pub async fn rollup_series(
         &self,
         household_id: HouseholdId,
         device_id: DeviceId,
         query: &RollupQuery,
     ) -> Result<Vec<Rollup>> {
-        let RollupQuery { metric, resolution_secs, from, to, limit } = *query;
-        if !ROLLUP_RESOLUTIONS.contains(&resolution_secs) {
-            return Ok(Vec::new());
-        }
-        let start = to_ms(from) - to_ms(from).rem_euclid(resolution_secs * 1000);
-        let rows: Vec<RollupRow> = match (&self.backend, &self.fast) {
-            // SQLite: typed rows read on this thread (a year is 366 of them, by the key).
-            (crate::Backend::Sqlite { .. }, Some(fast)) => fast.with(|conn| {
-                let (device, household) = (&device_id.0.as_bytes()[..], &household_id.0.as_bytes()[..]);
-                conn.prepare_cached(ROLLUP_SELECT[metric.index()].as_str())?
-                    .query_map(
-                        rusqlite::params![device, resolution_secs, household, start, to_ms(to), i64::from(limit)],
-                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
-                    )?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })?,
-            (crate::Backend::Sqlite { read, .. }, None) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(ROLLUP_SELECT[metric.index()].as_str()))
-                    .bind(device_id.0)
-                    .bind(resolution_secs)
-                    .bind(household_id.0)
-                    .bind(start)
-                    .bind(to_ms(to))
-                    .bind(i64::from(limit))
-                    .fetch_all(read)
-                    .await?
-            }
-            // PostgreSQL: one round trip, the rows folded into one JSON array.
-            (crate::Backend::Postgres(pool), _) => {
-                let text: Option<String> =
-                    sqlx::query_scalar(sqlx::AssertSqlSafe(ROLLUP_JSON[metric.index()].as_str()))
-                        .bind(device_id.0)
-                        .bind(resolution_secs)
-                        .bind(household_id.0)
-                        .bind(start)
-                        .bind(to_ms(to))
-                        .bind(i64::from(limit))
-                        .fetch_one(pool)
-                        .await?;
-                serde_json::from_str(text.as_deref().unwrap_or("[]"))
-                    .map_err(|e| StoreError::Corrupt(format!("rollups of {device_id} as JSON: {e}")))?
-            }
-        };
-        rows.into_iter()
-            .map(|(bucket, n, sum, min, max)| {
-                let bound = |v: Option<f64>| {
-                    v.ok_or_else(|| StoreError::Corrupt(format!("rollup of {device_id} at {bucket}: no bound")))
-                };
-                Ok(Rollup {
-                    bucket: from_ms(bucket)?,
-                    count: n as u64,
-                    min: bound(min)?,
-                    max: bound(max)?,
-                    avg: sum / n.max(1) as f64,
-                })
-            })
-            .collect()
+        self.rollups(household_id, device_id, query).await
     }
 
     /// The reading with the newest event time.
