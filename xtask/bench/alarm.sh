@@ -4,13 +4,16 @@
 #
 #   xtask/bench/alarm.sh PORT DELAY [petty-load alarm-latency flags...]
 #
-# DELAY is notify.alarm_delay_ms for the server, or `default`. Needs the release builds:
+# DELAY is notify.alarm_delay_ms for the server, or `default`. KEEP_RUNS=false runs the alarm job
+# the way it worked before issue 18 (every pass reads each rule's window again), the baseline
+# for the kept runs. Needs the release builds:
 # cargo build --release -p petty && cargo build --release -p xtask --bin petty-load
 set -u
 port=$1; delay=$2; shift 2; [ "$delay" = default ] && delay=""
 target=${CARGO_TARGET_DIR:-$HOME/.cache/petty-target}
 d=$(mktemp -d /tmp/petty-alarm.XXXXXX)
-env ${delay:+PETTY_NOTIFY__ALARM_DELAY_MS=$delay} PETTY_RATE_LIMIT__ENABLED=false \
+env ${delay:+PETTY_NOTIFY__ALARM_DELAY_MS=$delay} PETTY_NOTIFY__ALARM_KEEP_RUNS=${KEEP_RUNS:-true} \
+  PETTY_RATE_LIMIT__ENABLED=false \
   PETTY_AUTH__ACCESS_TOKEN_TTL_SECS=86400 TOKIO_WORKER_THREADS=1 \
   taskset -c 0 "$target/release/petty" serve --data-dir "$d/data" --listen "127.0.0.1:$port" > "$d/petty.log" 2>&1 &
 pid=$!
@@ -19,6 +22,6 @@ curl -sf "127.0.0.1:$port/healthz" >/dev/null || { echo "Petty did not start:"; 
 timeout 300 taskset -c 1 "$target/release/petty-load" --addr "127.0.0.1:$port" alarm-latency "$@"
 status=$?
 kill $pid; wait $pid 2>/dev/null
-echo "petty warnings/errors: $(grep -cE ' (WARN|ERROR) ' "$d/petty.log")"
+echo "petty warnings/errors: $(grep -cE ' (WARN|ERROR) ' "$d/petty.log")"; grep -E ' (WARN|ERROR) ' "$d/petty.log" | head -5
 rm -rf "$d"
 exit $status

@@ -40,12 +40,22 @@ pub fn applies(rule: &StoredRule, kind: DeviceKind) -> bool {
 /// MQ-7 value through the device's calibration; readings of a sensor still warming up are left
 /// out.
 pub fn series(device: &Device, metric: Metric, readings: &[petty_store::StoredReading]) -> Vec<(i64, f64)> {
+    series_from(device, metric, readings, &mut WarmUp::default())
+}
+
+/// [`series`] for readings that follow earlier ones: `warm` is the CO sensor's warm-up after
+/// them, and is left after these.
+pub fn series_from(
+    device: &Device,
+    metric: Metric,
+    readings: &[petty_store::StoredReading],
+    warm: &mut WarmUp,
+) -> Vec<(i64, f64)> {
     if metric != Metric::CoPpm {
         return readings.iter().filter_map(|r| Some((r.reading.ts_ms(), r.reading.value(metric)?))).collect();
     }
     let mq7 = Mq7::from_calibration(&device.profile.calibration);
     let warm_up = device.profile.calibration.get("warm_up_secs").map_or(WARM_UP_SECS, |v| v.max(0.0) as i64);
-    let mut warm = WarmUp::default();
     readings
         .iter()
         .filter_map(|r| {

@@ -71,6 +71,9 @@ pub struct Settings {
     pub analysis_delay: Duration,
     /// How long the alarm job lets readings gather before judging (zero: at once).
     pub alarm_delay: Duration,
+    /// Whether the alarm job keeps each rule's run between passes and reads only new readings
+    /// (false: every pass reads every rule's window again).
+    pub alarm_keep_runs: bool,
     /// How notifications are sent.
     pub notify: NotifyConfig,
     /// The Petty seed's rule thresholds, for `/compat/petty/pet-timeline`.
@@ -115,6 +118,7 @@ impl Default for Settings {
         Settings {
             analysis_delay: Duration::from_secs(30),
             alarm_delay: Duration::ZERO,
+            alarm_keep_runs: true,
             notify: NotifyConfig::default(),
             seed_thresholds: petty_core::seed_rules::Thresholds::default(),
             live_window: Duration::from_secs(10 * 60),

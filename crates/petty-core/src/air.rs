@@ -110,6 +110,15 @@ pub struct WarmUp {
 }
 
 impl WarmUp {
+    /// When the sensor last began warming up, and its newest reading (the stored form).
+    pub fn parts(&self) -> (Option<i64>, Option<i64>) {
+        (self.started_ms, self.last_ms)
+    }
+
+    pub fn from_parts(started_ms: Option<i64>, last_ms: Option<i64>) -> Self {
+        Self { started_ms, last_ms }
+    }
+
     /// Takes a reading at `ts_ms`; answers whether it counts (the sensor is warm).
     pub fn reading(&mut self, ts_ms: i64, warm_up_secs: i64) -> bool {
         let cold = self.last_ms.is_none_or(|last| ts_ms - last > COLD_AFTER_SECS * 1000);
@@ -137,6 +146,15 @@ pub struct Dose {
 }
 
 impl Dose {
+    /// The level, the newest reading's time and its concentration (the stored form).
+    pub fn parts(&self) -> (f64, Option<i64>, f64) {
+        (self.level_ppm, self.last_ms, self.last_ppm)
+    }
+
+    pub fn from_parts(level_ppm: f64, last_ms: Option<i64>, last_ppm: f64) -> Self {
+        Self { level_ppm, last_ms, last_ppm }
+    }
+
     /// Takes a reading; the concentration is taken to hold from the previous reading to this
     /// one (at most [`DOSE_MAX_STEP_MIN`]). Answers the dose afterwards. Readings older than
     /// the last are ignored.

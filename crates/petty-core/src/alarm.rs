@@ -23,6 +23,9 @@ use crate::devices::DeviceKind;
 use crate::ids::{ApiKeyId, ContactId, UserId};
 use crate::readings::Metric;
 
+mod run;
+pub use run::{DeviceRuns, RISE_KEEP_MAX, RuleRun, rule_signature};
+
 /// How bad an alarm is, most severe first (the order is the derive's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {
@@ -539,124 +542,14 @@ pub fn judge(rule: &Rule, readings: &[(i64, f64)]) -> Judgement {
 /// clears at its own times, and an hour of backfilled CO raises its dose alarm when the dose
 /// got there. Event rules ([`ConditionKind::reads_metric`] false) make no transitions.
 pub fn transitions(rule: &Rule, readings: &[(i64, f64)], since_ms: i64) -> Vec<Transition> {
-    let mut out = match rule.kind {
-        ConditionKind::Above | ConditionKind::Below => walk_threshold(rule, readings),
-        ConditionKind::Rise => walk_rise(rule, readings),
-        ConditionKind::CoDose => walk_dose(rule, readings),
-        _ => Vec::new(),
-    };
-    out.retain(|t| t.decided_ms() >= since_ms);
-    out
+    let mut run = RuleRun::new(rule);
+    transitions_from(&mut run, rule, readings, since_ms)
 }
 
-/// An above or below rule: a run of breaking readings that lasts `for_secs` raises, dated at
-/// the run's first reading; a run of clearing readings that lasts `clear_secs` clears, dated at
-/// its first. Readings between the two levels end both runs.
-fn walk_threshold(rule: &Rule, readings: &[(i64, f64)]) -> Vec<Transition> {
-    let above = rule.kind == ConditionKind::Above;
-    let breaks = |v: f64| if above { v > rule.value } else { v < rule.value };
-    let clears = |v: f64| if above { v < rule.clear_value } else { v > rule.clear_value };
-    let (for_ms, clear_ms) = (rule.for_secs * 1000, rule.clear_secs * 1000);
-    let word = if above { "above" } else { "below" };
-    let metric = rule.metric.map_or("value", Metric::name);
-    let unit = rule.metric.map_or("", |m| m.unit());
-    let mut out = Vec::new();
-    let (mut breaking, mut clearing): (Option<usize>, Option<usize>) = (None, None);
-    let mut raised = false;
-    for (i, &(ts, v)) in readings.iter().enumerate() {
-        if breaks(v) {
-            clearing = None;
-            let from = *breaking.get_or_insert(i);
-            if !raised && ts - readings[from].0 >= for_ms {
-                raised = true;
-                out.push(Transition::Raise {
-                    at_ms: readings[from].0,
-                    decided_ms: ts,
-                    value: v,
-                    readings: evidence(&readings[from..=i]),
-                    message: format!("{metric} {} {unit} is {word} {} {unit}", round2(v), rule.value),
-                });
-            }
-        } else {
-            breaking = None;
-            if !clears(v) {
-                clearing = None;
-                continue;
-            }
-            let from = *clearing.get_or_insert(i);
-            if raised && ts - readings[from].0 >= clear_ms {
-                raised = false;
-                out.push(Transition::Clear { at_ms: readings[from].0, decided_ms: ts, value: v });
-            }
-        }
-    }
-    out
-}
-
-/// A rise rule: at some reading the value had climbed at least `value` a minute over the last
-/// `for_secs` (or up to three times that) to `clear_value` or more; cleared once it has not
-/// climbed for `clear_secs`, dated at the start of that stretch.
-fn walk_rise(rule: &Rule, readings: &[(i64, f64)]) -> Vec<Transition> {
-    let unit = rule.metric.map_or("", |m| m.unit());
-    let (window_ms, clear_ms) = (rule.for_secs * 1000, rule.clear_secs * 1000);
-    let mut out = Vec::new();
-    let mut raised = false;
-    for (i, &(ts, v)) in readings.iter().enumerate() {
-        // The newest reading at least `ms` before this one.
-        let before = |ms: i64| readings[..i].partition_point(|(t, _)| *t <= ts - ms).checked_sub(1);
-        if !raised {
-            let Some(s) = before(window_ms) else { continue };
-            let (start_ts, start) = readings[s];
-            let minutes = (ts - start_ts) as f64 / 60_000.0;
-            let rate = (v - start) / minutes;
-            if v >= rule.clear_value && rate >= rule.value && minutes <= 3.0 * rule.for_secs as f64 / 60.0 {
-                raised = true;
-                out.push(Transition::Raise {
-                    at_ms: ts,
-                    decided_ms: ts,
-                    value: v,
-                    readings: evidence(&readings[s..=i]),
-                    message: format!("rising {:.1} {unit} a minute, now {} {unit}", rate, round2(v)),
-                });
-            }
-        } else if let Some(c) = before(clear_ms)
-            && v <= readings[c].1
-        {
-            raised = false;
-            out.push(Transition::Clear { at_ms: readings[c].0, decided_ms: ts, value: v });
-        }
-    }
-    out
-}
-
-/// The CO dose rule: the exposure model's level reaching `value` raises, dated at the reading
-/// that took it there; falling under `clear_value` clears.
-fn walk_dose(rule: &Rule, readings: &[(i64, f64)]) -> Vec<Transition> {
-    let mut out = Vec::new();
-    let mut dose = crate::air::Dose::default();
-    let mut raised = false;
-    // Where the current stretch at or above the clear level began: the evidence.
-    let mut peak_from = 0;
-    for (i, &(ts, ppm)) in readings.iter().enumerate() {
-        let level = dose.reading(ts, ppm);
-        if level < rule.clear_value {
-            peak_from = i + 1;
-            if raised {
-                raised = false;
-                out.push(Transition::Clear { at_ms: ts, decided_ms: ts, value: level });
-            }
-        } else if !raised && level >= rule.value {
-            raised = true;
-            out.push(Transition::Raise {
-                at_ms: ts,
-                decided_ms: ts,
-                value: level,
-                readings: evidence(&readings[peak_from.min(i)..=i]),
-                message: format!("CO exposure reached {:.0} ppm-equivalent over time (now {} ppm)", level, round2(ppm)),
-            });
-        }
-    }
-    out
+/// [`transitions`] from a run that has already seen the readings before these (the alarm job's
+/// kept state); the run is left where the readings take it.
+pub fn transitions_from(run: &mut RuleRun, rule: &Rule, readings: &[(i64, f64)], since_ms: i64) -> Vec<Transition> {
+    readings.iter().filter_map(|&(ts, v)| run.step(rule, ts, v)).filter(|t| t.decided_ms() >= since_ms).collect()
 }
 
 /// Judges a silence rule: raise when nothing has come for `for_secs`, clear once data flows.

@@ -52,6 +52,8 @@ pub struct HttpConfig {
     /// How long the alarm pass lets readings gather before judging a device (zero: at once;
     /// what arrives during a pass is judged in the next).
     pub alarm_delay: Duration,
+    /// Whether the alarm job keeps each rule's run between passes (false: re-reads windows).
+    pub alarm_keep_runs: bool,
     /// How notifications are sent.
     pub notify: petty_notify::NotifyConfig,
     /// Billing through Stripe (off by default: every household has everything).
@@ -142,6 +144,7 @@ impl HttpConfig {
         petty_app::Settings {
             analysis_delay: self.analysis_delay,
             alarm_delay: self.alarm_delay,
+            alarm_keep_runs: self.alarm_keep_runs,
             notify: self.notify.clone(),
             seed_thresholds: self.seed_thresholds,
             account_mail: self.account_mail,
@@ -184,6 +187,7 @@ impl HttpConfig {
             petstore_public_store: None,
             analysis_delay: Duration::from_secs(30),
             alarm_delay: Duration::ZERO,
+            alarm_keep_runs: true,
             notify: petty_notify::NotifyConfig::default(),
             billing: petty_app::billing::BillingSettings::default(),
             files: petty_app::files::FilesSettings::default(),

@@ -2,15 +2,25 @@
 //! sensors.
 //!
 //! [`JudgeAlarms`] claims devices whose readings have not been judged (noted by ingest in the
-//! same transaction), reads each rule's window before the oldest new reading up to the newest,
-//! and asks `petty_core::alarm::transitions` what happened (through
-//! `petty_app::alarms::judging`, which the rule preview shares), dated by the readings' own times.
-//! A raise is dated at the incident's start and a clear at the recovery; an incident whose
-//! deciding reading is older than the live window, or that is already over within the same
-//! readings, is recorded quietly (it pages nobody). Judging the same readings again (a crash
-//! before the claim was finished, or work that arrived during a pass) raises nothing twice:
-//! the store knows an incident by its start, and an incident still open is found as it is
-//! (see `apply`).
+//! same transaction) and steps each metric rule's run (`petty_core::alarm::RuleRun`) through
+//! them, through `petty_app::alarms::judging`, which the rule preview shares. Transitions are
+//! dated by the readings' own times.
+//!
+//! **Kept runs.** After a pass, every rule's run is stored with the newest reading it has seen
+//! (`alarm_runs`, one row a device). The next pass resumes the runs and reads only the readings
+//! after that watermark, so a pass costs the new readings, not the rules' windows, and a restart
+//! resumes where the last pass stopped. The runs are rebuilt from each rule's window before the
+//! new readings (the way every pass worked before) when a reading arrives older than the
+//! watermark, when a rule was added or edited, when the device's calibration changed, or when
+//! there is no row; for a rule whose incident is still open the rebuild starts a window before
+//! the incident's start (at most a day back), so it knows the alarm is raised.
+//!
+//! **What a transition does.** A raise is dated at the incident's start and a clear at the
+//! recovery; an incident whose deciding reading is older than the live window, or that is
+//! already over within the same readings, is recorded quietly (it pages nobody). Judging the
+//! same readings again (a crash before the claim was finished, or work that arrived during a
+//! pass) raises nothing twice: the store knows an incident by its start, and an incident still
+//! open is found as it is (see `apply`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -18,7 +28,9 @@ use std::time::Duration;
 use petty_app::App;
 use petty_app::alarms::judging::{self, DeviceSeries, Judged};
 use petty_app::alarms::{alarm_type, applies};
-use petty_core::alarm::{AlarmState, ConditionKind, Judgement, Transition, judge_silence};
+use petty_core::alarm::{
+    AlarmState, ConditionKind, DeviceRuns, Judgement, RuleRun, Transition, judge_silence, rule_signature,
+};
 use petty_core::ids::HouseholdId;
 use petty_store::{AlarmFilter, Device, NewAlarm, StoreError, StoredRule, WorkClaim, WorkKind};
 use time::OffsetDateTime;
@@ -28,8 +40,9 @@ use time::OffsetDateTime;
 /// short. A run outlasting it costs nothing but work: judging the same readings twice raises
 /// nothing twice.
 const LEASE_MS: i64 = 15_000;
-/// Devices claimed at once (what a crash leaves waiting for the lease).
-const BATCH: u32 = 16;
+/// Devices claimed at once (what a crash leaves waiting for the lease); a batch's claims and
+/// kept runs are written in one go.
+const BATCH: u32 = 64;
 /// The most readings one judgement reads (a very long backfill is judged in its newest part).
 const MAX_READINGS: usize = 200_000;
 /// How far back an open incident's readings are read to see its clear.
@@ -37,6 +50,10 @@ const OPEN_LOOKBACK_MS: i64 = 24 * 3_600_000;
 
 /// Judges devices with unjudged readings.
 pub struct JudgeAlarms;
+
+/// A device's rule runs to keep after a pass (their watermark and stored form), or `None` to
+/// forget them.
+type Kept = Option<(i64, Vec<u8>)>;
 
 /// One judging pass now (tests and `petty` commands call this instead of the scheduler);
 /// answers how many devices were judged. A failure is logged; the work stays noted.
@@ -66,80 +83,211 @@ impl crate::Job for JudgeAlarms {
     }
 
     async fn run_once(&self, app: &App, now: OffsetDateTime) -> Result<usize, StoreError> {
-        let now_ms = petty_store::to_ms(now);
-        let mut judged = 0;
-        loop {
-            let claims = app.store.claim_work(WorkKind::Alarms, now_ms, LEASE_MS, BATCH).await?;
-            if claims.is_empty() {
-                return Ok(judged);
-            }
-            for claim in &claims {
-                match judge_device(app, claim, now_ms).await {
-                    Ok(()) | Err(StoreError::NotFound) => {
-                        app.store.finish_work(WorkKind::Alarms, claim).await?;
-                        judged += 1;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, device_id = %claim.device_id, "judging alarm rules failed");
-                        app.store.release_work(WorkKind::Alarms, claim).await?;
-                        return Err(e);
-                    }
+        let how = if app.settings.alarm_keep_runs { Judging::Resume } else { Judging::Reread };
+        pass(app, petty_store::to_ms(now), how).await
+    }
+}
+
+/// How a pass judges a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judging {
+    /// Resume each rule's kept run over the new readings when it can (the job's way).
+    Resume,
+    /// Rebuild every run from the rules' windows (the path the kept runs replaced; tests hold
+    /// the two to the same alarms).
+    Reread,
+}
+
+/// One pass now that judges every device with work `how` (tests compare the two ways).
+pub async fn run_once_judging(app: &App, how: Judging) -> Result<usize, StoreError> {
+    pass(app, app.now_ms(), how).await
+}
+
+async fn pass(app: &App, now_ms: i64, how: Judging) -> Result<usize, StoreError> {
+    let mut judged = 0;
+    // Each household's rules, read once a pass.
+    let mut rules_of: HashMap<HouseholdId, Vec<StoredRule>> = HashMap::new();
+    loop {
+        let claims = app.store.claim_work(WorkKind::Alarms, now_ms, LEASE_MS, BATCH).await?;
+        if claims.is_empty() {
+            return Ok(judged);
+        }
+        let mut done: Vec<(&WorkClaim, Kept)> = Vec::with_capacity(claims.len());
+        let mut failed = None;
+        for (i, claim) in claims.iter().enumerate() {
+            let rules = match rules_of.entry(claim.household_id) {
+                std::collections::hash_map::Entry::Occupied(e) => Ok(&*e.into_mut()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    app.store.alarm_rules(claim.household_id, now_ms).await.map(|r| &*e.insert(r))
+                }
+            };
+            let judged_device = match rules {
+                Ok(rules) => judge_device(app, claim, rules, now_ms, how).await,
+                Err(e) => Err(e),
+            };
+            match judged_device {
+                Ok(kept) => done.push((claim, kept)),
+                Err(StoreError::NotFound) => done.push((claim, None)),
+                Err(e) => {
+                    tracing::warn!(error = %e, device_id = %claim.device_id, "judging alarm rules failed");
+                    failed = Some((i, e));
+                    break;
                 }
             }
+        }
+        let finished: Vec<petty_store::AlarmWorkDone<'_>> =
+            done.iter().map(|(claim, kept)| (*claim, kept.as_ref().map(|(w, runs)| (*w, runs.as_slice())))).collect();
+        app.store.finish_alarm_work(&finished).await?;
+        judged += done.len();
+        if let Some((i, e)) = failed {
+            // This device and the rest of the batch are given back at once, not left to wait
+            // out their leases.
+            for claim in &claims[i..] {
+                app.store.release_work(WorkKind::Alarms, claim).await?;
+            }
+            return Err(e);
         }
     }
 }
 
-async fn judge_device(app: &App, claim: &WorkClaim, now_ms: i64) -> Result<(), StoreError> {
-    let device = app.store.get_device(claim.household_id, claim.device_id).await?;
-    let rules: Vec<StoredRule> = app
-        .store
-        .alarm_rules(claim.household_id, now_ms)
-        .await?
-        .into_iter()
-        .filter(|r| applies(r, device.profile.kind) && r.rule.kind.reads_metric())
-        .collect();
-    // The context before the new readings: each rule's window, and the sensor's warm-up; for a
-    // rule whose incident is still open, back to the incident's start (at most a day), so that
-    // its clear is seen however long ago the last breaking reading was.
-    let Some(context) = rules.iter().map(|r| judging::context_ms(&r.rule)).max() else { return Ok(()) };
-    let open = AlarmFilter {
-        states: vec![AlarmState::Active, AlarmState::Acknowledged],
-        device_id: Some(device.id),
-        limit: 200,
-        ..AlarmFilter::default()
-    };
-    let open: HashMap<String, i64> = app
-        .store
-        .list_alarms(claim.household_id, &open)
-        .await?
-        .into_iter()
-        .map(|a| (a.alarm_type, petty_store::to_ms(a.first_at).max(claim.from_ms - OPEN_LOOKBACK_MS)))
-        .collect();
-    let from = open.values().copied().fold(claim.from_ms - context, i64::min);
-    let (readings, _) = judging::readings(app, &device, from, claim.to_ms, MAX_READINGS).await?;
-    let live_ms = app.settings.live_window.as_millis() as i64;
-    let mut series = DeviceSeries::new(&device, &readings);
-    for stored in &rules {
-        let window = claim.from_ms - stored.rule.window_secs() * 1000;
-        let context = open.get(&alarm_type(stored)).map_or(window, |start| (*start).min(window));
-        let Some(Judged { steps, values }) = series.judge_from(&stored.rule, claim.from_ms, context) else { continue };
-        let newest = values.last().map_or(i64::MIN, |(t, _)| *t);
-        for (i, step) in steps.iter().enumerate() {
-            let over = steps[i + 1..].iter().any(|t| matches!(t, Transition::Clear { .. }));
-            apply(app, &device, stored, step, now_ms - live_ms, over).await?;
+/// A fingerprint of what the device's CO figures are computed with (FNV-1a over its
+/// calibration): runs kept under another are rebuilt.
+fn calibration_print(device: &Device) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (key, value) in &device.profile.calibration {
+        for byte in key.bytes().chain([0]).chain(value.to_bits().to_le_bytes()) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
         }
-        // A recorded past incident still going on at the newest reading, which is live: page now.
-        if let Some(Transition::Raise { at_ms, .. }) = steps.last()
-            && newest >= now_ms - live_ms
-        {
-            let source = format!("device:{}", device.id);
-            if let Some(alarm) = app.store.open_alarm(device.household_id, &source, &alarm_type(stored)).await?
-                && alarm.quiet
-                && petty_store::to_ms(alarm.first_at) <= *at_ms
-            {
-                petty_app::alarms::page(app, &alarm).await?;
+    }
+    hash
+}
+
+/// Judges one claimed device; answers the runs to keep (with their watermark), or `None` to
+/// forget them.
+async fn judge_device(
+    app: &App,
+    claim: &WorkClaim,
+    rules: &[StoredRule],
+    now_ms: i64,
+    how: Judging,
+) -> Result<Kept, StoreError> {
+    let device = app.store.get_device(claim.household_id, claim.device_id).await?;
+    let rules: Vec<(&StoredRule, String)> = rules
+        .iter()
+        .filter(|r| applies(r, device.profile.kind) && r.rule.kind.reads_metric())
+        .map(|r| (r, alarm_type(r)))
+        .collect();
+    if rules.is_empty() {
+        return Ok(None);
+    }
+    let calibration = calibration_print(&device);
+    // The runs kept by the last pass, when every rule has one and these readings all follow
+    // what they have seen: then only the new readings are read.
+    let kept = match how {
+        Judging::Resume => app.store.alarm_runs(device.id).await?,
+        Judging::Reread => None,
+    };
+    let resumed = kept
+        .filter(|(watermark, _)| *watermark < claim.from_ms)
+        .and_then(|(_, bytes)| {
+            DeviceRuns::decode(&bytes, |kind| rules.iter().find(|(_, k)| k == kind).map(|(r, _)| &r.rule))
+        })
+        .filter(|runs| runs.calibration == calibration && runs.runs.len() == rules.len());
+    let live_from_ms = now_ms - app.settings.live_window.as_millis() as i64;
+    let mut next = DeviceRuns { watermark_ms: i64::MIN, warm: Default::default(), calibration, runs: Vec::new() };
+    let capped = match resumed {
+        Some(mut runs) => {
+            let after = runs.watermark_ms.saturating_add(1);
+            let page = petty_store::FAST_PAGE_MAX;
+            let (readings, capped) =
+                judging::readings_in_pages(app, &device, after, claim.to_ms, MAX_READINGS, page).await?;
+            let mut series = DeviceSeries::resuming(&device, &readings, runs.warm);
+            for (stored, kind) in &rules {
+                let Some(mut run) = runs.take(kind, &stored.rule) else { continue };
+                if let Some(judged) = series.step(&stored.rule, &mut run, i64::MIN, i64::MIN) {
+                    act(app, &device, stored, kind, &judged, live_from_ms).await?;
+                }
+                next.runs.push((kind.clone(), rule_signature(&stored.rule), run));
             }
+            next.warm = series.warm();
+            next.watermark_ms = readings.last().map_or(runs.watermark_ms, |r| r.reading.ts_ms());
+            capped
+        }
+        None => {
+            // Rebuilt from each rule's window before the new readings, and the sensor's
+            // warm-up; for a rule whose incident is still open, from its window before the
+            // incident's start (at most a day back), so that the run knows it is raised and
+            // its clear is seen however long ago the last breaking reading was.
+            let context = rules.iter().map(|(r, _)| judging::context_ms(&r.rule)).max().unwrap_or(0);
+            let open = AlarmFilter {
+                states: vec![AlarmState::Active, AlarmState::Acknowledged],
+                device_id: Some(device.id),
+                limit: 200,
+                ..AlarmFilter::default()
+            };
+            let open: HashMap<String, i64> = app
+                .store
+                .list_alarms(claim.household_id, &open)
+                .await?
+                .into_iter()
+                .map(|a| (a.alarm_type, petty_store::to_ms(a.first_at).max(claim.from_ms - OPEN_LOOKBACK_MS)))
+                .collect();
+            let from = open.values().copied().fold(claim.from_ms, i64::min) - context;
+            let (readings, capped) = judging::readings(app, &device, from, claim.to_ms, MAX_READINGS).await?;
+            let mut series = DeviceSeries::new(&device, &readings);
+            for (stored, kind) in &rules {
+                // From the rule's window before the incident's start: a rise is only seen as
+                // one with the readings before it.
+                let window = stored.rule.window_secs() * 1000;
+                let context = open.get(kind).map_or(claim.from_ms, |start| (*start).min(claim.from_ms)) - window;
+                let mut run = RuleRun::new(&stored.rule);
+                if let Some(judged) = series.step(&stored.rule, &mut run, claim.from_ms, context) {
+                    act(app, &device, stored, kind, &judged, live_from_ms).await?;
+                }
+                next.runs.push((kind.clone(), rule_signature(&stored.rule), run));
+            }
+            next.warm = series.warm();
+            next.watermark_ms = readings.last().map_or(i64::MIN, |r| r.reading.ts_ms());
+            capped
+        }
+    };
+    // Runs that have not seen every reading up to the claim's end (a backfill longer than one
+    // pass reads), or that are too large to keep, are rebuilt next time.
+    // A pass that rereads keeps nothing, and forgets what an earlier pass kept: those runs
+    // have not seen these readings.
+    Ok(match how {
+        Judging::Resume if !capped && next.watermark_ms != i64::MIN => {
+            next.encode().map(|runs| (next.watermark_ms, runs))
+        }
+        _ => None,
+    })
+}
+
+/// Applies what judging one rule found: each raise and clear, then a page for a recorded past
+/// incident still going on at the newest reading, which is live.
+async fn act(
+    app: &App,
+    device: &Device,
+    stored: &StoredRule,
+    kind: &str,
+    judged: &Judged<'_>,
+    live_from_ms: i64,
+) -> Result<(), StoreError> {
+    let Judged { steps, values } = judged;
+    let newest = values.last().map_or(i64::MIN, |(t, _)| *t);
+    for (i, step) in steps.iter().enumerate() {
+        let over = steps[i + 1..].iter().any(|t| matches!(t, Transition::Clear { .. }));
+        apply(app, device, stored, step, live_from_ms, over).await?;
+    }
+    if let Some(Transition::Raise { at_ms, .. }) = steps.last()
+        && newest >= live_from_ms
+    {
+        let source = format!("device:{}", device.id);
+        if let Some(alarm) = app.store.open_alarm(device.household_id, &source, kind).await?
+            && alarm.quiet
+            && petty_store::to_ms(alarm.first_at) <= *at_ms
+        {
+            petty_app::alarms::page(app, &alarm).await?;
         }
     }
     Ok(())

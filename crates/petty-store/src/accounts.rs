@@ -10,7 +10,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -456,7 +456,7 @@ impl Store {
         let user_id = UserId::new();
         let at = to_ms(now);
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("INSERT INTO households (id, name, created_at) VALUES ($1, $2, $3)")
                 .bind(household_id.0)
                 .bind(household_name)
@@ -502,7 +502,7 @@ impl Store {
         let user_id = UserId::new();
         let at = to_ms(now);
         let membership_row = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             insert_user!(tx, user_id, user, at);
             let row = accept_invitation!(tx, invitation_hash, user_id, at);
             tx.commit().await?;
@@ -529,7 +529,7 @@ impl Store {
     ) -> Result<Membership> {
         let at = to_ms(now);
         let row = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row = accept_invitation!(tx, invitation_hash, user_id, at);
             tx.commit().await?;
             row
@@ -662,7 +662,7 @@ impl Store {
     pub async fn set_password_hash(&self, user_id: UserId, password_hash: &str, now: OffsetDateTime) -> Result<()> {
         let at = to_ms(now);
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             replace_password!(tx, user_id.0, password_hash, at);
             tx.commit().await?;
         });
@@ -684,7 +684,7 @@ impl Store {
     ) -> Result<Option<User>> {
         let at = to_ms(now);
         let user_id = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let spent: Option<(Uuid, String)> = sqlx::query_as(
                 "UPDATE account_tokens SET used_at = $2 \
                  WHERE token_hash = $1 AND purpose = 'password_reset' AND used_at IS NULL AND expires_at > $2 \
@@ -790,7 +790,7 @@ impl Store {
     /// The last owner cannot be removed (`Conflict`).
     pub async fn remove_member(&self, household_id: HouseholdId, user_id: UserId, now: OffsetDateTime) -> Result<()> {
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let owners: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM memberships WHERE household_id = $1 AND role = 'owner' AND user_id <> $2",
             )
@@ -852,7 +852,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Membership> {
         let row: MembershipRow = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if role != Role::Owner {
                 let owners: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM memberships WHERE household_id = $1 AND role = 'owner' AND user_id <> $2",
@@ -1000,7 +1000,7 @@ impl Store {
     ) -> Result<RefreshOutcome> {
         let at = to_ms(now);
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<RefreshRow> = sqlx::query_as(
                 "SELECT id, family_id, user_id, household_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
             )
@@ -1071,7 +1071,7 @@ impl Store {
     pub async fn revoke_refresh_family_of(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<bool> {
         let at = to_ms(now);
         let done = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query(
                 "UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND family_id = \
                  (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)",

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use time::OffsetDateTime;
 
-use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
 
 /// A rule as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -522,7 +522,7 @@ impl Store {
             return rows.into_iter().map(RuleRow::into_rule).collect();
         }
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for rule in builtin_rules() {
                 sqlx::query(
                     "INSERT INTO alarm_rules (id, household_id, rule_key, name, device_kind, kind, metric, value, \
@@ -660,7 +660,7 @@ impl Store {
              value = excluded.value, evidence = excluded.evidence RETURNING {ALARM_COLUMNS}"
         );
         let row: AlarmRow = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let seen: Option<AlarmRow> = sqlx::query_as(sqlx::AssertSqlSafe(known))
                 .bind(household_id.0)
                 .bind(&new.source)
@@ -715,7 +715,7 @@ impl Store {
              RETURNING {ALARM_COLUMNS}"
         );
         let row: Option<AlarmRow> = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<AlarmRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(household_id.0)
                 .bind(source)
@@ -884,7 +884,7 @@ impl Store {
             "UPDATE alarms SET {set} WHERE id = $1 AND household_id = $2 AND state IN ({from}) RETURNING {ALARM_COLUMNS}"
         );
         let row: Option<AlarmRow> = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<AlarmRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id.0)
                 .bind(household_id.0)
@@ -923,7 +923,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<AlarmEvent> {
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM alarms WHERE id = $1 AND household_id = $2")
                 .bind(id.0)
                 .bind(household_id.0)
@@ -950,7 +950,7 @@ impl Store {
         let sql =
             format!("UPDATE alarms SET assignee = $3 WHERE id = $1 AND household_id = $2 RETURNING {ALARM_COLUMNS}");
         let row: Option<AlarmRow> = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<AlarmRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id.0)
                 .bind(household_id.0)
@@ -1303,7 +1303,7 @@ impl Store {
     /// alarm's trail.
     pub async fn notification_sent(&self, n: &Notification, provider_ref: &str, now_ms: i64) -> Result<()> {
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "UPDATE outbox SET status = 'sent', provider_ref = $2, sent_at = $3, lease_until = NULL, \
                  last_error = NULL WHERE id = $1",
@@ -1336,7 +1336,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<()> {
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "UPDATE outbox SET status = $2, next_attempt_at = $3, lease_until = NULL, last_error = $4 WHERE id = $1",
             )

@@ -9,7 +9,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, from_ms, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, from_ms, on_pool, to_ms};
 
 /// An episode as stored, with the owner's latest word on it.
 #[derive(Debug, Clone, PartialEq)]
@@ -304,7 +304,7 @@ impl Store {
             rows.push((episode_id(pet_id, e.start_ms), features_json(&e.features)?));
         }
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "DELETE FROM episodes WHERE household_id = $1 AND pet_id = $2 AND start_ts >= $3 AND start_ts < $4",
             )
@@ -606,7 +606,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<()> {
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if activate {
                 sqlx::query("UPDATE behaviour_models SET active = FALSE WHERE active").execute(&mut *tx).await?;
             }

@@ -8,7 +8,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, from_ms_opt, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, from_ms_opt, on_pool, to_ms};
 
 /// A person as the AURORA contract describes them, beside Petty's account.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,7 +85,7 @@ impl Store {
         let updated = profile.updated_at.map(to_ms);
         let active = profile.last_active.map(to_ms);
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let taken: Option<(Uuid,)> =
                 sqlx::query_as("SELECT user_id FROM aurora_profiles WHERE username_key = $1 AND user_id <> $2")
                     .bind(username_key(&profile.username))

@@ -8,7 +8,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, from_ms_opt, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, from_ms_opt, on_pool, to_ms};
 
 #[derive(FromRow)]
 struct SubscriptionRow {
@@ -163,7 +163,7 @@ impl Store {
     ) -> Result<EventRecorded> {
         let at = to_ms(now);
         let outcome = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let inserted = sqlx::query(
                 "INSERT INTO billing_events (event_id, household_id, type, received_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (event_id) DO NOTHING",

@@ -11,7 +11,7 @@ use sqlx::FromRow;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
 
 /// Narrows a pet's records.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -1215,7 +1215,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<()> {
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let member: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE household_id = $1 AND user_id = $2")
                     .bind(household_id.0)

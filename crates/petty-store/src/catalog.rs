@@ -17,7 +17,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, from_ms, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, from_ms, on_pool, to_ms};
 
 /// The most households whose snapshots are kept; the least recently used goes first.
 const SNAPSHOTS_MAX: usize = 64;
@@ -296,7 +296,7 @@ impl Store {
         let id = ListingId::new();
         let at = to_ms(now);
         let number: i64 = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let next: i64 = sqlx::query_scalar(BUMP).bind(household_id.0).bind(1_i64).fetch_one(&mut *tx).await?;
             let number = next - 1;
             let query = sqlx::query(concat!(
@@ -350,7 +350,7 @@ impl Store {
     ) -> Result<Listing> {
         let at = to_ms(now);
         let row: ListingRow = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let query = sqlx::query_as(concat!(
                 "UPDATE catalog_listings SET name = $3, species = $4, breed = $5, age_months = $6, size = $7, \
                  sex = $8, color = $9, coat = $10, good_with_children = $11, good_with_dogs = $12, \
@@ -372,7 +372,7 @@ impl Store {
     /// Removes a listing; its number is not given again.
     pub async fn delete_listing(&self, household_id: HouseholdId, id: ListingId) -> Result<()> {
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query("DELETE FROM catalog_listings WHERE household_id = $1 AND id = $2")
                 .bind(household_id.0)
                 .bind(id.0)

@@ -9,7 +9,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Backend, Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
+use crate::{Backend, BeginWrite, Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
 
 /// A device as the household sees it. The token itself is never stored, only its hash.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +67,29 @@ macro_rules! device_columns {
 }
 
 impl DeviceRow {
+    /// A row of `device_columns!()` read through `fastread`.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
+        Ok(DeviceRow {
+            id: crate::fastread::uuid(row, 0)?,
+            household_id: crate::fastread::uuid(row, 1)?,
+            pet_id: crate::fastread::uuid_opt(row, 2)?,
+            kind: row.get(3)?,
+            name: row.get(4)?,
+            model: row.get(5)?,
+            firmware: row.get(6)?,
+            expected_interval_secs: row.get(7)?,
+            calibration: row.get(8)?,
+            has_token: row.get(9)?,
+            token_created_at: row.get(10)?,
+            created_at: row.get(11)?,
+            updated_at: row.get(12)?,
+            last_seen_at: row.get(13)?,
+            latest_ts: row.get(14)?,
+            battery_pct: row.get(15)?,
+            serial: row.get(16)?,
+        })
+    }
+
     fn into_device(self) -> Result<Device> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("device {}: {what}", self.id));
         let calibration: BTreeMap<String, f64> =
@@ -143,13 +166,16 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %id))]
     pub async fn get_device(&self, household_id: HouseholdId, id: DeviceId) -> Result<Device> {
-        let row: DeviceRow = on_pool!(read, self, |pool| {
-            sqlx::query_as(concat!("SELECT ", device_columns!(), " FROM devices WHERE household_id = $1 AND id = $2"))
-                .bind(household_id.0)
-                .bind(id.0)
-                .fetch_one(pool)
-                .await?
-        });
+        const ONE: &str = concat!("SELECT ", device_columns!(), " FROM devices WHERE household_id = $1 AND id = $2");
+        let row: DeviceRow = match &self.fast {
+            Some(fast) => fast.with(|conn| {
+                let (household, device) = (&household_id.0.as_bytes()[..], &id.0.as_bytes()[..]);
+                conn.prepare_cached(ONE)?.query_row(rusqlite::params![household, device], DeviceRow::from_sqlite)
+            })?,
+            None => on_pool!(read, self, |pool| {
+                sqlx::query_as(ONE).bind(household_id.0).bind(id.0).fetch_one(pool).await?
+            }),
+        };
         row.into_device()
     }
 
@@ -208,7 +234,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %id))]
     pub async fn delete_device(&self, household_id: HouseholdId, id: DeviceId) -> Result<()> {
         let done = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query("DELETE FROM devices WHERE household_id = $1 AND id = $2")
                 .bind(household_id.0)
                 .bind(id.0)

@@ -11,7 +11,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
 
 /// Where a file is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -439,7 +439,7 @@ impl Store {
             placeholders(3, ids.len())
         );
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(household.0).bind(record_id);
             for id in &ids {
                 query = query.bind(*id);

@@ -8,7 +8,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, from_ms, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, from_ms, on_pool, to_ms};
 
 /// A fence as stored, with the rules its exits are judged by.
 #[derive(Debug, Clone, PartialEq)]
@@ -196,7 +196,7 @@ impl Store {
              WHERE household_id = $1 AND id = $2 RETURNING {GEOFENCE_COLUMNS}"
         );
         let row: GeofenceRow = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(household_id.0)
                 .bind(id)
@@ -238,7 +238,7 @@ impl Store {
     /// Deletes a fence with its states and events; `NotFound` if it is not this household's.
     pub async fn delete_geofence(&self, household_id: HouseholdId, id: Uuid) -> Result<()> {
         let done = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for sql in [
                 "DELETE FROM geofence_states WHERE household_id = $1 AND geofence_id = $2",
                 "DELETE FROM geofence_events WHERE household_id = $1 AND geofence_id = $2",
@@ -298,7 +298,7 @@ impl Store {
     ) -> Result<Vec<GeofenceEvent>> {
         let mut stored = Vec::new();
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (geofence_id, state, events) in steps {
                 sqlx::query(
                     "INSERT INTO geofence_states (geofence_id, device_id, household_id, known, inside, outside_since, \

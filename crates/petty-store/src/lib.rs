@@ -63,7 +63,7 @@ pub use readings::*;
 pub use retention::*;
 pub use security::*;
 pub use signin::*;
-pub use work::{WorkClaim, WorkKind};
+pub use work::{AlarmWorkDone, WorkClaim, WorkKind};
 
 /// What can go wrong in the store, in terms callers act on.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +132,29 @@ macro_rules! on_pool {
     }};
 }
 pub(crate) use on_pool;
+
+/// Opens a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+/// deferred transaction that reads and then writes fails at its first write, without waiting,
+/// with `SQLITE_BUSY_SNAPSHOT` when the ingest writer (another connection) has committed since
+/// its read, which under steady ingest is often. PostgreSQL's `BEGIN` has no such failure.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, Self::Db>>;
+}
+
+impl BeginWrite for sqlx::SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for sqlx::PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.begin().await
+    }
+}
 
 /// Counts a write through [`on_pool`] when dropped, after the write's transaction is over.
 pub(crate) struct WriteMark<'a>(pub(crate) &'a std::sync::atomic::AtomicU64);

@@ -8,7 +8,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
 
 /// Which model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,7 +253,7 @@ impl Store {
     ) -> Result<Vec<TrainingClaim>> {
         let (now_ms, cutoff, day, gap) = (to_ms(now), to_ms(daily_cutoff), utc_day(now), to_ms(not_since));
         let rows: Vec<(Uuid, i64)> = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let due: Vec<(Uuid,)> = sqlx::query_as(
                 "SELECT user_id FROM life_training WHERE \
                  (requested_at IS NOT NULL AND (trained_at IS NULL OR trained_at < $3)) \

@@ -10,7 +10,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
 
 /// An event as kept: the checked content, and the JSON the client sent for `event_data` and
 /// `context`.
@@ -341,7 +341,7 @@ impl Store {
         }
         let mut training_due = false;
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for row in &rows {
                 let done = sqlx::query(INSERT_LIFE_EVENT)
                     .bind(row.id)

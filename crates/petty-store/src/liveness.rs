@@ -7,7 +7,7 @@ use petty_core::ids::{DeviceId, HouseholdId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
 
 /// A recorded change in a device's liveness or battery.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +54,7 @@ impl Store {
                 })
                 .collect();
             on_pool!(write, self, |pool| {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 sqlx::query(
                     "UPDATE devices SET liveness = $3, battery_low_noted = $4 WHERE household_id = $1 AND id = $2",
                 )

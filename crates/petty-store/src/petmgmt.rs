@@ -8,7 +8,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, Webhook, from_ms, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, Webhook, from_ms, on_pool, to_ms};
 
 /// A person as the Pet Management contract describes them, beside Petty's account.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +65,7 @@ impl Store {
     pub async fn put_petmgmt_profile(&self, profile: &PetmgmtProfile, display_name: &str) -> Result<()> {
         let at = to_ms(profile.updated_at);
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO petmgmt_profiles (user_id, first_name, last_name, phone, photo_url, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO UPDATE SET first_name = $2, \

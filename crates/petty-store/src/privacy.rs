@@ -7,7 +7,7 @@
 use petty_core::ids::{HouseholdId, UserId};
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, on_pool};
+use crate::{BeginWrite, Result, Store, StoreError, on_pool};
 
 /// Where an account stands before it is deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl Store {
             return Err(StoreError::Conflict("another member in a household this account alone owns"));
         }
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for household in &plan.alone_in {
                 // Everything of the household goes with it (ON DELETE CASCADE).
                 sqlx::query(

@@ -79,6 +79,10 @@ macro_rules! reading_columns {
     };
 }
 
+/// Pages of readings up to this many are read through `fastread` on SQLite; longer ones (a
+/// rule's window rebuilt, a preview) stay on the sqlx pool.
+pub const FAST_PAGE_MAX: u32 = 1_000;
+
 #[derive(FromRow)]
 struct ReadingRow {
     device_id: Uuid,
@@ -104,6 +108,32 @@ struct ReadingRow {
 }
 
 impl ReadingRow {
+    /// A row of `reading_columns!()` read through `fastread`.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReadingRow> {
+        Ok(ReadingRow {
+            device_id: crate::fastread::uuid(row, 0)?,
+            ts: row.get(1)?,
+            seq: row.get(2)?,
+            received_at: row.get(3)?,
+            heart_rate: row.get(4)?,
+            respiration_rate: row.get(5)?,
+            activity_level: row.get(6)?,
+            activity_counts: row.get(7)?,
+            steps: row.get(8)?,
+            temperature_c: row.get(9)?,
+            battery_pct: row.get(10)?,
+            rssi: row.get(11)?,
+            co_ppm: row.get(12)?,
+            co_raw: row.get(13)?,
+            humidity_pct: row.get(14)?,
+            ambient_temp_c: row.get(15)?,
+            lat: row.get(16)?,
+            lon: row.get(17)?,
+            accuracy_m: row.get(18)?,
+            extra: row.get(19)?,
+        })
+    }
+
     fn into_stored(self) -> Result<StoredReading> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("reading of {} at {}: {what}", self.device_id, self.ts));
         // In `Metric::ALL` order.
@@ -330,24 +360,38 @@ impl Store {
         after: Option<ReadingCursor>,
         limit: u32,
     ) -> Result<(Vec<StoredReading>, Option<ReadingCursor>)> {
+        const PAGE: &str = concat!(
+            "SELECT ",
+            reading_columns!(),
+            " FROM readings WHERE device_id = $1 AND household_id = $2 AND ts >= $3 AND ts < $4 \
+             AND (ts > $5 OR (ts = $5 AND seq > $6)) ORDER BY ts, seq LIMIT $7"
+        );
         let (after_ts, after_seq) = after.map_or((i64::MIN, i64::MIN), |c| (c.ts_ms, c.seq));
-        let rows: Vec<ReadingRow> = on_pool!(read, self, |pool| {
-            sqlx::query_as(concat!(
-                "SELECT ",
-                reading_columns!(),
-                " FROM readings WHERE device_id = $1 AND household_id = $2 AND ts >= $3 AND ts < $4 \
-                 AND (ts > $5 OR (ts = $5 AND seq > $6)) ORDER BY ts, seq LIMIT $7"
-            ))
-            .bind(device_id.0)
-            .bind(household_id.0)
-            .bind(to_ms(from))
-            .bind(to_ms(to))
-            .bind(after_ts)
-            .bind(after_seq)
-            .bind(i64::from(limit) + 1)
-            .fetch_all(pool)
-            .await?
-        });
+        let (from_ts, to_ts, take) = (to_ms(from), to_ms(to), i64::from(limit) + 1);
+        let rows: Vec<ReadingRow> = match &self.fast {
+            // A short page (the alarm job's new readings, an API page) is read on this thread.
+            Some(fast) if limit <= FAST_PAGE_MAX => fast.with(|conn| {
+                let (device, household) = (&device_id.0.as_bytes()[..], &household_id.0.as_bytes()[..]);
+                conn.prepare_cached(PAGE)?
+                    .query_map(
+                        rusqlite::params![device, household, from_ts, to_ts, after_ts, after_seq, take],
+                        ReadingRow::from_sqlite,
+                    )?
+                    .collect()
+            })?,
+            _ => on_pool!(read, self, |pool| {
+                sqlx::query_as(PAGE)
+                    .bind(device_id.0)
+                    .bind(household_id.0)
+                    .bind(from_ts)
+                    .bind(to_ts)
+                    .bind(after_ts)
+                    .bind(after_seq)
+                    .bind(take)
+                    .fetch_all(pool)
+                    .await?
+            }),
+        };
         let mut items = rows.into_iter().map(ReadingRow::into_stored).collect::<Result<Vec<_>>>()?;
         let next = if items.len() > limit as usize {
             items.truncate(limit as usize);

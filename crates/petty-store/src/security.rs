@@ -12,7 +12,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, from_ms, from_ms_opt, on_pool, to_ms};
 
 /// A user's second factor as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -280,7 +280,7 @@ impl Store {
     ) -> Result<bool> {
         let at = to_ms(now);
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query(
                 "UPDATE users SET mfa_secret = mfa_pending_secret, mfa_pending_secret = NULL, mfa_enabled_at = $3, \
                  mfa_last_step = $4 WHERE id = $1 AND mfa_pending_secret = $2 AND mfa_last_step < $4",
@@ -344,7 +344,7 @@ impl Store {
     /// Turns MFA off: the secret, a pending setup and the backup codes are gone.
     pub async fn disable_mfa(&self, user_id: UserId) -> Result<()> {
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "UPDATE users SET mfa_secret = NULL, mfa_pending_secret = NULL, mfa_enabled_at = NULL WHERE id = $1",
             )
@@ -537,7 +537,7 @@ impl Store {
     pub async fn revoke_sign_in(&self, user_id: UserId, id: Uuid, now: OffsetDateTime) -> Result<SignInKind> {
         let at = to_ms(now);
         let kind = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let kind = if sqlx::query(
                 "UPDATE refresh_tokens SET revoked_at = $3 WHERE user_id = $1 AND family_id = $2 AND revoked_at IS NULL",
             )
@@ -600,7 +600,7 @@ impl Store {
         let session = keep.session.map(|s| s.0).unwrap_or_else(Uuid::nil);
         let device = keep.trusted_device.unwrap_or_else(Uuid::nil);
         let revoked = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let families: Vec<Uuid> = sqlx::query_scalar(
                 "SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = $1 AND family_id <> $2 AND revoked_at IS NULL \
                  AND rotated_at IS NULL AND expires_at > $3",

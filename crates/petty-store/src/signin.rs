@@ -12,7 +12,7 @@ use sqlx::FromRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, User, from_ms, from_ms_opt, on_pool, to_ms};
+use crate::{BeginWrite, Result, Store, StoreError, User, from_ms, from_ms_opt, on_pool, to_ms};
 
 /// Whose failed sign-ins a row counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -193,7 +193,7 @@ impl Store {
         forget_before: OffsetDateTime,
     ) -> Result<()> {
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM signin_failures WHERE at < $1")
                 .bind(to_ms(forget_before))
                 .execute(&mut *tx)
@@ -236,7 +236,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<()> {
         on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Tokens a day past their expiry are of no more use, not even to explain a refusal.
             sqlx::query("DELETE FROM account_tokens WHERE expires_at < $1")
                 .bind(to_ms(now) - 24 * 3600 * 1000)
@@ -289,7 +289,7 @@ impl Store {
     pub async fn verify_email(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<Option<User>> {
         let at = to_ms(now);
         let user_id = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let spent: Option<(Uuid, String)> = sqlx::query_as(
                 "UPDATE account_tokens SET used_at = $2 \
                  WHERE token_hash = $1 AND purpose = 'verify_email' AND used_at IS NULL AND expires_at > $2 \
@@ -358,7 +358,7 @@ impl Store {
         let id = Uuid::now_v7();
         let at = to_ms(now);
         let queued = on_pool!(write, self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM account_mail WHERE status <> 'pending' AND created_at < $1")
                 .bind(at - MAIL_KEPT_MS)
                 .execute(&mut *tx)

@@ -64,6 +64,10 @@ fn token() -> i64 {
     i64::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]])
 }
 
+/// An alarm claim done, with the device's rule runs to keep (their watermark and stored form),
+/// or `None` to forget them.
+pub type AlarmWorkDone<'a> = (&'a WorkClaim, Option<(i64, &'a [u8])>);
+
 impl Store {
     /// Claims up to `limit` devices with work of this kind whose lease is free at `now_ms`,
     /// oldest work first, for `lease_ms`.
@@ -125,6 +129,88 @@ impl Store {
                 .bind(claim.version)
                 .execute(pool)
                 .await?;
+        });
+        Ok(())
+    }
+
+    /// The alarm job's rule runs kept for a device (`petty_core::alarm::DeviceRuns`, stored
+    /// form), with the newest reading's event time they have seen.
+    pub async fn alarm_runs(&self, device_id: DeviceId) -> Result<Option<(i64, Vec<u8>)>> {
+        const ONE: &str = "SELECT watermark_ms, runs FROM alarm_runs WHERE device_id = $1";
+        if let Some(fast) = &self.fast {
+            return fast.with(|conn| {
+                use rusqlite::OptionalExtension;
+                conn.prepare_cached(ONE)?
+                    .query_row([&device_id.0.as_bytes()[..]], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+            });
+        }
+        Ok(on_pool!(read, self, |pool| { sqlx::query_as(ONE).bind(device_id.0).fetch_optional(pool).await? }))
+    }
+
+    /// Finishes alarm claims (as [`Store::finish_work`]) and keeps each device's rule runs
+    /// with them (`None` forgets them; runs from an older watermark never replace newer ones,
+    /// so a pass that outlived its lease writes nothing over the pass that took over), in two statements
+    /// whatever the number of devices: the alarm job's pass writes once a batch, not twice a
+    /// device. The runs are written first: a crash between the two leaves the claim noted, and
+    /// its next pass (older readings than the runs have seen) rebuilds them.
+    pub async fn finish_alarm_work(&self, done: &[AlarmWorkDone<'_>]) -> Result<()> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        let postgres = self.backend_name() == "postgres";
+        let cast = |ty: &'static str| if postgres { ty } else { "" };
+        let rows = |n: usize, per: usize, types: &[&'static str]| {
+            (0..n)
+                .map(|i| {
+                    let params: Vec<String> =
+                        (0..per).map(|j| format!("${}{}", i * per + j + 1, cast(types[j]))).collect();
+                    format!("({})", params.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let kept: Vec<(DeviceId, i64, &[u8])> =
+            done.iter().filter_map(|(c, runs)| runs.map(|(w, r)| (c.device_id, w, r))).collect();
+        let forgotten: Vec<DeviceId> =
+            done.iter().filter(|(_, runs)| runs.is_none()).map(|(c, _)| c.device_id).collect();
+        let upsert = format!(
+            "INSERT INTO alarm_runs (device_id, watermark_ms, runs) VALUES {} \
+             ON CONFLICT (device_id) DO UPDATE SET watermark_ms = excluded.watermark_ms, runs = excluded.runs \
+             WHERE alarm_runs.watermark_ms <= excluded.watermark_ms",
+            rows(kept.len(), 3, &["", "", ""])
+        );
+        let forget = format!(
+            "DELETE FROM alarm_runs WHERE device_id IN ({})",
+            (1..=forgotten.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        );
+        let finish = format!(
+            "WITH done (id, version, token) AS (VALUES {}) \
+             UPDATE devices SET alarms_lease_until = NULL, alarms_lease_token = NULL, \
+             alarms_from = CASE WHEN devices.work_version = done.version THEN NULL ELSE devices.alarms_from END \
+             FROM done WHERE devices.id = done.id AND devices.alarms_lease_token = done.token",
+            rows(done.len(), 3, &["::uuid", "::bigint", "::bigint"])
+        );
+        on_pool!(write, self, |pool| {
+            if !kept.is_empty() {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(upsert));
+                for (device, watermark, runs) in &kept {
+                    query = query.bind(device.0).bind(*watermark).bind(*runs);
+                }
+                query.execute(pool).await?;
+            }
+            if !forgotten.is_empty() {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(forget));
+                for device in &forgotten {
+                    query = query.bind(device.0);
+                }
+                query.execute(pool).await?;
+            }
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(finish));
+            for (claim, _) in done {
+                query = query.bind(claim.device_id.0).bind(claim.version).bind(claim.token);
+            }
+            query.execute(pool).await?;
         });
         Ok(())
     }

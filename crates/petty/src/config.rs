@@ -205,6 +205,9 @@ pub(crate) struct NotifySection {
     /// Milliseconds a reading may wait for others before the alarm rules judge its device (0:
     /// at once; readings that arrive during a pass are judged together in the next).
     pub alarm_delay_ms: u64,
+    /// Whether the alarm job keeps each rule's run between passes and reads only new readings
+    /// (false: every pass reads every rule's window again, the slower way it used to work).
+    pub alarm_keep_runs: bool,
     /// Attempts before a notification is given up; retries back off exponentially.
     pub max_attempts: u32,
     pub backoff_base_secs: u64,
@@ -232,6 +235,7 @@ impl Default for NotifySection {
     fn default() -> Self {
         Self {
             alarm_delay_ms: 0,
+            alarm_keep_runs: true,
             max_attempts: 10,
             backoff_base_secs: 5,
             backoff_max_secs: 900,
@@ -626,6 +630,9 @@ fetch_distance_deg = 0.001
 # Milliseconds a reading may wait for others before the alarm rules judge its device (0: at
 # once; readings that arrive during a judging pass are judged together in the next).
 alarm_delay_ms = 0
+# Keep each alarm rule's run between judging passes, so a pass reads only the new readings
+# (false: every pass reads each rule's window again; slower, kept for comparison).
+alarm_keep_runs = true
 # Attempts before a notification is given up; the waits double from base to max.
 max_attempts = 10
 backoff_base_secs = 5
@@ -1257,6 +1264,7 @@ impl Config {
             fetch_distance_deg: self.analysis.fetch_distance_deg,
         };
         http.alarm_delay = Duration::from_millis(self.notify.alarm_delay_ms);
+        http.alarm_keep_runs = self.notify.alarm_keep_runs;
         http.notify = self.notify_config();
         http.billing = self.billing_settings();
         http.files = self.files_settings();

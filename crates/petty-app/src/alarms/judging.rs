@@ -9,8 +9,10 @@
 
 use std::collections::HashMap;
 
-use petty_core::air::WARM_UP_SECS;
-use petty_core::alarm::{ConditionKind, Rule, Transition, transitions};
+use petty_core::air::{WARM_UP_SECS, WarmUp};
+#[cfg(test)]
+use petty_core::alarm::transitions;
+use petty_core::alarm::{ConditionKind, Rule, RuleRun, Transition, transitions_from};
 use petty_core::ids::{DeviceId, HouseholdId};
 use petty_core::readings::Metric;
 use petty_store::{Device, StoreError, StoredReading};
@@ -35,12 +37,25 @@ pub async fn readings(
     to_ms: i64,
     max: usize,
 ) -> Result<(Vec<StoredReading>, bool), StoreError> {
+    readings_in_pages(app, device, from_ms, to_ms, max, PAGE).await
+}
+
+/// [`readings`] read `page` at a time (short pages are read without a thread hand-off on
+/// SQLite: `petty_store::FAST_PAGE_MAX`).
+pub async fn readings_in_pages(
+    app: &App,
+    device: &Device,
+    from_ms: i64,
+    to_ms: i64,
+    max: usize,
+    page: u32,
+) -> Result<(Vec<StoredReading>, bool), StoreError> {
     let (from, to) = (petty_store::from_ms(from_ms)?, petty_store::from_ms(to_ms.saturating_add(1))?);
     let mut out = Vec::new();
     let mut after = None;
     loop {
-        let (page, next) = app.store.readings(device.household_id, device.id, from, to, after, PAGE).await?;
-        out.extend(page);
+        let (read, next) = app.store.readings(device.household_id, device.id, from, to, after, page).await?;
+        out.extend(read);
         match next {
             Some(cursor) if out.len() < max => after = Some(cursor),
             Some(_) => return Ok((out, true)),
@@ -65,6 +80,8 @@ pub fn context_ms(rule: &Rule) -> i64 {
 pub struct DeviceSeries<'a> {
     device: &'a Device,
     readings: &'a [StoredReading],
+    /// The CO sensor's warm-up before the readings, then after them once CO has been read.
+    warm: WarmUp,
     by_metric: HashMap<Metric, Vec<(i64, f64)>>,
 }
 
@@ -78,7 +95,17 @@ pub struct Judged<'a> {
 
 impl<'a> DeviceSeries<'a> {
     pub fn new(device: &'a Device, readings: &'a [StoredReading]) -> Self {
-        Self { device, readings, by_metric: HashMap::new() }
+        Self::resuming(device, readings, WarmUp::default())
+    }
+
+    /// Readings that follow ones already judged, after which the CO sensor's warm-up was `warm`.
+    pub fn resuming(device: &'a Device, readings: &'a [StoredReading], warm: WarmUp) -> Self {
+        Self { device, readings, warm, by_metric: HashMap::new() }
+    }
+
+    /// The CO sensor's warm-up after the readings (as before them when no rule read CO).
+    pub fn warm(&self) -> WarmUp {
+        self.warm
     }
 
     /// Steps `rule` through the readings from its window before `since_ms`, and answers the
@@ -91,11 +118,23 @@ impl<'a> DeviceSeries<'a> {
     /// open, so the rule knows it is raised and sees its clear even when the breaking readings
     /// are older than the rule's window.
     pub fn judge_from(&mut self, rule: &Rule, since_ms: i64, context: i64) -> Option<Judged<'_>> {
+        self.step(rule, &mut RuleRun::new(rule), since_ms, context)
+    }
+
+    /// Steps `run` (where the rule stood before `context`) through the readings from `context`
+    /// on, and answers the transitions decided from `since_ms` on; `run` is left at the newest
+    /// reading. `None` for a rule that reads no metric.
+    pub fn step(&mut self, rule: &Rule, run: &mut RuleRun, since_ms: i64, context: i64) -> Option<Judged<'_>> {
         let metric = rule_metric(rule).filter(|_| rule.kind.reads_metric())?;
         let (device, readings) = (self.device, self.readings);
-        let values = self.by_metric.entry(metric).or_insert_with(|| super::series(device, metric, readings));
+        let values = match self.by_metric.entry(metric) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(super::series_from(device, metric, readings, &mut self.warm))
+            }
+        };
         let values = &values[values.partition_point(|(t, _)| *t < context)..];
-        Some(Judged { steps: transitions(rule, values, since_ms), values })
+        Some(Judged { steps: transitions_from(run, rule, values, since_ms), values })
     }
 }
 

@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::fakes;
-use crate::harness::{TestApp, spawn_app, spawn_app_with};
+use crate::harness::{Engine, TestApp, spawn_app, spawn_app_on, spawn_app_with};
 
 fn now_ms() -> i64 {
     petty_store::to_ms(time::OffsetDateTime::now_utc())
@@ -970,4 +970,123 @@ async fn the_alarms_page_puts_the_active_first_in_the_reader_s_time_with_names_a
     let (_, detail) = get_page(&app, &client, &format!("/alarms/{}", ids[0])).await;
     assert!(detail.contains("acknowledged</strong> · Ana"), "the person by name: {detail}");
     assert!(!detail.contains("user:"), "{detail}");
+}
+
+/// What two servers' alarms must agree on: the rule, its state, when its incident began and
+/// ended, its value and how often it was counted.
+async fn alarm_outcomes(app: &TestApp, token: &str) -> Vec<(String, String, String, String, String, String)> {
+    let mut out: Vec<_> = alarms(app, token, "?page_size=500")
+        .await
+        .iter()
+        .map(|a| {
+            let field = |k: &str| a[k].to_string();
+            (
+                field("type"),
+                field("state"),
+                field("first_at"),
+                field("cleared_at"),
+                field("value"),
+                field("occurrences"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The alarm job keeps each rule's run between passes and reads only the new readings
+/// (`Judging::Resume`); the path it replaced reads every rule's window again each pass
+/// (`Judging::Reread`). Random reading streams from an air monitor (CO with spikes and slow
+/// climbs, temperature and humidity around the built-in rules' levels), sent in random batches
+/// of which some arrive late, must give the same alarms both ways after every pass.
+async fn resumed_runs_raise_and_clear_what_rereading_the_windows_does_on(engine: Engine) {
+    use petty_jobs::alarms::{Judging, run_once_judging};
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+
+    let (Some(resume), Some(reread)) = (spawn_app_on(engine).await, spawn_app_on(engine).await) else {
+        eprintln!("skipping: PETTY_TEST_POSTGRES_URL is not set");
+        assert!(std::env::var_os("CI").is_none(), "CI runs every engine");
+        return;
+    };
+    let seeds: u64 = if engine == Engine::Sqlite { 6 } else { 2 };
+    let (mut passes, mut outcomes_seen, mut resumed_passes) = (0, 0, 0);
+    for seed in 0..seeds {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut sides = Vec::new();
+        for app in [&resume, &reread] {
+            let owner = app.register("Ana").await;
+            let (device_id, device_token) = air_monitor(app, &owner.access_token, &format!("CAR-P{seed}")).await;
+            sides.push((owner, device_id, device_token));
+        }
+        // Three hours of readings 5 s to 60 s apart, ending ten minutes ago.
+        let mut readings = Vec::new();
+        let (mut ts, mut co, mut temp, mut humidity) = (now_ms() - 3 * 3_600_000, 5.0_f64, 27.0_f64, 80.0_f64);
+        while ts < now_ms() - 600_000 {
+            ts += rng.random_range(5_000..60_000);
+            co = match rng.random_range(0..40) {
+                0 => rng.random_range(60.0..200.0),
+                1 => 2.0,
+                2..=9 => (co + rng.random_range(0.0..12.0)).min(400.0),
+                _ => (co + rng.random_range(-8.0..6.0)).clamp(0.0, 400.0),
+            };
+            temp = (temp + rng.random_range(-0.6..0.6)).clamp(2.0, 33.0);
+            humidity = (humidity + rng.random_range(-2.0..2.0)).clamp(60.0, 95.0);
+            readings.push(json!({"ts": ts, "co_ppm": (co * 10.0).round() / 10.0,
+                "ambient_temp_c": (temp * 10.0).round() / 10.0, "humidity_pct": humidity.round()}));
+        }
+        // Some readings are held back and sent after newer ones.
+        let mut held = Vec::new();
+        let mut at = 0;
+        while at < readings.len() {
+            let end = (at + rng.random_range(1..20)).min(readings.len());
+            let mut batch = Vec::new();
+            for reading in &readings[at..end] {
+                if rng.random_range(0..8) == 0 { held.push(reading.clone()) } else { batch.push(reading.clone()) }
+            }
+            if rng.random_range(0..4) == 0 {
+                batch.append(&mut held);
+            }
+            at = end;
+            if at == readings.len() {
+                batch.append(&mut held);
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            for (app, (_, _, device_token)) in [&resume, &reread].into_iter().zip(&sides) {
+                let status = ingest(app, device_token, &json!({"readings": batch})).await;
+                assert_eq!(status, StatusCode::OK, "seed {seed}");
+            }
+            run_once_judging(&resume.state.app, Judging::Resume).await.expect("judge resuming");
+            run_once_judging(&reread.state.app, Judging::Reread).await.expect("judge rereading");
+            passes += 1;
+            let device: petty_core::ids::DeviceId = sides[0].1.parse().unwrap();
+            if resume.state.app.store.alarm_runs(device).await.unwrap().is_some() {
+                resumed_passes += 1;
+            }
+            let (a, b) = (
+                alarm_outcomes(&resume, &sides[0].0.access_token).await,
+                alarm_outcomes(&reread, &sides[1].0.access_token).await,
+            );
+            assert_eq!(a, b, "seed {seed}, pass {passes}: resumed runs (left) against reread windows (right)");
+            outcomes_seen += a.len();
+        }
+        // The kept runs have seen the newest reading.
+        let device: petty_core::ids::DeviceId = sides[0].1.parse().unwrap();
+        let (watermark, _) = resume.state.app.store.alarm_runs(device).await.unwrap().expect("runs kept");
+        assert_eq!(watermark, ts, "seed {seed}");
+    }
+    assert!(outcomes_seen > passes, "the streams raise alarms: {outcomes_seen} over {passes} passes");
+    assert!(resumed_passes * 2 > passes, "most passes resume: {resumed_passes} of {passes}");
+}
+
+#[tokio::test]
+async fn resumed_runs_raise_and_clear_what_rereading_the_windows_does_on_sqlite() {
+    resumed_runs_raise_and_clear_what_rereading_the_windows_does_on(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn resumed_runs_raise_and_clear_what_rereading_the_windows_does_on_postgres() {
+    resumed_runs_raise_and_clear_what_rereading_the_windows_does_on(Engine::Postgres).await;
 }
