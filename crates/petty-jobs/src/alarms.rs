@@ -181,14 +181,15 @@ async fn judge_device(
         return Ok(None);
     }
     let calibration = calibration_print(&device);
-    // The runs kept by the last pass, when every rule has one and these readings all follow
-    // what they have seen: then only the new readings are read.
+    // The runs kept by the last pass, when every rule has one and no reading older than what
+    // they have seen has arrived since (`late_from`: readings that came older than the
+    // device's newest): then only the readings after their watermark are read.
     let kept = match how {
         Judging::Resume => app.store.alarm_runs(device.id).await?,
         Judging::Reread => None,
     };
     let resumed = kept
-        .filter(|(watermark, _)| *watermark < claim.from_ms)
+        .filter(|(watermark, _)| claim.late_from.is_none_or(|late| late > *watermark))
         .and_then(|(_, bytes)| {
             DeviceRuns::decode(&bytes, |kind| rules.iter().find(|(_, k)| k == kind).map(|(r, _)| &r.rule))
         })

@@ -7,6 +7,9 @@
 //! (SELECT ...)` that re-checks the lease, so two nodes never hold the same device. When it has
 //! done the work it clears the note, but only if `work_version` is still what it claimed: work
 //! that arrived meanwhile stays noted (from the older of the two times) for the next pass.
+//! The alarms' work also notes the oldest reading that arrived older than the device's newest
+//! (`alarms_late_from`): the alarm job resumes its kept runs (`alarm_runs`) unless such a
+//! reading is older than what they have seen.
 //! Doing the same work twice is harmless by design (the jobs are idempotent); missing work is
 //! what this prevents.
 //!
@@ -44,6 +47,14 @@ impl WorkKind {
             WorkKind::Analysis => "analysis_to",
         }
     }
+
+    /// The column of late readings' oldest time (`NULL` for the analysis).
+    fn late_column(self) -> &'static str {
+        match self {
+            WorkKind::Alarms => "alarms_late_from",
+            WorkKind::Analysis => "CAST(NULL AS BIGINT)",
+        }
+    }
 }
 
 /// A device's work, claimed by one job run until `finish_work` or the lease's end.
@@ -55,9 +66,17 @@ pub struct WorkClaim {
     pub from_ms: i64,
     /// The newest event time (ms) to work up to.
     pub to_ms: i64,
+    /// The oldest of those readings that arrived older than the device's newest reading (the
+    /// alarms' work only; `None`: every reading came in order).
+    pub late_from: Option<i64>,
     version: i64,
     token: i64,
 }
+
+/// A claimed device as `claim_work` returns it: household, device, the work's start and end,
+/// the work version and the late readings' oldest time.
+#[derive(sqlx::FromRow)]
+struct ClaimRow(Uuid, Uuid, i64, Option<i64>, i64, Option<i64>);
 
 fn token() -> i64 {
     let bytes = Uuid::new_v4().into_bytes();
@@ -74,7 +93,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, fields(kind = kind.prefix()))]
     pub async fn claim_work(&self, kind: WorkKind, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<WorkClaim>> {
         let p = kind.prefix();
-        let to = kind.to_column();
+        let (to, late) = (kind.to_column(), kind.late_column());
         let free = format!("{p}_from IS NOT NULL AND ({p}_lease_until IS NULL OR {p}_lease_until < $1)");
         // On PostgreSQL a claim passes over devices whose rows another transaction holds (an
         // ingest group writing their work notes): it never waits, so it can never be half of a
@@ -83,10 +102,10 @@ impl Store {
         let sql = format!(
             "UPDATE devices SET {p}_lease_until = $2, {p}_lease_token = $3 \
              WHERE id IN (SELECT id FROM devices WHERE {free} ORDER BY {p}_from LIMIT $4{skip_locked}) AND {free} \
-             RETURNING household_id, id, {p}_from, {to}, work_version"
+             RETURNING household_id, id, {p}_from, {to}, work_version, {late}"
         );
         let token = token();
-        let rows: Vec<(Uuid, Uuid, i64, Option<i64>, i64)> = on_pool!(write, self, |pool| {
+        let rows: Vec<ClaimRow> = on_pool!(write, self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(now_ms)
                 .bind(now_ms.saturating_add(lease_ms))
@@ -97,11 +116,12 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(household_id, device_id, from_ms, to_ms, version)| WorkClaim {
+            .map(|ClaimRow(household_id, device_id, from_ms, to_ms, version, late_from)| WorkClaim {
                 household_id: HouseholdId(household_id),
                 device_id: DeviceId(device_id),
                 from_ms,
                 to_ms: to_ms.unwrap_or(from_ms).max(from_ms),
+                late_from,
                 version,
                 token,
             })
@@ -115,7 +135,7 @@ impl Store {
         let p = kind.prefix();
         let unless_newer = |column: &str| format!("{column} = CASE WHEN work_version = $3 THEN NULL ELSE {column} END");
         let clear = match kind {
-            WorkKind::Alarms => unless_newer("alarms_from"),
+            WorkKind::Alarms => format!("{}, {}", unless_newer("alarms_from"), unless_newer("alarms_late_from")),
             WorkKind::Analysis => format!("{}, {}", unless_newer("analysis_from"), unless_newer("analysis_to")),
         };
         let sql = format!(
@@ -187,7 +207,8 @@ impl Store {
         let finish = format!(
             "WITH done (id, version, token) AS (VALUES {}) \
              UPDATE devices SET alarms_lease_until = NULL, alarms_lease_token = NULL, \
-             alarms_from = CASE WHEN devices.work_version = done.version THEN NULL ELSE devices.alarms_from END \
+             alarms_from = CASE WHEN devices.work_version = done.version THEN NULL ELSE devices.alarms_from END, \
+             alarms_late_from = CASE WHEN devices.work_version = done.version THEN NULL ELSE devices.alarms_late_from END \
              FROM done WHERE devices.id = done.id AND devices.alarms_lease_token = done.token",
             rows(done.len(), 3, &["::uuid", "::bigint", "::bigint"])
         );
