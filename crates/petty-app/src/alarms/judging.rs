@@ -111,14 +111,7 @@ impl<'a> DeviceSeries<'a> {
     /// Steps `rule` through the readings from its window before `since_ms`, and answers the
     /// transitions decided from `since_ms` on. `None` for a rule that reads no metric.
     pub fn judge(&mut self, rule: &Rule, since_ms: i64) -> Option<Judged<'_>> {
-        self.judge_from(rule, since_ms, since_ms - rule.window_secs() * 1000)
-    }
-
-    /// [`DeviceSeries::judge`] stepping from `context` on: from the start of an incident still
-    /// open, so the rule knows it is raised and sees its clear even when the breaking readings
-    /// are older than the rule's window.
-    pub fn judge_from(&mut self, rule: &Rule, since_ms: i64, context: i64) -> Option<Judged<'_>> {
-        self.step(rule, &mut RuleRun::new(rule), since_ms, context)
+        self.step(rule, &mut RuleRun::new(rule), since_ms, since_ms - rule.window_secs() * 1000)
     }
 
     /// Steps `run` (where the rule stood before `context`) through the readings from `context`
@@ -127,12 +120,8 @@ impl<'a> DeviceSeries<'a> {
     pub fn step(&mut self, rule: &Rule, run: &mut RuleRun, since_ms: i64, context: i64) -> Option<Judged<'_>> {
         let metric = rule_metric(rule).filter(|_| rule.kind.reads_metric())?;
         let (device, readings) = (self.device, self.readings);
-        let values = match self.by_metric.entry(metric) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(super::series_from(device, metric, readings, &mut self.warm))
-            }
-        };
+        let warm = &mut self.warm;
+        let values = self.by_metric.entry(metric).or_insert_with(|| super::series_from(device, metric, readings, warm));
         let values = &values[values.partition_point(|(t, _)| *t < context)..];
         Some(Judged { steps: transitions_from(run, rule, values, since_ms), values })
     }
