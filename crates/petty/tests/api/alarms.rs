@@ -1019,11 +1019,18 @@ async fn resumed_runs_raise_and_clear_what_rereading_the_windows_does_on(engine:
             let (device_id, device_token) = air_monitor(app, &owner.access_token, &format!("CAR-P{seed}")).await;
             sides.push((owner, device_id, device_token));
         }
-        // Three hours of readings 5 s to 60 s apart, ending ten minutes ago.
+        // Three hours of readings 5 s to 60 s apart, ending ten minutes ago; one in five shares
+        // its millisecond with the one before (numbered by `seq`, as a fast device sends them).
         let mut readings = Vec::new();
         let (mut ts, mut co, mut temp, mut humidity) = (now_ms() - 3 * 3_600_000, 5.0_f64, 27.0_f64, 80.0_f64);
+        let mut seq = 0;
         while ts < now_ms() - 600_000 {
-            ts += rng.random_range(5_000..60_000);
+            if readings.is_empty() || rng.random_range(0..5) != 0 {
+                ts += rng.random_range(5_000..60_000);
+                seq = 0;
+            } else {
+                seq += 1;
+            }
             co = match rng.random_range(0..40) {
                 0 => rng.random_range(60.0..200.0),
                 1 => 2.0,
@@ -1032,24 +1039,30 @@ async fn resumed_runs_raise_and_clear_what_rereading_the_windows_does_on(engine:
             };
             temp = (temp + rng.random_range(-0.6..0.6)).clamp(2.0, 33.0);
             humidity = (humidity + rng.random_range(-2.0..2.0)).clamp(60.0, 95.0);
-            readings.push(json!({"ts": ts, "co_ppm": (co * 10.0).round() / 10.0,
+            readings.push(json!({"ts": ts, "seq": seq, "co_ppm": (co * 10.0).round() / 10.0,
                 "ambient_temp_c": (temp * 10.0).round() / 10.0, "humidity_pct": humidity.round()}));
         }
         // Some readings are held back and sent after newer ones.
         let mut held = Vec::new();
         let mut at = 0;
         while at < readings.len() {
-            let end = (at + rng.random_range(1..20)).min(readings.len());
             let mut batch = Vec::new();
-            for reading in &readings[at..end] {
-                if rng.random_range(0..8) == 0 { held.push(reading.clone()) } else { batch.push(reading.clone()) }
-            }
-            if rng.random_range(0..4) == 0 {
+            if !held.is_empty() && rng.random_range(0..3) == 0 {
+                // The held-back readings on their own, right after newer ones: one of them may
+                // share the newest millisecond, late with nothing newer in between.
                 batch.append(&mut held);
-            }
-            at = end;
-            if at == readings.len() {
-                batch.append(&mut held);
+            } else {
+                let end = (at + rng.random_range(1..20)).min(readings.len());
+                for reading in &readings[at..end] {
+                    if rng.random_range(0..8) == 0 { held.push(reading.clone()) } else { batch.push(reading.clone()) }
+                }
+                if rng.random_range(0..4) == 0 {
+                    batch.append(&mut held);
+                }
+                at = end;
+                if at == readings.len() {
+                    batch.append(&mut held);
+                }
             }
             if batch.is_empty() {
                 continue;
@@ -1089,4 +1102,51 @@ async fn resumed_runs_raise_and_clear_what_rereading_the_windows_does_on_sqlite(
 #[tokio::test]
 async fn resumed_runs_raise_and_clear_what_rereading_the_windows_does_on_postgres() {
     resumed_runs_raise_and_clear_what_rereading_the_windows_does_on(Engine::Postgres).await;
+}
+
+/// A device may send several readings in one millisecond, numbered by `seq`. Kept runs step
+/// them in key order: one with a higher number is new and judged by resuming; one with a lower
+/// number than readings the kept runs have seen, arriving with nothing newer in between, is
+/// late, and the CO spike it carries is still raised.
+#[tokio::test]
+async fn readings_of_one_millisecond_are_judged_in_sequence_order_however_they_arrive() {
+    use petty_jobs::alarms::{Judging, run_once_judging};
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    let (device_id, token) = air_monitor(&app, &ana.access_token, "CAR-MS").await;
+    let device: petty_core::ids::DeviceId = device_id.parse().unwrap();
+    let t = now_ms() - 120_000;
+    let pass = || async { run_once_judging(&app.state.app, Judging::Resume).await.expect("judge") };
+    let co_high = |list: Vec<Value>| list.into_iter().filter(|a| a["type"] == "co_high").collect::<Vec<_>>();
+
+    // In order: clean air (past the sensor's warm-up), then a spike in the same millisecond
+    // under a higher number.
+    assert_eq!(ingest(&app, &token, &json!({"ts": t - 600_000, "co_ppm": 4.0})).await, StatusCode::CREATED);
+    pass().await;
+    assert_eq!(ingest(&app, &token, &json!({"ts": t, "seq": 1, "co_ppm": 5.0})).await, StatusCode::CREATED);
+    pass().await;
+    assert!(app.state.app.store.alarm_runs(device).await.unwrap().is_some(), "the runs are kept");
+    assert!(co_high(alarms(&app, &ana.access_token, "").await).is_empty());
+    assert_eq!(ingest(&app, &token, &json!({"ts": t, "seq": 2, "co_ppm": 180.0})).await, StatusCode::CREATED);
+    pass().await;
+    let raised = co_high(alarms(&app, &ana.access_token, "").await);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0]["value"], 180.0);
+
+    // Out of order: a second monitor's spike under a lower number than readings judged, with
+    // nothing newer in between.
+    let (other_id, other) = air_monitor(&app, &ana.access_token, "CAR-MS2").await;
+    assert_eq!(ingest(&app, &other, &json!({"ts": t - 600_000, "co_ppm": 4.0})).await, StatusCode::CREATED);
+    let clean: Vec<Value> = (1..=300).map(|seq| json!({"ts": t, "seq": seq, "co_ppm": 5.0})).collect();
+    assert_eq!(ingest(&app, &other, &json!({"readings": clean})).await, StatusCode::OK);
+    pass().await;
+    let other_device: petty_core::ids::DeviceId = other_id.parse().unwrap();
+    let (kept_at, _) = app.state.app.store.alarm_runs(other_device).await.unwrap().expect("kept");
+    assert_eq!(kept_at, t, "the runs have seen the whole millisecond");
+    assert_eq!(ingest(&app, &other, &json!({"ts": t, "seq": 0, "co_ppm": 240.0})).await, StatusCode::CREATED);
+    pass().await;
+    let raised: Vec<_> =
+        co_high(alarms(&app, &ana.access_token, "").await).into_iter().filter(|a| a["device_id"] == other_id).collect();
+    assert_eq!(raised.len(), 1, "the late spike is judged: {raised:?}");
+    assert_eq!(raised[0]["value"], 240.0);
 }
