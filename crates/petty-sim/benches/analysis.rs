@@ -15,11 +15,16 @@
 //! the pairs the ratio new ÷ old of the medians.
 //!
 //! `-- once` runs today's end-to-end analysis of the 1 Hz day with accelerometer features once
-//! (`-- once without`: the day without), and `-- once-old` the old one, for instruction counts:
+//! from its columns (`-- once without`: the day without; `-- once rows`: from the slice of
+//! samples), and `-- once-old` the old one, for instruction counts:
 //!
 //! ```text
 //! valgrind --tool=callgrind --toggle-collect='analysis::new_day' --callgrind-out-file=/tmp/cg.out BENCH once
 //! ```
+//!
+//! `-- loop WHAT [without]` runs one thing 200 times and prints the mean, for `perf stat` and
+//! `perf record`: `new` (from columns), `rows` (from the slice), `old`, or `from`
+//! (`Columns::from_samples`).
 
 // Not `benches/timing.rs`: Cargo would take that for a bench of its own.
 #[path = "support/timing.rs"]
@@ -35,13 +40,21 @@ use timing::{runs, timed};
 
 use petty_core::baselines::{self, DaySummary};
 use petty_core::behaviour::forest::Forest;
-use petty_core::behaviour::{Sample, segment};
+use petty_core::behaviour::{Columns, Sample, segment};
 use petty_core::seed_rules::{self, Point, Thresholds};
 use time::{Date, OffsetDateTime, UtcOffset};
 
-/// Today's analysis of a day: episodes, then the summary.
+/// Today's analysis of a day as the server runs it, from the columns it reads a day into:
+/// episodes, then the summary.
 #[inline(never)]
-fn new_day(day: Date, samples: &[Sample], model: &Forest) -> DaySummary {
+fn new_day(day: Date, samples: &Columns, model: &Forest) -> DaySummary {
+    let episodes = segment::analyse_columns(samples, model, None);
+    baselines::summarise_columns(day, UtcOffset::UTC, samples, &episodes)
+}
+
+/// The same from a slice of samples (each call makes its columns).
+#[inline(never)]
+fn new_day_rows(day: Date, samples: &[Sample], model: &Forest) -> DaySummary {
     let episodes = segment::analyse(samples, model, None);
     baselines::summarise_day(day, UtcOffset::UTC, samples, &episodes)
 }
@@ -101,35 +114,65 @@ fn main() {
     let without_accel: Vec<_> = with_accel.iter().map(|s| Sample { accel: None, ..*s }).collect();
     let model = Forest::builtin();
     let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "once" || a == "once-old") {
-        let old = args.iter().any(|a| a == "once-old");
+    if let Some(k) = args.iter().position(|a| a == "loop") {
+        let what = args.get(k + 1).map(String::as_str).unwrap_or("from");
         let samples = if args.iter().any(|a| a == "without") { &without_accel } else { &with_accel };
-        black_box(if old { old_day(day, samples, model) } else { new_day(day, samples, model) });
+        let columns = Columns::from_samples(samples);
+        let t = Instant::now();
+        for _ in 0..200 {
+            match what {
+                "from" => drop(black_box(Columns::from_samples(samples))),
+                "new" => drop(black_box(new_day(day, &columns, model))),
+                "old" => drop(black_box(old_day(day, samples, model))),
+                _ => drop(black_box(new_day_rows(day, samples, model))),
+            }
+        }
+        println!("{what}: {:.3} ms each", t.elapsed().as_secs_f64() * 1000.0 / 200.0);
+        return;
+    }
+    if args.iter().any(|a| a == "once" || a == "once-old") {
+        let samples = if args.iter().any(|a| a == "without") { &without_accel } else { &with_accel };
+        let columns = Columns::from_samples(samples);
+        black_box(if args.iter().any(|a| a == "once-old") {
+            old_day(day, samples, model)
+        } else if args.iter().any(|a| a == "rows") {
+            new_day_rows(day, samples, model)
+        } else {
+            new_day(day, &columns, model)
+        });
         return;
     }
     println!("samples in the 1 Hz day: {}", with_accel.len());
     for (label, samples) in
         [("1 Hz day, with accelerometer features", &with_accel), ("1 Hz day, without", &without_accel)]
     {
+        let columns = Columns::from_samples(samples);
+        pair(
+            &format!("{label}: analyse + summarise_day (columns)"),
+            runs,
+            || old_day(day, samples, model),
+            || new_day(day, &columns, model),
+        );
+        pair(
+            &format!("{label}: analyse + summarise_day (samples)"),
+            runs,
+            || old_day(day, samples, model),
+            || new_day_rows(day, samples, model),
+        );
         pair(
             &format!("{label}: analyse"),
             runs,
             || reference::analyse(samples, model, None),
-            || segment::analyse(samples, model, None),
+            || segment::analyse_columns(&columns, model, None),
         );
         let episodes = segment::analyse(samples, model, None);
         pair(
             &format!("{label}: summarise_day"),
             runs,
             || reference::summarise_day(day, UtcOffset::UTC, samples, &episodes),
-            || baselines::summarise_day(day, UtcOffset::UTC, samples, &episodes),
+            || baselines::summarise_columns(day, UtcOffset::UTC, &columns, &episodes),
         );
-        pair(
-            &format!("{label}: analyse + summarise_day"),
-            runs,
-            || old_day(day, samples, model),
-            || new_day(day, samples, model),
-        );
+        timed(&format!("{label}: Columns::from_samples"), runs, || Columns::from_samples(samples));
     }
 
     // The seed's input: 144 points, one every 10 minutes, as its collar simulator sent them.

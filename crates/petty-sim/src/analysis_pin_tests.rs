@@ -11,7 +11,7 @@ mod reference;
 
 use petty_core::baselines::{self, DaySummary, LocalClock};
 use petty_core::behaviour::calibrate::{Calibration, Feedback, Verdict};
-use petty_core::behaviour::{self, Behaviour, Episode, Forest, Sample, segment};
+use petty_core::behaviour::{self, Behaviour, Columns, Episode, Forest, Sample, segment};
 use petty_core::recurrence::Zone;
 use time::macros::{date, offset};
 use time::{Date, UtcOffset};
@@ -162,6 +162,17 @@ fn compare(
     let old_summary = reference::summarise_day(day, clock, samples, &old);
     let new_summary = baselines::summarise_day(day, clock, samples, &new);
     same(&format!("{what}: summary"), &[new_summary], std::slice::from_ref(&old_summary));
+
+    // The same from columns the samples were pushed into one by one, in the order given (the
+    // way the server reads a day).
+    let mut columns = Columns::new();
+    samples.iter().for_each(|s| columns.push(s));
+    same(&format!("{what}: episodes from columns"), &segment::analyse_columns(&columns, model, calibration), &old);
+    same(
+        &format!("{what}: summary from columns"),
+        &[baselines::summarise_columns(day, clock, &columns, &old)],
+        std::slice::from_ref(&old_summary),
+    );
 
     // Episodes from elsewhere (edges off the minute, overlapping, unordered), and none at all.
     let odd = odd_episodes(&old);

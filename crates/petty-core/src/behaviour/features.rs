@@ -8,6 +8,9 @@
 
 use std::collections::BTreeMap;
 
+use std::ops::Range;
+
+use super::columns::{Columns, col};
 use super::{AccelFeatures, Sample};
 use crate::readings::{Metric, Reading};
 use crate::validation::{FieldError, Invalid};
@@ -287,16 +290,20 @@ const MAX_COVER_MS: i64 = 10 * 60_000;
 /// Features of every epoch that has samples, in time order. `samples` must be sorted by time
 /// (as [`super::segment::analyse`] ensures); epochs are aligned to multiples of [`EPOCH_MS`].
 pub fn epoch_features(samples: &[Sample]) -> Vec<Epoch> {
-    let accs = accumulate(samples);
-    finish(&accs)
+    epochs_of(&Columns::in_given_order(samples))
+}
+
+/// [`epoch_features`] of columns, in the order they are in.
+pub(crate) fn epochs_of(samples: &Columns) -> Vec<Epoch> {
+    finish(&accumulate(samples))
 }
 
 /// The typical gap between consecutive readings (used for the first reading and after gaps).
-fn typical_gap(samples: &[Sample]) -> i64 {
+fn typical_gap(ts: &[i64]) -> i64 {
     let mut sum = 0i64;
     let mut n = 0i64;
-    for w in samples.windows(2) {
-        let gap = w[1].ts_ms - w[0].ts_ms;
+    for w in ts.windows(2) {
+        let gap = w[1] - w[0];
         if gap > 0 && gap <= MAX_COVER_MS {
             sum += gap;
             n += 1;
@@ -305,66 +312,109 @@ fn typical_gap(samples: &[Sample]) -> i64 {
     if n == 0 { EPOCH_MS } else { (sum / n).max(1) }
 }
 
-fn accumulate(samples: &[Sample]) -> Vec<Acc> {
-    let gap = typical_gap(samples);
-    let mut out: Vec<Acc> = Vec::with_capacity(samples.len().min(samples.len() / 8 + 16));
-    let mut prev_ts: Option<i64> = None;
-    for s in samples {
-        let start = s.ts_ms.div_euclid(EPOCH_MS) * EPOCH_MS;
-        if out.last().is_none_or(|a| a.start_ms != start) {
-            out.push(Acc { start_ms: start, hr_max: MISSING, pitch_min: f64::INFINITY, ..Acc::default() });
+/// Each epoch's sums, an epoch at a time. An epoch is a run of samples that fall into one
+/// [`EPOCH_MS`] (samples out of time order start a new one whenever theirs is not the one of
+/// the sample before).
+fn accumulate(samples: &Columns) -> Vec<Acc> {
+    let ts = samples.ts_ms();
+    let len = ts.len();
+    let gap = typical_gap(ts);
+    let mut out: Vec<Acc> = Vec::with_capacity(len.min(len / 8 + 16));
+    let mut covered = Vec::new();
+    let mut lo = 0;
+    while lo < len {
+        let start = ts[lo].div_euclid(EPOCH_MS) * EPOCH_MS;
+        let end = start.saturating_add(EPOCH_MS);
+        let mut hi = lo + 1;
+        while hi < len && (start..end).contains(&ts[hi]) {
+            hi += 1;
         }
-        let covered = match prev_ts {
-            Some(p) if s.ts_ms > p && s.ts_ms - p <= MAX_COVER_MS => s.ts_ms - p,
-            _ => gap,
-        } as f64;
-        prev_ts = Some(s.ts_ms);
-        let Some(a) = out.last_mut() else { continue };
-        a.n += 1;
-        let ok = |v: Option<f64>| v.filter(|v| v.is_finite());
-        if let Some(hr) = ok(s.heart_rate) {
-            a.hr.0 += hr;
+        // The milliseconds each reading's counts and steps cover: since the reading before,
+        // unless that is not before it or too long ago.
+        covered.clear();
+        covered.extend((lo..hi).map(|i| {
+            let since = if i > 0 { ts[i] - ts[i - 1] } else { 0 };
+            (if since > 0 && since <= MAX_COVER_MS { since } else { gap }) as f64
+        }));
+        let mut a = Acc { start_ms: start, n: hi - lo, hr_max: MISSING, pitch_min: f64::INFINITY, ..Acc::default() };
+        epoch_sums(&mut a, samples, lo..hi, &covered);
+        if !samples.column(col::ODBA).is_empty() {
+            accel_sums(&mut a, samples, lo..hi);
+        }
+        out.push(a);
+        lo = hi;
+    }
+    out
+}
+
+/// The sums of one epoch's samples (`range`) of the vitals, movement and position columns, in
+/// one loop. Every sum adds the same values in the same order as a loop over the epoch's
+/// samples would. Not inlined: its sums then stay in registers, and the sums of different
+/// measurements, independent of each other, overlap.
+#[inline(never)]
+fn epoch_sums(a: &mut Acc, c: &Columns, range: Range<usize>, covered: &[f64]) {
+    let hr = &c.column(col::HEART_RATE)[range.clone()];
+    let n = hr.len();
+    let column = |k: usize| &c.column(k)[range.clone()][..n];
+    let (resp, level, counts, steps) =
+        (column(col::RESPIRATION_RATE), column(col::ACTIVITY_LEVEL), column(col::ACTIVITY_COUNTS), column(col::STEPS));
+    let (lat, lon, covered) = (column(col::LAT), column(col::LON), &covered[..n]);
+    for i in 0..n {
+        if hr[i].is_finite() {
+            a.hr.0 += hr[i];
             a.hr.1 += 1;
-            a.hr_max = a.hr_max.max(hr);
+            a.hr_max = a.hr_max.max(hr[i]);
         }
-        if let Some(v) = ok(s.respiration_rate) {
-            a.resp.0 += v;
+        if resp[i].is_finite() {
+            a.resp.0 += resp[i];
             a.resp.1 += 1;
         }
-        if let Some(v) = ok(s.activity_level) {
-            a.level.0 += v;
+        if level[i].is_finite() {
+            a.level.0 += level[i];
             a.level.1 += 1;
         }
-        if let Some(v) = ok(s.activity_counts) {
-            a.counts.0 += v;
-            a.counts.1 += covered;
+        if counts[i].is_finite() {
+            a.counts.0 += counts[i];
+            a.counts.1 += covered[i];
         }
-        if let Some(v) = ok(s.steps) {
-            a.steps.0 += v;
-            a.steps.1 += covered;
+        if steps[i].is_finite() {
+            a.steps.0 += steps[i];
+            a.steps.1 += covered[i];
         }
-        if let (Some(lat), Some(lon)) = (ok(s.lat), ok(s.lon)) {
-            a.lat += lat;
-            a.lon += lon;
+        if lat[i].is_finite() && lon[i].is_finite() {
+            a.lat += lat[i];
+            a.lon += lon[i];
             a.fixes += 1;
         }
-        if let Some(acc) = s.accel.filter(|acc| acc.odba.is_finite() && acc.mag_max.is_finite()) {
+    }
+}
+
+/// The same for the accelerometer features: a sample's count when the magnitude's maximum and
+/// the ODBA are finite.
+#[inline(never)]
+fn accel_sums(a: &mut Acc, c: &Columns, range: Range<usize>) {
+    let odba = &c.column(col::ODBA)[range.clone()];
+    let n = odba.len();
+    let column = |k: usize| &c.column(k)[range.clone()][..n];
+    let (mag_mean, mag_std, mag_max) = (column(col::MAG_MEAN), column(col::MAG_STD), column(col::MAG_MAX));
+    let (dom_hz, dom_power, pitch) = (column(col::DOMINANT_HZ), column(col::DOMINANT_POWER), column(col::PITCH_DEG));
+    for i in 0..n {
+        if odba[i].is_finite() && mag_max[i].is_finite() {
             a.accel += 1;
-            a.mag_mean += acc.mag_mean;
-            a.mag_std += acc.mag_std;
-            a.mag_max = a.mag_max.max(acc.mag_max);
-            a.dom_hz += acc.dominant_hz;
-            a.dom_power += acc.dominant_power;
-            a.odba += acc.odba;
-            a.pitch += acc.pitch_deg;
-            a.pitch_min = a.pitch_min.min(acc.pitch_deg);
-            if acc.odba >= a.odba_max {
-                a.odba_max = acc.odba;
-                a.peak_hz = acc.dominant_hz;
+            a.mag_mean += mag_mean[i];
+            a.mag_std += mag_std[i];
+            a.mag_max = a.mag_max.max(mag_max[i]);
+            a.dom_hz += dom_hz[i];
+            a.dom_power += dom_power[i];
+            a.odba += odba[i];
+            a.pitch += pitch[i];
+            a.pitch_min = a.pitch_min.min(pitch[i]);
+            if odba[i] >= a.odba_max {
+                a.odba_max = odba[i];
+                a.peak_hz = dom_hz[i];
             }
         }
     }
-    out
 }
 
 fn mean_or_missing(sum: f64, n: usize) -> f64 {
