@@ -180,6 +180,88 @@ fn is_restless(b: Behaviour) -> bool {
     b.is_active() || matches!(b, Behaviour::Pacing | Behaviour::Scratching | Behaviour::Shaking)
 }
 
+/// Samples in time order as the day's summary reads them (times, steps, activity levels and
+/// vitals): [`Columns`], or a slice of [`Sample`]s already in time order, read where it is.
+/// Absent values are NaN, as in columns.
+trait Readings {
+    fn ts(&self, i: usize) -> i64;
+    /// The samples with `lo <= ts < hi`.
+    fn range(&self, window: (i64, i64)) -> Range<usize>;
+    /// Each sample's time, steps and activity level.
+    fn movement(&self) -> impl Iterator<Item = (i64, f64, f64)>;
+    /// The steps of the samples `range`.
+    fn steps(&self, range: Range<usize>) -> impl Iterator<Item = f64>;
+    /// The activity level, heart rate and respiration rate of the samples `range`.
+    fn vitals(&self, range: Range<usize>) -> impl Iterator<Item = (f64, f64, f64)>;
+    /// Appends the [`order_key`]s of the usable heart rates and respiration rates of the
+    /// samples `range`.
+    fn push_usable_vitals(&self, range: Range<usize>, hr: &mut Vec<u64>, resp: &mut Vec<u64>);
+}
+
+impl Readings for Columns {
+    fn ts(&self, i: usize) -> i64 {
+        self.ts_ms()[i]
+    }
+
+    fn range(&self, window: (i64, i64)) -> Range<usize> {
+        Columns::range(self, window)
+    }
+
+    fn movement(&self) -> impl Iterator<Item = (i64, f64, f64)> {
+        let (steps, level) = (self.column(col::STEPS), self.column(col::ACTIVITY_LEVEL));
+        self.ts_ms().iter().zip(steps).zip(level).map(|((t, s), l)| (*t, *s, *l))
+    }
+
+    fn steps(&self, range: Range<usize>) -> impl Iterator<Item = f64> {
+        self.column(col::STEPS)[range].iter().copied()
+    }
+
+    fn vitals(&self, range: Range<usize>) -> impl Iterator<Item = (f64, f64, f64)> {
+        let (level, hr, resp) =
+            (self.column(col::ACTIVITY_LEVEL), self.column(col::HEART_RATE), self.column(col::RESPIRATION_RATE));
+        level[range.clone()].iter().zip(&hr[range.clone()]).zip(&resp[range]).map(|((l, h), r)| (*l, *h, *r))
+    }
+
+    fn push_usable_vitals(&self, range: Range<usize>, hr: &mut Vec<u64>, resp: &mut Vec<u64>) {
+        push_usable(&self.column(col::HEART_RATE)[range.clone()], hr);
+        push_usable(&self.column(col::RESPIRATION_RATE)[range], resp);
+    }
+}
+
+fn num(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
+impl Readings for [Sample] {
+    fn ts(&self, i: usize) -> i64 {
+        self[i].ts_ms
+    }
+
+    fn range(&self, (lo, hi): (i64, i64)) -> Range<usize> {
+        let a = self.partition_point(|s| s.ts_ms < lo);
+        a..a + self[a..].partition_point(|s| s.ts_ms < hi)
+    }
+
+    fn movement(&self) -> impl Iterator<Item = (i64, f64, f64)> {
+        self.iter().map(|s| (s.ts_ms, num(s.steps), num(s.activity_level)))
+    }
+
+    fn steps(&self, range: Range<usize>) -> impl Iterator<Item = f64> {
+        self[range].iter().map(|s| num(s.steps))
+    }
+
+    fn vitals(&self, range: Range<usize>) -> impl Iterator<Item = (f64, f64, f64)> {
+        self[range].iter().map(|s| (num(s.activity_level), num(s.heart_rate), num(s.respiration_rate)))
+    }
+
+    fn push_usable_vitals(&self, range: Range<usize>, hr: &mut Vec<u64>, resp: &mut Vec<u64>) {
+        for s in &self[range] {
+            hr.extend(s.heart_rate.filter(|v| usable(*v)).map(order_key));
+            resp.extend(s.respiration_rate.filter(|v| usable(*v)).map(order_key));
+        }
+    }
+}
+
 /// What one pass over the samples in time order gathers.
 struct Scan {
     /// The samples' periods `[ts - span, ts)`, joined where they touch.
@@ -190,12 +272,10 @@ struct Scan {
 
 /// One pass over the samples' times, steps and activity levels, in time order: the periods
 /// they cover and the periods of movement.
-fn scan_samples(c: &Columns) -> Scan {
-    let (ts, steps, level) = (c.ts_ms(), c.column(col::STEPS), c.column(col::ACTIVITY_LEVEL));
+fn scan_samples(samples: &(impl Readings + ?Sized)) -> Scan {
     let (mut covered, mut moving) = (Joined::default(), Joined::default());
     let mut prev: Option<i64> = None;
-    for i in 0..ts.len() {
-        let t = ts[i];
+    for (t, steps, level) in samples.movement() {
         let span = match prev {
             Some(p) => (t - p).min(MAX_SAMPLE_SPAN_MS),
             None => FIRST_SAMPLE_SPAN_MS,
@@ -204,7 +284,7 @@ fn scan_samples(c: &Columns) -> Scan {
         if span > 0 {
             covered.add((t - span, t));
             // Moving: steps counted, or an activity level of light or more.
-            if steps[i] > 0.0 || level[i] >= 1.0 {
+            if steps > 0.0 || level >= 1.0 {
                 moving.add((t - span, t));
             }
         }
@@ -239,9 +319,9 @@ impl Joined {
 }
 
 /// Steps counted by the samples `day` (the day's, in time order).
-fn day_steps(c: &Columns, day: Range<usize>) -> f64 {
+fn day_steps(samples: &(impl Readings + ?Sized), day: Range<usize>) -> f64 {
     let mut steps = 0.0;
-    for &x in &c.column(col::STEPS)[day] {
+    for x in samples.steps(day) {
         steps += if x > 0.0 { x } else { 0.0 };
     }
     steps
@@ -254,12 +334,17 @@ fn usable(v: f64) -> bool {
 
 /// Heart rates and respiration rates (their [`order_key`]s) of the samples `day` (the day's, in
 /// time order) inside resting episodes (`rest`) and outside waking ones (`awake`).
-fn resting_vitals(c: &Columns, day: Range<usize>, rest: &[(i64, i64)], awake: &[(i64, i64)]) -> (Vec<u64>, Vec<u64>) {
+fn resting_vitals(
+    samples: &(impl Readings + ?Sized),
+    day: Range<usize>,
+    rest: &[(i64, i64)],
+    awake: &[(i64, i64)],
+) -> (Vec<u64>, Vec<u64>) {
     if day.is_empty() {
         return (Vec::new(), Vec::new());
     }
     // The stretches at rest: the resting intervals less the waking ones.
-    let (lo, hi) = (c.ts_ms()[day.start], c.ts_ms()[day.end - 1] + 1);
+    let (lo, hi) = (samples.ts(day.start), samples.ts(day.end - 1) + 1);
     let mut stretches: Vec<Range<usize>> = Vec::new();
     let mut ai = 0;
     for &(a, b) in clip(rest, (lo, hi)).iter() {
@@ -274,7 +359,7 @@ fn resting_vitals(c: &Columns, day: Range<usize>, rest: &[(i64, i64)], awake: &[
                 _ => b,
             };
             if to > from {
-                stretches.push(c.range((from, to)));
+                stretches.push(samples.range((from, to)));
             }
             match awake.get(k) {
                 Some(iv) if iv.0 < b => {
@@ -288,8 +373,7 @@ fn resting_vitals(c: &Columns, day: Range<usize>, rest: &[(i64, i64)], awake: &[
     let n: usize = stretches.iter().map(|r| r.len()).sum();
     let (mut hr, mut resp) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for r in stretches {
-        push_usable(&c.column(col::HEART_RATE)[r.clone()], &mut hr);
-        push_usable(&c.column(col::RESPIRATION_RATE)[r], &mut resp);
+        samples.push_usable_vitals(r, &mut hr, &mut resp);
     }
     (hr, resp)
 }
@@ -312,16 +396,12 @@ fn push_usable(values: &[f64], out: &mut Vec<u64>) {
 }
 
 /// The same for the samples `day` at activity level 0 (for days without episodes).
-fn still_vitals(c: &Columns, day: Range<usize>) -> (Vec<u64>, Vec<u64>) {
+fn still_vitals(samples: &(impl Readings + ?Sized), day: Range<usize>) -> (Vec<u64>, Vec<u64>) {
     let (mut hr, mut resp) = (Vec::new(), Vec::new());
-    let (level, heart_rate, respiration_rate) =
-        (c.column(col::ACTIVITY_LEVEL), c.column(col::HEART_RATE), c.column(col::RESPIRATION_RATE));
-    for i in day.filter(|i| level[*i] < 0.5) {
-        if usable(heart_rate[i]) {
-            hr.push(order_key(heart_rate[i]));
-        }
-        if usable(respiration_rate[i]) {
-            resp.push(order_key(respiration_rate[i]));
+    for (level, heart_rate, respiration_rate) in samples.vitals(day) {
+        if level < 0.5 {
+            hr.extend(usable(heart_rate).then(|| order_key(heart_rate)));
+            resp.extend(usable(respiration_rate).then(|| order_key(respiration_rate)));
         }
     }
     (hr, resp)
@@ -362,21 +442,34 @@ fn percentile_of_keys(keys: &mut [u64], p: f64) -> Option<f64> {
 /// Summarises one local day from its samples and episodes (both may be unsorted and may reach
 /// outside [`input_window`]; what lies outside is ignored).
 pub fn summarise_day(day: Date, clock: impl LocalClock, samples: &[Sample], episodes: &[Episode]) -> DaySummary {
-    // Only the columns the summary reads.
-    let columns = Columns::of_rows(samples, col::SUMMARY);
-    summarise_columns(day, clock, &columns, episodes)
+    if samples.is_sorted_by_key(|s| s.ts_ms) {
+        summarise(day, clock, samples, episodes)
+    } else {
+        // Only the columns the summary reads, put in time order.
+        let columns = Columns::of_rows(samples, col::SUMMARY);
+        summarise(day, clock, &*columns.in_time_order(), episodes)
+    }
 }
 
 /// [`summarise_day`] of samples kept as [`Columns`] (what the server reads a pet's day into).
 pub fn summarise_columns(day: Date, clock: impl LocalClock, samples: &Columns, episodes: &[Episode]) -> DaySummary {
+    summarise(day, clock, &*samples.in_time_order(), episodes)
+}
+
+/// [`summarise_day`] of samples in time order.
+fn summarise(
+    day: Date,
+    clock: impl LocalClock,
+    samples: &(impl Readings + ?Sized),
+    episodes: &[Episode],
+) -> DaySummary {
     let dw = day_window(day, clock);
     let nw = night_window(day, clock);
     let tw = daytime_window(day, clock);
 
     let rest = merge(episodes.iter().filter(|e| is_rest(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
     let awake = merge(episodes.iter().filter(|e| !is_rest(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
-    let samples = samples.in_time_order();
-    let scan = scan_samples(&samples);
+    let scan = scan_samples(samples);
     let in_day = samples.range(dw);
     let covered = merge(scan.covered.iter().copied().chain(episodes.iter().map(|e| (e.start_ms, e.end_ms))).collect());
     let minutes_covered = total_ms(&clip(&covered, dw)) as f64 / MINUTE_MS;
@@ -385,9 +478,9 @@ pub fn summarise_columns(day: Date, clock: impl LocalClock, samples: &Columns, e
     // Vitals while sleeping or resting in the day; without episodes (so none resting), the
     // samples marked at rest.
     let (mut hr, mut resp) = if rest.is_empty() {
-        still_vitals(&samples, in_day.clone())
+        still_vitals(samples, in_day.clone())
     } else {
-        resting_vitals(&samples, in_day.clone(), &rest, &awake)
+        resting_vitals(samples, in_day.clone(), &rest, &awake)
     };
     let vital = |v: &mut [u64], p: f64| if v.len() >= MIN_VITAL_SAMPLES { percentile_of_keys(v, p) } else { None };
     let resting_hr = vital(&mut hr, RESTING_HR_PERCENTILE);
@@ -406,7 +499,7 @@ pub fn summarise_columns(day: Date, clock: impl LocalClock, samples: &Columns, e
     let sleep_interruptions = interruptions(episodes, nw);
     let longest_daytime_inactive_min =
         longest_inactive_ms(&covered, &rest, &awake, &scan.moving, tw) as f64 / MINUTE_MS;
-    let steps = day_steps(&samples, in_day);
+    let steps = day_steps(samples, in_day);
 
     DaySummary {
         day,
@@ -652,6 +745,45 @@ pub(crate) mod tests {
         assert_eq!(kept[0], 7);
         assert_eq!(kept[1..], usable_ones);
         assert_eq!(usable_ones.len(), 3);
+    }
+
+    #[test]
+    fn percentiles_agree_with_sorting() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        // Against the old way (sort, interpolate).
+        for round in 0..300 {
+            let n = 1 + (next() % if round % 3 == 0 { 40 } else { 3000 }) as usize;
+            let values: Vec<f64> = (0..n)
+                .map(|_| match round % 5 {
+                    // Heart rates: few distinct values.
+                    0 => (40 + next() % 120) as f64,
+                    // One decimal.
+                    1 => (100 + next() % 300) as f64 / 10.0,
+                    // Anything, negatives, zeros and infinities included.
+                    2 => f64::from_bits(next()),
+                    3 => [0.0, -0.0, 1.0, -1.0, f64::INFINITY, f64::NEG_INFINITY][(next() % 6) as usize],
+                    _ => (next() % 1000) as f64 * 1e-3 - 0.5,
+                })
+                .collect();
+            let finite: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+            for p in [0.0, 10.0, 50.0, 77.7, 100.0] {
+                let by_sort = (!finite.is_empty()).then(|| {
+                    let mut v = finite.clone();
+                    v.sort_by(f64::total_cmp);
+                    let rank = p / 100.0 * (v.len() - 1) as f64;
+                    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+                    v[lo] + (v[hi] - v[lo]) * (rank - lo as f64)
+                });
+                let got = percentile(&values, p);
+                assert_eq!(got.map(f64::to_bits), by_sort.map(f64::to_bits), "round {round}, p {p}");
+            }
+        }
         assert_eq!(percentile(&[5.0], 10.0), Some(5.0));
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0, 5.0], 50.0), Some(3.0));
         assert_eq!(percentile(&[10.0, 0.0], 25.0), Some(2.5));

@@ -187,9 +187,22 @@ fn compare(
         &[reference::summarise_day(day, clock, samples, &[])],
     );
 
-    // The epoch features and an episode's mean features (what feedback keeps).
+    // The samples already in time order (read where they are, a piece at a time).
     let mut sorted = samples.to_vec();
     sorted.sort_by_key(|s| s.ts_ms);
+    same(&format!("{what}: episodes of sorted samples"), &segment::analyse(&sorted, model, calibration), &old);
+    same(
+        &format!("{what}: summary of sorted samples"),
+        &[baselines::summarise_day(day, clock, &sorted, &old)],
+        std::slice::from_ref(&old_summary),
+    );
+    same(
+        &format!("{what}: summary of sorted samples without episodes"),
+        &[baselines::summarise_day(day, clock, &sorted, &[])],
+        &[reference::summarise_day(day, clock, samples, &[])],
+    );
+
+    // The epoch features and an episode's mean features (what feedback keeps).
     let old_epochs = reference::epoch_features(&sorted);
     let new_epochs: Vec<String> = behaviour::epoch_features(&sorted)
         .iter()

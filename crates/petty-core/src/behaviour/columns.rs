@@ -93,11 +93,6 @@ impl Columns {
         if c.unsorted { c.in_time_order().into_owned() } else { c }
     }
 
-    /// The samples of a slice, in the order they are in.
-    pub(crate) fn in_given_order(samples: &[Sample]) -> Columns {
-        Columns::of_rows(samples, col::ALL)
-    }
-
     /// The samples of a slice, in the order they are in, with only the first `width` columns
     /// (the others empty).
     pub(crate) fn of_rows(samples: &[Sample], width: usize) -> Columns {

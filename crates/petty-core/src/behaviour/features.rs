@@ -290,20 +290,24 @@ const MAX_COVER_MS: i64 = 10 * 60_000;
 /// Features of every epoch that has samples, in time order. `samples` must be sorted by time
 /// (as [`super::segment::analyse`] ensures); epochs are aligned to multiples of [`EPOCH_MS`].
 pub fn epoch_features(samples: &[Sample]) -> Vec<Epoch> {
-    epochs_of(&Columns::in_given_order(samples))
+    finish(&accumulate_rows(samples))
 }
 
 /// [`epoch_features`] of columns, in the order they are in.
 pub(crate) fn epochs_of(samples: &Columns) -> Vec<Epoch> {
-    finish(&accumulate(samples))
+    let mut accs = Vec::new();
+    accumulate(&mut accs, samples, None, typical_gap(samples.ts_ms().iter().copied()));
+    finish(&accs)
 }
 
 /// The typical gap between consecutive readings (used for the first reading and after gaps).
-fn typical_gap(ts: &[i64]) -> i64 {
+fn typical_gap(mut ts: impl Iterator<Item = i64>) -> i64 {
     let mut sum = 0i64;
     let mut n = 0i64;
-    for w in ts.windows(2) {
-        let gap = w[1] - w[0];
+    let Some(mut prev) = ts.next() else { return EPOCH_MS };
+    for t in ts {
+        let gap = t - prev;
+        prev = t;
         if gap > 0 && gap <= MAX_COVER_MS {
             sum += gap;
             n += 1;
@@ -312,14 +316,37 @@ fn typical_gap(ts: &[i64]) -> i64 {
     if n == 0 { EPOCH_MS } else { (sum / n).max(1) }
 }
 
-/// Each epoch's sums, an epoch at a time. An epoch is a run of samples that fall into one
-/// [`EPOCH_MS`] (samples out of time order start a new one whenever theirs is not the one of
-/// the sample before).
-fn accumulate(samples: &Columns) -> Vec<Acc> {
+/// How many rows of samples are made into columns at a time (rounded up to the end of an
+/// epoch): the columns of a piece fit in the cache and their memory is used again.
+const PIECE: usize = 4096;
+
+/// Each epoch's sums of samples in rows, in the order they are in: a piece at a time made into
+/// columns, the same sums as the columns of all of them would give.
+fn accumulate_rows(samples: &[Sample]) -> Vec<Acc> {
+    let gap = typical_gap(samples.iter().map(|s| s.ts_ms));
+    let mut out = Vec::with_capacity(samples.len().min(samples.len() / 8 + 16));
+    let mut lo = 0;
+    while lo < samples.len() {
+        // A piece ends where an epoch does.
+        let mut hi = (lo + PIECE).min(samples.len());
+        while hi < samples.len() && samples[hi].ts_ms.div_euclid(EPOCH_MS) == samples[hi - 1].ts_ms.div_euclid(EPOCH_MS)
+        {
+            hi += 1;
+        }
+        let piece = Columns::of_rows(&samples[lo..hi], col::ALL);
+        accumulate(&mut out, &piece, lo.checked_sub(1).map(|i| samples[i].ts_ms), gap);
+        lo = hi;
+    }
+    out
+}
+
+/// Adds each epoch's sums of `samples` to `out`, an epoch at a time. An epoch is a run of
+/// samples that fall into one [`EPOCH_MS`] (samples out of time order start a new one whenever
+/// theirs is not the one of the sample before). `before` is the time of the sample before
+/// these, if any; `gap` the typical gap between samples.
+fn accumulate(out: &mut Vec<Acc>, samples: &Columns, before: Option<i64>, gap: i64) {
     let ts = samples.ts_ms();
     let len = ts.len();
-    let gap = typical_gap(ts);
-    let mut out: Vec<Acc> = Vec::with_capacity(len.min(len / 8 + 16));
     let mut covered = Vec::new();
     let mut lo = 0;
     while lo < len {
@@ -333,7 +360,11 @@ fn accumulate(samples: &Columns) -> Vec<Acc> {
         // unless that is not before it or too long ago.
         covered.clear();
         covered.extend((lo..hi).map(|i| {
-            let since = if i > 0 { ts[i] - ts[i - 1] } else { 0 };
+            let since = match (i, before) {
+                (0, Some(prev)) => ts[0] - prev,
+                (0, None) => 0,
+                _ => ts[i] - ts[i - 1],
+            };
             (if since > 0 && since <= MAX_COVER_MS { since } else { gap }) as f64
         }));
         let mut a = Acc { start_ms: start, n: hi - lo, hr_max: MISSING, pitch_min: f64::INFINITY, ..Acc::default() };
@@ -344,7 +375,6 @@ fn accumulate(samples: &Columns) -> Vec<Acc> {
         out.push(a);
         lo = hi;
     }
-    out
 }
 
 /// The sums of one epoch's samples (`range`) of the vitals, movement and position columns, in
@@ -352,7 +382,10 @@ fn accumulate(samples: &Columns) -> Vec<Acc> {
 /// samples would. Not inlined: its sums then stay in registers, and the sums of different
 /// measurements, independent of each other, overlap.
 #[inline(never)]
-fn epoch_sums(a: &mut Acc, c: &Columns, range: Range<usize>, covered: &[f64]) {
+fn epoch_sums(sums: &mut Acc, c: &Columns, range: Range<usize>, covered: &[f64]) {
+    // A local copy, whose fields live in registers through the loop (not stored to `sums` at
+    // every sample).
+    let mut a = *sums;
     let hr = &c.column(col::HEART_RATE)[range.clone()];
     let n = hr.len();
     let column = |k: usize| &c.column(k)[range.clone()][..n];
@@ -387,12 +420,14 @@ fn epoch_sums(a: &mut Acc, c: &Columns, range: Range<usize>, covered: &[f64]) {
             a.fixes += 1;
         }
     }
+    *sums = a;
 }
 
 /// The same for the accelerometer features: a sample's count when the magnitude's maximum and
 /// the ODBA are finite.
 #[inline(never)]
-fn accel_sums(a: &mut Acc, c: &Columns, range: Range<usize>) {
+fn accel_sums(sums: &mut Acc, c: &Columns, range: Range<usize>) {
+    let mut a = *sums;
     let odba = &c.column(col::ODBA)[range.clone()];
     let n = odba.len();
     let column = |k: usize| &c.column(k)[range.clone()][..n];
@@ -415,6 +450,7 @@ fn accel_sums(a: &mut Acc, c: &Columns, range: Range<usize>) {
             }
         }
     }
+    *sums = a;
 }
 
 fn mean_or_missing(sum: f64, n: usize) -> f64 {
@@ -599,6 +635,33 @@ mod tests {
         let mut partial = map.clone();
         partial.remove("accel_odba");
         assert_eq!(AccelFeatures::from_extra(&partial), None);
+    }
+
+    #[test]
+    fn samples_made_into_columns_a_piece_at_a_time_give_the_same_epochs() {
+        // Uneven gaps (some longer than counts may cover), so a piece's first sample must be
+        // measured from the last of the piece before.
+        let mut ts = 1_795_305_600_000i64;
+        let mut state = 7u64;
+        let samples: Vec<Sample> = (0..3 * PIECE + 77)
+            .map(|i| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                ts += [1000, 1000, 250, 61_000, 700_000][(state >> 60) as usize % 5];
+                Sample {
+                    ts_ms: ts,
+                    heart_rate: Some(60.0 + (i % 13) as f64),
+                    steps: Some((i % 7) as f64),
+                    activity_counts: (i % 5 != 0).then_some(3.0),
+                    accel: (i > PIECE + 9)
+                        .then(|| AccelFeatures { odba: (i % 11) as f64 * 0.1, ..AccelFeatures::default() }),
+                    ..Sample::default()
+                }
+            })
+            .collect();
+        let by_rows = epoch_features(&samples);
+        let by_columns = epochs_of(&Columns::from_samples(&samples));
+        assert!(by_rows.len() > 100);
+        assert_eq!(format!("{by_rows:?}"), format!("{by_columns:?}"));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use super::calibrate::Calibration;
 use super::columns::Columns;
-use super::features::{EPOCH_MS, FEATURE_COUNT, FEATURE_NAMES, MISSING, epochs_of, mean_features};
+use super::features::{
+    EPOCH_MS, Epoch, FEATURE_COUNT, FEATURE_NAMES, MISSING, epoch_features, epochs_of, mean_features,
+};
 use super::forest::Forest;
 use super::{BEHAVIOUR_COUNT, Behaviour, Episode, Sample};
 
@@ -35,12 +37,20 @@ fn argmax(p: &[f64; BEHAVIOUR_COUNT]) -> usize {
 /// start to its last epoch's end; its confidence is the mean probability of its label; its
 /// features are the episode means of the model's most important features (where measured).
 pub fn analyse(samples: &[Sample], model: &Forest, calibration: Option<&Calibration>) -> Vec<Episode> {
-    analyse_columns(&Columns::from_samples(samples), model, calibration)
+    if samples.is_sorted_by_key(|s| s.ts_ms) {
+        label(epoch_features(samples), model, calibration)
+    } else {
+        analyse_columns(&Columns::from_samples(samples), model, calibration)
+    }
 }
 
 /// [`analyse`] of samples kept as [`Columns`] (what the server reads a pet's day into).
 pub fn analyse_columns(samples: &Columns, model: &Forest, calibration: Option<&Calibration>) -> Vec<Episode> {
-    let epochs = epochs_of(&samples.in_time_order());
+    label(epochs_of(&samples.in_time_order()), model, calibration)
+}
+
+/// The episodes of epochs in time order.
+fn label(epochs: Vec<Epoch>, model: &Forest, calibration: Option<&Calibration>) -> Vec<Episode> {
     if epochs.is_empty() {
         return Vec::new();
     }
