@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::Sample;
+use super::{AccelFeatures, Sample};
 
 /// Index of each measurement's column in [`Columns`].
 pub(crate) mod col {
@@ -53,7 +53,7 @@ pub struct Columns {
 fn values_of(s: &Sample) -> [f64; col::ALL] {
     let num = |v: Option<f64>| v.unwrap_or(f64::NAN);
     let a = s.accel;
-    let acc = |f: fn(&super::AccelFeatures) -> f64| a.as_ref().map_or(f64::NAN, f);
+    let acc = |f: fn(&AccelFeatures) -> f64| a.as_ref().map_or(f64::NAN, f);
     [
         num(s.heart_rate),
         num(s.respiration_rate),
@@ -96,34 +96,63 @@ impl Columns {
     /// The samples of a slice, in the order they are in, with only the first `width` columns
     /// (the others empty).
     pub(crate) fn of_rows(samples: &[Sample], width: usize) -> Columns {
-        let n = samples.len();
+        /// Rows read a block at a time, a column at a time: a block's rows stay in the cache
+        /// while each column is written in a tight loop.
+        const BLOCK: usize = 1024;
+        fn put(column: &mut Vec<f64>, rows: &[Sample], f: impl Fn(&Sample) -> Option<f64>) {
+            column.extend(rows.iter().map(|s| f(s).unwrap_or(f64::NAN)));
+        }
+        fn put_accel(column: &mut Vec<f64>, rows: &[Sample], f: impl Fn(&AccelFeatures) -> f64) {
+            column.extend(rows.iter().map(|s| s.accel.as_ref().map_or(f64::NAN, &f)));
+        }
+        let mut c = Columns::with_capacity(samples.len(), false);
         let plain = width.min(col::PLAIN);
-        let mut ts_ms = vec![0; n];
-        let mut values: [Vec<f64>; col::ALL] = std::array::from_fn(|k| vec![0.0; if k < plain { n } else { 0 }]);
-        let mut unsorted = false;
-        let mut prev = i64::MIN;
+        for k in plain..col::PLAIN {
+            c.values[k] = Vec::new();
+        }
         let mut accel = false;
-        // One pass over the rows, writing the columns at once.
-        for (i, s) in samples.iter().enumerate() {
-            unsorted |= s.ts_ms < prev;
-            prev = s.ts_ms;
-            ts_ms[i] = s.ts_ms;
-            let v = values_of(s);
-            for (column, v) in values[..plain].iter_mut().zip(v) {
-                column[i] = v;
+        for rows in samples.chunks(BLOCK) {
+            c.ts_ms.extend(rows.iter().map(|s| s.ts_ms));
+            let [hr, resp, level, steps, counts, lat, lon, mag_mean, mag_std, mag_max, dom_hz, dom_power, odba, pitch] =
+                &mut c.values;
+            put(hr, rows, |s| s.heart_rate);
+            put(resp, rows, |s| s.respiration_rate);
+            put(level, rows, |s| s.activity_level);
+            put(steps, rows, |s| s.steps);
+            if plain == col::PLAIN {
+                put(counts, rows, |s| s.activity_counts);
+                put(lat, rows, |s| s.lat);
+                put(lon, rows, |s| s.lon);
             }
-            if !accel && width > col::PLAIN && s.accel.is_some() {
+            if !accel && width > col::PLAIN && rows.iter().any(|s| s.accel.is_some()) {
                 // The first accelerometer features: none for the samples before.
                 accel = true;
-                values[col::PLAIN..].iter_mut().for_each(|column| *column = vec![f64::NAN; n]);
-            }
-            if accel {
-                for (column, v) in values[col::PLAIN..].iter_mut().zip(&v[col::PLAIN..]) {
-                    column[i] = *v;
+                let before = c.ts_ms.len() - rows.len();
+                for column in [
+                    &mut *mag_mean,
+                    &mut *mag_std,
+                    &mut *mag_max,
+                    &mut *dom_hz,
+                    &mut *dom_power,
+                    &mut *odba,
+                    &mut *pitch,
+                ] {
+                    column.reserve(samples.len());
+                    column.resize(before, f64::NAN);
                 }
             }
+            if accel {
+                put_accel(mag_mean, rows, |a| a.mag_mean);
+                put_accel(mag_std, rows, |a| a.mag_std);
+                put_accel(mag_max, rows, |a| a.mag_max);
+                put_accel(dom_hz, rows, |a| a.dominant_hz);
+                put_accel(dom_power, rows, |a| a.dominant_power);
+                put_accel(odba, rows, |a| a.odba);
+                put_accel(pitch, rows, |a| a.pitch_deg);
+            }
         }
-        Columns { ts_ms, values, unsorted }
+        c.unsorted = !c.ts_ms.is_sorted();
+        c
     }
 
     /// Adds a sample.
