@@ -2,9 +2,13 @@
 //!
 //! - a whole day of a 1 Hz collar (86,400 readings) end to end: accelerometer-free samples
 //!   and samples with accelerometer features, through epoch features, the forest, smoothing and
-//!   episodes (`segment::analyse`), and the day summary (`baselines::summarise_day`). Each is
-//!   timed against its baseline in the same run: the analysis as it was before issue 18's third
-//!   part (`support/analysis_reference.rs`), interleaved run by run with today's;
+//!   episodes, and the day summary. Timed as the server's job runs it, from the day's
+//!   [`Columns`] (`segment::analyse_columns`, `baselines::summarise_columns`; the job reads the
+//!   readings into columns, as it read them into samples before, which is not timed here), and
+//!   from a slice of samples (`segment::analyse`, `baselines::summarise_day`, which callers with
+//!   samples still use). Each is timed against its baseline in the same run, interleaved run by
+//!   run: the analysis as it was before issue 18's third part (`support/analysis_reference.rs`,
+//!   from the slice). `Columns::from_samples` is timed alone;
 //! - the Petty seed's rule-based interpreter over a 144-point day (one point every 10 minutes),
 //!   the input the upstream Python took about 0.46 ms for.
 //!
@@ -21,6 +25,7 @@
 //! ```text
 //! valgrind --tool=callgrind --toggle-collect='analysis::new_day' --callgrind-out-file=/tmp/cg.out BENCH once
 //! ```
+//! (`analysis::new_day_rows` and `analysis::old_day` for the others.)
 //!
 //! `-- loop WHAT [without]` runs one thing 200 times and prints the mean, for `perf stat` and
 //! `perf record`: `new` (from columns), `rows` (from the slice), `old`, or `from`

@@ -316,27 +316,73 @@ fn typical_gap(mut ts: impl Iterator<Item = i64>) -> i64 {
     if n == 0 { EPOCH_MS } else { (sum / n).max(1) }
 }
 
-/// How many rows of samples are made into columns at a time (rounded up to the end of an
-/// epoch): the columns of a piece fit in the cache and their memory is used again.
-const PIECE: usize = 4096;
-
-/// Each epoch's sums of samples in rows, in the order they are in: a piece at a time made into
-/// columns, the same sums as the columns of all of them would give.
+/// Each epoch's sums of samples in rows, in the order they are in, a sample at a time (read
+/// where they are: making columns of them first costs more than it saves).
 fn accumulate_rows(samples: &[Sample]) -> Vec<Acc> {
     let gap = typical_gap(samples.iter().map(|s| s.ts_ms));
     let mut out = Vec::with_capacity(samples.len().min(samples.len() / 8 + 16));
-    let mut lo = 0;
-    while lo < samples.len() {
-        // A piece ends where an epoch does.
-        let mut hi = (lo + PIECE).min(samples.len());
-        while hi < samples.len() && samples[hi].ts_ms.div_euclid(EPOCH_MS) == samples[hi - 1].ts_ms.div_euclid(EPOCH_MS)
-        {
-            hi += 1;
+    let Some(first) = samples.first() else { return out };
+    let fresh = |start_ms: i64| Acc { start_ms, hr_max: MISSING, pitch_min: f64::INFINITY, ..Acc::default() };
+    // The epoch being summed, kept in a local (in registers) until the next one starts.
+    let mut a = fresh(first.ts_ms.div_euclid(EPOCH_MS) * EPOCH_MS);
+    let mut end = a.start_ms.saturating_add(EPOCH_MS);
+    let mut prev_ts: Option<i64> = None;
+    for s in samples {
+        if !(a.start_ms..end).contains(&s.ts_ms) {
+            out.push(a);
+            a = fresh(s.ts_ms.div_euclid(EPOCH_MS) * EPOCH_MS);
+            end = a.start_ms.saturating_add(EPOCH_MS);
         }
-        let piece = Columns::of_rows(&samples[lo..hi], col::ALL);
-        accumulate(&mut out, &piece, lo.checked_sub(1).map(|i| samples[i].ts_ms), gap);
-        lo = hi;
+        let covered = match prev_ts {
+            Some(p) if s.ts_ms > p && s.ts_ms - p <= MAX_COVER_MS => s.ts_ms - p,
+            _ => gap,
+        } as f64;
+        prev_ts = Some(s.ts_ms);
+        a.n += 1;
+        let ok = |v: Option<f64>| v.filter(|v| v.is_finite());
+        if let Some(hr) = ok(s.heart_rate) {
+            a.hr.0 += hr;
+            a.hr.1 += 1;
+            a.hr_max = a.hr_max.max(hr);
+        }
+        if let Some(v) = ok(s.respiration_rate) {
+            a.resp.0 += v;
+            a.resp.1 += 1;
+        }
+        if let Some(v) = ok(s.activity_level) {
+            a.level.0 += v;
+            a.level.1 += 1;
+        }
+        if let Some(v) = ok(s.activity_counts) {
+            a.counts.0 += v;
+            a.counts.1 += covered;
+        }
+        if let Some(v) = ok(s.steps) {
+            a.steps.0 += v;
+            a.steps.1 += covered;
+        }
+        if let (Some(lat), Some(lon)) = (ok(s.lat), ok(s.lon)) {
+            a.lat += lat;
+            a.lon += lon;
+            a.fixes += 1;
+        }
+        if let Some(acc) = s.accel.filter(|acc| acc.odba.is_finite() && acc.mag_max.is_finite()) {
+            a.accel += 1;
+            a.mag_mean += acc.mag_mean;
+            a.mag_std += acc.mag_std;
+            a.mag_max = a.mag_max.max(acc.mag_max);
+            a.dom_hz += acc.dominant_hz;
+            a.dom_power += acc.dominant_power;
+            a.odba += acc.odba;
+            a.pitch += acc.pitch_deg;
+            a.pitch_min = a.pitch_min.min(acc.pitch_deg);
+            if acc.odba >= a.odba_max {
+                a.odba_max = acc.odba;
+                a.peak_hz = acc.dominant_hz;
+            }
+        }
     }
+    out.push(a);
     out
 }
 
@@ -638,27 +684,35 @@ mod tests {
     }
 
     #[test]
-    fn samples_made_into_columns_a_piece_at_a_time_give_the_same_epochs() {
-        // Uneven gaps (some longer than counts may cover), so a piece's first sample must be
-        // measured from the last of the piece before.
+    fn samples_in_rows_and_in_columns_give_the_same_epochs() {
+        // Uneven gaps (some longer than counts may cover, some not forward), holes, and
+        // accelerometer features from some sample on.
         let mut ts = 1_795_305_600_000i64;
         let mut state = 7u64;
-        let samples: Vec<Sample> = (0..3 * PIECE + 77)
+        let samples: Vec<Sample> = (0..12_345)
             .map(|i| {
                 state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                ts += [1000, 1000, 250, 61_000, 700_000][(state >> 60) as usize % 5];
+                ts += [1000, 1000, 250, 61_000, 700_000, 0, -3000][(state >> 60) as usize % 7];
                 Sample {
                     ts_ms: ts,
                     heart_rate: Some(60.0 + (i % 13) as f64),
                     steps: Some((i % 7) as f64),
                     activity_counts: (i % 5 != 0).then_some(3.0),
-                    accel: (i > PIECE + 9)
+                    accel: (i > 4105)
                         .then(|| AccelFeatures { odba: (i % 11) as f64 * 0.1, ..AccelFeatures::default() }),
                     ..Sample::default()
                 }
             })
             .collect();
+        // In the order given (out of time order, a sample starts a new epoch when its epoch is
+        // not the one before), and in time order.
         let by_rows = epoch_features(&samples);
+        let by_columns = epochs_of(&Columns::of_rows(&samples, col::ALL));
+        assert!(by_rows.len() > 1000);
+        assert_eq!(format!("{by_rows:?}"), format!("{by_columns:?}"));
+        let mut sorted = samples.clone();
+        sorted.sort_by_key(|s| s.ts_ms);
+        let by_rows = epoch_features(&sorted);
         let by_columns = epochs_of(&Columns::from_samples(&samples));
         assert!(by_rows.len() > 100);
         assert_eq!(format!("{by_rows:?}"), format!("{by_columns:?}"));
