@@ -39,7 +39,9 @@ pub(crate) mod col {
 ///
 /// Samples may be pushed in any order; the analysis reads them in time order (samples with the
 /// same time in the order they were pushed), as it reads a slice of [`Sample`]s.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Not `PartialEq`: absent values are NaN, which equals nothing.
+#[derive(Debug, Clone, Default)]
 pub struct Columns {
     ts_ms: Vec<i64>,
     /// Indexed by [`col`]; the accelerometer's are empty while no sample has accelerometer
