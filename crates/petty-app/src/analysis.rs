@@ -6,10 +6,10 @@ use std::sync::{Arc, RwLock};
 
 use petty_core::anomalies;
 use petty_core::baselines::{self, DaySummary};
-use petty_core::behaviour::Sample;
 use petty_core::behaviour::calibrate::{Feedback, Verdict};
 use petty_core::behaviour::features::{FEATURE_COUNT, sample_from_reading};
 use petty_core::behaviour::forest::Forest;
+use petty_core::behaviour::{Columns, Sample};
 use petty_core::devices::DeviceKind;
 use petty_core::ids::{DeviceId, HouseholdId, PetId};
 use petty_core::{nutrition, plan};
@@ -87,6 +87,38 @@ pub async fn samples(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<(Vec<Sample>, Vec<petty_store::Device>), StoreError> {
+    let mut samples = Vec::new();
+    let collars = each_sample(store, household_id, pet_id, from_ms, to_ms, |s| samples.push(s)).await?;
+    if collars.len() > 1 {
+        samples.sort_by_key(|s| s.ts_ms);
+    }
+    Ok((samples, collars))
+}
+
+/// The same samples as [`Columns`], what a day's analysis reads (a day of a 1 Hz collar is
+/// 86,400 readings: no row per reading). The analysis puts them in time order itself.
+pub async fn sample_columns(
+    store: &Store,
+    household_id: HouseholdId,
+    pet_id: PetId,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<(Columns, Vec<petty_store::Device>), StoreError> {
+    let mut columns = Columns::new();
+    let collars = each_sample(store, household_id, pet_id, from_ms, to_ms, |s| columns.push(&s)).await?;
+    Ok((columns, collars))
+}
+
+/// Hands each sample of the pet's collars with `from_ms <= ts < to_ms` to `f`, collar by collar,
+/// each collar's in time order; answers the collars.
+async fn each_sample(
+    store: &Store,
+    household_id: HouseholdId,
+    pet_id: PetId,
+    from_ms: i64,
+    to_ms: i64,
+    mut f: impl FnMut(Sample),
+) -> Result<Vec<petty_store::Device>, StoreError> {
     let collars: Vec<_> = store
         .pet_devices(household_id, pet_id)
         .await?
@@ -94,22 +126,18 @@ pub async fn samples(
         .filter(|d| d.profile.kind == DeviceKind::Collar)
         .collect();
     let (from, to) = (petty_store::from_ms(from_ms)?, petty_store::from_ms(to_ms)?);
-    let mut samples = Vec::new();
     for collar in &collars {
         let mut after = None;
         loop {
             let (page, next) = store.readings(household_id, collar.id, from, to, after, PAGE).await?;
-            samples.extend(page.iter().map(|r| sample_from_reading(&r.reading)));
+            page.iter().for_each(|r| f(sample_from_reading(&r.reading)));
             match next {
                 Some(cursor) => after = Some(cursor),
                 None => break,
             }
         }
     }
-    if collars.len() > 1 {
-        samples.sort_by_key(|s| s.ts_ms);
-    }
-    Ok((samples, collars))
+    Ok(collars)
 }
 
 /// Feedback as the calibration reads it (items without features cannot teach and are left out).

@@ -11,9 +11,12 @@
 //! [`summarise_day`] clips everything it is given to those windows, so callers may pass more;
 //! [`input_window`] is the span it needs (from the night's start to the day's end).
 
+use std::ops::Range;
+
 use time::{Date, Duration, PrimitiveDateTime, Time, UtcOffset};
 
-use crate::behaviour::{Behaviour, Episode, Sample};
+use crate::behaviour::columns::col;
+use crate::behaviour::{Behaviour, Columns, Episode, Sample};
 
 pub const NIGHT_START_HOUR: u8 = 21;
 pub const NIGHT_END_HOUR: u8 = 7;
@@ -177,121 +180,311 @@ fn is_restless(b: Behaviour) -> bool {
     b.is_active() || matches!(b, Behaviour::Pacing | Behaviour::Scratching | Behaviour::Shaking)
 }
 
+/// Samples in time order as the day's summary reads them (times, steps, activity levels and
+/// vitals): [`Columns`], or a slice of [`Sample`]s already in time order, read where it is.
+/// Absent values are NaN, as in columns.
+trait Readings {
+    fn ts(&self, i: usize) -> i64;
+    /// The samples with `lo <= ts < hi`.
+    fn range(&self, window: (i64, i64)) -> Range<usize>;
+    /// Each sample's time, steps and activity level.
+    fn movement(&self) -> impl Iterator<Item = (i64, f64, f64)>;
+    /// The steps of the samples `range`.
+    fn steps(&self, range: Range<usize>) -> impl Iterator<Item = f64>;
+    /// The activity level, heart rate and respiration rate of the samples `range`.
+    fn vitals(&self, range: Range<usize>) -> impl Iterator<Item = (f64, f64, f64)>;
+    /// Appends the [`order_key`]s of the usable heart rates and respiration rates of the
+    /// samples `range`.
+    fn push_usable_vitals(&self, range: Range<usize>, hr: &mut Vec<u64>, resp: &mut Vec<u64>);
+}
+
+impl Readings for Columns {
+    fn ts(&self, i: usize) -> i64 {
+        self.ts_ms()[i]
+    }
+
+    fn range(&self, window: (i64, i64)) -> Range<usize> {
+        Columns::range(self, window)
+    }
+
+    fn movement(&self) -> impl Iterator<Item = (i64, f64, f64)> {
+        let (steps, level) = (self.column(col::STEPS), self.column(col::ACTIVITY_LEVEL));
+        self.ts_ms().iter().zip(steps).zip(level).map(|((t, s), l)| (*t, *s, *l))
+    }
+
+    fn steps(&self, range: Range<usize>) -> impl Iterator<Item = f64> {
+        self.column(col::STEPS)[range].iter().copied()
+    }
+
+    fn vitals(&self, range: Range<usize>) -> impl Iterator<Item = (f64, f64, f64)> {
+        let (level, hr, resp) =
+            (self.column(col::ACTIVITY_LEVEL), self.column(col::HEART_RATE), self.column(col::RESPIRATION_RATE));
+        level[range.clone()].iter().zip(&hr[range.clone()]).zip(&resp[range]).map(|((l, h), r)| (*l, *h, *r))
+    }
+
+    fn push_usable_vitals(&self, range: Range<usize>, hr: &mut Vec<u64>, resp: &mut Vec<u64>) {
+        push_usable(&self.column(col::HEART_RATE)[range.clone()], hr);
+        push_usable(&self.column(col::RESPIRATION_RATE)[range], resp);
+    }
+}
+
+fn num(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
+impl Readings for [Sample] {
+    fn ts(&self, i: usize) -> i64 {
+        self[i].ts_ms
+    }
+
+    fn range(&self, (lo, hi): (i64, i64)) -> Range<usize> {
+        let a = self.partition_point(|s| s.ts_ms < lo);
+        a..a + self[a..].partition_point(|s| s.ts_ms < hi)
+    }
+
+    fn movement(&self) -> impl Iterator<Item = (i64, f64, f64)> {
+        self.iter().map(|s| (s.ts_ms, num(s.steps), num(s.activity_level)))
+    }
+
+    fn steps(&self, range: Range<usize>) -> impl Iterator<Item = f64> {
+        self[range].iter().map(|s| num(s.steps))
+    }
+
+    fn vitals(&self, range: Range<usize>) -> impl Iterator<Item = (f64, f64, f64)> {
+        self[range].iter().map(|s| (num(s.activity_level), num(s.heart_rate), num(s.respiration_rate)))
+    }
+
+    fn push_usable_vitals(&self, range: Range<usize>, hr: &mut Vec<u64>, resp: &mut Vec<u64>) {
+        for s in &self[range] {
+            hr.extend(s.heart_rate.filter(|v| usable(*v)).map(order_key));
+            resp.extend(s.respiration_rate.filter(|v| usable(*v)).map(order_key));
+        }
+    }
+}
+
 /// What one pass over the samples in time order gathers.
 struct Scan {
     /// The samples' periods `[ts - span, ts)`, joined where they touch.
     covered: Intervals,
     /// The periods of samples that show movement, joined.
     moving: Intervals,
-    /// Heart rates and respiration rates of the day's samples inside resting episodes.
-    resting_hr: Vec<f64>,
-    resting_resp: Vec<f64>,
-    /// The same for samples at activity level 0 (for days without episodes).
-    still_hr: Vec<f64>,
-    still_resp: Vec<f64>,
-    /// Steps counted within the day.
-    steps: f64,
 }
 
-/// One pass over the samples in time order (a day at 1 Hz is 86,400 of them, so each extra
-/// pass costs milliseconds), with cursors into the resting and awake intervals.
-fn scan_samples(samples: &[Sample], day: (i64, i64), rest: &[(i64, i64)], awake: &[(i64, i64)]) -> Scan {
-    let mut sorted: Vec<&Sample> = samples.iter().collect();
-    if !sorted.is_sorted_by_key(|s| s.ts_ms) {
-        sorted.sort_by_key(|s| s.ts_ms);
-    }
-    let mut scan = Scan {
-        covered: Vec::new(),
-        moving: Vec::new(),
-        resting_hr: Vec::new(),
-        resting_resp: Vec::new(),
-        still_hr: Vec::new(),
-        still_resp: Vec::new(),
-        steps: 0.0,
-    };
-    let join = |list: &mut Intervals, (a, b): (i64, i64)| match list.last_mut() {
-        Some(last) if a <= last.1 && a >= last.0 => last.1 = last.1.max(b),
-        _ => list.push((a, b)),
-    };
-    let usable = |v: Option<f64>| v.filter(|x| x.is_finite() && *x > 0.0);
-    let (mut ri, mut ai) = (0, 0);
+/// One pass over the samples' times, steps and activity levels, in time order: the periods
+/// they cover and the periods of movement.
+fn scan_samples(samples: &(impl Readings + ?Sized)) -> Scan {
+    let (mut covered, mut moving) = (Joined::default(), Joined::default());
     let mut prev: Option<i64> = None;
-    for s in sorted {
-        let t = s.ts_ms;
+    for (t, steps, level) in samples.movement() {
         let span = match prev {
             Some(p) => (t - p).min(MAX_SAMPLE_SPAN_MS),
             None => FIRST_SAMPLE_SPAN_MS,
         };
         prev = Some(t);
         if span > 0 {
-            join(&mut scan.covered, (t - span, t));
-            if is_moving(s) {
-                join(&mut scan.moving, (t - span, t));
+            covered.add((t - span, t));
+            // Moving: steps counted, or an activity level of light or more.
+            if steps > 0.0 || level >= 1.0 {
+                moving.add((t - span, t));
             }
         }
-        if t < day.0 || t >= day.1 {
-            continue;
-        }
-        scan.steps += s.steps.filter(|x| *x > 0.0).unwrap_or(0.0);
-        while rest.get(ri).is_some_and(|iv| iv.1 <= t) {
-            ri += 1;
-        }
-        while awake.get(ai).is_some_and(|iv| iv.1 <= t) {
-            ai += 1;
-        }
-        let at_rest = rest.get(ri).is_some_and(|iv| iv.0 <= t) && awake.get(ai).is_none_or(|iv| iv.0 > t);
-        if at_rest {
-            scan.resting_hr.extend(usable(s.heart_rate));
-            scan.resting_resp.extend(usable(s.respiration_rate));
-        }
-        if s.activity_level.is_some_and(|a| a < 0.5) {
-            scan.still_hr.extend(usable(s.heart_rate));
-            scan.still_resp.extend(usable(s.respiration_rate));
-        }
     }
-    scan
+    Scan { covered: covered.into_intervals(), moving: moving.into_intervals() }
 }
 
-fn is_moving(s: &Sample) -> bool {
-    s.steps.is_some_and(|x| x > 0.0) || s.activity_level.is_some_and(|x| x >= 1.0)
+/// Intervals in time order, each joined to the one before when it starts within it.
+#[derive(Default)]
+struct Joined {
+    done: Intervals,
+    /// The last interval, still growing.
+    open: Option<(i64, i64)>,
+}
+
+impl Joined {
+    fn add(&mut self, (a, b): (i64, i64)) {
+        match &mut self.open {
+            Some(last) if a <= last.1 && a >= last.0 => last.1 = last.1.max(b),
+            open => {
+                if let Some(last) = open.replace((a, b)) {
+                    self.done.push(last);
+                }
+            }
+        }
+    }
+
+    fn into_intervals(mut self) -> Intervals {
+        self.done.extend(self.open);
+        self.done
+    }
+}
+
+/// Steps counted by the samples `day` (the day's, in time order).
+fn day_steps(samples: &(impl Readings + ?Sized), day: Range<usize>) -> f64 {
+    let mut steps = 0.0;
+    for x in samples.steps(day) {
+        steps += if x > 0.0 { x } else { 0.0 };
+    }
+    steps
+}
+
+/// Whether a heart rate or respiration rate counts towards a resting value.
+fn usable(v: f64) -> bool {
+    v.is_finite() && v > 0.0
+}
+
+/// Heart rates and respiration rates (their [`order_key`]s) of the samples `day` (the day's, in
+/// time order) inside resting episodes (`rest`) and outside waking ones (`awake`).
+fn resting_vitals(
+    samples: &(impl Readings + ?Sized),
+    day: Range<usize>,
+    rest: &[(i64, i64)],
+    awake: &[(i64, i64)],
+) -> (Vec<u64>, Vec<u64>) {
+    if day.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    // The stretches at rest: the resting intervals less the waking ones.
+    let (lo, hi) = (samples.ts(day.start), samples.ts(day.end - 1) + 1);
+    let mut stretches: Vec<Range<usize>> = Vec::new();
+    let mut ai = 0;
+    for &(a, b) in clip(rest, (lo, hi)).iter() {
+        let mut from = a;
+        while awake.get(ai).is_some_and(|iv| iv.1 <= from) {
+            ai += 1;
+        }
+        let mut k = ai;
+        while from < b {
+            let to = match awake.get(k) {
+                Some(iv) if iv.0 < b => iv.0.max(from),
+                _ => b,
+            };
+            if to > from {
+                stretches.push(samples.range((from, to)));
+            }
+            match awake.get(k) {
+                Some(iv) if iv.0 < b => {
+                    from = from.max(iv.1);
+                    k += 1;
+                }
+                _ => break,
+            }
+        }
+    }
+    let n: usize = stretches.iter().map(|r| r.len()).sum();
+    let (mut hr, mut resp) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for r in stretches {
+        samples.push_usable_vitals(r, &mut hr, &mut resp);
+    }
+    (hr, resp)
+}
+
+/// Appends the [`order_key`]s of the usable `values` to `out`, without a branch per value.
+fn push_usable(values: &[f64], out: &mut Vec<u64>) {
+    // The keys of finite positive numbers lie strictly between those of 0 and infinity.
+    const ABOVE: u64 = 1 << 63;
+    const BELOW: u64 = 0xFFF0_0000_0000_0000;
+    let start = out.len();
+    out.extend(values.iter().map(|v| order_key(*v)));
+    let mut k = start;
+    for i in start..out.len() {
+        let key = out[i];
+        // Written always, kept (by moving on) only when usable; `k <= i`.
+        out[k] = key;
+        k += usize::from(key.wrapping_sub(ABOVE + 1) < BELOW - ABOVE - 1);
+    }
+    out.truncate(k);
+}
+
+/// The same for the samples `day` at activity level 0 (for days without episodes).
+fn still_vitals(samples: &(impl Readings + ?Sized), day: Range<usize>) -> (Vec<u64>, Vec<u64>) {
+    let (mut hr, mut resp) = (Vec::new(), Vec::new());
+    for (level, heart_rate, respiration_rate) in samples.vitals(day) {
+        if level < 0.5 {
+            hr.extend(usable(heart_rate).then(|| order_key(heart_rate)));
+            resp.extend(usable(respiration_rate).then(|| order_key(respiration_rate)));
+        }
+    }
+    (hr, resp)
 }
 
 /// The `p`th percentile (0–100) by linear interpolation; `None` when empty.
 pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
+    let mut keys: Vec<u64> = values.iter().copied().filter(|x| x.is_finite()).map(order_key).collect();
+    percentile_of_keys(&mut keys, p)
+}
+
+/// A number as an integer in the same order as [`f64::total_cmp`]'s (and so the same for the
+/// same number): selection compares integers, not numbers.
+fn order_key(x: f64) -> u64 {
+    let bits = x.to_bits();
+    // Positive: above every negative; negative: the larger the magnitude, the smaller.
+    bits ^ ((((bits as i64) >> 63) as u64) | (1 << 63))
+}
+
+fn from_order_key(key: u64) -> f64 {
+    f64::from_bits(if key >> 63 == 1 { key ^ (1 << 63) } else { !key })
+}
+
+/// [`percentile`] of numbers given by their [`order_key`]s, reordering them.
+fn percentile_of_keys(keys: &mut [u64], p: f64) -> Option<f64> {
+    if keys.is_empty() {
         return None;
     }
-    let rank = (p.clamp(0.0, 100.0) / 100.0) * (v.len() - 1) as f64;
+    let rank = (p.clamp(0.0, 100.0) / 100.0) * (keys.len() - 1) as f64;
     let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
     // Selection instead of a sort: a day at 1 Hz has tens of thousands of resting values.
-    let (_, &mut low, above) = v.select_nth_unstable_by(lo, f64::total_cmp);
-    let high = if hi > lo { above.iter().copied().min_by(f64::total_cmp).unwrap_or(low) } else { low };
+    let (_, &mut low, above) = keys.select_nth_unstable(lo);
+    let high = if hi > lo { above.iter().copied().min().unwrap_or(low) } else { low };
+    let (low, high) = (from_order_key(low), from_order_key(high));
     Some(low + (high - low) * (rank - lo as f64))
 }
 
 /// Summarises one local day from its samples and episodes (both may be unsorted and may reach
 /// outside [`input_window`]; what lies outside is ignored).
 pub fn summarise_day(day: Date, clock: impl LocalClock, samples: &[Sample], episodes: &[Episode]) -> DaySummary {
+    if samples.is_sorted_by_key(|s| s.ts_ms) {
+        summarise(day, clock, samples, episodes)
+    } else {
+        // Only the columns the summary reads, put in time order.
+        let columns = Columns::of_rows(samples, col::SUMMARY);
+        summarise(day, clock, &*columns.in_time_order(), episodes)
+    }
+}
+
+/// [`summarise_day`] of samples kept as [`Columns`] (what the server reads a pet's day into).
+pub fn summarise_columns(day: Date, clock: impl LocalClock, samples: &Columns, episodes: &[Episode]) -> DaySummary {
+    summarise(day, clock, &*samples.in_time_order(), episodes)
+}
+
+/// [`summarise_day`] of samples in time order.
+fn summarise(
+    day: Date,
+    clock: impl LocalClock,
+    samples: &(impl Readings + ?Sized),
+    episodes: &[Episode],
+) -> DaySummary {
     let dw = day_window(day, clock);
     let nw = night_window(day, clock);
     let tw = daytime_window(day, clock);
 
     let rest = merge(episodes.iter().filter(|e| is_rest(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
     let awake = merge(episodes.iter().filter(|e| !is_rest(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
-    let scan = scan_samples(samples, dw, &rest, &awake);
+    let scan = scan_samples(samples);
+    let in_day = samples.range(dw);
     let covered = merge(scan.covered.iter().copied().chain(episodes.iter().map(|e| (e.start_ms, e.end_ms))).collect());
     let minutes_covered = total_ms(&clip(&covered, dw)) as f64 / MINUTE_MS;
     let night_minutes_covered = total_ms(&clip(&covered, nw)) as f64 / MINUTE_MS;
 
-    // Vitals while sleeping or resting in the day; without episodes, samples marked at rest.
-    let use_fallback = scan.resting_hr.len() < MIN_VITAL_SAMPLES && rest.is_empty();
-    let vital = |values: &[f64], fallback: &[f64], p: f64| {
-        let v = if use_fallback { fallback } else { values };
-        if v.len() >= MIN_VITAL_SAMPLES { percentile(v, p) } else { None }
+    // Vitals while sleeping or resting in the day; without episodes (so none resting), the
+    // samples marked at rest.
+    let (mut hr, mut resp) = if rest.is_empty() {
+        still_vitals(samples, in_day.clone())
+    } else {
+        resting_vitals(samples, in_day.clone(), &rest, &awake)
     };
-    let resting_hr = vital(&scan.resting_hr, &scan.still_hr, RESTING_HR_PERCENTILE);
-    let respiration = vital(&scan.resting_resp, &scan.still_resp, 50.0);
+    let vital = |v: &mut [u64], p: f64| if v.len() >= MIN_VITAL_SAMPLES { percentile_of_keys(v, p) } else { None };
+    let resting_hr = vital(&mut hr, RESTING_HR_PERCENTILE);
+    let respiration = vital(&mut resp, 50.0);
 
     let minutes_of = |pred: &dyn Fn(Behaviour) -> bool, w: (i64, i64)| {
         let iv = merge(episodes.iter().filter(|e| pred(e.label)).map(|e| (e.start_ms, e.end_ms)).collect());
@@ -306,7 +499,7 @@ pub fn summarise_day(day: Date, clock: impl LocalClock, samples: &[Sample], epis
     let sleep_interruptions = interruptions(episodes, nw);
     let longest_daytime_inactive_min =
         longest_inactive_ms(&covered, &rest, &awake, &scan.moving, tw) as f64 / MINUTE_MS;
-    let steps = scan.steps;
+    let steps = day_steps(samples, in_day);
 
     DaySummary {
         day,
@@ -523,6 +716,74 @@ pub(crate) mod tests {
     #[test]
     fn percentiles_interpolate() {
         assert_eq!(percentile(&[], 10.0), None);
+        assert_eq!(percentile(&[f64::NAN, f64::INFINITY], 10.0), None);
+        assert_eq!(percentile(&[3.0, -0.0, -7.5, 0.0, f64::NAN, 1e-300, -1e300], 50.0), Some(0.0));
+        assert_eq!(percentile(&[3.0, -2.0, -7.5, 1.0], 0.0), Some(-7.5));
+        assert_eq!(percentile(&[3.0, -2.0, -7.5, 1.0], 100.0), Some(3.0));
+        assert_eq!(percentile(&[3.0, -2.0, -7.5, 1.0], 50.0), Some(-0.5));
+        for x in [-1e300, -2.5, -0.0, 0.0, 5e-324, 1.0, 7e200] {
+            assert_eq!(from_order_key(order_key(x)).to_bits(), f64::to_bits(x));
+        }
+        // Keys kept without a branch are the usable values'.
+        let odd = [
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            5e-324,
+            -5e-324,
+            f64::MAX,
+            f64::MIN,
+            64.0,
+            -64.0,
+        ];
+        let mut kept = vec![7];
+        push_usable(&odd, &mut kept);
+        let usable_ones: Vec<u64> = odd.iter().filter(|v| usable(**v)).map(|v| order_key(*v)).collect();
+        assert_eq!(kept[0], 7);
+        assert_eq!(kept[1..], usable_ones);
+        assert_eq!(usable_ones.len(), 3);
+    }
+
+    #[test]
+    fn percentiles_agree_with_sorting() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        // Against the old way (sort, interpolate).
+        for round in 0..300 {
+            let n = 1 + (next() % if round % 3 == 0 { 40 } else { 3000 }) as usize;
+            let values: Vec<f64> = (0..n)
+                .map(|_| match round % 5 {
+                    // Heart rates: few distinct values.
+                    0 => (40 + next() % 120) as f64,
+                    // One decimal.
+                    1 => (100 + next() % 300) as f64 / 10.0,
+                    // Anything, negatives, zeros and infinities included.
+                    2 => f64::from_bits(next()),
+                    3 => [0.0, -0.0, 1.0, -1.0, f64::INFINITY, f64::NEG_INFINITY][(next() % 6) as usize],
+                    _ => (next() % 1000) as f64 * 1e-3 - 0.5,
+                })
+                .collect();
+            let finite: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+            for p in [0.0, 10.0, 50.0, 77.7, 100.0] {
+                let by_sort = (!finite.is_empty()).then(|| {
+                    let mut v = finite.clone();
+                    v.sort_by(f64::total_cmp);
+                    let rank = p / 100.0 * (v.len() - 1) as f64;
+                    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+                    v[lo] + (v[hi] - v[lo]) * (rank - lo as f64)
+                });
+                let got = percentile(&values, p);
+                assert_eq!(got.map(f64::to_bits), by_sort.map(f64::to_bits), "round {round}, p {p}");
+            }
+        }
         assert_eq!(percentile(&[5.0], 10.0), Some(5.0));
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0, 5.0], 50.0), Some(3.0));
         assert_eq!(percentile(&[10.0, 0.0], 25.0), Some(2.5));

@@ -8,17 +8,19 @@ use std::fmt;
 use std::str::FromStr;
 
 pub mod calibrate;
+pub mod columns;
 pub mod features;
 pub mod forest;
 pub mod segment;
 
 pub use calibrate::{Calibration, Feedback, LabelPrecision, Verdict, precision_by_label};
+pub use columns::Columns;
 pub use features::{
     ACCEL_EXTRA, EPOCH_MS, Epoch, FEATURE_COUNT, FEATURE_NAMES, MISSING, accel_features, episode_mean_features,
     epoch_features, sample_from_reading,
 };
 pub use forest::{Forest, ModelError, TrainParams};
-pub use segment::{analyse, questions};
+pub use segment::{analyse, analyse_columns, questions};
 
 /// What a pet was doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -11,7 +11,7 @@ use petty_bus::Topic;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use petty_app::analysis::{calibration_feedback, samples};
+use petty_app::analysis::{calibration_feedback, sample_columns};
 use petty_app::timeline::TimelineItem;
 use petty_app::{App, summary_json};
 use petty_core::anomalies::{self, DeviceState};
@@ -151,19 +151,19 @@ pub async fn analyse_day(
     // The day's summary also reads the night before it; episodes are kept for the day, and the
     // one that runs into it from the evening before is kept again, whole.
     let (w0, _) = baselines::input_window(day, &zone);
-    let (samples, collars) = samples(store, household_id, pet_id, w0.min(d0), d1).await?;
+    let (samples, collars) = sample_columns(store, household_id, pet_id, w0.min(d0), d1).await?;
     let Some(collar) = collars.first() else {
         return Err(StoreError::NotFound);
     };
     let feedback = calibration_feedback(&store.episode_feedback(household_id, pet_id, FEEDBACK_LIMIT).await?);
     let calibration = (!feedback.is_empty()).then(|| Calibration::from_feedback(&feedback));
     let model = app.model.get();
-    let all = segment::analyse(&samples, &model, calibration.as_ref());
+    let all = segment::analyse_columns(&samples, &model, calibration.as_ref());
     let from = keep_from(store, household_id, pet_id, &all, (w0, d0)).await?;
     let episodes: Vec<Episode> = all.iter().filter(|e| e.start_ms >= from && e.start_ms < d1).cloned().collect();
     store.replace_episodes(household_id, pet_id, collar.id, from, d1, &episodes).await?;
 
-    let summary = baselines::summarise_day(day, &zone, &samples, &all);
+    let summary = baselines::summarise_columns(day, &zone, &samples, &all);
     let history: Vec<DaySummary> = store
         .pet_days(household_id, pet_id, day - time::Duration::days(31), day - time::Duration::days(1))
         .await?

@@ -16,6 +16,8 @@ pub mod send;
 mod util;
 
 #[cfg(test)]
+mod analysis_pin_tests;
+#[cfg(test)]
 mod anomaly_tests;
 #[cfg(test)]
 mod eval_tests;

@@ -8,6 +8,9 @@
 
 use std::collections::BTreeMap;
 
+use std::ops::Range;
+
+use super::columns::{Columns, col};
 use super::{AccelFeatures, Sample};
 use crate::readings::{Metric, Reading};
 use crate::validation::{FieldError, Invalid};
@@ -287,16 +290,24 @@ const MAX_COVER_MS: i64 = 10 * 60_000;
 /// Features of every epoch that has samples, in time order. `samples` must be sorted by time
 /// (as [`super::segment::analyse`] ensures); epochs are aligned to multiples of [`EPOCH_MS`].
 pub fn epoch_features(samples: &[Sample]) -> Vec<Epoch> {
-    let accs = accumulate(samples);
+    finish(&accumulate_rows(samples))
+}
+
+/// [`epoch_features`] of columns, in the order they are in.
+pub(crate) fn epochs_of(samples: &Columns) -> Vec<Epoch> {
+    let mut accs = Vec::new();
+    accumulate(&mut accs, samples, None, typical_gap(samples.ts_ms().iter().copied()));
     finish(&accs)
 }
 
 /// The typical gap between consecutive readings (used for the first reading and after gaps).
-fn typical_gap(samples: &[Sample]) -> i64 {
+fn typical_gap(mut ts: impl Iterator<Item = i64>) -> i64 {
     let mut sum = 0i64;
     let mut n = 0i64;
-    for w in samples.windows(2) {
-        let gap = w[1].ts_ms - w[0].ts_ms;
+    let Some(mut prev) = ts.next() else { return EPOCH_MS };
+    for t in ts {
+        let gap = t - prev;
+        prev = t;
         if gap > 0 && gap <= MAX_COVER_MS {
             sum += gap;
             n += 1;
@@ -305,21 +316,28 @@ fn typical_gap(samples: &[Sample]) -> i64 {
     if n == 0 { EPOCH_MS } else { (sum / n).max(1) }
 }
 
-fn accumulate(samples: &[Sample]) -> Vec<Acc> {
-    let gap = typical_gap(samples);
-    let mut out: Vec<Acc> = Vec::with_capacity(samples.len().min(samples.len() / 8 + 16));
+/// Each epoch's sums of samples in rows, in the order they are in, a sample at a time (read
+/// where they are: making columns of them first costs more than it saves).
+fn accumulate_rows(samples: &[Sample]) -> Vec<Acc> {
+    let gap = typical_gap(samples.iter().map(|s| s.ts_ms));
+    let mut out = Vec::with_capacity(samples.len().min(samples.len() / 8 + 16));
+    let Some(first) = samples.first() else { return out };
+    let fresh = |start_ms: i64| Acc { start_ms, hr_max: MISSING, pitch_min: f64::INFINITY, ..Acc::default() };
+    // The epoch being summed, kept in a local (in registers) until the next one starts.
+    let mut a = fresh(first.ts_ms.div_euclid(EPOCH_MS) * EPOCH_MS);
+    let mut end = a.start_ms.saturating_add(EPOCH_MS);
     let mut prev_ts: Option<i64> = None;
     for s in samples {
-        let start = s.ts_ms.div_euclid(EPOCH_MS) * EPOCH_MS;
-        if out.last().is_none_or(|a| a.start_ms != start) {
-            out.push(Acc { start_ms: start, hr_max: MISSING, pitch_min: f64::INFINITY, ..Acc::default() });
+        if !(a.start_ms..end).contains(&s.ts_ms) {
+            out.push(a);
+            a = fresh(s.ts_ms.div_euclid(EPOCH_MS) * EPOCH_MS);
+            end = a.start_ms.saturating_add(EPOCH_MS);
         }
         let covered = match prev_ts {
             Some(p) if s.ts_ms > p && s.ts_ms - p <= MAX_COVER_MS => s.ts_ms - p,
             _ => gap,
         } as f64;
         prev_ts = Some(s.ts_ms);
-        let Some(a) = out.last_mut() else { continue };
         a.n += 1;
         let ok = |v: Option<f64>| v.filter(|v| v.is_finite());
         if let Some(hr) = ok(s.heart_rate) {
@@ -364,7 +382,121 @@ fn accumulate(samples: &[Sample]) -> Vec<Acc> {
             }
         }
     }
+    out.push(a);
     out
+}
+
+/// Adds each epoch's sums of `samples` to `out`, an epoch at a time. An epoch is a run of
+/// samples that fall into one [`EPOCH_MS`] (samples out of time order start a new one whenever
+/// theirs is not the one of the sample before). `before` is the time of the sample before
+/// these, if any; `gap` the typical gap between samples.
+fn accumulate(out: &mut Vec<Acc>, samples: &Columns, before: Option<i64>, gap: i64) {
+    let ts = samples.ts_ms();
+    let len = ts.len();
+    let mut covered = Vec::new();
+    let mut lo = 0;
+    while lo < len {
+        let start = ts[lo].div_euclid(EPOCH_MS) * EPOCH_MS;
+        let end = start.saturating_add(EPOCH_MS);
+        let mut hi = lo + 1;
+        while hi < len && (start..end).contains(&ts[hi]) {
+            hi += 1;
+        }
+        // The milliseconds each reading's counts and steps cover: since the reading before,
+        // unless that is not before it or too long ago.
+        covered.clear();
+        covered.extend((lo..hi).map(|i| {
+            let since = match (i, before) {
+                (0, Some(prev)) => ts[0] - prev,
+                (0, None) => 0,
+                _ => ts[i] - ts[i - 1],
+            };
+            (if since > 0 && since <= MAX_COVER_MS { since } else { gap }) as f64
+        }));
+        let mut a = Acc { start_ms: start, n: hi - lo, hr_max: MISSING, pitch_min: f64::INFINITY, ..Acc::default() };
+        epoch_sums(&mut a, samples, lo..hi, &covered);
+        if !samples.column(col::ODBA).is_empty() {
+            accel_sums(&mut a, samples, lo..hi);
+        }
+        out.push(a);
+        lo = hi;
+    }
+}
+
+/// The sums of one epoch's samples (`range`) of the vitals, movement and position columns, in
+/// one loop. Every sum adds the same values in the same order as a loop over the epoch's
+/// samples would. Not inlined: its sums then stay in registers, and the sums of different
+/// measurements, independent of each other, overlap.
+#[inline(never)]
+fn epoch_sums(sums: &mut Acc, c: &Columns, range: Range<usize>, covered: &[f64]) {
+    // A local copy, whose fields live in registers through the loop (not stored to `sums` at
+    // every sample).
+    let mut a = *sums;
+    let hr = &c.column(col::HEART_RATE)[range.clone()];
+    let n = hr.len();
+    let column = |k: usize| &c.column(k)[range.clone()][..n];
+    let (resp, level, counts, steps) =
+        (column(col::RESPIRATION_RATE), column(col::ACTIVITY_LEVEL), column(col::ACTIVITY_COUNTS), column(col::STEPS));
+    let (lat, lon, covered) = (column(col::LAT), column(col::LON), &covered[..n]);
+    for i in 0..n {
+        if hr[i].is_finite() {
+            a.hr.0 += hr[i];
+            a.hr.1 += 1;
+            a.hr_max = a.hr_max.max(hr[i]);
+        }
+        if resp[i].is_finite() {
+            a.resp.0 += resp[i];
+            a.resp.1 += 1;
+        }
+        if level[i].is_finite() {
+            a.level.0 += level[i];
+            a.level.1 += 1;
+        }
+        if counts[i].is_finite() {
+            a.counts.0 += counts[i];
+            a.counts.1 += covered[i];
+        }
+        if steps[i].is_finite() {
+            a.steps.0 += steps[i];
+            a.steps.1 += covered[i];
+        }
+        if lat[i].is_finite() && lon[i].is_finite() {
+            a.lat += lat[i];
+            a.lon += lon[i];
+            a.fixes += 1;
+        }
+    }
+    *sums = a;
+}
+
+/// The same for the accelerometer features: a sample's count when the magnitude's maximum and
+/// the ODBA are finite.
+#[inline(never)]
+fn accel_sums(sums: &mut Acc, c: &Columns, range: Range<usize>) {
+    let mut a = *sums;
+    let odba = &c.column(col::ODBA)[range.clone()];
+    let n = odba.len();
+    let column = |k: usize| &c.column(k)[range.clone()][..n];
+    let (mag_mean, mag_std, mag_max) = (column(col::MAG_MEAN), column(col::MAG_STD), column(col::MAG_MAX));
+    let (dom_hz, dom_power, pitch) = (column(col::DOMINANT_HZ), column(col::DOMINANT_POWER), column(col::PITCH_DEG));
+    for i in 0..n {
+        if odba[i].is_finite() && mag_max[i].is_finite() {
+            a.accel += 1;
+            a.mag_mean += mag_mean[i];
+            a.mag_std += mag_std[i];
+            a.mag_max = a.mag_max.max(mag_max[i]);
+            a.dom_hz += dom_hz[i];
+            a.dom_power += dom_power[i];
+            a.odba += odba[i];
+            a.pitch += pitch[i];
+            a.pitch_min = a.pitch_min.min(pitch[i]);
+            if odba[i] >= a.odba_max {
+                a.odba_max = odba[i];
+                a.peak_hz = dom_hz[i];
+            }
+        }
+    }
+    *sums = a;
 }
 
 fn mean_or_missing(sum: f64, n: usize) -> f64 {
@@ -549,6 +681,41 @@ mod tests {
         let mut partial = map.clone();
         partial.remove("accel_odba");
         assert_eq!(AccelFeatures::from_extra(&partial), None);
+    }
+
+    #[test]
+    fn samples_in_rows_and_in_columns_give_the_same_epochs() {
+        // Uneven gaps (some longer than counts may cover, some not forward), holes, and
+        // accelerometer features from some sample on.
+        let mut ts = 1_795_305_600_000i64;
+        let mut state = 7u64;
+        let samples: Vec<Sample> = (0..12_345)
+            .map(|i| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                ts += [1000, 1000, 250, 61_000, 700_000, 0, -3000][(state >> 60) as usize % 7];
+                Sample {
+                    ts_ms: ts,
+                    heart_rate: Some(60.0 + (i % 13) as f64),
+                    steps: Some((i % 7) as f64),
+                    activity_counts: (i % 5 != 0).then_some(3.0),
+                    accel: (i > 4105)
+                        .then(|| AccelFeatures { odba: (i % 11) as f64 * 0.1, ..AccelFeatures::default() }),
+                    ..Sample::default()
+                }
+            })
+            .collect();
+        // In the order given (out of time order, a sample starts a new epoch when its epoch is
+        // not the one before), and in time order.
+        let by_rows = epoch_features(&samples);
+        let by_columns = epochs_of(&Columns::of_rows(&samples, col::ALL));
+        assert!(by_rows.len() > 1000);
+        assert_eq!(format!("{by_rows:?}"), format!("{by_columns:?}"));
+        let mut sorted = samples.clone();
+        sorted.sort_by_key(|s| s.ts_ms);
+        let by_rows = epoch_features(&sorted);
+        let by_columns = epochs_of(&Columns::from_samples(&samples));
+        assert!(by_rows.len() > 100);
+        assert_eq!(format!("{by_rows:?}"), format!("{by_columns:?}"));
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! From samples to episodes: label every epoch, smooth the labels a little, and merge runs of
 //! the same label into [`Episode`]s.
 
-use std::borrow::Cow;
-
 use super::calibrate::Calibration;
-use super::features::{EPOCH_MS, FEATURE_COUNT, FEATURE_NAMES, MISSING, epoch_features, mean_features};
+use super::columns::Columns;
+use super::features::{
+    EPOCH_MS, Epoch, FEATURE_COUNT, FEATURE_NAMES, MISSING, epoch_features, epochs_of, mean_features,
+};
 use super::forest::Forest;
 use super::{BEHAVIOUR_COUNT, Behaviour, Episode, Sample};
 
@@ -36,14 +37,20 @@ fn argmax(p: &[f64; BEHAVIOUR_COUNT]) -> usize {
 /// start to its last epoch's end; its confidence is the mean probability of its label; its
 /// features are the episode means of the model's most important features (where measured).
 pub fn analyse(samples: &[Sample], model: &Forest, calibration: Option<&Calibration>) -> Vec<Episode> {
-    let samples: Cow<'_, [Sample]> = if samples.is_sorted_by_key(|s| s.ts_ms) {
-        Cow::Borrowed(samples)
+    if samples.is_sorted_by_key(|s| s.ts_ms) {
+        label(epoch_features(samples), model, calibration)
     } else {
-        let mut sorted = samples.to_vec();
-        sorted.sort_by_key(|s| s.ts_ms);
-        Cow::Owned(sorted)
-    };
-    let epochs = epoch_features(&samples);
+        analyse_columns(&Columns::from_samples(samples), model, calibration)
+    }
+}
+
+/// [`analyse`] of samples kept as [`Columns`] (what the server reads a pet's day into).
+pub fn analyse_columns(samples: &Columns, model: &Forest, calibration: Option<&Calibration>) -> Vec<Episode> {
+    label(epochs_of(&samples.in_time_order()), model, calibration)
+}
+
+/// The episodes of epochs in time order.
+fn label(epochs: Vec<Epoch>, model: &Forest, calibration: Option<&Calibration>) -> Vec<Episode> {
     if epochs.is_empty() {
         return Vec::new();
     }
