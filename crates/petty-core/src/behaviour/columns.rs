@@ -79,12 +79,12 @@ impl Columns {
         Columns::default()
     }
 
-    /// Room for `n` samples (with accelerometer features when `accel`).
-    pub fn with_capacity(n: usize, accel: bool) -> Columns {
-        let width = if accel { col::ALL } else { col::PLAIN };
+    /// Room for `n` samples without accelerometer features (their columns grow when the first
+    /// sample with them comes).
+    pub fn with_capacity(n: usize) -> Columns {
         Columns {
             ts_ms: Vec::with_capacity(n),
-            values: std::array::from_fn(|k| Vec::with_capacity(if k < width { n } else { 0 })),
+            values: std::array::from_fn(|k| Vec::with_capacity(if k < col::PLAIN { n } else { 0 })),
             unsorted: false,
         }
     }
@@ -107,7 +107,7 @@ impl Columns {
         fn put_accel(column: &mut Vec<f64>, rows: &[Sample], f: impl Fn(&AccelFeatures) -> f64) {
             column.extend(rows.iter().map(|s| s.accel.as_ref().map_or(f64::NAN, &f)));
         }
-        let mut c = Columns::with_capacity(samples.len(), false);
+        let mut c = Columns::with_capacity(samples.len());
         let plain = width.min(col::PLAIN);
         for k in plain..col::PLAIN {
             c.values[k] = Vec::new();

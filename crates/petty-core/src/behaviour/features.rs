@@ -295,9 +295,7 @@ pub fn epoch_features(samples: &[Sample]) -> Vec<Epoch> {
 
 /// [`epoch_features`] of columns, in the order they are in.
 pub(crate) fn epochs_of(samples: &Columns) -> Vec<Epoch> {
-    let mut accs = Vec::new();
-    accumulate(&mut accs, samples, None, typical_gap(samples.ts_ms().iter().copied()));
-    finish(&accs)
+    finish(&accumulate(samples))
 }
 
 /// The typical gap between consecutive readings (used for the first reading and after gaps).
@@ -386,13 +384,14 @@ fn accumulate_rows(samples: &[Sample]) -> Vec<Acc> {
     out
 }
 
-/// Adds each epoch's sums of `samples` to `out`, an epoch at a time. An epoch is a run of
-/// samples that fall into one [`EPOCH_MS`] (samples out of time order start a new one whenever
-/// theirs is not the one of the sample before). `before` is the time of the sample before
-/// these, if any; `gap` the typical gap between samples.
-fn accumulate(out: &mut Vec<Acc>, samples: &Columns, before: Option<i64>, gap: i64) {
+/// Each epoch's sums of `samples`, an epoch at a time. An epoch is a run of samples that fall
+/// into one [`EPOCH_MS`] (samples out of time order start a new one whenever theirs is not the
+/// one of the sample before).
+fn accumulate(samples: &Columns) -> Vec<Acc> {
     let ts = samples.ts_ms();
+    let gap = typical_gap(ts.iter().copied());
     let len = ts.len();
+    let mut out = Vec::new();
     let mut covered = Vec::new();
     let mut lo = 0;
     while lo < len {
@@ -406,11 +405,7 @@ fn accumulate(out: &mut Vec<Acc>, samples: &Columns, before: Option<i64>, gap: i
         // unless that is not before it or too long ago.
         covered.clear();
         covered.extend((lo..hi).map(|i| {
-            let since = match (i, before) {
-                (0, Some(prev)) => ts[0] - prev,
-                (0, None) => 0,
-                _ => ts[i] - ts[i - 1],
-            };
+            let since = if i == 0 { 0 } else { ts[i] - ts[i - 1] };
             (if since > 0 && since <= MAX_COVER_MS { since } else { gap }) as f64
         }));
         let mut a = Acc { start_ms: start, n: hi - lo, hr_max: MISSING, pitch_min: f64::INFINITY, ..Acc::default() };
@@ -421,6 +416,7 @@ fn accumulate(out: &mut Vec<Acc>, samples: &Columns, before: Option<i64>, gap: i
         out.push(a);
         lo = hi;
     }
+    out
 }
 
 /// The sums of one epoch's samples (`range`) of the vitals, movement and position columns, in
