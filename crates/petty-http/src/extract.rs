@@ -109,11 +109,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         Query::<T>::from_request_parts(parts, state).await.map(|Query(v)| ApiQuery(v)).map_err(|e: QueryRejection| {
             let text = e.body_text();
             let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text).to_owned();
-            let field = detail.split_once(':').map(|(f, _)| f.trim().to_owned()).filter(|f| !f.contains(' '));
+            // "name: why", where serde names the parameter; an unexpected one says
+            // "unknown field `name`, expected one of …".
+            let (field, why) = match detail.split_once(':') {
+                Some((f, why)) if !f.trim().contains(' ') => (f.trim(), why.trim()),
+                _ => ("", detail.as_str()),
+            };
+            let rule = if why.starts_with("unknown field") { "unknown_field" } else { "type" };
             ApiError::field(
                 ErrorCode::ValidationFailed,
-                field.as_deref().unwrap_or("query"),
-                "type",
+                if field.is_empty() { "query" } else { field },
+                rule,
                 format!("query string: {detail}"),
             )
         })

@@ -270,6 +270,7 @@ impl RecordPatch {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ListRecordsQuery {
     /// 1-based page number (default 1).
     pub page: Option<u32>,
@@ -619,6 +620,7 @@ impl ReminderPatch {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ListRemindersQuery {
     /// 1-based page number (default 1).
     pub page: Option<u32>,
@@ -842,6 +844,7 @@ async fn snooze_reminder(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct OccurrencesQuery {
     /// From this instant (RFC 3339; default now).
     pub from: Option<String>,
@@ -923,6 +926,7 @@ async fn revoke_feed(State(state): State<AppState>, actor: CurrentActor) -> Resu
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct FeedQuery {
     /// The feed's token.
     pub token: String,

@@ -364,6 +364,7 @@ impl From<ListingPatch> for ListingDraft {
 /// The catalog's filters, Petfinder-style.
 #[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct CatalogQuery {
     /// 1-based page number (default 1).
     pub page: Option<u32>,

@@ -393,6 +393,7 @@ pub(crate) const RESOLUTIONS: [(&str, i64); 3] = [("1m", 60), ("1h", 3_600), ("1
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ReadingsQuery {
     /// Start of the range (RFC 3339 or epoch milliseconds), inclusive; default 24 hours ago.
     pub from: Option<String>,
@@ -501,6 +502,7 @@ pub(crate) async fn latest_reading(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RollupsQuery {
     /// heart_rate, respiration_rate, activity_level, activity_counts, steps, temperature_c,
     /// battery_pct, rssi, co_ppm, co_raw, humidity_pct or ambient_temp_c.

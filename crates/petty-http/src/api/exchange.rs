@@ -52,6 +52,7 @@ pub(crate) const MAX_LINE_BYTES: usize = 1024 * 1024;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ExportQuery {
     /// csv (default) or jsonl.
     pub format: Option<String>,
@@ -234,6 +235,7 @@ async fn export(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ImportQuery {
     /// The device, unless authenticating with its own token.
     pub device_id: Option<Uuid>,

@@ -358,6 +358,7 @@ async fn confirm_upload(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ListFilesQuery {
     /// 1-based page number (default 1).
     pub page: Option<u32>,

@@ -148,6 +148,7 @@ impl LifeEventIn {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ListEventsQuery {
     /// 1-based page number (default 1).
     pub page: Option<u32>,
@@ -257,6 +258,7 @@ async fn create_batch(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct StatsQuery {
     /// The last this many days (1–3650, default 30).
     pub days: Option<i64>,
@@ -407,6 +409,7 @@ async fn delete_pet_event(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct PredictQuery {
     /// morning, afternoon, evening or night (default: your local time of day now).
     pub time_of_day: Option<String>,
@@ -485,6 +488,7 @@ async fn retrain(State(state): State<AppState>, actor: CurrentActor) -> Result<i
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct PatternsQuery {
     /// The last this many days (1–3650, default 30).
     pub days: Option<i64>,
@@ -537,6 +541,7 @@ async fn generate_insights(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ListInsightsQuery {
     /// 1-based page number (default 1).
     pub page: Option<u32>,
@@ -614,6 +619,7 @@ async fn dismiss_insight(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct CorrelationsQuery {
     /// The last this many days (14–365, default 90).
     pub days: Option<i64>,

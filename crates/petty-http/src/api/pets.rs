@@ -177,6 +177,7 @@ impl PetPatch {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ListPetsQuery {
     /// 1-based page number (default 1).
     pub page: Option<u32>,

@@ -200,6 +200,7 @@ impl SignInOut {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
     /// 1-based page number (default 1).
     pub page: Option<u32>,
@@ -366,6 +367,7 @@ impl From<AuditEntry> for AuditOut {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct AuditQuery {
     /// 1-based page number (default 1).
     pub page: Option<u32>,

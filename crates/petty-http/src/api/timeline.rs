@@ -43,6 +43,7 @@ pub(crate) use petty_app::timeline::TimelineItem;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct TimelineQuery {
     /// Start (RFC 3339 or epoch ms), inclusive; default 24 hours ago.
     pub from: Option<String>,

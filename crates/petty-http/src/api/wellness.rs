@@ -38,6 +38,7 @@ pub(crate) const MAX_DAYS: u32 = 90;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct WellnessQuery {
     /// How many days of history, 1–90 (default 7).
     pub days: Option<u32>,

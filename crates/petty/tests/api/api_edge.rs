@@ -58,6 +58,33 @@ async fn malformed_bodies_name_the_field_and_change_nothing() {
 }
 
 #[tokio::test]
+async fn an_unknown_query_parameter_is_refused_by_name_on_every_list() {
+    let app = spawn_app().await;
+    let ana = app.register("Ana").await;
+    // A misspelt filter must not quietly answer the unfiltered list.
+    for path in [
+        "/api/v1/pets?speceis=dog",
+        "/api/v1/files?pet=1",
+        "/api/v1/reminders?petid=x",
+        "/api/v1/life-events?limit=3",
+        "/api/v1/alarms?statu=open",
+        "/api/v1/files?=false",
+    ] {
+        let res = app.get(path, Some(&ana.access_token)).await;
+        let (status, error) = error_code(res).await;
+        let name =
+            path.split_once('?').and_then(|(_, q)| q.split('=').next()).filter(|n| !n.is_empty()).or(Some("query"));
+        assert_eq!(
+            (status, error["details"][0]["field"].as_str(), error["details"][0]["rule"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, name, Some("unknown_field")),
+            "{path}: {error}"
+        );
+    }
+    let ok = app.get("/api/v1/files?page=1&page_size=5", Some(&ana.access_token)).await;
+    assert_eq!(ok.status(), StatusCode::OK, "known parameters still pass");
+}
+
+#[tokio::test]
 async fn bodies_over_the_limit_are_refused() {
     let app = spawn_app_with(|c| c.max_body_bytes = 1024).await;
     let ana = app.register("Ana").await;
