@@ -45,6 +45,11 @@ const LEASE_MS: i64 = 15_000;
 const BATCH: u32 = 64;
 /// The most readings one judgement reads (a very long backfill is judged in its newest part).
 const MAX_READINGS: usize = 200_000;
+/// The least time between two passes' starts: under steady ingest every commit wakes the job,
+/// and a pass for each spends the writer on claims and finishes. Paced, a pass takes what a few
+/// commits left, and a reading waits at most this long more for its judgement (a reading after
+/// a quiet spell, none).
+const PACE: Duration = Duration::from_millis(5);
 /// How far back an open incident's readings are read to see its clear.
 const OPEN_LOOKBACK_MS: i64 = 24 * 3_600_000;
 
@@ -76,6 +81,10 @@ impl crate::Job for JudgeAlarms {
 
     fn delay(&self, app: &App) -> Duration {
         app.settings.alarm_delay
+    }
+
+    fn pace(&self, _app: &App) -> Duration {
+        PACE
     }
 
     fn wake<'a>(&self, app: &'a App) -> Option<&'a tokio::sync::Notify> {
@@ -112,6 +121,9 @@ async fn pass(app: &App, now_ms: i64, how: Judging) -> Result<usize, StoreError>
         if claims.is_empty() {
             return Ok(judged);
         }
+        // A short batch took all the work there was; what arrives from now on wakes the job
+        // again, so asking once more would only find nothing.
+        let last = claims.len() < BATCH as usize;
         let mut done: Vec<(&WorkClaim, Kept)> = Vec::with_capacity(claims.len());
         let mut failed = None;
         for (i, claim) in claims.iter().enumerate() {
@@ -146,6 +158,9 @@ async fn pass(app: &App, now_ms: i64, how: Judging) -> Result<usize, StoreError>
                 app.store.release_work(WorkKind::Alarms, claim).await?;
             }
             return Err(e);
+        }
+        if last {
+            return Ok(judged);
         }
     }
 }
@@ -308,13 +323,14 @@ async fn apply(
     match step {
         Transition::Raise { at_ms, decided_ms, value, readings, message } => {
             // An incident still going on at the newest reading is the rule's open alarm, if it
-            // has one that began no earlier: judged again (a crash before the claim was
-            // finished, readings that came during a pass), it is found as it is, not counted
-            // again; readings that arrived late and out of order move its start back to the
-            // first that broke the rule.
+            // has one that began no earlier, or whose latest occurrence began at this very
+            // millisecond: judged again (a crash before the claim was finished, readings that
+            // came during a pass, a pass that starts within a millisecond already judged), it
+            // is found as it is, not counted again; readings that arrived late and out of
+            // order move its start back to the first that broke the rule.
             if !over
                 && let Some(open) = app.store.open_alarm(device.household_id, &source, &alarm_type(stored)).await?
-                && petty_store::to_ms(open.first_at) >= *at_ms
+                && (petty_store::to_ms(open.first_at) >= *at_ms || petty_store::to_ms(open.last_at) == *at_ms)
             {
                 if petty_store::to_ms(open.first_at) > *at_ms {
                     app.store.move_alarm_start(device.household_id, open.id, *at_ms).await?;

@@ -47,6 +47,12 @@ pub trait Job: Send + Sync + 'static {
     fn delay(&self, _app: &App) -> Duration {
         Duration::ZERO
     }
+    /// The least time between the starts of two passes. Under steady load a job woken by every
+    /// commit would run a pass for each; with a pace, work gathers meanwhile and one pass takes
+    /// it all. A job woken after a quiet spell runs at once (zero: no pace).
+    fn pace(&self, _app: &App) -> Duration {
+        Duration::ZERO
+    }
     /// What wakes it early on this node, if anything.
     fn wake<'a>(&self, _app: &'a App) -> Option<&'a tokio::sync::Notify> {
         None
@@ -79,6 +85,7 @@ impl Scheduler {
         let mut stop = self.stop.subscribe();
         let name = job.name();
         let handle = tokio::spawn(async move {
+            let mut last_start: Option<tokio::time::Instant> = None;
             loop {
                 let every = job.every(&app);
                 let woken = async {
@@ -100,9 +107,18 @@ impl Scheduler {
                         }
                     }
                 }
+                if let Some(next) = last_start.map(|at| at + job.pace(&app))
+                    && next > tokio::time::Instant::now()
+                {
+                    tokio::select! {
+                        _ = stop.changed() => break,
+                        _ = tokio::time::sleep_until(next) => {}
+                    }
+                }
                 if *stop.borrow() {
                     break;
                 }
+                last_start = Some(tokio::time::Instant::now());
                 match job.run_once(&app, app.now()).await {
                     Ok(done) if done > 0 => tracing::debug!(job = name, done, "job pass"),
                     Ok(_) => {}

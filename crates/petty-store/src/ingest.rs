@@ -391,7 +391,8 @@ fn rollup_merge(bound: impl Fn(&str, &str, &str) -> String) -> String {
 /// were accepted ($7 the oldest), the work they leave for the jobs (`work.rs`), in this same
 /// transaction, so no committed reading goes unjudged or unanalysed whatever happens next.
 /// A reading no newer than the row's newest (`latest_ts` before this update) is late:
-/// `alarms_late_from` tells the alarm job that its kept runs may not have seen it.
+/// `alarms_late_from` tells the alarm job that its kept runs may not have seen it, and
+/// `alarms_late_version` (the new work version) lets a claim that saw it clear the note.
 const TOUCH_SET: &str = "last_seen_at = $3, \
      latest_ts = CASE WHEN latest_ts IS NULL OR latest_ts < $4 THEN $4 ELSE latest_ts END, \
      battery_pct = CASE WHEN $5 IS NOT NULL AND (battery_ts IS NULL OR battery_ts <= $5) THEN $6 ELSE battery_pct END, \
@@ -400,6 +401,7 @@ const TOUCH_SET: &str = "last_seen_at = $3, \
      alarms_from = CASE WHEN $7 IS NOT NULL AND (alarms_from IS NULL OR alarms_from > $7) THEN $7 ELSE alarms_from END, \
      alarms_late_from = CASE WHEN $7 IS NOT NULL AND $7 <= latest_ts AND (alarms_late_from IS NULL OR alarms_late_from > $7) \
          THEN $7 ELSE alarms_late_from END, \
+     alarms_late_version = CASE WHEN $7 IS NOT NULL AND $7 <= latest_ts THEN work_version + 1 ELSE alarms_late_version END, \
      analysis_from = CASE WHEN $7 IS NOT NULL AND (analysis_from IS NULL OR analysis_from > $7) THEN $7 ELSE analysis_from END, \
      analysis_to = CASE WHEN $4 IS NOT NULL AND (analysis_to IS NULL OR analysis_to < $4) THEN $4 ELSE analysis_to END";
 
@@ -768,6 +770,8 @@ const PG_TOUCH: &str = "WITH locked AS (SELECT id FROM devices WHERE id = ANY($2
          THEN t.oldest ELSE d.alarms_from END, \
      alarms_late_from = CASE WHEN t.oldest IS NOT NULL AND t.oldest <= d.latest_ts \
          AND (d.alarms_late_from IS NULL OR d.alarms_late_from > t.oldest) THEN t.oldest ELSE d.alarms_late_from END, \
+     alarms_late_version = CASE WHEN t.oldest IS NOT NULL AND t.oldest <= d.latest_ts \
+         THEN d.work_version + 1 ELSE d.alarms_late_version END, \
      analysis_from = CASE WHEN t.oldest IS NOT NULL AND (d.analysis_from IS NULL OR d.analysis_from > t.oldest) \
          THEN t.oldest ELSE d.analysis_from END, \
      analysis_to = CASE WHEN t.newest IS NOT NULL AND (d.analysis_to IS NULL OR d.analysis_to < t.newest) \

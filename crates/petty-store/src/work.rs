@@ -8,8 +8,10 @@
 //! done the work it clears the note, but only if `work_version` is still what it claimed: work
 //! that arrived meanwhile stays noted (from the older of the two times) for the next pass.
 //! The alarms' work also notes the oldest reading that arrived older than the device's newest
-//! (`alarms_late_from`): the alarm job resumes its kept runs (`alarm_runs`) unless such a
-//! reading is older than what they have seen.
+//! (`alarms_late_from`, with the work version that noted the last one, `alarms_late_version`):
+//! the alarm job resumes its kept runs (`alarm_runs`) unless such a reading is older than what
+//! they have seen. A finish clears that note once its claim saw every late reading noted, even
+//! when in-order readings arrived meanwhile (those stay noted in `alarms_from` alone).
 //! Doing the same work twice is harmless by design (the jobs are idempotent); missing work is
 //! what this prevents.
 //!
@@ -135,7 +137,11 @@ impl Store {
         let p = kind.prefix();
         let unless_newer = |column: &str| format!("{column} = CASE WHEN work_version = $3 THEN NULL ELSE {column} END");
         let clear = match kind {
-            WorkKind::Alarms => format!("{}, {}", unless_newer("alarms_from"), unless_newer("alarms_late_from")),
+            WorkKind::Alarms => format!(
+                "{}, alarms_late_from = CASE WHEN work_version = $3 OR alarms_late_version <= $3 \
+                 THEN NULL ELSE alarms_late_from END",
+                unless_newer("alarms_from")
+            ),
             WorkKind::Analysis => format!("{}, {}", unless_newer("analysis_from"), unless_newer("analysis_to")),
         };
         let sql = format!(
@@ -208,7 +214,8 @@ impl Store {
             "WITH done (id, version, token) AS (VALUES {}) \
              UPDATE devices SET alarms_lease_until = NULL, alarms_lease_token = NULL, \
              alarms_from = CASE WHEN devices.work_version = done.version THEN NULL ELSE devices.alarms_from END, \
-             alarms_late_from = CASE WHEN devices.work_version = done.version THEN NULL ELSE devices.alarms_late_from END \
+             alarms_late_from = CASE WHEN devices.work_version = done.version OR devices.alarms_late_version <= done.version \
+                 THEN NULL ELSE devices.alarms_late_from END \
              FROM done WHERE devices.id = done.id AND devices.alarms_lease_token = done.token",
             rows(done.len(), 3, &["::uuid", "::bigint", "::bigint"])
         );

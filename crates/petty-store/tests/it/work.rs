@@ -109,6 +109,48 @@ store_test!(ingest_notes_work_for_the_jobs_and_a_claim_clears_only_what_it_saw, 
     assert_eq!(store.pending_work(WorkKind::Alarms).await.unwrap(), 0);
 });
 
+store_test!(a_late_reading_stays_noted_only_until_a_pass_has_seen_it, |store| async move {
+    // Under steady ingest readings arrive during every pass. A late reading the pass saw must
+    // still be cleared, or every later pass rebuilds its rules' runs from their windows.
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let h = home.household_id;
+    let device = store.create_device(h, &monitor(), &secret(), T0).await.unwrap().id;
+    let now = |minutes: i64| petty_store::to_ms(T0 + Duration::minutes(minutes));
+    store.ingest(h, device, vec![co(5, 10.0)], T0).await.unwrap();
+    store.ingest(h, device, vec![co(4, 10.0)], T0).await.unwrap(); // late: older than the newest
+    for (finish_many, late_minute, next_late) in [(false, 4, 2), (true, 2, 3)] {
+        let claim = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap().remove(0);
+        assert!(claim.late_from.is_some(), "the late reading is noted for the pass");
+        // An in-order reading arrives during the pass.
+        let minute = if finish_many { 7 } else { 6 };
+        store.ingest(h, device, vec![co(minute, 10.0)], T0).await.unwrap();
+        if finish_many {
+            store.finish_alarm_work(&[(&claim, None)]).await.unwrap();
+        } else {
+            store.finish_work(WorkKind::Alarms, &claim).await.unwrap();
+        }
+        let next = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap().remove(0);
+        assert_eq!(
+            (next.from_ms, next.late_from),
+            (now(late_minute), None),
+            "the new reading is noted, the late one is done"
+        );
+        store.finish_work(WorkKind::Alarms, &next).await.unwrap();
+        assert_eq!(store.pending_work(WorkKind::Alarms).await.unwrap(), 0);
+        store.ingest(h, device, vec![co(next_late, 10.0)], T0).await.unwrap(); // late again, for what follows
+    }
+    // A late reading that arrives during the pass stays noted, whichever finish is used.
+    let claim = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap().remove(0);
+    store.ingest(h, device, vec![co(1, 10.0)], T0).await.unwrap();
+    store.finish_alarm_work(&[(&claim, None)]).await.unwrap();
+    let next = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap().remove(0);
+    assert_eq!(next.late_from, Some(now(1)));
+    store.ingest(h, device, vec![co(0, 10.0)], T0).await.unwrap();
+    store.finish_work(WorkKind::Alarms, &next).await.unwrap();
+    let last = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap().remove(0);
+    assert_eq!(last.late_from, Some(now(0)));
+});
+
 store_test!(a_named_job_runs_on_one_holder_at_a_time_and_once_per_period, |store| async move {
     assert!(store.claim_job("retention", "node-a", 1_000, 60_000, 3_600_000).await.unwrap());
     assert!(!store.claim_job("retention", "node-b", 1_500, 60_000, 3_600_000).await.unwrap(), "a holds it");
