@@ -65,11 +65,23 @@ impl crate::Job for Analyse {
 pub async fn run_once(app: &App, now: OffsetDateTime) -> Result<usize, StoreError> {
     let mut analysed = 0;
     let mut zones: std::collections::HashMap<HouseholdId, Zone> = std::collections::HashMap::new();
+    // A pass takes the work there is when it starts. Under steady ingest every device it has
+    // finished has new work again at once; taking that too, the pass would never end, and the
+    // analysis delay (readings gathered for one analysis of a day) would mean nothing.
+    let mut seen: std::collections::HashSet<petty_core::ids::DeviceId> = std::collections::HashSet::new();
     loop {
         let claims = app.store.claim_work(WorkKind::Analysis, petty_store::to_ms(now), LEASE_MS, BATCH).await?;
         if claims.is_empty() {
             return Ok(analysed);
         }
+        if claims.iter().any(|c| seen.contains(&c.device_id)) {
+            for claim in &claims {
+                app.store.release_work(WorkKind::Analysis, claim).await?;
+            }
+            return Ok(analysed);
+        }
+        seen.extend(claims.iter().map(|c| c.device_id));
+        let last = claims.len() < BATCH as usize;
         let mut days: BTreeSet<(HouseholdId, PetId, Date)> = BTreeSet::new();
         for claim in &claims {
             let (lo, hi) = (claim.from_ms, claim.to_ms);
@@ -105,6 +117,9 @@ pub async fn run_once(app: &App, now: OffsetDateTime) -> Result<usize, StoreErro
         }
         for claim in &claims {
             app.store.finish_work(WorkKind::Analysis, claim).await?;
+        }
+        if last {
+            return Ok(analysed);
         }
     }
 }

@@ -364,10 +364,17 @@ impl Store {
             "SELECT ",
             reading_columns!(),
             " FROM readings WHERE device_id = $1 AND household_id = $2 AND ts >= $3 AND ts < $4 \
-             AND (ts > $5 OR (ts = $5 AND seq > $6)) ORDER BY ts, seq LIMIT $7"
+             AND (ts, seq) > ($5, $6) ORDER BY ts, seq LIMIT $7"
         );
-        let (after_ts, after_seq) = after.map_or((i64::MIN, i64::MIN), |c| (c.ts_ms, c.seq));
         let (from_ts, to_ts, take) = (to_ms(from), to_ms(to), i64::from(limit) + 1);
+        // The page starts after the cursor, and never before `from`: the row value is the
+        // tighter of the two, so whichever lower bound the planner searches the key from is
+        // as tight as the page. (SQLite's fast-read connections plan without looking at the
+        // values; with the cursor as `ts > $5 OR (ts = $5 AND seq > $6)` and no cursor given,
+        // they searched from the device's first reading: a pass of the alarm job cost more
+        // the longer the device had been sending.)
+        let (after_ts, after_seq) =
+            after.map_or((i64::MIN, i64::MIN), |c| (c.ts_ms, c.seq)).max((from_ts.saturating_sub(1), i64::MAX));
         let rows: Vec<ReadingRow> = match &self.fast {
             // A short page (the alarm job's new readings, an API page) is read on this thread.
             Some(fast) if limit <= FAST_PAGE_MAX => fast.with(|conn| {
