@@ -232,7 +232,10 @@ impl DayPlan {
             for _ in 0..n {
                 let s = rng.random_range(lo..hi);
                 let len = if restless { min(rng, 3, 10) } else { min(rng, 2, 5) };
-                let what = if restless && rng.random_bool(0.4) { Activity::Pace } else { Activity::Rest };
+                // A restless night is a dog up and pacing, not lying awake: the summary counts
+                // an interruption only for a waking bout between sleeps, so wake-ups drawn as
+                // rest left some restless nights (a demo made on some dates) looking ordinary.
+                let what = if restless { Activity::Pace } else { Activity::Rest };
                 night.push((s, s + len, what));
             }
         };
