@@ -28,11 +28,9 @@ use std::time::Duration;
 use petty_app::App;
 use petty_app::alarms::judging::{self, DeviceSeries, Judged};
 use petty_app::alarms::{alarm_type, applies};
-use petty_core::alarm::{
-    AlarmState, ConditionKind, DeviceRuns, Judgement, RuleRun, Transition, judge_silence, rule_signature,
-};
+use petty_core::alarm::{ConditionKind, DeviceRuns, Judgement, RuleRun, Transition, judge_silence, rule_signature};
 use petty_core::ids::HouseholdId;
-use petty_store::{AlarmFilter, Device, NewAlarm, StoreError, StoredRule, WorkClaim, WorkKind};
+use petty_store::{Device, NewAlarm, StoreError, StoredRule, WorkClaim, WorkKind};
 use time::OffsetDateTime;
 
 /// How long a claim on a device is held before another run may take it: after a node dies
@@ -154,9 +152,7 @@ async fn pass(app: &App, now_ms: i64, how: Judging) -> Result<usize, StoreError>
         if let Some((i, e)) = failed {
             // This device and the rest of the batch are given back at once, not left to wait
             // out their leases.
-            for claim in &claims[i..] {
-                app.store.release_work(WorkKind::Alarms, claim).await?;
-            }
+            app.store.release_work(WorkKind::Alarms, &claims[i..]).await?;
             return Err(e);
         }
         if last {
@@ -235,18 +231,12 @@ async fn judge_device(
             // incident's start (at most a day back), so that the run knows it is raised and
             // its clear is seen however long ago the last breaking reading was.
             let context = rules.iter().map(|(r, _)| judging::context_ms(&r.rule)).max().unwrap_or(0);
-            let open = AlarmFilter {
-                states: vec![AlarmState::Active, AlarmState::Acknowledged],
-                device_id: Some(device.id),
-                limit: 200,
-                ..AlarmFilter::default()
-            };
             let open: HashMap<String, i64> = app
                 .store
-                .list_alarms(claim.household_id, &open)
+                .open_alarm_starts(claim.household_id, device.id)
                 .await?
                 .into_iter()
-                .map(|a| (a.alarm_type, petty_store::to_ms(a.first_at).max(claim.from_ms - OPEN_LOOKBACK_MS)))
+                .map(|(alarm_type, first_at)| (alarm_type, first_at.max(claim.from_ms - OPEN_LOOKBACK_MS)))
                 .collect();
             let from = open.values().copied().fold(claim.from_ms, i64::min) - context;
             let (readings, capped) = judging::readings(app, &device, from, claim.to_ms, MAX_READINGS).await?;

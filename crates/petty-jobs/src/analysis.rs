@@ -8,7 +8,8 @@
 //! whole: the next day's analysis, which sees how it ended, stores it again from its start.
 
 use petty_bus::Topic;
-use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use petty_app::analysis::{calibration_feedback, sample_columns};
@@ -19,10 +20,10 @@ use petty_core::baselines::{self, DaySummary};
 use petty_core::behaviour::calibrate::Calibration;
 use petty_core::behaviour::{Episode, segment};
 use petty_core::devices::DeviceKind;
-use petty_core::ids::{HouseholdId, PetId};
+use petty_core::ids::{DeviceId, HouseholdId, PetId};
 use petty_core::recurrence::Zone;
 use petty_core::wellness;
-use petty_store::{StoreError, WorkKind};
+use petty_store::{Geofence, StoreError, WorkKind};
 use serde_json::json;
 use time::{Date, OffsetDateTime};
 
@@ -64,60 +65,79 @@ impl crate::Job for Analyse {
 /// One pass over the work noted so far; answers how many pet-days were analysed.
 pub async fn run_once(app: &App, now: OffsetDateTime) -> Result<usize, StoreError> {
     let mut analysed = 0;
-    let mut zones: std::collections::HashMap<HouseholdId, Zone> = std::collections::HashMap::new();
+    // Each household's time zone and fences, read once a pass.
+    let mut zones: HashMap<HouseholdId, Zone> = HashMap::new();
+    let mut fences_of: HashMap<HouseholdId, Vec<Geofence>> = HashMap::new();
     // A pass takes the work there is when it starts. Under steady ingest every device it has
     // finished has new work again at once; taking that too, the pass would never end, and the
     // analysis delay (readings gathered for one analysis of a day) would mean nothing.
-    let mut seen: std::collections::HashSet<petty_core::ids::DeviceId> = std::collections::HashSet::new();
+    let mut seen: HashSet<DeviceId> = HashSet::new();
     loop {
         let claims = app.store.claim_work(WorkKind::Analysis, petty_store::to_ms(now), LEASE_MS, BATCH).await?;
         if claims.is_empty() {
             return Ok(analysed);
         }
         if claims.iter().any(|c| seen.contains(&c.device_id)) {
-            for claim in &claims {
-                app.store.release_work(WorkKind::Analysis, claim).await?;
-            }
+            app.store.release_work(WorkKind::Analysis, &claims).await?;
             return Ok(analysed);
         }
         seen.extend(claims.iter().map(|c| c.device_id));
         let last = claims.len() < BATCH as usize;
-        let mut days: BTreeSet<(HouseholdId, PetId, Date)> = BTreeSet::new();
-        for claim in &claims {
-            let (lo, hi) = (claim.from_ms, claim.to_ms);
-            let device = match app.store.get_device(claim.household_id, claim.device_id).await {
-                Ok(d) => d,
-                Err(StoreError::NotFound) => continue,
-                Err(e) => return Err(e),
-            };
-            if device.profile.kind == DeviceKind::Collar {
-                crate::geofences::evaluate(app, &device, lo, hi).await?;
+        let worked = async {
+            let mut days: BTreeSet<(HouseholdId, PetId, Date)> = BTreeSet::new();
+            for claim in &claims {
+                let (lo, hi) = (claim.from_ms, claim.to_ms);
+                let device = match app.store.get_device(claim.household_id, claim.device_id).await {
+                    Ok(d) => d,
+                    Err(StoreError::NotFound) => continue,
+                    Err(e) => return Err(e),
+                };
+                if device.profile.kind == DeviceKind::Collar {
+                    let fences = match fences_of.entry(claim.household_id) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => e.insert(app.store.list_geofences(claim.household_id).await?),
+                    };
+                    crate::geofences::evaluate(app, &device, fences, lo, hi).await?;
+                }
+                let (DeviceKind::Collar, Some(pet_id)) = (device.profile.kind, device.profile.pet_id) else {
+                    continue;
+                };
+                let zone = match zones.entry(claim.household_id) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => e.insert(app.store.household_zone(claim.household_id).await?),
+                };
+                // The household's local dates the readings fall on, up to its today.
+                let first = (petty_store::to_ms(now) - MAX_LOOKBACK_DAYS * DAY_MS).max(lo);
+                let (Ok(first), Ok(last)) = (petty_store::from_ms(first), petty_store::from_ms(hi)) else { continue };
+                let (mut day, last) = (zone.date_at(first), zone.date_at(last).min(zone.date_at(now)));
+                while day <= last {
+                    days.insert((claim.household_id, pet_id, day));
+                    let Some(next) = day.next_day() else { break };
+                    day = next;
+                }
             }
-            let (DeviceKind::Collar, Some(pet_id)) = (device.profile.kind, device.profile.pet_id) else { continue };
-            let zone = match zones.get(&claim.household_id) {
-                Some(zone) => zone,
-                None => zones.entry(claim.household_id).or_insert(app.store.household_zone(claim.household_id).await?),
-            };
-            // The household's local dates the readings fall on, up to its today.
-            let first = (petty_store::to_ms(now) - MAX_LOOKBACK_DAYS * DAY_MS).max(lo);
-            let (Ok(first), Ok(last)) = (petty_store::from_ms(first), petty_store::from_ms(hi)) else { continue };
-            let (mut day, last) = (zone.date_at(first), zone.date_at(last).min(zone.date_at(now)));
-            while day <= last {
-                days.insert((claim.household_id, pet_id, day));
-                let Some(next) = day.next_day() else { break };
-                day = next;
+            let mut analysed = 0;
+            for (household_id, pet_id, day) in days {
+                match analyse_day(app, household_id, pet_id, day, now).await {
+                    Ok(_) => analysed += 1,
+                    Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(analysed)
+        }
+        .await;
+        match worked {
+            Ok(n) => analysed += n,
+            Err(e) => {
+                // The batch is given back at once, not left to wait out its leases; analysing
+                // a day again is harmless.
+                tracing::warn!(error = %e, "analysing a batch failed");
+                app.store.release_work(WorkKind::Analysis, &claims).await?;
+                return Err(e);
             }
         }
-        for (household_id, pet_id, day) in days {
-            match analyse_day(app, household_id, pet_id, day, now).await {
-                Ok(_) => analysed += 1,
-                Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        for claim in &claims {
-            app.store.finish_work(WorkKind::Analysis, claim).await?;
-        }
+        app.store.finish_work(WorkKind::Analysis, &claims).await?;
         if last {
             return Ok(analysed);
         }

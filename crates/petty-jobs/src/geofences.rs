@@ -5,7 +5,7 @@
 
 use petty_bus::Topic;
 use petty_core::geofence::{FenceState, Fix, step};
-use petty_store::{Device, GeofenceEvent, StoreError};
+use petty_store::{Device, Geofence, GeofenceEvent, StoreError};
 use serde_json::json;
 
 use petty_app::App;
@@ -14,16 +14,16 @@ use petty_app::timeline::TimelineItem;
 /// The most readings one pass reads for one device.
 const PAGE: u32 = 10_000;
 
-/// Steps every fence of the household through the device's positions with
-/// `from_ms <= ts <= to_ms`; answers the events it confirmed.
+/// Steps every fence of the device's household (`fences`, read once a pass) through the
+/// device's positions with `from_ms <= ts <= to_ms`; answers the events it confirmed.
 pub(crate) async fn evaluate(
     app: &App,
     device: &Device,
+    fences: &[Geofence],
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<GeofenceEvent>, StoreError> {
     let household_id = device.household_id;
-    let fences = app.store.list_geofences(household_id).await?;
     if fences.is_empty() {
         return Ok(Vec::new());
     }
@@ -46,7 +46,7 @@ pub(crate) async fn evaluate(
         return Ok(Vec::new());
     }
     let mut steps = Vec::with_capacity(fences.len());
-    for fence in &fences {
+    for fence in fences {
         let mut current =
             states.iter().find(|s| s.geofence_id == fence.id).map_or_else(FenceState::default, |s| s.state);
         let mut events = Vec::new();

@@ -95,6 +95,14 @@ pub(crate) enum Message {
 #[derive(Debug)]
 pub(crate) struct IngestQueue {
     pub(crate) tx: mpsc::Sender<Message>,
+    /// SQLite: held by whoever writes to the file in this process (this writer for each
+    /// transaction, the store's other writes through `on_pool!(write)`, a restart checkpoint).
+    /// SQLite's own lock answers a second writer "busy", and its busy handler then sleeps
+    /// 1, 2, 5, 10, … ms before it tries again, however soon the lock is free: under steady
+    /// ingest the jobs' writes and the writer kept each other sleeping (reading → alarm p99 of
+    /// hundreds of milliseconds at 5,000 readings/s). Waiting here, each is woken the moment
+    /// the other is done, in turn. `None` on PostgreSQL, whose writers do not exclude each other.
+    pub(crate) gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
     /// The checkpointer thread (SQLite only) and the sender whose drop stops it.
     checkpointer: std::sync::Mutex<Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
 }
@@ -102,7 +110,8 @@ pub(crate) struct IngestQueue {
 impl IngestQueue {
     /// Starts the writer thread and the checkpointer thread for the SQLite file at `path`.
     pub(crate) fn start_sqlite(path: &Path) -> Result<Self> {
-        let writer = SqliteWriter::open(path)?;
+        let gate = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+        let writer = SqliteWriter::open(path, gate.clone())?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         std::thread::Builder::new()
             .name("petty-ingest".into())
@@ -110,11 +119,12 @@ impl IngestQueue {
             .map_err(|e| StoreError::Unavailable(format!("cannot start the ingest writer: {e}")))?;
         let (stop, stopped) = std::sync::mpsc::channel();
         let path = path.to_path_buf();
+        let checkpoint_gate = gate.clone();
         let handle = std::thread::Builder::new()
             .name("petty-checkpoint".into())
-            .spawn(move || checkpointer(&path, stopped))
+            .spawn(move || checkpointer(&path, &checkpoint_gate, stopped))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the WAL checkpointer: {e}")))?;
-        Ok(Self { tx, checkpointer: std::sync::Mutex::new(Some((stop, handle))) })
+        Ok(Self { tx, checkpointer: std::sync::Mutex::new(Some((stop, handle))), gate: Some(gate) })
     }
 
     /// Commits what is queued, then stops the writer and the checkpointer and closes their
@@ -136,7 +146,7 @@ impl IngestQueue {
     pub(crate) fn start_postgres(pool: PgPool) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         tokio::spawn(PgWriter { pool }.run(rx));
-        Self { tx, checkpointer: std::sync::Mutex::new(None) }
+        Self { tx, checkpointer: std::sync::Mutex::new(None), gate: None }
     }
 }
 
@@ -456,13 +466,14 @@ fn open_sqlite(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
 
 struct SqliteWriter {
     conn: rusqlite::Connection,
+    gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteWriter {
-    fn open(path: &Path) -> Result<Self> {
+    fn open(path: &Path, gate: std::sync::Arc<tokio::sync::Mutex<()>>) -> Result<Self> {
         let conn = open_sqlite(path).map_err(sqlite_error)?;
         conn.set_prepared_statement_cache_capacity(16);
-        Ok(Self { conn })
+        Ok(Self { conn, gate })
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<Message>) {
@@ -491,6 +502,7 @@ impl SqliteWriter {
     fn write(&mut self, jobs: &[Job], life: &[LifeJob]) -> Result<(Vec<Vec<IngestOutcome>>, Vec<LifeOutcome>)> {
         let conn = &self.conn;
         let run = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.raw_execute()).map_err(sqlite_error);
+        let _gate = self.gate.blocking_lock();
         run("BEGIN IMMEDIATE")?;
         let written = write_group(conn, jobs, life).and_then(|done| run("COMMIT").map(|_| done));
         if written.is_err() && !conn.is_autocommit() {
@@ -689,12 +701,16 @@ fn sqlite_error(e: rusqlite::Error) -> StoreError {
 ///
 /// Under a steady stream of commits the writer may never find everything copied, and the WAL
 /// would grow without end. Past [`WAL_RESTART_PAGES`] the checkpointer therefore asks for a
-/// restart: it waits for the transaction in progress, copies what is left (little, after the
-/// passive pass) and starts the WAL over, holding commits back for that moment only.
+/// restart: it takes its turn at the writers' gate, copies what is left (little, after the
+/// passive pass), waits for the readers still on the old WAL and starts the WAL over. Writers
+/// wait for that moment only, so the checkpointer retries every 100 µs
+/// ([`checkpoint_retry`]) rather than with SQLite's own busy waits (1, 2, 5, 10, … ms), which
+/// with reads always in flight held ingest back for hundreds of milliseconds.
 /// Stops when its store's queue is dropped.
-fn checkpointer(path: &Path, stop: std::sync::mpsc::Receiver<()>) {
+fn checkpointer(path: &Path, gate: &tokio::sync::Mutex<()>, stop: std::sync::mpsc::Receiver<()>) {
     let conn = match open_sqlite(path)
         .and_then(|c| c.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024).map(|_| c))
+        .and_then(|c| c.busy_handler(Some(checkpoint_retry)).map(|_| c))
     {
         Ok(conn) => conn,
         Err(e) => {
@@ -709,14 +725,36 @@ fn checkpointer(path: &Path, stop: std::sync::mpsc::Receiver<()>) {
     };
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
         match checkpoint("PASSIVE") {
-            Ok((_, log, _)) if log >= WAL_RESTART_PAGES => match checkpoint("RESTART") {
-                Ok((busy, log, copied)) => tracing::debug!(busy, wal_pages = log, copied, "WAL restart checkpoint"),
-                Err(e) => tracing::warn!(error = %e, "WAL restart checkpoint failed; trying again shortly"),
-            },
+            Ok((_, log, _)) if log >= WAL_RESTART_PAGES => {
+                let started = std::time::Instant::now();
+                let restarted = {
+                    // A restart holds writers back: it waits its turn at the gate like one.
+                    let _gate = gate.blocking_lock();
+                    checkpoint("RESTART")
+                };
+                let micros = started.elapsed().as_micros();
+                match restarted {
+                    Ok((busy, log, copied)) => {
+                        tracing::debug!(busy, wal_pages = log, copied, micros, "WAL restart checkpoint")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "WAL restart checkpoint failed; trying again shortly"),
+                }
+            }
             Ok((_, log, copied)) => tracing::trace!(wal_pages = log, copied, "checkpoint"),
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; trying again shortly"),
         }
     }
+}
+
+/// The checkpointer's busy handler: SQLite calls it with the number of earlier calls for the
+/// same wait; it sleeps 100 µs and asks for another try, for at most 10 s in all (as long as
+/// the other connections' busy timeout).
+fn checkpoint_retry(calls: i32) -> bool {
+    if calls >= 100_000 {
+        return false;
+    }
+    std::thread::sleep(Duration::from_micros(100));
+    true
 }
 
 // ---------------------------------------------------------------------------------------------

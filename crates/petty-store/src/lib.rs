@@ -125,6 +125,11 @@ macro_rules! on_pool {
     (write, $store:expr, |$pool:ident| $body:expr) => {{
         // Counted when the write is over, however it ends (an early `return` included).
         let _written = $crate::WriteMark(&$store.writes);
+        // SQLite: this process's writers take turns (see `IngestQueue::gate`).
+        let _gate = match &$store.ingest.gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        };
         match &$store.backend {
             $crate::Backend::Sqlite { write: $pool, .. } => $body,
             $crate::Backend::Postgres($pool) => $body,

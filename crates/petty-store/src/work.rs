@@ -130,33 +130,65 @@ impl Store {
             .collect())
     }
 
-    /// Marks a claim's work done and frees its lease. Work that arrived after the claim stays
-    /// noted; a claim whose lease was lost (and taken by another run) changes nothing.
-    #[tracing::instrument(level = "debug", skip_all, fields(kind = kind.prefix(), device_id = %claim.device_id))]
-    pub async fn finish_work(&self, kind: WorkKind, claim: &WorkClaim) -> Result<()> {
+    /// Marks claims' work done and frees their leases, in one statement whatever their number.
+    /// Work that arrived after a claim stays noted; a claim whose lease was lost (and taken by
+    /// another run) changes nothing.
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = kind.prefix(), claims = claims.len()))]
+    pub async fn finish_work(&self, kind: WorkKind, claims: &[WorkClaim]) -> Result<()> {
+        if claims.is_empty() {
+            return Ok(());
+        }
+        let sql = self.finish_sql(kind, claims.len());
+        on_pool!(write, self, |pool| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for claim in claims {
+                query = query.bind(claim.device_id.0).bind(claim.version).bind(claim.token);
+            }
+            query.execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The statement that finishes `n` claims of this kind, bound as (device, version, token)
+    /// for each: it clears the work noted up to each claim's version, and the late readings'
+    /// note once the claim saw the last of them.
+    fn finish_sql(&self, kind: WorkKind, n: usize) -> String {
         let p = kind.prefix();
-        let unless_newer = |column: &str| format!("{column} = CASE WHEN work_version = $3 THEN NULL ELSE {column} END");
+        let unless_newer = |column: &str| {
+            format!("{column} = CASE WHEN devices.work_version = done.version THEN NULL ELSE devices.{column} END")
+        };
         let clear = match kind {
             WorkKind::Alarms => format!(
-                "{}, alarms_late_from = CASE WHEN work_version = $3 OR alarms_late_version <= $3 \
-                 THEN NULL ELSE alarms_late_from END",
+                "{}, alarms_late_from = CASE WHEN devices.work_version = done.version \
+                 OR devices.alarms_late_version <= done.version THEN NULL ELSE devices.alarms_late_from END",
                 unless_newer("alarms_from")
             ),
             WorkKind::Analysis => format!("{}, {}", unless_newer("analysis_from"), unless_newer("analysis_to")),
         };
-        let sql = format!(
-            "UPDATE devices SET {p}_lease_until = NULL, {p}_lease_token = NULL, {clear} \
-             WHERE id = $1 AND {p}_lease_token = $2"
-        );
-        on_pool!(write, self, |pool| {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(claim.device_id.0)
-                .bind(claim.token)
-                .bind(claim.version)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
+        format!(
+            "WITH done (id, version, token) AS (VALUES {}) \
+             UPDATE devices SET {p}_lease_until = NULL, {p}_lease_token = NULL, {clear} \
+             FROM done WHERE devices.id = done.id AND devices.{p}_lease_token = done.token",
+            self.value_rows(n, &["::uuid", "::bigint", "::bigint"])
+        )
+    }
+
+    /// `n` rows of numbered parameters for a `VALUES` list, `types.len()` to a row; on
+    /// PostgreSQL each parameter carries its row's cast (a `VALUES` list has no column types).
+    fn value_rows(&self, n: usize, types: &[&str]) -> String {
+        let postgres = self.backend_name() == "postgres";
+        let per = types.len();
+        (0..n)
+            .map(|i| {
+                let params: Vec<String> = types
+                    .iter()
+                    .enumerate()
+                    .map(|(j, ty)| format!("${}{}", i * per + j + 1, if postgres { *ty } else { "" }))
+                    .collect();
+                format!("({})", params.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The alarm job's rule runs kept for a device (`petty_core::alarm::DeviceRuns`, stored
@@ -184,18 +216,6 @@ impl Store {
         if done.is_empty() {
             return Ok(());
         }
-        let postgres = self.backend_name() == "postgres";
-        let cast = |ty: &'static str| if postgres { ty } else { "" };
-        let rows = |n: usize, per: usize, types: &[&'static str]| {
-            (0..n)
-                .map(|i| {
-                    let params: Vec<String> =
-                        (0..per).map(|j| format!("${}{}", i * per + j + 1, cast(types[j]))).collect();
-                    format!("({})", params.join(", "))
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         let kept: Vec<(DeviceId, i64, &[u8])> =
             done.iter().filter_map(|(c, runs)| runs.map(|(w, r)| (c.device_id, w, r))).collect();
         let forgotten: Vec<DeviceId> =
@@ -204,21 +224,13 @@ impl Store {
             "INSERT INTO alarm_runs (device_id, watermark_ms, runs) VALUES {} \
              ON CONFLICT (device_id) DO UPDATE SET watermark_ms = excluded.watermark_ms, runs = excluded.runs \
              WHERE alarm_runs.watermark_ms <= excluded.watermark_ms",
-            rows(kept.len(), 3, &["", "", ""])
+            self.value_rows(kept.len(), &["", "", ""])
         );
         let forget = format!(
             "DELETE FROM alarm_runs WHERE device_id IN ({})",
             (1..=forgotten.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
         );
-        let finish = format!(
-            "WITH done (id, version, token) AS (VALUES {}) \
-             UPDATE devices SET alarms_lease_until = NULL, alarms_lease_token = NULL, \
-             alarms_from = CASE WHEN devices.work_version = done.version THEN NULL ELSE devices.alarms_from END, \
-             alarms_late_from = CASE WHEN devices.work_version = done.version OR devices.alarms_late_version <= done.version \
-                 THEN NULL ELSE devices.alarms_late_from END \
-             FROM done WHERE devices.id = done.id AND devices.alarms_lease_token = done.token",
-            rows(done.len(), 3, &["::uuid", "::bigint", "::bigint"])
-        );
+        let finish = self.finish_sql(WorkKind::Alarms, done.len());
         on_pool!(write, self, |pool| {
             if !kept.is_empty() {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(upsert));
@@ -243,15 +255,25 @@ impl Store {
         Ok(())
     }
 
-    /// Gives a claim back without doing it (the run failed): the work stays noted and the next
-    /// pass may take it at once.
-    pub async fn release_work(&self, kind: WorkKind, claim: &WorkClaim) -> Result<()> {
+    /// Gives claims back without doing them (the run failed, or the pass has had its share):
+    /// the work stays noted and the next pass may take it at once.
+    pub async fn release_work(&self, kind: WorkKind, claims: &[WorkClaim]) -> Result<()> {
+        if claims.is_empty() {
+            return Ok(());
+        }
         let p = kind.prefix();
         let sql = format!(
-            "UPDATE devices SET {p}_lease_until = NULL, {p}_lease_token = NULL WHERE id = $1 AND {p}_lease_token = $2"
+            "WITH given (id, token) AS (VALUES {}) \
+             UPDATE devices SET {p}_lease_until = NULL, {p}_lease_token = NULL \
+             FROM given WHERE devices.id = given.id AND devices.{p}_lease_token = given.token",
+            self.value_rows(claims.len(), &["::uuid", "::bigint"])
         );
         on_pool!(write, self, |pool| {
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(claim.device_id.0).bind(claim.token).execute(pool).await?;
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for claim in claims {
+                query = query.bind(claim.device_id.0).bind(claim.token);
+            }
+            query.execute(pool).await?;
         });
         Ok(())
     }

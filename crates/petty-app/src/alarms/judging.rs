@@ -29,7 +29,9 @@ pub const PREVIEW_MAX_READINGS: usize = 50_000;
 const PAGE: u32 = 10_000;
 
 /// The device's readings from `from_ms` through `to_ms`, oldest first, at most about `max` of
-/// them (whole pages); answers whether some were left unread.
+/// them (whole pages); answers whether some were left unread. The first page is short, so that
+/// a rule's usual window is read without a thread hand-off on SQLite
+/// (`petty_store::FAST_PAGE_MAX`); a long backfill goes on in long pages through the pool.
 pub async fn readings(
     app: &App,
     device: &Device,
@@ -37,7 +39,7 @@ pub async fn readings(
     to_ms: i64,
     max: usize,
 ) -> Result<(Vec<StoredReading>, bool), StoreError> {
-    readings_in_pages(app, device, from_ms, to_ms, max, PAGE).await
+    read_pages(app, device, (from_ms, to_ms), max, (petty_store::FAST_PAGE_MAX, PAGE)).await
 }
 
 /// [`readings`] read `page` at a time (short pages are read without a thread hand-off on
@@ -50,12 +52,25 @@ pub async fn readings_in_pages(
     max: usize,
     page: u32,
 ) -> Result<(Vec<StoredReading>, bool), StoreError> {
+    read_pages(app, device, (from_ms, to_ms), max, (page, page)).await
+}
+
+/// The readings of `span` (inclusive), the first page `pages.0` long and the others `pages.1`.
+async fn read_pages(
+    app: &App,
+    device: &Device,
+    (from_ms, to_ms): (i64, i64),
+    max: usize,
+    (first, rest): (u32, u32),
+) -> Result<(Vec<StoredReading>, bool), StoreError> {
     let (from, to) = (petty_store::from_ms(from_ms)?, petty_store::from_ms(to_ms.saturating_add(1))?);
     let mut out = Vec::new();
     let mut after = None;
+    let mut page = first;
     loop {
         let (read, next) = app.store.readings(device.household_id, device.id, from, to, after, page).await?;
         out.extend(read);
+        page = rest;
         match next {
             Some(cursor) if out.len() < max => after = Some(cursor),
             Some(_) => return Ok((out, true)),

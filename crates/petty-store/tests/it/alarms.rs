@@ -54,6 +54,29 @@ store_test!(concurrent_raises_make_one_open_alarm_with_occurrences, |store| asyn
     assert!(fresh && again.id != id && again.occurrences == 1);
 });
 
+store_test!(a_device_s_open_alarms_are_read_with_their_starts_and_nothing_else, |store| async move {
+    // What the alarm job rebuilds a device's rule runs from: its open alarms (active or
+    // acknowledged), not cleared ones, another device's or another household's.
+    let (user, m) = owner(&store, "ana@example.com").await;
+    let (h, t) = (m.household_id, petty_store::to_ms(T0));
+    let device = petty_core::ids::DeviceId(uuid::Uuid::now_v7());
+    let source = format!("device:{device}");
+    let (high, _) = store.raise_alarm(h, &alarm(&source, "co_high", t)).await.unwrap();
+    store.raise_alarm(h, &alarm(&source, "co_dose", t + 5)).await.unwrap();
+    store.raise_alarm(h, &alarm(&source, "co_high", t + 9)).await.unwrap(); // an occurrence
+    store.raise_alarm(h, &alarm(&source, "battery_low", t + 7)).await.unwrap();
+    store.clear_open_alarm(h, &source, "battery_low", "charged", t + 8).await.unwrap();
+    store.raise_alarm(h, &alarm("device:other", "co_high", t + 1)).await.unwrap();
+    let (_, elsewhere) = owner(&store, "bo@example.com").await;
+    store.raise_alarm(elsewhere.household_id, &alarm(&source, "co_low", t + 2)).await.unwrap();
+    let actor = petty_core::alarm::TrailActor::User(user.id);
+    store.transition_alarm(h, high.id, AlarmState::Acknowledged, actor, "seen", t + 10).await.unwrap();
+
+    let mut open = store.open_alarm_starts(h, device).await.unwrap();
+    open.sort();
+    assert_eq!(open, vec![("co_dose".to_owned(), t + 5), ("co_high".to_owned(), t)]);
+});
+
 store_test!(the_lifecycle_keeps_a_trail_and_cancels_what_has_not_gone, |store| async move {
     let (user, m) = owner(&store, "ana@example.com").await;
     let h = m.household_id;

@@ -85,10 +85,10 @@ store_test!(ingest_notes_work_for_the_jobs_and_a_claim_clears_only_what_it_saw, 
     // A late reading arrives while the claim is being worked on: finishing keeps it noted,
     // from the older time.
     store.ingest(h, device, vec![co(1, 10.0)], T0).await.unwrap();
-    store.finish_work(WorkKind::Alarms, &claims[0]).await.unwrap();
+    store.finish_work(WorkKind::Alarms, &claims[..1]).await.unwrap();
     let again = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap();
     assert_eq!(again.iter().map(|c| c.from_ms).collect::<Vec<_>>(), vec![now(1)]);
-    store.finish_work(WorkKind::Alarms, &again[0]).await.unwrap();
+    store.finish_work(WorkKind::Alarms, &again[..1]).await.unwrap();
     assert_eq!(store.pending_work(WorkKind::Alarms).await.unwrap(), 0);
 
     // A duplicate leaves no work.
@@ -103,9 +103,9 @@ store_test!(ingest_notes_work_for_the_jobs_and_a_claim_clears_only_what_it_saw, 
     let taken = store.claim_work(WorkKind::Alarms, now(10) + 31_000, 30_000, 10).await.unwrap();
     assert_eq!(taken.len(), 1);
     // The dead holder's late finish changes nothing: its lease is gone.
-    store.finish_work(WorkKind::Alarms, &dead[0]).await.unwrap();
+    store.finish_work(WorkKind::Alarms, &dead[..1]).await.unwrap();
     assert_eq!(store.pending_work(WorkKind::Alarms).await.unwrap(), 1);
-    store.finish_work(WorkKind::Alarms, &taken[0]).await.unwrap();
+    store.finish_work(WorkKind::Alarms, &taken[..1]).await.unwrap();
     assert_eq!(store.pending_work(WorkKind::Alarms).await.unwrap(), 0);
 });
 
@@ -127,7 +127,7 @@ store_test!(a_late_reading_stays_noted_only_until_a_pass_has_seen_it, |store| as
         if finish_many {
             store.finish_alarm_work(&[(&claim, None)]).await.unwrap();
         } else {
-            store.finish_work(WorkKind::Alarms, &claim).await.unwrap();
+            store.finish_work(WorkKind::Alarms, std::slice::from_ref(&claim)).await.unwrap();
         }
         let next = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap().remove(0);
         assert_eq!(
@@ -135,7 +135,7 @@ store_test!(a_late_reading_stays_noted_only_until_a_pass_has_seen_it, |store| as
             (now(late_minute), None),
             "the new reading is noted, the late one is done"
         );
-        store.finish_work(WorkKind::Alarms, &next).await.unwrap();
+        store.finish_work(WorkKind::Alarms, std::slice::from_ref(&next)).await.unwrap();
         assert_eq!(store.pending_work(WorkKind::Alarms).await.unwrap(), 0);
         store.ingest(h, device, vec![co(next_late, 10.0)], T0).await.unwrap(); // late again, for what follows
     }
@@ -146,9 +146,49 @@ store_test!(a_late_reading_stays_noted_only_until_a_pass_has_seen_it, |store| as
     let next = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap().remove(0);
     assert_eq!(next.late_from, Some(now(1)));
     store.ingest(h, device, vec![co(0, 10.0)], T0).await.unwrap();
-    store.finish_work(WorkKind::Alarms, &next).await.unwrap();
+    store.finish_work(WorkKind::Alarms, std::slice::from_ref(&next)).await.unwrap();
     let last = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap().remove(0);
     assert_eq!(last.late_from, Some(now(0)));
+});
+
+store_test!(a_batch_finishes_each_claim_by_its_own_version_and_lease_and_gives_back_the_rest, |store| async move {
+    // The jobs finish (or give back) a whole batch in one statement; each device in it must
+    // still be judged by its own claim.
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let h = home.household_id;
+    let now = |minutes: i64| petty_store::to_ms(T0 + Duration::minutes(minutes));
+    let mut devices = Vec::new();
+    for _ in 0..4 {
+        devices.push(store.create_device(h, &monitor(), &secret(), T0).await.unwrap().id);
+    }
+    // Device 2's work is the oldest: a first claim takes it alone, with a short lease.
+    store.ingest(h, devices[2], vec![co(4, 10.0)], T0).await.unwrap();
+    let mut claims = store.claim_work(WorkKind::Analysis, now(10), 1_000, 1).await.unwrap();
+    for device in [devices[0], devices[1], devices[3]] {
+        store.ingest(h, device, vec![co(5, 10.0)], T0).await.unwrap();
+    }
+    claims.extend(store.claim_work(WorkKind::Analysis, now(10), 60_000, 10).await.unwrap());
+    assert_eq!(claims.len(), 4);
+    let of = |device| claims.iter().find(|c| c.device_id == device).unwrap().clone();
+    // Device 1 gets new readings during the pass; device 2's lease runs out and another run
+    // takes it.
+    store.ingest(h, devices[1], vec![co(6, 10.0)], T0).await.unwrap();
+    let other = store.claim_work(WorkKind::Analysis, now(10) + 2_000, 60_000, 10).await.unwrap();
+    assert_eq!(other.iter().map(|c| c.device_id).collect::<Vec<_>>(), vec![devices[2]]);
+    // Devices 0-2 are finished together, device 3 given back.
+    store.finish_work(WorkKind::Analysis, &[of(devices[0]), of(devices[1]), of(devices[2])]).await.unwrap();
+    store.release_work(WorkKind::Analysis, &[of(devices[3])]).await.unwrap();
+    let mut next = store.claim_work(WorkKind::Analysis, now(10), 30_000, 10).await.unwrap();
+    next.sort_by_key(|c| devices.iter().position(|d| *d == c.device_id));
+    assert_eq!(
+        next.iter().map(|c| (c.device_id, c.from_ms)).collect::<Vec<_>>(),
+        vec![(devices[1], now(5)), (devices[3], now(5))],
+        "the device with new readings keeps its work, the one given back is free at once, \
+         and the one another run holds stays with it"
+    );
+    store.finish_work(WorkKind::Analysis, &other).await.unwrap();
+    store.finish_work(WorkKind::Analysis, &next).await.unwrap();
+    assert_eq!(store.pending_work(WorkKind::Analysis).await.unwrap(), 0);
 });
 
 store_test!(a_named_job_runs_on_one_holder_at_a_time_and_once_per_period, |store| async move {

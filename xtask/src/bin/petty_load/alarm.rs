@@ -44,6 +44,10 @@ pub(crate) struct Args {
     /// After the last send, how long to wait for outstanding alarms.
     #[arg(long, default_value_t = 3.0)]
     pub grace: f64,
+    /// Print every sample as it ends: seconds into the run, the breaking reading's `201` and
+    /// its alarm frame, in ms (which of the two a slow sample waited for).
+    #[arg(long)]
+    pub timeline: bool,
 }
 
 pub(crate) async fn run(addr: SocketAddr, args: Args) -> anyhow::Result<()> {
@@ -61,12 +65,14 @@ pub(crate) async fn run(addr: SocketAddr, args: Args) -> anyhow::Result<()> {
     let topic = format!("household:{}:alarms", household.household_id);
     let mut socket = crate::ws::subscribe(addr, &household.access_token, &topic).await?;
 
-    // Device id → when its breaking reading was written (ns).
-    let written: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+    // Device id → when its breaking reading was written and when its `201` came (ns).
+    let written: Arc<Mutex<HashMap<String, (u64, u64)>>> = Arc::default();
     let samples: Arc<Mutex<Vec<u64>>> = Arc::default();
     let unmatched = Arc::new(AtomicU64::new(0));
+    let start = now_ns();
     let listener = {
         let (written, samples, unmatched) = (written.clone(), samples.clone(), unmatched.clone());
+        let timeline = args.timeline;
         tokio::spawn(async move {
             while let Some(Ok(message)) = socket.next().await {
                 let Message::Text(text) = message else { continue };
@@ -78,7 +84,21 @@ pub(crate) async fn run(addr: SocketAddr, args: Args) -> anyhow::Result<()> {
                 }
                 let device = alarm["device_id"].as_str().unwrap_or_default();
                 match written.lock().await.remove(device) {
-                    Some(t) => samples.lock().await.push(at.saturating_sub(t)),
+                    Some((t, acked)) => {
+                        if timeline {
+                            let ms = |ns: u64| ns as f64 / 1e6;
+                            let ack = match acked {
+                                u64::MAX => "not yet".to_owned(),
+                                acked => format!("after {:.2} ms", ms(acked.saturating_sub(t))),
+                            };
+                            println!(
+                                "sample at {:.3} s: 201 {ack}, alarm after {:.2} ms",
+                                t.saturating_sub(start) as f64 / 1e9,
+                                ms(at.saturating_sub(t))
+                            );
+                        }
+                        samples.lock().await.push(at.saturating_sub(t))
+                    }
                     None => {
                         unmatched.fetch_add(1, Relaxed);
                     }
@@ -87,7 +107,6 @@ pub(crate) async fn run(addr: SocketAddr, args: Args) -> anyhow::Result<()> {
         })
     };
 
-    let start = now_ns();
     let end = start + (args.duration * 1e9) as u64;
     let sent = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
@@ -127,9 +146,13 @@ pub(crate) async fn run(addr: SocketAddr, args: Args) -> anyhow::Result<()> {
         }
         let body = serde_json::to_vec(&json!({"ts": http::epoch_ms(), "seq": 1_000_000_000u64, "heart_rate": 220}))?;
         let request = trigger.format("POST", "/api/v1/ingest", Some(&device.token), Some(&body));
-        written.lock().await.insert(device.id.clone(), now_ns());
+        let at = now_ns();
+        written.lock().await.insert(device.id.clone(), (at, u64::MAX));
         trigger.send(&request).await?;
         let answer = trigger.read_response().await?;
+        if let Some(entry) = written.lock().await.get_mut(&device.id) {
+            entry.1 = now_ns();
+        }
         if answer.status != 201 {
             bail!("the breaking reading answered {}: {}", answer.status, answer.text());
         }
