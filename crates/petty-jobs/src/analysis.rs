@@ -23,7 +23,7 @@ use petty_core::devices::DeviceKind;
 use petty_core::ids::{DeviceId, HouseholdId, PetId};
 use petty_core::recurrence::Zone;
 use petty_core::wellness;
-use petty_store::{Geofence, StoreError, WorkKind};
+use petty_store::{Geofence, StoreError, WorkClaim, WorkKind};
 use serde_json::json;
 use time::{Date, OffsetDateTime};
 
@@ -83,50 +83,7 @@ pub async fn run_once(app: &App, now: OffsetDateTime) -> Result<usize, StoreErro
         }
         seen.extend(claims.iter().map(|c| c.device_id));
         let last = claims.len() < BATCH as usize;
-        let worked = async {
-            let mut days: BTreeSet<(HouseholdId, PetId, Date)> = BTreeSet::new();
-            for claim in &claims {
-                let (lo, hi) = (claim.from_ms, claim.to_ms);
-                let device = match app.store.get_device(claim.household_id, claim.device_id).await {
-                    Ok(d) => d,
-                    Err(StoreError::NotFound) => continue,
-                    Err(e) => return Err(e),
-                };
-                if device.profile.kind == DeviceKind::Collar {
-                    let fences = match fences_of.entry(claim.household_id) {
-                        Entry::Occupied(e) => e.into_mut(),
-                        Entry::Vacant(e) => e.insert(app.store.list_geofences(claim.household_id).await?),
-                    };
-                    crate::geofences::evaluate(app, &device, fences, lo, hi).await?;
-                }
-                let (DeviceKind::Collar, Some(pet_id)) = (device.profile.kind, device.profile.pet_id) else {
-                    continue;
-                };
-                let zone = match zones.entry(claim.household_id) {
-                    Entry::Occupied(e) => e.into_mut(),
-                    Entry::Vacant(e) => e.insert(app.store.household_zone(claim.household_id).await?),
-                };
-                // The household's local dates the readings fall on, up to its today.
-                let first = (petty_store::to_ms(now) - MAX_LOOKBACK_DAYS * DAY_MS).max(lo);
-                let (Ok(first), Ok(last)) = (petty_store::from_ms(first), petty_store::from_ms(hi)) else { continue };
-                let (mut day, last) = (zone.date_at(first), zone.date_at(last).min(zone.date_at(now)));
-                while day <= last {
-                    days.insert((claim.household_id, pet_id, day));
-                    let Some(next) = day.next_day() else { break };
-                    day = next;
-                }
-            }
-            let mut analysed = 0;
-            for (household_id, pet_id, day) in days {
-                match analyse_day(app, household_id, pet_id, day, now).await {
-                    Ok(_) => analysed += 1,
-                    Err(StoreError::NotFound) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(analysed)
-        }
-        .await;
+        let worked = analyse_batch(app, &claims, (&mut zones, &mut fences_of), now).await;
         match worked {
             Ok(n) => analysed += n,
             Err(e) => {
@@ -142,6 +99,56 @@ pub async fn run_once(app: &App, now: OffsetDateTime) -> Result<usize, StoreErro
             return Ok(analysed);
         }
     }
+}
+
+/// Steps each claimed collar's new positions through its household's fences, then analyses
+/// every (pet, local day) the claims' readings fall on, once; answers how many pet-days were
+/// analysed. The two maps hold each household's time zone and fences for the pass.
+async fn analyse_batch(
+    app: &App,
+    claims: &[WorkClaim],
+    (zones, fences_of): (&mut HashMap<HouseholdId, Zone>, &mut HashMap<HouseholdId, Vec<Geofence>>),
+    now: OffsetDateTime,
+) -> Result<usize, StoreError> {
+    let mut days: BTreeSet<(HouseholdId, PetId, Date)> = BTreeSet::new();
+    for claim in claims {
+        let (lo, hi) = (claim.from_ms, claim.to_ms);
+        let device = match app.store.get_device(claim.household_id, claim.device_id).await {
+            Ok(d) => d,
+            Err(StoreError::NotFound) => continue,
+            Err(e) => return Err(e),
+        };
+        if device.profile.kind == DeviceKind::Collar {
+            let fences = match fences_of.entry(claim.household_id) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(app.store.list_geofences(claim.household_id).await?),
+            };
+            crate::geofences::evaluate(app, &device, fences, lo, hi).await?;
+        }
+        let (DeviceKind::Collar, Some(pet_id)) = (device.profile.kind, device.profile.pet_id) else { continue };
+        let zone = match zones.entry(claim.household_id) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(app.store.household_zone(claim.household_id).await?),
+        };
+        // The household's local dates the readings fall on, up to its today.
+        let first = (petty_store::to_ms(now) - MAX_LOOKBACK_DAYS * DAY_MS).max(lo);
+        let (Ok(first), Ok(last)) = (petty_store::from_ms(first), petty_store::from_ms(hi)) else { continue };
+        let (mut day, last) = (zone.date_at(first), zone.date_at(last).min(zone.date_at(now)));
+        while day <= last {
+            days.insert((claim.household_id, pet_id, day));
+            let Some(next) = day.next_day() else { break };
+            day = next;
+        }
+    }
+    let mut analysed = 0;
+    for (household_id, pet_id, day) in days {
+        match analyse_day(app, household_id, pet_id, day, now).await {
+            Ok(_) => analysed += 1,
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(analysed)
 }
 
 /// Where a day's stored episodes start being replaced: at local midnight `window.1`, or at the

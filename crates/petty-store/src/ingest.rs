@@ -91,6 +91,9 @@ pub(crate) enum Message {
     Close(oneshot::Sender<()>),
 }
 
+/// The in-process turn of SQLite's writers (see [`IngestQueue::gate`]).
+pub(crate) type WriteGate = std::sync::Arc<tokio::sync::Mutex<()>>;
+
 /// The sending side of the writer.
 #[derive(Debug)]
 pub(crate) struct IngestQueue {
@@ -102,7 +105,7 @@ pub(crate) struct IngestQueue {
     /// ingest the jobs' writes and the writer kept each other sleeping (reading → alarm p99 of
     /// hundreds of milliseconds at 5,000 readings/s). Waiting here, each is woken the moment
     /// the other is done, in turn. `None` on PostgreSQL, whose writers do not exclude each other.
-    pub(crate) gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    pub(crate) gate: Option<WriteGate>,
     /// The checkpointer thread (SQLite only) and the sender whose drop stops it.
     checkpointer: std::sync::Mutex<Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
 }
@@ -110,7 +113,7 @@ pub(crate) struct IngestQueue {
 impl IngestQueue {
     /// Starts the writer thread and the checkpointer thread for the SQLite file at `path`.
     pub(crate) fn start_sqlite(path: &Path) -> Result<Self> {
-        let gate = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+        let gate = WriteGate::default();
         let writer = SqliteWriter::open(path, gate.clone())?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         std::thread::Builder::new()
@@ -466,11 +469,11 @@ fn open_sqlite(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
 
 struct SqliteWriter {
     conn: rusqlite::Connection,
-    gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    gate: WriteGate,
 }
 
 impl SqliteWriter {
-    fn open(path: &Path, gate: std::sync::Arc<tokio::sync::Mutex<()>>) -> Result<Self> {
+    fn open(path: &Path, gate: WriteGate) -> Result<Self> {
         let conn = open_sqlite(path).map_err(sqlite_error)?;
         conn.set_prepared_statement_cache_capacity(16);
         Ok(Self { conn, gate })

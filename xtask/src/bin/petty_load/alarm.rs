@@ -50,6 +50,9 @@ pub(crate) struct Args {
     pub timeline: bool,
 }
 
+/// When a device's breaking reading was written and when its `201` came (ns).
+type Sent = (u64, Option<u64>);
+
 pub(crate) async fn run(addr: SocketAddr, args: Args) -> anyhow::Result<()> {
     if args.devices == 0 || args.rate < 0.0 || args.alarms_per_sec <= 0.0 || args.connections == 0 {
         bail!("--devices, --alarms-per-sec and --connections must be positive, --rate not negative");
@@ -65,8 +68,7 @@ pub(crate) async fn run(addr: SocketAddr, args: Args) -> anyhow::Result<()> {
     let topic = format!("household:{}:alarms", household.household_id);
     let mut socket = crate::ws::subscribe(addr, &household.access_token, &topic).await?;
 
-    // Device id → when its breaking reading was written and when its `201` came (ns).
-    let written: Arc<Mutex<HashMap<String, (u64, u64)>>> = Arc::default();
+    let written: Arc<Mutex<HashMap<String, Sent>>> = Arc::default();
     let samples: Arc<Mutex<Vec<u64>>> = Arc::default();
     let unmatched = Arc::new(AtomicU64::new(0));
     let start = now_ns();
@@ -88,8 +90,8 @@ pub(crate) async fn run(addr: SocketAddr, args: Args) -> anyhow::Result<()> {
                         if timeline {
                             let ms = |ns: u64| ns as f64 / 1e6;
                             let ack = match acked {
-                                u64::MAX => "not yet".to_owned(),
-                                acked => format!("after {:.2} ms", ms(acked.saturating_sub(t))),
+                                None => "not yet".to_owned(),
+                                Some(acked) => format!("after {:.2} ms", ms(acked.saturating_sub(t))),
                             };
                             println!(
                                 "sample at {:.3} s: 201 {ack}, alarm after {:.2} ms",
@@ -147,11 +149,11 @@ pub(crate) async fn run(addr: SocketAddr, args: Args) -> anyhow::Result<()> {
         let body = serde_json::to_vec(&json!({"ts": http::epoch_ms(), "seq": 1_000_000_000u64, "heart_rate": 220}))?;
         let request = trigger.format("POST", "/api/v1/ingest", Some(&device.token), Some(&body));
         let at = now_ns();
-        written.lock().await.insert(device.id.clone(), (at, u64::MAX));
+        written.lock().await.insert(device.id.clone(), (at, None));
         trigger.send(&request).await?;
         let answer = trigger.read_response().await?;
         if let Some(entry) = written.lock().await.get_mut(&device.id) {
-            entry.1 = now_ns();
+            entry.1 = Some(now_ns());
         }
         if answer.status != 201 {
             bail!("the breaking reading answered {}: {}", answer.status, answer.text());
