@@ -241,7 +241,8 @@ fn one_hertz_day() -> (Date, Vec<Sample>) {
 #[test]
 fn a_one_hertz_day_is_analysed_as_before() {
     let (day, samples) = one_hertz_day();
-    assert!(samples.len() > 86_400);
+    // A reading a second, less those lost on the way (up to 6 %).
+    assert!(samples.len() > 80_000, "{}", samples.len());
     let (episodes, summary) = compare("1 Hz, accelerometer", day, UtcOffset::UTC, &samples, None);
     assert!(
         episodes.len() >= 30 && labels(&episodes) >= 5,

@@ -54,17 +54,23 @@ fn kinds(found: &[Anomaly]) -> Vec<AnomalyKind> {
     found.iter().map(|a| a.kind).collect()
 }
 
+/// Issue 19's target: at most one false alarm per dog-week on weeks with nothing injected. The
+/// model errs as a collar's does (a shake taken for a scratch), so a rare false alarm is the
+/// honest figure; each week of each dog is held to the target on its own.
 #[test]
-fn normal_simulated_weeks_raise_no_anomaly() {
+fn normal_simulated_weeks_raise_at_most_one_false_alarm_a_dog_week() {
+    let mut total = 0;
     for seed in [1, 2, 3] {
-        for (day, found) in run(seed, 21, &Scenario::default(), |_| None) {
-            assert!(
-                found.is_empty(),
-                "dog {seed}, day {day}: {:?}",
-                found.iter().map(|a| &a.explanation).collect::<Vec<_>>()
-            );
+        let found = run(seed, 21, &Scenario::default(), |_| None);
+        for week in found.chunks(7) {
+            let alarms: Vec<(u32, &String)> =
+                week.iter().flat_map(|(d, f)| f.iter().map(move |a| (*d, &a.explanation))).collect();
+            println!("dog {seed}, days {}-{}: {alarms:?}", week[0].0, week[week.len() - 1].0);
+            assert!(alarms.len() <= 1, "dog {seed}: {alarms:?}");
+            total += alarms.len();
         }
     }
+    println!("{total} false alarms in 9 dog-weeks");
 }
 
 #[test]

@@ -360,15 +360,65 @@ pub struct Collar {
     first_day: Option<i64>,
     /// What makes this dog itself: no two dogs share thresholds.
     traits: Traits,
+    /// How far the collar has turned around the neck, radians: it drifts, and a shake or a
+    /// romp turns it further.
+    roll: f64,
 }
 
-/// A dog's own scale: its heart rate (small dogs beat faster), its cadence, and how vigorously
-/// it moves. Drawn once per dog, so a model must learn behaviours, not one dog's numbers.
-#[derive(Debug, Clone, Copy)]
-struct Traits {
-    heart: f64,
-    cadence: f64,
-    vigour: f64,
+/// A dog's physique and its collar's fit, drawn once per dog from its seed, so a model must
+/// learn behaviours, not one dog's numbers (see `docs/simulator.md`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Traits {
+    /// Body mass, 4 to 45 kg (log-uniform: as many toy dogs as large ones).
+    pub mass_kg: f64,
+    /// Age in years, 0.5 to 14.
+    pub age_years: f64,
+    /// Heart rates against a 25 kg adult's: small dogs and puppies beat faster.
+    pub heart: f64,
+    /// Stride frequency against a 25 kg dog's: (25 / mass)^0.15 (Heglund & Taylor 1988), so a
+    /// terrier's walk has the cadence of a shepherd's trot.
+    pub cadence: f64,
+    /// How vigorously it moves (activity counts, accelerometer amplitude); seniors less.
+    pub vigour: f64,
+    /// Breathing rates against the average dog's.
+    pub breath: f64,
+    /// The collar's heart-rate sensor's noise, bpm (optical sensors on fur are poor).
+    pub pulse_noise: f64,
+    /// The accelerometer's full scale, g (4, 8 or 16): strong movements saturate.
+    pub full_scale_g: f64,
+    /// The sensor's noise, g.
+    pub noise_g: f64,
+    /// How far the sensor's axis is tilted from the neck's, degrees: as the collar turns
+    /// around the neck, the pitch it reads is off by up to this much.
+    pub tilt_deg: f64,
+}
+
+impl Traits {
+    pub fn draw(seed: u64) -> Traits {
+        let mut own = StdRng::seed_from_u64(mix(seed, 0x7A1));
+        let mass_kg = (4f64.ln() + own.random_range(0.0..1.0) * (45f64 / 4.0).ln()).exp();
+        let age_years = own.random_range(0.5..14.0);
+        let age_heart = if age_years < 1.5 {
+            1.12
+        } else if age_years > 9.0 {
+            0.95
+        } else {
+            1.0
+        };
+        let age_vigour = if age_years > 9.0 { 0.8 } else { 1.0 };
+        Traits {
+            mass_kg,
+            age_years,
+            heart: (25.0 / mass_kg).powf(0.2) * age_heart * own.random_range(0.92..1.08),
+            cadence: (25.0 / mass_kg).powf(0.15) * own.random_range(0.92..1.08),
+            vigour: own.random_range(0.75..1.3) * age_vigour,
+            breath: own.random_range(0.75..1.3),
+            pulse_noise: own.random_range(3.0..10.0),
+            full_scale_g: [4.0, 8.0, 8.0, 16.0][own.random_range(0..4)],
+            noise_g: own.random_range(0.005..0.04),
+            tilt_deg: own.random_range(5.0..25.0),
+        }
+    }
 }
 
 impl Collar {
@@ -376,12 +426,8 @@ impl Collar {
     pub fn new(seed: u64, home: (f64, f64), utc_offset_secs: i32) -> Collar {
         let mut rng = StdRng::seed_from_u64(seed);
         let battery = rng.random_range(40.0..100.0);
-        let mut own = StdRng::seed_from_u64(mix(seed, 0x7A1));
-        let traits = Traits {
-            heart: own.random_range(0.88..1.15),
-            cadence: own.random_range(0.8..1.2),
-            vigour: own.random_range(0.75..1.3),
-        };
+        let traits = Traits::draw(seed);
+        let roll = rng.random_range(-PI..PI);
         Collar {
             seed,
             rng,
@@ -396,6 +442,7 @@ impl Collar {
             scenario: Scenario::default(),
             first_day: None,
             traits,
+            roll,
         }
     }
 
@@ -414,6 +461,11 @@ impl Collar {
     /// Where the dog lives.
     pub fn home(&self) -> (f64, f64) {
         self.home
+    }
+
+    /// The dog's physique and its collar's fit.
+    pub fn traits(&self) -> Traits {
+        self.traits
     }
 
     fn plan_for(&mut self, ts_ms: i64) -> i64 {
@@ -476,32 +528,34 @@ impl Collar {
         let rng = &mut self.rng;
         let minutes = interval_ms as f64 / MINUTE_MS as f64;
 
-        // (level, heart rate target, respiration, steps per minute, counts per minute, body temp)
-        let (level, hr_target, resp, steps, counts, temp_target) = match activity {
-            Activity::Sleep => (0, 64.0, 17.5, (0.0, 0.0), (0.0, 30.0), 38.3),
-            Activity::Rest => (0, 80.0, 22.0, (0.0, 5.0), (20.0, 200.0), 38.4),
-            Activity::Walk(..) => (2, 125.0, 40.0, (90.0, 130.0), (2000.0, 5000.0), 38.8),
-            Activity::Run(..) => (2, 165.0, 70.0, (170.0, 230.0), (7000.0, 12000.0), 39.0),
-            Activity::Play => (2, 155.0, 60.0, (60.0, 150.0), (4000.0, 9000.0), 39.0),
-            Activity::Pace => (1, 105.0, 35.0, (40.0, 75.0), (800.0, 1800.0), 38.6),
-            Activity::Eat => (1, 95.0, 30.0, (0.0, 8.0), (300.0, 900.0), 38.5),
-            Activity::Drink => (1, 92.0, 30.0, (0.0, 4.0), (200.0, 600.0), 38.5),
-            Activity::Scratch => (1, 92.0, 28.0, (0.0, 6.0), (800.0, 2000.0), 38.5),
-            Activity::Shake => (1, 95.0, 30.0, (0.0, 6.0), (1000.0, 3000.0), 38.5),
+        // What the dog is doing within the behaviour at this moment: a walk has sniffing stops,
+        // rest is lying awake or sitting up, play is a chase, a tug or a pause.
+        let t = self.traits;
+        let settled = (mix(self.seed ^ 0xB10C, (ts_ms / (15 * MINUTE_MS)) as u64) % 10_000) as f64 / 10_000.0;
+        let motion = Motion::draw(activity, rng, settled);
+        // (heart rate target, respiration, body temp)
+        let (hr_target, resp, temp_target) = match activity {
+            Activity::Sleep => (64.0, 15.0, 38.3),
+            // Lying awake breathes and beats nearly as in sleep; sitting up, a little faster.
+            Activity::Rest if motion.pitch > 0.0 => (84.0, 24.0, 38.4),
+            Activity::Rest => (69.0, 18.0, 38.4),
+            Activity::Walk(..) => (125.0, 40.0, 38.8),
+            Activity::Run(..) => (165.0, 70.0, 39.0),
+            Activity::Play => (150.0, 60.0, 39.0),
+            Activity::Pace => (105.0, 35.0, 38.6),
+            Activity::Eat => (95.0, 30.0, 38.5),
+            Activity::Drink => (92.0, 30.0, 38.5),
+            Activity::Scratch => (92.0, 28.0, 38.5),
+            Activity::Shake => (95.0, 30.0, 38.5),
         };
         let (hr_lo, hr_hi) = match activity {
-            Activity::Sleep => (60.0, 70.0),
-            Activity::Walk(..) => (110.0, 140.0),
-            Activity::Run(..) => (150.0, 185.0),
-            _ => (hr_target - 12.0, hr_target + 15.0),
+            Activity::Sleep => (58.0, 72.0),
+            Activity::Walk(..) => (105.0, 145.0),
+            Activity::Run(..) => (145.0, 190.0),
+            _ => (hr_target - 14.0, hr_target + 16.0),
         };
-        // This dog's own scale, and ranges that overlap between neighbouring behaviours (a
-        // brisk pace is a slow walk; calm play is brisk pacing).
-        let t = self.traits;
-        let (hr_target, mut hr_lo, mut hr_hi) = (hr_target * t.heart, hr_lo * t.heart, hr_hi * t.heart);
-        let widen = |(lo, hi): (f64, f64), by: f64| (lo * (1.0 - 0.35) * by, hi * (1.0 + 0.25) * by);
-        let (steps, counts) = (widen(steps, t.cadence), widen(counts, t.vigour));
-        let mut hr_target = hr_target;
+        // This dog's own scale: small dogs and puppies beat faster.
+        let (mut hr_target, mut hr_lo, mut hr_hi) = (hr_target * t.heart, hr_lo * t.heart, hr_hi * t.heart);
         if plan.elevated_hr && matches!(activity, Activity::Sleep | Activity::Rest) {
             hr_target *= 1.7;
             hr_lo *= 1.7;
@@ -510,13 +564,26 @@ impl Collar {
         // The heart follows with a lag: still high in the first minutes of rest after a walk.
         self.heart_rate += (hr_target - self.heart_rate) * 0.45 + noise(rng, 4.0);
         self.heart_rate = self.heart_rate.clamp(hr_lo, hr_hi);
-        let resp_range = if activity == Activity::Sleep { (15.0, 20.0) } else { (resp - 6.0, resp + 10.0) };
-        let respiration = (resp + noise(rng, 1.5)).clamp(resp_range.0, resp_range.1);
+        // Breathing differs from dog to dog as much as between sleep and rest (Rishniw 2012:
+        // 13 a minute asleep on average, 19 awake at rest).
+        let respiration = (resp * t.breath + noise(rng, 2.5)).clamp(8.0, resp * t.breath + 12.0);
         self.temperature =
             (self.temperature + (temp_target - self.temperature) * 0.1 + noise(rng, 0.03)).clamp(38.0, 39.2);
         let mut draw = |(lo, hi): (f64, f64)| if hi > lo { (rng.random_range(lo..hi) * minutes).round() } else { 0.0 };
-        let steps = draw(steps);
-        let counts = draw(counts);
+        let steps = draw((motion.steps.0 * t.cadence, motion.steps.1 * t.cadence));
+        let counts = draw((motion.counts.0 * t.vigour, motion.counts.1 * t.vigour));
+        // The collar's own activity level, from its counts (it does not know the behaviour).
+        let per_minute = counts / minutes.max(1.0 / 60.0);
+        let level = if per_minute < 150.0 {
+            0
+        } else if per_minute < 2500.0 {
+            1
+        } else {
+            2
+        };
+        // The collar turns around the neck: slowly, and further in a shake or a romp.
+        let turn = if matches!(activity, Activity::Shake | Activity::Scratch | Activity::Play) { 0.4 } else { 0.03 };
+        self.roll += noise(rng, turn * minutes.sqrt().min(3.0));
 
         // Battery: about 1 %/hour, a little more with GPS on a walk. Charged to full overnight
         // when it would not last another day above about 15 %.
@@ -570,10 +637,11 @@ impl Collar {
             }
         };
 
-        let vigour = self.traits.vigour;
-        let accel = self.accel.map(|w| accel_window(&mut self.rng, w, activity, vigour));
+        let (traits, roll) = (self.traits, self.roll);
+        let accel = self.accel.map(|w| accel_window(&mut self.rng, w, &motion, traits, roll));
         let m = Measured {
-            heart_rate: round(self.heart_rate, 0),
+            // The optical sensor reads through fur: its own noise on top of the heart's.
+            heart_rate: round(self.heart_rate + noise(&mut self.rng, self.traits.pulse_noise), 0),
             respiration_rate: round(respiration, 1),
             activity_level: f64::from(level),
             activity_counts: counts,
@@ -590,35 +658,104 @@ impl Collar {
     }
 }
 
-/// A raw 3-axis window for an activity: gravity at the head's pitch plus the activity's rhythm
-/// (mostly along the vertical, so the magnitude carries it) and noise. x points to the nose, z
-/// up when level; head down is negative pitch.
-fn accel_window(rng: &mut StdRng, w: AccelWindow, activity: Activity, vigour: f64) -> RawAccel {
-    // (pitch degrees, pitch spread, [(frequency range, vertical amplitude, sideways amplitude)], noise)
-    let (pitch, spread, rhythm, jitter): (f64, f64, &[Rhythm], f64) = match activity {
-        Activity::Sleep => (-5.0, 10.0, &[], 0.008),
-        Activity::Rest => (0.0, 10.0, &[((0.3, 1.0), 0.01, 0.01)], 0.02),
-        Activity::Walk(..) => (0.0, 6.0, &[((1.8, 2.2), 0.3, 0.12)], 0.05),
-        Activity::Run(..) => (5.0, 6.0, &[((2.8, 3.4), 0.8, 0.3)], 0.1),
-        Activity::Play => {
-            (5.0, 15.0, &[((0.5, 1.5), 0.35, 0.3), ((2.0, 4.0), 0.35, 0.3), ((1.0, 3.0), 0.3, 0.2)], 0.25)
-        }
-        Activity::Pace => (0.0, 6.0, &[((1.5, 1.9), 0.22, 0.1)], 0.04),
-        Activity::Eat => (-35.0, 8.0, &[((1.2, 1.8), 0.08, 0.03)], 0.03),
-        Activity::Drink => (-50.0, 8.0, &[((3.0, 4.0), 0.06, 0.02)], 0.02),
-        Activity::Scratch => (10.0, 10.0, &[((5.0, 8.0), 0.45, 0.25)], 0.06),
-        Activity::Shake => (0.0, 10.0, &[((4.0, 5.0), 1.6, 0.9)], 0.12),
-    };
-    let theta = (pitch + noise(rng, spread / 2.0)).to_radians();
-    let waves: Vec<(f64, f64, f64, f64)> = rhythm
+/// How the dog moves at one moment of a behaviour: the head's pitch, the rhythms the collar
+/// feels, and the counts and steps a minute of it gives (for a 25 kg dog of average vigour).
+#[derive(Debug, Clone, Copy)]
+struct Motion {
+    /// Degrees; head down is negative.
+    pitch: f64,
+    spread: f64,
+    rhythm: &'static [Rhythm],
+    /// Whether the rhythm is the gait's (it scales with the dog's cadence).
+    gait: bool,
+    jitter: f64,
+    counts: (f64, f64),
+    steps: (f64, f64),
+}
+
+impl Motion {
+    const fn new(
+        pitch: f64,
+        spread: f64,
+        rhythm: &'static [Rhythm],
+        gait: bool,
+        counts: (f64, f64),
+        steps: (f64, f64),
+    ) -> Motion {
+        Motion { pitch, spread, rhythm, gait, jitter: 0.02, counts, steps }
+    }
+
+    /// `settled` (0 to 1) is drawn once per quarter hour: rest keeps one posture for a while.
+    fn draw(activity: Activity, rng: &mut StdRng, settled: f64) -> Motion {
+        let u: f64 = if activity == Activity::Rest { settled } else { rng.random_range(0.0..1.0) };
+        let m = match activity {
+            // A sleeping dog twitches and turns now and then.
+            Activity::Sleep => Motion::new(-5.0, 10.0, &[((0.2, 0.5), 0.004, 0.002)], false, (0.0, 60.0), (0.0, 1.0)),
+            // Lying awake looks much like sleep; sitting up, a little less so.
+            Activity::Rest if u < 0.55 => {
+                Motion::new(-3.0, 10.0, &[((0.2, 0.8), 0.006, 0.004)], false, (0.0, 80.0), (0.0, 1.0))
+            }
+            Activity::Rest => Motion::new(8.0, 12.0, &[((0.3, 1.5), 0.04, 0.03)], false, (40.0, 300.0), (0.0, 8.0)),
+            // A walk stops to sniff a quarter of the time: head down, a few steps.
+            Activity::Walk(..) if u < 0.25 => {
+                Motion::new(-30.0, 10.0, &[((0.5, 2.0), 0.08, 0.04)], false, (300.0, 1500.0), (5.0, 40.0))
+            }
+            Activity::Walk(..) => {
+                Motion::new(0.0, 6.0, &[((1.8, 2.2), 0.3, 0.12)], true, (2000.0, 5000.0), (90.0, 130.0))
+            }
+            Activity::Run(..) => {
+                Motion::new(5.0, 6.0, &[((2.8, 3.4), 0.8, 0.3)], true, (7000.0, 12000.0), (170.0, 230.0))
+            }
+            Activity::Play if u < 0.4 => {
+                Motion::new(5.0, 10.0, &[((2.5, 3.5), 0.7, 0.3)], true, (5000.0, 11000.0), (120.0, 220.0))
+            }
+            Activity::Play if u < 0.7 => {
+                Motion::new(-10.0, 15.0, &[((2.0, 4.0), 0.4, 0.35)], false, (3000.0, 8000.0), (20.0, 80.0))
+            }
+            Activity::Play => Motion::new(0.0, 15.0, &[((0.5, 1.5), 0.1, 0.1)], false, (300.0, 2000.0), (0.0, 30.0)),
+            Activity::Pace => Motion::new(0.0, 6.0, &[((1.5, 1.9), 0.22, 0.1)], true, (800.0, 2500.0), (50.0, 90.0)),
+            Activity::Eat => Motion::new(-35.0, 10.0, &[((1.0, 3.0), 0.08, 0.03)], false, (200.0, 1000.0), (0.0, 8.0)),
+            Activity::Drink => Motion::new(-45.0, 10.0, &[((2.5, 4.0), 0.07, 0.02)], false, (150.0, 800.0), (0.0, 4.0)),
+            Activity::Scratch => {
+                Motion::new(10.0, 10.0, &[((5.0, 8.0), 0.45, 0.25)], false, (800.0, 2500.0), (0.0, 6.0))
+            }
+            Activity::Shake => Motion::new(0.0, 10.0, &[((4.0, 5.0), 1.6, 0.9)], false, (1000.0, 3000.0), (0.0, 6.0)),
+        };
+        let jitter = match activity {
+            Activity::Sleep => 0.008,
+            Activity::Rest if m.pitch < 0.0 => 0.009,
+            Activity::Run(..) | Activity::Shake => 0.1,
+            Activity::Play => 0.2,
+            Activity::Walk(..) | Activity::Scratch => 0.05,
+            _ => m.jitter,
+        };
+        Motion { jitter, ..m }
+    }
+}
+
+/// A raw 3-axis window for a moment of `motion`: gravity at the head's pitch plus the
+/// motion's rhythm (mostly along the vertical, so the magnitude carries it), seen through a
+/// collar turned `roll` radians around the neck whose sensor is tilted `traits.tilt_deg` from
+/// the neck's axis, with the sensor's noise, full scale and 12-bit steps. x points along the
+/// neck to the nose, z up when level.
+fn accel_window(rng: &mut StdRng, w: AccelWindow, motion: &Motion, traits: Traits, roll: f64) -> RawAccel {
+    let theta = (motion.pitch + noise(rng, motion.spread / 2.0)).to_radians();
+    let pace = if motion.gait { traits.cadence } else { 1.0 };
+    let waves: Vec<(f64, f64, f64, f64)> = motion
+        .rhythm
         .iter()
         .map(|((lo, hi), v, s)| {
             // Rhythms spread a little past their textbook range, and scale with the dog.
-            let (lo, hi) = (lo * 0.85, hi * 1.15);
-            (rng.random_range(lo..hi), v * vigour, s * vigour, rng.random_range(0.0..2.0 * PI))
+            let (lo, hi) = (lo * 0.85 * pace, hi * 1.15 * pace);
+            (rng.random_range(lo..hi), v * traits.vigour, s * traits.vigour, rng.random_range(0.0..2.0 * PI))
         })
         .collect();
     let hz = f64::from(w.hz);
+    let (tilt, (sr, cr)) = (traits.tilt_deg.to_radians(), roll.sin_cos());
+    let (st, ct) = tilt.sin_cos();
+    let step = traits.full_scale_g / 2048.0;
+    let sensor =
+        |v: f64| ((v.clamp(-traits.full_scale_g, traits.full_scale_g) / step).round() * step * 1000.0).round() / 1000.0;
     let (mut x, mut y, mut z) = (Vec::with_capacity(w.len), Vec::with_capacity(w.len), Vec::with_capacity(w.len));
     for i in 0..w.len {
         let t = i as f64 / hz;
@@ -628,10 +765,15 @@ fn accel_window(rng: &mut StdRng, w: AccelWindow, activity: Activity, vigour: f6
             dv += v * a.sin();
             ds += s * (a + 0.7).sin();
         }
-        let clamp = |v: f64| round(v.clamp(-15.9, 15.9), 3);
-        x.push(clamp(-theta.sin() * (1.0 + dv) + noise(rng, jitter)));
-        y.push(clamp(ds + noise(rng, jitter)));
-        z.push(clamp(theta.cos() * (1.0 + dv) + noise(rng, jitter)));
+        // The neck's frame, then the collar turned around the neck (x), then the sensor's tilt
+        // (about its own y).
+        let (bx, by, bz) = (-theta.sin() * (1.0 + dv), ds, theta.cos() * (1.0 + dv));
+        let (ry, rz) = (cr * by - sr * bz, sr * by + cr * bz);
+        let (sx, sz) = (ct * bx + st * rz, -st * bx + ct * rz);
+        let j = traits.noise_g + motion.jitter;
+        x.push(sensor(sx + noise(rng, j)));
+        y.push(sensor(ry + noise(rng, j)));
+        z.push(sensor(sz + noise(rng, j)));
     }
     (w.hz, x, y, z)
 }

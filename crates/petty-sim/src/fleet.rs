@@ -89,6 +89,14 @@ impl SimDevice {
     }
 
     /// A collar's home (latitude, longitude); `None` for an air monitor.
+    /// A collar's dog and fit.
+    pub fn traits(&self) -> Option<crate::collar::Traits> {
+        match &self.model {
+            Model::Collar(c) => Some(c.traits()),
+            Model::Air(_) => None,
+        }
+    }
+
     pub fn home(&self) -> Option<(f64, f64)> {
         match &self.model {
             Model::Collar(c) => Some(c.home()),

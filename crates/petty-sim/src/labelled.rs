@@ -2,19 +2,26 @@
 //! windows already reduced by [`accel_features`]) with the true [`Behaviour`], for training,
 //! evaluation and tests, with no JSON in between.
 
+use petty_core::behaviour::features::f::COUNTS_PM;
 use petty_core::behaviour::{
-    BEHAVIOUR_COUNT, Behaviour, EPOCH_MS, FEATURE_COUNT, Forest, Sample, accel_features, analyse, epoch_features,
+    BEHAVIOUR_COUNT, Behaviour, EPOCH_MS, FEATURE_COUNT, Forest, MISSING, Sample, accel_features, analyse,
+    epoch_features,
 };
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
 use crate::collar::{AccelWindow, Collar, Scenario};
-use crate::util::{DAY_MS, mix, offset};
+use crate::util::{DAY_MS, MINUTE_MS, mix, offset};
 
 /// The accelerometer window labelled days use: 25 Hz for 2 s (50 samples per axis).
 pub const LABELLED_ACCEL: (u32, f64) = (25, 2.0);
 
 /// `days` days of one simulated dog from `start_ms` (local time is UTC), a reading every
 /// `interval_ms` (at least 1 s), with the `scenario`'s abnormal days. The dog and its days
-/// follow from `seed`; readings the collar does not send (flat battery) are absent.
+/// follow from `seed`; readings the collar does not send (flat battery) are absent, and so are
+/// the ones lost on the way: each collar loses up to 6 % of its readings, in gaps of a few
+/// readings to half an hour (out of range, a dead zone).
 pub fn labelled_days(
     seed: u64,
     start_ms: i64,
@@ -29,8 +36,18 @@ pub fn labelled_days(
     let mut collar = Collar::new(dog, home, 0).with_accel(Some(window)).with_scenario(scenario.clone());
     let end = start_ms + i64::from(days) * DAY_MS;
     let mut out = Vec::with_capacity(((end - start_ms) / interval_ms).max(0) as usize);
+    let mut lost = StdRng::seed_from_u64(mix(dog, 0x6A9));
+    let loss: f64 = lost.random_range(0.0..0.06);
+    let mean_gap = (10 * MINUTE_MS / interval_ms).max(1) as f64;
+    let mut gap_left = 0u64;
     let mut ts = start_ms;
     while ts < end {
+        let in_gap = gap_left > 0;
+        gap_left = gap_left.saturating_sub(1);
+        if !in_gap && lost.random_bool((loss / mean_gap).min(1.0)) {
+            gap_left = lost.random_range(1.0..2.0 * mean_gap).round() as u64;
+        }
+        // The collar still lives through a gap (its state moves on); the reading is lost.
         if !collar.is_silent(ts) {
             let (m, label) = collar.measure_raw(ts, interval_ms);
             let accel = m.accel.as_ref().and_then(|(hz, x, y, z)| accel_features(f64::from(*hz), x, y, z).ok());
@@ -47,7 +64,9 @@ pub fn labelled_days(
                 battery_pct: Some(m.battery_pct),
                 accel,
             };
-            out.push((sample, label));
+            if !in_gap {
+                out.push((sample, label));
+            }
         }
         ts += interval_ms;
     }
@@ -84,15 +103,142 @@ fn epoch_truth(labelled: &[(Sample, Behaviour)]) -> Vec<(i64, Behaviour)> {
         .collect()
 }
 
-/// Training rows from `dogs` simulated dogs (seeds derived from `seed`), `days` each, a reading
-/// a minute, normal days only.
+/// The seconds between readings of the dogs `petty train` learns from: collars report at
+/// different rates, and the model must label them all.
+pub const TRAINING_INTERVALS_S: [i64; 5] = [15, 30, 60, 60, 120];
+
+/// The behaviour an owner who gets it wrong says instead: the one it is easiest to take it for.
+pub fn mistaken_for(b: Behaviour) -> Behaviour {
+    match b {
+        Behaviour::Sleeping => Behaviour::Resting,
+        Behaviour::Resting => Behaviour::Sleeping,
+        Behaviour::Walking => Behaviour::Pacing,
+        Behaviour::Pacing => Behaviour::Walking,
+        Behaviour::Running => Behaviour::Playing,
+        Behaviour::Playing => Behaviour::Running,
+        Behaviour::Eating => Behaviour::Drinking,
+        Behaviour::Drinking => Behaviour::Eating,
+        Behaviour::Scratching => Behaviour::Shaking,
+        Behaviour::Shaking => Behaviour::Scratching,
+    }
+}
+
+/// The share of episodes whose label, as an owner gives it, is wrong.
+pub const OWNER_LABEL_ERROR: f64 = 0.08;
+
+/// Training rows from `dogs` simulated dogs (seeds derived from `seed`), `days` each, normal
+/// days only, each dog reporting at one of [`TRAINING_INTERVALS_S`]. The labels are as owners
+/// give them: [`OWNER_LABEL_ERROR`] of the episodes (runs of one true label) carry the label
+/// the behaviour is [`mistaken_for`].
 pub fn training_rows(seed: u64, dogs: u32, start_ms: i64, days: u32) -> Vec<([f64; FEATURE_COUNT], Behaviour)> {
+    rows_labelled(seed, dogs, start_ms, days, OWNER_LABEL_ERROR)
+}
+
+/// [`training_rows`] with the true labels.
+pub fn true_rows(seed: u64, dogs: u32, start_ms: i64, days: u32) -> Vec<([f64; FEATURE_COUNT], Behaviour)> {
+    rows_labelled(seed, dogs, start_ms, days, 0.0)
+}
+
+fn rows_labelled(
+    seed: u64,
+    dogs: u32,
+    start_ms: i64,
+    days: u32,
+    owner_error: f64,
+) -> Vec<([f64; FEATURE_COUNT], Behaviour)> {
     let mut rows = Vec::new();
+    let mut owner = StdRng::seed_from_u64(mix(seed, 0x0A4E));
     for dog in 0..dogs {
-        let labelled = labelled_days(mix(seed, 0x7AA1 + u64::from(dog)), start_ms, days, 60_000, &Scenario::default());
-        rows.extend(epoch_rows(&labelled));
+        let dog_seed = mix(seed, 0x7AA1 + u64::from(dog));
+        let interval = TRAINING_INTERVALS_S[(dog_seed % TRAINING_INTERVALS_S.len() as u64) as usize] * 1000;
+        let labelled = labelled_days(dog_seed, start_ms, days, interval, &Scenario::default());
+        let mut truth = epoch_rows(&labelled);
+        let mut i = 0;
+        while i < truth.len() {
+            let label = truth[i].1;
+            let run = truth[i..].iter().take_while(|(_, b)| *b == label).count();
+            if owner.random_bool(owner_error) {
+                truth[i..i + run].iter_mut().for_each(|row| row.1 = mistaken_for(label));
+            }
+            i += run;
+        }
+        rows.extend(truth);
     }
     rows
+}
+
+/// The baseline the model is measured against: activity counts alone. Each label's typical
+/// counts per minute is its median in the training rows; an epoch gets the label whose typical
+/// counts are nearest its own on a log scale (a threshold halfway between each neighbouring
+/// pair). This is what an activity tracker without a model can say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountsBaseline {
+    /// `(ln(1 + median counts per minute), label)`, for the labels seen in training.
+    typical: Vec<(f64, Behaviour)>,
+}
+
+impl CountsBaseline {
+    pub fn fit(rows: &[([f64; FEATURE_COUNT], Behaviour)]) -> CountsBaseline {
+        let mut typical = Vec::new();
+        for b in Behaviour::ALL {
+            let mut counts: Vec<f64> =
+                rows.iter().filter(|(x, l)| *l == b && x[COUNTS_PM] != MISSING).map(|(x, _)| x[COUNTS_PM]).collect();
+            if counts.is_empty() {
+                continue;
+            }
+            counts.sort_by(f64::total_cmp);
+            typical.push(((1.0 + counts[counts.len() / 2].max(0.0)).ln(), b));
+        }
+        CountsBaseline { typical }
+    }
+
+    /// The label for an epoch's features (resting when its counts are missing).
+    pub fn label(&self, x: &[f64; FEATURE_COUNT]) -> Behaviour {
+        if x[COUNTS_PM] == MISSING {
+            return Behaviour::Resting;
+        }
+        let v = (1.0 + x[COUNTS_PM].max(0.0)).ln();
+        self.typical
+            .iter()
+            .min_by(|a, b| (a.0 - v).abs().total_cmp(&(b.0 - v).abs()))
+            .map_or(Behaviour::Resting, |(_, b)| *b)
+    }
+}
+
+/// The held-out dogs of an evaluation: `dogs` dogs (seeds derived from `seed`), `days` each.
+fn held_out(seed: u64, dogs: u32, start_ms: i64, days: u32, interval_ms: i64) -> Vec<Vec<(Sample, Behaviour)>> {
+    (0..dogs)
+        .map(|dog| labelled_days(mix(seed, 0xE7A1 + u64::from(dog)), start_ms, days, interval_ms, &Scenario::default()))
+        .collect()
+}
+
+/// The held-out dogs' epochs with their true labels.
+pub fn held_out_rows(
+    seed: u64,
+    dogs: u32,
+    start_ms: i64,
+    days: u32,
+    interval_ms: i64,
+) -> Vec<([f64; FEATURE_COUNT], Behaviour)> {
+    held_out(seed, dogs, start_ms, days, interval_ms).iter().flat_map(|l| epoch_rows(l)).collect()
+}
+
+/// The baseline over the same held-out dogs as [`evaluate`], epoch by epoch.
+pub fn evaluate_baseline(
+    baseline: &CountsBaseline,
+    seed: u64,
+    dogs: u32,
+    start_ms: i64,
+    days: u32,
+    interval_ms: i64,
+) -> Evaluation {
+    let mut confusion = [[0u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT];
+    for labelled in held_out(seed, dogs, start_ms, days, interval_ms) {
+        for (x, truth) in epoch_rows(&labelled) {
+            confusion[truth.index()][baseline.label(&x).index()] += 1;
+        }
+    }
+    score(confusion, &[])
 }
 
 /// How one label fared.
@@ -109,6 +255,14 @@ pub struct LabelScore {
     pub predicted: u32,
 }
 
+impl LabelScore {
+    /// The harmonic mean of precision and recall (0 when both are).
+    pub fn f1(&self) -> f64 {
+        let sum = self.precision + self.recall;
+        if sum > 0.0 { 2.0 * self.precision * self.recall / sum } else { 0.0 }
+    }
+}
+
 /// Epoch-level scores of a model over simulated labelled days.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
@@ -121,6 +275,19 @@ pub struct Evaluation {
     pub reliability: Vec<ReliabilityBin>,
     /// Expected calibration error: the epoch-weighted mean gap between vote share and accuracy.
     pub ece: f64,
+}
+
+impl Evaluation {
+    /// The mean F1 over the labels that happened.
+    pub fn macro_f1(&self) -> f64 {
+        let happened: Vec<f64> = self.labels.iter().filter(|l| l.support > 0).map(LabelScore::f1).collect();
+        happened.iter().sum::<f64>() / happened.len().max(1) as f64
+    }
+
+    /// The label's score.
+    pub fn label(&self, b: Behaviour) -> &LabelScore {
+        &self.labels[b.index()]
+    }
 }
 
 /// Epochs whose episode's vote share fell in `[lo, hi)` (the last bin includes 1).
@@ -174,9 +341,7 @@ fn reliability(judged: &[(f64, bool)]) -> (Vec<ReliabilityBin>, f64) {
 pub fn evaluate(model: &Forest, seed: u64, dogs: u32, start_ms: i64, days: u32, interval_ms: i64) -> Evaluation {
     let mut confusion = [[0u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT];
     let mut judged = Vec::new();
-    for dog in 0..dogs {
-        let labelled =
-            labelled_days(mix(seed, 0xE7A1 + u64::from(dog)), start_ms, days, interval_ms, &Scenario::default());
+    for labelled in held_out(seed, dogs, start_ms, days, interval_ms) {
         let samples: Vec<Sample> = labelled.iter().map(|(s, _)| *s).collect();
         let episodes = analyse(&samples, model, None);
         let mut at = 0;

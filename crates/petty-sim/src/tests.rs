@@ -123,6 +123,7 @@ fn a_collar_sleeps_at_night_and_walks_away_from_home_twice_a_day() {
     for seed in [1, 5, 9] {
         let mut fleet = Fleet::new(seed, 1, 0, START);
         let home = fleet.devices()[0].home().unwrap();
+        let traits = fleet.devices()[0].traits().unwrap();
         let day = fleet.until(START + DAY_MS).remove(0);
         let at_hour = |h: i64| day.iter().filter(move |s| local_day(s.ts_ms, 0).1 / HOUR_MS == h);
 
@@ -132,10 +133,16 @@ fn a_collar_sleeps_at_night_and_walks_away_from_home_twice_a_day() {
         assert!(night.iter().all(|s| s.label == "sleeping" || s.label == "resting"));
         for s in night.iter().filter(|s| s.label == "sleeping") {
             assert_eq!(value(s, "activity_level"), 0.0);
-            // 60–70 bpm for a dog of average heart; each dog scales it by 0.88–1.15.
-            assert!((52.0..=81.0).contains(&value(s, "heart_rate")));
-            assert!((15.0..=20.0).contains(&value(s, "respiration_rate")));
-            assert_eq!(value(s, "steps"), 0.0);
+            // 58–72 bpm for a 25 kg adult, scaled by the dog's own heart (small dogs and
+            // puppies beat faster), read through a sensor with its own noise (at most 10 bpm).
+            let (lo, hi) =
+                (58.0 * traits.heart - 4.0 * traits.pulse_noise, 72.0 * traits.heart + 4.0 * traits.pulse_noise);
+            assert!((lo..=hi).contains(&value(s, "heart_rate")), "{} outside {lo}–{hi}", value(s, "heart_rate"));
+            // 15 a minute for the average dog, scaled by its own breathing (Rishniw 2012).
+            let breath = 15.0 * traits.breath;
+            assert!((breath - 10.0..=breath + 10.0).contains(&value(s, "respiration_rate")));
+            // A twitch in its sleep may count a step, never more.
+            assert!(value(s, "steps") <= 1.0);
         }
 
         let walks: Vec<&Sample> = day.iter().filter(|s| s.label == "walking" || s.label == "running").collect();
@@ -143,11 +150,15 @@ fn a_collar_sleeps_at_night_and_walks_away_from_home_twice_a_day() {
         let morning = walks.iter().filter(|s| local_day(s.ts_ms, 0).1 < 12 * HOUR_MS).count();
         assert!(morning > 0 && morning < walks.len(), "a morning and an evening walk");
         let mut furthest = 0f64;
+        // A walk stops to sniff now and then (head down, a few steps): most of its readings
+        // are brisk, not all.
+        let brisk = walks.iter().filter(|s| value(s, "activity_level") >= 1.0 && value(s, "steps") > 10.0).count();
+        assert!(brisk * 10 >= walks.len() * 6, "{brisk} brisk of {} walking readings", walks.len());
         for s in &walks {
-            assert_eq!(value(s, "activity_level"), 2.0);
-            assert!(value(s, "steps") > 30.0, "a dog's own cadence, but always walking");
-            let hr = if s.label == "walking" { 96.0..=162.0 } else { 132.0..=213.0 };
-            assert!(hr.contains(&value(s, "heart_rate")));
+            let (lo, hi) = if s.label == "walking" { (105.0, 145.0) } else { (145.0, 190.0) };
+            let noise = 4.0 * traits.pulse_noise;
+            let hr = lo * traits.heart - noise..=hi * traits.heart + noise;
+            assert!(hr.contains(&value(s, "heart_rate")), "{} {} outside {hr:?}", s.label, value(s, "heart_rate"));
             let l = &s.reading["location"];
             furthest = furthest.max(distance_m(home, (l["lat"].as_f64().unwrap(), l["lon"].as_f64().unwrap())));
         }

@@ -36,7 +36,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Train the behaviour classifier on simulated labelled days and write the model file.
     Train(eval::TrainArgs),
-    /// Measure the behaviour classifier on a simulated week of dogs not used in training.
+    /// Measure the behaviour classifier on a simulated week of dogs not used in training, against
+    /// what activity counts alone say about the same dogs.
     Eval(eval::EvalArgs),
     /// Ask a household's pet catalog in plain words ("3 cheapest cats that are not black"):
     /// prints how it was understood and what it found.

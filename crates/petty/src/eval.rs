@@ -12,7 +12,7 @@ use petty_store::FeedbackVerdict;
 use crate::cli::CommonArgs;
 use crate::config::Loaded;
 use crate::server;
-use petty_sim::labelled::{Evaluation, evaluate, training_rows};
+use petty_sim::labelled::{CountsBaseline, Evaluation, evaluate, evaluate_baseline, training_rows};
 
 /// 2026-11-02T00:00:00Z: the simulated days start at a local midnight.
 const START_MS: i64 = 1_793_577_600_000;
@@ -20,10 +20,10 @@ const START_MS: i64 = 1_793_577_600_000;
 #[derive(Args)]
 pub(crate) struct TrainArgs {
     /// Days of each simulated dog.
-    #[arg(long, default_value_t = 14)]
+    #[arg(long, default_value_t = 7)]
     days: u32,
     /// How many simulated dogs.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 12)]
     dogs: u32,
     /// The same seed gives the same dogs and the same model.
     #[arg(long, default_value_t = 1)]
@@ -170,10 +170,38 @@ pub(crate) fn eval(args: EvalArgs) -> anyhow::Result<()> {
     };
     let interval_ms = i64::from(args.interval.max(1)) * 1000;
     let result = evaluate(model, args.seed, args.dogs, START_MS, args.days, interval_ms);
+    // What activity counts alone say about the same dogs, fitted on dogs of the built-in
+    // model's training seed.
+    let baseline = CountsBaseline::fit(&training_rows(1, 4, START_MS, 7));
+    let base = evaluate_baseline(&baseline, args.seed, args.dogs, START_MS, args.days, interval_ms);
     if args.json {
-        println!("{}", to_json(model.version(), &result));
+        let mut out = to_json(model.version(), &result);
+        out["baseline"] = serde_json::json!({
+            "name": "activity counts (nearest typical counts per minute)",
+            "accuracy": base.accuracy,
+            "macro_f1": base.macro_f1(),
+            "labels": base.labels.iter().map(|l| serde_json::json!({"label": l.label.as_str(), "f1": l.f1(),
+                "precision": l.precision, "recall": l.recall})).collect::<Vec<_>>(),
+        });
+        println!("{out}");
     } else {
         print!("{}", table(model.version(), &result));
+        println!("\nagainst the baseline (activity counts alone) on the same dogs");
+        println!("{:<12} {:>8} {:>11} {:>7}", "label", "model F1", "baseline F1", "margin");
+        for (m, b) in result.labels.iter().zip(&base.labels) {
+            println!("{:<12} {:>8.3} {:>11.3} {:>+7.3}", m.label.as_str(), m.f1(), b.f1(), m.f1() - b.f1());
+        }
+        println!(
+            "{:<12} {:>8.3} {:>11.3} {:>+7.3}\n{:<12} {:>8.3} {:>11.3} {:>+7.3}",
+            "macro F1",
+            result.macro_f1(),
+            base.macro_f1(),
+            result.macro_f1() - base.macro_f1(),
+            "accuracy",
+            result.accuracy,
+            base.accuracy,
+            result.accuracy - base.accuracy
+        );
     }
     Ok(())
 }
@@ -185,6 +213,7 @@ fn to_json(version: &str, e: &Evaluation) -> serde_json::Value {
         .map(|l| {
             serde_json::json!({
                 "label": l.label.as_str(),
+                "f1": l.f1(),
                 "precision": l.precision,
                 "recall": l.recall,
                 "support": l.support,
@@ -200,7 +229,7 @@ fn to_json(version: &str, e: &Evaluation) -> serde_json::Value {
                 "mean_vote_share": b.mean_confidence, "accuracy": b.accuracy})
         })
         .collect();
-    serde_json::json!({"model": version, "epochs": e.epochs, "accuracy": e.accuracy, "labels": labels,
+    serde_json::json!({"model": version, "epochs": e.epochs, "accuracy": e.accuracy, "macro_f1": e.macro_f1(), "labels": labels,
         "reliability": reliability, "expected_calibration_error": e.ece})
 }
 
