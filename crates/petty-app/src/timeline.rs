@@ -34,7 +34,8 @@ pub struct TimelineItem {
     /// The behaviour (episodes), the anomaly's kind, exited / entered (geofence), the event's
     /// type (life events: meal, walk, medication, grooming, ...) or the record's kind (care).
     pub label: String,
-    /// 0–1 (episodes).
+    /// Episodes: the measured probability that the label is right, 0–1 (how often the model's
+    /// label was right at this vote share on dogs it never saw), not the raw vote share.
     pub confidence: Option<f64>,
     /// The anomaly's severity: info, warning, minor, major or critical.
     pub severity: Option<String>,

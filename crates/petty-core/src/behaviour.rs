@@ -9,12 +9,14 @@ use std::str::FromStr;
 
 pub mod calibrate;
 pub mod columns;
+pub mod confidence;
 pub mod features;
 pub mod forest;
 pub mod segment;
 
 pub use calibrate::{Calibration, Feedback, LabelPrecision, Verdict, precision_by_label};
 pub use columns::Columns;
+pub use confidence::{Confidence, ConfidenceCurve};
 pub use features::{
     ACCEL_EXTRA, EPOCH_MS, Epoch, FEATURE_COUNT, FEATURE_NAMES, MISSING, accel_features, episode_mean_features,
     epoch_features, sample_from_reading,

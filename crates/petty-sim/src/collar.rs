@@ -34,6 +34,10 @@ use crate::util::{HOUR_MS, MINUTE_MS, local_day, mix, noise, offset, round};
 
 const SECOND_MS: i64 = 1000;
 
+/// How many beats a minute a dog's heart scale moves every heart rate: a dog with
+/// [`Traits::heart`] 1.3 beats 18 faster than the average dog, asleep or running.
+pub const HEART_SHIFT_BPM: f64 = 60.0;
+
 /// Abnormal days injected into a collar's otherwise normal week. Days count from the local
 /// day of the collar's first reading (0 is that day).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -56,6 +60,11 @@ pub struct Scenario {
     pub wander: Vec<(u32, u32)>,
     /// Never walked (a cat that stays in and around the house): no walks, no jogs.
     pub housebound: bool,
+    /// How strong the heart rate, restless nights and scratching sprees are, against the
+    /// figures above (1 when absent): at 0.5 the heart at rest is 1.35 times normal, a restless
+    /// night has half the wake-ups and a spree half the bouts (at least 2 and 3). `petty eval
+    /// anomalies` measures the detector at both.
+    pub severity: Option<f64>,
 }
 
 /// What the dog is doing.
@@ -129,6 +138,8 @@ struct DayPlan {
     /// Short bouts: `(start, seconds, activity)`.
     bouts: Vec<(i64, i64, Activity)>,
     elevated_hr: bool,
+    /// How many times normal the heart at rest is on an elevated day.
+    hr_factor: f64,
     silent: Option<(i64, i64)>,
 }
 
@@ -143,6 +154,7 @@ struct Flags {
     silent: Option<(i64, i64)>,
     wander: Option<i64>,
     housebound: bool,
+    severity: f64,
 }
 
 impl DayPlan {
@@ -228,7 +240,11 @@ impl DayPlan {
 
         let mut night = Vec::new();
         let mut wakeups = |rng: &mut StdRng, lo: i64, hi: i64, restless: bool| {
-            let n = if restless { rng.random_range(12..=20) } else { rng.random_range(0..=1) };
+            let n = if restless {
+                ((f64::from(rng.random_range(12..=20)) * flags.severity).round() as u32).max(2)
+            } else {
+                rng.random_range(0..=1)
+            };
             for _ in 0..n {
                 let s = rng.random_range(lo..hi);
                 let len = if restless { min(rng, 3, 10) } else { min(rng, 2, 5) };
@@ -244,8 +260,11 @@ impl DayPlan {
 
         // Short bouts go where the dog is otherwise resting.
         let mut bouts = Vec::new();
-        let (n_scratch, secs) =
-            if flags.spree { (rng.random_range(15..=25), (20, 50)) } else { (rng.random_range(2..=4), (5, 12)) };
+        let (n_scratch, secs) = if flags.spree {
+            (((f64::from(rng.random_range(15..=25)) * flags.severity).round() as u32).max(3), (20, 50))
+        } else {
+            (rng.random_range(2..=4), (5, 12))
+        };
         for _ in 0..n_scratch {
             let s = rng.random_range(day_lo..day_hi);
             bouts.push((s, rng.random_range(secs.0..=secs.1), Activity::Scratch));
@@ -270,6 +289,7 @@ impl DayPlan {
             naps,
             bouts,
             elevated_hr: flags.elevated_hr,
+            hr_factor: 1.0 + 0.7 * flags.severity,
             silent: flags.silent,
         }
     }
@@ -373,7 +393,8 @@ pub struct Traits {
     pub mass_kg: f64,
     /// Age in years, 0.5 to 14.
     pub age_years: f64,
-    /// Heart rates against a 25 kg adult's: small dogs and puppies beat faster.
+    /// Heart rate at rest against a 25 kg adult's: small dogs and puppies beat faster (every
+    /// heart rate moves by `(heart - 1) ×` [`HEART_SHIFT_BPM`]).
     pub heart: f64,
     /// Stride frequency against a 25 kg dog's: (25 / mass)^0.15 (Heglund & Taylor 1988), so a
     /// terrier's walk has the cadence of a shepherd's trot.
@@ -488,6 +509,7 @@ impl Collar {
                     .map(|(_, h, n)| (i64::from(*h) * HOUR_MS, i64::from(*h + *n) * HOUR_MS)),
                 wander: s.wander.iter().find(|(d, _)| i64::from(*d) == rel).map(|(_, h)| i64::from(*h) * HOUR_MS),
                 housebound: s.housebound,
+                severity: s.severity.unwrap_or(1.0).clamp(0.0, 2.0),
             };
             self.plan = Some(DayPlan::draw(self.seed, day, flags));
         }
@@ -554,12 +576,14 @@ impl Collar {
             Activity::Run(..) => (145.0, 190.0),
             _ => (hr_target - 14.0, hr_target + 16.0),
         };
-        // This dog's own scale: small dogs and puppies beat faster.
-        let (mut hr_target, mut hr_lo, mut hr_hi) = (hr_target * t.heart, hr_lo * t.heart, hr_hi * t.heart);
+        // This dog's own level: small dogs and puppies beat faster at rest, and about as much
+        // faster at work (a dog's maximum is about 250 whatever its size).
+        let shift = (t.heart - 1.0) * HEART_SHIFT_BPM;
+        let (mut hr_target, mut hr_lo, mut hr_hi) = (hr_target + shift, hr_lo + shift, (hr_hi + shift).min(240.0));
         if plan.elevated_hr && matches!(activity, Activity::Sleep | Activity::Rest) {
-            hr_target *= 1.7;
-            hr_lo *= 1.7;
-            hr_hi *= 1.7;
+            hr_target *= plan.hr_factor;
+            hr_lo *= plan.hr_factor;
+            hr_hi *= plan.hr_factor;
         }
         // The heart follows with a lag: still high in the first minutes of rest after a walk.
         self.heart_rate += (hr_target - self.heart_rate) * 0.45 + noise(rng, 4.0);

@@ -4,8 +4,8 @@
 
 use petty_core::behaviour::features::f::COUNTS_PM;
 use petty_core::behaviour::{
-    BEHAVIOUR_COUNT, Behaviour, EPOCH_MS, FEATURE_COUNT, Forest, MISSING, Sample, accel_features, analyse,
-    epoch_features,
+    BEHAVIOUR_COUNT, Behaviour, Confidence, EPOCH_MS, FEATURE_COUNT, Forest, MISSING, ModelError, Sample, TrainParams,
+    accel_features, analyse, epoch_features,
 };
 
 use rand::rngs::StdRng;
@@ -205,6 +205,104 @@ impl CountsBaseline {
     }
 }
 
+/// How many dogs, and days of each, the confidence curve is measured on.
+pub const CONFIDENCE_DOGS: (u32, u32) = (8, 7);
+
+/// The rate the confidence curves are measured at: a reading a minute, most collars' rate and
+/// `petty eval`'s default. A share means more at faster rates (fuller epochs), so collars at
+/// other rates are described less well (measured in BENCHMARKS.md, issue 19).
+pub const CONFIDENCE_INTERVAL_MS: i64 = 60_000;
+
+/// `model` with what its vote shares mean, measured on [`CONFIDENCE_DOGS`] dogs neither its
+/// training nor `petty eval` uses (seeds derived from `seed` on a stream of their own), at
+/// [`CONFIDENCE_INTERVAL_MS`]: for every epoch, its episode's vote share and whether the label
+/// was right (against the truth), per label.
+pub fn fit_confidence(model: Forest, seed: u64, start_ms: i64) -> Forest {
+    let raw = model.with_confidence(None);
+    let (dogs, days) = CONFIDENCE_DOGS;
+    let mut pairs = Vec::new();
+    for dog in 0..dogs {
+        let dog_seed = mix(seed, 0xCA1B + u64::from(dog));
+        let interval = CONFIDENCE_INTERVAL_MS;
+        let labelled = labelled_days(dog_seed, start_ms, days, interval, &Scenario::default());
+        pairs.extend(judged_epochs(&raw, &labelled).into_iter().map(|(c, truth, label)| (label, c, truth == label)));
+    }
+    let curves = Confidence::fit(&pairs);
+    raw.with_confidence(curves)
+}
+
+/// Trains a model on [`training_rows`] of `dogs` × `days` (and any `extra` rows, such as
+/// owners' judgements) and measures what its vote shares mean ([`fit_confidence`]): what
+/// `petty train` does.
+pub fn train_model(
+    seed: u64,
+    dogs: u32,
+    start_ms: i64,
+    days: u32,
+    params: &TrainParams,
+    extra: Vec<([f64; FEATURE_COUNT], Behaviour)>,
+) -> Result<Forest, ModelError> {
+    let mut rows = training_rows(seed, dogs, start_ms, days);
+    rows.extend(extra);
+    let forest = Forest::train(&rows, params, seed)?;
+    Ok(fit_confidence(forest, seed, start_ms))
+}
+
+/// Each epoch of a labelled stretch with the confidence of the episode covering it and
+/// whether its label was right, and the confusion's `(truth, label)`.
+fn judged_epochs(model: &Forest, labelled: &[(Sample, Behaviour)]) -> Vec<(f64, Behaviour, Behaviour)> {
+    let samples: Vec<Sample> = labelled.iter().map(|(s, _)| *s).collect();
+    let episodes = analyse(&samples, model, None);
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (start, truth) in epoch_truth(labelled) {
+        while at < episodes.len() && episodes[at].end_ms <= start {
+            at += 1;
+        }
+        if let Some(e) = episodes.get(at).filter(|e| e.start_ms <= start) {
+            out.push((e.confidence, truth, e.label));
+        }
+    }
+    out
+}
+
+fn judge(model: &Forest, labelled: &[(Sample, Behaviour)]) -> Vec<(f64, bool)> {
+    judged_epochs(model, labelled).into_iter().map(|(c, truth, label)| (c, truth == label)).collect()
+}
+
+/// One judged epoch: the label given, its vote share, and whether it was right.
+pub type Judged = (Behaviour, f64, bool);
+
+/// Leave one dog out, for labelled days from anywhere (a public dataset, owners' own): for each
+/// dog, a model trained on every other dog's epochs labels it, and its epochs are scored
+/// against its labels. The confidence shown is the raw vote share (no dogs are left to measure
+/// a curve on), and the reliability table says how far it is from the truth. Also answers each
+/// judged epoch's `(label, vote share, right)`: what a model trained on all the dogs fits its
+/// confidence curves to ([`Confidence::fit`]).
+pub fn leave_one_dog_out(
+    dogs: &[Vec<(Sample, Behaviour)>],
+    params: &TrainParams,
+    seed: u64,
+) -> Result<(Evaluation, Vec<Judged>), ModelError> {
+    let rows: Vec<Vec<([f64; FEATURE_COUNT], Behaviour)>> = dogs.iter().map(|d| epoch_rows(d)).collect();
+    let mut confusion = [[0u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT];
+    let mut judged = Vec::new();
+    for (out, labelled) in dogs.iter().enumerate() {
+        let training: Vec<([f64; FEATURE_COUNT], Behaviour)> =
+            rows.iter().enumerate().filter(|(i, _)| *i != out).flat_map(|(_, r)| r.iter().copied()).collect();
+        if training.is_empty() {
+            continue;
+        }
+        let model = Forest::train(&training, params, seed)?;
+        for (confidence, truth, label) in judged_epochs(&model, labelled) {
+            confusion[truth.index()][label.index()] += 1;
+            judged.push((label, confidence, truth == label));
+        }
+    }
+    let pairs: Vec<(f64, bool)> = judged.iter().map(|(_, c, r)| (*c, *r)).collect();
+    Ok((score(confusion, &pairs), judged))
+}
+
 /// The held-out dogs of an evaluation: `dogs` dogs (seeds derived from `seed`), `days` each.
 fn held_out(seed: u64, dogs: u32, start_ms: i64, days: u32, interval_ms: i64) -> Vec<Vec<(Sample, Behaviour)>> {
     (0..dogs)
@@ -273,8 +371,12 @@ pub struct Evaluation {
     pub confusion: [[u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT],
     /// How often an episode's label was right against the model's vote share for it, in bins.
     pub reliability: Vec<ReliabilityBin>,
-    /// Expected calibration error: the epoch-weighted mean gap between vote share and accuracy.
+    /// Expected calibration error: the epoch-weighted mean gap between the confidence shown
+    /// and accuracy.
     pub ece: f64,
+    /// The same for the raw vote shares, before the model's confidence curve.
+    pub raw_reliability: Vec<ReliabilityBin>,
+    pub raw_ece: f64,
 }
 
 impl Evaluation {
@@ -341,21 +443,21 @@ fn reliability(judged: &[(f64, bool)]) -> (Vec<ReliabilityBin>, f64) {
 pub fn evaluate(model: &Forest, seed: u64, dogs: u32, start_ms: i64, days: u32, interval_ms: i64) -> Evaluation {
     let mut confusion = [[0u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT];
     let mut judged = Vec::new();
+    let mut raw_judged = Vec::new();
+    let raw = model.confidence_curves().map(|_| model.clone().with_confidence(None));
     for labelled in held_out(seed, dogs, start_ms, days, interval_ms) {
-        let samples: Vec<Sample> = labelled.iter().map(|(s, _)| *s).collect();
-        let episodes = analyse(&samples, model, None);
-        let mut at = 0;
-        for (start, truth) in epoch_truth(&labelled) {
-            while at < episodes.len() && episodes[at].end_ms <= start {
-                at += 1;
-            }
-            if let Some(e) = episodes.get(at).filter(|e| e.start_ms <= start) {
-                confusion[truth.index()][e.label.index()] += 1;
-                judged.push((e.confidence, e.label == truth));
-            }
+        for (confidence, truth, label) in judged_epochs(model, &labelled) {
+            confusion[truth.index()][label.index()] += 1;
+            judged.push((confidence, truth == label));
+        }
+        if let Some(raw) = &raw {
+            raw_judged.extend(judge(raw, &labelled));
         }
     }
-    score(confusion, &judged)
+    let mut e = score(confusion, &judged);
+    (e.raw_reliability, e.raw_ece) =
+        if raw.is_some() { reliability(&raw_judged) } else { (e.reliability.clone(), e.ece) };
+    e
 }
 
 fn score(confusion: [[u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT], judged: &[(f64, bool)]) -> Evaluation {
@@ -383,6 +485,8 @@ fn score(confusion: [[u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT], judged: &[(f64, b
         accuracy: if epochs == 0 { 0.0 } else { f64::from(correct) / f64::from(epochs) },
         epochs,
         confusion,
+        raw_reliability: reliability.clone(),
+        raw_ece: ece,
         reliability,
         ece,
     }

@@ -176,13 +176,14 @@ pub struct LabelPrecision {
 
 /// Judged episodes of a label before their count is shown as how often the label was right.
 pub const MEASURED_MIN_JUDGED: u32 = 10;
-/// The model's vote share from which an episode reads "likely" rather than "unsure".
+/// The measured probability of being right (the episode's confidence, through the model's
+/// confidence curves) from which an episode reads "likely" rather than "unsure".
 pub const LIKELY_MIN_CONFIDENCE: f64 = 0.8;
 
-/// How sure Petty may say it is of an episode's label. The model's vote share is not a
-/// measured probability (on simulated dogs it is near 1 for almost everything), so it is never
-/// shown as a percentage: only the owner's own judgements of the label, once there are enough
-/// of them, are shown as a number.
+/// How sure Petty may say it is of an episode's label. An episode's confidence is measured on
+/// dogs the model never saw, which describes this dog only so well (dogs differ), so it is said
+/// in words and never as a percentage: only the owner's own judgements of the label, once there
+/// are enough of them, are shown as a number.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Certainty {
     /// Right `confirmed` of the `judged` times the owner checked this label.
@@ -195,7 +196,7 @@ pub enum Certainty {
 }
 
 impl Certainty {
-    /// From an episode's vote share and the owner's judgements of its label, if any.
+    /// From an episode's confidence and the owner's judgements of its label, if any.
     pub fn of(confidence: f64, judged: Option<&LabelPrecision>) -> Certainty {
         match judged {
             Some(p) if p.judged >= MEASURED_MIN_JUDGED => {

@@ -16,6 +16,7 @@ use linfa::prelude::*;
 use linfa_trees::{DecisionTree, TreeNode};
 use ndarray::{Array1, Array2};
 
+use super::confidence::{Confidence, ConfidenceCurve};
 use super::features::{FEATURE_COUNT, FEATURE_NAMES};
 use super::{BEHAVIOUR_COUNT, Behaviour};
 
@@ -105,6 +106,9 @@ const UNIFORM: [f64; BEHAVIOUR_COUNT] = [1.0 / BEHAVIOUR_COUNT as f64; BEHAVIOUR
 pub struct Forest {
     version: String,
     trees: Vec<Tree>,
+    /// What its vote shares mean, measured on dogs it never saw (absent in models trained
+    /// before issue 19, whose shares are then shown as they are: never as a number).
+    confidence: Option<Confidence>,
 }
 
 /// A small deterministic generator (SplitMix64), so a seed gives the same forest everywhere.
@@ -134,6 +138,24 @@ impl Forest {
     /// `forest-1.<hash>`: the format and a hash of the content.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The measured probability that `label`, given with this vote share, is right (the share
+    /// itself for a model without confidence curves).
+    pub fn confidence(&self, label: Behaviour, share: f64) -> f64 {
+        self.confidence.as_ref().map_or(share, |c| c.probability(label, share))
+    }
+
+    /// Its confidence curves, if it has them.
+    pub fn confidence_curves(&self) -> Option<&Confidence> {
+        self.confidence.as_ref()
+    }
+
+    /// The same forest with `curves` as what its vote shares mean (a new version).
+    pub fn with_confidence(mut self, curves: Option<Confidence>) -> Forest {
+        self.confidence = curves;
+        self.version = version_of(&self.body());
+        self
     }
 
     /// The probability of each behaviour (indexed by [`Behaviour::index`]; they sum to 1).
@@ -188,8 +210,11 @@ impl Forest {
         BUILTIN.get_or_init(|| {
             // A unit test proves the committed file reads; an empty forest (uniform answers)
             // is the fallback should it ever not.
-            Forest::from_text(include_str!("../../models/behaviour-forest.txt"))
-                .unwrap_or_else(|_| Forest { version: "forest-1.empty".to_owned(), trees: Vec::new() })
+            Forest::from_text(include_str!("../../models/behaviour-forest.txt")).unwrap_or_else(|_| Forest {
+                version: "forest-1.empty".to_owned(),
+                trees: Vec::new(),
+                confidence: None,
+            })
         })
     }
 
@@ -254,7 +279,7 @@ impl Forest {
             fill_leaves(&mut tree, rows, &sample);
             trees.push(tree);
         }
-        let mut forest = Forest { version: String::new(), trees };
+        let mut forest = Forest { version: String::new(), trees, confidence: None };
         // The version is the hash of the text, so a forest read back has the same one.
         forest.version = version_of(&forest.body());
         Ok(forest)
@@ -288,6 +313,23 @@ impl Forest {
                         }
                         s.push('\n');
                     }
+                }
+            }
+        }
+        if let Some(c) = &self.confidence {
+            // One line for all labels together, then one per label that has its own curve.
+            let mut line = |name: &str, curve: &ConfidenceCurve| {
+                let _ = write!(s, "confidence {name}");
+                for (share, p) in curve.knots() {
+                    // Shortest text that reads back to the same number: knots stay distinct.
+                    let _ = write!(s, " {share}:{p}");
+                }
+                s.push('\n');
+            };
+            line("*", &c.pooled);
+            for b in Behaviour::ALL {
+                if let Some(curve) = &c.by_label[b.index()] {
+                    line(b.as_str(), curve);
                 }
             }
         }
@@ -348,7 +390,42 @@ impl Forest {
             }
             trees.push(tree);
         }
-        let (n, line) = next("`end`")?;
+        let (mut n, mut line) = next("`end`")?;
+        let mut pooled = None;
+        let mut by_label: [Option<ConfidenceCurve>; BEHAVIOUR_COUNT] = Default::default();
+        while let Some(rest) = line.strip_prefix("confidence ") {
+            let (name, knots) = rest.split_once(' ').ok_or_else(|| bad(n, "expected `confidence LABEL KNOTS`"))?;
+            let parsed: Option<Vec<(f64, f64)>> = knots
+                .split(' ')
+                .map(|k| {
+                    let (s, p) = k.split_once(':')?;
+                    Some((s.parse().ok()?, p.parse().ok()?))
+                })
+                .collect();
+            let knots = parsed.ok_or_else(|| bad(n, "expected `confidence LABEL SHARE:PROBABILITY ...`"))?;
+            let curve = ConfidenceCurve::from_knots(knots).map_err(|e| bad(n, e))?;
+            let slot = match name {
+                "*" if pooled.is_none() => &mut pooled,
+                "*" => return Err(bad(n, "a second curve for all labels")),
+                label => {
+                    let b: Behaviour = label.parse().map_err(|_| bad(n, "a curve for an unknown label"))?;
+                    let slot = &mut by_label[b.index()];
+                    if slot.is_some() {
+                        return Err(bad(n, "a second curve for one label"));
+                    }
+                    slot
+                }
+            };
+            *slot = Some(curve);
+            (n, line) = next("`end`")?;
+        }
+        let confidence = match pooled {
+            Some(pooled) => Some(Confidence { pooled, by_label }),
+            None if by_label.iter().any(Option::is_some) => {
+                return Err(bad(n, "label curves without the curve for all"));
+            }
+            None => None,
+        };
         if line != "end" {
             return Err(bad(n, "expected `end`"));
         }
@@ -356,7 +433,7 @@ impl Forest {
             return Err(bad(n, "unexpected text after `end`"));
         }
         let body = text.get(body_start..).unwrap_or("");
-        Ok(Forest { version: version_of(body), trees })
+        Ok(Forest { version: version_of(body), trees, confidence })
     }
 }
 
@@ -552,6 +629,28 @@ mod tests {
         assert!(forest.version().starts_with("forest-1."));
         assert_eq!(Forest::train(&rows, &params, 1).unwrap().to_text(), text);
         assert_ne!(Forest::train(&rows, &params, 2).unwrap().version(), forest.version());
+
+        // What its shares mean travels with it, and is part of its version.
+        let curve = |k: Vec<(f64, f64)>| ConfidenceCurve::from_knots(k).unwrap();
+        let mut by_label: [Option<ConfidenceCurve>; BEHAVIOUR_COUNT] = Default::default();
+        by_label[Behaviour::Walking.index()] = Some(curve(vec![(0.5, 0.6), (0.9, 0.95)]));
+        let curves = Confidence { pooled: curve(vec![(0.4, 0.3), (0.9, 0.85)]), by_label };
+        let measured = forest.clone().with_confidence(Some(curves));
+        assert_ne!(measured.version(), forest.version());
+        assert_eq!(measured.confidence(Behaviour::Resting, 1.0), 0.85);
+        assert_eq!(measured.confidence(Behaviour::Walking, 1.0), 0.95);
+        assert_eq!(forest.confidence(Behaviour::Resting, 0.97), 0.97, "a model without curves gives the share");
+        let back = Forest::from_text(&measured.to_text()).unwrap();
+        assert_eq!(back, measured);
+        assert_eq!(back.version(), measured.version());
+        let falling = measured.to_text().replace("confidence * 0.4:0.3 0.9:0.85", "confidence * 0.4:0.9 0.9:0.85");
+        assert!(Forest::from_text(&falling).is_err());
+        let garbled = measured.to_text().replace("confidence * 0.4:0.3", "confidence * 0.4-0.3");
+        assert!(Forest::from_text(&garbled).is_err());
+        let unknown = measured.to_text().replace("confidence walking", "confidence flying");
+        assert!(Forest::from_text(&unknown).is_err());
+        let twice = measured.to_text().replace("confidence walking", "confidence *");
+        assert!(Forest::from_text(&twice).is_err());
     }
 
     #[test]

@@ -34,7 +34,9 @@ fn argmax(p: &[f64; BEHAVIOUR_COUNT]) -> usize {
 /// the pet's `calibration` when there is one. An epoch that is not sure of itself takes the
 /// average of itself and its neighbours. Consecutive epochs with one label form an episode,
 /// unless more than [`MAX_GAP_MS`] lies between them. An episode runs from its first epoch's
-/// start to its last epoch's end; its confidence is the mean probability of its label; its
+/// start to its last epoch's end; its confidence is the mean probability of its label, read
+/// through the model's confidence curve (how often such a share was right on dogs the model
+/// never saw); its
 /// features are the episode means of the model's most important features (where measured).
 pub fn analyse(samples: &[Sample], model: &Forest, calibration: Option<&Calibration>) -> Vec<Episode> {
     if samples.is_sorted_by_key(|s| s.ts_ms) {
@@ -106,7 +108,9 @@ fn label(epochs: Vec<Epoch>, model: &Forest, calibration: Option<&Calibration>) 
             continue;
         }
         let span = start..i;
-        let confidence = label_probs[span.clone()].iter().sum::<f64>() / span.len() as f64;
+        // The label's mean share, as the measured probability of being right.
+        let share = label_probs[span.clone()].iter().sum::<f64>() / span.len() as f64;
+        let confidence = model.confidence(Behaviour::ALL[labels[start]], share);
         let means = mean_features(epochs[span.clone()].iter().map(|e| &e.x)).unwrap_or([MISSING; FEATURE_COUNT]);
         let features = ranked
             .iter()

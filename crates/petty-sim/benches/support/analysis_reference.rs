@@ -83,7 +83,8 @@ fn argmax(p: &[f64; BEHAVIOUR_COUNT]) -> usize {
 /// the pet's `calibration` when there is one. An epoch that is not sure of itself takes the
 /// average of itself and its neighbours. Consecutive epochs with one label form an episode,
 /// unless more than [`MAX_GAP_MS`] lies between them. An episode runs from its first epoch's
-/// start to its last epoch's end; its confidence is the mean probability of its label; its
+/// start to its last epoch's end; its confidence is the mean probability of its label, through
+/// the model's confidence curves; its
 /// features are the episode means of the model's most important features (where measured).
 pub(crate) fn analyse(samples: &[Sample], model: &Forest, calibration: Option<&Calibration>) -> Vec<Episode> {
     let samples: Cow<'_, [Sample]> = if samples.is_sorted_by_key(|s| s.ts_ms) {
@@ -149,7 +150,9 @@ pub(crate) fn analyse(samples: &[Sample], model: &Forest, calibration: Option<&C
             continue;
         }
         let span = start..i;
-        let confidence = label_probs[span.clone()].iter().sum::<f64>() / span.len() as f64;
+        // Through the model's confidence curves (issue 19), as the analysis does.
+        let share = label_probs[span.clone()].iter().sum::<f64>() / span.len() as f64;
+        let confidence = model.confidence(Behaviour::ALL[labels[start]], share);
         let means = mean_features(epochs[span.clone()].iter().map(|e| &e.x)).unwrap_or([MISSING; FEATURE_COUNT]);
         let features = ranked
             .iter()

@@ -343,9 +343,22 @@ async fn the_pet_page_shows_the_day_and_takes_feedback_from_its_buttons() {
     for part in ["Wellness today", "Today", "Activity and sleep", "Plan", "<svg", "Relabel"] {
         assert!(html.contains(part), "{part} on the page");
     }
-    // How sure Petty is of each episode is said in words, never as an unmeasured percentage.
+    // How sure Petty is of each episode is said in words, never as a percentage, and "likely"
+    // only where the episode's measured confidence (the model's confidence curves, what the API
+    // gives) is at least the threshold: no episode reads surer than it was measured.
     assert!(html.contains(", likely</span>") || html.contains(", unsure</span>"), "{html}");
-    assert!(!html.contains("% sure"));
+    assert!(!html.contains("% sure") && !html.contains("100 %"));
+    let path = format!("/api/v1/pets/{pet_id}/timeline?kinds=episode&from={today}&to={now}&page_size=500");
+    let timeline: Value = app.get(&path, Some(&ana.access_token)).await.json().await.unwrap();
+    let confidences: Vec<f64> =
+        timeline["items"].as_array().unwrap().iter().map(|e| e["confidence"].as_f64().unwrap()).collect();
+    let likely = petty_core::behaviour::calibrate::LIKELY_MIN_CONFIDENCE;
+    assert_eq!(
+        html.matches(", likely</span>").count(),
+        confidences.iter().filter(|c| **c >= likely).count(),
+        "{confidences:?}"
+    );
+    assert_eq!(html.matches(", unsure</span>").count(), confidences.iter().filter(|c| **c < likely).count());
     let action = html
         .split(r#"action=""#)
         .filter_map(|rest| rest.split('"').next())
