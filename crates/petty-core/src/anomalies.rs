@@ -88,7 +88,15 @@ pub struct DeviceState {
     pub now_ms: i64,
 }
 
-/// Resting heart rate above this multiple of the baseline is an anomaly...
+/// Resting heart rate from this multiple of the baseline is a warning when it is also
+/// [`RESTING_HR_SPREADS`] of the pet's own standard deviations above it...
+pub const RESTING_HR_WARNING_RATIO: f64 = 1.2;
+/// How many of the pet's day-to-day standard deviations (at least [`RESTING_HR_SD_FLOOR`])
+/// above its baseline a warning needs.
+pub const RESTING_HR_SPREADS: f64 = 4.0;
+/// The smallest day-to-day spread assumed, bpm (a pet whose days were all alike).
+pub const RESTING_HR_SD_FLOOR: f64 = 2.0;
+/// ...above this multiple it is an anomaly whatever the spread...
 pub const RESTING_HR_RATIO: f64 = 1.5;
 /// ...and a major one from this multiple.
 pub const RESTING_HR_MAJOR_RATIO: f64 = 1.8;
@@ -166,8 +174,18 @@ pub fn detect(pet_name: &str, today: &DaySummary, b7: &Baseline, b30: &Baseline,
         && base.mean > 0.0
     {
         let ratio = hr / base.mean;
-        if ratio > RESTING_HR_RATIO {
-            let severity = if ratio >= RESTING_HR_MAJOR_RATIO { Severity::Major } else { Severity::Minor };
+        // Far above this pet's own day-to-day spread: a fever-like rise shows long before 1.5 ×.
+        let beyond_spread = hr > base.mean + RESTING_HR_SPREADS * base.sd.max(RESTING_HR_SD_FLOOR);
+        let severity = if ratio >= RESTING_HR_MAJOR_RATIO {
+            Some(Severity::Major)
+        } else if ratio > RESTING_HR_RATIO {
+            Some(Severity::Minor)
+        } else if ratio >= RESTING_HR_WARNING_RATIO && beyond_spread {
+            Some(Severity::Warning)
+        } else {
+            None
+        };
+        if let Some(severity) = severity {
             push(
                 AnomalyKind::ElevatedRestingHeartRate,
                 severity,
@@ -406,8 +424,12 @@ mod tests {
         );
         assert_eq!(a[0].at_ms, NOW);
         assert_eq!(kinds(&run(&DaySummary { resting_hr: Some(130.0), ..normal() }))[0].1, Severity::Major);
-        // 1.4 × is not enough; nor is a day with too little data; nor a pet with no baseline.
-        assert!(run(&DaySummary { resting_hr: Some(92.0), ..normal() }).is_empty());
+        // 1.4 ×, far outside this pet's day-to-day spread, is a warning (a fever shows so);
+        // 1.1 × is not; nor is a day with too little data; nor a pet with no baseline.
+        let a = run(&DaySummary { resting_hr: Some(92.0), ..normal() });
+        assert_eq!(kinds(&a), [(AnomalyKind::ElevatedRestingHeartRate, Severity::Warning)]);
+        assert!(a[0].explanation.contains("is 1.4 ×"), "{}", a[0].explanation);
+        assert!(run(&DaySummary { resting_hr: Some(72.0), ..normal() }).is_empty());
         assert!(run(&DaySummary { resting_hr: Some(112.0), minutes_covered: 120.0, ..normal() }).is_empty());
         let none = Baseline::empty(7);
         let a = detect(

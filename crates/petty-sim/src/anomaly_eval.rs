@@ -99,16 +99,19 @@ impl AnomalyReport {
 
 /// Days with nothing injected per dog: a week to learn the dog, then the weeks counted.
 pub const NORMAL_DAYS: u32 = 21;
-/// The strengths each kind is injected at: as documented, and half as strong.
-pub const SEVERITIES: [f64; 2] = [1.0, 0.5];
+/// The strengths each kind is injected at: as documented, half and a quarter as strong.
+pub const SEVERITIES: [f64; 3] = [1.0, 0.5, 0.25];
 /// The day each kind is injected on, in a run of its own after two normal weeks.
 const INJECTED_ON: u32 = 14;
 
 /// The kinds `petty eval anomalies` injects, as a scenario for the injected day.
-fn injections(severity: f64) -> Vec<(&'static str, &'static [AnomalyKind], Scenario)> {
+/// What is injected, what the detector should say (any of it), and the scenario.
+type Injection = (&'static str, &'static [AnomalyKind], Scenario);
+
+fn injections(severity: f64) -> Vec<Injection> {
     let d = vec![INJECTED_ON];
     let default = Scenario { severity: Some(severity), ..Scenario::default() };
-    vec![
+    let mut all: Vec<Injection> = vec![
         (
             "fever-like heart rate at rest",
             &[AnomalyKind::ElevatedRestingHeartRate],
@@ -126,7 +129,10 @@ fn injections(severity: f64) -> Vec<(&'static str, &'static [AnomalyKind], Scena
             Scenario { restless_night_days: d.clone(), ..default.clone() },
         ),
         ("excessive scratching", &[AnomalyKind::Scratching], Scenario { scratching_spree_days: d, ..default.clone() }),
-    ]
+    ];
+    // Lethargy has one strength (severity does not scale it): measured once.
+    all.retain(|(what, _, _)| severity >= 1.0 || *what != "lethargy");
+    all
 }
 
 /// Injects each kind into `dogs` dogs (seeds derived from `seed`) and counts normal weeks' false
@@ -184,7 +190,7 @@ impl fmt::Display for AnomalyReport {
             let looked_for = looked_for.join(" or ");
             writeln!(
                 f,
-                "{:<30} {:>8.1} {looked_for:<38} {:>6} {:>6} {:>7.2}",
+                "{:<30} {:>8.2} {looked_for:<38} {:>6} {:>6} {:>7.2}",
                 k.injected,
                 k.severity,
                 k.days,

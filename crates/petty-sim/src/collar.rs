@@ -63,7 +63,7 @@ pub struct Scenario {
     /// How strong the heart rate, restless nights and scratching sprees are, against the
     /// figures above (1 when absent): at 0.5 the heart at rest is 1.35 times normal, a restless
     /// night has half the wake-ups and a spree half the bouts (at least 2 and 3). `petty eval
-    /// anomalies` measures the detector at both.
+    /// anomalies` measures the detector at 1, 0.5 and 0.25.
     pub severity: Option<f64>,
 }
 
