@@ -223,8 +223,7 @@ pub fn fit_confidence(model: Forest, seed: u64, start_ms: i64) -> Forest {
     let mut pairs = Vec::new();
     for dog in 0..dogs {
         let dog_seed = mix(seed, 0xCA1B + u64::from(dog));
-        let interval = CONFIDENCE_INTERVAL_MS;
-        let labelled = labelled_days(dog_seed, start_ms, days, interval, &Scenario::default());
+        let labelled = labelled_days(dog_seed, start_ms, days, CONFIDENCE_INTERVAL_MS, &Scenario::default());
         pairs.extend(judged_epochs(&raw, &labelled).into_iter().map(|(c, truth, label)| (label, c, truth == label)));
     }
     let curves = Confidence::fit(&pairs);
@@ -266,10 +265,6 @@ fn judged_epochs(model: &Forest, labelled: &[(Sample, Behaviour)]) -> Vec<(f64, 
     out
 }
 
-fn judge(model: &Forest, labelled: &[(Sample, Behaviour)]) -> Vec<(f64, bool)> {
-    judged_epochs(model, labelled).into_iter().map(|(c, truth, label)| (c, truth == label)).collect()
-}
-
 /// One judged epoch: the label given, its vote share, and whether it was right.
 pub type Judged = (Behaviour, f64, bool);
 
@@ -280,7 +275,7 @@ pub type Judged = (Behaviour, f64, bool);
 /// judged epoch's `(label, vote share, right)`: what a model trained on all the dogs fits its
 /// confidence curves to ([`Confidence::fit`]).
 pub fn leave_one_dog_out(
-    dogs: &[Vec<(Sample, Behaviour)>],
+    dogs: &[&[(Sample, Behaviour)]],
     params: &TrainParams,
     seed: u64,
 ) -> Result<(Evaluation, Vec<Judged>), ModelError> {
@@ -369,7 +364,8 @@ pub struct Evaluation {
     pub epochs: u32,
     /// `confusion[truth][predicted]` in epochs.
     pub confusion: [[u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT],
-    /// How often an episode's label was right against the model's vote share for it, in bins.
+    /// How often an episode's label was right against the confidence shown for it (the
+    /// model's curves over its vote share), in bins.
     pub reliability: Vec<ReliabilityBin>,
     /// Expected calibration error: the epoch-weighted mean gap between the confidence shown
     /// and accuracy.
@@ -444,19 +440,18 @@ pub fn evaluate(model: &Forest, seed: u64, dogs: u32, start_ms: i64, days: u32, 
     let mut confusion = [[0u32; BEHAVIOUR_COUNT]; BEHAVIOUR_COUNT];
     let mut judged = Vec::new();
     let mut raw_judged = Vec::new();
-    let raw = model.confidence_curves().map(|_| model.clone().with_confidence(None));
+    // Labelled once, without the curves (they change no label): the confidence shown is the
+    // curve's reading of the raw share, as the analysis computes it.
+    let raw = model.clone().with_confidence(None);
     for labelled in held_out(seed, dogs, start_ms, days, interval_ms) {
-        for (confidence, truth, label) in judged_epochs(model, &labelled) {
+        for (share, truth, label) in judged_epochs(&raw, &labelled) {
             confusion[truth.index()][label.index()] += 1;
-            judged.push((confidence, truth == label));
-        }
-        if let Some(raw) = &raw {
-            raw_judged.extend(judge(raw, &labelled));
+            judged.push((model.confidence(label, share), truth == label));
+            raw_judged.push((share, truth == label));
         }
     }
     let mut e = score(confusion, &judged);
-    (e.raw_reliability, e.raw_ece) =
-        if raw.is_some() { reliability(&raw_judged) } else { (e.reliability.clone(), e.ece) };
+    (e.raw_reliability, e.raw_ece) = reliability(&raw_judged);
     e
 }
 

@@ -123,7 +123,7 @@ fn dataset_evaluation(
     params: &TrainParams,
     seed: u64,
 ) -> anyhow::Result<(Evaluation, Vec<Judged>)> {
-    let readings: Vec<Vec<(Sample, Behaviour)>> = dogs.iter().map(|(_, r)| r.clone()).collect();
+    let readings: Vec<&[(Sample, Behaviour)]> = dogs.iter().map(|(_, r)| r.as_slice()).collect();
     Ok(leave_one_dog_out(&readings, params, seed)?)
 }
 
@@ -271,15 +271,6 @@ pub(crate) fn eval(args: EvalArgs) -> anyhow::Result<()> {
         Some(EvalWhat::Anomalies(anomalies)) => return eval_anomalies(anomalies),
         None => {}
     }
-    let loaded;
-    let model = match &args.model {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            loaded = Forest::from_text(&text).with_context(|| format!("reading the model in {}", path.display()))?;
-            &loaded
-        }
-        None => Forest::builtin(),
-    };
     if let Some(dogs) = args.dataset.read()? {
         let (result, _) = dataset_evaluation(&dogs, &TrainParams::default(), args.seed)?;
         if args.json {
@@ -289,6 +280,15 @@ pub(crate) fn eval(args: EvalArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    let loaded;
+    let model = match &args.model {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            loaded = Forest::from_text(&text).with_context(|| format!("reading the model in {}", path.display()))?;
+            &loaded
+        }
+        None => Forest::builtin(),
+    };
     let interval_ms = i64::from(args.interval.max(1)) * 1000;
     let result = evaluate(model, args.seed, args.dogs, START_MS, args.days, interval_ms);
     // What activity counts alone say about the same dogs, fitted on dogs of the built-in
