@@ -31,6 +31,7 @@ pub fn to_value(s: &DaySummary) -> Value {
         "longest_daytime_inactive_min": round(s.longest_daytime_inactive_min, 1),
         "daytime_sleep_minutes": round(s.daytime_sleep_minutes, 1),
         "steps": round(s.steps, 0),
+        "gait_nod": s.gait_nod.map(|v| round(v, 3)),
     })
 }
 
@@ -56,6 +57,7 @@ pub fn from_json(day: Date, text: &str) -> Option<DaySummary> {
         longest_daytime_inactive_min: num("longest_daytime_inactive_min").unwrap_or(0.0),
         daytime_sleep_minutes: num("daytime_sleep_minutes").unwrap_or(0.0),
         steps: num("steps").unwrap_or(0.0),
+        gait_nod: num("gait_nod"),
     })
 }
 

@@ -15,17 +15,20 @@ pub enum AnomalyKind {
     RestlessNight,
     ActivityDrop,
     Scratching,
+    /// The walking gait less regular than the pet's own: a limp or stiffness.
+    GaitChange,
     LowBattery,
     SilentCollar,
 }
 
 impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 7] = [
+    pub const ALL: [AnomalyKind; 8] = [
         AnomalyKind::ElevatedRestingHeartRate,
         AnomalyKind::DaytimeInactivity,
         AnomalyKind::RestlessNight,
         AnomalyKind::ActivityDrop,
         AnomalyKind::Scratching,
+        AnomalyKind::GaitChange,
         AnomalyKind::LowBattery,
         AnomalyKind::SilentCollar,
     ];
@@ -37,6 +40,7 @@ impl AnomalyKind {
             AnomalyKind::RestlessNight => "restless_night",
             AnomalyKind::ActivityDrop => "activity_drop",
             AnomalyKind::Scratching => "scratching",
+            AnomalyKind::GaitChange => "gait_change",
             AnomalyKind::LowBattery => "low_battery",
             AnomalyKind::SilentCollar => "silent_collar",
         }
@@ -120,6 +124,12 @@ pub const ACTIVITY_DROP_MIN_COVERAGE_MIN: f64 = 1080.0;
 /// (warning), from 300 high (minor), from 600 very high (major).
 pub const SCRATCH_BANDS: [(f64, Severity); 4] =
     [(600.0, Severity::Major), (300.0, Severity::Minor), (120.0, Severity::Warning), (53.0, Severity::Info)];
+/// A walk whose head nod on every other step ([`DaySummary::gait_nod`]) rises this many of the
+/// pet's own day-to-day standard deviations (at least [`GAIT_SD_FLOOR`]) above its baseline is
+/// a gait change (warning); twice as far, a minor anomaly.
+pub const GAIT_SPREADS: f64 = 4.0;
+/// The smallest day-to-day spread of the nod assumed.
+pub const GAIT_SD_FLOOR: f64 = 0.01;
 /// Battery at or below this is low (warning)...
 /// Which statistic of a baseline a rule compares with.
 type BaselineField = fn(&Baseline) -> Option<Stat>;
@@ -316,6 +326,26 @@ pub fn detect(pet_name: &str, today: &DaySummary, b7: &Baseline, b30: &Baseline,
             explanation.push_str(&format!(", well above {pet_name}'s usual {} s ({window} baseline)", num(base.mean)));
         }
         push(AnomalyKind::Scratching, severity, explanation, secs, above_own.map(|(b, _)| b.mean).or(Some(52.0)));
+    }
+
+    // The walking gait: a limp nods the head as the sore leg lands, on every other step, far
+    // more than this pet's own walks do.
+    if let (Some(g), Some((base, window))) = (today.gait_nod, pick(b7, b30, |b| b.gait_nod)) {
+        let spread = GAIT_SPREADS * base.sd.max(GAIT_SD_FLOOR);
+        let rise = g - base.mean;
+        if rise >= spread {
+            let severity = if rise >= 2.0 * spread { Severity::Minor } else { Severity::Warning };
+            push(
+                AnomalyKind::GaitChange,
+                severity,
+                format!(
+                    "{pet_name}'s head nodded on every other step while walking (nod {:.2}, usually {:.2}, {window} baseline): a limp looks like this",
+                    g, base.mean
+                ),
+                g,
+                Some(base.mean),
+            );
+        }
     }
 
     // Battery.
@@ -542,6 +572,29 @@ mod tests {
         assert_eq!(with(None), []);
         assert_eq!(with(Some(15.0)), [(AnomalyKind::LowBattery, Severity::Warning)]);
         assert_eq!(with(Some(5.0)), [(AnomalyKind::LowBattery, Severity::Major)]);
+    }
+
+    #[test]
+    fn a_walk_that_nods_on_every_other_step_more_than_the_pet_s_own_is_a_gait_change() {
+        // The 7-day baseline's nod is about 0.06 with a spread under the floor (0.01): from
+        // 0.04 above it is a change, from 0.08 a minor one.
+        let a = run(&DaySummary { gait_nod: Some(0.11), ..normal() });
+        assert_eq!(kinds(&a), [(AnomalyKind::GaitChange, Severity::Warning)]);
+        assert!(a[0].explanation.contains("(nod 0.11, usually 0.06, 7-day baseline)"), "{}", a[0].explanation);
+        assert_eq!(
+            kinds(&run(&DaySummary { gait_nod: Some(0.16), ..normal() })),
+            [(AnomalyKind::GaitChange, Severity::Minor)]
+        );
+        assert!(run(&DaySummary { gait_nod: Some(0.09), ..normal() }).is_empty());
+        // A steadier walk than usual is no anomaly.
+        assert!(run(&DaySummary { gait_nod: Some(0.01), ..normal() }).is_empty());
+        // No walk with the accelerometer on (or no accelerometer): nothing is judged.
+        assert!(run(&DaySummary { gait_nod: None, ..normal() }).is_empty());
+        // Nor without days of the pet's own to compare with.
+        let none: Vec<DaySummary> = history().into_iter().map(|d| DaySummary { gait_nod: None, ..d }).collect();
+        let today = DaySummary { gait_nod: Some(0.30), ..normal() };
+        let a = detect("Bella", &today, &baseline(&none, 7, TODAY), &baseline(&none, 30, TODAY), &device());
+        assert!(a.is_empty(), "{a:?}");
     }
 
     #[test]

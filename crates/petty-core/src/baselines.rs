@@ -34,6 +34,8 @@ pub const RESTING_HR_PERCENTILE: f64 = 10.0;
 pub const MIN_VITAL_SAMPLES: usize = 5;
 /// A day counts towards a baseline when its data cover at least this many minutes (12 h).
 pub const BASELINE_DAY_MIN_COVERAGE_MIN: f64 = 720.0;
+/// Fewer accelerometer windows than this while walking say nothing of the gait.
+pub const GAIT_MIN_WINDOWS: usize = 10;
 
 const MINUTE_MS: f64 = 60_000.0;
 
@@ -66,6 +68,12 @@ pub struct DaySummary {
     pub daytime_sleep_minutes: f64,
     /// Steps counted in the day.
     pub steps: f64,
+    /// How much the head nodded on every other step while walking: the median, over the
+    /// accelerometer windows taken while walking, of the power at half the window's dominant
+    /// rhythm against the rhythm's own (`accel_half_rhythm`). An even gait has little there; a
+    /// limp nods the head as the sore leg lands, on every other step. `None` without
+    /// [`GAIT_MIN_WINDOWS`] windows (collars without an accelerometer, days without a walk).
+    pub gait_nod: Option<f64>,
 }
 
 impl DaySummary {
@@ -85,6 +93,7 @@ impl DaySummary {
             longest_daytime_inactive_min: 0.0,
             daytime_sleep_minutes: 0.0,
             steps: 0.0,
+            gait_nod: None,
         }
     }
 }
@@ -196,6 +205,9 @@ trait Readings {
     /// Appends the [`order_key`]s of the usable heart rates and respiration rates of the
     /// samples `range`.
     fn push_usable_vitals(&self, range: Range<usize>, hr: &mut Vec<u64>, resp: &mut Vec<u64>);
+    /// Appends the half rhythm ([`crate::behaviour::AccelFeatures::half_rhythm`]) of the
+    /// samples `range` that have it.
+    fn push_half_rhythm(&self, range: Range<usize>, out: &mut Vec<f64>);
 }
 
 impl Readings for Columns {
@@ -225,6 +237,13 @@ impl Readings for Columns {
     fn push_usable_vitals(&self, range: Range<usize>, hr: &mut Vec<u64>, resp: &mut Vec<u64>) {
         push_usable(&self.column(col::HEART_RATE)[range.clone()], hr);
         push_usable(&self.column(col::RESPIRATION_RATE)[range], resp);
+    }
+
+    fn push_half_rhythm(&self, range: Range<usize>, out: &mut Vec<f64>) {
+        // Empty while no sample has accelerometer features.
+        if let Some(half) = self.column(col::HALF_RHYTHM).get(range) {
+            out.extend(half.iter().copied().filter(|h| h.is_finite()));
+        }
     }
 }
 
@@ -259,6 +278,10 @@ impl Readings for [Sample] {
             hr.extend(s.heart_rate.filter(|v| usable(*v)).map(order_key));
             resp.extend(s.respiration_rate.filter(|v| usable(*v)).map(order_key));
         }
+    }
+
+    fn push_half_rhythm(&self, range: Range<usize>, out: &mut Vec<f64>) {
+        out.extend(self[range].iter().filter_map(|s| s.accel.map(|a| a.half_rhythm)).filter(|h| h.is_finite()));
     }
 }
 
@@ -445,8 +468,8 @@ pub fn summarise_day(day: Date, clock: impl LocalClock, samples: &[Sample], epis
     if samples.is_sorted_by_key(|s| s.ts_ms) {
         summarise(day, clock, samples, episodes)
     } else {
-        // Only the columns the summary reads, put in time order.
-        let columns = Columns::of_rows(samples, col::SUMMARY);
+        // Put in time order (with the accelerometer's columns, for the gait).
+        let columns = Columns::of_rows(samples, col::ALL);
         summarise(day, clock, &*columns.in_time_order(), episodes)
     }
 }
@@ -500,6 +523,7 @@ fn summarise(
     let longest_daytime_inactive_min =
         longest_inactive_ms(&covered, &rest, &awake, &scan.moving, tw) as f64 / MINUTE_MS;
     let steps = day_steps(samples, in_day);
+    let gait_nod = gait_nod(samples, episodes, dw);
 
     DaySummary {
         day,
@@ -515,7 +539,20 @@ fn summarise(
         longest_daytime_inactive_min,
         daytime_sleep_minutes,
         steps,
+        gait_nod,
     }
+}
+
+/// The median half rhythm over the accelerometer windows in the walking episodes of the window
+/// `w` ([`DaySummary::gait_nod`]).
+fn gait_nod(samples: &(impl Readings + ?Sized), episodes: &[Episode], w: (i64, i64)) -> Option<f64> {
+    let walking =
+        merge(episodes.iter().filter(|e| e.label == Behaviour::Walking).map(|e| (e.start_ms, e.end_ms)).collect());
+    let mut half = Vec::new();
+    for iv in clip(&walking, w) {
+        samples.push_half_rhythm(samples.range(iv), &mut half);
+    }
+    if half.len() >= GAIT_MIN_WINDOWS { percentile(&half, 50.0) } else { None }
 }
 
 /// Waking bouts (runs of episodes other than sleeping or resting) of at least
@@ -617,6 +654,7 @@ pub struct Baseline {
     pub longest_daytime_inactive_min: Option<Stat>,
     pub daytime_sleep_minutes: Option<Stat>,
     pub steps: Option<Stat>,
+    pub gait_nod: Option<Stat>,
 }
 
 impl Baseline {
@@ -665,6 +703,7 @@ pub fn baseline(history: &[DaySummary], window_days: u32, before: Date) -> Basel
         longest_daytime_inactive_min: stat(&|d| Some(d.longest_daytime_inactive_min)),
         daytime_sleep_minutes: stat(&|d| Some(d.daytime_sleep_minutes)),
         steps: stat(&|d| Some(d.steps)),
+        gait_nod: stat(&|d| d.gait_nod),
     }
 }
 
@@ -697,6 +736,7 @@ pub(crate) mod tests {
             longest_daytime_inactive_min: 150.0 + w * 20.0,
             daytime_sleep_minutes: 90.0 + w * 10.0,
             steps: 9000.0 + w * 500.0,
+            gait_nod: Some(0.05 + w * 0.01),
         }
     }
 

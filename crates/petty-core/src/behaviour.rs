@@ -122,6 +122,10 @@ pub struct AccelFeatures {
     pub odba: f64,
     /// Mean pitch of the static (gravity) component, in degrees; head down is negative.
     pub pitch_deg: f64,
+    /// The power at half the dominant frequency against the dominant frequency's own (0 when
+    /// there is no rhythm): a gait whose head nods on every other step, as a limp's does,
+    /// shows here. NaN for readings kept before Petty measured it.
+    pub half_rhythm: f64,
 }
 
 /// One collar reading as the analysis sees it. Missing measurements are `None`.

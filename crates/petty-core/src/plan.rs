@@ -139,6 +139,12 @@ fn anomaly_advice(name: &str, a: &Anomaly) -> (&'static str, String) {
                 "Check {name}'s skin, coat and ears for fleas, redness or sore spots. Scratching that keeps up for days is worth a vet visit."
             ),
         ),
+        AnomalyKind::GaitChange => (
+            "Walking looks uneven",
+            format!(
+                "Watch {name} walk and trot on level ground: a head that nods with one front leg, or a leg held up, is a limp. Keep walks short and on the lead, and call your vet if it lasts more than a day or {name} cries out, swells or will not put the leg down."
+            ),
+        ),
         AnomalyKind::LowBattery => ("Charge the collar", format!("Charge {name}'s collar so monitoring continues.")),
         AnomalyKind::SilentCollar => (
             "The collar is not reporting",

@@ -128,7 +128,12 @@ fn injections(severity: f64) -> Vec<Injection> {
             &[AnomalyKind::RestlessNight],
             Scenario { restless_night_days: d.clone(), ..default.clone() },
         ),
-        ("excessive scratching", &[AnomalyKind::Scratching], Scenario { scratching_spree_days: d, ..default.clone() }),
+        (
+            "excessive scratching",
+            &[AnomalyKind::Scratching],
+            Scenario { scratching_spree_days: d.clone(), ..default.clone() },
+        ),
+        ("a limp", &[AnomalyKind::GaitChange], Scenario { limp_days: d, ..default.clone() }),
     ];
     // Lethargy has one strength (severity does not scale it): measured once.
     all.retain(|(what, _, _)| severity >= 1.0 || *what != "lethargy");

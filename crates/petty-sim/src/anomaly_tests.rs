@@ -45,17 +45,19 @@ fn injected_anomalies_are_found_on_their_day() {
         restless_night_days: vec![19],
         scratching_spree_days: vec![21],
         silent: vec![(23, 10, 6)],
+        limp_days: vec![25],
         ..Scenario::default()
     };
     // The silent collar is judged while it is silent, 3 hours in.
     let at = |d: u32| (d == 23).then_some(START_MS + 23 * DAY_MS + 13 * 3_600_000);
-    let days = run(5, 25, &scenario, at);
+    let days = run(5, 26, &scenario, at);
     let on = |d: u32| kinds(&days[d as usize].1);
     assert!(on(15).contains(&AnomalyKind::ElevatedRestingHeartRate), "day 15: {:?}", days[15].1);
     assert!(on(17).contains(&AnomalyKind::DaytimeInactivity), "day 17: {:?}", days[17].1);
     assert!(on(19).contains(&AnomalyKind::RestlessNight), "day 19: {:?}", days[19].1);
     assert!(on(21).contains(&AnomalyKind::Scratching), "day 21: {:?}", days[21].1);
     assert!(on(23).contains(&AnomalyKind::SilentCollar), "day 23: {:?}", days[23].1);
+    assert!(on(25).contains(&AnomalyKind::GaitChange), "day 25: {:?}", days[25].1);
     // Before the first injection, nothing.
     for (day, found) in &days[..15] {
         assert!(found.is_empty(), "day {day}: {found:?}");
@@ -75,7 +77,7 @@ fn injected_anomalies_are_found_on_their_day() {
 fn the_anomaly_evaluation_measures_recall_and_false_alarms() {
     let report = anomaly_eval(Forest::builtin(), 3, 19);
     println!("{report}");
-    assert_eq!(report.kinds.len(), 10, "four kinds, three of them at three strengths");
+    assert_eq!(report.kinds.len(), 13, "five kinds, four of them at three strengths");
     for k in &report.kinds {
         assert_eq!(k.days, 3);
         if k.severity >= 1.0 {

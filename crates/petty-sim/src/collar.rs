@@ -52,6 +52,10 @@ pub struct Scenario {
     pub restless_night_days: Vec<u32>,
     /// A scratching spree: 15-25 bouts of 20-50 s (several minutes) instead of 2-4 short ones.
     pub scratching_spree_days: Vec<u32>,
+    /// A limp (a sore front leg): the head nods on every other step, so the walking rhythm has
+    /// a component at half the step rate as strong as [`LIMP_NOD`] of the step's own; walks
+    /// are 30% shorter and have no jog.
+    pub limp_days: Vec<u32>,
     /// The battery runs flat and the collar is silent: `(day, start hour, hours)`. The battery
     /// falls to 0 over the three hours before; no readings in the window; then it charges.
     pub silent: Vec<(u32, u32, u32)>,
@@ -60,12 +64,18 @@ pub struct Scenario {
     pub wander: Vec<(u32, u32)>,
     /// Never walked (a cat that stays in and around the house): no walks, no jogs.
     pub housebound: bool,
-    /// How strong the heart rate, restless nights and scratching sprees are, against the
-    /// figures above (1 when absent): at 0.5 the heart at rest is 1.35 times normal, a restless
-    /// night has half the wake-ups and a spree half the bouts (at least 2 and 3). `petty eval
-    /// anomalies` measures the detector at 1, 0.5 and 0.25.
+    /// How strong the heart rate, restless nights, scratching sprees and limps are, against
+    /// the figures above (1 when absent): at 0.5 the heart at rest is 1.35 times normal, a
+    /// restless night has half the wake-ups, a spree half the bouts (at least 2 and 3) and a
+    /// limp's nod half the strength. `petty eval anomalies` measures the detector at 1, 0.5 and
+    /// 0.25.
     pub severity: Option<f64>,
 }
+
+/// How strong a limp's nod at half the step rate is against the step's own rhythm (at full
+/// strength; [`Scenario::severity`] scales it). Lame dogs' head movement is asymmetric by a
+/// third or more of its range (the head rises as the sore leg lands).
+pub const LIMP_NOD: f64 = 0.5;
 
 /// What the dog is doing.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -140,6 +150,8 @@ struct DayPlan {
     elevated_hr: bool,
     /// How many times normal the heart at rest is on an elevated day.
     hr_factor: f64,
+    /// How strong the limp's nod is (0 without one), against the step's rhythm.
+    limp_nod: f64,
     silent: Option<(i64, i64)>,
 }
 
@@ -151,6 +163,7 @@ struct Flags {
     restless_morning: bool,
     restless_evening: bool,
     spree: bool,
+    limp: bool,
     silent: Option<(i64, i64)>,
     wander: Option<i64>,
     housebound: bool,
@@ -164,7 +177,11 @@ impl DayPlan {
         let wake = 6 * HOUR_MS + min(&mut rng, 0, 90);
         let bed = 21 * HOUR_MS + 45 * MINUTE_MS + min(&mut rng, 0, 90);
         let walk_start = wake + min(&mut rng, 10, 40);
-        let (short_lo, short_hi) = if flags.lethargic { (8, 12) } else { (30, 50) };
+        let (short_lo, short_hi) = match (flags.lethargic, flags.limp) {
+            (true, _) => (8, 12),
+            (false, true) => (21, 35),
+            (false, false) => (30, 50),
+        };
         let morning_end = walk_start + min(&mut rng, short_lo, short_hi);
         let evening_start = 17 * HOUR_MS + min(&mut rng, 15, 120);
         let evening_end = evening_start + min(&mut rng, short_lo + 5, short_hi + 10);
@@ -172,6 +189,8 @@ impl DayPlan {
         for (start, end) in [(walk_start, morning_end), (evening_start, evening_end)] {
             let len = end - start;
             let run_len = if flags.lethargic { 0 } else { min(&mut rng, 3, 7) };
+            // A dog with a sore leg does not jog.
+            let run_len = if flags.limp { 0 } else { run_len };
             let run_start = start + len / 3 + rng.random_range(0..=(len / 3).max(1));
             walks.push(Walk {
                 start,
@@ -290,6 +309,7 @@ impl DayPlan {
             bouts,
             elevated_hr: flags.elevated_hr,
             hr_factor: 1.0 + 0.7 * flags.severity,
+            limp_nod: if flags.limp { LIMP_NOD * flags.severity } else { 0.0 },
             silent: flags.silent,
         }
     }
@@ -502,6 +522,7 @@ impl Collar {
                 restless_morning: has(&s.restless_night_days),
                 restless_evening: has(&s.restless_night_days),
                 spree: has(&s.scratching_spree_days),
+                limp: has(&s.limp_days),
                 silent: s
                     .silent
                     .iter()
@@ -662,7 +683,8 @@ impl Collar {
         };
 
         let (traits, roll) = (self.traits, self.roll);
-        let accel = self.accel.map(|w| accel_window(&mut self.rng, w, &motion, traits, roll));
+        let limp_nod = self.plan.as_ref().map_or(0.0, |p| p.limp_nod);
+        let accel = self.accel.map(|w| accel_window(&mut self.rng, w, &motion, traits, roll, limp_nod));
         let m = Measured {
             // The optical sensor reads through fur: its own noise on top of the heart's.
             heart_rate: round(self.heart_rate + noise(&mut self.rng, self.traits.pulse_noise), 0),
@@ -761,8 +783,16 @@ impl Motion {
 /// motion's rhythm (mostly along the vertical, so the magnitude carries it), seen through a
 /// collar turned `roll` radians around the neck whose sensor is tilted `traits.tilt_deg` from
 /// the neck's axis, with the sensor's noise, full scale and 12-bit steps. x points along the
-/// neck to the nose, z up when level.
-fn accel_window(rng: &mut StdRng, w: AccelWindow, motion: &Motion, traits: Traits, roll: f64) -> RawAccel {
+/// neck to the nose, z up when level. A limp (`limp_nod` above 0) adds to a gait the head's nod
+/// on every other step: a rhythm at half the step rate, `limp_nod` times as strong.
+fn accel_window(
+    rng: &mut StdRng,
+    w: AccelWindow,
+    motion: &Motion,
+    traits: Traits,
+    roll: f64,
+    limp_nod: f64,
+) -> RawAccel {
     let theta = (motion.pitch + noise(rng, motion.spread / 2.0)).to_radians();
     let pace = if motion.gait { traits.cadence } else { 1.0 };
     let waves: Vec<(f64, f64, f64, f64)> = motion
@@ -774,6 +804,13 @@ fn accel_window(rng: &mut StdRng, w: AccelWindow, motion: &Motion, traits: Trait
             (rng.random_range(lo..hi), v * traits.vigour, s * traits.vigour, rng.random_range(0.0..2.0 * PI))
         })
         .collect();
+    let mut waves = waves;
+    if limp_nod > 0.0
+        && motion.gait
+        && let Some(&(f, v, s, _)) = waves.first()
+    {
+        waves.push((f / 2.0, v * limp_nod, s * limp_nod * 0.5, rng.random_range(0.0..2.0 * PI)));
+    }
     let hz = f64::from(w.hz);
     let (tilt, (sr, cr)) = (traits.tilt_deg.to_radians(), roll.sin_cos());
     let (st, ct) = tilt.sin_cos();

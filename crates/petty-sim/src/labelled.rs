@@ -206,7 +206,7 @@ impl CountsBaseline {
 }
 
 /// How many dogs, and days of each, the confidence curve is measured on.
-pub const CONFIDENCE_DOGS: (u32, u32) = (8, 7);
+pub const CONFIDENCE_DOGS: (u32, u32) = (40, 2);
 
 /// The rate the confidence curves are measured at: a reading a minute, most collars' rate and
 /// `petty eval`'s default. A share means more at faster rates (fuller epochs), so collars at

@@ -145,11 +145,11 @@
 
   // ---- An accelerometer window, told as the server tells it (devices.rs `movement`) ----
 
-  // Whether the reading carries all of a window's features.
+  // Whether the reading carries the features every window has (newer ones may be missing).
   function hasAccel(reading) {
     var extra = reading.extra || {};
-    return labels.accel.features.every(function (feature) {
-      return typeof extra[feature[0]] === 'number' && isFinite(extra[feature[0]]);
+    return labels.accel.required.every(function (name) {
+      return typeof extra[name] === 'number' && isFinite(extra[name]);
     });
   }
 
@@ -174,6 +174,9 @@
     var summary = labels.accel.summary;
     var list = el('dl', { class: 'movement-features' });
     labels.accel.features.forEach(function (feature) {
+      if (typeof extra[feature[0]] !== 'number') {
+        return;
+      }
       var value = number(rounded(extra[feature[0]]));
       summary = summary.replace('{' + feature[0] + '}', value);
       list.append(el('dt', {}, [feature[1]]), el('dd', {}, [value + feature[2]]));

@@ -22,6 +22,7 @@ use maud::{Markup, html};
 use petty_core::FieldError;
 use petty_core::Invalid;
 use petty_core::accounts::Permission;
+use petty_core::behaviour::features::ACCEL_EXTRA_REQUIRED;
 use petty_core::behaviour::{ACCEL_EXTRA, AccelFeatures};
 use petty_core::chart::ChartKind;
 use petty_core::devices::{
@@ -503,7 +504,13 @@ fn live_labels() -> &'static str {
             "columns": columns,
             "location": LOCATION,
             "extra": OTHER_VALUES,
-            "accel": {"label": MOVEMENT, "unit": MOVEMENT_UNIT, "summary": ACCEL_SUMMARY, "features": ACCEL_WORDS},
+            "accel": {
+                "label": MOVEMENT,
+                "unit": MOVEMENT_UNIT,
+                "summary": ACCEL_SUMMARY,
+                "features": ACCEL_WORDS,
+                "required": &ACCEL_EXTRA[..ACCEL_EXTRA_REQUIRED],
+            },
             "within": WITHIN,
             "none": NO_VALUE,
             "taken": TAKEN,
@@ -840,7 +847,7 @@ fn reading_details(reading: &Reading) -> Markup {
 
 /// How an accelerometer window's features (`accel_*`, see [`ACCEL_EXTRA`]) are told, in the
 /// order shown: name, label, what follows the value.
-const ACCEL_WORDS: [(&str, &str, &str); 7] = [
+const ACCEL_WORDS: [(&str, &str, &str); 8] = [
     ("accel_odba", "Movement (ODBA)", " g"),
     ("accel_dominant_hz", "Main rhythm", " Hz"),
     ("accel_dominant_power", "Share of the movement in that rhythm", ""),
@@ -848,6 +855,7 @@ const ACCEL_WORDS: [(&str, &str, &str); 7] = [
     ("accel_mag_std", "Spread of the acceleration", " g"),
     ("accel_mag_max", "Peak acceleration", " g"),
     ("accel_pitch_deg", "Pitch", "°"),
+    ("accel_half_rhythm", "Rhythm at half that rate, against it (a nod every other step)", ""),
 ];
 /// The one line that stands for the window, with `{name}` for a feature's rounded value.
 const ACCEL_SUMMARY: &str = "{accel_odba} g · {accel_dominant_hz} Hz";
@@ -860,7 +868,8 @@ fn rounded(value: f64) -> f64 {
     (value * 100.0).round() / 100.0 + 0.0
 }
 
-/// Whether the reading carries an accelerometer window's features (all seven of them).
+/// Whether the reading carries an accelerometer window's features (the seven every window has;
+/// the half rhythm is newer).
 fn has_accel(reading: &Reading) -> bool {
     AccelFeatures::from_extra(&reading.extra).is_some()
 }
@@ -885,8 +894,11 @@ fn movement(reading: &Reading) -> Option<Markup> {
             summary { (summary) }
             dl.movement-features {
                 @for (name, label, suffix) in ACCEL_WORDS {
-                    dt { (label) }
-                    dd { (value(name)) (suffix) }
+                    // Only what the reading has (older readings lack the half rhythm).
+                    @if reading.extra.contains_key(name) {
+                        dt { (label) }
+                        dd { (value(name)) (suffix) }
+                    }
                 }
             }
         }

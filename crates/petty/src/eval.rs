@@ -33,7 +33,7 @@ pub(crate) struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Number of trees.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = TrainParams::default().trees)]
     trees: usize,
     /// Where to write the model.
     #[arg(long, value_name = "FILE", default_value = "crates/petty-core/models/behaviour-forest.txt")]

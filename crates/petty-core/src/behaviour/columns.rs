@@ -1,7 +1,7 @@
 //! A pet's samples as the analysis reads them: one column per measurement ([`Columns`]), instead
 //! of one 216-byte [`Sample`] row per reading. A day of a 1 Hz collar is 86,400 readings; the
 //! epoch features read each column from start to end, and the day's summary reads only the
-//! four or five columns it needs.
+//! few columns it needs.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -14,8 +14,6 @@ pub(crate) mod col {
     pub(crate) const RESPIRATION_RATE: usize = 1;
     pub(crate) const ACTIVITY_LEVEL: usize = 2;
     pub(crate) const STEPS: usize = 3;
-    /// The columns the day's summary reads are the ones before this.
-    pub(crate) const SUMMARY: usize = 4;
     pub(crate) const ACTIVITY_COUNTS: usize = 4;
     pub(crate) const LAT: usize = 5;
     pub(crate) const LON: usize = 6;
@@ -27,9 +25,10 @@ pub(crate) mod col {
     pub(crate) const DOMINANT_POWER: usize = 11;
     pub(crate) const ODBA: usize = 12;
     pub(crate) const PITCH_DEG: usize = 13;
+    pub(crate) const HALF_RHYTHM: usize = 14;
     /// Columns without and with the accelerometer's.
     pub(crate) const PLAIN: usize = 7;
-    pub(crate) const ALL: usize = 14;
+    pub(crate) const ALL: usize = 15;
 }
 
 /// A pet's samples, a column per measurement. An absent measurement is NaN, which the analysis
@@ -71,6 +70,7 @@ fn values_of(s: &Sample) -> [f64; col::ALL] {
         acc(|a| a.dominant_power),
         acc(|a| a.odba),
         acc(|a| a.pitch_deg),
+        acc(|a| a.half_rhythm),
     ]
 }
 
@@ -115,8 +115,23 @@ impl Columns {
         let mut accel = false;
         for rows in samples.chunks(BLOCK) {
             c.ts_ms.extend(rows.iter().map(|s| s.ts_ms));
-            let [hr, resp, level, steps, counts, lat, lon, mag_mean, mag_std, mag_max, dom_hz, dom_power, odba, pitch] =
-                &mut c.values;
+            let [
+                hr,
+                resp,
+                level,
+                steps,
+                counts,
+                lat,
+                lon,
+                mag_mean,
+                mag_std,
+                mag_max,
+                dom_hz,
+                dom_power,
+                odba,
+                pitch,
+                half_rhythm,
+            ] = &mut c.values;
             put(hr, rows, |s| s.heart_rate);
             put(resp, rows, |s| s.respiration_rate);
             put(level, rows, |s| s.activity_level);
@@ -138,6 +153,7 @@ impl Columns {
                     &mut *dom_power,
                     &mut *odba,
                     &mut *pitch,
+                    &mut *half_rhythm,
                 ] {
                     column.reserve(samples.len());
                     column.resize(before, f64::NAN);
@@ -151,6 +167,7 @@ impl Columns {
                 put_accel(dom_power, rows, |a| a.dominant_power);
                 put_accel(odba, rows, |a| a.odba);
                 put_accel(pitch, rows, |a| a.pitch_deg);
+                put_accel(half_rhythm, rows, |a| a.half_rhythm);
             }
         }
         c.unsorted = !c.ts_ms.is_sorted();

@@ -88,7 +88,7 @@ pub struct Epoch {
 }
 
 /// The names under which a reading keeps its accelerometer features as extra numbers.
-pub const ACCEL_EXTRA: [&str; 7] = [
+pub const ACCEL_EXTRA: [&str; 8] = [
     "accel_mag_mean",
     "accel_mag_std",
     "accel_mag_max",
@@ -96,7 +96,11 @@ pub const ACCEL_EXTRA: [&str; 7] = [
     "accel_dominant_power",
     "accel_odba",
     "accel_pitch_deg",
+    "accel_half_rhythm",
 ];
+/// How many of [`ACCEL_EXTRA`] a reading needs for its window to count (the last,
+/// `accel_half_rhythm`, came later: older readings lack it).
+pub const ACCEL_EXTRA_REQUIRED: usize = 7;
 
 /// The largest magnitude an axis may report, in g.
 pub const ACCEL_MAX_G: f64 = 16.0;
@@ -105,8 +109,10 @@ pub const ACCEL_MIN_LEN: usize = 8;
 pub const ACCEL_MAX_LEN: usize = 1024;
 
 impl AccelFeatures {
-    /// The features as named extra numbers (names in [`ACCEL_EXTRA`], values finite).
-    pub fn to_extra(&self) -> [(&'static str, f64); 7] {
+    /// The features as named extra numbers (names in [`ACCEL_EXTRA`], values finite; one not
+    /// measured, such as the half rhythm of a window read back from an older reading, is left
+    /// out rather than written as a number).
+    pub fn to_extra(&self) -> Vec<(&'static str, f64)> {
         let v = [
             self.mag_mean,
             self.mag_std,
@@ -115,15 +121,19 @@ impl AccelFeatures {
             self.dominant_power,
             self.odba,
             self.pitch_deg,
+            self.half_rhythm,
         ];
-        let mut out = [("", 0.0); 7];
-        for (i, (name, value)) in ACCEL_EXTRA.iter().zip(v).enumerate() {
-            out[i] = (name, if value.is_finite() { value } else { 0.0 });
-        }
-        out
+        ACCEL_EXTRA
+            .iter()
+            .zip(v)
+            .enumerate()
+            .filter(|(i, (_, value))| *i < ACCEL_EXTRA_REQUIRED || value.is_finite())
+            .map(|(_, (name, value))| (*name, if value.is_finite() { value } else { 0.0 }))
+            .collect()
     }
 
-    /// The features back from a reading's extra numbers; `None` unless all seven are there.
+    /// The features back from a reading's extra numbers; `None` unless the first seven are
+    /// there (the half rhythm is NaN when it is not).
     pub fn from_extra(map: &BTreeMap<String, f64>) -> Option<AccelFeatures> {
         let get = |i: usize| map.get(ACCEL_EXTRA[i]).copied().filter(|v| v.is_finite());
         Some(AccelFeatures {
@@ -134,6 +144,7 @@ impl AccelFeatures {
             dominant_power: get(4)?,
             odba: get(5)?,
             pitch_deg: get(6)?,
+            half_rhythm: get(7).unwrap_or(f64::NAN),
         })
     }
 }
@@ -204,6 +215,8 @@ fn window_features(hz: f64, x: &[f64], y: &[f64], z: &[f64]) -> AccelFeatures {
     // A plain DFT of the mean-removed magnitude; the window is at most 1024 samples.
     let mut best = (0usize, 0.0);
     let mut total = 0.0;
+    let mut powers = Vec::with_capacity(n / 2 + 1);
+    powers.push(0.0);
     for k in 1..=n / 2 {
         let w = 2.0 * std::f64::consts::PI * k as f64 / nf;
         let (mut re, mut im) = (0.0, 0.0);
@@ -219,6 +232,7 @@ fn window_features(hz: f64, x: &[f64], y: &[f64], z: &[f64]) -> AccelFeatures {
             c = nc;
         }
         let p = re * re + im * im;
+        powers.push(p);
         total += p;
         if p > best.1 {
             best = (k, p);
@@ -226,6 +240,13 @@ fn window_features(hz: f64, x: &[f64], y: &[f64], z: &[f64]) -> AccelFeatures {
     }
     let (dominant_hz, dominant_power) =
         if total > 1e-12 { (best.0 as f64 * hz / nf, best.1 / total) } else { (0.0, 0.0) };
+    // Half the dominant rhythm falls on a bin, or between two (then the larger counts).
+    let half_rhythm = if best.0 >= 2 && best.1 > 1e-12 {
+        let half = powers[best.0 / 2].max(powers[best.0.div_ceil(2)]);
+        half / best.1
+    } else {
+        0.0
+    };
     let pitch_deg = mx.atan2((my * my + mz * mz).sqrt()).to_degrees();
     AccelFeatures {
         mag_mean,
@@ -235,6 +256,7 @@ fn window_features(hz: f64, x: &[f64], y: &[f64], z: &[f64]) -> AccelFeatures {
         dominant_power,
         odba: odba / nf,
         pitch_deg: if pitch_deg.is_finite() { pitch_deg } else { 0.0 },
+        half_rhythm,
     }
 }
 
@@ -677,6 +699,28 @@ mod tests {
         let mut partial = map.clone();
         partial.remove("accel_odba");
         assert_eq!(AccelFeatures::from_extra(&partial), None);
+        // A reading kept before the half rhythm was measured still has its window; the half
+        // rhythm is unknown, and is not written back as a number.
+        let mut older = map.clone();
+        older.remove("accel_half_rhythm");
+        let back = AccelFeatures::from_extra(&older).unwrap();
+        assert!(back.half_rhythm.is_nan() && back.odba == a.odba);
+        assert!(back.to_extra().iter().all(|(k, _)| *k != "accel_half_rhythm"));
+    }
+
+    #[test]
+    fn a_head_that_nods_on_every_other_step_shows_in_the_half_rhythm() {
+        // Steps at 2 Hz, 4 s at 25 Hz; a limp adds a nod at 1 Hz half as strong as the step.
+        let even: Vec<f64> = sine(25.0, 2.0, 100, 0.3).iter().map(|v| v + 1.0).collect();
+        let nod = sine(25.0, 1.0, 100, 0.15);
+        let limp: Vec<f64> = even.iter().zip(&nod).map(|(a, b)| a + b).collect();
+        let flat = [0.0; 100];
+        let even = accel_features(25.0, &flat, &flat, &even).unwrap();
+        let limp = accel_features(25.0, &flat, &flat, &limp).unwrap();
+        assert!((even.dominant_hz - 2.0).abs() < 1e-9 && (limp.dominant_hz - 2.0).abs() < 1e-9, "{limp:?}");
+        assert!(even.half_rhythm < 1e-6, "{even:?}");
+        // Power goes with the square of the amplitude: a quarter of the step's.
+        assert!((limp.half_rhythm - 0.25).abs() < 0.01, "{limp:?}");
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub struct TrainParams {
 
 impl Default for TrainParams {
     fn default() -> TrainParams {
-        TrainParams { trees: 20, max_depth: 11, min_leaf: 3, feature_fraction: 0.7, class_cap: 3000, class_floor: 300 }
+        TrainParams { trees: 20, max_depth: 8, min_leaf: 10, feature_fraction: 0.7, class_cap: 3000, class_floor: 300 }
     }
 }
 
@@ -611,7 +611,7 @@ mod tests {
     #[test]
     fn a_forest_learns_round_trips_and_is_deterministic() {
         let rows = toy_rows();
-        let params = TrainParams { trees: 7, max_depth: 5, ..TrainParams::default() };
+        let params = TrainParams { trees: 7, max_depth: 5, min_leaf: 3, ..TrainParams::default() };
         let forest = Forest::train(&rows, &params, 1).unwrap();
         let correct = rows.iter().filter(|(x, b)| top(&forest.predict(x)) == *b).count();
         assert!(correct as f64 / rows.len() as f64 > 0.95, "{correct}");

@@ -113,7 +113,8 @@ macro_rules! reading_struct {
             /// A raw 3-axis accelerometer window (8–1,024 samples per axis, in g, at 1–400 Hz).
             /// Petty keeps its features (as the extra numbers `accel_mag_mean`, `accel_mag_std`,
             /// `accel_mag_max`, `accel_dominant_hz`, `accel_dominant_power`, `accel_odba`,
-            /// `accel_pitch_deg`) for the behaviour analysis, not the samples.
+            /// `accel_pitch_deg`, `accel_half_rhythm`) for the behaviour analysis, not the
+            /// samples.
             pub accel: Option<AccelIn>,
         }
 

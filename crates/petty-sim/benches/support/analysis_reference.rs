@@ -13,7 +13,8 @@ use std::borrow::Cow;
 
 use petty_core::baselines::{DaySummary, LocalClock, day_window, daytime_window, night_window};
 use petty_core::baselines::{
-    FIRST_SAMPLE_SPAN_MS, INTERRUPTION_MIN_MS, MAX_SAMPLE_SPAN_MS, MIN_VITAL_SAMPLES, RESTING_HR_PERCENTILE,
+    FIRST_SAMPLE_SPAN_MS, GAIT_MIN_WINDOWS, INTERRUPTION_MIN_MS, MAX_SAMPLE_SPAN_MS, MIN_VITAL_SAMPLES,
+    RESTING_HR_PERCENTILE,
 };
 use petty_core::behaviour::calibrate::Calibration;
 use petty_core::behaviour::forest::Forest;
@@ -610,7 +611,32 @@ pub(crate) fn summarise_day(day: Date, clock: impl LocalClock, samples: &[Sample
         longest_daytime_inactive_min,
         daytime_sleep_minutes,
         steps,
+        gait_nod: gait_nod(samples, episodes, dw),
     }
+}
+
+/// The median half rhythm of the samples in walking episodes of the day.
+fn gait_nod(samples: &[Sample], episodes: &[Episode], (lo, hi): (i64, i64)) -> Option<f64> {
+    let mut walking: Vec<(i64, i64)> =
+        episodes.iter().filter(|e| e.label == Behaviour::Walking).map(|e| (e.start_ms, e.end_ms)).collect();
+    walking.sort_unstable();
+    let walked = |t: i64| {
+        let i = walking.partition_point(|iv| iv.0 <= t);
+        i > 0 && t < walking[i - 1].1
+    };
+    let mut power: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.ts_ms >= lo && s.ts_ms < hi && walked(s.ts_ms))
+        .filter_map(|s| s.accel.map(|a| a.half_rhythm))
+        .filter(|p| p.is_finite())
+        .collect();
+    if power.len() < GAIT_MIN_WINDOWS {
+        return None;
+    }
+    power.sort_by(f64::total_cmp);
+    let mid = (power.len() - 1) as f64 / 2.0;
+    let (a, b) = (power[mid.floor() as usize], power[mid.ceil() as usize]);
+    Some(a + (b - a) * (mid - mid.floor()))
 }
 
 /// Waking bouts (runs of episodes other than sleeping or resting) of at least
