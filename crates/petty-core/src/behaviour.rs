@@ -21,7 +21,7 @@ pub use features::{
     ACCEL_EXTRA, EPOCH_MS, Epoch, FEATURE_COUNT, FEATURE_NAMES, MISSING, accel_features, episode_mean_features,
     epoch_features, sample_from_reading,
 };
-pub use forest::{Forest, ModelError, TrainParams};
+pub use forest::{Forest, ModelError, Rate, TrainParams};
 pub use segment::{analyse, analyse_columns, questions};
 
 /// What a pet was doing.

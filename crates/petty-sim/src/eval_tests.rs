@@ -13,7 +13,7 @@ use crate::labelled::{
 /// 2026-11-02T00:00:00Z, as `petty train` and `petty eval` use.
 const START_MS: i64 = 1_793_577_600_000;
 /// The built-in model's dogs (as `petty train`'s defaults): seed, dogs, days.
-const TRAINING: (u64, u32, u32) = (1, 12, 7);
+const TRAINING: (u64, u32, u32) = (1, 18, 7);
 
 /// Writes the built-in model: `PETTY_TRAIN_OUT=crates/petty-core/models/behaviour-forest.txt
 /// cargo test -p petty-sim -- --ignored train_the_builtin_model` (what `petty train` does).

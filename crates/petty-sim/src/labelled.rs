@@ -4,8 +4,8 @@
 
 use petty_core::behaviour::features::f::COUNTS_PM;
 use petty_core::behaviour::{
-    BEHAVIOUR_COUNT, Behaviour, Confidence, EPOCH_MS, FEATURE_COUNT, Forest, MISSING, ModelError, Sample, TrainParams,
-    accel_features, analyse, epoch_features,
+    BEHAVIOUR_COUNT, Behaviour, Confidence, EPOCH_MS, FEATURE_COUNT, Forest, MISSING, ModelError, Rate, Sample,
+    TrainParams, accel_features, analyse, epoch_features,
 };
 
 use rand::rngs::StdRng;
@@ -105,7 +105,7 @@ fn epoch_truth(labelled: &[(Sample, Behaviour)]) -> Vec<(i64, Behaviour)> {
 
 /// The seconds between readings of the dogs `petty train` learns from: collars report at
 /// different rates, and the model must label them all.
-pub const TRAINING_INTERVALS_S: [i64; 5] = [15, 30, 60, 60, 120];
+pub const TRAINING_INTERVALS_S: [i64; 6] = [15, 30, 60, 60, 120, 300];
 
 /// The behaviour an owner who gets it wrong says instead: the one it is easiest to take it for.
 pub fn mistaken_for(b: Behaviour) -> Behaviour {
@@ -209,25 +209,41 @@ impl CountsBaseline {
 pub const CONFIDENCE_DOGS: (u32, u32) = (40, 2);
 
 /// The rate the confidence curves are measured at: a reading a minute, most collars' rate and
-/// `petty eval`'s default. A share means more at faster rates (fuller epochs), so collars at
-/// other rates are described less well (measured in BENCHMARKS.md, issue 19).
+/// `petty eval`'s default. A share means more in fuller epochs, so collars that report every
+/// few seconds, or every few minutes, have curves of their own ([`CONFIDENCE_RATES`]).
 pub const CONFIDENCE_INTERVAL_MS: i64 = 60_000;
+
+/// The other rates' curves: the rate, how many dogs and days each, and the intervals (seconds)
+/// the dogs report at in turn (the rates that read their confidence off these curves, by
+/// [`Rate::of`]).
+pub const CONFIDENCE_RATES: [(Rate, u32, u32, &[i64]); 2] =
+    [(Rate::Dense, 16, 1, &[1, 2, 5, 10]), (Rate::Sparse, 40, 4, &[180, 300, 600])];
 
 /// `model` with what its vote shares mean, measured on [`CONFIDENCE_DOGS`] dogs neither its
 /// training nor `petty eval` uses (seeds derived from `seed` on a stream of their own), at
 /// [`CONFIDENCE_INTERVAL_MS`]: for every epoch, its episode's vote share and whether the label
-/// was right (against the truth), per label.
+/// was right (against the truth), per label. The other rates' curves are measured the same way
+/// on more dogs ([`CONFIDENCE_RATES`]).
 pub fn fit_confidence(model: Forest, seed: u64, start_ms: i64) -> Forest {
     let raw = model.with_confidence(None);
+    let judge = |stream: u64, dogs: u32, days: u32, interval_ms: &dyn Fn(u32) -> i64| {
+        let mut pairs = Vec::new();
+        for dog in 0..dogs {
+            let dog_seed = mix(seed, stream + u64::from(dog));
+            let labelled = labelled_days(dog_seed, start_ms, days, interval_ms(dog), &Scenario::default());
+            pairs
+                .extend(judged_epochs(&raw, &labelled).into_iter().map(|(c, truth, label)| (label, c, truth == label)));
+        }
+        Confidence::fit(&pairs)
+    };
     let (dogs, days) = CONFIDENCE_DOGS;
-    let mut pairs = Vec::new();
-    for dog in 0..dogs {
-        let dog_seed = mix(seed, 0xCA1B + u64::from(dog));
-        let labelled = labelled_days(dog_seed, start_ms, days, CONFIDENCE_INTERVAL_MS, &Scenario::default());
-        pairs.extend(judged_epochs(&raw, &labelled).into_iter().map(|(c, truth, label)| (label, c, truth == label)));
+    let mut model = raw.clone().with_confidence(judge(0xCA1B, dogs, days, &|_| CONFIDENCE_INTERVAL_MS));
+    for (i, (rate, dogs, days, intervals)) in CONFIDENCE_RATES.into_iter().enumerate() {
+        let stream = 0xDE45E + 0x1000 * i as u64;
+        let curves = judge(stream, dogs, days, &|dog| intervals[dog as usize % intervals.len()] * 1000);
+        model = model.with_confidence_at(rate, curves);
     }
-    let curves = Confidence::fit(&pairs);
-    raw.with_confidence(curves)
+    model
 }
 
 /// Trains a model on [`training_rows`] of `dogs` × `days` (and any `extra` rows, such as
@@ -443,10 +459,12 @@ pub fn evaluate(model: &Forest, seed: u64, dogs: u32, start_ms: i64, days: u32, 
     // Labelled once, without the curves (they change no label): the confidence shown is the
     // curve's reading of the raw share, as the analysis computes it.
     let raw = model.clone().with_confidence(None);
+    // The curves of the collars' rate, as the analysis picks them.
+    let rate = Rate::of(EPOCH_MS as f64 / interval_ms.max(1) as f64);
     for labelled in held_out(seed, dogs, start_ms, days, interval_ms) {
         for (share, truth, label) in judged_epochs(&raw, &labelled) {
             confusion[truth.index()][label.index()] += 1;
-            judged.push((model.confidence(label, share), truth == label));
+            judged.push((model.confidence_at(label, share, rate), truth == label));
             raw_judged.push((share, truth == label));
         }
     }

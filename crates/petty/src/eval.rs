@@ -26,8 +26,8 @@ pub(crate) struct TrainArgs {
     /// Days of each simulated dog.
     #[arg(long, default_value_t = 7)]
     days: u32,
-    /// How many simulated dogs.
-    #[arg(long, default_value_t = 12)]
+    /// How many simulated dogs (each reporting at one of six rates, three dogs a rate).
+    #[arg(long, default_value_t = 18)]
     dogs: u32,
     /// The same seed gives the same dogs and the same model.
     #[arg(long, default_value_t = 1)]

@@ -106,9 +106,57 @@ const UNIFORM: [f64; BEHAVIOUR_COUNT] = [1.0 / BEHAVIOUR_COUNT as f64; BEHAVIOUR
 pub struct Forest {
     version: String,
     trees: Vec<Tree>,
-    /// What its vote shares mean, measured on dogs it never saw (absent in models trained
-    /// before issue 19, whose shares are then shown as they are: never as a number).
-    confidence: Option<Confidence>,
+    /// What its vote shares mean, measured on dogs it never saw, per [`Rate`] (indexed by
+    /// it). Absent in models trained before issue 19, whose shares are then shown as they are
+    /// (never as a number); a rate without curves of its own uses the minute's.
+    confidence: [Option<Confidence>; Rate::ALL.len()],
+}
+
+/// Collars with at least this many readings a minute (one every 12 s or faster) read their
+/// confidence off the model's dense curves, when it has them...
+pub const DENSE_READINGS_PER_MINUTE: f64 = 5.0;
+/// ...and collars with fewer than this (one every 2.5 minutes or less often), off its sparse
+/// curves.
+pub const SPARSE_READINGS_PER_MINUTE: f64 = 0.4;
+
+/// The reporting rates a model's confidence curves are measured for: a share means more in a
+/// fuller epoch, and in a day of sparse epochs the smoothing has fewer neighbours to lean on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rate {
+    /// About a reading a minute: most collars.
+    Minute,
+    /// A reading every few seconds.
+    Dense,
+    /// A reading every few minutes.
+    Sparse,
+}
+
+impl Rate {
+    pub const ALL: [Rate; 3] = [Rate::Minute, Rate::Dense, Rate::Sparse];
+
+    /// The rate of a collar sending `readings_per_minute`.
+    pub fn of(readings_per_minute: f64) -> Rate {
+        if readings_per_minute >= DENSE_READINGS_PER_MINUTE {
+            Rate::Dense
+        } else if readings_per_minute < SPARSE_READINGS_PER_MINUTE {
+            Rate::Sparse
+        } else {
+            Rate::Minute
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// How a model file's lines of these curves begin.
+    fn prefix(self) -> &'static str {
+        match self {
+            Rate::Minute => "confidence ",
+            Rate::Dense => "confidence-dense ",
+            Rate::Sparse => "confidence-sparse ",
+        }
+    }
 }
 
 /// A small deterministic generator (SplitMix64), so a seed gives the same forest everywhere.
@@ -141,19 +189,42 @@ impl Forest {
     }
 
     /// The measured probability that `label`, given with this vote share, is right (the share
-    /// itself for a model without confidence curves).
+    /// itself for a model without confidence curves), for a collar reporting about once a
+    /// minute.
     pub fn confidence(&self, label: Behaviour, share: f64) -> f64 {
-        self.confidence.as_ref().map_or(share, |c| c.probability(label, share))
+        self.confidence_at(label, share, Rate::Minute)
     }
 
-    /// Its confidence curves, if it has them.
+    /// The same for a collar reporting at `rate`: the rate's own curves when the model has
+    /// them, else the minute's.
+    pub fn confidence_at(&self, label: Behaviour, share: f64, rate: Rate) -> f64 {
+        let curves = self.confidence[rate.index()].as_ref().or(self.confidence[Rate::Minute.index()].as_ref());
+        curves.map_or(share, |c| c.probability(label, share))
+    }
+
+    /// Its confidence curves for collars reporting about once a minute, if it has them.
     pub fn confidence_curves(&self) -> Option<&Confidence> {
-        self.confidence.as_ref()
+        self.confidence_curves_at(Rate::Minute)
     }
 
-    /// The same forest with `curves` as what its vote shares mean (a new version).
+    /// Its own confidence curves for collars reporting at `rate`, if it has them.
+    pub fn confidence_curves_at(&self, rate: Rate) -> Option<&Confidence> {
+        self.confidence[rate.index()].as_ref()
+    }
+
+    /// The same forest with `curves` as what its vote shares mean at every rate (a new
+    /// version): no rate keeps curves of its own.
     pub fn with_confidence(mut self, curves: Option<Confidence>) -> Forest {
-        self.confidence = curves;
+        self.confidence = Default::default();
+        self.confidence[Rate::Minute.index()] = curves;
+        self.version = version_of(&self.body());
+        self
+    }
+
+    /// The same forest with `curves` for collars reporting at `rate` (a new version; the
+    /// minute's curves are [`Forest::with_confidence`]'s).
+    pub fn with_confidence_at(mut self, rate: Rate, curves: Option<Confidence>) -> Forest {
+        self.confidence[rate.index()] = curves;
         self.version = version_of(&self.body());
         self
     }
@@ -213,7 +284,7 @@ impl Forest {
             Forest::from_text(include_str!("../../models/behaviour-forest.txt")).unwrap_or_else(|_| Forest {
                 version: "forest-1.empty".to_owned(),
                 trees: Vec::new(),
-                confidence: None,
+                confidence: Default::default(),
             })
         })
     }
@@ -279,7 +350,7 @@ impl Forest {
             fill_leaves(&mut tree, rows, &sample);
             trees.push(tree);
         }
-        let mut forest = Forest { version: String::new(), trees, confidence: None };
+        let mut forest = Forest { version: String::new(), trees, confidence: Default::default() };
         // The version is the hash of the text, so a forest read back has the same one.
         forest.version = version_of(&forest.body());
         Ok(forest)
@@ -316,10 +387,11 @@ impl Forest {
                 }
             }
         }
-        if let Some(c) = &self.confidence {
+        for rate in Rate::ALL {
+            let Some(c) = &self.confidence[rate.index()] else { continue };
             // One line for all labels together, then one per label that has its own curve.
             let mut line = |name: &str, curve: &ConfidenceCurve| {
-                let _ = write!(s, "confidence {name}");
+                let _ = write!(s, "{}{name}", rate.prefix());
                 for (share, p) in curve.knots() {
                     // Shortest text that reads back to the same number: knots stay distinct.
                     let _ = write!(s, " {share}:{p}");
@@ -391,41 +463,49 @@ impl Forest {
             trees.push(tree);
         }
         let (mut n, mut line) = next("`end`")?;
-        let mut pooled = None;
-        let mut by_label: [Option<ConfidenceCurve>; BEHAVIOUR_COUNT] = Default::default();
-        while let Some(rest) = line.strip_prefix("confidence ") {
-            let (name, knots) = rest.split_once(' ').ok_or_else(|| bad(n, "expected `confidence LABEL KNOTS`"))?;
-            let parsed: Option<Vec<(f64, f64)>> = knots
-                .split(' ')
-                .map(|k| {
-                    let (s, p) = k.split_once(':')?;
-                    Some((s.parse().ok()?, p.parse().ok()?))
-                })
-                .collect();
-            let knots = parsed.ok_or_else(|| bad(n, "expected `confidence LABEL SHARE:PROBABILITY ...`"))?;
-            let curve = ConfidenceCurve::from_knots(knots).map_err(|e| bad(n, e))?;
-            let slot = match name {
-                "*" if pooled.is_none() => &mut pooled,
-                "*" => return Err(bad(n, "a second curve for all labels")),
-                label => {
-                    let b: Behaviour = label.parse().map_err(|_| bad(n, "a curve for an unknown label"))?;
-                    let slot = &mut by_label[b.index()];
-                    if slot.is_some() {
-                        return Err(bad(n, "a second curve for one label"));
+        let mut bands = Vec::new();
+        for rate in Rate::ALL {
+            let mut pooled = None;
+            let mut by_label: [Option<ConfidenceCurve>; BEHAVIOUR_COUNT] = Default::default();
+            while let Some(rest) = line.strip_prefix(rate.prefix()) {
+                let (name, knots) = rest.split_once(' ').ok_or_else(|| bad(n, "expected `confidence LABEL KNOTS`"))?;
+                let parsed: Option<Vec<(f64, f64)>> = knots
+                    .split(' ')
+                    .map(|k| {
+                        let (s, p) = k.split_once(':')?;
+                        Some((s.parse().ok()?, p.parse().ok()?))
+                    })
+                    .collect();
+                let knots = parsed.ok_or_else(|| bad(n, "expected `confidence LABEL SHARE:PROBABILITY ...`"))?;
+                let curve = ConfidenceCurve::from_knots(knots).map_err(|e| bad(n, e))?;
+                let slot = match name {
+                    "*" if pooled.is_none() => &mut pooled,
+                    "*" => return Err(bad(n, "a second curve for all labels")),
+                    label => {
+                        let b: Behaviour = label.parse().map_err(|_| bad(n, "a curve for an unknown label"))?;
+                        let slot = &mut by_label[b.index()];
+                        if slot.is_some() {
+                            return Err(bad(n, "a second curve for one label"));
+                        }
+                        slot
                     }
-                    slot
-                }
-            };
-            *slot = Some(curve);
-            (n, line) = next("`end`")?;
-        }
-        let confidence = match pooled {
-            Some(pooled) => Some(Confidence { pooled, by_label }),
-            None if by_label.iter().any(Option::is_some) => {
-                return Err(bad(n, "label curves without the curve for all"));
+                };
+                *slot = Some(curve);
+                (n, line) = next("`end`")?;
             }
-            None => None,
-        };
+            bands.push(match pooled {
+                Some(pooled) => Some(Confidence { pooled, by_label }),
+                None if by_label.iter().any(Option::is_some) => {
+                    return Err(bad(n, "label curves without the curve for all"));
+                }
+                None => None,
+            });
+        }
+        let confidence: [Option<Confidence>; Rate::ALL.len()] =
+            bands.try_into().map_err(|_| bad(n, "curves for an unknown rate"))?;
+        if confidence[Rate::Minute.index()].is_none() && confidence.iter().any(Option::is_some) {
+            return Err(bad(n, "curves for one rate without the minute's"));
+        }
         if line != "end" {
             return Err(bad(n, "expected `end`"));
         }
@@ -651,6 +731,31 @@ mod tests {
         assert!(Forest::from_text(&unknown).is_err());
         let twice = measured.to_text().replace("confidence walking", "confidence *");
         assert!(Forest::from_text(&twice).is_err());
+
+        // Collars that report every few seconds get curves of their own; without them, the
+        // minute's serve every rate.
+        assert_eq!(measured.confidence_at(Behaviour::Resting, 1.0, Rate::Dense), 0.85);
+        let dense = Confidence { pooled: curve(vec![(0.3, 0.6), (0.8, 0.97)]), by_label: Default::default() };
+        let both = measured.clone().with_confidence_at(Rate::Dense, Some(dense));
+        assert_ne!(both.version(), measured.version());
+        assert_eq!(both.confidence_at(Behaviour::Resting, 1.0, Rate::Dense), 0.97);
+        assert_eq!(both.confidence_at(Behaviour::Resting, 1.0, Rate::Minute), 0.85);
+        assert_eq!(both.confidence(Behaviour::Walking, 1.0), 0.95);
+        assert_eq!(both.confidence_at(Behaviour::Walking, 1.0, Rate::Sparse), 0.95, "the minute's, without its own");
+        let rates = [60.0, 6.0, 1.0, 0.5, 0.2].map(Rate::of);
+        assert_eq!(rates, [Rate::Dense, Rate::Dense, Rate::Minute, Rate::Minute, Rate::Sparse]);
+        let text = both.to_text();
+        assert!(text.contains("\nconfidence-dense * 0.3:0.6 0.8:0.97\nend\n"), "{text}");
+        let back = Forest::from_text(&text).unwrap();
+        assert_eq!((back.version(), &back), (both.version(), &both));
+        // Another rate's curves without the minute's, or before them, are refused.
+        let no_minute = text.lines().filter(|l| !l.starts_with("confidence ")).collect::<Vec<_>>().join("\n");
+        assert!(Forest::from_text(&no_minute).is_err());
+        let mut lines: Vec<&str> = text.lines().collect();
+        let dense_at = lines.iter().position(|l| l.starts_with("confidence-dense")).unwrap();
+        let moved = lines.remove(dense_at);
+        lines.insert(lines.iter().position(|l| l.starts_with("confidence ")).unwrap(), moved);
+        assert!(Forest::from_text(&lines.join("\n")).is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::columns::Columns;
 use super::features::{
     EPOCH_MS, Epoch, FEATURE_COUNT, FEATURE_NAMES, MISSING, epoch_features, epochs_of, mean_features,
 };
-use super::forest::Forest;
+use super::forest::{Forest, Rate};
 use super::{BEHAVIOUR_COUNT, Behaviour, Episode, Sample};
 
 /// A gap between epochs longer than this ends an episode (the collar was silent).
@@ -35,8 +35,8 @@ fn argmax(p: &[f64; BEHAVIOUR_COUNT]) -> usize {
 /// average of itself and its neighbours. Consecutive epochs with one label form an episode,
 /// unless more than [`MAX_GAP_MS`] lies between them. An episode runs from its first epoch's
 /// start to its last epoch's end; its confidence is the mean probability of its label, read
-/// through the model's confidence curves (how often such a share was right on dogs the model
-/// never saw); its features are the episode means of the model's most important features
+/// through the model's confidence curves for the episode's reporting rate (how often such a
+/// share was right on dogs the model never saw); its features are the episode means of the model's most important features
 /// (where measured).
 pub fn analyse(samples: &[Sample], model: &Forest, calibration: Option<&Calibration>) -> Vec<Episode> {
     if samples.is_sorted_by_key(|s| s.ts_ms) {
@@ -99,6 +99,9 @@ fn label(epochs: Vec<Epoch>, model: &Forest, calibration: Option<&Calibration>) 
         None => model.version().to_owned(),
     };
     let ranked = model.ranked_features();
+    // Confidence is read off the curves of the collar's rate: a share means more in fuller
+    // epochs.
+    let rate = reporting_rate(&epochs);
     let mut episodes = Vec::new();
     let mut start = 0;
     for i in 1..=epochs.len() {
@@ -110,7 +113,7 @@ fn label(epochs: Vec<Epoch>, model: &Forest, calibration: Option<&Calibration>) 
         let span = start..i;
         // The label's mean share, as the measured probability of being right.
         let share = label_probs[span.clone()].iter().sum::<f64>() / span.len() as f64;
-        let confidence = model.confidence(Behaviour::ALL[labels[start]], share);
+        let confidence = model.confidence_at(Behaviour::ALL[labels[start]], share, rate);
         let means = mean_features(epochs[span.clone()].iter().map(|e| &e.x)).unwrap_or([MISSING; FEATURE_COUNT]);
         let features = ranked
             .iter()
@@ -129,6 +132,21 @@ fn label(epochs: Vec<Epoch>, model: &Forest, calibration: Option<&Calibration>) 
         start = i;
     }
     episodes
+}
+
+/// How often the collar reported over these epochs (in time order): the median, over the
+/// epochs, of their readings per minute since the epoch before (so a gap counts once, and a
+/// collar that reports every five minutes reads 0.2).
+pub fn reporting_rate(epochs: &[Epoch]) -> Rate {
+    let mut per_minute: Vec<f64> =
+        epochs.windows(2).map(|w| w[1].n as f64 / ((w[1].start_ms - w[0].start_ms) / EPOCH_MS).max(1) as f64).collect();
+    if per_minute.is_empty() {
+        // One epoch (or none): its own readings.
+        return Rate::of(epochs.first().map_or(1.0, |e| e.n as f64));
+    }
+    let mid = per_minute.len() / 2;
+    let (_, median, _) = per_minute.select_nth_unstable_by(mid, f64::total_cmp);
+    Rate::of(*median)
 }
 
 /// The episodes Petty is least sure of (confidence below `below`): the ones to ask the owner

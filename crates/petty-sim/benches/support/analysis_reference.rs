@@ -17,7 +17,7 @@ use petty_core::baselines::{
     RESTING_HR_PERCENTILE,
 };
 use petty_core::behaviour::calibrate::Calibration;
-use petty_core::behaviour::forest::Forest;
+use petty_core::behaviour::forest::{Forest, Rate};
 use petty_core::behaviour::{
     BEHAVIOUR_COUNT, Behaviour, EPOCH_MS, Episode, FEATURE_COUNT, FEATURE_NAMES, MISSING, Sample,
 };
@@ -61,6 +61,21 @@ pub(crate) struct Epoch {
 
 /// A gap between epochs longer than this ends an episode (the collar was silent).
 pub(crate) const MAX_GAP_MS: i64 = 5 * 60_000;
+
+/// The collar's reporting rate over the epochs: the median of their readings per minute since
+/// the epoch before (issue 19's confidence curves per rate).
+fn reporting_rate(epochs: &[Epoch]) -> Rate {
+    let mut per_minute: Vec<f64> = Vec::new();
+    for i in 1..epochs.len() {
+        let minutes = ((epochs[i].start_ms - epochs[i - 1].start_ms) / EPOCH_MS).max(1);
+        per_minute.push(epochs[i].n as f64 / minutes as f64);
+    }
+    if per_minute.is_empty() {
+        return Rate::of(epochs.first().map_or(1.0, |e| e.n as f64));
+    }
+    per_minute.sort_by(f64::total_cmp);
+    Rate::of(per_minute[per_minute.len() / 2])
+}
 /// An epoch at least this sure of its own label keeps it whatever its neighbours say (so short
 /// bouts such as a shake survive smoothing).
 const KEEP_OWN: f64 = 0.6;
@@ -142,6 +157,7 @@ pub(crate) fn analyse(samples: &[Sample], model: &Forest, calibration: Option<&C
         None => model.version().to_owned(),
     };
     let ranked = model.ranked_features();
+    let rate = reporting_rate(&epochs);
     let mut episodes = Vec::new();
     let mut start = 0;
     for i in 1..=epochs.len() {
@@ -151,9 +167,10 @@ pub(crate) fn analyse(samples: &[Sample], model: &Forest, calibration: Option<&C
             continue;
         }
         let span = start..i;
-        // Through the model's confidence curves (issue 19), as the analysis does.
+        // Through the model's confidence curves for the collar's rate (issue 19), as the
+        // analysis does.
         let share = label_probs[span.clone()].iter().sum::<f64>() / span.len() as f64;
-        let confidence = model.confidence(Behaviour::ALL[labels[start]], share);
+        let confidence = model.confidence_at(Behaviour::ALL[labels[start]], share, rate);
         let means = mean_features(epochs[span.clone()].iter().map(|e| &e.x)).unwrap_or([MISSING; FEATURE_COUNT]);
         let features = ranked
             .iter()

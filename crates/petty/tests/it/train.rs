@@ -66,7 +66,7 @@ fn petty_eval_anomalies_reports_recall_and_false_alarms() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let kinds = report["kinds"].as_array().unwrap();
-    assert_eq!(kinds.len(), 10, "{report}");
+    assert_eq!(kinds.len(), 13, "five kinds, four of them at three strengths: {report}");
     for k in kinds.iter().filter(|k| k["strength"] == 1.0) {
         assert_eq!(k["recall"], 1.0, "found at full strength: {k}");
     }
