@@ -189,7 +189,8 @@ impl DayPlan {
         for (start, end) in [(walk_start, morning_end), (evening_start, evening_end)] {
             let len = end - start;
             let run_len = if flags.lethargic { 0 } else { min(&mut rng, 3, 7) };
-            // A dog with a sore leg does not jog.
+            // A dog with a sore leg does not jog (the length is drawn all the same, so the rest
+            // of the day is drawn as on any other).
             let run_len = if flags.limp { 0 } else { run_len };
             let run_start = start + len / 3 + rng.random_range(0..=(len / 3).max(1));
             walks.push(Walk {
@@ -795,7 +796,7 @@ fn accel_window(
 ) -> RawAccel {
     let theta = (motion.pitch + noise(rng, motion.spread / 2.0)).to_radians();
     let pace = if motion.gait { traits.cadence } else { 1.0 };
-    let waves: Vec<(f64, f64, f64, f64)> = motion
+    let mut waves: Vec<(f64, f64, f64, f64)> = motion
         .rhythm
         .iter()
         .map(|((lo, hi), v, s)| {
@@ -804,7 +805,6 @@ fn accel_window(
             (rng.random_range(lo..hi), v * traits.vigour, s * traits.vigour, rng.random_range(0.0..2.0 * PI))
         })
         .collect();
-    let mut waves = waves;
     if limp_nod > 0.0
         && motion.gait
         && let Some(&(f, v, s, _)) = waves.first()

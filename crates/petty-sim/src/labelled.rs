@@ -459,7 +459,8 @@ pub fn evaluate(model: &Forest, seed: u64, dogs: u32, start_ms: i64, days: u32, 
     // Labelled once, without the curves (they change no label): the confidence shown is the
     // curve's reading of the raw share, as the analysis computes it.
     let raw = model.clone().with_confidence(None);
-    // The curves of the collars' rate, as the analysis picks them.
+    // The curves of the collars' rate: their interval, which is what the analysis measures
+    // from the epochs (`segment::reporting_rate`) but where readings were lost.
     let rate = Rate::of(EPOCH_MS as f64 / interval_ms.max(1) as f64);
     for labelled in held_out(seed, dogs, start_ms, days, interval_ms) {
         for (share, truth, label) in judged_epochs(&raw, &labelled) {

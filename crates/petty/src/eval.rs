@@ -26,7 +26,7 @@ pub(crate) struct TrainArgs {
     /// Days of each simulated dog.
     #[arg(long, default_value_t = 7)]
     days: u32,
-    /// How many simulated dogs (each reporting at one of six rates, three dogs a rate).
+    /// How many simulated dogs (each reporting every 15 s to 5 minutes, by its seed).
     #[arg(long, default_value_t = 18)]
     dogs: u32,
     /// The same seed gives the same dogs and the same model.

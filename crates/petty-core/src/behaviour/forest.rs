@@ -463,7 +463,7 @@ impl Forest {
             trees.push(tree);
         }
         let (mut n, mut line) = next("`end`")?;
-        let mut bands = Vec::new();
+        let mut confidence: [Option<Confidence>; Rate::ALL.len()] = Default::default();
         for rate in Rate::ALL {
             let mut pooled = None;
             let mut by_label: [Option<ConfidenceCurve>; BEHAVIOUR_COUNT] = Default::default();
@@ -493,16 +493,14 @@ impl Forest {
                 *slot = Some(curve);
                 (n, line) = next("`end`")?;
             }
-            bands.push(match pooled {
+            confidence[rate.index()] = match pooled {
                 Some(pooled) => Some(Confidence { pooled, by_label }),
                 None if by_label.iter().any(Option::is_some) => {
                     return Err(bad(n, "label curves without the curve for all"));
                 }
                 None => None,
-            });
+            };
         }
-        let confidence: [Option<Confidence>; Rate::ALL.len()] =
-            bands.try_into().map_err(|_| bad(n, "curves for an unknown rate"))?;
         if confidence[Rate::Minute.index()].is_none() && confidence.iter().any(Option::is_some) {
             return Err(bad(n, "curves for one rate without the minute's"));
         }

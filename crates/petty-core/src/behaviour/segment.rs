@@ -35,9 +35,9 @@ fn argmax(p: &[f64; BEHAVIOUR_COUNT]) -> usize {
 /// average of itself and its neighbours. Consecutive epochs with one label form an episode,
 /// unless more than [`MAX_GAP_MS`] lies between them. An episode runs from its first epoch's
 /// start to its last epoch's end; its confidence is the mean probability of its label, read
-/// through the model's confidence curves for the episode's reporting rate (how often such a
-/// share was right on dogs the model never saw); its features are the episode means of the model's most important features
-/// (where measured).
+/// through the model's confidence curves for the collar's reporting rate ([`reporting_rate`]:
+/// how often such a share was right on dogs the model never saw, at that rate); its features
+/// are the episode means of the model's most important features (where measured).
 pub fn analyse(samples: &[Sample], model: &Forest, calibration: Option<&Calibration>) -> Vec<Episode> {
     if samples.is_sorted_by_key(|s| s.ts_ms) {
         label(epoch_features(samples), model, calibration)
