@@ -85,6 +85,14 @@ enum Activity {
     /// How far along the loop (0 to 1) and which walk of the day; the walk's jog is `Run`.
     Walk(f64, usize),
     Run(f64, usize),
+    /// A walk's stop: sniffing, or standing to look around (still walking, to its owner).
+    Sniff(f64, usize),
+    /// Off the lead in a park on the walk: playing, away from home.
+    Romp(f64, usize),
+    /// A mad minute or two racing round the house and garden: running, at home.
+    Zoomies,
+    /// Walking about the house: to the door, after its owner, from room to room.
+    Potter,
     Play,
     Pace,
     Eat,
@@ -98,9 +106,9 @@ impl Activity {
         match self {
             Activity::Sleep => Behaviour::Sleeping,
             Activity::Rest => Behaviour::Resting,
-            Activity::Walk(..) => Behaviour::Walking,
-            Activity::Run(..) => Behaviour::Running,
-            Activity::Play => Behaviour::Playing,
+            Activity::Walk(..) | Activity::Sniff(..) | Activity::Potter => Behaviour::Walking,
+            Activity::Run(..) | Activity::Zoomies => Behaviour::Running,
+            Activity::Play | Activity::Romp(..) => Behaviour::Playing,
             Activity::Pace => Behaviour::Pacing,
             Activity::Eat => Behaviour::Eating,
             Activity::Drink => Behaviour::Drinking,
@@ -111,7 +119,8 @@ impl Activity {
 }
 
 /// One walk: a loop of `radius_m` whose first point is home, heading off along `bearing`, with
-/// a jog (three times the pace) from `run.0` to `run.1`.
+/// a jog (three times the pace) from `run.0` to `run.1`, stops to sniff or look around, and
+/// sometimes a spell off the lead in a park.
 #[derive(Debug, Clone)]
 struct Walk {
     start: i64,
@@ -119,17 +128,65 @@ struct Walk {
     run: (i64, i64),
     radius_m: f64,
     bearing: f64,
+    /// Stops (none in the jog or the park): the dog covers no ground.
+    stops: Vec<(i64, i64)>,
+    /// Off the lead, playing where the walk reached.
+    park: Option<(i64, i64)>,
+}
+
+/// How much of `span` lies before `t`.
+fn elapsed_in(span: (i64, i64), t: i64) -> i64 {
+    (t.min(span.1) - span.0).max(0)
 }
 
 impl Walk {
-    /// Share of the loop done at `t`: the jog covers ground three times as fast.
+    /// Share of the loop done at `t`: the jog covers ground three times as fast, stops and the
+    /// park none.
     fn progress(&self, t: i64) -> f64 {
         let dist = |t: i64| {
-            let walked = (t.min(self.run.0) - self.start).max(0) + (t - self.run.1).max(0);
-            let ran = (t.min(self.run.1) - self.run.0).max(0);
-            (walked + 3 * ran) as f64
+            let ran = elapsed_in(self.run, t);
+            let still = self.stops.iter().chain(&self.park).map(|s| elapsed_in(*s, t)).sum::<i64>();
+            let walked = (t.min(self.end) - self.start).max(0) - ran - still;
+            (walked.max(0) + 3 * ran) as f64
         };
         (dist(t) / dist(self.end).max(1.0)).clamp(0.0, 1.0)
+    }
+
+    /// What the dog is doing at `t` within this walk (the `i`th of the day).
+    fn activity(&self, t: i64, i: usize) -> Activity {
+        let p = self.progress(t);
+        let within = |s: &(i64, i64)| (s.0..s.1).contains(&t);
+        if self.park.as_ref().is_some_and(within) {
+            Activity::Romp(p, i)
+        } else if within(&self.run) {
+            Activity::Run(p, i)
+        } else if self.stops.iter().any(within) {
+            Activity::Sniff(p, i)
+        } else {
+            Activity::Walk(p, i)
+        }
+    }
+
+    /// Draws the stops (a quarter of the walking time, 15 s to 2 minutes each) and, on four
+    /// walks in ten with a jog, 3 to 8 minutes in a park after it.
+    fn with_stops(mut self, rng: &mut StdRng) -> Walk {
+        if self.run.1 > self.run.0 && rng.random_bool(0.4) {
+            let s = self.run.1 + rng.random_range(1..=3) * MINUTE_MS;
+            let e = s + rng.random_range(3..=8) * MINUTE_MS;
+            if e < self.end - 3 * MINUTE_MS {
+                self.park = Some((s, e));
+            }
+        }
+        let mut t = self.start + rng.random_range(60..=300) * SECOND_MS;
+        while t < self.end - 2 * MINUTE_MS {
+            let stop = (t, t + rng.random_range(15..=120) * SECOND_MS);
+            let clear = |s: &(i64, i64)| stop.1 <= s.0 || stop.0 >= s.1;
+            if clear(&self.run) && self.park.as_ref().is_none_or(clear) {
+                self.stops.push(stop);
+            }
+            t = stop.1 + rng.random_range(90..=300) * SECOND_MS;
+        }
+        self
     }
 }
 
@@ -153,6 +210,8 @@ struct DayPlan {
     /// How strong the limp's nod is (0 without one), against the step's rhythm.
     limp_nod: f64,
     silent: Option<(i64, i64)>,
+    /// Spells out of coverage (the collar keeps its readings): up to two of 5 to 40 minutes.
+    offline: Vec<(i64, i64)>,
 }
 
 /// Which abnormal things happen on one day.
@@ -177,6 +236,9 @@ impl DayPlan {
         let wake = 6 * HOUR_MS + min(&mut rng, 0, 90);
         let bed = 21 * HOUR_MS + 45 * MINUTE_MS + min(&mut rng, 0, 90);
         let walk_start = wake + min(&mut rng, 10, 40);
+        // A walk's stops, its park and the day's zoomies come from a stream of their own, so
+        // the rest of the day is drawn as it was before they existed.
+        let mut outing = StdRng::seed_from_u64(mix(seed ^ 0x0071_1465, day as u64));
         let (short_lo, short_hi) = match (flags.lethargic, flags.limp) {
             (true, _) => (8, 12),
             (false, true) => (21, 35),
@@ -193,13 +255,16 @@ impl DayPlan {
             // of the day is drawn as on any other).
             let run_len = if flags.limp { 0 } else { run_len };
             let run_start = start + len / 3 + rng.random_range(0..=(len / 3).max(1));
-            walks.push(Walk {
+            let walk = Walk {
                 start,
                 end,
                 run: (run_start, (run_start + run_len).min(end - MINUTE_MS)),
                 radius_m: rng.random_range(250.0..600.0),
                 bearing: rng.random_range(0.0..2.0 * PI),
-            });
+                stops: Vec::new(),
+                park: None,
+            };
+            walks.push(walk.with_stops(&mut outing));
         }
 
         if flags.housebound {
@@ -213,6 +278,8 @@ impl DayPlan {
                 run: (start, start),
                 radius_m: rng.random_range(1100.0..1400.0),
                 bearing: rng.random_range(0.0..2.0 * PI),
+                stops: Vec::new(),
+                park: None,
             });
         }
 
@@ -241,6 +308,18 @@ impl DayPlan {
             for _ in 0..rng.random_range(2..=4) {
                 let s = rng.random_range(day_lo..day_hi);
                 spans.push((s, s + min(&mut rng, 5, 15), Activity::Play));
+            }
+            // Walking about the house now and then: a minute or three at a time.
+            for _ in 0..outing.random_range(4..=8) {
+                let s = outing.random_range(wake + 30 * MINUTE_MS..bed - 30 * MINUTE_MS);
+                spans.push((s, s + outing.random_range(1..=3) * MINUTE_MS, Activity::Potter));
+            }
+            // Zoomies, some evenings: a minute or three racing round the house and garden.
+            if !flags.limp && outing.random_bool(0.35) {
+                let s = evening_end + outing.random_range(60..=150) * MINUTE_MS;
+                if s + 3 * MINUTE_MS < bed {
+                    spans.push((s, s + outing.random_range(1..=3) * MINUTE_MS, Activity::Zoomies));
+                }
             }
         }
 
@@ -299,6 +378,14 @@ impl DayPlan {
             let s = rng.random_range(day_lo..day_hi);
             bouts.push((s, rng.random_range(2..=5), Activity::Shake));
         }
+        // Out of range of its base or network, from a stream of its own.
+        let mut link = StdRng::seed_from_u64(mix(seed ^ 0x0FF1_14E5, day as u64));
+        let offline = (0..link.random_range(0..=2))
+            .map(|_| {
+                let s = link.random_range(0..24 * 60 - 45) * MINUTE_MS;
+                (s, s + link.random_range(5..=40) * MINUTE_MS)
+            })
+            .collect();
         DayPlan {
             day,
             wake,
@@ -312,6 +399,7 @@ impl DayPlan {
             hr_factor: 1.0 + 0.7 * flags.severity,
             limp_nod: if flags.limp { LIMP_NOD * flags.severity } else { 0.0 },
             silent: flags.silent,
+            offline,
         }
     }
 
@@ -322,8 +410,7 @@ impl DayPlan {
         }
         for (i, w) in self.walks.iter().enumerate() {
             if (w.start..w.end).contains(&t) {
-                let p = w.progress(t);
-                return if (w.run.0..w.run.1).contains(&t) { Activity::Run(p, i) } else { Activity::Walk(p, i) };
+                return w.activity(t, i);
             }
         }
         // A bout of seconds covers at least one reading.
@@ -404,13 +491,61 @@ pub struct Collar {
     /// How far the collar has turned around the neck, radians: it drifts, and a shake or a
     /// romp turns it further.
     roll: f64,
+    /// The location fix's wandering error, metres east and north.
+    fix: (f64, f64),
+}
+
+/// A breed group: what a dog's build does to its gait, heart and breathing beyond its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// Most dogs, and mixed breeds: size and age say it all.
+    Standard,
+    /// Dachshunds, corgis, bassets: short legs step faster than their mass says, and the body
+    /// rolls from side to side.
+    ShortLegged,
+    /// Pugs, bulldogs, boxers: a short muzzle breathes faster and the dog tires sooner.
+    Flat,
+    /// Greyhounds, whippets: a slow heart at rest, long strides, a powerful run.
+    Sighthound,
+    /// Collies, shepherds, retrievers: more vigorous in everything.
+    Working,
+}
+
+impl Build {
+    /// `(share of dogs, mass range kg, cadence, sideways sway, breathing, heart, vigour, run)`,
+    /// each a factor on the standard dog's of that mass.
+    const fn profile(self) -> (f64, (f64, f64), f64, f64, f64, f64, f64, f64) {
+        match self {
+            Build::Standard => (0.45, (4.0, 45.0), 1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
+            Build::ShortLegged => (0.15, (6.0, 30.0), 1.2, 1.6, 1.0, 1.0, 0.9, 0.9),
+            Build::Flat => (0.12, (6.0, 30.0), 1.05, 1.2, 1.35, 1.05, 0.85, 0.8),
+            Build::Sighthound => (0.08, (10.0, 35.0), 0.88, 0.8, 0.95, 0.9, 1.0, 1.25),
+            Build::Working => (0.20, (15.0, 45.0), 1.0, 1.0, 1.0, 1.0, 1.12, 1.1),
+        }
+    }
+
+    const ALL: [Build; 5] = [Build::Standard, Build::ShortLegged, Build::Flat, Build::Sighthound, Build::Working];
+
+    /// The group at `u` (0 to 1) along the groups' shares.
+    fn at(u: f64) -> Build {
+        let mut left = u;
+        for b in Build::ALL {
+            left -= b.profile().0;
+            if left < 0.0 {
+                return b;
+            }
+        }
+        Build::Standard
+    }
 }
 
 /// A dog's physique and its collar's fit, drawn once per dog from its seed, so a model must
 /// learn behaviours, not one dog's numbers (see `docs/simulator.md`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Traits {
-    /// Body mass, 4 to 45 kg (log-uniform: as many toy dogs as large ones).
+    /// The breed group, drawn first: it bounds the mass and shapes the gait.
+    pub build: Build,
+    /// Body mass within the group's range (log-uniform: as many small dogs as large ones).
     pub mass_kg: f64,
     /// Age in years, 0.5 to 14.
     pub age_years: f64,
@@ -424,6 +559,10 @@ pub struct Traits {
     pub vigour: f64,
     /// Breathing rates against the average dog's.
     pub breath: f64,
+    /// How far the body rolls from side to side at a walk, against the average dog's.
+    pub sway: f64,
+    /// How much harder than its walk it runs (a sighthound's sprint), against the average dog's.
+    pub run: f64,
     /// The collar's heart-rate sensor's noise, bpm (optical sensors on fur are poor).
     pub pulse_noise: f64,
     /// The accelerometer's full scale, g (4, 8 or 16): strong movements saturate.
@@ -433,12 +572,17 @@ pub struct Traits {
     /// How far the sensor's axis is tilted from the neck's, degrees: as the collar turns
     /// around the neck, the pitch it reads is off by up to this much.
     pub tilt_deg: f64,
+    /// How far an indoor location fix wanders at this home, metres (4 to 15: walls and roofs
+    /// reflect the satellites' signals).
+    pub indoor_fix_m: f64,
 }
 
 impl Traits {
     pub fn draw(seed: u64) -> Traits {
         let mut own = StdRng::seed_from_u64(mix(seed, 0x7A1));
-        let mass_kg = (4f64.ln() + own.random_range(0.0..1.0) * (45f64 / 4.0).ln()).exp();
+        let build = Build::at(own.random_range(0.0..1.0));
+        let (_, (lo, hi), cadence, sway, breath, heart, vigour, run) = build.profile();
+        let mass_kg = (lo.ln() + own.random_range(0.0..1.0) * (hi / lo).ln()).exp();
         let age_years = own.random_range(0.5..14.0);
         let age_heart = if age_years < 1.5 {
             1.12
@@ -449,16 +593,20 @@ impl Traits {
         };
         let age_vigour = if age_years > 9.0 { 0.8 } else { 1.0 };
         Traits {
+            build,
             mass_kg,
             age_years,
-            heart: (25.0 / mass_kg).powf(0.2) * age_heart * own.random_range(0.92..1.08),
-            cadence: (25.0 / mass_kg).powf(0.15) * own.random_range(0.92..1.08),
-            vigour: own.random_range(0.75..1.3) * age_vigour,
-            breath: own.random_range(0.75..1.3),
+            heart: (25.0 / mass_kg).powf(0.2) * heart * age_heart * own.random_range(0.92..1.08),
+            cadence: (25.0 / mass_kg).powf(0.15) * cadence * own.random_range(0.92..1.08),
+            vigour: own.random_range(0.75..1.3) * vigour * age_vigour,
+            breath: own.random_range(0.75..1.3) * breath,
+            sway,
+            run,
             pulse_noise: own.random_range(3.0..10.0),
             full_scale_g: [4.0, 8.0, 8.0, 16.0][own.random_range(0..4)],
             noise_g: own.random_range(0.005..0.04),
             tilt_deg: own.random_range(5.0..25.0),
+            indoor_fix_m: own.random_range(4.0..15.0),
         }
     }
 }
@@ -485,6 +633,7 @@ impl Collar {
             first_day: None,
             traits,
             roll,
+            fix: (0.0, 0.0),
         }
     }
 
@@ -544,6 +693,13 @@ impl Collar {
         self.plan.as_ref().and_then(|p| p.silent).is_some_and(|(s, e)| (s..e).contains(&t))
     }
 
+    /// Whether the collar can send at `ts_ms`: out of coverage it keeps its readings (see
+    /// [`crate::SimDevice::samples_until`]).
+    pub fn in_coverage(&mut self, ts_ms: i64) -> bool {
+        let t = self.plan_for(ts_ms);
+        !self.plan.as_ref().is_some_and(|p| p.offline.iter().any(|(s, e)| (*s..*e).contains(&t)))
+    }
+
     /// The measurements at `ts_ms` (every field but `ts` and `seq`), `interval_ms` after the
     /// last, and the label of what the dog was doing (a [`Behaviour`] label).
     pub fn measure(&mut self, ts_ms: i64, interval_ms: i64) -> (Map<String, Value>, &'static str) {
@@ -584,8 +740,12 @@ impl Collar {
             Activity::Rest if motion.pitch > 0.0 => (84.0, 24.0, 38.4),
             Activity::Rest => (69.0, 18.0, 38.4),
             Activity::Walk(..) => (125.0, 40.0, 38.8),
-            Activity::Run(..) => (165.0, 70.0, 39.0),
-            Activity::Play => (150.0, 60.0, 39.0),
+            Activity::Sniff(..) => (110.0, 35.0, 38.8),
+            Activity::Potter => (100.0, 32.0, 38.5),
+            Activity::Run(..) | Activity::Zoomies => (165.0, 70.0, 39.0),
+            // A lull in play (chewing a toy, lying down) slows the heart a little.
+            Activity::Play | Activity::Romp(..) if motion.counts.1 < 2000.0 => (120.0, 45.0, 38.8),
+            Activity::Play | Activity::Romp(..) => (150.0, 60.0, 39.0),
             Activity::Pace => (105.0, 35.0, 38.6),
             Activity::Eat => (95.0, 30.0, 38.5),
             Activity::Drink => (92.0, 30.0, 38.5),
@@ -594,8 +754,8 @@ impl Collar {
         };
         let (hr_lo, hr_hi) = match activity {
             Activity::Sleep => (58.0, 72.0),
-            Activity::Walk(..) => (105.0, 145.0),
-            Activity::Run(..) => (145.0, 190.0),
+            Activity::Walk(..) | Activity::Sniff(..) => (105.0, 145.0),
+            Activity::Run(..) | Activity::Zoomies => (145.0, 190.0),
             _ => (hr_target - 14.0, hr_target + 16.0),
         };
         // This dog's own level: small dogs and puppies beat faster at rest, and about as much
@@ -617,7 +777,8 @@ impl Collar {
             (self.temperature + (temp_target - self.temperature) * 0.1 + noise(rng, 0.03)).clamp(38.0, 39.2);
         let mut draw = |(lo, hi): (f64, f64)| if hi > lo { (rng.random_range(lo..hi) * minutes).round() } else { 0.0 };
         let steps = draw((motion.steps.0 * t.cadence, motion.steps.1 * t.cadence));
-        let counts = draw((motion.counts.0 * t.vigour, motion.counts.1 * t.vigour));
+        let vigour = if motion.run { t.vigour * t.run } else { t.vigour };
+        let counts = draw((motion.counts.0 * vigour, motion.counts.1 * vigour));
         // The collar's own activity level, from its counts (it does not know the behaviour).
         let per_minute = counts / minutes.max(1.0 / 60.0);
         let level = if per_minute < 150.0 {
@@ -628,12 +789,21 @@ impl Collar {
             2
         };
         // The collar turns around the neck: slowly, and further in a shake or a romp.
-        let turn = if matches!(activity, Activity::Shake | Activity::Scratch | Activity::Play) { 0.4 } else { 0.03 };
+        let turn = if matches!(
+            activity,
+            Activity::Shake | Activity::Scratch | Activity::Play | Activity::Romp(..) | Activity::Zoomies
+        ) {
+            0.4
+        } else {
+            0.03
+        };
         self.roll += noise(rng, turn * minutes.sqrt().min(3.0));
 
         // Battery: about 1 %/hour, a little more with GPS on a walk. Charged to full overnight
         // when it would not last another day above about 15 %.
-        let moving = matches!(activity, Activity::Walk(..) | Activity::Run(..));
+        let outdoors =
+            matches!(activity, Activity::Walk(..) | Activity::Run(..) | Activity::Sniff(..) | Activity::Romp(..));
+        let moving = outdoors;
         if self.charging {
             self.battery = (self.battery + 1.5 * minutes).min(100.0);
             self.charging = self.battery < 100.0;
@@ -656,30 +826,56 @@ impl Collar {
             }
         }
 
+        // A fix's error wanders slowly (an Ornstein-Uhlenbeck walk): a few metres under the open
+        // sky, up to the home's own indoor scale under a roof, where reflections move a still dog
+        // around the room and give it an apparent speed.
+        let (err_m, settle_ms) = if outdoors { (4.0, MINUTE_MS) } else { (self.traits.indoor_fix_m, 4 * MINUTE_MS) };
+        let keep = (-(interval_ms as f64) / settle_ms as f64).exp();
+        let kick = err_m * (1.0 - keep * keep).sqrt();
+        self.fix = (self.fix.0 * keep + noise(rng, kick), self.fix.1 * keep + noise(rng, kick));
+        let reach = self.fix.0.hypot(self.fix.1);
+        if reach > 35.0 {
+            self.fix = (self.fix.0 * 35.0 / reach, self.fix.1 * 35.0 / reach);
+        }
+        let fix = self.fix;
+        let at_home = |rng: &mut StdRng, spread: f64| {
+            offset(self.home.0, self.home.1, fix.0 + noise(rng, spread), fix.1 + noise(rng, spread))
+        };
+        let indoor_accuracy = |rng: &mut StdRng| rng.random_range(1.0..2.5) * self.traits.indoor_fix_m;
         let (position, accuracy, rssi) = match activity {
-            Activity::Walk(progress, i) | Activity::Run(progress, i) => {
+            Activity::Walk(progress, i)
+            | Activity::Run(progress, i)
+            | Activity::Sniff(progress, i)
+            | Activity::Romp(progress, i) => {
                 let w = &plan.walks[i];
                 let (clat, clon) =
                     offset(self.home.0, self.home.1, w.radius_m * w.bearing.cos(), w.radius_m * w.bearing.sin());
                 let a = w.bearing + PI + 2.0 * PI * progress;
-                let p =
-                    offset(clat, clon, w.radius_m * a.cos() + noise(rng, 2.0), w.radius_m * a.sin() + noise(rng, 2.0));
+                // Off the lead in a park, the dog ranges a few tens of metres around the spot.
+                let range = if matches!(activity, Activity::Romp(..)) { 15.0 } else { 2.0 };
+                let p = offset(
+                    clat,
+                    clon,
+                    w.radius_m * a.cos() + fix.0 + noise(rng, range),
+                    w.radius_m * a.sin() + fix.1 + noise(rng, range),
+                );
                 let rssi = -60.0 - 25.0 * (PI * progress).sin() + noise(rng, 4.0);
                 (p, rng.random_range(3.0..8.0), rssi)
             }
-            Activity::Play => {
-                let p = offset(self.home.0, self.home.1, noise(rng, 8.0), noise(rng, 8.0));
-                (p, rng.random_range(3.0..10.0), -50.0 + noise(rng, 5.0))
+            Activity::Play | Activity::Zoomies | Activity::Potter => {
+                // Round the house and the garden.
+                let p = at_home(rng, 8.0);
+                (p, indoor_accuracy(rng), -50.0 + noise(rng, 5.0))
             }
             Activity::Pace => {
                 // Back and forth along a few metres of hallway.
                 let along = 3.0 * (2.0 * PI * ts_ms as f64 / 20_000.0).sin();
-                let p = offset(self.home.0, self.home.1, along + noise(rng, 1.5), noise(rng, 1.5));
-                (p, rng.random_range(3.0..8.0), -48.0 + noise(rng, 5.0))
+                let p = offset(self.home.0, self.home.1, fix.0 + along + noise(rng, 1.5), fix.1 + noise(rng, 1.5));
+                (p, indoor_accuracy(rng), -48.0 + noise(rng, 5.0))
             }
             _ => {
-                let p = offset(self.home.0, self.home.1, noise(rng, 3.0), noise(rng, 3.0));
-                (p, rng.random_range(5.0..15.0), -48.0 + noise(rng, 5.0))
+                let p = at_home(rng, 2.0);
+                (p, indoor_accuracy(rng), -48.0 + noise(rng, 5.0))
             }
         };
 
@@ -687,8 +883,9 @@ impl Collar {
         let limp_nod = self.plan.as_ref().map_or(0.0, |p| p.limp_nod);
         let accel = self.accel.map(|w| accel_window(&mut self.rng, w, &motion, traits, roll, limp_nod));
         let m = Measured {
-            // The optical sensor reads through fur: its own noise on top of the heart's.
-            heart_rate: round(self.heart_rate + noise(&mut self.rng, self.traits.pulse_noise), 0),
+            // The optical sensor reads through fur: its own noise on top of the heart's, and
+            // nothing below 30 (it reports its floor).
+            heart_rate: round(self.heart_rate + noise(&mut self.rng, self.traits.pulse_noise), 0).max(30.0),
             respiration_rate: round(respiration, 1),
             activity_level: f64::from(level),
             activity_counts: counts,
@@ -713,8 +910,10 @@ struct Motion {
     pitch: f64,
     spread: f64,
     rhythm: &'static [Rhythm],
-    /// Whether the rhythm is the gait's (it scales with the dog's cadence).
+    /// Whether the rhythm is the gait's (it scales with the dog's cadence and sway).
     gait: bool,
+    /// Whether it is a run (it scales with how hard the dog runs).
+    run: bool,
     jitter: f64,
     counts: (f64, f64),
     steps: (f64, f64),
@@ -729,7 +928,7 @@ impl Motion {
         counts: (f64, f64),
         steps: (f64, f64),
     ) -> Motion {
-        Motion { pitch, spread, rhythm, gait, jitter: 0.02, counts, steps }
+        Motion { pitch, spread, rhythm, gait, run: false, jitter: 0.02, counts, steps }
     }
 
     /// `settled` (0 to 1) is drawn once per quarter hour: rest keeps one posture for a while.
@@ -743,23 +942,55 @@ impl Motion {
                 Motion::new(-3.0, 10.0, &[((0.2, 0.8), 0.006, 0.004)], false, (0.0, 80.0), (0.0, 1.0))
             }
             Activity::Rest => Motion::new(8.0, 12.0, &[((0.3, 1.5), 0.04, 0.03)], false, (40.0, 300.0), (0.0, 8.0)),
-            // A walk stops to sniff a quarter of the time: head down, a few steps.
-            Activity::Walk(..) if u < 0.25 => {
+            // A walk's stop: nose down sniffing (a few steps), or standing to look around.
+            Activity::Sniff(..) if u < 0.6 => {
                 Motion::new(-30.0, 10.0, &[((0.5, 2.0), 0.08, 0.04)], false, (300.0, 1500.0), (5.0, 40.0))
             }
-            Activity::Walk(..) => {
+            Activity::Sniff(..) => {
+                Motion::new(8.0, 12.0, &[((0.3, 1.5), 0.04, 0.03)], false, (40.0, 400.0), (0.0, 10.0))
+            }
+            // Between stops, a quick sniff in passing, an amble (a crowded pavement, a dog
+            // that dawdles: the gait of pacing), or a brisk walk. About the house, more often
+            // an amble or a sniff.
+            Activity::Walk(..) if u < 0.08 => {
+                Motion::new(-30.0, 10.0, &[((0.5, 2.0), 0.08, 0.04)], false, (300.0, 1500.0), (5.0, 40.0))
+            }
+            Activity::Potter if u < 0.2 => {
+                Motion::new(-30.0, 10.0, &[((0.5, 2.0), 0.08, 0.04)], false, (300.0, 1500.0), (5.0, 40.0))
+            }
+            Activity::Walk(..) if u < 0.3 => {
+                Motion::new(-3.0, 6.0, &[((1.3, 1.8), 0.2, 0.1)], true, (1200.0, 3000.0), (60.0, 95.0))
+            }
+            Activity::Potter if u < 0.7 => {
+                Motion::new(-3.0, 6.0, &[((1.3, 1.8), 0.2, 0.1)], true, (1200.0, 3000.0), (60.0, 95.0))
+            }
+            Activity::Walk(..) | Activity::Potter => {
                 Motion::new(0.0, 6.0, &[((1.8, 2.2), 0.3, 0.12)], true, (2000.0, 5000.0), (90.0, 130.0))
             }
-            Activity::Run(..) => {
-                Motion::new(5.0, 6.0, &[((2.8, 3.4), 0.8, 0.3)], true, (7000.0, 12000.0), (170.0, 230.0))
-            }
-            Activity::Play if u < 0.4 => {
+            // A jog is a trot now and then (a brisk walk's upper rhythm), a canter otherwise;
+            // zoomies are flat out.
+            Activity::Run(..) if u < 0.3 => Motion {
+                run: true,
+                ..Motion::new(3.0, 6.0, &[((2.2, 2.7), 0.5, 0.2)], true, (4000.0, 8000.0), (140.0, 180.0))
+            },
+            Activity::Run(..) | Activity::Zoomies => Motion {
+                run: true,
+                ..Motion::new(5.0, 6.0, &[((2.8, 3.4), 0.8, 0.3)], true, (7000.0, 12000.0), (170.0, 230.0))
+            },
+            // Play is a chase (a run's rhythm), a tug, chewing a toy (an eater's head and jaw)
+            // or a lull lying down (a rest, with the heart still up).
+            Activity::Play | Activity::Romp(..) if u < 0.35 => {
                 Motion::new(5.0, 10.0, &[((2.5, 3.5), 0.7, 0.3)], true, (5000.0, 11000.0), (120.0, 220.0))
             }
-            Activity::Play if u < 0.7 => {
+            Activity::Play | Activity::Romp(..) if u < 0.6 => {
                 Motion::new(-10.0, 15.0, &[((2.0, 4.0), 0.4, 0.35)], false, (3000.0, 8000.0), (20.0, 80.0))
             }
-            Activity::Play => Motion::new(0.0, 15.0, &[((0.5, 1.5), 0.1, 0.1)], false, (300.0, 2000.0), (0.0, 30.0)),
+            Activity::Play | Activity::Romp(..) if u < 0.75 => {
+                Motion::new(-25.0, 12.0, &[((1.0, 3.0), 0.08, 0.04)], false, (200.0, 1200.0), (0.0, 10.0))
+            }
+            Activity::Play | Activity::Romp(..) => {
+                Motion::new(-3.0, 12.0, &[((0.3, 1.2), 0.05, 0.04)], false, (100.0, 900.0), (0.0, 10.0))
+            }
             Activity::Pace => Motion::new(0.0, 6.0, &[((1.5, 1.9), 0.22, 0.1)], true, (800.0, 2500.0), (50.0, 90.0)),
             Activity::Eat => Motion::new(-35.0, 10.0, &[((1.0, 3.0), 0.08, 0.03)], false, (200.0, 1000.0), (0.0, 8.0)),
             Activity::Drink => Motion::new(-45.0, 10.0, &[((2.5, 4.0), 0.07, 0.02)], false, (150.0, 800.0), (0.0, 4.0)),
@@ -768,12 +999,18 @@ impl Motion {
             }
             Activity::Shake => Motion::new(0.0, 10.0, &[((4.0, 5.0), 1.6, 0.9)], false, (1000.0, 3000.0), (0.0, 6.0)),
         };
+        // How irregular the movement is, beyond its rhythm: a range, not a constant, so that
+        // an erratic run and a steady romp overlap as they do in life.
         let jitter = match activity {
             Activity::Sleep => 0.008,
             Activity::Rest if m.pitch < 0.0 => 0.009,
-            Activity::Run(..) | Activity::Shake => 0.1,
-            Activity::Play => 0.2,
-            Activity::Walk(..) | Activity::Scratch => 0.05,
+            Activity::Shake => 0.1,
+            Activity::Run(..) => rng.random_range(0.06..0.16),
+            Activity::Play | Activity::Romp(..) if m.counts.1 < 2000.0 => rng.random_range(0.01..0.05),
+            Activity::Play | Activity::Romp(..) | Activity::Zoomies => rng.random_range(0.08..0.25),
+            Activity::Walk(..) | Activity::Sniff(..) | Activity::Potter => rng.random_range(0.025..0.08),
+            Activity::Pace => rng.random_range(0.015..0.05),
+            Activity::Scratch => 0.05,
             _ => m.jitter,
         };
         Motion { jitter, ..m }
@@ -796,13 +1033,16 @@ fn accel_window(
 ) -> RawAccel {
     let theta = (motion.pitch + noise(rng, motion.spread / 2.0)).to_radians();
     let pace = if motion.gait { traits.cadence } else { 1.0 };
+    let sway = if motion.gait { traits.sway } else { 1.0 };
+    let power = if motion.run { traits.run } else { 1.0 };
     let mut waves: Vec<(f64, f64, f64, f64)> = motion
         .rhythm
         .iter()
         .map(|((lo, hi), v, s)| {
             // Rhythms spread a little past their textbook range, and scale with the dog.
             let (lo, hi) = (lo * 0.85 * pace, hi * 1.15 * pace);
-            (rng.random_range(lo..hi), v * traits.vigour, s * traits.vigour, rng.random_range(0.0..2.0 * PI))
+            let (v, s) = (v * traits.vigour * power, s * traits.vigour * power * sway);
+            (rng.random_range(lo..hi), v, s, rng.random_range(0.0..2.0 * PI))
         })
         .collect();
     if limp_nod > 0.0

@@ -53,6 +53,10 @@ pub struct SimDevice {
     next_ts: i64,
     seq: u64,
     model: Model,
+    /// Whether a collar loses its link now and then and keeps its readings meanwhile.
+    coverage_gaps: bool,
+    /// Readings taken out of coverage, waiting for the link.
+    held: Vec<Sample>,
 }
 
 impl SimDevice {
@@ -68,7 +72,16 @@ impl SimDevice {
 
     fn with_model(name: &str, kind: DeviceKind, interval_secs: u32, start_ms: i64, model: Model) -> SimDevice {
         let interval_ms = i64::from(interval_secs.max(1)) * 1000;
-        SimDevice { name: name.to_owned(), kind, interval_ms, next_ts: start_ms, seq: 0, model }
+        SimDevice {
+            name: name.to_owned(),
+            kind,
+            interval_ms,
+            next_ts: start_ms,
+            seq: 0,
+            model,
+            coverage_gaps: false,
+            held: Vec::new(),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -120,20 +133,45 @@ impl SimDevice {
         Sample { ts_ms, reading: Value::Object(reading), label }
     }
 
-    /// Every sample up to and including `end_ms`, at most `max` of them. A collar whose
-    /// battery is flat (see [`crate::collar::Scenario`]) sends nothing then.
+    /// A collar that loses its link for a few spells a day (with
+    /// [`FleetOptions::coverage_gaps`]): see [`SimDevice::samples_until`].
+    pub fn with_coverage_gaps(mut self, on: bool) -> SimDevice {
+        self.coverage_gaps = on && self.kind == DeviceKind::Collar;
+        self
+    }
+
+    /// Every sample up to and including `end_ms`, at most `max` of them (a burst of held
+    /// readings may go over). A collar whose battery is flat (see
+    /// [`crate::collar::Scenario`]) sends nothing then. A collar out of coverage keeps its
+    /// readings and sends them all, in order and with the times they were taken, with the
+    /// first reading after the link returns: late readings arriving together.
     pub fn samples_until(&mut self, end_ms: i64, max: usize) -> Vec<Sample> {
         let mut out = Vec::new();
         while self.next_ts <= end_ms && out.len() < max {
-            if let Model::Collar(c) = &mut self.model
-                && c.is_silent(self.next_ts)
-            {
-                self.next_ts += self.interval_ms;
-                continue;
+            let ts = self.next_ts;
+            let mut linked = true;
+            if let Model::Collar(c) = &mut self.model {
+                if c.is_silent(ts) {
+                    self.next_ts += self.interval_ms;
+                    continue;
+                }
+                linked = !self.coverage_gaps || c.in_coverage(ts);
             }
-            out.push(self.next_sample());
+            let sample = self.next_sample();
+            if linked {
+                out.append(&mut self.held);
+                out.push(sample);
+            } else {
+                self.held.push(sample);
+            }
         }
         out
+    }
+
+    /// The readings still held out of coverage, as if the link came back now (the end of a
+    /// simulation: nothing taken is left unsent).
+    pub fn flush_held(&mut self) -> Vec<Sample> {
+        std::mem::take(&mut self.held)
     }
 }
 
@@ -150,6 +188,10 @@ pub struct FleetOptions {
     /// per second with every reading ([`FleetOptions::accel_secs`] long); `None` sends none.
     pub accel_hz: Option<u32>,
     pub accel_secs: f64,
+    /// Collars lose their link for a few spells a day (up to two of 5 to 40 minutes) and keep
+    /// their readings meanwhile, sending them together when it returns, as real collars do
+    /// out of range of their base or network.
+    pub coverage_gaps: bool,
 }
 
 impl Default for FleetOptions {
@@ -161,6 +203,7 @@ impl Default for FleetOptions {
             center: (52.37, 4.89),
             accel_hz: None,
             accel_secs: 2.0,
+            coverage_gaps: false,
         }
     }
 }
@@ -205,7 +248,9 @@ impl Fleet {
                     Model::Air(Box::new(AirMonitor::new(device_seed, start_ms, opts.utc_offset_secs)))
                 }
             };
-            devices.push(SimDevice { name, kind, interval_ms, next_ts, seq: 0, model });
+            let device =
+                SimDevice { name, kind, interval_ms, next_ts, seq: 0, model, coverage_gaps: false, held: Vec::new() };
+            devices.push(device.with_coverage_gaps(opts.coverage_gaps));
         }
         Fleet { devices }
     }

@@ -217,7 +217,7 @@ pub const CONFIDENCE_INTERVAL_MS: i64 = 60_000;
 /// the dogs report at in turn (the rates that read their confidence off these curves, by
 /// [`Rate::of`]).
 pub const CONFIDENCE_RATES: [(Rate, u32, u32, &[i64]); 2] =
-    [(Rate::Dense, 16, 1, &[1, 2, 5, 10]), (Rate::Sparse, 40, 4, &[180, 300, 600])];
+    [(Rate::Dense, 40, 1, &[1, 2, 5, 10]), (Rate::Sparse, 40, 4, &[180, 300, 600])];
 
 /// `model` with what its vote shares mean, measured on [`CONFIDENCE_DOGS`] dogs neither its
 /// training nor `petty eval` uses (seeds derived from `seed` on a stream of their own), at

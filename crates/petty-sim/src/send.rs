@@ -138,9 +138,13 @@ pub fn write_files(fleet: &mut Fleet, end_ms: i64, dir: &std::path::Path) -> any
         let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
         let mut out = std::io::BufWriter::new(file);
         loop {
-            let samples = device.samples_until(end_ms, 10_000);
+            let mut samples = device.samples_until(end_ms, 10_000);
             if samples.is_empty() {
-                break;
+                // The span's end: what a collar out of coverage kept is written too.
+                samples = device.flush_held();
+                if samples.is_empty() {
+                    break;
+                }
             }
             for s in &samples {
                 serde_json::to_writer(&mut out, &s.reading)?;
@@ -215,7 +219,11 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Arc<Stats>> {
         let mut batches = Vec::new();
         for (i, device) in fleet.devices_mut().iter_mut().enumerate() {
             loop {
-                let samples = device.samples_until(target, opts.batch.max(1));
+                let mut samples = device.samples_until(target, opts.batch.max(1));
+                if samples.is_empty() && target >= end {
+                    // The span's end: the collars come back into coverage with what they kept.
+                    samples = device.flush_held();
+                }
                 if samples.is_empty() {
                     break;
                 }

@@ -350,8 +350,38 @@ fn to_json(version: &str, e: &Evaluation) -> serde_json::Value {
                 "mean_confidence": b.mean_confidence, "accuracy": b.accuracy})
         })
         .collect();
+    let confusions: Vec<serde_json::Value> = commonest_confusions(e)
+        .iter()
+        .map(|(truth, said, epochs, share)| {
+            serde_json::json!({"truth": truth.as_str(), "said": said.as_str(), "epochs": epochs, "share_of_truth": share})
+        })
+        .collect();
     serde_json::json!({"model": version, "epochs": e.epochs, "accuracy": e.accuracy, "macro_f1": e.macro_f1(), "labels": labels,
-        "reliability": reliability, "expected_calibration_error": e.ece, "raw_expected_calibration_error": e.raw_ece})
+        "confusions": confusions, "reliability": reliability, "expected_calibration_error": e.ece,
+        "raw_expected_calibration_error": e.raw_ece})
+}
+
+/// How many of the commonest mistakes a report lists.
+const CONFUSIONS_SHOWN: usize = 8;
+
+/// The commonest mistakes, most epochs first: `(truth, said, epochs, share of the truth's
+/// epochs)`, so a reader sees where the model errs (real collars confuse lying with sitting,
+/// sniffing with walking, eating with drinking).
+fn commonest_confusions(e: &Evaluation) -> Vec<(Behaviour, Behaviour, u32, f64)> {
+    let mut cells = Vec::new();
+    for truth in Behaviour::ALL {
+        let row = &e.confusion[truth.index()];
+        let support: u32 = row.iter().sum();
+        for said in Behaviour::ALL.into_iter().filter(|b| *b != truth) {
+            let n = row[said.index()];
+            if n > 0 {
+                cells.push((truth, said, n, f64::from(n) / f64::from(support)));
+            }
+        }
+    }
+    cells.sort_by_key(|c| std::cmp::Reverse(c.2));
+    cells.truncate(CONFUSIONS_SHOWN);
+    cells
 }
 
 fn table(version: &str, e: &Evaluation) -> String {
@@ -361,6 +391,10 @@ fn table(version: &str, e: &Evaluation) -> String {
         s.push_str(&format!("{:<12} {:>9.3} {:>7.3} {:>8}\n", l.label.as_str(), l.precision, l.recall, l.support));
     }
     s.push_str(&format!("accuracy {:.3}\n", e.accuracy));
+    s.push_str("\ncommonest mistakes (truth, said instead, epochs, share of the truth's epochs)\n");
+    for (truth, said, n, share) in commonest_confusions(e) {
+        s.push_str(&format!("{:<12} {:<12} {:>7} {:>6.1}%\n", truth.as_str(), said.as_str(), n, 100.0 * share));
+    }
     // Whether the confidence shown means what it says: the dashboard words it ("likely" from
     // 0.8) and shows no number it has not measured.
     s.push_str(

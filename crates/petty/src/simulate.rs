@@ -61,6 +61,10 @@ pub(crate) struct SimulateArgs {
     /// scratching, shaking); 0 sends none.
     #[arg(long, value_name = "HZ", default_value_t = 25)]
     accel_hz: u32,
+    /// Collars lose their link for up to two spells a day (5 to 40 minutes) and send what they
+    /// kept in one burst when it returns: late readings, judged by when they were taken.
+    #[arg(long)]
+    coverage_gaps: bool,
 }
 
 pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
@@ -73,6 +77,7 @@ pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let fleet = FleetOptions {
         utc_offset_secs: (args.utc_offset * 3600.0) as i32,
         accel_hz: (args.accel_hz > 0).then_some(args.accel_hz),
+        coverage_gaps: args.coverage_gaps,
         ..FleetOptions::default()
     };
     let span_ms = match (args.duration, args.hours) {

@@ -1,20 +1,20 @@
 //! The behaviour classifier: a small random forest.
 //!
-//! Training uses linfa-trees' decision trees, each on a class-balanced bootstrap sample and a
-//! random subset of the features; every fitted tree is then copied into Petty's own flat form
+//! Each tree is grown (CART: binary splits at midpoints, Gini impurity) on a class-balanced
+//! bootstrap sample and a random subset of the features, straight into Petty's flat form
 //! ([`Forest`]), whose leaves hold the class shares of the training rows that reached them.
-//! Prediction walks those flat trees only (no ndarray, no allocation) and averages the leaves'
-//! shares, so the output is a probability per [`Behaviour`].
+//! Training is deterministic: the same rows and seed give the same forest, and so the same
+//! version, on every machine (class counts are kept in label order and ties go to the first
+//! feature, then the lowest threshold; linfa-trees, used before, summed its counts in hash-map
+//! order and gave a different forest on every run). Prediction walks the flat trees only (no
+//! allocation) and averages the leaves' shares, so the output is a probability per
+//! [`Behaviour`].
 //!
 //! A forest is kept as versioned, line-based text ([`Forest::to_text`]); its version names the
 //! format and a hash of the content, so every labelled episode says exactly which model made it.
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
-
-use linfa::prelude::*;
-use linfa_trees::{DecisionTree, TreeNode};
-use ndarray::{Array1, Array2};
 
 use super::confidence::{Confidence, ConfidenceCurve};
 use super::features::{FEATURE_COUNT, FEATURE_NAMES};
@@ -330,23 +330,9 @@ impl Forest {
                 sample.extend((0..k).map(|_| members[rng.below(members.len())]));
             }
 
-            let mut records = Array2::<f64>::zeros((sample.len(), features.len()));
-            let mut targets = Array1::<usize>::zeros(sample.len());
-            for (r, &i) in sample.iter().enumerate() {
-                for (c, &f) in features.iter().enumerate() {
-                    records[(r, c)] = rows[i].0[f];
-                }
-                targets[r] = rows[i].1.index();
-            }
-            let data = Dataset::new(records, targets);
-            let fitted = DecisionTree::params()
-                .max_depth(Some(params.max_depth))
-                .min_weight_leaf(params.min_leaf.max(1) as f32)
-                .min_weight_split(2.0 * params.min_leaf.max(1) as f32)
-                .fit(&data)
-                .map_err(|e| ModelError::Training(e.to_string()))?;
             let mut tree = Tree { nodes: Vec::new(), leaves: Vec::new() };
-            convert(fitted.root_node(), &features, &mut tree);
+            let mut reaching = sample.clone();
+            grow(rows, &mut reaching, &features, params, 0, &mut tree);
             fill_leaves(&mut tree, rows, &sample);
             trees.push(tree);
         }
@@ -581,31 +567,96 @@ fn parse_node(
     }
 }
 
-/// Copies a linfa tree into the flat form, in pre-order (children after their parent).
-fn convert(node: &TreeNode<f64, usize>, features: &[usize], tree: &mut Tree) {
-    let children = node.children();
-    let kids = match (children.first(), children.get(1)) {
-        (Some(Some(l)), Some(Some(r))) if !node.is_leaf() => Some((l, r)),
-        _ => None,
+/// The least impurity a split must take away to be made.
+const MIN_IMPURITY_DECREASE: f64 = 1e-5;
+
+/// Neighbouring values closer than this are one value (no split between them).
+const SAME_VALUE: f64 = 1e-5;
+
+/// Gini impurity of class counts totalling `n`.
+fn gini(counts: &[f64; BEHAVIOUR_COUNT], n: f64) -> f64 {
+    if n <= 0.0 { 0.0 } else { 1.0 - counts.iter().map(|c| (c / n) * (c / n)).sum::<f64>() }
+}
+
+/// Grows the node of `reaching` (indexes into `rows`, the bootstrap rows that reach it) at
+/// `depth`, and its subtree, into `tree` in pre-order (children after their parent).
+fn grow(
+    rows: &[([f64; FEATURE_COUNT], Behaviour)],
+    reaching: &mut [usize],
+    features: &[usize],
+    params: &TrainParams,
+    depth: usize,
+    tree: &mut Tree,
+) {
+    let mut counts = [0.0; BEHAVIOUR_COUNT];
+    for &i in reaching.iter() {
+        counts[rows[i].1.index()] += 1.0;
+    }
+    let n = reaching.len();
+    let min_leaf = params.min_leaf.max(1);
+    let impurity = gini(&counts, n as f64);
+    let split = if depth >= params.max_depth || n < 2 * min_leaf || impurity <= 0.0 {
+        None
+    } else {
+        best_split(rows, reaching, features, &counts, min_leaf)
     };
-    let Some((left, right)) = kids else {
-        let class = node.prediction().unwrap_or_default().min(BEHAVIOUR_COUNT - 1);
+    let Some((feature, threshold, score)) = split.filter(|s| impurity - s.2 >= MIN_IMPURITY_DECREASE) else {
+        // The commonest class (the first of equals); `fill_leaves` gives the shares.
+        let top = (0..BEHAVIOUR_COUNT).fold(0, |best, c| if counts[c] > counts[best] { c } else { best });
         let mut one_hot = [0.0; BEHAVIOUR_COUNT];
-        one_hot[class] = 1.0;
+        one_hot[top] = 1.0;
         tree.leaves.push(one_hot);
         tree.nodes.push(Node::Leaf(tree.leaves.len() - 1));
         return;
     };
-    let (feature, threshold, gain) = node.split();
+    // Left of the threshold first, each side in its previous order.
+    reaching.sort_by_key(|&i| rows[i].0[feature] >= threshold);
+    let left_len = reaching.iter().take_while(|&&i| rows[i].0[feature] < threshold).count();
     let at = tree.nodes.len();
-    let feature = features.get(feature).copied().unwrap_or(0);
-    tree.nodes.push(Node::Split { feature, threshold, left: at + 1, right: 0, gain: gain.max(0.0) });
-    convert(left, features, tree);
+    tree.nodes.push(Node::Split { feature, threshold, left: at + 1, right: 0, gain: impurity - score });
+    let (left, right) = reaching.split_at_mut(left_len);
+    grow(rows, left, features, params, depth + 1, tree);
     let right_at = tree.nodes.len();
     if let Some(Node::Split { right, .. }) = tree.nodes.get_mut(at) {
         *right = right_at;
     }
-    convert(right, features, tree);
+    grow(rows, right, features, params, depth + 1, tree);
+}
+
+/// The split of `reaching` with the least weighted Gini impurity, each side keeping at least
+/// `min_leaf` rows: `(feature, threshold, impurity)`. Thresholds lie midway between
+/// neighbouring values; ties go to the first feature, then the lowest threshold.
+fn best_split(
+    rows: &[([f64; FEATURE_COUNT], Behaviour)],
+    reaching: &[usize],
+    features: &[usize],
+    counts: &[f64; BEHAVIOUR_COUNT],
+    min_leaf: usize,
+) -> Option<(usize, f64, f64)> {
+    let n = reaching.len();
+    let mut best: Option<(usize, f64, f64)> = None;
+    let mut order: Vec<(f64, usize, usize)> = Vec::with_capacity(n);
+    for &feature in features {
+        order.clear();
+        order.extend(reaching.iter().map(|&i| (rows[i].0[feature], rows[i].1.index(), i)));
+        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
+        let (mut left, mut right) = ([0.0; BEHAVIOUR_COUNT], *counts);
+        for k in 0..n - 1 {
+            let (value, class, _) = order[k];
+            left[class] += 1.0;
+            right[class] -= 1.0;
+            let next = order[k + 1].0;
+            let (nl, nr) = (k + 1, n - k - 1);
+            if next - value < SAME_VALUE || nl < min_leaf || nr < min_leaf {
+                continue;
+            }
+            let score = (nl as f64 * gini(&left, nl as f64) + nr as f64 * gini(&right, nr as f64)) / n as f64;
+            if best.is_none_or(|b| score < b.2) {
+                best = Some((feature, (value + next) / 2.0, score));
+            }
+        }
+    }
+    best
 }
 
 /// Leaves get the class shares of the tree's training rows that reach them; splits get their
@@ -754,6 +805,31 @@ mod tests {
         let moved = lines.remove(dense_at);
         lines.insert(lines.iter().position(|l| l.starts_with("confidence ")).unwrap(), moved);
         assert!(Forest::from_text(&lines.join("\n")).is_err());
+    }
+
+    /// The built-in model's version must be reproducible from its seed: on labels that overlap
+    /// (where many splits score nearly alike, and a sum taken in another order picks another),
+    /// two trainings give the same text.
+    #[test]
+    fn a_forest_trained_twice_on_overlapping_labels_is_the_same_forest() {
+        let mut rng = SplitMix(11);
+        let mut u = move || (rng.next() % 10_000) as f64 / 10_000.0;
+        let rows: Vec<([f64; FEATURE_COUNT], Behaviour)> = (0..3000)
+            .map(|i| {
+                let b = Behaviour::ALL[i % BEHAVIOUR_COUNT];
+                let mut x = [0.0; FEATURE_COUNT];
+                for (f, v) in x.iter_mut().enumerate() {
+                    // Each label a little shifted on every feature, under noise that swamps it.
+                    *v = u() + 0.05 * ((b.index() * (f + 1)) % 7) as f64;
+                }
+                (x, b)
+            })
+            .collect();
+        let params = TrainParams { trees: 4, max_depth: 8, min_leaf: 5, ..TrainParams::default() };
+        let once = Forest::train(&rows, &params, 5).unwrap().to_text();
+        for _ in 0..3 {
+            assert_eq!(Forest::train(&rows, &params, 5).unwrap().to_text(), once);
+        }
     }
 
     #[test]

@@ -55,6 +55,12 @@ fn petty_eval_reports_held_out_dogs_against_the_baseline_with_its_calibration() 
     assert!(ece < raw, "the confidence shown ({ece}) is closer to the truth than the raw shares ({raw})");
     assert_eq!(report["labels"].as_array().unwrap().len(), 10);
     assert!(report["reliability"].as_array().unwrap().iter().all(|b| b["accuracy"].is_number()));
+    // Where it errs, commonest first, each mistake a share of its true label's epochs.
+    let confusions = report["confusions"].as_array().unwrap();
+    assert!(!confusions.is_empty() && confusions.len() <= 8, "{report}");
+    let epochs: Vec<u64> = confusions.iter().map(|c| c["epochs"].as_u64().unwrap()).collect();
+    assert!(epochs.windows(2).all(|w| w[0] >= w[1]), "{epochs:?}");
+    assert!(confusions.iter().all(|c| c["truth"] != c["said"] && c["share_of_truth"].as_f64().unwrap() <= 1.0));
 }
 
 /// `petty eval anomalies --json`: recall per injected kind and strength, and false alarms per
