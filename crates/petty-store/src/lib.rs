@@ -32,6 +32,7 @@ mod readings;
 mod retention;
 mod security;
 mod signin;
+mod snapshot;
 mod work;
 
 use std::path::Path;
@@ -63,6 +64,7 @@ pub use readings::*;
 pub use retention::*;
 pub use security::*;
 pub use signin::*;
+pub use snapshot::{SqliteCheck, check_sqlite, migrate_sqlite_to, snapshot_sqlite, sqlite_migrations};
 pub use work::{AlarmWorkDone, WorkClaim, WorkKind};
 
 /// What can go wrong in the store, in terms callers act on.
@@ -79,6 +81,13 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database URL is not valid: {0}")]
     BadUrl(String),
+    /// The database was migrated by a newer Petty: this one does not know its schema and
+    /// changes nothing.
+    #[error(
+        "the database was migrated by a newer Petty (its schema is at migration {applied}; this Petty knows up to {known}): \
+         run that version, or restore a backup made before it"
+    )]
+    NewerSchema { applied: i64, known: i64 },
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
@@ -355,8 +364,33 @@ impl Store {
         })
     }
 
-    /// Brings the schema up to date. Safe to run on every start and from several nodes.
+    /// The schema's migration: the newest applied (`None` in an empty database) and the
+    /// newest this build knows.
+    pub async fn schema_versions(&self) -> Result<(Option<i64>, i64)> {
+        let query = "SELECT MAX(version) FROM _sqlx_migrations WHERE success";
+        let (applied, known) = match &self.backend {
+            Backend::Sqlite { write, .. } => {
+                let applied: Option<(Option<i64>,)> = sqlx::query_as(query).fetch_one(write).await.ok();
+                (applied, sqlx::migrate!("migrations/sqlite").iter().map(|m| m.version).max())
+            }
+            Backend::Postgres(pool) => {
+                let exists: (bool,) =
+                    sqlx::query_as("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(pool).await?;
+                let applied = if exists.0 { Some(sqlx::query_as(query).fetch_one(pool).await?) } else { None };
+                (applied, sqlx::migrate!("migrations/postgres").iter().map(|m| m.version).max())
+            }
+        };
+        Ok((applied.and_then(|a| a.0), known.unwrap_or(0)))
+    }
+
+    /// Brings the schema up to date. Safe to run on every start and from several nodes. A
+    /// database a newer Petty migrated is refused ([`StoreError::NewerSchema`]), untouched.
     pub async fn migrate(&self) -> Result<()> {
+        if let (Some(applied), known) = self.schema_versions().await?
+            && applied > known
+        {
+            return Err(StoreError::NewerSchema { applied, known });
+        }
         match &self.backend {
             Backend::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
             Backend::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Overrides};
-use crate::{eval, import, query, simulate};
+use crate::{backup, eval, import, query, simulate};
 use crate::{logging, server};
 
 #[derive(Parser)]
@@ -39,6 +39,12 @@ enum Command {
     /// Measure the behaviour classifier on a simulated week of dogs not used in training, against
     /// what activity counts alone say about the same dogs.
     Eval(eval::EvalArgs),
+    /// Write one archive of the embedded database (a consistent snapshot, while Petty runs),
+    /// the stored files, the signing secret and the configuration file; or check one
+    /// (`--verify`).
+    Backup(backup::BackupArgs),
+    /// Restore an archive `petty backup` wrote into a new or empty folder, after checking it.
+    Restore(backup::RestoreArgs),
     /// Ask a household's pet catalog in plain words ("3 cheapest cats that are not black"):
     /// prints how it was understood and what it found.
     Query(query::QueryArgs),
@@ -145,6 +151,11 @@ pub(crate) fn run() -> ExitCode {
             let overrides = args.common.overrides(None, None, None);
             with_runtime(overrides, move |loaded| import::run(loaded, args))
         }
+        Command::Backup(args) => {
+            let overrides = args.common.overrides(None, None, None);
+            with_runtime(overrides, move |loaded| backup::run(loaded, args))
+        }
+        Command::Restore(args) => backup::restore(args),
         Command::Query(args) => {
             let overrides = args.common.overrides(None, None, None);
             with_runtime(overrides, move |loaded| query::run(loaded, args))

@@ -731,6 +731,8 @@ pub(crate) struct Overrides {
 pub(crate) struct Loaded {
     pub config: Config,
     pub warnings: Vec<String>,
+    /// The configuration file that was read, if any (`petty backup` keeps a copy).
+    pub file: Option<PathBuf>,
 }
 
 /// Merges the layers from the process environment.
@@ -747,11 +749,14 @@ pub(crate) fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> an
     let mut origins: std::collections::HashMap<String, String> = std::collections::HashMap::new();
 
     let env_config = env.iter().find(|(k, _)| k == "PETTY_CONFIG").map(|(_, v)| PathBuf::from(v));
-    let file = overrides.config_file.clone().or(env_config);
+    let mut file = overrides.config_file.clone().or(env_config);
     match &file {
         Some(path) if !path.exists() => bail!("the configuration file {} does not exist", path.display()),
         Some(path) => figment = figment.merge(Toml::file_exact(path)),
-        None if Path::new("petty.toml").exists() => figment = figment.merge(Toml::file_exact("petty.toml")),
+        None if Path::new("petty.toml").exists() => {
+            figment = figment.merge(Toml::file_exact("petty.toml"));
+            file = Some(PathBuf::from("petty.toml"));
+        }
         None => {}
     }
 
@@ -856,7 +861,7 @@ pub(crate) fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> an
             ));
         }
     }
-    Ok(Loaded { config, warnings })
+    Ok(Loaded { config, warnings, file })
 }
 
 /// What was wrong with the configuration, each value named by where it was given (an

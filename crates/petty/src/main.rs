@@ -1,6 +1,7 @@
 //! The `petty` binary: parse the command line, then hand over to [`cli::run`]. The application it
 //! serves is composed by the library (`petty::router`).
 
+mod backup;
 mod cli;
 mod config;
 mod dataset;

@@ -21,8 +21,39 @@ pub(crate) async fn open_store(loaded: &Loaded) -> anyhow::Result<Store> {
     let url = config.database_url();
     let store =
         Store::connect(&url).await.with_context(|| format!("could not open the database ({})", store_label(loaded)))?;
+    if config.database_url.is_none()
+        && let (Some(applied), known) = store.schema_versions().await.context("could not read the schema's version")?
+        && applied < known
+    {
+        let copy = backup_before_migration(&config.data_dir, applied).await?;
+        tracing::info!(path = %copy.display(), from = applied, to = known, "copied the database before migrating it");
+    }
     store.migrate().await.context("could not migrate the database")?;
     Ok(store)
+}
+
+/// How many copies taken before a migration are kept (the oldest go first).
+const MIGRATION_BACKUPS_KEPT: usize = 3;
+
+/// A snapshot of the embedded database in `data_dir/backups`, taken before migrating it from
+/// `applied`: an upgrade that goes wrong can be undone by putting it back as `petty.db` and
+/// running the older Petty.
+async fn backup_before_migration(data_dir: &std::path::Path, applied: i64) -> anyhow::Result<std::path::PathBuf> {
+    let dir = data_dir.join("backups");
+    std::fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let copy = dir.join(format!("petty-before-migration-{}-at-{applied}.db", crate::backup::utc_stamp()));
+    petty_store::snapshot_sqlite(&data_dir.join("petty.db"), &copy)
+        .await
+        .context("could not copy the database before migrating it (nothing was changed)")?;
+    let mut kept: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("petty-before-migration-")))
+        .collect();
+    kept.sort();
+    for old in kept.iter().rev().skip(MIGRATION_BACKUPS_KEPT) {
+        let _ = std::fs::remove_file(old);
+    }
+    Ok(copy)
 }
 
 fn store_label(loaded: &Loaded) -> String {

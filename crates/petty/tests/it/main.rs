@@ -104,6 +104,7 @@ impl Server {
     }
 }
 
+mod backup;
 mod cluster;
 mod crash;
 mod crash_judging;

@@ -1,0 +1,237 @@
+//! `petty backup` while readings arrive, `--verify`, and `petty restore` into a fresh folder:
+//! every reading acknowledged before the backup began is in the restored Petty, an upload and
+//! the signing secret come back, and a damaged archive is refused without leaving anything.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{http_client, petty, sign_up, start, temp_dir};
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    petty(&dir.to_path_buf()).args(args).output().expect("run petty")
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+async fn readings(client: &reqwest::Client, url: &dyn Fn(&str) -> String, access: &str, device: &str) -> BTreeSet<u64> {
+    let mut stored = BTreeSet::new();
+    let base = format!("/api/v1/devices/{device}/readings?limit=5000&from={}", now_ms() - 3_600_000);
+    let mut path = base.clone();
+    loop {
+        let page: Value = client.get(url(&path)).bearer_auth(access).send().await.unwrap().json().await.unwrap();
+        stored.extend(page["items"].as_array().unwrap().iter().map(|r| r["seq"].as_u64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("{base}&cursor={cursor}"),
+            None => return stored,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_under_load_restores_every_reading_acknowledged_before_it() {
+    let dir = temp_dir("backup");
+    let mut cmd = petty(&dir);
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]).env("PETTY_RATE_LIMIT__ENABLED", "false");
+    let server = start(cmd);
+    let client = http_client();
+    let credentials = json!({"email": "backup@example.org", "password": "correct horse battery staple"});
+    let mut register = credentials.clone();
+    register["display_name"] = json!("Ana");
+    let access = sign_up(&client, &server, &register).await["access_token"].as_str().unwrap().to_owned();
+    let res = client
+        .post(server.url("/api/v1/devices"))
+        .bearer_auth(&access)
+        .json(&json!({"name": "collar", "kind": "collar"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let device: Value = res.json().await.unwrap();
+    let (device_id, token) =
+        (device["device"]["id"].as_str().unwrap().to_owned(), device["token"].as_str().unwrap().to_owned());
+    // A pet with a photo: a stored file.
+    let post = |path: &str, body: Value| {
+        let request = client.post(server.url(path)).bearer_auth(&access).json(&body);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let pet = post("/api/v1/pets", json!({"name": "Bella", "species": "dog"})).await;
+    let pet_id = pet["id"].as_str().unwrap().to_owned();
+    let upload = json!({"filename": "bella.png", "content_type": "image/png", "purpose": "pet_profile_photo"});
+    let made = post("/api/v1/uploads", upload).await;
+    let upload_url = made["upload_url"].as_str().unwrap();
+    let at = upload_url.find("/api/v1/uploads/").unwrap();
+    let res = client
+        .put(server.url(&upload_url[at..]))
+        .header("content-type", "image/png")
+        .body(image_png())
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "photo upload: {}", res.status());
+    let res = client
+        .post(server.url("/api/v1/uploads/confirm"))
+        .bearer_auth(&access)
+        .json(&json!({"file_key": made["file_key"], "purpose": "pet_profile_photo", "pet_id": pet_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+
+    // Readings at a steady rate, each noted when it is acknowledged.
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let (client, url, acknowledged, stop) =
+            (client.clone(), server.url("/api/v1/ingest"), acknowledged.clone(), stop.clone());
+        tokio::spawn(async move {
+            for seq in 0u64.. {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let body = json!({"ts": now_ms(), "seq": seq, "heart_rate": 80});
+                let res = client.post(&url).bearer_auth(&token).json(&body).send().await.unwrap();
+                assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+                acknowledged.lock().unwrap().insert(seq);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before: BTreeSet<u64> = acknowledged.lock().unwrap().clone();
+    let archive = dir.join("petty.tar.gz");
+    let out = {
+        let dir = dir.clone();
+        let archive = archive.clone();
+        tokio::task::spawn_blocking(move || run(&dir, &["backup", "--out", archive.to_str().unwrap()])).await.unwrap()
+    };
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("stored files, the signing secret"), "{}", text(&out));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    sender.await.unwrap();
+    let after = acknowledged.lock().unwrap().len();
+    assert!(
+        before.len() > 20 && after > before.len(),
+        "readings arrived before ({}) and during ({after})",
+        before.len()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the archive holds the secret: only its owner may read it");
+    }
+    drop(server);
+
+    let out = run(&dir, &["backup", "--verify", archive.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("integrity ok") && text(&out).contains("matches its checksum"), "{}", text(&out));
+
+    // Restored into a new folder and started there: the same household, its readings, the photo.
+    let restored = dir.join("restored");
+    let out = run(&dir, &["restore", archive.to_str().unwrap(), "--data-dir", restored.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        std::fs::read(restored.join("secret.key")).unwrap(),
+        std::fs::read(dir.join("petty-data/secret.key")).unwrap()
+    );
+    let mut cmd = petty(&dir);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir", restored.to_str().unwrap()])
+        .env("PETTY_RATE_LIMIT__ENABLED", "false");
+    let second = start(cmd);
+    let res = client.post(second.url("/api/v1/auth/login")).json(&credentials).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let access = res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let stored = readings(&client, &|p| second.url(p), &access, &device_id).await;
+    let lost: Vec<&u64> = before.difference(&stored).take(10).collect();
+    assert!(lost.is_empty(), "acknowledged before the backup but not restored: {lost:?}");
+    assert!(stored.iter().all(|s| *s < after as u64 + 1), "nothing that was never sent");
+    let files: Value = client
+        .get(second.url(&format!("/api/v1/files?pet_id={pet_id}")))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link = files["items"][0]["url"].as_str().unwrap_or_else(|| panic!("the photo's record: {files}"));
+    let res = client.get(second.url(&link[link.find("/files/").unwrap()..])).send().await.unwrap();
+    assert_eq!(res.status(), 200, "the photo's bytes are restored");
+    assert!(!res.bytes().await.unwrap().is_empty());
+    drop(second);
+
+    // Into a folder that is not empty: refused, and nothing in it changes.
+    let out = run(&dir, &["restore", archive.to_str().unwrap(), "--data-dir", restored.to_str().unwrap()]);
+    assert!(!out.status.success() && text(&out).contains("is not empty"), "{}", text(&out));
+
+    // A damaged archive (one byte changed, or cut short) is refused by --verify and by restore,
+    // which leaves no folder behind.
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    let damaged = dir.join("damaged.tar.gz");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let cut = dir.join("cut.tar.gz");
+    std::fs::write(&cut, &std::fs::read(&archive).unwrap()[..middle]).unwrap();
+    for bad in [&damaged, &cut] {
+        let out = run(&dir, &["backup", "--verify", bad.to_str().unwrap()]);
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains("is damaged") || text(&out).contains("is incomplete"), "{}", text(&out));
+        let target: PathBuf = dir.join(format!("from-{}", bad.file_name().unwrap().to_string_lossy()));
+        let out = run(&dir, &["restore", bad.to_str().unwrap(), "--data-dir", target.to_str().unwrap()]);
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(!target.exists(), "a refused restore leaves nothing behind");
+    }
+    let leftovers: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".petty-"))
+        .collect();
+    assert!(leftovers.is_empty(), "no staging folders are left: {leftovers:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A small PNG (8 × 8, one colour).
+fn image_png() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(8, 8, image::Rgb([200, 120, 40]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// A database an older Petty left is copied to `backups/` before it is migrated, and the copy
+/// is the database as it was.
+#[tokio::test]
+async fn an_older_database_is_copied_before_it_is_migrated() {
+    let dir = temp_dir("upgrade");
+    let data = dir.join("petty-data");
+    std::fs::create_dir_all(&data).unwrap();
+    let steps = petty_store::sqlite_migrations();
+    let (before, latest) = (steps[steps.len() - 2], steps[steps.len() - 1]);
+    petty_store::migrate_sqlite_to(&data.join("petty.db"), before).await.unwrap();
+    let out = run(&dir, &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("copied the database before migrating it"), "{}", text(&out));
+    let copies: Vec<PathBuf> = std::fs::read_dir(data.join("backups")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert_eq!(petty_store::check_sqlite(&copies[0]).await.unwrap().migration, Some(before));
+    assert_eq!(petty_store::check_sqlite(&data.join("petty.db")).await.unwrap().migration, Some(latest));
+    // Up to date: nothing more is copied.
+    let out = run(&dir, &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read_dir(data.join("backups")).unwrap().count(), 1);
+    let _ = std::fs::remove_dir_all(dir);
+}
