@@ -78,8 +78,12 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A progress bar over `total` bytes on stderr; it draws nothing when stderr is not a terminal.
-fn progress(total: u64, what: &str) -> ProgressBar {
+/// A progress bar over `total` bytes on stderr; it draws nothing when stderr is not a terminal,
+/// nor when `quiet` (a scheduled backup, among the server's logs).
+fn progress(total: u64, what: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
     let bar = ProgressBar::new(total);
     let style = ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
         .map(|s| s.progress_chars("=> "))
@@ -131,7 +135,7 @@ pub(crate) async fn run(loaded: Loaded, args: BackupArgs) -> anyhow::Result<()> 
     if out.exists() {
         bail!("{} already exists: give another --out", out.display());
     }
-    let manifest = write_backup(&loaded, &out).await?;
+    let manifest = write_backup(&loaded, &out, false).await?;
     println!("wrote {}: {}", out.display(), summary(&manifest, None));
     Ok(())
 }
@@ -206,22 +210,24 @@ fn files_under(root: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-async fn write_backup(loaded: &Loaded, out: &Path) -> anyhow::Result<Manifest> {
+async fn write_backup(loaded: &Loaded, out: &Path, quiet: bool) -> anyhow::Result<Manifest> {
     let config = &loaded.config;
     let staging = scratch_dir(out, "backup")?;
-    let result = write_backup_from(loaded, out, &staging).await;
+    let result = write_backup_from(loaded, out, &staging, quiet).await;
     let _ = std::fs::remove_dir_all(&staging);
     if result.is_err() {
         let _ = std::fs::remove_file(partial(out));
     }
     let manifest = result?;
-    if config.database_url.is_some() {
+    if config.database_url.is_some() && !quiet {
         eprintln!(
             "note: the database is PostgreSQL, which this archive does not hold: back it up with \
              `pg_dump --format=custom --file=petty.dump \"$PETTY_DATABASE_URL\"` (and restore it with pg_restore)"
         );
     }
-    if let petty_app::files::StorageConfig::S3(s3) = &config.files_settings().storage {
+    if let petty_app::files::StorageConfig::S3(s3) = &config.files_settings().storage
+        && !quiet
+    {
         let bucket = &s3.bucket;
         eprintln!(
             "note: uploaded files are in the S3 bucket {bucket}, which this archive does not hold: copy it with your S3 tool"
@@ -236,7 +242,7 @@ fn partial(out: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-async fn write_backup_from(loaded: &Loaded, out: &Path, staging: &Path) -> anyhow::Result<Manifest> {
+async fn write_backup_from(loaded: &Loaded, out: &Path, staging: &Path, quiet: bool) -> anyhow::Result<Manifest> {
     let config = &loaded.config;
     // What goes in: (name in the archive, file on disk).
     let mut sources: Vec<(String, PathBuf)> = Vec::new();
@@ -246,7 +252,9 @@ async fn write_backup_from(loaded: &Loaded, out: &Path, staging: &Path) -> anyho
             bail!("there is no Petty database at {} (check --data-dir or --database-url)", live.display());
         }
         let copy = staging.join(DATABASE);
-        eprintln!("taking a snapshot of {}", live.display());
+        if !quiet {
+            eprintln!("taking a snapshot of {}", live.display());
+        }
         petty_store::snapshot_sqlite(&live, &copy).await.context("could not take a snapshot of the database")?;
         let check = petty_store::check_sqlite(&copy).await.context("could not read the snapshot back")?;
         if !check.is_ok() {
@@ -276,7 +284,7 @@ async fn write_backup_from(loaded: &Loaded, out: &Path, staging: &Path) -> anyho
     let file = create_private(&partial).with_context(|| format!("could not create {}", partial.display()))?;
     let gz = flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::fast());
     let mut tar = tar::Builder::new(gz);
-    let bar = progress(total, "backing up");
+    let bar = progress(total, "backing up", quiet);
     let mut members = Vec::with_capacity(sources.len());
     for (name, path) in &sources {
         let file = match File::open(path) {
@@ -351,7 +359,7 @@ fn member_target(name: &str) -> Option<PathBuf> {
 async fn read_archive(archive: &Path, into: &Path) -> anyhow::Result<(Manifest, Option<petty_store::SqliteCheck>)> {
     let damaged = |e: io::Error| anyhow::anyhow!("{} is damaged or not a Petty backup: {e}", archive.display());
     let file = File::open(archive).with_context(|| format!("could not open {}", archive.display()))?;
-    let bar = progress(file.metadata()?.len(), "reading");
+    let bar = progress(file.metadata()?.len(), "reading", false);
     let counted = Tally::new(io::BufReader::new(file), &bar);
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(counted));
     let mut found: Vec<Member> = Vec::new();
@@ -429,6 +437,75 @@ async fn read_archive(archive: &Path, into: &Path) -> anyhow::Result<(Manifest, 
         None
     };
     Ok((manifest, check))
+}
+
+/// The archives a schedule wrote: `petty-backup-*.tar.gz` in `dir`, oldest first (their names
+/// sort by time).
+fn scheduled_archives(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    found.retain(|p| {
+        p.file_name()
+            .map(|n| n.to_string_lossy())
+            .is_some_and(|n| n.starts_with("petty-backup-") && n.ends_with(".tar.gz"))
+    });
+    found.sort();
+    found
+}
+
+/// `[backup] interval_secs` under `petty serve`: an archive of the embedded Petty every so
+/// often in `[backup] dir`, the newest `keep` kept, until the server stops.
+pub(crate) async fn scheduled(loaded: Loaded, mut stopping: tokio::sync::watch::Receiver<bool>) {
+    let settings = loaded.config.backup.clone();
+    let dir = settings.dir.clone().unwrap_or_else(|| loaded.config.data_dir.join("backups"));
+    let every = std::time::Duration::from_secs(settings.interval_secs.max(1));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopping.changed() => return,
+        }
+        let out = dir.join(format!("petty-backup-{}.tar.gz", utc_stamp()));
+        if out.exists() {
+            continue;
+        }
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            tracing::warn!(dir = %dir.display(), "could not create the backups' folder: {e}");
+            continue;
+        }
+        // Written under a name of its own, and named as an archive only once the oldest are
+        // gone: never more than `keep` are there, and never a half-written one.
+        let next = dir.join(".next-backup.tar.gz");
+        let _ = std::fs::remove_file(&next);
+        // Archiving reads and compresses for a while: off the runtime's workers.
+        let (job, path) = (loaded.clone(), next.clone());
+        let handle = tokio::runtime::Handle::current();
+        let made = tokio::task::spawn_blocking(move || handle.block_on(write_backup(&job, &path, true))).await;
+        let manifest = match made {
+            Ok(Ok(manifest)) => manifest,
+            Ok(Err(e)) => {
+                tracing::warn!(path = %out.display(), "the scheduled backup failed: {e:#}");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!("the scheduled backup stopped: {e}");
+                continue;
+            }
+        };
+        let archives = scheduled_archives(&dir);
+        for old in archives.iter().take((archives.len() + 1).saturating_sub(settings.keep)) {
+            if let Err(e) = std::fs::remove_file(old) {
+                tracing::warn!(path = %old.display(), "could not remove an old backup: {e}");
+            }
+        }
+        match std::fs::rename(&next, &out) {
+            Ok(()) => {
+                let bytes: u64 = manifest.members.iter().map(|m| m.bytes).sum();
+                tracing::info!(path = %out.display(), bytes, "wrote a scheduled backup");
+            }
+            Err(e) => tracing::warn!(path = %out.display(), "could not name the scheduled backup: {e}"),
+        }
+    }
 }
 
 /// `petty restore`.

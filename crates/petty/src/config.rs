@@ -55,6 +55,25 @@ pub(crate) struct Config {
     pub llm: LlmSection,
     pub compat: CompatSection,
     pub demo: DemoSection,
+    pub backup: BackupSection,
+}
+
+/// `petty serve`'s scheduled backups of an embedded Petty (`petty backup`'s archive).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct BackupSection {
+    /// Seconds between two archives; 0: none are made.
+    pub interval_secs: u64,
+    /// The folder they go to; empty: `backups` in `data_dir`.
+    pub dir: Option<PathBuf>,
+    /// How many are kept (the oldest go first).
+    pub keep: usize,
+}
+
+impl Default for BackupSection {
+    fn default() -> Self {
+        Self { interval_secs: 0, dir: None, keep: 7 }
+    }
 }
 
 /// `petty serve --demo`'s household.
@@ -417,6 +436,7 @@ impl Default for Config {
             llm: LlmSection::default(),
             compat: CompatSection::default(),
             demo: DemoSection::default(),
+            backup: BackupSection::default(),
         }
     }
 }
@@ -713,6 +733,15 @@ daily_calls_per_user = 100
 # With `petty serve --demo`, the demo household's simulated collars and air monitor keep
 # sending readings while the server runs (PETTY_DEMO__LIVE_DEVICES=false: they stop).
 live_devices = true
+
+[backup]
+# `petty serve` writes `petty backup`'s archive of an embedded Petty every this many seconds
+# (86400: daily; 0: never). On PostgreSQL, schedule pg_dump instead.
+interval_secs = 0
+# Where the archives go; empty: backups/ in data_dir.
+# dir = "/var/backups/petty"
+# How many archives are kept (the oldest go first).
+keep = 7
 "#;
 
 /// What the command line asks for; wins over the file and the environment.
@@ -728,6 +757,7 @@ pub(crate) struct Overrides {
 }
 
 /// The configuration in effect, and what was odd about how it was given.
+#[derive(Clone)]
 pub(crate) struct Loaded {
     pub config: Config,
     pub warnings: Vec<String>,
@@ -844,6 +874,9 @@ pub(crate) fn load_from(overrides: &Overrides, env: Vec<(String, String)>) -> an
     }
     if storage.path.as_deref().is_some_and(|p| p.as_os_str().is_empty()) {
         storage.path = None;
+    }
+    if config.backup.dir.as_deref().is_some_and(|p| p.as_os_str().is_empty()) {
+        config.backup.dir = None;
     }
     config.check()?;
     for (old, new) in [
@@ -963,6 +996,9 @@ fn weakness(secret: &str) -> Option<String> {
 
 impl Config {
     fn check(&self) -> anyhow::Result<()> {
+        if !(1..=10_000).contains(&self.backup.keep) {
+            bail!("backup.keep must be 1 to 10000, got {}", self.backup.keep);
+        }
         let (a, h) = (&self.auth, &self.http);
         const DAY: u64 = 86_400;
         for (name, value, range) in [

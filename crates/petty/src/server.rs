@@ -121,6 +121,15 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
     jobs.spawn(petty_jobs::files::SweepUploads);
     jobs.spawn(petty_jobs::reminders::Reminders);
     jobs.spawn(petty_jobs::life_models::LifeModels);
+    if config.backup.interval_secs > 0 {
+        if config.database_url.is_none() {
+            tracing::info!(every_secs = config.backup.interval_secs, keep = config.backup.keep, "scheduled backups");
+            let stopping = jobs.stopping();
+            jobs.spawn_task("backups", crate::backup::scheduled(loaded.clone(), stopping));
+        } else {
+            tracing::warn!("backup.interval_secs backs up an embedded Petty: on PostgreSQL, schedule pg_dump instead");
+        }
+    }
     if let Some(demo) = demo.filter(|_| config.demo.live_devices) {
         let stopping = jobs.stopping();
         jobs.spawn_task("demo devices", demo::keep_sending(app, demo, stopping));

@@ -235,3 +235,35 @@ async fn an_older_database_is_copied_before_it_is_migrated() {
     assert_eq!(std::fs::read_dir(data.join("backups")).unwrap().count(), 1);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `[backup] interval_secs`: `petty serve` writes archives on its own and keeps the newest
+/// `keep`; each verifies.
+#[tokio::test]
+async fn scheduled_backups_are_written_and_only_the_newest_kept() {
+    let dir = temp_dir("scheduled-backup");
+    let mut cmd = petty(&dir);
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .env("PETTY_BACKUP__INTERVAL_SECS", "1")
+        .env("PETTY_BACKUP__KEEP", "2");
+    let server = start(cmd);
+    let backups = dir.join("petty-data/backups");
+    let archives = || -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> =
+            std::fs::read_dir(&backups).map(|entries| entries.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
+        found.retain(|p| p.to_string_lossy().ends_with(".tar.gz"));
+        found.sort();
+        found
+    };
+    let mut most = 0;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        most = most.max(archives().len());
+    }
+    // About ten were written in ten seconds; never more than two are kept.
+    assert_eq!(most, 2, "{:?}", archives());
+    drop(server);
+    let newest = archives().pop().unwrap();
+    let out = run(&dir, &["backup", "--verify", newest.to_str().unwrap()]);
+    assert!(out.status.success() && text(&out).contains("integrity ok"), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(dir);
+}
