@@ -285,7 +285,12 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Arc<Stats>> {
     Ok(stats)
 }
 
+/// A line a second on a terminal (sent, rate, simulated time); nothing in a log or a pipe,
+/// where only the final line is written.
 async fn progress(stats: Arc<Stats>, began: Instant, mqtt: bool) {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return;
+    }
     let mut last = (Instant::now(), 0u64);
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -16,7 +16,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -76,21 +76,6 @@ struct Member {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A progress bar over `total` bytes on stderr; it draws nothing when stderr is not a terminal,
-/// nor when `quiet` (a scheduled backup, among the server's logs).
-fn progress(total: u64, what: &str, quiet: bool) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total);
-    let style = ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-        .map(|s| s.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_message(what.to_owned());
-    bar
 }
 
 /// Reads through `inner`, hashing and counting what passes and moving `bar` on.
@@ -284,7 +269,7 @@ async fn write_backup_from(loaded: &Loaded, out: &Path, staging: &Path, quiet: b
     let file = create_private(&partial).with_context(|| format!("could not create {}", partial.display()))?;
     let gz = flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::fast());
     let mut tar = tar::Builder::new(gz);
-    let bar = progress(total, "backing up", quiet);
+    let bar = crate::progress::bytes(total, "backing up", quiet);
     let mut members = Vec::with_capacity(sources.len());
     for (name, path) in &sources {
         let file = match File::open(path) {
@@ -359,7 +344,7 @@ fn member_target(name: &str) -> Option<PathBuf> {
 async fn read_archive(archive: &Path, into: &Path) -> anyhow::Result<(Manifest, Option<petty_store::SqliteCheck>)> {
     let damaged = |e: io::Error| anyhow::anyhow!("{} is damaged or not a Petty backup: {e}", archive.display());
     let file = File::open(archive).with_context(|| format!("could not open {}", archive.display()))?;
-    let bar = progress(file.metadata()?.len(), "reading", false);
+    let bar = crate::progress::bytes(file.metadata()?.len(), "reading", false);
     let counted = Tally::new(io::BufReader::new(file), &bar);
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(counted));
     let mut found: Vec<Member> = Vec::new();

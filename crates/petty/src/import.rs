@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use indicatif::ProgressBar;
 use petty_app::App;
 use petty_core::ids::{DeviceId, HouseholdId};
 use petty_core::readings::Reading;
@@ -145,7 +146,10 @@ async fn import_file(
     // Two chunks in flight: one being stored while the next is read.
     let (tx, mut rx) = mpsc::channel(2);
     let reader_path = path.to_owned();
-    let reading = tokio::task::spawn_blocking(move || read_file(&reader_path, format, now, &tx));
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let bar = crate::progress::bytes(size, &path.display().to_string(), false);
+    let shown = bar.clone();
+    let reading = tokio::task::spawn_blocking(move || read_file(&reader_path, format, now, &tx, &shown));
     let mut out = ImportOut::default();
     let mut failure = None;
     while let Some(piece) = rx.recv().await {
@@ -164,14 +168,15 @@ async fn import_file(
         }
     }
     reading.await.context("the file reader stopped unexpectedly")?;
+    bar.finish_and_clear();
     Ok((out, failure))
 }
 
 /// Reads `path` line by line and sends it on in chunks; runs on a blocking thread.
-fn read_file(path: &Path, format: Format, now: OffsetDateTime, tx: &mpsc::Sender<Piece>) {
+fn read_file(path: &Path, format: Format, now: OffsetDateTime, tx: &mpsc::Sender<Piece>, bar: &ProgressBar) {
     let send = |piece: Piece| tx.blocking_send(piece).is_ok();
     let file = match File::open(path) {
-        Ok(file) => file,
+        Ok(file) => bar.wrap_read(file),
         Err(e) => {
             send(Piece::Failed(format!("could not open it: {e}")));
             return;

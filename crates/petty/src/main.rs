@@ -10,6 +10,7 @@ mod eval;
 mod import;
 mod logging;
 mod mqtt;
+mod progress;
 mod query;
 mod server;
 mod simulate;
