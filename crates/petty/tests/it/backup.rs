@@ -250,7 +250,7 @@ async fn scheduled_backups_are_written_and_only_the_newest_kept() {
     let archives = || -> Vec<PathBuf> {
         let mut found: Vec<PathBuf> =
             std::fs::read_dir(&backups).map(|entries| entries.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
-        found.retain(|p| p.to_string_lossy().ends_with(".tar.gz"));
+        found.retain(|p| p.file_name().unwrap().to_string_lossy().starts_with("petty-backup-"));
         found.sort();
         found
     };
@@ -265,5 +265,38 @@ async fn scheduled_backups_are_written_and_only_the_newest_kept() {
     let newest = archives().pop().unwrap();
     let out = run(&dir, &["backup", "--verify", newest.to_str().unwrap()]);
     assert!(out.status.success() && text(&out).contains("integrity ok"), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// On PostgreSQL the archive holds the files, the secret and the configuration, says that the
+/// database is pg_dump's to copy, and restores as such.
+#[test]
+fn on_postgresql_the_archive_says_the_database_is_pg_dumps() {
+    let dir = temp_dir("backup-postgres");
+    let data = dir.join("petty-data");
+    std::fs::create_dir_all(data.join("files/ab")).unwrap();
+    std::fs::write(data.join("secret.key"), "a-secret-of-at-least-thirty-two-characters-long").unwrap();
+    std::fs::write(data.join("files/ab/photo"), b"bytes of a photo").unwrap();
+    std::fs::write(dir.join("petty.toml"), "listen = \"127.0.0.1:8089\"\n").unwrap();
+    let url = "postgres://petty@127.0.0.1:5432/petty";
+    let out = run(&dir, &["backup", "--out", "pg.tar.gz", "--database-url", url]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("pg_dump --format=custom"), "{}", text(&out));
+    let out = run(&dir, &["backup", "--verify", "pg.tar.gz"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("no database (PostgreSQL")
+            && text(&out).contains("1 stored files, the signing secret, the configuration file"),
+        "{}",
+        text(&out)
+    );
+    let out = run(&dir, &["restore", "pg.tar.gz", "--data-dir", "restored"]);
+    assert!(
+        out.status.success() && text(&out).contains("restore the PostgreSQL dump with pg_restore"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(std::fs::read(dir.join("restored/files/ab/photo")).unwrap(), b"bytes of a photo");
+    assert_eq!(std::fs::read(dir.join("restored/petty.toml")).unwrap(), std::fs::read(dir.join("petty.toml")).unwrap());
     let _ = std::fs::remove_dir_all(dir);
 }
