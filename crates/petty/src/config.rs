@@ -317,11 +317,23 @@ pub(crate) struct MqttSection {
     /// The broker keeps this client's session (and unacknowledged messages) across restarts;
     /// give each node its own.
     pub client_id: String,
+    /// Announce the devices to Home Assistant (MQTT discovery) on the same broker.
+    pub home_assistant: bool,
+    /// Home Assistant's discovery prefix.
+    pub discovery_prefix: String,
+    /// Seconds between two looks at the devices, their newest readings and open alarms.
+    pub discovery_interval_secs: u64,
 }
 
 impl Default for MqttSection {
     fn default() -> Self {
-        Self { url: None, client_id: "petty".to_owned() }
+        Self {
+            url: None,
+            client_id: "petty".to_owned(),
+            home_assistant: true,
+            discovery_prefix: "homeassistant".to_owned(),
+            discovery_interval_secs: 10,
+        }
     }
 }
 
@@ -629,6 +641,13 @@ petstore_query_per_minute = 60
 # url = "mqtt://127.0.0.1:1883"
 # The broker keeps this client's session across restarts; give each node its own.
 client_id = "petty"
+# Announce every device to Home Assistant through MQTT discovery (retained config messages
+# under the prefix), and keep their state topics (petty/v1/devices/<id>/state, .../location,
+# .../alarm) current; a device deleted in Petty is removed from Home Assistant.
+home_assistant = true
+discovery_prefix = "homeassistant"
+# Seconds between two looks at the devices, their newest readings and open alarms.
+discovery_interval_secs = 10
 
 [nats]
 # Fan live events (readings, alarms) out to every node through NATS (--nats-url,
@@ -996,6 +1015,13 @@ fn weakness(secret: &str) -> Option<String> {
 
 impl Config {
     fn check(&self) -> anyhow::Result<()> {
+        if !(1..=3_600).contains(&self.mqtt.discovery_interval_secs) {
+            bail!("mqtt.discovery_interval_secs must be 1 to 3600, got {}", self.mqtt.discovery_interval_secs);
+        }
+        let prefix = &self.mqtt.discovery_prefix;
+        if prefix.is_empty() || prefix.contains(['+', '#']) || prefix.starts_with('/') || prefix.ends_with('/') {
+            bail!("mqtt.discovery_prefix must be a topic level or levels without wildcards, got {prefix:?}");
+        }
         if !(1..=10_000).contains(&self.backup.keep) {
             bail!("backup.keep must be 1 to 10000, got {}", self.backup.keep);
         }

@@ -7,6 +7,7 @@ mod config;
 mod dataset;
 mod demo;
 mod eval;
+mod homeassistant;
 mod import;
 mod logging;
 mod mqtt;

@@ -2,14 +2,14 @@
 //! application (`petty::serve`) until SIGINT/SIGTERM, then finish requests in flight and close
 //! the database cleanly.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use petty_http::AppState;
 use petty_store::Store;
 
 use crate::config::Loaded;
-use crate::{demo, mqtt};
+use crate::{demo, homeassistant, mqtt};
 
 /// Opens the configured database (creating the data folder for SQLite) and migrates it.
 pub(crate) async fn open_store(loaded: &Loaded) -> anyhow::Result<Store> {
@@ -76,7 +76,8 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
     let started = Instant::now();
     let config = &loaded.config;
     let store = open_store(&loaded).await?;
-    let http = config.http(config.jwt_secret()?);
+    let http_secret = config.jwt_secret()?;
+    let http = config.http(http_secret.clone());
     let demo = match seed_demo {
         // A clock of its own, which the fortnight's replay moves along.
         true => {
@@ -135,6 +136,19 @@ pub(crate) async fn serve(loaded: Loaded, seed_demo: bool) -> anyhow::Result<()>
         jobs.spawn_task("demo devices", demo::keep_sending(app, demo, stopping));
     }
     if let Some(url) = &config.mqtt.url {
+        if config.mqtt.home_assistant {
+            let client_id = format!("{}-home-assistant", config.mqtt.client_id);
+            let mut options = mqtt::options(url, &client_id).map_err(anyhow::Error::msg)?;
+            options.set_clean_session(true).set_manual_acks(false);
+            let discovery = homeassistant::Discovery {
+                prefix: config.mqtt.discovery_prefix.clone(),
+                installation: homeassistant::installation(&http_secret),
+                every: Duration::from_secs(config.mqtt.discovery_interval_secs),
+            };
+            tracing::info!(prefix = %discovery.prefix, "announcing the devices to Home Assistant (MQTT discovery)");
+            let announcing = homeassistant::run(store.clone(), options, discovery, jobs.stopping());
+            jobs.spawn_task("home assistant", announcing);
+        }
         let options = mqtt::options(url, &config.mqtt.client_id).map_err(anyhow::Error::msg)?;
         tracing::info!(url = %url, topic = mqtt::TOPIC, "taking readings over MQTT");
         let mut stopping = jobs.stopping();

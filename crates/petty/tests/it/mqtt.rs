@@ -127,6 +127,8 @@ async fn setup(name: &str, kind: &str, device_inflight: u16, port: u16) -> Setup
     let broker = format!("mqtt://127.0.0.1:{port}");
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--mqtt-url", &broker])
         .env("PETTY_MQTT__CLIENT_ID", &client_id)
+        // Ingest only: Home Assistant's discovery has a test of its own.
+        .env("PETTY_MQTT__HOME_ASSISTANT", "false")
         .env("PETTY_RATE_LIMIT__ENABLED", "false");
     let mut server = start(cmd);
     let http = http_client();
@@ -134,16 +136,7 @@ async fn setup(name: &str, kind: &str, device_inflight: u16, port: u16) -> Setup
     let register = json!({"email": email, "password": "correct horse battery staple", "display_name": "M"});
     let session = sign_up(&http, &server, &register).await;
     let access = session["access_token"].as_str().unwrap().to_owned();
-    let res = http
-        .post(server.url("/api/v1/devices"))
-        .bearer_auth(&access)
-        .json(&json!({"name": format!("{name} device"), "kind": kind}))
-        .send()
-        .await
-        .unwrap();
-    let device: Value = res.json().await.unwrap();
-    let (id, token) =
-        (device["device"]["id"].as_str().unwrap().to_owned(), device["token"].as_str().unwrap().to_owned());
+    let (id, token) = create_device(&server, &access, &format!("{name} device"), kind).await;
 
     // Petty has subscribed once it says so.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -273,4 +266,199 @@ async fn a_burst_of_qos1_messages_is_stored_and_acknowledged_in_full() {
     assert_eq!(latest["seq"], MESSAGES - 1);
 
     run.finish().await;
+}
+
+/// A device of `kind` named `name`: its id and token.
+async fn create_device(server: &super::Server, access: &str, name: &str, kind: &str) -> (String, String) {
+    let res = http_client()
+        .post(server.url("/api/v1/devices"))
+        .bearer_auth(access)
+        .json(&json!({"name": name, "kind": kind}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let device: Value = res.json().await.unwrap();
+    (device["device"]["id"].as_str().unwrap().to_owned(), device["token"].as_str().unwrap().to_owned())
+}
+
+/// Messages heard, `(topic, payload)`, in order.
+type Heard = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// What a Home Assistant would hear: everything under a discovery prefix, and every device's
+/// state, in order.
+struct Listener {
+    prefix: String,
+    heard: Heard,
+    driver: tokio::task::JoinHandle<()>,
+}
+
+impl Listener {
+    async fn new(prefix: &str) -> Listener {
+        let name = format!("ha-listener-{}", prefix.replace('/', "-"));
+        let (client, mut events) = AsyncClient::new(MqttOptions::new(name, "127.0.0.1", 1883), 1_000);
+        client.subscribe(format!("{prefix}/#"), QoS::AtLeastOnce).await.unwrap();
+        client.subscribe("petty/v1/devices/+/state", QoS::AtLeastOnce).await.unwrap();
+        let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        let driver = tokio::spawn(async move {
+            let _client = client;
+            while let Ok(event) = events.poll().await {
+                if let Event::Incoming(Packet::Publish(p)) = event {
+                    sink.lock().unwrap().push((p.topic.clone(), p.payload.to_vec()));
+                }
+            }
+        });
+        Listener { prefix: prefix.to_owned(), heard, driver }
+    }
+
+    /// The device's discovery topics, each with its newest config (`Null` once emptied).
+    fn configs(&self, id: &str) -> Vec<(String, Value)> {
+        let node = id.replace('-', "");
+        let mut latest = std::collections::BTreeMap::new();
+        for (topic, payload) in self.heard.lock().unwrap().iter() {
+            if topic.starts_with(&self.prefix) && topic.contains(&node) {
+                latest.insert(topic.clone(), serde_json::from_slice(payload).unwrap_or(Value::Null));
+            }
+        }
+        latest.into_iter().collect()
+    }
+
+    fn announced(&self, id: &str, entities: usize) -> bool {
+        let configs = self.configs(id);
+        configs.len() == entities && configs.iter().all(|(_, c)| c.is_object())
+    }
+
+    fn removed(&self, id: &str) -> bool {
+        let configs = self.configs(id);
+        !configs.is_empty() && configs.iter().all(|(_, c)| c.is_null())
+    }
+
+    fn state(&self, id: &str) -> Option<Value> {
+        let topic = format!("petty/v1/devices/{id}/state");
+        let heard = self.heard.lock().unwrap();
+        heard.iter().rev().find(|(t, _)| *t == topic).and_then(|(_, p)| serde_json::from_slice(p).ok())
+    }
+
+    async fn until(&self, what: &str, done: impl Fn(&Listener) -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !done(self) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: {} messages heard",
+                self.heard.lock().unwrap().len()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// `petty serve` announcing to Home Assistant under `prefix` (or not), on `dir`'s data.
+fn home_assistant_server(dir: &std::path::Path, prefix: &str, announce: bool) -> super::Server {
+    let mut cmd = petty(&dir.to_path_buf());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--mqtt-url", "mqtt://127.0.0.1:1883"])
+        .env("PETTY_MQTT__CLIENT_ID", format!("petty-{}", prefix.replace('/', "-")))
+        .env("PETTY_MQTT__HOME_ASSISTANT", announce.to_string())
+        .env("PETTY_MQTT__DISCOVERY_PREFIX", prefix)
+        .env("PETTY_MQTT__DISCOVERY_INTERVAL_SECS", "1");
+    start(cmd)
+}
+
+/// A device of `kind` with one reading; its id.
+async fn device_with_reading(
+    server: &super::Server,
+    access: &str,
+    name: &str,
+    kind: &str,
+    mut reading: Value,
+) -> String {
+    let (id, token) = create_device(server, access, name, kind).await;
+    reading["ts"] = json!(now_ms());
+    let res = http_client().post(server.url("/api/v1/ingest")).bearer_auth(&token).json(&reading).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    id
+}
+
+async fn delete_device(server: &super::Server, access: &str, id: &str) {
+    let res =
+        http_client().delete(server.url(&format!("/api/v1/devices/{id}"))).bearer_auth(access).send().await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+}
+
+/// Home Assistant's MQTT discovery: a collar and an air monitor appear as devices with their
+/// entities (retained configs in the documented schema, under the configured prefix), their
+/// state topics carry the newest reading, and a device deleted in Petty is removed (an empty
+/// retained config for each of its entities).
+#[tokio::test]
+async fn devices_are_announced_to_home_assistant_and_removed_when_deleted() {
+    if !broker_up() {
+        return;
+    }
+    let prefix = format!("petty-test-{}-{}/homeassistant", std::process::id(), now_ms());
+    let listener = Listener::new(&prefix).await;
+    let dir = temp_dir("home-assistant");
+    let server = home_assistant_server(&dir, &prefix, true);
+    let register = json!({"email": "ha@example.org", "password": "correct horse battery staple", "display_name": "H"});
+    let access = sign_up(&http_client(), &server, &register).await["access_token"].as_str().unwrap().to_owned();
+    let fix = json!({"lat": 52.37, "lon": 4.89, "accuracy_m": 6});
+    let collar = json!({"heart_rate": 88, "battery_pct": 70, "location": fix});
+    let collar = device_with_reading(&server, &access, "Bella's collar", "collar", collar).await;
+    let air = json!({"co_ppm": 3, "ambient_temp_c": 21.5, "humidity_pct": 45});
+    let monitor = device_with_reading(&server, &access, "Kitchen", "air_monitor", air).await;
+    listener
+        .until("announced", |l| {
+            l.announced(&collar, 6)
+                && l.announced(&monitor, 6)
+                && l.state(&collar).is_some_and(|s| s["heart_rate"] == 88.0)
+        })
+        .await;
+
+    // Each config as Home Assistant's discovery documents it.
+    let (collar_configs, monitor_configs) = (listener.configs(&collar), listener.configs(&monitor));
+    let mut unique = std::collections::HashSet::new();
+    for (topic, config) in collar_configs.iter().chain(&monitor_configs) {
+        let levels: Vec<&str> = topic.rsplit('/').collect();
+        assert_eq!(levels[0], "config", "{topic}");
+        assert!(["sensor", "binary_sensor", "device_tracker"].contains(&levels[3]), "{topic}");
+        assert!(
+            config["name"].is_string() && unique.insert(config["unique_id"].as_str().unwrap().to_owned()),
+            "{config}"
+        );
+        assert_eq!(config["device"]["identifiers"][0], levels[2], "the device is its node: {config}");
+        assert!(config["state_topic"].is_string() || config["json_attributes_topic"].is_string(), "{config}");
+    }
+    let of = |configs: &[(String, Value)], object: &str| {
+        configs.iter().find(|(t, _)| t.ends_with(&format!("/{object}/config"))).map(|(_, c)| c.clone()).unwrap()
+    };
+    assert_eq!(of(&collar_configs, "heart_rate")["unit_of_measurement"], "bpm");
+    assert_eq!(of(&collar_configs, "heart_rate")["device"]["name"], "Bella's collar");
+    assert_eq!(of(&collar_configs, "location")["source_type"], "gps");
+    assert_eq!(of(&collar_configs, "alarm")["device_class"], "problem");
+    assert_eq!(of(&monitor_configs, "co")["device_class"], "carbon_monoxide");
+    assert_eq!(of(&monitor_configs, "co")["unit_of_measurement"], "ppm");
+    let state = listener.state(&monitor).unwrap();
+    assert_eq!((state["co_ppm"].as_f64(), state["status"].as_str()), (Some(3.0), Some("online")), "{state}");
+
+    // Deleted in Petty: every entity's config is emptied (removed from Home Assistant).
+    delete_device(&server, &access, &collar).await;
+    listener.until("the collar removed", |l| l.removed(&collar)).await;
+    assert!(listener.announced(&monitor, 6), "the other device stays");
+
+    // Deleted while the announcing Petty was down: removed when it is back.
+    drop(server);
+    let quiet = home_assistant_server(&dir, &prefix, false);
+    let res = http_client()
+        .post(quiet.url("/api/v1/auth/login"))
+        .json(&json!({"email": "ha@example.org", "password": "correct horse battery staple"}))
+        .send()
+        .await
+        .unwrap();
+    let access = res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    delete_device(&quiet, &access, &monitor).await;
+    drop(quiet);
+    let back = home_assistant_server(&dir, &prefix, true);
+    listener.until("the monitor removed after a restart", |l| l.removed(&monitor)).await;
+    drop(back);
+    listener.driver.abort();
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -66,7 +66,9 @@ async fn setup(source: Source, name: &str) -> Setup {
     let mut mqtt_client = None;
     if source == Source::Mqtt {
         let client_id = format!("petty-{name}-{}-{}", std::process::id(), now_ms());
-        cmd.args(["--mqtt-url", "mqtt://127.0.0.1:1883"]).env("PETTY_MQTT__CLIENT_ID", &client_id);
+        cmd.args(["--mqtt-url", "mqtt://127.0.0.1:1883"])
+            .env("PETTY_MQTT__CLIENT_ID", &client_id)
+            .env("PETTY_MQTT__HOME_ASSISTANT", "false");
         mqtt_client = Some(client_id);
     }
     // `petty import` is another process: its readings reach the server's WebSockets through NATS.
