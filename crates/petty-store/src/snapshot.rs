@@ -158,4 +158,69 @@ mod tests {
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    /// A household as the second migration's schema held it: an owner, a pet, its collar and
+    /// three readings (one with an extra number), all written before any later migration.
+    const EARLY_HOUSEHOLD: &str = "
+        INSERT INTO households (id, name, created_at)
+            VALUES (X'0190000000007000800000000000000a', 'The Smiths', 1790000000000);
+        INSERT INTO users (id, email, display_name, password_hash, created_at, password_changed_at)
+            VALUES (X'0190000000007000800000000000000b', 'ana@example.org', 'Ana', 'not a hash', 1790000000000, 1790000000000);
+        INSERT INTO memberships (household_id, user_id, role, ends_at, created_at)
+            VALUES (X'0190000000007000800000000000000a', X'0190000000007000800000000000000b', 'owner', NULL, 1790000000000);
+        INSERT INTO pets (id, household_id, name, name_key, species, breed, date_of_birth, sex, weight_kg,
+                          microchip_id, photo_url, notes, created_at, updated_at)
+            VALUES (X'0190000000007000800000000000000c', X'0190000000007000800000000000000a', 'Bella', 'bella', 'dog',
+                    'Collie', '2020-04-01', 'female', 21.5, NULL, NULL, 'likes the sea', 1790000000000, 1790000000000);
+        INSERT INTO devices (id, household_id, pet_id, kind, name, model, firmware, expected_interval_secs, calibration,
+                             token_hash, token_created_at, created_at, updated_at, last_seen_at, latest_ts, battery_ts, battery_pct)
+            VALUES (X'0190000000007000800000000000000d', X'0190000000007000800000000000000a', X'0190000000007000800000000000000c',
+                    'collar', 'Bella''s collar', NULL, NULL, 60, '{}', NULL, NULL, 1790000000000, 1790000000000,
+                    1790000120500, 1790000120000, 1790000120000, 81);
+        INSERT INTO readings (device_id, ts, seq, household_id, received_at, heart_rate, battery_pct, lat, lon, accuracy_m, extra)
+            VALUES (X'0190000000007000800000000000000d', 1790000000000, 0, X'0190000000007000800000000000000a', 1790000000500, 72, 82, 52.37, 4.89, 5, NULL),
+                   (X'0190000000007000800000000000000d', 1790000060000, 1, X'0190000000007000800000000000000a', 1790000060500, 75, 81.5, 52.371, 4.891, 5, NULL),
+                   (X'0190000000007000800000000000000d', 1790000120000, 2, X'0190000000007000800000000000000a', 1790000120500, 78, 81, 52.372, 4.892, 5, '{\"lick_seconds\":4}');
+    ";
+
+    /// Data written under an early schema reads back whole through the store after the
+    /// migrations from every later step to the latest.
+    #[tokio::test]
+    async fn data_written_at_an_early_step_reads_back_after_migrating_from_every_later_one() {
+        use petty_core::ids::{DeviceId, HouseholdId, PetId};
+        let dir = std::env::temp_dir().join(format!("petty-steps-data-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let id = |last: u8| uuid::Uuid::from_bytes([1, 0x90, 0, 0, 0, 0, 0x70, 0, 0x80, 0, 0, 0, 0, 0, 0, last]);
+        let (household, pet, device) = (HouseholdId(id(0x0a)), PetId(id(0x0c)), DeviceId(id(0x0d)));
+        let steps = sqlite_migrations();
+        for step in steps.iter().filter(|s| **s >= 2) {
+            let path = dir.join(format!("data-at-{step}.db"));
+            migrate_sqlite_to(&path, 2).await.unwrap();
+            let mut conn = open(&path, false).await.unwrap();
+            sqlx::raw_sql(EARLY_HOUSEHOLD).execute(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+            migrate_sqlite_to(&path, *step).await.unwrap_or_else(|e| panic!("to migration {step}: {e}"));
+            let store = crate::Store::open_sqlite(&path).await.unwrap();
+            store.migrate().await.unwrap_or_else(|e| panic!("from migration {step} to the latest: {e}"));
+            let bella = store.get_pet(household, pet).await.unwrap();
+            assert_eq!((bella.profile.name.as_str(), bella.profile.weight_kg), ("Bella", Some(21.5)), "from {step}");
+            let collar = store.get_device(household, device).await.unwrap();
+            assert_eq!(
+                (collar.profile.name.as_str(), collar.battery_pct),
+                ("Bella's collar", Some(81.0)),
+                "from {step}"
+            );
+            let from = time::OffsetDateTime::from_unix_timestamp(1_789_999_000).unwrap();
+            let to = time::OffsetDateTime::from_unix_timestamp(1_790_001_000).unwrap();
+            let (readings, _) = store.readings(household, device, from, to, None, 100).await.unwrap();
+            let hearts: Vec<Option<f64>> =
+                readings.iter().map(|r| r.reading.value(petty_core::readings::Metric::HeartRate)).collect();
+            assert_eq!(hearts, [Some(72.0), Some(75.0), Some(78.0)], "from {step}");
+            assert_eq!(readings[2].reading.extra.get("lick_seconds"), Some(&4.0), "from {step}");
+            assert_eq!(readings[0].reading.location.map(|l| l.lat), Some(52.37), "from {step}");
+            store.close().await;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
