@@ -131,13 +131,16 @@ pub const OWNER_LABEL_ERROR: f64 = 0.08;
 /// give them: [`OWNER_LABEL_ERROR`] of the episodes (runs of one true label) carry the label
 /// the behaviour is [`mistaken_for`].
 pub fn training_rows(seed: u64, dogs: u32, start_ms: i64, days: u32) -> Vec<([f64; FEATURE_COUNT], Behaviour)> {
-    rows_labelled(seed, dogs, start_ms, days, OWNER_LABEL_ERROR)
+    rows_labelled(seed, dogs, start_ms, days, OWNER_LABEL_ERROR, &|_| {})
 }
 
 /// [`training_rows`] with the true labels.
 pub fn true_rows(seed: u64, dogs: u32, start_ms: i64, days: u32) -> Vec<([f64; FEATURE_COUNT], Behaviour)> {
-    rows_labelled(seed, dogs, start_ms, days, 0.0)
+    rows_labelled(seed, dogs, start_ms, days, 0.0, &|_| {})
 }
+
+/// `done(days)` after each dog's days are simulated: a long command's progress.
+type Done<'a> = &'a dyn Fn(u64);
 
 fn rows_labelled(
     seed: u64,
@@ -145,6 +148,7 @@ fn rows_labelled(
     start_ms: i64,
     days: u32,
     owner_error: f64,
+    done: Done<'_>,
 ) -> Vec<([f64; FEATURE_COUNT], Behaviour)> {
     let mut rows = Vec::new();
     let mut owner = StdRng::seed_from_u64(mix(seed, 0x0A4E));
@@ -163,6 +167,7 @@ fn rows_labelled(
             i += run;
         }
         rows.extend(truth);
+        done(u64::from(days));
     }
     rows
 }
@@ -225,6 +230,18 @@ pub const CONFIDENCE_RATES: [(Rate, u32, u32, &[i64]); 2] =
 /// was right (against the truth), per label. The other rates' curves are measured the same way
 /// on more dogs ([`CONFIDENCE_RATES`]).
 pub fn fit_confidence(model: Forest, seed: u64, start_ms: i64) -> Forest {
+    fit_confidence_reporting(model, seed, start_ms, &|_| {})
+}
+
+/// The simulated dog-days [`train_model`] goes through: its training dogs' and the confidence
+/// curves' ([`CONFIDENCE_DOGS`], [`CONFIDENCE_RATES`]).
+pub fn dog_days_to_train(dogs: u32, days: u32) -> u64 {
+    let (c_dogs, c_days) = CONFIDENCE_DOGS;
+    let rates: u64 = CONFIDENCE_RATES.iter().map(|(_, dogs, days, _)| u64::from(*dogs) * u64::from(*days)).sum();
+    u64::from(dogs) * u64::from(days) + u64::from(c_dogs) * u64::from(c_days) + rates
+}
+
+fn fit_confidence_reporting(model: Forest, seed: u64, start_ms: i64, done: Done<'_>) -> Forest {
     let raw = model.with_confidence(None);
     let judge = |stream: u64, dogs: u32, days: u32, interval_ms: &dyn Fn(u32) -> i64| {
         let mut pairs = Vec::new();
@@ -233,6 +250,7 @@ pub fn fit_confidence(model: Forest, seed: u64, start_ms: i64) -> Forest {
             let labelled = labelled_days(dog_seed, start_ms, days, interval_ms(dog), &Scenario::default());
             pairs
                 .extend(judged_epochs(&raw, &labelled).into_iter().map(|(c, truth, label)| (label, c, truth == label)));
+            done(u64::from(days));
         }
         Confidence::fit(&pairs)
     };
@@ -257,10 +275,23 @@ pub fn train_model(
     params: &TrainParams,
     extra: Vec<([f64; FEATURE_COUNT], Behaviour)>,
 ) -> Result<Forest, ModelError> {
-    let mut rows = training_rows(seed, dogs, start_ms, days);
+    train_model_reporting(seed, (dogs, days), start_ms, params, extra, &|_| {})
+}
+
+/// [`train_model`], calling `done(days)` after each simulated dog (of
+/// [`dog_days_to_train`] in all): `petty train`'s progress.
+pub fn train_model_reporting(
+    seed: u64,
+    (dogs, days): (u32, u32),
+    start_ms: i64,
+    params: &TrainParams,
+    extra: Vec<([f64; FEATURE_COUNT], Behaviour)>,
+    done: Done<'_>,
+) -> Result<Forest, ModelError> {
+    let mut rows = rows_labelled(seed, dogs, start_ms, days, OWNER_LABEL_ERROR, done);
     rows.extend(extra);
     let forest = Forest::train(&rows, params, seed)?;
-    Ok(fit_confidence(forest, seed, start_ms))
+    Ok(fit_confidence_reporting(forest, seed, start_ms, done))
 }
 
 /// Each epoch of a labelled stretch with the confidence of the episode covering it and

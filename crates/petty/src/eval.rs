@@ -14,8 +14,8 @@ use crate::config::Loaded;
 use crate::server;
 use petty_core::behaviour::{Confidence, Sample};
 use petty_sim::labelled::{
-    CountsBaseline, Evaluation, Judged, epoch_rows, evaluate, evaluate_baseline, leave_one_dog_out, train_model,
-    training_rows,
+    CountsBaseline, Evaluation, Judged, dog_days_to_train, epoch_rows, evaluate, evaluate_baseline, leave_one_dog_out,
+    train_model_reporting, training_rows,
 };
 
 /// 2026-11-02T00:00:00Z: the simulated days start at a local midnight.
@@ -242,7 +242,14 @@ pub(crate) async fn train(loaded: Loaded, args: TrainArgs) -> anyhow::Result<()>
             Forest::train(&rows, &params, args.seed)?.with_confidence(Confidence::fit(&judged))
         }
         // Trained, then its vote shares measured on other simulated dogs (what "likely" means).
-        None => train_model(args.seed, args.dogs, START_MS, args.days, &params, extra)?,
+        None => {
+            let total = dog_days_to_train(args.dogs, args.days);
+            let bar = crate::progress::count(total, "simulating and training", "dog-days");
+            let done = |days: u64| bar.inc(days);
+            let forest = train_model_reporting(args.seed, (args.dogs, args.days), START_MS, &params, extra, &done)?;
+            bar.finish_and_clear();
+            forest
+        }
     };
     let text = forest.to_text();
     if let Some(store) = &store {
