@@ -33,6 +33,7 @@ mod retention;
 mod security;
 mod signin;
 mod snapshot;
+mod transfer;
 mod work;
 
 use std::path::Path;
@@ -65,6 +66,7 @@ pub use retention::*;
 pub use security::*;
 pub use signin::*;
 pub use snapshot::{SqliteCheck, check_sqlite, migrate_sqlite_to, snapshot_sqlite, sqlite_migrations};
+pub use transfer::{TableMoved, move_to_postgres};
 pub use work::{AlarmWorkDone, WorkClaim, WorkKind};
 
 /// What can go wrong in the store, in terms callers act on.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Overrides};
-use crate::{backup, eval, import, query, simulate};
+use crate::{backup, eval, import, query, simulate, transfer};
 use crate::{logging, server};
 
 #[derive(Parser)]
@@ -45,6 +45,9 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore an archive `petty backup` wrote into a new or empty folder, after checking it.
     Restore(backup::RestoreArgs),
+    /// Copy the embedded database into an empty PostgreSQL database, table by table, verified;
+    /// run it again after an interruption to go on where it stopped. Stop `petty serve` first.
+    Move(transfer::MoveArgs),
     /// Ask a household's pet catalog in plain words ("3 cheapest cats that are not black"):
     /// prints how it was understood and what it found.
     Query(query::QueryArgs),
@@ -156,6 +159,10 @@ pub(crate) fn run() -> ExitCode {
             with_runtime(overrides, move |loaded| backup::run(loaded, args))
         }
         Command::Restore(args) => backup::restore(args),
+        Command::Move(args) => {
+            let overrides = args.common.overrides(None, None, None);
+            with_runtime(overrides, move |loaded| transfer::run(loaded, args))
+        }
         Command::Query(args) => {
             let overrides = args.common.overrides(None, None, None);
             with_runtime(overrides, move |loaded| query::run(loaded, args))

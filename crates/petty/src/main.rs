@@ -15,6 +15,7 @@ mod progress;
 mod query;
 mod server;
 mod simulate;
+mod transfer;
 
 /// mimalloc instead of glibc's malloc: a request makes dozens of short-lived allocations, and
 /// glibc's free/malloc pair cost a quarter of a cached read's CPU (BENCHMARKS.md, run D).

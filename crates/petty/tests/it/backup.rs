@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{http_client, petty, sign_up, start, temp_dir};
+use super::{answer, http_client, petty, sign_up, start, temp_dir};
 
 fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
@@ -158,15 +158,7 @@ async fn a_backup_under_load_restores_every_reading_acknowledged_before_it() {
     let lost: Vec<&u64> = before.difference(&stored).take(10).collect();
     assert!(lost.is_empty(), "acknowledged before the backup but not restored: {lost:?}");
     assert!(stored.iter().all(|s| *s < after as u64 + 1), "nothing that was never sent");
-    let files: Value = client
-        .get(second.url(&format!("/api/v1/files?pet_id={pet_id}")))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let files = answer(client.get(second.url(&format!("/api/v1/files?pet_id={pet_id}"))).bearer_auth(&access)).await;
     let link = files["items"][0]["url"].as_str().unwrap_or_else(|| panic!("the photo's record: {files}"));
     let res = client.get(second.url(&link[link.find("/files/").unwrap()..])).send().await.unwrap();
     assert_eq!(res.status(), 200, "the photo's bytes are restored");

@@ -120,6 +120,12 @@ mod sources;
 mod support;
 mod topology;
 mod train;
+mod transfer;
+
+/// Sends `request` and reads its answer as JSON.
+async fn answer(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
 
 fn http_client() -> reqwest::Client {
     petty_http::notify::install_tls_provider();
