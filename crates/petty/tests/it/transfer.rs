@@ -46,7 +46,20 @@ async fn view(server: &Server) -> Value {
         latest.push(json!({"device": d["name"], "ts": reading["ts"], "seq": reading["seq"]}));
     }
     latest.sort_by_key(|v| v.to_string());
-    json!({"pets": names, "latest": latest})
+    // Two compatibility profiles read the same household through their own routes.
+    let signed = answer(client.post(server.url("/compat/petmgmt/api/v1/auth/login")).json(&credentials)).await;
+    let profile_token = signed["data"]["accessToken"].as_str().expect("the profile's sign-in").to_owned();
+    let petmgmt = answer(client.get(server.url("/compat/petmgmt/api/v1/pets")).bearer_auth(&profile_token)).await;
+    let mut petmgmt: Vec<String> = petmgmt["data"]["pets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the Pet Management profile's pets: {petmgmt}"))
+        .iter()
+        .map(|p| format!("{} ({}, vaccines {})", p["name"], p["breed"], p["vaccineStatus"]))
+        .collect();
+    petmgmt.sort();
+    let aurora = get("/compat/aurora/api/v1/events".to_owned()).await;
+    assert!(aurora["total"].is_number(), "the AURORA_LIFE profile's events: {aurora}");
+    json!({"pets": names, "latest": latest, "petmgmt_pets": petmgmt, "aurora_events": aurora["total"]})
 }
 
 fn serve(dir: &Path, database_url: Option<&str>) -> Server {
