@@ -292,3 +292,35 @@ fn on_postgresql_the_archive_says_the_database_is_pg_dumps() {
     assert_eq!(std::fs::read(dir.join("restored/petty.toml")).unwrap(), std::fs::read(dir.join("petty.toml")).unwrap());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A database a newer Petty migrated is refused by `petty serve` and `petty migrate`, with a
+/// message that says so, and nothing in it changes (no copy is taken, no migration runs).
+#[tokio::test]
+async fn a_database_from_a_newer_petty_is_refused_and_left_alone() {
+    let dir = temp_dir("newer-schema");
+    let data = dir.join("petty-data");
+    std::fs::create_dir_all(&data).unwrap();
+    let db = data.join("petty.db");
+    let latest = *petty_store::sqlite_migrations().last().unwrap();
+    petty_store::migrate_sqlite_to(&db, latest).await.unwrap();
+    // What a later Petty would have recorded, written with Python's own SQLite.
+    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n\
+        c.execute(\"INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+        VALUES (99990101000000, 'from a later Petty', 1, x'00', 0)\")\nc.commit()\n";
+    let status = std::process::Command::new("python3").args(["-c", script, db.to_str().unwrap()]).status().unwrap();
+    assert!(status.success());
+    for command in [&["migrate"][..], &["serve", "--listen", "127.0.0.1:0"][..]] {
+        let out = run(&dir, command);
+        assert!(!out.status.success(), "{command:?} must refuse: {}", text(&out));
+        assert!(
+            text(&out).contains("migrated by a newer Petty") && text(&out).contains(&format!("knows up to {latest}")),
+            "{}",
+            text(&out)
+        );
+    }
+    // Still the newer Petty's schema, whole; no migration of this one ran.
+    let check = petty_store::check_sqlite(&db).await.unwrap();
+    assert_eq!((check.integrity.as_str(), check.migration), ("ok", Some(99990101000000)));
+    assert!(!data.join("backups").exists(), "nothing to copy: no migration ran");
+    let _ = std::fs::remove_dir_all(dir);
+}
