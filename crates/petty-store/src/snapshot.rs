@@ -159,29 +159,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// A household as the second migration's schema held it: an owner, a pet, its collar and
-    /// three readings (one with an extra number), all written before any later migration.
-    const EARLY_HOUSEHOLD: &str = "
-        INSERT INTO households (id, name, created_at)
-            VALUES (X'0190000000007000800000000000000a', 'The Smiths', 1790000000000);
-        INSERT INTO users (id, email, display_name, password_hash, created_at, password_changed_at)
-            VALUES (X'0190000000007000800000000000000b', 'ana@example.org', 'Ana', 'not a hash', 1790000000000, 1790000000000);
-        INSERT INTO memberships (household_id, user_id, role, ends_at, created_at)
-            VALUES (X'0190000000007000800000000000000a', X'0190000000007000800000000000000b', 'owner', NULL, 1790000000000);
-        INSERT INTO pets (id, household_id, name, name_key, species, breed, date_of_birth, sex, weight_kg,
-                          microchip_id, photo_url, notes, created_at, updated_at)
-            VALUES (X'0190000000007000800000000000000c', X'0190000000007000800000000000000a', 'Bella', 'bella', 'dog',
-                    'Collie', '2020-04-01', 'female', 21.5, NULL, NULL, 'likes the sea', 1790000000000, 1790000000000);
-        INSERT INTO devices (id, household_id, pet_id, kind, name, model, firmware, expected_interval_secs, calibration,
-                             token_hash, token_created_at, created_at, updated_at, last_seen_at, latest_ts, battery_ts, battery_pct)
-            VALUES (X'0190000000007000800000000000000d', X'0190000000007000800000000000000a', X'0190000000007000800000000000000c',
-                    'collar', 'Bella''s collar', NULL, NULL, 60, '{}', NULL, NULL, 1790000000000, 1790000000000,
-                    1790000120500, 1790000120000, 1790000120000, 81);
-        INSERT INTO readings (device_id, ts, seq, household_id, received_at, heart_rate, battery_pct, lat, lon, accuracy_m, extra)
-            VALUES (X'0190000000007000800000000000000d', 1790000000000, 0, X'0190000000007000800000000000000a', 1790000000500, 72, 82, 52.37, 4.89, 5, NULL),
-                   (X'0190000000007000800000000000000d', 1790000060000, 1, X'0190000000007000800000000000000a', 1790000060500, 75, 81.5, 52.371, 4.891, 5, NULL),
-                   (X'0190000000007000800000000000000d', 1790000120000, 2, X'0190000000007000800000000000000a', 1790000120500, 78, 81, 52.372, 4.892, 5, '{\"lick_seconds\":4}');
-    ";
+    /// A household as the second migration's schema held it (shared with the binary's upgrade
+    /// test, which reads it back through the HTTP API).
+    const EARLY_HOUSEHOLD: &str = include_str!("../tests/fixtures/early_household.sql");
 
     /// Data written under an early schema reads back whole through the store after the
     /// migrations from every later step to the latest.

@@ -324,3 +324,40 @@ async fn a_database_from_a_newer_petty_is_refused_and_left_alone() {
     assert!(!data.join("backups").exists(), "nothing to copy: no migration ran");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Forward-only upgrades: a household written under the second migration's schema (the store's
+/// fixture), left at every later step as an older Petty would have, is migrated by `petty
+/// serve` and reads back whole through the HTTP API.
+#[tokio::test]
+async fn an_early_household_reads_back_through_the_api_from_every_migration_step() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../petty-store/tests/fixtures/early_household.sql");
+    let load = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.executescript(open(sys.argv[2]).read())\nc.commit()\n";
+    let client = http_client();
+    let credentials = json!({"email": "ana@example.org", "password": "correct horse battery staple"});
+    let (pet, device) = ("01900000-0000-7000-8000-00000000000c", "01900000-0000-7000-8000-00000000000d");
+    for step in petty_store::sqlite_migrations().into_iter().filter(|s| *s >= 2) {
+        let dir = temp_dir(&format!("upgrade-{step}"));
+        let db = dir.join("petty-data/petty.db");
+        std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+        petty_store::migrate_sqlite_to(&db, 2).await.unwrap();
+        let status =
+            std::process::Command::new("python3").args(["-c", load, db.to_str().unwrap(), fixture]).status().unwrap();
+        assert!(status.success(), "the fixture loads at migration 2");
+        petty_store::migrate_sqlite_to(&db, step).await.unwrap();
+
+        let mut cmd = petty(&dir);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+        let server = start(cmd);
+        let login = answer(client.post(server.url("/api/v1/auth/login")).json(&credentials)).await;
+        let token = login["access_token"].as_str().unwrap_or_else(|| panic!("from {step}: {login}")).to_owned();
+        let bella = answer(client.get(server.url(&format!("/api/v1/pets/{pet}"))).bearer_auth(&token)).await;
+        assert_eq!((&bella["name"], &bella["weight_kg"]), (&json!("Bella"), &json!(21.5)), "from {step}: {bella}");
+        let path = format!("/api/v1/devices/{device}/readings?from=1789999000000&to=1790001000000");
+        let page = answer(client.get(server.url(&path)).bearer_auth(&token)).await;
+        let hearts: Vec<&Value> = page["items"].as_array().unwrap().iter().map(|r| &r["heart_rate"]).collect();
+        assert_eq!(hearts, [&json!(72.0), &json!(75.0), &json!(78.0)], "from {step}: {page}");
+        assert_eq!(page["items"][2]["extra"]["lick_seconds"], json!(4.0), "from {step}");
+        drop(server);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
