@@ -55,6 +55,12 @@ pub(crate) fn installation(secret: &[u8]) -> String {
     digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The device a node id names (the inverse of [`node`]).
+fn device_of_node(node: &str) -> Option<DeviceId> {
+    let hex = node.rsplit('_').next()?;
+    uuid::Uuid::parse_str(hex).ok().map(DeviceId)
+}
+
 /// The node id of a device in discovery topics (letters, digits and `_` only).
 fn node(installation: &str, id: DeviceId) -> String {
     format!("petty_{installation}_{}", id.to_string().replace('-', ""))
@@ -276,7 +282,19 @@ async fn pass(
         removed.extend(published.announced.remove(&id).unwrap_or_default());
         removed.extend([state_topic(id), location_topic(id), alarm_topic(id)]);
     }
-    removed.extend(published.found.drain().filter(|topic| !present.contains(topic)));
+    // Deleted while Petty was down: its retained configs were read back at start; its state
+    // topics go with them.
+    let stale: Vec<String> = published.found.drain().filter(|topic| !present.contains(topic)).collect();
+    let mut orphans = HashSet::new();
+    for topic in &stale {
+        if let Some(id) = topic.rsplit('/').nth(2).and_then(device_of_node) {
+            orphans.insert(id);
+        }
+    }
+    removed.extend(stale);
+    for id in orphans {
+        removed.extend([state_topic(id), location_topic(id), alarm_topic(id)]);
+    }
     for topic in removed {
         client.publish(topic.clone(), QoS::AtLeastOnce, true, Vec::<u8>::new()).await?;
         published.last.remove(&topic);
@@ -328,6 +346,7 @@ mod tests {
         assert_eq!(heart["device"]["name"], "Bella's collar");
         let state = state(&device, None, now);
         assert_eq!(state, json!({"status": "online", "battery_pct": 80.0}));
+        assert_eq!(device_of_node(node), Some(id), "a node names its device");
         assert_eq!(installation(b"one secret"), installation(b"one secret"));
         assert_ne!(installation(b"one secret"), installation(b"another"));
     }

@@ -410,6 +410,7 @@ async fn devices_are_announced_to_home_assistant_and_removed_when_deleted() {
             l.announced(&collar, 6)
                 && l.announced(&monitor, 6)
                 && l.state(&collar).is_some_and(|s| s["heart_rate"] == 88.0)
+                && l.state(&monitor).is_some_and(|s| s["co_ppm"] == 3.0)
         })
         .await;
 
@@ -458,6 +459,7 @@ async fn devices_are_announced_to_home_assistant_and_removed_when_deleted() {
     drop(quiet);
     let back = home_assistant_server(&dir, &prefix, true);
     listener.until("the monitor removed after a restart", |l| l.removed(&monitor)).await;
+    listener.until("and its state cleared", |l| l.state(&monitor).is_none()).await;
     drop(back);
     listener.driver.abort();
     let _ = std::fs::remove_dir_all(dir);
