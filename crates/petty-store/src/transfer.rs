@@ -56,7 +56,7 @@ impl Kind {
             "uuid" => Kind::Uuid,
             "bytea" => Kind::Bytes,
             "bigint" => Kind::I64,
-            "integer" | "smallint" => Kind::I32,
+            "integer" => Kind::I32,
             "boolean" => Kind::Bool,
             "double precision" | "real" => Kind::F64,
             "text" | "character varying" => Kind::Text,
@@ -296,6 +296,18 @@ fn sqlite_val(v: rusqlite::types::ValueRef<'_>) -> Val {
     }
 }
 
+/// A SQLite row of `table`, each value converted to its PostgreSQL column's type.
+fn pg_row(table: &Table, row: &rusqlite::Row<'_>) -> Result<Vec<PgVal>> {
+    let mut values = Vec::with_capacity(table.columns.len());
+    for (i, (column, kind)) in table.columns.iter().enumerate() {
+        let v = sqlite_val(row.get_ref(i).map_err(sqlite_error)?);
+        let converted = PgVal::convert(*kind, v.clone())
+            .ok_or_else(|| bad(format!("{}.{column}: {v:?} cannot be a {kind:?}", table.name)))?;
+        values.push(converted);
+    }
+    Ok(values)
+}
+
 /// Reads `table` from SQLite in `order`, skipping the first `skip` rows, and hands over
 /// batches of `batch` converted rows; runs on a blocking thread.
 fn read_rows(
@@ -320,14 +332,7 @@ fn read_rows(
                 skipped += 1;
                 continue;
             }
-            let mut values = Vec::with_capacity(table.columns.len());
-            for (i, (column, kind)) in table.columns.iter().enumerate() {
-                let v = sqlite_val(row.get_ref(i).map_err(sqlite_error)?);
-                let converted = PgVal::convert(*kind, v.clone())
-                    .ok_or_else(|| bad(format!("{}.{column}: {v:?} cannot be a {kind:?}", table.name)))?;
-                values.push(converted);
-            }
-            pending.push(values);
+            pending.push(pg_row(table, row)?);
             if pending.len() == batch && !send(Ok(std::mem::replace(&mut pending, Vec::with_capacity(batch)))) {
                 return Ok(());
             }
@@ -523,11 +528,8 @@ fn sqlite_checksum(path: &Path, table: &Table) -> Result<(u64, String)> {
     let mut rows = stmt.query([]).map_err(sqlite_error)?;
     let (mut h, mut n) = (Sha256::new(), 0u64);
     while let Some(row) = rows.next().map_err(sqlite_error)? {
-        for (i, (column, kind)) in table.columns.iter().enumerate() {
-            let v = sqlite_val(row.get_ref(i).map_err(sqlite_error)?);
-            let converted = PgVal::convert(*kind, v.clone())
-                .ok_or_else(|| bad(format!("{}.{column}: {v:?} cannot be a {kind:?}", table.name)))?;
-            converted.hash(&mut h);
+        for value in pg_row(table, row)? {
+            value.hash(&mut h);
         }
         n += 1;
     }

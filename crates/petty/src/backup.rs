@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::cli::CommonArgs;
-use crate::config::Loaded;
+use crate::config::{Loaded, create_private};
 
 /// The archive's format, in its manifest.
 const FORMAT: &str = "petty-backup 1";
@@ -315,15 +315,6 @@ async fn write_backup_from(loaded: &Loaded, out: &Path, staging: &Path, quiet: b
     std::fs::rename(&partial, out)
         .with_context(|| format!("could not rename {} to {}", partial.display(), out.display()))?;
     Ok(manifest)
-}
-
-/// A new file only its owner can read: an archive holds the signing secret.
-fn create_private(path: &Path) -> io::Result<File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
 }
 
 /// Where a member goes under the target folder: only the names a backup writes, and nothing
