@@ -58,8 +58,12 @@ echo "year chart: $(wc -c < "$DIR/year.svg") bytes, $(grep -o 'buckets' "$DIR/ye
 echo "hour chart: $(wc -c < "$DIR/hour.svg") bytes, $(sed -E 's/.*<desc[^>]*>([^<]*)<.*/\1/' "$DIR/hour.svg")"
 
 run() {
-  taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "authorization: Bearer $access" "$1" \
-    | awk '/Requests\/sec/ {rps=$2} $1 == "50%" {p50=$2} $1 == "99%" {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s req/s, p50 %s, p99 %s, non-2xx %s\n", rps, p50, p99, bad+0}'
+  local line
+  line=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "authorization: Bearer $access" "$1" \
+    | awk '/Requests\/sec/ {rps=$2} $1 == "50%" {p50=$2} $1 == "99%" {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s req/s, p50 %s, p99 %s, non-2xx %s\n", rps, p50, p99, bad+0}')
+  echo "$line"
+  # A figure made of error answers is false: the run fails at the end if any came.
+  case "$line" in *"non-2xx 0") ;; *) echo "$1: $line" >> "$DIR/failures" ;; esac
 }
 taskset -c 1 wrk -t1 -c"$CONNS" -d2s -H "authorization: Bearer $access" "$YEAR" >/dev/null
 for r in $(seq 1 "$ROUNDS"); do
@@ -68,3 +72,4 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "  hour:     $(run "$HOUR")"
   echo "  year:     $(run "$YEAR")"
 done
+if [ -s "$DIR/failures" ]; then cat "$DIR/failures" >&2; echo "FAILED: answers that were not 2xx" >&2; exit 1; fi

@@ -9,6 +9,7 @@
 #   PHASE=latency xtask/bench/ingest.sh                  # p99 at half of Petty's max, 30 s
 #   PHASE=long xtask/bench/ingest.sh                     # 60 s at half max: any request over 100 ms?
 #   RATE=N                                               # offer N req/s instead of half the max
+#   DEVICES=N                                            # spread the readings over N collars (default 1)
 #   PHASE=postgres xtask/bench/ingest.sh [ROUNDS] [SECONDS]
 #       Petty on PostgreSQL (127.0.0.1:5432, database petty_bench, recreated) against pgbench's
 #       one-row-per-transaction INSERTs with 8 clients into a (device_id, ts)-indexed table in
@@ -62,16 +63,27 @@ session=$(curl -sf -H 'content-type: application/json' \
   -d '{"email":"bench@example.org","password":"correct horse battery staple"}' \
   http://127.0.0.1:18190/api/v1/auth/login)
 access=$(printf '%s' "$session" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-created=$(curl -sf -H 'content-type: application/json' -H "authorization: Bearer $access" \
-  -d '{"name":"Bench collar","kind":"collar","expected_interval_secs":60}' http://127.0.0.1:18190/api/v1/devices)
-export DK=$(printf '%s' "$created" | sed -E 's/.*"token":"([^"]+)".*/\1/')
-# Event times start an hour back, one millisecond apart: every request is a new reading.
-export BASE=$(( $(date +%s) * 1000 - 3600000 ))
+# DEVICES collars (default 1); request n goes to collar n mod DEVICES, so with more than one
+# each collar's readings are sent in their event-time order, as real collars send them.
+DK=""
+for d in $(seq 1 "${DEVICES:-1}"); do
+  created=$(curl -sf -H 'content-type: application/json' -H "authorization: Bearer $access" \
+    -d "{\"name\":\"Bench collar $d\",\"kind\":\"collar\",\"expected_interval_secs\":60}" http://127.0.0.1:18190/api/v1/devices)
+  DK="$DK${DK:+,}$(printf '%s' "$created" | sed -E 's/.*"token":"([^"]+)".*/\1/')"
+done
+export DK
+# Event times one millisecond apart, every wrk run in a range of its own (half an hour of event
+# time, from a day back), so every request of every run is a new reading: repeating one
+# range would answer later runs with duplicates (200, nothing written), which cost less.
+echo $(( $(date +%s) * 1000 - 24 * 3600000 )) > "$DIR/next_base"
+fresh_base() { local b; b=$(cat "$DIR/next_base"); echo $(( b + 1800000 )) > "$DIR/next_base"; export BASE=$b; }
 
 # run NAME URL LUA [extra wrk args...] -> prints "req/s cpu_us_per_req p99 max non2xx"
 run() {
   local name=$1 url=$2 lua=$3 pid=$4; shift 4
+  fresh_base
   taskset -c 1 wrk -t1 -c"$CONNS" -d2s -s "$lua" "$url" >/dev/null
+  fresh_base
   local c0; c0=$(cpu_ticks "$pid")
   local out; out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$lua" "$@" "$url")
   local c1; c1=$(cpu_ticks "$pid")
@@ -81,6 +93,8 @@ run() {
   p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
   max=$(echo "$out" | awk '$1 == "Latency" {print $4}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}'); non2xx=${non2xx:-0}
+  # A figure made of error answers is false: the run fails at the end (below) if any came.
+  [ "$non2xx" = 0 ] || echo "$name: $non2xx answers were not 2xx" >> "$DIR/failures"
   local total; total=$(echo "$out" | awk '/requests in/ {print $1}')
   local cpu_us; cpu_us=$(awk -v t="$TICK" -v a="$c0" -v b="$c1" -v n="$total" 'BEGIN {printf "%.1f", (b - a) / t * 1e6 / n}')
   echo "$rps $cpu_us $p99 $max $non2xx"
@@ -124,3 +138,4 @@ else
   grep -A8 'Latency Distribution' "$DIR/petty-rate.last"
 fi
 { grep -ciE 'error|panic' "$DIR/petty.log" || true; } | sed 's/^/petty log lines with error or panic: /'
+if [ -s "$DIR/failures" ]; then cat "$DIR/failures" >&2; echo "FAILED: the figures above include answers that were not 2xx" >&2; exit 1; fi

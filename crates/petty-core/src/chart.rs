@@ -122,14 +122,18 @@ impl std::fmt::Display for N {
 /// Room for the longest [`number_text`]: a sign, 13 digits, a point and two decimals.
 const NUMBER_TEXT: usize = 24;
 
-/// `v` rounded to hundredths, written into `buf` digit by digit (no formatting machinery: the
-/// per-bucket loops of a year's chart write thousands of these).
-fn number_text(v: f64, buf: &mut [u8; NUMBER_TEXT]) -> &str {
-    let hundredths = (v * 100.0).round();
-    if !hundredths.is_finite() || hundredths.abs() > 1e15 {
-        return "0";
+/// `v` rounded to hundredths (halves away from zero), written into the end of `buf` digit by
+/// digit, with no formatting machinery (the per-bucket loops of a year's chart write thousands
+/// of these); returns where the text starts.
+fn number_digits(v: f64, buf: &mut [u8; NUMBER_TEXT]) -> usize {
+    let scaled = v * 100.0;
+    if !scaled.is_finite() || scaled.abs() > 1e15 {
+        buf[NUMBER_TEXT - 1] = b'0';
+        return NUMBER_TEXT - 1;
     }
-    let h = hundredths as i64;
+    // A cast truncates toward zero, so adding a half away from zero first rounds; cheaper than
+    // `f64::round`, which is a call into libm.
+    let h = if scaled >= 0.0 { (scaled + 0.5) as i64 } else { (scaled - 0.5) as i64 };
     let (mut whole, frac) = (h.unsigned_abs() / 100, h.unsigned_abs() % 100);
     let mut at = NUMBER_TEXT;
     let mut put = |b: u8| {
@@ -153,12 +157,22 @@ fn number_text(v: f64, buf: &mut [u8; NUMBER_TEXT]) -> &str {
     if h < 0 {
         put(b'-');
     }
+    at
+}
+
+/// [`number_digits`] as text.
+fn number_text(v: f64, buf: &mut [u8; NUMBER_TEXT]) -> &str {
+    let at = number_digits(v, buf);
     std::str::from_utf8(&buf[at..]).unwrap_or("0")
 }
 
-/// Appends [`number_text`] of `v`.
+/// Appends [`number_text`] of `v`, a byte at a time (all ASCII: no UTF-8 check per number).
 fn push_number(s: &mut String, v: f64) {
-    s.push_str(number_text(v, &mut [0; NUMBER_TEXT]));
+    let mut buf = [0; NUMBER_TEXT];
+    let at = number_digits(v, &mut buf);
+    for &b in &buf[at..] {
+        s.push(char::from(b));
+    }
 }
 
 /// Appends one point of a path: `M` or `L`, then `x y`.

@@ -253,6 +253,7 @@ impl Store {
             done
         });
         self.forget_device_tokens().await;
+        self.rollup_memo.forget_device(id.0);
         if done == 1 { Ok(()) } else { Err(StoreError::NotFound) }
     }
 

@@ -796,9 +796,10 @@ static PG_UPSERT_ROLLUPS: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// [`TOUCH_SET`] for many devices at once, from the unnested rows `t`. The rows are locked in
-/// id order first (`locked`): an `UPDATE ... FROM` takes its locks in whatever order its plan
-/// visits the rows, so two transactions touching the same devices (two nodes' groups, or a
-/// group and a job's claim) could each wait for the other.
+/// id order first (`locked`, joined through a one-row count that cannot be produced before it
+/// has locked them all): an `UPDATE ... FROM` takes its locks in whatever order its plan visits
+/// the rows, so two transactions touching the same devices (two nodes' groups, or a group and a
+/// job's finish, which lock the same way: `Store::lock_in_id_order`) could each wait for the other.
 const PG_TOUCH: &str = "WITH locked AS (SELECT id FROM devices WHERE id = ANY($2::uuid[]) ORDER BY id FOR NO KEY UPDATE) \
      UPDATE devices d SET last_seen_at = t.received_at, \
      latest_ts = CASE WHEN d.latest_ts IS NULL OR d.latest_ts < t.newest THEN t.newest ELSE d.latest_ts END, \
@@ -818,8 +819,9 @@ const PG_TOUCH: &str = "WITH locked AS (SELECT id FROM devices WHERE id = ANY($2
      analysis_to = CASE WHEN t.newest IS NOT NULL AND (d.analysis_to IS NULL OR d.analysis_to < t.newest) \
          THEN t.newest ELSE d.analysis_to END \
      FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::int8[], $6::float8[], $7::int8[]) \
-     AS t(household_id, id, received_at, newest, battery_ts, battery_pct, oldest) \
-     WHERE d.household_id = t.household_id AND d.id = t.id AND d.id IN (SELECT id FROM locked)";
+     AS t(household_id, id, received_at, newest, battery_ts, battery_pct, oldest), \
+     (SELECT count(*) FROM locked) AS in_order \
+     WHERE d.household_id = t.household_id AND d.id = t.id";
 
 /// The same-second rule on PostgreSQL (the rare path, one reading at a time): stores a
 /// reading without a sequence number under the next free one unless its content is already

@@ -30,6 +30,7 @@ mod pets;
 mod privacy;
 mod readings;
 mod retention;
+mod rollup_memo;
 mod security;
 mod signin;
 mod snapshot;
@@ -205,6 +206,8 @@ pub struct Store {
     writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Catalog snapshots by household and version (`catalog.rs`).
     catalogs: std::sync::Arc<catalog::Snapshots>,
+    /// On SQLite, devices' closed rollup periods (`rollup_memo.rs`).
+    rollup_memo: std::sync::Arc<rollup_memo::RollupMemo>,
 }
 
 #[derive(Debug)]
@@ -311,6 +314,7 @@ impl Store {
                 fast: None,
                 writes: Default::default(),
                 catalogs: Default::default(),
+                rollup_memo: Default::default(),
             })
         } else {
             Err(StoreError::BadUrl(format!("{url:?}: use sqlite://PATH or postgres://USER@HOST/DB")))
@@ -363,6 +367,7 @@ impl Store {
             fast,
             writes: Default::default(),
             catalogs: Default::default(),
+            rollup_memo: Default::default(),
         })
     }
 

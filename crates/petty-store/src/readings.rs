@@ -58,8 +58,7 @@ pub struct RollupQuery {
     pub limit: u32,
 }
 
-/// A rollup as read: bucket, count, sum, minimum, maximum.
-type RollupRow = (i64, i64, f64, Option<f64>, Option<f64>);
+use crate::rollup_memo::{DeviceMark, RollupRow};
 
 /// One period's summary of one metric.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -215,17 +214,46 @@ impl Store {
         let sql = ROLLUP_SELECT[metric.index()].as_str();
         let start = to_ms(from) - to_ms(from).rem_euclid(resolution_secs * 1000);
         let rows: Vec<RollupRow> = if let Some(fast) = &self.fast {
-            // SQLite: typed rows read on this thread (a chart of a year is 366 of them, by the
-            // key), not handed across sqlx's worker thread one by one.
-            fast.with(|conn| {
+            // SQLite: typed rows read on this thread, not handed across sqlx's worker thread one
+            // by one; the closed periods from memory when the device has had no late reading
+            // since they were read (`rollup_memo.rs`), so a chart of a year reads its open day.
+            let key = (device_id.0, household_id.0, metric.index(), resolution_secs);
+            let (end, limit) = (to_ms(to), limit as usize);
+            let (mark, rows) = fast.with(|conn| {
+                use rusqlite::OptionalExtension;
                 let (device, household) = (&device_id.0.as_bytes()[..], &household_id.0.as_bytes()[..]);
-                conn.prepare_cached(sql)?
-                    .query_map(
-                        rusqlite::params![device, resolution_secs, household, start, to_ms(to), i64::from(limit)],
-                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+                let mark = conn
+                    .prepare_cached(
+                        "SELECT latest_ts, alarms_late_version FROM devices WHERE id = ?1 AND household_id = ?2",
                     )?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })?
+                    .query_row(rusqlite::params![device, household], |r| {
+                        Ok(DeviceMark { latest_ts: r.get(0)?, late_version: r.get(1)? })
+                    })
+                    .optional()?;
+                let (mut rows, open_from) = match mark {
+                    Some(mark) => {
+                        let plan = self.rollup_memo.plan(key, mark, start, end, limit);
+                        (plan.kept, plan.open_from)
+                    }
+                    None => (Vec::new(), start),
+                };
+                let left = limit.saturating_sub(rows.len());
+                if left > 0 && open_from < end {
+                    let mut statement = conn.prepare_cached(sql)?;
+                    let open = statement.query_map(
+                        rusqlite::params![device, resolution_secs, household, open_from, end, left as i64],
+                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+                    )?;
+                    for row in open {
+                        rows.push(row?);
+                    }
+                }
+                Ok((mark, rows))
+            })?;
+            if let Some(mark) = mark {
+                self.rollup_memo.keep(key, mark, start, end, &rows, rows.len() < limit);
+            }
+            rows
         } else {
             on_pool!(read, self, |pool| {
                 sqlx::query_as(sqlx::AssertSqlSafe(sql))

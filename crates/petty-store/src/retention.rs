@@ -113,6 +113,9 @@ impl Store {
                 .rows_affected();
                 (readings, rollups)
             });
+            if rollups > 0 {
+                self.rollup_memo.forget_device(device_id);
+            }
             report.readings_removed += readings;
             report.rollups_removed += rollups;
         }

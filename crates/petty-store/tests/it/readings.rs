@@ -434,3 +434,125 @@ store_test!(readings_are_found_by_when_they_were_received, |store| async move {
     let theirs = store.readings_received_since(other.household_id, id, at(0), at(0), 100).await.unwrap();
     assert!(theirs.is_empty(), "another household's device has no readings for them");
 });
+
+store_test!(rollups_read_again_and_again_follow_late_readings_new_periods_and_retention, |store| async move {
+    // A chart read over and over while readings come: in order, late into closed periods (a
+    // day, an hour, a minute back), and a backfill weeks old; with retention removing old
+    // periods. Every read equals what the readings so far give, summed here afresh, whatever
+    // the engine keeps between reads (on SQLite the closed periods stay in memory).
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let hid = home.household_id;
+    let (id, _) = device(&store, hid, "collar").await;
+    store.set_retention_policy(hid, RetentionPolicy::parse(20, 30).unwrap()).await.unwrap();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    const MINUTE_MS: i64 = 60_000;
+    let resolutions = [60_i64, 3600, 86_400];
+    // (resolution, bucket start) -> (count, sum, min, max), from whole heart rates so sums are exact.
+    let mut model: BTreeMap<(i64, i64), (u64, f64, f64, f64)> = BTreeMap::new();
+    let mut used = BTreeSet::new();
+    let t0 = petty_store::to_ms(T0);
+    let mut newest = t0;
+    let mut reads = 0;
+    for step in 0..400 {
+        if step % 50 == 49 {
+            // Retention as of the newest reading: periods over 30 days old go.
+            let now = newest;
+            store.enforce_retention(petty_store::from_ms(now).unwrap()).await.unwrap();
+            model.retain(|&(res, bucket), _| bucket + res * 1000 > now - 30 * 86_400_000);
+            continue;
+        }
+        match next(10) {
+            0..=3 => {
+                // In order: up to an hour and a half after the newest, or (one time in five) up
+                // to three days after it.
+                let gap = if next(5) == 0 { next(60 * 24 * 3) } else { next(90) };
+                newest += (1 + gap as i64) * MINUTE_MS;
+                let ts = newest;
+                let hr = 50.0 + next(100) as f64;
+                store.ingest(hid, id, vec![reading_at(ts, hr)], T0).await.unwrap();
+                add(&mut model, &resolutions, ts, hr);
+                used.insert(ts);
+            }
+            4..=5 => {
+                // Late: back by up to two days, or (one time in four) by up to six weeks.
+                let back = if next(4) == 0 { next(60 * 24 * 42) } else { next(60 * 24 * 2) } as i64;
+                let ts = newest - back * MINUTE_MS - 1 - next(50_000) as i64;
+                if used.insert(ts) {
+                    let hr = 50.0 + next(100) as f64;
+                    store.ingest(hid, id, vec![reading_at(ts, hr)], T0).await.unwrap();
+                    add(&mut model, &resolutions, ts, hr);
+                }
+            }
+            _ => {
+                let res = resolutions[next(3) as usize];
+                let span = match res {
+                    60 => (1 + next(400)) as i64 * MINUTE_MS,
+                    3600 => (1 + next(24 * 20)) as i64 * 60 * MINUTE_MS,
+                    _ => (1 + next(60)) as i64 * 86_400_000,
+                };
+                // Mostly ending at the newest reading (a chart up to now), sometimes earlier.
+                let to = if next(3) == 0 { newest - next(86_400_000 * 5) as i64 } else { newest + 1 };
+                let from = to - span;
+                let limit = if next(5) == 0 { 1 + next(30) as u32 } else { 800 };
+                let query = RollupQuery {
+                    metric: Metric::HeartRate,
+                    resolution_secs: res,
+                    from: petty_store::from_ms(from).unwrap(),
+                    to: petty_store::from_ms(to).unwrap(),
+                    limit,
+                };
+                let got: Vec<(i64, u64, f64, f64, f64)> = store
+                    .rollups(hid, id, &query)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| (petty_store::to_ms(r.bucket), r.count, r.avg, r.min, r.max))
+                    .collect();
+                let start = from - from.rem_euclid(res * 1000);
+                let want: Vec<(i64, u64, f64, f64, f64)> = model
+                    .range((res, start)..(res, to))
+                    .take(limit as usize)
+                    .map(|(&(_, bucket), &(n, sum, lo, hi))| (bucket, n, sum / n as f64, lo, hi))
+                    .collect();
+                assert_eq!(got, want, "step {step}: {res} s periods from {from} to {to}, at most {limit}");
+                reads += 1;
+            }
+        }
+    }
+    assert!(reads > 100, "{reads} reads");
+    // A chart of the last 90 days read (and kept), then retention ten days later with no reading
+    // in between: the read after it no longer has the days that went.
+    let days = RollupQuery {
+        metric: Metric::HeartRate,
+        resolution_secs: 86_400,
+        from: petty_store::from_ms(newest - 90 * 86_400_000).unwrap(),
+        to: petty_store::from_ms(newest + 1).unwrap(),
+        limit: 800,
+    };
+    let before = store.rollups(hid, id, &days).await.unwrap();
+    assert_eq!(before, store.rollups(hid, id, &days).await.unwrap());
+    let now = newest + 10 * 86_400_000;
+    let report = store.enforce_retention(petty_store::from_ms(now).unwrap()).await.unwrap();
+    assert!(report.rollups_removed > 0, "retention removed nothing: the check below would prove nothing");
+    let after = store.rollups(hid, id, &days).await.unwrap();
+    let cut = now - 30 * 86_400_000;
+    let kept: Vec<Rollup> = before.into_iter().filter(|r| petty_store::to_ms(r.bucket) + 86_400_000 > cut).collect();
+    assert_eq!(after, kept, "the days retention removed are gone from the next read");
+
+    fn reading_at(ts: i64, hr: f64) -> Reading {
+        Reading { ts: petty_store::from_ms(ts).unwrap(), ..reading(0, None, hr, None) }
+    }
+    fn add(model: &mut BTreeMap<(i64, i64), (u64, f64, f64, f64)>, resolutions: &[i64], ts: i64, hr: f64) {
+        for &res in resolutions {
+            let bucket = ts - ts.rem_euclid(res * 1000);
+            let e = model.entry((res, bucket)).or_insert((0, 0.0, f64::INFINITY, f64::NEG_INFINITY));
+            *e = (e.0 + 1, e.1 + hr, e.2.min(hr), e.3.max(hr));
+        }
+    }
+});
