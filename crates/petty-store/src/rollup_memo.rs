@@ -22,8 +22,10 @@ use uuid::Uuid;
 /// A rollup as read: bucket, count, sum, minimum, maximum.
 pub(crate) type RollupRow = (i64, i64, f64, Option<f64>, Option<f64>);
 
-/// Enough for every chart of a few hundred devices; past it the memo starts over.
-const ENTRIES_MAX: usize = 1024;
+/// Enough for the charts of a few dozen devices (a household's devices, each metric they chart,
+/// at the resolutions its pages ask for); past it the memo starts over. A chart holds at most
+/// a few hundred periods of 56 bytes, so this is a few MiB at most.
+const ENTRIES_MAX: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
