@@ -23,9 +23,12 @@ use uuid::Uuid;
 pub(crate) type RollupRow = (i64, i64, f64, Option<f64>, Option<f64>);
 
 /// Enough for the charts of a few dozen devices (a household's devices, each metric they chart,
-/// at the resolutions its pages ask for); past it the memo starts over. A chart holds at most
-/// a few hundred periods of 56 bytes, so this is a few MiB at most.
+/// at the resolutions its pages ask for); past it the memo starts over.
 const ENTRIES_MAX: usize = 256;
+/// The most closed periods one entry keeps: a chart draws at most a few hundred; longer reads
+/// (the API's pages of up to 10,000, the life log's year of hours) are read afresh, so the
+/// memo stays under about 14 MiB (256 entries of 1,000 periods of 56 bytes).
+const PERIODS_MAX: usize = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -101,6 +104,9 @@ impl RollupMemo {
         complete: bool,
     ) {
         let Some(latest) = mark.latest_ts else { return };
+        if rows.len() > PERIODS_MAX {
+            return;
+        }
         let period = resolution_secs * 1000;
         let sealed = (latest - latest.rem_euclid(period)).min(to);
         if !complete || sealed <= start {
@@ -120,6 +126,10 @@ impl RollupMemo {
             }
             let mut closed = c.rows.clone();
             closed.extend(rows.iter().filter(|r| r.0 >= c.sealed_ms && r.0 < sealed).copied());
+            if closed.len() > PERIODS_MAX {
+                entries.remove(&key);
+                return;
+            }
             let grown = Closed { late_version: mark.late_version, from_ms: c.from_ms, sealed_ms: sealed, rows: closed };
             entries.insert(key, Arc::new(grown));
             return;
