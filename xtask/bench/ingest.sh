@@ -10,6 +10,8 @@
 #   PHASE=long xtask/bench/ingest.sh                     # 60 s at half max: any request over 100 ms?
 #   RATE=N                                               # offer N req/s instead of half the max
 #   DEVICES=N                                            # spread the readings over N collars (default 1)
+#   PETTY_LOG=FILTER                                     # Petty's RUST_LOG (default warn); its log is left
+#                                                        # in /tmp/petty-ingest-bench.log
 #   PHASE=postgres xtask/bench/ingest.sh [ROUNDS] [SECONDS]
 #       Petty on PostgreSQL (127.0.0.1:5432, database petty_bench, recreated) against pgbench's
 #       one-row-per-transaction INSERTs with 8 clients into a (device_id, ts)-indexed table in
@@ -42,7 +44,7 @@ if [ "$PHASE" = postgres ]; then
   psql -qAt "$PG/postgres" -c 'DROP DATABASE IF EXISTS petty_bench' -c 'CREATE DATABASE petty_bench' >/dev/null
   DB_ARGS=(--database-url "$PG/petty_bench")
 fi
-PETTY_RATE_LIMIT__ENABLED=false TOKIO_WORKER_THREADS=1 RUST_LOG=warn \
+PETTY_RATE_LIMIT__ENABLED=false TOKIO_WORKER_THREADS=1 RUST_LOG=${PETTY_LOG:-warn} \
   taskset -c 0 "$PETTY" serve --data-dir "$DIR/petty" --listen 127.0.0.1:18190 "${DB_ARGS[@]}" >"$DIR/petty.log" 2>&1 &
 PETTY_PID=$!; PIDS+=("$PETTY_PID")
 taskset -c 0 "$ANCHOR" 18191 1 "$DIR/anchor.db" >/dev/null 2>&1 &

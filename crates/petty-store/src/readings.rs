@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::ingest::{IngestOutcome, Job, Message, ROLLUP_RESOLUTIONS};
+use crate::rollup_memo::{self, DeviceMark, RollupRow};
 use crate::{Result, Store, StoreError, from_ms, on_pool, to_ms};
 
 /// `SELECT` of one metric's summaries from the rollups, per metric in `Metric::ALL` order.
@@ -57,8 +58,6 @@ pub struct RollupQuery {
     pub to: OffsetDateTime,
     pub limit: u32,
 }
-
-use crate::rollup_memo::{DeviceMark, RollupRow};
 
 /// One period's summary of one metric.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -217,7 +216,12 @@ impl Store {
             // SQLite: typed rows read on this thread, not handed across sqlx's worker thread one
             // by one; the closed periods from memory when the device has had no late reading
             // since they were read (`rollup_memo.rs`), so a chart of a year reads its open day.
-            let key = (device_id.0, household_id.0, metric.index(), resolution_secs);
+            let key = rollup_memo::Key {
+                device: device_id.0,
+                household: household_id.0,
+                metric: metric.index(),
+                resolution_secs,
+            };
             let (end, limit) = (to_ms(to), limit as usize);
             let (mark, rows) = fast.with(|conn| {
                 use rusqlite::OptionalExtension;

@@ -30,12 +30,13 @@ const ENTRIES_MAX: usize = 256;
 /// memo stays under about 14 MiB (256 entries of 1,000 periods of 56 bytes).
 const PERIODS_MAX: usize = 1_000;
 
+/// Which rollups: a device's (with its household), one metric's (by index), at one resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Key {
-    device: Uuid,
-    household: Uuid,
-    metric: usize,
-    resolution_secs: i64,
+pub(crate) struct Key {
+    pub(crate) device: Uuid,
+    pub(crate) household: Uuid,
+    pub(crate) metric: usize,
+    pub(crate) resolution_secs: i64,
 }
 
 /// The closed periods `[from_ms, sealed_ms)` of one metric at one resolution, as read when the
@@ -71,15 +72,7 @@ pub(crate) struct Plan {
 impl RollupMemo {
     /// The rows the memo holds for `[start, to)` (periods by their start), if they are current
     /// for `mark`; `limit` rows at most.
-    pub(crate) fn plan(
-        &self,
-        (device, household, metric, resolution_secs): (Uuid, Uuid, usize, i64),
-        mark: DeviceMark,
-        start: i64,
-        to: i64,
-        limit: usize,
-    ) -> Plan {
-        let key = Key { device, household, metric, resolution_secs };
+    pub(crate) fn plan(&self, key: Key, mark: DeviceMark, start: i64, to: i64, limit: usize) -> Plan {
         let entry = self.entries.lock().ok().and_then(|m| m.get(&key).cloned());
         match entry {
             Some(c) if c.late_version == mark.late_version && c.from_ms <= start => {
@@ -94,25 +87,16 @@ impl RollupMemo {
 
     /// Keeps the closed periods of `rows`: every period of `[start, to)` with data, as read
     /// after `mark` (`complete`: not cut short by a limit), from the memo and the database.
-    pub(crate) fn keep(
-        &self,
-        (device, household, metric, resolution_secs): (Uuid, Uuid, usize, i64),
-        mark: DeviceMark,
-        start: i64,
-        to: i64,
-        rows: &[RollupRow],
-        complete: bool,
-    ) {
+    pub(crate) fn keep(&self, key: Key, mark: DeviceMark, start: i64, to: i64, rows: &[RollupRow], complete: bool) {
         let Some(latest) = mark.latest_ts else { return };
         if rows.len() > PERIODS_MAX {
             return;
         }
-        let period = resolution_secs * 1000;
+        let period = key.resolution_secs * 1000;
         let sealed = (latest - latest.rem_euclid(period)).min(to);
         if !complete || sealed <= start {
             return;
         }
-        let key = Key { device, household, metric, resolution_secs };
         let Ok(mut entries) = self.entries.lock() else { return };
         if let Some(c) = entries.get(&key)
             && c.late_version == mark.late_version
