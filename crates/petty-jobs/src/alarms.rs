@@ -30,7 +30,7 @@ use petty_app::alarms::judging::{self, DeviceSeries, Judged};
 use petty_app::alarms::{alarm_type, applies};
 use petty_core::alarm::{ConditionKind, DeviceRuns, Judgement, RuleRun, Transition, judge_silence, rule_signature};
 use petty_core::ids::HouseholdId;
-use petty_store::{Device, NewAlarm, StoreError, StoredRule, WorkClaim, WorkKind};
+use petty_store::{AlarmInput, Device, NewAlarm, StoreError, StoredRule, WorkClaim, WorkKind};
 use time::OffsetDateTime;
 
 /// How long a claim on a device is held before another run may take it: after a node dies
@@ -48,6 +48,8 @@ const MAX_READINGS: usize = 200_000;
 /// commits left, and a reading waits at most this long more for its judgement (a reading after
 /// a quiet spell, none).
 const PACE: Duration = Duration::from_millis(5);
+/// The most a pass waits after the last one beyond its length (see `Job::pace`).
+const REST_MAX: Duration = Duration::from_millis(20);
 /// How far back an open incident's readings are read to see its clear.
 const OPEN_LOOKBACK_MS: i64 = 24 * 3_600_000;
 
@@ -81,8 +83,12 @@ impl crate::Job for JudgeAlarms {
         app.settings.alarm_delay
     }
 
-    fn pace(&self, _app: &App) -> Duration {
-        PACE
+    /// At least [`PACE`], and twice the last pass's length (up to [`REST_MAX`] more): under
+    /// heavy ingest the job takes at most about half the time there is, and each judgement
+    /// covers more of a device's readings, rather than the job judging every reading on its
+    /// own.
+    fn pace(&self, _app: &App, last: Duration) -> Duration {
+        PACE.max(last + last.min(REST_MAX))
     }
 
     fn wake<'a>(&self, app: &'a App) -> Option<&'a tokio::sync::Notify> {
@@ -122,9 +128,17 @@ async fn pass(app: &App, now_ms: i64, how: Judging) -> Result<usize, StoreError>
         // A short batch took all the work there was; what arrives from now on wakes the job
         // again, so asking once more would only find nothing.
         let last = claims.len() < BATCH as usize;
+        // The batch's devices, kept runs and first pages of new readings, read at once.
+        let inputs = match app.store.alarm_inputs(&claims, petty_store::FAST_PAGE_MAX).await {
+            Ok(inputs) => inputs,
+            Err(e) => {
+                app.store.release_work(WorkKind::Alarms, &claims).await?;
+                return Err(e);
+            }
+        };
         let mut done: Vec<(&WorkClaim, Kept)> = Vec::with_capacity(claims.len());
         let mut failed = None;
-        for (i, claim) in claims.iter().enumerate() {
+        for (i, (claim, input)) in claims.iter().zip(inputs).enumerate() {
             let rules = match rules_of.entry(claim.household_id) {
                 std::collections::hash_map::Entry::Occupied(e) => Ok(&*e.into_mut()),
                 std::collections::hash_map::Entry::Vacant(e) => {
@@ -132,7 +146,7 @@ async fn pass(app: &App, now_ms: i64, how: Judging) -> Result<usize, StoreError>
                 }
             };
             let judged_device = match rules {
-                Ok(rules) => judge_device(app, claim, rules, now_ms, how).await,
+                Ok(rules) => judge_device(app, claim, input, rules, now_ms, how).await,
                 Err(e) => Err(e),
             };
             match judged_device {
@@ -173,16 +187,18 @@ fn calibration_print(device: &Device) -> u64 {
     hash
 }
 
-/// Judges one claimed device; answers the runs to keep (with their watermark), or `None` to
-/// forget them.
+/// Judges one claimed device from what was read of it; answers the runs to keep (with their
+/// watermark), or `None` to forget them.
 async fn judge_device(
     app: &App,
     claim: &WorkClaim,
+    input: AlarmInput,
     rules: &[StoredRule],
     now_ms: i64,
     how: Judging,
 ) -> Result<Kept, StoreError> {
-    let device = app.store.get_device(claim.household_id, claim.device_id).await?;
+    let AlarmInput { device, runs: kept, after_runs } = input;
+    let Some(device) = device else { return Ok(None) };
     let rules: Vec<(&StoredRule, String)> = rules
         .iter()
         .filter(|r| applies(r, device.profile.kind) && r.rule.kind.reads_metric())
@@ -196,23 +212,30 @@ async fn judge_device(
     // they have seen has arrived since (`late_from`: readings that came older than the
     // device's newest): then only the readings after their watermark are read.
     let kept = match how {
-        Judging::Resume => app.store.alarm_runs(device.id).await?,
+        Judging::Resume => kept,
         Judging::Reread => None,
     };
     let resumed = kept
         .filter(|(watermark, _)| claim.late_from.is_none_or(|late| late > *watermark))
-        .and_then(|(_, bytes)| {
+        .filter(|(watermark, _)| {
+            // Read with the runs (`Store::alarm_inputs`), unless none are new.
+            after_runs.is_some() || *watermark >= claim.to_ms
+        })
+        .and_then(|(watermark, bytes)| {
             DeviceRuns::decode(&bytes, |kind| rules.iter().find(|(_, k)| k == kind).map(|(r, _)| &r.rule))
+                .filter(|runs| runs.watermark_ms == watermark)
         })
         .filter(|runs| runs.calibration == calibration && runs.runs.len() == rules.len());
     let live_from_ms = now_ms - app.settings.live_window.as_millis() as i64;
     let mut next = DeviceRuns { watermark_ms: i64::MIN, warm: Default::default(), calibration, runs: Vec::new() };
     let capped = match resumed {
         Some(mut runs) => {
-            let after = runs.watermark_ms.saturating_add(1);
+            let span = (runs.watermark_ms.saturating_add(1), claim.to_ms);
             let page = petty_store::FAST_PAGE_MAX;
-            let (readings, capped) =
-                judging::readings_in_pages(app, &device, after, claim.to_ms, MAX_READINGS, page).await?;
+            let (readings, capped) = match after_runs {
+                Some(first) => judging::readings_after_page(app, &device, span, MAX_READINGS, page, first).await?,
+                None => (Vec::new(), false),
+            };
             let mut series = DeviceSeries::resuming(&device, &readings, runs.warm);
             for (stored, kind) in &rules {
                 let Some(mut run) = runs.take(kind, &stored.rule) else { continue };

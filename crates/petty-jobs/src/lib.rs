@@ -47,10 +47,11 @@ pub trait Job: Send + Sync + 'static {
     fn delay(&self, _app: &App) -> Duration {
         Duration::ZERO
     }
-    /// The least time between the starts of two passes. Under steady load a job woken by every
-    /// commit would run a pass for each; with a pace, work gathers meanwhile and one pass takes
-    /// it all. A job woken after a quiet spell runs at once (zero: no pace).
-    fn pace(&self, _app: &App) -> Duration {
+    /// The least time between the starts of two passes, given how long the last one took.
+    /// Under steady load a job woken by every commit would run a pass for each; with a pace,
+    /// work gathers meanwhile and one pass takes it all. A job woken after a quiet spell runs
+    /// at once (zero: no pace).
+    fn pace(&self, _app: &App, _last: Duration) -> Duration {
         Duration::ZERO
     }
     /// What wakes it early on this node, if anything.
@@ -85,7 +86,8 @@ impl Scheduler {
         let mut stop = self.stop.subscribe();
         let name = job.name();
         let handle = tokio::spawn(async move {
-            let mut last_start: Option<tokio::time::Instant> = None;
+            // When the last pass started, and how long it took.
+            let mut last: Option<(tokio::time::Instant, Duration)> = None;
             loop {
                 let every = job.every(&app);
                 let woken = async {
@@ -107,7 +109,7 @@ impl Scheduler {
                         }
                     }
                 }
-                if let Some(next) = last_start.map(|at| at + job.pace(&app))
+                if let Some(next) = last.map(|(at, took)| at + job.pace(&app, took))
                     && next > tokio::time::Instant::now()
                 {
                     tokio::select! {
@@ -118,8 +120,10 @@ impl Scheduler {
                 if *stop.borrow() {
                     break;
                 }
-                last_start = Some(tokio::time::Instant::now());
-                match job.run_once(&app, app.now()).await {
+                let started = tokio::time::Instant::now();
+                let pass = job.run_once(&app, app.now()).await;
+                last = Some((started, started.elapsed()));
+                match pass {
                     Ok(done) if done > 0 => tracing::debug!(job = name, done, "job pass"),
                     Ok(_) => {}
                     Err(e) => {

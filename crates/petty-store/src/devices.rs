@@ -38,7 +38,7 @@ pub struct DeviceCredential {
 }
 
 #[derive(FromRow)]
-struct DeviceRow {
+pub(crate) struct DeviceRow {
     id: Uuid,
     household_id: Uuid,
     pet_id: Option<Uuid>,
@@ -66,7 +66,21 @@ macro_rules! device_columns {
     };
 }
 
+/// One device of a household.
+const ONE_DEVICE: &str = concat!("SELECT ", device_columns!(), " FROM devices WHERE household_id = $1 AND id = $2");
+
 impl DeviceRow {
+    /// The household's device `id`, read on an SQLite connection of the caller's
+    /// (`QueryReturnedNoRows` if there is none).
+    pub(crate) fn one_sqlite(
+        conn: &rusqlite::Connection,
+        household_id: HouseholdId,
+        id: DeviceId,
+    ) -> rusqlite::Result<DeviceRow> {
+        let (household, device) = (&household_id.0.as_bytes()[..], &id.0.as_bytes()[..]);
+        conn.prepare_cached(ONE_DEVICE)?.query_row(rusqlite::params![household, device], DeviceRow::from_sqlite)
+    }
+
     /// A row of `device_columns!()` read through `fastread`.
     fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
         Ok(DeviceRow {
@@ -90,7 +104,7 @@ impl DeviceRow {
         })
     }
 
-    fn into_device(self) -> Result<Device> {
+    pub(crate) fn into_device(self) -> Result<Device> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("device {}: {what}", self.id));
         let calibration: BTreeMap<String, f64> =
             serde_json::from_str(&self.calibration).map_err(|_| corrupt("calibration"))?;
@@ -166,14 +180,10 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all, fields(household_id = %household_id, device_id = %id))]
     pub async fn get_device(&self, household_id: HouseholdId, id: DeviceId) -> Result<Device> {
-        const ONE: &str = concat!("SELECT ", device_columns!(), " FROM devices WHERE household_id = $1 AND id = $2");
         let row: DeviceRow = match &self.fast {
-            Some(fast) => fast.with(|conn| {
-                let (household, device) = (&household_id.0.as_bytes()[..], &id.0.as_bytes()[..]);
-                conn.prepare_cached(ONE)?.query_row(rusqlite::params![household, device], DeviceRow::from_sqlite)
-            })?,
+            Some(fast) => fast.with(|conn| DeviceRow::one_sqlite(conn, household_id, id))?,
             None => on_pool!(read, self, |pool| {
-                sqlx::query_as(ONE).bind(household_id.0).bind(id.0).fetch_one(pool).await?
+                sqlx::query_as(ONE_DEVICE).bind(household_id.0).bind(id.0).fetch_one(pool).await?
             }),
         };
         row.into_device()

@@ -68,7 +68,7 @@ pub use security::*;
 pub use signin::*;
 pub use snapshot::{SqliteCheck, check_sqlite, migrate_sqlite_to, snapshot_sqlite, sqlite_migrations};
 pub use transfer::{TableMoved, move_to_postgres};
-pub use work::{AlarmWorkDone, WorkClaim, WorkKind};
+pub use work::{AlarmInput, AlarmWorkDone, WorkClaim, WorkKind};
 
 /// What can go wrong in the store, in terms callers act on.
 #[derive(Debug, thiserror::Error)]

@@ -82,7 +82,7 @@ macro_rules! reading_columns {
 pub const FAST_PAGE_MAX: u32 = 1_000;
 
 #[derive(FromRow)]
-struct ReadingRow {
+pub(crate) struct ReadingRow {
     device_id: Uuid,
     ts: i64,
     seq: i64,
@@ -392,48 +392,84 @@ impl Store {
         after: Option<ReadingCursor>,
         limit: u32,
     ) -> Result<(Vec<StoredReading>, Option<ReadingCursor>)> {
-        const PAGE: &str = concat!(
-            "SELECT ",
-            reading_columns!(),
-            " FROM readings WHERE device_id = $1 AND household_id = $2 AND ts >= $3 AND ts < $4 \
-             AND (ts, seq) > ($5, $6) ORDER BY ts, seq LIMIT $7"
-        );
-        let (from_ts, to_ts, take) = (to_ms(from), to_ms(to), i64::from(limit) + 1);
+        let page = ReadingsPage::new(household_id, device_id, to_ms(from), to_ms(to), after, limit);
+        let rows: Vec<ReadingRow> = match &self.fast {
+            // A short page (the alarm job's new readings, an API page) is read on this thread.
+            Some(fast) if limit <= FAST_PAGE_MAX => fast.with(|conn| page.read_sqlite(conn))?,
+            _ => on_pool!(read, self, |pool| {
+                sqlx::query_as(READINGS_PAGE)
+                    .bind(device_id.0)
+                    .bind(household_id.0)
+                    .bind(page.from_ts)
+                    .bind(page.to_ts)
+                    .bind(page.after.0)
+                    .bind(page.after.1)
+                    .bind(page.take())
+                    .fetch_all(pool)
+                    .await?
+            }),
+        };
+        page.finish(rows)
+    }
+}
+
+/// A page of a device's readings, oldest first: `from_ts <= ts < to_ts`, after `after`.
+const READINGS_PAGE: &str = concat!(
+    "SELECT ",
+    reading_columns!(),
+    " FROM readings WHERE device_id = $1 AND household_id = $2 AND ts >= $3 AND ts < $4 \
+     AND (ts, seq) > ($5, $6) ORDER BY ts, seq LIMIT $7"
+);
+
+/// One page of [`Store::readings`], as its statement binds it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadingsPage {
+    household_id: HouseholdId,
+    device_id: DeviceId,
+    from_ts: i64,
+    to_ts: i64,
+    /// Where the page starts after: the cursor, or just before `from_ts`.
+    after: (i64, i64),
+    limit: u32,
+}
+
+impl ReadingsPage {
+    pub(crate) fn new(
+        household_id: HouseholdId,
+        device_id: DeviceId,
+        from_ts: i64,
+        to_ts: i64,
+        after: Option<ReadingCursor>,
+        limit: u32,
+    ) -> ReadingsPage {
         // The page starts after the cursor, and never before `from`: the row value is the
         // tighter of the two, so whichever lower bound the planner searches the key from is
         // as tight as the page. (SQLite's fast-read connections plan without looking at the
         // values; with the cursor as `ts > $5 OR (ts = $5 AND seq > $6)` and no cursor given,
         // they searched from the device's first reading: a pass of the alarm job cost more
         // the longer the device had been sending.)
-        let (after_ts, after_seq) =
-            after.map_or((i64::MIN, i64::MIN), |c| (c.ts_ms, c.seq)).max((from_ts.saturating_sub(1), i64::MAX));
-        let rows: Vec<ReadingRow> = match &self.fast {
-            // A short page (the alarm job's new readings, an API page) is read on this thread.
-            Some(fast) if limit <= FAST_PAGE_MAX => fast.with(|conn| {
-                let (device, household) = (&device_id.0.as_bytes()[..], &household_id.0.as_bytes()[..]);
-                conn.prepare_cached(PAGE)?
-                    .query_map(
-                        rusqlite::params![device, household, from_ts, to_ts, after_ts, after_seq, take],
-                        ReadingRow::from_sqlite,
-                    )?
-                    .collect()
-            })?,
-            _ => on_pool!(read, self, |pool| {
-                sqlx::query_as(PAGE)
-                    .bind(device_id.0)
-                    .bind(household_id.0)
-                    .bind(from_ts)
-                    .bind(to_ts)
-                    .bind(after_ts)
-                    .bind(after_seq)
-                    .bind(take)
-                    .fetch_all(pool)
-                    .await?
-            }),
-        };
+        let after = after.map_or((i64::MIN, i64::MIN), |c| (c.ts_ms, c.seq)).max((from_ts.saturating_sub(1), i64::MAX));
+        ReadingsPage { household_id, device_id, from_ts, to_ts, after, limit }
+    }
+
+    /// One row more than the page, to tell whether another follows.
+    fn take(&self) -> i64 {
+        i64::from(self.limit) + 1
+    }
+
+    /// The page's rows, read on an SQLite connection of the caller's.
+    pub(crate) fn read_sqlite(&self, conn: &rusqlite::Connection) -> rusqlite::Result<Vec<ReadingRow>> {
+        let (device, household) = (&self.device_id.0.as_bytes()[..], &self.household_id.0.as_bytes()[..]);
+        let params =
+            rusqlite::params![device, household, self.from_ts, self.to_ts, self.after.0, self.after.1, self.take()];
+        conn.prepare_cached(READINGS_PAGE)?.query_map(params, ReadingRow::from_sqlite)?.collect()
+    }
+
+    /// The readings of the page's rows, and the cursor for the next page when there is one.
+    pub(crate) fn finish(&self, rows: Vec<ReadingRow>) -> Result<(Vec<StoredReading>, Option<ReadingCursor>)> {
         let mut items = rows.into_iter().map(ReadingRow::into_stored).collect::<Result<Vec<_>>>()?;
-        let next = if items.len() > limit as usize {
-            items.truncate(limit as usize);
+        let next = if items.len() > self.limit as usize {
+            items.truncate(self.limit as usize);
             items.last().map(|r| ReadingCursor { ts_ms: r.reading.ts_ms(), seq: r.reading.seq.unwrap_or(-1) })
         } else {
             None

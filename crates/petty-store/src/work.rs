@@ -22,7 +22,9 @@
 use petty_core::ids::{DeviceId, HouseholdId};
 use uuid::Uuid;
 
-use crate::{Result, Store, on_pool};
+use crate::devices::DeviceRow;
+use crate::readings::ReadingsPage;
+use crate::{Device, ReadingCursor, Result, Store, StoreError, StoredReading, on_pool};
 
 /// Which job's per-device work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +86,28 @@ fn token() -> i64 {
     let bytes = Uuid::new_v4().into_bytes();
     i64::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]])
 }
+
+/// What the alarm job reads to judge a claimed device ([`Store::alarm_inputs`]).
+#[derive(Debug)]
+pub struct AlarmInput {
+    /// The device, or `None` if it has been deleted since it was claimed.
+    pub device: Option<Device>,
+    /// The rule runs kept for it: their watermark and stored form.
+    pub runs: Option<(i64, Vec<u8>)>,
+    /// When the runs can be resumed: the first page of readings after their watermark through
+    /// the claim's end, and the cursor of the next page if there is one.
+    pub after_runs: Option<(Vec<StoredReading>, Option<ReadingCursor>)>,
+}
+
+/// The kept rule runs of a device, read on an SQLite connection of the caller's.
+fn alarm_runs_sqlite(conn: &rusqlite::Connection, device_id: DeviceId) -> rusqlite::Result<Option<(i64, Vec<u8>)>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(ALARM_RUNS)?
+        .query_row([&device_id.0.as_bytes()[..]], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+}
+
+const ALARM_RUNS: &str = "SELECT watermark_ms, runs FROM alarm_runs WHERE device_id = $1";
 
 /// An alarm claim done, with the device's rule runs to keep (their watermark and stored form),
 /// or `None` to forget them.
@@ -214,16 +238,93 @@ impl Store {
     /// The alarm job's rule runs kept for a device (`petty_core::alarm::DeviceRuns`, stored
     /// form), with the newest reading's event time they have seen.
     pub async fn alarm_runs(&self, device_id: DeviceId) -> Result<Option<(i64, Vec<u8>)>> {
-        const ONE: &str = "SELECT watermark_ms, runs FROM alarm_runs WHERE device_id = $1";
         if let Some(fast) = &self.fast {
-            return fast.with(|conn| {
-                use rusqlite::OptionalExtension;
-                conn.prepare_cached(ONE)?
-                    .query_row([&device_id.0.as_bytes()[..]], |row| Ok((row.get(0)?, row.get(1)?)))
-                    .optional()
-            });
+            return fast.with(|conn| alarm_runs_sqlite(conn, device_id));
         }
-        Ok(on_pool!(read, self, |pool| { sqlx::query_as(ONE).bind(device_id.0).fetch_optional(pool).await? }))
+        Ok(on_pool!(read, self, |pool| { sqlx::query_as(ALARM_RUNS).bind(device_id.0).fetch_optional(pool).await? }))
+    }
+
+    /// What the alarm job reads to judge each claimed device, in the claims' order: the device
+    /// (`None` if it is gone), its kept rule runs, and, when no reading older than what those
+    /// runs have seen has arrived since (`WorkClaim::late_from`), the first `page` readings
+    /// after their watermark through the claim's end.
+    ///
+    /// On SQLite the whole batch is read in one read transaction on this thread. Each read
+    /// transaction takes the WAL index's locks, and one that starts after the writer has
+    /// committed (under ingest, nearly every one) starts with an empty page cache; three or
+    /// four of them a device were most of a judgement's cost (`BENCHMARKS.md`, issue 18).
+    pub async fn alarm_inputs(&self, claims: &[WorkClaim], page: u32) -> Result<Vec<AlarmInput>> {
+        // The span of readings after the kept runs' watermark, through the claim's end (an
+        // end exclusive, in ms), when the runs can be resumed over them.
+        let span_after = |claim: &WorkClaim, runs: &Option<(i64, Vec<u8>)>| {
+            let (watermark, _) = runs.as_ref()?;
+            let from = watermark.checked_add(1)?;
+            (claim.late_from.is_none_or(|late| late > *watermark) && from <= claim.to_ms)
+                .then(|| (from, claim.to_ms.saturating_add(1)))
+        };
+        if let Some(fast) = &self.fast {
+            let rows = fast.with(|conn| {
+                let read = conn.unchecked_transaction()?;
+                let mut out = Vec::with_capacity(claims.len());
+                for claim in claims {
+                    use rusqlite::OptionalExtension;
+                    let Some(device) = DeviceRow::one_sqlite(&read, claim.household_id, claim.device_id).optional()?
+                    else {
+                        out.push(None);
+                        continue;
+                    };
+                    let runs = alarm_runs_sqlite(&read, claim.device_id)?;
+                    let readings = match span_after(claim, &runs) {
+                        Some((from, to)) => {
+                            let p = ReadingsPage::new(claim.household_id, claim.device_id, from, to, None, page);
+                            Some((p, p.read_sqlite(&read)?))
+                        }
+                        None => None,
+                    };
+                    out.push(Some((device, runs, readings)));
+                }
+                read.finish()?;
+                Ok(out)
+            })?;
+            return rows
+                .into_iter()
+                .map(|row| {
+                    let Some((device, runs, readings)) = row else {
+                        return Ok(AlarmInput { device: None, runs: None, after_runs: None });
+                    };
+                    let after_runs = readings.map(|(p, rows)| p.finish(rows)).transpose()?;
+                    Ok(AlarmInput { device: Some(device.into_device()?), runs, after_runs })
+                })
+                .collect();
+        }
+        let mut out = Vec::with_capacity(claims.len());
+        for claim in claims {
+            let device = match self.get_device(claim.household_id, claim.device_id).await {
+                Ok(device) => device,
+                Err(StoreError::NotFound) => {
+                    out.push(AlarmInput { device: None, runs: None, after_runs: None });
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let runs = self.alarm_runs(claim.device_id).await?;
+            let after_runs = match span_after(claim, &runs) {
+                Some((from, to)) => Some(
+                    self.readings(
+                        claim.household_id,
+                        claim.device_id,
+                        crate::from_ms(from)?,
+                        crate::from_ms(to)?,
+                        None,
+                        page,
+                    )
+                    .await?,
+                ),
+                None => None,
+            };
+            out.push(AlarmInput { device: Some(device), runs, after_runs });
+        }
+        Ok(out)
     }
 
     /// Finishes alarm claims (as [`Store::finish_work`]) and keeps each device's rule runs

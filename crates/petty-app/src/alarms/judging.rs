@@ -15,7 +15,7 @@ use petty_core::alarm::transitions;
 use petty_core::alarm::{ConditionKind, Rule, RuleRun, Transition, transitions_from};
 use petty_core::ids::{DeviceId, HouseholdId};
 use petty_core::readings::Metric;
-use petty_store::{Device, StoreError, StoredReading};
+use petty_store::{Device, ReadingCursor, StoreError, StoredReading};
 
 use crate::App;
 
@@ -42,19 +42,6 @@ pub async fn readings(
     read_pages(app, device, (from_ms, to_ms), max, (petty_store::FAST_PAGE_MAX, PAGE)).await
 }
 
-/// [`readings`] read `page` at a time (short pages are read without a thread hand-off on
-/// SQLite: `petty_store::FAST_PAGE_MAX`).
-pub async fn readings_in_pages(
-    app: &App,
-    device: &Device,
-    from_ms: i64,
-    to_ms: i64,
-    max: usize,
-    page: u32,
-) -> Result<(Vec<StoredReading>, bool), StoreError> {
-    read_pages(app, device, (from_ms, to_ms), max, (page, page)).await
-}
-
 /// The readings of `span` (inclusive), the first page `pages.0` long and the others `pages.1`.
 async fn read_pages(
     app: &App,
@@ -64,18 +51,32 @@ async fn read_pages(
     (first, rest): (u32, u32),
 ) -> Result<(Vec<StoredReading>, bool), StoreError> {
     let (from, to) = (petty_store::from_ms(from_ms)?, petty_store::from_ms(to_ms.saturating_add(1))?);
-    let mut out = Vec::new();
-    let mut after = None;
-    let mut page = first;
+    let read = app.store.readings(device.household_id, device.id, from, to, None, first).await?;
+    readings_after_page(app, device, (from_ms, to_ms), max, rest, read).await
+}
+
+/// The rest of a device's readings of `span` (inclusive) after their first page, `first`, was read (with the next
+/// page's cursor, if there is one): the alarm job reads first pages a batch of devices at a
+/// time (`petty_store::Store::alarm_inputs`).
+pub async fn readings_after_page(
+    app: &App,
+    device: &Device,
+    (from_ms, to_ms): (i64, i64),
+    max: usize,
+    page: u32,
+    first: (Vec<StoredReading>, Option<ReadingCursor>),
+) -> Result<(Vec<StoredReading>, bool), StoreError> {
+    let (mut out, mut next) = first;
     loop {
-        let (read, next) = app.store.readings(device.household_id, device.id, from, to, after, page).await?;
-        out.extend(read);
-        page = rest;
-        match next {
-            Some(cursor) if out.len() < max => after = Some(cursor),
+        let after = match next {
+            Some(cursor) if out.len() < max => cursor,
             Some(_) => return Ok((out, true)),
             None => return Ok((out, false)),
-        }
+        };
+        let (from, to) = (petty_store::from_ms(from_ms)?, petty_store::from_ms(to_ms.saturating_add(1))?);
+        let (read, cursor) = app.store.readings(device.household_id, device.id, from, to, Some(after), page).await?;
+        out.extend(read);
+        next = cursor;
     }
 }
 

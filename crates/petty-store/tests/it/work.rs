@@ -236,3 +236,66 @@ store_test!(groups_and_the_jobs_finishes_over_the_same_devices_never_wait_for_ea
         assert_eq!(stored_values(&store, h, device).await.len(), 30);
     }
 });
+
+store_test!(
+    the_alarm_jobs_batch_read_gives_each_device_its_runs_and_only_the_readings_they_have_not_seen,
+    |store| async move {
+        // The alarm job reads a whole batch of claims at once; each device must get its own row,
+        // its own kept runs and the readings after their watermark, and nothing for runs that a
+        // late reading has made stale.
+        let (_, home) = owner(&store, "ana@example.org").await;
+        let h = home.household_id;
+        let now = |minutes: i64| petty_store::to_ms(T0 + Duration::minutes(minutes));
+        let mut devices = Vec::new();
+        for _ in 0..4 {
+            let device = store.create_device(h, &monitor(), &secret(), T0).await.unwrap().id;
+            store.ingest(h, device, (0..6).map(|m| co(m, m as f64)).collect(), T0).await.unwrap();
+            devices.push(device);
+        }
+        // Runs are kept for the first three, having seen the readings through minute 5.
+        let claims = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap();
+        assert_eq!(claims.len(), 4);
+        let runs = |d: petty_core::ids::DeviceId| d.0.as_bytes().to_vec();
+        let kept: Vec<(petty_core::ids::DeviceId, Vec<u8>)> = devices[..3].iter().map(|d| (*d, runs(*d))).collect();
+        let done: Vec<petty_store::AlarmWorkDone<'_>> = claims
+            .iter()
+            .map(|c| (c, kept.iter().find(|(d, _)| *d == c.device_id).map(|(_, r)| (now(5), r.as_slice()))))
+            .collect();
+        store.finish_alarm_work(&done).await.unwrap();
+        // New readings for all; the second device also gets one older than its runs' watermark;
+        // the third has nothing new; the fourth (no runs) is deleted once claimed.
+        for device in [devices[0], devices[1], devices[3]] {
+            store.ingest(h, device, (6..9).map(|m| co(m, m as f64)).collect(), T0).await.unwrap();
+        }
+        store.ingest(h, devices[1], vec![co(3, 30.5)], T0).await.unwrap();
+        let mut claims = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap();
+        assert_eq!(claims.len(), 3, "the third device has no new work");
+        claims.sort_by_key(|c| devices.iter().position(|d| *d == c.device_id));
+        store.delete_device(h, devices[3]).await.unwrap();
+        // A page of two: the first device's three new readings come as two and a cursor.
+        let inputs = store.alarm_inputs(&claims, 2).await.unwrap();
+        assert_eq!(inputs.len(), 3);
+        let first = &inputs[0];
+        assert_eq!(first.device.as_ref().map(|d| d.id), Some(devices[0]));
+        assert_eq!(first.runs, Some((now(5), runs(devices[0]))));
+        let (page, cursor) = first.after_runs.as_ref().expect("the readings after the runs' watermark");
+        let values: Vec<f64> = page.iter().filter_map(|r| r.reading.value(Metric::CoPpm)).collect();
+        assert_eq!(values, vec![6.0, 7.0]);
+        assert_eq!(cursor.map(|c| c.ts_ms), Some(now(7)), "the third is on the next page");
+        let second = &inputs[1];
+        assert_eq!(second.device.as_ref().map(|d| d.id), Some(devices[1]));
+        assert_eq!(second.runs, Some((now(5), runs(devices[1]))));
+        assert!(second.after_runs.is_none(), "a reading older than the runs have seen makes them stale");
+        let fourth = &inputs[2];
+        assert!(
+            fourth.device.is_none() && fourth.runs.is_none() && fourth.after_runs.is_none(),
+            "a deleted device is gone"
+        );
+        // Another household's claim on the first device reads nothing of it.
+        let (_, other) = owner(&store, "bo@example.org").await;
+        let mut foreign = claims[0].clone();
+        foreign.household_id = other.household_id;
+        let inputs = store.alarm_inputs(&[foreign], 10).await.unwrap();
+        assert!(inputs[0].device.is_none());
+    }
+);
