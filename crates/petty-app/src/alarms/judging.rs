@@ -55,9 +55,9 @@ async fn read_pages(
     readings_after_page(app, device, (from_ms, to_ms), max, rest, read).await
 }
 
-/// The rest of a device's readings of `span` (inclusive) after their first page, `first`, was read (with the next
-/// page's cursor, if there is one): the alarm job reads first pages a batch of devices at a
-/// time (`petty_store::Store::alarm_inputs`).
+/// The rest of a device's readings of `span` (inclusive) once their first page, `first`, is
+/// read (with the next page's cursor, if there is one): the alarm job reads first pages a
+/// batch of devices at a time (`petty_store::Store::alarm_inputs`).
 pub async fn readings_after_page(
     app: &App,
     device: &Device,
@@ -67,13 +67,13 @@ pub async fn readings_after_page(
     first: (Vec<StoredReading>, Option<ReadingCursor>),
 ) -> Result<(Vec<StoredReading>, bool), StoreError> {
     let (mut out, mut next) = first;
+    let (from, to) = (petty_store::from_ms(from_ms)?, petty_store::from_ms(to_ms.saturating_add(1))?);
     loop {
         let after = match next {
             Some(cursor) if out.len() < max => cursor,
             Some(_) => return Ok((out, true)),
             None => return Ok((out, false)),
         };
-        let (from, to) = (petty_store::from_ms(from_ms)?, petty_store::from_ms(to_ms.saturating_add(1))?);
         let (read, cursor) = app.store.readings(device.household_id, device.id, from, to, Some(after), page).await?;
         out.extend(read);
         next = cursor;
