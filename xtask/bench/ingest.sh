@@ -13,9 +13,14 @@
 #   PETTY_LOG=FILTER                                     # Petty's RUST_LOG (default warn); its log is left
 #                                                        # in /tmp/petty-ingest-bench.log
 #   PHASE=postgres xtask/bench/ingest.sh [ROUNDS] [SECONDS]
-#       Petty on PostgreSQL (127.0.0.1:5432, database petty_bench, recreated) against pgbench's
-#       one-row-per-transaction INSERTs with 8 clients into a (device_id, ts)-indexed table in
-#       the same server, interleaved. PostgreSQL itself is not pinned (it is the machine's).
+#       Petty on PostgreSQL against pgbench's one-row-per-transaction INSERTs with 8 clients into
+#       a (device_id, ts)-indexed table in the same server and database (petty_bench), interleaved.
+#       The server is a private cluster that this script makes with the machine's own PostgreSQL
+#       (initdb's defaults: fsync and synchronous_commit on, 128 MB of shared buffers), with
+#       pg_stat_statements preloaded: after the last round it prints PostgreSQL's own view of
+#       Petty's last run (its statements by total time, its commits and rows). PG_URL=URL uses
+#       that server instead (its petty_bench database is recreated; the view is printed only if
+#       it has pg_stat_statements). PostgreSQL itself is not pinned.
 #
 # Needs: wrk (Debian), the release builds (`CARGO_TARGET_DIR=$HOME/.cache/petty-target cargo build
 # --release -p petty`; the anchors in xtask/anchors, built into $HOME/.cache/petty-anchors-target as
@@ -31,7 +36,8 @@ ANCHOR_LUA=$ANCHORS/wrk/post_one.lua
 VENV=$HOME/.cache/petty-bench-venv
 DIR=$(mktemp -d /tmp/petty-ingest-bench.XXXXXX)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; cp "$DIR/petty.log" /tmp/petty-ingest-bench.log 2>/dev/null || true; rm -rf "$DIR"; }
+stop_pg() { :; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; stop_pg; cp "$DIR/petty.log" /tmp/petty-ingest-bench.log 2>/dev/null || true; rm -rf "$DIR"; }
 trap cleanup EXIT
 
 wait_port() { for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
@@ -40,7 +46,23 @@ TICK=$(getconf CLK_TCK)
 
 DB_ARGS=()
 if [ "$PHASE" = postgres ]; then
-  PG=postgres://postgres@127.0.0.1:5432
+  if [ -n "${PG_URL:-}" ]; then
+    PG=${PG_URL%/}
+  else
+    # A private cluster, so that pg_stat_statements can be preloaded without touching the
+    # machine's server. initdb refuses to run as root: the cluster then belongs to postgres.
+    PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+    [ -x "$PGBIN/initdb" ] || { echo "PHASE=postgres needs PostgreSQL's server binaries (Debian: postgresql), or PG_URL" >&2; exit 1; }
+    PGDIR=$(mktemp -d /tmp/petty-ingest-pg.XXXXXX)
+    as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    [ "$(id -u)" = 0 ] && chown postgres "$PGDIR"
+    PGPORT=${PGPORT:-55432}
+    as_pg "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U postgres >/dev/null
+    as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 \
+      -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=top" start >/dev/null
+    stop_pg() { as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$PGDIR"; }
+    PG=postgres://postgres@127.0.0.1:$PGPORT
+  fi
   psql -qAt "$PG/postgres" -c 'DROP DATABASE IF EXISTS petty_bench' -c 'CREATE DATABASE petty_bench' >/dev/null
   DB_ARGS=(--database-url "$PG/petty_bench")
 fi
@@ -109,12 +131,38 @@ if [ "$PHASE" = postgres ]; then
 \set d random(0, 999)
 INSERT INTO one_row (device_id, ts, heart_rate, payload) VALUES ('device-' || :d, (extract(epoch from clock_timestamp()) * 1000)::bigint, 92.5, 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx');
 SQL
-  printf '| round | pgbench one row per transaction, 8 clients, rows/s | Petty single-reading ingest req/s | Petty p99 | Petty non-2xx | ratio |\n|---:|---:|---:|---:|---:|---:|\n'
+  printf '| round | pgbench one row per transaction, 8 clients, rows/s | Petty single-reading ingest req/s | Petty CPU µs/req | Petty p99 | Petty non-2xx | ratio |\n|---:|---:|---:|---:|---:|---:|---:|\n'
+  STATS=$(psql -qAt "$PG/petty_bench" -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_stat_statements'" 2>/dev/null || echo 0)
+  [ "$STATS" = 1 ] && ! psql -qAt "$PG/petty_bench" -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' -c 'SELECT 1 FROM pg_stat_statements LIMIT 1' >/dev/null 2>&1 && STATS=0
+  # commits of petty_bench, readings stored, Petty's CPU seconds
+  counters() { psql -qAt "$PG/petty_bench" -F ' ' -c "SELECT xact_commit, (SELECT count(*) FROM readings) FROM pg_stat_database WHERE datname = 'petty_bench'"; }
   for r in $(seq 1 "$ROUNDS"); do
-    tps=$(taskset -c 1 pgbench -h 127.0.0.1 -U postgres -n -f "$DIR/one.sql" -c 8 -j 1 -T "$SECS" petty_bench 2>/dev/null | awk '/^tps/ {print $3}')
-    read -r p_rps _ p_p99 _ p_bad < <(run petty http://127.0.0.1:18190/api/v1/ingest "$HERE/petty_ingest.lua" "$PETTY_PID")
-    printf '| %s | %.0f | %s | %s | %s | %.1f |\n' "$r" "$tps" "$p_rps" "$p_p99" "$p_bad" "$(awk -v p="$p_rps" -v t="$tps" 'BEGIN {print p / t}')"
+    tps=$(taskset -c 1 pgbench -h 127.0.0.1 -p "${PG##*:}" -U postgres -n -f "$DIR/one.sql" -c 8 -j 1 -T "$SECS" petty_bench 2>/dev/null | awk '/^tps/ {print $3}')
+    [ "$STATS" = 1 ] && psql -qAt "$PG/petty_bench" -c 'SELECT pg_stat_statements_reset()' >/dev/null
+    read -r commits0 rows0 < <(counters)
+    read -r p_rps p_cpu p_p99 _ p_bad < <(run petty http://127.0.0.1:18190/api/v1/ingest "$HERE/petty_ingest.lua" "$PETTY_PID")
+    read -r commits1 rows1 < <(counters)
+    printf '| %s | %.0f | %s | %s | %s | %s | %.1f |\n' "$r" "$tps" "$p_rps" "$p_cpu" "$p_p99" "$p_bad" "$(awk -v p="$p_rps" -v t="$tps" 'BEGIN {print p / t}')"
   done
+  # The last round's Petty run (its warm-up included), as PostgreSQL saw it.
+  echo
+  echo "last Petty run: $((commits1 - commits0)) commits in petty_bench (the warm-up's included), $((rows1 - rows0)) readings stored"
+  if [ "$STATS" = 1 ]; then
+    echo
+    echo '| statement (pg_stat_statements, the last Petty run) | calls | total ms | mean µs | rows |'
+    echo '|---|---:|---:|---:|---:|'
+    psql -qAt "$PG/petty_bench" -F '|' -c "SELECT regexp_replace(left(query, 90), '[|\n]+', ' ', 'g'), calls, round(total_exec_time), round(mean_exec_time * 1000), rows
+      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'petty_bench')
+      ORDER BY total_exec_time DESC LIMIT ${PG_TOP:-12}" | sed 's/^/| /; s/$/ |/'
+    psql -qAt "$PG/petty_bench" -c "SELECT 'all statements: ' || sum(calls) || ' calls, ' || round(sum(total_exec_time)) || ' ms of execution' FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'petty_bench')"
+  else
+    echo "(pg_stat_statements is not loaded in this server: no statement view)"
+  fi
+  echo
+  echo '| table (pg_stat_user_tables, since the database was made) | rows updated | of them HOT | dead rows now | size |'
+  echo '|---|---:|---:|---:|---:|'
+  psql -qAt "$PG/petty_bench" -F '|' -c "SELECT relname, n_tup_upd, n_tup_hot_upd, n_dead_tup, pg_size_pretty(pg_total_relation_size(relid))
+    FROM pg_stat_user_tables WHERE relname IN ('readings', 'rollups', 'devices', 'alarm_runs') ORDER BY relname" | sed 's/^/| /; s/$/ |/'
 elif [ "$PHASE" = throughput ]; then
   printf '| round | anchor /json req/s | anchor /ingest req/s | FastAPI /json req/s | Petty ingest req/s | Petty CPU µs/req | anchor /json CPU µs/req | Petty p99 | Petty max | Petty non-2xx | Petty ÷ /json | Petty ÷ FastAPI |\n'
   printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'

@@ -69,7 +69,21 @@ macro_rules! device_columns {
 /// One device of a household.
 const ONE_DEVICE: &str = concat!("SELECT ", device_columns!(), " FROM devices WHERE household_id = $1 AND id = $2");
 
+/// Devices by id, of any household (the caller checks each row's household).
+const DEVICES_BY_ID: &str = concat!("SELECT ", device_columns!(), " FROM devices WHERE id = ANY($1)");
+
 impl DeviceRow {
+    /// The devices among `ids` that exist, in no particular order, read in one statement on
+    /// PostgreSQL. Each row's household is the caller's to check ([`DeviceRow::owner`]).
+    pub(crate) async fn many_pg(pool: &sqlx::PgPool, ids: &[Uuid]) -> Result<Vec<DeviceRow>> {
+        Ok(sqlx::query_as(DEVICES_BY_ID).bind(ids).fetch_all(pool).await?)
+    }
+
+    /// The row's household and id.
+    pub(crate) fn owner(&self) -> (HouseholdId, DeviceId) {
+        (HouseholdId(self.household_id), DeviceId(self.id))
+    }
+
     /// The household's device `id`, read on an SQLite connection of the caller's
     /// (`QueryReturnedNoRows` if there is none).
     pub(crate) fn one_sqlite(

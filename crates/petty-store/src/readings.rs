@@ -421,6 +421,18 @@ const READINGS_PAGE: &str = concat!(
      AND (ts, seq) > ($5, $6) ORDER BY ts, seq LIMIT $7"
 );
 
+/// [`READINGS_PAGE`] for many devices at once (PostgreSQL): one page of at most `$8` rows
+/// for each of the unnested bounds, numbered by `page`, in page and key order.
+const READINGS_PAGES: &str = concat!(
+    "SELECT r.* FROM UNNEST($1::int8[], $2::uuid[], $3::uuid[], $4::int8[], $5::int8[], $6::int8[], $7::int8[]) \
+     AS p(page, device, household, from_ts, to_ts, after_ts, after_seq) \
+     CROSS JOIN LATERAL (SELECT p.page, ",
+    reading_columns!(),
+    " FROM readings WHERE device_id = p.device AND household_id = p.household AND ts >= p.from_ts \
+     AND ts < p.to_ts AND (ts, seq) > (p.after_ts, p.after_seq) ORDER BY ts, seq LIMIT $8) AS r \
+     ORDER BY r.page, r.ts, r.seq"
+);
+
 /// One page of [`Store::readings`], as its statement binds it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReadingsPage {
@@ -463,6 +475,41 @@ impl ReadingsPage {
         let params =
             rusqlite::params![device, household, self.from_ts, self.to_ts, self.after.0, self.after.1, self.take()];
         conn.prepare_cached(READINGS_PAGE)?.query_map(params, ReadingRow::from_sqlite)?.collect()
+    }
+
+    /// Many devices' pages of the same `limit`, read in one statement on PostgreSQL: the rows
+    /// of each page, in the order of `pages`.
+    pub(crate) async fn read_many_pg(
+        pool: &sqlx::PgPool,
+        pages: &[ReadingsPage],
+        limit: u32,
+    ) -> Result<Vec<Vec<ReadingRow>>> {
+        let mut out: Vec<Vec<ReadingRow>> = pages.iter().map(|_| Vec::new()).collect();
+        if pages.is_empty() {
+            return Ok(out);
+        }
+        let column = |f: fn(&ReadingsPage) -> i64| pages.iter().map(f).collect::<Vec<i64>>();
+        let rows: Vec<sqlx::postgres::PgRow> = sqlx::query(READINGS_PAGES)
+            .bind((0..pages.len() as i64).collect::<Vec<i64>>())
+            .bind(pages.iter().map(|p| p.device_id.0).collect::<Vec<Uuid>>())
+            .bind(pages.iter().map(|p| p.household_id.0).collect::<Vec<Uuid>>())
+            .bind(column(|p| p.from_ts))
+            .bind(column(|p| p.to_ts))
+            .bind(column(|p| p.after.0))
+            .bind(column(|p| p.after.1))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(pool)
+            .await?;
+        for row in rows {
+            use sqlx::Row;
+            let page: i64 = row.try_get("page")?;
+            let slot = usize::try_from(page).ok().and_then(|i| out.get_mut(i));
+            let Some(slot) = slot else {
+                return Err(StoreError::Corrupt(format!("a page number {page} out of range")));
+            };
+            slot.push(ReadingRow::from_row(&row)?);
+        }
+        Ok(out)
     }
 
     /// The readings of the page's rows, and the cursor for the next page when there is one.

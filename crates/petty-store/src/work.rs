@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::devices::DeviceRow;
 use crate::readings::ReadingsPage;
-use crate::{Device, ReadingCursor, Result, Store, StoreError, StoredReading, on_pool};
+use crate::{Backend, Device, ReadingCursor, Result, Store, StoreError, StoredReading, on_pool};
 
 /// Which job's per-device work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +108,65 @@ fn alarm_runs_sqlite(conn: &rusqlite::Connection, device_id: DeviceId) -> rusqli
 }
 
 const ALARM_RUNS: &str = "SELECT watermark_ms, runs FROM alarm_runs WHERE device_id = $1";
+
+/// The span of readings after kept runs' watermark through the claim's end (the end exclusive,
+/// in ms), when the runs can be resumed over them: no reading older than what they have seen
+/// has arrived since (`WorkClaim::late_from`).
+fn span_after(claim: &WorkClaim, watermark: Option<i64>) -> Option<(i64, i64)> {
+    let watermark = watermark?;
+    let from = watermark.checked_add(1)?;
+    (claim.late_from.is_none_or(|late| late > watermark) && from <= claim.to_ms)
+        .then(|| (from, claim.to_ms.saturating_add(1)))
+}
+
+/// [`Store::alarm_inputs`] on PostgreSQL: three statements for the whole batch (the device
+/// rows, the kept runs, the pages of new readings), not three a device. They are not one
+/// snapshot, as the reads they replace were not: a judgement reads what was committed when it
+/// looked, and what arrives later stays noted for the next pass.
+async fn alarm_inputs_pg(pool: &sqlx::PgPool, claims: &[WorkClaim], page: u32) -> Result<Vec<AlarmInput>> {
+    use std::collections::HashMap;
+    let ids: Vec<Uuid> = claims.iter().map(|claim| claim.device_id.0).collect();
+    let mut devices: HashMap<(HouseholdId, DeviceId), DeviceRow> =
+        DeviceRow::many_pg(pool, &ids).await?.into_iter().map(|row| (row.owner(), row)).collect();
+    let found: Vec<Option<DeviceRow>> =
+        claims.iter().map(|claim| devices.remove(&(claim.household_id, claim.device_id))).collect();
+    let mine: Vec<Uuid> = claims.iter().zip(&found).filter(|(_, d)| d.is_some()).map(|(c, _)| c.device_id.0).collect();
+    let mut runs: HashMap<Uuid, (i64, Vec<u8>)> = sqlx::query_as::<_, (Uuid, i64, Vec<u8>)>(ALARM_RUNS_BY_ID)
+        .bind(&mine)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|(device, watermark, stored)| (device, (watermark, stored)))
+        .collect();
+    let mut inputs = Vec::with_capacity(claims.len());
+    let mut pages = Vec::new();
+    for (claim, device) in claims.iter().zip(found) {
+        let Some(device) = device else {
+            inputs.push((AlarmInput { device: None, runs: None, after_runs: None }, None));
+            continue;
+        };
+        let runs = runs.remove(&claim.device_id.0);
+        let span = span_after(claim, runs.as_ref().map(|(watermark, _)| *watermark));
+        let slot = span.map(|(from, to)| {
+            pages.push(ReadingsPage::new(claim.household_id, claim.device_id, from, to, None, page));
+            pages.len() - 1
+        });
+        inputs.push((AlarmInput { device: Some(device.into_device()?), runs, after_runs: None }, slot));
+    }
+    let mut rows = ReadingsPage::read_many_pg(pool, &pages, page).await?;
+    inputs
+        .into_iter()
+        .map(|(mut input, slot)| {
+            if let Some(i) = slot {
+                input.after_runs = Some(pages[i].finish(std::mem::take(&mut rows[i]))?);
+            }
+            Ok(input)
+        })
+        .collect()
+}
+
+/// The kept runs of many devices (PostgreSQL), with their device ids.
+const ALARM_RUNS_BY_ID: &str = "SELECT device_id, watermark_ms, runs FROM alarm_runs WHERE device_id = ANY($1)";
 
 /// An alarm claim done, with the device's rule runs to keep (their watermark and stored form),
 /// or `None` to forget them.
@@ -252,79 +311,48 @@ impl Store {
     /// On SQLite the whole batch is read in one read transaction on this thread. Each read
     /// transaction takes the WAL index's locks, and one that starts after the writer has
     /// committed (under ingest, nearly every one) starts with an empty page cache; three or
-    /// four of them a device were most of a judgement's cost (`BENCHMARKS.md`, issue 18).
+    /// four of them a device were most of a judgement's cost (`BENCHMARKS.md`, issue 18). On
+    /// PostgreSQL it is three statements for the whole batch (`alarm_inputs_pg`).
     pub async fn alarm_inputs(&self, claims: &[WorkClaim], page: u32) -> Result<Vec<AlarmInput>> {
-        // The span of readings after the kept runs' watermark, through the claim's end (an
-        // end exclusive, in ms), when the runs can be resumed over them.
-        let span_after = |claim: &WorkClaim, runs: &Option<(i64, Vec<u8>)>| {
-            let (watermark, _) = runs.as_ref()?;
-            let from = watermark.checked_add(1)?;
-            (claim.late_from.is_none_or(|late| late > *watermark) && from <= claim.to_ms)
-                .then(|| (from, claim.to_ms.saturating_add(1)))
+        let fast = match (&self.backend, &self.fast) {
+            (Backend::Postgres(pool), _) => return alarm_inputs_pg(pool, claims, page).await,
+            (Backend::Sqlite { .. }, Some(fast)) => fast,
+            // Every SQLite store opens its fast-read connections (`Store::open_sqlite`).
+            (Backend::Sqlite { .. }, None) => {
+                return Err(StoreError::Unavailable("the SQLite store has no fast-read connections".to_owned()));
+            }
         };
-        if let Some(fast) = &self.fast {
-            let rows = fast.with(|conn| {
-                let read = conn.unchecked_transaction()?;
-                let mut out = Vec::with_capacity(claims.len());
-                for claim in claims {
-                    use rusqlite::OptionalExtension;
-                    let Some(device) = DeviceRow::one_sqlite(&read, claim.household_id, claim.device_id).optional()?
-                    else {
-                        out.push(None);
-                        continue;
-                    };
-                    let runs = alarm_runs_sqlite(&read, claim.device_id)?;
-                    let readings = match span_after(claim, &runs) {
-                        Some((from, to)) => {
-                            let p = ReadingsPage::new(claim.household_id, claim.device_id, from, to, None, page);
-                            Some((p, p.read_sqlite(&read)?))
-                        }
-                        None => None,
-                    };
-                    out.push(Some((device, runs, readings)));
-                }
-                read.finish()?;
-                Ok(out)
-            })?;
-            return rows
-                .into_iter()
-                .map(|row| {
-                    let Some((device, runs, readings)) = row else {
-                        return Ok(AlarmInput { device: None, runs: None, after_runs: None });
-                    };
-                    let after_runs = readings.map(|(p, rows)| p.finish(rows)).transpose()?;
-                    Ok(AlarmInput { device: Some(device.into_device()?), runs, after_runs })
-                })
-                .collect();
-        }
-        let mut out = Vec::with_capacity(claims.len());
-        for claim in claims {
-            let device = match self.get_device(claim.household_id, claim.device_id).await {
-                Ok(device) => device,
-                Err(StoreError::NotFound) => {
-                    out.push(AlarmInput { device: None, runs: None, after_runs: None });
+        let rows = fast.with(|conn| {
+            let read = conn.unchecked_transaction()?;
+            let mut out = Vec::with_capacity(claims.len());
+            for claim in claims {
+                use rusqlite::OptionalExtension;
+                let Some(device) = DeviceRow::one_sqlite(&read, claim.household_id, claim.device_id).optional()? else {
+                    out.push(None);
                     continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let runs = self.alarm_runs(claim.device_id).await?;
-            let after_runs = match span_after(claim, &runs) {
-                Some((from, to)) => Some(
-                    self.readings(
-                        claim.household_id,
-                        claim.device_id,
-                        crate::from_ms(from)?,
-                        crate::from_ms(to)?,
-                        None,
-                        page,
-                    )
-                    .await?,
-                ),
-                None => None,
-            };
-            out.push(AlarmInput { device: Some(device), runs, after_runs });
-        }
-        Ok(out)
+                };
+                let runs = alarm_runs_sqlite(&read, claim.device_id)?;
+                let readings = match span_after(claim, runs.as_ref().map(|(watermark, _)| *watermark)) {
+                    Some((from, to)) => {
+                        let p = ReadingsPage::new(claim.household_id, claim.device_id, from, to, None, page);
+                        Some((p, p.read_sqlite(&read)?))
+                    }
+                    None => None,
+                };
+                out.push(Some((device, runs, readings)));
+            }
+            read.finish()?;
+            Ok(out)
+        })?;
+        rows.into_iter()
+            .map(|row| {
+                let Some((device, runs, readings)) = row else {
+                    return Ok(AlarmInput { device: None, runs: None, after_runs: None });
+                };
+                let after_runs = readings.map(|(p, rows)| p.finish(rows)).transpose()?;
+                Ok(AlarmInput { device: Some(device.into_device()?), runs, after_runs })
+            })
+            .collect()
     }
 
     /// Finishes alarm claims (as [`Store::finish_work`]) and keeps each device's rule runs

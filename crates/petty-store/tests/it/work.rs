@@ -247,34 +247,37 @@ store_test!(
         let h = home.household_id;
         let now = |minutes: i64| petty_store::to_ms(T0 + Duration::minutes(minutes));
         let mut devices = Vec::new();
-        for _ in 0..4 {
+        for _ in 0..5 {
             let device = store.create_device(h, &monitor(), &secret(), T0).await.unwrap().id;
             store.ingest(h, device, (0..6).map(|m| co(m, m as f64)).collect(), T0).await.unwrap();
             devices.push(device);
         }
         // Runs are kept for the first three, having seen the readings through minute 5.
         let claims = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap();
-        assert_eq!(claims.len(), 4);
+        assert_eq!(claims.len(), 5);
         let runs = |d: petty_core::ids::DeviceId| d.0.as_bytes().to_vec();
-        let kept: Vec<(petty_core::ids::DeviceId, Vec<u8>)> = devices[..3].iter().map(|d| (*d, runs(*d))).collect();
+        let kept: Vec<(petty_core::ids::DeviceId, Vec<u8>)> =
+            [devices[0], devices[1], devices[2], devices[4]].iter().map(|d| (*d, runs(*d))).collect();
         let done: Vec<petty_store::AlarmWorkDone<'_>> = claims
             .iter()
             .map(|c| (c, kept.iter().find(|(d, _)| *d == c.device_id).map(|(_, r)| (now(5), r.as_slice()))))
             .collect();
         store.finish_alarm_work(&done).await.unwrap();
         // New readings for all; the second device also gets one older than its runs' watermark;
-        // the third has nothing new; the fourth (no runs) is deleted once claimed.
+        // the third has nothing new; the fourth (no runs) is deleted once claimed; the fifth's
+        // page is read in the same batch as the first's, and must not be mixed with it.
         for device in [devices[0], devices[1], devices[3]] {
             store.ingest(h, device, (6..9).map(|m| co(m, m as f64)).collect(), T0).await.unwrap();
         }
+        store.ingest(h, devices[4], (6..9).map(|m| co(m, m as f64 * 10.0)).collect(), T0).await.unwrap();
         store.ingest(h, devices[1], vec![co(3, 30.5)], T0).await.unwrap();
         let mut claims = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap();
-        assert_eq!(claims.len(), 3, "the third device has no new work");
+        assert_eq!(claims.len(), 4, "the third device has no new work");
         claims.sort_by_key(|c| devices.iter().position(|d| *d == c.device_id));
         store.delete_device(h, devices[3]).await.unwrap();
         // A page of two: the first device's three new readings come as two and a cursor.
         let inputs = store.alarm_inputs(&claims, 2).await.unwrap();
-        assert_eq!(inputs.len(), 3);
+        assert_eq!(inputs.len(), 4);
         let first = &inputs[0];
         assert_eq!(first.device.as_ref().map(|d| d.id), Some(devices[0]));
         assert_eq!(first.runs, Some((now(5), runs(devices[0]))));
@@ -291,6 +294,12 @@ store_test!(
             fourth.device.is_none() && fourth.runs.is_none() && fourth.after_runs.is_none(),
             "a deleted device is gone"
         );
+        let fifth = &inputs[3];
+        assert_eq!(fifth.device.as_ref().map(|d| d.id), Some(devices[4]));
+        let (page, cursor) = fifth.after_runs.as_ref().expect("the fifth device's readings after its runs");
+        let values: Vec<f64> = page.iter().filter_map(|r| r.reading.value(Metric::CoPpm)).collect();
+        assert_eq!(values, vec![60.0, 70.0], "its own readings, oldest first");
+        assert_eq!(cursor.map(|c| c.ts_ms), Some(now(7)));
         // Another household's claim on the first device reads nothing of it.
         let (_, other) = owner(&store, "bo@example.org").await;
         let mut foreign = claims[0].clone();
