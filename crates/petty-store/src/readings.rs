@@ -421,8 +421,8 @@ const READINGS_PAGE: &str = concat!(
      AND (ts, seq) > ($5, $6) ORDER BY ts, seq LIMIT $7"
 );
 
-/// [`READINGS_PAGE`] for many devices at once (PostgreSQL): one page of at most `$8` rows
-/// for each of the unnested bounds, numbered by `page`, in page and key order.
+/// [`READINGS_PAGE`] for many devices at once (PostgreSQL): up to `$8` rows for each of the
+/// unnested bounds, numbered by `page`, in page and key order.
 const READINGS_PAGES: &str = concat!(
     "SELECT r.* FROM UNNEST($1::int8[], $2::uuid[], $3::uuid[], $4::int8[], $5::int8[], $6::int8[], $7::int8[]) \
      AS p(page, device, household, from_ts, to_ts, after_ts, after_seq) \
@@ -477,17 +477,12 @@ impl ReadingsPage {
         conn.prepare_cached(READINGS_PAGE)?.query_map(params, ReadingRow::from_sqlite)?.collect()
     }
 
-    /// Many devices' pages of the same `limit`, read in one statement on PostgreSQL: the rows
-    /// of each page, in the order of `pages`.
-    pub(crate) async fn read_many_pg(
-        pool: &sqlx::PgPool,
-        pages: &[ReadingsPage],
-        limit: u32,
-    ) -> Result<Vec<Vec<ReadingRow>>> {
+    /// Many devices' pages, read in one statement on PostgreSQL: the rows of each page, in the
+    /// order of `pages`. Every page is read to the longest page's length (a `LIMIT` cannot
+    /// vary by row); [`ReadingsPage::finish`] cuts each to its own.
+    pub(crate) async fn read_many_pg(pool: &sqlx::PgPool, pages: &[ReadingsPage]) -> Result<Vec<Vec<ReadingRow>>> {
         let mut out: Vec<Vec<ReadingRow>> = pages.iter().map(|_| Vec::new()).collect();
-        if pages.is_empty() {
-            return Ok(out);
-        }
+        let Some(take) = pages.iter().map(ReadingsPage::take).max() else { return Ok(out) };
         let column = |f: fn(&ReadingsPage) -> i64| pages.iter().map(f).collect::<Vec<i64>>();
         let rows: Vec<sqlx::postgres::PgRow> = sqlx::query(READINGS_PAGES)
             .bind((0..pages.len() as i64).collect::<Vec<i64>>())
@@ -497,7 +492,7 @@ impl ReadingsPage {
             .bind(column(|p| p.to_ts))
             .bind(column(|p| p.after.0))
             .bind(column(|p| p.after.1))
-            .bind(i64::from(limit) + 1)
+            .bind(take)
             .fetch_all(pool)
             .await?;
         for row in rows {

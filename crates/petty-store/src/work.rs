@@ -153,7 +153,7 @@ async fn alarm_inputs_pg(pool: &sqlx::PgPool, claims: &[WorkClaim], page: u32) -
         });
         inputs.push((AlarmInput { device: Some(device.into_device()?), runs, after_runs: None }, slot));
     }
-    let mut rows = ReadingsPage::read_many_pg(pool, &pages, page).await?;
+    let mut rows = ReadingsPage::read_many_pg(pool, &pages).await?;
     inputs
         .into_iter()
         .map(|(mut input, slot)| {

@@ -252,7 +252,7 @@ store_test!(
             store.ingest(h, device, (0..6).map(|m| co(m, m as f64)).collect(), T0).await.unwrap();
             devices.push(device);
         }
-        // Runs are kept for the first three, having seen the readings through minute 5.
+        // Runs are kept for all but the fourth, having seen the readings through minute 5.
         let claims = store.claim_work(WorkKind::Alarms, now(10), 30_000, 10).await.unwrap();
         assert_eq!(claims.len(), 5);
         let runs = |d: petty_core::ids::DeviceId| d.0.as_bytes().to_vec();
