@@ -47,9 +47,21 @@ fn body_rejection(rejection: BytesRejection) -> ApiError {
     }
 }
 
-/// Parses JSON, saying where it broke: a syntax error is a 400; a value of the wrong type, a
-/// missing or an unknown field is a 422 that names the field.
+/// Parses a JSON object, saying where it broke: a syntax error is a 400; a value of the wrong
+/// type, a missing or an unknown field is a 422 that names the field.
+///
+/// Every body the API takes is an object. serde would also fill a struct from an array, field
+/// by field in order (`[null]` read as a body whose first field is null), so an array is
+/// refused before it gets there, as a 422 on `body`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) == Some(&b'[') {
+        return Err(ApiError::field(
+            ErrorCode::ValidationFailed,
+            "body",
+            "type",
+            "body: must be a JSON object, not an array",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     if result.is_ok() {
@@ -175,6 +187,19 @@ mod tests {
         assert_eq!(e.code, ErrorCode::MalformedRequest);
         let e = parse_json::<Body>(br#"{"name": "x"} trailing"#).unwrap_err();
         assert_eq!(e.code, ErrorCode::MalformedRequest);
+    }
+
+    #[test]
+    fn an_array_is_not_read_as_an_object_by_position() {
+        // serde alone would read this as {"name": "x", "weight_kg": null, "location": null}.
+        for body in [&br#"["x", null, null]"#[..], b" \n[\"x\"]", b"[]"] {
+            let e = parse_json::<Body>(body).unwrap_err();
+            assert_eq!(
+                (e.code, e.details[0].field.as_str(), e.details[0].rule.as_str()),
+                (ErrorCode::ValidationFailed, "body", "type")
+            );
+        }
+        assert_eq!(parse_json::<Body>(br#" {"name": "x"}"#).map(|b| b.name).ok().as_deref(), Some("x"));
     }
 }
 

@@ -53,6 +53,26 @@ async fn malformed_bodies_name_the_field_and_change_nothing() {
     let (status, _) = error_code(post(r#"name=Bella"#, "application/x-www-form-urlencoded").await.unwrap()).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
+    // serde alone fills a struct from an array, field by field: every body must be an object.
+    let (status, error) =
+        error_code(post(r#"["Bella", "dog", null, null, null, null, null]"#, "application/json").await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        (error["details"][0]["field"].as_str(), error["details"][0]["rule"].as_str()),
+        (Some("body"), Some("type"))
+    );
+    let insights = app
+        .client
+        .post(app.url("/api/v1/insights/generate"))
+        .bearer_auth(&ana.access_token)
+        .header("content-type", "application/json")
+        .body("[null]")
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = error_code(insights).await;
+    assert_eq!((status, error["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("body")));
+
     let list: Value = app.get("/api/v1/pets", Some(&ana.access_token)).await.json().await.unwrap();
     assert_eq!(list["total"], 0, "no bad request created anything");
 }
