@@ -10,14 +10,15 @@ use crate::harness::{error_code, spawn_app, spawn_app_with};
 async fn malformed_bodies_name_the_field_and_change_nothing() {
     let app = spawn_app().await;
     let ana = app.register("Ana").await;
-    let post = |body: &'static str, content_type: &'static str| {
+    let post_to = |path: &'static str, body: &'static str, content_type: &'static str| {
         app.client
-            .post(app.url("/api/v1/pets"))
+            .post(app.url(path))
             .bearer_auth(&ana.access_token)
             .header("content-type", content_type)
             .body(body)
             .send()
     };
+    let post = |body: &'static str, content_type: &'static str| post_to("/api/v1/pets", body, content_type);
 
     let (status, error) =
         error_code(post(r#"{"name": "Bella", "species": "dog",}"#, "application/json").await.unwrap()).await;
@@ -61,16 +62,8 @@ async fn malformed_bodies_name_the_field_and_change_nothing() {
         (error["details"][0]["field"].as_str(), error["details"][0]["rule"].as_str()),
         (Some("body"), Some("type"))
     );
-    let insights = app
-        .client
-        .post(app.url("/api/v1/insights/generate"))
-        .bearer_auth(&ana.access_token)
-        .header("content-type", "application/json")
-        .body("[null]")
-        .send()
-        .await
-        .unwrap();
-    let (status, error) = error_code(insights).await;
+    let (status, error) =
+        error_code(post_to("/api/v1/insights/generate", "[null]", "application/json").await.unwrap()).await;
     assert_eq!((status, error["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("body")));
 
     let list: Value = app.get("/api/v1/pets", Some(&ana.access_token)).await.json().await.unwrap();
