@@ -201,12 +201,24 @@ fn a_request_in_flight_finishes_during_shutdown() {
     let mut stream = TcpStream::connect(&server.address).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let body = br#"{"email":"late@example.org","password":"a fine long password","display_name":"Late"}"#;
+    // `Expect: 100-continue`: the server says "100 Continue" once the handler starts reading
+    // the body, so the request is known to be in flight before the SIGTERM. (Without it, on a
+    // loaded machine the SIGTERM could come before the server had even accepted the
+    // connection, and a connection never accepted is reset.)
     let head = format!(
-        "POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    // Half the request, then SIGTERM, then the rest: the server must still answer it.
     stream.write_all(head.as_bytes()).unwrap();
+    let mut interim = Vec::new();
+    let mut byte = [0u8; 1];
+    while !interim.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "closed before 100 Continue: {interim:?}");
+        interim.push(byte[0]);
+    }
+    assert!(interim.starts_with(b"HTTP/1.1 100"), "{:?}", String::from_utf8_lossy(&interim));
+    // Half the body, then SIGTERM, then the rest: the server must still answer it.
     stream.write_all(&body[..20]).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     server.terminate();
