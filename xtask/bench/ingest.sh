@@ -134,10 +134,10 @@ SQL
   printf '| round | pgbench one row per transaction, 8 clients, rows/s | Petty single-reading ingest req/s | Petty CPU µs/req | Petty p99 | Petty non-2xx | ratio |\n|---:|---:|---:|---:|---:|---:|---:|\n'
   STATS=$(psql -qAt "$PG/petty_bench" -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_stat_statements'" 2>/dev/null || echo 0)
   [ "$STATS" = 1 ] && ! psql -qAt "$PG/petty_bench" -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' -c 'SELECT 1 FROM pg_stat_statements LIMIT 1' >/dev/null 2>&1 && STATS=0
-  # commits of petty_bench, readings stored, Petty's CPU seconds
+  # commits of petty_bench, readings stored
   counters() { psql -qAt "$PG/petty_bench" -F ' ' -c "SELECT xact_commit, (SELECT count(*) FROM readings) FROM pg_stat_database WHERE datname = 'petty_bench'"; }
   for r in $(seq 1 "$ROUNDS"); do
-    tps=$(taskset -c 1 pgbench -h 127.0.0.1 -p "${PG##*:}" -U postgres -n -f "$DIR/one.sql" -c 8 -j 1 -T "$SECS" petty_bench 2>/dev/null | awk '/^tps/ {print $3}')
+    tps=$(taskset -c 1 pgbench -n -f "$DIR/one.sql" -c 8 -j 1 -T "$SECS" "$PG/petty_bench" 2>/dev/null | awk '/^tps/ {print $3}')
     [ "$STATS" = 1 ] && psql -qAt "$PG/petty_bench" -c 'SELECT pg_stat_statements_reset()' >/dev/null
     read -r commits0 rows0 < <(counters)
     read -r p_rps p_cpu p_p99 _ p_bad < <(run petty http://127.0.0.1:18190/api/v1/ingest "$HERE/petty_ingest.lua" "$PETTY_PID")
