@@ -278,6 +278,9 @@ impl Store {
         });
         self.forget_device_tokens().await;
         self.rollup_memo.forget_device(id.0);
+        if let Some(pending) = &self.ingest.pending {
+            pending.forget_device(id.0);
+        }
         if done == 1 { Ok(()) } else { Err(StoreError::NotFound) }
     }
 

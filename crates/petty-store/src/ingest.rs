@@ -10,7 +10,9 @@
 //!
 //! - **SQLite**: the writer is an OS thread with its own connection and cached prepared
 //!   statements (no async hop per statement). It never checkpoints the WAL: a checkpointer
-//!   thread does, so a checkpoint never sits in front of a commit and its callers.
+//!   thread does, so a checkpoint never sits in front of a commit and its callers. The
+//!   summaries of today's readings wait in memory and are folded into the rollups about once a
+//!   second, with a device's pending range kept in its row until then (`rollup_fold.rs`).
 //! - **PostgreSQL**: a task that writes each transaction as three set-based statements
 //!   (`UNNEST` arrays), so a commit of 10,000 readings is three round trips, not 10,000.
 
@@ -26,6 +28,7 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::rollup_fold::{self, Pending, PeriodKey};
 use crate::{Result, StoreError, to_ms};
 
 /// What happened to one reading of an ingest call.
@@ -89,6 +92,12 @@ pub(crate) enum Message {
     /// Answered once everything queued before it is committed and the writer has stopped and
     /// closed its connection.
     Close(oneshot::Sender<()>),
+    /// SQLite: fold the summaries waiting in memory into the table (the checkpointer's tick,
+    /// when no transaction came to do it).
+    Fold,
+    /// SQLite: recompute the periods a process that stopped without folding left pending
+    /// (`rollup_fold::recover`); answered with the number of devices.
+    Recover(oneshot::Sender<Result<u64, String>>),
 }
 
 /// The in-process turn of SQLite's writers (see [`IngestQueue::gate`]).
@@ -108,13 +117,16 @@ pub(crate) struct IngestQueue {
     pub(crate) gate: Option<WriteGate>,
     /// The checkpointer thread (SQLite only) and the sender whose drop stops it.
     checkpointer: std::sync::Mutex<Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
+    /// SQLite: the rollup summaries not yet folded into the table (`rollup_fold.rs`).
+    pub(crate) pending: Option<std::sync::Arc<Pending>>,
 }
 
 impl IngestQueue {
     /// Starts the writer thread and the checkpointer thread for the SQLite file at `path`.
     pub(crate) fn start_sqlite(path: &Path) -> Result<Self> {
         let gate = WriteGate::default();
-        let writer = SqliteWriter::open(path, gate.clone())?;
+        let pending = std::sync::Arc::new(Pending::default());
+        let writer = SqliteWriter::open(path, gate.clone(), pending.clone())?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         std::thread::Builder::new()
             .name("petty-ingest".into())
@@ -123,11 +135,35 @@ impl IngestQueue {
         let (stop, stopped) = std::sync::mpsc::channel();
         let path = path.to_path_buf();
         let checkpoint_gate = gate.clone();
+        let fold = (pending.clone(), tx.downgrade());
         let handle = std::thread::Builder::new()
             .name("petty-checkpoint".into())
-            .spawn(move || checkpointer(&path, &checkpoint_gate, stopped))
+            .spawn(move || checkpointer(&path, &checkpoint_gate, &fold, stopped))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the WAL checkpointer: {e}")))?;
-        Ok(Self { tx, checkpointer: std::sync::Mutex::new(Some((stop, handle))), gate: Some(gate) })
+        Ok(Self {
+            tx,
+            checkpointer: std::sync::Mutex::new(Some((stop, handle))),
+            gate: Some(gate),
+            pending: Some(pending),
+        })
+    }
+
+    /// SQLite: recomputes the rollup periods that a process which stopped without folding left
+    /// pending; the number of devices. Nothing to do on PostgreSQL.
+    pub(crate) async fn recover_rollups(&self) -> Result<u64> {
+        if self.pending.is_none() {
+            return Ok(0);
+        }
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Message::Recover(reply))
+            .await
+            .map_err(|_| StoreError::Unavailable("the ingest writer has stopped".into()))?;
+        match answer.await {
+            Ok(Ok(devices)) => Ok(devices),
+            Ok(Err(message)) => Err(StoreError::Unavailable(message)),
+            Err(_) => Err(StoreError::Unavailable("the ingest writer has stopped".into())),
+        }
     }
 
     /// Commits what is queued, then stops the writer and the checkpointer and closes their
@@ -149,7 +185,7 @@ impl IngestQueue {
     pub(crate) fn start_postgres(pool: PgPool) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         tokio::spawn(PgWriter { pool }.run(rx));
-        Self { tx, checkpointer: std::sync::Mutex::new(None), gate: None }
+        Self { tx, checkpointer: std::sync::Mutex::new(None), gate: None, pending: None }
     }
 }
 
@@ -159,13 +195,18 @@ struct Group {
     life: Vec<LifeJob>,
     /// Set when the group ends with a `Close`: the writer stops after it.
     close: Option<oneshot::Sender<()>>,
+    /// SQLite: the checkpointer asked for a fold.
+    fold: bool,
+    /// SQLite: asked to recover pending rollups (handled before the group's transaction).
+    recover: Vec<oneshot::Sender<Result<u64, String>>>,
     rows: usize,
 }
 
 impl Group {
     /// `first` and whatever else is already waiting, up to the row limit.
     fn gather(first: Message, rx: &mut mpsc::Receiver<Message>) -> Self {
-        let mut group = Group { jobs: Vec::new(), life: Vec::new(), close: None, rows: 0 };
+        let mut group =
+            Group { jobs: Vec::new(), life: Vec::new(), close: None, fold: false, recover: Vec::new(), rows: 0 };
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
@@ -181,6 +222,8 @@ impl Group {
                     group.close = Some(done);
                     break;
                 }
+                Message::Fold => group.fold = true,
+                Message::Recover(reply) => group.recover.push(reply),
             }
             if group.rows < MAX_ROWS_PER_COMMIT {
                 next = rx.try_recv().ok();
@@ -248,34 +291,80 @@ struct Touch {
     oldest: Option<i64>,
     newest: Option<i64>,
     battery: Option<(i64, f64)>,
+    /// SQLite: the event times of the readings whose summaries wait in memory (oldest, newest).
+    pending: Option<(i64, i64)>,
 }
 
 /// Everything a transaction writes besides the readings, computed from the accepted ones.
 #[derive(Default)]
 struct Derived {
-    /// Per (device, resolution, bucket start in epoch ms).
-    rollups: BTreeMap<(Uuid, i64, i64), Period>,
+    /// Per (device, resolution, bucket start in epoch ms): upserted in this transaction.
+    rollups: BTreeMap<PeriodKey, Period>,
+    /// SQLite: the summaries of recent readings, folded later (`rollup_fold.rs`).
+    deferred: BTreeMap<PeriodKey, Period>,
+    /// SQLite: the transaction's time (epoch ms), which tells which readings' summaries wait.
+    now: Option<i64>,
     touched: BTreeMap<Uuid, Touch>,
 }
 
 /// One period's summary of every metric: count, sum, minimum, maximum.
-struct Period {
-    household_id: HouseholdId,
-    metrics: [MetricSummary; METRIC_COUNT],
+#[derive(Clone)]
+pub(crate) struct Period {
+    pub(crate) household_id: HouseholdId,
+    pub(crate) metrics: [MetricSummary; METRIC_COUNT],
+}
+
+impl Period {
+    fn empty(household_id: HouseholdId) -> Self {
+        Period { household_id, metrics: [MetricSummary::default(); METRIC_COUNT] }
+    }
+
+    fn add(&mut self, values: &[Option<f64>; METRIC_COUNT]) {
+        for (summary, value) in self.metrics.iter_mut().zip(values) {
+            let Some(value) = *value else { continue };
+            summary.merge(&MetricSummary { n: 1, sum: value, min: Some(value), max: Some(value) });
+        }
+    }
+
+    /// Adds another summary of the same period.
+    pub(crate) fn merge(&mut self, other: &Period) {
+        for (summary, more) in self.metrics.iter_mut().zip(&other.metrics) {
+            summary.merge(more);
+        }
+    }
 }
 
 #[derive(Clone, Copy, Default)]
-struct MetricSummary {
-    n: i64,
-    sum: f64,
-    min: Option<f64>,
-    max: Option<f64>,
+pub(crate) struct MetricSummary {
+    pub(crate) n: i64,
+    pub(crate) sum: f64,
+    pub(crate) min: Option<f64>,
+    pub(crate) max: Option<f64>,
+}
+
+impl MetricSummary {
+    fn merge(&mut self, other: &MetricSummary) {
+        if other.n == 0 {
+            return;
+        }
+        self.n += other.n;
+        self.sum += other.sum;
+        self.min = match (self.min, other.min) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.max = match (self.max, other.max) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
 }
 
 impl Derived {
     /// Every device of the group is touched (arrival time), accepted readings or not.
-    fn new(jobs: &[Job]) -> Self {
-        let mut derived = Derived::default();
+    /// `defer_at`: on SQLite, the transaction's time (see [`rollup_fold::may_wait`]).
+    fn new(jobs: &[Job], defer_at: Option<i64>) -> Self {
+        let mut derived = Derived { now: defer_at, ..Derived::default() };
         for job in jobs {
             let received_at = to_ms(job.received_at);
             let touch = derived.touched.entry(job.device_id.0).or_insert(Touch {
@@ -284,6 +373,7 @@ impl Derived {
                 oldest: None,
                 newest: None,
                 battery: None,
+                pending: None,
             });
             touch.received_at = touch.received_at.max(received_at);
         }
@@ -304,19 +394,17 @@ impl Derived {
         if reading.values.iter().all(Option::is_none) {
             return;
         }
+        let wait = self.now.is_some_and(|now| rollup_fold::may_wait(ts, now));
+        if wait && let Some(touch) = self.touched.get_mut(&job.device_id.0) {
+            touch.pending = Some(touch.pending.map_or((ts, ts), |(from, to)| (from.min(ts), to.max(ts))));
+        }
+        let periods = if wait { &mut self.deferred } else { &mut self.rollups };
         for resolution in ROLLUP_RESOLUTIONS {
-            let bucket = ts - ts.rem_euclid(resolution * 1000);
-            let period = self.rollups.entry((job.device_id.0, resolution, bucket)).or_insert(Period {
-                household_id: job.household_id,
-                metrics: [MetricSummary::default(); METRIC_COUNT],
-            });
-            for (summary, value) in period.metrics.iter_mut().zip(reading.values) {
-                let Some(value) = value else { continue };
-                summary.n += 1;
-                summary.sum += value;
-                summary.min = Some(summary.min.map_or(value, |m| m.min(value)));
-                summary.max = Some(summary.max.map_or(value, |m| m.max(value)));
-            }
+            let bucket = rollup_fold::period_start(ts, resolution);
+            periods
+                .entry((job.device_id.0, resolution, bucket))
+                .or_insert_with(|| Period::empty(job.household_id))
+                .add(&reading.values);
         }
     }
 }
@@ -438,8 +526,57 @@ static SQLITE_UPSERT_ROLLUP: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-static SQLITE_TOUCH: LazyLock<String> =
-    LazyLock::new(|| format!("UPDATE devices SET {} WHERE household_id = ?1 AND id = ?2", TOUCH_SET.replace('$', "?")));
+/// [`TOUCH_SET`], and the event-time range of the readings whose summaries wait in memory
+/// (`?8..?9`, see `rollup_fold.rs`).
+static SQLITE_TOUCH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE devices SET {}, \
+         rollups_pending_from = CASE WHEN ?8 IS NOT NULL AND (rollups_pending_from IS NULL OR rollups_pending_from > ?8) \
+             THEN ?8 ELSE rollups_pending_from END, \
+         rollups_pending_to = CASE WHEN ?9 IS NOT NULL AND (rollups_pending_to IS NULL OR rollups_pending_to < ?9) \
+             THEN ?9 ELSE rollups_pending_to END \
+         WHERE household_id = ?1 AND id = ?2",
+        TOUCH_SET.replace('$', "?")
+    )
+});
+
+/// A fold's upsert: [`SQLITE_UPSERT_ROLLUP`] into a device that still exists (one deleted
+/// since its readings arrived has had its rollups deleted with it).
+static SQLITE_FOLD_ROLLUP: LazyLock<String> = LazyLock::new(|| {
+    let columns = rollup_metric_columns();
+    let params = (1..=4 + columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let merge = rollup_merge(|f, a, b| format!("coalesce({f}({a}, {b}), {a}, {b})"));
+    format!(
+        "INSERT INTO rollups (device_id, resolution, bucket, household_id, {}) SELECT {params} \
+         WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?1) \
+         ON CONFLICT (device_id, resolution, bucket) DO UPDATE SET {merge}",
+        columns.join(", ")
+    )
+});
+
+const SQLITE_CLEAR_PENDING: &str =
+    "UPDATE devices SET rollups_pending_from = NULL, rollups_pending_to = NULL WHERE id = ?1";
+
+/// The periods of one device at one resolution starting in `[?3, ?4)`, from its stored
+/// readings (`?1` the device, `?2` the resolution in seconds, `?5` its household).
+static SQLITE_RECOMPUTE_ROLLUPS: LazyLock<String> = LazyLock::new(|| {
+    let columns = rollup_metric_columns();
+    let aggregates = Metric::ALL
+        .iter()
+        .map(|m| {
+            let m = m.name();
+            format!("count({m}), coalesce(sum({m}), 0), min({m}), max({m})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let any = Metric::ALL.iter().map(|m| format!("count({})", m.name())).collect::<Vec<_>>().join(" + ");
+    format!(
+        "INSERT INTO rollups (device_id, resolution, bucket, household_id, {}) \
+         SELECT ?1, ?2, ts - (((ts % (?2 * 1000)) + ?2 * 1000) % (?2 * 1000)) AS period, ?5, {aggregates} \
+         FROM readings WHERE device_id = ?1 AND ts >= ?3 AND ts < ?4 GROUP BY period HAVING {any} > 0",
+        columns.join(", ")
+    )
+});
 
 static SQLITE_SAME_TIME: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {} FROM readings WHERE device_id = ?1 AND ts = ?2", *SAME_TIME_COLUMNS));
@@ -470,13 +607,14 @@ fn open_sqlite(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
 struct SqliteWriter {
     conn: rusqlite::Connection,
     gate: WriteGate,
+    pending: std::sync::Arc<Pending>,
 }
 
 impl SqliteWriter {
-    fn open(path: &Path, gate: WriteGate) -> Result<Self> {
+    fn open(path: &Path, gate: WriteGate, pending: std::sync::Arc<Pending>) -> Result<Self> {
         let conn = open_sqlite(path).map_err(sqlite_error)?;
-        conn.set_prepared_statement_cache_capacity(16);
-        Ok(Self { conn, gate })
+        conn.set_prepared_statement_cache_capacity(24);
+        Ok(Self { conn, gate, pending })
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<Message>) {
@@ -488,10 +626,19 @@ impl SqliteWriter {
             if last_group > 1 {
                 std::thread::sleep(GROUP_LINGER);
             }
-            let group = Group::gather(first, &mut rx);
+            let mut group = Group::gather(first, &mut rx);
+            for reply in group.recover.drain(..) {
+                let _ = reply.send(self.recover().map_err(|e| e.to_string()));
+            }
             last_group = group.jobs.len() + group.life.len();
-            let written =
-                if last_group == 0 { Ok((Vec::new(), Vec::new())) } else { self.write(&group.jobs, &group.life) };
+            // A fold rides on the group's transaction when one is due (or the writer is
+            // closing); with nothing else to write it is a transaction of its own.
+            let fold = group.fold || group.close.is_some() || self.pending.due();
+            let written = if last_group == 0 && !fold {
+                Ok((Vec::new(), Vec::new()))
+            } else {
+                self.write(&group.jobs, &group.life, fold)
+            };
             if let Some(close) = group.answer(written) {
                 drop(self);
                 let _ = close.send(());
@@ -502,31 +649,144 @@ impl SqliteWriter {
 
     /// One transaction for the group. Its `BEGIN` and `COMMIT` are prepared once and kept, like
     /// every statement here: parsing them again for every group cost more than some inserts.
-    fn write(&mut self, jobs: &[Job], life: &[LifeJob]) -> Result<(Vec<Vec<IngestOutcome>>, Vec<LifeOutcome>)> {
+    ///
+    /// The summaries of recent readings wait in memory (`rollup_fold.rs`); with `fold`, every
+    /// waiting summary and the group's own go into the table in this transaction instead. The
+    /// commit and what it does to the waiting summaries happen under `Pending::commit`, so a
+    /// read of the rollups sees the group entirely or not at all.
+    fn write(
+        &mut self,
+        jobs: &[Job],
+        life: &[LifeJob],
+        fold: bool,
+    ) -> Result<(Vec<Vec<IngestOutcome>>, Vec<LifeOutcome>)> {
         let conn = &self.conn;
         let run = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.raw_execute()).map_err(sqlite_error);
         let _gate = self.gate.blocking_lock();
         run("BEGIN IMMEDIATE")?;
-        let written = write_group(conn, jobs, life).and_then(|done| run("COMMIT").map(|_| done));
+        let now = to_ms(OffsetDateTime::now_utc());
+        let written = write_group(conn, jobs, life, now).and_then(|(done, deferred)| {
+            if fold {
+                let all = self.pending.with(&deferred);
+                fold_periods(conn, &all)?;
+                let _view = self.pending.commit();
+                run("COMMIT")?;
+                self.pending.clear();
+            } else {
+                let _view = self.pending.commit();
+                run("COMMIT")?;
+                self.pending.add(deferred);
+            }
+            Ok(done)
+        });
         if written.is_err() && !conn.is_autocommit() {
             // Nothing of the group is kept (and the connection is ready for the next one).
             let _ = run("ROLLBACK");
         }
         written
     }
+
+    /// Recomputes, from the stored readings, every rollup period that devices' pending ranges
+    /// touch (left by a process that stopped before it folded them), and clears the ranges;
+    /// the number of devices. Whatever waits in this process's memory is covered by the ranges
+    /// too, so it is dropped rather than folded a second time.
+    fn recover(&mut self) -> Result<u64> {
+        let conn = &self.conn;
+        let run = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.raw_execute()).map_err(sqlite_error);
+        let _gate = self.gate.blocking_lock();
+        run("BEGIN IMMEDIATE")?;
+        let recovered = recompute_pending(conn).and_then(|devices| {
+            let _view = self.pending.commit();
+            run("COMMIT")?;
+            self.pending.clear();
+            Ok(devices)
+        });
+        if recovered.is_err() && !conn.is_autocommit() {
+            let _ = run("ROLLBACK");
+        }
+        recovered
+    }
 }
 
-/// Everything of a group, inside its transaction.
+/// Upserts periods into the table, each into a device that still exists, and clears those
+/// devices' pending ranges.
+fn fold_periods(tx: &rusqlite::Connection, periods: &BTreeMap<PeriodKey, Period>) -> Result<()> {
+    let mut upsert = tx.prepare_cached(&SQLITE_FOLD_ROLLUP).map_err(sqlite_error)?;
+    let mut devices: HashSet<Uuid> = HashSet::new();
+    for (key, period) in periods {
+        bind_period(&mut upsert, key, period)?;
+        upsert.raw_execute().map_err(sqlite_error)?;
+        devices.insert(key.0);
+    }
+    let mut clear = tx.prepare_cached(SQLITE_CLEAR_PENDING).map_err(sqlite_error)?;
+    for device in devices {
+        clear.raw_bind_parameter(1, &device.as_bytes()[..]).map_err(sqlite_error)?;
+        clear.raw_execute().map_err(sqlite_error)?;
+    }
+    Ok(())
+}
+
+fn bind_period(upsert: &mut rusqlite::CachedStatement<'_>, key: &PeriodKey, period: &Period) -> Result<()> {
+    let (device_id, resolution, bucket) = key;
+    upsert.raw_bind_parameter(1, &device_id.as_bytes()[..]).map_err(sqlite_error)?;
+    upsert.raw_bind_parameter(2, resolution).map_err(sqlite_error)?;
+    upsert.raw_bind_parameter(3, bucket).map_err(sqlite_error)?;
+    upsert.raw_bind_parameter(4, &period.household_id.0.as_bytes()[..]).map_err(sqlite_error)?;
+    for (i, summary) in period.metrics.iter().enumerate() {
+        let at = 5 + 4 * i;
+        upsert.raw_bind_parameter(at, summary.n).map_err(sqlite_error)?;
+        upsert.raw_bind_parameter(at + 1, summary.sum).map_err(sqlite_error)?;
+        upsert.raw_bind_parameter(at + 2, summary.min).map_err(sqlite_error)?;
+        upsert.raw_bind_parameter(at + 3, summary.max).map_err(sqlite_error)?;
+    }
+    Ok(())
+}
+
+/// See [`SqliteWriter::recover`].
+fn recompute_pending(tx: &rusqlite::Connection) -> Result<u64> {
+    let pending: Vec<(Vec<u8>, Vec<u8>, i64, i64)> = {
+        let mut select = tx
+            .prepare_cached(
+                "SELECT id, household_id, rollups_pending_from, coalesce(rollups_pending_to, rollups_pending_from)                  FROM devices WHERE rollups_pending_from IS NOT NULL",
+            )
+            .map_err(sqlite_error)?;
+        let rows = select.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(sqlite_error)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sqlite_error)?
+    };
+    let mut delete = tx
+        .prepare_cached("DELETE FROM rollups WHERE device_id = ?1 AND resolution = ?2 AND bucket >= ?3 AND bucket < ?4")
+        .map_err(sqlite_error)?;
+    let mut recompute = tx.prepare_cached(&SQLITE_RECOMPUTE_ROLLUPS).map_err(sqlite_error)?;
+    for (device, household, from, to) in &pending {
+        for resolution in ROLLUP_RESOLUTIONS {
+            let (lo, hi) = rollup_fold::periods_of(*from, (*to).max(*from), resolution);
+            delete.execute(rusqlite::params![device, resolution, lo, hi]).map_err(sqlite_error)?;
+            recompute.execute(rusqlite::params![device, resolution, lo, hi, household]).map_err(sqlite_error)?;
+        }
+        tracing::info!(from, to, "rollups recomputed from the stored readings after an unclean stop");
+    }
+    tx.prepare_cached("UPDATE devices SET rollups_pending_from = NULL, rollups_pending_to = NULL WHERE rollups_pending_from IS NOT NULL")
+        .and_then(|mut s| s.raw_execute())
+        .map_err(sqlite_error)?;
+    Ok(pending.len() as u64)
+}
+
+/// What a group's transaction answers: each job's outcomes, each life job's.
+type Written = (Vec<Vec<IngestOutcome>>, Vec<LifeOutcome>);
+
+/// Everything of a group, inside its transaction at `now` (epoch ms); also the summaries of its
+/// recent readings, which wait in memory (`rollup_fold.rs`) unless the caller folds them now.
 fn write_group(
     tx: &rusqlite::Connection,
     jobs: &[Job],
     life: &[LifeJob],
-) -> Result<(Vec<Vec<IngestOutcome>>, Vec<LifeOutcome>)> {
+    now: i64,
+) -> Result<(Written, BTreeMap<PeriodKey, Period>)> {
     let mut outcomes: Vec<Vec<IngestOutcome>> =
         jobs.iter().map(|job| vec![IngestOutcome::Duplicate; job.readings.len()]).collect();
     // Rows go in in key order: neighbours in the index are written together.
     let order = sorted_keys(jobs);
-    let mut derived = Derived::new(jobs);
+    let mut derived = Derived::new(jobs, Some(now));
     {
         let mut insert = tx.prepare_cached(&SQLITE_INSERT_READING).map_err(sqlite_error)?;
         let mut same_time = tx.prepare_cached(&SQLITE_SAME_TIME).map_err(sqlite_error)?;
@@ -554,20 +814,12 @@ fn write_group(
                 derived.accept(job, reading);
             }
         }
-        let mut upsert = tx.prepare_cached(&SQLITE_UPSERT_ROLLUP).map_err(sqlite_error)?;
-        for ((device_id, resolution, bucket), period) in &derived.rollups {
-            upsert.raw_bind_parameter(1, &device_id.as_bytes()[..]).map_err(sqlite_error)?;
-            upsert.raw_bind_parameter(2, resolution).map_err(sqlite_error)?;
-            upsert.raw_bind_parameter(3, bucket).map_err(sqlite_error)?;
-            upsert.raw_bind_parameter(4, &period.household_id.0.as_bytes()[..]).map_err(sqlite_error)?;
-            for (i, summary) in period.metrics.iter().enumerate() {
-                let at = 5 + 4 * i;
-                upsert.raw_bind_parameter(at, summary.n).map_err(sqlite_error)?;
-                upsert.raw_bind_parameter(at + 1, summary.sum).map_err(sqlite_error)?;
-                upsert.raw_bind_parameter(at + 2, summary.min).map_err(sqlite_error)?;
-                upsert.raw_bind_parameter(at + 3, summary.max).map_err(sqlite_error)?;
+        if !derived.rollups.is_empty() {
+            let mut upsert = tx.prepare_cached(&SQLITE_UPSERT_ROLLUP).map_err(sqlite_error)?;
+            for (key, period) in &derived.rollups {
+                bind_period(&mut upsert, key, period)?;
+                upsert.raw_execute().map_err(sqlite_error)?;
             }
-            upsert.raw_execute().map_err(sqlite_error)?;
         }
         let mut touch = tx.prepare_cached(&SQLITE_TOUCH).map_err(sqlite_error)?;
         for (device_id, t) in &derived.touched {
@@ -578,6 +830,8 @@ fn write_group(
             touch.raw_bind_parameter(5, t.battery.map(|(ts, _)| ts)).map_err(sqlite_error)?;
             touch.raw_bind_parameter(6, t.battery.map(|(_, level)| level)).map_err(sqlite_error)?;
             touch.raw_bind_parameter(7, t.oldest).map_err(sqlite_error)?;
+            touch.raw_bind_parameter(8, t.pending.map(|(from, _)| from)).map_err(sqlite_error)?;
+            touch.raw_bind_parameter(9, t.pending.map(|(_, to)| to)).map_err(sqlite_error)?;
             touch.raw_execute().map_err(sqlite_error)?;
         }
     }
@@ -586,7 +840,7 @@ fn write_group(
         life_outcomes.push(write_life(tx, job)?);
     }
     note_life_reports(tx, life, &mut life_outcomes)?;
-    Ok((outcomes, life_outcomes))
+    Ok(((outcomes, life_outcomes), derived.deferred))
 }
 
 /// One [`LifeJob`]: every row, or (a pet not of its household) none. A job of several rows
@@ -710,7 +964,15 @@ fn sqlite_error(e: rusqlite::Error) -> StoreError {
 /// ([`checkpoint_retry`]) rather than with SQLite's own busy waits (1, 2, 5, 10, … ms), which
 /// with reads always in flight held ingest back for hundreds of milliseconds.
 /// Stops when its store's queue is dropped.
-fn checkpointer(path: &Path, gate: &tokio::sync::Mutex<()>, stop: std::sync::mpsc::Receiver<()>) {
+///
+/// Each tick it also asks the writer to fold the rollup summaries waiting in memory once they
+/// are due and no transaction has come to fold them (`rollup_fold.rs`).
+fn checkpointer(
+    path: &Path,
+    gate: &tokio::sync::Mutex<()>,
+    fold: &(std::sync::Arc<Pending>, mpsc::WeakSender<Message>),
+    stop: std::sync::mpsc::Receiver<()>,
+) {
     let conn = match open_sqlite(path)
         .and_then(|c| c.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024).map(|_| c))
         .and_then(|c| c.busy_handler(Some(checkpoint_retry)).map(|_| c))
@@ -727,6 +989,12 @@ fn checkpointer(path: &Path, gate: &tokio::sync::Mutex<()>, stop: std::sync::mps
         })
     };
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        if fold.0.due()
+            && let Some(writer) = fold.1.upgrade()
+        {
+            // A full queue means transactions are coming, and they fold.
+            let _ = writer.try_send(Message::Fold);
+        }
         match checkpoint("PASSIVE") {
             Ok((_, log, _)) if log >= WAL_RESTART_PAGES => {
                 let started = std::time::Instant::now();
@@ -877,6 +1145,10 @@ impl PgWriter {
             }
             let mut group = Group::gather(first, &mut rx);
             let close = group.close.take();
+            // Rollups are upserted in each transaction on PostgreSQL: nothing waits to recover.
+            for reply in group.recover.drain(..) {
+                let _ = reply.send(Ok(0));
+            }
             // Life events are written through the pool on PostgreSQL, never sent here.
             for job in group.life.drain(..) {
                 let _ = job.reply.send(Err("life events are not written by the PostgreSQL ingest writer".to_owned()));
@@ -950,7 +1222,7 @@ impl PgWriter {
             insert = insert.bind(column);
         }
         let inserted: HashSet<Key> = insert.bind(extras).fetch_all(&mut *tx).await?.into_iter().collect();
-        let mut derived = Derived::new(jobs);
+        let mut derived = Derived::new(jobs, None);
         for (j, r) in sent {
             let (job, reading) = (&jobs[j], &jobs[j].readings[r]);
             let key = key(job, reading);

@@ -30,6 +30,7 @@ mod pets;
 mod privacy;
 mod readings;
 mod retention;
+mod rollup_fold;
 mod rollup_memo;
 mod security;
 mod signin;
@@ -401,6 +402,12 @@ impl Store {
         match &self.backend {
             Backend::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
             Backend::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        // Rollup periods a crashed process left pending are recomputed before anything reads them.
+        let recovered = self.ingest.recover_rollups().await?;
+        if recovered > 0 {
+            tracing::warn!(devices = recovered, "the last run stopped before it folded its rollups; recomputed them");
+            self.rollup_memo.forget_all();
         }
         Ok(())
     }

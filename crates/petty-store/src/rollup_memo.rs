@@ -128,6 +128,13 @@ impl RollupMemo {
         );
     }
 
+    /// Forgets every device's periods (rollups were recomputed at start).
+    pub(crate) fn forget_all(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+
     /// Forgets a device's periods (its rollups were removed without a reading).
     pub(crate) fn forget_device(&self, device: Uuid) {
         if let Ok(mut entries) = self.entries.lock() {

@@ -367,10 +367,20 @@ pub async fn move_to_postgres(
         }
         _ => return Err(bad(format!("the SQLite database does not check out: {}", check.integrity))),
     }
+    let conn = open_sqlite(sqlite)?;
+    // Rollups a crashed process never folded are recomputed when Petty next starts on the file.
+    let pending: i64 = conn
+        .query_row("SELECT count(*) FROM devices WHERE rollups_pending_from IS NOT NULL", [], |r| r.get(0))
+        .map_err(sqlite_error)?;
+    if pending > 0 {
+        return Err(bad(format!(
+            "the SQLite database was left by a process that stopped uncleanly ({pending} devices' rollups are \
+             still to be recomputed): run petty migrate on it first"
+        )));
+    }
     let pool = PgPoolOptions::new().max_connections(2).connect(pg_url).await?;
     let resuming: (bool,) = sqlx::query_as("SELECT to_regclass('_petty_move') IS NOT NULL").fetch_one(&pool).await?;
     sqlx::migrate!("migrations/postgres").run(&pool).await?;
-    let conn = open_sqlite(sqlite)?;
     let tables = tables(&pool, &conn).await?;
     if !resuming.0 {
         for table in &tables {

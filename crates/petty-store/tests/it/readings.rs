@@ -556,3 +556,153 @@ store_test!(rollups_read_again_and_again_follow_late_readings_new_periods_and_re
         }
     }
 });
+
+/// Readings of today, `ms` milliseconds after `now`, with a heart rate each.
+fn readings_now(now: OffsetDateTime, from: i64, count: i64) -> Vec<Reading> {
+    (from..from + count)
+        .map(|i| {
+            let mut values = [None; METRIC_COUNT];
+            values[Metric::HeartRate.index()] = Some(60.0 + i as f64);
+            Reading {
+                ts: now + Duration::milliseconds(i),
+                seq: Some(i),
+                values,
+                location: None,
+                extra: BTreeMap::new(),
+            }
+        })
+        .collect()
+}
+
+/// What the charts of `now`'s minutes and day count, with the lowest and highest heart rate.
+async fn counted(store: &Store, hid: HouseholdId, device: DeviceId, now: OffsetDateTime) -> (u64, u64, f64, f64) {
+    let around = |resolution_secs: i64, span: Duration| RollupQuery {
+        metric: Metric::HeartRate,
+        resolution_secs,
+        from: now - span,
+        to: now + span * 2,
+        limit: 100,
+    };
+    let minutes = store.rollups(hid, device, &around(60, Duration::minutes(1))).await.unwrap();
+    let days = store.rollups(hid, device, &around(86_400, Duration::days(1))).await.unwrap();
+    let low = minutes.iter().map(|m| m.min).fold(f64::INFINITY, f64::min);
+    let high = minutes.iter().map(|m| m.max).fold(f64::NEG_INFINITY, f64::max);
+    (minutes.iter().map(|m| m.count).sum(), days.iter().map(|d| d.count).sum(), low, high)
+}
+
+/// On SQLite the summaries of today's readings wait in memory for about a second before the
+/// writer folds them into the rollups table. A chart counts every acknowledged reading at once;
+/// a clean stop folds what waits; a stop that never folded (a crash, `kill -9`) loses nothing,
+/// because the next start recomputes the periods it left pending from the stored readings, and
+/// counts nothing twice.
+#[tokio::test]
+async fn todays_rollups_count_every_reading_at_once_and_after_a_crash_before_the_fold() {
+    let dir = crate::harness::TempDir::new();
+    let url = format!("sqlite://{}", dir.path().join("petty.db").display());
+    let open = |migrate: bool| {
+        let url = url.clone();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            if migrate {
+                store.migrate().await.unwrap();
+            }
+            store
+        }
+    };
+    let now = OffsetDateTime::now_utc();
+    let store = open(true).await;
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let hid = home.household_id;
+    let (id, _) = device(&store, hid, "collar").await;
+
+    store.pause_rollup_folds(true);
+    for call in 0..3 {
+        store.ingest(hid, id, readings_now(now, call * 10, 10), now).await.unwrap();
+    }
+    assert_eq!(counted(&store, hid, id, now).await, (30, 30, 60.0, 89.0), "acknowledged readings are charted at once");
+
+    // A crash: the store goes without being closed, so nothing folds what waits in memory.
+    drop(store);
+    let unrecovered = open(false).await;
+    assert_eq!(
+        counted(&unrecovered, hid, id, now).await.0,
+        0,
+        "the summaries were never folded (so what follows tests the recovery)"
+    );
+    unrecovered.close().await;
+
+    let store = open(true).await;
+    assert_eq!(
+        counted(&store, hid, id, now).await,
+        (30, 30, 60.0, 89.0),
+        "the start recomputed the pending periods from the readings"
+    );
+    store.ingest(hid, id, readings_now(now, 30, 10), now).await.unwrap();
+    assert_eq!(counted(&store, hid, id, now).await, (40, 40, 60.0, 99.0));
+    store.close().await;
+
+    // A clean stop folded the last ten; folded and pending summaries together, then a crash.
+    let store = open(true).await;
+    assert_eq!(counted(&store, hid, id, now).await, (40, 40, 60.0, 99.0), "a clean stop loses and doubles nothing");
+    store.pause_rollup_folds(true);
+    store.ingest(hid, id, readings_now(now, 40, 5), now).await.unwrap();
+    assert_eq!(counted(&store, hid, id, now).await.0, 45);
+    drop(store);
+    let store = open(true).await;
+    assert_eq!(counted(&store, hid, id, now).await, (45, 45, 60.0, 104.0));
+    store.close().await;
+}
+
+store_test!(charts_of_live_readings_never_lose_or_double_count_one_while_folds_happen, |store| async move {
+    // Four devices send today's readings for two seconds while a reader charts them; the
+    // summaries move from memory into the table meanwhile (on SQLite). Each chart counts
+    // what was acknowledged before it started, never more than was sent, and never fewer than
+    // the chart before it; at the end, exactly what was sent.
+    let (_, home) = owner(&store, "ana@example.org").await;
+    let hid = home.household_id;
+    let now = OffsetDateTime::now_utc();
+    let mut devices = Vec::new();
+    for n in 0..4 {
+        devices.push(device(&store, hid, &format!("collar {n}")).await.0);
+    }
+    let acknowledged: std::sync::Arc<Vec<std::sync::atomic::AtomicU64>> =
+        std::sync::Arc::new(devices.iter().map(|_| Default::default()).collect());
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut senders = tokio::task::JoinSet::new();
+    for (d, &device) in devices.iter().enumerate() {
+        let (store, acknowledged) = (store.clone(), acknowledged.clone());
+        senders.spawn(async move {
+            let mut sent = 0;
+            while std::time::Instant::now() < until {
+                store.ingest(hid, device, readings_now(now, sent, 5), now).await.unwrap();
+                sent += 5;
+                acknowledged[d].store(sent as u64, std::sync::atomic::Ordering::SeqCst);
+            }
+            sent as u64
+        });
+    }
+    let mut last = vec![0; devices.len()];
+    while std::time::Instant::now() < until {
+        for (d, &device) in devices.iter().enumerate() {
+            let before = acknowledged[d].load(std::sync::atomic::Ordering::SeqCst);
+            let (minutes, days, _, _) = counted(&store, hid, device, now).await;
+            // One call of five may be committed and not yet acknowledged.
+            let after = acknowledged[d].load(std::sync::atomic::Ordering::SeqCst) + 5;
+            assert!(minutes >= before && minutes >= last[d], "device {d}: {minutes} counted, {before} acknowledged");
+            assert!(minutes <= after, "device {d}: {minutes} counted, at most {after} sent");
+            assert!(days >= minutes && days <= after, "device {d}: the day counts {days} after the minutes {minutes}");
+            last[d] = minutes;
+        }
+        tokio::task::yield_now().await;
+    }
+    let mut sent = Vec::new();
+    while let Some(total) = senders.join_next().await {
+        sent.push(total.unwrap());
+    }
+    for (d, &device) in devices.iter().enumerate() {
+        let total = acknowledged[d].load(std::sync::atomic::Ordering::SeqCst);
+        assert!(sent.contains(&total));
+        let (minutes, days, _, _) = counted(&store, hid, device, now).await;
+        assert_eq!((minutes, days), (total, total), "device {d}");
+    }
+});
