@@ -96,11 +96,21 @@ for d in $(seq 1 "${DEVICES:-1}"); do
   DK="$DK${DK:+,}$(printf '%s' "$created" | sed -E 's/.*"token":"([^"]+)".*/\1/')"
 done
 export DK
-# Event times one millisecond apart, every wrk run in a range of its own (half an hour of event
-# time, from a day back), so every request of every run is a new reading: repeating one
-# range would answer later runs with duplicates (200, nothing written), which cost less.
-echo $(( $(date +%s) * 1000 - 24 * 3600000 )) > "$DIR/next_base"
-fresh_base() { local b; b=$(cat "$DIR/next_base"); echo $(( b + 1800000 )) > "$DIR/next_base"; export BASE=$b; }
+# Event times one millisecond apart, every wrk run in a range of its own, so every request of
+# every run is a new reading: repeating one range would answer later runs with duplicates (200,
+# nothing written), which cost less. The ranges run forward in event time and end before now,
+# as a live collar's readings do (30 ms of event time per second of a run: room for 30,000
+# req/s); runs of readings older than today (UTC) would have their rollups written at once, as
+# a backfill's are, not folded behind ingest, so the script says when it had to go back that far.
+RANGE_MS=$(( (SECS > 2 ? SECS : 2) * 30000 ))
+RANGES=$(( ROUNDS * 8 + 4 ))
+now_ms=$(( $(date +%s) * 1000 ))
+first=$(( now_ms - RANGES * RANGE_MS - 60000 ))
+if [ "$first" -lt $(( now_ms - now_ms % 86400000 )) ]; then
+  echo "note: the first event times are from yesterday (UTC); their rollups are not folded behind ingest" >&2
+fi
+echo "$first" > "$DIR/next_base"
+fresh_base() { local b; b=$(cat "$DIR/next_base"); echo $(( b + RANGE_MS )) > "$DIR/next_base"; export BASE=$b; }
 
 # run NAME URL LUA [extra wrk args...] -> prints "req/s cpu_us_per_req p99 max non2xx"
 run() {

@@ -631,14 +631,26 @@ impl SqliteWriter {
                 let _ = reply.send(self.recover().map_err(|e| e.to_string()));
             }
             last_group = group.jobs.len() + group.life.len();
-            // A fold rides on the group's transaction when one is due (or the writer is
-            // closing); with nothing else to write it is a transaction of its own.
-            let fold = group.fold || group.close.is_some() || self.pending.due();
-            let written = if last_group == 0 && !fold {
+            // A fold rides on the group's transaction when one is due (everything, when the
+            // writer is closing); with nothing else to write it is a transaction of its own.
+            let fold = if group.close.is_some() {
+                Some(usize::MAX)
+            } else {
+                (group.fold || self.pending.due()).then_some(rollup_fold::FOLD_SLICE)
+            };
+            let written = if last_group == 0 && fold.is_none() {
                 Ok((Vec::new(), Vec::new()))
             } else {
                 self.write(&group.jobs, &group.life, fold)
             };
+            // The closing group's own summaries of devices that had none waiting are folded too.
+            if group.close.is_some()
+                && written.is_ok()
+                && !self.pending.is_empty()
+                && let Err(e) = self.write(&[], &[], fold)
+            {
+                tracing::warn!(error = %e, "could not fold the last rollups; the next start recomputes them");
+            }
             if let Some(close) = group.answer(written) {
                 drop(self);
                 let _ = close.send(());
@@ -650,15 +662,16 @@ impl SqliteWriter {
     /// One transaction for the group. Its `BEGIN` and `COMMIT` are prepared once and kept, like
     /// every statement here: parsing them again for every group cost more than some inserts.
     ///
-    /// The summaries of recent readings wait in memory (`rollup_fold.rs`); with `fold`, every
-    /// waiting summary and the group's own go into the table in this transaction instead. The
+    /// The summaries of recent readings wait in memory (`rollup_fold.rs`); with `fold`, the
+    /// waiting summaries of the next devices (about that many periods), the group's own for
+    /// those devices included, go into the table in this transaction. The
     /// commit and what it does to the waiting summaries happen under `Pending::commit`, so a
     /// read of the rollups sees the group entirely or not at all.
     fn write(
         &mut self,
         jobs: &[Job],
         life: &[LifeJob],
-        fold: bool,
+        fold: Option<usize>,
     ) -> Result<(Vec<Vec<IngestOutcome>>, Vec<LifeOutcome>)> {
         let conn = &self.conn;
         let run = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.raw_execute()).map_err(sqlite_error);
@@ -666,12 +679,12 @@ impl SqliteWriter {
         run("BEGIN IMMEDIATE")?;
         let now = to_ms(OffsetDateTime::now_utc());
         let written = write_group(conn, jobs, life, now).and_then(|(done, deferred)| {
-            if fold {
-                let all = self.pending.with(&deferred);
-                fold_periods(conn, &all)?;
+            if let Some(most) = fold {
+                let slice = self.pending.slice(&deferred, most);
+                fold_periods(conn, &slice)?;
                 let _view = self.pending.commit();
                 run("COMMIT")?;
-                self.pending.clear();
+                self.pending.folded(&slice, deferred);
             } else {
                 let _view = self.pending.commit();
                 run("COMMIT")?;
@@ -708,18 +721,16 @@ impl SqliteWriter {
     }
 }
 
-/// Upserts periods into the table, each into a device that still exists, and clears those
-/// devices' pending ranges.
-fn fold_periods(tx: &rusqlite::Connection, periods: &BTreeMap<PeriodKey, Period>) -> Result<()> {
+/// Upserts a slice's periods into the table, each into a device that still exists, and clears
+/// its devices' pending ranges.
+fn fold_periods(tx: &rusqlite::Connection, slice: &rollup_fold::Slice) -> Result<()> {
     let mut upsert = tx.prepare_cached(&SQLITE_FOLD_ROLLUP).map_err(sqlite_error)?;
-    let mut devices: HashSet<Uuid> = HashSet::new();
-    for (key, period) in periods {
+    for (key, period) in &slice.periods {
         bind_period(&mut upsert, key, period)?;
         upsert.raw_execute().map_err(sqlite_error)?;
-        devices.insert(key.0);
     }
     let mut clear = tx.prepare_cached(SQLITE_CLEAR_PENDING).map_err(sqlite_error)?;
-    for device in devices {
+    for device in &slice.devices {
         clear.raw_bind_parameter(1, &device.as_bytes()[..]).map_err(sqlite_error)?;
         clear.raw_execute().map_err(sqlite_error)?;
     }

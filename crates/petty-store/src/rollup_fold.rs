@@ -40,6 +40,9 @@ pub(crate) const FOLD_EVERY: Duration = Duration::from_secs(1);
 /// Periods held past which the writer folds at its next transaction, whatever their age: about
 /// 7 MiB.
 const PERIODS_MAX: usize = 10_000;
+/// About how many periods one transaction folds (a round of 1,000 devices' minutes, hours and
+/// days takes a dozen transactions, each a few milliseconds longer, not one tens longer).
+pub(crate) const FOLD_SLICE: usize = 256;
 /// A reading waits here only if its day (UTC) began less than this long before its
 /// transaction; see the module's notes.
 pub(crate) const DEFER_WINDOW_MS: i64 = 23 * 3_600_000;
@@ -61,6 +64,17 @@ struct Held {
     since: Option<Instant>,
     /// Folds put off (tests of recovery only).
     paused: bool,
+    /// In a round of folds: the last device folded.
+    cursor: Option<Uuid>,
+}
+
+/// What one fold writes (see [`Pending::slice`]).
+pub(crate) struct Slice {
+    pub(crate) periods: BTreeMap<PeriodKey, Period>,
+    /// The devices folded, in order: their pending ranges are cleared.
+    pub(crate) devices: Vec<Uuid>,
+    /// Whether the round reached its last device.
+    round_done: bool,
 }
 
 impl std::fmt::Debug for Pending {
@@ -107,23 +121,74 @@ impl Pending {
     pub(crate) fn due(&self) -> bool {
         let held = self.held();
         !held.paused
-            && (held.periods.len() >= PERIODS_MAX || held.since.is_some_and(|since| since.elapsed() >= FOLD_EVERY))
+            && !held.periods.is_empty()
+            && (held.cursor.is_some()
+                || held.periods.len() >= PERIODS_MAX
+                || held.since.is_some_and(|since| since.elapsed() >= FOLD_EVERY))
     }
 
-    /// Every held period with this transaction's deferred ones merged in: what a fold writes.
-    pub(crate) fn with(&self, deferred: &BTreeMap<PeriodKey, Period>) -> BTreeMap<PeriodKey, Period> {
-        let mut all = self.held().periods.clone();
-        for (key, period) in deferred {
-            all.entry(*key).and_modify(|p| p.merge(period)).or_insert_with(|| period.clone());
+    /// What one transaction folds: the held periods of the next devices of the round (after
+    /// the last one folded), whole devices up to about `most` periods, with this transaction's
+    /// deferred periods of those devices merged in. A round of many devices is spread over
+    /// several transactions, so that no commit waits for thousands of upserts.
+    pub(crate) fn slice(&self, deferred: &BTreeMap<PeriodKey, Period>, most: usize) -> Slice {
+        let held = self.held();
+        let from = match held.cursor {
+            Some(last) => std::ops::Bound::Excluded((last, i64::MAX, i64::MAX)),
+            None => std::ops::Bound::Unbounded,
+        };
+        let mut slice = Slice { periods: BTreeMap::new(), devices: Vec::new(), round_done: true };
+        for (key, period) in held.periods.range((from, std::ops::Bound::Unbounded)) {
+            if slice.devices.last() != Some(&key.0) {
+                if slice.periods.len() >= most {
+                    slice.round_done = false;
+                    break;
+                }
+                slice.devices.push(key.0);
+            }
+            slice.periods.insert(*key, period.clone());
         }
-        all
+        for (key, period) in deferred {
+            if slice.devices.binary_search(&key.0).is_ok() {
+                slice.periods.entry(*key).and_modify(|p| p.merge(period)).or_insert_with(|| period.clone());
+            }
+        }
+        slice
     }
 
-    /// Forgets every held period (they are in the table now).
+    /// After the commit of a fold: forgets the folded devices' periods, adds the transaction's
+    /// other deferred ones, and moves the round on (a finished round waits [`FOLD_EVERY`] for
+    /// the next).
+    pub(crate) fn folded(&self, slice: &Slice, deferred: BTreeMap<PeriodKey, Period>) {
+        let mut held = self.held();
+        held.periods.retain(|key, _| slice.devices.binary_search(&key.0).is_err());
+        held.cursor = if slice.round_done { None } else { slice.devices.last().copied() };
+        if slice.round_done {
+            held.since = None;
+        }
+        drop(held);
+        let rest: BTreeMap<PeriodKey, Period> =
+            deferred.into_iter().filter(|(key, _)| slice.devices.binary_search(&key.0).is_err()).collect();
+        self.add(rest);
+        let mut held = self.held();
+        if held.periods.is_empty() {
+            held.since = None;
+        } else if held.since.is_none() {
+            held.since = Some(Instant::now());
+        }
+    }
+
+    /// Whether no summary waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.held().periods.is_empty()
+    }
+
+    /// Forgets every held period (recovery recomputed them from the readings).
     pub(crate) fn clear(&self) {
         let mut held = self.held();
         held.periods.clear();
         held.since = None;
+        held.cursor = None;
     }
 
     /// Forgets a device's held periods (the device is gone).
@@ -237,6 +302,41 @@ mod tests {
         assert!(may_wait(just_after_midnight, just_after_midnight));
         let late_evening = 100 * day + 23 * 3_600_000 + 1;
         assert!(!may_wait(late_evening, late_evening), "a day that began 23 hours ago is folded at once");
+    }
+
+    fn periods(devices: &[u128], each: i64) -> BTreeMap<PeriodKey, Period> {
+        let mut out = BTreeMap::new();
+        for &d in devices {
+            for b in 0..each {
+                let mut period =
+                    Period { household_id: petty_core::ids::HouseholdId(Uuid::nil()), metrics: Default::default() };
+                period.metrics[0] = MetricSummary { n: 1, sum: 1.0, min: Some(1.0), max: Some(1.0) };
+                out.insert((Uuid::from_u128(d), 60, b * 60_000), period);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_round_of_folds_takes_whole_devices_a_slice_at_a_time_then_waits() {
+        let pending = Pending::default();
+        pending.add(periods(&[1, 2, 3], 3));
+        assert!(!pending.due(), "nothing has waited a second yet");
+        pending.held().since = Some(Instant::now() - FOLD_EVERY);
+        assert!(pending.due());
+        // The transaction's own readings: device 1's are folded with it, device 9's wait.
+        let group = periods(&[1, 9], 1);
+        let first = pending.slice(&group, 4);
+        assert_eq!(first.devices, [Uuid::from_u128(1), Uuid::from_u128(2)], "whole devices, up to the slice");
+        assert_eq!(first.periods.len(), 6);
+        assert_eq!(first.periods[&(Uuid::from_u128(1), 60, 0)].metrics[0].n, 2, "device 1's own reading merged in");
+        pending.folded(&first, group);
+        assert!(pending.due(), "the round goes on at the next transaction");
+        let second = pending.slice(&BTreeMap::new(), 4);
+        assert_eq!(second.devices, [Uuid::from_u128(3), Uuid::from_u128(9)]);
+        pending.folded(&second, BTreeMap::new());
+        assert!(pending.is_empty());
+        assert!(!pending.due(), "a finished round waits for the next second");
     }
 
     #[test]

@@ -640,6 +640,9 @@ async fn todays_rollups_count_every_reading_at_once_and_after_a_crash_before_the
     store.ingest(hid, id, readings_now(now, 30, 10), now).await.unwrap();
     assert_eq!(counted(&store, hid, id, now).await, (40, 40, 60.0, 99.0));
     store.close().await;
+    let unrecovered = open(false).await;
+    assert_eq!(counted(&unrecovered, hid, id, now).await.0, 40, "a clean stop folded what waited");
+    unrecovered.close().await;
 
     // A clean stop folded the last ten; folded and pending summaries together, then a crash.
     let store = open(true).await;
