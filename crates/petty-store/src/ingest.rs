@@ -651,10 +651,19 @@ impl SqliteWriter {
             {
                 tracing::warn!(error = %e, "could not fold the last rollups; the next start recomputes them");
             }
+            let idle_fold = group.fold && last_group == 0;
             if let Some(close) = group.answer(written) {
                 drop(self);
                 let _ = close.send(());
                 return;
+            }
+            // Asked by the checkpointer with nothing else to write: the rest of the round goes
+            // slice after slice for as long as no caller is waiting, not one slice a tick.
+            while idle_fold && rx.is_empty() && self.pending.due() {
+                if let Err(e) = self.write(&[], &[], Some(rollup_fold::FOLD_SLICE)) {
+                    tracing::warn!(error = %e, "could not fold rollups; trying again at the next transaction");
+                    break;
+                }
             }
         }
     }
