@@ -349,14 +349,8 @@ impl MetricSummary {
         }
         self.n += other.n;
         self.sum += other.sum;
-        self.min = match (self.min, other.min) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.max = match (self.max, other.max) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        self.min = rollup_fold::bound(self.min, other.min, f64::min);
+        self.max = rollup_fold::bound(self.max, other.max, f64::max);
     }
 }
 
@@ -514,17 +508,22 @@ static SQLITE_INSERT_READING: LazyLock<String> = LazyLock::new(|| {
     format!("INSERT INTO readings ({READING_COLUMNS}) VALUES ({params}) ON CONFLICT DO NOTHING")
 });
 
-static SQLITE_UPSERT_ROLLUP: LazyLock<String> = LazyLock::new(|| {
+static SQLITE_UPSERT_ROLLUP: LazyLock<String> =
+    LazyLock::new(|| sqlite_upsert_rollup(|params| format!("VALUES ({params})")));
+
+/// The rollup upsert, its row given by `source(parameters)` (a `VALUES` or a `SELECT`).
+fn sqlite_upsert_rollup(source: impl Fn(&str) -> String) -> String {
     let columns = rollup_metric_columns();
     let params = (1..=4 + columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
     // SQLite's two-argument min() and max() are NULL when either side is; coalesce keeps the other.
     let merge = rollup_merge(|f, a, b| format!("coalesce({f}({a}, {b}), {a}, {b})"));
     format!(
-        "INSERT INTO rollups (device_id, resolution, bucket, household_id, {}) VALUES ({params}) \
+        "INSERT INTO rollups (device_id, resolution, bucket, household_id, {}) {} \
          ON CONFLICT (device_id, resolution, bucket) DO UPDATE SET {merge}",
-        columns.join(", ")
+        columns.join(", "),
+        source(&params)
     )
-});
+}
 
 /// [`TOUCH_SET`], and the event-time range of the readings whose summaries wait in memory
 /// (`?8..?9`, see `rollup_fold.rs`).
@@ -543,15 +542,7 @@ static SQLITE_TOUCH: LazyLock<String> = LazyLock::new(|| {
 /// A fold's upsert: [`SQLITE_UPSERT_ROLLUP`] into a device that still exists (one deleted
 /// since its readings arrived has had its rollups deleted with it).
 static SQLITE_FOLD_ROLLUP: LazyLock<String> = LazyLock::new(|| {
-    let columns = rollup_metric_columns();
-    let params = (1..=4 + columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-    let merge = rollup_merge(|f, a, b| format!("coalesce({f}({a}, {b}), {a}, {b})"));
-    format!(
-        "INSERT INTO rollups (device_id, resolution, bucket, household_id, {}) SELECT {params} \
-         WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?1) \
-         ON CONFLICT (device_id, resolution, bucket) DO UPDATE SET {merge}",
-        columns.join(", ")
-    )
+    sqlite_upsert_rollup(|params| format!("SELECT {params} WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?1)"))
 });
 
 const SQLITE_CLEAR_PENDING: &str =

@@ -249,7 +249,8 @@ pub(crate) fn merge_rows(rows: Vec<RollupRow>, held: Vec<RollupRow>, limit: usiz
     by_start.into_values().take(limit).collect()
 }
 
-fn bound(a: Option<f64>, b: Option<f64>, pick: fn(f64, f64) -> f64) -> Option<f64> {
+/// The lower or higher (`pick`) of two bounds, either of which may be absent.
+pub(crate) fn bound(a: Option<f64>, b: Option<f64>, pick: fn(f64, f64) -> f64) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(pick(a, b)),
         (a, b) => a.or(b),
